@@ -1,0 +1,231 @@
+"""Between the public API (protobuf) and the domain: requests in, records out.
+
+Every request field is checked here, at the boundary, before anything is routed or
+written; a bad field raises :class:`InvalidArgumentError` naming it. Enum value 0
+(unspecified) and unknown numbers are rejected.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TypeVar
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from actors.domain import validation as v
+from actors.domain.commands import (
+    AddIncidentNote,
+    AssignUnit,
+    ChangeIncidentStatus,
+    ChangeUnitStatus,
+    CreateIncident,
+    ReleaseUnit,
+    ReportUnitPosition,
+    TriageIncident,
+)
+from actors.domain.errors import InvalidArgumentError
+from actors.domain.model import (
+    CrewLevel,
+    Incident,
+    IncidentStatus,
+    Unit,
+    UnitKind,
+    UnitStatus,
+    Urgency,
+)
+from actors.domain.triage import CriteriaTable
+from amk.dispatch.v1 import dispatch_pb2 as pb
+
+E = TypeVar("E", bound=StrEnum)
+
+_PREFIX: dict[type[StrEnum], str] = {
+    Urgency: "URGENCY_",
+    IncidentStatus: "INCIDENT_STATUS_",
+    UnitStatus: "UNIT_STATUS_",
+    UnitKind: "UNIT_KIND_",
+    CrewLevel: "CREW_LEVEL_",
+}
+_PB_ENUM = {
+    Urgency: pb.Urgency,
+    IncidentStatus: pb.IncidentStatus,
+    UnitStatus: pb.UnitStatus,
+    UnitKind: pb.UnitKind,
+    CrewLevel: pb.CrewLevel,
+}
+
+
+def to_pb_enum(value: StrEnum | None) -> int:
+    if value is None:
+        return 0
+    return _PB_ENUM[type(value)].Value(_PREFIX[type(value)] + value.name)
+
+
+def from_pb_enum(enum: type[E], number: int, field: str, *, optional: bool = False) -> E | None:
+    """The domain enum for a protobuf enum number; 0 is None when ``optional``."""
+    if number == 0:
+        if optional:
+            return None
+        raise InvalidArgumentError(field, "is required (value 0 means unspecified)")
+    try:
+        name = _PB_ENUM[enum].Name(number)
+    except ValueError:
+        raise InvalidArgumentError(field, f"unknown value {number}") from None
+    return enum[name.removeprefix(_PREFIX[enum])]
+
+
+def _ts(seconds: float) -> Timestamp:
+    ts = Timestamp()
+    ts.FromNanoseconds(int(seconds * 1e9))
+    return ts
+
+
+def _position(p: pb.Position, field: str, *, required: bool = True) -> v.Position:
+    return v.position(p.lat, p.lon, p.accuracy_m, field)
+
+
+# ---------------------------------------------------------------- requests
+
+
+def create_incident(
+    req: pb.CreateIncidentRequest, regions: set[str], table: CriteriaTable, who: str
+) -> CreateIncident:
+    if not req.region:
+        raise InvalidArgumentError("region", "is required")
+    if req.region not in regions:
+        raise InvalidArgumentError("region", f"unknown region {req.region!r}")
+    if not req.HasField("position"):
+        raise InvalidArgumentError("position", "is required")
+    if req.criteria_code:
+        table.lookup(req.criteria_code)
+    return CreateIncident(
+        request_id=v.request_id(req.request_id),
+        region=req.region,
+        position=_position(req.position, "position"),
+        address=v.text(req.address, "address", limit=v.MAX_ADDRESS),
+        caller_number=v.caller_number(req.caller_number),
+        complaint_chapter=v.chapter(req.complaint_chapter, table.chapters),
+        criteria_code=req.criteria_code,
+        notes=v.text(req.notes, "notes", limit=v.MAX_NOTE),
+        who=who,
+    )
+
+
+def triage_incident(
+    req: pb.TriageIncidentRequest, table: CriteriaTable, who: str
+) -> TriageIncident:
+    table.lookup(req.criteria_code)
+    return TriageIncident(
+        v.request_id(req.request_id),
+        v.entity_id(req.incident_id, "incident_id"),
+        req.criteria_code,
+        who,
+    )
+
+
+def change_incident_status(req: pb.ChangeIncidentStatusRequest, who: str) -> ChangeIncidentStatus:
+    status = from_pb_enum(IncidentStatus, req.status, "status")
+    assert status is not None
+    return ChangeIncidentStatus(
+        v.request_id(req.request_id), v.entity_id(req.incident_id, "incident_id"), status, who
+    )
+
+
+def add_incident_note(req: pb.AddIncidentNoteRequest, who: str) -> AddIncidentNote:
+    return AddIncidentNote(
+        v.request_id(req.request_id),
+        v.entity_id(req.incident_id, "incident_id"),
+        v.text(req.text, "text", limit=v.MAX_NOTE, required=True),
+        who,
+    )
+
+
+def change_unit_status(req: pb.ChangeUnitStatusRequest, who: str) -> ChangeUnitStatus:
+    status = from_pb_enum(UnitStatus, req.status, "status")
+    assert status is not None
+    return ChangeUnitStatus(
+        v.request_id(req.request_id), v.entity_id(req.unit_id, "unit_id"), status, who
+    )
+
+
+def report_unit_position(req: pb.ReportUnitPositionRequest, who: str) -> ReportUnitPosition:
+    if not req.HasField("position"):
+        raise InvalidArgumentError("position", "is required")
+    return ReportUnitPosition(
+        v.request_id(req.request_id),
+        v.entity_id(req.unit_id, "unit_id"),
+        _position(req.position, "position"),
+        who,
+    )
+
+
+def assign_unit(req: pb.AssignUnitRequest, who: str) -> AssignUnit:
+    return AssignUnit(
+        v.request_id(req.request_id),
+        v.entity_id(req.incident_id, "incident_id"),
+        v.entity_id(req.unit_id, "unit_id"),
+        who,
+    )
+
+
+def release_unit(req: pb.ReleaseUnitRequest, who: str) -> ReleaseUnit:
+    return ReleaseUnit(
+        v.request_id(req.request_id),
+        v.entity_id(req.incident_id, "incident_id"),
+        v.entity_id(req.unit_id, "unit_id"),
+        who,
+    )
+
+
+def regions_filter(regions: list[str], known: set[str], field: str = "regions") -> list[str]:
+    for i, r in enumerate(regions):
+        if r not in known:
+            raise InvalidArgumentError(f"{field}[{i}]", f"unknown region {r!r}")
+    return list(regions) or sorted(known)
+
+
+# ---------------------------------------------------------------- records
+
+
+def incident_pb(inc: Incident) -> pb.Incident:
+    return pb.Incident(
+        id=inc.id,
+        region=inc.region,
+        status=to_pb_enum(inc.status),
+        urgency=to_pb_enum(inc.urgency),
+        position=pb.Position(
+            lat=inc.position.lat, lon=inc.position.lon, accuracy_m=inc.position.accuracy_m
+        ),
+        address=inc.address,
+        caller_number=inc.caller_number,
+        complaint_chapter=inc.complaint_chapter,
+        criteria_code=inc.criteria_code,
+        notes=[pb.Note(text=n.text, author=n.author, at=_ts(n.at)) for n in inc.notes],
+        assigned_unit_ids=inc.assigned_unit_ids,
+        created_at=_ts(inc.created_at),
+        updated_at=_ts(inc.updated_at),
+        urgency_history=[
+            pb.UrgencyChange(
+                urgency=to_pb_enum(u.urgency), criteria_code=u.criteria_code, at=_ts(u.at)
+            )
+            for u in inc.urgency_history
+        ],
+        revision=inc.revision,
+    )
+
+
+def unit_pb(unit: Unit) -> pb.Unit:
+    return pb.Unit(
+        id=unit.id,
+        call_sign=unit.call_sign,
+        region=unit.region,
+        kind=to_pb_enum(unit.kind),
+        crew=to_pb_enum(unit.crew),
+        status=to_pb_enum(unit.status),
+        position=pb.Position(
+            lat=unit.position.lat, lon=unit.position.lon, accuracy_m=unit.position.accuracy_m
+        ),
+        station=unit.station,
+        incident_id=unit.incident_id,
+        updated_at=_ts(unit.updated_at),
+        revision=unit.revision,
+    )

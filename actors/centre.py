@@ -1,0 +1,451 @@
+"""The AMK centre: owns regions, hosts their entities, executes commands.
+
+:class:`Centre` is plain asyncio code (testable against a real etcd without Ray);
+:class:`CentreActor` is the Ray actor around it, one per AMK centre. Callers reach the
+actor only through ``actors.centre_handle.CentreHandle``.
+
+Ownership is never a boolean: the centre holds, per region, a :class:`RegionHost` with
+the region's fence; every write carries the fence and etcd checks it. A region is
+dropped the moment a write is fenced, the session cannot be renewed in time, or the
+owner key's watch shows another owner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import ray
+import structlog
+
+from actors.domain import decide
+from actors.domain.commands import (
+    AddIncidentNote,
+    AssignUnit,
+    ChangeIncidentStatus,
+    ChangeUnitStatus,
+    Command,
+    CreateIncident,
+    ReleaseUnit,
+    ReportUnitPosition,
+    TriageIncident,
+)
+from actors.domain.errors import NotBuiltError, NotFoundError
+from actors.domain.model import CrewLevel, Incident, Outcome, Position, Unit, UnitKind, UnitStatus
+from actors.domain.triage import CriteriaTable, default_table
+from actors.region_host import Mailboxes, RegionHost
+from cluster import ownership
+from cluster.config import ClusterConfig
+from cluster.errors import (
+    AmkError,
+    NotOwnerError,
+    SessionExpiredError,
+    StoreUnavailableError,
+)
+from cluster.etcd import EtcdClient
+from cluster.keys import Keys
+from cluster.logs import configure as configure_logs
+from cluster.session import Session
+from cluster.store import DuplicateRequestError, FencedStore, Write
+
+RECENT_REQUESTS = 10_000
+
+
+class Centre:
+    """One AMK centre instance: a session, the regions it owns, their entities."""
+
+    def __init__(
+        self,
+        config: ClusterConfig,
+        centre_id: str,
+        *,
+        clock: Callable[[], float] = time.time,
+        table: CriteriaTable | None = None,
+    ) -> None:
+        self.config = config
+        self.centre_id = centre_id
+        self.name = config.seed.centre(centre_id).name
+        self.instance = f"{centre_id}-{uuid.uuid4().hex[:12]}"
+        self.keys = Keys(config.key_prefix)
+        self.clock = clock
+        self.table = table or default_table()
+        self.hosts: dict[str, RegionHost] = {}
+        self.recent: OrderedDict[str, Outcome] = OrderedDict()
+        self.mailboxes = Mailboxes()
+        self.client: EtcdClient | None = None
+        self.session: Session | None = None
+        self.store: FencedStore | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._stopping = False
+        self.log = structlog.get_logger("amk.centre").bind(centre=centre_id, instance=self.instance)
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(self, endpoints: list[str], *, claim_timeout_s: float = 30.0) -> dict:
+        """Open the session and claim the home regions (waiting while they are held)."""
+        self.client = EtcdClient(endpoints)
+        await self._open_session()
+        for region in self.config.home_regions(self.centre_id):
+            self._tasks.append(asyncio.create_task(self._campaign(region)))
+        deadline = time.monotonic() + claim_timeout_s
+        homes = set(self.config.home_regions(self.centre_id))
+        while not homes <= set(self.hosts) and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)  # claims run in their own tasks; this only waits
+        return self.status()
+
+    async def _open_session(self) -> None:
+        assert self.client is not None
+        self.session = await Session(
+            self.client,
+            self.config.lease_ttl_s,
+            margin_s=self.config.lease_margin_s,
+            on_expired=self._on_session_expired,
+        ).open()
+        self.store = FencedStore(
+            self.client, self.keys, writer=self.instance, on_fenced=self._on_fenced
+        )
+
+    async def stop(self) -> None:
+        """Step down from every region and revoke the lease: backups may claim at once."""
+        self._stopping = True
+        for t in self._tasks:
+            t.cancel()
+        for host in list(self.hosts.values()):
+            with contextlib.suppress(AmkError):
+                assert self.client is not None
+                await ownership.step_down(self.client, host.fence)
+        self.hosts.clear()
+        if self.session is not None:
+            await self.session.close(revoke=True)
+        if self.client is not None:
+            await self.client.close()
+
+    # ------------------------------------------------------------ ownership
+
+    async def _campaign(self, region: str) -> None:
+        """Hold ``region``: claim it when free, wait while another owner holds it."""
+        assert self.client is not None
+        while not self._stopping:
+            try:
+                if region in self.hosts:
+                    await self._watch_owner(region, self.hosts[region].fence.token)
+                    continue
+                assert self.session is not None
+                self.session.check()
+                record = ownership.now_record(self.centre_id, self.instance, self.session.lease_id)
+                fence, holder = await ownership.claim(self.client, self.keys, region, record)
+                if fence is not None:
+                    await self._take(region, fence)
+                    continue
+                await self._watch_owner(region, holder.token if holder else 0)
+            except asyncio.CancelledError:
+                raise
+            except SessionExpiredError:
+                await asyncio.sleep(0.1)
+            except Exception as exc:
+                self.log.warning("campaign_error", region=region, error=repr(exc))
+                await asyncio.sleep(0.2)
+
+    async def _watch_owner(self, region: str, token: int) -> None:
+        """Return when the owner key of ``region`` no longer carries ``token``.
+
+        If this centre held the region with that token, it drops the region first.
+        """
+        assert self.client is not None
+        key = self.keys.owner(region)
+        current = await self.client.get(key)
+        if current is not None and current.mod_revision == token:
+            async for _rev, events in self.client.watch(key, start_revision=token + 1):
+                if any(ev.deleted or ev.kv.mod_revision != token for ev in events):
+                    break
+        host = self.hosts.get(region)
+        if host is not None and host.fence.token == token:
+            self._drop(region, "owner key changed")
+
+    async def _take(self, region: str, fence: ownership.Fence) -> None:
+        assert self.client is not None
+        started = time.monotonic()
+        code = self.config.seed.region(region).code
+        host = await RegionHost.load(self.client, self.keys, region, code, fence)
+        self.hosts[region] = host
+        if not host.seeded:
+            await self._seed_fleet(host)
+        self.log.info(
+            "region_taken",
+            region=region,
+            token=fence.token,
+            incidents=len(host.incidents),
+            units=len(host.units),
+            load_ms=round((time.monotonic() - started) * 1000, 1),
+        )
+
+    def _drop(self, region: str, reason: str) -> None:
+        host = self.hosts.pop(region, None)
+        if host is not None:
+            self.log.warning("region_dropped", region=region, token=host.fence.token, reason=reason)
+
+    def _on_fenced(self, region: str, token: int) -> None:
+        host = self.hosts.get(region)
+        if host is not None and host.fence.token == token:
+            self._drop(region, "write fenced: another owner holds the region")
+
+    def _on_session_expired(self, lease_id: int) -> None:
+        for region in list(self.hosts):
+            self._drop(region, f"lease {lease_id:x} not renewed in time")
+        if not self._stopping:
+            self._tasks.append(asyncio.get_running_loop().create_task(self._renew_session()))
+
+    async def _renew_session(self) -> None:
+        while not self._stopping:
+            try:
+                await self._open_session()
+                return
+            except StoreUnavailableError:
+                await asyncio.sleep(0.2)
+
+    def _host(self, region: str) -> RegionHost:
+        host = self.hosts.get(region)
+        if host is None:
+            raise NotOwnerError(region, self.centre_id)
+        if self.session is None or self.session.valid_for() <= 0.0:
+            raise NotOwnerError(region, self.centre_id)
+        return host
+
+    async def _seed_fleet(self, host: RegionHost) -> None:
+        now = self.clock()
+        units = [
+            Unit(
+                id=u.id,
+                call_sign=u.call_sign,
+                region=u.region,
+                kind=UnitKind(u.kind),
+                crew=CrewLevel(u.crew),
+                status=UnitStatus.AVAILABLE_AT_STATION,
+                position=Position(u.lat, u.lon, 0.0),
+                station=u.station,
+                updated_at=now,
+                home_region=u.region,
+            )
+            for u in self.config.seed.units
+            if u.region == host.region and u.id not in host.units
+        ]
+        puts = [(self.keys.unit(host.region, u.id), u.encode()) for u in units]
+        puts.append((self.keys.seeded(host.region), b"1"))
+        assert self.store is not None
+        # A fleet larger than one transaction is seeded in slices; the marker goes last.
+        step = 100
+        rev = 0
+        for i in range(0, len(puts), step):
+            rev = await self.store.commit(
+                Write((host.fence,), puts[i : i + step], "SeedFleet", "system")
+            )
+        host.apply(units, rev)
+        host.seeded = True
+
+    # ------------------------------------------------------------ commands
+
+    async def execute(self, region: str, cmd: Command) -> Outcome:
+        """Run one command in ``region`` exactly once per request id."""
+        cached = self.recent.get(cmd.request_id)
+        if cached is not None:
+            return cached
+        try:
+            outcome = await self._run(region, cmd)
+        except DuplicateRequestError as dup:
+            outcome = Outcome.decode(dup.stored, dup.revision)
+        except (NotOwnerError, SessionExpiredError, StoreUnavailableError):
+            raise
+        except AmkError:
+            # A retry of a command that was applied before may now be illegal
+            # (e.g. a status change already made): answer with the first result.
+            assert self.store is not None
+            stored = await self.store.read_request(cmd.request_id)
+            if stored is None:
+                raise
+            outcome = Outcome.decode(*stored)
+        self.recent[cmd.request_id] = outcome
+        if len(self.recent) > RECENT_REQUESTS:
+            self.recent.popitem(last=False)
+        return outcome
+
+    async def _commit(
+        self, host: RegionHost, cmd: Command, records: list[Incident | Unit], outcome: Outcome
+    ) -> int:
+        assert self.store is not None
+        fences = {host.fence.region: host.fence}
+        for rec in records:
+            if rec.region not in fences:
+                fences[rec.region] = self._host(rec.region).fence
+        puts = [
+            (
+                self.keys.incident(r.region, r.id)
+                if isinstance(r, Incident)
+                else self.keys.unit(r.region, r.id),
+                r.encode(),
+            )
+            for r in records
+        ]
+        write = Write(
+            tuple(fences.values()),
+            puts,
+            type(cmd).__name__,
+            cmd.who,
+            cmd.request_id,
+            outcome.encode(),
+            {"ids": [r.id for r in records]},
+        )
+        rev = await self.store.commit(write)
+        for rec in records:
+            owner = self.hosts.get(rec.region)
+            if owner is not None:
+                owner.apply([rec], rev)
+        return rev
+
+    def _find_incident(self, host: RegionHost, incident_id: str) -> tuple[RegionHost, Incident]:
+        inc = host.incidents.get(incident_id)
+        if inc is not None:
+            return host, inc
+        for other in self.hosts.values():
+            if incident_id in other.incidents:
+                return other, other.incidents[incident_id]
+        raise NotFoundError("incident", incident_id)
+
+    def _find_unit(self, host: RegionHost, unit_id: str) -> tuple[RegionHost, Unit]:
+        unit = host.units.get(unit_id)
+        if unit is not None:
+            return host, unit
+        for other in self.hosts.values():
+            if unit_id in other.units:
+                return other, other.units[unit_id]
+        if unit_id in {u.id for u in self.config.seed.units}:
+            raise NotBuiltError(
+                f"unit {unit_id} belongs to a region this centre does not serve; "
+                "lending units between centres"
+            )
+        raise NotFoundError("unit", unit_id)
+
+    async def _run(self, region: str, cmd: Command) -> Outcome:
+        host = self._host(region)
+        now = self.clock()
+        log = self.log.bind(region=region, token=host.fence.token, request_id=cmd.request_id)
+        if isinstance(cmd, CreateIncident):
+            inc = decide.create_incident(cmd, host.next_incident_id(), now, self.table)
+            out = Outcome(incident=inc)
+            await self._commit(host, cmd, [inc], out)
+            log.info("incident_created", incident=inc.id)
+            return out
+        if isinstance(cmd, TriageIncident | ChangeIncidentStatus | AddIncidentNote):
+            h, _ = self._find_incident(host, cmd.incident_id)
+            async with self.mailboxes.enter(cmd.incident_id):
+                inc = h.incidents[cmd.incident_id]
+                if isinstance(cmd, TriageIncident):
+                    new = decide.triage(inc, cmd.criteria_code, now, self.table)
+                elif isinstance(cmd, ChangeIncidentStatus):
+                    new = decide.change_incident_status(inc, cmd.status, now)
+                else:
+                    new = decide.add_note(inc, cmd.text, cmd.who, now)
+                out = Outcome(incident=new)
+                await self._commit(h, cmd, [new], out)
+            log.info("incident_changed", incident=new.id, command=type(cmd).__name__)
+            return out
+        if isinstance(cmd, AssignUnit | ReleaseUnit):
+            hi, _ = self._find_incident(host, cmd.incident_id)
+            hu, _ = self._find_unit(host, cmd.unit_id)
+            async with self.mailboxes.enter(cmd.incident_id, cmd.unit_id):
+                inc, unit = hi.incidents[cmd.incident_id], hu.units[cmd.unit_id]
+                step = decide.assign if isinstance(cmd, AssignUnit) else decide.release
+                new_inc, new_unit = step(inc, unit, now)
+                out = Outcome(incident=new_inc, unit=new_unit)
+                await self._commit(hi, cmd, [new_inc, new_unit], out)
+            log.info(
+                "unit_" + ("assigned" if isinstance(cmd, AssignUnit) else "released"),
+                incident=inc.id,
+                unit=unit.id,
+            )
+            return out
+        if isinstance(cmd, ChangeUnitStatus | ReportUnitPosition):
+            return await self._run_unit(host, cmd, now)
+        raise NotBuiltError(f"command {type(cmd).__name__}")
+
+    async def _run_unit(
+        self, host: RegionHost, cmd: ChangeUnitStatus | ReportUnitPosition, now: float
+    ) -> Outcome:
+        hu, unit = self._find_unit(host, cmd.unit_id)
+        if isinstance(cmd, ReportUnitPosition):
+            async with self.mailboxes.enter(cmd.unit_id):
+                new = decide.report_position(hu.units[cmd.unit_id], cmd.position, now)
+                out = Outcome(unit=new)
+                await self._commit(hu, cmd, [new], out)
+            return out
+        while True:
+            incident_id = unit.incident_id
+            hi = self._find_incident(hu, incident_id)[0] if incident_id else hu
+            async with self.mailboxes.enter(cmd.unit_id, *([incident_id] if incident_id else [])):
+                unit = hu.units[cmd.unit_id]
+                if unit.incident_id != incident_id:
+                    continue  # reassigned while we waited: lock the right incident
+                inc = hi.incidents.get(incident_id) if incident_id else None
+                new_unit, new_inc = decide.change_unit_status(unit, cmd.status, inc, now)
+                records: list[Incident | Unit] = [new_unit] + ([new_inc] if new_inc else [])
+                out = Outcome(incident=new_inc, unit=new_unit)
+                await self._commit(hu, cmd, records, out)
+                return out
+
+    # ------------------------------------------------------------ status
+
+    def status(self) -> dict[str, Any]:
+        ctx = ray.get_runtime_context() if ray.is_initialized() else None
+        return {
+            "id": self.centre_id,
+            "name": self.name,
+            "instance": self.instance,
+            "node_id": ctx.get_node_id() if ctx else "",
+            "pid": os.getpid(),
+            "lease_id": self.session.lease_id if self.session else 0,
+            "lease_ttl_s": self.session.ttl_s if self.session else 0,
+            "lease_valid_for_s": self.session.valid_for() if self.session else 0.0,
+            "regions": {r: h.fence.token for r, h in self.hosts.items()},
+            "counts": {r: [len(h.incidents), len(h.units)] for r, h in self.hosts.items()},
+            "store": dict(self.store.stats) if self.store else {},
+        }
+
+
+@ray.remote
+class CentreActor:
+    """The Ray actor for one AMK centre. Reach it through ``CentreHandle`` only.
+
+    Errors come back as values (``("err", error)``) rather than raised, so callers get
+    our typed errors without Ray's task-error wrapping.
+    """
+
+    def __init__(self, config: ClusterConfig, centre_id: str) -> None:
+        configure_logs(config.log_level)
+        self.centre = Centre(config, centre_id)
+        structlog.contextvars.bind_contextvars(centre=centre_id)
+
+    async def start(self, endpoints: list[str]) -> tuple[str, Any]:
+        try:
+            return "ok", await self.centre.start(endpoints)
+        except AmkError as exc:
+            return "err", exc
+
+    async def execute(self, region: str, cmd: Command) -> tuple[str, Any]:
+        try:
+            return "ok", await self.centre.execute(region, cmd)
+        except AmkError as exc:
+            return "err", exc
+
+    async def status(self) -> dict[str, Any]:
+        return self.centre.status()
+
+    async def stop(self) -> None:
+        await self.centre.stop()
+
+    def pid(self) -> int:
+        return os.getpid()

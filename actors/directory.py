@@ -1,0 +1,120 @@
+"""The gateway's watch-fed view: who owns each region, which region holds each entity.
+
+Built from one range read and kept current by watches from the next revision, so it
+never misses a change between the read and the watch. Routing reads it without a round
+trip to etcd; a waiter can sleep until the next ownership change (``wait_change``)
+instead of polling while a region fails over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+
+import structlog
+
+from cluster.errors import StoreUnavailableError
+from cluster.etcd import EtcdClient, WatchEventKV
+from cluster.keys import Keys
+from cluster.ownership import Owner, OwnerRecord
+
+log = structlog.get_logger("amk.directory")
+
+
+class Directory:
+    """Region owners and entity locations, from etcd watches."""
+
+    def __init__(self, client: EtcdClient, keys: Keys) -> None:
+        self.client = client
+        self.keys = keys
+        self.owners: dict[str, Owner] = {}
+        self.region_of: dict[str, str] = {}
+        self.revision = 0
+        self._changed = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.listeners: list[Callable[[str, Owner | None], None]] = []
+
+    async def start(self) -> None:
+        owners, rev = await self.client.get_prefix(self.keys.regions_prefix())
+        for kv in owners:
+            self._apply_owner(WatchEventKV(kv, False, None), initial=True)
+        for kind in ("incidents", "units"):
+            prefix = (
+                self.keys.incidents_prefix() if kind == "incidents" else self.keys.units_prefix()
+            )
+            kvs, _ = await self.client.get_prefix(prefix, revision=rev, keys_only=True)
+            for kv in kvs:
+                self._apply_entity(WatchEventKV(kv, False, None))
+        self.revision = rev
+        self._tasks = [
+            asyncio.create_task(
+                self._follow(self.keys.regions_prefix(), rev + 1, self._apply_owner)
+            ),
+            asyncio.create_task(
+                self._follow(self.keys.incidents_prefix(), rev + 1, self._apply_entity)
+            ),
+            asyncio.create_task(
+                self._follow(self.keys.units_prefix(), rev + 1, self._apply_entity)
+            ),
+        ]
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+
+    async def _follow(
+        self, prefix: bytes, start: int, apply: Callable[[WatchEventKV], None]
+    ) -> None:
+        next_rev = start
+        while True:
+            try:
+                async for rev, events in self.client.watch_prefix(prefix, start_revision=next_rev):
+                    for ev in events:
+                        apply(ev)
+                    next_rev = rev + 1
+                    self.revision = max(self.revision, rev)
+            except asyncio.CancelledError:
+                raise
+            except StoreUnavailableError as exc:
+                log.warning("directory_watch_broken", prefix=prefix.decode(), error=str(exc))
+                await asyncio.sleep(0.1)
+
+    def _apply_owner(self, ev: WatchEventKV, initial: bool = False) -> None:
+        parsed = self.keys.parse(ev.kv.key)
+        if parsed is None or parsed[0] != "regions" or parsed[2] != "owner":
+            return
+        region = parsed[1]
+        if ev.deleted:
+            self.owners.pop(region, None)
+            owner = None
+        else:
+            owner = Owner(region, OwnerRecord.decode(ev.kv.value), ev.kv.mod_revision)
+            self.owners[region] = owner
+        if not initial:
+            for listener in self.listeners:
+                listener(region, owner)
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    def _apply_entity(self, ev: WatchEventKV) -> None:
+        parsed = self.keys.parse(ev.kv.key)
+        if parsed is None:
+            return
+        _, region, entity_id = parsed
+        if ev.deleted:
+            if self.region_of.get(entity_id) == region:
+                del self.region_of[entity_id]
+        else:
+            self.region_of[entity_id] = region
+
+    def owner(self, region: str) -> Owner | None:
+        return self.owners.get(region)
+
+    async def wait_change(self, timeout_s: float) -> None:
+        """Sleep until the next ownership change or ``timeout_s``, whichever is first."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._changed.wait(), timeout_s)

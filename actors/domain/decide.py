@@ -1,0 +1,175 @@
+"""Pure decisions: given the current records and a command, the new records.
+
+Every function returns new objects and leaves its inputs untouched, so a centre can
+compute the outcome, write it to etcd under its fence, and only then make it its
+in-memory state: a refused write (fenced, duplicate) leaves memory as it was.
+``now`` is passed in, so tests run on a fake clock.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import TypeVar
+
+from actors.domain import incident_lifecycle, unit_lifecycle
+from actors.domain.commands import CreateIncident
+from actors.domain.errors import PreconditionError
+from actors.domain.model import (
+    Incident,
+    IncidentStatus,
+    Note,
+    Position,
+    Unit,
+    UnitStatus,
+    UrgencyChange,
+)
+from actors.domain.triage import CriteriaTable
+
+T = TypeVar("T")
+
+
+def _copy(record: T) -> T:
+    return copy.deepcopy(record)
+
+
+def create_incident(
+    cmd: CreateIncident, incident_id: str, now: float, table: CriteriaTable
+) -> Incident:
+    """A new incident; with a criteria code it starts triaged, with its urgency."""
+    inc = Incident(
+        id=incident_id,
+        region=cmd.region,
+        status=IncidentStatus.RECEIVED,
+        position=Position(cmd.position.lat, cmd.position.lon, cmd.position.accuracy_m),
+        created_at=now,
+        updated_at=now,
+        address=cmd.address,
+        caller_number=cmd.caller_number,
+        complaint_chapter=cmd.complaint_chapter,
+    )
+    if cmd.notes:
+        inc.notes.append(Note(cmd.notes, cmd.who, now))
+    if cmd.criteria_code:
+        inc = triage(inc, cmd.criteria_code, now, table)
+    return inc
+
+
+def triage(inc: Incident, code: str, now: float, table: CriteriaTable) -> Incident:
+    """Set the criteria code; urgency and chapter follow from it; history is kept.
+
+    Re-triage is allowed while the incident is open (urgency can change as the caller
+    tells more); the first triage moves a received incident to triaged.
+    """
+    crit = table.lookup(code)
+    if not incident_lifecycle.is_open(inc.status):
+        raise PreconditionError(inc.id, f"incident is {inc.status.value}; cannot triage")
+    new = _copy(inc)
+    if new.status is IncidentStatus.RECEIVED:
+        new.status = incident_lifecycle.transition(inc.id, inc.status, IncidentStatus.TRIAGED)
+    new.criteria_code = crit.code
+    new.complaint_chapter = crit.chapter
+    new.urgency = crit.urgency
+    new.urgency_history.append(UrgencyChange(crit.urgency, crit.code, now))
+    new.updated_at = now
+    return new
+
+
+def change_incident_status(inc: Incident, status: IncidentStatus, now: float) -> Incident:
+    """A dispatcher's status change. Closing with units still assigned is refused."""
+    if status is IncidentStatus.DISPATCHED:
+        raise PreconditionError(inc.id, "an incident becomes dispatched by assigning a unit")
+    new_status = incident_lifecycle.transition(inc.id, inc.status, status)
+    if new_status in incident_lifecycle.TERMINAL and inc.assigned_unit_ids:
+        units = ", ".join(inc.assigned_unit_ids)
+        raise PreconditionError(inc.id, f"units still assigned ({units}); release them first")
+    new = _copy(inc)
+    new.status = new_status
+    new.updated_at = now
+    return new
+
+
+def add_note(inc: Incident, text: str, who: str, now: float) -> Incident:
+    new = _copy(inc)
+    new.notes.append(Note(text, who, now))
+    new.updated_at = now
+    return new
+
+
+def assign(inc: Incident, unit: Unit, now: float) -> tuple[Incident, Unit]:
+    """Assign an available unit: the unit becomes assigned, the incident dispatched."""
+    if unit.incident_id or not unit.available:
+        detail = f" to incident {unit.incident_id}" if unit.incident_id else ""
+        raise PreconditionError(unit.id, f"unit is {unit.status.value}{detail}; not available")
+    if not incident_lifecycle.is_open(inc.status):
+        raise PreconditionError(inc.id, f"incident is {inc.status.value}")
+    new_inc = _copy(inc)
+    if inc.status in (IncidentStatus.RECEIVED, IncidentStatus.TRIAGED):
+        new_inc.status = incident_lifecycle.transition(
+            inc.id, inc.status, IncidentStatus.DISPATCHED
+        )
+    new_inc.assigned_unit_ids.append(unit.id)
+    new_inc.updated_at = now
+    new_unit = _copy(unit)
+    new_unit.status = UnitStatus.ASSIGNED
+    new_unit.incident_id = inc.id
+    new_unit.updated_at = now
+    return new_inc, new_unit
+
+
+def _detach(inc: Incident, unit_id: str, now: float) -> Incident:
+    new = _copy(inc)
+    new.assigned_unit_ids = [u for u in inc.assigned_unit_ids if u != unit_id]
+    if not new.assigned_unit_ids and inc.status is IncidentStatus.DISPATCHED:
+        # The last unit was called off before arriving: the incident waits again.
+        new.status = IncidentStatus.TRIAGED if inc.urgency else IncidentStatus.RECEIVED
+    new.updated_at = now
+    return new
+
+
+def release(inc: Incident, unit: Unit, now: float) -> tuple[Incident, Unit]:
+    """Call a unit off an incident; it becomes available (mobile, where it is)."""
+    if unit.incident_id != inc.id or unit.id not in inc.assigned_unit_ids:
+        raise PreconditionError(unit.id, f"unit is not assigned to incident {inc.id}")
+    new_unit = _copy(unit)
+    new_unit.status = UnitStatus.AVAILABLE_MOBILE
+    new_unit.incident_id = ""
+    new_unit.updated_at = now
+    return _detach(inc, unit.id, now), new_unit
+
+
+def change_unit_status(
+    unit: Unit, status: UnitStatus, inc: Incident | None, now: float
+) -> tuple[Unit, Incident | None]:
+    """A crew's status change, and what it does to the incident it works.
+
+    Progress (on scene, transporting, at hospital) moves the incident along when it is
+    behind; becoming available ends the assignment. ``inc`` must be the unit's incident
+    when it has one.
+    """
+    if status is UnitStatus.ASSIGNED:
+        raise PreconditionError(unit.id, "a unit becomes assigned through an assignment")
+    new_status = unit_lifecycle.transition(unit.id, unit.status, status)
+    new_unit = _copy(unit)
+    new_unit.status = new_status
+    new_unit.updated_at = now
+    if not unit.incident_id:
+        return new_unit, None
+    if inc is None or inc.id != unit.incident_id:
+        raise PreconditionError(unit.id, f"incident {unit.incident_id} not supplied")
+    if unit_lifecycle.ends_assignment(unit.status, new_status):
+        new_unit.incident_id = ""
+        return new_unit, _detach(inc, unit.id, now)
+    follow = incident_lifecycle.FOLLOWS_UNIT.get(new_status.value)
+    if follow is not None and follow in incident_lifecycle.TRANSITIONS[inc.status]:
+        new_inc = _copy(inc)
+        new_inc.status = follow
+        new_inc.updated_at = now
+        return new_unit, new_inc
+    return new_unit, None
+
+
+def report_position(unit: Unit, pos: Position, now: float) -> Unit:
+    new = _copy(unit)
+    new.position = Position(pos.lat, pos.lon, pos.accuracy_m)
+    new.updated_at = now
+    return new

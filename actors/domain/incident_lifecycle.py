@@ -1,0 +1,53 @@
+"""The incident lifecycle as a transition table.
+
+received -> triaged -> dispatched -> on scene -> transporting -> at hospital -> closed,
+with cancelled from any open state. Choices beyond the plain chain, as a dispatcher
+works:
+
+- received -> dispatched: an Akutt call is often dispatched before triage is complete
+  (pre-alert while the call-taker is still asking);
+- triaged -> closed: advice given on the phone, no unit needed;
+- on scene -> closed: treated on scene, no transport;
+- dispatched -> triaged / received: happens only through releasing the last unit
+  (see ``decide.release``), never as a direct status change.
+
+An unknown or illegal change raises :class:`IllegalTransitionError`; nothing is
+silently ignored.
+"""
+
+from __future__ import annotations
+
+from actors.domain.errors import IllegalTransitionError
+from actors.domain.model import IncidentStatus as S
+
+TRANSITIONS: dict[S, frozenset[S]] = {
+    S.RECEIVED: frozenset({S.TRIAGED, S.DISPATCHED, S.CANCELLED}),
+    S.TRIAGED: frozenset({S.DISPATCHED, S.CLOSED, S.CANCELLED}),
+    S.DISPATCHED: frozenset({S.ON_SCENE, S.CANCELLED}),
+    S.ON_SCENE: frozenset({S.TRANSPORTING, S.CLOSED}),
+    S.TRANSPORTING: frozenset({S.AT_HOSPITAL}),
+    S.AT_HOSPITAL: frozenset({S.CLOSED}),
+    S.CLOSED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+
+TERMINAL: frozenset[S] = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt)
+
+# While a unit works an incident, its progress moves the incident along
+# (first unit on scene -> incident on scene, and so on).
+FOLLOWS_UNIT: dict[str, S] = {
+    "on_scene": S.ON_SCENE,
+    "transporting": S.TRANSPORTING,
+    "at_hospital": S.AT_HOSPITAL,
+}
+
+
+def transition(incident_id: str, current: S, requested: S) -> S:
+    """The new status, or IllegalTransitionError."""
+    if requested not in TRANSITIONS[current]:
+        raise IllegalTransitionError("incident", incident_id, current.value, requested.value)
+    return requested
+
+
+def is_open(status: S) -> bool:
+    return status not in TERMINAL

@@ -1,0 +1,209 @@
+"""Incidents and units as plain data, and their JSON form in etcd.
+
+Records are slotted dataclasses: a hosted incident costs a few kilobytes, not a process
+(see DESIGN.md: one Ray actor per incident would cost ~115 MB each).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Urgency(StrEnum):
+    AKUTT = "akutt"  # red
+    HASTER = "haster"  # yellow
+    VANLIG = "vanlig"  # green
+
+
+class IncidentStatus(StrEnum):
+    RECEIVED = "received"
+    TRIAGED = "triaged"
+    DISPATCHED = "dispatched"
+    ON_SCENE = "on_scene"
+    TRANSPORTING = "transporting"
+    AT_HOSPITAL = "at_hospital"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class UnitStatus(StrEnum):
+    AVAILABLE_AT_STATION = "available_at_station"
+    AVAILABLE_MOBILE = "available_mobile"
+    ASSIGNED = "assigned"
+    EN_ROUTE = "en_route"
+    ON_SCENE = "on_scene"
+    TRANSPORTING = "transporting"
+    AT_HOSPITAL = "at_hospital"
+    OUT_OF_SERVICE = "out_of_service"
+
+
+class UnitKind(StrEnum):
+    ROAD_AMBULANCE = "road_ambulance"
+    RAPID_RESPONSE_CAR = "rapid_response_car"
+    BOAT_AMBULANCE = "boat_ambulance"
+    HELICOPTER = "helicopter"
+    FIXED_WING = "fixed_wing"
+
+
+class CrewLevel(StrEnum):
+    EMT = "emt"
+    PARAMEDIC = "paramedic"
+    DOCTOR = "doctor"
+
+
+@dataclass(slots=True)
+class Position:
+    lat: float
+    lon: float
+    accuracy_m: float = 0.0
+
+
+@dataclass(slots=True)
+class Note:
+    text: str
+    author: str
+    at: float
+
+
+@dataclass(slots=True)
+class UrgencyChange:
+    urgency: Urgency
+    criteria_code: str
+    at: float
+
+
+@dataclass(slots=True)
+class Incident:
+    id: str
+    region: str
+    status: IncidentStatus
+    position: Position
+    created_at: float
+    updated_at: float
+    urgency: Urgency | None = None
+    address: str = ""
+    caller_number: str = ""
+    complaint_chapter: int = 0
+    criteria_code: str = ""
+    notes: list[Note] = field(default_factory=list)
+    assigned_unit_ids: list[str] = field(default_factory=list)
+    urgency_history: list[UrgencyChange] = field(default_factory=list)
+    revision: int = 0  # etcd mod revision; not stored in the value
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("revision")
+        return d
+
+    def encode(self) -> bytes:
+        return json.dumps(self.to_dict(), separators=(",", ":")).encode()
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], revision: int = 0) -> Incident:
+        return cls(
+            id=d["id"],
+            region=d["region"],
+            status=IncidentStatus(d["status"]),
+            position=Position(**d["position"]),
+            created_at=d["created_at"],
+            updated_at=d["updated_at"],
+            urgency=Urgency(d["urgency"]) if d.get("urgency") else None,
+            address=d.get("address", ""),
+            caller_number=d.get("caller_number", ""),
+            complaint_chapter=d.get("complaint_chapter", 0),
+            criteria_code=d.get("criteria_code", ""),
+            notes=[Note(**n) for n in d.get("notes", [])],
+            assigned_unit_ids=list(d.get("assigned_unit_ids", [])),
+            urgency_history=[
+                UrgencyChange(Urgency(u["urgency"]), u["criteria_code"], u["at"])
+                for u in d.get("urgency_history", [])
+            ],
+            revision=revision,
+        )
+
+    @classmethod
+    def decode(cls, raw: bytes, revision: int = 0) -> Incident:
+        return cls.from_dict(json.loads(raw), revision)
+
+
+@dataclass(slots=True)
+class Unit:
+    id: str
+    call_sign: str
+    region: str
+    kind: UnitKind
+    crew: CrewLevel
+    status: UnitStatus
+    position: Position
+    station: str
+    updated_at: float
+    incident_id: str = ""
+    home_region: str = ""  # the region whose fleet it belongs to (differs while lent)
+    revision: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("revision")
+        return d
+
+    def encode(self) -> bytes:
+        return json.dumps(self.to_dict(), separators=(",", ":")).encode()
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], revision: int = 0) -> Unit:
+        return cls(
+            id=d["id"],
+            call_sign=d["call_sign"],
+            region=d["region"],
+            kind=UnitKind(d["kind"]),
+            crew=CrewLevel(d["crew"]),
+            status=UnitStatus(d["status"]),
+            position=Position(**d["position"]),
+            station=d.get("station", ""),
+            updated_at=d["updated_at"],
+            incident_id=d.get("incident_id", ""),
+            home_region=d.get("home_region", "") or d["region"],
+            revision=revision,
+        )
+
+    @classmethod
+    def decode(cls, raw: bytes, revision: int = 0) -> Unit:
+        return cls.from_dict(json.loads(raw), revision)
+
+    @property
+    def available(self) -> bool:
+        return self.status in (UnitStatus.AVAILABLE_AT_STATION, UnitStatus.AVAILABLE_MOBILE)
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What a command answers: the records it changed, as committed.
+
+    Stored verbatim under the request id, so a retry gets the first answer even after a
+    failover or after the records changed again.
+    """
+
+    incident: Incident | None = None
+    unit: Unit | None = None
+
+    def encode(self) -> bytes:
+        """The records without revisions: the commit revision is not known until the
+        transaction that stores this answer commits; ``decode`` gets it from the
+        request key's mod revision, which is that commit's revision."""
+        d: dict[str, Any] = {}
+        if self.incident is not None:
+            d["incident"] = self.incident.to_dict()
+        if self.unit is not None:
+            d["unit"] = self.unit.to_dict()
+        return json.dumps(d, separators=(",", ":")).encode()
+
+    @classmethod
+    def decode(cls, raw: bytes, revision: int) -> Outcome:
+        d = json.loads(raw)
+        return cls(
+            incident=Incident.from_dict(d["incident"], revision) if "incident" in d else None,
+            unit=Unit.from_dict(d["unit"], revision) if "unit" in d else None,
+        )

@@ -1,0 +1,448 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Urgency(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    URGENCY_UNSPECIFIED: _ClassVar[Urgency]
+    URGENCY_AKUTT: _ClassVar[Urgency]
+    URGENCY_HASTER: _ClassVar[Urgency]
+    URGENCY_VANLIG: _ClassVar[Urgency]
+
+class IncidentStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    INCIDENT_STATUS_UNSPECIFIED: _ClassVar[IncidentStatus]
+    INCIDENT_STATUS_RECEIVED: _ClassVar[IncidentStatus]
+    INCIDENT_STATUS_TRIAGED: _ClassVar[IncidentStatus]
+    INCIDENT_STATUS_DISPATCHED: _ClassVar[IncidentStatus]
+    INCIDENT_STATUS_ON_SCENE: _ClassVar[IncidentStatus]
+    INCIDENT_STATUS_TRANSPORTING: _ClassVar[IncidentStatus]
+    INCIDENT_STATUS_AT_HOSPITAL: _ClassVar[IncidentStatus]
+    INCIDENT_STATUS_CLOSED: _ClassVar[IncidentStatus]
+    INCIDENT_STATUS_CANCELLED: _ClassVar[IncidentStatus]
+
+class UnitStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    UNIT_STATUS_UNSPECIFIED: _ClassVar[UnitStatus]
+    UNIT_STATUS_AVAILABLE_AT_STATION: _ClassVar[UnitStatus]
+    UNIT_STATUS_AVAILABLE_MOBILE: _ClassVar[UnitStatus]
+    UNIT_STATUS_ASSIGNED: _ClassVar[UnitStatus]
+    UNIT_STATUS_EN_ROUTE: _ClassVar[UnitStatus]
+    UNIT_STATUS_ON_SCENE: _ClassVar[UnitStatus]
+    UNIT_STATUS_TRANSPORTING: _ClassVar[UnitStatus]
+    UNIT_STATUS_AT_HOSPITAL: _ClassVar[UnitStatus]
+    UNIT_STATUS_OUT_OF_SERVICE: _ClassVar[UnitStatus]
+
+class UnitKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    UNIT_KIND_UNSPECIFIED: _ClassVar[UnitKind]
+    UNIT_KIND_ROAD_AMBULANCE: _ClassVar[UnitKind]
+    UNIT_KIND_RAPID_RESPONSE_CAR: _ClassVar[UnitKind]
+    UNIT_KIND_BOAT_AMBULANCE: _ClassVar[UnitKind]
+    UNIT_KIND_HELICOPTER: _ClassVar[UnitKind]
+    UNIT_KIND_FIXED_WING: _ClassVar[UnitKind]
+
+class CrewLevel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CREW_LEVEL_UNSPECIFIED: _ClassVar[CrewLevel]
+    CREW_LEVEL_EMT: _ClassVar[CrewLevel]
+    CREW_LEVEL_PARAMEDIC: _ClassVar[CrewLevel]
+    CREW_LEVEL_DOCTOR: _ClassVar[CrewLevel]
+URGENCY_UNSPECIFIED: Urgency
+URGENCY_AKUTT: Urgency
+URGENCY_HASTER: Urgency
+URGENCY_VANLIG: Urgency
+INCIDENT_STATUS_UNSPECIFIED: IncidentStatus
+INCIDENT_STATUS_RECEIVED: IncidentStatus
+INCIDENT_STATUS_TRIAGED: IncidentStatus
+INCIDENT_STATUS_DISPATCHED: IncidentStatus
+INCIDENT_STATUS_ON_SCENE: IncidentStatus
+INCIDENT_STATUS_TRANSPORTING: IncidentStatus
+INCIDENT_STATUS_AT_HOSPITAL: IncidentStatus
+INCIDENT_STATUS_CLOSED: IncidentStatus
+INCIDENT_STATUS_CANCELLED: IncidentStatus
+UNIT_STATUS_UNSPECIFIED: UnitStatus
+UNIT_STATUS_AVAILABLE_AT_STATION: UnitStatus
+UNIT_STATUS_AVAILABLE_MOBILE: UnitStatus
+UNIT_STATUS_ASSIGNED: UnitStatus
+UNIT_STATUS_EN_ROUTE: UnitStatus
+UNIT_STATUS_ON_SCENE: UnitStatus
+UNIT_STATUS_TRANSPORTING: UnitStatus
+UNIT_STATUS_AT_HOSPITAL: UnitStatus
+UNIT_STATUS_OUT_OF_SERVICE: UnitStatus
+UNIT_KIND_UNSPECIFIED: UnitKind
+UNIT_KIND_ROAD_AMBULANCE: UnitKind
+UNIT_KIND_RAPID_RESPONSE_CAR: UnitKind
+UNIT_KIND_BOAT_AMBULANCE: UnitKind
+UNIT_KIND_HELICOPTER: UnitKind
+UNIT_KIND_FIXED_WING: UnitKind
+CREW_LEVEL_UNSPECIFIED: CrewLevel
+CREW_LEVEL_EMT: CrewLevel
+CREW_LEVEL_PARAMEDIC: CrewLevel
+CREW_LEVEL_DOCTOR: CrewLevel
+
+class Position(_message.Message):
+    __slots__ = ("lat", "lon", "accuracy_m")
+    LAT_FIELD_NUMBER: _ClassVar[int]
+    LON_FIELD_NUMBER: _ClassVar[int]
+    ACCURACY_M_FIELD_NUMBER: _ClassVar[int]
+    lat: float
+    lon: float
+    accuracy_m: float
+    def __init__(self, lat: _Optional[float] = ..., lon: _Optional[float] = ..., accuracy_m: _Optional[float] = ...) -> None: ...
+
+class Note(_message.Message):
+    __slots__ = ("text", "author", "at")
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    AUTHOR_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    author: str
+    at: _timestamp_pb2.Timestamp
+    def __init__(self, text: _Optional[str] = ..., author: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class UrgencyChange(_message.Message):
+    __slots__ = ("urgency", "criteria_code", "at")
+    URGENCY_FIELD_NUMBER: _ClassVar[int]
+    CRITERIA_CODE_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    urgency: Urgency
+    criteria_code: str
+    at: _timestamp_pb2.Timestamp
+    def __init__(self, urgency: _Optional[_Union[Urgency, str]] = ..., criteria_code: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class Incident(_message.Message):
+    __slots__ = ("id", "region", "status", "urgency", "position", "address", "caller_number", "complaint_chapter", "criteria_code", "notes", "assigned_unit_ids", "created_at", "updated_at", "urgency_history", "revision")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    URGENCY_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    CALLER_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    COMPLAINT_CHAPTER_FIELD_NUMBER: _ClassVar[int]
+    CRITERIA_CODE_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNED_UNIT_IDS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    URGENCY_HISTORY_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    region: str
+    status: IncidentStatus
+    urgency: Urgency
+    position: Position
+    address: str
+    caller_number: str
+    complaint_chapter: int
+    criteria_code: str
+    notes: _containers.RepeatedCompositeFieldContainer[Note]
+    assigned_unit_ids: _containers.RepeatedScalarFieldContainer[str]
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    urgency_history: _containers.RepeatedCompositeFieldContainer[UrgencyChange]
+    revision: int
+    def __init__(self, id: _Optional[str] = ..., region: _Optional[str] = ..., status: _Optional[_Union[IncidentStatus, str]] = ..., urgency: _Optional[_Union[Urgency, str]] = ..., position: _Optional[_Union[Position, _Mapping]] = ..., address: _Optional[str] = ..., caller_number: _Optional[str] = ..., complaint_chapter: _Optional[int] = ..., criteria_code: _Optional[str] = ..., notes: _Optional[_Iterable[_Union[Note, _Mapping]]] = ..., assigned_unit_ids: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., urgency_history: _Optional[_Iterable[_Union[UrgencyChange, _Mapping]]] = ..., revision: _Optional[int] = ...) -> None: ...
+
+class Unit(_message.Message):
+    __slots__ = ("id", "call_sign", "region", "kind", "crew", "status", "position", "station", "incident_id", "updated_at", "revision")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    CALL_SIGN_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    CREW_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    STATION_FIELD_NUMBER: _ClassVar[int]
+    INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    call_sign: str
+    region: str
+    kind: UnitKind
+    crew: CrewLevel
+    status: UnitStatus
+    position: Position
+    station: str
+    incident_id: str
+    updated_at: _timestamp_pb2.Timestamp
+    revision: int
+    def __init__(self, id: _Optional[str] = ..., call_sign: _Optional[str] = ..., region: _Optional[str] = ..., kind: _Optional[_Union[UnitKind, str]] = ..., crew: _Optional[_Union[CrewLevel, str]] = ..., status: _Optional[_Union[UnitStatus, str]] = ..., position: _Optional[_Union[Position, _Mapping]] = ..., station: _Optional[str] = ..., incident_id: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ...) -> None: ...
+
+class Assignment(_message.Message):
+    __slots__ = ("incident", "unit")
+    INCIDENT_FIELD_NUMBER: _ClassVar[int]
+    UNIT_FIELD_NUMBER: _ClassVar[int]
+    incident: Incident
+    unit: Unit
+    def __init__(self, incident: _Optional[_Union[Incident, _Mapping]] = ..., unit: _Optional[_Union[Unit, _Mapping]] = ...) -> None: ...
+
+class CreateIncidentRequest(_message.Message):
+    __slots__ = ("request_id", "region", "position", "address", "caller_number", "complaint_chapter", "criteria_code", "notes")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    CALLER_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    COMPLAINT_CHAPTER_FIELD_NUMBER: _ClassVar[int]
+    CRITERIA_CODE_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    region: str
+    position: Position
+    address: str
+    caller_number: str
+    complaint_chapter: int
+    criteria_code: str
+    notes: str
+    def __init__(self, request_id: _Optional[str] = ..., region: _Optional[str] = ..., position: _Optional[_Union[Position, _Mapping]] = ..., address: _Optional[str] = ..., caller_number: _Optional[str] = ..., complaint_chapter: _Optional[int] = ..., criteria_code: _Optional[str] = ..., notes: _Optional[str] = ...) -> None: ...
+
+class GetIncidentRequest(_message.Message):
+    __slots__ = ("incident_id",)
+    INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    incident_id: str
+    def __init__(self, incident_id: _Optional[str] = ...) -> None: ...
+
+class ListIncidentsRequest(_message.Message):
+    __slots__ = ("regions", "status", "urgency", "include_closed")
+    REGIONS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    URGENCY_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_CLOSED_FIELD_NUMBER: _ClassVar[int]
+    regions: _containers.RepeatedScalarFieldContainer[str]
+    status: IncidentStatus
+    urgency: Urgency
+    include_closed: bool
+    def __init__(self, regions: _Optional[_Iterable[str]] = ..., status: _Optional[_Union[IncidentStatus, str]] = ..., urgency: _Optional[_Union[Urgency, str]] = ..., include_closed: _Optional[bool] = ...) -> None: ...
+
+class ListIncidentsResponse(_message.Message):
+    __slots__ = ("incidents",)
+    INCIDENTS_FIELD_NUMBER: _ClassVar[int]
+    incidents: _containers.RepeatedCompositeFieldContainer[Incident]
+    def __init__(self, incidents: _Optional[_Iterable[_Union[Incident, _Mapping]]] = ...) -> None: ...
+
+class TriageIncidentRequest(_message.Message):
+    __slots__ = ("request_id", "incident_id", "criteria_code")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CRITERIA_CODE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    incident_id: str
+    criteria_code: str
+    def __init__(self, request_id: _Optional[str] = ..., incident_id: _Optional[str] = ..., criteria_code: _Optional[str] = ...) -> None: ...
+
+class ChangeIncidentStatusRequest(_message.Message):
+    __slots__ = ("request_id", "incident_id", "status")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    incident_id: str
+    status: IncidentStatus
+    def __init__(self, request_id: _Optional[str] = ..., incident_id: _Optional[str] = ..., status: _Optional[_Union[IncidentStatus, str]] = ...) -> None: ...
+
+class AddIncidentNoteRequest(_message.Message):
+    __slots__ = ("request_id", "incident_id", "text")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    incident_id: str
+    text: str
+    def __init__(self, request_id: _Optional[str] = ..., incident_id: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
+
+class ListUnitsRequest(_message.Message):
+    __slots__ = ("regions", "status", "kind")
+    REGIONS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    regions: _containers.RepeatedScalarFieldContainer[str]
+    status: UnitStatus
+    kind: UnitKind
+    def __init__(self, regions: _Optional[_Iterable[str]] = ..., status: _Optional[_Union[UnitStatus, str]] = ..., kind: _Optional[_Union[UnitKind, str]] = ...) -> None: ...
+
+class ListUnitsResponse(_message.Message):
+    __slots__ = ("units",)
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    units: _containers.RepeatedCompositeFieldContainer[Unit]
+    def __init__(self, units: _Optional[_Iterable[_Union[Unit, _Mapping]]] = ...) -> None: ...
+
+class GetUnitRequest(_message.Message):
+    __slots__ = ("unit_id",)
+    UNIT_ID_FIELD_NUMBER: _ClassVar[int]
+    unit_id: str
+    def __init__(self, unit_id: _Optional[str] = ...) -> None: ...
+
+class ChangeUnitStatusRequest(_message.Message):
+    __slots__ = ("request_id", "unit_id", "status")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    UNIT_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    unit_id: str
+    status: UnitStatus
+    def __init__(self, request_id: _Optional[str] = ..., unit_id: _Optional[str] = ..., status: _Optional[_Union[UnitStatus, str]] = ...) -> None: ...
+
+class ReportUnitPositionRequest(_message.Message):
+    __slots__ = ("request_id", "unit_id", "position")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    UNIT_ID_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    unit_id: str
+    position: Position
+    def __init__(self, request_id: _Optional[str] = ..., unit_id: _Optional[str] = ..., position: _Optional[_Union[Position, _Mapping]] = ...) -> None: ...
+
+class StreamUnitPositionsSummary(_message.Message):
+    __slots__ = ("accepted", "rejected")
+    ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_FIELD_NUMBER: _ClassVar[int]
+    accepted: int
+    rejected: int
+    def __init__(self, accepted: _Optional[int] = ..., rejected: _Optional[int] = ...) -> None: ...
+
+class AssignUnitRequest(_message.Message):
+    __slots__ = ("request_id", "incident_id", "unit_id")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    UNIT_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    incident_id: str
+    unit_id: str
+    def __init__(self, request_id: _Optional[str] = ..., incident_id: _Optional[str] = ..., unit_id: _Optional[str] = ...) -> None: ...
+
+class ReleaseUnitRequest(_message.Message):
+    __slots__ = ("request_id", "incident_id", "unit_id")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    UNIT_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    incident_id: str
+    unit_id: str
+    def __init__(self, request_id: _Optional[str] = ..., incident_id: _Optional[str] = ..., unit_id: _Optional[str] = ...) -> None: ...
+
+class WatchRequest(_message.Message):
+    __slots__ = ("regions", "from_revision")
+    REGIONS_FIELD_NUMBER: _ClassVar[int]
+    FROM_REVISION_FIELD_NUMBER: _ClassVar[int]
+    regions: _containers.RepeatedScalarFieldContainer[str]
+    from_revision: int
+    def __init__(self, regions: _Optional[_Iterable[str]] = ..., from_revision: _Optional[int] = ...) -> None: ...
+
+class WatchEvent(_message.Message):
+    __slots__ = ("kind", "revision", "region", "incident", "unit", "region_status", "removed_id", "message")
+    class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        KIND_UNSPECIFIED: _ClassVar[WatchEvent.Kind]
+        KIND_SNAPSHOT_INCIDENT: _ClassVar[WatchEvent.Kind]
+        KIND_SNAPSHOT_UNIT: _ClassVar[WatchEvent.Kind]
+        KIND_SNAPSHOT_DONE: _ClassVar[WatchEvent.Kind]
+        KIND_INCIDENT_CHANGED: _ClassVar[WatchEvent.Kind]
+        KIND_UNIT_CHANGED: _ClassVar[WatchEvent.Kind]
+        KIND_INCIDENT_REMOVED: _ClassVar[WatchEvent.Kind]
+        KIND_UNIT_REMOVED: _ClassVar[WatchEvent.Kind]
+        KIND_REGION_OWNER_CHANGED: _ClassVar[WatchEvent.Kind]
+    KIND_UNSPECIFIED: WatchEvent.Kind
+    KIND_SNAPSHOT_INCIDENT: WatchEvent.Kind
+    KIND_SNAPSHOT_UNIT: WatchEvent.Kind
+    KIND_SNAPSHOT_DONE: WatchEvent.Kind
+    KIND_INCIDENT_CHANGED: WatchEvent.Kind
+    KIND_UNIT_CHANGED: WatchEvent.Kind
+    KIND_INCIDENT_REMOVED: WatchEvent.Kind
+    KIND_UNIT_REMOVED: WatchEvent.Kind
+    KIND_REGION_OWNER_CHANGED: WatchEvent.Kind
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    INCIDENT_FIELD_NUMBER: _ClassVar[int]
+    UNIT_FIELD_NUMBER: _ClassVar[int]
+    REGION_STATUS_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_ID_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    kind: WatchEvent.Kind
+    revision: int
+    region: str
+    incident: Incident
+    unit: Unit
+    region_status: RegionStatus
+    removed_id: str
+    message: str
+    def __init__(self, kind: _Optional[_Union[WatchEvent.Kind, str]] = ..., revision: _Optional[int] = ..., region: _Optional[str] = ..., incident: _Optional[_Union[Incident, _Mapping]] = ..., unit: _Optional[_Union[Unit, _Mapping]] = ..., region_status: _Optional[_Union[RegionStatus, _Mapping]] = ..., removed_id: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
+class GetClusterStatusRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class CentreStatus(_message.Message):
+    __slots__ = ("id", "name", "alive", "node_id", "pid", "lease_id", "lease_ttl_s", "lease_valid_for_s", "regions_owned", "instance")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ALIVE_FIELD_NUMBER: _ClassVar[int]
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    PID_FIELD_NUMBER: _ClassVar[int]
+    LEASE_ID_FIELD_NUMBER: _ClassVar[int]
+    LEASE_TTL_S_FIELD_NUMBER: _ClassVar[int]
+    LEASE_VALID_FOR_S_FIELD_NUMBER: _ClassVar[int]
+    REGIONS_OWNED_FIELD_NUMBER: _ClassVar[int]
+    INSTANCE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    alive: bool
+    node_id: str
+    pid: int
+    lease_id: int
+    lease_ttl_s: int
+    lease_valid_for_s: float
+    regions_owned: _containers.RepeatedScalarFieldContainer[str]
+    instance: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., alive: _Optional[bool] = ..., node_id: _Optional[str] = ..., pid: _Optional[int] = ..., lease_id: _Optional[int] = ..., lease_ttl_s: _Optional[int] = ..., lease_valid_for_s: _Optional[float] = ..., regions_owned: _Optional[_Iterable[str]] = ..., instance: _Optional[str] = ...) -> None: ...
+
+class RegionStatus(_message.Message):
+    __slots__ = ("id", "name", "home_centre", "owner_centre", "owner_instance", "fencing_token", "lease_id", "lease_ttl_left_s", "standbys", "incidents", "units")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    HOME_CENTRE_FIELD_NUMBER: _ClassVar[int]
+    OWNER_CENTRE_FIELD_NUMBER: _ClassVar[int]
+    OWNER_INSTANCE_FIELD_NUMBER: _ClassVar[int]
+    FENCING_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    LEASE_ID_FIELD_NUMBER: _ClassVar[int]
+    LEASE_TTL_LEFT_S_FIELD_NUMBER: _ClassVar[int]
+    STANDBYS_FIELD_NUMBER: _ClassVar[int]
+    INCIDENTS_FIELD_NUMBER: _ClassVar[int]
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    home_centre: str
+    owner_centre: str
+    owner_instance: str
+    fencing_token: int
+    lease_id: int
+    lease_ttl_left_s: int
+    standbys: _containers.RepeatedScalarFieldContainer[str]
+    incidents: int
+    units: int
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., home_centre: _Optional[str] = ..., owner_centre: _Optional[str] = ..., owner_instance: _Optional[str] = ..., fencing_token: _Optional[int] = ..., lease_id: _Optional[int] = ..., lease_ttl_left_s: _Optional[int] = ..., standbys: _Optional[_Iterable[str]] = ..., incidents: _Optional[int] = ..., units: _Optional[int] = ...) -> None: ...
+
+class ClusterStatus(_message.Message):
+    __slots__ = ("centres", "regions", "etcd_revision", "etcd_endpoints", "gateway")
+    CENTRES_FIELD_NUMBER: _ClassVar[int]
+    REGIONS_FIELD_NUMBER: _ClassVar[int]
+    ETCD_REVISION_FIELD_NUMBER: _ClassVar[int]
+    ETCD_ENDPOINTS_FIELD_NUMBER: _ClassVar[int]
+    GATEWAY_FIELD_NUMBER: _ClassVar[int]
+    centres: _containers.RepeatedCompositeFieldContainer[CentreStatus]
+    regions: _containers.RepeatedCompositeFieldContainer[RegionStatus]
+    etcd_revision: int
+    etcd_endpoints: _containers.RepeatedScalarFieldContainer[str]
+    gateway: str
+    def __init__(self, centres: _Optional[_Iterable[_Union[CentreStatus, _Mapping]]] = ..., regions: _Optional[_Iterable[_Union[RegionStatus, _Mapping]]] = ..., etcd_revision: _Optional[int] = ..., etcd_endpoints: _Optional[_Iterable[str]] = ..., gateway: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,223 @@
+"""Cluster configuration as validated pydantic models.
+
+Two sources: the **seed** (a data file: centres, their regions with home centre and
+ordered backups, the fleet, hospitals, airports; default ``cluster/seed/helse_sor_ost.toml``)
+and the **deployment settings** (etcd endpoints, Ray address, gateways, lease TTL, the
+state folder), from an optional TOML file with environment overrides:
+
+- ``AMK_HOME``     state folder (default ``./.amk``): etcd data, logs
+- ``AMK_GATEWAY``  comma-separated gateway addresses (default ``127.0.0.1:50051``)
+- ``AMK_ETCD``     comma-separated etcd endpoints; unset = start an embedded etcd
+- ``AMK_CONFIG``   path of the settings file (default ``$AMK_HOME/amk.toml`` if present)
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from cluster.errors import ConfigError
+
+DEFAULT_SEED = Path(__file__).resolve().parent / "seed" / "helse_sor_ost.toml"
+
+UnitKindName = Literal[
+    "road_ambulance", "rapid_response_car", "boat_ambulance", "helicopter", "fixed_wing"
+]
+CrewName = Literal["emt", "paramedic", "doctor"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CentreConfig(_Strict):
+    id: str
+    name: str
+    host: str = ""
+    lat: float
+    lon: float
+    source: str = ""
+
+
+class RegionConfig(_Strict):
+    id: str
+    code: str = Field(pattern=r"^[A-Z]{3}$")
+    name: str
+    home: str
+    backups: list[str]
+    partners: list[str] = []
+    overflow_after_s: float = 10.0
+    municipalities: list[str] = []
+    boundary: list[tuple[float, float]] = []
+
+
+class UnitSeed(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    call_sign: str
+    region: str
+    kind: UnitKindName
+    crew: CrewName
+    station: str
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    approx: bool = False
+    source: str = ""
+
+
+class HospitalSeed(_Strict):
+    id: str
+    name: str
+    region: str
+    lat: float
+    lon: float
+    trauma_centre: bool = False
+
+
+class AirportSeed(_Strict):
+    id: str
+    name: str
+    lat: float
+    lon: float
+
+
+class SeedMeta(_Strict):
+    title: str
+    as_of: str = ""
+    note: str = ""
+    sources: list[str] = []
+
+
+class Seed(_Strict):
+    """Centres, regions and fleet: data, checked for consistency on load."""
+
+    meta: SeedMeta
+    centres: list[CentreConfig]
+    regions: list[RegionConfig]
+    units: list[UnitSeed] = []
+    hospitals: list[HospitalSeed] = []
+    airports: list[AirportSeed] = []
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Seed:
+        centres = {c.id for c in self.centres}
+        regions = {r.id for r in self.regions}
+        if len(centres) != len(self.centres) or len(regions) != len(self.regions):
+            raise ValueError("duplicate centre or region id")
+        for r in self.regions:
+            if r.home not in centres:
+                raise ValueError(f"region {r.id}: home {r.home} is not a centre")
+            for b in [*r.backups, *r.partners]:
+                if b not in centres or b == r.home:
+                    raise ValueError(f"region {r.id}: backup/partner {b} invalid")
+            if len(set(r.backups)) != len(r.backups):
+                raise ValueError(f"region {r.id}: a backup is listed twice")
+        ids = [u.id for u in self.units]
+        if len(set(ids)) != len(ids):
+            raise ValueError("duplicate unit id")
+        for u in self.units:
+            if u.region not in regions:
+                raise ValueError(f"unit {u.id}: unknown region {u.region}")
+        return self
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Seed:
+        if path is None:
+            raw = DEFAULT_SEED.read_bytes()
+        else:
+            raw = Path(path).read_bytes()
+        try:
+            return cls.model_validate(tomllib.loads(raw.decode()))
+        except Exception as exc:
+            raise ConfigError(f"seed {path or 'helse_sor_ost.toml'}: {exc}") from exc
+
+    def region(self, region_id: str) -> RegionConfig:
+        for r in self.regions:
+            if r.id == region_id:
+                return r
+        raise ConfigError(f"unknown region {region_id}")
+
+    def centre(self, centre_id: str) -> CentreConfig:
+        for c in self.centres:
+            if c.id == centre_id:
+                return c
+        raise ConfigError(f"unknown centre {centre_id}")
+
+
+def _default_home() -> Path:
+    return Path(os.environ.get("AMK_HOME", ".amk")).resolve()
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+class ClusterConfig(BaseModel):
+    """Deployment settings; ``seed`` carries centres, regions and fleet."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    home: Path = Field(default_factory=_default_home)
+    key_prefix: str = "/amk/v1/"
+    lease_ttl_s: int = Field(default=2, ge=2, le=60)
+    lease_margin_s: float = Field(default=0.3, ge=0.05)
+    etcd_endpoints: list[str] = []  # empty: the launcher starts an embedded etcd
+    etcd_client_port: int = 2379
+    ray_address: str | None = None
+    ray_namespace: str = "amk"
+    gateways: list[str] = ["127.0.0.1:50051"]
+    seed_file: Path | None = None
+    log_level: str = "info"
+
+    @field_validator("key_prefix")
+    @classmethod
+    def _prefix(cls, v: str) -> str:
+        if not v.startswith("/") or not v.endswith("/"):
+            raise ValueError("key_prefix must start and end with '/'")
+        return v
+
+    @cached_property
+    def seed(self) -> Seed:
+        return Seed.load(self.seed_file)
+
+    @classmethod
+    def load(cls, path: Path | None = None, **overrides: Any) -> ClusterConfig:
+        """Defaults, then the settings file, then environment, then ``overrides``."""
+        values: dict[str, Any] = {}
+        home = _default_home()
+        path = path or (Path(os.environ["AMK_CONFIG"]) if os.environ.get("AMK_CONFIG") else None)
+        if path is None and (home / "amk.toml").exists():
+            path = home / "amk.toml"
+        if path is not None:
+            try:
+                values.update(tomllib.loads(Path(path).read_text()))
+            except (OSError, tomllib.TOMLDecodeError) as exc:
+                raise ConfigError(f"settings file {path}: {exc}") from exc
+        if os.environ.get("AMK_HOME"):
+            values["home"] = home
+        if gw := _split(os.environ.get("AMK_GATEWAY")):
+            values["gateways"] = gw
+        if ep := _split(os.environ.get("AMK_ETCD")):
+            values["etcd_endpoints"] = ep
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            cfg = cls.model_validate(values)
+            _ = cfg.seed  # fail early on a bad seed
+        except ConfigError:
+            raise
+        except Exception as exc:
+            raise ConfigError(str(exc)) from exc
+        return cfg
+
+    def region_ids(self) -> list[str]:
+        return [r.id for r in self.seed.regions]
+
+    def centre_ids(self) -> list[str]:
+        return [c.id for c in self.seed.centres]
+
+    def home_regions(self, centre_id: str) -> list[str]:
+        return [r.id for r in self.seed.regions if r.home == centre_id]

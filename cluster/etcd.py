@@ -1,0 +1,304 @@
+"""The one module that talks to etcd.
+
+We use the etcd v3 API stubs that ship with ``aetcd`` (a maintained asyncio client whose
+generated code imports under current protobuf; python-etcd3 0.12 does not), over our own
+``grpc.aio`` channel. Going one level below aetcd's convenience methods gives us what
+fencing needs and aetcd hides: the response header's revision (a claim's fencing token),
+compares on create revision, failure-branch reads in one round trip, and a keepalive
+stream whose send times we control (the hang path's local lease deadline).
+
+Several endpoints (a three- or five-member etcd cluster) are given to gRPC as one
+``ipv4:`` target with ``pick_first``, so the channel moves to the next member when one
+fails. Every call has a deadline; a gRPC failure becomes :class:`StoreUnavailableError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+
+import grpc
+from aetcd import rpc
+
+from cluster.errors import StoreUnavailableError
+from cluster.keys import prefix_range_end
+
+Compare = rpc.Compare
+RequestOp = rpc.RequestOp
+TxnResponse = rpc.TxnResponse
+
+
+@dataclass(frozen=True, slots=True)
+class KV:
+    """One key-value pair as etcd holds it."""
+
+    key: bytes
+    value: bytes
+    create_revision: int
+    mod_revision: int
+    version: int
+    lease: int
+
+    @classmethod
+    def of(cls, kv: rpc.KeyValue) -> KV:
+        return cls(kv.key, kv.value, kv.create_revision, kv.mod_revision, kv.version, kv.lease)
+
+
+@dataclass(frozen=True, slots=True)
+class WatchEventKV:
+    """One change seen by a watch: a put (``deleted`` False) or a delete."""
+
+    kv: KV
+    deleted: bool
+    prev: KV | None
+
+
+# ---------------------------------------------------------------- txn builders
+
+
+def cmp_create_revision(key: bytes, revision: int) -> Compare:
+    """``create_revision(key) == revision`` (0 means: the key does not exist)."""
+    return Compare(
+        key=key,
+        result=Compare.CompareResult.EQUAL,
+        target=Compare.CompareTarget.CREATE,
+        create_revision=revision,
+    )
+
+
+def cmp_mod_revision(key: bytes, revision: int) -> Compare:
+    """``mod_revision(key) == revision`` (0 means: the key does not exist)."""
+    return Compare(
+        key=key,
+        result=Compare.CompareResult.EQUAL,
+        target=Compare.CompareTarget.MOD,
+        mod_revision=revision,
+    )
+
+
+def op_put(key: bytes, value: bytes, lease: int = 0) -> RequestOp:
+    return RequestOp(request_put=rpc.PutRequest(key=key, value=value, lease=lease))
+
+
+def op_get(key: bytes) -> RequestOp:
+    return RequestOp(request_range=rpc.RangeRequest(key=key))
+
+
+def op_delete(key: bytes) -> RequestOp:
+    return RequestOp(request_delete_range=rpc.DeleteRangeRequest(key=key))
+
+
+def _target(endpoints: Sequence[str]) -> str:
+    """A gRPC target for one or more ``host:port`` endpoints."""
+    if len(endpoints) == 1:
+        return endpoints[0]
+    addrs = []
+    for ep in endpoints:
+        host, _, port = ep.rpartition(":")
+        addrs.append(f"{socket.gethostbyname(host)}:{port}")
+    return "ipv4:" + ",".join(addrs)
+
+
+class EtcdClient:
+    """An asyncio etcd v3 client bound to one event loop.
+
+    Create it inside the loop that will use it (a Ray async actor's loop, or the test's);
+    gRPC aio channels cannot move between loops.
+    """
+
+    def __init__(self, endpoints: Sequence[str], *, request_timeout_s: float = 2.0) -> None:
+        if not endpoints:
+            raise ValueError("at least one etcd endpoint is needed")
+        self.endpoints = list(endpoints)
+        self.request_timeout_s = request_timeout_s
+        self._channel = grpc.aio.insecure_channel(
+            _target(self.endpoints),
+            options=[
+                ("grpc.lb_policy_name", "pick_first"),
+                ("grpc.initial_reconnect_backoff_ms", 100),
+                ("grpc.max_reconnect_backoff_ms", 1000),
+                ("grpc.keepalive_time_ms", 10_000),
+            ],
+        )
+        self._kv = rpc.KVStub(self._channel)
+        self._lease = rpc.LeaseStub(self._channel)
+        self._watch = rpc.WatchStub(self._channel)
+        self._maint = rpc.MaintenanceStub(self._channel)
+
+    async def close(self) -> None:
+        await self._channel.close()
+
+    def _timeout(self, timeout_s: float | None) -> float:
+        return self.request_timeout_s if timeout_s is None else timeout_s
+
+    # ------------------------------------------------------------ reads
+
+    async def get(self, key: bytes, *, timeout_s: float | None = None) -> KV | None:
+        kvs, _ = await self.range(key, timeout_s=timeout_s)
+        return kvs[0] if kvs else None
+
+    async def range(
+        self,
+        key: bytes,
+        range_end: bytes = b"",
+        *,
+        revision: int = 0,
+        limit: int = 0,
+        keys_only: bool = False,
+        timeout_s: float | None = None,
+    ) -> tuple[list[KV], int]:
+        """Linearizable range read; returns the pairs and the store revision read at."""
+        req = rpc.RangeRequest(
+            key=key, range_end=range_end, revision=revision, limit=limit, keys_only=keys_only
+        )
+        try:
+            resp = await self._kv.Range(req, timeout=self._timeout(timeout_s))
+        except grpc.aio.AioRpcError as exc:
+            raise StoreUnavailableError(
+                f"range {key!r}: {exc.code().name} {exc.details()}"
+            ) from exc
+        return [KV.of(kv) for kv in resp.kvs], resp.header.revision
+
+    async def get_prefix(
+        self,
+        prefix: bytes,
+        *,
+        revision: int = 0,
+        keys_only: bool = False,
+        timeout_s: float | None = None,
+    ) -> tuple[list[KV], int]:
+        return await self.range(
+            prefix,
+            prefix_range_end(prefix),
+            revision=revision,
+            keys_only=keys_only,
+            timeout_s=timeout_s,
+        )
+
+    async def revision(self) -> int:
+        """The store's current revision (a cheap linearizable read of one absent key)."""
+        _, rev = await self.range(b"\0amk-revision-probe")
+        return rev
+
+    # ------------------------------------------------------------ transactions
+
+    async def txn(
+        self,
+        compare: Sequence[Compare],
+        success: Sequence[RequestOp],
+        failure: Sequence[RequestOp] = (),
+        *,
+        timeout_s: float | None = None,
+    ) -> TxnResponse:
+        """One etcd transaction. The caller reads ``succeeded`` and ``header.revision``.
+
+        Never retried here: whether a timed-out transaction was applied is unknown, and
+        only the caller (with its request-id compare) can make a repeat safe.
+        """
+        req = rpc.TxnRequest(compare=list(compare), success=list(success), failure=list(failure))
+        try:
+            return await self._kv.Txn(req, timeout=self._timeout(timeout_s))
+        except grpc.aio.AioRpcError as exc:
+            raise StoreUnavailableError(f"txn: {exc.code().name} {exc.details()}") from exc
+
+    # ------------------------------------------------------------ leases
+
+    async def lease_grant(self, ttl_s: int) -> tuple[int, int]:
+        """Grant a lease; returns (lease id, granted TTL)."""
+        try:
+            resp = await self._lease.LeaseGrant(
+                rpc.LeaseGrantRequest(TTL=ttl_s), timeout=self.request_timeout_s
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise StoreUnavailableError(f"lease grant: {exc.code().name}") from exc
+        return resp.ID, resp.TTL
+
+    async def lease_revoke(self, lease_id: int, *, timeout_s: float | None = None) -> bool:
+        """Revoke a lease; False when it was already gone."""
+        try:
+            await self._lease.LeaseRevoke(
+                rpc.LeaseRevokeRequest(ID=lease_id), timeout=self._timeout(timeout_s)
+            )
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.NOT_FOUND:
+                return False
+            raise StoreUnavailableError(f"lease revoke: {exc.code().name}") from exc
+        return True
+
+    async def lease_ttl(self, lease_id: int) -> int:
+        """Seconds left on a lease as etcd sees it; -1 when it no longer exists."""
+        try:
+            resp = await self._lease.LeaseTimeToLive(
+                rpc.LeaseTimeToLiveRequest(ID=lease_id), timeout=self.request_timeout_s
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise StoreUnavailableError(f"lease ttl: {exc.code().name}") from exc
+        return resp.TTL
+
+    def keepalive_stream(self) -> grpc.aio.StreamStreamCall:
+        """A bidirectional LeaseKeepAlive stream; the session drives it."""
+        return self._lease.LeaseKeepAlive()
+
+    # ------------------------------------------------------------ watches
+
+    async def watch(
+        self,
+        key: bytes,
+        range_end: bytes = b"",
+        *,
+        start_revision: int = 0,
+        prev_kv: bool = False,
+    ) -> AsyncIterator[tuple[int, list[WatchEventKV]]]:
+        """Watch a key or range; yields (revision, events) per etcd response.
+
+        Each call opens its own stream, so cancelling the consumer cancels the watch.
+        Raises :class:`StoreUnavailableError` when the stream breaks or the start
+        revision was compacted; the caller resumes from the last revision it saw.
+        """
+        call = self._watch.Watch()
+        create = rpc.WatchCreateRequest(
+            key=key, range_end=range_end, start_revision=start_revision, prev_kv=prev_kv
+        )
+        try:
+            await call.write(rpc.WatchRequest(create_request=create))
+            async for resp in call:
+                if resp.canceled or resp.compact_revision:
+                    raise StoreUnavailableError(
+                        f"watch {key!r} cancelled (compacted at {resp.compact_revision}): "
+                        f"{resp.cancel_reason}"
+                    )
+                if resp.created and not resp.events:
+                    continue
+                events = [
+                    WatchEventKV(
+                        KV.of(ev.kv),
+                        ev.type == rpc.Event.EventType.DELETE,
+                        KV.of(ev.prev_kv) if ev.HasField("prev_kv") else None,
+                    )
+                    for ev in resp.events
+                ]
+                yield resp.header.revision, events
+        except grpc.aio.AioRpcError as exc:
+            raise StoreUnavailableError(f"watch {key!r}: {exc.code().name}") from exc
+        finally:
+            call.cancel()
+
+    async def watch_prefix(
+        self, prefix: bytes, *, start_revision: int = 0, prev_kv: bool = False
+    ) -> AsyncIterator[tuple[int, list[WatchEventKV]]]:
+        async for item in self.watch(
+            prefix, prefix_range_end(prefix), start_revision=start_revision, prev_kv=prev_kv
+        ):
+            yield item
+
+    # ------------------------------------------------------------ health
+
+    async def healthy(self, timeout_s: float = 1.0) -> bool:
+        """True when a linearizable read succeeds within ``timeout_s``."""
+        try:
+            await asyncio.wait_for(self.revision(), timeout_s)
+        except (StoreUnavailableError, TimeoutError):
+            return False
+        return True

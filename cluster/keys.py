@@ -1,0 +1,83 @@
+"""The etcd key layout, in one place.
+
+Under a configurable prefix (default ``/amk/v1/``; tests use one prefix each):
+
+- ``regions/{region}/owner``      owner record, on the owner's lease; its mod
+  revision is the region's fencing token (see ``ownership.py``)
+- ``incidents/{region}/{id}``     current state of an incident
+- ``units/{region}/{id}``         current state of a unit
+- ``counters/{region}``           the region's last issued incident number
+- ``seeded/{region}``             marker: the region's fleet was seeded from the data file
+- ``journal/{region}/{stamp}``    one entry per accepted command, in the same transaction
+- ``requests/{request_id}``       idempotency record: the first result of a request id
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+def prefix_range_end(prefix: bytes) -> bytes:
+    """The etcd range end that selects every key starting with ``prefix``."""
+    end = bytearray(prefix)
+    for i in reversed(range(len(end))):
+        if end[i] < 0xFF:
+            end[i] += 1
+            return bytes(end[: i + 1])
+    return b"\0"
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """Key builder bound to one deployment's prefix."""
+
+    prefix: str = "/amk/v1/"
+
+    def _k(self, *parts: str) -> bytes:
+        return (self.prefix + "/".join(parts)).encode()
+
+    def owner(self, region: str) -> bytes:
+        return self._k("regions", region, "owner")
+
+    def regions_prefix(self) -> bytes:
+        return self._k("regions", "")
+
+    def incident(self, region: str, incident_id: str) -> bytes:
+        return self._k("incidents", region, incident_id)
+
+    def incidents_prefix(self, region: str | None = None) -> bytes:
+        return self._k("incidents", region, "") if region else self._k("incidents", "")
+
+    def unit(self, region: str, unit_id: str) -> bytes:
+        return self._k("units", region, unit_id)
+
+    def units_prefix(self, region: str | None = None) -> bytes:
+        return self._k("units", region, "") if region else self._k("units", "")
+
+    def counter(self, region: str) -> bytes:
+        return self._k("counters", region)
+
+    def seeded(self, region: str) -> bytes:
+        return self._k("seeded", region)
+
+    def journal(self, region: str, stamp: str) -> bytes:
+        return self._k("journal", region, stamp)
+
+    def journal_prefix(self, region: str | None = None) -> bytes:
+        return self._k("journal", region, "") if region else self._k("journal", "")
+
+    def request(self, request_id: str) -> bytes:
+        return self._k("requests", request_id)
+
+    def all(self) -> bytes:
+        return self.prefix.encode()
+
+    def parse(self, key: bytes) -> tuple[str, str, str] | None:
+        """Split an entity key into (kind, region, id); None for other keys."""
+        text = key.decode()
+        if not text.startswith(self.prefix):
+            return None
+        parts = text[len(self.prefix) :].split("/")
+        if len(parts) == 3 and parts[0] in ("incidents", "units", "regions"):
+            return parts[0], parts[1], parts[2]
+        return None
