@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import time
 import uuid
@@ -52,7 +53,7 @@ from cluster.etcd import EtcdClient
 from cluster.keys import Keys
 from cluster.logs import configure as configure_logs
 from cluster.session import Session
-from cluster.store import DuplicateRequestError, FencedStore, Write
+from cluster.store import DuplicateRequestError, FencedStore, StaleRecordError, Write
 
 RECENT_REQUESTS = 10_000
 
@@ -83,20 +84,30 @@ class Centre:
         self.store: FencedStore | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._stopping = False
+        self._held_elsewhere: set[str] = set()
+        self._stopped = asyncio.Event()
+        self.takeovers: list[dict[str, Any]] = []
         self.log = structlog.get_logger("amk.centre").bind(centre=centre_id, instance=self.instance)
 
     # ------------------------------------------------------------ lifecycle
 
     async def start(self, endpoints: list[str], *, claim_timeout_s: float = 30.0) -> dict:
-        """Open the session and claim the home regions (waiting while they are held)."""
+        """Open the session and campaign for every region this centre may serve.
+
+        Returns once the home regions are held, or once they are known to be held by
+        another centre (after a restart the backup keeps them until a handback).
+        """
         self.client = EtcdClient(endpoints)
         await self._open_session()
-        for region in self.config.home_regions(self.centre_id):
-            self._tasks.append(asyncio.create_task(self._campaign(region)))
+        for region in self.config.region_ids():
+            if self.centre_id in self._line(region):
+                self._tasks.append(asyncio.create_task(self._campaign(region)))
         deadline = time.monotonic() + claim_timeout_s
         homes = set(self.config.home_regions(self.centre_id))
-        while not homes <= set(self.hosts) and time.monotonic() < deadline:  # noqa: ASYNC110
-            await asyncio.sleep(0.02)  # claims run in their own tasks; this only waits
+        while time.monotonic() < deadline:
+            if homes <= set(self.hosts) | self._held_elsewhere:
+                break
+            await asyncio.sleep(0.02)
         return self.status()
 
     async def _open_session(self) -> None:
@@ -125,25 +136,81 @@ class Centre:
             await self.session.close(revoke=True)
         if self.client is not None:
             await self.client.close()
+        self._stopped.set()
+
+    async def wait_stopped(self) -> None:
+        """Pending until the centre stops: a supervisor's pending call on this learns of
+        the actor's death within milliseconds (Ray fails it when the process dies)."""
+        await self._stopped.wait()
 
     # ------------------------------------------------------------ ownership
 
+    def _line(self, region: str) -> list[str]:
+        """The order in which centres claim a free region: home first, then backups."""
+        r = self.config.seed.region(region)
+        return [r.home, *r.backups]
+
     async def _campaign(self, region: str) -> None:
-        """Hold ``region``: claim it when free, wait while another owner holds it."""
+        """Serve ``region`` whenever it is this centre's turn.
+
+        While another centre holds the region, watch its owner key. When the key goes
+        (the owner's lease was revoked or ran out), the centres of the region's line,
+        less the owner that just left, claim in line order: the first at once, each
+        later one after a stagger and only if the region is still free. A centre that
+        has never seen the region owned since it started waits a startup grace first,
+        so a slow-starting home centre is not robbed at cluster start.
+        """
         assert self.client is not None
+        key = self.keys.owner(region)
+        seen_owned = False
+        last_owner = ""
+        detected_at = 0.0
         while not self._stopping:
             try:
-                if region in self.hosts:
-                    await self._watch_owner(region, self.hosts[region].fence.token)
+                host = self.hosts.get(region)
+                if host is not None:
+                    await self._watch_owner(region, host.fence.token)
+                    last_owner, detected_at = self.centre_id, time.monotonic()
                     continue
+                kv = await self.client.get(key)
+                if kv is not None:
+                    rec = ownership.OwnerRecord.decode(kv.value)
+                    seen_owned, last_owner = True, rec.centre
+                    if rec.instance == self.instance:
+                        # Handed to us by a transfer: adopt it at the revision it moved.
+                        await self._take(
+                            region,
+                            ownership.Fence(region, key, kv.mod_revision),
+                            previous=rec.centre,
+                            detected_at=time.monotonic(),
+                        )
+                        continue
+                    self._held_elsewhere.add(region)
+                    await self._watch_owner(region, kv.mod_revision)
+                    self._held_elsewhere.discard(region)
+                    detected_at = time.monotonic()
+                    continue
+                line = self._line(region)
+                # The owner that just lost the region goes to the back of the line.
+                order = [c for c in line if c != last_owner] + [c for c in line if c == last_owner]
+                delay = order.index(self.centre_id) * self.config.claim_stagger_s
+                if not seen_owned and self.centre_id != line[0]:
+                    delay += self.config.standby_grace_s
+                if delay and not await self._stays_free(key, delay):
+                    continue  # someone claimed it meanwhile: watch them instead
                 assert self.session is not None
                 self.session.check()
                 record = ownership.now_record(self.centre_id, self.instance, self.session.lease_id)
                 fence, holder = await ownership.claim(self.client, self.keys, region, record)
                 if fence is not None:
-                    await self._take(region, fence)
-                    continue
-                await self._watch_owner(region, holder.token if holder else 0)
+                    await self._take(
+                        region,
+                        fence,
+                        previous=last_owner,
+                        detected_at=detected_at or time.monotonic(),
+                    )
+                elif holder is not None:
+                    seen_owned, last_owner = True, holder.record.centre
             except asyncio.CancelledError:
                 raise
             except SessionExpiredError:
@@ -151,6 +218,22 @@ class Centre:
             except Exception as exc:
                 self.log.warning("campaign_error", region=region, error=repr(exc))
                 await asyncio.sleep(0.2)
+
+    async def _stays_free(self, key: bytes, seconds: float) -> bool:
+        """Wait ``seconds``; False as soon as someone claims ``key`` meanwhile."""
+        assert self.client is not None
+        _, rev = await self.client.range(key)
+
+        async def first_put() -> None:
+            async for _rev, events in self.client.watch(key, start_revision=rev + 1):  # type: ignore[union-attr]
+                if any(not ev.deleted for ev in events):
+                    return
+
+        try:
+            await asyncio.wait_for(first_put(), seconds)
+        except TimeoutError:
+            return True
+        return False
 
     async def _watch_owner(self, region: str, token: int) -> None:
         """Return when the owner key of ``region`` no longer carries ``token``.
@@ -168,22 +251,39 @@ class Centre:
         if host is not None and host.fence.token == token:
             self._drop(region, "owner key changed")
 
-    async def _take(self, region: str, fence: ownership.Fence) -> None:
-        assert self.client is not None
-        started = time.monotonic()
+    async def _take(
+        self, region: str, fence: ownership.Fence, *, previous: str = "", detected_at: float = 0.0
+    ) -> None:
+        """Load the region at the revision won, seed its fleet once, record the takeover."""
+        assert self.client is not None and self.store is not None
         code = self.config.seed.region(region).code
         host = await RegionHost.load(self.client, self.keys, region, code, fence)
         self.hosts[region] = host
         if not host.seeded:
             await self._seed_fleet(host)
-        self.log.info(
-            "region_taken",
-            region=region,
-            token=fence.token,
-            incidents=len(host.incidents),
-            units=len(host.units),
-            load_ms=round((time.monotonic() - started) * 1000, 1),
+        loaded = time.monotonic()
+        record = {
+            "region": region,
+            "centre": self.centre_id,
+            "instance": self.instance,
+            "token": fence.token,
+            "previous": previous,
+            "at": self.clock(),
+            "duration_ms": round((loaded - detected_at) * 1000, 1) if detected_at else 0.0,
+            "incidents": len(host.incidents),
+            "units": len(host.units),
+        }
+        await self.store.commit(
+            Write(
+                (fence,),
+                [(self.keys.takeover(region), json.dumps(record).encode())],
+                "TakeOver",
+                "system",
+                details={"previous": previous},
+            )
         )
+        self.takeovers.append(record)
+        self.log.info("region_taken", **record)
 
     def _drop(self, region: str, reason: str) -> None:
         host = self.hosts.pop(region, None)
@@ -259,6 +359,9 @@ class Centre:
             outcome = await self._run(region, cmd)
         except DuplicateRequestError as dup:
             outcome = Outcome.decode(dup.stored, dup.revision)
+        except StaleRecordError as stale:
+            await self._reload(stale.keys)
+            raise
         except (NotOwnerError, SessionExpiredError, StoreUnavailableError):
             raise
         except AmkError:
@@ -275,7 +378,12 @@ class Centre:
         return outcome
 
     async def _commit(
-        self, host: RegionHost, cmd: Command, records: list[Incident | Unit], outcome: Outcome
+        self,
+        host: RegionHost,
+        cmd: Command,
+        records: list[Incident | Unit],
+        outcome: Outcome,
+        extra: list[tuple[bytes, bytes]] | None = None,
     ) -> int:
         assert self.store is not None
         fences = {host.fence.region: host.fence}
@@ -299,13 +407,36 @@ class Centre:
             cmd.request_id,
             outcome.encode(),
             {"ids": [r.id for r in records]},
+            expected={key: rec.revision for (key, _), rec in zip(puts, records, strict=True)},
         )
+        write.puts.extend(extra or [])
         rev = await self.store.commit(write)
         for rec in records:
             owner = self.hosts.get(rec.region)
             if owner is not None:
                 owner.apply([rec], rev)
         return rev
+
+    async def _reload(self, keys: list[bytes]) -> None:
+        """Refresh cached records that changed in etcd behind this centre's back."""
+        assert self.client is not None
+        for key in keys:
+            parsed = self.keys.parse(key)
+            if parsed is None:
+                continue
+            kind, region, ident = parsed
+            host = self.hosts.get(region)
+            if host is None:
+                continue
+            kv = await self.client.get(key)
+            table: dict[str, Any] = host.incidents if kind == "incidents" else host.units
+            if kv is None:
+                table.pop(ident, None)
+            elif kind == "incidents":
+                table[ident] = Incident.decode(kv.value, kv.mod_revision)
+            else:
+                table[ident] = Unit.decode(kv.value, kv.mod_revision)
+            self.log.info("record_reloaded", key=key.decode(), present=kv is not None)
 
     def _find_incident(self, host: RegionHost, incident_id: str) -> tuple[RegionHost, Incident]:
         inc = host.incidents.get(incident_id)
@@ -337,7 +468,10 @@ class Centre:
         if isinstance(cmd, CreateIncident):
             inc = decide.create_incident(cmd, host.next_incident_id(), now, self.table)
             out = Outcome(incident=inc)
-            await self._commit(host, cmd, [inc], out)
+            # The region's counter travels with every create (the store keeps the last
+            # value per key in a batch, which is the highest number reserved).
+            counter = (self.keys.counter(region), str(host.last_number).encode())
+            await self._commit(host, cmd, [inc], out, [counter])
             log.info("incident_created", incident=inc.id)
             return out
         if isinstance(cmd, TriageIncident | ChangeIncidentStatus | AddIncidentNote):
@@ -413,6 +547,7 @@ class Centre:
             "regions": {r: h.fence.token for r, h in self.hosts.items()},
             "counts": {r: [len(h.incidents), len(h.units)] for r, h in self.hosts.items()},
             "store": dict(self.store.stats) if self.store else {},
+            "takeovers": self.takeovers[-10:],
         }
 
 
@@ -446,6 +581,9 @@ class CentreActor:
 
     async def stop(self) -> None:
         await self.centre.stop()
+
+    async def wait_stopped(self) -> None:
+        await self.centre.wait_stopped()
 
     def pid(self) -> int:
         return os.getpid()

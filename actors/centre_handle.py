@@ -85,6 +85,10 @@ class CentreHandle:
     async def status(self, *, timeout_s: float = 1.0) -> dict[str, Any]:
         return await self._call("status", timeout_s=timeout_s)
 
+    async def wait_stopped(self) -> None:
+        """Pending until the centre stops; CentreUnavailableError the moment it dies."""
+        await self._call("wait_stopped", timeout_s=10 * 365 * 24 * 3600.0)
+
     async def stop(self, *, timeout_s: float = 5.0) -> None:
         await self._call("stop", timeout_s=timeout_s)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import json
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -39,7 +40,7 @@ from cluster.errors import AmkError, RegionUnavailableError, StoreUnavailableErr
 from cluster.etcd import EtcdClient
 from cluster.keys import Keys
 from cluster.logs import configure as configure_logs
-from cluster.ownership import OwnerRecord
+from cluster.ownership import Owner, OwnerRecord
 
 log = structlog.get_logger("amk.gateway")
 
@@ -106,7 +107,12 @@ class DispatchServicer(pb_grpc.DispatchServiceServicer):
 
     async def _route(self, region: str, cmd: Command, context: grpc.aio.ServicerContext) -> Outcome:
         """Send ``cmd`` to the owner of ``region``; retry retryable failures until the
-        deadline on whoever owns the region then."""
+        deadline on whoever owns the region then.
+
+        An attempt is abandoned as soon as the region's owner changes (a hung owner
+        never answers; its lease runs out and a backup takes over): the same request id
+        goes to the new owner, and the old one can no longer write it (fenced).
+        """
         deadline = self._deadline(context) - 0.01
         backoff = 0.01
         while True:
@@ -114,16 +120,8 @@ class DispatchServicer(pb_grpc.DispatchServiceServicer):
             if owner is None:
                 err: AmkError = RegionUnavailableError(region, "no centre owns it (failing over)")
             else:
-                handle = self.centres.get(owner.record.centre)
-                if handle is None:
-                    handle = self.centres.setdefault(
-                        owner.record.centre,
-                        CentreHandle(owner.record.centre, self.config.ray_namespace),
-                    )
                 try:
-                    return await handle.execute(
-                        region, cmd, timeout_s=max(0.05, deadline - time.monotonic())
-                    )
+                    return await self._attempt(owner, region, cmd, deadline)
                 except AmkError as exc:
                     if not exc.retryable:
                         raise
@@ -132,8 +130,29 @@ class DispatchServicer(pb_grpc.DispatchServiceServicer):
             if left <= 0:
                 raise err
             log.info("route_retry", region=region, request_id=cmd.request_id, error=str(err))
-            await self.directory.wait_change(min(backoff, left))
-            backoff = min(backoff * 2, 0.2)
+            if self.directory.owner(region) == owner:
+                await self.directory.wait_change(min(backoff, left))
+                backoff = min(backoff * 2, 0.2)
+
+    async def _attempt(self, owner: Owner, region: str, cmd: Command, deadline: float) -> Outcome:
+        handle = self.centres.get(owner.record.centre)
+        if handle is None:
+            handle = self.centres.setdefault(
+                owner.record.centre, CentreHandle(owner.record.centre, self.config.ray_namespace)
+            )
+        call = asyncio.ensure_future(
+            handle.execute(region, cmd, timeout_s=max(0.05, deadline - time.monotonic()))
+        )
+        while not call.done():
+            changed = asyncio.ensure_future(self.directory.wait_change(deadline - time.monotonic()))
+            await asyncio.wait({call, changed}, return_when=asyncio.FIRST_COMPLETED)
+            changed.cancel()
+            if call.done():
+                break
+            if self.directory.owner(region) != owner or time.monotonic() >= deadline:
+                call.cancel()
+                raise RegionUnavailableError(region, f"owner changed from {owner.record.centre}")
+        return call.result()
 
     def _incident_region(self, incident_id: str) -> str:
         region = self.directory.region_of.get(incident_id)
@@ -480,6 +499,14 @@ class DispatchServicer(pb_grpc.DispatchServiceServicer):
                 status.fencing_token = kv.mod_revision
                 status.lease_id = rec.lease
                 status.lease_ttl_left_s = await self.client.lease_ttl(rec.lease)
+            took = await self.client.get(self.keys.takeover(r.id))
+            if took is not None:
+                t = json.loads(took.value)
+                status.last_takeover = (
+                    f"{t['centre']} took over from {t['previous'] or '(none)'} at "
+                    f"token {t['token']} in {t['duration_ms']} ms"
+                )
+                status.last_takeover_ms = t["duration_ms"]
             inc, units = counts.get(r.id, (0, 0))
             status.incidents, status.units = inc, units
             regions.append(status)

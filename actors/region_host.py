@@ -5,7 +5,8 @@ Each incident and unit is a single-writer entity with its own mailbox
 so one entity runs one command at a time while different entities run concurrently
 (their writes meet in the store's group commit). They are not one Ray actor each, by
 measurement (DESIGN.md: ~115 MB and ~0.3 s per Ray actor); hosting them here costs
-kilobytes and microseconds, as Orleans grains live in silos and Akka sharded entities in shard regions.
+kilobytes and microseconds, as Orleans grains live in silos and Akka sharded entities
+in shard regions.
 
 A host is built from etcd at the revision its owner won (``load``), so it starts from
 exactly the state the previous owner left; it holds the region's :class:`Fence`, which
@@ -55,7 +56,14 @@ class RegionHost:
         for kv in units:
             unit = Unit.decode(kv.value, kv.mod_revision)
             host.units[unit.id] = unit
-        host.last_number = int(counter[0].value) if counter else 0
+        # The counter is written with every create; the highest number loaded is a second
+        # guard, so a number is never issued twice even if the counter lagged.
+        numbers = [
+            int(i.split("-", 1)[1])
+            for i in host.incidents
+            if i.startswith(code + "-") and i.split("-", 1)[1].isdigit()
+        ]
+        host.last_number = max([int(counter[0].value) if counter else 0, *numbers])
         host.seeded = bool(seeded)
         return host
 

@@ -165,6 +165,16 @@ class ClusterConfig(BaseModel):
     key_prefix: str = "/amk/v1/"
     lease_ttl_s: int = Field(default=2, ge=2, le=60)
     lease_margin_s: float = Field(default=0.3, ge=0.05)
+    # Backups claim a free region in line order, this far apart (0 for the first).
+    claim_stagger_s: float = Field(default=0.2, ge=0.0)
+    # A backup that has not seen a region owned since it started waits this long before
+    # claiming it, so a home centre that starts slowly keeps its region.
+    standby_grace_s: float = Field(default=10.0, ge=0.0)
+    # The supervisor revokes a dead centre's lease at once (crash fast path). Off only to
+    # measure failover by lease expiry alone, as a benchmark baseline.
+    crash_fast_path: bool = True
+    # Pause before the supervisor starts a dead centre again (it rejoins as a standby).
+    restart_delay_s: float = Field(default=0.5, ge=0.0)
     etcd_endpoints: list[str] = []  # empty: the launcher starts an embedded etcd
     etcd_client_port: int = 2379
     ray_address: str | None = None

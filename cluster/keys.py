@@ -4,6 +4,7 @@ Under a configurable prefix (default ``/amk/v1/``; tests use one prefix each):
 
 - ``regions/{region}/owner``      owner record, on the owner's lease; its mod
   revision is the region's fencing token (see ``ownership.py``)
+- ``regions/{region}/takeover``   the last takeover: who, from whom, how long it took
 - ``incidents/{region}/{id}``     current state of an incident
 - ``units/{region}/{id}``         current state of a unit
 - ``counters/{region}``           the region's last issued incident number
@@ -38,6 +39,9 @@ class Keys:
 
     def owner(self, region: str) -> bytes:
         return self._k("regions", region, "owner")
+
+    def takeover(self, region: str) -> bytes:
+        return self._k("regions", region, "takeover")
 
     def regions_prefix(self) -> bytes:
         return self._k("regions", "")
@@ -74,7 +78,10 @@ class Keys:
 
     def parse(self, key: bytes) -> tuple[str, str, str] | None:
         """Split an entity key into (kind, region, id); None for other keys."""
-        text = key.decode()
+        try:
+            text = key.decode()
+        except UnicodeDecodeError:  # not a key this layout writes
+            return None
         if not text.startswith(self.prefix):
             return None
         parts = text[len(self.prefix) :].split("/")

@@ -33,7 +33,16 @@ from typing import Any
 import structlog
 
 from cluster.errors import AmkError, FencedError, StoreUnavailableError, TxnTooLargeError
-from cluster.etcd import Compare, EtcdClient, RequestOp, cmp_create_revision, op_get, op_put
+from cluster.etcd import (
+    Compare,
+    EtcdClient,
+    RequestOp,
+    cmp_create_revision,
+    cmp_mod_revision,
+    op_delete,
+    op_get,
+    op_put,
+)
 from cluster.keys import Keys
 from cluster.ownership import Fence
 
@@ -42,6 +51,18 @@ log = structlog.get_logger("amk.store")
 # etcd's default --max-txn-ops is 128 (compares, success ops and failure ops are each
 # limited separately); stay below it so an external cluster with defaults works too.
 MAX_TXN_OPS = 120
+
+
+class StaleRecordError(AmkError):
+    """A record changed in etcd since the writer read it (moved by a handover, written
+    by another centre): the writer must reload it and decide again."""
+
+    component = "store"
+    retryable = True
+
+    def __init__(self, keys: list[bytes]) -> None:
+        super().__init__(f"records changed since read: {', '.join(k.decode() for k in keys)}")
+        self.keys = keys
 
 
 class DuplicateRequestError(AmkError):
@@ -68,12 +89,17 @@ class Write:
     request_id: str | None = None
     response: bytes | None = None  # stored under the request id for retries
     details: dict[str, Any] = field(default_factory=dict)
+    # key -> the mod revision it must still have (0: must not exist). Every entity write
+    # names the revision its decision was based on, so a cached copy that went stale
+    # (the record was moved or written elsewhere) can never be written back.
+    expected: dict[bytes, int] = field(default_factory=dict)
+    deletes: list[bytes] = field(default_factory=list)
 
     def op_count(self) -> int:
-        return len(self.puts) + 1 + (1 if self.request_id else 0)
+        return len(self.puts) + len(self.deletes) + 1 + (1 if self.request_id else 0)
 
     def compare_count(self) -> int:
-        return len(self.fences) + (1 if self.request_id else 0)
+        return len(self.fences) + len(self.expected) + (1 if self.request_id else 0)
 
 
 @dataclass(slots=True)
@@ -187,6 +213,8 @@ class FencedStore:
         compares: list[Compare] = []
         success: list[RequestOp] = []
         request_keys: list[bytes] = []
+        expected_keys: list[bytes] = []
+        last_put: dict[bytes, bytes] = {}
         now = self._clock()
         for p in batch:
             w = p.write
@@ -202,10 +230,20 @@ class FencedStore:
                 request_keys.append(rk)
                 compares.append(cmp_create_revision(rk, 0))
                 success.append(op_put(rk, w.response or b"{}"))
-            success.extend(op_put(k, v) for k, v in w.puts)
+            for k, rev in w.expected.items():
+                expected_keys.append(k)
+                compares.append(cmp_mod_revision(k, rev))
+            for k, v in w.puts:
+                last_put[k] = v  # etcd refuses one key twice in a txn: the last one wins
+            success.extend(op_delete(k) for k in w.deletes)
             success.append(op_put(*self._journal_put(w, now)))
+        success.extend(op_put(k, v) for k, v in last_put.items())
         compares = [f.compare() for f in fences.values()] + compares
-        failure = [op_get(k) for k in fences] + [op_get(k) for k in request_keys]
+        failure = (
+            [op_get(k) for k in fences]
+            + [op_get(k) for k in request_keys]
+            + [op_get(k) for k in expected_keys]
+        )
         resp = await self.client.txn(compares, success, failure)
         self.stats["txns"] += 1
         if resp.succeeded:
@@ -214,12 +252,17 @@ class FencedStore:
                 if not p.future.done():
                     p.future.set_result(resp.header.revision)
             return
-        self._sort_out_failure(batch, list(fences.values()), request_keys, resp)
+        self._sort_out_failure(batch, list(fences.values()), request_keys, expected_keys, resp)
 
     def _sort_out_failure(
-        self, batch: list[_Pending], fences: list[Fence], request_keys: list[bytes], resp: Any
+        self,
+        batch: list[_Pending],
+        fences: list[Fence],
+        request_keys: list[bytes],
+        expected_keys: list[bytes],
+        resp: Any,
     ) -> None:
-        """Fail fenced writes, answer duplicates, and queue the rest for the next batch."""
+        """Fail fenced and stale writes, answer duplicates, and queue the rest again."""
         ranges = [r.response_range.kvs for r in resp.responses]
         stale: dict[str, int | None] = {}
         for f, kvs in zip(fences, ranges[: len(fences)], strict=True):
@@ -227,9 +270,14 @@ class FencedStore:
             if current != f.token:
                 stale[f.region] = current
         stored: dict[bytes, tuple[bytes, int]] = {}
-        for rk, kvs in zip(request_keys, ranges[len(fences) :], strict=True):
+        n_req = len(fences) + len(request_keys)
+        for rk, kvs in zip(request_keys, ranges[len(fences) : n_req], strict=True):
             if kvs:
                 stored[rk] = (kvs[0].value, kvs[0].mod_revision)
+        now_rev = {
+            k: (kvs[0].mod_revision if kvs else 0)
+            for k, kvs in zip(expected_keys, ranges[n_req:], strict=True)
+        }
         retry: list[_Pending] = []
         for p in batch:
             w = p.write
@@ -243,6 +291,10 @@ class FencedStore:
             if rk is not None and rk in stored:
                 self.stats["duplicates"] += 1
                 p.future.set_exception(DuplicateRequestError(w.request_id or "", *stored[rk]))
+                continue
+            moved = [k for k, rev in w.expected.items() if now_rev.get(k, rev) != rev]
+            if moved:
+                p.future.set_exception(StaleRecordError(moved))
                 continue
             retry.append(p)
         for region, current in stale.items():

@@ -18,7 +18,7 @@ from actors.domain.errors import InvalidArgumentError
 from actors.domain.model import Urgency
 
 DEFAULT_TABLE = Path(__file__).resolve().parent / "data" / "criteria.toml"
-CODE_RE = re.compile(r"^([AHV])\.(\d{2})\.(\d{2})$")
+CODE_RE = re.compile(r"^([AHV])\.(\d{2})\.(\d{2})\Z")
 LEVELS = {"A": Urgency.AKUTT, "H": Urgency.HASTER, "V": Urgency.VANLIG}
 
 

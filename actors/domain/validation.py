@@ -17,8 +17,8 @@ MAX_ADDRESS = 500
 MAX_NOTE = 2000
 MAX_ID = 64
 MAX_ACCURACY_M = 100_000.0
-PHONE_RE = re.compile(r"^\+?[0-9][0-9 ]{1,31}$")
-REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:\-]+$")
+PHONE_RE = re.compile(r"^\+?[0-9][0-9 ]{1,31}\Z")
+REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:\-]+\Z")
 
 
 def request_id(value: str, field: str = "request_id") -> str:

@@ -408,7 +408,7 @@ class CentreStatus(_message.Message):
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., alive: _Optional[bool] = ..., node_id: _Optional[str] = ..., pid: _Optional[int] = ..., lease_id: _Optional[int] = ..., lease_ttl_s: _Optional[int] = ..., lease_valid_for_s: _Optional[float] = ..., regions_owned: _Optional[_Iterable[str]] = ..., instance: _Optional[str] = ...) -> None: ...
 
 class RegionStatus(_message.Message):
-    __slots__ = ("id", "name", "home_centre", "owner_centre", "owner_instance", "fencing_token", "lease_id", "lease_ttl_left_s", "standbys", "incidents", "units")
+    __slots__ = ("id", "name", "home_centre", "owner_centre", "owner_instance", "fencing_token", "lease_id", "lease_ttl_left_s", "standbys", "incidents", "units", "last_takeover", "last_takeover_ms")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     HOME_CENTRE_FIELD_NUMBER: _ClassVar[int]
@@ -420,6 +420,8 @@ class RegionStatus(_message.Message):
     STANDBYS_FIELD_NUMBER: _ClassVar[int]
     INCIDENTS_FIELD_NUMBER: _ClassVar[int]
     UNITS_FIELD_NUMBER: _ClassVar[int]
+    LAST_TAKEOVER_FIELD_NUMBER: _ClassVar[int]
+    LAST_TAKEOVER_MS_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     home_centre: str
@@ -431,7 +433,9 @@ class RegionStatus(_message.Message):
     standbys: _containers.RepeatedScalarFieldContainer[str]
     incidents: int
     units: int
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., home_centre: _Optional[str] = ..., owner_centre: _Optional[str] = ..., owner_instance: _Optional[str] = ..., fencing_token: _Optional[int] = ..., lease_id: _Optional[int] = ..., lease_ttl_left_s: _Optional[int] = ..., standbys: _Optional[_Iterable[str]] = ..., incidents: _Optional[int] = ..., units: _Optional[int] = ...) -> None: ...
+    last_takeover: str
+    last_takeover_ms: float
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., home_centre: _Optional[str] = ..., owner_centre: _Optional[str] = ..., owner_instance: _Optional[str] = ..., fencing_token: _Optional[int] = ..., lease_id: _Optional[int] = ..., lease_ttl_left_s: _Optional[int] = ..., standbys: _Optional[_Iterable[str]] = ..., incidents: _Optional[int] = ..., units: _Optional[int] = ..., last_takeover: _Optional[str] = ..., last_takeover_ms: _Optional[float] = ...) -> None: ...
 
 class ClusterStatus(_message.Message):
     __slots__ = ("centres", "regions", "etcd_revision", "etcd_endpoints", "gateway")
