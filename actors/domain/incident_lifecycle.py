@@ -1,8 +1,10 @@
 """The incident lifecycle as a transition table.
 
 received -> triaged -> dispatched -> on scene -> transporting -> at hospital -> closed,
-with cancelled from any open state. Choices beyond the plain chain, as a dispatcher
-works:
+with cancelled before anyone is on scene (received, triaged, dispatched). Once a unit is
+on scene the incident ends as closed, never cancelled. A dispatched incident with units
+still assigned is cancelled by releasing them first (the refusal says so). Choices
+beyond the plain chain, as a dispatcher works:
 
 - received -> dispatched: an Akutt call is often dispatched before triage is complete
   (pre-alert while the call-taker is still asking);

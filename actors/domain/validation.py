@@ -44,7 +44,9 @@ def text(value: str, field: str, *, limit: int, required: bool = False) -> str:
         raise InvalidArgumentError(field, "must not be empty")
     if len(value) > limit:
         raise InvalidArgumentError(field, f"longer than {limit} characters ({len(value)})")
-    if any(ord(ch) < 32 and ch not in "\n\t" for ch in value):
+    # C0, DEL and C1 controls (C1 holds the terminal escape introducer \x9b): a note is
+    # shown on consoles and boards, and must not be able to drive the terminal.
+    if any((ord(ch) < 32 and ch not in "\n\t") or 0x7F <= ord(ch) <= 0x9F for ch in value):
         raise InvalidArgumentError(field, "contains control characters")
     return value
 

@@ -1,0 +1,255 @@
+"""The shipped seed (centres, regions, fleet) and the deployment settings loader."""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from pathlib import Path
+
+import pydantic
+import pytest
+
+from cluster.config import DEFAULT_SEED, ClusterConfig, Seed
+from cluster.errors import ConfigError
+
+pytestmark = pytest.mark.timeout(30)
+
+RAW = tomllib.loads(DEFAULT_SEED.read_text(encoding="utf-8"))
+
+
+def point_in_polygon(lat: float, lon: float, polygon: list[tuple[float, float]]) -> bool:
+    """Even-odd ray casting on [lat, lon] vertices (the boundaries are small enough that
+    treating degrees as plane coordinates is fine)."""
+    inside = False
+    n = len(polygon)
+    for i in range(n):
+        lat1, lon1 = polygon[i]
+        lat2, lon2 = polygon[(i + 1) % n]
+        if (lat1 > lat) != (lat2 > lat):
+            lon_cross = lon1 + (lat - lat1) * (lon2 - lon1) / (lat2 - lat1)
+            if lon < lon_cross:
+                inside = not inside
+    return inside
+
+
+def test_point_in_polygon_helper() -> None:
+    square = [(0.0, 0.0), (0.0, 10.0), (10.0, 10.0), (10.0, 0.0)]
+    assert point_in_polygon(5.0, 5.0, square)
+    assert not point_in_polygon(15.0, 5.0, square)
+    assert not point_in_polygon(5.0, -1.0, square)
+    # A concave "C": the notch is outside.
+    c_shape = [(0, 0), (0, 10), (3, 10), (3, 3), (7, 3), (7, 10), (10, 10), (10, 0)]
+    assert point_in_polygon(5.0, 1.0, c_shape)
+    assert not point_in_polygon(5.0, 6.0, c_shape)
+
+
+@pytest.fixture(scope="module")
+def seed() -> Seed:
+    return Seed.load()
+
+
+def test_shipped_seed_loads(seed: Seed) -> None:
+    assert Seed.load(DEFAULT_SEED) == seed
+    assert seed.meta.title
+
+
+def test_five_centres_and_regions(seed: Seed) -> None:
+    centres = {c.id for c in seed.centres}
+    assert len(seed.centres) == len(centres) == 5
+    assert len(seed.regions) == 5
+    assert {r.home for r in seed.regions} == centres
+    assert len({r.code for r in seed.regions}) == 5
+
+
+def test_every_region_backs_up_on_every_other_centre_once(seed: Seed) -> None:
+    centres = [c.id for c in seed.centres]
+    for r in seed.regions:
+        assert sorted(r.backups) == sorted(c for c in centres if c != r.home), r.id
+        assert len(set(r.backups)) == len(r.backups), r.id
+        assert set(r.partners) <= set(r.backups), r.id
+
+
+def test_every_region_has_a_boundary(seed: Seed) -> None:
+    for r in seed.regions:
+        assert len(r.boundary) >= 3, r.id
+
+
+def test_fleet_is_seeded_in_every_region(seed: Seed) -> None:
+    assert {u.region for u in seed.units} == {r.id for r in seed.regions}
+    assert len({u.id for u in seed.units}) == len(seed.units)
+
+
+def test_every_unit_lies_in_its_own_region(seed: Seed) -> None:
+    boundary = {r.id: r.boundary for r in seed.regions}
+    outside = [
+        (u.id, u.region, u.lat, u.lon)
+        for u in seed.units
+        if not point_in_polygon(u.lat, u.lon, boundary[u.region])
+    ]
+    assert outside == []
+
+
+def test_no_unit_lies_in_another_region(seed: Seed) -> None:
+    boundary = {r.id: r.boundary for r in seed.regions}
+    overlaps = [
+        (u.id, u.region, rid)
+        for u in seed.units
+        for rid, poly in boundary.items()
+        if rid != u.region and point_in_polygon(u.lat, u.lon, poly)
+    ]
+    assert overlaps == []
+
+
+def test_centres_and_hospitals_lie_in_their_regions(seed: Seed) -> None:
+    boundary = {r.id: r.boundary for r in seed.regions}
+    for r in seed.regions:
+        home = seed.centre(r.home)
+        assert point_in_polygon(home.lat, home.lon, r.boundary), home.id
+    for h in seed.hospitals:
+        assert point_in_polygon(h.lat, h.lon, boundary[h.region]), h.id
+
+
+def test_region_and_centre_lookup(seed: Seed) -> None:
+    assert seed.region("oslo").code == "OSL"
+    assert seed.centre("oslo").id == "oslo"
+    with pytest.raises(ConfigError):
+        seed.region("atlantis")
+    with pytest.raises(ConfigError):
+        seed.centre("atlantis")
+
+
+def _raw() -> dict:
+    return copy.deepcopy(RAW)
+
+
+def test_validator_refuses_unit_in_unknown_region() -> None:
+    raw = _raw()
+    raw["units"][0]["region"] = "atlantis"
+    with pytest.raises(pydantic.ValidationError, match="unknown region atlantis"):
+        Seed.model_validate(raw)
+
+
+def test_validator_refuses_duplicate_unit_id() -> None:
+    raw = _raw()
+    raw["units"].append(dict(raw["units"][0]))
+    with pytest.raises(pydantic.ValidationError, match="duplicate unit id"):
+        Seed.model_validate(raw)
+
+
+def test_validator_refuses_backup_that_is_home() -> None:
+    raw = _raw()
+    raw["regions"][0]["backups"].append(raw["regions"][0]["home"])
+    with pytest.raises(pydantic.ValidationError, match="backup/partner"):
+        Seed.model_validate(raw)
+
+
+def test_unmodified_copy_validates() -> None:
+    # The refusals above come from the one change each makes, not from the copy.
+    assert Seed.model_validate(_raw()) == Seed.load()
+
+
+MINIMAL = """
+[meta]
+title = "t"
+
+[[centres]]
+id = "a"
+name = "A"
+lat = 60.0
+lon = 10.0
+
+[[centres]]
+id = "b"
+name = "B"
+lat = 61.0
+lon = 11.0
+
+[[regions]]
+id = "ra"
+code = "RAA"
+name = "Region A"
+home = "a"
+backups = ["b"]
+
+[[units]]
+id = "u-1"
+call_sign = "U 1"
+region = "{region}"
+kind = "road_ambulance"
+crew = "emt"
+station = "S"
+lat = 60.0
+lon = 10.0
+"""
+
+
+def test_load_from_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "seed.toml"
+    path.write_text(MINIMAL.format(region="ra"), encoding="utf-8")
+    seed = Seed.load(path)
+    assert [u.id for u in seed.units] == ["u-1"]
+
+
+def test_load_wraps_a_bad_file_in_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "seed.toml"
+    path.write_text(MINIMAL.format(region="nowhere"), encoding="utf-8")
+    with pytest.raises(ConfigError, match="unknown region nowhere"):
+        Seed.load(path)
+
+
+# ------------------------------------------------------------------- cluster settings
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    for name in ("AMK_HOME", "AMK_CONFIG", "AMK_GATEWAY", "AMK_ETCD"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # no ./.amk/amk.toml to pick up
+    return tmp_path
+
+
+def test_cluster_config_defaults(clean_env: Path) -> None:
+    cfg = ClusterConfig.load(home=clean_env)
+    assert cfg.home == clean_env
+    assert cfg.lease_ttl_s == 2
+    assert cfg.key_prefix == "/amk/v1/"
+    assert cfg.gateways == ["127.0.0.1:50051"]
+    assert cfg.etcd_endpoints == []
+    assert cfg.seed_file is None
+    assert len(cfg.region_ids()) == 5 and len(cfg.centre_ids()) == 5
+    assert cfg.home_regions("oslo") == ["oslo"]
+
+
+def test_amk_gateway_overrides(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AMK_GATEWAY", "10.0.0.1:50051, 10.0.0.2:50051,")
+    monkeypatch.setenv("AMK_ETCD", "http://10.0.0.9:2379")
+    cfg = ClusterConfig.load(home=clean_env)
+    assert cfg.gateways == ["10.0.0.1:50051", "10.0.0.2:50051"]
+    assert cfg.etcd_endpoints == ["http://10.0.0.9:2379"]
+
+
+def test_explicit_override_beats_environment(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AMK_GATEWAY", "10.0.0.1:50051")
+    cfg = ClusterConfig.load(home=clean_env, gateways=["127.0.0.1:6000"])
+    assert cfg.gateways == ["127.0.0.1:6000"]
+
+
+def test_settings_file_then_environment(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = clean_env / "amk.toml"
+    path.write_text('lease_ttl_s = 5\nkey_prefix = "/amk/test/"\ngateways = ["a:1"]\n')
+    monkeypatch.setenv("AMK_CONFIG", str(path))
+    monkeypatch.setenv("AMK_GATEWAY", "b:2")
+    cfg = ClusterConfig.load(home=clean_env)
+    assert (cfg.lease_ttl_s, cfg.key_prefix, cfg.gateways) == (5, "/amk/test/", ["b:2"])
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"lease_ttl_s": 1}, {"key_prefix": "amk/v1/"}, {"key_prefix": "/amk/v1"}, {"bogus": 1}],
+    ids=["ttl-too-short", "prefix-no-leading-slash", "prefix-no-trailing-slash", "unknown-key"],
+)
+def test_bad_settings_are_config_errors(clean_env: Path, overrides: dict) -> None:
+    with pytest.raises(ConfigError):
+        ClusterConfig.load(home=clean_env, **overrides)
