@@ -1,1 +1,1 @@
-"""Client side of the dispatch cluster: the typed gRPC client, rendering, the live board, the CLI."""
+"""Client side of the dispatch cluster: typed gRPC client, rendering, live board, CLI."""

@@ -27,6 +27,7 @@ import structlog
 
 from actors.centre_handle import CentreHandle
 from actors.gateway_handle import GatewayHandle
+from actors.supervisor_handle import SupervisorHandle
 from cluster.config import ClusterConfig
 from cluster.errors import AmkError, ConfigError
 from cluster.etcd_server import EmbeddedEtcd
@@ -36,28 +37,30 @@ log = structlog.get_logger("amk.launcher")
 
 
 class Deployment:
-    """Centre actors and gateways of one cluster, in a Ray that is already up."""
+    """The supervisor (which owns the centre actors) and the gateways of one cluster,
+    in a Ray that is already up."""
 
     def __init__(self, config: ClusterConfig, endpoints: list[str]) -> None:
         self.config = config
         self.endpoints = endpoints
+        self.supervisor: SupervisorHandle | None = None
         self.centres: dict[str, CentreHandle] = {}
         self.gateways: dict[str, GatewayHandle] = {}
 
     async def start(self) -> None:
-        for c in self.config.seed.centres:
-            self.centres[c.id] = CentreHandle.create(self.config, c.id)
-        await asyncio.gather(*(h.start(self.endpoints) for h in self.centres.values()))
+        self.supervisor = SupervisorHandle.create(self.config, self.endpoints)
+        await self.supervisor.start()
+        self.centres = {
+            c.id: CentreHandle(c.id, self.config.ray_namespace) for c in self.config.seed.centres
+        }
         for address in self.config.gateways:
-            self.gateways[address] = GatewayHandle.create(self.config, address)
-        await asyncio.gather(*(g.start(self.endpoints) for g in self.gateways.values()))
+            await self.start_gateway(address)
 
-    async def start_centre(self, centre_id: str) -> CentreHandle:
-        """(Re)create one centre actor; it claims what is free and waits for the rest."""
-        handle = CentreHandle.create(self.config, centre_id)
-        self.centres[centre_id] = handle
-        await handle.start(self.endpoints, timeout_s=60.0)
-        return handle
+    async def start_gateway(self, address: str) -> GatewayHandle:
+        gateway = GatewayHandle.create(self.config, address)
+        await gateway.start(self.endpoints)
+        self.gateways[address] = gateway
+        return gateway
 
     async def stop(self) -> None:
         for g in self.gateways.values():
@@ -65,11 +68,11 @@ class Deployment:
                 await asyncio.wait_for(g.stop(), 5)
             with contextlib.suppress(Exception):
                 g.kill()
-        for h in self.centres.values():
+        if self.supervisor is not None:
             with contextlib.suppress(Exception):
-                await h.stop(timeout_s=5)
+                await asyncio.wait_for(self.supervisor.stop(), 15)
             with contextlib.suppress(Exception):
-                h.kill()
+                self.supervisor.kill()
         self.gateways.clear()
         self.centres.clear()
 
@@ -142,7 +145,8 @@ def run_up(args: argparse.Namespace) -> int:
             endpoints = [etcd.endpoint]
             print(f"etcd {etcd.version} on {etcd.endpoint}, data in {home / 'etcd'}", flush=True)
         ray.init(
-            address=config.ray_address,
+            # "local" always starts a new Ray; never join a stray cluster by accident.
+            address=config.ray_address or "local",
             namespace=config.ray_namespace,
             include_dashboard=False,
             log_to_driver=False,

@@ -1,0 +1,476 @@
+"""The ``amk`` command: start a cluster, and drive one as a call-taker or dispatcher.
+
+Output is for people by default (rich) and one JSON document with ``--json``. Exit codes
+tell scripts what kind of failure happened: 2 the request was wrong (INVALID_ARGUMENT,
+NOT_FOUND, FAILED_PRECONDITION; also usage errors), 3 the cluster could not answer in
+time (UNAVAILABLE, DEADLINE_EXCEEDED, worth retrying later), 1 anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+from google.protobuf.message import Message
+from rich.console import Console, RenderableType
+from rich.text import Text
+
+from clients.client import (
+    INCIDENT_STATUS,
+    UNIT_KIND,
+    UNIT_STATUS,
+    URGENCY,
+    AmkClient,
+    AmkClientError,
+    enum_choices,
+)
+from clients.render import (
+    assignment_renderable,
+    cluster_status_renderable,
+    incident_panel,
+    incidents_table,
+    to_dict,
+    to_json_doc,
+    unit_panel,
+    units_table,
+)
+from cluster.config import ClusterConfig
+from cluster.errors import ConfigError
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_BAD_REQUEST = 2
+EXIT_UNAVAILABLE = 3
+
+_EXIT_BY_CODE: dict[grpc.StatusCode, int] = {
+    grpc.StatusCode.INVALID_ARGUMENT: EXIT_BAD_REQUEST,
+    grpc.StatusCode.NOT_FOUND: EXIT_BAD_REQUEST,
+    grpc.StatusCode.FAILED_PRECONDITION: EXIT_BAD_REQUEST,
+    grpc.StatusCode.UNAVAILABLE: EXIT_UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED: EXIT_UNAVAILABLE,
+}
+
+
+def exit_code_for(code: grpc.StatusCode) -> int:
+    """Process exit status for a failed call's gRPC status."""
+    return _EXIT_BY_CODE.get(code, EXIT_ERROR)
+
+
+# ---------------------------------------------------------------- running a command
+
+
+@dataclass
+class Context:
+    """What a command handler needs: its arguments, a console, a client made on demand
+    (``amk up`` and ``--help`` must not need a reachable gateway)."""
+
+    args: argparse.Namespace
+    console: Console = field(default_factory=Console)
+    _client: AmkClient | None = None
+
+    def client(self) -> AmkClient:
+        if self._client is None:
+            self._client = AmkClient(
+                self.args.gateway or _configured_gateways(),
+                timeout_s=self.args.timeout,
+                identity=self.args.identity,
+            )
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+    def emit(self, result: Message | list[Any], human: Callable[[Any], RenderableType]) -> int:
+        """Print a result: one JSON document, or the human rendering."""
+        if self.args.json:
+            print(json.dumps(to_json_doc(result), indent=2, ensure_ascii=False))
+        else:
+            self.console.print(human(result))
+        return EXIT_OK
+
+
+def _configured_gateways() -> list[str] | None:
+    # The settings file written for ``amk up`` may move the gateways off the default
+    # port; fall back to the client's own default (AMK_GATEWAY, then localhost) if the
+    # settings cannot be read: talking to a cluster must not depend on them.
+    try:
+        return ClusterConfig.load().gateways
+    except ConfigError:
+        return None
+
+
+def _listing(
+    render: Callable[[Any], RenderableType], empty: str
+) -> Callable[[Any], RenderableType]:
+    def human(items: list[Any]) -> RenderableType:
+        return render(items) if items else Text(empty, style="dim")
+
+    return human
+
+
+def _regions(args: argparse.Namespace) -> list[str]:
+    return list(args.region or [])
+
+
+# ---------------------------------------------------------------- handlers
+
+
+def cmd_up(ctx: Context) -> int:
+    """Start the cluster in the foreground (the launcher lives in its own module)."""
+    try:
+        from clients.launcher import run_up  # lazily: optional, and heavy (Ray, etcd)
+    except ModuleNotFoundError as exc:
+        if exc.name != "clients.launcher":
+            raise
+        print("error: UNIMPLEMENTED: 'amk up' is not available in this build", file=sys.stderr)
+        return EXIT_ERROR
+    return int(run_up(ctx.args))
+
+
+def cmd_status(ctx: Context) -> int:
+    return ctx.emit(ctx.client().cluster_status(), cluster_status_renderable)
+
+
+def cmd_incident_create(ctx: Context) -> int:
+    a = ctx.args
+    incident = ctx.client().create_incident(
+        region=a.region,
+        lat=a.lat,
+        lon=a.lon,
+        accuracy_m=a.accuracy,
+        address=a.address,
+        caller_number=a.caller,
+        complaint_chapter=a.chapter,
+        criteria_code=a.criteria,
+        notes=a.notes,
+        request_id=a.request_id,
+    )
+    return ctx.emit(incident, incident_panel)
+
+
+def cmd_incident_list(ctx: Context) -> int:
+    a = ctx.args
+    incidents = ctx.client().list_incidents(
+        regions=_regions(a), status=a.status, urgency=a.urgency, include_closed=a.all
+    )
+    return ctx.emit(incidents, _listing(incidents_table, "no incidents"))
+
+
+def cmd_incident_show(ctx: Context) -> int:
+    return ctx.emit(ctx.client().get_incident(ctx.args.id), incident_panel)
+
+
+def cmd_incident_triage(ctx: Context) -> int:
+    a = ctx.args
+    incident = ctx.client().triage_incident(a.id, a.code, request_id=a.request_id)
+    return ctx.emit(incident, incident_panel)
+
+
+def cmd_incident_status(ctx: Context) -> int:
+    a = ctx.args
+    incident = ctx.client().change_incident_status(a.id, a.status, request_id=a.request_id)
+    return ctx.emit(incident, incident_panel)
+
+
+def cmd_incident_note(ctx: Context) -> int:
+    a = ctx.args
+    incident = ctx.client().add_incident_note(a.id, " ".join(a.text), request_id=a.request_id)
+    return ctx.emit(incident, incident_panel)
+
+
+def cmd_unit_list(ctx: Context) -> int:
+    a = ctx.args
+    units = ctx.client().list_units(regions=_regions(a), status=a.status, kind=a.kind)
+    return ctx.emit(units, _listing(units_table, "no units"))
+
+
+def cmd_unit_show(ctx: Context) -> int:
+    return ctx.emit(ctx.client().get_unit(ctx.args.id), unit_panel)
+
+
+def cmd_unit_status(ctx: Context) -> int:
+    a = ctx.args
+    unit = ctx.client().change_unit_status(a.id, a.status, request_id=a.request_id)
+    return ctx.emit(unit, unit_panel)
+
+
+def cmd_unit_position(ctx: Context) -> int:
+    a = ctx.args
+    unit = ctx.client().report_unit_position(
+        a.id, a.lat, a.lon, accuracy_m=a.accuracy, request_id=a.request_id
+    )
+    return ctx.emit(unit, unit_panel)
+
+
+def cmd_assign(ctx: Context) -> int:
+    a = ctx.args
+    assignment = ctx.client().assign_unit(a.incident, a.unit, request_id=a.request_id)
+    return ctx.emit(assignment, assignment_renderable)
+
+
+def cmd_release(ctx: Context) -> int:
+    a = ctx.args
+    assignment = ctx.client().release_unit(a.incident, a.unit, request_id=a.request_id)
+    return ctx.emit(assignment, assignment_renderable)
+
+
+def cmd_watch(ctx: Context) -> int:
+    """The live board; with ``--json``, the raw events, one JSON object per line."""
+    client = ctx.client()
+    regions = _regions(ctx.args)
+    if not ctx.args.json:
+        from clients.board import run_board  # lazily: only this command needs it
+
+        return run_board(client, regions, refresh_hz=ctx.args.refresh, console=ctx.console)
+    # An endless document cannot be "one JSON document": JSON lines let `jq` follow it.
+    with client.watch(regions, from_revision=ctx.args.from_revision) as stream:
+        try:
+            for event in stream:
+                print(json.dumps(to_dict(event), ensure_ascii=False), flush=True)
+        except KeyboardInterrupt:
+            pass
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- the parser
+
+
+def _global_options(parser: argparse.ArgumentParser, *, in_subcommand: bool) -> None:
+    # Added twice: to the top parser with real defaults, and to every subcommand with
+    # SUPPRESS, so `amk --json incident list` and `amk incident list --json` both work
+    # without the subcommand's absent flag overwriting the top-level one.
+    def default(value: Any) -> Any:
+        return argparse.SUPPRESS if in_subcommand else value
+
+    parser.add_argument(
+        "--gateway",
+        metavar="ADDR[,ADDR]",
+        default=default(None),
+        help="gateway address(es) to use, tried in order "
+        "(default: $AMK_GATEWAY, the settings file, else 127.0.0.1:50051)",
+    )
+    parser.add_argument(
+        "--timeout",
+        metavar="S",
+        type=_positive_float,
+        default=default(5.0),
+        help="time budget per command in seconds, retries included (default: 5)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=default(False),
+        help="print one JSON document instead of tables",
+    )
+    parser.add_argument(
+        "--identity",
+        metavar="NAME",
+        default=default(os.environ.get("AMK_IDENTITY", "console")),
+        help="who is acting, recorded with every change (default: $AMK_IDENTITY or console)",
+    )
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _request_id_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--request-id",
+        metavar="ID",
+        help="idempotency key; repeating a command with the same id changes nothing twice "
+        "(default: a fresh random id)",
+    )
+
+
+def _region_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--region",
+        metavar="R",
+        action="append",
+        help=f"only {what} of this region; repeat or comma-separate for several (default: all)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full ``amk`` argument parser (separate from running, so tests can parse)."""
+    common = argparse.ArgumentParser(add_help=False)
+    _global_options(common, in_subcommand=True)
+
+    parser = argparse.ArgumentParser(
+        prog="amk",
+        description="AMK dispatch cluster: start it, and drive it from the command line.",
+        epilog="Exit status: 0 ok, 1 other error, 2 bad request (invalid argument, not found, "
+        "illegal transition), 3 cluster unavailable or timed out.",
+    )
+    _global_options(parser, in_subcommand=False)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(
+        group: argparse._SubParsersAction[argparse.ArgumentParser],
+        name: str,
+        handler: Callable[[Context], int] | None,
+        help: str,
+        *,
+        parents: Sequence[argparse.ArgumentParser] = (common,),
+    ) -> argparse.ArgumentParser:
+        sub = group.add_parser(name, help=help, description=help, parents=list(parents))
+        if handler is not None:
+            sub.set_defaults(handler=handler)
+        return sub
+
+    up = command(commands, "up", cmd_up, "start etcd, Ray, the centres and a gateway", parents=())
+    up.add_argument("--config", metavar="PATH", type=Path, help="settings file (TOML)")
+    up.add_argument("--home", metavar="DIR", type=Path, help="state folder (default: ./.amk)")
+    up.add_argument(
+        "--etcd",
+        metavar="HOST:PORT,...",
+        help="use these etcd endpoints (default: start an embedded etcd)",
+    )
+    up.add_argument("--ray-address", metavar="ADDR", help="join this Ray cluster")
+    up.add_argument(
+        "--gateway",
+        metavar="ADDR",
+        default=argparse.SUPPRESS,  # keeps a top-level `amk --gateway X up`
+        help="address the gateway listens on",
+    )
+
+    command(commands, "status", cmd_status, "centres, region owners, fencing tokens, leases")
+
+    incident = command(commands, "incident", None, "create, list, triage and update incidents")
+    inc = incident.add_subparsers(dest="incident_command", metavar="ACTION", required=True)
+
+    create = command(inc, "create", cmd_incident_create, "register a new incident (a call)")
+    create.add_argument("--region", required=True, help="region that serves the incident")
+    create.add_argument("--lat", type=float, required=True, help="latitude, WGS84 degrees")
+    create.add_argument("--lon", type=float, required=True, help="longitude, WGS84 degrees")
+    create.add_argument("--accuracy", type=float, default=0.0, metavar="M", help="metres")
+    create.add_argument("--address", default="", help="street address or place")
+    create.add_argument("--caller", default="", metavar="NUMBER", help="caller's phone number")
+    create.add_argument("--chapter", type=int, default=0, help="index chapter, if known")
+    create.add_argument(
+        "--criteria", default="", metavar="CODE", help="criteria code, e.g. A.10.01 (triages)"
+    )
+    create.add_argument("--notes", default="", help="free text")
+    _request_id_option(create)
+
+    listing = command(inc, "list", cmd_incident_list, "list incidents (open ones by default)")
+    _region_option(listing, "incidents")
+    listing.add_argument("--status", choices=enum_choices(INCIDENT_STATUS))
+    listing.add_argument("--urgency", choices=enum_choices(URGENCY))
+    listing.add_argument("--all", action="store_true", help="include closed and cancelled")
+
+    show = command(inc, "show", cmd_incident_show, "show one incident in full")
+    show.add_argument("id", metavar="ID")
+
+    triage = command(inc, "triage", cmd_incident_triage, "set the criteria code (and urgency)")
+    triage.add_argument("id", metavar="ID")
+    triage.add_argument("code", metavar="CODE", help="criteria code, e.g. A.10.01")
+    _request_id_option(triage)
+
+    status = command(inc, "status", cmd_incident_status, "move an incident to a new status")
+    status.add_argument("id", metavar="ID")
+    status.add_argument(
+        "status",
+        metavar="STATUS",
+        choices=enum_choices(INCIDENT_STATUS),
+        help="one of: " + ", ".join(enum_choices(INCIDENT_STATUS)),
+    )
+    _request_id_option(status)
+
+    note = command(inc, "note", cmd_incident_note, "add a note to an incident")
+    note.add_argument("id", metavar="ID")
+    note.add_argument("text", metavar="TEXT", nargs="+", help="words are joined with spaces")
+    _request_id_option(note)
+
+    unit = command(commands, "unit", None, "list units and report their status and position")
+    un = unit.add_subparsers(dest="unit_command", metavar="ACTION", required=True)
+
+    unit_list = command(un, "list", cmd_unit_list, "list units")
+    _region_option(unit_list, "units")
+    unit_list.add_argument("--status", choices=enum_choices(UNIT_STATUS))
+    unit_list.add_argument("--kind", choices=enum_choices(UNIT_KIND))
+
+    unit_show = command(un, "show", cmd_unit_show, "show one unit")
+    unit_show.add_argument("id", metavar="ID")
+
+    unit_status = command(un, "status", cmd_unit_status, "report a unit's status")
+    unit_status.add_argument("id", metavar="ID")
+    unit_status.add_argument(
+        "status",
+        metavar="STATUS",
+        choices=enum_choices(UNIT_STATUS),
+        help="one of: " + ", ".join(enum_choices(UNIT_STATUS)),
+    )
+    _request_id_option(unit_status)
+
+    position = command(un, "position", cmd_unit_position, "report a unit's position")
+    position.add_argument("id", metavar="ID")
+    position.add_argument("lat", metavar="LAT", type=float)
+    position.add_argument("lon", metavar="LON", type=float)
+    position.add_argument("--accuracy", type=float, default=0.0, metavar="M", help="metres")
+    _request_id_option(position)
+
+    assign = command(commands, "assign", cmd_assign, "dispatch a unit to an incident")
+    release = command(commands, "release", cmd_release, "take a unit off an incident")
+    for sub in (assign, release):
+        sub.add_argument("incident", metavar="INCIDENT")
+        sub.add_argument("unit", metavar="UNIT")
+        _request_id_option(sub)
+
+    watch = command(commands, "watch", cmd_watch, "live board of incidents and units")
+    _region_option(watch, "events")
+    watch.add_argument(
+        "--refresh",
+        type=_positive_float,
+        default=4.0,
+        metavar="HZ",
+        help="redraws per second (default: 4)",
+    )
+    watch.add_argument(
+        "--from-revision",
+        type=int,
+        default=0,
+        metavar="REV",
+        help="with --json: replay events from this revision (default: snapshot)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``amk`` script; returns the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error, already printed (2)
+        if exc.code is None:
+            return EXIT_OK
+        return exc.code if isinstance(exc.code, int) else EXIT_BAD_REQUEST
+    ctx = Context(args)
+    try:
+        return int(args.handler(ctx))
+    except AmkClientError as err:
+        print(f"error: {err.code.name}: {err.details}", file=sys.stderr)
+        return exit_code_for(err.code)
+    except ValueError as err:  # refused before sending (bad address list, identity, ...)
+        print(f"error: INVALID_ARGUMENT: {err}", file=sys.stderr)
+        return EXIT_BAD_REQUEST
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        ctx.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

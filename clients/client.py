@@ -1,0 +1,667 @@
+"""Typed synchronous client for ``amk.dispatch.v1.DispatchService``.
+
+Plain Python values in, protobuf messages out. Every mutating call carries a request id
+so that retries (same id, possibly through another gateway) are applied once by the
+server; retry timing is data (:class:`RetryPolicy`), bounded by one overall time budget.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from google.protobuf.descriptor import EnumDescriptor
+from google.protobuf.message import Message
+
+from amk.dispatch.v1 import dispatch_pb2 as pb
+from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
+
+DEFAULT_GATEWAY = "127.0.0.1:50051"
+IDENTITY_HEADER = "x-amk-identity"
+
+# ---------------------------------------------------------------- enum names
+
+# The prefixes double as the keys naming each enum, so callers say which enum they mean
+# without importing protobuf wrappers.
+URGENCY = "URGENCY_"
+INCIDENT_STATUS = "INCIDENT_STATUS_"
+UNIT_STATUS = "UNIT_STATUS_"
+UNIT_KIND = "UNIT_KIND_"
+CREW_LEVEL = "CREW_LEVEL_"
+WATCH_KIND = "KIND_"
+
+_ENUMS: dict[str, EnumDescriptor] = {
+    URGENCY: pb.Urgency.DESCRIPTOR,
+    INCIDENT_STATUS: pb.IncidentStatus.DESCRIPTOR,
+    UNIT_STATUS: pb.UnitStatus.DESCRIPTOR,
+    UNIT_KIND: pb.UnitKind.DESCRIPTOR,
+    CREW_LEVEL: pb.CrewLevel.DESCRIPTOR,
+    WATCH_KIND: pb.WatchEvent.Kind.DESCRIPTOR,
+}
+
+
+def enum_prefix(descriptor: EnumDescriptor) -> str:
+    """The common value prefix of an API enum, read off its ``*_UNSPECIFIED`` value.
+
+    Every enum in the API follows that convention, so renderers can shorten any enum
+    field generically, including enums added later.
+    """
+    return descriptor.values_by_number[0].name.removesuffix("UNSPECIFIED")
+
+
+def _short_names(prefix: str, descriptor: EnumDescriptor) -> dict[str, int]:
+    return {
+        v.name.removeprefix(prefix).lower(): v.number
+        for v in descriptor.values
+        if v.number != 0  # UNSPECIFIED is never valid input
+    }
+
+
+#: short lowercase name -> pb value, per enum prefix (UNSPECIFIED left out).
+ENUM_NAMES: dict[str, dict[str, int]] = {p: _short_names(p, d) for p, d in _ENUMS.items()}
+
+
+def _names(prefix: str) -> dict[str, int]:
+    try:
+        return ENUM_NAMES[prefix]
+    except KeyError:
+        raise ValueError(f"unknown enum prefix {prefix!r}; known: {', '.join(_ENUMS)}") from None
+
+
+def _label(prefix: str) -> str:
+    return prefix.rstrip("_").lower().replace("_", " ")
+
+
+def enum_choices(prefix: str) -> list[str]:
+    """The short names accepted for one enum, in declaration order (for ``--help``)."""
+    return list(_names(prefix))
+
+
+def enum_name(value: int, prefix: str) -> str:
+    """Short lowercase name of a pb enum value: ``on_scene`` for INCIDENT_STATUS_ON_SCENE.
+
+    A value this client does not know (a newer server) comes back as its number rather
+    than failing, so old consoles keep displaying new data.
+    """
+    _names(prefix)
+    value_descriptor = _ENUMS[prefix].values_by_number.get(int(value))
+    if value_descriptor is None:
+        return str(int(value))
+    return value_descriptor.name.removeprefix(prefix).lower()
+
+
+def enum_value(prefix: str, value: str | int) -> int:
+    """Map a short name (``"on_scene"``, also ``"on-scene"`` or the full pb name) or a pb
+    int to the pb value; ValueError names the allowed values."""
+    names = _names(prefix)
+    # bool is an int, and True would silently mean value 1.
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value in names.values():
+            return value
+    elif isinstance(value, str):
+        key = value.strip().lower().replace("-", "_").removeprefix(prefix.lower())
+        if key in names:
+            return names[key]
+    allowed = ", ".join(names)
+    raise ValueError(f"unknown {_label(prefix)} {value!r}; allowed: {allowed}")
+
+
+def _optional_enum(prefix: str, value: str | int | None) -> int:
+    # Filters treat "not given" as UNSPECIFIED, which the API reads as "any".
+    return 0 if value is None else enum_value(prefix, value)
+
+
+def urgency_from_name(name: str | int) -> int:
+    """``"akutt"`` -> ``pb.URGENCY_AKUTT``."""
+    return enum_value(URGENCY, name)
+
+
+def incident_status_from_name(name: str | int) -> int:
+    """``"on_scene"`` -> ``pb.INCIDENT_STATUS_ON_SCENE``."""
+    return enum_value(INCIDENT_STATUS, name)
+
+
+def unit_status_from_name(name: str | int) -> int:
+    """``"available_mobile"`` -> ``pb.UNIT_STATUS_AVAILABLE_MOBILE``."""
+    return enum_value(UNIT_STATUS, name)
+
+
+def unit_kind_from_name(name: str | int) -> int:
+    """``"helicopter"`` -> ``pb.UNIT_KIND_HELICOPTER``."""
+    return enum_value(UNIT_KIND, name)
+
+
+def crew_level_from_name(name: str | int) -> int:
+    """``"paramedic"`` -> ``pb.CREW_LEVEL_PARAMEDIC``."""
+    return enum_value(CREW_LEVEL, name)
+
+
+# ---------------------------------------------------------------- errors and retries
+
+#: The only codes worth retrying: the gateway is down or a region is failing over
+#: (UNAVAILABLE), or an attempt ran out of time (DEADLINE_EXCEEDED). Request ids make
+#: the retry of a write that did land harmless.
+RETRYABLE_CODES: frozenset[grpc.StatusCode] = frozenset(
+    {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
+)
+
+
+class AmkClientError(Exception):
+    """A failed call, reduced to what callers branch on: the status code and its text."""
+
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(f"{code.name}: {message}")
+        self.code = code
+        self.details = message
+
+    @classmethod
+    def from_rpc(cls, err: grpc.RpcError) -> AmkClientError:
+        details = err.details() if isinstance(err, grpc.Call) else str(err)
+        return cls(_code_of(err), details or "")
+
+
+def _code_of(err: grpc.RpcError) -> grpc.StatusCode:
+    # Every RpcError grpc raises is also a Call; a bare one (tests, interceptors) is not.
+    return (err.code() if isinstance(err, grpc.Call) else None) or grpc.StatusCode.UNKNOWN
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff between attempts; the overall budget is the client's timeout.
+
+    ``attempt_timeout_s`` caps one attempt so that a gateway whose host vanished (no TCP
+    reset: the connect just hangs) cannot eat the whole budget; ``None`` gives each
+    attempt whatever budget is left.
+    """
+
+    initial_backoff_s: float = 0.05
+    max_backoff_s: float = 0.5
+    multiplier: float = 2.0
+    attempt_timeout_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.initial_backoff_s <= 0 or self.max_backoff_s < self.initial_backoff_s:
+            raise ValueError("need 0 < initial_backoff_s <= max_backoff_s")
+        if self.multiplier < 1:
+            raise ValueError("multiplier must be >= 1")
+        if self.attempt_timeout_s is not None and self.attempt_timeout_s <= 0:
+            raise ValueError("attempt_timeout_s must be > 0")
+
+    def backoff(self, attempt: int) -> float:
+        """Pause after failed attempt number ``attempt`` (0-based)."""
+        # The exponent is clamped so a long outage cannot overflow the float.
+        return min(self.max_backoff_s, self.initial_backoff_s * self.multiplier ** min(attempt, 64))
+
+    def backoffs(self) -> Iterator[float]:
+        """The endless sequence of pauses: 0.05, 0.1, 0.2, 0.4, 0.5, 0.5, ..."""
+        attempt = 0
+        while True:
+            yield self.backoff(attempt)
+            attempt += 1
+
+
+# How grpc core words "could not talk to that gateway at all" (as opposed to a status
+# the gateway itself sent).
+_TRANSPORT_FAILURES = (
+    "failed to connect", "connection refused", "connection reset", "socket closed",
+    "connections to all backends failing", "broken pipe", "dns resolution failed", "goaway",
+    "end of tcp stream", "endpoint read failed", "keepalive", "channel closed",
+    "cancelling all calls"
+)  # fmt: skip
+
+
+class _Budget:
+    """One call's time budget and backoff schedule, shared by all its attempts."""
+
+    def __init__(self, timeout_s: float, policy: RetryPolicy) -> None:
+        self.deadline = time.monotonic() + timeout_s
+        self.policy = policy
+        self._pauses = policy.backoffs()
+        self._last_failed = ""
+        self._streak = 0
+
+    def attempt_timeout(self) -> float:
+        left = max(0.001, self.deadline - time.monotonic())
+        cap = self.policy.attempt_timeout_s
+        return left if cap is None else min(left, cap)
+
+    def should_move(self, code: grpc.StatusCode, address: str, details: str) -> bool:
+        """Whether the next attempt should go to another gateway.
+
+        Yes when the gateway could not be reached or did not answer in time. No when a
+        reachable gateway says a region is failing over: it already waited for the new
+        owner, and another gateway knows no better. The third UNAVAILABLE in a row from
+        one gateway moves on anyway, in case grpc words a connection failure in a way
+        :data:`_TRANSPORT_FAILURES` misses.
+        """
+        self._streak = self._streak + 1 if self._last_failed == address else 1
+        self._last_failed = address
+        if code != grpc.StatusCode.UNAVAILABLE or self._streak >= 3:
+            self._streak = 0
+            return True
+        text = (details or "").lower()
+        return any(phrase in text for phrase in _TRANSPORT_FAILURES)
+
+    def pause(self) -> bool:
+        """Sleep before the next attempt; False when that would overrun the budget."""
+        pause = next(self._pauses)
+        if time.monotonic() + pause >= self.deadline:
+            return False
+        time.sleep(pause)
+        return True
+
+
+# ---------------------------------------------------------------- the client
+
+_CHANNEL_OPTIONS: tuple[tuple[str, Any], ...] = (
+    # grpc's default reconnect backoff grows to 120 s; a restarted gateway must be found
+    # again within one call's retry budget.
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 1000),
+)
+
+# A replayed stream keeps every position sent so far; past this many the stream is not
+# retried (the caller restarts it) rather than growing without bound.
+_STREAM_REPLAY_LIMIT = 10_000
+
+_END = object()
+
+PositionTuple = tuple[str, float, float] | tuple[str, float, float, float]
+
+
+def default_addresses() -> list[str]:
+    """Gateways from ``AMK_GATEWAY`` (comma-separated), else the local default."""
+    return _split_csv(os.environ.get("AMK_GATEWAY", "")) or [DEFAULT_GATEWAY]
+
+
+def _split_csv(value: str | Iterable[str]) -> list[str]:
+    """``"a,b"`` or ``["a", "b,c"]`` -> a flat list, for addresses and regions alike."""
+    parts = [value] if isinstance(value, str) else list(value)
+    return [a.strip() for part in parts for a in part.split(",") if a.strip()]
+
+
+def _request_id(request_id: str | None) -> str:
+    return request_id or uuid.uuid4().hex
+
+
+class AmkClient:
+    """Client of one cluster through one or more equivalent gateways.
+
+    Any gateway can serve any region, so on UNAVAILABLE the client moves to the next
+    address (and stays there: the last working gateway is tried first). Thread safe.
+    """
+
+    def __init__(
+        self,
+        addresses: list[str] | str | None = None,
+        *,
+        timeout_s: float = 5.0,
+        identity: str = "console",
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.addresses = default_addresses() if addresses is None else _split_csv(addresses)
+        if not self.addresses:
+            raise ValueError("no gateway address given")
+        if timeout_s <= 0:
+            raise ValueError("timeout_s must be > 0")
+        # gRPC header values must be printable ASCII; fail here, not on every call.
+        if not identity or not identity.isascii() or not identity.isprintable():
+            raise ValueError(f"identity must be printable ASCII, got {identity!r}")
+        self.timeout_s = timeout_s
+        self.identity = identity
+        self.retry = retry or RetryPolicy()
+        self._metadata: tuple[tuple[str, str], ...] = ((IDENTITY_HEADER, identity),)
+        self._lock = threading.Lock()
+        self._index = 0
+        self._channels: dict[str, grpc.Channel] = {}
+        self._stubs: dict[str, pb_grpc.DispatchServiceStub] = {}
+
+    # ------------------------------------------------------------ plumbing
+
+    def __enter__(self) -> AmkClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close every channel (open watches end); a later call opens new ones."""
+        with self._lock:
+            channels = list(self._channels.values())
+            self._channels.clear()
+            self._stubs.clear()
+        for channel in channels:
+            channel.close()
+
+    @property
+    def address(self) -> str:
+        """The gateway the next call goes to first."""
+        with self._lock:
+            return self.addresses[self._index]
+
+    def _stub(self) -> tuple[str, pb_grpc.DispatchServiceStub]:
+        with self._lock:
+            address = self.addresses[self._index]
+            stub = self._stubs.get(address)
+            if stub is None:
+                channel = grpc.insecure_channel(address, options=_CHANNEL_OPTIONS)
+                self._channels[address] = channel
+                stub = self._stubs[address] = pb_grpc.DispatchServiceStub(channel)
+            return address, stub
+
+    def _rotate(self, failed: str) -> None:
+        with self._lock:
+            # Another thread may already have moved on from the failed gateway.
+            if self.addresses[self._index] == failed:
+                self._index = (self._index + 1) % len(self.addresses)
+
+    def _retry_or_raise(self, err: grpc.RpcError, address: str, budget: _Budget) -> None:
+        """Return to retry, or raise the wrapped error when it is final."""
+        code = _code_of(err)
+        if code not in RETRYABLE_CODES:
+            raise AmkClientError.from_rpc(err) from err
+        if budget.should_move(code, address, err.details() if isinstance(err, grpc.Call) else ""):
+            self._rotate(address)
+        if not budget.pause():
+            raise AmkClientError.from_rpc(err) from err
+
+    def _unary(self, method: str, request: Message) -> Any:
+        budget = _Budget(self.timeout_s, self.retry)
+        while True:
+            address, stub = self._stub()
+            rpc: Callable[..., Any] = getattr(stub, method)
+            try:
+                # The same request object on every attempt: the same request id.
+                return rpc(request, timeout=budget.attempt_timeout(), metadata=self._metadata)
+            except grpc.RpcError as err:
+                self._retry_or_raise(err, address, budget)
+
+    # ------------------------------------------------------------ incidents
+
+    def create_incident(
+        self,
+        region: str,
+        lat: float,
+        lon: float,
+        accuracy_m: float = 0.0,
+        address: str = "",
+        caller_number: str = "",
+        complaint_chapter: int = 0,
+        criteria_code: str = "",
+        notes: str = "",
+        request_id: str | None = None,
+    ) -> pb.Incident:
+        """Register a call; with ``criteria_code`` the incident starts TRIAGED."""
+        request = pb.CreateIncidentRequest(
+            request_id=_request_id(request_id),
+            region=region,
+            position=pb.Position(lat=float(lat), lon=float(lon), accuracy_m=float(accuracy_m)),
+            address=address,
+            caller_number=caller_number,
+            complaint_chapter=int(complaint_chapter),
+            criteria_code=criteria_code,
+            notes=notes,
+        )
+        return self._unary("CreateIncident", request)
+
+    def get_incident(self, id: str) -> pb.Incident:
+        """One incident by id."""
+        return self._unary("GetIncident", pb.GetIncidentRequest(incident_id=id))
+
+    def list_incidents(
+        self,
+        regions: str | Iterable[str] = (),
+        status: str | int | None = None,
+        urgency: str | int | None = None,
+        include_closed: bool = False,
+    ) -> list[pb.Incident]:
+        """Incidents of the given regions (all when empty); closed ones only on request."""
+        request = pb.ListIncidentsRequest(
+            regions=_split_csv(regions),
+            status=_optional_enum(INCIDENT_STATUS, status),
+            urgency=_optional_enum(URGENCY, urgency),
+            include_closed=include_closed,
+        )
+        return list(self._unary("ListIncidents", request).incidents)
+
+    def triage_incident(
+        self, id: str, criteria_code: str, request_id: str | None = None
+    ) -> pb.Incident:
+        """Set the criteria code (e.g. ``A.10.01``); the server derives chapter and urgency."""
+        request = pb.TriageIncidentRequest(
+            request_id=_request_id(request_id), incident_id=id, criteria_code=criteria_code
+        )
+        return self._unary("TriageIncident", request)
+
+    def change_incident_status(
+        self, id: str, status: str | int, request_id: str | None = None
+    ) -> pb.Incident:
+        """Move an incident along its lifecycle; illegal moves fail FAILED_PRECONDITION."""
+        request = pb.ChangeIncidentStatusRequest(
+            request_id=_request_id(request_id),
+            incident_id=id,
+            status=enum_value(INCIDENT_STATUS, status),
+        )
+        return self._unary("ChangeIncidentStatus", request)
+
+    def add_incident_note(self, id: str, text: str, request_id: str | None = None) -> pb.Incident:
+        """Append a free-text note, attributed to this client's identity."""
+        request = pb.AddIncidentNoteRequest(
+            request_id=_request_id(request_id), incident_id=id, text=text
+        )
+        return self._unary("AddIncidentNote", request)
+
+    # ------------------------------------------------------------ units
+
+    def list_units(
+        self,
+        regions: str | Iterable[str] = (),
+        status: str | int | None = None,
+        kind: str | int | None = None,
+    ) -> list[pb.Unit]:
+        """Units of the given regions (all when empty), optionally filtered."""
+        request = pb.ListUnitsRequest(
+            regions=_split_csv(regions),
+            status=_optional_enum(UNIT_STATUS, status),
+            kind=_optional_enum(UNIT_KIND, kind),
+        )
+        return list(self._unary("ListUnits", request).units)
+
+    def get_unit(self, id: str) -> pb.Unit:
+        """One unit by id."""
+        return self._unary("GetUnit", pb.GetUnitRequest(unit_id=id))
+
+    def change_unit_status(
+        self, id: str, status: str | int, request_id: str | None = None
+    ) -> pb.Unit:
+        """Report a unit's status (crew buttons: en route, on scene, ...)."""
+        request = pb.ChangeUnitStatusRequest(
+            request_id=_request_id(request_id),
+            unit_id=id,
+            status=enum_value(UNIT_STATUS, status),
+        )
+        return self._unary("ChangeUnitStatus", request)
+
+    def report_unit_position(
+        self,
+        id: str,
+        lat: float,
+        lon: float,
+        accuracy_m: float = 0.0,
+        request_id: str | None = None,
+    ) -> pb.Unit:
+        """One AVL fix; for a vehicle's continuous feed use :meth:`stream_unit_positions`."""
+        request = _position_request(id, lat, lon, accuracy_m, request_id)
+        return self._unary("ReportUnitPosition", request)
+
+    def stream_unit_positions(
+        self, positions: Iterable[PositionTuple], *, timeout_s: float | None = None
+    ) -> pb.StreamUnitPositionsSummary:
+        """Send ``(unit_id, lat, lon[, accuracy_m])`` fixes on one stream.
+
+        The whole stream must finish within ``timeout_s`` (default: the client's).
+        A stream broken by UNAVAILABLE is replayed from its first fix on the next
+        gateway: each fix got its request id once, so the server applies it once.
+        """
+        source = iter(positions)
+        sent: list[pb.ReportUnitPositionRequest] = []
+        pull_lock = threading.Lock()
+        bad_item: list[ValueError] = []
+        too_long = False
+
+        def requests() -> Iterator[pb.ReportUnitPositionRequest]:
+            nonlocal too_long
+            yield from list(sent)
+            while not bad_item:
+                # grpc's sender thread of a failed attempt may still pull one item
+                # while the next attempt runs; the lock keeps ``source`` consistent and
+                # the item lands in ``sent`` first, so it is replayed, not lost.
+                with pull_lock:
+                    item = next(source, _END)
+                    if item is _END:
+                        return
+                    try:
+                        request = _position_request(*item)
+                    except (TypeError, ValueError) as exc:
+                        bad_item.append(ValueError(f"position #{len(sent)} {item!r}: {exc}"))
+                        return
+                    if len(sent) < _STREAM_REPLAY_LIMIT:
+                        sent.append(request)
+                    else:
+                        too_long = True
+                yield request
+
+        budget = _Budget(timeout_s or self.timeout_s, self.retry)
+        while True:
+            address, stub = self._stub()
+            try:
+                summary = stub.StreamUnitPositions(
+                    requests(), timeout=budget.attempt_timeout(), metadata=self._metadata
+                )
+            except grpc.RpcError as err:
+                if too_long:
+                    raise AmkClientError.from_rpc(err) from err
+                self._retry_or_raise(err, address, budget)
+                continue
+            if bad_item:
+                raise bad_item[0]
+            return summary
+
+    # ------------------------------------------------------------ assignment
+
+    def assign_unit(
+        self, incident_id: str, unit_id: str, request_id: str | None = None
+    ) -> pb.Assignment:
+        """Dispatch a unit: the unit becomes ASSIGNED and the incident DISPATCHED."""
+        request = pb.AssignUnitRequest(
+            request_id=_request_id(request_id), incident_id=incident_id, unit_id=unit_id
+        )
+        return self._unary("AssignUnit", request)
+
+    def release_unit(
+        self, incident_id: str, unit_id: str, request_id: str | None = None
+    ) -> pb.Assignment:
+        """Take a unit off an incident."""
+        request = pb.ReleaseUnitRequest(
+            request_id=_request_id(request_id), incident_id=incident_id, unit_id=unit_id
+        )
+        return self._unary("ReleaseUnit", request)
+
+    # ------------------------------------------------------------ watch and status
+
+    def watch(self, regions: str | Iterable[str] = (), from_revision: int = 0) -> WatchStream:
+        """Events of the given regions: a snapshot first when ``from_revision`` is 0.
+
+        The stream has no deadline; end it with ``.cancel()`` (from any thread) or by
+        leaving its ``with`` block.
+        """
+        request = pb.WatchRequest(regions=_split_csv(regions), from_revision=from_revision)
+        return WatchStream(self, request)
+
+    def cluster_status(self) -> pb.ClusterStatus:
+        """Centres, region owners, fencing tokens and leases as the gateway sees them."""
+        return self._unary("GetClusterStatus", pb.GetClusterStatusRequest())
+
+
+def _position_request(
+    unit_id: str, lat: float, lon: float, accuracy_m: float = 0.0, request_id: str | None = None
+) -> pb.ReportUnitPositionRequest:
+    return pb.ReportUnitPositionRequest(
+        request_id=_request_id(request_id),
+        unit_id=str(unit_id),
+        position=pb.Position(lat=float(lat), lon=float(lon), accuracy_m=float(accuracy_m)),
+    )
+
+
+class WatchStream:
+    """Iterator of :class:`pb.WatchEvent` that retries only until the first event.
+
+    Once events flow, a break is the caller's to handle, because only the caller knows
+    what it has applied: resume with ``watch(regions, stream.last_revision + 1)``.
+    """
+
+    def __init__(self, client: AmkClient, request: pb.WatchRequest) -> None:
+        self._client = client
+        self._request = request
+        self._lock = threading.Lock()
+        self._call: Any = None
+        self._cancelled = False
+        self._budget: _Budget | None = None
+        self._address = ""
+        self._received = False
+        #: highest revision seen; 0 before any event.
+        self.last_revision = 0
+
+    def __iter__(self) -> WatchStream:
+        return self
+
+    def __enter__(self) -> WatchStream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.cancel()
+
+    def cancel(self) -> None:
+        """End the stream; a blocked ``next()`` then stops iteration cleanly."""
+        with self._lock:
+            self._cancelled = True
+            call = self._call
+        if call is not None:
+            call.cancel()
+
+    def _open(self) -> Any:
+        with self._lock:
+            if self._cancelled:
+                raise StopIteration
+            if self._call is None:
+                self._address, stub = self._client._stub()
+                self._call = stub.Watch(self._request, metadata=self._client._metadata)
+            return self._call
+
+    def __next__(self) -> pb.WatchEvent:
+        while True:
+            call = self._open()
+            try:
+                event: pb.WatchEvent = next(call)
+            except grpc.RpcError as err:
+                if self._cancelled:
+                    raise StopIteration from None
+                if self._received:
+                    raise AmkClientError.from_rpc(err) from err
+                if self._budget is None:
+                    self._budget = _Budget(self._client.timeout_s, self._client.retry)
+                with self._lock:
+                    self._call = None
+                self._client._retry_or_raise(err, self._address, self._budget)
+                continue
+            self._received = True
+            if event.revision > self.last_revision:
+                self.last_revision = event.revision
+            return event

@@ -1,0 +1,370 @@
+"""Protobuf messages as plain dicts (for ``--json`` and scripts) and as rich renderables
+(for people). Kept apart from the client so the client stays free of terminal concerns."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.descriptor import Descriptor
+from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from amk.dispatch.v1 import dispatch_pb2 as pb
+from clients.client import (
+    CREW_LEVEL,
+    INCIDENT_STATUS,
+    UNIT_KIND,
+    UNIT_STATUS,
+    URGENCY,
+    enum_name,
+    enum_prefix,
+)
+
+# ---------------------------------------------------------------- dicts
+
+
+def to_dict(message: Message) -> dict[str, Any]:
+    """A message as a JSON-ready dict: proto field names, every field present (stable keys
+    for ``jq``), enum values as the short lowercase names the CLI accepts, and int64 as
+    numbers where they fit a double (revisions and tokens do)."""
+    data = json_format.MessageToDict(
+        message,
+        preserving_proto_field_name=True,
+        always_print_fields_with_no_presence=True,
+        unquote_int64_if_possible=True,
+    )
+    _shorten_enums(data, message.DESCRIPTOR)
+    return data
+
+
+def to_json_doc(result: Message | Iterable[Message]) -> dict[str, Any] | list[dict[str, Any]]:
+    """One JSON document per command: a message is an object, a list a list."""
+    if isinstance(result, Message):
+        return to_dict(result)
+    return [to_dict(m) for m in result]
+
+
+def _shorten_enums(data: dict[str, Any], descriptor: Descriptor) -> None:
+    # Walks the descriptor rather than guessing from strings, so a string field that
+    # happens to look like an enum name is left alone.
+    for field in descriptor.fields:
+        if field.name not in data:
+            continue
+        value = data[field.name]
+        if field.enum_type is not None:
+            prefix = enum_prefix(field.enum_type)
+            if isinstance(value, list):
+                data[field.name] = [_short(v, prefix) for v in value]
+            else:
+                data[field.name] = _short(value, prefix)
+        elif field.message_type is not None:
+            # Well-known types (Timestamp) arrive as strings and are skipped here.
+            items = value if isinstance(value, list) else [value]
+            for item in items:
+                if isinstance(item, dict):
+                    _shorten_enums(item, field.message_type)
+
+
+def _short(value: Any, prefix: str) -> Any:
+    # An enum number this client does not know stays a number.
+    return value.removeprefix(prefix).lower() if isinstance(value, str) else value
+
+
+# ---------------------------------------------------------------- small pieces
+
+URGENCY_STYLE: dict[int, str] = {
+    pb.URGENCY_AKUTT: "bold white on red",
+    pb.URGENCY_HASTER: "bold black on yellow",
+    pb.URGENCY_VANLIG: "bold black on green",
+}
+
+INCIDENT_STATUS_STYLE: dict[int, str] = {
+    pb.INCIDENT_STATUS_RECEIVED: "bold",
+    pb.INCIDENT_STATUS_TRIAGED: "bold cyan",
+    pb.INCIDENT_STATUS_DISPATCHED: "yellow",
+    pb.INCIDENT_STATUS_ON_SCENE: "magenta",
+    pb.INCIDENT_STATUS_TRANSPORTING: "blue",
+    pb.INCIDENT_STATUS_AT_HOSPITAL: "blue",
+    pb.INCIDENT_STATUS_CLOSED: "dim",
+    pb.INCIDENT_STATUS_CANCELLED: "dim strike",
+}
+
+UNIT_STATUS_STYLE: dict[int, str] = {
+    pb.UNIT_STATUS_AVAILABLE_AT_STATION: "green",
+    pb.UNIT_STATUS_AVAILABLE_MOBILE: "bold green",
+    pb.UNIT_STATUS_ASSIGNED: "yellow",
+    pb.UNIT_STATUS_EN_ROUTE: "bold yellow",
+    pb.UNIT_STATUS_ON_SCENE: "magenta",
+    pb.UNIT_STATUS_TRANSPORTING: "blue",
+    pb.UNIT_STATUS_AT_HOSPITAL: "blue",
+    pb.UNIT_STATUS_OUT_OF_SERVICE: "dim red",
+}
+
+
+def urgency_text(urgency: int) -> Text:
+    """Urgency as a coloured badge (red akutt, yellow haster, green vanlig)."""
+    if urgency == pb.URGENCY_UNSPECIFIED:
+        return Text("-", style="dim")
+    return Text(f" {enum_name(urgency, URGENCY).upper()} ", style=URGENCY_STYLE.get(urgency, ""))
+
+
+def incident_status_text(status: int) -> Text:
+    """Incident status in its colour."""
+    return Text(enum_name(status, INCIDENT_STATUS), style=INCIDENT_STATUS_STYLE.get(status, ""))
+
+
+def unit_status_text(status: int) -> Text:
+    """Unit status in its colour (green: can be dispatched)."""
+    return Text(enum_name(status, UNIT_STATUS), style=UNIT_STATUS_STYLE.get(status, ""))
+
+
+def format_time(ts: Timestamp) -> str:
+    """Local wall-clock time; ``-`` for an unset timestamp."""
+    if not ts.seconds and not ts.nanos:
+        return "-"
+    return ts.ToDatetime(tzinfo=UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def format_age(seconds: float) -> str:
+    """Compact age (``42s``, ``3m12s``, ``1h05m``) for board columns."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def age_seconds(ts: Timestamp, now: datetime | None = None) -> float | None:
+    """Seconds since ``ts``; None when unset."""
+    if not ts.seconds and not ts.nanos:
+        return None
+    now = now or datetime.now(UTC)
+    return (now - ts.ToDatetime(tzinfo=UTC)).total_seconds()
+
+
+def format_position(position: pb.Position) -> str:
+    """``59.91273, 10.74609 ±25 m``."""
+    text = f"{position.lat:.5f}, {position.lon:.5f}"
+    if position.accuracy_m > 0:
+        text += f" ±{position.accuracy_m:.0f} m"
+    return text
+
+
+def _dash(value: object) -> str:
+    return str(value) if value not in ("", 0, None) else "-"
+
+
+def _kv_grid(rows: Sequence[tuple[str, RenderableType]]) -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    for key, value in rows:
+        grid.add_row(key, value)
+    return grid
+
+
+# ---------------------------------------------------------------- incidents
+
+
+def incident_panel(incident: pb.Incident) -> Panel:
+    """Everything a dispatcher needs about one incident, notes last."""
+    criteria = incident.criteria_code or "-"
+    if incident.complaint_chapter:
+        criteria += f"  (chapter {incident.complaint_chapter})"
+    position = format_position(incident.position) if incident.HasField("position") else "-"
+    rows: list[tuple[str, RenderableType]] = [
+        ("Region", incident.region),
+        ("Status", incident_status_text(incident.status)),
+        ("Urgency", urgency_text(incident.urgency)),
+        ("Criteria", criteria),
+        ("Address", incident.address or "-"),
+        ("Position", position),
+        ("Caller", incident.caller_number or "-"),
+        ("Units", ", ".join(incident.assigned_unit_ids) or "-"),
+        ("Created", format_time(incident.created_at)),
+        ("Updated", format_time(incident.updated_at)),
+        ("Revision", str(incident.revision)),
+    ]
+    if incident.urgency_history:
+        history = Text()
+        for change in incident.urgency_history:
+            history.append(f"{format_time(change.at)} ")
+            history.append_text(urgency_text(change.urgency))
+            history.append(f" {change.criteria_code}\n")
+        history.rstrip()
+        rows.append(("History", history))
+    if incident.notes:
+        notes = Text()
+        for note in incident.notes:
+            notes.append(f"{format_time(note.at)} ", style="dim")
+            notes.append(f"{note.author or '?'}: ", style="bold")
+            notes.append(f"{note.text}\n")
+        notes.rstrip()
+        rows.append(("Notes", notes))
+    title = Text.assemble(("Incident ", "bold"), (incident.id, "bold cyan"))
+    if incident.urgency != pb.URGENCY_UNSPECIFIED:
+        title.append("  ")
+        title.append_text(urgency_text(incident.urgency))
+    border = URGENCY_STYLE.get(incident.urgency, "white").split()[-1]
+    return Panel(_kv_grid(rows), title=title, title_align="left", border_style=border)
+
+
+def incidents_table(incidents: Iterable[pb.Incident], title: str = "Incidents") -> Table:
+    """One row per incident, in the order given."""
+    table = Table(title=title, title_justify="left", expand=False)
+    for column in ("ID", "Region", "Urgency", "Status", "Criteria", "Address", "Units", "Created"):
+        table.add_column(column, no_wrap=column in ("ID", "Urgency", "Status", "Created"))
+    for inc in incidents:
+        table.add_row(
+            inc.id,
+            inc.region,
+            urgency_text(inc.urgency),
+            incident_status_text(inc.status),
+            inc.criteria_code or "-",
+            inc.address or "-",
+            ", ".join(inc.assigned_unit_ids) or "-",
+            format_time(inc.created_at),
+        )
+    return table
+
+
+# ---------------------------------------------------------------- units
+
+
+def unit_panel(unit: pb.Unit) -> Panel:
+    """One unit in full."""
+    position = format_position(unit.position) if unit.HasField("position") else "-"
+    rows: list[tuple[str, RenderableType]] = [
+        ("ID", unit.id),
+        ("Region", unit.region),
+        ("Kind", enum_name(unit.kind, UNIT_KIND)),
+        ("Crew", enum_name(unit.crew, CREW_LEVEL)),
+        ("Status", unit_status_text(unit.status)),
+        ("Station", unit.station or "-"),
+        ("Incident", unit.incident_id or "-"),
+        ("Position", position),
+        ("Updated", format_time(unit.updated_at)),
+        ("Revision", str(unit.revision)),
+    ]
+    title = Text.assemble(("Unit ", "bold"), (unit.call_sign or unit.id, "bold cyan"))
+    return Panel(_kv_grid(rows), title=title, title_align="left")
+
+
+def units_table(units: Iterable[pb.Unit], title: str = "Units") -> Table:
+    """One row per unit: the dispatcher's resource list."""
+    table = Table(title=title, title_justify="left")
+    for column in ("Call sign", "ID", "Region", "Kind", "Crew", "Status", "Station", "Incident"):
+        table.add_column(column, no_wrap=column in ("Call sign", "ID", "Status"))
+    for unit in units:
+        table.add_row(
+            unit.call_sign or "-",
+            unit.id,
+            unit.region,
+            enum_name(unit.kind, UNIT_KIND),
+            enum_name(unit.crew, CREW_LEVEL),
+            unit_status_text(unit.status),
+            unit.station or "-",
+            unit.incident_id or "-",
+        )
+    return table
+
+
+def assignment_renderable(assignment: pb.Assignment) -> Group:
+    """Both sides of an assign/release, as they are after it."""
+    return Group(incident_panel(assignment.incident), unit_panel(assignment.unit))
+
+
+def stream_summary_text(summary: pb.StreamUnitPositionsSummary) -> Text:
+    """Counts of an AVL stream."""
+    style = "red" if summary.rejected else "green"
+    return Text(f"accepted {summary.accepted}, rejected {summary.rejected}", style=style)
+
+
+# ---------------------------------------------------------------- cluster
+
+
+def _owner_text(region: pb.RegionStatus) -> Text:
+    if not region.owner_centre:
+        return Text("none (failing over)", style="bold red")
+    if region.home_centre and region.owner_centre != region.home_centre:
+        # Served by a backup: worth noticing, not alarming.
+        return Text(f"{region.owner_centre} (backup)", style="bold yellow")
+    return Text(region.owner_centre, style="green")
+
+
+def regions_table(regions: Iterable[pb.RegionStatus]) -> Table:
+    """Who serves each region, under which fencing token, for how long."""
+    table = Table(title="Regions", title_justify="left")
+    for column in ("Region", "Name", "Owner", "Home", "Token", "Lease left", "Standbys"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("Incidents", justify="right")
+    table.add_column("Units", justify="right")
+    for r in regions:
+        ttl = Text(f"{r.lease_ttl_left_s}s" if r.owner_centre else "-")
+        if r.owner_centre and r.lease_ttl_left_s <= 1:
+            ttl.stylize("bold red")
+        table.add_row(
+            r.id,
+            r.name,
+            _owner_text(r),
+            r.home_centre or "-",
+            _dash(r.fencing_token),
+            ttl,
+            ", ".join(r.standbys) or "-",
+            str(r.incidents),
+            str(r.units),
+        )
+    return table
+
+
+def centres_table(centres: Iterable[pb.CentreStatus]) -> Table:
+    """Each centre actor: alive, where it runs, its lease and its regions."""
+    table = Table(title="Centres", title_justify="left")
+    for column in ("Centre", "Name", "Alive", "Node", "PID", "Lease", "Valid for", "Regions"):
+        table.add_column(column, no_wrap=column != "Regions")
+    for c in centres:
+        alive = Text("yes", style="green") if c.alive else Text("NO", style="bold red")
+        lease = f"{c.lease_id:x} ({c.lease_ttl_s}s)" if c.lease_id else "-"
+        valid = f"{c.lease_valid_for_s:.1f}s" if c.lease_id else "-"
+        table.add_row(
+            c.id,
+            c.name,
+            alive,
+            c.node_id[:12] or "-",  # Ray node ids are 56 hex chars; 12 tell them apart
+            _dash(c.pid),
+            lease,
+            valid,
+            ", ".join(c.regions_owned) or "-",
+        )
+    return table
+
+
+def cluster_status_renderable(status: pb.ClusterStatus) -> Group:
+    """Regions, centres, and which etcd and gateway answered."""
+    footer = Text.assemble(
+        ("etcd revision ", "dim"),
+        str(status.etcd_revision),
+        ("  endpoints ", "dim"),
+        ", ".join(status.etcd_endpoints) or "-",
+        ("  gateway ", "dim"),
+        status.gateway or "-",
+    )
+    # Failover history is prose from the server; one line per region that had one.
+    takeovers = Text()
+    for r in status.regions:
+        if r.last_takeover:
+            takeovers.append(f"{r.id}: ", style="bold")
+            takeovers.append(f"{r.last_takeover}\n")
+    takeovers.rstrip()
+    parts: list[RenderableType] = [regions_table(status.regions)]
+    if takeovers:
+        parts.append(Panel(takeovers, title="Last takeovers", title_align="left"))
+    return Group(*parts, centres_table(status.centres), footer)
