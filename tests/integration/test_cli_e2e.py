@@ -1,0 +1,160 @@
+"""A new user's path: ``amk up`` in the background, the CLI as subprocesses, SIGTERM.
+
+It starts its own etcd and its own local Ray through ``amk up`` (that is what it
+tests), stops them, starts them again from the same state folder, and checks that the
+incident is still there and that no etcd, Ray or gateway process outlives ``amk up``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from cluster.etcd_server import find_free_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+
+AMK = str(Path(sys.executable).parent / "amk")
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (read from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    found: set[int] = set()
+    stack = [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            if child not in found:
+                found.add(child)
+                stack.append(child)
+    return found
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+class AmkUp:
+    """``amk up`` as a background process with its own state folder and ports."""
+
+    def __init__(self, home: Path, env: dict[str, str]) -> None:
+        self.home = home
+        self.env = env
+        self.log = open(home / "up.log", "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [AMK, "up"], env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 180
+        while not (home / "up.json").exists():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"amk up exited: {(home / 'up.log').read_text()[-3000:]}")
+            if time.monotonic() > deadline:
+                raise AssertionError("amk up did not come up in 180 s")
+            time.sleep(0.2)
+        self.children = descendants(self.proc.pid)
+        names = " | ".join(cmdline(p) for p in self.children)
+        # What must be stopped later really ran below amk up: etcd, Ray, the actors.
+        for part in ("etcd", "gcs_server", "raylet", "CentreActor", "GatewayActor"):
+            assert part in names, f"{part} not among amk up's processes"
+
+    def stop(self) -> int:
+        self.children |= descendants(self.proc.pid)
+        self.proc.send_signal(signal.SIGTERM)
+        rc = self.proc.wait(timeout=120)
+        self.log.close()
+        return rc
+
+
+def amk(env: dict[str, str], *args: str, ok: bool = True) -> dict | list | str:
+    out = subprocess.run([AMK, "--json", *args], env=env, capture_output=True, text=True,
+                         timeout=60)
+    if ok:
+        assert out.returncode == 0, f"amk {' '.join(args)}: {out.stderr}"
+        return json.loads(out.stdout) if out.stdout.strip() else ""
+    return out
+
+
+def test_amk_up_cli_walkthrough_and_clean_stop(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    gateway = f"127.0.0.1:{find_free_port()}"
+    (home / "amk.toml").write_text(
+        f'etcd_client_port = {find_free_port()}\nray_namespace = "amk-cli-e2e"\n'
+    )
+    env = {**os.environ, "AMK_HOME": str(home), "AMK_GATEWAY": gateway}
+    env.pop("RAY_ADDRESS", None)
+
+    up = AmkUp(home, env)
+    try:
+        inc = amk(env, "incident", "create", "--region", "vestre-viken", "--lat", "59.6689",
+                  "--lon", "9.6502", "--accuracy", "30", "--address", "Kirkegata 1, Kongsberg",
+                  "--caller", "+4790000001", "--notes", "Several injured")
+        assert isinstance(inc, dict) and inc["status"] == "received"
+        iid = inc["id"]
+        tri = amk(env, "incident", "triage", iid, "A.11.01")
+        assert tri["urgency"] == "akutt" and tri["status"] == "triaged"
+        units = amk(env, "unit", "list", "--region", "vestre-viken", "--status",
+                    "available_at_station", "--kind", "road_ambulance")
+        assert isinstance(units, list) and units
+        uid = units[0]["id"]
+        pair = amk(env, "assign", iid, uid)
+        assert pair["incident"]["status"] == "dispatched" and pair["unit"]["status"] == "assigned"
+        for status in ("en_route", "on_scene", "transporting", "at_hospital",
+                       "available_at_station"):
+            amk(env, "unit", "status", uid, status)
+        shown = amk(env, "incident", "show", iid)
+        assert shown["status"] == "at_hospital" and not shown.get("assigned_unit_ids")
+        closed = amk(env, "incident", "status", iid, "closed")
+        assert closed["status"] == "closed"
+        bad = amk(env, "incident", "status", iid, "on_scene", ok=False)
+        assert bad.returncode == 2 and "FAILED_PRECONDITION" in bad.stderr
+        status = amk(env, "status")
+        owners = {r["id"]: r["owner_centre"] for r in status["regions"]}
+        assert owners == {r: r for r in ("oslo", "vestfold-telemark", "innlandet",
+                                         "sorlandet", "vestre-viken")}
+        assert all(r["fencing_token"] > 0 for r in status["regions"])
+    finally:
+        rc = up.stop()
+    assert rc == 0, (home / "up.log").read_text()[-3000:]
+    left = [p for p in up.children if alive(p)]
+    assert left == [], f"processes left after SIGTERM: {left}"
+    assert not (home / "up.json").exists()
+
+    # The whole cluster again, from the same state folder: the incident is still there.
+    up = AmkUp(home, env)
+    try:
+        again = amk(env, "incident", "show", iid)
+        assert again["status"] == "closed" and again["address"] == "Kirkegata 1, Kongsberg"
+        assert again["urgency"] == "akutt"
+    finally:
+        rc = up.stop()
+    assert rc == 0
+    assert [p for p in up.children if alive(p)] == []
