@@ -33,11 +33,13 @@ from actors.domain.commands import (
     ChangeUnitStatus,
     Command,
     CreateIncident,
+    HandOverIncident,
+    LendUnit,
     ReleaseUnit,
     ReportUnitPosition,
     TriageIncident,
 )
-from actors.domain.errors import NotBuiltError, NotFoundError
+from actors.domain.errors import InvalidArgumentError, NotBuiltError, NotFoundError
 from actors.domain.model import CrewLevel, Incident, Outcome, Position, Unit, UnitKind, UnitStatus
 from actors.domain.triage import CriteriaTable, default_table
 from actors.region_host import Mailboxes, RegionHost
@@ -46,16 +48,24 @@ from cluster.config import ClusterConfig
 from cluster.errors import (
     AmkError,
     NotOwnerError,
+    RegionUnavailableError,
     SessionExpiredError,
     StoreUnavailableError,
 )
-from cluster.etcd import EtcdClient
+from cluster.etcd import EtcdClient, op_put
 from cluster.keys import Keys
 from cluster.logs import configure as configure_logs
 from cluster.session import Session
 from cluster.store import DuplicateRequestError, FencedStore, StaleRecordError, Write
 
 RECENT_REQUESTS = 10_000
+
+
+def replace_region_key(keys: Keys, rec: Incident | Unit, region: str) -> bytes:
+    """The key ``rec`` had in ``region`` (before a move)."""
+    if isinstance(rec, Incident):
+        return keys.incident(region, rec.id)
+    return keys.unit(region, rec.id)
 
 
 class Centre:
@@ -377,6 +387,23 @@ class Centre:
             self.recent.popitem(last=False)
         return outcome
 
+    def _key(self, rec: Incident | Unit) -> bytes:
+        if isinstance(rec, Incident):
+            return self.keys.incident(rec.region, rec.id)
+        return self.keys.unit(rec.region, rec.id)
+
+    async def _fence_of(self, region: str) -> ownership.Fence:
+        """This centre's fence for ``region``, or the current owner's token read from etcd
+        (a cross-centre move guards the other region's owner too)."""
+        host = self.hosts.get(region)
+        if host is not None:
+            return host.fence
+        assert self.client is not None
+        kv = await self.client.get(self.keys.owner(region))
+        if kv is None:
+            raise RegionUnavailableError(region, "no centre owns it (failing over)")
+        return ownership.Fence(region, self.keys.owner(region), kv.mod_revision)
+
     async def _commit(
         self,
         host: RegionHost,
@@ -384,34 +411,54 @@ class Centre:
         records: list[Incident | Unit],
         outcome: Outcome,
         extra: list[tuple[bytes, bytes]] | None = None,
+        *,
+        moved_from: dict[str, str] | None = None,
     ) -> int:
+        """Write ``records`` in one guarded transaction, then make them the cached state.
+
+        Every region a record lives in (or, per ``moved_from``: id -> old region, comes
+        from) adds its fence; every record names the revision it was decided on, and a
+        moved record must not yet exist at its new key.
+        """
         assert self.store is not None
+        moved_from = moved_from or {}
         fences = {host.fence.region: host.fence}
-        for rec in records:
-            if rec.region not in fences:
-                fences[rec.region] = self._host(rec.region).fence
-        puts = [
-            (
-                self.keys.incident(r.region, r.id)
-                if isinstance(r, Incident)
-                else self.keys.unit(r.region, r.id),
-                r.encode(),
-            )
-            for r in records
-        ]
+        for region in [r.region for r in records] + list(moved_from.values()):
+            if region not in fences:
+                fences[region] = await self._fence_of(region)
+        puts = [(self._key(r), r.encode()) for r in records]
+        expected: dict[bytes, int] = {}
+        deletes: list[bytes] = []
+        for (key, _), rec in zip(puts, records, strict=True):
+            old_region = moved_from.get(rec.id)
+            if old_region is None or old_region == rec.region:
+                expected[key] = rec.revision
+                continue
+            old = replace_region_key(self.keys, rec, old_region)
+            expected[old] = rec.revision
+            expected[key] = 0
+            deletes.append(old)
         write = Write(
             tuple(fences.values()),
-            puts,
+            puts + list(extra or []),
             type(cmd).__name__,
             cmd.who,
             cmd.request_id,
             outcome.encode(),
             {"ids": [r.id for r in records]},
-            expected={key: rec.revision for (key, _), rec in zip(puts, records, strict=True)},
+            expected=expected,
+            deletes=deletes,
         )
-        write.puts.extend(extra or [])
         rev = await self.store.commit(write)
         for rec in records:
+            old_region = moved_from.get(rec.id)
+            if old_region is not None and old_region in self.hosts:
+                table = (
+                    self.hosts[old_region].incidents
+                    if isinstance(rec, Incident)
+                    else (self.hosts[old_region].units)
+                )
+                table.pop(rec.id, None)
             owner = self.hosts.get(rec.region)
             if owner is not None:
                 owner.apply([rec], rev)
@@ -438,28 +485,49 @@ class Centre:
                 table[ident] = Unit.decode(kv.value, kv.mod_revision)
             self.log.info("record_reloaded", key=key.decode(), present=kv is not None)
 
-    def _find_incident(self, host: RegionHost, incident_id: str) -> tuple[RegionHost, Incident]:
-        inc = host.incidents.get(incident_id)
-        if inc is not None:
-            return host, inc
-        for other in self.hosts.values():
-            if incident_id in other.incidents:
-                return other, other.incidents[incident_id]
-        raise NotFoundError("incident", incident_id)
+    async def _load_moved_in(self, kind: str, ident: str) -> tuple[RegionHost, Any] | None:
+        """An entity another centre moved into one of our regions (hand-over, lending)."""
+        assert self.client is not None
+        for host in list(self.hosts.values()):
+            if kind == "incident":
+                kv = await self.client.get(self.keys.incident(host.region, ident))
+                if kv is not None:
+                    rec: Any = Incident.decode(kv.value, kv.mod_revision)
+                    host.incidents[ident] = rec
+                    return host, rec
+            else:
+                kv = await self.client.get(self.keys.unit(host.region, ident))
+                if kv is not None:
+                    rec = Unit.decode(kv.value, kv.mod_revision)
+                    host.units[ident] = rec
+                    return host, rec
+        return None
 
-    def _find_unit(self, host: RegionHost, unit_id: str) -> tuple[RegionHost, Unit]:
-        unit = host.units.get(unit_id)
-        if unit is not None:
-            return host, unit
-        for other in self.hosts.values():
-            if unit_id in other.units:
-                return other, other.units[unit_id]
-        if unit_id in {u.id for u in self.config.seed.units}:
-            raise NotBuiltError(
-                f"unit {unit_id} belongs to a region this centre does not serve; "
-                "lending units between centres"
-            )
-        raise NotFoundError("unit", unit_id)
+    async def _find_incident(self, incident_id: str) -> tuple[RegionHost, Incident]:
+        for host in self.hosts.values():
+            if incident_id in host.incidents:
+                return host, host.incidents[incident_id]
+        found = await self._load_moved_in("incident", incident_id)
+        if found is None:
+            raise NotFoundError("incident", incident_id)
+        return found
+
+    async def _find_unit(self, unit_id: str) -> tuple[RegionHost, Unit]:
+        for host in self.hosts.values():
+            if unit_id in host.units:
+                return host, host.units[unit_id]
+        found = await self._load_moved_in("unit", unit_id)
+        if found is None:
+            raise NotFoundError("unit", unit_id)
+        return found
+
+    async def _foreign_unit(self, unit_id: str, region: str) -> Unit:
+        """A unit of a region another centre serves, read with its revision."""
+        assert self.client is not None
+        kv = await self.client.get(self.keys.unit(region, unit_id))
+        if kv is None:
+            raise NotFoundError("unit", unit_id)
+        return Unit.decode(kv.value, kv.mod_revision)
 
     async def _run(self, region: str, cmd: Command) -> Outcome:
         host = self._host(region)
@@ -475,7 +543,7 @@ class Centre:
             log.info("incident_created", incident=inc.id)
             return out
         if isinstance(cmd, TriageIncident | ChangeIncidentStatus | AddIncidentNote):
-            h, _ = self._find_incident(host, cmd.incident_id)
+            h, _ = await self._find_incident(cmd.incident_id)
             async with self.mailboxes.enter(cmd.incident_id):
                 inc = h.incidents[cmd.incident_id]
                 if isinstance(cmd, TriageIncident):
@@ -489,28 +557,104 @@ class Centre:
             log.info("incident_changed", incident=new.id, command=type(cmd).__name__)
             return out
         if isinstance(cmd, AssignUnit | ReleaseUnit):
-            hi, _ = self._find_incident(host, cmd.incident_id)
-            hu, _ = self._find_unit(host, cmd.unit_id)
-            async with self.mailboxes.enter(cmd.incident_id, cmd.unit_id):
-                inc, unit = hi.incidents[cmd.incident_id], hu.units[cmd.unit_id]
-                step = decide.assign if isinstance(cmd, AssignUnit) else decide.release
-                new_inc, new_unit = step(inc, unit, now)
-                out = Outcome(incident=new_inc, unit=new_unit)
-                await self._commit(hi, cmd, [new_inc, new_unit], out)
-            log.info(
-                "unit_" + ("assigned" if isinstance(cmd, AssignUnit) else "released"),
-                incident=inc.id,
-                unit=unit.id,
-            )
+            return await self._run_pair(cmd, now)
+        if isinstance(cmd, HandOverIncident):
+            return await self._hand_over_incident(cmd, now)
+        if isinstance(cmd, LendUnit):
+            hu, _ = await self._find_unit(cmd.unit_id)
+            async with self.mailboxes.enter(cmd.unit_id):
+                unit = hu.units[cmd.unit_id]
+                self._known_region(cmd.to_region)
+                new = decide.lend_unit(unit, cmd.to_region, now)
+                out = Outcome(unit=new)
+                await self._commit(hu, cmd, [new], out, moved_from={unit.id: unit.region})
+            log.info("unit_lent", unit=unit.id, to_region=cmd.to_region)
             return out
         if isinstance(cmd, ChangeUnitStatus | ReportUnitPosition):
             return await self._run_unit(host, cmd, now)
         raise NotBuiltError(f"command {type(cmd).__name__}")
 
+    def _known_region(self, region: str) -> None:
+        if region not in self.config.region_ids():
+            raise InvalidArgumentError("to_region", f"unknown region {region!r}")
+
+    async def _run_pair(self, cmd: AssignUnit | ReleaseUnit, now: float) -> Outcome:
+        """Assign or release. A unit of a region served by another centre is lent to the
+        incident's region and assigned in one transaction guarded by both regions'
+        tokens and by the unit's revision as read."""
+        hi, _ = await self._find_incident(cmd.incident_id)
+        foreign: Unit | None = None
+        try:
+            hu, _ = await self._find_unit(cmd.unit_id)
+        except NotFoundError:
+            if not (isinstance(cmd, AssignUnit) and cmd.unit_region):
+                raise
+            hu, foreign = hi, await self._foreign_unit(cmd.unit_id, cmd.unit_region)
+        async with self.mailboxes.enter(cmd.incident_id, cmd.unit_id):
+            inc = hi.incidents[cmd.incident_id]
+            unit = foreign if foreign is not None else hu.units[cmd.unit_id]
+            step = decide.assign if isinstance(cmd, AssignUnit) else decide.release
+            new_inc, new_unit = step(inc, unit, now)
+            moved: dict[str, str] = {}
+            if isinstance(cmd, AssignUnit) and unit.region != inc.region:
+                new_unit.region = inc.region  # lent to the incident's region
+                moved[unit.id] = unit.region
+            out = Outcome(incident=new_inc, unit=new_unit)
+            await self._commit(hi, cmd, [new_inc, new_unit], out, moved_from=moved)
+        self.log.info(
+            "unit_" + ("assigned" if isinstance(cmd, AssignUnit) else "released"),
+            region=inc.region,
+            incident=inc.id,
+            unit=unit.id,
+            lent_from=moved.get(unit.id, ""),
+        )
+        return out
+
+    async def _hand_over_incident(self, cmd: HandOverIncident, now: float) -> Outcome:
+        self._known_region(cmd.to_region)
+        hi, inc = await self._find_incident(cmd.incident_id)
+        units = [(await self._find_unit(u))[1] for u in inc.assigned_unit_ids]
+        async with self.mailboxes.enter(cmd.incident_id, *inc.assigned_unit_ids):
+            inc = hi.incidents[cmd.incident_id]
+            new_inc, new_units = decide.move_incident(inc, units, cmd.to_region, now)
+            moved = {inc.id: inc.region, **{u.id: u.region for u in units}}
+            out = Outcome(incident=new_inc)
+            await self._commit(hi, cmd, [new_inc, *new_units], out, moved_from=moved)
+        self.log.info(
+            "incident_handed_over",
+            incident=inc.id,
+            from_region=inc.region,
+            to_region=cmd.to_region,
+            units=[u.id for u in units],
+        )
+        return out
+
+    async def hand_over_region(self, region: str, to: ownership.OwnerRecord, who: str) -> int:
+        """Give ``region`` to another centre instance in one guarded transaction.
+
+        Commands still in flight here fail their fence and the gateway retries them on
+        the new owner, which loads the region at the transfer's revision.
+        """
+        host = self._host(region)
+        assert self.client is not None and self.store is not None
+        entry = self.store.journal_put(
+            Write(
+                (host.fence,),
+                [],
+                "HandOverRegion",
+                who,
+                details={"to_centre": to.centre, "to_instance": to.instance},
+            ),
+        )
+        fence = await ownership.transfer(self.client, host.fence, to, [op_put(*entry)])
+        self._drop(region, f"handed over to {to.centre}")
+        self.log.info("region_handed_over", region=region, to_centre=to.centre, token=fence.token)
+        return fence.token
+
     async def _run_unit(
         self, host: RegionHost, cmd: ChangeUnitStatus | ReportUnitPosition, now: float
     ) -> Outcome:
-        hu, unit = self._find_unit(host, cmd.unit_id)
+        hu, unit = await self._find_unit(cmd.unit_id)
         if isinstance(cmd, ReportUnitPosition):
             async with self.mailboxes.enter(cmd.unit_id):
                 new = decide.report_position(hu.units[cmd.unit_id], cmd.position, now)
@@ -519,7 +663,7 @@ class Centre:
             return out
         while True:
             incident_id = unit.incident_id
-            hi = self._find_incident(hu, incident_id)[0] if incident_id else hu
+            hi = (await self._find_incident(incident_id))[0] if incident_id else hu
             async with self.mailboxes.enter(cmd.unit_id, *([incident_id] if incident_id else [])):
                 unit = hu.units[cmd.unit_id]
                 if unit.incident_id != incident_id:
@@ -573,6 +717,14 @@ class CentreActor:
     async def execute(self, region: str, cmd: Command) -> tuple[str, Any]:
         try:
             return "ok", await self.centre.execute(region, cmd)
+        except AmkError as exc:
+            return "err", exc
+
+    async def hand_over_region(
+        self, region: str, to: ownership.OwnerRecord, who: str
+    ) -> tuple[str, Any]:
+        try:
+            return "ok", await self.centre.hand_over_region(region, to, who)
         except AmkError as exc:
             return "err", exc
 

@@ -82,6 +82,14 @@ class CentreHandle:
     async def execute(self, region: str, cmd: Command, *, timeout_s: float) -> Outcome:
         return self._unwrap(await self._call("execute", region, cmd, timeout_s=timeout_s))
 
+    async def hand_over_region(
+        self, region: str, to: Any, who: str, *, timeout_s: float = 10.0
+    ) -> int:
+        """Ask this centre (the owner) to give ``region`` to ``to`` (an OwnerRecord)."""
+        return self._unwrap(
+            await self._call("hand_over_region", region, to, who, timeout_s=timeout_s)
+        )
+
     async def status(self, *, timeout_s: float = 1.0) -> dict[str, Any]:
         return await self._call("status", timeout_s=timeout_s)
 

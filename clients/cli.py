@@ -186,6 +186,59 @@ def cmd_incident_note(ctx: Context) -> int:
     return ctx.emit(incident, incident_panel)
 
 
+def cmd_incident_export(ctx: Context) -> int:
+    """Print the incident as a NENA EIDO document (always JSON: it is the format)."""
+    doc = ctx.client().export_incident(ctx.args.id)
+    text = json.dumps(json.loads(doc), indent=2, ensure_ascii=False)
+    if ctx.args.output:
+        Path(ctx.args.output).write_text(text + "\n")
+    else:
+        print(text)
+    return EXIT_OK
+
+
+def cmd_incident_import(ctx: Context) -> int:
+    a = ctx.args
+    try:
+        doc = sys.stdin.read() if a.file == "-" else Path(a.file).read_text()
+    except OSError as exc:
+        raise ValueError(f"cannot read {a.file}: {exc}") from exc
+    resp = ctx.client().import_incident(a.region, doc, request_id=a.request_id)
+    if not a.json:
+        for warning in resp.warnings:
+            ctx.console.print(Text(f"warning: {warning}", style="yellow"))
+    return ctx.emit(resp.incident, incident_panel)
+
+
+def _region_line(status: Message) -> RenderableType:
+    return Text(
+        f"{status.id}: served by {status.owner_centre or '(nobody)'} "
+        f"(home {status.home_centre}), fencing token {status.fencing_token}"
+    )
+
+
+def cmd_handover_region(ctx: Context) -> int:
+    a = ctx.args
+    status = ctx.client().hand_over_region(a.region, a.to, request_id=a.request_id)
+    return ctx.emit(status, _region_line)
+
+
+def cmd_handback_region(ctx: Context) -> int:
+    a = ctx.args
+    return ctx.emit(ctx.client().hand_back_region(a.region, request_id=a.request_id), _region_line)
+
+
+def cmd_handover_incident(ctx: Context) -> int:
+    a = ctx.args
+    incident = ctx.client().hand_over_incident(a.id, a.to_region, request_id=a.request_id)
+    return ctx.emit(incident, incident_panel)
+
+
+def cmd_handover_unit(ctx: Context) -> int:
+    a = ctx.args
+    return ctx.emit(ctx.client().lend_unit(a.id, a.to_region, request_id=a.request_id), unit_panel)
+
+
 def cmd_unit_list(ctx: Context) -> int:
     a = ctx.args
     units = ctx.client().list_units(regions=_regions(a), status=a.status, kind=a.kind)
@@ -394,6 +447,15 @@ def build_parser() -> argparse.ArgumentParser:
     note.add_argument("text", metavar="TEXT", nargs="+", help="words are joined with spaces")
     _request_id_option(note)
 
+    export = command(inc, "export", cmd_incident_export, "the incident as a NENA EIDO document")
+    export.add_argument("--eido", dest="id", metavar="ID", required=True, help="incident id")
+    export.add_argument("--output", "-o", metavar="FILE", help="write here instead of stdout")
+
+    imp = command(inc, "import", cmd_incident_import, "a NENA EIDO document as a new incident")
+    imp.add_argument("file", metavar="FILE", help="EIDO JSON file, or - for stdin")
+    imp.add_argument("--region", required=True, help="region that will serve it")
+    _request_id_option(imp)
+
     unit = command(commands, "unit", None, "list units and report their status and position")
     un = unit.add_subparsers(dest="unit_command", metavar="ACTION", required=True)
 
@@ -428,6 +490,26 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("incident", metavar="INCIDENT")
         sub.add_argument("unit", metavar="UNIT")
         _request_id_option(sub)
+
+    handover = command(commands, "handover", None, "hand an incident, unit or region over")
+    ho = handover.add_subparsers(dest="handover_command", metavar="WHAT", required=True)
+    ho_inc = command(ho, "incident", cmd_handover_incident, "move an incident (and its units)")
+    ho_inc.add_argument("id", metavar="ID")
+    ho_inc.add_argument("--to-region", required=True, metavar="REGION")
+    ho_unit = command(ho, "unit", cmd_handover_unit, "lend an available unit to a region")
+    ho_unit.add_argument("id", metavar="ID")
+    ho_unit.add_argument("--to-region", required=True, metavar="REGION")
+    ho_reg = command(ho, "region", cmd_handover_region, "move a whole region to another centre")
+    ho_reg.add_argument("region", metavar="REGION")
+    ho_reg.add_argument("--to", required=True, metavar="CENTRE", help="centre id, e.g. oslo")
+    for sub in (ho_inc, ho_unit, ho_reg):
+        _request_id_option(sub)
+
+    handback = command(commands, "handback", None, "give a region back to its home centre")
+    hb = handback.add_subparsers(dest="handback_command", metavar="WHAT", required=True)
+    hb_reg = command(hb, "region", cmd_handback_region, "give a region back to its home centre")
+    hb_reg.add_argument("region", metavar="REGION")
+    _request_id_option(hb_reg)
 
     watch = command(commands, "watch", cmd_watch, "live board of incidents and units")
     _region_option(watch, "events")

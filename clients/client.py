@@ -16,130 +16,34 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
-from google.protobuf.descriptor import EnumDescriptor
 from google.protobuf.message import Message
 
+from amk.coordination.v1 import coordination_pb2 as cpb
+from amk.coordination.v1 import coordination_pb2_grpc as cpb_grpc
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
+from clients.enums import (  # noqa: F401 - re-exported: the client's public names
+    CREW_LEVEL,
+    ENUM_NAMES,
+    INCIDENT_STATUS,
+    UNIT_KIND,
+    UNIT_STATUS,
+    URGENCY,
+    WATCH_KIND,
+    _optional_enum,
+    crew_level_from_name,
+    enum_choices,
+    enum_name,
+    enum_prefix,
+    enum_value,
+    incident_status_from_name,
+    unit_kind_from_name,
+    unit_status_from_name,
+    urgency_from_name,
+)
 
 DEFAULT_GATEWAY = "127.0.0.1:50051"
 IDENTITY_HEADER = "x-amk-identity"
-
-# ---------------------------------------------------------------- enum names
-
-# The prefixes double as the keys naming each enum, so callers say which enum they mean
-# without importing protobuf wrappers.
-URGENCY = "URGENCY_"
-INCIDENT_STATUS = "INCIDENT_STATUS_"
-UNIT_STATUS = "UNIT_STATUS_"
-UNIT_KIND = "UNIT_KIND_"
-CREW_LEVEL = "CREW_LEVEL_"
-WATCH_KIND = "KIND_"
-
-_ENUMS: dict[str, EnumDescriptor] = {
-    URGENCY: pb.Urgency.DESCRIPTOR,
-    INCIDENT_STATUS: pb.IncidentStatus.DESCRIPTOR,
-    UNIT_STATUS: pb.UnitStatus.DESCRIPTOR,
-    UNIT_KIND: pb.UnitKind.DESCRIPTOR,
-    CREW_LEVEL: pb.CrewLevel.DESCRIPTOR,
-    WATCH_KIND: pb.WatchEvent.Kind.DESCRIPTOR,
-}
-
-
-def enum_prefix(descriptor: EnumDescriptor) -> str:
-    """The common value prefix of an API enum, read off its ``*_UNSPECIFIED`` value.
-
-    Every enum in the API follows that convention, so renderers can shorten any enum
-    field generically, including enums added later.
-    """
-    return descriptor.values_by_number[0].name.removesuffix("UNSPECIFIED")
-
-
-def _short_names(prefix: str, descriptor: EnumDescriptor) -> dict[str, int]:
-    return {
-        v.name.removeprefix(prefix).lower(): v.number
-        for v in descriptor.values
-        if v.number != 0  # UNSPECIFIED is never valid input
-    }
-
-
-#: short lowercase name -> pb value, per enum prefix (UNSPECIFIED left out).
-ENUM_NAMES: dict[str, dict[str, int]] = {p: _short_names(p, d) for p, d in _ENUMS.items()}
-
-
-def _names(prefix: str) -> dict[str, int]:
-    try:
-        return ENUM_NAMES[prefix]
-    except KeyError:
-        raise ValueError(f"unknown enum prefix {prefix!r}; known: {', '.join(_ENUMS)}") from None
-
-
-def _label(prefix: str) -> str:
-    return prefix.rstrip("_").lower().replace("_", " ")
-
-
-def enum_choices(prefix: str) -> list[str]:
-    """The short names accepted for one enum, in declaration order (for ``--help``)."""
-    return list(_names(prefix))
-
-
-def enum_name(value: int, prefix: str) -> str:
-    """Short lowercase name of a pb enum value: ``on_scene`` for INCIDENT_STATUS_ON_SCENE.
-
-    A value this client does not know (a newer server) comes back as its number rather
-    than failing, so old consoles keep displaying new data.
-    """
-    _names(prefix)
-    value_descriptor = _ENUMS[prefix].values_by_number.get(int(value))
-    if value_descriptor is None:
-        return str(int(value))
-    return value_descriptor.name.removeprefix(prefix).lower()
-
-
-def enum_value(prefix: str, value: str | int) -> int:
-    """Map a short name (``"on_scene"``, also ``"on-scene"`` or the full pb name) or a pb
-    int to the pb value; ValueError names the allowed values."""
-    names = _names(prefix)
-    # bool is an int, and True would silently mean value 1.
-    if isinstance(value, int) and not isinstance(value, bool):
-        if value in names.values():
-            return value
-    elif isinstance(value, str):
-        key = value.strip().lower().replace("-", "_").removeprefix(prefix.lower())
-        if key in names:
-            return names[key]
-    allowed = ", ".join(names)
-    raise ValueError(f"unknown {_label(prefix)} {value!r}; allowed: {allowed}")
-
-
-def _optional_enum(prefix: str, value: str | int | None) -> int:
-    # Filters treat "not given" as UNSPECIFIED, which the API reads as "any".
-    return 0 if value is None else enum_value(prefix, value)
-
-
-def urgency_from_name(name: str | int) -> int:
-    """``"akutt"`` -> ``pb.URGENCY_AKUTT``."""
-    return enum_value(URGENCY, name)
-
-
-def incident_status_from_name(name: str | int) -> int:
-    """``"on_scene"`` -> ``pb.INCIDENT_STATUS_ON_SCENE``."""
-    return enum_value(INCIDENT_STATUS, name)
-
-
-def unit_status_from_name(name: str | int) -> int:
-    """``"available_mobile"`` -> ``pb.UNIT_STATUS_AVAILABLE_MOBILE``."""
-    return enum_value(UNIT_STATUS, name)
-
-
-def unit_kind_from_name(name: str | int) -> int:
-    """``"helicopter"`` -> ``pb.UNIT_KIND_HELICOPTER``."""
-    return enum_value(UNIT_KIND, name)
-
-
-def crew_level_from_name(name: str | int) -> int:
-    """``"paramedic"`` -> ``pb.CREW_LEVEL_PARAMEDIC``."""
-    return enum_value(CREW_LEVEL, name)
 
 
 # ---------------------------------------------------------------- errors and retries
@@ -322,6 +226,7 @@ class AmkClient:
         self._index = 0
         self._channels: dict[str, grpc.Channel] = {}
         self._stubs: dict[str, pb_grpc.DispatchServiceStub] = {}
+        self._coord_stubs: dict[str, cpb_grpc.CoordinationServiceStub] = {}
 
     # ------------------------------------------------------------ plumbing
 
@@ -337,6 +242,7 @@ class AmkClient:
             channels = list(self._channels.values())
             self._channels.clear()
             self._stubs.clear()
+            self._coord_stubs.clear()
         for channel in channels:
             channel.close()
 
@@ -346,15 +252,17 @@ class AmkClient:
         with self._lock:
             return self.addresses[self._index]
 
-    def _stub(self) -> tuple[str, pb_grpc.DispatchServiceStub]:
+    def _stub(self, service: str = "dispatch") -> tuple[str, Any]:
         with self._lock:
             address = self.addresses[self._index]
-            stub = self._stubs.get(address)
-            if stub is None:
+            channel = self._channels.get(address)
+            if channel is None:
                 channel = grpc.insecure_channel(address, options=_CHANNEL_OPTIONS)
                 self._channels[address] = channel
-                stub = self._stubs[address] = pb_grpc.DispatchServiceStub(channel)
-            return address, stub
+                self._stubs[address] = pb_grpc.DispatchServiceStub(channel)
+                self._coord_stubs[address] = cpb_grpc.CoordinationServiceStub(channel)
+            stubs = self._coord_stubs if service == "coordination" else self._stubs
+            return address, stubs[address]
 
     def _rotate(self, failed: str) -> None:
         with self._lock:
@@ -372,10 +280,10 @@ class AmkClient:
         if not budget.pause():
             raise AmkClientError.from_rpc(err) from err
 
-    def _unary(self, method: str, request: Message) -> Any:
+    def _unary(self, method: str, request: Message, service: str = "dispatch") -> Any:
         budget = _Budget(self.timeout_s, self.retry)
         while True:
-            address, stub = self._stub()
+            address, stub = self._stub(service)
             rpc: Callable[..., Any] = getattr(stub, method)
             try:
                 # The same request object on every attempt: the same request id.
@@ -588,6 +496,52 @@ class AmkClient:
     def cluster_status(self) -> pb.ClusterStatus:
         """Centres, region owners, fencing tokens and leases as the gateway sees them."""
         return self._unary("GetClusterStatus", pb.GetClusterStatusRequest())
+
+    # ------------------------------------------------------------ coordination
+
+    def hand_over_region(
+        self, region: str, to_centre: str, request_id: str | None = None
+    ) -> pb.RegionStatus:
+        """Move a whole region to another centre; answers once that centre serves it."""
+        req = cpb.HandOverRegionRequest(
+            request_id=_request_id(request_id), region=region, to_centre=to_centre
+        )
+        return self._unary("HandOverRegion", req, "coordination")
+
+    def hand_back_region(self, region: str, request_id: str | None = None) -> pb.RegionStatus:
+        """Give a region back to its home centre."""
+        req = cpb.HandBackRegionRequest(request_id=_request_id(request_id), region=region)
+        return self._unary("HandBackRegion", req, "coordination")
+
+    def hand_over_incident(
+        self, incident_id: str, to_region: str, request_id: str | None = None
+    ) -> pb.Incident:
+        """Move an incident, with its assigned units, to another region."""
+        req = cpb.HandOverIncidentRequest(
+            request_id=_request_id(request_id), incident_id=incident_id, to_region=to_region
+        )
+        return self._unary("HandOverIncident", req, "coordination")
+
+    def lend_unit(self, unit_id: str, to_region: str, request_id: str | None = None) -> pb.Unit:
+        """Lend an available unit to another region (to its home region: lend it back)."""
+        req = cpb.LendUnitRequest(
+            request_id=_request_id(request_id), unit_id=unit_id, to_region=to_region
+        )
+        return self._unary("LendUnit", req, "coordination")
+
+    def export_incident(self, incident_id: str) -> str:
+        """The incident as a NENA EIDO JSON document."""
+        req = cpb.ExportIncidentRequest(incident_id=incident_id)
+        return self._unary("ExportIncident", req, "coordination").json
+
+    def import_incident(
+        self, region: str, eido_json: str, request_id: str | None = None
+    ) -> cpb.ImportIncidentResponse:
+        """A NENA EIDO document becomes a new incident in ``region``."""
+        req = cpb.ImportIncidentRequest(
+            request_id=_request_id(request_id), region=region, json=eido_json
+        )
+        return self._unary("ImportIncident", req, "coordination")
 
 
 def _position_request(

@@ -192,7 +192,9 @@ class FencedStore:
                     if not p.future.done():
                         p.future.set_exception(err)
 
-    def _journal_put(self, w: Write, now: float) -> tuple[bytes, bytes]:
+    def journal_put(self, w: Write, now: float | None = None) -> tuple[bytes, bytes]:
+        """The journal entry for ``w`` (also used by transactions built elsewhere)."""
+        now = self._clock() if now is None else now
         primary = w.fences[0]
         stamp = f"{int(now * 1e9):020d}-{self.writer[-8:]}-{next(self._seq):08d}"
         entry = {
@@ -236,7 +238,7 @@ class FencedStore:
             for k, v in w.puts:
                 last_put[k] = v  # etcd refuses one key twice in a txn: the last one wins
             success.extend(op_delete(k) for k in w.deletes)
-            success.append(op_put(*self._journal_put(w, now)))
+            success.append(op_put(*self.journal_put(w, now)))
         success.extend(op_put(k, v) for k, v in last_put.items())
         compares = [f.compare() for f in fences.values()] + compares
         failure = (

@@ -72,6 +72,9 @@ class AssignUnit:
     incident_id: str
     unit_id: str
     who: str = "console"
+    # Where the gateway's directory last saw the unit: a unit of a region this centre
+    # does not serve is lent to the incident's region in the same transaction.
+    unit_region: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +85,28 @@ class ReleaseUnit:
     who: str = "console"
 
 
+@dataclass(frozen=True, slots=True)
+class HandOverIncident:
+    """Move an incident, with its assigned units, to another region."""
+
+    request_id: str
+    incident_id: str
+    to_region: str
+    who: str = "supervisor"
+
+
+@dataclass(frozen=True, slots=True)
+class LendUnit:
+    """Move an available unit to another region (lend it back: to its home region)."""
+
+    request_id: str
+    unit_id: str
+    to_region: str
+    who: str = "supervisor"
+
+
 IncidentCommand = TriageIncident | ChangeIncidentStatus | AddIncidentNote
 UnitCommand = ChangeUnitStatus | ReportUnitPosition
 PairCommand = AssignUnit | ReleaseUnit
-Command = CreateIncident | IncidentCommand | UnitCommand | PairCommand
+MoveCommand = HandOverIncident | LendUnit
+Command = CreateIncident | IncidentCommand | UnitCommand | PairCommand | MoveCommand

@@ -173,3 +173,39 @@ def report_position(unit: Unit, pos: Position, now: float) -> Unit:
     new.position = Position(pos.lat, pos.lon, pos.accuracy_m)
     new.updated_at = now
     return new
+
+
+def move_incident(
+    inc: Incident, units: list[Unit], to_region: str, now: float
+) -> tuple[Incident, list[Unit]]:
+    """An incident and its assigned units, re-homed to ``to_region`` (a hand-over)."""
+    if to_region == inc.region:
+        raise PreconditionError(inc.id, f"incident is already in region {to_region}")
+    if not incident_lifecycle.is_open(inc.status):
+        raise PreconditionError(inc.id, f"incident is {inc.status.value}; nothing to hand over")
+    new = _copy(inc)
+    new.region = to_region
+    new.updated_at = now
+    moved = []
+    for unit in units:
+        u = _copy(unit)
+        u.region = to_region
+        u.updated_at = now
+        moved.append(u)
+    return new, moved
+
+
+def lend_unit(unit: Unit, to_region: str, now: float) -> Unit:
+    """An available unit, serving ``to_region`` from now on (its home region stays)."""
+    if to_region == unit.region:
+        raise PreconditionError(unit.id, f"unit already serves region {to_region}")
+    if unit.incident_id or not unit.available:
+        raise PreconditionError(
+            unit.id,
+            f"unit is {unit.status.value}; only an available unit "
+            "is lent on its own (hand its incident over instead)",
+        )
+    new = _copy(unit)
+    new.region = to_region
+    new.updated_at = now
+    return new

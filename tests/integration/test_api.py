@@ -34,30 +34,46 @@ def keys(cluster) -> Keys:
 
 
 async def create(stub, region="oslo", **kw) -> pb.Incident:
-    req = pb.CreateIncidentRequest(request_id=kw.pop("request_id", rid()), region=region,
-                                   position=kw.pop("position", OSLO), **kw)
+    req = pb.CreateIncidentRequest(
+        request_id=kw.pop("request_id", rid()),
+        region=region,
+        position=kw.pop("position", OSLO),
+        **kw,
+    )
     return await stub.CreateIncident(req, timeout=10)
 
 
 async def free_unit(stub, region="oslo") -> pb.Unit:
-    units = (await stub.ListUnits(pb.ListUnitsRequest(
-        regions=[region], status=pb.UNIT_STATUS_AVAILABLE_AT_STATION, kind=pb.UNIT_KIND_ROAD_AMBULANCE,
-    ))).units
+    units = (
+        await stub.ListUnits(
+            pb.ListUnitsRequest(
+                regions=[region],
+                status=pb.UNIT_STATUS_AVAILABLE_AT_STATION,
+                kind=pb.UNIT_KIND_ROAD_AMBULANCE,
+            )
+        )
+    ).units
     assert units, "seed fleet has road ambulances at station"
     return units[0]
 
 
 async def test_health_and_reflection_are_served(cluster):
     async with grpc.aio.insecure_channel(cluster.gateway) as ch:
-        resp = await health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(
-            service="amk.dispatch.v1.DispatchService"), timeout=5)
+        resp = await health_pb2_grpc.HealthStub(ch).Check(
+            health_pb2.HealthCheckRequest(service="amk.dispatch.v1.DispatchService"), timeout=5
+        )
         assert resp.status == health_pb2.HealthCheckResponse.SERVING
 
 
 async def test_created_incident_is_readable_and_in_etcd_with_journal(stub, etcd, keys):
     request_id = rid()
-    inc = await create(stub, request_id=request_id, address="Karl Johans gate 22",
-                       caller_number="+47 912 34 567", notes="Man collapsed on the pavement")
+    inc = await create(
+        stub,
+        request_id=request_id,
+        address="Karl Johans gate 22",
+        caller_number="+47 912 34 567",
+        notes="Man collapsed on the pavement",
+    )
     assert inc.id.startswith("OSL-") and inc.status == pb.INCIDENT_STATUS_RECEIVED
     got = await stub.GetIncident(pb.GetIncidentRequest(incident_id=inc.id), timeout=5)
     assert got.address == "Karl Johans gate 22" and got.revision == inc.revision
@@ -72,10 +88,12 @@ async def test_created_incident_is_readable_and_in_etcd_with_journal(stub, etcd,
 
 async def test_two_creates_with_one_request_id_make_one_incident(stub, etcd, keys):
     request_id = rid()
-    first = await create(stub, "innlandet", request_id=request_id,
-                         position=pb.Position(lat=61.115, lon=10.466))
-    second = await create(stub, "innlandet", request_id=request_id,
-                          position=pb.Position(lat=61.115, lon=10.466))
+    first = await create(
+        stub, "innlandet", request_id=request_id, position=pb.Position(lat=61.115, lon=10.466)
+    )
+    second = await create(
+        stub, "innlandet", request_id=request_id, position=pb.Position(lat=61.115, lon=10.466)
+    )
     assert first.id == second.id and first.revision == second.revision
     kvs, _ = await etcd.get_prefix(keys.incidents_prefix("innlandet"))
     assert [kv for kv in kvs if kv.key.decode().endswith(first.id)]
@@ -86,8 +104,9 @@ async def test_two_creates_with_one_request_id_make_one_incident(stub, etcd, key
 
 async def test_retried_status_change_returns_first_result(stub):
     inc = await create(stub)
-    req = pb.ChangeIncidentStatusRequest(request_id=rid(), incident_id=inc.id,
-                                         status=pb.INCIDENT_STATUS_CANCELLED)
+    req = pb.ChangeIncidentStatusRequest(
+        request_id=rid(), incident_id=inc.id, status=pb.INCIDENT_STATUS_CANCELLED
+    )
     first = await stub.ChangeIncidentStatus(req, timeout=5)
     again = await stub.ChangeIncidentStatus(req, timeout=5)  # now illegal, but a retry
     assert again.status == first.status == pb.INCIDENT_STATUS_CANCELLED
@@ -96,28 +115,48 @@ async def test_retried_status_change_returns_first_result(stub):
 
 async def test_full_lifecycle_with_assignment(stub):
     inc = await create(stub)
-    inc = await stub.TriageIncident(pb.TriageIncidentRequest(
-        request_id=rid(), incident_id=inc.id, criteria_code="A.11.01"), timeout=5)
+    inc = await stub.TriageIncident(
+        pb.TriageIncidentRequest(request_id=rid(), incident_id=inc.id, criteria_code="A.11.01"),
+        timeout=5,
+    )
     assert inc.status == pb.INCIDENT_STATUS_TRIAGED and inc.urgency == pb.URGENCY_AKUTT
     unit = await free_unit(stub)
-    a = await stub.AssignUnit(pb.AssignUnitRequest(request_id=rid(), incident_id=inc.id,
-                                                   unit_id=unit.id), timeout=5)
+    a = await stub.AssignUnit(
+        pb.AssignUnitRequest(request_id=rid(), incident_id=inc.id, unit_id=unit.id), timeout=5
+    )
     assert a.incident.status == pb.INCIDENT_STATUS_DISPATCHED
     assert a.unit.status == pb.UNIT_STATUS_ASSIGNED and a.unit.incident_id == inc.id
-    for status in (pb.UNIT_STATUS_EN_ROUTE, pb.UNIT_STATUS_ON_SCENE,
-                   pb.UNIT_STATUS_TRANSPORTING, pb.UNIT_STATUS_AT_HOSPITAL):
-        await stub.ChangeUnitStatus(pb.ChangeUnitStatusRequest(
-            request_id=rid(), unit_id=unit.id, status=status), timeout=5)
+    for status in (
+        pb.UNIT_STATUS_EN_ROUTE,
+        pb.UNIT_STATUS_ON_SCENE,
+        pb.UNIT_STATUS_TRANSPORTING,
+        pb.UNIT_STATUS_AT_HOSPITAL,
+    ):
+        await stub.ChangeUnitStatus(
+            pb.ChangeUnitStatusRequest(request_id=rid(), unit_id=unit.id, status=status), timeout=5
+        )
     got = await stub.GetIncident(pb.GetIncidentRequest(incident_id=inc.id), timeout=5)
     assert got.status == pb.INCIDENT_STATUS_AT_HOSPITAL  # followed the unit
-    u = await stub.ChangeUnitStatus(pb.ChangeUnitStatusRequest(
-        request_id=rid(), unit_id=unit.id, status=pb.UNIT_STATUS_AVAILABLE_AT_STATION), timeout=5)
+    u = await stub.ChangeUnitStatus(
+        pb.ChangeUnitStatusRequest(
+            request_id=rid(), unit_id=unit.id, status=pb.UNIT_STATUS_AVAILABLE_AT_STATION
+        ),
+        timeout=5,
+    )
     assert u.incident_id == ""
-    closed = await stub.ChangeIncidentStatus(pb.ChangeIncidentStatusRequest(
-        request_id=rid(), incident_id=inc.id, status=pb.INCIDENT_STATUS_CLOSED), timeout=5)
+    closed = await stub.ChangeIncidentStatus(
+        pb.ChangeIncidentStatusRequest(
+            request_id=rid(), incident_id=inc.id, status=pb.INCIDENT_STATUS_CLOSED
+        ),
+        timeout=5,
+    )
     assert closed.status == pb.INCIDENT_STATUS_CLOSED and not closed.assigned_unit_ids
-    note = await stub.AddIncidentNote(pb.AddIncidentNoteRequest(
-        request_id=rid(), incident_id=inc.id, text="Handed over at Ullevål"), timeout=5)
+    note = await stub.AddIncidentNote(
+        pb.AddIncidentNoteRequest(
+            request_id=rid(), incident_id=inc.id, text="Handed over at Ullevål"
+        ),
+        timeout=5,
+    )
     assert note.notes[-1].text == "Handed over at Ullevål"
 
 
@@ -126,10 +165,12 @@ async def test_position_reports_stream(stub):
 
     async def positions():
         for i in range(5):
-            yield pb.ReportUnitPositionRequest(request_id=rid(), unit_id=unit.id,
-                                               position=pb.Position(lat=58.1 + i / 100, lon=8.0))
-        yield pb.ReportUnitPositionRequest(request_id=rid(), unit_id=unit.id,
-                                           position=pb.Position(lat=123, lon=8.0))
+            yield pb.ReportUnitPositionRequest(
+                request_id=rid(), unit_id=unit.id, position=pb.Position(lat=58.1 + i / 100, lon=8.0)
+            )
+        yield pb.ReportUnitPositionRequest(
+            request_id=rid(), unit_id=unit.id, position=pb.Position(lat=123, lon=8.0)
+        )
 
     summary = await stub.StreamUnitPositions(positions(), timeout=10)
     assert (summary.accepted, summary.rejected) == (5, 1)
@@ -140,7 +181,12 @@ async def test_position_reports_stream(stub):
 async def test_cluster_status_names_owner_token_lease_and_process(stub, etcd, keys):
     status = await stub.GetClusterStatus(pb.GetClusterStatusRequest(), timeout=10)
     assert {c.id for c in status.centres if c.alive} == {
-        "oslo", "vestfold-telemark", "innlandet", "sorlandet", "vestre-viken"}
+        "oslo",
+        "vestfold-telemark",
+        "innlandet",
+        "sorlandet",
+        "vestre-viken",
+    }
     for region in status.regions:
         kv = await etcd.get(keys.owner(region.id))
         assert kv is not None
@@ -169,8 +215,9 @@ async def test_watch_streams_snapshot_then_changes(stub):
 
 async def test_watch_resumes_from_a_revision(stub):
     inc = await create(stub, "vestfold-telemark", position=pb.Position(lat=59.27, lon=10.4))
-    call = stub.Watch(pb.WatchRequest(regions=["vestfold-telemark"], from_revision=inc.revision),
-                      timeout=20)
+    call = stub.Watch(
+        pb.WatchRequest(regions=["vestfold-telemark"], from_revision=inc.revision), timeout=20
+    )
     async for ev in call:
         assert ev.kind == pb.WatchEvent.KIND_INCIDENT_CHANGED and ev.incident.id == inc.id
         break
@@ -233,58 +280,138 @@ async def expect(code: grpc.StatusCode, etcd: EtcdClient, call, *needles: str) -
 
 async def test_unknown_ids_are_not_found(stub, etcd):
     nf = grpc.StatusCode.NOT_FOUND
-    await expect(nf, etcd, stub.GetIncident(pb.GetIncidentRequest(incident_id="OSL-999999")),
-                 "OSL-999999")
+    await expect(
+        nf, etcd, stub.GetIncident(pb.GetIncidentRequest(incident_id="OSL-999999")), "OSL-999999"
+    )
     await expect(nf, etcd, stub.GetIncident(pb.GetIncidentRequest(incident_id="nope")), "nope")
-    await expect(nf, etcd, stub.TriageIncident(pb.TriageIncidentRequest(
-        request_id=rid(), incident_id="OSL-999999", criteria_code="A.11.01")), "OSL-999999")
-    await expect(nf, etcd, stub.AddIncidentNote(pb.AddIncidentNoteRequest(
-        request_id=rid(), incident_id="VVI-888888", text="x")), "VVI-888888")
+    await expect(
+        nf,
+        etcd,
+        stub.TriageIncident(
+            pb.TriageIncidentRequest(
+                request_id=rid(), incident_id="OSL-999999", criteria_code="A.11.01"
+            )
+        ),
+        "OSL-999999",
+    )
+    await expect(
+        nf,
+        etcd,
+        stub.AddIncidentNote(
+            pb.AddIncidentNoteRequest(request_id=rid(), incident_id="VVI-888888", text="x")
+        ),
+        "VVI-888888",
+    )
     await expect(nf, etcd, stub.GetUnit(pb.GetUnitRequest(unit_id="no-such-unit")), "no-such-unit")
-    await expect(nf, etcd, stub.ChangeUnitStatus(pb.ChangeUnitStatusRequest(
-        request_id=rid(), unit_id="no-such-unit", status=pb.UNIT_STATUS_EN_ROUTE)))
+    await expect(
+        nf,
+        etcd,
+        stub.ChangeUnitStatus(
+            pb.ChangeUnitStatusRequest(
+                request_id=rid(), unit_id="no-such-unit", status=pb.UNIT_STATUS_EN_ROUTE
+            )
+        ),
+    )
 
 
 async def test_unspecified_and_unknown_enums_are_invalid(stub, etcd):
     inc = await create(stub)
     unit = await free_unit(stub)
     bad = grpc.StatusCode.INVALID_ARGUMENT
-    await expect(bad, etcd, stub.ChangeIncidentStatus(pb.ChangeIncidentStatusRequest(
-        request_id=rid(), incident_id=inc.id, status=pb.INCIDENT_STATUS_UNSPECIFIED)), "status")
-    await expect(bad, etcd, stub.ChangeIncidentStatus(pb.ChangeIncidentStatusRequest(
-        request_id=rid(), incident_id=inc.id, status=99)), "status")
-    await expect(bad, etcd, stub.ChangeUnitStatus(pb.ChangeUnitStatusRequest(
-        request_id=rid(), unit_id=unit.id, status=0)), "status")
+    await expect(
+        bad,
+        etcd,
+        stub.ChangeIncidentStatus(
+            pb.ChangeIncidentStatusRequest(
+                request_id=rid(), incident_id=inc.id, status=pb.INCIDENT_STATUS_UNSPECIFIED
+            )
+        ),
+        "status",
+    )
+    await expect(
+        bad,
+        etcd,
+        stub.ChangeIncidentStatus(
+            pb.ChangeIncidentStatusRequest(request_id=rid(), incident_id=inc.id, status=99)
+        ),
+        "status",
+    )
+    await expect(
+        bad,
+        etcd,
+        stub.ChangeUnitStatus(
+            pb.ChangeUnitStatusRequest(request_id=rid(), unit_id=unit.id, status=0)
+        ),
+        "status",
+    )
     await expect(bad, etcd, stub.ListIncidents(pb.ListIncidentsRequest(urgency=42)), "urgency")
     await expect(bad, etcd, stub.ListUnits(pb.ListUnitsRequest(regions=["atlantis"])), "regions[0]")
-    await expect(bad, etcd, stub.AddIncidentNote(pb.AddIncidentNoteRequest(
-        request_id=rid(), incident_id=inc.id, text="  ")), "text")
+    await expect(
+        bad,
+        etcd,
+        stub.AddIncidentNote(
+            pb.AddIncidentNoteRequest(request_id=rid(), incident_id=inc.id, text="  ")
+        ),
+        "text",
+    )
 
 
 async def test_illegal_transitions_are_failed_precondition(stub, etcd):
     inc = await create(stub)
     fp = grpc.StatusCode.FAILED_PRECONDITION
-    await expect(fp, etcd, stub.ChangeIncidentStatus(pb.ChangeIncidentStatusRequest(
-        request_id=rid(), incident_id=inc.id, status=pb.INCIDENT_STATUS_AT_HOSPITAL)),
-        "received", "at_hospital")
+    await expect(
+        fp,
+        etcd,
+        stub.ChangeIncidentStatus(
+            pb.ChangeIncidentStatusRequest(
+                request_id=rid(), incident_id=inc.id, status=pb.INCIDENT_STATUS_AT_HOSPITAL
+            )
+        ),
+        "received",
+        "at_hospital",
+    )
     unit = await free_unit(stub)
-    await expect(fp, etcd, stub.ChangeUnitStatus(pb.ChangeUnitStatusRequest(
-        request_id=rid(), unit_id=unit.id, status=pb.UNIT_STATUS_TRANSPORTING)), unit.id)
+    await expect(
+        fp,
+        etcd,
+        stub.ChangeUnitStatus(
+            pb.ChangeUnitStatusRequest(
+                request_id=rid(), unit_id=unit.id, status=pb.UNIT_STATUS_TRANSPORTING
+            )
+        ),
+        unit.id,
+    )
 
 
 async def test_a_unit_assigned_twice_is_failed_precondition(stub, etcd):
     first, second = await create(stub), await create(stub)
     unit = await free_unit(stub)
-    await stub.AssignUnit(pb.AssignUnitRequest(request_id=rid(), incident_id=first.id,
-                                               unit_id=unit.id), timeout=5)
-    await expect(grpc.StatusCode.FAILED_PRECONDITION, etcd, stub.AssignUnit(pb.AssignUnitRequest(
-        request_id=rid(), incident_id=second.id, unit_id=unit.id)), unit.id, first.id)
+    await stub.AssignUnit(
+        pb.AssignUnitRequest(request_id=rid(), incident_id=first.id, unit_id=unit.id), timeout=5
+    )
+    await expect(
+        grpc.StatusCode.FAILED_PRECONDITION,
+        etcd,
+        stub.AssignUnit(
+            pb.AssignUnitRequest(request_id=rid(), incident_id=second.id, unit_id=unit.id)
+        ),
+        unit.id,
+        first.id,
+    )
     # Closing an incident with a unit still assigned is refused too.
-    await expect(grpc.StatusCode.FAILED_PRECONDITION, etcd, stub.ChangeIncidentStatus(
-        pb.ChangeIncidentStatusRequest(request_id=rid(), incident_id=first.id,
-                                       status=pb.INCIDENT_STATUS_CANCELLED)), "release")
-    released = await stub.ReleaseUnit(pb.ReleaseUnitRequest(
-        request_id=rid(), incident_id=first.id, unit_id=unit.id), timeout=5)
+    await expect(
+        grpc.StatusCode.FAILED_PRECONDITION,
+        etcd,
+        stub.ChangeIncidentStatus(
+            pb.ChangeIncidentStatusRequest(
+                request_id=rid(), incident_id=first.id, status=pb.INCIDENT_STATUS_CANCELLED
+            )
+        ),
+        "release",
+    )
+    released = await stub.ReleaseUnit(
+        pb.ReleaseUnitRequest(request_id=rid(), incident_id=first.id, unit_id=unit.id), timeout=5
+    )
     assert released.unit.status == pb.UNIT_STATUS_AVAILABLE_MOBILE
     assert released.incident.status == pb.INCIDENT_STATUS_RECEIVED
 

@@ -67,9 +67,12 @@ class AmkUp:
     def __init__(self, home: Path, env: dict[str, str]) -> None:
         self.home = home
         self.env = env
-        self.log = open(home / "up.log", "ab")  # noqa: SIM115 - closed in stop()
+        self.log = open(home / "up.log", "ab")
         self.proc = subprocess.Popen(
-            [AMK, "up"], env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            [AMK, "up"],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         deadline = time.monotonic() + 180
@@ -94,8 +97,9 @@ class AmkUp:
 
 
 def amk(env: dict[str, str], *args: str, ok: bool = True) -> dict | list | str:
-    out = subprocess.run([AMK, "--json", *args], env=env, capture_output=True, text=True,
-                         timeout=60)
+    out = subprocess.run(
+        [AMK, "--json", *args], env=env, capture_output=True, text=True, timeout=60
+    )
     if ok:
         assert out.returncode == 0, f"amk {' '.join(args)}: {out.stderr}"
         return json.loads(out.stdout) if out.stdout.strip() else ""
@@ -114,21 +118,51 @@ def test_amk_up_cli_walkthrough_and_clean_stop(tmp_path: Path) -> None:
 
     up = AmkUp(home, env)
     try:
-        inc = amk(env, "incident", "create", "--region", "vestre-viken", "--lat", "59.6689",
-                  "--lon", "9.6502", "--accuracy", "30", "--address", "Kirkegata 1, Kongsberg",
-                  "--caller", "+4790000001", "--notes", "Several injured")
+        inc = amk(
+            env,
+            "incident",
+            "create",
+            "--region",
+            "vestre-viken",
+            "--lat",
+            "59.6689",
+            "--lon",
+            "9.6502",
+            "--accuracy",
+            "30",
+            "--address",
+            "Kirkegata 1, Kongsberg",
+            "--caller",
+            "+4790000001",
+            "--notes",
+            "Several injured",
+        )
         assert isinstance(inc, dict) and inc["status"] == "received"
         iid = inc["id"]
         tri = amk(env, "incident", "triage", iid, "A.11.01")
         assert tri["urgency"] == "akutt" and tri["status"] == "triaged"
-        units = amk(env, "unit", "list", "--region", "vestre-viken", "--status",
-                    "available_at_station", "--kind", "road_ambulance")
+        units = amk(
+            env,
+            "unit",
+            "list",
+            "--region",
+            "vestre-viken",
+            "--status",
+            "available_at_station",
+            "--kind",
+            "road_ambulance",
+        )
         assert isinstance(units, list) and units
         uid = units[0]["id"]
         pair = amk(env, "assign", iid, uid)
         assert pair["incident"]["status"] == "dispatched" and pair["unit"]["status"] == "assigned"
-        for status in ("en_route", "on_scene", "transporting", "at_hospital",
-                       "available_at_station"):
+        for status in (
+            "en_route",
+            "on_scene",
+            "transporting",
+            "at_hospital",
+            "available_at_station",
+        ):
             amk(env, "unit", "status", uid, status)
         shown = amk(env, "incident", "show", iid)
         assert shown["status"] == "at_hospital" and not shown.get("assigned_unit_ids")
@@ -138,8 +172,9 @@ def test_amk_up_cli_walkthrough_and_clean_stop(tmp_path: Path) -> None:
         assert bad.returncode == 2 and "FAILED_PRECONDITION" in bad.stderr
         status = amk(env, "status")
         owners = {r["id"]: r["owner_centre"] for r in status["regions"]}
-        assert owners == {r: r for r in ("oslo", "vestfold-telemark", "innlandet",
-                                         "sorlandet", "vestre-viken")}
+        assert owners == {
+            r: r for r in ("oslo", "vestfold-telemark", "innlandet", "sorlandet", "vestre-viken")
+        }
         assert all(r["fencing_token"] > 0 for r in status["regions"])
     finally:
         rc = up.stop()

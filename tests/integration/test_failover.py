@@ -11,81 +11,20 @@ import signal
 import time
 import uuid
 
-import grpc
 import pytest
 
 from actors.domain.commands import CreateIncident
 from actors.domain.model import Position
-from amk.dispatch.v1 import dispatch_pb2 as pb
 from cluster.errors import AmkError
-from cluster.etcd import EtcdClient
 from cluster.keys import Keys
 from tests.helpers import assert_eventually
+from tests.integration.support import Writer, check_nothing_lost, owner_of
 
-pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session"),
-              pytest.mark.timeout(180)]
-
-POSITIONS = {
-    "oslo": pb.Position(lat=59.91, lon=10.75),
-    "sorlandet": pb.Position(lat=58.146, lon=7.995),
-    "innlandet": pb.Position(lat=60.795, lon=11.07),
-}
-
-
-class Writer:
-    """Creates incidents in one region through the gateway, recording every ack."""
-
-    def __init__(self, stub, region: str) -> None:
-        self.stub = stub
-        self.region = region
-        self.acked: list[tuple[str, str, float]] = []  # request id, incident id, time
-        self.failed: list[grpc.StatusCode] = []
-        self._stop = asyncio.Event()
-
-    async def _loop(self) -> None:
-        while not self._stop.is_set():
-            rid = uuid.uuid4().hex
-            req = pb.CreateIncidentRequest(request_id=rid, region=self.region,
-                                           position=POSITIONS[self.region])
-            try:
-                inc = await self.stub.CreateIncident(req, timeout=15)
-            except grpc.aio.AioRpcError as err:
-                self.failed.append(err.code())
-                continue
-            self.acked.append((rid, inc.id, time.monotonic()))
-
-    def start(self, n: int = 4) -> list[asyncio.Task[None]]:
-        self.tasks = [asyncio.create_task(self._loop()) for _ in range(n)]
-        return self.tasks
-
-    async def stop(self) -> None:
-        self._stop.set()
-        await asyncio.gather(*self.tasks)
-
-
-async def owner_of(etcd: EtcdClient, keys: Keys, region: str) -> tuple[str, str, int]:
-    kv = await etcd.get(keys.owner(region))
-    assert kv is not None, f"{region} has no owner"
-    rec = json.loads(kv.value)
-    return rec["centre"], rec["instance"], kv.mod_revision
-
-
-async def check_nothing_lost(etcd: EtcdClient, keys: Keys, writer: Writer) -> None:
-    """Every acknowledged create exists exactly once, and was journaled once."""
-    kvs, _ = await etcd.get_prefix(keys.incidents_prefix(writer.region))
-    ids = [json.loads(kv.value)["id"] for kv in kvs]
-    assert len(ids) == len(set(ids))
-    acked_ids = [i for _, i, _ in writer.acked]
-    assert len(acked_ids) == len(set(acked_ids)), "two acks named one incident"
-    missing = set(acked_ids) - set(ids)
-    assert not missing, f"acknowledged but lost: {sorted(missing)[:5]}"
-    journal, _ = await etcd.get_prefix(keys.journal_prefix(writer.region))
-    per_request: dict[str, int] = {}
-    for j in journal:
-        rid = json.loads(j.value)["request_id"]
-        if rid:
-            per_request[rid] = per_request.get(rid, 0) + 1
-    assert all(per_request.get(rid) == 1 for rid, _, _ in writer.acked)
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.asyncio(loop_scope="session"),
+    pytest.mark.timeout(180),
+]
 
 
 async def test_kill_9_of_a_centre_fails_over_at_once_and_loses_nothing(cluster, stub, etcd):
@@ -111,8 +50,10 @@ async def test_kill_9_of_a_centre_fails_over_at_once_and_loses_nothing(cluster, 
     await assert_eventually(backup_serves, timeout_s=30)
     await writer.stop()
     first_after = min(t for _, _, t in writer.acked if t > killed_at)
-    print(f"\nkill -9 -> first acknowledged write in {region}: "
-          f"{(first_after - killed_at) * 1000:.1f} ms ({len(writer.acked)} acked)")
+    print(
+        f"\nkill -9 -> first acknowledged write in {region}: "
+        f"{(first_after - killed_at) * 1000:.1f} ms ({len(writer.acked)} acked)"
+    )
     assert writer.failed == [], "a client call failed during failover"
     await check_nothing_lost(etcd, keys, writer)
 
@@ -143,8 +84,9 @@ async def test_paused_owner_is_replaced_and_fenced_after_it_resumes(cluster, stu
     # Commands sent straight to the paused centre (bypassing the gateway): they sit in
     # its mailbox while it is stopped and run when it resumes.
     async def direct(i: int):
-        cmd = CreateIncident(request_id=f"direct-{uuid.uuid4().hex}", region=region,
-                             position=Position(58.146, 7.995))
+        cmd = CreateIncident(
+            request_id=f"direct-{uuid.uuid4().hex}", region=region, position=Position(58.146, 7.995)
+        )
         try:
             return await handle.execute(region, cmd, timeout_s=60)
         except AmkError as err:
@@ -167,8 +109,10 @@ async def test_paused_owner_is_replaced_and_fenced_after_it_resumes(cluster, stu
         await assert_eventually(backup_took_over, timeout_s=30)
         _, _, new_token = await owner_of(etcd, keys, region)
         took = time.monotonic() - stopped_at
-        print(f"\nSIGSTOP -> backup owns {region} after {took:.2f} s "
-              f"(lease TTL {cluster.config.lease_ttl_s} s)")
+        print(
+            f"\nSIGSTOP -> backup owns {region} after {took:.2f} s "
+            f"(lease TTL {cluster.config.lease_ttl_s} s)"
+        )
     finally:
         os.kill(pid, signal.SIGCONT)
     results = await asyncio.gather(*pending)
@@ -179,10 +123,15 @@ async def test_paused_owner_is_replaced_and_fenced_after_it_resumes(cluster, stu
 
     # The journal shows no write by the old owner after the new owner's claim.
     journal, _ = await etcd.get_prefix(keys.journal_prefix(region))
-    late = [json.loads(j.value) for j in journal
-            if j.mod_revision > new_token and (
-                json.loads(j.value)["writer"] == old_instance
-                or json.loads(j.value)["tokens"].get(region) == old_token)]
+    late = [
+        json.loads(j.value)
+        for j in journal
+        if j.mod_revision > new_token
+        and (
+            json.loads(j.value)["writer"] == old_instance
+            or json.loads(j.value)["tokens"].get(region) == old_token
+        )
+    ]
     assert late == []
 
     async def resumed_as_standby() -> None:

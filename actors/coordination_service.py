@@ -1,0 +1,170 @@
+"""``amk.coordination.v1.CoordinationService``: supervisors hand incidents, units and whole
+regions between centres, and pass incidents to and from other systems as NENA EIDO.
+
+Each hand-over is one etcd transaction guarded by the fencing token of every region it
+touches. Commands that reach the old owner meanwhile fail their fence and the router
+retries them on the new owner: callers see a short delay, never a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+from actors import api_convert as conv
+from actors.domain import validation as v
+from actors.domain.commands import CreateIncident, HandOverIncident, LendUnit
+from actors.domain.errors import InvalidArgumentError, PreconditionError
+from actors.identity import current_identity
+from actors.router import Router, log
+from amk.coordination.v1 import coordination_pb2 as cpb
+from amk.coordination.v1 import coordination_pb2_grpc as cpb_grpc
+from amk.dispatch.v1 import dispatch_pb2 as pb
+from cluster.errors import RegionUnavailableError
+from cluster.ownership import OwnerRecord
+
+MAX_EIDO_BYTES = 1_000_000
+
+
+class CoordinationServicer(Router, cpb_grpc.CoordinationServiceServicer):
+    """Implements ``amk.coordination.v1.CoordinationService``."""
+
+    def _region(self, region: str, field: str = "region") -> str:
+        if not region:
+            raise InvalidArgumentError(field, "is required")
+        if region not in self.regions:
+            raise InvalidArgumentError(field, f"unknown region {region!r}")
+        return region
+
+    async def _hand_over_region(self, region: str, to_centre: str, context) -> pb.RegionStatus:
+        if to_centre not in {c.id for c in self.config.seed.centres}:
+            raise InvalidArgumentError("to_centre", f"unknown centre {to_centre!r}")
+        deadline = self._deadline(context)
+        owner = self.directory.owner(region)
+        if owner is None:
+            raise RegionUnavailableError(region, "no centre owns it (failing over)")
+        if owner.record.centre != to_centre:
+            target = await self.centre(to_centre).status(timeout_s=2.0)
+            if target["lease_valid_for_s"] <= 0:
+                raise PreconditionError(to_centre, "centre has no live session to take over with")
+            record = OwnerRecord(to_centre, target["instance"], target["lease_id"], time.time())
+            await self.centre(owner.record.centre).hand_over_region(
+                region, record, current_identity.get()
+            )
+            log.info(
+                "region_handed_over",
+                region=region,
+                from_centre=owner.record.centre,
+                to_centre=to_centre,
+                who=current_identity.get(),
+            )
+        # Answer once the new owner serves the region (it has loaded it).
+        while time.monotonic() < deadline:
+            status = await self.centre(to_centre).status(timeout_s=2.0)
+            if region in status["regions"]:
+                return await self.region_status(region)
+            await asyncio.sleep(0.01)
+        raise RegionUnavailableError(region, f"{to_centre} has not loaded it yet")
+
+    async def HandOverRegion(self, request, context):
+        async def run() -> pb.RegionStatus:
+            v.request_id(request.request_id)
+            region = self._region(request.region)
+            if not request.to_centre:
+                raise InvalidArgumentError("to_centre", "is required")
+            return await self._hand_over_region(region, request.to_centre, context)
+
+        return await self._guard(context, run)
+
+    async def HandBackRegion(self, request, context):
+        async def run() -> pb.RegionStatus:
+            v.request_id(request.request_id)
+            region = self._region(request.region)
+            home = self.config.seed.region(region).home
+            return await self._hand_over_region(region, home, context)
+
+        return await self._guard(context, run)
+
+    async def HandOverIncident(self, request, context):
+        async def run() -> pb.Incident:
+            cmd = HandOverIncident(
+                v.request_id(request.request_id),
+                v.entity_id(request.incident_id, "incident_id"),
+                self._region(request.to_region, "to_region"),
+                current_identity.get(),
+            )
+            out = await self._route(self._incident_region(cmd.incident_id), cmd, context)
+            assert out.incident is not None
+            return conv.incident_pb(out.incident)
+
+        return await self._guard(context, run)
+
+    async def LendUnit(self, request, context):
+        async def run() -> pb.Unit:
+            cmd = LendUnit(
+                v.request_id(request.request_id),
+                v.entity_id(request.unit_id, "unit_id"),
+                self._region(request.to_region, "to_region"),
+                current_identity.get(),
+            )
+            out = await self._route(self._unit_region(cmd.unit_id), cmd, context)
+            assert out.unit is not None
+            return conv.unit_pb(out.unit)
+
+        return await self._guard(context, run)
+
+    async def ExportIncident(self, request, context):
+        async def run() -> cpb.EidoDocument:
+            from actors.domain import eido
+
+            v.entity_id(request.incident_id, "incident_id")
+            inc = await self._read_incident(request.incident_id)
+            units = [await self._read_unit(u) for u in inc.assigned_unit_ids]
+            owner = self.directory.owner(inc.region)
+            centre = self.config.seed.centre(
+                owner.record.centre if owner else self.config.seed.region(inc.region).home
+            )
+            doc = eido.export_incident(
+                inc, units, agency_id=f"amk.{centre.id}", agency_name=centre.name, now=time.time()
+            )
+            return cpb.EidoDocument(json=json.dumps(doc, ensure_ascii=False))
+
+        return await self._guard(context, run)
+
+    async def ImportIncident(self, request, context):
+        async def run() -> cpb.ImportIncidentResponse:
+            from actors.domain import eido
+
+            rid = v.request_id(request.request_id)
+            region = self._region(request.region)
+            if len(request.json.encode()) > MAX_EIDO_BYTES:
+                raise InvalidArgumentError("json", f"larger than {MAX_EIDO_BYTES} bytes")
+            try:
+                doc = json.loads(request.json)
+            except ValueError as exc:
+                raise InvalidArgumentError("json", f"not JSON: {exc}") from None
+            imported, warnings = eido.import_incident(doc, region=region)
+            notes = "\n".join(f"[{a or 'unknown'}] {t}" for t, a, _ in imported.notes)
+            if imported.source_id:
+                notes = f"Imported from EIDO incident {imported.source_id}\n{notes}".strip()
+            if imported.criteria_code:
+                self.table.lookup(imported.criteria_code)
+            cmd = CreateIncident(
+                request_id=rid,
+                region=region,
+                position=v.position(imported.lat, imported.lon, imported.accuracy_m),
+                address=v.text(imported.address, "address", limit=v.MAX_ADDRESS),
+                caller_number=v.caller_number(imported.caller_number),
+                complaint_chapter=v.chapter(imported.complaint_chapter, self.table.chapters),
+                criteria_code=imported.criteria_code,
+                notes=notes[: v.MAX_NOTE],
+                who=current_identity.get(),
+            )
+            out = await self._route(region, cmd, context)
+            assert out.incident is not None
+            return cpb.ImportIncidentResponse(
+                incident=conv.incident_pb(out.incident), warnings=warnings
+            )
+
+        return await self._guard(context, run)

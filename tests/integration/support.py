@@ -1,0 +1,78 @@
+"""Shared by the integration tests: a writer that records every acknowledged create,
+and the checks that nothing acknowledged was lost or doubled."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+
+import grpc
+
+from amk.dispatch.v1 import dispatch_pb2 as pb
+from cluster.etcd import EtcdClient
+from cluster.keys import Keys
+
+POSITIONS = {
+    "oslo": pb.Position(lat=59.91, lon=10.75),
+    "sorlandet": pb.Position(lat=58.146, lon=7.995),
+    "innlandet": pb.Position(lat=60.795, lon=11.07),
+}
+
+
+class Writer:
+    """Creates incidents in one region through the gateway, recording every ack."""
+
+    def __init__(self, stub, region: str) -> None:
+        self.stub = stub
+        self.region = region
+        self.acked: list[tuple[str, str, float]] = []  # request id, incident id, time
+        self.failed: list[grpc.StatusCode] = []
+        self._stop = asyncio.Event()
+
+    async def _loop(self) -> None:
+        while not self._stop.is_set():
+            rid = uuid.uuid4().hex
+            req = pb.CreateIncidentRequest(
+                request_id=rid, region=self.region, position=POSITIONS[self.region]
+            )
+            try:
+                inc = await self.stub.CreateIncident(req, timeout=15)
+            except grpc.aio.AioRpcError as err:
+                self.failed.append(err.code())
+                continue
+            self.acked.append((rid, inc.id, time.monotonic()))
+
+    def start(self, n: int = 4) -> list[asyncio.Task[None]]:
+        self.tasks = [asyncio.create_task(self._loop()) for _ in range(n)]
+        return self.tasks
+
+    async def stop(self) -> None:
+        self._stop.set()
+        await asyncio.gather(*self.tasks)
+
+
+async def owner_of(etcd: EtcdClient, keys: Keys, region: str) -> tuple[str, str, int]:
+    kv = await etcd.get(keys.owner(region))
+    assert kv is not None, f"{region} has no owner"
+    rec = json.loads(kv.value)
+    return rec["centre"], rec["instance"], kv.mod_revision
+
+
+async def check_nothing_lost(etcd: EtcdClient, keys: Keys, writer: Writer) -> None:
+    """Every acknowledged create exists exactly once, and was journaled once."""
+    kvs, _ = await etcd.get_prefix(keys.incidents_prefix(writer.region))
+    ids = [json.loads(kv.value)["id"] for kv in kvs]
+    assert len(ids) == len(set(ids))
+    acked_ids = [i for _, i, _ in writer.acked]
+    assert len(acked_ids) == len(set(acked_ids)), "two acks named one incident"
+    missing = set(acked_ids) - set(ids)
+    assert not missing, f"acknowledged but lost: {sorted(missing)[:5]}"
+    journal, _ = await etcd.get_prefix(keys.journal_prefix(writer.region))
+    per_request: dict[str, int] = {}
+    for j in journal:
+        rid = json.loads(j.value)["request_id"]
+        if rid:
+            per_request[rid] = per_request.get(rid, 0) + 1
+    assert all(per_request.get(rid) == 1 for rid, _, _ in writer.acked)

@@ -1,0 +1,253 @@
+"""Supervisors' hand-overs against real etcd and Ray: whole regions, incidents, units;
+and a gateway killed while a client works through the other one."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import grpc
+import pytest
+import pytest_asyncio
+
+from amk.coordination.v1 import coordination_pb2 as cpb
+from amk.coordination.v1 import coordination_pb2_grpc as cpb_grpc
+from amk.dispatch.v1 import dispatch_pb2 as pb
+from clients.client import AmkClient
+from cluster import ownership
+from cluster.errors import FencedError
+from cluster.keys import Keys
+from cluster.session import Session
+from cluster.store import FencedStore, StaleRecordError, Write
+from tests.helpers import assert_eventually
+from tests.integration.support import Writer, check_nothing_lost, owner_of
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.asyncio(loop_scope="session"),
+    pytest.mark.timeout(180),
+]
+
+
+def rid() -> str:
+    return uuid.uuid4().hex
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def coord(cluster):
+    channel = grpc.aio.insecure_channel(cluster.gateway)
+    yield cpb_grpc.CoordinationServiceStub(channel)
+    await channel.close()
+
+
+async def test_region_handed_over_and_back_under_load_loses_nothing(cluster, stub, coord, etcd):
+    keys = Keys(cluster.config.key_prefix)
+    region = "innlandet"
+    _, _, token0 = await owner_of(etcd, keys, region)
+    writer = Writer(stub, region)
+    writer.start(3)
+
+    async def acked(n: int) -> None:
+        assert len(writer.acked) >= n
+
+    await assert_eventually(lambda: acked(20), timeout_s=30)
+    status = await coord.HandOverRegion(
+        cpb.HandOverRegionRequest(request_id=rid(), region=region, to_centre="oslo"), timeout=15
+    )
+    assert status.owner_centre == "oslo" and status.fencing_token > token0
+    n = len(writer.acked)
+    await assert_eventually(lambda: acked(n + 20), timeout_s=30)
+    back = await coord.HandBackRegion(
+        cpb.HandBackRegionRequest(request_id=rid(), region=region), timeout=15
+    )
+    assert back.owner_centre == "innlandet" and back.fencing_token > status.fencing_token
+    n = len(writer.acked)
+    await assert_eventually(lambda: acked(n + 20), timeout_s=30)
+    await writer.stop()
+    assert writer.failed == [], "a client call failed during the hand-overs"
+    await check_nothing_lost(etcd, keys, writer)
+    # Both moves are in the journal, each under the token it was made with.
+    journal, _ = await etcd.get_prefix(keys.journal_prefix(region))
+    moves = [json.loads(j.value) for j in journal]
+    moves = [m for m in moves if m["command"] == "HandOverRegion"]
+    assert [m["to_centre"] for m in moves] == ["oslo", "innlandet"]
+    assert moves[0]["tokens"] == {region: token0}
+
+
+async def test_incident_handed_over_with_its_units(stub, coord, etcd, cluster):
+    keys = Keys(cluster.config.key_prefix)
+    inc = await stub.CreateIncident(
+        pb.CreateIncidentRequest(
+            request_id=rid(), region="vestfold-telemark", position=pb.Position(lat=59.2, lon=9.6)
+        ),
+        timeout=10,
+    )
+    unit = (
+        await stub.ListUnits(
+            pb.ListUnitsRequest(
+                regions=["vestfold-telemark"], status=pb.UNIT_STATUS_AVAILABLE_AT_STATION
+            )
+        )
+    ).units[0]
+    await stub.AssignUnit(
+        pb.AssignUnitRequest(request_id=rid(), incident_id=inc.id, unit_id=unit.id), timeout=10
+    )
+    moved = await coord.HandOverIncident(
+        cpb.HandOverIncidentRequest(request_id=rid(), incident_id=inc.id, to_region="sorlandet"),
+        timeout=10,
+    )
+    assert moved.region == "sorlandet" and list(moved.assigned_unit_ids) == [unit.id]
+    assert await etcd.get(keys.incident("vestfold-telemark", inc.id)) is None
+    assert await etcd.get(keys.unit("vestfold-telemark", unit.id)) is None
+    assert await etcd.get(keys.unit("sorlandet", unit.id)) is not None
+
+    # The new region's centre now serves the incident and its unit.
+    async def served_in_new_region() -> None:
+        u = await stub.ChangeUnitStatus(
+            pb.ChangeUnitStatusRequest(
+                request_id=rid(), unit_id=unit.id, status=pb.UNIT_STATUS_EN_ROUTE
+            ),
+            timeout=10,
+        )
+        assert u.region == "sorlandet"
+
+    await assert_eventually(served_in_new_region, timeout_s=10)
+    got = await stub.GetIncident(pb.GetIncidentRequest(incident_id=inc.id), timeout=5)
+    assert got.region == "sorlandet"
+
+
+async def test_unit_from_a_neighbour_is_lent_and_assigned_in_one_transaction(stub, etcd, cluster):
+    keys = Keys(cluster.config.key_prefix)
+    inc = await stub.CreateIncident(
+        pb.CreateIncidentRequest(
+            request_id=rid(), region="vestre-viken", position=pb.Position(lat=60.0, lon=10.0)
+        ),
+        timeout=10,
+    )
+    unit = (
+        await stub.ListUnits(
+            pb.ListUnitsRequest(regions=["oslo"], status=pb.UNIT_STATUS_AVAILABLE_AT_STATION)
+        )
+    ).units[-1]
+    request_id = rid()
+    pair = await stub.AssignUnit(
+        pb.AssignUnitRequest(request_id=request_id, incident_id=inc.id, unit_id=unit.id),
+        timeout=10,
+    )
+    assert pair.unit.region == "vestre-viken" and pair.unit.incident_id == inc.id
+    journal, _ = await etcd.get_prefix(keys.journal_prefix("vestre-viken"))
+    entries = [
+        json.loads(j.value) for j in journal if json.loads(j.value)["request_id"] == request_id
+    ]
+    assert len(entries) == 1
+    oslo_owner = await etcd.get(keys.owner("oslo"))
+    vv_owner = await etcd.get(keys.owner("vestre-viken"))
+    assert entries[0]["tokens"] == {
+        "vestre-viken": vv_owner.mod_revision,
+        "oslo": oslo_owner.mod_revision,
+    }
+    lent = json.loads((await etcd.get(keys.unit("vestre-viken", unit.id))).value)
+    assert lent["home_region"] == "oslo"
+    assert await etcd.get(keys.unit("oslo", unit.id)) is None
+
+
+async def test_lend_and_lend_back_an_available_unit(coord, stub):
+    unit = (
+        await stub.ListUnits(
+            pb.ListUnitsRequest(regions=["sorlandet"], status=pb.UNIT_STATUS_AVAILABLE_AT_STATION)
+        )
+    ).units[0]
+    lent = await coord.LendUnit(
+        cpb.LendUnitRequest(request_id=rid(), unit_id=unit.id, to_region="vestfold-telemark"),
+        timeout=10,
+    )
+    assert lent.region == "vestfold-telemark"
+
+    async def lend_back() -> None:
+        back = await coord.LendUnit(
+            cpb.LendUnitRequest(request_id=rid(), unit_id=unit.id, to_region="sorlandet"),
+            timeout=10,
+        )
+        assert back.region == "sorlandet"
+
+    await assert_eventually(lend_back, timeout_s=10)
+
+
+async def test_cross_region_write_fails_cleanly_if_either_fence_is_stale(etcd, prefix):
+    keys = Keys(prefix)
+    sessions, fences = [], {}
+    for region in ("oslo", "vestre-viken"):
+        s = await Session(etcd, 2).open()
+        sessions.append(s)
+        fence, _ = await ownership.claim(
+            etcd, keys, region, ownership.now_record(region, f"{region}-1", s.lease_id)
+        )
+        fences[region] = fence
+    store = FencedStore(etcd, keys, writer="vestre-viken-1")
+    unit_key = keys.unit("oslo", "osl-a1")
+    await store.commit(Write((fences["oslo"],), [(unit_key, b'{"v":1}')], "Seed", "t"))
+    unit_rev = (await etcd.get(unit_key)).mod_revision
+
+    def lend(tokens: dict[str, ownership.Fence], rev: int) -> Write:
+        return Write(
+            (tokens["vestre-viken"], tokens["oslo"]),
+            [(keys.unit("vestre-viken", "osl-a1"), b'{"v":2}')],
+            "AssignUnit",
+            "t",
+            rid(),
+            b"{}",
+            expected={unit_key: rev, keys.unit("vestre-viken", "osl-a1"): 0},
+            deletes=[unit_key],
+        )
+
+    # Oslo changes hands: the lender's token is stale.
+    s3 = await Session(etcd, 2).open()
+    sessions.append(s3)
+    new_oslo = await ownership.transfer(
+        etcd, fences["oslo"], ownership.now_record("innlandet", "inn-1", s3.lease_id)
+    )
+    before = await etcd.revision()
+    with pytest.raises(FencedError) as err:
+        await store.commit(lend(fences, unit_rev))
+    assert err.value.region == "oslo"
+    assert await etcd.revision() == before
+    # With fresh tokens but a unit that changed since it was read: refused as stale.
+    fresh = {**fences, "oslo": new_oslo}
+    await store.commit(Write((new_oslo,), [(unit_key, b'{"v":3}')], "Status", "t"))
+    before = await etcd.revision()
+    with pytest.raises(StaleRecordError):
+        await store.commit(lend(fresh, unit_rev))
+    assert await etcd.revision() == before
+    assert await etcd.get(keys.unit("vestre-viken", "osl-a1")) is None
+    for s in sessions:
+        await s.close()
+
+
+async def test_client_carries_on_when_one_gateway_is_killed(cluster):
+    client = AmkClient(list(cluster.config.gateways), timeout_s=15)
+    victim = cluster.config.gateways[0]
+    done: list[str] = []
+    failures: list[Exception] = []
+
+    def create_many(n: int) -> None:
+        for _ in range(n):
+            try:
+                inc = client.create_incident("oslo", 59.91, 10.75)
+                done.append(inc.id)
+            except Exception as exc:
+                failures.append(exc)
+
+    first = asyncio.create_task(asyncio.to_thread(create_many, 30))
+
+    async def some_done() -> None:
+        assert len(done) >= 5
+
+    await assert_eventually(some_done, timeout_s=30)
+    cluster.deployment.gateways[victim].kill()
+    await first
+    await asyncio.to_thread(create_many, 10)
+    client.close()
+    assert failures == []
+    assert len(done) == 40 and len(set(done)) == 40
+    assert client.address != victim
