@@ -614,7 +614,7 @@ def _incident_location(
             problem = "is required (PIDF-LO with the incident position)"
         raise InvalidArgumentError(f"{path}.locationByValue", problem)
     position = _parse_pidf(pidf, f"{path}.locationByValue", warnings)
-    address = _clean(_opt_str(location, "locationDescriptionText", path), path, warnings).strip()
+    address = _clean(_opt_str(location, "locationDescriptionText", path), path, warnings)
     validation.text(address, f"{path}.locationDescriptionText", limit=validation.MAX_ADDRESS)
     for key in ("crossStreetByValue", "intersectingStreetByValue", "cellTowerSectorId"):
         if location.get(key):
@@ -829,16 +829,13 @@ def _notes(
         at = _parse_time(note.get("lastUpdateTimeStamp"), f"{path}.lastUpdateTimeStamp", warnings)
         text = raw
         if _TAG.search(text):  # we escape '<' on export, so a raw '<' is markup
-            text = _TAG.sub("", _BREAK.sub("\n", text))
+            text = _TAG.sub("", _BREAK.sub("\n", text)).strip()
             warnings.append(f"{path}.notesActionComments: HTML markup removed")
-        text = _clean(html.unescape(text), path, warnings).strip()
-        if not text:
-            warnings.append(f"{path}: empty note skipped")
-            continue
+        text = _clean(html.unescape(text), path, warnings)
         author = _author(note, path, index)
         chunks = [
             text[k : k + validation.MAX_NOTE] for k in range(0, len(text), validation.MAX_NOTE)
-        ]
+        ] or [""]
         if len(chunks) > 1:
             warnings.append(
                 f"{path}: longer than {validation.MAX_NOTE} characters; split in {len(chunks)}"
