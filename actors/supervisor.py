@@ -63,7 +63,7 @@ class Supervisor:
                 await asyncio.sleep(0.05 * (attempt + 1))
         else:
             raise CentreUnavailableError(centre_id, "could not recreate the actor")
-        status = await handle.start(self.endpoints)
+        status = await handle.start(self.config.endpoints_for(centre_id, self.endpoints))
         self.handles[centre_id] = handle
         self.instances[centre_id] = status["instance"]
         self._watchers[centre_id] = asyncio.create_task(self._watch(centre_id, handle))

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from cluster.errors import ConfigError
 
+UNSAFE_UNFENCED_ENV = "AMK_UNSAFE_ALLOW_UNFENCED"
 DEFAULT_SEED = Path(__file__).resolve().parent / "seed" / "helse_sor_ost.toml"
 
 UnitKindName = Literal[
@@ -182,6 +183,23 @@ class ClusterConfig(BaseModel):
     gateways: list[str] = ["127.0.0.1:50051"]
     seed_file: Path | None = None
     log_level: str = "info"
+    # Per-centre etcd endpoints (drills put one centre behind a TCP proxy they can cut).
+    centre_etcd: dict[str, list[str]] = {}
+    # Test-only: writes skip the fencing compare, to prove the drill checker catches a
+    # stale write. Refused unless AMK_UNSAFE_ALLOW_UNFENCED=1 is set in the environment.
+    fencing: bool = True
+
+    @model_validator(mode="after")
+    def _fencing_only_off_in_tests(self) -> ClusterConfig:
+        if not self.fencing and os.environ.get(UNSAFE_UNFENCED_ENV) != "1":
+            raise ValueError(
+                f"fencing = false is a test-only setting; refused unless "
+                f"{UNSAFE_UNFENCED_ENV}=1 (never in production)"
+            )
+        return self
+
+    def endpoints_for(self, centre_id: str, default: list[str]) -> list[str]:
+        return self.centre_etcd.get(centre_id) or default
 
     @field_validator("key_prefix")
     @classmethod

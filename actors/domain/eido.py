@@ -368,7 +368,7 @@ def _jcard(name: str, *, kind: str) -> str:
 def _tel_uri(number: str) -> str:
     """RFC 3966: spaces become the ``-`` visual separator; a local number gets Norway's
     phone-context (a tel: URI must say where a local number is dialled)."""
-    digits = number.strip().replace(" ", "-")
+    digits = number.replace(" ", "-")
     if digits.startswith("+"):
         return f"tel:{digits}"
     return f"tel:{digits};phone-context={COUNTRY_CODE}"
@@ -736,8 +736,8 @@ def _number_from_uri(uri: str) -> str:
         rest = rest.split("@", 1)[0] if "@" in rest else ""
     elif scheme != "tel":
         return ""
+    # '-' is where our spaces were (see _tel_uri); '.' and parentheses are dropped.
     number = rest.split(";", 1)[0].replace("-", " ").translate(str.maketrans("", "", ".()"))
-    number = " ".join(number.split())
     return number if validation.PHONE_RE.match(number) else ""
 
 
