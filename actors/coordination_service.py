@@ -153,7 +153,9 @@ class CoordinationServicer(Router, cpb_grpc.CoordinationServiceServicer):
             cmd = CreateIncident(
                 request_id=rid,
                 region=region,
-                position=v.position(imported.lat, imported.lon, imported.accuracy_m),
+                position=v.position(
+                    imported.position.lat, imported.position.lon, imported.position.accuracy_m
+                ),
                 address=v.text(imported.address, "address", limit=v.MAX_ADDRESS),
                 caller_number=v.caller_number(imported.caller_number),
                 complaint_chapter=v.chapter(imported.complaint_chapter, self.table.chapters),

@@ -251,3 +251,61 @@ async def test_client_carries_on_when_one_gateway_is_killed(cluster):
     assert failures == []
     assert len(done) == 40 and len(set(done)) == 40
     assert client.address != victim
+
+
+async def test_eido_export_validates_and_import_export_round_trips(cluster, stub, coord):
+    from tests.unit.test_eido import spec as spec_fixture
+    from tests.unit.test_eido import validate as validate_fixture
+
+    spec = spec_fixture.__wrapped__()  # the shared schema, loaded as the unit tests load it
+    validate = validate_fixture.__wrapped__(spec)
+    inc = await stub.CreateIncident(
+        pb.CreateIncidentRequest(
+            request_id=rid(),
+            region="oslo",
+            position=pb.Position(lat=59.9139, lon=10.7522, accuracy_m=25),
+            address="Karl Johans gate 22",
+            caller_number="+47 912 34 567",
+            criteria_code="A.11.01",
+            notes="Man collapsed on the pavement",
+        ),
+        timeout=10,
+    )
+    unit = (
+        await stub.ListUnits(
+            pb.ListUnitsRequest(regions=["oslo"], status=pb.UNIT_STATUS_AVAILABLE_AT_STATION)
+        )
+    ).units[0]
+    await stub.AssignUnit(
+        pb.AssignUnitRequest(request_id=rid(), incident_id=inc.id, unit_id=unit.id), timeout=10
+    )
+    doc = json.loads(
+        (await coord.ExportIncident(cpb.ExportIncidentRequest(incident_id=inc.id), timeout=10)).json
+    )
+    validate(doc)
+    owning = [a for a in doc["agencyComponent"] if a.get("incidentOwningAgencyIndicator")]
+    assert len(owning) == 1 and "oslo" in owning[0]["$id"]
+    imported = await coord.ImportIncident(
+        cpb.ImportIncidentRequest(request_id=rid(), region="vestre-viken", json=json.dumps(doc)),
+        timeout=10,
+    )
+    new = imported.incident
+    assert new.region == "vestre-viken" and new.id != inc.id
+    assert (new.address, new.caller_number, new.criteria_code) == (
+        inc.address,
+        inc.caller_number,
+        inc.criteria_code,
+    )
+    assert abs(new.position.lat - inc.position.lat) < 1e-6
+    assert any("Man collapsed" in n.text for n in new.notes)
+    again = json.loads(
+        (await coord.ExportIncident(cpb.ExportIncidentRequest(incident_id=new.id), timeout=10)).json
+    )
+    validate(again)
+    # A document that is not EIDO is refused, naming the field, and writes nothing.
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await coord.ImportIncident(
+            cpb.ImportIncidentRequest(request_id=rid(), region="oslo", json='{"x": 1}'),
+            timeout=10,
+        )
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "eido" in err.value.details()
