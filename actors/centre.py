@@ -202,7 +202,7 @@ class Centre:
                         )
                         continue
                     self._held_elsewhere.add(region)
-                    await self._watch_owner(region, kv.mod_revision)
+                    await self._follow_holder(region, rec, kv.mod_revision)
                     self._held_elsewhere.discard(region)
                     detected_at = time.monotonic()
                     continue
@@ -234,6 +234,31 @@ class Centre:
             except Exception as exc:
                 self.log.warning("campaign_error", region=region, error=repr(exc))
                 await asyncio.sleep(0.2)
+
+    async def _follow_holder(self, region: str, holder: ownership.OwnerRecord, token: int) -> None:
+        """Wait while another centre holds ``region``. A home centre with automatic
+        handback configured asks the holder for its region back once it has been
+        healthy that long (the holder hands it over in one guarded transaction)."""
+        wait = self.config.auto_handback_after_s
+        if wait is None or self._line(region)[0] != self.centre_id:
+            await self._watch_owner(region, token)
+            return
+        try:
+            await asyncio.wait_for(self._watch_owner(region, token), wait)
+            return
+        except TimeoutError:
+            pass
+        assert self.session is not None
+        self.session.check()
+        from actors.centre_handle import CentreHandle  # the handle module imports this one
+
+        me = ownership.now_record(self.centre_id, self.instance, self.session.lease_id)
+        holder_handle = CentreHandle(holder.centre, self.config.ray_namespace)
+        try:
+            await holder_handle.hand_over_region(region, me, f"auto-handback:{self.centre_id}")
+            self.log.info("auto_handback", region=region, from_centre=holder.centre)
+        except AmkError as exc:
+            self.log.warning("auto_handback_failed", region=region, error=str(exc))
 
     async def _stays_free(self, key: bytes, seconds: float) -> bool:
         """Wait ``seconds``; False as soon as someone claims ``key`` meanwhile."""

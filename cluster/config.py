@@ -176,6 +176,9 @@ class ClusterConfig(BaseModel):
     crash_fast_path: bool = True
     # Pause before the supervisor starts a dead centre again (it rejoins as a standby).
     restart_delay_s: float = Field(default=0.5, ge=0.0)
+    # A home centre that has been back and healthy this long takes its region back from
+    # the backup on its own. Off (None) by default: handback is a supervisor's command.
+    auto_handback_after_s: float | None = Field(default=None, gt=0.0)
     etcd_endpoints: list[str] = []  # empty: the launcher starts an embedded etcd
     etcd_client_port: int = 2379
     ray_address: str | None = None
