@@ -176,6 +176,18 @@ def test_amk_up_cli_walkthrough_and_clean_stop(tmp_path: Path) -> None:
             r: r for r in ("oslo", "vestfold-telemark", "innlandet", "sorlandet", "vestre-viken")
         }
         assert all(r["fencing_token"] > 0 for r in status["regions"])
+        # A supervisor relieves Innlandet and gives it back.
+        moved = amk(env, "handover", "region", "innlandet", "--to", "oslo")
+        assert moved["owner_centre"] == "oslo"
+        back = amk(env, "handback", "region", "innlandet")
+        assert back["owner_centre"] == "innlandet"
+        assert back["fencing_token"] > moved["fencing_token"]
+        # CAD-to-CAD: export as NENA EIDO, import into another region.
+        eido_file = home / "incident.eido.json"
+        amk(env, "incident", "export", "--eido", iid, "-o", str(eido_file))
+        assert json.loads(eido_file.read_text())["incidentComponent"]
+        imported = amk(env, "incident", "import", str(eido_file), "--region", "oslo")
+        assert imported["region"] == "oslo" and imported["address"] == "Kirkegata 1, Kongsberg"
     finally:
         rc = up.stop()
     assert rc == 0, (home / "up.log").read_text()[-3000:]
