@@ -19,12 +19,15 @@ from actors.domain.commands import (
     ChangeIncidentStatus,
     ChangeUnitStatus,
     CreateIncident,
+    ReceiveCall,
     ReleaseUnit,
     ReportUnitPosition,
     TriageIncident,
 )
 from actors.domain.errors import InvalidArgumentError
 from actors.domain.model import (
+    Call,
+    CallStatus,
     CrewLevel,
     Incident,
     IncidentStatus,
@@ -39,6 +42,7 @@ from amk.dispatch.v1 import dispatch_pb2 as pb
 E = TypeVar("E", bound=StrEnum)
 
 _PREFIX: dict[type[StrEnum], str] = {
+    CallStatus: "CALL_STATUS_",
     Urgency: "URGENCY_",
     IncidentStatus: "INCIDENT_STATUS_",
     UnitStatus: "UNIT_STATUS_",
@@ -46,6 +50,7 @@ _PREFIX: dict[type[StrEnum], str] = {
     CrewLevel: "CREW_LEVEL_",
 }
 _PB_ENUM = {
+    CallStatus: pb.CallStatus,
     Urgency: pb.Urgency,
     IncidentStatus: pb.IncidentStatus,
     UnitStatus: pb.UnitStatus,
@@ -107,6 +112,7 @@ def create_incident(
         criteria_code=req.criteria_code,
         notes=v.text(req.notes, "notes", limit=v.MAX_NOTE),
         who=who,
+        call_id=v.entity_id(req.call_id, "call_id") if req.call_id else "",
     )
 
 
@@ -229,3 +235,48 @@ def unit_pb(unit: Unit) -> pb.Unit:
         updated_at=_ts(unit.updated_at),
         revision=unit.revision,
     )
+
+
+def call_pb(call: Call) -> pb.Call:
+    msg = pb.Call(
+        id=call.id,
+        region=call.region,
+        status=to_pb_enum(call.status),
+        caller_number=call.caller_number,
+        position=pb.Position(
+            lat=call.position.lat, lon=call.position.lon, accuracy_m=call.position.accuracy_m
+        ),
+        arrived_at=_ts(call.arrived_at),
+        urgency_hint=to_pb_enum(call.urgency_hint),
+        shared_to=call.shared_to,
+        answered_by=call.answered_by,
+        call_taker=call.call_taker,
+        incident_id=call.incident_id,
+        revision=call.revision,
+    )
+    if call.answered_at:
+        msg.answered_at.CopyFrom(_ts(call.answered_at))
+    return msg
+
+
+def receive_call(req: pb.ReceiveCallRequest, region: str, now: float, who: str) -> ReceiveCall:
+    if not req.HasField("position"):
+        raise InvalidArgumentError("position", "is required")
+    arrived = now
+    if req.HasField("arrived_at"):
+        arrived = req.arrived_at.ToNanoseconds() / 1e9
+        if not now - 3600 <= arrived <= now + 5:
+            raise InvalidArgumentError("arrived_at", "must be within the last hour")
+    return ReceiveCall(
+        request_id=v.request_id(req.request_id),
+        region=region,
+        caller_number=v.caller_number(req.caller_number),
+        position=_position(req.position, "position"),
+        arrived_at=arrived,
+        urgency_hint=from_pb_enum(Urgency, req.urgency_hint, "urgency_hint", optional=True),
+        who=who,
+    )
+
+
+def call_taker_id(value: str, field: str = "call_taker") -> str:
+    return v.entity_id(value, field)

@@ -25,9 +25,11 @@ from typing import Any
 import ray
 import structlog
 
-from actors.domain import decide
+from actors.domain import calls, decide
 from actors.domain.commands import (
+    AbandonCall,
     AddIncidentNote,
+    AnswerNextCall,
     AssignUnit,
     ChangeIncidentStatus,
     ChangeUnitStatus,
@@ -35,12 +37,29 @@ from actors.domain.commands import (
     CreateIncident,
     HandOverIncident,
     LendUnit,
+    LinkCall,
+    ReceiveCall,
     ReleaseUnit,
     ReportUnitPosition,
+    SetCallSharing,
     TriageIncident,
 )
-from actors.domain.errors import InvalidArgumentError, NotBuiltError, NotFoundError
-from actors.domain.model import CrewLevel, Incident, Outcome, Position, Unit, UnitKind, UnitStatus
+from actors.domain.errors import (
+    InvalidArgumentError,
+    NotBuiltError,
+    NotFoundError,
+    PreconditionError,
+)
+from actors.domain.model import (
+    Call,
+    CrewLevel,
+    Incident,
+    Outcome,
+    Position,
+    Unit,
+    UnitKind,
+    UnitStatus,
+)
 from actors.domain.triage import CriteriaTable, default_table
 from actors.region_host import Mailboxes, RegionHost
 from cluster import ownership
@@ -61,10 +80,15 @@ from cluster.store import DuplicateRequestError, FencedStore, StaleRecordError, 
 RECENT_REQUESTS = 10_000
 
 
-def replace_region_key(keys: Keys, rec: Incident | Unit, region: str) -> bytes:
-    """The key ``rec`` had in ``region`` (before a move)."""
+Record = Incident | Unit | Call
+
+
+def replace_region_key(keys: Keys, rec: Record, region: str) -> bytes:
+    """The key ``rec`` has (or had, before a move) in ``region``."""
     if isinstance(rec, Incident):
         return keys.incident(region, rec.id)
+    if isinstance(rec, Call):
+        return keys.call(region, rec.id)
     return keys.unit(region, rec.id)
 
 
@@ -89,6 +113,7 @@ class Centre:
         self.hosts: dict[str, RegionHost] = {}
         self.recent: OrderedDict[str, Outcome] = OrderedDict()
         self.mailboxes = Mailboxes()
+        self.call_takers: dict[str, str] = {}  # signed in here -> the call being handled
         self.client: EtcdClient | None = None
         self.session: Session | None = None
         self.store: FencedStore | None = None
@@ -423,10 +448,8 @@ class Centre:
             self.recent.popitem(last=False)
         return outcome
 
-    def _key(self, rec: Incident | Unit) -> bytes:
-        if isinstance(rec, Incident):
-            return self.keys.incident(rec.region, rec.id)
-        return self.keys.unit(rec.region, rec.id)
+    def _key(self, rec: Record) -> bytes:
+        return replace_region_key(self.keys, rec, rec.region)
 
     async def _fence_of(self, region: str) -> ownership.Fence:
         """This centre's fence for ``region``, or the current owner's token read from etcd
@@ -442,9 +465,9 @@ class Centre:
 
     async def _commit(
         self,
-        host: RegionHost,
+        primary: str,
         cmd: Command,
-        records: list[Incident | Unit],
+        records: list[Record],
         outcome: Outcome,
         extra: list[tuple[bytes, bytes]] | None = None,
         *,
@@ -458,7 +481,7 @@ class Centre:
         """
         assert self.store is not None
         moved_from = moved_from or {}
-        fences = {host.fence.region: host.fence}
+        fences = {primary: await self._fence_of(primary)}
         for region in [r.region for r in records] + list(moved_from.values()):
             if region not in fences:
                 fences[region] = await self._fence_of(region)
@@ -512,13 +535,16 @@ class Centre:
             if host is None:
                 continue
             kv = await self.client.get(key)
-            table: dict[str, Any] = host.incidents if kind == "incidents" else host.units
+            decode = {"incidents": Incident, "units": Unit, "calls": Call}[kind].decode
+            table: dict[str, Any] = {
+                "incidents": host.incidents,
+                "units": host.units,
+                "calls": host.calls,
+            }[kind]
             if kv is None:
                 table.pop(ident, None)
-            elif kind == "incidents":
-                table[ident] = Incident.decode(kv.value, kv.mod_revision)
             else:
-                table[ident] = Unit.decode(kv.value, kv.mod_revision)
+                table[ident] = decode(kv.value, kv.mod_revision)
             self.log.info("record_reloaded", key=key.decode(), present=kv is not None)
 
     async def _load_moved_in(self, kind: str, ident: str) -> tuple[RegionHost, Any] | None:
@@ -566,17 +592,29 @@ class Centre:
         return Unit.decode(kv.value, kv.mod_revision)
 
     async def _run(self, region: str, cmd: Command) -> Outcome:
-        host = self._host(region)
         now = self.clock()
+        if isinstance(cmd, AnswerNextCall):
+            return await self._answer_next_call(cmd, now)
+        host = self._host(region)
+        if isinstance(cmd, ReceiveCall | AbandonCall | LinkCall | SetCallSharing):
+            return await self._run_call(host, cmd, now)
         log = self.log.bind(region=region, token=host.fence.token, request_id=cmd.request_id)
         if isinstance(cmd, CreateIncident):
+            records: list[Record] = []
+            if cmd.call_id:
+                call = host.calls.get(cmd.call_id)
+                if call is None:
+                    raise NotFoundError("call", cmd.call_id)
             inc = decide.create_incident(cmd, host.next_incident_id(), now, self.table)
+            records.append(inc)
+            if cmd.call_id:
+                records.append(calls.complete(call, inc.id))
             out = Outcome(incident=inc)
             # The region's counter travels with every create (the store keeps the last
             # value per key in a batch, which is the highest number reserved).
             counter = (self.keys.counter(region), str(host.last_number).encode())
-            await self._commit(host, cmd, [inc], out, [counter])
-            log.info("incident_created", incident=inc.id)
+            await self._commit(host.region, cmd, records, out, [counter])
+            log.info("incident_created", incident=inc.id, call=cmd.call_id)
             return out
         if isinstance(cmd, TriageIncident | ChangeIncidentStatus | AddIncidentNote):
             h, _ = await self._find_incident(cmd.incident_id)
@@ -589,7 +627,7 @@ class Centre:
                 else:
                     new = decide.add_note(inc, cmd.text, cmd.who, now)
                 out = Outcome(incident=new)
-                await self._commit(h, cmd, [new], out)
+                await self._commit(h.region, cmd, [new], out)
             log.info("incident_changed", incident=new.id, command=type(cmd).__name__)
             return out
         if isinstance(cmd, AssignUnit | ReleaseUnit):
@@ -603,12 +641,155 @@ class Centre:
                 self._known_region(cmd.to_region)
                 new = decide.lend_unit(unit, cmd.to_region, now)
                 out = Outcome(unit=new)
-                await self._commit(hu, cmd, [new], out, moved_from={unit.id: unit.region})
+                await self._commit(hu.region, cmd, [new], out, moved_from={unit.id: unit.region})
             log.info("unit_lent", unit=unit.id, to_region=cmd.to_region)
             return out
         if isinstance(cmd, ChangeUnitStatus | ReportUnitPosition):
             return await self._run_unit(host, cmd, now)
         raise NotBuiltError(f"command {type(cmd).__name__}")
+
+    # ------------------------------------------------------------ calls
+
+    def sign_in(self, call_taker: str) -> dict[str, int]:
+        self.call_takers.setdefault(call_taker, "")
+        return self.call_taker_counts()
+
+    def sign_out(self, call_taker: str) -> dict[str, int]:
+        self.call_takers.pop(call_taker, None)
+        return self.call_taker_counts()
+
+    def call_taker_counts(self) -> dict[str, int]:
+        free = sum(1 for busy in self.call_takers.values() if not busy)
+        return {"signed_in": len(self.call_takers), "free": free}
+
+    async def _partner_free_counts(self, partners: list[str]) -> dict[str, int]:
+        from actors.centre_handle import CentreHandle  # the handle module imports this one
+
+        async def free(centre: str) -> int:
+            try:
+                status = await CentreHandle(centre, self.config.ray_namespace).status(timeout_s=0.5)
+            except AmkError:
+                return -1  # dead or slow: not offered anything
+            return int(status["call_takers"]["free"])
+
+        counts = await asyncio.gather(*(free(p) for p in partners))
+        return {p: c for p, c in zip(partners, counts, strict=True) if c >= 0}
+
+    async def _run_call(
+        self,
+        host: RegionHost,
+        cmd: ReceiveCall | AbandonCall | LinkCall | SetCallSharing,
+        now: float,
+    ) -> Outcome:
+        if isinstance(cmd, SetCallSharing):
+            assert self.store is not None
+            put = [(self.keys.sharing(host.region), b"1")] if cmd.sharing else []
+            dele = [] if cmd.sharing else [self.keys.sharing(host.region)]
+            await self.store.commit(
+                Write(
+                    (host.fence,),
+                    put,
+                    "SetCallSharing",
+                    cmd.who,
+                    cmd.request_id,
+                    b"{}",
+                    {"sharing": cmd.sharing},
+                    deletes=dele,
+                )
+            )
+            host.sharing = cmd.sharing
+            self.log.info("call_sharing", region=host.region, sharing=cmd.sharing)
+            return Outcome()
+        if isinstance(cmd, ReceiveCall):
+            shared_to = ""
+            if host.sharing:
+                partners = list(self.config.seed.region(host.region).partners)
+                counts = await self._partner_free_counts(partners)
+                counts[self.centre_id] = self.call_taker_counts()["free"]
+                shared_to = calls.pick_shared_centre(counts)
+                shared_to = "" if shared_to == self.centre_id else shared_to
+            call = Call(
+                id=f"{host.code}-C{uuid.uuid4().hex[:10]}",
+                region=host.region,
+                caller_number=cmd.caller_number,
+                position=cmd.position,
+                arrived_at=cmd.arrived_at,
+                urgency_hint=cmd.urgency_hint,
+                shared_to=shared_to,
+            )
+            out = Outcome(call=call)
+            await self._commit(host.region, cmd, [call], out)
+            return out
+        call = host.calls.get(cmd.call_id)
+        if call is None:
+            raise NotFoundError("call", cmd.call_id)
+        async with self.mailboxes.enter(cmd.call_id):
+            call = host.calls[cmd.call_id]
+            new = (
+                calls.abandon(call)
+                if isinstance(cmd, AbandonCall)
+                else (calls.complete(call, cmd.incident_id))
+            )
+            out = Outcome(call=new)
+            await self._commit(host.region, cmd, [new], out)
+        return out
+
+    def _queue_policy(self, region: str, owner: str, sharing: bool) -> calls.QueuePolicy:
+        r = self.config.seed.region(region)
+        return calls.QueuePolicy(region, owner, tuple(r.partners), r.overflow_after_s, sharing)
+
+    async def _answer_next_call(self, cmd: AnswerNextCall, now: float) -> Outcome:
+        """The most urgent, then oldest, call among every queue this centre serves.
+
+        Its own regions' calls are in memory; partner regions' waiting calls are read
+        from etcd. Answering writes the call under the call region's fencing token and
+        the call's revision as read, so when two centres answer the same call at the
+        same moment exactly one succeeds; the other takes the next call.
+        """
+        if cmd.centre != self.centre_id:
+            raise InvalidArgumentError("centre", f"this is centre {self.centre_id}")
+        if cmd.call_taker not in self.call_takers:
+            raise PreconditionError(cmd.call_taker, f"not signed in at {self.centre_id}")
+        self.call_takers[cmd.call_taker] = ""  # asking for the next call ends the last one
+        assert self.client is not None
+        for _attempt in range(20):
+            candidates: list[Call] = []
+            policies: dict[str, calls.QueuePolicy] = {}
+            for region, host in self.hosts.items():
+                policies[region] = self._queue_policy(region, self.centre_id, host.sharing)
+                candidates.extend(host.calls.values())
+            for r in self.config.seed.regions:
+                if r.id in self.hosts or self.centre_id not in r.partners:
+                    continue
+                owner = await self.client.get(self.keys.owner(r.id))
+                sharing = await self.client.get(self.keys.sharing(r.id))
+                holder = ownership.OwnerRecord.decode(owner.value).centre if owner else ""
+                policies[r.id] = self._queue_policy(r.id, holder, sharing is not None)
+                kvs, _ = await self.client.get_prefix(self.keys.calls_prefix(r.id))
+                candidates.extend(Call.decode(kv.value, kv.mod_revision) for kv in kvs)
+            call = calls.next_call(candidates, self.centre_id, policies, now)
+            if call is None:
+                return Outcome()
+            new = calls.answer(call, self.centre_id, cmd.call_taker, now)
+            out = Outcome(call=new)
+            try:
+                async with self.mailboxes.enter(call.id):
+                    await self._commit(call.region, cmd, [new], out)
+            except StaleRecordError as stale:
+                # Another centre answered it first (or it moved on): refresh our copy
+                # and take the next one.
+                await self._reload(stale.keys)
+                continue
+            self.call_takers[cmd.call_taker] = call.id
+            self.log.info(
+                "call_answered",
+                region=call.region,
+                call=call.id,
+                waited_s=round(now - call.arrived_at, 1),
+                call_taker=cmd.call_taker,
+            )
+            return out
+        return Outcome()
 
     def _known_region(self, region: str) -> None:
         if region not in self.config.region_ids():
@@ -636,7 +817,7 @@ class Centre:
                 new_unit.region = inc.region  # lent to the incident's region
                 moved[unit.id] = unit.region
             out = Outcome(incident=new_inc, unit=new_unit)
-            await self._commit(hi, cmd, [new_inc, new_unit], out, moved_from=moved)
+            await self._commit(hi.region, cmd, [new_inc, new_unit], out, moved_from=moved)
         self.log.info(
             "unit_" + ("assigned" if isinstance(cmd, AssignUnit) else "released"),
             region=inc.region,
@@ -655,7 +836,7 @@ class Centre:
             new_inc, new_units = decide.move_incident(inc, units, cmd.to_region, now)
             moved = {inc.id: inc.region, **{u.id: u.region for u in units}}
             out = Outcome(incident=new_inc)
-            await self._commit(hi, cmd, [new_inc, *new_units], out, moved_from=moved)
+            await self._commit(hi.region, cmd, [new_inc, *new_units], out, moved_from=moved)
         self.log.info(
             "incident_handed_over",
             incident=inc.id,
@@ -695,7 +876,7 @@ class Centre:
             async with self.mailboxes.enter(cmd.unit_id):
                 new = decide.report_position(hu.units[cmd.unit_id], cmd.position, now)
                 out = Outcome(unit=new)
-                await self._commit(hu, cmd, [new], out)
+                await self._commit(hu.region, cmd, [new], out)
             return out
         while True:
             incident_id = unit.incident_id
@@ -708,7 +889,7 @@ class Centre:
                 new_unit, new_inc = decide.change_unit_status(unit, cmd.status, inc, now)
                 records: list[Incident | Unit] = [new_unit] + ([new_inc] if new_inc else [])
                 out = Outcome(incident=new_inc, unit=new_unit)
-                await self._commit(hu, cmd, records, out)
+                await self._commit(hu.region, cmd, records, out)
                 return out
 
     # ------------------------------------------------------------ status
@@ -728,6 +909,7 @@ class Centre:
             "counts": {r: [len(h.incidents), len(h.units)] for r, h in self.hosts.items()},
             "store": dict(self.store.stats) if self.store else {},
             "takeovers": self.takeovers[-10:],
+            "call_takers": self.call_taker_counts(),
         }
 
 
@@ -772,6 +954,12 @@ class CentreActor:
 
     async def wait_stopped(self) -> None:
         await self.centre.wait_stopped()
+
+    async def sign_in(self, call_taker: str) -> dict[str, int]:
+        return self.centre.sign_in(call_taker)
+
+    async def sign_out(self, call_taker: str) -> dict[str, int]:
+        return self.centre.sign_out(call_taker)
 
     def pid(self) -> int:
         return os.getpid()

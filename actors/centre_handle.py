@@ -90,6 +90,12 @@ class CentreHandle:
             await self._call("hand_over_region", region, to, who, timeout_s=timeout_s)
         )
 
+    async def sign_in(self, call_taker: str, *, timeout_s: float = 5.0) -> dict[str, int]:
+        return await self._call("sign_in", call_taker, timeout_s=timeout_s)
+
+    async def sign_out(self, call_taker: str, *, timeout_s: float = 5.0) -> dict[str, int]:
+        return await self._call("sign_out", call_taker, timeout_s=timeout_s)
+
     async def status(self, *, timeout_s: float = 1.0) -> dict[str, Any]:
         return await self._call("status", timeout_s=timeout_s)
 

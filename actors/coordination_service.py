@@ -14,7 +14,7 @@ import time
 
 from actors import api_convert as conv
 from actors.domain import validation as v
-from actors.domain.commands import CreateIncident, HandOverIncident, LendUnit
+from actors.domain.commands import CreateIncident, HandOverIncident, LendUnit, SetCallSharing
 from actors.domain.errors import InvalidArgumentError, PreconditionError
 from actors.identity import current_identity
 from actors.router import Router, log
@@ -168,5 +168,18 @@ class CoordinationServicer(Router, cpb_grpc.CoordinationServiceServicer):
             return cpb.ImportIncidentResponse(
                 incident=conv.incident_pb(out.incident), warnings=warnings
             )
+
+        return await self._guard(context, run)
+
+    async def SetCallSharing(self, request, context):
+        async def run() -> cpb.SetCallSharingResponse:
+            cmd = SetCallSharing(
+                v.request_id(request.request_id),
+                self._region(request.region),
+                request.sharing,
+                current_identity.get(),
+            )
+            await self._route(cmd.region, cmd, context)
+            return cpb.SetCallSharingResponse(region=cmd.region, sharing=cmd.sharing)
 
         return await self._guard(context, run)

@@ -13,19 +13,20 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from actors import api_convert as conv
+from actors.call_service import CallRpcs
 from actors.domain.commands import AssignUnit, Command
 from actors.domain.errors import InvalidArgumentError
 from actors.domain.model import Incident, IncidentStatus, Outcome, Unit, UnitKind, UnitStatus
 from actors.domain.model import Urgency as UrgencyEnum
 from actors.identity import current_identity
-from actors.router import Router, log
+from actors.router import log
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
 from cluster.errors import AmkError, StoreUnavailableError
 from cluster.ownership import OwnerRecord
 
 
-class DispatchServicer(Router, pb_grpc.DispatchServiceServicer):
+class DispatchServicer(CallRpcs, pb_grpc.DispatchServiceServicer):
     """Implements ``amk.dispatch.v1.DispatchService``."""
 
     async def CreateIncident(self, request, context):

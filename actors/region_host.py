@@ -19,8 +19,9 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
-from actors.domain.model import Incident, Unit
+from actors.domain.model import Call, Incident, Unit
 from cluster.etcd import EtcdClient
 from cluster.keys import Keys
 from cluster.ownership import Fence
@@ -35,6 +36,8 @@ class RegionHost:
     fence: Fence
     incidents: dict[str, Incident] = field(default_factory=dict)
     units: dict[str, Unit] = field(default_factory=dict)
+    calls: dict[str, Call] = field(default_factory=dict)
+    sharing: bool = False
     last_number: int = 0
     seeded: bool = False
     loaded_at_revision: int = 0
@@ -49,6 +52,8 @@ class RegionHost:
         units, _ = await client.get_prefix(keys.units_prefix(region), revision=rev)
         counter, _ = await client.range(keys.counter(region), revision=rev)
         seeded, _ = await client.range(keys.seeded(region), revision=rev)
+        calls, _ = await client.get_prefix(keys.calls_prefix(region), revision=rev)
+        sharing, _ = await client.range(keys.sharing(region), revision=rev)
         host = cls(region, code, fence, loaded_at_revision=rev)
         for kv in incs:
             inc = Incident.decode(kv.value, kv.mod_revision)
@@ -63,6 +68,10 @@ class RegionHost:
             for i in host.incidents
             if i.startswith(code + "-") and i.split("-", 1)[1].isdigit()
         ]
+        for kv in calls:
+            call = Call.decode(kv.value, kv.mod_revision)
+            host.calls[call.id] = call  # waiting calls keep their arrival times
+        host.sharing = bool(sharing)
         host.last_number = max([int(counter[0].value) if counter else 0, *numbers])
         host.seeded = bool(seeded)
         return host
@@ -72,12 +81,21 @@ class RegionHost:
         self.last_number += 1
         return f"{self.code}-{self.last_number:06d}"
 
-    def apply(self, records: Iterable[Incident | Unit], revision: int) -> None:
+    def table_of(self, rec: Incident | Unit | Call) -> dict[str, Any]:
+        if isinstance(rec, Incident):
+            return self.incidents
+        if isinstance(rec, Call):
+            return self.calls
+        return self.units
+
+    def apply(self, records: Iterable[Incident | Unit | Call], revision: int) -> None:
         """Make committed records the in-memory state (only after etcd accepted them)."""
         for rec in records:
             rec.revision = revision
             if isinstance(rec, Incident):
                 self.incidents[rec.id] = rec
+            elif isinstance(rec, Call):
+                self.calls[rec.id] = rec
             else:
                 self.units[rec.id] = rec
 

@@ -23,6 +23,7 @@ from rich.console import Console, RenderableType
 from rich.text import Text
 
 from clients.client import (
+    CALL_STATUS,
     INCIDENT_STATUS,
     UNIT_KIND,
     UNIT_STATUS,
@@ -30,6 +31,7 @@ from clients.client import (
     AmkClient,
     AmkClientError,
     enum_choices,
+    enum_name,
 )
 from clients.render import (
     assignment_renderable,
@@ -151,6 +153,7 @@ def cmd_incident_create(ctx: Context) -> int:
         complaint_chapter=a.chapter,
         criteria_code=a.criteria,
         notes=a.notes,
+        call_id=a.call,
         request_id=a.request_id,
     )
     return ctx.emit(incident, incident_panel)
@@ -237,6 +240,102 @@ def cmd_handover_incident(ctx: Context) -> int:
 def cmd_handover_unit(ctx: Context) -> int:
     a = ctx.args
     return ctx.emit(ctx.client().lend_unit(a.id, a.to_region, request_id=a.request_id), unit_panel)
+
+
+def _call_line(call: Message) -> RenderableType:
+    text = f"{call.id} [{enum_name(call.status, CALL_STATUS)}] region {call.region}"
+    if call.answered_by:
+        text += f", answered by {call.answered_by} ({call.call_taker})"
+    if call.shared_to:
+        text += f", shared to {call.shared_to}"
+    if call.incident_id:
+        text += f", incident {call.incident_id}"
+    return Text(text)
+
+
+def _calls_lines(calls: list[Any]) -> RenderableType:
+    return Text("\n".join(_call_line(c).plain for c in calls))
+
+
+def cmd_call_receive(ctx: Context) -> int:
+    a = ctx.args
+    call = ctx.client().receive_call(
+        a.lat, a.lon, a.accuracy, a.caller, a.urgency, request_id=a.request_id
+    )
+    return ctx.emit(call, _call_line)
+
+
+def cmd_call_list(ctx: Context) -> int:
+    a = ctx.args
+    calls = ctx.client().list_calls(regions=_regions(a), status=a.status)
+    return ctx.emit(calls, _listing(_calls_lines, "no calls"))
+
+
+def cmd_call_answer(ctx: Context) -> int:
+    a = ctx.args
+    call = ctx.client().answer_next_call(a.centre, a.call_taker, request_id=a.request_id)
+    if call is None:
+        if a.json:
+            print("null")
+        else:
+            ctx.console.print(Text("no call waiting", style="dim"))
+        return EXIT_OK
+    return ctx.emit(call, _call_line)
+
+
+def cmd_call_link(ctx: Context) -> int:
+    a = ctx.args
+    return ctx.emit(ctx.client().link_call(a.call, a.incident, request_id=a.request_id), _call_line)
+
+
+def cmd_call_abandon(ctx: Context) -> int:
+    a = ctx.args
+    return ctx.emit(ctx.client().abandon_call(a.call, request_id=a.request_id), _call_line)
+
+
+def cmd_call_metrics(ctx: Context) -> int:
+    metrics = ctx.client().call_metrics(regions=_regions(ctx.args))
+
+    def human(m: Message) -> RenderableType:
+        return Text(
+            "\n".join(
+                f"{r.region}: {r.received} received, {r.answered} answered "
+                f"({r.answered_within_10s:.0%} within 10 s; target 90 %), "
+                f"p50 {r.answer_p50_s:.1f} s, p90 {r.answer_p90_s:.1f} s, "
+                f"{r.overflowed} overflowed, {r.shared} shared, "
+                f"{r.waiting} waiting"
+                for r in m.regions
+            )
+        )
+
+    return ctx.emit(metrics, human)
+
+
+def cmd_signin(ctx: Context) -> int:
+    a = ctx.args
+    status = ctx.client().sign_in(a.centre, a.call_taker)
+    return ctx.emit(
+        status,
+        lambda s: Text(
+            f"{s.call_taker} signed in at {s.centre}: {s.free_call_takers} of "
+            f"{s.signed_in_call_takers} call-takers free"
+        ),
+    )
+
+
+def cmd_signout(ctx: Context) -> int:
+    a = ctx.args
+    status = ctx.client().sign_out(a.centre, a.call_taker)
+    return ctx.emit(status, lambda s: Text(f"{s.call_taker} signed out of {s.centre}"))
+
+
+def cmd_sharing(ctx: Context) -> int:
+    a = ctx.args
+    resp = ctx.client().set_call_sharing(a.region, a.mode == "on", request_id=a.request_id)
+    return ctx.emit(
+        resp,
+        lambda r: Text(f"{r.region}: new calls {'shared with partners' if r.sharing else 'kept'}"),
+    )
 
 
 def cmd_unit_list(ctx: Context) -> int:
@@ -416,6 +515,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--criteria", default="", metavar="CODE", help="criteria code, e.g. A.10.01 (triages)"
     )
     create.add_argument("--notes", default="", help="free text")
+    create.add_argument("--call", default="", metavar="CALL", help="the answered call it is from")
     _request_id_option(create)
 
     listing = command(inc, "list", cmd_incident_list, "list incidents (open ones by default)")
@@ -490,6 +590,45 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("incident", metavar="INCIDENT")
         sub.add_argument("unit", metavar="UNIT")
         _request_id_option(sub)
+
+    call = command(commands, "call", None, "113 calls: receive, list, answer, link, abandon")
+    cl = call.add_subparsers(dest="call_command", metavar="ACTION", required=True)
+    recv = command(cl, "receive", cmd_call_receive, "queue a call (the telephony side)")
+    recv.add_argument("--lat", type=float, required=True)
+    recv.add_argument("--lon", type=float, required=True)
+    recv.add_argument("--accuracy", type=float, default=0.0, metavar="M")
+    recv.add_argument("--caller", default="", metavar="NUMBER")
+    recv.add_argument("--urgency", choices=enum_choices(URGENCY), help="hint, e.g. eCall")
+    _request_id_option(recv)
+    call_list = command(cl, "list", cmd_call_list, "waiting and answered calls")
+    _region_option(call_list, "calls")
+    call_list.add_argument("--status", choices=enum_choices(CALL_STATUS))
+    ans = command(cl, "answer", cmd_call_answer, "answer the next call this centre serves")
+    ans.add_argument("--centre", required=True)
+    ans.add_argument("--as", dest="call_taker", required=True, metavar="CALL_TAKER")
+    _request_id_option(ans)
+    link = command(cl, "link", cmd_call_link, "link an answered call to an incident")
+    link.add_argument("call", metavar="CALL")
+    link.add_argument("incident", metavar="INCIDENT")
+    _request_id_option(link)
+    abandon = command(cl, "abandon", cmd_call_abandon, "the caller hung up before an answer")
+    abandon.add_argument("call", metavar="CALL")
+    _request_id_option(abandon)
+    metrics = command(cl, "metrics", cmd_call_metrics, "answer times against the 10 s target")
+    _region_option(metrics, "calls")
+
+    for name, handler, text in (
+        ("signin", cmd_signin, "sign a call-taker in at a centre"),
+        ("signout", cmd_signout, "sign a call-taker out"),
+    ):
+        sign = command(commands, name, handler, text)
+        sign.add_argument("centre", metavar="CENTRE")
+        sign.add_argument("call_taker", metavar="CALL_TAKER")
+
+    sharing = command(commands, "sharing", cmd_sharing, "share a region's new calls, or stop")
+    sharing.add_argument("region", metavar="REGION")
+    sharing.add_argument("mode", choices=["on", "off"])
+    _request_id_option(sharing)
 
     handover = command(commands, "handover", None, "hand an incident, unit or region over")
     ho = handover.add_subparsers(dest="handover_command", metavar="WHAT", required=True)

@@ -23,6 +23,7 @@ from amk.coordination.v1 import coordination_pb2_grpc as cpb_grpc
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
 from clients.enums import (  # noqa: F401 - re-exported: the client's public names
+    CALL_STATUS,
     CREW_LEVEL,
     ENUM_NAMES,
     INCIDENT_STATUS,
@@ -305,6 +306,7 @@ class AmkClient:
         criteria_code: str = "",
         notes: str = "",
         request_id: str | None = None,
+        call_id: str = "",
     ) -> pb.Incident:
         """Register a call; with ``criteria_code`` the incident starts TRIAGED."""
         request = pb.CreateIncidentRequest(
@@ -316,6 +318,7 @@ class AmkClient:
             complaint_chapter=int(complaint_chapter),
             criteria_code=criteria_code,
             notes=notes,
+            call_id=call_id,
         )
         return self._unary("CreateIncident", request)
 
@@ -496,6 +499,73 @@ class AmkClient:
     def cluster_status(self) -> pb.ClusterStatus:
         """Centres, region owners, fencing tokens and leases as the gateway sees them."""
         return self._unary("GetClusterStatus", pb.GetClusterStatusRequest())
+
+    # ------------------------------------------------------------ calls
+
+    def receive_call(
+        self,
+        lat: float,
+        lon: float,
+        accuracy_m: float = 0.0,
+        caller_number: str = "",
+        urgency_hint: str | int | None = None,
+        request_id: str | None = None,
+    ) -> pb.Call:
+        """The telephony side: queue a 113 call in the region covering the caller."""
+        req = pb.ReceiveCallRequest(
+            request_id=_request_id(request_id),
+            caller_number=caller_number,
+            position=pb.Position(lat=lat, lon=lon, accuracy_m=accuracy_m),
+            urgency_hint=_optional_enum(URGENCY, urgency_hint),
+        )
+        return self._unary("ReceiveCall", req)
+
+    def abandon_call(self, call_id: str, request_id: str | None = None) -> pb.Call:
+        req = pb.AbandonCallRequest(request_id=_request_id(request_id), call_id=call_id)
+        return self._unary("AbandonCall", req)
+
+    def sign_in(self, centre: str, call_taker: str) -> pb.CallTakerStatus:
+        return self._unary("SignIn", pb.SignInRequest(centre=centre, call_taker=call_taker))
+
+    def sign_out(self, centre: str, call_taker: str) -> pb.CallTakerStatus:
+        return self._unary("SignOut", pb.SignOutRequest(centre=centre, call_taker=call_taker))
+
+    def answer_next_call(
+        self, centre: str, call_taker: str, request_id: str | None = None
+    ) -> pb.Call | None:
+        """The most urgent, then oldest, call this centre serves; None when none waits."""
+        req = pb.AnswerNextCallRequest(
+            request_id=_request_id(request_id), centre=centre, call_taker=call_taker
+        )
+        resp = self._unary("AnswerNextCall", req)
+        return resp.call if resp.HasField("call") else None
+
+    def link_call(self, call_id: str, incident_id: str, request_id: str | None = None) -> pb.Call:
+        """A second caller to a known incident: link the call instead of a new incident."""
+        req = pb.LinkCallRequest(
+            request_id=_request_id(request_id), call_id=call_id, incident_id=incident_id
+        )
+        return self._unary("LinkCall", req)
+
+    def list_calls(
+        self, regions: str | Iterable[str] = (), status: str | int | None = None
+    ) -> list[pb.Call]:
+        req = pb.ListCallsRequest(
+            regions=_split_csv(regions), status=_optional_enum(CALL_STATUS, status)
+        )
+        return list(self._unary("ListCalls", req).calls)
+
+    def call_metrics(self, regions: str | Iterable[str] = ()) -> pb.CallMetrics:
+        return self._unary("GetCallMetrics", pb.GetCallMetricsRequest(regions=_split_csv(regions)))
+
+    def set_call_sharing(
+        self, region: str, sharing: bool, request_id: str | None = None
+    ) -> cpb.SetCallSharingResponse:
+        """Sharing mode: new calls of ``region`` offered at once to partner centres."""
+        req = cpb.SetCallSharingRequest(
+            request_id=_request_id(request_id), region=region, sharing=sharing
+        )
+        return self._unary("SetCallSharing", req, "coordination")
 
     # ------------------------------------------------------------ coordination
 

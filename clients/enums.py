@@ -17,6 +17,7 @@ UNIT_STATUS = "UNIT_STATUS_"
 UNIT_KIND = "UNIT_KIND_"
 CREW_LEVEL = "CREW_LEVEL_"
 WATCH_KIND = "KIND_"
+CALL_STATUS = "CALL_STATUS_"
 
 _ENUMS: dict[str, EnumDescriptor] = {
     URGENCY: pb.Urgency.DESCRIPTOR,
@@ -25,6 +26,7 @@ _ENUMS: dict[str, EnumDescriptor] = {
     UNIT_KIND: pb.UnitKind.DESCRIPTOR,
     CREW_LEVEL: pb.CrewLevel.DESCRIPTOR,
     WATCH_KIND: pb.WatchEvent.Kind.DESCRIPTOR,
+    CALL_STATUS: pb.CallStatus.DESCRIPTOR,
 }
 
 

@@ -7,6 +7,8 @@ Under a configurable prefix (default ``/amk/v1/``; tests use one prefix each):
 - ``regions/{region}/takeover``   the last takeover: who, from whom, how long it took
 - ``incidents/{region}/{id}``     current state of an incident
 - ``units/{region}/{id}``         current state of a unit
+- ``calls/{region}/{id}``         a 113 call: waiting, answered, completed, abandoned
+- ``regions/{region}/sharing``    present while the region shares new calls with partners
 - ``counters/{region}``           the region's last issued incident number
 - ``seeded/{region}``             marker: the region's fleet was seeded from the data file
 - ``journal/{region}/{stamp}``    one entry per accepted command, in the same transaction
@@ -58,6 +60,15 @@ class Keys:
     def units_prefix(self, region: str | None = None) -> bytes:
         return self._k("units", region, "") if region else self._k("units", "")
 
+    def call(self, region: str, call_id: str) -> bytes:
+        return self._k("calls", region, call_id)
+
+    def calls_prefix(self, region: str | None = None) -> bytes:
+        return self._k("calls", region, "") if region else self._k("calls", "")
+
+    def sharing(self, region: str) -> bytes:
+        return self._k("regions", region, "sharing")
+
     def counter(self, region: str) -> bytes:
         return self._k("counters", region)
 
@@ -85,6 +96,6 @@ class Keys:
         if not text.startswith(self.prefix):
             return None
         parts = text[len(self.prefix) :].split("/")
-        if len(parts) == 3 and parts[0] in ("incidents", "units", "regions"):
+        if len(parts) == 3 and parts[0] in ("incidents", "units", "regions", "calls"):
             return parts[0], parts[1], parts[2]
         return None

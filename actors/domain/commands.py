@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from actors.domain.model import IncidentStatus, Position, UnitStatus
+from actors.domain.model import IncidentStatus, Position, UnitStatus, Urgency
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +24,7 @@ class CreateIncident:
     criteria_code: str = ""
     notes: str = ""
     who: str = "console"
+    call_id: str = ""  # the answered call this incident comes from (completes it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +106,55 @@ class LendUnit:
     who: str = "supervisor"
 
 
+@dataclass(frozen=True, slots=True)
+class ReceiveCall:
+    """The telephony side queues a call in ``region`` (the one covering the caller)."""
+
+    request_id: str
+    region: str
+    caller_number: str
+    position: Position
+    arrived_at: float
+    urgency_hint: Urgency | None = None
+    who: str = "telephony"
+
+
+@dataclass(frozen=True, slots=True)
+class AbandonCall:
+    request_id: str
+    call_id: str
+    who: str = "telephony"
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerNextCall:
+    """Runs at the call-taker's centre, not at a region's owner."""
+
+    request_id: str
+    centre: str
+    call_taker: str
+    who: str = "call-taker"
+
+
+@dataclass(frozen=True, slots=True)
+class LinkCall:
+    request_id: str
+    call_id: str
+    incident_id: str
+    who: str = "call-taker"
+
+
+@dataclass(frozen=True, slots=True)
+class SetCallSharing:
+    request_id: str
+    region: str
+    sharing: bool
+    who: str = "supervisor"
+
+
 IncidentCommand = TriageIncident | ChangeIncidentStatus | AddIncidentNote
 UnitCommand = ChangeUnitStatus | ReportUnitPosition
 PairCommand = AssignUnit | ReleaseUnit
 MoveCommand = HandOverIncident | LendUnit
-Command = CreateIncident | IncidentCommand | UnitCommand | PairCommand | MoveCommand
+CallCommand = ReceiveCall | AbandonCall | AnswerNextCall | LinkCall | SetCallSharing
+Command = CreateIncident | IncidentCommand | UnitCommand | PairCommand | MoveCommand | CallCommand

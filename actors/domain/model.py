@@ -178,6 +178,62 @@ class Unit:
         return self.status in (UnitStatus.AVAILABLE_AT_STATION, UnitStatus.AVAILABLE_MOBILE)
 
 
+class CallStatus(StrEnum):
+    WAITING = "waiting"  # in the queue of the region covering the caller
+    ANSWERED = "answered"  # a call-taker is talking to the caller
+    COMPLETED = "completed"  # became an incident, or was linked to one
+    ABANDONED = "abandoned"  # the caller hung up before anyone answered
+
+
+@dataclass(slots=True)
+class Call:
+    """A 113 call, from the moment the telephony side queues it."""
+
+    id: str
+    region: str  # the region whose queue it waits in (covers the caller's position)
+    caller_number: str
+    position: Position
+    arrived_at: float  # from the telephony side; kept across takeovers
+    status: CallStatus = CallStatus.WAITING
+    urgency_hint: Urgency | None = None  # e.g. an automatic crash alert (eCall): akutt
+    shared_to: str = ""  # sharing mode: the partner centre it was offered to at once
+    answered_by: str = ""  # centre id
+    call_taker: str = ""
+    answered_at: float = 0.0
+    incident_id: str = ""
+    revision: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("revision")
+        return d
+
+    def encode(self) -> bytes:
+        return json.dumps(self.to_dict(), separators=(",", ":")).encode()
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], revision: int = 0) -> Call:
+        return cls(
+            id=d["id"],
+            region=d["region"],
+            caller_number=d.get("caller_number", ""),
+            position=Position(**d["position"]),
+            arrived_at=d["arrived_at"],
+            status=CallStatus(d["status"]),
+            urgency_hint=Urgency(d["urgency_hint"]) if d.get("urgency_hint") else None,
+            shared_to=d.get("shared_to", ""),
+            answered_by=d.get("answered_by", ""),
+            call_taker=d.get("call_taker", ""),
+            answered_at=d.get("answered_at", 0.0),
+            incident_id=d.get("incident_id", ""),
+            revision=revision,
+        )
+
+    @classmethod
+    def decode(cls, raw: bytes, revision: int = 0) -> Call:
+        return cls.from_dict(json.loads(raw), revision)
+
+
 @dataclass(slots=True)
 class Outcome:
     """What a command answers: the records it changed, as committed.
@@ -188,6 +244,7 @@ class Outcome:
 
     incident: Incident | None = None
     unit: Unit | None = None
+    call: Call | None = None
 
     def encode(self) -> bytes:
         """The records without revisions: the commit revision is not known until the
@@ -198,6 +255,8 @@ class Outcome:
             d["incident"] = self.incident.to_dict()
         if self.unit is not None:
             d["unit"] = self.unit.to_dict()
+        if self.call is not None:
+            d["call"] = self.call.to_dict()
         return json.dumps(d, separators=(",", ":")).encode()
 
     @classmethod
@@ -206,4 +265,5 @@ class Outcome:
         return cls(
             incident=Incident.from_dict(d["incident"], revision) if "incident" in d else None,
             unit=Unit.from_dict(d["unit"], revision) if "unit" in d else None,
+            call=Call.from_dict(d["call"], revision) if "call" in d else None,
         )

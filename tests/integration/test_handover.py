@@ -251,6 +251,10 @@ async def test_client_carries_on_when_one_gateway_is_killed(cluster):
     assert failures == []
     assert len(done) == 40 and len(set(done)) == 40
     assert client.address != victim
+    # The on-call engineer starts the gateway again; it serves at once.
+    await cluster.deployment.start_gateway(victim)
+    with AmkClient([victim], timeout_s=10) as again:
+        assert again.get_incident(done[-1]).id == done[-1]
 
 
 async def test_eido_export_validates_and_import_export_round_trips(cluster, stub, coord):

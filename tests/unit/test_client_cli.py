@@ -20,6 +20,7 @@ from clients import client as client_mod
 from clients.board import BoardState, render_board
 from clients.cli import build_parser, exit_code_for, main
 from clients.client import (
+    CALL_STATUS,
     CREW_LEVEL,
     ENUM_NAMES,
     INCIDENT_STATUS,
@@ -57,6 +58,7 @@ ENUM_WRAPPERS = {
     UNIT_KIND: pb.UnitKind,
     CREW_LEVEL: pb.CrewLevel,
     WATCH_KIND: pb.WatchEvent.Kind,
+    CALL_STATUS: pb.CallStatus,
 }
 Ev = pb.WatchEvent
 

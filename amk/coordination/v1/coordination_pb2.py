@@ -25,29 +25,33 @@ _sym_db = _symbol_database.Default()
 from amk.dispatch.v1 import dispatch_pb2 as amk_dot_dispatch_dot_v1_dot_dispatch__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&amk/coordination/v1/coordination.proto\x12\x13\x61mk.coordination.v1\x1a\x1e\x61mk/dispatch/v1/dispatch.proto\"N\n\x15HandOverRegionRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06region\x18\x02 \x01(\t\x12\x11\n\tto_centre\x18\x03 \x01(\t\";\n\x15HandBackRegionRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06region\x18\x02 \x01(\t\"U\n\x17HandOverIncidentRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x13\n\x0bincident_id\x18\x02 \x01(\t\x12\x11\n\tto_region\x18\x03 \x01(\t\"I\n\x0fLendUnitRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07unit_id\x18\x02 \x01(\t\x12\x11\n\tto_region\x18\x03 \x01(\t\",\n\x15\x45xportIncidentRequest\x12\x13\n\x0bincident_id\x18\x01 \x01(\t\"\x1c\n\x0c\x45idoDocument\x12\x0c\n\x04json\x18\x01 \x01(\t\"I\n\x15ImportIncidentRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06region\x18\x02 \x01(\t\x12\x0c\n\x04json\x18\x03 \x01(\t\"W\n\x16ImportIncidentResponse\x12+\n\x08incident\x18\x01 \x01(\x0b\x32\x19.amk.dispatch.v1.Incident\x12\x10\n\x08warnings\x18\x02 \x03(\t2\xc1\x04\n\x13\x43oordinationService\x12[\n\x0eHandOverRegion\x12*.amk.coordination.v1.HandOverRegionRequest\x1a\x1d.amk.dispatch.v1.RegionStatus\x12[\n\x0eHandBackRegion\x12*.amk.coordination.v1.HandBackRegionRequest\x1a\x1d.amk.dispatch.v1.RegionStatus\x12[\n\x10HandOverIncident\x12,.amk.coordination.v1.HandOverIncidentRequest\x1a\x19.amk.dispatch.v1.Incident\x12G\n\x08LendUnit\x12$.amk.coordination.v1.LendUnitRequest\x1a\x15.amk.dispatch.v1.Unit\x12_\n\x0e\x45xportIncident\x12*.amk.coordination.v1.ExportIncidentRequest\x1a!.amk.coordination.v1.EidoDocument\x12i\n\x0eImportIncident\x12*.amk.coordination.v1.ImportIncidentRequest\x1a+.amk.coordination.v1.ImportIncidentResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&amk/coordination/v1/coordination.proto\x12\x13\x61mk.coordination.v1\x1a\x1e\x61mk/dispatch/v1/dispatch.proto\"L\n\x15SetCallSharingRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06region\x18\x02 \x01(\t\x12\x0f\n\x07sharing\x18\x03 \x01(\x08\"9\n\x16SetCallSharingResponse\x12\x0e\n\x06region\x18\x01 \x01(\t\x12\x0f\n\x07sharing\x18\x02 \x01(\x08\"N\n\x15HandOverRegionRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06region\x18\x02 \x01(\t\x12\x11\n\tto_centre\x18\x03 \x01(\t\";\n\x15HandBackRegionRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06region\x18\x02 \x01(\t\"U\n\x17HandOverIncidentRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x13\n\x0bincident_id\x18\x02 \x01(\t\x12\x11\n\tto_region\x18\x03 \x01(\t\"I\n\x0fLendUnitRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07unit_id\x18\x02 \x01(\t\x12\x11\n\tto_region\x18\x03 \x01(\t\",\n\x15\x45xportIncidentRequest\x12\x13\n\x0bincident_id\x18\x01 \x01(\t\"\x1c\n\x0c\x45idoDocument\x12\x0c\n\x04json\x18\x01 \x01(\t\"I\n\x15ImportIncidentRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06region\x18\x02 \x01(\t\x12\x0c\n\x04json\x18\x03 \x01(\t\"W\n\x16ImportIncidentResponse\x12+\n\x08incident\x18\x01 \x01(\x0b\x32\x19.amk.dispatch.v1.Incident\x12\x10\n\x08warnings\x18\x02 \x03(\t2\xac\x05\n\x13\x43oordinationService\x12[\n\x0eHandOverRegion\x12*.amk.coordination.v1.HandOverRegionRequest\x1a\x1d.amk.dispatch.v1.RegionStatus\x12[\n\x0eHandBackRegion\x12*.amk.coordination.v1.HandBackRegionRequest\x1a\x1d.amk.dispatch.v1.RegionStatus\x12[\n\x10HandOverIncident\x12,.amk.coordination.v1.HandOverIncidentRequest\x1a\x19.amk.dispatch.v1.Incident\x12G\n\x08LendUnit\x12$.amk.coordination.v1.LendUnitRequest\x1a\x15.amk.dispatch.v1.Unit\x12_\n\x0e\x45xportIncident\x12*.amk.coordination.v1.ExportIncidentRequest\x1a!.amk.coordination.v1.EidoDocument\x12i\n\x0eImportIncident\x12*.amk.coordination.v1.ImportIncidentRequest\x1a+.amk.coordination.v1.ImportIncidentResponse\x12i\n\x0eSetCallSharing\x12*.amk.coordination.v1.SetCallSharingRequest\x1a+.amk.coordination.v1.SetCallSharingResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'amk.coordination.v1.coordination_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_HANDOVERREGIONREQUEST']._serialized_start=95
-  _globals['_HANDOVERREGIONREQUEST']._serialized_end=173
-  _globals['_HANDBACKREGIONREQUEST']._serialized_start=175
-  _globals['_HANDBACKREGIONREQUEST']._serialized_end=234
-  _globals['_HANDOVERINCIDENTREQUEST']._serialized_start=236
-  _globals['_HANDOVERINCIDENTREQUEST']._serialized_end=321
-  _globals['_LENDUNITREQUEST']._serialized_start=323
-  _globals['_LENDUNITREQUEST']._serialized_end=396
-  _globals['_EXPORTINCIDENTREQUEST']._serialized_start=398
-  _globals['_EXPORTINCIDENTREQUEST']._serialized_end=442
-  _globals['_EIDODOCUMENT']._serialized_start=444
-  _globals['_EIDODOCUMENT']._serialized_end=472
-  _globals['_IMPORTINCIDENTREQUEST']._serialized_start=474
-  _globals['_IMPORTINCIDENTREQUEST']._serialized_end=547
-  _globals['_IMPORTINCIDENTRESPONSE']._serialized_start=549
-  _globals['_IMPORTINCIDENTRESPONSE']._serialized_end=636
-  _globals['_COORDINATIONSERVICE']._serialized_start=639
-  _globals['_COORDINATIONSERVICE']._serialized_end=1216
+  _globals['_SETCALLSHARINGREQUEST']._serialized_start=95
+  _globals['_SETCALLSHARINGREQUEST']._serialized_end=171
+  _globals['_SETCALLSHARINGRESPONSE']._serialized_start=173
+  _globals['_SETCALLSHARINGRESPONSE']._serialized_end=230
+  _globals['_HANDOVERREGIONREQUEST']._serialized_start=232
+  _globals['_HANDOVERREGIONREQUEST']._serialized_end=310
+  _globals['_HANDBACKREGIONREQUEST']._serialized_start=312
+  _globals['_HANDBACKREGIONREQUEST']._serialized_end=371
+  _globals['_HANDOVERINCIDENTREQUEST']._serialized_start=373
+  _globals['_HANDOVERINCIDENTREQUEST']._serialized_end=458
+  _globals['_LENDUNITREQUEST']._serialized_start=460
+  _globals['_LENDUNITREQUEST']._serialized_end=533
+  _globals['_EXPORTINCIDENTREQUEST']._serialized_start=535
+  _globals['_EXPORTINCIDENTREQUEST']._serialized_end=579
+  _globals['_EIDODOCUMENT']._serialized_start=581
+  _globals['_EIDODOCUMENT']._serialized_end=609
+  _globals['_IMPORTINCIDENTREQUEST']._serialized_start=611
+  _globals['_IMPORTINCIDENTREQUEST']._serialized_end=684
+  _globals['_IMPORTINCIDENTRESPONSE']._serialized_start=686
+  _globals['_IMPORTINCIDENTRESPONSE']._serialized_end=773
+  _globals['_COORDINATIONSERVICE']._serialized_start=776
+  _globals['_COORDINATIONSERVICE']._serialized_end=1460
 # @@protoc_insertion_point(module_scope)

@@ -7,6 +7,24 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class SetCallSharingRequest(_message.Message):
+    __slots__ = ("request_id", "region", "sharing")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    SHARING_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    region: str
+    sharing: bool
+    def __init__(self, request_id: _Optional[str] = ..., region: _Optional[str] = ..., sharing: _Optional[bool] = ...) -> None: ...
+
+class SetCallSharingResponse(_message.Message):
+    __slots__ = ("region", "sharing")
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    SHARING_FIELD_NUMBER: _ClassVar[int]
+    region: str
+    sharing: bool
+    def __init__(self, region: _Optional[str] = ..., sharing: _Optional[bool] = ...) -> None: ...
+
 class HandOverRegionRequest(_message.Message):
     __slots__ = ("request_id", "region", "to_centre")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]

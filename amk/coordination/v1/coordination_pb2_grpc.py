@@ -65,6 +65,11 @@ class CoordinationServiceStub:
                 request_serializer=amk_dot_coordination_dot_v1_dot_coordination__pb2.ImportIncidentRequest.SerializeToString,
                 response_deserializer=amk_dot_coordination_dot_v1_dot_coordination__pb2.ImportIncidentResponse.FromString,
                 _registered_method=True)
+        self.SetCallSharing = channel.unary_unary(
+                '/amk.coordination.v1.CoordinationService/SetCallSharing',
+                request_serializer=amk_dot_coordination_dot_v1_dot_coordination__pb2.SetCallSharingRequest.SerializeToString,
+                response_deserializer=amk_dot_coordination_dot_v1_dot_coordination__pb2.SetCallSharingResponse.FromString,
+                _registered_method=True)
 
 
 class CoordinationServiceServicer:
@@ -112,6 +117,14 @@ class CoordinationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetCallSharing(self, request, context):
+        """Sharing mode: every new call of the region is offered at once to a partner centre,
+        chosen by free call-takers (major incidents, daily overload).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CoordinationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -144,6 +157,11 @@ def add_CoordinationServiceServicer_to_server(servicer, server):
                     servicer.ImportIncident,
                     request_deserializer=amk_dot_coordination_dot_v1_dot_coordination__pb2.ImportIncidentRequest.FromString,
                     response_serializer=amk_dot_coordination_dot_v1_dot_coordination__pb2.ImportIncidentResponse.SerializeToString,
+            ),
+            'SetCallSharing': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetCallSharing,
+                    request_deserializer=amk_dot_coordination_dot_v1_dot_coordination__pb2.SetCallSharingRequest.FromString,
+                    response_serializer=amk_dot_coordination_dot_v1_dot_coordination__pb2.SetCallSharingResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -308,6 +326,33 @@ class CoordinationService:
             '/amk.coordination.v1.CoordinationService/ImportIncident',
             amk_dot_coordination_dot_v1_dot_coordination__pb2.ImportIncidentRequest.SerializeToString,
             amk_dot_coordination_dot_v1_dot_coordination__pb2.ImportIncidentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetCallSharing(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.coordination.v1.CoordinationService/SetCallSharing',
+            amk_dot_coordination_dot_v1_dot_coordination__pb2.SetCallSharingRequest.SerializeToString,
+            amk_dot_coordination_dot_v1_dot_coordination__pb2.SetCallSharingResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -56,6 +56,14 @@ class CrewLevel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CREW_LEVEL_EMT: _ClassVar[CrewLevel]
     CREW_LEVEL_PARAMEDIC: _ClassVar[CrewLevel]
     CREW_LEVEL_DOCTOR: _ClassVar[CrewLevel]
+
+class CallStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CALL_STATUS_UNSPECIFIED: _ClassVar[CallStatus]
+    CALL_STATUS_WAITING: _ClassVar[CallStatus]
+    CALL_STATUS_ANSWERED: _ClassVar[CallStatus]
+    CALL_STATUS_COMPLETED: _ClassVar[CallStatus]
+    CALL_STATUS_ABANDONED: _ClassVar[CallStatus]
 URGENCY_UNSPECIFIED: Urgency
 URGENCY_AKUTT: Urgency
 URGENCY_HASTER: Urgency
@@ -88,6 +96,11 @@ CREW_LEVEL_UNSPECIFIED: CrewLevel
 CREW_LEVEL_EMT: CrewLevel
 CREW_LEVEL_PARAMEDIC: CrewLevel
 CREW_LEVEL_DOCTOR: CrewLevel
+CALL_STATUS_UNSPECIFIED: CallStatus
+CALL_STATUS_WAITING: CallStatus
+CALL_STATUS_ANSWERED: CallStatus
+CALL_STATUS_COMPLETED: CallStatus
+CALL_STATUS_ABANDONED: CallStatus
 
 class Position(_message.Message):
     __slots__ = ("lat", "lon", "accuracy_m")
@@ -188,7 +201,7 @@ class Assignment(_message.Message):
     def __init__(self, incident: _Optional[_Union[Incident, _Mapping]] = ..., unit: _Optional[_Union[Unit, _Mapping]] = ...) -> None: ...
 
 class CreateIncidentRequest(_message.Message):
-    __slots__ = ("request_id", "region", "position", "address", "caller_number", "complaint_chapter", "criteria_code", "notes")
+    __slots__ = ("request_id", "region", "position", "address", "caller_number", "complaint_chapter", "criteria_code", "notes", "call_id")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     REGION_FIELD_NUMBER: _ClassVar[int]
     POSITION_FIELD_NUMBER: _ClassVar[int]
@@ -197,6 +210,7 @@ class CreateIncidentRequest(_message.Message):
     COMPLAINT_CHAPTER_FIELD_NUMBER: _ClassVar[int]
     CRITERIA_CODE_FIELD_NUMBER: _ClassVar[int]
     NOTES_FIELD_NUMBER: _ClassVar[int]
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     region: str
     position: Position
@@ -205,7 +219,8 @@ class CreateIncidentRequest(_message.Message):
     complaint_chapter: int
     criteria_code: str
     notes: str
-    def __init__(self, request_id: _Optional[str] = ..., region: _Optional[str] = ..., position: _Optional[_Union[Position, _Mapping]] = ..., address: _Optional[str] = ..., caller_number: _Optional[str] = ..., complaint_chapter: _Optional[int] = ..., criteria_code: _Optional[str] = ..., notes: _Optional[str] = ...) -> None: ...
+    call_id: str
+    def __init__(self, request_id: _Optional[str] = ..., region: _Optional[str] = ..., position: _Optional[_Union[Position, _Mapping]] = ..., address: _Optional[str] = ..., caller_number: _Optional[str] = ..., complaint_chapter: _Optional[int] = ..., criteria_code: _Optional[str] = ..., notes: _Optional[str] = ..., call_id: _Optional[str] = ...) -> None: ...
 
 class GetIncidentRequest(_message.Message):
     __slots__ = ("incident_id",)
@@ -450,3 +465,163 @@ class ClusterStatus(_message.Message):
     etcd_endpoints: _containers.RepeatedScalarFieldContainer[str]
     gateway: str
     def __init__(self, centres: _Optional[_Iterable[_Union[CentreStatus, _Mapping]]] = ..., regions: _Optional[_Iterable[_Union[RegionStatus, _Mapping]]] = ..., etcd_revision: _Optional[int] = ..., etcd_endpoints: _Optional[_Iterable[str]] = ..., gateway: _Optional[str] = ...) -> None: ...
+
+class Call(_message.Message):
+    __slots__ = ("id", "region", "status", "caller_number", "position", "arrived_at", "urgency_hint", "shared_to", "answered_by", "call_taker", "answered_at", "incident_id", "revision")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CALLER_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    ARRIVED_AT_FIELD_NUMBER: _ClassVar[int]
+    URGENCY_HINT_FIELD_NUMBER: _ClassVar[int]
+    SHARED_TO_FIELD_NUMBER: _ClassVar[int]
+    ANSWERED_BY_FIELD_NUMBER: _ClassVar[int]
+    CALL_TAKER_FIELD_NUMBER: _ClassVar[int]
+    ANSWERED_AT_FIELD_NUMBER: _ClassVar[int]
+    INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    region: str
+    status: CallStatus
+    caller_number: str
+    position: Position
+    arrived_at: _timestamp_pb2.Timestamp
+    urgency_hint: Urgency
+    shared_to: str
+    answered_by: str
+    call_taker: str
+    answered_at: _timestamp_pb2.Timestamp
+    incident_id: str
+    revision: int
+    def __init__(self, id: _Optional[str] = ..., region: _Optional[str] = ..., status: _Optional[_Union[CallStatus, str]] = ..., caller_number: _Optional[str] = ..., position: _Optional[_Union[Position, _Mapping]] = ..., arrived_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., urgency_hint: _Optional[_Union[Urgency, str]] = ..., shared_to: _Optional[str] = ..., answered_by: _Optional[str] = ..., call_taker: _Optional[str] = ..., answered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., incident_id: _Optional[str] = ..., revision: _Optional[int] = ...) -> None: ...
+
+class ReceiveCallRequest(_message.Message):
+    __slots__ = ("request_id", "caller_number", "position", "arrived_at", "urgency_hint")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CALLER_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    ARRIVED_AT_FIELD_NUMBER: _ClassVar[int]
+    URGENCY_HINT_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    caller_number: str
+    position: Position
+    arrived_at: _timestamp_pb2.Timestamp
+    urgency_hint: Urgency
+    def __init__(self, request_id: _Optional[str] = ..., caller_number: _Optional[str] = ..., position: _Optional[_Union[Position, _Mapping]] = ..., arrived_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., urgency_hint: _Optional[_Union[Urgency, str]] = ...) -> None: ...
+
+class AbandonCallRequest(_message.Message):
+    __slots__ = ("request_id", "call_id")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    call_id: str
+    def __init__(self, request_id: _Optional[str] = ..., call_id: _Optional[str] = ...) -> None: ...
+
+class SignInRequest(_message.Message):
+    __slots__ = ("centre", "call_taker")
+    CENTRE_FIELD_NUMBER: _ClassVar[int]
+    CALL_TAKER_FIELD_NUMBER: _ClassVar[int]
+    centre: str
+    call_taker: str
+    def __init__(self, centre: _Optional[str] = ..., call_taker: _Optional[str] = ...) -> None: ...
+
+class SignOutRequest(_message.Message):
+    __slots__ = ("centre", "call_taker")
+    CENTRE_FIELD_NUMBER: _ClassVar[int]
+    CALL_TAKER_FIELD_NUMBER: _ClassVar[int]
+    centre: str
+    call_taker: str
+    def __init__(self, centre: _Optional[str] = ..., call_taker: _Optional[str] = ...) -> None: ...
+
+class CallTakerStatus(_message.Message):
+    __slots__ = ("centre", "call_taker", "signed_in", "free_call_takers", "signed_in_call_takers")
+    CENTRE_FIELD_NUMBER: _ClassVar[int]
+    CALL_TAKER_FIELD_NUMBER: _ClassVar[int]
+    SIGNED_IN_FIELD_NUMBER: _ClassVar[int]
+    FREE_CALL_TAKERS_FIELD_NUMBER: _ClassVar[int]
+    SIGNED_IN_CALL_TAKERS_FIELD_NUMBER: _ClassVar[int]
+    centre: str
+    call_taker: str
+    signed_in: bool
+    free_call_takers: int
+    signed_in_call_takers: int
+    def __init__(self, centre: _Optional[str] = ..., call_taker: _Optional[str] = ..., signed_in: _Optional[bool] = ..., free_call_takers: _Optional[int] = ..., signed_in_call_takers: _Optional[int] = ...) -> None: ...
+
+class AnswerNextCallRequest(_message.Message):
+    __slots__ = ("request_id", "centre", "call_taker")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CENTRE_FIELD_NUMBER: _ClassVar[int]
+    CALL_TAKER_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    centre: str
+    call_taker: str
+    def __init__(self, request_id: _Optional[str] = ..., centre: _Optional[str] = ..., call_taker: _Optional[str] = ...) -> None: ...
+
+class AnswerNextCallResponse(_message.Message):
+    __slots__ = ("call", "none_waiting")
+    CALL_FIELD_NUMBER: _ClassVar[int]
+    NONE_WAITING_FIELD_NUMBER: _ClassVar[int]
+    call: Call
+    none_waiting: bool
+    def __init__(self, call: _Optional[_Union[Call, _Mapping]] = ..., none_waiting: _Optional[bool] = ...) -> None: ...
+
+class LinkCallRequest(_message.Message):
+    __slots__ = ("request_id", "call_id", "incident_id")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    call_id: str
+    incident_id: str
+    def __init__(self, request_id: _Optional[str] = ..., call_id: _Optional[str] = ..., incident_id: _Optional[str] = ...) -> None: ...
+
+class ListCallsRequest(_message.Message):
+    __slots__ = ("regions", "status")
+    REGIONS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    regions: _containers.RepeatedScalarFieldContainer[str]
+    status: CallStatus
+    def __init__(self, regions: _Optional[_Iterable[str]] = ..., status: _Optional[_Union[CallStatus, str]] = ...) -> None: ...
+
+class ListCallsResponse(_message.Message):
+    __slots__ = ("calls",)
+    CALLS_FIELD_NUMBER: _ClassVar[int]
+    calls: _containers.RepeatedCompositeFieldContainer[Call]
+    def __init__(self, calls: _Optional[_Iterable[_Union[Call, _Mapping]]] = ...) -> None: ...
+
+class GetCallMetricsRequest(_message.Message):
+    __slots__ = ("regions",)
+    REGIONS_FIELD_NUMBER: _ClassVar[int]
+    regions: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, regions: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class RegionCallMetrics(_message.Message):
+    __slots__ = ("region", "received", "answered", "waiting", "abandoned", "answered_within_10s", "answer_p50_s", "answer_p90_s", "overflowed", "shared")
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_FIELD_NUMBER: _ClassVar[int]
+    ANSWERED_FIELD_NUMBER: _ClassVar[int]
+    WAITING_FIELD_NUMBER: _ClassVar[int]
+    ABANDONED_FIELD_NUMBER: _ClassVar[int]
+    ANSWERED_WITHIN_10S_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_P50_S_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_P90_S_FIELD_NUMBER: _ClassVar[int]
+    OVERFLOWED_FIELD_NUMBER: _ClassVar[int]
+    SHARED_FIELD_NUMBER: _ClassVar[int]
+    region: str
+    received: int
+    answered: int
+    waiting: int
+    abandoned: int
+    answered_within_10s: float
+    answer_p50_s: float
+    answer_p90_s: float
+    overflowed: int
+    shared: int
+    def __init__(self, region: _Optional[str] = ..., received: _Optional[int] = ..., answered: _Optional[int] = ..., waiting: _Optional[int] = ..., abandoned: _Optional[int] = ..., answered_within_10s: _Optional[float] = ..., answer_p50_s: _Optional[float] = ..., answer_p90_s: _Optional[float] = ..., overflowed: _Optional[int] = ..., shared: _Optional[int] = ...) -> None: ...
+
+class CallMetrics(_message.Message):
+    __slots__ = ("regions",)
+    REGIONS_FIELD_NUMBER: _ClassVar[int]
+    regions: _containers.RepeatedCompositeFieldContainer[RegionCallMetrics]
+    def __init__(self, regions: _Optional[_Iterable[_Union[RegionCallMetrics, _Mapping]]] = ...) -> None: ...

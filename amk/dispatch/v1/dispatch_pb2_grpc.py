@@ -109,6 +109,46 @@ class DispatchServiceStub:
                 request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.GetClusterStatusRequest.SerializeToString,
                 response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ClusterStatus.FromString,
                 _registered_method=True)
+        self.ReceiveCall = channel.unary_unary(
+                '/amk.dispatch.v1.DispatchService/ReceiveCall',
+                request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ReceiveCallRequest.SerializeToString,
+                response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Call.FromString,
+                _registered_method=True)
+        self.AbandonCall = channel.unary_unary(
+                '/amk.dispatch.v1.DispatchService/AbandonCall',
+                request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AbandonCallRequest.SerializeToString,
+                response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Call.FromString,
+                _registered_method=True)
+        self.SignIn = channel.unary_unary(
+                '/amk.dispatch.v1.DispatchService/SignIn',
+                request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.SignInRequest.SerializeToString,
+                response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.CallTakerStatus.FromString,
+                _registered_method=True)
+        self.SignOut = channel.unary_unary(
+                '/amk.dispatch.v1.DispatchService/SignOut',
+                request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.SignOutRequest.SerializeToString,
+                response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.CallTakerStatus.FromString,
+                _registered_method=True)
+        self.AnswerNextCall = channel.unary_unary(
+                '/amk.dispatch.v1.DispatchService/AnswerNextCall',
+                request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AnswerNextCallRequest.SerializeToString,
+                response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AnswerNextCallResponse.FromString,
+                _registered_method=True)
+        self.LinkCall = channel.unary_unary(
+                '/amk.dispatch.v1.DispatchService/LinkCall',
+                request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.LinkCallRequest.SerializeToString,
+                response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Call.FromString,
+                _registered_method=True)
+        self.ListCalls = channel.unary_unary(
+                '/amk.dispatch.v1.DispatchService/ListCalls',
+                request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ListCallsRequest.SerializeToString,
+                response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ListCallsResponse.FromString,
+                _registered_method=True)
+        self.GetCallMetrics = channel.unary_unary(
+                '/amk.dispatch.v1.DispatchService/GetCallMetrics',
+                request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.GetCallMetricsRequest.SerializeToString,
+                response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.CallMetrics.FromString,
+                _registered_method=True)
 
 
 class DispatchServiceServicer:
@@ -210,6 +250,59 @@ class DispatchServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReceiveCall(self, request, context):
+        """113 calls. The telephony side queues a call in the region covering the caller;
+        call-takers signed in at a centre answer from every queue that centre serves (its
+        own regions; a partner's after the overflow threshold, or at once in sharing mode).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AbandonCall(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SignIn(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SignOut(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AnswerNextCall(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LinkCall(self, request, context):
+        """Link an answered call to an existing incident (a second caller to one accident).
+        A new incident from a call: CreateIncident with call_id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCalls(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCallMetrics(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DispatchServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -287,6 +380,46 @@ def add_DispatchServiceServicer_to_server(servicer, server):
                     servicer.GetClusterStatus,
                     request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.GetClusterStatusRequest.FromString,
                     response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ClusterStatus.SerializeToString,
+            ),
+            'ReceiveCall': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReceiveCall,
+                    request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ReceiveCallRequest.FromString,
+                    response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Call.SerializeToString,
+            ),
+            'AbandonCall': grpc.unary_unary_rpc_method_handler(
+                    servicer.AbandonCall,
+                    request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AbandonCallRequest.FromString,
+                    response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Call.SerializeToString,
+            ),
+            'SignIn': grpc.unary_unary_rpc_method_handler(
+                    servicer.SignIn,
+                    request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.SignInRequest.FromString,
+                    response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.CallTakerStatus.SerializeToString,
+            ),
+            'SignOut': grpc.unary_unary_rpc_method_handler(
+                    servicer.SignOut,
+                    request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.SignOutRequest.FromString,
+                    response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.CallTakerStatus.SerializeToString,
+            ),
+            'AnswerNextCall': grpc.unary_unary_rpc_method_handler(
+                    servicer.AnswerNextCall,
+                    request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AnswerNextCallRequest.FromString,
+                    response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AnswerNextCallResponse.SerializeToString,
+            ),
+            'LinkCall': grpc.unary_unary_rpc_method_handler(
+                    servicer.LinkCall,
+                    request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.LinkCallRequest.FromString,
+                    response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Call.SerializeToString,
+            ),
+            'ListCalls': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCalls,
+                    request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ListCallsRequest.FromString,
+                    response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ListCallsResponse.SerializeToString,
+            ),
+            'GetCallMetrics': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCallMetrics,
+                    request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.GetCallMetricsRequest.FromString,
+                    response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.CallMetrics.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -694,6 +827,222 @@ class DispatchService:
             '/amk.dispatch.v1.DispatchService/GetClusterStatus',
             amk_dot_dispatch_dot_v1_dot_dispatch__pb2.GetClusterStatusRequest.SerializeToString,
             amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ClusterStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReceiveCall(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.dispatch.v1.DispatchService/ReceiveCall',
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ReceiveCallRequest.SerializeToString,
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Call.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AbandonCall(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.dispatch.v1.DispatchService/AbandonCall',
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AbandonCallRequest.SerializeToString,
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Call.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SignIn(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.dispatch.v1.DispatchService/SignIn',
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.SignInRequest.SerializeToString,
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.CallTakerStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SignOut(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.dispatch.v1.DispatchService/SignOut',
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.SignOutRequest.SerializeToString,
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.CallTakerStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AnswerNextCall(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.dispatch.v1.DispatchService/AnswerNextCall',
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AnswerNextCallRequest.SerializeToString,
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AnswerNextCallResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LinkCall(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.dispatch.v1.DispatchService/LinkCall',
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.LinkCallRequest.SerializeToString,
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Call.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCalls(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.dispatch.v1.DispatchService/ListCalls',
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ListCallsRequest.SerializeToString,
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ListCallsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCallMetrics(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.dispatch.v1.DispatchService/GetCallMetrics',
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.GetCallMetricsRequest.SerializeToString,
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.CallMetrics.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,141 @@
+"""113 calls: the queue order, who may answer a call, and where a caller is.
+
+Overflow needs no timer: a call becomes visible to the region's partner centres when it
+has waited ``overflow_after_s`` (from its arrival time, which is stored with it), so a
+takeover "re-arms" nothing, it just reads the same arrival times. In sharing mode a new
+call is offered at once to one partner, chosen by free call-takers.
+
+The call lifecycle is a transition table like the others: waiting -> answered ->
+completed; waiting -> abandoned.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from actors.domain.errors import IllegalTransitionError, PreconditionError
+from actors.domain.model import Call, CallStatus, Urgency
+
+TRANSITIONS: dict[CallStatus, frozenset[CallStatus]] = {
+    CallStatus.WAITING: frozenset({CallStatus.ANSWERED, CallStatus.ABANDONED}),
+    CallStatus.ANSWERED: frozenset({CallStatus.COMPLETED}),
+    CallStatus.COMPLETED: frozenset(),
+    CallStatus.ABANDONED: frozenset(),
+}
+
+_URGENCY_RANK = {Urgency.AKUTT: 0, Urgency.HASTER: 1, Urgency.VANLIG: 2, None: 3}
+
+
+def transition(call_id: str, current: CallStatus, requested: CallStatus) -> CallStatus:
+    if requested not in TRANSITIONS[current]:
+        raise IllegalTransitionError("call", call_id, current.value, requested.value)
+    return requested
+
+
+@dataclass(frozen=True, slots=True)
+class QueuePolicy:
+    """How one region's queue is shared: its home-side owner, partners, threshold, mode."""
+
+    region: str
+    owner: str  # centre that owns the region now
+    partners: tuple[str, ...]
+    overflow_after_s: float = 10.0
+    sharing: bool = False
+
+
+def may_answer(call: Call, centre: str, policy: QueuePolicy, now: float) -> bool:
+    """Whether call-takers at ``centre`` see this waiting call."""
+    if call.status is not CallStatus.WAITING:
+        return False
+    if centre == policy.owner:
+        return True
+    if centre not in policy.partners:
+        return False
+    if call.shared_to == centre:
+        return True
+    return now - call.arrived_at >= policy.overflow_after_s
+
+
+def queue_order(call: Call) -> tuple[int, float, str]:
+    """Most urgent first, then oldest, then by id (stable)."""
+    return (_URGENCY_RANK[call.urgency_hint], call.arrived_at, call.id)
+
+
+def next_call(
+    calls: Iterable[Call], centre: str, policies: dict[str, QueuePolicy], now: float
+) -> Call | None:
+    """The call a call-taker at ``centre`` answers next, among every queue it serves."""
+    eligible = [
+        c for c in calls if c.region in policies and may_answer(c, centre, policies[c.region], now)
+    ]
+    return min(eligible, key=queue_order, default=None)
+
+
+def answer(call: Call, centre: str, call_taker: str, now: float) -> Call:
+    new = copy.deepcopy(call)
+    new.status = transition(call.id, call.status, CallStatus.ANSWERED)
+    new.answered_by = centre
+    new.call_taker = call_taker
+    new.answered_at = now
+    return new
+
+
+def complete(call: Call, incident_id: str) -> Call:
+    if call.status is not CallStatus.ANSWERED:
+        raise PreconditionError(call.id, f"call is {call.status.value}; answer it first")
+    new = copy.deepcopy(call)
+    new.status = transition(call.id, call.status, CallStatus.COMPLETED)
+    new.incident_id = incident_id
+    return new
+
+
+def abandon(call: Call) -> Call:
+    new = copy.deepcopy(call)
+    new.status = transition(call.id, call.status, CallStatus.ABANDONED)
+    return new
+
+
+def pick_shared_centre(free_call_takers: dict[str, int], rng: random.Random | None = None) -> str:
+    """Sharing mode: a centre chosen with probability proportional to its free
+    call-takers (each centre at least a small weight, so a centre with none still gets
+    the odd call when everyone is busy)."""
+    centres = sorted(free_call_takers)
+    weights = [max(0.25, float(free_call_takers[c])) for c in centres]
+    return (rng or random).choices(centres, weights=weights, k=1)[0]
+
+
+# ---------------------------------------------------------------- where is the caller
+
+
+def _inside(lat: float, lon: float, polygon: Sequence[tuple[float, float]]) -> bool:
+    inside = False
+    n = len(polygon)
+    for i in range(n):
+        (y1, x1), (y2, x2) = polygon[i], polygon[(i + 1) % n]
+        if (y1 > lat) != (y2 > lat):
+            x_cross = x1 + (lat - y1) * (x2 - x1) / (y2 - y1)
+            if lon < x_cross:
+                inside = not inside
+    return inside
+
+
+def region_of(lat: float, lon: float, boundaries: dict[str, Sequence[tuple[float, float]]]) -> str:
+    """The region whose boundary holds the position; outside all of them (at sea, across
+    the border), the region with the nearest boundary vertex."""
+    for region, polygon in sorted(boundaries.items()):
+        if polygon and _inside(lat, lon, polygon):
+            return region
+
+    def distance(region: str) -> float:
+        coslat = math.cos(math.radians(lat))
+        return (
+            min(math.hypot(lat - y, (lon - x) * coslat) for y, x in boundaries[region])
+            if boundaries[region]
+            else math.inf
+        )
+
+    return min(sorted(boundaries), key=distance)
