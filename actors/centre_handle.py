@@ -1,6 +1,10 @@
 """All Ray calls to centre actors go through :class:`CentreHandle`.
 
-It creates and finds the named actor, turns Ray's actor errors into our
+Each incarnation of a centre is its own named actor, ``centre:{instance}``: a restart never
+waits for Ray to release a dead actor's name (under load that took ~26 s here). A handle
+is either pinned to one instance (the gateway routes to the instance named in a region's
+owner record) or follows the centre, asking the supervisor, which created it, for its
+current instance. It turns Ray's actor errors into our
 :class:`CentreUnavailableError` (retryable: the gateway tries the region's new owner)
 and unwraps the ``("ok", value) / ("err", error)`` envelopes the actor returns. Tests
 of routing logic can put a fake with the same methods in its place.
@@ -9,6 +13,7 @@ of routing logic can put a fake with the same methods in its place.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import ray
@@ -21,46 +26,71 @@ from cluster.config import ClusterConfig
 from cluster.errors import CentreUnavailableError
 
 
-def actor_name(centre_id: str) -> str:
-    return f"centre:{centre_id}"
+def actor_name(instance: str) -> str:
+    return f"centre:{instance}"
+
+
+def new_instance(centre_id: str) -> str:
+    """A fresh incarnation id; it also names the actor and signs the journal."""
+    return f"{centre_id}-{uuid.uuid4().hex[:12]}"
 
 
 class CentreHandle:
-    """A caller's view of one centre actor, found by name in the deployment's namespace."""
+    """A caller's view of one centre actor, in the deployment's namespace."""
 
-    def __init__(self, centre_id: str, namespace: str, actor: Any | None = None) -> None:
+    def __init__(
+        self,
+        centre_id: str,
+        namespace: str,
+        actor: Any | None = None,
+        *,
+        instance: str | None = None,
+    ) -> None:
         self.centre_id = centre_id
         self.namespace = namespace
+        self.pinned = instance  # None: follow the centre's current instance
+        self.instance = instance
         self._actor = actor
 
     @classmethod
-    def create(cls, config: ClusterConfig, centre_id: str) -> CentreHandle:
-        """Create the centre actor. ``max_restarts=0``: a dead centre fails pending calls
-        within milliseconds (with restarts on, Ray holds them ~1.3 s); the supervisor
-        recreates it, and it comes back as a standby."""
+    def create(cls, config: ClusterConfig, centre_id: str, instance: str) -> CentreHandle:
+        """Create one incarnation of the centre. ``max_restarts=0``: a dead centre fails
+        pending calls within milliseconds (with restarts on, Ray holds them ~1.3 s); the
+        supervisor starts a new incarnation, which comes back as a standby."""
         actor = CentreActor.options(  # type: ignore[attr-defined]
-            name=actor_name(centre_id),
+            name=actor_name(instance),
             namespace=config.ray_namespace,
             max_restarts=0,
             max_concurrency=1000,
             num_cpus=0,
-        ).remote(config, centre_id)
-        return cls(centre_id, config.ray_namespace, actor)
+        ).remote(config, centre_id, instance)
+        return cls(centre_id, config.ray_namespace, actor, instance=instance)
 
-    def _get(self) -> Any:
-        if self._actor is None:
+    async def _get(self) -> Any:
+        if self._actor is not None:
+            return self._actor
+        if self.instance is None:
             try:
-                self._actor = ray.get_actor(actor_name(self.centre_id), namespace=self.namespace)
-            except ValueError as exc:
-                raise CentreUnavailableError(self.centre_id, "no such actor") from exc
+                supervisor = ray.get_actor("supervisor", namespace=self.namespace)
+                current = await supervisor.instances.remote()
+            except (ValueError, RayActorError) as exc:
+                raise CentreUnavailableError(self.centre_id, "no supervisor") from exc
+            self.instance = current.get(self.centre_id)
+            if self.instance is None:
+                raise CentreUnavailableError(self.centre_id, "not started")
+        try:
+            self._actor = ray.get_actor(actor_name(self.instance), namespace=self.namespace)
+        except ValueError as exc:
+            raise CentreUnavailableError(self.centre_id, "no such actor") from exc
         return self._actor
 
     def forget(self) -> None:
-        """Drop the cached actor handle (after the actor died) so the next call looks again."""
+        """Drop the cached actor (after it died) so the next call looks again."""
         self._actor = None
+        self.instance = self.pinned
 
     async def _call(self, method: str, *args: Any, timeout_s: float) -> Any:
-        actor = self._get()
+        actor = await self._get()
         try:
             return await asyncio.wait_for(getattr(actor, method).remote(*args), timeout_s)
         except (RayActorError, GetTimeoutError) as exc:
@@ -109,6 +139,6 @@ class CentreHandle:
     async def pid(self, *, timeout_s: float = 5.0) -> int:
         return await self._call("pid", timeout_s=timeout_s)
 
-    def kill(self, *, no_restart: bool = True) -> None:
-        ray.kill(self._get(), no_restart=no_restart)
+    async def kill(self, *, no_restart: bool = True) -> None:
+        ray.kill(await self._get(), no_restart=no_restart)
         self.forget()

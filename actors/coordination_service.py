@@ -49,7 +49,7 @@ class CoordinationServicer(Router, cpb_grpc.CoordinationServiceServicer):
             if target["lease_valid_for_s"] <= 0:
                 raise PreconditionError(to_centre, "centre has no live session to take over with")
             record = OwnerRecord(to_centre, target["instance"], target["lease_id"], time.time())
-            await self.centre(owner.record.centre).hand_over_region(
+            await self.incarnation(owner.record.centre, owner.record.instance).hand_over_region(
                 region, record, current_identity.get()
             )
             log.info(

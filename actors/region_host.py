@@ -126,3 +126,15 @@ class Mailboxes:
 
     def __len__(self) -> int:
         return len(self._locks)
+
+
+Record = Incident | Unit | Call
+
+
+def replace_region_key(keys: Keys, rec: Record, region: str) -> bytes:
+    """The key ``rec`` has (or had, before a move) in ``region``."""
+    if isinstance(rec, Incident):
+        return keys.incident(region, rec.id)
+    if isinstance(rec, Call):
+        return keys.call(region, rec.id)
+    return keys.unit(region, rec.id)

@@ -54,6 +54,7 @@ class Router:
         self.keys = Keys(config.key_prefix)
         self.directory = directory
         self.centres = centres
+        self.instances: dict[str, CentreHandle] = {}
         self.table = table
         self.address = address
         self.regions = set(config.region_ids())
@@ -80,10 +81,22 @@ class Router:
         return time.monotonic() + (DEFAULT_DEADLINE_S if left is None else max(0.0, left))
 
     def centre(self, centre_id: str) -> CentreHandle:
+        """A handle that follows the centre's current incarnation."""
         handle = self.centres.get(centre_id)
         if handle is None:
             handle = self.centres.setdefault(
                 centre_id, CentreHandle(centre_id, self.config.ray_namespace)
+            )
+        return handle
+
+    def incarnation(self, centre_id: str, instance: str) -> CentreHandle:
+        """A handle pinned to one incarnation: the one a region's owner record names."""
+        handle = self.instances.get(instance)
+        if handle is None:
+            if len(self.instances) > 100:
+                self.instances.clear()  # old incarnations; handles are cheap to make again
+            handle = self.instances.setdefault(
+                instance, CentreHandle(centre_id, self.config.ray_namespace, instance=instance)
             )
         return handle
 
@@ -117,7 +130,7 @@ class Router:
                 backoff = min(backoff * 2, 0.2)
 
     async def _attempt(self, owner: Owner, region: str, cmd: Command, deadline: float) -> Outcome:
-        handle = self.centre(owner.record.centre)
+        handle = self.incarnation(owner.record.centre, owner.record.instance)
         call = asyncio.ensure_future(
             handle.execute(region, cmd, timeout_s=max(0.05, deadline - time.monotonic()))
         )

@@ -23,7 +23,7 @@ from typing import Any
 import ray
 import structlog
 
-from actors.centre_handle import CentreHandle
+from actors.centre_handle import CentreHandle, new_instance
 from cluster.config import ClusterConfig
 from cluster.errors import AmkError, CentreUnavailableError
 from cluster.etcd import EtcdClient
@@ -54,15 +54,7 @@ class Supervisor:
         return {c: h.centre_id for c, h in self.handles.items()}
 
     async def _start_centre(self, centre_id: str) -> None:
-        for attempt in range(50):
-            try:
-                handle = CentreHandle.create(self.config, centre_id)
-                break
-            except ValueError:
-                # The dead actor's name is released a moment after its death.
-                await asyncio.sleep(0.05 * (attempt + 1))
-        else:
-            raise CentreUnavailableError(centre_id, "could not recreate the actor")
+        handle = CentreHandle.create(self.config, centre_id, new_instance(centre_id))
         status = await handle.start(self.config.endpoints_for(centre_id, self.endpoints))
         self.handles[centre_id] = handle
         self.instances[centre_id] = status["instance"]
@@ -89,10 +81,15 @@ class Supervisor:
         log.warning("centre_died", **event)
         self.events.append(event)
         await asyncio.sleep(self.config.restart_delay_s)
-        with contextlib.suppress(AmkError):
+        try:
             await self._start_centre(centre_id)
-            event["restarted_in_s"] = round(time.monotonic() - detected, 2)
-            event["new_instance"] = self.instances[centre_id]
+        except AmkError as exc:
+            log.error("centre_restart_failed", centre=centre_id, error=str(exc))
+            event["restart_error"] = str(exc)
+            return
+        event["restarted_in_s"] = round(time.monotonic() - detected, 2)
+        event["new_instance"] = self.instances[centre_id]
+        log.info("centre_restarted", **event)
 
     async def _revoke(self, instance: str) -> list[str]:
         """Revoke the leases behind every owner key held by ``instance``."""
@@ -121,7 +118,7 @@ class Supervisor:
             t.cancel()
         for h in self.handles.values():
             with contextlib.suppress(Exception):
-                h.kill()
+                await h.kill()
         if self.client is not None:
             await self.client.close()
 
