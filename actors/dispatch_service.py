@@ -18,6 +18,7 @@ from actors.domain.commands import AssignUnit, Command
 from actors.domain.errors import InvalidArgumentError
 from actors.domain.model import Incident, IncidentStatus, Outcome, Unit, UnitKind, UnitStatus
 from actors.domain.model import Urgency as UrgencyEnum
+from actors.domain.recommend import recommend
 from actors.identity import current_identity
 from actors.router import log
 from amk.dispatch.v1 import dispatch_pb2 as pb
@@ -166,6 +167,43 @@ class DispatchServicer(CallRpcs, pb_grpc.DispatchServiceServicer):
             assert out.incident is not None and out.unit is not None
             return pb.Assignment(
                 incident=conv.incident_pb(out.incident), unit=conv.unit_pb(out.unit)
+            )
+
+        return await self._guard(context, run)
+
+    async def RecommendUnits(self, request, context):
+        async def run() -> pb.RecommendUnitsResponse:
+            conv.v.entity_id(request.incident_id, "incident_id")
+            if not 0 <= request.limit <= 50:
+                raise InvalidArgumentError("limit", "must be 0..50")
+            inc = await self._read_incident(request.incident_id)
+            regions = [inc.region, *self.config.seed.region(inc.region).partners]
+            units: dict[str, Unit] = {}
+            for region in regions:
+                kvs, _ = await self.client.get_prefix(self.keys.units_prefix(region))
+                for kv in kvs:
+                    unit = Unit.decode(kv.value, kv.mod_revision)
+                    units[unit.id] = unit
+            ranked = recommend(
+                units.values(),
+                inc.position.lat,
+                inc.position.lon,
+                inc.urgency,
+                limit=request.limit or 10,
+            )
+            return pb.RecommendUnitsResponse(
+                recommendations=[
+                    pb.Recommendation(
+                        rank=r.rank,
+                        unit=conv.unit_pb(units[r.unit_id]),
+                        eta_s=r.eta_s,
+                        distance_km=r.distance_km,
+                        mode=r.mode,
+                        reason=r.reason,
+                        note=r.note,
+                    )
+                    for r in ranked
+                ]
             )
 
         return await self._guard(context, run)

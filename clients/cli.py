@@ -338,6 +338,23 @@ def cmd_sharing(ctx: Context) -> int:
     )
 
 
+def cmd_recommend(ctx: Context) -> int:
+    recs = ctx.client().recommend_units(ctx.args.incident, limit=ctx.args.limit)
+
+    def human(items: list[Any]) -> RenderableType:
+        if not items:
+            return Text("no available unit", style="dim")
+        return Text(
+            "\n".join(
+                f"{r.rank:>2}. {r.unit.call_sign} ({r.unit.id}, {r.unit.region}) "
+                f"ETA {r.eta_s / 60:.1f} min: {r.reason}" + (f" [{r.note}]" if r.note else "")
+                for r in items
+            )
+        )
+
+    return ctx.emit(recs, human)
+
+
 def cmd_unit_list(ctx: Context) -> int:
     a = ctx.args
     units = ctx.client().list_units(regions=_regions(a), status=a.status, kind=a.kind)
@@ -583,6 +600,10 @@ def build_parser() -> argparse.ArgumentParser:
     position.add_argument("lon", metavar="LON", type=float)
     position.add_argument("--accuracy", type=float, default=0.0, metavar="M", help="metres")
     _request_id_option(position)
+
+    rec = command(commands, "recommend", cmd_recommend, "units ranked by ETA for an incident")
+    rec.add_argument("incident", metavar="INCIDENT")
+    rec.add_argument("--limit", type=int, default=10)
 
     assign = command(commands, "assign", cmd_assign, "dispatch a unit to an incident")
     release = command(commands, "release", cmd_release, "take a unit off an incident")

@@ -500,6 +500,11 @@ class AmkClient:
         """Centres, region owners, fencing tokens and leases as the gateway sees them."""
         return self._unary("GetClusterStatus", pb.GetClusterStatusRequest())
 
+    def recommend_units(self, incident_id: str, limit: int = 10) -> list[pb.Recommendation]:
+        """Available units ranked by ETA, with the reason for each."""
+        req = pb.RecommendUnitsRequest(incident_id=incident_id, limit=limit)
+        return list(self._unary("RecommendUnits", req).recommendations)
+
     # ------------------------------------------------------------ calls
 
     def receive_call(

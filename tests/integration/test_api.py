@@ -422,3 +422,30 @@ async def test_second_gateway_serves_the_same_data(cluster, stub):
         other = pb_grpc.DispatchServiceStub(ch)
         got = await other.GetIncident(pb.GetIncidentRequest(incident_id=inc.id), timeout=5)
     assert got.id == inc.id
+
+
+async def test_recommendation_ranks_by_eta_and_a_neighbours_unit_can_be_assigned(stub, etcd, keys):
+    # Nesoddtangen, across the inner Oslofjord from Oslo: the Oslo ambulance boat is
+    # among the best, and units of Oslo's partner regions are considered too.
+    inc = await create(stub, position=pb.Position(lat=59.8590, lon=10.6580))
+    recs = (
+        await stub.RecommendUnits(pb.RecommendUnitsRequest(incident_id=inc.id), timeout=10)
+    ).recommendations
+    assert recs and [r.rank for r in recs] == list(range(1, len(recs) + 1))
+    assert all(
+        r.unit.status in (pb.UNIT_STATUS_AVAILABLE_AT_STATION, pb.UNIT_STATUS_AVAILABLE_MOBILE)
+        for r in recs
+    )
+    assert [r.eta_s for r in recs[:3]] == sorted(r.eta_s for r in recs[:3])
+    assert all(r.reason for r in recs)
+    best = recs[0]
+    pair = await stub.AssignUnit(
+        pb.AssignUnitRequest(request_id=rid(), incident_id=inc.id, unit_id=best.unit.id),
+        timeout=10,
+    )
+    assert pair.unit.incident_id == inc.id and pair.unit.region == "oslo"
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await stub.RecommendUnits(
+            pb.RecommendUnitsRequest(incident_id=inc.id, limit=500), timeout=5
+        )
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "limit" in err.value.details()

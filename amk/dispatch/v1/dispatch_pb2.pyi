@@ -326,6 +326,38 @@ class StreamUnitPositionsSummary(_message.Message):
     rejected: int
     def __init__(self, accepted: _Optional[int] = ..., rejected: _Optional[int] = ...) -> None: ...
 
+class RecommendUnitsRequest(_message.Message):
+    __slots__ = ("incident_id", "limit")
+    INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    incident_id: str
+    limit: int
+    def __init__(self, incident_id: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class Recommendation(_message.Message):
+    __slots__ = ("rank", "unit", "eta_s", "distance_km", "mode", "reason", "note")
+    RANK_FIELD_NUMBER: _ClassVar[int]
+    UNIT_FIELD_NUMBER: _ClassVar[int]
+    ETA_S_FIELD_NUMBER: _ClassVar[int]
+    DISTANCE_KM_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    rank: int
+    unit: Unit
+    eta_s: float
+    distance_km: float
+    mode: str
+    reason: str
+    note: str
+    def __init__(self, rank: _Optional[int] = ..., unit: _Optional[_Union[Unit, _Mapping]] = ..., eta_s: _Optional[float] = ..., distance_km: _Optional[float] = ..., mode: _Optional[str] = ..., reason: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
+
+class RecommendUnitsResponse(_message.Message):
+    __slots__ = ("recommendations",)
+    RECOMMENDATIONS_FIELD_NUMBER: _ClassVar[int]
+    recommendations: _containers.RepeatedCompositeFieldContainer[Recommendation]
+    def __init__(self, recommendations: _Optional[_Iterable[_Union[Recommendation, _Mapping]]] = ...) -> None: ...
+
 class AssignUnitRequest(_message.Message):
     __slots__ = ("request_id", "incident_id", "unit_id")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]

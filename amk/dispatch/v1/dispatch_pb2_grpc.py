@@ -89,6 +89,11 @@ class DispatchServiceStub:
                 request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ReportUnitPositionRequest.SerializeToString,
                 response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.StreamUnitPositionsSummary.FromString,
                 _registered_method=True)
+        self.RecommendUnits = channel.unary_unary(
+                '/amk.dispatch.v1.DispatchService/RecommendUnits',
+                request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.RecommendUnitsRequest.SerializeToString,
+                response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.RecommendUnitsResponse.FromString,
+                _registered_method=True)
         self.AssignUnit = channel.unary_unary(
                 '/amk.dispatch.v1.DispatchService/AssignUnit',
                 request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AssignUnitRequest.SerializeToString,
@@ -218,6 +223,15 @@ class DispatchServiceServicer:
 
     def StreamUnitPositions(self, request_iterator, context):
         """AVL: a vehicle streams its positions; the summary counts what was accepted.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecommendUnits(self, request, context):
+        """Available units for an incident, ranked by estimated time of arrival, each with the
+        reason (mode, distance, speed, launch/turnout). Includes the partner regions' units:
+        assigning one lends it to the incident's region in the same transaction.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -360,6 +374,11 @@ def add_DispatchServiceServicer_to_server(servicer, server):
                     servicer.StreamUnitPositions,
                     request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ReportUnitPositionRequest.FromString,
                     response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.StreamUnitPositionsSummary.SerializeToString,
+            ),
+            'RecommendUnits': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecommendUnits,
+                    request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.RecommendUnitsRequest.FromString,
+                    response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.RecommendUnitsResponse.SerializeToString,
             ),
             'AssignUnit': grpc.unary_unary_rpc_method_handler(
                     servicer.AssignUnit,
@@ -719,6 +738,33 @@ class DispatchService:
             '/amk.dispatch.v1.DispatchService/StreamUnitPositions',
             amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ReportUnitPositionRequest.SerializeToString,
             amk_dot_dispatch_dot_v1_dot_dispatch__pb2.StreamUnitPositionsSummary.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecommendUnits(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.dispatch.v1.DispatchService/RecommendUnits',
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.RecommendUnitsRequest.SerializeToString,
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.RecommendUnitsResponse.FromString,
             options,
             channel_credentials,
             insecure,
