@@ -657,3 +657,41 @@ class CallMetrics(_message.Message):
     REGIONS_FIELD_NUMBER: _ClassVar[int]
     regions: _containers.RepeatedCompositeFieldContainer[RegionCallMetrics]
     def __init__(self, regions: _Optional[_Iterable[_Union[RegionCallMetrics, _Mapping]]] = ...) -> None: ...
+
+class GetKpisRequest(_message.Message):
+    __slots__ = ("regions", "since")
+    REGIONS_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    regions: _containers.RepeatedScalarFieldContainer[str]
+    since: _timestamp_pb2.Timestamp
+    def __init__(self, regions: _Optional[_Iterable[str]] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class KpiFigure(_message.Message):
+    __slots__ = ("region", "urgency", "measure", "count", "p50_s", "p90_s", "target_s", "target_share", "share_within_target", "target_text")
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    URGENCY_FIELD_NUMBER: _ClassVar[int]
+    MEASURE_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    P50_S_FIELD_NUMBER: _ClassVar[int]
+    P90_S_FIELD_NUMBER: _ClassVar[int]
+    TARGET_S_FIELD_NUMBER: _ClassVar[int]
+    TARGET_SHARE_FIELD_NUMBER: _ClassVar[int]
+    SHARE_WITHIN_TARGET_FIELD_NUMBER: _ClassVar[int]
+    TARGET_TEXT_FIELD_NUMBER: _ClassVar[int]
+    region: str
+    urgency: Urgency
+    measure: str
+    count: int
+    p50_s: float
+    p90_s: float
+    target_s: float
+    target_share: float
+    share_within_target: float
+    target_text: str
+    def __init__(self, region: _Optional[str] = ..., urgency: _Optional[_Union[Urgency, str]] = ..., measure: _Optional[str] = ..., count: _Optional[int] = ..., p50_s: _Optional[float] = ..., p90_s: _Optional[float] = ..., target_s: _Optional[float] = ..., target_share: _Optional[float] = ..., share_within_target: _Optional[float] = ..., target_text: _Optional[str] = ...) -> None: ...
+
+class Kpis(_message.Message):
+    __slots__ = ("figures",)
+    FIGURES_FIELD_NUMBER: _ClassVar[int]
+    figures: _containers.RepeatedCompositeFieldContainer[KpiFigure]
+    def __init__(self, figures: _Optional[_Iterable[_Union[KpiFigure, _Mapping]]] = ...) -> None: ...

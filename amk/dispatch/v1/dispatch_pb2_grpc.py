@@ -154,6 +154,11 @@ class DispatchServiceStub:
                 request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.GetCallMetricsRequest.SerializeToString,
                 response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.CallMetrics.FromString,
                 _registered_method=True)
+        self.GetKpis = channel.unary_unary(
+                '/amk.dispatch.v1.DispatchService/GetKpis',
+                request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.GetKpisRequest.SerializeToString,
+                response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Kpis.FromString,
+                _registered_method=True)
 
 
 class DispatchServiceServicer:
@@ -317,6 +322,14 @@ class DispatchServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetKpis(self, request, context):
+        """Key performance figures from the records and the journal, per region and urgency:
+        call answer time, time to dispatch, time to on scene (p50/p90) against the targets.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DispatchServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -439,6 +452,11 @@ def add_DispatchServiceServicer_to_server(servicer, server):
                     servicer.GetCallMetrics,
                     request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.GetCallMetricsRequest.FromString,
                     response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.CallMetrics.SerializeToString,
+            ),
+            'GetKpis': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetKpis,
+                    request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.GetKpisRequest.FromString,
+                    response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Kpis.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1089,6 +1107,33 @@ class DispatchService:
             '/amk.dispatch.v1.DispatchService/GetCallMetrics',
             amk_dot_dispatch_dot_v1_dot_dispatch__pb2.GetCallMetricsRequest.SerializeToString,
             amk_dot_dispatch_dot_v1_dot_dispatch__pb2.CallMetrics.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetKpis(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.dispatch.v1.DispatchService/GetKpis',
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.GetKpisRequest.SerializeToString,
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Kpis.FromString,
             options,
             channel_credentials,
             insecure,
