@@ -355,6 +355,15 @@ def cmd_recommend(ctx: Context) -> int:
     return ctx.emit(recs, human)
 
 
+def cmd_drill(ctx: Context) -> int:
+    """Run a failover drill (``python -m chaos``): a subprocess, so the CLI does not import
+    the chaos package (it sits above clients in the layering)."""
+    import subprocess
+
+    argv = [sys.executable, "-m", "chaos", *ctx.args.drill_args]
+    return subprocess.call(argv)
+
+
 def cmd_unit_list(ctx: Context) -> int:
     a = ctx.args
     units = ctx.client().list_units(regions=_regions(a), status=a.status, kind=a.kind)
@@ -651,6 +660,16 @@ def build_parser() -> argparse.ArgumentParser:
     sharing.add_argument("mode", choices=["on", "off"])
     _request_id_option(sharing)
 
+    drill = command(
+        commands, "drill", cmd_drill, "run a failover drill (python -m chaos)", parents=()
+    )
+    drill.add_argument(
+        "drill_args",
+        nargs=argparse.REMAINDER,
+        metavar="SCENARIO ...",
+        help="scenario file and options, e.g. chaos/scenarios/kill-centre.toml --report-dir DIR",
+    )
+
     handover = command(commands, "handover", None, "hand an incident, unit or region over")
     ho = handover.add_subparsers(dest="handover_command", metavar="WHAT", required=True)
     ho_inc = command(ho, "incident", cmd_handover_incident, "move an incident (and its units)")
@@ -692,6 +711,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``amk`` script; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["drill"] and argv[1:2] not in (["-h"], ["--help"]):
+        # Everything after "drill" belongs to the drill runner, options included.
+        import subprocess
+
+        return subprocess.call([sys.executable, "-m", "chaos", *argv[1:]])
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

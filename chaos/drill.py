@@ -1,0 +1,353 @@
+"""Drills as data: a scenario (TOML) names the load and the faults; the runner does the rest.
+
+A run: start the cluster (its own key prefix and Ray namespace; its own etcd and Ray
+unless given), check health (every region owned by a live centre), start the load,
+inject each fault at its time and recover it after its duration, stop the load, check
+health again, then check the history against etcd (:mod:`chaos.checker`) and write the
+report (:mod:`chaos.report`). The verdict is the checker's: anything acknowledged and
+lost, anything applied twice, any write accepted from a deposed owner fails the drill.
+
+Scenario file::
+
+    name = "kill-centre"
+    description = "kill -9 of Oslo under load"
+    regions = ["oslo", "vestre-viken"]     # where the load goes (default: all)
+    fencing = true                         # false only in the unfenced proof drill
+    etcd_members = 1                       # 3: the drill starts its own etcd cluster
+    [load]
+    rate = 40                              # operations per second, overall
+    concurrency = 6
+    duration_s = 20
+    [[faults]]
+    failpoint = "kill-centre"              # see chaos.failpoints.FAILPOINTS
+    target = "oslo"
+    at_s = 6
+    duration_s = 0                         # other keys go to the failpoint as params
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import time
+import tomllib
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from chaos import checker, report
+from chaos.etcd_cluster import EtcdCluster
+from chaos.failpoints import DrillContext, Failpoint, FaultSpec, make
+from clients.launcher import Deployment
+from clients.loadgen import History, LoadGenerator, LoadSpec
+from cluster.config import UNSAFE_UNFENCED_ENV, ClusterConfig
+from cluster.errors import AmkError
+from cluster.etcd import EtcdClient
+from cluster.etcd_server import EmbeddedEtcd, find_free_port
+from cluster.keys import Keys
+
+log = structlog.get_logger("amk.chaos.drill")
+
+EXIT_OK, EXIT_VIOLATION, EXIT_NOT_RUN, EXIT_UNHEALTHY = 0, 1, 2, 3
+_FAULT_KEYS = {"failpoint", "target", "at_s", "duration_s"}
+
+
+@dataclass
+class Scenario:
+    """One drill, as read from its TOML file."""
+
+    name: str
+    load: LoadSpec
+    faults: list[FaultSpec]
+    description: str = ""
+    regions: list[str] = field(default_factory=list)
+    fencing: bool = True
+    etcd_members: int = 1
+    gateways: int = 2
+    lease_ttl_s: int = 2
+    health_timeout_s: float = 30.0
+    expect: str = "pass"  # "violations": the drill exists to prove the checker catches them
+
+    @classmethod
+    def from_file(cls, path: Path) -> Scenario:
+        raw = tomllib.loads(Path(path).read_text())
+        load = raw.pop("load", {})
+        faults = [
+            FaultSpec(
+                failpoint=f["failpoint"],
+                target=str(f.get("target", "")),
+                at_s=float(f.get("at_s", 0)),
+                duration_s=float(f.get("duration_s", 0)),
+                params={k: v for k, v in f.items() if k not in _FAULT_KEYS},
+            )
+            for f in raw.pop("faults", [])
+        ]
+        regions = list(raw.get("regions", []))
+        spec = LoadSpec(
+            rate=float(load.get("rate", 20)),
+            concurrency=int(load.get("concurrency", 4)),
+            duration_s=float(load.get("duration_s", 20)),
+            regions=tuple(regions),
+            timeout_s=float(load.get("timeout_s", 10)),
+            seed=load.get("seed"),
+        )
+        raw.setdefault("name", Path(path).stem)
+        return cls(load=spec, faults=faults, **raw)
+
+
+# ---------------------------------------------------------------- health
+
+
+async def health(ctx: DrillContext, client: EtcdClient) -> dict[str, Any]:
+    """Every region owned by the live instance of a centre; every centre answering;
+    no region served by two centres at once."""
+    assert ctx.deployment is not None
+    keys = Keys(ctx.config.key_prefix)
+    problems: list[str] = []
+    centres: dict[str, dict[str, Any]] = {}
+    for cid, handle in ctx.deployment.centres.items():
+        handle.forget()  # find the actor again: it may have been restarted
+        try:
+            st = await handle.status(timeout_s=2)
+        except AmkError as err:
+            problems.append(f"centre {cid} not answering: {err}")
+            continue
+        centres[cid] = {"instance": st["instance"], "regions": st["regions"], "pid": st["pid"]}
+    owners: dict[str, Any] = {}
+    for region in ctx.config.region_ids():
+        kv = await client.get(keys.owner(region))
+        if kv is None:
+            problems.append(f"region {region} has no owner")
+            continue
+        rec = json.loads(kv.value)
+        owners[region] = {
+            "centre": rec["centre"],
+            "instance": rec["instance"],
+            "token": kv.mod_revision,
+        }
+        live = centres.get(rec["centre"], {})
+        if live.get("instance") != rec["instance"]:
+            problems.append(f"region {region} owned by {rec['instance']}, not a live instance")
+        claimers = [c for c, st in centres.items() if region in st["regions"]]
+        if len(claimers) > 1:
+            problems.append(f"region {region} served by {claimers} at once (split brain)")
+    return {"ok": not problems, "problems": problems, "owners": owners, "centres": centres}
+
+
+async def wait_healthy(ctx: DrillContext, client: EtcdClient, timeout_s: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        h = await health(ctx, client)
+        h["waited_s"] = round(timeout_s - (deadline - time.monotonic()), 2)
+        if h["ok"] or time.monotonic() > deadline:
+            return h
+        await asyncio.sleep(0.2)
+
+
+# ---------------------------------------------------------------- the run
+
+
+async def _watch_owners(
+    client: EtcdClient, keys: Keys, regions: list[str], out: list[dict[str, Any]]
+) -> None:
+    """Poll the owner keys (10/s) and record every change, for the report's bands."""
+    last: dict[str, Any] = {}
+    while True:
+        for region in regions:
+            with contextlib.suppress(Exception):
+                kv = await client.get(keys.owner(region), timeout_s=0.5)
+                now = (json.loads(kv.value)["centre"], kv.mod_revision) if kv else (None, 0)
+                if last.get(region) != now:
+                    last[region] = now
+                    out.append(
+                        {"t": time.time(), "region": region, "centre": now[0], "token": now[1]}
+                    )
+        await asyncio.sleep(0.1)
+
+
+async def _run_fault(
+    fp: Failpoint, ctx: DrillContext, t0: float, windows: list[dict[str, Any]]
+) -> None:
+    await asyncio.sleep(max(0.0, t0 + fp.spec.at_s - time.time()))
+    window: dict[str, Any] = {"name": fp.name, "target": fp.spec.target, "start": time.time()}
+    windows.append(window)
+    try:
+        window["inject"] = await fp.inject(ctx)
+        await asyncio.sleep(fp.spec.duration_s)
+    finally:
+        window["end"] = time.time()
+        try:
+            window["recover"] = await fp.recover(ctx)
+        except Exception as exc:
+            window["recover"] = {"error": repr(exc)}
+    log.info("fault_done", failpoint=fp.name, target=fp.spec.target)
+
+
+def _config(scenario: Scenario, home: Path) -> ClusterConfig:
+    """A config of its own (prefix, namespace, ports); fencing off only when the scenario
+    says so, with the unsafe variable set just while the config is built."""
+    tag = uuid.uuid4().hex[:8]
+    overrides: dict[str, Any] = {
+        "home": home,
+        "key_prefix": f"/drill/{scenario.name}/{tag}/",
+        "ray_namespace": f"drill-{tag}",
+        "gateways": [f"127.0.0.1:{find_free_port()}" for _ in range(scenario.gateways)],
+        "lease_ttl_s": scenario.lease_ttl_s,
+        "fencing": scenario.fencing,
+    }
+    if scenario.fencing:
+        return ClusterConfig.load(**overrides)
+    before = os.environ.get(UNSAFE_UNFENCED_ENV)
+    os.environ[UNSAFE_UNFENCED_ENV] = "1"
+    try:
+        return ClusterConfig.load(**overrides)
+    finally:
+        if before is None:
+            os.environ.pop(UNSAFE_UNFENCED_ENV, None)
+        else:
+            os.environ[UNSAFE_UNFENCED_ENV] = before
+
+
+async def run_drill(
+    scenario: Scenario,
+    report_dir: Path,
+    *,
+    endpoints: list[str] | None = None,
+    etcd_cluster: EtcdCluster | None = None,
+) -> dict[str, Any]:
+    """Run one drill inside an already initialised Ray; returns the result (also written
+    to ``report_dir``). ``result["exit_code"]`` is the verdict."""
+    os.makedirs(report_dir, exist_ok=True)
+    endpoints = endpoints or (etcd_cluster.endpoints if etcd_cluster else [])
+    if not endpoints:
+        raise ValueError("run_drill needs etcd endpoints (or an etcd cluster)")
+    ctx = DrillContext(_config(scenario, report_dir / "home"), endpoints, None, etcd_cluster)
+    fps = [make(spec) for spec in scenario.faults]
+    unavailable = {fp.name: r.reason for fp in fps if not (r := fp.available(ctx))}
+    result: dict[str, Any] = {"scenario": scenario.name, "description": scenario.description}
+    if unavailable:
+        result.update(exit_code=EXIT_NOT_RUN, not_available=unavailable)
+        _write_json(report_dir / "report.json", result)
+        return result
+    for fp in fps:
+        if overrides := await fp.setup(ctx):
+            ctx.config = ctx.config.model_copy(update=overrides)
+    keys = Keys(ctx.config.key_prefix)
+    client = EtcdClient(endpoints, request_timeout_s=3.0)
+    deployment = Deployment(ctx.config, endpoints)
+    ctx.deployment = deployment
+    history = History(report_dir / "history.jsonl")
+    owner_events: list[dict[str, Any]] = []
+    windows: list[dict[str, Any]] = []
+    watcher: asyncio.Task[None] | None = None
+    try:
+        started = time.monotonic()
+        await deployment.start()
+        result["startup_s"] = round(time.monotonic() - started, 2)
+        result["health_before"] = await wait_healthy(ctx, client, scenario.health_timeout_s)
+        if not result["health_before"]["ok"]:
+            result["exit_code"] = EXIT_UNHEALTHY
+            return result
+        regions = list(scenario.regions) or ctx.config.region_ids()
+        watcher = asyncio.create_task(
+            _watch_owners(client, keys, ctx.config.region_ids(), owner_events)
+        )
+        gen = LoadGenerator(ctx.config.gateways, ctx.config.seed, scenario.load, history).start()
+        t0 = gen.started_at
+        faults = [asyncio.create_task(_run_fault(fp, ctx, t0, windows)) for fp in fps]
+        await asyncio.to_thread(gen.join)
+        t_end = time.time()
+        await asyncio.gather(*faults)
+        result["health_after"] = await wait_healthy(ctx, client, scenario.health_timeout_s)
+        watcher.cancel()
+        stats: dict[str, dict[str, int]] = {}
+        for cid, st in result["health_after"]["centres"].items():
+            with contextlib.suppress(AmkError):
+                stats[cid] = (await deployment.centres[cid].status(timeout_s=2))["store"]
+                stats[cid]["instance"] = st["instance"]  # type: ignore[assignment]
+        snap = await checker.collect(client, keys)
+        full_history = history.records + ctx.direct
+        verdict = checker.check(
+            full_history,
+            snap,
+            faults=windows,
+            regions=regions,
+            centre_stats=stats,
+            window=(t0, t_end),
+        )
+        result.update(
+            t0=t0,
+            t_end=t_end,
+            load=scenario.load.__dict__,
+            regions=regions,
+            faults=windows,
+            owner_events=owner_events,
+            check=verdict,
+            expect=scenario.expect,
+            fencing=scenario.fencing,
+            etcd_endpoints=endpoints,
+            key_prefix=ctx.config.key_prefix,
+        )
+        if not verdict["ok"]:
+            result["exit_code"] = EXIT_VIOLATION
+        elif not result["health_after"]["ok"]:
+            result["exit_code"] = EXIT_UNHEALTHY
+        else:
+            result["exit_code"] = EXIT_OK
+        result["report"] = report.write(result, full_history, report_dir)
+        return result
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+        history.close()
+        await deployment.stop()
+        await client.close()
+        for fp in fps:
+            await fp.teardown()
+        _write_json(report_dir / "report.json", result)
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    path.write_text(json.dumps(data, indent=2, default=str))
+
+
+def run_standalone(scenario: Scenario, report_dir: Path) -> dict[str, Any]:
+    """Start etcd (one member, or three when the scenario asks) and a local Ray of its
+    own, run the drill, stop them again."""
+    import ray
+
+    report_dir.mkdir(parents=True, exist_ok=True)
+    etcd: EmbeddedEtcd | None = None
+    cluster: EtcdCluster | None = None
+    endpoints: list[str] = []
+    try:
+        if scenario.etcd_members >= 3:
+            cluster = EtcdCluster(report_dir / "etcd", size=scenario.etcd_members).start()
+        else:
+            etcd = EmbeddedEtcd(
+                report_dir / "etcd",
+                client_port=find_free_port(),
+                log_file=report_dir / "etcd.log",
+            ).start()
+            endpoints = [etcd.endpoint]
+        ray.init(
+            address="local",
+            include_dashboard=False,
+            log_to_driver=False,
+            configure_logging=False,
+        )
+        return asyncio.run(
+            run_drill(scenario, report_dir, endpoints=endpoints or None, etcd_cluster=cluster)
+        )
+    finally:
+        if ray.is_initialized():
+            ray.shutdown()
+        if etcd is not None:
+            etcd.stop()
+        if cluster is not None:
+            cluster.stop()

@@ -1,0 +1,402 @@
+"""Failpoints: the faults a drill injects, one small class each.
+
+As in etcd's robustness tests, a :class:`Failpoint` has a ``name``, says whether it can
+run here (:meth:`Failpoint.available`, with the reason when it cannot), and has
+``inject`` and ``recover``. ``setup`` runs before the deployment starts, for faults that
+must be wired in first (the etcd link proxy is given to one centre through
+``ClusterConfig.centre_etcd``); ``teardown`` after it stops.
+
+What each one proves:
+
+- :class:`KillCentre`      kill -9 of a centre's process: the supervisor's crash fast path.
+- :class:`RayKillCentre`   ``ray.kill`` of the centre actor: the same, as Ray itself kills.
+- :class:`PauseCentre`     SIGSTOP longer than the lease TTL, then SIGCONT: a hung owner
+  loses its region by lease expiry, and its writes after it resumes must be fenced.
+- :class:`EtcdLinkProxy`   one centre's link to etcd cut, slowed or reset (a partition).
+- :class:`KillGateway`     a gateway dies; clients move to the other one.
+- :class:`EtcdMemberKill`  one member of a three-member etcd cluster dies (the leader
+  too), and comes back.
+- :class:`RayNodeKill`, :class:`RayHeadKill`: not available yet; ``available`` says why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import time
+import uuid
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+
+import structlog
+
+from actors.domain.commands import CreateIncident
+from actors.domain.model import Position
+from chaos.etcd_cluster import EtcdCluster
+from chaos.proxy import TcpProxy
+from cluster.config import ClusterConfig
+from cluster.errors import AmkError
+
+if TYPE_CHECKING:
+    from clients.launcher import Deployment
+
+log = structlog.get_logger("amk.chaos.failpoints")
+
+
+class Availability(NamedTuple):
+    """Whether a failpoint can run here; ``reason`` says why not (truthy when it can)."""
+
+    ok: bool
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+@dataclass
+class FaultSpec:
+    """One fault of a scenario: which failpoint, on what, when and for how long."""
+
+    failpoint: str
+    target: str = ""
+    at_s: float = 0.0
+    duration_s: float = 0.0
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DrillContext:
+    """What failpoints act on; ``direct`` collects commands sent straight to an actor."""
+
+    config: ClusterConfig
+    endpoints: list[str]
+    deployment: Deployment | None = None
+    etcd_cluster: EtcdCluster | None = None
+    direct: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Failpoint(ABC):
+    """A fault with ``name``, ``available()``, ``inject()`` and ``recover()``."""
+
+    name: ClassVar[str]
+
+    def __init__(self, spec: FaultSpec) -> None:
+        self.spec = spec
+        self.log = log.bind(failpoint=self.name, target=spec.target)
+
+    def available(self, ctx: DrillContext) -> Availability:
+        return Availability(True)
+
+    async def setup(self, ctx: DrillContext) -> dict[str, Any]:
+        """Before the deployment starts; returns ClusterConfig overrides."""
+        return {}
+
+    @abstractmethod
+    async def inject(self, ctx: DrillContext) -> dict[str, Any]:
+        """Apply the fault; returns details for the report."""
+
+    async def recover(self, ctx: DrillContext) -> dict[str, Any]:
+        """Undo the fault where that is ours to do (a killed centre is the supervisor's)."""
+        return {}
+
+    async def teardown(self) -> None:  # noqa: B027 - optional hook, most have nothing
+        """After the deployment stopped."""
+
+    @staticmethod
+    def _centre(ctx: DrillContext, centre_id: str) -> Any:
+        assert ctx.deployment is not None
+        if centre_id not in ctx.deployment.centres:
+            raise ValueError(f"unknown centre {centre_id!r}")
+        return ctx.deployment.centres[centre_id]
+
+
+# ---------------------------------------------------------------- centres
+
+
+class KillCentre(Failpoint):
+    """kill -9 of the centre actor's process (pid from ``CentreHandle.status()``)."""
+
+    name = "kill-centre"
+
+    async def inject(self, ctx: DrillContext) -> dict[str, Any]:
+        handle = self._centre(ctx, self.spec.target)
+        handle.forget()
+        status = await handle.status(timeout_s=5)
+        os.kill(status["pid"], signal.SIGKILL)
+        self.log.warning("centre_killed", pid=status["pid"], regions=status["regions"])
+        return {"pid": status["pid"], "regions": status["regions"]}
+
+
+class RayKillCentre(Failpoint):
+    """``ray.kill(actor, no_restart=False)`` through the handle: Ray ends the actor."""
+
+    name = "ray-kill-centre"
+
+    async def inject(self, ctx: DrillContext) -> dict[str, Any]:
+        handle = self._centre(ctx, self.spec.target)
+        handle.forget()
+        status = await handle.status(timeout_s=5)
+        await handle.kill(no_restart=False)
+        self.log.warning("centre_ray_killed", regions=status["regions"])
+        return {"pid": status["pid"], "regions": status["regions"]}
+
+
+class PauseCentre(Failpoint):
+    """SIGSTOP for ``duration_s`` (longer than the lease TTL), then SIGCONT.
+
+    With ``params.direct_writes = N`` it also sends N creates straight to the paused
+    actor, past the gateway: they wait in its mailbox and run when it resumes, after its
+    region went to a backup. With fencing on they must all fail; with fencing off (the
+    unsafe test mode) they land with the old token, and the checker must catch them.
+    """
+
+    name = "pause-centre"
+
+    def __init__(self, spec: FaultSpec) -> None:
+        super().__init__(spec)
+        self._pid = 0
+        self._pending: list[asyncio.Task[dict[str, Any]]] = []
+
+    def available(self, ctx: DrillContext) -> Availability:
+        if self.spec.duration_s <= ctx.config.lease_ttl_s:
+            return Availability(
+                False,
+                f"duration_s {self.spec.duration_s} must exceed the lease TTL "
+                f"({ctx.config.lease_ttl_s} s), or the pause proves nothing",
+            )
+        return Availability(True)
+
+    async def inject(self, ctx: DrillContext) -> dict[str, Any]:
+        handle = self._centre(ctx, self.spec.target)
+        handle.forget()
+        status = await handle.status(timeout_s=5)
+        self._pid = status["pid"]
+        os.kill(self._pid, signal.SIGSTOP)
+        self.log.warning("centre_paused", pid=self._pid, regions=status["regions"])
+        for region in status["regions"]:
+            for _ in range(int(self.spec.params.get("direct_writes", 0))):
+                self._pending.append(asyncio.create_task(self._direct(ctx, handle, region)))
+        return {"pid": self._pid, "regions": status["regions"]}
+
+    async def _direct(self, ctx: DrillContext, handle: Any, region: str) -> dict[str, Any]:
+        rid = f"direct-{uuid.uuid4().hex}"
+        lat, lon = _region_point(ctx.config, region)
+        cmd = CreateIncident(request_id=rid, region=region, position=Position(lat, lon))
+        rec: dict[str, Any] = {
+            "t": time.time(),
+            "op": "create",
+            "via": "direct",
+            "region": region,
+            "request_id": rid,
+        }
+        try:
+            out = await handle.execute(region, cmd, timeout_s=60)
+        except AmkError as err:
+            rec.update(ok=False, code="direct:" + type(err).__name__, error=str(err)[:200])
+        else:
+            inc = out.incident
+            rec.update(ok=True, incident=inc.id if inc else "", revision=inc.revision if inc else 0)
+        rec["t_done"] = time.time()
+        ctx.direct.append(rec)
+        return rec
+
+    async def recover(self, ctx: DrillContext) -> dict[str, Any]:
+        if self._pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._pid, signal.SIGCONT)
+            self.log.info("centre_resumed", pid=self._pid)
+        results = await asyncio.gather(*self._pending) if self._pending else []
+        return {
+            "direct_writes": len(results),
+            "direct_accepted": sum(1 for r in results if r.get("ok")),
+        }
+
+
+def _region_point(config: ClusterConfig, region: str) -> tuple[float, float]:
+    """A point well inside ``region``: its first seed unit's station, else its centroid."""
+    for u in config.seed.units:
+        if u.region == region:
+            return u.lat, u.lon
+    pts = config.seed.region(region).boundary
+    return sum(p[0] for p in pts) / len(pts), sum(p[1] for p in pts) / len(pts)
+
+
+class EtcdLinkProxy(Failpoint):
+    """One centre reaches etcd through a loopback TCP proxy; the fault changes its mode.
+
+    ``params.mode``: ``blackhole`` (default), ``delay`` (with ``delay_ms``) or ``drop``.
+    """
+
+    name = "etcd-link"
+
+    def __init__(self, spec: FaultSpec) -> None:
+        super().__init__(spec)
+        self.proxy: TcpProxy | None = None
+
+    def available(self, ctx: DrillContext) -> Availability:
+        mode = self.spec.params.get("mode", "blackhole")
+        if mode not in ("blackhole", "delay", "drop"):
+            return Availability(False, f"unknown proxy mode {mode!r}")
+        if self.spec.target not in ctx.config.centre_ids():
+            return Availability(False, f"unknown centre {self.spec.target!r}")
+        return Availability(True)
+
+    async def setup(self, ctx: DrillContext) -> dict[str, Any]:
+        # gRPC's pick_first channel takes one target: proxy the first endpoint only.
+        self.proxy = TcpProxy(ctx.endpoints[0]).start()
+        merged = {**ctx.config.centre_etcd, self.spec.target: [self.proxy.endpoint]}
+        return {"centre_etcd": merged}
+
+    async def inject(self, ctx: DrillContext) -> dict[str, Any]:
+        assert self.proxy is not None
+        mode = self.spec.params.get("mode", "blackhole")
+        delay = float(self.spec.params.get("delay_ms", 0))
+        self.proxy.set_mode(mode, delay)
+        return {"mode": mode, "delay_ms": delay, "proxy": self.proxy.endpoint}
+
+    async def recover(self, ctx: DrillContext) -> dict[str, Any]:
+        assert self.proxy is not None
+        self.proxy.set_mode("pass")
+        return dict(self.proxy.stats)
+
+    async def teardown(self) -> None:
+        if self.proxy is not None:
+            self.proxy.stop()
+
+
+# ---------------------------------------------------------------- gateways
+
+
+class KillGateway(Failpoint):
+    """Kill a gateway actor (target: its address or index); recover starts it again."""
+
+    name = "kill-gateway"
+
+    def _address(self, ctx: DrillContext) -> str:
+        gateways = ctx.config.gateways
+        t = self.spec.target or "0"
+        return gateways[int(t)] if t.isdigit() else t
+
+    def available(self, ctx: DrillContext) -> Availability:
+        if len(ctx.config.gateways) < 2:
+            return Availability(False, "needs two gateways, or clients have nowhere to go")
+        return Availability(True)
+
+    async def inject(self, ctx: DrillContext) -> dict[str, Any]:
+        assert ctx.deployment is not None
+        address = self._address(ctx)
+        ctx.deployment.gateways[address].kill()
+        self.log.warning("gateway_killed", address=address)
+        return {"address": address}
+
+    async def recover(self, ctx: DrillContext) -> dict[str, Any]:
+        assert ctx.deployment is not None
+        address = self._address(ctx)
+        for attempt in range(50):
+            try:
+                await ctx.deployment.start_gateway(address)
+                return {"restarted": address, "attempts": attempt + 1}
+            except (ValueError, OSError, Exception) as exc:  # name not released yet
+                last = exc
+                await asyncio.sleep(0.1 * (attempt + 1))
+        return {"restart_failed": repr(last)}
+
+
+# ---------------------------------------------------------------- etcd members
+
+
+class EtcdMemberKill(Failpoint):
+    """SIGKILL of one member of the drill's three-member etcd; recover restarts it.
+
+    target: ``leader`` (found with the Maintenance Status RPC), ``follower`` or a name.
+    """
+
+    name = "etcd-member-kill"
+
+    def __init__(self, spec: FaultSpec) -> None:
+        super().__init__(spec)
+        self._member: Any = None
+
+    def available(self, ctx: DrillContext) -> Availability:
+        if ctx.etcd_cluster is None:
+            return Availability(False, "needs the drill's own etcd cluster: set etcd_members = 3")
+        return Availability(True)
+
+    async def inject(self, ctx: DrillContext) -> dict[str, Any]:
+        assert ctx.etcd_cluster is not None
+        self._member = await ctx.etcd_cluster.pick(self.spec.target or "leader")
+        ctx.etcd_cluster.kill(self._member)
+        return {"member": self._member.name, "endpoint": self._member.endpoint}
+
+    async def recover(self, ctx: DrillContext) -> dict[str, Any]:
+        assert ctx.etcd_cluster is not None and self._member is not None
+        await asyncio.to_thread(ctx.etcd_cluster.restart, self._member)
+        lead = await ctx.etcd_cluster.leader()
+        return {"restarted": self._member.name, "leader": lead.name if lead else ""}
+
+
+# ---------------------------------------------------------------- Ray nodes
+
+
+class RayNodeKill(Failpoint):
+    """Kill a raylet of a multi-node local Ray (``ray.cluster_utils.Cluster``)."""
+
+    name = "ray-node-kill"
+
+    def available(self, ctx: DrillContext) -> Availability:
+        return Availability(
+            False,
+            "centres cannot be placed on chosen nodes yet: CentreHandle.create (actors/) "
+            "sets no scheduling strategy or node resource, so with several raylets Ray "
+            "packs every num_cpus=0 centre where it likes; a node kill would then prove "
+            "nothing about one centre's failover. Needs a placement option in actors/.",
+        )
+
+    async def inject(self, ctx: DrillContext) -> dict[str, Any]:
+        raise NotImplementedError(self.available(ctx).reason)
+
+
+class RayHeadKill(Failpoint):
+    """Kill the Ray head node."""
+
+    name = "ray-head-kill"
+
+    def available(self, ctx: DrillContext) -> Availability:
+        return Availability(
+            False,
+            "without GCS fault tolerance (an external Redis, not set up here) the head's "
+            "death ends every actor of the Ray cluster, supervisor and gateways included: "
+            "what survives is etcd (every acknowledged record, the journal) and nothing "
+            "serves until `amk up` runs again; regions are claimed anew on restart.",
+        )
+
+    async def inject(self, ctx: DrillContext) -> dict[str, Any]:
+        raise NotImplementedError(self.available(ctx).reason)
+
+
+FAILPOINTS: dict[str, type[Failpoint]] = {
+    cls.name: cls
+    for cls in (
+        KillCentre,
+        RayKillCentre,
+        PauseCentre,
+        EtcdLinkProxy,
+        KillGateway,
+        EtcdMemberKill,
+        RayNodeKill,
+        RayHeadKill,
+    )
+}
+
+
+def make(spec: FaultSpec) -> Failpoint:
+    """The failpoint named by ``spec.failpoint``."""
+    try:
+        return FAILPOINTS[spec.failpoint](spec)
+    except KeyError:
+        raise ValueError(
+            f"unknown failpoint {spec.failpoint!r}; known: {', '.join(FAILPOINTS)}"
+        ) from None
