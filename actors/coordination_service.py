@@ -15,13 +15,16 @@ import time
 from actors import api_convert as conv
 from actors.domain import validation as v
 from actors.domain.commands import CreateIncident, HandOverIncident, LendUnit, SetCallSharing
-from actors.domain.errors import InvalidArgumentError, PreconditionError
+from actors.domain.errors import InvalidArgumentError, NotFoundError, PreconditionError
 from actors.identity import current_identity
+from actors.major_handle import MajorHandle
+from actors.major_incident import major_id_for
 from actors.router import Router, log
+from actors.supervisor_handle import SupervisorHandle
 from amk.coordination.v1 import coordination_pb2 as cpb
 from amk.coordination.v1 import coordination_pb2_grpc as cpb_grpc
 from amk.dispatch.v1 import dispatch_pb2 as pb
-from cluster.errors import RegionUnavailableError
+from cluster.errors import AmkError, RegionUnavailableError
 from cluster.ownership import OwnerRecord
 
 MAX_EIDO_BYTES = 1_000_000
@@ -181,5 +184,123 @@ class CoordinationServicer(Router, cpb_grpc.CoordinationServiceServicer):
             )
             await self._route(cmd.region, cmd, context)
             return cpb.SetCallSharingResponse(region=cmd.region, sharing=cmd.sharing)
+
+        return await self._guard(context, run)
+
+    # ------------------------------------------------------------ major incidents
+
+    @staticmethod
+    def _major_pb(view: dict) -> cpb.MajorIncident:
+        return cpb.MajorIncident(
+            id=view["id"],
+            region=view["region"],
+            position=pb.Position(lat=view["lat"], lon=view["lon"], accuracy_m=view["accuracy_m"]),
+            kind=view["kind"],
+            expected_patients=view["expected_patients"],
+            status=view["status"],
+            declared_by=view["declared_by"],
+            declared_at=view["declared_at"],
+            incident_ids=view["incident_ids"],
+            reserved_unit_ids=view["reserved_unit_ids"],
+            timeline=[cpb.TimelineEntry(**t) for t in view["timeline"]],
+            actor_pid=view.get("actor_pid", 0),
+            revision=view.get("revision", 0),
+        )
+
+    def _major_id(self, value: str) -> str:
+        return v.entity_id(value, "major_incident_id")
+
+    async def DeclareMajorIncident(self, request, context):
+        async def run() -> cpb.MajorIncident:
+            rid = v.request_id(request.request_id)
+            region = self._region(request.region)
+            if not request.HasField("position"):
+                raise InvalidArgumentError("position", "is required")
+            p = request.position
+            v.position(p.lat, p.lon, p.accuracy_m)
+            kind = v.text(request.kind, "kind", limit=200, required=True)
+            if not 0 <= request.expected_patients <= 100_000:
+                raise InvalidArgumentError("expected_patients", "must be 0..100000")
+            declare = {
+                "region": region,
+                "lat": p.lat,
+                "lon": p.lon,
+                "accuracy_m": p.accuracy_m,
+                "kind": kind,
+                "expected_patients": request.expected_patients,
+                "declared_by": current_identity.get(),
+            }
+            supervisor = SupervisorHandle.find(self.config.ray_namespace)
+            view = await supervisor.declare_major(major_id_for(rid), declare)
+            return self._major_pb(view)
+
+        return await self._guard(context, run)
+
+    async def _read_major(self, major_id: str) -> dict:
+        kv = await self.client.get(self.keys.major(major_id))
+        if kv is None:
+            raise NotFoundError("major incident", major_id)
+        return {**json.loads(kv.value), "revision": kv.mod_revision}
+
+    async def GetMajorIncident(self, request, context):
+        async def run() -> cpb.MajorIncident:
+            major_id = self._major_id(request.major_incident_id)
+            view = await self._read_major(major_id)  # from etcd: answers with no actor up
+            try:
+                live = await MajorHandle(major_id, self.config.ray_namespace).view()
+                view["actor_pid"] = live["actor_pid"]
+            except AmkError:
+                view["actor_pid"] = 0
+            return self._major_pb(view)
+
+        return await self._guard(context, run)
+
+    async def ListMajorIncidents(self, request, context):
+        async def run() -> cpb.ListMajorIncidentsResponse:
+            kvs, _ = await self.client.get_prefix(self.keys.majors_prefix())
+            views = [
+                {**json.loads(kv.value), "revision": kv.mod_revision}
+                for kv in kvs
+                if kv.key.endswith(b"/record")
+            ]
+            return cpb.ListMajorIncidentsResponse(
+                major_incidents=[self._major_pb(m) for m in views]
+            )
+
+        return await self._guard(context, run)
+
+    async def LinkToMajorIncident(self, request, context):
+        async def run() -> cpb.MajorIncident:
+            rid = v.request_id(request.request_id)
+            major_id = self._major_id(request.major_incident_id)
+            await self._read_major(major_id)
+            ids = [v.entity_id(i, f"incident_ids[{n}]") for n, i in enumerate(request.incident_ids)]
+            for i in ids:
+                await self._read_incident(i)  # NOT_FOUND before anything is written
+            handle = MajorHandle(major_id, self.config.ray_namespace)
+            return self._major_pb(await handle.link(ids, current_identity.get(), rid))
+
+        return await self._guard(context, run)
+
+    async def ReserveUnitsForMajorIncident(self, request, context):
+        async def run() -> cpb.MajorIncident:
+            rid = v.request_id(request.request_id)
+            major_id = self._major_id(request.major_incident_id)
+            await self._read_major(major_id)
+            ids = [v.entity_id(u, f"unit_ids[{n}]") for n, u in enumerate(request.unit_ids)]
+            for u in ids:
+                await self._read_unit(u)
+            handle = MajorHandle(major_id, self.config.ray_namespace)
+            return self._major_pb(await handle.reserve(ids, current_identity.get(), rid))
+
+        return await self._guard(context, run)
+
+    async def StandDownMajorIncident(self, request, context):
+        async def run() -> cpb.MajorIncident:
+            rid = v.request_id(request.request_id)
+            major_id = self._major_id(request.major_incident_id)
+            await self._read_major(major_id)
+            handle = MajorHandle(major_id, self.config.ray_namespace)
+            return self._major_pb(await handle.stand_down(current_identity.get(), rid))
 
         return await self._guard(context, run)

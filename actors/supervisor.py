@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import time
 from typing import Any
@@ -24,6 +25,7 @@ import ray
 import structlog
 
 from actors.centre_handle import CentreHandle, new_instance
+from actors.major_handle import MajorHandle
 from cluster.config import ClusterConfig
 from cluster.errors import AmkError, CentreUnavailableError
 from cluster.etcd import EtcdClient
@@ -46,12 +48,55 @@ class Supervisor:
         self.instances: dict[str, str] = {}
         self.events: list[dict[str, Any]] = []
         self._watchers: dict[str, asyncio.Task[None]] = {}
+        self._major_watchers: dict[str, asyncio.Task[None]] = {}
         self._stopping = False
 
     async def start(self) -> dict[str, Any]:
         self.client = EtcdClient(self.endpoints)
         await asyncio.gather(*(self._start_centre(c.id) for c in self.config.seed.centres))
+        await self._resume_majors()
         return {c: h.centre_id for c, h in self.handles.items()}
+
+    # ------------------------------------------------------------ major incidents
+
+    async def _resume_majors(self) -> None:
+        """Major incidents still declared (after a full restart) get their actor back."""
+        assert self.client is not None
+        kvs, _ = await self.client.get_prefix(self.keys.majors_prefix())
+        for kv in kvs:
+            if kv.key.endswith(b"/record") and json.loads(kv.value)["status"] == "declared":
+                major_id = json.loads(kv.value)["id"]
+                with contextlib.suppress(AmkError):
+                    await self.declare_major(major_id, None)
+
+    async def declare_major(self, major_id: str, declare: dict[str, Any] | None) -> dict:
+        """Start (or find) the actor of a major incident; it outlives any centre."""
+        handle = MajorHandle.create(self.config, major_id)
+        view = await handle.start(self.endpoints, declare)
+        watcher = self._major_watchers.get(major_id)
+        if watcher is None or watcher.done():
+            self._major_watchers[major_id] = asyncio.create_task(
+                self._watch_major(major_id, handle)
+            )
+        return view
+
+    async def _watch_major(self, major_id: str, handle: MajorHandle) -> None:
+        """Start a major incident's actor again if it dies (it reloads its record)."""
+        while not self._stopping:
+            try:
+                await handle.wait_stopped()
+                return  # stood down and stopped on purpose
+            except CentreUnavailableError as exc:
+                if self._stopping:
+                    return
+                log.warning("major_incident_actor_died", major=major_id, error=str(exc))
+                await asyncio.sleep(self.config.restart_delay_s)
+                try:
+                    handle = MajorHandle.create(self.config, major_id)
+                    await handle.start(self.endpoints, None)
+                except AmkError as exc2:
+                    log.error("major_incident_restart_failed", major=major_id, error=str(exc2))
+                    return
 
     async def _start_centre(self, centre_id: str) -> None:
         handle = CentreHandle.create(self.config, centre_id, new_instance(centre_id))
@@ -114,8 +159,10 @@ class Supervisor:
         await asyncio.gather(
             *(h.stop(timeout_s=5) for h in self.handles.values()), return_exceptions=True
         )
-        for t in self._watchers.values():
+        for t in [*self._watchers.values(), *self._major_watchers.values()]:
             t.cancel()
+        for major_id in self._major_watchers:
+            await MajorHandle(major_id, self.config.ray_namespace).stop()
         for h in self.handles.values():
             with contextlib.suppress(Exception):
                 await h.kill()
@@ -139,6 +186,12 @@ class SupervisorActor:
 
     async def instances(self) -> dict[str, str]:
         return dict(self.supervisor.instances)
+
+    async def declare_major(self, major_id: str, declare: dict[str, Any] | None):
+        try:
+            return "ok", await self.supervisor.declare_major(major_id, declare)
+        except AmkError as exc:
+            return "err", exc
 
     async def stop(self) -> None:
         await self.supervisor.stop()

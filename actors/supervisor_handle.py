@@ -27,6 +27,16 @@ class SupervisorHandle:
         ).remote(config, endpoints)
         return cls(actor)
 
+    @classmethod
+    def find(cls, namespace: str) -> SupervisorHandle:
+        return cls(ray.get_actor("supervisor", namespace=namespace))
+
+    async def declare_major(self, major_id: str, declare: dict[str, Any] | None) -> dict:
+        kind, value = await self._actor.declare_major.remote(major_id, declare)
+        if kind == "err":
+            raise value
+        return value
+
     async def start(self) -> dict[str, Any]:
         return await self._actor.start.remote()
 

@@ -364,6 +364,57 @@ def cmd_drill(ctx: Context) -> int:
     return subprocess.call(argv)
 
 
+def _major_text(m: Message) -> RenderableType:
+    lines = [
+        f"{m.id} [{m.status}] {m.kind} in {m.region}, {m.expected_patients} patients expected",
+        f"  incidents: {', '.join(m.incident_ids) or '-'}",
+        f"  reserved units: {', '.join(m.reserved_unit_ids) or '-'}",
+        f"  actor pid: {m.actor_pid or 'not running'}",
+        "  timeline:",
+        *(f"    {t.who}: {t.text}" for t in m.timeline),
+    ]
+    return Text("\n".join(lines))
+
+
+def cmd_major_declare(ctx: Context) -> int:
+    a = ctx.args
+    m = ctx.client().declare_major_incident(
+        a.region, a.lat, a.lon, a.kind, a.patients, request_id=a.request_id
+    )
+    return ctx.emit(m, _major_text)
+
+
+def cmd_major_status(ctx: Context) -> int:
+    if ctx.args.id:
+        return ctx.emit(ctx.client().major_incident(ctx.args.id), _major_text)
+    majors = ctx.client().list_major_incidents()
+    return ctx.emit(
+        majors,
+        _listing(
+            lambda ms: Text("\n\n".join(_major_text(m).plain for m in ms)), "no major incidents"
+        ),
+    )
+
+
+def cmd_major_link(ctx: Context) -> int:
+    a = ctx.args
+    return ctx.emit(
+        ctx.client().link_to_major_incident(a.id, a.incidents, request_id=a.request_id),
+        _major_text,
+    )
+
+
+def cmd_major_reserve(ctx: Context) -> int:
+    a = ctx.args
+    return ctx.emit(ctx.client().reserve_units(a.id, a.units, request_id=a.request_id), _major_text)
+
+
+def cmd_major_standdown(ctx: Context) -> int:
+    a = ctx.args
+    m = ctx.client().stand_down_major_incident(a.id, request_id=a.request_id)
+    return ctx.emit(m, _major_text)
+
+
 def cmd_unit_list(ctx: Context) -> int:
     a = ctx.args
     units = ctx.client().list_units(regions=_regions(a), status=a.status, kind=a.kind)
@@ -669,6 +720,28 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SCENARIO ...",
         help="scenario file and options, e.g. chaos/scenarios/kill-centre.toml --report-dir DIR",
     )
+
+    major = command(commands, "major", None, "major incidents: declare, status, link, standdown")
+    mj = major.add_subparsers(dest="major_command", metavar="ACTION", required=True)
+    declare = command(mj, "declare", cmd_major_declare, "declare a major incident")
+    declare.add_argument("--region", required=True)
+    declare.add_argument("--lat", type=float, required=True)
+    declare.add_argument("--lon", type=float, required=True)
+    declare.add_argument("--kind", required=True, help='e.g. "bus accident"')
+    declare.add_argument("--patients", type=int, default=0, help="expected patients")
+    _request_id_option(declare)
+    mstatus = command(mj, "status", cmd_major_status, "one major incident, or all")
+    mstatus.add_argument("id", metavar="ID", nargs="?")
+    mlink = command(mj, "link", cmd_major_link, "link incidents to a major incident")
+    mlink.add_argument("id", metavar="ID")
+    mlink.add_argument("incidents", metavar="INCIDENT", nargs="+")
+    mres = command(mj, "reserve", cmd_major_reserve, "reserve units for a major incident")
+    mres.add_argument("id", metavar="ID")
+    mres.add_argument("units", metavar="UNIT", nargs="+")
+    mdown = command(mj, "standdown", cmd_major_standdown, "stand a major incident down")
+    mdown.add_argument("id", metavar="ID")
+    for sub in (mlink, mres, mdown):
+        _request_id_option(sub)
 
     handover = command(commands, "handover", None, "hand an incident, unit or region over")
     ho = handover.add_subparsers(dest="handover_command", metavar="WHAT", required=True)

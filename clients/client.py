@@ -618,6 +618,60 @@ class AmkClient:
         )
         return self._unary("ImportIncident", req, "coordination")
 
+    # ------------------------------------------------------------ major incidents
+
+    def declare_major_incident(
+        self,
+        region: str,
+        lat: float,
+        lon: float,
+        kind: str,
+        expected_patients: int = 0,
+        request_id: str | None = None,
+    ) -> cpb.MajorIncident:
+        req = cpb.DeclareMajorIncidentRequest(
+            request_id=_request_id(request_id),
+            region=region,
+            position=pb.Position(lat=lat, lon=lon),
+            kind=kind,
+            expected_patients=expected_patients,
+        )
+        return self._unary("DeclareMajorIncident", req, "coordination")
+
+    def major_incident(self, major_id: str) -> cpb.MajorIncident:
+        req = cpb.GetMajorIncidentRequest(major_incident_id=major_id)
+        return self._unary("GetMajorIncident", req, "coordination")
+
+    def list_major_incidents(self) -> list[cpb.MajorIncident]:
+        resp = self._unary("ListMajorIncidents", cpb.ListMajorIncidentsRequest(), "coordination")
+        return list(resp.major_incidents)
+
+    def link_to_major_incident(
+        self, major_id: str, incident_ids: list[str], request_id: str | None = None
+    ) -> cpb.MajorIncident:
+        req = cpb.LinkToMajorIncidentRequest(
+            request_id=_request_id(request_id),
+            major_incident_id=major_id,
+            incident_ids=incident_ids,
+        )
+        return self._unary("LinkToMajorIncident", req, "coordination")
+
+    def reserve_units(
+        self, major_id: str, unit_ids: list[str], request_id: str | None = None
+    ) -> cpb.MajorIncident:
+        req = cpb.ReserveUnitsRequest(
+            request_id=_request_id(request_id), major_incident_id=major_id, unit_ids=unit_ids
+        )
+        return self._unary("ReserveUnitsForMajorIncident", req, "coordination")
+
+    def stand_down_major_incident(
+        self, major_id: str, request_id: str | None = None
+    ) -> cpb.MajorIncident:
+        req = cpb.StandDownMajorIncidentRequest(
+            request_id=_request_id(request_id), major_incident_id=major_id
+        )
+        return self._unary("StandDownMajorIncident", req, "coordination")
+
 
 def _position_request(
     unit_id: str, lat: float, lon: float, accuracy_m: float = 0.0, request_id: str | None = None

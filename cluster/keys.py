@@ -9,6 +9,7 @@ Under a configurable prefix (default ``/amk/v1/``; tests use one prefix each):
 - ``units/{region}/{id}``         current state of a unit
 - ``calls/{region}/{id}``         a 113 call: waiting, answered, completed, abandoned
 - ``regions/{region}/sharing``    present while the region shares new calls with partners
+- ``majors/{id}/record``          a major incident; ``majors/{id}/owner`` fences its actor
 - ``counters/{region}``           the region's last issued incident number
 - ``seeded/{region}``             marker: the region's fleet was seeded from the data file
 - ``journal/{region}/{stamp}``    one entry per accepted command, in the same transaction
@@ -68,6 +69,15 @@ class Keys:
 
     def sharing(self, region: str) -> bytes:
         return self._k("regions", region, "sharing")
+
+    def major(self, major_id: str) -> bytes:
+        return self._k("majors", major_id, "record")
+
+    def major_owner(self, major_id: str) -> bytes:
+        return self._k("majors", major_id, "owner")
+
+    def majors_prefix(self) -> bytes:
+        return self._k("majors", "")
 
     def counter(self, region: str) -> bytes:
         return self._k("counters", region)

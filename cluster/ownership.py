@@ -84,19 +84,26 @@ async def claim(
 
     Returns ``(fence, None)`` when won, ``(None, current_owner)`` when someone holds it.
     """
-    key = keys.owner(region)
+    return await claim_key(client, keys.owner(region), region, record)
+
+
+async def claim_key(
+    client: EtcdClient, key: bytes, label: str, record: OwnerRecord
+) -> tuple[Fence | None, Owner | None]:
+    """Claim any owner key (a region's, a major incident's): create-if-absent, on the
+    record's lease; the fence's ``region`` is ``label``."""
     resp = await client.txn(
         [cmp_create_revision(key, 0)],
         [op_put(key, record.encode(), lease=record.lease)],
         [op_get(key)],
     )
     if resp.succeeded:
-        return Fence(region, key, resp.header.revision), None
+        return Fence(label, key, resp.header.revision), None
     kvs = resp.responses[0].response_range.kvs
     if not kvs:
         return None, None
     kv = kvs[0]
-    return None, Owner(region, OwnerRecord.decode(kv.value), kv.mod_revision)
+    return None, Owner(label, OwnerRecord.decode(kv.value), kv.mod_revision)
 
 
 async def step_down(client: EtcdClient, fence: Fence) -> bool:

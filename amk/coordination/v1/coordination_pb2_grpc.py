@@ -70,6 +70,36 @@ class CoordinationServiceStub:
                 request_serializer=amk_dot_coordination_dot_v1_dot_coordination__pb2.SetCallSharingRequest.SerializeToString,
                 response_deserializer=amk_dot_coordination_dot_v1_dot_coordination__pb2.SetCallSharingResponse.FromString,
                 _registered_method=True)
+        self.DeclareMajorIncident = channel.unary_unary(
+                '/amk.coordination.v1.CoordinationService/DeclareMajorIncident',
+                request_serializer=amk_dot_coordination_dot_v1_dot_coordination__pb2.DeclareMajorIncidentRequest.SerializeToString,
+                response_deserializer=amk_dot_coordination_dot_v1_dot_coordination__pb2.MajorIncident.FromString,
+                _registered_method=True)
+        self.GetMajorIncident = channel.unary_unary(
+                '/amk.coordination.v1.CoordinationService/GetMajorIncident',
+                request_serializer=amk_dot_coordination_dot_v1_dot_coordination__pb2.GetMajorIncidentRequest.SerializeToString,
+                response_deserializer=amk_dot_coordination_dot_v1_dot_coordination__pb2.MajorIncident.FromString,
+                _registered_method=True)
+        self.ListMajorIncidents = channel.unary_unary(
+                '/amk.coordination.v1.CoordinationService/ListMajorIncidents',
+                request_serializer=amk_dot_coordination_dot_v1_dot_coordination__pb2.ListMajorIncidentsRequest.SerializeToString,
+                response_deserializer=amk_dot_coordination_dot_v1_dot_coordination__pb2.ListMajorIncidentsResponse.FromString,
+                _registered_method=True)
+        self.LinkToMajorIncident = channel.unary_unary(
+                '/amk.coordination.v1.CoordinationService/LinkToMajorIncident',
+                request_serializer=amk_dot_coordination_dot_v1_dot_coordination__pb2.LinkToMajorIncidentRequest.SerializeToString,
+                response_deserializer=amk_dot_coordination_dot_v1_dot_coordination__pb2.MajorIncident.FromString,
+                _registered_method=True)
+        self.ReserveUnitsForMajorIncident = channel.unary_unary(
+                '/amk.coordination.v1.CoordinationService/ReserveUnitsForMajorIncident',
+                request_serializer=amk_dot_coordination_dot_v1_dot_coordination__pb2.ReserveUnitsRequest.SerializeToString,
+                response_deserializer=amk_dot_coordination_dot_v1_dot_coordination__pb2.MajorIncident.FromString,
+                _registered_method=True)
+        self.StandDownMajorIncident = channel.unary_unary(
+                '/amk.coordination.v1.CoordinationService/StandDownMajorIncident',
+                request_serializer=amk_dot_coordination_dot_v1_dot_coordination__pb2.StandDownMajorIncidentRequest.SerializeToString,
+                response_deserializer=amk_dot_coordination_dot_v1_dot_coordination__pb2.MajorIncident.FromString,
+                _registered_method=True)
 
 
 class CoordinationServiceServicer:
@@ -125,6 +155,44 @@ class CoordinationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeclareMajorIncident(self, request, context):
+        """Major incidents (many patients, several centres): each is a Ray actor of its own,
+        so it outlives any one centre. Declaring one turns on call sharing for its region.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetMajorIncident(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMajorIncidents(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LinkToMajorIncident(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReserveUnitsForMajorIncident(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StandDownMajorIncident(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CoordinationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -162,6 +230,36 @@ def add_CoordinationServiceServicer_to_server(servicer, server):
                     servicer.SetCallSharing,
                     request_deserializer=amk_dot_coordination_dot_v1_dot_coordination__pb2.SetCallSharingRequest.FromString,
                     response_serializer=amk_dot_coordination_dot_v1_dot_coordination__pb2.SetCallSharingResponse.SerializeToString,
+            ),
+            'DeclareMajorIncident': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeclareMajorIncident,
+                    request_deserializer=amk_dot_coordination_dot_v1_dot_coordination__pb2.DeclareMajorIncidentRequest.FromString,
+                    response_serializer=amk_dot_coordination_dot_v1_dot_coordination__pb2.MajorIncident.SerializeToString,
+            ),
+            'GetMajorIncident': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMajorIncident,
+                    request_deserializer=amk_dot_coordination_dot_v1_dot_coordination__pb2.GetMajorIncidentRequest.FromString,
+                    response_serializer=amk_dot_coordination_dot_v1_dot_coordination__pb2.MajorIncident.SerializeToString,
+            ),
+            'ListMajorIncidents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMajorIncidents,
+                    request_deserializer=amk_dot_coordination_dot_v1_dot_coordination__pb2.ListMajorIncidentsRequest.FromString,
+                    response_serializer=amk_dot_coordination_dot_v1_dot_coordination__pb2.ListMajorIncidentsResponse.SerializeToString,
+            ),
+            'LinkToMajorIncident': grpc.unary_unary_rpc_method_handler(
+                    servicer.LinkToMajorIncident,
+                    request_deserializer=amk_dot_coordination_dot_v1_dot_coordination__pb2.LinkToMajorIncidentRequest.FromString,
+                    response_serializer=amk_dot_coordination_dot_v1_dot_coordination__pb2.MajorIncident.SerializeToString,
+            ),
+            'ReserveUnitsForMajorIncident': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReserveUnitsForMajorIncident,
+                    request_deserializer=amk_dot_coordination_dot_v1_dot_coordination__pb2.ReserveUnitsRequest.FromString,
+                    response_serializer=amk_dot_coordination_dot_v1_dot_coordination__pb2.MajorIncident.SerializeToString,
+            ),
+            'StandDownMajorIncident': grpc.unary_unary_rpc_method_handler(
+                    servicer.StandDownMajorIncident,
+                    request_deserializer=amk_dot_coordination_dot_v1_dot_coordination__pb2.StandDownMajorIncidentRequest.FromString,
+                    response_serializer=amk_dot_coordination_dot_v1_dot_coordination__pb2.MajorIncident.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -353,6 +451,168 @@ class CoordinationService:
             '/amk.coordination.v1.CoordinationService/SetCallSharing',
             amk_dot_coordination_dot_v1_dot_coordination__pb2.SetCallSharingRequest.SerializeToString,
             amk_dot_coordination_dot_v1_dot_coordination__pb2.SetCallSharingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeclareMajorIncident(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.coordination.v1.CoordinationService/DeclareMajorIncident',
+            amk_dot_coordination_dot_v1_dot_coordination__pb2.DeclareMajorIncidentRequest.SerializeToString,
+            amk_dot_coordination_dot_v1_dot_coordination__pb2.MajorIncident.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMajorIncident(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.coordination.v1.CoordinationService/GetMajorIncident',
+            amk_dot_coordination_dot_v1_dot_coordination__pb2.GetMajorIncidentRequest.SerializeToString,
+            amk_dot_coordination_dot_v1_dot_coordination__pb2.MajorIncident.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMajorIncidents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.coordination.v1.CoordinationService/ListMajorIncidents',
+            amk_dot_coordination_dot_v1_dot_coordination__pb2.ListMajorIncidentsRequest.SerializeToString,
+            amk_dot_coordination_dot_v1_dot_coordination__pb2.ListMajorIncidentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LinkToMajorIncident(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.coordination.v1.CoordinationService/LinkToMajorIncident',
+            amk_dot_coordination_dot_v1_dot_coordination__pb2.LinkToMajorIncidentRequest.SerializeToString,
+            amk_dot_coordination_dot_v1_dot_coordination__pb2.MajorIncident.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReserveUnitsForMajorIncident(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.coordination.v1.CoordinationService/ReserveUnitsForMajorIncident',
+            amk_dot_coordination_dot_v1_dot_coordination__pb2.ReserveUnitsRequest.SerializeToString,
+            amk_dot_coordination_dot_v1_dot_coordination__pb2.MajorIncident.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StandDownMajorIncident(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.coordination.v1.CoordinationService/StandDownMajorIncident',
+            amk_dot_coordination_dot_v1_dot_coordination__pb2.StandDownMajorIncidentRequest.SerializeToString,
+            amk_dot_coordination_dot_v1_dot_coordination__pb2.MajorIncident.FromString,
             options,
             channel_credentials,
             insecure,
