@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,10 +17,10 @@ from typing import Any
 import grpc
 from google.protobuf.message import Message
 
-from amk.coordination.v1 import coordination_pb2 as cpb
 from amk.coordination.v1 import coordination_pb2_grpc as cpb_grpc
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
+from clients.client_ops import OperationsMixin, _request_id, _split_csv
 from clients.enums import (  # noqa: F401 - re-exported: the client's public names
     CALL_STATUS,
     CREW_LEVEL,
@@ -186,17 +185,7 @@ def default_addresses() -> list[str]:
     return _split_csv(os.environ.get("AMK_GATEWAY", "")) or [DEFAULT_GATEWAY]
 
 
-def _split_csv(value: str | Iterable[str]) -> list[str]:
-    """``"a,b"`` or ``["a", "b,c"]`` -> a flat list, for addresses and regions alike."""
-    parts = [value] if isinstance(value, str) else list(value)
-    return [a.strip() for part in parts for a in part.split(",") if a.strip()]
-
-
-def _request_id(request_id: str | None) -> str:
-    return request_id or uuid.uuid4().hex
-
-
-class AmkClient:
+class AmkClient(OperationsMixin):
     """Client of one cluster through one or more equivalent gateways.
 
     Any gateway can serve any region, so on UNAVAILABLE the client moves to the next
@@ -504,173 +493,6 @@ class AmkClient:
         """Available units ranked by ETA, with the reason for each."""
         req = pb.RecommendUnitsRequest(incident_id=incident_id, limit=limit)
         return list(self._unary("RecommendUnits", req).recommendations)
-
-    # ------------------------------------------------------------ calls
-
-    def receive_call(
-        self,
-        lat: float,
-        lon: float,
-        accuracy_m: float = 0.0,
-        caller_number: str = "",
-        urgency_hint: str | int | None = None,
-        request_id: str | None = None,
-    ) -> pb.Call:
-        """The telephony side: queue a 113 call in the region covering the caller."""
-        req = pb.ReceiveCallRequest(
-            request_id=_request_id(request_id),
-            caller_number=caller_number,
-            position=pb.Position(lat=lat, lon=lon, accuracy_m=accuracy_m),
-            urgency_hint=_optional_enum(URGENCY, urgency_hint),
-        )
-        return self._unary("ReceiveCall", req)
-
-    def abandon_call(self, call_id: str, request_id: str | None = None) -> pb.Call:
-        req = pb.AbandonCallRequest(request_id=_request_id(request_id), call_id=call_id)
-        return self._unary("AbandonCall", req)
-
-    def sign_in(self, centre: str, call_taker: str) -> pb.CallTakerStatus:
-        return self._unary("SignIn", pb.SignInRequest(centre=centre, call_taker=call_taker))
-
-    def sign_out(self, centre: str, call_taker: str) -> pb.CallTakerStatus:
-        return self._unary("SignOut", pb.SignOutRequest(centre=centre, call_taker=call_taker))
-
-    def answer_next_call(
-        self, centre: str, call_taker: str, request_id: str | None = None
-    ) -> pb.Call | None:
-        """The most urgent, then oldest, call this centre serves; None when none waits."""
-        req = pb.AnswerNextCallRequest(
-            request_id=_request_id(request_id), centre=centre, call_taker=call_taker
-        )
-        resp = self._unary("AnswerNextCall", req)
-        return resp.call if resp.HasField("call") else None
-
-    def link_call(self, call_id: str, incident_id: str, request_id: str | None = None) -> pb.Call:
-        """A second caller to a known incident: link the call instead of a new incident."""
-        req = pb.LinkCallRequest(
-            request_id=_request_id(request_id), call_id=call_id, incident_id=incident_id
-        )
-        return self._unary("LinkCall", req)
-
-    def list_calls(
-        self, regions: str | Iterable[str] = (), status: str | int | None = None
-    ) -> list[pb.Call]:
-        req = pb.ListCallsRequest(
-            regions=_split_csv(regions), status=_optional_enum(CALL_STATUS, status)
-        )
-        return list(self._unary("ListCalls", req).calls)
-
-    def call_metrics(self, regions: str | Iterable[str] = ()) -> pb.CallMetrics:
-        return self._unary("GetCallMetrics", pb.GetCallMetricsRequest(regions=_split_csv(regions)))
-
-    def set_call_sharing(
-        self, region: str, sharing: bool, request_id: str | None = None
-    ) -> cpb.SetCallSharingResponse:
-        """Sharing mode: new calls of ``region`` offered at once to partner centres."""
-        req = cpb.SetCallSharingRequest(
-            request_id=_request_id(request_id), region=region, sharing=sharing
-        )
-        return self._unary("SetCallSharing", req, "coordination")
-
-    # ------------------------------------------------------------ coordination
-
-    def hand_over_region(
-        self, region: str, to_centre: str, request_id: str | None = None
-    ) -> pb.RegionStatus:
-        """Move a whole region to another centre; answers once that centre serves it."""
-        req = cpb.HandOverRegionRequest(
-            request_id=_request_id(request_id), region=region, to_centre=to_centre
-        )
-        return self._unary("HandOverRegion", req, "coordination")
-
-    def hand_back_region(self, region: str, request_id: str | None = None) -> pb.RegionStatus:
-        """Give a region back to its home centre."""
-        req = cpb.HandBackRegionRequest(request_id=_request_id(request_id), region=region)
-        return self._unary("HandBackRegion", req, "coordination")
-
-    def hand_over_incident(
-        self, incident_id: str, to_region: str, request_id: str | None = None
-    ) -> pb.Incident:
-        """Move an incident, with its assigned units, to another region."""
-        req = cpb.HandOverIncidentRequest(
-            request_id=_request_id(request_id), incident_id=incident_id, to_region=to_region
-        )
-        return self._unary("HandOverIncident", req, "coordination")
-
-    def lend_unit(self, unit_id: str, to_region: str, request_id: str | None = None) -> pb.Unit:
-        """Lend an available unit to another region (to its home region: lend it back)."""
-        req = cpb.LendUnitRequest(
-            request_id=_request_id(request_id), unit_id=unit_id, to_region=to_region
-        )
-        return self._unary("LendUnit", req, "coordination")
-
-    def export_incident(self, incident_id: str) -> str:
-        """The incident as a NENA EIDO JSON document."""
-        req = cpb.ExportIncidentRequest(incident_id=incident_id)
-        return self._unary("ExportIncident", req, "coordination").json
-
-    def import_incident(
-        self, region: str, eido_json: str, request_id: str | None = None
-    ) -> cpb.ImportIncidentResponse:
-        """A NENA EIDO document becomes a new incident in ``region``."""
-        req = cpb.ImportIncidentRequest(
-            request_id=_request_id(request_id), region=region, json=eido_json
-        )
-        return self._unary("ImportIncident", req, "coordination")
-
-    # ------------------------------------------------------------ major incidents
-
-    def declare_major_incident(
-        self,
-        region: str,
-        lat: float,
-        lon: float,
-        kind: str,
-        expected_patients: int = 0,
-        request_id: str | None = None,
-    ) -> cpb.MajorIncident:
-        req = cpb.DeclareMajorIncidentRequest(
-            request_id=_request_id(request_id),
-            region=region,
-            position=pb.Position(lat=lat, lon=lon),
-            kind=kind,
-            expected_patients=expected_patients,
-        )
-        return self._unary("DeclareMajorIncident", req, "coordination")
-
-    def major_incident(self, major_id: str) -> cpb.MajorIncident:
-        req = cpb.GetMajorIncidentRequest(major_incident_id=major_id)
-        return self._unary("GetMajorIncident", req, "coordination")
-
-    def list_major_incidents(self) -> list[cpb.MajorIncident]:
-        resp = self._unary("ListMajorIncidents", cpb.ListMajorIncidentsRequest(), "coordination")
-        return list(resp.major_incidents)
-
-    def link_to_major_incident(
-        self, major_id: str, incident_ids: list[str], request_id: str | None = None
-    ) -> cpb.MajorIncident:
-        req = cpb.LinkToMajorIncidentRequest(
-            request_id=_request_id(request_id),
-            major_incident_id=major_id,
-            incident_ids=incident_ids,
-        )
-        return self._unary("LinkToMajorIncident", req, "coordination")
-
-    def reserve_units(
-        self, major_id: str, unit_ids: list[str], request_id: str | None = None
-    ) -> cpb.MajorIncident:
-        req = cpb.ReserveUnitsRequest(
-            request_id=_request_id(request_id), major_incident_id=major_id, unit_ids=unit_ids
-        )
-        return self._unary("ReserveUnitsForMajorIncident", req, "coordination")
-
-    def stand_down_major_incident(
-        self, major_id: str, request_id: str | None = None
-    ) -> cpb.MajorIncident:
-        req = cpb.StandDownMajorIncidentRequest(
-            request_id=_request_id(request_id), major_incident_id=major_id
-        )
-        return self._unary("StandDownMajorIncident", req, "coordination")
 
 
 def _position_request(

@@ -1,0 +1,158 @@
+"""What every ``amk`` command shares: exit codes, the run context, option helpers."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from google.protobuf.message import Message
+from rich.console import Console, RenderableType
+from rich.text import Text
+
+from clients.client import AmkClient
+from clients.render import to_json_doc
+from cluster.config import ClusterConfig
+from cluster.errors import ConfigError
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_BAD_REQUEST = 2
+EXIT_UNAVAILABLE = 3
+
+_EXIT_BY_CODE: dict[grpc.StatusCode, int] = {
+    grpc.StatusCode.INVALID_ARGUMENT: EXIT_BAD_REQUEST,
+    grpc.StatusCode.NOT_FOUND: EXIT_BAD_REQUEST,
+    grpc.StatusCode.FAILED_PRECONDITION: EXIT_BAD_REQUEST,
+    grpc.StatusCode.UNAVAILABLE: EXIT_UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED: EXIT_UNAVAILABLE,
+}
+
+
+def exit_code_for(code: grpc.StatusCode) -> int:
+    """Process exit status for a failed call's gRPC status."""
+    return _EXIT_BY_CODE.get(code, EXIT_ERROR)
+
+
+# ---------------------------------------------------------------- running a command
+
+
+@dataclass
+class Context:
+    """What a command handler needs: its arguments, a console, a client made on demand
+    (``amk up`` and ``--help`` must not need a reachable gateway)."""
+
+    args: argparse.Namespace
+    console: Console = field(default_factory=Console)
+    _client: AmkClient | None = None
+
+    def client(self) -> AmkClient:
+        if self._client is None:
+            self._client = AmkClient(
+                self.args.gateway or _configured_gateways(),
+                timeout_s=self.args.timeout,
+                identity=self.args.identity,
+            )
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+    def emit(self, result: Message | list[Any], human: Callable[[Any], RenderableType]) -> int:
+        """Print a result: one JSON document, or the human rendering."""
+        if self.args.json:
+            print(json.dumps(to_json_doc(result), indent=2, ensure_ascii=False))
+        else:
+            self.console.print(human(result))
+        return EXIT_OK
+
+
+def _configured_gateways() -> list[str] | None:
+    # The settings file written for ``amk up`` may move the gateways off the default
+    # port; fall back to the client's own default (AMK_GATEWAY, then localhost) if the
+    # settings cannot be read: talking to a cluster must not depend on them.
+    try:
+        return ClusterConfig.load().gateways
+    except ConfigError:
+        return None
+
+
+def _listing(
+    render: Callable[[Any], RenderableType], empty: str
+) -> Callable[[Any], RenderableType]:
+    def human(items: list[Any]) -> RenderableType:
+        return render(items) if items else Text(empty, style="dim")
+
+    return human
+
+
+def _regions(args: argparse.Namespace) -> list[str]:
+    return list(args.region or [])
+
+
+# ---------------------------------------------------------------- the parser
+
+
+def _global_options(parser: argparse.ArgumentParser, *, in_subcommand: bool) -> None:
+    # Added twice: to the top parser with real defaults, and to every subcommand with
+    # SUPPRESS, so `amk --json incident list` and `amk incident list --json` both work
+    # without the subcommand's absent flag overwriting the top-level one.
+    def default(value: Any) -> Any:
+        return argparse.SUPPRESS if in_subcommand else value
+
+    parser.add_argument(
+        "--gateway",
+        metavar="ADDR[,ADDR]",
+        default=default(None),
+        help="gateway address(es) to use, tried in order "
+        "(default: $AMK_GATEWAY, the settings file, else 127.0.0.1:50051)",
+    )
+    parser.add_argument(
+        "--timeout",
+        metavar="S",
+        type=_positive_float,
+        default=default(5.0),
+        help="time budget per command in seconds, retries included (default: 5)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=default(False),
+        help="print one JSON document instead of tables",
+    )
+    parser.add_argument(
+        "--identity",
+        metavar="NAME",
+        default=default(os.environ.get("AMK_IDENTITY", "console")),
+        help="who is acting, recorded with every change (default: $AMK_IDENTITY or console)",
+    )
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _request_id_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--request-id",
+        metavar="ID",
+        help="idempotency key; repeating a command with the same id changes nothing twice "
+        "(default: a fresh random id)",
+    )
+
+
+def _region_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--region",
+        metavar="R",
+        action="append",
+        help=f"only {what} of this region; repeat or comma-separate for several (default: all)",
+    )
