@@ -9,7 +9,6 @@ answered exactly once even when two centres reach for it together.
 
 from __future__ import annotations
 
-import statistics
 import time
 
 from actors import api_convert as conv
@@ -17,6 +16,7 @@ from actors.domain import calls as call_rules
 from actors.domain import validation as v
 from actors.domain.commands import AbandonCall, AnswerNextCall, LinkCall
 from actors.domain.errors import InvalidArgumentError, NotFoundError
+from actors.domain.kpi import percentile
 from actors.domain.model import Call, CallStatus
 from actors.identity import current_identity
 from actors.router import Router
@@ -176,6 +176,6 @@ def call_metrics(region: str, found: list[Call], config) -> pb.RegionCallMetrics
     )
     if waits:
         m.answered_within_10s = sum(w <= TARGET_ANSWER_S for w in waits) / len(waits)
-        m.answer_p50_s = statistics.median(waits)
-        m.answer_p90_s = waits[min(len(waits) - 1, int(0.9 * len(waits)))]
+        m.answer_p50_s = percentile(waits, 50)  # nearest rank, as GetKpis
+        m.answer_p90_s = percentile(waits, 90)
     return m

@@ -20,6 +20,7 @@ from actors.domain.model import Incident, IncidentStatus, Outcome, Unit, UnitKin
 from actors.domain.model import Urgency as UrgencyEnum
 from actors.domain.recommend import recommend
 from actors.identity import current_identity
+from actors.kpi_service import KpiRpcs
 from actors.router import log
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
@@ -27,7 +28,7 @@ from cluster.errors import AmkError, StoreUnavailableError
 from cluster.ownership import OwnerRecord
 
 
-class DispatchServicer(CallRpcs, pb_grpc.DispatchServiceServicer):
+class DispatchServicer(KpiRpcs, CallRpcs, pb_grpc.DispatchServiceServicer):
     """Implements ``amk.dispatch.v1.DispatchService``."""
 
     async def CreateIncident(self, request, context):

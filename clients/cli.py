@@ -38,6 +38,7 @@ from clients.client import (
     AmkClientError,
     enum_choices,
 )
+from clients.kpi import add_kpi_command
 from clients.render import (
     assignment_renderable,
     cluster_status_renderable,
@@ -330,6 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
         _request_id_option(sub)
 
     add_ops_commands(commands, command)
+    add_kpi_command(commands, command)
 
     watch = command(commands, "watch", cmd_watch, "live board of incidents and units")
     _region_option(watch, "events")

@@ -1,0 +1,133 @@
+"""``GetKpis`` of ``amk.dispatch.v1.DispatchService``: answer, dispatch and on-scene
+times per region and urgency against the national targets.
+
+A read, straight from etcd like the other reads on a gateway (it keeps working while a
+region fails over): the calls and incidents of the asked regions, and their journal.
+The arithmetic and the definitions are in :mod:`actors.domain.kpi`.
+
+What is read:
+
+- ``calls/{region}/`` and ``incidents/{region}/`` of the asked regions (current records);
+- ``journal/{region}/`` of the asked regions and of the regions where their incidents
+  were created (an incident handed over was assigned in its first region), from
+  ``since`` (less a few minutes for clocks apart) when it is given: journal keys start
+  with the commit time, so a window does not read the whole history;
+- the stored result (``requests/{id}``) of the few ``ChangeIncidentStatus`` entries
+  that could have put an incident on scene by hand (``kpi.status_lookups_needed``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from actors import api_convert as conv
+from actors.domain import kpi
+from actors.domain.model import Call, Incident
+from actors.router import Router
+from amk.dispatch.v1 import dispatch_pb2 as pb
+from cluster.etcd import KV
+from cluster.keys import prefix_range_end
+
+PAGE = 500  # pairs per range read: one etcd response must stay under 4 MiB
+SINCE_SLACK_S = 300.0  # journal read this much before ``since``: centres' clocks differ
+LOOKUPS_AT_ONCE = 32
+
+
+def figure_pb(f: kpi.Figure) -> pb.KpiFigure:
+    return pb.KpiFigure(
+        region=f.region,
+        urgency=conv.to_pb_enum(f.urgency),
+        measure=f.measure,
+        count=f.count,
+        p50_s=f.p50_s,
+        p90_s=f.p90_s,
+        target_s=f.target_s,
+        target_share=f.target_share,
+        share_within_target=f.share_within_target,
+        target_text=f.target_text,
+    )
+
+
+class KpiRpcs(Router):
+    """The KPI RPC, mixed into the dispatch servicer."""
+
+    async def _range_all(self, start: bytes, end: bytes) -> list[KV]:
+        """Every pair in [start, end), in pages, all at the first page's revision."""
+        out: list[KV] = []
+        revision = 0
+        while True:
+            kvs, rev = await self.client.range(start, end, revision=revision, limit=PAGE)
+            revision = revision or rev
+            out.extend(kvs)
+            if len(kvs) < PAGE:
+                return out
+            start = kvs[-1].key + b"\0"
+
+    async def _kpi_records(self, regions: list[str]) -> tuple[list[Incident], list[Call]]:
+        incidents: list[Incident] = []
+        calls: list[Call] = []
+        for region in regions:
+            p = self.keys.incidents_prefix(region)
+            incidents += [
+                Incident.decode(kv.value, kv.mod_revision)
+                for kv in await self._range_all(p, prefix_range_end(p))
+            ]
+            p = self.keys.calls_prefix(region)
+            calls += [
+                Call.decode(kv.value, kv.mod_revision)
+                for kv in await self._range_all(p, prefix_range_end(p))
+            ]
+        return incidents, calls
+
+    async def _kpi_journal(self, regions: list[str], since: float | None) -> list[dict[str, Any]]:
+        """The journal entries of ``regions`` that matter for the KPIs."""
+        wanted = [name.encode() for name in kpi.RELEVANT_COMMANDS]
+        entries: list[dict[str, Any]] = []
+        for region in regions:
+            prefix = self.keys.journal_prefix(region)
+            start = prefix
+            if since is not None:
+                start = self.keys.journal(
+                    region, f"{int(max(0.0, since - SINCE_SLACK_S) * 1e9):020d}"
+                )
+            for kv in await self._range_all(start, prefix_range_end(prefix)):
+                # Most entries are position reports: skip them without parsing.
+                if not any(name in kv.value for name in wanted):
+                    continue
+                entry = json.loads(kv.value)
+                if entry.get("command") in kpi.RELEVANT_COMMANDS:
+                    entries.append(entry)
+        return entries
+
+    async def _look_up_statuses(self, entries: list[dict[str, Any]]) -> None:
+        """Set the incident's resulting status on each entry, from its request record."""
+
+        async def one(entry: dict[str, Any]) -> None:
+            request_id = entry.get("request_id")
+            if not request_id:
+                return
+            kv = await self.client.get(self.keys.request(request_id))
+            status = kpi.incident_status_of_result(kv.value) if kv is not None else None
+            if status is not None:
+                entry[kpi.STATUS_KEY] = status
+
+        for i in range(0, len(entries), LOOKUPS_AT_ONCE):
+            await asyncio.gather(*(one(e) for e in entries[i : i + LOOKUPS_AT_ONCE]))
+
+    async def GetKpis(self, request, context):
+        async def run() -> pb.Kpis:
+            regions = conv.regions_filter(list(request.regions), self.regions)
+            since = request.since.ToNanoseconds() / 1e9 if request.HasField("since") else None
+            incidents, calls = await self._kpi_records(regions)
+            if since is not None:
+                incidents = [i for i in incidents if i.created_at >= since]
+            origins = {self.region_by_code.get(i.id.split("-", 1)[0]) for i in incidents}
+            journal_regions = sorted(set(regions) | {r for r in origins if r in self.regions})
+            entries = await self._kpi_journal(journal_regions, since)
+            await self._look_up_statuses(kpi.status_lookups_needed(incidents, entries))
+            figures = kpi.compute(incidents, calls, entries, since=since)
+            return pb.Kpis(figures=[figure_pb(f) for f in figures])
+
+        return await self._guard(context, run)

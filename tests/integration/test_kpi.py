@@ -1,0 +1,159 @@
+"""GetKpis end to end: calls answered, incidents created from them, triaged, dispatched
+and reached on scene through the gateway; the figures come back from etcd's records and
+journal."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import grpc
+import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from amk.dispatch.v1 import dispatch_pb2 as pb
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.asyncio(loop_scope="session"),
+    pytest.mark.timeout(180),
+]
+
+OSLO = pb.Position(lat=59.9139, lon=10.7522, accuracy_m=40)
+AKUTT_CODE = "A.11.01"  # triages as akutt
+WAIT_S = 4.0  # each call has waited this long when the telephony side queues it
+
+
+def rid() -> str:
+    return uuid.uuid4().hex
+
+
+def ts(seconds: float) -> Timestamp:
+    t = Timestamp()
+    t.FromNanoseconds(int(seconds * 1e9))
+    return t
+
+
+async def free_unit(stub) -> pb.Unit:
+    units = (
+        await stub.ListUnits(
+            pb.ListUnitsRequest(
+                regions=["oslo"],
+                status=pb.UNIT_STATUS_AVAILABLE_AT_STATION,
+                kind=pb.UNIT_KIND_ROAD_AMBULANCE,
+            ),
+            timeout=5,
+        )
+    ).units
+    assert units, "seed fleet has road ambulances at station"
+    return units[0]
+
+
+async def unit_status(stub, unit_id: str, status: int) -> None:
+    await stub.ChangeUnitStatus(
+        pb.ChangeUnitStatusRequest(request_id=rid(), unit_id=unit_id, status=status), timeout=5
+    )
+
+
+async def mission(stub, *, by_hand: bool = False) -> pb.Incident:
+    """A call answered after WAIT_S, an akutt incident from it, a unit assigned and on
+    scene (``by_hand``: the dispatcher records the arrival on the incident)."""
+    call = await stub.ReceiveCall(
+        pb.ReceiveCallRequest(
+            request_id=rid(),
+            caller_number="+4790000113",
+            position=OSLO,
+            arrived_at=ts(time.time() - WAIT_S),
+        ),
+        timeout=10,
+    )
+    assert call.region == "oslo"
+    answered = await stub.AnswerNextCall(
+        pb.AnswerNextCallRequest(request_id=rid(), centre="oslo", call_taker="kpi-1"), timeout=10
+    )
+    assert answered.call.id == call.id
+    inc = await stub.CreateIncident(
+        pb.CreateIncidentRequest(request_id=rid(), region="oslo", position=OSLO, call_id=call.id),
+        timeout=10,
+    )
+    inc = await stub.TriageIncident(
+        pb.TriageIncidentRequest(request_id=rid(), incident_id=inc.id, criteria_code=AKUTT_CODE),
+        timeout=5,
+    )
+    assert inc.urgency == pb.URGENCY_AKUTT
+    unit = await free_unit(stub)
+    await stub.AssignUnit(
+        pb.AssignUnitRequest(request_id=rid(), incident_id=inc.id, unit_id=unit.id), timeout=5
+    )
+    if by_hand:
+        await stub.ChangeIncidentStatus(
+            pb.ChangeIncidentStatusRequest(
+                request_id=rid(), incident_id=inc.id, status=pb.INCIDENT_STATUS_ON_SCENE
+            ),
+            timeout=5,
+        )
+    await unit_status(stub, unit.id, pb.UNIT_STATUS_EN_ROUTE)
+    await unit_status(stub, unit.id, pb.UNIT_STATUS_ON_SCENE)
+    got = await stub.GetIncident(pb.GetIncidentRequest(incident_id=inc.id), timeout=5)
+    assert got.status == pb.INCIDENT_STATUS_ON_SCENE
+    return got
+
+
+def only(figures, measure: str, urgency: int = pb.URGENCY_UNSPECIFIED, target_s=None):
+    found = [
+        f
+        for f in figures
+        if f.region == "oslo"
+        and f.measure == measure
+        and f.urgency == urgency
+        and (target_s is None or f.target_s == target_s)
+    ]
+    assert len(found) == 1, found
+    return found[0]
+
+
+async def test_kpis_of_answered_dispatched_and_reached_missions(stub):
+    started = time.time() - WAIT_S - 1
+    await stub.SignIn(pb.SignInRequest(centre="oslo", call_taker="kpi-1"), timeout=5)
+    made = [await mission(stub), await mission(stub), await mission(stub, by_hand=True)]
+    finished = time.time()
+
+    kpis = await stub.GetKpis(pb.GetKpisRequest(regions=["oslo"]), timeout=10)
+    assert {f.region for f in kpis.figures} == {"oslo"}
+
+    answer = only(kpis.figures, "answer")
+    assert answer.count >= len(made)
+    assert WAIT_S - 1 <= answer.p50_s <= answer.p90_s <= finished - started
+    assert (answer.target_s, answer.target_share) == (10.0, 0.9)
+    assert 0.0 <= answer.share_within_target <= 1.0 and "10 s" in answer.target_text
+
+    dispatch = only(kpis.figures, "dispatch", pb.URGENCY_AKUTT)
+    assert dispatch.count >= len(made)
+    assert 0.0 <= dispatch.p50_s <= dispatch.p90_s < finished - started
+    assert dispatch.target_s == 0 and dispatch.share_within_target == 0
+
+    # All three on scene, the last one recorded by hand by the dispatcher (found through
+    # the stored result of its ChangeIncidentStatus): within both akutt targets.
+    for target_s in (720.0, 1500.0):
+        on_scene = only(kpis.figures, "on_scene", pb.URGENCY_AKUTT, target_s)
+        assert on_scene.count >= len(made)
+        assert dispatch.p50_s <= on_scene.p50_s <= on_scene.p90_s < finished - started
+        assert on_scene.target_share == 0.9 and on_scene.share_within_target == 1.0
+        assert f"{target_s / 60:.0f} min" in on_scene.target_text
+
+    # Every region by default; a window after everything holds nothing.
+    every = await stub.GetKpis(pb.GetKpisRequest(), timeout=10)
+    assert only(every.figures, "answer").count == answer.count
+    later = await stub.GetKpis(
+        pb.GetKpisRequest(regions=["oslo"], since=ts(time.time() + 60)), timeout=10
+    )
+    assert list(later.figures) == []
+    window = await stub.GetKpis(pb.GetKpisRequest(regions=["oslo"], since=ts(started)), timeout=10)
+    assert only(window.figures, "on_scene", pb.URGENCY_AKUTT, 720.0).count == len(made)
+
+
+async def test_unknown_region_is_invalid_argument(stub):
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await stub.GetKpis(pb.GetKpisRequest(regions=["oslo", "atlantis"]), timeout=5)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert ("amk-field", "regions[1]") in tuple(err.value.trailing_metadata() or ())
