@@ -50,6 +50,9 @@ class LoadSpec:
     regions: tuple[str, ...] = ()
     timeout_s: float = 10.0
     seed: int | None = None
+    # Start each incident as a 113 call: queue it, let a call-taker at the region's home
+    # centre answer the next call, create the incident from that call (answer times).
+    via_calls: bool = False
 
     def __post_init__(self) -> None:
         if self.rate <= 0 or self.concurrency < 1 or self.duration_s <= 0:
@@ -235,10 +238,37 @@ class LoadGenerator:
             -JITTER_DEG, JITTER_DEG
         )
 
+    def _answered_call(
+        self, c: AmkClient, region: str, rng: random.Random, lat: float, lon: float
+    ) -> Any:
+        """Queue a call, then answer the next one as a call-taker of the region's home
+        centre (which may be another worker's call: the queue decides)."""
+        centre = self.seed.region(region).home
+        taker = f"{centre}-ct{threading.get_ident() % 1000}"
+        c.sign_in(centre, taker)  # idempotent; not a journaled write
+        self._call(
+            "call",
+            region,
+            lambda rid: c.receive_call(
+                lat, lon, 25.0, f"+47 9{rng.randrange(10**7):07d}", request_id=rid
+            ),
+        )
+        call = self._call(
+            "answer", region, lambda rid: c.answer_next_call(centre, taker, request_id=rid)
+        )
+        if call is None:  # another call-taker took it: theirs to carry on
+            raise _Abandon
+        return call
+
     def _lifecycle(self, c: AmkClient, region: str, rng: random.Random) -> None:
         lat, lon = self._position(region, rng)
         code = rng.choice(self.codes)
         at_create = rng.random() < 0.4  # the call-taker sometimes triages while creating
+        call_id = ""
+        if self.spec.via_calls:
+            call = self._answered_call(c, region, rng, lat, lon)
+            region, call_id = call.region, call.id
+            lat, lon = call.position.lat, call.position.lon
         inc = self._call(
             "create",
             region,
@@ -250,6 +280,7 @@ class LoadGenerator:
                 caller_number=f"+47 9{rng.randrange(10**7):07d}",
                 criteria_code=code if at_create else "",
                 request_id=rid,
+                call_id=call_id,
             ),
         )
         iid = inc.id
@@ -331,6 +362,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--history", default="history.jsonl", help="JSONL file of every answer")
     p.add_argument("--seed-file", default=None, help="seed TOML (default: the built-in one)")
     p.add_argument("--random-seed", type=int, default=None)
+    p.add_argument(
+        "--via-calls",
+        action="store_true",
+        help="start every incident as a 113 call (queued, answered, then the incident)",
+    )
     args = p.parse_args(argv)
     spec = LoadSpec(
         rate=args.rate,
@@ -338,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
         duration_s=args.duration,
         regions=tuple(r for r in args.regions.split(",") if r),
         seed=args.random_seed,
+        via_calls=args.via_calls,
     )
     history = History(Path(args.history))
     gen = LoadGenerator(
