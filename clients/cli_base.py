@@ -110,7 +110,7 @@ def _global_options(parser: argparse.ArgumentParser, *, in_subcommand: bool) -> 
         metavar="ADDR[,ADDR]",
         default=default(None),
         help="gateway address(es) to use, tried in order "
-        "(default: $AMK_GATEWAY, the settings file, else 127.0.0.1:50051)",
+        "(default: $AMK_GATEWAY, the settings file, else 127.0.0.1:50051,127.0.0.1:50052)",
     )
     parser.add_argument(
         "--timeout",

@@ -43,6 +43,7 @@ from clients.enums import (  # noqa: F401 - re-exported: the client's public nam
 )
 
 DEFAULT_GATEWAY = "127.0.0.1:50051"
+DEFAULT_GATEWAYS = (DEFAULT_GATEWAY, "127.0.0.1:50052")  # what `amk up` starts by default
 IDENTITY_HEADER = "x-amk-identity"
 
 
@@ -182,7 +183,7 @@ PositionTuple = tuple[str, float, float] | tuple[str, float, float, float]
 
 def default_addresses() -> list[str]:
     """Gateways from ``AMK_GATEWAY`` (comma-separated), else the local default."""
-    return _split_csv(os.environ.get("AMK_GATEWAY", "")) or [DEFAULT_GATEWAY]
+    return _split_csv(os.environ.get("AMK_GATEWAY", "")) or list(DEFAULT_GATEWAYS)
 
 
 class AmkClient(OperationsMixin):

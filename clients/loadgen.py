@@ -354,7 +354,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m clients.loadgen", description=__doc__.split("\n")[0]
     )
-    p.add_argument("--gateway", default="127.0.0.1:50051", help="gateway address(es), a,b")
+    p.add_argument(
+        "--gateway", default="127.0.0.1:50051,127.0.0.1:50052", help="gateway address(es), a,b"
+    )
     p.add_argument("--rate", type=float, default=20.0, help="operations per second, overall")
     p.add_argument("--concurrency", type=int, default=4, help="worker threads")
     p.add_argument("--duration", type=float, default=20.0, help="seconds")

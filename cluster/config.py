@@ -6,7 +6,8 @@ and the **deployment settings** (etcd endpoints, Ray address, gateways, lease TT
 state folder), from an optional TOML file with environment overrides:
 
 - ``AMK_HOME``     state folder (default ``./.amk``): etcd data, logs
-- ``AMK_GATEWAY``  comma-separated gateway addresses (default ``127.0.0.1:50051``)
+- ``AMK_GATEWAY``  comma-separated gateway addresses (default ``127.0.0.1:50051,50052``:
+  two gateways, so a console carries on when one dies)
 - ``AMK_ETCD``     comma-separated etcd endpoints; unset = start an embedded etcd
 - ``AMK_CONFIG``   path of the settings file (default ``$AMK_HOME/amk.toml`` if present)
 """
@@ -183,7 +184,7 @@ class ClusterConfig(BaseModel):
     etcd_client_port: int = 2379
     ray_address: str | None = None
     ray_namespace: str = "amk"
-    gateways: list[str] = ["127.0.0.1:50051"]
+    gateways: list[str] = ["127.0.0.1:50051", "127.0.0.1:50052"]
     seed_file: Path | None = None
     log_level: str = "info"
     # Per-centre etcd endpoints (drills put one centre behind a TCP proxy they can cut).

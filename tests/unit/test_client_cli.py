@@ -263,7 +263,7 @@ def test_default_addresses_come_from_the_environment(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("AMK_GATEWAY", "h1:1,h2:2")
     assert AmkClient().addresses == ["h1:1", "h2:2"]
     monkeypatch.delenv("AMK_GATEWAY")
-    assert AmkClient().addresses == [client_mod.DEFAULT_GATEWAY]
+    assert AmkClient().addresses == list(client_mod.DEFAULT_GATEWAYS)
 
 
 # ---------------------------------------------------------------- CLI parsing

@@ -213,7 +213,7 @@ def test_cluster_config_defaults(clean_env: Path) -> None:
     assert cfg.home == clean_env
     assert cfg.lease_ttl_s == 2
     assert cfg.key_prefix == "/amk/v1/"
-    assert cfg.gateways == ["127.0.0.1:50051"]
+    assert cfg.gateways == ["127.0.0.1:50051", "127.0.0.1:50052"]
     assert cfg.etcd_endpoints == []
     assert cfg.seed_file is None
     assert len(cfg.region_ids()) == 5 and len(cfg.centre_ids()) == 5
