@@ -182,8 +182,11 @@ class Router:
         """Owner, fencing token, lease and last takeover of one region, from etcd."""
         r = self.config.seed.region(region)
         status = pb.RegionStatus(id=r.id, name=r.name, home_centre=r.home)
-        status.standbys.extend(b for b in r.backups if alive is None or b in alive)
         kv = await self.client.get(self.keys.owner(region))
+        owner = OwnerRecord.decode(kv.value).centre if kv is not None else ""
+        # Standbys: the centres of the region's line, in order, alive, not serving it now.
+        line = [r.home, *r.backups]
+        status.standbys.extend(c for c in line if c != owner and (alive is None or c in alive))
         if kv is not None:
             rec = OwnerRecord.decode(kv.value)
             status.owner_centre = rec.centre

@@ -303,17 +303,19 @@ def _owner_text(region: pb.RegionStatus) -> Text:
 def regions_table(regions: Iterable[pb.RegionStatus]) -> Table:
     """Who serves each region, under which fencing token, for how long."""
     table = Table(title="Regions", title_justify="left")
-    for column in ("Region", "Name", "Owner", "Home", "Token", "Lease left", "Standbys"):
+    # The region's long name is in `amk status --json`; the id keeps the table narrow
+    # enough that the fencing token and lease never get squeezed out.
+    for column in ("Region", "Owner", "Home", "Token", "Lease left"):
         table.add_column(column, no_wrap=True)
+    table.add_column("Standbys")
     table.add_column("Incidents", justify="right")
     table.add_column("Units", justify="right")
     for r in regions:
         ttl = Text(f"{r.lease_ttl_left_s}s" if r.owner_centre else "-")
-        if r.owner_centre and r.lease_ttl_left_s <= 1:
-            ttl.stylize("bold red")
+        if r.owner_centre and r.lease_ttl_left_s <= 0:
+            ttl.stylize("bold red")  # etcd rounds down: 1 s is normal with a 2 s TTL
         table.add_row(
             r.id,
-            r.name,
             _owner_text(r),
             r.home_centre or "-",
             _dash(r.fencing_token),
