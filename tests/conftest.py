@@ -95,3 +95,15 @@ async def stub(cluster: RunningCluster):
     channel = grpc.aio.insecure_channel(cluster.gateway)
     yield pb_grpc.DispatchServiceStub(channel)
     await channel.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def coord(cluster: RunningCluster):
+    """An async stub of the supervisors' CoordinationService on the first gateway."""
+    import grpc
+
+    from amk.coordination.v1 import coordination_pb2_grpc as cpb_grpc
+
+    channel = grpc.aio.insecure_channel(cluster.gateway)
+    yield cpb_grpc.CoordinationServiceStub(channel)
+    await channel.close()

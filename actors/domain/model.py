@@ -75,8 +75,23 @@ class UrgencyChange:
     at: float
 
 
+class StoredRecord:
+    """The JSON form in etcd of a slotted record dataclass. ``revision`` (the etcd mod
+    revision) is where the record was read from, never part of the value itself."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)  # type: ignore[call-overload]
+        d.pop("revision")
+        return d
+
+    def encode(self) -> bytes:
+        return json.dumps(self.to_dict(), separators=(",", ":")).encode()
+
+
 @dataclass(slots=True)
-class Incident:
+class Incident(StoredRecord):
     id: str
     region: str
     status: IncidentStatus
@@ -92,14 +107,6 @@ class Incident:
     assigned_unit_ids: list[str] = field(default_factory=list)
     urgency_history: list[UrgencyChange] = field(default_factory=list)
     revision: int = 0  # etcd mod revision; not stored in the value
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d.pop("revision")
-        return d
-
-    def encode(self) -> bytes:
-        return json.dumps(self.to_dict(), separators=(",", ":")).encode()
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], revision: int = 0) -> Incident:
@@ -130,7 +137,7 @@ class Incident:
 
 
 @dataclass(slots=True)
-class Unit:
+class Unit(StoredRecord):
     id: str
     call_sign: str
     region: str
@@ -143,14 +150,6 @@ class Unit:
     incident_id: str = ""
     home_region: str = ""  # the region whose fleet it belongs to (differs while lent)
     revision: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d.pop("revision")
-        return d
-
-    def encode(self) -> bytes:
-        return json.dumps(self.to_dict(), separators=(",", ":")).encode()
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], revision: int = 0) -> Unit:
@@ -186,7 +185,7 @@ class CallStatus(StrEnum):
 
 
 @dataclass(slots=True)
-class Call:
+class Call(StoredRecord):
     """A 113 call, from the moment the telephony side queues it."""
 
     id: str
@@ -202,14 +201,6 @@ class Call:
     answered_at: float = 0.0
     incident_id: str = ""
     revision: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d.pop("revision")
-        return d
-
-    def encode(self) -> bytes:
-        return json.dumps(self.to_dict(), separators=(",", ":")).encode()
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], revision: int = 0) -> Call:

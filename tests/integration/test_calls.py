@@ -9,13 +9,10 @@ import signal
 import time
 import uuid
 
-import grpc
 import pytest
-import pytest_asyncio
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from amk.coordination.v1 import coordination_pb2 as cpb
-from amk.coordination.v1 import coordination_pb2_grpc as cpb_grpc
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from cluster.errors import AmkError
 from cluster.keys import Keys
@@ -42,13 +39,6 @@ def ago(seconds: float) -> Timestamp:
     ts = Timestamp()
     ts.FromNanoseconds(int((time.time() - seconds) * 1e9))
     return ts
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def coord(cluster):
-    channel = grpc.aio.insecure_channel(cluster.gateway)
-    yield cpb_grpc.CoordinationServiceStub(channel)
-    await channel.close()
 
 
 async def sign_in(stub, centre: str, taker: str) -> None:

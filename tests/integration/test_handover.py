@@ -9,10 +9,8 @@ import uuid
 
 import grpc
 import pytest
-import pytest_asyncio
 
 from amk.coordination.v1 import coordination_pb2 as cpb
-from amk.coordination.v1 import coordination_pb2_grpc as cpb_grpc
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from clients.client import AmkClient
 from cluster import ownership
@@ -32,13 +30,6 @@ pytestmark = [
 
 def rid() -> str:
     return uuid.uuid4().hex
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def coord(cluster):
-    channel = grpc.aio.insecure_channel(cluster.gateway)
-    yield cpb_grpc.CoordinationServiceStub(channel)
-    await channel.close()
 
 
 async def test_region_handed_over_and_back_under_load_loses_nothing(cluster, stub, coord, etcd):

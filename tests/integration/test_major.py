@@ -10,10 +10,8 @@ import uuid
 
 import grpc
 import pytest
-import pytest_asyncio
 
 from amk.coordination.v1 import coordination_pb2 as cpb
-from amk.coordination.v1 import coordination_pb2_grpc as cpb_grpc
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from cluster.keys import Keys
 from tests.helpers import assert_eventually
@@ -30,13 +28,6 @@ KONGSBERG = pb.Position(lat=59.6689, lon=9.6502, accuracy_m=50)
 
 def rid() -> str:
     return uuid.uuid4().hex
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def coord(cluster):
-    channel = grpc.aio.insecure_channel(cluster.gateway)
-    yield cpb_grpc.CoordinationServiceStub(channel)
-    await channel.close()
 
 
 async def test_major_incident_outlives_the_centre_of_its_region(cluster, stub, coord, etcd):
