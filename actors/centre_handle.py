@@ -53,7 +53,9 @@ class CentreHandle:
         self._actor = actor
 
     @classmethod
-    def create(cls, config: ClusterConfig, centre_id: str, instance: str) -> CentreHandle:
+    def create(
+        cls, config: ClusterConfig, centre_id: str, instance: str, *, node: str | None = None
+    ) -> CentreHandle:
         """Create one incarnation of the centre. ``max_restarts=0``: a dead centre fails
         pending calls within milliseconds (with restarts on, Ray holds them ~1.3 s); the
         supervisor starts a new incarnation, which comes back as a standby."""
@@ -63,6 +65,7 @@ class CentreHandle:
             max_restarts=0,
             max_concurrency=1000,
             num_cpus=0,
+            resources={node: 0.001} if node else None,
         ).remote(config, centre_id, instance)
         return cls(centre_id, config.ray_namespace, actor, instance=instance)
 

@@ -29,6 +29,9 @@ class GatewayHandle:
             max_restarts=0,
             max_concurrency=1000,
             num_cpus=0,
+            resources={config.gateway_nodes[address]: 0.001}
+            if address in config.gateway_nodes
+            else None,
         ).remote(config, address)
         return cls(address, actor)
 

@@ -98,8 +98,10 @@ class Supervisor:
                     log.error("major_incident_restart_failed", major=major_id, error=str(exc2))
                     return
 
-    async def _start_centre(self, centre_id: str) -> None:
-        handle = CentreHandle.create(self.config, centre_id, new_instance(centre_id))
+    async def _start_centre(self, centre_id: str, *, first: bool = True) -> None:
+        # Pinned to its node only the first time: after a death that node may be gone.
+        node = self.config.centre_nodes.get(centre_id) if first else None
+        handle = CentreHandle.create(self.config, centre_id, new_instance(centre_id), node=node)
         status = await handle.start(self.config.endpoints_for(centre_id, self.endpoints))
         self.handles[centre_id] = handle
         self.instances[centre_id] = status["instance"]
@@ -127,7 +129,7 @@ class Supervisor:
         self.events.append(event)
         await asyncio.sleep(self.config.restart_delay_s)
         try:
-            await self._start_centre(centre_id)
+            await self._start_centre(centre_id, first=False)
         except AmkError as exc:
             log.error("centre_restart_failed", centre=centre_id, error=str(exc))
             event["restart_error"] = str(exc)

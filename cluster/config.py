@@ -189,6 +189,12 @@ class ClusterConfig(BaseModel):
     log_level: str = "info"
     # Per-centre etcd endpoints (drills put one centre behind a TCP proxy they can cut).
     centre_etcd: dict[str, list[str]] = {}
+    # Placement: a Ray custom resource each centre's (or gateway's) first incarnation
+    # needs, e.g. {"oslo": "node-a"} with `ray start --resources '{"node-a": 1}'` on the
+    # machine meant for AMK Oslo. A restart goes wherever Ray can place it: the node it
+    # was pinned to may be the one that died.
+    centre_nodes: dict[str, str] = {}
+    gateway_nodes: dict[str, str] = {}
     # Test-only: writes skip the fencing compare, to prove the drill checker catches a
     # stale write. Refused unless AMK_UNSAFE_ALLOW_UNFENCED=1 is set in the environment.
     fencing: bool = True
