@@ -128,13 +128,27 @@ class Supervisor:
         log.warning("centre_died", **event)
         self.events.append(event)
         await asyncio.sleep(self.config.restart_delay_s)
-        try:
-            await self._start_centre(centre_id, first=False)
-        except AmkError as exc:
-            log.error("centre_restart_failed", centre=centre_id, error=str(exc))
-            event["restart_error"] = str(exc)
+        # Keep trying: a new incarnation may land on a node Ray still thinks alive and
+        # die with it (a killed node is declared dead ~12 s later); later tries go
+        # elsewhere. Only a stop ends the attempts.
+        backoff = 0.5
+        attempt = 0
+        while not self._stopping:
+            attempt += 1
+            try:
+                await self._start_centre(centre_id, first=False)
+                break
+            except AmkError as exc:
+                log.error(
+                    "centre_restart_failed", centre=centre_id, attempt=attempt, error=str(exc)
+                )
+                event["restart_error"] = str(exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+        else:
             return
         event["restarted_in_s"] = round(time.monotonic() - detected, 2)
+        event["restart_attempts"] = attempt
         event["new_instance"] = self.instances[centre_id]
         log.info("centre_restarted", **event)
 

@@ -14,6 +14,7 @@ Scenario file::
     regions = ["oslo", "vestre-viken"]     # where the load goes (default: all)
     fencing = true                         # false only in the unfenced proof drill
     etcd_members = 1                       # 3: the drill starts its own etcd cluster
+    ray_nodes = 1                          # 3: a local multi-node Ray (head + 2 workers)
     [load]
     rate = 40                              # operations per second, overall
     concurrency = 6
@@ -42,7 +43,14 @@ import structlog
 
 from chaos import checker, report
 from chaos.etcd_cluster import EtcdCluster
-from chaos.failpoints import DrillContext, Failpoint, FaultSpec, make
+from chaos.failpoints import (
+    NODE_OBJECT_STORE,
+    DrillContext,
+    Failpoint,
+    FaultSpec,
+    actor_table,
+    make,
+)
 from clients.launcher import Deployment
 from clients.loadgen import History, LoadGenerator, LoadSpec
 from cluster.config import UNSAFE_UNFENCED_ENV, ClusterConfig
@@ -68,6 +76,9 @@ class Scenario:
     regions: list[str] = field(default_factory=list)
     fencing: bool = True
     etcd_members: int = 1
+    # >= 2: run_standalone starts a local multi-node Ray (ray.cluster_utils.Cluster): a
+    # head with no custom resource and N-1 workers marked {"node-1": 1}, {"node-2": 1}...
+    ray_nodes: int = 1
     gateways: int = 2
     lease_ttl_s: int = 2
     health_timeout_s: float = 30.0
@@ -188,17 +199,53 @@ async def _run_fault(
     log.info("fault_done", failpoint=fp.name, target=fp.spec.target)
 
 
+def node_names(ray_nodes: int) -> list[str]:
+    """The custom resources marking the worker nodes of a multi-node drill Ray."""
+    return [f"node-{i}" for i in range(1, ray_nodes)]
+
+
+def placement(
+    scenario: Scenario, centres: list[str], gateways: list[str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """``centre_nodes`` and ``gateway_nodes`` for a multi-node drill: the target centre of
+    the (first) ``ray-node-kill`` fault and the first gateway on ``node-1``, the node to
+    be killed; the other centres spread over the other nodes (the head included, where
+    they go unpinned: the head has no custom resource), the other gateways on the other
+    workers. Empty with one node."""
+    workers = node_names(scenario.ray_nodes)
+    if not workers:
+        return {}, {}
+    targets = [f.target for f in scenario.faults if f.failpoint == "ray-node-kill"]
+    target = targets[0] if targets and targets[0] in centres else centres[0]
+    doomed, others = workers[0], [*workers[1:], None]  # None: the head
+    centre_nodes = {target: doomed}
+    for i, cid in enumerate(c for c in centres if c != target):
+        if (node := others[i % len(others)]) is not None:
+            centre_nodes[cid] = node
+    gateway_nodes = {gateways[0]: doomed} if gateways else {}
+    for i, address in enumerate(gateways[1:]):
+        if workers[1:]:
+            gateway_nodes[address] = workers[1:][i % len(workers[1:])]
+    return centre_nodes, gateway_nodes
+
+
 def _config(scenario: Scenario, home: Path) -> ClusterConfig:
     """A config of its own (prefix, namespace, ports); fencing off only when the scenario
     says so, with the unsafe variable set just while the config is built."""
     tag = uuid.uuid4().hex[:8]
+    gateways = [f"127.0.0.1:{find_free_port()}" for _ in range(scenario.gateways)]
+    centre_nodes, gateway_nodes = placement(
+        scenario, ClusterConfig.load(gateways=gateways).centre_ids(), gateways
+    )
     overrides: dict[str, Any] = {
         "home": home,
         "key_prefix": f"/drill/{scenario.name}/{tag}/",
         "ray_namespace": f"drill-{tag}",
-        "gateways": [f"127.0.0.1:{find_free_port()}" for _ in range(scenario.gateways)],
+        "gateways": gateways,
         "lease_ttl_s": scenario.lease_ttl_s,
         "fencing": scenario.fencing,
+        "centre_nodes": centre_nodes,
+        "gateway_nodes": gateway_nodes,
     }
     if scenario.fencing:
         return ClusterConfig.load(**overrides)
@@ -219,14 +266,22 @@ async def run_drill(
     *,
     endpoints: list[str] | None = None,
     etcd_cluster: EtcdCluster | None = None,
+    ray_cluster: Any = None,
+    ray_nodes: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Run one drill inside an already initialised Ray; returns the result (also written
-    to ``report_dir``). ``result["exit_code"]`` is the verdict."""
+    to ``report_dir``). ``result["exit_code"]`` is the verdict. ``ray_cluster`` and
+    ``ray_nodes`` (worker nodes by their resource name): the multi-node local Ray that
+    Ray itself runs in, for the node failpoints."""
     os.makedirs(report_dir, exist_ok=True)
     endpoints = endpoints or (etcd_cluster.endpoints if etcd_cluster else [])
     if not endpoints:
         raise ValueError("run_drill needs etcd endpoints (or an etcd cluster)")
     ctx = DrillContext(_config(scenario, report_dir / "home"), endpoints, None, etcd_cluster)
+    if ray_cluster is not None:
+        ctx.ray_cluster, ctx.ray_nodes = ray_cluster, dict(ray_nodes or {})
+    else:  # no nodes to pin to: leave placement to Ray
+        ctx.config = ctx.config.model_copy(update={"centre_nodes": {}, "gateway_nodes": {}})
     fps = [make(spec) for spec in scenario.faults]
     unavailable = {fp.name: r.reason for fp in fps if not (r := fp.available(ctx))}
     result: dict[str, Any] = {"scenario": scenario.name, "description": scenario.description}
@@ -247,8 +302,15 @@ async def run_drill(
     watcher: asyncio.Task[None] | None = None
     try:
         started = time.monotonic()
-        await deployment.start()
+        if ray_cluster is not None:
+            await _start_then_join(deployment, ctx)
+        else:
+            await deployment.start()
         result["startup_s"] = round(time.monotonic() - started, 2)
+        if ray_cluster is not None:
+            result["placement"] = await asyncio.to_thread(
+                _placement_seen, ray_cluster, ctx.ray_nodes
+            )
         result["health_before"] = await wait_healthy(ctx, client, scenario.health_timeout_s)
         if not result["health_before"]["ok"]:
             result["exit_code"] = EXIT_UNHEALTHY
@@ -312,18 +374,96 @@ async def run_drill(
         _write_json(report_dir / "report.json", result)
 
 
+async def _start_then_join(deployment: Deployment, ctx: DrillContext) -> None:
+    """Start the deployment while the node to be killed is not yet in the cluster, and
+    let it join once the supervisor and every centre not pinned to it are placed: Ray
+    puts unpinned actors on any node (the head has no custom resource to prefer), and
+    the supervisor on the doomed node would take every centre with it (it owns them).
+    The pinned centre waits for the node as for any missing resource."""
+    doomed = sorted(set(ctx.config.centre_nodes.values()) - set(ctx.ray_nodes))
+    if not doomed:
+        await deployment.start()
+        return
+    elsewhere = {c for c in ctx.config.centre_ids() if ctx.config.centre_nodes.get(c) not in doomed}
+    task = asyncio.create_task(deployment.start())
+    for _ in range(300):  # up to ~60 s
+        alive = {
+            a["Name"]
+            for a in (await asyncio.to_thread(actor_table)).values()
+            if a["State"] == "ALIVE"
+        }
+        placed = {n.split(":", 1)[1].rsplit("-", 1)[0] for n in alive if n.startswith("centre:")}
+        if task.done() or ("supervisor" in alive and elsewhere <= placed):
+            break
+        await asyncio.sleep(0.2)
+    for name in doomed:
+        # On the loop's thread: Ray's Node installs signal handlers (main thread only).
+        ctx.ray_nodes[name] = ctx.ray_cluster.add_node(
+            num_cpus=0, resources={name: 1}, object_store_memory=NODE_OBJECT_STORE
+        )
+    await task
+
+
+def _placement_seen(cluster: Any, nodes: dict[str, Any] | None) -> dict[str, list[str]]:
+    """Which node each live actor runs on, from Ray's actor table: the proof of the
+    placement (unpinned actors go where Ray likes)."""
+    import ray
+
+    by_id = {cluster.head_node.node_id: "head"}
+    by_id.update({n.node_id: name for name, n in (nodes or {}).items()})
+    out: dict[str, list[str]] = {}
+    for a in ray._private.state.actors().values():
+        if a["State"] == "ALIVE":
+            node = by_id.get(a["Address"]["NodeID"], a["Address"]["NodeID"][:8])
+            out.setdefault(node, []).append(a["Name"] or a["ActorClassName"])
+    return {k: sorted(v) for k, v in sorted(out.items())}
+
+
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=2, default=str))
 
 
+def _start_ray_cluster(n: int) -> tuple[Any, dict[str, Any]]:
+    """A local multi-node Ray: the head (no custom resource) and ``n - 1`` workers, each
+    marked by its own resource; ``node-1``, the one a drill kills, joins later (see
+    :func:`_start_then_join`). Every AMK actor asks for num_cpus=0: the workers get no
+    CPUs (no idle worker processes started for them) and small object stores."""
+    from ray.cluster_utils import Cluster
+
+    started = time.monotonic()
+    cluster = Cluster(
+        initialize_head=True,
+        head_node_args={
+            "num_cpus": 1,
+            "object_store_memory": NODE_OBJECT_STORE,
+            "include_dashboard": False,
+        },
+    )
+    try:
+        nodes = {
+            name: cluster.add_node(
+                num_cpus=0, resources={name: 1}, object_store_memory=NODE_OBJECT_STORE
+            )
+            for name in node_names(n)[1:]
+        }
+    except BaseException:
+        cluster.shutdown()
+        raise
+    log.info("ray_cluster_up", nodes=n, seconds=round(time.monotonic() - started, 2))
+    return cluster, nodes
+
+
 def run_standalone(scenario: Scenario, report_dir: Path) -> dict[str, Any]:
     """Start etcd (one member, or three when the scenario asks) and a local Ray of its
-    own, run the drill, stop them again."""
+    own (several raylets when the scenario sets ``ray_nodes``), run the drill, stop them
+    again."""
     import ray
 
     report_dir.mkdir(parents=True, exist_ok=True)
     etcd: EmbeddedEtcd | None = None
     cluster: EtcdCluster | None = None
+    ray_cluster: Any = None
+    ray_nodes: dict[str, Any] = {}
     endpoints: list[str] = []
     try:
         if scenario.etcd_members >= 3:
@@ -335,18 +475,31 @@ def run_standalone(scenario: Scenario, report_dir: Path) -> dict[str, Any]:
                 log_file=report_dir / "etcd.log",
             ).start()
             endpoints = [etcd.endpoint]
+        address = "local"
+        if scenario.ray_nodes >= 2:
+            ray_cluster, ray_nodes = _start_ray_cluster(scenario.ray_nodes)
+            address = ray_cluster.address
         ray.init(
-            address="local",
+            address=address,
             include_dashboard=False,
             log_to_driver=False,
             configure_logging=False,
         )
         return asyncio.run(
-            run_drill(scenario, report_dir, endpoints=endpoints or None, etcd_cluster=cluster)
+            run_drill(
+                scenario,
+                report_dir,
+                endpoints=endpoints or None,
+                etcd_cluster=cluster,
+                ray_cluster=ray_cluster,
+                ray_nodes=ray_nodes,
+            )
         )
     finally:
         if ray.is_initialized():
             ray.shutdown()
+        if ray_cluster is not None:
+            ray_cluster.shutdown()
         if etcd is not None:
             etcd.stop()
         if cluster is not None:

@@ -16,7 +16,10 @@ What each one proves:
 - :class:`KillGateway`     a gateway dies; clients move to the other one.
 - :class:`EtcdMemberKill`  one member of a three-member etcd cluster dies (the leader
   too), and comes back.
-- :class:`RayNodeKill`, :class:`RayHeadKill`: not available yet; ``available`` says why.
+- :class:`RayNodeKill`     a whole Ray node (raylet and every worker on it) dies: the
+  target centre and one gateway go together, in a multi-node local Ray the drill starts
+  (scenario ``ray_nodes = 3``).
+- :class:`RayHeadKill`     not available; ``available`` says why.
 """
 
 from __future__ import annotations
@@ -76,6 +79,10 @@ class DrillContext:
     deployment: Deployment | None = None
     etcd_cluster: EtcdCluster | None = None
     direct: list[dict[str, Any]] = field(default_factory=list)
+    # A multi-node local Ray (``ray.cluster_utils.Cluster``) and its worker nodes by the
+    # custom resource that marks each ("node-1": its ``ray._private.node.Node``).
+    ray_cluster: Any = None
+    ray_nodes: dict[str, Any] = field(default_factory=dict)
 
 
 class Failpoint(ABC):
@@ -342,21 +349,147 @@ class EtcdMemberKill(Failpoint):
 
 
 class RayNodeKill(Failpoint):
-    """Kill a raylet of a multi-node local Ray (``ray.cluster_utils.Cluster``)."""
+    """Kill a whole Ray node of a multi-node local Ray: the target centre's node."""
 
     name = "ray-node-kill"
 
+    def __init__(self, spec: FaultSpec) -> None:
+        super().__init__(spec)
+        self._node_name = ""
+        self._victims: dict[str, dict[str, Any]] = {}
+        self._detect: asyncio.Task[dict[str, Any]] | None = None
+
     def available(self, ctx: DrillContext) -> Availability:
-        return Availability(
-            False,
-            "centres cannot be placed on chosen nodes yet: CentreHandle.create (actors/) "
-            "sets no scheduling strategy or node resource, so with several raylets Ray "
-            "packs every num_cpus=0 centre where it likes; a node kill would then prove "
-            "nothing about one centre's failover. Needs a placement option in actors/.",
-        )
+        if ctx.ray_cluster is None or not ctx.ray_nodes:
+            return Availability(
+                False,
+                "needs the drill's own multi-node local Ray (ray.cluster_utils.Cluster): "
+                "set ray_nodes = 3 in the scenario",
+            )
+        # The node may join later (the drill adds the doomed node once the rest is placed).
+        if not ctx.config.centre_nodes.get(self.spec.target):
+            return Availability(False, f"centre {self.spec.target!r} is not placed on a node")
+        return Availability(True)
 
     async def inject(self, ctx: DrillContext) -> dict[str, Any]:
-        raise NotImplementedError(self.available(ctx).reason)
+        self._node_name = ctx.config.centre_nodes[self.spec.target]
+        node = ctx.ray_nodes[self._node_name]
+        # What lives there, from Ray's own actor table (not from the config): the target
+        # centre and its gateway by placement, anything else Ray put there by chance.
+        # The drill's Ray is its own, so every named actor in it is this deployment's.
+        self._victims = {
+            a["Name"]: {"pid": a.get("Pid"), "actor_id": aid}
+            for aid, a in (await asyncio.to_thread(actor_table)).items()
+            if a["Address"]["NodeID"] == node.node_id and a["State"] == "ALIVE"
+        }
+        t_kill = time.time()
+        await asyncio.to_thread(ctx.ray_cluster.remove_node, node, False)
+        removed_s = time.time() - t_kill
+        del ctx.ray_nodes[self._node_name]
+        # Does the target still answer right after its node was killed?
+        probe: dict[str, Any] = {}
+        with contextlib.suppress(Exception):
+            t = time.time()
+            status = await self._centre(ctx, self.spec.target).status(timeout_s=0.5)
+            probe = {"answered_after_s": round(time.time() - t_kill, 3), "pid": status["pid"]}
+            probe["call_s"] = round(time.time() - t, 3)
+        self._detect = asyncio.create_task(self._until_dead(node.node_id, t_kill))
+        centres = [
+            n.split(":", 1)[1].rsplit("-", 1)[0] for n in self._victims if n.startswith("centre:")
+        ]
+        gateways = [n.split(":", 1)[1] for n in self._victims if n.startswith("gateway:")]
+        self.log.warning(
+            "ray_node_killed", node=self._node_name, centres=centres, gateways=gateways
+        )
+        return {
+            "node": self._node_name,
+            "node_id": node.node_id,
+            "centres": centres,
+            "gateways": gateways,
+            "actors": sorted(self._victims),
+            "remove_node_s": round(removed_s, 3),
+            "target_probe": probe or {"answered": False},
+        }
+
+    async def _until_dead(self, node_id: str, t_kill: float) -> dict[str, Any]:
+        """When Ray reported the node, and each actor that was on it, dead."""
+        out: dict[str, Any] = {"node_dead_after_s": None, "actors_dead_after_s": {}}
+        ids = {v["actor_id"]: name for name, v in self._victims.items()}
+        while time.time() - t_kill < 30:
+            nodes, actors = await asyncio.to_thread(lambda: (_ray_nodes(), actor_table()))
+            now = round(time.time() - t_kill, 2)
+            if out["node_dead_after_s"] is None and any(
+                n["NodeID"] == node_id and not n["Alive"] for n in nodes
+            ):
+                out["node_dead_after_s"] = now
+            for aid, name in ids.items():
+                if actors.get(aid, {}).get("State") == "DEAD":
+                    out["actors_dead_after_s"].setdefault(name, now)
+            if out["node_dead_after_s"] is not None and len(out["actors_dead_after_s"]) == len(ids):
+                break
+            await asyncio.sleep(0.2)
+        return out
+
+    async def recover(self, ctx: DrillContext) -> dict[str, Any]:
+        """Wait for Ray to report the deaths; with ``replace_node`` (default true) add a
+        fresh worker node and start the dead gateway(s) there. The centre is the
+        supervisor's: it starts it again wherever Ray places it."""
+        out = await self._detect if self._detect is not None else {}
+        if not self.spec.params.get("replace_node", True) or ctx.deployment is None:
+            return out
+        fresh = f"{self._node_name}-new"
+        # On the loop's thread: Ray's Node installs signal handlers (main thread only).
+        # wait=False, then wait here without blocking the loop.
+        t = time.time()
+        node = ctx.ray_cluster.add_node(
+            wait=False, num_cpus=0, resources={fresh: 1}, object_store_memory=NODE_OBJECT_STORE
+        )
+        for _ in range(300):  # up to ~60 s
+            nodes = await asyncio.to_thread(_ray_nodes)
+            if any(n["NodeID"] == node.node_id and n["Alive"] for n in nodes):
+                break
+            await asyncio.sleep(0.2)
+        ctx.ray_nodes[fresh] = node
+        out["added_node_s"] = round(time.time() - t, 2)
+        out["added_node"] = fresh
+        dead_gateways = [n.split(":", 1)[1] for n in self._victims if n.startswith("gateway:")]
+        if dead_gateways:
+            placed = {**ctx.deployment.config.gateway_nodes, **dict.fromkeys(dead_gateways, fresh)}
+            ctx.deployment.config = ctx.deployment.config.model_copy(
+                update={"gateway_nodes": placed}
+            )
+        for address in dead_gateways:
+            with contextlib.suppress(Exception):  # let the GCS release the dead one's name
+                ctx.deployment.gateways[address].kill()
+            last: Exception | None = None
+            for attempt in range(15):
+                try:
+                    await ctx.deployment.start_gateway(address)
+                    out.setdefault("gateways_restarted", []).append(address)
+                    break
+                except Exception as exc:  # the port or the name not released yet
+                    last = exc
+                    await asyncio.sleep(0.1 * (attempt + 1))
+            else:
+                out.setdefault("gateway_restart_failed", {})[address] = repr(last)
+        return out
+
+
+NODE_OBJECT_STORE = 80 * 2**20  # per node of a local multi-node Ray: 3 raylets share /dev/shm
+
+
+def actor_table() -> dict[str, Any]:
+    """Ray's actor table from the GCS (no dashboard needed)."""
+    import ray
+
+    # ray.util.state would need the dashboard, which the drills do not start.
+    return ray._private.state.actors()
+
+
+def _ray_nodes() -> list[dict[str, Any]]:
+    import ray
+
+    return ray.nodes()
 
 
 class RayHeadKill(Failpoint):
