@@ -130,3 +130,24 @@ async def test_group_commit_batches_and_loses_nothing(etcd, prefix):
     assert len(journal) == n
     assert store.stats["txns"] < n / 4, store.stats  # batched, not one txn each
     await session.close()
+
+
+async def test_prefix_reads_page_through_large_regions_at_one_revision(etcd, prefix):
+    # 5,000 records of ~2 KB: ~10 MB, more than one gRPC message (4 MiB) can carry.
+    keys = Keys(prefix)
+    session, fence, _ = await _owner(etcd, keys, "oslo", "oslo")
+    store = FencedStore(etcd, keys, writer="oslo-1")
+    body = b"x" * 2000
+    await asyncio.gather(
+        *(
+            store.commit(Write((fence,), [(keys.incident("oslo", f"OSL-{i:06d}"), body)], "C", "t"))
+            for i in range(5000)
+        )
+    )
+    kvs, rev = await etcd.get_prefix(keys.incidents_prefix("oslo"), page=700)
+    assert len(kvs) == 5000 and len({kv.key for kv in kvs}) == 5000
+    # A write after the first page does not leak into the snapshot.
+    await store.commit(Write((fence,), [(keys.incident("oslo", "OSL-999999"), b"late")], "C", "t"))
+    again, rev2 = await etcd.get_prefix(keys.incidents_prefix("oslo"), revision=rev, page=700)
+    assert len(again) == 5000 and rev2 == rev
+    await session.close()
