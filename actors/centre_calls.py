@@ -169,7 +169,7 @@ class CallDesk:
                 await self._reload(stale.keys)
                 continue
             self.call_takers[cmd.call_taker] = call.id
-            self.log.info(
+            self.log.debug(
                 "call_answered",
                 region=call.region,
                 call=call.id,

@@ -110,7 +110,7 @@ class Dispatching:
             # value per key in a batch, which is the highest number reserved).
             counter = (self.keys.counter(region), str(host.last_number).encode())
             await self._commit(host.region, cmd, records, out, [counter])
-            log.info("incident_created", incident=inc.id, call=cmd.call_id)
+            log.debug("incident_created", incident=inc.id, call=cmd.call_id)
             return out
         if isinstance(cmd, TriageIncident | ChangeIncidentStatus | AddIncidentNote):
             h, _ = await self._find_incident(cmd.incident_id)
@@ -124,7 +124,7 @@ class Dispatching:
                     new = decide.add_note(inc, cmd.text, cmd.who, now)
                 out = Outcome(incident=new)
                 await self._commit(h.region, cmd, [new], out)
-            log.info("incident_changed", incident=new.id, command=type(cmd).__name__)
+            log.debug("incident_changed", incident=new.id, command=type(cmd).__name__)
             return out
         if isinstance(cmd, AssignUnit | ReleaseUnit):
             return await self._run_pair(cmd, now)
@@ -171,7 +171,7 @@ class Dispatching:
                 moved[unit.id] = unit.region
             out = Outcome(incident=new_inc, unit=new_unit)
             await self._commit(hi.region, cmd, [new_inc, new_unit], out, moved_from=moved)
-        self.log.info(
+        self.log.debug(
             "unit_" + ("assigned" if isinstance(cmd, AssignUnit) else "released"),
             region=inc.region,
             incident=inc.id,

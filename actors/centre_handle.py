@@ -13,6 +13,7 @@ of routing logic can put a fake with the same methods in its place.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from typing import Any
 
@@ -92,12 +93,21 @@ class CentreHandle:
         self._actor = None
         self.instance = self.pinned
 
-    async def _call(self, method: str, *args: Any, timeout_s: float) -> Any:
+    async def _call(self, method: str, *args: Any, timeout_s: float, _retry: bool = True) -> Any:
         actor = await self._get()
+        used = self.instance
         try:
             return await asyncio.wait_for(getattr(actor, method).remote(*args), timeout_s)
         except (RayActorError, GetTimeoutError) as exc:
             self.forget()
+            if _retry and self.pinned is None:
+                # The handle followed a dead incarnation; if the supervisor has started a
+                # new one meanwhile, one more try there (pinned handles never move).
+                with contextlib.suppress(CentreUnavailableError):
+                    await self._get()
+                if self.instance is not None and self.instance != used:
+                    return await self._call(method, *args, timeout_s=timeout_s, _retry=False)
+                self.forget()
             raise CentreUnavailableError(self.centre_id, type(exc).__name__) from exc
         except TimeoutError as exc:
             raise CentreUnavailableError(self.centre_id, f"no answer in {timeout_s:.2f}s") from exc

@@ -31,7 +31,7 @@ class Directory:
         self.owners: dict[str, Owner] = {}
         self.region_of: dict[str, str] = {}
         self.revision = 0
-        self._changed = asyncio.Event()
+        self._change: asyncio.Future[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.listeners: list[Callable[[str, Owner | None], None]] = []
 
@@ -97,8 +97,9 @@ class Directory:
         if not initial:
             for listener in self.listeners:
                 listener(region, owner)
-        self._changed.set()
-        self._changed = asyncio.Event()
+        if self._change is not None and not self._change.done():
+            self._change.set_result(None)
+        self._change = None
 
     def _apply_entity(self, ev: WatchEventKV) -> None:
         parsed = self.keys.parse(ev.kv.key)
@@ -114,7 +115,13 @@ class Directory:
     def owner(self, region: str) -> Owner | None:
         return self.owners.get(region)
 
+    def change_future(self) -> asyncio.Future[None]:
+        """A future resolved at the next ownership change, shared by every waiter (no
+        task or timer per waiter: the router waits on it beside every call)."""
+        if self._change is None:
+            self._change = asyncio.get_running_loop().create_future()
+        return self._change
+
     async def wait_change(self, timeout_s: float) -> None:
         """Sleep until the next ownership change or ``timeout_s``, whichever is first."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._changed.wait(), timeout_s)
+        await asyncio.wait({self.change_future()}, timeout=max(0.0, timeout_s))

@@ -135,9 +135,12 @@ class Router:
             handle.execute(region, cmd, timeout_s=max(0.05, deadline - time.monotonic()))
         )
         while not call.done():
-            changed = asyncio.ensure_future(self.directory.wait_change(deadline - time.monotonic()))
-            await asyncio.wait({call, changed}, return_when=asyncio.FIRST_COMPLETED)
-            changed.cancel()
+            changed = self.directory.change_future()
+            await asyncio.wait(
+                {call, changed},
+                timeout=max(0.0, deadline - time.monotonic()),
+                return_when=asyncio.FIRST_COMPLETED,
+            )
             if call.done():
                 break
             if self.directory.owner(region) != owner or time.monotonic() >= deadline:
