@@ -16,6 +16,7 @@ import pytest
 from chaos.drill import EXIT_OK, EXIT_VIOLATION, Scenario, run_drill
 from chaos.failpoints import FaultSpec
 from clients.loadgen import LoadSpec
+from cluster.config import Seed
 
 pytestmark = [
     pytest.mark.integration,
@@ -53,10 +54,15 @@ async def test_kill_9_and_sigstop_lose_nothing_and_accept_no_stale_write(
     # The creates sent to the paused owner ran after it resumed, and were all refused.
     pause = next(f for f in result["faults"] if f["name"] == "pause-centre")
     assert pause["recover"] == {"direct_writes": 3, "direct_accepted": 0}
-    # Both regions were served again by their backups within the drill.
+    # Both regions were served again by one of their backups within the drill. Which one
+    # is a preference (the first claims at once, later ones after a 0.2 s stagger), not
+    # a guarantee on a loaded machine; tests/integration/test_failover.py checks the
+    # order on a quiet cluster.
     owners = result["health_after"]["owners"]
-    assert owners["oslo"]["centre"] == "vestre-viken"
-    assert owners["sorlandet"]["centre"] == "vestfold-telemark"
+    seed = Seed.load()
+    for region, lost_by in (("oslo", "oslo"), ("sorlandet", "sorlandet")):
+        assert owners[region]["centre"] in seed.region(region).backups
+        assert owners[region]["centre"] != lost_by
     for region in ("oslo", "sorlandet"):
         assert all(
             f["first_ack_after_s"] is not None for f in chk["unavailability"][region]["faults"]
