@@ -519,3 +519,32 @@ async def wait_for(
         if time.monotonic() - t0 > timeout_s:
             raise TimeoutError(f"{what}: not within {timeout_s} s")
         await asyncio.sleep(interval_s)
+
+
+def run_benchmark(
+    name: str,
+    script: str,
+    args: argparse.Namespace,
+    body: Callable[[str], Awaitable[dict[str, Any]]],
+    **extra: Any,
+) -> None:
+    """The frame every benchmark runs in: quiet logs, the machine described, a private
+    etcd and Ray for the run, and one JSON document out with what ran and how long."""
+    quiet_logs()
+    t0 = time.monotonic()
+    started = machine()
+    with private_etcd() as etcd, private_ray(f"amk-bench-{name}-{uuid.uuid4().hex[:6]}"):
+        result = asyncio.run(body(etcd.endpoint))
+    emit(
+        {
+            "benchmark": name,
+            "quick": args.quick,
+            "command": " ".join([".venv/bin/python", f"bench/{script}", *sys.argv[1:]]),
+            **extra,
+            "machine": started,
+            "machine_load_after": [round(x, 2) for x in os.getloadavg()],
+            **result,
+            "elapsed_s": round(time.monotonic() - t0, 1),
+        },
+        args.out,
+    )

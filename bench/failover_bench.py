@@ -33,7 +33,6 @@ import json
 import os
 import random
 import signal
-import sys
 import time
 import uuid
 from typing import Any
@@ -334,23 +333,12 @@ def main() -> None:
     ap.add_argument("--incidents", type=int, default=0, help="live incidents (1000; quick 300)")
     ap.add_argument("--region", default="oslo")
     args = ap.parse_args()
-    bl.quiet_logs()
-    t0 = time.monotonic()
-    started = bl.machine()
-    with bl.private_etcd() as etcd, bl.private_ray(f"amk-bench-fo-{uuid.uuid4().hex[:6]}"):
-        body = asyncio.run(run(args, etcd.endpoint))
-    bl.emit(
-        {
-            "benchmark": "failover",
-            "quick": args.quick,
-            "command": " ".join([".venv/bin/python", "bench/failover_bench.py", *sys.argv[1:]]),
-            "region": args.region,
-            "machine": started,
-            "machine_load_after": [round(x, 2) for x in os.getloadavg()],
-            **body,
-            "elapsed_s": round(time.monotonic() - t0, 1),
-        },
-        args.out,
+    bl.run_benchmark(
+        "failover",
+        "failover_bench.py",
+        args,
+        lambda endpoint: run(args, endpoint),
+        region=args.region,
     )
 
 

@@ -20,7 +20,6 @@ import contextlib
 import gc
 import os
 import random
-import sys
 import time
 import tracemalloc
 import uuid
@@ -211,23 +210,7 @@ def main() -> None:
     ap = bl.base_parser(__doc__.splitlines()[0])
     ap.add_argument("--actors", type=int, default=0, help="naive actors (20; quick 5)")
     args = ap.parse_args()
-    bl.quiet_logs()
-    t0 = time.monotonic()
-    started = bl.machine()
-    with bl.private_etcd() as etcd, bl.private_ray(f"amk-bench-naive-{uuid.uuid4().hex[:6]}"):
-        body = asyncio.run(run(args, etcd.endpoint))
-    bl.emit(
-        {
-            "benchmark": "naive",
-            "quick": args.quick,
-            "command": " ".join([".venv/bin/python", "bench/naive_bench.py", *sys.argv[1:]]),
-            "machine": started,
-            "machine_load_after": [round(x, 2) for x in os.getloadavg()],
-            **body,
-            "elapsed_s": round(time.monotonic() - t0, 1),
-        },
-        args.out,
-    )
+    bl.run_benchmark("naive", "naive_bench.py", args, lambda endpoint: run(args, endpoint))
 
 
 if __name__ == "__main__":

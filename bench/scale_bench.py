@@ -550,23 +550,7 @@ def main() -> None:
     ap = bl.base_parser(__doc__.splitlines()[0])
     ap.add_argument("--parts", default=",".join(PARTS), help=f"subset of {','.join(PARTS)}")
     args = ap.parse_args()
-    bl.quiet_logs()
-    t0 = time.monotonic()
-    started = bl.machine()
-    with bl.private_etcd() as etcd, bl.private_ray(f"amk-bench-scale-{uuid.uuid4().hex[:6]}"):
-        body = asyncio.run(run(args, etcd.endpoint))
-    bl.emit(
-        {
-            "benchmark": "scale",
-            "quick": args.quick,
-            "command": " ".join([".venv/bin/python", "bench/scale_bench.py", *sys.argv[1:]]),
-            "machine": started,
-            "machine_load_after": [round(x, 2) for x in os.getloadavg()],
-            **body,
-            "elapsed_s": round(time.monotonic() - t0, 1),
-        },
-        args.out,
-    )
+    bl.run_benchmark("scale", "scale_bench.py", args, lambda endpoint: run(args, endpoint))
 
 
 if __name__ == "__main__":
