@@ -321,6 +321,11 @@ class CentreActor:
         except AmkError as exc:
             return "err", exc
 
+    async def execute_many(self, items: list[tuple[str, Command]]) -> list[tuple[str, Any]]:
+        """Several commands in one Ray call (the gateway batches those that arrive
+        together); they run concurrently, each with its own answer."""
+        return list(await asyncio.gather(*(self.execute(r, c) for r, c in items)))
+
     async def hand_over_region(
         self, region: str, to: ownership.OwnerRecord, who: str
     ) -> tuple[str, Any]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from typing import Any
 
@@ -25,6 +26,8 @@ from actors.domain.commands import Command
 from actors.domain.model import Outcome
 from cluster.config import ClusterConfig
 from cluster.errors import CentreUnavailableError
+
+MAX_BATCH = 64  # commands per Ray call
 
 
 def actor_name(instance: str) -> str:
@@ -52,6 +55,8 @@ class CentreHandle:
         self.pinned = instance  # None: follow the centre's current instance
         self.instance = instance
         self._actor = actor
+        self._batch: list[tuple[str, Command, asyncio.Future[tuple[str, Any]], float]] = []
+        self._sender: asyncio.Task[None] | None = None
 
     @classmethod
     def create(
@@ -123,7 +128,34 @@ class CentreHandle:
         return self._unwrap(await self._call("start", endpoints, timeout_s=timeout_s))
 
     async def execute(self, region: str, cmd: Command, *, timeout_s: float) -> Outcome:
-        return self._unwrap(await self._call("execute", region, cmd, timeout_s=timeout_s))
+        """Run ``cmd`` at this centre. Commands issued while a call to the same centre is
+        in flight travel together in the next one (as the store batches transactions):
+        one Ray call costs ~1 ms of CPU on each side here, whatever it carries."""
+        fut: asyncio.Future[tuple[str, Any]] = asyncio.get_running_loop().create_future()
+        self._batch.append((region, cmd, fut, time.monotonic() + timeout_s))
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.get_running_loop().create_task(self._send_batches())
+        try:
+            envelope = await asyncio.wait_for(asyncio.shield(fut), timeout_s)
+        except TimeoutError as exc:
+            raise CentreUnavailableError(self.centre_id, f"no answer in {timeout_s:.2f}s") from exc
+        return self._unwrap(envelope)
+
+    async def _send_batches(self) -> None:
+        while self._batch:
+            batch, self._batch = self._batch[:MAX_BATCH], self._batch[MAX_BATCH:]
+            items = [(region, cmd) for region, cmd, _, _ in batch]
+            timeout = max(0.05, max(d for *_, d in batch) - time.monotonic())
+            try:
+                if len(items) == 1:
+                    envelopes = [await self._call("execute", *items[0], timeout_s=timeout)]
+                else:
+                    envelopes = await self._call("execute_many", items, timeout_s=timeout)
+            except CentreUnavailableError as exc:
+                envelopes = [("err", exc)] * len(batch)
+            for (_, _, fut, _), envelope in zip(batch, envelopes, strict=True):
+                if not fut.done():
+                    fut.set_result(envelope)
 
     async def hand_over_region(
         self, region: str, to: Any, who: str, *, timeout_s: float = 10.0
