@@ -221,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
             sub.set_defaults(handler=handler)
         return sub
 
-    up = command(commands, "up", cmd_up, "start etcd, Ray, the centres and a gateway", parents=())
+    up = command(commands, "up", cmd_up, "start etcd, Ray, the centres and the gateways", parents=())
     up.add_argument("--config", metavar="PATH", type=Path, help="settings file (TOML)")
     up.add_argument("--home", metavar="DIR", type=Path, help="state folder (default: ./.amk)")
     up.add_argument(
@@ -234,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--gateway",
         metavar="ADDR",
         default=argparse.SUPPRESS,  # keeps a top-level `amk --gateway X up`
-        help="address the gateway listens on",
+        help="address(es) the gateways listen on, comma-separated",
     )
 
     command(commands, "status", cmd_status, "centres, region owners, fencing tokens, leases")
