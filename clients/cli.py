@@ -221,7 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
             sub.set_defaults(handler=handler)
         return sub
 
-    up = command(commands, "up", cmd_up, "start etcd, Ray, the centres and the gateways", parents=())
+    up = command(
+        commands, "up", cmd_up, "start etcd, Ray, the centres and the gateways", parents=()
+    )
     up.add_argument("--config", metavar="PATH", type=Path, help="settings file (TOML)")
     up.add_argument("--home", metavar="DIR", type=Path, help="state folder (default: ./.amk)")
     up.add_argument(
