@@ -27,6 +27,25 @@ from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
 from cluster.errors import AmkError, StoreUnavailableError
 from cluster.ownership import OwnerRecord
 
+# Watch events of stored records: key kind -> (record type, changed kind, removed kind,
+# event field, converter).
+_WATCH_SHAPES: dict[str, tuple[Any, int, int, str, Callable[[Any], Any]]] = {
+    "incidents": (
+        Incident,
+        pb.WatchEvent.KIND_INCIDENT_CHANGED,
+        pb.WatchEvent.KIND_INCIDENT_REMOVED,
+        "incident",
+        conv.incident_pb,
+    ),
+    "units": (
+        Unit,
+        pb.WatchEvent.KIND_UNIT_CHANGED,
+        pb.WatchEvent.KIND_UNIT_REMOVED,
+        "unit",
+        conv.unit_pb,
+    ),
+}
+
 
 class DispatchServicer(KpiRpcs, CallRpcs, pb_grpc.DispatchServiceServicer):
     """Implements ``amk.dispatch.v1.DispatchService``."""
@@ -267,35 +286,14 @@ class DispatchServicer(KpiRpcs, CallRpcs, pb_grpc.DispatchServiceServicer):
         if parsed is None or parsed[1] not in regions:
             return None
         kind, region, ident = parsed
-        if kind == "incidents":
+        shape = _WATCH_SHAPES.get(kind)
+        if shape is not None:
+            record_type, changed, removed, field, to_pb = shape
             if ev.deleted:
-                return pb.WatchEvent(
-                    kind=pb.WatchEvent.KIND_INCIDENT_REMOVED,
-                    revision=rev,
-                    region=region,
-                    removed_id=ident,
-                )
-            inc = Incident.decode(ev.kv.value, ev.kv.mod_revision)
+                return pb.WatchEvent(kind=removed, revision=rev, region=region, removed_id=ident)
+            record = record_type.decode(ev.kv.value, ev.kv.mod_revision)
             return pb.WatchEvent(
-                kind=pb.WatchEvent.KIND_INCIDENT_CHANGED,
-                revision=rev,
-                region=region,
-                incident=conv.incident_pb(inc),
-            )
-        if kind == "units":
-            if ev.deleted:
-                return pb.WatchEvent(
-                    kind=pb.WatchEvent.KIND_UNIT_REMOVED,
-                    revision=rev,
-                    region=region,
-                    removed_id=ident,
-                )
-            unit = Unit.decode(ev.kv.value, ev.kv.mod_revision)
-            return pb.WatchEvent(
-                kind=pb.WatchEvent.KIND_UNIT_CHANGED,
-                revision=rev,
-                region=region,
-                unit=conv.unit_pb(unit),
+                kind=changed, revision=rev, region=region, **{field: to_pb(record)}
             )
         if kind == "regions" and ident == "owner":
             return self._owner_event(rev, region, ev)

@@ -7,7 +7,6 @@ Every expected time below is computed in the test from the documented parameters
 from __future__ import annotations
 
 import random
-import time
 from functools import cache
 
 import pytest
@@ -440,20 +439,3 @@ def test_fast_ranking_equals_brute_force() -> None:
         assert ids(got) == [i for _, i in sorted(pool)[:10]]
         for r in got:
             assert r.eta_s == eta_s(next(u for u in units if u.id == r.unit_id), lat, lon)
-
-
-def test_speed_of_10000_units() -> None:
-    rng = random.Random(3)
-    units = _fleet(10_000, rng)
-    points = [(rng.uniform(58.8, 61.2), rng.uniform(8.5, 11.5)) for _ in range(30)]
-    recommend(units, *points[0], Urgency.AKUTT)
-    times = []
-    for lat, lon in points:
-        t0 = time.perf_counter()
-        recommend(units, lat, lon, Urgency.AKUTT)
-        times.append((time.perf_counter() - t0) * 1000.0)
-    times.sort()
-    print(
-        f"\nrecommend over 10,000 units: median {times[len(times) // 2]:.2f} ms, "
-        f"max {times[-1]:.2f} ms ({len(times)} calls)"
-    )
