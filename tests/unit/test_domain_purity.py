@@ -67,6 +67,12 @@ def test_domain_module_list_is_complete() -> None:
         "actors.domain.unit_lifecycle",
         "actors.domain.commands",
         "actors.domain.errors",
+        # packages: the scan must reach their modules too
+        "actors.domain.eido",
+        "actors.domain.eido.reader",
+        "actors.domain.eido.writer",
+        "actors.domain.eta",
+        "actors.domain.eta.travel_time",
     ):
         assert expected in names
 
