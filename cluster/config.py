@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -35,6 +36,33 @@ CrewName = Literal["emt", "paramedic", "doctor"]
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RetryPolicy(_Strict):
+    """How a server-side loop waits between tries: data, not literals in the code.
+
+    The first wait is ``initial_s``; each next one is ``multiplier`` times the last, up
+    to ``max_s``. ``attempts`` bounds the tries where a loop must give up (None: until
+    its caller's deadline or a stop).
+    """
+
+    initial_s: float = Field(gt=0.0)
+    max_s: float = Field(gt=0.0)
+    multiplier: float = Field(default=2.0, ge=1.0)
+    attempts: int | None = Field(default=None, ge=1)
+
+    def next(self, current: float) -> float:
+        """The wait after one of ``current`` seconds."""
+        return min(self.max_s, current * self.multiplier)
+
+    def delays(self) -> Iterator[float]:
+        """Successive waits, ``attempts`` of them (forever when unbounded)."""
+        wait = self.initial_s
+        n = 0
+        while self.attempts is None or n < self.attempts:
+            yield wait
+            wait = self.next(wait)
+            n += 1
 
 
 class CentreConfig(_Strict):
@@ -195,6 +223,23 @@ class ClusterConfig(BaseModel):
     # was pinned to may be the one that died.
     centre_nodes: dict[str, str] = {}
     gateway_nodes: dict[str, str] = {}
+    # Server-side waits between tries (see RetryPolicy).
+    # A gateway retrying a command on a region's next owner, until the caller's deadline.
+    route_retry: RetryPolicy = RetryPolicy(initial_s=0.01, max_s=0.2)
+    # A centre's campaign loop after a failed step (session lost: initial; error: max).
+    campaign_retry: RetryPolicy = RetryPolicy(initial_s=0.1, max_s=0.2)
+    # A centre reopening its session after the old one expired.
+    session_retry: RetryPolicy = RetryPolicy(initial_s=0.2, max_s=0.2)
+    # The supervisor starting a dead centre again (a dying node may take a few tries).
+    restart_retry: RetryPolicy = RetryPolicy(initial_s=0.5, max_s=5.0)
+    # A gateway waiting for a region's new owner to have loaded it after a hand-over.
+    handover_poll: RetryPolicy = RetryPolicy(initial_s=0.01, max_s=0.1)
+    # A major incident asking its region's owner to switch call sharing.
+    sharing_retry: RetryPolicy = RetryPolicy(initial_s=0.2, max_s=0.2, attempts=20)
+    # Deadlines of calls between actors.
+    status_timeout_s: float = Field(default=1.0, gt=0.0)  # a centre's status (board)
+    peer_status_timeout_s: float = Field(default=0.5, gt=0.0)  # partner's free call-takers
+    default_deadline_s: float = Field(default=10.0, gt=0.0)  # an RPC without a deadline
     # Test-only: writes skip the fencing compare, to prove the drill checker catches a
     # stale write. Refused unless AMK_UNSAFE_ALLOW_UNFENCED=1 is set in the environment.
     fencing: bool = True

@@ -117,13 +117,25 @@ class ConfigError(AmkError):
     component = "config"
 
 
-class CentreUnavailableError(AmkError):
+class ActorUnavailableError(AmkError):
+    """An actor of ours (centre, gateway, supervisor, major incident) died, is not
+    running, or did not answer within the deadline. Retryable: a new incarnation (or a
+    region's new owner) may answer."""
+
+    component = "actor"
+    retryable = True
+
+    def __init__(self, actor: str, detail: str) -> None:
+        super().__init__(f"{actor} unavailable: {detail}")
+        self.actor = actor
+        self.detail = detail
+
+
+class CentreUnavailableError(ActorUnavailableError):
     """The centre actor that owns the region died or did not answer in time."""
 
     component = "centre"
-    retryable = True
 
     def __init__(self, centre: str, detail: str) -> None:
-        super().__init__(f"centre {centre} unavailable: {detail}")
+        super().__init__(f"centre {centre}", detail)
         self.centre = centre
-        self.detail = detail

@@ -175,15 +175,34 @@ class EtcdClient:
         timeout_s: float | None = None,
         page: int = PAGE,
     ) -> tuple[list[KV], int]:
-        """Every pair under ``prefix``, read in pages at one revision.
+        """Every pair under ``prefix``, read in pages at one revision (:meth:`range_all`)."""
+        return await self.range_all(
+            prefix,
+            prefix_range_end(prefix),
+            revision=revision,
+            keys_only=keys_only,
+            timeout_s=timeout_s,
+            page=page,
+        )
 
-        One range answer must fit one gRPC message (4 MiB by default): a region of
-        10,000 typical incidents does not. Every page after the first reads at the first
-        page's revision, so the result is one consistent snapshot.
+    async def range_all(
+        self,
+        start: bytes,
+        end: bytes,
+        *,
+        revision: int = 0,
+        keys_only: bool = False,
+        timeout_s: float | None = None,
+        page: int = PAGE,
+    ) -> tuple[list[KV], int]:
+        """Every pair in ``[start, end)``, read in pages at one revision.
+
+        The one paged reader: one range answer must fit one gRPC message (4 MiB by
+        default), and a region of 10,000 typical incidents does not. Every page after
+        the first reads at the first page's revision, so the result is one consistent
+        snapshot.
         """
-        end = prefix_range_end(prefix)
         found: list[KV] = []
-        start = prefix
         while True:
             req = rpc.RangeRequest(
                 key=start, range_end=end, revision=revision, limit=page, keys_only=keys_only
@@ -192,7 +211,7 @@ class EtcdClient:
                 resp = await self._kv.Range(req, timeout=self._timeout(timeout_s))
             except grpc.aio.AioRpcError as exc:
                 raise StoreUnavailableError(
-                    f"range {prefix!r}: {exc.code().name} {exc.details()}"
+                    f"range {start!r}: {exc.code().name} {exc.details()}"
                 ) from exc
             found.extend(KV.of(kv) for kv in resp.kvs)
             revision = revision or resp.header.revision

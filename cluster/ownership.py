@@ -71,10 +71,16 @@ class Owner:
 
 
 async def read_owner(client: EtcdClient, keys: Keys, region: str) -> Owner | None:
-    kv = await client.get(keys.owner(region))
+    return await read_owner_key(client, keys.owner(region), region)
+
+
+async def read_owner_key(client: EtcdClient, key: bytes, label: str) -> Owner | None:
+    """The current holder of any owner key (a region's, a major incident's), or None;
+    the owner's ``region`` is ``label``."""
+    kv = await client.get(key)
     if kv is None:
         return None
-    return Owner(region, OwnerRecord.decode(kv.value), kv.mod_revision)
+    return Owner(label, OwnerRecord.decode(kv.value), kv.mod_revision)
 
 
 async def claim(

@@ -13,6 +13,7 @@ import grpc
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from cluster.etcd import EtcdClient
 from cluster.keys import Keys
+from cluster.ownership import OwnerRecord
 
 POSITIONS = {
     "oslo": pb.Position(lat=59.91, lon=10.75),
@@ -56,8 +57,8 @@ class Writer:
 async def owner_of(etcd: EtcdClient, keys: Keys, region: str) -> tuple[str, str, int]:
     kv = await etcd.get(keys.owner(region))
     assert kv is not None, f"{region} has no owner"
-    rec = json.loads(kv.value)
-    return rec["centre"], rec["instance"], kv.mod_revision
+    rec = OwnerRecord.decode(kv.value)
+    return rec.centre, rec.instance, kv.mod_revision
 
 
 async def check_nothing_lost(etcd: EtcdClient, keys: Keys, writer: Writer) -> None:

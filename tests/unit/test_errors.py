@@ -17,6 +17,7 @@ from actors.domain.errors import (
     PreconditionError,
 )
 from cluster.errors import (
+    ActorUnavailableError,
     AmkError,
     CentreUnavailableError,
     ConfigError,
@@ -43,6 +44,7 @@ SAMPLES: list[AmkError] = [
     TxnTooLargeError(130, 120),
     ConfigError("seed: duplicate unit id"),
     CentreUnavailableError("oslo", "actor died"),
+    ActorUnavailableError("major incident MI-1", "no such actor"),
     InvalidArgumentError("position.lat", "91 is outside -90..90"),
     NotFoundError("incident", "OSL-1"),
     IllegalTransitionError("unit", "osl-a11", "assigned", "on_scene"),
