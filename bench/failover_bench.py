@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import random
@@ -280,7 +281,9 @@ async def run_deployment(
                     ),
                     "repetitions": rows,
                 }
-            out["supervisor_events"] = await cluster.deployment.supervisor.events()
+            out["supervisor_events"] = [
+                dataclasses.asdict(e) for e in await cluster.deployment.supervisor.events()
+            ]
             out["config"] = {
                 k: getattr(cluster.config, k)
                 for k in (

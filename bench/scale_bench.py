@@ -224,7 +224,7 @@ async def paged_load(client: Any, keys: Any, revision: int, page: int = 1000) ->
 
 
 async def part_load(endpoint: str, quick: bool) -> dict[str, Any]:
-    from actors.region_host import RegionHost
+    from actors.centre.region_host import RegionHost
     from cluster import ownership
     from cluster.etcd import EtcdClient
     from cluster.keys import Keys

@@ -30,11 +30,12 @@ from __future__ import annotations
 import itertools
 import json
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from cluster.etcd import EtcdClient
-from cluster.keys import Keys, prefix_range_end
+from cluster.keys import Keys
+from cluster.ownership import OwnerRecord
 
 # Codes that mean "the write did not happen here, try elsewhere": what fencing and
 # failover look like from the client's side.
@@ -53,19 +54,9 @@ class Snapshot:
 
 
 async def _range_all(client: EtcdClient, prefix: bytes, *, keys_only: bool = False) -> list[Any]:
-    """Every pair under ``prefix``, in pages (one response must stay under 4 MiB)."""
-    out: list[Any] = []
-    start, end = prefix, prefix_range_end(prefix)
-    revision = 0
-    while True:
-        kvs, rev = await client.range(
-            start, end, revision=revision, limit=500, keys_only=keys_only, timeout_s=10
-        )
-        revision = revision or rev  # every page at the first page's revision
-        out.extend(kvs)
-        if len(kvs) < 500:
-            return out
-        start = kvs[-1].key + b"\0"
+    """Every pair under ``prefix`` at one revision (the client's paged reader)."""
+    kvs, _ = await client.get_prefix(prefix, keys_only=keys_only, timeout_s=10)
+    return kvs
 
 
 async def collect(client: EtcdClient, keys: Keys) -> Snapshot:
@@ -93,8 +84,8 @@ async def collect(client: EtcdClient, keys: Keys) -> Snapshot:
     for kv in await _range_all(client, keys.regions_prefix()):
         parsed = keys.parse(kv.key)
         if parsed and parsed[2] == "owner":
-            rec = json.loads(kv.value)
-            snap.owners.append({"region": parsed[1], "token": kv.mod_revision, **rec})
+            rec = OwnerRecord.decode(kv.value)
+            snap.owners.append({"region": parsed[1], "token": kv.mod_revision, **asdict(rec)})
     return snap
 
 

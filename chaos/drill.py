@@ -58,6 +58,7 @@ from cluster.errors import AmkError
 from cluster.etcd import EtcdClient
 from cluster.etcd_server import EmbeddedEtcd, find_free_port
 from cluster.keys import Keys
+from cluster.ownership import OwnerRecord
 
 log = structlog.get_logger("amk.chaos.drill")
 
@@ -128,22 +129,22 @@ async def health(ctx: DrillContext, client: EtcdClient) -> dict[str, Any]:
         except AmkError as err:
             problems.append(f"centre {cid} not answering: {err}")
             continue
-        centres[cid] = {"instance": st["instance"], "regions": st["regions"], "pid": st["pid"]}
+        centres[cid] = {"instance": st.instance, "regions": st.regions, "pid": st.pid}
     owners: dict[str, Any] = {}
     for region in ctx.config.region_ids():
         kv = await client.get(keys.owner(region))
         if kv is None:
             problems.append(f"region {region} has no owner")
             continue
-        rec = json.loads(kv.value)
+        rec = OwnerRecord.decode(kv.value)
         owners[region] = {
-            "centre": rec["centre"],
-            "instance": rec["instance"],
+            "centre": rec.centre,
+            "instance": rec.instance,
             "token": kv.mod_revision,
         }
-        live = centres.get(rec["centre"], {})
-        if live.get("instance") != rec["instance"]:
-            problems.append(f"region {region} owned by {rec['instance']}, not a live instance")
+        live = centres.get(rec.centre, {})
+        if live.get("instance") != rec.instance:
+            problems.append(f"region {region} owned by {rec.instance}, not a live instance")
         claimers = [c for c, st in centres.items() if region in st["regions"]]
         if len(claimers) > 1:
             problems.append(f"region {region} served by {claimers} at once (split brain)")
@@ -172,7 +173,7 @@ async def _watch_owners(
         for region in regions:
             with contextlib.suppress(Exception):
                 kv = await client.get(keys.owner(region), timeout_s=0.5)
-                now = (json.loads(kv.value)["centre"], kv.mod_revision) if kv else (None, 0)
+                now = (OwnerRecord.decode(kv.value).centre, kv.mod_revision) if kv else (None, 0)
                 if last.get(region) != now:
                     last[region] = now
                     out.append(
@@ -330,7 +331,7 @@ async def run_drill(
         stats: dict[str, dict[str, int]] = {}
         for cid, st in result["health_after"]["centres"].items():
             with contextlib.suppress(AmkError):
-                stats[cid] = (await deployment.centres[cid].status(timeout_s=2))["store"]
+                stats[cid] = dict((await deployment.centres[cid].status(timeout_s=2)).store)
                 stats[cid]["instance"] = st["instance"]  # type: ignore[assignment]
         snap = await checker.collect(client, keys)
         full_history = history.records + ctx.direct

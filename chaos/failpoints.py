@@ -132,9 +132,9 @@ class KillCentre(Failpoint):
         handle = self._centre(ctx, self.spec.target)
         handle.forget()
         status = await handle.status(timeout_s=5)
-        os.kill(status["pid"], signal.SIGKILL)
-        self.log.warning("centre_killed", pid=status["pid"], regions=status["regions"])
-        return {"pid": status["pid"], "regions": status["regions"]}
+        os.kill(status.pid, signal.SIGKILL)
+        self.log.warning("centre_killed", pid=status.pid, regions=status.regions)
+        return {"pid": status.pid, "regions": status.regions}
 
 
 class RayKillCentre(Failpoint):
@@ -147,8 +147,8 @@ class RayKillCentre(Failpoint):
         handle.forget()
         status = await handle.status(timeout_s=5)
         await handle.kill(no_restart=False)
-        self.log.warning("centre_ray_killed", regions=status["regions"])
-        return {"pid": status["pid"], "regions": status["regions"]}
+        self.log.warning("centre_ray_killed", regions=status.regions)
+        return {"pid": status.pid, "regions": status.regions}
 
 
 class PauseCentre(Failpoint):
@@ -180,13 +180,13 @@ class PauseCentre(Failpoint):
         handle = self._centre(ctx, self.spec.target)
         handle.forget()
         status = await handle.status(timeout_s=5)
-        self._pid = status["pid"]
+        self._pid = status.pid
         os.kill(self._pid, signal.SIGSTOP)
-        self.log.warning("centre_paused", pid=self._pid, regions=status["regions"])
-        for region in status["regions"]:
+        self.log.warning("centre_paused", pid=self._pid, regions=status.regions)
+        for region in status.regions:
             for _ in range(int(self.spec.params.get("direct_writes", 0))):
                 self._pending.append(asyncio.create_task(self._direct(ctx, handle, region)))
-        return {"pid": self._pid, "regions": status["regions"]}
+        return {"pid": self._pid, "regions": status.regions}
 
     async def _direct(self, ctx: DrillContext, handle: Any, region: str) -> dict[str, Any]:
         rid = f"direct-{uuid.uuid4().hex}"
@@ -391,7 +391,7 @@ class RayNodeKill(Failpoint):
         with contextlib.suppress(Exception):
             t = time.time()
             status = await self._centre(ctx, self.spec.target).status(timeout_s=0.5)
-            probe = {"answered_after_s": round(time.time() - t_kill, 3), "pid": status["pid"]}
+            probe = {"answered_after_s": round(time.time() - t_kill, 3), "pid": status.pid}
             probe["call_s"] = round(time.time() - t, 3)
         self._detect = asyncio.create_task(self._until_dead(node.node_id, t_kill))
         centres = [

@@ -25,9 +25,11 @@ from typing import Any
 import ray
 import structlog
 
-from actors.centre_handle import CentreHandle
-from actors.gateway_handle import GatewayHandle
-from actors.supervisor_handle import SupervisorHandle
+from actors.centre.handle import CentreHandle
+from actors.gateway import actor as gateway_actor
+from actors.gateway.handle import GatewayHandle
+from actors.supervisor import actor as supervisor_actor
+from actors.supervisor.handle import SupervisorHandle
 from cluster.config import ClusterConfig
 from cluster.errors import AmkError, ConfigError
 from cluster.etcd_server import EmbeddedEtcd
@@ -48,7 +50,7 @@ class Deployment:
         self.gateways: dict[str, GatewayHandle] = {}
 
     async def start(self) -> None:
-        self.supervisor = SupervisorHandle.create(self.config, self.endpoints)
+        self.supervisor = supervisor_actor.spawn(self.config, self.endpoints)
         await self.supervisor.start()
         self.centres = {
             c.id: CentreHandle(c.id, self.config.ray_namespace) for c in self.config.seed.centres
@@ -57,7 +59,7 @@ class Deployment:
             await self.start_gateway(address)
 
     async def start_gateway(self, address: str) -> GatewayHandle:
-        gateway = GatewayHandle.create(self.config, address)
+        gateway = gateway_actor.spawn(self.config, address)
         await gateway.start(self.endpoints)
         self.gateways[address] = gateway
         return gateway

@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from actors.domain.errors import InvalidArgumentError
+
 
 class Urgency(StrEnum):
     AKUTT = "akutt"  # red
@@ -258,3 +260,19 @@ class Outcome:
             unit=Unit.from_dict(d["unit"], revision) if "unit" in d else None,
             call=Call.from_dict(d["call"], revision) if "call" in d else None,
         )
+
+    def _require(self, record: Any, kind: str) -> Any:
+        if record is None:
+            # Only a request id first used for another kind of request answers
+            # without the record this request makes.
+            raise InvalidArgumentError("request_id", f"already used for a request with no {kind}")
+        return record
+
+    def require_incident(self) -> Incident:
+        return self._require(self.incident, "incident")
+
+    def require_unit(self) -> Unit:
+        return self._require(self.unit, "unit")
+
+    def require_call(self) -> Call:
+        return self._require(self.call, "call")

@@ -76,7 +76,7 @@ async def test_restarted_home_centre_takes_its_region_back(handback_cluster, etc
             status = await deployment.centres["sorlandet"].status(timeout_s=2)
         except AmkError as err:
             raise AssertionError(str(err)) from err
-        assert "sorlandet" in status["regions"] and status["pid"] != pid
+        assert "sorlandet" in status.regions and status.pid != pid
 
     await assert_eventually(home_again, timeout_s=30)
     inc = await stub.CreateIncident(

@@ -166,7 +166,7 @@ async def test_queue_survives_a_takeover_with_original_arrival_times(stub, etcd,
     async def backup_owns() -> None:
         assert (await owner_of(etcd, keys, "innlandet"))[0] == "oslo"
         status = await cluster.deployment.centres["oslo"].status(timeout_s=2)
-        assert "innlandet" in status["regions"]  # loaded, not only claimed
+        assert "innlandet" in status.regions  # loaded, not only claimed
 
     await assert_eventually(backup_owns, timeout_s=30)
     listed = await stub.ListCalls(

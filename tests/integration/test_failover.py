@@ -64,11 +64,11 @@ async def test_kill_9_of_a_centre_fails_over_at_once_and_loses_nothing(cluster, 
             status = await cluster.deployment.centres["oslo"].status(timeout_s=2)
         except AmkError as err:
             raise AssertionError(f"not back yet: {err}") from err
-        assert status["pid"] != pid and "oslo" not in status["regions"]
+        assert status.pid != pid and "oslo" not in status.regions
 
     await assert_eventually(restarted_as_standby, timeout_s=60)
     events = await cluster.deployment.supervisor.events()
-    assert any(e["centre"] == "oslo" and "oslo" in e["revoked_regions"] for e in events)
+    assert any(e.centre == "oslo" and "oslo" in e.revoked_regions for e in events)
 
 
 async def test_paused_owner_is_replaced_and_fenced_after_it_resumes(cluster, stub, etcd):
@@ -136,7 +136,7 @@ async def test_paused_owner_is_replaced_and_fenced_after_it_resumes(cluster, stu
 
     async def resumed_as_standby() -> None:
         status = await handle.status(timeout_s=2)
-        assert status["instance"] == old_instance and region not in status["regions"]
-        assert status["lease_valid_for_s"] > 0  # a new session: it is a standby now
+        assert status.instance == old_instance and region not in status.regions
+        assert status.lease_valid_for_s > 0  # a new session: it is a standby now
 
     await assert_eventually(resumed_as_standby, timeout_s=30)

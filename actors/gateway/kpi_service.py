@@ -22,15 +22,14 @@ import asyncio
 import json
 from typing import Any
 
-from actors import api_convert as conv
 from actors.domain import kpi
 from actors.domain.model import Call, Incident
-from actors.router import Router
+from actors.gateway import convert as conv
+from actors.gateway.context import GatewayContext
+from actors.gateway.rpc import rpc
 from amk.dispatch.v1 import dispatch_pb2 as pb
-from cluster.etcd import KV
 from cluster.keys import prefix_range_end
 
-PAGE = 500  # pairs per range read: one etcd response must stay under 4 MiB
 SINCE_SLACK_S = 300.0  # journal read this much before ``since``: centres' clocks differ
 LOOKUPS_AT_ONCE = 32
 
@@ -50,35 +49,23 @@ def figure_pb(f: kpi.Figure) -> pb.KpiFigure:
     )
 
 
-class KpiRpcs(Router):
-    """The KPI RPC, mixed into the dispatch servicer."""
+class KpiRpcs:
+    """The KPI RPC."""
 
-    async def _range_all(self, start: bytes, end: bytes) -> list[KV]:
-        """Every pair in [start, end), in pages, all at the first page's revision."""
-        out: list[KV] = []
-        revision = 0
-        while True:
-            kvs, rev = await self.client.range(start, end, revision=revision, limit=PAGE)
-            revision = revision or rev
-            out.extend(kvs)
-            if len(kvs) < PAGE:
-                return out
-            start = kvs[-1].key + b"\0"
+    def __init__(self, gw: GatewayContext) -> None:
+        self.gw = gw
+        self.client = gw.client
+        self.keys = gw.keys
 
     async def _kpi_records(self, regions: list[str]) -> tuple[list[Incident], list[Call]]:
         incidents: list[Incident] = []
         calls: list[Call] = []
         for region in regions:
             p = self.keys.incidents_prefix(region)
-            incidents += [
-                Incident.decode(kv.value, kv.mod_revision)
-                for kv in await self._range_all(p, prefix_range_end(p))
-            ]
-            p = self.keys.calls_prefix(region)
-            calls += [
-                Call.decode(kv.value, kv.mod_revision)
-                for kv in await self._range_all(p, prefix_range_end(p))
-            ]
+            kvs, _ = await self.client.get_prefix(p)
+            incidents += [Incident.decode(kv.value, kv.mod_revision) for kv in kvs]
+            kvs, _ = await self.client.get_prefix(self.keys.calls_prefix(region))
+            calls += [Call.decode(kv.value, kv.mod_revision) for kv in kvs]
         return incidents, calls
 
     async def _kpi_journal(self, regions: list[str], since: float | None) -> list[dict[str, Any]]:
@@ -92,7 +79,8 @@ class KpiRpcs(Router):
                 start = self.keys.journal(
                     region, f"{int(max(0.0, since - SINCE_SLACK_S) * 1e9):020d}"
                 )
-            for kv in await self._range_all(start, prefix_range_end(prefix)):
+            kvs, _ = await self.client.range_all(start, prefix_range_end(prefix))
+            for kv in kvs:
                 # Most entries are position reports: skip them without parsing.
                 if not any(name in kv.value for name in wanted):
                     continue
@@ -116,18 +104,17 @@ class KpiRpcs(Router):
         for i in range(0, len(entries), LOOKUPS_AT_ONCE):
             await asyncio.gather(*(one(e) for e in entries[i : i + LOOKUPS_AT_ONCE]))
 
-    async def GetKpis(self, request, context):
-        async def run() -> pb.Kpis:
-            regions = conv.regions_filter(list(request.regions), self.regions)
-            since = request.since.ToNanoseconds() / 1e9 if request.HasField("since") else None
-            incidents, calls = await self._kpi_records(regions)
-            if since is not None:
-                incidents = [i for i in incidents if i.created_at >= since]
-            origins = {self.region_by_code.get(i.id.split("-", 1)[0]) for i in incidents}
-            journal_regions = sorted(set(regions) | {r for r in origins if r in self.regions})
-            entries = await self._kpi_journal(journal_regions, since)
-            await self._look_up_statuses(kpi.status_lookups_needed(incidents, entries))
-            figures = kpi.compute(incidents, calls, entries, since=since)
-            return pb.Kpis(figures=[figure_pb(f) for f in figures])
-
-        return await self._guard(context, run)
+    @rpc
+    async def GetKpis(self, request, context) -> pb.Kpis:
+        lookup = self.gw.lookup
+        regions = conv.regions_filter(list(request.regions), lookup.regions)
+        since = request.since.ToNanoseconds() / 1e9 if request.HasField("since") else None
+        incidents, calls = await self._kpi_records(regions)
+        if since is not None:
+            incidents = [i for i in incidents if i.created_at >= since]
+        origins = {lookup.region_of_code(i.id) for i in incidents}
+        journal_regions = sorted(set(regions) | {r for r in origins if r in lookup.regions})
+        entries = await self._kpi_journal(journal_regions, since)
+        await self._look_up_statuses(kpi.status_lookups_needed(incidents, entries))
+        figures = kpi.compute(incidents, calls, entries, since=since)
+        return pb.Kpis(figures=[figure_pb(f) for f in figures])

@@ -88,6 +88,10 @@ class RegionHost:
             return self.calls
         return self.units
 
+    def table_by_kind(self, kind: str) -> dict[str, Any]:
+        """The table of a key kind (``incidents``, ``units``, ``calls``)."""
+        return {"incidents": self.incidents, "units": self.units, "calls": self.calls}[kind]
+
     def apply(self, records: Iterable[Incident | Unit | Call], revision: int) -> None:
         """Make committed records the in-memory state (only after etcd accepted them)."""
         for rec in records:

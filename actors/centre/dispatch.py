@@ -1,13 +1,16 @@
 """How a centre runs dispatch commands on the entities it hosts: incidents, units,
 assignment (lending a neighbour's unit in the same transaction), hand-over of an
-incident, lending a unit.
+incident, lending a unit. 113-call commands go to the call desk.
 
-Part of :class:`actors.centre.Centre` (a mixin: it shares the centre's state)."""
+Given the centre's core, its executor and its call desk (no shared undeclared state).
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
+from actors.centre.call_desk import CallDesk
+from actors.centre.core import CentreCore
+from actors.centre.executor import Executor
+from actors.centre.region_host import Record, RegionHost
 from actors.domain import calls, decide
 from actors.domain.commands import (
     AbandonCall,
@@ -27,103 +30,56 @@ from actors.domain.commands import (
     SetCallSharing,
     TriageIncident,
 )
-from actors.domain.errors import (
-    InvalidArgumentError,
-    NotBuiltError,
-    NotFoundError,
-)
-from actors.domain.model import (
-    Incident,
-    Outcome,
-    Unit,
-)
-from actors.region_host import Record, RegionHost
+from actors.domain.errors import InvalidArgumentError, NotBuiltError, NotFoundError
+from actors.domain.model import Incident, Outcome, Unit
 
 
-class Dispatching:
+class Dispatcher:
     """Incident, unit, pair and move commands."""
 
-    async def _load_moved_in(self, kind: str, ident: str) -> tuple[RegionHost, Any] | None:
-        """An entity another centre moved into one of our regions (hand-over, lending)."""
-        assert self.client is not None
-        for host in list(self.hosts.values()):
-            if kind == "incident":
-                kv = await self.client.get(self.keys.incident(host.region, ident))
-                if kv is not None:
-                    rec: Any = Incident.decode(kv.value, kv.mod_revision)
-                    host.incidents[ident] = rec
-                    return host, rec
-            else:
-                kv = await self.client.get(self.keys.unit(host.region, ident))
-                if kv is not None:
-                    rec = Unit.decode(kv.value, kv.mod_revision)
-                    host.units[ident] = rec
-                    return host, rec
-        return None
+    def __init__(self, core: CentreCore, executor: Executor, call_desk: CallDesk) -> None:
+        self.core = core
+        self.executor = executor
+        self.call_desk = call_desk
 
-    async def _find_incident(self, incident_id: str) -> tuple[RegionHost, Incident]:
-        for host in self.hosts.values():
-            if incident_id in host.incidents:
-                return host, host.incidents[incident_id]
-        found = await self._load_moved_in("incident", incident_id)
-        if found is None:
-            raise NotFoundError("incident", incident_id)
-        return found
-
-    async def _find_unit(self, unit_id: str) -> tuple[RegionHost, Unit]:
-        for host in self.hosts.values():
-            if unit_id in host.units:
-                return host, host.units[unit_id]
-        found = await self._load_moved_in("unit", unit_id)
-        if found is None:
-            raise NotFoundError("unit", unit_id)
-        return found
-
-    async def _foreign_unit(self, unit_id: str, region: str) -> Unit:
-        """A unit of a region another centre serves, read with its revision."""
-        assert self.client is not None
-        kv = await self.client.get(self.keys.unit(region, unit_id))
-        if kv is None:
-            raise NotFoundError("unit", unit_id)
-        return Unit.decode(kv.value, kv.mod_revision)
-
-    async def _run(self, region: str, cmd: Command) -> Outcome:
-        now = self.clock()
+    async def run(self, region: str, cmd: Command) -> Outcome:
+        """Decide and commit one command in ``region`` (the owner's side of a route)."""
+        now = self.core.clock()
         if isinstance(cmd, AnswerNextCall):
-            return await self._answer_next_call(cmd, now)
-        host = self._host(region)
+            return await self.call_desk.answer_next_call(cmd, now)
+        host = self.core.host(region)
         if isinstance(cmd, ReceiveCall | AbandonCall | LinkCall | SetCallSharing):
-            return await self._run_call(host, cmd, now)
-        log = self.log.bind(region=region, token=host.fence.token, request_id=cmd.request_id)
+            return await self.call_desk.run_call(host, cmd, now)
+        log = self.core.log.bind(region=region, token=host.fence.token, request_id=cmd.request_id)
         if isinstance(cmd, CreateIncident):
             records: list[Record] = []
             if cmd.call_id:
                 call = host.calls.get(cmd.call_id)
                 if call is None:
                     raise NotFoundError("call", cmd.call_id)
-            inc = decide.create_incident(cmd, host.next_incident_id(), now, self.table)
+            inc = decide.create_incident(cmd, host.next_incident_id(), now, self.core.table)
             records.append(inc)
             if cmd.call_id:
                 records.append(calls.complete(call, inc.id))
             out = Outcome(incident=inc)
             # The region's counter travels with every create (the store keeps the last
             # value per key in a batch, which is the highest number reserved).
-            counter = (self.keys.counter(region), str(host.last_number).encode())
-            await self._commit(host.region, cmd, records, out, [counter])
+            counter = (self.core.keys.counter(region), str(host.last_number).encode())
+            await self.executor.commit(host.region, cmd, records, out, [counter])
             log.debug("incident_created", incident=inc.id, call=cmd.call_id)
             return out
         if isinstance(cmd, TriageIncident | ChangeIncidentStatus | AddIncidentNote):
-            h, _ = await self._find_incident(cmd.incident_id)
-            async with self.mailboxes.enter(cmd.incident_id):
+            h, _ = await self.executor.find_incident(cmd.incident_id)
+            async with self.core.mailboxes.enter(cmd.incident_id):
                 inc = h.incidents[cmd.incident_id]
                 if isinstance(cmd, TriageIncident):
-                    new = decide.triage(inc, cmd.criteria_code, now, self.table)
+                    new = decide.triage(inc, cmd.criteria_code, now, self.core.table)
                 elif isinstance(cmd, ChangeIncidentStatus):
                     new = decide.change_incident_status(inc, cmd.status, now)
                 else:
                     new = decide.add_note(inc, cmd.text, cmd.who, now)
                 out = Outcome(incident=new)
-                await self._commit(h.region, cmd, [new], out)
+                await self.executor.commit(h.region, cmd, [new], out)
             log.debug("incident_changed", incident=new.id, command=type(cmd).__name__)
             return out
         if isinstance(cmd, AssignUnit | ReleaseUnit):
@@ -131,13 +87,15 @@ class Dispatching:
         if isinstance(cmd, HandOverIncident):
             return await self._hand_over_incident(cmd, now)
         if isinstance(cmd, LendUnit):
-            hu, _ = await self._find_unit(cmd.unit_id)
-            async with self.mailboxes.enter(cmd.unit_id):
+            hu, _ = await self.executor.find_unit(cmd.unit_id)
+            async with self.core.mailboxes.enter(cmd.unit_id):
                 unit = hu.units[cmd.unit_id]
                 self._known_region(cmd.to_region)
                 new = decide.lend_unit(unit, cmd.to_region, now)
                 out = Outcome(unit=new)
-                await self._commit(hu.region, cmd, [new], out, moved_from={unit.id: unit.region})
+                await self.executor.commit(
+                    hu.region, cmd, [new], out, moved_from={unit.id: unit.region}
+                )
             log.info("unit_lent", unit=unit.id, to_region=cmd.to_region)
             return out
         if isinstance(cmd, ChangeUnitStatus | ReportUnitPosition):
@@ -145,22 +103,22 @@ class Dispatching:
         raise NotBuiltError(f"command {type(cmd).__name__}")
 
     def _known_region(self, region: str) -> None:
-        if region not in self.config.region_ids():
+        if region not in self.core.config.region_ids():
             raise InvalidArgumentError("to_region", f"unknown region {region!r}")
 
     async def _run_pair(self, cmd: AssignUnit | ReleaseUnit, now: float) -> Outcome:
         """Assign or release. A unit of a region served by another centre is lent to the
         incident's region and assigned in one transaction guarded by both regions'
         tokens and by the unit's revision as read."""
-        hi, _ = await self._find_incident(cmd.incident_id)
+        hi, _ = await self.executor.find_incident(cmd.incident_id)
         foreign: Unit | None = None
         try:
-            hu, _ = await self._find_unit(cmd.unit_id)
+            hu, _ = await self.executor.find_unit(cmd.unit_id)
         except NotFoundError:
             if not (isinstance(cmd, AssignUnit) and cmd.unit_region):
                 raise
-            hu, foreign = hi, await self._foreign_unit(cmd.unit_id, cmd.unit_region)
-        async with self.mailboxes.enter(cmd.incident_id, cmd.unit_id):
+            hu, foreign = hi, await self.executor.foreign_unit(cmd.unit_id, cmd.unit_region)
+        async with self.core.mailboxes.enter(cmd.incident_id, cmd.unit_id):
             inc = hi.incidents[cmd.incident_id]
             unit = foreign if foreign is not None else hu.units[cmd.unit_id]
             step = decide.assign if isinstance(cmd, AssignUnit) else decide.release
@@ -170,8 +128,8 @@ class Dispatching:
                 new_unit.region = inc.region  # lent to the incident's region
                 moved[unit.id] = unit.region
             out = Outcome(incident=new_inc, unit=new_unit)
-            await self._commit(hi.region, cmd, [new_inc, new_unit], out, moved_from=moved)
-        self.log.debug(
+            await self.executor.commit(hi.region, cmd, [new_inc, new_unit], out, moved_from=moved)
+        self.core.log.debug(
             "unit_" + ("assigned" if isinstance(cmd, AssignUnit) else "released"),
             region=inc.region,
             incident=inc.id,
@@ -182,15 +140,15 @@ class Dispatching:
 
     async def _hand_over_incident(self, cmd: HandOverIncident, now: float) -> Outcome:
         self._known_region(cmd.to_region)
-        hi, inc = await self._find_incident(cmd.incident_id)
-        units = [(await self._find_unit(u))[1] for u in inc.assigned_unit_ids]
-        async with self.mailboxes.enter(cmd.incident_id, *inc.assigned_unit_ids):
+        hi, inc = await self.executor.find_incident(cmd.incident_id)
+        units = [(await self.executor.find_unit(u))[1] for u in inc.assigned_unit_ids]
+        async with self.core.mailboxes.enter(cmd.incident_id, *inc.assigned_unit_ids):
             inc = hi.incidents[cmd.incident_id]
             new_inc, new_units = decide.move_incident(inc, units, cmd.to_region, now)
             moved = {inc.id: inc.region, **{u.id: u.region for u in units}}
             out = Outcome(incident=new_inc)
-            await self._commit(hi.region, cmd, [new_inc, *new_units], out, moved_from=moved)
-        self.log.info(
+            await self.executor.commit(hi.region, cmd, [new_inc, *new_units], out, moved_from=moved)
+        self.core.log.info(
             "incident_handed_over",
             incident=inc.id,
             from_region=inc.region,
@@ -202,17 +160,19 @@ class Dispatching:
     async def _run_unit(
         self, host: RegionHost, cmd: ChangeUnitStatus | ReportUnitPosition, now: float
     ) -> Outcome:
-        hu, unit = await self._find_unit(cmd.unit_id)
+        hu, unit = await self.executor.find_unit(cmd.unit_id)
         if isinstance(cmd, ReportUnitPosition):
-            async with self.mailboxes.enter(cmd.unit_id):
+            async with self.core.mailboxes.enter(cmd.unit_id):
                 new = decide.report_position(hu.units[cmd.unit_id], cmd.position, now)
                 out = Outcome(unit=new)
-                await self._commit(hu.region, cmd, [new], out)
+                await self.executor.commit(hu.region, cmd, [new], out)
             return out
         while True:
             incident_id = unit.incident_id
-            hi = (await self._find_incident(incident_id))[0] if incident_id else hu
-            async with self.mailboxes.enter(cmd.unit_id, *([incident_id] if incident_id else [])):
+            hi = (await self.executor.find_incident(incident_id))[0] if incident_id else hu
+            async with self.core.mailboxes.enter(
+                cmd.unit_id, *([incident_id] if incident_id else [])
+            ):
                 unit = hu.units[cmd.unit_id]
                 if unit.incident_id != incident_id:
                     continue  # reassigned while we waited: lock the right incident
@@ -220,5 +180,5 @@ class Dispatching:
                 new_unit, new_inc = decide.change_unit_status(unit, cmd.status, inc, now)
                 records: list[Incident | Unit] = [new_unit] + ([new_inc] if new_inc else [])
                 out = Outcome(incident=new_inc, unit=new_unit)
-                await self._commit(hu.region, cmd, records, out)
+                await self.executor.commit(hu.region, cmd, records, out)
                 return out

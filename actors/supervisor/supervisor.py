@@ -16,24 +16,38 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import os
 import time
-from typing import Any
+from dataclasses import asdict, dataclass, replace
 
-import ray
 import structlog
 
-from actors.centre_handle import CentreHandle, new_instance
-from actors.major_handle import MajorHandle
+from actors.centre import actor as centre_actor
+from actors.centre.handle import CentreHandle
+from actors.major import actor as major_actor
+from actors.major.handle import MajorHandle
+from actors.major.record import MajorRecord, MajorStatus, MajorView
 from cluster.config import ClusterConfig
-from cluster.errors import AmkError, CentreUnavailableError
+from cluster.errors import ActorUnavailableError, AmkError
 from cluster.etcd import EtcdClient
 from cluster.keys import Keys
-from cluster.logs import configure as configure_logs
 from cluster.ownership import OwnerRecord
 
 log = structlog.get_logger("amk.supervisor")
+
+
+@dataclass(frozen=True, slots=True)
+class DeathEvent:
+    """A centre death the supervisor saw, and what it did about it."""
+
+    centre: str
+    instance: str
+    detected_at: float
+    revoked_regions: tuple[str, ...]
+    revoke_ms: float
+    restarted_in_s: float | None = None
+    restart_attempts: int = 0
+    new_instance: str = ""
+    restart_error: str = ""
 
 
 class Supervisor:
@@ -46,16 +60,18 @@ class Supervisor:
         self.client: EtcdClient | None = None
         self.handles: dict[str, CentreHandle] = {}
         self.instances: dict[str, str] = {}
-        self.events: list[dict[str, Any]] = []
+        self.events: list[DeathEvent] = []
         self._watchers: dict[str, asyncio.Task[None]] = {}
         self._major_watchers: dict[str, asyncio.Task[None]] = {}
         self._stopping = False
 
-    async def start(self) -> dict[str, Any]:
+    async def start(self) -> dict[str, str]:
+        """Start every centre (each campaigns for its regions) and resume major incidents;
+        returns centre id -> instance."""
         self.client = EtcdClient(self.endpoints)
         await asyncio.gather(*(self._start_centre(c.id) for c in self.config.seed.centres))
         await self._resume_majors()
-        return {c: h.centre_id for c, h in self.handles.items()}
+        return dict(self.instances)
 
     # ------------------------------------------------------------ major incidents
 
@@ -64,14 +80,16 @@ class Supervisor:
         assert self.client is not None
         kvs, _ = await self.client.get_prefix(self.keys.majors_prefix())
         for kv in kvs:
-            if kv.key.endswith(b"/record") and json.loads(kv.value)["status"] == "declared":
-                major_id = json.loads(kv.value)["id"]
+            if not kv.key.endswith(b"/record"):
+                continue
+            record = MajorRecord.decode(kv.value)
+            if record.status is MajorStatus.DECLARED:
                 with contextlib.suppress(AmkError):
-                    await self.declare_major(major_id, None)
+                    await self.declare_major(record.id, None)
 
-    async def declare_major(self, major_id: str, declare: dict[str, Any] | None) -> dict:
+    async def declare_major(self, major_id: str, declare: dict | None) -> MajorView:
         """Start (or find) the actor of a major incident; it outlives any centre."""
-        handle = MajorHandle.create(self.config, major_id)
+        handle = major_actor.spawn(self.config, major_id)
         view = await handle.start(self.endpoints, declare)
         watcher = self._major_watchers.get(major_id)
         if watcher is None or watcher.done():
@@ -86,13 +104,13 @@ class Supervisor:
             try:
                 await handle.wait_stopped()
                 return  # stood down and stopped on purpose
-            except CentreUnavailableError as exc:
+            except ActorUnavailableError as exc:
                 if self._stopping:
                     return
                 log.warning("major_incident_actor_died", major=major_id, error=str(exc))
                 await asyncio.sleep(self.config.restart_delay_s)
                 try:
-                    handle = MajorHandle.create(self.config, major_id)
+                    handle = major_actor.spawn(self.config, major_id)
                     await handle.start(self.endpoints, None)
                 except AmkError as exc2:
                     log.error("major_incident_restart_failed", major=major_id, error=str(exc2))
@@ -101,10 +119,11 @@ class Supervisor:
     async def _start_centre(self, centre_id: str, *, first: bool = True) -> None:
         # Pinned to its node only the first time: after a death that node may be gone.
         node = self.config.centre_nodes.get(centre_id) if first else None
-        handle = CentreHandle.create(self.config, centre_id, new_instance(centre_id), node=node)
+        instance = centre_actor.new_instance(centre_id)
+        handle = centre_actor.spawn(self.config, centre_id, instance, node=node)
         status = await handle.start(self.config.endpoints_for(centre_id, self.endpoints))
         self.handles[centre_id] = handle
-        self.instances[centre_id] = status["instance"]
+        self.instances[centre_id] = status.instance
         self._watchers[centre_id] = asyncio.create_task(self._watch(centre_id, handle))
 
     async def _watch(self, centre_id: str, handle: CentreHandle) -> None:
@@ -112,27 +131,29 @@ class Supervisor:
         try:
             await handle.wait_stopped()
             return  # stopped on purpose
-        except CentreUnavailableError:
+        except ActorUnavailableError:
             pass
         detected = time.monotonic()
         if self._stopping:
             return
         revoked = await self._revoke(instance) if self.config.crash_fast_path else []
-        event = {
-            "centre": centre_id,
-            "instance": instance,
-            "detected_at": time.time(),
-            "revoked_regions": revoked,
-            "revoke_ms": round((time.monotonic() - detected) * 1000, 1),
-        }
-        log.warning("centre_died", **event)
+        event = DeathEvent(
+            centre=centre_id,
+            instance=instance,
+            detected_at=time.time(),
+            revoked_regions=tuple(revoked),
+            revoke_ms=round((time.monotonic() - detected) * 1000, 1),
+        )
+        log.warning("centre_died", **asdict(event))
+        slot = len(self.events)
         self.events.append(event)
         await asyncio.sleep(self.config.restart_delay_s)
         # Keep trying: a new incarnation may land on a node Ray still thinks alive and
         # die with it (a killed node is declared dead ~12 s later); later tries go
         # elsewhere. Only a stop ends the attempts.
-        backoff = 0.5
+        delays = self.config.restart_retry.delays()
         attempt = 0
+        error = ""
         while not self._stopping:
             attempt += 1
             try:
@@ -142,15 +163,19 @@ class Supervisor:
                 log.error(
                     "centre_restart_failed", centre=centre_id, attempt=attempt, error=str(exc)
                 )
-                event["restart_error"] = str(exc)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+                error = str(exc)
+                await asyncio.sleep(next(delays))
         else:
             return
-        event["restarted_in_s"] = round(time.monotonic() - detected, 2)
-        event["restart_attempts"] = attempt
-        event["new_instance"] = self.instances[centre_id]
-        log.info("centre_restarted", **event)
+        event = replace(
+            event,
+            restarted_in_s=round(time.monotonic() - detected, 2),
+            restart_attempts=attempt,
+            new_instance=self.instances[centre_id],
+            restart_error=error,
+        )
+        self.events[slot] = event
+        log.info("centre_restarted", **asdict(event))
 
     async def _revoke(self, instance: str) -> list[str]:
         """Revoke the leases behind every owner key held by ``instance``."""
@@ -178,39 +203,10 @@ class Supervisor:
         for t in [*self._watchers.values(), *self._major_watchers.values()]:
             t.cancel()
         for major_id in self._major_watchers:
-            await MajorHandle(major_id, self.config.ray_namespace).stop()
+            with contextlib.suppress(AmkError):
+                await MajorHandle(major_id, self.config.ray_namespace).stop()
         for h in self.handles.values():
             with contextlib.suppress(Exception):
                 await h.kill()
         if self.client is not None:
             await self.client.close()
-
-
-@ray.remote
-class SupervisorActor:
-    """The Ray actor around :class:`Supervisor`; it owns the centre actors."""
-
-    def __init__(self, config: ClusterConfig, endpoints: list[str]) -> None:
-        configure_logs(config.log_level)
-        self.supervisor = Supervisor(config, endpoints)
-
-    async def start(self) -> dict[str, Any]:
-        return await self.supervisor.start()
-
-    async def events(self) -> list[dict[str, Any]]:
-        return list(self.supervisor.events)
-
-    async def instances(self) -> dict[str, str]:
-        return dict(self.supervisor.instances)
-
-    async def declare_major(self, major_id: str, declare: dict[str, Any] | None):
-        try:
-            return "ok", await self.supervisor.declare_major(major_id, declare)
-        except AmkError as exc:
-            return "err", exc
-
-    async def stop(self) -> None:
-        await self.supervisor.stop()
-
-    def pid(self) -> int:
-        return os.getpid()

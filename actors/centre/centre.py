@@ -1,0 +1,200 @@
+"""The AMK centre: owns regions, hosts their entities, executes commands.
+
+:class:`Centre` is plain asyncio code (testable against a real etcd without Ray) that
+composes the centre's parts, each given what it uses:
+
+- :class:`~actors.centre.ownership.RegionOwnership`: campaigns, takeovers, hand-overs;
+- :class:`~actors.centre.executor.Executor`: guarded commits and reloads;
+- :class:`~actors.centre.dispatch.Dispatcher`: incident and unit commands;
+- :class:`~actors.centre.call_desk.CallDesk`: 113 calls.
+
+Ownership is never a boolean: the centre holds, per region, a ``RegionHost`` with the
+region's fence; every write carries the fence and etcd checks it. A region is dropped
+the moment a write is fenced, the session cannot be renewed in time, or the owner key's
+watch shows another owner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections import OrderedDict
+from typing import Any
+
+from actors.centre.call_desk import CallDesk
+from actors.centre.core import CentreCore, Peers, Running
+from actors.centre.dispatch import Dispatcher
+from actors.centre.executor import Executor
+from actors.centre.ownership import RegionOwnership
+from actors.centre.records import CallTakerCounts, CentreStatus
+from actors.domain.commands import Command
+from actors.domain.model import Outcome
+from cluster.config import ClusterConfig
+from cluster.election import Election
+from cluster.errors import (
+    AmkError,
+    NotOwnerError,
+    SessionExpiredError,
+    StoreUnavailableError,
+)
+from cluster.etcd import EtcdClient
+from cluster.session import Session
+from cluster.store import DuplicateRequestError, FencedStore, StaleRecordError
+
+RECENT_REQUESTS = 10_000
+START_POLL_S = 0.02  # how often start() looks whether the home regions are settled
+
+
+class Centre:
+    """One AMK centre instance: a session, the regions it owns, their entities."""
+
+    def __init__(
+        self, config: ClusterConfig, centre_id: str, peers: Peers, *, instance: str = ""
+    ) -> None:
+        self.core = CentreCore(config, centre_id, instance=instance)
+        self.ownership = RegionOwnership(self.core, peers)
+        self.executor = Executor(self.core)
+        self.call_desk = CallDesk(self.core, self.executor, peers)
+        self.dispatcher = Dispatcher(self.core, self.executor, self.call_desk)
+        self.recent: OrderedDict[str, Outcome] = OrderedDict()
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._stopped = asyncio.Event()
+
+    @property
+    def instance(self) -> str:
+        return self.core.instance
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(self, endpoints: list[str], *, claim_timeout_s: float = 30.0) -> CentreStatus:
+        """Open the session and campaign for every region this centre may serve.
+
+        Returns once the home regions are held, or once they are known to be held by
+        another centre (after a restart the backup keeps them until a handback).
+        """
+        core = self.core
+        core.running = await self._open(EtcdClient(endpoints))
+        for region in core.config.region_ids():
+            if core.centre_id in core.line(region):
+                self._tasks.append(asyncio.create_task(self.ownership.campaign(region)))
+        deadline = time.monotonic() + claim_timeout_s
+        homes = set(core.config.home_regions(core.centre_id))
+        while time.monotonic() < deadline:
+            if homes <= set(core.hosts) | self.ownership.held_elsewhere:
+                break
+            await asyncio.sleep(START_POLL_S)
+        return self.status()
+
+    async def _open(self, client: EtcdClient) -> Running:
+        core = self.core
+        session = await Session(
+            client,
+            core.config.lease_ttl_s,
+            margin_s=core.config.lease_margin_s,
+            on_expired=self._on_session_expired,
+        ).open()
+        store = FencedStore(
+            client,
+            core.keys,
+            writer=core.instance,
+            on_fenced=self.ownership.on_fenced,
+            fencing=core.config.fencing,
+        )
+        return Running(client, session, store)
+
+    def _on_session_expired(self, lease_id: int) -> None:
+        self.ownership.drop_all(f"lease {lease_id:x} not renewed in time")
+        if not self.core.stopping:
+            self._tasks.append(asyncio.get_running_loop().create_task(self._renew_session()))
+
+    async def _renew_session(self) -> None:
+        delays = self.core.config.session_retry.delays()
+        while not self.core.stopping:
+            try:
+                self.core.running = await self._open(self.core.running.client)
+                return
+            except StoreUnavailableError:
+                await asyncio.sleep(next(delays))
+
+    async def stop(self) -> None:
+        """Step down from every region and revoke the lease: backups may claim at once."""
+        core = self.core
+        core.stopping = True
+        for t in self._tasks:
+            t.cancel()
+        if core.started:
+            running = core.running
+            for host in list(core.hosts.values()):
+                with contextlib.suppress(AmkError):
+                    await Election(running.client, host.fence.key, host.region).resign(host.fence)
+            core.hosts.clear()
+            await running.session.close(revoke=True)
+            await running.client.close()
+        self._stopped.set()
+
+    async def wait_stopped(self) -> None:
+        """Pending until the centre stops: a supervisor's pending call on this learns of
+        the actor's death within milliseconds (Ray fails it when the process dies)."""
+        await self._stopped.wait()
+
+    # ------------------------------------------------------------ commands
+
+    async def execute(self, region: str, cmd: Command) -> Outcome:
+        """Run one command in ``region`` exactly once per request id."""
+        cached = self.recent.get(cmd.request_id)
+        if cached is not None:
+            return cached
+        try:
+            outcome = await self.dispatcher.run(region, cmd)
+        except DuplicateRequestError as dup:
+            outcome = Outcome.decode(dup.stored, dup.revision)
+        except StaleRecordError as stale:
+            await self.executor.reload(stale.keys)
+            raise
+        except (NotOwnerError, SessionExpiredError, StoreUnavailableError):
+            raise
+        except AmkError:
+            # A retry of a command that was applied before may now be illegal
+            # (e.g. a status change already made): answer with the first result.
+            stored = await self.core.running.store.read_request(cmd.request_id)
+            if stored is None:
+                raise
+            outcome = Outcome.decode(*stored)
+        self.recent[cmd.request_id] = outcome
+        if len(self.recent) > RECENT_REQUESTS:
+            self.recent.popitem(last=False)
+        return outcome
+
+    async def hand_over_region(self, region: str, to: Any, who: str) -> int:
+        return await self.ownership.hand_over_region(region, to, who)
+
+    def sign_in(self, call_taker: str) -> CallTakerCounts:
+        return self.call_desk.sign_in(call_taker)
+
+    def sign_out(self, call_taker: str) -> CallTakerCounts:
+        return self.call_desk.sign_out(call_taker)
+
+    # ------------------------------------------------------------ status
+
+    def status(self, node_id: str = "") -> CentreStatus:
+        core = self.core
+        session = core.running.session if core.started else None
+        store = core.running.store if core.started else None
+        return CentreStatus(
+            id=core.centre_id,
+            name=core.name,
+            instance=core.instance,
+            node_id=node_id,
+            pid=os.getpid(),
+            lease_id=session.lease_id if session else 0,
+            lease_ttl_s=session.ttl_s if session else 0,
+            lease_valid_for_s=session.valid_for() if session else 0.0,
+            regions={r: h.fence.token for r, h in core.hosts.items()},
+            counts={r: (len(h.incidents), len(h.units)) for r, h in core.hosts.items()},
+            region_states={r: str(s) for r, s in core.states.items()},
+            store=dict(store.stats) if store else {},
+            takeovers=tuple(self.ownership.takeovers[-10:]),
+            call_takers=self.call_desk.call_taker_counts(),
+        )

@@ -1,0 +1,113 @@
+"""What every part of a centre is given: its identity, settings, the regions it hosts,
+and (once started) the open etcd client, session and fenced store.
+
+The parts (ownership, executor, dispatch, call desk) are objects that receive one
+:class:`CentreCore` and the parts they call, instead of mixins sharing undeclared
+attributes. Calls to *other* centres go through the :class:`Peers` protocol, which the
+actor injects, so no part imports its own actor's handle.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import structlog
+
+from actors.centre.region_host import Mailboxes, RegionHost
+from actors.centre.region_state import RegionState, move
+from actors.domain.triage import CriteriaTable, default_table
+from cluster.config import ClusterConfig
+from cluster.errors import ActorUnavailableError, NotOwnerError
+from cluster.etcd import EtcdClient
+from cluster.keys import Keys
+from cluster.ownership import OwnerRecord
+from cluster.session import Session
+from cluster.store import FencedStore
+
+
+class Peers(Protocol):
+    """The other centres, as one centre needs them (implemented over Ray handles by
+    ``actors.centre.handle.HandlePeers``; a fake in unit tests)."""
+
+    async def free_call_takers(self, centre_id: str) -> int | None:
+        """Free call-takers signed in at ``centre_id``; None if it is dead or slow."""
+        ...
+
+    async def hand_over_region(
+        self, holder: OwnerRecord, region: str, to: OwnerRecord, who: str
+    ) -> int:
+        """Ask ``holder`` (the instance serving ``region``) to give it to ``to``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Running:
+    """What :meth:`Centre.start` opens. A renewed session is a new ``Running`` on the
+    same client, so nothing reads a half-replaced pair of session and store."""
+
+    client: EtcdClient
+    session: Session
+    store: FencedStore
+
+
+@dataclass
+class CentreCore:
+    """Identity, settings and hosted regions of one centre instance."""
+
+    config: ClusterConfig
+    centre_id: str
+    instance: str = ""
+    clock: Callable[[], float] = time.time
+    table: CriteriaTable = field(default_factory=default_table)
+    hosts: dict[str, RegionHost] = field(default_factory=dict)
+    states: dict[str, RegionState] = field(default_factory=dict)
+    mailboxes: Mailboxes = field(default_factory=Mailboxes)
+    stopping: bool = False
+    _running: Running | None = None
+    log: Any = None
+
+    def __post_init__(self) -> None:
+        self.instance = self.instance or f"{self.centre_id}-{uuid.uuid4().hex[:12]}"
+        self.keys = Keys(self.config.key_prefix)
+        self.name = self.config.seed.centre(self.centre_id).name
+        self.log = structlog.get_logger("amk.centre").bind(
+            centre=self.centre_id, instance=self.instance
+        )
+
+    @property
+    def running(self) -> Running:
+        if self._running is None:
+            raise ActorUnavailableError(f"centre {self.centre_id}", "not started")
+        return self._running
+
+    @running.setter
+    def running(self, value: Running) -> None:
+        self._running = value
+
+    @property
+    def started(self) -> bool:
+        return self._running is not None
+
+    def set_state(self, region: str, state: RegionState) -> None:
+        """Move ``region`` to ``state`` through the transition table."""
+        self.states[region] = move(self.states.get(region, RegionState.UNKNOWN), state)
+
+    def host(self, region: str) -> RegionHost:
+        """The host of a region this centre serves now, with a session still trusted."""
+        host = self.hosts.get(region)
+        if host is None:
+            raise NotOwnerError(region, self.centre_id)
+        if self.config.fencing and (
+            self._running is None or self._running.session.valid_for() <= 0.0
+        ):
+            raise NotOwnerError(region, self.centre_id)
+        return host
+
+    def line(self, region: str) -> list[str]:
+        """The order in which centres claim a free region: home first, then backups."""
+        r = self.config.seed.region(region)
+        return [r.home, *r.backups]

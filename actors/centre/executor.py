@@ -1,0 +1,157 @@
+"""The centre's executor: commits a command's records in one guarded transaction and
+makes them the cached state; reloads records that changed behind the centre's back;
+finds the entities a command names.
+
+Every write carries the fence of every region it touches (and, for a cross-centre move,
+the current owner's token read from etcd), and names the revision of every record it
+decided on, so a stale cache can never be written back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from actors.centre.core import CentreCore
+from actors.centre.region_host import Record, RegionHost, replace_region_key
+from actors.domain.commands import Command
+from actors.domain.errors import NotFoundError
+from actors.domain.model import Call, Incident, Outcome, Unit
+from cluster import ownership
+from cluster.errors import RegionUnavailableError
+from cluster.store import Write
+
+_DECODERS: dict[str, Any] = {"incidents": Incident, "units": Unit, "calls": Call}
+
+
+class Executor:
+    """Commit, reload and look up entities for one centre."""
+
+    def __init__(self, core: CentreCore) -> None:
+        self.core = core
+
+    async def fence_of(self, region: str) -> ownership.Fence:
+        """This centre's fence for ``region``, or the current owner's token read from etcd
+        (a cross-centre move guards the other region's owner too)."""
+        host = self.core.hosts.get(region)
+        if host is not None:
+            return host.fence
+        keys = self.core.keys
+        kv = await self.core.running.client.get(keys.owner(region))
+        if kv is None:
+            raise RegionUnavailableError(region, "no centre owns it (failing over)")
+        return ownership.Fence(region, keys.owner(region), kv.mod_revision)
+
+    async def commit(
+        self,
+        primary: str,
+        cmd: Command,
+        records: list[Record],
+        outcome: Outcome,
+        extra: list[tuple[bytes, bytes]] | None = None,
+        *,
+        moved_from: dict[str, str] | None = None,
+    ) -> int:
+        """Write ``records`` in one guarded transaction, then make them the cached state.
+
+        Every region a record lives in (or, per ``moved_from``: id -> old region, comes
+        from) adds its fence; every record names the revision it was decided on, and a
+        moved record must not yet exist at its new key.
+        """
+        core = self.core
+        moved_from = moved_from or {}
+        fences = {primary: await self.fence_of(primary)}
+        for region in [r.region for r in records] + list(moved_from.values()):
+            if region not in fences:
+                fences[region] = await self.fence_of(region)
+        puts = [(replace_region_key(core.keys, r, r.region), r.encode()) for r in records]
+        expected: dict[bytes, int] = {}
+        deletes: list[bytes] = []
+        for (key, _), rec in zip(puts, records, strict=True):
+            old_region = moved_from.get(rec.id)
+            if old_region is None or old_region == rec.region:
+                expected[key] = rec.revision
+                continue
+            old = replace_region_key(core.keys, rec, old_region)
+            expected[old] = rec.revision
+            expected[key] = 0
+            deletes.append(old)
+        write = Write(
+            tuple(fences.values()),
+            puts + list(extra or []),
+            type(cmd).__name__,
+            cmd.who,
+            cmd.request_id,
+            outcome.encode(),
+            {"ids": [r.id for r in records]},
+            expected=expected,
+            deletes=deletes,
+        )
+        rev = await core.running.store.commit(write)
+        for rec in records:
+            old_region = moved_from.get(rec.id)
+            if old_region is not None and old_region in core.hosts:
+                core.hosts[old_region].table_of(rec).pop(rec.id, None)
+            owner = core.hosts.get(rec.region)
+            if owner is not None:
+                owner.apply([rec], rev)
+        return rev
+
+    async def reload(self, keys: list[bytes]) -> None:
+        """Refresh cached records that changed in etcd behind this centre's back."""
+        core = self.core
+        for key in keys:
+            parsed = core.keys.parse(key)
+            if parsed is None or parsed[0] not in _DECODERS:
+                continue
+            kind, region, ident = parsed
+            host = core.hosts.get(region)
+            if host is None:
+                continue
+            kv = await core.running.client.get(key)
+            table = host.table_by_kind(kind)
+            if kv is None:
+                table.pop(ident, None)
+            else:
+                table[ident] = _DECODERS[kind].decode(kv.value, kv.mod_revision)
+            core.log.info("record_reloaded", key=key.decode(), present=kv is not None)
+
+    # ------------------------------------------------------------ lookups
+
+    async def _load_moved_in(self, kind: str, ident: str) -> tuple[RegionHost, Any] | None:
+        """An entity another centre moved into one of our regions (hand-over, lending)."""
+        core = self.core
+        for host in list(core.hosts.values()):
+            key = (core.keys.incident if kind == "incidents" else core.keys.unit)(
+                host.region, ident
+            )
+            kv = await core.running.client.get(key)
+            if kv is not None:
+                rec = _DECODERS[kind].decode(kv.value, kv.mod_revision)
+                host.table_by_kind(kind)[ident] = rec
+                return host, rec
+        return None
+
+    async def find_incident(self, incident_id: str) -> tuple[RegionHost, Incident]:
+        for host in self.core.hosts.values():
+            if incident_id in host.incidents:
+                return host, host.incidents[incident_id]
+        found = await self._load_moved_in("incidents", incident_id)
+        if found is None:
+            raise NotFoundError("incident", incident_id)
+        return found
+
+    async def find_unit(self, unit_id: str) -> tuple[RegionHost, Unit]:
+        for host in self.core.hosts.values():
+            if unit_id in host.units:
+                return host, host.units[unit_id]
+        found = await self._load_moved_in("units", unit_id)
+        if found is None:
+            raise NotFoundError("unit", unit_id)
+        return found
+
+    async def foreign_unit(self, unit_id: str, region: str) -> Unit:
+        """A unit of a region another centre serves, read with its revision."""
+        kv = await self.core.running.client.get(self.core.keys.unit(region, unit_id))
+        if kv is None:
+            raise NotFoundError("unit", unit_id)
+        return Unit.decode(kv.value, kv.mod_revision)

@@ -1,0 +1,264 @@
+"""How a centre holds regions: campaigning in a region's claim line, taking a region
+over (load at the revision won, seed the fleet once, record the takeover), dropping it
+the moment it is lost, and handing it to another centre on a supervisor's command.
+
+The etcd side of an election (claim, watch, resign, hand over) is
+:mod:`cluster.election`; *when* to claim is the pure :func:`cluster.claim_line.claim_delay`.
+What is left here is the loop that ties them to this centre's hosted regions, moving
+each region through :mod:`actors.centre.region_state`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import asdict
+
+from actors.centre.core import CentreCore, Peers
+from actors.centre.records import Takeover
+from actors.centre.region_host import RegionHost
+from actors.centre.region_state import RegionState
+from actors.domain.model import CrewLevel, Position, Unit, UnitKind, UnitStatus
+from cluster import ownership
+from cluster.claim_line import claim_delay
+from cluster.election import Election
+from cluster.errors import AmkError, SessionExpiredError
+from cluster.etcd import op_put
+from cluster.store import Write
+
+SEED_SLICE = 100  # units per transaction when a fleet is seeded (etcd's op limit)
+
+S = RegionState
+
+
+class RegionOwnership:
+    """Claim, follow, take, drop and hand over regions."""
+
+    def __init__(self, core: CentreCore, peers: Peers) -> None:
+        self.core = core
+        self.peers = peers
+        self.held_elsewhere: set[str] = set()
+        self.takeovers: list[Takeover] = []
+
+    def election(self, region: str) -> Election:
+        return Election.for_region(self.core.running.client, self.core.keys, region)
+
+    async def campaign(self, region: str) -> None:
+        """Serve ``region`` whenever it is this centre's turn.
+
+        While another centre holds the region, watch its owner key. When the key goes
+        (the owner's lease was revoked or ran out), the centres of the region's line
+        claim in the order :func:`claim_delay` gives. A failed step starts over from
+        what etcd says now.
+        """
+        core = self.core
+        seen_owned = False
+        last_owner = ""
+        detected_at = 0.0
+        retry = core.config.campaign_retry
+        while not core.stopping:
+            try:
+                election = self.election(region)
+                host = core.hosts.get(region)
+                if host is not None:
+                    await self._serve_until_lost(region, host, election)
+                    seen_owned, last_owner = True, core.centre_id
+                    detected_at = time.monotonic()
+                    continue
+                holder = await election.owner()
+                if holder is not None:
+                    seen_owned, last_owner = True, holder.record.centre
+                    if holder.record.instance == core.instance:
+                        # Handed to us by a transfer: adopt it at the revision it moved.
+                        core.set_state(region, S.LOADING)
+                        fence = ownership.Fence(region, election.key, holder.token)
+                        await self._take(region, fence, holder.record.centre, time.monotonic())
+                        continue
+                    core.set_state(region, S.FOLLOWING)
+                    self.held_elsewhere.add(region)
+                    await self._follow_holder(region, holder, election)
+                    self.held_elsewhere.discard(region)
+                    detected_at = time.monotonic()
+                    continue
+                core.set_state(region, S.WAITING)
+                delay = claim_delay(
+                    core.line(region),
+                    core.centre_id,
+                    last_owner=last_owner,
+                    seen_owned=seen_owned,
+                    stagger_s=core.config.claim_stagger_s,
+                    grace_s=core.config.standby_grace_s,
+                )
+                if delay is None:
+                    return  # not in this region's line (the seed changed under us)
+                if delay and not await election.stays_free(delay):
+                    continue  # someone claimed it meanwhile: watch them instead
+                session = core.running.session
+                session.check()
+                core.set_state(region, S.CLAIMING)
+                record = ownership.now_record(core.centre_id, core.instance, session.lease_id)
+                won = await election.campaign(record)
+                if isinstance(won, ownership.Fence):
+                    core.set_state(region, S.LOADING)
+                    await self._take(region, won, last_owner, detected_at or time.monotonic())
+                elif won is not None:
+                    seen_owned, last_owner = True, won.record.centre
+            except asyncio.CancelledError:
+                raise
+            except SessionExpiredError:
+                await asyncio.sleep(retry.initial_s)
+            except Exception as exc:
+                core.log.warning("campaign_error", region=region, error=repr(exc))
+                await asyncio.sleep(retry.max_s)
+
+    async def _serve_until_lost(self, region: str, host: RegionHost, election: Election) -> None:
+        """Serve until the owner key no longer carries this host's token, then drop it."""
+        await election.wait_change(host.fence.token)
+        if self.core.hosts.get(region) is host:
+            self.drop(region, "owner key changed")
+        if self.core.hosts.get(region) is host:  # kept in test-only unfenced mode
+            await asyncio.sleep(1.0)
+
+    async def _follow_holder(
+        self, region: str, holder: ownership.Owner, election: Election
+    ) -> None:
+        """Wait while another centre holds ``region``. A home centre with automatic
+        handback configured asks the holder for its region back once it has been
+        healthy that long (the holder hands it over in one guarded transaction)."""
+        core = self.core
+        wait = core.config.auto_handback_after_s
+        if wait is None or core.line(region)[0] != core.centre_id:
+            await election.wait_change(holder.token)
+            return
+        try:
+            await asyncio.wait_for(election.wait_change(holder.token), wait)
+            return
+        except TimeoutError:
+            pass
+        session = core.running.session
+        session.check()
+        me = ownership.now_record(core.centre_id, core.instance, session.lease_id)
+        try:
+            await self.peers.hand_over_region(
+                holder.record, region, me, f"auto-handback:{core.centre_id}"
+            )
+            core.log.info("auto_handback", region=region, from_centre=holder.record.centre)
+        except AmkError as exc:
+            core.log.warning("auto_handback_failed", region=region, error=str(exc))
+
+    async def _take(
+        self, region: str, fence: ownership.Fence, previous: str, detected_at: float
+    ) -> None:
+        """Load the region at the revision won, seed its fleet once, record the takeover."""
+        core = self.core
+        running = core.running
+        code = core.config.seed.region(region).code
+        host = await RegionHost.load(running.client, core.keys, region, code, fence)
+        core.hosts[region] = host
+        if not host.seeded:
+            await self._seed_fleet(host)
+        took = Takeover(
+            region=region,
+            centre=core.centre_id,
+            instance=core.instance,
+            token=fence.token,
+            previous=previous,
+            at=core.clock(),
+            duration_ms=round((time.monotonic() - detected_at) * 1000, 1),
+            incidents=len(host.incidents),
+            units=len(host.units),
+        )
+        await running.store.commit(
+            Write(
+                (fence,),
+                [(core.keys.takeover(region), took.encode())],
+                "TakeOver",
+                "system",
+                details={"previous": previous},
+            )
+        )
+        core.set_state(region, S.SERVING)
+        self.takeovers.append(took)
+        core.log.info("region_taken", **asdict(took))
+
+    def drop(self, region: str, reason: str) -> None:
+        """Stop serving ``region`` at once (fenced, lease lost, owner changed, handed over)."""
+        core = self.core
+        if not core.config.fencing and not core.stopping:
+            # Test-only unfenced mode: the deposed owner keeps acting (split brain), so a
+            # drill can prove its checker catches the stale writes.
+            core.log.warning("unfenced_mode_keeps_region", region=region, reason=reason)
+            return
+        host = core.hosts.pop(region, None)
+        if host is not None:
+            core.set_state(region, S.FOLLOWING)
+            core.log.warning("region_dropped", region=region, token=host.fence.token, reason=reason)
+
+    def on_fenced(self, region: str, token: int) -> None:
+        """The store saw a write fail its fence: another owner holds the region."""
+        host = self.core.hosts.get(region)
+        if host is not None and host.fence.token == token:
+            self.drop(region, "write fenced: another owner holds the region")
+
+    def drop_all(self, reason: str) -> None:
+        for region in list(self.core.hosts):
+            self.drop(region, reason)
+
+    async def _seed_fleet(self, host: RegionHost) -> None:
+        core = self.core
+        now = core.clock()
+        units = [
+            Unit(
+                id=u.id,
+                call_sign=u.call_sign,
+                region=u.region,
+                kind=UnitKind(u.kind),
+                crew=CrewLevel(u.crew),
+                status=UnitStatus.AVAILABLE_AT_STATION,
+                position=Position(u.lat, u.lon, 0.0),
+                station=u.station,
+                updated_at=now,
+                home_region=u.region,
+            )
+            for u in core.config.seed.units
+            if u.region == host.region and u.id not in host.units
+        ]
+        puts = [(core.keys.unit(host.region, u.id), u.encode()) for u in units]
+        puts.append((core.keys.seeded(host.region), b"1"))
+        # A fleet larger than one transaction is seeded in slices; the marker goes last.
+        rev = 0
+        for i in range(0, len(puts), SEED_SLICE):
+            rev = await core.running.store.commit(
+                Write((host.fence,), puts[i : i + SEED_SLICE], "SeedFleet", "system")
+            )
+        host.apply(units, rev)
+        host.seeded = True
+
+    async def hand_over_region(self, region: str, to: ownership.OwnerRecord, who: str) -> int:
+        """Give ``region`` to another centre instance in one guarded transaction.
+
+        Commands still in flight here fail their fence and the gateway retries them on
+        the new owner, which loads the region at the transfer's revision.
+        """
+        core = self.core
+        host = core.host(region)
+        store = core.running.store
+        entry = store.journal_put(
+            Write(
+                (host.fence,),
+                [],
+                "HandOverRegion",
+                who,
+                details={"to_centre": to.centre, "to_instance": to.instance},
+            ),
+        )
+        core.set_state(region, S.HANDING_OVER)
+        try:
+            fence = await self.election(region).hand_over(host.fence, to, [op_put(*entry)])
+        except BaseException:
+            if core.hosts.get(region) is host:
+                core.set_state(region, S.SERVING)
+            raise
+        self.drop(region, f"handed over to {to.centre}")
+        core.log.info("region_handed_over", region=region, to_centre=to.centre, token=fence.token)
+        return fence.token

@@ -1,0 +1,67 @@
+"""Typed records a centre hands across actor boundaries (status, takeovers).
+
+Frozen dataclasses rather than string-keyed dicts: a gateway, the supervisor, a drill
+and a test all read the same fields, and a renamed field fails at the reader's line
+instead of as a ``KeyError`` at run time in another process.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class CallTakerCounts:
+    """Call-takers signed in at a centre, and how many of them are free."""
+
+    signed_in: int = 0
+    free: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Takeover:
+    """One region taken over: stored at ``regions/{r}/takeover`` and kept in memory."""
+
+    region: str
+    centre: str
+    instance: str
+    token: int
+    previous: str
+    at: float
+    duration_ms: float
+    incidents: int
+    units: int
+
+    def encode(self) -> bytes:
+        return json.dumps(asdict(self)).encode()
+
+    @classmethod
+    def decode(cls, raw: bytes) -> Takeover:
+        return cls(**json.loads(raw))
+
+    def describe(self) -> str:
+        return (
+            f"{self.centre} took over from {self.previous or '(none)'} at "
+            f"token {self.token} in {self.duration_ms} ms"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CentreStatus:
+    """What a centre instance reports about itself (``CentreHandle.status``)."""
+
+    id: str
+    name: str
+    instance: str
+    node_id: str
+    pid: int
+    lease_id: int
+    lease_ttl_s: int
+    lease_valid_for_s: float
+    regions: dict[str, int]  # region -> fencing token held
+    counts: dict[str, tuple[int, int]]  # region -> (incidents, units) hosted
+    region_states: dict[str, str] = field(default_factory=dict)
+    store: dict[str, int] = field(default_factory=dict)
+    takeovers: tuple[Takeover, ...] = ()
+    call_takers: CallTakerCounts = CallTakerCounts()

@@ -1,0 +1,48 @@
+"""The gateway's Ray actor (one per node), and :func:`spawn`, which creates one."""
+
+from __future__ import annotations
+
+import os
+
+import ray
+
+from actors.gateway.handle import GatewayHandle, actor_name
+from actors.gateway.server import Gateway
+from actors.remote import envelope
+from cluster.config import ClusterConfig
+from cluster.logs import configure as configure_logs
+
+
+@ray.remote
+class GatewayActor:
+    """One gateway per node, as a Ray actor hosting a grpc.aio server."""
+
+    def __init__(self, config: ClusterConfig, address: str) -> None:
+        configure_logs(config.log_level)
+        self.gateway = Gateway(config, address)
+
+    @envelope
+    async def start(self, endpoints: list[str]) -> str:
+        return await self.gateway.start(endpoints)
+
+    @envelope
+    async def stop(self) -> None:
+        await self.gateway.stop()
+
+    @envelope
+    async def pid(self) -> int:
+        return os.getpid()
+
+
+def spawn(config: ClusterConfig, address: str) -> GatewayHandle:
+    """Create the gateway actor that will listen on ``address``."""
+    node = config.gateway_nodes.get(address)
+    actor = GatewayActor.options(  # type: ignore[attr-defined]
+        name=actor_name(address),
+        namespace=config.ray_namespace,
+        max_restarts=0,
+        max_concurrency=1000,
+        num_cpus=0,
+        resources={node: 0.001} if node else None,
+    ).remote(config, address)
+    return GatewayHandle(address, config.ray_namespace, actor)

@@ -1,0 +1,150 @@
+"""The 113-call part of ``amk.dispatch.v1.DispatchService``.
+
+A new call is queued in the region whose boundary holds the caller's position (handset
+location), by that region's owner. Answering runs at the call-taker's own centre, which
+sees its own regions' queues and its partners' overflowed (or shared) calls; the answer
+is written under the call region's fencing token and the call's revision, so a call is
+answered exactly once even when two centres reach for it together.
+"""
+
+from __future__ import annotations
+
+import time
+
+from actors.domain import calls as call_rules
+from actors.domain import validation as v
+from actors.domain.commands import AbandonCall, AnswerNextCall, LinkCall
+from actors.domain.errors import InvalidArgumentError
+from actors.domain.kpi import percentile
+from actors.domain.model import Call, CallStatus
+from actors.gateway import convert as conv
+from actors.gateway.context import GatewayContext
+from actors.gateway.identity import current_identity
+from actors.gateway.rpc import rpc
+from amk.dispatch.v1 import dispatch_pb2 as pb
+from cluster.config import ClusterConfig
+
+TARGET_ANSWER_S = 10.0  # akuttmedisinforskriften § 15 b: 90 % within 10 seconds
+
+
+class CallRpcs:
+    """113-call RPCs."""
+
+    def __init__(self, gw: GatewayContext) -> None:
+        self.gw = gw
+        self.boundaries = {r.id: list(r.boundary) for r in gw.config.seed.regions}
+
+    @rpc
+    async def ReceiveCall(self, request, context) -> pb.Call:
+        if not request.HasField("position"):
+            raise InvalidArgumentError("position", "is required")
+        pos = request.position
+        v.position(pos.lat, pos.lon, pos.accuracy_m)
+        region = call_rules.region_of(pos.lat, pos.lon, self.boundaries)
+        cmd = conv.receive_call(request, region, time.time(), current_identity.get())
+        out = await self.gw.router.route(region, cmd, context)
+        return conv.call_pb(out.require_call())
+
+    @rpc
+    async def AbandonCall(self, request, context) -> pb.Call:
+        cmd = AbandonCall(
+            v.request_id(request.request_id),
+            v.entity_id(request.call_id, "call_id"),
+            current_identity.get(),
+        )
+        out = await self.gw.router.route(self.gw.lookup.call_region(cmd.call_id), cmd, context)
+        return conv.call_pb(out.require_call())
+
+    @rpc
+    async def LinkCall(self, request, context) -> pb.Call:
+        cmd = LinkCall(
+            v.request_id(request.request_id),
+            v.entity_id(request.call_id, "call_id"),
+            v.entity_id(request.incident_id, "incident_id"),
+            current_identity.get(),
+        )
+        await self.gw.lookup.incident(cmd.incident_id)  # NOT_FOUND before any write
+        out = await self.gw.router.route(self.gw.lookup.call_region(cmd.call_id), cmd, context)
+        return conv.call_pb(out.require_call())
+
+    async def _sign(self, request, signing_in: bool) -> pb.CallTakerStatus:
+        centre = self.gw.lookup.centre_id(request.centre)
+        taker = conv.call_taker_id(request.call_taker)
+        handle = self.gw.router.centre(centre)
+        counts = await (handle.sign_in(taker) if signing_in else handle.sign_out(taker))
+        return pb.CallTakerStatus(
+            centre=centre,
+            call_taker=taker,
+            signed_in=signing_in,
+            free_call_takers=counts.free,
+            signed_in_call_takers=counts.signed_in,
+        )
+
+    @rpc
+    async def SignIn(self, request, context) -> pb.CallTakerStatus:
+        return await self._sign(request, True)
+
+    @rpc
+    async def SignOut(self, request, context) -> pb.CallTakerStatus:
+        return await self._sign(request, False)
+
+    @rpc
+    async def AnswerNextCall(self, request, context) -> pb.AnswerNextCallResponse:
+        cmd = AnswerNextCall(
+            v.request_id(request.request_id),
+            self.gw.lookup.centre_id(request.centre),
+            conv.call_taker_id(request.call_taker),
+            current_identity.get(),
+        )
+        deadline = self.gw.router.deadline(context)
+        out = await self.gw.router.centre(cmd.centre).execute(
+            "", cmd, timeout_s=max(0.05, deadline - time.monotonic())
+        )
+        if out.call is None:
+            return pb.AnswerNextCallResponse(none_waiting=True)
+        return pb.AnswerNextCallResponse(call=conv.call_pb(out.call))
+
+    @rpc
+    async def ListCalls(self, request, context) -> pb.ListCallsResponse:
+        regions = conv.regions_filter(list(request.regions), self.gw.regions)
+        status = conv.from_pb_enum(CallStatus, request.status, "status", optional=True)
+        open_states = (CallStatus.WAITING, CallStatus.ANSWERED)
+        found = [
+            c
+            for c in await self.gw.lookup.calls(regions)
+            if (c.status is status if status else c.status in open_states)
+        ]
+        found.sort(key=call_rules.queue_order)
+        return pb.ListCallsResponse(calls=[conv.call_pb(c) for c in found])
+
+    @rpc
+    async def GetCallMetrics(self, request, context) -> pb.CallMetrics:
+        regions = conv.regions_filter(list(request.regions), self.gw.regions)
+        out = pb.CallMetrics()
+        by_region: dict[str, list[Call]] = {r: [] for r in regions}
+        for call in await self.gw.lookup.calls(regions):
+            by_region[call.region].append(call)
+        for region in regions:
+            out.regions.append(call_metrics(region, by_region[region], self.gw.config))
+        return out
+
+
+def call_metrics(region: str, found: list[Call], config: ClusterConfig) -> pb.RegionCallMetrics:
+    """Answer-time figures of one region's calls against the 10-second target."""
+    home = config.seed.region(region).home
+    answered = [c for c in found if c.answered_at]
+    waits = sorted(c.answered_at - c.arrived_at for c in answered)
+    m = pb.RegionCallMetrics(
+        region=region,
+        received=len(found),
+        answered=len(answered),
+        waiting=sum(c.status is CallStatus.WAITING for c in found),
+        abandoned=sum(c.status is CallStatus.ABANDONED for c in found),
+        overflowed=sum(1 for c in answered if c.answered_by not in (home, c.shared_to)),
+        shared=sum(1 for c in found if c.shared_to),
+    )
+    if waits:
+        m.answered_within_10s = sum(w <= TARGET_ANSWER_S for w in waits) / len(waits)
+        m.answer_p50_s = percentile(waits, 50)  # nearest rank, as GetKpis
+        m.answer_p90_s = percentile(waits, 90)
+    return m

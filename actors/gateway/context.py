@@ -1,0 +1,35 @@
+"""What every part of a gateway's API is given: settings, the etcd client, the
+directory, the router and the record reader. One object, built once by the server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from actors.domain.triage import CriteriaTable
+from actors.gateway.directory import Directory
+from actors.gateway.lookup import Lookup
+from actors.gateway.router import Router
+from cluster.config import ClusterConfig
+from cluster.etcd import EtcdClient
+from cluster.keys import Keys
+
+
+@dataclass
+class GatewayContext:
+    config: ClusterConfig
+    client: EtcdClient
+    directory: Directory
+    table: CriteriaTable
+    address: str = ""
+    keys: Keys = field(init=False)
+    router: Router = field(init=False)
+    lookup: Lookup = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.keys = Keys(self.config.key_prefix)
+        self.router = Router(self.config, self.directory)
+        self.lookup = Lookup(self.config, self.client, self.directory)
+
+    @property
+    def regions(self) -> set[str]:
+        return self.lookup.regions

@@ -1,0 +1,84 @@
+"""Incidents of ``amk.dispatch.v1.DispatchService``: create, read, list, triage, status
+changes and notes.
+
+Mutations are routed to the owning centre (:class:`~actors.gateway.router.Router`);
+reads go straight to etcd (:class:`~actors.gateway.lookup.Lookup`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import grpc
+
+from actors.domain.commands import Command
+from actors.domain.model import IncidentStatus
+from actors.domain.model import Urgency as UrgencyEnum
+from actors.gateway import convert as conv
+from actors.gateway.context import GatewayContext
+from actors.gateway.identity import current_identity
+from actors.gateway.rpc import rpc
+from amk.dispatch.v1 import dispatch_pb2 as pb
+
+
+class IncidentRpcs:
+    """Incident RPCs."""
+
+    def __init__(self, gw: GatewayContext) -> None:
+        self.gw = gw
+
+    @rpc
+    async def CreateIncident(self, request, context) -> pb.Incident:
+        gw = self.gw
+        cmd = conv.create_incident(request, gw.regions, gw.table, current_identity.get())
+        out = await gw.router.route(cmd.region, cmd, context)
+        return conv.incident_pb(out.require_incident())
+
+    @rpc
+    async def GetIncident(self, request, context) -> pb.Incident:
+        conv.v.entity_id(request.incident_id, "incident_id")
+        return conv.incident_pb(await self.gw.lookup.incident(request.incident_id))
+
+    @rpc
+    async def ListIncidents(self, request, context) -> pb.ListIncidentsResponse:
+        regions = conv.regions_filter(list(request.regions), self.gw.regions)
+        status = conv.from_pb_enum(IncidentStatus, request.status, "status", optional=True)
+        urgency = conv.from_pb_enum(UrgencyEnum, request.urgency, "urgency", optional=True)
+        out = []
+        for region in regions:
+            for inc in await self.gw.lookup.incidents(region):
+                if status is not None and inc.status is not status:
+                    continue
+                if urgency is not None and inc.urgency is not urgency:
+                    continue
+                closed = inc.status in (IncidentStatus.CLOSED, IncidentStatus.CANCELLED)
+                if closed and not request.include_closed and status is None:
+                    continue
+                out.append(conv.incident_pb(inc))
+        return pb.ListIncidentsResponse(incidents=out)
+
+    async def _mutate(
+        self, context: grpc.aio.ServicerContext, make: Callable[[], Command]
+    ) -> pb.Incident:
+        cmd = make()
+        region = self.gw.lookup.incident_region(cmd.incident_id)  # type: ignore[attr-defined]
+        out = await self.gw.router.route(region, cmd, context)
+        return conv.incident_pb(out.require_incident())
+
+    @rpc
+    async def TriageIncident(self, request, context) -> pb.Incident:
+        return await self._mutate(
+            context, lambda: conv.triage_incident(request, self.gw.table, current_identity.get())
+        )
+
+    @rpc
+    async def ChangeIncidentStatus(self, request, context) -> pb.Incident:
+        return await self._mutate(
+            context, lambda: conv.change_incident_status(request, current_identity.get())
+        )
+
+    @rpc
+    async def AddIncidentNote(self, request, context) -> pb.Incident:
+        return await self._mutate(
+            context, lambda: conv.add_incident_note(request, current_identity.get())
+        )

@@ -1,0 +1,141 @@
+"""Units of ``amk.dispatch.v1.DispatchService``: list, read, status and position reports
+from crews, recommendations, and assigning or releasing a unit.
+
+Assigning a unit of another centre's region lends it in the same transaction: the
+gateway names the unit's region in the command so the owner can guard both tokens.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import grpc
+import structlog
+
+from actors.domain.commands import AssignUnit, Command
+from actors.domain.errors import InvalidArgumentError
+from actors.domain.model import Outcome, Unit, UnitKind, UnitStatus
+from actors.domain.recommend import recommend
+from actors.gateway import convert as conv
+from actors.gateway.context import GatewayContext
+from actors.gateway.identity import current_identity
+from actors.gateway.rpc import rpc
+from amk.dispatch.v1 import dispatch_pb2 as pb
+from cluster.errors import AmkError
+
+log = structlog.get_logger("amk.gateway")
+
+MAX_RECOMMENDATIONS = 50
+DEFAULT_RECOMMENDATIONS = 10
+
+
+class UnitRpcs:
+    """Unit, recommendation and assignment RPCs."""
+
+    def __init__(self, gw: GatewayContext) -> None:
+        self.gw = gw
+
+    @rpc
+    async def ListUnits(self, request, context) -> pb.ListUnitsResponse:
+        regions = conv.regions_filter(list(request.regions), self.gw.regions)
+        status = conv.from_pb_enum(UnitStatus, request.status, "status", optional=True)
+        kind = conv.from_pb_enum(UnitKind, request.kind, "kind", optional=True)
+        out = []
+        for region in regions:
+            for unit in await self.gw.lookup.units(region):
+                if (status is None or unit.status is status) and (
+                    kind is None or unit.kind is kind
+                ):
+                    out.append(conv.unit_pb(unit))
+        return pb.ListUnitsResponse(units=out)
+
+    @rpc
+    async def GetUnit(self, request, context) -> pb.Unit:
+        conv.v.entity_id(request.unit_id, "unit_id")
+        return conv.unit_pb(await self.gw.lookup.unit(request.unit_id))
+
+    async def _mutate(self, context: grpc.aio.ServicerContext, cmd: Command) -> Outcome:
+        region = self.gw.lookup.unit_region(cmd.unit_id)  # type: ignore[attr-defined]
+        return await self.gw.router.route(region, cmd, context)
+
+    @rpc
+    async def ChangeUnitStatus(self, request, context) -> pb.Unit:
+        cmd = conv.change_unit_status(request, current_identity.get())
+        return conv.unit_pb((await self._mutate(context, cmd)).require_unit())
+
+    @rpc
+    async def ReportUnitPosition(self, request, context) -> pb.Unit:
+        cmd = conv.report_unit_position(request, current_identity.get())
+        return conv.unit_pb((await self._mutate(context, cmd)).require_unit())
+
+    @rpc
+    async def StreamUnitPositions(self, request_iterator, context) -> pb.StreamUnitPositionsSummary:
+        accepted = rejected = 0
+        async for req in request_iterator:
+            try:
+                cmd = conv.report_unit_position(req, current_identity.get())
+                await self._mutate(context, cmd)
+                accepted += 1
+            except AmkError as err:
+                rejected += 1
+                log.info("position_rejected", unit=req.unit_id, error=str(err))
+        return pb.StreamUnitPositionsSummary(accepted=accepted, rejected=rejected)
+
+    # ------------------------------------------------------------ assignment
+
+    async def _pair(
+        self, context: grpc.aio.ServicerContext, make: Callable[[], Command]
+    ) -> pb.Assignment:
+        cmd = make()
+        lookup = self.gw.lookup
+        region = lookup.incident_region(cmd.incident_id)  # type: ignore[attr-defined]
+        unit_region = lookup.unit_region(cmd.unit_id)  # type: ignore[attr-defined]
+        if isinstance(cmd, AssignUnit):
+            cmd = dataclasses.replace(cmd, unit_region=unit_region)
+        out = await self.gw.router.route(region, cmd, context)
+        return pb.Assignment(
+            incident=conv.incident_pb(out.require_incident()),
+            unit=conv.unit_pb(out.require_unit()),
+        )
+
+    @rpc
+    async def AssignUnit(self, request, context) -> pb.Assignment:
+        return await self._pair(context, lambda: conv.assign_unit(request, current_identity.get()))
+
+    @rpc
+    async def ReleaseUnit(self, request, context) -> pb.Assignment:
+        return await self._pair(context, lambda: conv.release_unit(request, current_identity.get()))
+
+    @rpc
+    async def RecommendUnits(self, request, context) -> pb.RecommendUnitsResponse:
+        conv.v.entity_id(request.incident_id, "incident_id")
+        if not 0 <= request.limit <= MAX_RECOMMENDATIONS:
+            raise InvalidArgumentError("limit", f"must be 0..{MAX_RECOMMENDATIONS}")
+        inc = await self.gw.lookup.incident(request.incident_id)
+        regions = [inc.region, *self.gw.config.seed.region(inc.region).partners]
+        units: dict[str, Unit] = {}
+        for region in regions:
+            for unit in await self.gw.lookup.units(region):
+                units[unit.id] = unit
+        ranked = recommend(
+            units.values(),
+            inc.position.lat,
+            inc.position.lon,
+            inc.urgency,
+            limit=request.limit or DEFAULT_RECOMMENDATIONS,
+        )
+        return pb.RecommendUnitsResponse(
+            recommendations=[
+                pb.Recommendation(
+                    rank=r.rank,
+                    unit=conv.unit_pb(units[r.unit_id]),
+                    eta_s=r.eta_s,
+                    distance_km=r.distance_km,
+                    mode=r.mode,
+                    reason=r.reason,
+                    note=r.note,
+                )
+                for r in ranked
+            ]
+        )

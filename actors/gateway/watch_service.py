@@ -1,0 +1,121 @@
+"""``Watch`` of ``amk.dispatch.v1.DispatchService``: the live board's stream.
+
+A snapshot of the asked regions' incidents and units at one revision, then every change
+from the next revision on (no change falls between the two), and region owner changes
+as they happen, with a line for people.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from actors.domain.errors import InvalidArgumentError
+from actors.domain.model import Incident, Unit
+from actors.gateway import convert as conv
+from actors.gateway.context import GatewayContext
+from actors.gateway.rpc import rpc
+from amk.dispatch.v1 import dispatch_pb2 as pb
+from cluster.ownership import OwnerRecord
+
+# Watch events of stored records: key kind -> (record type, changed kind, removed kind,
+# event field, converter).
+_WATCH_SHAPES: dict[str, tuple[Any, int, int, str, Callable[[Any], Any]]] = {
+    "incidents": (
+        Incident,
+        pb.WatchEvent.KIND_INCIDENT_CHANGED,
+        pb.WatchEvent.KIND_INCIDENT_REMOVED,
+        "incident",
+        conv.incident_pb,
+    ),
+    "units": (
+        Unit,
+        pb.WatchEvent.KIND_UNIT_CHANGED,
+        pb.WatchEvent.KIND_UNIT_REMOVED,
+        "unit",
+        conv.unit_pb,
+    ),
+}
+
+
+class WatchRpcs:
+    """The live board's stream."""
+
+    def __init__(self, gw: GatewayContext) -> None:
+        self.gw = gw
+
+    @rpc
+    async def Watch(self, request, context) -> AsyncIterator[pb.WatchEvent]:
+        gw = self.gw
+        regions = set(conv.regions_filter(list(request.regions), gw.regions))
+        if request.from_revision < 0:
+            raise InvalidArgumentError("from_revision", "must be >= 0")
+        start = request.from_revision
+        if start == 0:
+            rev = await gw.client.revision()
+            for region in sorted(regions):
+                for inc in await gw.lookup.incidents(region, revision=rev):
+                    yield pb.WatchEvent(
+                        kind=pb.WatchEvent.KIND_SNAPSHOT_INCIDENT,
+                        revision=rev,
+                        region=region,
+                        incident=conv.incident_pb(inc),
+                    )
+                for unit in await gw.lookup.units(region, revision=rev):
+                    yield pb.WatchEvent(
+                        kind=pb.WatchEvent.KIND_SNAPSHOT_UNIT,
+                        revision=rev,
+                        region=region,
+                        unit=conv.unit_pb(unit),
+                    )
+            yield pb.WatchEvent(kind=pb.WatchEvent.KIND_SNAPSHOT_DONE, revision=rev)
+            start = rev + 1
+        async for rev, events in gw.client.watch_prefix(gw.keys.all(), start_revision=start):
+            for ev in events:
+                out = self._event(rev, ev, regions)
+                if out is not None:
+                    yield out
+
+    def _event(self, rev: int, ev: Any, regions: set[str]) -> pb.WatchEvent | None:
+        parsed = self.gw.keys.parse(ev.kv.key)
+        if parsed is None or parsed[1] not in regions:
+            return None
+        kind, region, ident = parsed
+        shape = _WATCH_SHAPES.get(kind)
+        if shape is not None:
+            record_type, changed, removed, field, to_pb = shape
+            if ev.deleted:
+                return pb.WatchEvent(kind=removed, revision=rev, region=region, removed_id=ident)
+            record = record_type.decode(ev.kv.value, ev.kv.mod_revision)
+            return pb.WatchEvent(
+                kind=changed, revision=rev, region=region, **{field: to_pb(record)}
+            )
+        if kind == "regions" and ident == "owner":
+            return self._owner_event(rev, region, ev)
+        return None
+
+    def _owner_event(self, rev: int, region: str, ev: Any) -> pb.WatchEvent:
+        seed = self.gw.config.seed
+        cfg = seed.region(region)
+        if ev.deleted:
+            msg = f"Region {cfg.name} has no owner: failing over"
+            status = pb.RegionStatus(id=region, name=cfg.name, home_centre=cfg.home)
+        else:
+            rec = OwnerRecord.decode(ev.kv.value)
+            msg = f"Region {cfg.name} now served by {seed.centre(rec.centre).name}"
+            status = pb.RegionStatus(
+                id=region,
+                name=cfg.name,
+                home_centre=cfg.home,
+                owner_centre=rec.centre,
+                owner_instance=rec.instance,
+                fencing_token=ev.kv.mod_revision,
+                lease_id=rec.lease,
+            )
+        return pb.WatchEvent(
+            kind=pb.WatchEvent.KIND_REGION_OWNER_CHANGED,
+            revision=rev,
+            region=region,
+            region_status=status,
+            message=msg,
+        )

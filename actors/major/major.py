@@ -1,0 +1,200 @@
+"""A declared major incident: a Ray actor of its own, so it outlives any one centre.
+
+A major incident (many patients, several centres: the Kongsberg attack of 2021, when
+AMK Oslo coordinated for AMK Vestre Viken) links the incidents that belong to it,
+reserves units from several regions, keeps a timeline, turns on call sharing for its
+region while it lasts, and is stood down by a supervisor.
+
+Its record lives in etcd (``majors/{id}/record``). The actor holds a session and claims
+``majors/{id}/owner`` exactly as a centre claims a region, and every write compares that
+key's revision: if the supervisor has to start the actor again, the new incarnation
+loads the record and an old one can no longer write. The record is readable straight
+from etcd while no actor runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from actors.centre.handle import CentreHandle
+from actors.domain.commands import SetCallSharing
+from actors.domain.errors import NotFoundError
+from actors.major.record import MajorRecord, MajorStatus, MajorView, move
+from cluster import ownership
+from cluster.config import ClusterConfig
+from cluster.election import Election, campaign_until
+from cluster.errors import ActorUnavailableError, AmkError
+from cluster.etcd import EtcdClient
+from cluster.keys import Keys
+from cluster.session import Session
+from cluster.store import DuplicateRequestError, FencedStore, Write
+
+log = structlog.get_logger("amk.major")
+
+
+@dataclass(frozen=True, slots=True)
+class _Running:
+    """What :meth:`MajorIncident.start` opens and wins."""
+
+    client: EtcdClient
+    session: Session
+    store: FencedStore
+    fence: ownership.Fence
+
+
+class MajorIncident:
+    """The logic of one major incident, behind its Ray actor."""
+
+    def __init__(self, config: ClusterConfig, major_id: str) -> None:
+        self.config = config
+        self.major_id = major_id
+        self.keys = Keys(config.key_prefix)
+        self.instance = f"{major_id}-{uuid.uuid4().hex[:8]}"
+        self._running: _Running | None = None
+        self._record: MajorRecord | None = None
+        self.revision = 0
+        self._stopped = asyncio.Event()
+
+    @property
+    def running(self) -> _Running:
+        if self._running is None:
+            raise ActorUnavailableError(f"major {self.major_id}", "not started")
+        return self._running
+
+    @property
+    def record(self) -> MajorRecord:
+        if self._record is None:
+            raise ActorUnavailableError(f"major {self.major_id}", "not started")
+        return self._record
+
+    async def start(self, endpoints: list[str], declare: dict[str, Any] | None) -> MajorView:
+        """Win the major incident's owner key, then load its record or declare it."""
+        if self._record is not None:
+            return self.view()  # a retried declare reaches the running actor
+        client = EtcdClient(endpoints)
+        session = await Session(
+            client, self.config.lease_ttl_s, margin_s=self.config.lease_margin_s
+        ).open()
+        store = FencedStore(client, self.keys, writer=self.instance)
+        me = ownership.OwnerRecord(self.major_id, self.instance, session.lease_id, time.time())
+        # A previous incarnation's key goes when its lease is revoked or runs out.
+        fence = await campaign_until(
+            Election.for_major(client, self.keys, self.major_id),
+            me,
+            timeout_s=3 * self.config.lease_ttl_s + 5,
+        )
+        self._running = _Running(client, session, store, fence)
+        kv = await client.get(self.keys.major(self.major_id))
+        if kv is not None:
+            self._record, self.revision = MajorRecord.decode(kv.value), kv.mod_revision
+        elif declare is not None:
+            now = time.time()
+            self._record = MajorRecord(id=self.major_id, declared_at=now, **declare)
+            self._record.note(
+                declare["declared_by"],
+                f"declared: {declare['kind']}, {declare['expected_patients']} patients expected",
+                now,
+            )
+            await self._save("DeclareMajorIncident", declare["declared_by"], None)
+            await self._set_sharing(True, declare["declared_by"])
+        else:
+            raise NotFoundError("major incident", self.major_id)
+        log.info(
+            "major_incident_up", major=self.major_id, region=self.record.region, token=fence.token
+        )
+        return self.view()
+
+    async def _save(self, command: str, who: str, request_id: str | None) -> None:
+        running = self.running
+        key = self.keys.major(self.major_id)
+        try:
+            self.revision = await running.store.commit(
+                Write(
+                    (running.fence,),
+                    [(key, self.record.encode())],
+                    command,
+                    who,
+                    request_id,
+                    b"{}",
+                    {"major": self.major_id},
+                    expected={key: self.revision},
+                )
+            )
+        except DuplicateRequestError:
+            kv = await running.client.get(key)
+            if kv is not None:
+                self._record, self.revision = MajorRecord.decode(kv.value), kv.mod_revision
+
+    async def _set_sharing(self, sharing: bool, who: str) -> None:
+        """Ask the region's owner to share (or stop sharing) new calls with partners."""
+        region = self.record.region
+        for wait in self.config.sharing_retry.delays():
+            owner = await ownership.read_owner(self.running.client, self.keys, region)
+            if owner is not None:
+                handle = CentreHandle(
+                    owner.record.centre, self.config.ray_namespace, instance=owner.record.instance
+                )
+                cmd = SetCallSharing(
+                    f"{self.major_id}-sharing-{sharing}-{uuid.uuid4().hex[:6]}",
+                    region,
+                    sharing,
+                    who,
+                )
+                try:
+                    await handle.execute(region, cmd, timeout_s=5.0)
+                    self.record.note(
+                        who, f"call sharing {'on' if sharing else 'off'} for {region}", time.time()
+                    )
+                    return
+                except AmkError as exc:
+                    log.warning("major_sharing_retry", major=self.major_id, error=str(exc))
+            await asyncio.sleep(wait)
+        self.record.note(who, f"could not switch call sharing for {region}", time.time())
+
+    async def link(self, incident_ids: list[str], who: str, request_id: str) -> MajorView:
+        rec = self.record
+        rec.require_open()
+        new = [i for i in incident_ids if i not in rec.incident_ids]
+        rec.incident_ids.extend(new)
+        if new:
+            rec.note(who, "linked " + ", ".join(new), time.time())
+        await self._save("LinkToMajorIncident", who, request_id)
+        return self.view()
+
+    async def reserve(self, unit_ids: list[str], who: str, request_id: str) -> MajorView:
+        rec = self.record
+        rec.require_open()
+        new = [u for u in unit_ids if u not in rec.reserved_unit_ids]
+        rec.reserved_unit_ids.extend(new)
+        if new:
+            rec.note(who, "reserved " + ", ".join(new), time.time())
+        await self._save("ReserveUnitsForMajorIncident", who, request_id)
+        return self.view()
+
+    async def stand_down(self, who: str, request_id: str) -> MajorView:
+        rec = self.record
+        rec.require_open()
+        await self._set_sharing(False, who)
+        rec.status = move(self.major_id, rec.status, MajorStatus.STOOD_DOWN)
+        rec.note(who, "stood down", time.time())
+        await self._save("StandDownMajorIncident", who, request_id)
+        return self.view()
+
+    def view(self) -> MajorView:
+        return MajorView(MajorRecord.decode(self.record.encode()), self.revision, os.getpid())
+
+    async def stop(self) -> None:
+        if self._running is not None:
+            await self._running.session.close(revoke=True)
+            await self._running.client.close()
+        self._stopped.set()
+
+    async def wait_stopped(self) -> None:
+        await self._stopped.wait()

@@ -1,0 +1,111 @@
+"""The one wrapper for Ray calls between our actors, both sides of it.
+
+Actor side: :func:`envelope` decorates every actor method a handle calls. Our errors
+come back as values (``("err", error)``) rather than raised, so the caller gets the
+typed error itself and not Ray's task-error wrapping of it.
+
+Caller side: :class:`RemoteActor` finds an actor by name (or uses the handle it was
+given), bounds every call by a deadline, turns Ray's actor errors and timeouts into our
+typed :class:`ActorUnavailableError` (retryable: a new incarnation or owner may answer),
+and unwraps the envelope. Every handle (centre, gateway, supervisor, major incident) is
+built on it, so no other module catches Ray's exceptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any, ParamSpec, TypeVar
+
+import ray
+from ray.exceptions import GetTimeoutError, RayActorError
+
+from cluster.errors import ActorUnavailableError, AmkError
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+Envelope = tuple[str, Any]
+
+FOREVER_S = 10 * 365 * 24 * 3600.0  # a pending "wait until stopped" call
+
+
+def envelope(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[Envelope]]:
+    """Return ``("ok", value)`` or ``("err", AmkError)``: our errors cross as values."""
+
+    @functools.wraps(fn)
+    async def wrapped(*args: P.args, **kwargs: P.kwargs) -> Envelope:
+        try:
+            return "ok", await fn(*args, **kwargs)
+        except AmkError as exc:
+            return "err", exc
+
+    return wrapped
+
+
+def unwrap(value: Envelope) -> Any:
+    """The value of an envelope, or its error raised."""
+    kind, payload = value
+    if kind == "err":
+        raise payload
+    return payload
+
+
+class RemoteActor:
+    """One named actor in the deployment's namespace, called with deadlines.
+
+    ``make_error(detail)`` builds the unavailable error for this kind of actor (a
+    centre's carries the centre id, so the gateway can tell which owner failed).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        namespace: str,
+        actor: Any | None = None,
+        *,
+        make_error: Callable[[str], ActorUnavailableError] | None = None,
+    ) -> None:
+        self.name = name
+        self.namespace = namespace
+        self._actor = actor
+        self._make_error = make_error or (lambda detail: ActorUnavailableError(name, detail))
+
+    def unavailable(self, detail: str) -> ActorUnavailableError:
+        return self._make_error(detail)
+
+    def resolve(self) -> Any:
+        """The Ray handle, looked up by name the first time (and after :meth:`forget`)."""
+        if self._actor is None:
+            try:
+                self._actor = ray.get_actor(self.name, namespace=self.namespace)
+            except ValueError as exc:
+                raise self.unavailable("no such actor") from exc
+        return self._actor
+
+    def forget(self) -> None:
+        """Drop the cached handle (the actor died) so the next call looks again."""
+        self._actor = None
+
+    async def call(self, method: str, *args: Any, timeout_s: float) -> Any:
+        """Call ``method`` and return its enveloped value; raise its error, or
+        :class:`ActorUnavailableError` when the actor is dead, missing or too slow."""
+        return unwrap(await self.call_raw(method, *args, timeout_s=timeout_s))
+
+    async def call_raw(self, method: str, *args: Any, timeout_s: float) -> Any:
+        """Like :meth:`call` without unwrapping (for methods returning many envelopes)."""
+        actor = self.resolve()
+        try:
+            return await asyncio.wait_for(getattr(actor, method).remote(*args), timeout_s)
+        except (RayActorError, GetTimeoutError) as exc:
+            self.forget()
+            raise self.unavailable(type(exc).__name__) from exc
+        except TimeoutError as exc:
+            raise self.unavailable(f"no answer in {timeout_s:.2f}s") from exc
+
+    def kill(self, *, no_restart: bool = True) -> None:
+        """End the actor at once (by default with no restart by Ray: our supervisor
+        restarts; drills pass ``no_restart=False`` to kill as Ray's own faults do)."""
+        ray.kill(self.resolve(), no_restart=no_restart)
+        self.forget()

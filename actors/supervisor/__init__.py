@@ -1,0 +1,1 @@
+"""The supervisor: creates the centre and major-incident actors and restarts them."""
