@@ -70,6 +70,9 @@ class RemoteActor:
         self.name = name
         self.namespace = namespace
         self._actor = actor
+        # Set when Ray reported the actor dead (not merely slow): a handle that follows
+        # a centre's incarnations then looks for the next one.
+        self.died = False
         self._make_error = make_error or (lambda detail: ActorUnavailableError(name, detail))
 
     def unavailable(self, detail: str) -> ActorUnavailableError:
@@ -100,6 +103,7 @@ class RemoteActor:
             return await asyncio.wait_for(getattr(actor, method).remote(*args), timeout_s)
         except (RayActorError, GetTimeoutError) as exc:
             self.forget()
+            self.died = True
             raise self.unavailable(type(exc).__name__) from exc
         except TimeoutError as exc:
             raise self.unavailable(f"no answer in {timeout_s:.2f}s") from exc

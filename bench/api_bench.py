@@ -444,9 +444,9 @@ async def run(args: Any, endpoint: str, etcd_pid: int, seed: Path) -> dict[str, 
             st = await cluster.deployment.centres[args.region].status(timeout_s=5)
             result["store_stats"] = {
                 "centre": args.region,
-                **st["store"],
-                "writes_per_txn": round(st["store"]["writes"] / max(1, st["store"]["txns"]), 2),
-                "hosted_incidents": st["counts"].get(args.region, [0, 0])[0],
+                **st.store,
+                "writes_per_txn": round(st.store["writes"] / max(1, st.store["txns"]), 2),
+                "hosted_incidents": st.counts.get(args.region, (0, 0))[0],
             }
         if args.profile:
             # Raw samples go next to the JSON (bench/results/ by default).

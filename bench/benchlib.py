@@ -364,7 +364,7 @@ class Cluster:
         for cid, h in self.deployment.centres.items():
             with contextlib.suppress(Exception):
                 h.forget()
-                pids[f"centre:{cid}"] = (await h.status(timeout_s=5))["pid"]
+                pids[f"centre:{cid}"] = (await h.status(timeout_s=5)).pid
         self.pids = pids
         return pids
 

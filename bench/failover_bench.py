@@ -157,10 +157,10 @@ async def repetition(
     handle = cluster.deployment.centres[home]
     handle.forget()
     st = await handle.status(timeout_s=5)
-    if region not in st["regions"]:
+    if region not in st.regions:
         raise RuntimeError(f"{home} does not own {region} at the start of a repetition")
-    pid, old_instance = st["pid"], st["instance"]
-    rec: dict[str, Any] = {"mode": mode, "incidents_at_fault": st["counts"][region][0]}
+    pid, old_instance = st.pid, st.instance
+    rec: dict[str, Any] = {"mode": mode, "incidents_at_fault": st.counts[region][0]}
     log = OwnerLog(etcd, keys.owner(region))
     await log.start()
     writer.start(4)
@@ -214,7 +214,7 @@ async def repetition(
     async def home_back_as_standby() -> bool:
         handle.forget()
         s = await handle.status(timeout_s=2)
-        return s["lease_valid_for_s"] > 0 and region not in s["regions"]
+        return s.lease_valid_for_s > 0 and region not in s.regions
 
     rec["home_back_as_standby_s"] = round(
         await bl.wait_for(home_back_as_standby, 60, "home centre back as a standby", 0.05), 3

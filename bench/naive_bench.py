@@ -163,7 +163,7 @@ async def part_hosted(endpoint: str, n: int) -> dict[str, Any]:
     return {
         "incidents": n,
         "api_create_rate_per_s_8_clients": round(n / took, 1),
-        "hosted_in_centre": st["counts"]["oslo"][0],
+        "hosted_in_centre": st.counts["oslo"][0],
         "centre_process_mb_before": before,
         "centre_process_mb_after": after,
         "centre_rss_delta_bytes_per_incident": round(

@@ -91,6 +91,8 @@ class CentreHandle:
                 return await remote.call_raw(method, *args, timeout_s=timeout_s)
             return await remote.call(method, *args, timeout_s=timeout_s)
         except CentreUnavailableError:
+            if not remote.died:
+                raise  # slow, not dead: the caller's deadline decides what comes next
             self.forget()
             if self.pinned is None:
                 # The handle followed a dead incarnation; if the supervisor has started a

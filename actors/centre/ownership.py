@@ -17,12 +17,12 @@ from dataclasses import asdict
 from actors.centre.core import CentreCore, Peers
 from actors.centre.records import Takeover
 from actors.centre.region_host import RegionHost
-from actors.centre.region_state import RegionState
+from actors.centre.region_state import IllegalRegionMove, RegionState
 from actors.domain.model import CrewLevel, Position, Unit, UnitKind, UnitStatus
 from cluster import ownership
 from cluster.claim_line import claim_delay
 from cluster.election import Election
-from cluster.errors import AmkError, SessionExpiredError
+from cluster.errors import AmkError, RegionUnavailableError, SessionExpiredError
 from cluster.etcd import op_put
 from cluster.store import Write
 
@@ -107,6 +107,12 @@ class RegionOwnership:
                 raise
             except SessionExpiredError:
                 await asyncio.sleep(retry.initial_s)
+            except IllegalRegionMove as exc:
+                # A bug, not a fault: say so loudly, then start over from what etcd says
+                # rather than loop on a state the table does not know how to leave.
+                core.log.error("campaign_illegal_move", region=region, error=str(exc))
+                core.states[region] = S.UNKNOWN
+                await asyncio.sleep(retry.max_s)
             except Exception as exc:
                 core.log.warning("campaign_error", region=region, error=repr(exc))
                 await asyncio.sleep(retry.max_s)
@@ -177,6 +183,8 @@ class RegionOwnership:
                 details={"previous": previous},
             )
         )
+        if core.hosts.get(region) is not host:
+            return  # dropped while loading (fenced, lease lost): not serving it
         core.set_state(region, S.SERVING)
         self.takeovers.append(took)
         core.log.info("region_taken", **asdict(took))
@@ -242,6 +250,10 @@ class RegionOwnership:
         """
         core = self.core
         host = core.host(region)
+        state = core.states.get(region, S.UNKNOWN)
+        if state is not S.SERVING:
+            # Still loading it, or another hand-over is in flight: a retry may succeed.
+            raise RegionUnavailableError(region, f"not ready to hand over ({state})")
         store = core.running.store
         entry = store.journal_put(
             Write(

@@ -31,7 +31,8 @@ TRANSITIONS: dict[RegionState, frozenset[RegionState]] = {
     S.FOLLOWING: frozenset({S.FOLLOWING, S.WAITING, S.LOADING}),
     S.WAITING: frozenset({S.FOLLOWING, S.WAITING, S.CLAIMING, S.LOADING}),
     S.CLAIMING: frozenset({S.FOLLOWING, S.WAITING, S.LOADING}),
-    S.LOADING: frozenset({S.SERVING, S.FOLLOWING, S.WAITING}),
+    # LOADING again: a load that failed (etcd busy) is tried again on the next pass.
+    S.LOADING: frozenset({S.LOADING, S.SERVING, S.FOLLOWING, S.WAITING}),
     S.SERVING: frozenset({S.FOLLOWING, S.WAITING, S.HANDING_OVER}),
     S.HANDING_OVER: frozenset({S.FOLLOWING, S.WAITING, S.SERVING}),
 }

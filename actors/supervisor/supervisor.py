@@ -164,11 +164,14 @@ class Supervisor:
                     "centre_restart_failed", centre=centre_id, attempt=attempt, error=str(exc)
                 )
                 error = str(exc)
+                self.events[slot] = replace(
+                    self.events[slot], restart_error=error, restart_attempts=attempt
+                )
                 await asyncio.sleep(next(delays))
         else:
             return
         event = replace(
-            event,
+            self.events[slot],
             restarted_in_s=round(time.monotonic() - detected, 2),
             restart_attempts=attempt,
             new_instance=self.instances[centre_id],
