@@ -23,6 +23,7 @@ from actors.domain.commands import (
     SetCallSharing,
 )
 from actors.domain.errors import InvalidArgumentError, NotFoundError, PreconditionError
+from actors.domain.idempotency import with_fingerprint
 from actors.domain.model import Call, Outcome
 from cluster import ownership
 from cluster.store import StaleRecordError, Write
@@ -71,7 +72,7 @@ class CallDesk:
                     "SetCallSharing",
                     cmd.who,
                     cmd.request_id,
-                    b"{}",
+                    with_fingerprint(b"{}", cmd.fingerprint),
                     {"sharing": cmd.sharing},
                     deletes=dele,
                 )

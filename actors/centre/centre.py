@@ -30,6 +30,7 @@ from actors.centre.executor import Executor
 from actors.centre.ownership import RegionOwnership
 from actors.centre.records import CallTakerCounts, CentreStatus
 from actors.domain.commands import Command
+from actors.domain.idempotency import check_same_request, stored_fingerprint
 from actors.domain.model import Outcome
 from cluster.config import ClusterConfig
 from cluster.election import Election
@@ -58,7 +59,7 @@ class Centre:
         self.executor = Executor(self.core)
         self.call_desk = CallDesk(self.core, self.executor, peers)
         self.dispatcher = Dispatcher(self.core, self.executor, self.call_desk)
-        self.recent: OrderedDict[str, Outcome] = OrderedDict()
+        self.recent: OrderedDict[str, tuple[str, Outcome]] = OrderedDict()  # id -> (fp, answer)
         self._tasks: list[asyncio.Task[Any]] = []
         self._stopped = asyncio.Event()
 
@@ -142,13 +143,16 @@ class Centre:
     # ------------------------------------------------------------ commands
 
     async def execute(self, region: str, cmd: Command) -> Outcome:
-        """Run one command in ``region`` exactly once per request id."""
+        """Run one command in ``region`` exactly once per request id; a request id used
+        before for a different request is refused (``actors.domain.idempotency``)."""
         cached = self.recent.get(cmd.request_id)
         if cached is not None:
-            return cached
+            check_same_request(cmd.request_id, cached[0], cmd.fingerprint)
+            return cached[1]
         try:
             outcome = await self.dispatcher.run(region, cmd)
         except DuplicateRequestError as dup:
+            check_same_request(cmd.request_id, stored_fingerprint(dup.stored), cmd.fingerprint)
             outcome = Outcome.decode(dup.stored, dup.revision)
         except StaleRecordError as stale:
             await self.executor.reload(stale.keys)
@@ -161,8 +165,9 @@ class Centre:
             stored = await self.core.running.store.read_request(cmd.request_id)
             if stored is None:
                 raise
+            check_same_request(cmd.request_id, stored_fingerprint(stored[0]), cmd.fingerprint)
             outcome = Outcome.decode(*stored)
-        self.recent[cmd.request_id] = outcome
+        self.recent[cmd.request_id] = (cmd.fingerprint, outcome)
         if len(self.recent) > RECENT_REQUESTS:
             self.recent.popitem(last=False)
         return outcome

@@ -15,6 +15,7 @@ from actors.centre.core import CentreCore
 from actors.centre.region_host import Record, RegionHost, replace_region_key
 from actors.domain.commands import Command
 from actors.domain.errors import NotFoundError
+from actors.domain.idempotency import with_fingerprint
 from actors.domain.model import Call, Incident, Outcome, Unit
 from cluster import ownership
 from cluster.errors import RegionUnavailableError
@@ -81,7 +82,7 @@ class Executor:
             type(cmd).__name__,
             cmd.who,
             cmd.request_id,
-            outcome.encode(),
+            with_fingerprint(outcome.encode(), cmd.fingerprint),
             {"ids": [r.id for r in records]},
             expected=expected,
             deletes=deletes,

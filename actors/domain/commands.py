@@ -1,9 +1,14 @@
 """Commands: what consoles and crews ask the cluster to do, already validated.
 
-The gateway turns each API request into one of these (``actors/api_convert.py``),
+The gateway turns each API request into one of these (``actors/gateway/convert.py``),
 checking every field on the way (``validation.py``); a centre executes them. Each
 carries its request id (idempotency key) and ``who`` (the identity that will sign the
 journal entry; an authenticated console identity once security lands).
+
+IDEMPOTENCY: ``fingerprint`` names the API request a command came from (its method and
+a hash of its fields other than the request id). The request id's record keeps it, so
+the same id sent again with the same request gets the first answer, and with a
+different request is refused (``actors.domain.idempotency``).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ class CreateIncident:
     notes: str = ""
     who: str = "console"
     call_id: str = ""  # the answered call this incident comes from (completes it)
+    fingerprint: str = ""  # the API request it came from (see IDEMPOTENCY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +39,7 @@ class TriageIncident:
     incident_id: str
     criteria_code: str
     who: str = "console"
+    fingerprint: str = ""  # the API request it came from (see IDEMPOTENCY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +48,7 @@ class ChangeIncidentStatus:
     incident_id: str
     status: IncidentStatus
     who: str = "console"
+    fingerprint: str = ""  # the API request it came from (see IDEMPOTENCY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +57,7 @@ class AddIncidentNote:
     incident_id: str
     text: str
     who: str = "console"
+    fingerprint: str = ""  # the API request it came from (see IDEMPOTENCY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +66,7 @@ class ChangeUnitStatus:
     unit_id: str
     status: UnitStatus
     who: str = "crew"
+    fingerprint: str = ""  # the API request it came from (see IDEMPOTENCY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +75,7 @@ class ReportUnitPosition:
     unit_id: str
     position: Position
     who: str = "avl"
+    fingerprint: str = ""  # the API request it came from (see IDEMPOTENCY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +87,7 @@ class AssignUnit:
     # Where the gateway's directory last saw the unit: a unit of a region this centre
     # does not serve is lent to the incident's region in the same transaction.
     unit_region: str = ""
+    fingerprint: str = ""  # the API request it came from (see IDEMPOTENCY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +96,7 @@ class ReleaseUnit:
     incident_id: str
     unit_id: str
     who: str = "console"
+    fingerprint: str = ""  # the API request it came from (see IDEMPOTENCY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +107,7 @@ class HandOverIncident:
     incident_id: str
     to_region: str
     who: str = "supervisor"
+    fingerprint: str = ""  # the API request it came from (see IDEMPOTENCY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +118,7 @@ class LendUnit:
     unit_id: str
     to_region: str
     who: str = "supervisor"
+    fingerprint: str = ""  # the API request it came from (see IDEMPOTENCY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +132,7 @@ class ReceiveCall:
     arrived_at: float
     urgency_hint: Urgency | None = None
     who: str = "telephony"
+    fingerprint: str = ""  # the API request it came from (see IDEMPOTENCY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +140,7 @@ class AbandonCall:
     request_id: str
     call_id: str
     who: str = "telephony"
+    fingerprint: str = ""  # the API request it came from (see IDEMPOTENCY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +151,7 @@ class AnswerNextCall:
     centre: str
     call_taker: str
     who: str = "call-taker"
+    fingerprint: str = ""  # the API request it came from (see IDEMPOTENCY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +160,7 @@ class LinkCall:
     call_id: str
     incident_id: str
     who: str = "call-taker"
+    fingerprint: str = ""  # the API request it came from (see IDEMPOTENCY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +169,7 @@ class SetCallSharing:
     region: str
     sharing: bool
     who: str = "supervisor"
+    fingerprint: str = ""  # the API request it came from (see IDEMPOTENCY)
 
 
 IncidentCommand = TriageIncident | ChangeIncidentStatus | AddIncidentNote

@@ -20,7 +20,7 @@ from actors.domain.model import Call, CallStatus
 from actors.gateway import convert as conv
 from actors.gateway.context import GatewayContext
 from actors.gateway.identity import current_identity
-from actors.gateway.rpc import rpc
+from actors.gateway.rpc import rpc, stamp
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from cluster.config import ClusterConfig
 
@@ -98,7 +98,7 @@ class CallRpcs:
         )
         deadline = self.gw.router.deadline(context)
         out = await self.gw.router.centre(cmd.centre).execute(
-            "", cmd, timeout_s=max(0.05, deadline - time.monotonic())
+            "", stamp(cmd), timeout_s=max(0.05, deadline - time.monotonic())
         )
         if out.call is None:
             return pb.AnswerNextCallResponse(none_waiting=True)

@@ -12,7 +12,7 @@ from actors.domain import validation as v
 from actors.domain.errors import InvalidArgumentError, NotFoundError
 from actors.gateway.context import GatewayContext
 from actors.gateway.identity import current_identity
-from actors.gateway.rpc import rpc
+from actors.gateway.rpc import current_fingerprint, rpc
 from actors.major.handle import MajorHandle
 from actors.major.record import MajorRecord, MajorView, major_id_for
 from actors.supervisor.handle import SupervisorHandle
@@ -77,6 +77,7 @@ class MajorRpcs:
             "kind": kind,
             "expected_patients": request.expected_patients,
             "declared_by": current_identity.get(),
+            "fingerprint": current_fingerprint.get(),
         }
         supervisor = SupervisorHandle.find(self.gw.config.ray_namespace)
         return major_pb(await supervisor.declare_major(major_id_for(rid), declare))
@@ -109,7 +110,11 @@ class MajorRpcs:
         ids = [v.entity_id(i, f"incident_ids[{n}]") for n, i in enumerate(request.incident_ids)]
         for i in ids:
             await self.gw.lookup.incident(i)  # NOT_FOUND before anything is written
-        return major_pb(await self._handle(major_id).link(ids, current_identity.get(), rid))
+        return major_pb(
+            await self._handle(major_id).link(
+                ids, current_identity.get(), rid, current_fingerprint.get()
+            )
+        )
 
     @rpc
     async def ReserveUnitsForMajorIncident(self, request, context) -> cpb.MajorIncident:
@@ -119,11 +124,19 @@ class MajorRpcs:
         ids = [v.entity_id(u, f"unit_ids[{n}]") for n, u in enumerate(request.unit_ids)]
         for u in ids:
             await self.gw.lookup.unit(u)
-        return major_pb(await self._handle(major_id).reserve(ids, current_identity.get(), rid))
+        return major_pb(
+            await self._handle(major_id).reserve(
+                ids, current_identity.get(), rid, current_fingerprint.get()
+            )
+        )
 
     @rpc
     async def StandDownMajorIncident(self, request, context) -> cpb.MajorIncident:
         rid = v.request_id(request.request_id)
         major_id = v.entity_id(request.major_incident_id, "major_incident_id")
         await self._read(major_id)
-        return major_pb(await self._handle(major_id).stand_down(current_identity.get(), rid))
+        return major_pb(
+            await self._handle(major_id).stand_down(
+                current_identity.get(), rid, current_fingerprint.get()
+            )
+        )

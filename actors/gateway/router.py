@@ -18,6 +18,7 @@ from actors.centre.handle import CentreHandle
 from actors.domain.commands import Command
 from actors.domain.model import Outcome
 from actors.gateway.directory import Directory
+from actors.gateway.rpc import stamp
 from cluster.config import ClusterConfig
 from cluster.errors import AmkError, RegionUnavailableError
 from cluster.ownership import Owner
@@ -70,6 +71,7 @@ class Router:
         never answers; its lease runs out and a backup takes over): the same request id
         goes to the new owner, and the old one can no longer write it (fenced).
         """
+        cmd = stamp(cmd)
         deadline = self.deadline(context) - 0.01
         retry = self.config.route_retry
         backoff = retry.initial_s

@@ -14,7 +14,10 @@ drift from the proto: a method no part implements fails the gateway's start.
 
 from __future__ import annotations
 
+import contextvars
+import dataclasses
 import functools
+import hashlib
 import inspect
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
@@ -32,6 +35,33 @@ log = structlog.get_logger("amk.gateway")
 
 FIELD_TRAILER = "amk-field"
 RPC_MARK = "__amk_rpc__"
+
+#: The fingerprint of the API request being served (see ``actors.domain.idempotency``).
+current_fingerprint: contextvars.ContextVar[str] = contextvars.ContextVar("fingerprint", default="")
+
+
+def request_fingerprint(method: str, request: Any) -> str:
+    """The method and a hash of the request's fields other than ``request_id``.
+
+    Protobuf's deterministic serialization of a copy with the id cleared: the same
+    request re-sent (a client's retry) hashes the same; any other field differing
+    does not. Requests without a ``request_id`` have none ("").
+    """
+    if "request_id" not in request.DESCRIPTOR.fields_by_name:
+        return ""
+    copy = type(request)()
+    copy.CopyFrom(request)
+    copy.ClearField("request_id")
+    digest = hashlib.sha256(copy.SerializeToString(deterministic=True)).hexdigest()
+    return f"{method}:{digest[:32]}"
+
+
+def stamp(cmd: Any) -> Any:
+    """``cmd`` carrying the fingerprint of the API request being served."""
+    fingerprint = current_fingerprint.get()
+    if not fingerprint or getattr(cmd, "fingerprint", "") == fingerprint:
+        return cmd
+    return dataclasses.replace(cmd, fingerprint=fingerprint)
 
 
 async def abort(context: grpc.aio.ServicerContext, err: AmkError) -> None:
@@ -69,6 +99,8 @@ def rpc(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     async def unary(self: Any, request: Any, context: Any) -> Any:
+        if hasattr(request, "DESCRIPTOR"):  # not a client stream
+            current_fingerprint.set(request_fingerprint(name, request))
         try:
             return await fn(self, request, context)
         except AmkError as err:

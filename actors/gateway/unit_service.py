@@ -20,7 +20,7 @@ from actors.domain.recommend import recommend
 from actors.gateway import convert as conv
 from actors.gateway.context import GatewayContext
 from actors.gateway.identity import current_identity
-from actors.gateway.rpc import rpc
+from actors.gateway.rpc import current_fingerprint, request_fingerprint, rpc
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from cluster.errors import AmkError
 
@@ -73,6 +73,7 @@ class UnitRpcs:
     async def StreamUnitPositions(self, request_iterator, context) -> pb.StreamUnitPositionsSummary:
         accepted = rejected = 0
         async for req in request_iterator:
+            current_fingerprint.set(request_fingerprint("ReportUnitPosition", req))
             try:
                 cmd = conv.report_unit_position(req, current_identity.get())
                 await self._mutate(context, cmd)

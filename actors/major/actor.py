@@ -27,16 +27,20 @@ class MajorIncidentActor:
         return await self.major.start(endpoints, declare)
 
     @envelope
-    async def link(self, incident_ids: list[str], who: str, request_id: str) -> MajorView:
-        return await self.major.link(incident_ids, who, request_id)
+    async def link(
+        self, incident_ids: list[str], who: str, request_id: str, fingerprint: str
+    ) -> MajorView:
+        return await self.major.link(incident_ids, who, request_id, fingerprint)
 
     @envelope
-    async def reserve(self, unit_ids: list[str], who: str, request_id: str) -> MajorView:
-        return await self.major.reserve(unit_ids, who, request_id)
+    async def reserve(
+        self, unit_ids: list[str], who: str, request_id: str, fingerprint: str
+    ) -> MajorView:
+        return await self.major.reserve(unit_ids, who, request_id, fingerprint)
 
     @envelope
-    async def stand_down(self, who: str, request_id: str) -> MajorView:
-        return await self.major.stand_down(who, request_id)
+    async def stand_down(self, who: str, request_id: str, fingerprint: str) -> MajorView:
+        return await self.major.stand_down(who, request_id, fingerprint)
 
     @envelope
     async def view(self) -> MajorView:

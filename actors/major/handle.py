@@ -28,14 +28,22 @@ class MajorHandle:
     async def start(self, endpoints: list[str], declare: dict[str, Any] | None) -> MajorView:
         return await self._remote.call("start", endpoints, declare, timeout_s=30.0)
 
-    async def link(self, incident_ids: list[str], who: str, request_id: str) -> MajorView:
-        return await self._remote.call("link", incident_ids, who, request_id, timeout_s=15.0)
+    async def link(
+        self, incident_ids: list[str], who: str, request_id: str, fingerprint: str = ""
+    ) -> MajorView:
+        return await self._remote.call(
+            "link", incident_ids, who, request_id, fingerprint, timeout_s=15.0
+        )
 
-    async def reserve(self, unit_ids: list[str], who: str, request_id: str) -> MajorView:
-        return await self._remote.call("reserve", unit_ids, who, request_id, timeout_s=15.0)
+    async def reserve(
+        self, unit_ids: list[str], who: str, request_id: str, fingerprint: str = ""
+    ) -> MajorView:
+        return await self._remote.call(
+            "reserve", unit_ids, who, request_id, fingerprint, timeout_s=15.0
+        )
 
-    async def stand_down(self, who: str, request_id: str) -> MajorView:
-        return await self._remote.call("stand_down", who, request_id, timeout_s=15.0)
+    async def stand_down(self, who: str, request_id: str, fingerprint: str = "") -> MajorView:
+        return await self._remote.call("stand_down", who, request_id, fingerprint, timeout_s=15.0)
 
     async def view(self, *, timeout_s: float = 15.0) -> MajorView:
         return await self._remote.call("view", timeout_s=timeout_s)

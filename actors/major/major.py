@@ -26,6 +26,7 @@ import structlog
 from actors.centre.handle import CentreHandle
 from actors.domain.commands import SetCallSharing
 from actors.domain.errors import NotFoundError
+from actors.domain.idempotency import check_same_request, stored_fingerprint, with_fingerprint
 from actors.major.record import MajorRecord, MajorStatus, MajorView, move
 from cluster import ownership
 from cluster.config import ClusterConfig
@@ -77,23 +78,15 @@ class MajorIncident:
     async def start(self, endpoints: list[str], declare: dict[str, Any] | None) -> MajorView:
         """Win the major incident's owner key, then load its record or declare it."""
         if self._record is not None:
+            self._check_declare(declare)
             return self.view()  # a retried declare reaches the running actor
-        client = EtcdClient(endpoints)
-        session = await Session(
-            client, self.config.lease_ttl_s, margin_s=self.config.lease_margin_s
-        ).open()
-        store = FencedStore(client, self.keys, writer=self.instance)
-        me = ownership.OwnerRecord(self.major_id, self.instance, session.lease_id, time.time())
-        # A previous incarnation's key goes when its lease is revoked or runs out.
-        fence = await campaign_until(
-            Election.for_major(client, self.keys, self.major_id),
-            me,
-            timeout_s=3 * self.config.lease_ttl_s + 5,
-        )
-        self._running = _Running(client, session, store, fence)
+        if self._running is None:
+            self._running = await self._win(endpoints)
+        client = self._running.client
         kv = await client.get(self.keys.major(self.major_id))
         if kv is not None:
             self._record, self.revision = MajorRecord.decode(kv.value), kv.mod_revision
+            self._check_declare(declare)
         elif declare is not None:
             now = time.time()
             self._record = MajorRecord(id=self.major_id, declared_at=now, **declare)
@@ -102,16 +95,49 @@ class MajorIncident:
                 f"declared: {declare['kind']}, {declare['expected_patients']} patients expected",
                 now,
             )
-            await self._save("DeclareMajorIncident", declare["declared_by"], None)
+            await self._save("DeclareMajorIncident", declare["declared_by"], None, "")
             await self._set_sharing(True, declare["declared_by"])
         else:
             raise NotFoundError("major incident", self.major_id)
         log.info(
-            "major_incident_up", major=self.major_id, region=self.record.region, token=fence.token
+            "major_incident_up",
+            major=self.major_id,
+            region=self.record.region,
+            token=self._running.fence.token,
         )
         return self.view()
 
-    async def _save(self, command: str, who: str, request_id: str | None) -> None:
+    def _check_declare(self, declare: dict[str, Any] | None) -> None:
+        """A declare that reaches a major incident already declared must be the same
+        request (its id derives from the request id; see ``major_id_for``)."""
+        if declare is not None:
+            check_same_request(
+                self.major_id, self.record.fingerprint, declare.get("fingerprint", "")
+            )
+
+    async def _win(self, endpoints: list[str]) -> _Running:
+        """Open a session and win the major incident's owner key. Kept once won, so a
+        retried start (a declare sent again) does not campaign against itself."""
+        client = EtcdClient(endpoints)
+        session = await Session(
+            client, self.config.lease_ttl_s, margin_s=self.config.lease_margin_s
+        ).open()
+        me = ownership.OwnerRecord(self.major_id, self.instance, session.lease_id, time.time())
+        try:
+            # A previous incarnation's key goes when its lease is revoked or runs out.
+            fence = await campaign_until(
+                Election.for_major(client, self.keys, self.major_id),
+                me,
+                timeout_s=3 * self.config.lease_ttl_s + 5,
+            )
+        except BaseException:
+            await session.close(revoke=True)
+            await client.close()
+            raise
+        store = FencedStore(client, self.keys, writer=self.instance)
+        return _Running(client, session, store, fence)
+
+    async def _save(self, command: str, who: str, request_id: str | None, fingerprint: str) -> None:
         running = self.running
         key = self.keys.major(self.major_id)
         try:
@@ -122,15 +148,18 @@ class MajorIncident:
                     command,
                     who,
                     request_id,
-                    b"{}",
+                    with_fingerprint(b"{}", fingerprint),
                     {"major": self.major_id},
                     expected={key: self.revision},
                 )
             )
-        except DuplicateRequestError:
+        except DuplicateRequestError as dup:
+            # Applied before (a retry), or the id was used for another request: either
+            # way the stored record is the truth, not the change made in memory.
             kv = await running.client.get(key)
             if kv is not None:
                 self._record, self.revision = MajorRecord.decode(kv.value), kv.mod_revision
+            check_same_request(request_id or "", stored_fingerprint(dup.stored), fingerprint)
 
     async def _set_sharing(self, sharing: bool, who: str) -> None:
         """Ask the region's owner to share (or stop sharing) new calls with partners."""
@@ -158,33 +187,37 @@ class MajorIncident:
             await asyncio.sleep(wait)
         self.record.note(who, f"could not switch call sharing for {region}", time.time())
 
-    async def link(self, incident_ids: list[str], who: str, request_id: str) -> MajorView:
+    async def link(
+        self, incident_ids: list[str], who: str, request_id: str, fingerprint: str = ""
+    ) -> MajorView:
         rec = self.record
         rec.require_open()
         new = [i for i in incident_ids if i not in rec.incident_ids]
         rec.incident_ids.extend(new)
         if new:
             rec.note(who, "linked " + ", ".join(new), time.time())
-        await self._save("LinkToMajorIncident", who, request_id)
+        await self._save("LinkToMajorIncident", who, request_id, fingerprint)
         return self.view()
 
-    async def reserve(self, unit_ids: list[str], who: str, request_id: str) -> MajorView:
+    async def reserve(
+        self, unit_ids: list[str], who: str, request_id: str, fingerprint: str = ""
+    ) -> MajorView:
         rec = self.record
         rec.require_open()
         new = [u for u in unit_ids if u not in rec.reserved_unit_ids]
         rec.reserved_unit_ids.extend(new)
         if new:
             rec.note(who, "reserved " + ", ".join(new), time.time())
-        await self._save("ReserveUnitsForMajorIncident", who, request_id)
+        await self._save("ReserveUnitsForMajorIncident", who, request_id, fingerprint)
         return self.view()
 
-    async def stand_down(self, who: str, request_id: str) -> MajorView:
+    async def stand_down(self, who: str, request_id: str, fingerprint: str = "") -> MajorView:
         rec = self.record
         rec.require_open()
         await self._set_sharing(False, who)
         rec.status = move(self.major_id, rec.status, MajorStatus.STOOD_DOWN)
         rec.note(who, "stood down", time.time())
-        await self._save("StandDownMajorIncident", who, request_id)
+        await self._save("StandDownMajorIncident", who, request_id, fingerprint)
         return self.view()
 
     def view(self) -> MajorView:

@@ -60,6 +60,7 @@ class MajorRecord:
     incident_ids: list[str] = field(default_factory=list)
     reserved_unit_ids: list[str] = field(default_factory=list)
     timeline: list[TimelineEntry] = field(default_factory=list)
+    fingerprint: str = ""  # of the declaring request (actors.domain.idempotency)
 
     def encode(self) -> bytes:
         return json.dumps(asdict(self), separators=(",", ":")).encode()

@@ -102,6 +102,41 @@ async def test_two_creates_with_one_request_id_make_one_incident(stub, etcd, key
     assert sum(json.loads(j.value)["request_id"] == request_id for j in journal) == 1
 
 
+async def _refused_as_reused(call, etcd: EtcdClient) -> None:
+    """``call`` is refused as a reused request id, and etcd is left as it was."""
+    before = await etcd.revision()
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await call
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "already used for a different request" in (info.value.details() or "")
+    assert dict(info.value.trailing_metadata() or ()).get("amk-field") == "request_id"
+    assert await etcd.revision() == before
+
+
+async def test_a_request_id_reused_for_another_method_is_refused(stub, etcd):
+    request_id = f"dup-{rid()[:8]}"
+    inc = await create(stub, request_id=request_id)
+    note = pb.AddIncidentNoteRequest(request_id=request_id, incident_id=inc.id, text="hello")
+    await _refused_as_reused(stub.AddIncidentNote(note, timeout=10), etcd)
+    assert not (await stub.GetIncident(pb.GetIncidentRequest(incident_id=inc.id))).notes
+    # The same note under its own id is written, and its retry answers the first result.
+    note.request_id = rid()
+    noted = await stub.AddIncidentNote(note, timeout=10)
+    assert (await stub.AddIncidentNote(note, timeout=10)).revision == noted.revision
+
+
+async def test_a_request_id_reused_for_another_region_is_refused(stub, etcd):
+    request_id = f"dup-{rid()[:8]}"
+    first = await create(stub, "oslo", request_id=request_id)
+    other = create(
+        stub, "innlandet", request_id=request_id, position=pb.Position(lat=61.115, lon=10.466)
+    )
+    await _refused_as_reused(other, etcd)
+    # The same request again (a client's retry) still gets its first answer.
+    again = await create(stub, "oslo", request_id=request_id)
+    assert (again.id, again.revision) == (first.id, first.revision)
+
+
 async def test_retried_status_change_returns_first_result(stub):
     inc = await create(stub)
     req = pb.ChangeIncidentStatusRequest(
