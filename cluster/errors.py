@@ -2,7 +2,7 @@
 
 Every error the cluster raises derives from :class:`AmkError`. Each class says whether a
 retry can help (``retryable``), and carries the ids it concerns, so the gateway can map
-it to a gRPC status in one table (``actors/status_codes.py``) and decide whether to retry
+it to a gRPC status in one table (``actors/gateway/status_codes.py``) and decide whether to retry
 on a new owner. Domain errors live in ``actors/domain/errors.py`` and derive from the
 same root.
 

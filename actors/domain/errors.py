@@ -1,7 +1,7 @@
 """Domain errors: bad input, unknown ids, illegal transitions, conflicts.
 
 They derive from the project's one root, :class:`cluster.errors.AmkError` (a pure
-module with no I/O), and are mapped to gRPC status codes in ``actors/status_codes.py``.
+module with no I/O), and are mapped to gRPC status codes in ``actors/gateway/status_codes.py``.
 """
 
 from __future__ import annotations
