@@ -359,8 +359,9 @@ class Cluster:
         pids: dict[str, Any] = {"bench_client": os.getpid(), "ray_daemons": ray_daemon_pids()}
         if etcd_pid:
             pids["etcd"] = etcd_pid
-        for g in self.deployment.gateways.values():
-            pids["gateway"] = await g.pid()
+        for g in await self.deployment.gateway_states():
+            if g.address == self.gateway:
+                pids["gateway"] = g.pid
         for cid, h in self.deployment.centres.items():
             with contextlib.suppress(Exception):
                 h.forget()

@@ -295,21 +295,30 @@ class KillGateway(Failpoint):
     async def inject(self, ctx: DrillContext) -> dict[str, Any]:
         assert ctx.deployment is not None
         address = self._address(ctx)
-        ctx.deployment.gateways[address].kill()
-        self.log.warning("gateway_killed", address=address)
-        return {"address": address}
+        before = {g.address: g for g in await ctx.deployment.gateway_states()}[address]
+        self._restarts_before = before.restarts
+        (await ctx.deployment.gateway(address)).kill()
+        self.log.warning("gateway_killed", address=address, pid=before.pid)
+        return {"address": address, "pid": before.pid}
 
     async def recover(self, ctx: DrillContext) -> dict[str, Any]:
+        """The supervisor starts the gateway again by itself: wait for it and report
+        how long it took (death seen -> serving again)."""
         assert ctx.deployment is not None
         address = self._address(ctx)
-        for attempt in range(50):
-            try:
-                await ctx.deployment.start_gateway(address)
-                return {"restarted": address, "attempts": attempt + 1}
-            except (ValueError, OSError, Exception) as exc:  # name not released yet
-                last = exc
-                await asyncio.sleep(0.1 * (attempt + 1))
-        return {"restart_failed": repr(last)}
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with contextlib.suppress(AmkError):
+                states = {g.address: g for g in await ctx.deployment.gateway_states()}
+                state = states[address]
+                if state.alive and state.restarts > self._restarts_before:
+                    return {
+                        "restarted": address,
+                        "restart_s": state.last_restart_s,
+                        "pid": state.pid,
+                    }
+            await asyncio.sleep(0.1)
+        return {"restart_failed": f"{address} not serving again within 30 s"}
 
 
 # ---------------------------------------------------------------- etcd members
@@ -397,7 +406,9 @@ class RayNodeKill(Failpoint):
         centres = [
             n.split(":", 1)[1].rsplit("-", 1)[0] for n in self._victims if n.startswith("centre:")
         ]
-        gateways = [n.split(":", 1)[1] for n in self._victims if n.startswith("gateway:")]
+        gateways = [
+            n.split(":", 1)[1].rsplit("#", 1)[0] for n in self._victims if n.startswith("gateway:")
+        ]
         self.log.warning(
             "ray_node_killed", node=self._node_name, centres=centres, gateways=gateways
         )
@@ -452,26 +463,19 @@ class RayNodeKill(Failpoint):
         ctx.ray_nodes[fresh] = node
         out["added_node_s"] = round(time.time() - t, 2)
         out["added_node"] = fresh
-        dead_gateways = [n.split(":", 1)[1] for n in self._victims if n.startswith("gateway:")]
-        if dead_gateways:
-            placed = {**ctx.deployment.config.gateway_nodes, **dict.fromkeys(dead_gateways, fresh)}
-            ctx.deployment.config = ctx.deployment.config.model_copy(
-                update={"gateway_nodes": placed}
-            )
-        for address in dead_gateways:
-            with contextlib.suppress(Exception):  # let the GCS release the dead one's name
-                ctx.deployment.gateways[address].kill()
-            last: Exception | None = None
-            for attempt in range(15):
-                try:
-                    await ctx.deployment.start_gateway(address)
-                    out.setdefault("gateways_restarted", []).append(address)
+        # The supervisor starts the dead gateway(s) again wherever Ray can place them.
+        dead_gateways = [
+            n.split(":", 1)[1].rsplit("#", 1)[0] for n in self._victims if n.startswith("gateway:")
+        ]
+        for _ in range(300):  # up to ~30 s
+            with contextlib.suppress(AmkError):
+                states = {g.address: g for g in await ctx.deployment.gateway_states()}
+                if all(states[a].alive and states[a].restarts for a in dead_gateways):
+                    out["gateways_restarted"] = {a: states[a].last_restart_s for a in dead_gateways}
                     break
-                except Exception as exc:  # the port or the name not released yet
-                    last = exc
-                    await asyncio.sleep(0.1 * (attempt + 1))
-            else:
-                out.setdefault("gateway_restart_failed", {})[address] = repr(last)
+            await asyncio.sleep(0.1)
+        else:
+            out["gateway_restart_failed"] = dead_gateways
         return out
 
 

@@ -26,7 +26,6 @@ import ray
 import structlog
 
 from actors.centre.handle import CentreHandle
-from actors.gateway import actor as gateway_actor
 from actors.gateway.handle import GatewayHandle
 from actors.supervisor import actor as supervisor_actor
 from actors.supervisor.handle import SupervisorHandle
@@ -39,44 +38,102 @@ log = structlog.get_logger("amk.launcher")
 
 
 class Deployment:
-    """The supervisor (which owns the centre actors) and the gateways of one cluster,
-    in a Ray that is already up."""
+    """The supervisor (which owns the centre, gateway and major-incident actors) of one
+    cluster, in a Ray that is already up; it starts the supervisor again if it dies."""
 
     def __init__(self, config: ClusterConfig, endpoints: list[str]) -> None:
         self.config = config
         self.endpoints = endpoints
         self.supervisor: SupervisorHandle | None = None
         self.centres: dict[str, CentreHandle] = {}
-        self.gateways: dict[str, GatewayHandle] = {}
+        self.supervisor_restarts = 0
+        self._keeper: asyncio.Task[None] | None = None
+        self._stopping = False
 
     async def start(self) -> None:
-        self.supervisor = supervisor_actor.spawn(self.config, self.endpoints)
-        await self.supervisor.start()
+        await self._start_supervisor()
         self.centres = {
             c.id: CentreHandle(c.id, self.config.ray_namespace) for c in self.config.seed.centres
         }
-        for address in self.config.gateways:
-            await self.start_gateway(address)
+        self._keeper = asyncio.create_task(self._keep_supervisor())
 
-    async def start_gateway(self, address: str) -> GatewayHandle:
-        gateway = gateway_actor.spawn(self.config, address)
-        await gateway.start(self.endpoints)
-        self.gateways[address] = gateway
-        return gateway
+    async def _start_supervisor(self) -> None:
+        supervisor = supervisor_actor.spawn(self.config, self.endpoints)
+        try:
+            await supervisor.start()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                supervisor.kill()
+            raise
+        self.supervisor = supervisor
 
-    async def stop(self) -> None:
-        for g in self.gateways.values():
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(g.stop(), 5)
-            with contextlib.suppress(Exception):
-                g.kill()
-        if self.supervisor is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.supervisor.stop(), 15)
+    async def _keep_supervisor(self) -> None:
+        """Start the supervisor again when it dies (it adopts the live actors)."""
+        while not self._stopping:
+            assert self.supervisor is not None
+            try:
+                await self.supervisor.wait_stopped()
+                return  # stopped on purpose
+            except AmkError as exc:
+                if self._stopping:
+                    return
+                log.warning("supervisor_died", error=str(exc))
+            died = time.monotonic()
+            # Tell Ray it is dead: its name is released only once Ray's control store
+            # marks it so, which on its own took over a minute here.
             with contextlib.suppress(Exception):
                 self.supervisor.kill()
-        self.gateways.clear()
+            delays = self.config.supervisor_restart_retry.delays()
+            while not self._stopping:
+                try:
+                    await self._start_supervisor()
+                    break
+                except AmkError as exc:  # its name not yet released, or Ray busy
+                    log.warning("supervisor_restart_failed", error=str(exc))
+                    await asyncio.sleep(next(delays))
+            self.supervisor_restarts += 1
+            log.info("supervisor_restarted", after_s=round(time.monotonic() - died, 3))
+
+    async def gateway(self, address: str) -> GatewayHandle:
+        """The current incarnation of the gateway on ``address`` (it changes on restart)."""
+        assert self.supervisor is not None
+        for state in await self.supervisor.gateways():
+            if state.address == address and state.incarnation:
+                return GatewayHandle(
+                    address, self.config.ray_namespace, incarnation=state.incarnation
+                )
+        raise ConfigError(f"no gateway on {address}")
+
+    async def gateway_states(self) -> list[Any]:
+        """Each gateway's ``GatewayState`` (alive, pid, restarts, last restart)."""
+        assert self.supervisor is not None
+        return await self.supervisor.gateways()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._keeper is not None:
+            self._keeper.cancel()
+        if self.supervisor is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.supervisor.stop(), 20)
+            with contextlib.suppress(Exception):
+                self.supervisor.kill()
+        # The actors are detached; anything the supervisor did not stop (it died just
+        # now, or a stop timed out) is ended here, so nothing outlives the deployment.
+        await asyncio.to_thread(kill_named_actors, self.config.ray_namespace)
         self.centres.clear()
+
+
+def kill_named_actors(namespace: str) -> int:
+    """Kill every named actor of one deployment's namespace; returns how many."""
+    killed = 0
+    for found in ray.util.list_named_actors(all_namespaces=True):
+        if found.get("namespace") != namespace:
+            continue
+        with contextlib.suppress(Exception):
+            ray.kill(ray.get_actor(found["name"], namespace=namespace), no_restart=True)
+            killed += 1
+    return killed
 
 
 def _config_from_args(args: argparse.Namespace) -> ClusterConfig:

@@ -349,6 +349,23 @@ def centres_table(centres: Iterable[pb.CentreStatus]) -> Table:
     return table
 
 
+def gateways_table(gateways: Iterable[pb.GatewayStatus]) -> Table:
+    """Each gateway address: alive, its process, how often and how fast it came back."""
+    table = Table(title="Gateways", title_justify="left")
+    for column in ("Address", "Alive", "PID", "Restarts", "Last restart", "Took"):
+        table.add_column(column, no_wrap=True)
+    for g in gateways:
+        alive = Text("yes", style="green") if g.alive else Text("NO", style="bold red")
+        last = (
+            datetime.fromtimestamp(g.last_restart_at, UTC).astimezone().strftime("%H:%M:%S")
+            if g.last_restart_at
+            else "-"
+        )
+        took = f"{g.last_restart_s:.2f}s" if g.restarts else "-"
+        table.add_row(g.address, alive, _dash(g.pid), str(g.restarts), last, took)
+    return table
+
+
 def cluster_status_renderable(status: pb.ClusterStatus) -> Group:
     """Regions, centres, and which etcd and gateway answered."""
     footer = Text.assemble(
@@ -369,4 +386,7 @@ def cluster_status_renderable(status: pb.ClusterStatus) -> Group:
     parts: list[RenderableType] = [regions_table(status.regions)]
     if takeovers:
         parts.append(Panel(takeovers, title="Last takeovers", title_align="left"))
-    return Group(*parts, centres_table(status.centres), footer)
+    parts.append(centres_table(status.centres))
+    if status.gateways:
+        parts.append(gateways_table(status.gateways))
+    return Group(*parts, footer)

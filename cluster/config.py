@@ -232,6 +232,10 @@ class ClusterConfig(BaseModel):
     session_retry: RetryPolicy = RetryPolicy(initial_s=0.2, max_s=0.2)
     # The supervisor starting a dead centre again (a dying node may take a few tries).
     restart_retry: RetryPolicy = RetryPolicy(initial_s=0.5, max_s=5.0)
+    # The supervisor starting a dead gateway again on its address (target: serving in 2 s).
+    gateway_restart_retry: RetryPolicy = RetryPolicy(initial_s=0.1, max_s=2.0)
+    # A launcher starting a dead supervisor again.
+    supervisor_restart_retry: RetryPolicy = RetryPolicy(initial_s=0.2, max_s=2.0)
     # A gateway waiting for a region's new owner to have loaded it after a hand-over.
     handover_poll: RetryPolicy = RetryPolicy(initial_s=0.01, max_s=0.1)
     # A major incident asking its region's owner to switch call sharing.

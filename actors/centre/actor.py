@@ -92,10 +92,12 @@ def spawn(
 ) -> CentreHandle:
     """Create one incarnation of the centre. ``max_restarts=0``: a dead centre fails
     pending calls within milliseconds (with restarts on, Ray holds them ~1.3 s); the
-    supervisor starts a new incarnation, which comes back as a standby."""
+    supervisor starts a new incarnation, which comes back as a standby. Detached: a
+    supervisor that dies does not take its centres with it (the next one adopts them)."""
     actor = CentreActor.options(  # type: ignore[attr-defined]
         name=actor_name(instance),
         namespace=config.ray_namespace,
+        lifetime="detached",
         max_restarts=0,
         max_concurrency=1000,
         num_cpus=0,

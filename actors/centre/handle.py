@@ -27,10 +27,11 @@ from cluster.ownership import OwnerRecord
 
 MAX_BATCH = 64  # commands per Ray call
 SUPERVISOR = "supervisor"
+ACTOR_PREFIX = "centre:"
 
 
 def actor_name(instance: str) -> str:
-    return f"centre:{instance}"
+    return f"{ACTOR_PREFIX}{instance}"
 
 
 class CentreHandle:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 
 import ray
 
@@ -30,19 +31,31 @@ class GatewayActor:
         await self.gateway.stop()
 
     @envelope
+    async def wait_stopped(self) -> None:
+        await self.gateway.wait_stopped()
+
+    @envelope
     async def pid(self) -> int:
         return os.getpid()
 
 
-def spawn(config: ClusterConfig, address: str) -> GatewayHandle:
-    """Create the gateway actor that will listen on ``address``."""
-    node = config.gateway_nodes.get(address)
+def spawn(config: ClusterConfig, address: str, *, first: bool = True) -> GatewayHandle:
+    """Create one incarnation of the gateway that listens on ``address``.
+
+    Each incarnation has its own actor name, so a restart never waits for Ray to
+    release a dead one's name. Detached: it outlives the supervisor that made it (a new
+    supervisor adopts it). Pinned to its node only the first time: after a death that
+    node may be the one that is gone.
+    """
+    node = config.gateway_nodes.get(address) if first else None
+    incarnation = uuid.uuid4().hex[:8]
     actor = GatewayActor.options(  # type: ignore[attr-defined]
-        name=actor_name(address),
+        name=actor_name(address, incarnation),
         namespace=config.ray_namespace,
+        lifetime="detached",
         max_restarts=0,
         max_concurrency=1000,
         num_cpus=0,
         resources={node: 0.001} if node else None,
     ).remote(config, address)
-    return GatewayHandle(address, config.ray_namespace, actor)
+    return GatewayHandle(address, config.ray_namespace, actor, incarnation=incarnation)

@@ -7,6 +7,7 @@ its watch-fed :class:`Directory` of region owners and entity locations.
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 import grpc
@@ -54,6 +55,7 @@ class Gateway:
         self.server: grpc.aio.Server | None = None
         self.client: EtcdClient | None = None
         self.directory: Directory | None = None
+        self._stopped = asyncio.Event()
 
     async def start(self, endpoints: list[str]) -> str:
         self.client = EtcdClient(endpoints)
@@ -88,3 +90,9 @@ class Gateway:
             await self.directory.stop()
         if self.client is not None:
             await self.client.close()
+        self._stopped.set()
+
+    async def wait_stopped(self) -> None:
+        """Pending until the gateway stops: the supervisor's pending call on this learns
+        of the actor's death within milliseconds."""
+        await self._stopped.wait()

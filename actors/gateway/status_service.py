@@ -1,14 +1,21 @@
 """``GetClusterStatus`` of ``amk.dispatch.v1.DispatchService``: what ``amk status``
-shows an on-call engineer: every centre (alive, lease, regions served) and every region
-(owner, fencing token, lease left, standbys, last takeover)."""
+shows an on-call engineer: every centre (alive, lease, regions served), every region
+(owner, fencing token, lease left, standbys, last takeover) and every gateway (alive,
+restarts, last restart)."""
 
 from __future__ import annotations
 
 import asyncio
 
+import structlog
+
 from actors.gateway.context import GatewayContext
 from actors.gateway.rpc import rpc
+from actors.supervisor.handle import SupervisorHandle
 from amk.dispatch.v1 import dispatch_pb2 as pb
+from cluster.errors import AmkError
+
+log = structlog.get_logger("amk.gateway")
 
 
 class StatusRpcs:
@@ -59,4 +66,27 @@ class StatusRpcs:
             etcd_revision=await gw.client.revision(),
             etcd_endpoints=gw.client.endpoints,
             gateway=gw.address,
+            gateways=await self._gateways(),
         )
+
+    async def _gateways(self) -> list[pb.GatewayStatus]:
+        """Each gateway as the supervisor keeps it; none while it does not answer."""
+        supervisor = SupervisorHandle.find(self.gw.config.ray_namespace)
+        try:
+            states = await supervisor.gateways(timeout_s=self.gw.config.status_timeout_s)
+        except AmkError as err:
+            log.warning("gateway_states_unavailable", error=str(err))
+            return []
+        return [
+            pb.GatewayStatus(
+                address=g.address,
+                alive=g.alive,
+                pid=g.pid,
+                restarts=g.restarts,
+                last_restart_at=g.last_restart_at,
+                last_restart_s=g.last_restart_s,
+                incarnation=g.incarnation,
+                last_error=g.last_error,
+            )
+            for g in states
+        ]

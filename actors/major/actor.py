@@ -56,10 +56,12 @@ class MajorIncidentActor:
 
 
 def spawn(config: ClusterConfig, major_id: str) -> MajorHandle:
-    """Create the major incident's actor, or find it if it runs (``get_if_exists``)."""
+    """Create the major incident's actor, or find it if it runs (``get_if_exists``).
+    Detached: it outlives the supervisor that made it."""
     actor = MajorIncidentActor.options(  # type: ignore[attr-defined]
         name=actor_name(major_id),
         namespace=config.ray_namespace,
+        lifetime="detached",
         max_restarts=0,
         max_concurrency=100,
         num_cpus=0,

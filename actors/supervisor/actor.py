@@ -9,8 +9,10 @@ import ray
 from actors.major.record import MajorView
 from actors.remote import envelope
 from actors.supervisor.handle import SUPERVISOR, SupervisorHandle
-from actors.supervisor.supervisor import DeathEvent, Supervisor
+from actors.supervisor.records import DeathEvent, GatewayState
+from actors.supervisor.supervisor import Supervisor
 from cluster.config import ClusterConfig
+from cluster.errors import ActorUnavailableError
 from cluster.logs import configure as configure_logs
 
 
@@ -39,6 +41,14 @@ class SupervisorActor:
         return await self.supervisor.declare_major(major_id, declare)
 
     @envelope
+    async def gateways(self) -> list[GatewayState]:
+        return self.supervisor.gateway_states()
+
+    @envelope
+    async def wait_stopped(self) -> None:
+        await self.supervisor.wait_stopped()
+
+    @envelope
     async def stop(self) -> None:
         await self.supervisor.stop()
 
@@ -48,12 +58,18 @@ class SupervisorActor:
 
 
 def spawn(config: ClusterConfig, endpoints: list[str]) -> SupervisorHandle:
-    """Create the deployment's supervisor (one per Ray namespace)."""
-    actor = SupervisorActor.options(  # type: ignore[attr-defined]
-        name=SUPERVISOR,
-        namespace=config.ray_namespace,
-        max_restarts=0,
-        max_concurrency=100,
-        num_cpus=0,
-    ).remote(config, endpoints)
+    """Create the deployment's supervisor (one per Ray namespace).
+
+    Raises :class:`ActorUnavailableError` while a dead supervisor's name is not yet
+    released (the launcher tries again)."""
+    try:
+        actor = SupervisorActor.options(  # type: ignore[attr-defined]
+            name=SUPERVISOR,
+            namespace=config.ray_namespace,
+            max_restarts=0,
+            max_concurrency=100,
+            num_cpus=0,
+        ).remote(config, endpoints)
+    except ValueError as exc:  # the name is still taken
+        raise ActorUnavailableError(SUPERVISOR, str(exc)) from exc
     return SupervisorHandle(config.ray_namespace, actor)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.remote import RemoteActor
+from actors.remote import FOREVER_S, RemoteActor
 
 SUPERVISOR = "supervisor"  # the supervisor's actor name in its namespace
 
@@ -33,6 +33,17 @@ class SupervisorHandle:
 
     async def instances(self, *, timeout_s: float = 5.0) -> dict[str, str]:
         return await self._remote.call("instances", timeout_s=timeout_s)
+
+    async def gateways(self, *, timeout_s: float = 2.0) -> list[Any]:
+        """Each gateway address's ``GatewayState``: alive, pid, restarts, last restart."""
+        return await self._remote.call("gateways", timeout_s=timeout_s)
+
+    async def wait_stopped(self) -> None:
+        """Pending until the supervisor stops; ActorUnavailableError the moment it dies."""
+        await self._remote.call("wait_stopped", timeout_s=FOREVER_S)
+
+    async def pid(self, *, timeout_s: float = 5.0) -> int:
+        return await self._remote.call("pid", timeout_s=timeout_s)
 
     async def stop(self, *, timeout_s: float = 30.0) -> None:
         await self._remote.call("stop", timeout_s=timeout_s)

@@ -1,5 +1,5 @@
-"""The supervisor: creates the centre actors, learns of a death in milliseconds, revokes
-the dead instance's lease at once, and starts the centre again as a standby.
+"""The supervisor: creates the centre, gateway and major-incident actors, learns of a
+death in milliseconds, revokes a dead centre's lease at once, and starts it again.
 
 Centre actors run with ``max_restarts=0``: Ray then fails a call pending on a dead
 actor ~8 ms after the process dies, where with restarts on it holds the call ~1.3 s
@@ -10,6 +10,11 @@ owner key the dead instance held, so the backups claim at once instead of waitin
 the TTL, and recreates the actor (Erlang style), which rejoins as a standby.
 
 A false alarm is harmless: fencing stops the old owner's writes.
+
+The actors it creates are detached, so they outlive it: when the supervisor itself dies
+(the launcher starts it again), the new one adopts every centre and gateway still alive,
+found by name, instead of starting them anew. Gateways are kept by
+:class:`~actors.supervisor.gateways.GatewayKeeper`.
 """
 
 from __future__ import annotations
@@ -17,15 +22,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 
+import ray
 import structlog
 
 from actors.centre import actor as centre_actor
-from actors.centre.handle import CentreHandle
+from actors.centre.handle import ACTOR_PREFIX, CentreHandle
 from actors.major import actor as major_actor
 from actors.major.handle import MajorHandle
 from actors.major.record import MajorRecord, MajorStatus, MajorView
+from actors.supervisor.gateways import GatewayKeeper
+from actors.supervisor.records import DeathEvent, GatewayState
 from cluster.config import ClusterConfig
 from cluster.errors import ActorUnavailableError, AmkError
 from cluster.etcd import EtcdClient
@@ -35,19 +43,7 @@ from cluster.ownership import OwnerRecord
 log = structlog.get_logger("amk.supervisor")
 
 
-@dataclass(frozen=True, slots=True)
-class DeathEvent:
-    """A centre death the supervisor saw, and what it did about it."""
-
-    centre: str
-    instance: str
-    detected_at: float
-    revoked_regions: tuple[str, ...]
-    revoke_ms: float
-    restarted_in_s: float | None = None
-    restart_attempts: int = 0
-    new_instance: str = ""
-    restart_error: str = ""
+ADOPT_TIMEOUT_S = 2.0  # a centre found by name must answer this fast to be adopted
 
 
 class Supervisor:
@@ -63,15 +59,49 @@ class Supervisor:
         self.events: list[DeathEvent] = []
         self._watchers: dict[str, asyncio.Task[None]] = {}
         self._major_watchers: dict[str, asyncio.Task[None]] = {}
+        self.gateways = GatewayKeeper(config, endpoints)
         self._stopping = False
+        self._stopped = asyncio.Event()
 
     async def start(self) -> dict[str, str]:
-        """Start every centre (each campaigns for its regions) and resume major incidents;
-        returns centre id -> instance."""
+        """Adopt or start every centre (each campaigns for its regions) and gateway, and
+        resume major incidents; returns centre id -> instance."""
         self.client = EtcdClient(self.endpoints)
-        await asyncio.gather(*(self._start_centre(c.id) for c in self.config.seed.centres))
+        existing = await asyncio.to_thread(self._named_actors)
+        await asyncio.gather(
+            *(self._start_centre(c.id, existing=existing) for c in self.config.seed.centres)
+        )
+        await self.gateways.start(existing)
         await self._resume_majors()
         return dict(self.instances)
+
+    def _named_actors(self) -> list[str]:
+        """Names of the actors alive (or not yet known dead) in this deployment."""
+        found = ray.util.list_named_actors(all_namespaces=True)
+        return [a["name"] for a in found if a.get("namespace") == self.config.ray_namespace]
+
+    async def _adopt_centre(self, centre_id: str, existing: list[str]) -> CentreHandle | None:
+        prefix = ACTOR_PREFIX + centre_id + "-"
+        for name in existing:
+            rest = name[len(prefix) :] if name.startswith(prefix) else ""
+            if len(rest) != 12 or any(ch not in "0123456789abcdef" for ch in rest):
+                continue
+            instance = f"{centre_id}-{rest}"
+            handle = CentreHandle(centre_id, self.config.ray_namespace, instance=instance)
+            try:
+                await handle.status(timeout_s=ADOPT_TIMEOUT_S)
+            except AmkError:
+                continue
+            log.info("centre_adopted", centre=centre_id, instance=instance)
+            return handle
+        return None
+
+    def gateway_states(self) -> list[GatewayState]:
+        return self.gateways.snapshot()
+
+    async def wait_stopped(self) -> None:
+        """Pending until the supervisor stops: the launcher learns of its death."""
+        await self._stopped.wait()
 
     # ------------------------------------------------------------ major incidents
 
@@ -116,14 +146,25 @@ class Supervisor:
                     log.error("major_incident_restart_failed", major=major_id, error=str(exc2))
                     return
 
-    async def _start_centre(self, centre_id: str, *, first: bool = True) -> None:
-        # Pinned to its node only the first time: after a death that node may be gone.
-        node = self.config.centre_nodes.get(centre_id) if first else None
-        instance = centre_actor.new_instance(centre_id)
-        handle = centre_actor.spawn(self.config, centre_id, instance, node=node)
-        status = await handle.start(self.config.endpoints_for(centre_id, self.endpoints))
+    async def _start_centre(
+        self, centre_id: str, *, first: bool = True, existing: list[str] | None = None
+    ) -> None:
+        handle = await self._adopt_centre(centre_id, existing or [])
+        if handle is not None:
+            instance = handle.instance or ""
+        else:
+            # Pinned to its node only the first time: after a death that node may be gone.
+            node = self.config.centre_nodes.get(centre_id) if first else None
+            instance = centre_actor.new_instance(centre_id)
+            handle = centre_actor.spawn(self.config, centre_id, instance, node=node)
+            try:
+                await handle.start(self.config.endpoints_for(centre_id, self.endpoints))
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await handle.kill()  # detached: it would outlive us otherwise
+                raise
         self.handles[centre_id] = handle
-        self.instances[centre_id] = status.instance
+        self.instances[centre_id] = instance
         self._watchers[centre_id] = asyncio.create_task(self._watch(centre_id, handle))
 
     async def _watch(self, centre_id: str, handle: CentreHandle) -> None:
@@ -200,16 +241,21 @@ class Supervisor:
 
     async def stop(self) -> None:
         self._stopping = True
+        await self.gateways.stop()
         await asyncio.gather(
             *(h.stop(timeout_s=5) for h in self.handles.values()), return_exceptions=True
         )
         for t in [*self._watchers.values(), *self._major_watchers.values()]:
             t.cancel()
         for major_id in self._major_watchers:
+            major = MajorHandle(major_id, self.config.ray_namespace)
             with contextlib.suppress(AmkError):
-                await MajorHandle(major_id, self.config.ray_namespace).stop()
+                await major.stop()
+            with contextlib.suppress(Exception):
+                major.kill()  # detached: it would outlive the deployment otherwise
         for h in self.handles.values():
             with contextlib.suppress(Exception):
                 await h.kill()
         if self.client is not None:
             await self.client.close()
+        self._stopped.set()

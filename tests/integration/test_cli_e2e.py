@@ -188,6 +188,20 @@ def test_amk_up_cli_walkthrough_and_clean_stop(tmp_path: Path) -> None:
         assert json.loads(eido_file.read_text())["incidentComponent"]
         imported = amk(env, "incident", "import", str(eido_file), "--region", "oslo")
         assert imported["region"] == "oslo" and imported["address"] == "Kirkegata 1, Kongsberg"
+        # The only gateway is killed outright; the supervisor serves it again on its address.
+        (gw,) = amk(env, "status")["gateways"]
+        assert gw["address"] == gateway and gw["alive"] and not gw.get("restarts")
+        os.kill(int(gw["pid"]), signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while True:
+            out = amk(env, "status", ok=False)
+            if out.returncode == 0:
+                (now,) = json.loads(out.stdout)["gateways"]
+                if now.get("restarts") == 1 and now["alive"] and now["pid"] != gw["pid"]:
+                    break
+            assert time.monotonic() < deadline, f"gateway not back: {out.stderr or out.stdout}"
+            time.sleep(0.2)
+        assert amk(env, "incident", "show", iid)["id"] == iid
     finally:
         rc = up.stop()
     assert rc == 0, (home / "up.log").read_text()[-3000:]

@@ -15,6 +15,7 @@ import pytest
 
 from actors.domain.commands import CreateIncident
 from actors.domain.model import Position
+from amk.dispatch.v1 import dispatch_pb2 as pb
 from cluster.errors import AmkError
 from cluster.keys import Keys
 from tests.helpers import assert_eventually
@@ -140,3 +141,36 @@ async def test_paused_owner_is_replaced_and_fenced_after_it_resumes(cluster, stu
         assert status.lease_valid_for_s > 0  # a new session: it is a standby now
 
     await assert_eventually(resumed_as_standby, timeout_s=30)
+
+
+async def test_supervisor_killed_comes_back_and_adopts_the_live_actors(cluster, stub):
+    """The launcher starts a dead supervisor again; the new one adopts the centres and
+    gateways still alive (they are detached) and keeps supervising them."""
+    deployment = cluster.deployment
+    pids = {c: (await h.status(timeout_s=5)).pid for c, h in deployment.centres.items()}
+    gateways = {g.address: g.pid for g in await deployment.gateway_states()}
+    old = await deployment.supervisor.pid()
+    restarts = deployment.supervisor_restarts
+    os.kill(old, signal.SIGKILL)
+
+    async def back() -> None:
+        assert deployment.supervisor_restarts == restarts + 1
+        assert await deployment.supervisor.pid() != old
+
+    await assert_eventually(back, timeout_s=60)
+    # Nothing was restarted: every centre and gateway is the process it was.
+    for centre, handle in deployment.centres.items():
+        handle.forget()
+        assert (await handle.status(timeout_s=5)).pid == pids[centre]
+    assert {g.address: g.pid for g in await deployment.gateway_states()} == gateways
+    # The new supervisor watches the adopted gateway: killed, it is started again.
+    address = cluster.config.gateways[0]
+    (await deployment.gateway(address)).kill()
+
+    async def gateway_back() -> None:
+        state = {g.address: g for g in await deployment.gateway_states()}[address]
+        assert state.alive and state.restarts >= 1 and state.pid != gateways[address]
+
+    await assert_eventually(gateway_back, timeout_s=30)
+    status = await stub.GetClusterStatus(pb.GetClusterStatusRequest(), timeout=10)
+    assert {g.address for g in status.gateways} == set(gateways)

@@ -1,0 +1,124 @@
+"""The supervisor's keeper of gateways: starts one per configured address, learns of a
+death from a pending call within milliseconds, and starts it again on the same address.
+
+As with centres, every incarnation is its own named actor (``gateway:{address}#{id}``),
+so a restart never waits for Ray to release a dead one's name, and gateways are
+detached: a supervisor that dies does not take them with it, and the next supervisor
+adopts the ones still serving. A restart is retried with back-off while the address or
+the node is not yet free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import replace
+
+import structlog
+
+from actors.gateway import actor as gateway_actor
+from actors.gateway.handle import GatewayHandle, parse_name
+from actors.supervisor.records import GatewayState
+from cluster.config import ClusterConfig
+from cluster.errors import ActorUnavailableError, AmkError
+
+log = structlog.get_logger("amk.supervisor")
+
+ADOPT_TIMEOUT_S = 2.0  # a gateway found by name must answer this fast to be adopted
+
+
+class GatewayKeeper:
+    """Keeps one gateway serving on each configured address."""
+
+    def __init__(self, config: ClusterConfig, endpoints: list[str]) -> None:
+        self.config = config
+        self.endpoints = endpoints
+        self.handles: dict[str, GatewayHandle] = {}
+        self.states: dict[str, GatewayState] = {a: GatewayState(a) for a in config.gateways}
+        self._watchers: dict[str, asyncio.Task[None]] = {}
+        self._stopping = False
+
+    async def start(self, existing: list[str]) -> None:
+        """Adopt a live gateway on each address (named in ``existing``) or start one."""
+        await asyncio.gather(*(self._start(a, existing=existing) for a in self.config.gateways))
+
+    async def _adopt(self, address: str, existing: list[str]) -> GatewayHandle | None:
+        for name in existing:
+            parsed = parse_name(name)
+            if parsed is None or parsed[0] != address:
+                continue
+            handle = GatewayHandle(address, self.config.ray_namespace, incarnation=parsed[1])
+            try:
+                await handle.pid(timeout_s=ADOPT_TIMEOUT_S)
+            except AmkError:
+                continue
+            log.info("gateway_adopted", address=address, incarnation=parsed[1])
+            return handle
+        return None
+
+    async def _start(self, address: str, *, existing: list[str] = (), first: bool = True) -> None:
+        handle = await self._adopt(address, list(existing))
+        if handle is None:
+            handle = gateway_actor.spawn(self.config, address, first=first)
+            try:
+                await handle.start(self.endpoints)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    handle.kill()  # detached: it would outlive us otherwise
+                raise
+        pid = await handle.pid()
+        self.handles[address] = handle
+        self.states[address] = replace(
+            self.states[address], incarnation=handle.incarnation, alive=True, pid=pid
+        )
+        self._watchers[address] = asyncio.create_task(self._watch(address, handle))
+
+    async def _watch(self, address: str, handle: GatewayHandle) -> None:
+        try:
+            await handle.wait_stopped()
+            return  # stopped on purpose
+        except ActorUnavailableError:
+            pass
+        if self._stopping:
+            return
+        detected = time.monotonic()
+        self.states[address] = replace(
+            self.states[address], alive=False, pid=0, last_lost_at=time.time()
+        )
+        log.warning("gateway_lost", address=address, incarnation=handle.incarnation)
+        delays = self.config.gateway_restart_retry.delays()
+        attempt = 0
+        while not self._stopping:
+            attempt += 1
+            try:
+                await self._start(address, first=False)
+                break
+            except (AmkError, ValueError) as exc:
+                # The address not yet free, the node going away: try again.
+                log.error(
+                    "gateway_restart_failed", address=address, attempt=attempt, error=str(exc)
+                )
+                self.states[address] = replace(self.states[address], last_error=str(exc))
+                await asyncio.sleep(next(delays))
+        else:
+            return
+        took = round(time.monotonic() - detected, 3)
+        state = self.states[address]
+        self.states[address] = replace(
+            state, restarts=state.restarts + 1, last_restart_at=time.time(), last_restart_s=took
+        )
+        log.info("gateway_restarted", address=address, after_s=took, attempts=attempt)
+
+    def snapshot(self) -> list[GatewayState]:
+        return [self.states[a] for a in self.config.gateways]
+
+    async def stop(self) -> None:
+        self._stopping = True
+        for task in self._watchers.values():
+            task.cancel()
+        for handle in self.handles.values():
+            with contextlib.suppress(Exception):
+                await handle.stop(timeout_s=5)
+            with contextlib.suppress(Exception):
+                handle.kill()

@@ -1,0 +1,35 @@
+"""Typed records the supervisor hands out: deaths it saw, and its gateways' state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class DeathEvent:
+    """A centre death the supervisor saw, and what it did about it."""
+
+    centre: str
+    instance: str
+    detected_at: float
+    revoked_regions: tuple[str, ...]
+    revoke_ms: float
+    restarted_in_s: float | None = None
+    restart_attempts: int = 0
+    new_instance: str = ""
+    restart_error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayState:
+    """One gateway address as its keeper sees it (``amk status``, drills, tests)."""
+
+    address: str
+    incarnation: str = ""
+    alive: bool = False
+    pid: int = 0
+    restarts: int = 0
+    last_lost_at: float = 0.0  # wall-clock seconds
+    last_restart_at: float = 0.0  # wall-clock seconds, serving again
+    last_restart_s: float = 0.0  # death seen -> serving again
+    last_error: str = ""
