@@ -71,7 +71,13 @@ async def abort(context: grpc.aio.ServicerContext, err: AmkError) -> None:
     await context.abort(status_of(err), str(err))
 
 
-async def _unexpected(context: grpc.aio.ServicerContext, name: str, exc: Exception) -> None:
+async def _fail(context: grpc.aio.ServicerContext, name: str, exc: Exception) -> None:
+    """End the call for ``exc``: our error by the table; grpc's own abort as it is; any
+    other exception is a bug, logged once with its traceback, and INTERNAL."""
+    if isinstance(exc, AmkError):
+        await abort(context, exc)
+    if isinstance(exc, grpc.aio.AbortError):
+        raise exc
     log.error("rpc_unexpected_error", method=name, error=repr(exc), exc_info=exc)
     await context.abort(grpc.StatusCode.INTERNAL, f"internal error in {name} (logged)")
 
@@ -87,12 +93,8 @@ def rpc(fn: Callable[..., Any]) -> Callable[..., Any]:
             try:
                 async for item in fn(self, request, context):
                     yield item
-            except AmkError as err:
-                await abort(context, err)
-            except grpc.aio.AbortError:
-                raise
             except Exception as exc:
-                await _unexpected(context, name, exc)
+                await _fail(context, name, exc)
 
         setattr(streaming, RPC_MARK, True)
         return streaming
@@ -103,12 +105,8 @@ def rpc(fn: Callable[..., Any]) -> Callable[..., Any]:
             current_fingerprint.set(request_fingerprint(name, request))
         try:
             return await fn(self, request, context)
-        except AmkError as err:
-            await abort(context, err)
-        except grpc.aio.AbortError:
-            raise
         except Exception as exc:
-            await _unexpected(context, name, exc)
+            await _fail(context, name, exc)
 
     setattr(unary, RPC_MARK, True)
     return unary
