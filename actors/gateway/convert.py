@@ -182,6 +182,19 @@ def release_unit(req: pb.ReleaseUnitRequest, who: str) -> ReleaseUnit:
     )
 
 
+# google.protobuf.Timestamp's valid range: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z.
+MIN_TIMESTAMP_S = -62_135_596_800
+MAX_TIMESTAMP_S = 253_402_300_799
+
+
+def timestamp_s(ts: Timestamp, field: str) -> float:
+    """Seconds since the epoch of a Timestamp, or InvalidArgumentError naming ``field``
+    if it is not a valid one (nanos out of range, a year outside 1..9999)."""
+    if not 0 <= ts.nanos <= 999_999_999 or not (MIN_TIMESTAMP_S <= ts.seconds <= MAX_TIMESTAMP_S):
+        raise InvalidArgumentError(field, "is not a valid timestamp")
+    return ts.seconds + ts.nanos / 1e9
+
+
 def regions_filter(regions: list[str], known: set[str], field: str = "regions") -> list[str]:
     for i, r in enumerate(regions):
         if r not in known:
@@ -264,7 +277,7 @@ def receive_call(req: pb.ReceiveCallRequest, region: str, now: float, who: str) 
         raise InvalidArgumentError("position", "is required")
     arrived = now
     if req.HasField("arrived_at"):
-        arrived = req.arrived_at.ToNanoseconds() / 1e9
+        arrived = timestamp_s(req.arrived_at, "arrived_at")
         if not now - 3600 <= arrived <= now + 5:
             raise InvalidArgumentError("arrived_at", "must be within the last hour")
     return ReceiveCall(

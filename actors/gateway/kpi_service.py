@@ -108,7 +108,7 @@ class KpiRpcs:
     async def GetKpis(self, request, context) -> pb.Kpis:
         lookup = self.gw.lookup
         regions = conv.regions_filter(list(request.regions), lookup.regions)
-        since = request.since.ToNanoseconds() / 1e9 if request.HasField("since") else None
+        since = conv.timestamp_s(request.since, "since") if request.HasField("since") else None
         incidents, calls = await self._kpi_records(regions)
         if since is not None:
             incidents = [i for i in incidents if i.created_at >= since]

@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from actors.domain import validation as v
 from actors.domain.errors import InvalidArgumentError
 from actors.domain.model import Position
+from actors.gateway.convert import timestamp_s
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -181,3 +183,16 @@ def test_chapter(known) -> None:
     _refused("complaint_chapter", v.chapter, 4, known)
     _refused("complaint_chapter", v.chapter, -1, known)
     _refused("incident.complaint_chapter", v.chapter, 9, known, field="incident.complaint_chapter")
+
+
+def test_timestamps_outside_protobufs_range_are_invalid_arguments() -> None:
+    assert timestamp_s(Timestamp(seconds=1_700_000_000, nanos=500_000_000), "since") == 1.7e9 + 0.5
+    for bad in (
+        Timestamp(seconds=-24, nanos=-7146),
+        Timestamp(seconds=-(2**63)),
+        Timestamp(seconds=2**63 - 1),
+        Timestamp(seconds=0, nanos=1_000_000_000),
+    ):
+        with pytest.raises(InvalidArgumentError) as info:
+            timestamp_s(bad, "since")
+        assert info.value.field == "since"
