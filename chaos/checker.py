@@ -19,7 +19,9 @@ transaction), and answers:
 
 It also measures each region's unavailability from the client's side (the longest gap
 between acknowledged writes, and, per fault, the time from the fault to the first
-acknowledged write started after it), counts fenced writes and client errors by code.
+acknowledged write started after it), counts fenced writes and client errors by code,
+split by whether the call overlapped a time with no gateway at all (a drill may demand
+that no call fail while a gateway served).
 
 The pure part (:func:`check`) works on plain dicts, so unit tests feed it hand-made
 histories; :func:`collect` reads the etcd side.
@@ -224,6 +226,30 @@ def unavailability(
     return out
 
 
+def split_client_errors(
+    history: list[dict[str, Any]], no_gateway: list[tuple[float, float | None]]
+) -> dict[str, Any]:
+    """The load's failed calls (not writes sent straight to an actor), split by whether
+    the call overlapped a time with no gateway at all (``(start, end)``, wall clock;
+    ``end`` None: to the end): by code each, and the first of those that failed while
+    a gateway served."""
+    served: Counter[str] = Counter()
+    none_up: Counter[str] = Counter()
+    listed: list[dict[str, Any]] = []
+    for r in history:
+        if r.get("ok") or r.get("via") == "direct":
+            continue
+        t, done = r["t"], r.get("t_done", r["t"])
+        if any((end is None or t <= end) and done >= start for start, end in no_gateway):
+            none_up[r["code"]] += 1
+            continue
+        served[r["code"]] += 1
+        if len(listed) < MAX_LISTED:
+            keys = ("t", "t_done", "op", "region", "request_id", "code", "error")
+            listed.append({k: r[k] for k in keys if k in r})
+    return {"with_a_gateway": dict(served), "no_gateway": dict(none_up), "failed": listed}
+
+
 def check(
     history: list[dict[str, Any]],
     snap: Snapshot,
@@ -232,17 +258,32 @@ def check(
     regions: list[str] | None = None,
     centre_stats: dict[str, dict[str, int]] | None = None,
     window: tuple[float, float] | None = None,
+    no_gateway: list[tuple[float, float | None]] | None = None,
+    no_client_errors: bool = False,
 ) -> dict[str, Any]:
     """Everything the drill report needs, as one dict; ``ok`` is False on any lost,
-    duplicated or stale-accepted write."""
+    duplicated or stale-accepted write and, with ``no_client_errors``, on any client
+    call that failed while a gateway served (outside every ``no_gateway`` window)."""
     records = check_records(history, snap)
     stale = check_fencing(snap.journal, snap.owners)
     errors = Counter(r["code"] for r in history if not r.get("ok"))
+    client = split_client_errors(history, no_gateway or [])
     fenced_server = sum(s.get("fenced", 0) for s in (centre_stats or {}).values())
     regions = regions or sorted({r["region"] for r in history})
-    ok = not records["lost"] and not records["duplicated"] and not stale
+    failed_served = no_client_errors and client["with_a_gateway"]
+    violations = [
+        name
+        for name, bad in (
+            ("lost", records["lost"]),
+            ("duplicated", records["duplicated"]),
+            ("stale accepted", stale),
+            ("client calls failed while a gateway served", failed_served),
+        )
+        if bad
+    ]
     return {
-        "ok": ok,
+        "ok": not violations,
+        "violations": violations,
         "counts": {
             "ops": len(history),
             "acked": sum(1 for r in history if r.get("ok")),
@@ -254,11 +295,14 @@ def check(
             "stale_accepted": len(stale),
             "fenced_server": fenced_server,
             "fence_or_failover_errors_client": sum(errors[c] for c in FENCE_CODES),
+            "client_errors_with_a_gateway": sum(client["with_a_gateway"].values()),
+            "client_errors_no_gateway": sum(client["no_gateway"].values()),
         },
         "lost": records["lost"][:MAX_LISTED],
         "duplicated": records["duplicated"][:MAX_LISTED],
         "stale_accepted": stale[:MAX_LISTED],
         "errors_by_code": dict(errors),
+        "client_errors": {**client, "must_be_none": no_client_errors},
         "unavailability": unavailability(
             history,
             faults or [],

@@ -5,7 +5,9 @@ unless given), check health (every region owned by a live centre), start the loa
 inject each fault at its time and recover it after its duration, stop the load, check
 health again, then check the history against etcd (:mod:`chaos.checker`) and write the
 report (:mod:`chaos.report`). The verdict is the checker's: anything acknowledged and
-lost, anything applied twice, any write accepted from a deposed owner fails the drill.
+lost, anything applied twice, any write accepted from a deposed owner fails the drill;
+so does, where the scenario sets ``no_client_errors = true``, any client call that
+failed while a gateway served.
 
 Scenario file::
 
@@ -15,6 +17,7 @@ Scenario file::
     fencing = true                         # false only in the unfenced proof drill
     etcd_members = 1                       # 3: the drill starts its own etcd cluster
     ray_nodes = 1                          # 3: a local multi-node Ray (head + 2 workers)
+    no_client_errors = false               # true: a failed client call fails the drill
     [load]
     rate = 40                              # operations per second, overall
     concurrency = 6
@@ -84,6 +87,10 @@ class Scenario:
     lease_ttl_s: int = 2
     health_timeout_s: float = 30.0
     expect: str = "pass"  # "violations": the drill exists to prove the checker catches them
+    # True: a client call that failed while a gateway served fails the drill too (calls
+    # overlapping a time with no gateway at all, measured by a probing fault, are
+    # reported apart and do not count).
+    no_client_errors: bool = False
 
     @classmethod
     def from_file(cls, path: Path) -> Scenario:
@@ -198,6 +205,13 @@ async def _run_fault(
         except Exception as exc:
             window["recover"] = {"error": repr(exc)}
     log.info("fault_done", failpoint=fp.name, target=fp.spec.target)
+
+
+def no_gateway_windows(windows: list[dict[str, Any]]) -> list[tuple[float, float | None]]:
+    """The times with no gateway at all that probing faults measured (``no_gateway_at``
+    in their recover details: from the kill to the first gateway serving again)."""
+    found = [w.get("recover", {}).get("no_gateway_at") for w in windows]
+    return sorted((start, end) for start, end in filter(None, found))
 
 
 def node_names(ray_nodes: int) -> list[str]:
@@ -335,6 +349,7 @@ async def run_drill(
                 stats[cid]["instance"] = st["instance"]  # type: ignore[assignment]
         snap = await checker.collect(client, keys)
         full_history = history.records + ctx.direct
+        no_gateway = no_gateway_windows(windows)
         verdict = checker.check(
             full_history,
             snap,
@@ -342,8 +357,12 @@ async def run_drill(
             regions=regions,
             centre_stats=stats,
             window=(t0, t_end),
+            no_gateway=no_gateway,
+            no_client_errors=scenario.no_client_errors,
         )
         result.update(
+            no_client_errors=scenario.no_client_errors,
+            no_gateway=no_gateway,
             t0=t0,
             t_end=t_end,
             load=scenario.load.__dict__,

@@ -39,6 +39,7 @@ import structlog
 from actors.domain.commands import CreateIncident
 from actors.domain.model import Position
 from chaos.etcd_cluster import EtcdCluster
+from chaos.gateway_probe import HealthProber, no_gateway_after, probe_gaps
 from chaos.proxy import TcpProxy
 from cluster.config import ClusterConfig
 from cluster.errors import AmkError
@@ -278,9 +279,25 @@ class EtcdLinkProxy(Failpoint):
 
 
 class KillGateway(Failpoint):
-    """Kill a gateway actor (target: its address or index); recover starts it again."""
+    """Kill a gateway actor (target: its address or index); the supervisor restarts it.
+
+    ``recover`` waits for the supervisor to serve on the address again and reports its
+    ``restart_s`` (death seen -> serving again). With ``probe = true`` the drill also
+    health-checks every gateway (``grpc.health.v1``, service ``""``) from just before
+    the kill, every ``probe_ms`` (20), until this one answers SERVING again, and reports
+    ``serving_again_s`` (kill -> SERVING on this address) and ``no_gateway_s``: the time
+    with no gateway at all that the kill opened (kill -> the first SERVING answer from
+    any gateway once all were down; 0 when another gateway was serving), its span
+    ``no_gateway_at`` (wall clock) and ``first_back``.
+    """
 
     name = "kill-gateway"
+
+    def __init__(self, spec: FaultSpec) -> None:
+        super().__init__(spec)
+        self._restarts_before = 0
+        self._killed_at = 0.0
+        self._prober: HealthProber | None = None
 
     def _address(self, ctx: DrillContext) -> str:
         gateways = ctx.config.gateways
@@ -297,7 +314,12 @@ class KillGateway(Failpoint):
         address = self._address(ctx)
         before = {g.address: g for g in await ctx.deployment.gateway_states()}[address]
         self._restarts_before = before.restarts
-        (await ctx.deployment.gateway(address)).kill()
+        if self.spec.params.get("probe"):
+            interval = float(self.spec.params.get("probe_ms", 20)) / 1000
+            self._prober = HealthProber(ctx.config.gateways, interval_s=interval).start()
+        handle = await ctx.deployment.gateway(address)
+        self._killed_at = time.time()
+        handle.kill()
         self.log.warning("gateway_killed", address=address, pid=before.pid)
         return {"address": address, "pid": before.pid}
 
@@ -306,19 +328,37 @@ class KillGateway(Failpoint):
         how long it took (death seen -> serving again)."""
         assert ctx.deployment is not None
         address = self._address(ctx)
+        out: dict[str, Any] = {"restart_failed": f"{address} not serving again within 30 s"}
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             with contextlib.suppress(AmkError):
                 states = {g.address: g for g in await ctx.deployment.gateway_states()}
                 state = states[address]
                 if state.alive and state.restarts > self._restarts_before:
-                    return {
-                        "restarted": address,
-                        "restart_s": state.last_restart_s,
-                        "pid": state.pid,
-                    }
+                    out = {"restart_s": state.last_restart_s, "new_pid": state.pid}
+                    break
             await asyncio.sleep(0.1)
-        return {"restart_failed": f"{address} not serving again within 30 s"}
+        if self._prober is not None:
+            out.update(await self._probed(address))
+        return out
+
+    async def _probed(self, address: str) -> dict[str, Any]:
+        """What the health checks saw: this address serving again, and the time with
+        no gateway at all."""
+        assert self._prober is not None
+        prober, self._prober = self._prober, None
+        back = await prober.wait_serving(address, self._killed_at, timeout_s=10)
+        samples = await prober.stop()
+        out: dict[str, Any] = {
+            "serving_again_s": None if back is None else round(back - self._killed_at, 3)
+        }
+        out.update(no_gateway_after(samples, prober.addresses, address, self._killed_at))
+        out.update(probe_gaps(samples, address))
+        return out
+
+    async def teardown(self) -> None:
+        if self._prober is not None:
+            await self._prober.stop()
 
 
 # ---------------------------------------------------------------- etcd members

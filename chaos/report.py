@@ -173,6 +173,13 @@ def timeline_svg(result: dict[str, Any], history: list[dict[str, Any]]) -> str:
             'font-weight="bold">'
             f"{_esc(label)}</text>"
         )
+    # ---- times with no gateway at all, over the load
+    for start, end in result.get("no_gateway") or []:
+        gx1, gx2 = x(start), x(end if end is not None else t_end)
+        out.append(
+            f'<rect x="{gx1:.1f}" y="{load_top}" width="{max(2.0, gx2 - gx1):.1f}" '
+            f'height="{load_h}" fill="#333" fill-opacity="0.35"/>'
+        )
     # ---- time axis
     step = 5 if span <= 60 else 10
     tick = 0
@@ -206,12 +213,70 @@ def timeline_svg(result: dict[str, Any], history: list[dict[str, Any]]) -> str:
         f'<path d="M{lx},{ly} l12,14 m0,-14 l-12,14" stroke="black" stroke-width="2.5"/>'
         f'<text x="{lx + 18}" y="{ly + 12}">stale write accepted</text>'
     )
+    if result.get("no_gateway"):  # a second legend row
+        out.append(
+            f'<rect x="{LEFT}" y="{ly + 22}" width="14" height="14" fill="#333" '
+            f'fill-opacity="0.35"/><text x="{LEFT + 18}" y="{ly + 34}">no gateway serving '
+            "(gRPC health check, probed from the drill)</text>"
+        )
     out.append("</svg>")
     return "\n".join(out)
 
 
 def _fmt(v: Any) -> str:
     return "—" if v is None else f"{v:.2f} s" if isinstance(v, float) else str(v)
+
+
+def _detail(key: str, value: Any, t0: float) -> str:
+    """A fault detail; wall-clock times (keys ending ``_at``) as seconds into the drill."""
+    if key.endswith("_at") and isinstance(value, list | tuple):
+        return "–".join("…" if v is None else f"{v - t0:.2f}" for v in value) + " s"
+    if key.endswith("_at") and isinstance(value, float):
+        return f"{value - t0:.2f} s"
+    return str(value)
+
+
+def _client_error_lines(result: dict[str, Any], chk: dict[str, Any]) -> list[str]:
+    """The summary's line on failed client calls, when the drill demands none or
+    measured a time with no gateway at all."""
+    split = chk.get("client_errors", {})
+    if not (result.get("no_client_errors") or result.get("no_gateway")):
+        return []
+    served, none_up = split.get("with_a_gateway", {}), split.get("no_gateway", {})
+
+    def codes(d: dict[str, int]) -> str:
+        return f" ({', '.join(f'{k} {v}' for k, v in sorted(d.items()))})" if d else ""
+
+    demand = " (the drill demands 0)" if result.get("no_client_errors") else ""
+    return [
+        f"- Client calls failed while at least one gateway served: "
+        f"**{sum(served.values())}**{codes(served)}{demand}; during the time with no "
+        f"gateway at all: {sum(none_up.values())}{codes(none_up)}"
+    ]
+
+
+def _no_gateway_lines(result: dict[str, Any], chk: dict[str, Any]) -> list[str]:
+    """The times with no gateway at all that probing faults measured."""
+    windows = result.get("no_gateway") or []
+    if not windows:
+        return []
+    t0 = result.get("t0", 0.0)
+    lines = [
+        "",
+        "## Time with no gateway at all",
+        "",
+        "From the kill that left no gateway until the first gateway answered the gRPC "
+        'health check (`grpc.health.v1`, service `""`) again, probed from the drill.',
+        "",
+    ]
+    for start, end in windows:
+        took = "not back while probed" if end is None else f"**{end - start:.3f} s**"
+        span = f"{start - t0:.2f} s – {'…' if end is None else f'{end - t0:.2f} s'}"
+        lines.append(f"- {span}: {took}")
+    none_up = chk.get("client_errors", {}).get("no_gateway", {})
+    codes = ", ".join(f"{k} {v}" for k, v in sorted(none_up.items())) or "none"
+    lines.append(f"- Client calls that failed and overlapped it: {codes}")
+    return lines
 
 
 def markdown(result: dict[str, Any], image: str) -> str:
@@ -231,6 +296,8 @@ def markdown(result: dict[str, Any], image: str) -> str:
             "catches a deposed owner's writes: FAIL with stale writes is the expected outcome.",
             "",
         ]
+    if chk.get("violations"):
+        lines += [f"Failed on: {'; '.join(chk['violations'])}.", ""]
     lines += [
         f"- Acknowledged operations: **{c.get('acked', 0)}** of {c.get('ops', 0)} "
         f"({c.get('acked_creates', 0)} incidents created)",
@@ -238,6 +305,7 @@ def markdown(result: dict[str, Any], image: str) -> str:
         f"stale writes accepted: **{c.get('stale_accepted', 0)}**",
         f"- Fenced writes (centres' stores): {c.get('fenced_server', 0)}; client calls that "
         f"ended in ABORTED/UNAVAILABLE: {c.get('fence_or_failover_errors_client', 0)}",
+        *_client_error_lines(result, chk),
         f"- Health before: {'ok' if result.get('health_before', {}).get('ok') else 'NOT OK'}; "
         f"after: {'ok' if result.get('health_after', {}).get('ok') else 'NOT OK'} "
         f"{'; '.join(result.get('health_after', {}).get('problems', []))}",
@@ -255,8 +323,9 @@ def markdown(result: dict[str, Any], image: str) -> str:
         lines.append(
             f"| {f['name']} | {f.get('target', '')} | {f['start'] - t0:.1f} s | "
             f"{f.get('end', f['start']) - f['start']:.1f} s | "
-            f"{', '.join(f'{k}={v}' for k, v in details.items())} |"
+            f"{', '.join(f'{k}={_detail(k, v, t0)}' for k, v in details.items())} |"
         )
+    lines += _no_gateway_lines(result, chk)
     lines += [
         "",
         "## Unavailability per region (client's view)",
@@ -276,12 +345,15 @@ def markdown(result: dict[str, Any], image: str) -> str:
     lines += ["", "## Client errors by status code", ""]
     errors = chk.get("errors_by_code", {})
     lines += [f"- {k}: {v}" for k, v in sorted(errors.items())] or ["- none"]
-    for title, key in (
-        ("Lost", "lost"),
-        ("Duplicated", "duplicated"),
-        ("Stale writes accepted", "stale_accepted"),
+    failed_served = []
+    if result.get("no_client_errors") or result.get("no_gateway"):
+        failed_served = chk.get("client_errors", {}).get("failed", [])
+    for title, items in (
+        ("Lost", chk.get("lost", [])),
+        ("Duplicated", chk.get("duplicated", [])),
+        ("Stale writes accepted", chk.get("stale_accepted", [])),
+        ("Client calls failed while a gateway served", failed_served),
     ):
-        items = chk.get(key, [])
         if items:
             lines += ["", f"## {title} (first {len(items)})", ""]
             lines += [f"- `{item}`" for item in items]

@@ -62,7 +62,11 @@ class Gateway:
         self.directory = Directory(self.client, Keys(self.config.key_prefix))
         await self.directory.start()
         gw = GatewayContext(self.config, self.client, self.directory, default_table(), self.address)
-        self.server = grpc.aio.server(interceptors=[IdentityInterceptor()])
+        # No SO_REUSEPORT (gRPC's default): a second gateway must fail to bind an address
+        # one still serves, not split its connections with it.
+        self.server = grpc.aio.server(
+            interceptors=[IdentityInterceptor()], options=[("grpc.so_reuseport", 0)]
+        )
         add_service(self.server, DISPATCH, [part(gw) for part in DISPATCH_PARTS])
         add_service(self.server, COORDINATION, [part(gw) for part in COORDINATION_PARTS])
         health_servicer = health.HealthServicer()

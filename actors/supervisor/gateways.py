@@ -37,11 +37,14 @@ class GatewayKeeper:
         self.handles: dict[str, GatewayHandle] = {}
         self.states: dict[str, GatewayState] = {a: GatewayState(a) for a in config.gateways}
         self._watchers: dict[str, asyncio.Task[None]] = {}
+        self._lost_at: dict[str, float] = {}  # address -> when its death was seen
         self._stopping = False
 
     async def start(self, existing: list[str]) -> None:
         """Adopt a live gateway on each address (named in ``existing``) or start one."""
-        await asyncio.gather(*(self._start(a, existing=existing) for a in self.config.gateways))
+        await asyncio.gather(
+            *(self._start(a, existing=tuple(existing)) for a in self.config.gateways)
+        )
 
     async def _adopt(self, address: str, existing: list[str]) -> GatewayHandle | None:
         for name in existing:
@@ -52,12 +55,17 @@ class GatewayKeeper:
             try:
                 await handle.pid(timeout_s=ADOPT_TIMEOUT_S)
             except AmkError:
+                # Dead, or alive but hung: end it, so it cannot hold the address.
+                with contextlib.suppress(Exception):
+                    handle.kill()
                 continue
             log.info("gateway_adopted", address=address, incarnation=parsed[1])
             return handle
         return None
 
-    async def _start(self, address: str, *, existing: list[str] = (), first: bool = True) -> None:
+    async def _start(
+        self, address: str, *, existing: tuple[str, ...] = (), first: bool = True
+    ) -> None:
         handle = await self._adopt(address, list(existing))
         if handle is None:
             handle = gateway_actor.spawn(self.config, address, first=first)
@@ -69,10 +77,17 @@ class GatewayKeeper:
                 raise
         pid = await handle.pid()
         self.handles[address] = handle
-        self.states[address] = replace(
-            self.states[address], incarnation=handle.incarnation, alive=True, pid=pid
-        )
         self._watchers[address] = asyncio.create_task(self._watch(address, handle))
+        state = self.states[address]
+        if not first:  # a restart: counted in the same update that marks it alive
+            state = replace(
+                state,
+                restarts=state.restarts + 1,
+                last_restart_at=time.time(),
+                last_restart_s=round(time.monotonic() - self._lost_at.get(address, 0.0), 3),
+                last_error="",
+            )
+        self.states[address] = replace(state, incarnation=handle.incarnation, alive=True, pid=pid)
 
     async def _watch(self, address: str, handle: GatewayHandle) -> None:
         try:
@@ -82,7 +97,7 @@ class GatewayKeeper:
             pass
         if self._stopping:
             return
-        detected = time.monotonic()
+        detected = self._lost_at[address] = time.monotonic()
         self.states[address] = replace(
             self.states[address], alive=False, pid=0, last_lost_at=time.time()
         )
@@ -104,10 +119,6 @@ class GatewayKeeper:
         else:
             return
         took = round(time.monotonic() - detected, 3)
-        state = self.states[address]
-        self.states[address] = replace(
-            state, restarts=state.restarts + 1, last_restart_at=time.time(), last_restart_s=took
-        )
         log.info("gateway_restarted", address=address, after_s=took, attempts=attempt)
 
     def snapshot(self) -> list[GatewayState]:

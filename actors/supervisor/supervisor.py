@@ -91,6 +91,9 @@ class Supervisor:
             try:
                 await handle.status(timeout_s=ADOPT_TIMEOUT_S)
             except AmkError:
+                # Dead, or alive but hung: end it (fencing makes that safe) and start anew.
+                with contextlib.suppress(Exception):
+                    await handle.kill()
                 continue
             log.info("centre_adopted", centre=centre_id, instance=instance)
             return handle

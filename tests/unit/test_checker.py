@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from chaos.checker import Snapshot, check, check_fencing, check_records, unavailability
+from chaos.checker import (
+    Snapshot,
+    check,
+    check_fencing,
+    check_records,
+    split_client_errors,
+    unavailability,
+)
 
 
 def entry(rev: int, writer: str, token: int, command: str = "CreateIncident", **kw: Any) -> dict:
@@ -176,3 +183,69 @@ def test_unavailability_is_measured_from_the_fault_to_the_first_ack_started_afte
     assert u["oslo"]["max_gap_s"] == 3.4  # 1.1 -> 4.5
     assert u["oslo"]["faults"][0]["first_ack_after_s"] == 2.6  # 2.0 -> 4.6
     assert u["innlandet"]["faults"][0]["first_ack_after_s"] is None
+
+
+# ---- client calls that failed, against the time with no gateway at all (25.5 -> 26.3)
+
+
+def _failed(t: float, t_done: float, code: str = "UNAVAILABLE", **kw: Any) -> dict:
+    return {**_ack(f"f{t}", t=t, t_done=t_done), "ok": False, "code": code, **kw}
+
+
+NO_GATEWAY = [(25.5, 26.3)]
+
+
+def test_a_call_overlapping_the_time_with_no_gateway_is_set_apart() -> None:
+    history = [
+        _failed(20.0, 25.6),  # in flight across the second kill
+        _failed(26.0, 26.1, "DEADLINE_EXCEEDED"),  # inside
+        _failed(26.2, 36.2),  # started inside, gave up later: still the outage's
+        _failed(10.0, 10.5),  # a gateway served: counts against the drill
+        _failed(26.4, 26.5, "ABORTED"),  # just after a gateway came back: counts too
+        {**_failed(26.0, 26.1), "via": "direct"},  # straight to an actor: not a client call
+    ]
+    split = split_client_errors(history, NO_GATEWAY)
+    assert split["no_gateway"] == {"UNAVAILABLE": 2, "DEADLINE_EXCEEDED": 1}
+    assert split["with_a_gateway"] == {"UNAVAILABLE": 1, "ABORTED": 1}
+    assert [f["t"] for f in split["failed"]] == [10.0, 26.4]
+
+
+def test_a_window_still_open_at_the_end_covers_every_later_call() -> None:
+    split = split_client_errors([_failed(30.0, 31.0), _failed(1.0, 2.0)], [(25.5, None)])
+    assert split["no_gateway"] == {"UNAVAILABLE": 1}
+    assert split["with_a_gateway"] == {"UNAVAILABLE": 1}
+
+
+def test_without_the_demand_failed_calls_are_reported_but_do_not_fail_the_drill() -> None:
+    result = check([_failed(10.0, 10.5)], _snap([], {}, []), regions=["oslo"])
+    assert result["ok"] and result["violations"] == []
+    assert result["counts"]["client_errors_with_a_gateway"] == 1
+
+
+def test_a_call_failed_while_a_gateway_served_fails_a_drill_that_demands_none() -> None:
+    history = [_failed(10.0, 10.5), _failed(26.0, 26.1)]
+    result = check(
+        history,
+        _snap([], {}, []),
+        regions=["oslo"],
+        no_gateway=NO_GATEWAY,
+        no_client_errors=True,
+    )
+    assert not result["ok"]
+    assert result["violations"] == ["client calls failed while a gateway served"]
+    assert result["counts"]["client_errors_with_a_gateway"] == 1
+    assert result["counts"]["client_errors_no_gateway"] == 1
+    assert result["errors_by_code"] == {"UNAVAILABLE": 2}  # all of them, as before
+
+
+def test_calls_failed_only_with_no_gateway_at_all_pass_but_are_reported() -> None:
+    result = check(
+        [_failed(25.6, 25.9), _failed(26.0, 26.2, "DEADLINE_EXCEEDED")],
+        _snap([], {}, []),
+        regions=["oslo"],
+        no_gateway=NO_GATEWAY,
+        no_client_errors=True,
+    )
+    assert result["ok"]
+    assert result["client_errors"]["no_gateway"] == {"UNAVAILABLE": 1, "DEADLINE_EXCEEDED": 1}
+    assert result["counts"]["client_errors_no_gateway"] == 2
