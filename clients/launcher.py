@@ -51,7 +51,11 @@ class Deployment:
         self._stopping = False
 
     async def start(self) -> None:
-        await self._start_supervisor()
+        try:
+            await self._start_supervisor()
+        except BaseException:
+            await self.stop()  # whatever was started is detached: end it
+            raise
         self.centres = {
             c.id: CentreHandle(c.id, self.config.ray_namespace) for c in self.config.seed.centres
         }
@@ -88,8 +92,8 @@ class Deployment:
                 try:
                     await self._start_supervisor()
                     break
-                except AmkError as exc:  # its name not yet released, or Ray busy
-                    log.warning("supervisor_restart_failed", error=str(exc))
+                except Exception as exc:  # its name not yet released, Ray busy, a bug
+                    log.warning("supervisor_restart_failed", error=repr(exc))
                     await asyncio.sleep(next(delays))
             self.supervisor_restarts += 1
             log.info("supervisor_restarted", after_s=round(time.monotonic() - died, 3))
@@ -113,6 +117,8 @@ class Deployment:
         self._stopping = True
         if self._keeper is not None:
             self._keeper.cancel()
+            with contextlib.suppress(BaseException):
+                await self._keeper
         if self.supervisor is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.supervisor.stop(), 20)

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-MAX_MESSAGE = 300  # characters of an error's message
-
 
 def _rebuild(cls: type[AmkError], args: tuple[Any, ...], state: dict[str, Any]) -> AmkError:
     err = cls.__new__(cls)
@@ -31,10 +29,6 @@ class AmkError(Exception):
     retryable: ClassVar[bool] = False
 
     def __init__(self, message: str) -> None:
-        # Messages quote bad input back; a caller's 10 kB string must not become a 10 kB
-        # status message (past gRPC's 8 kB metadata limit the client gets nothing).
-        if len(message) > MAX_MESSAGE:
-            message = message[: MAX_MESSAGE - 1] + "…"
         super().__init__(f"{self.component}: {message}")
         self.message = message
 

@@ -35,6 +35,11 @@ class GatewayActor:
         await self.gateway.wait_stopped()
 
     @envelope
+    async def serving(self) -> bool:
+        """True once the gRPC server listens (a supervisor adopts only such a gateway)."""
+        return self.gateway.serving
+
+    @envelope
     async def pid(self) -> int:
         return os.getpid()
 

@@ -37,6 +37,9 @@ class GatewayHandle:
     async def stop(self, *, timeout_s: float = 5.0) -> None:
         await self._remote.call("stop", timeout_s=timeout_s)
 
+    async def serving(self, *, timeout_s: float = 5.0) -> bool:
+        return await self._remote.call("serving", timeout_s=timeout_s)
+
     async def pid(self, *, timeout_s: float = 5.0) -> int:
         return await self._remote.call("pid", timeout_s=timeout_s)
 

@@ -64,11 +64,22 @@ def stamp(cmd: Any) -> Any:
     return dataclasses.replace(cmd, fingerprint=fingerprint)
 
 
+MAX_DETAILS = 300  # characters of a status message
+
+
 async def abort(context: grpc.aio.ServicerContext, err: AmkError) -> None:
-    """End the call with ``err``'s status code (raises grpc's AbortError)."""
+    """End the call with ``err``'s status code (raises grpc's AbortError).
+
+    Messages quote bad input back; a caller's 10 kB string must not become a 10 kB
+    status message: past gRPC's 8 kB metadata limit the client gets RESOURCE_EXHAUSTED
+    instead of our answer. The field name goes whole in the ``amk-field`` trailer.
+    """
     if isinstance(err, InvalidArgumentError):
-        context.set_trailing_metadata(((FIELD_TRAILER, err.field),))
-    await context.abort(status_of(err), str(err))
+        context.set_trailing_metadata(((FIELD_TRAILER, err.field[:MAX_DETAILS]),))
+    details = str(err)
+    if len(details) > MAX_DETAILS:
+        details = details[: MAX_DETAILS - 1] + "…"
+    await context.abort(status_of(err), details)
 
 
 async def _fail(context: grpc.aio.ServicerContext, name: str, exc: Exception) -> None:

@@ -56,6 +56,7 @@ class Gateway:
         self.client: EtcdClient | None = None
         self.directory: Directory | None = None
         self._stopped = asyncio.Event()
+        self.serving = False  # set once the server listens: a keeper adopts only then
 
     async def start(self, endpoints: list[str]) -> str:
         self.client = EtcdClient(endpoints)
@@ -78,12 +79,16 @@ class Gateway:
             reflection.SERVICE_NAME,
         )
         reflection.enable_server_reflection(names, self.server)
-        port = self.server.add_insecure_port(self.address)
+        try:
+            port = self.server.add_insecure_port(self.address)
+        except RuntimeError as exc:  # grpcio raises where older versions returned 0
+            raise ConfigError(f"gateway cannot bind {self.address}: {exc}") from exc
         if port == 0:
             raise ConfigError(f"gateway cannot bind {self.address}")
         await self.server.start()
         for name in (*names[:2], ""):
             health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+        self.serving = True
         log.info("gateway_started", address=self.address, pid=os.getpid())
         return self.address
 

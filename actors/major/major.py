@@ -62,6 +62,7 @@ class MajorIncident:
         self._record: MajorRecord | None = None
         self.revision = 0
         self._stopped = asyncio.Event()
+        self._starting = asyncio.Lock()
 
     @property
     def running(self) -> _Running:
@@ -80,8 +81,9 @@ class MajorIncident:
         if self._record is not None:
             self._check_declare(declare)
             return self.view()  # a retried declare reaches the running actor
-        if self._running is None:
-            self._running = await self._win(endpoints)
+        async with self._starting:  # a retried declare must not campaign against itself
+            if self._running is None:
+                self._running = await self._win(endpoints)
         client = self._running.client
         kv = await client.get(self.keys.major(self.major_id))
         if kv is not None:
@@ -187,9 +189,24 @@ class MajorIncident:
             await asyncio.sleep(wait)
         self.record.note(who, f"could not switch call sharing for {region}", time.time())
 
+    async def _replayed(self, request_id: str, fingerprint: str) -> bool:
+        """True if ``request_id`` was applied before (a retry: answer with the record as
+        it is now); refused if it was used for a different request. Checked before any
+        side effect, so a refused request changes nothing."""
+        stored = await self.running.store.read_request(request_id)
+        if stored is None:
+            return False
+        check_same_request(request_id, stored_fingerprint(stored[0]), fingerprint)
+        kv = await self.running.client.get(self.keys.major(self.major_id))
+        if kv is not None:
+            self._record, self.revision = MajorRecord.decode(kv.value), kv.mod_revision
+        return True
+
     async def link(
         self, incident_ids: list[str], who: str, request_id: str, fingerprint: str = ""
     ) -> MajorView:
+        if await self._replayed(request_id, fingerprint):
+            return self.view()
         rec = self.record
         rec.require_open()
         new = [i for i in incident_ids if i not in rec.incident_ids]
@@ -202,6 +219,8 @@ class MajorIncident:
     async def reserve(
         self, unit_ids: list[str], who: str, request_id: str, fingerprint: str = ""
     ) -> MajorView:
+        if await self._replayed(request_id, fingerprint):
+            return self.view()
         rec = self.record
         rec.require_open()
         new = [u for u in unit_ids if u not in rec.reserved_unit_ids]
@@ -212,6 +231,8 @@ class MajorIncident:
         return self.view()
 
     async def stand_down(self, who: str, request_id: str, fingerprint: str = "") -> MajorView:
+        if await self._replayed(request_id, fingerprint):
+            return self.view()
         rec = self.record
         rec.require_open()
         await self._set_sharing(False, who)

@@ -21,7 +21,7 @@ from actors.gateway import actor as gateway_actor
 from actors.gateway.handle import GatewayHandle, parse_name
 from actors.supervisor.records import GatewayState
 from cluster.config import ClusterConfig
-from cluster.errors import ActorUnavailableError, AmkError
+from cluster.errors import ActorUnavailableError
 
 log = structlog.get_logger("amk.supervisor")
 
@@ -40,35 +40,45 @@ class GatewayKeeper:
         self._lost_at: dict[str, float] = {}  # address -> when its death was seen
         self._stopping = False
 
-    async def start(self, existing: list[str]) -> None:
-        """Adopt a live gateway on each address (named in ``existing``) or start one."""
+    async def start(self, existing: list[str], *, first: bool = True) -> None:
+        """Adopt a serving gateway on each address (named in ``existing``) or start one;
+        ``first`` is False when a supervisor takes over from a dead one (then no gateway
+        is pinned to its configured node, which may be the one that is gone)."""
         await asyncio.gather(
-            *(self._start(a, existing=tuple(existing)) for a in self.config.gateways)
+            *(self._start(a, existing=tuple(existing), pin=first) for a in self.config.gateways)
         )
 
     async def _adopt(self, address: str, existing: list[str]) -> GatewayHandle | None:
+        """The one serving incarnation on ``address`` among ``existing``; every other
+        (dead, hung, never started, or one too many) is ended, so none runs unwatched."""
+        adopted: GatewayHandle | None = None
         for name in existing:
             parsed = parse_name(name)
             if parsed is None or parsed[0] != address:
                 continue
             handle = GatewayHandle(address, self.config.ray_namespace, incarnation=parsed[1])
-            try:
-                await handle.pid(timeout_s=ADOPT_TIMEOUT_S)
-            except AmkError:
-                # Dead, or alive but hung: end it, so it cannot hold the address.
-                with contextlib.suppress(Exception):
-                    handle.kill()
+            ready = False
+            with contextlib.suppress(Exception):
+                ready = await handle.serving(timeout_s=ADOPT_TIMEOUT_S)
+            if ready and adopted is None:
+                adopted = handle
+                log.info("gateway_adopted", address=address, incarnation=parsed[1])
                 continue
-            log.info("gateway_adopted", address=address, incarnation=parsed[1])
-            return handle
-        return None
+            with contextlib.suppress(Exception):
+                handle.kill()
+        return adopted
 
     async def _start(
-        self, address: str, *, existing: tuple[str, ...] = (), first: bool = True
+        self,
+        address: str,
+        *,
+        existing: tuple[str, ...] = (),
+        pin: bool = True,
+        restart: bool = False,
     ) -> None:
         handle = await self._adopt(address, list(existing))
         if handle is None:
-            handle = gateway_actor.spawn(self.config, address, first=first)
+            handle = gateway_actor.spawn(self.config, address, first=pin)
             try:
                 await handle.start(self.endpoints)
             except BaseException:
@@ -79,7 +89,7 @@ class GatewayKeeper:
         self.handles[address] = handle
         self._watchers[address] = asyncio.create_task(self._watch(address, handle))
         state = self.states[address]
-        if not first:  # a restart: counted in the same update that marks it alive
+        if restart:  # counted in the same update that marks it alive
             state = replace(
                 state,
                 restarts=state.restarts + 1,
@@ -97,6 +107,10 @@ class GatewayKeeper:
             pass
         if self._stopping:
             return
+        # Dead, or only unreachable for a moment: end it either way, so a restarted one
+        # never runs beside it.
+        with contextlib.suppress(Exception):
+            handle.kill()
         detected = self._lost_at[address] = time.monotonic()
         self.states[address] = replace(
             self.states[address], alive=False, pid=0, last_lost_at=time.time()
@@ -107,9 +121,9 @@ class GatewayKeeper:
         while not self._stopping:
             attempt += 1
             try:
-                await self._start(address, first=False)
+                await self._start(address, pin=False, restart=True)
                 break
-            except (AmkError, ValueError) as exc:
+            except Exception as exc:
                 # The address not yet free, the node going away: try again.
                 log.error(
                     "gateway_restart_failed", address=address, attempt=attempt, error=str(exc)

@@ -68,10 +68,16 @@ class Supervisor:
         resume major incidents; returns centre id -> instance."""
         self.client = EtcdClient(self.endpoints)
         existing = await asyncio.to_thread(self._named_actors)
+        # Taking over from a dead supervisor: nothing is pinned to its configured node,
+        # which may be the one that is gone.
+        first = not existing
         await asyncio.gather(
-            *(self._start_centre(c.id, existing=existing) for c in self.config.seed.centres)
+            *(
+                self._start_centre(c.id, first=first, existing=existing)
+                for c in self.config.seed.centres
+            ),
+            self.gateways.start(existing, first=first),
         )
-        await self.gateways.start(existing)
         await self._resume_majors()
         return dict(self.instances)
 
@@ -81,23 +87,27 @@ class Supervisor:
         return [a["name"] for a in found if a.get("namespace") == self.config.ray_namespace]
 
     async def _adopt_centre(self, centre_id: str, existing: list[str]) -> CentreHandle | None:
+        """The one started incarnation of ``centre_id`` among ``existing``; every other
+        (dead, hung, never started, or one too many) is ended, so none runs unwatched
+        (fencing makes ending a live one safe)."""
         prefix = ACTOR_PREFIX + centre_id + "-"
+        adopted: CentreHandle | None = None
         for name in existing:
             rest = name[len(prefix) :] if name.startswith(prefix) else ""
             if len(rest) != 12 or any(ch not in "0123456789abcdef" for ch in rest):
                 continue
             instance = f"{centre_id}-{rest}"
             handle = CentreHandle(centre_id, self.config.ray_namespace, instance=instance)
-            try:
-                await handle.status(timeout_s=ADOPT_TIMEOUT_S)
-            except AmkError:
-                # Dead, or alive but hung: end it (fencing makes that safe) and start anew.
-                with contextlib.suppress(Exception):
-                    await handle.kill()
+            started = False
+            with contextlib.suppress(Exception):
+                started = (await handle.status(timeout_s=ADOPT_TIMEOUT_S)).lease_id != 0
+            if started and adopted is None:
+                adopted = handle
+                log.info("centre_adopted", centre=centre_id, instance=instance)
                 continue
-            log.info("centre_adopted", centre=centre_id, instance=instance)
-            return handle
-        return None
+            with contextlib.suppress(Exception):
+                await handle.kill()
+        return adopted
 
     def gateway_states(self) -> list[GatewayState]:
         return self.gateways.snapshot()
@@ -180,6 +190,10 @@ class Supervisor:
         detected = time.monotonic()
         if self._stopping:
             return
+        # Dead, or only unreachable for a moment: end it either way (its leases are
+        # revoked next, and fencing stops any write it still tries).
+        with contextlib.suppress(Exception):
+            await handle.kill()
         revoked = await self._revoke(instance) if self.config.crash_fast_path else []
         event = DeathEvent(
             centre=centre_id,

@@ -24,6 +24,7 @@ pytestmark = [
 ]
 
 KONGSBERG = pb.Position(lat=59.6689, lon=9.6502, accuracy_m=50)
+KRISTIANSAND = pb.Position(lat=58.1467, lon=7.9956, accuracy_m=50)
 
 
 def rid() -> str:
@@ -153,3 +154,42 @@ async def test_bad_major_incident_requests(coord, etcd):
         )
     assert err.value.code() == grpc.StatusCode.NOT_FOUND
     assert await etcd.revision() == before
+
+
+async def test_a_reused_request_id_changes_no_major_incident(stub, coord, etcd, cluster):
+    """A request id used before for another request is refused before any side effect:
+    standing down under it leaves the major incident declared and its calls shared."""
+    keys = Keys(cluster.config.key_prefix)
+    used = f"dup-{rid()[:8]}"
+    await stub.CreateIncident(
+        pb.CreateIncidentRequest(request_id=used, region="sorlandet", position=KRISTIANSAND),
+        timeout=10,
+    )
+    major = await coord.DeclareMajorIncident(
+        cpb.DeclareMajorIncidentRequest(
+            request_id=rid(),
+            region="sorlandet",
+            position=KRISTIANSAND,
+            kind="bus off the road",
+            expected_patients=20,
+        ),
+        timeout=30,
+    )
+    assert await etcd.get(keys.sharing("sorlandet")) is not None
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await coord.StandDownMajorIncident(
+            cpb.StandDownMajorIncidentRequest(request_id=used, major_incident_id=major.id),
+            timeout=30,
+        )
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "already used for a different request" in (info.value.details() or "")
+    now = await coord.GetMajorIncident(
+        cpb.GetMajorIncidentRequest(major_incident_id=major.id), timeout=10
+    )
+    assert now.status == "declared" and now.revision == major.revision
+    assert await etcd.get(keys.sharing("sorlandet")) is not None
+    # Stood down under its own id, and a retry of that answers as the first did.
+    down = cpb.StandDownMajorIncidentRequest(request_id=rid(), major_incident_id=major.id)
+    first = await coord.StandDownMajorIncident(down, timeout=30)
+    again = await coord.StandDownMajorIncident(down, timeout=30)
+    assert first.status == again.status == "stood_down" and again.revision == first.revision

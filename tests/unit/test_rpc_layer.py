@@ -109,3 +109,12 @@ def test_a_missing_a_doubled_or_an_undecorated_method_refuses_to_start() -> None
     others = [p for p in parts if not hasattr(p, "GetKpis")]
     with pytest.raises(ConfigError, match="missing @rpc"):
         implementations(DISPATCH, [*others, Undecorated()])
+
+
+def test_a_long_quoted_input_does_not_make_a_long_status_message() -> None:
+    err = InvalidArgumentError("regions[0]", f"unknown region {'z' * 10_000!r}")
+    ctx = _call(err)
+    assert ctx.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert len(ctx.details) <= 300 and ctx.details.endswith("…")
+    assert ctx.trailers == (("amk-field", "regions[0]"),)
+    assert len(str(err)) > 10_000  # the error itself (and the log) keeps it whole
