@@ -34,8 +34,28 @@ from amk.dispatch.v1 import dispatch_pb2 as pb
 from clients.enums import URGENCY, enum_name
 from clients.render import urgency_text
 
-MEASURE_LABEL = {"answer": "113 answer", "dispatch": "to dispatch", "on_scene": "to on scene"}
-_MEASURE_ORDER = {"answer": 0, "dispatch": 1, "on_scene": 2}
+MEASURE_LABEL = {
+    "answer": "113 answer",
+    "dispatch": "to dispatch",
+    "response": "response (from call)",
+    "response_no_call": "no call (from creation)",
+    "on_scene": "to on scene",
+}
+_MEASURE_ORDER = {m: i for i, m in enumerate(MEASURE_LABEL)}
+_AREA_ORDER = {"": 0, "urban": 1, "rural": 2, "unknown": 3}
+
+
+def counted_apart(f: pb.KpiFigure) -> str:
+    """What a figure leaves out or counts beside its values, for people."""
+    parts: list[str] = []
+    if f.measure == "answer":
+        parts.append(f"{f.abandoned} abandoned")
+        parts.append(f"{f.unanswered_after_limit} unanswered > {f.limit_s:g} s")
+    for e in f.excluded:
+        parts.append(f"{e.count} {e.reason.replace('_', ' ')}")
+    return ", ".join(parts)
+
+
 _URGENCY_ORDER = {
     pb.URGENCY_AKUTT: 0,
     pb.URGENCY_HASTER: 1,
@@ -97,6 +117,7 @@ def _ordered(figures: Iterable[pb.KpiFigure]) -> list[pb.KpiFigure]:
             f.region,
             _MEASURE_ORDER.get(f.measure, 9),
             _URGENCY_ORDER.get(f.urgency, 9),
+            _AREA_ORDER.get(f.area, 9),
             f.target_s,
         ),
     )
@@ -115,10 +136,12 @@ def kpi_table(figures: Sequence[pb.KpiFigure]) -> RenderableType:
     table.add_column("Measure", no_wrap=True)
     table.add_column("Region", no_wrap=True)
     table.add_column("Urgency", no_wrap=True)
+    table.add_column("Area", no_wrap=True)
     for column in ("n", "p50", "p90"):
         table.add_column(column, justify="right", no_wrap=True)
     table.add_column("Target", no_wrap=True)
     table.add_column("Within target", justify="right", no_wrap=True)
+    table.add_column("Counted apart")
     notes: list[str] = []
     previous: tuple[str, str] | None = None
     for f in _ordered(figures):
@@ -143,11 +166,13 @@ def kpi_table(figures: Sequence[pb.KpiFigure]) -> RenderableType:
             MEASURE_LABEL.get(f.measure, f.measure) if group != previous else "",
             f.region if previous is None or f.region != previous[0] else "",
             urgency_text(f.urgency),
+            f.area or "",
             str(f.count),
-            format_duration(f.p50_s),
-            format_duration(f.p90_s),
+            format_duration(f.p50_s) if f.count else "-",
+            format_duration(f.p90_s) if f.count else "-",
             target,
             within,
+            Text(counted_apart(f), style="dim"),
         )
         previous = group
     footer = Text()
@@ -346,17 +371,18 @@ def _row_note(svg: _Svg, x: float, y: float, group: list[pb.KpiFigure]) -> None:
 
 
 def _rows(figures: Iterable[pb.KpiFigure], measure: str) -> list[list[pb.KpiFigure]]:
-    """Figures of one measure, one row per (region, urgency) (akutt on scene: 2 targets)."""
-    rows: dict[tuple[str, int], list[pb.KpiFigure]] = {}
+    """Figures of one measure, one row per (region, urgency, area) (an unknown area:
+    two targets on one row)."""
+    rows: dict[tuple[str, int, str], list[pb.KpiFigure]] = {}
     for f in _ordered(figures):
         if f.measure == measure:
-            rows.setdefault((f.region, f.urgency), []).append(f)
+            rows.setdefault((f.region, f.urgency, f.area), []).append(f)
     return list(rows.values())
 
 
 def plot_svg(figures: Sequence[pb.KpiFigure], title: str = "AMK KPIs") -> str:
-    """The SVG text: per region, 113 answer times and times to on scene, each a bar to
-    the p90 with a tick at the p50, against dashed target lines."""
+    """The SVG text: per region, 113 answer times and akutt response times (from the
+    call), each a bar to the p90 with a tick at the p50, against dashed target lines."""
     svg = _Svg()
     svg.text(LABEL_X, 28, title, font_size=20, font_weight="bold")
     svg.text(
@@ -383,7 +409,7 @@ def plot_svg(figures: Sequence[pb.KpiFigure], title: str = "AMK KPIs") -> str:
         legend_x += 36 + 7 * len(label)
     y = 90.0
     answer = _rows(figures, "answer")
-    on_scene = _rows(figures, "on_scene")
+    on_scene = [g for g in _rows(figures, "response") if g[0].count]
     if answer:
         y = _section(
             svg,
@@ -398,16 +424,19 @@ def plot_svg(figures: Sequence[pb.KpiFigure], title: str = "AMK KPIs") -> str:
         y = _section(
             svg,
             y,
-            "Time to on scene, from incident creation: akutt target 90 % within 12 min (towns) "
-            "/ 25 min (rural)",
+            "Response time, akutt, from the 113 call to the first unit on scene "
+            "(Helsedirektoratet): 90 % within 12 min (urban) / 25 min (rural)",
             on_scene,
             60.0,
             "minutes",
-            [(720.0, "12 min (town)"), (1500.0, "25 min (rural)")],
+            [(720.0, "12 min (urban)"), (1500.0, "25 min (rural)")],
         )
     if not answer and not on_scene:
         svg.text(
-            LABEL_X, y + 20, "No figures: no answered calls or arrivals on scene.", font_size=14
+            LABEL_X,
+            y + 20,
+            "No figures: no answered calls or akutt missions reached from a call.",
+            font_size=14,
         )
         y += 40
     height = int(y + 10)

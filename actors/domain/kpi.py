@@ -1,19 +1,28 @@
 """Key performance figures from the records and the journal: pure arithmetic, no I/O.
 
-Three measures, per region (and per urgency for the two incident measures):
+Measures, per region (and per urgency for the incident measures):
 
 ``answer``
     113 answer time: ``call.answered_at - call.arrived_at`` of every answered call,
-    in the region whose queue it waited in. Calls still waiting and abandoned calls
-    have no answer time and are not counted. No urgency (UNSPECIFIED).
+    in the region whose queue it waited in, against 90 % within 10 s; with the calls
+    abandoned and the calls unanswered after 20 s counted on the same figure
+    (:mod:`actors.domain.response_time`). No urgency (UNSPECIFIED).
 ``dispatch``
     time to dispatch: ``incident.created_at`` to the ``at`` of the first journal entry
     of command ``AssignUnit`` whose ``ids`` name the incident. An incident never
     assigned a unit is not counted. No national target.
+``response``
+    the national response-time indicator: akutt missions whose urgency did not change,
+    from the 113 call to the first unit on scene, per area (urban 12 min, rural 25 min,
+    unknown: both), with the missions left out counted by reason
+    (:mod:`actors.domain.response_time`).
+``response_no_call``
+    the same for akutt missions with no 113 call, from the incident's creation: counted
+    apart, never mixed into the indicator.
 ``on_scene``
     time to on scene: ``incident.created_at`` to the first journal entry that put the
-    incident on scene (see :func:`first_on_scene`). An incident nobody reached (yet,
-    or ever) is not counted.
+    incident on scene (see :func:`first_on_scene`), every urgency, no target (the
+    national target is on ``response``). An incident nobody reached is not counted.
 
 The incident measures are grouped by the incident's *current* urgency (its last
 triage); never-triaged incidents are grouped under urgency ``None`` (UNSPECIFIED).
@@ -37,16 +46,19 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from actors.domain.model import Call, Incident, Urgency
+from actors.domain import response_time as rt
+from actors.domain.model import Call, Incident, Position, Urgency
 
 ANSWER = "answer"
 DISPATCH = "dispatch"
+RESPONSE = "response"
+RESPONSE_NO_CALL = "response_no_call"
 ON_SCENE = "on_scene"
-MEASURES: tuple[str, ...] = (ANSWER, DISPATCH, ON_SCENE)
+MEASURES: tuple[str, ...] = (ANSWER, DISPATCH, RESPONSE, RESPONSE_NO_CALL, ON_SCENE)
 
 # Journal commands that matter here (cheap pre-filter for a caller reading the journal).
 ASSIGN = "AssignUnit"
@@ -66,28 +78,29 @@ class Target:
     text: str
 
 
-TARGET_ANSWER = Target(
-    10.0,
-    0.9,
-    "akuttmedisinforskriften § 15 b: 90 % of 113 calls answered within 10 s",
-)
-_MEASURED_FROM = "measured from incident creation, not from the 113 call"
-TARGET_ON_SCENE_TOWN = Target(
-    12 * 60.0,
-    0.9,
-    "national recommended response time, akutt, towns: 90 % on scene within 12 min "
-    "(no town/rural model: every akutt mission is held to 12 AND 25 min; "
-    f"{_MEASURED_FROM})",
-)
-TARGET_ON_SCENE_RURAL = Target(
-    25 * 60.0,
-    0.9,
-    "national recommended response time, akutt, rural areas: 90 % on scene within 25 min "
-    f"(no town/rural model: every akutt mission is held to 12 AND 25 min; {_MEASURED_FROM})",
-)
+TARGET_ANSWER = Target(10.0, 0.9, rt.SOURCE_ANSWER)
+TARGET_URBAN = Target(12 * 60.0, 0.9, f"urban: 90 % on scene within 12 min ({rt.SOURCE_RESPONSE})")
+TARGET_RURAL = Target(25 * 60.0, 0.9, f"rural: 90 % on scene within 25 min ({rt.SOURCE_RESPONSE})")
+_UNKNOWN_AREA = "area unknown (no urban/rural data for the municipality): held to both"
+TARGET_UNKNOWN_URBAN = Target(12 * 60.0, 0.9, f"{_UNKNOWN_AREA}; {TARGET_URBAN.text}")
+TARGET_UNKNOWN_RURAL = Target(25 * 60.0, 0.9, f"{_UNKNOWN_AREA}; {TARGET_RURAL.text}")
+AREA_TARGETS: dict[str, tuple[Target, ...]] = {
+    rt.URBAN: (TARGET_URBAN,),
+    rt.RURAL: (TARGET_RURAL,),
+    rt.UNKNOWN: (TARGET_UNKNOWN_URBAN, TARGET_UNKNOWN_RURAL),
+}
 NO_TARGET_DISPATCH = Target(0.0, 0.0, "no national target for time to dispatch")
 NO_TARGET_ON_SCENE = Target(
-    0.0, 0.0, f"no national target for time to on scene at this urgency ({_MEASURED_FROM})"
+    0.0,
+    0.0,
+    "from the incident's creation, every urgency; the national target is on the "
+    "response time (akutt, from the 113 call)",
+)
+NO_TARGET_NO_CALL = Target(
+    0.0,
+    0.0,
+    "akutt missions with no 113 call, from the incident's creation: counted apart, "
+    "not part of the national indicator",
 )
 
 URGENCY_ORDER: dict[Urgency | None, int] = {
@@ -112,6 +125,11 @@ class Figure:
     target_share: float = 0.0
     share_within_target: float = 0.0  # 0 when there is no target
     target_text: str = ""
+    area: str = ""  # response: urban, rural or unknown
+    excluded: tuple[tuple[str, int], ...] = ()  # response: (reason, missions) left out
+    abandoned: int = 0  # answer: calls hung up before an answer
+    unanswered_after_limit: int = 0  # answer: answered after, or waiting beyond, limit_s
+    limit_s: float = 0.0  # answer: 20 s
 
 
 # ---------------------------------------------------------------- statistics
@@ -140,19 +158,26 @@ def share_within(values: Sequence[float], limit_s: float) -> float:
 
 
 def figure(
-    region: str, urgency: Urgency | None, measure: str, values: Sequence[float], target: Target
+    region: str,
+    urgency: Urgency | None,
+    measure: str,
+    values: Sequence[float],
+    target: Target,
+    **extra: Any,
 ) -> Figure:
+    """A figure; with no values (only exclusions or abandoned calls) p50/p90 are 0."""
     return Figure(
         region=region,
         urgency=urgency,
         measure=measure,
         count=len(values),
-        p50_s=percentile(values, 50),
-        p90_s=percentile(values, 90),
+        p50_s=percentile(values, 50) if values else 0.0,
+        p90_s=percentile(values, 90) if values else 0.0,
         target_s=target.seconds,
         target_share=target.share,
         share_within_target=share_within(values, target.seconds) if target.seconds else 0.0,
         target_text=target.text,
+        **extra,
     )
 
 
@@ -287,10 +312,44 @@ def incident_times(
     return dict(out)
 
 
-def _on_scene_targets(urgency: Urgency | None) -> tuple[Target, ...]:
-    if urgency is Urgency.AKUTT:
-        return (TARGET_ON_SCENE_TOWN, TARGET_ON_SCENE_RURAL)
-    return (NO_TARGET_ON_SCENE,)
+def _response_figures(responses: rt.Responses) -> list[Figure]:
+    """Per region: one figure per (measure, area, target), each listing the region's
+    missions left out; a region with exclusions only gets one empty figure for them."""
+    groups: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+    for s in responses.samples:
+        measure = RESPONSE if s.from_call else RESPONSE_NO_CALL
+        groups[(s.region, measure, s.area)].append(s.seconds)
+    excluded: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for (region, reason), n in sorted(responses.excluded.items()):
+        excluded[region].append((reason, n))
+    out: list[Figure] = []
+    for (region, measure, area), values in groups.items():
+        targets = AREA_TARGETS[area] if measure == RESPONSE else (NO_TARGET_NO_CALL,)
+        for target in targets:
+            out.append(
+                figure(
+                    region,
+                    Urgency.AKUTT,
+                    measure,
+                    values,
+                    target,
+                    area=area,
+                    excluded=tuple(excluded.get(region, ())),
+                )
+            )
+    for region, reasons in excluded.items():
+        if not any(f.region == region and f.measure == RESPONSE for f in out):
+            out.append(
+                figure(
+                    region,
+                    Urgency.AKUTT,
+                    RESPONSE,
+                    [],
+                    Target(0.0, 0.0, rt.SOURCE_RESPONSE),
+                    excluded=tuple(reasons),
+                )
+            )
+    return out
 
 
 def compute(
@@ -299,29 +358,49 @@ def compute(
     journal_entries: Iterable[Mapping[str, Any]],
     *,
     since: float | None = None,
+    now: float = 0.0,
+    area_of: Callable[[Position], str] = rt.no_area,
 ) -> list[Figure]:
-    """Every figure with at least one value, ordered by region, measure (answer,
-    dispatch, on scene), urgency (akutt, haster, vanlig, unspecified) and target.
+    """Every figure with at least one value (or, for answer and response, something
+    counted apart), ordered by region, measure, urgency, area and target.
 
-    Akutt on scene gives two figures, against 12 min (towns) and 25 min (rural areas).
+    ``now`` decides which waiting calls are unanswered after 20 s; ``area_of`` says
+    whether a place is urban or rural (unknown: held to both targets).
     """
     incidents = list(incidents)
+    calls = list(calls)
     entries = [e for e in journal_entries if e.get("command") in RELEVANT_COMMANDS]
     figures: list[Figure] = []
-    for region, values in answer_times(calls, since=since).items():
-        figures.append(figure(region, None, ANSWER, values, TARGET_ANSWER))
+    for region, counts in rt.answer_counts(calls, now=now, since=since).items():
+        if not counts.waits and not counts.abandoned and not counts.unanswered_after_limit:
+            continue
+        figures.append(
+            figure(
+                region,
+                None,
+                ANSWER,
+                counts.waits,
+                TARGET_ANSWER,
+                abandoned=counts.abandoned,
+                unanswered_after_limit=counts.unanswered_after_limit,
+                limit_s=rt.ANSWER_LIMIT_S,
+            )
+        )
     dispatch = incident_times(incidents, first_dispatch(entries), since=since)
     for (region, urgency), values in dispatch.items():
         figures.append(figure(region, urgency, DISPATCH, values, NO_TARGET_DISPATCH))
-    on_scene = incident_times(incidents, first_on_scene(entries), since=since)
-    for (region, urgency), values in on_scene.items():
-        for target in _on_scene_targets(urgency):
-            figures.append(figure(region, urgency, ON_SCENE, values, target))
+    reached = first_on_scene(entries)
+    figures += _response_figures(
+        rt.response_times(incidents, calls, reached, area_of=area_of, since=since)
+    )
+    for (region, urgency), values in incident_times(incidents, reached, since=since).items():
+        figures.append(figure(region, urgency, ON_SCENE, values, NO_TARGET_ON_SCENE))
     figures.sort(
         key=lambda f: (
             f.region,
             MEASURES.index(f.measure),
             URGENCY_ORDER[f.urgency],
+            rt.AREAS.index(f.area) if f.area in rt.AREAS else -1,
             f.target_s,
         )
     )

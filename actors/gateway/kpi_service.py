@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 from actors.domain import kpi
@@ -46,6 +47,11 @@ def figure_pb(f: kpi.Figure) -> pb.KpiFigure:
         target_share=f.target_share,
         share_within_target=f.share_within_target,
         target_text=f.target_text,
+        area=f.area,
+        excluded=[pb.KpiExclusion(reason=r, count=n) for r, n in f.excluded],
+        abandoned=f.abandoned,
+        unanswered_after_limit=f.unanswered_after_limit,
+        limit_s=f.limit_s,
     )
 
 
@@ -116,5 +122,5 @@ class KpiRpcs:
         journal_regions = sorted(set(regions) | {r for r in origins if r in lookup.regions})
         entries = await self._kpi_journal(journal_regions, since)
         await self._look_up_statuses(kpi.status_lookups_needed(incidents, entries))
-        figures = kpi.compute(incidents, calls, entries, since=since)
+        figures = kpi.compute(incidents, calls, entries, since=since, now=time.time())
         return pb.Kpis(figures=[figure_pb(f) for f in figures])

@@ -169,16 +169,17 @@ def test_an_incident_never_dispatched_is_not_counted():
     assert sum(f.count for f in figures if f.measure == "dispatch" and f.region == "oslo") == 4
 
 
-def test_akutt_on_scene_is_held_to_twelve_and_twenty_five_minutes():
+def test_akutt_missions_without_a_call_are_counted_apart_and_on_scene_has_no_target():
     figures = kpi.compute(*day())
-    town = pick(figures, "oslo", "on_scene", Urgency.AKUTT, 720)
-    rural = pick(figures, "oslo", "on_scene", Urgency.AKUTT, 1500)
-    for f in (town, rural):
-        # 600 (unit on scene), 900 (unit on scene), 500 (recorded by hand)
-        assert (f.count, f.p50_s, f.p90_s, f.target_share) == (3, 600, 900, 0.9)
-    assert town.share_within_target == pytest.approx(2 / 3)
-    assert rural.share_within_target == 1.0
-    assert "12 min" in town.target_text and "25 min" in rural.target_text
+    # No 113 call is linked to these missions: from creation, apart from the indicator.
+    apart = pick(figures, "oslo", "response_no_call", Urgency.AKUTT)
+    # 600 (unit on scene), 900 (unit on scene), 500 (recorded by hand)
+    assert (apart.count, apart.p50_s, apart.p90_s, apart.target_s) == (3, 600, 900, 0)
+    assert "not part of the national indicator" in apart.target_text
+    assert not [f for f in figures if f.measure == "response"]
+    on_scene = pick(figures, "oslo", "on_scene", Urgency.AKUTT)
+    assert (on_scene.count, on_scene.p50_s, on_scene.p90_s, on_scene.target_s) == (3, 600, 900, 0)
+    assert "national target is on the response time" in on_scene.target_text
     vanlig = pick(figures, "innlandet", "on_scene", Urgency.VANLIG)
     assert (vanlig.count, vanlig.p50_s, vanlig.target_s) == (1, 2000, 0)
 
@@ -188,10 +189,10 @@ def test_a_status_change_not_known_to_be_on_scene_does_not_count():
     for e in journal:
         if e["command"] == "ChangeIncidentStatus":
             del e[kpi.STATUS_KEY]  # not looked up: the later unit entry counts instead
-    f = pick(kpi.compute(incidents, calls, journal), "oslo", "on_scene", Urgency.AKUTT, 720)
+    f = pick(kpi.compute(incidents, calls, journal), "oslo", "on_scene", Urgency.AKUTT)
     assert (f.count, f.p90_s) == (3, 1000)
     journal.append(entry("ChangeIncidentStatus", 4200, "OSL-000004", incident_status="cancelled"))
-    f = pick(kpi.compute(incidents, calls, journal), "oslo", "on_scene", Urgency.AKUTT, 720)
+    f = pick(kpi.compute(incidents, calls, journal), "oslo", "on_scene", Urgency.AKUTT)
     assert f.p90_s == 1000
 
 
@@ -213,8 +214,8 @@ def test_figures_are_ordered_and_empty_input_gives_none():
         ("answer", None, 10.0),
         ("dispatch", Urgency.AKUTT, 0.0),
         ("dispatch", None, 0.0),
-        ("on_scene", Urgency.AKUTT, 720.0),
-        ("on_scene", Urgency.AKUTT, 1500.0),
+        ("response_no_call", Urgency.AKUTT, 0.0),
+        ("on_scene", Urgency.AKUTT, 0.0),
     ]
     assert kpi.compute([], [], []) == []
 
@@ -285,8 +286,9 @@ def pb_figures() -> list[pb.KpiFigure]:
         out.append(
             pb.KpiFigure(
                 region="oslo",
-                measure="on_scene",
+                measure="response",
                 urgency=pb.URGENCY_AKUTT,
+                area="unknown",
                 count=20,
                 p50_s=600,
                 p90_s=1000,
@@ -310,23 +312,25 @@ def test_plot_has_one_bar_per_region_and_urgency_with_targets(tmp_path):
     text = path.read_text(encoding="utf-8")
     root = ET.fromstring(text)  # well-formed XML
     assert root.tag.endswith("svg")
-    # answer: oslo, innlandet; on scene: oslo akutt (two targets, one bar), oslo haster.
-    assert text.count('class="bar"') == 4
-    assert text.count('class="p50"') == 4
+    # answer: oslo, innlandet; response: oslo akutt, area unknown (two targets, one bar).
+    # Time to on scene (haster) has no target and is not drawn.
+    assert text.count('class="bar"') == 3
+    assert text.count('class="p50"') == 3
     assert text.count('data-measure="answer"') == 2
-    assert text.count('data-measure="on_scene"') == 2
+    assert text.count('data-measure="response"') == 1
+    assert 'data-measure="on_scene"' not in text
     assert 'data-measure="dispatch"' not in text
     assert text.count('<line class="target"') == 3  # 10 s; 12 and 25 min
     labels = [e.text for e in root.iter() if e.get("class") == "row-label"]
     assert labels == ["innlandet", "oslo", "oslo"]
     assert "70% ≤ 12 min ✘" in text and "95% ≤ 25 min ✔" in text
     assert "80% ≤ 10 s ✘" in text and "95% ≤ 10 s ✔" in text
-    # Akutt on scene meets only the 25 min target: amber.
+    # The akutt response meets only the 25 min target: amber.
     bars = [e for e in root.iter() if e.get("class") == "bar"]
     fills = {(b.get("data-region"), b.get("data-measure")): b.get("fill") for b in bars}
     assert fills[("oslo", "answer")] == ckpi._PASS
     assert fills[("innlandet", "answer")] == ckpi._FAIL
-    assert ckpi._PARTIAL in [b.get("fill") for b in bars if b.get("data-measure") == "on_scene"]
+    assert ckpi._PARTIAL in [b.get("fill") for b in bars if b.get("data-measure") == "response"]
 
 
 def test_plot_of_no_figures_says_so(tmp_path):

@@ -688,8 +688,16 @@ class GetKpisRequest(_message.Message):
     since: _timestamp_pb2.Timestamp
     def __init__(self, regions: _Optional[_Iterable[str]] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
+class KpiExclusion(_message.Message):
+    __slots__ = ("reason", "count")
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    reason: str
+    count: int
+    def __init__(self, reason: _Optional[str] = ..., count: _Optional[int] = ...) -> None: ...
+
 class KpiFigure(_message.Message):
-    __slots__ = ("region", "urgency", "measure", "count", "p50_s", "p90_s", "target_s", "target_share", "share_within_target", "target_text")
+    __slots__ = ("region", "urgency", "measure", "count", "p50_s", "p90_s", "target_s", "target_share", "share_within_target", "target_text", "area", "excluded", "abandoned", "unanswered_after_limit", "limit_s")
     REGION_FIELD_NUMBER: _ClassVar[int]
     URGENCY_FIELD_NUMBER: _ClassVar[int]
     MEASURE_FIELD_NUMBER: _ClassVar[int]
@@ -700,6 +708,11 @@ class KpiFigure(_message.Message):
     TARGET_SHARE_FIELD_NUMBER: _ClassVar[int]
     SHARE_WITHIN_TARGET_FIELD_NUMBER: _ClassVar[int]
     TARGET_TEXT_FIELD_NUMBER: _ClassVar[int]
+    AREA_FIELD_NUMBER: _ClassVar[int]
+    EXCLUDED_FIELD_NUMBER: _ClassVar[int]
+    ABANDONED_FIELD_NUMBER: _ClassVar[int]
+    UNANSWERED_AFTER_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_S_FIELD_NUMBER: _ClassVar[int]
     region: str
     urgency: Urgency
     measure: str
@@ -710,7 +723,12 @@ class KpiFigure(_message.Message):
     target_share: float
     share_within_target: float
     target_text: str
-    def __init__(self, region: _Optional[str] = ..., urgency: _Optional[_Union[Urgency, str]] = ..., measure: _Optional[str] = ..., count: _Optional[int] = ..., p50_s: _Optional[float] = ..., p90_s: _Optional[float] = ..., target_s: _Optional[float] = ..., target_share: _Optional[float] = ..., share_within_target: _Optional[float] = ..., target_text: _Optional[str] = ...) -> None: ...
+    area: str
+    excluded: _containers.RepeatedCompositeFieldContainer[KpiExclusion]
+    abandoned: int
+    unanswered_after_limit: int
+    limit_s: float
+    def __init__(self, region: _Optional[str] = ..., urgency: _Optional[_Union[Urgency, str]] = ..., measure: _Optional[str] = ..., count: _Optional[int] = ..., p50_s: _Optional[float] = ..., p90_s: _Optional[float] = ..., target_s: _Optional[float] = ..., target_share: _Optional[float] = ..., share_within_target: _Optional[float] = ..., target_text: _Optional[str] = ..., area: _Optional[str] = ..., excluded: _Optional[_Iterable[_Union[KpiExclusion, _Mapping]]] = ..., abandoned: _Optional[int] = ..., unanswered_after_limit: _Optional[int] = ..., limit_s: _Optional[float] = ...) -> None: ...
 
 class Kpis(_message.Message):
     __slots__ = ("figures",)
