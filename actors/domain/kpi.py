@@ -81,7 +81,10 @@ class Target:
 TARGET_ANSWER = Target(10.0, 0.9, rt.SOURCE_ANSWER)
 TARGET_URBAN = Target(12 * 60.0, 0.9, f"urban: 90 % on scene within 12 min ({rt.SOURCE_RESPONSE})")
 TARGET_RURAL = Target(25 * 60.0, 0.9, f"rural: 90 % on scene within 25 min ({rt.SOURCE_RESPONSE})")
-_UNKNOWN_AREA = "area unknown (no urban/rural data for the municipality): held to both"
+_UNKNOWN_AREA = (
+    "area unknown (at sea, or a municipality the provisional urban list does not "
+    "settle; actors/domain/data/urban_municipalities.toml): held to both"
+)
 TARGET_UNKNOWN_URBAN = Target(12 * 60.0, 0.9, f"{_UNKNOWN_AREA}; {TARGET_URBAN.text}")
 TARGET_UNKNOWN_RURAL = Target(25 * 60.0, 0.9, f"{_UNKNOWN_AREA}; {TARGET_RURAL.text}")
 AREA_TARGETS: dict[str, tuple[Target, ...]] = {

@@ -23,7 +23,7 @@ import json
 import time
 from typing import Any
 
-from actors.domain import kpi
+from actors.domain import kpi, municipality
 from actors.domain.model import Call, Incident
 from actors.gateway import convert as conv
 from actors.gateway.context import GatewayContext
@@ -122,5 +122,7 @@ class KpiRpcs:
         journal_regions = sorted(set(regions) | {r for r in origins if r in lookup.regions})
         entries = await self._kpi_journal(journal_regions, since)
         await self._look_up_statuses(kpi.status_lookups_needed(incidents, entries))
-        figures = kpi.compute(incidents, calls, entries, since=since, now=time.time())
+        figures = kpi.compute(
+            incidents, calls, entries, since=since, now=time.time(), area_of=municipality.area_of
+        )
         return pb.Kpis(figures=[figure_pb(f) for f in figures])

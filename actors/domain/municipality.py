@@ -1,0 +1,116 @@
+"""Which municipality a place is in, and whether it is urban or rural, for the response-
+time targets (12 min urban, 25 min rural; :mod:`actors.domain.response_time`).
+
+Municipalities: Kartverket's 2024 administrative units (``data/kommuner-2024-s.geojson``,
+CC BY 4.0, "© Kartverket"; simplified, see ``data/README.md``). A municipality is urban
+when all or part of its area belongs to a settlement (SSB's *tettsted*) of more than
+10,000 inhabitants, else rural (Helsedirektoratet's rule). ``data/urban_municipalities.toml``
+lists the urban ones; while it says ``complete = false``, a municipality it does not
+list is **unknown**, never assumed rural, and the mission is held to both targets.
+
+Pure: reads its data files, no network, no Ray, no etcd.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from actors.domain.model import Position
+from actors.domain.response_time import RURAL, UNKNOWN, URBAN
+
+DATA = Path(__file__).resolve().parent / "data"
+Ring = tuple[tuple[float, float], ...]  # (lon, lat) points, as GeoJSON has them
+
+
+def _in_ring(lon: float, lat: float, ring: Ring) -> bool:
+    """Ray casting: whether (lon, lat) is inside the closed ring."""
+    inside = False
+    j = len(ring) - 1
+    for i in range(len(ring)):
+        (xi, yi), (xj, yj) = ring[i], ring[j]
+        if (yi > lat) != (yj > lat) and lon < xi + (lat - yi) * (xj - xi) / (yj - yi):
+            inside = not inside
+        j = i
+    return inside
+
+
+@dataclass(frozen=True, slots=True)
+class Municipality:
+    number: str  # kommunenummer
+    name: str
+    polygons: tuple[tuple[Ring, ...], ...]  # each: outer ring, then holes
+    bbox: tuple[float, float, float, float]  # min lon, min lat, max lon, max lat
+
+    def contains(self, lon: float, lat: float) -> bool:
+        x0, y0, x1, y1 = self.bbox
+        if not (x0 <= lon <= x1 and y0 <= lat <= y1):
+            return False
+        for outer, *holes in self.polygons:
+            if _in_ring(lon, lat, outer) and not any(_in_ring(lon, lat, h) for h in holes):
+                return True
+        return False
+
+
+def _polygons(geometry: dict) -> tuple[tuple[Ring, ...], ...]:
+    parts = (
+        [geometry["coordinates"]]
+        if geometry["type"] == "Polygon"
+        else geometry["coordinates"]  # MultiPolygon
+    )
+    return tuple(tuple(tuple((p[0], p[1]) for p in ring) for ring in poly) for poly in parts)
+
+
+@cache
+def municipalities(path: Path = DATA / "kommuner-2024-s.geojson") -> tuple[Municipality, ...]:
+    found = []
+    for feature in json.loads(path.read_text(encoding="utf-8"))["features"]:
+        polygons = _polygons(feature["geometry"])
+        points = [p for poly in polygons for ring in poly for p in ring]
+        bbox = (
+            min(p[0] for p in points),
+            min(p[1] for p in points),
+            max(p[0] for p in points),
+            max(p[1] for p in points),
+        )
+        props = feature["properties"]
+        found.append(Municipality(props["kommunenummer"], props["kommunenavn"], polygons, bbox))
+    return tuple(found)
+
+
+def municipality_of(position: Position) -> Municipality | None:
+    """The municipality holding ``position``; None at sea or abroad (the outlines are
+    simplified and clipped to the coast, so a quay may fall just outside)."""
+    for m in municipalities():
+        if m.contains(position.lon, position.lat):
+            return m
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class UrbanList:
+    numbers: frozenset[str]
+    complete: bool  # False: an unlisted municipality is unknown, not rural
+    source: str
+
+
+@cache
+def urban_list(path: Path = DATA / "urban_municipalities.toml") -> UrbanList:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    numbers = frozenset(str(m["kommunenummer"]) for m in data["municipality"])
+    return UrbanList(numbers, bool(data["complete"]), str(data["source"]))
+
+
+def area_of(position: Position, urban: UrbanList | None = None) -> str:
+    """``urban``, ``rural`` or ``unknown`` for the response-time target of a place (by
+    ``urban``, default the shipped list)."""
+    m = municipality_of(position)
+    if m is None:
+        return UNKNOWN
+    urban = urban or urban_list()
+    if m.number in urban.numbers:
+        return URBAN
+    return RURAL if urban.complete else UNKNOWN
