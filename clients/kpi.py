@@ -291,12 +291,14 @@ def _section(
         if f.measure != "answer":
             fill, ink = _URGENCY_FILL.get(f.urgency, ("#e0e0e0", "#000000"))
             name = enum_name(f.urgency, URGENCY) if f.urgency else "not triaged"
+            if f.measure == "response" and f.area:
+                name = f.area  # every response row is akutt (red): the badge shows its area
             svg.add(
-                f'<rect x="{BADGE_X}" y="{mid - 8:.1f}" width="82" height="16" rx="3" '
+                f'<rect x="{BADGE_X}" y="{mid - 8:.1f}" width="94" height="16" rx="3" '
                 f'fill="{fill}" class="badge"/>'
             )
             svg.text(
-                BADGE_X + 41,
+                BADGE_X + 47,
                 mid + 4,
                 name.upper(),
                 font_size=10,
@@ -358,6 +360,12 @@ def _row_note(svg: _Svg, x: float, y: float, group: list[pb.KpiFigure]) -> None:
         f'<tspan fill="#333333">p50 {escape(format_duration(f.p50_s))} · '
         f"p90 {escape(format_duration(f.p90_s))} · n={f.count}</tspan>"
     ]
+    if f.measure == "answer":
+        late_colour = _FAIL if f.unanswered_after_limit else "#333333"
+        parts.append(
+            f'<tspan dx="8" fill="{late_colour}">{f.unanswered_after_limit} unanswered '
+            f"&gt; {f.limit_s:g} s · {f.abandoned} abandoned</tspan>"
+        )
     for g in group:
         if not g.target_s:
             continue
@@ -414,7 +422,8 @@ def plot_svg(figures: Sequence[pb.KpiFigure], title: str = "AMK KPIs") -> str:
         y = _section(
             svg,
             y,
-            "113 answer time: target 90 % within 10 s (akuttmedisinforskriften § 15 b)",
+            "113 answer time: 90 % within 10 s (akuttmedisinforskriften § 15 b), none "
+            "unanswered after 20 s",
             answer,
             1.0,
             "seconds",
