@@ -392,13 +392,15 @@ def part_recommend(quick: bool) -> dict[str, Any]:
 # ---------------------------------------------------------------- watch
 
 
-async def part_watch(endpoint: str, quick: bool) -> dict[str, Any]:
+async def part_watch(
+    endpoint: str, quick: bool, consoles_asked: tuple[int, ...] = CONSOLES
+) -> dict[str, Any]:
     """Consoles watching one region while a writer creates incidents at a fixed rate."""
     from cluster.etcd import EtcdClient
 
     rate = 20.0
     seconds = 2.0 if quick else 8.0
-    consoles = (1, 10) if quick else CONSOLES
+    consoles = (1, 10) if quick else consoles_asked
     out: dict[str, Any] = {"rate_per_s": rate, "seconds": seconds, "points": []}
     async with bl.deployment(endpoint) as cluster:
         pids = await cluster.refresh_pids()
@@ -539,7 +541,8 @@ async def run(args: Any, endpoint: str) -> dict[str, Any]:
     if "recommend" in parts:
         out["recommend"] = part_recommend(args.quick)
     if "watch" in parts:
-        out["watch"] = await part_watch(endpoint, args.quick)
+        consoles = tuple(int(n) for n in args.consoles.split(","))
+        out["watch"] = await part_watch(endpoint, args.quick, consoles)
     return out
 
 
@@ -549,6 +552,7 @@ def main() -> None:
         return
     ap = bl.base_parser(__doc__.splitlines()[0])
     ap.add_argument("--parts", default=",".join(PARTS), help=f"subset of {','.join(PARTS)}")
+    ap.add_argument("--consoles", default=",".join(map(str, CONSOLES)), help="watch: consoles")
     args = ap.parse_args()
     bl.run_benchmark("scale", "scale_bench.py", args, lambda endpoint: run(args, endpoint))
 

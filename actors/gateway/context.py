@@ -9,6 +9,7 @@ from actors.domain.triage import CriteriaTable
 from actors.gateway.directory import Directory
 from actors.gateway.lookup import Lookup
 from actors.gateway.router import Router
+from actors.gateway.watch_hub import WatchHub
 from cluster.config import ClusterConfig
 from cluster.etcd import EtcdClient
 from cluster.keys import Keys
@@ -20,6 +21,7 @@ class GatewayContext:
     client: EtcdClient
     directory: Directory
     table: CriteriaTable
+    hub: WatchHub
     address: str = ""
     keys: Keys = field(init=False)
     router: Router = field(init=False)

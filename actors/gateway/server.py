@@ -27,6 +27,7 @@ from actors.gateway.major_service import MajorRpcs
 from actors.gateway.rpc import add_service
 from actors.gateway.status_service import StatusRpcs
 from actors.gateway.unit_service import UnitRpcs
+from actors.gateway.watch_hub import WatchHub
 from actors.gateway.watch_service import WatchRpcs
 from amk.coordination.v1 import coordination_pb2 as cpb
 from amk.dispatch.v1 import dispatch_pb2 as pb
@@ -55,6 +56,7 @@ class Gateway:
         self.server: grpc.aio.Server | None = None
         self.client: EtcdClient | None = None
         self.directory: Directory | None = None
+        self.hub: WatchHub | None = None
         self._stopped = asyncio.Event()
         self.serving = False  # set once the server listens: a keeper adopts only then
 
@@ -62,7 +64,12 @@ class Gateway:
         self.client = EtcdClient(endpoints)
         self.directory = Directory(self.client, Keys(self.config.key_prefix))
         await self.directory.start()
-        gw = GatewayContext(self.config, self.client, self.directory, default_table(), self.address)
+        keys = Keys(self.config.key_prefix)
+        self.hub = WatchHub(self.client, keys)
+        await self.hub.start()
+        gw = GatewayContext(
+            self.config, self.client, self.directory, default_table(), self.hub, self.address
+        )
         # No SO_REUSEPORT (gRPC's default): a second gateway must fail to bind an address
         # one still serves, not split its connections with it.
         self.server = grpc.aio.server(
@@ -95,6 +102,8 @@ class Gateway:
     async def stop(self) -> None:
         if self.server is not None:
             await self.server.stop(grace=STOP_GRACE_S)
+        if self.hub is not None:
+            await self.hub.stop()
         if self.directory is not None:
             await self.directory.stop()
         if self.client is not None:

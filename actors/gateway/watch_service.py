@@ -50,31 +50,52 @@ class WatchRpcs:
         regions = set(conv.regions_filter(list(request.regions), gw.regions))
         if request.from_revision < 0:
             raise InvalidArgumentError("from_revision", "must be >= 0")
-        start = request.from_revision
-        if start == 0:
-            rev = await gw.client.revision()
-            for region in sorted(regions):
-                for inc in await gw.lookup.incidents(region, revision=rev):
-                    yield pb.WatchEvent(
-                        kind=pb.WatchEvent.KIND_SNAPSHOT_INCIDENT,
-                        revision=rev,
-                        region=region,
-                        incident=conv.incident_pb(inc),
-                    )
-                for unit in await gw.lookup.units(region, revision=rev):
-                    yield pb.WatchEvent(
-                        kind=pb.WatchEvent.KIND_SNAPSHOT_UNIT,
-                        revision=rev,
-                        region=region,
-                        unit=conv.unit_pb(unit),
-                    )
-            yield pb.WatchEvent(kind=pb.WatchEvent.KIND_SNAPSHOT_DONE, revision=rev)
-            start = rev + 1
-        async for rev, events in gw.client.watch_prefix(gw.keys.all(), start_revision=start):
-            for ev in events:
-                out = self._event(rev, ev, regions)
-                if out is not None:
+        # Subscribe first: every batch the gateway's hub hands out from now on is queued
+        # for this stream, so nothing falls between the snapshot (or catch-up) and it.
+        sub = gw.hub.subscribe()
+        try:
+            last = request.from_revision - 1  # the stream has everything up to here
+            if request.from_revision == 0:
+                rev = await gw.client.revision()
+                for region in sorted(regions):
+                    for inc in await gw.lookup.incidents(region, revision=rev):
+                        yield pb.WatchEvent(
+                            kind=pb.WatchEvent.KIND_SNAPSHOT_INCIDENT,
+                            revision=rev,
+                            region=region,
+                            incident=conv.incident_pb(inc),
+                        )
+                    for unit in await gw.lookup.units(region, revision=rev):
+                        yield pb.WatchEvent(
+                            kind=pb.WatchEvent.KIND_SNAPSHOT_UNIT,
+                            revision=rev,
+                            region=region,
+                            unit=conv.unit_pb(unit),
+                        )
+                yield pb.WatchEvent(kind=pb.WatchEvent.KIND_SNAPSHOT_DONE, revision=rev)
+                last = rev
+            elif last < sub.since:
+                # Resuming from before the hub's point: catch up on a watch of its own.
+                async for rev, events in gw.client.watch_prefix(
+                    gw.keys.all(), start_revision=last + 1
+                ):
+                    for out in self._events(rev, events, regions):
+                        yield out
+                    last = rev
+                    if last >= sub.since:
+                        break
+            while True:
+                rev, events = await sub.next()
+                if rev <= last:
+                    continue  # already in the snapshot or the catch-up
+                for out in self._events(rev, events, regions):
                     yield out
+                last = rev
+        finally:
+            gw.hub.unsubscribe(sub)
+
+    def _events(self, rev: int, events: list[Any], regions: set[str]) -> list[pb.WatchEvent]:
+        return [e for e in (self._event(rev, ev, regions) for ev in events) if e is not None]
 
     def _event(self, rev: int, ev: Any, regions: set[str]) -> pb.WatchEvent | None:
         parsed = self.gw.keys.parse(ev.kv.key)

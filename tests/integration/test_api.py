@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import urllib.request
 import uuid
 
 import grpc
@@ -484,3 +485,31 @@ async def test_recommendation_ranks_by_eta_and_a_neighbours_unit_can_be_assigned
             pb.RecommendUnitsRequest(incident_id=inc.id, limit=500), timeout=5
         )
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "limit" in err.value.details()
+
+
+def _etcd_watchers(endpoint: str) -> int:
+    """etcd's own count of open watchers (its /metrics on the client URL)."""
+    with urllib.request.urlopen(f"http://{endpoint}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    for line in text.splitlines():
+        if line.startswith("etcd_debugging_mvcc_watcher_total "):
+            return int(float(line.split()[1]))
+    raise AssertionError("etcd reports no watcher count")
+
+
+async def test_watch_streams_share_one_etcd_watch_per_gateway(cluster, stub):
+    """Twenty consoles watching: etcd sees no more watchers than before, and every
+    console gets the same change."""
+    before = _etcd_watchers(cluster.endpoint)
+    streams = [stub.Watch(pb.WatchRequest(regions=["innlandet"])) for _ in range(20)]
+    for s in streams:  # each gets its snapshot first
+        while (await s.read()).kind != pb.WatchEvent.KIND_SNAPSHOT_DONE:
+            pass
+    assert _etcd_watchers(cluster.endpoint) == before
+    inc = await create(stub, "innlandet", position=pb.Position(lat=61.115, lon=10.466))
+    for s in streams:
+        event = await s.read()
+        while event.kind != pb.WatchEvent.KIND_INCIDENT_CHANGED:
+            event = await s.read()
+        assert event.incident.id == inc.id
+        s.cancel()
