@@ -53,7 +53,7 @@ class Context:
     def client(self) -> AmkClient:
         if self._client is None:
             self._client = AmkClient(
-                self.args.gateway or _configured_gateways(),
+                self.args.gateway or configured_gateways(),
                 timeout_s=self.args.timeout,
                 identity=self.args.identity,
             )
@@ -72,7 +72,8 @@ class Context:
         return EXIT_OK
 
 
-def _configured_gateways() -> list[str] | None:
+def configured_gateways() -> list[str] | None:
+    """The gateways of the settings (``$AMK_GATEWAY``, the settings file), or None."""
     # The settings file written for ``amk up`` may move the gateways off the default
     # port; fall back to the client's own default (AMK_GATEWAY, then localhost) if the
     # settings cannot be read: talking to a cluster must not depend on them.

@@ -31,6 +31,7 @@ from typing import Any
 import structlog
 
 from actors.domain.triage import default_table
+from clients.cli_base import configured_gateways
 from clients.client import AmkClient, AmkClientError
 from cluster.config import Seed
 
@@ -355,7 +356,10 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m clients.loadgen", description=__doc__.split("\n")[0]
     )
     p.add_argument(
-        "--gateway", default="127.0.0.1:50051,127.0.0.1:50052", help="gateway address(es), a,b"
+        "--gateway",
+        default=None,
+        help="gateway address(es), a,b (default: $AMK_GATEWAY, the settings file, "
+        "else 127.0.0.1:50051,127.0.0.1:50052)",
     )
     p.add_argument("--rate", type=float, default=20.0, help="operations per second, overall")
     p.add_argument("--concurrency", type=int, default=4, help="worker threads")
@@ -380,7 +384,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     history = History(Path(args.history))
     gen = LoadGenerator(
-        [a for a in args.gateway.split(",") if a],
+        [a for a in args.gateway.split(",") if a]
+        if args.gateway
+        else (configured_gateways() or ["127.0.0.1:50051", "127.0.0.1:50052"]),
         Seed.load(Path(args.seed_file) if args.seed_file else None),
         spec,
         history,
