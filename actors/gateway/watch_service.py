@@ -7,6 +7,7 @@ as they happen, with a line for people.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -17,6 +18,8 @@ from actors.gateway.context import GatewayContext
 from actors.gateway.rpc import rpc
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from cluster.ownership import OwnerRecord
+
+CONVERTED_BATCHES = 1024  # recent batches kept converted for the streams still behind
 
 # Watch events of stored records: key kind -> (record type, changed kind, removed kind,
 # event field, converter).
@@ -43,6 +46,8 @@ class WatchRpcs:
 
     def __init__(self, gw: GatewayContext) -> None:
         self.gw = gw
+        # revision -> its batch as watch events (never mutated once made)
+        self._converted: OrderedDict[int, list[pb.WatchEvent]] = OrderedDict()
 
     @rpc
     async def Watch(self, request, context) -> AsyncIterator[pb.WatchEvent]:
@@ -95,11 +100,20 @@ class WatchRpcs:
             gw.hub.unsubscribe(sub)
 
     def _events(self, rev: int, events: list[Any], regions: set[str]) -> list[pb.WatchEvent]:
-        return [e for e in (self._event(rev, ev, regions) for ev in events) if e is not None]
+        """The watch events of one batch for ``regions``. Each batch is decoded and
+        converted once, for every stream that wants it (hundreds of consoles share one
+        hub), and the streams only filter by region."""
+        converted = self._converted.get(rev)
+        if converted is None:
+            converted = [e for ev in events if (e := self._event(rev, ev)) is not None]
+            self._converted[rev] = converted
+            if len(self._converted) > CONVERTED_BATCHES:
+                self._converted.popitem(last=False)
+        return [e for e in converted if e.region in regions]
 
-    def _event(self, rev: int, ev: Any, regions: set[str]) -> pb.WatchEvent | None:
+    def _event(self, rev: int, ev: Any) -> pb.WatchEvent | None:
         parsed = self.gw.keys.parse(ev.kv.key)
-        if parsed is None or parsed[1] not in regions:
+        if parsed is None or parsed[1] not in self.gw.regions:
             return None
         kind, region, ident = parsed
         shape = _WATCH_SHAPES.get(kind)
