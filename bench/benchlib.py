@@ -372,9 +372,10 @@ class Cluster:
 
 @contextlib.asynccontextmanager
 async def deployment(
-    endpoint: str, *, seed_file: Path | None = None, **overrides: Any
+    endpoint: str, *, seed_file: Path | None = None, gateways: int = 1, **overrides: Any
 ) -> AsyncIterator[Cluster]:
-    """Start a deployment under a fresh key prefix and namespace; stop it afterwards."""
+    """Start a deployment (``gateways`` of them) under a fresh key prefix and namespace;
+    stop it afterwards."""
     from clients.launcher import Deployment
     from cluster.config import ClusterConfig
     from cluster.etcd_server import find_free_port
@@ -385,7 +386,7 @@ async def deployment(
         home=home,
         key_prefix=f"/bench/{tag}/",
         ray_namespace=f"amk-bench-{tag}",
-        gateways=[f"127.0.0.1:{find_free_port()}"],
+        gateways=[f"127.0.0.1:{find_free_port()}" for _ in range(gateways)],
         seed_file=seed_file,
         log_level="info",
         **overrides,
@@ -394,7 +395,7 @@ async def deployment(
     t0 = time.monotonic()
     try:
         await dep.start()
-        note(f"deployment {tag} up in {time.monotonic() - t0:.1f} s (gateway {config.gateways[0]})")
+        note(f"deployment {tag} up in {time.monotonic() - t0:.1f} s (gateways {config.gateways})")
         yield Cluster(config, dep, endpoint, tag, home)
     finally:
         with contextlib.suppress(Exception):

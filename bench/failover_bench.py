@@ -30,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import json
 import os
 import random
 import signal
@@ -41,10 +40,12 @@ from typing import Any
 import benchlib as bl
 import grpc
 
+from actors.centre.records import Takeover
 from amk.coordination.v1 import coordination_pb2 as cpb
 from amk.coordination.v1 import coordination_pb2_grpc as cpb_grpc
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
+from cluster.ownership import OwnerRecord, read_owner
 
 SIGNALS = {"kill": signal.SIGKILL, "stop": signal.SIGSTOP, "kill_lease_only": signal.SIGKILL}
 
@@ -109,7 +110,7 @@ class OwnerLog:
             async for _rev, evs in self.etcd.watch(self.key, start_revision=rev + 1):
                 now = time.monotonic()
                 for ev in evs:
-                    centre = "" if ev.deleted else json.loads(ev.kv.value)["centre"]
+                    centre = "" if ev.deleted else OwnerRecord.decode(ev.kv.value).centre
                     self.events.append((now, ev.deleted, centre, ev.kv.mod_revision))
 
         self._task = asyncio.create_task(follow())
@@ -123,11 +124,10 @@ class OwnerLog:
 
 
 async def owner(etcd: Any, keys: Any, region: str) -> tuple[str, str, int] | None:
-    kv = await etcd.get(keys.owner(region))
-    if kv is None:
+    found = await read_owner(etcd, keys, region)
+    if found is None:
         return None
-    rec = json.loads(kv.value)
-    return rec["centre"], rec["instance"], kv.mod_revision
+    return found.record.centre, found.record.instance, found.token
 
 
 async def prefill(stub: pb_grpc.DispatchServiceStub, region: str, n: int) -> None:
@@ -203,9 +203,9 @@ async def repetition(
         rec["new_owner"] = claimed[0][1]
     took = await etcd.get(keys.takeover(region))
     if took is not None:
-        t = json.loads(took.value)
+        t = Takeover.decode(took.value)
         rec["takeover_record"] = {
-            k: t.get(k) for k in ("centre", "previous", "duration_ms", "incidents", "units")
+            k: getattr(t, k) for k in ("centre", "previous", "duration_ms", "incidents", "units")
         }
     rec["writer_failures"] = writer.failed
     rec["acks_during_rep"] = len(writer.acks)

@@ -21,13 +21,7 @@ Target: kill -> serving again ≤ 2 s at p99.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import shutil
-import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import benchlib as bl
@@ -38,41 +32,8 @@ TARGET_P99_S = 2.0
 PROBE_S = 0.01
 
 
-@contextlib.asynccontextmanager
-async def two_gateways(endpoint: str) -> AsyncIterator[Any]:
-    """A deployment with two gateways under a fresh key prefix and namespace (benchlib's
-    :func:`~benchlib.deployment` starts one)."""
-    from clients.launcher import Deployment
-    from cluster.config import ClusterConfig
-    from cluster.etcd_server import find_free_port
-
-    tag = uuid.uuid4().hex[:8]
-    home = Path(tempfile.mkdtemp(prefix="amk-bench-home-"))
-    config = ClusterConfig.load(
-        home=home,
-        key_prefix=f"/bench/{tag}/",
-        ray_namespace=f"amk-bench-{tag}",
-        gateways=[f"127.0.0.1:{find_free_port()}" for _ in range(2)],
-        log_level="info",
-    )
-    dep = Deployment(config, [endpoint])
-    t0 = time.monotonic()
-    try:
-        await dep.start()
-        bl.note(f"deployment {tag} up in {time.monotonic() - t0:.1f} s ({config.gateways})")
-        yield dep
-    finally:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(dep.stop(), 30)
-        shutil.rmtree(home, ignore_errors=True)
-
-
-async def _states(dep: Any) -> dict[str, Any]:
-    return {g.address: g for g in await dep.gateway_states()}
-
-
 async def repetition(dep: Any, address: str, other: str) -> dict[str, Any]:
-    before = (await _states(dep))[address]
+    before = await dep.gateway_state(address)
     prober = HealthProber([address, other], interval_s=PROBE_S).start()
     try:
         await asyncio.sleep(0.1)  # a few SERVING answers before the kill
@@ -85,12 +46,8 @@ async def repetition(dep: Any, address: str, other: str) -> dict[str, Any]:
     if back is None:
         raise TimeoutError(f"{address} not serving again within 30 s of the kill")
     down = min(s.t for s in samples if s.address == address and s.t >= t_kill and not s.serving)
-    state = before
-    for _ in range(100):  # the supervisor records the restart just after serving
-        state = (await _states(dep))[address]
-        if state.restarts > before.restarts:
-            break
-        await asyncio.sleep(0.02)
+    # The supervisor records the restart just after the gateway serves again.
+    state = await dep.wait_gateway_restarted(address, before.restarts, timeout_s=2) or before
     return {
         "address": address,
         "kill_to_serving_s": round(back - t_kill, 4),
@@ -113,7 +70,8 @@ async def repetition(dep: Any, address: str, other: str) -> dict[str, Any]:
 async def run(args: Any, endpoint: str) -> dict[str, Any]:
     reps = args.reps or (2 if args.quick else 5)
     rows: list[dict[str, Any]] = []
-    async with two_gateways(endpoint) as dep:
+    async with bl.deployment(endpoint, gateways=2) as cluster:
+        dep = cluster.deployment
         addresses = dep.config.gateways
         # Both serving before the first kill.
         prober = HealthProber(addresses, interval_s=PROBE_S).start()

@@ -208,19 +208,11 @@ async def fill(
 async def paged_load(client: Any, keys: Any, revision: int, page: int = 1000) -> int:
     """What a paged read of the region's incidents costs (bench code, not the centre's)."""
     from actors.domain.model import Incident
-    from cluster.keys import prefix_range_end
 
-    prefix = keys.incidents_prefix("oslo")
-    end = prefix_range_end(prefix)
-    key, n = prefix, 0
-    while True:
-        kvs, _ = await client.range(key, end, revision=revision, limit=page)
-        for kv in kvs:
-            Incident.decode(kv.value, kv.mod_revision)
-        n += len(kvs)
-        if len(kvs) < page:
-            return n
-        key = kvs[-1].key + b"\0"
+    kvs, _ = await client.get_prefix(keys.incidents_prefix("oslo"), revision=revision, page=page)
+    for kv in kvs:
+        Incident.decode(kv.value, kv.mod_revision)
+    return len(kvs)
 
 
 async def part_load(endpoint: str, quick: bool) -> dict[str, Any]:

@@ -55,7 +55,7 @@ class Snapshot:
     owners: list[dict[str, Any]] = field(default_factory=list)  # region, token, instance, centre
 
 
-async def _range_all(client: EtcdClient, prefix: bytes, *, keys_only: bool = False) -> list[Any]:
+async def _read_prefix(client: EtcdClient, prefix: bytes, *, keys_only: bool = False) -> list[Any]:
     """Every pair under ``prefix`` at one revision (the client's paged reader)."""
     kvs, _ = await client.get_prefix(prefix, keys_only=keys_only, timeout_s=10)
     return kvs
@@ -64,15 +64,15 @@ async def _range_all(client: EtcdClient, prefix: bytes, *, keys_only: bool = Fal
 async def collect(client: EtcdClient, keys: Keys) -> Snapshot:
     """Read the journal, the request records, the incidents and the owner keys."""
     snap = Snapshot()
-    for kv in await _range_all(client, keys.journal_prefix()):
+    for kv in await _read_prefix(client, keys.journal_prefix()):
         entry = json.loads(kv.value)
         entry["revision"] = kv.mod_revision
         entry["key"] = kv.key.decode()
         snap.journal.append(entry)
     rp = keys.request("").decode()  # the requests/ prefix
-    for kv in await _range_all(client, keys.request(""), keys_only=True):
+    for kv in await _read_prefix(client, keys.request(""), keys_only=True):
         snap.requests[kv.key.decode()[len(rp) :]] = kv.mod_revision
-    for kv in await _range_all(client, keys.incidents_prefix()):
+    for kv in await _read_prefix(client, keys.incidents_prefix()):
         parsed = keys.parse(kv.key)
         if parsed:
             snap.incidents.append(
@@ -83,7 +83,7 @@ async def collect(client: EtcdClient, keys: Keys) -> Snapshot:
                     "revision": kv.mod_revision,
                 }
             )
-    for kv in await _range_all(client, keys.regions_prefix()):
+    for kv in await _read_prefix(client, keys.regions_prefix()):
         parsed = keys.parse(kv.key)
         if parsed and parsed[2] == "owner":
             rec = OwnerRecord.decode(kv.value)

@@ -61,7 +61,7 @@ from cluster.errors import AmkError
 from cluster.etcd import EtcdClient
 from cluster.etcd_server import EmbeddedEtcd, find_free_port
 from cluster.keys import Keys
-from cluster.ownership import OwnerRecord
+from cluster.ownership import read_owner
 
 log = structlog.get_logger("amk.chaos.drill")
 
@@ -139,15 +139,15 @@ async def health(ctx: DrillContext, client: EtcdClient) -> dict[str, Any]:
         centres[cid] = {"instance": st.instance, "regions": st.regions, "pid": st.pid}
     owners: dict[str, Any] = {}
     for region in ctx.config.region_ids():
-        kv = await client.get(keys.owner(region))
-        if kv is None:
+        owner = await read_owner(client, keys, region)
+        if owner is None:
             problems.append(f"region {region} has no owner")
             continue
-        rec = OwnerRecord.decode(kv.value)
+        rec = owner.record
         owners[region] = {
             "centre": rec.centre,
             "instance": rec.instance,
-            "token": kv.mod_revision,
+            "token": owner.token,
         }
         live = centres.get(rec.centre, {})
         if live.get("instance") != rec.instance:
@@ -179,8 +179,8 @@ async def _watch_owners(
     while True:
         for region in regions:
             with contextlib.suppress(Exception):
-                kv = await client.get(keys.owner(region), timeout_s=0.5)
-                now = (OwnerRecord.decode(kv.value).centre, kv.mod_revision) if kv else (None, 0)
+                owner = await read_owner(client, keys, region, timeout_s=0.5)
+                now = (owner.record.centre, owner.token) if owner else (None, 0)
                 if last.get(region) != now:
                     last[region] = now
                     out.append(
@@ -207,7 +207,7 @@ async def _run_fault(
     log.info("fault_done", failpoint=fp.name, target=fp.spec.target)
 
 
-def no_gateway_windows(windows: list[dict[str, Any]]) -> list[tuple[float, float | None]]:
+def probed_no_gateway_spans(windows: list[dict[str, Any]]) -> list[tuple[float, float | None]]:
     """The times with no gateway at all that probing faults measured (``no_gateway_at``
     in their recover details: from the kill to the first gateway serving again)."""
     found = [w.get("recover", {}).get("no_gateway_at") for w in windows]
@@ -349,7 +349,7 @@ async def run_drill(
                 stats[cid]["instance"] = st["instance"]  # type: ignore[assignment]
         snap = await checker.collect(client, keys)
         full_history = history.records + ctx.direct
-        no_gateway = no_gateway_windows(windows)
+        no_gateway = probed_no_gateway_spans(windows)
         verdict = checker.check(
             full_history,
             snap,

@@ -38,6 +38,7 @@ import structlog
 
 from actors.domain.commands import CreateIncident
 from actors.domain.model import Position
+from actors.gateway.handle import parse_name
 from chaos.etcd_cluster import EtcdCluster
 from chaos.gateway_probe import HealthProber, no_gateway_after, probe_gaps
 from chaos.proxy import TcpProxy
@@ -312,7 +313,7 @@ class KillGateway(Failpoint):
     async def inject(self, ctx: DrillContext) -> dict[str, Any]:
         assert ctx.deployment is not None
         address = self._address(ctx)
-        before = {g.address: g for g in await ctx.deployment.gateway_states()}[address]
+        before = await ctx.deployment.gateway_state(address)
         self._restarts_before = before.restarts
         if self.spec.params.get("probe"):
             interval = float(self.spec.params.get("probe_ms", 20)) / 1000
@@ -328,16 +329,12 @@ class KillGateway(Failpoint):
         how long it took (death seen -> serving again)."""
         assert ctx.deployment is not None
         address = self._address(ctx)
-        out: dict[str, Any] = {"restart_failed": f"{address} not serving again within 30 s"}
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with contextlib.suppress(AmkError):
-                states = {g.address: g for g in await ctx.deployment.gateway_states()}
-                state = states[address]
-                if state.alive and state.restarts > self._restarts_before:
-                    out = {"restart_s": state.last_restart_s, "new_pid": state.pid}
-                    break
-            await asyncio.sleep(0.1)
+        state = await ctx.deployment.wait_gateway_restarted(address, self._restarts_before)
+        out: dict[str, Any] = (
+            {"restart_s": state.last_restart_s, "new_pid": state.pid}
+            if state is not None
+            else {"restart_failed": f"{address} not serving again within 30 s"}
+        )
         if self._prober is not None:
             out.update(await self._probed(address))
         return out
@@ -406,6 +403,7 @@ class RayNodeKill(Failpoint):
         super().__init__(spec)
         self._node_name = ""
         self._victims: dict[str, dict[str, Any]] = {}
+        self._gateway_restarts: dict[str, int] = {}  # address -> restarts before the kill
         self._detect: asyncio.Task[dict[str, Any]] | None = None
 
     def available(self, ctx: DrillContext) -> Availability:
@@ -431,6 +429,15 @@ class RayNodeKill(Failpoint):
             for aid, a in (await asyncio.to_thread(actor_table)).items()
             if a["Address"]["NodeID"] == node.node_id and a["State"] == "ALIVE"
         }
+        # Restart counts before the kill: the supervisor may restart a gateway before
+        # this failpoint looks again.
+        self._gateway_restarts = {}
+        for address in (parsed[0] for parsed in map(parse_name, self._victims) if parsed):
+            self._gateway_restarts[address] = 0
+            if ctx.deployment is not None:
+                with contextlib.suppress(AmkError):
+                    state = await ctx.deployment.gateway_state(address)
+                    self._gateway_restarts[address] = state.restarts
         t_kill = time.time()
         await asyncio.to_thread(ctx.ray_cluster.remove_node, node, False)
         removed_s = time.time() - t_kill
@@ -446,9 +453,7 @@ class RayNodeKill(Failpoint):
         centres = [
             n.split(":", 1)[1].rsplit("-", 1)[0] for n in self._victims if n.startswith("centre:")
         ]
-        gateways = [
-            n.split(":", 1)[1].rsplit("#", 1)[0] for n in self._victims if n.startswith("gateway:")
-        ]
+        gateways = list(self._gateway_restarts)
         self.log.warning(
             "ray_node_killed", node=self._node_name, centres=centres, gateways=gateways
         )
@@ -483,8 +488,8 @@ class RayNodeKill(Failpoint):
 
     async def recover(self, ctx: DrillContext) -> dict[str, Any]:
         """Wait for Ray to report the deaths; with ``replace_node`` (default true) add a
-        fresh worker node and start the dead gateway(s) there. The centre is the
-        supervisor's: it starts it again wherever Ray places it."""
+        fresh worker node, then wait for the supervisor to have started the dead
+        gateway(s) and centre again wherever Ray places them."""
         out = await self._detect if self._detect is not None else {}
         if not self.spec.params.get("replace_node", True) or ctx.deployment is None:
             return out
@@ -504,18 +509,12 @@ class RayNodeKill(Failpoint):
         out["added_node_s"] = round(time.time() - t, 2)
         out["added_node"] = fresh
         # The supervisor starts the dead gateway(s) again wherever Ray can place them.
-        dead_gateways = [
-            n.split(":", 1)[1].rsplit("#", 1)[0] for n in self._victims if n.startswith("gateway:")
-        ]
-        for _ in range(300):  # up to ~30 s
-            with contextlib.suppress(AmkError):
-                states = {g.address: g for g in await ctx.deployment.gateway_states()}
-                if all(states[a].alive and states[a].restarts for a in dead_gateways):
-                    out["gateways_restarted"] = {a: states[a].last_restart_s for a in dead_gateways}
-                    break
-            await asyncio.sleep(0.1)
-        else:
-            out["gateway_restart_failed"] = dead_gateways
+        for address, before in self._gateway_restarts.items():
+            state = await ctx.deployment.wait_gateway_restarted(address, before)
+            if state is None:
+                out.setdefault("gateway_restart_failed", []).append(address)
+            else:
+                out.setdefault("gateways_restarted", {})[address] = state.last_restart_s
         return out
 
 

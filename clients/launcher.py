@@ -36,6 +36,8 @@ from cluster.logs import configure as configure_logs
 
 log = structlog.get_logger("amk.launcher")
 
+GATEWAY_POLL_S = 0.05  # how often a waiter looks whether a gateway is back
+
 
 class Deployment:
     """The supervisor (which owns the centre, gateway and major-incident actors) of one
@@ -112,6 +114,27 @@ class Deployment:
         """Each gateway's ``GatewayState`` (alive, pid, restarts, last restart)."""
         assert self.supervisor is not None
         return await self.supervisor.gateways()
+
+    async def gateway_state(self, address: str) -> Any:
+        """The ``GatewayState`` of the gateway on ``address``."""
+        for state in await self.gateway_states():
+            if state.address == address:
+                return state
+        raise ConfigError(f"no gateway on {address}")
+
+    async def wait_gateway_restarted(
+        self, address: str, restarts_before: int, *, timeout_s: float = 30.0
+    ) -> Any | None:
+        """The gateway's state once the supervisor has started it again (alive, with
+        more restarts than ``restarts_before``); None if not within ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with contextlib.suppress(AmkError):
+                state = await self.gateway_state(address)
+                if state.alive and state.restarts > restarts_before:
+                    return state
+            await asyncio.sleep(GATEWAY_POLL_S)
+        return None
 
     async def stop(self) -> None:
         self._stopping = True

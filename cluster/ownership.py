@@ -70,14 +70,18 @@ class Owner:
     token: int  # the owner key's mod revision
 
 
-async def read_owner(client: EtcdClient, keys: Keys, region: str) -> Owner | None:
-    return await read_owner_key(client, keys.owner(region), region)
+async def read_owner(
+    client: EtcdClient, keys: Keys, region: str, *, timeout_s: float | None = None
+) -> Owner | None:
+    return await read_owner_key(client, keys.owner(region), region, timeout_s=timeout_s)
 
 
-async def read_owner_key(client: EtcdClient, key: bytes, label: str) -> Owner | None:
+async def read_owner_key(
+    client: EtcdClient, key: bytes, label: str, *, timeout_s: float | None = None
+) -> Owner | None:
     """The current holder of any owner key (a region's, a major incident's), or None;
     the owner's ``region`` is ``label``."""
-    kv = await client.get(key)
+    kv = await client.get(key, timeout_s=timeout_s)
     if kv is None:
         return None
     return Owner(label, OwnerRecord.decode(kv.value), kv.mod_revision)

@@ -22,11 +22,11 @@ from actors.centre.records import CallTakerCounts, CentreStatus
 from actors.domain.commands import Command
 from actors.domain.model import Outcome
 from actors.remote import FOREVER_S, Envelope, RemoteActor, unwrap
+from actors.supervisor.handle import SupervisorHandle
 from cluster.errors import AmkError, CentreUnavailableError
 from cluster.ownership import OwnerRecord
 
 MAX_BATCH = 64  # commands per Ray call
-SUPERVISOR = "supervisor"
 ACTOR_PREFIX = "centre:"
 
 
@@ -66,12 +66,10 @@ class CentreHandle:
     async def _resolve(self) -> RemoteActor:
         if self._remote is not None:
             return self._remote
-        supervisor = RemoteActor(
-            SUPERVISOR,
-            self.namespace,
-            make_error=lambda d: CentreUnavailableError(self.centre_id, f"no supervisor: {d}"),
-        )
-        current = await supervisor.call("instances", timeout_s=5.0)
+        try:
+            current = await SupervisorHandle(self.namespace).instances()
+        except AmkError as exc:
+            raise CentreUnavailableError(self.centre_id, f"no supervisor: {exc}") from exc
         instance = current.get(self.centre_id)
         if instance is None:
             raise CentreUnavailableError(self.centre_id, "not started")

@@ -286,16 +286,6 @@ def incident_status_of_result(stored: bytes | str) -> str | None:
 # ---------------------------------------------------------------- the figures
 
 
-def answer_times(calls: Iterable[Call], *, since: float | None = None) -> dict[str, list[float]]:
-    """Per region: answer times of the answered calls that arrived at/after ``since``."""
-    out: dict[str, list[float]] = defaultdict(list)
-    for c in calls:
-        if not c.answered_at or (since is not None and c.arrived_at < since):
-            continue
-        out[c.region].append(max(0.0, c.answered_at - c.arrived_at))
-    return dict(out)
-
-
 def incident_times(
     incidents: Iterable[Incident],
     reached: Mapping[str, float],

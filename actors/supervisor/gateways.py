@@ -19,13 +19,12 @@ import structlog
 
 from actors.gateway import actor as gateway_actor
 from actors.gateway.handle import GatewayHandle, parse_name
+from actors.supervisor.adoption import ADOPT_TIMEOUT_S, adopt_one
 from actors.supervisor.records import GatewayState
 from cluster.config import ClusterConfig
 from cluster.errors import ActorUnavailableError
 
 log = structlog.get_logger("amk.supervisor")
-
-ADOPT_TIMEOUT_S = 2.0  # a gateway found by name must answer this fast to be adopted
 
 
 class GatewayKeeper:
@@ -49,23 +48,23 @@ class GatewayKeeper:
         )
 
     async def _adopt(self, address: str, existing: list[str]) -> GatewayHandle | None:
-        """The one serving incarnation on ``address`` among ``existing``; every other
-        (dead, hung, never started, or one too many) is ended, so none runs unwatched."""
-        adopted: GatewayHandle | None = None
-        for name in existing:
-            parsed = parse_name(name)
-            if parsed is None or parsed[0] != address:
-                continue
-            handle = GatewayHandle(address, self.config.ray_namespace, incarnation=parsed[1])
-            ready = False
-            with contextlib.suppress(Exception):
-                ready = await handle.serving(timeout_s=ADOPT_TIMEOUT_S)
-            if ready and adopted is None:
-                adopted = handle
-                log.info("gateway_adopted", address=address, incarnation=parsed[1])
-                continue
-            with contextlib.suppress(Exception):
-                handle.kill()
+        """The one serving incarnation on ``address`` among ``existing``; every other is
+        ended (see :mod:`actors.supervisor.adoption`)."""
+        candidates = [
+            GatewayHandle(address, self.config.ray_namespace, incarnation=parsed[1])
+            for parsed in map(parse_name, existing)
+            if parsed is not None and parsed[0] == address
+        ]
+
+        async def serving(handle: GatewayHandle) -> bool:
+            return await handle.serving(timeout_s=ADOPT_TIMEOUT_S)
+
+        async def end(handle: GatewayHandle) -> None:
+            handle.kill()
+
+        adopted = await adopt_one(candidates, serving, end)
+        if adopted is not None:
+            log.info("gateway_adopted", address=address, incarnation=adopted.incarnation)
         return adopted
 
     async def _start(

@@ -32,6 +32,7 @@ from actors.centre.handle import ACTOR_PREFIX, CentreHandle
 from actors.major import actor as major_actor
 from actors.major.handle import MajorHandle
 from actors.major.record import MajorRecord, MajorStatus, MajorView
+from actors.supervisor.adoption import ADOPT_TIMEOUT_S, adopt_one
 from actors.supervisor.gateways import GatewayKeeper
 from actors.supervisor.records import DeathEvent, GatewayState
 from cluster.config import ClusterConfig
@@ -41,9 +42,6 @@ from cluster.keys import Keys
 from cluster.ownership import OwnerRecord
 
 log = structlog.get_logger("amk.supervisor")
-
-
-ADOPT_TIMEOUT_S = 2.0  # a centre found by name must answer this fast to be adopted
 
 
 class Supervisor:
@@ -87,26 +85,24 @@ class Supervisor:
         return [a["name"] for a in found if a.get("namespace") == self.config.ray_namespace]
 
     async def _adopt_centre(self, centre_id: str, existing: list[str]) -> CentreHandle | None:
-        """The one started incarnation of ``centre_id`` among ``existing``; every other
-        (dead, hung, never started, or one too many) is ended, so none runs unwatched
-        (fencing makes ending a live one safe)."""
+        """The one started incarnation of ``centre_id`` among ``existing`` (a centre with
+        a lease); every other is ended (see :mod:`actors.supervisor.adoption`)."""
         prefix = ACTOR_PREFIX + centre_id + "-"
-        adopted: CentreHandle | None = None
-        for name in existing:
-            rest = name[len(prefix) :] if name.startswith(prefix) else ""
-            if len(rest) != 12 or any(ch not in "0123456789abcdef" for ch in rest):
-                continue
-            instance = f"{centre_id}-{rest}"
-            handle = CentreHandle(centre_id, self.config.ray_namespace, instance=instance)
-            started = False
-            with contextlib.suppress(Exception):
-                started = (await handle.status(timeout_s=ADOPT_TIMEOUT_S)).lease_id != 0
-            if started and adopted is None:
-                adopted = handle
-                log.info("centre_adopted", centre=centre_id, instance=instance)
-                continue
-            with contextlib.suppress(Exception):
-                await handle.kill()
+        candidates = [
+            CentreHandle(centre_id, self.config.ray_namespace, instance=f"{centre_id}-{rest}")
+            for rest in (n[len(prefix) :] for n in existing if n.startswith(prefix))
+            if len(rest) == 12 and all(ch in "0123456789abcdef" for ch in rest)
+        ]
+
+        async def started(handle: CentreHandle) -> bool:
+            return (await handle.status(timeout_s=ADOPT_TIMEOUT_S)).lease_id != 0
+
+        async def end(handle: CentreHandle) -> None:
+            await handle.kill()
+
+        adopted = await adopt_one(candidates, started, end)
+        if adopted is not None:
+            log.info("centre_adopted", centre=centre_id, instance=adopted.instance)
         return adopted
 
     def gateway_states(self) -> list[GatewayState]:

@@ -43,6 +43,7 @@ from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
 from actors.domain.triage import default_table
+from actors.gateway.status_codes import RETRYABLE_CODES, STATUS_OF
 from actors.major.record import major_id_for
 from amk.coordination.v1 import coordination_pb2 as cpb
 from amk.dispatch.v1 import dispatch_pb2 as pb
@@ -61,18 +62,10 @@ GIVE_UP_AFTER = 30  # bad answers: the gateway is broken, stop calling
 REPORT_LINES = 30
 
 Code = grpc.StatusCode
-DELIBERATE = frozenset(
-    {
-        Code.OK,
-        Code.INVALID_ARGUMENT,
-        Code.NOT_FOUND,
-        Code.FAILED_PRECONDITION,
-        Code.ALREADY_EXISTS,
-        Code.RESOURCE_EXHAUSTED,
-        Code.UNIMPLEMENTED,
-    }
-)
-RETRYABLE = frozenset({Code.UNAVAILABLE, Code.DEADLINE_EXCEEDED})
+# The codes the server gives on purpose, from its one status table: every code an error
+# maps to, less INTERNAL (a bug) and less the retryable ones, allowed on a few calls only.
+RETRYABLE = RETRYABLE_CODES
+DELIBERATE = frozenset({Code.OK, *STATUS_OF.values()}) - RETRYABLE - {Code.INTERNAL}
 # Statuses made by gRPC's transport, not by the server: e.g. an error message so long
 # that a default client drops the trailers and reports RESOURCE_EXHAUSTED instead.
 TRANSPORT_FAILURE = re.compile(r"Stream removed|exceeds (soft|hard) limit|larger than max")
