@@ -15,7 +15,6 @@ from actors.centre.core import CentreCore
 from actors.centre.region_host import Record, RegionHost, replace_region_key
 from actors.domain.commands import Command
 from actors.domain.errors import NotFoundError
-from actors.domain.idempotency import with_fingerprint
 from actors.domain.model import Call, Incident, Outcome, Unit
 from cluster import ownership
 from cluster.errors import RegionUnavailableError
@@ -82,7 +81,7 @@ class Executor:
             type(cmd).__name__,
             cmd.who,
             cmd.request_id,
-            with_fingerprint(outcome.encode(), cmd.fingerprint),
+            outcome.encode(cmd.fingerprint),
             {"ids": [r.id for r in records]},
             expected=expected,
             deletes=deletes,

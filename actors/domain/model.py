@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from actors.domain.errors import InvalidArgumentError
+from actors.domain.idempotency import FINGERPRINT_FIELD
 
 
 class Urgency(StrEnum):
@@ -239,11 +240,13 @@ class Outcome:
     unit: Unit | None = None
     call: Call | None = None
 
-    def encode(self) -> bytes:
+    def encode(self, fingerprint: str = "") -> bytes:
         """The records without revisions: the commit revision is not known until the
         transaction that stores this answer commits; ``decode`` gets it from the
-        request key's mod revision, which is that commit's revision."""
-        d: dict[str, Any] = {}
+        request key's mod revision, which is that commit's revision. With the request's
+        ``fingerprint`` when it is the answer kept under a request id
+        (:mod:`actors.domain.idempotency`)."""
+        d: dict[str, Any] = {FINGERPRINT_FIELD: fingerprint} if fingerprint else {}
         if self.incident is not None:
             d["incident"] = self.incident.to_dict()
         if self.unit is not None:
