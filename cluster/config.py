@@ -244,6 +244,26 @@ class ClusterConfig(BaseModel):
     status_timeout_s: float = Field(default=1.0, gt=0.0)  # a centre's status (board)
     peer_status_timeout_s: float = Field(default=0.5, gt=0.0)  # partner's free call-takers
     default_deadline_s: float = Field(default=10.0, gt=0.0)  # an RPC without a deadline
+    # etcd's backend quota, set explicitly on the embedded etcd (and checked against an
+    # external one by `amk status`). 4 GiB: twice etcd's 2 GiB default, half its 8 GiB
+    # suggested maximum; with the archiver running the live data is a day of work
+    # (docs: README "Running for months"), so the quota is a guard, not a budget.
+    etcd_quota_bytes: int = Field(default=4 * 1024**3, ge=64 * 1024**2)
+    # The archive database: closed work moves here out of etcd. Empty = SQLite in the
+    # state folder (``sqlite:///{home}/archive.db``); production: ``postgresql://...``.
+    archive_url: str = ""
+    # How long a closed incident, a finished call and a journal entry stay live in etcd
+    # before the archiver moves them (the board and takeover only ever load live data).
+    archive_hold_s: float = Field(default=86400.0, ge=0.0)
+    # How long an idempotency record (request id -> first answer) stays in etcd. Every
+    # client retries within its call's deadline (default 10 s) and the client library
+    # gives up on a request id after its retry budget (well under a minute), so 24 h
+    # covers every retry with a margin of three orders of magnitude.
+    request_retention_s: float = Field(default=86400.0, ge=0.0)
+    # Pause between two archive passes of one centre (a pass handles a bounded batch).
+    archive_interval_s: float = Field(default=5.0, gt=0.0)
+    # Records moved per etcd transaction by the archiver (etcd allows 128 operations).
+    archive_batch: int = Field(default=50, ge=1, le=100)
     # Test-only: writes skip the fencing compare, to prove the drill checker catches a
     # stale write. Refused unless AMK_UNSAFE_ALLOW_UNFENCED=1 is set in the environment.
     fencing: bool = True
@@ -256,6 +276,10 @@ class ClusterConfig(BaseModel):
                 f"{UNSAFE_UNFENCED_ENV}=1 (never in production)"
             )
         return self
+
+    def archive_location(self) -> str:
+        """The archive database's URL (SQLite in the state folder unless configured)."""
+        return self.archive_url or f"sqlite:///{self.home / 'archive.db'}"
 
     def endpoints_for(self, centre_id: str, default: list[str]) -> list[str]:
         return self.centre_etcd.get(centre_id) or default

@@ -1,0 +1,117 @@
+"""The archive database's contract: what the archiver writes and the readers ask.
+
+Closed work leaves etcd for an archive database (SQLite embedded, PostgreSQL in
+production) so etcd holds about a day of live data however long the service runs. The
+archive is written before etcd lets go of anything, and every write is idempotent, keyed
+by the etcd key and the revision the value had there: an archiver that dies mid-batch and
+runs the batch again changes nothing the second time (nothing lost, nothing doubled).
+
+The API is synchronous (the archiver calls it through ``asyncio.to_thread``): both
+drivers are synchronous, and one archive batch a few seconds apart needs no more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class ArchiveError(Exception):
+    """The archive database refused or could not be reached; nothing was confirmed."""
+
+
+@dataclass(frozen=True, slots=True)
+class ArchivedRecord:
+    """The final state of an entity when it left etcd.
+
+    ``kind`` is the key's family (``incidents``, ``calls``, ``requests``); ``revision``
+    the value's mod revision in etcd; ``at`` the record's own reference time (an
+    incident's creation, a call's arrival, a request's commit) for range queries.
+    """
+
+    key: str
+    kind: str
+    region: str
+    id: str
+    revision: int
+    at: float
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class RecordVersion:
+    """One state of an entity as a journal entry wrote it (``value`` None: deleted)."""
+
+    key: str
+    kind: str
+    region: str
+    id: str
+    revision: int
+    at: float
+    value: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class JournalRow:
+    """One journal entry (``entry`` is its JSON as etcd held it) and what it wrote."""
+
+    key: str
+    region: str
+    at: float
+    revision: int
+    entry: bytes
+    versions: tuple[RecordVersion, ...] = ()
+
+
+class ArchiveStore(Protocol):
+    """One archive database. Every method raises :class:`ArchiveError` on failure."""
+
+    def migrate(self) -> int:
+        """Bring the schema to the newest version (idempotent); returns that version."""
+
+    def schema_version(self) -> int:
+        """The schema version the database is at (0: empty)."""
+
+    def put_batch(self, records: Sequence[ArchivedRecord], journal: Sequence[JournalRow]) -> None:
+        """Store records, journal rows and their versions in one database transaction.
+
+        Idempotent: a (key, revision) already stored is left as it is. Returns only once
+        the transaction is durable, so the caller may then delete the originals.
+        """
+
+    def get_record(self, kind: str, id: str) -> ArchivedRecord | None:
+        """The newest archived record of that kind and id (any region), or None."""
+
+    def records(
+        self,
+        kind: str,
+        *,
+        region: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+    ) -> list[ArchivedRecord]:
+        """Archived records of a kind, newest revision per key, ordered by ``at``."""
+
+    def journal(
+        self,
+        *,
+        region: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int | None = None,
+    ) -> list[JournalRow]:
+        """Journal rows in time order (``since`` inclusive, ``until`` inclusive)."""
+
+    def history(self, kind: str, id: str) -> list[JournalRow]:
+        """Every archived journal row that wrote or deleted that entity, in time order."""
+
+    def versions_at(self, at: float, kinds: Sequence[str] | None = None) -> list[RecordVersion]:
+        """For each key, its newest version written at or before ``at`` (deletions as
+        ``value=None``), from archived journal rows: the board as it stood then."""
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table (records by kind, journal), for status and benchmarks."""
+
+    def close(self) -> None:
+        """Release the connection."""
