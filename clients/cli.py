@@ -29,6 +29,7 @@ from clients.cli_base import (
     _request_id_option,
     exit_code_for,
 )
+from clients.cli_history import add_history_commands
 from clients.cli_ops import add_ops_commands
 from clients.client import (
     INCIDENT_STATUS,
@@ -267,6 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     show = command(inc, "show", cmd_incident_show, "show one incident in full")
     show.add_argument("id", metavar="ID")
+    add_history_commands(inc, commands, command)
 
     triage = command(inc, "triage", cmd_incident_triage, "set the criteria code (and urgency)")
     triage.add_argument("id", metavar="ID")

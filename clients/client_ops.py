@@ -128,6 +128,17 @@ class OperationsMixin:
         )
         return self._unary("LendUnit", req, "coordination")
 
+    def incident_history(self, incident_id: str) -> pb.IncidentHistory:
+        """Every journal entry that wrote the incident (live and archived), oldest first."""
+        req = pb.GetIncidentHistoryRequest(incident_id=incident_id)
+        return self._unary("GetIncidentHistory", req)
+
+    def board_at(self, at: float, regions: str | Iterable[str] = ()) -> pb.BoardAt:
+        """Incidents, units and region owners as they stood at ``at`` (Unix seconds)."""
+        req = pb.GetBoardAtRequest(regions=_split_csv(regions))
+        req.at.FromNanoseconds(int(at * 1e9))
+        return self._unary("GetBoardAt", req)
+
     def export_incident(self, incident_id: str) -> str:
         """The incident as a NENA EIDO JSON document."""
         req = cpb.ExportIncidentRequest(incident_id=incident_id)

@@ -193,6 +193,8 @@ def incident_panel(incident: pb.Incident) -> Panel:
         ("Updated", format_time(incident.updated_at)),
         ("Revision", str(incident.revision)),
     ]
+    if incident.archived:
+        rows.append(("Archived", Text("yes: closed, read-only (from the archive)", style="dim")))
     if incident.urgency_history:
         history = Text()
         for change in incident.urgency_history:

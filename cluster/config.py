@@ -262,8 +262,12 @@ class ClusterConfig(BaseModel):
     request_retention_s: float = Field(default=86400.0, ge=0.0)
     # Pause between two archive passes of one centre (a pass handles a bounded batch).
     archive_interval_s: float = Field(default=5.0, gt=0.0)
-    # Records moved per etcd transaction by the archiver (etcd allows 128 operations).
-    archive_batch: int = Field(default=50, ge=1, le=100)
+    # Records moved per etcd transaction by the archiver: incidents and calls, or journal
+    # entries (each with its request record: two deletes). etcd allows 128 operations.
+    archive_batch: int = Field(default=50, ge=1, le=60)
+    # Drill-only: while this file exists, an archiver removes it and kills its own
+    # process between the archive write and the etcd delete (a crash exactly mid-batch).
+    archive_crash_file: Path | None = None
     # Test-only: writes skip the fencing compare, to prove the drill checker catches a
     # stale write. Refused unless AMK_UNSAFE_ALLOW_UNFENCED=1 is set in the environment.
     fencing: bool = True

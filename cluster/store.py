@@ -102,6 +102,25 @@ class Write:
         return len(self.fences) + len(self.expected) + (1 if self.request_id else 0)
 
 
+def _with_records(entry: dict[str, Any], puts: list[tuple[bytes, bytes]]) -> bytes:
+    """The entry as JSON, with the value of every record it put under ``"records"``.
+
+    The journal is the history the board at a past moment is rebuilt from (etcd
+    compacts its own history away), so an entry carries the records as written, not
+    only their keys. The values are already JSON: they are spliced in as they are,
+    not parsed and encoded again on the write path.
+    """
+    head = json.dumps(entry)
+    parts = [
+        json.dumps(k.decode()).encode() + b":" + v
+        for k, v in puts
+        if v[:1] == b"{" and v[-1:] == b"}"
+    ]
+    if not parts:
+        return head.encode()
+    return head[:-1].encode() + b',"records":{' + b",".join(parts) + b"}}"
+
+
 @dataclass(slots=True)
 class _Pending:
     write: Write
@@ -212,7 +231,9 @@ class FencedStore:
             "keys": [k.decode() for k, _ in w.puts],
             **w.details,
         }
-        return self.keys.journal(primary.region, stamp), json.dumps(entry).encode()
+        if w.deletes:
+            entry["deleted"] = [k.decode() for k in w.deletes]
+        return self.keys.journal(primary.region, stamp), _with_records(entry, w.puts)
 
     async def _commit_batch(self, batch: list[_Pending]) -> None:
         fences: dict[bytes, Fence] = {}

@@ -6,7 +6,8 @@ composes the centre's parts, each given what it uses:
 - :class:`~actors.centre.ownership.RegionOwnership`: campaigns, takeovers, hand-overs;
 - :class:`~actors.centre.executor.Executor`: guarded commits and reloads;
 - :class:`~actors.centre.dispatch.Dispatcher`: incident and unit commands;
-- :class:`~actors.centre.call_desk.CallDesk`: 113 calls.
+- :class:`~actors.centre.call_desk.CallDesk`: 113 calls;
+- :class:`~actors.centre.archiving.Archiver`: closed work out of etcd, into the archive.
 
 Ownership is never a boolean: the centre holds, per region, a ``RegionHost`` with the
 region's fence; every write carries the fence and etcd checks it. A region is dropped
@@ -23,6 +24,7 @@ import time
 from collections import OrderedDict
 from typing import Any
 
+from actors.centre.archiving import Archiver
 from actors.centre.call_desk import CallDesk
 from actors.centre.core import CentreCore, Peers, Running
 from actors.centre.dispatch import Dispatcher
@@ -59,6 +61,7 @@ class Centre:
         self.executor = Executor(self.core)
         self.call_desk = CallDesk(self.core, self.executor, peers)
         self.dispatcher = Dispatcher(self.core, self.executor, self.call_desk)
+        self.archiver = Archiver(self.core, self.ownership.on_fenced)
         self.recent: OrderedDict[str, tuple[str, Outcome]] = OrderedDict()  # id -> (fp, answer)
         self._tasks: list[asyncio.Task[Any]] = []
         self._stopped = asyncio.Event()
@@ -80,6 +83,7 @@ class Centre:
         for region in core.config.region_ids():
             if core.centre_id in core.line(region):
                 self._tasks.append(asyncio.create_task(self.ownership.campaign(region)))
+        self._tasks.append(asyncio.create_task(self.archiver.run()))
         deadline = time.monotonic() + claim_timeout_s
         homes = set(core.config.home_regions(core.centre_id))
         while time.monotonic() < deadline:

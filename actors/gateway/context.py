@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from actors.domain.triage import CriteriaTable
 from actors.gateway.directory import Directory
+from actors.gateway.history import History
 from actors.gateway.lookup import Lookup
 from actors.gateway.router import Router
 from actors.gateway.watch_hub import WatchHub
@@ -26,11 +27,13 @@ class GatewayContext:
     keys: Keys = field(init=False)
     router: Router = field(init=False)
     lookup: Lookup = field(init=False)
+    history: History = field(init=False)
 
     def __post_init__(self) -> None:
         self.keys = Keys(self.config.key_prefix)
         self.router = Router(self.config, self.directory)
         self.lookup = Lookup(self.config, self.client, self.directory)
+        self.history = History(self.config, self.client)
 
     @property
     def regions(self) -> set[str]:

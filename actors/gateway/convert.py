@@ -78,7 +78,7 @@ def from_pb_enum(enum: type[E], number: int, field: str, *, optional: bool = Fal
     return enum[name.removeprefix(_PREFIX[enum])]
 
 
-def _ts(seconds: float) -> Timestamp:
+def to_timestamp(seconds: float) -> Timestamp:
     ts = Timestamp()
     ts.FromNanoseconds(int(seconds * 1e9))
     return ts
@@ -218,13 +218,13 @@ def incident_pb(inc: Incident) -> pb.Incident:
         caller_number=inc.caller_number,
         complaint_chapter=inc.complaint_chapter,
         criteria_code=inc.criteria_code,
-        notes=[pb.Note(text=n.text, author=n.author, at=_ts(n.at)) for n in inc.notes],
+        notes=[pb.Note(text=n.text, author=n.author, at=to_timestamp(n.at)) for n in inc.notes],
         assigned_unit_ids=inc.assigned_unit_ids,
-        created_at=_ts(inc.created_at),
-        updated_at=_ts(inc.updated_at),
+        created_at=to_timestamp(inc.created_at),
+        updated_at=to_timestamp(inc.updated_at),
         urgency_history=[
             pb.UrgencyChange(
-                urgency=to_pb_enum(u.urgency), criteria_code=u.criteria_code, at=_ts(u.at)
+                urgency=to_pb_enum(u.urgency), criteria_code=u.criteria_code, at=to_timestamp(u.at)
             )
             for u in inc.urgency_history
         ],
@@ -245,7 +245,7 @@ def unit_pb(unit: Unit) -> pb.Unit:
         ),
         station=unit.station,
         incident_id=unit.incident_id,
-        updated_at=_ts(unit.updated_at),
+        updated_at=to_timestamp(unit.updated_at),
         revision=unit.revision,
     )
 
@@ -259,7 +259,7 @@ def call_pb(call: Call) -> pb.Call:
         position=pb.Position(
             lat=call.position.lat, lon=call.position.lon, accuracy_m=call.position.accuracy_m
         ),
-        arrived_at=_ts(call.arrived_at),
+        arrived_at=to_timestamp(call.arrived_at),
         urgency_hint=to_pb_enum(call.urgency_hint),
         shared_to=call.shared_to,
         answered_by=call.answered_by,
@@ -268,7 +268,7 @@ def call_pb(call: Call) -> pb.Call:
         revision=call.revision,
     )
     if call.answered_at:
-        msg.answered_at.CopyFrom(_ts(call.answered_at))
+        msg.answered_at.CopyFrom(to_timestamp(call.answered_at))
     return msg
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import grpc
 
 from actors.domain.commands import Command
+from actors.domain.errors import NotFoundError
 from actors.domain.model import IncidentStatus
 from actors.domain.model import Urgency as UrgencyEnum
 from actors.gateway import convert as conv
@@ -37,7 +38,16 @@ class IncidentRpcs:
     @rpc
     async def GetIncident(self, request, context) -> pb.Incident:
         conv.v.entity_id(request.incident_id, "incident_id")
-        return conv.incident_pb(await self.gw.lookup.incident(request.incident_id))
+        try:
+            return conv.incident_pb(await self.gw.lookup.incident(request.incident_id))
+        except NotFoundError:
+            # Not live: archived (closed, read-only), or unknown.
+            inc = await self.gw.history.archived_incident(request.incident_id)
+            if inc is None:
+                raise
+            out = conv.incident_pb(inc)
+            out.archived = True
+            return out
 
     @rpc
     async def ListIncidents(self, request, context) -> pb.ListIncidentsResponse:

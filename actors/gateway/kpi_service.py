@@ -12,8 +12,11 @@ What is read:
   were created (an incident handed over was assigned in its first region), from
   ``since`` (less a few minutes for clocks apart) when it is given: journal keys start
   with the commit time, so a window does not read the whole history;
-- the stored result (``requests/{id}``) of the few ``ChangeIncidentStatus`` entries
-  that could have put an incident on scene by hand (``kpi.status_lookups_needed``).
+- the same from the archive database (closed work the archiver moved out of etcd), so
+  a window of 30 days spans archive and live;
+- the stored result (``requests/{id}``, or its archived copy) of the few
+  ``ChangeIncidentStatus`` entries that could have put an incident on scene by hand
+  (``kpi.status_lookups_needed``).
 """
 
 from __future__ import annotations
@@ -63,7 +66,9 @@ class KpiRpcs:
         self.client = gw.client
         self.keys = gw.keys
 
-    async def _kpi_records(self, regions: list[str]) -> tuple[list[Incident], list[Call]]:
+    async def _kpi_records(
+        self, regions: list[str], since: float | None
+    ) -> tuple[list[Incident], list[Call]]:
         incidents: list[Incident] = []
         calls: list[Call] = []
         for region in regions:
@@ -72,12 +77,19 @@ class KpiRpcs:
             incidents += [Incident.decode(kv.value, kv.mod_revision) for kv in kvs]
             kvs, _ = await self.client.get_prefix(self.keys.calls_prefix(region))
             calls += [Call.decode(kv.value, kv.mod_revision) for kv in kvs]
+        # Closed work the archiver moved: the live copy wins where both exist.
+        old_incidents, old_calls = await self.gw.history.archived_records(regions, since)
+        have = {i.id for i in incidents}
+        incidents += [i for i in old_incidents if i.id not in have]
+        have = {c.id for c in calls}
+        calls += [c for c in old_calls if c.id not in have]
         return incidents, calls
 
     async def _kpi_journal(self, regions: list[str], since: float | None) -> list[dict[str, Any]]:
         """The journal entries of ``regions`` that matter for the KPIs."""
         wanted = [name.encode() for name in kpi.RELEVANT_COMMANDS]
         entries: list[dict[str, Any]] = []
+        live: set[str] = set()  # an entry in both places (a crash mid-archive) counts once
         for region in regions:
             prefix = self.keys.journal_prefix(region)
             start = prefix
@@ -92,7 +104,12 @@ class KpiRpcs:
                     continue
                 entry = json.loads(kv.value)
                 if entry.get("command") in kpi.RELEVANT_COMMANDS:
+                    live.add(kv.key.decode())
                     entries.append(entry)
+        since_read = None if since is None else max(0.0, since - SINCE_SLACK_S)
+        for e in await self.gw.history.archived_journal(regions, since_read):
+            if e.key not in live and e.body.get("command") in kpi.RELEVANT_COMMANDS:
+                entries.append(e.body)
         return entries
 
     async def _look_up_statuses(self, entries: list[dict[str, Any]]) -> None:
@@ -103,7 +120,10 @@ class KpiRpcs:
             if not request_id:
                 return
             kv = await self.client.get(self.keys.request(request_id))
-            status = kpi.incident_status_of_result(kv.value) if kv is not None else None
+            stored = (
+                kv.value if kv is not None else await self.gw.history.archived_request(request_id)
+            )
+            status = kpi.incident_status_of_result(stored) if stored is not None else None
             if status is not None:
                 entry[kpi.STATUS_KEY] = status
 
@@ -115,7 +135,7 @@ class KpiRpcs:
         lookup = self.gw.lookup
         regions = conv.regions_filter(list(request.regions), lookup.regions)
         since = conv.timestamp_s(request.since, "since") if request.HasField("since") else None
-        incidents, calls = await self._kpi_records(regions)
+        incidents, calls = await self._kpi_records(regions, since)
         if since is not None:
             incidents = [i for i in incidents if i.created_at >= since]
         origins = {lookup.region_of_code(i.id) for i in incidents}

@@ -20,6 +20,7 @@ from actors.gateway.call_service import CallRpcs
 from actors.gateway.context import GatewayContext
 from actors.gateway.coordination_service import HandoverRpcs
 from actors.gateway.directory import Directory
+from actors.gateway.history_service import HistoryRpcs
 from actors.gateway.identity import IdentityInterceptor
 from actors.gateway.incident_service import IncidentRpcs
 from actors.gateway.kpi_service import KpiRpcs
@@ -41,7 +42,15 @@ log = structlog.get_logger("amk.gateway")
 DISPATCH = pb.DESCRIPTOR.services_by_name["DispatchService"]
 COORDINATION = cpb.DESCRIPTOR.services_by_name["CoordinationService"]
 #: The parts that serve each service, method by method (see ``actors.gateway.rpc``).
-DISPATCH_PARTS = (IncidentRpcs, UnitRpcs, WatchRpcs, StatusRpcs, CallRpcs, KpiRpcs)
+DISPATCH_PARTS = (
+    IncidentRpcs,
+    HistoryRpcs,
+    UnitRpcs,
+    WatchRpcs,
+    StatusRpcs,
+    CallRpcs,
+    KpiRpcs,
+)
 COORDINATION_PARTS = (HandoverRpcs, MajorRpcs)
 STOP_GRACE_S = 0.5
 

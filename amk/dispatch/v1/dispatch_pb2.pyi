@@ -133,7 +133,7 @@ class UrgencyChange(_message.Message):
     def __init__(self, urgency: _Optional[_Union[Urgency, str]] = ..., criteria_code: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Incident(_message.Message):
-    __slots__ = ("id", "region", "status", "urgency", "position", "address", "caller_number", "complaint_chapter", "criteria_code", "notes", "assigned_unit_ids", "created_at", "updated_at", "urgency_history", "revision")
+    __slots__ = ("id", "region", "status", "urgency", "position", "address", "caller_number", "complaint_chapter", "criteria_code", "notes", "assigned_unit_ids", "created_at", "updated_at", "urgency_history", "revision", "archived")
     ID_FIELD_NUMBER: _ClassVar[int]
     REGION_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -149,6 +149,7 @@ class Incident(_message.Message):
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     URGENCY_HISTORY_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
+    ARCHIVED_FIELD_NUMBER: _ClassVar[int]
     id: str
     region: str
     status: IncidentStatus
@@ -164,7 +165,8 @@ class Incident(_message.Message):
     updated_at: _timestamp_pb2.Timestamp
     urgency_history: _containers.RepeatedCompositeFieldContainer[UrgencyChange]
     revision: int
-    def __init__(self, id: _Optional[str] = ..., region: _Optional[str] = ..., status: _Optional[_Union[IncidentStatus, str]] = ..., urgency: _Optional[_Union[Urgency, str]] = ..., position: _Optional[_Union[Position, _Mapping]] = ..., address: _Optional[str] = ..., caller_number: _Optional[str] = ..., complaint_chapter: _Optional[int] = ..., criteria_code: _Optional[str] = ..., notes: _Optional[_Iterable[_Union[Note, _Mapping]]] = ..., assigned_unit_ids: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., urgency_history: _Optional[_Iterable[_Union[UrgencyChange, _Mapping]]] = ..., revision: _Optional[int] = ...) -> None: ...
+    archived: bool
+    def __init__(self, id: _Optional[str] = ..., region: _Optional[str] = ..., status: _Optional[_Union[IncidentStatus, str]] = ..., urgency: _Optional[_Union[Urgency, str]] = ..., position: _Optional[_Union[Position, _Mapping]] = ..., address: _Optional[str] = ..., caller_number: _Optional[str] = ..., complaint_chapter: _Optional[int] = ..., criteria_code: _Optional[str] = ..., notes: _Optional[_Iterable[_Union[Note, _Mapping]]] = ..., assigned_unit_ids: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., urgency_history: _Optional[_Iterable[_Union[UrgencyChange, _Mapping]]] = ..., revision: _Optional[int] = ..., archived: _Optional[bool] = ...) -> None: ...
 
 class Unit(_message.Message):
     __slots__ = ("id", "call_sign", "region", "kind", "crew", "status", "position", "station", "incident_id", "updated_at", "revision")
@@ -227,6 +229,89 @@ class GetIncidentRequest(_message.Message):
     INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
     incident_id: str
     def __init__(self, incident_id: _Optional[str] = ...) -> None: ...
+
+class GetIncidentHistoryRequest(_message.Message):
+    __slots__ = ("incident_id",)
+    INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    incident_id: str
+    def __init__(self, incident_id: _Optional[str] = ...) -> None: ...
+
+class JournalEntry(_message.Message):
+    __slots__ = ("at", "command", "who", "writer", "region", "request_id", "tokens", "revision", "archived", "details_json")
+    class TokensEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    AT_FIELD_NUMBER: _ClassVar[int]
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    WHO_FIELD_NUMBER: _ClassVar[int]
+    WRITER_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    ARCHIVED_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_JSON_FIELD_NUMBER: _ClassVar[int]
+    at: _timestamp_pb2.Timestamp
+    command: str
+    who: str
+    writer: str
+    region: str
+    request_id: str
+    tokens: _containers.ScalarMap[str, int]
+    revision: int
+    archived: bool
+    details_json: str
+    def __init__(self, at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., command: _Optional[str] = ..., who: _Optional[str] = ..., writer: _Optional[str] = ..., region: _Optional[str] = ..., request_id: _Optional[str] = ..., tokens: _Optional[_Mapping[str, int]] = ..., revision: _Optional[int] = ..., archived: _Optional[bool] = ..., details_json: _Optional[str] = ...) -> None: ...
+
+class IncidentHistory(_message.Message):
+    __slots__ = ("incident_id", "entries")
+    INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    incident_id: str
+    entries: _containers.RepeatedCompositeFieldContainer[JournalEntry]
+    def __init__(self, incident_id: _Optional[str] = ..., entries: _Optional[_Iterable[_Union[JournalEntry, _Mapping]]] = ...) -> None: ...
+
+class GetBoardAtRequest(_message.Message):
+    __slots__ = ("at", "regions")
+    AT_FIELD_NUMBER: _ClassVar[int]
+    REGIONS_FIELD_NUMBER: _ClassVar[int]
+    at: _timestamp_pb2.Timestamp
+    regions: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., regions: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class RegionOwnerAt(_message.Message):
+    __slots__ = ("region", "centre", "instance", "fencing_token", "since", "how")
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    CENTRE_FIELD_NUMBER: _ClassVar[int]
+    INSTANCE_FIELD_NUMBER: _ClassVar[int]
+    FENCING_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    HOW_FIELD_NUMBER: _ClassVar[int]
+    region: str
+    centre: str
+    instance: str
+    fencing_token: int
+    since: _timestamp_pb2.Timestamp
+    how: str
+    def __init__(self, region: _Optional[str] = ..., centre: _Optional[str] = ..., instance: _Optional[str] = ..., fencing_token: _Optional[int] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., how: _Optional[str] = ...) -> None: ...
+
+class BoardAt(_message.Message):
+    __slots__ = ("at", "incidents", "units", "owners", "versions")
+    AT_FIELD_NUMBER: _ClassVar[int]
+    INCIDENTS_FIELD_NUMBER: _ClassVar[int]
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    OWNERS_FIELD_NUMBER: _ClassVar[int]
+    VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    at: _timestamp_pb2.Timestamp
+    incidents: _containers.RepeatedCompositeFieldContainer[Incident]
+    units: _containers.RepeatedCompositeFieldContainer[Unit]
+    owners: _containers.RepeatedCompositeFieldContainer[RegionOwnerAt]
+    versions: int
+    def __init__(self, at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., incidents: _Optional[_Iterable[_Union[Incident, _Mapping]]] = ..., units: _Optional[_Iterable[_Union[Unit, _Mapping]]] = ..., owners: _Optional[_Iterable[_Union[RegionOwnerAt, _Mapping]]] = ..., versions: _Optional[int] = ...) -> None: ...
 
 class ListIncidentsRequest(_message.Message):
     __slots__ = ("regions", "status", "urgency", "include_closed")

@@ -64,6 +64,16 @@ class DispatchServiceStub:
                 request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AddIncidentNoteRequest.SerializeToString,
                 response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Incident.FromString,
                 _registered_method=True)
+        self.GetIncidentHistory = channel.unary_unary(
+                '/amk.dispatch.v1.DispatchService/GetIncidentHistory',
+                request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.GetIncidentHistoryRequest.SerializeToString,
+                response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.IncidentHistory.FromString,
+                _registered_method=True)
+        self.GetBoardAt = channel.unary_unary(
+                '/amk.dispatch.v1.DispatchService/GetBoardAt',
+                request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.GetBoardAtRequest.SerializeToString,
+                response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.BoardAt.FromString,
+                _registered_method=True)
         self.ListUnits = channel.unary_unary(
                 '/amk.dispatch.v1.DispatchService/ListUnits',
                 request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ListUnitsRequest.SerializeToString,
@@ -197,6 +207,21 @@ class DispatchServiceServicer:
 
     def AddIncidentNote(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetIncidentHistory(self, request, context):
+        """Every journal entry that wrote the incident, live and archived, in time order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetBoardAt(self, request, context):
+        """Incidents, units and region owners as they stood at a past moment, rebuilt from the
+        journal (live and archived): what the medical director asks for after an event.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -362,6 +387,16 @@ def add_DispatchServiceServicer_to_server(servicer, server):
                     servicer.AddIncidentNote,
                     request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AddIncidentNoteRequest.FromString,
                     response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Incident.SerializeToString,
+            ),
+            'GetIncidentHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetIncidentHistory,
+                    request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.GetIncidentHistoryRequest.FromString,
+                    response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.IncidentHistory.SerializeToString,
+            ),
+            'GetBoardAt': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBoardAt,
+                    request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.GetBoardAtRequest.FromString,
+                    response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.BoardAt.SerializeToString,
             ),
             'ListUnits': grpc.unary_unary_rpc_method_handler(
                     servicer.ListUnits,
@@ -621,6 +656,60 @@ class DispatchService:
             '/amk.dispatch.v1.DispatchService/AddIncidentNote',
             amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AddIncidentNoteRequest.SerializeToString,
             amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Incident.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetIncidentHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.dispatch.v1.DispatchService/GetIncidentHistory',
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.GetIncidentHistoryRequest.SerializeToString,
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.IncidentHistory.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBoardAt(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.dispatch.v1.DispatchService/GetBoardAt',
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.GetBoardAtRequest.SerializeToString,
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.BoardAt.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,283 @@
+"""The archiver: closed work leaves etcd for the archive database, nothing lost.
+
+Each centre archives the regions it serves, as the fenced owner of each: no other
+process writes a region, so the archiver needs no owner key of its own, and a deposed
+centre's archiver is refused by the same fence as its commands.
+
+One batch, in this order (the order is what makes a crash at any point harmless):
+
+1. pick what is due from the region's host (closed and cancelled incidents and finished
+   calls held longer than ``archive_hold_s``) or from etcd (journal entries older than
+   both the hold and ``request_retention_s``, with the idempotency record each names);
+2. write it to the archive database, keyed by etcd key and mod revision, and wait until
+   the database confirms (idempotent: a batch written twice is stored once);
+3. delete it from etcd in one transaction that compares the region's fence and every
+   record's mod revision: a record changed since step 1 makes the transaction fail, and
+   the batch is tried once more without it (it stays live and is archived later, at its
+   new revision).
+
+A crash between 2 and 3 leaves records in both places; the next pass writes them to the
+archive again (no change) and deletes them. Nothing is deleted that the archive has not
+confirmed, so nothing is lost; nothing is archived twice under one revision, so nothing
+is doubled (``chaos/archive_drill.py`` kills a centre exactly there).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from actors.centre.core import CentreCore
+from actors.centre.region_host import RegionHost
+from actors.centre.region_state import RegionState
+from actors.domain.model import Call, CallStatus, Incident, IncidentStatus
+from cluster.archive import ArchivedRecord, ArchiveError, ArchiveStore, JournalRow, open_archive
+from cluster.archive.journal import journal_row
+from cluster.errors import AmkError, FencedError
+from cluster.etcd import KV, cmp_mod_revision, op_delete, op_get, op_put
+
+CLOSED = (IncidentStatus.CLOSED, IncidentStatus.CANCELLED)
+FINISHED = (CallStatus.COMPLETED, CallStatus.ABANDONED)
+
+
+def call_finished_at(call: Call) -> float:
+    """When a finished call last changed (it keeps no separate end time)."""
+    return max(call.arrived_at, call.answered_at)
+
+
+def journal_stamp(at: float) -> str:
+    """The journal key stamp of the moment ``at``: entries before it sort below it."""
+    return f"{int(at * 1e9):020d}"
+
+
+@dataclass
+class Batch:
+    """What one step moves: archive rows and the etcd keys (with revisions) they free."""
+
+    records: list[ArchivedRecord] = field(default_factory=list)
+    journal: list[JournalRow] = field(default_factory=list)
+    expected: dict[bytes, int] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, key: bytes, revision: int, kind: str) -> None:
+        self.expected[key] = revision
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+
+    def without(self, moved: set[bytes]) -> Batch:
+        """The batch less the keys that changed in etcd since they were picked."""
+        kept = Batch(
+            [r for r in self.records if r.key.encode() not in moved],
+            [j for j in self.journal if j.key.encode() not in moved],
+            {k: v for k, v in self.expected.items() if k not in moved},
+        )
+        for r in kept.records:
+            kept.counts[r.kind] = kept.counts.get(r.kind, 0) + 1
+        if kept.journal:
+            kept.counts["journal"] = len(kept.journal)
+        return kept
+
+
+class Archiver:
+    """Moves one centre's served regions' closed work out of etcd, batch by batch."""
+
+    def __init__(self, core: CentreCore, on_fenced: Callable[[str, int], None]) -> None:
+        self.core = core
+        self._on_fenced = on_fenced
+        self._archive: ArchiveStore | None = None
+        self.moved: dict[str, int] = {}
+
+    async def archive(self) -> ArchiveStore:
+        """The archive database, opened and migrated on first use."""
+        if self._archive is None:
+            store = open_archive(self.core.config.archive_location())
+            await asyncio.to_thread(store.migrate)
+            self._archive = store
+        return self._archive
+
+    async def run(self) -> None:
+        """Archive every served region, then wait, until the centre stops."""
+        core = self.core
+        while not core.stopping:
+            backlog = False
+            for region in list(core.hosts):
+                if core.states.get(region) is not RegionState.SERVING:
+                    continue
+                try:
+                    moved = await self.pass_region(region)
+                    backlog |= self.full(moved)
+                except (AmkError, ArchiveError) as exc:
+                    core.log.warning("archive_pass_failed", region=region, error=str(exc))
+                except Exception:  # a bug must not stop archiving for good: log, go on
+                    core.log.exception("archive_pass_error", region=region)
+            # A backlog (a full batch moved) goes on at once; caught up, it waits.
+            await asyncio.sleep(0 if backlog else core.config.archive_interval_s)
+
+    def full(self, moved: dict[str, int]) -> bool:
+        """Whether a pass moved a full batch (more may be due right now)."""
+        limit = self.core.config.archive_batch
+        entities = moved.get("incidents", 0) + moved.get("calls", 0)
+        return entities >= limit or moved.get("journal", 0) >= limit
+
+    async def pass_region(self, region: str) -> dict[str, int]:
+        """One pass over ``region``: entities due, then journal entries due."""
+        host = self.core.host(region)
+        moved: dict[str, int] = {}
+        for batch in (self._entities_due(host), await self._journal_due(host)):
+            if batch.expected:
+                for kind, n in (await self._move(host, batch)).items():
+                    moved[kind] = moved.get(kind, 0) + n
+        await self._record_progress(host, moved)
+        for kind, n in moved.items():
+            self.moved[kind] = self.moved.get(kind, 0) + n
+        return moved
+
+    # ------------------------------------------------------------ picking
+
+    def _entities_due(self, host: RegionHost) -> Batch:
+        core = self.core
+        cutoff = core.clock() - core.config.archive_hold_s
+        limit = core.config.archive_batch
+        batch = Batch()
+        incidents = sorted(
+            (i for i in host.incidents.values() if i.status in CLOSED and i.updated_at <= cutoff),
+            key=lambda i: i.updated_at,
+        )[:limit]
+        for inc in incidents:
+            key = core.keys.incident(host.region, inc.id)
+            batch.records.append(self._record(key, "incidents", inc.id, inc, inc.created_at, host))
+            batch.add(key, inc.revision, "incidents")
+        calls = sorted(
+            (
+                c
+                for c in host.calls.values()
+                if c.status in FINISHED and call_finished_at(c) <= cutoff
+            ),
+            key=call_finished_at,
+        )[: max(0, limit - len(incidents))]
+        for call in calls:
+            key = core.keys.call(host.region, call.id)
+            batch.records.append(self._record(key, "calls", call.id, call, call.arrived_at, host))
+            batch.add(key, call.revision, "calls")
+        return batch
+
+    @staticmethod
+    def _record(
+        key: bytes, kind: str, id_: str, rec: Incident | Call, at: float, host: RegionHost
+    ) -> ArchivedRecord:
+        return ArchivedRecord(key.decode(), kind, host.region, id_, rec.revision, at, rec.encode())
+
+    async def _journal_due(self, host: RegionHost) -> Batch:
+        """Journal entries older than the hold and the request retention, and the
+        idempotency record each names (written in the entry's own transaction, so its
+        mod revision is the entry's)."""
+        core = self.core
+        cfg = core.config
+        cutoff = core.clock() - max(cfg.archive_hold_s, cfg.request_retention_s)
+        start = core.keys.journal_prefix(host.region)
+        end = core.keys.journal(host.region, journal_stamp(cutoff))
+        client = core.running.client
+        kvs, _ = await client.range(start, end, limit=cfg.archive_batch)
+        batch = Batch()
+        request_ids: dict[bytes, int] = {}
+        for kv in kvs:
+            row = journal_row(core.keys, kv.key, kv.value, kv.mod_revision)
+            batch.journal.append(row)
+            batch.add(kv.key, kv.mod_revision, "journal")
+            request_id = json.loads(kv.value).get("request_id")
+            if request_id:
+                request_ids[core.keys.request(request_id)] = kv.mod_revision
+        if request_ids:
+            found = await client.txn([], [op_get(k) for k in request_ids])
+            for resp in found.responses:
+                for raw in resp.response_range.kvs:
+                    kv = KV.of(raw)
+                    if kv.mod_revision != request_ids.get(kv.key):
+                        continue  # written by another transaction: not this entry's
+                    rid = kv.key.decode().rsplit("/", 1)[-1]
+                    at = next(j.at for j in batch.journal if j.revision == kv.mod_revision)
+                    batch.records.append(
+                        ArchivedRecord(
+                            kv.key.decode(),
+                            "requests",
+                            host.region,
+                            rid,
+                            kv.mod_revision,
+                            at,
+                            kv.value,
+                        )
+                    )
+                    batch.add(kv.key, kv.mod_revision, "requests")
+        return batch
+
+    # ------------------------------------------------------------ moving
+
+    async def _move(self, host: RegionHost, batch: Batch) -> dict[str, int]:
+        archive = await self.archive()
+        await asyncio.to_thread(archive.put_batch, batch.records, batch.journal)
+        self._crash_point()
+        for _ in range(2):
+            moved = await self._delete(host, batch)
+            if not moved:
+                self._forget(host, batch)
+                return batch.counts
+            # Changed since picked: they stay live; the rest goes without them.
+            batch = batch.without(moved)
+            if not batch.expected:
+                return {}
+        return {}
+
+    async def _delete(self, host: RegionHost, batch: Batch) -> set[bytes]:
+        """Delete the batch's keys under the fence; the keys that changed, if any."""
+        fence = host.fence
+        keys = list(batch.expected)
+        compares = [fence.compare()] + [cmp_mod_revision(k, r) for k, r in batch.expected.items()]
+        failure = [op_get(fence.key)] + [op_get(k) for k in keys]
+        resp = await self.core.running.client.txn(compares, [op_delete(k) for k in keys], failure)
+        if resp.succeeded:
+            return set()
+        ranges = [r.response_range.kvs for r in resp.responses]
+        owner = ranges[0][0].mod_revision if ranges[0] else None
+        if owner != fence.token:
+            self._on_fenced(host.region, fence.token)
+            raise FencedError(host.region, fence.token, owner)
+        return {
+            k
+            for k, kvs in zip(keys, ranges[1:], strict=True)
+            if (kvs[0].mod_revision if kvs else 0) != batch.expected[k]
+        }
+
+    def _forget(self, host: RegionHost, batch: Batch) -> None:
+        """Drop archived records from the host (those it still holds at that revision)."""
+        for rec in batch.records:
+            if rec.kind in ("incidents", "calls"):
+                table = host.table_by_kind(rec.kind)
+                held = table.get(rec.id)
+                if held is not None and held.revision == rec.revision:
+                    del table[rec.id]
+
+    async def _record_progress(self, host: RegionHost, moved: dict[str, int]) -> None:
+        """The pass, for the on-call engineer's archive-lag metric (a fenced put)."""
+        closed = [i.updated_at for i in host.incidents.values() if i.status in CLOSED]
+        progress = {
+            "at": self.core.clock(),
+            "oldest_live_closed_at": min(closed) if closed else None,
+            "hold_s": self.core.config.archive_hold_s,
+            "moved": moved,
+            "instance": self.core.instance,
+        }
+        key = self.core.keys.archive_progress(host.region)
+        await self.core.running.client.txn(
+            [host.fence.compare()], [op_put(key, json.dumps(progress).encode())]
+        )
+
+    def _crash_point(self) -> None:
+        """Drill only: die between the archive write and the etcd delete, once."""
+        path = self.core.config.archive_crash_file
+        if path is not None and path.exists():
+            path.unlink(missing_ok=True)
+            self.core.log.warning("archive_crash_point", file=str(path))
+            os.kill(os.getpid(), signal.SIGKILL)

@@ -1,0 +1,80 @@
+"""``GetIncidentHistory`` and ``GetBoardAt`` of ``amk.dispatch.v1.DispatchService``:
+the journal of one incident, and the board as it stood at a past moment, from etcd and
+the archive database together (:class:`~actors.gateway.history.History`)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from actors.domain.errors import InvalidArgumentError, NotFoundError
+from actors.gateway import convert as conv
+from actors.gateway.context import GatewayContext
+from actors.gateway.history import Entry
+from actors.gateway.rpc import rpc
+from amk.dispatch.v1 import dispatch_pb2 as pb
+
+# The entry's own fields; the rest are the command's details, shown as JSON.
+ENTRY_FIELDS = ("at", "writer", "who", "command", "request_id", "region", "tokens", "keys")
+FUTURE_SLACK_S = 5.0  # clocks apart: "now" on the console may be a little ahead
+
+
+def entry_pb(e: Entry) -> pb.JournalEntry:
+    body = e.body
+    details = {k: v for k, v in body.items() if k not in ENTRY_FIELDS and k != "records"}
+    return pb.JournalEntry(
+        at=conv.to_timestamp(float(body.get("at", 0.0))),
+        command=str(body.get("command", "")),
+        who=str(body.get("who", "")),
+        writer=str(body.get("writer", "")),
+        region=str(body.get("region", "")),
+        request_id=str(body.get("request_id") or ""),
+        tokens={str(k): int(v) for k, v in (body.get("tokens") or {}).items()},
+        revision=e.revision,
+        archived=e.archived,
+        details_json=json.dumps(details, sort_keys=True),
+    )
+
+
+class HistoryRpcs:
+    """History RPCs."""
+
+    def __init__(self, gw: GatewayContext) -> None:
+        self.gw = gw
+
+    @rpc
+    async def GetIncidentHistory(self, request, context) -> pb.IncidentHistory:
+        conv.v.entity_id(request.incident_id, "incident_id")
+        entries = await self.gw.history.incident_history(request.incident_id)
+        if not entries:
+            raise NotFoundError("incident", request.incident_id)
+        return pb.IncidentHistory(
+            incident_id=request.incident_id, entries=[entry_pb(e) for e in entries]
+        )
+
+    @rpc
+    async def GetBoardAt(self, request, context) -> pb.BoardAt:
+        if not request.HasField("at"):
+            raise InvalidArgumentError("at", "is required")
+        at = conv.timestamp_s(request.at, "at")
+        if at > time.time() + FUTURE_SLACK_S:
+            raise InvalidArgumentError("at", "is in the future")
+        regions = conv.regions_filter(list(request.regions), self.gw.regions)
+        board = await self.gw.history.board_at(at, regions)
+        return pb.BoardAt(
+            at=request.at,
+            incidents=[conv.incident_pb(i) for i in board.incidents],
+            units=[conv.unit_pb(u) for u in board.units],
+            owners=[
+                pb.RegionOwnerAt(
+                    region=region,
+                    centre=o.get("centre", ""),
+                    instance=o.get("instance", ""),
+                    fencing_token=int(o.get("token", 0)),
+                    since=conv.to_timestamp(float(o.get("since", 0.0))),
+                    how=o.get("how", ""),
+                )
+                for region, o in sorted(board.owners.items())
+            ],
+            versions=board.versions,
+        )

@@ -1,0 +1,113 @@
+"""``amk incident history ID`` and ``amk board --at WHEN``: the record after the fact.
+
+Both read the journal, live in etcd and archived in the archive database, through the
+gateway (``GetIncidentHistory``, ``GetBoardAt``): what a medical director asks for after
+a serious event (who did what, when, with which fencing token; what the board showed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from amk.dispatch.v1 import dispatch_pb2 as pb
+from clients.kpi import parse_since
+from clients.render import (
+    format_time,
+    incident_status_text,
+    unit_status_text,
+    urgency_text,
+)
+
+EXIT_OK = 0
+
+
+def history_table(history: pb.IncidentHistory) -> RenderableType:
+    table = Table(title=f"Journal of {history.incident_id}", title_justify="left")
+    for name in ("When", "Command", "Who", "Centre instance", "Region", "Token", "Where"):
+        table.add_column(name)
+    for e in history.entries:
+        details = json.loads(e.details_json or "{}")
+        what = ", ".join(f"{k}={v}" for k, v in details.items() if k != "deleted")
+        table.add_row(
+            format_time(e.at),
+            Text(e.command + (f" ({what})" if what else "")),
+            e.who,
+            e.writer,
+            e.region,
+            str(e.tokens.get(e.region, "")),
+            "archive" if e.archived else "live",
+        )
+    return table
+
+
+def board_at_view(board: pb.BoardAt) -> RenderableType:
+    owners = Table(title=f"Region owners at {format_time(board.at)}", title_justify="left")
+    for name in ("Region", "Centre", "Instance", "Token", "Since", "How"):
+        owners.add_column(name)
+    for o in board.owners:
+        owners.add_row(
+            o.region, o.centre, o.instance, str(o.fencing_token), format_time(o.since), o.how
+        )
+    incidents = Table(title=f"Open incidents ({len(board.incidents)})", title_justify="left")
+    for name in ("Incident", "Region", "Status", "Urgency", "Units", "Address"):
+        incidents.add_column(name)
+    for i in board.incidents:
+        incidents.add_row(
+            i.id,
+            i.region,
+            incident_status_text(i.status),
+            urgency_text(i.urgency),
+            ", ".join(i.assigned_unit_ids) or "-",
+            i.address or "-",
+        )
+    units = Table(title=f"Units ({len(board.units)})", title_justify="left")
+    for name in ("Unit", "Call sign", "Region", "Status", "Incident"):
+        units.add_column(name)
+    for u in board.units:
+        units.add_row(u.id, u.call_sign, u.region, unit_status_text(u.status), u.incident_id or "-")
+    note = Text(f"rebuilt from {board.versions} record versions (journal, live and archived)")
+    return Group(owners, incidents, units, note)
+
+
+def cmd_incident_history(ctx: Any) -> int:
+    return int(ctx.emit(ctx.client().incident_history(ctx.args.id), history_table))
+
+
+def cmd_board_at(ctx: Any) -> int:
+    a = ctx.args
+    return int(ctx.emit(ctx.client().board_at(a.at, a.region or []), board_at_view))
+
+
+def add_history_commands(
+    incident_actions: argparse._SubParsersAction[argparse.ArgumentParser],
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    command: Callable[..., argparse.ArgumentParser],
+) -> None:
+    """``amk incident history`` and ``amk board``; ``command`` is ``build_parser``'s helper."""
+    history = command(
+        incident_actions,
+        "history",
+        cmd_incident_history,
+        "every journal entry of an incident, live and archived",
+    )
+    history.add_argument("id", metavar="ID")
+    board = command(
+        commands, "board", cmd_board_at, "incidents, units and owners as they stood at a moment"
+    )
+    board.add_argument(
+        "--at",
+        metavar="WHEN",
+        type=parse_since,
+        required=True,
+        help='a local time ("2026-11-26 08:00"), an ISO time, or 30m, 2h, 1d ago',
+    )
+    board.add_argument(
+        "--region", metavar="R", action="append", help="only this region (repeatable)"
+    )

@@ -1,0 +1,241 @@
+"""The archiver against real etcd, a real Ray cluster and a real SQLite archive: closed
+work leaves etcd with nothing lost, and the reads find it where it went.
+
+The deployment here holds closed work for no time at all (``archive_hold_s = 0``), so
+an incident closed in a test is archived within a pass or two (``archive_interval_s``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+import grpc
+import pytest
+import pytest_asyncio
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from amk.dispatch.v1 import dispatch_pb2 as pb
+from cluster.archive import open_archive
+from cluster.config import ClusterConfig
+from cluster.etcd_server import EmbeddedEtcd, find_free_port
+from cluster.keys import Keys
+from tests.conftest import RunningCluster
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+OSLO = pb.Position(lat=59.91, lon=10.75)
+SETTLE_S = 30.0  # how long a test waits for the archiver before it fails
+
+
+def rid() -> str:
+    return uuid.uuid4().hex
+
+
+def ts(seconds: float) -> Timestamp:
+    t = Timestamp()
+    t.FromNanoseconds(int(seconds * 1e9))
+    return t
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def cluster(
+    etcd_server: EmbeddedEtcd, ray_session: None, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[RunningCluster]:
+    """All five centres and one gateway, archiving closed work at once."""
+    from clients.launcher import Deployment
+
+    tag = uuid.uuid4().hex[:8]
+    home = tmp_path_factory.mktemp("archive-home")
+    config = ClusterConfig.load(
+        home=home,
+        key_prefix=f"/a/{tag}/",
+        ray_namespace=f"amk-{tag}",
+        gateways=[f"127.0.0.1:{find_free_port()}"],
+        archive_hold_s=0.0,
+        request_retention_s=0.0,
+        archive_interval_s=0.2,
+        archive_crash_file=home / "crash-once",
+    )
+    deployment = Deployment(config, [etcd_server.endpoint])
+    await deployment.start()
+    yield RunningCluster(config, deployment, etcd_server.endpoint)
+    await deployment.stop()
+
+
+async def eventually(check, what: str, timeout_s: float = SETTLE_S):
+    """Poll ``check`` (an async callable returning a truthy value) until it holds."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        got = await check()
+        if got:
+            return got
+        if time.monotonic() > deadline:
+            pytest.fail(f"not within {timeout_s}s: {what}")
+        await asyncio.sleep(0.1)
+
+
+async def closed_incident(stub, note: str) -> pb.Incident:
+    """An incident created, triaged, noted and closed through the gateway."""
+    inc = await stub.CreateIncident(
+        pb.CreateIncidentRequest(request_id=rid(), region="oslo", position=OSLO, address=note),
+        timeout=10,
+    )
+    await stub.TriageIncident(
+        pb.TriageIncidentRequest(request_id=rid(), incident_id=inc.id, criteria_code="A.11.01"),
+        timeout=10,
+    )
+    await stub.AddIncidentNote(
+        pb.AddIncidentNoteRequest(request_id=rid(), incident_id=inc.id, text=note), timeout=10
+    )
+    return await stub.ChangeIncidentStatus(
+        pb.ChangeIncidentStatusRequest(
+            request_id=rid(), incident_id=inc.id, status=pb.INCIDENT_STATUS_CLOSED
+        ),
+        timeout=10,
+    )
+
+
+async def gone_from_etcd(etcd, keys: Keys, incident_id: str) -> bool:
+    kv = await etcd.get(keys.incident("oslo", incident_id))
+    if kv is not None:
+        return False
+    journal, _ = await etcd.get_prefix(keys.journal_prefix("oslo"))
+    return not any(incident_id in json.dumps(json.loads(j.value).get("keys")) for j in journal)
+
+
+async def test_closed_incident_leaves_etcd_and_is_read_from_the_archive(stub, etcd, cluster):
+    keys = Keys(cluster.config.key_prefix)
+    closed = await closed_incident(stub, "archived whole")
+    await eventually(lambda: gone_from_etcd(etcd, keys, closed.id), "incident archived")
+
+    got = await stub.GetIncident(pb.GetIncidentRequest(incident_id=closed.id), timeout=10)
+    assert got.archived
+    assert got.status == pb.INCIDENT_STATUS_CLOSED
+    assert got.revision == closed.revision
+    assert [n.text for n in got.notes] == ["archived whole"]
+
+    history = await stub.GetIncidentHistory(
+        pb.GetIncidentHistoryRequest(incident_id=closed.id), timeout=10
+    )
+    commands = [e.command for e in history.entries]
+    assert commands == [
+        "CreateIncident",
+        "TriageIncident",
+        "AddIncidentNote",
+        "ChangeIncidentStatus",
+    ]
+    assert all(e.archived for e in history.entries)
+    assert all(e.tokens["oslo"] > 0 for e in history.entries)
+    # Their idempotency records went with them (retention 0 here).
+    for e in history.entries:
+        assert await etcd.get(keys.request(e.request_id)) is None
+
+    archive = open_archive(cluster.config.archive_location())
+    try:
+        rows = archive.records("incidents", region="oslo")
+        assert [r.revision for r in rows if r.id == closed.id] == [closed.revision]
+    finally:
+        archive.close()
+
+
+async def test_open_incident_stays_live(stub, etcd, cluster):
+    keys = Keys(cluster.config.key_prefix)
+    inc = await stub.CreateIncident(
+        pb.CreateIncidentRequest(request_id=rid(), region="oslo", position=OSLO), timeout=10
+    )
+    progress = keys.archive_progress("oslo")
+    before = await etcd.get(progress)
+
+    async def passed_twice() -> bool:
+        now = await etcd.get(progress)
+        return now is not None and (before is None or now.mod_revision > before.mod_revision + 1)
+
+    await eventually(passed_twice, "two archive passes over oslo")
+    assert await etcd.get(keys.incident("oslo", inc.id)) is not None
+    got = await stub.GetIncident(pb.GetIncidentRequest(incident_id=inc.id), timeout=10)
+    assert not got.archived
+
+
+async def test_board_at_a_past_moment(stub, etcd, cluster):
+    keys = Keys(cluster.config.key_prefix)
+    inc = await stub.CreateIncident(
+        pb.CreateIncidentRequest(request_id=rid(), region="oslo", position=OSLO, address="then"),
+        timeout=10,
+    )
+    open_at = time.time()
+    await asyncio.sleep(0.05)
+    await stub.ChangeIncidentStatus(
+        pb.ChangeIncidentStatusRequest(
+            request_id=rid(), incident_id=inc.id, status=pb.INCIDENT_STATUS_CANCELLED
+        ),
+        timeout=10,
+    )
+    await eventually(lambda: gone_from_etcd(etcd, keys, inc.id), "incident archived")
+
+    then = await stub.GetBoardAt(pb.GetBoardAtRequest(at=ts(open_at)), timeout=30)
+    shown = {i.id: i for i in then.incidents}
+    assert inc.id in shown and shown[inc.id].status == pb.INCIDENT_STATUS_RECEIVED
+    assert shown[inc.id].address == "then"
+    assert {o.region for o in then.owners} == set(cluster.config.region_ids())
+    assert all(o.fencing_token > 0 for o in then.owners)
+    assert len(then.units) == len(cluster.config.seed.units)
+
+    now = await stub.GetBoardAt(pb.GetBoardAtRequest(at=ts(time.time())), timeout=30)
+    assert inc.id not in {i.id for i in now.incidents}
+
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await stub.GetBoardAt(pb.GetBoardAtRequest(at=ts(time.time() + 3600)), timeout=10)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "at" in err.value.details()
+
+
+async def test_kpis_span_archive_and_live(stub, etcd, cluster):
+    keys = Keys(cluster.config.key_prefix)
+    since = time.time()
+    closed = await closed_incident(stub, "counted after archiving")
+    await eventually(lambda: gone_from_etcd(etcd, keys, closed.id), "incident archived")
+    kpis = await stub.GetKpis(pb.GetKpisRequest(regions=["oslo"], since=ts(since)), timeout=30)
+    akutt = [
+        f
+        for f in kpis.figures
+        if f.urgency == pb.URGENCY_AKUTT and f.measure.startswith("response")
+    ]
+    excluded = sum(x.count for f in akutt for x in f.excluded)
+    assert excluded >= 1, "the archived akutt mission (closed, never on scene) is counted apart"
+
+
+async def test_crash_between_archive_write_and_delete_loses_and_doubles_nothing(
+    stub, etcd, cluster
+):
+    """The crash point kills Oslo's centre after the archive confirmed a batch and
+    before etcd let go of it; whoever serves Oslo next finishes the move."""
+    keys = Keys(cluster.config.key_prefix)
+    owner_before = await etcd.get(keys.owner("oslo"))
+    crash = cluster.config.archive_crash_file
+    assert crash is not None
+    crash.write_text("once")
+    closed = await closed_incident(stub, "moved across a crash")
+    await eventually(lambda: _absent(crash), "crash point taken")
+    await eventually(lambda: gone_from_etcd(etcd, keys, closed.id), "incident archived")
+    owner_after = await etcd.get(keys.owner("oslo"))
+    assert owner_after is not None and owner_before is not None
+    assert owner_after.mod_revision != owner_before.mod_revision, "oslo's centre was killed"
+
+    archive = open_archive(cluster.config.archive_location())
+    try:
+        rows = [r for r in archive.records("incidents") if r.id == closed.id]
+        assert len(rows) == 1, rows
+        history = archive.history("incidents", closed.id)
+        assert len(history) == len({r.key for r in history}) == 4
+    finally:
+        archive.close()
+    got = await stub.GetIncident(pb.GetIncidentRequest(incident_id=closed.id), timeout=10)
+    assert got.archived and got.status == pb.INCIDENT_STATUS_CLOSED
+
+
+async def _absent(path) -> bool:
+    return not path.exists()

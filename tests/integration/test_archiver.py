@@ -1,0 +1,119 @@
+"""The archiver's guarded move, on a centre run without Ray against the real etcd and a
+real SQLite archive: a record changed meanwhile stays live, a deposed owner's archiver
+deletes nothing, and a batch archived twice is stored once."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+
+from actors.centre.centre import Centre
+from actors.domain.commands import ChangeIncidentStatus, CreateIncident
+from actors.domain.model import IncidentStatus, Position
+from cluster.archive import open_archive
+from cluster.config import ClusterConfig
+from cluster.errors import FencedError, NotOwnerError
+from cluster.etcd import op_put
+from cluster.etcd_server import EmbeddedEtcd
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+OSLO = Position(59.91, 10.75)
+
+
+class NoPeers:
+    """A centre alone: no partner has free call-takers, no hand-over is asked for."""
+
+    async def free_call_takers(self, centre_id: str) -> int | None:
+        return None
+
+    async def hand_over_region(self, holder, region, to, who) -> int:
+        raise AssertionError("no hand-over in these tests")
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def centre(etcd_server: EmbeddedEtcd, tmp_path) -> AsyncIterator[Centre]:
+    config = ClusterConfig.load(
+        home=tmp_path,
+        key_prefix=f"/arch/{uuid.uuid4().hex[:8]}/",
+        archive_hold_s=0.0,
+        request_retention_s=0.0,
+        # The background loop runs once at start; the tests run passes themselves.
+        archive_interval_s=3600.0,
+    )
+    c = Centre(config, "oslo", NoPeers())
+    await c.start([etcd_server.endpoint])
+    assert "oslo" in c.core.hosts
+    yield c
+    await c.stop()
+
+
+def rid() -> str:
+    return uuid.uuid4().hex
+
+
+async def closed(centre: Centre) -> str:
+    out = await centre.execute("oslo", CreateIncident(rid(), "oslo", OSLO))
+    inc = out.require_incident()
+    await centre.execute("oslo", ChangeIncidentStatus(rid(), inc.id, IncidentStatus.CANCELLED))
+    return inc.id
+
+
+async def test_a_record_changed_meanwhile_stays_live(centre: Centre, etcd):
+    keys = centre.core.keys
+    first, second = await closed(centre), await closed(centre)
+    # Another write lands on ``first`` after the archiver picked it and archived it:
+    # made here by changing the record behind the host's back.
+    host = centre.core.hosts["oslo"]
+    key = keys.incident("oslo", first)
+    batch = centre.archiver._entities_due(host)
+    assert {r.id for r in batch.records} >= {first, second}
+    kv = await etcd.get(key)
+    assert kv is not None
+    await etcd.txn([], [op_put(key, kv.value)])
+    moved = await centre.archiver._move(host, batch)
+    assert moved.get("incidents", 0) == len([r for r in batch.records if r.kind == "incidents"]) - 1
+    assert await etcd.get(key) is not None, "changed meanwhile: stays live"
+    assert await etcd.get(keys.incident("oslo", second)) is None, "unchanged: moved"
+    assert first in host.incidents and second not in host.incidents
+
+
+async def test_a_deposed_owner_deletes_nothing(centre: Centre, etcd):
+    keys = centre.core.keys
+    incident_id = await closed(centre)
+    host = centre.core.hosts["oslo"]
+    owner = await etcd.get(keys.owner("oslo"))
+    assert owner is not None
+    # Another owner's write moves the fencing token on (as a takeover would).
+    await etcd.txn([], [op_put(keys.owner("oslo"), owner.value, owner.lease)])
+    batch = centre.archiver._entities_due(host)
+    with pytest.raises(FencedError):
+        await centre.archiver._move(host, batch)
+    assert await etcd.get(keys.incident("oslo", incident_id)) is not None
+    with pytest.raises(NotOwnerError):
+        await centre.archiver.pass_region("oslo")  # the region was dropped at once
+
+
+async def test_a_batch_archived_twice_is_stored_once(centre: Centre, etcd, tmp_path):
+    incident_id = await closed(centre)
+    host = centre.core.hosts["oslo"]
+    batch = centre.archiver._entities_due(host)
+    archive = await centre.archiver.archive()
+    archive.put_batch(batch.records, batch.journal)  # as a crash before the delete leaves it
+    await centre.archiver.pass_region("oslo")
+    journal, _ = await etcd.get_prefix(centre.core.keys.journal_prefix("oslo"))
+    assert not [j for j in journal if incident_id in json.dumps(json.loads(j.value)["keys"])]
+    reader = open_archive(centre.core.config.archive_location())
+    try:
+        rows = [r for r in reader.records("incidents") if r.id == incident_id]
+        assert len(rows) == 1
+        assert [json.loads(j.entry)["command"] for j in reader.history("incidents", incident_id)] == [
+            "CreateIncident",
+            "ChangeIncidentStatus",
+        ]
+    finally:
+        reader.close()
