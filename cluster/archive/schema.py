@@ -1,0 +1,145 @@
+"""The archive's one schema, as an ordered list of migrations both engines run.
+
+Each migration is written once: plain SQL that SQLite (>= 3.25, for window functions and
+``ON CONFLICT``) and PostgreSQL both accept. The few spellings that differ are the
+:class:`Dialect`'s: the byte-string column type (``BLOB`` / ``BYTEA``), the parameter
+marker (``?`` / ``%s``) and how to ask whether a table exists. Migration SQL names its
+byte columns ``{bytes}``; everything else is the same text on both engines.
+
+``schema_migrations`` records each applied version, so ``migrate()`` applies only the
+missing ones, all in one transaction: a crash halfway leaves the database at the last
+version, never between two. A later schema change (the access-log table of the security
+issue, for one) is one more :class:`Migration` at the end of :data:`MIGRATIONS`; a
+published migration is never edited, since databases already at that version would not
+run it again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """What differs between the engines in the SQL this package writes."""
+
+    name: str
+    bytes_type: str
+    param: str
+    # One row with one count: does the table named by the single parameter exist?
+    table_exists: str
+
+    def sql(self, text: str) -> str:
+        """``text`` (written with ``?`` markers) in this engine's parameter style."""
+        return _convert(text, self.param)
+
+
+@cache
+def _convert(text: str, param: str) -> str:
+    if param == "?":
+        return text
+    # psycopg reads ``%`` as the start of a marker: our SQL never holds a literal one.
+    if "%" in text:
+        raise ValueError(f"archive SQL must not contain '%': {text!r}")
+    return text.replace("?", param)
+
+
+SQLITE = Dialect(
+    name="sqlite",
+    bytes_type="BLOB",
+    param="?",
+    table_exists="SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
+)
+POSTGRES = Dialect(
+    name="postgresql",
+    bytes_type="BYTEA",
+    param="%s",
+    # current_schema(): the first schema of the search path, where CREATE TABLE puts it.
+    table_exists="SELECT COUNT(*) FROM information_schema.tables "
+    "WHERE table_schema = current_schema() AND table_name = ?",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One schema version: statements run in order inside the migrating transaction."""
+
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+    def for_dialect(self, dialect: Dialect) -> list[str]:
+        """The statements with this engine's column types filled in."""
+        return [s.format(bytes=dialect.bytes_type) for s in self.statements]
+
+
+# The table that records applied versions; created before any migration runs.
+MIGRATIONS_TABLE = "schema_migrations"
+CREATE_MIGRATIONS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version INTEGER PRIMARY KEY,"
+    " description TEXT NOT NULL,"
+    " applied_at DOUBLE PRECISION NOT NULL)"
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "records, journal and record versions",
+        (
+            # An entity's final state when it left etcd; a reopened and re-closed entity
+            # comes back with a newer revision, a new row.
+            "CREATE TABLE records ("
+            " key TEXT NOT NULL,"
+            " kind TEXT NOT NULL,"
+            " region TEXT NOT NULL,"
+            " id TEXT NOT NULL,"
+            " revision BIGINT NOT NULL,"
+            " at DOUBLE PRECISION NOT NULL,"
+            " value {bytes} NOT NULL,"
+            " archived_at DOUBLE PRECISION NOT NULL,"
+            " PRIMARY KEY (key, revision))",
+            "CREATE INDEX records_kind_id ON records (kind, id)",
+            "CREATE INDEX records_kind_at ON records (kind, at)",
+            # One row per journal entry; its etcd key holds the region and a time stamp.
+            "CREATE TABLE journal ("
+            " key TEXT PRIMARY KEY,"
+            " region TEXT NOT NULL,"
+            " at DOUBLE PRECISION NOT NULL,"
+            " revision BIGINT NOT NULL,"
+            " entry {bytes} NOT NULL)",
+            "CREATE INDEX journal_region_at ON journal (region, at)",
+            "CREATE INDEX journal_at ON journal (at)",
+            # What each journal entry wrote (value NULL: it deleted the key). (key,
+            # revision) is unique in practice: etcd writes a key once per transaction.
+            # journal_key is in the key anyway, so a group-commit batch whose entries
+            # share one revision can never collide.
+            "CREATE TABLE record_versions ("
+            " key TEXT NOT NULL,"
+            " revision BIGINT NOT NULL,"
+            " kind TEXT NOT NULL,"
+            " region TEXT NOT NULL,"
+            " id TEXT NOT NULL,"
+            " at DOUBLE PRECISION NOT NULL,"
+            " value {bytes},"
+            " journal_key TEXT NOT NULL,"
+            " PRIMARY KEY (key, revision, journal_key))",
+            "CREATE INDEX record_versions_kind_id ON record_versions (kind, id)",
+            "CREATE INDEX record_versions_at ON record_versions (at)",
+            "CREATE INDEX record_versions_journal_key ON record_versions (journal_key)",
+        ),
+    ),
+)
+
+
+def latest_version() -> int:
+    """The newest schema version this code knows."""
+    return MIGRATIONS[-1].version if MIGRATIONS else 0
+
+
+def check_ordered(migrations: tuple[Migration, ...] = MIGRATIONS) -> None:
+    """Refuse a migration list that is not 1, 2, 3, ... (a typo would skip or repeat one)."""
+    versions = [m.version for m in migrations]
+    if versions != list(range(1, len(versions) + 1)):
+        raise ValueError(f"archive migrations must be numbered 1, 2, 3, ...: got {versions}")
