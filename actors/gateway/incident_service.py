@@ -12,7 +12,7 @@ from collections.abc import Callable
 import grpc
 
 from actors.domain.commands import Command
-from actors.domain.errors import NotFoundError
+from actors.domain.errors import NotFoundError, PreconditionError
 from actors.domain.model import IncidentStatus
 from actors.domain.model import Urgency as UrgencyEnum
 from actors.gateway import convert as conv
@@ -71,8 +71,14 @@ class IncidentRpcs:
         self, context: grpc.aio.ServicerContext, make: Callable[[], Command]
     ) -> pb.Incident:
         cmd = make()
-        region = self.gw.lookup.incident_region(cmd.incident_id)  # type: ignore[attr-defined]
-        out = await self.gw.router.route(region, cmd, context)
+        incident_id: str = cmd.incident_id  # type: ignore[attr-defined]
+        region = self.gw.lookup.incident_region(incident_id)
+        try:
+            out = await self.gw.router.route(region, cmd, context)
+        except NotFoundError:
+            if await self.gw.history.archived_incident(incident_id) is not None:
+                raise PreconditionError(incident_id, "archived (closed): it is read-only") from None
+            raise
         return conv.incident_pb(out.require_incident())
 
     @rpc

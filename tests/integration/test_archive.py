@@ -117,6 +117,13 @@ async def test_closed_incident_leaves_etcd_and_is_read_from_the_archive(stub, et
     assert got.status == pb.INCIDENT_STATUS_CLOSED
     assert got.revision == closed.revision
     assert [n.text for n in got.notes] == ["archived whole"]
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await stub.AddIncidentNote(
+            pb.AddIncidentNoteRequest(request_id=rid(), incident_id=closed.id, text="late"),
+            timeout=10,
+        )
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "archived" in err.value.details()
 
     history = await stub.GetIncidentHistory(
         pb.GetIncidentHistoryRequest(incident_id=closed.id), timeout=10
