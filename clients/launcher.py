@@ -191,6 +191,7 @@ async def _serve(config: ClusterConfig, endpoints: list[str], ready_file: Path) 
         info = {
             "pid": os.getpid(),
             "gateways": config.gateways,
+            "metrics": [config.metrics_address(g) for g in config.gateways],
             "etcd": endpoints,
             "centres": sorted(deployment.centres),
             "ray_namespace": config.ray_namespace,

@@ -368,8 +368,67 @@ def gateways_table(gateways: Iterable[pb.GatewayStatus]) -> Table:
     return table
 
 
+#: From this share of the quota ``amk status`` warns; the alert rule uses the same
+#: (docs/ops/alerts.yml, ``AmkEtcdDatabaseNearQuota``).
+ETCD_WARN_SHARE = 0.7
+
+
+def format_bytes(n: int) -> str:
+    """Bytes in binary units, three significant figures (``412 KiB``, ``2.87 GiB``)."""
+    units = ("B", "KiB", "MiB", "GiB", "TiB")
+    value, i = float(n), 0
+    while value >= 1024 and i < len(units) - 1:
+        value /= 1024
+        i += 1
+    return f"{value:.0f} {units[i]}" if i == 0 or value >= 100 else f"{value:.3g} {units[i]}"
+
+
+def etcd_share(member: pb.EtcdMemberStatus) -> float:
+    """The member's database size as a share of the quota (0 when either is unknown)."""
+    return member.db_size_bytes / member.quota_bytes if member.quota_bytes else 0.0
+
+
+def etcd_warnings(members: Iterable[pb.EtcdMemberStatus]) -> list[str]:
+    """One line per member that did not answer or whose database is at or above
+    ``ETCD_WARN_SHARE`` of the quota (at the quota etcd refuses every write)."""
+    lines = []
+    for m in members:
+        if m.error:
+            lines.append(f"etcd {m.endpoint} did not report its status: {m.error}")
+        elif etcd_share(m) >= ETCD_WARN_SHARE:
+            lines.append(
+                f"WARNING: etcd {m.endpoint} database is at {etcd_share(m):.0%} of its quota "
+                f"({format_bytes(m.db_size_bytes)} of {format_bytes(m.quota_bytes)}); at "
+                "100 % etcd refuses every write (alarm NOSPACE): check the archiver, "
+                "compact and defragment, or raise etcd_quota_bytes"
+            )
+    return lines
+
+
+def etcd_table(members: Iterable[pb.EtcdMemberStatus]) -> Table:
+    """Each etcd member's database: its file size and live data against the quota."""
+    table = Table(title="etcd", title_justify="left")
+    for column in ("Endpoint", "Leader", "DB size", "In use", "Quota", "Of quota"):
+        table.add_column(column, no_wrap=True, justify="left" if column == "Endpoint" else "right")
+    for m in members:
+        if m.error:
+            table.add_row(m.endpoint, "-", "-", "-", format_bytes(m.quota_bytes), Text("?", "red"))
+            continue
+        share = etcd_share(m)
+        table.add_row(
+            m.endpoint,
+            "yes" if m.leader else "",
+            format_bytes(m.db_size_bytes),
+            format_bytes(m.db_size_in_use_bytes),
+            format_bytes(m.quota_bytes),
+            Text(f"{share:.1%}", style="bold red" if share >= ETCD_WARN_SHARE else "green"),
+        )
+    return table
+
+
 def cluster_status_renderable(status: pb.ClusterStatus) -> Group:
-    """Regions, centres, and which etcd and gateway answered."""
+    """Regions, centres, gateways, etcd's database against its quota (with a warning
+    line from 70 %), and which etcd and gateway answered."""
     footer = Text.assemble(
         ("etcd revision ", "dim"),
         str(status.etcd_revision),
@@ -391,4 +450,7 @@ def cluster_status_renderable(status: pb.ClusterStatus) -> Group:
     parts.append(centres_table(status.centres))
     if status.gateways:
         parts.append(gateways_table(status.gateways))
+    if status.etcd_members:
+        parts.append(etcd_table(status.etcd_members))
+    parts.extend(Text(line, style="bold red") for line in etcd_warnings(status.etcd_members))
     return Group(*parts, footer)

@@ -213,6 +213,16 @@ class ClusterConfig(BaseModel):
     ray_address: str | None = None
     ray_namespace: str = "amk"
     gateways: list[str] = ["127.0.0.1:50051", "127.0.0.1:50052"]
+    # Prometheus endpoints (``http://{address}/metrics``), one per gateway, served by
+    # that gateway, in the order of ``gateways``. Empty: the gateway's host, its port
+    # plus ``metrics_port_offset`` (50051 -> 51051); offset 0 and no list: none.
+    metrics: list[str] = []
+    metrics_port_offset: int = Field(default=1000, ge=0, le=60000)
+    # The window of the answer-time figures a scrape reports (the alert's 15 minutes).
+    metrics_answer_window_s: float = Field(default=900.0, gt=0.0)
+    # What one scrape may take; each source (centres, etcd) is bounded apart within it,
+    # so one slow centre loses its own figures, not the scrape.
+    metrics_scrape_timeout_s: float = Field(default=2.0, gt=0.0)
     seed_file: Path | None = None
     log_level: str = "info"
     # Per-centre etcd endpoints (drills put one centre behind a TCP proxy they can cut).
@@ -280,6 +290,26 @@ class ClusterConfig(BaseModel):
                 f"{UNSAFE_UNFENCED_ENV}=1 (never in production)"
             )
         return self
+
+    @model_validator(mode="after")
+    def _one_metrics_address_per_gateway(self) -> ClusterConfig:
+        if self.metrics and len(self.metrics) != len(self.gateways):
+            raise ValueError(
+                f"metrics lists {len(self.metrics)} address(es) for {len(self.gateways)} "
+                "gateway(s): give one per gateway, in the same order, or none (offset)"
+            )
+        return self
+
+    def metrics_address(self, gateway: str) -> str | None:
+        """Where the gateway on ``gateway`` serves its Prometheus metrics (None: nowhere)."""
+        if self.metrics:
+            if gateway not in self.gateways:
+                raise ConfigError(f"no metrics address for gateway {gateway}: not configured")
+            return self.metrics[self.gateways.index(gateway)]
+        if not self.metrics_port_offset:
+            return None
+        host, _, port = gateway.rpartition(":")
+        return f"{host}:{int(port) + self.metrics_port_offset}"
 
     def archive_location(self) -> str:
         """The archive database's URL (SQLite in the state folder unless configured)."""

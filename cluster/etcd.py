@@ -51,6 +51,18 @@ class KV:
 
 
 @dataclass(frozen=True, slots=True)
+class MemberStatus:
+    """One etcd member as its Maintenance Status RPC reports it, or why it did not."""
+
+    endpoint: str
+    member_id: int = 0
+    db_size_bytes: int = 0  # the backend file: what the quota is checked against
+    db_size_in_use_bytes: int = 0  # live data; the rest is free pages a defrag returns
+    leader: bool = False
+    error: str = ""  # set when the member did not answer in time
+
+
+@dataclass(frozen=True, slots=True)
 class WatchEventKV:
     """One change seen by a watch: a put (``deleted`` False) or a delete."""
 
@@ -131,8 +143,13 @@ class EtcdClient:
         self._lease = rpc.LeaseStub(self._channel)
         self._watch = rpc.WatchStub(self._channel)
         self._maint = rpc.MaintenanceStub(self._channel)
+        # One channel per member for its own status (the main channel reaches one member
+        # at a time); opened on first use: only gateways ask.
+        self._member_channels: dict[str, grpc.aio.Channel] = {}
 
     async def close(self) -> None:
+        for channel in self._member_channels.values():
+            await channel.close()
         await self._channel.close()
 
     def _timeout(self, timeout_s: float | None) -> float:
@@ -334,6 +351,36 @@ class EtcdClient:
             prefix, prefix_range_end(prefix), start_revision=start_revision, prev_kv=prev_kv
         ):
             yield item
+
+    # ------------------------------------------------------------ maintenance
+
+    async def member_status(self, timeout_s: float = 1.0) -> list[MemberStatus]:
+        """Every endpoint's Maintenance Status (database size, in use, leader), asked of
+        each member directly and at once; a member that does not answer within
+        ``timeout_s`` is reported with its error rather than failing the others."""
+
+        async def one(endpoint: str) -> MemberStatus:
+            if len(self.endpoints) == 1:
+                stub = self._maint
+            else:
+                channel = self._member_channels.get(endpoint)
+                if channel is None:
+                    channel = grpc.aio.insecure_channel(endpoint)
+                    self._member_channels[endpoint] = channel
+                stub = rpc.MaintenanceStub(channel)
+            try:
+                resp = await stub.Status(rpc.StatusRequest(), timeout=timeout_s)
+            except grpc.aio.AioRpcError as exc:
+                return MemberStatus(endpoint, error=f"{exc.code().name} {exc.details()}")
+            return MemberStatus(
+                endpoint,
+                member_id=resp.header.member_id,
+                db_size_bytes=resp.dbSize,
+                db_size_in_use_bytes=resp.dbSizeInUse,
+                leader=resp.leader == resp.header.member_id,
+            )
+
+        return list(await asyncio.gather(*(one(ep) for ep in self.endpoints)))
 
     # ------------------------------------------------------------ health
 

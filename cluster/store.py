@@ -43,6 +43,7 @@ from cluster.etcd import (
     op_get,
     op_put,
 )
+from cluster.histogram import StoreMetrics
 from cluster.keys import Keys
 from cluster.ownership import Fence
 
@@ -140,6 +141,7 @@ class FencedStore:
         on_fenced: Callable[[str, int], None] | None = None,
         clock: Callable[[], float] = time.time,
         fencing: bool = True,
+        metrics: StoreMetrics | None = None,
     ) -> None:
         self.client = client
         self.keys = keys
@@ -154,6 +156,8 @@ class FencedStore:
         self._flusher: asyncio.Task[None] | None = None
         self._seq = itertools.count()
         self.stats = {"txns": 0, "writes": 0, "fenced": 0, "duplicates": 0}
+        # Commit latency and writes per transaction, for the gateway's metrics.
+        self.metrics = metrics if metrics is not None else StoreMetrics()
 
     # ------------------------------------------------------------ public
 
@@ -272,7 +276,12 @@ class FencedStore:
             + [op_get(k) for k in request_keys]
             + [op_get(k) for k in expected_keys]
         )
+        started = time.perf_counter()
         resp = await self.client.txn(compares, success, failure)
+        # Only answered transactions are timed: a timeout is a StoreUnavailableError the
+        # caller sees, and its 2 s would say nothing about etcd's commit latency.
+        self.metrics.commit_latency.observe(time.perf_counter() - started)
+        self.metrics.batch_size.observe(len(batch))
         self.stats["txns"] += 1
         if resp.succeeded:
             self.stats["writes"] += len(batch)

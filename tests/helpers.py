@@ -31,10 +31,12 @@ async def assert_eventually(
 
 
 def make_config(home: Path, prefix: str, namespace: str, gateways: int = 1) -> ClusterConfig:
-    """A config for one test deployment: its own key prefix, namespace and ports."""
+    """A config for one test deployment: its own key prefix, namespace and ports (the
+    metrics ports too: free ports, not an offset, which could land on another module's)."""
     return ClusterConfig.load(
         home=home,
         key_prefix=prefix,
         ray_namespace=namespace,
         gateways=[f"127.0.0.1:{find_free_port()}" for _ in range(gateways)],
+        metrics=[f"127.0.0.1:{find_free_port()}" for _ in range(gateways)],
     )

@@ -43,6 +43,7 @@ from cluster.errors import (
     StoreUnavailableError,
 )
 from cluster.etcd import EtcdClient
+from cluster.histogram import StoreMetrics
 from cluster.session import Session
 from cluster.store import DuplicateRequestError, FencedStore, StaleRecordError
 
@@ -65,6 +66,7 @@ class Centre:
         self.recent: OrderedDict[str, tuple[str, Outcome]] = OrderedDict()  # id -> (fp, answer)
         self._tasks: list[asyncio.Task[Any]] = []
         self._stopped = asyncio.Event()
+        self.store_metrics = StoreMetrics()  # kept across stores rebuilt on session renewal
 
     @property
     def instance(self) -> str:
@@ -106,6 +108,7 @@ class Centre:
             writer=core.instance,
             on_fenced=self.ownership.on_fenced,
             fencing=core.config.fencing,
+            metrics=self.store_metrics,
         )
         return Running(client, session, store)
 
@@ -206,4 +209,6 @@ class Centre:
             store=dict(store.stats) if store else {},
             takeovers=tuple(self.ownership.takeovers[-10:]),
             call_takers=self.call_desk.call_taker_counts(),
+            commit_latency=self.store_metrics.commit_latency.snapshot() if store else None,
+            batch_size=self.store_metrics.batch_size.snapshot() if store else None,
         )

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
+from cluster.histogram import HistogramSnapshot
+
 
 @dataclass(frozen=True, slots=True)
 class CallTakerCounts:
@@ -65,3 +67,7 @@ class CentreStatus:
     store: dict[str, int] = field(default_factory=dict)
     takeovers: tuple[Takeover, ...] = ()
     call_takers: CallTakerCounts = CallTakerCounts()
+    # The store's etcd transactions since this instance started: seconds per commit and
+    # writes per commit (None before the store opened).
+    commit_latency: HistogramSnapshot | None = None
+    batch_size: HistogramSnapshot | None = None

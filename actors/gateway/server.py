@@ -2,7 +2,8 @@
 
 One per node, as a Ray actor hosting a ``grpc.aio`` server with the dispatch and
 coordination services, the standard health service and reflection. Stateless apart from
-its watch-fed :class:`Directory` of region owners and entity locations.
+its watch-fed :class:`Directory` of region owners and entity locations. Beside the gRPC
+port it serves Prometheus metrics over HTTP (``ClusterConfig.metrics_address``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from actors.gateway.identity import IdentityInterceptor
 from actors.gateway.incident_service import IncidentRpcs
 from actors.gateway.kpi_service import KpiRpcs
 from actors.gateway.major_service import MajorRpcs
+from actors.gateway.metrics_exporter import MetricsServer, SnapshotCollector
+from actors.gateway.metrics_snapshot import SnapshotReader
 from actors.gateway.rpc import add_service
 from actors.gateway.status_service import StatusRpcs
 from actors.gateway.unit_service import UnitRpcs
@@ -66,6 +69,7 @@ class Gateway:
         self.client: EtcdClient | None = None
         self.directory: Directory | None = None
         self.hub: WatchHub | None = None
+        self.metrics: MetricsServer | None = None
         self._stopped = asyncio.Event()
         self.serving = False  # set once the server listens: a keeper adopts only then
 
@@ -79,6 +83,7 @@ class Gateway:
         gw = GatewayContext(
             self.config, self.client, self.directory, default_table(), self.hub, self.address
         )
+        self._start_metrics(gw)
         # No SO_REUSEPORT (gRPC's default): a second gateway must fail to bind an address
         # one still serves, not split its connections with it.
         self.server = grpc.aio.server(
@@ -108,7 +113,24 @@ class Gateway:
         log.info("gateway_started", address=self.address, pid=os.getpid())
         return self.address
 
+    def _start_metrics(self, gw: GatewayContext) -> None:
+        """Serve the metrics endpoint, if one is configured; an address taken is a
+        ConfigError before the gRPC port opens (the keeper then ends this incarnation)."""
+        address = self.config.metrics_address(self.address)
+        if address is None:
+            return
+        collector = SnapshotCollector(
+            SnapshotReader(gw).read,
+            asyncio.get_running_loop(),
+            timeout_s=self.config.metrics_scrape_timeout_s,
+            window_s=self.config.metrics_answer_window_s,
+        )
+        self.metrics = MetricsServer(address, collector)
+        self.metrics.start()
+
     async def stop(self) -> None:
+        if self.metrics is not None:
+            await self.metrics.stop()
         if self.server is not None:
             await self.server.stop(grace=STOP_GRACE_S)
         if self.hub is not None:

@@ -1,7 +1,7 @@
 """``GetClusterStatus`` of ``amk.dispatch.v1.DispatchService``: what ``amk status``
 shows an on-call engineer: every centre (alive, lease, regions served), every region
-(owner, fencing token, lease left, standbys, last takeover) and every gateway (alive,
-restarts, last restart)."""
+(owner, fencing token, lease left, standbys, last takeover), every gateway (alive,
+restarts, last restart) and every etcd member's database size against the quota."""
 
 from __future__ import annotations
 
@@ -67,7 +67,25 @@ class StatusRpcs:
             etcd_endpoints=gw.client.endpoints,
             gateway=gw.address,
             gateways=await self._gateways(),
+            etcd_members=await self._etcd_members(),
         )
+
+    async def _etcd_members(self) -> list[pb.EtcdMemberStatus]:
+        """Each etcd member's database size, asked of the member itself."""
+        quota = self.gw.config.etcd_quota_bytes
+        members = await self.gw.client.member_status(timeout_s=self.gw.config.status_timeout_s)
+        return [
+            pb.EtcdMemberStatus(
+                endpoint=m.endpoint,
+                member_id=m.member_id,
+                db_size_bytes=m.db_size_bytes,
+                db_size_in_use_bytes=m.db_size_in_use_bytes,
+                quota_bytes=quota,
+                leader=m.leader,
+                error=m.error,
+            )
+            for m in members
+        ]
 
     async def _gateways(self) -> list[pb.GatewayStatus]:
         """Each gateway as the supervisor keeps it; none while it does not answer."""

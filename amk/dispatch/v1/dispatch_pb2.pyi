@@ -589,21 +589,41 @@ class GatewayStatus(_message.Message):
     last_error: str
     def __init__(self, address: _Optional[str] = ..., alive: _Optional[bool] = ..., pid: _Optional[int] = ..., restarts: _Optional[int] = ..., last_restart_at: _Optional[float] = ..., last_restart_s: _Optional[float] = ..., incarnation: _Optional[str] = ..., last_error: _Optional[str] = ...) -> None: ...
 
+class EtcdMemberStatus(_message.Message):
+    __slots__ = ("endpoint", "member_id", "db_size_bytes", "db_size_in_use_bytes", "quota_bytes", "leader", "error")
+    ENDPOINT_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    DB_SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    DB_SIZE_IN_USE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    QUOTA_BYTES_FIELD_NUMBER: _ClassVar[int]
+    LEADER_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    endpoint: str
+    member_id: int
+    db_size_bytes: int
+    db_size_in_use_bytes: int
+    quota_bytes: int
+    leader: bool
+    error: str
+    def __init__(self, endpoint: _Optional[str] = ..., member_id: _Optional[int] = ..., db_size_bytes: _Optional[int] = ..., db_size_in_use_bytes: _Optional[int] = ..., quota_bytes: _Optional[int] = ..., leader: _Optional[bool] = ..., error: _Optional[str] = ...) -> None: ...
+
 class ClusterStatus(_message.Message):
-    __slots__ = ("centres", "regions", "etcd_revision", "etcd_endpoints", "gateway", "gateways")
+    __slots__ = ("centres", "regions", "etcd_revision", "etcd_endpoints", "gateway", "gateways", "etcd_members")
     CENTRES_FIELD_NUMBER: _ClassVar[int]
     REGIONS_FIELD_NUMBER: _ClassVar[int]
     ETCD_REVISION_FIELD_NUMBER: _ClassVar[int]
     ETCD_ENDPOINTS_FIELD_NUMBER: _ClassVar[int]
     GATEWAY_FIELD_NUMBER: _ClassVar[int]
     GATEWAYS_FIELD_NUMBER: _ClassVar[int]
+    ETCD_MEMBERS_FIELD_NUMBER: _ClassVar[int]
     centres: _containers.RepeatedCompositeFieldContainer[CentreStatus]
     regions: _containers.RepeatedCompositeFieldContainer[RegionStatus]
     etcd_revision: int
     etcd_endpoints: _containers.RepeatedScalarFieldContainer[str]
     gateway: str
     gateways: _containers.RepeatedCompositeFieldContainer[GatewayStatus]
-    def __init__(self, centres: _Optional[_Iterable[_Union[CentreStatus, _Mapping]]] = ..., regions: _Optional[_Iterable[_Union[RegionStatus, _Mapping]]] = ..., etcd_revision: _Optional[int] = ..., etcd_endpoints: _Optional[_Iterable[str]] = ..., gateway: _Optional[str] = ..., gateways: _Optional[_Iterable[_Union[GatewayStatus, _Mapping]]] = ...) -> None: ...
+    etcd_members: _containers.RepeatedCompositeFieldContainer[EtcdMemberStatus]
+    def __init__(self, centres: _Optional[_Iterable[_Union[CentreStatus, _Mapping]]] = ..., regions: _Optional[_Iterable[_Union[RegionStatus, _Mapping]]] = ..., etcd_revision: _Optional[int] = ..., etcd_endpoints: _Optional[_Iterable[str]] = ..., gateway: _Optional[str] = ..., gateways: _Optional[_Iterable[_Union[GatewayStatus, _Mapping]]] = ..., etcd_members: _Optional[_Iterable[_Union[EtcdMemberStatus, _Mapping]]] = ...) -> None: ...
 
 class Call(_message.Message):
     __slots__ = ("id", "region", "status", "caller_number", "position", "arrived_at", "urgency_hint", "shared_to", "answered_by", "call_taker", "answered_at", "incident_id", "revision")

@@ -1,0 +1,289 @@
+"""The gateway's Prometheus endpoint: ``http://{metrics address}/metrics``.
+
+A dedicated :class:`CollectorRegistry` per gateway (never prometheus_client's global
+one: two gateways in one process, as in tests, must not clash) with one custom
+collector, which gathers a fresh :class:`~actors.gateway.metrics_snapshot.Snapshot` at
+each scrape. prometheus_client serves HTTP from a thread of its own; the collector hands
+the gathering to the gateway's event loop (the etcd client and the Ray handles belong to
+it) and waits at most the scrape budget for it.
+
+Every figure is cluster-wide (each gateway reports the same regions, centres and etcd
+members), so a scrape of either gateway is enough; the alert rules take ``max`` or
+``min`` by their own labels and so do not fire twice. Label ``centre_instance``, not
+``instance``: Prometheus sets ``instance`` on every scraped series itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from collections.abc import Awaitable, Callable, Iterator
+
+import structlog
+from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from actors.domain import kpi
+from actors.gateway.metrics_snapshot import SOURCES, Snapshot
+from cluster.errors import ConfigError
+from cluster.histogram import HistogramSnapshot
+
+log = structlog.get_logger("amk.metrics")
+
+SHUTDOWN_JOIN_S = 2.0
+
+
+def _gauge(name: str, doc: str, labels: list[str], unit: str = "") -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, doc, labels=labels, unit=unit)
+
+
+def _le(bound: float) -> str:
+    return "+Inf" if bound == float("inf") else repr(float(bound))
+
+
+def _histogram(family: HistogramMetricFamily, labels: list[str], h: HistogramSnapshot) -> None:
+    family.add_metric(labels, [(_le(b), float(n)) for b, n in h.cumulative()], h.sum)
+
+
+def region_families(snap: Snapshot) -> Iterator[Metric]:
+    """Owner, fencing token, ownerless time and last takeover of each region."""
+    if not snap.sources.get("regions"):
+        return
+    owned = _gauge("amk_region_owned", "1 while a centre owns the region, else 0", ["region"])
+    info = _gauge(
+        "amk_region_owner_info",
+        "The region's owner (always 1; the owner is in the labels)",
+        ["region", "centre", "centre_instance"],
+    )
+    token = _gauge(
+        "amk_region_fencing_token",
+        "Fencing token of the region's owner (the owner key's mod revision)",
+        ["region"],
+    )
+    ownerless = _gauge(
+        "amk_region_ownerless_seconds",
+        "How long the region has been without an owner (0 while owned)",
+        ["region"],
+    )
+    took_age = _gauge(
+        "amk_region_last_takeover_age_seconds",
+        "Seconds since the region's last takeover (regions/{r}/takeover)",
+        ["region"],
+    )
+    took_s = _gauge(
+        "amk_region_last_takeover_duration_seconds",
+        "How long the last takeover took, from the owner seen gone to the region loaded",
+        ["region"],
+    )
+    for region in snap.regions:
+        owner = snap.owners.get(region)
+        owned.add_metric([region], 1.0 if owner else 0.0)
+        ownerless.add_metric([region], snap.ownerless_s.get(region, 0.0))
+        if owner is not None:
+            info.add_metric([region, owner.record.centre, owner.record.instance], 1.0)
+            token.add_metric([region], float(owner.token))
+        took = snap.takeovers.get(region)
+        if took is not None:
+            took_age.add_metric([region], max(0.0, snap.at - took.at))
+            took_s.add_metric([region], took.duration_ms / 1000.0)
+    yield from (owned, info, token, ownerless, took_age, took_s)
+
+
+def call_families(snap: Snapshot, window_s: float) -> Iterator[Metric]:
+    """Calls waiting, and answer times over the window against the 10 s / 90 % target."""
+    if not snap.sources.get("calls"):
+        return
+    window = f"calls that arrived in the last {window_s:g} s"
+    waiting = _gauge("amk_calls_waiting", "113 calls waiting for an answer now", ["region"])
+    quantiles = _gauge(
+        "amk_answer_time_seconds",
+        f"113 answer time, nearest-rank percentile of the {window}",
+        ["region", "quantile"],
+    )
+    answered = _gauge("amk_answer_window_calls", f"Answered {window}", ["region"])
+    share = _gauge(
+        "amk_answer_within_target_ratio",
+        f"Share of the answered {window} answered within the target time",
+        ["region"],
+    )
+    target_ratio = _gauge(
+        "amk_answer_target_ratio", "Share that should be answered within target", ["region"]
+    )
+    target_s = _gauge(
+        "amk_answer_target_seconds", "Answer-time target (akuttmedisinforskriften)", ["region"]
+    )
+    late = _gauge(
+        "amk_answer_unanswered_after_limit_calls",
+        f"Of the {window}: answered after 20 s or still waiting beyond it",
+        ["region"],
+    )
+    for region in snap.regions:
+        waiting.add_metric([region], float(snap.waiting.get(region, 0)))
+        target_ratio.add_metric([region], kpi.TARGET_ANSWER.share)
+        target_s.add_metric([region], kpi.TARGET_ANSWER.seconds)
+        a = snap.answers.get(region)
+        answered.add_metric([region], float(a.answered if a else 0))
+        late.add_metric([region], float(a.unanswered_after_limit if a else 0))
+        if a is None or a.share_within_target is None:
+            continue  # nothing answered in the window: no share to report
+        share.add_metric([region], a.share_within_target)
+        for q, seconds in a.quantiles.items():
+            quantiles.add_metric([region, f"{q:g}"], seconds)
+    yield from (waiting, quantiles, answered, share, target_ratio, target_s, late)
+
+
+def centre_families(snap: Snapshot) -> Iterator[Metric]:
+    """Each centre: whether it answered, its commit latency and writes per commit."""
+    if not snap.sources.get("centres"):
+        return
+    up = _gauge("amk_centre_up", "1 when the centre answered its status in time", ["centre"])
+    latency = HistogramMetricFamily(
+        "amk_centre_commit_latency_seconds",
+        "etcd transaction latency of the centre's fenced store (group commit)",
+        labels=["centre"],
+    )
+    batch = HistogramMetricFamily(
+        "amk_centre_commit_batch_writes",
+        "Writes (accepted commands) per etcd transaction of the centre's fenced store",
+        labels=["centre"],
+    )
+    for centre, status in snap.centres.items():
+        up.add_metric([centre], 0.0 if status is None else 1.0)
+        if status is None:
+            continue
+        if status.commit_latency is not None:
+            _histogram(latency, [centre], status.commit_latency)
+        if status.batch_size is not None:
+            _histogram(batch, [centre], status.batch_size)
+    yield from (up, latency, batch)
+
+
+def etcd_families(snap: Snapshot) -> Iterator[Metric]:
+    """Each etcd member's database size and live data against the quota."""
+    if not snap.sources.get("etcd"):
+        return
+    up = _gauge("amk_etcd_member_up", "1 when the member answered its status", ["endpoint"])
+    size = _gauge(
+        "amk_etcd_db_size_bytes", "Size of the member's backend database file", ["endpoint"]
+    )
+    in_use = _gauge(
+        "amk_etcd_db_size_in_use_bytes",
+        "Live data in the member's database (a defragment returns the rest)",
+        ["endpoint"],
+    )
+    quota = _gauge(
+        "amk_etcd_quota_bytes",
+        "Backend quota (ClusterConfig.etcd_quota_bytes): at it etcd refuses writes",
+        ["endpoint"],
+    )
+    for m in snap.etcd:
+        up.add_metric([m.endpoint], 0.0 if m.error else 1.0)
+        quota.add_metric([m.endpoint], float(snap.quota_bytes))
+        if not m.error:
+            size.add_metric([m.endpoint], float(m.db_size_bytes))
+            in_use.add_metric([m.endpoint], float(m.db_size_in_use_bytes))
+    yield from (up, size, in_use, quota)
+
+
+def archive_families(snap: Snapshot) -> Iterator[Metric]:
+    """The archiver's progress; a region it has not reported is absent."""
+    if not snap.sources.get("archive"):
+        return
+    age = _gauge(
+        "amk_archive_last_pass_age_seconds", "Seconds since the archiver's last pass", ["region"]
+    )
+    lag = _gauge(
+        "amk_archive_lag_seconds",
+        "How long the oldest closed record still in etcd is overdue for the archive",
+        ["region"],
+    )
+    for region, a in snap.archive.items():
+        age.add_metric([region], a.last_pass_age_s)
+        lag.add_metric([region], a.lag_s)
+    yield from (age, lag)
+
+
+def scrape_families(snap: Snapshot | None) -> Iterator[Metric]:
+    """Which sources this scrape could read (absent figures are then explained)."""
+    up = _gauge("amk_scrape_source_up", "1 when the scrape read this source", ["source"])
+    for source in SOURCES:
+        up.add_metric([source], 1.0 if snap is not None and snap.sources.get(source) else 0.0)
+    yield up
+    if snap is not None:
+        took = _gauge("amk_scrape_duration_seconds", "How long gathering this scrape took", [])
+        took.add_metric([], snap.duration_s)
+        yield took
+
+
+def families(snap: Snapshot, window_s: float) -> Iterator[Metric]:
+    """Every metric family of one snapshot."""
+    yield from region_families(snap)
+    yield from call_families(snap, window_s)
+    yield from centre_families(snap)
+    yield from etcd_families(snap)
+    yield from archive_families(snap)
+    yield from scrape_families(snap)
+
+
+class SnapshotCollector(Collector):
+    """Gathers a snapshot on the gateway's loop at each scrape (called from the HTTP
+    server's thread) and turns it into metric families."""
+
+    def __init__(
+        self,
+        read: Callable[[], Awaitable[Snapshot]],
+        loop: asyncio.AbstractEventLoop,
+        *,
+        timeout_s: float,
+        window_s: float,
+    ) -> None:
+        self.read = read
+        self.loop = loop
+        self.timeout_s = timeout_s
+        self.window_s = window_s
+
+    def collect(self) -> Iterator[Metric]:
+        fut = asyncio.run_coroutine_threadsafe(self.read(), self.loop)  # type: ignore[arg-type]
+        try:
+            # Each source is bounded by timeout_s already; the margin covers the loop
+            # being busy. Past it the scrape says so instead of hanging.
+            snap = fut.result(timeout=self.timeout_s + 1.0)
+        except (concurrent.futures.TimeoutError, RuntimeError) as exc:
+            fut.cancel()
+            log.warning("metrics_scrape_failed", error=repr(exc))
+            yield from scrape_families(None)
+            return
+        yield from families(snap, self.window_s)
+
+
+class MetricsServer:
+    """An HTTP server for one gateway's registry on ``address`` (``host:port``)."""
+
+    def __init__(self, address: str, collector: Collector) -> None:
+        self.address = address
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(collector)
+        self._server = None
+        self._thread = None
+
+    def start(self) -> None:
+        host, _, port = self.address.rpartition(":")
+        try:
+            self._server, self._thread = start_http_server(
+                int(port), addr=host, registry=self.registry
+            )
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"metrics endpoint cannot bind {self.address}: {exc}") from exc
+        log.info("metrics_serving", address=self.address)
+
+    async def stop(self) -> None:
+        """Stop serving; ``shutdown`` waits for the serving loop, so not on the loop."""
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        self._server = self._thread = None
+        await asyncio.to_thread(server.shutdown)
+        server.server_close()
+        if thread is not None:
+            await asyncio.to_thread(thread.join, SHUTDOWN_JOIN_S)

@@ -1,0 +1,241 @@
+"""What one Prometheus scrape of a gateway reports, gathered fresh at scrape time.
+
+Each source is read at once and bounded on its own (``metrics_scrape_timeout_s``), so a
+slow centre or an etcd member that does not answer loses its own figures and marks its
+source down, never the whole scrape:
+
+- ``regions``: one range read of ``regions/`` (owner and takeover keys of every region);
+- ``calls``: the live calls (``calls/``): waiting now, answer times over the window;
+- ``centres``: each centre's ``CentreStatus`` (commit latency, writes per commit), the
+  same call ``amk status`` makes, each bounded by ``status_timeout_s``;
+- ``etcd``: each member's Maintenance Status (database size against the quota);
+- ``archive``: the archiver's ``archive/{region}/progress`` records.
+
+How long a region has been without an owner comes from the gateway's directory, which
+sees the owner key go in its watch (:class:`OwnerlessClock`): a single scrape can then
+tell a gap over one second, whatever the scrape interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import structlog
+
+from actors.centre.records import CentreStatus, Takeover
+from actors.domain import kpi
+from actors.domain import response_time as rt
+from actors.domain.model import Call, CallStatus
+from actors.gateway.context import GatewayContext
+from actors.gateway.directory import Directory
+from cluster.etcd import MemberStatus
+from cluster.ownership import Owner, OwnerRecord
+
+log = structlog.get_logger("amk.metrics")
+
+T = TypeVar("T")
+
+SOURCES = ("regions", "calls", "centres", "etcd", "archive")
+QUANTILES = (0.5, 0.9, 0.99)
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerWindow:
+    """One region's 113 answer times over the recent window (``actors.domain.kpi``:
+    nearest-rank percentiles, within target means ``<= 10 s``)."""
+
+    answered: int
+    quantiles: dict[float, float]  # empty when nothing was answered
+    share_within_target: float | None  # None when nothing was answered
+    unanswered_after_limit: int  # answered after 20 s, or waiting beyond it
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveLag:
+    """The archiver's last pass over a region, as seen now."""
+
+    last_pass_age_s: float
+    lag_s: float  # how far behind its hold the oldest closed record still live is
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """Everything one scrape exports; a source that failed leaves its part empty and
+    ``sources[name]`` False (absent figures, never invented ones)."""
+
+    at: float
+    regions: list[str]
+    sources: dict[str, bool] = field(default_factory=dict)
+    owners: dict[str, Owner] = field(default_factory=dict)
+    ownerless_s: dict[str, float] = field(default_factory=dict)
+    takeovers: dict[str, Takeover] = field(default_factory=dict)
+    waiting: dict[str, int] = field(default_factory=dict)
+    answers: dict[str, AnswerWindow] = field(default_factory=dict)
+    centres: dict[str, CentreStatus | None] = field(default_factory=dict)  # None: no answer
+    etcd: list[MemberStatus] = field(default_factory=list)
+    quota_bytes: int = 0
+    archive: dict[str, ArchiveLag] = field(default_factory=dict)
+    duration_s: float = 0.0
+
+
+# ---------------------------------------------------------------- pure figures
+
+
+def answer_windows(
+    calls: Iterable[Call], *, now: float, window_s: float
+) -> dict[str, AnswerWindow]:
+    """Per region with a call in the window: answer-time figures of the calls that
+    arrived in the last ``window_s`` seconds, by the KPI report's definitions."""
+    out = {}
+    for region, counts in rt.answer_counts(calls, now=now, since=now - window_s).items():
+        waits = counts.waits
+        out[region] = AnswerWindow(
+            answered=len(waits),
+            quantiles={q: kpi.percentile(waits, q * 100) for q in QUANTILES} if waits else {},
+            share_within_target=(
+                kpi.share_within(waits, kpi.TARGET_ANSWER.seconds) if waits else None
+            ),
+            unanswered_after_limit=counts.unanswered_after_limit,
+        )
+    return out
+
+
+def archive_lag(raw: bytes, now: float) -> ArchiveLag:
+    """Figures from one ``archive/{region}/progress`` record: the pass's age, and
+    ``max(0, now - hold_s - oldest_live_closed_at)`` (0 with nothing closed left).
+    Raises ValueError (or KeyError, TypeError) on a record that does not parse."""
+    d = json.loads(raw)
+    at = float(d["at"])
+    oldest = d.get("oldest_live_closed_at")
+    hold_s = float(d.get("hold_s") or 0.0)
+    lag = 0.0 if oldest is None else max(0.0, now - hold_s - float(oldest))
+    return ArchiveLag(last_pass_age_s=max(0.0, now - at), lag_s=lag)
+
+
+# ---------------------------------------------------------------- ownerless time
+
+
+class OwnerlessClock:
+    """Since when each region has been without an owner, as the directory's watch saw
+    it. A region already ownerless when the gateway started counts from then (a lower
+    bound: the gap began before anyone here could see it)."""
+
+    def __init__(self, directory: Directory, regions: Iterable[str]) -> None:
+        now = time.time()
+        self.vacant_since: dict[str, float] = {
+            r: now for r in regions if directory.owner(r) is None
+        }
+        directory.listeners.append(self._on_change)
+
+    def _on_change(self, region: str, owner: Owner | None) -> None:
+        if owner is None:
+            self.vacant_since.setdefault(region, time.time())
+        else:
+            self.vacant_since.pop(region, None)
+
+    def ownerless_for(self, region: str, now: float) -> float:
+        since = self.vacant_since.get(region)
+        return 0.0 if since is None else max(0.0, now - since)
+
+
+# ---------------------------------------------------------------- gathering
+
+
+class SnapshotReader:
+    """Gathers a :class:`Snapshot` for the gateway ``gw`` (on the gateway's loop)."""
+
+    def __init__(self, gw: GatewayContext) -> None:
+        self.gw = gw
+        self.regions = gw.config.region_ids()
+        self.clock = OwnerlessClock(gw.directory, self.regions)
+
+    async def read(self) -> Snapshot:
+        started = time.monotonic()
+        snap = Snapshot(at=time.time(), regions=self.regions)
+        results = await asyncio.gather(
+            self._bounded(self._regions(snap)),
+            self._bounded(self._calls(snap)),
+            self._bounded(self._centres(snap)),
+            self._bounded(self._etcd(snap)),
+            self._bounded(self._archive(snap)),
+        )
+        snap.sources = dict(zip(SOURCES, results, strict=True))
+        # Ownerless time only where the etcd read itself says nobody owns the region.
+        if snap.sources["regions"]:
+            snap.ownerless_s = {
+                r: 0.0 if r in snap.owners else self.clock.ownerless_for(r, snap.at)
+                for r in self.regions
+            }
+        snap.duration_s = time.monotonic() - started
+        return snap
+
+    async def _bounded(self, part: Awaitable[Any]) -> bool:
+        """Run one source within the scrape's budget; False (logged) when it failed."""
+        try:
+            await asyncio.wait_for(part, self.gw.config.metrics_scrape_timeout_s)
+        except Exception as exc:  # a scrape reports what it could read: never fails whole
+            log.warning("metrics_source_failed", error=repr(exc))
+            return False
+        return True
+
+    async def _regions(self, snap: Snapshot) -> None:
+        keys = self.gw.keys
+        kvs, _ = await self.gw.client.get_prefix(keys.regions_prefix(), timeout_s=self._etcd_s)
+        for kv in kvs:
+            parsed = keys.parse(kv.key)
+            if parsed is None or parsed[1] not in self.regions:
+                continue
+            _, region, what = parsed
+            if what == "owner":
+                snap.owners[region] = Owner(region, OwnerRecord.decode(kv.value), kv.mod_revision)
+            elif what == "takeover":
+                snap.takeovers[region] = Takeover.decode(kv.value)
+
+    async def _calls(self, snap: Snapshot) -> None:
+        kvs, _ = await self.gw.client.get_prefix(
+            self.gw.keys.calls_prefix(), timeout_s=self._etcd_s
+        )
+        calls = [Call.decode(kv.value, kv.mod_revision) for kv in kvs]
+        snap.waiting = {r: 0 for r in self.regions}
+        for c in calls:
+            if c.status is CallStatus.WAITING and c.region in snap.waiting:
+                snap.waiting[c.region] += 1
+        window = self.gw.config.metrics_answer_window_s
+        snap.answers = answer_windows(calls, now=snap.at, window_s=window)
+
+    async def _centres(self, snap: Snapshot) -> None:
+        config = self.gw.config
+        timeout_s = min(config.status_timeout_s, config.metrics_scrape_timeout_s)
+        ids = config.centre_ids()
+        results = await asyncio.gather(
+            *(self.gw.router.centre(c).status(timeout_s=timeout_s) for c in ids),
+            return_exceptions=True,
+        )
+        for centre, res in zip(ids, results, strict=True):
+            snap.centres[centre] = None if isinstance(res, BaseException) else res
+
+    async def _etcd(self, snap: Snapshot) -> None:
+        snap.quota_bytes = self.gw.config.etcd_quota_bytes
+        snap.etcd = await self.gw.client.member_status(timeout_s=self._etcd_s)
+
+    async def _archive(self, snap: Snapshot) -> None:
+        keys = self.gw.keys
+        kvs, _ = await self.gw.client.get_prefix(keys.archive_prefix(), timeout_s=self._etcd_s)
+        for kv in kvs:
+            for region in self.regions:
+                if kv.key == keys.archive_progress(region):
+                    try:
+                        snap.archive[region] = archive_lag(kv.value, snap.at)
+                    except (ValueError, KeyError, TypeError) as exc:
+                        # Left absent: an unreadable record says nothing about the lag.
+                        log.warning("archive_progress_unreadable", region=region, error=str(exc))
+
+    @property
+    def _etcd_s(self) -> float:
+        """Each etcd read's deadline: within the scrape's budget."""
+        return min(1.0, self.gw.config.metrics_scrape_timeout_s)
