@@ -52,7 +52,8 @@ class PostgresArchive(SqlArchive):
         try:
             params = conninfo_to_dict(url)
         except psycopg.Error as exc:
-            raise ArchiveError(f"archive_url: not a valid PostgreSQL URL: {exc}") from None
+            reason = str(exc).strip()
+            raise ArchiveError(f"archive_url: not a valid PostgreSQL URL: {reason}") from None
         params.setdefault("connect_timeout", connect_timeout_s)
         params.setdefault("application_name", "amk-archive")
         self._conninfo = make_conninfo("", **params)
