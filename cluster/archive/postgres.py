@@ -61,7 +61,13 @@ class PostgresArchive(SqlArchive):
 
     def _connect(self) -> psycopg.Connection:
         # autocommit: each call opens its own transaction with conn.transaction().
-        return psycopg.connect(self._conninfo, autocommit=True)
+        conn = psycopg.connect(self._conninfo, autocommit=True)
+        # put_batch promises durability before the archiver deletes from etcd: a server
+        # (or role) defaulting to synchronous_commit=off would confirm a commit it could
+        # still lose. Any other setting flushes locally at least; leave it as it is.
+        if conn.execute("SHOW synchronous_commit").fetchone() == ("off",):
+            conn.execute("SET synchronous_commit TO on")
+        return conn
 
     @contextmanager
     def _transaction(self, conn: psycopg.Connection, *, write: bool) -> Iterator[psycopg.Cursor]:

@@ -342,3 +342,12 @@ def test_open_archive_builds_each_backend(tmp_path):
     three.close()
     four.close()
     assert isinstance(open_archive("postgresql://amk@127.0.0.1:1/amk"), PostgresArchive)
+
+
+def test_postgres_turns_synchronous_commit_back_on(postgres_server: EmbeddedPostgres):
+    """A role or server defaulting to synchronous_commit=off must not weaken put_batch."""
+    store = PostgresArchive(f"{postgres_server.url}?options=-csynchronous_commit%3Doff")
+    with store._tx("check") as cur:
+        cur.execute("SHOW synchronous_commit")
+        assert cur.fetchone() == ("on",)
+    store.close()
