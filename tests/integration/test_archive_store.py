@@ -179,6 +179,11 @@ def test_records_filter_by_kind_region_and_time(archive):
     assert archive.records("incidents", until=200.0) == [o1, i1, o2]  # inclusive
     assert archive.records("incidents", region="oslo", since=101.0, until=299.0) == [o2]
     assert archive.records("incidents", region="innlandet", until=149.0) == []
+    # Filters apply to the newest revision: an older one in the window does not count.
+    moved = record("incidents", "o4", 40, 500.0)
+    archive.put_batch([record("incidents", "o4", 20, 120.0), moved], [])
+    assert archive.records("incidents", until=200.0) == [o1, i1, o2]
+    assert archive.records("incidents", since=400.0) == [moved]
 
 
 def test_journal_in_time_order_with_filters_and_limit(archive):
