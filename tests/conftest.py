@@ -1,19 +1,25 @@
-"""Session-wide real services: one etcd server and one local Ray cluster per test run.
+"""Session-wide real services: one etcd server, one local Ray cluster and (for the
+archive tests) one PostgreSQL server per test run, each started only when a test asks.
 
 Each test (or test module, for a deployment) works under its own etcd key prefix and
-Ray namespace, so tests do not see each other's data.
+Ray namespace, and its own PostgreSQL schema, so tests do not see each other's data.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
+from cluster.archive import ArchiveStore, open_archive
+from cluster.archive.pg_server import EmbeddedPostgres
 from cluster.config import ClusterConfig
 from cluster.etcd import EtcdClient
 from cluster.etcd_server import EmbeddedEtcd, find_free_port
@@ -29,6 +35,60 @@ def etcd_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedEt
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[EmbeddedPostgres]:
+    """A real PostgreSQL (Debian's binaries; ``./dev setup`` installs them). Without
+    them this fixture raises ConfigError saying so: the tests error, they do not skip."""
+    # Not under tmp_path_factory: as root the server runs as ``postgres``, which cannot
+    # enter pytest's /tmp/pytest-of-root (mode 0700).
+    base = Path(tempfile.mkdtemp(prefix="amk-pg-"))
+    server = EmbeddedPostgres(base, port=find_free_port())
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def archive_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty archive database: a fresh SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite://{tmp_path / 'archive.db'}"
+        return
+    import psycopg
+
+    server: EmbeddedPostgres = request.getfixturevalue("postgres_server")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server.url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    yield f"{server.url}?options=-csearch_path%3D{schema}"
+    with psycopg.connect(server.url, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def open_store(archive_url: str) -> Iterator[Callable[[], ArchiveStore]]:
+    """Opens more handles on the test's archive database; all closed at the end."""
+    opened: list[ArchiveStore] = []
+
+    def open_one() -> ArchiveStore:
+        store = open_archive(archive_url)
+        opened.append(store)
+        return store
+
+    yield open_one
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def archive(open_store: Callable[[], ArchiveStore]) -> ArchiveStore:
+    """An archive on an empty database (not migrated), on each backend in turn."""
+    return open_store()
 
 
 @pytest.fixture(scope="session")

@@ -45,6 +45,7 @@ SETUP_HINT = (
     "or set AMK_PG_BIN to a folder holding initdb and postgres"
 )
 SYSTEM_USER = "postgres"
+DEBIAN_DIR = Path("/usr/lib/postgresql")  # one <major>/bin folder per installed version
 SUPERUSER = "amk"
 
 
@@ -53,9 +54,8 @@ def find_pg_bin() -> Path:
     candidates: list[Path] = []
     if os.environ.get("AMK_PG_BIN"):
         candidates.append(Path(os.environ["AMK_PG_BIN"]))
-    debian = Path("/usr/lib/postgresql")
-    if debian.is_dir():
-        majors = [p for p in debian.iterdir() if re.fullmatch(r"\d+(\.\d+)?", p.name)]
+    if DEBIAN_DIR.is_dir():
+        majors = [p for p in DEBIAN_DIR.iterdir() if re.fullmatch(r"\d+(\.\d+)?", p.name)]
         majors.sort(key=lambda p: tuple(int(x) for x in p.name.split(".")), reverse=True)
         candidates += [p / "bin" for p in majors]
     if found := shutil.which("postgres"):

@@ -52,7 +52,8 @@ class PostgresArchive(SqlArchive):
         try:
             params = conninfo_to_dict(url)
         except psycopg.Error as exc:
-            raise ArchiveError(f"archive_url: not a valid PostgreSQL URL: {exc}") from None
+            reason = str(exc).strip()
+            raise ArchiveError(f"archive_url: not a valid PostgreSQL URL: {reason}") from None
         params.setdefault("connect_timeout", connect_timeout_s)
         params.setdefault("application_name", "amk-archive")
         self._conninfo = make_conninfo("", **params)
@@ -60,7 +61,13 @@ class PostgresArchive(SqlArchive):
 
     def _connect(self) -> psycopg.Connection:
         # autocommit: each call opens its own transaction with conn.transaction().
-        return psycopg.connect(self._conninfo, autocommit=True)
+        conn = psycopg.connect(self._conninfo, autocommit=True)
+        # put_batch promises durability before the archiver deletes from etcd: a server
+        # (or role) defaulting to synchronous_commit=off would confirm a commit it could
+        # still lose. Any other setting flushes locally at least; leave it as it is.
+        if conn.execute("SHOW synchronous_commit").fetchone() == ("off",):
+            conn.execute("SET synchronous_commit TO on")
+        return conn
 
     @contextmanager
     def _transaction(self, conn: psycopg.Connection, *, write: bool) -> Iterator[psycopg.Cursor]:

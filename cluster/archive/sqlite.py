@@ -39,11 +39,13 @@ class SqliteArchive(SqlArchive):
     driver_errors: ClassVar[tuple[type[Exception], ...]] = (sqlite3.Error,)
 
     def __init__(self, path: str | Path, *, busy_timeout_s: float = 30.0) -> None:
-        self.path = Path(path)
-        if not self.path.is_absolute():
+        if not Path(path).is_absolute():
             # Centres run with different working folders: a relative path would split
             # the archive into several files.
             raise ArchiveError(f"sqlite archive: path must be absolute, got {str(path)!r}")
+        # ``sqlite:///abs/x.db`` gives "/abs/x.db", ``sqlite:////abs/x.db`` (the spelling
+        # of ClusterConfig.archive_location and SQLAlchemy) "//abs/x.db": one file.
+        self.path = Path("/" + str(path).lstrip("/"))
         if not self.path.parent.is_dir():
             raise ArchiveError(f"sqlite archive: folder {self.path.parent} does not exist")
         if sqlite3.sqlite_version_info < MIN_SQLITE:
@@ -52,7 +54,7 @@ class SqliteArchive(SqlArchive):
                 f"(needs {'.'.join(map(str, MIN_SQLITE))} for window functions)"
             )
         self.busy_timeout_s = busy_timeout_s
-        super().__init__(f"sqlite:///{self.path}")
+        super().__init__(f"sqlite://{self.path}")
         self.connect()
 
     def _connect(self) -> sqlite3.Connection:
