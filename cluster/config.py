@@ -313,7 +313,7 @@ class ClusterConfig(BaseModel):
 
     def archive_location(self) -> str:
         """The archive database's URL (SQLite in the state folder unless configured)."""
-        return self.archive_url or f"sqlite:///{self.home / 'archive.db'}"
+        return self.archive_url or f"sqlite://{(self.home / 'archive.db').resolve()}"
 
     def endpoints_for(self, centre_id: str, default: list[str]) -> list[str]:
         return self.centre_etcd.get(centre_id) or default

@@ -35,7 +35,7 @@ from actors.centre.core import CentreCore
 from actors.centre.region_host import RegionHost
 from actors.centre.region_state import RegionState
 from actors.domain.model import Call, CallStatus, Incident, IncidentStatus
-from cluster.archive import ArchivedRecord, ArchiveError, ArchiveStore, JournalRow, open_archive
+from cluster.archive import ArchivedRecord, ArchiveStore, JournalRow, open_archive
 from cluster.archive.journal import journal_row
 from cluster.errors import AmkError, FencedError
 from cluster.etcd import KV, cmp_mod_revision, op_delete, op_get, op_put
@@ -109,7 +109,7 @@ class Archiver:
                 try:
                     moved = await self.pass_region(region)
                     backlog |= self.full(moved)
-                except (AmkError, ArchiveError) as exc:
+                except AmkError as exc:
                     core.log.warning("archive_pass_failed", region=region, error=str(exc))
                 except Exception:  # a bug must not stop archiving for good: log, go on
                     core.log.exception("archive_pass_error", region=region)

@@ -17,6 +17,7 @@ from actors.domain.errors import (
     NotFoundError,
     PreconditionError,
 )
+from cluster.archive import ArchiveError
 from cluster.errors import (
     ActorUnavailableError,
     AmkError,
@@ -55,6 +56,7 @@ STATUS_OF: dict[type[AmkError], grpc.StatusCode] = {
     SessionExpiredError: grpc.StatusCode.UNAVAILABLE,
     ActorUnavailableError: grpc.StatusCode.UNAVAILABLE,
     StoreUnavailableError: grpc.StatusCode.UNAVAILABLE,
+    ArchiveError: grpc.StatusCode.UNAVAILABLE,
     TxnTooLargeError: grpc.StatusCode.RESOURCE_EXHAUSTED,
     ConfigError: grpc.StatusCode.INTERNAL,
 }

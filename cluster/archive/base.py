@@ -16,9 +16,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from cluster.errors import AmkError
 
-class ArchiveError(Exception):
-    """The archive database refused or could not be reached; nothing was confirmed."""
+
+class ArchiveError(AmkError):
+    """The archive database refused or could not be reached; nothing was confirmed.
+
+    Retryable: the archiver's next pass tries the batch again (its write is idempotent),
+    and a read through a gateway answers UNAVAILABLE."""
+
+    component = "archive"
+    retryable = True
 
 
 @dataclass(frozen=True, slots=True)

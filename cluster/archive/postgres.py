@@ -37,6 +37,9 @@ def describe(params: dict[str, object]) -> str:
     return f"postgresql://{user}{host}{port}/{params.get('dbname') or ''}"
 
 
+STATEMENT_TIMEOUT_S = 30.0  # a batch takes milliseconds; this only bounds a stuck one
+
+
 class PostgresArchive(SqlArchive):
     """The archive in the PostgreSQL database at ``url`` (a libpq URL or conninfo).
 
@@ -67,6 +70,9 @@ class PostgresArchive(SqlArchive):
         # still lose. Any other setting flushes locally at least; leave it as it is.
         if conn.execute("SHOW synchronous_commit").fetchone() == ("off",):
             conn.execute("SET synchronous_commit TO on")
+        # A query stuck behind a lock or a half-open connection must not hold an
+        # archiver pass (or a gateway read) for ever: it fails, and the next pass retries.
+        conn.execute(f"SET statement_timeout TO {int(STATEMENT_TIMEOUT_S * 1000)}")
         return conn
 
     @contextmanager
