@@ -1,5 +1,5 @@
 """The archiver's guarded move, on a centre run without Ray against the real etcd and a
-real SQLite archive: a record changed meanwhile stays live, a deposed owner's archiver
+real archive database (SQLite and PostgreSQL): a record changed meanwhile stays live, a deposed owner's archiver
 deletes nothing, and a batch archived twice is stored once."""
 
 from __future__ import annotations
@@ -36,9 +36,11 @@ class NoPeers:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def centre(etcd_server: EmbeddedEtcd, tmp_path) -> AsyncIterator[Centre]:
+async def centre(etcd_server: EmbeddedEtcd, tmp_path, archive_url: str) -> AsyncIterator[Centre]:
+    """A centre serving oslo, archiving into SQLite or PostgreSQL (``archive_url``)."""
     config = ClusterConfig.load(
         home=tmp_path,
+        archive_url=archive_url,
         key_prefix=f"/arch/{uuid.uuid4().hex[:8]}/",
         archive_hold_s=0.0,
         request_retention_s=0.0,
