@@ -98,10 +98,10 @@ def check_ports(config: ClusterConfig, *, embedded_etcd: bool) -> None:
             ("embedded etcd client", f"127.0.0.1:{config.etcd_client_port}"),
             ("embedded etcd peer", f"127.0.0.1:{config.embedded_etcd_peer_port()}"),
         ]
-    ports = [address.rpartition(":")[2] for _, address in wanted]
-    twice = sorted({p for p in ports if ports.count(p) > 1})
+    addresses = [address for _, address in wanted]
+    twice = sorted({a for a in addresses if addresses.count(a) > 1})
     if twice:
-        raise UpRefused(f"port {', '.join(twice)} is configured for two listeners")
+        raise UpRefused(f"{', '.join(twice)} is configured for two listeners")
     try:
         problems = taken_ports(wanted)
     except AmkError as exc:  # a malformed address, an address not on this machine

@@ -43,16 +43,22 @@ def split_address(address: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
-def port_taken(host: str, port: int) -> bool:
-    """True when ``host:port`` cannot be bound for listening right now."""
+def port_taken(host: str, port: int) -> bool | None:
+    """True when ``host:port`` cannot be bound for listening right now; None when
+    ``host`` is not an address of this machine (a gateway on another node: its own
+    node's bind, and the health check, speak for it)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
+        except socket.gaierror as exc:
+            raise ConfigError(f"cannot resolve {host}: {exc.strerror}") from exc
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 return True
+            if exc.errno == errno.EADDRNOTAVAIL:
+                return None
             raise ConfigError(f"cannot bind {host}:{port}: {exc.strerror}") from exc
     return False
 

@@ -266,3 +266,5 @@ def test_the_port_holder_is_this_process() -> None:
         assert holder is not None and holder.pid == os.getpid()
         (line,) = taken_ports([("gateway", f"127.0.0.1:{port}")])
         assert f"127.0.0.1:{port} is taken by pid {os.getpid()}" in line
+    # An address of another machine (a gateway on another node) is not ours to test.
+    assert taken_ports([("gateway", "192.0.2.1:50051")]) == []
