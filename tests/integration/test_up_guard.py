@@ -24,13 +24,13 @@ from pathlib import Path
 import pytest
 
 from clients.client import AmkClient
-from clients.up_guard import EXIT_UNAVAILABLE, UpRefused, wait_ready
+from clients.up_guard import EXIT_UNAVAILABLE, UpRefused, check_embedded_etcd, wait_ready
 from cluster.config import ClusterConfig
 from cluster.errors import ConfigError, StoreUnavailableError
 from cluster.etcd import EtcdClient, op_delete, op_put
 from cluster.etcd_maintenance import db_usage, defragment
 from cluster.etcd_probe import probe, verify_member
-from cluster.etcd_server import EmbeddedEtcd, find_free_port
+from cluster.etcd_server import EmbeddedEtcd, find_free_port, member_name
 from cluster.keys import Keys
 from cluster.ports import port_holder, port_taken, taken_ports
 
@@ -254,6 +254,29 @@ async def test_the_etcd_identity_check(etcd_server: EmbeddedEtcd) -> None:
         await verify_member(etcd_server.endpoint, "amk-other", alive=lambda: False)
     assert await probe([etcd_server.endpoint]) == []
     assert await probe([etcd_server.endpoint, "127.0.0.1:1"]) == ["127.0.0.1:1"]
+
+
+def test_an_embedded_etcd_that_lost_its_port_is_not_taken_for_ours(
+    etcd_server: EmbeddedEtcd, tmp_path: Path
+) -> None:
+    # The race the port check cannot close: our etcd dies on bind while another etcd
+    # answers healthily on that port. Either the start sees the death, or the identity
+    # check does; never is the other etcd used.
+    data = tmp_path / "etcd"
+    mine = EmbeddedEtcd(
+        data,
+        client_port=etcd_server.client_port,
+        peer_port=find_free_port(),
+        name=member_name(data),
+        log_file=tmp_path / "etcd.log",
+    )
+    try:
+        with pytest.raises((ConfigError, UpRefused)):
+            mine.start()
+            check_embedded_etcd(mine)
+    finally:
+        mine.stop()
+    assert not mine.alive()
 
 
 def test_the_port_holder_is_this_process() -> None:
