@@ -20,6 +20,7 @@ from clients.cli_base import (
     EXIT_BAD_REQUEST,
     EXIT_ERROR,
     EXIT_OK,
+    EXIT_UNAVAILABLE,
     Context,
     _global_options,
     _listing,
@@ -195,6 +196,42 @@ def cmd_watch(ctx: Context) -> int:
     return EXIT_OK
 
 
+def cmd_etcd_defrag(ctx: Context) -> int:
+    """Defragment etcd one member at a time (``cluster.etcd_maintenance``), printing each
+    member's database size before and after as it is done."""
+    import asyncio
+    from dataclasses import asdict
+
+    from cluster.config import ClusterConfig
+    from cluster.errors import AmkError
+    from cluster.etcd_maintenance import DefragResult, defragment
+    from cluster.logs import configure as configure_logs
+
+    configure_logs("warning")  # stderr, so stdout stays the result (one JSON document)
+    try:
+        config = ClusterConfig.load()
+    except AmkError as exc:
+        raise ValueError(exc.message) from exc
+    endpoints = [e.strip() for e in (ctx.args.etcd or "").split(",") if e.strip()] or (
+        config.etcd_endpoints or [f"127.0.0.1:{config.etcd_client_port}"]
+    )
+
+    def show(r: DefragResult) -> None:
+        if not ctx.args.json:
+            mib = (r.before.db_size / 2**20, r.after.db_size / 2**20)
+            print(f"{r.endpoint}: {mib[0]:.1f} MiB -> {mib[1]:.1f} MiB in {r.took_s} s")
+
+    try:
+        results = asyncio.run(defragment(endpoints, on_member=show))
+    except AmkError as exc:
+        print(f"error: UNAVAILABLE: {exc.message}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    if ctx.args.json:
+        doc = [{"endpoint": r.endpoint, **asdict(r)} for r in results]
+        print(json.dumps(doc, indent=2))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full ``amk`` argument parser (separate from running, so tests can parse)."""
     common = argparse.ArgumentParser(add_help=False)
@@ -333,6 +370,18 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("incident", metavar="INCIDENT")
         sub.add_argument("unit", metavar="UNIT")
         _request_id_option(sub)
+
+    etcd = command(commands, "etcd", None, "etcd maintenance")
+    etcd_actions = etcd.add_subparsers(dest="etcd_command", metavar="ACTION", required=True)
+    defrag = command(
+        etcd_actions, "defrag", cmd_etcd_defrag, "defragment etcd, one member at a time"
+    )
+    defrag.add_argument(
+        "--etcd",
+        metavar="HOST:PORT,...",
+        help="members to defragment (default: $AMK_ETCD, the settings file, else the "
+        "embedded etcd's port)",
+    )
 
     add_ops_commands(commands, command)
     add_kpi_command(commands, command)

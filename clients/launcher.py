@@ -18,6 +18,7 @@ import contextlib
 import json
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -29,9 +30,20 @@ from actors.centre.handle import CentreHandle
 from actors.gateway.handle import GatewayHandle
 from actors.supervisor import actor as supervisor_actor
 from actors.supervisor.handle import SupervisorHandle
+from clients.up_guard import (
+    EXIT_REFUSED,
+    EXIT_UNAVAILABLE,
+    StateLock,
+    UpRefused,
+    check_embedded_etcd,
+    check_external_etcd,
+    check_ports,
+    check_ray_namespace,
+    wait_ready,
+)
 from cluster.config import ClusterConfig
 from cluster.errors import AmkError, ConfigError
-from cluster.etcd_server import EmbeddedEtcd
+from cluster.etcd_server import EmbeddedEtcd, member_name
 from cluster.logs import configure as configure_logs
 
 log = structlog.get_logger("amk.launcher")
@@ -188,6 +200,20 @@ async def _serve(config: ClusterConfig, endpoints: list[str], ready_file: Path) 
     started = time.monotonic()
     try:
         await deployment.start()
+        assert deployment.supervisor is not None
+        # "Up" means serving: every gateway answers its health check and every region
+        # has one of our centres as owner. A stop asked for meanwhile wins.
+        ready = asyncio.create_task(wait_ready(config, endpoints, deployment.supervisor.instances))
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({ready, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not ready.done():
+            ready.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ready
+            print("stopping: gateways, centres, Ray, etcd ...", flush=True)
+            return
+        ready.result()  # raises UpRefused when it was not up in time
         info = {
             "pid": os.getpid(),
             "gateways": config.gateways,
@@ -212,27 +238,58 @@ async def _serve(config: ClusterConfig, endpoints: list[str], ready_file: Path) 
         await deployment.stop()
 
 
+def _fail(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr, flush=True)
+
+
+def _start_etcd(config: ClusterConfig) -> EmbeddedEtcd:
+    """The embedded etcd of this state folder, checked to be the one answering."""
+    data = config.home / "etcd"
+    etcd = EmbeddedEtcd(
+        data,
+        client_port=config.etcd_client_port,
+        peer_port=config.embedded_etcd_peer_port(),
+        name=member_name(data),
+        quota_bytes=config.etcd_quota_bytes,
+        log_file=config.home / "logs" / "etcd.log",
+    )
+    try:
+        etcd.start()
+        check_embedded_etcd(etcd)
+    except BaseException:
+        etcd.stop()
+        raise
+    return etcd
+
+
 def run_up(args: argparse.Namespace) -> int:
-    """``amk up``: start everything, serve until Ctrl-C or SIGTERM, stop everything."""
+    """``amk up``: check, start everything, serve until Ctrl-C or SIGTERM, stop everything.
+
+    Refusals and failures are one line on stderr and a non-zero exit (2: the setup is
+    wrong, 3: etcd or the cluster did not answer), never a traceback.
+    """
     try:
         config = _config_from_args(args)
     except AmkError as exc:
-        print(f"error: {exc}")
-        return 2
+        _fail(str(exc))
+        return EXIT_REFUSED
     home = config.home
     (home / "logs").mkdir(parents=True, exist_ok=True)
     configure_logs(config.log_level, json_file=home / "logs" / "amk.log", console=False)
     etcd: EmbeddedEtcd | None = None
+    lock = StateLock(home)
     try:
+        lock.acquire()
         endpoints = list(config.etcd_endpoints)
+        check_ports(config, embedded_etcd=not endpoints)  # before anything starts
         if not endpoints:
-            etcd = EmbeddedEtcd(
-                home / "etcd",
-                client_port=config.etcd_client_port,
-                log_file=home / "logs" / "etcd.log",
-            ).start()
+            etcd = _start_etcd(config)
             endpoints = [etcd.endpoint]
             print(f"etcd {etcd.version} on {etcd.endpoint}, data in {home / 'etcd'}", flush=True)
+        else:
+            for endpoint in check_external_etcd(endpoints):
+                print(f"warning: etcd member {endpoint} does not answer", flush=True)
+            print(f"etcd at {', '.join(endpoints)} answers", flush=True)
         ray.init(
             # "local" always starts a new Ray; never join a stray cluster by accident.
             address=config.ray_address or "local",
@@ -245,14 +302,24 @@ def run_up(args: argparse.Namespace) -> int:
             f"Ray {'joined at ' + config.ray_address if config.ray_address else 'started locally'}",
             flush=True,
         )
+        check_ray_namespace(config)
         asyncio.run(_serve(config, endpoints, home / "up.json"))
         return 0
+    except UpRefused as exc:
+        _fail(str(exc))
+        return exc.exit_code
     except ConfigError as exc:
-        print(f"error: {exc}", flush=True)
-        return 2
+        _fail(exc.message)
+        return EXIT_REFUSED
+    except AmkError as exc:  # etcd or an actor failed while starting
+        _fail(str(exc))
+        return EXIT_UNAVAILABLE if exc.retryable else 1
     finally:
+        started = ray.is_initialized() or etcd is not None
         if ray.is_initialized():
             ray.shutdown()
         if etcd is not None:
             etcd.stop()
-        print("stopped", flush=True)
+        lock.release()
+        if started:
+            print("stopped", flush=True)

@@ -209,7 +209,13 @@ class ClusterConfig(BaseModel):
     # the backup on its own. Off (None) by default: handback is a supervisor's command.
     auto_handback_after_s: float | None = Field(default=None, gt=0.0)
     etcd_endpoints: list[str] = []  # empty: the launcher starts an embedded etcd
-    etcd_client_port: int = 2379
+    etcd_client_port: int = Field(default=2379, gt=0, lt=65536)
+    # Peer port of the embedded etcd; 0: the client port + 1 (2380 by default, etcd's
+    # own). Fixed, not picked at random, so `amk up` can check it is free before start.
+    etcd_peer_port: int = Field(default=0, ge=0, lt=65536)
+    # `amk up` says "up" only once every gateway answers its health check and every
+    # region has an owner; it gives up after this long, naming what is missing.
+    up_ready_timeout_s: float = Field(default=60.0, gt=0.0)
     ray_address: str | None = None
     ray_namespace: str = "amk"
     gateways: list[str] = ["127.0.0.1:50051", "127.0.0.1:50052"]
@@ -314,6 +320,9 @@ class ClusterConfig(BaseModel):
     def archive_location(self) -> str:
         """The archive database's URL (SQLite in the state folder unless configured)."""
         return self.archive_url or f"sqlite://{(self.home / 'archive.db').resolve()}"
+
+    def embedded_etcd_peer_port(self) -> int:
+        return self.etcd_peer_port or self.etcd_client_port + 1
 
     def endpoints_for(self, centre_id: str, default: list[str]) -> list[str]:
         return self.centre_etcd.get(centre_id) or default

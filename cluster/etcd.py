@@ -146,6 +146,7 @@ class EtcdClient:
         # One channel per member for its own status (the main channel reaches one member
         # at a time); opened on first use: only gateways ask.
         self._member_channels: dict[str, grpc.aio.Channel] = {}
+        self._cluster = rpc.ClusterStub(self._channel)
 
     async def close(self) -> None:
         for channel in self._member_channels.values():
@@ -381,6 +382,35 @@ class EtcdClient:
             )
 
         return list(await asyncio.gather(*(one(ep) for ep in self.endpoints)))
+
+    # ------------------------------------------------------------ members
+
+    async def status(self, *, timeout_s: float | None = None) -> rpc.StatusResponse:
+        """The answering member's status: its id (``header.member_id``), the cluster's
+        id, the leader, ``dbSize`` and ``dbSizeInUse`` (etcd 3.4+). Give the client one
+        endpoint to ask one member."""
+        try:
+            return await self._maint.Status(rpc.StatusRequest(), timeout=self._timeout(timeout_s))
+        except grpc.aio.AioRpcError as exc:
+            raise StoreUnavailableError(f"status: {exc.code().name} {exc.details()}") from exc
+
+    async def member_list(self, *, timeout_s: float | None = None) -> rpc.MemberListResponse:
+        """The cluster's members (id, name, peer and client URLs) as the answering member
+        knows them."""
+        try:
+            return await self._cluster.MemberList(
+                rpc.MemberListRequest(), timeout=self._timeout(timeout_s)
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise StoreUnavailableError(f"member list: {exc.code().name} {exc.details()}") from exc
+
+    async def defragment(self, *, timeout_s: float) -> None:
+        """Defragment the answering member's backend (it serves nothing meanwhile), so
+        give the client exactly one endpoint; see :mod:`cluster.etcd_maintenance`."""
+        try:
+            await self._maint.Defragment(rpc.DefragmentRequest(), timeout=timeout_s)
+        except grpc.aio.AioRpcError as exc:
+            raise StoreUnavailableError(f"defragment: {exc.code().name} {exc.details()}") from exc
 
     # ------------------------------------------------------------ health
 

@@ -13,6 +13,7 @@ Production runs a three- or five-member cluster instead (``--etcd host:port,...`
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import importlib.util
 import os
 import shutil
@@ -37,6 +38,14 @@ def find_free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def member_name(data_dir: Path) -> str:
+    """The embedded member's name, one per state folder: how ``amk up`` tells its own
+    etcd from another cluster's on the same port (:mod:`cluster.etcd_probe`). It is
+    also the cluster token, so two folders' members never form one cluster."""
+    digest = hashlib.sha256(str(Path(data_dir).resolve()).encode()).hexdigest()
+    return f"amk-{digest[:12]}"
 
 
 def _distro_binary() -> Path | None:
@@ -97,6 +106,8 @@ class EmbeddedEtcd:
     peer_port: int = 0
     name: str = "amk"
     log_file: Path | None = None
+    # Backend quota (``--quota-backend-bytes``); None keeps etcd's default (2 GiB).
+    quota_bytes: int | None = None
     process: subprocess.Popen[bytes] | None = None
     version: str = ""
 
@@ -123,6 +134,8 @@ class EmbeddedEtcd:
             peer,
             "--initial-cluster",
             f"{self.name}={peer}",
+            "--initial-cluster-token",
+            self.name,
             # fsync stays on: acknowledged writes must survive a crash.
             "--snapshot-count",
             "10000",
@@ -130,7 +143,12 @@ class EmbeddedEtcd:
             "revision",
             "--auto-compaction-retention",
             "100000",
+            *(["--quota-backend-bytes", str(self.quota_bytes)] if self.quota_bytes else []),
         ]
+
+    def alive(self) -> bool:
+        """True while the process we started runs."""
+        return self.process is not None and self.process.poll() is None
 
     def start(self, timeout_s: float = 20.0) -> EmbeddedEtcd:
         binary, self.version = find_etcd_binary()
@@ -159,7 +177,7 @@ class EmbeddedEtcd:
             except OSError:
                 time.sleep(0.05)
                 continue
-            if self._healthy():
+            if self._healthy() and self.alive():
                 log.info(
                     "etcd_started",
                     endpoint=self.endpoint,

@@ -1,6 +1,6 @@
 """The archiver's guarded move, on a centre run without Ray against the real etcd and a
-real archive database (SQLite and PostgreSQL): a record changed meanwhile stays live, a deposed owner's archiver
-deletes nothing, and a batch archived twice is stored once."""
+real archive database (SQLite and PostgreSQL): a record changed meanwhile stays live, a
+deposed owner's archiver deletes nothing, and a batch archived twice is stored once."""
 
 from __future__ import annotations
 
