@@ -111,7 +111,9 @@ async def test_a_batch_archived_twice_is_stored_once(centre: Centre, etcd, tmp_p
     try:
         rows = [r for r in reader.records("incidents") if r.id == incident_id]
         assert len(rows) == 1
-        assert [json.loads(j.entry)["command"] for j in reader.history("incidents", incident_id)] == [
+        assert [
+            json.loads(j.entry)["command"] for j in reader.history("incidents", incident_id)
+        ] == [
             "CreateIncident",
             "ChangeIncidentStatus",
         ]
