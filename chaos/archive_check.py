@@ -18,8 +18,8 @@ Then it adds what only the two places together can show:
   (the drill's load never changes a closed incident, so one closed state is archived);
 - **not archived**: a closed or cancelled incident still live after the drill's wait.
 
-The check must see a still picture: the drill waits until nothing is due any more (no
-closed incident live, no journal entry older than the retention), and :func:`collect`
+The check must see a still picture: the drill waits until the archivers have moved
+everything (no closed incident and no journal entry left live), and :func:`collect`
 reads the archive's counts before and after reading etcd and reads again if they moved.
 """
 

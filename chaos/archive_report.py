@@ -90,8 +90,9 @@ def _crash_lines(result: dict[str, Any]) -> list[str]:
         "live in etcd and already in the archive right after the kill (the batch cut "
         "off; 0 when the new owner finished it before the drill looked); *archiving "
         "after* is the rows the archive gained from the cluster being healthy again to "
-        "the next crash (or the end), and whether each region's new owner made archive "
-        "passes (its progress key, written by another instance after the kill).",
+        "the next crash or the end (waited for when none had come yet), and whether "
+        "each region's new owner made archive passes (its progress key, written by "
+        "another instance after the kill).",
         "",
         "| # | armed | taken | centre killed | its regions | new owner (after kill) | "
         "in both places | restarted as | archiving after |",
@@ -133,10 +134,10 @@ def _check_lines(result: dict[str, Any], history: list[dict[str, Any]]) -> list[
         f"{m.get('journal', 0)} journal entries ({m.get('record_versions', 0)} record "
         f"versions), {m.get('requests', 0)} idempotency records.",
         "",
-        f"After the load: waited {s.get('waited_s', '?')} s until nothing was due "
-        f"(settled: {s.get('settled')}; closed incidents still live "
-        f"{s.get('closed_live', '?')}, journal entries past retention still live "
-        f"{s.get('journal_due_live', '?')}).",
+        f"After the load: waited {s.get('waited_s', '?')} s until the archivers had moved "
+        f"everything (settled: {s.get('settled')}; closed incidents still live "
+        f"{s.get('closed_live', '?')}, journal entries still live "
+        f"{s.get('journal_live', '?')}).",
         "",
         "| check | found |",
         "| --- | --- |",
