@@ -38,6 +38,7 @@ import os
 import time
 import tomllib
 import uuid
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -171,7 +172,7 @@ async def wait_healthy(ctx: DrillContext, client: EtcdClient, timeout_s: float) 
 # ---------------------------------------------------------------- the run
 
 
-async def _watch_owners(
+async def watch_owners(
     client: EtcdClient, keys: Keys, regions: list[str], out: list[dict[str, Any]]
 ) -> None:
     """Poll the owner keys (10/s) and record every change, for the report's bands."""
@@ -332,7 +333,7 @@ async def run_drill(
             return result
         regions = list(scenario.regions) or ctx.config.region_ids()
         watcher = asyncio.create_task(
-            _watch_owners(client, keys, ctx.config.region_ids(), owner_events)
+            watch_owners(client, keys, ctx.config.region_ids(), owner_events)
         )
         gen = LoadGenerator(ctx.config.gateways, ctx.config.seed, scenario.load, history).start()
         t0 = gen.started_at
@@ -477,17 +478,48 @@ def run_standalone(scenario: Scenario, report_dir: Path) -> dict[str, Any]:
     """Start etcd (one member, or three when the scenario asks) and a local Ray of its
     own (several raylets when the scenario sets ``ray_nodes``), run the drill, stop them
     again."""
+
+    def drill(
+        endpoints: list[str], cluster: EtcdCluster | None, ray_cluster: Any, nodes: dict[str, Any]
+    ) -> Coroutine[Any, Any, dict[str, Any]]:
+        return run_drill(
+            scenario,
+            report_dir,
+            endpoints=endpoints or None,
+            etcd_cluster=cluster,
+            ray_cluster=ray_cluster,
+            ray_nodes=nodes,
+        )
+
+    return with_own_services(
+        report_dir, drill, etcd_members=scenario.etcd_members, ray_nodes=scenario.ray_nodes
+    )
+
+
+def with_own_services(
+    report_dir: Path,
+    body: Callable[
+        [list[str], EtcdCluster | None, Any, dict[str, Any]], Coroutine[Any, Any, dict[str, Any]]
+    ],
+    *,
+    etcd_members: int = 1,
+    ray_nodes: int = 1,
+) -> dict[str, Any]:
+    """Run ``body(endpoints, etcd_cluster, ray_cluster, ray_nodes)`` with an etcd and a
+    local Ray of the drill's own (loopback, free ports), stopped again afterwards, so a
+    drill never touches another engineer's services. ``endpoints`` is empty when a
+    three-member ``etcd_cluster`` runs instead of the single member."""
     import ray
 
     report_dir.mkdir(parents=True, exist_ok=True)
     etcd: EmbeddedEtcd | None = None
     cluster: EtcdCluster | None = None
     ray_cluster: Any = None
-    ray_nodes: dict[str, Any] = {}
+    nodes: dict[str, Any] = {}
     endpoints: list[str] = []
     try:
-        if scenario.etcd_members >= 3:
-            cluster = EtcdCluster(report_dir / "etcd", size=scenario.etcd_members).start()
+        if etcd_members >= 3:
+            cluster = EtcdCluster(report_dir / "etcd", size=etcd_members).start()
         else:
             etcd = EmbeddedEtcd(
                 report_dir / "etcd",
@@ -496,8 +528,8 @@ def run_standalone(scenario: Scenario, report_dir: Path) -> dict[str, Any]:
             ).start()
             endpoints = [etcd.endpoint]
         address = "local"
-        if scenario.ray_nodes >= 2:
-            ray_cluster, ray_nodes = _start_ray_cluster(scenario.ray_nodes)
+        if ray_nodes >= 2:
+            ray_cluster, nodes = _start_ray_cluster(ray_nodes)
             address = ray_cluster.address
         ray.init(
             address=address,
@@ -505,16 +537,7 @@ def run_standalone(scenario: Scenario, report_dir: Path) -> dict[str, Any]:
             log_to_driver=False,
             configure_logging=False,
         )
-        return asyncio.run(
-            run_drill(
-                scenario,
-                report_dir,
-                endpoints=endpoints or None,
-                etcd_cluster=cluster,
-                ray_cluster=ray_cluster,
-                ray_nodes=ray_nodes,
-            )
-        )
+        return asyncio.run(body(endpoints, cluster, ray_cluster, nodes))
     finally:
         if ray.is_initialized():
             ray.shutdown()

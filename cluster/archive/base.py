@@ -101,6 +101,10 @@ class ArchiveStore(Protocol):
     ) -> list[ArchivedRecord]:
         """Archived records of a kind, newest revision per key, ordered by ``at``."""
 
+    def stored(self, kind: str) -> list[ArchivedRecord]:
+        """Every stored revision of every record of a kind, by key and revision: for
+        audits (the archive drill's checker), where ``records`` shows only the newest."""
+
     def journal(
         self,
         *,

@@ -333,6 +333,16 @@ class SqlArchive(ABC):
         rows = self._select("records", sql, (kind, kind, *params, *params))
         return [_record(row) for row in rows]
 
+    def stored(self, kind: str) -> list[ArchivedRecord]:
+        """Every stored revision of every record of a kind, ordered by key and revision
+        (an audit read: ``records`` keeps only the newest revision per key)."""
+        rows = self._select(
+            "stored",
+            f"SELECT {_RECORD_COLUMNS} FROM records WHERE kind = ? ORDER BY key, revision",
+            (kind,),
+        )
+        return [_record(row) for row in rows]
+
     def _journal_rows(self, what: str, inner: str, params: Sequence[Any]) -> list[JournalRow]:
         rows = self._select(what, _JOURNAL_WITH_VERSIONS.format(inner=inner), params)
         return _group_journal(rows)
