@@ -217,11 +217,12 @@ def probed_no_gateway_spans(windows: list[dict[str, Any]]) -> list[tuple[float, 
 
 
 def raw_regions(scenario: Scenario, config: ClusterConfig, regions: list[str]) -> list[str]:
-    """Where the raw client writes: the home regions of the centres the faults hit (the
-    regions that change owner), else the load's regions."""
+    """Where the raw client writes: of the load's regions (a scenario keeps load out of a
+    region on purpose), those whose home centre a fault hits (they change owner); all the
+    load's regions if none is hit."""
     centres = set(config.centre_ids())
-    hit = [r for f in scenario.faults if f.target in centres for r in config.home_regions(f.target)]
-    return sorted(set(hit)) or regions
+    hit = {r for f in scenario.faults if f.target in centres for r in config.home_regions(f.target)}
+    return sorted(hit & set(regions)) or regions
 
 
 def node_names(ray_nodes: int) -> list[str]:
