@@ -19,7 +19,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
 import ray
-from ray.exceptions import GetTimeoutError, RayActorError
+from ray.exceptions import (
+    GetTimeoutError,
+    NodeDiedError,
+    RayActorError,
+    RayError,
+    RayTaskError,
+    WorkerCrashedError,
+)
 
 from cluster.errors import ActorUnavailableError, AmkError
 
@@ -29,6 +36,12 @@ T = TypeVar("T")
 Envelope = tuple[str, Any]
 
 FOREVER_S = 10 * 365 * 24 * 3600.0  # a pending "wait until stopped" call
+
+# Ray errors after which a handle that follows a centre asks for its current incarnation
+# (the process, its node or its worker is gone; a get timeout was always counted here).
+# Every other Ray error but a task error (the actor's own code raised something not
+# ours: a bug, passed on as it is) is a fault of the moment, retryable all the same.
+_DEATHS = (RayActorError, NodeDiedError, WorkerCrashedError, GetTimeoutError)
 
 
 def envelope(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[Envelope]]:
@@ -101,9 +114,15 @@ class RemoteActor:
         actor = self.resolve()
         try:
             return await asyncio.wait_for(getattr(actor, method).remote(*args), timeout_s)
-        except (RayActorError, GetTimeoutError) as exc:
+        except RayTaskError:
+            raise  # the actor's code raised something not ours: a bug, not a fault
+        except RayError as exc:
+            # Not only RayActorError: a killed worker can surface as a lost object, a
+            # crashed worker or a system error (and GetTimeoutError is a RayError too).
+            # Each is retryable, so the gateway waits for a new owner instead of
+            # answering the caller at once.
             self.forget()
-            self.died = True
+            self.died = isinstance(exc, _DEATHS)
             raise self.unavailable(type(exc).__name__) from exc
         except TimeoutError as exc:
             raise self.unavailable(f"no answer in {timeout_s:.2f}s") from exc

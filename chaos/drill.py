@@ -52,9 +52,11 @@ from chaos.failpoints import (
     DrillContext,
     Failpoint,
     FaultSpec,
+    _region_point,
     actor_table,
     make,
 )
+from chaos.raw_client import RawWriter
 from clients.launcher import Deployment
 from clients.loadgen import History, LoadGenerator, LoadSpec
 from cluster.config import UNSAFE_UNFENCED_ENV, ClusterConfig
@@ -215,6 +217,15 @@ def probed_no_gateway_spans(windows: list[dict[str, Any]]) -> list[tuple[float, 
     return sorted((start, end) for start, end in filter(None, found))
 
 
+def raw_regions(scenario: Scenario, config: ClusterConfig, regions: list[str]) -> list[str]:
+    """Where the raw client writes: of the load's regions (a scenario keeps load out of a
+    region on purpose), those whose home centre a fault hits (they change owner); all the
+    load's regions if none is hit."""
+    centres = set(config.centre_ids())
+    hit = {r for f in scenario.faults if f.target in centres for r in config.home_regions(f.target)}
+    return sorted(hit & set(regions)) or regions
+
+
 def node_names(ray_nodes: int) -> list[str]:
     """The custom resources marking the worker nodes of a multi-node drill Ray."""
     return [f"node-{i}" for i in range(1, ray_nodes)]
@@ -316,6 +327,7 @@ async def run_drill(
     owner_events: list[dict[str, Any]] = []
     windows: list[dict[str, Any]] = []
     watcher: asyncio.Task[None] | None = None
+    raw: RawWriter | None = None
     try:
         started = time.monotonic()
         if ray_cluster is not None:
@@ -336,10 +348,15 @@ async def run_drill(
             watch_owners(client, keys, ctx.config.region_ids(), owner_events)
         )
         gen = LoadGenerator(ctx.config.gateways, ctx.config.seed, scenario.load, history).start()
+        raw = RawWriter(
+            ctx.config.gateways[0],
+            {r: _region_point(ctx.config, r) for r in raw_regions(scenario, ctx.config, regions)},
+        ).start()
         t0 = gen.started_at
         faults = [asyncio.create_task(_run_fault(fp, ctx, t0, windows)) for fp in fps]
         await asyncio.to_thread(gen.join)
         t_end = time.time()
+        result["raw_client"] = await raw.stop()
         await asyncio.gather(*faults)
         result["health_after"] = await wait_healthy(ctx, client, scenario.health_timeout_s)
         watcher.cancel()
@@ -349,6 +366,10 @@ async def run_drill(
                 stats[cid] = dict((await deployment.centres[cid].status(timeout_s=2)).store)
                 stats[cid]["instance"] = st["instance"]  # type: ignore[assignment]
         snap = await checker.collect(client, keys)
+        raw_check = checker.check_records(raw.acked, snap)
+        result["raw_client"].update(
+            lost=len(raw_check["lost"]), duplicated=len(raw_check["duplicated"])
+        )
         full_history = history.records + ctx.direct
         no_gateway = probed_no_gateway_spans(windows)
         verdict = checker.check(
@@ -376,7 +397,7 @@ async def run_drill(
             etcd_endpoints=endpoints,
             key_prefix=ctx.config.key_prefix,
         )
-        if not verdict["ok"]:
+        if not verdict["ok"] or raw_check["lost"] or raw_check["duplicated"]:
             result["exit_code"] = EXIT_VIOLATION
         elif not result["health_after"]["ok"]:
             result["exit_code"] = EXIT_UNHEALTHY
@@ -387,6 +408,8 @@ async def run_drill(
     finally:
         if watcher is not None:
             watcher.cancel()
+        if raw is not None:
+            await raw.stop()  # already stopped unless the run failed half way
         history.close()
         await deployment.stop()
         await client.close()

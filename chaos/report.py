@@ -41,6 +41,11 @@ def _esc(s: Any) -> str:
     return html.escape(str(s))
 
 
+def _raw_errors_text(result: dict[str, Any]) -> str:
+    raw = result.get("raw_client")
+    return f" · raw client errors {raw.get('errors', 0)}" if raw else ""
+
+
 def timeline_svg(result: dict[str, Any], history: list[dict[str, Any]]) -> str:
     """The drill as one SVG: load and errors on top, region owners below, faults shaded."""
     t0, t_end = result["t0"], result["t_end"]
@@ -83,7 +88,7 @@ def timeline_svg(result: dict[str, Any], history: list[dict[str, Any]]) -> str:
         f'<text x="{LEFT}" y="46" fill="#333">{c.get("acked", 0)} acknowledged of '
         f"{c.get('ops', 0)} operations · lost {c.get('lost', 0)} · duplicated "
         f"{c.get('duplicated', 0)} · stale writes accepted {c.get('stale_accepted', 0)} · "
-        f"fenced {c.get('fenced_server', 0)}</text>"
+        f"fenced {c.get('fenced_server', 0)}{_raw_errors_text(result)}</text>"
     )
     # ---- load: acknowledged operations and errors per bin
     n_bins = int(span / BIN_S) + 1
@@ -255,6 +260,25 @@ def _client_error_lines(result: dict[str, Any], chk: dict[str, Any]) -> list[str
     ]
 
 
+def _raw_client_lines(result: dict[str, Any]) -> list[str]:
+    """The summary's line on the raw client: plain gRPC stubs with no retries of their
+    own, so every error the gateway answered during a failover shows here."""
+    raw = result.get("raw_client")
+    if not raw:
+        return []
+    codes = ", ".join(f"{k} {v}" for k, v in sorted(raw.get("errors_by_code", {}).items()))
+    lines = [
+        f"- Raw client errors: **{raw.get('errors', 0)}**{f' ({codes})' if codes else ''} "
+        f"of {raw.get('errors', 0) + raw.get('acked', 0)} creates "
+        f"({raw.get('writers')} grpc.aio writers with no retries, {raw.get('deadline_s')} s "
+        f"deadline, on {raw.get('address')}, to {', '.join(raw.get('regions', []))}); "
+        f"its acknowledged creates lost {raw.get('lost', 0)}, duplicated "
+        f"{raw.get('duplicated', 0)}"
+    ]
+    lines += [f"  - {n} × `{d}`" for d, n in raw.get("details", {}).items()]
+    return lines
+
+
 def _no_gateway_lines(result: dict[str, Any], chk: dict[str, Any]) -> list[str]:
     """The times with no gateway at all that probing faults measured."""
     windows = result.get("no_gateway") or []
@@ -305,6 +329,7 @@ def markdown(result: dict[str, Any], image: str) -> str:
         f"stale writes accepted: **{c.get('stale_accepted', 0)}**",
         f"- Fenced writes (centres' stores): {c.get('fenced_server', 0)}; client calls that "
         f"ended in ABORTED/UNAVAILABLE: {c.get('fence_or_failover_errors_client', 0)}",
+        *_raw_client_lines(result),
         *_client_error_lines(result, chk),
         f"- Health before: {'ok' if result.get('health_before', {}).get('ok') else 'NOT OK'}; "
         f"after: {'ok' if result.get('health_after', {}).get('ok') else 'NOT OK'} "

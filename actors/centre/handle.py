@@ -135,7 +135,10 @@ class CentreHandle:
                     ]
                 else:
                     envelopes = await self._call("execute_many", items, timeout_s=timeout)
-            except AmkError as exc:
+            except Exception as exc:
+                # Every caller of the batch gets the error now. Only our errors were
+                # caught here before: anything else ended this task and left the
+                # callers waiting for an answer that never came, until their deadline.
                 envelopes = [("err", exc)] * len(batch)
             for (_, _, fut, _), envelope in zip(batch, envelopes, strict=True):
                 if not fut.done():

@@ -23,7 +23,7 @@ from actors.gateway.router import log
 from actors.gateway.rpc import rpc
 from amk.coordination.v1 import coordination_pb2 as cpb
 from amk.dispatch.v1 import dispatch_pb2 as pb
-from cluster.errors import RegionUnavailableError
+from cluster.errors import AmkError, RegionUnavailableError
 from cluster.ownership import OwnerRecord
 
 MAX_EIDO_BYTES = 1_000_000
@@ -37,37 +37,57 @@ class HandoverRpcs:
         self.gw = gw
 
     async def _hand_over_region(self, region: str, to_centre: str, context) -> pb.RegionStatus:
+        """Move ``region`` to ``to_centre`` and answer once it serves it.
+
+        A fault of the moment (no owner while the region fails over, an owner still
+        loading it, a centre handle naming a dead incarnation, a slow status) is tried
+        again until the caller's deadline, not answered at once: each pass starts from
+        the directory's owner, so a move already made is not made twice.
+        """
         gw = self.gw
         gw.lookup.centre_id(to_centre, "to_centre")
         deadline = gw.router.deadline(context)
+        wait = gw.config.handover_poll.initial_s
+        while True:
+            try:
+                if await self._hand_over_once(region, to_centre, deadline):
+                    return await gw.lookup.region_status(region)
+                err: AmkError = RegionUnavailableError(region, f"{to_centre} has not loaded it yet")
+            except AmkError as exc:
+                if not exc.retryable:
+                    raise
+                err = exc
+            if time.monotonic() + wait >= deadline:
+                raise err
+            await asyncio.sleep(wait)
+            wait = gw.config.handover_poll.next(wait)
+
+    async def _hand_over_once(self, region: str, to_centre: str, deadline: float) -> bool:
+        """One pass: hand the region over if another centre holds it; True once
+        ``to_centre`` serves it (it has loaded it)."""
+        gw = self.gw
         owner = gw.directory.owner(region)
         if owner is None:
             raise RegionUnavailableError(region, "no centre owns it (failing over)")
         target = gw.router.centre(to_centre)
-        if owner.record.centre != to_centre:
-            status = await target.status(timeout_s=TARGET_STATUS_TIMEOUT_S)
-            if status.lease_valid_for_s <= 0:
-                raise PreconditionError(to_centre, "centre has no live session to take over with")
-            record = OwnerRecord(to_centre, status.instance, status.lease_id, time.time())
-            await gw.router.incarnation(
-                owner.record.centre, owner.record.instance
-            ).hand_over_region(region, record, current_identity.get())
-            log.info(
-                "region_handed_over",
-                region=region,
-                from_centre=owner.record.centre,
-                to_centre=to_centre,
-                who=current_identity.get(),
-            )
-        # Answer once the new owner serves the region (it has loaded it).
-        wait = gw.config.handover_poll.initial_s
-        while time.monotonic() < deadline:
-            status = await target.status(timeout_s=TARGET_STATUS_TIMEOUT_S)
-            if region in status.regions:
-                return await gw.lookup.region_status(region)
-            await asyncio.sleep(wait)
-            wait = gw.config.handover_poll.next(wait)
-        raise RegionUnavailableError(region, f"{to_centre} has not loaded it yet")
+        timeout_s = max(0.05, min(TARGET_STATUS_TIMEOUT_S, deadline - time.monotonic()))
+        status = await target.status(timeout_s=timeout_s)
+        if owner.record.centre == to_centre:
+            return region in status.regions
+        if status.lease_valid_for_s <= 0:
+            raise PreconditionError(to_centre, "centre has no live session to take over with")
+        record = OwnerRecord(to_centre, status.instance, status.lease_id, time.time())
+        await gw.router.incarnation(owner.record.centre, owner.record.instance).hand_over_region(
+            region, record, current_identity.get(), timeout_s=max(0.05, deadline - time.monotonic())
+        )
+        log.info(
+            "region_handed_over",
+            region=region,
+            from_centre=owner.record.centre,
+            to_centre=to_centre,
+            who=current_identity.get(),
+        )
+        return False
 
     @rpc
     async def HandOverRegion(self, request, context) -> pb.RegionStatus:

@@ -108,7 +108,12 @@ class Router:
             )
             if call.done():
                 break
-            if self.directory.owner(region) != owner or time.monotonic() >= deadline:
+            if self.directory.owner(region) != owner:
                 call.cancel()
                 raise RegionUnavailableError(region, f"owner changed from {owner.record.centre}")
+            if time.monotonic() >= deadline:
+                call.cancel()
+                raise RegionUnavailableError(
+                    region, f"no answer from {owner.record.centre} before the deadline"
+                )
         return call.result()

@@ -23,13 +23,19 @@ POSITIONS = {
 
 
 class Writer:
-    """Creates incidents in one region through the gateway, recording every ack."""
+    """Creates incidents in one region through the gateway, recording every ack.
 
-    def __init__(self, stub, region: str) -> None:
+    Given a raw stub (``grpc.aio``, no retries), every non-OK answer is one the gateway
+    gave: ``failed`` keeps the codes, ``errors`` the codes with their details and when.
+    """
+
+    def __init__(self, stub, region: str, *, timeout_s: float = 15.0) -> None:
         self.stub = stub
         self.region = region
+        self.timeout_s = timeout_s
         self.acked: list[tuple[str, str, float]] = []  # request id, incident id, time
         self.failed: list[grpc.StatusCode] = []
+        self.errors: list[tuple[str, str, float]] = []  # code name, details, time
         self._stop = asyncio.Event()
 
     async def _loop(self) -> None:
@@ -39,9 +45,10 @@ class Writer:
                 request_id=rid, region=self.region, position=POSITIONS[self.region]
             )
             try:
-                inc = await self.stub.CreateIncident(req, timeout=15)
+                inc = await self.stub.CreateIncident(req, timeout=self.timeout_s)
             except grpc.aio.AioRpcError as err:
                 self.failed.append(err.code())
+                self.errors.append((err.code().name, err.details() or "", time.monotonic()))
                 continue
             self.acked.append((rid, inc.id, time.monotonic()))
 
@@ -52,6 +59,14 @@ class Writer:
     async def stop(self) -> None:
         self._stop.set()
         await asyncio.gather(*self.tasks)
+
+    def error_summary(self) -> dict[str, int]:
+        """Non-OK answers counted by code and details (for a failing assert's message)."""
+        out: dict[str, int] = {}
+        for code, details, _ in self.errors:
+            key = f"{code}: {details}"
+            out[key] = out.get(key, 0) + 1
+        return out
 
 
 async def owner_of(etcd: EtcdClient, keys: Keys, region: str) -> tuple[str, str, int]:
