@@ -134,6 +134,7 @@ class CallDesk:
         for _attempt in range(ANSWER_ATTEMPTS):
             candidates: list[Call] = []
             policies: dict[str, calls.QueuePolicy] = {}
+            served = set(self.core.hosts)  # as the candidates are read
             for region, host in self.core.hosts.items():
                 policies[region] = self._queue_policy(region, self.core.centre_id, host.sharing)
                 candidates.extend(host.calls.values())
@@ -153,9 +154,10 @@ class CallDesk:
                 return Outcome()
             new = calls.answer(call, self.core.centre_id, cmd.call_taker, now)
             out = Outcome(call=new)
+            partner = call.region not in served  # a partner's queue, by design
             try:
                 async with self.core.mailboxes.enter(call.id):
-                    await self.executor.commit(call.region, cmd, [new], out)
+                    await self.executor.commit(call.region, cmd, [new], out, partner_region=partner)
             except StaleRecordError as stale:
                 # Another centre answered it first (or it moved on): refresh our copy
                 # and take the next one.

@@ -50,16 +50,26 @@ class Executor:
         extra: list[tuple[bytes, bytes]] | None = None,
         *,
         moved_from: dict[str, str] | None = None,
+        partner_region: bool = False,
     ) -> int:
         """Write ``records`` in one guarded transaction, then make them the cached state.
 
-        Every region a record lives in (or, per ``moved_from``: id -> old region, comes
-        from) adds its fence; every record names the revision it was decided on, and a
-        moved record must not yet exist at its new key.
+        ``primary`` is a region this centre serves (else NotOwnerError), unless
+        ``partner_region``. Every region a record lives in (or, per ``moved_from``: id
+        -> old region, comes from) adds its fence; every record names the revision it
+        was decided on, and a moved record must not yet exist at its new key.
         """
         core = self.core
         moved_from = moved_from or {}
-        fences = {primary: await self.fence_of(primary)}
+        # The command's own region must still be served here: a centre that lost it
+        # while the command ran must not borrow the new owner's token (fence_of reads
+        # etcd for regions served elsewhere). NotOwnerError: the gateway retries the
+        # same request id on the new owner. Only a partner's call, answered here by
+        # design (``partner_region``), is written under the partner's current token.
+        if partner_region:
+            fences = {primary: await self.fence_of(primary)}
+        else:
+            fences = {primary: core.host(primary).fence}
         for region in [r.region for r in records] + list(moved_from.values()):
             if region not in fences:
                 fences[region] = await self.fence_of(region)

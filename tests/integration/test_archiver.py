@@ -19,20 +19,11 @@ from cluster.config import ClusterConfig
 from cluster.errors import FencedError
 from cluster.etcd import op_put
 from cluster.etcd_server import EmbeddedEtcd
+from tests.integration.support import NoPeers
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 OSLO = Position(59.91, 10.75)
-
-
-class NoPeers:
-    """A centre alone: no partner has free call-takers, no hand-over is asked for."""
-
-    async def free_call_takers(self, centre_id: str) -> int | None:
-        return None
-
-    async def hand_over_region(self, holder, region, to, who) -> int:
-        raise AssertionError("no hand-over in these tests")
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -1,0 +1,49 @@
+"""A centre that stopped serving a region while a command ran writes nothing there: it
+never borrows the region's token from etcd (a centre run without Ray, real etcd)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+
+from actors.centre.centre import Centre
+from actors.domain.commands import CreateIncident, TriageIncident
+from actors.domain.model import Outcome, Position
+from cluster.config import ClusterConfig
+from cluster.errors import NotOwnerError
+from cluster.etcd_server import EmbeddedEtcd
+from tests.integration.support import NoPeers
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def centre(etcd_server: EmbeddedEtcd, tmp_path) -> AsyncIterator[Centre]:
+    config = ClusterConfig.load(home=tmp_path, key_prefix=f"/xf/{uuid.uuid4().hex[:8]}/")
+    c = Centre(config, "oslo", NoPeers())
+    await c.start([etcd_server.endpoint])
+    yield c
+    await c.stop()
+
+
+async def test_a_dropped_region_is_not_written_under_the_owner_token_read_from_etcd(
+    centre: Centre, etcd
+):
+    out = await centre.execute(
+        "oslo", CreateIncident(uuid.uuid4().hex, "oslo", Position(59.91, 10.75))
+    )
+    inc = out.require_incident()
+    # The command has decided (triaged) when the centre stops serving oslo: here the
+    # drop is local (a session no longer trusted), so etcd's owner key still names
+    # this centre's token, which the write must not borrow.
+    centre.ownership.drop("oslo", "test: session no longer trusted")
+    owner = await etcd.get(centre.core.keys.owner("oslo"))
+    assert owner is not None
+    revision = await etcd.revision()
+    cmd = TriageIncident(uuid.uuid4().hex, inc.id, "A.11.01")
+    with pytest.raises(NotOwnerError):
+        await centre.executor.commit("oslo", cmd, [inc], Outcome(incident=inc))
+    assert await etcd.revision() == revision, "nothing written"
