@@ -13,7 +13,8 @@ Then it adds what only the two places together can show:
   may have landed); an acknowledged request with no idempotency record in either place;
   an acknowledged command missing from its incident's history (the archive's
   ``history("incidents", id)`` plus the live journal entries that touch it);
-- **doubled**: an incident, a journal entry or a request record both live and archived;
+- **doubled**: an incident, a journal entry or a request record both live and archived
+  (a request record the archive holds until its retention ends excepted);
   a (key, revision) stored twice in the archive; an incident archived at two revisions
   (the drill's load never changes a closed incident, so one closed state is archived);
 - **not archived**: a closed or cancelled incident still live after the drill's wait.
@@ -50,6 +51,7 @@ class ArchiveView:
     live_statuses: dict[str, str] = field(default_factory=dict)  # incident id -> status
     archived_incidents: list[ArchivedRecord] = field(default_factory=list)  # every revision
     archived_requests: list[ArchivedRecord] = field(default_factory=list)
+    held_requests: set[str] = field(default_factory=set)  # archived, kept live on purpose
     archived_journal: list[dict[str, Any]] = field(default_factory=list)  # entry + key/rev
     histories: dict[str, set[str]] = field(default_factory=dict)  # incident -> request ids
     counts: dict[str, int] = field(default_factory=dict)
@@ -94,6 +96,9 @@ async def collect(
         view.live_statuses[inc["id"]] = inc.get("status", "")
     view.archived_incidents = await asyncio.to_thread(archive.stored, "incidents")
     view.archived_requests = await asyncio.to_thread(archive.stored, "requests")
+    for region in {r.region for r in view.archived_requests}:
+        held = await asyncio.to_thread(archive.held_live, region, float("inf"), 10**9)
+        view.held_requests |= {key for key, _ in held}
     for row in await asyncio.to_thread(archive.journal):
         entry = json.loads(row.entry)
         entry.update(revision=row.revision, key=row.key, archived=True)
@@ -174,7 +179,8 @@ def check_doubled(view: ArchiveView) -> list[dict[str, Any]]:
         if e["key"] in archived_journal:
             doubled.append({"key": e["key"], "why": "journal entry live and archived"})
     for r in view.archived_requests:
-        if r.id in view.live.requests:
+        # Held: archived with its journal entry, kept in etcd until its retention ends.
+        if r.id in view.live.requests and r.key not in view.held_requests:
             doubled.append({"request_id": r.id, "why": "request record live and archived"})
     return doubled
 

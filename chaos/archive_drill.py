@@ -3,7 +3,7 @@
 ``python -m chaos.archive_drill --report-dir DIR [--seconds 60 --crashes 5]``
 
 A deployment (supervisor, five centres, two gateways) archives closed work after a
-short hold (``archive_hold_s`` 1 s, journal entries after ``request_retention_s`` 5 s,
+short hold (``archive_hold_s`` and ``journal_hold_s`` 1 s, request records after 5 s,
 a pass every 0.2 s) under a load of short incident lives (:mod:`chaos.archive_load`).
 ``crashes`` times, spread over the run, the drill arms the archiver's crash point
 (``ClusterConfig.archive_crash_file``): the first archiver to move a batch removes the
@@ -105,6 +105,7 @@ def _config(spec: ArchiveDrillSpec, home: Path) -> ClusterConfig:
         gateways=[f"127.0.0.1:{find_free_port()}" for _ in range(spec.gateways)],
         lease_ttl_s=spec.lease_ttl_s,
         archive_hold_s=spec.archive_hold_s,
+        journal_hold_s=spec.archive_hold_s,
         request_retention_s=spec.request_retention_s,
         archive_interval_s=spec.archive_interval_s,
         archive_crash_file=home / "archive-crash-once",

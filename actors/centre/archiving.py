@@ -8,13 +8,17 @@ One batch, in this order (the order is what makes a crash at any point harmless)
 
 1. pick what is due from the region's host (closed and cancelled incidents and finished
    calls held longer than ``archive_hold_s``) or from etcd (journal entries older than
-   both the hold and ``request_retention_s``, with the idempotency record each names);
+   ``journal_hold_s``, with a copy of the idempotency record each names);
 2. write it to the archive database, keyed by etcd key and mod revision, and wait until
    the database confirms (idempotent: a batch written twice is stored once);
 3. delete it from etcd in one transaction that compares the region's fence and every
    record's mod revision: a record changed since step 1 makes the transaction fail, and
    the batch is tried once more without it (it stays live and is archived later, at its
    new revision).
+
+An idempotency record keeps its etcd copy until ``request_retention_s``: the archive
+holds its key (``held_live``) until a later pass deletes it from etcd, guarded the same
+way, and releases it.
 
 A crash between 2 and 3 leaves records in both places; the next pass writes them to the
 archive again (no change) and deletes them. Nothing is deleted that the archive has not
@@ -62,6 +66,7 @@ class Batch:
     journal: list[JournalRow] = field(default_factory=list)
     expected: dict[bytes, int] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    still_live: list[str] = field(default_factory=list)  # archived, kept in etcd for now
 
     def add(self, key: bytes, revision: int, kind: str) -> None:
         self.expected[key] = revision
@@ -74,8 +79,10 @@ class Batch:
             [j for j in self.journal if j.key.encode() not in moved],
             {k: v for k, v in self.expected.items() if k not in moved},
         )
+        kept.still_live = [k for k in self.still_live if k.encode() not in moved]
         for r in kept.records:
-            kept.counts[r.kind] = kept.counts.get(r.kind, 0) + 1
+            if r.key not in kept.still_live:
+                kept.counts[r.kind] = kept.counts.get(r.kind, 0) + 1
         if kept.journal:
             kept.counts["journal"] = len(kept.journal)
         return kept
@@ -130,6 +137,9 @@ class Archiver:
             if batch.expected:
                 for kind, n in (await self._move(host, batch)).items():
                     moved[kind] = moved.get(kind, 0) + n
+        released = await self._release_requests(host)
+        if released:
+            moved["requests"] = released
         await self._record_progress(host, moved)
         for kind, n in moved.items():
             self.moved[kind] = self.moved.get(kind, 0) + n
@@ -171,12 +181,12 @@ class Archiver:
         return ArchivedRecord(key.decode(), kind, host.region, id_, rec.revision, at, rec.encode())
 
     async def _journal_due(self, host: RegionHost) -> Batch:
-        """Journal entries older than the hold and the request retention, and the
-        idempotency record each names (written in the entry's own transaction, so its
-        mod revision is the entry's)."""
+        """Journal entries older than ``journal_hold_s``, and a copy of the idempotency
+        record each names (written in the entry's own transaction, so its mod revision
+        is the entry's): archived now, kept in etcd until its retention."""
         core = self.core
         cfg = core.config
-        cutoff = core.clock() - max(cfg.archive_hold_s, cfg.request_retention_s)
+        cutoff = core.clock() - cfg.journal_hold_s
         start = core.keys.journal_prefix(host.region)
         end = core.keys.journal(host.region, journal_stamp(cutoff))
         client = core.running.client
@@ -210,14 +220,38 @@ class Archiver:
                             kv.value,
                         )
                     )
-                    batch.add(kv.key, kv.mod_revision, "requests")
+                    batch.still_live.append(kv.key.decode())
         return batch
+
+    async def _release_requests(self, host: RegionHost) -> int:
+        """Delete from etcd the idempotency records past their retention (archived with
+        their journal entries before), under the fence, and release them."""
+        core = self.core
+        archive = await self.archive()
+        until = core.clock() - core.config.request_retention_s
+        held = await asyncio.to_thread(
+            archive.held_live, host.region, until, core.config.archive_batch
+        )
+        if not held:
+            return 0
+        batch = Batch()
+        for key, revision in held:
+            batch.add(key.encode(), revision, "requests")
+        changed = await self._delete(host, batch)
+        if changed:
+            # Already gone (a crash after the delete, before the release), or a new
+            # record under a reused id: ours is not in etcd either way.
+            await self._delete(host, batch.without(changed))
+        await asyncio.to_thread(archive.release, [k for k, _ in held])
+        return len(held) - len(changed)
 
     # ------------------------------------------------------------ moving
 
     async def _move(self, host: RegionHost, batch: Batch) -> dict[str, int]:
         archive = await self.archive()
-        await asyncio.to_thread(archive.put_batch, batch.records, batch.journal)
+        await asyncio.to_thread(
+            archive.put_batch, batch.records, batch.journal, still_live=batch.still_live
+        )
         self._crash_point()
         for _ in range(2):
             moved = await self._delete(host, batch)

@@ -81,12 +81,26 @@ class ArchiveStore(Protocol):
     def schema_version(self) -> int:
         """The schema version the database is at (0: empty)."""
 
-    def put_batch(self, records: Sequence[ArchivedRecord], journal: Sequence[JournalRow]) -> None:
+    def put_batch(
+        self,
+        records: Sequence[ArchivedRecord],
+        journal: Sequence[JournalRow],
+        *,
+        still_live: Sequence[str] = (),
+    ) -> None:
         """Store records, journal rows and their versions in one database transaction.
 
         Idempotent: a (key, revision) already stored is left as it is. Returns only once
-        the transaction is durable, so the caller may then delete the originals.
+        the transaction is durable, so the caller may then delete the originals. The
+        records keyed in ``still_live`` keep their etcd copy for now (idempotency
+        records until their retention): they are held until :meth:`release`.
         """
+
+    def held_live(self, region: str, until: float, limit: int) -> list[tuple[str, int]]:
+        """(key, revision) of held records of ``region`` with ``at <= until``."""
+
+    def release(self, keys: Sequence[str]) -> None:
+        """Forget held records whose etcd copy is gone."""
 
     def get_record(self, kind: str, id: str) -> ArchivedRecord | None:
         """The newest archived record of that kind and id (any region), or None."""

@@ -130,6 +130,20 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX record_versions_journal_key ON record_versions (journal_key)",
         ),
     ),
+    Migration(
+        2,
+        "records archived while etcd keeps them (idempotency records until retention)",
+        (
+            # A request record is archived with its journal entry but stays in etcd
+            # until its retention ends; a row here until the archiver deleted it there.
+            "CREATE TABLE held_live ("
+            " key TEXT PRIMARY KEY,"
+            " region TEXT NOT NULL,"
+            " revision BIGINT NOT NULL,"
+            " at DOUBLE PRECISION NOT NULL)",
+            "CREATE INDEX held_live_region_at ON held_live (region, at)",
+        ),
+    ),
 )
 
 

@@ -52,6 +52,9 @@ _JOURNAL_WITH_VERSIONS = (
     " ORDER BY j.at, j.key, v.key, v.revision"
 )
 _JOURNAL_COLUMNS = "SELECT key, region, at, revision, entry FROM journal"
+_INSERT_HELD = (
+    "INSERT INTO held_live (key, region, revision, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
 
 
 def _where(conditions: Sequence[str]) -> str:
@@ -266,10 +269,22 @@ class SqlArchive(ABC):
 
     # -- writes -----------------------------------------------------------------------
 
-    def put_batch(self, records: Sequence[ArchivedRecord], journal: Sequence[JournalRow]) -> None:
+    def put_batch(
+        self,
+        records: Sequence[ArchivedRecord],
+        journal: Sequence[JournalRow],
+        *,
+        still_live: Sequence[str] = (),
+    ) -> None:
         """Store records, journal rows and their versions in one durable transaction;
-        rows already stored (same key and revision) are left as they are."""
+        rows already stored (same key and revision) are left as they are. The records
+        keyed in ``still_live`` stay in etcd for now: they are held (``held_live``)
+        until the archiver deleted them there (``release``)."""
         check_batch(records, journal)
+        held = set(still_live)
+        unknown = held - {r.key for r in records}
+        if unknown:
+            raise ValueError(f"archive batch: still_live names no record: {sorted(unknown)[:3]}")
         now = time.time()
         rows = [(r.key, r.kind, r.region, r.id, r.revision, r.at, r.value, now) for r in records]
         versions = [
@@ -288,6 +303,26 @@ class SqlArchive(ABC):
                 )
             if versions:
                 cur.executemany(self._q(_INSERT_VERSION), versions)
+            if held:
+                cur.executemany(
+                    self._q(_INSERT_HELD),
+                    [(r.key, r.region, r.revision, r.at) for r in records if r.key in held],
+                )
+
+    def held_live(self, region: str, until: float, limit: int) -> list[tuple[str, int]]:
+        """(key, revision) of held records of ``region`` whose time is at or before
+        ``until``, oldest first: the ones whose etcd copy may now go."""
+        sql = "SELECT key, revision FROM held_live WHERE region = ? AND at <= ? ORDER BY at, key"
+        rows = self._select("held_live", sql + " LIMIT ?", (region, until, int(limit)))
+        return [(str(k), int(r)) for k, r in rows]
+
+    def release(self, keys: Sequence[str]) -> None:
+        """Forget held records whose etcd copy is gone (deleted, or never there)."""
+        if not keys:
+            return
+        with self._tx("release", write=True) as cur:
+            self._require_schema(cur)
+            cur.executemany(self._q("DELETE FROM held_live WHERE key = ?"), [(k,) for k in keys])
 
     # -- reads ------------------------------------------------------------------------
 
@@ -404,7 +439,7 @@ class SqlArchive(ABC):
             cur.execute("SELECT kind, COUNT(*) FROM records GROUP BY kind ORDER BY kind")
             by_kind = {f"records.{kind}": int(n) for kind, n in cur.fetchall()}
             out = {"records": sum(by_kind.values()), **by_kind}
-            for table in ("journal", "record_versions"):
+            for table in ("journal", "record_versions", "held_live"):
                 cur.execute(f"SELECT COUNT(*) FROM {table}")
                 out[table] = int(cur.fetchone()[0])
             return out

@@ -56,6 +56,7 @@ async def cluster(
         ray_namespace=f"amk-{tag}",
         gateways=[f"127.0.0.1:{find_free_port()}"],
         archive_hold_s=0.0,
+        journal_hold_s=0.0,
         request_retention_s=0.0,
         archive_interval_s=0.2,
         archive_crash_file=home / "crash-once",

@@ -72,7 +72,7 @@ def test_migrate_twice_records_the_version_once(archive, open_store):
     other = open_store()
     assert other.migrate() == latest_version()
     assert other.schema_version() == archive.schema_version() == latest_version()
-    assert archive.counts() == {"records": 0, "journal": 0, "record_versions": 0}
+    assert archive.counts() == {"records": 0, "journal": 0, "record_versions": 0, "held_live": 0}
 
 
 def test_calls_before_migrate_say_to_migrate(archive):
@@ -131,6 +131,7 @@ def test_put_batch_twice_changes_nothing_the_second_time(archive):
         "records.incidents": 1,
         "journal": 2,
         "record_versions": 2,
+        "held_live": 0,
     }
     archive.put_batch(records, journal)
     assert archive.counts() == first
@@ -138,6 +139,24 @@ def test_put_batch_twice_changes_nothing_the_second_time(archive):
     archive.put_batch([*records, record("incidents", "2", 12, 102.0)], journal)
     assert archive.counts()["records.incidents"] == 2
     assert archive.journal() == sorted(journal, key=lambda j: j.at)
+
+
+def test_records_still_live_are_held_until_released(archive):
+    archive.migrate()
+    old = record("requests", "r-old", 10, 100.0)
+    new = record("requests", "r-new", 11, 200.0)
+    other = record("requests", "r-vv", 12, 100.0, region="vestre-viken")
+    archive.put_batch([old, new, other], [], still_live=[old.key, new.key, other.key])
+    archive.put_batch([old], [], still_live=[old.key])  # again: no change
+    assert archive.held_live("oslo", 150.0, 10) == [(old.key, 10)]
+    assert archive.held_live("oslo", 250.0, 1) == [(old.key, 10)]  # oldest first, limit
+    assert archive.held_live("oslo", 250.0, 10) == [(old.key, 10), (new.key, 11)]
+    archive.release([old.key])
+    assert archive.held_live("oslo", 250.0, 10) == [(new.key, 11)]
+    assert archive.get_record("requests", "r-old") == old  # released: still archived
+    assert archive.counts()["held_live"] == 2
+    with pytest.raises(ValueError, match="still_live names no record"):
+        archive.put_batch([], [], still_live=["/nowhere"])
 
 
 def test_a_batch_with_bad_values_is_refused_before_the_database(archive):

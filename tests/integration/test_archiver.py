@@ -34,6 +34,7 @@ async def centre(etcd_server: EmbeddedEtcd, tmp_path, archive_url: str) -> Async
         archive_url=archive_url,
         key_prefix=f"/arch/{uuid.uuid4().hex[:8]}/",
         archive_hold_s=0.0,
+        journal_hold_s=0.0,
         request_retention_s=0.0,
         # The background loop runs once at start; the tests run passes themselves.
         archive_interval_s=3600.0,
@@ -110,5 +111,33 @@ async def test_a_batch_archived_twice_is_stored_once(centre: Centre, etcd, tmp_p
             "CreateIncident",
             "ChangeIncidentStatus",
         ]
+    finally:
+        reader.close()
+
+
+async def test_request_records_stay_in_etcd_until_their_retention(centre: Centre, etcd):
+    keys = centre.core.keys
+    centre.core.config.request_retention_s = 3600.0
+    incident_id = await closed(centre)
+    await centre.archiver.pass_region("oslo")
+    reader = open_archive(centre.core.config.archive_location())
+    try:
+        history = reader.history("incidents", incident_id)
+        request_ids = [json.loads(j.entry)["request_id"] for j in history]
+        assert len(request_ids) == 2
+        for rid_ in request_ids:
+            assert await etcd.get(keys.request(rid_)) is not None, "kept until its retention"
+            assert reader.get_record("requests", rid_) is not None, "and archived already"
+        held = {k for k, _ in reader.held_live("oslo", float("inf"), 100)}
+        assert {keys.request(r).decode() for r in request_ids} <= held
+
+        centre.core.config.request_retention_s = 0.0
+        moved = await centre.archiver.pass_region("oslo")
+        assert moved.get("requests", 0) >= 2
+        for rid_ in request_ids:
+            assert await etcd.get(keys.request(rid_)) is None
+            assert reader.get_record("requests", rid_) is not None
+        held = {k for k, _ in reader.held_live("oslo", float("inf"), 100)}
+        assert not {keys.request(r).decode() for r in request_ids} & held
     finally:
         reader.close()
