@@ -17,6 +17,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from chaos import fault_figures
+
 CENTRE_COLOURS = {
     "oslo": "#1f77b4",
     "vestre-viken": "#17becf",
@@ -367,6 +369,7 @@ def markdown(result: dict[str, Any], image: str) -> str:
     for region, u in chk.get("unavailability", {}).items():
         cells = "".join(f" {_fmt(pf['first_ack_after_s'])} |" for pf in u["faults"])
         lines.append(f"| {region} | {u['acked']} | {_fmt(u['max_gap_s'])} |{cells}")
+    lines += fault_figures.markdown_lines(result)
     lines += ["", "## Client errors by status code", ""]
     errors = chk.get("errors_by_code", {})
     lines += [f"- {k}: {v}" for k, v in sorted(errors.items())] or ["- none"]
@@ -387,7 +390,9 @@ def markdown(result: dict[str, Any], image: str) -> str:
 
 
 def write(result: dict[str, Any], history: list[dict[str, Any]], report_dir: Path) -> dict:
-    """Write timeline.svg (and .png when rsvg-convert exists) and report.md."""
+    """Write timeline.svg (and .png when rsvg-convert exists) and report.md; adds the
+    figures across faults (:mod:`chaos.fault_figures`) to ``result`` for report.json."""
+    result.update(fault_figures.figures(result, report_dir))
     svg = report_dir / "timeline.svg"
     svg.write_text(timeline_svg(result, history))
     image = svg.name

@@ -10,20 +10,46 @@ stream whose send times we control (the hang path's local lease deadline).
 Several endpoints (a three- or five-member etcd cluster) are given to gRPC as one
 ``ipv4:`` target with ``pick_first``, so the channel moves to the next member when one
 fails. Every call has a deadline; a gRPC failure becomes :class:`StoreUnavailableError`.
+
+**A lost leader.** A write (or lease grant) sent to a follower is forwarded to the leader
+over etcd's peer link; if the leader dies with it, etcd neither retries nor fails the
+proposal, so the call would wait out its whole deadline (2 s: the stall measured in the
+etcd-member-kill drill). A unary call not answered within ``LEADER_CHECK_AFTER_S`` is
+therefore watched: the member we talk to is asked for its Status (a local answer, no
+Raft), and once it reports no leader or a newer Raft term than our last answer carried,
+the call is abandoned as :class:`StoreUnavailableError`, *outcome unknown*, exactly as a
+timeout is: the caller's request-id and revision compares make a repeat safe. A call is
+never abandoned without that evidence, so a merely slow etcd is waited for as before.
+Proposals made while a member has no leader are lost the same way (measured: they wait
+out their deadline), so the abandon is raised only once the member names a new leader
+(within the call's deadline), and calls made meanwhile wait for one before they are sent:
+the caller's retry then lands on a working etcd instead of backing off blind.
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 from aetcd import rpc
 
 from cluster.errors import StoreUnavailableError
 from cluster.keys import prefix_range_end
+
+# A unary call unanswered this long starts watching for a leader change: far above a
+# healthy commit (tens of ms here under drill load), well under an election (250 ms+).
+LEADER_CHECK_AFTER_S = 0.15
+# Then the member is asked again this often: the abandon comes at most this late after
+# the member has seen the election start, and a caller learns of the new leader at most
+# this late (a Status answer is local and cheap: ~0.1 ms of the member's CPU).
+LEADER_CHECK_EVERY_S = 0.025
+# One Status answer is local to the member; longer means the member itself is in trouble,
+# which is no evidence of a leader change: keep waiting for the call's own deadline.
+LEADER_PROBE_TIMEOUT_S = 0.25
 
 # Keys per range page: 1,000 typical incidents are ~0.5 MB, well inside one message.
 PAGE = 1000
@@ -147,6 +173,12 @@ class EtcdClient:
         # at a time); opened on first use: only gateways ask.
         self._member_channels: dict[str, grpc.aio.Channel] = {}
         self._cluster = rpc.ClusterStub(self._channel)
+        # The newest Raft term an answer carried: a call outstanding when a member
+        # reports a newer one (or no leader) was probably lost with the old leader.
+        self._term = 0
+        # Set when the member was seen without a leader: new calls wait for one first.
+        self._leaderless = False
+        self._probe: asyncio.Task[rpc.StatusResponse | None] | None = None
 
     async def close(self) -> None:
         for channel in self._member_channels.values():
@@ -155,6 +187,72 @@ class EtcdClient:
 
     def _timeout(self, timeout_s: float | None) -> float:
         return self.request_timeout_s if timeout_s is None else timeout_s
+
+    # ------------------------------------------------------------ leader loss
+
+    async def _member_view(self) -> rpc.StatusResponse | None:
+        """The current member's Status, one probe shared by every waiting call (many
+        calls stall at once when a leader dies); None when it did not answer."""
+        if self._probe is None or self._probe.done():
+
+            async def probe() -> rpc.StatusResponse | None:
+                try:
+                    return await self._maint.Status(
+                        rpc.StatusRequest(), timeout=LEADER_PROBE_TIMEOUT_S
+                    )
+                except grpc.aio.AioRpcError:
+                    return None
+
+            self._probe = asyncio.get_running_loop().create_task(probe())
+        return await asyncio.shield(self._probe)
+
+    async def _await_leader(self, until: float) -> None:
+        """Wait (at most until the monotonic time ``until``) for the member to name a
+        leader: a call sent before that is lost like the one abandoned, and a caller
+        told "unavailable" only once a leader exists retries into a working etcd."""
+        loop = asyncio.get_running_loop()
+        while True:
+            view = await self._member_view()
+            if view is not None and view.leader:
+                self._leaderless = False
+                self._term = max(self._term, view.raftTerm)
+                return
+            if loop.time() + LEADER_CHECK_EVERY_S >= until:
+                return
+            await asyncio.sleep(LEADER_CHECK_EVERY_S)
+
+    async def _unary(self, method: Callable[..., Any], request: Any, timeout_s: float) -> Any:
+        """One unary call, abandoned early once the member shows the leader it relied on
+        is gone (module docstring: *A lost leader*). Raises ``grpc.aio.AioRpcError`` as
+        the call does, or :class:`StoreUnavailableError` when abandoned."""
+        until = asyncio.get_running_loop().time() + timeout_s
+        if self._leaderless:
+            await self._await_leader(until)
+        base = self._term
+        call = method(request, timeout=max(0.001, until - asyncio.get_running_loop().time()))
+        task: asyncio.Future[Any] = asyncio.ensure_future(call)
+        try:
+            done, _ = await asyncio.wait({task}, timeout=LEADER_CHECK_AFTER_S)
+            while not done:
+                view = await self._member_view()
+                if view is not None:
+                    if view.leader == 0 or (base and view.raftTerm > base):
+                        call.cancel()
+                        self._leaderless = True
+                        await self._await_leader(until)
+                        raise StoreUnavailableError(
+                            f"etcd leader lost (member {view.header.member_id:x}: leader "
+                            f"{view.leader:x}, term {base} -> {view.raftTerm}); "
+                            "outcome unknown"
+                        )
+                    base = base or view.raftTerm
+                done, _ = await asyncio.wait({task}, timeout=LEADER_CHECK_EVERY_S)
+            resp = task.result()
+        finally:
+            if not task.done():
+                task.cancel()
+        self._term = max(self._term, resp.header.raft_term)
+        return resp
 
     # ------------------------------------------------------------ reads
 
@@ -177,7 +275,7 @@ class EtcdClient:
             key=key, range_end=range_end, revision=revision, limit=limit, keys_only=keys_only
         )
         try:
-            resp = await self._kv.Range(req, timeout=self._timeout(timeout_s))
+            resp = await self._unary(self._kv.Range, req, self._timeout(timeout_s))
         except grpc.aio.AioRpcError as exc:
             raise StoreUnavailableError(
                 f"range {key!r}: {exc.code().name} {exc.details()}"
@@ -226,7 +324,7 @@ class EtcdClient:
                 key=start, range_end=end, revision=revision, limit=page, keys_only=keys_only
             )
             try:
-                resp = await self._kv.Range(req, timeout=self._timeout(timeout_s))
+                resp = await self._unary(self._kv.Range, req, self._timeout(timeout_s))
             except grpc.aio.AioRpcError as exc:
                 raise StoreUnavailableError(
                     f"range {start!r}: {exc.code().name} {exc.details()}"
@@ -259,7 +357,7 @@ class EtcdClient:
         """
         req = rpc.TxnRequest(compare=list(compare), success=list(success), failure=list(failure))
         try:
-            return await self._kv.Txn(req, timeout=self._timeout(timeout_s))
+            return await self._unary(self._kv.Txn, req, self._timeout(timeout_s))
         except grpc.aio.AioRpcError as exc:
             raise StoreUnavailableError(f"txn: {exc.code().name} {exc.details()}") from exc
 
@@ -268,8 +366,8 @@ class EtcdClient:
     async def lease_grant(self, ttl_s: int) -> tuple[int, int]:
         """Grant a lease; returns (lease id, granted TTL)."""
         try:
-            resp = await self._lease.LeaseGrant(
-                rpc.LeaseGrantRequest(TTL=ttl_s), timeout=self.request_timeout_s
+            resp = await self._unary(
+                self._lease.LeaseGrant, rpc.LeaseGrantRequest(TTL=ttl_s), self.request_timeout_s
             )
         except grpc.aio.AioRpcError as exc:
             raise StoreUnavailableError(f"lease grant: {exc.code().name}") from exc
@@ -278,8 +376,10 @@ class EtcdClient:
     async def lease_revoke(self, lease_id: int, *, timeout_s: float | None = None) -> bool:
         """Revoke a lease; False when it was already gone."""
         try:
-            await self._lease.LeaseRevoke(
-                rpc.LeaseRevokeRequest(ID=lease_id), timeout=self._timeout(timeout_s)
+            await self._unary(
+                self._lease.LeaseRevoke,
+                rpc.LeaseRevokeRequest(ID=lease_id),
+                self._timeout(timeout_s),
             )
         except grpc.aio.AioRpcError as exc:
             if exc.code() == grpc.StatusCode.NOT_FOUND:
@@ -290,8 +390,10 @@ class EtcdClient:
     async def lease_ttl(self, lease_id: int) -> int:
         """Seconds left on a lease as etcd sees it; -1 when it no longer exists."""
         try:
-            resp = await self._lease.LeaseTimeToLive(
-                rpc.LeaseTimeToLiveRequest(ID=lease_id), timeout=self.request_timeout_s
+            resp = await self._unary(
+                self._lease.LeaseTimeToLive,
+                rpc.LeaseTimeToLiveRequest(ID=lease_id),
+                self.request_timeout_s,
             )
         except grpc.aio.AioRpcError as exc:
             raise StoreUnavailableError(f"lease ttl: {exc.code().name}") from exc
