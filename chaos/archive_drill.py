@@ -187,23 +187,32 @@ async def crash_once(
 async def _progress(
     client: EtcdClient,
     keys: Keys,
+    deployment: Deployment,
     crash: dict[str, Any],
     archive: ArchiveStore,
     timeout_s: float,
 ) -> None:
     """After a crash: did the archive grow, and did each crashed region's new owner
-    make archive passes (its progress key, written by another instance since)? Waited
-    for (bounded) when the next crash comes before either shows."""
+    make archive passes (its last pass, in its status, since the crash)? Waited for
+    (bounded) when the next crash comes before either shows."""
     deadline = time.time() + timeout_s
     while True:
         rows = _rows(await asyncio.to_thread(archive.counts))
         passes: dict[str, bool] = {}
         for region in crash.get("regions", []):
-            kv = await client.get(keys.archive_progress(region))
-            progress = json.loads(kv.value) if kv else {}
+            owner = await read_owner(client, keys, region)
+            passes[region] = False
+            if owner is None or owner.record.instance == crash.get("instance_before"):
+                continue
+            try:
+                status = await deployment.centres[owner.record.centre].status()
+            except Exception:  # a centre starting or dying: not yet
+                continue
+            last = status.archive.get(region)
             passes[region] = (
-                progress.get("instance") != crash.get("instance_before")
-                and progress.get("at", 0) > crash["taken"]
+                status.instance == owner.record.instance
+                and last is not None
+                and last.at > crash["taken"]
             )
         moved = rows - crash.get("archive_rows_when_healthy", rows)
         if (moved > 0 and all(passes.values())) or time.time() > deadline:
@@ -285,14 +294,16 @@ async def run_archive_drill(
                 max(0.0, t0 + spec.seconds * (i + 1) / (spec.crashes + 1) - time.time())
             )
             if crashes:
-                await _progress(client, keys, crashes[-1], archive, spec.recover_timeout_s)
+                await _progress(
+                    client, keys, deployment, crashes[-1], archive, spec.recover_timeout_s
+                )
             crashes.append(await crash_once(ctx, client, archive, spec))
         await asyncio.sleep(max(0.0, t0 + spec.seconds - time.time()))
         await load.stop()
         t_end = time.time()
         result["settle"] = await settle(client, keys, spec)
         if crashes:
-            await _progress(client, keys, crashes[-1], archive, spec.recover_timeout_s)
+            await _progress(client, keys, deployment, crashes[-1], archive, spec.recover_timeout_s)
         result["health_after"] = await wait_healthy(ctx, client, spec.recover_timeout_s)
         watcher.cancel()
         acked = {r["incident"] for r in history.records if r.get("ok") and r.get("incident")}

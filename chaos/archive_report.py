@@ -91,8 +91,8 @@ def _crash_lines(result: dict[str, Any]) -> list[str]:
         "off; 0 when the new owner finished it before the drill looked); *archiving "
         "after* is the rows the archive gained from the cluster being healthy again to "
         "the next crash or the end (waited for when none had come yet), and whether "
-        "each region's new owner made archive passes (its progress key, written by "
-        "another instance after the kill).",
+        "each region's new owner made archive passes (its last pass, in the new owner's "
+        "status, after the kill).",
         "",
         "| # | armed | taken | centre killed | its regions | new owner (after kill) | "
         "in both places | restarted as | archiving after |",

@@ -14,7 +14,6 @@ Under a configurable prefix (default ``/amk/v1/``; tests use one prefix each):
 - ``seeded/{region}``             marker: the region's fleet was seeded from the data file
 - ``journal/{region}/{stamp}``    one entry per accepted command, in the same transaction
 - ``requests/{request_id}``       idempotency record: the first result of a request id
-- ``archive/{region}/progress``   the archiver's last pass over a region (time, counts)
 """
 
 from __future__ import annotations
@@ -94,12 +93,6 @@ class Keys:
 
     def request(self, request_id: str) -> bytes:
         return self._k("requests", request_id)
-
-    def archive_progress(self, region: str) -> bytes:
-        return self._k("archive", region, "progress")
-
-    def archive_prefix(self) -> bytes:
-        return self._k("archive", "")
 
     def all(self) -> bytes:
         return self.prefix.encode()

@@ -36,13 +36,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from actors.centre.core import CentreCore
+from actors.centre.records import ArchivePass
 from actors.centre.region_host import RegionHost
 from actors.centre.region_state import RegionState
 from actors.domain.model import Call, CallStatus, Incident, IncidentStatus
 from cluster.archive import ArchivedRecord, ArchiveStore, JournalRow, open_archive
 from cluster.archive.journal import journal_row
 from cluster.errors import AmkError, FencedError
-from cluster.etcd import KV, cmp_mod_revision, op_delete, op_get, op_put
+from cluster.etcd import KV, cmp_mod_revision, op_delete, op_get
 
 CLOSED = (IncidentStatus.CLOSED, IncidentStatus.CANCELLED)
 FINISHED = (CallStatus.COMPLETED, CallStatus.ABANDONED)
@@ -96,6 +97,7 @@ class Archiver:
         self._on_fenced = on_fenced
         self._archive: ArchiveStore | None = None
         self.moved: dict[str, int] = {}
+        self.progress: dict[str, ArchivePass] = {}
 
     async def archive(self) -> ArchiveStore:
         """The archive database, opened and migrated on first use."""
@@ -140,7 +142,7 @@ class Archiver:
         released = await self._release_requests(host)
         if released:
             moved["requests"] = released
-        await self._record_progress(host, moved)
+        self._record_progress(host, moved)
         for kind, n in moved.items():
             self.moved[kind] = self.moved.get(kind, 0) + n
         return moved
@@ -293,19 +295,16 @@ class Archiver:
                 if held is not None and held.revision == rec.revision:
                     del table[rec.id]
 
-    async def _record_progress(self, host: RegionHost, moved: dict[str, int]) -> None:
-        """The pass, for the on-call engineer's archive-lag metric (a fenced put)."""
+    def _record_progress(self, host: RegionHost, moved: dict[str, int]) -> None:
+        """The pass, for the on-call engineer's archive-lag figures (the centre's
+        status; not etcd, where a write every pass would be bookkeeping only)."""
         closed = [i.updated_at for i in host.incidents.values() if i.status in CLOSED]
-        progress = {
-            "at": self.core.clock(),
-            "oldest_live_closed_at": min(closed) if closed else None,
-            "hold_s": self.core.config.archive_hold_s,
-            "moved": moved,
-            "instance": self.core.instance,
-        }
-        key = self.core.keys.archive_progress(host.region)
-        await self.core.running.client.txn(
-            [host.fence.compare()], [op_put(key, json.dumps(progress).encode())]
+        self.progress[host.region] = ArchivePass(
+            region=host.region,
+            at=self.core.clock(),
+            oldest_live_closed_at=min(closed) if closed else None,
+            hold_s=self.core.config.archive_hold_s,
+            moved=moved,
         )
 
     def _crash_point(self) -> None:

@@ -22,6 +22,18 @@ class CallTakerCounts:
 
 
 @dataclass(frozen=True, slots=True)
+class ArchivePass:
+    """The archiver's last pass over one region this centre serves (kept in memory and
+    reported in the centre's status: bookkeeping is no reason to write to etcd)."""
+
+    region: str
+    at: float
+    oldest_live_closed_at: float | None  # the oldest closed incident still in etcd
+    hold_s: float
+    moved: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
 class Takeover:
     """One region taken over: stored at ``regions/{r}/takeover`` and kept in memory."""
 
@@ -67,6 +79,7 @@ class CentreStatus:
     store: dict[str, int] = field(default_factory=dict)
     takeovers: tuple[Takeover, ...] = ()
     call_takers: CallTakerCounts = CallTakerCounts()
+    archive: dict[str, ArchivePass] = field(default_factory=dict)  # region -> last pass
     # The store's etcd transactions since this instance started: seconds per commit and
     # writes per commit (None before the store opened).
     commit_latency: HistogramSnapshot | None = None

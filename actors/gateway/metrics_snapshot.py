@@ -9,7 +9,7 @@ source down, never the whole scrape:
 - ``centres``: each centre's ``CentreStatus`` (commit latency, writes per commit), the
   same call ``amk status`` makes, each bounded by ``status_timeout_s``;
 - ``etcd``: each member's Maintenance Status (database size against the quota);
-- ``archive``: the archiver's ``archive/{region}/progress`` records.
+- ``archive``: the archivers' last passes, from the centres' statuses.
 
 How long a region has been without an owner comes from the gateway's directory, which
 sees the owner key go in its watch (:class:`OwnerlessClock`): a single scrape can then
@@ -19,7 +19,6 @@ tell a gap over one second, whatever the scrape interval.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from typing import Any, TypeVar
 
 import structlog
 
-from actors.centre.records import CentreStatus, Takeover
+from actors.centre.records import ArchivePass, CentreStatus, Takeover
 from actors.domain import kpi
 from actors.domain import response_time as rt
 from actors.domain.model import Call, CallStatus
@@ -105,16 +104,23 @@ def answer_windows(
     return out
 
 
-def archive_lag(raw: bytes, now: float) -> ArchiveLag:
-    """Figures from one ``archive/{region}/progress`` record: the pass's age, and
-    ``max(0, now - hold_s - oldest_live_closed_at)`` (0 with nothing closed left).
-    Raises ValueError (or KeyError, TypeError) on a record that does not parse."""
-    d = json.loads(raw)
-    at = float(d["at"])
-    oldest = d.get("oldest_live_closed_at")
-    hold_s = float(d.get("hold_s") or 0.0)
-    lag = 0.0 if oldest is None else max(0.0, now - hold_s - float(oldest))
-    return ArchiveLag(last_pass_age_s=max(0.0, now - at), lag_s=lag)
+def archive_lag(last: ArchivePass, now: float) -> ArchiveLag:
+    """Figures from one archive pass: its age, and ``max(0, now - hold_s -
+    oldest_live_closed_at)`` (0 with nothing closed left)."""
+    oldest = last.oldest_live_closed_at
+    lag = 0.0 if oldest is None else max(0.0, now - last.hold_s - oldest)
+    return ArchiveLag(last_pass_age_s=max(0.0, now - last.at), lag_s=lag)
+
+
+def archive_lags(statuses: Iterable[CentreStatus | None], now: float) -> dict[str, ArchiveLag]:
+    """Per region, the lag from the newest pass any centre reports (after a takeover
+    the old owner may still report its last pass over the region: the newer wins)."""
+    newest: dict[str, ArchivePass] = {}
+    for status in statuses:
+        for region, last in (status.archive if status is not None else {}).items():
+            if region not in newest or last.at > newest[region].at:
+                newest[region] = last
+    return {region: archive_lag(last, now) for region, last in newest.items()}
 
 
 # ---------------------------------------------------------------- ownerless time
@@ -162,9 +168,11 @@ class SnapshotReader:
             self._bounded(self._calls(snap)),
             self._bounded(self._centres(snap)),
             self._bounded(self._etcd(snap)),
-            self._bounded(self._archive(snap)),
         )
-        snap.sources = dict(zip(SOURCES, results, strict=True))
+        snap.sources = dict(zip(SOURCES[:-1], results, strict=True))
+        # The archivers report in their centres' statuses (read above).
+        snap.sources["archive"] = snap.sources["centres"]
+        snap.archive = archive_lags(snap.centres.values(), snap.at)
         # Ownerless time only where the etcd read itself says nobody owns the region.
         if snap.sources["regions"]:
             snap.ownerless_s = {
@@ -222,18 +230,6 @@ class SnapshotReader:
     async def _etcd(self, snap: Snapshot) -> None:
         snap.quota_bytes = self.gw.config.etcd_quota_bytes
         snap.etcd = await self.gw.client.member_status(timeout_s=self._etcd_s)
-
-    async def _archive(self, snap: Snapshot) -> None:
-        keys = self.gw.keys
-        kvs, _ = await self.gw.client.get_prefix(keys.archive_prefix(), timeout_s=self._etcd_s)
-        for kv in kvs:
-            for region in self.regions:
-                if kv.key == keys.archive_progress(region):
-                    try:
-                        snap.archive[region] = archive_lag(kv.value, snap.at)
-                    except (ValueError, KeyError, TypeError) as exc:
-                        # Left absent: an unreadable record says nothing about the lag.
-                        log.warning("archive_progress_unreadable", region=region, error=str(exc))
 
     @property
     def _etcd_s(self) -> float:

@@ -5,7 +5,6 @@ snapshot, the metrics addresses, and the etcd warning of ``amk status``."""
 from __future__ import annotations
 
 import asyncio
-import json
 import urllib.request
 from collections.abc import Iterator
 
@@ -16,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 from rich.console import Console
 
-from actors.centre.records import CentreStatus
+from actors.centre.records import ArchivePass, CentreStatus
 from actors.domain.model import Call, CallStatus, Position
 from actors.gateway.metrics_exporter import MetricsServer, families
 from actors.gateway.metrics_snapshot import (
@@ -24,6 +23,7 @@ from actors.gateway.metrics_snapshot import (
     Snapshot,
     answer_windows,
     archive_lag,
+    archive_lags,
 )
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from clients.render import cluster_status_renderable, etcd_warnings, format_bytes
@@ -84,19 +84,41 @@ def test_answer_window_with_nothing_answered_reports_no_share() -> None:
     assert figures["oslo"].share_within_target is None and figures["oslo"].quantiles == {}
 
 
-def test_archive_lag_from_the_progress_record() -> None:
-    raw = json.dumps(
-        {"at": 990.0, "oldest_live_closed_at": 100.0, "hold_s": 600.0, "moved": {"calls": 3}}
-    ).encode()
-    lag = archive_lag(raw, now=1000.0)
+def status_with(**fields) -> CentreStatus:
+    """A centre's status with only what a test looks at."""
+    base = dict(
+        id="oslo",
+        name="AMK Oslo",
+        instance="oslo-1",
+        node_id="n",
+        pid=1,
+        lease_id=1,
+        lease_ttl_s=2,
+        lease_valid_for_s=1.0,
+        regions={},
+        counts={},
+    )
+    return CentreStatus(**{**base, **fields})
+
+
+def test_archive_lag_from_the_last_pass() -> None:
+    last = ArchivePass("oslo", 990.0, 100.0, 600.0, {"calls": 3})
+    lag = archive_lag(last, now=1000.0)
     assert lag.last_pass_age_s == 10.0
     assert lag.lag_s == 300.0  # 1000 - 600 - 100
-    fresh = json.dumps({"at": 990.0, "oldest_live_closed_at": 900.0, "hold_s": 600.0})
-    assert archive_lag(fresh.encode(), now=1000.0).lag_s == 0.0  # not yet due
-    nothing = json.dumps({"at": 990.0, "oldest_live_closed_at": None, "hold_s": 600.0})
-    assert archive_lag(nothing.encode(), now=1000.0).lag_s == 0.0
-    with pytest.raises(ValueError):
-        archive_lag(b"not json", now=1000.0)
+    fresh = ArchivePass("oslo", 990.0, 900.0, 600.0, {})
+    assert archive_lag(fresh, now=1000.0).lag_s == 0.0  # not yet due
+    nothing = ArchivePass("oslo", 990.0, None, 600.0, {})
+    assert archive_lag(nothing, now=1000.0).lag_s == 0.0
+
+
+def test_archive_lags_take_the_newest_pass_of_any_centre() -> None:
+    old_owner = ArchivePass("oslo", 900.0, 100.0, 600.0, {})
+    new_owner = ArchivePass("oslo", 990.0, None, 600.0, {})
+    statuses = [status_with(archive={"oslo": old_owner}), None]
+    statuses.append(status_with(archive={"oslo": new_owner}))
+    lags = archive_lags(statuses, now=1000.0)
+    assert lags == {"oslo": archive_lag(new_owner, 1000.0)}
 
 
 class FakeDirectory:
@@ -154,7 +176,7 @@ def snapshot() -> Snapshot:
     snap.centres = {"oslo": status, "innlandet": None}
     snap.etcd = [MemberStatus("127.0.0.1:2379", 1, 5 * 1024**2, 4 * 1024**2, True)]
     snap.quota_bytes = 4 * GIB
-    snap.archive = {"oslo": archive_lag(b'{"at": 990, "oldest_live_closed_at": null}', 1000.0)}
+    snap.archive = {"oslo": archive_lag(ArchivePass("oslo", 990.0, None, 600.0, {}), 1000.0)}
     return snap
 
 
