@@ -211,4 +211,5 @@ class Centre:
             call_takers=self.call_desk.call_taker_counts(),
             commit_latency=self.store_metrics.commit_latency.snapshot() if store else None,
             batch_size=self.store_metrics.batch_size.snapshot() if store else None,
+            address=core.address,
         )
