@@ -260,6 +260,10 @@ class ClusterConfig(BaseModel):
     status_timeout_s: float = Field(default=1.0, gt=0.0)  # a centre's status (board)
     peer_status_timeout_s: float = Field(default=0.5, gt=0.0)  # partner's free call-takers
     default_deadline_s: float = Field(default=10.0, gt=0.0)  # an RPC without a deadline
+    # How a gateway sends commands to a region's owner: "grpc", the centre's loopback
+    # command link (actors/centre/link.py; measured cheaper), or "ray", an actor call.
+    # Centre-side: with "ray" a centre opens no link and its owner records name none.
+    centre_link: Literal["grpc", "ray"] = "grpc"
     # etcd's backend quota, set explicitly on the embedded etcd (and checked against an
     # external one by `amk status`). 4 GiB: twice etcd's 2 GiB default, half its 8 GiB
     # suggested maximum; with the archiver running the live data is a day of work

@@ -33,19 +33,31 @@ from cluster.keys import Keys
 
 @dataclass(frozen=True, slots=True)
 class OwnerRecord:
-    """What the owner key says: which centre instance serves the region, on which lease."""
+    """What the owner key says: which centre instance serves the region, on which lease,
+    and where its gateways reach it (``address``: the instance's loopback gRPC link,
+    ``actors.centre.link``; empty when it has none, and in records written before it
+    existed: the gateway then uses a Ray call)."""
 
     centre: str
     instance: str
     lease: int
     since: float  # wall-clock seconds, for people; ordering comes from the token
+    address: str = ""
 
     def encode(self) -> bytes:
-        return json.dumps(asdict(self)).encode()
+        d = asdict(self)
+        if not self.address:
+            del d["address"]  # the record as it was before the field existed
+        return json.dumps(d).encode()
 
     @classmethod
     def decode(cls, raw: bytes) -> OwnerRecord:
-        return cls(**json.loads(raw))
+        """Fields this version does not know are ignored (a newer writer's)."""
+        d = json.loads(raw)
+        return cls(**{k: v for k, v in d.items() if k in _OWNER_FIELDS})
+
+
+_OWNER_FIELDS = frozenset(OwnerRecord.__dataclass_fields__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,5 +151,7 @@ async def transfer(
     return Fence(fence.region, fence.key, resp.header.revision)
 
 
-def now_record(centre: str, instance: str, lease: int) -> OwnerRecord:
-    return OwnerRecord(centre=centre, instance=instance, lease=lease, since=time.time())
+def now_record(centre: str, instance: str, lease: int, address: str = "") -> OwnerRecord:
+    return OwnerRecord(
+        centre=centre, instance=instance, lease=lease, since=time.time(), address=address
+    )

@@ -16,6 +16,7 @@ import structlog
 
 from actors.centre.centre import Centre
 from actors.centre.handle import CentreHandle, HandlePeers, actor_name
+from actors.centre.link import LinkServer
 from actors.centre.records import CallTakerCounts, CentreStatus
 from actors.domain.commands import Command
 from actors.domain.model import Outcome
@@ -38,10 +39,16 @@ class CentreActor:
         configure_logs(config.log_level)
         peers = HandlePeers(config.ray_namespace, config.peer_status_timeout_s)
         self.centre = Centre(config, centre_id, peers, instance=instance)
+        self.link: LinkServer | None = None
+        if config.centre_link == "grpc":
+            self.link = LinkServer(centre_id, instance, self._execute_batch)
         structlog.contextvars.bind_contextvars(centre=centre_id)
 
     @envelope
     async def start(self, endpoints: list[str]) -> CentreStatus:
+        if self.link is not None and not self.link.address:
+            # Before the first claim: every owner record this instance writes names it.
+            self.centre.core.address = await self.link.start()
         await self.centre.start(endpoints)
         return self._status()
 
@@ -53,6 +60,10 @@ class CentreActor:
     async def execute_many(self, items: list[tuple[str, Command]]) -> list[Envelope]:
         """Several commands in one Ray call (the gateway batches those that arrive
         together); they run concurrently, each with its own answer."""
+        return await self._execute_batch(items)
+
+    async def _execute_batch(self, items: list[tuple[str, Command]]) -> list[Envelope]:
+        """The batch as :meth:`execute_many` runs it; also what the gRPC link serves."""
         return list(await asyncio.gather(*(self.execute(r, c) for r, c in items)))
 
     @envelope
@@ -69,6 +80,8 @@ class CentreActor:
     @envelope
     async def stop(self) -> None:
         await self.centre.stop()
+        if self.link is not None:
+            await self.link.stop()
 
     @envelope
     async def wait_stopped(self) -> None:

@@ -212,4 +212,5 @@ class Centre:
             commit_latency=self.store_metrics.commit_latency.snapshot() if store else None,
             batch_size=self.store_metrics.batch_size.snapshot() if store else None,
             archive={r: p for r, p in self.archiver.progress.items() if r in core.hosts},
+            address=core.address,
         )

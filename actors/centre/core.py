@@ -61,6 +61,9 @@ class CentreCore:
     config: ClusterConfig
     centre_id: str
     instance: str = ""
+    # Where gateways reach this instance's command link (actors.centre.link), published
+    # in the owner record of every region it claims; "" when it has none (Ray only).
+    address: str = ""
     clock: Callable[[], float] = time.time
     table: CriteriaTable = field(default_factory=default_table)
     hosts: dict[str, RegionHost] = field(default_factory=dict)

@@ -50,7 +50,10 @@ class Dispatcher:
         host = self.core.host(region)
         if isinstance(cmd, ReceiveCall | AbandonCall | LinkCall | SetCallSharing):
             return await self.call_desk.run_call(host, cmd, now)
-        log = self.core.log.bind(region=region, token=host.fence.token, request_id=cmd.request_id)
+        # No logger bound per command (a bound logger is a dict copy and an object per
+        # command, even when its debug lines are filtered out): the context goes with
+        # each line instead, and the journal is the audit trail.
+        log = self.core.log
         if isinstance(cmd, CreateIncident):
             records: list[Record] = []
             if cmd.call_id:
@@ -66,7 +69,14 @@ class Dispatcher:
             # value per key in a batch, which is the highest number reserved).
             counter = (self.core.keys.counter(region), str(host.last_number).encode())
             await self.executor.commit(host.region, cmd, records, out, [counter])
-            log.debug("incident_created", incident=inc.id, call=cmd.call_id)
+            log.debug(
+                "incident_created",
+                region=region,
+                token=host.fence.token,
+                request_id=cmd.request_id,
+                incident=inc.id,
+                call=cmd.call_id,
+            )
             return out
         if isinstance(cmd, TriageIncident | ChangeIncidentStatus | AddIncidentNote):
             h, _ = await self.executor.find_incident(cmd.incident_id)
@@ -80,7 +90,13 @@ class Dispatcher:
                     new = decide.add_note(inc, cmd.text, cmd.who, now)
                 out = Outcome(incident=new)
                 await self.executor.commit(h.region, cmd, [new], out)
-            log.debug("incident_changed", incident=new.id, command=type(cmd).__name__)
+            log.debug(
+                "incident_changed",
+                region=h.region,
+                request_id=cmd.request_id,
+                incident=new.id,
+                command=type(cmd).__name__,
+            )
             return out
         if isinstance(cmd, AssignUnit | ReleaseUnit):
             return await self._run_pair(cmd, now)
@@ -96,7 +112,13 @@ class Dispatcher:
                 await self.executor.commit(
                     hu.region, cmd, [new], out, moved_from={unit.id: unit.region}
                 )
-            log.info("unit_lent", unit=unit.id, to_region=cmd.to_region)
+            log.info(
+                "unit_lent",
+                region=hu.region,
+                request_id=cmd.request_id,
+                unit=unit.id,
+                to_region=cmd.to_region,
+            )
             return out
         if isinstance(cmd, ChangeUnitStatus | ReportUnitPosition):
             return await self._run_unit(host, cmd, now)

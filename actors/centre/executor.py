@@ -91,7 +91,9 @@ class Executor:
             type(cmd).__name__,
             cmd.who,
             cmd.request_id,
-            outcome.encode(cmd.fingerprint),
+            outcome.encode(
+                cmd.fingerprint, [(r, v) for r, (_, v) in zip(records, puts, strict=True)]
+            ),
             {"ids": [r.id for r in records]},
             expected=expected,
             deletes=deletes,

@@ -8,6 +8,11 @@ current instance. Calls go through :class:`actors.remote.RemoteActor`, which tur
 errors into our :class:`CentreUnavailableError` (retryable: the gateway tries the
 region's new owner) and unwraps the actor's envelopes.
 
+Commands (:meth:`CentreHandle.execute`) go over gRPC instead when the handle knows the
+instance's link address (from the region's owner record): a Ray call costs the caller
+and the actor ~0.7 ms of CPU each here, a gRPC unary less than half of that
+(:mod:`actors.centre.link`). Control calls stay on Ray.
+
 This module does not import the actor class: the actor module imports it (to give the
 centre its :class:`HandlePeers`), and ``actors.centre.actor.spawn`` creates actors.
 """
@@ -18,6 +23,7 @@ import asyncio
 import time
 from typing import Any
 
+from actors.centre.link import Link
 from actors.centre.records import CallTakerCounts, CentreStatus
 from actors.domain.commands import Command
 from actors.domain.model import Outcome
@@ -44,6 +50,7 @@ class CentreHandle:
         actor: Any | None = None,
         *,
         instance: str | None = None,
+        address: str = "",
     ) -> None:
         self.centre_id = centre_id
         self.namespace = namespace
@@ -54,6 +61,25 @@ class CentreHandle:
             self._remote = self._remote_for(instance, actor)
         self._batch: list[tuple[str, Command, asyncio.Future[Envelope], float]] = []
         self._sender: asyncio.Task[None] | None = None
+        self._link: Link | None = None
+        if address:
+            self.use_address(address)
+
+    def use_address(self, address: str) -> None:
+        """Send commands to this (pinned) instance over gRPC at ``address`` from now on.
+        A handle that follows the centre has no one instance to link to: it uses Ray."""
+        if not address or self.pinned is None:
+            return
+        if self._link is None or self._link.address != address:
+            old, self._link = self._link, Link(self.centre_id, self.pinned, address)
+            if old is not None:
+                asyncio.get_running_loop().create_task(old.close())
+
+    async def close(self) -> None:
+        """Close the gRPC link, if any (the Ray handle needs no closing)."""
+        if self._link is not None:
+            await self._link.close()
+            self._link = None
 
     def _remote_for(self, instance: str, actor: Any | None = None) -> RemoteActor:
         return RemoteActor(
@@ -112,7 +138,8 @@ class CentreHandle:
     async def execute(self, region: str, cmd: Command, *, timeout_s: float) -> Outcome:
         """Run ``cmd`` at this centre. Commands issued while a call to the same centre is
         in flight travel together in the next one (as the store batches transactions):
-        one Ray call costs ~1 ms of CPU on each side here, whatever it carries."""
+        a call costs its fixed CPU on each side (Ray ~0.7 ms, gRPC ~0.3 ms here) whatever
+        it carries."""
         fut: asyncio.Future[Envelope] = asyncio.get_running_loop().create_future()
         self._batch.append((region, cmd, fut, time.monotonic() + timeout_s))
         if self._sender is None or self._sender.done():
@@ -129,7 +156,9 @@ class CentreHandle:
             items = [(region, cmd) for region, cmd, _, _ in batch]
             timeout = max(0.05, max(d for *_, d in batch) - time.monotonic())
             try:
-                if len(items) == 1:
+                if self._link is not None:
+                    envelopes = await self._link.execute_many(items, timeout_s=timeout)
+                elif len(items) == 1:
                     envelopes = [
                         await self._call("execute", *items[0], timeout_s=timeout, raw=True)
                     ]

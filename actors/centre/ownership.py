@@ -96,7 +96,9 @@ class RegionOwnership:
                 session = core.running.session
                 session.check()
                 core.set_state(region, S.CLAIMING)
-                record = ownership.now_record(core.centre_id, core.instance, session.lease_id)
+                record = ownership.now_record(
+                    core.centre_id, core.instance, session.lease_id, core.address
+                )
                 won = await election.campaign(record)
                 if isinstance(won, ownership.Fence):
                     core.set_state(region, S.LOADING)
@@ -143,7 +145,7 @@ class RegionOwnership:
             pass
         session = core.running.session
         session.check()
-        me = ownership.now_record(core.centre_id, core.instance, session.lease_id)
+        me = ownership.now_record(core.centre_id, core.instance, session.lease_id, core.address)
         try:
             await self.peers.hand_over_region(
                 holder.record, region, me, f"auto-handback:{core.centre_id}"

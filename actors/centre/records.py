@@ -84,3 +84,4 @@ class CentreStatus:
     # writes per commit (None before the store opened).
     commit_latency: HistogramSnapshot | None = None
     batch_size: HistogramSnapshot | None = None
+    address: str = ""  # the instance's command link (gRPC), for owner records naming it

@@ -76,7 +76,9 @@ class HandoverRpcs:
             return region in status.regions
         if status.lease_valid_for_s <= 0:
             raise PreconditionError(to_centre, "centre has no live session to take over with")
-        record = OwnerRecord(to_centre, status.instance, status.lease_id, time.time())
+        record = OwnerRecord(
+            to_centre, status.instance, status.lease_id, time.time(), status.address
+        )
         await gw.router.incarnation(owner.record.centre, owner.record.instance).hand_over_region(
             region, record, current_identity.get(), timeout_s=max(0.05, deadline - time.monotonic())
         )

@@ -52,15 +52,19 @@ class Router:
             )
         return handle
 
-    def incarnation(self, centre_id: str, instance: str) -> CentreHandle:
-        """A handle pinned to one incarnation: the one a region's owner record names."""
+    def incarnation(self, centre_id: str, instance: str, address: str = "") -> CentreHandle:
+        """A handle pinned to one incarnation: the one a region's owner record names.
+        With the record's link ``address`` its commands go over gRPC, else over Ray."""
         handle = self.instances.get(instance)
         if handle is None:
             if len(self.instances) > MAX_PINNED_HANDLES:
+                for old in self.instances.values():
+                    asyncio.get_running_loop().create_task(old.close())
                 self.instances.clear()
             handle = self.instances.setdefault(
                 instance, CentreHandle(centre_id, self.config.ray_namespace, instance=instance)
             )
+        handle.use_address(address)
         return handle
 
     async def route(self, region: str, cmd: Command, context: grpc.aio.ServicerContext) -> Outcome:
@@ -95,7 +99,8 @@ class Router:
                 backoff = retry.next(backoff)
 
     async def _attempt(self, owner: Owner, region: str, cmd: Command, deadline: float) -> Outcome:
-        handle = self.incarnation(owner.record.centre, owner.record.instance)
+        record = owner.record
+        handle = self.incarnation(record.centre, record.instance, record.address)
         call = asyncio.ensure_future(
             handle.execute(region, cmd, timeout_s=max(0.05, deadline - time.monotonic()))
         )

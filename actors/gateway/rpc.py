@@ -43,16 +43,19 @@ current_fingerprint: contextvars.ContextVar[str] = contextvars.ContextVar("finge
 def request_fingerprint(method: str, request: Any) -> str:
     """The method and a hash of the request's fields other than ``request_id``.
 
-    Protobuf's deterministic serialization of a copy with the id cleared: the same
-    request re-sent (a client's retry) hashes the same; any other field differing
-    does not. Requests without a ``request_id`` have none ("").
+    Protobuf's deterministic serialization with the id cleared: the same request
+    re-sent (a client's retry) hashes the same; any other field differing does not.
+    Requests without a ``request_id`` have none (""). The id is cleared on the request
+    itself and put back (no copy of every request: the request is ours alone here).
     """
     if "request_id" not in request.DESCRIPTOR.fields_by_name:
         return ""
-    copy = type(request)()
-    copy.CopyFrom(request)
-    copy.ClearField("request_id")
-    digest = hashlib.sha256(copy.SerializeToString(deterministic=True)).hexdigest()
+    request_id = request.request_id
+    request.ClearField("request_id")
+    try:
+        digest = hashlib.sha256(request.SerializeToString(deterministic=True)).hexdigest()
+    finally:
+        request.request_id = request_id
     return f"{method}:{digest[:32]}"
 
 

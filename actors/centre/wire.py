@@ -1,0 +1,83 @@
+"""The encoding of commands and answers between a gateway and a centre over gRPC.
+
+Pickle, because the commands and outcomes are slotted dataclasses already and pickle's
+C implementation is the cheapest codec we have for them (no per-field Python code on
+either side). Never plain :func:`pickle.loads`: unpickling can call any importable
+callable, and these bytes come from the network. :class:`_Unpickler` rebuilds only
+
+- the domain's commands, records and enums (``actors.domain.commands``,
+  ``actors.domain.model``), by class; and
+- errors of our one tree: an :class:`AmkError` subclass, via ``cluster.errors._rebuild``
+  (class, message args, attribute dict), the same path Ray's pickling uses.
+
+Anything else (another module, a function, a class outside the tree) is refused with
+:class:`WireError` before it is imported or called.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import importlib
+import io
+import pickle
+from typing import Any
+
+from actors.domain import commands, model
+from cluster import errors
+from cluster.errors import AmkError
+
+PROTOCOL = 5
+_DOMAIN_MODULES = {m.__name__: m for m in (commands, model)}
+# Modules whose AmkError subclasses may be rebuilt (imported on first sight, then checked).
+_ERROR_MODULE_PREFIXES = ("actors.", "cluster.")
+
+
+class WireError(pickle.UnpicklingError):
+    """Bytes from a peer named something the wire codec does not rebuild, or were not
+    a message at all. Not in our error tree: between our own processes it is a bug (or
+    an attack), which the RPC layer logs and answers as INTERNAL."""
+
+
+def _domain_class(module: str, name: str) -> type | None:
+    mod = _DOMAIN_MODULES.get(module)
+    cls = getattr(mod, name, None) if mod is not None and "." not in name else None
+    if isinstance(cls, type) and (dataclasses.is_dataclass(cls) or issubclass(cls, enum.Enum)):
+        return cls
+    return None
+
+
+def _error_class(module: str, name: str) -> type | None:
+    if not module.startswith(_ERROR_MODULE_PREFIXES) or "." in name:
+        return None
+    try:
+        cls = getattr(importlib.import_module(module), name, None)
+    except ImportError:
+        return None
+    return cls if isinstance(cls, type) and issubclass(cls, AmkError) else None
+
+
+class _Unpickler(pickle.Unpickler):
+    """Resolves only the classes listed in the module docstring."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == errors.__name__ and name == "_rebuild":
+            return errors._rebuild
+        cls = _domain_class(module, name) or _error_class(module, name)
+        if cls is None:
+            raise WireError(f"refused to rebuild {module}.{name}")
+        return cls
+
+
+def dumps(value: Any) -> bytes:
+    return pickle.dumps(value, protocol=PROTOCOL)
+
+
+def loads(raw: bytes) -> Any:
+    """Rebuild what :func:`dumps` made, refusing anything outside the allowed classes."""
+    try:
+        return _Unpickler(io.BytesIO(raw)).load()
+    except WireError:
+        raise
+    except Exception as exc:  # truncated or garbled bytes
+        raise WireError(f"undecodable message: {exc!r}") from exc
