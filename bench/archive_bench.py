@@ -61,7 +61,7 @@ from actors.domain.commands import (
 from actors.domain.model import IncidentStatus, Position
 from bench import archive_report
 from bench import benchlib as bl
-from bench.archive_probe import METRICS, Probe
+from bench.archive_probe import METRICS, Probe, bench_etcd
 from cluster.archive import open_archive
 from cluster.config import ClusterConfig
 from cluster.etcd import EtcdClient
@@ -144,10 +144,13 @@ class Deployment:
 
 @asynccontextmanager
 async def deployment(
-    label: str, hold_s: float, retention_s: float, interval_s: float
+    label: str, hold_s: float, retention_s: float, interval_s: float, compaction: str = ""
 ) -> AsyncIterator[Deployment]:
     """A fresh etcd, a fresh archive folder, five centres each holding its home region."""
-    with bl.private_etcd() as etcd, tempfile.TemporaryDirectory(prefix="amk-archive-") as tmp:
+    with (
+        bench_etcd(compaction) as etcd,
+        tempfile.TemporaryDirectory(prefix="amk-archive-") as tmp,
+    ):
         home = Path(tmp)
         config = ClusterConfig.load(
             home=home,
@@ -350,13 +353,18 @@ async def wait_archived(dep: Deployment, target: int, timeout_s: float) -> bool:
     return False
 
 
-async def phase_levels(args: argparse.Namespace, archiver: bool) -> dict[str, Any]:
-    """The load with or without the archiver, sampled; takeover load at checkpoints."""
+async def phase_levels(
+    args: argparse.Namespace, archiver: bool, compaction: str = ""
+) -> dict[str, Any]:
+    """The load with or without the archiver, sampled; takeover load at checkpoints.
+    ``compaction``: etcd's auto-compaction if not the deployment's (a variant run)."""
     n = args.lifecycles if archiver else args.without_lifecycles
+    if compaction:
+        n = args.compacted_lifecycles
     hold = args.hold_s if archiver else OFF_S
     retention = args.retention_s if archiver else OFF_S
-    label = "with" if archiver else "without"
-    async with deployment(label, hold, retention, args.interval_s) as dep:
+    label = ("with" if archiver else "without") + ("-" + compaction if compaction else "")
+    async with deployment(label, hold, retention, args.interval_s, compaction) as dep:
         load = Load(dep, n, args.rate, args.cap)
         takeovers = [await takeover_load(dep, "0 archived")]
         series: list[dict[str, Any]] = []
@@ -390,6 +398,7 @@ async def phase_levels(args: argparse.Namespace, archiver: bool) -> dict[str, An
         compacted = await dep.probe.compact_now()
         return {
             "archiver": archiver,
+            "etcd_compaction": compaction or "deployment's: revision, retention 100000",
             "settings": {
                 "lifecycles": n,
                 "rate_per_s": args.rate,
@@ -517,7 +526,13 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--sample-s", type=float, default=2.0)
     ap.add_argument("--checkpoint", type=int, action="append", default=None)
     ap.add_argument("--drain-timeout-s", type=float, default=600.0)
-    ap.add_argument("--phases", default="without,with,backlog")
+    ap.add_argument("--phases", default="without,with,backlog,compacted")
+    ap.add_argument(
+        "--compaction",
+        default="periodic:1m",
+        help="the 'compacted' variant's etcd auto-compaction (mode:retention)",
+    )
+    ap.add_argument("--compacted-lifecycles", type=int, default=10_000)
     ap.add_argument("--out", type=Path, default=bl.RESULTS / "archive.json")
     ap.add_argument("--svg", type=Path, default=bl.REPO / "docs" / "archive-levels.svg")
     ap.add_argument("--md", type=Path, default=bl.RESULTS / "archive.md")
@@ -538,6 +553,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         result["with"] = await phase_levels(args, archiver=True)
     if "backlog" in phases:
         result["backlog"] = await phase_backlog(args)
+    if "compacted" in phases:
+        result["compacted"] = await phase_levels(args, archiver=True, compaction=args.compaction)
     result["notes"] = NOTES
     result["machine_at_end"] = {"load_avg_1_5_15": [round(x, 2) for x in os.getloadavg()]}
     return result
@@ -547,6 +564,7 @@ def main() -> None:
     args = parser().parse_args()
     if args.quick:
         args.lifecycles, args.without_lifecycles, args.backlog = 600, 300, 300
+        args.compacted_lifecycles = 600
         args.checkpoint = args.checkpoint or [300]
     args.checkpoint = args.checkpoint or [10_000]
     bl.quiet_logs()

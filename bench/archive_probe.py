@@ -3,16 +3,26 @@
 not need), the DB size figures of etcd's ``/metrics``, and a bench-only compaction.
 
 Read on the bench's own gRPC channel so a probe never queues behind the centres' writes.
+Also the etcd a run uses: the deployment's own (``benchlib.private_etcd``), or one that
+differs only in its auto-compaction, to show what levels etcd's DB size off.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import shutil
+import tempfile
 import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import grpc
 from aetcd import rpc
 
+from bench import benchlib as bl
+from cluster.etcd_server import EmbeddedEtcd, find_free_port
 from cluster.keys import Keys, prefix_range_end
 
 METRICS = (
@@ -79,3 +89,30 @@ class Probe:
 
     async def close(self) -> None:
         await self._channel.close()
+
+
+@contextlib.contextmanager
+def bench_etcd(compaction: str = "") -> Iterator[Any]:
+    """The deployment's etcd (``compaction`` empty), or the same with another
+    auto-compaction, given as ``mode:retention`` (``periodic:1m``, ``revision:20000``)."""
+    if not compaction:
+        with bl.private_etcd() as server:
+            yield server
+        return
+    mode, retention = compaction.split(":", 1)
+
+    class VariantEtcd(EmbeddedEtcd):
+        def _args(self, binary: Path) -> list[str]:
+            args = super()._args(binary)
+            args[args.index("--auto-compaction-mode") + 1] = mode
+            args[args.index("--auto-compaction-retention") + 1] = retention
+            return args
+
+    d = Path(tempfile.mkdtemp(prefix="amk-bench-etcd-"))
+    server = VariantEtcd(d / "data", client_port=find_free_port(), log_file=d / "etcd.log")
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(d, ignore_errors=True)
