@@ -27,49 +27,53 @@ def _pts(result: dict[str, Any], run: str) -> list[dict[str, Any]]:
 def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per target of the issue: what was measured, and whether it was met.
 
-    The criteria are ours (the issue gives none): "levels off" = the second half of the
-    with-archiver run grows by less than 2 % of what the without run grows per lifecycle;
-    "flat" = the slowest takeover load p50 is at most 1.5x the fastest, or within 20 ms.
+    The criteria are ours (the issue gives none). Key count levels off: the second half
+    of the load grows by less than 2 % of what the without run grows per lifecycle. DB
+    size levels off: its peak in the second half of the load is at most 1.1x the first
+    half's (compaction makes it a saw-tooth, which a two-point slope misreads: the first
+    run used the slope and was changed for that reason). Takeover flat: the slowest
+    load p50 is at most 1.5x the fastest, or within 20 ms.
     """
     rows: list[dict[str, Any]] = []
-    w, wo = result.get("with", {}), result.get("without", {})
-    ws, wos = w.get("slopes", {}), wo.get("slopes", {})
-    for what, key, unit in (
-        ("etcd key count levels off", "keys_per_1000", "keys"),
-        ("etcd DB size in use levels off", "db_in_use_kib_per_1000", "KiB"),
+    w, wo, c = result.get("with", {}), result.get("without", {}), result.get("compacted", {})
+    a = w.get("slopes", {}).get("second_half", {}).get("keys_per_1000")
+    b = wo.get("slopes", {}).get("second_half", {}).get("keys_per_1000")
+    rows.append(
+        {
+            "target": "etcd key count levels off",
+            "measured": f"with archiver, 2nd half of the load: {a} keys per 1,000 lifecycles "
+            f"(peak {peaks(result, 'with', 'keys')}); without: {b} keys per 1,000",
+            "met": a is not None and bool(b) and a < 0.02 * b,
+        }
+    )
+    for run, what in (
+        (w, "etcd DB size in use levels off (deployment's compaction)"),
+        (c, f"etcd DB size in use levels off: variant, compaction {c.get('etcd_compaction')}"),
     ):
-        a = ws.get("second_half", {}).get(key)
-        b = wos.get("second_half", {}).get(key) or wos.get("first_half", {}).get(key)
-        met = a is not None and b is not None and b > 0 and a < 0.02 * b
+        if not run:
+            continue
+        name = "with" if run is w else "compacted"
+        first, second = peaks(result, name, "db_in_use_bytes", halves=True)
         extra = ""
-        if unit == "KiB" and w.get("after_compaction") and wo.get("after_compaction"):
+        if run.get("after_compaction") and wo.get("after_compaction"):
             extra = (
                 "; after compacting all history at the end (bench only): "
-                f"with {w['after_compaction']['db_in_use_bytes'] / 2**20:.2f} MiB in use, "
-                f"without {wo['after_compaction']['db_in_use_bytes'] / 2**20:.2f} MiB"
+                f"{run['after_compaction']['db_in_use_bytes'] / 2**20:.2f} MiB in use, "
+                f"without archiver {wo['after_compaction']['db_in_use_bytes'] / 2**20:.2f} MiB"
             )
         rows.append(
             {
                 "target": what,
-                "measured": f"with archiver, 2nd half of the load: {a} {unit} per 1,000 "
-                f"lifecycles; without: {b} {unit} per 1,000{extra}",
-                "met": met,
+                "measured": f"peak in use, 1st half of the load {first / 2**20:.1f} MiB, "
+                f"2nd half {second / 2**20:.1f} MiB; growth in the 2nd half "
+                f"{run.get('slopes', {}).get('second_half', {}).get('db_in_use_kib_per_1000')} "
+                f"KiB per 1,000 lifecycles (without archiver: "
+                f"{wo.get('slopes', {}).get('second_half', {}).get('db_in_use_kib_per_1000')})"
+                f"{extra}",
+                "met": 0 < second <= 1.1 * first,
             }
         )
-    c = result.get("compacted", {})
-    a = c.get("slopes", {}).get("second_half", {}).get("db_in_use_kib_per_1000")
-    b = wos.get("second_half", {}).get("db_in_use_kib_per_1000")
-    if a is not None and b:
-        rows.append(
-            {
-                "target": "etcd DB size in use levels off: variant, etcd compaction "
-                f"{c.get('etcd_compaction')} (not the deployment's setting)",
-                "measured": f"2nd half of the load: {a} KiB per 1,000 lifecycles; "
-                f"without archiver (deployment's compaction): {b} KiB per 1,000",
-                "met": a < 0.02 * b,
-            }
-        )
-    take = w.get("takeover", [])
+    take = [t for t in w.get("takeover", []) if not t.get("after_bench_compaction")]
     p50s = [t["load_ms"]["p50_ms"] for t in take if t["load_ms"].get("n")]
     if p50s:
         flat = max(p50s) <= 1.5 * min(p50s) or max(p50s) - min(p50s) <= 20
@@ -77,9 +81,10 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
             {
                 "target": "takeover time flat as history grows",
                 "measured": "; ".join(
-                    f"{t['archived_incidents']} archived: p50 {t['load_ms']['p50_ms']} ms, "
-                    f"max {t['load_ms']['max_ms']} ms ({t['region_live_incidents']} live)"
-                    for t in take
+                    f"{t['at']} ({t['archived_incidents']} archived, "
+                    f"{t['region_live_incidents']} live in oslo, loadavg {t['loadavg_1m']}): "
+                    f"p50 {t['load_ms']['p50_ms']} ms, max {t['load_ms']['max_ms']} ms"
+                    for t in w.get("takeover", [])
                 ),
                 "met": flat,
             }
@@ -98,6 +103,24 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def peaks(result: dict[str, Any], run: str, field: str, halves: bool = False) -> Any:
+    """The largest value of ``field`` during the load (or in each half of it)."""
+    r = result.get(run, {})
+    end = r.get("load_end_t_s", float("inf"))
+    pts = [p for p in _pts(result, run) if p["t_s"] <= end]
+
+    def value(p: dict[str, Any]) -> float:
+        return p["etcd"][field] if field in p["etcd"] else p[field]
+
+    if not halves:
+        return max((value(p) for p in pts), default=0)
+    mid = len(pts) // 2
+    return (
+        max((value(p) for p in pts[:mid]), default=0),
+        max((value(p) for p in pts[mid:]), default=0),
+    )
 
 
 # ---------------------------------------------------------------- SVG
@@ -175,7 +198,7 @@ def write_svg(result: dict[str, Any], path: Path) -> None:
     for r in runs:
         mib[f"{r} in use"] = [(p["t_s"], p["db_in_use_bytes"] / 2**20) for p in _pts(result, r)]
         mib[f"{r} total"] = [(p["t_s"], p["db_total_bytes"] / 2**20) for p in _pts(result, r)]
-    height = TOP + 2 * (PANEL_H + 70) + 40
+    height = TOP + 2 * (PANEL_H + 70) + 20 + 18 * len(runs)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
         f'font-family="sans-serif"><rect width="100%" height="100%" fill="white"/>',
@@ -186,13 +209,13 @@ def write_svg(result: dict[str, Any], path: Path) -> None:
     _panel(
         parts, TOP + PANEL_H + 70, "etcd DB size (solid: in use, dashed: total)", mib, t_max, "MiB"
     )
-    y = height - 18
     for i, r in enumerate(runs):
+        y = TOP + 2 * (PANEL_H + 70) + 14 + 18 * i
         s = result[r]["settings"]
         done = result[r]["load"]["lifecycles_done"]
         name = "with, periodic compaction" if r == "compacted" else f"{r} archiver"
         label = f"{name}: {done} at {s['rate_per_s']:g}/s"
-        x = LEFT + i * 220
+        x = LEFT
         parts.append(
             f'<line x1="{x}" y1="{y - 4}" x2="{x + 24}" y2="{y - 4}" '
             f'stroke="{COLOURS[r]}" stroke-width="3"/>'
