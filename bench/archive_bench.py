@@ -73,14 +73,13 @@ TAKEOVER_REPS = 5
 CRITERIA_CODE = "A.10.01"  # a valid code of the default table (bench/scale_bench.py uses it)
 OFF_S = 1e9  # a hold no run reaches: the archiver passes but finds nothing due
 NOTES = [
-    "Compaction: the embedded etcd runs `--auto-compaction-mode revision "
-    "--auto-compaction-retention 100000` (cluster/etcd_server.py): every 5 minutes it "
-    "compacts to (current revision - 100,000). Until then every overwritten or deleted "
-    "key's old revisions stay in the bbolt file, so 'in use' counts history as well as "
-    "live keys; it can only level off once the revision count passes 100,000 and a "
-    "compaction runs. 'total' never shrinks without a defragmentation (freed pages are "
-    "reused, not returned). 'after_compaction' is a bench-only compaction of all history "
-    "at the end of a run: what the live data alone occupies.",
+    "Compaction: the embedded etcd runs `--auto-compaction-mode periodic "
+    "--auto-compaction-retention 5m` (cluster/etcd_server.py): it compacts every 5 "
+    "minutes, keeping 5 minutes of history; until a compaction, every overwritten or "
+    "deleted key's old revisions stay in the bbolt file, so 'in use' counts history as "
+    "well as live keys. 'total' never shrinks without a defragmentation (freed pages "
+    "are reused, not returned). 'after_compaction' is a bench-only compaction of all "
+    "history at the end of a run: what the live data alone occupies.",
     "Takeover time is RegionHost.load of region oslo at the current revision (the read "
     "and decode a takeover does after winning the claim), 5 repetitions, load paused.",
 ]
@@ -156,6 +155,7 @@ async def deployment(
             home=home,
             key_prefix=f"/bench-archive/{label}-{uuid.uuid4().hex[:6]}/",
             archive_hold_s=hold_s,
+            journal_hold_s=hold_s,
             request_retention_s=retention_s,
             archive_interval_s=interval_s,
         )
@@ -402,7 +402,7 @@ async def phase_levels(
         takeovers.append({**after, "after_bench_compaction": True})
         return {
             "archiver": archiver,
-            "etcd_compaction": compaction or "deployment's: revision, retention 100000",
+            "etcd_compaction": compaction or "deployment's: periodic, retention 5m",
             "settings": {
                 "lifecycles": n,
                 "rate_per_s": args.rate,
@@ -466,6 +466,7 @@ async def phase_backlog(args: argparse.Namespace) -> dict[str, Any]:
         # The archivers read the hold and retention from the shared config at each pass.
         t0 = time.monotonic()
         dep.config.archive_hold_s = 0.0
+        dep.config.journal_hold_s = 0.0
         dep.config.request_retention_s = 0.0
         trace: list[dict[str, Any]] = []
         t_inc = t_journal = t_first = None
@@ -530,7 +531,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--sample-s", type=float, default=2.0)
     ap.add_argument("--checkpoint", type=int, action="append", default=None)
     ap.add_argument("--drain-timeout-s", type=float, default=600.0)
-    ap.add_argument("--phases", default="without,with,backlog,compacted")
+    ap.add_argument("--phases", default="without,with,backlog")
     ap.add_argument(
         "--compaction",
         default="periodic:1m",

@@ -251,6 +251,7 @@ def _start_etcd(config: ClusterConfig) -> EmbeddedEtcd:
         peer_port=config.embedded_etcd_peer_port(),
         name=member_name(data),
         quota_bytes=config.etcd_quota_bytes,
+        compaction_retention=config.etcd_compaction_retention,
         log_file=config.home / "logs" / "etcd.log",
     )
     try:

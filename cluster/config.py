@@ -269,6 +269,10 @@ class ClusterConfig(BaseModel):
     # suggested maximum; with the archiver running the live data is a day of work
     # (docs: README "Running for months"), so the quota is a guard, not a budget.
     etcd_quota_bytes: int = Field(default=4 * 1024**3, ge=64 * 1024**2)
+    # How much history the embedded etcd keeps (periodic auto-compaction): enough for a
+    # console's watch to resume after a network blip; one away longer re-reads a
+    # snapshot. Kubernetes' API server compacts every 5 minutes too.
+    etcd_compaction_retention: str = Field(default="5m", pattern=r"^[0-9]+(s|m|h)$")
     # The archive database: closed work moves here out of etcd. Empty = SQLite in the
     # state folder (``sqlite:///{home}/archive.db``); production: ``postgresql://...``.
     archive_url: str = ""

@@ -108,6 +108,11 @@ class EmbeddedEtcd:
     log_file: Path | None = None
     # Backend quota (``--quota-backend-bytes``); None keeps etcd's default (2 GiB).
     quota_bytes: int | None = None
+    # History kept for watches to resume from: periodic compaction, by time. By
+    # revision count (100,000 before) etcd never compacted at a day's load, and every
+    # key the archiver deleted stayed in its index: the database and each takeover's
+    # prefix read grew with history (bench/results/archive.md).
+    compaction_retention: str = "5m"
     process: subprocess.Popen[bytes] | None = None
     version: str = ""
 
@@ -140,9 +145,9 @@ class EmbeddedEtcd:
             "--snapshot-count",
             "10000",
             "--auto-compaction-mode",
-            "revision",
+            "periodic",
             "--auto-compaction-retention",
-            "100000",
+            self.compaction_retention,
             *(["--quota-backend-bytes", str(self.quota_bytes)] if self.quota_bytes else []),
         ]
 
