@@ -50,6 +50,7 @@ class Partners:
 class AlertCluster:
     stub: pb_grpc.DispatchServiceStub
     partners: Partners
+    gateway: str
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -83,7 +84,7 @@ async def alerting(
     await deployment.start()
     channel = grpc.aio.insecure_channel(config.gateways[0])
     try:
-        yield AlertCluster(pb_grpc.DispatchServiceStub(channel), partners)
+        yield AlertCluster(pb_grpc.DispatchServiceStub(channel), partners, config.gateways[0])
     finally:
         await channel.close()
         await deployment.stop()
@@ -242,3 +243,26 @@ async def test_bad_alert_requests_are_refused_and_write_nothing(
         grpc.StatusCode.NOT_FOUND,
     )
     assert await etcd.revision() == before
+
+
+async def test_cli_sends_and_lists_alerts(alerting: AlertCluster, capsys) -> None:
+    import asyncio
+    import json
+
+    from clients.cli import main
+
+    inc = await create(alerting.stub, "oslo", OSLO, "A.37.03")  # ongoing violence: 112 only
+    assert [a.service for a in inc.alerts] == [POLICE]
+    gateway = alerting.gateway
+
+    def amk(*argv: str) -> object:
+        capsys.readouterr()
+        assert main(["--gateway", gateway, "--json", *argv]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    sent = await asyncio.to_thread(amk, "alert", "send", inc.id, "--to", "112")
+    assert sent["state"] == "sent", sent
+    await acknowledged(alerting.stub, inc.id, POLICE)
+    listed = await asyncio.to_thread(amk, "alert", "list", inc.id)
+    assert [a["acknowledged_by"] for a in listed] == [alerting.partners.police.name], listed
+    assert main(["--gateway", gateway, "alert", "send", inc.id, "--to", "113"]) == 2  # usage
