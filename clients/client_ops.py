@@ -10,7 +10,7 @@ from typing import Any
 
 from amk.coordination.v1 import coordination_pb2 as cpb
 from amk.dispatch.v1 import dispatch_pb2 as pb
-from clients.enums import CALL_STATUS, URGENCY, _optional_enum
+from clients.enums import ALERT_SERVICE, CALL_STATUS, URGENCY, _optional_enum, enum_value
 
 
 def _split_csv(value: str | Iterable[str]) -> list[str]:
@@ -127,6 +127,47 @@ class OperationsMixin:
             request_id=_request_id(request_id), unit_id=unit_id, to_region=to_region
         )
         return self._unary("LendUnit", req, "coordination")
+
+    def list_alerts(self, incident_id: str) -> list[pb.Alert]:
+        """The incident's alerts to other services, with their times and states."""
+        reply = self._unary("ListAlerts", pb.ListAlertsRequest(incident_id=incident_id))
+        return list(reply.alerts)
+
+    def send_alert(
+        self, incident_id: str, service: str | int, reason: str = "", request_id: str | None = None
+    ) -> pb.Alert:
+        """Send the alert to ``service`` (``fire_110``, ``police_112``): the proposed one,
+        or a new one with ``reason``."""
+        request = pb.SendAlertRequest(
+            request_id=_request_id(request_id),
+            incident_id=incident_id,
+            service=enum_value(ALERT_SERVICE, service),
+            reason=reason,
+        )
+        return self._unary("SendAlert", request)
+
+    def acknowledge_alert(
+        self, incident_id: str, alert_id: str, by: str = "", request_id: str | None = None
+    ) -> pb.Alert:
+        """Record that the other centre has the alert; ``by``: who there (default: you)."""
+        request = pb.AcknowledgeAlertRequest(
+            request_id=_request_id(request_id),
+            incident_id=incident_id,
+            alert_id=alert_id,
+            acknowledged_by=by,
+        )
+        return self._unary("AcknowledgeAlert", request)
+
+    def cancel_alert(
+        self, incident_id: str, alert_id: str, reason: str = "", request_id: str | None = None
+    ) -> pb.Alert:
+        request = pb.CancelAlertRequest(
+            request_id=_request_id(request_id),
+            incident_id=incident_id,
+            alert_id=alert_id,
+            reason=reason,
+        )
+        return self._unary("CancelAlert", request)
 
     def incident_history(self, incident_id: str) -> pb.IncidentHistory:
         """Every journal entry that wrote the incident (live and archived), oldest first."""

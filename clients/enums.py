@@ -18,6 +18,8 @@ UNIT_KIND = "UNIT_KIND_"
 CREW_LEVEL = "CREW_LEVEL_"
 WATCH_KIND = "KIND_"
 CALL_STATUS = "CALL_STATUS_"
+ALERT_SERVICE = "ALERT_SERVICE_"
+ALERT_STATE = "ALERT_STATE_"
 
 _ENUMS: dict[str, EnumDescriptor] = {
     URGENCY: pb.Urgency.DESCRIPTOR,
@@ -27,6 +29,8 @@ _ENUMS: dict[str, EnumDescriptor] = {
     CREW_LEVEL: pb.CrewLevel.DESCRIPTOR,
     WATCH_KIND: pb.WatchEvent.Kind.DESCRIPTOR,
     CALL_STATUS: pb.CallStatus.DESCRIPTOR,
+    ALERT_SERVICE: pb.AlertService.DESCRIPTOR,
+    ALERT_STATE: pb.AlertState.DESCRIPTOR,
 }
 
 

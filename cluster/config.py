@@ -298,9 +298,30 @@ class ClusterConfig(BaseModel):
     # Drill-only: while this file exists, an archiver removes it and kills its own
     # process between the archive write and the etcd delete (a crash exactly mid-batch).
     archive_crash_file: Path | None = None
+    # Trippelvarsling (issue #19): where each partner centre takes our alerts, keyed
+    # "service:region" (the 110 or 112 centre covering that AMK region) or "service" (one
+    # for every region): an HTTP URL that takes an EIDO document and answers with its
+    # acknowledgement (``clients/partner_stub.py`` plays one in tests). No endpoint: an
+    # alert to that service is refused, nothing written (the dispatcher phones instead).
+    alert_endpoints: dict[str, str] = {}
+    # A sent alert with no acknowledgement this long is marked escalated, so the console
+    # shows it: the procedure asks for the alert at once, and a minute with no answer
+    # means the other centre may not have it and the dispatcher should call them.
+    alert_escalate_after_s: float = Field(default=60.0, gt=0.0)
+    # How often a region's owner looks for alerts due to escalate (bounds the lateness).
+    alert_check_interval_s: float = Field(default=1.0, gt=0.0)
+    # How long delivering one alert may take before it counts as not delivered.
+    alert_send_timeout_s: float = Field(default=5.0, gt=0.0)
     # Test-only: writes skip the fencing compare, to prove the drill checker catches a
     # stale write. Refused unless AMK_UNSAFE_ALLOW_UNFENCED=1 is set in the environment.
     fencing: bool = True
+
+    def alert_endpoint(self, service: str, region: str) -> tuple[str, str] | None:
+        """(the endpoint's name, its URL) for alerts to ``service`` about ``region``."""
+        for name in (f"{service}:{region}", service):
+            if name in self.alert_endpoints:
+                return name, self.alert_endpoints[name]
+        return None
 
     @model_validator(mode="after")
     def _fencing_only_off_in_tests(self) -> ClusterConfig:

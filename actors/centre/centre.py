@@ -7,6 +7,8 @@ composes the centre's parts, each given what it uses:
 - :class:`~actors.centre.executor.Executor`: guarded commits and reloads;
 - :class:`~actors.centre.dispatch.Dispatcher`: incident and unit commands;
 - :class:`~actors.centre.call_desk.CallDesk`: 113 calls;
+- :class:`~actors.centre.alerting.Alerting`: alerts to other services, their delivery
+  and escalation;
 - :class:`~actors.centre.archiving.Archiver`: closed work out of etcd, into the archive.
 
 Ownership is never a boolean: the centre holds, per region, a ``RegionHost`` with the
@@ -24,6 +26,7 @@ import time
 from collections import OrderedDict
 from typing import Any
 
+from actors.centre.alerting import Alerting
 from actors.centre.archiving import Archiver
 from actors.centre.call_desk import CallDesk
 from actors.centre.core import CentreCore, Peers, Running
@@ -61,7 +64,8 @@ class Centre:
         self.ownership = RegionOwnership(self.core, peers)
         self.executor = Executor(self.core)
         self.call_desk = CallDesk(self.core, self.executor, peers)
-        self.dispatcher = Dispatcher(self.core, self.executor, self.call_desk)
+        self.alerting = Alerting(self.core, self.executor, self.execute)
+        self.dispatcher = Dispatcher(self.core, self.executor, self.call_desk, self.alerting)
         self.archiver = Archiver(self.core, self.ownership.on_fenced)
         self.recent: OrderedDict[str, tuple[str, Outcome]] = OrderedDict()  # id -> (fp, answer)
         self._tasks: list[asyncio.Task[Any]] = []
@@ -86,6 +90,7 @@ class Centre:
             if core.centre_id in core.line(region):
                 self._tasks.append(asyncio.create_task(self.ownership.campaign(region)))
         self._tasks.append(asyncio.create_task(self.archiver.run()))
+        self._tasks.append(asyncio.create_task(self.alerting.watch()))
         deadline = time.monotonic() + claim_timeout_s
         homes = set(core.config.home_regions(core.centre_id))
         while time.monotonic() < deadline:
@@ -132,6 +137,7 @@ class Centre:
         core.stopping = True
         for t in self._tasks:
             t.cancel()
+        self.alerting.stop()
         if core.started:
             running = core.running
             for host in list(core.hosts.values()):

@@ -1,12 +1,15 @@
 """How a centre runs dispatch commands on the entities it hosts: incidents, units,
 assignment (lending a neighbour's unit in the same transaction), hand-over of an
-incident, lending a unit. 113-call commands go to the call desk.
+incident, lending a unit. 113-call commands go to the call desk, alert commands to
+alerting (which also proposes the alerts a create or triage calls for, in its write).
 
-Given the centre's core, its executor and its call desk (no shared undeclared state).
+Given the centre's core, its executor, its call desk and its alerting (no shared
+undeclared state).
 """
 
 from __future__ import annotations
 
+from actors.centre.alerting import Alerting
 from actors.centre.call_desk import CallDesk
 from actors.centre.core import CentreCore
 from actors.centre.executor import Executor
@@ -14,19 +17,23 @@ from actors.centre.region_host import Record, RegionHost
 from actors.domain import calls, decide
 from actors.domain.commands import (
     AbandonCall,
+    AcknowledgeAlert,
     AddIncidentNote,
     AnswerNextCall,
     AssignUnit,
+    CancelAlert,
     ChangeIncidentStatus,
     ChangeUnitStatus,
     Command,
     CreateIncident,
+    EscalateAlert,
     HandOverIncident,
     LendUnit,
     LinkCall,
     ReceiveCall,
     ReleaseUnit,
     ReportUnitPosition,
+    SendAlert,
     SetCallSharing,
     TriageIncident,
 )
@@ -37,10 +44,13 @@ from actors.domain.model import Incident, Outcome, Unit
 class Dispatcher:
     """Incident, unit, pair and move commands."""
 
-    def __init__(self, core: CentreCore, executor: Executor, call_desk: CallDesk) -> None:
+    def __init__(
+        self, core: CentreCore, executor: Executor, call_desk: CallDesk, alerting: Alerting
+    ) -> None:
         self.core = core
         self.executor = executor
         self.call_desk = call_desk
+        self.alerting = alerting
 
     async def run(self, region: str, cmd: Command) -> Outcome:
         """Decide and commit one command in ``region`` (the owner's side of a route)."""
@@ -50,6 +60,8 @@ class Dispatcher:
         host = self.core.host(region)
         if isinstance(cmd, ReceiveCall | AbandonCall | LinkCall | SetCallSharing):
             return await self.call_desk.run_call(host, cmd, now)
+        if isinstance(cmd, SendAlert | AcknowledgeAlert | CancelAlert | EscalateAlert):
+            return await self.alerting.run(cmd, now)
         # No logger bound per command (a bound logger is a dict copy and an object per
         # command, even when its debug lines are filtered out): the context goes with
         # each line instead, and the journal is the audit trail.
@@ -61,6 +73,9 @@ class Dispatcher:
                 if call is None:
                     raise NotFoundError("call", cmd.call_id)
             inc = decide.create_incident(cmd, host.next_incident_id(), now, self.core.table)
+            # Trippelvarsling: the alerts its criteria call for, proposed in the same
+            # write, so no reader ever sees a road accident without its proposals.
+            inc = self.alerting.propose(inc, now)
             records.append(inc)
             if cmd.call_id:
                 records.append(calls.complete(call, inc.id))
@@ -84,6 +99,7 @@ class Dispatcher:
                 inc = h.incidents[cmd.incident_id]
                 if isinstance(cmd, TriageIncident):
                     new = decide.triage(inc, cmd.criteria_code, now, self.core.table)
+                    new = self.alerting.propose(new, now)
                 elif isinstance(cmd, ChangeIncidentStatus):
                     new = decide.change_incident_status(inc, cmd.status, now)
                 else:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from actors.domain.model import IncidentStatus, Position, UnitStatus, Urgency
+from actors.domain.model import AlertService, IncidentStatus, Position, UnitStatus, Urgency
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,9 +172,66 @@ class SetCallSharing:
     fingerprint: str = ""  # the API request it came from (see IDEMPOTENCY)
 
 
+@dataclass(frozen=True, slots=True)
+class SendAlert:
+    """Alert another service about an incident: the proposed alert to ``service``, or a
+    new one. Committed as sent, then delivered as an EIDO document (issue #19)."""
+
+    request_id: str
+    incident_id: str
+    service: AlertService
+    reason: str = ""
+    who: str = "console"
+    fingerprint: str = ""  # the API request it came from (see IDEMPOTENCY)
+
+
+@dataclass(frozen=True, slots=True)
+class AcknowledgeAlert:
+    """The other centre has the alert; ``by`` names who there said so (the partner's
+    answer to the delivery, or a dispatcher entering a phone confirmation)."""
+
+    request_id: str
+    incident_id: str
+    alert_id: str
+    by: str
+    who: str = "console"
+    fingerprint: str = ""  # the API request it came from (see IDEMPOTENCY)
+
+
+@dataclass(frozen=True, slots=True)
+class CancelAlert:
+    request_id: str
+    incident_id: str
+    alert_id: str
+    reason: str = ""
+    who: str = "console"
+    fingerprint: str = ""  # the API request it came from (see IDEMPOTENCY)
+
+
+@dataclass(frozen=True, slots=True)
+class EscalateAlert:
+    """From the owner's periodic check only, never from the API: a sent alert that has
+    waited ``alert_escalate_after_s`` without an acknowledgement."""
+
+    request_id: str
+    incident_id: str
+    alert_id: str
+    who: str = "alert-watch"
+    fingerprint: str = ""
+
+
+AlertCommand = SendAlert | AcknowledgeAlert | CancelAlert | EscalateAlert
 IncidentCommand = TriageIncident | ChangeIncidentStatus | AddIncidentNote
 UnitCommand = ChangeUnitStatus | ReportUnitPosition
 PairCommand = AssignUnit | ReleaseUnit
 MoveCommand = HandOverIncident | LendUnit
 CallCommand = ReceiveCall | AbandonCall | AnswerNextCall | LinkCall | SetCallSharing
-Command = CreateIncident | IncidentCommand | UnitCommand | PairCommand | MoveCommand | CallCommand
+Command = (
+    CreateIncident
+    | IncidentCommand
+    | UnitCommand
+    | PairCommand
+    | MoveCommand
+    | CallCommand
+    | AlertCommand
+)

@@ -113,6 +113,59 @@ class StoredRecord:
         return json.dumps(self.to_dict(), separators=(",", ":")).encode()
 
 
+class AlertService(StrEnum):
+    """Whom an alert goes to. Values are what a dispatcher says: 110 fire, 112 police.
+    (AMK-LA, a hospital's team and the legevakt come with the later steps of issue #19.)"""
+
+    FIRE_110 = "110"
+    POLICE_112 = "112"
+
+
+class AlertState(StrEnum):
+    PROPOSED = "proposed"  # an action card matched; nobody has sent it yet
+    SENT = "sent"  # committed as sent; the EIDO document goes out after the commit
+    ACKNOWLEDGED = "acknowledged"  # the other centre said it has it
+    ESCALATED = "escalated"  # sent, no acknowledgement in time: the console shows it
+    CANCELLED = "cancelled"
+
+
+@dataclass(slots=True)
+class Alert:
+    """One alert of an incident to another service: who, whom, why, when (issue #19).
+
+    Kept in the incident's record (see ``actors/domain/alerts.py`` for why), so every
+    change is the incident's fenced write and journal entry. Times are 0.0 until they
+    happen.
+    """
+
+    id: str  # unique within the incident: a1, a2, ...
+    service: AlertService
+    state: AlertState
+    action_card: str = ""  # the action card that proposed it ("" for a manual alert)
+    criteria_code: str = ""  # the incident's criteria code when it was proposed or sent
+    reason: str = ""  # the dispatcher's words for a manual alert
+    recipient: str = ""  # the configured centre it went to (e.g. "110:oslo")
+    proposed_at: float = 0.0
+    sent_at: float = 0.0
+    sent_by: str = ""
+    acknowledged_at: float = 0.0
+    acknowledged_by: str = ""  # the person or system at the other centre
+    escalated_at: float = 0.0
+    cancelled_at: float = 0.0
+    cancelled_by: str = ""
+    note: str = ""  # why it was escalated or cancelled
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Alert:
+        return cls(
+            **{
+                **d,
+                "service": AlertService(d["service"]),
+                "state": AlertState(d["state"]),
+            }
+        )
+
+
 @dataclass(slots=True)
 class Incident(StoredRecord):
     id: str
@@ -129,6 +182,7 @@ class Incident(StoredRecord):
     notes: list[Note] = field(default_factory=list)
     assigned_unit_ids: list[str] = field(default_factory=list)
     urgency_history: list[UrgencyChange] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
     revision: int = 0  # etcd mod revision; not stored in the value
 
     @classmethod
@@ -151,6 +205,7 @@ class Incident(StoredRecord):
                 UrgencyChange(Urgency(u["urgency"]), u["criteria_code"], u["at"])
                 for u in d.get("urgency_history", [])
             ],
+            alerts=[Alert.from_dict(a) for a in d.get("alerts", [])],
             revision=revision,
         )
 

@@ -14,18 +14,24 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from actors.domain import validation as v
 from actors.domain.commands import (
+    AcknowledgeAlert,
     AddIncidentNote,
     AssignUnit,
+    CancelAlert,
     ChangeIncidentStatus,
     ChangeUnitStatus,
     CreateIncident,
     ReceiveCall,
     ReleaseUnit,
     ReportUnitPosition,
+    SendAlert,
     TriageIncident,
 )
 from actors.domain.errors import InvalidArgumentError
 from actors.domain.model import (
+    Alert,
+    AlertService,
+    AlertState,
     Call,
     CallStatus,
     CrewLevel,
@@ -42,6 +48,8 @@ from amk.dispatch.v1 import dispatch_pb2 as pb
 E = TypeVar("E", bound=StrEnum)
 
 _PREFIX: dict[type[StrEnum], str] = {
+    AlertService: "ALERT_SERVICE_",
+    AlertState: "ALERT_STATE_",
     CallStatus: "CALL_STATUS_",
     Urgency: "URGENCY_",
     IncidentStatus: "INCIDENT_STATUS_",
@@ -50,6 +58,8 @@ _PREFIX: dict[type[StrEnum], str] = {
     CrewLevel: "CREW_LEVEL_",
 }
 _PB_ENUM = {
+    AlertService: pb.AlertService,
+    AlertState: pb.AlertState,
     CallStatus: pb.CallStatus,
     Urgency: pb.Urgency,
     IncidentStatus: pb.IncidentStatus,
@@ -229,6 +239,65 @@ def incident_pb(inc: Incident) -> pb.Incident:
             for u in inc.urgency_history
         ],
         revision=inc.revision,
+        alerts=[alert_pb(inc.id, a) for a in inc.alerts],
+    )
+
+
+def _when(seconds: float) -> Timestamp | None:
+    """A timestamp, or unset for 0.0 (not happened yet)."""
+    return to_timestamp(seconds) if seconds else None
+
+
+def alert_pb(incident_id: str, a: Alert) -> pb.Alert:
+    return pb.Alert(
+        id=a.id,
+        incident_id=incident_id,
+        service=to_pb_enum(a.service),
+        state=to_pb_enum(a.state),
+        action_card=a.action_card,
+        criteria_code=a.criteria_code,
+        reason=a.reason,
+        recipient=a.recipient,
+        proposed_at=_when(a.proposed_at),
+        sent_at=_when(a.sent_at),
+        sent_by=a.sent_by,
+        acknowledged_at=_when(a.acknowledged_at),
+        acknowledged_by=a.acknowledged_by,
+        escalated_at=_when(a.escalated_at),
+        cancelled_at=_when(a.cancelled_at),
+        cancelled_by=a.cancelled_by,
+        note=a.note,
+    )
+
+
+def send_alert(req: pb.SendAlertRequest, who: str) -> SendAlert:
+    return SendAlert(
+        request_id=v.request_id(req.request_id),
+        incident_id=v.entity_id(req.incident_id, "incident_id"),
+        service=from_pb_enum(AlertService, req.service, "service"),  # type: ignore[arg-type]
+        reason=v.text(req.reason, "reason", limit=v.MAX_NOTE),
+        who=who,
+    )
+
+
+def acknowledge_alert(req: pb.AcknowledgeAlertRequest, who: str) -> AcknowledgeAlert:
+    by = v.text(req.acknowledged_by, "acknowledged_by", limit=v.MAX_ID * 4)
+    return AcknowledgeAlert(
+        request_id=v.request_id(req.request_id),
+        incident_id=v.entity_id(req.incident_id, "incident_id"),
+        alert_id=v.entity_id(req.alert_id, "alert_id"),
+        by=by.strip() or who,
+        who=who,
+    )
+
+
+def cancel_alert(req: pb.CancelAlertRequest, who: str) -> CancelAlert:
+    return CancelAlert(
+        request_id=v.request_id(req.request_id),
+        incident_id=v.entity_id(req.incident_id, "incident_id"),
+        alert_id=v.entity_id(req.alert_id, "alert_id"),
+        reason=v.text(req.reason, "reason", limit=v.MAX_NOTE),
+        who=who,
     )
 
 

@@ -35,6 +35,7 @@ from clients.client import (
     unit_status_from_name,
     urgency_from_name,
 )
+from clients.enums import ALERT_SERVICE, ALERT_STATE
 
 ENUM_WRAPPERS = {
     URGENCY: pb.Urgency,
@@ -44,6 +45,8 @@ ENUM_WRAPPERS = {
     CREW_LEVEL: pb.CrewLevel,
     WATCH_KIND: pb.WatchEvent.Kind,
     CALL_STATUS: pb.CallStatus,
+    ALERT_SERVICE: pb.AlertService,
+    ALERT_STATE: pb.AlertState,
 }
 
 # ---------------------------------------------------------------- enum names

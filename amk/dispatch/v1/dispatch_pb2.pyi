@@ -57,6 +57,21 @@ class CrewLevel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CREW_LEVEL_PARAMEDIC: _ClassVar[CrewLevel]
     CREW_LEVEL_DOCTOR: _ClassVar[CrewLevel]
 
+class AlertService(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ALERT_SERVICE_UNSPECIFIED: _ClassVar[AlertService]
+    ALERT_SERVICE_FIRE_110: _ClassVar[AlertService]
+    ALERT_SERVICE_POLICE_112: _ClassVar[AlertService]
+
+class AlertState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ALERT_STATE_UNSPECIFIED: _ClassVar[AlertState]
+    ALERT_STATE_PROPOSED: _ClassVar[AlertState]
+    ALERT_STATE_SENT: _ClassVar[AlertState]
+    ALERT_STATE_ACKNOWLEDGED: _ClassVar[AlertState]
+    ALERT_STATE_ESCALATED: _ClassVar[AlertState]
+    ALERT_STATE_CANCELLED: _ClassVar[AlertState]
+
 class CallStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     CALL_STATUS_UNSPECIFIED: _ClassVar[CallStatus]
@@ -96,6 +111,15 @@ CREW_LEVEL_UNSPECIFIED: CrewLevel
 CREW_LEVEL_EMT: CrewLevel
 CREW_LEVEL_PARAMEDIC: CrewLevel
 CREW_LEVEL_DOCTOR: CrewLevel
+ALERT_SERVICE_UNSPECIFIED: AlertService
+ALERT_SERVICE_FIRE_110: AlertService
+ALERT_SERVICE_POLICE_112: AlertService
+ALERT_STATE_UNSPECIFIED: AlertState
+ALERT_STATE_PROPOSED: AlertState
+ALERT_STATE_SENT: AlertState
+ALERT_STATE_ACKNOWLEDGED: AlertState
+ALERT_STATE_ESCALATED: AlertState
+ALERT_STATE_CANCELLED: AlertState
 CALL_STATUS_UNSPECIFIED: CallStatus
 CALL_STATUS_WAITING: CallStatus
 CALL_STATUS_ANSWERED: CallStatus
@@ -133,7 +157,7 @@ class UrgencyChange(_message.Message):
     def __init__(self, urgency: _Optional[_Union[Urgency, str]] = ..., criteria_code: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Incident(_message.Message):
-    __slots__ = ("id", "region", "status", "urgency", "position", "address", "caller_number", "complaint_chapter", "criteria_code", "notes", "assigned_unit_ids", "created_at", "updated_at", "urgency_history", "revision", "archived")
+    __slots__ = ("id", "region", "status", "urgency", "position", "address", "caller_number", "complaint_chapter", "criteria_code", "notes", "assigned_unit_ids", "created_at", "updated_at", "urgency_history", "revision", "archived", "alerts")
     ID_FIELD_NUMBER: _ClassVar[int]
     REGION_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -150,6 +174,7 @@ class Incident(_message.Message):
     URGENCY_HISTORY_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     ARCHIVED_FIELD_NUMBER: _ClassVar[int]
+    ALERTS_FIELD_NUMBER: _ClassVar[int]
     id: str
     region: str
     status: IncidentStatus
@@ -166,7 +191,46 @@ class Incident(_message.Message):
     urgency_history: _containers.RepeatedCompositeFieldContainer[UrgencyChange]
     revision: int
     archived: bool
-    def __init__(self, id: _Optional[str] = ..., region: _Optional[str] = ..., status: _Optional[_Union[IncidentStatus, str]] = ..., urgency: _Optional[_Union[Urgency, str]] = ..., position: _Optional[_Union[Position, _Mapping]] = ..., address: _Optional[str] = ..., caller_number: _Optional[str] = ..., complaint_chapter: _Optional[int] = ..., criteria_code: _Optional[str] = ..., notes: _Optional[_Iterable[_Union[Note, _Mapping]]] = ..., assigned_unit_ids: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., urgency_history: _Optional[_Iterable[_Union[UrgencyChange, _Mapping]]] = ..., revision: _Optional[int] = ..., archived: _Optional[bool] = ...) -> None: ...
+    alerts: _containers.RepeatedCompositeFieldContainer[Alert]
+    def __init__(self, id: _Optional[str] = ..., region: _Optional[str] = ..., status: _Optional[_Union[IncidentStatus, str]] = ..., urgency: _Optional[_Union[Urgency, str]] = ..., position: _Optional[_Union[Position, _Mapping]] = ..., address: _Optional[str] = ..., caller_number: _Optional[str] = ..., complaint_chapter: _Optional[int] = ..., criteria_code: _Optional[str] = ..., notes: _Optional[_Iterable[_Union[Note, _Mapping]]] = ..., assigned_unit_ids: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., urgency_history: _Optional[_Iterable[_Union[UrgencyChange, _Mapping]]] = ..., revision: _Optional[int] = ..., archived: _Optional[bool] = ..., alerts: _Optional[_Iterable[_Union[Alert, _Mapping]]] = ...) -> None: ...
+
+class Alert(_message.Message):
+    __slots__ = ("id", "incident_id", "service", "state", "action_card", "criteria_code", "reason", "recipient", "proposed_at", "sent_at", "sent_by", "acknowledged_at", "acknowledged_by", "escalated_at", "cancelled_at", "cancelled_by", "note")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ACTION_CARD_FIELD_NUMBER: _ClassVar[int]
+    CRITERIA_CODE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_FIELD_NUMBER: _ClassVar[int]
+    PROPOSED_AT_FIELD_NUMBER: _ClassVar[int]
+    SENT_AT_FIELD_NUMBER: _ClassVar[int]
+    SENT_BY_FIELD_NUMBER: _ClassVar[int]
+    ACKNOWLEDGED_AT_FIELD_NUMBER: _ClassVar[int]
+    ACKNOWLEDGED_BY_FIELD_NUMBER: _ClassVar[int]
+    ESCALATED_AT_FIELD_NUMBER: _ClassVar[int]
+    CANCELLED_AT_FIELD_NUMBER: _ClassVar[int]
+    CANCELLED_BY_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    incident_id: str
+    service: AlertService
+    state: AlertState
+    action_card: str
+    criteria_code: str
+    reason: str
+    recipient: str
+    proposed_at: _timestamp_pb2.Timestamp
+    sent_at: _timestamp_pb2.Timestamp
+    sent_by: str
+    acknowledged_at: _timestamp_pb2.Timestamp
+    acknowledged_by: str
+    escalated_at: _timestamp_pb2.Timestamp
+    cancelled_at: _timestamp_pb2.Timestamp
+    cancelled_by: str
+    note: str
+    def __init__(self, id: _Optional[str] = ..., incident_id: _Optional[str] = ..., service: _Optional[_Union[AlertService, str]] = ..., state: _Optional[_Union[AlertState, str]] = ..., action_card: _Optional[str] = ..., criteria_code: _Optional[str] = ..., reason: _Optional[str] = ..., recipient: _Optional[str] = ..., proposed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sent_by: _Optional[str] = ..., acknowledged_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., acknowledged_by: _Optional[str] = ..., escalated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancelled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancelled_by: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
 
 class Unit(_message.Message):
     __slots__ = ("id", "call_sign", "region", "kind", "crew", "status", "position", "station", "incident_id", "updated_at", "revision")
@@ -229,6 +293,54 @@ class GetIncidentRequest(_message.Message):
     INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
     incident_id: str
     def __init__(self, incident_id: _Optional[str] = ...) -> None: ...
+
+class ListAlertsRequest(_message.Message):
+    __slots__ = ("incident_id",)
+    INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    incident_id: str
+    def __init__(self, incident_id: _Optional[str] = ...) -> None: ...
+
+class ListAlertsResponse(_message.Message):
+    __slots__ = ("alerts",)
+    ALERTS_FIELD_NUMBER: _ClassVar[int]
+    alerts: _containers.RepeatedCompositeFieldContainer[Alert]
+    def __init__(self, alerts: _Optional[_Iterable[_Union[Alert, _Mapping]]] = ...) -> None: ...
+
+class SendAlertRequest(_message.Message):
+    __slots__ = ("request_id", "incident_id", "service", "reason")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    incident_id: str
+    service: AlertService
+    reason: str
+    def __init__(self, request_id: _Optional[str] = ..., incident_id: _Optional[str] = ..., service: _Optional[_Union[AlertService, str]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class AcknowledgeAlertRequest(_message.Message):
+    __slots__ = ("request_id", "incident_id", "alert_id", "acknowledged_by")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ALERT_ID_FIELD_NUMBER: _ClassVar[int]
+    ACKNOWLEDGED_BY_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    incident_id: str
+    alert_id: str
+    acknowledged_by: str
+    def __init__(self, request_id: _Optional[str] = ..., incident_id: _Optional[str] = ..., alert_id: _Optional[str] = ..., acknowledged_by: _Optional[str] = ...) -> None: ...
+
+class CancelAlertRequest(_message.Message):
+    __slots__ = ("request_id", "incident_id", "alert_id", "reason")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ALERT_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    incident_id: str
+    alert_id: str
+    reason: str
+    def __init__(self, request_id: _Optional[str] = ..., incident_id: _Optional[str] = ..., alert_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class GetIncidentHistoryRequest(_message.Message):
     __slots__ = ("incident_id",)

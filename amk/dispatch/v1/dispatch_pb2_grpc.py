@@ -169,6 +169,26 @@ class DispatchServiceStub:
                 request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.GetKpisRequest.SerializeToString,
                 response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Kpis.FromString,
                 _registered_method=True)
+        self.ListAlerts = channel.unary_unary(
+                '/amk.dispatch.v1.DispatchService/ListAlerts',
+                request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ListAlertsRequest.SerializeToString,
+                response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ListAlertsResponse.FromString,
+                _registered_method=True)
+        self.SendAlert = channel.unary_unary(
+                '/amk.dispatch.v1.DispatchService/SendAlert',
+                request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.SendAlertRequest.SerializeToString,
+                response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Alert.FromString,
+                _registered_method=True)
+        self.AcknowledgeAlert = channel.unary_unary(
+                '/amk.dispatch.v1.DispatchService/AcknowledgeAlert',
+                request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AcknowledgeAlertRequest.SerializeToString,
+                response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Alert.FromString,
+                _registered_method=True)
+        self.CancelAlert = channel.unary_unary(
+                '/amk.dispatch.v1.DispatchService/CancelAlert',
+                request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.CancelAlertRequest.SerializeToString,
+                response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Alert.FromString,
+                _registered_method=True)
 
 
 class DispatchServiceServicer:
@@ -355,6 +375,34 @@ class DispatchServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAlerts(self, request, context):
+        """Alerts to other services (trippelvarsling: fire 110, police 112). A triage whose
+        criteria match an action card proposes them; sending commits the alert, then
+        delivers it as an EIDO document to the partner centre, whose answer is recorded as
+        its acknowledgement. An alert sent and unacknowledged too long becomes ESCALATED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SendAlert(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcknowledgeAlert(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelAlert(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DispatchServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -492,6 +540,26 @@ def add_DispatchServiceServicer_to_server(servicer, server):
                     servicer.GetKpis,
                     request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.GetKpisRequest.FromString,
                     response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Kpis.SerializeToString,
+            ),
+            'ListAlerts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAlerts,
+                    request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ListAlertsRequest.FromString,
+                    response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ListAlertsResponse.SerializeToString,
+            ),
+            'SendAlert': grpc.unary_unary_rpc_method_handler(
+                    servicer.SendAlert,
+                    request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.SendAlertRequest.FromString,
+                    response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Alert.SerializeToString,
+            ),
+            'AcknowledgeAlert': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcknowledgeAlert,
+                    request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AcknowledgeAlertRequest.FromString,
+                    response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Alert.SerializeToString,
+            ),
+            'CancelAlert': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelAlert,
+                    request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.CancelAlertRequest.FromString,
+                    response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Alert.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1223,6 +1291,114 @@ class DispatchService:
             '/amk.dispatch.v1.DispatchService/GetKpis',
             amk_dot_dispatch_dot_v1_dot_dispatch__pb2.GetKpisRequest.SerializeToString,
             amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Kpis.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAlerts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.dispatch.v1.DispatchService/ListAlerts',
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ListAlertsRequest.SerializeToString,
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ListAlertsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SendAlert(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.dispatch.v1.DispatchService/SendAlert',
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.SendAlertRequest.SerializeToString,
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Alert.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcknowledgeAlert(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.dispatch.v1.DispatchService/AcknowledgeAlert',
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AcknowledgeAlertRequest.SerializeToString,
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Alert.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelAlert(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.dispatch.v1.DispatchService/CancelAlert',
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.CancelAlertRequest.SerializeToString,
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Alert.FromString,
             options,
             channel_credentials,
             insecure,

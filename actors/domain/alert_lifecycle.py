@@ -1,0 +1,41 @@
+"""The alert lifecycle as a transition table (issue #19).
+
+proposed -> sent -> acknowledged, with escalated when a sent alert stays
+unacknowledged longer than ``alert_escalate_after_s``, and cancelled before it is
+acknowledged. Choices, as a dispatcher works:
+
+- escalated -> acknowledged: a late acknowledgement is still the fact the journal must
+  hold (when the other centre knew), so escalation is a flag for the console, not an end;
+- proposed -> cancelled: the card matched but the dispatcher knows better (fire is
+  already there, the police called us);
+- sent / escalated -> cancelled: alerted in error, or the incident turned out otherwise;
+  the other centre is not told by this step (it answers its own alert);
+- acknowledged and cancelled are final: a new alert to the same service is a new record.
+
+An unknown or illegal change raises :class:`IllegalTransitionError`; nothing is
+silently ignored.
+"""
+
+from __future__ import annotations
+
+from actors.domain.errors import IllegalTransitionError
+from actors.domain.model import AlertState as S
+
+TRANSITIONS: dict[S, frozenset[S]] = {
+    S.PROPOSED: frozenset({S.SENT, S.CANCELLED}),
+    S.SENT: frozenset({S.ACKNOWLEDGED, S.ESCALATED, S.CANCELLED}),
+    S.ESCALATED: frozenset({S.ACKNOWLEDGED, S.CANCELLED}),
+    S.ACKNOWLEDGED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+
+TERMINAL: frozenset[S] = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt)
+# Sent and not yet answered: the other centre may not know.
+AWAITING: frozenset[S] = frozenset({S.SENT, S.ESCALATED})
+
+
+def transition(alert_id: str, current: S, requested: S) -> S:
+    """The new state, or IllegalTransitionError."""
+    if requested not in TRANSITIONS[current]:
+        raise IllegalTransitionError("alert", alert_id, current.value, requested.value)
+    return requested

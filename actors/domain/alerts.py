@@ -1,0 +1,138 @@
+"""Pure decisions on an incident's alerts to other services (issue #19, trippelvarsling).
+
+**Where alerts live: in the incident's record** (``Incident.alerts``), not under a key
+of their own. An alert is part of the incident's story and shares its fate: a
+hand-over moves it with the incident, the archiver archives it with the incident, a
+takeover loads it with the incident, and ``GetIncidentHistory`` finds every change in
+the incident's journal entries, with no new key kind to load, move, archive or fence.
+Every change is then one fenced write of the incident with its journal entry, decided
+under the incident's mailbox like any incident command, so an acknowledgement can never
+race a cancel. The cost, a few hundred bytes per alert in the incident's value, is
+small: an incident has a handful of alerts at most.
+
+Every function returns a new incident and leaves its input untouched; ``now`` is
+passed in. Illegal moves raise (``alert_lifecycle.transition``).
+"""
+
+from __future__ import annotations
+
+import copy
+
+from actors.domain import alert_lifecycle, incident_lifecycle
+from actors.domain.action_cards import ActionCards
+from actors.domain.errors import NotFoundError, PreconditionError
+from actors.domain.model import Alert, AlertService, AlertState, Incident
+
+
+def find(inc: Incident, alert_id: str) -> Alert:
+    """The incident's alert ``alert_id``, or NotFoundError."""
+    for alert in inc.alerts:
+        if alert.id == alert_id:
+            return alert
+    raise NotFoundError("alert", f"{inc.id}/{alert_id}")
+
+
+def _next_id(inc: Incident) -> str:
+    return f"a{len(inc.alerts) + 1}"
+
+
+def propose(inc: Incident, cards: ActionCards, now: float) -> Incident:
+    """The incident with an alert proposed for every service its criteria code's action
+    cards call for and that it has no alert to yet (a dispatcher who cancelled one has
+    decided: re-triage does not propose it again). ``inc`` itself when nothing is new."""
+    if not inc.criteria_code or not incident_lifecycle.is_open(inc.status):
+        return inc
+    have = {a.service for a in inc.alerts}
+    wanted = [(s, card) for s, card in cards.match(inc.criteria_code) if s not in have]
+    if not wanted:
+        return inc
+    new = copy.deepcopy(inc)
+    for service, card in wanted:
+        new.alerts.append(
+            Alert(
+                id=_next_id(new),
+                service=service,
+                state=AlertState.PROPOSED,
+                action_card=card.id,
+                criteria_code=inc.criteria_code,
+                proposed_at=now,
+            )
+        )
+    new.updated_at = now
+    return new
+
+
+def send(
+    inc: Incident, service: AlertService, recipient: str, who: str, now: float, reason: str = ""
+) -> tuple[Incident, Alert]:
+    """Send the alert proposed to ``service``, or a new (manual) one if none is proposed.
+
+    Refused while an alert to ``service`` awaits its acknowledgement (one open alert per
+    service: the other centre is already working on it) and on a closed incident.
+    """
+    if not incident_lifecycle.is_open(inc.status):
+        raise PreconditionError(inc.id, f"incident is {inc.status.value}; nothing to alert")
+    for a in inc.alerts:
+        if a.service is service and a.state in alert_lifecycle.AWAITING:
+            raise PreconditionError(
+                inc.id, f"alert {a.id} to {service.value} is {a.state.value}; not acknowledged yet"
+            )
+    new = copy.deepcopy(inc)
+    alert = next(
+        (a for a in new.alerts if a.service is service and a.state is AlertState.PROPOSED), None
+    )
+    if alert is None:
+        alert = Alert(id=_next_id(new), service=service, state=AlertState.PROPOSED)
+        new.alerts.append(alert)
+    alert.state = alert_lifecycle.transition(alert.id, alert.state, AlertState.SENT)
+    alert.criteria_code = alert.criteria_code or inc.criteria_code
+    alert.reason = reason or alert.reason
+    alert.recipient = recipient
+    alert.sent_at = now
+    alert.sent_by = who
+    new.updated_at = now
+    return new, alert
+
+
+def _change(inc: Incident, alert_id: str, state: AlertState, now: float) -> tuple[Incident, Alert]:
+    current = find(inc, alert_id)
+    alert_lifecycle.transition(alert_id, current.state, state)
+    new = copy.deepcopy(inc)
+    alert = find(new, alert_id)
+    alert.state = state
+    new.updated_at = now
+    return new, alert
+
+
+def acknowledge(inc: Incident, alert_id: str, by: str, now: float) -> Incident:
+    """The other centre has the alert: when, and who there said so."""
+    new, alert = _change(inc, alert_id, AlertState.ACKNOWLEDGED, now)
+    alert.acknowledged_at = now
+    alert.acknowledged_by = by
+    return new
+
+
+def cancel(inc: Incident, alert_id: str, who: str, reason: str, now: float) -> Incident:
+    new, alert = _change(inc, alert_id, AlertState.CANCELLED, now)
+    alert.cancelled_at = now
+    alert.cancelled_by = who
+    alert.note = reason
+    return new
+
+
+def due_for_escalation(inc: Incident, now: float, after_s: float) -> list[str]:
+    """Ids of the sent alerts still unacknowledged ``after_s`` after they were sent."""
+    return [a.id for a in inc.alerts if a.state is AlertState.SENT and now - a.sent_at >= after_s]
+
+
+def escalate(inc: Incident, alert_id: str, now: float, after_s: float) -> Incident:
+    """Mark a sent alert escalated: no acknowledgement within ``after_s``. Refused before
+    its time (a late or repeated check must not escalate early)."""
+    current = find(inc, alert_id)
+    if current.state is AlertState.SENT and now - current.sent_at < after_s:
+        waited = now - current.sent_at
+        raise PreconditionError(inc.id, f"alert {alert_id} was sent {waited:.1f} s ago")
+    new, alert = _change(inc, alert_id, AlertState.ESCALATED, now)
+    alert.escalated_at = now
+    alert.note = f"not acknowledged within {after_s:g} s"
+    return new

@@ -1,0 +1,103 @@
+"""``amk alert list|send|ack|cancel``: alerts to other services (issue #19,
+trippelvarsling), wired into ``clients/cli.py`` by ``add_alert_commands``.
+
+``--to`` takes what a dispatcher says (``110``, ``112``) or the API's short names
+(``fire_110``, ``police_112``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from amk.dispatch.v1 import dispatch_pb2 as pb
+from clients.enums import ALERT_SERVICE, ALERT_STATE, enum_choices, enum_name
+from clients.render import format_time
+
+EXIT_OK = 0
+SERVICES = {"110": "fire_110", "112": "police_112"}
+STATE_STYLE = {"escalated": "bold red", "sent": "yellow", "acknowledged": "green"}
+
+
+def alerts_table(alerts: list[pb.Alert]) -> RenderableType:
+    table = Table(title="Alerts", title_justify="left")
+    for name in ("Alert", "To", "State", "Why", "Sent", "By", "Acknowledged", "By", "Note"):
+        table.add_column(name)
+    for a in alerts:
+        state = enum_name(a.state, ALERT_STATE)
+        table.add_row(
+            a.id,
+            f"{enum_name(a.service, ALERT_SERVICE)} {a.recipient}".strip(),
+            Text(state, style=STATE_STYLE.get(state, "")),
+            a.action_card or a.reason or "-",
+            format_time(a.sent_at),
+            a.sent_by or "-",
+            format_time(a.acknowledged_at),
+            a.acknowledged_by or "-",
+            a.note or "-",
+        )
+    return table
+
+
+def alert_panel(alert: pb.Alert) -> RenderableType:
+    return alerts_table([alert])
+
+
+def cmd_alert_list(ctx: Any) -> int:
+    return int(ctx.emit(ctx.client().list_alerts(ctx.args.id), alerts_table))
+
+
+def cmd_alert_send(ctx: Any) -> int:
+    a = ctx.args
+    service = SERVICES.get(a.to, a.to)
+    sent = ctx.client().send_alert(a.id, service, a.reason, request_id=a.request_id)
+    return int(ctx.emit(sent, alert_panel))
+
+
+def cmd_alert_ack(ctx: Any) -> int:
+    a = ctx.args
+    acked = ctx.client().acknowledge_alert(a.id, a.alert, a.by, request_id=a.request_id)
+    return int(ctx.emit(acked, alert_panel))
+
+
+def cmd_alert_cancel(ctx: Any) -> int:
+    a = ctx.args
+    cancelled = ctx.client().cancel_alert(a.id, a.alert, a.reason, request_id=a.request_id)
+    return int(ctx.emit(cancelled, alert_panel))
+
+
+def add_alert_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    command: Callable[..., argparse.ArgumentParser],
+    request_id_option: Callable[[argparse.ArgumentParser], None],
+) -> None:
+    """``amk alert ...``; ``command`` is ``build_parser``'s helper."""
+    alert = command(commands, "alert", None, "alerts to fire (110) and police (112)")
+    actions = alert.add_subparsers(dest="alert_command", metavar="ACTION", required=True)
+    listing = command(actions, "list", cmd_alert_list, "an incident's alerts, times and states")
+    listing.add_argument("id", metavar="ID", help="incident id")
+    send = command(actions, "send", cmd_alert_send, "send the proposed alert, or a new one")
+    send.add_argument("id", metavar="ID", help="incident id")
+    send.add_argument(
+        "--to",
+        required=True,
+        choices=[*SERVICES, *enum_choices(ALERT_SERVICE)],
+        help="the service: 110 (fire) or 112 (police)",
+    )
+    send.add_argument("--reason", default="", help="why, for an alert no action card proposed")
+    request_id_option(send)
+    ack = command(actions, "ack", cmd_alert_ack, "record the other centre's acknowledgement")
+    ack.add_argument("id", metavar="ID", help="incident id")
+    ack.add_argument("alert", metavar="ALERT", help="alert id (a1, a2, ...)")
+    ack.add_argument("--by", default="", help="who at the other centre (default: you)")
+    request_id_option(ack)
+    cancel = command(actions, "cancel", cmd_alert_cancel, "cancel an alert not yet acknowledged")
+    cancel.add_argument("id", metavar="ID", help="incident id")
+    cancel.add_argument("alert", metavar="ALERT", help="alert id (a1, a2, ...)")
+    cancel.add_argument("--reason", default="", help="why")
+    request_id_option(cancel)
