@@ -29,21 +29,27 @@ Rules (thresholds in :class:`RecommendRules`; assumptions, tunable):
 
 Speed: one pass over ``units`` computes, per available unit, only an equirectangular
 squared distance (no trigonometry) and files the unit in a bucket by (kind, doctor or
-not, at station or mobile). Within a bucket the ETA is bounded below by
-``base + spd × distance``, increasing in the distance, so the exact top ``limit`` is
-found by estimating the ``limit`` nearest, then, nearest first, only the units whose
-lower bound is under the ``limit``-th best ETA so far (filter and refine: exact, not a
-heuristic). The bound
-uses 90 % of the equirectangular distance, which stays below the great-circle distance
-for positions within a few hundred km of the incident. Reasons are formatted only for
-the units returned.
+not, at station or mobile). Within a bucket the ETA is bounded below by a function of
+that distance alone (turnout, plus the straight line at the kind's speed; for road
+units the two-band road time of the straight line), increasing in the distance. A list
+is then searched across its buckets at once (filter and refine, exact, not a heuristic):
+an upper bound of the ``limit``-th best ETA from the units nearest the incident in the
+largest bucket, then every unit whose lower bound is under the current ``limit``-th best,
+smallest bound first, until the next bound is over it. A road unit whose plain road time
+(no barrier, a few multiplications) is already over it is skipped before the way round
+a fjord is solved. Lists are searched only when the rules read them: air when air is
+considered, the best doctor when none made the list, rapid-response cars for haster /
+vanlig only when the ambulances leave room, boats only up to the best ambulance's ETA.
+The bounds use 90 % of the equirectangular distance, which stays below the great-circle
+distance for positions within a few hundred km of the incident. Reasons are formatted
+only for the units returned.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from actors.domain.errors import InvalidArgumentError
@@ -52,13 +58,16 @@ from actors.domain.eta import (
     INF,
     KM_PER_DEG,
     KNOT_KMH,
+    ROAD_KINDS,
     EtaParameters,
     EtaParts,
     IncidentContext,
+    haversine_km,
     in_town,
     to_estimate,
     unit_parts,
 )
+from actors.domain.eta.road import plain_road_s
 from actors.domain.model import CrewLevel, Unit, UnitKind, UnitStatus, Urgency
 
 BOUND_MARGIN = 0.9  # the lower bound uses 90 % of the equirectangular distance
@@ -94,131 +103,211 @@ class Recommendation:
 
 
 class _Bucket:
-    """Available units of one (kind, doctor or not, mobile or not), with distances."""
+    """Available units of one (kind, doctor or not, mobile or not), with distances.
 
-    __slots__ = ("base", "d2", "hi2", "kind", "lo2", "spd", "units")
+    ``lower(d2)`` bounds the ETA of a unit at squared equirectangular distance ``d2``
+    (degrees) from below: ``base + s1 * min(d, edge) + s2 * max(d - edge, 0)`` with
+    ``d = sqrt(d2)``; one band (``edge`` infinite) for every kind but the road ones.
+    """
 
-    def __init__(self, kind: UnitKind, base: float, spd: float, lo_km: float, hi_km: float):
+    __slots__ = (
+        "base",
+        "d2",
+        "doctor",
+        "edge",
+        "hi2",
+        "kind",
+        "lo2",
+        "parts",
+        "road",
+        "s1",
+        "s2",
+        "units",
+    )
+
+    def __init__(
+        self,
+        kind: UnitKind,
+        doctor: bool,
+        base: float,
+        bands: tuple[float, float, float],
+        lo_km: float,
+        hi_km: float,
+    ):
         self.kind = kind
+        self.doctor = doctor
+        self.road = kind in ROAD_KINDS
         self.base = base  # lower bound of the ETA at distance 0 (s)
-        self.spd = spd  # lower bound of the seconds per equirectangular degree
+        self.s1, self.edge, self.s2 = bands  # s per degree, band edge (degrees), s per degree
         self.lo2 = (lo_km / KM_PER_DEG) ** 2  # usable only between lo and hi (squared degrees)
         self.hi2 = (hi_km / KM_PER_DEG) ** 2 if hi_km != INF else INF
         self.d2: list[float] = []
         self.units: list[Unit] = []
+        self.parts: dict[int, EtaParts] = {}  # index -> exact ETA, computed at most once
+
+    def lower(self, d2: float) -> float:
+        d = math.sqrt(d2)
+        if d <= self.edge:
+            return self.base + self.s1 * d
+        return self.base + self.s1 * self.edge + self.s2 * (d - self.edge)
+
+    def reach2(self, eta: float) -> float:
+        """The largest ``d2`` whose lower bound can be at most ``eta`` (a hair over, for
+        rounding: the bound itself decides, this only picks the candidates)."""
+        r = eta - self.base
+        if r < 0.0:
+            return -1.0
+        if r == INF:
+            return INF
+        first = self.s1 * self.edge
+        d = r / self.s1 if r <= first else self.edge + (r - first) / self.s2
+        return d * d * (1.0 + 1e-9) + 1e-18
 
 
-_Table = dict[UnitKind, dict[str, dict[str, _Bucket]]]
+_Adder = tuple[float, float, Callable[[float], None], Callable[[Unit], None]]
+_Table = dict[UnitStatus, dict[UnitKind, dict[CrewLevel, _Adder]]]
 
 
-def _buckets(p: EtaParameters, ctx: IncidentContext) -> tuple[_Table, list[tuple[bool, _Bucket]]]:
-    """kind -> crew -> available status -> bucket; and every bucket once, with whether
-    it holds doctor-staffed units (EMT and paramedic crews share their buckets)."""
-    road_spd = p.road_s_per_km_min()
+def _buckets(p: EtaParameters, ctx: IncidentContext) -> tuple[_Table, list[_Bucket]]:
+    """status -> kind -> crew -> (lo2, hi2, append d2, append unit) of the unit's bucket;
+    and every bucket once (EMT and paramedic crews share their buckets)."""
+    m = KM_PER_DEG * BOUND_MARGIN  # km of great circle per equirectangular degree, at least
+    road = (
+        3600.0 * p.road_detour_urban / p.road_speed_urban_kmh * m,
+        p.road_urban_km / m,
+        3600.0 * p.road_detour_rural / p.road_speed_rural_kmh * m,
+    )
+
+    def line(s_per_km: float) -> tuple[float, float, float]:
+        return (s_per_km * m, INF, 0.0)
+
     air = ctx.airport()
     fw_base_off = 3600.0 * air[1] / p.fixed_wing_speed_kmh if air else 0.0
-    per_km = {
-        UnitKind.ROAD_AMBULANCE: (road_spd, 0.0, 0.0, INF),
-        UnitKind.RAPID_RESPONSE_CAR: (road_spd, 0.0, 0.0, INF),
+    per_kind = {
+        UnitKind.ROAD_AMBULANCE: (road, 0.0, 0.0, INF),
+        UnitKind.RAPID_RESPONSE_CAR: (road, 0.0, 0.0, INF),
         UnitKind.BOAT_AMBULANCE: (
-            3600.0 * p.boat_detour / (p.boat_speed_kn * KNOT_KMH),
+            line(3600.0 * p.boat_detour / (p.boat_speed_kn * KNOT_KMH)),
             p.boat_shore_s,
             0.0,
             p.boat_range_km / BOUND_MARGIN,
         ),
-        UnitKind.HELICOPTER: (3600.0 / p.heli_speed_kmh, 0.0, 0.0, p.heli_max_km / BOUND_MARGIN),
+        UnitKind.HELICOPTER: (
+            line(3600.0 / p.heli_speed_kmh),
+            0.0,
+            0.0,
+            p.heli_max_km / BOUND_MARGIN,
+        ),
         # flight to the airport nearest the incident >= distance - that airport's distance
         UnitKind.FIXED_WING: (
-            3600.0 / p.fixed_wing_speed_kmh,
+            line(3600.0 / p.fixed_wing_speed_kmh),
             p.fixed_wing_ground_s - fw_base_off,
             p.fixed_wing_min_km * BOUND_MARGIN,
             INF,
         ),
     }
-    table: _Table = {}
-    every: list[tuple[bool, _Bucket]] = []
-    for kind, (s_per_km, extra, lo, hi) in per_km.items():
-        spd = s_per_km * KM_PER_DEG * BOUND_MARGIN
-        pair: dict[bool, dict[str, _Bucket]] = {}
-        for doctor in (False, True):
-            pair[doctor] = {}
-            for status, mobile in (
-                (UnitStatus.AVAILABLE_AT_STATION, False),
-                (UnitStatus.AVAILABLE_MOBILE, True),
-            ):
-                b = _Bucket(kind, p.turnout_s(kind, mobile) + extra, spd, lo, hi)
-                pair[doctor][status] = b
-                every.append((doctor, b))
-        table[kind] = {crew: pair[crew == CrewLevel.DOCTOR] for crew in CrewLevel}
+    table: _Table = {AVAILABLE: {} for AVAILABLE in _AVAILABLE}
+    every: list[_Bucket] = []
+    for kind, (bands, extra, lo, hi) in per_kind.items():
+        for status, mobile in _AVAILABLE.items():
+            by_doctor = {}
+            for doctor in (False, True):
+                b = _Bucket(kind, doctor, p.turnout_s(kind, mobile) + extra, bands, lo, hi)
+                by_doctor[doctor] = (b.lo2, b.hi2, b.d2.append, b.units.append)
+                every.append(b)
+            table[status][kind] = {crew: by_doctor[crew == CrewLevel.DOCTOR] for crew in CrewLevel}
     return table, every
 
+
+_AVAILABLE = {UnitStatus.AVAILABLE_AT_STATION: False, UnitStatus.AVAILABLE_MOBILE: True}
 
 _Ranked = tuple[float, str, Unit, EtaParts]  # (eta, unit id, unit, parts)
 
 
-def _top(b: _Bucket, k: int, ctx: IncidentContext) -> list[_Ranked]:
-    """The exact ``k`` best usable units of a bucket by (ETA, id).
+def _parts(b: _Bucket, i: int, ctx: IncidentContext) -> EtaParts:
+    x = b.parts.get(i)
+    if x is None:
+        x = b.parts[i] = unit_parts(ctx, b.units[i])
+    return x
 
-    Estimate the ``k`` nearest; then, nearest first, every unit whose lower bound does
-    not exceed the current ``k``-th best ETA (the bound only grows with the distance, so
-    the first unit over it ends the search)."""
-    d2, units = b.d2, b.units
+
+def _seed(buckets: list[_Bucket], k: int, ctx: IncidentContext) -> float:
+    """An upper bound of the ``k``-th best ETA over ``buckets``: the ``k``-th best of the
+    units nearest the incident in the largest bucket (4× as many again while fewer than
+    ``k`` of them are usable); INF when that bucket has fewer than ``k`` usable units."""
+    b = max(buckets, key=lambda b: len(b.d2))
+    d2 = b.d2
     n = len(d2)
-    out: list[_Ranked] = []
-    if n == 0:
-        return out
-    if n <= k:
-        for u in units:
-            x = unit_parts(ctx, u)
-            if x.eta_s != INF:
-                out.append((x.eta_s, u.id, u, x))
-        out.sort(key=_key)
-        return out
-    first = heapq.nsmallest(k, range(n), key=d2.__getitem__)
-    worst: list[float] = []  # max-heap (negated) of the k best ETAs so far
-    for i in first:
-        u = units[i]
-        x = unit_parts(ctx, u)
-        if x.eta_s != INF:
-            out.append((x.eta_s, u.id, u, x))
-            heapq.heappush(worst, -x.eta_s)
-    kth = -worst[0] if len(worst) >= k else INF
+    m = k
+    while True:
+        if m >= n:
+            near: Iterable[int] = range(n)
+        else:
+            v = heapq.nsmallest(m, d2)[-1]
+            near = [i for i, w in enumerate(d2) if w <= v]
+        etas = [e for i in near if (e := _parts(b, i, ctx).eta_s) != INF]
+        if len(etas) >= k:
+            return heapq.nsmallest(k, etas)[-1]
+        if m >= n:
+            return INF
+        m *= 4
+
+
+def _search(
+    buckets: list[_Bucket], k: int, ctx: IncidentContext, kth: float = INF
+) -> list[_Ranked]:
+    """The exact ``k`` best usable units of ``buckets`` by (ETA, id), among those whose
+    ETA is at most ``kth``.
+
+    Candidates (lower bound at most the seed's ``kth``) are taken smallest bound first;
+    the first bound over the current ``k``-th best ETA ends the search, since every later
+    bound is larger still. Units tied with the ``k``-th best are kept: the id decides."""
+    if not any(b.d2 for b in buckets):
+        return []
     if kth == INF:
-        rest = list(range(n))
-    else:
-        d = (kth - b.base) / b.spd
-        bound = d * d if d > 0.0 else 0.0
-        rest = [i for i, v in enumerate(d2) if v <= bound]
-    seen = set(first)
-    rest.sort(key=d2.__getitem__)
-    base, spd, sqrt = b.base, b.spd, math.sqrt
-    for i in rest:
-        if base + sqrt(d2[i]) * spd > kth:
-            break
-        if i in seen:
+        kth = _seed(buckets, k, ctx)
+    cands: list[tuple[float, int, int]] = []
+    for bi, b in enumerate(buckets):
+        d2 = b.d2
+        reach = b.reach2(kth)
+        if not d2 or reach < 0.0:
             continue
-        u = units[i]
-        x = unit_parts(ctx, u)
+        lower = b.lower
+        if reach == INF:
+            cands.extend([(lower(v), bi, i) for i, v in enumerate(d2)])
+        else:
+            cands.extend([(lower(v), bi, i) for i, v in enumerate(d2) if v <= reach])
+    cands.sort()
+    p, lat, lon = ctx.p, ctx.lat, ctx.lon
+    out: list[_Ranked] = []
+    worst: list[float] = []  # max-heap (negated) of the k best ETAs so far
+    for lb, bi, i in cands:
+        if lb > kth:
+            break
+        b = buckets[bi]
+        u = b.units[i]
+        x = b.parts.get(i)
+        if x is None:
+            if b.road:  # the plain road time bounds the way round a barrier from below
+                pos = u.position
+                if b.base + plain_road_s(p, haversine_km(pos.lat, pos.lon, lat, lon)) > kth:
+                    continue
+            x = b.parts[i] = unit_parts(ctx, u)
         e = x.eta_s
-        if e <= kth and e != INF:  # ties at kth are kept: the id decides below
+        if e <= kth and e != INF:
             out.append((e, u.id, u, x))
             if len(worst) < k:
                 heapq.heappush(worst, -e)
             else:
                 heapq.heappushpop(worst, -e)
-            kth = -worst[0] if len(worst) >= k else INF
+            if len(worst) >= k:
+                kth = -worst[0]
     out.sort(key=_key)
     return out[:k]
 
 
 def _key(r: _Ranked) -> tuple[float, str]:
     return (r[0], r[1])
-
-
-def _merge(lists: Iterable[list[_Ranked]]) -> list[_Ranked]:
-    out = [r for lst in lists for r in lst]
-    out.sort(key=_key)
-    return out
 
 
 def _minutes(s: float) -> str:
@@ -252,39 +341,39 @@ def recommend(
     coslat = math.cos(math.radians(lat))
 
     # the one pass over all units: cheap distance, file by bucket
+    by_status = table.get
     for u in units:
-        b = table[u.kind][u.crew].get(u.status)
-        if b is None:  # busy or out of service
+        t = by_status(u.status)
+        if t is None:  # busy or out of service
             continue
+        lo2, hi2, add_d2, add_unit = t[u.kind][u.crew]
         pos = u.position
         dy = pos.lat - lat
         dx = (pos.lon - lon) * coslat
         d2 = dx * dx + dy * dy
-        if d2 < b.lo2 or d2 > b.hi2:
-            continue
-        b.d2.append(d2)
-        b.units.append(u)
+        if lo2 <= d2 <= hi2:
+            add_d2(d2)
+            add_unit(u)
 
-    found: dict[UnitKind, list[list[_Ranked]]] = {kind: [] for kind in table}
-    doctors: list[_Ranked] = []  # the best of each doctor-staffed bucket
-    for doctor, b in every:
-        got = _top(b, limit, ctx)
-        found[b.kind].append(got)
-        if doctor:
-            doctors.extend(got[:1])
-    top = {kind: _merge(lists)[:limit] for kind, lists in found.items()}
+    def of(*kinds: UnitKind) -> list[_Bucket]:
+        return [b for b in every if b.kind in kinds]
 
-    amb = top[UnitKind.ROAD_AMBULANCE]
-    rrc = top[UnitKind.RAPID_RESPONSE_CAR]
-    air = _merge([top[UnitKind.HELICOPTER], top[UnitKind.FIXED_WING]])
+    amb = _search(of(UnitKind.ROAD_AMBULANCE), limit, ctx)
     best_amb = amb[0][0] if amb else INF
-    best_road = min(best_amb, rrc[0][0] if rrc else INF)
-    boats = [r for r in top[UnitKind.BOAT_AMBULANCE] if r[0] < best_amb]
+    # listed only when faster than the best ambulance: none slower need be looked at
+    boats = [
+        r for r in _search(of(UnitKind.BOAT_AMBULANCE), limit, ctx, best_amb) if r[0] < best_amb
+    ]
     notes: dict[str, str] = {}
     for r in boats:
         notes[r[1]] = "boat: faster than the best road ambulance (water shortcut)"
 
+    def air() -> list[_Ranked]:  # only the top ``limit`` can reach the list
+        return _search(of(UnitKind.HELICOPTER, UnitKind.FIXED_WING), limit, ctx)
+
     if urgency is None or urgency == Urgency.AKUTT:
+        rrc = _search(of(UnitKind.RAPID_RESPONSE_CAR), limit, ctx)
+        best_road = min(best_amb, rrc[0][0] if rrc else INF)
         level = "akutt" if urgency else "untriaged (treated as akutt)"
         town = in_town(lat, lon, params)
         limit_s = rules.remote_road_eta_town_s if town else rules.remote_road_eta_s
@@ -299,19 +388,21 @@ def recommend(
                 if best_road == INF
                 else f"air: best road ETA {_minutes(best_road)} > {_minutes(limit_s)} ({where})"
             )
-        pool = [*amb, *rrc, *boats, *(air if air_ok else [])]
+        flying = air() if air_ok else []
+        pool = [*amb, *rrc, *boats, *flying]
         pool.sort(key=_key)
         ranked = pool[:limit]
-        for r in air:
+        for r in flying:
             notes[r[1]] = why_air
         base_note = f"{level}: by ETA, any crew"
         if not any(r[2].crew == CrewLevel.DOCTOR for r in ranked):
-            doctors.sort(key=_key)
-            if doctors and doctors[0][0] <= rules.doctor_within_s:
+            # the best doctor-staffed unit, if one is within reach (no slower one matters)
+            within = rules.doctor_within_s
+            known = [r[0] for r in pool if r[2].crew == CrewLevel.DOCTOR]
+            doctors = _search([b for b in every if b.doctor], 1, ctx, min([within, *known]))
+            if doctors and doctors[0][0] <= within:
                 doc = doctors[0]
-                notes[doc[1]] = (
-                    f"doctor-staffed: akutt rule (within {_minutes(rules.doctor_within_s)})"
-                )
+                notes[doc[1]] = f"doctor-staffed: akutt rule (within {_minutes(within)})"
                 if len(ranked) < limit:
                     ranked.append(doc)
                 elif limit > 1:
@@ -324,18 +415,20 @@ def recommend(
         else:
             air_ok = best_amb > after
             why_air = f"air: no road ambulance within {_minutes(after)}"
-        for r in air:
+        flying = air() if air_ok else []
+        for r in flying:
             notes[r[1]] = why_air
-        first = [*amb, *boats, *(air if air_ok else [])]
+        first = [*amb, *boats, *flying]
         first.sort(key=_key)
         ranked = first[:limit]
         if amb and all(r[1] != amb[0][1] for r in ranked):  # crowded out by air
             ranked[-1] = amb[0]
             notes[amb[0][1]] = f"{urgency}: the best road ambulance, kept on the list"
-        if len(ranked) < limit:
-            ranked.extend(rrc[: limit - len(ranked)])
-        for r in rrc:
-            notes[r[1]] = f"{urgency}: rapid-response car after the ambulances"
+        if len(ranked) < limit:  # cars only fill the room the ambulances leave
+            rrc = _search(of(UnitKind.RAPID_RESPONSE_CAR), limit - len(ranked), ctx)
+            ranked.extend(rrc)
+            for r in rrc:
+                notes[r[1]] = f"{urgency}: rapid-response car after the ambulances"
         base_note = f"{urgency}: road ambulances first, by ETA"
 
     out = []

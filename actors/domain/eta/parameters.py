@@ -64,13 +64,6 @@ class EtaParameters:
             return self.heli_mobile_launch_s if mobile else self.heli_launch_s
         return self.fixed_wing_mobile_launch_s if mobile else self.fixed_wing_launch_s
 
-    def road_s_per_km_min(self) -> float:
-        """The fewest road seconds per straight-line km (a lower bound for pruning)."""
-        return 3600.0 * min(
-            self.road_detour_urban / self.road_speed_urban_kmh,
-            self.road_detour_rural / self.road_speed_rural_kmh,
-        )
-
 
 DEFAULT_PARAMETERS = EtaParameters()
 

@@ -42,6 +42,20 @@ class RoadLeg(NamedTuple):
     why_not: str
 
 
+def plain_road_s(p: EtaParameters, gc_km: float) -> float:
+    """Driving seconds for ``gc_km`` of straight line by the two bands, no barrier.
+
+    ``road_leg`` takes its plain time from here, so for the same ``gc_km`` this is
+    exactly its ``seconds`` when no barrier is crossed and never more than them when one
+    is: the recommender uses it to skip units before solving the way round a barrier.
+    """
+    u = gc_km if gc_km < p.road_urban_km else p.road_urban_km
+    return 3600.0 * (
+        u * p.road_detour_urban / p.road_speed_urban_kmh
+        + (gc_km - u) * p.road_detour_rural / p.road_speed_rural_kmh
+    )
+
+
 def road_leg(
     p: EtaParameters,
     lat1: float,
@@ -55,7 +69,7 @@ def road_leg(
     u = gc if gc < p.road_urban_km else p.road_urban_km
     r = gc - u
     du, dr = p.road_detour_urban, p.road_detour_rural
-    t = 3600.0 * (u * du / p.road_speed_urban_kmh + r * dr / p.road_speed_rural_kmh)
+    t = plain_road_s(p, gc)
     plain = RoadLeg(t, u * du + r * dr, gc, u, r, du, dr, "", "", "")
     worst: tuple[float, str, str] | None = None
     for b in p.barriers:
