@@ -203,6 +203,26 @@ class ClusterConfig(BaseModel):
     # The supervisor revokes a dead centre's lease at once (crash fast path). Off only to
     # measure failover by lease expiry alone, as a benchmark baseline.
     crash_fast_path: bool = True
+    # The supervisor's liveness probe of every centre (a hang, e.g. SIGSTOP, leaves no
+    # death for the crash fast path to see; without the probe a hung owner's regions wait
+    # for its lease to expire: TTL 2 s + etcd's 500 ms expiry tick). Each centre is pinged
+    # (an answer from memory) every ``probe_interval_s``; a ping unanswered within
+    # ``probe_deadline_s`` is a miss; ``probe_misses`` misses in a row revoke the leases
+    # of the owner keys that instance holds (the crash fast path's revoke), and the
+    # backups claim at once. A false suspicion costs a needless takeover (fencing keeps
+    # it safe: the old owner's writes fail and it drops its regions); a slow one costs
+    # failover time. Worst detection is about interval + misses x deadline. The deadline
+    # sits far above the ping's measured tail on the loaded 2-core machine (see
+    # docs/architecture.md, "Who restarts what"); two misses so that one stall of the
+    # Ray call path is not enough. Off only as a benchmark baseline.
+    liveness_probe: bool = True
+    probe_interval_s: float = Field(default=0.1, gt=0.0)
+    probe_deadline_s: float = Field(default=0.25, gt=0.0)
+    probe_misses: int = Field(default=2, ge=1)
+    # A timeout noticed this much later than it was due means the supervisor's own event
+    # loop was stalled (CPU starvation, GC): that miss says nothing about the centre and
+    # is not counted (else one supervisor stall would suspect every centre at once).
+    probe_late_s: float = Field(default=0.1, gt=0.0)
     # Pause before the supervisor starts a dead centre again (it rejoins as a standby).
     restart_delay_s: float = Field(default=0.5, ge=0.0)
     # A home centre that has been back and healthy this long takes its region back from

@@ -9,10 +9,11 @@ import ray
 from actors.major.record import MajorView
 from actors.remote import envelope
 from actors.supervisor.handle import SUPERVISOR, SupervisorHandle
-from actors.supervisor.records import DeathEvent, GatewayState
+from actors.supervisor.records import DeathEvent, GatewayState, HangEvent
 from actors.supervisor.supervisor import Supervisor
 from cluster.config import ClusterConfig
 from cluster.errors import ActorUnavailableError
+from cluster.histogram import HistogramSnapshot
 from cluster.logs import configure as configure_logs
 
 
@@ -29,8 +30,12 @@ class SupervisorActor:
         return await self.supervisor.start()
 
     @envelope
-    async def events(self) -> list[DeathEvent]:
+    async def events(self) -> list[DeathEvent | HangEvent]:
         return list(self.supervisor.events)
+
+    @envelope
+    async def ping_latency(self) -> HistogramSnapshot:
+        return self.supervisor.ping_latency_snapshot()
 
     @envelope
     async def instances(self) -> dict[str, str]:

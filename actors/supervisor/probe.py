@@ -1,0 +1,147 @@
+"""The supervisor's liveness probe of one centre: the hang fast path.
+
+The crash fast path (``Supervisor._watch``) learns of a death from a pending call that
+Ray fails when the process dies. A *hung* process (SIGSTOP, a stuck event loop) does not
+die, so nothing fails: its regions would wait for its lease to expire (TTL 2 s plus
+etcd's 500 ms expiry tick). So the supervisor also asks every centre, on a short
+deadline, for a :class:`~actors.centre.records.Ping` (answered from memory); after
+``probe_misses`` misses in a row it suspects the instance and calls back, and the
+supervisor revokes the leases of the owner keys that instance holds, with the very code
+the crash fast path uses.
+
+A false suspicion is safe but not free: fencing refuses the suspected owner's writes
+and it drops its regions, but a backup takes them over needlessly. So:
+
+- a miss is counted only when the supervisor itself was on time (:class:`MissCounter`
+  ignores a timeout noticed late: the supervisor's own loop stalled, which says nothing
+  about the centre and would otherwise suspect every centre at once);
+- one suspicion per hang: the counter re-arms only when the centre answers again.
+
+The probe never restarts or kills the centre: a hung process may wake up, find its
+lease gone and rejoin as a standby; whether a centre is restarted is the crash path's
+decision alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+import structlog
+
+from actors.centre.handle import CentreHandle
+from cluster.config import ClusterConfig
+from cluster.errors import ActorUnavailableError, AmkError
+from cluster.histogram import Histogram
+
+log = structlog.get_logger("amk.supervisor.probe")
+
+#: The ping's latency on the loaded 2-core machine is a few milliseconds; the upper
+#: buckets show how close the tail comes to the deadline.
+PING_LATENCY_BOUNDS_S: tuple[float, ...] = (
+    0.001,
+    0.002,
+    0.005,
+    0.01,
+    0.02,
+    0.05,
+    0.1,
+    0.15,
+    0.2,
+    0.25,
+    0.5,
+    1.0,
+)
+
+Suspect = Callable[[int, dict[str, int]], Awaitable[None]]
+
+
+class MissCounter:
+    """The probe's decision, pure: when do misses make a suspicion?
+
+    ``missed`` returns True exactly once per run of ``misses`` consecutive misses, and
+    not again until :meth:`answered` re-arms it. A miss noticed more than ``late_s``
+    after its deadline is neither counted nor does it reset the run.
+    """
+
+    def __init__(self, misses: int, late_s: float) -> None:
+        if misses < 1:
+            raise ValueError("misses must be at least 1")
+        self.misses = misses
+        self.late_s = late_s
+        self.run = 0  # consecutive misses counted
+        self.armed = True
+        self.ignored = 0  # late misses not counted (supervisor stalls)
+
+    def answered(self) -> None:
+        """The centre answered: the run of misses ends, and a later hang may be suspected."""
+        self.run = 0
+        self.armed = True
+
+    def rearm(self) -> None:
+        """Acting on the suspicion failed (etcd unreachable): the next miss tries again."""
+        self.armed = True
+
+    def missed(self, late_by_s: float) -> bool:
+        """A ping went unanswered; ``late_by_s``: how long after its deadline the timeout
+        was noticed. True when this miss makes the centre suspected."""
+        if late_by_s > self.late_s:
+            self.ignored += 1
+            return False
+        self.run += 1
+        if self.armed and self.run >= self.misses:
+            self.armed = False
+            return True
+        return False
+
+
+class LivenessProbe:
+    """Pings one centre instance until cancelled; calls ``on_suspect(misses, tokens)``
+    (the tokens of its last answer) when :class:`MissCounter` says so."""
+
+    def __init__(
+        self,
+        config: ClusterConfig,
+        handle: CentreHandle,
+        latency: Histogram,
+        on_suspect: Suspect,
+    ) -> None:
+        self.config = config
+        self.handle = handle
+        self.latency = latency
+        self.on_suspect = on_suspect
+        self.counter = MissCounter(config.probe_misses, config.probe_late_s)
+        self.tokens: dict[str, int] = {}
+
+    async def run(self) -> None:
+        cfg = self.config
+        while True:
+            started = time.monotonic()
+            try:
+                reply = await self.handle.ping(timeout_s=cfg.probe_deadline_s)
+            except ActorUnavailableError:
+                late_by = time.monotonic() - started - cfg.probe_deadline_s
+                if self.counter.missed(late_by):
+                    try:
+                        await self.on_suspect(self.counter.run, dict(self.tokens))
+                    except AmkError as exc:
+                        log.error(
+                            "hang_revoke_failed",
+                            centre=self.handle.centre_id,
+                            instance=self.handle.instance,
+                            error=str(exc),
+                        )
+                        self.counter.rearm()
+                elif late_by > cfg.probe_late_s:
+                    log.info(
+                        "probe_miss_ignored",
+                        centre=self.handle.centre_id,
+                        instance=self.handle.instance,
+                        late_by_s=round(late_by, 3),
+                    )
+            else:
+                self.latency.observe(time.monotonic() - started)
+                self.counter.answered()
+                self.tokens = reply.regions
+            await asyncio.sleep(max(0.0, cfg.probe_interval_s - (time.monotonic() - started)))

@@ -1,0 +1,74 @@
+"""The liveness probe's decision (``actors.supervisor.probe.MissCounter``): how many
+misses make a suspicion, that an answer resets the run, one suspicion per hang, and that
+a miss the supervisor itself noticed late is not held against the centre."""
+
+from __future__ import annotations
+
+import pytest
+
+from actors.supervisor.probe import MissCounter
+
+pytestmark = pytest.mark.timeout(30)
+
+ON_TIME = 0.0  # the timeout fired when it was due
+LATE_S = 0.1
+
+
+def test_suspects_on_the_kth_consecutive_miss_not_before() -> None:
+    c = MissCounter(3, LATE_S)
+    assert [c.missed(ON_TIME) for _ in range(3)] == [False, False, True]
+
+
+def test_one_miss_suspects_when_k_is_one() -> None:
+    assert MissCounter(1, LATE_S).missed(ON_TIME)
+
+
+def test_an_answer_resets_the_run() -> None:
+    c = MissCounter(2, LATE_S)
+    assert not c.missed(ON_TIME)
+    c.answered()
+    assert not c.missed(ON_TIME)  # first of a new run, not the second of the old one
+    assert c.missed(ON_TIME)
+
+
+def test_misses_spread_between_answers_never_suspect() -> None:
+    c = MissCounter(2, LATE_S)
+    for _ in range(50):
+        assert not c.missed(ON_TIME)
+        c.answered()
+
+
+def test_one_suspicion_per_hang_until_the_centre_answers_again() -> None:
+    c = MissCounter(2, LATE_S)
+    assert [c.missed(ON_TIME) for _ in range(6)] == [False, True, False, False, False, False]
+    c.answered()  # it woke up; a later hang is a new one
+    assert [c.missed(ON_TIME) for _ in range(2)] == [False, True]
+
+
+def test_rearm_after_a_failed_revoke_lets_the_next_miss_suspect_again() -> None:
+    c = MissCounter(2, LATE_S)
+    assert [c.missed(ON_TIME) for _ in range(2)] == [False, True]
+    c.rearm()
+    assert c.missed(ON_TIME)
+
+
+def test_a_miss_noticed_late_is_neither_counted_nor_a_reset() -> None:
+    c = MissCounter(2, LATE_S)
+    assert not c.missed(ON_TIME)
+    # The supervisor's own loop stalled: the timeout fired 0.5 s after it was due.
+    assert not c.missed(0.5)
+    assert not c.missed(LATE_S + 0.01)
+    assert c.ignored == 2
+    assert c.run == 1
+    assert c.missed(LATE_S)  # exactly at the tolerance still counts
+    assert c.ignored == 2
+
+
+def test_a_supervisor_stall_alone_never_suspects() -> None:
+    c = MissCounter(2, LATE_S)
+    assert not any(c.missed(1.0) for _ in range(100))
+
+
+def test_k_below_one_is_refused() -> None:
+    with pytest.raises(ValueError):
+        MissCounter(0, LATE_S)
