@@ -53,8 +53,8 @@ class Takeover:
 class Ping:
     """A centre's answer to the supervisor's liveness probe: who answered and which
     regions it holds at which fencing token. Built from memory only (no etcd, no
-    session call), so its latency is the Ray call and the centre's event loop, which is
-    exactly what a hang stops."""
+    session call) on the actor's probe thread, so its latency is the Ray call and the
+    process being scheduled at all, which is exactly what a hang (SIGSTOP) stops."""
 
     instance: str
     regions: dict[str, int]  # region -> fencing token held

@@ -221,17 +221,21 @@ class Supervisor:
         except Exception as exc:  # a bug here must not pass silently, nor kill the watch
             log.error("probe_failed", centre=centre_id, instance=instance, error=repr(exc))
 
+    def _end_probe(self, centre_id: str) -> None:
+        probe = self._probes.pop(centre_id, None)
+        if probe is not None:
+            probe.cancel()
+
     async def _watch(self, centre_id: str, handle: CentreHandle) -> None:
         instance = self.instances[centre_id]
         try:
             await handle.wait_stopped()
-            return  # stopped on purpose
+            self._end_probe(centre_id)  # stopped on purpose: not a hang
+            return
         except ActorUnavailableError:
             pass
         detected = time.monotonic()
-        probe = self._probes.pop(centre_id, None)
-        if probe is not None:
-            probe.cancel()  # a death is the crash path's to handle, not a hang
+        self._end_probe(centre_id)  # a death is the crash path's to handle, not a hang
         if self._stopping:
             return
         # Dead, or only unreachable for a moment: end it either way (its leases are
