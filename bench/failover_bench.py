@@ -249,9 +249,11 @@ async def repetition(
     return rec
 
 
-def ping_latency_summary(snap: Any) -> dict[str, Any]:
-    """The supervisor's liveness pings: how many, and the bucket bound (ms) at or under
-    which 50 / 99 / 99.9 % and all of them were answered (``inf``: above every bound)."""
+def probe_summary(stats: Any) -> dict[str, Any]:
+    """The supervisor's liveness pings: how many, the bucket bound (ms) at or under
+    which 50 / 99 / 99.9 % and all of them were answered (``inf``: above every bound),
+    and the misses counted or ignored."""
+    snap = stats.latency
     total = snap.count
     out: dict[str, Any] = {
         "answered": total,
@@ -264,6 +266,7 @@ def ping_latency_summary(snap: Any) -> dict[str, Any]:
         str(round(b * 1000, 1)): n
         for b, n in zip((*snap.bounds, float("inf")), snap.counts, strict=True)
     }
+    out["misses"] = stats.misses
     return out
 
 
@@ -311,9 +314,7 @@ async def run_deployment(
             out["supervisor_events"] = [
                 dataclasses.asdict(e) for e in await cluster.deployment.supervisor.events()
             ]
-            out["probe_ping_latency"] = ping_latency_summary(
-                await cluster.deployment.supervisor.ping_latency()
-            )
+            out["probe"] = probe_summary(await cluster.deployment.supervisor.probe_stats())
             out["config"] = {
                 k: getattr(cluster.config, k)
                 for k in (
@@ -425,9 +426,7 @@ async def run_no_fault(args: Any, endpoint: str) -> dict[str, Any]:
                 "supervisor_events": [
                     {"kind": type(e).__name__, **dataclasses.asdict(e)} for e in events
                 ],
-                "probe_ping_latency": ping_latency_summary(
-                    await cluster.deployment.supervisor.ping_latency()
-                ),
+                "probe": probe_summary(await cluster.deployment.supervisor.probe_stats()),
                 "config": {
                     k: getattr(cluster.config, k)
                     for k in (

@@ -222,6 +222,8 @@ class ClusterConfig(BaseModel):
     # A timeout noticed this much later than it was due means the supervisor's own event
     # loop was stalled (CPU starvation, GC): that miss says nothing about the centre and
     # is not counted (else one supervisor stall would suspect every centre at once).
+    # Nor is a miss while no other centre answered either (a machine-wide stall; measured
+    # at load average 20-30: two centres missed at the same instant). See probe.py.
     probe_late_s: float = Field(default=0.1, gt=0.0)
     # Pause before the supervisor starts a dead centre again (it rejoins as a standby).
     restart_delay_s: float = Field(default=0.5, ge=0.0)

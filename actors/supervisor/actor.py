@@ -9,11 +9,10 @@ import ray
 from actors.major.record import MajorView
 from actors.remote import envelope
 from actors.supervisor.handle import SUPERVISOR, SupervisorHandle
-from actors.supervisor.records import DeathEvent, GatewayState, HangEvent
+from actors.supervisor.records import DeathEvent, GatewayState, HangEvent, ProbeStats
 from actors.supervisor.supervisor import Supervisor
 from cluster.config import ClusterConfig
 from cluster.errors import ActorUnavailableError
-from cluster.histogram import HistogramSnapshot
 from cluster.logs import configure as configure_logs
 
 
@@ -34,8 +33,8 @@ class SupervisorActor:
         return list(self.supervisor.events)
 
     @envelope
-    async def ping_latency(self) -> HistogramSnapshot:
-        return self.supervisor.ping_latency_snapshot()
+    async def probe_stats(self) -> ProbeStats:
+        return self.supervisor.probe_stats()
 
     @envelope
     async def instances(self) -> dict[str, str]:

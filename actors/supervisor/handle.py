@@ -32,9 +32,9 @@ class SupervisorHandle:
         the order seen."""
         return await self._remote.call("events", timeout_s=timeout_s)
 
-    async def ping_latency(self, *, timeout_s: float = 5.0) -> Any:
-        """The liveness probe's answered pings, all centres (a ``HistogramSnapshot``)."""
-        return await self._remote.call("ping_latency", timeout_s=timeout_s)
+    async def probe_stats(self, *, timeout_s: float = 5.0) -> Any:
+        """The liveness probe's ``ProbeStats``: ping latency, misses counted and ignored."""
+        return await self._remote.call("probe_stats", timeout_s=timeout_s)
 
     async def instances(self, *, timeout_s: float = 5.0) -> dict[str, str]:
         return await self._remote.call("instances", timeout_s=timeout_s)

@@ -15,6 +15,11 @@ and it drops its regions, but a backup takes them over needlessly. So:
 - a miss is counted only when the supervisor itself was on time (:class:`MissCounter`
   ignores a timeout noticed late: the supervisor's own loop stalled, which says nothing
   about the centre and would otherwise suspect every centre at once);
+- and only when another centre answered meanwhile (:class:`Witnesses`): a SIGSTOP hangs
+  one process while the others answer, but on the shared 2-core machine the whole
+  machine stalls now and then (measured: two centres missed at the same instant, and
+  the revoke itself took 225 ms). A miss no other centre's answer contradicts says more
+  about the machine than about the centre; the lease still ends a real hang then;
 - one suspicion per hang: the counter re-arms only when the centre answers again.
 
 The probe never restarts or kills the centre: a hung process may wake up, find its
@@ -83,10 +88,11 @@ class MissCounter:
         """Acting on the suspicion failed (etcd unreachable): the next miss tries again."""
         self.armed = True
 
-    def missed(self, late_by_s: float) -> bool:
+    def missed(self, late_by_s: float, *, witnessed: bool = True) -> bool:
         """A ping went unanswered; ``late_by_s``: how long after its deadline the timeout
-        was noticed. True when this miss makes the centre suspected."""
-        if late_by_s > self.late_s:
+        was noticed; ``witnessed``: another centre answered meanwhile. True when this
+        miss makes the centre suspected."""
+        if late_by_s > self.late_s or not witnessed:
             self.ignored += 1
             return False
         self.run += 1
@@ -94,6 +100,29 @@ class MissCounter:
             self.armed = False
             return True
         return False
+
+
+class Witnesses:
+    """When each probed centre last answered (monotonic seconds), so a miss of one can
+    be checked against the others: did anyone answer while this one did not?"""
+
+    def __init__(self) -> None:
+        self.answered_at: dict[str, float] = {}
+
+    def join(self, centre: str) -> None:
+        self.answered_at.setdefault(centre, float("-inf"))
+
+    def leave(self, centre: str) -> None:
+        self.answered_at.pop(centre, None)
+
+    def answered(self, centre: str, at: float) -> None:
+        self.answered_at[centre] = at
+
+    def seen_since(self, centre: str, since: float) -> bool:
+        """Whether another centre answered at or after ``since``. With no other centre
+        probed there is nobody to compare with, and every miss counts."""
+        others = [t for c, t in self.answered_at.items() if c != centre]
+        return not others or max(others) >= since
 
 
 class LivenessProbe:
@@ -105,43 +134,68 @@ class LivenessProbe:
         config: ClusterConfig,
         handle: CentreHandle,
         latency: Histogram,
+        witnesses: Witnesses,
+        misses: dict[str, int],
         on_suspect: Suspect,
     ) -> None:
         self.config = config
         self.handle = handle
         self.latency = latency
+        self.witnesses = witnesses
+        self.misses = misses  # counted / ignored_late / ignored_unwitnessed, all centres
         self.on_suspect = on_suspect
         self.counter = MissCounter(config.probe_misses, config.probe_late_s)
         self.tokens: dict[str, int] = {}
 
     async def run(self) -> None:
         cfg = self.config
-        while True:
-            started = time.monotonic()
-            try:
-                reply = await self.handle.ping(timeout_s=cfg.probe_deadline_s)
-            except ActorUnavailableError:
-                late_by = time.monotonic() - started - cfg.probe_deadline_s
-                if self.counter.missed(late_by):
-                    try:
-                        await self.on_suspect(self.counter.run, dict(self.tokens))
-                    except AmkError as exc:
-                        log.error(
-                            "hang_revoke_failed",
-                            centre=self.handle.centre_id,
-                            instance=self.handle.instance,
-                            error=str(exc),
-                        )
-                        self.counter.rearm()
-                elif late_by > cfg.probe_late_s:
-                    log.info(
-                        "probe_miss_ignored",
-                        centre=self.handle.centre_id,
-                        instance=self.handle.instance,
-                        late_by_s=round(late_by, 3),
-                    )
+        me = self.handle.centre_id
+        self.witnesses.join(me)
+        try:
+            while True:
+                await self._once(cfg, me)
+        finally:
+            self.witnesses.leave(me)
+
+    async def _once(self, cfg: ClusterConfig, me: str) -> None:
+        """One ping, then the pause to the next."""
+        started = time.monotonic()
+        try:
+            reply = await self.handle.ping(timeout_s=cfg.probe_deadline_s)
+        except ActorUnavailableError:
+            late_by = time.monotonic() - started - cfg.probe_deadline_s
+            witnessed = self.witnesses.seen_since(me, started)
+            if self.counter.missed(late_by, witnessed=witnessed):
+                await self._suspect()
+            elif late_by > cfg.probe_late_s or not witnessed:
+                kind = "late" if late_by > cfg.probe_late_s else "unwitnessed"
+                self.misses[f"ignored_{kind}"] = self.misses.get(f"ignored_{kind}", 0) + 1
+                log.info(
+                    "probe_miss_ignored",
+                    centre=me,
+                    instance=self.handle.instance,
+                    why=kind,
+                    late_by_s=round(late_by, 3),
+                )
             else:
-                self.latency.observe(time.monotonic() - started)
-                self.counter.answered()
-                self.tokens = reply.regions
-            await asyncio.sleep(max(0.0, cfg.probe_interval_s - (time.monotonic() - started)))
+                self.misses["counted"] = self.misses.get("counted", 0) + 1
+        else:
+            now = time.monotonic()
+            self.latency.observe(now - started)
+            self.witnesses.answered(me, now)
+            self.counter.answered()
+            self.tokens = reply.regions
+        await asyncio.sleep(max(0.0, cfg.probe_interval_s - (time.monotonic() - started)))
+
+    async def _suspect(self) -> None:
+        self.misses["counted"] = self.misses.get("counted", 0) + 1
+        try:
+            await self.on_suspect(self.counter.run, dict(self.tokens))
+        except AmkError as exc:
+            log.error(
+                "hang_revoke_failed",
+                centre=self.handle.centre_id,
+                instance=self.handle.instance,
+                error=str(exc),
+            )
+            self.counter.rearm()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cluster.histogram import HistogramSnapshot
+
 
 @dataclass(frozen=True, slots=True)
 class DeathEvent:
@@ -35,6 +37,16 @@ class HangEvent:
     last_tokens: dict[str, int]  # region -> token in the centre's last answer
     revoked_regions: tuple[str, ...]
     revoke_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeStats:
+    """The liveness probe's evidence, all centres: answered pings' latency, and misses
+    counted or ignored (late: the supervisor stalled; unwitnessed: no other centre
+    answered meanwhile either)."""
+
+    latency: HistogramSnapshot
+    misses: dict[str, int]
 
 
 @dataclass(frozen=True, slots=True)

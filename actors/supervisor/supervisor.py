@@ -39,12 +39,12 @@ from actors.major.handle import MajorHandle
 from actors.major.record import MajorRecord, MajorStatus, MajorView
 from actors.supervisor.adoption import ADOPT_TIMEOUT_S, adopt_one
 from actors.supervisor.gateways import GatewayKeeper
-from actors.supervisor.probe import PING_LATENCY_BOUNDS_S, LivenessProbe
-from actors.supervisor.records import DeathEvent, GatewayState, HangEvent
+from actors.supervisor.probe import PING_LATENCY_BOUNDS_S, LivenessProbe, Witnesses
+from actors.supervisor.records import DeathEvent, GatewayState, HangEvent, ProbeStats
 from cluster.config import ClusterConfig
 from cluster.errors import ActorUnavailableError, AmkError
 from cluster.etcd import EtcdClient
-from cluster.histogram import Histogram, HistogramSnapshot
+from cluster.histogram import Histogram
 from cluster.keys import Keys
 from cluster.ownership import OwnerRecord
 
@@ -66,6 +66,8 @@ class Supervisor:
         self._probes: dict[str, asyncio.Task[None]] = {}
         # Every answered ping's latency, all centres: the evidence for probe_deadline_s.
         self.ping_latency = Histogram(PING_LATENCY_BOUNDS_S)
+        self.probe_misses: dict[str, int] = {}
+        self.witnesses = Witnesses()
         self._major_watchers: dict[str, asyncio.Task[None]] = {}
         self.gateways = GatewayKeeper(config, endpoints)
         self._stopping = False
@@ -115,8 +117,8 @@ class Supervisor:
             log.info("centre_adopted", centre=centre_id, instance=adopted.instance)
         return adopted
 
-    def ping_latency_snapshot(self) -> HistogramSnapshot:
-        return self.ping_latency.snapshot()
+    def probe_stats(self) -> ProbeStats:
+        return ProbeStats(self.ping_latency.snapshot(), dict(self.probe_misses))
 
     def gateway_states(self) -> list[GatewayState]:
         return self.gateways.snapshot()
@@ -213,7 +215,9 @@ class Supervisor:
             log.warning("centre_hung", **asdict(event))
             self.events.append(event)
 
-        probe = LivenessProbe(self.config, handle, self.ping_latency, suspect)
+        probe = LivenessProbe(
+            self.config, handle, self.ping_latency, self.witnesses, self.probe_misses, suspect
+        )
         try:
             await probe.run()
         except asyncio.CancelledError:

@@ -45,7 +45,7 @@ async def test_hung_owner_is_suspected_revoked_and_fenced_after_it_wakes(cluster
 
     # The probe answers while the centre is healthy (it would be suspected otherwise).
     async def pinged() -> None:
-        assert (await supervisor.ping_latency()).count > 0
+        assert (await supervisor.probe_stats()).latency.count > 0
 
     await assert_eventually(pinged, timeout_s=30)
     writer = Writer(stub, REGION)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from actors.supervisor.probe import MissCounter
+from actors.supervisor.probe import MissCounter, Witnesses
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -72,3 +72,27 @@ def test_a_supervisor_stall_alone_never_suspects() -> None:
 def test_k_below_one_is_refused() -> None:
     with pytest.raises(ValueError):
         MissCounter(0, LATE_S)
+
+
+def test_a_miss_no_other_centre_contradicts_is_not_counted() -> None:
+    c = MissCounter(2, LATE_S)
+    assert not c.missed(ON_TIME)
+    assert not c.missed(ON_TIME, witnessed=False)  # the machine stalled, not the centre
+    assert c.run == 1 and c.ignored == 1
+    assert c.missed(ON_TIME, witnessed=True)
+
+
+def test_witnesses_see_only_other_centres_answers_since_the_ping() -> None:
+    w = Witnesses()
+    w.join("oslo")
+    assert w.seen_since("oslo", 10.0)  # nobody else probed: nothing to compare with
+    w.join("innlandet")
+    assert not w.seen_since("oslo", 10.0)  # innlandet never answered
+    w.answered("innlandet", 9.0)
+    assert not w.seen_since("oslo", 10.0)  # before the ping went out
+    w.answered("oslo", 10.5)
+    assert not w.seen_since("innlandet", 11.0)  # oslo's own answer is no witness for oslo
+    w.answered("innlandet", 10.2)
+    assert w.seen_since("oslo", 10.0)
+    w.leave("innlandet")
+    assert w.seen_since("oslo", 99.0)  # alone again
