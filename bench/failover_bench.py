@@ -267,6 +267,7 @@ def probe_summary(stats: Any) -> dict[str, Any]:
         for b, n in zip((*snap.bounds, float("inf")), snap.counts, strict=True)
     }
     out["misses"] = stats.misses
+    out["deadline_now_s"] = stats.deadline_s
     return out
 
 
@@ -326,6 +327,8 @@ async def run_deployment(
                     "liveness_probe",
                     "probe_interval_s",
                     "probe_deadline_s",
+                    "probe_deadline_max_s",
+                    "probe_deadline_factor",
                     "probe_misses",
                     "probe_late_s",
                 )
@@ -432,6 +435,9 @@ async def run_no_fault(args: Any, endpoint: str) -> dict[str, Any]:
                     for k in (
                         "probe_interval_s",
                         "probe_deadline_s",
+                        "probe_deadline_max_s",
+                        "probe_deadline_factor",
+                        "probe_window",
                         "probe_misses",
                         "probe_late_s",
                     )

@@ -219,6 +219,15 @@ class ClusterConfig(BaseModel):
     probe_interval_s: float = Field(default=0.1, gt=0.0)
     probe_deadline_s: float = Field(default=0.25, gt=0.0)
     probe_misses: int = Field(default=2, ge=1)
+    # The deadline adapts to the machine (probe.AdaptiveDeadline): factor x the p99 of
+    # the last ``probe_window`` answered pings (10 s at 5 centres x 10/s), between
+    # probe_deadline_s and probe_deadline_max_s. Quiet machine: p99 ~20-50 ms, so the
+    # floor, detection <= 0.6 s. Overloaded (load average 20-30 on 2 cores: p99 ~200 ms,
+    # single answers up to 1 s): the cap, detection <= 0.1 + 2 x 0.6 = 1.3 s, still
+    # well under the lease's 2.5 s, rather than needless takeovers.
+    probe_deadline_max_s: float = Field(default=0.6, gt=0.0)
+    probe_deadline_factor: float = Field(default=3.0, ge=1.0)
+    probe_window: int = Field(default=500, ge=20)
     # A timeout noticed this much later than it was due means the supervisor's own event
     # loop was stalled (CPU starvation, GC): that miss says nothing about the centre and
     # is not counted (else one supervisor stall would suspect every centre at once).

@@ -30,7 +30,9 @@ decision alone.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 
 import structlog
@@ -59,7 +61,7 @@ PING_LATENCY_BOUNDS_S: tuple[float, ...] = (
     1.0,
 )
 
-Suspect = Callable[[int, dict[str, int]], Awaitable[None]]
+Suspect = Callable[[int, dict[str, int], float], Awaitable[None]]
 
 
 class MissCounter:
@@ -102,6 +104,40 @@ class MissCounter:
         return False
 
 
+class AdaptiveDeadline:
+    """The ping's deadline, from the machine's recent answers: ``factor`` x the p99 of
+    the last ``window`` answered pings (all centres), kept within ``[min_s, max_s]``.
+
+    On a quiet machine the tail is tens of milliseconds and the floor applies (fast
+    detection). When the shared machine is overloaded, healthy answers slow down for
+    every centre and the deadline follows, up to the cap: detection slows rather than
+    a healthy centre being suspected (measured: at load average 20-30 a fixed 0.25 s
+    deadline suspected 4-7 healthy centres in 10 minutes). A hung centre's missed pings
+    are not answers, so a hang never raises the deadline."""
+
+    RECOMPUTE_EVERY = 20  # answers between two sorts of the window
+
+    def __init__(self, min_s: float, max_s: float, factor: float, window: int) -> None:
+        self.min_s = min_s
+        self.max_s = max_s
+        self.factor = factor
+        self.recent: deque[float] = deque(maxlen=window)
+        self._current = min_s
+        self._since = 0
+
+    def observe(self, latency_s: float) -> None:
+        self.recent.append(latency_s)
+        self._since += 1
+        if self._since >= self.RECOMPUTE_EVERY:
+            self._since = 0
+            ordered = sorted(self.recent)
+            p99 = ordered[max(0, math.ceil(0.99 * len(ordered)) - 1)]
+            self._current = min(self.max_s, max(self.min_s, self.factor * p99))
+
+    def current(self) -> float:
+        return self._current
+
+
 class Witnesses:
     """When each probed centre last answered (monotonic seconds), so a miss of one can
     be checked against the others: did anyone answer while this one did not?"""
@@ -126,8 +162,8 @@ class Witnesses:
 
 
 class LivenessProbe:
-    """Pings one centre instance until cancelled; calls ``on_suspect(misses, tokens)``
-    (the tokens of its last answer) when :class:`MissCounter` says so."""
+    """Pings one centre instance until cancelled; calls ``on_suspect(misses, tokens,
+    deadline_s)`` (the tokens of its last answer) when :class:`MissCounter` says so."""
 
     def __init__(
         self,
@@ -135,6 +171,7 @@ class LivenessProbe:
         handle: CentreHandle,
         latency: Histogram,
         witnesses: Witnesses,
+        deadline: AdaptiveDeadline,
         misses: dict[str, int],
         on_suspect: Suspect,
     ) -> None:
@@ -142,6 +179,7 @@ class LivenessProbe:
         self.handle = handle
         self.latency = latency
         self.witnesses = witnesses
+        self.deadline = deadline
         self.misses = misses  # counted / ignored_late / ignored_unwitnessed, all centres
         self.on_suspect = on_suspect
         self.counter = MissCounter(config.probe_misses, config.probe_late_s)
@@ -160,10 +198,11 @@ class LivenessProbe:
     async def _once(self, cfg: ClusterConfig, me: str) -> None:
         """One ping, then the pause to the next."""
         started = time.monotonic()
+        deadline = self.deadline.current()
         try:
-            reply = await self.handle.ping(timeout_s=cfg.probe_deadline_s)
+            reply = await self.handle.ping(timeout_s=deadline)
         except ActorUnavailableError:
-            late_by = time.monotonic() - started - cfg.probe_deadline_s
+            late_by = time.monotonic() - started - deadline
             witnessed = self.witnesses.seen_since(me, started)
             if self.counter.missed(late_by, witnessed=witnessed):
                 await self._suspect()
@@ -182,6 +221,7 @@ class LivenessProbe:
         else:
             now = time.monotonic()
             self.latency.observe(now - started)
+            self.deadline.observe(now - started)
             self.witnesses.answered(me, now)
             self.counter.answered()
             self.tokens = reply.regions
@@ -190,7 +230,7 @@ class LivenessProbe:
     async def _suspect(self) -> None:
         self.misses["counted"] = self.misses.get("counted", 0) + 1
         try:
-            await self.on_suspect(self.counter.run, dict(self.tokens))
+            await self.on_suspect(self.counter.run, dict(self.tokens), self.deadline.current())
         except AmkError as exc:
             log.error(
                 "hang_revoke_failed",

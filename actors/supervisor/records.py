@@ -47,6 +47,7 @@ class ProbeStats:
 
     latency: HistogramSnapshot
     misses: dict[str, int]
+    deadline_s: float  # the adaptive deadline now
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,7 +39,12 @@ from actors.major.handle import MajorHandle
 from actors.major.record import MajorRecord, MajorStatus, MajorView
 from actors.supervisor.adoption import ADOPT_TIMEOUT_S, adopt_one
 from actors.supervisor.gateways import GatewayKeeper
-from actors.supervisor.probe import PING_LATENCY_BOUNDS_S, LivenessProbe, Witnesses
+from actors.supervisor.probe import (
+    PING_LATENCY_BOUNDS_S,
+    AdaptiveDeadline,
+    LivenessProbe,
+    Witnesses,
+)
 from actors.supervisor.records import DeathEvent, GatewayState, HangEvent, ProbeStats
 from cluster.config import ClusterConfig
 from cluster.errors import ActorUnavailableError, AmkError
@@ -68,6 +73,12 @@ class Supervisor:
         self.ping_latency = Histogram(PING_LATENCY_BOUNDS_S)
         self.probe_misses: dict[str, int] = {}
         self.witnesses = Witnesses()
+        self.probe_deadline = AdaptiveDeadline(
+            config.probe_deadline_s,
+            config.probe_deadline_max_s,
+            config.probe_deadline_factor,
+            config.probe_window,
+        )
         self._major_watchers: dict[str, asyncio.Task[None]] = {}
         self.gateways = GatewayKeeper(config, endpoints)
         self._stopping = False
@@ -118,7 +129,9 @@ class Supervisor:
         return adopted
 
     def probe_stats(self) -> ProbeStats:
-        return ProbeStats(self.ping_latency.snapshot(), dict(self.probe_misses))
+        return ProbeStats(
+            self.ping_latency.snapshot(), dict(self.probe_misses), self.probe_deadline.current()
+        )
 
     def gateway_states(self) -> list[GatewayState]:
         return self.gateways.snapshot()
@@ -197,7 +210,7 @@ class Supervisor:
         """Ping one incarnation until it dies (the watch then cancels this) or we stop."""
         instance = handle.instance or ""
 
-        async def suspect(misses: int, tokens: dict[str, int]) -> None:
+        async def suspect(misses: int, tokens: dict[str, int], deadline_s: float) -> None:
             if self._stopping:
                 return
             detected = time.monotonic()
@@ -207,7 +220,7 @@ class Supervisor:
                 instance=instance,
                 detected_at=time.time(),
                 misses=misses,
-                deadline_s=self.config.probe_deadline_s,
+                deadline_s=deadline_s,
                 last_tokens=tokens,
                 revoked_regions=tuple(revoked),
                 revoke_ms=round((time.monotonic() - detected) * 1000, 1),
@@ -216,7 +229,13 @@ class Supervisor:
             self.events.append(event)
 
         probe = LivenessProbe(
-            self.config, handle, self.ping_latency, self.witnesses, self.probe_misses, suspect
+            self.config,
+            handle,
+            self.ping_latency,
+            self.witnesses,
+            self.probe_deadline,
+            self.probe_misses,
+            suspect,
         )
         try:
             await probe.run()

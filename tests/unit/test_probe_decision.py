@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from actors.supervisor.probe import MissCounter, Witnesses
+from actors.supervisor.probe import AdaptiveDeadline, MissCounter, Witnesses
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -96,3 +96,30 @@ def test_witnesses_see_only_other_centres_answers_since_the_ping() -> None:
     assert w.seen_since("oslo", 10.0)
     w.leave("innlandet")
     assert w.seen_since("oslo", 99.0)  # alone again
+
+
+def test_deadline_stays_at_the_floor_while_answers_are_fast() -> None:
+    d = AdaptiveDeadline(0.25, 0.6, 3.0, 100)
+    for _ in range(100):
+        d.observe(0.005)
+    assert d.current() == 0.25
+
+
+def test_deadline_follows_a_slow_machine_up_to_the_cap_and_back() -> None:
+    d = AdaptiveDeadline(0.25, 0.6, 3.0, 100)
+    for _ in range(100):
+        d.observe(0.15)  # every centre answering slowly: the machine is loaded
+    assert d.current() == pytest.approx(0.45)
+    for _ in range(100):
+        d.observe(0.5)
+    assert d.current() == 0.6  # capped: a hang is still found well before the lease
+    for _ in range(100):
+        d.observe(0.005)  # the window has moved on
+    assert d.current() == 0.25
+
+
+def test_one_slow_answer_in_a_window_does_not_move_the_deadline() -> None:
+    d = AdaptiveDeadline(0.25, 0.6, 3.0, 200)
+    for i in range(200):
+        d.observe(0.5 if i == 100 else 0.005)
+    assert d.current() == 0.25  # above the p99 of 200 answers only
