@@ -20,6 +20,9 @@ and it drops its regions, but a backup takes them over needlessly. So:
   machine stalls now and then (measured: two centres missed at the same instant, and
   the revoke itself took 225 ms). A miss no other centre's answer contradicts says more
   about the machine than about the centre; the lease still ends a real hang then;
+- the deadline follows the machine (:class:`AdaptiveDeadline`): a multiple of the
+  recent answers' p99, between a floor (fast detection on a quiet machine) and a cap
+  (detection still well before the lease would expire);
 - one suspicion per hang: the counter re-arms only when the centre answers again.
 
 The probe never restarts or kills the centre: a hung process may wake up, find its
