@@ -68,7 +68,7 @@ class Supervisor:
         self.instances: dict[str, str] = {}
         self.events: list[DeathEvent | HangEvent] = []
         self._watchers: dict[str, asyncio.Task[None]] = {}
-        self._probes: dict[str, asyncio.Task[None]] = {}
+        self._probes: dict[str, tuple[LivenessProbe, asyncio.Task[None]]] = {}
         # Every answered ping's latency, all centres: the evidence for probe_deadline_s.
         self.ping_latency = Histogram(PING_LATENCY_BOUNDS_S)
         self.probe_misses: dict[str, int] = {}
@@ -204,10 +204,21 @@ class Supervisor:
         self.instances[centre_id] = instance
         self._watchers[centre_id] = asyncio.create_task(self._watch(centre_id, handle))
         if self.config.liveness_probe:
-            self._probes[centre_id] = asyncio.create_task(self._probe(centre_id, handle))
+            probe = self._new_probe(centre_id, handle)
+            self._probes[centre_id] = (probe, asyncio.create_task(self._probe(centre_id, probe)))
 
-    async def _probe(self, centre_id: str, handle: CentreHandle) -> None:
-        """Ping one incarnation until it dies (the watch then cancels this) or we stop."""
+    async def _probe(self, centre_id: str, probe: LivenessProbe) -> None:
+        """Ping one incarnation until it dies (the watch then ends this) or we stop."""
+        try:
+            await probe.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug here must not pass silently, nor kill the watch
+            log.error(
+                "probe_failed", centre=centre_id, instance=probe.handle.instance, error=repr(exc)
+            )
+
+    def _new_probe(self, centre_id: str, handle: CentreHandle) -> LivenessProbe:
         instance = handle.instance or ""
 
         async def suspect(misses: int, tokens: dict[str, int], deadline_s: float) -> None:
@@ -228,7 +239,7 @@ class Supervisor:
             log.warning("centre_hung", **asdict(event))
             self.events.append(event)
 
-        probe = LivenessProbe(
+        return LivenessProbe(
             self.config,
             handle,
             self.ping_latency,
@@ -237,17 +248,13 @@ class Supervisor:
             self.probe_misses,
             suspect,
         )
-        try:
-            await probe.run()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # a bug here must not pass silently, nor kill the watch
-            log.error("probe_failed", centre=centre_id, instance=instance, error=repr(exc))
 
     def _end_probe(self, centre_id: str) -> None:
-        probe = self._probes.pop(centre_id, None)
-        if probe is not None:
-            probe.cancel()
+        found = self._probes.pop(centre_id, None)
+        if found is not None:
+            probe, task = found
+            probe.stop()  # the loop's own flag: a cancel alone can be swallowed (3.11)
+            task.cancel()
 
     async def _watch(self, centre_id: str, handle: CentreHandle) -> None:
         instance = self.instances[centre_id]
@@ -329,8 +336,8 @@ class Supervisor:
 
     async def stop(self) -> None:
         self._stopping = True
-        for t in self._probes.values():
-            t.cancel()  # a centre stopping on purpose is not a hang
+        for centre_id in list(self._probes):
+            self._end_probe(centre_id)  # a centre stopping on purpose is not a hang
         await self.gateways.stop()
         await asyncio.gather(
             *(h.stop(timeout_s=5) for h in self.handles.values()), return_exceptions=True
