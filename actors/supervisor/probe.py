@@ -115,7 +115,7 @@ class AdaptiveDeadline:
     detection). When the shared machine is overloaded, healthy answers slow down for
     every centre and the deadline follows, up to the cap: detection slows rather than
     a healthy centre being suspected (measured: at load average 20-30 a fixed 0.25 s
-    deadline suspected 4-7 healthy centres in 10 minutes). A hung centre's missed pings
+    deadline suspected 3, then 7, healthy centres in 10 minutes). A hung centre's missed pings
     are not answers, so a hang never raises the deadline."""
 
     RECOMPUTE_EVERY = 20  # answers between two sorts of the window
