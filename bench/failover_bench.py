@@ -22,7 +22,16 @@ Also reported per repetition: when the owner key went (lease revoked or expired)
 when the backup claimed it (from a watch on the owner key), the backup's own takeover
 record (from seeing the owner gone to the region loaded), and the hand-back time.
 
-    .venv/bin/python bench/failover_bench.py [--quick] [--reps N] [--out FILE]
+    .venv/bin/python bench/failover_bench.py [--quick] [--reps N] [--modes stop] [--out FILE]
+
+``--no-fault SECONDS`` measures the price of the hang probe instead: the load generator
+(``clients/loadgen.py``) at ``--load-factor`` (3) times its default rate and threads for
+that long, with no fault injected; every takeover in that time is a false suspicion (the
+figure must be 0). Reported: region owner changes, the supervisor's events, the probe's
+ping latency, the load generator's answers, load averages sampled every 30 s.
+
+``--modes`` runs only some modes (e.g. ``--modes stop`` for the hang alone); the lease-only
+baseline deployment is started only when ``kill_lease_only`` is among them.
 """
 
 from __future__ import annotations
@@ -240,6 +249,28 @@ async def repetition(
     return rec
 
 
+def probe_summary(stats: Any) -> dict[str, Any]:
+    """The supervisor's liveness pings: how many, the bucket bound (ms) at or under
+    which 50 / 99 / 99.9 % and all of them were answered (``inf``: above every bound),
+    and the misses counted or ignored."""
+    snap = stats.latency
+    total = snap.count
+    out: dict[str, Any] = {
+        "answered": total,
+        "mean_ms": round(snap.sum / total * 1000, 2) if total else None,
+    }
+    for name, q in (("p50", 0.5), ("p99", 0.99), ("p999", 0.999), ("max", 1.0)):
+        bound = next((b for b, n in snap.cumulative() if total and n >= q * total), None)
+        out[f"{name}_le_ms"] = None if bound is None else round(bound * 1000, 1)
+    out["buckets_le_ms"] = {
+        str(round(b * 1000, 1)): n
+        for b, n in zip((*snap.bounds, float("inf")), snap.counts, strict=True)
+    }
+    out["misses"] = stats.misses
+    out["deadline_now_s"] = stats.deadline_s
+    return out
+
+
 async def _true(value: bool) -> bool:
     return value
 
@@ -284,6 +315,7 @@ async def run_deployment(
             out["supervisor_events"] = [
                 dataclasses.asdict(e) for e in await cluster.deployment.supervisor.events()
             ]
+            out["probe"] = probe_summary(await cluster.deployment.supervisor.probe_stats())
             out["config"] = {
                 k: getattr(cluster.config, k)
                 for k in (
@@ -292,6 +324,13 @@ async def run_deployment(
                     "claim_stagger_s",
                     "crash_fast_path",
                     "restart_delay_s",
+                    "liveness_probe",
+                    "probe_interval_s",
+                    "probe_deadline_s",
+                    "probe_deadline_max_s",
+                    "probe_deadline_factor",
+                    "probe_misses",
+                    "probe_late_s",
                 )
             }
         finally:
@@ -303,13 +342,23 @@ async def run_deployment(
 async def run(args: Any, endpoint: str) -> dict[str, Any]:
     reps = args.reps or (2 if args.quick else 5)
     n = args.incidents or (300 if args.quick else 1000)
-    res = await run_deployment(endpoint, ["kill", "stop"], reps, n, args.region)
-    base = await run_deployment(
-        endpoint, ["kill_lease_only"], reps, n, args.region, crash_fast_path=False
-    )
-    ttl = res["config"]["lease_ttl_s"]
-    p99 = {m: res[m]["fault_to_first_new_owner_ack"].get("p99_s") for m in ("kill", "stop")}
-    p99["kill_lease_only"] = base["kill_lease_only"]["fault_to_first_new_owner_ack"].get("p99_s")
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    unknown = set(modes) - set(SIGNALS)
+    if unknown:
+        raise SystemExit(f"unknown mode(s) {sorted(unknown)}; known: {sorted(SIGNALS)}")
+    fast = [m for m in ("kill", "stop") if m in modes]
+    res = await run_deployment(endpoint, fast, reps, n, args.region) if fast else {}
+    base: dict[str, Any] = {}
+    if "kill_lease_only" in modes:
+        base = await run_deployment(
+            endpoint, ["kill_lease_only"], reps, n, args.region, crash_fast_path=False
+        )
+    ttl = (res or base)["config"]["lease_ttl_s"]
+    p99 = {m: res[m]["fault_to_first_new_owner_ack"].get("p99_s") for m in fast}
+    if base:
+        p99["kill_lease_only"] = base["kill_lease_only"]["fault_to_first_new_owner_ack"].get(
+            "p99_s"
+        )
     return {
         "reps": reps,
         "incidents_prefilled": n,
@@ -319,7 +368,9 @@ async def run(args: Any, endpoint: str) -> dict[str, Any]:
             "kill_p99_s": p99.get("kill"),
             "kill_target_s": 0.25,
             "stop_p99_s": p99.get("stop"),
-            "stop_target_s": ttl + 0.5,
+            # A hung owner is found by the supervisor's liveness probe (issue #10).
+            "stop_target_s": 1.0,
+            "lease_ttl_s": ttl,
             "kill_lease_only_p99_s": p99.get("kill_lease_only"),
             "kill_speedup_over_lease_only": (
                 round(p99["kill_lease_only"] / p99["kill"], 1)
@@ -330,12 +381,98 @@ async def run(args: Any, endpoint: str) -> dict[str, Any]:
     }
 
 
+async def run_no_fault(args: Any, endpoint: str) -> dict[str, Any]:
+    """A load run with no fault: every region must keep its owner (no takeover)."""
+    from clients.loadgen import History, LoadGenerator, LoadSpec
+    from cluster.etcd import EtcdClient
+    from cluster.keys import Keys
+
+    default = LoadSpec()
+    spec = LoadSpec(
+        rate=default.rate * args.load_factor,
+        concurrency=round(default.concurrency * args.load_factor),
+        duration_s=args.no_fault,
+    )
+    async with bl.deployment(endpoint) as cluster:
+        keys = Keys(cluster.config.key_prefix)
+        etcd = EtcdClient([endpoint])
+        try:
+            regions = cluster.config.region_ids()
+            before = {r: await owner(etcd, keys, r) for r in regions}
+            history = History(None)
+            gen = LoadGenerator(cluster.config.gateways, cluster.config.seed, spec, history)
+            loads: list[list[float]] = []
+
+            async def sample_load() -> None:
+                while True:
+                    loads.append([round(x, 2) for x in os.getloadavg()])
+                    await asyncio.sleep(30)
+
+            sampler = asyncio.create_task(sample_load())
+            bl.note(
+                f"no-fault load: {spec.rate} ops/s, {spec.concurrency} threads, {spec.duration_s} s"
+            )
+            try:
+                load = await asyncio.to_thread(gen.run)
+            finally:
+                sampler.cancel()
+            loads.append([round(x, 2) for x in os.getloadavg()])
+            after = {r: await owner(etcd, keys, r) for r in regions}
+            events = await cluster.deployment.supervisor.events()
+            changed = {r: [before[r], after[r]] for r in regions if before[r] != after[r]}
+            return {
+                "load_spec": dataclasses.asdict(spec),
+                "load_result": load,
+                "load_avg_1_5_15_every_30s": loads,
+                "owner_changes": changed,
+                "takeovers": len(changed),
+                "supervisor_events": [
+                    {"kind": type(e).__name__, **dataclasses.asdict(e)} for e in events
+                ],
+                "probe": probe_summary(await cluster.deployment.supervisor.probe_stats()),
+                "config": {
+                    k: getattr(cluster.config, k)
+                    for k in (
+                        "probe_interval_s",
+                        "probe_deadline_s",
+                        "probe_deadline_max_s",
+                        "probe_deadline_factor",
+                        "probe_window",
+                        "probe_misses",
+                        "probe_late_s",
+                    )
+                },
+            }
+        finally:
+            await etcd.close()
+
+
 def main() -> None:
     ap = bl.base_parser(__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=0, help="repetitions per mode (5; quick 2)")
     ap.add_argument("--incidents", type=int, default=0, help="live incidents (1000; quick 300)")
     ap.add_argument("--region", default="oslo")
+    ap.add_argument(
+        "--modes",
+        default="kill,stop,kill_lease_only",
+        help="comma-separated modes to run (default: all three)",
+    )
+    ap.add_argument(
+        "--no-fault",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="instead: a load run this long with no fault, counting takeovers (must be 0)",
+    )
+    ap.add_argument(
+        "--load-factor", type=float, default=3.0, help="--no-fault: times loadgen's default rate"
+    )
     args = ap.parse_args()
+    if args.no_fault:
+        bl.run_benchmark(
+            "failover-no-fault", "failover_bench.py", args, lambda e: run_no_fault(args, e)
+        )
+        return
     bl.run_benchmark(
         "failover",
         "failover_bench.py",

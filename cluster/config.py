@@ -203,6 +203,37 @@ class ClusterConfig(BaseModel):
     # The supervisor revokes a dead centre's lease at once (crash fast path). Off only to
     # measure failover by lease expiry alone, as a benchmark baseline.
     crash_fast_path: bool = True
+    # The supervisor's liveness probe of every centre (a hang, e.g. SIGSTOP, leaves no
+    # death for the crash fast path to see; without the probe a hung owner's regions wait
+    # for its lease to expire: TTL 2 s + etcd's 500 ms expiry tick). Each centre is pinged
+    # (an answer from memory) every ``probe_interval_s``; a ping unanswered within
+    # ``probe_deadline_s`` is a miss; ``probe_misses`` misses in a row revoke the leases
+    # of the owner keys that instance holds (the crash fast path's revoke), and the
+    # backups claim at once. A false suspicion costs a needless takeover (fencing keeps
+    # it safe: the old owner's writes fail and it drops its regions); a slow one costs
+    # failover time. Worst detection is about interval + misses x deadline. The deadline
+    # sits far above the ping's measured tail on the loaded 2-core machine (see
+    # docs/architecture.md, "Who restarts what"); two misses so that one stall of the
+    # Ray call path is not enough. Off only as a benchmark baseline.
+    liveness_probe: bool = True
+    probe_interval_s: float = Field(default=0.1, gt=0.0)
+    probe_deadline_s: float = Field(default=0.25, gt=0.0)
+    probe_misses: int = Field(default=2, ge=1)
+    # The deadline adapts to the machine (probe.AdaptiveDeadline): factor x the p99 of
+    # the last ``probe_window`` answered pings (10 s at 5 centres x 10/s), between
+    # probe_deadline_s and probe_deadline_max_s. Quiet machine: p99 ~20-50 ms, so the
+    # floor, detection <= 0.6 s. Overloaded (load average 20-30 on 2 cores: p99 ~200 ms,
+    # single answers up to 1 s): the cap, detection <= 0.1 + 2 x 0.6 = 1.3 s, still
+    # well under the lease's 2.5 s, rather than needless takeovers.
+    probe_deadline_max_s: float = Field(default=0.6, gt=0.0)
+    probe_deadline_factor: float = Field(default=3.0, ge=1.0)
+    probe_window: int = Field(default=500, ge=20)
+    # A timeout noticed this much later than it was due means the supervisor's own event
+    # loop was stalled (CPU starvation, GC): that miss says nothing about the centre and
+    # is not counted (else one supervisor stall would suspect every centre at once).
+    # Nor is a miss while no other centre answered either (a machine-wide stall; measured
+    # at load average 20-30: two centres missed at the same instant). See probe.py.
+    probe_late_s: float = Field(default=0.1, gt=0.0)
     # Pause before the supervisor starts a dead centre again (it rejoins as a standby).
     restart_delay_s: float = Field(default=0.5, ge=0.0)
     # A home centre that has been back and healthy this long takes its region back from

@@ -17,7 +17,7 @@ import structlog
 from actors.centre.centre import Centre
 from actors.centre.handle import CentreHandle, HandlePeers, actor_name
 from actors.centre.link import LinkServer
-from actors.centre.records import CallTakerCounts, CentreStatus
+from actors.centre.records import CallTakerCounts, CentreStatus, Ping
 from actors.domain.commands import Command
 from actors.domain.model import Outcome
 from actors.remote import Envelope, envelope
@@ -25,13 +25,16 @@ from cluster.config import ClusterConfig
 from cluster.logs import configure as configure_logs
 from cluster.ownership import OwnerRecord
 
+# Ray runs each concurrency group of an async actor on its own event loop and thread.
+PROBE_GROUP = "probe"
+
 
 def new_instance(centre_id: str) -> str:
     """A fresh incarnation id; it also names the actor and signs the journal."""
     return f"{centre_id}-{uuid.uuid4().hex[:12]}"
 
 
-@ray.remote
+@ray.remote(concurrency_groups={PROBE_GROUP: 1})  # not settable in .options()
 class CentreActor:
     """The Ray actor for one AMK centre. Reach it through ``CentreHandle`` only."""
 
@@ -73,6 +76,16 @@ class CentreActor:
     @envelope
     async def status(self) -> CentreStatus:
         return self._status()
+
+    @ray.method(concurrency_group=PROBE_GROUP)
+    @envelope
+    async def ping(self) -> Ping:
+        """The supervisor's liveness probe, answered from memory on the probe group's
+        own event loop (its own thread): a hung process (SIGSTOP) never answers, but
+        a busy main loop (a takeover's load, a first import) does not make it late, so
+        it does not look hung. A main loop stuck for good is the session's to catch:
+        its keepalives stop and the centre drops its regions when the lease may lapse."""
+        return Ping(self.centre.instance, self.centre.held_tokens())
 
     def _status(self) -> CentreStatus:
         return self.centre.status(node_id=ray.get_runtime_context().get_node_id())

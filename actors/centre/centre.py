@@ -196,6 +196,13 @@ class Centre:
 
     # ------------------------------------------------------------ status
 
+    def held_tokens(self) -> dict[str, int]:
+        """Region -> fencing token of every region hosted now (the probe's answer).
+
+        Called from the probe's thread too: ``dict(...)`` copies in one step under the
+        GIL, so the main loop adding or dropping a region cannot break the iteration."""
+        return {r: h.fence.token for r, h in dict(self.core.hosts).items()}
+
     def status(self, node_id: str = "") -> CentreStatus:
         core = self.core
         session = core.running.session if core.started else None
@@ -209,7 +216,7 @@ class Centre:
             lease_id=session.lease_id if session else 0,
             lease_ttl_s=session.ttl_s if session else 0,
             lease_valid_for_s=session.valid_for() if session else 0.0,
-            regions={r: h.fence.token for r, h in core.hosts.items()},
+            regions=self.held_tokens(),
             counts={r: (len(h.incidents), len(h.units)) for r, h in core.hosts.items()},
             region_states={r: str(s) for r, s in core.states.items()},
             store=dict(store.stats) if store else {},

@@ -24,7 +24,7 @@ import time
 from typing import Any
 
 from actors.centre.link import Link
-from actors.centre.records import CallTakerCounts, CentreStatus
+from actors.centre.records import CallTakerCounts, CentreStatus, Ping
 from actors.domain.commands import Command
 from actors.domain.model import Outcome
 from actors.remote import FOREVER_S, Envelope, RemoteActor, unwrap
@@ -187,6 +187,11 @@ class CentreHandle:
 
     async def status(self, *, timeout_s: float = 1.0) -> CentreStatus:
         return await self._call("status", timeout_s=timeout_s)
+
+    async def ping(self, *, timeout_s: float) -> Ping:
+        """The liveness probe (the supervisor's): CentreUnavailableError if no answer
+        within ``timeout_s``, which the caller counts as a miss."""
+        return await self._call("ping", timeout_s=timeout_s)
 
     async def wait_stopped(self) -> None:
         """Pending until the centre stops; CentreUnavailableError the moment it dies."""

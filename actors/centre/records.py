@@ -62,6 +62,17 @@ class Takeover:
 
 
 @dataclass(frozen=True, slots=True)
+class Ping:
+    """A centre's answer to the supervisor's liveness probe: who answered and which
+    regions it holds at which fencing token. Built from memory only (no etcd, no
+    session call) on the actor's probe thread, so its latency is the Ray call and the
+    process being scheduled at all, which is exactly what a hang (SIGSTOP) stops."""
+
+    instance: str
+    regions: dict[str, int]  # region -> fencing token held
+
+
+@dataclass(frozen=True, slots=True)
 class CentreStatus:
     """What a centre instance reports about itself (``CentreHandle.status``)."""
 

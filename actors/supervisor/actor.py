@@ -9,7 +9,7 @@ import ray
 from actors.major.record import MajorView
 from actors.remote import envelope
 from actors.supervisor.handle import SUPERVISOR, SupervisorHandle
-from actors.supervisor.records import DeathEvent, GatewayState
+from actors.supervisor.records import DeathEvent, GatewayState, HangEvent, ProbeStats
 from actors.supervisor.supervisor import Supervisor
 from cluster.config import ClusterConfig
 from cluster.errors import ActorUnavailableError
@@ -29,8 +29,12 @@ class SupervisorActor:
         return await self.supervisor.start()
 
     @envelope
-    async def events(self) -> list[DeathEvent]:
+    async def events(self) -> list[DeathEvent | HangEvent]:
         return list(self.supervisor.events)
+
+    @envelope
+    async def probe_stats(self) -> ProbeStats:
+        return self.supervisor.probe_stats()
 
     @envelope
     async def instances(self) -> dict[str, str]:

@@ -27,9 +27,14 @@ class SupervisorHandle:
         return await self._remote.call("start", timeout_s=timeout_s)
 
     async def events(self, *, timeout_s: float = 5.0) -> list[Any]:
-        """Deaths seen (``DeathEvent``): which centre, which regions' leases were
-        revoked, restart time."""
+        """Deaths (``DeathEvent``: which centre, which regions' leases were revoked,
+        restart time) and hangs (``HangEvent``: the liveness probe's suspicions), in
+        the order seen."""
         return await self._remote.call("events", timeout_s=timeout_s)
+
+    async def probe_stats(self, *, timeout_s: float = 5.0) -> Any:
+        """The liveness probe's ``ProbeStats``: ping latency, misses counted and ignored."""
+        return await self._remote.call("probe_stats", timeout_s=timeout_s)
 
     async def instances(self, *, timeout_s: float = 5.0) -> dict[str, str]:
         return await self._remote.call("instances", timeout_s=timeout_s)

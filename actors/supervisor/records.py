@@ -1,8 +1,11 @@
-"""Typed records the supervisor hands out: deaths it saw, and its gateways' state."""
+"""Typed records the supervisor hands out: deaths and hangs it saw, and its gateways'
+state."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from cluster.histogram import HistogramSnapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +21,33 @@ class DeathEvent:
     restart_attempts: int = 0
     new_instance: str = ""
     restart_error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HangEvent:
+    """A centre the liveness probe suspected of hanging (``misses`` pings in a row
+    unanswered within ``deadline_s``), and the leases it revoked. The centre is not
+    restarted for it: if it wakes up it finds its regions taken and serves as a standby."""
+
+    centre: str
+    instance: str
+    detected_at: float  # wall-clock seconds
+    misses: int
+    deadline_s: float
+    last_tokens: dict[str, int]  # region -> token in the centre's last answer
+    revoked_regions: tuple[str, ...]
+    revoke_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeStats:
+    """The liveness probe's evidence, all centres: answered pings' latency, and misses
+    counted or ignored (late: the supervisor stalled; unwitnessed: no other centre
+    answered meanwhile either)."""
+
+    latency: HistogramSnapshot
+    misses: dict[str, int]
+    deadline_s: float  # the adaptive deadline now
 
 
 @dataclass(frozen=True, slots=True)

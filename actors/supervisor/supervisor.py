@@ -9,6 +9,11 @@ when it fails instead, the centre died. The supervisor then revokes the lease of
 owner key the dead instance held, so the backups claim at once instead of waiting for
 the TTL, and recreates the actor (Erlang style), which rejoins as a standby.
 
+A hang leaves no death to see: :class:`~actors.supervisor.probe.LivenessProbe` pings
+every centre on a short deadline and, after consecutive misses, revokes the hung
+instance's leases through the same :meth:`Supervisor._revoke` (a :class:`HangEvent`),
+without restarting it.
+
 A false alarm is harmless: fencing stops the old owner's writes.
 
 The actors it creates are detached, so they outlive it: when the supervisor itself dies
@@ -34,10 +39,17 @@ from actors.major.handle import MajorHandle
 from actors.major.record import MajorRecord, MajorStatus, MajorView
 from actors.supervisor.adoption import ADOPT_TIMEOUT_S, adopt_one
 from actors.supervisor.gateways import GatewayKeeper
-from actors.supervisor.records import DeathEvent, GatewayState
+from actors.supervisor.probe import (
+    PING_LATENCY_BOUNDS_S,
+    AdaptiveDeadline,
+    LivenessProbe,
+    Witnesses,
+)
+from actors.supervisor.records import DeathEvent, GatewayState, HangEvent, ProbeStats
 from cluster.config import ClusterConfig
 from cluster.errors import ActorUnavailableError, AmkError
 from cluster.etcd import EtcdClient
+from cluster.histogram import Histogram
 from cluster.keys import Keys
 from cluster.ownership import OwnerRecord
 
@@ -54,8 +66,19 @@ class Supervisor:
         self.client: EtcdClient | None = None
         self.handles: dict[str, CentreHandle] = {}
         self.instances: dict[str, str] = {}
-        self.events: list[DeathEvent] = []
+        self.events: list[DeathEvent | HangEvent] = []
         self._watchers: dict[str, asyncio.Task[None]] = {}
+        self._probes: dict[str, tuple[LivenessProbe, asyncio.Task[None]]] = {}
+        # Every answered ping's latency, all centres: the evidence for probe_deadline_s.
+        self.ping_latency = Histogram(PING_LATENCY_BOUNDS_S)
+        self.probe_misses: dict[str, int] = {}
+        self.witnesses = Witnesses()
+        self.probe_deadline = AdaptiveDeadline(
+            config.probe_deadline_s,
+            config.probe_deadline_max_s,
+            config.probe_deadline_factor,
+            config.probe_window,
+        )
         self._major_watchers: dict[str, asyncio.Task[None]] = {}
         self.gateways = GatewayKeeper(config, endpoints)
         self._stopping = False
@@ -104,6 +127,11 @@ class Supervisor:
         if adopted is not None:
             log.info("centre_adopted", centre=centre_id, instance=adopted.instance)
         return adopted
+
+    def probe_stats(self) -> ProbeStats:
+        return ProbeStats(
+            self.ping_latency.snapshot(), dict(self.probe_misses), self.probe_deadline.current()
+        )
 
     def gateway_states(self) -> list[GatewayState]:
         return self.gateways.snapshot()
@@ -175,15 +203,69 @@ class Supervisor:
         self.handles[centre_id] = handle
         self.instances[centre_id] = instance
         self._watchers[centre_id] = asyncio.create_task(self._watch(centre_id, handle))
+        if self.config.liveness_probe:
+            probe = self._new_probe(centre_id, handle)
+            self._probes[centre_id] = (probe, asyncio.create_task(self._probe(centre_id, probe)))
+
+    async def _probe(self, centre_id: str, probe: LivenessProbe) -> None:
+        """Ping one incarnation until it dies (the watch then ends this) or we stop."""
+        try:
+            await probe.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug here must not pass silently, nor kill the watch
+            log.error(
+                "probe_failed", centre=centre_id, instance=probe.handle.instance, error=repr(exc)
+            )
+
+    def _new_probe(self, centre_id: str, handle: CentreHandle) -> LivenessProbe:
+        instance = handle.instance or ""
+
+        async def suspect(misses: int, tokens: dict[str, int], deadline_s: float) -> None:
+            if self._stopping:
+                return
+            detected = time.monotonic()
+            revoked = await self._revoke(instance)
+            event = HangEvent(
+                centre=centre_id,
+                instance=instance,
+                detected_at=time.time(),
+                misses=misses,
+                deadline_s=deadline_s,
+                last_tokens=tokens,
+                revoked_regions=tuple(revoked),
+                revoke_ms=round((time.monotonic() - detected) * 1000, 1),
+            )
+            log.warning("centre_hung", **asdict(event))
+            self.events.append(event)
+
+        return LivenessProbe(
+            self.config,
+            handle,
+            self.ping_latency,
+            self.witnesses,
+            self.probe_deadline,
+            self.probe_misses,
+            suspect,
+        )
+
+    def _end_probe(self, centre_id: str) -> None:
+        found = self._probes.pop(centre_id, None)
+        if found is not None:
+            probe, task = found
+            probe.stop()  # the loop's own flag: a cancel alone can be swallowed (3.11)
+            task.cancel()
 
     async def _watch(self, centre_id: str, handle: CentreHandle) -> None:
         instance = self.instances[centre_id]
         try:
             await handle.wait_stopped()
-            return  # stopped on purpose
+            self._end_probe(centre_id)  # stopped on purpose: not a hang
+            return
         except ActorUnavailableError:
             pass
         detected = time.monotonic()
+        self._end_probe(centre_id)  # a death is the crash path's to handle, not a hang
         if self._stopping:
             return
         # Dead, or only unreachable for a moment: end it either way (its leases are
@@ -254,6 +336,8 @@ class Supervisor:
 
     async def stop(self) -> None:
         self._stopping = True
+        for centre_id in list(self._probes):
+            self._end_probe(centre_id)  # a centre stopping on purpose is not a hang
         await self.gateways.stop()
         await asyncio.gather(
             *(h.stop(timeout_s=5) for h in self.handles.values()), return_exceptions=True

@@ -1,0 +1,254 @@
+"""The supervisor's liveness probe of one centre: the hang fast path.
+
+The crash fast path (``Supervisor._watch``) learns of a death from a pending call that
+Ray fails when the process dies. A *hung* process (SIGSTOP, a stuck event loop) does not
+die, so nothing fails: its regions would wait for its lease to expire (TTL 2 s plus
+etcd's 500 ms expiry tick). So the supervisor also asks every centre, on a short
+deadline, for a :class:`~actors.centre.records.Ping` (answered from memory); after
+``probe_misses`` misses in a row it suspects the instance and calls back, and the
+supervisor revokes the leases of the owner keys that instance holds, with the very code
+the crash fast path uses.
+
+A false suspicion is safe but not free: fencing refuses the suspected owner's writes
+and it drops its regions, but a backup takes them over needlessly. So:
+
+- a miss is counted only when the supervisor itself was on time (:class:`MissCounter`
+  ignores a timeout noticed late: the supervisor's own loop stalled, which says nothing
+  about the centre and would otherwise suspect every centre at once);
+- and only when another centre answered meanwhile (:class:`Witnesses`): a SIGSTOP hangs
+  one process while the others answer, but on the shared 2-core machine the whole
+  machine stalls now and then (measured: two centres missed at the same instant, and
+  the revoke itself took 225 ms). A miss no other centre's answer contradicts says more
+  about the machine than about the centre; the lease still ends a real hang then;
+- the deadline follows the machine (:class:`AdaptiveDeadline`): a multiple of the
+  recent answers' p99, between a floor (fast detection on a quiet machine) and a cap
+  (detection still well before the lease would expire);
+- one suspicion per hang: the counter re-arms only when the centre answers again.
+
+The probe never restarts or kills the centre: a hung process may wake up, find its
+lease gone and rejoin as a standby; whether a centre is restarted is the crash path's
+decision alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+import structlog
+
+from actors.centre.handle import CentreHandle
+from cluster.config import ClusterConfig
+from cluster.errors import ActorUnavailableError, AmkError
+from cluster.histogram import Histogram
+
+log = structlog.get_logger("amk.supervisor.probe")
+
+#: The ping's latency on the loaded 2-core machine is a few milliseconds; the upper
+#: buckets show how close the tail comes to the deadline.
+PING_LATENCY_BOUNDS_S: tuple[float, ...] = (
+    0.001,
+    0.002,
+    0.005,
+    0.01,
+    0.02,
+    0.05,
+    0.1,
+    0.15,
+    0.2,
+    0.25,
+    0.5,
+    1.0,
+)
+
+Suspect = Callable[[int, dict[str, int], float], Awaitable[None]]
+
+
+class MissCounter:
+    """The probe's decision, pure: when do misses make a suspicion?
+
+    ``missed`` returns True exactly once per run of ``misses`` consecutive misses, and
+    not again until :meth:`answered` re-arms it. A miss noticed more than ``late_s``
+    after its deadline is neither counted nor does it reset the run.
+    """
+
+    def __init__(self, misses: int, late_s: float) -> None:
+        if misses < 1:
+            raise ValueError("misses must be at least 1")
+        self.misses = misses
+        self.late_s = late_s
+        self.run = 0  # consecutive misses counted
+        self.armed = True
+        self.ignored = 0  # late misses not counted (supervisor stalls)
+
+    def answered(self) -> None:
+        """The centre answered: the run of misses ends, and a later hang may be suspected."""
+        self.run = 0
+        self.armed = True
+
+    def rearm(self) -> None:
+        """Acting on the suspicion failed (etcd unreachable): the next miss tries again."""
+        self.armed = True
+
+    def missed(self, late_by_s: float, *, witnessed: bool = True) -> bool:
+        """A ping went unanswered; ``late_by_s``: how long after its deadline the timeout
+        was noticed; ``witnessed``: another centre answered meanwhile. True when this
+        miss makes the centre suspected."""
+        if late_by_s > self.late_s or not witnessed:
+            self.ignored += 1
+            return False
+        self.run += 1
+        if self.armed and self.run >= self.misses:
+            self.armed = False
+            return True
+        return False
+
+
+class AdaptiveDeadline:
+    """The ping's deadline, from the machine's recent answers: ``factor`` x the p99 of
+    the last ``window`` answered pings (all centres), kept within ``[min_s, max_s]``.
+
+    On a quiet machine the tail is tens of milliseconds and the floor applies (fast
+    detection). When the shared machine is overloaded, healthy answers slow down for
+    every centre and the deadline follows, up to the cap: detection slows rather than
+    a healthy centre being suspected (measured: at load average 20-30 a fixed 0.25 s
+    deadline suspected 3, then 7, healthy centres in 10 minutes). A hung centre's missed pings
+    are not answers, so a hang never raises the deadline."""
+
+    RECOMPUTE_EVERY = 20  # answers between two sorts of the window
+
+    def __init__(self, min_s: float, max_s: float, factor: float, window: int) -> None:
+        self.min_s = min_s
+        self.max_s = max_s
+        self.factor = factor
+        self.recent: deque[float] = deque(maxlen=window)
+        self._current = min_s
+        self._since = 0
+
+    def observe(self, latency_s: float) -> None:
+        self.recent.append(latency_s)
+        self._since += 1
+        if self._since >= self.RECOMPUTE_EVERY:
+            self._since = 0
+            ordered = sorted(self.recent)
+            p99 = ordered[max(0, math.ceil(0.99 * len(ordered)) - 1)]
+            self._current = min(self.max_s, max(self.min_s, self.factor * p99))
+
+    def current(self) -> float:
+        return self._current
+
+
+class Witnesses:
+    """When each probed centre last answered (monotonic seconds), so a miss of one can
+    be checked against the others: did anyone answer while this one did not?"""
+
+    def __init__(self) -> None:
+        self.answered_at: dict[str, float] = {}
+
+    def join(self, centre: str) -> None:
+        self.answered_at.setdefault(centre, float("-inf"))
+
+    def leave(self, centre: str) -> None:
+        self.answered_at.pop(centre, None)
+
+    def answered(self, centre: str, at: float) -> None:
+        self.answered_at[centre] = at
+
+    def seen_since(self, centre: str, since: float) -> bool:
+        """Whether another centre answered at or after ``since``. With no other centre
+        probed there is nobody to compare with, and every miss counts."""
+        others = [t for c, t in self.answered_at.items() if c != centre]
+        return not others or max(others) >= since
+
+
+class LivenessProbe:
+    """Pings one centre instance until cancelled; calls ``on_suspect(misses, tokens,
+    deadline_s)`` (the tokens of its last answer) when :class:`MissCounter` says so."""
+
+    def __init__(
+        self,
+        config: ClusterConfig,
+        handle: CentreHandle,
+        latency: Histogram,
+        witnesses: Witnesses,
+        deadline: AdaptiveDeadline,
+        misses: dict[str, int],
+        on_suspect: Suspect,
+    ) -> None:
+        self.config = config
+        self.handle = handle
+        self.latency = latency
+        self.witnesses = witnesses
+        self.deadline = deadline
+        self.misses = misses  # counted / ignored_late / ignored_unwitnessed, all centres
+        self.on_suspect = on_suspect
+        self.counter = MissCounter(config.probe_misses, config.probe_late_s)
+        self.tokens: dict[str, int] = {}
+        self._stopped = False
+
+    def stop(self) -> None:
+        """End the loop. Cancelling its task is not enough on Python 3.11: when the ping
+        fails at the moment of the cancel (a killed actor fails both the supervisor's
+        pending call and the ping at once), ``asyncio.wait_for`` can swallow the
+        cancellation (seen in failover_bench: a dead instance pinged for 19 s)."""
+        self._stopped = True
+
+    async def run(self) -> None:
+        cfg = self.config
+        me = self.handle.centre_id
+        self.witnesses.join(me)
+        try:
+            while not self._stopped:
+                await self._once(cfg, me)
+        finally:
+            self.witnesses.leave(me)
+
+    async def _once(self, cfg: ClusterConfig, me: str) -> None:
+        """One ping, then the pause to the next."""
+        started = time.monotonic()
+        deadline = self.deadline.current()
+        try:
+            reply = await self.handle.ping(timeout_s=deadline)
+        except ActorUnavailableError:
+            late_by = time.monotonic() - started - deadline
+            witnessed = self.witnesses.seen_since(me, started)
+            if self._stopped:
+                return
+            if self.counter.missed(late_by, witnessed=witnessed):
+                await self._suspect()
+            elif late_by > cfg.probe_late_s or not witnessed:
+                kind = "late" if late_by > cfg.probe_late_s else "unwitnessed"
+                self.misses[f"ignored_{kind}"] = self.misses.get(f"ignored_{kind}", 0) + 1
+                log.info(
+                    "probe_miss_ignored",
+                    centre=me,
+                    instance=self.handle.instance,
+                    why=kind,
+                    late_by_s=round(late_by, 3),
+                )
+            else:
+                self.misses["counted"] = self.misses.get("counted", 0) + 1
+        else:
+            now = time.monotonic()
+            self.latency.observe(now - started)
+            self.deadline.observe(now - started)
+            self.witnesses.answered(me, now)
+            self.counter.answered()
+            self.tokens = reply.regions
+        await asyncio.sleep(max(0.0, cfg.probe_interval_s - (time.monotonic() - started)))
+
+    async def _suspect(self) -> None:
+        self.misses["counted"] = self.misses.get("counted", 0) + 1
+        try:
+            await self.on_suspect(self.counter.run, dict(self.tokens), self.deadline.current())
+        except AmkError as exc:
+            log.error(
+                "hang_revoke_failed",
+                centre=self.handle.centre_id,
+                instance=self.handle.instance,
+                error=str(exc),
+            )
+            self.counter.rearm()

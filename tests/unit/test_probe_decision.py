@@ -1,0 +1,125 @@
+"""The liveness probe's decision (``actors.supervisor.probe.MissCounter``): how many
+misses make a suspicion, that an answer resets the run, one suspicion per hang, and that
+a miss the supervisor itself noticed late is not held against the centre."""
+
+from __future__ import annotations
+
+import pytest
+
+from actors.supervisor.probe import AdaptiveDeadline, MissCounter, Witnesses
+
+pytestmark = pytest.mark.timeout(30)
+
+ON_TIME = 0.0  # the timeout fired when it was due
+LATE_S = 0.1
+
+
+def test_suspects_on_the_kth_consecutive_miss_not_before() -> None:
+    c = MissCounter(3, LATE_S)
+    assert [c.missed(ON_TIME) for _ in range(3)] == [False, False, True]
+
+
+def test_one_miss_suspects_when_k_is_one() -> None:
+    assert MissCounter(1, LATE_S).missed(ON_TIME)
+
+
+def test_an_answer_resets_the_run() -> None:
+    c = MissCounter(2, LATE_S)
+    assert not c.missed(ON_TIME)
+    c.answered()
+    assert not c.missed(ON_TIME)  # first of a new run, not the second of the old one
+    assert c.missed(ON_TIME)
+
+
+def test_misses_spread_between_answers_never_suspect() -> None:
+    c = MissCounter(2, LATE_S)
+    for _ in range(50):
+        assert not c.missed(ON_TIME)
+        c.answered()
+
+
+def test_one_suspicion_per_hang_until_the_centre_answers_again() -> None:
+    c = MissCounter(2, LATE_S)
+    assert [c.missed(ON_TIME) for _ in range(6)] == [False, True, False, False, False, False]
+    c.answered()  # it woke up; a later hang is a new one
+    assert [c.missed(ON_TIME) for _ in range(2)] == [False, True]
+
+
+def test_rearm_after_a_failed_revoke_lets_the_next_miss_suspect_again() -> None:
+    c = MissCounter(2, LATE_S)
+    assert [c.missed(ON_TIME) for _ in range(2)] == [False, True]
+    c.rearm()
+    assert c.missed(ON_TIME)
+
+
+def test_a_miss_noticed_late_is_neither_counted_nor_a_reset() -> None:
+    c = MissCounter(2, LATE_S)
+    assert not c.missed(ON_TIME)
+    # The supervisor's own loop stalled: the timeout fired 0.5 s after it was due.
+    assert not c.missed(0.5)
+    assert not c.missed(LATE_S + 0.01)
+    assert c.ignored == 2
+    assert c.run == 1
+    assert c.missed(LATE_S)  # exactly at the tolerance still counts
+    assert c.ignored == 2
+
+
+def test_a_supervisor_stall_alone_never_suspects() -> None:
+    c = MissCounter(2, LATE_S)
+    assert not any(c.missed(1.0) for _ in range(100))
+
+
+def test_k_below_one_is_refused() -> None:
+    with pytest.raises(ValueError):
+        MissCounter(0, LATE_S)
+
+
+def test_a_miss_no_other_centre_contradicts_is_not_counted() -> None:
+    c = MissCounter(2, LATE_S)
+    assert not c.missed(ON_TIME)
+    assert not c.missed(ON_TIME, witnessed=False)  # the machine stalled, not the centre
+    assert c.run == 1 and c.ignored == 1
+    assert c.missed(ON_TIME, witnessed=True)
+
+
+def test_witnesses_see_only_other_centres_answers_since_the_ping() -> None:
+    w = Witnesses()
+    w.join("oslo")
+    assert w.seen_since("oslo", 10.0)  # nobody else probed: nothing to compare with
+    w.join("innlandet")
+    assert not w.seen_since("oslo", 10.0)  # innlandet never answered
+    w.answered("innlandet", 9.0)
+    assert not w.seen_since("oslo", 10.0)  # before the ping went out
+    w.answered("oslo", 10.5)
+    assert not w.seen_since("innlandet", 11.0)  # oslo's own answer is no witness for oslo
+    w.answered("innlandet", 10.2)
+    assert w.seen_since("oslo", 10.0)
+    w.leave("innlandet")
+    assert w.seen_since("oslo", 99.0)  # alone again
+
+
+def test_deadline_stays_at_the_floor_while_answers_are_fast() -> None:
+    d = AdaptiveDeadline(0.25, 0.6, 3.0, 100)
+    for _ in range(100):
+        d.observe(0.005)
+    assert d.current() == 0.25
+
+
+def test_deadline_follows_a_slow_machine_up_to_the_cap_and_back() -> None:
+    d = AdaptiveDeadline(0.25, 0.6, 3.0, 100)
+    for _ in range(100):
+        d.observe(0.15)  # every centre answering slowly: the machine is loaded
+    assert d.current() == pytest.approx(0.45)
+    for _ in range(100):
+        d.observe(0.5)
+    assert d.current() == 0.6  # capped: a hang is still found well before the lease
+    for _ in range(100):
+        d.observe(0.005)  # the window has moved on
+    assert d.current() == 0.25
+
+
+def test_one_slow_answer_in_a_window_does_not_move_the_deadline() -> None:
+    d = AdaptiveDeadline(0.25, 0.6, 3.0, 200)
+    for i in range(200):
+        d.observe(0.5 if i == 100 else 0.005)
+    assert d.current() == 0.25  # above the p99 of 200 answers only
