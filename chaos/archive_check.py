@@ -79,26 +79,38 @@ class ArchiveView:
         )
 
 
+async def _held(archive: ArchiveStore) -> set[str]:
+    """Every request record the archive holds (kept in etcd until its retention)."""
+    regions = {r.region for r in await asyncio.to_thread(archive.stored, "requests")}
+    held: set[str] = set()
+    for region in regions:
+        rows = await asyncio.to_thread(archive.held_live, region, float("inf"), 10**9)
+        held |= {key for key, _ in rows}
+    return held
+
+
 async def collect(
     client: EtcdClient, keys: Keys, archive: ArchiveStore, incident_ids: set[str]
 ) -> ArchiveView:
     """Read etcd and the archive; ``incident_ids`` are those whose history to read."""
     for _ in range(STILL_TRIES):
         before = await asyncio.to_thread(archive.counts)
+        held_before = await _held(archive)
         live = await checker.collect(client, keys)
         kvs, _ = await client.get_prefix(keys.incidents_prefix(), timeout_s=10)
+        held_after = await _held(archive)
         after = await asyncio.to_thread(archive.counts)
         if before == after:
             break
     view = ArchiveView(live, counts=after, still=before == after)
+    # Held on purpose at either side of the etcd read: a request record archived, or
+    # released (deleted from etcd, then forgotten here), while etcd was being read.
+    view.held_requests = held_before | held_after
     for kv in kvs:
         inc = json.loads(kv.value)
         view.live_statuses[inc["id"]] = inc.get("status", "")
     view.archived_incidents = await asyncio.to_thread(archive.stored, "incidents")
     view.archived_requests = await asyncio.to_thread(archive.stored, "requests")
-    for region in {r.region for r in view.archived_requests}:
-        held = await asyncio.to_thread(archive.held_live, region, float("inf"), 10**9)
-        view.held_requests |= {key for key, _ in held}
     for row in await asyncio.to_thread(archive.journal):
         entry = json.loads(row.entry)
         entry.update(revision=row.revision, key=row.key, archived=True)
