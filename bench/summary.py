@@ -87,7 +87,7 @@ def figure_row(fig: Figure, results: Results, runs: dict[str, Any]) -> list[str]
     return [
         *head,
         row.measured,
-        _met(row),
+        _met(row) + (" (--quick)" if res.get("quick") else ""),
         row.baseline,
         f"`{res.get('command', '?')}`",
         _load_text(fig.bench, res, runs),

@@ -101,7 +101,7 @@ def test_a_short_run_or_too_few_faults_is_not_called_met() -> None:
     rows = _rows({"no-fault": no_fault, "etcd-leader-kill": drill})
     assert _row(rows, "false suspicion")[4].startswith("n/a: 30 s run")
     etcd = _row(rows, "etcd leader kill")
-    assert etcd[4] == "n/a: 2 kills, 5 wanted" and "max 0.400 s" in etcd[5]
+    assert etcd[4] == "n/a: 2 kills, 5 wanted (--quick)" and "max 0.400 s" in etcd[5]
     no_fault["takeovers"] = 1
     assert _row(_rows({"no-fault": no_fault}), "false suspicion")[4] == "**no**"
 
