@@ -129,7 +129,7 @@ class Archiver:
         """Whether a pass moved a full batch (more may be due right now)."""
         limit = self.core.config.archive_batch
         entities = moved.get("incidents", 0) + moved.get("calls", 0)
-        return entities >= limit or moved.get("journal", 0) >= limit
+        return entities >= limit or max(moved.get(k, 0) for k in ("journal", "requests")) >= limit
 
     async def pass_region(self, region: str) -> dict[str, int]:
         """One pass over ``region``: entities due, then journal entries due."""
