@@ -84,10 +84,11 @@ class Directory:
                 await asyncio.sleep(0.1)
 
     def _apply_owner(self, ev: WatchEventKV, initial: bool = False) -> None:
-        parsed = self.keys.parse(ev.kv.key)
-        if parsed is None or parsed[0] != "regions" or parsed[2] != "owner":
+        # Only an owner key's value is decoded (takeover and sharing records are not).
+        parsed = self.keys.split(ev.kv.key)
+        if parsed is None or parsed[0] != b"regions" or parsed[2] != b"owner":
             return
-        region = parsed[1]
+        region = parsed[1].decode()
         if ev.deleted:
             self.owners.pop(region, None)
             owner = None
@@ -102,10 +103,11 @@ class Directory:
         self._change = None
 
     def _apply_entity(self, ev: WatchEventKV) -> None:
-        parsed = self.keys.parse(ev.kv.key)
+        """Where an entity lives is in its key alone: its value is never decoded."""
+        parsed = self.keys.split(ev.kv.key)
         if parsed is None:
             return
-        _, region, entity_id = parsed
+        region, entity_id = parsed[1].decode(), parsed[2].decode()
         if ev.deleted:
             if self.region_of.get(entity_id) == region:
                 del self.region_of[entity_id]

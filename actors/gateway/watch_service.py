@@ -17,21 +17,23 @@ from actors.gateway import convert as conv
 from actors.gateway.context import GatewayContext
 from actors.gateway.rpc import rpc
 from amk.dispatch.v1 import dispatch_pb2 as pb
+from cluster.etcd import WatchEventKV
+from cluster.keys import Keys
 from cluster.ownership import OwnerRecord
 
 CONVERTED_BATCHES = 1024  # recent batches kept converted for the streams still behind
 
 # Watch events of stored records: key kind -> (record type, changed kind, removed kind,
 # event field, converter).
-_WATCH_SHAPES: dict[str, tuple[Any, int, int, str, Callable[[Any], Any]]] = {
-    "incidents": (
+_WATCH_SHAPES: dict[bytes, tuple[Any, int, int, str, Callable[[Any], Any]]] = {
+    b"incidents": (
         Incident,
         pb.WatchEvent.KIND_INCIDENT_CHANGED,
         pb.WatchEvent.KIND_INCIDENT_REMOVED,
         "incident",
         conv.incident_pb,
     ),
-    "units": (
+    b"units": (
         Unit,
         pb.WatchEvent.KIND_UNIT_CHANGED,
         pb.WatchEvent.KIND_UNIT_REMOVED,
@@ -41,13 +43,51 @@ _WATCH_SHAPES: dict[str, tuple[Any, int, int, str, Callable[[Any], Any]]] = {
 }
 
 
+Convert = Callable[[int, bytes, str, bytes, WatchEventKV], pb.WatchEvent]
+
+
+class _Batch:
+    """One batch of the hub's raw events, as the streams see it: the events a console
+    can be sent (incidents, units, region owners), each converted on first demand.
+
+    Sorting is by key bytes only (:meth:`Keys.split`); a value is decoded only by
+    :meth:`for_regions`, for a region some stream asked for, and once for all of them.
+    The order of the batch is kept.
+    """
+
+    __slots__ = ("converted", "rev", "wanted")
+
+    def __init__(self, rev: int, events: list[WatchEventKV], keys: Keys) -> None:
+        self.rev = rev
+        self.wanted: list[tuple[bytes, str, bytes, WatchEventKV]] = []
+        for ev in events:
+            parts = keys.split(ev.kv.key)
+            if parts is None:
+                continue
+            kind, region, ident = parts
+            if kind in _WATCH_SHAPES or (kind == b"regions" and ident == b"owner"):
+                self.wanted.append((kind, region.decode(), ident, ev))
+        self.converted: list[pb.WatchEvent | None] = [None] * len(self.wanted)
+
+    def for_regions(self, regions: set[str], convert: Convert) -> list[pb.WatchEvent]:
+        out = []
+        for i, (kind, region, ident, ev) in enumerate(self.wanted):
+            if region not in regions:
+                continue
+            event = self.converted[i]
+            if event is None:
+                event = self.converted[i] = convert(self.rev, kind, region, ident, ev)
+            out.append(event)
+        return out
+
+
 class WatchRpcs:
     """The live board's stream."""
 
     def __init__(self, gw: GatewayContext) -> None:
         self.gw = gw
-        # revision -> its batch as watch events (never mutated once made)
-        self._converted: OrderedDict[int, list[pb.WatchEvent]] = OrderedDict()
+        # revision -> its batch, converted lazily for the streams still behind
+        self._batches: OrderedDict[int, _Batch] = OrderedDict()
 
     @rpc
     async def Watch(self, request, context) -> AsyncIterator[pb.WatchEvent]:
@@ -57,7 +97,7 @@ class WatchRpcs:
             raise InvalidArgumentError("from_revision", "must be >= 0")
         # Subscribe first: every batch the gateway's hub hands out from now on is queued
         # for this stream, so nothing falls between the snapshot (or catch-up) and it.
-        sub = gw.hub.subscribe()
+        sub = await gw.hub.subscribe()
         try:
             last = request.from_revision - 1  # the stream has everything up to here
             if request.from_revision == 0:
@@ -81,10 +121,12 @@ class WatchRpcs:
                 last = rev
             elif last < sub.since:
                 # Resuming from before the hub's point: catch up on a watch of its own.
+                # Its batches are not the hub's (a catching-up etcd watch may carry
+                # several revisions under one header revision), so they are not cached.
                 async for rev, events in gw.client.watch_prefix(
                     gw.keys.all(), start_revision=last + 1
                 ):
-                    for out in self._events(rev, events, regions):
+                    for out in _Batch(rev, events, gw.keys).for_regions(regions, self._event):
                         yield out
                     last = rev
                     if last >= sub.since:
@@ -99,37 +141,36 @@ class WatchRpcs:
         finally:
             gw.hub.unsubscribe(sub)
 
-    def _events(self, rev: int, events: list[Any], regions: set[str]) -> list[pb.WatchEvent]:
-        """The watch events of one batch for ``regions``. Each batch is decoded and
-        converted once, for every stream that wants it (hundreds of consoles share one
-        hub), and the streams only filter by region."""
-        converted = self._converted.get(rev)
-        if converted is None:
-            converted = [e for ev in events if (e := self._event(rev, ev)) is not None]
-            self._converted[rev] = converted
-            if len(self._converted) > CONVERTED_BATCHES:
-                self._converted.popitem(last=False)
-        return [e for e in converted if e.region in regions]
+    def _events(
+        self, rev: int, events: list[WatchEventKV], regions: set[str]
+    ) -> list[pb.WatchEvent]:
+        """The watch events of one hub batch for ``regions``. A batch is sorted once (key
+        bytes only) and each record in it decoded and converted at most once, when the
+        first stream that wants its region asks (hundreds of consoles share one hub):
+        journal, request-id and counter writes, and records of regions no stream
+        watches, are never decoded."""
+        batch = self._batches.get(rev)
+        if batch is None:
+            batch = _Batch(rev, events, self.gw.keys)
+            self._batches[rev] = batch
+            if len(self._batches) > CONVERTED_BATCHES:
+                self._batches.popitem(last=False)
+        return batch.for_regions(regions, self._event)
 
-    def _event(self, rev: int, ev: Any) -> pb.WatchEvent | None:
-        parsed = self.gw.keys.parse(ev.kv.key)
-        if parsed is None or parsed[1] not in self.gw.regions:
-            return None
-        kind, region, ident = parsed
-        shape = _WATCH_SHAPES.get(kind)
-        if shape is not None:
-            record_type, changed, removed, field, to_pb = shape
-            if ev.deleted:
-                return pb.WatchEvent(kind=removed, revision=rev, region=region, removed_id=ident)
-            record = record_type.decode(ev.kv.value, ev.kv.mod_revision)
-            return pb.WatchEvent(
-                kind=changed, revision=rev, region=region, **{field: to_pb(record)}
-            )
-        if kind == "regions" and ident == "owner":
+    def _event(
+        self, rev: int, kind: bytes, region: str, ident: bytes, ev: WatchEventKV
+    ) -> pb.WatchEvent:
+        if kind == b"regions":
             return self._owner_event(rev, region, ev)
-        return None
+        record_type, changed, removed, field, to_pb = _WATCH_SHAPES[kind]
+        if ev.deleted:
+            return pb.WatchEvent(
+                kind=removed, revision=rev, region=region, removed_id=ident.decode()
+            )
+        record = record_type.decode(ev.kv.value, ev.kv.mod_revision)
+        return pb.WatchEvent(kind=changed, revision=rev, region=region, **{field: to_pb(record)})
 
-    def _owner_event(self, rev: int, region: str, ev: Any) -> pb.WatchEvent:
+    def _owner_event(self, rev: int, region: str, ev: WatchEventKV) -> pb.WatchEvent:
         seed = self.gw.config.seed
         cfg = seed.region(region)
         if ev.deleted:

@@ -152,3 +152,23 @@ def test_range_selects_exactly_the_keys_with_the_prefix() -> None:
     keys = [w for w in words if w] + [w + b"z" for w in words]
     wrong = [(p, k) for p in prefixes for k in keys if _selects(p, k) != k.startswith(p)]
     assert wrong == []
+
+
+def test_split_agrees_with_parse_without_decoding() -> None:
+    keys = Keys("/amk/test-7/")
+    for key in (
+        keys.incident("oslo", "OSL-1"),
+        keys.unit("oslo", "osl-a11"),
+        keys.owner("oslo"),
+        keys.call("oslo", "c-1"),
+    ):
+        parsed = keys.parse(key)
+        assert parsed is not None
+        assert keys.split(key) == tuple(p.encode() for p in parsed)
+    for key in (
+        keys.journal("oslo", "00000042"),
+        keys.request("req-1"),
+        keys.counter("oslo"),
+        K.incident("oslo", "OSL-1"),  # another deployment's prefix
+    ):
+        assert keys.split(key) is None and keys.parse(key) is None

@@ -1,0 +1,120 @@
+"""The gateway's shared watch: open only while a console is subscribed, and a batch's
+records decoded only for the regions some console asked for."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from actors.gateway.watch_hub import WatchHub
+from actors.gateway.watch_service import _Batch
+from cluster.etcd import KV, WatchEventKV
+from cluster.keys import Keys
+
+pytestmark = pytest.mark.timeout(30)
+
+K = Keys("/amk/t/")
+
+
+class FakeEtcd:
+    """Just enough of :class:`EtcdClient` for the hub: a revision and watches that
+    yield what the test feeds them."""
+
+    def __init__(self) -> None:
+        self.rev = 7
+        self.watches_opened: list[int] = []
+        self.open = 0
+        self.feed: asyncio.Queue[tuple[int, list[WatchEventKV]]] = asyncio.Queue()
+
+    async def revision(self) -> int:
+        return self.rev
+
+    async def watch_prefix(
+        self, prefix: bytes, *, start_revision: int = 0
+    ) -> AsyncIterator[tuple[int, list[WatchEventKV]]]:
+        self.watches_opened.append(start_revision)
+        self.open += 1
+        try:
+            while True:
+                yield await self.feed.get()
+        finally:
+            self.open -= 1
+
+
+def put(key: bytes, value: bytes = b"{}", rev: int = 8) -> WatchEventKV:
+    return WatchEventKV(KV(key, value, rev, rev, 1, 0), False, None)
+
+
+async def settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+async def test_hub_watches_only_while_subscribed() -> None:
+    etcd = FakeEtcd()
+    hub = WatchHub(etcd, K, linger_s=0)  # type: ignore[arg-type]
+    await hub.start()
+    await settle()
+    assert etcd.watches_opened == [] and not hub.following
+    a, b = await asyncio.gather(hub.subscribe(), hub.subscribe())
+    await settle()
+    assert etcd.watches_opened == [8] and a.since == b.since == 7  # one watch for both
+    batch = (8, [put(K.incident("oslo", "OSL-1"))])
+    etcd.feed.put_nowait(batch)
+    assert await a.next() == batch and await b.next() == batch
+    hub.unsubscribe(a)
+    await settle()
+    assert hub.following  # b is still there
+    hub.unsubscribe(b)
+    await settle()
+    assert not hub.following and etcd.open == 0
+    etcd.rev = 20
+    c = await hub.subscribe()
+    await settle()
+    assert c.since == 20 and etcd.watches_opened == [8, 21]
+    await hub.stop()
+    assert etcd.open == 0
+
+
+async def test_a_returning_console_within_the_linger_keeps_the_watch() -> None:
+    etcd = FakeEtcd()
+    hub = WatchHub(etcd, K, linger_s=3600)  # type: ignore[arg-type]
+    hub.unsubscribe(await hub.subscribe())
+    await hub.subscribe()
+    await settle()
+    assert etcd.watches_opened == [8] and hub.following
+    await hub.stop()
+
+
+def test_batch_decodes_only_wanted_regions_once() -> None:
+    events = [
+        put(K.incident("oslo", "OSL-1")),
+        put(K.journal("oslo", "0001")),
+        put(K.request("r-1")),
+        put(K.counter("oslo")),
+        put(K.unit("innlandet", "inn-1")),
+        put(K.takeover("oslo")),
+        put(K.owner("oslo")),
+        put(K.call("oslo", "c-1")),
+    ]
+    converted: list[tuple[bytes, str, bytes]] = []
+
+    def convert(rev: int, kind: bytes, region: str, ident: bytes, ev: WatchEventKV) -> object:
+        converted.append((kind, region, ident))
+        return (kind, region, ident)
+
+    batch = _Batch(8, events, K)
+    assert batch.for_regions({"oslo"}, convert) == [  # type: ignore[arg-type]
+        (b"incidents", "oslo", b"OSL-1"),
+        (b"regions", "oslo", b"owner"),
+    ]
+    batch.for_regions({"oslo"}, convert)  # type: ignore[arg-type]
+    assert converted == [(b"incidents", "oslo", b"OSL-1"), (b"regions", "oslo", b"owner")]
+    assert batch.for_regions({"innlandet", "oslo"}, convert)[0] == (  # type: ignore[arg-type]
+        b"incidents",
+        "oslo",
+        b"OSL-1",
+    )
+    assert converted[-1] == (b"units", "innlandet", b"inn-1") and len(converted) == 3
