@@ -1,6 +1,6 @@
 """etcd backend hygiene: how big each member's database is, and defragmentation.
 
-Compaction (on in the embedded etcd: ``--auto-compaction-mode revision``) frees space
+Compaction (on in the embedded etcd: ``--auto-compaction-mode periodic``) frees space
 inside the database file but does not shrink it; ``dbSize`` grows until a defragment
 rewrites the file, and the backend quota counts ``dbSize``. Defragmenting blocks the
 member until it is done (no reads, no writes, no heartbeats answered), so we

@@ -4,16 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
+
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from cluster.config import ClusterConfig
 from cluster.etcd_server import find_free_port
 
 T = TypeVar("T")
 
-__all__ = ["assert_eventually", "find_free_port", "make_config"]
+__all__ = ["assert_eventually", "find_free_port", "make_config", "rid", "ts"]
+
+
+def rid() -> str:
+    """A fresh request id."""
+    return uuid.uuid4().hex
+
+
+def ts(seconds: float) -> Timestamp:
+    """A protobuf Timestamp of Unix ``seconds``."""
+    t = Timestamp()
+    t.FromNanoseconds(int(seconds * 1e9))
+    return t
 
 
 async def assert_eventually(

@@ -22,7 +22,7 @@ from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
 from clients.partner_stub import PartnerCentre
 from cluster.config import ClusterConfig
 from cluster.etcd_server import find_free_port
-from tests.helpers import assert_eventually
+from tests.helpers import assert_eventually, rid
 from tests.unit.eido_schema import load_spec, schema_validator
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -33,10 +33,6 @@ ROAD_ACCIDENT = "A.35.01"  # collision with someone trapped: the road-traffic ac
 DROWNING = "A.13.02"
 ESCALATE_AFTER_S = 2.0
 FIRE, POLICE = pb.ALERT_SERVICE_FIRE_110, pb.ALERT_SERVICE_POLICE_112
-
-
-def rid() -> str:
-    return uuid.uuid4().hex
 
 
 @dataclass

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import math
 import urllib.request
-import uuid
 
 import grpc
 import pytest
@@ -19,14 +18,11 @@ from amk.dispatch.v1 import dispatch_pb2 as pb
 from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
 from cluster.etcd import EtcdClient
 from cluster.keys import Keys
+from tests.helpers import rid
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
 OSLO = pb.Position(lat=59.9139, lon=10.7522, accuracy_m=25)
-
-
-def rid() -> str:
-    return uuid.uuid4().hex
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator
 import grpc
 import pytest
 import pytest_asyncio
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from cluster.archive import open_archive
@@ -24,21 +23,12 @@ from cluster.config import ClusterConfig
 from cluster.etcd_server import EmbeddedEtcd, find_free_port
 from cluster.keys import Keys
 from tests.conftest import RunningCluster
+from tests.helpers import rid, ts
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 OSLO = pb.Position(lat=59.91, lon=10.75)
 SETTLE_S = 30.0  # how long a test waits for the archiver before it fails
-
-
-def rid() -> str:
-    return uuid.uuid4().hex
-
-
-def ts(seconds: float) -> Timestamp:
-    t = Timestamp()
-    t.FromNanoseconds(int(seconds * 1e9))
-    return t
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

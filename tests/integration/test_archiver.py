@@ -19,6 +19,7 @@ from cluster.config import ClusterConfig
 from cluster.errors import FencedError
 from cluster.etcd import op_put
 from cluster.etcd_server import EmbeddedEtcd
+from tests.helpers import rid
 from tests.integration.support import NoPeers
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -44,10 +45,6 @@ async def centre(etcd_server: EmbeddedEtcd, tmp_path, archive_url: str) -> Async
     assert "oslo" in c.core.hosts
     yield c
     await c.stop()
-
-
-def rid() -> str:
-    return uuid.uuid4().hex
 
 
 async def closed(centre: Centre) -> str:

@@ -7,7 +7,6 @@ import asyncio
 import os
 import signal
 import time
-import uuid
 
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -16,7 +15,7 @@ from amk.coordination.v1 import coordination_pb2 as cpb
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from cluster.errors import AmkError
 from cluster.keys import Keys
-from tests.helpers import assert_eventually
+from tests.helpers import assert_eventually, rid
 from tests.integration.support import owner_of
 
 pytestmark = [
@@ -29,10 +28,6 @@ pytestmark = [
 OSLO = pb.Position(lat=59.9139, lon=10.7522, accuracy_m=40)
 KRISTIANSAND = pb.Position(lat=58.1467, lon=7.9956, accuracy_m=40)
 HAMAR = pb.Position(lat=60.7945, lon=11.0680, accuracy_m=40)
-
-
-def rid() -> str:
-    return uuid.uuid4().hex
 
 
 def ago(seconds: float) -> Timestamp:

@@ -14,14 +14,13 @@ from __future__ import annotations
 import os
 import signal
 import time
-import uuid
 
 import pytest
 
 from amk.coordination.v1 import coordination_pb2 as cpb
 from cluster.errors import AmkError
 from cluster.keys import Keys
-from tests.helpers import assert_eventually
+from tests.helpers import assert_eventually, rid
 from tests.integration.support import Writer, check_nothing_lost, owner_of
 
 pytestmark = [
@@ -32,10 +31,6 @@ pytestmark = [
 
 DEADLINE_S = 10.0  # each raw call's deadline: the gateway may use all of it to wait
 WRITERS = 6  # concurrent raw writers: several calls are in flight at every fault
-
-
-def rid() -> str:
-    return uuid.uuid4().hex
 
 
 def raw_writer(stub, region: str) -> Writer:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 
 import grpc
 import pytest
@@ -18,7 +17,7 @@ from cluster.errors import FencedError
 from cluster.keys import Keys
 from cluster.session import Session
 from cluster.store import FencedStore, StaleRecordError, Write
-from tests.helpers import assert_eventually
+from tests.helpers import assert_eventually, rid
 from tests.integration.support import Writer, check_nothing_lost, owner_of
 
 pytestmark = [
@@ -26,10 +25,6 @@ pytestmark = [
     pytest.mark.asyncio(loop_scope="session"),
     pytest.mark.timeout(180),
 ]
-
-
-def rid() -> str:
-    return uuid.uuid4().hex
 
 
 async def test_region_handed_over_and_back_under_load_loses_nothing(cluster, stub, coord, etcd):

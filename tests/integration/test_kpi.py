@@ -5,13 +5,12 @@ journal."""
 from __future__ import annotations
 
 import time
-import uuid
 
 import grpc
 import pytest
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from amk.dispatch.v1 import dispatch_pb2 as pb
+from tests.helpers import rid, ts
 
 pytestmark = [
     pytest.mark.integration,
@@ -22,16 +21,6 @@ pytestmark = [
 OSLO = pb.Position(lat=59.9139, lon=10.7522, accuracy_m=40)
 AKUTT_CODE = "A.11.01"  # triages as akutt
 WAIT_S = 4.0  # each call has waited this long when the telephony side queues it
-
-
-def rid() -> str:
-    return uuid.uuid4().hex
-
-
-def ts(seconds: float) -> Timestamp:
-    t = Timestamp()
-    t.FromNanoseconds(int(seconds * 1e9))
-    return t
 
 
 async def free_unit(stub) -> pb.Unit:

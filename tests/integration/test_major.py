@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import uuid
 
 import grpc
 import pytest
@@ -14,7 +13,7 @@ import pytest
 from amk.coordination.v1 import coordination_pb2 as cpb
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from cluster.keys import Keys
-from tests.helpers import assert_eventually
+from tests.helpers import assert_eventually, rid
 from tests.integration.support import owner_of
 
 pytestmark = [
@@ -25,10 +24,6 @@ pytestmark = [
 
 KONGSBERG = pb.Position(lat=59.6689, lon=9.6502, accuracy_m=50)
 KRISTIANSAND = pb.Position(lat=58.1467, lon=7.9956, accuracy_m=50)
-
-
-def rid() -> str:
-    return uuid.uuid4().hex
 
 
 async def test_major_incident_outlives_the_centre_of_its_region(cluster, stub, coord, etcd):
