@@ -51,6 +51,7 @@ from typing import Any
 
 from actors.centre.archiving import CLOSED
 from actors.centre.centre import Centre
+from actors.centre.core import NoPeers
 from actors.centre.region_host import RegionHost
 from actors.domain.commands import (
     AddIncidentNote,
@@ -83,16 +84,6 @@ NOTES = [
     "Takeover time is RegionHost.load of region oslo at the current revision (the read "
     "and decode a takeover does after winning the claim), 5 repetitions, load paused.",
 ]
-
-
-class NoPeers:
-    """Centres in one process need no peer calls: no call-taker sharing, no hand-over."""
-
-    async def free_call_takers(self, centre_id: str) -> int | None:
-        return None
-
-    async def hand_over_region(self, holder: Any, region: str, to: Any, who: str) -> int:
-        raise RuntimeError("no hand-over in the archive bench")
 
 
 # ---------------------------------------------------------------- deployment

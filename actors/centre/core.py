@@ -44,6 +44,19 @@ class Peers(Protocol):
         ...
 
 
+class NoPeers:
+    """Peers of a centre run alone, without Ray (tests, benchmarks): no partner has free
+    call-takers, and no hand-over can be asked of another instance."""
+
+    async def free_call_takers(self, centre_id: str) -> int | None:
+        return None
+
+    async def hand_over_region(
+        self, holder: OwnerRecord, region: str, to: OwnerRecord, who: str
+    ) -> int:
+        raise NotOwnerError(region, holder.centre)
+
+
 @dataclass(frozen=True, slots=True)
 class Running:
     """What :meth:`Centre.start` opens. A renewed session is a new ``Running`` on the

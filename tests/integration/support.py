@@ -22,17 +22,6 @@ POSITIONS = {
 }
 
 
-class NoPeers:
-    """For a centre run alone without Ray: no partner has free call-takers, no
-    hand-over is asked for."""
-
-    async def free_call_takers(self, centre_id: str) -> int | None:
-        return None
-
-    async def hand_over_region(self, holder, region, to, who) -> int:
-        raise AssertionError("no hand-over in these tests")
-
-
 class Writer:
     """Creates incidents in one region through the gateway, recording every ack.
 

@@ -12,6 +12,7 @@ import pytest
 import pytest_asyncio
 
 from actors.centre.centre import Centre
+from actors.centre.core import NoPeers
 from actors.domain.commands import ChangeIncidentStatus, CreateIncident
 from actors.domain.model import IncidentStatus, Position
 from cluster.archive import open_archive
@@ -20,7 +21,6 @@ from cluster.errors import FencedError
 from cluster.etcd import op_put
 from cluster.etcd_server import EmbeddedEtcd
 from tests.helpers import rid
-from tests.integration.support import NoPeers
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -10,12 +10,12 @@ import pytest
 import pytest_asyncio
 
 from actors.centre.centre import Centre
+from actors.centre.core import NoPeers
 from actors.domain.commands import CreateIncident, TriageIncident
 from actors.domain.model import Outcome, Position
 from cluster.config import ClusterConfig
 from cluster.errors import NotOwnerError
 from cluster.etcd_server import EmbeddedEtcd
-from tests.integration.support import NoPeers
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
