@@ -54,7 +54,7 @@ from chaos.drill import (
 from chaos.failpoints import DrillContext
 from clients.launcher import Deployment
 from clients.loadgen import History
-from cluster.archive import ArchiveStore, open_archive
+from cluster.archive import ArchiveStore, open_migrated
 from cluster.config import ClusterConfig
 from cluster.etcd import EtcdClient
 from cluster.etcd_server import find_free_port
@@ -280,8 +280,7 @@ async def run_archive_drill(
         if not result["health_before"]["ok"]:
             result["exit_code"] = EXIT_UNHEALTHY
             return result
-        archive = open_archive(config.archive_location())
-        await asyncio.to_thread(archive.migrate)
+        archive = await open_migrated(config.archive_location())
         watcher = asyncio.create_task(watch_owners(client, keys, config.region_ids(), owner_events))
         load_spec = ClosingLoadSpec(
             spec.rate, spec.concurrency, spec.budget_s, min(2.0, spec.budget_s), spec.seed

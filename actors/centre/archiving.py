@@ -40,7 +40,7 @@ from actors.centre.records import ArchivePass
 from actors.centre.region_host import RegionHost
 from actors.centre.region_state import RegionState
 from actors.domain.model import Call, CallStatus, Incident, IncidentStatus
-from cluster.archive import ArchivedRecord, ArchiveStore, JournalRow, open_archive
+from cluster.archive import ArchivedRecord, ArchiveStore, JournalRow, open_migrated
 from cluster.archive.journal import journal_row
 from cluster.errors import AmkError, FencedError
 from cluster.etcd import KV, cmp_mod_revision, op_delete, op_get
@@ -102,9 +102,7 @@ class Archiver:
     async def archive(self) -> ArchiveStore:
         """The archive database, opened and migrated on first use."""
         if self._archive is None:
-            store = open_archive(self.core.config.archive_location())
-            await asyncio.to_thread(store.migrate)
-            self._archive = store
+            self._archive = await open_migrated(self.core.config.archive_location())
         return self._archive
 
     async def run(self) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from actors.domain.model import Call, Incident, IncidentStatus, Unit
-from cluster.archive import ArchiveStore, RecordVersion, open_archive
+from cluster.archive import ArchiveStore, RecordVersion, open_migrated
 from cluster.archive.journal import OWNERS, touches, versions_of
 from cluster.config import ClusterConfig
 from cluster.etcd import EtcdClient
@@ -59,9 +59,7 @@ class History:
     async def archive(self) -> ArchiveStore:
         async with self._lock:
             if self._archive is None:
-                store = open_archive(self.config.archive_location())
-                await asyncio.to_thread(store.migrate)
-                self._archive = store
+                self._archive = await open_migrated(self.config.archive_location())
         return self._archive
 
     # ------------------------------------------------------------ records

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from cluster.archive.base import (
     ArchivedRecord,
     ArchiveError,
@@ -17,6 +19,7 @@ __all__ = [
     "JournalRow",
     "RecordVersion",
     "open_archive",
+    "open_migrated",
 ]
 
 
@@ -31,3 +34,11 @@ def open_archive(url: str) -> ArchiveStore:
 
         return PostgresArchive(url)
     raise ArchiveError(f"archive_url: unsupported scheme in {url!r} (sqlite:/// or postgresql://)")
+
+
+async def open_migrated(url: str) -> ArchiveStore:
+    """The archive at ``url`` with its schema brought up to date, for async callers: the
+    drivers block, so the migration runs in a thread, off the event loop."""
+    store = open_archive(url)
+    await asyncio.to_thread(store.migrate)
+    return store
