@@ -19,6 +19,7 @@ from actors.domain.commands import Command
 from actors.domain.model import Outcome
 from actors.gateway.directory import Directory
 from actors.gateway.rpc import stamp
+from actors.remote import unwrap
 from cluster.config import ClusterConfig
 from cluster.errors import AmkError, RegionUnavailableError
 from cluster.ownership import Owner
@@ -99,26 +100,33 @@ class Router:
                 backoff = retry.next(backoff)
 
     async def _attempt(self, owner: Owner, region: str, cmd: Command, deadline: float) -> Outcome:
+        """One try at ``owner``: its answer, or RegionUnavailableError once the region's
+        owner changes or the deadline passes, whichever is first.
+
+        The wait costs one future, one timer and one callback on the directory's shared
+        change future (no task, no ``asyncio.wait``): this runs for every command."""
         record = owner.record
         handle = self.incarnation(record.centre, record.instance, record.address)
-        call = asyncio.ensure_future(
-            handle.execute(region, cmd, timeout_s=max(0.05, deadline - time.monotonic()))
-        )
-        while not call.done():
-            changed = self.directory.change_future()
-            await asyncio.wait(
-                {call, changed},
-                timeout=max(0.0, deadline - time.monotonic()),
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-            if call.done():
-                break
+        fut = handle.submit(region, cmd, deadline)
+        loop = asyncio.get_running_loop()
+
+        def fail(reason: str) -> None:
+            if not fut.done():
+                fut.set_exception(RegionUnavailableError(region, reason))
+
+        def on_change(_: asyncio.Future[None]) -> None:
+            nonlocal changed
             if self.directory.owner(region) != owner:
-                call.cancel()
-                raise RegionUnavailableError(region, f"owner changed from {owner.record.centre}")
-            if time.monotonic() >= deadline:
-                call.cancel()
-                raise RegionUnavailableError(
-                    region, f"no answer from {owner.record.centre} before the deadline"
-                )
-        return call.result()
+                fail(f"owner changed from {record.centre}")
+            elif not fut.done():  # another region's change: wait for the next one
+                changed = self.directory.change_future()
+                changed.add_done_callback(on_change)
+
+        changed = self.directory.change_future()
+        changed.add_done_callback(on_change)
+        timer = loop.call_at(deadline, fail, f"no answer from {record.centre} before the deadline")
+        try:
+            return unwrap(await fut)
+        finally:
+            timer.cancel()
+            changed.remove_done_callback(on_change)

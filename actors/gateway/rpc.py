@@ -136,11 +136,17 @@ def _handler_for(method: Any, fn: Callable[..., Any]) -> grpc.RpcMethodHandler:
         (True, True): grpc.stream_stream_rpc_method_handler,
     }
     make = kinds[(method.client_streaming, method.server_streaming)]
-    return make(
-        fn,
-        request_deserializer=request.FromString,
-        response_serializer=response.SerializeToString,
-    )
+    serialize = _serialize_or_pass if method.server_streaming else response.SerializeToString
+    return make(fn, request_deserializer=request.FromString, response_serializer=serialize)
+
+
+def _serialize_or_pass(message: Any) -> bytes:
+    """A streamed message's wire bytes. A stream may yield bytes already serialized:
+    ``Watch`` serializes each event once for every console that gets it (hundreds per
+    gateway) instead of once per console."""
+    if type(message) is bytes:
+        return message
+    return message.SerializeToString()
 
 
 def implementations(service: ServiceDescriptor, parts: Sequence[object]) -> dict[str, Any]:

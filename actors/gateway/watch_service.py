@@ -43,7 +43,8 @@ _WATCH_SHAPES: dict[bytes, tuple[Any, int, int, str, Callable[[Any], Any]]] = {
 }
 
 
-Convert = Callable[[int, bytes, str, bytes, WatchEventKV], pb.WatchEvent]
+# (revision, key kind, region, id, raw event) -> the event as a stream sends it
+Convert = Callable[[int, bytes, str, bytes, WatchEventKV], Any]
 
 
 class _Batch:
@@ -51,8 +52,9 @@ class _Batch:
     can be sent (incidents, units, region owners), each converted on first demand.
 
     Sorting is by key bytes only (:meth:`Keys.split`); a value is decoded only by
-    :meth:`for_regions`, for a region some stream asked for, and once for all of them.
-    The order of the batch is kept.
+    :meth:`for_regions`, for a region some stream asked for, and once for all of them
+    (``WatchRpcs`` keeps the serialized bytes, so hundreds of streams also share one
+    serialization). The order of the batch is kept.
     """
 
     __slots__ = ("converted", "rev", "wanted")
@@ -67,9 +69,9 @@ class _Batch:
             kind, region, ident = parts
             if kind in _WATCH_SHAPES or (kind == b"regions" and ident == b"owner"):
                 self.wanted.append((kind, region.decode(), ident, ev))
-        self.converted: list[pb.WatchEvent | None] = [None] * len(self.wanted)
+        self.converted: list[Any] = [None] * len(self.wanted)
 
-    def for_regions(self, regions: set[str], convert: Convert) -> list[pb.WatchEvent]:
+    def for_regions(self, regions: set[str], convert: Convert) -> list[Any]:
         out = []
         for i, (kind, region, ident, ev) in enumerate(self.wanted):
             if region not in regions:
@@ -90,7 +92,7 @@ class WatchRpcs:
         self._batches: OrderedDict[int, _Batch] = OrderedDict()
 
     @rpc
-    async def Watch(self, request, context) -> AsyncIterator[pb.WatchEvent]:
+    async def Watch(self, request, context) -> AsyncIterator[pb.WatchEvent | bytes]:
         gw = self.gw
         regions = set(conv.regions_filter(list(request.regions), gw.regions))
         if request.from_revision < 0:
@@ -126,7 +128,8 @@ class WatchRpcs:
                 async for rev, events in gw.client.watch_prefix(
                     gw.keys.all(), start_revision=last + 1
                 ):
-                    for out in _Batch(rev, events, gw.keys).for_regions(regions, self._event):
+                    batch = _Batch(rev, events, gw.keys)
+                    for out in batch.for_regions(regions, self._wire_event):
                         yield out
                     last = rev
                     if last >= sub.since:
@@ -141,21 +144,24 @@ class WatchRpcs:
         finally:
             gw.hub.unsubscribe(sub)
 
-    def _events(
-        self, rev: int, events: list[WatchEventKV], regions: set[str]
-    ) -> list[pb.WatchEvent]:
-        """The watch events of one hub batch for ``regions``. A batch is sorted once (key
-        bytes only) and each record in it decoded and converted at most once, when the
-        first stream that wants its region asks (hundreds of consoles share one hub):
-        journal, request-id and counter writes, and records of regions no stream
-        watches, are never decoded."""
+    def _events(self, rev: int, events: list[WatchEventKV], regions: set[str]) -> list[bytes]:
+        """The watch events of one hub batch for ``regions``, serialized. A batch is
+        sorted once (key bytes only) and each record in it decoded, converted and
+        serialized at most once, when the first stream that wants its region asks
+        (hundreds of consoles share one hub): journal, request-id and counter writes,
+        and records of regions no stream watches, are never decoded."""
         batch = self._batches.get(rev)
         if batch is None:
             batch = _Batch(rev, events, self.gw.keys)
             self._batches[rev] = batch
             if len(self._batches) > CONVERTED_BATCHES:
                 self._batches.popitem(last=False)
-        return batch.for_regions(regions, self._event)
+        return batch.for_regions(regions, self._wire_event)
+
+    def _wire_event(
+        self, rev: int, kind: bytes, region: str, ident: bytes, ev: WatchEventKV
+    ) -> bytes:
+        return self._event(rev, kind, region, ident, ev).SerializeToString()
 
     def _event(
         self, rev: int, kind: bytes, region: str, ident: bytes, ev: WatchEventKV
