@@ -17,9 +17,12 @@ time against fleet size, and Watch fan-out to many consoles.
    that ``RegionHost.load`` could not read in step 2 are skipped (the region would be
    left without a serving owner).
 4. ``recommend``: ``bench/recommend_bench.py`` over 100 ... 100,000 units.
-5. ``watch``: 1, 10 and 100 consoles with a ``Watch`` stream each on one gateway while a
-   writer creates incidents at a fixed rate: delivery latency from the create's ack (and
-   from its send) to each console's receipt, p50/p99 per console.
+5. ``watch``: 1, 10 and 100 consoles (``--consoles``) with a ``Watch`` stream each on
+   every region while a writer creates incidents at 20/s, round robin over the regions:
+   delivery latency from the create's send (and from its ack) to each console's receipt,
+   p50/p99 per console, and the CPU of the gateways and the clients. The consoles spread
+   over ``--watch-gateways`` gateways and ``--console-procs`` client processes
+   (``bench/watch_consoles.py``: real consoles each decode only their own stream).
 
     .venv/bin/python bench/scale_bench.py [--quick] [--out FILE] [--parts memory,load,...]
 """
@@ -37,6 +40,7 @@ import sys
 import time
 import tracemalloc
 import uuid
+from pathlib import Path
 from typing import Any
 
 import benchlib as bl
@@ -52,6 +56,7 @@ LOAD_SIZES = ((100, False), (1_000, False), (10_000, False), (10_000, True), (10
 TAKEOVER_SIZES = ((100, False), (1_000, False), (10_000, False), (10_000, True))
 CONSOLES = (1, 10, 100)
 GRPC_DEFAULT_MAX_RECEIVE = 4 * 1024 * 1024
+CONSOLES_SCRIPT = Path(__file__).resolve().parent / "watch_consoles.py"
 
 
 # ---------------------------------------------------------------- records
@@ -384,91 +389,211 @@ def part_recommend(quick: bool) -> dict[str, Any]:
 # ---------------------------------------------------------------- watch
 
 
+class InProcessConsoles:
+    """Consoles as tasks of this process (``--console-procs 1``): every receipt is
+    decoded here, one console after the other."""
+
+    def __init__(self, gateways: list[str], n: int, from_revision: int) -> None:
+        self.channels = [bl.channel(g) for g in gateways for _ in range(2)]
+        self.received: list[dict[str, float]] = [{} for _ in range(n)]
+        self.tasks: list[asyncio.Task[None]] = []
+        self.n, self.from_revision, self.gateways = n, from_revision, len(gateways)
+        self.pids: list[int] = []
+
+    async def start(self) -> None:
+        async def console(i: int) -> None:
+            stub = pb_grpc.DispatchServiceStub(self.channels[(i % self.gateways) * 2 + i % 2])
+            call = stub.Watch(pb.WatchRequest(from_revision=self.from_revision))
+            mine = self.received[i]
+            with contextlib.suppress(asyncio.CancelledError, grpc.aio.AioRpcError):
+                async for ev in call:
+                    if ev.kind == pb.WatchEvent.KIND_INCIDENT_CHANGED:
+                        mine.setdefault(ev.incident.id, time.monotonic())
+            call.cancel()
+
+        self.tasks = [asyncio.create_task(console(i)) for i in range(self.n)]
+
+    async def have(self, ident: str) -> bool:
+        return all(ident in r for r in self.received)
+
+    async def have_all(self, ids: set[str]) -> bool:
+        return all(ids <= set(r) for r in self.received)
+
+    async def dump(self) -> list[dict[str, float]]:
+        for t in self.tasks:
+            t.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        for c in self.channels:
+            await c.close()
+        return self.received
+
+
+class ProcessConsoles:
+    """Consoles spread over ``procs`` child processes (``bench/watch_consoles.py``)."""
+
+    def __init__(self, gateways: list[str], n: int, from_revision: int, procs: int) -> None:
+        self.args = (gateways, n, from_revision, procs)
+        self.children: list[asyncio.subprocess.Process] = []
+        self.pids: list[int] = []
+
+    async def start(self) -> None:
+        gateways, n, from_revision, procs = self.args
+        script = str(CONSOLES_SCRIPT)
+        first = 0
+        for k in range(procs):
+            count = n // procs + (1 if k < n % procs else 0)
+            child = await asyncio.create_subprocess_exec(
+                sys.executable,
+                script,
+                "--gateways",
+                ",".join(gateways),
+                "--first",
+                str(first),
+                "--count",
+                str(count),
+                "--from-revision",
+                str(from_revision),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                limit=256 * 1024 * 1024,
+            )
+            first += count
+            self.children.append(child)
+            self.pids.append(child.pid)
+        for child in self.children:
+            line = await asyncio.wait_for(child.stdout.readline(), 60)  # type: ignore[union-attr]
+            if line.strip() != b"ready":
+                raise RuntimeError(f"console process {child.pid} did not start: {line!r}")
+
+    async def _ask(self, line: str) -> list[bytes]:
+        for child in self.children:
+            child.stdin.write(line.encode() + b"\n")  # type: ignore[union-attr]
+            await child.stdin.drain()  # type: ignore[union-attr]
+        return [await child.stdout.readline() for child in self.children]  # type: ignore[union-attr]
+
+    async def have(self, ident: str) -> bool:
+        return all(a.strip() == b"yes" for a in await self._ask(f"have {ident}"))
+
+    async def have_all(self, ids: set[str]) -> bool:
+        for ident in ids:
+            if not await self.have(ident):
+                return False
+        return True
+
+    async def dump(self) -> list[dict[str, float]]:
+        out: list[dict[str, float]] = []
+        for answer in await self._ask("dump"):
+            out += json.loads(answer)
+        for child in self.children:
+            await child.wait()
+        return out
+
+
 async def part_watch(
-    endpoint: str, quick: bool, consoles_asked: tuple[int, ...] = CONSOLES
+    endpoint: str,
+    quick: bool,
+    consoles_asked: tuple[int, ...] = CONSOLES,
+    gateways: int = 1,
+    procs: int = 1,
 ) -> dict[str, Any]:
-    """Consoles watching one region while a writer creates incidents at a fixed rate."""
+    """Consoles watching every region while a writer creates incidents at a fixed rate,
+    round robin over the regions."""
     from cluster.etcd import EtcdClient
 
     rate = 20.0
     seconds = 2.0 if quick else 8.0
     consoles = (1, 10) if quick else consoles_asked
-    out: dict[str, Any] = {"rate_per_s": rate, "seconds": seconds, "points": []}
-    async with bl.deployment(endpoint) as cluster:
+    out: dict[str, Any] = {
+        "rate_per_s": rate,
+        "seconds": seconds,
+        "gateways": gateways,
+        "console_procs": procs,
+        "regions_watched": "all",
+        "points": [],
+    }
+    async with bl.deployment(endpoint, gateways=gateways) as cluster:
         pids = await cluster.refresh_pids()
+        states = await cluster.deployment.gateway_states()
+        pids["gateway"] = [g.pid for g in states]
+        addresses = [g.address for g in states]
         etcd = EtcdClient([endpoint])
-        channels = [bl.channel(cluster.gateway) for _ in range(4)]
-        stubs = [pb_grpc.DispatchServiceStub(c) for c in channels]
+        writer = bl.channel(cluster.gateway)
         try:
             for n in consoles:
-                out["points"].append(await watch_point(stubs, etcd, pids, n, rate, seconds))
+                point = await watch_point(
+                    pb_grpc.DispatchServiceStub(writer),
+                    etcd,
+                    pids,
+                    cluster.config,
+                    (addresses, n, procs),
+                    rate,
+                    seconds,
+                )
+                out["points"].append(point)
         finally:
             await etcd.close()
-            for c in channels:
-                await c.close()
+            await writer.close()
     return out
 
 
 async def watch_point(
-    stubs: list[Any], etcd: Any, pids: dict[str, Any], n: int, rate: float, seconds: float
+    stub: Any,
+    etcd: Any,
+    pids: dict[str, Any],
+    config: Any,
+    shape: tuple[list[str], int, int],
+    rate: float,
+    seconds: float,
 ) -> dict[str, Any]:
+    gateways, n, procs = shape
     rng = random.Random(n)
-    received: list[dict[str, float]] = [{} for _ in range(n)]
     start_rev = await etcd.revision() + 1
+    if procs > 1 and n >= procs:
+        consoles: Any = ProcessConsoles(gateways, n, start_rev, procs)
+    else:
+        consoles = InProcessConsoles(gateways, n, start_rev)
+    await consoles.start()
+    seed = config.seed
+    places = [(r.id, seed.centre(r.home)) for r in seed.regions]
 
-    async def console(i: int) -> None:
-        call = stubs[i % len(stubs)].Watch(
-            pb.WatchRequest(regions=["oslo"], from_revision=start_rev)
-        )
-        with contextlib.suppress(asyncio.CancelledError, grpc.aio.AioRpcError):
-            async for ev in call:
-                if ev.kind == pb.WatchEvent.KIND_INCIDENT_CHANGED:
-                    received[i].setdefault(ev.incident.id, time.monotonic())
-        call.cancel()
-
-    tasks = [asyncio.create_task(console(i)) for i in range(n)]
-
-    def create() -> pb.CreateIncidentRequest:
+    def create(k: int) -> pb.CreateIncidentRequest:
+        region, centre = places[k % len(places)]
         return pb.CreateIncidentRequest(
             request_id=uuid.uuid4().hex,
-            region="oslo",
-            position=pb.Position(lat=bl.OSLO[0] + rng.uniform(-0.05, 0.05), lon=bl.OSLO[1]),
+            region=region,
+            position=pb.Position(lat=centre.lat + rng.uniform(-0.05, 0.05), lon=centre.lon),
         )
 
     # Every console must be watching before the measured creates start.
-    probe = await stubs[0].CreateIncident(create(), timeout=10)
-    await bl.wait_for(
-        lambda: _all_have(received, probe.id), 30, f"{n} consoles see the probe", 0.02
-    )
+    probe = await stub.CreateIncident(create(0), timeout=10)
+    await bl.wait_for(lambda: consoles.have(probe.id), 30, f"{n} consoles see the probe", 0.05)
     sent: dict[str, tuple[float, float]] = {}  # id -> (sent, acked)
     errors: dict[str, int] = {}
 
-    async def one() -> None:
+    async def one(k: int) -> None:
         t0 = time.monotonic()
         try:
-            inc = await stubs[0].CreateIncident(create(), timeout=10)
+            inc = await stub.CreateIncident(create(k), timeout=10)
         except grpc.aio.AioRpcError as err:
             errors[err.code().name] = errors.get(err.code().name, 0) + 1
             return
         sent[inc.id] = (t0, time.monotonic())
 
-    meter = bl.CpuMeter({k: v for k, v in pids.items() if k in ("gateway", "etcd", "bench_client")})
+    meter_pids = {k: v for k, v in pids.items() if k in ("gateway", "etcd")}
+    meter_pids["bench_client"] = [os.getpid(), *consoles.pids]
+    meter = bl.CpuMeter(meter_pids)
     meter.start()
     writes = []
     t_start = time.monotonic()
     for k in range(int(rate * seconds)):
         await asyncio.sleep(max(0.0, t_start + k / rate - time.monotonic()))
-        writes.append(asyncio.create_task(one()))
+        writes.append(asyncio.create_task(one(k)))
     await asyncio.gather(*writes)
     ids = set(sent)
     with contextlib.suppress(TimeoutError):
-        await bl.wait_for(
-            lambda: _true(all(ids <= set(r) for r in received)), 10, "all delivered", 0.05
-        )
+        await bl.wait_for(lambda: consoles.have_all(ids), 10, "all delivered", 0.1)
     cpu = meter.stop()
-    for t in tasks:
-        t.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    received = await consoles.dump()
     per_console = []
     all_ack: list[float] = []
     all_send: list[float] = []
@@ -484,6 +609,8 @@ async def watch_point(
     p99s = [c["p99_ms"] for c in per_console if c["p99_ms"] is not None]
     row = {
         "consoles": n,
+        "gateways": len(gateways),
+        "console_procs": procs if isinstance(consoles, ProcessConsoles) else 1,
         "creates": len(ids),
         "create_errors": errors,
         "events_missing": missing,
@@ -497,18 +624,10 @@ async def watch_point(
         "cpu": cpu,
     }
     bl.note(
-        f"watch {n:3d} consoles: ack->receipt p50 {row['ack_to_receipt'].get('p50_ms')} ms "
-        f"p99 {row['ack_to_receipt'].get('p99_ms')} ms; missing {missing}"
+        f"watch {n:3d} consoles: send->receipt p50 {row['send_to_receipt'].get('p50_ms')} ms "
+        f"p99 {row['send_to_receipt'].get('p99_ms')} ms; missing {missing}"
     )
     return row
-
-
-async def _true(v: bool) -> bool:
-    return v
-
-
-async def _all_have(received: list[dict[str, float]], ident: str) -> bool:
-    return all(ident in r for r in received)
 
 
 # ---------------------------------------------------------------- main
@@ -534,7 +653,9 @@ async def run(args: Any, endpoint: str) -> dict[str, Any]:
         out["recommend"] = part_recommend(args.quick)
     if "watch" in parts:
         consoles = tuple(int(n) for n in args.consoles.split(","))
-        out["watch"] = await part_watch(endpoint, args.quick, consoles)
+        out["watch"] = await part_watch(
+            endpoint, args.quick, consoles, args.watch_gateways, args.console_procs
+        )
     return out
 
 
@@ -545,6 +666,15 @@ def main() -> None:
     ap = bl.base_parser(__doc__.splitlines()[0])
     ap.add_argument("--parts", default=",".join(PARTS), help=f"subset of {','.join(PARTS)}")
     ap.add_argument("--consoles", default=",".join(map(str, CONSOLES)), help="watch: consoles")
+    ap.add_argument(
+        "--watch-gateways", type=int, default=1, help="watch: gateways the consoles spread over"
+    )
+    ap.add_argument(
+        "--console-procs",
+        type=int,
+        default=1,
+        help="watch: client processes the consoles spread over (1: all in this one)",
+    )
     args = ap.parse_args()
     bl.run_benchmark("scale", "scale_bench.py", args, lambda endpoint: run(args, endpoint))
 
