@@ -40,11 +40,11 @@ import sys
 import time
 import tracemalloc
 import uuid
-from pathlib import Path
 from typing import Any
 
 import benchlib as bl
 import grpc
+import watch_consoles as wc
 
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
@@ -56,7 +56,6 @@ LOAD_SIZES = ((100, False), (1_000, False), (10_000, False), (10_000, True), (10
 TAKEOVER_SIZES = ((100, False), (1_000, False), (10_000, False), (10_000, True))
 CONSOLES = (1, 10, 100)
 GRPC_DEFAULT_MAX_RECEIVE = 4 * 1024 * 1024
-CONSOLES_SCRIPT = Path(__file__).resolve().parent / "watch_consoles.py"
 
 
 # ---------------------------------------------------------------- records
@@ -389,106 +388,6 @@ def part_recommend(quick: bool) -> dict[str, Any]:
 # ---------------------------------------------------------------- watch
 
 
-class InProcessConsoles:
-    """Consoles as tasks of this process (``--console-procs 1``): every receipt is
-    decoded here, one console after the other."""
-
-    def __init__(self, gateways: list[str], n: int, from_revision: int) -> None:
-        self.channels = [bl.channel(g) for g in gateways for _ in range(2)]
-        self.received: list[dict[str, float]] = [{} for _ in range(n)]
-        self.tasks: list[asyncio.Task[None]] = []
-        self.n, self.from_revision, self.gateways = n, from_revision, len(gateways)
-        self.pids: list[int] = []
-
-    async def start(self) -> None:
-        async def console(i: int) -> None:
-            stub = pb_grpc.DispatchServiceStub(self.channels[(i % self.gateways) * 2 + i % 2])
-            call = stub.Watch(pb.WatchRequest(from_revision=self.from_revision))
-            mine = self.received[i]
-            with contextlib.suppress(asyncio.CancelledError, grpc.aio.AioRpcError):
-                async for ev in call:
-                    if ev.kind == pb.WatchEvent.KIND_INCIDENT_CHANGED:
-                        mine.setdefault(ev.incident.id, time.monotonic())
-            call.cancel()
-
-        self.tasks = [asyncio.create_task(console(i)) for i in range(self.n)]
-
-    async def have(self, ident: str) -> bool:
-        return all(ident in r for r in self.received)
-
-    async def have_all(self, ids: set[str]) -> bool:
-        return all(ids <= set(r) for r in self.received)
-
-    async def dump(self) -> list[dict[str, float]]:
-        for t in self.tasks:
-            t.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
-        for c in self.channels:
-            await c.close()
-        return self.received
-
-
-class ProcessConsoles:
-    """Consoles spread over ``procs`` child processes (``bench/watch_consoles.py``)."""
-
-    def __init__(self, gateways: list[str], n: int, from_revision: int, procs: int) -> None:
-        self.args = (gateways, n, from_revision, procs)
-        self.children: list[asyncio.subprocess.Process] = []
-        self.pids: list[int] = []
-
-    async def start(self) -> None:
-        gateways, n, from_revision, procs = self.args
-        script = str(CONSOLES_SCRIPT)
-        first = 0
-        for k in range(procs):
-            count = n // procs + (1 if k < n % procs else 0)
-            child = await asyncio.create_subprocess_exec(
-                sys.executable,
-                script,
-                "--gateways",
-                ",".join(gateways),
-                "--first",
-                str(first),
-                "--count",
-                str(count),
-                "--from-revision",
-                str(from_revision),
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                limit=256 * 1024 * 1024,
-            )
-            first += count
-            self.children.append(child)
-            self.pids.append(child.pid)
-        for child in self.children:
-            line = await asyncio.wait_for(child.stdout.readline(), 60)  # type: ignore[union-attr]
-            if line.strip() != b"ready":
-                raise RuntimeError(f"console process {child.pid} did not start: {line!r}")
-
-    async def _ask(self, line: str) -> list[bytes]:
-        for child in self.children:
-            child.stdin.write(line.encode() + b"\n")  # type: ignore[union-attr]
-            await child.stdin.drain()  # type: ignore[union-attr]
-        return [await child.stdout.readline() for child in self.children]  # type: ignore[union-attr]
-
-    async def have(self, ident: str) -> bool:
-        return all(a.strip() == b"yes" for a in await self._ask(f"have {ident}"))
-
-    async def have_all(self, ids: set[str]) -> bool:
-        for ident in ids:
-            if not await self.have(ident):
-                return False
-        return True
-
-    async def dump(self) -> list[dict[str, float]]:
-        out: list[dict[str, float]] = []
-        for answer in await self._ask("dump"):
-            out += json.loads(answer)
-        for child in self.children:
-            await child.wait()
-        return out
-
-
 async def part_watch(
     endpoint: str,
     quick: bool,
@@ -549,9 +448,9 @@ async def watch_point(
     rng = random.Random(n)
     start_rev = await etcd.revision() + 1
     if procs > 1 and n >= procs:
-        consoles: Any = ProcessConsoles(gateways, n, start_rev, procs)
+        consoles: Any = wc.ProcessConsoles(gateways, n, start_rev, procs)
     else:
-        consoles = InProcessConsoles(gateways, n, start_rev)
+        consoles = wc.InProcessConsoles(gateways, n, start_rev)
     await consoles.start()
     seed = config.seed
     places = [(r.id, seed.centre(r.home)) for r in seed.regions]
@@ -610,7 +509,7 @@ async def watch_point(
     row = {
         "consoles": n,
         "gateways": len(gateways),
-        "console_procs": procs if isinstance(consoles, ProcessConsoles) else 1,
+        "console_procs": procs if isinstance(consoles, wc.ProcessConsoles) else 1,
         "creates": len(ids),
         "create_errors": errors,
         "events_missing": missing,

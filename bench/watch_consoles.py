@@ -1,5 +1,6 @@
-"""Consoles of the Watch fan-out benchmark in a process of their own (``scale_bench``
-part ``watch`` with ``--console-procs`` > 1).
+"""Consoles of the Watch fan-out benchmark (``scale_bench`` part ``watch``): in the
+benchmark's process (:class:`InProcessConsoles`) or in processes of their own
+(:class:`ProcessConsoles`, ``--console-procs`` > 1, running this file).
 
 Why: real consoles sit on their own desks, each decoding only its own stream. Five
 hundred consoles in the benchmark's one Python process decode 500 copies of every event
@@ -24,6 +25,7 @@ import contextlib
 import json
 import sys
 import time
+from pathlib import Path
 
 import grpc
 
@@ -31,14 +33,116 @@ from amk.dispatch.v1 import dispatch_pb2 as pb
 from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
 
 CHANNELS_PER_GATEWAY = 2
+SCRIPT = Path(__file__).resolve()
+
+
+def _channel(target: str) -> grpc.aio.Channel:
+    """A channel with a connection of its own (not shared with other channels)."""
+    return grpc.aio.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)])
+
+
+class InProcessConsoles:
+    """Consoles as tasks of this process (``--console-procs 1``): every receipt is
+    decoded here, one console after the other."""
+
+    def __init__(self, gateways: list[str], n: int, from_revision: int) -> None:
+        self.channels = [_channel(g) for g in gateways for _ in range(2)]
+        self.received: list[dict[str, float]] = [{} for _ in range(n)]
+        self.tasks: list[asyncio.Task[None]] = []
+        self.n, self.from_revision, self.gateways = n, from_revision, len(gateways)
+        self.pids: list[int] = []
+
+    async def start(self) -> None:
+        async def console(i: int) -> None:
+            stub = pb_grpc.DispatchServiceStub(self.channels[(i % self.gateways) * 2 + i % 2])
+            call = stub.Watch(pb.WatchRequest(from_revision=self.from_revision))
+            mine = self.received[i]
+            with contextlib.suppress(asyncio.CancelledError, grpc.aio.AioRpcError):
+                async for ev in call:
+                    if ev.kind == pb.WatchEvent.KIND_INCIDENT_CHANGED:
+                        mine.setdefault(ev.incident.id, time.monotonic())
+            call.cancel()
+
+        self.tasks = [asyncio.create_task(console(i)) for i in range(self.n)]
+
+    async def have(self, ident: str) -> bool:
+        return all(ident in r for r in self.received)
+
+    async def have_all(self, ids: set[str]) -> bool:
+        return all(ids <= set(r) for r in self.received)
+
+    async def dump(self) -> list[dict[str, float]]:
+        for t in self.tasks:
+            t.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        for c in self.channels:
+            await c.close()
+        return self.received
+
+
+class ProcessConsoles:
+    """Consoles spread over ``procs`` child processes (``bench/watch_consoles.py``)."""
+
+    def __init__(self, gateways: list[str], n: int, from_revision: int, procs: int) -> None:
+        self.args = (gateways, n, from_revision, procs)
+        self.children: list[asyncio.subprocess.Process] = []
+        self.pids: list[int] = []
+
+    async def start(self) -> None:
+        gateways, n, from_revision, procs = self.args
+        script = str(SCRIPT)
+        first = 0
+        for k in range(procs):
+            count = n // procs + (1 if k < n % procs else 0)
+            child = await asyncio.create_subprocess_exec(
+                sys.executable,
+                script,
+                "--gateways",
+                ",".join(gateways),
+                "--first",
+                str(first),
+                "--count",
+                str(count),
+                "--from-revision",
+                str(from_revision),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                limit=256 * 1024 * 1024,
+            )
+            first += count
+            self.children.append(child)
+            self.pids.append(child.pid)
+        for child in self.children:
+            line = await asyncio.wait_for(child.stdout.readline(), 60)  # type: ignore[union-attr]
+            if line.strip() != b"ready":
+                raise RuntimeError(f"console process {child.pid} did not start: {line!r}")
+
+    async def _ask(self, line: str) -> list[bytes]:
+        for child in self.children:
+            child.stdin.write(line.encode() + b"\n")  # type: ignore[union-attr]
+            await child.stdin.drain()  # type: ignore[union-attr]
+        return [await child.stdout.readline() for child in self.children]  # type: ignore[union-attr]
+
+    async def have(self, ident: str) -> bool:
+        return all(a.strip() == b"yes" for a in await self._ask(f"have {ident}"))
+
+    async def have_all(self, ids: set[str]) -> bool:
+        for ident in ids:
+            if not await self.have(ident):
+                return False
+        return True
+
+    async def dump(self) -> list[dict[str, float]]:
+        out: list[dict[str, float]] = []
+        for answer in await self._ask("dump"):
+            out += json.loads(answer)
+        for child in self.children:
+            await child.wait()
+        return out
 
 
 async def run(gateways: list[str], first: int, count: int, from_revision: int) -> None:
-    channels = [
-        grpc.aio.insecure_channel(g, options=[("grpc.use_local_subchannel_pool", 1)])
-        for g in gateways
-        for _ in range(CHANNELS_PER_GATEWAY)
-    ]
+    channels = [_channel(g) for g in gateways for _ in range(CHANNELS_PER_GATEWAY)]
     received: list[dict[str, float]] = [{} for _ in range(count)]
     opened = 0
     all_open = asyncio.Event()

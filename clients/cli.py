@@ -272,6 +272,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--ray-address", metavar="ADDR", help="join this Ray cluster")
     up.add_argument(
+        "--ray-token-file",
+        metavar="FILE",
+        help="the joined Ray cluster's token (its head's ~/.ray/auth_token), if not in "
+        "RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token",
+    )
+    up.add_argument(
         "--gateway",
         metavar="ADDR",
         default=argparse.SUPPRESS,  # keeps a top-level `amk --gateway X up`

@@ -30,6 +30,8 @@ from actors.centre.handle import CentreHandle
 from actors.gateway.handle import GatewayHandle
 from actors.supervisor import actor as supervisor_actor
 from actors.supervisor.handle import SupervisorHandle
+from clients.ray_join import apply as apply_join
+from clients.ray_join import plan_join
 from clients.up_guard import (
     EXIT_REFUSED,
     EXIT_UNAVAILABLE,
@@ -185,6 +187,8 @@ def _config_from_args(args: argparse.Namespace) -> ClusterConfig:
         overrides["etcd_endpoints"] = [e.strip() for e in args.etcd.split(",") if e.strip()]
     if getattr(args, "ray_address", None):
         overrides["ray_address"] = args.ray_address
+    if getattr(args, "ray_token_file", None):
+        overrides["ray_auth_token_file"] = Path(args.ray_token_file).resolve()
     if getattr(args, "gateway", None):
         overrides["gateways"] = [g.strip() for g in args.gateway.split(",") if g.strip()]
     config_path = getattr(args, "config", None)
@@ -283,6 +287,10 @@ def run_up(args: argparse.Namespace) -> int:
         lock.acquire()
         endpoints = list(config.etcd_endpoints)
         check_ports(config, embedded_etcd=not endpoints)  # before anything starts
+        if config.ray_address:  # its credentials too: ray.init would retry forever
+            plan = plan_join(config.ray_address, config.ray_auth_token_file)
+            print(plan.message, flush=True)
+            apply_join(plan)
         if not endpoints:
             etcd = _start_etcd(config)
             endpoints = [etcd.endpoint]

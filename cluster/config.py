@@ -248,6 +248,9 @@ class ClusterConfig(BaseModel):
     # region has an owner; it gives up after this long, naming what is missing.
     up_ready_timeout_s: float = Field(default=60.0, gt=0.0)
     ray_address: str | None = None
+    # The joined Ray cluster's token file (its head's ~/.ray/auth_token), when Ray's own
+    # places (RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH, ~/.ray/auth_token) do not have it.
+    ray_auth_token_file: Path | None = None
     ray_namespace: str = "amk"
     gateways: list[str] = ["127.0.0.1:50051", "127.0.0.1:50052"]
     # Prometheus endpoints (``http://{address}/metrics``), one per gateway, served by

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -33,6 +32,7 @@ from cluster.etcd_probe import probe, verify_member
 from cluster.etcd_server import EmbeddedEtcd, find_free_port, member_name
 from cluster.keys import Keys
 from cluster.ports import port_holder, port_taken, taken_ports
+from tests.integration.processes import descendants, stop_up
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -45,34 +45,6 @@ def _env(home: Path, gateway: str) -> dict[str, str]:
     env.pop("RAY_ADDRESS", None)
     env.pop("AMK_ETCD", None)
     return env
-
-
-def _descendants(pid: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    found: set[int] = set()
-    stack = [pid]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            if child not in found:
-                found.add(child)
-                stack.append(child)
-    return found
-
-
-def _start_time(pid: int) -> str | None:
-    """A process's start time (ticks since boot): with its pid, who it is, so a pid
-    that was reused is never signalled."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
 
 
 def _up_once(home: Path, gateway: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -116,7 +88,6 @@ def first(tmp_path_factory: pytest.TempPathFactory) -> Iterator[First]:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own session, as in test_cli_e2e: the fixture stops it
         )
-    started: dict[int, str | None] = {}
     try:
         deadline = time.monotonic() + UP_WITHIN_S
         while "AMK cluster up" not in log.read_text():
@@ -125,18 +96,7 @@ def first(tmp_path_factory: pytest.TempPathFactory) -> Iterator[First]:
             time.sleep(0.2)
         yield First(home, gateway, f"127.0.0.1:{client_port}", proc, log.read_text())
     finally:
-        started = {p: _start_time(p) for p in {proc.pid, *_descendants(proc.pid)}}
-        # To amk up alone, as an operator's Ctrl-C: it stops Ray and etcd in order
-        # (SIGTERM to its whole group would take Ray's GCS from under that stop).
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=120)
-        finally:
-            # Anything of ours that outlived the stop (detached from the group): by pid,
-            # and only if it is still the process we saw.
-            left = [p for p, t in started.items() if t is not None and _start_time(p) == t]
-            for pid in left:
-                os.kill(pid, signal.SIGKILL)
+        stop_up(proc)
 
 
 async def _snapshot(endpoint: str) -> list[tuple[bytes, int, bytes]]:
@@ -174,7 +134,7 @@ async def test_second_up_on_the_same_ports_refuses_and_leaves_the_first_alone(
     assert f"gateway port {first.gateway} is taken" in text
     assert f"embedded etcd client port {first.etcd} is taken" in text
     named = {int(w) for w in text.replace(")", " ").split() if w.isdigit()}
-    assert named & _descendants(first.proc.pid), f"no holder of the first cluster named: {text}"
+    assert named & descendants(first.proc.pid), f"no holder of the first cluster named: {text}"
     assert not (home / "etcd").exists(), "the second amk up started its etcd"
 
     assert await _snapshot(first.etcd) == before

@@ -1,0 +1,149 @@
+"""Joining a Ray cluster someone else started (``amk up --ray-address``): find out, in
+seconds and before anything starts, whether it answers and which credentials it wants.
+
+Why: Ray 2.59+ turns token authentication on for ``ray start --head`` (the head writes
+a token to its ``~/.ray/auth_token``), while a process that joins defaults to no token
+unless ``RAY_AUTH_MODE=token`` is set. ``ray.init`` then prints ``Failed to get cluster
+ID from GCS server: Unauthenticated`` once a second, forever; a wrong token does the
+same. This module asks the head's GCS itself (``NodeInfoGcsService.GetClusterId``, the
+call ``ray.init`` makes first) on a short deadline, without and then with a token:
+
+- no answer: :class:`UpRefused` (exit 3) naming the address;
+- answers without a token: the cluster runs without authentication (a warning);
+- wants a token: the token is taken where Ray itself looks for it, in Ray's order
+  (``--ray-token-file`` / ``ray_auth_token_file`` first, then ``RAY_AUTH_TOKEN``,
+  ``RAY_AUTH_TOKEN_PATH``, ``~/.ray/auth_token``) and tried; accepted, this process is
+  switched to token mode for ``ray.init``; missing or refused, one line saying which and
+  where it looked (exit 2). The token itself is never printed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+
+from clients.up_guard import EXIT_UNAVAILABLE, UpRefused
+
+GET_CLUSTER_ID = "/ray.rpc.NodeInfoGcsService/GetClusterId"
+PROBE_TIMEOUT_S = 3.0
+AUTH_MODE = "RAY_AUTH_MODE"
+TOKEN_ENV = "RAY_AUTH_TOKEN"
+TOKEN_PATH_ENV = "RAY_AUTH_TOKEN_PATH"
+
+
+@dataclass(frozen=True)
+class Token:
+    value: str
+    source: str  # where it came from, for messages (never the value)
+    path: Path | None  # the file, when it came from one
+
+
+@dataclass(frozen=True)
+class JoinPlan:
+    """What ``ray.init`` needs to join: the environment to set, and a line for people."""
+
+    env: dict[str, str]
+    message: str
+
+
+def probe(address: str, token: str | None, timeout_s: float = PROBE_TIMEOUT_S) -> grpc.StatusCode:
+    """The status of ``GetClusterId`` at the GCS ``address`` (``OK`` if it answered)."""
+    metadata = (("authorization", f"Bearer {token}"),) if token is not None else None
+    with grpc.insecure_channel(address) as channel:
+        call = channel.unary_unary(
+            GET_CLUSTER_ID, request_serializer=lambda b: b, response_deserializer=lambda b: b
+        )
+        try:
+            call(b"", timeout=timeout_s, metadata=metadata)
+        except grpc.RpcError as exc:
+            return exc.code()  # type: ignore[no-any-return]
+    return grpc.StatusCode.OK
+
+
+def find_token(token_file: Path | None, env: Mapping[str, str], home: Path) -> Token | None:
+    """The token Ray would use, in Ray's own order; ``token_file`` (ours) comes first."""
+    if token_file is not None:
+        return _read(token_file, f"--ray-token-file {token_file}")
+    if env.get(TOKEN_ENV, "").strip():
+        return Token(env[TOKEN_ENV].strip(), TOKEN_ENV, None)
+    if env.get(TOKEN_PATH_ENV):
+        return _read(Path(env[TOKEN_PATH_ENV]), f"{TOKEN_PATH_ENV}={env[TOKEN_PATH_ENV]}")
+    default = home / ".ray" / "auth_token"
+    return _read(default, str(default)) if default.exists() else None
+
+
+def _read(path: Path, source: str) -> Token:
+    try:
+        value = path.read_text().strip()
+    except OSError as exc:
+        raise UpRefused(f"cannot read the Ray token file ({source}): {exc.strerror}") from exc
+    if not value:
+        raise UpRefused(f"the Ray token file ({source}) is empty")
+    return Token(value, source, path)
+
+
+def plan_join(
+    address: str,
+    token_file: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    home: Path | None = None,
+) -> JoinPlan:
+    """Check the Ray cluster at ``address`` and what joining it takes, or UpRefused."""
+    env = os.environ if env is None else env
+    home = Path.home() if home is None else home
+    where = f"Ray at {address}"
+    first = probe(address, None)
+    if first in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+        raise UpRefused(
+            f"{where} does not answer ({first.name}): is `ray start --head --port "
+            f"{address.rpartition(':')[2]}` running there, and is the port reachable?",
+            EXIT_UNAVAILABLE,
+        )
+    if first is grpc.StatusCode.OK:
+        return JoinPlan(
+            {AUTH_MODE: "disabled"} if env.get(AUTH_MODE) != "token" else {},
+            f"{where} runs WITHOUT token authentication: anyone who reaches it can run code "
+            "in it (set RAY_AUTH_MODE=token on its nodes)",
+        )
+    if first is not grpc.StatusCode.UNAUTHENTICATED:
+        raise UpRefused(f"{where} answered {first.name} to GetClusterId: is it a Ray GCS?")
+    if env.get(AUTH_MODE) == "disabled":
+        raise UpRefused(f"{where} requires token authentication, but RAY_AUTH_MODE=disabled")
+    token = find_token(token_file, env, home)
+    if token is None:
+        raise UpRefused(
+            f"{where} requires a token (token authentication) and none was found: pass "
+            f"--ray-token-file FILE (the head's ~/.ray/auth_token; `ray get-auth-token` "
+            f"on the head prints it) or set {TOKEN_ENV} (looked in {TOKEN_ENV}, "
+            f"{TOKEN_PATH_ENV}, {home / '.ray' / 'auth_token'})"
+        )
+    second = probe(address, token.value)
+    if second is grpc.StatusCode.UNAUTHENTICATED:
+        raise UpRefused(
+            f"{where} refused the token from {token.source}: it is not this cluster's token "
+            "(`ray get-auth-token` on the head prints the right one)"
+        )
+    if second is not grpc.StatusCode.OK:
+        raise UpRefused(f"{where} answered {second.name} with our token", EXIT_UNAVAILABLE)
+    plan_env = {AUTH_MODE: "token"}
+    if token.path is not None:
+        plan_env[TOKEN_PATH_ENV] = str(token.path)
+    else:
+        plan_env[TOKEN_ENV] = token.value
+    return JoinPlan(plan_env, f"{where}: token authentication, token from {token.source}")
+
+
+def apply(plan: JoinPlan, environ: MutableMapping[str, str] | None = None) -> None:
+    """Put the plan's variables in this process's environment before ``ray.init``, and
+    have Ray's already-imported config read them again (it reads RAY_AUTH_MODE once, at
+    import, as Ray's own ``_enable_token_auth`` does)."""
+    environ = os.environ if environ is None else environ
+    environ.update(plan.env)
+    if environ is os.environ:
+        from ray._raylet import Config
+
+        Config.initialize("")
