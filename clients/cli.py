@@ -272,6 +272,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--ray-address", metavar="ADDR", help="join this Ray cluster")
     up.add_argument(
+        "--site",
+        metavar="NAME",
+        help="this site's name (one Ray cluster; several sites share one etcd; "
+        "refused if a site of that name is live)",
+    )
+    up.add_argument(
         "--ray-token-file",
         metavar="FILE",
         help="the joined Ray cluster's token (its head's ~/.ray/auth_token), if not in "

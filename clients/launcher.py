@@ -41,12 +41,16 @@ from clients.up_guard import (
     check_external_etcd,
     check_ports,
     check_ray_namespace,
+    check_site_free,
     wait_ready,
 )
 from cluster.config import ClusterConfig
 from cluster.errors import AmkError, ConfigError
+from cluster.etcd import EtcdClient
 from cluster.etcd_server import EmbeddedEtcd, member_name
+from cluster.keys import Keys
 from cluster.logs import configure as configure_logs
+from cluster.sites import SiteLease
 
 log = structlog.get_logger("amk.launcher")
 
@@ -63,10 +67,14 @@ class Deployment:
         self.supervisor: SupervisorHandle | None = None
         self.centres: dict[str, CentreHandle] = {}
         self.supervisor_restarts = 0
+        self.site: SiteLease | None = None
         self._keeper: asyncio.Task[None] | None = None
         self._stopping = False
 
     async def start(self) -> None:
+        """Take the site's key (refused if the site is live elsewhere: SiteLiveError,
+        before anything starts), then the supervisor, which starts everything else."""
+        self.site = await self._register_site()
         try:
             await self._start_supervisor()
         except BaseException:
@@ -76,6 +84,23 @@ class Deployment:
             c.id: CentreHandle(c.id, self.config.ray_namespace) for c in self.config.seed.centres
         }
         self._keeper = asyncio.create_task(self._keep_supervisor())
+
+    async def _register_site(self) -> SiteLease:
+        config = self.config
+        client = EtcdClient(self.endpoints)
+        try:
+            return await SiteLease.register(
+                client,
+                Keys(config.key_prefix),
+                config.site,
+                gateways=config.gateways,
+                centres=config.centre_ids(),
+                ray_address=config.ray_address or "",
+                ttl_s=config.site_lease_ttl_s,
+            )
+        except BaseException:
+            await client.close()
+            raise
 
     async def _start_supervisor(self) -> None:
         supervisor = supervisor_actor.spawn(self.config, self.endpoints)
@@ -165,6 +190,12 @@ class Deployment:
         # now, or a stop timed out) is ended here, so nothing outlives the deployment.
         await asyncio.to_thread(kill_named_actors, self.config.ray_namespace)
         self.centres.clear()
+        site, self.site = self.site, None
+        if site is not None:  # last: the site is live until everything of it stopped
+            with contextlib.suppress(Exception):
+                await site.close()
+            with contextlib.suppress(Exception):
+                await site.client.close()
 
 
 def kill_named_actors(namespace: str) -> int:
@@ -187,6 +218,8 @@ def _config_from_args(args: argparse.Namespace) -> ClusterConfig:
         overrides["etcd_endpoints"] = [e.strip() for e in args.etcd.split(",") if e.strip()]
     if getattr(args, "ray_address", None):
         overrides["ray_address"] = args.ray_address
+    if getattr(args, "site", None):
+        overrides["site"] = args.site
     if getattr(args, "ray_token_file", None):
         overrides["ray_auth_token_file"] = Path(args.ray_token_file).resolve()
     if getattr(args, "gateway", None):
@@ -225,11 +258,13 @@ async def _serve(config: ClusterConfig, endpoints: list[str], ready_file: Path) 
             "etcd": endpoints,
             "centres": sorted(deployment.centres),
             "ray_namespace": config.ray_namespace,
+            "site": config.site,
             "started_in_s": round(time.monotonic() - started, 2),
         }
         ready_file.write_text(json.dumps(info, indent=2))  # noqa: ASYNC240 - tiny, once
+        site = f"site {config.site}: " if len(config.all_sites()) > 1 else ""
         print(
-            f"AMK cluster up in {info['started_in_s']} s: {len(deployment.centres)} centres, "
+            f"AMK cluster up in {info['started_in_s']} s: {site}{len(deployment.centres)} centres, "
             f"gateway {', '.join(config.gateways)}, etcd {', '.join(endpoints)}. "
             "Ctrl-C stops it.",
             flush=True,
@@ -298,6 +333,7 @@ def run_up(args: argparse.Namespace) -> int:
         else:
             for endpoint in check_external_etcd(endpoints):
                 print(f"warning: etcd member {endpoint} does not answer", flush=True)
+            check_site_free(config, endpoints)
             print(f"etcd at {', '.join(endpoints)} answers", flush=True)
         ray.init(
             # "local" always starts a new Ray; never join a stray cluster by accident.

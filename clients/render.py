@@ -293,17 +293,21 @@ def stream_summary_text(summary: pb.StreamUnitPositionsSummary) -> Text:
 # ---------------------------------------------------------------- cluster
 
 
-def _owner_text(region: pb.RegionStatus) -> Text:
+def _owner_text(region: pb.RegionStatus, show_site: bool = False) -> Text:
     if not region.owner_centre:
         return Text("none (failing over)", style="bold red")
+    owner = region.owner_centre
+    if show_site and region.owner_site:
+        owner += f"@{region.owner_site}"
     if region.home_centre and region.owner_centre != region.home_centre:
         # Served by a backup: worth noticing, not alarming.
-        return Text(f"{region.owner_centre} (backup)", style="bold yellow")
-    return Text(region.owner_centre, style="green")
+        return Text(f"{owner} (backup)", style="bold yellow")
+    return Text(owner, style="green")
 
 
-def regions_table(regions: Iterable[pb.RegionStatus]) -> Table:
-    """Who serves each region, under which fencing token, for how long."""
+def regions_table(regions: Iterable[pb.RegionStatus], show_site: bool = False) -> Table:
+    """Who serves each region (``centre@site`` with several sites), under which
+    fencing token, for how long."""
     table = Table(title="Regions", title_justify="left")
     # The region's long name is in `amk status --json`; the id keeps the table narrow
     # enough that the fencing token and lease never get squeezed out.
@@ -318,7 +322,7 @@ def regions_table(regions: Iterable[pb.RegionStatus]) -> Table:
             ttl.stylize("bold red")  # etcd rounds down: 1 s is normal with a 2 s TTL
         table.add_row(
             r.id,
-            _owner_text(r),
+            _owner_text(r, show_site),
             r.home_centre or "-",
             _dash(r.fencing_token),
             ttl,
@@ -365,6 +369,30 @@ def gateways_table(gateways: Iterable[pb.GatewayStatus]) -> Table:
         )
         took = f"{g.last_restart_s:.2f}s" if g.restarts else "-"
         table.add_row(g.address, alive, _dash(g.pid), str(g.restarts), last, took)
+    return table
+
+
+def sites_table(sites: Iterable[pb.SiteStatus], here: str) -> Table:
+    """Each site: live or not, its gateways, which centres' instances serve there now
+    and which stand by (a site that is down still shows, from the configuration)."""
+    table = Table(title="Sites", title_justify="left")
+    for column in ("Site", "Live", "Gateways", "Active centres", "Standby centres", "Started"):
+        table.add_column(column, no_wrap=column != "Standby centres")
+    for site in sites:
+        live = Text("yes", style="green") if site.live else Text("NO", style="bold red")
+        started = (
+            datetime.fromtimestamp(site.started_at, UTC).astimezone().strftime("%H:%M:%S")
+            if site.started_at
+            else "-"
+        )
+        table.add_row(
+            site.name + (" (this)" if site.name == here else ""),
+            live,
+            ", ".join(site.gateways) or "-",
+            ", ".join(site.active_centres) or "-",
+            ", ".join(site.standby_centres) or "-",
+            started,
+        )
     return table
 
 
@@ -444,10 +472,12 @@ def cluster_status_renderable(status: pb.ClusterStatus) -> Group:
             takeovers.append(f"{r.id}: ", style="bold")
             takeovers.append(f"{r.last_takeover}\n")
     takeovers.rstrip()
-    parts: list[RenderableType] = [regions_table(status.regions)]
+    parts: list[RenderableType] = [regions_table(status.regions, len(status.sites) > 1)]
     if takeovers:
         parts.append(Panel(takeovers, title="Last takeovers", title_align="left"))
     parts.append(centres_table(status.centres))
+    if len(status.sites) > 1:  # one site: nothing to tell apart
+        parts.append(sites_table(status.sites, status.site))
     if status.gateways:
         parts.append(gateways_table(status.gateways))
     if status.etcd_members:

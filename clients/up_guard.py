@@ -40,6 +40,7 @@ from cluster.etcd_server import EmbeddedEtcd
 from cluster.keys import Keys
 from cluster.ownership import read_owner
 from cluster.ports import taken_ports
+from cluster.sites import SiteLiveError, SiteRecord, live_sites, site_key
 
 EXIT_REFUSED = 2  # the setup is wrong: a port, the folder, the namespace, another etcd
 EXIT_UNAVAILABLE = 3  # etcd or the cluster did not answer in time
@@ -135,6 +136,27 @@ def check_embedded_etcd(etcd: EmbeddedEtcd) -> None:
         raise UpRefused(exc.message) from exc
 
 
+def check_site_free(config: ClusterConfig, endpoints: list[str]) -> None:
+    """Refuse a site whose name is live in this etcd (another ``amk up --site`` of it),
+    before Ray or anything else starts. ``Deployment.start`` takes the site's key for
+    good (create-if-absent), so a race between two launchers is still refused there."""
+
+    async def read() -> None:
+        client = EtcdClient(endpoints)
+        try:
+            raw = await client.get(site_key(Keys(config.key_prefix), config.site))
+        finally:
+            await client.close()
+        if raw is not None:
+            raise SiteLiveError(SiteRecord.decode(raw.value))
+
+    try:
+        asyncio.run(read())
+    except AmkError as exc:
+        code = EXIT_UNAVAILABLE if exc.retryable else EXIT_REFUSED
+        raise UpRefused(exc.message, code) from exc
+
+
 def check_external_etcd(endpoints: list[str]) -> list[str]:
     """Refuse an external etcd that does not answer; returns the endpoints that did not
     answer while the cluster as a whole did (the caller warns about them)."""
@@ -157,9 +179,15 @@ async def _serving(address: str) -> bool:
 
 
 async def _not_owned(
-    client: EtcdClient, keys: Keys, regions: list[str], ours: set[str]
+    client: EtcdClient,
+    keys: Keys,
+    regions: list[str],
+    ours: set[str],
+    other_sites: frozenset[str] = frozenset(),
 ) -> list[str]:
-    """Regions with no owner, or an owner that is not one of this cluster's centres."""
+    """Regions with no owner, or an owner that is neither one of this site's centre
+    instances nor an instance in another live site of this deployment (``other_sites``:
+    a site that starts while the others serve stands by)."""
     missing = []
     for region in regions:
         try:
@@ -169,7 +197,7 @@ async def _not_owned(
             continue
         if owner is None:
             missing.append(region)
-        elif owner.record.instance not in ours:
+        elif owner.record.instance not in ours and owner.record.site not in other_sites:
             missing.append(f"{region} (held by {owner.record.instance}, not this cluster's)")
     return missing
 
@@ -194,7 +222,10 @@ async def wait_ready(
                 ours = set((await instances()).values())
             except AmkError:
                 ours = set()
-            unowned = await _not_owned(client, keys, regions, ours)
+            others = frozenset(
+                r.name for r in await live_sites(client, keys) if r.name != config.site
+            ) & frozenset(config.all_sites())
+            unowned = await _not_owned(client, keys, regions, ours, others)
             if not down and not unowned:
                 return
             if time.monotonic() > deadline:

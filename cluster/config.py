@@ -15,6 +15,7 @@ state folder), from an optional TOML file with environment overrides:
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Iterator
 from functools import cached_property
@@ -186,6 +187,14 @@ def _split(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
 
 
+SITE_NAME = r"^[a-z0-9][a-z0-9-]{0,31}$"
+
+
+def seat(centre: str, site: str) -> str:
+    """A place in a claim line: one centre's instance in one site."""
+    return f"{centre}@{site}"
+
+
 class ClusterConfig(BaseModel):
     """Deployment settings; ``seed`` carries centres, regions and fleet."""
 
@@ -252,6 +261,20 @@ class ClusterConfig(BaseModel):
     # places (RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH, ~/.ray/auth_token) do not have it.
     ray_auth_token_file: Path | None = None
     ray_namespace: str = "amk"
+    # This deployment's site (issue #11): one Ray cluster with its own supervisor,
+    # gateways and an instance of every centre. Several sites share one etcd and key
+    # prefix; each runs its own `amk up --site NAME` (state folder, ports, Ray).
+    site: str = Field(default="main", pattern=SITE_NAME)
+    # Every site, in preference order (empty: this site alone). A region's claim line
+    # takes each centre in its sites in this order: the home centre in its first site,
+    # then in its other sites, then each backup centre likewise (see ``seats``), so a
+    # lost site leaves each region with its own AMK centre, hosted elsewhere.
+    sites: list[str] = []
+    # A centre's own site order where it is not ``sites``: {"oslo": ["b", "a"]}.
+    centre_sites: dict[str, list[str]] = {}
+    # The site's lease (held by `amk up` while the site runs): its key under it says the
+    # site is live, and a second `amk up --site` of that name is refused.
+    site_lease_ttl_s: int = Field(default=2, ge=2, le=60)
     gateways: list[str] = ["127.0.0.1:50051", "127.0.0.1:50052"]
     # Prometheus endpoints (``http://{address}/metrics``), one per gateway, served by
     # that gateway, in the order of ``gateways``. Empty: the gateway's host, its port
@@ -365,6 +388,37 @@ class ClusterConfig(BaseModel):
                 f"{UNSAFE_UNFENCED_ENV}=1 (never in production)"
             )
         return self
+
+    @model_validator(mode="after")
+    def _sites_known(self) -> ClusterConfig:
+        known = self.all_sites()
+        if len(set(known)) != len(known):
+            raise ValueError(f"sites lists a site twice: {known}")
+        bad = [s for s in known if not re.fullmatch(SITE_NAME, s)]
+        if bad:
+            raise ValueError(f"sites: bad site name(s) {bad} (lowercase letters, digits, -)")
+        if self.site not in known:
+            raise ValueError(f"site {self.site!r} is not in sites {known}")
+        for centre, order in self.centre_sites.items():
+            if sorted(order) != sorted(known):
+                raise ValueError(
+                    f"centre_sites.{centre} must order every site {known} once, got {order}"
+                )
+        return self
+
+    def all_sites(self) -> list[str]:
+        """Every site in preference order (this one alone when ``sites`` is empty)."""
+        return list(self.sites) or [self.site]
+
+    def site_order(self, centre_id: str) -> list[str]:
+        """The sites ``centre_id`` runs in, its primary first."""
+        return list(self.centre_sites.get(centre_id) or self.all_sites())
+
+    def seats(self, region: str) -> list[str]:
+        """The region's claim line as seats (``centre@site``): the home centre in each of
+        its sites, primary first, then each backup centre likewise."""
+        r = self.seed.region(region)
+        return [seat(c, s) for c in (r.home, *r.backups) for s in self.site_order(c)]
 
     @model_validator(mode="after")
     def _one_metrics_address_per_gateway(self) -> ClusterConfig:

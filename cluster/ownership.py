@@ -43,12 +43,19 @@ class OwnerRecord:
     lease: int
     since: float  # wall-clock seconds, for people; ordering comes from the token
     address: str = ""
+    site: str = ""  # the site (Ray cluster) of the instance; empty before sites existed
 
     def encode(self) -> bytes:
         d = asdict(self)
-        if not self.address:
-            del d["address"]  # the record as it was before the field existed
+        for name in ("address", "site"):
+            if not d[name]:
+                del d[name]  # the record as it was before the field existed
         return json.dumps(d).encode()
+
+    def seat(self, default_site: str) -> str:
+        """``centre@site``, its place in claim lines (``default_site`` for a record
+        written before sites existed: then there was one)."""
+        return f"{self.centre}@{self.site or default_site}"
 
     @classmethod
     def decode(cls, raw: bytes) -> OwnerRecord:
@@ -151,7 +158,14 @@ async def transfer(
     return Fence(fence.region, fence.key, resp.header.revision)
 
 
-def now_record(centre: str, instance: str, lease: int, address: str = "") -> OwnerRecord:
+def now_record(
+    centre: str, instance: str, lease: int, address: str = "", site: str = ""
+) -> OwnerRecord:
     return OwnerRecord(
-        centre=centre, instance=instance, lease=lease, since=time.time(), address=address
+        centre=centre,
+        instance=instance,
+        lease=lease,
+        since=time.time(),
+        address=address,
+        site=site,
     )

@@ -87,7 +87,7 @@ class Centre:
         core = self.core
         core.running = await self._open(EtcdClient(endpoints))
         for region in core.config.region_ids():
-            if core.centre_id in core.line(region):
+            if core.seat in core.line(region):
                 self._tasks.append(asyncio.create_task(self.ownership.campaign(region)))
         self._tasks.append(asyncio.create_task(self.archiver.run()))
         self._tasks.append(asyncio.create_task(self.alerting.watch()))

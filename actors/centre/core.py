@@ -20,7 +20,7 @@ import structlog
 from actors.centre.region_host import Mailboxes, RegionHost
 from actors.centre.region_state import RegionState, move
 from actors.domain.triage import CriteriaTable, default_table
-from cluster.config import ClusterConfig
+from cluster.config import ClusterConfig, seat
 from cluster.errors import ActorUnavailableError, NotOwnerError
 from cluster.etcd import EtcdClient
 from cluster.keys import Keys
@@ -123,7 +123,12 @@ class CentreCore:
             raise NotOwnerError(region, self.centre_id)
         return host
 
+    @property
+    def seat(self) -> str:
+        """This instance's place in claim lines: ``centre@site``."""
+        return seat(self.centre_id, self.config.site)
+
     def line(self, region: str) -> list[str]:
-        """The order in which centres claim a free region: home first, then backups."""
-        r = self.config.seed.region(region)
-        return [r.home, *r.backups]
+        """The seats that claim a free region, in order: the home centre in each of its
+        sites, then the backups likewise (``ClusterConfig.seats``)."""
+        return self.config.seats(region)

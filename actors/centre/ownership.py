@@ -52,8 +52,9 @@ class RegionOwnership:
         what etcd says now.
         """
         core = self.core
+        site = core.config.site
         seen_owned = False
-        last_owner = ""
+        last_owner = ""  # its seat (centre@site): the claim line is made of seats
         detected_at = 0.0
         retry = core.config.campaign_retry
         while not core.stopping:
@@ -62,12 +63,12 @@ class RegionOwnership:
                 host = core.hosts.get(region)
                 if host is not None:
                     await self._serve_until_lost(region, host, election)
-                    seen_owned, last_owner = True, core.centre_id
+                    seen_owned, last_owner = True, core.seat
                     detected_at = time.monotonic()
                     continue
                 holder = await election.owner()
                 if holder is not None:
-                    seen_owned, last_owner = True, holder.record.centre
+                    seen_owned, last_owner = True, holder.record.seat(site)
                     if holder.record.instance == core.instance:
                         # Handed to us by a transfer: adopt it at the revision it moved.
                         core.set_state(region, S.LOADING)
@@ -83,7 +84,7 @@ class RegionOwnership:
                 core.set_state(region, S.WAITING)
                 delay = claim_delay(
                     core.line(region),
-                    core.centre_id,
+                    core.seat,
                     last_owner=last_owner,
                     seen_owned=seen_owned,
                     stagger_s=core.config.claim_stagger_s,
@@ -97,14 +98,16 @@ class RegionOwnership:
                 session.check()
                 core.set_state(region, S.CLAIMING)
                 record = ownership.now_record(
-                    core.centre_id, core.instance, session.lease_id, core.address
+                    core.centre_id, core.instance, session.lease_id, core.address, site
                 )
                 won = await election.campaign(record)
                 if isinstance(won, ownership.Fence):
                     core.set_state(region, S.LOADING)
-                    await self._take(region, won, last_owner, detected_at or time.monotonic())
+                    await self._take(
+                        region, won, _centre(last_owner), detected_at or time.monotonic()
+                    )
                 elif won is not None:
-                    seen_owned, last_owner = True, won.record.centre
+                    seen_owned, last_owner = True, won.record.seat(site)
             except asyncio.CancelledError:
                 raise
             except SessionExpiredError:
@@ -135,7 +138,7 @@ class RegionOwnership:
         healthy that long (the holder hands it over in one guarded transaction)."""
         core = self.core
         wait = core.config.auto_handback_after_s
-        if wait is None or core.line(region)[0] != core.centre_id:
+        if wait is None or core.line(region)[0] != core.seat:
             await election.wait_change(holder.token)
             return
         try:
@@ -145,7 +148,9 @@ class RegionOwnership:
             pass
         session = core.running.session
         session.check()
-        me = ownership.now_record(core.centre_id, core.instance, session.lease_id, core.address)
+        me = ownership.now_record(
+            core.centre_id, core.instance, session.lease_id, core.address, core.config.site
+        )
         try:
             await self.peers.hand_over_region(
                 holder.record, region, me, f"auto-handback:{core.centre_id}"
@@ -276,3 +281,8 @@ class RegionOwnership:
         self.drop(region, f"handed over to {to.centre}")
         core.log.info("region_handed_over", region=region, to_centre=to.centre, token=fence.token)
         return fence.token
+
+
+def _centre(seat: str) -> str:
+    """The centre of a seat (``centre@site``); '' stays ''."""
+    return seat.partition("@")[0]

@@ -76,8 +76,13 @@ class HandoverRpcs:
             return region in status.regions
         if status.lease_valid_for_s <= 0:
             raise PreconditionError(to_centre, "centre has no live session to take over with")
-        record = OwnerRecord(
-            to_centre, status.instance, status.lease_id, time.time(), status.address
+        record = OwnerRecord(  # the target instance is in this gateway's site
+            to_centre,
+            status.instance,
+            status.lease_id,
+            time.time(),
+            status.address,
+            gw.config.site,
         )
         await gw.router.incarnation(owner.record.centre, owner.record.instance).hand_over_region(
             region, record, current_identity.get(), timeout_s=max(0.05, deadline - time.monotonic())

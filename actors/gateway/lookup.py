@@ -113,6 +113,7 @@ class Lookup:
         if owner is not None:
             status.owner_centre = owner.record.centre
             status.owner_instance = owner.record.instance
+            status.owner_site = owner.record.site or self.config.site
             status.fencing_token = owner.token
             status.lease_id = owner.record.lease
             status.lease_ttl_left_s = await self.client.lease_ttl(owner.record.lease)

@@ -14,6 +14,7 @@ from actors.gateway.rpc import rpc
 from actors.supervisor.handle import SupervisorHandle
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from cluster.errors import AmkError
+from cluster.sites import live_sites
 
 log = structlog.get_logger("amk.gateway")
 
@@ -68,7 +69,27 @@ class StatusRpcs:
             gateway=gw.address,
             gateways=await self._gateways(),
             etcd_members=await self._etcd_members(),
+            site=gw.config.site,
+            sites=await self._sites(regions),
         )
+
+    async def _sites(self, regions: list[pb.RegionStatus]) -> list[pb.SiteStatus]:
+        """Every site configured here or live in etcd: its key's record, and which
+        centres' instances there own a region now (the others stand by)."""
+        gw = self.gw
+        live = {r.name: r for r in await live_sites(gw.client, gw.keys)}
+        out = []
+        for name in sorted(set(gw.config.all_sites()) | set(live)):
+            active = sorted({r.owner_centre for r in regions if r.owner_site == name})
+            status = pb.SiteStatus(name=name, live=name in live, active_centres=active)
+            rec = live.get(name)
+            if rec is not None:
+                status.gateways.extend(rec.gateways)
+                status.host, status.pid = rec.host, rec.pid
+                status.started_at, status.ray_address = rec.started, rec.ray_address
+                status.standby_centres.extend(c for c in rec.centres if c not in active)
+            out.append(status)
+        return out
 
     async def _etcd_members(self) -> list[pb.EtcdMemberStatus]:
         """Each etcd member's database size, asked of the member itself."""

@@ -652,7 +652,7 @@ class CentreStatus(_message.Message):
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., alive: _Optional[bool] = ..., node_id: _Optional[str] = ..., pid: _Optional[int] = ..., lease_id: _Optional[int] = ..., lease_ttl_s: _Optional[int] = ..., lease_valid_for_s: _Optional[float] = ..., regions_owned: _Optional[_Iterable[str]] = ..., instance: _Optional[str] = ...) -> None: ...
 
 class RegionStatus(_message.Message):
-    __slots__ = ("id", "name", "home_centre", "owner_centre", "owner_instance", "fencing_token", "lease_id", "lease_ttl_left_s", "standbys", "incidents", "units", "last_takeover", "last_takeover_ms")
+    __slots__ = ("id", "name", "home_centre", "owner_centre", "owner_instance", "fencing_token", "lease_id", "lease_ttl_left_s", "standbys", "incidents", "units", "last_takeover", "last_takeover_ms", "owner_site")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     HOME_CENTRE_FIELD_NUMBER: _ClassVar[int]
@@ -666,6 +666,7 @@ class RegionStatus(_message.Message):
     UNITS_FIELD_NUMBER: _ClassVar[int]
     LAST_TAKEOVER_FIELD_NUMBER: _ClassVar[int]
     LAST_TAKEOVER_MS_FIELD_NUMBER: _ClassVar[int]
+    OWNER_SITE_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     home_centre: str
@@ -679,7 +680,30 @@ class RegionStatus(_message.Message):
     units: int
     last_takeover: str
     last_takeover_ms: float
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., home_centre: _Optional[str] = ..., owner_centre: _Optional[str] = ..., owner_instance: _Optional[str] = ..., fencing_token: _Optional[int] = ..., lease_id: _Optional[int] = ..., lease_ttl_left_s: _Optional[int] = ..., standbys: _Optional[_Iterable[str]] = ..., incidents: _Optional[int] = ..., units: _Optional[int] = ..., last_takeover: _Optional[str] = ..., last_takeover_ms: _Optional[float] = ...) -> None: ...
+    owner_site: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., home_centre: _Optional[str] = ..., owner_centre: _Optional[str] = ..., owner_instance: _Optional[str] = ..., fencing_token: _Optional[int] = ..., lease_id: _Optional[int] = ..., lease_ttl_left_s: _Optional[int] = ..., standbys: _Optional[_Iterable[str]] = ..., incidents: _Optional[int] = ..., units: _Optional[int] = ..., last_takeover: _Optional[str] = ..., last_takeover_ms: _Optional[float] = ..., owner_site: _Optional[str] = ...) -> None: ...
+
+class SiteStatus(_message.Message):
+    __slots__ = ("name", "live", "gateways", "host", "pid", "started_at", "ray_address", "active_centres", "standby_centres")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    LIVE_FIELD_NUMBER: _ClassVar[int]
+    GATEWAYS_FIELD_NUMBER: _ClassVar[int]
+    HOST_FIELD_NUMBER: _ClassVar[int]
+    PID_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_FIELD_NUMBER: _ClassVar[int]
+    RAY_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_CENTRES_FIELD_NUMBER: _ClassVar[int]
+    STANDBY_CENTRES_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    live: bool
+    gateways: _containers.RepeatedScalarFieldContainer[str]
+    host: str
+    pid: int
+    started_at: float
+    ray_address: str
+    active_centres: _containers.RepeatedScalarFieldContainer[str]
+    standby_centres: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., live: _Optional[bool] = ..., gateways: _Optional[_Iterable[str]] = ..., host: _Optional[str] = ..., pid: _Optional[int] = ..., started_at: _Optional[float] = ..., ray_address: _Optional[str] = ..., active_centres: _Optional[_Iterable[str]] = ..., standby_centres: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class GatewayStatus(_message.Message):
     __slots__ = ("address", "alive", "pid", "restarts", "last_restart_at", "last_restart_s", "incarnation", "last_error")
@@ -720,7 +744,7 @@ class EtcdMemberStatus(_message.Message):
     def __init__(self, endpoint: _Optional[str] = ..., member_id: _Optional[int] = ..., db_size_bytes: _Optional[int] = ..., db_size_in_use_bytes: _Optional[int] = ..., quota_bytes: _Optional[int] = ..., leader: _Optional[bool] = ..., error: _Optional[str] = ...) -> None: ...
 
 class ClusterStatus(_message.Message):
-    __slots__ = ("centres", "regions", "etcd_revision", "etcd_endpoints", "gateway", "gateways", "etcd_members")
+    __slots__ = ("centres", "regions", "etcd_revision", "etcd_endpoints", "gateway", "gateways", "etcd_members", "site", "sites")
     CENTRES_FIELD_NUMBER: _ClassVar[int]
     REGIONS_FIELD_NUMBER: _ClassVar[int]
     ETCD_REVISION_FIELD_NUMBER: _ClassVar[int]
@@ -728,6 +752,8 @@ class ClusterStatus(_message.Message):
     GATEWAY_FIELD_NUMBER: _ClassVar[int]
     GATEWAYS_FIELD_NUMBER: _ClassVar[int]
     ETCD_MEMBERS_FIELD_NUMBER: _ClassVar[int]
+    SITE_FIELD_NUMBER: _ClassVar[int]
+    SITES_FIELD_NUMBER: _ClassVar[int]
     centres: _containers.RepeatedCompositeFieldContainer[CentreStatus]
     regions: _containers.RepeatedCompositeFieldContainer[RegionStatus]
     etcd_revision: int
@@ -735,7 +761,9 @@ class ClusterStatus(_message.Message):
     gateway: str
     gateways: _containers.RepeatedCompositeFieldContainer[GatewayStatus]
     etcd_members: _containers.RepeatedCompositeFieldContainer[EtcdMemberStatus]
-    def __init__(self, centres: _Optional[_Iterable[_Union[CentreStatus, _Mapping]]] = ..., regions: _Optional[_Iterable[_Union[RegionStatus, _Mapping]]] = ..., etcd_revision: _Optional[int] = ..., etcd_endpoints: _Optional[_Iterable[str]] = ..., gateway: _Optional[str] = ..., gateways: _Optional[_Iterable[_Union[GatewayStatus, _Mapping]]] = ..., etcd_members: _Optional[_Iterable[_Union[EtcdMemberStatus, _Mapping]]] = ...) -> None: ...
+    site: str
+    sites: _containers.RepeatedCompositeFieldContainer[SiteStatus]
+    def __init__(self, centres: _Optional[_Iterable[_Union[CentreStatus, _Mapping]]] = ..., regions: _Optional[_Iterable[_Union[RegionStatus, _Mapping]]] = ..., etcd_revision: _Optional[int] = ..., etcd_endpoints: _Optional[_Iterable[str]] = ..., gateway: _Optional[str] = ..., gateways: _Optional[_Iterable[_Union[GatewayStatus, _Mapping]]] = ..., etcd_members: _Optional[_Iterable[_Union[EtcdMemberStatus, _Mapping]]] = ..., site: _Optional[str] = ..., sites: _Optional[_Iterable[_Union[SiteStatus, _Mapping]]] = ...) -> None: ...
 
 class Call(_message.Message):
     __slots__ = ("id", "region", "status", "caller_number", "position", "arrived_at", "urgency_hint", "shared_to", "answered_by", "call_taker", "answered_at", "incident_id", "revision")
