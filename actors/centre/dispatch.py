@@ -1,10 +1,14 @@
 """How a centre runs dispatch commands on the entities it hosts: incidents, units,
 assignment (lending a neighbour's unit in the same transaction), hand-over of an
 incident, lending a unit. 113-call commands go to the call desk, alert commands to
-alerting (which also proposes the alerts a create or triage calls for, in its write).
+alerting (which also proposes the alerts a create or triage calls for, in its write),
+hospital pre-notifications to the pre-notifier. Two unit commands feed the
+pre-notifications: a committed position report lets the pre-notifier look at the ETA
+(after the write, never holding it up), and a unit's AT_HOSPITAL status stamps the
+arrival on its open pre-notification in the same write (``prenotify.mark_arrived``).
 
-Given the centre's core, its executor, its call desk and its alerting (no shared
-undeclared state).
+Given the centre's core, its executor, its call desk, its alerting and its pre-notifier
+(no shared undeclared state).
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ from actors.centre.alerting import Alerting
 from actors.centre.call_desk import CallDesk
 from actors.centre.core import CentreCore
 from actors.centre.executor import Executor
+from actors.centre.prenotifying import PreNotifier
 from actors.centre.region_host import Record, RegionHost
-from actors.domain import calls, decide
+from actors.domain import calls, decide, prenotify
 from actors.domain.commands import (
     AbandonCall,
     AcknowledgeAlert,
@@ -34,23 +39,31 @@ from actors.domain.commands import (
     ReleaseUnit,
     ReportUnitPosition,
     SendAlert,
+    SendPreNotification,
     SetCallSharing,
     TriageIncident,
+    UpdatePreNotificationEta,
 )
 from actors.domain.errors import InvalidArgumentError, NotBuiltError, NotFoundError
-from actors.domain.model import Incident, Outcome, Unit
+from actors.domain.model import Incident, Outcome, Unit, UnitStatus
 
 
 class Dispatcher:
     """Incident, unit, pair and move commands."""
 
     def __init__(
-        self, core: CentreCore, executor: Executor, call_desk: CallDesk, alerting: Alerting
+        self,
+        core: CentreCore,
+        executor: Executor,
+        call_desk: CallDesk,
+        alerting: Alerting,
+        prenotifier: PreNotifier,
     ) -> None:
         self.core = core
         self.executor = executor
         self.call_desk = call_desk
         self.alerting = alerting
+        self.prenotifier = prenotifier
 
     async def run(self, region: str, cmd: Command) -> Outcome:
         """Decide and commit one command in ``region`` (the owner's side of a route)."""
@@ -60,8 +73,13 @@ class Dispatcher:
         host = self.core.host(region)
         if isinstance(cmd, ReceiveCall | AbandonCall | LinkCall | SetCallSharing):
             return await self.call_desk.run_call(host, cmd, now)
+        if isinstance(cmd, SendPreNotification | UpdatePreNotificationEta):
+            return await self.prenotifier.run(cmd, now)
         if isinstance(cmd, SendAlert | AcknowledgeAlert | CancelAlert | EscalateAlert):
-            return await self.alerting.run(cmd, now)
+            out = await self.alerting.run(cmd, now)
+            if isinstance(cmd, CancelAlert):  # a hospital is told its patient is not coming
+                self.prenotifier.withdraw(out.require_incident(), cmd.alert_id)
+            return out
         # No logger bound per command (a bound logger is a dict copy and an object per
         # command, even when its debug lines are filtered out): the context goes with
         # each line instead, and the journal is the audit trail.
@@ -204,6 +222,7 @@ class Dispatcher:
                 new = decide.report_position(hu.units[cmd.unit_id], cmd.position, now)
                 out = Outcome(unit=new)
                 await self.executor.commit(hu.region, cmd, [new], out)
+            self.prenotifier.unit_moved(new)
             return out
         while True:
             incident_id = unit.incident_id
@@ -216,6 +235,12 @@ class Dispatcher:
                     continue  # reassigned while we waited: lock the right incident
                 inc = hi.incidents.get(incident_id) if incident_id else None
                 new_unit, new_inc = decide.change_unit_status(unit, cmd.status, inc, now)
+                if new_unit.status is UnitStatus.AT_HOSPITAL and inc is not None:
+                    # The arrival closes the unit's pre-notification, in this write.
+                    current = new_inc or inc
+                    arrived = prenotify.mark_arrived(current, unit.id, now)
+                    if arrived is not current:
+                        new_inc = arrived
                 records: list[Incident | Unit] = [new_unit] + ([new_inc] if new_inc else [])
                 out = Outcome(incident=new_inc, unit=new_unit)
                 await self.executor.commit(hu.region, cmd, records, out)
