@@ -42,6 +42,8 @@ def prenotification_text(a: pb.Alert) -> str:
         parts.append(f"arrived {format_time(p.arrived_at)}, lead {p.lead_time_s / 60:.0f} min")
     if p.replaced_by:
         parts.append(f"replaced by {p.replaced_by}")
+    if p.HasField("withdrawn_at"):
+        parts.append(f"withdrawn {format_time(p.withdrawn_at)}")
     return "; ".join(parts)
 
 

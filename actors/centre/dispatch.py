@@ -6,6 +6,8 @@ hospital pre-notifications to the pre-notifier. Two unit commands feed the
 pre-notifications: a committed position report lets the pre-notifier look at the ETA
 (after the write, never holding it up), and a unit's AT_HOSPITAL status stamps the
 arrival on its open pre-notification in the same write (``prenotify.mark_arrived``).
+A unit leaving the incident before the hospital (released, or available from the
+scene) withdraws its open pre-notification in that write, and the hospital is told.
 
 Given the centre's core, its executor, its call desk, its alerting and its pre-notifier
 (no shared undeclared state).
@@ -179,12 +181,18 @@ class Dispatcher:
             unit = foreign if foreign is not None else hu.units[cmd.unit_id]
             step = decide.assign if isinstance(cmd, AssignUnit) else decide.release
             new_inc, new_unit = step(inc, unit, now)
+            withdrawn: list[str] = []
+            if isinstance(cmd, ReleaseUnit):
+                why = f"unit {unit.id} released: the patient is not coming"
+                new_inc, withdrawn = prenotify.withdraw_for_unit(new_inc, unit.id, why, now)
             moved: dict[str, str] = {}
             if isinstance(cmd, AssignUnit) and unit.region != inc.region:
                 new_unit.region = inc.region  # lent to the incident's region
                 moved[unit.id] = unit.region
             out = Outcome(incident=new_inc, unit=new_unit)
             await self.executor.commit(hi.region, cmd, [new_inc, new_unit], out, moved_from=moved)
+        for alert_id in withdrawn:
+            self.prenotifier.withdraw(new_inc, alert_id)
         self.core.log.debug(
             "unit_" + ("assigned" if isinstance(cmd, AssignUnit) else "released"),
             region=inc.region,
@@ -241,7 +249,13 @@ class Dispatcher:
                     arrived = prenotify.mark_arrived(current, unit.id, now)
                     if arrived is not current:
                         new_inc = arrived
+                withdrawn: list[str] = []
+                if new_inc is not None and unit.incident_id and not new_unit.incident_id:
+                    why = f"unit {unit.id} {new_unit.status.value} from the scene: not transported"
+                    new_inc, withdrawn = prenotify.withdraw_for_unit(new_inc, unit.id, why, now)
                 records: list[Incident | Unit] = [new_unit] + ([new_inc] if new_inc else [])
                 out = Outcome(incident=new_inc, unit=new_unit)
                 await self.executor.commit(hu.region, cmd, records, out)
+                for alert_id in withdrawn:
+                    self.prenotifier.withdraw(new_inc, alert_id)  # type: ignore[arg-type]
                 return out

@@ -159,7 +159,8 @@ class PreNotification:
     arrival as the unit moved; ``arrived_at`` is the unit's AT_HOSPITAL time, stamped
     in that status change's write (the pre-notification's lead time is measured to it).
     ``replaced_by`` names the pre-notification that took over when the dispatcher
-    changed the destination.
+    changed the destination; ``withdrawn_at`` is when the unit left the incident without
+    reaching the hospital (released, or the patient not transported).
     """
 
     hospital_name: str
@@ -177,6 +178,7 @@ class PreNotification:
     eta_updates: int = 0
     arrived_at: float = 0.0
     replaced_by: str = ""
+    withdrawn_at: float = 0.0
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> PreNotification:

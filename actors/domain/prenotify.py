@@ -26,6 +26,11 @@ unanswered); what is its own:
 - **Arrival** (:func:`mark_arrived`): the unit's AT_HOSPITAL status stamps
   ``arrived_at`` on its open pre-notification in that status change's write; the
   lead time (arrival minus sending) is a KPI.
+- **Withdrawal** (:func:`withdraw_for_unit`): a unit that leaves the incident before
+  the hospital (released, or available from the scene: the patient is not transported)
+  withdraws its open pre-notification in that write, and the hospital is told, so a
+  team does not wait for a patient who is not coming. An acknowledged one included:
+  the lifecycle keeps its state, ``withdrawn_at`` closes it.
 
 Every function returns new records and leaves its inputs untouched; ``now`` is given.
 """
@@ -92,6 +97,7 @@ def is_open(alert: Alert) -> bool:
         and alert.state in STANDING
         and not pre.arrived_at
         and not pre.replaced_by
+        and not pre.withdrawn_at
     )
 
 
@@ -243,6 +249,24 @@ def mark_arrived(inc: Incident, unit_id: str, now: float) -> Incident:
         alert.prenotification.arrived_at = now
     new.updated_at = now
     return new
+
+
+def withdraw_for_unit(
+    inc: Incident, unit_id: str, why: str, now: float
+) -> tuple[Incident, list[str]]:
+    """The incident with the unit's open pre-notification withdrawn, and the ids of the
+    alerts withdrawn (``inc`` itself and ``[]`` when it has none)."""
+    if not open_for_unit(inc, unit_id):
+        return inc, []
+    new = copy.deepcopy(inc)
+    ids = []
+    for alert in open_for_unit(new, unit_id):
+        assert alert.prenotification is not None
+        alert.prenotification.withdrawn_at = now
+        alert.note = why
+        ids.append(alert.id)
+    new.updated_at = now
+    return new, ids
 
 
 def lead_time_s(alert: Alert) -> float | None:

@@ -301,6 +301,7 @@ def prenotification_pb(
         eta_updates=p.eta_updates,
         arrived_at=_when(p.arrived_at),
         replaced_by=p.replaced_by,
+        withdrawn_at=_when(p.withdrawn_at),
         lead_time_s=p.arrived_at - sent_at if p.arrived_at and sent_at else 0.0,
     )
 
@@ -344,10 +345,13 @@ def send_prenotification(
 
 
 def send_alert(req: pb.SendAlertRequest, who: str) -> SendAlert:
+    service = from_pb_enum(AlertService, req.service, "service")
+    if service is AlertService.HOSPITAL:
+        raise InvalidArgumentError("service", "a hospital is pre-notified with SendPreNotification")
     return SendAlert(
         request_id=v.request_id(req.request_id),
         incident_id=v.entity_id(req.incident_id, "incident_id"),
-        service=from_pb_enum(AlertService, req.service, "service"),  # type: ignore[arg-type]
+        service=service,  # type: ignore[arg-type]
         reason=v.text(req.reason, "reason", limit=v.MAX_NOTE),
         who=who,
     )

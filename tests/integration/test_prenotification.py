@@ -320,6 +320,17 @@ async def test_a_new_destination_replaces_and_withdraws(hospitals: HospitalClust
     gone = hospitals.ulleval.documents_for(inc.id, "withdrawn")[0].document
     assert gone["alert_id"] == first.id and "Akershus" in gone["reason"]
 
+    # The crew treats the patient on scene and leaves without transport: Ahus is told.
+    await unit_status(stub, second.prenotification.unit_id, pb.UNIT_STATUS_AVAILABLE_MOBILE)
+    closed = await hospital_alert(stub, inc.id, second.id)
+    assert closed.prenotification.HasField("withdrawn_at") and "not transported" in closed.note
+
+    async def ahus_told() -> None:
+        (doc,) = hospitals.ahus.documents_for(inc.id, "withdrawn")
+        assert doc.document["alert_id"] == second.id
+
+    await assert_eventually(ahus_told, timeout_s=30)
+
 
 async def test_bad_requests_are_refused_with_the_field_and_write_nothing(
     hospitals: HospitalCluster, etcd
@@ -357,6 +368,12 @@ async def test_bad_requests_are_refused_with_the_field_and_write_nothing(
     # No endpoint for Tynset: the dispatcher phones; nothing is written.
     await refused(
         send, pre(hospital_id="si-tynset", unit_id=second.id), grpc.StatusCode.FAILED_PRECONDITION
+    )
+    await refused(
+        stub.SendAlert,
+        pb.SendAlertRequest(request_id=rid(), incident_id=inc.id, service=HOSPITAL),
+        invalid,
+        "service",
     )
     rec = stub.RecommendDestination
     await refused(

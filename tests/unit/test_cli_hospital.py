@@ -60,6 +60,8 @@ def test_prenotification_cell_says_patient_eta_updates_and_arrival() -> None:
     assert "(2 updates)" in done and done.endswith("lead 16 min")
     no_age = pb.Alert(prenotification=pb.PreNotification(condition=pb.DESTINATION_CONDITION_OTHER))
     assert prenotification_text(no_age).startswith("other, age ?")
+    gone = prenotification_text(prenotified(withdrawn_at=ts(T0 + 60), replaced_by="a4"))
+    assert "replaced by a4" in gone and "withdrawn " in gone
 
 
 def test_alert_list_and_history_show_the_pre_notification() -> None:

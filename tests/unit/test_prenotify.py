@@ -202,6 +202,19 @@ def test_arrival_closes_the_pre_notification_and_gives_the_lead_time() -> None:
     assert pn.mark_arrived(inc, "other-unit", T0) is inc
 
 
+def test_a_unit_leaving_before_the_hospital_withdraws_its_pre_notification() -> None:
+    inc, alert, _ = sent()
+    new, ids = pn.withdraw_for_unit(inc, "u1", "unit u1 released", T0 + 300)
+    assert ids == [alert.id]
+    gone = new.alerts[0]
+    assert gone.prenotification.withdrawn_at == T0 + 300 and gone.note == "unit u1 released"
+    assert gone.state is AlertState.SENT and not pn.is_open(gone)
+    assert pn.lead_time_s(gone) is None
+    assert pn.withdraw_for_unit(new, "u1", "again", T0 + 301) == (new, [])
+    arrived = pn.mark_arrived(inc, "u1", T0 + 600)  # arrived first: nothing to withdraw
+    assert pn.withdraw_for_unit(arrived, "u1", "x", T0 + 700) == (arrived, [])
+
+
 def test_a_cancelled_pre_notification_is_not_open() -> None:
     inc, _, _ = sent()
     cancelled = copy.deepcopy(inc)
