@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from actors.domain import alerts
 from actors.domain import prenotification_doc as doc
 from actors.domain import prenotify as pn
 from actors.domain.destination import Hospital, TraumaLevel, travel
@@ -213,6 +214,17 @@ def test_a_unit_leaving_before_the_hospital_withdraws_its_pre_notification() -> 
     assert pn.withdraw_for_unit(new, "u1", "again", T0 + 301) == (new, [])
     arrived = pn.mark_arrived(inc, "u1", T0 + 600)  # arrived first: nothing to withdraw
     assert pn.withdraw_for_unit(arrived, "u1", "x", T0 + 700) == (arrived, [])
+
+
+def test_a_settled_pre_notification_is_not_escalated() -> None:
+    inc, alert, _ = sent()
+    assert alerts.due_for_escalation(inc, T0 + 61, 60.0) == [alert.id]  # unanswered: chased
+    arrived = pn.mark_arrived(inc, "u1", T0 + 30)
+    assert alerts.due_for_escalation(arrived, T0 + 61, 60.0) == []
+    withdrawn, _ = pn.withdraw_for_unit(inc, "u1", "released", T0 + 30)
+    assert alerts.due_for_escalation(withdrawn, T0 + 61, 60.0) == []
+    replaced, _, _ = sent(inc, AHUS)
+    assert alerts.due_for_escalation(replaced, T0 + 61, 60.0) == ["a2"]  # only the new one
 
 
 def test_a_cancelled_pre_notification_is_not_open() -> None:
