@@ -243,19 +243,31 @@ class Dispatcher:
                     continue  # reassigned while we waited: lock the right incident
                 inc = hi.incidents.get(incident_id) if incident_id else None
                 new_unit, new_inc = decide.change_unit_status(unit, cmd.status, inc, now)
-                if new_unit.status is UnitStatus.AT_HOSPITAL and inc is not None:
-                    # The arrival closes the unit's pre-notification, in this write.
-                    current = new_inc or inc
-                    arrived = prenotify.mark_arrived(current, unit.id, now)
-                    if arrived is not current:
-                        new_inc = arrived
-                withdrawn: list[str] = []
-                if new_inc is not None and unit.incident_id and not new_unit.incident_id:
-                    why = f"unit {unit.id} {new_unit.status.value} from the scene: not transported"
-                    new_inc, withdrawn = prenotify.withdraw_for_unit(new_inc, unit.id, why, now)
+                new_inc, withdrawn = _prenotifications_follow(unit, new_unit, inc, new_inc, now)
                 records: list[Incident | Unit] = [new_unit] + ([new_inc] if new_inc else [])
                 out = Outcome(incident=new_inc, unit=new_unit)
                 await self.executor.commit(hu.region, cmd, records, out)
-                for alert_id in withdrawn:
-                    self.prenotifier.withdraw(new_inc, alert_id)  # type: ignore[arg-type]
+                if new_inc is not None:
+                    for alert_id in withdrawn:
+                        self.prenotifier.withdraw(new_inc, alert_id)
                 return out
+
+
+def _prenotifications_follow(
+    unit: Unit, new_unit: Unit, inc: Incident | None, new_inc: Incident | None, now: float
+) -> tuple[Incident | None, list[str]]:
+    """What a unit's status change does to its open pre-notification, in the same write:
+    AT_HOSPITAL stamps the arrival; leaving the incident before the hospital withdraws
+    it (the ids withdrawn are returned: the hospital is told after the commit). The
+    incident to write (``new_inc``, or ``inc`` changed only here), or None."""
+    if inc is None:
+        return new_inc, []
+    current = new_inc or inc
+    if new_unit.status is UnitStatus.AT_HOSPITAL:
+        arrived = prenotify.mark_arrived(current, unit.id, now)
+        return (arrived if arrived is not current else new_inc), []
+    if unit.incident_id and not new_unit.incident_id:
+        why = f"unit {unit.id} {new_unit.status.value} from the scene: not transported"
+        left, withdrawn = prenotify.withdraw_for_unit(current, unit.id, why, now)
+        return (left if withdrawn else new_inc), withdrawn
+    return new_inc, []
