@@ -32,6 +32,7 @@ from clients.cli_base import (
     exit_code_for,
 )
 from clients.cli_history import add_history_commands
+from clients.cli_hospital import add_hospital_commands
 from clients.cli_ops import add_ops_commands
 from clients.client import (
     INCIDENT_STATUS,
@@ -320,6 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("id", metavar="ID")
     add_history_commands(inc, commands, command)
     add_alert_commands(commands, command, _request_id_option)
+    add_hospital_commands(commands, command, _request_id_option)
 
     triage = command(inc, "triage", cmd_incident_triage, "set the criteria code (and urgency)")
     triage.add_argument("id", metavar="ID")

@@ -1,5 +1,6 @@
 """``amk alert list|send|ack|cancel``: alerts to other services (issue #19,
-trippelvarsling), wired into ``clients/cli.py`` by ``add_alert_commands``.
+trippelvarsling, and the hospital pre-notifications ``amk prenotify`` sends), wired into
+``clients/cli.py`` by ``add_alert_commands``.
 
 ``--to`` takes what a dispatcher says (``110``, ``112``) or the API's short names
 (``fire_110``, ``police_112``).
@@ -16,17 +17,39 @@ from rich.table import Table
 from rich.text import Text
 
 from amk.dispatch.v1 import dispatch_pb2 as pb
-from clients.enums import ALERT_SERVICE, ALERT_STATE, enum_choices, enum_name
+from clients.enums import ALERT_SERVICE, ALERT_STATE, DESTINATION_CONDITION, enum_choices, enum_name
 from clients.render import format_time
 
 EXIT_OK = 0
 SERVICES = {"110": "fire_110", "112": "police_112"}
+COLUMNS = ("Alert", "To", "State", "Why", "Sent", "By", "Acknowledged", "By")
+COLUMNS += ("Pre-notification", "Note")
 STATE_STYLE = {"escalated": "bold red", "sent": "yellow", "acknowledged": "green"}
+
+
+def prenotification_text(a: pb.Alert) -> str:
+    """A pre-notification's patient and arrival in one cell; "-" for other alerts."""
+    if not a.HasField("prenotification"):
+        return "-"
+    p = a.prenotification
+    age = f"{p.age} y" if p.HasField("age") else "age ?"
+    parts = [
+        f"{enum_name(p.condition, DESTINATION_CONDITION)}, {age}, unit {p.unit_id}",
+        f"ETA {format_time(p.expected_arrival)}"
+        + (f" ({p.eta_updates} update{'s' * (p.eta_updates != 1)})" if p.eta_updates else ""),
+    ]
+    if p.HasField("arrived_at"):
+        parts.append(f"arrived {format_time(p.arrived_at)}, lead {p.lead_time_s / 60:.0f} min")
+    if p.replaced_by:
+        parts.append(f"replaced by {p.replaced_by}")
+    if p.HasField("withdrawn_at"):
+        parts.append(f"withdrawn {format_time(p.withdrawn_at)}")
+    return "; ".join(parts)
 
 
 def alerts_table(alerts: list[pb.Alert]) -> RenderableType:
     table = Table(title="Alerts", title_justify="left")
-    for name in ("Alert", "To", "State", "Why", "Sent", "By", "Acknowledged", "By", "Note"):
+    for name in COLUMNS:
         table.add_column(name)
     for a in alerts:
         state = enum_name(a.state, ALERT_STATE)
@@ -39,6 +62,7 @@ def alerts_table(alerts: list[pb.Alert]) -> RenderableType:
             a.sent_by or "-",
             format_time(a.acknowledged_at),
             a.acknowledged_by or "-",
+            prenotification_text(a),
             a.note or "-",
         )
     return table

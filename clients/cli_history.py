@@ -3,6 +3,9 @@
 Both read the journal, live in etcd and archived in the archive database, through the
 gateway (``GetIncidentHistory``, ``GetBoardAt``): what a medical director asks for after
 a serious event (who did what, when, with which fencing token; what the board showed).
+Below the journal, the incident's alerts (trippelvarsling, hospital pre-notifications)
+with every time each has: proposed, sent, acknowledged, escalated, cancelled, and for a
+pre-notification the expected arrival, its updates, the arrival and the lead time.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from rich.table import Table
 from rich.text import Text
 
 from amk.dispatch.v1 import dispatch_pb2 as pb
+from clients.cli_alerts import prenotification_text
+from clients.enums import ALERT_SERVICE, ALERT_STATE, enum_name
 from clients.kpi import parse_since
 from clients.render import (
     format_time,
@@ -26,6 +31,32 @@ from clients.render import (
 )
 
 EXIT_OK = 0
+
+
+def _by(when: str, who: str) -> str:
+    return f"{when} ({who})" if who and when != "-" else when
+
+
+def alert_timeline(alerts: list[pb.Alert]) -> RenderableType:
+    """Every alert of the incident with all its times, one row each."""
+    table = Table(title="Alerts", title_justify="left")
+    for name in ("Alert", "To", "State", "Proposed", "Sent", "Acknowledged"):
+        table.add_column(name)
+    for name in ("Escalated", "Cancelled", "Pre-notification"):
+        table.add_column(name)
+    for a in alerts:
+        table.add_row(
+            a.id,
+            f"{enum_name(a.service, ALERT_SERVICE)} {a.recipient}".strip(),
+            enum_name(a.state, ALERT_STATE),
+            format_time(a.proposed_at),
+            _by(format_time(a.sent_at), a.sent_by),
+            _by(format_time(a.acknowledged_at), a.acknowledged_by),
+            format_time(a.escalated_at),
+            _by(format_time(a.cancelled_at), a.cancelled_by),
+            prenotification_text(a),
+        )
+    return table
 
 
 def history_table(history: pb.IncidentHistory) -> RenderableType:
@@ -44,7 +75,9 @@ def history_table(history: pb.IncidentHistory) -> RenderableType:
             str(e.tokens.get(e.region, "")),
             "archive" if e.archived else "live",
         )
-    return table
+    if not history.alerts:
+        return table
+    return Group(table, alert_timeline(list(history.alerts)))
 
 
 def board_at_view(board: pb.BoardAt) -> RenderableType:

@@ -1,6 +1,7 @@
 """The supervisors' and call-takers' part of :class:`clients.client.AmkClient`: 113
-calls, hand-overs, EIDO, call sharing, major incidents. Same conventions: a request id
-on every mutation, the client's retry policy, protobuf messages out."""
+calls, hand-overs, EIDO, call sharing, major incidents, alerts and hospital
+pre-notifications. Same conventions: a request id on every mutation, the client's retry
+policy, protobuf messages out."""
 
 from __future__ import annotations
 
@@ -10,7 +11,15 @@ from typing import Any
 
 from amk.coordination.v1 import coordination_pb2 as cpb
 from amk.dispatch.v1 import dispatch_pb2 as pb
-from clients.enums import ALERT_SERVICE, CALL_STATUS, URGENCY, _optional_enum, enum_value
+from clients.enums import (
+    ALERT_SERVICE,
+    CALL_STATUS,
+    DESTINATION_CONDITION,
+    PRE_NOTIFICATION_SEX,
+    URGENCY,
+    _optional_enum,
+    enum_value,
+)
 
 
 def _split_csv(value: str | Iterable[str]) -> list[str]:
@@ -168,6 +177,55 @@ class OperationsMixin:
             reason=reason,
         )
         return self._unary("CancelAlert", request)
+
+    def recommend_destination(
+        self,
+        incident_id: str,
+        condition: str | int | None = None,
+        unit_id: str = "",
+        limit: int = 0,
+    ) -> pb.RecommendDestinationResponse:
+        """Hospitals for the incident's patient by capability and ETA; ``condition``
+        (trauma, stroke, stemi, other) or None to have it suggested from the criteria
+        code; ``unit_id``: the transporting unit (its position when transporting)."""
+        request = pb.RecommendDestinationRequest(
+            incident_id=incident_id,
+            condition=_optional_enum(DESTINATION_CONDITION, condition),
+            unit_id=unit_id,
+            limit=limit,
+        )
+        return self._unary("RecommendDestination", request)
+
+    def send_prenotification(
+        self,
+        incident_id: str,
+        hospital_id: str,
+        condition: str | int,
+        *,
+        unit_id: str = "",
+        age: int | None = None,
+        sex: str | int | None = None,
+        findings: str = "",
+        free_text: str = "",
+        symptom_onset: float | None = None,
+        request_id: str | None = None,
+    ) -> pb.Alert:
+        """Pre-notify ``hospital_id`` of the patient in ``unit_id`` (default: the
+        incident's only unit); ``symptom_onset`` in Unix seconds (stroke)."""
+        request = pb.SendPreNotificationRequest(
+            request_id=_request_id(request_id),
+            incident_id=incident_id,
+            hospital_id=hospital_id,
+            condition=enum_value(DESTINATION_CONDITION, condition),
+            unit_id=unit_id,
+            age=age,
+            sex=_optional_enum(PRE_NOTIFICATION_SEX, sex),
+            findings=findings,
+            free_text=free_text,
+        )
+        if symptom_onset is not None:
+            request.symptom_onset.FromNanoseconds(int(symptom_onset * 1e9))
+        return self._unary("SendPreNotification", request)
 
     def incident_history(self, incident_id: str) -> pb.IncidentHistory:
         """Every journal entry that wrote the incident (live and archived), oldest first."""

@@ -9,7 +9,10 @@ and the share within the target, where there is one:
 - on scene, akutt: 90 % within 12 min in towns and 25 min in rural areas (national
   recommended response times). Without a town/rural model each akutt row is held to
   both, as two figures;
-- dispatch, and on scene for haster/vanlig: no national target.
+- dispatch, and on scene for haster/vanlig: no national target;
+- alert delays (issue #19): 113 call answered to the trippelvarsling alert sent, per
+  service (110, 112), and the hospital pre-notification's lead time before the unit's
+  arrival, per condition: no national target either.
 
 The picture is written by hand as SVG (no plotting library in the deployment).
 """
@@ -31,7 +34,7 @@ from rich.table import Table
 from rich.text import Text
 
 from amk.dispatch.v1 import dispatch_pb2 as pb
-from clients.enums import URGENCY, enum_name
+from clients.enums import ALERT_SERVICE, DESTINATION_CONDITION, URGENCY, enum_name
 from clients.render import urgency_text
 
 MEASURE_LABEL = {
@@ -40,9 +43,20 @@ MEASURE_LABEL = {
     "response": "response (from call)",
     "response_no_call": "no call (from creation)",
     "on_scene": "to on scene",
+    "alert_sent": "113 answered → alert sent",
+    "prenotification_lead": "pre-notification lead",
 }
 _MEASURE_ORDER = {m: i for i, m in enumerate(MEASURE_LABEL)}
 _AREA_ORDER = {"": 0, "urban": 1, "rural": 2, "unknown": 3}
+
+
+def detail(f: pb.KpiFigure) -> str:
+    """The figure's breakdown: its area, the service alerted or the patient's condition."""
+    if f.alert_service:
+        return enum_name(f.alert_service, ALERT_SERVICE).replace("_", " ")
+    if f.condition:
+        return enum_name(f.condition, DESTINATION_CONDITION)
+    return f.area
 
 
 def counted_apart(f: pb.KpiFigure) -> str:
@@ -116,6 +130,8 @@ def _ordered(figures: Iterable[pb.KpiFigure]) -> list[pb.KpiFigure]:
         key=lambda f: (
             f.region,
             _MEASURE_ORDER.get(f.measure, 9),
+            f.alert_service,
+            f.condition,
             _URGENCY_ORDER.get(f.urgency, 9),
             _AREA_ORDER.get(f.area, 9),
             f.target_s,
@@ -136,7 +152,7 @@ def kpi_table(figures: Sequence[pb.KpiFigure]) -> RenderableType:
     table.add_column("Measure", no_wrap=True)
     table.add_column("Region", no_wrap=True)
     table.add_column("Urgency", no_wrap=True)
-    table.add_column("Area", no_wrap=True)
+    table.add_column("Area / for", no_wrap=True)
     for column in ("n", "p50", "p90"):
         table.add_column(column, justify="right", no_wrap=True)
     table.add_column("Target", no_wrap=True)
@@ -166,7 +182,7 @@ def kpi_table(figures: Sequence[pb.KpiFigure]) -> RenderableType:
             MEASURE_LABEL.get(f.measure, f.measure) if group != previous else "",
             f.region if previous is None or f.region != previous[0] else "",
             urgency_text(f.urgency),
-            f.area or "",
+            detail(f),
             str(f.count),
             format_duration(f.p50_s) if f.count else "-",
             format_duration(f.p90_s) if f.count else "-",

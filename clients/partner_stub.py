@@ -1,10 +1,15 @@
-"""A partner centre (110 fire or 112 police) that takes our alerts: the other party in
-tests of trippelvarsling (issue #19), not a mock of our own code.
+"""A partner that takes our alerts: a 110 fire or 112 police centre (trippelvarsling)
+or a hospital (pre-notification), the other party in tests of issue #19, not a mock of
+our own code.
 
-It listens on loopback for what ``actors/centre/alerting.py`` sends: an HTTP POST of
-one NENA EIDO document. It checks the document with the validator it is given (the
-tests give it NENA's own schema, ``/work/shared/specs/eido``; the package never loads
-the schema at runtime), keeps what it received, and answers as a partner's CAD would:
+It listens on loopback for what ``actors/centre/alerting.py`` and
+``actors/centre/prenotifying.py`` send: an HTTP POST of one JSON document, a NENA EIDO
+document for 110/112, an ``amk.prenotification/1`` document for a hospital. It checks
+the document with the validator it is given (the tests give a partner centre NENA's
+own schema, ``/work/shared/specs/eido``, and a hospital
+``actors.domain.prenotification_doc.validate``; the package never loads a schema at
+runtime), keeps what it received with its kind (``X-Amk-Kind``: prenotification,
+eta_update, withdrawn; empty for EIDO), and answers as the other side would:
 ``{"acknowledged": true, "acknowledged_by": ...}``, or with ``acknowledge=False`` a
 202 without an acknowledgement (an operator who has not taken it yet). A document that
 fails validation gets 400 with the errors, and is kept apart.
@@ -32,6 +37,7 @@ class Received:
     alert: str
     document: dict[str, Any]
     at: float
+    kind: str = ""  # a hospital document's kind; "" for EIDO
 
 
 @dataclass
@@ -74,6 +80,7 @@ class PartnerCentre:
                     self.headers.get("X-Amk-Alert", ""),
                     doc,
                     time.time(),
+                    self.headers.get("X-Amk-Kind", ""),
                 )
                 with partner._lock:
                     partner.received.append(got)
@@ -102,6 +109,11 @@ class PartnerCentre:
             self._server.shutdown()
             self._server.server_close()
 
-    def documents_for(self, incident_id: str) -> list[Received]:
+    def documents_for(self, incident_id: str, kind: str | None = None) -> list[Received]:
+        """What arrived about ``incident_id`` (of one ``kind`` if given), in order."""
         with self._lock:
-            return [r for r in self.received if r.incident == incident_id]
+            return [
+                r
+                for r in self.received
+                if r.incident == incident_id and (kind is None or r.kind == kind)
+            ]

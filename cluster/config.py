@@ -100,13 +100,50 @@ class UnitSeed(_Strict):
     source: str = ""
 
 
+TraumaLevelName = Literal["regional_trauma_centre", "acute_trauma", "none"]
+CAPABILITY_SOURCES = ("trauma", "stroke", "pci")
+CAPABILITY_FIELDS = ("trauma_level", "stroke_thrombolysis", "stroke_thrombectomy", "pci")
+
+
 class HospitalSeed(_Strict):
-    id: str
+    """A hospital with an emergency department and what it can treat (issue #19).
+
+    Every capability names its public source in ``sources`` (keys ``trauma``,
+    ``stroke``, ``pci``); a fact the sources do not settle is flagged ``uncertain``
+    with ``uncertain_why`` naming the field, so the destination's reason can say so
+    instead of presenting a guess as a fact. See the seed file's hospitals header.
+    """
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
     name: str
     region: str
-    lat: float
-    lon: float
-    trauma_centre: bool = False
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    trauma_level: TraumaLevelName
+    stroke_thrombolysis: bool
+    stroke_thrombectomy: bool = False
+    pci: bool
+    sources: dict[str, str]
+    uncertain: bool = False
+    uncertain_why: str = ""
+
+    @property
+    def trauma_centre(self) -> bool:
+        return self.trauma_level == "regional_trauma_centre"
+
+    @model_validator(mode="after")
+    def _sourced(self) -> HospitalSeed:
+        missing = [k for k in CAPABILITY_SOURCES if not self.sources.get(k, "").strip()]
+        if missing or set(self.sources) - set(CAPABILITY_SOURCES):
+            raise ValueError(
+                f"hospital {self.id}: sources must name exactly {', '.join(CAPABILITY_SOURCES)}"
+                f" (missing: {', '.join(missing) or 'none'})"
+            )
+        if self.uncertain and not any(f in self.uncertain_why for f in CAPABILITY_FIELDS):
+            raise ValueError(f"hospital {self.id}: uncertain_why must name the uncertain field")
+        if self.uncertain_why and not self.uncertain:
+            raise ValueError(f"hospital {self.id}: uncertain_why given but uncertain = false")
+        return self
 
 
 class AirportSeed(_Strict):
@@ -153,6 +190,12 @@ class Seed(_Strict):
         for u in self.units:
             if u.region not in regions:
                 raise ValueError(f"unit {u.id}: unknown region {u.region}")
+        hospital_ids = [h.id for h in self.hospitals]
+        if len(set(hospital_ids)) != len(hospital_ids):
+            raise ValueError("duplicate hospital id")
+        for h in self.hospitals:
+            if h.region not in regions:
+                raise ValueError(f"hospital {h.id}: unknown region {h.region}")
         return self
 
     @classmethod
@@ -171,6 +214,12 @@ class Seed(_Strict):
             if r.id == region_id:
                 return r
         raise ConfigError(f"unknown region {region_id}")
+
+    def hospital(self, hospital_id: str) -> HospitalSeed:
+        for h in self.hospitals:
+            if h.id == hospital_id:
+                return h
+        raise ConfigError(f"unknown hospital {hospital_id}")
 
     def centre(self, centre_id: str) -> CentreConfig:
         for c in self.centres:
@@ -369,9 +418,25 @@ class ClusterConfig(BaseModel):
     alert_check_interval_s: float = Field(default=1.0, gt=0.0)
     # How long delivering one alert may take before it counts as not delivered.
     alert_send_timeout_s: float = Field(default=5.0, gt=0.0)
+    # Hospital pre-notification (issue #19): where each hospital takes our
+    # pre-notifications, keyed by the seed's hospital id: an HTTP URL that takes the
+    # pre-notification document (``actors/domain/prenotification_doc.py``) and answers
+    # with its acknowledgement (``clients/partner_stub.py`` plays a hospital in tests).
+    # No endpoint: a pre-notification to that hospital is refused and nothing is
+    # written (the dispatcher phones the hospital instead).
+    hospital_endpoints: dict[str, str] = {}
+    # An open pre-notification's expected arrival is committed again and sent to the
+    # hospital when the unit's movement shifts it by more than this: a minute is what a
+    # team waiting in the emergency room notices, and smaller shifts from every AVL
+    # report (every few seconds) would only be noise on the hospital's screen.
+    prenotification_eta_update_s: float = Field(default=60.0, gt=0.0)
     # Test-only: writes skip the fencing compare, to prove the drill checker catches a
     # stale write. Refused unless AMK_UNSAFE_ALLOW_UNFENCED=1 is set in the environment.
     fencing: bool = True
+
+    def hospital_endpoint(self, hospital_id: str) -> str | None:
+        """The URL that takes pre-notifications for ``hospital_id``, or None."""
+        return self.hospital_endpoints.get(hospital_id)
 
     def alert_endpoint(self, service: str, region: str) -> tuple[str, str] | None:
         """(the endpoint's name, its URL) for alerts to ``service`` about ``region``."""
@@ -483,7 +548,10 @@ class ClusterConfig(BaseModel):
         values.update({k: v for k, v in overrides.items() if v is not None})
         try:
             cfg = cls.model_validate(values)
-            _ = cfg.seed  # fail early on a bad seed
+            known = {h.id for h in cfg.seed.hospitals}  # fail early on a bad seed
+            unknown = sorted(set(cfg.hospital_endpoints) - known)
+            if unknown:
+                raise ConfigError(f"hospital_endpoints: unknown hospital(s) {', '.join(unknown)}")
         except ConfigError:
             raise
         except Exception as exc:

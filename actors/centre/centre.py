@@ -9,6 +9,8 @@ composes the centre's parts, each given what it uses:
 - :class:`~actors.centre.call_desk.CallDesk`: 113 calls;
 - :class:`~actors.centre.alerting.Alerting`: alerts to other services, their delivery
   and escalation;
+- :class:`~actors.centre.prenotifying.PreNotifier`: hospital pre-notifications, their
+  delivery and the ETA updates as the unit moves;
 - :class:`~actors.centre.archiving.Archiver`: closed work out of etcd, into the archive.
 
 Ownership is never a boolean: the centre holds, per region, a ``RegionHost`` with the
@@ -33,6 +35,7 @@ from actors.centre.core import CentreCore, Peers, Running
 from actors.centre.dispatch import Dispatcher
 from actors.centre.executor import Executor
 from actors.centre.ownership import RegionOwnership
+from actors.centre.prenotifying import PreNotifier
 from actors.centre.records import CallTakerCounts, CentreStatus
 from actors.domain.commands import Command
 from actors.domain.idempotency import check_same_request, stored_fingerprint
@@ -65,7 +68,10 @@ class Centre:
         self.executor = Executor(self.core)
         self.call_desk = CallDesk(self.core, self.executor, peers)
         self.alerting = Alerting(self.core, self.executor, self.execute)
-        self.dispatcher = Dispatcher(self.core, self.executor, self.call_desk, self.alerting)
+        self.prenotifier = PreNotifier(self.core, self.executor, self.execute)
+        self.dispatcher = Dispatcher(
+            self.core, self.executor, self.call_desk, self.alerting, self.prenotifier
+        )
         self.archiver = Archiver(self.core, self.ownership.on_fenced)
         self.recent: OrderedDict[str, tuple[str, Outcome]] = OrderedDict()  # id -> (fp, answer)
         self._tasks: list[asyncio.Task[Any]] = []
@@ -138,6 +144,7 @@ class Centre:
         for t in self._tasks:
             t.cancel()
         self.alerting.stop()
+        self.prenotifier.stop()
         if core.started:
             running = core.running
             for host in list(core.hosts.values()):

@@ -1,10 +1,16 @@
 """How a centre runs dispatch commands on the entities it hosts: incidents, units,
 assignment (lending a neighbour's unit in the same transaction), hand-over of an
 incident, lending a unit. 113-call commands go to the call desk, alert commands to
-alerting (which also proposes the alerts a create or triage calls for, in its write).
+alerting (which also proposes the alerts a create or triage calls for, in its write),
+hospital pre-notifications to the pre-notifier. Two unit commands feed the
+pre-notifications: a committed position report lets the pre-notifier look at the ETA
+(after the write, never holding it up), and a unit's AT_HOSPITAL status stamps the
+arrival on its open pre-notification in the same write (``prenotify.mark_arrived``).
+A unit leaving the incident before the hospital (released, or available from the
+scene) withdraws its open pre-notification in that write, and the hospital is told.
 
-Given the centre's core, its executor, its call desk and its alerting (no shared
-undeclared state).
+Given the centre's core, its executor, its call desk, its alerting and its pre-notifier
+(no shared undeclared state).
 """
 
 from __future__ import annotations
@@ -13,8 +19,9 @@ from actors.centre.alerting import Alerting
 from actors.centre.call_desk import CallDesk
 from actors.centre.core import CentreCore
 from actors.centre.executor import Executor
+from actors.centre.prenotifying import PreNotifier
 from actors.centre.region_host import Record, RegionHost
-from actors.domain import calls, decide
+from actors.domain import calls, decide, prenotify
 from actors.domain.commands import (
     AbandonCall,
     AcknowledgeAlert,
@@ -34,23 +41,31 @@ from actors.domain.commands import (
     ReleaseUnit,
     ReportUnitPosition,
     SendAlert,
+    SendPreNotification,
     SetCallSharing,
     TriageIncident,
+    UpdatePreNotificationEta,
 )
 from actors.domain.errors import InvalidArgumentError, NotBuiltError, NotFoundError
-from actors.domain.model import Incident, Outcome, Unit
+from actors.domain.model import Incident, Outcome, Unit, UnitStatus
 
 
 class Dispatcher:
     """Incident, unit, pair and move commands."""
 
     def __init__(
-        self, core: CentreCore, executor: Executor, call_desk: CallDesk, alerting: Alerting
+        self,
+        core: CentreCore,
+        executor: Executor,
+        call_desk: CallDesk,
+        alerting: Alerting,
+        prenotifier: PreNotifier,
     ) -> None:
         self.core = core
         self.executor = executor
         self.call_desk = call_desk
         self.alerting = alerting
+        self.prenotifier = prenotifier
 
     async def run(self, region: str, cmd: Command) -> Outcome:
         """Decide and commit one command in ``region`` (the owner's side of a route)."""
@@ -60,8 +75,13 @@ class Dispatcher:
         host = self.core.host(region)
         if isinstance(cmd, ReceiveCall | AbandonCall | LinkCall | SetCallSharing):
             return await self.call_desk.run_call(host, cmd, now)
+        if isinstance(cmd, SendPreNotification | UpdatePreNotificationEta):
+            return await self.prenotifier.run(cmd, now)
         if isinstance(cmd, SendAlert | AcknowledgeAlert | CancelAlert | EscalateAlert):
-            return await self.alerting.run(cmd, now)
+            out = await self.alerting.run(cmd, now)
+            if isinstance(cmd, CancelAlert):  # a hospital is told its patient is not coming
+                self.prenotifier.withdraw(out.require_incident(), cmd.alert_id)
+            return out
         # No logger bound per command (a bound logger is a dict copy and an object per
         # command, even when its debug lines are filtered out): the context goes with
         # each line instead, and the journal is the audit trail.
@@ -161,12 +181,18 @@ class Dispatcher:
             unit = foreign if foreign is not None else hu.units[cmd.unit_id]
             step = decide.assign if isinstance(cmd, AssignUnit) else decide.release
             new_inc, new_unit = step(inc, unit, now)
+            withdrawn: list[str] = []
+            if isinstance(cmd, ReleaseUnit):
+                why = f"unit {unit.id} released: the patient is not coming"
+                new_inc, withdrawn = prenotify.withdraw_for_unit(new_inc, unit.id, why, now)
             moved: dict[str, str] = {}
             if isinstance(cmd, AssignUnit) and unit.region != inc.region:
                 new_unit.region = inc.region  # lent to the incident's region
                 moved[unit.id] = unit.region
             out = Outcome(incident=new_inc, unit=new_unit)
             await self.executor.commit(hi.region, cmd, [new_inc, new_unit], out, moved_from=moved)
+        for alert_id in withdrawn:
+            self.prenotifier.withdraw(new_inc, alert_id)
         self.core.log.debug(
             "unit_" + ("assigned" if isinstance(cmd, AssignUnit) else "released"),
             region=inc.region,
@@ -204,6 +230,7 @@ class Dispatcher:
                 new = decide.report_position(hu.units[cmd.unit_id], cmd.position, now)
                 out = Outcome(unit=new)
                 await self.executor.commit(hu.region, cmd, [new], out)
+            self.prenotifier.unit_moved(new)
             return out
         while True:
             incident_id = unit.incident_id
@@ -216,7 +243,31 @@ class Dispatcher:
                     continue  # reassigned while we waited: lock the right incident
                 inc = hi.incidents.get(incident_id) if incident_id else None
                 new_unit, new_inc = decide.change_unit_status(unit, cmd.status, inc, now)
+                new_inc, withdrawn = _prenotifications_follow(unit, new_unit, inc, new_inc, now)
                 records: list[Incident | Unit] = [new_unit] + ([new_inc] if new_inc else [])
                 out = Outcome(incident=new_inc, unit=new_unit)
                 await self.executor.commit(hu.region, cmd, records, out)
+                if new_inc is not None:
+                    for alert_id in withdrawn:
+                        self.prenotifier.withdraw(new_inc, alert_id)
                 return out
+
+
+def _prenotifications_follow(
+    unit: Unit, new_unit: Unit, inc: Incident | None, new_inc: Incident | None, now: float
+) -> tuple[Incident | None, list[str]]:
+    """What a unit's status change does to its open pre-notification, in the same write:
+    AT_HOSPITAL stamps the arrival; leaving the incident before the hospital withdraws
+    it (the ids withdrawn are returned: the hospital is told after the commit). The
+    incident to write (``new_inc``, or ``inc`` changed only here), or None."""
+    if inc is None:
+        return new_inc, []
+    current = new_inc or inc
+    if new_unit.status is UnitStatus.AT_HOSPITAL:
+        arrived = prenotify.mark_arrived(current, unit.id, now)
+        return (arrived if arrived is not current else new_inc), []
+    if unit.incident_id and not new_unit.incident_id:
+        why = f"unit {unit.id} {new_unit.status.value} from the scene: not transported"
+        left, withdrawn = prenotify.withdraw_for_unit(current, unit.id, why, now)
+        return (left if withdrawn else new_inc), withdrawn
+    return new_inc, []

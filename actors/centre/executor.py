@@ -51,6 +51,7 @@ class Executor:
         *,
         moved_from: dict[str, str] | None = None,
         partner_region: bool = False,
+        details: dict[str, Any] | None = None,
     ) -> int:
         """Write ``records`` in one guarded transaction, then make them the cached state.
 
@@ -58,6 +59,8 @@ class Executor:
         ``partner_region``. Every region a record lives in (or, per ``moved_from``: id
         -> old region, comes from) adds its fence; every record names the revision it
         was decided on, and a moved record must not yet exist at its new key.
+        ``details`` go into the journal entry beside the record ids (e.g. which alert
+        a command changed), so the history says what happened without decoding records.
         """
         core = self.core
         moved_from = moved_from or {}
@@ -94,7 +97,7 @@ class Executor:
             outcome.encode(
                 cmd.fingerprint, [(r, v) for r, (_, v) in zip(records, puts, strict=True)]
             ),
-            {"ids": [r.id for r in records]},
+            {"ids": [r.id for r in records], **(details or {})},
             expected=expected,
             deletes=deletes,
         )

@@ -120,9 +120,21 @@ def cancel(inc: Incident, alert_id: str, who: str, reason: str, now: float) -> I
     return new
 
 
+def _settled(alert: Alert) -> bool:
+    """A hospital pre-notification that no longer stands (replaced by another hospital,
+    withdrawn, or the patient arrived): nobody needs to chase its acknowledgement."""
+    pre = alert.prenotification
+    return pre is not None and bool(pre.replaced_by or pre.withdrawn_at or pre.arrived_at)
+
+
 def due_for_escalation(inc: Incident, now: float, after_s: float) -> list[str]:
-    """Ids of the sent alerts still unacknowledged ``after_s`` after they were sent."""
-    return [a.id for a in inc.alerts if a.state is AlertState.SENT and now - a.sent_at >= after_s]
+    """Ids of the sent alerts still unacknowledged ``after_s`` after they were sent (a
+    settled pre-notification is not chased)."""
+    return [
+        a.id
+        for a in inc.alerts
+        if a.state is AlertState.SENT and now - a.sent_at >= after_s and not _settled(a)
+    ]
 
 
 def escalate(inc: Incident, alert_id: str, now: float, after_s: float) -> Incident:

@@ -15,7 +15,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from actors.domain.model import AlertService, IncidentStatus, Position, UnitStatus, Urgency
+from actors.domain.model import (
+    AlertService,
+    IncidentStatus,
+    PatientCondition,
+    Position,
+    Sex,
+    UnitStatus,
+    Urgency,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +228,49 @@ class EscalateAlert:
     fingerprint: str = ""
 
 
-AlertCommand = SendAlert | AcknowledgeAlert | CancelAlert | EscalateAlert
+@dataclass(frozen=True, slots=True)
+class SendPreNotification:
+    """Pre-notify ``hospital_id`` of a patient on the way in ``unit_id`` (empty: the
+    incident's only assigned unit), with the patient's key data; the expected arrival
+    is computed by the incident's owner from where the unit is (issue #19). Committed
+    as a sent alert, then delivered to the hospital's endpoint."""
+
+    request_id: str
+    incident_id: str
+    hospital_id: str
+    condition: PatientCondition
+    unit_id: str = ""
+    age: int | None = None
+    sex: Sex = Sex.UNKNOWN
+    findings: str = ""
+    free_text: str = ""
+    symptom_onset_at: float = 0.0
+    who: str = "console"
+    fingerprint: str = ""  # the API request it came from (see IDEMPOTENCY)
+
+
+@dataclass(frozen=True, slots=True)
+class UpdatePreNotificationEta:
+    """From the owner only, never from the API: the unit moved and the expected arrival
+    of its open pre-notification shifted by more than the threshold. The owner
+    recomputes the ETA under the incident's mailbox (the command carries no time, so a
+    retried or late one cannot write a stale ETA)."""
+
+    request_id: str
+    incident_id: str
+    alert_id: str
+    who: str = "eta-watch"
+    fingerprint: str = ""
+
+
+AlertCommand = (
+    SendAlert
+    | AcknowledgeAlert
+    | CancelAlert
+    | EscalateAlert
+    | SendPreNotification
+    | UpdatePreNotificationEta
+)
 IncidentCommand = TriageIncident | ChangeIncidentStatus | AddIncidentNote
 UnitCommand = ChangeUnitStatus | ReportUnitPosition
 PairCommand = AssignUnit | ReleaseUnit

@@ -23,6 +23,20 @@ Measures, per region (and per urgency for the incident measures):
     time to on scene: ``incident.created_at`` to the first journal entry that put the
     incident on scene (see :func:`first_on_scene`), every urgency, no target (the
     national target is on ``response``). An incident nobody reached is not counted.
+``alert_sent`` (per service: 110, 112)
+    trippelvarsling delay: the incident's 113 call answered (``call.answered_at`` of
+    the earliest answered call linked to it) to the first alert to that service sent
+    (``alert.sent_at``), from the alerts in the incident's record (issue #19). Counted
+    apart: an alert sent on an incident with no answered call (``no_call``: created by
+    hand or imported), and one an action card proposed that nobody sent (``not_sent``:
+    still proposed, or cancelled unsent). No national figure: the procedure asks for
+    the alert at once.
+``prenotification_lead`` (per condition: trauma, stroke, stemi, other)
+    hospital pre-notification lead time: the pre-notification sent to the transporting
+    unit's arrival at the hospital (its AT_HOSPITAL status time, stamped on the
+    pre-notification in that write). Longer is better (the team is ready at the door);
+    no national target. Pre-notifications without an arrival (cancelled, replaced,
+    still on the way) are not counted.
 
 The incident measures are grouped by the incident's *current* urgency (its last
 triage); never-triaged incidents are grouped under urgency ``None`` (UNSPECIFIED).
@@ -50,15 +64,30 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from actors.domain import prenotify
 from actors.domain import response_time as rt
-from actors.domain.model import Call, Incident, Position, Urgency
+from actors.domain.model import AlertService, Call, Incident, PatientCondition, Position, Urgency
 
 ANSWER = "answer"
 DISPATCH = "dispatch"
 RESPONSE = "response"
 RESPONSE_NO_CALL = "response_no_call"
 ON_SCENE = "on_scene"
-MEASURES: tuple[str, ...] = (ANSWER, DISPATCH, RESPONSE, RESPONSE_NO_CALL, ON_SCENE)
+ALERT_SENT = "alert_sent"
+PRENOTIFICATION_LEAD = "prenotification_lead"
+MEASURES: tuple[str, ...] = (
+    ANSWER,
+    DISPATCH,
+    RESPONSE,
+    RESPONSE_NO_CALL,
+    ON_SCENE,
+    ALERT_SENT,
+    PRENOTIFICATION_LEAD,
+)
+#: The services of trippelvarsling, whose alert delay is measured from the 113 call.
+TRIPPEL_SERVICES: tuple[AlertService, ...] = (AlertService.FIRE_110, AlertService.POLICE_112)
+NO_CALL = "no_call"
+NOT_SENT = "not_sent"
 
 # Journal commands that matter here (cheap pre-filter for a caller reading the journal).
 ASSIGN = "AssignUnit"
@@ -106,6 +135,19 @@ NO_TARGET_NO_CALL = Target(
     "not part of the national indicator",
 )
 
+NO_TARGET_ALERT_SENT = Target(
+    0.0,
+    0.0,
+    "from the 113 call answered to the alert sent; the procedure asks for it at once "
+    "(no national figure)",
+)
+NO_TARGET_LEAD = Target(
+    0.0,
+    0.0,
+    "from the pre-notification sent to the unit at the hospital: longer is better (the "
+    "team is ready at the door); no national target",
+)
+
 URGENCY_ORDER: dict[Urgency | None, int] = {
     Urgency.AKUTT: 0,
     Urgency.HASTER: 1,
@@ -133,6 +175,8 @@ class Figure:
     abandoned: int = 0  # answer: calls hung up before an answer
     unanswered_after_limit: int = 0  # answer: answered after, or waiting beyond, limit_s
     limit_s: float = 0.0  # answer: 20 s
+    alert_service: AlertService | None = None  # alert_sent: the service alerted
+    condition: PatientCondition | None = None  # prenotification_lead: the condition
 
 
 # ---------------------------------------------------------------- statistics
@@ -345,6 +389,81 @@ def _response_figures(responses: rt.Responses) -> list[Figure]:
     return out
 
 
+def _answered_at(calls: Iterable[Call]) -> dict[str, float]:
+    """Per incident id: when its earliest answered 113 call was answered."""
+    first: dict[str, float] = {}
+    for c in calls:
+        if c.incident_id and c.answered_at:
+            if c.incident_id not in first or c.answered_at < first[c.incident_id]:
+                first[c.incident_id] = c.answered_at
+    return first
+
+
+def alert_figures(
+    incidents: Iterable[Incident], calls: Iterable[Call], *, since: float | None = None
+) -> list[Figure]:
+    """``alert_sent`` per (region, urgency, service) and ``prenotification_lead`` per
+    (region, urgency, condition), from the alerts in the incidents' records."""
+    answered = _answered_at(calls)
+    delays: dict[tuple[str, Urgency | None, AlertService], list[float]] = defaultdict(list)
+    apart: dict[tuple[str, AlertService], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    leads: dict[tuple[str, Urgency | None, PatientCondition], list[float]] = defaultdict(list)
+    for inc in incidents:
+        if since is not None and inc.created_at < since:
+            continue
+        for service in TRIPPEL_SERVICES:
+            mine = [a for a in inc.alerts if a.service is service]
+            sent = [a.sent_at for a in mine if a.sent_at]
+            if not sent:
+                if any(a.action_card for a in mine):
+                    apart[(inc.region, service)][NOT_SENT] += 1
+                continue
+            start = answered.get(inc.id)
+            if start is None:
+                apart[(inc.region, service)][NO_CALL] += 1
+                continue
+            delays[(inc.region, inc.urgency, service)].append(max(0.0, min(sent) - start))
+        for alert in inc.alerts:
+            lead = prenotify.lead_time_s(alert)
+            if lead is not None and alert.prenotification is not None:
+                key = (inc.region, inc.urgency, alert.prenotification.condition)
+                leads[key].append(max(0.0, lead))
+    out: list[Figure] = []
+    for (region, urgency, service), values in delays.items():
+        excluded = tuple(sorted(apart.get((region, service), {}).items()))
+        out.append(
+            figure(
+                region,
+                urgency,
+                ALERT_SENT,
+                values,
+                NO_TARGET_ALERT_SENT,
+                excluded=excluded,
+                alert_service=service,
+            )
+        )
+    for (region, service), reasons in apart.items():
+        if not any(f.region == region and f.alert_service is service for f in out):
+            out.append(
+                figure(
+                    region,
+                    None,
+                    ALERT_SENT,
+                    [],
+                    NO_TARGET_ALERT_SENT,
+                    excluded=tuple(sorted(reasons.items())),
+                    alert_service=service,
+                )
+            )
+    for (region, urgency, condition), values in leads.items():
+        out.append(
+            figure(
+                region, urgency, PRENOTIFICATION_LEAD, values, NO_TARGET_LEAD, condition=condition
+            )
+        )
+    return out
+
+
 def compute(
     incidents: Iterable[Incident],
     calls: Iterable[Call],
@@ -388,10 +507,13 @@ def compute(
     )
     for (region, urgency), values in incident_times(incidents, reached, since=since).items():
         figures.append(figure(region, urgency, ON_SCENE, values, NO_TARGET_ON_SCENE))
+    figures += alert_figures(incidents, calls, since=since)
     figures.sort(
         key=lambda f: (
             f.region,
             MEASURES.index(f.measure),
+            f.alert_service.value if f.alert_service else "",
+            f.condition.value if f.condition else "",
             URGENCY_ORDER[f.urgency],
             rt.AREAS.index(f.area) if f.area in rt.AREAS else -1,
             f.target_s,

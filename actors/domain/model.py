@@ -114,11 +114,30 @@ class StoredRecord:
 
 
 class AlertService(StrEnum):
-    """Whom an alert goes to. Values are what a dispatcher says: 110 fire, 112 police.
-    (AMK-LA, a hospital's team and the legevakt come with the later steps of issue #19.)"""
+    """Whom an alert goes to. Values are what a dispatcher says: 110 fire, 112 police,
+    a hospital (pre-notification of a patient on the way; the alert's ``recipient`` is
+    the hospital's id). (AMK-LA and the legevakt come with other steps of issue #19.)"""
 
     FIRE_110 = "110"
     POLICE_112 = "112"
+    HOSPITAL = "hospital"
+
+
+class PatientCondition(StrEnum):
+    """What a patient is taken to hospital for, as far as the destination goes: the
+    conditions with their own pathway (the national trauma system, the stroke and
+    heart attack pathways) and everything else."""
+
+    TRAUMA = "trauma"  # meets the trauma team criteria
+    STROKE = "stroke"
+    STEMI = "stemi"  # heart attack with ST elevation on the ECG
+    OTHER = "other"
+
+
+class Sex(StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+    UNKNOWN = "unknown"
 
 
 class AlertState(StrEnum):
@@ -127,6 +146,50 @@ class AlertState(StrEnum):
     ACKNOWLEDGED = "acknowledged"  # the other centre said it has it
     ESCALATED = "escalated"  # sent, no acknowledgement in time: the console shows it
     CANCELLED = "cancelled"
+
+
+@dataclass(slots=True)
+class PreNotification:
+    """What a hospital is told about a patient on the way (an alert to
+    :attr:`AlertService.HOSPITAL`), and how the arrival went (issue #19).
+
+    ``expected_arrival`` is an absolute time (epoch s), not a duration: the stroke
+    team's thrombolysis alarm is set against the clock, and a duration would go stale
+    the moment it was sent. ``eta_updates`` counts the later commits of a new expected
+    arrival as the unit moved; ``arrived_at`` is the unit's AT_HOSPITAL time, stamped
+    in that status change's write (the pre-notification's lead time is measured to it).
+    ``replaced_by`` names the pre-notification that took over when the dispatcher
+    changed the destination; ``withdrawn_at`` is when the unit left the incident without
+    reaching the hospital (released, or the patient not transported).
+    """
+
+    hospital_name: str
+    condition: PatientCondition
+    unit_id: str  # the transporting unit, whose movement updates the ETA
+    expected_arrival: float
+    eta_reason: str = ""
+    age: int | None = None
+    sex: Sex = Sex.UNKNOWN
+    urgency: Urgency | None = None  # the incident's when sent
+    findings: str = ""  # the crew's key findings (e.g. side, NIHSS, ECG)
+    free_text: str = ""
+    symptom_onset_at: float = 0.0  # stroke: when the symptoms began (0: unknown)
+    eta_updated_at: float = 0.0
+    eta_updates: int = 0
+    arrived_at: float = 0.0
+    replaced_by: str = ""
+    withdrawn_at: float = 0.0
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PreNotification:
+        return cls(
+            **{
+                **d,
+                "condition": PatientCondition(d["condition"]),
+                "sex": Sex(d.get("sex", "unknown")),
+                "urgency": Urgency(d["urgency"]) if d.get("urgency") else None,
+            }
+        )
 
 
 @dataclass(slots=True)
@@ -154,14 +217,17 @@ class Alert:
     cancelled_at: float = 0.0
     cancelled_by: str = ""
     note: str = ""  # why it was escalated or cancelled
+    prenotification: PreNotification | None = None  # service HOSPITAL only
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Alert:
+        pre = d.get("prenotification")
         return cls(
             **{
                 **d,
                 "service": AlertService(d["service"]),
                 "state": AlertState(d["state"]),
+                "prenotification": PreNotification.from_dict(pre) if pre else None,
             }
         )
 

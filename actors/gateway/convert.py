@@ -25,6 +25,7 @@ from actors.domain.commands import (
     ReleaseUnit,
     ReportUnitPosition,
     SendAlert,
+    SendPreNotification,
     TriageIncident,
 )
 from actors.domain.errors import InvalidArgumentError
@@ -37,6 +38,9 @@ from actors.domain.model import (
     CrewLevel,
     Incident,
     IncidentStatus,
+    PatientCondition,
+    PreNotification,
+    Sex,
     Unit,
     UnitKind,
     UnitStatus,
@@ -49,6 +53,8 @@ E = TypeVar("E", bound=StrEnum)
 
 _PREFIX: dict[type[StrEnum], str] = {
     AlertService: "ALERT_SERVICE_",
+    PatientCondition: "DESTINATION_CONDITION_",
+    Sex: "PRE_NOTIFICATION_SEX_",
     AlertState: "ALERT_STATE_",
     CallStatus: "CALL_STATUS_",
     Urgency: "URGENCY_",
@@ -59,6 +65,8 @@ _PREFIX: dict[type[StrEnum], str] = {
 }
 _PB_ENUM = {
     AlertService: pb.AlertService,
+    PatientCondition: pb.DestinationCondition,
+    Sex: pb.PreNotificationSex,
     AlertState: pb.AlertState,
     CallStatus: pb.CallStatus,
     Urgency: pb.Urgency,
@@ -267,14 +275,83 @@ def alert_pb(incident_id: str, a: Alert) -> pb.Alert:
         cancelled_at=_when(a.cancelled_at),
         cancelled_by=a.cancelled_by,
         note=a.note,
+        prenotification=prenotification_pb(a.recipient, a.sent_at, a.prenotification),
+    )
+
+
+def prenotification_pb(
+    hospital_id: str, sent_at: float, p: PreNotification | None
+) -> pb.PreNotification | None:
+    if p is None:
+        return None
+    return pb.PreNotification(
+        hospital_id=hospital_id,
+        hospital_name=p.hospital_name,
+        condition=to_pb_enum(p.condition),
+        age=p.age,
+        sex=to_pb_enum(p.sex),
+        urgency=to_pb_enum(p.urgency),
+        findings=p.findings,
+        free_text=p.free_text,
+        symptom_onset=_when(p.symptom_onset_at),
+        unit_id=p.unit_id,
+        expected_arrival=_when(p.expected_arrival),
+        eta_reason=p.eta_reason,
+        eta_updated_at=_when(p.eta_updated_at),
+        eta_updates=p.eta_updates,
+        arrived_at=_when(p.arrived_at),
+        replaced_by=p.replaced_by,
+        withdrawn_at=_when(p.withdrawn_at),
+        lead_time_s=p.arrived_at - sent_at if p.arrived_at and sent_at else 0.0,
+    )
+
+
+SYMPTOM_ONSET_MAX_AGE_S = 7 * 86400.0  # older is not an onset a hospital acts on
+FUTURE_SLACK_S = 5.0  # clocks apart
+
+
+def send_prenotification(
+    req: pb.SendPreNotificationRequest, hospitals: set[str], now: float, who: str
+) -> SendPreNotification:
+    """Every field checked; the hospital must be one of the seed's."""
+    hospital = v.entity_id(req.hospital_id, "hospital_id")
+    if hospital not in hospitals:
+        raise InvalidArgumentError("hospital_id", f"unknown hospital {hospital!r}")
+    condition = from_pb_enum(PatientCondition, req.condition, "condition")
+    sex = from_pb_enum(Sex, req.sex, "sex", optional=True) or Sex.UNKNOWN
+    age = req.age if req.HasField("age") else None
+    if age is not None and not 0 <= age <= 130:
+        raise InvalidArgumentError("age", f"{age} is outside 0..130")
+    onset = 0.0
+    if req.HasField("symptom_onset"):
+        onset = timestamp_s(req.symptom_onset, "symptom_onset")
+        if onset > now + FUTURE_SLACK_S:
+            raise InvalidArgumentError("symptom_onset", "is in the future")
+        if onset < now - SYMPTOM_ONSET_MAX_AGE_S:
+            raise InvalidArgumentError("symptom_onset", "is more than 7 days ago")
+    return SendPreNotification(
+        request_id=v.request_id(req.request_id),
+        incident_id=v.entity_id(req.incident_id, "incident_id"),
+        hospital_id=hospital,
+        condition=condition,  # type: ignore[arg-type]
+        unit_id=v.entity_id(req.unit_id, "unit_id") if req.unit_id else "",
+        age=age,
+        sex=sex,
+        findings=v.text(req.findings, "findings", limit=v.MAX_NOTE),
+        free_text=v.text(req.free_text, "free_text", limit=v.MAX_NOTE),
+        symptom_onset_at=onset,
+        who=who,
     )
 
 
 def send_alert(req: pb.SendAlertRequest, who: str) -> SendAlert:
+    service = from_pb_enum(AlertService, req.service, "service")
+    if service is AlertService.HOSPITAL:
+        raise InvalidArgumentError("service", "a hospital is pre-notified with SendPreNotification")
     return SendAlert(
         request_id=v.request_id(req.request_id),
         incident_id=v.entity_id(req.incident_id, "incident_id"),
-        service=from_pb_enum(AlertService, req.service, "service"),  # type: ignore[arg-type]
+        service=service,  # type: ignore[arg-type]
         reason=v.text(req.reason, "reason", limit=v.MAX_NOTE),
         who=who,
     )

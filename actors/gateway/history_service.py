@@ -49,8 +49,19 @@ class HistoryRpcs:
         if not entries:
             raise NotFoundError("incident", request.incident_id)
         return pb.IncidentHistory(
-            incident_id=request.incident_id, entries=[entry_pb(e) for e in entries]
+            incident_id=request.incident_id,
+            entries=[entry_pb(e) for e in entries],
+            alerts=await self._alerts(request.incident_id),
         )
+
+    async def _alerts(self, incident_id: str) -> list[pb.Alert]:
+        """The incident's alerts as they stand, with every time (live, else archived):
+        the journal says which command changed an alert, this says where each stands."""
+        try:
+            inc = await self.gw.lookup.incident(incident_id)
+        except NotFoundError:
+            inc = await self.gw.history.archived_incident(incident_id)
+        return [] if inc is None else [conv.alert_pb(inc.id, a) for a in inc.alerts]
 
     @rpc
     async def GetBoardAt(self, request, context) -> pb.BoardAt:

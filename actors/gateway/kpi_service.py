@@ -55,6 +55,8 @@ def figure_pb(f: kpi.Figure) -> pb.KpiFigure:
         abandoned=f.abandoned,
         unanswered_after_limit=f.unanswered_after_limit,
         limit_s=f.limit_s,
+        alert_service=conv.to_pb_enum(f.alert_service),
+        condition=conv.to_pb_enum(f.condition),
     )
 
 

@@ -23,6 +23,7 @@ from actors.gateway.context import GatewayContext
 from actors.gateway.coordination_service import HandoverRpcs
 from actors.gateway.directory import Directory
 from actors.gateway.history_service import HistoryRpcs
+from actors.gateway.hospital_service import HospitalRpcs
 from actors.gateway.identity import IdentityInterceptor
 from actors.gateway.incident_service import IncidentRpcs
 from actors.gateway.kpi_service import KpiRpcs
@@ -55,6 +56,7 @@ DISPATCH_PARTS = (
     CallRpcs,
     KpiRpcs,
     AlertRpcs,
+    HospitalRpcs,
 )
 COORDINATION_PARTS = (HandoverRpcs, MajorRpcs)
 STOP_GRACE_S = 0.5

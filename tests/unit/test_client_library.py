@@ -35,7 +35,7 @@ from clients.client import (
     unit_status_from_name,
     urgency_from_name,
 )
-from clients.enums import ALERT_SERVICE, ALERT_STATE
+from clients.enums import ALERT_SERVICE, ALERT_STATE, DESTINATION_CONDITION, PRE_NOTIFICATION_SEX
 
 ENUM_WRAPPERS = {
     URGENCY: pb.Urgency,
@@ -47,6 +47,8 @@ ENUM_WRAPPERS = {
     CALL_STATUS: pb.CallStatus,
     ALERT_SERVICE: pb.AlertService,
     ALERT_STATE: pb.AlertState,
+    DESTINATION_CONDITION: pb.DestinationCondition,
+    PRE_NOTIFICATION_SEX: pb.PreNotificationSex,
 }
 
 # ---------------------------------------------------------------- enum names

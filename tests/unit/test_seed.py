@@ -253,3 +253,77 @@ def test_settings_file_then_environment(clean_env: Path, monkeypatch: pytest.Mon
 def test_bad_settings_are_config_errors(clean_env: Path, overrides: dict) -> None:
     with pytest.raises(ConfigError):
         ClusterConfig.load(home=clean_env, **overrides)
+
+
+# ---------------------------------------------------------------- hospital capabilities
+
+
+def test_every_hospital_capability_names_a_public_source(seed: Seed) -> None:
+    assert len(seed.hospitals) == 20
+    for h in seed.hospitals:
+        assert set(h.sources) == {"trauma", "stroke", "pci"}, h.id
+        for key, text in h.sources.items():
+            assert "http" in text, (h.id, key)  # a source a reader can open, not a claim
+        if h.uncertain:
+            assert h.uncertain_why.strip(), h.id
+
+
+def test_one_regional_trauma_centre_ulleval(seed: Seed) -> None:
+    centres = [h.id for h in seed.hospitals if h.trauma_level == "regional_trauma_centre"]
+    assert centres == ["ous-ulleval"]
+    assert seed.hospital("ous-ulleval").trauma_centre
+    assert not seed.hospital("ahus-lorenskog").trauma_centre
+    assert {h.trauma_level for h in seed.hospitals} <= {
+        "regional_trauma_centre",
+        "acute_trauma",
+        "none",
+    }
+
+
+def test_stroke_and_pci_facts_as_the_sources_give_them(seed: Seed) -> None:
+    thrombectomy = {h.id for h in seed.hospitals if h.stroke_thrombectomy}
+    assert thrombectomy == {"ous-rikshospitalet", "ahus-lorenskog", "sshf-kristiansand"}
+    pci = {h.id for h in seed.hospitals if h.pci}
+    assert pci == {"ous-ulleval", "ous-rikshospitalet", "sshf-arendal"}
+    # Sourced as not doing PCI (Telemark and Agder go to Arendal): not marked uncertain.
+    for hid in ("st-skien", "sshf-kristiansand"):
+        h = seed.hospital(hid)
+        assert not h.pci and "pci:" not in h.uncertain_why, hid
+    # Not on the 2017 list: "no PCI" is stated as uncertain, with why.
+    assert "pci:" in seed.hospital("siv-tonsberg").uncertain_why
+    assert seed.hospital("st-skien").stroke_thrombolysis
+    assert "stroke_thrombolysis" in seed.hospital("ous-rikshospitalet").uncertain_why
+
+
+def test_validator_refuses_a_hospital_without_a_source() -> None:
+    raw = _raw()
+    del raw["hospitals"][0]["sources"]["pci"]
+    with pytest.raises(pydantic.ValidationError, match="sources must name exactly"):
+        Seed.model_validate(raw)
+
+
+def test_validator_refuses_uncertain_without_naming_the_field() -> None:
+    raw = _raw()
+    raw["hospitals"][0]["uncertain"] = True
+    raw["hospitals"][0]["uncertain_why"] = "not sure"
+    with pytest.raises(pydantic.ValidationError, match="must name the uncertain field"):
+        Seed.model_validate(raw)
+
+
+def test_validator_refuses_hospital_in_unknown_region_or_twice() -> None:
+    raw = _raw()
+    raw["hospitals"][1]["region"] = "atlantis"
+    with pytest.raises(pydantic.ValidationError, match="unknown region atlantis"):
+        Seed.model_validate(raw)
+    raw = _raw()
+    raw["hospitals"][1]["id"] = raw["hospitals"][0]["id"]
+    with pytest.raises(pydantic.ValidationError, match="duplicate hospital id"):
+        Seed.model_validate(raw)
+
+
+def test_hospital_endpoints_must_name_seeded_hospitals(tmp_path: Path) -> None:
+    cfg = ClusterConfig.load(home=tmp_path, hospital_endpoints={"ous-ulleval": "http://x/"})
+    assert cfg.hospital_endpoint("ous-ulleval") == "http://x/"
+    assert cfg.hospital_endpoint("si-hamar") is None
+    with pytest.raises(ConfigError, match="unknown hospital"):
+        ClusterConfig.load(home=tmp_path, hospital_endpoints={"atlantis": "http://x/"})

@@ -62,6 +62,22 @@ class AlertService(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ALERT_SERVICE_UNSPECIFIED: _ClassVar[AlertService]
     ALERT_SERVICE_FIRE_110: _ClassVar[AlertService]
     ALERT_SERVICE_POLICE_112: _ClassVar[AlertService]
+    ALERT_SERVICE_HOSPITAL: _ClassVar[AlertService]
+
+class DestinationCondition(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DESTINATION_CONDITION_UNSPECIFIED: _ClassVar[DestinationCondition]
+    DESTINATION_CONDITION_TRAUMA: _ClassVar[DestinationCondition]
+    DESTINATION_CONDITION_STROKE: _ClassVar[DestinationCondition]
+    DESTINATION_CONDITION_STEMI: _ClassVar[DestinationCondition]
+    DESTINATION_CONDITION_OTHER: _ClassVar[DestinationCondition]
+
+class PreNotificationSex(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PRE_NOTIFICATION_SEX_UNSPECIFIED: _ClassVar[PreNotificationSex]
+    PRE_NOTIFICATION_SEX_FEMALE: _ClassVar[PreNotificationSex]
+    PRE_NOTIFICATION_SEX_MALE: _ClassVar[PreNotificationSex]
+    PRE_NOTIFICATION_SEX_UNKNOWN: _ClassVar[PreNotificationSex]
 
 class AlertState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -114,6 +130,16 @@ CREW_LEVEL_DOCTOR: CrewLevel
 ALERT_SERVICE_UNSPECIFIED: AlertService
 ALERT_SERVICE_FIRE_110: AlertService
 ALERT_SERVICE_POLICE_112: AlertService
+ALERT_SERVICE_HOSPITAL: AlertService
+DESTINATION_CONDITION_UNSPECIFIED: DestinationCondition
+DESTINATION_CONDITION_TRAUMA: DestinationCondition
+DESTINATION_CONDITION_STROKE: DestinationCondition
+DESTINATION_CONDITION_STEMI: DestinationCondition
+DESTINATION_CONDITION_OTHER: DestinationCondition
+PRE_NOTIFICATION_SEX_UNSPECIFIED: PreNotificationSex
+PRE_NOTIFICATION_SEX_FEMALE: PreNotificationSex
+PRE_NOTIFICATION_SEX_MALE: PreNotificationSex
+PRE_NOTIFICATION_SEX_UNKNOWN: PreNotificationSex
 ALERT_STATE_UNSPECIFIED: AlertState
 ALERT_STATE_PROPOSED: AlertState
 ALERT_STATE_SENT: AlertState
@@ -195,7 +221,7 @@ class Incident(_message.Message):
     def __init__(self, id: _Optional[str] = ..., region: _Optional[str] = ..., status: _Optional[_Union[IncidentStatus, str]] = ..., urgency: _Optional[_Union[Urgency, str]] = ..., position: _Optional[_Union[Position, _Mapping]] = ..., address: _Optional[str] = ..., caller_number: _Optional[str] = ..., complaint_chapter: _Optional[int] = ..., criteria_code: _Optional[str] = ..., notes: _Optional[_Iterable[_Union[Note, _Mapping]]] = ..., assigned_unit_ids: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., urgency_history: _Optional[_Iterable[_Union[UrgencyChange, _Mapping]]] = ..., revision: _Optional[int] = ..., archived: _Optional[bool] = ..., alerts: _Optional[_Iterable[_Union[Alert, _Mapping]]] = ...) -> None: ...
 
 class Alert(_message.Message):
-    __slots__ = ("id", "incident_id", "service", "state", "action_card", "criteria_code", "reason", "recipient", "proposed_at", "sent_at", "sent_by", "acknowledged_at", "acknowledged_by", "escalated_at", "cancelled_at", "cancelled_by", "note")
+    __slots__ = ("id", "incident_id", "service", "state", "action_card", "criteria_code", "reason", "recipient", "proposed_at", "sent_at", "sent_by", "acknowledged_at", "acknowledged_by", "escalated_at", "cancelled_at", "cancelled_by", "note", "prenotification")
     ID_FIELD_NUMBER: _ClassVar[int]
     INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
     SERVICE_FIELD_NUMBER: _ClassVar[int]
@@ -213,6 +239,7 @@ class Alert(_message.Message):
     CANCELLED_AT_FIELD_NUMBER: _ClassVar[int]
     CANCELLED_BY_FIELD_NUMBER: _ClassVar[int]
     NOTE_FIELD_NUMBER: _ClassVar[int]
+    PRENOTIFICATION_FIELD_NUMBER: _ClassVar[int]
     id: str
     incident_id: str
     service: AlertService
@@ -230,7 +257,48 @@ class Alert(_message.Message):
     cancelled_at: _timestamp_pb2.Timestamp
     cancelled_by: str
     note: str
-    def __init__(self, id: _Optional[str] = ..., incident_id: _Optional[str] = ..., service: _Optional[_Union[AlertService, str]] = ..., state: _Optional[_Union[AlertState, str]] = ..., action_card: _Optional[str] = ..., criteria_code: _Optional[str] = ..., reason: _Optional[str] = ..., recipient: _Optional[str] = ..., proposed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sent_by: _Optional[str] = ..., acknowledged_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., acknowledged_by: _Optional[str] = ..., escalated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancelled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancelled_by: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
+    prenotification: PreNotification
+    def __init__(self, id: _Optional[str] = ..., incident_id: _Optional[str] = ..., service: _Optional[_Union[AlertService, str]] = ..., state: _Optional[_Union[AlertState, str]] = ..., action_card: _Optional[str] = ..., criteria_code: _Optional[str] = ..., reason: _Optional[str] = ..., recipient: _Optional[str] = ..., proposed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sent_by: _Optional[str] = ..., acknowledged_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., acknowledged_by: _Optional[str] = ..., escalated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancelled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancelled_by: _Optional[str] = ..., note: _Optional[str] = ..., prenotification: _Optional[_Union[PreNotification, _Mapping]] = ...) -> None: ...
+
+class PreNotification(_message.Message):
+    __slots__ = ("hospital_id", "hospital_name", "condition", "age", "sex", "urgency", "findings", "free_text", "symptom_onset", "unit_id", "expected_arrival", "eta_reason", "eta_updated_at", "eta_updates", "arrived_at", "replaced_by", "lead_time_s", "withdrawn_at")
+    HOSPITAL_ID_FIELD_NUMBER: _ClassVar[int]
+    HOSPITAL_NAME_FIELD_NUMBER: _ClassVar[int]
+    CONDITION_FIELD_NUMBER: _ClassVar[int]
+    AGE_FIELD_NUMBER: _ClassVar[int]
+    SEX_FIELD_NUMBER: _ClassVar[int]
+    URGENCY_FIELD_NUMBER: _ClassVar[int]
+    FINDINGS_FIELD_NUMBER: _ClassVar[int]
+    FREE_TEXT_FIELD_NUMBER: _ClassVar[int]
+    SYMPTOM_ONSET_FIELD_NUMBER: _ClassVar[int]
+    UNIT_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_ARRIVAL_FIELD_NUMBER: _ClassVar[int]
+    ETA_REASON_FIELD_NUMBER: _ClassVar[int]
+    ETA_UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    ETA_UPDATES_FIELD_NUMBER: _ClassVar[int]
+    ARRIVED_AT_FIELD_NUMBER: _ClassVar[int]
+    REPLACED_BY_FIELD_NUMBER: _ClassVar[int]
+    LEAD_TIME_S_FIELD_NUMBER: _ClassVar[int]
+    WITHDRAWN_AT_FIELD_NUMBER: _ClassVar[int]
+    hospital_id: str
+    hospital_name: str
+    condition: DestinationCondition
+    age: int
+    sex: PreNotificationSex
+    urgency: Urgency
+    findings: str
+    free_text: str
+    symptom_onset: _timestamp_pb2.Timestamp
+    unit_id: str
+    expected_arrival: _timestamp_pb2.Timestamp
+    eta_reason: str
+    eta_updated_at: _timestamp_pb2.Timestamp
+    eta_updates: int
+    arrived_at: _timestamp_pb2.Timestamp
+    replaced_by: str
+    lead_time_s: float
+    withdrawn_at: _timestamp_pb2.Timestamp
+    def __init__(self, hospital_id: _Optional[str] = ..., hospital_name: _Optional[str] = ..., condition: _Optional[_Union[DestinationCondition, str]] = ..., age: _Optional[int] = ..., sex: _Optional[_Union[PreNotificationSex, str]] = ..., urgency: _Optional[_Union[Urgency, str]] = ..., findings: _Optional[str] = ..., free_text: _Optional[str] = ..., symptom_onset: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unit_id: _Optional[str] = ..., expected_arrival: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., eta_reason: _Optional[str] = ..., eta_updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., eta_updates: _Optional[int] = ..., arrived_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., replaced_by: _Optional[str] = ..., lead_time_s: _Optional[float] = ..., withdrawn_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Unit(_message.Message):
     __slots__ = ("id", "call_sign", "region", "kind", "crew", "status", "position", "station", "incident_id", "updated_at", "revision")
@@ -293,6 +361,90 @@ class GetIncidentRequest(_message.Message):
     INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
     incident_id: str
     def __init__(self, incident_id: _Optional[str] = ...) -> None: ...
+
+class RecommendDestinationRequest(_message.Message):
+    __slots__ = ("incident_id", "condition", "unit_id", "limit")
+    INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CONDITION_FIELD_NUMBER: _ClassVar[int]
+    UNIT_ID_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    incident_id: str
+    condition: DestinationCondition
+    unit_id: str
+    limit: int
+    def __init__(self, incident_id: _Optional[str] = ..., condition: _Optional[_Union[DestinationCondition, str]] = ..., unit_id: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class Destination(_message.Message):
+    __slots__ = ("rank", "hospital_id", "hospital_name", "region", "eta_s", "distance_km", "mode", "reason", "note", "capable", "uncertain", "expected_arrival", "trauma_level", "stroke_thrombolysis", "stroke_thrombectomy", "pci")
+    RANK_FIELD_NUMBER: _ClassVar[int]
+    HOSPITAL_ID_FIELD_NUMBER: _ClassVar[int]
+    HOSPITAL_NAME_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    ETA_S_FIELD_NUMBER: _ClassVar[int]
+    DISTANCE_KM_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    CAPABLE_FIELD_NUMBER: _ClassVar[int]
+    UNCERTAIN_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_ARRIVAL_FIELD_NUMBER: _ClassVar[int]
+    TRAUMA_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    STROKE_THROMBOLYSIS_FIELD_NUMBER: _ClassVar[int]
+    STROKE_THROMBECTOMY_FIELD_NUMBER: _ClassVar[int]
+    PCI_FIELD_NUMBER: _ClassVar[int]
+    rank: int
+    hospital_id: str
+    hospital_name: str
+    region: str
+    eta_s: float
+    distance_km: float
+    mode: str
+    reason: str
+    note: str
+    capable: bool
+    uncertain: _containers.RepeatedScalarFieldContainer[str]
+    expected_arrival: _timestamp_pb2.Timestamp
+    trauma_level: str
+    stroke_thrombolysis: bool
+    stroke_thrombectomy: bool
+    pci: bool
+    def __init__(self, rank: _Optional[int] = ..., hospital_id: _Optional[str] = ..., hospital_name: _Optional[str] = ..., region: _Optional[str] = ..., eta_s: _Optional[float] = ..., distance_km: _Optional[float] = ..., mode: _Optional[str] = ..., reason: _Optional[str] = ..., note: _Optional[str] = ..., capable: _Optional[bool] = ..., uncertain: _Optional[_Iterable[str]] = ..., expected_arrival: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., trauma_level: _Optional[str] = ..., stroke_thrombolysis: _Optional[bool] = ..., stroke_thrombectomy: _Optional[bool] = ..., pci: _Optional[bool] = ...) -> None: ...
+
+class RecommendDestinationResponse(_message.Message):
+    __slots__ = ("condition", "condition_reason", "origin", "destinations")
+    CONDITION_FIELD_NUMBER: _ClassVar[int]
+    CONDITION_REASON_FIELD_NUMBER: _ClassVar[int]
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    DESTINATIONS_FIELD_NUMBER: _ClassVar[int]
+    condition: DestinationCondition
+    condition_reason: str
+    origin: str
+    destinations: _containers.RepeatedCompositeFieldContainer[Destination]
+    def __init__(self, condition: _Optional[_Union[DestinationCondition, str]] = ..., condition_reason: _Optional[str] = ..., origin: _Optional[str] = ..., destinations: _Optional[_Iterable[_Union[Destination, _Mapping]]] = ...) -> None: ...
+
+class SendPreNotificationRequest(_message.Message):
+    __slots__ = ("request_id", "incident_id", "hospital_id", "condition", "unit_id", "age", "sex", "findings", "free_text", "symptom_onset")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    HOSPITAL_ID_FIELD_NUMBER: _ClassVar[int]
+    CONDITION_FIELD_NUMBER: _ClassVar[int]
+    UNIT_ID_FIELD_NUMBER: _ClassVar[int]
+    AGE_FIELD_NUMBER: _ClassVar[int]
+    SEX_FIELD_NUMBER: _ClassVar[int]
+    FINDINGS_FIELD_NUMBER: _ClassVar[int]
+    FREE_TEXT_FIELD_NUMBER: _ClassVar[int]
+    SYMPTOM_ONSET_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    incident_id: str
+    hospital_id: str
+    condition: DestinationCondition
+    unit_id: str
+    age: int
+    sex: PreNotificationSex
+    findings: str
+    free_text: str
+    symptom_onset: _timestamp_pb2.Timestamp
+    def __init__(self, request_id: _Optional[str] = ..., incident_id: _Optional[str] = ..., hospital_id: _Optional[str] = ..., condition: _Optional[_Union[DestinationCondition, str]] = ..., unit_id: _Optional[str] = ..., age: _Optional[int] = ..., sex: _Optional[_Union[PreNotificationSex, str]] = ..., findings: _Optional[str] = ..., free_text: _Optional[str] = ..., symptom_onset: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListAlertsRequest(_message.Message):
     __slots__ = ("incident_id",)
@@ -380,12 +532,14 @@ class JournalEntry(_message.Message):
     def __init__(self, at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., command: _Optional[str] = ..., who: _Optional[str] = ..., writer: _Optional[str] = ..., region: _Optional[str] = ..., request_id: _Optional[str] = ..., tokens: _Optional[_Mapping[str, int]] = ..., revision: _Optional[int] = ..., archived: _Optional[bool] = ..., details_json: _Optional[str] = ...) -> None: ...
 
 class IncidentHistory(_message.Message):
-    __slots__ = ("incident_id", "entries")
+    __slots__ = ("incident_id", "entries", "alerts")
     INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    ALERTS_FIELD_NUMBER: _ClassVar[int]
     incident_id: str
     entries: _containers.RepeatedCompositeFieldContainer[JournalEntry]
-    def __init__(self, incident_id: _Optional[str] = ..., entries: _Optional[_Iterable[_Union[JournalEntry, _Mapping]]] = ...) -> None: ...
+    alerts: _containers.RepeatedCompositeFieldContainer[Alert]
+    def __init__(self, incident_id: _Optional[str] = ..., entries: _Optional[_Iterable[_Union[JournalEntry, _Mapping]]] = ..., alerts: _Optional[_Iterable[_Union[Alert, _Mapping]]] = ...) -> None: ...
 
 class GetBoardAtRequest(_message.Message):
     __slots__ = ("at", "regions")
@@ -942,7 +1096,7 @@ class KpiExclusion(_message.Message):
     def __init__(self, reason: _Optional[str] = ..., count: _Optional[int] = ...) -> None: ...
 
 class KpiFigure(_message.Message):
-    __slots__ = ("region", "urgency", "measure", "count", "p50_s", "p90_s", "target_s", "target_share", "share_within_target", "target_text", "area", "excluded", "abandoned", "unanswered_after_limit", "limit_s")
+    __slots__ = ("region", "urgency", "measure", "count", "p50_s", "p90_s", "target_s", "target_share", "share_within_target", "target_text", "area", "excluded", "abandoned", "unanswered_after_limit", "limit_s", "alert_service", "condition")
     REGION_FIELD_NUMBER: _ClassVar[int]
     URGENCY_FIELD_NUMBER: _ClassVar[int]
     MEASURE_FIELD_NUMBER: _ClassVar[int]
@@ -958,6 +1112,8 @@ class KpiFigure(_message.Message):
     ABANDONED_FIELD_NUMBER: _ClassVar[int]
     UNANSWERED_AFTER_LIMIT_FIELD_NUMBER: _ClassVar[int]
     LIMIT_S_FIELD_NUMBER: _ClassVar[int]
+    ALERT_SERVICE_FIELD_NUMBER: _ClassVar[int]
+    CONDITION_FIELD_NUMBER: _ClassVar[int]
     region: str
     urgency: Urgency
     measure: str
@@ -973,7 +1129,9 @@ class KpiFigure(_message.Message):
     abandoned: int
     unanswered_after_limit: int
     limit_s: float
-    def __init__(self, region: _Optional[str] = ..., urgency: _Optional[_Union[Urgency, str]] = ..., measure: _Optional[str] = ..., count: _Optional[int] = ..., p50_s: _Optional[float] = ..., p90_s: _Optional[float] = ..., target_s: _Optional[float] = ..., target_share: _Optional[float] = ..., share_within_target: _Optional[float] = ..., target_text: _Optional[str] = ..., area: _Optional[str] = ..., excluded: _Optional[_Iterable[_Union[KpiExclusion, _Mapping]]] = ..., abandoned: _Optional[int] = ..., unanswered_after_limit: _Optional[int] = ..., limit_s: _Optional[float] = ...) -> None: ...
+    alert_service: AlertService
+    condition: DestinationCondition
+    def __init__(self, region: _Optional[str] = ..., urgency: _Optional[_Union[Urgency, str]] = ..., measure: _Optional[str] = ..., count: _Optional[int] = ..., p50_s: _Optional[float] = ..., p90_s: _Optional[float] = ..., target_s: _Optional[float] = ..., target_share: _Optional[float] = ..., share_within_target: _Optional[float] = ..., target_text: _Optional[str] = ..., area: _Optional[str] = ..., excluded: _Optional[_Iterable[_Union[KpiExclusion, _Mapping]]] = ..., abandoned: _Optional[int] = ..., unanswered_after_limit: _Optional[int] = ..., limit_s: _Optional[float] = ..., alert_service: _Optional[_Union[AlertService, str]] = ..., condition: _Optional[_Union[DestinationCondition, str]] = ...) -> None: ...
 
 class Kpis(_message.Message):
     __slots__ = ("figures",)

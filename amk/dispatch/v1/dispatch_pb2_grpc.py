@@ -189,6 +189,16 @@ class DispatchServiceStub:
                 request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.CancelAlertRequest.SerializeToString,
                 response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Alert.FromString,
                 _registered_method=True)
+        self.RecommendDestination = channel.unary_unary(
+                '/amk.dispatch.v1.DispatchService/RecommendDestination',
+                request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.RecommendDestinationRequest.SerializeToString,
+                response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.RecommendDestinationResponse.FromString,
+                _registered_method=True)
+        self.SendPreNotification = channel.unary_unary(
+                '/amk.dispatch.v1.DispatchService/SendPreNotification',
+                request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.SendPreNotificationRequest.SerializeToString,
+                response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Alert.FromString,
+                _registered_method=True)
 
 
 class DispatchServiceServicer:
@@ -403,6 +413,26 @@ class DispatchServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecommendDestination(self, request, context):
+        """Hospital pre-notification (issue #19). RecommendDestination ranks hospitals for a
+        patient of the incident by capability (trauma level, stroke thrombolysis or
+        thrombectomy, PCI) and ETA, each with its reason. SendPreNotification sends the
+        patient's key data and the expected arrival (an absolute time) to the chosen
+        hospital as an alert of the incident (service HOSPITAL): committed, then delivered
+        to the hospital's endpoint, whose answer is its acknowledgement. As the unit moves,
+        the incident's owner commits and sends a new expected arrival when it shifts by
+        more than the configured threshold; the unit's AT_HOSPITAL status records arrival.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SendPreNotification(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DispatchServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -559,6 +589,16 @@ def add_DispatchServiceServicer_to_server(servicer, server):
             'CancelAlert': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelAlert,
                     request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.CancelAlertRequest.FromString,
+                    response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Alert.SerializeToString,
+            ),
+            'RecommendDestination': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecommendDestination,
+                    request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.RecommendDestinationRequest.FromString,
+                    response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.RecommendDestinationResponse.SerializeToString,
+            ),
+            'SendPreNotification': grpc.unary_unary_rpc_method_handler(
+                    servicer.SendPreNotification,
+                    request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.SendPreNotificationRequest.FromString,
                     response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Alert.SerializeToString,
             ),
     }
@@ -1398,6 +1438,60 @@ class DispatchService:
             target,
             '/amk.dispatch.v1.DispatchService/CancelAlert',
             amk_dot_dispatch_dot_v1_dot_dispatch__pb2.CancelAlertRequest.SerializeToString,
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Alert.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecommendDestination(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.dispatch.v1.DispatchService/RecommendDestination',
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.RecommendDestinationRequest.SerializeToString,
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.RecommendDestinationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SendPreNotification(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.dispatch.v1.DispatchService/SendPreNotification',
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.SendPreNotificationRequest.SerializeToString,
             amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Alert.FromString,
             options,
             channel_credentials,
