@@ -15,16 +15,22 @@ centres' own leases and owner keys.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import socket
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+
+import structlog
 
 from cluster.errors import AmkError, ConfigError
 from cluster.etcd import EtcdClient, cmp_create_revision, op_get, op_put
 from cluster.keys import Keys
 from cluster.session import Session
+
+log = structlog.get_logger("amk.sites")
 
 
 class SiteLiveError(ConfigError):
@@ -78,13 +84,23 @@ async def live_sites(client: EtcdClient, keys: Keys) -> list[SiteRecord]:
 
 
 class SiteLease:
-    """The running site's lease and key (``amk up`` holds one while the site runs)."""
+    """The running site's lease and key (``amk up`` holds one while the site runs).
 
-    def __init__(self, client: EtcdClient, keys: Keys, session: Session, record: SiteRecord):
+    If the lease is lost while the site runs (the launcher's event loop stalled past
+    the TTL, etcd unreachable for that long), the key is taken again on a new lease as
+    soon as etcd answers: the site is still live, and a name left free would let a
+    second ``amk up`` of it start. Taken by another launcher meanwhile, it is left to
+    that one and the loss is logged."""
+
+    def __init__(self, client: EtcdClient, keys: Keys, record: SiteRecord, ttl_s: int):
         self.client = client
         self.keys = keys
-        self.session = session
         self.record = record
+        self.ttl_s = ttl_s
+        self.session: Session | None = None
+        self.retakes = 0
+        self._lost = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
 
     @classmethod
     async def register(
@@ -99,7 +115,6 @@ class SiteLease:
         ttl_s: int = 2,
     ) -> SiteLease:
         """Take ``sites/{name}`` for this process, or raise :class:`SiteLiveError`."""
-        session = await Session(client, ttl_s).open()
         record = SiteRecord(
             name=name,
             gateways=list(gateways),
@@ -107,17 +122,26 @@ class SiteLease:
             pid=os.getpid(),
             host=socket.gethostname(),
             ray_address=ray_address,
-            lease=session.lease_id,
             centres=list(centres),
         )
-        key = site_key(keys, name)
+        lease = cls(client, keys, record, ttl_s)
+        await lease._take()
+        lease._task = asyncio.get_running_loop().create_task(lease._keep())
+        return lease
+
+    async def _take(self) -> None:
+        session = await Session(
+            self.client, self.ttl_s, on_expired=lambda _: self._lost.set()
+        ).open()
+        record = replace(self.record, lease=session.lease_id)
+        key = site_key(self.keys, record.name)
         try:
-            resp = await client.txn(
+            resp = await self.client.txn(
                 [cmp_create_revision(key, 0)],
                 [op_put(key, record.encode(), lease=session.lease_id)],
                 [op_get(key)],
             )
-        except AmkError:
+        except BaseException:
             await session.close()
             raise
         if not resp.succeeded:
@@ -125,9 +149,36 @@ class SiteLease:
             kvs = resp.responses[0].response_range.kvs
             if kvs:
                 raise SiteLiveError(SiteRecord.decode(kvs[0].value))
-            raise ConfigError(f"site {name!r}: its key changed while registering; try again")
-        return cls(client, keys, session, record)
+            raise ConfigError(f"site {record.name!r}: its key changed while registering")
+        self.session, self.record = session, record
+        self._lost.clear()
+
+    async def _keep(self) -> None:
+        while True:
+            await self._lost.wait()
+            old, self.session = self.session, None
+            if old is not None:
+                await old.close()  # revoke: the key goes now if etcd still had it
+            delay = 0.1
+            while True:
+                try:
+                    await self._take()
+                    self.retakes += 1
+                    log.warning("site_key_retaken", site=self.record.name, lease=self.record.lease)
+                    break
+                except SiteLiveError as exc:
+                    log.error("site_key_taken_by_another", site=self.record.name, error=str(exc))
+                    return
+                except AmkError as exc:
+                    log.warning("site_key_retake_failed", site=self.record.name, error=str(exc))
+                    await asyncio.sleep(delay)
+                    delay = min(2.0, delay * 2)
 
     async def close(self) -> None:
         """Stop the site: revoke the lease, which deletes the key."""
-        await self.session.close()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self.session is not None:
+            await self.session.close()

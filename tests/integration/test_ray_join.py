@@ -7,8 +7,8 @@ a second, forever. Now the token is found where Ray keeps it (or passed with
 ``--ray-token-file``), and a missing or wrong one is one line and exit 2, before
 anything starts; a head that does not answer is one line and exit 3.
 
-The module's Ray head is a second Ray cluster beside the session's, on loopback, with
-its own temp folder and HOME (its token file); it is stopped with everything it started.
+The Ray head is the session's second Ray cluster (``ray_head``: on loopback, token
+authentication on, its own temp folder and HOME holding its token).
 """
 
 from __future__ import annotations
@@ -17,83 +17,22 @@ import os
 import secrets
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import grpc
 import pytest
 
 from clients.client import AmkClient
-from clients.ray_join import probe
 from clients.up_guard import EXIT_REFUSED, EXIT_UNAVAILABLE
 from cluster.etcd_server import find_free_port
-from tests.integration.processes import kill_left, stop_up, with_argument
+from tests.integration.processes import RayHead, stop_up
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 REPO = Path(__file__).resolve().parents[2]
-RAY = Path(sys.executable).parent / "ray"
 START_WITHIN_S = 120  # safety nets for a stuck start, not measurements
 REFUSE_WITHIN_S = 30
 RAY_AUTH_VARS = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")
-
-
-@dataclass
-class Head:
-    address: str
-    home: Path  # HOME of the head: its ~/.ray/auth_token
-
-
-@pytest.fixture(scope="module")
-def head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Head]:
-    """``RAY_AUTH_MODE=token ray start --head`` with a token in its HOME's default place
-    (``ray get-auth-token --generate`` writes it there; we write one ourselves)."""
-    home = tmp_path_factory.mktemp("ray-head-home")
-    (home / ".ray").mkdir()
-    (home / ".ray" / "auth_token").write_text(secrets.token_hex(32))
-    temp = Path(tempfile.mkdtemp(prefix="rj", dir="/tmp"))  # short: Ray's socket paths
-    port = find_free_port()
-    env = {**os.environ, "HOME": str(home)}
-    for var in ("RAY_ADDRESS", *RAY_AUTH_VARS):
-        env.pop(var, None)
-    env["RAY_AUTH_MODE"] = "token"
-    log = home / "ray-start.out"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [
-                str(RAY),
-                "start",
-                "--head",
-                f"--port={port}",
-                "--node-ip-address=127.0.0.1",
-                f"--temp-dir={temp}",
-                "--include-dashboard=false",
-                "--disable-usage-stats",
-                "--block",
-            ],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    address = f"127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_WITHIN_S
-        while probe(address, None, timeout_s=1) is not grpc.StatusCode.UNAUTHENTICATED:
-            assert proc.poll() is None, f"ray start exited: {log.read_text()[-3000:]}"
-            assert time.monotonic() < deadline, f"no Ray head: {log.read_text()[-3000:]}"
-            time.sleep(0.5)
-        yield Head(address, home)
-    finally:
-        left = with_argument(str(temp))
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        finally:
-            kill_left(left | with_argument(str(temp)))
 
 
 def _env(up_home: Path, gateway: str, home: Path) -> dict[str, str]:
@@ -140,16 +79,18 @@ def _refused(tmp_path: Path, home: Path, *args: str) -> tuple[int, list[str]]:
     return out.returncode, (out.stdout + out.stderr).strip().splitlines()
 
 
-def test_up_joins_a_token_protected_head_as_the_readme_says(head: Head, tmp_path: Path) -> None:
+def test_up_joins_a_token_protected_head_as_the_readme_says(
+    ray_head: RayHead, tmp_path: Path
+) -> None:
     """On the head's machine (its ~/.ray/auth_token is there): `amk up --ray-address`."""
     up_home = _up_home(tmp_path)
     gateway = f"127.0.0.1:{find_free_port()}"
     log = tmp_path / "up.out"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "clients.cli", "up", "--ray-address", head.address],
+            [sys.executable, "-m", "clients.cli", "up", "--ray-address", ray_head.address],
             cwd=REPO,
-            env=_env(up_home, gateway, head.home),
+            env=_env(up_home, gateway, ray_head.home),
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -161,8 +102,8 @@ def test_up_joins_a_token_protected_head_as_the_readme_says(head: Head, tmp_path
             assert time.monotonic() < deadline, f"not up: {log.read_text()[-3000:]}"
             time.sleep(0.2)
         text = log.read_text()
-        assert f"Ray at {head.address}: token authentication, token from" in text
-        assert f"Ray joined at {head.address}" in text
+        assert f"Ray at {ray_head.address}: token authentication, token from" in text
+        assert f"Ray joined at {ray_head.address}" in text
         assert "Unauthenticated" not in text
         with AmkClient([gateway], timeout_s=10) as client:
             incident = client.create_incident(region="oslo", lat=59.91, lon=10.75)
@@ -172,34 +113,34 @@ def test_up_joins_a_token_protected_head_as_the_readme_says(head: Head, tmp_path
     assert proc.returncode == 0, log.read_text()[-3000:]
 
 
-def test_a_wrong_token_is_one_line_and_exit_2(head: Head, tmp_path: Path) -> None:
+def test_a_wrong_token_is_one_line_and_exit_2(ray_head: RayHead, tmp_path: Path) -> None:
     wrong = tmp_path / "wrong.token"
     wrong.write_text(secrets.token_hex(32))
     code, lines = _refused(
-        tmp_path, head.home, "--ray-address", head.address, "--ray-token-file", str(wrong)
+        tmp_path, ray_head.home, "--ray-address", ray_head.address, "--ray-token-file", str(wrong)
     )
     assert code == EXIT_REFUSED, lines
     assert len(lines) == 1 and lines[0].startswith("error:"), lines
     assert f"refused the token from --ray-token-file {wrong}" in lines[0]
 
 
-def test_no_token_is_one_line_and_exit_2(head: Head, tmp_path: Path) -> None:
+def test_no_token_is_one_line_and_exit_2(ray_head: RayHead, tmp_path: Path) -> None:
     """Another machine, where nobody copied the head's token."""
     elsewhere = tmp_path / "home"
     elsewhere.mkdir()
-    code, lines = _refused(tmp_path, elsewhere, "--ray-address", head.address)
+    code, lines = _refused(tmp_path, elsewhere, "--ray-address", ray_head.address)
     assert code == EXIT_REFUSED, lines
     assert len(lines) == 1 and "requires a token" in lines[0], lines
     assert "--ray-token-file" in lines[0]
 
 
-def test_the_right_token_file_from_elsewhere_is_accepted(head: Head, tmp_path: Path) -> None:
+def test_the_right_token_file_from_elsewhere_is_accepted(ray_head: RayHead, tmp_path: Path) -> None:
     """The check alone (no cluster started): the copied token file is what Ray wants."""
     from clients.ray_join import plan_join
 
-    copied = tmp_path / "head.token"
-    copied.write_text((head.home / ".ray" / "auth_token").read_text())
-    plan = plan_join(head.address, copied, env={}, home=tmp_path)
+    copied = tmp_path / "ray_head.token"
+    copied.write_text((ray_head.home / ".ray" / "auth_token").read_text())
+    plan = plan_join(ray_head.address, copied, env={}, home=tmp_path)
     assert plan.env == {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(copied)}
 
 
