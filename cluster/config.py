@@ -324,6 +324,16 @@ class ClusterConfig(BaseModel):
     # The site's lease (held by `amk up` while the site runs): its key under it says the
     # site is live, and a second `amk up --site` of that name is refused.
     site_lease_ttl_s: int = Field(default=2, ge=2, le=60)
+    # The site-loss fast path (actors/supervisor/site_watch.py; only with several
+    # sites): each site's supervisor beats every ``site_heartbeat_s``; a site silent for
+    # ``site_silence_s`` is presumed lost and the leases of its regions' owners are
+    # revoked at once, instead of expiring after the TTL. The silence is several beats
+    # (a beat is one etcd write, ~5 ms; the 2-core machine's stalls are up to a few
+    # hundred ms) and short enough that a lost site's regions are served again within a
+    # second. A false alarm is safe (fencing) but takes over every region of that site.
+    site_fast_path: bool = True
+    site_heartbeat_s: float = Field(default=0.1, gt=0.0)
+    site_silence_s: float = Field(default=0.6, gt=0.0)
     gateways: list[str] = ["127.0.0.1:50051", "127.0.0.1:50052"]
     # Prometheus endpoints (``http://{address}/metrics``), one per gateway, served by
     # that gateway, in the order of ``gateways``. Empty: the gateway's host, its port

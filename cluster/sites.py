@@ -73,6 +73,15 @@ def site_key(keys: Keys, name: str) -> bytes:
     return f"{keys.prefix}sites/{name}".encode()
 
 
+def heartbeat_key(keys: Keys, name: str) -> bytes:
+    """Where a site's supervisor beats (``actors.supervisor.site_watch``)."""
+    return f"{keys.prefix}site-heartbeats/{name}".encode()
+
+
+def heartbeats_prefix(keys: Keys) -> bytes:
+    return f"{keys.prefix}site-heartbeats/".encode()
+
+
 def sites_prefix(keys: Keys) -> bytes:
     return f"{keys.prefix}sites/".encode()
 

@@ -10,6 +10,7 @@ from actors.major.record import MajorView
 from actors.remote import envelope
 from actors.supervisor.handle import SUPERVISOR, SupervisorHandle
 from actors.supervisor.records import DeathEvent, GatewayState, HangEvent, ProbeStats
+from actors.supervisor.site_watch import SiteLossEvent
 from actors.supervisor.supervisor import Supervisor
 from cluster.config import ClusterConfig
 from cluster.errors import ActorUnavailableError
@@ -31,6 +32,10 @@ class SupervisorActor:
     @envelope
     async def events(self) -> list[DeathEvent | HangEvent]:
         return list(self.supervisor.events)
+
+    @envelope
+    async def site_events(self) -> list[SiteLossEvent]:
+        return self.supervisor.site_events()
 
     @envelope
     async def probe_stats(self) -> ProbeStats:

@@ -32,6 +32,10 @@ class SupervisorHandle:
         the order seen."""
         return await self._remote.call("events", timeout_s=timeout_s)
 
+    async def site_events(self, *, timeout_s: float = 5.0) -> list[Any]:
+        """Other sites this site presumed lost (``SiteLossEvent``), oldest first."""
+        return await self._remote.call("site_events", timeout_s=timeout_s)
+
     async def probe_stats(self, *, timeout_s: float = 5.0) -> Any:
         """The liveness probe's ``ProbeStats``: ping latency, misses counted and ignored."""
         return await self._remote.call("probe_stats", timeout_s=timeout_s)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import asdict, replace
 
 import ray
@@ -46,6 +47,7 @@ from actors.supervisor.probe import (
     Witnesses,
 )
 from actors.supervisor.records import DeathEvent, GatewayState, HangEvent, ProbeStats
+from actors.supervisor.site_watch import SiteLossEvent, SiteWatch
 from cluster.config import ClusterConfig
 from cluster.errors import ActorUnavailableError, AmkError
 from cluster.etcd import EtcdClient
@@ -81,6 +83,7 @@ class Supervisor:
         )
         self._major_watchers: dict[str, asyncio.Task[None]] = {}
         self.gateways = GatewayKeeper(config, endpoints)
+        self.site_watch: SiteWatch | None = None
         self._stopping = False
         self._stopped = asyncio.Event()
 
@@ -100,7 +103,14 @@ class Supervisor:
             self.gateways.start(existing, first=first),
         )
         await self._resume_majors()
+        if self.config.site_fast_path and len(self.config.all_sites()) > 1:
+            self.site_watch = SiteWatch(self.config, self.client, self.keys, self._revoke_site)
+            self.site_watch.start()
         return dict(self.instances)
+
+    def site_events(self) -> list[SiteLossEvent]:
+        """The other sites this supervisor presumed lost (the site-loss fast path)."""
+        return list(self.site_watch.events) if self.site_watch is not None else []
 
     def _named_actors(self) -> list[str]:
         """Names of the actors alive (or not yet known dead) in this deployment."""
@@ -318,6 +328,13 @@ class Supervisor:
 
     async def _revoke(self, instance: str) -> list[str]:
         """Revoke the leases behind every owner key held by ``instance``."""
+        return await self._revoke_owners(lambda rec: rec.instance == instance)
+
+    async def _revoke_site(self, site: str) -> list[str]:
+        """Revoke the leases behind every owner key held by an instance in ``site``."""
+        return await self._revoke_owners(lambda rec: rec.site == site)
+
+    async def _revoke_owners(self, which: Callable[[OwnerRecord], bool]) -> list[str]:
         assert self.client is not None
         kvs, _ = await self.client.get_prefix(self.keys.regions_prefix())
         revoked = []
@@ -327,7 +344,7 @@ class Supervisor:
             if parsed is None or parsed[2] != "owner":
                 continue
             rec = OwnerRecord.decode(kv.value)
-            if rec.instance == instance:
+            if which(rec):
                 leases.add(rec.lease)
                 revoked.append(parsed[1])
         for lease in leases:
@@ -336,6 +353,8 @@ class Supervisor:
 
     async def stop(self) -> None:
         self._stopping = True
+        if self.site_watch is not None:
+            await self.site_watch.stop()
         for centre_id in list(self._probes):
             self._end_probe(centre_id)  # a centre stopping on purpose is not a hang
         await self.gateways.stop()

@@ -11,8 +11,10 @@ gateway reaches site a's owners over their gRPC link). When every process of sit
 SIGKILLed (its Ray head, GCS, raylet, workers and its ``amk up``), each region is taken
 by its own home centre in site b and no acknowledged write is lost.
 
-What this does not show yet (the issue's later steps): detection faster than the centre
-leases' TTL (a site lease watched by the other sites), a partition drill, a site's
+Site a's loss is seen by site b's supervisor when a's beat stops (the site-loss fast
+path, ``actors/supervisor/site_watch.py``), which revokes a's owners' leases at once.
+
+What this does not show yet (the issue's later steps): a partition drill, a site's
 return and handback, clients failing over between sites' gateways.
 """
 
@@ -27,6 +29,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -63,6 +66,7 @@ class TwoSites:
     etcd: str
     head: RayHead
     a_toml: str
+    deployment: Any
 
 
 def _env(up_home: Path, gateway: str, head_home: Path, etcd: str) -> dict[str, str]:
@@ -116,7 +120,15 @@ async def sites(
         deployment = Deployment(config_b, [etcd_server.endpoint])
         await deployment.start()
         yield TwoSites(
-            a_proc, a_log, a_gateway, b_gateway, config_b, etcd_server.endpoint, head, a_toml
+            a_proc,
+            a_log,
+            a_gateway,
+            b_gateway,
+            config_b,
+            etcd_server.endpoint,
+            head,
+            a_toml,
+            deployment,
         )
     finally:
         if deployment is not None:
@@ -222,6 +234,11 @@ async def test_losing_a_whole_site_leaves_every_region_served_by_its_own_centre(
         assert await _owner_sites(sites) == homes
 
     await assert_eventually(taken, timeout_s=TAKEOVER_WITHIN_S, interval_s=0.1)
+    # Taken by the site-loss fast path (site a's beat stopped), not by lease expiry.
+    assert sites.deployment.supervisor is not None
+    lost = await sites.deployment.supervisor.site_events()
+    assert [e.site for e in lost] == ["a"], lost
+    assert set(lost[0].revoked_regions) == set(homes), lost
     with AmkClient([sites.b_gateway], timeout_s=10) as b:
         for incident_id in acked:
             assert b.get_incident(incident_id).id == incident_id

@@ -1,0 +1,194 @@
+"""The site-loss fast path (issue #11): a site that stops beating is taken over in well
+under a centre lease's TTL.
+
+Within a site the supervisor learns of a centre's death from Ray in milliseconds (the
+crash fast path). When a whole site goes (its Ray head, every worker, its gateways) no
+one is left there to tell, and every region it served would wait for its centres'
+leases to expire (TTL 2 s plus etcd's 500 ms expiry tick). So each site's supervisor
+beats: it puts ``site-heartbeats/{site}`` every ``site_heartbeat_s``, and every other
+site's supervisor watches those keys. A site not heard from for ``site_silence_s`` is
+presumed lost: the watcher revokes the leases of every owner key naming that site, and
+the next seats of each claim line (the same centre in the surviving site first) claim
+at once.
+
+Why a beat in etcd rather than a probe between the sites: etcd is the arbiter. Sites
+cut off from each other but not from etcd keep beating, so nothing is taken from a site
+that can still keep its leases (a probe across the cut would take it, and the cut-off
+side would take it back: flapping). A site cut off from etcd stops beating and is taken
+over, which its leases' expiry would do anyway, later.
+
+A false alarm is safe (fencing: the presumed-lost site's writes fail, it drops its
+regions and its centres stand by) but costs a takeover of every region it served, so
+(see :class:`SilenceDetector`):
+- a site is suspected only while this supervisor's own beats go through (a watcher
+  that cannot write is the one cut off, or stalled);
+- a check noticed late (this supervisor's loop stalled) decides nothing that round;
+- one suspicion per silence: the site is re-armed when it is heard again.
+
+A beat is fenced by the site's key: the put carries a compare on the create revision
+of ``sites/{site}`` as this site's ``amk up`` took it, so only the site holding its
+name beats for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import structlog
+
+from cluster.config import ClusterConfig
+from cluster.errors import AmkError
+from cluster.etcd import EtcdClient, cmp_create_revision, op_put
+from cluster.keys import Keys
+from cluster.sites import heartbeat_key, heartbeats_prefix, site_key
+
+log = structlog.get_logger("amk.supervisor.sites")
+
+RevokeSite = Callable[[str], Awaitable[list[str]]]
+
+
+@dataclass(frozen=True, slots=True)
+class SiteLossEvent:
+    """A site this supervisor presumed lost, and the leases it revoked for it."""
+
+    site: str
+    detected_at: float  # wall-clock seconds
+    silent_for_s: float
+    revoked_regions: tuple[str, ...]
+    revoke_ms: float
+
+
+class SilenceDetector:
+    """When is another site lost? Pure: the caller passes the clock.
+
+    ``heard`` on every beat seen; ``due`` returns the sites silent longer than
+    ``silence_s``, each once per silence, and none while this side's own last beat is
+    older than ``silence_s`` (it may be the one cut off) or while the check itself ran
+    ``late_s`` after it was due (a stalled loop has seen nothing for a while)."""
+
+    def __init__(self, silence_s: float, late_s: float) -> None:
+        if silence_s <= 0 or late_s <= 0:
+            raise ValueError("silence_s and late_s must be positive")
+        self.silence_s = silence_s
+        self.late_s = late_s
+        self.last_heard: dict[str, float] = {}
+        self.suspected: set[str] = set()
+
+    def heard(self, site: str, now: float) -> None:
+        self.last_heard[site] = now
+        self.suspected.discard(site)
+
+    def due(self, now: float, own_beat_at: float, late_by: float) -> list[str]:
+        if late_by > self.late_s or now - own_beat_at > self.silence_s:
+            return []
+        out = []
+        for site, heard in sorted(self.last_heard.items()):
+            if site not in self.suspected and now - heard > self.silence_s:
+                self.suspected.add(site)
+                out.append(site)
+        return out
+
+
+class SiteWatch:
+    """This site's beat, and the watch on every other site's."""
+
+    def __init__(
+        self, config: ClusterConfig, client: EtcdClient, keys: Keys, revoke_site: RevokeSite
+    ) -> None:
+        self.config = config
+        self.client = client
+        self.keys = keys
+        self.revoke_site = revoke_site
+        self.site = config.site
+        self.detector = SilenceDetector(config.site_silence_s, config.probe_late_s)
+        self.own_beat_at = 0.0  # monotonic time of the last beat etcd took
+        self.beats = 0
+        self.events: list[SiteLossEvent] = []
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(t) for t in (self._beat(), self._watch(), self._check())]
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+
+    async def _site_token(self) -> int:
+        """The create revision of this site's key (0: not registered now)."""
+        kv = await self.client.get(site_key(self.keys, self.site))
+        return kv.create_revision if kv is not None else 0
+
+    async def _beat(self) -> None:
+        key = heartbeat_key(self.keys, self.site)
+        token = 0
+        while True:
+            try:
+                if not token:
+                    token = await self._site_token()
+                if token:
+                    value = json.dumps({"site": self.site, "seq": self.beats, "at": time.time()})
+                    resp = await self.client.txn(
+                        [cmp_create_revision(site_key(self.keys, self.site), token)],
+                        [op_put(key, value.encode())],
+                        timeout_s=self.config.site_silence_s,
+                    )
+                    if resp.succeeded:
+                        self.own_beat_at = time.monotonic()
+                        self.beats += 1
+                    else:
+                        token = 0  # the site's key was taken again (or is gone): re-read
+            except AmkError as exc:
+                log.warning("site_beat_failed", site=self.site, error=str(exc))
+            await asyncio.sleep(self.config.site_heartbeat_s)
+
+    async def _watch(self) -> None:
+        prefix = heartbeats_prefix(self.keys)
+        while True:
+            try:
+                start = await self.client.revision() + 1
+                async for _, events in self.client.watch_prefix(prefix, start_revision=start):
+                    now = time.monotonic()
+                    for ev in events:
+                        site = ev.kv.key[len(prefix) :].decode()
+                        if site != self.site and not ev.deleted:
+                            self.detector.heard(site, now)
+            except AmkError as exc:
+                log.warning("site_watch_broken", error=str(exc))
+                await asyncio.sleep(self.config.site_heartbeat_s)
+
+    async def _check(self) -> None:
+        period = self.config.site_heartbeat_s
+        due_at = time.monotonic() + period
+        while True:
+            await asyncio.sleep(max(0.0, due_at - time.monotonic()))
+            now = time.monotonic()
+            for site in self.detector.due(now, self.own_beat_at, now - due_at):
+                await self._lost(site, now - self.detector.last_heard[site])
+            due_at = max(due_at + period, time.monotonic())
+
+    async def _lost(self, site: str, silent_for_s: float) -> None:
+        t0 = time.monotonic()
+        try:
+            revoked = await self.revoke_site(site)
+        except AmkError as exc:
+            log.error("site_loss_revoke_failed", site=site, error=str(exc))
+            self.detector.suspected.discard(site)  # try again next round
+            return
+        event = SiteLossEvent(
+            site=site,
+            detected_at=time.time(),
+            silent_for_s=round(silent_for_s, 3),
+            revoked_regions=tuple(sorted(revoked)),
+            revoke_ms=round((time.monotonic() - t0) * 1000, 1),
+        )
+        self.events.append(event)
+        log.warning("site_presumed_lost", **{k: getattr(event, k) for k in event.__slots__})
