@@ -9,56 +9,9 @@ import signal
 import subprocess
 from pathlib import Path
 
+from chaos.processes import descendants, kill_left, start_time, with_argument
 
-def descendants(pid: int) -> set[int]:
-    """Every process below ``pid`` (children, their children, ...)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    found: set[int] = set()
-    stack = [pid]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            if child not in found:
-                found.add(child)
-                stack.append(child)
-    return found
-
-
-def start_time(pid: int) -> str | None:
-    """A process's start time (ticks since boot): with its pid, who it is, so a pid
-    that was reused is never signalled."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
-
-
-def with_argument(text: str) -> dict[int, str | None]:
-    """Processes whose command line contains ``text`` (a Ray head's own temp folder:
-    its GCS, raylet and workers leave the head's process group), with start times."""
-    found: dict[int, str | None] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            if text in cmdline:
-                found[int(entry.name)] = start_time(int(entry.name))
-    return found
-
-
-def kill_left(started: dict[int, str | None]) -> None:
-    """SIGKILL those of ``started`` still alive as the same process."""
-    for pid, t in started.items():
-        if t is not None and start_time(pid) == t:
-            os.kill(pid, signal.SIGKILL)
+__all__ = ["RayHead", "descendants", "kill_left", "start_time", "stop_up", "with_argument"]
 
 
 def stop_up(proc: subprocess.Popen[bytes], timeout_s: float = 120) -> None:

@@ -1,0 +1,61 @@
+"""Processes by pid, safely: what belongs to a process tree or a Ray head's folder, and a
+SIGKILL that never hits a process that only reuses a pid of theirs (a pid and its start
+time name one process). Used by the site drill and the tests that stop ``amk up`` runs
+and Ray heads of their own."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (children, their children, ...)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found: set[int] = set()
+    stack = [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            if child not in found:
+                found.add(child)
+                stack.append(child)
+    return found
+
+
+def start_time(pid: int) -> str | None:
+    """A process's start time (ticks since boot): with its pid, who it is, so a pid
+    that was reused is never signalled."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def with_argument(text: str) -> dict[int, str | None]:
+    """Processes whose command line contains ``text`` (a Ray head's own temp folder:
+    its GCS, raylet and workers leave the head's process group), with start times."""
+    found: dict[int, str | None] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if text in cmdline:
+                found[int(entry.name)] = start_time(int(entry.name))
+    return found
+
+
+def kill_left(started: dict[int, str | None]) -> None:
+    """SIGKILL those of ``started`` still alive as the same process."""
+    for pid, t in started.items():
+        if t is not None and start_time(pid) == t:
+            os.kill(pid, signal.SIGKILL)

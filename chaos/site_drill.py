@@ -1,0 +1,339 @@
+"""The site-loss drill (issue #11): two sites under load, one lost whole, five times.
+
+``python -m chaos.site_drill --report-dir DIR [--reps 5 --incidents 1000]``
+
+Two sites, each an ``amk up --site NAME`` with a Ray cluster of its own (its local Ray:
+GCS, raylet, workers, two gateways... all children of that ``amk up``), share one etcd
+the drill starts. ``sites = ["a", "b"]``: every region's claim line is its home centre
+in a, in b, then the backups likewise. The drill fills every region with ``incidents``
+live incidents, then, ``reps`` times:
+
+1. writers (:class:`chaos.raw_client.RawWriter`: plain gRPC stubs, no retries, deadline
+   10 s) create incidents in every region through the gateway of the site that is
+   *not* serving, so every write crosses to the serving site's owners;
+2. every process of the serving site is SIGKILLed at one instant (its ``amk up`` and
+   all its descendants: Ray head, GCS, raylet, workers, gateways): a data centre lost;
+3. per region, the first acknowledged write sent after the kill is timed from the kill
+   (the other site's home-centre instance takes the region when the lost site's beat
+   stops: ``actors/supervisor/site_watch.py``);
+4. the lost site is started again: it comes back as a standby (site return), and is the
+   survivor's partner for the next repetition, in which the other site is lost.
+
+At the end it checks, from etcd, every acknowledged write: journaled once, stored once
+(0 lost, 0 duplicated), and that no entry was accepted under a superseded fencing token
+(0 stale). Exit 0 when all holds and every region was served again in every repetition.
+
+Not here yet: the partition drill (a site cut off from etcd through the proxy) and
+handback to the primary site by command (hand-over across sites needs the control
+calls on the gRPC link).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from amk.dispatch.v1 import dispatch_pb2 as pb
+from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
+from chaos.checker import check_fencing, check_records, collect
+from chaos.processes import descendants, kill_left, start_time
+from chaos.raw_client import RawWriter
+from cluster.config import ClusterConfig
+from cluster.etcd import EtcdClient
+from cluster.etcd_server import EmbeddedEtcd, find_free_port
+from cluster.keys import Keys
+from cluster.ownership import read_owner
+
+EXIT_OK, EXIT_VIOLATION, EXIT_UNHEALTHY = 0, 1, 3
+REPO = Path(__file__).resolve().parents[1]
+PREFIX = "/site-drill/"
+UP_WITHIN_S = 240.0  # a site's amk up, a safety net
+SERVED_WITHIN_S = 30.0  # every region served again after a loss, a safety net
+FILL_CONCURRENCY = 32
+
+
+@dataclass(frozen=True)
+class SiteDrillSpec:
+    reps: int = 5
+    incidents: int = 1000  # live incidents per region before the first loss
+    writers: int = 6
+    steady_s: float = 3.0  # writing before the kill
+    after_s: float = 6.0  # writing after the kill
+
+
+@dataclass
+class Site:
+    """One ``amk up --site NAME`` with its own local Ray."""
+
+    name: str
+    home: Path
+    gateway: str
+    etcd: str
+    proc: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+    log: Path = field(default_factory=Path)
+
+    def start(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        (self.home / "amk.toml").write_text(
+            f'key_prefix = "{PREFIX}"\nsites = ["a", "b"]\n'
+            f'ray_namespace = "amk-site-drill-{self.name}"\nmetrics_port_offset = 0\n'
+        )
+        env = {
+            **os.environ,
+            "AMK_HOME": str(self.home),
+            "AMK_GATEWAY": self.gateway,
+            "AMK_ETCD": self.etcd,
+            "PYTHONPATH": str(REPO),
+        }
+        env.pop("RAY_ADDRESS", None)
+        self.starts += 1
+        self.log = self.home / f"up-{self.starts}.out"
+        with open(self.log, "wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "clients.cli", "up", "--site", self.name],
+                cwd=REPO,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def wait_up(self) -> float:
+        """Seconds until it said "up" (raises if it exited or took too long)."""
+        assert self.proc is not None
+        t0 = time.monotonic()
+        while "AMK cluster up" not in self.log.read_text():
+            if self.proc.poll() is not None or time.monotonic() - t0 > UP_WITHIN_S:
+                raise RuntimeError(f"site {self.name} not up: {self.log.read_text()[-2000:]}")
+            time.sleep(0.2)
+        return time.monotonic() - t0
+
+    def processes(self) -> dict[int, str | None]:
+        assert self.proc is not None
+        return {p: start_time(p) for p in {self.proc.pid, *descendants(self.proc.pid)}}
+
+    def kill(self) -> int:
+        """SIGKILL every process of the site at once; how many there were."""
+        found = self.processes()
+        kill_left(found)
+        assert self.proc is not None
+        self.proc.wait(timeout=30)
+        return len(found)
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        found = self.processes()
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=120)
+        finally:
+            kill_left(found)
+
+
+async def _owners(client: EtcdClient, keys: Keys, regions: list[str]) -> dict[str, str]:
+    out = {}
+    for region in regions:
+        owner = await read_owner(client, keys, region)
+        out[region] = f"{owner.record.centre}@{owner.record.site}" if owner else ""
+    return out
+
+
+async def _fill(gateway: str, points: dict[str, tuple[float, float]], per_region: int) -> int:
+    """``per_region`` incidents in every region (through ``gateway``); how many."""
+    queue = [r for r in sorted(points) for _ in range(per_region)]
+    done = 0
+    async with grpc.aio.insecure_channel(gateway) as channel:
+        stub = pb_grpc.DispatchServiceStub(channel)
+
+        async def worker() -> None:
+            nonlocal done
+            while queue:
+                region = queue.pop()
+                lat, lon = points[region]
+                req = pb.CreateIncidentRequest(
+                    request_id=uuid.uuid4().hex,
+                    region=region,
+                    position=pb.Position(lat=lat, lon=lon),
+                )
+                await stub.CreateIncident(req, timeout=30)
+                done += 1
+
+        await asyncio.gather(*(worker() for _ in range(FILL_CONCURRENCY)))
+    return done
+
+
+def first_acks(acked: list[dict[str, Any]], regions: list[str], t_kill: float) -> dict[str, Any]:
+    """Per region, seconds from the kill to the first acknowledgement of a write sent
+    after it (None: none in the window)."""
+    out: dict[str, float | None] = {}
+    for region in regions:
+        done = [r["t_done"] for r in acked if r["region"] == region and r["t"] >= t_kill]
+        out[region] = round(min(done) - t_kill, 3) if done else None
+    return out
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
+
+
+async def run_site_drill(spec: SiteDrillSpec, report_dir: Path) -> dict[str, Any]:
+    await asyncio.to_thread(report_dir.mkdir, parents=True, exist_ok=True)
+    etcd = EmbeddedEtcd(
+        report_dir / "etcd", client_port=find_free_port(), log_file=report_dir / "etcd.log"
+    ).start()
+    config = ClusterConfig.load(key_prefix=PREFIX, sites=["a", "b"], site="a")
+    keys = Keys(PREFIX)
+    regions = config.region_ids()
+    seed = config.seed
+    points = {r.id: (seed.centre(r.home).lat, seed.centre(r.home).lon) for r in seed.regions}
+    sites = {
+        n: Site(n, report_dir / f"site-{n}", f"127.0.0.1:{find_free_port()}", etcd.endpoint)
+        for n in ("a", "b")
+    }
+    client = EtcdClient([etcd.endpoint])
+    result: dict[str, Any] = {"spec": asdict(spec), "reps": [], "exit_code": EXIT_UNHEALTHY}
+    acked: list[dict[str, Any]] = []
+    try:
+        for name in ("a", "b"):  # a first: it is every region's primary site
+            sites[name].start()
+            result[f"site_{name}_up_s"] = round(await asyncio.to_thread(sites[name].wait_up), 1)
+        t0 = time.monotonic()
+        result["filled"] = await _fill(sites["b"].gateway, points, spec.incidents)
+        result["fill_s"] = round(time.monotonic() - t0, 1)
+        for rep in range(1, spec.reps + 1):
+            owners = await _owners(client, keys, regions)
+            serving = {o.rpartition("@")[2] for o in owners.values()}
+            if len(serving) != 1 or "" in serving:
+                raise RuntimeError(f"rep {rep}: regions not all served by one site: {owners}")
+            victim = sites[serving.pop()]
+            survivor = sites["b" if victim.name == "a" else "a"]
+            writer = RawWriter(survivor.gateway, points, writers=spec.writers).start()
+            await asyncio.sleep(spec.steady_s)
+            t_kill = time.time()
+            killed = await asyncio.to_thread(victim.kill)
+            await asyncio.sleep(spec.after_s)
+            summary = await writer.stop()
+            acked += writer.acked
+            after = await _owners(client, keys, regions)
+            firsts = first_acks(writer.acked, regions, t_kill)
+            rep_result = {
+                "rep": rep,
+                "lost_site": victim.name,
+                "processes_killed": killed,
+                "owners_before": owners,
+                "owners_after": after,
+                "first_ack_after_kill_s": firsts,
+                "writer": summary,
+            }
+            victim.start()
+            rep_result["return_up_s"] = round(await asyncio.to_thread(victim.wait_up), 1)
+            result["reps"].append(rep_result)
+            print(
+                f"rep {rep}: lost site {victim.name} ({killed} processes); first ack after "
+                f"the kill: max {max((v for v in firsts.values() if v is not None), default=None)}"
+                f" s; writer errors {summary['errors']}",
+                flush=True,
+            )
+        snap = await collect(client, keys)
+        records = check_records(acked, snap)
+        stale = check_fencing(snap.journal, snap.owners)
+        samples = [v for r in result["reps"] for v in r["first_ack_after_kill_s"].values()]
+        missing = sum(1 for v in samples if v is None)
+        measured = [v for v in samples if v is not None]
+        result["summary"] = {
+            "acked": len(acked),
+            "lost": len(records["lost"]),
+            "duplicated": len(records["duplicated"]),
+            "stale": len(stale),
+            "writer_errors": sum(r["writer"]["errors"] for r in result["reps"]),
+            "samples": len(samples),
+            "missing": missing,
+            "first_ack_p50_s": percentile(measured, 50) if measured else None,
+            "first_ack_p99_s": percentile(measured, 99) if measured else None,
+            "first_ack_max_s": max(measured, default=None),
+        }
+        result["violations"] = {
+            "lost": records["lost"][:20],
+            "duplicated": records["duplicated"][:20],
+            "stale": stale[:20],
+        }
+        ok = not records["lost"] and not records["duplicated"] and not stale and not missing
+        result["exit_code"] = EXIT_OK if ok else EXIT_VIOLATION
+        return result
+    finally:
+        for site in sites.values():
+            await asyncio.to_thread(site.stop)
+        await client.close()
+        etcd.stop()
+        (report_dir / "report.json").write_text(json.dumps(result, indent=2, default=str))
+        (report_dir / "README.md").write_text(report_markdown(result))
+
+
+def report_markdown(result: dict[str, Any]) -> str:
+    """The drill's report for people: per repetition, per region, kill -> first ack."""
+    s = result.get("summary", {})
+    lines = [
+        "# Site-loss drill",
+        "",
+        f"Command: `python -m chaos.site_drill --reps {result['spec']['reps']} --incidents "
+        f"{result['spec']['incidents']}` (two sites, each `amk up --site` with its own Ray; "
+        "one etcd). Written by `chaos/site_drill.py`.",
+        "",
+        f"- Live incidents filled before the first loss: {result.get('filled', '?')} "
+        f"({result['spec']['incidents']} per region).",
+        f"- Acknowledged writes checked: {s.get('acked', '?')}; lost {s.get('lost', '?')}, "
+        f"duplicated {s.get('duplicated', '?')}, stale (superseded token) {s.get('stale', '?')}; "
+        f"raw-writer errors {s.get('writer_errors', '?')}.",
+        f"- Kill -> first acknowledged write sent after it, every region x repetition "
+        f"({s.get('samples', '?')} samples, {s.get('missing', '?')} missing): p50 "
+        f"{s.get('first_ack_p50_s')} s, p99 {s.get('first_ack_p99_s')} s, max "
+        f"{s.get('first_ack_max_s')} s.",
+        f"- Exit code {result.get('exit_code')}.",
+        "",
+        "| rep | lost site | processes killed | region | owner before | owner after | "
+        "first ack after kill s |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in result.get("reps", []):
+        for region, t in r["first_ack_after_kill_s"].items():
+            lines.append(
+                f"| {r['rep']} | {r['lost_site']} | {r['processes_killed']} | {region} | "
+                f"{r['owners_before'].get(region, '')} | {r['owners_after'].get(region, '')} | "
+                f"{t if t is not None else 'none'} |"
+            )
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m chaos.site_drill", description=__doc__)
+    p.add_argument("--report-dir", default=None, help="default: ./drill-reports/site-loss-TIME")
+    p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--incidents", type=int, default=1000, help="live incidents per region")
+    p.add_argument("--writers", type=int, default=6)
+    args = p.parse_args(argv)
+    spec = SiteDrillSpec(reps=args.reps, incidents=args.incidents, writers=args.writers)
+    report_dir = Path(
+        args.report_dir or f"drill-reports/site-loss-{time.strftime('%Y%m%d-%H%M%S')}"
+    ).resolve()
+    result = asyncio.run(run_site_drill(spec, report_dir))
+    print(json.dumps(result.get("summary", {}), indent=2))
+    return int(result.get("exit_code", EXIT_VIOLATION))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
