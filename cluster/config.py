@@ -32,6 +32,7 @@ UnitKindName = Literal[
     "road_ambulance", "rapid_response_car", "boat_ambulance", "helicopter", "fixed_wing"
 ]
 CrewName = Literal["emt", "paramedic", "doctor"]
+AIRCRAFT = ("helicopter", "fixed_wing")
 
 
 class _Strict(BaseModel):
@@ -74,16 +75,41 @@ class CentreConfig(_Strict):
     source: str = ""
 
 
+AREA = "area"
+AIR_COORDINATION = "air_coordination"
+
+
 class RegionConfig(_Strict):
+    """A region: what one centre owns, fences and hands over as a whole.
+
+    Two kinds (issue #19, air ambulance):
+
+    - ``area`` (default): a centre's area of responsibility: municipalities, a boundary
+      polygon, 113 calls, incidents and the units that serve them;
+    - ``air_coordination``: an air ambulance coordinating AMK's (AMK-LA's) ownership of
+      the helicopters and fixed-wing aircraft of the area regions it ``serves``, and of
+      their air missions. It has no municipalities, no boundary, no 113 queue and no
+      partners (nobody's calls overflow to it), and it holds aircraft only. It is owned,
+      fenced, taken over and handed over exactly like an area region: the same owner
+      key, the same claim line (``home``, then ``backups``).
+    """
+
     id: str
     code: str = Field(pattern=r"^[A-Z]{3}$")
     name: str
     home: str
     backups: list[str]
+    kind: Literal["area", "air_coordination"] = AREA
+    serves: list[str] = []  # air_coordination: the area regions whose aircraft it holds
     partners: list[str] = []
     overflow_after_s: float = 10.0
     municipalities: list[str] = []
     boundary: list[tuple[float, float]] = []
+    source: str = ""
+
+    @property
+    def is_area(self) -> bool:
+        return self.kind == AREA
 
 
 class UnitSeed(_Strict):
@@ -152,7 +178,38 @@ class Seed(_Strict):
         for u in self.units:
             if u.region not in regions:
                 raise ValueError(f"unit {u.id}: unknown region {u.region}")
+        self._air_coordination_consistent()
         return self
+
+    def _air_coordination_consistent(self) -> None:
+        """An AMK-LA region has no area of its own, serves area regions (each served by
+        at most one AMK-LA) and holds aircraft only; an area region serves nobody."""
+        kinds = {r.id: r.kind for r in self.regions}
+        served: dict[str, str] = {}
+        for r in self.regions:
+            if r.is_area:
+                if r.serves:
+                    raise ValueError(f"region {r.id}: an area region serves no other region")
+                continue
+            if r.municipalities or r.boundary or r.partners:
+                raise ValueError(
+                    f"region {r.id}: an air coordination region has no municipalities, "
+                    "boundary or partners (it takes no 113 calls)"
+                )
+            if not r.serves:
+                raise ValueError(f"region {r.id}: an air coordination region serves no region")
+            for area in r.serves:
+                if kinds.get(area) != AREA:
+                    raise ValueError(f"region {r.id}: serves {area}, not an area region")
+                if area in served:
+                    raise ValueError(
+                        f"region {area}: served by two air coordination regions "
+                        f"({served[area]}, {r.id})"
+                    )
+                served[area] = r.id
+        for u in self.units:
+            if kinds[u.region] == AIR_COORDINATION and u.kind not in AIRCRAFT:
+                raise ValueError(f"unit {u.id}: {u.kind} in air coordination region {u.region}")
 
     @classmethod
     def load(cls, path: Path | None = None) -> Seed:
@@ -170,6 +227,21 @@ class Seed(_Strict):
             if r.id == region_id:
                 return r
         raise ConfigError(f"unknown region {region_id}")
+
+    def area_regions(self) -> list[RegionConfig]:
+        """The regions with an area: where 113 calls queue and incidents live."""
+        return [r for r in self.regions if r.is_area]
+
+    def air_region_for(self, region_id: str) -> str | None:
+        """The air coordination region (AMK-LA) that serves area ``region_id``; None if
+        none does (an air ambulance request from there is refused)."""
+        for r in self.regions:
+            if region_id in r.serves:
+                return r.id
+        return None
+
+    def is_air_region(self, region_id: str) -> bool:
+        return self.region(region_id).kind == AIR_COORDINATION
 
     def centre(self, centre_id: str) -> CentreConfig:
         for c in self.centres:
@@ -343,6 +415,17 @@ class ClusterConfig(BaseModel):
     alert_check_interval_s: float = Field(default=1.0, gt=0.0)
     # How long delivering one alert may take before it counts as not delivered.
     alert_send_timeout_s: float = Field(default=5.0, gt=0.0)
+    # Air ambulance requests (issue #19): a request committed on the incident and an
+    # answer or mission change committed on the air mission sit in an outbox (a field of
+    # the record) until the other region's owner has taken them. Delivery is one command
+    # to that owner, idempotent on a request id derived from the record, so delivering
+    # twice is harmless; after a failed try it is retried per ``air_delivery_retry``, and
+    # whatever is still undelivered is found by the owner's scan every
+    # ``air_outbox_interval_s`` (and at once after a takeover). Nothing is dropped.
+    air_outbox_interval_s: float = Field(default=1.0, gt=0.0)
+    air_delivery_retry: RetryPolicy = RetryPolicy(initial_s=0.05, max_s=0.5, attempts=12)
+    # One call to the other region's owner (a takeover there takes well under a second).
+    air_delivery_timeout_s: float = Field(default=5.0, gt=0.0)
     # Test-only: writes skip the fencing compare, to prove the drill checker catches a
     # stale write. Refused unless AMK_UNSAFE_ALLOW_UNFENCED=1 is set in the environment.
     fencing: bool = True
@@ -434,7 +517,12 @@ class ClusterConfig(BaseModel):
         return cfg
 
     def region_ids(self) -> list[str]:
+        """Every region, area or air coordination: what centres own and fence."""
         return [r.id for r in self.seed.regions]
+
+    def area_region_ids(self) -> list[str]:
+        """The regions with an area (113 calls, incidents): where load, calls and KPIs go."""
+        return [r.id for r in self.seed.area_regions()]
 
     def centre_ids(self) -> list[str]:
         return [c.id for c in self.seed.centres]
