@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from amk.dispatch.v1 import dispatch_pb2 as pb
+from clients.cli_alerts import alert_timeline
 from clients.kpi import parse_since
 from clients.render import (
     format_time,
@@ -77,7 +78,15 @@ def board_at_view(board: pb.BoardAt) -> RenderableType:
 
 
 def cmd_incident_history(ctx: Any) -> int:
-    return int(ctx.emit(ctx.client().incident_history(ctx.args.id), history_table))
+    """The journal, then (for people) every alert's times: when each alert was proposed,
+    sent, delivered, acknowledged or declined, escalated, cancelled (issue #19). The
+    JSON is the journal alone, as before; ``amk alert list ID --json`` has the alerts."""
+    client = ctx.client()
+    history = client.incident_history(ctx.args.id)
+    if ctx.args.json:
+        return int(ctx.emit(history, history_table))
+    alerts = client.list_alerts(ctx.args.id)
+    return int(ctx.emit(history, lambda h: Group(history_table(h), alert_timeline(alerts))))
 
 
 def cmd_board_at(ctx: Any) -> int:

@@ -20,6 +20,8 @@ WATCH_KIND = "KIND_"
 CALL_STATUS = "CALL_STATUS_"
 ALERT_SERVICE = "ALERT_SERVICE_"
 ALERT_STATE = "ALERT_STATE_"
+AIR_MISSION_STATE = "AIR_MISSION_STATE_"
+AIR_DECISION = "AIR_DECISION_"
 
 _ENUMS: dict[str, EnumDescriptor] = {
     URGENCY: pb.Urgency.DESCRIPTOR,
@@ -31,6 +33,8 @@ _ENUMS: dict[str, EnumDescriptor] = {
     CALL_STATUS: pb.CallStatus.DESCRIPTOR,
     ALERT_SERVICE: pb.AlertService.DESCRIPTOR,
     ALERT_STATE: pb.AlertState.DESCRIPTOR,
+    AIR_MISSION_STATE: pb.AirMissionState.DESCRIPTOR,
+    AIR_DECISION: pb.AirDecision.DESCRIPTOR,
 }
 
 

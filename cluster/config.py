@@ -426,6 +426,11 @@ class ClusterConfig(BaseModel):
     air_delivery_retry: RetryPolicy = RetryPolicy(initial_s=0.05, max_s=0.5, attempts=12)
     # One call to the other region's owner (a takeover there takes well under a second).
     air_delivery_timeout_s: float = Field(default=5.0, gt=0.0)
+    # Test/drill-only: while this file exists, the first centre about to deliver an air
+    # request or mission change removes it and kills its own process: a crash exactly
+    # between the commit and the delivery, which only the next owner's outbox scan can
+    # repair (tests/integration/test_air_ambulance.py).
+    air_crash_file: Path | None = None
     # Test-only: writes skip the fencing compare, to prove the drill checker catches a
     # stale write. Refused unless AMK_UNSAFE_ALLOW_UNFENCED=1 is set in the environment.
     fencing: bool = True

@@ -28,6 +28,8 @@ Aircraft of an AMK-LA region on a mission report their status here too
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 from collections.abc import Awaitable, Callable
 
@@ -169,7 +171,9 @@ class AirDesk:
         elif isinstance(cmd, AbortAirMission):
             unit_id = mission.unit_id
         if unit_id and unit_id not in host.units:
-            raise NotFoundError("unit", f"{unit_id} (in {host.region})")
+            # The gateway has looked it up: it exists, but elsewhere (a road unit, or
+            # an aircraft lent to another AMK-LA meanwhile).
+            raise PreconditionError(unit_id, f"not an aircraft of {host.region}")
         async with core.mailboxes.enter(cmd.mission_id, *([unit_id] if unit_id else [])):
             mission = host.missions[cmd.mission_id]
             unit: Unit | None = host.units.get(unit_id) if unit_id else None
@@ -262,6 +266,7 @@ class AirDesk:
     def _spawn(self, key: str, work: Callable[[], Awaitable[None]]) -> None:
         if key in self._inflight or self.core.stopping:
             return
+        self._crash_point(key)
         not_before = self._not_before.get(key)
         if not_before is not None and time.monotonic() < not_before[0]:
             return
@@ -386,6 +391,14 @@ class AirDesk:
                     "air_delivery_retry", region=region, request_id=cmd.request_id, error=str(exc)
                 )
                 await asyncio.sleep(wait)
+
+    def _crash_point(self, key: str) -> None:
+        """Test/drill only: die between a commit and its delivery, once."""
+        path = self.core.config.air_crash_file
+        if path is not None and path.exists():
+            path.unlink(missing_ok=True)
+            self.core.log.warning("air_crash_point", file=str(path), key=key)
+            os.kill(os.getpid(), signal.SIGKILL)
 
     def stop(self) -> None:
         for task in list(self._inflight.values()):

@@ -29,6 +29,7 @@ from actors.domain.commands import (
 )
 from actors.domain.errors import InvalidArgumentError
 from actors.domain.model import (
+    AirMissionState,
     Alert,
     AlertService,
     AlertState,
@@ -48,6 +49,7 @@ from amk.dispatch.v1 import dispatch_pb2 as pb
 E = TypeVar("E", bound=StrEnum)
 
 _PREFIX: dict[type[StrEnum], str] = {
+    AirMissionState: "AIR_MISSION_STATE_",
     AlertService: "ALERT_SERVICE_",
     AlertState: "ALERT_STATE_",
     CallStatus: "CALL_STATUS_",
@@ -58,6 +60,7 @@ _PREFIX: dict[type[StrEnum], str] = {
     CrewLevel: "CREW_LEVEL_",
 }
 _PB_ENUM = {
+    AirMissionState: pb.AirMissionState,
     AlertService: pb.AlertService,
     AlertState: pb.AlertState,
     CallStatus: pb.CallStatus,
@@ -272,14 +275,28 @@ def alert_pb(incident_id: str, a: Alert) -> pb.Alert:
         cancelled_at=_when(a.cancelled_at),
         cancelled_by=a.cancelled_by,
         note=a.note,
+        air_kind=to_pb_enum(a.air_kind),
+        mission_id=a.mission_id,
+        delivered_at=_when(a.delivered_at),
+        declined_at=_when(a.declined_at),
+        declined_by=a.declined_by,
+        aircraft_unit_id=a.aircraft_unit_id,
+        base_doctor=a.base_doctor,
+        mission_state=to_pb_enum(a.mission_state),
+        mission_updated_at=_when(a.mission_updated_at),
     )
 
 
 def send_alert(req: pb.SendAlertRequest, who: str) -> SendAlert:
+    service = from_pb_enum(AlertService, req.service, "service")
+    if service is AlertService.AIR_AMBULANCE:
+        raise InvalidArgumentError(
+            "service", "an air ambulance request is RequestAirAmbulance (amk air request)"
+        )
     return SendAlert(
         request_id=v.request_id(req.request_id),
         incident_id=v.entity_id(req.incident_id, "incident_id"),
-        service=from_pb_enum(AlertService, req.service, "service"),  # type: ignore[arg-type]
+        service=service,  # type: ignore[arg-type]
         reason=v.text(req.reason, "reason", limit=v.MAX_NOTE),
         who=who,
     )
@@ -321,6 +338,7 @@ def unit_pb(unit: Unit) -> pb.Unit:
         incident_id=unit.incident_id,
         updated_at=to_timestamp(unit.updated_at),
         revision=unit.revision,
+        air_mission_id=unit.mission_id,
     )
 
 
