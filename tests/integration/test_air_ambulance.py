@@ -590,3 +590,60 @@ async def test_a_centre_dying_between_commit_and_delivery_is_repaired_by_the_nex
     history = await stub.GetIncidentHistory(pb.GetIncidentHistoryRequest(incident_id=vvi.id))
     assert [e.command for e in history.entries].count("RequestAirAmbulance") == 1
     await back_as_standby(cluster, owner, pid)
+
+
+async def test_cli_requests_answers_aborts_and_shows_the_alert_times(
+    cluster, stub, capsys, monkeypatch
+) -> None:
+    import asyncio
+
+    from clients.cli import main
+
+    gateway = cluster.gateway
+    inc = await create(stub)
+
+    def amk(*argv: str) -> object:
+        capsys.readouterr()
+        assert main(["--gateway", gateway, "--json", *argv]) == 0, argv
+        return json.loads(capsys.readouterr().out)
+
+    sent = await asyncio.to_thread(
+        amk, "air", "request", inc.id, "--kind", "helicopter", "--reason", "multi-trauma"
+    )
+    assert (sent["service"], sent["state"], sent["air_kind"]) == (
+        "air_ambulance",
+        "sent",
+        "helicopter",
+    )
+    mission = await delivered(stub, inc.id)
+    listed = await asyncio.to_thread(amk, "air", "list", "--incident", inc.id)
+    assert [m["id"] for m in listed] == [mission.id]
+    took = await asyncio.to_thread(
+        amk, "air", "answer", mission.id, "accept", "--unit", "vvi-h01", "--doctor", "Dr. Ål"
+    )
+    assert (took["state"], took["unit_id"]) == ("accepted", "vvi-h01")
+    await fly(stub, "vvi-h01", pb.UNIT_STATUS_EN_ROUTE)
+    aborted = await asyncio.to_thread(
+        amk, "air", "abort", mission.id, "--reason", "turned back: icing over Hemsedal"
+    )
+    assert aborted["state"] == "aborted"
+    await alert_reaches(stub, inc.id, pb.ALERT_STATE_ACKNOWLEDGED, S.AIR_MISSION_STATE_ABORTED)
+    heli = await stub.GetUnit(pb.GetUnitRequest(unit_id="vvi-h01"), timeout=10)
+    assert (heli.status, heli.air_mission_id) == (pb.UNIT_STATUS_AVAILABLE_MOBILE, "")
+    shown = await asyncio.to_thread(amk, "air", "show", mission.id)
+    assert [e["state"] for e in shown["events"]] == ["requested", "accepted", "airborne", "aborted"]
+    # For people, the history lists every moment of the request after the journal.
+    monkeypatch.setenv("COLUMNS", "400")  # one table row per line, to read it back
+    capsys.readouterr()
+    assert await asyncio.to_thread(main, ["--gateway", gateway, "incident", "history", inc.id]) == 0
+    out = capsys.readouterr().out
+    for part in (
+        "RequestAirAmbulance",
+        "Alert times",
+        "delivered to the AMK-LA",
+        "mission aborted",
+    ):
+        assert part in out, part
+    # Usage errors and refusals are exit 2.
+    assert main(["--gateway", gateway, "air", "request", inc.id, "--kind", "boat"]) == 2
+    assert main(["--gateway", gateway, "air", "answer", mission.id, "decline"]) == 2  # no reason
