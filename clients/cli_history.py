@@ -72,7 +72,8 @@ def board_at_view(board: pb.BoardAt) -> RenderableType:
     for name in ("Unit", "Call sign", "Region", "Status", "Incident"):
         units.add_column(name)
     for u in board.units:
-        units.add_row(u.id, u.call_sign, u.region, unit_status_text(u.status), u.incident_id or "-")
+        working = u.incident_id or u.air_mission_id or "-"
+        units.add_row(u.id, u.call_sign, u.region, unit_status_text(u.status), working)
     note = Text(f"rebuilt from {board.versions} record versions (journal, live and archived)")
     return Group(owners, incidents, units, note)
 

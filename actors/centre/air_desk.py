@@ -263,17 +263,17 @@ class AirDesk:
             if air.unreported(mission):
                 self._spawn_report(host.region, mission.id)
 
-    def _spawn(self, key: str, work: Callable[[], Awaitable[None]]) -> None:
+    def _spawn(self, key: str, region: str, work: Callable[[], Awaitable[None]]) -> None:
         if key in self._inflight or self.core.stopping:
             return
         self._crash_point(key)
         not_before = self._not_before.get(key)
         if not_before is not None and time.monotonic() < not_before[0]:
             return
-        task = asyncio.get_running_loop().create_task(self._run(key, work))
+        task = asyncio.get_running_loop().create_task(self._run(key, region, work))
         self._inflight[key] = task
 
-    async def _run(self, key: str, work: Callable[[], Awaitable[None]]) -> None:
+    async def _run(self, key: str, region: str, work: Callable[[], Awaitable[None]]) -> None:
         try:
             await work()
             self._not_before.pop(key, None)
@@ -282,17 +282,26 @@ class AirDesk:
         except Exception as exc:  # kept pending: the next scan tries again, later
             _, backoff = self._not_before.get(key, (0.0, self.core.config.air_outbox_interval_s))
             self._not_before[key] = (time.monotonic() + backoff, min(MAX_BACKOFF_S, 2 * backoff))
+            host = self.core.hosts.get(region)
             level = "warning" if isinstance(exc, AmkError) else "exception"
-            getattr(self.core.log, level)("air_delivery_pending", key=key, error=repr(exc))
+            getattr(self.core.log, level)(
+                "air_delivery_pending",
+                region=region,
+                token=host.fence.token if host else 0,
+                item=key,  # request:{incident}:{alert} or report:{mission}
+                retry_in_s=backoff,
+                error=repr(exc),
+            )
         finally:
             self._inflight.pop(key, None)
 
     def _spawn_request(self, region: str, incident_id: str, alert_id: str) -> None:
         key = f"request:{incident_id}:{alert_id}"
-        self._spawn(key, lambda: self._deliver_request(region, incident_id, alert_id))
+        self._spawn(key, region, lambda: self._deliver_request(region, incident_id, alert_id))
 
     def _spawn_report(self, region: str, mission_id: str) -> None:
-        self._spawn(f"report:{mission_id}", lambda: self._deliver_report(region, mission_id))
+        key = f"report:{mission_id}"
+        self._spawn(key, region, lambda: self._deliver_report(region, mission_id))
 
     async def _deliver_request(self, region: str, incident_id: str, alert_id: str) -> None:
         """Incident side: the request to the AMK-LA's owner, then its receipt recorded."""
