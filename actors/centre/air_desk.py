@@ -199,7 +199,8 @@ class AirDesk:
             await self.executor.commit(
                 host.region, cmd, records, out, details={"mission_state": new.state.value}
             )
-        self._log_mission(cmd, host, new)
+        if not isinstance(cmd, MarkAirMissionReported):  # _report logs the receipt
+            self._log_mission(cmd, host, new)
         if air.unreported(new):
             self._spawn_report(host.region, new.id)
         return out
@@ -333,11 +334,21 @@ class AirDesk:
         )
 
     async def _deliver_report(self, region: str, mission_id: str) -> None:
-        """AMK-LA side: the mission now to the incident's owner, then the receipt."""
-        host = self.core.hosts.get(region)
-        mission = host.missions.get(mission_id) if host else None
-        if host is None or mission is None or not air.unreported(mission):
-            return
+        """AMK-LA side: the mission as it is now to the incident's owner, then the
+        receipt; again while changes made meanwhile are still unreported (one delivery
+        per mission at a time, so reports arrive in order)."""
+        while True:
+            host = self.core.hosts.get(region)
+            mission = host.missions.get(mission_id) if host else None
+            if host is None or mission is None or not air.unreported(mission):
+                return
+            await self._report(host, mission)
+            now = host.missions.get(mission_id)
+            if now is not None and now.reported_seq < mission.seq:
+                return  # the receipt is not in this host: the outbox scan goes on
+
+    async def _report(self, host: RegionHost, mission: AirMission) -> None:
+        mission_id = mission.id
         cmd = air.report_of(mission)
         target = mission.incident_region
         try:
