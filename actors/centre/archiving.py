@@ -6,10 +6,11 @@ centre's archiver is refused by the same fence as its commands.
 
 One batch, in this order (the order is what makes a crash at any point harmless):
 
-1. pick what is due from the region's host (closed and cancelled incidents, finished
-   calls and ended air missions whose last change the incident's owner has recorded,
-   held longer than ``archive_hold_s``) or from etcd (journal entries older than
-   ``journal_hold_s``, with a copy of the idempotency record each names);
+1. pick what is due from the region's host (closed and cancelled incidents with no air
+   ambulance request still expecting word, finished calls, and ended air missions whose
+   last change the incident's owner has recorded, held longer than ``archive_hold_s``)
+   or from etcd (journal entries older than ``journal_hold_s``, with a copy of the
+   idempotency record each names);
 2. write it to the archive database, keyed by etcd key and mod revision, and wait until
    the database confirms (idempotent: a batch written twice is stored once);
 3. delete it from etcd in one transaction that compares the region's fence and every
@@ -156,7 +157,11 @@ class Archiver:
         limit = core.config.archive_batch
         batch = Batch()
         incidents = sorted(
-            (i for i in host.incidents.values() if i.status in CLOSED and i.updated_at <= cutoff),
+            (
+                i
+                for i in host.incidents.values()
+                if i.status in CLOSED and i.updated_at <= cutoff and not air.exchange_open(i)
+            ),
             key=lambda i: i.updated_at,
         )[:limit]
         for inc in incidents:

@@ -120,6 +120,21 @@ def undelivered(inc: Incident) -> list[Alert]:
     ]
 
 
+def exchange_open(inc: Incident) -> bool:
+    """Whether an air request of the incident still expects word from its AMK-LA: not
+    answered yet, or its mission not ended. Such an incident stays live in etcd even
+    when closed (the archiver skips it), so the last report always has a record to land
+    on; the mission side waits the same way (:func:`unreported`)."""
+    return any(
+        a.service is AIR
+        and (
+            a.state in alert_lifecycle.AWAITING
+            or (a.mission_state is not None and lifecycle.is_open(a.mission_state))
+        )
+        for a in inc.alerts
+    )
+
+
 def open_command(inc: Incident, alert: Alert, air_region: str) -> OpenAirMission:
     """What the incident's owner delivers to the AMK-LA's owner for ``alert``."""
     if alert.air_kind is None:

@@ -209,6 +209,23 @@ def test_a_decline_is_a_final_state_with_the_reason() -> None:
     assert err.value.field == "reason"
 
 
+def test_an_incident_expects_word_until_its_mission_has_ended() -> None:
+    inc, _, mission = requested()
+    assert air.exchange_open(inc)  # sent, not answered
+    m, unit = air.accept(mission, heli(), "Dr. Lege", "la", T0)
+    inc = air.record_report(inc, air.report_of(m), T0)
+    assert inc is not None and air.exchange_open(inc)  # accepted, the aircraft not free
+    unit, m = air.aircraft_status(unit, m, U.EN_ROUTE, "crew", T0)
+    unit, m = air.aircraft_status(unit, m, U.ON_SCENE, "crew", T0)
+    unit, m = air.aircraft_status(unit, m, U.AVAILABLE_MOBILE, "crew", T0)
+    inc = air.record_report(inc, air.report_of(m), T0)
+    assert inc is not None and not air.exchange_open(inc)
+    declined, _, d = requested()
+    done = air.record_report(declined, air.report_of(air.decline(d, "fog", "", "la", T0)), T0)
+    assert done is not None and not air.exchange_open(done)
+    assert not air.exchange_open(incident())
+
+
 def test_a_report_older_than_the_alert_holds_changes_nothing() -> None:
     inc, _, mission = requested()
     accepted, unit = air.accept(mission, heli(), "Dr. Lege", "la", T0 + 3)
