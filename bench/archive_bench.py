@@ -197,7 +197,7 @@ class Load:
 
     def __post_init__(self) -> None:
         self._go.set()
-        regions = self.dep.config.region_ids()
+        regions = self.dep.config.area_region_ids()  # incidents live in area regions
         self._regions = regions
         self._where = {
             r: Position(

@@ -254,7 +254,7 @@ async def run_archive_drill(
     os.makedirs(report_dir, exist_ok=True)
     config = _config(spec, report_dir / "home")
     keys = Keys(config.key_prefix)
-    regions = list(spec.regions) or config.region_ids()
+    regions = list(spec.regions) or config.area_region_ids()  # incidents: area regions
     client = EtcdClient(endpoints, request_timeout_s=3.0)
     deployment = Deployment(config, endpoints)
     ctx = DrillContext(config, endpoints, deployment)

@@ -343,7 +343,9 @@ async def run_drill(
         if not result["health_before"]["ok"]:
             result["exit_code"] = EXIT_UNHEALTHY
             return result
-        regions = list(scenario.regions) or ctx.config.region_ids()
+        # Load (and the raw client) write incidents: area regions only. Ownership is
+        # watched for every region, the AMK-LA's too (its takeover is measured).
+        regions = list(scenario.regions) or ctx.config.area_region_ids()
         watcher = asyncio.create_task(
             watch_owners(client, keys, ctx.config.region_ids(), owner_events)
         )

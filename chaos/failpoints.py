@@ -225,7 +225,10 @@ class PauseCentre(Failpoint):
 
 
 def _region_point(config: ClusterConfig, region: str) -> tuple[float, float]:
-    """A point well inside ``region``: its first seed unit's station, else its centroid."""
+    """A point well inside ``region``: its first seed unit's station, else its centroid.
+    Only an area region has one (an AMK-LA region has no area to write incidents in)."""
+    if config.seed.is_air_region(region):
+        raise ValueError(f"{region} has no area: incidents are written in area regions")
     for u in config.seed.units:
         if u.region == region:
             return u.lat, u.lon

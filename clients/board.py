@@ -207,7 +207,7 @@ def render_board(state: BoardState, title: str = "AMK", now: datetime | None = N
             unit.region,
             enum_name(unit.kind, UNIT_KIND),
             unit_status_text(unit.status),
-            unit.incident_id or "-",
+            unit.incident_id or unit.air_mission_id or "-",
             unit.station or "-",
         )
 

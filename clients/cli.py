@@ -16,6 +16,7 @@ from pathlib import Path
 
 from rich.text import Text
 
+from clients.cli_air import add_air_commands
 from clients.cli_alerts import add_alert_commands
 from clients.cli_base import (
     EXIT_BAD_REQUEST,
@@ -322,6 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_history_commands(inc, commands, command)
     add_alert_commands(commands, command, _request_id_option)
     add_hospital_commands(commands, command, _request_id_option)
+    add_air_commands(commands, command, _request_id_option)
 
     triage = command(inc, "triage", cmd_incident_triage, "set the criteria code (and urgency)")
     triage.add_argument("id", metavar="ID")

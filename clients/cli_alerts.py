@@ -12,19 +12,80 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from google.protobuf.timestamp_pb2 import Timestamp
 from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from amk.dispatch.v1 import dispatch_pb2 as pb
-from clients.enums import ALERT_SERVICE, ALERT_STATE, DESTINATION_CONDITION, enum_choices, enum_name
+from clients.enums import (
+    AIR_MISSION_STATE,
+    ALERT_SERVICE,
+    ALERT_STATE,
+    DESTINATION_CONDITION,
+    UNIT_KIND,
+    enum_choices,
+    enum_name,
+)
 from clients.render import format_time
 
 EXIT_OK = 0
 SERVICES = {"110": "fire_110", "112": "police_112"}
 COLUMNS = ("Alert", "To", "State", "Why", "Sent", "By", "Acknowledged", "By")
 COLUMNS += ("Pre-notification", "Note")
-STATE_STYLE = {"escalated": "bold red", "sent": "yellow", "acknowledged": "green"}
+# An air ambulance request is `amk air request` (it names the aircraft kind); a
+# hospital pre-notification is `amk prenotify`.
+SENDABLE = [c for c in enum_choices(ALERT_SERVICE) if c not in ("air_ambulance", "hospital")]
+STATE_STYLE = {
+    "escalated": "bold red",
+    "declined": "bold red",
+    "sent": "yellow",
+    "acknowledged": "green",
+}
+
+
+def _ts_set(ts: Timestamp) -> bool:
+    return bool(ts.seconds or ts.nanos)
+
+
+def _at(ns: int) -> Timestamp:
+    ts = Timestamp()
+    ts.FromNanoseconds(ns)
+    return ts
+
+
+def alert_timeline(alerts: list[pb.Alert]) -> RenderableType:
+    """Every alert's moments in time order: proposed, sent, delivered (AMK-LA),
+    acknowledged or declined, escalated, cancelled, and an air mission's last step."""
+    rows: list[tuple[int, str, str, str, str, str]] = []
+    for a in alerts:
+        to = f"{enum_name(a.service, ALERT_SERVICE)} {a.recipient}".strip()
+        if a.air_kind:
+            to += f" ({enum_name(a.air_kind, UNIT_KIND)})"
+        mission = enum_name(a.mission_state, AIR_MISSION_STATE) if a.mission_state else ""
+        for what, ts, by, note in (
+            ("proposed", a.proposed_at, "", a.action_card),
+            ("sent", a.sent_at, a.sent_by, a.reason),
+            ("delivered to the AMK-LA", a.delivered_at, "", a.mission_id),
+            (
+                "acknowledged",
+                a.acknowledged_at,
+                a.acknowledged_by,
+                ", ".join(x for x in (a.aircraft_unit_id, a.base_doctor) if x),
+            ),
+            ("declined", a.declined_at, a.declined_by, a.note),
+            ("escalated", a.escalated_at, "", a.note),
+            ("cancelled", a.cancelled_at, a.cancelled_by, a.note),
+            (f"mission {mission}", a.mission_updated_at, "", a.mission_id),
+        ):
+            if _ts_set(ts):
+                rows.append((ts.ToNanoseconds(), a.id, to, what, by, note))
+    table = Table(title="Alert times", title_justify="left")
+    for name in ("When", "Alert", "To", "What", "By", "Note"):
+        table.add_column(name)
+    for ns, alert_id, to, what, by, note in sorted(rows):
+        table.add_row(format_time(_at(ns)), alert_id, to, what, by or "-", note or "-")
+    return table
 
 
 def prenotification_text(a: pb.Alert) -> str:
@@ -110,7 +171,7 @@ def add_alert_commands(
     send.add_argument(
         "--to",
         required=True,
-        choices=[*SERVICES, *enum_choices(ALERT_SERVICE)],
+        choices=[*SERVICES, *SENDABLE],
         help="the service: 110 (fire) or 112 (police)",
     )
     send.add_argument("--reason", default="", help="why, for an alert no action card proposed")

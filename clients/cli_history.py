@@ -4,8 +4,10 @@ Both read the journal, live in etcd and archived in the archive database, throug
 gateway (``GetIncidentHistory``, ``GetBoardAt``): what a medical director asks for after
 a serious event (who did what, when, with which fencing token; what the board showed).
 Below the journal, the incident's alerts (trippelvarsling, hospital pre-notifications)
-with every time each has: proposed, sent, acknowledged, escalated, cancelled, and for a
-pre-notification the expected arrival, its updates, the arrival and the lead time.
+with every time each has: proposed, sent, acknowledged or declined, escalated,
+cancelled, for a pre-notification the expected arrival, its updates, the arrival and the
+lead time, and for an air ambulance request its delivery to the AMK-LA and the
+mission's last step; then all those moments in time order.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from amk.dispatch.v1 import dispatch_pb2 as pb
-from clients.cli_alerts import prenotification_text
+from clients.cli_alerts import alert_timeline, prenotification_text
 from clients.enums import ALERT_SERVICE, ALERT_STATE, enum_name
 from clients.kpi import parse_since
 from clients.render import (
@@ -37,7 +39,7 @@ def _by(when: str, who: str) -> str:
     return f"{when} ({who})" if who and when != "-" else when
 
 
-def alert_timeline(alerts: list[pb.Alert]) -> RenderableType:
+def alerts_summary(alerts: list[pb.Alert]) -> RenderableType:
     """Every alert of the incident with all its times, one row each."""
     table = Table(title="Alerts", title_justify="left")
     for name in ("Alert", "To", "State", "Proposed", "Sent", "Acknowledged"):
@@ -77,7 +79,8 @@ def history_table(history: pb.IncidentHistory) -> RenderableType:
         )
     if not history.alerts:
         return table
-    return Group(table, alert_timeline(list(history.alerts)))
+    alerts = list(history.alerts)
+    return Group(table, alerts_summary(alerts), alert_timeline(alerts))
 
 
 def board_at_view(board: pb.BoardAt) -> RenderableType:
@@ -104,12 +107,16 @@ def board_at_view(board: pb.BoardAt) -> RenderableType:
     for name in ("Unit", "Call sign", "Region", "Status", "Incident"):
         units.add_column(name)
     for u in board.units:
-        units.add_row(u.id, u.call_sign, u.region, unit_status_text(u.status), u.incident_id or "-")
+        working = u.incident_id or u.air_mission_id or "-"
+        units.add_row(u.id, u.call_sign, u.region, unit_status_text(u.status), working)
     note = Text(f"rebuilt from {board.versions} record versions (journal, live and archived)")
     return Group(owners, incidents, units, note)
 
 
 def cmd_incident_history(ctx: Any) -> int:
+    """The journal, then (for people) the incident's alerts: one row each with all its
+    times, and every moment in time order (proposed, sent, delivered to an AMK-LA,
+    acknowledged or declined, escalated, cancelled, an air mission's last step)."""
     return int(ctx.emit(ctx.client().incident_history(ctx.args.id), history_table))
 
 

@@ -12,10 +12,12 @@ from typing import Any
 from amk.coordination.v1 import coordination_pb2 as cpb
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from clients.enums import (
+    AIR_DECISION,
     ALERT_SERVICE,
     CALL_STATUS,
     DESTINATION_CONDITION,
     PRE_NOTIFICATION_SEX,
+    UNIT_KIND,
     URGENCY,
     _optional_enum,
     enum_value,
@@ -226,6 +228,66 @@ class OperationsMixin:
         if symptom_onset is not None:
             request.symptom_onset.FromNanoseconds(int(symptom_onset * 1e9))
         return self._unary("SendPreNotification", request)
+
+    # ------------------------------------------------------------ air ambulance
+
+    def request_air_ambulance(
+        self, incident_id: str, kind: str | int, reason: str, request_id: str | None = None
+    ) -> pb.Alert:
+        """Ask the AMK-LA serving the incident's region for an aircraft (``helicopter``
+        or ``fixed_wing``); the request is the incident's air ambulance alert."""
+        req = pb.RequestAirAmbulanceRequest(
+            request_id=_request_id(request_id),
+            incident_id=incident_id,
+            kind=enum_value(UNIT_KIND, kind),
+            reason=reason,
+        )
+        return self._unary("RequestAirAmbulance", req)
+
+    def answer_air_request(
+        self,
+        mission_id: str,
+        decision: str | int,
+        unit_id: str = "",
+        base_doctor: str = "",
+        reason: str = "",
+        request_id: str | None = None,
+    ) -> pb.AirMission:
+        """The AMK-LA's answer: ``accept`` (``unit_id``, ``base_doctor``) or ``decline``
+        (``reason``)."""
+        req = pb.AnswerAirRequestRequest(
+            request_id=_request_id(request_id),
+            mission_id=mission_id,
+            decision=enum_value(AIR_DECISION, decision),
+            unit_id=unit_id,
+            base_doctor=base_doctor,
+            reason=reason,
+        )
+        return self._unary("AnswerAirRequest", req)
+
+    def abort_air_mission(
+        self, mission_id: str, reason: str, request_id: str | None = None
+    ) -> pb.AirMission:
+        """Stand an accepted air mission down before the aircraft reached the patient."""
+        req = pb.AirAbortMissionRequest(
+            request_id=_request_id(request_id), mission_id=mission_id, reason=reason
+        )
+        return self._unary("AirAbortMission", req)
+
+    def air_mission(self, mission_id: str) -> pb.AirMission:
+        return self._unary("AirGetMission", pb.AirGetMissionRequest(mission_id=mission_id))
+
+    def air_missions(
+        self,
+        regions: str | Iterable[str] = (),
+        include_closed: bool = False,
+        incident_id: str = "",
+    ) -> list[pb.AirMission]:
+        """Air missions of the AMK-LA regions (open ones unless ``include_closed``)."""
+        req = pb.AirListMissionsRequest(
+            regions=_split_csv(regions), include_closed=include_closed, incident_id=incident_id
+        )
+        return list(self._unary("AirListMissions", req).missions)
 
     def incident_history(self, incident_id: str) -> pb.IncidentHistory:
         """Every journal entry that wrote the incident (live and archived), oldest first."""

@@ -141,7 +141,8 @@ class LoadGenerator:
         self.spec = spec
         self.history = history
         self.identity = identity
-        self.regions = list(spec.regions) or [r.id for r in seed.regions]
+        # Load goes where incidents live: the regions with an area (not an AMK-LA's).
+        self.regions = list(spec.regions) or [r.id for r in seed.area_regions()]
         self.codes = sorted(default_table().criteria)
         self.stations = {
             r: [(u.lat, u.lon) for u in seed.units if u.region == r] for r in self.regions

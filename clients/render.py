@@ -252,6 +252,7 @@ def unit_panel(unit: pb.Unit) -> Panel:
         ("Status", unit_status_text(unit.status)),
         ("Station", unit.station or "-"),
         ("Incident", unit.incident_id or "-"),
+        ("Air mission", unit.air_mission_id or "-"),
         ("Position", position),
         ("Updated", format_time(unit.updated_at)),
         ("Revision", str(unit.revision)),
@@ -274,7 +275,7 @@ def units_table(units: Iterable[pb.Unit], title: str = "Units") -> Table:
             enum_name(unit.crew, CREW_LEVEL),
             unit_status_text(unit.status),
             unit.station or "-",
-            unit.incident_id or "-",
+            unit.incident_id or unit.air_mission_id or "-",
         )
     return table
 

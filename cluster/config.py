@@ -25,18 +25,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cluster.errors import ConfigError
+from cluster.seed_model import (  # the seed's data model (Seed is also read from here)
+    Seed,
+    _Strict,
+)
 
 UNSAFE_UNFENCED_ENV = "AMK_UNSAFE_ALLOW_UNFENCED"
-DEFAULT_SEED = Path(__file__).resolve().parent / "seed" / "helse_sor_ost.toml"
-
-UnitKindName = Literal[
-    "road_ambulance", "rapid_response_car", "boat_ambulance", "helicopter", "fixed_wing"
-]
-CrewName = Literal["emt", "paramedic", "doctor"]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class RetryPolicy(_Strict):
@@ -64,168 +58,6 @@ class RetryPolicy(_Strict):
             yield wait
             wait = self.next(wait)
             n += 1
-
-
-class CentreConfig(_Strict):
-    id: str
-    name: str
-    host: str = ""
-    lat: float
-    lon: float
-    source: str = ""
-
-
-class RegionConfig(_Strict):
-    id: str
-    code: str = Field(pattern=r"^[A-Z]{3}$")
-    name: str
-    home: str
-    backups: list[str]
-    partners: list[str] = []
-    overflow_after_s: float = 10.0
-    municipalities: list[str] = []
-    boundary: list[tuple[float, float]] = []
-
-
-class UnitSeed(_Strict):
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
-    call_sign: str
-    region: str
-    kind: UnitKindName
-    crew: CrewName
-    station: str
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-    approx: bool = False
-    source: str = ""
-
-
-TraumaLevelName = Literal["regional_trauma_centre", "acute_trauma", "none"]
-CAPABILITY_SOURCES = ("trauma", "stroke", "pci")
-CAPABILITY_FIELDS = ("trauma_level", "stroke_thrombolysis", "stroke_thrombectomy", "pci")
-
-
-class HospitalSeed(_Strict):
-    """A hospital with an emergency department and what it can treat (issue #19).
-
-    Every capability names its public source in ``sources`` (keys ``trauma``,
-    ``stroke``, ``pci``); a fact the sources do not settle is flagged ``uncertain``
-    with ``uncertain_why`` naming the field, so the destination's reason can say so
-    instead of presenting a guess as a fact. See the seed file's hospitals header.
-    """
-
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
-    name: str
-    region: str
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-    trauma_level: TraumaLevelName
-    stroke_thrombolysis: bool
-    stroke_thrombectomy: bool = False
-    pci: bool
-    sources: dict[str, str]
-    uncertain: bool = False
-    uncertain_why: str = ""
-
-    @property
-    def trauma_centre(self) -> bool:
-        return self.trauma_level == "regional_trauma_centre"
-
-    @model_validator(mode="after")
-    def _sourced(self) -> HospitalSeed:
-        missing = [k for k in CAPABILITY_SOURCES if not self.sources.get(k, "").strip()]
-        if missing or set(self.sources) - set(CAPABILITY_SOURCES):
-            raise ValueError(
-                f"hospital {self.id}: sources must name exactly {', '.join(CAPABILITY_SOURCES)}"
-                f" (missing: {', '.join(missing) or 'none'})"
-            )
-        if self.uncertain and not any(f in self.uncertain_why for f in CAPABILITY_FIELDS):
-            raise ValueError(f"hospital {self.id}: uncertain_why must name the uncertain field")
-        if self.uncertain_why and not self.uncertain:
-            raise ValueError(f"hospital {self.id}: uncertain_why given but uncertain = false")
-        return self
-
-
-class AirportSeed(_Strict):
-    id: str
-    name: str
-    lat: float
-    lon: float
-
-
-class SeedMeta(_Strict):
-    title: str
-    as_of: str = ""
-    note: str = ""
-    sources: list[str] = []
-
-
-class Seed(_Strict):
-    """Centres, regions and fleet: data, checked for consistency on load."""
-
-    meta: SeedMeta
-    centres: list[CentreConfig]
-    regions: list[RegionConfig]
-    units: list[UnitSeed] = []
-    hospitals: list[HospitalSeed] = []
-    airports: list[AirportSeed] = []
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Seed:
-        centres = {c.id for c in self.centres}
-        regions = {r.id for r in self.regions}
-        if len(centres) != len(self.centres) or len(regions) != len(self.regions):
-            raise ValueError("duplicate centre or region id")
-        for r in self.regions:
-            if r.home not in centres:
-                raise ValueError(f"region {r.id}: home {r.home} is not a centre")
-            for b in [*r.backups, *r.partners]:
-                if b not in centres or b == r.home:
-                    raise ValueError(f"region {r.id}: backup/partner {b} invalid")
-            if len(set(r.backups)) != len(r.backups):
-                raise ValueError(f"region {r.id}: a backup is listed twice")
-        ids = [u.id for u in self.units]
-        if len(set(ids)) != len(ids):
-            raise ValueError("duplicate unit id")
-        for u in self.units:
-            if u.region not in regions:
-                raise ValueError(f"unit {u.id}: unknown region {u.region}")
-        hospital_ids = [h.id for h in self.hospitals]
-        if len(set(hospital_ids)) != len(hospital_ids):
-            raise ValueError("duplicate hospital id")
-        for h in self.hospitals:
-            if h.region not in regions:
-                raise ValueError(f"hospital {h.id}: unknown region {h.region}")
-        return self
-
-    @classmethod
-    def load(cls, path: Path | None = None) -> Seed:
-        if path is None:
-            raw = DEFAULT_SEED.read_bytes()
-        else:
-            raw = Path(path).read_bytes()
-        try:
-            return cls.model_validate(tomllib.loads(raw.decode()))
-        except Exception as exc:
-            raise ConfigError(f"seed {path or 'helse_sor_ost.toml'}: {exc}") from exc
-
-    def region(self, region_id: str) -> RegionConfig:
-        for r in self.regions:
-            if r.id == region_id:
-                return r
-        raise ConfigError(f"unknown region {region_id}")
-
-    def hospital(self, hospital_id: str) -> HospitalSeed:
-        for h in self.hospitals:
-            if h.id == hospital_id:
-                return h
-        raise ConfigError(f"unknown hospital {hospital_id}")
-
-    def centre(self, centre_id: str) -> CentreConfig:
-        for c in self.centres:
-            if c.id == centre_id:
-                return c
-        raise ConfigError(f"unknown centre {centre_id}")
 
 
 def _default_home() -> Path:
@@ -428,6 +260,22 @@ class ClusterConfig(BaseModel):
     alert_check_interval_s: float = Field(default=1.0, gt=0.0)
     # How long delivering one alert may take before it counts as not delivered.
     alert_send_timeout_s: float = Field(default=5.0, gt=0.0)
+    # Air ambulance requests (issue #19): a request committed on the incident and an
+    # answer or mission change committed on the air mission sit in an outbox (a field of
+    # the record) until the other region's owner has taken them. Delivery is one command
+    # to that owner, idempotent on a request id derived from the record, so delivering
+    # twice is harmless; after a failed try it is retried per ``air_delivery_retry``, and
+    # whatever is still undelivered is found by the owner's scan every
+    # ``air_outbox_interval_s`` (and at once after a takeover). Nothing is dropped.
+    air_outbox_interval_s: float = Field(default=1.0, gt=0.0)
+    air_delivery_retry: RetryPolicy = RetryPolicy(initial_s=0.05, max_s=0.5, attempts=12)
+    # One call to the other region's owner (a takeover there takes well under a second).
+    air_delivery_timeout_s: float = Field(default=5.0, gt=0.0)
+    # Test/drill-only: while this file exists, the first centre about to deliver an air
+    # request or mission change removes it and kills its own process: a crash exactly
+    # between the commit and the delivery, which only the next owner's outbox scan can
+    # repair (tests/integration/test_air_ambulance.py).
+    air_crash_file: Path | None = None
     # Hospital pre-notification (issue #19): where each hospital takes our
     # pre-notifications, keyed by the seed's hospital id: an HTTP URL that takes the
     # pre-notification document (``actors/domain/prenotification_doc.py``) and answers
@@ -569,7 +417,12 @@ class ClusterConfig(BaseModel):
         return cfg
 
     def region_ids(self) -> list[str]:
+        """Every region, area or air coordination: what centres own and fence."""
         return [r.id for r in self.seed.regions]
+
+    def area_region_ids(self) -> list[str]:
+        """The regions with an area (113 calls, incidents): where load, calls and KPIs go."""
+        return [r.id for r in self.seed.area_regions()]
 
     def centre_ids(self) -> list[str]:
         return [c.id for c in self.seed.centres]

@@ -8,6 +8,7 @@ Under a configurable prefix (default ``/amk/v1/``; tests use one prefix each):
 - ``incidents/{region}/{id}``     current state of an incident
 - ``units/{region}/{id}``         current state of a unit
 - ``calls/{region}/{id}``         a 113 call: waiting, answered, completed, abandoned
+- ``air_missions/{region}/{id}``  an air ambulance mission, in its AMK-LA region
 - ``regions/{region}/sharing``    present while the region shares new calls with partners
 - ``majors/{id}/record``          a major incident; ``majors/{id}/owner`` fences its actor
 - ``counters/{region}``           the region's last issued incident number
@@ -31,7 +32,8 @@ def prefix_range_end(prefix: bytes) -> bytes:
     return b"\0"
 
 
-_ENTITY_KINDS = (b"incidents", b"units", b"regions", b"calls")
+_ENTITY_KINDS = (b"incidents", b"units", b"regions", b"calls", b"air_missions")
+_ENTITY_NAMES = tuple(k.decode() for k in _ENTITY_KINDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,12 @@ class Keys:
 
     def calls_prefix(self, region: str | None = None) -> bytes:
         return self._k("calls", region, "") if region else self._k("calls", "")
+
+    def mission(self, region: str, mission_id: str) -> bytes:
+        return self._k("air_missions", region, mission_id)
+
+    def missions_prefix(self, region: str | None = None) -> bytes:
+        return self._k("air_missions", region, "") if region else self._k("air_missions", "")
 
     def sharing(self, region: str) -> bytes:
         return self._k("regions", region, "sharing")
@@ -124,6 +132,6 @@ class Keys:
         if not text.startswith(self.prefix):
             return None
         parts = text[len(self.prefix) :].split("/")
-        if len(parts) == 3 and parts[0] in ("incidents", "units", "regions", "calls"):
+        if len(parts) == 3 and parts[0] in _ENTITY_NAMES:
             return parts[0], parts[1], parts[2]
         return None

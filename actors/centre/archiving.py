@@ -6,9 +6,11 @@ centre's archiver is refused by the same fence as its commands.
 
 One batch, in this order (the order is what makes a crash at any point harmless):
 
-1. pick what is due from the region's host (closed and cancelled incidents and finished
-   calls held longer than ``archive_hold_s``) or from etcd (journal entries older than
-   ``journal_hold_s``, with a copy of the idempotency record each names);
+1. pick what is due from the region's host (closed and cancelled incidents with no air
+   ambulance request still expecting word, finished calls, and ended air missions whose
+   last change the incident's owner has recorded, held longer than ``archive_hold_s``)
+   or from etcd (journal entries older than ``journal_hold_s``, with a copy of the
+   idempotency record each names);
 2. write it to the archive database, keyed by etcd key and mod revision, and wait until
    the database confirms (idempotent: a batch written twice is stored once);
 3. delete it from etcd in one transaction that compares the region's fence and every
@@ -39,13 +41,15 @@ from actors.centre.core import CentreCore
 from actors.centre.records import ArchivePass
 from actors.centre.region_host import RegionHost
 from actors.centre.region_state import RegionState
-from actors.domain.model import Call, CallStatus, Incident, IncidentStatus
+from actors.domain import air, air_mission_lifecycle
+from actors.domain.model import AirMission, Call, CallStatus, Incident, IncidentStatus
 from cluster.archive import ArchivedRecord, ArchiveStore, JournalRow, open_migrated
 from cluster.archive.journal import journal_row
 from cluster.errors import AmkError, FencedError
 from cluster.etcd import KV, cmp_mod_revision, op_delete, op_get
 
 CLOSED = (IncidentStatus.CLOSED, IncidentStatus.CANCELLED)
+ENTITY_KINDS = ("incidents", "calls", "air_missions")
 FINISHED = (CallStatus.COMPLETED, CallStatus.ABANDONED)
 
 
@@ -126,7 +130,7 @@ class Archiver:
     def full(self, moved: dict[str, int]) -> bool:
         """Whether a pass moved a full batch (more may be due right now)."""
         limit = self.core.config.archive_batch
-        entities = moved.get("incidents", 0) + moved.get("calls", 0)
+        entities = sum(moved.get(k, 0) for k in ENTITY_KINDS)
         return entities >= limit or max(moved.get(k, 0) for k in ("journal", "requests")) >= limit
 
     async def pass_region(self, region: str) -> dict[str, int]:
@@ -153,7 +157,11 @@ class Archiver:
         limit = core.config.archive_batch
         batch = Batch()
         incidents = sorted(
-            (i for i in host.incidents.values() if i.status in CLOSED and i.updated_at <= cutoff),
+            (
+                i
+                for i in host.incidents.values()
+                if i.status in CLOSED and i.updated_at <= cutoff and not air.exchange_open(i)
+            ),
             key=lambda i: i.updated_at,
         )[:limit]
         for inc in incidents:
@@ -172,11 +180,32 @@ class Archiver:
             key = core.keys.call(host.region, call.id)
             batch.records.append(self._record(key, "calls", call.id, call, call.arrived_at, host))
             batch.add(key, call.revision, "calls")
+        # An ended mission leaves only once its end is recorded on the incident's alert:
+        # its outbox must be empty (the archiver never deletes a pending delivery).
+        missions = sorted(
+            (
+                m
+                for m in host.missions.values()
+                if not air_mission_lifecycle.is_open(m.state)
+                and not air.unreported(m)
+                and m.updated_at <= cutoff
+            ),
+            key=lambda m: m.updated_at,
+        )[: max(0, limit - len(incidents) - len(calls))]
+        for m in missions:
+            key = core.keys.mission(host.region, m.id)
+            batch.records.append(self._record(key, "air_missions", m.id, m, m.received_at, host))
+            batch.add(key, m.revision, "air_missions")
         return batch
 
     @staticmethod
     def _record(
-        key: bytes, kind: str, id_: str, rec: Incident | Call, at: float, host: RegionHost
+        key: bytes,
+        kind: str,
+        id_: str,
+        rec: Incident | Call | AirMission,
+        at: float,
+        host: RegionHost,
     ) -> ArchivedRecord:
         return ArchivedRecord(key.decode(), kind, host.region, id_, rec.revision, at, rec.encode())
 
@@ -287,7 +316,7 @@ class Archiver:
     def _forget(self, host: RegionHost, batch: Batch) -> None:
         """Drop archived records from the host (those it still holds at that revision)."""
         for rec in batch.records:
-            if rec.kind in ("incidents", "calls"):
+            if rec.kind in ENTITY_KINDS:
                 table = host.table_by_kind(rec.kind)
                 held = table.get(rec.id)
                 if held is not None and held.revision == rec.revision:

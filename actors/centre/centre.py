@@ -11,6 +11,8 @@ composes the centre's parts, each given what it uses:
   and escalation;
 - :class:`~actors.centre.prenotifying.PreNotifier`: hospital pre-notifications, their
   delivery and the ETA updates as the unit moves;
+- :class:`~actors.centre.air_desk.AirDesk`: air ambulance requests and missions, and
+  the outboxes between the requesting AMK and the AMK-LA;
 - :class:`~actors.centre.archiving.Archiver`: closed work out of etcd, into the archive.
 
 Ownership is never a boolean: the centre holds, per region, a ``RegionHost`` with the
@@ -28,6 +30,7 @@ import time
 from collections import OrderedDict
 from typing import Any
 
+from actors.centre.air_desk import AirDesk
 from actors.centre.alerting import Alerting
 from actors.centre.archiving import Archiver
 from actors.centre.call_desk import CallDesk
@@ -69,8 +72,17 @@ class Centre:
         self.call_desk = CallDesk(self.core, self.executor, peers)
         self.alerting = Alerting(self.core, self.executor, self.execute)
         self.prenotifier = PreNotifier(self.core, self.executor, self.execute)
+        self.air_desk = AirDesk(self.core, self.executor, peers, self.execute)
+        # A region taken over: deliver at once what its outboxes hold (the previous
+        # owner may have died between a commit and its delivery).
+        self.ownership.on_taken.append(self.air_desk.kick)
         self.dispatcher = Dispatcher(
-            self.core, self.executor, self.call_desk, self.alerting, self.prenotifier
+            self.core,
+            self.executor,
+            self.call_desk,
+            self.alerting,
+            self.prenotifier,
+            self.air_desk,
         )
         self.archiver = Archiver(self.core, self.ownership.on_fenced)
         self.recent: OrderedDict[str, tuple[str, Outcome]] = OrderedDict()  # id -> (fp, answer)
@@ -97,6 +109,7 @@ class Centre:
                 self._tasks.append(asyncio.create_task(self.ownership.campaign(region)))
         self._tasks.append(asyncio.create_task(self.archiver.run()))
         self._tasks.append(asyncio.create_task(self.alerting.watch()))
+        self._tasks.append(asyncio.create_task(self.air_desk.watch()))
         deadline = time.monotonic() + claim_timeout_s
         homes = set(core.config.home_regions(core.centre_id))
         while time.monotonic() < deadline:
@@ -145,6 +158,7 @@ class Centre:
             t.cancel()
         self.alerting.stop()
         self.prenotifier.stop()
+        self.air_desk.stop()
         if core.started:
             running = core.running
             for host in list(core.hosts.values()):

@@ -19,6 +19,8 @@ import structlog
 
 from actors.centre.region_host import Mailboxes, RegionHost
 from actors.centre.region_state import RegionState, move
+from actors.domain.commands import Command
+from actors.domain.model import Outcome
 from actors.domain.triage import CriteriaTable, default_table
 from cluster.config import ClusterConfig, seat
 from cluster.errors import ActorUnavailableError, NotOwnerError
@@ -43,10 +45,17 @@ class Peers(Protocol):
         """Ask ``holder`` (the instance serving ``region``) to give it to ``to``."""
         ...
 
+    async def execute_at(
+        self, owner: OwnerRecord, region: str, cmd: Command, *, timeout_s: float
+    ) -> Outcome:
+        """Run ``cmd`` in ``region`` at ``owner`` (the instance its owner key names): how
+        one region's owner delivers to another's (air ambulance outboxes)."""
+        ...
+
 
 class NoPeers:
     """Peers of a centre run alone, without Ray (tests, benchmarks): no partner has free
-    call-takers, and no hand-over can be asked of another instance."""
+    call-takers, and no hand-over or command can be asked of another instance."""
 
     async def free_call_takers(self, centre_id: str) -> int | None:
         return None
@@ -55,6 +64,11 @@ class NoPeers:
         self, holder: OwnerRecord, region: str, to: OwnerRecord, who: str
     ) -> int:
         raise NotOwnerError(region, holder.centre)
+
+    async def execute_at(
+        self, owner: OwnerRecord, region: str, cmd: Command, *, timeout_s: float
+    ) -> Outcome:
+        raise NotOwnerError(region, owner.centre)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,12 +2,17 @@
 assignment (lending a neighbour's unit in the same transaction), hand-over of an
 incident, lending a unit. 113-call commands go to the call desk, alert commands to
 alerting (which also proposes the alerts a create or triage calls for, in its write),
-hospital pre-notifications to the pre-notifier. Two unit commands feed the
+hospital pre-notifications to the pre-notifier, air ambulance commands and the status
+of aircraft on a mission to the air desk. Two unit commands feed the
 pre-notifications: a committed position report lets the pre-notifier look at the ETA
 (after the write, never holding it up), and a unit's AT_HOSPITAL status stamps the
 arrival on its open pre-notification in the same write (``prenotify.mark_arrived``).
 A unit leaving the incident before the hospital (released, or available from the
 scene) withdraws its open pre-notification in that write, and the hospital is told.
+
+Aircraft of an AMK-LA region are coordinated there (issue #19): they are requested
+(``RequestAirAmbulance``), never assigned or lent to an area region's incident, and no
+incident is created in, or handed over to, a region with no area.
 
 Given the centre's core, its executor, its call desk, its alerting and its pre-notifier
 (no shared undeclared state).
@@ -15,6 +20,7 @@ Given the centre's core, its executor, its call desk, its alerting and its pre-n
 
 from __future__ import annotations
 
+from actors.centre.air_desk import AirDesk
 from actors.centre.alerting import Alerting
 from actors.centre.call_desk import CallDesk
 from actors.centre.core import CentreCore
@@ -24,8 +30,10 @@ from actors.centre.region_host import Record, RegionHost
 from actors.domain import calls, decide, prenotify
 from actors.domain.commands import (
     AbandonCall,
+    AbortAirMission,
     AcknowledgeAlert,
     AddIncidentNote,
+    AnswerAirRequest,
     AnswerNextCall,
     AssignUnit,
     CancelAlert,
@@ -37,17 +45,37 @@ from actors.domain.commands import (
     HandOverIncident,
     LendUnit,
     LinkCall,
+    MarkAirMissionReported,
+    MarkAirRequestDelivered,
+    OpenAirMission,
     ReceiveCall,
+    RecordAirMission,
     ReleaseUnit,
     ReportUnitPosition,
+    RequestAirAmbulance,
     SendAlert,
     SendPreNotification,
     SetCallSharing,
     TriageIncident,
     UpdatePreNotificationEta,
 )
-from actors.domain.errors import InvalidArgumentError, NotBuiltError, NotFoundError
+from actors.domain.errors import (
+    InvalidArgumentError,
+    NotBuiltError,
+    NotFoundError,
+    PreconditionError,
+)
 from actors.domain.model import Incident, Outcome, Unit, UnitStatus
+
+AIR_COMMANDS = (
+    RequestAirAmbulance,
+    MarkAirRequestDelivered,
+    RecordAirMission,
+    OpenAirMission,
+    AnswerAirRequest,
+    AbortAirMission,
+    MarkAirMissionReported,
+)
 
 
 class Dispatcher:
@@ -60,12 +88,14 @@ class Dispatcher:
         call_desk: CallDesk,
         alerting: Alerting,
         prenotifier: PreNotifier,
+        air_desk: AirDesk,
     ) -> None:
         self.core = core
         self.executor = executor
         self.call_desk = call_desk
         self.alerting = alerting
         self.prenotifier = prenotifier
+        self.air_desk = air_desk
 
     async def run(self, region: str, cmd: Command) -> Outcome:
         """Decide and commit one command in ``region`` (the owner's side of a route)."""
@@ -82,11 +112,14 @@ class Dispatcher:
             if isinstance(cmd, CancelAlert):  # a hospital is told its patient is not coming
                 self.prenotifier.withdraw(out.require_incident(), cmd.alert_id)
             return out
+        if isinstance(cmd, AIR_COMMANDS):
+            return await self.air_desk.run(host, cmd, now)
         # No logger bound per command (a bound logger is a dict copy and an object per
         # command, even when its debug lines are filtered out): the context goes with
         # each line instead, and the journal is the audit trail.
         log = self.core.log
         if isinstance(cmd, CreateIncident):
+            self._area_region(region, "region")
             records: list[Record] = []
             if cmd.call_id:
                 call = host.calls.get(cmd.call_id)
@@ -143,6 +176,13 @@ class Dispatcher:
             async with self.core.mailboxes.enter(cmd.unit_id):
                 unit = hu.units[cmd.unit_id]
                 self._known_region(cmd.to_region)
+                seed = self.core.config.seed
+                if seed.is_air_region(unit.region) != seed.is_air_region(cmd.to_region):
+                    raise PreconditionError(
+                        unit.id,
+                        "aircraft are lent only between air ambulance coordination regions, "
+                        "and other units only between area regions",
+                    )
                 new = decide.lend_unit(unit, cmd.to_region, now)
                 out = Outcome(unit=new)
                 await self.executor.commit(
@@ -164,6 +204,17 @@ class Dispatcher:
         if region not in self.core.config.region_ids():
             raise InvalidArgumentError("to_region", f"unknown region {region!r}")
 
+    def _area_region(self, region: str, field: str) -> None:
+        """Incidents live only in regions with an area."""
+        if region not in self.core.config.region_ids():
+            raise InvalidArgumentError(field, f"unknown region {region!r}")
+        if self.core.config.seed.is_air_region(region):
+            raise InvalidArgumentError(
+                field,
+                f"{region} coordinates aircraft (AMK-LA) and has no area: incidents "
+                "belong to an area region",
+            )
+
     async def _run_pair(self, cmd: AssignUnit | ReleaseUnit, now: float) -> Outcome:
         """Assign or release. A unit of a region served by another centre is lent to the
         incident's region and assigned in one transaction guarded by both regions'
@@ -179,6 +230,12 @@ class Dispatcher:
         async with self.core.mailboxes.enter(cmd.incident_id, cmd.unit_id):
             inc = hi.incidents[cmd.incident_id]
             unit = foreign if foreign is not None else hu.units[cmd.unit_id]
+            if isinstance(cmd, AssignUnit) and self.core.config.seed.is_air_region(unit.region):
+                raise PreconditionError(
+                    unit.id,
+                    f"coordinated by the AMK-LA ({unit.region}): request it "
+                    "(RequestAirAmbulance, amk air request), do not assign it",
+                )
             step = decide.assign if isinstance(cmd, AssignUnit) else decide.release
             new_inc, new_unit = step(inc, unit, now)
             withdrawn: list[str] = []
@@ -203,7 +260,7 @@ class Dispatcher:
         return out
 
     async def _hand_over_incident(self, cmd: HandOverIncident, now: float) -> Outcome:
-        self._known_region(cmd.to_region)
+        self._area_region(cmd.to_region, "to_region")
         hi, inc = await self.executor.find_incident(cmd.incident_id)
         units = [(await self.executor.find_unit(u))[1] for u in inc.assigned_unit_ids]
         async with self.core.mailboxes.enter(cmd.incident_id, *inc.assigned_unit_ids):
@@ -225,6 +282,8 @@ class Dispatcher:
         self, host: RegionHost, cmd: ChangeUnitStatus | ReportUnitPosition, now: float
     ) -> Outcome:
         hu, unit = await self.executor.find_unit(cmd.unit_id)
+        if isinstance(cmd, ChangeUnitStatus) and unit.mission_id:
+            return await self.air_desk.aircraft_status(cmd, now)
         if isinstance(cmd, ReportUnitPosition):
             async with self.core.mailboxes.enter(cmd.unit_id):
                 new = decide.report_position(hu.units[cmd.unit_id], cmd.position, now)

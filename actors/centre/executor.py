@@ -15,12 +15,17 @@ from actors.centre.core import CentreCore
 from actors.centre.region_host import Record, RegionHost, replace_region_key
 from actors.domain.commands import Command
 from actors.domain.errors import NotFoundError
-from actors.domain.model import Call, Incident, Outcome, Unit
+from actors.domain.model import AirMission, Call, Incident, Outcome, Unit
 from cluster import ownership
 from cluster.errors import RegionUnavailableError
 from cluster.store import Write
 
-_DECODERS: dict[str, Any] = {"incidents": Incident, "units": Unit, "calls": Call}
+_DECODERS: dict[str, Any] = {
+    "incidents": Incident,
+    "units": Unit,
+    "calls": Call,
+    "air_missions": AirMission,
+}
 
 
 class Executor:
@@ -59,8 +64,8 @@ class Executor:
         ``partner_region``. Every region a record lives in (or, per ``moved_from``: id
         -> old region, comes from) adds its fence; every record names the revision it
         was decided on, and a moved record must not yet exist at its new key.
-        ``details`` go into the journal entry beside the record ids (e.g. which alert
-        a command changed), so the history says what happened without decoding records.
+        ``details`` go into the journal entry beside the records' ids (what an alert
+        command did to which alert, for ``amk incident history``).
         """
         core = self.core
         moved_from = moved_from or {}
@@ -163,6 +168,14 @@ class Executor:
         if found is None:
             raise NotFoundError("unit", unit_id)
         return found
+
+    def find_mission(self, mission_id: str) -> tuple[RegionHost, AirMission]:
+        """An air mission of a region served here. Missions never move between regions
+        (a region hand-over moves the owner, not the keys), so no etcd look is needed."""
+        for host in self.core.hosts.values():
+            if mission_id in host.missions:
+                return host, host.missions[mission_id]
+        raise NotFoundError("air mission", mission_id)
 
     async def foreign_unit(self, unit_id: str, region: str) -> Unit:
         """A unit of a region another centre serves, read with its revision."""

@@ -33,6 +33,7 @@ from cluster.errors import AmkError, CentreUnavailableError
 from cluster.ownership import OwnerRecord
 
 MAX_BATCH = 64  # commands per Ray call
+MAX_PEER_HANDLES = 32  # pinned handles a centre keeps to other instances
 ACTOR_PREFIX = "centre:"
 
 
@@ -226,6 +227,9 @@ class HandlePeers:
     def __init__(self, namespace: str, status_timeout_s: float) -> None:
         self.namespace = namespace
         self.status_timeout_s = status_timeout_s
+        # Handles pinned to the instances commands were sent to (each may hold a gRPC
+        # channel to the instance's link): kept, as the gateway's router keeps them.
+        self._instances: dict[str, CentreHandle] = {}
 
     async def free_call_takers(self, centre_id: str) -> int | None:
         try:
@@ -241,3 +245,17 @@ class HandlePeers:
     ) -> int:
         handle = CentreHandle(holder.centre, self.namespace, instance=holder.instance)
         return await handle.hand_over_region(region, to, who)
+
+    async def execute_at(
+        self, owner: OwnerRecord, region: str, cmd: Command, *, timeout_s: float
+    ) -> Outcome:
+        handle = self._instances.get(owner.instance)
+        if handle is None:
+            if len(self._instances) >= MAX_PEER_HANDLES:
+                for old in self._instances.values():
+                    asyncio.get_running_loop().create_task(old.close())
+                self._instances.clear()
+            handle = CentreHandle(owner.centre, self.namespace, instance=owner.instance)
+            self._instances[owner.instance] = handle
+        handle.use_address(owner.address)
+        return await handle.execute(region, cmd, timeout_s=timeout_s)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 
 from actors.centre.core import CentreCore, Peers
@@ -39,6 +40,8 @@ class RegionOwnership:
         self.peers = peers
         self.held_elsewhere: set[str] = set()
         self.takeovers: list[Takeover] = []
+        # Called with the region once a takeover serves it (the air desk's outbox scan).
+        self.on_taken: list[Callable[[str], None]] = []
 
     def election(self, region: str) -> Election:
         return Election.for_region(self.core.running.client, self.core.keys, region)
@@ -195,6 +198,11 @@ class RegionOwnership:
         core.set_state(region, S.SERVING)
         self.takeovers.append(took)
         core.log.info("region_taken", **asdict(took))
+        for hook in self.on_taken:
+            try:
+                hook(region)
+            except Exception:  # a hook's bug must not undo a takeover: log it
+                core.log.exception("region_taken_hook_error", region=region)
 
     def drop(self, region: str, reason: str) -> None:
         """Stop serving ``region`` at once (fenced, lease lost, owner changed, handed over)."""

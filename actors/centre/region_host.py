@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from actors.domain.model import Call, Incident, Unit
+from actors.domain.model import AirMission, Call, Incident, Unit
 from cluster.etcd import EtcdClient
 from cluster.keys import Keys
 from cluster.ownership import Fence
@@ -37,6 +37,8 @@ class RegionHost:
     incidents: dict[str, Incident] = field(default_factory=dict)
     units: dict[str, Unit] = field(default_factory=dict)
     calls: dict[str, Call] = field(default_factory=dict)
+    # Air missions: only an AMK-LA (air coordination) region has any.
+    missions: dict[str, AirMission] = field(default_factory=dict)
     sharing: bool = False
     last_number: int = 0
     seeded: bool = False
@@ -54,6 +56,7 @@ class RegionHost:
         seeded, _ = await client.range(keys.seeded(region), revision=rev)
         calls, _ = await client.get_prefix(keys.calls_prefix(region), revision=rev)
         sharing, _ = await client.range(keys.sharing(region), revision=rev)
+        missions, _ = await client.get_prefix(keys.missions_prefix(region), revision=rev)
         host = cls(region, code, fence, loaded_at_revision=rev)
         for kv in incs:
             inc = Incident.decode(kv.value, kv.mod_revision)
@@ -71,6 +74,9 @@ class RegionHost:
         for kv in calls:
             call = Call.decode(kv.value, kv.mod_revision)
             host.calls[call.id] = call  # waiting calls keep their arrival times
+        for kv in missions:
+            mission = AirMission.decode(kv.value, kv.mod_revision)
+            host.missions[mission.id] = mission  # with their outboxes (reported_seq)
         host.sharing = bool(sharing)
         host.last_number = max([int(counter[0].value) if counter else 0, *numbers])
         host.seeded = bool(seeded)
@@ -81,27 +87,29 @@ class RegionHost:
         self.last_number += 1
         return f"{self.code}-{self.last_number:06d}"
 
-    def table_of(self, rec: Incident | Unit | Call) -> dict[str, Any]:
+    def table_of(self, rec: Record) -> dict[str, Any]:
         if isinstance(rec, Incident):
             return self.incidents
         if isinstance(rec, Call):
             return self.calls
+        if isinstance(rec, AirMission):
+            return self.missions
         return self.units
 
     def table_by_kind(self, kind: str) -> dict[str, Any]:
-        """The table of a key kind (``incidents``, ``units``, ``calls``)."""
-        return {"incidents": self.incidents, "units": self.units, "calls": self.calls}[kind]
+        """The table of a key kind (``incidents``, ``units``, ``calls``, ``air_missions``)."""
+        return {
+            "incidents": self.incidents,
+            "units": self.units,
+            "calls": self.calls,
+            "air_missions": self.missions,
+        }[kind]
 
-    def apply(self, records: Iterable[Incident | Unit | Call], revision: int) -> None:
+    def apply(self, records: Iterable[Record], revision: int) -> None:
         """Make committed records the in-memory state (only after etcd accepted them)."""
         for rec in records:
             rec.revision = revision
-            if isinstance(rec, Incident):
-                self.incidents[rec.id] = rec
-            elif isinstance(rec, Call):
-                self.calls[rec.id] = rec
-            else:
-                self.units[rec.id] = rec
+            self.table_of(rec)[rec.id] = rec
 
 
 class Mailboxes:
@@ -132,7 +140,7 @@ class Mailboxes:
         return len(self._locks)
 
 
-Record = Incident | Unit | Call
+Record = Incident | Unit | Call | AirMission
 
 
 def replace_region_key(keys: Keys, rec: Record, region: str) -> bytes:
@@ -141,4 +149,6 @@ def replace_region_key(keys: Keys, rec: Record, region: str) -> bytes:
         return keys.incident(region, rec.id)
     if isinstance(rec, Call):
         return keys.call(region, rec.id)
+    if isinstance(rec, AirMission):
+        return keys.mission(region, rec.id)
     return keys.unit(region, rec.id)

@@ -10,7 +10,15 @@ acknowledged. Choices, as a dispatcher works:
   already there, the police called us);
 - sent / escalated -> cancelled: alerted in error, or the incident turned out otherwise;
   the other centre is not told by this step (it answers its own alert);
-- acknowledged and cancelled are final: a new alert to the same service is a new record.
+- acknowledged and cancelled are final: a new alert to the same service is a new record;
+- sent / escalated -> declined (air ambulance requests only, issue #19): the AMK-LA
+  answered no. A final state of its own, not "acknowledged" with a note: a declined
+  request leaves the patient without the aircraft the dispatcher asked for, so the
+  console must show it as a refusal (and the dispatcher may ask again or send another
+  resource), and the journal must say the base said no, not only that it answered.
+  Not "cancelled" either: that is the requesting side's own withdrawal. Trippelvarsling
+  partners acknowledge and never decline, so nothing else reaches it
+  (``actors/domain/air.py`` is the only caller).
 
 An unknown or illegal change raises :class:`IllegalTransitionError`; nothing is
 silently ignored.
@@ -23,10 +31,11 @@ from actors.domain.model import AlertState as S
 
 TRANSITIONS: dict[S, frozenset[S]] = {
     S.PROPOSED: frozenset({S.SENT, S.CANCELLED}),
-    S.SENT: frozenset({S.ACKNOWLEDGED, S.ESCALATED, S.CANCELLED}),
-    S.ESCALATED: frozenset({S.ACKNOWLEDGED, S.CANCELLED}),
+    S.SENT: frozenset({S.ACKNOWLEDGED, S.ESCALATED, S.CANCELLED, S.DECLINED}),
+    S.ESCALATED: frozenset({S.ACKNOWLEDGED, S.CANCELLED, S.DECLINED}),
     S.ACKNOWLEDGED: frozenset(),
     S.CANCELLED: frozenset(),
+    S.DECLINED: frozenset(),
 }
 
 TERMINAL: frozenset[S] = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt)

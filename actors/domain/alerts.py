@@ -20,7 +20,12 @@ import copy
 
 from actors.domain import alert_lifecycle, incident_lifecycle
 from actors.domain.action_cards import ActionCards
-from actors.domain.errors import NotFoundError, PreconditionError
+from actors.domain.errors import (
+    InvalidArgumentError,
+    NotBuiltError,
+    NotFoundError,
+    PreconditionError,
+)
 from actors.domain.model import Alert, AlertService, AlertState, Incident
 
 
@@ -32,7 +37,8 @@ def find(inc: Incident, alert_id: str) -> Alert:
     raise NotFoundError("alert", f"{inc.id}/{alert_id}")
 
 
-def _next_id(inc: Incident) -> str:
+def next_id(inc: Incident) -> str:
+    """The id the incident's next alert gets (a1, a2, ...)."""
     return f"a{len(inc.alerts) + 1}"
 
 
@@ -50,7 +56,7 @@ def propose(inc: Incident, cards: ActionCards, now: float) -> Incident:
     for service, card in wanted:
         new.alerts.append(
             Alert(
-                id=_next_id(new),
+                id=next_id(new),
                 service=service,
                 state=AlertState.PROPOSED,
                 action_card=card.id,
@@ -70,6 +76,12 @@ def send(
     Refused while an alert to ``service`` awaits its acknowledgement (one open alert per
     service: the other centre is already working on it) and on a closed incident.
     """
+    if service is AlertService.AIR_AMBULANCE:
+        raise InvalidArgumentError(
+            "service",
+            "an air ambulance request is RequestAirAmbulance (amk air request): it names "
+            "the aircraft kind and goes to the AMK-LA, not to a partner endpoint",
+        )
     if not incident_lifecycle.is_open(inc.status):
         raise PreconditionError(inc.id, f"incident is {inc.status.value}; nothing to alert")
     for a in inc.alerts:
@@ -82,7 +94,7 @@ def send(
         (a for a in new.alerts if a.service is service and a.state is AlertState.PROPOSED), None
     )
     if alert is None:
-        alert = Alert(id=_next_id(new), service=service, state=AlertState.PROPOSED)
+        alert = Alert(id=next_id(new), service=service, state=AlertState.PROPOSED)
         new.alerts.append(alert)
     alert.state = alert_lifecycle.transition(alert.id, alert.state, AlertState.SENT)
     alert.criteria_code = alert.criteria_code or inc.criteria_code
@@ -104,8 +116,21 @@ def _change(inc: Incident, alert_id: str, state: AlertState, now: float) -> tupl
     return new, alert
 
 
+def _not_air(inc: Incident, alert_id: str, what: str) -> None:
+    """An air ambulance request is answered by its AMK-LA through the air mission
+    (``actors/domain/air.py``), never by hand here: a hand-entered acknowledgement would
+    say "accepted" with no aircraft and no base doctor behind it."""
+    if find(inc, alert_id).service is AlertService.AIR_AMBULANCE:
+        raise PreconditionError(
+            inc.id,
+            f"alert {alert_id} is an air ambulance request: the AMK-LA {what} it "
+            "(AnswerAirRequest / AirAbortMission), not this call",
+        )
+
+
 def acknowledge(inc: Incident, alert_id: str, by: str, now: float) -> Incident:
     """The other centre has the alert: when, and who there said so."""
+    _not_air(inc, alert_id, "answers")
     new, alert = _change(inc, alert_id, AlertState.ACKNOWLEDGED, now)
     alert.acknowledged_at = now
     alert.acknowledged_by = by
@@ -113,6 +138,14 @@ def acknowledge(inc: Incident, alert_id: str, by: str, now: float) -> Incident:
 
 
 def cancel(inc: Incident, alert_id: str, who: str, reason: str, now: float) -> Incident:
+    if find(inc, alert_id).service is AlertService.AIR_AMBULANCE:
+        # Withdrawing a request would have to reach the AMK-LA as a third kind of
+        # outbox message and stand a dispatched aircraft down; not built. Until then
+        # the requesting AMK phones the AMK-LA, which declines or aborts the mission.
+        raise NotBuiltError(
+            "cancelling an air ambulance request from the requesting AMK (ask the AMK-LA "
+            "to decline the request or abort the mission)"
+        )
     new, alert = _change(inc, alert_id, AlertState.CANCELLED, now)
     alert.cancelled_at = now
     alert.cancelled_by = who

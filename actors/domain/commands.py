@@ -16,11 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from actors.domain.model import (
+    AirMissionState,
     AlertService,
     IncidentStatus,
     PatientCondition,
     Position,
     Sex,
+    UnitKind,
     UnitStatus,
     Urgency,
 )
@@ -263,6 +265,124 @@ class UpdatePreNotificationEta:
     fingerprint: str = ""
 
 
+# ---------------------------------------------------------------- air ambulance (issue #19)
+# From the API: RequestAirAmbulance (the incident's AMK), AnswerAirRequest and
+# AbortAirMission (the AMK-LA). The rest travel between centres through the outboxes
+# (``actors/centre/air_desk.py``), each with a request id derived from the record, so a
+# delivery repeated after a failover is applied once.
+
+
+@dataclass(frozen=True, slots=True)
+class RequestAirAmbulance:
+    """Ask the AMK-LA serving the incident's region for an aircraft: committed on the
+    incident as an air ambulance alert (sent), then delivered to the AMK-LA's owner."""
+
+    request_id: str
+    incident_id: str
+    kind: UnitKind  # helicopter or fixed_wing
+    reason: str
+    who: str = "console"
+    fingerprint: str = ""  # the API request it came from (see IDEMPOTENCY)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAirMission:
+    """Outbox, incident side -> AMK-LA: record the request as an air mission in
+    ``region`` (the AMK-LA region). Creates nothing if the mission exists."""
+
+    request_id: str
+    region: str
+    incident_id: str
+    incident_region: str
+    alert_id: str
+    kind: UnitKind
+    reason: str
+    requested_by: str
+    requested_at: float
+    position: Position
+    urgency: Urgency | None = None
+    criteria_code: str = ""
+    address: str = ""
+    who: str = "air-outbox"
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MarkAirRequestDelivered:
+    """Outbox, incident side: the AMK-LA has the request (as ``mission_id``)."""
+
+    request_id: str
+    incident_id: str
+    alert_id: str
+    mission_id: str
+    received_at: float
+    who: str = "air-outbox"
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerAirRequest:
+    """The AMK-LA's answer: accepted (``unit_id``: the aircraft; ``base_doctor``: who
+    decided to fly) or declined (``reason``; ``base_doctor`` if a doctor decided)."""
+
+    request_id: str
+    mission_id: str
+    accept: bool
+    unit_id: str = ""
+    base_doctor: str = ""
+    reason: str = ""
+    who: str = "console"
+    fingerprint: str = ""  # the API request it came from (see IDEMPOTENCY)
+
+
+@dataclass(frozen=True, slots=True)
+class AbortAirMission:
+    """The AMK-LA stands an accepted mission down before the aircraft reaches the
+    patient (weather, no longer needed): the mission ends aborted, the aircraft is free."""
+
+    request_id: str
+    mission_id: str
+    reason: str
+    who: str = "console"
+    fingerprint: str = ""  # the API request it came from (see IDEMPOTENCY)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordAirMission:
+    """Outbox, AMK-LA -> incident side: the mission as it stands at change ``seq``
+    (the answer, then each step of the aircraft), for the incident's alert."""
+
+    request_id: str
+    incident_id: str
+    alert_id: str
+    mission_id: str
+    seq: int
+    state: AirMissionState
+    state_at: float
+    received_at: float
+    unit_id: str = ""
+    base_doctor: str = ""
+    answered_by: str = ""
+    answered_at: float = 0.0
+    decline_reason: str = ""
+    who: str = "air-outbox"
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MarkAirMissionReported:
+    """Outbox, AMK-LA side: the incident's owner has recorded change ``seq``."""
+
+    request_id: str
+    mission_id: str
+    seq: int
+    who: str = "air-outbox"
+    fingerprint: str = ""
+
+
+AirIncidentCommand = RequestAirAmbulance | MarkAirRequestDelivered | RecordAirMission
+AirMissionCommand = OpenAirMission | AnswerAirRequest | AbortAirMission | MarkAirMissionReported
+AirCommand = AirIncidentCommand | AirMissionCommand
 AlertCommand = (
     SendAlert
     | AcknowledgeAlert
@@ -284,4 +404,5 @@ Command = (
     | MoveCommand
     | CallCommand
     | AlertCommand
+    | AirCommand
 )

@@ -114,12 +114,15 @@ class StoredRecord:
 
 
 class AlertService(StrEnum):
-    """Whom an alert goes to. Values are what a dispatcher says: 110 fire, 112 police,
-    a hospital (pre-notification of a patient on the way; the alert's ``recipient`` is
-    the hospital's id). (AMK-LA and the legevakt come with other steps of issue #19.)"""
+    """Whom an alert goes to. Values are what a dispatcher says: 110 fire, 112 police;
+    ``air_ambulance``: the AMK-LA region coordinating the aircraft (a request for a
+    helicopter or an ambulance aircraft); a hospital (pre-notification of a patient on
+    the way; the alert's ``recipient`` is the hospital's id). (The legevakt is not
+    built.)"""
 
     FIRE_110 = "110"
     POLICE_112 = "112"
+    AIR_AMBULANCE = "air_ambulance"
     HOSPITAL = "hospital"
 
 
@@ -143,9 +146,25 @@ class Sex(StrEnum):
 class AlertState(StrEnum):
     PROPOSED = "proposed"  # an action card matched; nobody has sent it yet
     SENT = "sent"  # committed as sent; the EIDO document goes out after the commit
-    ACKNOWLEDGED = "acknowledged"  # the other centre said it has it
+    ACKNOWLEDGED = "acknowledged"  # the other centre said it has it (AMK-LA: accepted)
     ESCALATED = "escalated"  # sent, no acknowledgement in time: the console shows it
     CANCELLED = "cancelled"
+    DECLINED = "declined"  # AMK-LA answered no (the base doctor's decision, weather...)
+
+
+class AirMissionState(StrEnum):
+    """An air mission at its AMK-LA, from the request to the aircraft free again
+    (transition table: ``actors/domain/air_mission_lifecycle.py``)."""
+
+    REQUESTED = "requested"  # recorded at the AMK-LA; the base has not answered yet
+    ACCEPTED = "accepted"  # the base doctor said yes; an aircraft is assigned
+    DECLINED = "declined"  # the base (doctor, pilot: weather) said no, with a reason
+    AIRBORNE = "airborne"  # the aircraft is en route
+    ON_SCENE = "on_scene"  # landed at the patient (or the rendezvous)
+    TRANSPORTING = "transporting"  # with the patient on board
+    AT_HOSPITAL = "at_hospital"  # landed at the receiving hospital
+    COMPLETED = "completed"  # the aircraft is available again after the mission
+    ABORTED = "aborted"  # stood down or turned back before reaching the patient
 
 
 @dataclass(slots=True)
@@ -216,7 +235,22 @@ class Alert:
     escalated_at: float = 0.0
     cancelled_at: float = 0.0
     cancelled_by: str = ""
-    note: str = ""  # why it was escalated or cancelled
+    note: str = ""  # why it was escalated, cancelled or declined
+    # An air ambulance request (service AIR_AMBULANCE; ``recipient`` is the AMK-LA
+    # region). ``delivered_at`` 0.0 while the request waits in the incident's outbox
+    # (see ``actors/centre/air_desk.py``); the mission fields mirror the AMK-LA's air
+    # mission as last reported (``mission_seq``: its change counter, so a late or
+    # repeated report never overwrites a newer one).
+    air_kind: UnitKind | None = None
+    mission_id: str = ""
+    delivered_at: float = 0.0  # when the AMK-LA's owner recorded the request
+    declined_at: float = 0.0
+    declined_by: str = ""  # who at the AMK-LA gave the answer
+    aircraft_unit_id: str = ""
+    base_doctor: str = ""  # the base doctor who decided whether to fly
+    mission_state: AirMissionState | None = None
+    mission_seq: int = 0
+    mission_updated_at: float = 0.0
     prenotification: PreNotification | None = None  # service HOSPITAL only
 
     @classmethod
@@ -225,6 +259,10 @@ class Alert:
         return cls(
             **{
                 **d,
+                "air_kind": UnitKind(d["air_kind"]) if d.get("air_kind") else None,
+                "mission_state": (
+                    AirMissionState(d["mission_state"]) if d.get("mission_state") else None
+                ),
                 "service": AlertService(d["service"]),
                 "state": AlertState(d["state"]),
                 "prenotification": PreNotification.from_dict(pre) if pre else None,
@@ -293,6 +331,9 @@ class Unit(StoredRecord):
     updated_at: float
     incident_id: str = ""
     home_region: str = ""  # the region whose fleet it belongs to (differs while lent)
+    # An aircraft of an AMK-LA region on an air mission: the mission (in its own
+    # region), not an incident of that region (the incident is another AMK's).
+    mission_id: str = ""
     revision: int = 0
 
     @classmethod
@@ -309,6 +350,7 @@ class Unit(StoredRecord):
             updated_at=d["updated_at"],
             incident_id=d.get("incident_id", ""),
             home_region=d.get("home_region", "") or d["region"],
+            mission_id=d.get("mission_id", ""),
             revision=revision,
         )
 
@@ -319,6 +361,77 @@ class Unit(StoredRecord):
     @property
     def available(self) -> bool:
         return self.status in (UnitStatus.AVAILABLE_AT_STATION, UnitStatus.AVAILABLE_MOBILE)
+
+
+@dataclass(slots=True)
+class AirMissionEvent:
+    """One step of an air mission: what, when, who (journaled with the write too)."""
+
+    state: AirMissionState
+    at: float
+    by: str
+    note: str = ""
+
+
+@dataclass(slots=True)
+class AirMission(StoredRecord):
+    """An air ambulance mission at its AMK-LA (issue #19): the request from another
+    AMK's incident, the base's answer, and the aircraft followed to the end.
+
+    Lives in the AMK-LA region (``air_missions/{region}/{id}``), fenced by that region's
+    token. Its id derives from the incident and its alert (``air.mission_id``), so a
+    request delivered twice finds it and creates nothing. ``seq`` counts its changes;
+    ``reported_seq`` is the last one the incident's owner has recorded: while they
+    differ the change waits in this record's outbox (``actors/centre/air_desk.py``).
+    """
+
+    id: str
+    region: str  # the AMK-LA region that holds it
+    incident_id: str
+    incident_region: str  # where the incident was when the request came
+    alert_id: str
+    kind: UnitKind  # what was asked for: helicopter or fixed_wing
+    state: AirMissionState
+    position: Position  # the incident's, when the request came
+    requested_at: float  # when the local AMK committed the request (the alert's sent_at)
+    received_at: float  # when this region's owner recorded it
+    updated_at: float
+    requested_by: str = ""
+    reason: str = ""
+    urgency: Urgency | None = None
+    criteria_code: str = ""
+    address: str = ""
+    unit_id: str = ""  # the aircraft assigned on acceptance
+    base_doctor: str = ""
+    answered_by: str = ""  # the AMK-LA dispatcher who entered the answer
+    answered_at: float = 0.0
+    decline_reason: str = ""
+    closed_at: float = 0.0
+    events: list[AirMissionEvent] = field(default_factory=list)
+    seq: int = 1
+    reported_seq: int = 1
+    revision: int = 0
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], revision: int = 0) -> AirMission:
+        return cls(
+            **{
+                **d,
+                "kind": UnitKind(d["kind"]),
+                "state": AirMissionState(d["state"]),
+                "position": Position(**d["position"]),
+                "urgency": Urgency(d["urgency"]) if d.get("urgency") else None,
+                "events": [
+                    AirMissionEvent(**{**e, "state": AirMissionState(e["state"])})
+                    for e in d.get("events", [])
+                ],
+                "revision": revision,
+            }
+        )
+
+    @classmethod
+    def decode(cls, raw: bytes, revision: int = 0) -> AirMission:
+        return cls.from_dict(json.loads(raw), revision)
 
 
 class CallStatus(StrEnum):
@@ -380,6 +493,7 @@ class Outcome:
     incident: Incident | None = None
     unit: Unit | None = None
     call: Call | None = None
+    mission: AirMission | None = None
 
     def encode(
         self, fingerprint: str = "", encoded: Sequence[tuple[StoredRecord, bytes]] = ()
@@ -398,7 +512,13 @@ class Outcome:
             parts.append(
                 json.dumps({FINGERPRINT_FIELD: fingerprint}, separators=(",", ":"))[1:-1].encode()
             )
-        for name, rec in (("incident", self.incident), ("unit", self.unit), ("call", self.call)):
+        named = (
+            ("incident", self.incident),
+            ("unit", self.unit),
+            ("call", self.call),
+            ("mission", self.mission),
+        )
+        for name, rec in named:
             if rec is None:
                 continue
             raw = next((b for r, b in encoded if r is rec), None)
@@ -412,6 +532,7 @@ class Outcome:
             incident=Incident.from_dict(d["incident"], revision) if "incident" in d else None,
             unit=Unit.from_dict(d["unit"], revision) if "unit" in d else None,
             call=Call.from_dict(d["call"], revision) if "call" in d else None,
+            mission=AirMission.from_dict(d["mission"], revision) if "mission" in d else None,
         )
 
     def _require(self, record: Any, kind: str) -> Any:
@@ -429,3 +550,6 @@ class Outcome:
 
     def require_call(self) -> Call:
         return self._require(self.call, "call")
+
+    def require_mission(self) -> AirMission:
+        return self._require(self.mission, "air mission")

@@ -32,7 +32,8 @@ class CallRpcs:
 
     def __init__(self, gw: GatewayContext) -> None:
         self.gw = gw
-        self.boundaries = {r.id: list(r.boundary) for r in gw.config.seed.regions}
+        # Only regions with an area take calls (an AMK-LA region has no boundary).
+        self.boundaries = {r.id: list(r.boundary) for r in gw.config.seed.area_regions()}
 
     @rpc
     async def ReceiveCall(self, request, context) -> pb.Call:
@@ -106,7 +107,9 @@ class CallRpcs:
 
     @rpc
     async def ListCalls(self, request, context) -> pb.ListCallsResponse:
-        regions = conv.regions_filter(list(request.regions), self.gw.regions)
+        regions = conv.regions_filter(
+            list(request.regions), self.gw.regions, default=self.gw.lookup.area_regions
+        )
         status = conv.from_pb_enum(CallStatus, request.status, "status", optional=True)
         open_states = (CallStatus.WAITING, CallStatus.ANSWERED)
         found = [
@@ -119,7 +122,9 @@ class CallRpcs:
 
     @rpc
     async def GetCallMetrics(self, request, context) -> pb.CallMetrics:
-        regions = conv.regions_filter(list(request.regions), self.gw.regions)
+        regions = conv.regions_filter(
+            list(request.regions), self.gw.regions, default=self.gw.lookup.area_regions
+        )
         out = pb.CallMetrics()
         by_region: dict[str, list[Call]] = {r: [] for r in regions}
         for call in await self.gw.lookup.calls(regions):

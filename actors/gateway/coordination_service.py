@@ -117,7 +117,7 @@ class HandoverRpcs:
         cmd = HandOverIncident(
             v.request_id(request.request_id),
             v.entity_id(request.incident_id, "incident_id"),
-            lookup.region(request.to_region, "to_region"),
+            lookup.area_region(request.to_region, "to_region"),
             current_identity.get(),
         )
         out = await self.gw.router.route(lookup.incident_region(cmd.incident_id), cmd, context)
@@ -154,7 +154,7 @@ class HandoverRpcs:
     async def ImportIncident(self, request, context) -> cpb.ImportIncidentResponse:
         table = self.gw.table
         rid = v.request_id(request.request_id)
-        region = self.gw.lookup.region(request.region)
+        region = self.gw.lookup.area_region(request.region)
         if len(request.json.encode()) > MAX_EIDO_BYTES:
             raise InvalidArgumentError("json", f"larger than {MAX_EIDO_BYTES} bytes")
         try:
@@ -189,7 +189,7 @@ class HandoverRpcs:
     async def SetCallSharing(self, request, context) -> cpb.SetCallSharingResponse:
         cmd = SetCallSharing(
             v.request_id(request.request_id),
-            self.gw.lookup.region(request.region),
+            self.gw.lookup.area_region(request.region),
             request.sharing,
             current_identity.get(),
         )

@@ -32,6 +32,7 @@ class IncidentRpcs:
     async def CreateIncident(self, request, context) -> pb.Incident:
         gw = self.gw
         cmd = conv.create_incident(request, gw.regions, gw.table, current_identity.get())
+        gw.lookup.area_region(cmd.region)
         out = await gw.router.route(cmd.region, cmd, context)
         return conv.incident_pb(out.require_incident())
 

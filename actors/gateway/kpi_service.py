@@ -135,7 +135,9 @@ class KpiRpcs:
     @rpc
     async def GetKpis(self, request, context) -> pb.Kpis:
         lookup = self.gw.lookup
-        regions = conv.regions_filter(list(request.regions), lookup.regions)
+        regions = conv.regions_filter(
+            list(request.regions), lookup.regions, default=lookup.area_regions
+        )
         since = conv.timestamp_s(request.since, "since") if request.HasField("since") else None
         incidents, calls = await self._kpi_records(regions, since)
         if since is not None:

@@ -27,6 +27,7 @@ class Lookup:
         self.directory = directory
         self.keys = Keys(config.key_prefix)
         self.regions = set(config.region_ids())
+        self.area_regions = set(config.area_region_ids())
         self.region_by_code = {r.code: r.id for r in config.seed.regions}
 
     # ------------------------------------------------------------ checks
@@ -36,6 +37,18 @@ class Lookup:
             raise InvalidArgumentError(field, "is required")
         if region not in self.regions:
             raise InvalidArgumentError(field, f"unknown region {region!r}")
+        return region
+
+    def area_region(self, region: str, field: str = "region") -> str:
+        """A known region with an area (where incidents, calls and sharing live): an
+        air ambulance coordination region (AMK-LA) has none, and is refused by name."""
+        self.region(region, field)
+        if self.config.seed.is_air_region(region):
+            raise InvalidArgumentError(
+                field,
+                f"{region} coordinates aircraft (AMK-LA) and has no area: name the area "
+                "region (air ambulance: RequestAirAmbulance)",
+            )
         return region
 
     def centre_id(self, centre: str, field: str = "centre") -> str:

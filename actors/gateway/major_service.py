@@ -61,7 +61,7 @@ class MajorRpcs:
     @rpc
     async def DeclareMajorIncident(self, request, context) -> cpb.MajorIncident:
         rid = v.request_id(request.request_id)
-        region = self.gw.lookup.region(request.region)
+        region = self.gw.lookup.area_region(request.region)
         if not request.HasField("position"):
             raise InvalidArgumentError("position", "is required")
         p = request.position

@@ -119,7 +119,9 @@ def call_families(snap: Snapshot, window_s: float) -> Iterator[Metric]:
         ["region"],
     )
     for region in snap.regions:
-        waiting.add_metric([region], float(snap.waiting.get(region, 0)))
+        if region not in snap.waiting:
+            continue  # no 113 queue (an AMK-LA region): no answer figures, not zeros
+        waiting.add_metric([region], float(snap.waiting[region]))
         target_ratio.add_metric([region], kpi.TARGET_ANSWER.share)
         target_s.add_metric([region], kpi.TARGET_ANSWER.seconds)
         a = snap.answers.get(region)

@@ -209,7 +209,8 @@ class SnapshotReader:
             self.gw.keys.calls_prefix(), timeout_s=self._etcd_s
         )
         calls = [Call.decode(kv.value, kv.mod_revision) for kv in kvs]
-        snap.waiting = {r: 0 for r in self.regions}
+        # Calls queue only in regions with an area (an AMK-LA region has no 113 queue).
+        snap.waiting = {r: 0 for r in self.gw.config.area_region_ids()}
         for c in calls:
             if c.status is CallStatus.WAITING and c.region in snap.waiting:
                 snap.waiting[c.region] += 1

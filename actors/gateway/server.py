@@ -17,6 +17,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from actors.domain.triage import default_table
+from actors.gateway.air_service import AirRpcs
 from actors.gateway.alert_service import AlertRpcs
 from actors.gateway.call_service import CallRpcs
 from actors.gateway.context import GatewayContext
@@ -57,6 +58,7 @@ DISPATCH_PARTS = (
     KpiRpcs,
     AlertRpcs,
     HospitalRpcs,
+    AirRpcs,
 )
 COORDINATION_PARTS = (HandoverRpcs, MajorRpcs)
 STOP_GRACE_S = 0.5

@@ -114,7 +114,13 @@ class UnitRpcs:
         if not 0 <= request.limit <= MAX_RECOMMENDATIONS:
             raise InvalidArgumentError("limit", f"must be 0..{MAX_RECOMMENDATIONS}")
         inc = await self.gw.lookup.incident(request.incident_id)
-        regions = [inc.region, *self.gw.config.seed.region(inc.region).partners]
+        seed = self.gw.config.seed
+        # The incident's region, its partners, and the aircraft of the AMK-LA serving
+        # it: ranked with the rest (a dispatcher must see that the helicopter is the
+        # fastest), but requested from the AMK-LA, never assigned (the note says so).
+        air_region = seed.air_region_for(inc.region)
+        regions = [inc.region, *seed.region(inc.region).partners]
+        regions += [air_region] if air_region else []
         units: dict[str, Unit] = {}
         for region in regions:
             for unit in await self.gw.lookup.units(region):
@@ -135,8 +141,15 @@ class UnitRpcs:
                     distance_km=r.distance_km,
                     mode=r.mode,
                     reason=r.reason,
-                    note=r.note,
+                    note=_air_note(r.note, units[r.unit_id].region, air_region),
                 )
                 for r in ranked
             ]
         )
+
+
+def _air_note(note: str, unit_region: str, air_region: str | None) -> str:
+    """The recommendation's note, with how to get an aircraft of the AMK-LA."""
+    if air_region is None or unit_region != air_region:
+        return note
+    return f"{note}; coordinated by the AMK-LA ({air_region}): request it (amk air request)"

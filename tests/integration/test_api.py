@@ -470,7 +470,18 @@ async def test_recommendation_ranks_by_eta_and_a_neighbours_unit_can_be_assigned
     )
     assert [r.eta_s for r in recs[:3]] == sorted(r.eta_s for r in recs[:3])
     assert all(r.reason for r in recs)
-    best = recs[0]
+    # Aircraft are ranked too (here the Lørenskog helicopter, across the fjord) but
+    # coordinated by the AMK-LA (issue #19): requested, never assigned.
+    air = [r for r in recs if r.unit.region == "luftambulanse-hso"]
+    assert all("request it" in r.note for r in air)
+    for r in air[:1]:
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await stub.AssignUnit(
+                pb.AssignUnitRequest(request_id=rid(), incident_id=inc.id, unit_id=r.unit.id),
+                timeout=10,
+            )
+        assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    best = next(r for r in recs if r.unit.region != "luftambulanse-hso")
     pair = await stub.AssignUnit(
         pb.AssignUnitRequest(request_id=rid(), incident_id=inc.id, unit_id=best.unit.id),
         timeout=10,

@@ -167,6 +167,77 @@ async def test_open_incident_stays_live(stub, etcd, cluster):
     assert not got.archived
 
 
+async def test_an_ended_air_mission_leaves_etcd_once_reported_and_is_read_from_the_archive(
+    stub, etcd, cluster
+):
+    """An air mission (issue #19) is archived like closed work, but only once it has
+    ended and its end is recorded on the incident's alert: never with its outbox full."""
+    keys = Keys(cluster.config.key_prefix)
+    la = "luftambulanse-hso"
+    inc = await stub.CreateIncident(
+        pb.CreateIncidentRequest(
+            request_id=rid(), region="innlandet", position=pb.Position(lat=61.84, lon=8.57)
+        ),
+        timeout=10,
+    )
+    sent = await stub.RequestAirAmbulance(
+        pb.RequestAirAmbulanceRequest(
+            request_id=rid(), incident_id=inc.id, kind=pb.UNIT_KIND_HELICOPTER, reason="fall"
+        ),
+        timeout=10,
+    )
+    mission_id = f"LAH-{inc.id}-{sent.id}"
+
+    async def live() -> bool:
+        return await etcd.get(keys.mission(la, mission_id)) is not None
+
+    await eventually(live, "request delivered to the AMK-LA")
+    centre = cluster.deployment.centres["oslo"]  # AMK-LA Oslo archives its region
+
+    async def last_pass() -> float:
+        last = (await centre.status()).archive.get(la)
+        return last.at if last is not None else 0.0
+
+    before = await last_pass()
+    first: list[float] = []
+
+    async def passed_twice() -> bool:
+        now = await last_pass()
+        if now > before and not first:
+            first.append(now)
+        return bool(first) and now > first[0]
+
+    await eventually(passed_twice, "two archive passes over the AMK-LA region")
+    assert await live()  # still waiting for its answer: open work stays live
+    await stub.AnswerAirRequest(
+        pb.AnswerAirRequestRequest(
+            request_id=rid(),
+            mission_id=mission_id,
+            decision=pb.AIR_DECISION_DECLINE,
+            reason="no aircraft within reach",
+        ),
+        timeout=10,
+    )
+
+    async def archived() -> bool:
+        return not await live()
+
+    await eventually(archived, "ended mission archived")
+    got = await stub.AirGetMission(pb.AirGetMissionRequest(mission_id=mission_id), timeout=10)
+    assert got.archived and got.reported and got.state == pb.AIR_MISSION_STATE_DECLINED
+    alerts = await stub.ListAlerts(pb.ListAlertsRequest(incident_id=inc.id), timeout=10)
+    assert [(a.state, a.note) for a in alerts.alerts] == [
+        (pb.ALERT_STATE_DECLINED, "no aircraft within reach")
+    ]
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await stub.AirAbortMission(
+            pb.AirAbortMissionRequest(request_id=rid(), mission_id=mission_id, reason="x"),
+            timeout=10,
+        )
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "archived" in err.value.details()
+
+
 async def test_board_at_a_past_moment(stub, etcd, cluster):
     keys = Keys(cluster.config.key_prefix)
     inc = await stub.CreateIncident(

@@ -173,7 +173,11 @@ def test_amk_up_cli_walkthrough_and_clean_stop(tmp_path: Path) -> None:
         status = amk(env, "status")
         owners = {r["id"]: r["owner_centre"] for r in status["regions"]}
         assert owners == {
-            r: r for r in ("oslo", "vestfold-telemark", "innlandet", "sorlandet", "vestre-viken")
+            **{
+                r: r
+                for r in ("oslo", "vestfold-telemark", "innlandet", "sorlandet", "vestre-viken")
+            },
+            "luftambulanse-hso": "oslo",  # AMK-LA: AMK Oslo coordinates the aircraft
         }
         assert all(r["fencing_token"] > 0 for r in status["regions"])
         # A supervisor relieves Innlandet and gives it back.

@@ -29,10 +29,11 @@ T0 = 1_700_000_000.0
 # The lifecycle as documented in alert_lifecycle.py, written out independently.
 EXPECTED: dict[S, set[S]] = {
     S.PROPOSED: {S.SENT, S.CANCELLED},
-    S.SENT: {S.ACKNOWLEDGED, S.ESCALATED, S.CANCELLED},
-    S.ESCALATED: {S.ACKNOWLEDGED, S.CANCELLED},
+    S.SENT: {S.ACKNOWLEDGED, S.ESCALATED, S.CANCELLED, S.DECLINED},
+    S.ESCALATED: {S.ACKNOWLEDGED, S.CANCELLED, S.DECLINED},
     S.ACKNOWLEDGED: set(),
     S.CANCELLED: set(),
+    S.DECLINED: set(),  # an air ambulance request the AMK-LA refused
 }
 
 
@@ -54,7 +55,7 @@ def incident(code: str = "A.35.01", status: IncidentStatus = IncidentStatus.TRIA
 def test_table_is_the_documented_lifecycle() -> None:
     assert set(lc.TRANSITIONS) == set(S)
     assert {k: set(v) for k, v in lc.TRANSITIONS.items()} == EXPECTED
-    assert lc.TERMINAL == {S.ACKNOWLEDGED, S.CANCELLED}
+    assert lc.TERMINAL == {S.ACKNOWLEDGED, S.CANCELLED, S.DECLINED}
 
 
 @pytest.mark.parametrize(("a", "b"), [(a, b) for a in S for b in S if b in EXPECTED[a]])

@@ -35,7 +35,14 @@ from clients.client import (
     unit_status_from_name,
     urgency_from_name,
 )
-from clients.enums import ALERT_SERVICE, ALERT_STATE, DESTINATION_CONDITION, PRE_NOTIFICATION_SEX
+from clients.enums import (
+    AIR_DECISION,
+    AIR_MISSION_STATE,
+    ALERT_SERVICE,
+    ALERT_STATE,
+    DESTINATION_CONDITION,
+    PRE_NOTIFICATION_SEX,
+)
 
 ENUM_WRAPPERS = {
     URGENCY: pb.Urgency,
@@ -47,6 +54,8 @@ ENUM_WRAPPERS = {
     CALL_STATUS: pb.CallStatus,
     ALERT_SERVICE: pb.AlertService,
     ALERT_STATE: pb.AlertState,
+    AIR_MISSION_STATE: pb.AirMissionState,
+    AIR_DECISION: pb.AirDecision,
     DESTINATION_CONDITION: pb.DestinationCondition,
     PRE_NOTIFICATION_SEX: pb.PreNotificationSex,
 }

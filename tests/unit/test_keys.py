@@ -60,6 +60,8 @@ def test_every_key_lies_under_its_prefixes() -> None:
     assert K.owner("oslo").startswith(K.regions_prefix())
     assert K.incident("oslo", "1").startswith(K.incidents_prefix())
     assert K.unit("oslo", "1").startswith(K.units_prefix())
+    assert K.mission("la", "1").startswith(K.missions_prefix("la"))
+    assert K.missions_prefix("la").startswith(K.missions_prefix())
     for key in (K.owner("r"), K.counter("r"), K.seeded("r"), K.request("q")):
         assert key.startswith(K.all())
 
@@ -72,6 +74,10 @@ def test_every_key_lies_under_its_prefixes() -> None:
         (K.owner("sorlandet"), ("regions", "sorlandet", "owner")),
         (K.takeover("sorlandet"), ("regions", "sorlandet", "takeover")),
         (K.unit("sør", "å-1"), ("units", "sør", "å-1")),
+        (
+            K.mission("luftambulanse-hso", "LAH-INN-000001-a1"),
+            ("air_missions", "luftambulanse-hso", "LAH-INN-000001-a1"),
+        ),
     ],
 )
 def test_parse_entity_keys(key: bytes, parsed: tuple[str, str, str]) -> None:

@@ -205,6 +205,19 @@ def value(samples: dict[str, list], name: str, **labels: str) -> float:
     return found[0]
 
 
+def test_a_region_without_a_113_queue_has_owner_figures_and_no_call_figures() -> None:
+    snap = snapshot()
+    snap.regions = [*snap.regions, "luftambulanse-hso"]  # AMK-LA: owned, no calls
+    snap.owners["luftambulanse-hso"] = Owner(
+        "luftambulanse-hso", OwnerRecord("oslo", "oslo-1", 7, 900.0), 44
+    )
+    got = exposition(snap)
+    assert value(got, "amk_region_owned", region="luftambulanse-hso") == 1
+    assert value(got, "amk_region_fencing_token", region="luftambulanse-hso") == 44
+    for name in ("amk_calls_waiting", "amk_answer_target_ratio", "amk_answer_window_calls"):
+        assert [s.labels["region"] for s in got[name]] == ["oslo", "innlandet"], name
+
+
 def test_snapshot_exposition_has_each_figure_and_invents_none() -> None:
     got = exposition(snapshot())
     assert value(got, "amk_region_owned", region="oslo") == 1

@@ -9,8 +9,9 @@ from pathlib import Path
 import pydantic
 import pytest
 
-from cluster.config import DEFAULT_SEED, ClusterConfig, Seed
+from cluster.config import ClusterConfig, Seed
 from cluster.errors import ConfigError
+from cluster.seed_model import DEFAULT_SEED
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -53,12 +54,37 @@ def test_shipped_seed_loads(seed: Seed) -> None:
     assert seed.meta.title
 
 
-def test_five_centres_and_regions(seed: Seed) -> None:
+AIR = "luftambulanse-hso"
+AIRCRAFT_IDS = {"osl-h01", "osl-h02", "osl-f01", "osl-f02", "inn-h01", "sor-h01", "vvi-h01"}
+
+
+def test_five_centres_five_areas_and_one_air_coordination_region(seed: Seed) -> None:
     centres = {c.id for c in seed.centres}
     assert len(seed.centres) == len(centres) == 5
-    assert len(seed.regions) == 5
-    assert {r.home for r in seed.regions} == centres
-    assert len({r.code for r in seed.regions}) == 5
+    areas = seed.area_regions()
+    assert len(areas) == 5
+    assert {r.home for r in areas} == centres
+    assert [r.id for r in seed.regions if not r.is_area] == [AIR]
+    assert len({r.code for r in seed.regions}) == 6
+
+
+def test_amk_oslo_coordinates_the_air_ambulance_of_every_area(seed: Seed) -> None:
+    air = seed.region(AIR)
+    assert (air.kind, air.home) == ("air_coordination", "oslo")
+    assert air.backups[0] == "innlandet"  # the seed's named reserve centre for AMK Oslo
+    assert not (air.municipalities or air.boundary or air.partners)
+    assert air.source  # where it comes from, and what is assumed
+    for r in seed.area_regions():
+        assert seed.air_region_for(r.id) == AIR, r.id
+        assert not seed.is_air_region(r.id)
+    assert seed.is_air_region(AIR)
+    assert seed.air_region_for(AIR) is None
+
+
+def test_every_aircraft_and_only_aircraft_is_in_the_air_region(seed: Seed) -> None:
+    in_air = {u.id for u in seed.units if u.region == AIR}
+    aircraft = {u.id for u in seed.units if u.kind in ("helicopter", "fixed_wing")}
+    assert in_air == aircraft == AIRCRAFT_IDS
 
 
 def test_every_region_backs_up_on_every_other_centre_once(seed: Seed) -> None:
@@ -69,9 +95,9 @@ def test_every_region_backs_up_on_every_other_centre_once(seed: Seed) -> None:
         assert set(r.partners) <= set(r.backups), r.id
 
 
-def test_every_region_has_a_boundary(seed: Seed) -> None:
-    for r in seed.regions:
-        assert len(r.boundary) >= 3, r.id
+def test_every_area_region_has_a_boundary_and_municipalities(seed: Seed) -> None:
+    for r in seed.area_regions():
+        assert len(r.boundary) >= 3 and r.municipalities, r.id
 
 
 def test_fleet_is_seeded_in_every_region(seed: Seed) -> None:
@@ -80,20 +106,30 @@ def test_fleet_is_seeded_in_every_region(seed: Seed) -> None:
 
 
 def test_every_unit_lies_in_its_own_region(seed: Seed) -> None:
-    boundary = {r.id: r.boundary for r in seed.regions}
+    boundary = {r.id: r.boundary for r in seed.area_regions()}
     outside = [
         (u.id, u.region, u.lat, u.lon)
         for u in seed.units
-        if not point_in_polygon(u.lat, u.lon, boundary[u.region])
+        if u.region in boundary and not point_in_polygon(u.lat, u.lon, boundary[u.region])
     ]
     assert outside == []
 
 
+def test_every_aircraft_base_lies_in_an_area_its_air_region_serves(seed: Seed) -> None:
+    boundary = {r.id: r.boundary for r in seed.area_regions()}
+    for u in seed.units:
+        if u.region in boundary:
+            continue
+        served = seed.region(u.region).serves
+        assert [r for r in served if point_in_polygon(u.lat, u.lon, boundary[r])], u.id
+
+
 def test_no_unit_lies_in_another_region(seed: Seed) -> None:
-    boundary = {r.id: r.boundary for r in seed.regions}
+    boundary = {r.id: r.boundary for r in seed.area_regions()}
     overlaps = [
         (u.id, u.region, rid)
         for u in seed.units
+        if u.region in boundary
         for rid, poly in boundary.items()
         if rid != u.region and point_in_polygon(u.lat, u.lon, poly)
     ]
@@ -101,8 +137,8 @@ def test_no_unit_lies_in_another_region(seed: Seed) -> None:
 
 
 def test_centres_and_hospitals_lie_in_their_regions(seed: Seed) -> None:
-    boundary = {r.id: r.boundary for r in seed.regions}
-    for r in seed.regions:
+    boundary = {r.id: r.boundary for r in seed.area_regions()}
+    for r in seed.area_regions():
         home = seed.centre(r.home)
         assert point_in_polygon(home.lat, home.lon, r.boundary), home.id
     for h in seed.hospitals:
@@ -140,6 +176,46 @@ def test_validator_refuses_backup_that_is_home() -> None:
     raw = _raw()
     raw["regions"][0]["backups"].append(raw["regions"][0]["home"])
     with pytest.raises(pydantic.ValidationError, match="backup/partner"):
+        Seed.model_validate(raw)
+
+
+def _air_index() -> int:
+    return next(i for i, r in enumerate(RAW["regions"]) if r.get("kind") == "air_coordination")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda r: r.update(boundary=[[60.0, 10.0], [61.0, 10.0], [61.0, 11.0]]), "no munic"),
+        (lambda r: r.update(municipalities=["Oslo"]), "no munic"),
+        (lambda r: r.update(partners=["innlandet"]), "no munic"),
+        (lambda r: r.update(serves=[]), "serves no region"),
+        (lambda r: r.update(serves=["luftambulanse-hso"]), "not an area region"),
+        (lambda r: r.update(serves=["oslo", "atlantis"]), "not an area region"),
+    ],
+    ids=["boundary", "municipalities", "partners", "serves-none", "serves-itself", "unknown"],
+)
+def test_validator_refuses_an_air_region_with_an_area(change, message: str) -> None:
+    raw = _raw()
+    change(raw["regions"][_air_index()])
+    with pytest.raises(pydantic.ValidationError, match=message):
+        Seed.model_validate(raw)
+
+
+def test_validator_refuses_a_road_unit_in_an_air_region_and_two_amk_la_for_one_area() -> None:
+    raw = _raw()
+    road = next(u for u in raw["units"] if u["kind"] == "road_ambulance")
+    road["region"] = "luftambulanse-hso"
+    with pytest.raises(pydantic.ValidationError, match="road_ambulance in air coordination"):
+        Seed.model_validate(raw)
+    raw = _raw()
+    second = dict(raw["regions"][_air_index()], id="luftambulanse-2", code="LAX")
+    raw["regions"].append(second)
+    with pytest.raises(pydantic.ValidationError, match="served by two air coordination"):
+        Seed.model_validate(raw)
+    raw = _raw()
+    raw["regions"][0]["serves"] = ["innlandet"]
+    with pytest.raises(pydantic.ValidationError, match="an area region serves no other"):
         Seed.model_validate(raw)
 
 
@@ -216,8 +292,9 @@ def test_cluster_config_defaults(clean_env: Path) -> None:
     assert cfg.gateways == ["127.0.0.1:50051", "127.0.0.1:50052"]
     assert cfg.etcd_endpoints == []
     assert cfg.seed_file is None
-    assert len(cfg.region_ids()) == 5 and len(cfg.centre_ids()) == 5
-    assert cfg.home_regions("oslo") == ["oslo"]
+    assert len(cfg.region_ids()) == 6 and len(cfg.centre_ids()) == 5
+    assert len(cfg.area_region_ids()) == 5 and "luftambulanse-hso" not in cfg.area_region_ids()
+    assert cfg.home_regions("oslo") == ["oslo", "luftambulanse-hso"]
 
 
 def test_amk_gateway_overrides(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -62,6 +62,7 @@ class AlertService(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ALERT_SERVICE_UNSPECIFIED: _ClassVar[AlertService]
     ALERT_SERVICE_FIRE_110: _ClassVar[AlertService]
     ALERT_SERVICE_POLICE_112: _ClassVar[AlertService]
+    ALERT_SERVICE_AIR_AMBULANCE: _ClassVar[AlertService]
     ALERT_SERVICE_HOSPITAL: _ClassVar[AlertService]
 
 class DestinationCondition(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
@@ -87,6 +88,26 @@ class AlertState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ALERT_STATE_ACKNOWLEDGED: _ClassVar[AlertState]
     ALERT_STATE_ESCALATED: _ClassVar[AlertState]
     ALERT_STATE_CANCELLED: _ClassVar[AlertState]
+    ALERT_STATE_DECLINED: _ClassVar[AlertState]
+
+class AirMissionState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    AIR_MISSION_STATE_UNSPECIFIED: _ClassVar[AirMissionState]
+    AIR_MISSION_STATE_REQUESTED: _ClassVar[AirMissionState]
+    AIR_MISSION_STATE_ACCEPTED: _ClassVar[AirMissionState]
+    AIR_MISSION_STATE_DECLINED: _ClassVar[AirMissionState]
+    AIR_MISSION_STATE_AIRBORNE: _ClassVar[AirMissionState]
+    AIR_MISSION_STATE_ON_SCENE: _ClassVar[AirMissionState]
+    AIR_MISSION_STATE_TRANSPORTING: _ClassVar[AirMissionState]
+    AIR_MISSION_STATE_AT_HOSPITAL: _ClassVar[AirMissionState]
+    AIR_MISSION_STATE_COMPLETED: _ClassVar[AirMissionState]
+    AIR_MISSION_STATE_ABORTED: _ClassVar[AirMissionState]
+
+class AirDecision(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    AIR_DECISION_UNSPECIFIED: _ClassVar[AirDecision]
+    AIR_DECISION_ACCEPT: _ClassVar[AirDecision]
+    AIR_DECISION_DECLINE: _ClassVar[AirDecision]
 
 class CallStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -130,6 +151,7 @@ CREW_LEVEL_DOCTOR: CrewLevel
 ALERT_SERVICE_UNSPECIFIED: AlertService
 ALERT_SERVICE_FIRE_110: AlertService
 ALERT_SERVICE_POLICE_112: AlertService
+ALERT_SERVICE_AIR_AMBULANCE: AlertService
 ALERT_SERVICE_HOSPITAL: AlertService
 DESTINATION_CONDITION_UNSPECIFIED: DestinationCondition
 DESTINATION_CONDITION_TRAUMA: DestinationCondition
@@ -146,6 +168,20 @@ ALERT_STATE_SENT: AlertState
 ALERT_STATE_ACKNOWLEDGED: AlertState
 ALERT_STATE_ESCALATED: AlertState
 ALERT_STATE_CANCELLED: AlertState
+ALERT_STATE_DECLINED: AlertState
+AIR_MISSION_STATE_UNSPECIFIED: AirMissionState
+AIR_MISSION_STATE_REQUESTED: AirMissionState
+AIR_MISSION_STATE_ACCEPTED: AirMissionState
+AIR_MISSION_STATE_DECLINED: AirMissionState
+AIR_MISSION_STATE_AIRBORNE: AirMissionState
+AIR_MISSION_STATE_ON_SCENE: AirMissionState
+AIR_MISSION_STATE_TRANSPORTING: AirMissionState
+AIR_MISSION_STATE_AT_HOSPITAL: AirMissionState
+AIR_MISSION_STATE_COMPLETED: AirMissionState
+AIR_MISSION_STATE_ABORTED: AirMissionState
+AIR_DECISION_UNSPECIFIED: AirDecision
+AIR_DECISION_ACCEPT: AirDecision
+AIR_DECISION_DECLINE: AirDecision
 CALL_STATUS_UNSPECIFIED: CallStatus
 CALL_STATUS_WAITING: CallStatus
 CALL_STATUS_ANSWERED: CallStatus
@@ -221,7 +257,7 @@ class Incident(_message.Message):
     def __init__(self, id: _Optional[str] = ..., region: _Optional[str] = ..., status: _Optional[_Union[IncidentStatus, str]] = ..., urgency: _Optional[_Union[Urgency, str]] = ..., position: _Optional[_Union[Position, _Mapping]] = ..., address: _Optional[str] = ..., caller_number: _Optional[str] = ..., complaint_chapter: _Optional[int] = ..., criteria_code: _Optional[str] = ..., notes: _Optional[_Iterable[_Union[Note, _Mapping]]] = ..., assigned_unit_ids: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., urgency_history: _Optional[_Iterable[_Union[UrgencyChange, _Mapping]]] = ..., revision: _Optional[int] = ..., archived: _Optional[bool] = ..., alerts: _Optional[_Iterable[_Union[Alert, _Mapping]]] = ...) -> None: ...
 
 class Alert(_message.Message):
-    __slots__ = ("id", "incident_id", "service", "state", "action_card", "criteria_code", "reason", "recipient", "proposed_at", "sent_at", "sent_by", "acknowledged_at", "acknowledged_by", "escalated_at", "cancelled_at", "cancelled_by", "note", "prenotification")
+    __slots__ = ("id", "incident_id", "service", "state", "action_card", "criteria_code", "reason", "recipient", "proposed_at", "sent_at", "sent_by", "acknowledged_at", "acknowledged_by", "escalated_at", "cancelled_at", "cancelled_by", "note", "prenotification", "air_kind", "mission_id", "delivered_at", "declined_at", "declined_by", "aircraft_unit_id", "base_doctor", "mission_state", "mission_updated_at")
     ID_FIELD_NUMBER: _ClassVar[int]
     INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
     SERVICE_FIELD_NUMBER: _ClassVar[int]
@@ -240,6 +276,15 @@ class Alert(_message.Message):
     CANCELLED_BY_FIELD_NUMBER: _ClassVar[int]
     NOTE_FIELD_NUMBER: _ClassVar[int]
     PRENOTIFICATION_FIELD_NUMBER: _ClassVar[int]
+    AIR_KIND_FIELD_NUMBER: _ClassVar[int]
+    MISSION_ID_FIELD_NUMBER: _ClassVar[int]
+    DELIVERED_AT_FIELD_NUMBER: _ClassVar[int]
+    DECLINED_AT_FIELD_NUMBER: _ClassVar[int]
+    DECLINED_BY_FIELD_NUMBER: _ClassVar[int]
+    AIRCRAFT_UNIT_ID_FIELD_NUMBER: _ClassVar[int]
+    BASE_DOCTOR_FIELD_NUMBER: _ClassVar[int]
+    MISSION_STATE_FIELD_NUMBER: _ClassVar[int]
+    MISSION_UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     id: str
     incident_id: str
     service: AlertService
@@ -258,7 +303,16 @@ class Alert(_message.Message):
     cancelled_by: str
     note: str
     prenotification: PreNotification
-    def __init__(self, id: _Optional[str] = ..., incident_id: _Optional[str] = ..., service: _Optional[_Union[AlertService, str]] = ..., state: _Optional[_Union[AlertState, str]] = ..., action_card: _Optional[str] = ..., criteria_code: _Optional[str] = ..., reason: _Optional[str] = ..., recipient: _Optional[str] = ..., proposed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sent_by: _Optional[str] = ..., acknowledged_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., acknowledged_by: _Optional[str] = ..., escalated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancelled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancelled_by: _Optional[str] = ..., note: _Optional[str] = ..., prenotification: _Optional[_Union[PreNotification, _Mapping]] = ...) -> None: ...
+    air_kind: UnitKind
+    mission_id: str
+    delivered_at: _timestamp_pb2.Timestamp
+    declined_at: _timestamp_pb2.Timestamp
+    declined_by: str
+    aircraft_unit_id: str
+    base_doctor: str
+    mission_state: AirMissionState
+    mission_updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., incident_id: _Optional[str] = ..., service: _Optional[_Union[AlertService, str]] = ..., state: _Optional[_Union[AlertState, str]] = ..., action_card: _Optional[str] = ..., criteria_code: _Optional[str] = ..., reason: _Optional[str] = ..., recipient: _Optional[str] = ..., proposed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sent_by: _Optional[str] = ..., acknowledged_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., acknowledged_by: _Optional[str] = ..., escalated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancelled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancelled_by: _Optional[str] = ..., note: _Optional[str] = ..., prenotification: _Optional[_Union[PreNotification, _Mapping]] = ..., air_kind: _Optional[_Union[UnitKind, str]] = ..., mission_id: _Optional[str] = ..., delivered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., declined_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., declined_by: _Optional[str] = ..., aircraft_unit_id: _Optional[str] = ..., base_doctor: _Optional[str] = ..., mission_state: _Optional[_Union[AirMissionState, str]] = ..., mission_updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class PreNotification(_message.Message):
     __slots__ = ("hospital_id", "hospital_name", "condition", "age", "sex", "urgency", "findings", "free_text", "symptom_onset", "unit_id", "expected_arrival", "eta_reason", "eta_updated_at", "eta_updates", "arrived_at", "replaced_by", "lead_time_s", "withdrawn_at")
@@ -301,7 +355,7 @@ class PreNotification(_message.Message):
     def __init__(self, hospital_id: _Optional[str] = ..., hospital_name: _Optional[str] = ..., condition: _Optional[_Union[DestinationCondition, str]] = ..., age: _Optional[int] = ..., sex: _Optional[_Union[PreNotificationSex, str]] = ..., urgency: _Optional[_Union[Urgency, str]] = ..., findings: _Optional[str] = ..., free_text: _Optional[str] = ..., symptom_onset: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unit_id: _Optional[str] = ..., expected_arrival: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., eta_reason: _Optional[str] = ..., eta_updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., eta_updates: _Optional[int] = ..., arrived_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., replaced_by: _Optional[str] = ..., lead_time_s: _Optional[float] = ..., withdrawn_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Unit(_message.Message):
-    __slots__ = ("id", "call_sign", "region", "kind", "crew", "status", "position", "station", "incident_id", "updated_at", "revision")
+    __slots__ = ("id", "call_sign", "region", "kind", "crew", "status", "position", "station", "incident_id", "updated_at", "revision", "air_mission_id")
     ID_FIELD_NUMBER: _ClassVar[int]
     CALL_SIGN_FIELD_NUMBER: _ClassVar[int]
     REGION_FIELD_NUMBER: _ClassVar[int]
@@ -313,6 +367,7 @@ class Unit(_message.Message):
     INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
+    AIR_MISSION_ID_FIELD_NUMBER: _ClassVar[int]
     id: str
     call_sign: str
     region: str
@@ -324,7 +379,8 @@ class Unit(_message.Message):
     incident_id: str
     updated_at: _timestamp_pb2.Timestamp
     revision: int
-    def __init__(self, id: _Optional[str] = ..., call_sign: _Optional[str] = ..., region: _Optional[str] = ..., kind: _Optional[_Union[UnitKind, str]] = ..., crew: _Optional[_Union[CrewLevel, str]] = ..., status: _Optional[_Union[UnitStatus, str]] = ..., position: _Optional[_Union[Position, _Mapping]] = ..., station: _Optional[str] = ..., incident_id: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ...) -> None: ...
+    air_mission_id: str
+    def __init__(self, id: _Optional[str] = ..., call_sign: _Optional[str] = ..., region: _Optional[str] = ..., kind: _Optional[_Union[UnitKind, str]] = ..., crew: _Optional[_Union[CrewLevel, str]] = ..., status: _Optional[_Union[UnitStatus, str]] = ..., position: _Optional[_Union[Position, _Mapping]] = ..., station: _Optional[str] = ..., incident_id: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ..., air_mission_id: _Optional[str] = ...) -> None: ...
 
 class Assignment(_message.Message):
     __slots__ = ("incident", "unit")
@@ -493,6 +549,134 @@ class CancelAlertRequest(_message.Message):
     alert_id: str
     reason: str
     def __init__(self, request_id: _Optional[str] = ..., incident_id: _Optional[str] = ..., alert_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class RequestAirAmbulanceRequest(_message.Message):
+    __slots__ = ("request_id", "incident_id", "kind", "reason")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    incident_id: str
+    kind: UnitKind
+    reason: str
+    def __init__(self, request_id: _Optional[str] = ..., incident_id: _Optional[str] = ..., kind: _Optional[_Union[UnitKind, str]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class AnswerAirRequestRequest(_message.Message):
+    __slots__ = ("request_id", "mission_id", "decision", "unit_id", "base_doctor", "reason")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    MISSION_ID_FIELD_NUMBER: _ClassVar[int]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    UNIT_ID_FIELD_NUMBER: _ClassVar[int]
+    BASE_DOCTOR_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    mission_id: str
+    decision: AirDecision
+    unit_id: str
+    base_doctor: str
+    reason: str
+    def __init__(self, request_id: _Optional[str] = ..., mission_id: _Optional[str] = ..., decision: _Optional[_Union[AirDecision, str]] = ..., unit_id: _Optional[str] = ..., base_doctor: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class AirAbortMissionRequest(_message.Message):
+    __slots__ = ("request_id", "mission_id", "reason")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    MISSION_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    mission_id: str
+    reason: str
+    def __init__(self, request_id: _Optional[str] = ..., mission_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class AirGetMissionRequest(_message.Message):
+    __slots__ = ("mission_id",)
+    MISSION_ID_FIELD_NUMBER: _ClassVar[int]
+    mission_id: str
+    def __init__(self, mission_id: _Optional[str] = ...) -> None: ...
+
+class AirListMissionsRequest(_message.Message):
+    __slots__ = ("regions", "include_closed", "incident_id")
+    REGIONS_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_CLOSED_FIELD_NUMBER: _ClassVar[int]
+    INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    regions: _containers.RepeatedScalarFieldContainer[str]
+    include_closed: bool
+    incident_id: str
+    def __init__(self, regions: _Optional[_Iterable[str]] = ..., include_closed: _Optional[bool] = ..., incident_id: _Optional[str] = ...) -> None: ...
+
+class AirMissionEvent(_message.Message):
+    __slots__ = ("state", "at", "by", "note")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    BY_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    state: AirMissionState
+    at: _timestamp_pb2.Timestamp
+    by: str
+    note: str
+    def __init__(self, state: _Optional[_Union[AirMissionState, str]] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., by: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
+
+class AirMission(_message.Message):
+    __slots__ = ("id", "region", "incident_id", "incident_region", "alert_id", "kind", "state", "position", "urgency", "criteria_code", "address", "reason", "requested_by", "requested_at", "received_at", "unit_id", "base_doctor", "answered_by", "answered_at", "decline_reason", "updated_at", "closed_at", "events", "reported", "revision", "archived")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    INCIDENT_REGION_FIELD_NUMBER: _ClassVar[int]
+    ALERT_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    URGENCY_FIELD_NUMBER: _ClassVar[int]
+    CRITERIA_CODE_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_BY_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_AT_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_AT_FIELD_NUMBER: _ClassVar[int]
+    UNIT_ID_FIELD_NUMBER: _ClassVar[int]
+    BASE_DOCTOR_FIELD_NUMBER: _ClassVar[int]
+    ANSWERED_BY_FIELD_NUMBER: _ClassVar[int]
+    ANSWERED_AT_FIELD_NUMBER: _ClassVar[int]
+    DECLINE_REASON_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    CLOSED_AT_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    REPORTED_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    ARCHIVED_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    region: str
+    incident_id: str
+    incident_region: str
+    alert_id: str
+    kind: UnitKind
+    state: AirMissionState
+    position: Position
+    urgency: Urgency
+    criteria_code: str
+    address: str
+    reason: str
+    requested_by: str
+    requested_at: _timestamp_pb2.Timestamp
+    received_at: _timestamp_pb2.Timestamp
+    unit_id: str
+    base_doctor: str
+    answered_by: str
+    answered_at: _timestamp_pb2.Timestamp
+    decline_reason: str
+    updated_at: _timestamp_pb2.Timestamp
+    closed_at: _timestamp_pb2.Timestamp
+    events: _containers.RepeatedCompositeFieldContainer[AirMissionEvent]
+    reported: bool
+    revision: int
+    archived: bool
+    def __init__(self, id: _Optional[str] = ..., region: _Optional[str] = ..., incident_id: _Optional[str] = ..., incident_region: _Optional[str] = ..., alert_id: _Optional[str] = ..., kind: _Optional[_Union[UnitKind, str]] = ..., state: _Optional[_Union[AirMissionState, str]] = ..., position: _Optional[_Union[Position, _Mapping]] = ..., urgency: _Optional[_Union[Urgency, str]] = ..., criteria_code: _Optional[str] = ..., address: _Optional[str] = ..., reason: _Optional[str] = ..., requested_by: _Optional[str] = ..., requested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unit_id: _Optional[str] = ..., base_doctor: _Optional[str] = ..., answered_by: _Optional[str] = ..., answered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., decline_reason: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., closed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., events: _Optional[_Iterable[_Union[AirMissionEvent, _Mapping]]] = ..., reported: _Optional[bool] = ..., revision: _Optional[int] = ..., archived: _Optional[bool] = ...) -> None: ...
+
+class AirListMissionsResponse(_message.Message):
+    __slots__ = ("missions",)
+    MISSIONS_FIELD_NUMBER: _ClassVar[int]
+    missions: _containers.RepeatedCompositeFieldContainer[AirMission]
+    def __init__(self, missions: _Optional[_Iterable[_Union[AirMission, _Mapping]]] = ...) -> None: ...
 
 class GetIncidentHistoryRequest(_message.Message):
     __slots__ = ("incident_id",)

@@ -199,6 +199,31 @@ class DispatchServiceStub:
                 request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.SendPreNotificationRequest.SerializeToString,
                 response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Alert.FromString,
                 _registered_method=True)
+        self.RequestAirAmbulance = channel.unary_unary(
+                '/amk.dispatch.v1.DispatchService/RequestAirAmbulance',
+                request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.RequestAirAmbulanceRequest.SerializeToString,
+                response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Alert.FromString,
+                _registered_method=True)
+        self.AnswerAirRequest = channel.unary_unary(
+                '/amk.dispatch.v1.DispatchService/AnswerAirRequest',
+                request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AnswerAirRequestRequest.SerializeToString,
+                response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AirMission.FromString,
+                _registered_method=True)
+        self.AirAbortMission = channel.unary_unary(
+                '/amk.dispatch.v1.DispatchService/AirAbortMission',
+                request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AirAbortMissionRequest.SerializeToString,
+                response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AirMission.FromString,
+                _registered_method=True)
+        self.AirGetMission = channel.unary_unary(
+                '/amk.dispatch.v1.DispatchService/AirGetMission',
+                request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AirGetMissionRequest.SerializeToString,
+                response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AirMission.FromString,
+                _registered_method=True)
+        self.AirListMissions = channel.unary_unary(
+                '/amk.dispatch.v1.DispatchService/AirListMissions',
+                request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AirListMissionsRequest.SerializeToString,
+                response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AirListMissionsResponse.FromString,
+                _registered_method=True)
 
 
 class DispatchServiceServicer:
@@ -433,6 +458,46 @@ class DispatchServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RequestAirAmbulance(self, request, context):
+        """Air ambulance (issue #19). A local AMK requests an aircraft for an incident from the
+        AMK-LA (air ambulance coordinating AMK) serving the incident's region: the request
+        is an alert of the incident (ALERT_SERVICE_AIR_AMBULANCE, recipient the AMK-LA
+        region), committed first, then delivered to the AMK-LA region's owner, where it
+        becomes an air mission. The AMK-LA answers (accept: the aircraft and the base doctor
+        who decided to fly; decline: the reason); the answer, then each change of the
+        mission, comes back to the incident's alert. Aircraft report their status with
+        ChangeUnitStatus like any unit; the mission follows and ends when the aircraft is
+        available again. Requests and answers survive the failover of either side.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AnswerAirRequest(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AirAbortMission(self, request, context):
+        """Stand an accepted mission down before the aircraft reached the patient.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AirGetMission(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AirListMissions(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DispatchServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -600,6 +665,31 @@ def add_DispatchServiceServicer_to_server(servicer, server):
                     servicer.SendPreNotification,
                     request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.SendPreNotificationRequest.FromString,
                     response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Alert.SerializeToString,
+            ),
+            'RequestAirAmbulance': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestAirAmbulance,
+                    request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.RequestAirAmbulanceRequest.FromString,
+                    response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Alert.SerializeToString,
+            ),
+            'AnswerAirRequest': grpc.unary_unary_rpc_method_handler(
+                    servicer.AnswerAirRequest,
+                    request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AnswerAirRequestRequest.FromString,
+                    response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AirMission.SerializeToString,
+            ),
+            'AirAbortMission': grpc.unary_unary_rpc_method_handler(
+                    servicer.AirAbortMission,
+                    request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AirAbortMissionRequest.FromString,
+                    response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AirMission.SerializeToString,
+            ),
+            'AirGetMission': grpc.unary_unary_rpc_method_handler(
+                    servicer.AirGetMission,
+                    request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AirGetMissionRequest.FromString,
+                    response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AirMission.SerializeToString,
+            ),
+            'AirListMissions': grpc.unary_unary_rpc_method_handler(
+                    servicer.AirListMissions,
+                    request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AirListMissionsRequest.FromString,
+                    response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AirListMissionsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1493,6 +1583,141 @@ class DispatchService:
             '/amk.dispatch.v1.DispatchService/SendPreNotification',
             amk_dot_dispatch_dot_v1_dot_dispatch__pb2.SendPreNotificationRequest.SerializeToString,
             amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Alert.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequestAirAmbulance(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.dispatch.v1.DispatchService/RequestAirAmbulance',
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.RequestAirAmbulanceRequest.SerializeToString,
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Alert.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AnswerAirRequest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.dispatch.v1.DispatchService/AnswerAirRequest',
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AnswerAirRequestRequest.SerializeToString,
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AirMission.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AirAbortMission(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.dispatch.v1.DispatchService/AirAbortMission',
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AirAbortMissionRequest.SerializeToString,
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AirMission.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AirGetMission(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.dispatch.v1.DispatchService/AirGetMission',
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AirGetMissionRequest.SerializeToString,
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AirMission.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AirListMissions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.dispatch.v1.DispatchService/AirListMissions',
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AirListMissionsRequest.SerializeToString,
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AirListMissionsResponse.FromString,
             options,
             channel_credentials,
             insecure,
