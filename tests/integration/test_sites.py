@@ -220,7 +220,8 @@ async def test_losing_a_whole_site_leaves_every_region_served_by_its_own_centre(
         acked = [
             a.create_incident(region=r, lat=c.lat, lon=c.lon).id
             for r, c in (
-                (r.id, sites.config_b.seed.centre(r.home)) for r in sites.config_b.seed.regions
+                (r.id, sites.config_b.seed.centre(r.home))
+                for r in sites.config_b.seed.area_regions()
             )
         ]
     site_a = sites.head.processes()
