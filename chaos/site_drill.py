@@ -13,9 +13,10 @@ live incidents, then, ``reps`` times:
    *not* serving, so every write crosses to the serving site's owners;
 2. every process of the serving site is SIGKILLed at one instant (its ``amk up`` and
    all its descendants: Ray head, GCS, raylet, workers, gateways): a data centre lost;
-3. per region, the first acknowledged write sent after the kill is timed from the kill
-   (the other site's home-centre instance takes the region when the lost site's beat
-   stops: ``actors/supervisor/site_watch.py``);
+3. per region, the first write acknowledged by the new owner (its revision past the new
+   owner's claim) is timed from the kill, with the owner key's revoke and claim (the
+   other site's home-centre instance takes the region when the lost site's beat stops:
+   ``actors/supervisor/site_watch.py``);
 4. the lost site is started again: it comes back as a standby (site return), and is the
    survivor's partner for the next repetition, in which the other site is lost.
 
@@ -53,7 +54,7 @@ from cluster.config import ClusterConfig
 from cluster.etcd import EtcdClient
 from cluster.etcd_server import EmbeddedEtcd, find_free_port
 from cluster.keys import Keys
-from cluster.ownership import read_owner
+from cluster.ownership import OwnerRecord, read_owner
 
 EXIT_OK, EXIT_VIOLATION, EXIT_UNHEALTHY = 0, 1, 3
 REPO = Path(__file__).resolve().parents[1]
@@ -68,6 +69,7 @@ class SiteDrillSpec:
     reps: int = 5
     incidents: int = 1000  # live incidents per region before the first loss
     writers: int = 6
+    no_fault_s: float = 0.0  # writing with both sites up first: no owner may change
     steady_s: float = 3.0  # writing before the kill
     after_s: float = 6.0  # writing after the kill
 
@@ -175,12 +177,60 @@ async def _fill(gateway: str, points: dict[str, tuple[float, float]], per_region
     return done
 
 
-def first_acks(acked: list[dict[str, Any]], regions: list[str], t_kill: float) -> dict[str, Any]:
-    """Per region, seconds from the kill to the first acknowledgement of a write sent
-    after it (None: none in the window)."""
-    out: dict[str, float | None] = {}
+async def follow_owners(client: EtcdClient, keys: Keys, out: list[dict[str, Any]]) -> None:
+    """Every owner key change (revoked: deleted; claimed: put), with the time seen."""
+    prefix = keys.regions_prefix()
+    start = await client.revision() + 1
+    async for _, events in client.watch_prefix(prefix, start_revision=start):
+        now = time.time()
+        for ev in events:
+            parsed = keys.parse(ev.kv.key)
+            if parsed and parsed[2] == "owner":
+                site = "" if ev.deleted else OwnerRecord.decode(ev.kv.value).site
+                out.append(
+                    {
+                        "t": now,
+                        "region": parsed[1],
+                        "put": not ev.deleted,
+                        "site": site,
+                        "token": ev.kv.mod_revision,
+                    }
+                )
+
+
+def timeline(
+    changes: list[dict[str, Any]], regions: list[str], t_kill: float, t_end: float
+) -> dict[str, dict[str, Any]]:
+    """Per region, seconds from the kill to its owner key's revoke and to the claim,
+    and the new owner's fencing token (the claim's revision)."""
+    out: dict[str, dict[str, Any]] = {}
     for region in regions:
-        done = [r["t_done"] for r in acked if r["region"] == region and r["t"] >= t_kill]
+        mine = [c for c in changes if c["region"] == region and t_kill <= c["t"] <= t_end]
+        gone = [c["t"] for c in mine if not c["put"]]
+        claims = [c for c in mine if c["put"]]
+        out[region] = {
+            "revoked_s": round(min(gone) - t_kill, 3) if gone else None,
+            "claimed_s": round(claims[0]["t"] - t_kill, 3) if claims else None,
+            "token": claims[0]["token"] if claims else None,
+        }
+    return out
+
+
+def first_acks(
+    acked: list[dict[str, Any]], owners: dict[str, dict[str, Any]], t_kill: float
+) -> dict[str, Any]:
+    """Per area region, seconds from the kill to the first write acknowledged by the new
+    owner: its revision is past the new owner's claim (its fencing token). A write in
+    flight at the kill counts: the gateway held it until the new owner took it, which
+    is what a dispatcher waits for (None: no such write in the window)."""
+    out: dict[str, float | None] = {}
+    for region, seen in owners.items():
+        token = seen.get("token")
+        done = [
+            r["t_done"]
+            for r in acked
+            if r["region"] == region and token and r["revision"] > token and r["t_done"] > t_kill
+        ]
         out[region] = round(min(done) - t_kill, 3) if done else None
     return out
 
@@ -209,6 +259,8 @@ async def run_site_drill(spec: SiteDrillSpec, report_dir: Path) -> dict[str, Any
     client = EtcdClient([etcd.endpoint])
     result: dict[str, Any] = {"spec": asdict(spec), "reps": [], "exit_code": EXIT_UNHEALTHY}
     acked: list[dict[str, Any]] = []
+    changes: list[dict[str, Any]] = []
+    follower: asyncio.Task[None] | None = None
     try:
         for name in ("a", "b"):  # a first: it is every region's primary site
             sites[name].start()
@@ -216,6 +268,25 @@ async def run_site_drill(spec: SiteDrillSpec, report_dir: Path) -> dict[str, Any
         t0 = time.monotonic()
         result["filled"] = await _fill(sites["b"].gateway, points, spec.incidents)
         result["fill_s"] = round(time.monotonic() - t0, 1)
+        follower = asyncio.create_task(follow_owners(client, keys, changes))
+        if spec.no_fault_s > 0:
+            # The price of a false alarm is a whole site's takeover: both sites up and
+            # under load, no owner key may change.
+            writer = RawWriter(sites["b"].gateway, points, writers=spec.writers).start()
+            t_start = time.time()
+            await asyncio.sleep(spec.no_fault_s)
+            summary = await writer.stop()
+            acked += writer.acked
+            result["no_fault"] = {
+                "seconds": spec.no_fault_s,
+                "owner_changes": len([c for c in changes if c["t"] >= t_start]),
+                "writer": summary,
+            }
+            print(
+                f"no-fault {spec.no_fault_s:g} s: {result['no_fault']['owner_changes']} "
+                f"owner changes, writer errors {summary['errors']}",
+                flush=True,
+            )
         for rep in range(1, spec.reps + 1):
             owners = await _owners(client, keys, regions)
             serving = {o.rpartition("@")[2] for o in owners.values()}
@@ -231,7 +302,8 @@ async def run_site_drill(spec: SiteDrillSpec, report_dir: Path) -> dict[str, Any
             summary = await writer.stop()
             acked += writer.acked
             after = await _owners(client, keys, regions)
-            firsts = first_acks(writer.acked, sorted(points), t_kill)
+            owner_times = timeline(changes, regions, t_kill, time.time())
+            firsts = first_acks(writer.acked, {r: owner_times[r] for r in points}, t_kill)
             rep_result = {
                 "rep": rep,
                 "lost_site": victim.name,
@@ -239,6 +311,7 @@ async def run_site_drill(spec: SiteDrillSpec, report_dir: Path) -> dict[str, Any
                 "owners_before": owners,
                 "owners_after": after,
                 "first_ack_after_kill_s": firsts,
+                "owner_key_after_kill_s": owner_times,
                 "writer": summary,
             }
             victim.start()
@@ -273,10 +346,20 @@ async def run_site_drill(spec: SiteDrillSpec, report_dir: Path) -> dict[str, Any
             "duplicated": records["duplicated"][:20],
             "stale": stale[:20],
         }
-        ok = not records["lost"] and not records["duplicated"] and not stale and not missing
+        false_alarms = result.get("no_fault", {}).get("owner_changes", 0)
+        result["summary"]["no_fault_owner_changes"] = false_alarms
+        ok = (
+            not records["lost"]
+            and not records["duplicated"]
+            and not stale
+            and not missing
+            and not false_alarms
+        )
         result["exit_code"] = EXIT_OK if ok else EXIT_VIOLATION
         return result
     finally:
+        if follower is not None:
+            follower.cancel()
         for site in sites.values():
             await asyncio.to_thread(site.stop)
         await client.close()
@@ -292,30 +375,42 @@ def report_markdown(result: dict[str, Any]) -> str:
         "# Site-loss drill",
         "",
         f"Command: `python -m chaos.site_drill --reps {result['spec']['reps']} --incidents "
-        f"{result['spec']['incidents']}` (two sites, each `amk up --site` with its own Ray; "
-        "one etcd). Written by `chaos/site_drill.py`.",
+        f"{result['spec']['incidents']} --no-fault {result['spec']['no_fault_s']:g}` "
+        "(two sites, each `amk up --site` with its own Ray; one etcd). Written by "
+        "`chaos/site_drill.py`.",
         "",
         f"- Live incidents filled before the first loss: {result.get('filled', '?')} "
         f"({result['spec']['incidents']} per region).",
         f"- Acknowledged writes checked: {s.get('acked', '?')}; lost {s.get('lost', '?')}, "
         f"duplicated {s.get('duplicated', '?')}, stale (superseded token) {s.get('stale', '?')}; "
         f"raw-writer errors {s.get('writer_errors', '?')}.",
-        f"- Kill -> first acknowledged write sent after it, every region x repetition "
+        f"- Kill -> first write acknowledged by the new owner, every region x repetition "
         f"({s.get('samples', '?')} samples, {s.get('missing', '?')} missing): p50 "
         f"{s.get('first_ack_p50_s')} s, p99 {s.get('first_ack_p99_s')} s, max "
         f"{s.get('first_ack_max_s')} s.",
+        f"- No-fault phase (both sites up, writing): "
+        f"{result.get('no_fault', {}).get('seconds', 'not run')} s, owner changes "
+        f"{result.get('no_fault', {}).get('owner_changes', '-')} (a false alarm would "
+        "take over a whole site).",
         f"- Exit code {result.get('exit_code')}.",
         "",
+        "Per region: the owner key revoked (the other site's supervisor presumed the site "
+        "lost: its beat stopped), claimed by the next seat, and the first write "
+        "acknowledged by the new owner, each in seconds from the kill.",
+        "",
         "| rep | lost site | processes killed | region | owner before | owner after | "
-        "first ack after kill s |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "revoked s | claimed s | first ack s |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in result.get("reps", []):
-        for region, t in r["first_ack_after_kill_s"].items():
+        for region in r["owners_before"]:
+            t = r["first_ack_after_kill_s"].get(region)
+            o = r.get("owner_key_after_kill_s", {}).get(region, {})
             lines.append(
                 f"| {r['rep']} | {r['lost_site']} | {r['processes_killed']} | {region} | "
                 f"{r['owners_before'].get(region, '')} | {r['owners_after'].get(region, '')} | "
-                f"{t if t is not None else 'none'} |"
+                f"{o.get('revoked_s')} | {o.get('claimed_s')} | "
+                f"{t if t is not None else '-'} |"
             )
     lines.append("")
     return "\n".join(lines)
@@ -327,8 +422,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--incidents", type=int, default=1000, help="live incidents per region")
     p.add_argument("--writers", type=int, default=6)
+    p.add_argument("--no-fault", type=float, default=0.0, help="seconds with both sites up first")
     args = p.parse_args(argv)
-    spec = SiteDrillSpec(reps=args.reps, incidents=args.incidents, writers=args.writers)
+    spec = SiteDrillSpec(
+        reps=args.reps, incidents=args.incidents, writers=args.writers, no_fault_s=args.no_fault
+    )
     report_dir = Path(
         args.report_dir or f"drill-reports/site-loss-{time.strftime('%Y%m%d-%H%M%S')}"
     ).resolve()

@@ -165,7 +165,7 @@ class ClusterConfig(BaseModel):
     # second. A false alarm is safe (fencing) but takes over every region of that site.
     site_fast_path: bool = True
     site_heartbeat_s: float = Field(default=0.1, gt=0.0)
-    site_silence_s: float = Field(default=0.6, gt=0.0)
+    site_silence_s: float = Field(default=0.5, gt=0.0)
     gateways: list[str] = ["127.0.0.1:50051", "127.0.0.1:50052"]
     # Prometheus endpoints (``http://{address}/metrics``), one per gateway, served by
     # that gateway, in the order of ``gateways``. Empty: the gateway's host, its port
