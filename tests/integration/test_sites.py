@@ -245,6 +245,9 @@ async def test_losing_a_whole_site_leaves_every_region_served_by_its_own_centre(
             assert b.get_incident(incident_id).id == incident_id
         after = b.create_incident(region="oslo", lat=59.91, lon=10.75)
         assert after.region == "oslo"
+    # A console given both sites' gateways, the lost site's first, carries on.
+    with AmkClient([sites.a_gateway, sites.b_gateway], timeout_s=10) as both:
+        assert both.create_incident(region="innlandet", lat=60.79, lon=11.07).region == "innlandet"
 
     async def a_not_live() -> None:
         client = EtcdClient([sites.etcd])
