@@ -44,7 +44,9 @@ class CentreActor:
         self.centre = Centre(config, centre_id, peers, instance=instance)
         self.link: LinkServer | None = None
         if config.centre_link == "grpc":
-            self.link = LinkServer(centre_id, instance, self._execute_batch)
+            self.link = LinkServer(
+                centre_id, instance, self._execute_batch, self.centre.hand_over_region
+            )
         structlog.contextvars.bind_contextvars(centre=centre_id)
 
     @envelope

@@ -189,6 +189,8 @@ class CentreHandle:
         self, region: str, to: OwnerRecord, who: str, *, timeout_s: float = 10.0
     ) -> int:
         """Ask this centre (the owner) to give ``region`` to ``to``."""
+        if self._link is not None:  # the owner may be in another site (another Ray)
+            return await self._link.hand_over_region(region, to, who, timeout_s=timeout_s)
         return await self._call("hand_over_region", region, to, who, timeout_s=timeout_s)
 
     async def sign_in(self, call_taker: str, *, timeout_s: float = 5.0) -> CallTakerCounts:

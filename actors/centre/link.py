@@ -3,8 +3,9 @@
 Why not a Ray actor call: measured here, a bare Ray actor call costs ~0.7 ms of CPU in
 the caller and as much in the actor per call, a grpc.aio unary ~0.25-0.3 ms each side
 (``bench/api_bench.py`` kinds ``ray_call`` and ``echo``), and a centre in another site
-(another Ray cluster) can only be reached over the network anyway. Commands only travel
-here; control calls (start, status, hand-over, stop) stay on the Ray handle.
+(another Ray cluster) can only be reached over the network anyway. Commands and the
+hand-over of a region travel here (both must reach an owner in another site); the other
+control calls (start, status, stop) stay on the Ray handle, inside the site.
 
 Both ends: :class:`LinkServer` runs in the centre actor's event loop on a free loopback
 port (its address goes into the owner record of every region the centre claims);
@@ -27,12 +28,14 @@ import grpc
 
 from actors.centre import wire
 from actors.domain.commands import Command
-from actors.remote import Envelope
+from actors.remote import Envelope, unwrap
 from amk.internal.v1 import centre_pb2 as ipb
-from cluster.errors import CentreUnavailableError
+from cluster.errors import AmkError, CentreUnavailableError
+from cluster.ownership import OwnerRecord
 
 SERVICE = ipb.DESCRIPTOR.services_by_name["CentreService"]
 EXECUTE = f"/{SERVICE.full_name}/Execute"
+HAND_OVER = f"/{SERVICE.full_name}/HandOverRegion"
 LOOPBACK = "127.0.0.1"
 MAX_MESSAGE = 64 * 1024 * 1024
 _OPTIONS = [
@@ -48,15 +51,23 @@ _UNREACHED = {
 }
 
 ExecuteMany = Callable[[list[tuple[str, Command]]], Awaitable[list[Envelope]]]
+HandOver = Callable[[str, OwnerRecord, str], Awaitable[int]]
 
 
 class LinkServer:
-    """The centre's side: serves ``Execute`` for one incarnation."""
+    """The centre's side: serves ``Execute`` and ``HandOverRegion`` for one incarnation."""
 
-    def __init__(self, centre_id: str, instance: str, execute_many: ExecuteMany) -> None:
+    def __init__(
+        self,
+        centre_id: str,
+        instance: str,
+        execute_many: ExecuteMany,
+        hand_over: HandOver | None = None,
+    ) -> None:
         self.centre_id = centre_id
         self.instance = instance
         self._execute_many = execute_many
+        self._hand_over = hand_over
         self.server: grpc.aio.Server | None = None
         self.address = ""
 
@@ -68,8 +79,14 @@ class LinkServer:
             request_deserializer=ipb.ExecuteRequest.FromString,
             response_serializer=ipb.ExecuteResponse.SerializeToString,
         )
+        hand_over = grpc.unary_unary_rpc_method_handler(
+            self._hand_over_region,
+            request_deserializer=ipb.HandOverRegionRequest.FromString,
+            response_serializer=ipb.HandOverRegionResponse.SerializeToString,
+        )
+        methods = {"Execute": handler, "HandOverRegion": hand_over}
         self.server.add_generic_rpc_handlers(
-            (grpc.method_handlers_generic_handler(SERVICE.full_name, {"Execute": handler}),)
+            (grpc.method_handlers_generic_handler(SERVICE.full_name, methods),)
         )
         port = self.server.add_insecure_port(f"{LOOPBACK}:0")
         await self.server.start()
@@ -97,6 +114,30 @@ class LinkServer:
             envelopes = await self._execute_many(items)
         return ipb.ExecuteResponse(envelopes=wire.dumps(envelopes))
 
+    async def _hand_over_region(
+        self, request: ipb.HandOverRegionRequest, context: grpc.aio.ServicerContext
+    ) -> ipb.HandOverRegionResponse:
+        try:
+            to = OwnerRecord.decode(request.to_record)
+        except (ValueError, TypeError) as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"to_record: {exc}")
+        envelope: Envelope
+        if request.instance != self.instance:
+            envelope = (
+                "err",
+                CentreUnavailableError(
+                    self.centre_id, f"instance {request.instance} is gone ({self.instance})"
+                ),
+            )
+        elif self._hand_over is None:
+            envelope = ("err", CentreUnavailableError(self.centre_id, "no hand-over here"))
+        else:
+            try:
+                envelope = ("ok", await self._hand_over(request.region, to, request.who))
+            except AmkError as exc:
+                envelope = ("err", exc)
+        return ipb.HandOverRegionResponse(envelope=wire.dumps([envelope]))
+
 
 class Link:
     """The gateway's side: one channel to one centre instance's ``LinkServer``."""
@@ -110,6 +151,11 @@ class Link:
             EXECUTE,
             request_serializer=ipb.ExecuteRequest.SerializeToString,
             response_deserializer=ipb.ExecuteResponse.FromString,
+        )
+        self._hand_over: Any = self.channel.unary_unary(
+            HAND_OVER,
+            request_serializer=ipb.HandOverRegionRequest.SerializeToString,
+            response_deserializer=ipb.HandOverRegionResponse.FromString,
         )
 
     async def execute_many(
@@ -134,6 +180,27 @@ class Link:
         if len(envelopes) != len(items):
             raise RuntimeError(f"centre {self.centre_id} link: {len(envelopes)} answers")
         return envelopes
+
+    async def hand_over_region(
+        self, region: str, to: OwnerRecord, who: str, *, timeout_s: float
+    ) -> int:
+        """Ask the instance (the region's owner) to hand ``region`` to ``to``; the new
+        fencing token. Errors of our tree come back as they were raised there."""
+        request = ipb.HandOverRegionRequest(
+            instance=self.instance, region=region, to_record=to.encode(), who=who
+        )
+        try:
+            response = await self._hand_over(request, timeout=timeout_s)
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() in _UNREACHED:
+                raise CentreUnavailableError(
+                    self.centre_id, f"{exc.code().name}: {exc.details()}"
+                ) from exc
+            raise RuntimeError(
+                f"centre {self.centre_id} link: {exc.code().name}: {exc.details()}"
+            ) from exc
+        (envelope,) = wire.loads(response.envelope)
+        return unwrap(envelope)  # type: ignore[no-any-return]
 
     async def close(self) -> None:
         await self.channel.close()

@@ -72,7 +72,7 @@ class HandoverRpcs:
         target = gw.router.centre(to_centre)
         timeout_s = max(0.05, min(TARGET_STATUS_TIMEOUT_S, deadline - time.monotonic()))
         status = await target.status(timeout_s=timeout_s)
-        if owner.record.centre == to_centre:
+        if owner.record.instance == status.instance:  # this site's instance has it
             return region in status.regions
         if status.lease_valid_for_s <= 0:
             raise PreconditionError(to_centre, "centre has no live session to take over with")
@@ -84,7 +84,10 @@ class HandoverRpcs:
             status.address,
             gw.config.site,
         )
-        await gw.router.incarnation(owner.record.centre, owner.record.instance).hand_over_region(
+        current = gw.router.incarnation(
+            owner.record.centre, owner.record.instance, owner.record.address
+        )
+        await current.hand_over_region(
             region, record, current_identity.get(), timeout_s=max(0.05, deadline - time.monotonic())
         )
         log.info(

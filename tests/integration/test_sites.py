@@ -194,6 +194,23 @@ async def test_any_gateway_serves_any_region(sites: TwoSites) -> None:
         assert a.get_incident(incident.id).region == "innlandet"
 
 
+async def test_a_region_moves_to_the_other_site_and_back_by_command(sites: TwoSites) -> None:
+    """Hand-over across sites: asked at a gateway of the site that is to serve, the
+    current owner (in the other site, another Ray cluster) is reached over its gRPC link
+    and moves the region in one guarded transaction; the hand-back likewise."""
+    with AmkClient([sites.b_gateway], timeout_s=30) as b:
+        moved = b.hand_over_region("vestre-viken", "vestre-viken")  # its own centre, in b
+    assert (moved.owner_centre, moved.owner_site) == ("vestre-viken", "b")
+    with AmkClient([sites.a_gateway], timeout_s=30) as a:
+        back = a.hand_back_region("vestre-viken")
+        assert (back.owner_centre, back.owner_site) == ("vestre-viken", "a")
+        assert back.fencing_token > moved.fencing_token
+        incident = a.create_incident(region="vestre-viken", lat=59.74, lon=10.2)
+    assert (await _owner_sites(sites))["vestre-viken"] == "vestre-viken@a"
+    with AmkClient([sites.b_gateway], timeout_s=10) as b:
+        assert b.get_incident(incident.id).region == "vestre-viken"
+
+
 async def test_a_second_up_of_a_live_site_is_refused(sites: TwoSites, tmp_path: Path) -> None:
     (tmp_path / "amk.toml").write_text(sites.a_toml)
     out = await asyncio.to_thread(

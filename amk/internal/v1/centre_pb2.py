@@ -24,17 +24,21 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x61mk/internal/v1/centre.proto\x12\x0f\x61mk.internal.v1\"4\n\x0e\x45xecuteRequest\x12\x10\n\x08instance\x18\x01 \x01(\t\x12\x10\n\x08\x63ommands\x18\x02 \x01(\x0c\"$\n\x0f\x45xecuteResponse\x12\x11\n\tenvelopes\x18\x01 \x01(\x0c\x32]\n\rCentreService\x12L\n\x07\x45xecute\x12\x1f.amk.internal.v1.ExecuteRequest\x1a .amk.internal.v1.ExecuteResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x61mk/internal/v1/centre.proto\x12\x0f\x61mk.internal.v1\"Y\n\x15HandOverRegionRequest\x12\x10\n\x08instance\x18\x01 \x01(\t\x12\x0e\n\x06region\x18\x02 \x01(\t\x12\x11\n\tto_record\x18\x03 \x01(\x0c\x12\x0b\n\x03who\x18\x04 \x01(\t\"*\n\x16HandOverRegionResponse\x12\x10\n\x08\x65nvelope\x18\x01 \x01(\x0c\"4\n\x0e\x45xecuteRequest\x12\x10\n\x08instance\x18\x01 \x01(\t\x12\x10\n\x08\x63ommands\x18\x02 \x01(\x0c\"$\n\x0f\x45xecuteResponse\x12\x11\n\tenvelopes\x18\x01 \x01(\x0c\x32\xc0\x01\n\rCentreService\x12L\n\x07\x45xecute\x12\x1f.amk.internal.v1.ExecuteRequest\x1a .amk.internal.v1.ExecuteResponse\x12\x61\n\x0eHandOverRegion\x12&.amk.internal.v1.HandOverRegionRequest\x1a\'.amk.internal.v1.HandOverRegionResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'amk.internal.v1.centre_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_EXECUTEREQUEST']._serialized_start=49
-  _globals['_EXECUTEREQUEST']._serialized_end=101
-  _globals['_EXECUTERESPONSE']._serialized_start=103
-  _globals['_EXECUTERESPONSE']._serialized_end=139
-  _globals['_CENTRESERVICE']._serialized_start=141
-  _globals['_CENTRESERVICE']._serialized_end=234
+  _globals['_HANDOVERREGIONREQUEST']._serialized_start=49
+  _globals['_HANDOVERREGIONREQUEST']._serialized_end=138
+  _globals['_HANDOVERREGIONRESPONSE']._serialized_start=140
+  _globals['_HANDOVERREGIONRESPONSE']._serialized_end=182
+  _globals['_EXECUTEREQUEST']._serialized_start=184
+  _globals['_EXECUTEREQUEST']._serialized_end=236
+  _globals['_EXECUTERESPONSE']._serialized_start=238
+  _globals['_EXECUTERESPONSE']._serialized_end=274
+  _globals['_CENTRESERVICE']._serialized_start=277
+  _globals['_CENTRESERVICE']._serialized_end=469
 # @@protoc_insertion_point(module_scope)

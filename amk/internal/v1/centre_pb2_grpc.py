@@ -39,6 +39,11 @@ class CentreServiceStub:
                 request_serializer=amk_dot_internal_dot_v1_dot_centre__pb2.ExecuteRequest.SerializeToString,
                 response_deserializer=amk_dot_internal_dot_v1_dot_centre__pb2.ExecuteResponse.FromString,
                 _registered_method=True)
+        self.HandOverRegion = channel.unary_unary(
+                '/amk.internal.v1.CentreService/HandOverRegion',
+                request_serializer=amk_dot_internal_dot_v1_dot_centre__pb2.HandOverRegionRequest.SerializeToString,
+                response_deserializer=amk_dot_internal_dot_v1_dot_centre__pb2.HandOverRegionResponse.FromString,
+                _registered_method=True)
 
 
 class CentreServiceServicer:
@@ -52,6 +57,15 @@ class CentreServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def HandOverRegion(self, request, context):
+        """Hand a region this instance owns to another instance (a supervisor's command), in
+        one guarded transaction. Over gRPC so that it reaches an owner in another site
+        (another Ray cluster), as commands do.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CentreServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -59,6 +73,11 @@ def add_CentreServiceServicer_to_server(servicer, server):
                     servicer.Execute,
                     request_deserializer=amk_dot_internal_dot_v1_dot_centre__pb2.ExecuteRequest.FromString,
                     response_serializer=amk_dot_internal_dot_v1_dot_centre__pb2.ExecuteResponse.SerializeToString,
+            ),
+            'HandOverRegion': grpc.unary_unary_rpc_method_handler(
+                    servicer.HandOverRegion,
+                    request_deserializer=amk_dot_internal_dot_v1_dot_centre__pb2.HandOverRegionRequest.FromString,
+                    response_serializer=amk_dot_internal_dot_v1_dot_centre__pb2.HandOverRegionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -88,6 +107,33 @@ class CentreService:
             '/amk.internal.v1.CentreService/Execute',
             amk_dot_internal_dot_v1_dot_centre__pb2.ExecuteRequest.SerializeToString,
             amk_dot_internal_dot_v1_dot_centre__pb2.ExecuteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def HandOverRegion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.internal.v1.CentreService/HandOverRegion',
+            amk_dot_internal_dot_v1_dot_centre__pb2.HandOverRegionRequest.SerializeToString,
+            amk_dot_internal_dot_v1_dot_centre__pb2.HandOverRegionResponse.FromString,
             options,
             channel_credentials,
             insecure,
