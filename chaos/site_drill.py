@@ -18,15 +18,16 @@ live incidents, then, ``reps`` times:
    other site's home-centre instance takes the region when the lost site's beat stops:
    ``actors/supervisor/site_watch.py``);
 4. the lost site is started again: it comes back as a standby (site return), and is the
-   survivor's partner for the next repetition, in which the other site is lost.
+   survivor's partner for the next repetition, in which the other site is lost; with
+   ``--handback`` every region is then handed back to it by command at its own gateway
+   (``HandBackRegion``: the owner in the other site is reached over its gRPC link), so
+   the primary site serves again and is the one lost next.
 
 At the end it checks, from etcd, every acknowledged write: journaled once, stored once
 (0 lost, 0 duplicated), and that no entry was accepted under a superseded fencing token
 (0 stale). Exit 0 when all holds and every region was served again in every repetition.
 
-Not here yet: the partition drill (a site cut off from etcd through the proxy) and
-handback to the primary site by command (hand-over across sites needs the control
-calls on the gRPC link).
+Not here yet: the partition drill (a site cut off from etcd through the proxy).
 """
 
 from __future__ import annotations
@@ -70,6 +71,9 @@ class SiteDrillSpec:
     incidents: int = 1000  # live incidents per region before the first loss
     writers: int = 6
     no_fault_s: float = 0.0  # writing with both sites up first: no owner may change
+    # After each return, hand every region back to the returned site by command (at its
+    # gateway): the primary site serves again, and is the one lost next time.
+    handback: bool = False
     steady_s: float = 3.0  # writing before the kill
     after_s: float = 6.0  # writing after the kill
 
@@ -175,6 +179,20 @@ async def _fill(gateway: str, points: dict[str, tuple[float, float]], per_region
 
         await asyncio.gather(*(worker() for _ in range(FILL_CONCURRENCY)))
     return done
+
+
+async def hand_back(gateway: str, regions: list[str]) -> float:
+    """Hand every region back to its home centre in ``gateway``'s site; seconds taken."""
+    from amk.coordination.v1 import coordination_pb2 as cpb
+    from amk.coordination.v1 import coordination_pb2_grpc as cpb_grpc
+
+    t0 = time.monotonic()
+    async with grpc.aio.insecure_channel(gateway) as channel:
+        stub = cpb_grpc.CoordinationServiceStub(channel)
+        for region in regions:
+            req = cpb.HandBackRegionRequest(request_id=uuid.uuid4().hex, region=region)
+            await stub.HandBackRegion(req, timeout=60)
+    return time.monotonic() - t0
 
 
 async def follow_owners(client: EtcdClient, keys: Keys, out: list[dict[str, Any]]) -> None:
@@ -316,6 +334,12 @@ async def run_site_drill(spec: SiteDrillSpec, report_dir: Path) -> dict[str, Any
             }
             victim.start()
             rep_result["return_up_s"] = round(await asyncio.to_thread(victim.wait_up), 1)
+            if spec.handback:
+                rep_result["handback_s"] = round(await hand_back(victim.gateway, regions), 2)
+                back = await _owners(client, keys, regions)
+                rep_result["owners_after_handback"] = back
+                if any(not o.endswith(f"@{victim.name}") for o in back.values()):
+                    raise RuntimeError(f"rep {rep}: hand-back left {back}")
             result["reps"].append(rep_result)
             print(
                 f"rep {rep}: lost site {victim.name} ({killed} processes); first ack after "
@@ -375,7 +399,8 @@ def report_markdown(result: dict[str, Any]) -> str:
         "# Site-loss drill",
         "",
         f"Command: `python -m chaos.site_drill --reps {result['spec']['reps']} --incidents "
-        f"{result['spec']['incidents']} --no-fault {result['spec']['no_fault_s']:g}` "
+        f"{result['spec']['incidents']} --no-fault {result['spec']['no_fault_s']:g}"
+        f"{' --handback' if result['spec'].get('handback') else ''}` "
         "(two sites, each `amk up --site` with its own Ray; one etcd). Written by "
         "`chaos/site_drill.py`.",
         "",
@@ -392,6 +417,13 @@ def report_markdown(result: dict[str, Any]) -> str:
         f"{result.get('no_fault', {}).get('seconds', 'not run')} s, owner changes "
         f"{result.get('no_fault', {}).get('owner_changes', '-')} (a false alarm would "
         "take over a whole site).",
+        "- Hand-back after each return: "
+        + (
+            ", ".join(f"rep {r['rep']} {r['handback_s']} s" for r in result.get("reps", []))
+            if result["spec"].get("handback")
+            else "not asked (--handback)"
+        )
+        + ".",
         f"- Exit code {result.get('exit_code')}.",
         "",
         "Per region: the owner key revoked (the other site's supervisor presumed the site "
@@ -423,9 +455,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--incidents", type=int, default=1000, help="live incidents per region")
     p.add_argument("--writers", type=int, default=6)
     p.add_argument("--no-fault", type=float, default=0.0, help="seconds with both sites up first")
+    p.add_argument(
+        "--handback",
+        action="store_true",
+        help="after each return, hand every region back to the returned site by command",
+    )
     args = p.parse_args(argv)
     spec = SiteDrillSpec(
-        reps=args.reps, incidents=args.incidents, writers=args.writers, no_fault_s=args.no_fault
+        reps=args.reps,
+        incidents=args.incidents,
+        writers=args.writers,
+        no_fault_s=args.no_fault,
+        handback=args.handback,
     )
     report_dir = Path(
         args.report_dir or f"drill-reports/site-loss-{time.strftime('%Y%m%d-%H%M%S')}"
