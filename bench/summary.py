@@ -147,7 +147,7 @@ def build(results: Results, runs: dict[str, Any] | None = None) -> str:
     quick = sorted(k for k, v in results.items() if v.get("quick"))
     if quick:
         lines += [f"**Quick (--quick) results, not the real figures:** {', '.join(quick)}", ""]
-    lines += ["## Issue #10 figures against targets", ""]
+    lines += ["## Figures against targets (issue #10; #11 rows: sites)", ""]
     lines += table(HEADER, [figure_row(f, results, runs) for f in FIGURES])
     for name, section in (
         ("api", sections.api_section),

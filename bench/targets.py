@@ -76,6 +76,31 @@ def _archive(opt: Options, out: str) -> list[str]:
     return ["-m", "bench.archive_bench", "--out", out, "--md", md, "--svg", svg, *quick]
 
 
+def _site_loss(opt: Options, out: str) -> list[str]:
+    reps, incidents = ("2", "50") if opt.quick else ("5", "1000")
+    return [
+        "-m",
+        "chaos.site_drill",
+        "--reps",
+        reps,
+        "--incidents",
+        incidents,
+        "--no-fault",
+        "10" if opt.quick else "60",
+        "--handback",
+        "--report-dir",
+        "bench/results/drills/site-loss",
+        "--out",
+        out,
+    ]
+
+
+def _site_partition(opt: Options, out: str) -> list[str]:
+    incidents = "50" if opt.quick else "1000"
+    report = "bench/results/drills/site-partition"
+    return ["-m", "chaos.site_partition", "--incidents", incidents, "--report-dir", report]
+
+
 def _drill(opt: Options, out: str) -> list[str]:
     return []  # built by run_all, which needs the scenario (quick: a shortened copy)
 
@@ -96,6 +121,12 @@ BENCHES: dict[str, Bench] = {
         Bench("etcd-leader-kill", _drill, _limit(600), scenario="etcd-leader-kill-5x.toml"),
         Bench("kill-centre", _drill, _limit(600), scenario="kill-centre.toml"),
         Bench("pause-centre", _drill, _limit(600), scenario="pause-centre.toml"),
+        Bench("site-loss", _site_loss, _limit(1800, 600)),
+        Bench(
+            "site-partition",
+            lambda opt, out: [*_site_partition(opt, out), "--out", out],
+            _limit(900, 600),
+        ),
         Bench("major", _script("major_bench.py"), _limit(600), default=False),
         Bench("archive", _archive, _limit(4 * 3600, 1200), default=False),
     )
@@ -321,6 +352,39 @@ def _gateway(gw: dict[str, Any], _: Results) -> Row:
     )
 
 
+def _site_loss_row(sl: dict[str, Any], _: Results) -> Row:
+    s = sl["summary"]
+    return Row(
+        f"p99 {fmt(s['first_ack_p99_s'], ' s', 3)} (max {fmt(s['first_ack_max_s'], ' s', 3)}) "
+        f"over {len(sl['reps'])} losses x regions: {s['samples']} samples, {s['missing']} "
+        f"missing; {s['acked']} acked, {s['lost']} lost, {s['duplicated']} duplicated, "
+        f"{s['stale']} stale",
+        s["first_ack_p99_s"] is not None
+        and s["first_ack_p99_s"] <= 1.0
+        and not (s["lost"] or s["duplicated"] or s["stale"] or s["missing"]),
+        "lease expiry alone: TTL 2 s + etcd's 500 ms tick",
+    )
+
+
+def _site_no_fault_row(sl: dict[str, Any], _: Results) -> Row:
+    nf = sl.get("no_fault")
+    if not nf:
+        return Row("not run (no --no-fault phase)", None, why="not run")
+    return Row(f"{nf['owner_changes']} in {nf['seconds']:g} s", nf["owner_changes"] == 0, "")
+
+
+def _site_partition_row(sp: dict[str, Any], _: Results) -> Row:
+    s = sp["summary"]
+    return Row(
+        f"served by the other site after at most {fmt(s['served_elsewhere_max_s'], ' s', 3)}; "
+        f"{sp['acked_via_cut_off_site_while_cut']} writes accepted by the cut-off site; "
+        f"{sp['owner_changes_after_heal']} owner changes after the heal; {s['lost']} lost, "
+        f"{s['duplicated']} duplicated, {s['stale']} stale",
+        sp["exit_code"] == 0,
+        f"target {s['target_s']} s",
+    )
+
+
 FIGURES: tuple[Figure, ...] = (
     Figure("1", "CreateIncident, 64 clients: throughput", ">= 0.5x echo", "api", _api_64),
     Figure("1", "CreateIncident, 8 clients: p99 latency", "<= 10 ms", "api", _api_8),
@@ -400,4 +464,25 @@ FIGURES: tuple[Figure, ...] = (
         ("recommend",),
     ),
     Figure("kept", "gateway restart: kill -> serving again", "p99 <= 2 s", "gateway", _gateway),
+    Figure(
+        "#11",
+        "site loss (every process of a site): every region's first ack by the new owner",
+        "p99 <= 1.0 s over 5 losses, 0 lost/duplicated/stale",
+        "site-loss",
+        _site_loss_row,
+    ),
+    Figure(
+        "#11",
+        "false site loss: owner changes with both sites up under load",
+        "0",
+        "site-loss",
+        _site_no_fault_row,
+    ),
+    Figure(
+        "#11",
+        "site partition (cut off from etcd): served elsewhere; cut-off site's writes refused",
+        "<= lease TTL + 0.5 s; 0 accepted",
+        "site-partition",
+        _site_partition_row,
+    ),
 )

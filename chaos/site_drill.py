@@ -450,6 +450,7 @@ def report_markdown(result: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m chaos.site_drill", description=__doc__)
+    p.add_argument("--out", default=None, help="also write the report's JSON here (run_all)")
     p.add_argument("--report-dir", default=None, help="default: ./drill-reports/site-loss-TIME")
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--incidents", type=int, default=1000, help="live incidents per region")
@@ -472,6 +473,8 @@ def main(argv: list[str] | None = None) -> int:
         args.report_dir or f"drill-reports/site-loss-{time.strftime('%Y%m%d-%H%M%S')}"
     ).resolve()
     result = asyncio.run(run_site_drill(spec, report_dir))
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=2, default=str))
     print(json.dumps(result.get("summary", {}), indent=2))
     return int(result.get("exit_code", EXIT_VIOLATION))
 
