@@ -212,6 +212,12 @@ class ClusterConfig(BaseModel):
     # command link (actors/centre/link.py; measured cheaper), or "ray", an actor call.
     # Centre-side: with "ray" a centre opens no link and its owner records name none.
     centre_link: Literal["grpc", "ray"] = "grpc"
+    # The host the centre's link listens on and names in its owner records. Loopback by
+    # default (every site on one machine). Sites on several machines need an address the
+    # other sites' gateways reach: the link has no TLS or peer authentication yet (the
+    # security issue, #13), so set this only on a network you trust; the centre logs a
+    # warning when it is not loopback.
+    centre_link_host: str = "127.0.0.1"
     # etcd's backend quota, set explicitly on the embedded etcd (and checked against an
     # external one by `amk status`). 4 GiB: twice etcd's 2 GiB default, half its 8 GiB
     # suggested maximum; with the archiver running the live data is a day of work

@@ -45,7 +45,11 @@ class CentreActor:
         self.link: LinkServer | None = None
         if config.centre_link == "grpc":
             self.link = LinkServer(
-                centre_id, instance, self._execute_batch, self.centre.hand_over_region
+                centre_id,
+                instance,
+                self._execute_batch,
+                self.centre.hand_over_region,
+                host=config.centre_link_host,
             )
         structlog.contextvars.bind_contextvars(centre=centre_id)
 

@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
+import structlog
 
 from actors.centre import wire
 from actors.domain.commands import Command
@@ -32,6 +33,8 @@ from actors.remote import Envelope, unwrap
 from amk.internal.v1 import centre_pb2 as ipb
 from cluster.errors import AmkError, CentreUnavailableError
 from cluster.ownership import OwnerRecord
+
+log = structlog.get_logger("amk.centre.link")
 
 SERVICE = ipb.DESCRIPTOR.services_by_name["CentreService"]
 EXECUTE = f"/{SERVICE.full_name}/Execute"
@@ -63,7 +66,9 @@ class LinkServer:
         instance: str,
         execute_many: ExecuteMany,
         hand_over: HandOver | None = None,
+        host: str = LOOPBACK,
     ) -> None:
+        self.host = host
         self.centre_id = centre_id
         self.instance = instance
         self._execute_many = execute_many
@@ -72,7 +77,7 @@ class LinkServer:
         self.address = ""
 
     async def start(self) -> str:
-        """Listen on a free loopback port; returns ``host:port``."""
+        """Listen on a free port of ``host`` (loopback unless configured); ``host:port``."""
         self.server = grpc.aio.server(options=_OPTIONS)
         handler = grpc.unary_unary_rpc_method_handler(
             self._execute,
@@ -88,9 +93,15 @@ class LinkServer:
         self.server.add_generic_rpc_handlers(
             (grpc.method_handlers_generic_handler(SERVICE.full_name, methods),)
         )
-        port = self.server.add_insecure_port(f"{LOOPBACK}:0")
+        port = self.server.add_insecure_port(f"{self.host}:0")
         await self.server.start()
-        self.address = f"{LOOPBACK}:{port}"
+        self.address = f"{self.host}:{port}"
+        if self.host != LOOPBACK:
+            log.warning(
+                "centre_link_not_loopback",
+                address=self.address,
+                note="no TLS or peer authentication yet (issue #13): a trusted network only",
+            )
         return self.address
 
     async def stop(self) -> None:
