@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -115,6 +116,11 @@ class EtcdCluster:
             for i in range(self.size)
         ]
         for m in self.members:
+            # A new cluster (--initial-cluster-state new) on the data of an earlier run
+            # in the same folder would rejoin that run's members on their old ports and
+            # never get a quorum: every drill starts from empty members and logs.
+            shutil.rmtree(m.data_dir, ignore_errors=True)
+            (self.base_dir / f"{m.name}.log").unlink(missing_ok=True)
             self._spawn(m, binary)
         self._wait_all(timeout_s)
         log.info("etcd_cluster_started", endpoints=self.endpoints, version=self.version)
