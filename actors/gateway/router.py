@@ -80,8 +80,14 @@ class Router:
         deadline = self.deadline(context) - 0.01
         retry = self.config.route_retry
         backoff = retry.initial_s
+        tried: Owner | None = None
         while True:
             owner = self.directory.owner(region)
+            if owner is not None and owner != tried:
+                # A new owner starts short again: it has just claimed and is loading the
+                # region (refusing as not-yet-owner for some tens of ms); a backoff grown
+                # while nobody owned it would hold the call 0.2 s past its load.
+                tried, backoff = owner, retry.initial_s
             if owner is None:
                 err: AmkError = RegionUnavailableError(region, "no centre owns it (failing over)")
             else:
