@@ -257,7 +257,12 @@ class AirDesk:
                     self._scan(host)
 
     def _scan(self, host: RegionHost) -> None:
+        # Every hosted incident each second: most have no alert at all, so that is
+        # checked first (the profile of a 20,000-incident region showed this scan at 4 %
+        # of the centre's CPU under load). An index of pending requests would be O(1).
         for inc in list(host.incidents.values()):
+            if not inc.alerts:
+                continue
             for alert in air.undelivered(inc):
                 self._spawn_request(host.region, inc.id, alert.id)
         for mission in list(host.missions.values()):
