@@ -49,6 +49,7 @@ import grpc
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
 from chaos.checker import check_fencing, check_records, collect
+from chaos.fault_figures import percentile
 from chaos.processes import descendants, kill_left, start_time
 from chaos.raw_client import RawWriter
 from cluster.config import ClusterConfig
@@ -251,11 +252,6 @@ def first_acks(
         ]
         out[region] = round(min(done) - t_kill, 3) if done else None
     return out
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
 
 
 async def run_site_drill(spec: SiteDrillSpec, report_dir: Path) -> dict[str, Any]:
@@ -472,9 +468,14 @@ def main(argv: list[str] | None = None) -> int:
     report_dir = Path(
         args.report_dir or f"drill-reports/site-loss-{time.strftime('%Y%m%d-%H%M%S')}"
     ).resolve()
-    result = asyncio.run(run_site_drill(spec, report_dir))
-    if args.out:
-        Path(args.out).write_text(json.dumps(result, indent=2, default=str))
+    return finish(asyncio.run(run_site_drill(spec, report_dir)), args.out)
+
+
+def finish(result: dict[str, Any], out: str | None) -> int:
+    """A site drill's end on the command line: the JSON to ``out`` (``run_all``), the
+    summary printed, the exit code."""
+    if out:
+        Path(out).write_text(json.dumps(result, indent=2, default=str))
     print(json.dumps(result.get("summary", {}), indent=2))
     return int(result.get("exit_code", EXIT_VIOLATION))
 

@@ -43,6 +43,7 @@ from chaos.site_drill import (
     Site,
     _fill,
     _owners,
+    finish,
     first_acks,
     follow_owners,
     timeline,
@@ -226,11 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     report_dir = Path(
         args.report_dir or f"drill-reports/site-partition-{time.strftime('%Y%m%d-%H%M%S')}"
     ).resolve()
-    result = asyncio.run(run_partition_drill(spec, report_dir))
-    if args.out:
-        Path(args.out).write_text(json.dumps(result, indent=2, default=str))
-    print(json.dumps(result.get("summary", {}), indent=2))
-    return int(result.get("exit_code", EXIT_VIOLATION))
+    return finish(asyncio.run(run_partition_drill(spec, report_dir)), args.out)
 
 
 if __name__ == "__main__":

@@ -178,15 +178,7 @@ class Link:
         try:
             response = await self._execute(request, timeout=timeout_s)
         except grpc.aio.AioRpcError as exc:
-            if exc.code() in _UNREACHED:
-                raise CentreUnavailableError(
-                    self.centre_id, f"{exc.code().name}: {exc.details()}"
-                ) from exc
-            # The centre's own code failed (INTERNAL) or refused our bytes: a bug, passed
-            # on as one (the RPC layer logs it and answers INTERNAL), as Ray's task errors.
-            raise RuntimeError(
-                f"centre {self.centre_id} link: {exc.code().name}: {exc.details()}"
-            ) from exc
+            raise self._failed(exc) from exc
         envelopes = wire.loads(response.envelopes)
         if len(envelopes) != len(items):
             raise RuntimeError(f"centre {self.centre_id} link: {len(envelopes)} answers")
@@ -203,15 +195,17 @@ class Link:
         try:
             response = await self._hand_over(request, timeout=timeout_s)
         except grpc.aio.AioRpcError as exc:
-            if exc.code() in _UNREACHED:
-                raise CentreUnavailableError(
-                    self.centre_id, f"{exc.code().name}: {exc.details()}"
-                ) from exc
-            raise RuntimeError(
-                f"centre {self.centre_id} link: {exc.code().name}: {exc.details()}"
-            ) from exc
+            raise self._failed(exc) from exc
         (envelope,) = wire.loads(response.envelope)
         return unwrap(envelope)  # type: ignore[no-any-return]
+
+    def _failed(self, exc: grpc.aio.AioRpcError) -> Exception:
+        """What a failed call means: not reached (retryable on the region's next owner),
+        or the centre's own code failed or refused our bytes: a bug, passed on as one
+        (the RPC layer logs it and answers INTERNAL), as Ray's task errors are."""
+        if exc.code() in _UNREACHED:
+            return CentreUnavailableError(self.centre_id, f"{exc.code().name}: {exc.details()}")
+        return RuntimeError(f"centre {self.centre_id} link: {exc.code().name}: {exc.details()}")
 
     async def close(self) -> None:
         await self.channel.close()

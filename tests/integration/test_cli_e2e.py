@@ -17,33 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from chaos.processes import descendants
 from cluster.etcd_server import find_free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 AMK = str(Path(sys.executable).parent / "amk")
-
-
-def descendants(pid: int) -> set[int]:
-    """Every live process below ``pid`` (read from /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    found: set[int] = set()
-    stack = [pid]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            if child not in found:
-                found.add(child)
-                stack.append(child)
-    return found
 
 
 def cmdline(pid: int) -> str:
