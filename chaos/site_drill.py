@@ -36,6 +36,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -150,6 +151,16 @@ class Site:
             kill_left(found)
 
 
+def fresh_folder(report_dir: Path) -> None:
+    """The drill's folder without an earlier run's etcd data and site folders: the
+    etcd here is the drill's own, and a second run on the first one's data would start
+    with twice the incidents (every run in a folder slower than the one before)."""
+    report_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("etcd", "site-a", "site-b"):
+        shutil.rmtree(report_dir / name, ignore_errors=True)
+    (report_dir / "etcd.log").unlink(missing_ok=True)
+
+
 async def _owners(client: EtcdClient, keys: Keys, regions: list[str]) -> dict[str, str]:
     out = {}
     for region in regions:
@@ -255,7 +266,7 @@ def first_acks(
 
 
 async def run_site_drill(spec: SiteDrillSpec, report_dir: Path) -> dict[str, Any]:
-    await asyncio.to_thread(report_dir.mkdir, parents=True, exist_ok=True)
+    await asyncio.to_thread(fresh_folder, report_dir)
     etcd = EmbeddedEtcd(
         report_dir / "etcd", client_port=find_free_port(), log_file=report_dir / "etcd.log"
     ).start()

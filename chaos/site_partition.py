@@ -46,6 +46,7 @@ from chaos.site_drill import (
     finish,
     first_acks,
     follow_owners,
+    fresh_folder,
     timeline,
 )
 from cluster.config import ClusterConfig
@@ -64,7 +65,7 @@ class PartitionSpec:
 
 
 async def run_partition_drill(spec: PartitionSpec, report_dir: Path) -> dict[str, Any]:
-    await asyncio.to_thread(report_dir.mkdir, parents=True, exist_ok=True)
+    await asyncio.to_thread(fresh_folder, report_dir)
     etcd = EmbeddedEtcd(
         report_dir / "etcd", client_port=find_free_port(), log_file=report_dir / "etcd.log"
     ).start()
