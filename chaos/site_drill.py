@@ -479,12 +479,13 @@ def main(argv: list[str] | None = None) -> int:
     report_dir = Path(
         args.report_dir or f"drill-reports/site-loss-{time.strftime('%Y%m%d-%H%M%S')}"
     ).resolve()
-    return finish(asyncio.run(run_site_drill(spec, report_dir)), args.out)
+    return finish(asyncio.run(run_site_drill(spec, report_dir)), args.out, "chaos.site_drill")
 
 
-def finish(result: dict[str, Any], out: str | None) -> int:
-    """A site drill's end on the command line: the JSON to ``out`` (``run_all``), the
-    summary printed, the exit code."""
+def finish(result: dict[str, Any], out: str | None, module: str) -> int:
+    """A site drill's end on the command line: its command in the result, the JSON to
+    ``out`` (``run_all``), the summary printed, the exit code."""
+    result["command"] = " ".join([".venv/bin/python", "-m", module, *sys.argv[1:]])
     if out:
         Path(out).write_text(json.dumps(result, indent=2, default=str))
     print(json.dumps(result.get("summary", {}), indent=2))

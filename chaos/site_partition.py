@@ -228,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     report_dir = Path(
         args.report_dir or f"drill-reports/site-partition-{time.strftime('%Y%m%d-%H%M%S')}"
     ).resolve()
-    return finish(asyncio.run(run_partition_drill(spec, report_dir)), args.out)
+    result = asyncio.run(run_partition_drill(spec, report_dir))
+    return finish(result, args.out, "chaos.site_partition")
 
 
 if __name__ == "__main__":
