@@ -226,6 +226,18 @@ class EtcdClient:
         is gone (module docstring: *A lost leader*). Raises ``grpc.aio.AioRpcError`` as
         the call does, or :class:`StoreUnavailableError` when abandoned."""
         until = asyncio.get_running_loop().time() + timeout_s
+        if not self._term and not self._leaderless:
+            # No answer has told us the Raft term yet (a new client): ask the member
+            # first. Without a term to compare, a leader that died just before this call
+            # and an election the member finished before our first check would leave
+            # nothing to tell the forwarded call is lost: it would wait out etcd's own
+            # 5.5 s timeout (seen once in CI: test_etcd_leader_loss).
+            view = await self._member_view()
+            if view is not None:
+                if view.leader:
+                    self._term = view.raftTerm
+                else:
+                    self._leaderless = True
         if self._leaderless:
             await self._await_leader(until)
         base = self._term
