@@ -15,6 +15,7 @@ etcd as soon as ``put_batch`` returns, so the settings are chosen for that:
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -65,7 +66,7 @@ class SqliteArchive(SqlArchive):
             check_same_thread=False,  # to_thread may pick any worker; the lock serialises
         )
         try:
-            (mode,) = conn.execute("PRAGMA journal_mode=WAL").fetchone()
+            (mode,) = self._wal(conn)
             if str(mode).lower() != "wal":
                 raise ArchiveError(
                     f"archive {self.where}: SQLite refused WAL mode (got {mode!r}); "
@@ -76,6 +77,22 @@ class SqliteArchive(SqlArchive):
             conn.close()
             raise
         return conn
+
+    def _wal(self, conn: sqlite3.Connection) -> tuple[str]:
+        """Switch to WAL, waiting out other connections: SQLite answers "database is
+        locked" at once, without its busy handler, when several connections change a
+        new file's journal mode together (centres starting on one database; seen once
+        in CI: test_two_archives_migrating_at_once_both_succeed[sqlite])."""
+        deadline = time.monotonic() + self.busy_timeout_s
+        delay = 0.005
+        while True:
+            try:
+                return conn.execute("PRAGMA journal_mode=WAL").fetchone()  # type: ignore[no-any-return]
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(0.1, delay * 2)
 
     @contextmanager
     def _transaction(self, conn: sqlite3.Connection, *, write: bool) -> Iterator[sqlite3.Cursor]:
