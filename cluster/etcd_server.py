@@ -16,6 +16,7 @@ import ctypes
 import hashlib
 import importlib.util
 import os
+import random
 import shutil
 import signal
 import socket
@@ -34,8 +35,27 @@ log = structlog.get_logger("amk.etcd")
 UNSAFE_VERSIONS = ("3.5.0", "3.5.1", "3.5.2")
 
 
+# Ports handed out for servers we start (embedded etcd, gateways, metrics in tests and
+# drills): below Linux's ephemeral range (32768-60999), where every socket bound to port
+# 0 and every outgoing connection gets its port, and above Ray's worker ports
+# (10002-19999 by default). A port picked from the ephemeral range could be taken by
+# another process between the pick and our bind (seen in CI: a metrics port taken while
+# a second Ray cluster ran).
+PORT_RANGE = (20000, 32000)
+
+
 def find_free_port() -> int:
-    with socket.socket() as s:
+    """A loopback port free now, from ``PORT_RANGE`` (checked by binding it)."""
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(*PORT_RANGE)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as s:  # the range is crowded: let the kernel choose
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
