@@ -252,11 +252,13 @@ async def test_losing_a_whole_site_leaves_every_region_served_by_its_own_centre(
         assert await _owner_sites(sites) == homes
 
     await assert_eventually(taken, timeout_s=TAKEOVER_WITHIN_S, interval_s=0.1)
-    # Taken by the site-loss fast path (site a's beat stopped), not by lease expiry.
+    # Taken by the site-loss fast path (site a's beat stopped), not by lease expiry. It
+    # revokes what is left: site a's own supervisor, dying a few ms after its centres,
+    # may already have revoked some of their leases through its crash fast path.
     assert sites.deployment.supervisor is not None
     lost = await sites.deployment.supervisor.site_events()
     assert [e.site for e in lost] == ["a"], lost
-    assert set(lost[0].revoked_regions) == set(homes), lost
+    assert set(lost[0].revoked_regions) <= set(homes), lost
     with AmkClient([sites.b_gateway], timeout_s=10) as b:
         for incident_id in acked:
             assert b.get_incident(incident_id).id == incident_id
