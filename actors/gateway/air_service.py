@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from actors.domain import air_mission_lifecycle
 from actors.domain import validation as v
@@ -31,11 +30,6 @@ from actors.gateway.rpc import rpc
 from amk.dispatch.v1 import dispatch_pb2 as pb
 
 AIRCRAFT = (UnitKind.HELICOPTER, UnitKind.FIXED_WING)
-
-
-def when(seconds: float) -> Timestamp | None:
-    """A timestamp, or unset for 0.0 (not happened yet)."""
-    return conv.to_timestamp(seconds) if seconds else None
 
 
 def mission_pb(m: AirMission, archived: bool = False) -> pb.AirMission:
@@ -55,15 +49,15 @@ def mission_pb(m: AirMission, archived: bool = False) -> pb.AirMission:
         address=m.address,
         reason=m.reason,
         requested_by=m.requested_by,
-        requested_at=when(m.requested_at),
-        received_at=when(m.received_at),
+        requested_at=conv.when(m.requested_at),
+        received_at=conv.when(m.received_at),
         unit_id=m.unit_id,
         base_doctor=m.base_doctor,
         answered_by=m.answered_by,
-        answered_at=when(m.answered_at),
+        answered_at=conv.when(m.answered_at),
         decline_reason=m.decline_reason,
-        updated_at=when(m.updated_at),
-        closed_at=when(m.closed_at),
+        updated_at=conv.when(m.updated_at),
+        closed_at=conv.when(m.closed_at),
         events=[
             pb.AirMissionEvent(
                 state=conv.to_pb_enum(e.state), at=conv.to_timestamp(e.at), by=e.by, note=e.note

@@ -259,7 +259,7 @@ def incident_pb(inc: Incident) -> pb.Incident:
     )
 
 
-def _when(seconds: float) -> Timestamp | None:
+def when(seconds: float) -> Timestamp | None:
     """A timestamp, or unset for 0.0 (not happened yet)."""
     return to_timestamp(seconds) if seconds else None
 
@@ -274,25 +274,25 @@ def alert_pb(incident_id: str, a: Alert) -> pb.Alert:
         criteria_code=a.criteria_code,
         reason=a.reason,
         recipient=a.recipient,
-        proposed_at=_when(a.proposed_at),
-        sent_at=_when(a.sent_at),
+        proposed_at=when(a.proposed_at),
+        sent_at=when(a.sent_at),
         sent_by=a.sent_by,
-        acknowledged_at=_when(a.acknowledged_at),
+        acknowledged_at=when(a.acknowledged_at),
         acknowledged_by=a.acknowledged_by,
-        escalated_at=_when(a.escalated_at),
-        cancelled_at=_when(a.cancelled_at),
+        escalated_at=when(a.escalated_at),
+        cancelled_at=when(a.cancelled_at),
         cancelled_by=a.cancelled_by,
         note=a.note,
         prenotification=prenotification_pb(a.recipient, a.sent_at, a.prenotification),
         air_kind=to_pb_enum(a.air_kind),
         mission_id=a.mission_id,
-        delivered_at=_when(a.delivered_at),
-        declined_at=_when(a.declined_at),
+        delivered_at=when(a.delivered_at),
+        declined_at=when(a.declined_at),
         declined_by=a.declined_by,
         aircraft_unit_id=a.aircraft_unit_id,
         base_doctor=a.base_doctor,
         mission_state=to_pb_enum(a.mission_state),
-        mission_updated_at=_when(a.mission_updated_at),
+        mission_updated_at=when(a.mission_updated_at),
     )
 
 
@@ -310,15 +310,15 @@ def prenotification_pb(
         urgency=to_pb_enum(p.urgency),
         findings=p.findings,
         free_text=p.free_text,
-        symptom_onset=_when(p.symptom_onset_at),
+        symptom_onset=when(p.symptom_onset_at),
         unit_id=p.unit_id,
-        expected_arrival=_when(p.expected_arrival),
+        expected_arrival=when(p.expected_arrival),
         eta_reason=p.eta_reason,
-        eta_updated_at=_when(p.eta_updated_at),
+        eta_updated_at=when(p.eta_updated_at),
         eta_updates=p.eta_updates,
-        arrived_at=_when(p.arrived_at),
+        arrived_at=when(p.arrived_at),
         replaced_by=p.replaced_by,
-        withdrawn_at=_when(p.withdrawn_at),
+        withdrawn_at=when(p.withdrawn_at),
         lead_time_s=p.arrived_at - sent_at if p.arrived_at and sent_at else 0.0,
     )
 
