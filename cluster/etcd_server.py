@@ -22,6 +22,7 @@ import signal
 import socket
 import stat
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,16 +45,28 @@ UNSAFE_VERSIONS = ("3.5.0", "3.5.1", "3.5.2")
 PORT_RANGE = (20000, 32000)
 
 
+# Ports this process has handed out. A port is only checked free, not held, until its
+# server binds it; without this set two picks before either bind (a config's gateway and
+# metrics ports) could return the same port (seen in CI: "gateway cannot bind").
+_handed_out: set[int] = set()
+_handed_out_lock = threading.Lock()
+
+
 def find_free_port() -> int:
-    """A loopback port free now, from ``PORT_RANGE`` (checked by binding it)."""
+    """A loopback port free now, from ``PORT_RANGE`` (checked by binding it), never one
+    this process has handed out before."""
     rng = random.SystemRandom()
     for _ in range(200):
         port = rng.randrange(*PORT_RANGE)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
+        with _handed_out_lock:
+            if port in _handed_out:
                 continue
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            _handed_out.add(port)
             return port
     with socket.socket() as s:  # the range is crowded: let the kernel choose
         s.bind(("127.0.0.1", 0))
