@@ -1,0 +1,242 @@
+"""The local certificate authority of the embedded default (issue #13).
+
+Why a CA of our own: every port the cluster opens (gateways, the centres' links, etcd)
+speaks TLS and asks for a certificate from *our* CA, so a client without one gets
+nothing. Production plugs in the health trust's PKI instead (the same three files per
+identity: CA certificate, certificate, key); development and tests get one made here, in
+the state folder (``{home}/pki``), the first time ``amk up`` runs.
+
+Keys are EC P-256 (small, fast handshakes on 2 cores), written 0600. Certificates are
+reused while they are signed by the current CA, name the hosts asked for and have more
+than ``RENEW_BEFORE`` left; otherwise they are issued again. The CA key never leaves the
+state folder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from cluster.errors import ConfigError
+
+CA_DAYS = 3650
+LEAF_DAYS = 365
+RENEW_BEFORE = dt.timedelta(days=30)
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+@dataclass(frozen=True, slots=True)
+class TlsFiles:
+    """One identity's files: what a gRPC server, a client or etcd is given."""
+
+    ca: Path
+    cert: Path
+    key: Path
+
+    def read(self) -> tuple[bytes, bytes, bytes]:
+        """(CA certificate, certificate chain, private key) as PEM bytes."""
+        return self.ca.read_bytes(), self.cert.read_bytes(), self.key.read_bytes()
+
+    def common_name(self) -> str:
+        cert = x509.load_pem_x509_certificate(self.cert.read_bytes())
+        return common_name_of(cert)
+
+
+def common_name_of(cert: x509.Certificate) -> str:
+    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(names[0].value) if names else ""
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write a key readable by its owner only (created 0600, never widened)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def _san(hosts: Iterable[str]) -> list[x509.GeneralName]:
+    names: list[x509.GeneralName] = []
+    for host in hosts:
+        try:
+            names.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            names.append(x509.DNSName(host))
+    return names
+
+
+class LocalCa:
+    """A CA in a folder: ``ca.crt`` and ``ca.key``, made on first use."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.cert_path = self.folder / "ca.crt"
+        self.key_path = self.folder / "ca.key"
+        if not self.cert_path.exists() or not self.key_path.exists():
+            self._create()
+        try:
+            self.cert = x509.load_pem_x509_certificate(self.cert_path.read_bytes())
+            key = serialization.load_pem_private_key(self.key_path.read_bytes(), None)
+        except (ValueError, OSError) as exc:
+            raise ConfigError(f"pki: cannot read the CA in {self.folder}: {exc}") from exc
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise ConfigError(f"pki: {self.key_path} is not an EC key")
+        self.key = key
+
+    def _create(self) -> None:
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name(
+            [
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "AMK dispatch cluster"),
+                x509.NameAttribute(NameOID.COMMON_NAME, "AMK local CA"),
+            ]
+        )
+        now = _now()
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=CA_DAYS))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
+            )
+            .sign(key, hashes.SHA256())
+        )
+        _write_private(self.key_path, _key_pem(key))
+        self.cert_path.parent.mkdir(parents=True, exist_ok=True)
+        self.cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+    def issue(
+        self,
+        name: str,
+        common_name: str,
+        *,
+        hosts: Iterable[str] = (),
+        server: bool = False,
+        client: bool = True,
+        days: int = LEAF_DAYS,
+    ) -> TlsFiles:
+        """``{name}.crt``/``{name}.key`` for ``common_name``, reused while still good.
+
+        ``server`` certificates name ``hosts`` (IP addresses or DNS names) as subject
+        alternative names; ``client`` ones carry the client-auth usage, and their common
+        name is the identity a peer reads (an etcd user, a unit id, a service).
+        """
+        if not (server or client):
+            raise ConfigError(f"pki: {name}: a certificate must be for a server or a client")
+        hosts = tuple(dict.fromkeys(hosts))
+        if server and not hosts:
+            raise ConfigError(f"pki: {name}: a server certificate needs its hosts")
+        files = TlsFiles(self.cert_path, self.folder / f"{name}.crt", self.folder / f"{name}.key")
+        if self._still_good(files, common_name, hosts, server, client):
+            return files
+        key = ec.generate_private_key(ec.SECP256R1())
+        usages = []
+        if server:
+            usages.append(ExtendedKeyUsageOID.SERVER_AUTH)
+        if client:
+            usages.append(ExtendedKeyUsageOID.CLIENT_AUTH)
+        now = _now()
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+            .issuer_name(self.cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=days))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
+                critical=False,
+            )
+        )
+        if hosts:
+            builder = builder.add_extension(x509.SubjectAlternativeName(_san(hosts)), False)
+        cert = builder.sign(self.key, hashes.SHA256())
+        _write_private(files.key, _key_pem(key))
+        files.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        return files
+
+    def _still_good(
+        self, files: TlsFiles, cn: str, hosts: tuple[str, ...], server: bool, client: bool
+    ) -> bool:
+        if not files.cert.exists() or not files.key.exists():
+            return False
+        try:
+            cert = x509.load_pem_x509_certificate(files.cert.read_bytes())
+            self.cert.public_key().verify(  # type: ignore[call-arg]
+                cert.signature,
+                cert.tbs_certificate_bytes,
+                ec.ECDSA(cert.signature_hash_algorithm),  # type: ignore[arg-type]
+            )
+        except Exception:  # noqa: BLE001 - any failure means: issue it again
+            return False
+        if common_name_of(cert) != cn or cert.not_valid_after_utc - _now() < RENEW_BEFORE:
+            return False
+        usages = set(cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value)
+        if (ExtendedKeyUsageOID.SERVER_AUTH in usages) != server:
+            return False
+        if (ExtendedKeyUsageOID.CLIENT_AUTH in usages) != client:
+            return False
+        try:
+            san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+            have = set(_san_strings(san))
+        except x509.ExtensionNotFound:
+            have = set()
+        return have == {str(_normal(h)) for h in hosts}
+
+
+def _normal(host: str) -> str:
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return host
+
+
+def _san_strings(san: x509.SubjectAlternativeName) -> list[str]:
+    out = [str(ip) for ip in san.get_values_for_type(x509.IPAddress)]
+    out += list(san.get_values_for_type(x509.DNSName))
+    return out
