@@ -212,7 +212,7 @@ class LocalCa:
                 cert.tbs_certificate_bytes,
                 ec.ECDSA(cert.signature_hash_algorithm),  # type: ignore[arg-type]
             )
-        except Exception:  # noqa: BLE001 - any failure means: issue it again
+        except Exception:  # any failure means: issue it again
             return False
         if common_name_of(cert) != cn or cert.not_valid_after_utc - _now() < RENEW_BEFORE:
             return False
