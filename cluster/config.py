@@ -82,6 +82,12 @@ class ClusterConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     home: Path = Field(default_factory=_default_home)
+    # Development only: every port plaintext, nobody authenticated (issue #13). Off by
+    # default; when on, the log and `amk status` say so loudly.
+    insecure: bool = False
+    # The CA, certificates and keys (cluster/pki.py); the embedded default makes a local
+    # CA here. Production points it at the health trust's files, same names.
+    pki_dir: Path | None = None
     key_prefix: str = "/amk/v1/"
     lease_ttl_s: int = Field(default=2, ge=2, le=60)
     lease_margin_s: float = Field(default=0.3, ge=0.05)
@@ -370,6 +376,10 @@ class ClusterConfig(BaseModel):
             return None
         host, _, port = gateway.rpartition(":")
         return f"{host}:{int(port) + self.metrics_port_offset}"
+
+    def pki_folder(self) -> Path:
+        """Where the CA and certificates are (``{home}/pki`` unless configured)."""
+        return (self.pki_dir or self.home / "pki").resolve()
 
     def archive_location(self) -> str:
         """The archive database's URL (SQLite in the state folder unless configured)."""

@@ -240,3 +240,42 @@ def _san_strings(san: x509.SubjectAlternativeName) -> list[str]:
     out = [str(ip) for ip in san.get_values_for_type(x509.IPAddress)]
     out += list(san.get_values_for_type(x509.DNSName))
     return out
+
+
+# The common names of the cluster's own identities. Clients of the gateways present
+# their own: a console's device certificate ("console-..."), a crew's (the unit id).
+SERVICE_CN = "amk-service"  # gateways, centres' links, supervisors: server and client
+ETCD_SERVER_CN = "etcd-server"  # the embedded etcd's members: client and peer ports
+ETCD_USER_CN = "amk"  # the etcd user of every cluster process; its role: our key prefix
+ETCD_ROOT_CN = "root"  # etcd's root user: only `amk up` uses it, to set up users and roles
+CONSOLE_CN = "console"  # the local console certificate `amk up` makes for the CLI
+
+
+@dataclass(frozen=True, slots=True)
+class LocalIdentities:
+    """Every identity the embedded default needs, issued by one local CA."""
+
+    ca: LocalCa
+    service: TlsFiles
+    etcd_server: TlsFiles
+    etcd_user: TlsFiles
+    etcd_root: TlsFiles
+    console: TlsFiles
+
+
+def local_identities(folder: Path, hosts: Iterable[str] = ()) -> LocalIdentities:
+    """The local CA in ``folder`` and the cluster's certificates, made or reused.
+
+    ``hosts`` are the addresses servers listen on beyond loopback (a routable
+    ``centre_link_host``, gateways on another interface, etcd members' hosts).
+    """
+    names = (*LOOPBACK_HOSTS, *hosts)
+    ca = LocalCa(folder)
+    return LocalIdentities(
+        ca=ca,
+        service=ca.issue("service", SERVICE_CN, hosts=names, server=True),
+        etcd_server=ca.issue("etcd-server", ETCD_SERVER_CN, hosts=names, server=True),
+        etcd_user=ca.issue("etcd-user", ETCD_USER_CN),
+        etcd_root=ca.issue("etcd-root", ETCD_ROOT_CN),
+        console=ca.issue("console", CONSOLE_CN),
+    )
