@@ -257,12 +257,9 @@ class AirDesk:
                     self._scan(host)
 
     def _scan(self, host: RegionHost) -> None:
-        # Every hosted incident each second: most have no alert at all, so that is
-        # checked first (the profile of a 20,000-incident region showed this scan at 4 %
-        # of the centre's CPU under load). An index of pending requests would be O(1).
-        for inc in list(host.incidents.values()):
-            if not inc.alerts:
-                continue
+        # Only incidents with alerts (the table's index): a scan of every incident
+        # each second was 4 % of a loaded centre's CPU at 20,000 incidents per region.
+        for inc in host.incidents.with_alerts():
             for alert in air.undelivered(inc):
                 self._spawn_request(host.region, inc.id, alert.id)
         for mission in list(host.missions.values()):

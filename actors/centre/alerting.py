@@ -177,7 +177,7 @@ class Alerting:
             for region, host in list(core.hosts.items()):
                 if core.states.get(region) is not RegionState.SERVING:
                     continue
-                for inc in list(host.incidents.values()):
+                for inc in host.incidents.with_alerts():
                     for alert_id in alerts.due_for_escalation(
                         inc, now, core.config.alert_escalate_after_s
                     ):
