@@ -86,6 +86,7 @@ class RemoteActor:
         # Set when Ray reported the actor dead (not merely slow): a handle that follows
         # a centre's incarnations then looks for the next one.
         self.died = False
+        self._lookup: asyncio.Future[Any] | None = None  # a lookup by name in flight
         self._make_error = make_error or (lambda detail: ActorUnavailableError(name, detail))
 
     def unavailable(self, detail: str) -> ActorUnavailableError:
@@ -100,6 +101,22 @@ class RemoteActor:
                 raise self.unavailable("no such actor") from exc
         return self._actor
 
+    async def resolve_async(self, timeout_s: float) -> Any:
+        """:meth:`resolve` without blocking the event loop: a lookup by name asks Ray's
+        GCS and waits for it (milliseconds, or seconds when the GCS is busy or gone), and
+        a gateway's loop serves every console and crew meanwhile. Concurrent callers
+        share one lookup."""
+        if self._actor is not None:
+            return self._actor
+        if self._lookup is None or self._lookup.done():
+            self._lookup = asyncio.ensure_future(asyncio.to_thread(self.resolve))
+            # Its error is read even when every waiter gave up first (no stray warning).
+            self._lookup.add_done_callback(lambda f: f.cancelled() or f.exception())
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._lookup), timeout_s)
+        except TimeoutError as exc:
+            raise self.unavailable(f"not found in {timeout_s:.2f}s") from exc
+
     def forget(self) -> None:
         """Drop the cached handle (the actor died) so the next call looks again."""
         self._actor = None
@@ -111,9 +128,13 @@ class RemoteActor:
 
     async def call_raw(self, method: str, *args: Any, timeout_s: float) -> Any:
         """Like :meth:`call` without unwrapping (for methods returning many envelopes)."""
-        actor = self.resolve()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        actor = await self.resolve_async(timeout_s)
         try:
-            return await asyncio.wait_for(getattr(actor, method).remote(*args), timeout_s)
+            return await asyncio.wait_for(
+                getattr(actor, method).remote(*args), max(0.0, deadline - loop.time())
+            )
         except RayTaskError:
             raise  # the actor's code raised something not ours: a bug, not a fault
         except RayError as exc:
