@@ -407,6 +407,7 @@ async def part_watch(
         "seconds": seconds,
         "gateways": gateways,
         "console_procs": procs,
+        "stream": os.environ.get(wc.STREAM_ENV, "batches"),
         "regions_watched": "all",
         "points": [],
     }
@@ -575,7 +576,15 @@ def main() -> None:
         default=1,
         help="watch: client processes the consoles spread over (1: all in this one)",
     )
+    ap.add_argument(
+        "--watch-stream",
+        choices=["batches", "watch"],
+        default="batches",
+        help="watch: WatchBatches (several events a message when behind; what boards use) "
+        "or Watch (one event a message)",
+    )
     args = ap.parse_args()
+    os.environ[wc.STREAM_ENV] = args.watch_stream  # console processes inherit it
     bl.run_benchmark("scale", "scale_bench.py", args, lambda endpoint: run(args, endpoint))
 
 

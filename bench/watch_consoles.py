@@ -23,9 +23,12 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 
@@ -39,6 +42,31 @@ SCRIPT = Path(__file__).resolve()
 def _channel(target: str) -> grpc.aio.Channel:
     """A channel with a connection of its own (not shared with other channels)."""
     return grpc.aio.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)])
+
+
+# Which stream the consoles use: "batches" (WatchBatches, what boards use) or "watch"
+# (one event per message); from the environment, so console processes inherit it.
+STREAM_ENV = "AMK_BENCH_WATCH_STREAM"
+
+
+async def events(stub: Any, from_revision: int) -> AsyncIterator[pb.WatchEvent]:
+    """A console's events one at a time, over the stream ``STREAM_ENV`` names."""
+    request = pb.WatchRequest(from_revision=from_revision)
+    if os.environ.get(STREAM_ENV, "batches") == "watch":
+        call = stub.Watch(request)
+        try:
+            async for ev in call:
+                yield ev
+        finally:
+            call.cancel()
+        return
+    call = stub.WatchBatches(request)
+    try:
+        async for batch in call:
+            for ev in batch.events:
+                yield ev
+    finally:
+        call.cancel()
 
 
 class InProcessConsoles:
@@ -55,13 +83,11 @@ class InProcessConsoles:
     async def start(self) -> None:
         async def console(i: int) -> None:
             stub = pb_grpc.DispatchServiceStub(self.channels[(i % self.gateways) * 2 + i % 2])
-            call = stub.Watch(pb.WatchRequest(from_revision=self.from_revision))
             mine = self.received[i]
             with contextlib.suppress(asyncio.CancelledError, grpc.aio.AioRpcError):
-                async for ev in call:
+                async for ev in events(stub, self.from_revision):
                     if ev.kind == pb.WatchEvent.KIND_INCIDENT_CHANGED:
                         mine.setdefault(ev.incident.id, time.monotonic())
-            call.cancel()
 
         self.tasks = [asyncio.create_task(console(i)) for i in range(self.n)]
 
@@ -153,16 +179,15 @@ async def run(gateways: list[str], first: int, count: int, from_revision: int) -
         # in-process consoles do, so the split over gateways does not depend on -P.
         g = (first + i) % len(gateways)
         stub = pb_grpc.DispatchServiceStub(channels[g * CHANNELS_PER_GATEWAY + i % 2])
-        call = stub.Watch(pb.WatchRequest(from_revision=from_revision))  # every region
+        stream = events(stub, from_revision)  # every region
         opened += 1
         if opened == count:
             all_open.set()
         mine = received[i]
         with contextlib.suppress(asyncio.CancelledError, grpc.aio.AioRpcError):
-            async for ev in call:
+            async for ev in stream:
                 if ev.kind == pb.WatchEvent.KIND_INCIDENT_CHANGED:
                     mine.setdefault(ev.incident.id, time.monotonic())
-        call.cancel()
 
     tasks = [asyncio.create_task(console(i)) for i in range(count)]
     await all_open.wait()

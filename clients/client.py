@@ -7,6 +7,7 @@ server; retry timing is data (:class:`RetryPolicy`), bounded by one overall time
 
 from __future__ import annotations
 
+import collections
 import os
 import threading
 import time
@@ -511,6 +512,8 @@ class WatchStream:
 
     Once events flow, a break is the caller's to handle, because only the caller knows
     what it has applied: resume with ``watch(regions, stream.last_revision + 1)``.
+    It reads ``WatchBatches`` (several events to a message when it is behind, e.g. a
+    board redrawing during a burst) and hands the events out one at a time.
     """
 
     def __init__(self, client: AmkClient, request: pb.WatchRequest) -> None:
@@ -522,6 +525,7 @@ class WatchStream:
         self._budget: _Budget | None = None
         self._address = ""
         self._received = False
+        self._pending: collections.deque[pb.WatchEvent] = collections.deque()
         #: highest revision seen; 0 before any event.
         self.last_revision = 0
 
@@ -548,14 +552,14 @@ class WatchStream:
                 raise StopIteration
             if self._call is None:
                 self._address, stub = self._client._stub()
-                self._call = stub.Watch(self._request, metadata=self._client._metadata)
+                self._call = stub.WatchBatches(self._request, metadata=self._client._metadata)
             return self._call
 
     def __next__(self) -> pb.WatchEvent:
-        while True:
+        while not self._pending:
             call = self._open()
             try:
-                event: pb.WatchEvent = next(call)
+                batch: pb.WatchEventBatch = next(call)
             except grpc.RpcError as err:
                 if self._cancelled:
                     raise StopIteration from None
@@ -568,6 +572,8 @@ class WatchStream:
                 self._client._retry_or_raise(err, self._address, self._budget)
                 continue
             self._received = True
-            if event.revision > self.last_revision:
-                self.last_revision = event.revision
-            return event
+            self._pending.extend(batch.events)
+        event = self._pending.popleft()
+        if event.revision > self.last_revision:
+            self.last_revision = event.revision
+        return event

@@ -54,6 +54,17 @@ class Subscription:
             raise item
         return item
 
+    def next_nowait(self) -> Batch | None:
+        """The next batch if one is queued already, else None (a stream that batches
+        takes what piled up while it was sending)."""
+        try:
+            item = self.queue.get_nowait()
+        except asyncio.QueueEmpty:
+            return None
+        if isinstance(item, StoreUnavailableError):
+            raise item
+        return item
+
 
 class WatchHub:
     """Follows the deployment's whole key prefix once, for every stream, while any

@@ -22,6 +22,34 @@ from cluster.keys import Keys
 from cluster.ownership import OwnerRecord
 
 CONVERTED_BATCHES = 1024  # recent batches kept converted for the streams still behind
+SNAPSHOT_CHUNK = 256  # snapshot events per list (one WatchBatches message)
+MAX_BATCH_EVENTS = 512  # events one WatchBatches message carries at most
+
+
+def frame_batch(events: list[bytes]) -> bytes:
+    """A ``WatchEventBatch`` on the wire, from events already serialized: each is field
+    1 (length-delimited), so the batch is their concatenation with a tag and a length
+    before each; no event is parsed or serialized again."""
+    out = bytearray()
+    for event in events:
+        out += b"\x0a"
+        n = len(event)
+        while n > 0x7F:
+            out.append((n & 0x7F) | 0x80)
+            n >>= 7
+        out.append(n)
+        out += event
+    return bytes(out)
+
+
+def _snapshot(rev: int, region: str, **record: Any) -> bytes:
+    kind = (
+        pb.WatchEvent.KIND_SNAPSHOT_INCIDENT
+        if "incident" in record
+        else (pb.WatchEvent.KIND_SNAPSHOT_UNIT)
+    )
+    return pb.WatchEvent(kind=kind, revision=rev, region=region, **record).SerializeToString()
+
 
 # Watch events of stored records: key kind -> (record type, changed kind, removed kind,
 # event field, converter).
@@ -92,7 +120,21 @@ class WatchRpcs:
         self._batches: OrderedDict[int, _Batch] = OrderedDict()
 
     @rpc
-    async def Watch(self, request, context) -> AsyncIterator[pb.WatchEvent | bytes]:
+    async def Watch(self, request, context) -> AsyncIterator[bytes]:
+        async for events in self._follow(request, coalesce=False):
+            for event in events:
+                yield event
+
+    @rpc
+    async def WatchBatches(self, request, context) -> AsyncIterator[bytes]:
+        async for events in self._follow(request, coalesce=True):
+            yield frame_batch(events)
+
+    async def _follow(self, request: Any, *, coalesce: bool) -> AsyncIterator[list[bytes]]:
+        """The stream's serialized events, a list at a time: the snapshot in chunks,
+        then each hub batch. ``coalesce``: a list also takes every batch that queued up
+        meanwhile (up to ``MAX_BATCH_EVENTS``), so a console that fell behind catches up
+        in a few messages instead of one per event."""
         gw = self.gw
         regions = set(conv.regions_filter(list(request.regions), gw.regions))
         if request.from_revision < 0:
@@ -104,22 +146,20 @@ class WatchRpcs:
             last = request.from_revision - 1  # the stream has everything up to here
             if request.from_revision == 0:
                 rev = await gw.client.revision()
+                chunk: list[bytes] = []
                 for region in sorted(regions):
                     for inc in await gw.lookup.incidents(region, revision=rev):
-                        yield pb.WatchEvent(
-                            kind=pb.WatchEvent.KIND_SNAPSHOT_INCIDENT,
-                            revision=rev,
-                            region=region,
-                            incident=conv.incident_pb(inc),
-                        )
+                        chunk.append(_snapshot(rev, region, incident=conv.incident_pb(inc)))
+                        if len(chunk) >= SNAPSHOT_CHUNK:
+                            yield chunk
+                            chunk = []
                     for unit in await gw.lookup.units(region, revision=rev):
-                        yield pb.WatchEvent(
-                            kind=pb.WatchEvent.KIND_SNAPSHOT_UNIT,
-                            revision=rev,
-                            region=region,
-                            unit=conv.unit_pb(unit),
-                        )
-                yield pb.WatchEvent(kind=pb.WatchEvent.KIND_SNAPSHOT_DONE, revision=rev)
+                        chunk.append(_snapshot(rev, region, unit=conv.unit_pb(unit)))
+                        if len(chunk) >= SNAPSHOT_CHUNK:
+                            yield chunk
+                            chunk = []
+                done = pb.WatchEvent(kind=pb.WatchEvent.KIND_SNAPSHOT_DONE, revision=rev)
+                yield [*chunk, done.SerializeToString()]
                 last = rev
             elif last < sub.since:
                 # Resuming from before the hub's point: catch up on a watch of its own.
@@ -129,18 +169,27 @@ class WatchRpcs:
                     gw.keys.all(), start_revision=last + 1
                 ):
                     batch = _Batch(rev, events, gw.keys)
-                    for out in batch.for_regions(regions, self._wire_event):
+                    out = batch.for_regions(regions, self._wire_event)
+                    if out:
                         yield out
                     last = rev
                     if last >= sub.since:
                         break
             while True:
                 rev, events = await sub.next()
-                if rev <= last:
-                    continue  # already in the snapshot or the catch-up
-                for out in self._events(rev, events, regions):
+                out = []
+                while True:
+                    if rev > last:  # else already in the snapshot or the catch-up
+                        out += self._events(rev, events, regions)
+                        last = rev
+                    if not coalesce or len(out) >= MAX_BATCH_EVENTS:
+                        break
+                    queued = sub.next_nowait()
+                    if queued is None:
+                        break
+                    rev, events = queued
+                if out:
                     yield out
-                last = rev
         finally:
             gw.hub.unsubscribe(sub)
 

@@ -245,6 +245,39 @@ async def test_watch_streams_snapshot_then_changes(stub):
     call.cancel()
 
 
+async def test_watch_batches_carries_the_same_events_as_watch(stub):
+    """A board's stream (WatchBatches) gives the events Watch gives, in the same order:
+    the snapshot, then changes. Created first, so both snapshots hold the incident."""
+    inc = await create(stub, "vestre-viken", position=pb.Position(lat=59.75, lon=10.21))
+    single = stub.Watch(pb.WatchRequest(regions=["vestre-viken"]), timeout=20)
+    batched = stub.WatchBatches(pb.WatchRequest(regions=["vestre-viken"]), timeout=20)
+    one: list[pb.WatchEvent] = []
+    async for ev in single:
+        one.append(ev)
+        if ev.kind == pb.WatchEvent.KIND_SNAPSHOT_DONE:
+            break
+    many: list[pb.WatchEvent] = []
+    async for batch in batched:
+        assert batch.events
+        many += batch.events
+        if many[-1].kind == pb.WatchEvent.KIND_SNAPSHOT_DONE:
+            break
+    # Both snapshots are of the same region; their revisions may differ by later writes.
+    assert [(e.kind, e.incident.id, e.unit.id) for e in one] == [
+        (e.kind, e.incident.id, e.unit.id) for e in many
+    ]
+    assert inc.id in {e.incident.id for e in many}
+    changed = await create(stub, "vestre-viken", position=pb.Position(lat=59.76, lon=10.22))
+    async for batch in batched:
+        seen = [e for e in batch.events if e.incident.id == changed.id]
+        if seen:
+            assert seen[0].kind == pb.WatchEvent.KIND_INCIDENT_CHANGED
+            assert seen[0].revision == changed.revision
+            break
+    single.cancel()
+    batched.cancel()
+
+
 async def test_watch_resumes_from_a_revision(stub):
     inc = await create(stub, "vestfold-telemark", position=pb.Position(lat=59.27, lon=10.4))
     call = stub.Watch(

@@ -961,6 +961,12 @@ class WatchEvent(_message.Message):
     message: str
     def __init__(self, kind: _Optional[_Union[WatchEvent.Kind, str]] = ..., revision: _Optional[int] = ..., region: _Optional[str] = ..., incident: _Optional[_Union[Incident, _Mapping]] = ..., unit: _Optional[_Union[Unit, _Mapping]] = ..., region_status: _Optional[_Union[RegionStatus, _Mapping]] = ..., removed_id: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
 
+class WatchEventBatch(_message.Message):
+    __slots__ = ("events",)
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[WatchEvent]
+    def __init__(self, events: _Optional[_Iterable[_Union[WatchEvent, _Mapping]]] = ...) -> None: ...
+
 class GetClusterStatusRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

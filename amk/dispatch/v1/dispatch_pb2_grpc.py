@@ -119,6 +119,11 @@ class DispatchServiceStub:
                 request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.WatchRequest.SerializeToString,
                 response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.WatchEvent.FromString,
                 _registered_method=True)
+        self.WatchBatches = channel.unary_stream(
+                '/amk.dispatch.v1.DispatchService/WatchBatches',
+                request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.WatchRequest.SerializeToString,
+                response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.WatchEventBatch.FromString,
+                _registered_method=True)
         self.GetClusterStatus = channel.unary_unary(
                 '/amk.dispatch.v1.DispatchService/GetClusterStatus',
                 request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.GetClusterStatusRequest.SerializeToString,
@@ -337,6 +342,15 @@ class DispatchServiceServicer:
 
     def Watch(self, request, context):
         """Live board: incident and unit events for one or more regions, resumable from a revision.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchBatches(self, request, context):
+        """The same events, several to a message when the console is behind (a burst, or a
+        slow link): one message per batch of changes instead of one per event. A console
+        that keeps up gets one event per message, as with Watch. Boards use this one.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -585,6 +599,11 @@ def add_DispatchServiceServicer_to_server(servicer, server):
                     servicer.Watch,
                     request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.WatchRequest.FromString,
                     response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.WatchEvent.SerializeToString,
+            ),
+            'WatchBatches': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchBatches,
+                    request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.WatchRequest.FromString,
+                    response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.WatchEventBatch.SerializeToString,
             ),
             'GetClusterStatus': grpc.unary_unary_rpc_method_handler(
                     servicer.GetClusterStatus,
@@ -1151,6 +1170,33 @@ class DispatchService:
             '/amk.dispatch.v1.DispatchService/Watch',
             amk_dot_dispatch_dot_v1_dot_dispatch__pb2.WatchRequest.SerializeToString,
             amk_dot_dispatch_dot_v1_dot_dispatch__pb2.WatchEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchBatches(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/amk.dispatch.v1.DispatchService/WatchBatches',
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.WatchRequest.SerializeToString,
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.WatchEventBatch.FromString,
             options,
             channel_credentials,
             insecure,
