@@ -63,6 +63,7 @@ class Rule:
     field: str = ""
     partner: bool = False
     logged: bool = False
+    home: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +82,7 @@ class Served:
 
     owned: frozenset[str] = frozenset()
     partner: frozenset[str] = frozenset()
+    home: frozenset[str] = frozenset()  # the regions whose home centre it is
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +139,7 @@ class AccessTable:
                 r.get("field", ""),
                 bool(r.get("partner", False)),
                 bool(r.get("logged", False)),
+                bool(r.get("home", False)),
             )
             if rule.scope not in SCOPES:
                 raise ValueError(f"access table: {method}: unknown scope {rule.scope!r}")
@@ -196,20 +199,30 @@ def decide(
             return Decision(True, "owner")
         outside: tuple[str, ...] = (f"centre {target.centre}",)
         return _break_glass(role, principal, outside, (), break_glass, now, break_glass_window_s)
-    mine = served.owned | (served.partner if rule.partner else frozenset())
+    mine = (
+        served.owned
+        | (served.partner if rule.partner else frozenset())
+        | (served.home if rule.home else frozenset())
+    )
     if target.narrow:
         if not mine:
             return _refuse(f"centre {principal.centre} serves no region now")
         regions = tuple(sorted(mine))
-        why = "partner" if set(regions) - served.owned else "owner"
-        return Decision(True, why, regions=regions)
+        return Decision(True, _why(regions, served), regions=regions)
     outside = tuple(r for r in target.regions if r not in mine)
     if not outside:
-        why = "partner" if set(target.regions) - served.owned else "owner"
-        return Decision(True, why, regions=target.regions)
+        return Decision(True, _why(target.regions, served), regions=target.regions)
     return _break_glass(
         role, principal, outside, target.regions, break_glass, now, break_glass_window_s
     )
+
+
+def _why(regions: Sequence[str], served: Served) -> str:
+    """Owner, or the weaker ground the access stood on (partner, home)."""
+    rest = set(regions) - served.owned
+    if not rest:
+        return "owner"
+    return "partner" if rest & served.partner else "home"
 
 
 def _own_unit(rule: Rule, principal: Principal, target: Target) -> Decision:

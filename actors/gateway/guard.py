@@ -79,9 +79,11 @@ class Guard(grpc.aio.ServerInterceptor):
         self.auth = Authenticator(gw.config) if self.enabled else None
         self.access_log: AccessLog = gw.access_log
         self.partner_of: dict[str, frozenset[str]] = {}
+        self.home_of: dict[str, frozenset[str]] = {}
         for r in gw.config.seed.regions:
             for centre in r.partners:
                 self.partner_of[centre] = self.partner_of.get(centre, frozenset()) | {r.id}
+            self.home_of[r.home] = self.home_of.get(r.home, frozenset()) | {r.id}
 
     async def intercept_service(
         self,
@@ -181,11 +183,16 @@ class Guard(grpc.aio.ServerInterceptor):
         return Grant(claims, decision, peer)
 
     def served(self, centre: str) -> Served:
-        """The regions ``centre`` serves now: owned (the directory), and as a partner."""
+        """The regions ``centre`` serves now: owned (the directory), as a partner, and
+        its home regions (the seed) for the methods that name them (a handback)."""
         owned = frozenset(
             r for r, o in self.gw.directory.owners.items() if o.record.centre == centre
         )
-        return Served(owned, self.partner_of.get(centre, frozenset()))
+        return Served(
+            owned,
+            self.partner_of.get(centre, frozenset()),
+            self.home_of.get(centre, frozenset()),
+        )
 
     def target(self, rule: Rule, request: Any) -> Target:
         """What ``request`` touches, per the rule's scope and field."""

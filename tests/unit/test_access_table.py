@@ -208,3 +208,21 @@ def test_an_unknown_role_is_refused_everywhere_but_health() -> None:
             break_glass_window_s=WINDOW,
         )
         assert d.allowed == (rule.scope == "public"), method
+
+
+def test_a_home_centre_takes_its_region_back_but_hands_no_other_region() -> None:
+    served = Served(frozenset({"oslo"}), frozenset(), frozenset({"innlandet"}))
+    for method, region, allowed in (
+        ("/amk.coordination.v1.CoordinationService/HandBackRegion", "innlandet", True),
+        ("/amk.coordination.v1.CoordinationService/HandOverRegion", "innlandet", False),
+    ):
+        d = decide(
+            TABLE,
+            method,
+            Principal("supervisor", "innlandet", issued_at=NOW),
+            Target((region,)),
+            served,
+            now=NOW,
+            break_glass_window_s=WINDOW,
+        )
+        assert d.allowed == allowed and (d.why == "home" or not allowed)
