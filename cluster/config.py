@@ -455,6 +455,8 @@ class ClusterConfig(BaseModel):
             values["gateways"] = gw
         if ep := _split(os.environ.get("AMK_ETCD")):
             values["etcd_endpoints"] = ep
+        if auth := os.environ.get("AMK_AUTH", "").strip():
+            values["auth"] = auth  # "off": development and tests (the gateway warns)
         values.update({k: v for k, v in overrides.items() if v is not None})
         try:
             cfg = cls.model_validate(values)

@@ -35,6 +35,7 @@ REQUIRED_CLAIMS = ("sub", "role", "centre", "iss", "aud", "iat", "exp")
 #: How often a verifier may re-read its JWKS file for a key id it does not know (a key
 #: rotated in production, or the local issuer made after the gateway started).
 JWKS_RELOAD_S = 5.0
+VERIFIED_CACHE = 4096  # tokens remembered as verified (until they expire)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +180,9 @@ class TokenVerifier:
         self._keys: dict[str, Any] = {}
         self._loaded_at = 0.0
         self._lock = threading.Lock()
+        # Tokens already verified (a console sends the same one on every call): an
+        # ES256 check per call is CPU the gateway's event loop does not need to spend.
+        self._verified: dict[str, Claims] = {}
 
     def _load(self) -> None:
         try:
@@ -202,6 +206,18 @@ class TokenVerifier:
 
     def verify(self, token: str) -> Claims:
         """The token's claims, or :class:`AuthenticationError` saying what is wrong."""
+        known = self._verified.get(token)
+        if known is not None:
+            if time.time() <= known.expires_at + self.leeway_s:
+                return known
+            del self._verified[token]
+        claims = self._verify(token)
+        if len(self._verified) >= VERIFIED_CACHE:
+            self._verified.clear()
+        self._verified[token] = claims
+        return claims
+
+    def _verify(self, token: str) -> Claims:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:

@@ -77,6 +77,12 @@ class Guard(grpc.aio.ServerInterceptor):
         self.enabled = gw.config.auth_enabled()
         self.table = table or default_access_table()
         self.auth = Authenticator(gw.config) if self.enabled else None
+        if not self.enabled:
+            log.warning(
+                "auth_off",
+                gateway=gw.address,
+                detail="nobody is authenticated, every call is allowed (development only)",
+            )
         self.access_log: AccessLog = gw.access_log
         self.partner_of: dict[str, frozenset[str]] = {}
         self.home_of: dict[str, frozenset[str]] = {}

@@ -104,7 +104,8 @@ def test_amk_up_cli_walkthrough_and_clean_stop(tmp_path: Path) -> None:
     (home / "amk.toml").write_text(
         f'etcd_client_port = {find_free_port()}\nray_namespace = "amk-cli-e2e"\n'
     )
-    env = {**os.environ, "AMK_HOME": str(home), "AMK_GATEWAY": gateway}
+    # Auth on, as `amk up` has it by default (the suite's AMK_AUTH=off does not apply).
+    env = {**os.environ, "AMK_HOME": str(home), "AMK_GATEWAY": gateway, "AMK_AUTH": "on"}
     env.pop("RAY_ADDRESS", None)
 
     up = AmkUp(home, env)
@@ -191,6 +192,13 @@ def test_amk_up_cli_walkthrough_and_clean_stop(tmp_path: Path) -> None:
         login(env, "dispatcher", "oslo")  # Oslo partners Vestre Viken: it may show iid
         imported = amk(env, "incident", "import", str(eido_file), "--region", "oslo")
         assert imported["region"] == "oslo" and imported["address"] == "Kirkegata 1, Kongsberg"
+        # Who read the incident (Normen): the auditor asks; other roles may not.
+        assert amk(env, "audit", "--incident", iid, ok=False).returncode != 0
+        login(env, "auditor", "oslo")
+        reads = amk(env, "audit", "--incident", iid)
+        assert isinstance(reads, list)
+        assert {(r["user"], r["why"]) for r in reads} >= {("e2e-supervisor", "owner")}
+        login(env, "dispatcher", "oslo")
         # The only gateway is killed outright; the supervisor serves it again on its address.
         (gw,) = amk(env, "status")["gateways"]
         assert gw["address"] == gateway and gw["alive"] and not gw.get("restarts")

@@ -115,3 +115,12 @@ def test_bearer_header_and_token_file(tmp_path: Path) -> None:
     path = save_token(tmp_path, "tok")
     assert path == token_path(tmp_path) and path.read_text() == "tok"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_remembered_token_still_expires(issuer: LocalIssuer) -> None:
+    v = verifier(issuer)
+    token = issuer.issue("kari", "call-taker", "oslo", lifetime_s=60, now=time.time() - 80)
+    assert v.verify(token).sub == "kari"  # 20 s past exp: inside the leeway
+    v.leeway_s = 0.0
+    with pytest.raises(AuthenticationError, match="expired"):
+        v.verify(token)
