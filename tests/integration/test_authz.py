@@ -302,6 +302,24 @@ async def test_a_crew_changes_its_own_unit_only(channel, issuer, etcd) -> None:
     assert await etcd.revision() == before
     code, unit = await call(channel, method, req("osl-a11"), crew)
     assert code == grpc.StatusCode.OK and unit.status == pb.UNIT_STATUS_OUT_OF_SERVICE
+    # A position stream is checked message by message: another unit's ends it.
+    stream = channel.stream_unary(
+        "/amk.dispatch.v1.DispatchService/StreamUnitPositions",
+        request_serializer=pb.ReportUnitPositionRequest.SerializeToString,
+        response_deserializer=pb.StreamUnitPositionsSummary.FromString,
+    )
+    positions = [
+        pb.ReportUnitPositionRequest(request_id=rid(), unit_id=u, position=OSLO)
+        for u in ("osl-a11", "osl-a12")
+    ]
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await stream(iter(positions), metadata=crew, timeout=10)
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    summary = await stream(iter(positions[:1]), metadata=crew, timeout=10)
+    assert summary.accepted == 1
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await stream(iter([]), timeout=10)  # no token: refused as it opens
+    assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
     # Reading incidents is not a crew's (the table gives them their unit only).
     code, _ = await call(
         channel, "/amk.dispatch.v1.DispatchService/ListIncidents", pb.ListIncidentsRequest(), crew
