@@ -22,6 +22,7 @@ from __future__ import annotations
 import inspect
 import time
 import urllib.parse
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -57,6 +58,7 @@ from cluster.tokens import Claims
 log = structlog.get_logger("amk.access")
 
 WATCH_RELOG_S = 3600.0  # a Watch stream logs an incident again after this long
+EVENT_CACHE = 512  # Watch events whose records are remembered (shared by every stream)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +86,7 @@ class Guard(grpc.aio.ServerInterceptor):
                 detail="nobody is authenticated, every call is allowed (development only)",
             )
         self.access_log: AccessLog = gw.access_log
+        self._event_records: OrderedDict[bytes, list[tuple[str, str, str, str]]] = OrderedDict()
         self.partner_of: dict[str, frozenset[str]] = {}
         self.home_of: dict[str, frozenset[str]] = {}
         for r in gw.config.seed.regions:
@@ -301,12 +304,25 @@ class Guard(grpc.aio.ServerInterceptor):
 
         return grpc.stream_stream_rpc_method_handler(stream_stream, **make_kwargs)
 
+    def _records_of_event(self, item: Any) -> list[tuple[str, str, str, str]]:
+        """The records of one Watch event. The hub serializes an event once for every
+        console that gets it; its records are read once too (kept for the last events),
+        not once per console."""
+        if not isinstance(item, bytes):
+            return records_of(item)
+        found = self._event_records.get(item)
+        if found is None:
+            found = records_of(pb.WatchEvent.FromString(item))
+            self._event_records[item] = found
+            if len(self._event_records) > EVENT_CACHE:
+                self._event_records.popitem(last=False)
+        return found
+
     def _log_event(self, grant: Grant, method: str, item: Any, seen: dict[str, float]) -> None:
         """One Watch event: its incidents and calls, each once an hour per stream."""
-        event = pb.WatchEvent.FromString(item) if isinstance(item, bytes) else item
         now = time.monotonic()
         fresh = []
-        for rec in records_of(event):
+        for rec in self._records_of_event(item):
             if now - seen.get(rec[1], -WATCH_RELOG_S) >= WATCH_RELOG_S:
                 seen[rec[1]] = now
                 fresh.append(rec)
