@@ -14,10 +14,12 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import grpc
 from rich.text import Text
 
 from clients.cli_air import add_air_commands
 from clients.cli_alerts import add_alert_commands
+from clients.cli_auth import add_auth_commands
 from clients.cli_base import (
     EXIT_BAD_REQUEST,
     EXIT_ERROR,
@@ -402,6 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     add_ops_commands(commands, command)
+    add_auth_commands(commands, command)
     add_kpi_command(commands, command)
 
     watch = command(commands, "watch", cmd_watch, "live board of incidents and units")
@@ -443,6 +446,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(ctx))
     except AmkClientError as err:
         print(f"error: {err.code.name}: {err.details}", file=sys.stderr)
+        if err.code == grpc.StatusCode.UNAUTHENTICATED:
+            print(
+                "error: the gateway needs a valid token: run amk login "
+                "(e.g. amk login --user kari --role call-taker --centre oslo)",
+                file=sys.stderr,
+            )
         return exit_code_for(err.code)
     except ValueError as err:  # refused before sending (bad address list, identity, ...)
         print(f"error: INVALID_ARGUMENT: {err}", file=sys.stderr)

@@ -56,6 +56,7 @@ class Context:
                 self.args.gateway or configured_gateways(),
                 timeout_s=self.args.timeout,
                 identity=self.args.identity,
+                break_glass=getattr(self.args, "break_glass", "") or "",
             )
         return self._client
 
@@ -130,7 +131,15 @@ def _global_options(parser: argparse.ArgumentParser, *, in_subcommand: bool) -> 
         "--identity",
         metavar="NAME",
         default=default(os.environ.get("AMK_IDENTITY", "console")),
-        help="who is acting, recorded with every change (default: $AMK_IDENTITY or console)",
+        help="who is acting, recorded with every change on a cluster with auth off "
+        "(default: $AMK_IDENTITY or console); with auth on, the token says who",
+    )
+    parser.add_argument(
+        "--break-glass",
+        metavar="REASON",
+        default=default(""),
+        help="act outside your centre's regions, for this stated reason (logged and flagged; "
+        "only shortly after amk login)",
     )
 
 

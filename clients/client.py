@@ -11,6 +11,7 @@ import collections
 import os
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -42,10 +43,12 @@ from clients.enums import (  # noqa: F401 - re-exported: the client's public nam
     unit_status_from_name,
     urgency_from_name,
 )
+from cluster.tokens import default_token
 
 DEFAULT_GATEWAY = "127.0.0.1:50051"
 DEFAULT_GATEWAYS = (DEFAULT_GATEWAY, "127.0.0.1:50052")  # what `amk up` starts by default
-IDENTITY_HEADER = "x-amk-identity"
+IDENTITY_HEADER = "x-amk-identity"  # stated: a gateway with auth off records it
+BREAK_GLASS_HEADER = "x-amk-break-glass"
 
 
 # ---------------------------------------------------------------- errors and retries
@@ -201,6 +204,8 @@ class AmkClient(OperationsMixin):
         timeout_s: float = 5.0,
         identity: str = "console",
         retry: RetryPolicy | None = None,
+        token: str | None = None,
+        break_glass: str = "",
     ) -> None:
         self.addresses = default_addresses() if addresses is None else _split_csv(addresses)
         if not self.addresses:
@@ -213,7 +218,17 @@ class AmkClient(OperationsMixin):
         self.timeout_s = timeout_s
         self.identity = identity
         self.retry = retry or RetryPolicy()
-        self._metadata: tuple[tuple[str, str], ...] = ((IDENTITY_HEADER, identity),)
+        metadata = [(IDENTITY_HEADER, identity)]
+        token = default_token() if token is None else token
+        if token:
+            # Who we are, as the issuer vouches (issue #13); the stated identity above
+            # only counts on a gateway with auth off.
+            metadata.append(("authorization", f"Bearer {token}"))
+        if break_glass.strip():
+            # The reason for acting outside one's centre's regions; header values are
+            # ASCII, so a Norwegian reason travels percent-encoded.
+            metadata.append((BREAK_GLASS_HEADER, urllib.parse.quote(break_glass.strip())))
+        self._metadata: tuple[tuple[str, str], ...] = tuple(metadata)
         self._lock = threading.Lock()
         self._index = 0
         self._channels: dict[str, grpc.Channel] = {}

@@ -88,6 +88,28 @@ class ClusterConfig(BaseModel):
     # The CA, certificates and keys (cluster/pki.py); the embedded default makes a local
     # CA here. Production points it at the health trust's files, same names.
     pki_dir: Path | None = None
+    # --- People's identities, roles and the access log (issue #13) ---------------------
+    # "on": every RPC but health needs a verified identity and a role and scope that
+    # allow it (actors/domain/data/access.toml). ``insecure = true`` implies off.
+    auth: Literal["on", "off"] = "on"
+    # The OpenID Connect issuer whose tokens we accept, the audience they must name, and
+    # a JWKS file with the issuer's public keys. HelseID in production: its issuer URL
+    # (``iss``), the audience registered for this system, and its JWKS document saved to
+    # a file (refreshed by whatever deploys the configuration). Unset ``oidc_jwks``: the
+    # local issuer of the embedded default (``{pki}/oidc-jwks.json``, ``amk login``).
+    oidc_issuer: str = "amk-local"
+    oidc_audience: str = "amk-dispatch"
+    oidc_jwks: Path | None = None
+    # Lifetime of a token `amk login` issues: short, a console logs in again.
+    token_lifetime_s: float = Field(default=3600.0, gt=0.0, le=86400.0)
+    # Clock skew accepted on ``exp`` / ``iat`` between the issuer and a gateway.
+    token_leeway_s: float = Field(default=30.0, ge=0.0, le=300.0)
+    # Break-glass (access outside one's centre's regions, with a stated reason) only
+    # this long after the person authenticated (``auth_time``, else ``iat``): past it,
+    # a fresh login is needed to keep going, so break-glass cannot last a whole shift.
+    break_glass_window_s: float = Field(default=900.0, gt=0.0)
+    # Normen: the access log is kept this long in the archive database, then pruned.
+    access_log_retention_days: float = Field(default=5 * 365.25, gt=0.0)
     key_prefix: str = "/amk/v1/"
     lease_ttl_s: int = Field(default=2, ge=2, le=60)
     lease_margin_s: float = Field(default=0.3, ge=0.05)
@@ -381,6 +403,18 @@ class ClusterConfig(BaseModel):
         """Where the CA and certificates are (``{home}/pki`` unless configured)."""
         return (self.pki_dir or self.home / "pki").resolve()
 
+    def auth_enabled(self) -> bool:
+        """Identities, roles and scopes enforced (``auth = "on"`` and not insecure)."""
+        return self.auth == "on" and not self.insecure
+
+    def oidc_jwks_location(self) -> Path:
+        """The JWKS the gateways verify tokens with (the local issuer's by default)."""
+        return (self.oidc_jwks or self.pki_folder() / "oidc-jwks.json").resolve()
+
+    def local_issuer_in_use(self) -> bool:
+        """Tokens come from the local development issuer (no ``oidc_jwks`` given)."""
+        return self.oidc_jwks is None
+
     def archive_location(self) -> str:
         """The archive database's URL (SQLite in the state folder unless configured)."""
         return self.archive_url or f"sqlite://{(self.home / 'archive.db').resolve()}"
@@ -421,6 +455,8 @@ class ClusterConfig(BaseModel):
             values["gateways"] = gw
         if ep := _split(os.environ.get("AMK_ETCD")):
             values["etcd_endpoints"] = ep
+        if auth := os.environ.get("AMK_AUTH", "").strip():
+            values["auth"] = auth  # "off": development and tests (the gateway warns)
         values.update({k: v for k, v in overrides.items() if v is not None})
         try:
             cfg = cls.model_validate(values)

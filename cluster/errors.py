@@ -139,3 +139,25 @@ class CentreUnavailableError(ActorUnavailableError):
     def __init__(self, centre: str, detail: str) -> None:
         super().__init__(f"centre {centre}", detail)
         self.centre = centre
+
+
+class AuthenticationError(AmkError):
+    """No credentials, or credentials that do not prove who the caller is: no token,
+    a token expired, forged (wrong signature), for another audience or issuer, or one
+    missing a claim we need. Never retryable: a retry sends the same token."""
+
+    component = "auth"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class AccessDeniedError(AmkError):
+    """An authenticated caller whose role or scope does not allow the call."""
+
+    component = "access"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

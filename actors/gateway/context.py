@@ -1,11 +1,13 @@
 """What every part of a gateway's API is given: settings, the etcd client, the
-directory, the router and the record reader. One object, built once by the server."""
+directory, the router, the record reader and the access log. One object, built once
+by the server."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from actors.domain.triage import CriteriaTable
+from actors.gateway.access_log import AccessLog
 from actors.gateway.directory import Directory
 from actors.gateway.history import History
 from actors.gateway.lookup import Lookup
@@ -28,12 +30,15 @@ class GatewayContext:
     router: Router = field(init=False)
     lookup: Lookup = field(init=False)
     history: History = field(init=False)
+    access_log: AccessLog = field(init=False)
 
     def __post_init__(self) -> None:
         self.keys = Keys(self.config.key_prefix)
         self.router = Router(self.config, self.directory)
         self.lookup = Lookup(self.config, self.client, self.directory)
         self.history = History(self.config, self.client)
+        retention_s = self.config.access_log_retention_days * 86400.0
+        self.access_log = AccessLog(self.history.archive, self.address, retention_s)
 
     @property
     def regions(self) -> set[str]:

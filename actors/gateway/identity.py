@@ -1,29 +1,75 @@
-"""Who is calling: the seam where authentication will go.
+"""Who is calling: verified identities, never stated ones.
 
-Today the interceptor takes the caller's stated identity (``x-amk-identity`` metadata)
-so every journal entry names someone; with TLS and roles (call-taker, dispatcher,
-supervisor, engineer) it will take a verified one, without a change elsewhere.
+People present an OpenID Connect bearer token (``authorization: Bearer ...``), checked
+against the configured issuer's JWKS (:mod:`cluster.tokens`); crews present a client
+certificate whose common name is their unit id (the TLS layer puts the verified CN in
+the call's auth context). The identity lands in ``current_identity`` (what journal
+entries carry: the token's subject or the unit id) and ``current_claims``.
+
+With ``auth`` off (``auth = "off"`` or ``insecure = true``: development and the test
+suite until it sends tokens), the caller's stated ``x-amk-identity`` is used as before,
+and nothing is enforced.
 """
 
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Awaitable, Callable
 
 import grpc
 
-IDENTITY_HEADER = "x-amk-identity"
+from cluster.config import ClusterConfig
+from cluster.errors import AuthenticationError
+from cluster.tokens import Claims, LocalIssuer, TokenVerifier, bearer
+
+IDENTITY_HEADER = "x-amk-identity"  # stated identity: used only with auth off
+CN_KEY = "x509_common_name"
 current_identity: contextvars.ContextVar[str] = contextvars.ContextVar("identity", default="anon")
+current_claims: contextvars.ContextVar[Claims | None] = contextvars.ContextVar(
+    "claims", default=None
+)
 
 
-class IdentityInterceptor(grpc.aio.ServerInterceptor):
-    """Puts the caller's identity where the services read it (``current_identity``)."""
+def stated_identity(metadata: dict[str, str]) -> str:
+    """The caller's own word (auth off only)."""
+    return str(metadata.get(IDENTITY_HEADER, "anon"))[:64]
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        ident = dict(details.invocation_metadata or ()).get(IDENTITY_HEADER, "anon")
-        current_identity.set(str(ident)[:64])
-        return await continuation(details)
+
+class Authenticator:
+    """Turns a call's credentials into :class:`Claims`, or AuthenticationError."""
+
+    def __init__(self, config: ClusterConfig) -> None:
+        if config.local_issuer_in_use():
+            # The embedded default: make the local issuer's key and JWKS if `amk login`
+            # has not yet, so every gateway of the state folder verifies the same key.
+            LocalIssuer(config.pki_folder(), config.oidc_issuer, config.oidc_audience).ensure()
+        self.verifier = TokenVerifier(
+            config.oidc_issuer,
+            config.oidc_audience,
+            config.oidc_jwks_location(),
+            config.token_leeway_s,
+        )
+        self.units = {u.id: u.region for u in config.seed.units}
+        self.home_of = {r.id: r.home for r in config.seed.regions}
+
+    def claims(self, context: grpc.aio.ServicerContext) -> Claims:
+        metadata = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
+        token = bearer(metadata)
+        if token is not None:
+            return self.verifier.verify(token)
+        crew = self._crew(context)
+        if crew is not None:
+            return crew
+        raise AuthenticationError("no bearer token (authorization metadata): run amk login")
+
+    def _crew(self, context: grpc.aio.ServicerContext) -> Claims | None:
+        """A crew by its client certificate: CN = a unit id of the fleet."""
+        try:
+            names = (context.auth_context() or {}).get(CN_KEY) or []
+        except (AttributeError, ValueError):
+            return None
+        for raw in names:
+            cn = raw.decode() if isinstance(raw, bytes) else str(raw)
+            region = self.units.get(cn)
+            if region is not None:
+                return Claims(sub=cn, name=cn, role="crew", centre=self.home_of[region], unit=cn)
+        return None

@@ -17,15 +17,17 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from actors.domain.triage import default_table
+from actors.gateway.access_log import AccessLog
 from actors.gateway.air_service import AirRpcs
 from actors.gateway.alert_service import AlertRpcs
+from actors.gateway.audit_service import AuditRpcs
 from actors.gateway.call_service import CallRpcs
 from actors.gateway.context import GatewayContext
 from actors.gateway.coordination_service import HandoverRpcs
 from actors.gateway.directory import Directory
+from actors.gateway.guard import Guard
 from actors.gateway.history_service import HistoryRpcs
 from actors.gateway.hospital_service import HospitalRpcs
-from actors.gateway.identity import IdentityInterceptor
 from actors.gateway.incident_service import IncidentRpcs
 from actors.gateway.kpi_service import KpiRpcs
 from actors.gateway.major_service import MajorRpcs
@@ -36,6 +38,7 @@ from actors.gateway.status_service import StatusRpcs
 from actors.gateway.unit_service import UnitRpcs
 from actors.gateway.watch_hub import WatchHub
 from actors.gateway.watch_service import WatchRpcs
+from amk.audit.v1 import audit_pb2 as apb
 from amk.coordination.v1 import coordination_pb2 as cpb
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from cluster.config import ClusterConfig
@@ -47,6 +50,7 @@ log = structlog.get_logger("amk.gateway")
 
 DISPATCH = pb.DESCRIPTOR.services_by_name["DispatchService"]
 COORDINATION = cpb.DESCRIPTOR.services_by_name["CoordinationService"]
+AUDIT = apb.DESCRIPTOR.services_by_name["AuditService"]
 #: The parts that serve each service, method by method (see ``actors.gateway.rpc``).
 DISPATCH_PARTS = (
     IncidentRpcs,
@@ -76,6 +80,7 @@ class Gateway:
         self.directory: Directory | None = None
         self.hub: WatchHub | None = None
         self.metrics: MetricsServer | None = None
+        self.access_log: AccessLog | None = None
         self._stopped = asyncio.Event()
         self.serving = False  # set once the server listens: a keeper adopts only then
 
@@ -92,16 +97,17 @@ class Gateway:
         self._start_metrics(gw)
         # No SO_REUSEPORT (gRPC's default): a second gateway must fail to bind an address
         # one still serves, not split its connections with it.
-        self.server = grpc.aio.server(
-            interceptors=[IdentityInterceptor()], options=[("grpc.so_reuseport", 0)]
-        )
+        self.server = grpc.aio.server(interceptors=[Guard(gw)], options=[("grpc.so_reuseport", 0)])
         add_service(self.server, DISPATCH, [part(gw) for part in DISPATCH_PARTS])
         add_service(self.server, COORDINATION, [part(gw) for part in COORDINATION_PARTS])
+        add_service(self.server, AUDIT, [AuditRpcs(gw)])
+        self.access_log = gw.access_log
         health_servicer = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, self.server)
         names = (
             DISPATCH.full_name,
             COORDINATION.full_name,
+            AUDIT.full_name,
             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
             reflection.SERVICE_NAME,
         )
@@ -113,7 +119,7 @@ class Gateway:
         if port == 0:
             raise ConfigError(f"gateway cannot bind {self.address}")
         await self.server.start()
-        for name in (*names[:2], ""):
+        for name in (*names[:3], ""):
             health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
         self.serving = True
         log.info("gateway_started", address=self.address, pid=os.getpid())
@@ -139,6 +145,8 @@ class Gateway:
             await self.metrics.stop()
         if self.server is not None:
             await self.server.stop(grace=STOP_GRACE_S)
+        if self.access_log is not None:
+            await self.access_log.close()
         if self.hub is not None:
             await self.hub.stop()
         if self.directory is not None:

@@ -19,8 +19,10 @@ from actors.domain.errors import (
 )
 from cluster.archive import ArchiveError
 from cluster.errors import (
+    AccessDeniedError,
     ActorUnavailableError,
     AmkError,
+    AuthenticationError,
     ConfigError,
     FencedError,
     NotOwnerError,
@@ -59,6 +61,10 @@ STATUS_OF: dict[type[AmkError], grpc.StatusCode] = {
     ArchiveError: grpc.StatusCode.UNAVAILABLE,
     TxnTooLargeError: grpc.StatusCode.RESOURCE_EXHAUSTED,
     ConfigError: grpc.StatusCode.INTERNAL,
+    # Who the caller is cannot be proved (no token, expired, forged, another audience),
+    # and what a proved caller may not do (role, scope, break-glass refused).
+    AuthenticationError: grpc.StatusCode.UNAUTHENTICATED,
+    AccessDeniedError: grpc.StatusCode.PERMISSION_DENIED,
 }
 
 

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from cluster.errors import AmkError
+
+if TYPE_CHECKING:
+    from cluster.archive.access_log import AccessRow
 
 
 class ArchiveError(AmkError):
@@ -135,6 +138,24 @@ class ArchiveStore(Protocol):
     def versions_at(self, at: float, kinds: Sequence[str] | None = None) -> list[RecordVersion]:
         """For each key, its newest version written at or before ``at`` (deletions as
         ``value=None``), from archived journal rows: the board as it stood then."""
+
+    def put_access(self, rows: Sequence[AccessRow]) -> None:
+        """Store access-log rows (Normen) in one durable transaction; idempotent by id."""
+
+    def query_access(
+        self,
+        *,
+        user: str | None = None,
+        record_id: str | None = None,
+        caller_number: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = 1000,
+    ) -> list[AccessRow]:
+        """Access-log rows matching every filter given, newest first."""
+
+    def prune_access(self, before: float) -> int:
+        """Delete access-log rows older than ``before``; returns how many."""
 
     def counts(self) -> dict[str, int]:
         """Rows per table (records by kind, journal), for status and benchmarks."""

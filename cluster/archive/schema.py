@@ -8,8 +8,8 @@ byte columns ``{bytes}``; everything else is the same text on both engines.
 
 ``schema_migrations`` records each applied version, so ``migrate()`` applies only the
 missing ones, all in one transaction: a crash halfway leaves the database at the last
-version, never between two. A later schema change (the access-log table of the security
-issue, for one) is one more :class:`Migration` at the end of :data:`MIGRATIONS`; a
+version, never between two. A later schema change (like version 3, the access log of the
+security issue) is one more :class:`Migration` at the end of :data:`MIGRATIONS`; a
 published migration is never edited, since databases already at that version would not
 run it again.
 """
@@ -142,6 +142,37 @@ MIGRATIONS: tuple[Migration, ...] = (
             " revision BIGINT NOT NULL,"
             " at DOUBLE PRECISION NOT NULL)",
             "CREATE INDEX held_live_region_at ON held_live (region, at)",
+        ),
+    ),
+    Migration(
+        3,
+        "access log (Normen): who read which patient record, when, why, from where",
+        (
+            # One row per record read by one request (a list of 30 incidents: 30 rows),
+            # so "who looked at incident X" and "who looked at caller Y" are one index
+            # lookup each. ``id`` makes a retried batch idempotent; the caller number is
+            # kept as a hash (``caller_hash``), enough to answer the patient's question
+            # without copying the number into one more table.
+            "CREATE TABLE access_log ("
+            " id TEXT PRIMARY KEY,"
+            " at DOUBLE PRECISION NOT NULL,"
+            " user_id TEXT NOT NULL,"
+            " user_name TEXT NOT NULL,"
+            " role TEXT NOT NULL,"
+            " centre TEXT NOT NULL,"
+            " method TEXT NOT NULL,"
+            " record_kind TEXT NOT NULL,"
+            " record_id TEXT NOT NULL,"
+            " region TEXT NOT NULL,"
+            " caller_hash TEXT NOT NULL,"
+            " why TEXT NOT NULL,"
+            " reason TEXT NOT NULL,"
+            " peer TEXT NOT NULL,"
+            " gateway TEXT NOT NULL)",
+            "CREATE INDEX access_log_user_at ON access_log (user_id, at)",
+            "CREATE INDEX access_log_record_at ON access_log (record_id, at)",
+            "CREATE INDEX access_log_caller_at ON access_log (caller_hash, at)",
+            "CREATE INDEX access_log_at ON access_log (at)",
         ),
     ),
 )

@@ -85,6 +85,18 @@ def amk(env: dict[str, str], *args: str, ok: bool = True) -> dict | list | str:
     return out
 
 
+def login(env: dict[str, str], role: str, centre: str) -> None:
+    """``amk login`` as ``role`` of ``centre``: the token the next commands send."""
+    out = subprocess.run(
+        [AMK, "login", "--user", f"e2e-{role}", "--role", role, "--centre", centre],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+
+
 def test_amk_up_cli_walkthrough_and_clean_stop(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
@@ -92,11 +104,17 @@ def test_amk_up_cli_walkthrough_and_clean_stop(tmp_path: Path) -> None:
     (home / "amk.toml").write_text(
         f'etcd_client_port = {find_free_port()}\nray_namespace = "amk-cli-e2e"\n'
     )
-    env = {**os.environ, "AMK_HOME": str(home), "AMK_GATEWAY": gateway}
+    # Auth on, as `amk up` has it by default (the suite's AMK_AUTH=off does not apply).
+    env = {**os.environ, "AMK_HOME": str(home), "AMK_GATEWAY": gateway, "AMK_AUTH": "on"}
     env.pop("RAY_ADDRESS", None)
 
     up = AmkUp(home, env)
     try:
+        # Auth is on by default: without a token the CLI says what to do.
+        refused = amk(env, "status", ok=False)
+        assert refused.returncode != 0 and "run amk login" in refused.stderr
+        assert "Traceback" not in refused.stderr
+        login(env, "supervisor", "vestre-viken")
         inc = amk(
             env,
             "incident",
@@ -159,7 +177,8 @@ def test_amk_up_cli_walkthrough_and_clean_stop(tmp_path: Path) -> None:
             "luftambulanse-hso": "oslo",  # AMK-LA: AMK Oslo coordinates the aircraft
         }
         assert all(r["fencing_token"] > 0 for r in status["regions"])
-        # A supervisor relieves Innlandet and gives it back.
+        # Innlandet's supervisor hands the region to Oslo and takes it back.
+        login(env, "supervisor", "innlandet")
         moved = amk(env, "handover", "region", "innlandet", "--to", "oslo")
         assert moved["owner_centre"] == "oslo"
         back = amk(env, "handback", "region", "innlandet")
@@ -167,10 +186,19 @@ def test_amk_up_cli_walkthrough_and_clean_stop(tmp_path: Path) -> None:
         assert back["fencing_token"] > moved["fencing_token"]
         # CAD-to-CAD: export as NENA EIDO, import into another region.
         eido_file = home / "incident.eido.json"
+        login(env, "dispatcher", "vestre-viken")
         amk(env, "incident", "export", "--eido", iid, "-o", str(eido_file))
         assert json.loads(eido_file.read_text())["incidentComponent"]
+        login(env, "dispatcher", "oslo")  # Oslo partners Vestre Viken: it may show iid
         imported = amk(env, "incident", "import", str(eido_file), "--region", "oslo")
         assert imported["region"] == "oslo" and imported["address"] == "Kirkegata 1, Kongsberg"
+        # Who read the incident (Normen): the auditor asks; other roles may not.
+        assert amk(env, "audit", "--incident", iid, ok=False).returncode != 0
+        login(env, "auditor", "oslo")
+        reads = amk(env, "audit", "--incident", iid)
+        assert isinstance(reads, list)
+        assert {(r["user"], r["why"]) for r in reads} >= {("e2e-supervisor", "owner")}
+        login(env, "dispatcher", "oslo")
         # The only gateway is killed outright; the supervisor serves it again on its address.
         (gw,) = amk(env, "status")["gateways"]
         assert gw["address"] == gateway and gw["alive"] and not gw.get("restarts")

@@ -17,8 +17,10 @@ from actors.domain.errors import (
     PreconditionError,
 )
 from cluster.errors import (
+    AccessDeniedError,
     ActorUnavailableError,
     AmkError,
+    AuthenticationError,
     CentreUnavailableError,
     ConfigError,
     FencedError,
@@ -52,6 +54,8 @@ SAMPLES: list[AmkError] = [
     NotBuiltError("ListHospitals"),
     DuplicateRequestError("req-1", b'{"incident":{"id":"OSL-1"}}', 812),
     StaleRecordError([b"/amk/v1/units/oslo/osl-a11", b"/amk/v1/incidents/oslo/OSL-1"]),
+    AuthenticationError("token expired: run amk login again"),
+    AccessDeniedError("role crew may not call ListIncidents"),
 ]
 
 

@@ -1,0 +1,164 @@
+"""The gateway's access-log writer (Normen): rows of patient-data reads, batched into the
+archive database off the RPC path.
+
+An RPC appends rows to a buffer and returns; one task per gateway writes the buffer in
+batches (every ``FLUSH_S``, or sooner when ``BATCH`` rows wait) and prunes rows past
+the retention once an hour. A failed write keeps the rows and tries again; past
+``MAX_PENDING`` rows (the archive down for long) the oldest are dropped and each drop
+is logged as an error, so a broken archive cannot take the gateway's memory with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections import deque
+from collections.abc import Iterable
+from typing import Any
+
+import structlog
+from google.protobuf.message import Message
+
+from actors.domain.access import Decision
+from cluster.archive import ArchiveStore
+from cluster.archive.access_log import AccessRow, caller_hash
+from cluster.errors import AmkError
+from cluster.tokens import Claims
+
+log = structlog.get_logger("amk.access")
+
+FLUSH_S = 0.5
+BATCH = 500
+MAX_PENDING = 100_000
+PRUNE_EVERY_S = 3600.0
+INCIDENT = "amk.dispatch.v1.Incident"
+CALL = "amk.dispatch.v1.Call"
+
+
+def records_of(message: Message, out: list[tuple[str, str, str, str]] | None = None):
+    """(kind, id, region, caller number) of every incident and call in ``message``."""
+    found = [] if out is None else out
+    name = message.DESCRIPTOR.full_name
+    if name == INCIDENT:
+        msg: Any = message
+        found.append(("incident", msg.id, msg.region, msg.caller_number))
+        return found
+    if name == CALL:
+        msg = message
+        found.append(("call", msg.id, msg.region, msg.caller_number))
+        return found
+    for fd, value in message.ListFields():
+        if fd.message_type is None:
+            continue
+        if fd.is_repeated:
+            if fd.message_type.GetOptions().map_entry:
+                continue
+            for item in value:
+                records_of(item, found)
+        else:
+            records_of(value, found)
+    return found
+
+
+class AccessLog:
+    """Buffered writer of one gateway's access-log rows."""
+
+    def __init__(self, archive: Any, gateway: str, retention_s: float) -> None:
+        # ``archive``: an async callable giving the gateway's archive store (opened and
+        # migrated on first use, shared with its history reads).
+        self._archive = archive
+        self.gateway = gateway
+        self.retention_s = retention_s
+        self._pending: deque[AccessRow] = deque()
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._write_lock = asyncio.Lock()
+        self._last_prune = 0.0
+        self.dropped = 0
+        self.written = 0
+
+    def record(
+        self,
+        claims: Claims,
+        method: str,
+        decision: Decision,
+        peer: str,
+        records: Iterable[tuple[str, str, str, str]],
+    ) -> None:
+        """Queue one row per record read; never blocks, never raises into the RPC."""
+        now = time.time()
+        for kind, record_id, region, caller in records:
+            if not record_id:
+                continue
+            self._pending.append(
+                AccessRow(
+                    uuid.uuid4().hex,
+                    now,
+                    claims.sub,
+                    claims.name,
+                    claims.role,
+                    claims.centre,
+                    method,
+                    kind,
+                    record_id,
+                    region,
+                    caller_hash(caller),
+                    decision.why,
+                    decision.reason,
+                    peer,
+                    self.gateway,
+                )
+            )
+        while len(self._pending) > MAX_PENDING:
+            self._pending.popleft()
+            self.dropped += 1
+            log.error("access_log_row_dropped", dropped=self.dropped, pending=MAX_PENDING)
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
+        if len(self._pending) >= BATCH:
+            self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), FLUSH_S)
+            self._wake.clear()
+            try:
+                await self.flush()
+                await self._prune()
+            except AmkError as exc:  # the archive down: keep the rows, try again
+                log.warning("access_log_write_failed", error=str(exc), pending=len(self._pending))
+
+    async def flush(self) -> None:
+        """Write every row queued so far (batches of ``BATCH``); raises ArchiveError."""
+        async with self._write_lock:
+            while self._pending:
+                batch = [self._pending[i] for i in range(min(BATCH, len(self._pending)))]
+                store: ArchiveStore = await self._archive()
+                await asyncio.to_thread(store.put_access, batch)
+                for _ in batch:
+                    self._pending.popleft()
+                self.written += len(batch)
+
+    async def _prune(self) -> None:
+        if time.monotonic() - self._last_prune < PRUNE_EVERY_S:
+            return
+        store: ArchiveStore = await self._archive()
+        gone = await asyncio.to_thread(store.prune_access, time.time() - self.retention_s)
+        self._last_prune = time.monotonic()
+        if gone:
+            log.info("access_log_pruned", rows=gone, retention_s=self.retention_s)
+
+    async def close(self) -> None:
+        """Stop the writer after one last flush (what cannot be written is logged)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        if self._pending:
+            try:
+                await self.flush()
+            except AmkError as exc:
+                log.error("access_log_lost_at_stop", rows=len(self._pending), error=str(exc))

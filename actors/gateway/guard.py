@@ -1,0 +1,344 @@
+"""Enforcement at the gateway: every RPC passes here before its handler runs.
+
+One server interceptor wraps every method handler (ours, health, reflection) so the
+check sees the deserialized request: who calls (:mod:`actors.gateway.identity`), what
+the request touches (regions of the ids it names, through the gateway's directory of
+owners and entity locations), and the one decision (:func:`actors.domain.access.decide`
+over ``data/access.toml``). A refusal ends the call before the handler runs, so nothing
+is written: UNAUTHENTICATED without a verified identity, PERMISSION_DENIED when the
+role or scope does not allow it; each refusal is logged (structlog ``access_refused``).
+Reads of patient data (``logged`` in the table) go to the access log (Normen), with why
+the caller could read them (owner, partner, break-glass and its reason).
+
+How a request's regions are known (the table's ``scope`` and ``field``): a region
+field names it; an incident id is placed by the directory (or, once archived, by the
+region code of its id); a unit by the directory; a call or air mission by the region
+code of its id; an empty ``regions`` list is narrowed to the regions the caller's centre
+serves now (owner records in the directory; partners from the seed).
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+import urllib.parse
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+import structlog
+
+from actors.domain.access import (
+    BREAK_GLASS_HEADER,
+    AccessTable,
+    Decision,
+    Principal,
+    Rule,
+    Served,
+    Target,
+    decide,
+    default_access_table,
+)
+from actors.domain.errors import NotFoundError
+from actors.gateway.access_log import AccessLog, records_of
+from actors.gateway.context import GatewayContext
+from actors.gateway.identity import (
+    Authenticator,
+    current_claims,
+    current_identity,
+    stated_identity,
+)
+from actors.gateway.rpc import abort
+from amk.dispatch.v1 import dispatch_pb2 as pb
+from cluster.errors import AccessDeniedError, AmkError, AuthenticationError
+from cluster.tokens import Claims
+
+log = structlog.get_logger("amk.access")
+
+WATCH_RELOG_S = 3600.0  # a Watch stream logs an incident again after this long
+EVENT_CACHE = 512  # Watch events whose records are remembered (shared by every stream)
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """An admitted call: who, and why they may."""
+
+    claims: Claims
+    decision: Decision
+    peer: str
+
+
+class Guard(grpc.aio.ServerInterceptor):
+    """Authenticates, authorizes and logs every call of one gateway."""
+
+    def __init__(self, gw: GatewayContext, table: AccessTable | None = None) -> None:
+        self.gw = gw
+        self.config = gw.config
+        self.enabled = gw.config.auth_enabled()
+        self.table = table or default_access_table()
+        self.auth = Authenticator(gw.config) if self.enabled else None
+        if not self.enabled:
+            log.warning(
+                "auth_off",
+                gateway=gw.address,
+                detail="nobody is authenticated, every call is allowed (development only)",
+            )
+        self.access_log: AccessLog = gw.access_log
+        self._event_records: OrderedDict[bytes, list[tuple[str, str, str, str]]] = OrderedDict()
+        self.partner_of: dict[str, frozenset[str]] = {}
+        self.home_of: dict[str, frozenset[str]] = {}
+        for r in gw.config.seed.regions:
+            for centre in r.partners:
+                self.partner_of[centre] = self.partner_of.get(centre, frozenset()) | {r.id}
+            self.home_of[r.home] = self.home_of.get(r.home, frozenset()) | {r.id}
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(details)
+        if not self.enabled:
+            current_identity.set(stated_identity(dict(details.invocation_metadata or ())))
+            return handler
+        if handler is None:  # no such method: gRPC answers UNIMPLEMENTED
+            return handler
+        method = details.method
+        rule = self.table.rule(method)
+        if rule is not None and rule.scope == "public":
+            return handler
+        return self._wrap(handler, method, rule)
+
+    # ------------------------------------------------------------ the decision
+
+    async def _claims(self, method: str, context: grpc.aio.ServicerContext) -> Claims:
+        assert self.auth is not None
+        try:
+            return self.auth.claims(context)
+        except AuthenticationError as exc:
+            log.warning("access_refused", method=method, peer=context.peer(), reason=exc.reason)
+            await abort(context, exc)
+            raise  # unreachable: abort raises
+
+    async def admit_opening(
+        self, method: str, rule: Rule | None, context: grpc.aio.ServicerContext
+    ) -> None:
+        """A client stream, as it opens: an identity and a role that may call it (each
+        message is then checked on its own if the method is scoped), so a stream that
+        sends nothing is refused too."""
+        claims = await self._claims(method, context)
+        if rule is None or claims.role not in rule.roles:
+            what = "not in the access table" if rule is None else f"not for role {claims.role}"
+            log.warning("access_refused", method=method, user=claims.sub, reason=what)
+            await abort(context, AccessDeniedError(f"{method}: {what}"))
+        current_identity.set(claims.who)
+        current_claims.set(claims)
+
+    async def admit(
+        self, method: str, rule: Rule | None, request: Any, context: grpc.aio.ServicerContext
+    ) -> Grant:
+        """The call's grant, or the call ends here (grpc's AbortError)."""
+        peer = context.peer() or ""
+        claims = await self._claims(method, context)
+        metadata = dict(context.invocation_metadata() or ())
+        reason = urllib.parse.unquote(str(metadata.get(BREAK_GLASS_HEADER, "")))
+        target = self.target(rule, request) if rule is not None else Target()
+        decision = decide(
+            self.table,
+            method,
+            Principal(claims.role, claims.centre, claims.unit, claims.issued_at),
+            target,
+            self.served(claims.centre),
+            break_glass=reason,
+            now=time.time(),
+            break_glass_window_s=self.config.break_glass_window_s,
+        )
+        if not decision.allowed:
+            log.warning(
+                "access_refused",
+                method=method,
+                user=claims.sub,
+                role=claims.role,
+                centre=claims.centre,
+                peer=peer,
+                regions=list(target.regions),
+                reason=decision.message,
+            )
+            err: AmkError = (
+                AuthenticationError(decision.message)
+                if decision.unauthenticated
+                else AccessDeniedError(decision.message)
+            )
+            await abort(context, err)
+        if target.narrow and decision.regions and rule is not None:
+            field = getattr(request, rule.field)
+            del field[:]
+            field.extend(decision.regions)
+        if decision.why == "break-glass":
+            log.warning(
+                "break_glass",
+                method=method,
+                user=claims.sub,
+                role=claims.role,
+                centre=claims.centre,
+                regions=list(decision.regions),
+                reason=decision.reason,
+                peer=peer,
+            )
+        current_identity.set(claims.who)
+        current_claims.set(claims)
+        return Grant(claims, decision, peer)
+
+    def served(self, centre: str) -> Served:
+        """The regions ``centre`` serves now: owned (the directory), as a partner, and
+        its home regions (the seed) for the methods that name them (a handback)."""
+        owned = frozenset(
+            r for r, o in self.gw.directory.owners.items() if o.record.centre == centre
+        )
+        return Served(
+            owned,
+            self.partner_of.get(centre, frozenset()),
+            self.home_of.get(centre, frozenset()),
+        )
+
+    def target(self, rule: Rule, request: Any) -> Target:
+        """What ``request`` touches, per the rule's scope and field."""
+        scope = rule.scope
+        if scope in ("public", "cluster"):
+            return Target()
+        value = getattr(request, rule.field)
+        lookup = self.gw.lookup
+        if scope == "centre":
+            return Target(centre=value, resolved=bool(value))
+        if scope == "region":
+            return Target((value,), resolved=value in lookup.regions)
+        if scope == "regions":
+            names = tuple(value)
+            if not names:
+                return Target(narrow=True)
+            return Target(names, resolved=all(r in lookup.regions for r in names))
+        ids = tuple(value) if scope in ("incidents", "units") else (value,)
+        units = ids if scope in ("unit", "units") else ()
+        regions = tuple(self._place(scope, i) or "" for i in ids)
+        return Target(tuple(dict.fromkeys(regions)), units, resolved=bool(ids) and all(regions))
+
+    def _place(self, scope: str, entity_id: str) -> str | None:
+        lookup = self.gw.lookup
+        if not entity_id:
+            return None
+        if scope in ("incident", "incidents"):
+            try:
+                return lookup.incident_region(entity_id)
+            except NotFoundError:
+                return None
+        if scope in ("unit", "units"):
+            return self.gw.directory.region_of.get(entity_id)
+        return lookup.region_of_code(entity_id)  # call, mission
+
+    # ------------------------------------------------------------ the access log
+
+    def log_read(self, grant: Grant, method: str, request: Any, response: Any) -> None:
+        found = records_of(response) if hasattr(response, "DESCRIPTOR") else []
+        if not found and getattr(request, "incident_id", ""):
+            # History, alerts, an export: the incident named by the request was read.
+            region = grant.decision.regions[0] if grant.decision.regions else ""
+            found = [("incident", request.incident_id, region, "")]
+        if found:
+            self.access_log.record(grant.claims, method, grant.decision, grant.peer, found)
+
+    # ------------------------------------------------------------ wrapping handlers
+
+    def _wrap(self, handler: grpc.RpcMethodHandler, method: str, rule: Rule | None):
+        logged = rule is not None and rule.logged
+        per_message = rule is not None and rule.scope not in ("public", "cluster")
+        make_kwargs = {
+            "request_deserializer": handler.request_deserializer,
+            "response_serializer": handler.response_serializer,
+        }
+        if handler.unary_unary is not None:
+            fn = handler.unary_unary
+
+            async def unary_unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+                grant = await self.admit(method, rule, request, context)
+                response = await _maybe_await(fn(request, context))
+                if logged:
+                    self.log_read(grant, method, request, response)
+                return response
+
+            return grpc.unary_unary_rpc_method_handler(unary_unary, **make_kwargs)
+        if handler.unary_stream is not None:
+            fn_s = handler.unary_stream
+
+            async def unary_stream(request: Any, context: grpc.aio.ServicerContext):
+                grant = await self.admit(method, rule, request, context)
+                seen: dict[str, float] = {}
+                async for item in _aiter(fn_s(request, context)):
+                    if logged:
+                        self._log_event(grant, method, item, seen)
+                    yield item
+
+            return grpc.unary_stream_rpc_method_handler(unary_stream, **make_kwargs)
+
+        async def checked(requests: AsyncIterator[Any], context: grpc.aio.ServicerContext):
+            async for request in _aiter(requests):
+                if per_message:
+                    await self.admit(method, rule, request, context)
+                yield request
+
+        if handler.stream_unary is not None:
+            fn_su = handler.stream_unary
+
+            async def stream_unary(requests: Any, context: grpc.aio.ServicerContext) -> Any:
+                await self.admit_opening(method, rule, context)
+                return await _maybe_await(fn_su(checked(requests, context), context))
+
+            return grpc.stream_unary_rpc_method_handler(stream_unary, **make_kwargs)
+        fn_ss = handler.stream_stream
+
+        async def stream_stream(requests: Any, context: grpc.aio.ServicerContext):
+            await self.admit_opening(method, rule, context)
+            async for item in _aiter(fn_ss(checked(requests, context), context)):
+                yield item
+
+        return grpc.stream_stream_rpc_method_handler(stream_stream, **make_kwargs)
+
+    def _records_of_event(self, item: Any) -> list[tuple[str, str, str, str]]:
+        """The records of one Watch event. The hub serializes an event once for every
+        console that gets it; its records are read once too (kept for the last events),
+        not once per console."""
+        if not isinstance(item, bytes):
+            return records_of(item)
+        found = self._event_records.get(item)
+        if found is None:
+            found = records_of(pb.WatchEvent.FromString(item))
+            self._event_records[item] = found
+            if len(self._event_records) > EVENT_CACHE:
+                self._event_records.popitem(last=False)
+        return found
+
+    def _log_event(self, grant: Grant, method: str, item: Any, seen: dict[str, float]) -> None:
+        """One Watch event: its incidents and calls, each once an hour per stream."""
+        now = time.monotonic()
+        fresh = []
+        for rec in self._records_of_event(item):
+            if now - seen.get(rec[1], -WATCH_RELOG_S) >= WATCH_RELOG_S:
+                seen[rec[1]] = now
+                fresh.append(rec)
+        if fresh:
+            self.access_log.record(grant.claims, method, grant.decision, grant.peer, fresh)
+
+
+async def _maybe_await(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+async def _aiter(items: Any) -> AsyncIterator[Any]:
+    """An async iterator over ``items`` (an async or a plain iterator)."""
+    if hasattr(items, "__aiter__"):
+        async for item in items:
+            yield item
+    else:
+        for item in items:
+            yield item

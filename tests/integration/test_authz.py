@@ -1,0 +1,402 @@
+"""Identities, roles and scopes at a real gateway with auth on (issue #13).
+
+Its own module-scoped deployment (``secured``): the shared ``cluster`` fixture runs with
+auth off until the whole suite sends tokens. Tokens come from the deployment's local
+issuer (the key the gateways made in the state folder's pki folder).
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.parse
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+import jwt
+import pytest
+import pytest_asyncio
+from cryptography.hazmat.primitives.asymmetric import ec
+from google.protobuf import descriptor_pb2, descriptor_pool
+from google.protobuf.message_factory import GetMessageClass
+from grpc_health.v1 import health_pb2  # noqa: F401 - registers the descriptors
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from actors.domain.access import default_access_table
+from amk.audit.v1 import audit_pb2 as apb
+from amk.coordination.v1 import coordination_pb2  # noqa: F401 - registers the descriptors
+from amk.dispatch.v1 import dispatch_pb2 as pb
+from cluster.etcd import EtcdClient
+from cluster.tokens import LocalIssuer
+from tests.conftest import RunningCluster
+from tests.helpers import assert_eventually, make_config, rid
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+
+TABLE = default_access_table()
+OSLO = pb.Position(lat=59.9139, lon=10.7522, accuracy_m=25)
+KRISTIANSAND = pb.Position(lat=58.1462, lon=7.9905, accuracy_m=25)
+PREFERRED = ("dispatcher", "supervisor", "call-taker", "engineer", "auditor", "crew")
+REASON = "patient moved from Sørlandet, continuing care"
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def secured(etcd_server, ray_session, tmp_path_factory) -> AsyncIterator[RunningCluster]:
+    from clients.launcher import Deployment
+
+    tag = uuid.uuid4().hex[:8]
+    config = make_config(tmp_path_factory.mktemp("home"), f"/z/{tag}/", f"amk-z{tag}", 1)
+    config = config.model_copy(update={"auth": "on"})
+    assert config.auth_enabled()
+    deployment = Deployment(config, [etcd_server.endpoint])
+    await deployment.start()
+    yield RunningCluster(config, deployment, etcd_server.endpoint)
+    await deployment.stop()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def channel(secured: RunningCluster) -> AsyncIterator[grpc.aio.Channel]:
+    ch = grpc.aio.insecure_channel(secured.gateway)
+    yield ch
+    await ch.close()
+
+
+@pytest.fixture
+def issuer(secured: RunningCluster) -> LocalIssuer:
+    c = secured.config
+    return LocalIssuer(c.pki_folder(), c.oidc_issuer, c.oidc_audience)
+
+
+def md(
+    issuer: LocalIssuer,
+    role: str,
+    centre: str = "oslo",
+    *,
+    user: str = "",
+    unit: str = "",
+    reason: str = "",
+    age_s: float = 0.0,
+    stated: str = "",
+) -> tuple[tuple[str, str], ...]:
+    token = issuer.issue(
+        user or f"{role}-{centre}",
+        role,
+        centre,
+        lifetime_s=3600,
+        unit=unit,
+        now=time.time() - age_s,
+    )
+    out = [("authorization", f"Bearer {token}")]
+    if reason:
+        out.append(("x-amk-break-glass", urllib.parse.quote(reason)))
+    if stated:
+        out.append(("x-amk-identity", stated))
+    return tuple(out)
+
+
+async def call(
+    channel: grpc.aio.Channel, method: str, request: Any, metadata: Any, wait_s: float = 10.0
+) -> tuple[grpc.StatusCode, Any]:
+    """Call any method by its full name; a stream's first message. (code, answer)."""
+    service, name = method[1:].split("/")
+    desc = descriptor_pool.Default().FindServiceByName(service).FindMethodByName(name)
+    response = GetMessageClass(desc.output_type)
+    ser, de = type(request).SerializeToString, response.FromString
+    try:
+        if not desc.client_streaming and not desc.server_streaming:
+            rpc = channel.unary_unary(method, request_serializer=ser, response_deserializer=de)
+            return grpc.StatusCode.OK, await rpc(request, metadata=metadata, timeout=wait_s)
+        if desc.client_streaming and not desc.server_streaming:
+            rpc = channel.stream_unary(method, request_serializer=ser, response_deserializer=de)
+            return grpc.StatusCode.OK, await rpc(iter([request]), metadata=metadata, timeout=wait_s)
+        if desc.client_streaming:
+            rpc = channel.stream_stream(method, request_serializer=ser, response_deserializer=de)
+            stream = rpc(iter([request]), metadata=metadata, timeout=wait_s)
+        else:
+            rpc = channel.unary_stream(method, request_serializer=ser, response_deserializer=de)
+            stream = rpc(request, metadata=metadata, timeout=wait_s)
+        first = await stream.read()
+        stream.cancel()
+        return grpc.StatusCode.OK, first
+    except grpc.aio.AioRpcError as err:
+        return err.code(), err.details()
+
+
+def empty_request(method: str) -> Any:
+    service, name = method[1:].split("/")
+    desc = descriptor_pool.Default().FindServiceByName(service).FindMethodByName(name)
+    return GetMessageClass(desc.input_type)()
+
+
+async def create(channel, metadata, region="oslo", position=OSLO, **kw) -> pb.Incident:
+    req = pb.CreateIncidentRequest(request_id=rid(), region=region, position=position, **kw)
+    code, inc = await call(
+        channel, "/amk.dispatch.v1.DispatchService/CreateIncident", req, metadata
+    )
+    assert code == grpc.StatusCode.OK, inc
+    return inc
+
+
+async def audit(channel, issuer, **kw) -> list[apb.AccessRecord]:
+    req = apb.QueryAccessLogRequest(**kw)
+    code, resp = await call(
+        channel, "/amk.audit.v1.AuditService/QueryAccessLog", req, md(issuer, "auditor")
+    )
+    assert code == grpc.StatusCode.OK, resp
+    return list(resp.records)
+
+
+# ---------------------------------------------------------------- every method
+
+
+async def test_every_method_listed_by_reflection_has_an_entry(channel, issuer) -> None:
+    stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+    meta = md(issuer, "engineer")
+
+    async def ask(**kw: Any) -> reflection_pb2.ServerReflectionResponse:
+        stream = stub.ServerReflectionInfo(
+            iter([reflection_pb2.ServerReflectionRequest(**kw)]), metadata=meta
+        )
+        async for answer in stream:
+            return answer
+        raise AssertionError("no reflection answer")
+
+    services = [s.name for s in (await ask(list_services="")).list_services_response.service]
+    assert "amk.audit.v1.AuditService" in services and len(services) == 5
+    methods: set[str] = set()
+    for service in services:
+        answer = await ask(file_containing_symbol=service)
+        for raw in answer.file_descriptor_response.file_descriptor_proto:
+            fd = descriptor_pb2.FileDescriptorProto.FromString(raw)
+            for s in fd.service:
+                full = f"{fd.package}.{s.name}"
+                if full == service:
+                    methods |= {f"/{full}/{m.name}" for m in s.method}
+    assert len(methods) > 50
+    assert sorted(methods - TABLE.rules.keys()) == []
+    # ...and reflection itself is refused without a token.
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await stub.ServerReflectionInfo(
+            iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+        ).read()
+    assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_every_method_once_with_an_allowed_and_a_denied_role(channel, issuer, etcd) -> None:
+    refused = []
+    before = await etcd.revision()
+    for method, rule in sorted(TABLE.rules.items()):
+        if rule.scope == "public":
+            # No token needed (List: in the descriptor, not implemented by grpcio's servicer).
+            code, _ = await call(channel, method, empty_request(method), ())
+            assert code in (grpc.StatusCode.OK, grpc.StatusCode.UNIMPLEMENTED), method
+            continue
+        denied = next((r for r in PREFERRED if r not in rule.roles), "visitor")
+        code, details = await call(channel, method, empty_request(method), md(issuer, denied))
+        assert code == grpc.StatusCode.PERMISSION_DENIED, (method, denied, code, details)
+        refused.append(method)
+    assert await etcd.revision() == before  # nothing written by any refusal
+    for method, rule in sorted(TABLE.rules.items()):
+        if rule.scope == "public":
+            continue
+        allowed = next(r for r in PREFERRED if r in rule.roles)
+        unit = "osl-a11" if allowed == "crew" else ""
+        code, details = await call(
+            channel, method, empty_request(method), md(issuer, allowed, unit=unit)
+        )
+        # Past the guard: the handler answers (OK, or the empty request's own error).
+        assert code not in (
+            grpc.StatusCode.PERMISSION_DENIED,
+            grpc.StatusCode.UNAUTHENTICATED,
+        ), (method, allowed, code, details)
+    assert len(refused) == len([r for r in TABLE.rules.values() if r.scope != "public"])
+
+
+# ---------------------------------------------------------------- authentication
+
+
+async def test_no_forged_expired_or_foreign_token_is_unauthenticated(
+    channel, issuer, etcd: EtcdClient
+) -> None:
+    method = "/amk.dispatch.v1.DispatchService/CreateIncident"
+    req = pb.CreateIncidentRequest(request_id=rid(), region="oslo", position=OSLO)
+    good = issuer.issue("kari", "call-taker", "oslo", lifetime_s=600)
+    claims = jwt.decode(good, options={"verify_signature": False})
+    forged = jwt.encode(
+        {**claims, "role": "supervisor"},
+        ec.generate_private_key(ec.SECP256R1()),
+        algorithm="ES256",
+        headers={"kid": issuer.key_id()},
+    )
+    expired = issuer.issue("kari", "call-taker", "oslo", lifetime_s=60, now=time.time() - 600)
+    foreign = LocalIssuer(issuer.folder, issuer.issuer, "another-system").issue(
+        "kari", "call-taker", "oslo", lifetime_s=600
+    )
+    before = await etcd.revision()
+    for label, meta in (
+        ("none", ()),
+        ("stated identity only", (("x-amk-identity", "kari"),)),
+        ("forged", (("authorization", f"Bearer {forged}"),)),
+        ("expired", (("authorization", f"Bearer {expired}"),)),
+        ("wrong audience", (("authorization", f"Bearer {foreign}"),)),
+        ("garbage", (("authorization", "Bearer abc.def.ghi"),)),
+    ):
+        code, details = await call(channel, method, req, meta)
+        assert code == grpc.StatusCode.UNAUTHENTICATED, (label, code, details)
+    assert await etcd.revision() == before
+    code, _ = await call(channel, method, req, (("authorization", f"Bearer {good}"),))
+    assert code == grpc.StatusCode.OK
+
+
+# ---------------------------------------------------------------- scopes
+
+
+async def test_another_centres_dispatcher_needs_break_glass(channel, issuer, etcd) -> None:
+    inc = await create(channel, md(issuer, "call-taker", "sorlandet"), "sorlandet", KRISTIANSAND)
+    get = "/amk.dispatch.v1.DispatchService/GetIncident"
+    change = "/amk.dispatch.v1.DispatchService/ChangeIncidentStatus"
+    oslo = md(issuer, "dispatcher", "oslo", user="ola")
+    before = await etcd.revision()
+    code, details = await call(channel, get, pb.GetIncidentRequest(incident_id=inc.id), oslo)
+    assert code == grpc.StatusCode.PERMISSION_DENIED and "break-glass" in details
+    status = pb.ChangeIncidentStatusRequest(
+        request_id=rid(), incident_id=inc.id, status=pb.INCIDENT_STATUS_CANCELLED
+    )
+    code, _ = await call(channel, change, status, oslo)
+    assert code == grpc.StatusCode.PERMISSION_DENIED
+    assert await etcd.revision() == before
+    # A reason, shortly after logging in: allowed, flagged in the access log.
+    glass = md(issuer, "dispatcher", "oslo", user="ola", reason=REASON)
+    code, got = await call(channel, get, pb.GetIncidentRequest(incident_id=inc.id), glass)
+    assert code == grpc.StatusCode.OK and got.id == inc.id
+    # The same reason from a login older than the break-glass window: refused.
+    stale = md(issuer, "dispatcher", "oslo", user="ola", reason=REASON, age_s=1800)
+    code, details = await call(channel, get, pb.GetIncidentRequest(incident_id=inc.id), stale)
+    assert code == grpc.StatusCode.PERMISSION_DENIED and "amk login" in details
+
+    async def flagged() -> None:
+        rows = await audit(channel, issuer, incident_id=inc.id, user="ola")
+        assert [(r.why, r.reason, r.role, r.centre) for r in rows] == [
+            ("break-glass", REASON, "dispatcher", "oslo")
+        ]
+        assert rows[0].peer and rows[0].method == get
+
+    await assert_eventually(flagged)
+
+
+async def test_a_crew_changes_its_own_unit_only(channel, issuer, etcd) -> None:
+    method = "/amk.dispatch.v1.DispatchService/ChangeUnitStatus"
+    crew = md(issuer, "crew", "oslo", user="osl-a11", unit="osl-a11")
+
+    def req(unit: str) -> pb.ChangeUnitStatusRequest:
+        return pb.ChangeUnitStatusRequest(
+            request_id=rid(), unit_id=unit, status=pb.UNIT_STATUS_OUT_OF_SERVICE
+        )
+
+    before = await etcd.revision()
+    code, details = await call(channel, method, req("osl-a12"), crew)
+    assert code == grpc.StatusCode.PERMISSION_DENIED and "own unit" in details
+    code, _ = await call(channel, method, req("osl-a12"), md(issuer, "crew", reason=REASON))
+    assert code == grpc.StatusCode.PERMISSION_DENIED
+    assert await etcd.revision() == before
+    code, unit = await call(channel, method, req("osl-a11"), crew)
+    assert code == grpc.StatusCode.OK and unit.status == pb.UNIT_STATUS_OUT_OF_SERVICE
+    # A position stream is checked message by message: another unit's ends it.
+    stream = channel.stream_unary(
+        "/amk.dispatch.v1.DispatchService/StreamUnitPositions",
+        request_serializer=pb.ReportUnitPositionRequest.SerializeToString,
+        response_deserializer=pb.StreamUnitPositionsSummary.FromString,
+    )
+    positions = [
+        pb.ReportUnitPositionRequest(request_id=rid(), unit_id=u, position=OSLO)
+        for u in ("osl-a11", "osl-a12")
+    ]
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await stream(iter(positions), metadata=crew, timeout=10)
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    summary = await stream(iter(positions[:1]), metadata=crew, timeout=10)
+    assert summary.accepted == 1
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await stream(iter([]), timeout=10)  # no token: refused as it opens
+    assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    # Reading incidents is not a crew's (the table gives them their unit only).
+    code, _ = await call(
+        channel, "/amk.dispatch.v1.DispatchService/ListIncidents", pb.ListIncidentsRequest(), crew
+    )
+    assert code == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_an_empty_region_list_means_my_regions(channel, issuer) -> None:
+    south = await create(channel, md(issuer, "call-taker", "sorlandet"), "sorlandet", KRISTIANSAND)
+    mine = await create(channel, md(issuer, "call-taker", "oslo"))
+    code, resp = await call(
+        channel,
+        "/amk.dispatch.v1.DispatchService/ListIncidents",
+        pb.ListIncidentsRequest(),
+        md(issuer, "call-taker", "oslo"),
+    )
+    assert code == grpc.StatusCode.OK
+    ids = {i.id for i in resp.incidents}
+    assert mine.id in ids and south.id not in ids
+    assert {i.region for i in resp.incidents} <= {"oslo", "innlandet", "vestre-viken"}
+
+
+# ---------------------------------------------------------------- journal and access log
+
+
+async def test_journal_carries_the_token_subject_not_a_stated_name(channel, issuer) -> None:
+    meta = md(issuer, "call-taker", "oslo", user="kari", stated="mallory")
+    inc = await create(channel, meta, caller_number="+4791234567")
+    code, history = await call(
+        channel,
+        "/amk.dispatch.v1.DispatchService/GetIncidentHistory",
+        pb.GetIncidentHistoryRequest(incident_id=inc.id),
+        md(issuer, "dispatcher", "oslo", user="ola"),
+    )
+    assert code == grpc.StatusCode.OK
+    assert [e.who for e in history.entries] == ["kari"]
+
+
+async def test_reads_of_patient_data_are_in_the_access_log(channel, issuer) -> None:
+    inc = await create(channel, md(issuer, "call-taker", "oslo"), caller_number="+47 915 55 123")
+    get = "/amk.dispatch.v1.DispatchService/GetIncident"
+    request = pb.GetIncidentRequest(incident_id=inc.id)
+    assert (await call(channel, get, request, md(issuer, "call-taker", user="kari")))[
+        0
+    ].name == "OK"
+    # A partner centre's call-taker (Innlandet takes Oslo's overflow): "partner".
+    partner = md(issuer, "call-taker", "innlandet", user="per")
+    assert (await call(channel, get, request, partner))[0] == grpc.StatusCode.OK
+    watch = channel.unary_stream(
+        "/amk.dispatch.v1.DispatchService/Watch",
+        request_serializer=pb.WatchRequest.SerializeToString,
+        response_deserializer=pb.WatchEvent.FromString,
+    )(pb.WatchRequest(regions=["oslo"]), metadata=md(issuer, "dispatcher", user="w"), timeout=10)
+    snapshot = []
+    async for event in watch:
+        if event.kind == pb.WatchEvent.KIND_SNAPSHOT_DONE:
+            break
+        snapshot.append(event.incident.id)
+    watch.cancel()
+    assert inc.id in snapshot
+
+    async def logged() -> None:
+        rows = await audit(channel, issuer, incident_id=inc.id)
+        seen = {(r.user, r.why, r.method.rsplit("/", 1)[-1]) for r in rows}
+        assert ("kari", "owner", "GetIncident") in seen
+        assert ("per", "partner", "GetIncident") in seen
+        assert ("w", "owner", "Watch") in seen
+        by_caller = await audit(channel, issuer, caller_number="+4791555123")
+        assert {r.record_id for r in by_caller} == {inc.id}
+        assert {r.user for r in await audit(channel, issuer, user="per")} == {"per"}
+
+    await assert_eventually(logged)
+    # Reading the log is the auditor's alone.
+    code, _ = await call(
+        channel,
+        "/amk.audit.v1.AuditService/QueryAccessLog",
+        apb.QueryAccessLogRequest(incident_id=inc.id),
+        md(issuer, "supervisor"),
+    )
+    assert code == grpc.StatusCode.PERMISSION_DENIED

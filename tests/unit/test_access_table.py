@@ -1,0 +1,222 @@
+"""The roles-and-scopes table (actors/domain/data/access.toml) against the API the
+gateway serves, and the decision function over the whole role x method matrix."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from grpc_health.v1 import health_pb2
+from grpc_reflection.v1alpha import reflection_pb2
+
+from actors.domain.access import (
+    DEFAULT_TABLE,
+    UNIT_SCOPES,
+    AccessTable,
+    Principal,
+    Served,
+    Target,
+    decide,
+    default_access_table,
+)
+from amk.audit.v1 import audit_pb2
+from amk.coordination.v1 import coordination_pb2
+from amk.dispatch.v1 import dispatch_pb2
+
+TABLE = default_access_table()
+NOW = 1_000_000.0
+WINDOW = 900.0
+PEOPLE = ("call-taker", "dispatcher", "supervisor")
+ROLES = tuple(sorted(TABLE.roles))
+
+#: Every service the gateway registers (actors/gateway/server.py), by descriptor.
+SERVED = (
+    dispatch_pb2.DESCRIPTOR.services_by_name["DispatchService"],
+    coordination_pb2.DESCRIPTOR.services_by_name["CoordinationService"],
+    audit_pb2.DESCRIPTOR.services_by_name["AuditService"],
+    health_pb2.DESCRIPTOR.services_by_name["Health"],
+    reflection_pb2.DESCRIPTOR.services_by_name["ServerReflection"],
+)
+
+
+def served_methods() -> set[str]:
+    return {f"/{s.full_name}/{m.name}" for s in SERVED for m in s.methods}
+
+
+def test_the_gateway_registers_exactly_the_services_listed_here() -> None:
+    from actors.gateway import server
+
+    ours = {server.DISPATCH.full_name, server.COORDINATION.full_name, server.AUDIT.full_name}
+    assert ours <= {s.full_name for s in SERVED}
+
+
+def test_every_method_of_every_served_service_has_an_entry() -> None:
+    missing = sorted(served_methods() - TABLE.rules.keys())
+    assert missing == [], f"methods without an access-table entry: {missing}"
+
+
+def test_the_table_names_no_method_the_gateway_does_not_serve() -> None:
+    assert sorted(TABLE.rules.keys() - served_methods()) == []
+
+
+def test_a_method_missing_from_the_table_is_found_and_refused(tmp_path) -> None:
+    text = DEFAULT_TABLE.read_text()
+    entry = '[methods."/amk.dispatch.v1.DispatchService/GetUnit"]'
+    assert entry in text
+    path = tmp_path / "access.toml"
+    path.write_text(text.replace(entry, '[unused."GetUnit"]'))
+    table = AccessTable.load(path)
+    assert served_methods() - table.rules.keys() == {"/amk.dispatch.v1.DispatchService/GetUnit"}
+    d = decide(
+        table,
+        "/amk.dispatch.v1.DispatchService/GetUnit",
+        Principal("dispatcher", "oslo", issued_at=NOW),
+        Target(("oslo",)),
+        Served(frozenset({"oslo"})),
+        now=NOW,
+        break_glass_window_s=WINDOW,
+    )
+    assert not d.allowed and "not in the access table" in d.message
+
+
+def test_no_patient_data_for_engineers_auditors_or_crews() -> None:
+    for rule in TABLE.rules.values():
+        if rule.logged:
+            assert not rule.roles & {"engineer", "auditor", "crew"}, rule.method
+
+
+def test_crews_only_reach_unit_scoped_or_cluster_methods() -> None:
+    for rule in TABLE.rules.values():
+        if "crew" in rule.roles:
+            assert rule.scope in UNIT_SCOPES | {"cluster"}, rule.method
+
+
+def test_only_the_auditor_reads_the_access_log() -> None:
+    assert TABLE.rules["/amk.audit.v1.AuditService/QueryAccessLog"].roles == {"auditor"}
+
+
+# ---------------------------------------------------------------- the matrix
+
+OWN, PARTNER, OTHER = "oslo", "innlandet", "sorlandet"
+SERVED_NOW = Served(frozenset({OWN}), frozenset({PARTNER}))
+
+
+def target_for(scope: str, region: str, unit: str = "osl-a11") -> Target:
+    if scope in ("public", "cluster"):
+        return Target()
+    if scope == "centre":
+        return Target(centre="oslo" if region == OWN else region)
+    units = (unit,) if scope in UNIT_SCOPES else ()
+    return Target((region,), units)
+
+
+def principal(role: str, *, fresh: bool = True) -> Principal:
+    return Principal(role, "oslo", "osl-a11" if role == "crew" else "", NOW if fresh else 0.0)
+
+
+CASES = list(itertools.product(sorted(TABLE.rules), ROLES, (OWN, PARTNER, OTHER)))
+
+
+@pytest.mark.parametrize(("method", "role", "region"), CASES)
+def test_decision_matrix(method: str, role: str, region: str) -> None:
+    rule = TABLE.rules[method]
+
+    def ask(p: Principal | None, reason: str = "", target: Target | None = None):
+        return decide(
+            TABLE,
+            method,
+            p,
+            target or target_for(rule.scope, region),
+            SERVED_NOW,
+            break_glass=reason,
+            now=NOW,
+            break_glass_window_s=WINDOW,
+        )
+
+    plain = ask(principal(role))
+    glass = ask(principal(role), "patient transferred from Sørlandet, follow-up")
+    stale = ask(principal(role, fresh=False), "patient transferred from Sørlandet, follow-up")
+    anonymous = ask(None)
+    if rule.scope == "public":
+        assert plain.allowed and glass.allowed and anonymous.allowed
+        return
+    assert not anonymous.allowed and anonymous.unauthenticated
+    if role not in rule.roles:
+        # Break-glass widens regions, never roles.
+        assert not plain.allowed and not glass.allowed and not stale.allowed
+        assert role in plain.message
+        return
+    spec = TABLE.roles[role]
+    if rule.scope == "cluster" or spec.regions == "all":
+        assert plain.allowed and plain.why == "cluster"
+        return
+    if spec.regions == "own-unit":
+        assert plain.allowed and plain.why == "own-unit"  # its own unit, any region
+        other = ask(principal(role), target=target_for(rule.scope, region, unit="osl-a12"))
+        assert not other.allowed and "own unit" in other.message
+        return
+    in_scope = region == OWN or (region == PARTNER and rule.partner)
+    if in_scope:
+        assert plain.allowed and plain.why == ("owner" if region == OWN else "partner")
+        return
+    assert not plain.allowed and "break-glass" in plain.message
+    assert glass.allowed and glass.why == "break-glass" and glass.reason
+    assert not stale.allowed and "amk login" in stale.message
+    short = ask(principal(role), "because")
+    assert not short.allowed and "too short" in short.message
+
+
+def test_an_empty_region_list_is_narrowed_to_the_callers_regions_never_all() -> None:
+    method = "/amk.dispatch.v1.DispatchService/ListIncidents"
+    d = decide(
+        TABLE,
+        method,
+        principal("call-taker"),
+        Target(narrow=True),
+        SERVED_NOW,
+        now=NOW,
+        break_glass_window_s=WINDOW,
+    )
+    assert d.allowed and set(d.regions) == {OWN, PARTNER} and d.why == "partner"
+    nothing = decide(
+        TABLE,
+        method,
+        principal("call-taker"),
+        Target(narrow=True),
+        Served(),
+        now=NOW,
+        break_glass_window_s=WINDOW,
+    )
+    assert not nothing.allowed and "serves no region" in nothing.message
+
+
+def test_an_unknown_role_is_refused_everywhere_but_health() -> None:
+    for method, rule in TABLE.rules.items():
+        d = decide(
+            TABLE,
+            method,
+            Principal("visitor", "oslo", issued_at=NOW),
+            target_for(rule.scope, OWN),
+            SERVED_NOW,
+            now=NOW,
+            break_glass_window_s=WINDOW,
+        )
+        assert d.allowed == (rule.scope == "public"), method
+
+
+def test_a_home_centre_takes_its_region_back_but_hands_no_other_region() -> None:
+    served = Served(frozenset({"oslo"}), frozenset(), frozenset({"innlandet"}))
+    for method, region, allowed in (
+        ("/amk.coordination.v1.CoordinationService/HandBackRegion", "innlandet", True),
+        ("/amk.coordination.v1.CoordinationService/HandOverRegion", "innlandet", False),
+    ):
+        d = decide(
+            TABLE,
+            method,
+            Principal("supervisor", "innlandet", issued_at=NOW),
+            Target((region,)),
+            served,
+            now=NOW,
+            break_glass_window_s=WINDOW,
+        )
+        assert d.allowed == allowed and (d.why == "home" or not allowed)
