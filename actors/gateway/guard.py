@@ -29,6 +29,7 @@ from typing import Any
 
 import grpc
 import structlog
+from google.protobuf import descriptor_pool, message_factory
 
 from actors.domain.access import (
     BREAK_GLASS_HEADER,
@@ -51,7 +52,6 @@ from actors.gateway.identity import (
     stated_identity,
 )
 from actors.gateway.rpc import abort
-from amk.dispatch.v1 import dispatch_pb2 as pb
 from cluster.errors import AccessDeniedError, AmkError, AuthenticationError
 from cluster.tokens import Claims
 
@@ -270,13 +270,14 @@ class Guard(grpc.aio.ServerInterceptor):
             return grpc.unary_unary_rpc_method_handler(unary_unary, **make_kwargs)
         if handler.unary_stream is not None:
             fn_s = handler.unary_stream
+            parse = _output_class(method).FromString  # for messages streamed as bytes
 
             async def unary_stream(request: Any, context: grpc.aio.ServicerContext):
                 grant = await self.admit(method, rule, request, context)
                 seen: dict[str, float] = {}
                 async for item in _aiter(fn_s(request, context)):
                     if logged:
-                        self._log_event(grant, method, item, seen)
+                        self._log_event(grant, method, item, seen, parse)
                     yield item
 
             return grpc.unary_stream_rpc_method_handler(unary_stream, **make_kwargs)
@@ -304,30 +305,47 @@ class Guard(grpc.aio.ServerInterceptor):
 
         return grpc.stream_stream_rpc_method_handler(stream_stream, **make_kwargs)
 
-    def _records_of_event(self, item: Any) -> list[tuple[str, str, str, str]]:
-        """The records of one Watch event. The hub serializes an event once for every
-        console that gets it; its records are read once too (kept for the last events),
-        not once per console."""
+    def _records_of_event(
+        self, item: Any, parse: Callable[[bytes], Any]
+    ) -> list[tuple[str, str, str, str]]:
+        """The records of one Watch event (or WatchBatches message). The hub serializes
+        an event once for every console that gets it; its records are read once too
+        (kept for the last events), not once per console."""
         if not isinstance(item, bytes):
             return records_of(item)
         found = self._event_records.get(item)
         if found is None:
-            found = records_of(pb.WatchEvent.FromString(item))
+            found = records_of(parse(item))
             self._event_records[item] = found
             if len(self._event_records) > EVENT_CACHE:
                 self._event_records.popitem(last=False)
         return found
 
-    def _log_event(self, grant: Grant, method: str, item: Any, seen: dict[str, float]) -> None:
-        """One Watch event: its incidents and calls, each once an hour per stream."""
+    def _log_event(
+        self,
+        grant: Grant,
+        method: str,
+        item: Any,
+        seen: dict[str, float],
+        parse: Callable[[bytes], Any],
+    ) -> None:
+        """One streamed message: its incidents and calls, each once an hour per stream."""
         now = time.monotonic()
         fresh = []
-        for rec in self._records_of_event(item):
+        for rec in self._records_of_event(item, parse):
             if now - seen.get(rec[1], -WATCH_RELOG_S) >= WATCH_RELOG_S:
                 seen[rec[1]] = now
                 fresh.append(rec)
         if fresh:
             self.access_log.record(grant.claims, method, grant.decision, grant.peer, fresh)
+
+
+def _output_class(method: str) -> Any:
+    """The message class a method answers with (``/pkg.Service/Method``): a stream that
+    yields bytes already serialized (Watch, WatchBatches) is read back as that."""
+    service, name = method.lstrip("/").rsplit("/", 1)
+    desc = descriptor_pool.Default().FindServiceByName(service).FindMethodByName(name)
+    return message_factory.GetMessageClass(desc.output_type)
 
 
 async def _maybe_await(value: Any) -> Any:

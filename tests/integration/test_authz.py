@@ -380,6 +380,18 @@ async def test_reads_of_patient_data_are_in_the_access_log(channel, issuer) -> N
         snapshot.append(event.incident.id)
     watch.cancel()
     assert inc.id in snapshot
+    batches = channel.unary_stream(
+        "/amk.dispatch.v1.DispatchService/WatchBatches",
+        request_serializer=pb.WatchRequest.SerializeToString,
+        response_deserializer=pb.WatchEventBatch.FromString,
+    )(pb.WatchRequest(regions=["oslo"]), metadata=md(issuer, "dispatcher", user="b"), timeout=10)
+    batched: list[str] = []
+    async for batch in batches:
+        batched += [e.incident.id for e in batch.events]
+        if batch.events[-1].kind == pb.WatchEvent.KIND_SNAPSHOT_DONE:
+            break
+    batches.cancel()
+    assert inc.id in batched
 
     async def logged() -> None:
         rows = await audit(channel, issuer, incident_id=inc.id)
@@ -387,6 +399,7 @@ async def test_reads_of_patient_data_are_in_the_access_log(channel, issuer) -> N
         assert ("kari", "owner", "GetIncident") in seen
         assert ("per", "partner", "GetIncident") in seen
         assert ("w", "owner", "Watch") in seen
+        assert ("b", "owner", "WatchBatches") in seen
         by_caller = await audit(channel, issuer, caller_number="+4791555123")
         assert {r.record_id for r in by_caller} == {inc.id}
         assert {r.user for r in await audit(channel, issuer, user="per")} == {"per"}
