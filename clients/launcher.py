@@ -331,14 +331,15 @@ def run_up(args: argparse.Namespace) -> int:
         if not endpoints:
             etcd = _start_etcd(config)
             endpoints = [etcd.endpoint]
-            print(f"etcd {etcd.version} on {etcd.endpoint}, data in {home / 'etcd'}", flush=True)
-            print(asyncio.run(etcd_setup_for(config, endpoints, embedded=True)), flush=True)
+            security = asyncio.run(etcd_setup_for(config, endpoints, embedded=True))
+            data = home / "etcd"
+            print(f"etcd {etcd.version} on {etcd.endpoint}, data in {data}; {security}", flush=True)
         else:
             for endpoint in check_external_etcd(config, endpoints):
                 print(f"warning: etcd member {endpoint} does not answer", flush=True)
-            print(asyncio.run(etcd_setup_for(config, endpoints, embedded=False)), flush=True)
+            security = asyncio.run(etcd_setup_for(config, endpoints, embedded=False))
             check_site_free(config, endpoints)
-            print(f"etcd at {', '.join(endpoints)} answers", flush=True)
+            print(f"etcd at {', '.join(endpoints)} answers; {security}", flush=True)
         ray.init(
             # "local" always starts a new Ray; never join a stray cluster by accident.
             address=config.ray_address or "local",

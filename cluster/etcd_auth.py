@@ -129,7 +129,7 @@ async def ensure_etcd_auth(
 
 
 async def setup_for(config: ClusterConfig, endpoints: Sequence[str], *, embedded: bool) -> str:
-    """``amk up``'s setup step; returns one line for the console.
+    """``amk up``'s setup step; returns what it found, for the console's etcd line.
 
     The embedded etcd is ours: its root certificate is in the PKI folder (made with the
     local CA) and the setup always runs. An external etcd's root certificate is the
@@ -138,14 +138,14 @@ async def setup_for(config: ClusterConfig, endpoints: Sequence[str], *, embedded
     Nothing to do for an insecure cluster (plaintext, auth off).
     """
     if config.insecure:
-        return "etcd: INSECURE (plaintext, no auth): development only"
+        return "INSECURE: plaintext, no auth (--insecure: development only)"
     root_cert = config.pki_folder() / f"{FILE_NAMES['root']}.crt"
     if not embedded and not root_cert.exists():
-        return f"etcd: TLS; no {root_cert.name} here, users and roles left as they are"
+        return f"TLS; users and roles left to the operator (no {root_cert.name} here)"
     root = etcd_tls(config, "root")
     assert root is not None  # not insecure
     await ensure_etcd_auth(endpoints, root, config.key_prefix)
-    return f"etcd: TLS, auth on; user {ETCD_USER_CN!r} may use {config.key_prefix} only"
+    return f"TLS, auth on, user {ETCD_USER_CN!r} limited to {config.key_prefix}"
 
 
 def ensure_etcd_auth_sync(
