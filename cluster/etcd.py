@@ -32,7 +32,7 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from aetcd import rpc
@@ -55,9 +55,15 @@ LEADER_PROBE_TIMEOUT_S = 0.25
 # etcd's answers to a user its role does not allow (auth on, issue #13).
 REFUSED = (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED)
 
+# The one key revision() reads: never written, outside every prefix; the etcd role of
+# our user may read it (cluster/etcd_auth.py), so any client can ask for the revision.
+REVISION_PROBE_KEY = b"\0amk-revision-probe"
+
 # Keys per range page: 1,000 typical incidents are ~0.5 MB, well inside one message.
 PAGE = 1000
 MAX_MESSAGE = 64 * 1024 * 1024
+
+S = TypeVar("S")  # a service stub
 
 Compare = rpc.Compare
 RequestOp = rpc.RequestOp
@@ -204,6 +210,11 @@ class EtcdClient:
         # Set when the member was seen without a leader: new calls wait for one first.
         self._leaderless = False
         self._probe: asyncio.Task[rpc.StatusResponse | None] | None = None
+
+    def stub(self, service: Callable[[grpc.aio.Channel], S]) -> S:
+        """Another etcd v3 service on this client's channel and certificate (the Auth
+        service for :mod:`cluster.etcd_auth`)."""
+        return service(self._channel)
 
     async def close(self) -> None:
         for channel in self._member_channels.values():
@@ -382,7 +393,7 @@ class EtcdClient:
 
     async def revision(self) -> int:
         """The store's current revision (a cheap linearizable read of one absent key)."""
-        _, rev = await self.range(b"\0amk-revision-probe")
+        _, rev = await self.range(REVISION_PROBE_KEY)
         return rev
 
     # ------------------------------------------------------------ transactions

@@ -33,7 +33,7 @@ from aetcd import rpc
 
 from cluster.config import ClusterConfig
 from cluster.errors import ConfigError, StoreUnavailableError
-from cluster.etcd import EtcdClient
+from cluster.etcd import REVISION_PROBE_KEY, EtcdClient
 from cluster.etcd_tls import FILE_NAMES, etcd_tls
 from cluster.keys import prefix_range_end
 from cluster.pki import ETCD_ROOT_CN, ETCD_USER_CN, TlsFiles
@@ -41,7 +41,6 @@ from cluster.pki import ETCD_ROOT_CN, ETCD_USER_CN, TlsFiles
 log = structlog.get_logger("amk.etcd")
 
 ROOT = "root"  # etcd's own names: the user and the role auth enable asks for
-REVISION_PROBE_KEY = b"\0amk-revision-probe"  # what EtcdClient.revision() reads
 SETUP_TIMEOUT_S = 5.0
 
 
@@ -98,7 +97,7 @@ async def ensure_etcd_auth(
     if not prefix.startswith("/") or not prefix.endswith("/"):
         raise ConfigError(f"etcd auth setup: key prefix {prefix!r} must start and end with '/'")
     client = EtcdClient(endpoints, tls=root, request_timeout_s=timeout_s)
-    auth = rpc.AuthStub(client._channel)  # the one channel, shared with the client
+    auth = client.stub(rpc.AuthStub)
     t = timeout_s
     try:
         made: list[str] = []

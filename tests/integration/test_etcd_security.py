@@ -25,8 +25,8 @@ from aetcd import rpc
 from chaos.drill_etcd import drill_pki, start_cluster
 from cluster import ownership
 from cluster.errors import ConfigError, FencedError, StoreUnavailableError
-from cluster.etcd import EtcdClient, op_put
-from cluster.etcd_auth import REVISION_PROBE_KEY, ensure_etcd_auth
+from cluster.etcd import REVISION_PROBE_KEY, EtcdClient, op_put
+from cluster.etcd_auth import ensure_etcd_auth
 from cluster.etcd_server import EmbeddedEtcd, healthy
 from cluster.etcd_tls import identity_files
 from cluster.keys import Keys
