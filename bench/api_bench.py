@@ -198,7 +198,7 @@ class RawEtcd:
 
     def __init__(self, client: Any, tag: str) -> None:
         self.client = client
-        self.prefix = f"/bench-raw/{tag}/"
+        self.prefix = f"{bl.BENCH_KEY_ROOT}raw/{tag}/"
         self.owner = f"{self.prefix}regions/oslo/owner".encode()
         self.token = 0
         self.seq = itertools.count()
@@ -374,7 +374,6 @@ async def prepare(stub: pb_grpc.DispatchServiceStub, region: str, n: int) -> lis
 
 
 async def run(args: Any, endpoint: str, etcd_pid: int, seed: Path) -> dict[str, Any]:
-    from cluster.etcd import EtcdClient
 
     levels = [int(c) for c in args.concurrency.split(",")]
     kinds = [k for k in args.kinds.split(",") if k]
@@ -401,7 +400,7 @@ async def run(args: Any, endpoint: str, etcd_pid: int, seed: Path) -> dict[str, 
         }
         gw = Clients(cluster.gateway, args.channels)
         echo_clients = Clients(f"127.0.0.1:{echo_port}", args.channels)
-        etcd = EtcdClient([endpoint])
+        etcd = bl.etcd_client(endpoint)
         raw = RawEtcd(etcd, cluster.tag)
         await raw.setup()
         code = cluster.config.seed.region(args.region).code.lower()

@@ -144,7 +144,8 @@ async def deployment(
         home = Path(tmp)
         config = ClusterConfig.load(
             home=home,
-            key_prefix=f"/bench-archive/{label}-{uuid.uuid4().hex[:6]}/",
+            key_prefix=f"{bl.BENCH_KEY_ROOT}archive/{label}-{uuid.uuid4().hex[:6]}/",
+            pki_dir=bl.bench_pki(),
             archive_hold_s=hold_s,
             journal_hold_s=hold_s,
             request_retention_s=retention_s,
@@ -158,7 +159,7 @@ async def deployment(
             config,
             centres,
             Probe(etcd.endpoint, keys),
-            EtcdClient([etcd.endpoint], request_timeout_s=30),
+            bl.etcd_client(etcd.endpoint, request_timeout_s=30),
             keys,
             home,
         )

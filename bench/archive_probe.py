@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+import ssl
 import tempfile
 import urllib.request
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from aetcd import rpc
 from bench import benchlib as bl
 from cluster.etcd_server import EmbeddedEtcd, find_free_port
 from cluster.keys import Keys, prefix_range_end
+from cluster.pki import local_identities
 
 METRICS = (
     "etcd_mvcc_db_total_size_in_bytes",
@@ -40,7 +42,9 @@ class Probe:
     def __init__(self, endpoint: str, keys: Keys) -> None:
         self.endpoint = endpoint
         self.keys = keys
-        self._channel = grpc.aio.insecure_channel(endpoint)
+        ca, cert, key = bl.etcd_tls().read()
+        creds = grpc.ssl_channel_credentials(ca, key, cert)
+        self._channel = grpc.aio.secure_channel(endpoint, creds)
         self._kv = rpc.KVStub(self._channel)
 
     async def count(self, prefix: bytes) -> int:
@@ -58,7 +62,11 @@ class Probe:
         }
 
     def _metrics(self) -> dict[str, float]:
-        with urllib.request.urlopen(f"http://{self.endpoint}/metrics", timeout=5) as resp:
+        tls = bl.etcd_tls()
+        context = ssl.create_default_context(cafile=str(tls.ca))
+        context.load_cert_chain(str(tls.cert), str(tls.key))
+        url = f"https://{self.endpoint}/metrics"
+        with urllib.request.urlopen(url, timeout=5, context=context) as resp:
             text = resp.read().decode()
         out: dict[str, float] = {}
         for line in text.splitlines():
@@ -109,10 +117,12 @@ def bench_etcd(compaction: str = "") -> Iterator[Any]:
             return args
 
     d = Path(tempfile.mkdtemp(prefix="amk-bench-etcd-"))
-    server = VariantEtcd(d / "data", client_port=find_free_port(), log_file=d / "etcd.log")
+    tls = local_identities(bl.bench_pki()).etcd_server
+    server = VariantEtcd(d / "data", tls=tls, client_port=find_free_port(), log_file=d / "etcd.log")
     try:
-        server.start()
+        bl.secure_etcd(server)
         yield server
     finally:
         server.stop()
         shutil.rmtree(d, ignore_errors=True)
+        shutil.rmtree(bl.bench_pki(), ignore_errors=True)

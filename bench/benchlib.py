@@ -279,19 +279,61 @@ def note(msg: str) -> None:
 # ---------------------------------------------------------------- etcd and Ray
 
 
+# Benchmarks run with security on, as a deployment does (issue #13): the private etcd
+# asks for a certificate from the run's local CA, and its user may use this root only.
+BENCH_KEY_ROOT = "/bench/"
+
+
+def bench_pki() -> Path:
+    """This run's local CA and certificates (made by :func:`private_etcd`)."""
+    return Path(tempfile.gettempdir()) / f"amk-bench-pki-{os.getpid()}"
+
+
+def etcd_tls() -> Any:
+    """The etcd user's certificate files (``cluster.pki.TlsFiles``) of this run."""
+    from cluster.etcd_tls import identity_files
+
+    return identity_files(bench_pki(), "user")
+
+
+def etcd_client(endpoint: str, **kwargs: Any) -> Any:
+    """An ``EtcdClient`` on ``endpoint`` with the run's etcd user certificate."""
+    from cluster.etcd import EtcdClient
+
+    return EtcdClient([endpoint], tls=etcd_tls(), **kwargs)
+
+
+def secure_etcd(server: Any) -> Any:
+    """Start ``server`` (an ``EmbeddedEtcd`` given ``tls`` of the run's identities),
+    then users, roles and auth on; callable with or without a running event loop."""
+    from cluster.etcd_auth import ensure_etcd_auth_sync
+    from cluster.pki import local_identities
+
+    server.start()
+    root = local_identities(bench_pki()).etcd_root
+    ensure_etcd_auth_sync([server.endpoint], root, BENCH_KEY_ROOT)
+    return server
+
+
 @contextlib.contextmanager
 def private_etcd() -> Iterator[Any]:
-    """One etcd member on a free loopback port with a throw-away data folder."""
+    """One etcd member on a free loopback port with a throw-away data folder, with TLS
+    and auth on."""
     from cluster.etcd_server import EmbeddedEtcd, find_free_port
+    from cluster.pki import local_identities
 
     d = Path(tempfile.mkdtemp(prefix="amk-bench-etcd-"))
-    server = EmbeddedEtcd(d / "data", client_port=find_free_port(), log_file=d / "etcd.log")
+    tls = local_identities(bench_pki()).etcd_server
+    server = EmbeddedEtcd(
+        d / "data", tls=tls, client_port=find_free_port(), log_file=d / "etcd.log"
+    )
     try:
-        server.start()
+        secure_etcd(server)
         yield server
     finally:
         server.stop()
         shutil.rmtree(d, ignore_errors=True)
+        shutil.rmtree(bench_pki(), ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -384,7 +426,8 @@ async def deployment(
     home = Path(tempfile.mkdtemp(prefix="amk-bench-home-"))
     config = ClusterConfig.load(
         home=home,
-        key_prefix=f"/bench/{tag}/",
+        key_prefix=f"{BENCH_KEY_ROOT}{tag}/",
+        pki_dir=bench_pki(),
         ray_namespace=f"amk-bench-{tag}",
         gateways=[f"127.0.0.1:{find_free_port()}" for _ in range(gateways)],
         seed_file=seed_file,

@@ -283,14 +283,13 @@ async def _owner_is(etcd: Any, keys: Any, region: str, centre: str) -> bool:
 async def run_deployment(
     endpoint: str, modes: list[str], reps: int, n_incidents: int, region: str, **overrides: Any
 ) -> dict[str, Any]:
-    from cluster.etcd import EtcdClient
 
     out: dict[str, Any] = {}
     async with bl.deployment(endpoint, **overrides) as cluster:
         ch = bl.channel(cluster.gateway)
         stub = pb_grpc.DispatchServiceStub(ch)
         coord = cpb_grpc.CoordinationServiceStub(ch)
-        etcd = EtcdClient([endpoint])
+        etcd = bl.etcd_client(endpoint)
         try:
             bl.note(f"creating {n_incidents} incidents in {region}")
             await prefill(stub, region, n_incidents)
@@ -384,7 +383,6 @@ async def run(args: Any, endpoint: str) -> dict[str, Any]:
 async def run_no_fault(args: Any, endpoint: str) -> dict[str, Any]:
     """A load run with no fault: every region must keep its owner (no takeover)."""
     from clients.loadgen import History, LoadGenerator, LoadSpec
-    from cluster.etcd import EtcdClient
     from cluster.keys import Keys
 
     default = LoadSpec()
@@ -395,7 +393,7 @@ async def run_no_fault(args: Any, endpoint: str) -> dict[str, Any]:
     )
     async with bl.deployment(endpoint) as cluster:
         keys = Keys(cluster.config.key_prefix)
-        etcd = EtcdClient([endpoint])
+        etcd = bl.etcd_client(endpoint)
         try:
             regions = cluster.config.region_ids()
             before = {r: await owner(etcd, keys, r) for r in regions}

@@ -222,15 +222,14 @@ async def paged_load(client: Any, keys: Any, revision: int, page: int = 1000) ->
 async def part_load(endpoint: str, quick: bool) -> dict[str, Any]:
     from actors.centre.region_host import RegionHost
     from cluster import ownership
-    from cluster.etcd import EtcdClient
     from cluster.keys import Keys
 
     sizes = ((100, False), (1_000, False), (10_000, True)) if quick else LOAD_SIZES
-    client = EtcdClient([endpoint], request_timeout_s=60)
+    client = bl.etcd_client(endpoint, request_timeout_s=60)
     out: dict[str, Any] = {"sizes": []}
     try:
         for n, typical in sizes:
-            keys = Keys(f"/bench-scale/{uuid.uuid4().hex[:6]}/")
+            keys = Keys(f"{bl.BENCH_KEY_ROOT}scale/{uuid.uuid4().hex[:6]}/")
             lease, _ = await client.lease_grant(120)
             rec = ownership.now_record("bench", "bench-fill", lease)
             fence, _ = await ownership.claim(client, keys, "oslo", rec)
@@ -317,8 +316,6 @@ async def part_takeover(
 ) -> dict[str, Any]:
     import failover_bench as fb
 
-    from cluster.etcd import EtcdClient
-
     region = "oslo"
     sizes = ((100, False), (1_000, False)) if quick else TAKEOVER_SIZES
     out: dict[str, Any] = {"sizes": [], "skipped": {}}
@@ -328,7 +325,7 @@ async def part_takeover(
         from amk.coordination.v1 import coordination_pb2_grpc as cpb_grpc
 
         coord = cpb_grpc.CoordinationServiceStub(ch)
-        etcd = EtcdClient([endpoint], request_timeout_s=30)
+        etcd = bl.etcd_client(endpoint, request_timeout_s=30)
         writer = fb.Writer(stub, region)
         number = 1
         try:
@@ -397,7 +394,6 @@ async def part_watch(
 ) -> dict[str, Any]:
     """Consoles watching every region while a writer creates incidents at a fixed rate,
     round robin over the regions."""
-    from cluster.etcd import EtcdClient
 
     rate = 20.0
     seconds = 2.0 if quick else 8.0
@@ -416,7 +412,7 @@ async def part_watch(
         states = await cluster.deployment.gateway_states()
         pids["gateway"] = [g.pid for g in states]
         addresses = [g.address for g in states]
-        etcd = EtcdClient([endpoint])
+        etcd = bl.etcd_client(endpoint)
         writer = bl.channel(cluster.gateway)
         try:
             for n in consoles:

@@ -51,6 +51,7 @@ from chaos.drill import (
     watch_owners,
     with_own_services,
 )
+from chaos.drill_etcd import DRILL_KEY_ROOT, drill_pki
 from chaos.failpoints import DrillContext
 from clients.launcher import Deployment
 from clients.loadgen import History
@@ -58,6 +59,7 @@ from cluster.archive import ArchiveStore, open_migrated
 from cluster.config import ClusterConfig
 from cluster.etcd import EtcdClient
 from cluster.etcd_server import find_free_port
+from cluster.etcd_tls import etcd_client_for
 from cluster.keys import Keys
 from cluster.logs import configure as configure_logs
 from cluster.ownership import read_owner
@@ -95,12 +97,16 @@ class ArchiveDrillSpec:
             )
 
 
-def _config(spec: ArchiveDrillSpec, home: Path) -> ClusterConfig:
+def _config(
+    spec: ArchiveDrillSpec, home: Path, pki_dir: Path | None, key_root: str
+) -> ClusterConfig:
     tag = uuid.uuid4().hex[:8]
     home.mkdir(parents=True, exist_ok=True)
     return ClusterConfig.load(
         home=home,
-        key_prefix=f"/drill/archive-crash/{tag}/",
+        key_prefix=f"{key_root}archive-crash/{tag}/",
+        pki_dir=pki_dir,
+        insecure=pki_dir is None,
         ray_namespace=f"drill-{tag}",
         gateways=[f"127.0.0.1:{find_free_port()}" for _ in range(spec.gateways)],
         lease_ttl_s=spec.lease_ttl_s,
@@ -247,15 +253,21 @@ async def settle(client: EtcdClient, keys: Keys, spec: ArchiveDrillSpec) -> dict
 
 
 async def run_archive_drill(
-    spec: ArchiveDrillSpec, report_dir: Path, endpoints: list[str]
+    spec: ArchiveDrillSpec,
+    report_dir: Path,
+    endpoints: list[str],
+    *,
+    pki_dir: Path | None,
+    key_root: str = DRILL_KEY_ROOT,
 ) -> dict[str, Any]:
     """Run the drill inside an initialised Ray against ``endpoints``; the result (also
-    written to ``report_dir``) has ``exit_code`` as the verdict."""
+    written to ``report_dir``) has ``exit_code`` as the verdict. ``pki_dir``: the etcd
+    certificates (None: an insecure etcd); the key prefix is under ``key_root``."""
     os.makedirs(report_dir, exist_ok=True)
-    config = _config(spec, report_dir / "home")
+    config = _config(spec, report_dir / "home", pki_dir, key_root)
     keys = Keys(config.key_prefix)
     regions = list(spec.regions) or config.area_region_ids()  # incidents: area regions
-    client = EtcdClient(endpoints, request_timeout_s=3.0)
+    client = etcd_client_for(config, endpoints, request_timeout_s=3.0)
     deployment = Deployment(config, endpoints)
     ctx = DrillContext(config, endpoints, deployment)
     history = History(report_dir / "history.jsonl")
@@ -364,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     ).resolve()
 
     def drill(endpoints: list[str], *_: Any) -> Any:
-        return run_archive_drill(spec, report_dir, endpoints)
+        return run_archive_drill(spec, report_dir, endpoints, pki_dir=drill_pki(report_dir))
 
     result = with_own_services(report_dir, drill)
     print(json.dumps(archive_report.summary(result), indent=2))

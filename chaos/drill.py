@@ -46,6 +46,7 @@ from typing import Any
 import structlog
 
 from chaos import checker, report
+from chaos.drill_etcd import DRILL_KEY_ROOT, drill_pki, start_cluster, start_single
 from chaos.etcd_cluster import EtcdCluster
 from chaos.failpoints import (
     NODE_OBJECT_STORE,
@@ -63,6 +64,7 @@ from cluster.config import UNSAFE_UNFENCED_ENV, ClusterConfig
 from cluster.errors import AmkError
 from cluster.etcd import EtcdClient
 from cluster.etcd_server import EmbeddedEtcd, find_free_port
+from cluster.etcd_tls import etcd_client_for
 from cluster.keys import Keys
 from cluster.ownership import read_owner
 
@@ -256,8 +258,9 @@ def placement(
     return centre_nodes, gateway_nodes
 
 
-def _config(scenario: Scenario, home: Path) -> ClusterConfig:
-    """A config of its own (prefix, namespace, ports); fencing off only when the scenario
+def _config(scenario: Scenario, home: Path, pki_dir: Path | None, key_root: str) -> ClusterConfig:
+    """A config of its own (prefix under ``key_root``, namespace, ports, the etcd
+    certificates in ``pki_dir``; None: insecure); fencing off only when the scenario
     says so, with the unsafe variable set just while the config is built."""
     tag = uuid.uuid4().hex[:8]
     gateways = [f"127.0.0.1:{find_free_port()}" for _ in range(scenario.gateways)]
@@ -266,7 +269,9 @@ def _config(scenario: Scenario, home: Path) -> ClusterConfig:
     )
     overrides: dict[str, Any] = {
         "home": home,
-        "key_prefix": f"/drill/{scenario.name}/{tag}/",
+        "key_prefix": f"{key_root}{scenario.name}/{tag}/",
+        "pki_dir": pki_dir,
+        "insecure": pki_dir is None,
         "ray_namespace": f"drill-{tag}",
         "gateways": gateways,
         "lease_ttl_s": scenario.lease_ttl_s,
@@ -295,16 +300,21 @@ async def run_drill(
     etcd_cluster: EtcdCluster | None = None,
     ray_cluster: Any = None,
     ray_nodes: dict[str, Any] | None = None,
+    pki_dir: Path | None,
+    key_root: str = DRILL_KEY_ROOT,
 ) -> dict[str, Any]:
     """Run one drill inside an already initialised Ray; returns the result (also written
     to ``report_dir``). ``result["exit_code"]`` is the verdict. ``ray_cluster`` and
     ``ray_nodes`` (worker nodes by their resource name): the multi-node local Ray that
-    Ray itself runs in, for the node failpoints."""
+    Ray itself runs in, for the node failpoints. ``pki_dir``: the etcd certificates
+    (None: an insecure etcd); the drill's key prefix is under ``key_root``."""
     os.makedirs(report_dir, exist_ok=True)
     endpoints = endpoints or (etcd_cluster.endpoints if etcd_cluster else [])
     if not endpoints:
         raise ValueError("run_drill needs etcd endpoints (or an etcd cluster)")
-    ctx = DrillContext(_config(scenario, report_dir / "home"), endpoints, None, etcd_cluster)
+    ctx = DrillContext(
+        _config(scenario, report_dir / "home", pki_dir, key_root), endpoints, None, etcd_cluster
+    )
     if ray_cluster is not None:
         ctx.ray_cluster, ctx.ray_nodes = ray_cluster, dict(ray_nodes or {})
     else:  # no nodes to pin to: leave placement to Ray
@@ -320,7 +330,7 @@ async def run_drill(
         if overrides := await fp.setup(ctx):
             ctx.config = ctx.config.model_copy(update=overrides)
     keys = Keys(ctx.config.key_prefix)
-    client = EtcdClient(endpoints, request_timeout_s=3.0)
+    client = etcd_client_for(ctx.config, endpoints, request_timeout_s=3.0)
     deployment = Deployment(ctx.config, endpoints)
     ctx.deployment = deployment
     history = History(report_dir / "history.jsonl")
@@ -514,6 +524,7 @@ def run_standalone(scenario: Scenario, report_dir: Path) -> dict[str, Any]:
             etcd_cluster=cluster,
             ray_cluster=ray_cluster,
             ray_nodes=nodes,
+            pki_dir=drill_pki(report_dir),
         )
 
     return with_own_services(
@@ -544,13 +555,9 @@ def with_own_services(
     endpoints: list[str] = []
     try:
         if etcd_members >= 3:
-            cluster = EtcdCluster(report_dir / "etcd", size=etcd_members).start()
+            cluster = start_cluster(report_dir, etcd_members)
         else:
-            etcd = EmbeddedEtcd(
-                report_dir / "etcd",
-                client_port=find_free_port(),
-                log_file=report_dir / "etcd.log",
-            ).start()
+            etcd = start_single(report_dir)
             endpoints = [etcd.endpoint]
         address = "local"
         if ray_nodes >= 2:

@@ -13,6 +13,10 @@ round-trip time and an election timeout of at least ten times it; on loopback th
 "round trip" that matters is scheduling on a loaded host, still far under 25 ms. The
 defaults (100/1000 ms) suit WANs: after a leader's death they keep every write waiting
 1–2 s for the followers to notice.
+
+TLS as the embedded member has it (issue #13): with ``tls`` (the ``etcd-server``
+identity) every member speaks https on client and peer ports and asks for a certificate
+from our CA on both; the members dial each other with that same certificate.
 """
 
 from __future__ import annotations
@@ -32,7 +36,15 @@ import structlog
 from aetcd import rpc
 
 from cluster.errors import ConfigError
-from cluster.etcd_server import _die_with_parent, find_etcd_binary, find_free_port
+from cluster.etcd_server import (
+    _die_with_parent,
+    find_etcd_binary,
+    find_free_port,
+    healthy,
+    scheme,
+    tls_args,
+)
+from cluster.pki import TlsFiles
 
 log = structlog.get_logger("amk.chaos.etcd")
 
@@ -62,6 +74,8 @@ class EtcdCluster:
     """``size`` etcd members on loopback; ``kill``/``restart`` one of them."""
 
     base_dir: Path
+    # The members' certificate (client and peer ports); None only for an insecure drill.
+    tls: TlsFiles | None = field(kw_only=True)
     size: int = 3
     members: list[Member] = field(default_factory=list)
     version: str = ""
@@ -78,11 +92,12 @@ class EtcdCluster:
         return [m.endpoint for m in self.members]
 
     def _initial_cluster(self) -> str:
-        return ",".join(f"{m.name}=http://127.0.0.1:{m.peer_port}" for m in self.members)
+        web = scheme(self.tls)
+        return ",".join(f"{m.name}={web}://127.0.0.1:{m.peer_port}" for m in self.members)
 
     def _spawn(self, m: Member, binary: Path) -> None:
-        client = f"http://127.0.0.1:{m.client_port}"
-        peer = f"http://127.0.0.1:{m.peer_port}"
+        client = f"{scheme(self.tls)}://127.0.0.1:{m.client_port}"
+        peer = f"{scheme(self.tls)}://127.0.0.1:{m.peer_port}"
         args = [
             str(binary),
             *("--name", m.name, "--data-dir", str(m.data_dir)),
@@ -96,6 +111,7 @@ class EtcdCluster:
             # JSON lines with millisecond times: the drill report reads when a member
             # saw the leader go and when the new one took over from them.
             *("--logger", "zap", "--log-outputs", "stderr"),
+            *tls_args(self.tls),
         ]
         self.base_dir.mkdir(parents=True, exist_ok=True)
         out = open(self.base_dir / f"{m.name}.log", "ab")
@@ -137,17 +153,19 @@ class EtcdCluster:
                     raise ConfigError(f"etcd member {m.name} exited; see {self.base_dir}")
                 time.sleep(0.05)
 
-    @staticmethod
-    def _healthy(m: Member) -> bool:
-        import urllib.request
-
+    def _healthy(self, m: Member) -> bool:
         try:
             with socket.create_connection(("127.0.0.1", m.client_port), timeout=0.2):
                 pass
-            with urllib.request.urlopen(f"http://{m.endpoint}/health", timeout=0.5) as resp:
-                return b'"true"' in resp.read()
         except OSError:
             return False
+        return healthy(m.endpoint, self.tls)
+
+    def _channel(self, endpoint: str) -> grpc.aio.Channel:
+        if self.tls is None:
+            return grpc.aio.insecure_channel(endpoint)
+        ca, cert, key = self.tls.read()
+        return grpc.aio.secure_channel(endpoint, grpc.ssl_channel_credentials(ca, key, cert))
 
     async def status(self) -> dict[str, dict[str, int]]:
         """Each live member's view: its id, the leader's id, raft term (Maintenance.Status)."""
@@ -155,7 +173,7 @@ class EtcdCluster:
         for m in self.members:
             if not m.alive:
                 continue
-            async with grpc.aio.insecure_channel(m.endpoint) as channel:
+            async with self._channel(m.endpoint) as channel:
                 try:
                     resp = await rpc.MaintenanceStub(channel).Status(
                         rpc.StatusRequest(), timeout=1.0

@@ -50,12 +50,14 @@ import grpc
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
 from chaos.checker import check_fencing, check_records, collect
+from chaos.drill_etcd import drill_pki, secure_single
 from chaos.fault_figures import percentile
 from chaos.processes import descendants, kill_left, start_time
 from chaos.raw_client import RawWriter
 from cluster.config import ClusterConfig
 from cluster.etcd import EtcdClient
-from cluster.etcd_server import EmbeddedEtcd, find_free_port
+from cluster.etcd_server import find_free_port
+from cluster.etcd_tls import etcd_client_for
 from cluster.keys import Keys
 from cluster.ownership import OwnerRecord, read_owner
 
@@ -88,6 +90,8 @@ class Site:
     home: Path
     gateway: str
     etcd: str
+    # The drill's PKI folder (chaos.drill_etcd): the site's etcd certificates.
+    pki: Path = field(kw_only=True)
     proc: subprocess.Popen[bytes] | None = None
     starts: int = 0
     log: Path = field(default_factory=Path)
@@ -97,6 +101,7 @@ class Site:
         (self.home / "amk.toml").write_text(
             f'key_prefix = "{PREFIX}"\nsites = ["a", "b"]\n'
             f'ray_namespace = "amk-site-drill-{self.name}"\nmetrics_port_offset = 0\n'
+            f'pki_dir = "{self.pki}"\n'
         )
         env = {
             **os.environ,
@@ -267,10 +272,9 @@ def first_acks(
 
 async def run_site_drill(spec: SiteDrillSpec, report_dir: Path) -> dict[str, Any]:
     await asyncio.to_thread(fresh_folder, report_dir)
-    etcd = EmbeddedEtcd(
-        report_dir / "etcd", client_port=find_free_port(), log_file=report_dir / "etcd.log"
-    ).start()
-    config = ClusterConfig.load(key_prefix=PREFIX, sites=["a", "b"], site="a")
+    etcd = await secure_single(report_dir, PREFIX)
+    pki = drill_pki(report_dir)
+    config = ClusterConfig.load(key_prefix=PREFIX, sites=["a", "b"], site="a", pki_dir=pki)
     keys = Keys(PREFIX)
     regions = config.region_ids()
     seed = config.seed
@@ -278,10 +282,12 @@ async def run_site_drill(spec: SiteDrillSpec, report_dir: Path) -> dict[str, Any
     # the AMK-LA's too, is checked for its owner.
     points = {r.id: (seed.centre(r.home).lat, seed.centre(r.home).lon) for r in seed.area_regions()}
     sites = {
-        n: Site(n, report_dir / f"site-{n}", f"127.0.0.1:{find_free_port()}", etcd.endpoint)
+        n: Site(
+            n, report_dir / f"site-{n}", f"127.0.0.1:{find_free_port()}", etcd.endpoint, pki=pki
+        )
         for n in ("a", "b")
     }
-    client = EtcdClient([etcd.endpoint])
+    client = etcd_client_for(config, [etcd.endpoint])
     result: dict[str, Any] = {"spec": asdict(spec), "reps": [], "exit_code": EXIT_UNHEALTHY}
     acked: list[dict[str, Any]] = []
     changes: list[dict[str, Any]] = []

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from chaos.checker import check_fencing, check_records, collect
+from chaos.drill_etcd import drill_pki, secure_single
 from chaos.proxy import TcpProxy
 from chaos.raw_client import RawWriter
 from chaos.site_drill import (
@@ -50,8 +51,8 @@ from chaos.site_drill import (
     timeline,
 )
 from cluster.config import ClusterConfig
-from cluster.etcd import EtcdClient
-from cluster.etcd_server import EmbeddedEtcd, find_free_port
+from cluster.etcd_server import find_free_port
+from cluster.etcd_tls import etcd_client_for
 from cluster.keys import Keys
 
 
@@ -66,18 +67,17 @@ class PartitionSpec:
 
 async def run_partition_drill(spec: PartitionSpec, report_dir: Path) -> dict[str, Any]:
     await asyncio.to_thread(fresh_folder, report_dir)
-    etcd = EmbeddedEtcd(
-        report_dir / "etcd", client_port=find_free_port(), log_file=report_dir / "etcd.log"
-    ).start()
-    proxy = TcpProxy(etcd.endpoint).start()
-    config = ClusterConfig.load(key_prefix=PREFIX, sites=["a", "b"], site="a")
+    etcd = await secure_single(report_dir, PREFIX)
+    pki = drill_pki(report_dir)
+    proxy = TcpProxy(etcd.endpoint).start()  # passes the TLS bytes through
+    config = ClusterConfig.load(key_prefix=PREFIX, sites=["a", "b"], site="a", pki_dir=pki)
     keys = Keys(PREFIX)
     regions = config.region_ids()
     seed = config.seed
     points = {r.id: (seed.centre(r.home).lat, seed.centre(r.home).lon) for r in seed.area_regions()}
-    a = Site("a", report_dir / "site-a", f"127.0.0.1:{find_free_port()}", proxy.endpoint)
-    b = Site("b", report_dir / "site-b", f"127.0.0.1:{find_free_port()}", etcd.endpoint)
-    client = EtcdClient([etcd.endpoint])
+    a = Site("a", report_dir / "site-a", f"127.0.0.1:{find_free_port()}", proxy.endpoint, pki=pki)
+    b = Site("b", report_dir / "site-b", f"127.0.0.1:{find_free_port()}", etcd.endpoint, pki=pki)
+    client = etcd_client_for(config, [etcd.endpoint])
     result: dict[str, Any] = {"spec": asdict(spec), "exit_code": EXIT_UNHEALTHY}
     changes: list[dict[str, Any]] = []
     follower: asyncio.Task[None] | None = None

@@ -210,11 +210,13 @@ def cmd_etcd_defrag(ctx: Context) -> int:
     from cluster.config import ClusterConfig
     from cluster.errors import AmkError
     from cluster.etcd_maintenance import DefragResult, defragment
+    from cluster.etcd_tls import etcd_tls
     from cluster.logs import configure as configure_logs
 
     configure_logs("warning")  # stderr, so stdout stays the result (one JSON document)
     try:
         config = ClusterConfig.load()
+        root = etcd_tls(config, "root")  # etcd lets only its root role defragment
     except AmkError as exc:
         raise ValueError(exc.message) from exc
     endpoints = [e.strip() for e in (ctx.args.etcd or "").split(",") if e.strip()] or (
@@ -227,7 +229,7 @@ def cmd_etcd_defrag(ctx: Context) -> int:
             print(f"{r.endpoint}: {mib[0]:.1f} MiB -> {mib[1]:.1f} MiB in {r.took_s} s")
 
     try:
-        results = asyncio.run(defragment(endpoints, on_member=show))
+        results = asyncio.run(defragment(endpoints, tls=root, on_member=show))
     except AmkError as exc:
         print(f"error: UNAVAILABLE: {exc.message}", file=sys.stderr)
         return EXIT_UNAVAILABLE

@@ -46,8 +46,9 @@ from clients.up_guard import (
 )
 from cluster.config import ClusterConfig
 from cluster.errors import AmkError, ConfigError
-from cluster.etcd import EtcdClient
+from cluster.etcd_auth import setup_for as etcd_setup_for
 from cluster.etcd_server import EmbeddedEtcd, member_name
+from cluster.etcd_tls import embedded_etcd_tls, etcd_client_for
 from cluster.keys import Keys
 from cluster.logs import configure as configure_logs
 from cluster.sites import SiteLease
@@ -87,7 +88,7 @@ class Deployment:
 
     async def _register_site(self) -> SiteLease:
         config = self.config
-        client = EtcdClient(self.endpoints)
+        client = etcd_client_for(config, self.endpoints)
         try:
             return await SiteLease.register(
                 client,
@@ -286,6 +287,7 @@ def _start_etcd(config: ClusterConfig) -> EmbeddedEtcd:
     data = config.home / "etcd"
     etcd = EmbeddedEtcd(
         data,
+        tls=embedded_etcd_tls(config),
         client_port=config.etcd_client_port,
         peer_port=config.embedded_etcd_peer_port(),
         name=member_name(data),
@@ -329,12 +331,15 @@ def run_up(args: argparse.Namespace) -> int:
         if not endpoints:
             etcd = _start_etcd(config)
             endpoints = [etcd.endpoint]
-            print(f"etcd {etcd.version} on {etcd.endpoint}, data in {home / 'etcd'}", flush=True)
+            security = asyncio.run(etcd_setup_for(config, endpoints, embedded=True))
+            data = home / "etcd"
+            print(f"etcd {etcd.version} on {etcd.endpoint}, data in {data}; {security}", flush=True)
         else:
-            for endpoint in check_external_etcd(endpoints):
+            for endpoint in check_external_etcd(config, endpoints):
                 print(f"warning: etcd member {endpoint} does not answer", flush=True)
+            security = asyncio.run(etcd_setup_for(config, endpoints, embedded=False))
             check_site_free(config, endpoints)
-            print(f"etcd at {', '.join(endpoints)} answers", flush=True)
+            print(f"etcd at {', '.join(endpoints)} answers; {security}", flush=True)
         ray.init(
             # "local" always starts a new Ray; never join a stray cluster by accident.
             address=config.ray_address or "local",

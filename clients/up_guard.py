@@ -37,6 +37,7 @@ from cluster.errors import AmkError
 from cluster.etcd import EtcdClient
 from cluster.etcd_probe import probe, verify_member
 from cluster.etcd_server import EmbeddedEtcd
+from cluster.etcd_tls import etcd_client_for, etcd_tls
 from cluster.keys import Keys
 from cluster.ownership import read_owner
 from cluster.ports import taken_ports
@@ -131,7 +132,7 @@ def check_ray_namespace(config: ClusterConfig) -> None:
 def check_embedded_etcd(etcd: EmbeddedEtcd) -> None:
     """Refuse unless the member answering on our client port is the one we started."""
     try:
-        asyncio.run(verify_member(etcd.endpoint, etcd.name, alive=etcd.alive))
+        asyncio.run(verify_member(etcd.endpoint, etcd.name, tls=etcd.tls, alive=etcd.alive))
     except AmkError as exc:
         raise UpRefused(exc.message) from exc
 
@@ -142,7 +143,7 @@ def check_site_free(config: ClusterConfig, endpoints: list[str]) -> None:
     good (create-if-absent), so a race between two launchers is still refused there."""
 
     async def read() -> None:
-        client = EtcdClient(endpoints)
+        client = etcd_client_for(config, endpoints)
         try:
             raw = await client.get(site_key(Keys(config.key_prefix), config.site))
         finally:
@@ -157,11 +158,11 @@ def check_site_free(config: ClusterConfig, endpoints: list[str]) -> None:
         raise UpRefused(exc.message, code) from exc
 
 
-def check_external_etcd(endpoints: list[str]) -> list[str]:
+def check_external_etcd(config: ClusterConfig, endpoints: list[str]) -> list[str]:
     """Refuse an external etcd that does not answer; returns the endpoints that did not
     answer while the cluster as a whole did (the caller warns about them)."""
     try:
-        return asyncio.run(probe(endpoints))
+        return asyncio.run(probe(endpoints, tls=etcd_tls(config)))
     except AmkError as exc:
         code = EXIT_UNAVAILABLE if exc.retryable else EXIT_REFUSED
         raise UpRefused(exc.message, code) from exc
@@ -213,7 +214,7 @@ async def wait_ready(
     keys = Keys(config.key_prefix)
     regions = config.region_ids()
     deadline = time.monotonic() + config.up_ready_timeout_s
-    client = EtcdClient(endpoints)
+    client = etcd_client_for(config, endpoints)
     try:
         while True:
             serving = await asyncio.gather(*(_serving(a) for a in config.gateways))

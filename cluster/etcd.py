@@ -32,13 +32,14 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from aetcd import rpc
 
-from cluster.errors import StoreUnavailableError
+from cluster.errors import ConfigError, StoreUnavailableError
 from cluster.keys import prefix_range_end
+from cluster.pki import TlsFiles
 
 # A unary call unanswered this long starts watching for a leader change: far above a
 # healthy commit (tens of ms here under drill load), well under an election (250 ms+).
@@ -51,9 +52,18 @@ LEADER_CHECK_EVERY_S = 0.025
 # which is no evidence of a leader change: keep waiting for the call's own deadline.
 LEADER_PROBE_TIMEOUT_S = 0.25
 
+# etcd's answers to a user its role does not allow (auth on, issue #13).
+REFUSED = (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED)
+
+# The one key revision() reads: never written, outside every prefix; the etcd role of
+# our user may read it (cluster/etcd_auth.py), so any client can ask for the revision.
+REVISION_PROBE_KEY = b"\0amk-revision-probe"
+
 # Keys per range page: 1,000 typical incidents are ~0.5 MB, well inside one message.
 PAGE = 1000
 MAX_MESSAGE = 64 * 1024 * 1024
+
+S = TypeVar("S")  # a service stub
 
 Compare = rpc.Compare
 RequestOp = rpc.RequestOp
@@ -143,6 +153,15 @@ def _target(endpoints: Sequence[str]) -> str:
     return "ipv4:" + ",".join(addrs)
 
 
+def _channel(target: str, tls: TlsFiles | None, options: list[tuple[str, Any]]) -> grpc.aio.Channel:
+    """A channel to etcd: mutual TLS with ``tls`` (our CA, our certificate: etcd's user is
+    its CN), plaintext only when the cluster runs insecure (``tls`` None)."""
+    if tls is None:
+        return grpc.aio.insecure_channel(target, options=options)
+    ca, cert, key = tls.read()
+    return grpc.aio.secure_channel(target, grpc.ssl_channel_credentials(ca, key, cert), options)
+
+
 class EtcdClient:
     """An asyncio etcd v3 client bound to one event loop.
 
@@ -150,21 +169,33 @@ class EtcdClient:
     gRPC aio channels cannot move between loops.
     """
 
-    def __init__(self, endpoints: Sequence[str], *, request_timeout_s: float = 2.0) -> None:
+    def __init__(
+        self,
+        endpoints: Sequence[str],
+        *,
+        tls: TlsFiles | None,
+        request_timeout_s: float = 2.0,
+    ) -> None:
+        """``tls``: the identity shown to etcd (:mod:`cluster.etcd_tls`); required, so no
+        caller talks plaintext by forgetting it. None only for an insecure cluster."""
         if not endpoints:
             raise ValueError("at least one etcd endpoint is needed")
         self.endpoints = list(endpoints)
         self.request_timeout_s = request_timeout_s
-        self._channel = grpc.aio.insecure_channel(
-            _target(self.endpoints),
-            options=[
-                ("grpc.lb_policy_name", "pick_first"),
-                ("grpc.initial_reconnect_backoff_ms", 100),
-                ("grpc.max_reconnect_backoff_ms", 1000),
-                ("grpc.keepalive_time_ms", 10_000),
-                ("grpc.max_receive_message_length", MAX_MESSAGE),
-            ],
-        )
+        self.tls = tls
+        options: list[tuple[str, Any]] = [
+            ("grpc.lb_policy_name", "pick_first"),
+            ("grpc.initial_reconnect_backoff_ms", 100),
+            ("grpc.max_reconnect_backoff_ms", 1000),
+            ("grpc.keepalive_time_ms", 10_000),
+            ("grpc.max_receive_message_length", MAX_MESSAGE),
+        ]
+        if tls is not None and len(self.endpoints) > 1:
+            # An ``ipv4:a,b,c`` target has no host name of its own to check the members'
+            # certificates against: check the first endpoint's host (every member's
+            # certificate names the hosts of the cluster).
+            options.append(("grpc.ssl_target_name_override", self.endpoints[0].rpartition(":")[0]))
+        self._channel = _channel(_target(self.endpoints), tls, options)
         self._kv = rpc.KVStub(self._channel)
         self._lease = rpc.LeaseStub(self._channel)
         self._watch = rpc.WatchStub(self._channel)
@@ -179,6 +210,11 @@ class EtcdClient:
         # Set when the member was seen without a leader: new calls wait for one first.
         self._leaderless = False
         self._probe: asyncio.Task[rpc.StatusResponse | None] | None = None
+
+    def stub(self, service: Callable[[grpc.aio.Channel], S]) -> S:
+        """Another etcd v3 service on this client's channel and certificate (the Auth
+        service for :mod:`cluster.etcd_auth`)."""
+        return service(self._channel)
 
     async def close(self) -> None:
         for channel in self._member_channels.values():
@@ -260,6 +296,14 @@ class EtcdClient:
                     base = base or view.raftTerm
                 done, _ = await asyncio.wait({task}, timeout=LEADER_CHECK_EVERY_S)
             resp = task.result()
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() in REFUSED:  # a wrong grant, not an outage: no retry helps
+                raise ConfigError(
+                    f"etcd refused {type(request).__name__}: {exc.code().name} "
+                    f"{exc.details()} (this certificate's etcd user lacks the grant; "
+                    "see cluster/etcd_auth.py)"
+                ) from exc
+            raise
         finally:
             if not task.done():
                 task.cancel()
@@ -349,7 +393,7 @@ class EtcdClient:
 
     async def revision(self) -> int:
         """The store's current revision (a cheap linearizable read of one absent key)."""
-        _, rev = await self.range(b"\0amk-revision-probe")
+        _, rev = await self.range(REVISION_PROBE_KEY)
         return rev
 
     # ------------------------------------------------------------ transactions
@@ -480,7 +524,7 @@ class EtcdClient:
             else:
                 channel = self._member_channels.get(endpoint)
                 if channel is None:
-                    channel = grpc.aio.insecure_channel(endpoint)
+                    channel = _channel(endpoint, self.tls, [])
                     self._member_channels[endpoint] = channel
                 stub = rpc.MaintenanceStub(channel)
             try:

@@ -8,6 +8,9 @@ defragment **one member at a time, never all at once**: every member must answer
 before we begin, the leader goes last (defragmenting it stalls commits and may start an
 election, which we want at most once), and each member must answer a linearizable read
 again before the next one is touched. A member that does not come back stops the run.
+
+etcd lets only its root role defragment (auth on, issue #13): ``amk etcd defrag`` shows
+the root certificate (``tls``, :mod:`cluster.etcd_tls`); the sizes need any of ours.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import structlog
 
 from cluster.errors import StoreUnavailableError
 from cluster.etcd import EtcdClient
+from cluster.pki import TlsFiles
 
 log = structlog.get_logger("amk.etcd")
 
@@ -54,9 +58,11 @@ class DefragResult:
         return self.before.endpoint
 
 
-async def member_usage(endpoint: str, *, timeout_s: float = STATUS_TIMEOUT_S) -> MemberUsage:
+async def member_usage(
+    endpoint: str, *, tls: TlsFiles | None, timeout_s: float = STATUS_TIMEOUT_S
+) -> MemberUsage:
     """The database size of the member at ``endpoint`` (that member alone answers)."""
-    client = EtcdClient([endpoint], request_timeout_s=timeout_s)
+    client = EtcdClient([endpoint], tls=tls, request_timeout_s=timeout_s)
     try:
         status = await client.status()
     except StoreUnavailableError as exc:
@@ -73,17 +79,21 @@ async def member_usage(endpoint: str, *, timeout_s: float = STATUS_TIMEOUT_S) ->
 
 
 async def db_usage(
-    endpoints: Sequence[str], *, timeout_s: float = STATUS_TIMEOUT_S
+    endpoints: Sequence[str], *, tls: TlsFiles | None, timeout_s: float = STATUS_TIMEOUT_S
 ) -> list[MemberUsage]:
     """Each member's database size, in the order of ``endpoints``; raises
     :class:`StoreUnavailableError` naming the first member that does not answer."""
-    return list(await asyncio.gather(*(member_usage(e, timeout_s=timeout_s) for e in endpoints)))
+    return list(
+        await asyncio.gather(*(member_usage(e, tls=tls, timeout_s=timeout_s) for e in endpoints))
+    )
 
 
-async def wait_member_healthy(endpoint: str, *, within_s: float = HEALTHY_WITHIN_S) -> None:
+async def wait_member_healthy(
+    endpoint: str, *, tls: TlsFiles | None, within_s: float = HEALTHY_WITHIN_S
+) -> None:
     """Return once the member at ``endpoint`` answers a linearizable read (which needs
     it to be in the cluster and to reach the leader), or raise after ``within_s``."""
-    client = EtcdClient([endpoint], request_timeout_s=STATUS_TIMEOUT_S)
+    client = EtcdClient([endpoint], tls=tls, request_timeout_s=STATUS_TIMEOUT_S)
     deadline = time.monotonic() + within_s
     try:
         while not await client.healthy(timeout_s=STATUS_TIMEOUT_S):
@@ -99,6 +109,7 @@ async def wait_member_healthy(endpoint: str, *, within_s: float = HEALTHY_WITHIN
 async def defragment(
     endpoints: Sequence[str],
     *,
+    tls: TlsFiles | None,
     defrag_timeout_s: float = DEFRAG_TIMEOUT_S,
     healthy_within_s: float = HEALTHY_WITHIN_S,
     on_member: Callable[[DefragResult], None] | None = None,
@@ -111,22 +122,22 @@ async def defragment(
     """
     if len(set(endpoints)) != len(endpoints):
         raise ValueError(f"an etcd endpoint is listed twice: {', '.join(endpoints)}")
-    before_all = await db_usage(endpoints)
+    before_all = await db_usage(endpoints, tls=tls)
     for usage in before_all:
-        await wait_member_healthy(usage.endpoint, within_s=STATUS_TIMEOUT_S)
+        await wait_member_healthy(usage.endpoint, tls=tls, within_s=STATUS_TIMEOUT_S)
     results: list[DefragResult] = []
     for before in sorted(before_all, key=lambda u: u.is_leader):  # the leader last
         started = time.monotonic()
         log.info("etcd_defrag_start", endpoint=before.endpoint, db_size=before.db_size)
-        client = EtcdClient([before.endpoint])
+        client = EtcdClient([before.endpoint], tls=tls)
         try:
             await client.defragment(timeout_s=defrag_timeout_s)
         except StoreUnavailableError as exc:
             raise StoreUnavailableError(f"etcd member {before.endpoint}: {exc.message}") from exc
         finally:
             await client.close()
-        await wait_member_healthy(before.endpoint, within_s=healthy_within_s)
-        after = await member_usage(before.endpoint)
+        await wait_member_healthy(before.endpoint, tls=tls, within_s=healthy_within_s)
+        after = await member_usage(before.endpoint, tls=tls)
         result = DefragResult(before, after, round(time.monotonic() - started, 3))
         log.info(
             "etcd_defrag_done",

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from cluster.errors import ConfigError, StoreUnavailableError
 from cluster.etcd import EtcdClient
+from cluster.pki import TlsFiles
 
 PROBE_TIMEOUT_S = 2.0
 POLL_S = 0.1
@@ -35,8 +36,8 @@ class Answer:
     error: str = ""
 
 
-async def _status(endpoint: str, timeout_s: float) -> Answer:
-    client = EtcdClient([endpoint], request_timeout_s=timeout_s)
+async def _status(endpoint: str, timeout_s: float, tls: TlsFiles | None) -> Answer:
+    client = EtcdClient([endpoint], tls=tls, request_timeout_s=timeout_s)
     try:
         status = await client.status()
     except StoreUnavailableError as exc:
@@ -46,14 +47,17 @@ async def _status(endpoint: str, timeout_s: float) -> Answer:
     return Answer(endpoint, status.header.cluster_id, status.header.member_id)
 
 
-async def probe(endpoints: Sequence[str], *, timeout_s: float = PROBE_TIMEOUT_S) -> list[str]:
+async def probe(
+    endpoints: Sequence[str], *, tls: TlsFiles | None, timeout_s: float = PROBE_TIMEOUT_S
+) -> list[str]:
     """Check an external etcd cluster; returns the endpoints that did not answer (the
-    cluster still works without them, the caller warns).
+    cluster still works without them, the caller warns). ``tls``: the certificate shown
+    (:mod:`cluster.etcd_tls`), None only for an insecure cluster.
 
     Raises :class:`StoreUnavailableError` when no endpoint answers or the cluster cannot
     serve a read, :class:`ConfigError` when the endpoints are of different clusters.
     """
-    answers = await asyncio.gather(*(_status(e, timeout_s) for e in endpoints))
+    answers = await asyncio.gather(*(_status(e, timeout_s, tls) for e in endpoints))
     up = [a for a in answers if not a.error]
     if not up:
         reasons = "; ".join(f"{a.endpoint}: {a.error}" for a in answers)
@@ -62,7 +66,7 @@ async def probe(endpoints: Sequence[str], *, timeout_s: float = PROBE_TIMEOUT_S)
     if len(clusters) > 1:
         listing = ", ".join(f"{a.endpoint} in cluster {a.cluster_id:x}" for a in up)
         raise ConfigError(f"the etcd endpoints belong to different clusters: {listing}")
-    client = EtcdClient(endpoints, request_timeout_s=timeout_s)
+    client = EtcdClient(endpoints, tls=tls, request_timeout_s=timeout_s)
     try:
         if not await client.healthy(timeout_s=timeout_s):
             raise StoreUnavailableError(
@@ -74,9 +78,11 @@ async def probe(endpoints: Sequence[str], *, timeout_s: float = PROBE_TIMEOUT_S)
     return [a.endpoint for a in answers if a.error]
 
 
-async def member_name_at(endpoint: str, *, timeout_s: float = PROBE_TIMEOUT_S) -> str:
+async def member_name_at(
+    endpoint: str, *, tls: TlsFiles | None, timeout_s: float = PROBE_TIMEOUT_S
+) -> str:
     """The name of the member that answers at ``endpoint`` (as the cluster knows it)."""
-    client = EtcdClient([endpoint], request_timeout_s=timeout_s)
+    client = EtcdClient([endpoint], tls=tls, request_timeout_s=timeout_s)
     try:
         status = await client.status()
         members = await client.member_list()
@@ -92,6 +98,7 @@ async def verify_member(
     endpoint: str,
     name: str,
     *,
+    tls: TlsFiles | None,
     alive: Callable[[], bool] = lambda: True,
     within_s: float = 10.0,
 ) -> None:
@@ -110,7 +117,7 @@ async def verify_member(
                 f"another etcd (member {found or '?'}), not ours ({name})"
             )
         try:
-            found = await member_name_at(endpoint)
+            found = await member_name_at(endpoint, tls=tls)
         except StoreUnavailableError:
             found = ""
         if found == name:

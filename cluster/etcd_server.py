@@ -8,6 +8,12 @@ etcd 3.5.0-3.5.2 can lose committed transactions after a crash (fixed in 3.5.3).
 The child gets ``PR_SET_PDEATHSIG`` so it dies with the process that started it, even
 when that process is killed with SIGKILL: a stopped cluster leaves no etcd behind.
 Production runs a three- or five-member cluster instead (``--etcd host:port,...``).
+
+**TLS** (issue #13): with ``tls`` (the ``etcd-server`` identity of :mod:`cluster.pki`)
+the member speaks https on its client and peer ports, and both ask for a certificate
+from our CA (``--client-cert-auth``, ``--peer-client-cert-auth``): a client is the etcd
+user its certificate's CN names. Users, roles and ``auth enable`` are
+:mod:`cluster.etcd_auth`'s. ``tls`` None (``--insecure``) is the plaintext etcd of old.
 """
 
 from __future__ import annotations
@@ -20,16 +26,18 @@ import random
 import shutil
 import signal
 import socket
+import ssl
 import stat
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import structlog
 
 from cluster.errors import ConfigError
+from cluster.pki import TlsFiles
 
 log = structlog.get_logger("amk.etcd")
 
@@ -123,6 +131,42 @@ def find_etcd_binary() -> tuple[Path, str]:
     )
 
 
+def scheme(tls: TlsFiles | None) -> str:
+    return "http" if tls is None else "https"
+
+
+def tls_args(tls: TlsFiles | None) -> list[str]:
+    """etcd's flags for mutual TLS on client and peer ports with one identity (its
+    certificate is both server and client: a member dials its peers with it)."""
+    if tls is None:
+        return []
+    files = ("--cert-file", str(tls.cert), "--key-file", str(tls.key))
+    peer = ("--peer-cert-file", str(tls.cert), "--peer-key-file", str(tls.key))
+    return [
+        *files,
+        *("--trusted-ca-file", str(tls.ca), "--client-cert-auth"),
+        *peer,
+        *("--peer-trusted-ca-file", str(tls.ca), "--peer-client-cert-auth"),
+    ]
+
+
+def healthy(endpoint: str, tls: TlsFiles | None, timeout_s: float = 0.5) -> bool:
+    """etcd's ``/health`` at ``endpoint`` says true (asked with ``tls``'s certificate:
+    with ``--client-cert-auth`` the HTTP port wants one as well)."""
+    import urllib.request
+
+    context = None
+    if tls is not None:
+        context = ssl.create_default_context(cafile=str(tls.ca))
+        context.load_cert_chain(str(tls.cert), str(tls.key))
+    url = f"{scheme(tls)}://{endpoint}/health"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s, context=context) as resp:
+            return b'"true"' in resp.read()
+    except OSError:
+        return False
+
+
 def _die_with_parent() -> None:
     # Runs in the child between fork and exec: ask the kernel for SIGTERM when the
     # parent dies, so etcd never outlives the launcher.
@@ -135,6 +179,9 @@ class EmbeddedEtcd:
     """A single etcd member on loopback; ``start()`` waits until it answers."""
 
     data_dir: Path
+    # The member's certificate (client and peer ports); None only with --insecure.
+    # Keyword-only and without a default: no caller starts a plaintext etcd by omission.
+    tls: TlsFiles | None = field(kw_only=True)
     client_port: int = 2379
     peer_port: int = 0
     name: str = "amk"
@@ -154,8 +201,8 @@ class EmbeddedEtcd:
         return f"127.0.0.1:{self.client_port}"
 
     def _args(self, binary: Path) -> list[str]:
-        peer = f"http://127.0.0.1:{self.peer_port}"
-        client = f"http://127.0.0.1:{self.client_port}"
+        peer = f"{scheme(self.tls)}://127.0.0.1:{self.peer_port}"
+        client = f"{scheme(self.tls)}://127.0.0.1:{self.client_port}"
         return [
             str(binary),
             "--name",
@@ -182,6 +229,7 @@ class EmbeddedEtcd:
             "--auto-compaction-retention",
             self.compaction_retention,
             *(["--quota-backend-bytes", str(self.quota_bytes)] if self.quota_bytes else []),
+            *tls_args(self.tls),
         ]
 
     def alive(self) -> bool:
@@ -229,13 +277,7 @@ class EmbeddedEtcd:
         raise ConfigError(f"etcd did not become healthy within {timeout_s}s")
 
     def _healthy(self) -> bool:
-        import urllib.request
-
-        try:
-            with urllib.request.urlopen(f"http://{self.endpoint}/health", timeout=0.5) as resp:
-                return b'"true"' in resp.read()
-        except OSError:
-            return False
+        return healthy(self.endpoint, self.tls)
 
     def stop(self, timeout_s: float = 10.0) -> None:
         if self.process is None or self.process.poll() is not None:

@@ -22,8 +22,10 @@ from cluster.archive import ArchiveStore, open_archive
 from cluster.archive.pg_server import EmbeddedPostgres
 from cluster.config import ClusterConfig
 from cluster.etcd import EtcdClient
+from cluster.etcd_auth import ensure_etcd_auth_sync
 from cluster.etcd_server import EmbeddedEtcd, find_free_port
-from tests.helpers import make_config
+from cluster.etcd_tls import identity_files
+from tests.helpers import TEST_KEY_ROOT, key_prefix_for, make_config, session_pki
 
 os.environ.setdefault("RAY_DEDUP_LOGS", "0")
 # Issue #13: most tests (and the drills they start) send no tokens yet, so their configs
@@ -31,13 +33,31 @@ os.environ.setdefault("RAY_DEDUP_LOGS", "0")
 os.environ.setdefault("AMK_AUTH", "off")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_pki_removed() -> Iterator[None]:
+    """The session's CA folder (tests.helpers.session_pki) goes when the session ends."""
+    yield
+    if session_pki.cache_info().currsize:
+        shutil.rmtree(session_pki(), ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def etcd_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedEtcd]:
+    """The session's etcd, secured as ``amk up`` secures it: TLS on client and peer
+    ports, client certificates from the session CA, auth on, and the user ``amk``
+    granted :data:`TEST_KEY_ROOT` only (every test prefix is under it)."""
     d = tmp_path_factory.mktemp("etcd")
-    server = EmbeddedEtcd(d / "data", client_port=find_free_port(), log_file=d / "etcd.log")
+    pki = identity_files(session_pki(), "server")
+    server = EmbeddedEtcd(
+        d / "data", tls=pki, client_port=find_free_port(), log_file=d / "etcd.log"
+    )
     server.start()
-    yield server
-    server.stop()
+    try:
+        root = identity_files(session_pki(), "root")
+        ensure_etcd_auth_sync([server.endpoint], root, TEST_KEY_ROOT)
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -110,14 +130,14 @@ def ray_session() -> Iterator[None]:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def etcd(etcd_server: EmbeddedEtcd) -> AsyncIterator[EtcdClient]:
-    client = EtcdClient([etcd_server.endpoint])
+    client = EtcdClient([etcd_server.endpoint], tls=identity_files(session_pki(), "user"))
     yield client
     await client.close()
 
 
 @pytest.fixture
 def prefix() -> str:
-    return f"/t/{uuid.uuid4().hex[:10]}/"
+    return key_prefix_for("t")
 
 
 @dataclass
@@ -141,7 +161,7 @@ async def cluster(
     from clients.launcher import Deployment
 
     tag = uuid.uuid4().hex[:8]
-    config = make_config(tmp_path_factory.mktemp("home"), f"/c/{tag}/", f"amk-{tag}", 2)
+    config = make_config(tmp_path_factory.mktemp("home"), key_prefix_for("c"), f"amk-{tag}", 2)
     deployment = Deployment(config, [etcd_server.endpoint])
     await deployment.start()
     yield RunningCluster(config, deployment, etcd_server.endpoint)

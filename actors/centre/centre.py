@@ -52,6 +52,7 @@ from cluster.errors import (
     StoreUnavailableError,
 )
 from cluster.etcd import EtcdClient
+from cluster.etcd_tls import etcd_client_for
 from cluster.histogram import StoreMetrics
 from cluster.session import Session
 from cluster.store import DuplicateRequestError, FencedStore, StaleRecordError
@@ -103,7 +104,7 @@ class Centre:
         another centre (after a restart the backup keeps them until a handback).
         """
         core = self.core
-        core.running = await self._open(EtcdClient(endpoints))
+        core.running = await self._open(etcd_client_for(core.config, endpoints))
         for region in core.config.region_ids():
             if core.seat in core.line(region):
                 self._tasks.append(asyncio.create_task(self.ownership.campaign(region)))

@@ -44,6 +44,7 @@ from amk.dispatch.v1 import dispatch_pb2 as pb
 from cluster.config import ClusterConfig
 from cluster.errors import ConfigError
 from cluster.etcd import EtcdClient
+from cluster.etcd_tls import etcd_client_for
 from cluster.keys import Keys
 
 log = structlog.get_logger("amk.gateway")
@@ -85,7 +86,7 @@ class Gateway:
         self.serving = False  # set once the server listens: a keeper adopts only then
 
     async def start(self, endpoints: list[str]) -> str:
-        self.client = EtcdClient(endpoints)
+        self.client = etcd_client_for(self.config, endpoints)
         self.directory = Directory(self.client, Keys(self.config.key_prefix))
         await self.directory.start()
         keys = Keys(self.config.key_prefix)

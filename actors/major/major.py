@@ -33,6 +33,7 @@ from cluster.config import ClusterConfig
 from cluster.election import Election, campaign_until
 from cluster.errors import ActorUnavailableError, AmkError
 from cluster.etcd import EtcdClient
+from cluster.etcd_tls import etcd_client_for
 from cluster.keys import Keys
 from cluster.session import Session
 from cluster.store import DuplicateRequestError, FencedStore, Write
@@ -120,7 +121,7 @@ class MajorIncident:
     async def _win(self, endpoints: list[str]) -> _Running:
         """Open a session and win the major incident's owner key. Kept once won, so a
         retried start (a declare sent again) does not campaign against itself."""
-        client = EtcdClient(endpoints)
+        client = etcd_client_for(self.config, endpoints)
         session = await Session(
             client, self.config.lease_ttl_s, margin_s=self.config.lease_margin_s
         ).open()

@@ -51,6 +51,7 @@ from actors.supervisor.site_watch import SiteLossEvent, SiteWatch
 from cluster.config import ClusterConfig
 from cluster.errors import ActorUnavailableError, AmkError
 from cluster.etcd import EtcdClient
+from cluster.etcd_tls import etcd_client_for
 from cluster.histogram import Histogram
 from cluster.keys import Keys
 from cluster.ownership import OwnerRecord
@@ -90,7 +91,7 @@ class Supervisor:
     async def start(self) -> dict[str, str]:
         """Adopt or start every centre (each campaigns for its regions) and gateway, and
         resume major incidents; returns centre id -> instance."""
-        self.client = EtcdClient(self.endpoints)
+        self.client = etcd_client_for(self.config, self.endpoints)
         existing = await asyncio.to_thread(self._named_actors)
         # Taking over from a dead supervisor: nothing is pinned to its configured node,
         # which may be the one that is gone.

@@ -29,7 +29,7 @@ from cluster.config import ClusterConfig
 from cluster.etcd_server import EmbeddedEtcd
 from cluster.keys import Keys
 from tests.conftest import RunningCluster
-from tests.helpers import assert_eventually, find_free_port, rid
+from tests.helpers import assert_eventually, find_free_port, key_prefix_for, rid, session_pki
 from tests.integration.air_support import (
     LA,
     LOM,
@@ -74,7 +74,8 @@ async def cluster(
     home = tmp_path_factory.mktemp("air-home")
     config = ClusterConfig.load(
         home=home,
-        key_prefix=f"/air/{tag}/",
+        key_prefix=key_prefix_for("air"),
+        pki_dir=session_pki(),
         ray_namespace=f"amk-{tag}",
         gateways=[f"127.0.0.1:{find_free_port()}" for _ in range(2)],
         metrics=[f"127.0.0.1:{find_free_port()}" for _ in range(2)],

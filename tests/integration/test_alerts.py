@@ -22,7 +22,7 @@ from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
 from clients.partner_stub import PartnerCentre
 from cluster.config import ClusterConfig
 from cluster.etcd_server import find_free_port
-from tests.helpers import assert_eventually, rid
+from tests.helpers import assert_eventually, key_prefix_for, rid, session_pki
 from tests.unit.eido_schema import load_spec, schema_validator
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -64,7 +64,8 @@ async def alerting(
     tag = uuid.uuid4().hex[:8]
     config = ClusterConfig.load(
         home=tmp_path_factory.mktemp("home"),
-        key_prefix=f"/alerts/{tag}/",
+        key_prefix=key_prefix_for("alerts"),
+        pki_dir=session_pki(),
         ray_namespace=f"amk-{tag}",
         gateways=[f"127.0.0.1:{find_free_port()}"],
         metrics=[f"127.0.0.1:{find_free_port()}"],

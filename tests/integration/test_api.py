@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import ssl
 import urllib.request
 
 import grpc
@@ -17,8 +18,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
 from cluster.etcd import EtcdClient
+from cluster.etcd_tls import identity_files
 from cluster.keys import Keys
-from tests.helpers import rid
+from tests.helpers import rid, session_pki
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -528,8 +530,13 @@ async def test_recommendation_ranks_by_eta_and_a_neighbours_unit_can_be_assigned
 
 
 def _etcd_watchers(endpoint: str) -> int:
-    """etcd's own count of open watchers (its /metrics on the client URL)."""
-    with urllib.request.urlopen(f"http://{endpoint}/metrics", timeout=5) as resp:
+    """etcd's own count of open watchers (its /metrics on the client URL: https, with
+    the session's etcd user certificate)."""
+    tls = identity_files(session_pki(), "user")
+    context = ssl.create_default_context(cafile=str(tls.ca))
+    context.load_cert_chain(str(tls.cert), str(tls.key))
+    url = f"https://{endpoint}/metrics"
+    with urllib.request.urlopen(url, timeout=5, context=context) as resp:
         text = resp.read().decode()
     for line in text.splitlines():
         if line.startswith("etcd_debugging_mvcc_watcher_total "):

@@ -23,7 +23,7 @@ from cluster.config import ClusterConfig
 from cluster.etcd_server import EmbeddedEtcd, find_free_port
 from cluster.keys import Keys
 from tests.conftest import RunningCluster
-from tests.helpers import rid, ts
+from tests.helpers import key_prefix_for, rid, session_pki, ts
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -42,7 +42,8 @@ async def cluster(
     home = tmp_path_factory.mktemp("archive-home")
     config = ClusterConfig.load(
         home=home,
-        key_prefix=f"/a/{tag}/",
+        key_prefix=key_prefix_for("a"),
+        pki_dir=session_pki(),
         ray_namespace=f"amk-{tag}",
         gateways=[f"127.0.0.1:{find_free_port()}"],
         archive_hold_s=0.0,

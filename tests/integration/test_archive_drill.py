@@ -20,6 +20,7 @@ from clients.loadgen import History
 from cluster.archive import open_archive
 from cluster.etcd import EtcdClient, op_delete, op_put
 from cluster.keys import Keys
+from tests.helpers import TEST_KEY_ROOT, session_pki
 
 pytestmark = [
     pytest.mark.integration,
@@ -34,7 +35,13 @@ async def drill(etcd_server, ray_session, tmp_path_factory) -> dict[str, Any]:
     etcd and the archive stay still for the tampering test."""
     report_dir = tmp_path_factory.mktemp("archive-drill")
     spec = ArchiveDrillSpec(seconds=8.0, crashes=2, rate=20.0, seed=3)
-    result = await run_archive_drill(spec, report_dir, [etcd_server.endpoint])
+    result = await run_archive_drill(
+        spec,
+        report_dir,
+        [etcd_server.endpoint],
+        pki_dir=session_pki(),
+        key_root=f"{TEST_KEY_ROOT}drill/",
+    )
     result["report_dir"] = report_dir
     return result
 

@@ -5,7 +5,6 @@ deposed owner's archiver deletes nothing, and a batch archived twice is stored o
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -20,7 +19,7 @@ from cluster.config import ClusterConfig
 from cluster.errors import FencedError
 from cluster.etcd import op_put
 from cluster.etcd_server import EmbeddedEtcd
-from tests.helpers import rid
+from tests.helpers import key_prefix_for, rid, session_pki
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -33,7 +32,8 @@ async def centre(etcd_server: EmbeddedEtcd, tmp_path, archive_url: str) -> Async
     config = ClusterConfig.load(
         home=tmp_path,
         archive_url=archive_url,
-        key_prefix=f"/arch/{uuid.uuid4().hex[:8]}/",
+        key_prefix=key_prefix_for("arch"),
+        pki_dir=session_pki(),
         archive_hold_s=0.0,
         journal_hold_s=0.0,
         request_retention_s=0.0,

@@ -17,7 +17,7 @@ from clients.launcher import Deployment
 from cluster.config import ClusterConfig
 from cluster.errors import AmkError
 from cluster.keys import Keys
-from tests.helpers import assert_eventually, find_free_port
+from tests.helpers import assert_eventually, find_free_port, key_prefix_for, session_pki
 from tests.integration.support import owner_of
 
 pytestmark = [
@@ -32,7 +32,8 @@ async def handback_cluster(etcd_server, ray_session, tmp_path_factory):
     tag = uuid.uuid4().hex[:8]
     config = ClusterConfig.load(
         home=tmp_path_factory.mktemp("home"),
-        key_prefix=f"/hb/{tag}/",
+        key_prefix=key_prefix_for("hb"),
+        pki_dir=session_pki(),
         ray_namespace=f"amk-hb-{tag}",
         gateways=[f"127.0.0.1:{find_free_port()}"],
         auto_handback_after_s=1.0,

@@ -10,6 +10,7 @@ checker can fail.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,12 +18,22 @@ from chaos.drill import EXIT_OK, EXIT_VIOLATION, Scenario, run_drill
 from chaos.failpoints import FaultSpec
 from clients.loadgen import LoadSpec
 from cluster.config import Seed
+from tests.helpers import TEST_KEY_ROOT, session_pki
 
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.asyncio(loop_scope="session"),
     pytest.mark.timeout(120),
 ]
+
+
+def _session_etcd(etcd_server) -> dict[str, Any]:
+    """The session's etcd, its certificates, and the key root its user is granted."""
+    return {
+        "endpoints": [etcd_server.endpoint],
+        "pki_dir": session_pki(),
+        "key_root": f"{TEST_KEY_ROOT}drill/",
+    }
 
 
 def _pause(direct_writes: int = 3) -> FaultSpec:
@@ -43,7 +54,7 @@ async def test_kill_9_and_sigstop_lose_nothing_and_accept_no_stale_write(
         load=LoadSpec(rate=40, concurrency=10, duration_s=11, seed=7),
         faults=[FaultSpec("kill-centre", "oslo", at_s=2.5), _pause()],
     )
-    result = await run_drill(scenario, tmp_path, endpoints=[etcd_server.endpoint])
+    result = await run_drill(scenario, tmp_path, **_session_etcd(etcd_server))
     chk = result["check"]
     print("\n", chk["counts"], {r: u["faults"] for r, u in chk["unavailability"].items()})
     assert result["health_before"]["ok"] and result["health_after"]["ok"], result
@@ -91,7 +102,7 @@ async def test_unfenced_sigstop_drill_is_caught_by_the_checker(
         expect="violations",
         health_timeout_s=2,
     )
-    result = await run_drill(scenario, tmp_path, endpoints=[etcd_server.endpoint])
+    result = await run_drill(scenario, tmp_path, **_session_etcd(etcd_server))
     chk = result["check"]
     assert result["exit_code"] == EXIT_VIOLATION
     assert not chk["ok"]

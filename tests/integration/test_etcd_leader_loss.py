@@ -17,9 +17,12 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from chaos.drill_etcd import start_cluster
 from chaos.etcd_cluster import EtcdCluster, Member
 from cluster.errors import StoreUnavailableError
 from cluster.etcd import EtcdClient, cmp_create_revision, op_put
+from cluster.etcd_tls import identity_files
+from tests.helpers import TEST_KEY_ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -31,11 +34,12 @@ BOUND_S = 10.0
 # UNAVAILABLE "request timed out"); with it, ~0.35 s. Generous, and still below 5.5 s.
 ABANDON_BOUND_S = 4.0
 DEADLINE_S = 60.0
+K = TEST_KEY_ROOT.encode()  # the cluster's etcd user may use this root only
 
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[EtcdCluster]:
-    c = EtcdCluster(tmp_path / "etcd").start()
+    c = start_cluster(tmp_path, 3, TEST_KEY_ROOT)  # client and peer TLS, auth on
     try:
         yield c
     finally:
@@ -46,7 +50,11 @@ async def _attached(cluster: EtcdCluster, first: Member) -> EtcdClient:
     """A client whose pick_first channel talks to ``first`` (listed first, and the
     answering member checked)."""
     others = [m.endpoint for m in cluster.members if m is not first]
-    client = EtcdClient([first.endpoint, *others], request_timeout_s=DEADLINE_S)
+    client = EtcdClient(
+        [first.endpoint, *others],
+        tls=identity_files(cluster.base_dir.parent / "pki", "user"),
+        request_timeout_s=DEADLINE_S,
+    )
     status = await client.status()
     assert status.header.member_id == first.member_id
     return client
@@ -71,7 +79,7 @@ async def _until_done(client: EtcdClient, key: bytes, value: bytes) -> None:
     """Repeat the guarded create until etcd answers it (created, or found created)."""
     while True:
         try:
-            await client.get(b"probe")
+            await client.get(K + b"probe")
             await _put_once(client, key, value)
             return
         except StoreUnavailableError:
@@ -88,13 +96,13 @@ async def test_write_through_a_follower_is_abandoned_when_the_leader_dies(
         # Sent after the kill, forwarded to the dead leader: without the leader watch it
         # waits DEADLINE_S. With it, it ends once the follower sees the election, either
         # abandoned (outcome unknown) or, if the follower had already noticed, answered.
-        first = asyncio.ensure_future(_put_once(client, b"k-follower", b"v"))
+        first = asyncio.ensure_future(_put_once(client, K + b"k-follower", b"v"))
         done, _ = await asyncio.wait({first}, timeout=ABANDON_BOUND_S)
         assert done, "a write forwarded to the dead leader was not abandoned"
         if first.exception() is not None:
             assert isinstance(first.exception(), StoreUnavailableError)
-        await asyncio.wait_for(_until_done(client, b"k-follower", b"v"), BOUND_S)
-        kvs, _ = await client.range(b"k-follower")
+        await asyncio.wait_for(_until_done(client, K + b"k-follower", b"v"), BOUND_S)
+        kvs, _ = await client.range(K + b"k-follower")
         assert [(kv.value, kv.version) for kv in kvs] == [(b"v", 1)]
     finally:
         await client.close()
@@ -106,12 +114,12 @@ async def test_client_moves_on_when_its_own_member_dies(
     leader, _ = roles
     client = await _attached(cluster, leader)
     try:
-        await client.get(b"warm")
+        await client.get(K + b"warm")
         cluster.kill(leader)
-        await asyncio.wait_for(_until_done(client, b"k-own", b"v"), BOUND_S)
+        await asyncio.wait_for(_until_done(client, K + b"k-own", b"v"), BOUND_S)
         status = await client.status()
         assert status.header.member_id != leader.member_id
-        kvs, _ = await client.range(b"k-own")
+        kvs, _ = await client.range(K + b"k-own")
         assert [(kv.value, kv.version) for kv in kvs] == [(b"v", 1)]
     finally:
         await client.close()

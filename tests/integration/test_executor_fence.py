@@ -16,13 +16,16 @@ from actors.domain.model import Outcome, Position
 from cluster.config import ClusterConfig
 from cluster.errors import NotOwnerError
 from cluster.etcd_server import EmbeddedEtcd
+from tests.helpers import key_prefix_for, session_pki
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def centre(etcd_server: EmbeddedEtcd, tmp_path) -> AsyncIterator[Centre]:
-    config = ClusterConfig.load(home=tmp_path, key_prefix=f"/xf/{uuid.uuid4().hex[:8]}/")
+    config = ClusterConfig.load(
+        home=tmp_path, key_prefix=key_prefix_for("xf"), pki_dir=session_pki()
+    )
     c = Centre(config, "oslo", NoPeers())
     await c.start([etcd_server.endpoint])
     yield c

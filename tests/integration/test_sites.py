@@ -37,12 +37,12 @@ import pytest_asyncio
 from clients.client import AmkClient
 from clients.up_guard import EXIT_REFUSED
 from cluster.config import ClusterConfig
-from cluster.etcd import EtcdClient
 from cluster.etcd_server import find_free_port
+from cluster.etcd_tls import etcd_client_for
 from cluster.keys import Keys
 from cluster.ownership import read_owner
 from cluster.sites import live_sites
-from tests.helpers import assert_eventually
+from tests.helpers import assert_eventually, key_prefix_for, session_pki
 from tests.integration.processes import RayHead, descendants, kill_left, start_time, stop_up
 
 pytestmark = [
@@ -91,8 +91,8 @@ async def sites(
 
     head = await asyncio.to_thread(ray_head_session.ensure)
     tag = uuid.uuid4().hex[:8]
-    prefix = f"/test-sites-{tag}/"
-    shared = f'key_prefix = "{prefix}"\nsites = ["a", "b"]\n'
+    prefix = key_prefix_for("sites")
+    shared = f'key_prefix = "{prefix}"\nsites = ["a", "b"]\npki_dir = "{session_pki()}"\n'
 
     a_home = tmp_path_factory.mktemp("site-a")
     a_gateway = f"127.0.0.1:{find_free_port()}"
@@ -111,6 +111,7 @@ async def sites(
         config_b = ClusterConfig.load(
             home=tmp_path_factory.mktemp("site-b"),
             key_prefix=prefix,
+            pki_dir=session_pki(),
             ray_namespace=f"amk-site-b-{tag}",
             site="b",
             sites=["a", "b"],
@@ -159,7 +160,7 @@ def _wait_up(proc: subprocess.Popen[bytes], log: Path) -> None:
 
 async def _owner_sites(s: TwoSites) -> dict[str, str]:
     keys = Keys(s.config_b.key_prefix)
-    client = EtcdClient([s.etcd])
+    client = etcd_client_for(s.config_b, [s.etcd])
     try:
         out = {}
         for region in s.config_b.region_ids():
@@ -269,7 +270,7 @@ async def test_losing_a_whole_site_leaves_every_region_served_by_its_own_centre(
         assert both.create_incident(region="innlandet", lat=60.79, lon=11.07).region == "innlandet"
 
     async def a_not_live() -> None:
-        client = EtcdClient([sites.etcd])
+        client = etcd_client_for(sites.config_b, [sites.etcd])
         try:
             names = [r.name for r in await live_sites(client, Keys(sites.config_b.key_prefix))]
         finally:

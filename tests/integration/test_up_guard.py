@@ -30,13 +30,17 @@ from cluster.etcd import EtcdClient, op_delete, op_put
 from cluster.etcd_maintenance import db_usage, defragment
 from cluster.etcd_probe import probe, verify_member
 from cluster.etcd_server import EmbeddedEtcd, find_free_port, member_name
+from cluster.etcd_tls import identity_files
 from cluster.keys import Keys
 from cluster.ports import port_holder, port_taken, taken_ports
+from tests.helpers import session_pki
 from tests.integration.processes import descendants, stop_up
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 REPO = Path(__file__).resolve().parents[2]
+USER = identity_files(session_pki(), "user")  # the session etcd's certificates
+ROOT = identity_files(session_pki(), "root")
 UP_WITHIN_S = 180  # a safety net for a stuck start, not a measurement
 
 
@@ -99,11 +103,12 @@ def first(tmp_path_factory: pytest.TempPathFactory) -> Iterator[First]:
         stop_up(proc)
 
 
-async def _snapshot(endpoint: str) -> list[tuple[bytes, int, bytes]]:
+async def _snapshot(endpoint: str, home: Path) -> list[tuple[bytes, int, bytes]]:
     """The cluster's regions (owner keys: their mod revisions are the fencing tokens, so
-    a takeover would show), incidents and units, with mod revisions and values."""
+    a takeover would show), incidents and units, with mod revisions and values (read
+    with the etcd user certificate that cluster's ``amk up`` made in ``home``)."""
     keys = Keys(ClusterConfig().key_prefix)
-    client = EtcdClient([endpoint])
+    client = EtcdClient([endpoint], tls=identity_files(home / "pki", "user"))
     try:
         found = []
         for prefix in (keys.regions_prefix(), keys.incidents_prefix(), keys.units_prefix()):
@@ -119,7 +124,7 @@ async def test_second_up_on_the_same_ports_refuses_and_leaves_the_first_alone(
 ) -> None:
     with AmkClient([first.gateway], timeout_s=10) as client:
         incident = client.create_incident(region="oslo", lat=59.91, lon=10.75)
-    before = await _snapshot(first.etcd)
+    before = await _snapshot(first.etcd, first.home)
 
     home = tmp_path / "second"
     home.mkdir()
@@ -137,7 +142,7 @@ async def test_second_up_on_the_same_ports_refuses_and_leaves_the_first_alone(
     assert named & descendants(first.proc.pid), f"no holder of the first cluster named: {text}"
     assert not (home / "etcd").exists(), "the second amk up started its etcd"
 
-    assert await _snapshot(first.etcd) == before
+    assert await _snapshot(first.etcd, first.home) == before
     with AmkClient([first.gateway], timeout_s=10) as client:
         assert client.get_incident(incident.id).id == incident.id
 
@@ -151,6 +156,7 @@ def test_second_up_on_the_same_state_folder_refuses(first: First) -> None:
 
 
 def test_unreachable_etcd_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "amk.toml").write_text(f'pki_dir = "{session_pki()}"\n')  # certificates
     out = _up_once(tmp_path, f"127.0.0.1:{find_free_port()}", "--etcd", "127.0.0.1:1")
     text = out.stdout + out.stderr
     assert out.returncode == EXIT_UNAVAILABLE, text
@@ -163,7 +169,9 @@ async def test_not_up_names_what_is_missing(first: First) -> None:
     # The first cluster's gateway serves and its regions are owned, but not by the
     # instances this waiter calls its own; a second gateway address serves nothing.
     silent = f"127.0.0.1:{find_free_port()}"
-    config = ClusterConfig.load(gateways=[first.gateway, silent], up_ready_timeout_s=0.3)
+    config = ClusterConfig.load(
+        gateways=[first.gateway, silent], up_ready_timeout_s=0.3, pki_dir=first.home / "pki"
+    )
 
     async def none_of_ours() -> dict[str, str]:
         return {}
@@ -186,8 +194,8 @@ async def test_defragment_leaves_the_session_etcd_healthy_and_its_data_readable(
         await etcd.txn([], [op_delete(key)])
     kept, _ = await etcd.get_prefix(f"{prefix}defrag/".encode())
 
-    (before,) = await db_usage([etcd_server.endpoint])
-    results = await defragment([etcd_server.endpoint])
+    (before,) = await db_usage([etcd_server.endpoint], tls=USER)
+    results = await defragment([etcd_server.endpoint], tls=ROOT)  # etcd: root role only
 
     assert [r.endpoint for r in results] == [etcd_server.endpoint]
     (result,) = results
@@ -203,17 +211,17 @@ async def test_defragment_refuses_before_touching_anything_when_a_member_is_sile
     etcd_server: EmbeddedEtcd,
 ) -> None:
     with pytest.raises(StoreUnavailableError, match=re.escape("127.0.0.1:1")):
-        await defragment([etcd_server.endpoint, "127.0.0.1:1"])
+        await defragment([etcd_server.endpoint, "127.0.0.1:1"], tls=ROOT)
 
 
 async def test_the_etcd_identity_check(etcd_server: EmbeddedEtcd) -> None:
-    await verify_member(etcd_server.endpoint, etcd_server.name)
+    await verify_member(etcd_server.endpoint, etcd_server.name, tls=USER)
     with pytest.raises(ConfigError, match=f"member {etcd_server.name}, expected amk-other"):
-        await verify_member(etcd_server.endpoint, "amk-other", within_s=0.3)
+        await verify_member(etcd_server.endpoint, "amk-other", tls=USER, within_s=0.3)
     with pytest.raises(ConfigError, match="has exited"):
-        await verify_member(etcd_server.endpoint, "amk-other", alive=lambda: False)
-    assert await probe([etcd_server.endpoint]) == []
-    assert await probe([etcd_server.endpoint, "127.0.0.1:1"]) == ["127.0.0.1:1"]
+        await verify_member(etcd_server.endpoint, "amk-other", tls=USER, alive=lambda: False)
+    assert await probe([etcd_server.endpoint], tls=USER) == []
+    assert await probe([etcd_server.endpoint, "127.0.0.1:1"], tls=USER) == ["127.0.0.1:1"]
 
 
 def test_an_embedded_etcd_that_lost_its_port_is_not_taken_for_ours(
@@ -225,6 +233,7 @@ def test_an_embedded_etcd_that_lost_its_port_is_not_taken_for_ours(
     data = tmp_path / "etcd"
     mine = EmbeddedEtcd(
         data,
+        tls=etcd_server.tls,
         client_port=etcd_server.client_port,
         peer_port=find_free_port(),
         name=member_name(data),
