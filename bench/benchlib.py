@@ -354,6 +354,13 @@ class Cluster:
     def gateway(self) -> str:
         return self.config.gateways[0]
 
+    @property
+    def tls(self) -> Any:
+        """The console identity for this deployment's gateways (None: insecure)."""
+        from cluster.tls import console_identity
+
+        return console_identity(self.config)
+
     async def refresh_pids(self, etcd_pid: int = 0) -> dict[str, Any]:
         """pids of the gateway, every centre, the bench process, etcd and Ray's daemons."""
         pids: dict[str, Any] = {"bench_client": os.getpid(), "ray_daemons": ray_daemon_pids()}
@@ -403,9 +410,12 @@ async def deployment(
         shutil.rmtree(home, ignore_errors=True)
 
 
-def channel(target: str) -> grpc.aio.Channel:
-    """A client channel with a connection of its own (not shared with other channels)."""
-    return grpc.aio.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)])
+def channel(target: str, tls: Any) -> grpc.aio.Channel:
+    """A client channel with a connection of its own (not shared with other channels),
+    with ``tls`` (a ``TlsFiles``; None: plaintext, an insecure deployment)."""
+    from cluster.tls import open_channel
+
+    return open_channel(target, tls, [("grpc.use_local_subchannel_pool", 1)])
 
 
 # ---------------------------------------------------------------- closed-loop load
@@ -550,3 +560,28 @@ def run_benchmark(
         },
         args.out,
     )
+
+
+def tls_cost(
+    on: dict[str, list[dict[str, Any]]], off: dict[str, list[dict[str, Any]]]
+) -> dict[str, Any]:
+    """Per kind and concurrency: throughput with TLS / without, and the latency added
+    (two runs of the same points, ``points`` as the API benchmark keeps them)."""
+    out: dict[str, Any] = {}
+    for kind, points in on.items():
+        plain = {p["concurrency"]: p for p in off.get(kind, [])}
+        row = {}
+        for p in points:
+            q = plain.get(p["concurrency"])
+            if not q or not q["throughput_per_s"]:
+                continue
+            row[str(p["concurrency"])] = {
+                "throughput_ratio": round(p["throughput_per_s"] / q["throughput_per_s"], 3),
+                **{
+                    f"{k}_added_ms": round(p["latency"][k] - q["latency"][k], 3)
+                    for k in ("p50_ms", "p99_ms")
+                    if k in p["latency"] and k in q["latency"]
+                },
+            }
+        out[kind] = row
+    return out

@@ -10,6 +10,8 @@ state folder), from an optional TOML file with environment overrides:
   two gateways, so a console carries on when one dies)
 - ``AMK_ETCD``     comma-separated etcd endpoints; unset = start an embedded etcd
 - ``AMK_CONFIG``   path of the settings file (default ``$AMK_HOME/amk.toml`` if present)
+- ``AMK_PKI``      folder of the CA and certificates (default ``$AMK_HOME/pki``)
+- ``AMK_INSECURE`` ``1``: TLS off on every port (development only, issue #13)
 """
 
 from __future__ import annotations
@@ -421,6 +423,10 @@ class ClusterConfig(BaseModel):
             values["gateways"] = gw
         if ep := _split(os.environ.get("AMK_ETCD")):
             values["etcd_endpoints"] = ep
+        if os.environ.get("AMK_PKI"):
+            values["pki_dir"] = Path(os.environ["AMK_PKI"])
+        if os.environ.get("AMK_INSECURE", "").strip().lower() in {"1", "true", "yes", "on"}:
+            values["insecure"] = True
         values.update({k: v for k, v in overrides.items() if v is not None})
         try:
             cfg = cls.model_validate(values)

@@ -23,9 +23,28 @@ from cluster.archive.pg_server import EmbeddedPostgres
 from cluster.config import ClusterConfig
 from cluster.etcd import EtcdClient
 from cluster.etcd_server import EmbeddedEtcd, find_free_port
+from cluster.pki import LocalIdentities, local_identities
+from cluster.tls import console_identity, open_channel
 from tests.helpers import make_config
 
 os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalIdentities]:
+    """The session's one local CA and its certificates: every deployment of the session
+    runs with mutual TLS on these (``make_config`` points ``pki_dir`` here), and every
+    client, in this process or an ``amk`` subprocess, finds the console identity through
+    ``AMK_PKI``. Tests of the insecure mode say so explicitly."""
+    folder = tmp_path_factory.mktemp("pki")
+    identities = local_identities(folder)
+    before = os.environ.get("AMK_PKI")
+    os.environ["AMK_PKI"] = str(folder)
+    yield identities
+    if before is None:
+        os.environ.pop("AMK_PKI", None)
+    else:
+        os.environ["AMK_PKI"] = before
 
 
 @pytest.fixture(scope="session")
@@ -147,12 +166,11 @@ async def cluster(
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def stub(cluster: RunningCluster):
-    """An async gRPC stub on the deployment's first gateway."""
-    import grpc
-
+    """An async gRPC stub on the deployment's first gateway (mutual TLS, the console's
+    certificate)."""
     from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
 
-    channel = grpc.aio.insecure_channel(cluster.gateway)
+    channel = open_channel(cluster.gateway, console_identity(cluster.config))
     yield pb_grpc.DispatchServiceStub(channel)
     await channel.close()
 
@@ -160,10 +178,8 @@ async def stub(cluster: RunningCluster):
 @pytest_asyncio.fixture(loop_scope="session")
 async def coord(cluster: RunningCluster):
     """An async stub of the supervisors' CoordinationService on the first gateway."""
-    import grpc
-
     from amk.coordination.v1 import coordination_pb2_grpc as cpb_grpc
 
-    channel = grpc.aio.insecure_channel(cluster.gateway)
+    channel = open_channel(cluster.gateway, console_identity(cluster.config))
     yield cpb_grpc.CoordinationServiceStub(channel)
     await channel.close()

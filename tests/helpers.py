@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -47,9 +48,12 @@ async def assert_eventually(
 
 def make_config(home: Path, prefix: str, namespace: str, gateways: int = 1) -> ClusterConfig:
     """A config for one test deployment: its own key prefix, namespace and ports (the
-    metrics ports too: free ports, not an offset, which could land on another module's)."""
+    metrics ports too: free ports, not an offset, which could land on another module's),
+    and the session's CA (``AMK_PKI``, set by the ``pki`` fixture of tests/conftest.py)."""
+    pki = os.environ.get("AMK_PKI")
     return ClusterConfig.load(
         home=home,
+        pki_dir=Path(pki) if pki else None,
         key_prefix=prefix,
         ray_namespace=namespace,
         gateways=[f"127.0.0.1:{find_free_port()}" for _ in range(gateways)],
