@@ -46,7 +46,7 @@ def test_service_identity_is_none_only_when_the_config_says_insecure(
 
 
 def test_a_secure_config_without_certificates_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="service.crt"):
+    with pytest.raises(ConfigError, match=r"service\.crt"):
         service_identity(ClusterConfig.load(home=tmp_path, pki_dir=tmp_path / "none"))
 
 
