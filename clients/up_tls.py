@@ -92,7 +92,8 @@ def cmd_cert(ctx: Any) -> int:
     try:
         files = issue_crew(folder, args.unit_id)
     except ConfigError as exc:
-        print(f"error: INVALID_ARGUMENT: {exc.message}", file=sys.stderr)
+        code = "INVALID_ARGUMENT" if exc.message.startswith("unit_id") else "FAILED_PRECONDITION"
+        print(f"error: {code}: {exc.message}", file=sys.stderr)
         return 2
     print(f"crew {args.unit_id}: CA {files.ca}\n  certificate {files.cert}\n  key {files.key}")
     print(f"  use: {PKI_ENV}={folder} {TLS_NAME_ENV}=crew-{args.unit_id}")

@@ -226,3 +226,22 @@ async def test_an_insecure_gateway_is_plaintext_and_says_so(cluster):
         assert await _refused(open_channel(address, tls)) == REFUSED
     finally:
         await gateway.stop()
+
+
+async def test_the_local_ray_wants_a_token(ray_session):
+    """Ray's own ports: a local ``ray.init()`` (what ``amk up`` starts) runs with token
+    authentication in Ray 2.60 unless RAY_AUTH_MODE says otherwise; a caller without the
+    token gets UNAUTHENTICATED from the GCS, one with it is answered."""
+    import os
+
+    import ray
+
+    from clients.ray_join import find_token, probe
+
+    if os.environ.get("RAY_AUTH_MODE", "token") != "token":
+        pytest.fail("RAY_AUTH_MODE is set to something else than token for this session")
+    address = ray.get_runtime_context().gcs_address
+    token = find_token(None, os.environ, Path.home())
+    assert token is not None, "ray.init() made a token (~/.ray/auth_token)"
+    assert await asyncio.to_thread(probe, address, None) is grpc.StatusCode.UNAUTHENTICATED
+    assert await asyncio.to_thread(probe, address, token.value) is grpc.StatusCode.OK
