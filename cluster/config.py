@@ -224,9 +224,8 @@ class ClusterConfig(BaseModel):
     centre_link: Literal["grpc", "ray"] = "grpc"
     # The host the centre's link listens on and names in its owner records. Loopback by
     # default (every site on one machine). Sites on several machines need an address the
-    # other sites' gateways reach: the link has no TLS or peer authentication yet (the
-    # security issue, #13), so set this only on a network you trust; the centre logs a
-    # warning when it is not loopback.
+    # other sites' gateways reach. The link speaks mutual TLS with the service identity
+    # (cluster/tls.py); `amk up` adds this host to the service certificate.
     centre_link_host: str = "127.0.0.1"
     # etcd's backend quota, set explicitly on the embedded etcd (and checked against an
     # external one by `amk status`). 4 GiB: twice etcd's 2 GiB default, half its 8 GiB
