@@ -578,7 +578,7 @@ def tls_cost(
             row[str(p["concurrency"])] = {
                 "throughput_ratio": round(p["throughput_per_s"] / q["throughput_per_s"], 3),
                 **{
-                    f"{k}_added_ms": round(p["latency"][k] - q["latency"][k], 3)
+                    f"{k.removesuffix('_ms')}_added_ms": round(p["latency"][k] - q["latency"][k], 3)
                     for k in ("p50_ms", "p99_ms")
                     if k in p["latency"] and k in q["latency"]
                 },
