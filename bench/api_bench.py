@@ -18,10 +18,16 @@ share the machine's conditions:
   unit (latency per command under ``by_command``; throughput counts both).
 
 All writes go to one region (``--region``, default oslo), i.e. one centre process, where
-group commit can batch them. Every point reports the CPU seconds each process used
-(gateway, the region's centre, etcd, this client, the echo server, the whole machine).
+group commit can batch them.
 
-    .venv/bin/python bench/api_bench.py [--quick] [--out FILE] [--profile]
+``--tls on,off`` runs every point twice in one run, first on a deployment with mutual
+TLS (the default, ``tls`` in the output), then on an insecure one (the echo baseline
+too); ``tls_cost`` gives, per kind and concurrency, the throughput with TLS over the
+throughput without and the p50/p99 difference: the price of TLS on every port. Every
+point reports the CPU seconds each process used (gateway, the region's centre, etcd,
+this client, the echo server, the whole machine).
+
+    .venv/bin/python bench/api_bench.py [--quick] [--out FILE] [--profile] [--tls on,off]
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ import ray
 
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
+from cluster.tls import service_identity
 
 CONCURRENCY = (1, 8, 64, 256)
 KINDS = ("echo", "ray_call", "raw_etcd", "create", "unit_status", "assign")
@@ -60,7 +67,11 @@ class EchoServer:
     def __init__(self) -> None:
         self.server: grpc.aio.Server | None = None
 
-    async def start(self) -> int:
+    async def start(self, tls: Any = None) -> int:
+        """Serve on a free loopback port, with mutual TLS when ``tls`` (TlsFiles) is given,
+        as the gateway does."""
+        from cluster.tls import bind
+
         async def echo(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
             return request
 
@@ -69,7 +80,7 @@ class EchoServer:
             "bench.Echo", {"Unary": grpc.unary_unary_rpc_method_handler(echo)}
         )
         self.server.add_generic_rpc_handlers((handler,))
-        port = self.server.add_insecure_port("127.0.0.1:0")
+        port = bind(self.server, "127.0.0.1:0", tls)
         await self.server.start()
         return port
 
@@ -102,8 +113,8 @@ def create_request(region: str, rng: random.Random) -> pb.CreateIncidentRequest:
 class Clients:
     """A few channels (each its own connection) shared round-robin by the client tasks."""
 
-    def __init__(self, target: str, n: int) -> None:
-        self.channels = [bl.channel(target) for _ in range(n)]
+    def __init__(self, target: str, n: int, tls: Any) -> None:
+        self.channels = [bl.channel(target, tls) for _ in range(n)]
         self.stubs = [pb_grpc.DispatchServiceStub(c) for c in self.channels]
         self.echo = [
             c.unary_unary(ECHO_METHOD, request_serializer=None, response_deserializer=None)
@@ -373,17 +384,42 @@ async def prepare(stub: pb_grpc.DispatchServiceStub, region: str, n: int) -> lis
     return list(await asyncio.gather(*(one() for _ in range(n))))
 
 
+TLS_MODES = ("on", "off")
+
+
 async def run(args: Any, endpoint: str, etcd_pid: int, seed: Path) -> dict[str, Any]:
+    """Every point once per TLS mode asked for (``--tls``); the first mode's figures are
+    the result's ``points`` (what the targets read), each mode's under ``by_tls``."""
+    modes = [m for m in args.tls.split(",") if m]
+    bad = [m for m in modes if m not in TLS_MODES]
+    if bad or not modes:
+        raise SystemExit(f"--tls: one or both of on,off (got {args.tls!r})")
+    by: dict[str, dict[str, Any]] = {}
+    for mode in modes:
+        bl.note(f"TLS {mode}")
+        by[mode] = await run_mode(args, endpoint, etcd_pid, seed, insecure=mode == "off")
+    result = {**by[modes[0]], "tls": modes[0]}
+    if len(by) > 1:
+        result["by_tls"] = {m: r["points"] for m, r in by.items()}
+        result["tls_cost"] = bl.tls_cost(by["on"]["points"], by["off"]["points"])
+    return result
+
+
+async def run_mode(
+    args: Any, endpoint: str, etcd_pid: int, seed: Path, *, insecure: bool
+) -> dict[str, Any]:
 
     levels = [int(c) for c in args.concurrency.split(",")]
     kinds = [k for k in args.kinds.split(",") if k]
     seconds = 1.0 if args.quick else args.seconds
     warmup = 0.3 if args.quick else 1.0
     result: dict[str, Any] = {"points": {k: [] for k in kinds}}
-    async with bl.deployment(endpoint, seed_file=seed) as cluster:
+    async with bl.deployment(endpoint, seed_file=seed, insecure=insecure) as cluster:
         pids = await cluster.refresh_pids(etcd_pid)
+        tls = cluster.tls  # the console's identity; None on the insecure deployment
+        service = None if insecure else service_identity(cluster.config)
         echo = EchoServer.options(num_cpus=0, max_concurrency=1000).remote()
-        echo_port = await echo.start.remote()
+        echo_port = await echo.start.remote(service)
         pids["echo_server"] = await echo.pid.remote()
         meter_pids = {
             k: v
@@ -398,8 +434,8 @@ async def run(args: Any, endpoint: str, etcd_pid: int, seed: Path) -> dict[str, 
                 f"centre:{args.region}",
             )
         }
-        gw = Clients(cluster.gateway, args.channels)
-        echo_clients = Clients(f"127.0.0.1:{echo_port}", args.channels)
+        gw = Clients(cluster.gateway, args.channels, tls)
+        echo_clients = Clients(f"127.0.0.1:{echo_port}", args.channels, tls)
         etcd = bl.etcd_client(endpoint)
         raw = RawEtcd(etcd, cluster.tag)
         await raw.setup()
@@ -497,6 +533,11 @@ def main() -> None:
     ap.add_argument("--region", default="oslo")
     ap.add_argument("--channels", type=int, default=4, help="client connections per target")
     ap.add_argument("--profile", action="store_true", help="also sample hot spots with py-spy")
+    ap.add_argument(
+        "--tls",
+        default="on",
+        help="on, off, or on,off: the same points with mutual TLS and without, one run",
+    )
     args = ap.parse_args()
     bl.quiet_logs()
     t0 = time.monotonic()

@@ -279,61 +279,28 @@ def note(msg: str) -> None:
 # ---------------------------------------------------------------- etcd and Ray
 
 
-# Benchmarks run with security on, as a deployment does (issue #13): the private etcd
-# asks for a certificate from the run's local CA, and its user may use this root only.
-BENCH_KEY_ROOT = "/bench/"
-
-
-def bench_pki() -> Path:
-    """This run's local CA and certificates (made by :func:`private_etcd`)."""
-    return Path(tempfile.gettempdir()) / f"amk-bench-pki-{os.getpid()}"
-
-
-def etcd_tls() -> Any:
-    """The etcd user's certificate files (``cluster.pki.TlsFiles``) of this run."""
-    from cluster.etcd_tls import identity_files
-
-    return identity_files(bench_pki(), "user")
-
-
-def etcd_client(endpoint: str, **kwargs: Any) -> Any:
-    """An ``EtcdClient`` on ``endpoint`` with the run's etcd user certificate."""
-    from cluster.etcd import EtcdClient
-
-    return EtcdClient([endpoint], tls=etcd_tls(), **kwargs)
-
-
-def secure_etcd(server: Any) -> Any:
-    """Start ``server`` (an ``EmbeddedEtcd`` given ``tls`` of the run's identities),
-    then users, roles and auth on; callable with or without a running event loop."""
-    from cluster.etcd_auth import ensure_etcd_auth_sync
-    from cluster.pki import local_identities
-
-    server.start()
-    root = local_identities(bench_pki()).etcd_root
-    ensure_etcd_auth_sync([server.endpoint], root, BENCH_KEY_ROOT)
-    return server
-
-
-@contextlib.contextmanager
-def private_etcd() -> Iterator[Any]:
-    """One etcd member on a free loopback port with a throw-away data folder, with TLS
-    and auth on."""
-    from cluster.etcd_server import EmbeddedEtcd, find_free_port
-    from cluster.pki import local_identities
-
-    d = Path(tempfile.mkdtemp(prefix="amk-bench-etcd-"))
-    tls = local_identities(bench_pki()).etcd_server
-    server = EmbeddedEtcd(
-        d / "data", tls=tls, client_port=find_free_port(), log_file=d / "etcd.log"
+# Security for benchmark runs (a private etcd with TLS and auth; the cost of TLS): kept
+# apart for size, re-exported here where the benchmarks look for them.
+try:
+    from bench.bench_security import (
+        BENCH_KEY_ROOT,
+        bench_pki,
+        etcd_client,
+        etcd_tls,
+        private_etcd,
+        secure_etcd,
+        tls_cost,
     )
-    try:
-        secure_etcd(server)
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(d, ignore_errors=True)
-        shutil.rmtree(bench_pki(), ignore_errors=True)
+except ModuleNotFoundError:  # run as a script: bench/ is on sys.path, the repo is not
+    from bench_security import (  # type: ignore[no-redef]  # noqa: F401
+        BENCH_KEY_ROOT,
+        bench_pki,
+        etcd_client,
+        etcd_tls,
+        private_etcd,
+        secure_etcd,
+        tls_cost,
+    )
 
 
 @contextlib.contextmanager
@@ -396,6 +363,13 @@ class Cluster:
     def gateway(self) -> str:
         return self.config.gateways[0]
 
+    @property
+    def tls(self) -> Any:
+        """The console identity for this deployment's gateways (None: insecure)."""
+        from cluster.tls import console_identity
+
+        return console_identity(self.config)
+
     async def refresh_pids(self, etcd_pid: int = 0) -> dict[str, Any]:
         """pids of the gateway, every centre, the bench process, etcd and Ray's daemons."""
         pids: dict[str, Any] = {"bench_client": os.getpid(), "ray_daemons": ray_daemon_pids()}
@@ -446,9 +420,12 @@ async def deployment(
         shutil.rmtree(home, ignore_errors=True)
 
 
-def channel(target: str) -> grpc.aio.Channel:
-    """A client channel with a connection of its own (not shared with other channels)."""
-    return grpc.aio.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)])
+def channel(target: str, tls: Any) -> grpc.aio.Channel:
+    """A client channel with a connection of its own (not shared with other channels),
+    with ``tls`` (a ``TlsFiles``; None: plaintext, an insecure deployment)."""
+    from cluster.tls import open_channel
+
+    return open_channel(target, tls, [("grpc.use_local_subchannel_pool", 1)])
 
 
 # ---------------------------------------------------------------- closed-loop load

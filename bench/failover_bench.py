@@ -286,7 +286,7 @@ async def run_deployment(
 
     out: dict[str, Any] = {}
     async with bl.deployment(endpoint, **overrides) as cluster:
-        ch = bl.channel(cluster.gateway)
+        ch = bl.channel(cluster.gateway, cluster.tls)
         stub = pb_grpc.DispatchServiceStub(ch)
         coord = cpb_grpc.CoordinationServiceStub(ch)
         etcd = bl.etcd_client(endpoint)
@@ -398,7 +398,9 @@ async def run_no_fault(args: Any, endpoint: str) -> dict[str, Any]:
             regions = cluster.config.region_ids()
             before = {r: await owner(etcd, keys, r) for r in regions}
             history = History(None)
-            gen = LoadGenerator(cluster.config.gateways, cluster.config.seed, spec, history)
+            gen = LoadGenerator(
+                cluster.config.gateways, cluster.config.seed, spec, history, tls=cluster.tls
+            )
             loads: list[list[float]] = []
 
             async def sample_load() -> None:

@@ -27,6 +27,7 @@ from typing import Any
 import benchlib as bl
 
 from chaos.gateway_probe import HealthProber, probe_gaps
+from cluster.tls import console_identity
 
 TARGET_P99_S = 2.0
 PROBE_S = 0.01
@@ -34,7 +35,9 @@ PROBE_S = 0.01
 
 async def repetition(dep: Any, address: str, other: str) -> dict[str, Any]:
     before = await dep.gateway_state(address)
-    prober = HealthProber([address, other], interval_s=PROBE_S).start()
+    prober = HealthProber(
+        [address, other], tls=console_identity(dep.config), interval_s=PROBE_S
+    ).start()
     try:
         await asyncio.sleep(0.1)  # a few SERVING answers before the kill
         handle = await dep.gateway(address)
@@ -74,7 +77,7 @@ async def run(args: Any, endpoint: str) -> dict[str, Any]:
         dep = cluster.deployment
         addresses = dep.config.gateways
         # Both serving before the first kill.
-        prober = HealthProber(addresses, interval_s=PROBE_S).start()
+        prober = HealthProber(addresses, tls=cluster.tls, interval_s=PROBE_S).start()
         await bl.wait_for(
             lambda: _true(
                 all(any(s.serving for s in prober.samples if s.address == a) for a in addresses)

@@ -19,7 +19,6 @@ import uuid
 from typing import Any
 
 import benchlib as bl
-import grpc
 
 from actors.major.handle import MajorHandle
 from amk.coordination.v1 import coordination_pb2 as cpb
@@ -46,7 +45,7 @@ async def repetition(handle: MajorHandle) -> float:
 async def run(args: Any, endpoint: str) -> dict[str, Any]:
     reps = args.reps or (2 if args.quick else 5)
     async with bl.deployment(endpoint) as cluster:
-        async with grpc.aio.insecure_channel(cluster.gateway) as channel:
+        async with bl.channel(cluster.gateway, cluster.tls) as channel:
             coord = cpb_grpc.CoordinationServiceStub(channel)
             major = await coord.DeclareMajorIncident(
                 cpb.DeclareMajorIncidentRequest(

@@ -48,6 +48,7 @@ import watch_consoles as wc
 
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
+from cluster.tls import console_identity
 
 PARTS = ("memory", "load", "takeover", "recommend", "watch")
 # (incidents, typical?): bare records as a plain create makes them (~300 bytes stored),
@@ -320,7 +321,7 @@ async def part_takeover(
     sizes = ((100, False), (1_000, False)) if quick else TAKEOVER_SIZES
     out: dict[str, Any] = {"sizes": [], "skipped": {}}
     async with bl.deployment(endpoint) as cluster:
-        ch = bl.channel(cluster.gateway)
+        ch = bl.channel(cluster.gateway, cluster.tls)
         stub = pb_grpc.DispatchServiceStub(ch)
         from amk.coordination.v1 import coordination_pb2_grpc as cpb_grpc
 
@@ -413,7 +414,7 @@ async def part_watch(
         pids["gateway"] = [g.pid for g in states]
         addresses = [g.address for g in states]
         etcd = bl.etcd_client(endpoint)
-        writer = bl.channel(cluster.gateway)
+        writer = bl.channel(cluster.gateway, cluster.tls)
         try:
             for n in consoles:
                 point = await watch_point(
@@ -445,9 +446,9 @@ async def watch_point(
     rng = random.Random(n)
     start_rev = await etcd.revision() + 1
     if procs > 1 and n >= procs:
-        consoles: Any = wc.ProcessConsoles(gateways, n, start_rev, procs)
+        consoles: Any = wc.ProcessConsoles(gateways, n, start_rev, procs, console_identity(config))
     else:
-        consoles = wc.InProcessConsoles(gateways, n, start_rev)
+        consoles = wc.InProcessConsoles(gateways, n, start_rev, console_identity(config))
     await consoles.start()
     seed = config.seed
     # Creates go to the area regions (an AMK-LA region takes no incidents).

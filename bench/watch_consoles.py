@@ -34,14 +34,15 @@ import grpc
 
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
+from cluster.tls import TlsFiles, client_identity, open_channel
 
 CHANNELS_PER_GATEWAY = 2
 SCRIPT = Path(__file__).resolve()
 
 
-def _channel(target: str) -> grpc.aio.Channel:
+def _channel(target: str, tls: TlsFiles | None) -> grpc.aio.Channel:
     """A channel with a connection of its own (not shared with other channels)."""
-    return grpc.aio.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)])
+    return open_channel(target, tls, [("grpc.use_local_subchannel_pool", 1)])
 
 
 # Which stream the consoles use: "batches" (WatchBatches, what boards use) or "watch"
@@ -73,8 +74,10 @@ class InProcessConsoles:
     """Consoles as tasks of this process (``--console-procs 1``): every receipt is
     decoded here, one console after the other."""
 
-    def __init__(self, gateways: list[str], n: int, from_revision: int) -> None:
-        self.channels = [_channel(g) for g in gateways for _ in range(2)]
+    def __init__(
+        self, gateways: list[str], n: int, from_revision: int, tls: TlsFiles | None
+    ) -> None:
+        self.channels = [_channel(g, tls) for g in gateways for _ in range(2)]
         self.received: list[dict[str, float]] = [{} for _ in range(n)]
         self.tasks: list[asyncio.Task[None]] = []
         self.n, self.from_revision, self.gateways = n, from_revision, len(gateways)
@@ -109,8 +112,12 @@ class InProcessConsoles:
 class ProcessConsoles:
     """Consoles spread over ``procs`` child processes (``bench/watch_consoles.py``)."""
 
-    def __init__(self, gateways: list[str], n: int, from_revision: int, procs: int) -> None:
+    def __init__(
+        self, gateways: list[str], n: int, from_revision: int, procs: int, tls: TlsFiles | None
+    ) -> None:
         self.args = (gateways, n, from_revision, procs)
+        # The children open their channels with the same console identity.
+        self.tls_args = ["--insecure"] if tls is None else ["--pki", str(tls.cert.parent)]
         self.children: list[asyncio.subprocess.Process] = []
         self.pids: list[int] = []
 
@@ -131,6 +138,7 @@ class ProcessConsoles:
                 str(count),
                 "--from-revision",
                 str(from_revision),
+                *self.tls_args,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 limit=256 * 1024 * 1024,
@@ -167,8 +175,10 @@ class ProcessConsoles:
         return out
 
 
-async def run(gateways: list[str], first: int, count: int, from_revision: int) -> None:
-    channels = [_channel(g) for g in gateways for _ in range(CHANNELS_PER_GATEWAY)]
+async def run(
+    gateways: list[str], first: int, count: int, from_revision: int, tls: TlsFiles | None
+) -> None:
+    channels = [_channel(g, tls) for g in gateways for _ in range(CHANNELS_PER_GATEWAY)]
     received: list[dict[str, float]] = [{} for _ in range(count)]
     opened = 0
     all_open = asyncio.Event()
@@ -215,8 +225,11 @@ def main() -> None:
     ap.add_argument("--first", type=int, required=True, help="number of the first console")
     ap.add_argument("--count", type=int, required=True, help="consoles in this process")
     ap.add_argument("--from-revision", type=int, required=True)
+    ap.add_argument("--pki", help="folder of the CA and the console certificate")
+    ap.add_argument("--insecure", action="store_true", help="plaintext (insecure cluster)")
     args = ap.parse_args()
-    asyncio.run(run(args.gateways.split(","), args.first, args.count, args.from_revision))
+    tls = client_identity(args.pki, insecure=args.insecure)
+    asyncio.run(run(args.gateways.split(","), args.first, args.count, args.from_revision, tls))
 
 
 if __name__ == "__main__":

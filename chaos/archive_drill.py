@@ -63,6 +63,7 @@ from cluster.etcd_tls import etcd_client_for
 from cluster.keys import Keys
 from cluster.logs import configure as configure_logs
 from cluster.ownership import read_owner
+from cluster.tls import console_identity
 
 log = structlog.get_logger("amk.chaos.archive_drill")
 
@@ -297,7 +298,14 @@ async def run_archive_drill(
         load_spec = ClosingLoadSpec(
             spec.rate, spec.concurrency, spec.budget_s, min(2.0, spec.budget_s), spec.seed
         )
-        load = ClosingLoad(config.gateways, config.seed, regions, load_spec, history).start()
+        load = ClosingLoad(
+            config.gateways,
+            config.seed,
+            regions,
+            load_spec,
+            history,
+            tls=console_identity(config),
+        ).start()
         t0 = load.started_at
         crashes: list[dict[str, Any]] = []
         for i in range(spec.crashes):

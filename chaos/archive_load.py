@@ -36,6 +36,7 @@ from amk.dispatch.v1 import dispatch_pb2 as pb
 from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
 from clients.loadgen import History
 from cluster.config import Seed
+from cluster.tls import TlsFiles, open_channel
 
 log = structlog.get_logger("amk.chaos.archive_load")
 
@@ -86,13 +87,15 @@ class ClosingLoad:
         regions: list[str],
         spec: ClosingLoadSpec,
         history: History,
+        *,
+        tls: TlsFiles | None,
     ) -> None:
         self.spec = spec
         self.history = history
         self.regions = regions
         self.codes = sorted(default_table().criteria)
         self.stations = {r: [(u.lat, u.lon) for u in seed.units if u.region == r] for r in regions}
-        self._channels = [grpc.aio.insecure_channel(a) for a in gateways]
+        self._channels = [open_channel(a, tls) for a in gateways]
         self._stubs = [pb_grpc.DispatchServiceStub(c) for c in self._channels]
         self._pacer = _Pacer(spec.rate)
         self._stop = asyncio.Event()

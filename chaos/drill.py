@@ -67,6 +67,7 @@ from cluster.etcd_server import EmbeddedEtcd, find_free_port
 from cluster.etcd_tls import etcd_client_for
 from cluster.keys import Keys
 from cluster.ownership import read_owner
+from cluster.tls import console_identity
 
 log = structlog.get_logger("amk.chaos.drill")
 
@@ -359,10 +360,14 @@ async def run_drill(
         watcher = asyncio.create_task(
             watch_owners(client, keys, ctx.config.region_ids(), owner_events)
         )
-        gen = LoadGenerator(ctx.config.gateways, ctx.config.seed, scenario.load, history).start()
+        tls = console_identity(ctx.config)
+        gen = LoadGenerator(
+            ctx.config.gateways, ctx.config.seed, scenario.load, history, tls=tls
+        ).start()
         raw = RawWriter(
             ctx.config.gateways[0],
             {r: _region_point(ctx.config, r) for r in raw_regions(scenario, ctx.config, regions)},
+            tls=tls,
         ).start()
         t0 = gen.started_at
         faults = [asyncio.create_task(_run_fault(fp, ctx, t0, windows)) for fp in fps]

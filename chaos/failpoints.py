@@ -44,6 +44,7 @@ from chaos.gateway_probe import HealthProber, no_gateway_after, probe_gaps
 from chaos.proxy import TcpProxy
 from cluster.config import ClusterConfig
 from cluster.errors import AmkError
+from cluster.tls import console_identity
 
 if TYPE_CHECKING:
     from clients.launcher import Deployment
@@ -320,7 +321,9 @@ class KillGateway(Failpoint):
         self._restarts_before = before.restarts
         if self.spec.params.get("probe"):
             interval = float(self.spec.params.get("probe_ms", 20)) / 1000
-            self._prober = HealthProber(ctx.config.gateways, interval_s=interval).start()
+            self._prober = HealthProber(
+                ctx.config.gateways, tls=console_identity(ctx.config), interval_s=interval
+            ).start()
         handle = await ctx.deployment.gateway(address)
         self._killed_at = time.time()
         handle.kill()

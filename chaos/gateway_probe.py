@@ -22,6 +22,8 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from cluster.tls import TlsFiles, open_channel
+
 # A gateway that comes back must be seen within one probe interval, not after grpc's
 # reconnect back-off (1 s and growing by default). Each prober has its own connection.
 _CHANNEL_OPTIONS = (
@@ -138,9 +140,15 @@ class HealthProber:
     every answer. One task and one channel per address, on the caller's event loop."""
 
     def __init__(
-        self, addresses: Sequence[str], *, interval_s: float = 0.02, timeout_s: float = 0.25
+        self,
+        addresses: Sequence[str],
+        *,
+        tls: TlsFiles | None,
+        interval_s: float = 0.02,
+        timeout_s: float = 0.25,
     ) -> None:
         self.addresses = list(addresses)
+        self.tls = tls  # the console's identity (None: an insecure cluster)
         self.interval_s = interval_s
         self.timeout_s = timeout_s
         self.samples: list[Sample] = []
@@ -151,7 +159,7 @@ class HealthProber:
         return self
 
     async def _loop(self, address: str) -> None:
-        channel = grpc.aio.insecure_channel(address, options=_CHANNEL_OPTIONS)
+        channel = open_channel(address, self.tls, _CHANNEL_OPTIONS)
         try:
             while True:
                 sent = time.monotonic()
@@ -161,7 +169,7 @@ class HealthProber:
                     # A new connection for the next check: a failed channel waits out
                     # grpc's reconnect back-off, which grows past the probe interval.
                     await channel.close()
-                    channel = grpc.aio.insecure_channel(address, options=_CHANNEL_OPTIONS)
+                    channel = open_channel(address, self.tls, _CHANNEL_OPTIONS)
                 await asyncio.sleep(max(0.0, self.interval_s - (time.monotonic() - sent)))
         finally:
             await channel.close()

@@ -24,6 +24,7 @@ import grpc
 
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
+from cluster.tls import TlsFiles, open_channel
 
 DEADLINE_S = 10.0
 PAUSE_S = 0.05  # between one writer's calls: light next to the drill's own load
@@ -38,10 +39,12 @@ class RawWriter:
         address: str,
         points: dict[str, tuple[float, float]],
         *,
+        tls: TlsFiles | None,
         writers: int = 4,
         deadline_s: float = DEADLINE_S,
     ) -> None:
         self.address = address
+        self.tls = tls  # the console's identity (None: an insecure cluster)
         self.points = points
         self.writers = writers
         self.deadline_s = deadline_s
@@ -52,7 +55,7 @@ class RawWriter:
         self._channel: grpc.aio.Channel | None = None
 
     def start(self) -> RawWriter:
-        self._channel = grpc.aio.insecure_channel(self.address)
+        self._channel = open_channel(self.address, self.tls)
         stub = pb_grpc.DispatchServiceStub(self._channel)
         self._tasks = [asyncio.create_task(self._loop(stub, i)) for i in range(self.writers)]
         return self

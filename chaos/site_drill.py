@@ -45,8 +45,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import grpc
-
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
 from chaos.checker import check_fencing, check_records, collect
@@ -60,6 +58,8 @@ from cluster.etcd_server import find_free_port
 from cluster.etcd_tls import etcd_client_for
 from cluster.keys import Keys
 from cluster.ownership import OwnerRecord, read_owner
+from cluster.pki import TlsFiles, local_identities
+from cluster.tls import env_insecure, open_channel
 
 EXIT_OK, EXIT_VIOLATION, EXIT_UNHEALTHY = 0, 1, 3
 REPO = Path(__file__).resolve().parents[1]
@@ -108,6 +108,7 @@ class Site:
             "AMK_HOME": str(self.home),
             "AMK_GATEWAY": self.gateway,
             "AMK_ETCD": self.etcd,
+            "AMK_PKI": str(self.pki),  # one CA for both sites: their links trust each other
             "PYTHONPATH": str(REPO),
         }
         env.pop("RAY_ADDRESS", None)
@@ -174,11 +175,22 @@ async def _owners(client: EtcdClient, keys: Keys, regions: list[str]) -> dict[st
     return out
 
 
-async def _fill(gateway: str, points: dict[str, tuple[float, float]], per_region: int) -> int:
+def drill_tls(report_dir: Path) -> TlsFiles | None:
+    """The console identity of the drill's shared CA (made here, before either site
+    starts); None when the drill runs insecure (``AMK_INSECURE=1``, inherited by both
+    sites)."""
+    if env_insecure():
+        return None
+    return local_identities(report_dir / "pki").console
+
+
+async def _fill(
+    gateway: str, points: dict[str, tuple[float, float]], per_region: int, tls: TlsFiles | None
+) -> int:
     """``per_region`` incidents in every region (through ``gateway``); how many."""
     queue = [r for r in sorted(points) for _ in range(per_region)]
     done = 0
-    async with grpc.aio.insecure_channel(gateway) as channel:
+    async with open_channel(gateway, tls) as channel:
         stub = pb_grpc.DispatchServiceStub(channel)
 
         async def worker() -> None:
@@ -198,13 +210,13 @@ async def _fill(gateway: str, points: dict[str, tuple[float, float]], per_region
     return done
 
 
-async def hand_back(gateway: str, regions: list[str]) -> float:
+async def hand_back(gateway: str, regions: list[str], tls: TlsFiles | None) -> float:
     """Hand every region back to its home centre in ``gateway``'s site; seconds taken."""
     from amk.coordination.v1 import coordination_pb2 as cpb
     from amk.coordination.v1 import coordination_pb2_grpc as cpb_grpc
 
     t0 = time.monotonic()
-    async with grpc.aio.insecure_channel(gateway) as channel:
+    async with open_channel(gateway, tls) as channel:
         stub = cpb_grpc.CoordinationServiceStub(channel)
         for region in regions:
             req = cpb.HandBackRegionRequest(request_id=uuid.uuid4().hex, region=region)
@@ -288,6 +300,7 @@ async def run_site_drill(spec: SiteDrillSpec, report_dir: Path) -> dict[str, Any
         for n in ("a", "b")
     }
     client = etcd_client_for(config, [etcd.endpoint])
+    tls = drill_tls(report_dir)
     result: dict[str, Any] = {"spec": asdict(spec), "reps": [], "exit_code": EXIT_UNHEALTHY}
     acked: list[dict[str, Any]] = []
     changes: list[dict[str, Any]] = []
@@ -297,13 +310,13 @@ async def run_site_drill(spec: SiteDrillSpec, report_dir: Path) -> dict[str, Any
             sites[name].start()
             result[f"site_{name}_up_s"] = round(await asyncio.to_thread(sites[name].wait_up), 1)
         t0 = time.monotonic()
-        result["filled"] = await _fill(sites["b"].gateway, points, spec.incidents)
+        result["filled"] = await _fill(sites["b"].gateway, points, spec.incidents, tls)
         result["fill_s"] = round(time.monotonic() - t0, 1)
         follower = asyncio.create_task(follow_owners(client, keys, changes))
         if spec.no_fault_s > 0:
             # The price of a false alarm is a whole site's takeover: both sites up and
             # under load, no owner key may change.
-            writer = RawWriter(sites["b"].gateway, points, writers=spec.writers).start()
+            writer = RawWriter(sites["b"].gateway, points, tls=tls, writers=spec.writers).start()
             t_start = time.time()
             await asyncio.sleep(spec.no_fault_s)
             summary = await writer.stop()
@@ -325,7 +338,7 @@ async def run_site_drill(spec: SiteDrillSpec, report_dir: Path) -> dict[str, Any
                 raise RuntimeError(f"rep {rep}: regions not all served by one site: {owners}")
             victim = sites[serving.pop()]
             survivor = sites["b" if victim.name == "a" else "a"]
-            writer = RawWriter(survivor.gateway, points, writers=spec.writers).start()
+            writer = RawWriter(survivor.gateway, points, tls=tls, writers=spec.writers).start()
             await asyncio.sleep(spec.steady_s)
             t_kill = time.time()
             killed = await asyncio.to_thread(victim.kill)
@@ -348,7 +361,7 @@ async def run_site_drill(spec: SiteDrillSpec, report_dir: Path) -> dict[str, Any
             victim.start()
             rep_result["return_up_s"] = round(await asyncio.to_thread(victim.wait_up), 1)
             if spec.handback:
-                rep_result["handback_s"] = round(await hand_back(victim.gateway, regions), 2)
+                rep_result["handback_s"] = round(await hand_back(victim.gateway, regions, tls), 2)
                 back = await _owners(client, keys, regions)
                 rep_result["owners_after_handback"] = back
                 if any(not o.endswith(f"@{victim.name}") for o in back.values()):

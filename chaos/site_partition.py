@@ -44,6 +44,7 @@ from chaos.site_drill import (
     Site,
     _fill,
     _owners,
+    drill_tls,
     finish,
     first_acks,
     follow_owners,
@@ -78,6 +79,7 @@ async def run_partition_drill(spec: PartitionSpec, report_dir: Path) -> dict[str
     a = Site("a", report_dir / "site-a", f"127.0.0.1:{find_free_port()}", proxy.endpoint, pki=pki)
     b = Site("b", report_dir / "site-b", f"127.0.0.1:{find_free_port()}", etcd.endpoint, pki=pki)
     client = etcd_client_for(config, [etcd.endpoint])
+    tls = drill_tls(report_dir)
     result: dict[str, Any] = {"spec": asdict(spec), "exit_code": EXIT_UNHEALTHY}
     changes: list[dict[str, Any]] = []
     follower: asyncio.Task[None] | None = None
@@ -86,15 +88,15 @@ async def run_partition_drill(spec: PartitionSpec, report_dir: Path) -> dict[str
         for site in (a, b):
             site.start()
             await asyncio.to_thread(site.wait_up)
-        result["filled"] = await _fill(b.gateway, points, spec.incidents)
+        result["filled"] = await _fill(b.gateway, points, spec.incidents, tls)
         before = await _owners(client, keys, regions)
         if any(not o.endswith("@a") for o in before.values()):
             raise RuntimeError(f"site a does not serve every region: {before}")
         follower = asyncio.create_task(follow_owners(client, keys, changes))
-        via_b = RawWriter(b.gateway, points, writers=spec.writers).start()
+        via_b = RawWriter(b.gateway, points, tls=tls, writers=spec.writers).start()
         # A shorter deadline than the cut: a call held through the cut ends (refused)
         # rather than waiting for the heal.
-        via_a = RawWriter(a.gateway, points, writers=spec.writers, deadline_s=3.0).start()
+        via_a = RawWriter(a.gateway, points, tls=tls, writers=spec.writers, deadline_s=3.0).start()
         writers = [via_a, via_b]
         await asyncio.sleep(spec.steady_s)
         t_cut = time.time()

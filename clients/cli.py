@@ -55,6 +55,8 @@ from clients.render import (
     unit_panel,
     units_table,
 )
+from clients.up_tls import add_cert_command
+from cluster.errors import ConfigError
 
 # ---------------------------------------------------------------- handlers
 
@@ -290,6 +292,20 @@ def build_parser() -> argparse.ArgumentParser:
         "RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token",
     )
     up.add_argument(
+        "--insecure",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="DEVELOPMENT ONLY: TLS off on every port, nobody authenticated "
+        "(also insecure = true in amk.toml, $AMK_INSECURE=1)",
+    )
+    up.add_argument(
+        "--pki",
+        metavar="DIR",
+        default=argparse.SUPPRESS,
+        help="folder of the CA and certificates (default: $AMK_PKI, else $AMK_HOME/pki); "
+        "sites of one deployment share it",
+    )
+    up.add_argument(
         "--gateway",
         metavar="ADDR",
         default=argparse.SUPPRESS,  # keeps a top-level `amk --gateway X up`
@@ -407,6 +423,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_ops_commands(commands, command)
     add_auth_commands(commands, command)
+    add_cert_command(commands, command)
     add_kpi_command(commands, command)
 
     watch = command(commands, "watch", cmd_watch, "live board of incidents and units")
@@ -455,6 +472,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
         return exit_code_for(err.code)
+    except ConfigError as err:  # no certificate where one is needed, a bad setting
+        print(f"error: FAILED_PRECONDITION: {err.message}", file=sys.stderr)
+        return EXIT_BAD_REQUEST
     except ValueError as err:  # refused before sending (bad address list, identity, ...)
         print(f"error: INVALID_ARGUMENT: {err}", file=sys.stderr)
         return EXIT_BAD_REQUEST

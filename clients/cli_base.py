@@ -18,6 +18,7 @@ from clients.client import AmkClient
 from clients.render import to_json_doc
 from cluster.config import ClusterConfig
 from cluster.errors import ConfigError
+from cluster.tls import TlsFiles, client_identity, env_insecure
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -57,6 +58,7 @@ class Context:
                 timeout_s=self.args.timeout,
                 identity=self.args.identity,
                 break_glass=getattr(self.args, "break_glass", "") or "",
+                tls=configured_tls(self.args),
             )
         return self._client
 
@@ -82,6 +84,20 @@ def configured_gateways() -> list[str] | None:
         return ClusterConfig.load().gateways
     except ConfigError:
         return None
+
+
+def configured_tls(args: argparse.Namespace) -> TlsFiles | None:
+    """The console's identity: ``--pki`` / ``$AMK_PKI`` / the settings' pki folder, or
+    None (plaintext) with ``--insecure``, ``$AMK_INSECURE=1`` or ``insecure = true``."""
+    try:
+        config: ClusterConfig | None = ClusterConfig.load()
+    except ConfigError:
+        config = None  # as for the gateways: a console must not depend on the settings
+    insecure = bool(getattr(args, "insecure", False)) or env_insecure()
+    if insecure or (config is not None and config.insecure):
+        return None
+    pki = getattr(args, "pki", None) or (config.pki_folder() if config is not None else None)
+    return client_identity(pki, insecure=False)
 
 
 def _listing(
@@ -113,6 +129,20 @@ def _global_options(parser: argparse.ArgumentParser, *, in_subcommand: bool) -> 
         default=default(None),
         help="gateway address(es) to use, tried in order "
         "(default: $AMK_GATEWAY, the settings file, else 127.0.0.1:50051,127.0.0.1:50052)",
+    )
+    parser.add_argument(
+        "--pki",
+        metavar="DIR",
+        default=default(None),
+        help="folder of the CA and this console's certificate (ca.crt, console.crt, "
+        "console.key; default: $AMK_PKI, the settings' pki_dir, else $AMK_HOME/pki)",
+    )
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        default=default(False),
+        help="plaintext, no certificate: only for a cluster started with --insecure "
+        "(development only; also $AMK_INSECURE=1)",
     )
     parser.add_argument(
         "--timeout",

@@ -43,6 +43,7 @@ from clients.enums import (  # noqa: F401 - re-exported: the client's public nam
     unit_status_from_name,
     urgency_from_name,
 )
+from cluster.tls import FROM_ENV, FromEnv, TlsFiles, open_sync_channel, resolve
 from cluster.tokens import default_token
 
 DEFAULT_GATEWAY = "127.0.0.1:50051"
@@ -206,6 +207,7 @@ class AmkClient(OperationsMixin):
         retry: RetryPolicy | None = None,
         token: str | None = None,
         break_glass: str = "",
+        tls: TlsFiles | FromEnv | None = FROM_ENV,
     ) -> None:
         self.addresses = default_addresses() if addresses is None else _split_csv(addresses)
         if not self.addresses:
@@ -217,6 +219,9 @@ class AmkClient(OperationsMixin):
             raise ValueError(f"identity must be printable ASCII, got {identity!r}")
         self.timeout_s = timeout_s
         self.identity = identity
+        # Mutual TLS with a certificate from the cluster's CA (the console's by default,
+        # from $AMK_PKI / $AMK_HOME/pki); None: plaintext ($AMK_INSECURE=1, dev only).
+        self.tls = resolve(tls)
         self.retry = retry or RetryPolicy()
         metadata = [(IDENTITY_HEADER, identity)]
         token = default_token() if token is None else token
@@ -264,7 +269,7 @@ class AmkClient(OperationsMixin):
             address = self.addresses[self._index]
             channel = self._channels.get(address)
             if channel is None:
-                channel = grpc.insecure_channel(address, options=_CHANNEL_OPTIONS)
+                channel = open_sync_channel(address, self.tls, _CHANNEL_OPTIONS)
                 self._channels[address] = channel
                 self._stubs[address] = pb_grpc.DispatchServiceStub(channel)
                 self._coord_stubs[address] = cpb_grpc.CoordinationServiceStub(channel)

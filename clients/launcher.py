@@ -30,6 +30,7 @@ from actors.centre.handle import CentreHandle
 from actors.gateway.handle import GatewayHandle
 from actors.supervisor import actor as supervisor_actor
 from actors.supervisor.handle import SupervisorHandle
+from clients import up_tls
 from clients.ray_join import apply as apply_join
 from clients.ray_join import plan_join
 from clients.up_guard import (
@@ -52,6 +53,7 @@ from cluster.etcd_tls import embedded_etcd_tls, etcd_client_for
 from cluster.keys import Keys
 from cluster.logs import configure as configure_logs
 from cluster.sites import SiteLease
+from cluster.tls import INSECURE_WARNING
 
 log = structlog.get_logger("amk.launcher")
 
@@ -74,7 +76,11 @@ class Deployment:
 
     async def start(self) -> None:
         """Take the site's key (refused if the site is live elsewhere: SiteLiveError,
-        before anything starts), then the supervisor, which starts everything else."""
+        before anything starts), then the supervisor, which starts everything else.
+        The certificates come first: every actor reads them from the pki folder."""
+        up_tls.ensure(self.config)
+        if self.config.insecure:
+            log.warning("deployment_insecure", warning=INSECURE_WARNING)
         self.site = await self._register_site()
         try:
             await self._start_supervisor()
@@ -225,6 +231,10 @@ def _config_from_args(args: argparse.Namespace) -> ClusterConfig:
         overrides["ray_auth_token_file"] = Path(args.ray_token_file).resolve()
     if getattr(args, "gateway", None):
         overrides["gateways"] = [g.strip() for g in args.gateway.split(",") if g.strip()]
+    if getattr(args, "insecure", False):
+        overrides["insecure"] = True
+    if getattr(args, "pki", None):
+        overrides["pki_dir"] = Path(args.pki).resolve()
     config_path = getattr(args, "config", None)
     return ClusterConfig.load(Path(config_path) if config_path else None, **overrides)
 
@@ -261,6 +271,8 @@ async def _serve(config: ClusterConfig, endpoints: list[str], ready_file: Path) 
             "ray_namespace": config.ray_namespace,
             "site": config.site,
             "started_in_s": round(time.monotonic() - started, 2),
+            "insecure": config.insecure,
+            "pki": None if config.insecure else str(config.pki_folder()),
         }
         ready_file.write_text(json.dumps(info, indent=2))  # noqa: ASYNC240 - tiny, once
         site = f"site {config.site}: " if len(config.all_sites()) > 1 else ""
@@ -270,6 +282,8 @@ async def _serve(config: ClusterConfig, endpoints: list[str], ready_file: Path) 
             "Ctrl-C stops it.",
             flush=True,
         )
+        if config.insecure:
+            print(f"WARNING: {INSECURE_WARNING}", flush=True)
         await stop.wait()
         print("stopping: gateways, centres, Ray, etcd ...", flush=True)
     finally:
@@ -322,6 +336,7 @@ def run_up(args: argparse.Namespace) -> int:
     lock = StateLock(home)
     try:
         lock.acquire()
+        identities = up_tls.prepare(config)  # the local CA, before anything starts
         endpoints = list(config.etcd_endpoints)
         check_ports(config, embedded_etcd=not endpoints)  # before anything starts
         if config.ray_address:  # its credentials too: ray.init would retry forever
@@ -353,6 +368,7 @@ def run_up(args: argparse.Namespace) -> int:
             flush=True,
         )
         check_ray_namespace(config)
+        print(up_tls.console_help(config, identities), flush=True)
         asyncio.run(_serve(config, endpoints, home / "up.json"))
         return 0
     except UpRefused as exc:

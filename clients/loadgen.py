@@ -34,6 +34,7 @@ from actors.domain.triage import default_table
 from clients.cli_base import configured_gateways
 from clients.client import AmkClient, AmkClientError
 from cluster.config import Seed
+from cluster.tls import FROM_ENV, FromEnv, TlsFiles, resolve
 
 log = structlog.get_logger("amk.loadgen")
 
@@ -135,8 +136,10 @@ class LoadGenerator:
         history: History,
         *,
         identity: str = "loadgen",
+        tls: TlsFiles | FromEnv | None = FROM_ENV,
     ) -> None:
         self.addresses = addresses
+        self.tls = resolve(tls)  # every worker's client: the console's identity
         self.seed = seed
         self.spec = spec
         self.history = history
@@ -195,7 +198,9 @@ class LoadGenerator:
 
     def _worker(self, index: int) -> None:
         rng = random.Random(None if self.spec.seed is None else self.spec.seed * 1000 + index)
-        client = AmkClient(self.addresses, timeout_s=self.spec.timeout_s, identity=self.identity)
+        client = AmkClient(
+            self.addresses, timeout_s=self.spec.timeout_s, identity=self.identity, tls=self.tls
+        )
         n = index
         try:
             while self._time_left():

@@ -455,6 +455,12 @@ def etcd_table(members: Iterable[pb.EtcdMemberStatus]) -> Table:
     return table
 
 
+INSECURE_LINE = (
+    "INSECURE (development only): TLS is off; every port is plaintext and nobody is "
+    "authenticated. Never with real patient data."
+)
+
+
 def cluster_status_renderable(status: pb.ClusterStatus) -> Group:
     """Regions, centres, gateways, etcd's database against its quota (with a warning
     line from 70 %), and which etcd and gateway answered."""
@@ -473,7 +479,10 @@ def cluster_status_renderable(status: pb.ClusterStatus) -> Group:
             takeovers.append(f"{r.id}: ", style="bold")
             takeovers.append(f"{r.last_takeover}\n")
     takeovers.rstrip()
-    parts: list[RenderableType] = [regions_table(status.regions, len(status.sites) > 1)]
+    parts: list[RenderableType] = []
+    if status.insecure:
+        parts.append(Text(INSECURE_LINE, style="bold white on red"))
+    parts.append(regions_table(status.regions, len(status.sites) > 1))
     if takeovers:
         parts.append(Panel(takeovers, title="Last takeovers", title_align="left"))
     parts.append(centres_table(status.centres))

@@ -42,6 +42,7 @@ from cluster.keys import Keys
 from cluster.ownership import read_owner
 from cluster.ports import taken_ports
 from cluster.sites import SiteLiveError, SiteRecord, live_sites, site_key
+from cluster.tls import TlsFiles, open_channel, service_identity
 
 EXIT_REFUSED = 2  # the setup is wrong: a port, the folder, the namespace, another etcd
 EXIT_UNAVAILABLE = 3  # etcd or the cluster did not answer in time
@@ -168,8 +169,8 @@ def check_external_etcd(config: ClusterConfig, endpoints: list[str]) -> list[str
         raise UpRefused(exc.message, code) from exc
 
 
-async def _serving(address: str) -> bool:
-    async with grpc.aio.insecure_channel(address) as channel:
+async def _serving(address: str, tls: TlsFiles | None) -> bool:
+    async with open_channel(address, tls) as channel:
         try:
             resp = await health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(service=""), timeout=HEALTH_TIMEOUT_S
@@ -217,7 +218,8 @@ async def wait_ready(
     client = etcd_client_for(config, endpoints)
     try:
         while True:
-            serving = await asyncio.gather(*(_serving(a) for a in config.gateways))
+            tls = service_identity(config)
+            serving = await asyncio.gather(*(_serving(a, tls) for a in config.gateways))
             down = [a for a, ok in zip(config.gateways, serving, strict=True) if not ok]
             try:
                 ours = set((await instances()).values())

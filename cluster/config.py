@@ -10,6 +10,8 @@ state folder), from an optional TOML file with environment overrides:
   two gateways, so a console carries on when one dies)
 - ``AMK_ETCD``     comma-separated etcd endpoints; unset = start an embedded etcd
 - ``AMK_CONFIG``   path of the settings file (default ``$AMK_HOME/amk.toml`` if present)
+- ``AMK_PKI``      folder of the CA and certificates (default ``$AMK_HOME/pki``)
+- ``AMK_INSECURE`` ``1``: TLS off on every port (development only, issue #13)
 """
 
 from __future__ import annotations
@@ -244,9 +246,8 @@ class ClusterConfig(BaseModel):
     centre_link: Literal["grpc", "ray"] = "grpc"
     # The host the centre's link listens on and names in its owner records. Loopback by
     # default (every site on one machine). Sites on several machines need an address the
-    # other sites' gateways reach: the link has no TLS or peer authentication yet (the
-    # security issue, #13), so set this only on a network you trust; the centre logs a
-    # warning when it is not loopback.
+    # other sites' gateways reach. The link speaks mutual TLS with the service identity
+    # (cluster/tls.py); `amk up` adds this host to the service certificate.
     centre_link_host: str = "127.0.0.1"
     # etcd's backend quota, set explicitly on the embedded etcd (and checked against an
     # external one by `amk status`). 4 GiB: twice etcd's 2 GiB default, half its 8 GiB
@@ -457,6 +458,10 @@ class ClusterConfig(BaseModel):
             values["etcd_endpoints"] = ep
         if auth := os.environ.get("AMK_AUTH", "").strip():
             values["auth"] = auth  # "off": development and tests (the gateway warns)
+        if os.environ.get("AMK_PKI"):
+            values["pki_dir"] = Path(os.environ["AMK_PKI"])
+        if os.environ.get("AMK_INSECURE", "").strip().lower() in {"1", "true", "yes", "on"}:
+            values["insecure"] = True
         values.update({k: v for k, v in overrides.items() if v is not None})
         try:
             cfg = cls.model_validate(values)

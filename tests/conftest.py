@@ -25,6 +25,8 @@ from cluster.etcd import EtcdClient
 from cluster.etcd_auth import ensure_etcd_auth_sync
 from cluster.etcd_server import EmbeddedEtcd, find_free_port
 from cluster.etcd_tls import identity_files
+from cluster.pki import LocalIdentities, local_identities
+from cluster.tls import console_identity, open_channel
 from tests.helpers import TEST_KEY_ROOT, key_prefix_for, make_config, session_pki
 
 os.environ.setdefault("RAY_DEDUP_LOGS", "0")
@@ -39,6 +41,24 @@ def _session_pki_removed() -> Iterator[None]:
     yield
     if session_pki.cache_info().currsize:
         shutil.rmtree(session_pki(), ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def pki() -> Iterator[LocalIdentities]:
+    """The session's one local CA and its certificates (tests.helpers.session_pki): the
+    session etcd trusts it, every deployment of the session runs with mutual TLS on it
+    (``make_config`` points ``pki_dir`` here), and every client, in this process or an
+    ``amk`` subprocess, finds the console identity through ``AMK_PKI``. Tests of the
+    insecure mode say so explicitly."""
+    folder = session_pki()
+    identities = local_identities(folder)
+    before = os.environ.get("AMK_PKI")
+    os.environ["AMK_PKI"] = str(folder)
+    yield identities
+    if before is None:
+        os.environ.pop("AMK_PKI", None)
+    else:
+        os.environ["AMK_PKI"] = before
 
 
 @pytest.fixture(scope="session")
@@ -170,12 +190,11 @@ async def cluster(
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def stub(cluster: RunningCluster):
-    """An async gRPC stub on the deployment's first gateway."""
-    import grpc
-
+    """An async gRPC stub on the deployment's first gateway (mutual TLS, the console's
+    certificate)."""
     from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
 
-    channel = grpc.aio.insecure_channel(cluster.gateway)
+    channel = open_channel(cluster.gateway, console_identity(cluster.config))
     yield pb_grpc.DispatchServiceStub(channel)
     await channel.close()
 
@@ -183,10 +202,8 @@ async def stub(cluster: RunningCluster):
 @pytest_asyncio.fixture(loop_scope="session")
 async def coord(cluster: RunningCluster):
     """An async stub of the supervisors' CoordinationService on the first gateway."""
-    import grpc
-
     from amk.coordination.v1 import coordination_pb2_grpc as cpb_grpc
 
-    channel = grpc.aio.insecure_channel(cluster.gateway)
+    channel = open_channel(cluster.gateway, console_identity(cluster.config))
     yield cpb_grpc.CoordinationServiceStub(channel)
     await channel.close()

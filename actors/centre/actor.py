@@ -24,6 +24,7 @@ from actors.remote import Envelope, envelope
 from cluster.config import ClusterConfig
 from cluster.logs import configure as configure_logs
 from cluster.ownership import OwnerRecord
+from cluster.tls import service_identity
 
 # Ray runs each concurrency group of an async actor on its own event loop and thread.
 PROBE_GROUP = "probe"
@@ -40,7 +41,8 @@ class CentreActor:
 
     def __init__(self, config: ClusterConfig, centre_id: str, instance: str) -> None:
         configure_logs(config.log_level)
-        peers = HandlePeers(config.ray_namespace, config.peer_status_timeout_s)
+        tls = service_identity(config)
+        peers = HandlePeers(config.ray_namespace, config.peer_status_timeout_s, tls)
         self.centre = Centre(config, centre_id, peers, instance=instance)
         self.link: LinkServer | None = None
         if config.centre_link == "grpc":
@@ -50,6 +52,7 @@ class CentreActor:
                 self._execute_batch,
                 self.centre.hand_over_region,
                 host=config.centre_link_host,
+                tls=tls,
             )
         structlog.contextvars.bind_contextvars(centre=centre_id)
 

@@ -31,6 +31,7 @@ from actors.remote import FOREVER_S, Envelope, RemoteActor, unwrap
 from actors.supervisor.handle import SupervisorHandle
 from cluster.errors import AmkError, CentreUnavailableError
 from cluster.ownership import OwnerRecord
+from cluster.pki import TlsFiles
 
 MAX_BATCH = 64  # commands per Ray call
 MAX_PEER_HANDLES = 32  # pinned handles a centre keeps to other instances
@@ -52,8 +53,10 @@ class CentreHandle:
         *,
         instance: str | None = None,
         address: str = "",
+        tls: TlsFiles | None = None,
     ) -> None:
         self.centre_id = centre_id
+        self.tls = tls  # the service identity for the gRPC link (None: insecure config)
         self.namespace = namespace
         self.pinned = instance  # None: follow the centre's current instance
         self.instance = instance
@@ -72,7 +75,7 @@ class CentreHandle:
         if not address or self.pinned is None:
             return
         if self._link is None or self._link.address != address:
-            old, self._link = self._link, Link(self.centre_id, self.pinned, address)
+            old, self._link = self._link, Link(self.centre_id, self.pinned, address, self.tls)
             if old is not None:
                 asyncio.get_running_loop().create_task(old.close())
 
@@ -226,9 +229,12 @@ class HandlePeers:
     """The :class:`actors.centre.core.Peers` a centre actor is given: other centres
     reached through their handles."""
 
-    def __init__(self, namespace: str, status_timeout_s: float) -> None:
+    def __init__(
+        self, namespace: str, status_timeout_s: float, tls: TlsFiles | None = None
+    ) -> None:
         self.namespace = namespace
         self.status_timeout_s = status_timeout_s
+        self.tls = tls  # for the gRPC links to other instances
         # Handles pinned to the instances commands were sent to (each may hold a gRPC
         # channel to the instance's link): kept, as the gateway's router keeps them.
         self._instances: dict[str, CentreHandle] = {}
@@ -257,7 +263,9 @@ class HandlePeers:
                 for old in self._instances.values():
                     asyncio.get_running_loop().create_task(old.close())
                 self._instances.clear()
-            handle = CentreHandle(owner.centre, self.namespace, instance=owner.instance)
+            handle = CentreHandle(
+                owner.centre, self.namespace, instance=owner.instance, tls=self.tls
+            )
             self._instances[owner.instance] = handle
         handle.use_address(owner.address)
         return await handle.execute(region, cmd, timeout_s=timeout_s)

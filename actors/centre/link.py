@@ -15,8 +15,11 @@ tree cross as values (the envelopes of :mod:`actors.remote`), encoded by
 :mod:`actors.centre.wire`; transport failures become :class:`CentreUnavailableError`
 (retryable: the gateway tries the region's next owner with the same request id).
 
-Bound to 127.0.0.1, without TLS: TLS and peer authentication come with the security
-issue (#13).
+Mutual TLS with the cluster's service identity (issue #13): the server requires a client
+certificate from our CA, and serves only a peer whose certificate is the service's
+(``amk-service``: a gateway or another centre), so a console or crew certificate from
+the same CA cannot bypass the gateway. Plaintext only when the config says ``insecure``.
+Bound to ``centre_link_host`` (loopback by default).
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from actors.remote import Envelope, unwrap
 from amk.internal.v1 import centre_pb2 as ipb
 from cluster.errors import AmkError, CentreUnavailableError
 from cluster.ownership import OwnerRecord
+from cluster.pki import SERVICE_CN, TlsFiles
+from cluster.tls import bind, open_channel, peer_common_name
 
 log = structlog.get_logger("amk.centre.link")
 
@@ -67,8 +72,10 @@ class LinkServer:
         execute_many: ExecuteMany,
         hand_over: HandOver | None = None,
         host: str = LOOPBACK,
+        tls: TlsFiles | None = None,
     ) -> None:
         self.host = host
+        self.tls = tls  # None: plaintext (insecure config only)
         self.centre_id = centre_id
         self.instance = instance
         self._execute_many = execute_many
@@ -93,16 +100,28 @@ class LinkServer:
         self.server.add_generic_rpc_handlers(
             (grpc.method_handlers_generic_handler(SERVICE.full_name, methods),)
         )
-        port = self.server.add_insecure_port(f"{self.host}:0")
+        port = bind(self.server, f"{self.host}:0", self.tls)
         await self.server.start()
         self.address = f"{self.host}:{port}"
-        if self.host != LOOPBACK:
+        if self.tls is None:
             log.warning(
-                "centre_link_not_loopback",
+                "centre_link_insecure",
                 address=self.address,
-                note="no TLS or peer authentication yet (issue #13): a trusted network only",
+                note="plaintext, no peer authentication (insecure: development only)",
             )
         return self.address
+
+    async def _refuse_stranger(self, context: grpc.aio.ServicerContext) -> None:
+        """Only the cluster's own services call a centre directly: with TLS the peer's
+        certificate must be the service identity (the handshake already checked our CA)."""
+        if self.tls is None:
+            return
+        cn = peer_common_name(context)
+        if cn != SERVICE_CN:
+            await context.abort(
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"centre link: certificate {cn!r} is not the cluster's service identity",
+            )
 
     async def stop(self) -> None:
         if self.server is not None:
@@ -111,6 +130,7 @@ class LinkServer:
     async def _execute(
         self, request: ipb.ExecuteRequest, context: grpc.aio.ServicerContext
     ) -> ipb.ExecuteResponse:
+        await self._refuse_stranger(context)
         try:
             items = wire.loads(request.commands)
         except wire.WireError as exc:
@@ -128,6 +148,7 @@ class LinkServer:
     async def _hand_over_region(
         self, request: ipb.HandOverRegionRequest, context: grpc.aio.ServicerContext
     ) -> ipb.HandOverRegionResponse:
+        await self._refuse_stranger(context)
         try:
             to = OwnerRecord.decode(request.to_record)
         except (ValueError, TypeError) as exc:
@@ -153,11 +174,13 @@ class LinkServer:
 class Link:
     """The gateway's side: one channel to one centre instance's ``LinkServer``."""
 
-    def __init__(self, centre_id: str, instance: str, address: str) -> None:
+    def __init__(
+        self, centre_id: str, instance: str, address: str, tls: TlsFiles | None = None
+    ) -> None:
         self.centre_id = centre_id
         self.instance = instance
         self.address = address
-        self.channel = grpc.aio.insecure_channel(address, options=_OPTIONS)
+        self.channel = open_channel(address, tls, _OPTIONS)
         self._execute: Any = self.channel.unary_unary(
             EXECUTE,
             request_serializer=ipb.ExecuteRequest.SerializeToString,

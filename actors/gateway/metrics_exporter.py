@@ -1,4 +1,9 @@
-"""The gateway's Prometheus endpoint: ``http://{metrics address}/metrics``.
+"""The gateway's Prometheus endpoint: ``https://{metrics address}/metrics``.
+
+HTTPS with a client certificate from our CA required (prometheus_client's own TLS
+options: ``certfile``, ``keyfile``, ``client_cafile``, ``client_auth_required``), like
+every other port (issue #13): Prometheus scrapes with ``tls_config`` (ca_file,
+cert_file, key_file). Plain HTTP only when the cluster runs ``insecure``.
 
 A dedicated :class:`CollectorRegistry` per gateway (never prometheus_client's global
 one: two gateways in one process, as in tests, must not clash) with one custom
@@ -28,6 +33,7 @@ from actors.domain import kpi
 from actors.gateway.metrics_snapshot import SOURCES, Snapshot
 from cluster.errors import ConfigError
 from cluster.histogram import HistogramSnapshot
+from cluster.pki import TlsFiles
 
 log = structlog.get_logger("amk.metrics")
 
@@ -262,8 +268,9 @@ class SnapshotCollector(Collector):
 class MetricsServer:
     """An HTTP server for one gateway's registry on ``address`` (``host:port``)."""
 
-    def __init__(self, address: str, collector: Collector) -> None:
+    def __init__(self, address: str, collector: Collector, tls: TlsFiles | None = None) -> None:
         self.address = address
+        self.tls = tls  # None: plain HTTP (insecure, development only)
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(collector)
         self._server = None
@@ -271,13 +278,24 @@ class MetricsServer:
 
     def start(self) -> None:
         host, _, port = self.address.rpartition(":")
+        tls_args: dict[str, object] = {}
+        if self.tls is not None:
+            tls_args = {
+                "certfile": str(self.tls.cert),
+                "keyfile": str(self.tls.key),
+                "client_cafile": str(self.tls.ca),
+                "client_auth_required": True,
+            }
         try:
             self._server, self._thread = start_http_server(
-                int(port), addr=host, registry=self.registry
+                int(port),
+                addr=host,
+                registry=self.registry,
+                **tls_args,  # type: ignore[arg-type]
             )
         except (OSError, ValueError) as exc:
             raise ConfigError(f"metrics endpoint cannot bind {self.address}: {exc}") from exc
-        log.info("metrics_serving", address=self.address)
+        log.info("metrics_serving", address=self.address, tls=self.tls is not None)
 
     async def stop(self) -> None:
         """Stop serving; ``shutdown`` waits for the serving loop, so not on the loop."""

@@ -23,6 +23,7 @@ from actors.remote import unwrap
 from cluster.config import ClusterConfig
 from cluster.errors import AmkError, RegionUnavailableError
 from cluster.ownership import Owner
+from cluster.tls import service_identity
 
 log = structlog.get_logger("amk.gateway")
 
@@ -35,6 +36,7 @@ class Router:
     def __init__(self, config: ClusterConfig, directory: Directory) -> None:
         self.config = config
         self.directory = directory
+        self.tls = service_identity(config)  # the centres' links: mutual TLS
         self.centres: dict[str, CentreHandle] = {}
         self.instances: dict[str, CentreHandle] = {}
 
@@ -63,7 +65,8 @@ class Router:
                     asyncio.get_running_loop().create_task(old.close())
                 self.instances.clear()
             handle = self.instances.setdefault(
-                instance, CentreHandle(centre_id, self.config.ray_namespace, instance=instance)
+                instance,
+                CentreHandle(centre_id, self.config.ray_namespace, instance=instance, tls=self.tls),
             )
         handle.use_address(address)
         return handle

@@ -4,6 +4,11 @@ One per node, as a Ray actor hosting a ``grpc.aio`` server with the dispatch and
 coordination services, the standard health service and reflection. Stateless apart from
 its watch-fed :class:`Directory` of region owners and entity locations. Beside the gRPC
 port it serves Prometheus metrics over HTTP (``ClusterConfig.metrics_address``).
+
+Both ports speak TLS and require a client certificate from our CA (``cluster.tls``);
+handlers read the caller's certificate name with ``cluster.tls.peer_common_name``.
+``insecure = true`` (development only) makes both plaintext and logs a warning here, at
+every start.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from cluster.errors import ConfigError
 from cluster.etcd import EtcdClient
 from cluster.etcd_tls import etcd_client_for
 from cluster.keys import Keys
+from cluster.tls import INSECURE_WARNING, bind, service_identity
 
 log = structlog.get_logger("amk.gateway")
 
@@ -113,8 +119,11 @@ class Gateway:
             reflection.SERVICE_NAME,
         )
         reflection.enable_server_reflection(names, self.server)
+        tls = service_identity(self.config)
+        if tls is None:
+            log.warning("gateway_insecure", address=self.address, warning=INSECURE_WARNING)
         try:
-            port = self.server.add_insecure_port(self.address)
+            port = bind(self.server, self.address, tls)
         except RuntimeError as exc:  # grpcio raises where older versions returned 0
             raise ConfigError(f"gateway cannot bind {self.address}: {exc}") from exc
         if port == 0:
@@ -123,7 +132,7 @@ class Gateway:
         for name in (*names[:3], ""):
             health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
         self.serving = True
-        log.info("gateway_started", address=self.address, pid=os.getpid())
+        log.info("gateway_started", address=self.address, pid=os.getpid(), tls=tls is not None)
         return self.address
 
     def _start_metrics(self, gw: GatewayContext) -> None:
@@ -138,7 +147,7 @@ class Gateway:
             timeout_s=self.config.metrics_scrape_timeout_s,
             window_s=self.config.metrics_answer_window_s,
         )
-        self.metrics = MetricsServer(address, collector)
+        self.metrics = MetricsServer(address, collector, tls=service_identity(self.config))
         self.metrics.start()
 
     async def stop(self) -> None:

@@ -71,6 +71,7 @@ class StatusRpcs:
             etcd_members=await self._etcd_members(),
             site=gw.config.site,
             sites=await self._sites(regions),
+            insecure=gw.config.insecure,
         )
 
     async def _sites(self, regions: list[pb.RegionStatus]) -> list[pb.SiteStatus]:

@@ -22,6 +22,7 @@ from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
 from clients.partner_stub import PartnerCentre
 from cluster.config import ClusterConfig
 from cluster.etcd_server import find_free_port
+from cluster.tls import client_identity, open_channel
 from tests.helpers import assert_eventually, key_prefix_for, rid, session_pki
 from tests.unit.eido_schema import load_spec, schema_validator
 
@@ -79,7 +80,7 @@ async def alerting(
     )
     deployment = Deployment(config, [etcd_server.endpoint])
     await deployment.start()
-    channel = grpc.aio.insecure_channel(config.gateways[0])
+    channel = open_channel(config.gateways[0], client_identity())
     try:
         yield AlertCluster(pb_grpc.DispatchServiceStub(channel), partners, config.gateways[0])
     finally:

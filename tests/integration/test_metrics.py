@@ -16,6 +16,7 @@ from cluster.errors import ConfigError
 from cluster.etcd_server import find_free_port
 from cluster.keys import Keys
 from cluster.ownership import OwnerRecord
+from cluster.tls import client_identity, https_client_context
 from tests.helpers import assert_eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -24,7 +25,10 @@ OSLO = pb.Position(lat=59.9139, lon=10.7522, accuracy_m=25)
 
 
 def _fetch(address: str) -> str:
-    with urllib.request.urlopen(f"http://{address}/metrics", timeout=10) as resp:
+    """HTTPS with the console's certificate, as Prometheus scrapes with its tls_config."""
+    context = https_client_context(client_identity())
+    url = f"https://{address}/metrics"
+    with urllib.request.urlopen(url, timeout=10, context=context) as resp:
         return resp.read().decode()
 
 

@@ -20,7 +20,10 @@ pytestmark = pytest.mark.timeout(60)
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ("actors", "cluster", "clients", "chaos", "bench", "tests")
-ALIASES = {"benchlib": "bench.benchlib"}  # bench/ scripts run with bench/ on sys.path
+ALIASES = {
+    "benchlib": "bench.benchlib",
+    "bench_security": "bench.bench_security",
+}  # bench/ on sys.path
 GENERATED = "amk"  # the API stubs, top level
 MAX_LINES = 600
 LAYERS = ("cluster", "actors", "clients", "chaos")  # each imports only those before it

@@ -123,3 +123,23 @@ def test_a_failed_attempt_is_named() -> None:
     assert mem[3] == "not run (last attempt: exit -9 after 600.0 s)"
     assert mem[7] == "3.0 -> 4.0"
     assert "did not finish cleanly" in summary.build({}, runs)
+
+
+def test_tls_cost_compares_the_same_points_with_and_without_tls() -> None:
+    from bench import benchlib
+
+    def pt(c: int, tput: float, p50: float, p99: float) -> dict[str, Any]:
+        return {
+            "concurrency": c,
+            "throughput_per_s": tput,
+            "latency": {"p50_ms": p50, "p99_ms": p99},
+        }
+
+    on = {"create": [pt(8, 900, 2.0, 6.0), pt(64, 1000, 9.0, 30.0)], "echo": [pt(8, 10, 1, 1)]}
+    off = {"create": [pt(8, 1000, 1.5, 5.0)], "echo": [pt(8, 0, 1, 1)]}
+    cost = benchlib.tls_cost(on, off)
+    # Only points measured both ways; no ratio over a zero throughput.
+    assert cost == {
+        "create": {"8": {"throughput_ratio": 0.9, "p50_added_ms": 0.5, "p99_added_ms": 1.0}},
+        "echo": {},
+    }

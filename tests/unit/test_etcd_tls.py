@@ -41,7 +41,7 @@ def test_a_config_names_its_identities_and_insecure_names_none(pki: Path, tmp_pa
 
 
 def test_a_missing_certificate_is_one_clear_error_and_nothing_is_made(tmp_path: Path) -> None:
-    config = ClusterConfig.load(home=tmp_path)
+    config = ClusterConfig.load(home=tmp_path, pki_dir=tmp_path / "pki")  # not $AMK_PKI
     with pytest.raises(ConfigError, match="etcd user certificate missing") as missing:
         etcd_tls(config)
     assert "etcd-user.crt" in str(missing.value) and "--insecure" in str(missing.value)

@@ -12,7 +12,7 @@ from actors.domain.model import Incident, IncidentStatus, Position
 from actors.gateway.watch_hub import WatchHub
 from actors.gateway.watch_service import MAX_BATCH_EVENTS, WatchRpcs, frame_batch
 from amk.dispatch.v1 import dispatch_pb2 as pb
-from tests.unit.test_watch_hub import K, FakeEtcd, put, settle
+from tests.unit.test_watch_hub import FakeEtcd, K, put, settle
 
 pytestmark = pytest.mark.timeout(30)
 

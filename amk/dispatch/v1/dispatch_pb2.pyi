@@ -1088,7 +1088,7 @@ class EtcdMemberStatus(_message.Message):
     def __init__(self, endpoint: _Optional[str] = ..., member_id: _Optional[int] = ..., db_size_bytes: _Optional[int] = ..., db_size_in_use_bytes: _Optional[int] = ..., quota_bytes: _Optional[int] = ..., leader: _Optional[bool] = ..., error: _Optional[str] = ...) -> None: ...
 
 class ClusterStatus(_message.Message):
-    __slots__ = ("centres", "regions", "etcd_revision", "etcd_endpoints", "gateway", "gateways", "etcd_members", "site", "sites")
+    __slots__ = ("centres", "regions", "etcd_revision", "etcd_endpoints", "gateway", "gateways", "etcd_members", "site", "sites", "insecure")
     CENTRES_FIELD_NUMBER: _ClassVar[int]
     REGIONS_FIELD_NUMBER: _ClassVar[int]
     ETCD_REVISION_FIELD_NUMBER: _ClassVar[int]
@@ -1098,6 +1098,7 @@ class ClusterStatus(_message.Message):
     ETCD_MEMBERS_FIELD_NUMBER: _ClassVar[int]
     SITE_FIELD_NUMBER: _ClassVar[int]
     SITES_FIELD_NUMBER: _ClassVar[int]
+    INSECURE_FIELD_NUMBER: _ClassVar[int]
     centres: _containers.RepeatedCompositeFieldContainer[CentreStatus]
     regions: _containers.RepeatedCompositeFieldContainer[RegionStatus]
     etcd_revision: int
@@ -1107,7 +1108,8 @@ class ClusterStatus(_message.Message):
     etcd_members: _containers.RepeatedCompositeFieldContainer[EtcdMemberStatus]
     site: str
     sites: _containers.RepeatedCompositeFieldContainer[SiteStatus]
-    def __init__(self, centres: _Optional[_Iterable[_Union[CentreStatus, _Mapping]]] = ..., regions: _Optional[_Iterable[_Union[RegionStatus, _Mapping]]] = ..., etcd_revision: _Optional[int] = ..., etcd_endpoints: _Optional[_Iterable[str]] = ..., gateway: _Optional[str] = ..., gateways: _Optional[_Iterable[_Union[GatewayStatus, _Mapping]]] = ..., etcd_members: _Optional[_Iterable[_Union[EtcdMemberStatus, _Mapping]]] = ..., site: _Optional[str] = ..., sites: _Optional[_Iterable[_Union[SiteStatus, _Mapping]]] = ...) -> None: ...
+    insecure: bool
+    def __init__(self, centres: _Optional[_Iterable[_Union[CentreStatus, _Mapping]]] = ..., regions: _Optional[_Iterable[_Union[RegionStatus, _Mapping]]] = ..., etcd_revision: _Optional[int] = ..., etcd_endpoints: _Optional[_Iterable[str]] = ..., gateway: _Optional[str] = ..., gateways: _Optional[_Iterable[_Union[GatewayStatus, _Mapping]]] = ..., etcd_members: _Optional[_Iterable[_Union[EtcdMemberStatus, _Mapping]]] = ..., site: _Optional[str] = ..., sites: _Optional[_Iterable[_Union[SiteStatus, _Mapping]]] = ..., insecure: _Optional[bool] = ...) -> None: ...
 
 class Call(_message.Message):
     __slots__ = ("id", "region", "status", "caller_number", "position", "arrived_at", "urgency_hint", "shared_to", "answered_by", "call_taker", "answered_at", "incident_id", "revision")

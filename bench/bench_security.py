@@ -1,0 +1,93 @@
+"""Benchmarks run with security on, as a deployment does (issue #13): a private etcd
+that asks for a certificate from the run's local CA, whose user may use the bench key
+root only; and the cost of TLS, from one run of the API benchmark with it on and off.
+Re-exported by ``benchlib``."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+BENCH_KEY_ROOT = "/bench/"
+
+
+def bench_pki() -> Path:
+    """This run's local CA and certificates (made by :func:`private_etcd`)."""
+    return Path(tempfile.gettempdir()) / f"amk-bench-pki-{os.getpid()}"
+
+
+def etcd_tls() -> Any:
+    """The etcd user's certificate files (``cluster.pki.TlsFiles``) of this run."""
+    from cluster.etcd_tls import identity_files
+
+    return identity_files(bench_pki(), "user")
+
+
+def etcd_client(endpoint: str, **kwargs: Any) -> Any:
+    """An ``EtcdClient`` on ``endpoint`` with the run's etcd user certificate."""
+    from cluster.etcd import EtcdClient
+
+    return EtcdClient([endpoint], tls=etcd_tls(), **kwargs)
+
+
+def secure_etcd(server: Any) -> Any:
+    """Start ``server`` (an ``EmbeddedEtcd`` given ``tls`` of the run's identities),
+    then users, roles and auth on; callable with or without a running event loop."""
+    from cluster.etcd_auth import ensure_etcd_auth_sync
+    from cluster.pki import local_identities
+
+    server.start()
+    root = local_identities(bench_pki()).etcd_root
+    ensure_etcd_auth_sync([server.endpoint], root, BENCH_KEY_ROOT)
+    return server
+
+
+@contextlib.contextmanager
+def private_etcd() -> Iterator[Any]:
+    """One etcd member on a free loopback port with a throw-away data folder, with TLS
+    and auth on."""
+    from cluster.etcd_server import EmbeddedEtcd, find_free_port
+    from cluster.pki import local_identities
+
+    d = Path(tempfile.mkdtemp(prefix="amk-bench-etcd-"))
+    tls = local_identities(bench_pki()).etcd_server
+    server = EmbeddedEtcd(
+        d / "data", tls=tls, client_port=find_free_port(), log_file=d / "etcd.log"
+    )
+    try:
+        secure_etcd(server)
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(d, ignore_errors=True)
+        shutil.rmtree(bench_pki(), ignore_errors=True)
+
+
+def tls_cost(
+    on: dict[str, list[dict[str, Any]]], off: dict[str, list[dict[str, Any]]]
+) -> dict[str, Any]:
+    """Per kind and concurrency: throughput with TLS / without, and the latency added
+    (two runs of the same points, ``points`` as the API benchmark keeps them)."""
+    out: dict[str, Any] = {}
+    for kind, points in on.items():
+        plain = {p["concurrency"]: p for p in off.get(kind, [])}
+        row = {}
+        for p in points:
+            q = plain.get(p["concurrency"])
+            if not q or not q["throughput_per_s"]:
+                continue
+            row[str(p["concurrency"])] = {
+                "throughput_ratio": round(p["throughput_per_s"] / q["throughput_per_s"], 3),
+                **{
+                    f"{k.removesuffix('_ms')}_added_ms": round(p["latency"][k] - q["latency"][k], 3)
+                    for k in ("p50_ms", "p99_ms")
+                    if k in p["latency"] and k in q["latency"]
+                },
+            }
+        out[kind] = row
+    return out
