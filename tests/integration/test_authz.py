@@ -28,9 +28,10 @@ from amk.audit.v1 import audit_pb2 as apb
 from amk.coordination.v1 import coordination_pb2  # noqa: F401 - registers the descriptors
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from cluster.etcd import EtcdClient
+from cluster.tls import console_identity, open_channel
 from cluster.tokens import LocalIssuer
 from tests.conftest import RunningCluster
-from tests.helpers import assert_eventually, make_config, rid
+from tests.helpers import assert_eventually, key_prefix_for, make_config, rid
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -46,7 +47,7 @@ async def secured(etcd_server, ray_session, tmp_path_factory) -> AsyncIterator[R
     from clients.launcher import Deployment
 
     tag = uuid.uuid4().hex[:8]
-    config = make_config(tmp_path_factory.mktemp("home"), f"/z/{tag}/", f"amk-z{tag}", 1)
+    config = make_config(tmp_path_factory.mktemp("home"), key_prefix_for("z"), f"amk-z{tag}", 1)
     config = config.model_copy(update={"auth": "on"})
     assert config.auth_enabled()
     deployment = Deployment(config, [etcd_server.endpoint])
@@ -57,7 +58,7 @@ async def secured(etcd_server, ray_session, tmp_path_factory) -> AsyncIterator[R
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def channel(secured: RunningCluster) -> AsyncIterator[grpc.aio.Channel]:
-    ch = grpc.aio.insecure_channel(secured.gateway)
+    ch = open_channel(secured.gateway, console_identity(secured.config))
     yield ch
     await ch.close()
 
