@@ -33,6 +33,7 @@ from cluster.etcd_server import EmbeddedEtcd, find_free_port, member_name
 from cluster.etcd_tls import identity_files
 from cluster.keys import Keys
 from cluster.ports import port_holder, port_taken, taken_ports
+from cluster.tls import client_identity
 from tests.helpers import session_pki
 from tests.integration.processes import descendants, stop_up
 
@@ -48,6 +49,7 @@ def _env(home: Path, gateway: str) -> dict[str, str]:
     env = {**os.environ, "AMK_HOME": str(home), "AMK_GATEWAY": gateway, "PYTHONPATH": str(REPO)}
     env.pop("RAY_ADDRESS", None)
     env.pop("AMK_ETCD", None)
+    env.pop("AMK_PKI", None)  # each amk up here makes its own CA in its state folder
     return env
 
 
@@ -122,7 +124,9 @@ async def _snapshot(endpoint: str, home: Path) -> list[tuple[bytes, int, bytes]]
 async def test_second_up_on_the_same_ports_refuses_and_leaves_the_first_alone(
     first: First, tmp_path: Path
 ) -> None:
-    with AmkClient([first.gateway], timeout_s=10) as client:
+    with AmkClient(
+        [first.gateway], timeout_s=10, tls=client_identity(first.home / "pki")
+    ) as client:
         incident = client.create_incident(region="oslo", lat=59.91, lon=10.75)
     before = await _snapshot(first.etcd, first.home)
 
@@ -143,7 +147,9 @@ async def test_second_up_on_the_same_ports_refuses_and_leaves_the_first_alone(
     assert not (home / "etcd").exists(), "the second amk up started its etcd"
 
     assert await _snapshot(first.etcd, first.home) == before
-    with AmkClient([first.gateway], timeout_s=10) as client:
+    with AmkClient(
+        [first.gateway], timeout_s=10, tls=client_identity(first.home / "pki")
+    ) as client:
         assert client.get_incident(incident.id).id == incident.id
 
 
