@@ -274,6 +274,7 @@ async def test_eido_export_validates_and_import_export_round_trips(cluster, stub
     await stub.AssignUnit(
         pb.AssignUnitRequest(request_id=rid(), incident_id=inc.id, unit_id=unit.id), timeout=10
     )
+
     async def oslo_owner() -> str:
         status = await stub.GetClusterStatus(pb.GetClusterStatusRequest(), timeout=10)
         return next(r.owner_centre for r in status.regions if r.id == "oslo")
