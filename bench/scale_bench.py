@@ -17,8 +17,10 @@ time against fleet size, and Watch fan-out to many consoles.
    that ``RegionHost.load`` could not read in step 2 are skipped (the region would be
    left without a serving owner).
 4. ``recommend``: ``bench/recommend_bench.py`` over 100 ... 100,000 units.
-5. ``watch``: 1, 10 and 100 consoles (``--consoles``) with a ``Watch`` stream each on
-   every region while a writer creates incidents at 20/s, round robin over the regions:
+5. ``watch``: 1, 10 and 100 consoles (``--consoles``) with a ``Watch`` stream each, a
+   dispatcher of centre i % 5 watching the regions it serves (identities on: since
+   issue #13 an event reaches the consoles of its region's centre, not every console),
+   while a writer creates incidents at 20/s, round robin over the regions:
    delivery latency from the create's send (and from its ack) to each console's receipt,
    p50/p99 per console, and the CPU of the gateways and the clients. The consoles spread
    over ``--watch-gateways`` gateways and ``--console-procs`` client processes
@@ -390,8 +392,8 @@ async def part_watch(
     gateways: int = 1,
     procs: int = 1,
 ) -> dict[str, Any]:
-    """Consoles watching every region while a writer creates incidents at a fixed rate,
-    round robin over the regions."""
+    """Consoles watching their centre's regions while a writer creates incidents at a
+    fixed rate, round robin over the regions."""
 
     rate = 20.0
     seconds = 2.0 if quick else 8.0

@@ -431,6 +431,12 @@ class ClusterConfig(BaseModel):
     def endpoints_for(self, centre_id: str, default: list[str]) -> list[str]:
         return self.centre_etcd.get(centre_id) or default
 
+    @field_validator("access_table")
+    @classmethod
+    def _table_path(cls, v: Path | None) -> Path | None:
+        """Absolute where the config is read: a gateway (a Ray worker) may run elsewhere."""
+        return None if v is None else Path(v).expanduser().resolve()
+
     @field_validator("key_prefix")
     @classmethod
     def _prefix(cls, v: str) -> str:
