@@ -28,7 +28,7 @@ from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
 from amk.internal.v1 import centre_pb2 as ipb
 from clients.client import AmkClient, AmkClientError
 from clients.up_tls import issue_crew
-from cluster.etcd_server import find_free_port
+from cluster.etcd_server import EmbeddedEtcd, find_free_port
 from cluster.keys import Keys
 from cluster.ownership import OwnerRecord
 from cluster.pki import LocalCa, LocalIdentities, TlsFiles
@@ -206,17 +206,20 @@ async def test_the_metrics_endpoint_wants_our_certificate(cluster, pki, stranger
     await asyncio.to_thread(check)
 
 
-async def test_an_insecure_gateway_is_plaintext_and_says_so(cluster):
+async def test_an_insecure_gateway_is_plaintext_and_says_so(cluster, tmp_path: Path):
     """Development only, and explicit: a gateway of an insecure config serves plaintext,
-    refuses TLS clients, and GetClusterStatus carries ``insecure``."""
+    refuses TLS clients, and GetClusterStatus carries ``insecure``. Insecure means its
+    etcd is plaintext too: a private one here (the session's wants our certificates)."""
     address = f"127.0.0.1:{find_free_port()}"
     config = cluster.config.model_copy(
         update={"gateways": [address], "metrics": [], "metrics_port_offset": 0, "insecure": True}
     )
     assert console_identity(config) is None
+    plain = EmbeddedEtcd(tmp_path / "etcd", tls=None, client_port=find_free_port())
+    await asyncio.to_thread(plain.start)
     gateway = Gateway(config, address)
     try:
-        await gateway.start([cluster.endpoint])
+        await gateway.start([plain.endpoint])
         async with grpc.aio.insecure_channel(address) as channel:
             status = await pb_grpc.DispatchServiceStub(channel).GetClusterStatus(
                 pb.GetClusterStatusRequest(), timeout=10
@@ -226,6 +229,7 @@ async def test_an_insecure_gateway_is_plaintext_and_says_so(cluster):
         assert await _refused(open_channel(address, tls)) == REFUSED
     finally:
         await gateway.stop()
+        await asyncio.to_thread(plain.stop)
 
 
 async def test_the_local_ray_wants_a_token(ray_session):
