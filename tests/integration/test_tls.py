@@ -215,8 +215,12 @@ async def test_an_insecure_gateway_is_plaintext_and_says_so(cluster, tmp_path: P
         update={"gateways": [address], "metrics": [], "metrics_port_offset": 0, "insecure": True}
     )
     assert console_identity(config) is None
-    plain = EmbeddedEtcd(tmp_path / "etcd", tls=None, client_port=find_free_port())
-    await asyncio.to_thread(plain.start)
+    plain = EmbeddedEtcd(
+        tmp_path / "etcd", tls=None, client_port=find_free_port(), log_file=tmp_path / "etcd.log"
+    )
+    # Started from this thread, not a worker thread: etcd dies with the thread that
+    # started it (PR_SET_PDEATHSIG), and a pool thread may end before the test does.
+    plain.start()
     gateway = Gateway(config, address)
     try:
         await gateway.start([plain.endpoint])
@@ -229,7 +233,7 @@ async def test_an_insecure_gateway_is_plaintext_and_says_so(cluster, tmp_path: P
         assert await _refused(open_channel(address, tls)) == REFUSED
     finally:
         await gateway.stop()
-        await asyncio.to_thread(plain.stop)
+        plain.stop()
 
 
 async def test_the_local_ray_wants_a_token(ray_session):
