@@ -113,8 +113,8 @@ def create_request(region: str, rng: random.Random) -> pb.CreateIncidentRequest:
 class Clients:
     """A few channels (each its own connection) shared round-robin by the client tasks."""
 
-    def __init__(self, target: str, n: int, tls: Any) -> None:
-        self.channels = [bl.channel(target, tls) for _ in range(n)]
+    def __init__(self, target: str, n: int, tls: Any, token: str | None = None) -> None:
+        self.channels = [bl.channel(target, tls, token) for _ in range(n)]
         self.stubs = [pb_grpc.DispatchServiceStub(c) for c in self.channels]
         self.echo = [
             c.unary_unary(ECHO_METHOD, request_serializer=None, response_deserializer=None)
@@ -434,8 +434,11 @@ async def run_mode(
                 f"centre:{args.region}",
             )
         }
-        gw = Clients(cluster.gateway, args.channels, tls)
-        echo_clients = Clients(f"127.0.0.1:{echo_port}", args.channels, tls)
+        # A dispatcher of the centre serving the region (the echo server gets the same
+        # header, so the baseline carries the same bytes).
+        token = cluster.token(args.region)
+        gw = Clients(cluster.gateway, args.channels, tls, token)
+        echo_clients = Clients(f"127.0.0.1:{echo_port}", args.channels, tls, token)
         etcd = bl.etcd_client(endpoint)
         raw = RawEtcd(etcd, cluster.tag)
         await raw.setup()

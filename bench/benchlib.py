@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import math
 import os
@@ -31,6 +32,7 @@ import grpc
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
 DEFAULT_SEED = REPO / "cluster" / "seed" / "helse_sor_ost.toml"
+DEFAULT_TABLE = REPO / "actors" / "domain" / "data" / "access.toml"  # the shipped roles
 OSLO = (59.9139, 10.7522)
 
 
@@ -370,6 +372,18 @@ class Cluster:
 
         return console_identity(self.config)
 
+    @functools.cached_property
+    def room(self) -> Any:
+        """Every centre's consoles (clients/console_tokens.py): tokens from this
+        deployment's issuer; a fresh deployment's regions are owned by their homes."""
+        from clients.console_tokens import ConsoleRoom
+
+        return ConsoleRoom(self.config)
+
+    def token(self, region: str, role: str = "dispatcher") -> str | None:
+        """A token of ``role`` at the centre serving ``region`` (None: auth off)."""
+        return self.room.token_for(region, role)
+
     async def refresh_pids(self, etcd_pid: int = 0) -> dict[str, Any]:
         """pids of the gateway, every centre, the bench process, etcd and Ray's daemons."""
         pids: dict[str, Any] = {"bench_client": os.getpid(), "ray_daemons": ray_daemon_pids()}
@@ -406,6 +420,7 @@ async def deployment(
         gateways=[f"127.0.0.1:{find_free_port()}" for _ in range(gateways)],
         seed_file=seed_file,
         log_level="info",
+        access_table=DEFAULT_TABLE,  # the real policy, whatever the environment says
         **overrides,
     )
     dep = Deployment(config, [endpoint])
@@ -420,12 +435,13 @@ async def deployment(
         shutil.rmtree(home, ignore_errors=True)
 
 
-def channel(target: str, tls: Any) -> grpc.aio.Channel:
+def channel(target: str, tls: Any, token: str | None = None) -> grpc.aio.Channel:
     """A client channel with a connection of its own (not shared with other channels),
-    with ``tls`` (a ``TlsFiles``; None: plaintext, an insecure deployment)."""
+    with ``tls`` (a ``TlsFiles``; None: plaintext, an insecure deployment) and ``token``
+    on every call (a benchmark's console acts for one region's centre: ``Cluster.token``)."""
     from cluster.tls import open_channel
 
-    return open_channel(target, tls, [("grpc.use_local_subchannel_pool", 1)])
+    return open_channel(target, tls, [("grpc.use_local_subchannel_pool", 1)], token=token)
 
 
 # ---------------------------------------------------------------- closed-loop load

@@ -71,9 +71,10 @@ def create_request(region: str, rng: random.Random) -> pb.CreateIncidentRequest:
 class Writer:
     """Clients creating incidents in one region, recording every ack's time and revision."""
 
-    def __init__(self, stub: pb_grpc.DispatchServiceStub, region: str) -> None:
+    def __init__(self, stub: pb_grpc.DispatchServiceStub, region: str, room: Any) -> None:
         self.stub = stub
         self.region = region
+        self.room = room  # a call-taker of the centre serving the region, refused: the next
         self.acks: list[tuple[float, int, str]] = []  # monotonic time, revision, id
         self.failed: dict[str, int] = {}
         self._stop = asyncio.Event()
@@ -83,8 +84,12 @@ class Writer:
     async def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                inc = await self.stub.CreateIncident(
-                    create_request(self.region, self.rng), timeout=15
+                req = create_request(self.region, self.rng)
+                inc = await self.room.call_async(
+                    self.stub,
+                    self.region,
+                    lambda md, r=req: self.stub.CreateIncident(r, timeout=15, metadata=md),
+                    "call-taker",
                 )
             except grpc.aio.AioRpcError as err:
                 self.failed[err.code().name] = self.failed.get(err.code().name, 0) + 1
@@ -105,9 +110,10 @@ class Writer:
 class OwnerLog:
     """Times at which a region's owner key was deleted and put, from an etcd watch."""
 
-    def __init__(self, etcd: Any, key: bytes) -> None:
+    def __init__(self, etcd: Any, key: bytes, room: Any = None, region: str = "") -> None:
         self.etcd = etcd
         self.key = key
+        self.room, self.region = room, region  # told of every owner change
         self.events: list[tuple[float, bool, str, int]] = []  # t, deleted, centre, token
         self._task: asyncio.Task[None] | None = None
 
@@ -121,6 +127,8 @@ class OwnerLog:
                 for ev in evs:
                     centre = "" if ev.deleted else OwnerRecord.decode(ev.kv.value).centre
                     self.events.append((now, ev.deleted, centre, ev.kv.mod_revision))
+                    if self.room is not None:
+                        self.room.set_owner(self.region, centre)
 
         self._task = asyncio.create_task(follow())
         await asyncio.sleep(0.05)  # let the watch be created before the fault
@@ -139,13 +147,13 @@ async def owner(etcd: Any, keys: Any, region: str) -> tuple[str, str, int] | Non
     return found.record.centre, found.record.instance, found.token
 
 
-async def prefill(stub: pb_grpc.DispatchServiceStub, region: str, n: int) -> None:
+async def prefill(stub: pb_grpc.DispatchServiceStub, region: str, n: int, md: Any) -> None:
     rng = random.Random(11)
     sem = asyncio.Semaphore(32)
 
     async def one() -> None:
         async with sem:
-            await stub.CreateIncident(create_request(region, rng), timeout=30)
+            await stub.CreateIncident(create_request(region, rng), timeout=30, metadata=md)
 
     await asyncio.gather(*(one() for _ in range(n)))
 
@@ -170,7 +178,7 @@ async def repetition(
         raise RuntimeError(f"{home} does not own {region} at the start of a repetition")
     pid, old_instance = st.pid, st.instance
     rec: dict[str, Any] = {"mode": mode, "incidents_at_fault": st.counts[region][0]}
-    log = OwnerLog(etcd, keys.owner(region))
+    log = OwnerLog(etcd, keys.owner(region), cluster.room, region)
     await log.start()
     writer.start(4)
     try:
@@ -234,7 +242,9 @@ async def repetition(
     for attempt in range(10):
         try:
             await coord.HandBackRegion(
-                cpb.HandBackRegionRequest(request_id=rid, region=region), timeout=30
+                cpb.HandBackRegionRequest(request_id=rid, region=region),
+                timeout=30,
+                metadata=cluster.room.centre_metadata(home, "supervisor"),  # home's supervisor
             )
             break
         except grpc.aio.AioRpcError as err:
@@ -292,8 +302,8 @@ async def run_deployment(
         etcd = bl.etcd_client(endpoint)
         try:
             bl.note(f"creating {n_incidents} incidents in {region}")
-            await prefill(stub, region, n_incidents)
-            writer = Writer(stub, region)
+            await prefill(stub, region, n_incidents, cluster.room.metadata(region, "call-taker"))
+            writer = Writer(stub, region, cluster.room)
             for mode in modes:
                 rows = []
                 for i in range(reps):
@@ -399,7 +409,12 @@ async def run_no_fault(args: Any, endpoint: str) -> dict[str, Any]:
             before = {r: await owner(etcd, keys, r) for r in regions}
             history = History(None)
             gen = LoadGenerator(
-                cluster.config.gateways, cluster.config.seed, spec, history, tls=cluster.tls
+                cluster.config.gateways,
+                cluster.config.seed,
+                spec,
+                history,
+                tls=cluster.tls,
+                room=cluster.room,
             )
             loads: list[list[float]] = []
 

@@ -45,7 +45,9 @@ async def repetition(handle: MajorHandle) -> float:
 async def run(args: Any, endpoint: str) -> dict[str, Any]:
     reps = args.reps or (2 if args.quick else 5)
     async with bl.deployment(endpoint) as cluster:
-        async with bl.channel(cluster.gateway, cluster.tls) as channel:
+        # Declaring is a supervisor's: Oslo's, serving the region.
+        token = cluster.token("oslo", "supervisor")
+        async with bl.channel(cluster.gateway, cluster.tls, token) as channel:
             coord = cpb_grpc.CoordinationServiceStub(channel)
             major = await coord.DeclareMajorIncident(
                 cpb.DeclareMajorIncidentRequest(

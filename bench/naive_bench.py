@@ -133,7 +133,7 @@ async def part_hosted(endpoint: str, n: int) -> dict[str, Any]:
     async with bl.deployment(endpoint) as cluster:
         pids = await cluster.refresh_pids()
         centre_pid = pids["centre:oslo"]
-        ch = bl.channel(cluster.gateway, cluster.tls)
+        ch = bl.channel(cluster.gateway, cluster.tls, cluster.token("oslo", "call-taker"))
         stub = pb_grpc.DispatchServiceStub(ch)
         rng = random.Random(2)
         sem = asyncio.Semaphore(8)

@@ -17,8 +17,10 @@ time against fleet size, and Watch fan-out to many consoles.
    that ``RegionHost.load`` could not read in step 2 are skipped (the region would be
    left without a serving owner).
 4. ``recommend``: ``bench/recommend_bench.py`` over 100 ... 100,000 units.
-5. ``watch``: 1, 10 and 100 consoles (``--consoles``) with a ``Watch`` stream each on
-   every region while a writer creates incidents at 20/s, round robin over the regions:
+5. ``watch``: 1, 10 and 100 consoles (``--consoles``) with a ``Watch`` stream each, a
+   dispatcher of centre i % 5 watching the regions it serves (identities on: since
+   issue #13 an event reaches the consoles of its region's centre, not every console),
+   while a writer creates incidents at 20/s, round robin over the regions:
    delivery latency from the create's send (and from its ack) to each console's receipt,
    p50/p99 per console, and the CPU of the gateways and the clients. The consoles spread
    over ``--watch-gateways`` gateways and ``--console-procs`` client processes
@@ -30,7 +32,6 @@ time against fleet size, and Watch fan-out to many consoles.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import json
 import os
@@ -43,12 +44,10 @@ import uuid
 from typing import Any
 
 import benchlib as bl
-import grpc
 import watch_consoles as wc
+import watch_point as wp
 
-from amk.dispatch.v1 import dispatch_pb2 as pb
 from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
-from cluster.tls import console_identity
 
 PARTS = ("memory", "load", "takeover", "recommend", "watch")
 # (incidents, typical?): bare records as a plain create makes them (~300 bytes stored),
@@ -327,7 +326,7 @@ async def part_takeover(
 
         coord = cpb_grpc.CoordinationServiceStub(ch)
         etcd = bl.etcd_client(endpoint, request_timeout_s=30)
-        writer = fb.Writer(stub, region)
+        writer = fb.Writer(stub, region, cluster.room)
         number = 1
         try:
             for n, typical in sizes:
@@ -393,8 +392,8 @@ async def part_watch(
     gateways: int = 1,
     procs: int = 1,
 ) -> dict[str, Any]:
-    """Consoles watching every region while a writer creates incidents at a fixed rate,
-    round robin over the regions."""
+    """Consoles watching their centre's regions while a writer creates incidents at a
+    fixed rate, round robin over the regions."""
 
     rate = 20.0
     seconds = 2.0 if quick else 8.0
@@ -405,7 +404,7 @@ async def part_watch(
         "gateways": gateways,
         "console_procs": procs,
         "stream": os.environ.get(wc.STREAM_ENV, "batches"),
-        "regions_watched": "all",
+        "regions_watched": "each console its centre's (identities on)",
         "points": [],
     }
     async with bl.deployment(endpoint, gateways=gateways) as cluster:
@@ -415,9 +414,15 @@ async def part_watch(
         addresses = [g.address for g in states]
         etcd = bl.etcd_client(endpoint)
         writer = bl.channel(cluster.gateway, cluster.tls)
+        # Console i: a dispatcher of centre i % 5, watching the regions it serves (the
+        # console processes inherit the list); the writer a call-taker of each region's.
+        centres = cluster.config.centre_ids()
+        os.environ[wc.CONSOLES_ENV] = json.dumps(
+            [[c, cluster.room.token(c)] for c in centres] if cluster.room.enabled else []
+        )
         try:
             for n in consoles:
-                point = await watch_point(
+                point = await wp.watch_point(
                     pb_grpc.DispatchServiceStub(writer),
                     etcd,
                     pids,
@@ -425,110 +430,14 @@ async def part_watch(
                     (addresses, n, procs),
                     rate,
                     seconds,
+                    cluster.room,
                 )
                 out["points"].append(point)
         finally:
+            os.environ.pop(wc.CONSOLES_ENV, None)
             await etcd.close()
             await writer.close()
     return out
-
-
-async def watch_point(
-    stub: Any,
-    etcd: Any,
-    pids: dict[str, Any],
-    config: Any,
-    shape: tuple[list[str], int, int],
-    rate: float,
-    seconds: float,
-) -> dict[str, Any]:
-    gateways, n, procs = shape
-    rng = random.Random(n)
-    start_rev = await etcd.revision() + 1
-    if procs > 1 and n >= procs:
-        consoles: Any = wc.ProcessConsoles(gateways, n, start_rev, procs, console_identity(config))
-    else:
-        consoles = wc.InProcessConsoles(gateways, n, start_rev, console_identity(config))
-    await consoles.start()
-    seed = config.seed
-    # Creates go to the area regions (an AMK-LA region takes no incidents).
-    places = [(r.id, seed.centre(r.home)) for r in seed.area_regions()]
-
-    def create(k: int) -> pb.CreateIncidentRequest:
-        region, centre = places[k % len(places)]
-        return pb.CreateIncidentRequest(
-            request_id=uuid.uuid4().hex,
-            region=region,
-            position=pb.Position(lat=centre.lat + rng.uniform(-0.05, 0.05), lon=centre.lon),
-        )
-
-    # Every console must be watching before the measured creates start.
-    probe = await stub.CreateIncident(create(0), timeout=10)
-    await bl.wait_for(lambda: consoles.have(probe.id), 30, f"{n} consoles see the probe", 0.05)
-    sent: dict[str, tuple[float, float]] = {}  # id -> (sent, acked)
-    errors: dict[str, int] = {}
-
-    async def one(k: int) -> None:
-        t0 = time.monotonic()
-        try:
-            inc = await stub.CreateIncident(create(k), timeout=10)
-        except grpc.aio.AioRpcError as err:
-            errors[err.code().name] = errors.get(err.code().name, 0) + 1
-            return
-        sent[inc.id] = (t0, time.monotonic())
-
-    meter_pids = {k: v for k, v in pids.items() if k in ("gateway", "etcd")}
-    meter_pids["bench_client"] = [os.getpid(), *consoles.pids]
-    meter = bl.CpuMeter(meter_pids)
-    meter.start()
-    writes = []
-    t_start = time.monotonic()
-    for k in range(int(rate * seconds)):
-        await asyncio.sleep(max(0.0, t_start + k / rate - time.monotonic()))
-        writes.append(asyncio.create_task(one(k)))
-    await asyncio.gather(*writes)
-    ids = set(sent)
-    with contextlib.suppress(TimeoutError):
-        await bl.wait_for(lambda: consoles.have_all(ids), 10, "all delivered", 0.1)
-    cpu = meter.stop()
-    received = await consoles.dump()
-    per_console = []
-    all_ack: list[float] = []
-    all_send: list[float] = []
-    missing = 0
-    for r in received:
-        from_ack = [r[i] - sent[i][1] for i in ids if i in r]
-        from_send = [r[i] - sent[i][0] for i in ids if i in r]
-        missing += len(ids) - len(from_ack)
-        all_ack += from_ack
-        all_send += from_send
-        s = bl.summary_ms(from_ack)
-        per_console.append({"p50_ms": s.get("p50_ms"), "p99_ms": s.get("p99_ms")})
-    p99s = [c["p99_ms"] for c in per_console if c["p99_ms"] is not None]
-    row = {
-        "consoles": n,
-        "gateways": len(gateways),
-        "console_procs": procs if isinstance(consoles, wc.ProcessConsoles) else 1,
-        "creates": len(ids),
-        "create_errors": errors,
-        "events_missing": missing,
-        "ack_to_receipt": bl.summary_ms(all_ack),
-        "send_to_receipt": bl.summary_ms(all_send),
-        "per_console_p99_ms": {
-            "best": min(p99s, default=None),
-            "median": bl.percentile(p99s, 50) if p99s else None,
-            "worst": max(p99s, default=None),
-        },
-        "cpu": cpu,
-    }
-    bl.note(
-        f"watch {n:3d} consoles: send->receipt p50 {row['send_to_receipt'].get('p50_ms')} ms "
-        f"p99 {row['send_to_receipt'].get('p99_ms')} ms; missing {missing}"
-    )
-    return row
-
-
-# ---------------------------------------------------------------- main
 
 
 async def run(args: Any, endpoint: str) -> dict[str, Any]:

@@ -12,7 +12,8 @@ CLOCK_MONOTONIC, shared by every process), so receipts compare with the parent's
 
 Protocol, a line at a time on stdin/stdout:
 - the child prints ``ready`` once every console's stream is open;
-- ``have ID`` -> ``yes`` when every console here has received incident ``ID``, else ``no``;
+- ``have ID CENTRE`` -> ``yes`` when every console here acting for ``CENTRE`` has
+  received incident ``ID``, else ``no``;
 - ``dump`` -> one JSON line, a list (one per console) of ``{incident_id: monotonic time}``;
   then the child exits.
 """
@@ -45,23 +46,44 @@ def _channel(target: str, tls: TlsFiles | None) -> grpc.aio.Channel:
     return open_channel(target, tls, [("grpc.use_local_subchannel_pool", 1)])
 
 
+# Who each console is (identities on): a JSON list of [centre, token]; console i acts for
+# entry i % len (a dispatcher watching the regions its centre serves: an empty region list
+# is narrowed to those). Unset or empty: one anonymous entry (an insecure cluster, every
+# region). From the environment, so console processes inherit it.
+CONSOLES_ENV = "AMK_BENCH_CONSOLES"
+
+
+def identities() -> list[tuple[str, tuple[tuple[str, str], ...]]]:
+    """Per entry: the centre and the call metadata (its bearer token)."""
+    entries = json.loads(os.environ.get(CONSOLES_ENV) or "[]") or [["", ""]]
+    return [(c, (("authorization", f"Bearer {t}"),) if t else ()) for c, t in entries]
+
+
+def expected(centre_of_console: str, centre: str) -> bool:
+    """Whether a console acting for ``centre_of_console`` must see an incident of a
+    region ``centre`` serves (an anonymous console sees every region)."""
+    return not centre_of_console or centre_of_console == centre
+
+
 # Which stream the consoles use: "batches" (WatchBatches, what boards use) or "watch"
 # (one event per message); from the environment, so console processes inherit it.
 STREAM_ENV = "AMK_BENCH_WATCH_STREAM"
 
 
-async def events(stub: Any, from_revision: int) -> AsyncIterator[pb.WatchEvent]:
+async def events(
+    stub: Any, from_revision: int, metadata: tuple[tuple[str, str], ...] = ()
+) -> AsyncIterator[pb.WatchEvent]:
     """A console's events one at a time, over the stream ``STREAM_ENV`` names."""
     request = pb.WatchRequest(from_revision=from_revision)
     if os.environ.get(STREAM_ENV, "batches") == "watch":
-        call = stub.Watch(request)
+        call = stub.Watch(request, metadata=metadata)
         try:
             async for ev in call:
                 yield ev
         finally:
             call.cancel()
         return
-    call = stub.WatchBatches(request)
+    call = stub.WatchBatches(request, metadata=metadata)
     try:
         async for batch in call:
             for ev in batch.events:
@@ -82,23 +104,29 @@ class InProcessConsoles:
         self.tasks: list[asyncio.Task[None]] = []
         self.n, self.from_revision, self.gateways = n, from_revision, len(gateways)
         self.pids: list[int] = []
+        who = identities()
+        self.who = [who[i % len(who)] for i in range(n)]
 
     async def start(self) -> None:
         async def console(i: int) -> None:
             stub = pb_grpc.DispatchServiceStub(self.channels[(i % self.gateways) * 2 + i % 2])
             mine = self.received[i]
             with contextlib.suppress(asyncio.CancelledError, grpc.aio.AioRpcError):
-                async for ev in events(stub, self.from_revision):
+                async for ev in events(stub, self.from_revision, self.who[i][1]):
                     if ev.kind == pb.WatchEvent.KIND_INCIDENT_CHANGED:
                         mine.setdefault(ev.incident.id, time.monotonic())
 
         self.tasks = [asyncio.create_task(console(i)) for i in range(self.n)]
 
-    async def have(self, ident: str) -> bool:
-        return all(ident in r for r in self.received)
+    async def have(self, ident: str, centre: str) -> bool:
+        return all(
+            ident in r
+            for r, w in zip(self.received, self.who, strict=True)
+            if expected(w[0], centre)
+        )
 
-    async def have_all(self, ids: set[str]) -> bool:
-        return all(ids <= set(r) for r in self.received)
+    async def have_all(self, ids: dict[str, str]) -> bool:
+        return all([await self.have(i, c) for i, c in ids.items()])
 
     async def dump(self) -> list[dict[str, float]]:
         for t in self.tasks:
@@ -157,12 +185,12 @@ class ProcessConsoles:
             await child.stdin.drain()  # type: ignore[union-attr]
         return [await child.stdout.readline() for child in self.children]  # type: ignore[union-attr]
 
-    async def have(self, ident: str) -> bool:
-        return all(a.strip() == b"yes" for a in await self._ask(f"have {ident}"))
+    async def have(self, ident: str, centre: str) -> bool:
+        return all(a.strip() == b"yes" for a in await self._ask(f"have {ident} {centre}"))
 
-    async def have_all(self, ids: set[str]) -> bool:
-        for ident in ids:
-            if not await self.have(ident):
+    async def have_all(self, ids: dict[str, str]) -> bool:
+        for ident, centre in ids.items():
+            if not await self.have(ident, centre):
                 return False
         return True
 
@@ -180,6 +208,8 @@ async def run(
 ) -> None:
     channels = [_channel(g, tls) for g in gateways for _ in range(CHANNELS_PER_GATEWAY)]
     received: list[dict[str, float]] = [{} for _ in range(count)]
+    who = identities()
+    mine_of = [who[(first + i) % len(who)] for i in range(count)]
     opened = 0
     all_open = asyncio.Event()
 
@@ -189,7 +219,7 @@ async def run(
         # in-process consoles do, so the split over gateways does not depend on -P.
         g = (first + i) % len(gateways)
         stub = pb_grpc.DispatchServiceStub(channels[g * CHANNELS_PER_GATEWAY + i % 2])
-        stream = events(stub, from_revision)  # every region
+        stream = events(stub, from_revision, mine_of[i][1])  # its centre's regions
         opened += 1
         if opened == count:
             all_open.set()
@@ -207,8 +237,11 @@ async def run(
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     while line := (await reader.readline()).decode().strip():
         if line.startswith("have "):
-            ident = line.split(" ", 1)[1]
-            print("yes" if all(ident in r for r in received) else "no", flush=True)
+            _, ident, centre = [*line.split(" "), ""][:3]
+            ok = all(
+                ident in r for r, w in zip(received, mine_of, strict=True) if expected(w[0], centre)
+            )
+            print("yes" if ok else "no", flush=True)
         elif line == "dump":
             print(json.dumps(received), flush=True)
             break

@@ -40,6 +40,7 @@ from typing import Any
 
 import structlog
 
+from actors.domain.access import DEFAULT_TABLE
 from chaos import archive_check, archive_report
 from chaos.archive_load import ClosingLoad, ClosingLoadSpec
 from chaos.drill import (
@@ -53,6 +54,7 @@ from chaos.drill import (
 )
 from chaos.drill_etcd import DRILL_KEY_ROOT, drill_pki
 from chaos.failpoints import DrillContext
+from clients.console_tokens import ConsoleRoom
 from clients.launcher import Deployment
 from clients.loadgen import History
 from cluster.archive import ArchiveStore, open_migrated
@@ -116,6 +118,7 @@ def _config(
         request_retention_s=spec.request_retention_s,
         archive_interval_s=spec.archive_interval_s,
         archive_crash_file=home / "archive-crash-once",
+        access_table=DEFAULT_TABLE,  # the real policy, whatever the environment says
     )
 
 
@@ -305,6 +308,7 @@ async def run_archive_drill(
             load_spec,
             history,
             tls=console_identity(config),
+            room=ConsoleRoom(config),  # every centre's consoles, tokens from its issuer
         ).start()
         t0 = load.started_at
         crashes: list[dict[str, Any]] = []

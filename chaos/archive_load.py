@@ -34,6 +34,7 @@ import structlog
 from actors.domain.triage import default_table
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
+from clients.console_tokens import DISPATCHER, ConsoleRoom, Metadata
 from clients.loadgen import History
 from cluster.config import Seed
 from cluster.tls import TlsFiles, open_channel
@@ -89,8 +90,10 @@ class ClosingLoad:
         history: History,
         *,
         tls: TlsFiles | None,
+        room: ConsoleRoom,
     ) -> None:
         self.spec = spec
+        self.room = room  # each call as a dispatcher of the centre serving its region
         self.history = history
         self.regions = regions
         self.codes = sorted(default_table().criteria)
@@ -143,7 +146,7 @@ class ClosingLoad:
         triage_at_create = rng.random() < 0.4
         code = rng.choice(self.codes)
 
-        def create(stub: Any, rid: str) -> Awaitable[Any]:
+        def create(stub: Any, rid: str, md: Metadata) -> Awaitable[Any]:
             return stub.CreateIncident(
                 pb.CreateIncidentRequest(
                     request_id=rid,
@@ -153,6 +156,7 @@ class ClosingLoad:
                     criteria_code=code if triage_at_create else "",
                 ),
                 timeout=self.spec.attempt_s,
+                metadata=md,
             )
 
         inc = await self._call("create", region, "", create, gw)
@@ -162,9 +166,10 @@ class ClosingLoad:
                 "triage",
                 region,
                 iid,
-                lambda stub, rid: stub.TriageIncident(
+                lambda stub, rid, md: stub.TriageIncident(
                     pb.TriageIncidentRequest(request_id=rid, incident_id=iid, criteria_code=code),
                     timeout=self.spec.attempt_s,
+                    metadata=md,
                 ),
                 gw,
             )
@@ -173,9 +178,10 @@ class ClosingLoad:
                 "note",
                 region,
                 iid,
-                lambda stub, rid: stub.AddIncidentNote(
+                lambda stub, rid, md: stub.AddIncidentNote(
                     pb.AddIncidentNoteRequest(request_id=rid, incident_id=iid, text="on the way"),
                     timeout=self.spec.attempt_s,
+                    metadata=md,
                 ),
                 gw,
             )
@@ -187,9 +193,10 @@ class ClosingLoad:
             ending,
             region,
             iid,
-            lambda stub, rid: stub.ChangeIncidentStatus(
+            lambda stub, rid, md: stub.ChangeIncidentStatus(
                 pb.ChangeIncidentStatusRequest(request_id=rid, incident_id=iid, status=status),
                 timeout=self.spec.attempt_s,
+                metadata=md,
             ),
             gw,
         )
@@ -199,7 +206,7 @@ class ClosingLoad:
         op: str,
         region: str,
         incident: str,
-        send: Callable[[Any, str], Awaitable[Any]],
+        send: Callable[[Any, str, Metadata], Awaitable[Any]],
         gw: itertools.cycle[int],
     ) -> Any:
         """One paced call under one request id, retried within its budget; recorded."""
@@ -216,7 +223,10 @@ class ClosingLoad:
         while True:
             attempts += 1
             try:
-                answer = await send(self._stubs[next(gw) % len(self._stubs)], rid)
+                stub = self._stubs[next(gw) % len(self._stubs)]
+                answer = await self.room.call_async(
+                    stub, region, lambda md, s=stub: send(s, rid, md), DISPATCHER
+                )
             except grpc.aio.AioRpcError as err:
                 pause = min(0.5, 0.05 * 2**attempts)
                 if err.code() in RETRY_CODES and time.monotonic() + pause < deadline:

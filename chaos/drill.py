@@ -45,6 +45,7 @@ from typing import Any
 
 import structlog
 
+from actors.domain.access import DEFAULT_TABLE
 from chaos import checker, report
 from chaos.drill_etcd import DRILL_KEY_ROOT, drill_pki, start_cluster, start_single
 from chaos.etcd_cluster import EtcdCluster
@@ -58,6 +59,7 @@ from chaos.failpoints import (
     make,
 )
 from chaos.raw_client import RawWriter
+from clients.console_tokens import ConsoleRoom
 from clients.launcher import Deployment
 from clients.loadgen import History, LoadGenerator, LoadSpec
 from cluster.config import UNSAFE_UNFENCED_ENV, ClusterConfig
@@ -279,6 +281,7 @@ def _config(scenario: Scenario, home: Path, pki_dir: Path | None, key_root: str)
         "fencing": scenario.fencing,
         "centre_nodes": centre_nodes,
         "gateway_nodes": gateway_nodes,
+        "access_table": DEFAULT_TABLE,  # the real policy, whatever the environment says
     }
     if scenario.fencing:
         return ClusterConfig.load(**overrides)
@@ -361,13 +364,15 @@ async def run_drill(
             watch_owners(client, keys, ctx.config.region_ids(), owner_events)
         )
         tls = console_identity(ctx.config)
+        room = ConsoleRoom(ctx.config)  # every centre's consoles, tokens from its issuer
         gen = LoadGenerator(
-            ctx.config.gateways, ctx.config.seed, scenario.load, history, tls=tls
+            ctx.config.gateways, ctx.config.seed, scenario.load, history, tls=tls, room=room
         ).start()
         raw = RawWriter(
             ctx.config.gateways[0],
             {r: _region_point(ctx.config, r) for r in raw_regions(scenario, ctx.config, regions)},
             tls=tls,
+            room=room,
         ).start()
         t0 = gen.started_at
         faults = [asyncio.create_task(_run_fault(fp, ctx, t0, windows)) for fp in fps]

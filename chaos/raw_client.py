@@ -7,7 +7,10 @@ each call a fresh request id and a generous deadline, and every non-OK answer co
 by code. The gateway is meant to wait for a region's new owner within the deadline, so
 during a centre's kill, pause or hand-over this should count 0 (issue #10).
 
-Its acknowledged creates are checked like the load's (:func:`chaos.checker.check_records`):
+Each create goes with a call-taker's token of the centre serving the region now
+(:class:`clients.console_tokens.ConsoleRoom`; a refusal because the region moved is
+retried once, same request id, for the new owner). Its acknowledged creates are checked
+like the load's (:func:`chaos.checker.check_records`):
 each must exist exactly once.
 """
 
@@ -24,6 +27,7 @@ import grpc
 
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
+from clients.console_tokens import CALL_TAKER, ConsoleRoom
 from cluster.tls import TlsFiles, open_channel
 
 DEADLINE_S = 10.0
@@ -40,11 +44,13 @@ class RawWriter:
         points: dict[str, tuple[float, float]],
         *,
         tls: TlsFiles | None,
+        room: ConsoleRoom,
         writers: int = 4,
         deadline_s: float = DEADLINE_S,
     ) -> None:
         self.address = address
         self.tls = tls  # the console's identity (None: an insecure cluster)
+        self.room = room  # a call-taker's token of the centre serving the region
         self.points = points
         self.writers = writers
         self.deadline_s = deadline_s
@@ -73,7 +79,12 @@ class RawWriter:
             )
             t = time.time()
             try:
-                inc = await stub.CreateIncident(req, timeout=self.deadline_s)
+                inc = await self.room.call_async(
+                    stub,
+                    region,
+                    lambda md, r=req: stub.CreateIncident(r, timeout=self.deadline_s, metadata=md),
+                    CALL_TAKER,
+                )
             except grpc.aio.AioRpcError as err:
                 self.errors[err.code().name] += 1
                 self.details[f"{err.code().name}: {err.details()}"[:200]] += 1

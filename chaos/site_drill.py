@@ -52,6 +52,7 @@ from chaos.drill_etcd import drill_pki, secure_single
 from chaos.fault_figures import percentile
 from chaos.processes import descendants, kill_left, start_time
 from chaos.raw_client import RawWriter
+from clients.console_tokens import CALL_TAKER, SUPERVISOR, ConsoleRoom
 from cluster.config import ClusterConfig
 from cluster.etcd import EtcdClient
 from cluster.etcd_server import find_free_port
@@ -112,6 +113,8 @@ class Site:
             "PYTHONPATH": str(REPO),
         }
         env.pop("RAY_ADDRESS", None)
+        for name in ("AMK_ACCESS_TABLE", "AMK_AUTH", "AMK_TOKEN"):  # the shipped policy, on
+            env.pop(name, None)
         self.starts += 1
         self.log = self.home / f"up-{self.starts}.out"
         with open(self.log, "wb") as out:
@@ -185,9 +188,14 @@ def drill_tls(report_dir: Path) -> TlsFiles | None:
 
 
 async def _fill(
-    gateway: str, points: dict[str, tuple[float, float]], per_region: int, tls: TlsFiles | None
+    gateway: str,
+    points: dict[str, tuple[float, float]],
+    per_region: int,
+    tls: TlsFiles | None,
+    room: ConsoleRoom,
 ) -> int:
-    """``per_region`` incidents in every region (through ``gateway``); how many."""
+    """``per_region`` incidents in every region (through ``gateway``, each by a
+    call-taker of the centre serving the region); how many."""
     queue = [r for r in sorted(points) for _ in range(per_region)]
     done = 0
     async with open_channel(gateway, tls) as channel:
@@ -203,15 +211,23 @@ async def _fill(
                     region=region,
                     position=pb.Position(lat=lat, lon=lon),
                 )
-                await stub.CreateIncident(req, timeout=30)
+                await room.call_async(
+                    stub,
+                    region,
+                    lambda md, r=req: stub.CreateIncident(r, timeout=30, metadata=md),
+                    CALL_TAKER,
+                )
                 done += 1
 
         await asyncio.gather(*(worker() for _ in range(FILL_CONCURRENCY)))
     return done
 
 
-async def hand_back(gateway: str, regions: list[str], tls: TlsFiles | None) -> float:
-    """Hand every region back to its home centre in ``gateway``'s site; seconds taken."""
+async def hand_back(
+    gateway: str, regions: list[str], tls: TlsFiles | None, room: ConsoleRoom
+) -> float:
+    """Hand every region back to its home centre in ``gateway``'s site (its home
+    centre's supervisor asks); seconds taken."""
     from amk.coordination.v1 import coordination_pb2 as cpb
     from amk.coordination.v1 import coordination_pb2_grpc as cpb_grpc
 
@@ -220,7 +236,8 @@ async def hand_back(gateway: str, regions: list[str], tls: TlsFiles | None) -> f
         stub = cpb_grpc.CoordinationServiceStub(channel)
         for region in regions:
             req = cpb.HandBackRegionRequest(request_id=uuid.uuid4().hex, region=region)
-            await stub.HandBackRegion(req, timeout=60)
+            md = room.centre_metadata(room.home[region], SUPERVISOR)
+            await stub.HandBackRegion(req, timeout=60, metadata=md)
     return time.monotonic() - t0
 
 
@@ -301,6 +318,7 @@ async def run_site_drill(spec: SiteDrillSpec, report_dir: Path) -> dict[str, Any
     }
     client = etcd_client_for(config, [etcd.endpoint])
     tls = drill_tls(report_dir)
+    room = ConsoleRoom(config)  # every centre's consoles: tokens from the drill's issuer
     result: dict[str, Any] = {"spec": asdict(spec), "reps": [], "exit_code": EXIT_UNHEALTHY}
     acked: list[dict[str, Any]] = []
     changes: list[dict[str, Any]] = []
@@ -310,13 +328,15 @@ async def run_site_drill(spec: SiteDrillSpec, report_dir: Path) -> dict[str, Any
             sites[name].start()
             result[f"site_{name}_up_s"] = round(await asyncio.to_thread(sites[name].wait_up), 1)
         t0 = time.monotonic()
-        result["filled"] = await _fill(sites["b"].gateway, points, spec.incidents, tls)
+        result["filled"] = await _fill(sites["b"].gateway, points, spec.incidents, tls, room)
         result["fill_s"] = round(time.monotonic() - t0, 1)
         follower = asyncio.create_task(follow_owners(client, keys, changes))
         if spec.no_fault_s > 0:
             # The price of a false alarm is a whole site's takeover: both sites up and
             # under load, no owner key may change.
-            writer = RawWriter(sites["b"].gateway, points, tls=tls, writers=spec.writers).start()
+            writer = RawWriter(
+                sites["b"].gateway, points, tls=tls, room=room, writers=spec.writers
+            ).start()
             t_start = time.time()
             await asyncio.sleep(spec.no_fault_s)
             summary = await writer.stop()
@@ -338,7 +358,9 @@ async def run_site_drill(spec: SiteDrillSpec, report_dir: Path) -> dict[str, Any
                 raise RuntimeError(f"rep {rep}: regions not all served by one site: {owners}")
             victim = sites[serving.pop()]
             survivor = sites["b" if victim.name == "a" else "a"]
-            writer = RawWriter(survivor.gateway, points, tls=tls, writers=spec.writers).start()
+            writer = RawWriter(
+                survivor.gateway, points, tls=tls, room=room, writers=spec.writers
+            ).start()
             await asyncio.sleep(spec.steady_s)
             t_kill = time.time()
             killed = await asyncio.to_thread(victim.kill)
@@ -361,7 +383,9 @@ async def run_site_drill(spec: SiteDrillSpec, report_dir: Path) -> dict[str, Any
             victim.start()
             rep_result["return_up_s"] = round(await asyncio.to_thread(victim.wait_up), 1)
             if spec.handback:
-                rep_result["handback_s"] = round(await hand_back(victim.gateway, regions, tls), 2)
+                rep_result["handback_s"] = round(
+                    await hand_back(victim.gateway, regions, tls, room), 2
+                )
                 back = await _owners(client, keys, regions)
                 rep_result["owners_after_handback"] = back
                 if any(not o.endswith(f"@{victim.name}") for o in back.values()):

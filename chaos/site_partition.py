@@ -51,6 +51,7 @@ from chaos.site_drill import (
     fresh_folder,
     timeline,
 )
+from clients.console_tokens import ConsoleRoom
 from cluster.config import ClusterConfig
 from cluster.etcd_server import find_free_port
 from cluster.etcd_tls import etcd_client_for
@@ -80,6 +81,7 @@ async def run_partition_drill(spec: PartitionSpec, report_dir: Path) -> dict[str
     b = Site("b", report_dir / "site-b", f"127.0.0.1:{find_free_port()}", etcd.endpoint, pki=pki)
     client = etcd_client_for(config, [etcd.endpoint])
     tls = drill_tls(report_dir)
+    room = ConsoleRoom(config)  # every centre's consoles: tokens from the drill's issuer
     result: dict[str, Any] = {"spec": asdict(spec), "exit_code": EXIT_UNHEALTHY}
     changes: list[dict[str, Any]] = []
     follower: asyncio.Task[None] | None = None
@@ -88,15 +90,17 @@ async def run_partition_drill(spec: PartitionSpec, report_dir: Path) -> dict[str
         for site in (a, b):
             site.start()
             await asyncio.to_thread(site.wait_up)
-        result["filled"] = await _fill(b.gateway, points, spec.incidents, tls)
+        result["filled"] = await _fill(b.gateway, points, spec.incidents, tls, room)
         before = await _owners(client, keys, regions)
         if any(not o.endswith("@a") for o in before.values()):
             raise RuntimeError(f"site a does not serve every region: {before}")
         follower = asyncio.create_task(follow_owners(client, keys, changes))
-        via_b = RawWriter(b.gateway, points, tls=tls, writers=spec.writers).start()
+        via_b = RawWriter(b.gateway, points, tls=tls, room=room, writers=spec.writers).start()
         # A shorter deadline than the cut: a call held through the cut ends (refused)
         # rather than waiting for the heal.
-        via_a = RawWriter(a.gateway, points, tls=tls, writers=spec.writers, deadline_s=3.0).start()
+        via_a = RawWriter(
+            a.gateway, points, tls=tls, room=room, writers=spec.writers, deadline_s=3.0
+        ).start()
         writers = [via_a, via_b]
         await asyncio.sleep(spec.steady_s)
         t_cut = time.time()

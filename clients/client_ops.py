@@ -5,6 +5,7 @@ policy, protobuf messages out."""
 
 from __future__ import annotations
 
+import copy
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -37,8 +38,23 @@ def _request_id(request_id: str | None) -> str:
 class OperationsMixin:
     """Mixed into AmkClient, whose ``_unary`` sends the calls."""
 
+    _metadata: tuple[tuple[str, str], ...]  # AmkClient's: sent with every call
+
     def _unary(self, method: str, request: Any, service: str = "dispatch") -> Any:
         raise NotImplementedError  # provided by AmkClient
+
+    def as_token(self, token: str | None) -> Any:
+        """This client sending ``token`` instead (None: none), on the same channels.
+
+        A console room (clients/console_tokens.py) acts for several centres through one
+        client: each request goes with the token of the centre serving its region. The
+        view shares the channels, so closing either closes both."""
+        view = copy.copy(self)
+        kept = [(k, v) for k, v in self._metadata if k != "authorization"]
+        if token:
+            kept.append(("authorization", f"Bearer {token}"))
+        view._metadata = tuple(kept)
+        return view
 
     # ------------------------------------------------------------ calls
 

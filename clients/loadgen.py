@@ -19,6 +19,7 @@ each call has the client's time budget. ``python -m clients.loadgen --help``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import threading
@@ -33,7 +34,8 @@ import structlog
 from actors.domain.triage import default_table
 from clients.cli_base import configured_gateways
 from clients.client import AmkClient, AmkClientError
-from cluster.config import Seed
+from clients.console_tokens import CALL_TAKER, DISPATCHER, ConsoleRoom
+from cluster.config import ClusterConfig, Seed
 from cluster.tls import FROM_ENV, FromEnv, TlsFiles, resolve
 
 log = structlog.get_logger("amk.loadgen")
@@ -137,9 +139,14 @@ class LoadGenerator:
         *,
         identity: str = "loadgen",
         tls: TlsFiles | FromEnv | None = FROM_ENV,
+        room: ConsoleRoom | None = None,
     ) -> None:
         self.addresses = addresses
         self.tls = resolve(tls)  # every worker's client: the console's identity
+        # Every centre's consoles: each request with the token of the centre serving its
+        # region now (default: the deployment of the settings file / environment).
+        self.room = room or ConsoleRoom(ClusterConfig.load())
+        self._local = threading.local()  # each worker's client
         self.seed = seed
         self.spec = spec
         self.history = history
@@ -201,8 +208,12 @@ class LoadGenerator:
         client = AmkClient(
             self.addresses, timeout_s=self.spec.timeout_s, identity=self.identity, tls=self.tls
         )
+        self._local.client = client
         n = index
         try:
+            if self.room.enabled:
+                with contextlib.suppress(AmkClientError):  # else: homes, until refused
+                    self.room.refresh(client)  # who serves each region now
             while self._time_left():
                 region = self.regions[n % len(self.regions)]
                 n += self.spec.concurrency
@@ -213,8 +224,11 @@ class LoadGenerator:
         finally:
             client.close()
 
-    def _call(self, op: str, region: str, fn: Any, **ids: str) -> Any:
-        """One API call, paced and recorded; raises _Abandon when it fails."""
+    def _call(
+        self, op: str, region: str, fn: Any, role: str = DISPATCHER, centre: str = "", **ids: str
+    ) -> Any:
+        """One API call, paced and recorded; raises _Abandon when it fails. ``fn(client,
+        rid)`` runs as ``role`` of the centre serving ``region`` (or of ``centre``)."""
         if not self._time_left():
             raise _Abandon
         self._pacer.wait(self._stop)
@@ -223,7 +237,9 @@ class LoadGenerator:
         rec.update(ids)
         started = time.monotonic()
         try:
-            result = fn(rid)
+            result = self.room.call(
+                self._local.client, region, lambda c: fn(c, rid), role, centre=centre
+            )
         except AmkClientError as err:
             rec.update(ok=False, code=err.code.name, error=err.details[:200])
         except Exception as err:  # a client bug must show in the history, not kill a thread
@@ -252,16 +268,22 @@ class LoadGenerator:
         centre (which may be another worker's call: the queue decides)."""
         centre = self.seed.region(region).home
         taker = f"{centre}-ct{threading.get_ident() % 1000}"
-        c.sign_in(centre, taker)  # idempotent; not a journaled write
+        self.room.call(c, region, lambda v: v.sign_in(centre, taker), CALL_TAKER, centre=centre)
         self._call(
             "call",
             region,
-            lambda rid: c.receive_call(
+            lambda c, rid: c.receive_call(
                 lat, lon, 25.0, f"+47 9{rng.randrange(10**7):07d}", request_id=rid
             ),
+            CALL_TAKER,
+            centre,
         )
         call = self._call(
-            "answer", region, lambda rid: c.answer_next_call(centre, taker, request_id=rid)
+            "answer",
+            region,
+            lambda c, rid: c.answer_next_call(centre, taker, request_id=rid),
+            CALL_TAKER,
+            centre,
         )
         if call is None:  # another call-taker took it: theirs to carry on
             raise _Abandon
@@ -279,7 +301,7 @@ class LoadGenerator:
         inc = self._call(
             "create",
             region,
-            lambda rid: c.create_incident(
+            lambda c, rid: c.create_incident(
                 region,
                 lat,
                 lon,
@@ -289,35 +311,40 @@ class LoadGenerator:
                 request_id=rid,
                 call_id=call_id,
             ),
+            CALL_TAKER,
         )
         iid = inc.id
         if not at_create:
             self._call(
-                "triage", region, lambda rid: c.triage_incident(iid, code, rid), incident=iid
+                "triage",
+                region,
+                lambda c, rid: c.triage_incident(iid, code, rid),
+                CALL_TAKER,
+                incident=iid,
             )
         unit = self.pools.take(region, rng)
         if unit is None:  # every unit is out: advice on the phone, no unit sent
             self._call(
                 "close",
                 region,
-                lambda rid: c.change_incident_status(iid, "closed", rid),
+                lambda c, rid: c.change_incident_status(iid, "closed", rid),
                 incident=iid,
             )
             return
         ids = {"incident": iid, "unit": unit}
-        self._call("assign", region, lambda rid: c.assign_unit(iid, unit, rid), **ids)
+        self._call("assign", region, lambda c, rid: c.assign_unit(iid, unit, rid), **ids)
         for status in ("en_route", "on_scene"):
             self._call(
                 f"unit:{status}",
                 region,
-                lambda rid, s=status: c.change_unit_status(unit, s, rid),
+                lambda c, rid, s=status: c.change_unit_status(unit, s, rid),
                 **ids,
             )
             plat, plon = lat + rng.uniform(-0.01, 0.01), lon + rng.uniform(-0.01, 0.01)
             self._call(
                 "position",
                 region,
-                lambda rid, a=plat, b=plon: c.report_unit_position(unit, a, b, 15.0, rid),
+                lambda c, rid, a=plat, b=plon: c.report_unit_position(unit, a, b, 15.0, rid),
                 **ids,
             )
         # From the scene a crew either transports (then frees itself at the station) or
@@ -329,18 +356,21 @@ class LoadGenerator:
                 self._call(
                     f"unit:{status}",
                     region,
-                    lambda rid, s=status: c.change_unit_status(unit, s, rid),
+                    lambda c, rid, s=status: c.change_unit_status(unit, s, rid),
                     **ids,
                 )
         self._call(
             f"unit:{free_as}",
             region,
-            lambda rid: c.change_unit_status(unit, free_as, rid),
+            lambda c, rid: c.change_unit_status(unit, free_as, rid),
             **ids,
         )
         self.pools.give(region, unit)  # its state is known again
         self._call(
-            "close", region, lambda rid: c.change_incident_status(iid, "closed", rid), incident=iid
+            "close",
+            region,
+            lambda c, rid: c.change_incident_status(iid, "closed", rid),
+            incident=iid,
         )
 
 

@@ -66,14 +66,19 @@ def console_help(config: ClusterConfig, identities: LocalIdentities | None) -> s
         )
     c = identities.console
     folder = config.pki_folder()
-    return "\n".join(
-        (
-            f"TLS on (mutual): CA {c.ca}",
-            f"  console certificate {c.cert}, key {c.key}",
-            f"  a console on this machine: {PKI_ENV}={folder} amk status (or amk --pki {folder})",
-            f"  a crew: amk cert crew UNIT_ID, then {TLS_NAME_ENV}=crew-UNIT_ID",
+    lines = [
+        f"TLS on (mutual): CA {c.ca}",
+        f"  console certificate {c.cert}, key {c.key}",
+        f"  a console on this machine: {PKI_ENV}={folder} amk status (or amk --pki {folder})",
+        f"  a crew: amk cert crew UNIT_ID, then {TLS_NAME_ENV}=crew-UNIT_ID",
+    ]
+    if config.auth_enabled():  # every call but health needs a person's token
+        lines.append(
+            "  then log in: amk login --user NAME --role dispatcher --centre oslo"
+            if config.local_issuer_in_use()
+            else f"  tokens: from the issuer {config.oidc_issuer} (put one in $AMK_TOKEN)"
         )
-    )
+    return "\n".join(lines)
 
 
 def issue_crew(folder: Path, unit_id: str) -> TlsFiles:

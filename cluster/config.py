@@ -94,6 +94,11 @@ class ClusterConfig(BaseModel):
     # "on": every RPC but health needs a verified identity and a role and scope that
     # allow it (actors/domain/data/access.toml). ``insecure = true`` implies off.
     auth: Literal["on", "off"] = "on"
+    # The role table the gateways enforce (roles, and per RPC who may call it on which
+    # regions). Unset: the shipped actors/domain/data/access.toml, the policy. Another
+    # file is for a test bench (the suite's tests/data/access_tests.toml adds a role
+    # that may call everything); the gateway logs it at start when it is not the default.
+    access_table: Path | None = None
     # The OpenID Connect issuer whose tokens we accept, the audience they must name, and
     # a JWKS file with the issuer's public keys. HelseID in production: its issuer URL
     # (``iss``), the audience registered for this system, and its JWKS document saved to
@@ -426,6 +431,12 @@ class ClusterConfig(BaseModel):
     def endpoints_for(self, centre_id: str, default: list[str]) -> list[str]:
         return self.centre_etcd.get(centre_id) or default
 
+    @field_validator("access_table")
+    @classmethod
+    def _table_path(cls, v: Path | None) -> Path | None:
+        """Absolute where the config is read: a gateway (a Ray worker) may run elsewhere."""
+        return None if v is None else Path(v).expanduser().resolve()
+
     @field_validator("key_prefix")
     @classmethod
     def _prefix(cls, v: str) -> str:
@@ -458,6 +469,8 @@ class ClusterConfig(BaseModel):
             values["etcd_endpoints"] = ep
         if auth := os.environ.get("AMK_AUTH", "").strip():
             values["auth"] = auth  # "off": development and tests (the gateway warns)
+        if os.environ.get("AMK_ACCESS_TABLE"):
+            values["access_table"] = Path(os.environ["AMK_ACCESS_TABLE"])
         if os.environ.get("AMK_PKI"):
             values["pki_dir"] = Path(os.environ["AMK_PKI"])
         if os.environ.get("AMK_INSECURE", "").strip().lower() in {"1", "true", "yes", "on"}:

@@ -162,20 +162,41 @@ def bind(server: grpc.aio.Server, address: str, tls: TlsFiles | None) -> int:
     return server.add_secure_port(address, server_credentials(tls))
 
 
+def _credentials(tls: TlsFiles, token: str | None) -> grpc.ChannelCredentials:
+    """TLS, plus ``authorization: Bearer <token>`` on every call of the channel when a
+    token is given (grpc attaches call credentials to secure channels only)."""
+    creds = channel_credentials(tls)
+    if not token:
+        return creds
+    return grpc.composite_channel_credentials(creds, grpc.access_token_call_credentials(token))
+
+
 def open_channel(
-    target: str, tls: TlsFiles | None, options: Options = (), **kwargs: Any
+    target: str,
+    tls: TlsFiles | None,
+    options: Options = (),
+    *,
+    token: str | None = None,
+    **kwargs: Any,
 ) -> grpc.aio.Channel:
-    """The one way to open an asyncio channel to a gateway or a centre's link."""
+    """The one way to open an asyncio channel to a gateway or a centre's link.
+
+    ``token``: a bearer token every call on the channel sends (one identity per channel:
+    the test suite's consoles). On a plaintext channel (``tls`` None: insecure, where
+    nobody is authenticated) it is not sent."""
     if tls is None:
         return grpc.aio.insecure_channel(target, options=list(options), **kwargs)
-    return grpc.aio.secure_channel(target, channel_credentials(tls), list(options), **kwargs)
+    creds = _credentials(tls, token)
+    return grpc.aio.secure_channel(target, creds, list(options), **kwargs)
 
 
-def open_sync_channel(target: str, tls: TlsFiles | None, options: Options = ()) -> grpc.Channel:
+def open_sync_channel(
+    target: str, tls: TlsFiles | None, options: Options = (), *, token: str | None = None
+) -> grpc.Channel:
     """The same for a blocking channel (the client library, the CLI)."""
     if tls is None:
         return grpc.insecure_channel(target, options=list(options))
-    return grpc.secure_channel(target, channel_credentials(tls), list(options))
+    return grpc.secure_channel(target, _credentials(tls, token), list(options))
 
 
 def peer_common_name(context: Any) -> str | None:

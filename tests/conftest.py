@@ -27,12 +27,16 @@ from cluster.etcd_server import EmbeddedEtcd, find_free_port
 from cluster.etcd_tls import identity_files
 from cluster.pki import LocalIdentities, local_identities
 from cluster.tls import console_identity, open_channel
-from tests.helpers import TEST_KEY_ROOT, key_prefix_for, make_config, session_pki
+from tests.helpers import (
+    TEST_ACCESS_TABLE,
+    TEST_KEY_ROOT,
+    key_prefix_for,
+    make_config,
+    session_pki,
+    session_token,
+)
 
 os.environ.setdefault("RAY_DEDUP_LOGS", "0")
-# Issue #13: most tests (and the drills they start) send no tokens yet, so their configs
-# default to auth off; tests/integration/test_authz.py and the CLI walk-through turn it on.
-os.environ.setdefault("AMK_AUTH", "off")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -49,16 +53,28 @@ def pki() -> Iterator[LocalIdentities]:
     session etcd trusts it, every deployment of the session runs with mutual TLS on it
     (``make_config`` points ``pki_dir`` here), and every client, in this process or an
     ``amk`` subprocess, finds the console identity through ``AMK_PKI``. Tests of the
-    insecure mode say so explicitly."""
+    insecure mode say so explicitly.
+
+    Identities are on too (issue #13): every deployment of the session enforces the
+    suite's role table (``AMK_ACCESS_TABLE``, tests/data/access_tests.toml: the shipped
+    table plus a role that may call everything), and every client sends the session's
+    token of that role (``AMK_TOKEN``; the test channels carry it, see ``stub``).
+    tests/integration/test_authz.py tests the shipped table itself."""
     folder = session_pki()
     identities = local_identities(folder)
-    before = os.environ.get("AMK_PKI")
-    os.environ["AMK_PKI"] = str(folder)
+    env = {
+        "AMK_PKI": str(folder),
+        "AMK_ACCESS_TABLE": str(TEST_ACCESS_TABLE),
+        "AMK_TOKEN": session_token(),
+    }
+    before = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
     yield identities
-    if before is None:
-        os.environ.pop("AMK_PKI", None)
-    else:
-        os.environ["AMK_PKI"] = before
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(scope="session")
@@ -191,10 +207,10 @@ async def cluster(
 @pytest_asyncio.fixture(loop_scope="session")
 async def stub(cluster: RunningCluster):
     """An async gRPC stub on the deployment's first gateway (mutual TLS, the console's
-    certificate)."""
+    certificate, the session's token on every call)."""
     from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
 
-    channel = open_channel(cluster.gateway, console_identity(cluster.config))
+    channel = open_channel(cluster.gateway, console_identity(cluster.config), token=session_token())
     yield pb_grpc.DispatchServiceStub(channel)
     await channel.close()
 
@@ -204,6 +220,6 @@ async def coord(cluster: RunningCluster):
     """An async stub of the supervisors' CoordinationService on the first gateway."""
     from amk.coordination.v1 import coordination_pb2_grpc as cpb_grpc
 
-    channel = open_channel(cluster.gateway, console_identity(cluster.config))
+    channel = open_channel(cluster.gateway, console_identity(cluster.config), token=session_token())
     yield cpb_grpc.CoordinationServiceStub(channel)
     await channel.close()

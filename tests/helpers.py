@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import re
 import tempfile
 import time
 import uuid
@@ -14,26 +15,66 @@ from typing import TypeVar
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from actors.domain.access import DEFAULT_TABLE
 from cluster.config import ClusterConfig
 from cluster.etcd_server import find_free_port
 from cluster.pki import local_identities
+from cluster.tokens import LocalIssuer
 
 T = TypeVar("T")
 
 __all__ = [
+    "TEST_ACCESS_TABLE",
     "TEST_KEY_ROOT",
+    "TEST_ROLE",
     "assert_eventually",
     "find_free_port",
     "key_prefix_for",
     "make_config",
     "rid",
     "session_pki",
+    "session_token",
     "ts",
 ]
 
 # The session etcd's user ``amk`` may read and write under this root only (its role is
 # set up once, by tests/conftest.py's etcd_server): every test's key prefix lives here.
 TEST_KEY_ROOT = "/amk-test/"
+
+
+#: The suite's role table: the shipped one (every method, its scope) plus TEST_ROLE, which
+#: may call every method on every region. The functional tests call across all regions
+#: and roles; the policy itself is tested against the shipped table (test_authz.py).
+TEST_ACCESS_TABLE = Path(__file__).resolve().parent / "data" / "access_tests.toml"
+TEST_ROLE = "test-console"
+SESSION_TOKEN_S = 24 * 3600.0  # outlives any session; the gateway checks exp as always
+
+
+def access_table_for_tests(shipped: str) -> str:
+    """The text of :data:`TEST_ACCESS_TABLE`, made from the shipped table's text: the
+    role added, and named first in every method's roles (public methods list none)."""
+    role = (
+        f"[roles.{TEST_ROLE}]\n"
+        'description = "the test suite\'s console: every method, every region"\n'
+        'regions = "all"\n'
+        "break_glass = false\n\n"
+    )
+    header = (
+        "# GENERATED from actors/domain/data/access.toml by tests.helpers.access_table_for_tests"
+        "\n# (python -m tests.helpers): the suite's role table. Do not edit.\n\n"
+    )
+    text = re.sub(r'^roles = \["', f'roles = ["{TEST_ROLE}", "', shipped, flags=re.M)
+    first_role = text.index("[roles.")
+    return header + text[:first_role] + role + text[first_role:]
+
+
+@functools.cache
+def session_token() -> str:
+    """One bearer token of :data:`TEST_ROLE` from the session CA's local issuer (every
+    deployment of the session verifies it: they share ``pki_dir``)."""
+    config = ClusterConfig.load(home=session_pki(), pki_dir=session_pki())
+    issuer = LocalIssuer(config.pki_folder(), config.oidc_issuer, config.oidc_audience)
+    return issuer.issue("test-suite", TEST_ROLE, "oslo", lifetime_s=SESSION_TOKEN_S)
 
 
 @functools.cache
@@ -87,5 +128,10 @@ def make_config(home: Path, prefix: str, namespace: str, gateways: int = 1) -> C
         ray_namespace=namespace,
         gateways=[f"127.0.0.1:{find_free_port()}" for _ in range(gateways)],
         metrics=[f"127.0.0.1:{find_free_port()}" for _ in range(gateways)],
-        auth="off",  # issue #13: the suite still sends no tokens (tests/.../test_authz*: on)
+        access_table=TEST_ACCESS_TABLE,
     )
+
+
+if __name__ == "__main__":  # regenerate the suite's role table after editing the shipped one
+    TEST_ACCESS_TABLE.parent.mkdir(exist_ok=True)
+    TEST_ACCESS_TABLE.write_text(access_table_for_tests(DEFAULT_TABLE.read_text()))

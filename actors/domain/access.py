@@ -17,11 +17,13 @@ keeps it so).
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+
+from cluster.errors import ConfigError
 
 DEFAULT_TABLE = Path(__file__).resolve().parent / "data" / "access.toml"
 BREAK_GLASS_HEADER = "x-amk-break-glass"
@@ -123,13 +125,31 @@ class AccessTable:
     rules: dict[str, Rule] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, path: Path | None = None) -> AccessTable:
-        """Read and check the table: known scopes and roles, a field where one is needed."""
-        doc = tomllib.loads((path or DEFAULT_TABLE).read_text(encoding="utf-8"))
+    def load(cls, path: Path | None = None, methods: Collection[str] = ()) -> AccessTable:
+        """Read and check the table: known scopes and roles, a field where one is needed.
+
+        ``methods``: the methods the gateway serves; an entry naming another (a typo, a
+        renamed RPC) is refused, since it would never match a call. Any fault is a
+        ConfigError naming the file and the entry: a gateway must not start on a table
+        it cannot enforce."""
+        path = path or DEFAULT_TABLE
+        try:
+            doc = tomllib.loads(path.read_text(encoding="utf-8"))
+            return cls._parse(doc, frozenset(methods))
+        except ConfigError as exc:
+            raise ConfigError(f"access table {path}: {exc}") from exc
+        except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, AttributeError) as exc:
+            raise ConfigError(f"access table {path}: {type(exc).__name__}: {exc}") from exc
+
+    @classmethod
+    def _parse(cls, doc: dict[str, Any], methods: frozenset[str]) -> AccessTable:
         roles = {
             name: Role(name, r["description"], r["regions"], bool(r["break_glass"]))
             for name, r in doc["roles"].items()
         }
+        for role in roles.values():
+            if role.regions not in ("centre", "all", "own-unit"):
+                raise ConfigError(f"role {role.name}: unknown regions {role.regions!r}")
         rules: dict[str, Rule] = {}
         for method, r in doc["methods"].items():
             rule = Rule(
@@ -141,15 +161,17 @@ class AccessTable:
                 bool(r.get("logged", False)),
                 bool(r.get("home", False)),
             )
+            if methods and method not in methods:
+                raise ConfigError(f"{method}: unknown method (the gateway serves no such RPC)")
             if rule.scope not in SCOPES:
-                raise ValueError(f"access table: {method}: unknown scope {rule.scope!r}")
+                raise ConfigError(f"{method}: unknown scope {rule.scope!r}")
             if unknown := rule.roles - roles.keys():
-                raise ValueError(f"access table: {method}: unknown roles {sorted(unknown)}")
+                raise ConfigError(f"{method}: unknown role(s) {', '.join(sorted(unknown))}")
             needs_field = rule.scope not in ("public", "cluster")
             if needs_field != bool(rule.field):
-                raise ValueError(f"access table: {method}: scope {rule.scope} and field mismatch")
+                raise ConfigError(f"{method}: scope {rule.scope} and field mismatch")
             if rule.scope == "public" and rule.roles:
-                raise ValueError(f"access table: {method}: public methods list no roles")
+                raise ConfigError(f"{method}: public methods list no roles")
             rules[method] = rule
         return cls(roles, rules)
 

@@ -19,12 +19,14 @@ serves now (owner records in the directory; partners from the seed).
 
 from __future__ import annotations
 
+import functools
 import inspect
 import time
 import urllib.parse
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -33,6 +35,7 @@ from google.protobuf import descriptor_pool, message_factory
 
 from actors.domain.access import (
     BREAK_GLASS_HEADER,
+    DEFAULT_TABLE,
     AccessTable,
     Decision,
     Principal,
@@ -40,7 +43,6 @@ from actors.domain.access import (
     Served,
     Target,
     decide,
-    default_access_table,
 )
 from actors.domain.errors import NotFoundError
 from actors.gateway.access_log import AccessLog, records_of
@@ -77,7 +79,15 @@ class Guard(grpc.aio.ServerInterceptor):
         self.gw = gw
         self.config = gw.config
         self.enabled = gw.config.auth_enabled()
-        self.table = table or default_access_table()
+        self.table = table or access_table_for(gw.config.access_table)
+        custom = gw.config.access_table
+        if custom is not None and custom.resolve() != DEFAULT_TABLE and self.enabled:
+            log.warning(
+                "access_table",
+                gateway=gw.address,
+                table=str(gw.config.access_table),
+                detail="not the shipped role table (actors/domain/data/access.toml)",
+            )
         self.auth = Authenticator(gw.config) if self.enabled else None
         if not self.enabled:
             log.warning(
@@ -338,6 +348,38 @@ class Guard(grpc.aio.ServerInterceptor):
                 fresh.append(rec)
         if fresh:
             self.access_log.record(grant.claims, method, grant.decision, grant.peer, fresh)
+
+
+#: Every service a gateway serves (actors/gateway/server.py registers these).
+SERVICES = (
+    "amk.dispatch.v1.DispatchService",
+    "amk.coordination.v1.CoordinationService",
+    "amk.audit.v1.AuditService",
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1alpha.ServerReflection",
+)
+
+
+def served_methods() -> frozenset[str]:
+    """``/pkg.Service/Method`` of every RPC the gateway serves, from the descriptors."""
+    from grpc_health.v1 import health_pb2  # noqa: F401 - registers the descriptors
+    from grpc_reflection.v1alpha import reflection_pb2  # noqa: F401
+
+    from amk.audit.v1 import audit_pb2  # noqa: F401
+    from amk.coordination.v1 import coordination_pb2  # noqa: F401
+    from amk.dispatch.v1 import dispatch_pb2  # noqa: F401
+
+    pool = descriptor_pool.Default()
+    return frozenset(
+        f"/{name}/{m.name}" for name in SERVICES for m in pool.FindServiceByName(name).methods
+    )
+
+
+@functools.cache
+def access_table_for(path: Path | None) -> AccessTable:
+    """The role table at ``path`` (None: the shipped one), checked against the methods
+    the gateway serves: an unknown role, scope or method is a ConfigError naming it."""
+    return AccessTable.load(path or DEFAULT_TABLE, served_methods())
 
 
 def _output_class(method: str) -> Any:

@@ -6,9 +6,8 @@ certificate whose common name is their unit id (the TLS layer puts the verified 
 the call's auth context). The identity lands in ``current_identity`` (what journal
 entries carry: the token's subject or the unit id) and ``current_claims``.
 
-With ``auth`` off (``auth = "off"`` or ``insecure = true``: development and the test
-suite until it sends tokens), the caller's stated ``x-amk-identity`` is used as before,
-and nothing is enforced.
+With ``auth`` off (``auth = "off"`` or ``insecure = true``: development only), the
+caller's stated ``x-amk-identity`` is used as before, and nothing is enforced.
 """
 
 from __future__ import annotations

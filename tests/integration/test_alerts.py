@@ -23,7 +23,7 @@ from clients.partner_stub import PartnerCentre
 from cluster.config import ClusterConfig
 from cluster.etcd_server import find_free_port
 from cluster.tls import client_identity, open_channel
-from tests.helpers import assert_eventually, key_prefix_for, rid, session_pki
+from tests.helpers import assert_eventually, key_prefix_for, rid, session_pki, session_token
 from tests.unit.eido_schema import load_spec, schema_validator
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -80,7 +80,7 @@ async def alerting(
     )
     deployment = Deployment(config, [etcd_server.endpoint])
     await deployment.start()
-    channel = open_channel(config.gateways[0], client_identity())
+    channel = open_channel(config.gateways[0], client_identity(), token=session_token())
     try:
         yield AlertCluster(pb_grpc.DispatchServiceStub(channel), partners, config.gateways[0])
     finally:

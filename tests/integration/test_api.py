@@ -21,7 +21,7 @@ from cluster.etcd import EtcdClient
 from cluster.etcd_tls import identity_files
 from cluster.keys import Keys
 from cluster.tls import client_identity, open_channel
-from tests.helpers import rid, session_pki
+from tests.helpers import rid, session_pki, session_token
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -58,7 +58,7 @@ async def free_unit(stub, region="oslo") -> pb.Unit:
 
 
 async def test_health_and_reflection_are_served(cluster):
-    async with open_channel(cluster.gateway, client_identity()) as ch:
+    async with open_channel(cluster.gateway, client_identity(), token=session_token()) as ch:
         resp = await health_pb2_grpc.HealthStub(ch).Check(
             health_pb2.HealthCheckRequest(service="amk.dispatch.v1.DispatchService"), timeout=5
         )
@@ -486,7 +486,9 @@ async def test_a_unit_assigned_twice_is_failed_precondition(stub, etcd):
 
 async def test_second_gateway_serves_the_same_data(cluster, stub):
     inc = await create(stub)
-    async with open_channel(cluster.config.gateways[1], client_identity()) as ch:
+    async with open_channel(
+        cluster.config.gateways[1], client_identity(), token=session_token()
+    ) as ch:
         other = pb_grpc.DispatchServiceStub(ch)
         got = await other.GetIncident(pb.GetIncidentRequest(incident_id=inc.id), timeout=5)
     assert got.id == inc.id

@@ -1,8 +1,9 @@
 """Identities, roles and scopes at a real gateway with auth on (issue #13).
 
-Its own module-scoped deployment (``secured``): the shared ``cluster`` fixture runs with
-auth off until the whole suite sends tokens. Tokens come from the deployment's local
-issuer (the key the gateways made in the state folder's pki folder).
+Its own module-scoped deployment (``secured``) on the SHIPPED role table: the shared
+``cluster`` fixture runs under the suite's test table (tests/data/access_tests.toml, a
+role that may call everything); this module tests the policy itself. Tokens come from the
+deployment's local issuer (the key the gateways made in the state folder's pki folder).
 """
 
 from __future__ import annotations
@@ -47,8 +48,9 @@ async def secured(etcd_server, ray_session, tmp_path_factory) -> AsyncIterator[R
     from clients.launcher import Deployment
 
     tag = uuid.uuid4().hex[:8]
-    config = make_config(tmp_path_factory.mktemp("home"), key_prefix_for("z"), f"amk-z{tag}", 1)
-    config = config.model_copy(update={"auth": "on"})
+    home = tmp_path_factory.mktemp("home")
+    config = make_config(home, key_prefix_for("z"), f"amk-z{tag}", 1)  # the etcd user's root
+    config = config.model_copy(update={"auth": "on", "access_table": None})  # the policy
     assert config.auth_enabled()
     deployment = Deployment(config, [etcd_server.endpoint])
     await deployment.start()
@@ -58,7 +60,7 @@ async def secured(etcd_server, ray_session, tmp_path_factory) -> AsyncIterator[R
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def channel(secured: RunningCluster) -> AsyncIterator[grpc.aio.Channel]:
-    ch = open_channel(secured.gateway, console_identity(secured.config))
+    ch = open_channel(secured.gateway, console_identity(secured.config))  # mutual TLS
     yield ch
     await ch.close()
 

@@ -17,7 +17,13 @@ from cluster.config import ClusterConfig
 from cluster.errors import AmkError
 from cluster.keys import Keys
 from cluster.tls import client_identity, open_channel
-from tests.helpers import assert_eventually, find_free_port, key_prefix_for, session_pki
+from tests.helpers import (
+    assert_eventually,
+    find_free_port,
+    key_prefix_for,
+    session_pki,
+    session_token,
+)
 from tests.integration.support import owner_of
 
 pytestmark = [
@@ -51,7 +57,7 @@ async def test_auto_handback_is_off_by_default(tmp_path):
 async def test_restarted_home_centre_takes_its_region_back(handback_cluster, etcd):
     config, deployment = handback_cluster
     keys = Keys(config.key_prefix)
-    channel = open_channel(config.gateways[0], client_identity())
+    channel = open_channel(config.gateways[0], client_identity(), token=session_token())
     stub = pb_grpc.DispatchServiceStub(channel)
     board = stub.Watch(pb.WatchRequest(regions=["sorlandet"]), timeout=60)
     async for ev in board:

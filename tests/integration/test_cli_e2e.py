@@ -104,9 +104,11 @@ def test_amk_up_cli_walkthrough_and_clean_stop(tmp_path: Path) -> None:
     (home / "amk.toml").write_text(
         f'etcd_client_port = {find_free_port()}\nray_namespace = "amk-cli-e2e"\n'
     )
-    # Auth on, as `amk up` has it by default (the suite's AMK_AUTH=off does not apply).
+    # As `amk up` has it by default: auth on, the shipped role table, and a person logs in
+    # (not the suite's test table and token).
     env = {**os.environ, "AMK_HOME": str(home), "AMK_GATEWAY": gateway, "AMK_AUTH": "on"}
-    env.pop("RAY_ADDRESS", None)
+    for name in ("RAY_ADDRESS", "AMK_ACCESS_TABLE", "AMK_TOKEN"):
+        env.pop(name, None)
 
     up = AmkUp(home, env)
     try:

@@ -42,11 +42,13 @@ async def test_a_dropped_region_is_not_written_under_the_owner_token_read_from_e
     # The command has decided (triaged) when the centre stops serving oslo: here the
     # drop is local (a session no longer trusted), so etcd's owner key still names
     # this centre's token, which the write must not borrow.
-    centre.ownership.drop("oslo", "test: session no longer trusted")
     owner = await etcd.get(centre.core.keys.owner("oslo"))
     assert owner is not None
     revision = await etcd.revision()
     cmd = TriageIncident(uuid.uuid4().hex, inc.id, "A.11.01")
+    # No await between the drop and the commit: the centre's own claim loop would take
+    # the region back (its lease still holds the key) on a loaded machine.
+    centre.ownership.drop("oslo", "test: session no longer trusted")
     with pytest.raises(NotOwnerError):
         await centre.executor.commit("oslo", cmd, [inc], Outcome(incident=inc))
     assert await etcd.revision() == revision, "nothing written"

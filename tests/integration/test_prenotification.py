@@ -31,7 +31,7 @@ from clients.partner_stub import PartnerCentre
 from cluster.config import ClusterConfig
 from cluster.etcd_server import find_free_port
 from cluster.tls import client_identity, open_channel
-from tests.helpers import assert_eventually, key_prefix_for, rid, session_pki, ts
+from tests.helpers import assert_eventually, key_prefix_for, rid, session_pki, session_token, ts
 from tests.unit.eido_schema import load_spec, schema_validator
 
 pytestmark = [
@@ -81,7 +81,7 @@ async def hospitals(
     started = time.time()
     deployment = Deployment(config, [etcd_server.endpoint])
     await deployment.start()
-    channel = open_channel(config.gateways[0], client_identity())
+    channel = open_channel(config.gateways[0], client_identity(), token=session_token())
     try:
         yield HospitalCluster(
             pb_grpc.DispatchServiceStub(channel), ulleval, ahus, fire, config.gateways[0], started

@@ -50,6 +50,7 @@ from amk.dispatch.v1 import dispatch_pb2 as pb
 from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
 from cluster.config import ClusterConfig
 from cluster.tls import client_identity, open_channel, open_sync_channel
+from tests.helpers import session_token
 from tests.unit.eido_samples import export, minimal_incident, rich_incident
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -471,7 +472,7 @@ def run_property(cluster, seed_value: int) -> Tally:
     """Examples from every unary method in turn, on the cluster's first gateway."""
     pools = pools_for(cluster.config)
     tally = Tally()
-    with open_sync_channel(cluster.gateway, client_identity()) as channel:
+    with open_sync_channel(cluster.gateway, client_identity(), token=session_token()) as channel:
         api = Api(channel)
         # One hypothesis run per method, so none is left to chance; the draws of a run
         # must not depend on anything outside it, so the first method is fixed per run.
@@ -484,7 +485,9 @@ async def serving_problems(cluster) -> list[str]:
     """What is wrong with the gateway after the examples: it must say SERVING and answer
     GetClusterStatus with every centre."""
     try:
-        async with open_channel(cluster.gateway, client_identity()) as channel:
+        async with open_channel(
+            cluster.gateway, client_identity(), token=session_token()
+        ) as channel:
             health = health_pb2_grpc.HealthStub(channel)
             reply = await health.Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
             stub = pb_grpc.DispatchServiceStub(channel)

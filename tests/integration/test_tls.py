@@ -206,11 +206,10 @@ async def test_the_metrics_endpoint_wants_our_certificate(cluster, pki, stranger
     await asyncio.to_thread(check)
 
 
-async def test_an_insecure_gateway_is_plaintext_and_says_so(cluster, tmp_path):
+async def test_an_insecure_gateway_is_plaintext_and_says_so(cluster, tmp_path: Path):
     """Development only, and explicit: a gateway of an insecure config serves plaintext,
-    refuses TLS clients, and GetClusterStatus carries ``insecure``. Insecure means etcd
-    too (plaintext, no auth), so this gateway gets an etcd of its own: the session's
-    asks for certificates."""
+    refuses TLS clients, and GetClusterStatus carries ``insecure``. Insecure means its
+    etcd is plaintext too: a private one here (the session's wants our certificates)."""
     address = f"127.0.0.1:{find_free_port()}"
     config = cluster.config.model_copy(
         update={"gateways": [address], "metrics": [], "metrics_port_offset": 0, "insecure": True}
@@ -219,7 +218,9 @@ async def test_an_insecure_gateway_is_plaintext_and_says_so(cluster, tmp_path):
     plain = EmbeddedEtcd(
         tmp_path / "etcd", tls=None, client_port=find_free_port(), log_file=tmp_path / "etcd.log"
     )
-    await asyncio.to_thread(plain.start)
+    # Started from this thread, not a worker thread: etcd dies with the thread that
+    # started it (PR_SET_PDEATHSIG), and a pool thread may end before the test does.
+    plain.start()
     gateway = Gateway(config, address)
     try:
         await gateway.start([plain.endpoint])

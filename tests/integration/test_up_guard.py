@@ -33,7 +33,6 @@ from cluster.etcd_server import EmbeddedEtcd, find_free_port, member_name
 from cluster.etcd_tls import identity_files
 from cluster.keys import Keys
 from cluster.ports import port_holder, port_taken, taken_ports
-from cluster.tls import client_identity
 from tests.helpers import session_pki
 from tests.integration.processes import descendants, stop_up
 
@@ -49,7 +48,6 @@ def _env(home: Path, gateway: str) -> dict[str, str]:
     env = {**os.environ, "AMK_HOME": str(home), "AMK_GATEWAY": gateway, "PYTHONPATH": str(REPO)}
     env.pop("RAY_ADDRESS", None)
     env.pop("AMK_ETCD", None)
-    env.pop("AMK_PKI", None)  # each amk up here makes its own CA in its state folder
     return env
 
 
@@ -105,12 +103,13 @@ def first(tmp_path_factory: pytest.TempPathFactory) -> Iterator[First]:
         stop_up(proc)
 
 
-async def _snapshot(endpoint: str, home: Path) -> list[tuple[bytes, int, bytes]]:
+async def _snapshot(endpoint: str) -> list[tuple[bytes, int, bytes]]:
     """The cluster's regions (owner keys: their mod revisions are the fencing tokens, so
     a takeover would show), incidents and units, with mod revisions and values (read
-    with the etcd user certificate that cluster's ``amk up`` made in ``home``)."""
+    with the session CA's etcd user certificate: that cluster's ``amk up`` uses the
+    session's pki folder, ``AMK_PKI``, as its clients and their tokens do)."""
     keys = Keys(ClusterConfig().key_prefix)
-    client = EtcdClient([endpoint], tls=identity_files(home / "pki", "user"))
+    client = EtcdClient([endpoint], tls=USER)
     try:
         found = []
         for prefix in (keys.regions_prefix(), keys.incidents_prefix(), keys.units_prefix()):
@@ -124,11 +123,9 @@ async def _snapshot(endpoint: str, home: Path) -> list[tuple[bytes, int, bytes]]
 async def test_second_up_on_the_same_ports_refuses_and_leaves_the_first_alone(
     first: First, tmp_path: Path
 ) -> None:
-    with AmkClient(
-        [first.gateway], timeout_s=10, tls=client_identity(first.home / "pki")
-    ) as client:
+    with AmkClient([first.gateway], timeout_s=10) as client:
         incident = client.create_incident(region="oslo", lat=59.91, lon=10.75)
-    before = await _snapshot(first.etcd, first.home)
+    before = await _snapshot(first.etcd)
 
     home = tmp_path / "second"
     home.mkdir()
@@ -146,10 +143,8 @@ async def test_second_up_on_the_same_ports_refuses_and_leaves_the_first_alone(
     assert named & descendants(first.proc.pid), f"no holder of the first cluster named: {text}"
     assert not (home / "etcd").exists(), "the second amk up started its etcd"
 
-    assert await _snapshot(first.etcd, first.home) == before
-    with AmkClient(
-        [first.gateway], timeout_s=10, tls=client_identity(first.home / "pki")
-    ) as client:
+    assert await _snapshot(first.etcd) == before
+    with AmkClient([first.gateway], timeout_s=10) as client:
         assert client.get_incident(incident.id).id == incident.id
 
 
@@ -176,7 +171,7 @@ async def test_not_up_names_what_is_missing(first: First) -> None:
     # instances this waiter calls its own; a second gateway address serves nothing.
     silent = f"127.0.0.1:{find_free_port()}"
     config = ClusterConfig.load(
-        gateways=[first.gateway, silent], up_ready_timeout_s=0.3, pki_dir=first.home / "pki"
+        gateways=[first.gateway, silent], up_ready_timeout_s=0.3, pki_dir=session_pki()
     )
 
     async def none_of_ours() -> dict[str, str]:

@@ -220,3 +220,53 @@ def test_a_home_centre_takes_its_region_back_but_hands_no_other_region() -> None
             break_glass_window_s=WINDOW,
         )
         assert d.allowed == allowed and (d.why == "home" or not allowed)
+
+
+def test_the_suites_table_is_the_shipped_one_plus_the_test_role() -> None:
+    from tests.helpers import TEST_ACCESS_TABLE, TEST_ROLE, access_table_for_tests
+
+    # Out of date after an edit of the shipped table: `python -m tests.helpers` remakes it.
+    assert TEST_ACCESS_TABLE.read_text() == access_table_for_tests(DEFAULT_TABLE.read_text())
+    suite = AccessTable.load(TEST_ACCESS_TABLE, served_methods())
+    assert suite.roles.keys() - TABLE.roles.keys() == {TEST_ROLE}
+    for method, rule in TABLE.rules.items():
+        other = suite.rules[method]
+        assert (other.scope, other.field, other.logged) == (rule.scope, rule.field, rule.logged)
+        assert other.roles == (rule.roles | {TEST_ROLE} if rule.scope != "public" else set())
+
+
+@pytest.mark.parametrize(
+    ("edit", "named"),
+    [
+        (('roles = ["call-taker", "dispatcher", "supervisor"]', 'roles = ["janitor"]'), "janitor"),
+        (("DispatchService/GetIncident", "DispatchService/GetIncidnet"), "GetIncidnet"),
+        (('scope = "incident"', 'scope = "galaxy"'), "galaxy"),
+    ],
+)
+def test_a_table_file_with_an_unknown_role_method_or_scope_is_a_config_error_naming_it(
+    tmp_path, edit: tuple[str, str], named: str
+) -> None:
+    from actors.gateway.guard import access_table_for
+    from cluster.errors import ConfigError
+
+    path = tmp_path / "access.toml"
+    path.write_text(DEFAULT_TABLE.read_text().replace(*edit, 1))
+    with pytest.raises(ConfigError, match=named) as err:
+        access_table_for(path)
+    assert str(path) in str(err.value)
+
+
+def test_a_missing_table_file_is_a_config_error(tmp_path) -> None:
+    from cluster.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"nowhere\.toml"):
+        AccessTable.load(tmp_path / "nowhere.toml")
+
+
+def test_the_table_is_a_setting_and_the_environment_can_name_it(tmp_path, monkeypatch) -> None:
+    from cluster.config import ClusterConfig
+
+    monkeypatch.delenv("AMK_ACCESS_TABLE", raising=False)
+    assert ClusterConfig.load(home=tmp_path).access_table is None  # the shipped one
+    monkeypatch.setenv("AMK_ACCESS_TABLE", str(tmp_path / "t.toml"))
+    assert ClusterConfig.load(home=tmp_path).access_table == tmp_path / "t.toml"

@@ -56,3 +56,15 @@ def test_the_client_sends_no_token_without_one_and_a_break_glass_reason_encoded(
     assert meta["authorization"] == "Bearer t"
     assert meta["x-amk-break-glass"].isascii()
     assert urllib.parse.unquote(meta["x-amk-break-glass"]) == "Overført pasient fra Sørlandet"
+
+
+def test_amk_up_says_how_to_log_in_when_identities_are_on(home: Path) -> None:
+    from clients.up_tls import console_help
+    from cluster.pki import local_identities
+    from tests.helpers import session_pki
+
+    config = ClusterConfig.load(pki_dir=session_pki())
+    text = console_help(config, local_identities(session_pki()))
+    assert "amk login --user NAME --role dispatcher --centre oslo" in text
+    off = console_help(config.model_copy(update={"auth": "off"}), local_identities(session_pki()))
+    assert "amk login" not in off

@@ -186,6 +186,7 @@ class FakeStub:
 
 def _fake_client(script: list[Any], **kwargs: Any) -> tuple[AmkClient, list[Any]]:
     calls: list[tuple[str, Any, Any]] = []
+    kwargs.setdefault("token", "")  # not the session's $AMK_TOKEN: metadata is checked
     client = AmkClient(["gw-a:1", "gw-b:2"], identity="tester", **kwargs)
     stubs = {a: FakeStub(a, script, calls) for a in client.addresses}
     client._stub = lambda service="dispatch": (client.address, stubs[client.address])  # type: ignore[method-assign]
