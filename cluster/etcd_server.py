@@ -167,11 +167,17 @@ def healthy(endpoint: str, tls: TlsFiles | None, timeout_s: float = 0.5) -> bool
         return False
 
 
+# Loaded here, in the parent: loading a library in the child between fork and exec
+# (dlopen, malloc) can find a lock another thread of the parent held at the fork and
+# abort the child; seen as "etcd exited with -6 at start" in a test process busy with
+# gRPC and Ray threads.
+_prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
+
+
 def _die_with_parent() -> None:
     # Runs in the child between fork and exec: ask the kernel for SIGTERM when the
     # parent dies, so etcd never outlives the launcher.
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    _prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 @dataclass

@@ -19,7 +19,7 @@ from actors.domain.kpi import percentile
 from actors.domain.model import Call, CallStatus
 from actors.gateway import convert as conv
 from actors.gateway.context import GatewayContext
-from actors.gateway.identity import current_identity
+from actors.gateway.identity import current_identity, own_person
 from actors.gateway.rpc import rpc, stamp
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from cluster.config import ClusterConfig
@@ -70,7 +70,7 @@ class CallRpcs:
 
     async def _sign(self, request, signing_in: bool) -> pb.CallTakerStatus:
         centre = self.gw.lookup.centre_id(request.centre)
-        taker = conv.call_taker_id(request.call_taker)
+        taker = conv.call_taker_id(own_person(request.call_taker, "call_taker"))
         handle = self.gw.router.centre(centre)
         counts = await (handle.sign_in(taker) if signing_in else handle.sign_out(taker))
         return pb.CallTakerStatus(
@@ -94,7 +94,7 @@ class CallRpcs:
         cmd = AnswerNextCall(
             v.request_id(request.request_id),
             self.gw.lookup.centre_id(request.centre),
-            conv.call_taker_id(request.call_taker),
+            conv.call_taker_id(own_person(request.call_taker, "call_taker")),
             current_identity.get(),
         )
         deadline = self.gw.router.deadline(context)

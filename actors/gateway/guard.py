@@ -49,6 +49,7 @@ from actors.gateway.access_log import AccessLog, records_of
 from actors.gateway.context import GatewayContext
 from actors.gateway.identity import (
     Authenticator,
+    current_acts_for_others,
     current_claims,
     current_identity,
     stated_identity,
@@ -199,6 +200,8 @@ class Guard(grpc.aio.ServerInterceptor):
             )
         current_identity.set(claims.who)
         current_claims.set(claims)
+        role = self.table.roles.get(claims.role)
+        current_acts_for_others.set(role is not None and role.regions == "all")
         return Grant(claims, decision, peer)
 
     def served(self, centre: str) -> Served:

@@ -17,7 +17,7 @@ import contextvars
 import grpc
 
 from cluster.config import ClusterConfig
-from cluster.errors import AuthenticationError
+from cluster.errors import AccessDeniedError, AuthenticationError
 from cluster.tokens import Claims, LocalIssuer, TokenVerifier, bearer
 
 IDENTITY_HEADER = "x-amk-identity"  # stated identity: used only with auth off
@@ -26,6 +26,30 @@ current_identity: contextvars.ContextVar[str] = contextvars.ContextVar("identity
 current_claims: contextvars.ContextVar[Claims | None] = contextvars.ContextVar(
     "claims", default=None
 )
+
+
+# Whether the caller may name another person in a request (a call-taker field): a role
+# of the whole cluster (regions "all" in the access table) may; a person of a centre acts
+# as themselves only (with auth off nothing is verified: see own_person).
+current_acts_for_others: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "acts_for_others", default=False
+)
+
+
+def own_person(stated: str, field: str) -> str:
+    """The person a request's ``field`` names (SignIn's and AnswerNextCall's call-taker):
+    with auth on, a person signs in and answers calls as themselves, so the field is the
+    token's subject (empty: filled in; another name: refused, naming the field). The call
+    queue's records and the KPIs then name who really answered (issue #13, item 5)."""
+    claims = current_claims.get()
+    if claims is None or current_acts_for_others.get():
+        return stated
+    if stated and stated != claims.sub:
+        raise AccessDeniedError(
+            f"{field}: {stated!r} is not you ({claims.sub!r}): a call-taker signs in and "
+            "answers calls as themselves"
+        )
+    return claims.sub
 
 
 def stated_identity(metadata: dict[str, str]) -> str:

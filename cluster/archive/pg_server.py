@@ -66,12 +66,16 @@ def find_pg_bin() -> Path:
     raise ConfigError(f"no PostgreSQL server binaries (initdb, postgres): {SETUP_HINT}")
 
 
+# Loaded in the parent: a dlopen between fork and exec can abort the child on a lock
+# another thread held at the fork (see cluster/etcd_server.py).
+_prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
+
+
 def _die_with_parent() -> None:
     # Runs in the child after the user switch, before exec: SIGINT is PostgreSQL's "fast
     # shutdown" (roll back sessions, checkpoint, exit), so a killed test run leaves no
     # server and no half-written data folder behind.
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(1, signal.SIGINT)  # PR_SET_PDEATHSIG
+    _prctl(1, signal.SIGINT)  # PR_SET_PDEATHSIG
 
 
 def _reachable(path: Path, uid: int, gid: int) -> Path | None:

@@ -416,3 +416,27 @@ async def test_reads_of_patient_data_are_in_the_access_log(channel, issuer) -> N
         md(issuer, "supervisor"),
     )
     assert code == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_a_call_taker_signs_in_and_answers_as_themselves(channel, issuer) -> None:
+    """SignIn's and AnswerNextCall's call-taker is the token's subject: left empty it is
+    filled in, another person's name is refused naming the field (issue #13, item 5)."""
+    kari = md(issuer, "call-taker", "oslo", user="kari")
+    sign_in = "/amk.dispatch.v1.DispatchService/SignIn"
+    code, status = await call(channel, sign_in, pb.SignInRequest(centre="oslo"), kari)
+    assert code == grpc.StatusCode.OK and status.call_taker == "kari"
+    code, err = await call(
+        channel, sign_in, pb.SignInRequest(centre="oslo", call_taker="ola"), kari
+    )
+    assert code == grpc.StatusCode.PERMISSION_DENIED and "call_taker" in err
+    answer = "/amk.dispatch.v1.DispatchService/AnswerNextCall"
+    request = pb.AnswerNextCallRequest(request_id=rid(), centre="oslo", call_taker="ola")
+    code, err = await call(channel, answer, request, kari)
+    assert code == grpc.StatusCode.PERMISSION_DENIED and "call_taker" in err
+    code, _ = await call(
+        channel,
+        "/amk.dispatch.v1.DispatchService/SignOut",
+        pb.SignOutRequest(centre="oslo", call_taker="kari"),
+        kari,
+    )
+    assert code == grpc.StatusCode.OK
