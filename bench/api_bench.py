@@ -387,16 +387,24 @@ async def prepare(stub: pb_grpc.DispatchServiceStub, region: str, n: int) -> lis
 TLS_MODES = ("on", "off")
 
 
-async def run(args: Any, endpoint: str, etcd_pid: int, seed: Path) -> dict[str, Any]:
-    """Every point once per TLS mode asked for (``--tls``); the first mode's figures are
-    the result's ``points`` (what the targets read), each mode's under ``by_tls``."""
+def tls_modes(args: Any) -> list[str]:
     modes = [m for m in args.tls.split(",") if m]
     bad = [m for m in modes if m not in TLS_MODES]
     if bad or not modes:
         raise SystemExit(f"--tls: one or both of on,off (got {args.tls!r})")
+    return modes
+
+
+async def run(args: Any, etcds: dict[str, tuple[str, int]], seed: Path) -> dict[str, Any]:
+    """Every point once per security mode asked for (``--tls``): "on" is the default
+    deployment (TLS on every port, etcd's too, verified tokens), "off" an ``--insecure``
+    one on a plaintext etcd. The first mode's figures are the result's ``points`` (what
+    the targets read), each mode's under ``by_tls``. ``etcds``: mode -> (endpoint, pid)."""
+    modes = tls_modes(args)
     by: dict[str, dict[str, Any]] = {}
     for mode in modes:
         bl.note(f"TLS {mode}")
+        endpoint, etcd_pid = etcds[mode]
         by[mode] = await run_mode(args, endpoint, etcd_pid, seed, insecure=mode == "off")
     result = {**by[modes[0]], "tls": modes[0]}
     if len(by) > 1:
@@ -439,7 +447,7 @@ async def run_mode(
         token = cluster.token(args.region)
         gw = Clients(cluster.gateway, args.channels, tls, token)
         echo_clients = Clients(f"127.0.0.1:{echo_port}", args.channels, tls, token)
-        etcd = bl.etcd_client(endpoint)
+        etcd = bl.etcd_client(endpoint, secure=not insecure)
         raw = RawEtcd(etcd, cluster.tag)
         await raw.setup()
         code = cluster.config.seed.region(args.region).code.lower()
@@ -549,9 +557,14 @@ def main() -> None:
     levels = [int(c) for c in args.concurrency.split(",")]
     try:
         seed = bl.bench_seed(folder, {args.region: 2 * max(levels)})
-        with bl.private_etcd() as etcd, bl.private_ray(f"amk-bench-api-{uuid.uuid4().hex[:6]}"):
-            assert etcd.process is not None
-            body = asyncio.run(run(args, etcd.endpoint, etcd.process.pid, seed))
+        with contextlib.ExitStack() as stack:
+            etcds = {}
+            for mode in tls_modes(args):
+                etcd = stack.enter_context(bl.private_etcd(secure=mode == "on"))
+                assert etcd.process is not None
+                etcds[mode] = (etcd.endpoint, etcd.process.pid)
+            stack.enter_context(bl.private_ray(f"amk-bench-api-{uuid.uuid4().hex[:6]}"))
+            body = asyncio.run(run(args, etcds, seed))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     bl.emit(

@@ -28,11 +28,12 @@ def etcd_tls() -> Any:
     return identity_files(bench_pki(), "user")
 
 
-def etcd_client(endpoint: str, **kwargs: Any) -> Any:
-    """An ``EtcdClient`` on ``endpoint`` with the run's etcd user certificate."""
+def etcd_client(endpoint: str, *, secure: bool = True, **kwargs: Any) -> Any:
+    """An ``EtcdClient`` on ``endpoint`` with the run's etcd user certificate
+    (``secure=False``: plaintext, for the plaintext etcd of :func:`private_etcd`)."""
     from cluster.etcd import EtcdClient
 
-    return EtcdClient([endpoint], tls=etcd_tls(), **kwargs)
+    return EtcdClient([endpoint], tls=etcd_tls() if secure else None, **kwargs)
 
 
 def secure_etcd(server: Any) -> Any:
@@ -48,24 +49,29 @@ def secure_etcd(server: Any) -> Any:
 
 
 @contextlib.contextmanager
-def private_etcd() -> Iterator[Any]:
+def private_etcd(secure: bool = True) -> Iterator[Any]:
     """One etcd member on a free loopback port with a throw-away data folder, with TLS
-    and auth on."""
+    and auth on (``secure=False``: plaintext without auth, what an ``--insecure``
+    deployment runs on; the API benchmark's baseline for the cost of security)."""
     from cluster.etcd_server import EmbeddedEtcd, find_free_port
     from cluster.pki import local_identities
 
     d = Path(tempfile.mkdtemp(prefix="amk-bench-etcd-"))
-    tls = local_identities(bench_pki()).etcd_server
+    tls = local_identities(bench_pki()).etcd_server if secure else None
     server = EmbeddedEtcd(
         d / "data", tls=tls, client_port=find_free_port(), log_file=d / "etcd.log"
     )
     try:
-        secure_etcd(server)
+        if secure:
+            secure_etcd(server)
+        else:
+            server.start()
         yield server
     finally:
         server.stop()
         shutil.rmtree(d, ignore_errors=True)
-        shutil.rmtree(bench_pki(), ignore_errors=True)
+        if secure:
+            shutil.rmtree(bench_pki(), ignore_errors=True)
 
 
 def tls_cost(
