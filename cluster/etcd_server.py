@@ -18,7 +18,6 @@ user its certificate's CN names. Users, roles and ``auth enable`` are
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import importlib.util
 import os
@@ -36,6 +35,7 @@ from pathlib import Path
 
 import structlog
 
+from cluster.child_process import death_signal
 from cluster.errors import ConfigError
 from cluster.pki import TlsFiles
 
@@ -167,17 +167,8 @@ def healthy(endpoint: str, tls: TlsFiles | None, timeout_s: float = 0.5) -> bool
         return False
 
 
-# Loaded here, in the parent: loading a library in the child between fork and exec
-# (dlopen, malloc) can find a lock another thread of the parent held at the fork and
-# abort the child; seen as "etcd exited with -6 at start" in a test process busy with
-# gRPC and Ray threads.
-_prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
-
-
-def _die_with_parent() -> None:
-    # Runs in the child between fork and exec: ask the kernel for SIGTERM when the
-    # parent dies, so etcd never outlives the launcher.
-    _prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+# SIGTERM: etcd shuts down cleanly when the process that started it dies.
+_die_with_parent = death_signal(signal.SIGTERM)
 
 
 @dataclass

@@ -385,6 +385,7 @@ def access_table_for(path: Path | None) -> AccessTable:
     return AccessTable.load(path or DEFAULT_TABLE, served_methods())
 
 
+@functools.cache
 def _output_class(method: str) -> Any:
     """The message class a method answers with (``/pkg.Service/Method``): a stream that
     yields bytes already serialized (Watch, WatchBatches) is read back as that."""

@@ -21,7 +21,6 @@ Authentication is ``trust`` on 127.0.0.1 only, for the superuser ``amk``: a test
 
 from __future__ import annotations
 
-import ctypes
 import os
 import pwd
 import re
@@ -36,6 +35,7 @@ from pathlib import Path
 import psycopg
 import structlog
 
+from cluster.child_process import death_signal
 from cluster.errors import ConfigError
 
 log = structlog.get_logger("amk.postgres")
@@ -66,16 +66,9 @@ def find_pg_bin() -> Path:
     raise ConfigError(f"no PostgreSQL server binaries (initdb, postgres): {SETUP_HINT}")
 
 
-# Loaded in the parent: a dlopen between fork and exec can abort the child on a lock
-# another thread held at the fork (see cluster/etcd_server.py).
-_prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
-
-
-def _die_with_parent() -> None:
-    # Runs in the child after the user switch, before exec: SIGINT is PostgreSQL's "fast
-    # shutdown" (roll back sessions, checkpoint, exit), so a killed test run leaves no
-    # server and no half-written data folder behind.
-    _prctl(1, signal.SIGINT)  # PR_SET_PDEATHSIG
+# SIGINT is PostgreSQL's "fast shutdown" (roll back sessions, checkpoint, exit): a killed
+# test run leaves no server and no half-written data folder behind.
+_die_with_parent = death_signal(signal.SIGINT)
 
 
 def _reachable(path: Path, uid: int, gid: int) -> Path | None:
