@@ -1,0 +1,117 @@
+"""The web console in a real browser (issue #14): Debian's chromium driven by Playwright.
+
+One chromium per test session (``browser``), a fresh context per person. The web server
+runs against the module's deployment (the session's etcd and Ray, five centres). People
+log in with tokens from the deployment's local issuer, as ``amk login`` gives them.
+Nothing here downloads a browser: ``executable_path`` is Debian's binary, which ``./dev``
+installs; without it the tests error and say so.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from cluster.config import ClusterConfig
+from cluster.tokens import LocalIssuer
+from tests.conftest import RunningCluster
+from tests.helpers import find_free_port
+
+CHROMIUM = Path(os.environ.get("AMK_CHROMIUM", "/usr/bin/chromium"))
+
+#: The flags this machine's closed network needs (no background connections to the
+#: browser vendor's services) and a container without a GPU or a sandbox needs.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+#: The size of one AMK desk screen.
+DESK = {"width": 1920, "height": 1080}
+
+
+def chromium_path() -> str:
+    """Debian's chromium, or a clear error: the tests never download a browser."""
+    if not CHROMIUM.exists():
+        raise RuntimeError(
+            f"no chromium at {CHROMIUM}: ./dev setup installs Debian's chromium "
+            "(or set AMK_CHROMIUM=/path/to/chromium)"
+        )
+    return str(CHROMIUM)
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def browser() -> AsyncIterator[object]:
+    """One headless chromium for the session."""
+    executable = chromium_path()
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        await chromium.close()
+
+
+@dataclass
+class WebConsole:
+    """The web server of one deployment and how to reach it."""
+
+    cluster: RunningCluster
+    url: str
+
+    @property
+    def config(self) -> ClusterConfig:
+        return self.cluster.config
+
+    def token(self, user: str, role: str, centre: str, unit: str = "") -> str:
+        """A person's token from the deployment's local issuer (what ``amk login`` gives)."""
+        config = self.config
+        issuer = LocalIssuer(config.pki_folder(), config.oidc_issuer, config.oidc_audience)
+        return issuer.issue(user, role, centre, lifetime_s=3600, unit=unit)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def web(cluster: RunningCluster) -> AsyncIterator[WebConsole]:
+    """The web console of the module's deployment, on a free loopback port."""
+    from clients.web.server import start_web
+
+    address = f"127.0.0.1:{find_free_port()}"
+    config = cluster.config.model_copy(update={"web_address": address})
+    runner = await start_web(config)
+    yield WebConsole(cluster, f"http://{address}")
+    await runner.cleanup()
+
+
+async def open_console(browser: object, web: WebConsole, token: str, screen: str = "") -> object:
+    """A new browser context (one person's), logged in: the page after the login form."""
+    context = await browser.new_context(viewport=DESK, locale="nb-NO")  # type: ignore[attr-defined]
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.amk_errors = errors  # type: ignore[attr-defined]
+    await page.goto(web.url + (f"/?screen={screen}" if screen else "/"))
+    await page.fill("#login-token", token)
+    await page.click("#login-submit")
+    await page.wait_for_selector("#whoami")
+    return page
+
+
+@pytest.fixture
+def screenshot_dir(tmp_path: Path) -> Path:
+    """Where the run's screenshots go: ``AMK_SCREENSHOTS`` (the README's are made with
+    ``AMK_SCREENSHOTS=docs/img``), else the test's temporary folder."""
+    folder = Path(os.environ.get("AMK_SCREENSHOTS", "") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
