@@ -292,6 +292,13 @@ def build_parser() -> argparse.ArgumentParser:
         "RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token",
     )
     up.add_argument(
+        "--ray-tls",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="join the --ray-address cluster with Ray's TLS: RAY_TLS_* if set, else the "
+        "pki folder's ray-node.crt|key and ca.crt (`amk cert ray`)",
+    )
+    up.add_argument(
         "--insecure",
         action="store_true",
         default=argparse.SUPPRESS,

@@ -227,6 +227,8 @@ def _config_from_args(args: argparse.Namespace) -> ClusterConfig:
         overrides["ray_address"] = args.ray_address
     if getattr(args, "site", None):
         overrides["site"] = args.site
+    if getattr(args, "ray_tls", False):
+        overrides["ray_tls"] = True
     if getattr(args, "ray_token_file", None):
         overrides["ray_auth_token_file"] = Path(args.ray_token_file).resolve()
     if getattr(args, "gateway", None):
@@ -340,7 +342,12 @@ def run_up(args: argparse.Namespace) -> int:
         endpoints = list(config.etcd_endpoints)
         check_ports(config, embedded_etcd=not endpoints)  # before anything starts
         if config.ray_address:  # its credentials too: ray.init would retry forever
-            plan = plan_join(config.ray_address, config.ray_auth_token_file)
+            plan = plan_join(
+                config.ray_address,
+                config.ray_auth_token_file,
+                ray_tls=config.ray_tls,
+                pki=config.pki_folder(),
+            )
             print(plan.message, flush=True)
             apply_join(plan)
         if not endpoints:

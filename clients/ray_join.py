@@ -15,6 +15,11 @@ call ``ray.init`` makes first) on a short deadline, without and then with a toke
   ``RAY_AUTH_TOKEN_PATH``, ``~/.ray/auth_token``) and tried; accepted, this process is
   switched to token mode for ``ray.init``; missing or refused, one line saying which and
   where it looked (exit 2). The token itself is never printed.
+
+Ray's TLS (``--ray-tls``, or ``RAY_USE_TLS=1``) is checked first, on the same port
+(clients/ray_tls.py): a head that speaks TLS to a process without it, or plaintext to
+one with it, or shows a certificate of another CA, is one line and exit 2; with TLS on,
+the token probes above go over a secure channel with our certificate.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from pathlib import Path
 
 import grpc
 
+from clients.ray_tls import USE_TLS_ENV, RayTls, check_head, find_tls, sniff, tls_requested
 from clients.up_guard import EXIT_UNAVAILABLE, UpRefused
 
 GET_CLUSTER_ID = "/ray.rpc.NodeInfoGcsService/GetClusterId"
@@ -50,10 +56,21 @@ class JoinPlan:
     message: str
 
 
-def probe(address: str, token: str | None, timeout_s: float = PROBE_TIMEOUT_S) -> grpc.StatusCode:
-    """The status of ``GetClusterId`` at the GCS ``address`` (``OK`` if it answered)."""
+def probe(
+    address: str,
+    token: str | None,
+    timeout_s: float = PROBE_TIMEOUT_S,
+    credentials: grpc.ChannelCredentials | None = None,
+) -> grpc.StatusCode:
+    """The status of ``GetClusterId`` at the GCS ``address`` (``OK`` if it answered),
+    over TLS with ``credentials`` when given (a head with Ray's TLS on)."""
     metadata = (("authorization", f"Bearer {token}"),) if token is not None else None
-    with grpc.insecure_channel(address) as channel:
+    channel = (
+        grpc.insecure_channel(address)
+        if credentials is None
+        else grpc.secure_channel(address, credentials)
+    )
+    with channel:
         call = channel.unary_unary(
             GET_CLUSTER_ID, request_serializer=lambda b: b, response_deserializer=lambda b: b
         )
@@ -91,23 +108,34 @@ def plan_join(
     token_file: Path | None = None,
     env: Mapping[str, str] | None = None,
     home: Path | None = None,
+    *,
+    ray_tls: bool = False,
+    pki: Path | None = None,
 ) -> JoinPlan:
-    """Check the Ray cluster at ``address`` and what joining it takes, or UpRefused."""
+    """Check the Ray cluster at ``address`` and what joining it takes, or UpRefused.
+
+    ``ray_tls`` (or ``RAY_USE_TLS=1`` in ``env``): join with Ray's TLS, the files from
+    Ray's variables or the ``pki`` folder (clients/ray_tls.py)."""
     env = os.environ if env is None else env
     home = Path.home() if home is None else home
     where = f"Ray at {address}"
-    first = probe(address, None)
+    tls = check_tls(address, ray_tls, env, pki)
+    credentials = tls.credentials() if tls is not None else None
+    first = probe(address, None, credentials=credentials)
     if first in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-        raise UpRefused(
-            f"{where} does not answer ({first.name}): is `ray start --head --port "
-            f"{address.rpartition(':')[2]}` running there, and is the port reachable?",
-            EXIT_UNAVAILABLE,
-        )
+        if tls is not None:  # it speaks TLS with our CA's certificate, and refused ours
+            raise UpRefused(
+                f"the Ray head at {address} refused our Ray certificate {tls.files.cert} "
+                f"({first.name}): is it signed by the CA the head trusts?"
+            )
+        raise no_answer(address, first.name)
+    tls_env = tls.env() if tls is not None else {}
+    tls_note = f"; Ray TLS on ({tls.source})" if tls is not None else ""
     if first is grpc.StatusCode.OK:
         return JoinPlan(
-            {AUTH_MODE: "disabled"} if env.get(AUTH_MODE) != "token" else {},
+            {**tls_env, **({AUTH_MODE: "disabled"} if env.get(AUTH_MODE) != "token" else {})},
             f"{where} runs WITHOUT token authentication: anyone who reaches it can run code "
-            "in it (set RAY_AUTH_MODE=token on its nodes)",
+            f"in it (set RAY_AUTH_MODE=token on its nodes){tls_note}",
         )
     if first is not grpc.StatusCode.UNAUTHENTICATED:
         raise UpRefused(f"{where} answered {first.name} to GetClusterId: is it a Ray GCS?")
@@ -121,7 +149,7 @@ def plan_join(
             f"on the head prints it) or set {TOKEN_ENV} (looked in {TOKEN_ENV}, "
             f"{TOKEN_PATH_ENV}, {home / '.ray' / 'auth_token'})"
         )
-    second = probe(address, token.value)
+    second = probe(address, token.value, credentials=credentials)
     if second is grpc.StatusCode.UNAUTHENTICATED:
         raise UpRefused(
             f"{where} refused the token from {token.source}: it is not this cluster's token "
@@ -129,12 +157,45 @@ def plan_join(
         )
     if second is not grpc.StatusCode.OK:
         raise UpRefused(f"{where} answered {second.name} with our token", EXIT_UNAVAILABLE)
-    plan_env = {AUTH_MODE: "token"}
+    plan_env = {**tls_env, AUTH_MODE: "token"}
     if token.path is not None:
         plan_env[TOKEN_PATH_ENV] = str(token.path)
     else:
         plan_env[TOKEN_ENV] = token.value
-    return JoinPlan(plan_env, f"{where}: token authentication, token from {token.source}")
+    return JoinPlan(plan_env, f"{where}: token authentication, token from {token.source}{tls_note}")
+
+
+def no_answer(address: str, why: str) -> UpRefused:
+    """Exit 3: nothing at ``address`` answers (``why``: the connection's or gRPC's word)."""
+    return UpRefused(
+        f"Ray at {address} does not answer ({why}): is `ray start --head --port "
+        f"{address.rpartition(':')[2]}` running there, and is the port reachable?",
+        EXIT_UNAVAILABLE,
+    )
+
+
+def check_tls(
+    address: str, ray_tls: bool, env: Mapping[str, str], pki: Path | None
+) -> RayTls | None:
+    """Our Ray TLS files if we join with TLS (None without), after checking that the
+    head's port speaks what we do and, with TLS, shows our CA's certificate for it."""
+    wanted = ray_tls or tls_requested(env)
+    tls = find_tls(pki, env) if wanted else None
+    try:
+        head = sniff(address, PROBE_TIMEOUT_S, tls.files if tls is not None else None)
+    except OSError as exc:
+        raise no_answer(address, exc.strerror or type(exc).__name__) from exc
+    if head.tls and tls is None:
+        raise UpRefused(
+            f"the Ray head at {address} uses TLS; pass --ray-tls (and the CA that signed its "
+            "certificate: `amk cert ray` from that CA, or RAY_TLS_CA_CERT)"
+        )
+    if not head.tls and tls is not None:
+        given = "--ray-tls" if ray_tls else f"{USE_TLS_ENV}=1"
+        raise UpRefused(f"the Ray head at {address} does not use TLS but {given} was given")
+    if tls is not None:
+        check_head(address, head.cert, tls)
+    return tls
 
 
 def apply(plan: JoinPlan, environ: MutableMapping[str, str] | None = None) -> None:

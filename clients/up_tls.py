@@ -1,5 +1,6 @@
 """TLS at ``amk up``: the local CA and certificates before anything starts, or the loud
-warning of ``--insecure``; and ``amk cert``, which issues crews' certificates.
+warning of ``--insecure``; and ``amk cert``, which issues crews' certificates and the
+certificate of Ray's own TLS between machines (``amk cert ray``).
 
 Why here and not in the actors: every actor runs on this machine and reads its files
 from ``config.pki_folder()`` (cluster/tls.py), so the files must exist before the first
@@ -9,6 +10,7 @@ actor starts; the CA key stays in the state folder and no actor ever signs anyth
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import re
 import sys
 from collections.abc import Callable
@@ -17,14 +19,24 @@ from typing import Any
 
 import structlog
 
+from clients.ray_tls import export_lines
 from cluster.config import ClusterConfig
 from cluster.errors import ConfigError
-from cluster.pki import LOOPBACK_HOSTS, LocalCa, LocalIdentities, TlsFiles, local_identities
+from cluster.pki import (
+    LOOPBACK_HOSTS,
+    LocalCa,
+    LocalIdentities,
+    TlsFiles,
+    copy_files,
+    local_identities,
+    ray_node,
+)
 from cluster.tls import INSECURE_ENV, INSECURE_WARNING, PKI_ENV, TLS_NAME_ENV
 
 log = structlog.get_logger("amk.tls")
 
 UNIT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+HOST_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$")
 
 
 def _host(address: str) -> str:
@@ -105,9 +117,61 @@ def cmd_cert(ctx: Any) -> int:
     return 0
 
 
+def issue_ray(folder: Path, hosts: list[str], out: Path | None = None) -> TlsFiles:
+    """The Ray node certificate (cluster/pki.py ``ray_node``) from the local CA in
+    ``folder``, naming loopback and ``hosts``; copied with ``ca.crt`` into ``out``."""
+    for host in hosts:
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            if not HOST_NAME.fullmatch(host):
+                raise ConfigError(
+                    f"--ip: {host!r} is neither an IP address nor a host name"
+                ) from None
+    if not (folder / "ca.key").is_file():
+        raise ConfigError(f"pki: no local CA in {folder} (run `amk up` once)")
+    files = ray_node(folder, hosts)
+    return copy_files(files, out) if out is not None else files
+
+
+def cmd_cert_ray(ctx: Any) -> int:
+    """``amk cert ray``: the Ray certificate, and the ``export`` lines for a shell."""
+    args = ctx.args
+    folder = Path(args.pki).resolve() if args.pki else ClusterConfig.load().pki_folder()
+    out = Path(args.out).resolve() if args.out else None
+    try:
+        files = issue_ray(folder, list(args.ip or ()), out)
+    except ConfigError as exc:
+        code = "INVALID_ARGUMENT" if exc.message.startswith("--ip") else "FAILED_PRECONDITION"
+        print(f"error: {code}: {exc.message}", file=sys.stderr)
+        return 2
+    names = ", ".join((*LOOPBACK_HOSTS, *(args.ip or ())))
+    print(f"# Ray TLS: certificate {files.cert} for {names}, CA {files.ca}")
+    print("# the same on every Ray process: ray start (head, workers), amk up --ray-tls")
+    print(export_lines(files))
+    return 0
+
+
 def add_cert_command(commands: Any, command: Callable[..., argparse.ArgumentParser]) -> None:
-    """``amk cert crew UNIT_ID`` (issued by the local CA of the state folder)."""
-    cert = command(commands, "cert", None, "issue client certificates from the local CA")
+    """``amk cert crew UNIT_ID`` and ``amk cert ray`` (from the state folder's local CA)."""
+    cert = command(commands, "cert", None, "issue certificates from the local CA")
     kinds = cert.add_subparsers(dest="cert_command", metavar="KIND", required=True)
     crew = command(kinds, "crew", cmd_cert, "a crew's certificate (common name = unit id)")
     crew.add_argument("unit_id", metavar="UNIT_ID")
+    ray = command(
+        kinds,
+        "ray",
+        cmd_cert_ray,
+        "the certificate of Ray's TLS between machines; prints its export lines "
+        '(eval "$(amk cert ray --ip IP)" before ray start)',
+    )
+    ray.add_argument(
+        "--ip",
+        metavar="HOST",
+        action="append",
+        help="an address other Ray processes reach a node at (IP or host name; repeat for "
+        "every node); loopback is always named",
+    )
+    ray.add_argument(
+        "--out", metavar="DIR", help="copy ca.crt, ray-node.crt|key here (default: the pki folder)"
+    )

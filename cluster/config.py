@@ -176,6 +176,10 @@ class ClusterConfig(BaseModel):
     # The joined Ray cluster's token file (its head's ~/.ray/auth_token), when Ray's own
     # places (RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH, ~/.ray/auth_token) do not have it.
     ray_auth_token_file: Path | None = None
+    # Join that cluster with Ray's own TLS (RAY_USE_TLS; `amk cert ray` makes the files):
+    # for Ray's traffic between machines. Only with ray_address: the Ray `amk up` starts
+    # itself is one machine's, and stays without (README, "Ray between machines").
+    ray_tls: bool = False
     ray_namespace: str = "amk"
     # This deployment's site (issue #11): one Ray cluster with its own supervisor,
     # gateways and an instance of every centre. Several sites share one etcd and key
@@ -351,6 +355,15 @@ class ClusterConfig(BaseModel):
             raise ValueError(
                 f"fencing = false is a test-only setting; refused unless "
                 f"{UNSAFE_UNFENCED_ENV}=1 (never in production)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _ray_tls_only_when_joining(self) -> ClusterConfig:
+        if self.ray_tls and not self.ray_address:
+            raise ValueError(
+                "ray_tls joins a Ray cluster with TLS: it needs ray_address (--ray-address); "
+                "the Ray `amk up` starts on its own machine runs without"
             )
         return self
 

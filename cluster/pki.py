@@ -249,6 +249,8 @@ ETCD_SERVER_CN = "etcd-server"  # the embedded etcd's members: client and peer p
 ETCD_USER_CN = "amk"  # the etcd user of every cluster process; its role: our key prefix
 ETCD_ROOT_CN = "root"  # etcd's root user: only `amk up` uses it, to set up users and roles
 CONSOLE_CN = "console"  # the local console certificate `amk up` makes for the CLI
+RAY_NODE_CN = "ray-node"  # every Ray process of a cluster with Ray's TLS (RAY_USE_TLS)
+RAY_NODE_NAME = "ray-node"  # its files: ray-node.crt, ray-node.key
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,3 +281,30 @@ def local_identities(folder: Path, hosts: Iterable[str] = ()) -> LocalIdentities
         etcd_root=ca.issue("etcd-root", ETCD_ROOT_CN),
         console=ca.issue("console", CONSOLE_CN),
     )
+
+
+def ray_node(folder: Path, hosts: Iterable[str] = ()) -> TlsFiles:
+    """The certificate of Ray's own TLS (``RAY_USE_TLS``), from the local CA in ``folder``.
+
+    Why one identity, server and client: Ray reads one certificate and key
+    (``RAY_TLS_SERVER_CERT|KEY``) in every process (GCS, raylets, workers, drivers) and
+    uses them both to serve and to call, with client certificates required and checked
+    against ``RAY_TLS_CA_CERT``. Its callers check that the certificate names the
+    address they dialled, so it names loopback plus ``hosts``: every node IP (and name)
+    another Ray process reaches this one at.
+    """
+    names = (*LOOPBACK_HOSTS, *hosts)
+    return LocalCa(folder).issue(RAY_NODE_NAME, RAY_NODE_CN, hosts=names, server=True)
+
+
+def copy_files(files: TlsFiles, folder: Path) -> TlsFiles:
+    """``files`` copied into ``folder`` under the same names (the key 0600): what is
+    carried to another machine, which gets no CA key."""
+    folder.mkdir(parents=True, exist_ok=True)
+    copied = TlsFiles(folder / files.ca.name, folder / files.cert.name, folder / files.key.name)
+    for source, target in ((files.ca, copied.ca), (files.cert, copied.cert)):
+        if source.resolve() != target.resolve():
+            target.write_bytes(source.read_bytes())
+    if files.key.resolve() != copied.key.resolve():
+        _write_private(copied.key, files.key.read_bytes())
+    return copied

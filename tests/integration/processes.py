@@ -7,11 +7,91 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 
-from chaos.processes import descendants, kill_left, start_time, with_argument
+import grpc
 
-__all__ = ["RayHead", "descendants", "kill_left", "start_time", "stop_up", "with_argument"]
+from chaos.processes import descendants, kill_left, start_time, with_argument
+from cluster.etcd_server import find_free_port
+
+__all__ = [
+    "RayHead",
+    "descendants",
+    "kill_left",
+    "start_time",
+    "stop_up",
+    "up_env",
+    "up_home",
+    "up_refused",
+    "with_argument",
+]
+
+REPO = Path(__file__).resolve().parents[2]
+REFUSE_WITHIN_S = 30  # a safety net for ray.init's endless retry, not a measurement
+# Ray variables of the developer's shell that must not reach an `amk up` under test.
+RAY_VARS = (
+    "RAY_ADDRESS",
+    "RAY_AUTH_MODE",
+    "RAY_AUTH_TOKEN",
+    "RAY_AUTH_TOKEN_PATH",
+    "RAY_USE_TLS",
+    "RAY_TLS_SERVER_CERT",
+    "RAY_TLS_SERVER_KEY",
+    "RAY_TLS_CA_CERT",
+)
+
+
+def up_env(
+    up_home: Path, gateway: str, home: Path, extra: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The environment of an ``amk up`` subprocess joining a Ray head: its state folder,
+    gateway, HOME (where Ray looks for the token), no Ray variables but ``extra``."""
+    env = {
+        **os.environ,
+        "AMK_HOME": str(up_home),
+        "AMK_GATEWAY": gateway,
+        "PYTHONPATH": str(REPO),
+        "HOME": str(home),
+    }
+    for var in (*RAY_VARS, "AMK_ETCD"):
+        env.pop(var, None)
+    env.update(extra or {})
+    return env
+
+
+def up_home(tmp_path: Path, namespace: str) -> Path:
+    """A fresh state folder whose embedded etcd takes free ports."""
+    home = tmp_path / "amk"
+    home.mkdir()
+    (home / "amk.toml").write_text(
+        f"etcd_client_port = {find_free_port()}\netcd_peer_port = {find_free_port()}\n"
+        f'ray_namespace = "{namespace}"\n'
+    )
+    return home
+
+
+def up_refused(
+    tmp_path: Path,
+    home: Path,
+    *args: str,
+    namespace: str = "amk-join-test",
+    extra: Mapping[str, str] | None = None,
+) -> tuple[int, list[str]]:
+    """``amk up ARGS`` expected to refuse before starting anything: its exit code and
+    output lines (it must not have started etcd)."""
+    state = up_home(tmp_path, namespace)
+    out = subprocess.run(
+        [sys.executable, "-m", "clients.cli", "up", *args],
+        cwd=REPO,
+        env=up_env(state, f"127.0.0.1:{find_free_port()}", home, extra),
+        capture_output=True,
+        text=True,
+        timeout=REFUSE_WITHIN_S,  # ray.init's endless retry would end here, failing
+    )
+    assert not (state / "etcd").exists(), "it started etcd before refusing"
+    return out.returncode, (out.stdout + out.stderr).strip().splitlines()
 
 
 def stop_up(proc: subprocess.Popen[bytes], timeout_s: float = 120) -> None:
@@ -35,11 +115,24 @@ class RayHead:
     One per test session, shared as the session's own Ray is (two cores); a test that
     kills it (a site loss) leaves it to :meth:`ensure` to start again for the next."""
 
-    def __init__(self, root: Path, ray_bin: Path) -> None:
+    def __init__(
+        self,
+        root: Path,
+        ray_bin: Path,
+        env: Mapping[str, str] | None = None,
+        credentials: grpc.ChannelCredentials | None = None,
+        num_cpus: int | None = None,
+    ) -> None:
+        """``env``: more variables for the head (Ray's TLS), ``credentials``: what
+        :meth:`alive` probes its GCS with then (its TLS), ``num_cpus``: Ray's own guess
+        when None."""
         import secrets
 
         self.root = root
         self.ray_bin = ray_bin
+        self.env = dict(env or {})
+        self.credentials = credentials
+        self.num_cpus = num_cpus
         self.home = root / "home"  # HOME of the head: its ~/.ray/auth_token
         (self.home / ".ray").mkdir(parents=True)
         (self.home / ".ray" / "auth_token").write_text(secrets.token_hex(32))
@@ -49,14 +142,13 @@ class RayHead:
         self.starts = 0
 
     def alive(self) -> bool:
-        import grpc
-
         from clients.ray_join import probe
 
         return (
             self.proc is not None
             and self.proc.poll() is None
-            and probe(self.address, None, timeout_s=1) is grpc.StatusCode.UNAUTHENTICATED
+            and probe(self.address, None, timeout_s=1, credentials=self.credentials)
+            is grpc.StatusCode.UNAUTHENTICATED
         )
 
     def ensure(self, within_s: float = 120) -> RayHead:
@@ -64,17 +156,20 @@ class RayHead:
         import tempfile
         import time
 
-        from cluster.etcd_server import find_free_port
-
         if self.proc is not None and self.alive():
             return self
         self.stop()
         self.temp = Path(tempfile.mkdtemp(prefix="rh", dir="/tmp"))  # short: socket paths
         self.address = f"127.0.0.1:{find_free_port()}"
         env = {**os.environ, "HOME": str(self.home)}
-        for var in ("RAY_ADDRESS", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"):
+        for var in RAY_VARS:  # the head gets only what it is given
             env.pop(var, None)
         env["RAY_AUTH_MODE"] = "token"
+        env.update(self.env)
+        # Ray's fixed defaults (client server 10001, autoscaler metrics 44217) would
+        # collide with another head on this machine: free ones.
+        env["AUTOSCALER_METRIC_PORT"] = str(find_free_port())
+        cpus = [f"--num-cpus={self.num_cpus}"] if self.num_cpus is not None else []
         self.starts += 1
         log = self.root / f"ray-start-{self.starts}.out"
         with open(log, "wb") as out:
@@ -84,7 +179,9 @@ class RayHead:
                     "start",
                     "--head",
                     f"--port={self.address.rpartition(':')[2]}",
+                    f"--ray-client-server-port={find_free_port()}",
                     "--node-ip-address=127.0.0.1",
+                    *cpus,
                     f"--temp-dir={self.temp}",
                     "--include-dashboard=false",
                     "--disable-usage-stats",

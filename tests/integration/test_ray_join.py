@@ -13,7 +13,6 @@ authentication on, its own temp folder and HOME holding its token).
 
 from __future__ import annotations
 
-import os
 import secrets
 import subprocess
 import sys
@@ -25,72 +24,25 @@ import pytest
 from clients.client import AmkClient
 from clients.up_guard import EXIT_REFUSED, EXIT_UNAVAILABLE
 from cluster.etcd_server import find_free_port
-from tests.integration.processes import RayHead, stop_up
+from tests.integration.processes import REPO, RayHead, stop_up, up_env, up_home, up_refused
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
-REPO = Path(__file__).resolve().parents[2]
-START_WITHIN_S = 120  # safety nets for a stuck start, not measurements
-REFUSE_WITHIN_S = 30
-RAY_AUTH_VARS = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")
-
-
-def _env(up_home: Path, gateway: str, home: Path) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "AMK_HOME": str(up_home),
-        "AMK_GATEWAY": gateway,
-        "PYTHONPATH": str(REPO),
-        "HOME": str(home),
-    }
-    for var in (
-        "RAY_ADDRESS",
-        "AMK_ETCD",
-        "RAY_AUTH_MODE",
-        "RAY_AUTH_TOKEN",
-        "RAY_AUTH_TOKEN_PATH",
-    ):
-        env.pop(var, None)
-    return env
-
-
-def _up_home(tmp_path: Path) -> Path:
-    up_home = tmp_path / "amk"
-    up_home.mkdir()
-    (up_home / "amk.toml").write_text(
-        f"etcd_client_port = {find_free_port()}\netcd_peer_port = {find_free_port()}\n"
-        'ray_namespace = "amk-join-test"\n'
-    )
-    return up_home
-
-
-def _refused(tmp_path: Path, home: Path, *args: str) -> tuple[int, list[str]]:
-    """``amk up`` expected to refuse: its exit code and output lines."""
-    up_home = _up_home(tmp_path)
-    out = subprocess.run(
-        [sys.executable, "-m", "clients.cli", "up", *args],
-        cwd=REPO,
-        env=_env(up_home, f"127.0.0.1:{find_free_port()}", home),
-        capture_output=True,
-        text=True,
-        timeout=REFUSE_WITHIN_S,  # ray.init's endless retry would end here, failing
-    )
-    assert not (up_home / "etcd").exists(), "it started etcd before refusing"
-    return out.returncode, (out.stdout + out.stderr).strip().splitlines()
+START_WITHIN_S = 120  # a safety net for a stuck start, not a measurement
 
 
 def test_up_joins_a_token_protected_head_as_the_readme_says(
     ray_head: RayHead, tmp_path: Path
 ) -> None:
     """On the head's machine (its ~/.ray/auth_token is there): `amk up --ray-address`."""
-    up_home = _up_home(tmp_path)
+    state = up_home(tmp_path, "amk-join-test")
     gateway = f"127.0.0.1:{find_free_port()}"
     log = tmp_path / "up.out"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "clients.cli", "up", "--ray-address", ray_head.address],
             cwd=REPO,
-            env=_env(up_home, gateway, ray_head.home),
+            env=up_env(state, gateway, ray_head.home),
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -116,7 +68,7 @@ def test_up_joins_a_token_protected_head_as_the_readme_says(
 def test_a_wrong_token_is_one_line_and_exit_2(ray_head: RayHead, tmp_path: Path) -> None:
     wrong = tmp_path / "wrong.token"
     wrong.write_text(secrets.token_hex(32))
-    code, lines = _refused(
+    code, lines = up_refused(
         tmp_path, ray_head.home, "--ray-address", ray_head.address, "--ray-token-file", str(wrong)
     )
     assert code == EXIT_REFUSED, lines
@@ -128,7 +80,7 @@ def test_no_token_is_one_line_and_exit_2(ray_head: RayHead, tmp_path: Path) -> N
     """Another machine, where nobody copied the head's token."""
     elsewhere = tmp_path / "home"
     elsewhere.mkdir()
-    code, lines = _refused(tmp_path, elsewhere, "--ray-address", ray_head.address)
+    code, lines = up_refused(tmp_path, elsewhere, "--ray-address", ray_head.address)
     assert code == EXIT_REFUSED, lines
     assert len(lines) == 1 and "requires a token" in lines[0], lines
     assert "--ray-token-file" in lines[0]
@@ -146,6 +98,6 @@ def test_the_right_token_file_from_elsewhere_is_accepted(ray_head: RayHead, tmp_
 
 def test_a_head_that_does_not_answer_is_one_line_and_exit_3(tmp_path: Path) -> None:
     address = f"127.0.0.1:{find_free_port()}"
-    code, lines = _refused(tmp_path, tmp_path, "--ray-address", address)
+    code, lines = up_refused(tmp_path, tmp_path, "--ray-address", address)
     assert code == EXIT_UNAVAILABLE, lines
     assert len(lines) == 1 and f"Ray at {address} does not answer" in lines[0], lines
