@@ -309,6 +309,9 @@ except ModuleNotFoundError:  # run as a script: bench/ is on sys.path, the repo 
 def private_ray(namespace: str) -> Iterator[None]:
     import ray
 
+    from cluster.ray_local import loopback_only
+
+    loopback_only()
     ray.init(
         address="local",
         include_dashboard=False,

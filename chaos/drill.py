@@ -69,6 +69,7 @@ from cluster.etcd_server import EmbeddedEtcd, find_free_port
 from cluster.etcd_tls import etcd_client_for
 from cluster.keys import Keys
 from cluster.ownership import read_owner
+from cluster.ray_local import loopback_only
 from cluster.tls import console_identity
 
 log = structlog.get_logger("amk.chaos.drill")
@@ -573,6 +574,8 @@ def with_own_services(
         if ray_nodes >= 2:
             ray_cluster, nodes = _start_ray_cluster(ray_nodes)
             address = ray_cluster.address
+        else:
+            loopback_only()  # a Ray of this machine alone listens on loopback only
         ray.init(
             address=address,
             include_dashboard=False,

@@ -52,6 +52,7 @@ from cluster.etcd_server import EmbeddedEtcd, member_name
 from cluster.etcd_tls import embedded_etcd_tls, etcd_client_for
 from cluster.keys import Keys
 from cluster.logs import configure as configure_logs
+from cluster.ray_local import loopback_only
 from cluster.sites import SiteLease
 from cluster.tls import INSECURE_WARNING
 
@@ -362,6 +363,8 @@ def run_up(args: argparse.Namespace) -> int:
             security = asyncio.run(etcd_setup_for(config, endpoints, embedded=False))
             check_site_free(config, endpoints)
             print(f"etcd at {', '.join(endpoints)} answers; {security}", flush=True)
+        if not config.ray_address:
+            loopback_only()  # a Ray of this machine alone listens on loopback only
         ray.init(
             # "local" always starts a new Ray; never join a stray cluster by accident.
             address=config.ray_address or "local",

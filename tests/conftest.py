@@ -26,6 +26,7 @@ from cluster.etcd_auth import ensure_etcd_auth_sync
 from cluster.etcd_server import EmbeddedEtcd, find_free_port
 from cluster.etcd_tls import identity_files
 from cluster.pki import LocalIdentities, local_identities
+from cluster.ray_local import loopback_only
 from cluster.tls import console_identity, open_channel
 from tests.helpers import (
     TEST_ACCESS_TABLE,
@@ -154,6 +155,7 @@ def archive(open_store: Callable[[], ArchiveStore]) -> ArchiveStore:
 def ray_session() -> Iterator[None]:
     import ray
 
+    loopback_only()
     ray.init(
         include_dashboard=False,
         log_to_driver=False,
