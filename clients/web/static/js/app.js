@@ -63,6 +63,7 @@ async function startConsole() {
   session.areaRegionIds = new Set(regionsGeo.features.map((f) => f.properties.region));
 
   const screen = screenOf();
+  session.hasMap = screen !== 'lists';
   const dialog = helpDialog();
   const main = h('main', { class: `console screen-${screen}`, id: 'console' });
   root.replaceChildren(header(dialog), main, dialog);

@@ -5,8 +5,8 @@ import { desk, onSelectIncident, selectIncident } from '../desk.js';
 import { duration, h, throttled, when } from '../dom.js';
 import { en, t } from '../i18n.js';
 import { URGENCY_COLOUR } from '../map_symbols.js';
-import { areaRegions, regionById } from '../session.js';
-import { on, store } from '../state.js';
+import { areaRegions, regionById, session } from '../session.js';
+import { markDrawn, on, store } from '../state.js';
 
 const RANK = { URGENCY_AKUTT: 0, URGENCY_UNSPECIFIED: 1, URGENCY_HASTER: 2, URGENCY_VANLIG: 3 };
 const CLOSED = new Set(['INCIDENT_STATUS_CLOSED', 'INCIDENT_STATUS_CANCELLED']);
@@ -35,6 +35,8 @@ export function incidentsPanel() {
 
   const render = throttled(() => {
     for (const id of dirty) updateRow(id);
+    // With no map on this screen (?screen=lists) the list is where a change is drawn.
+    if (!session.hasMap) markDrawn(dirty, performance.now());
     dirty.clear();
     if (orderDirty) reorder();
     orderDirty = false;

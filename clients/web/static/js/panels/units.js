@@ -5,8 +5,8 @@ import { h, throttled } from '../dom.js';
 import { field, hidden, rpcForm, select } from '../forms.js';
 import { en, t } from '../i18n.js';
 import { UNIT_KIND_SYMBOL, UNIT_STATUS_COLOUR, symbolImage } from '../map_symbols.js';
-import { can, regionById } from '../session.js';
-import { on, putUnit, store } from '../state.js';
+import { can, regionById, session } from '../session.js';
+import { markDrawn, on, putUnit, store } from '../state.js';
 
 export const UNIT_STATUSES = ['AVAILABLE_AT_STATION', 'AVAILABLE_MOBILE', 'ASSIGNED', 'EN_ROUTE', 'ON_SCENE',
   'TRANSPORTING', 'AT_HOSPITAL', 'OUT_OF_SERVICE'].map((s) => `UNIT_STATUS_${s}`);
@@ -31,6 +31,8 @@ export function unitsPanel() {
   const render = throttled(() => {
     let added = false;
     for (const id of dirty) added = updateRow(id) || added;
+    // With no map on this screen (?screen=lists) the list is where a change is drawn.
+    if (!session.hasMap) markDrawn(dirty, performance.now());
     dirty.clear();
     if (added) body.append(...[...rows.values()].sort((a, b) => a.dataset.sort.localeCompare(b.dataset.sort)));
     applyFilters();
