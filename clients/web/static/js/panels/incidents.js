@@ -13,6 +13,16 @@ const CLOSED = new Set(['INCIDENT_STATUS_CLOSED', 'INCIDENT_STATUS_CANCELLED']);
 export const INCIDENT_STATUSES = ['RECEIVED', 'TRIAGED', 'DISPATCHED', 'ON_SCENE', 'TRANSPORTING', 'AT_HOSPITAL', 'CLOSED', 'CANCELLED']
   .map((s) => `INCIDENT_STATUS_${s}`);
 
+/** Open before closed; then Akutt, untriaged, Haster, Vanlig; then oldest first. */
+function compare(a, b) {
+  const ca = a.classList.contains('closed');
+  const cb = b.classList.contains('closed');
+  if (ca !== cb) return ca ? 1 : -1;
+  const ra = RANK[a.dataset.urgency] ?? 1;
+  const rb = RANK[b.dataset.urgency] ?? 1;
+  return ra - rb || Number(a.dataset.created) - Number(b.dataset.created);
+}
+
 export function incidentsPanel() {
   const body = h('tbody', { id: 'incidents' });
   const count = h('span', { class: 'count' });
@@ -31,15 +41,18 @@ export function incidentsPanel() {
   };
   const rows = new Map(); // id -> <tr>
   const dirty = new Set();
-  let orderDirty = true;
+  const moved = new Set(); // rows new or whose place in the order changed
 
   const render = throttled(() => {
     for (const id of dirty) updateRow(id);
     // With no map on this screen (?screen=lists) the list is where a change is drawn.
     if (!session.hasMap) markDrawn(dirty, performance.now());
     dirty.clear();
-    if (orderDirty) reorder();
-    orderDirty = false;
+    // A few changes move a few rows; a snapshot sorts once. Moving all 2,000 rows on each
+    // change would cost a layout of the whole table several times a second under load.
+    if (moved.size > 50) reorder();
+    else for (const tr of moved) place(tr);
+    moved.clear();
     applyFilters();
   }, 200);
 
@@ -49,7 +62,7 @@ export function incidentsPanel() {
     if (!inc) {
       if (tr) tr.remove();
       rows.delete(id);
-      orderDirty = true;
+      if (tr) moved.delete(tr);
       return;
     }
     if (!tr) {
@@ -57,7 +70,7 @@ export function incidentsPanel() {
       tr.addEventListener('click', () => selectIncident(id));
       tr.addEventListener('keydown', (e) => { if (e.key === 'Enter') selectIncident(id); });
       rows.set(id, tr);
-      orderDirty = true;
+      moved.add(tr);
     }
     const before = `${tr.dataset.urgency}|${tr.dataset.status}`;
     tr.dataset.status = inc.status;
@@ -65,8 +78,8 @@ export function incidentsPanel() {
     tr.dataset.region = inc.region;
     tr.dataset.created = when(inc.created_at);
     tr.dataset.text = `${inc.id} ${inc.address || ''} ${inc.caller_number || ''} ${inc.criteria_code || ''}`.toLowerCase();
-    if (before !== `${inc.urgency}|${inc.status}`) orderDirty = true;
     tr.classList.toggle('closed', CLOSED.has(inc.status));
+    if (before !== `${inc.urgency}|${inc.status}`) moved.add(tr);
     tr.classList.toggle('selected', desk.incident === id);
     const dot = h('span', { class: 'dot', style: `background:${URGENCY_COLOUR[inc.urgency] || URGENCY_COLOUR.URGENCY_UNSPECIFIED}` });
     tr.replaceChildren(
@@ -80,15 +93,21 @@ export function incidentsPanel() {
   }
 
   function reorder() {
-    const sorted = [...rows.values()].sort((a, b) => {
-      const ca = a.classList.contains('closed');
-      const cb = b.classList.contains('closed');
-      if (ca !== cb) return ca ? 1 : -1;
-      const ra = RANK[a.dataset.urgency] ?? 1;
-      const rb = RANK[b.dataset.urgency] ?? 1;
-      return ra - rb || Number(a.dataset.created) - Number(b.dataset.created);
-    });
-    body.append(...sorted); // moves the existing rows: no re-creation
+    body.append(...[...rows.values()].sort(compare)); // moves the existing rows: no re-creation
+  }
+
+  /** Put one row where it belongs among the (sorted) others: a binary search. */
+  function place(tr) {
+    if (tr.parentNode) tr.remove();
+    const others = body.children;
+    let lo = 0;
+    let hi = others.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (compare(others[mid], tr) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    body.insertBefore(tr, others[lo] || null);
   }
 
   function applyFilters() {
