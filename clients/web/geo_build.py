@@ -201,8 +201,8 @@ def build_outline(path: Path = OUTLINE_IN, min_island: float = MIN_ISLAND_DEG2) 
     """Norway's outline from Kartverket's ``norge-2024-s.geojson``, rounded."""
     if not path.is_file():
         raise FileNotFoundError(
-            f"Norway's outline {path} is missing (the shared data is beside the repository "
-            "on developers' machines, not on CI's); norway.geojson is committed"
+            f"Norway's outline {path} is missing (the shared data lies beside the repository "
+            "on developers' machines, not on CI's): the committed norway.geojson is kept"
         )
     source = json.loads(path.read_text(encoding="utf-8"))
     polygons = []
@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         outline = dumps(build_outline(args.outline))
     except FileNotFoundError as exc:
-        print(f"geo_build: {exc}; kept the committed {OUTLINE_OUT.name}", file=sys.stderr)
+        print(f"geo_build: {exc}", file=sys.stderr)
         return 1
     OUTLINE_OUT.write_text(outline, encoding="utf-8")
     print(f"wrote {OUTLINE_OUT.relative_to(REPO)} ({len(outline.encode()):,} bytes)")

@@ -62,7 +62,7 @@ def test_both_files_stay_small() -> None:
 
 
 def test_a_missing_outline_is_said_clearly(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match=r"norway\.geojson is committed"):
+    with pytest.raises(FileNotFoundError, match=r"committed norway\.geojson is kept"):
         geo_build.build_outline(tmp_path / "norge-2024-s.geojson")
 
 
