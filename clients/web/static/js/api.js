@@ -1,0 +1,55 @@
+// The web server's HTTP API (docs/web-console.md): JSON in, JSON out. Every failure is
+// thrown as an ApiError with the contract's {code, message, field}.
+import { t } from './i18n.js';
+
+export class ApiError extends Error {
+  constructor(status, code, message, field = '', body = null) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.field = field || '';
+    this.body = body;
+  }
+}
+
+let onUnauthorized = null;
+
+/** Called once on a 401 from any call but /api/me and /api/login (the session ended). */
+export function whenUnauthorized(fn) {
+  onUnauthorized = fn;
+}
+
+async function request(method, path, body) {
+  const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch {
+    throw new ApiError(0, 'UNAVAILABLE', t('error.network'));
+  }
+  let data = null;
+  try {
+    data = await res.json();
+  } catch {
+    data = null;
+  }
+  if (!res.ok) {
+    const e = (data && data.error) || {};
+    const err = new ApiError(res.status, e.code || `HTTP_${res.status}`, e.message || res.statusText, e.field, data);
+    if (res.status === 401 && onUnauthorized && !path.startsWith('/api/me') && !path.startsWith('/api/login')) {
+      onUnauthorized(err);
+    }
+    throw err;
+  }
+  return data;
+}
+
+export const get = (path) => request('GET', path);
+export const post = (path, body = {}) => request('POST', path, body);
+
+/** POST /api/rpc/{method}: the request and the answer as proto JSON. */
+export const rpc = (method, body = {}) => post(`/api/rpc/${method}`, body);

@@ -1,0 +1,45 @@
+// One desk, two screens: /?screen=map and /?screen=lists are two windows of the same
+// browser. They share the selected incident and unit and the last map click over a
+// BroadcastChannel, so a click on the map screen fills the form on the lists screen.
+import { emit, on } from './state.js';
+
+const channel = 'BroadcastChannel' in window ? new BroadcastChannel('amk-desk') : null;
+
+export const desk = { incident: null, unit: null, lastClick: null, mapCentre: null };
+
+if (channel) channel.onmessage = (e) => receive(e.data, true);
+
+function receive(msg, remote) {
+  switch (msg.type) {
+    case 'incident':
+      desk.incident = msg.id;
+      emit('select-incident', { id: msg.id, remote });
+      break;
+    case 'unit':
+      desk.unit = msg.id;
+      emit('select-unit', { id: msg.id, remote });
+      break;
+    case 'click':
+      desk.lastClick = { lat: msg.lat, lon: msg.lon };
+      emit('map-click', { lat: msg.lat, lon: msg.lon, remote });
+      break;
+    case 'centre':
+      desk.mapCentre = { lat: msg.lat, lon: msg.lon };
+      break;
+    default:
+      break;
+  }
+}
+
+function send(msg) {
+  receive(msg, false);
+  if (channel) channel.postMessage(msg);
+}
+
+export const selectIncident = (id) => send({ type: 'incident', id });
+export const selectUnit = (id) => send({ type: 'unit', id });
+export const mapClicked = (lat, lon) => send({ type: 'click', lat, lon });
+export const mapCentred = (lat, lon) => send({ type: 'centre', lat, lon });
+export const onSelectIncident = (fn) => on('select-incident', fn);
+export const onSelectUnit = (fn) => on('select-unit', fn);
+export const onMapClick = (fn) => on('map-click', fn);

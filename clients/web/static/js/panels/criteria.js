@@ -1,0 +1,67 @@
+// A searchable list of the triage criteria (GET /api/reference): type words of the
+// complaint, a code or a chapter; pick one with a click or Enter. The chosen code goes
+// into the form's criteria_code input.
+import { h } from '../dom.js';
+import { en, t } from '../i18n.js';
+import { URGENCY_COLOUR } from '../map_symbols.js';
+import { session } from '../session.js';
+
+const MAX_SHOWN = 60;
+
+/** The urgency of a criterion as an enum name, whatever the reference spells it. */
+export function urgencyOf(criterion) {
+  const u = String(criterion.urgency || '').toUpperCase();
+  if (u.startsWith('URGENCY_')) return u;
+  return { A: 'URGENCY_AKUTT', H: 'URGENCY_HASTER', V: 'URGENCY_VANLIG' }[u[0]] || 'URGENCY_UNSPECIFIED';
+}
+
+/** {element, search, code}: `code` is the input named criteria_code. */
+export function criteriaPicker(code) {
+  const search = h('input', {
+    type: 'search', class: 'criteria-search', autocomplete: 'off', role: 'combobox',
+    'aria-expanded': 'true', 'aria-keyshortcuts': 'Alt+T', placeholder: t('triage.search_placeholder'),
+  });
+  search.id = `criteria-search-${Math.random().toString(36).slice(2, 8)}`;
+  const list = h('ul', { class: 'criteria-list', role: 'listbox', id: `${search.id}-list` });
+  search.setAttribute('aria-controls', list.id);
+  const chapters = new Map((session.reference.chapters || []).map((c) => [Number(c.number), c.name]));
+  const all = (session.reference.criteria || []).map((c) => ({
+    ...c,
+    urgencyEnum: urgencyOf(c),
+    haystack: `${c.code} ${c.text} ${chapters.get(Number(c.chapter)) || ''}`.toLowerCase(),
+  }));
+
+  const choose = (c) => {
+    code.value = c.code;
+    for (const li of list.querySelectorAll('[aria-selected=true]')) li.setAttribute('aria-selected', 'false');
+    list.querySelector(`[data-code="${CSS.escape(c.code)}"]`)?.setAttribute('aria-selected', 'true');
+  };
+
+  const render = () => {
+    const words = search.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
+    const found = all.filter((c) => words.every((w) => c.haystack.includes(w)));
+    list.replaceChildren(...found.slice(0, MAX_SHOWN).map((c) => {
+      const li = h('li', { role: 'option', tabindex: '-1', 'aria-selected': String(code.value === c.code), dataset: { code: c.code } },
+        h('span', { class: 'dot', style: `background:${URGENCY_COLOUR[c.urgencyEnum]}` }),
+        h('span', { class: 'mono' }, c.code), ' ',
+        h('span', { class: 'urg' }, en(c.urgencyEnum)), ' ',
+        h('span', {}, c.text));
+      li.addEventListener('click', () => choose(c));
+      return li;
+    }));
+    if (found.length > MAX_SHOWN) list.append(h('li', { class: 'more' }, t('triage.more', { n: found.length - MAX_SHOWN })));
+    if (!found.length) list.append(h('li', { class: 'more' }, t('triage.none')));
+    return found;
+  };
+  search.addEventListener('input', render);
+  search.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') {
+      e.preventDefault(); // Enter picks the first match; the submit button sends it
+      const [first] = render();
+      if (first) choose(first);
+    }
+  });
+  render();
+  const label = h('label', { for: search.id }, t('triage.search'));
+  return { element: h('div', { class: 'criteria-picker' }, label, search, list), search };
+}

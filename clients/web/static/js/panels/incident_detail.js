@@ -1,0 +1,116 @@
+// The selected incident: what it holds, and what can be done with it (triage with the
+// criteria list, a note, a status, releasing an assigned unit). Its facts are redrawn
+// as it changes; its forms are not, so nobody loses what they were typing.
+import { rpc } from '../api.js';
+import { desk, onSelectIncident } from '../desk.js';
+import { duration, fill, h, timeOfDay, when } from '../dom.js';
+import { act, errorSlot, field, hidden, rpcForm, select, textarea } from '../forms.js';
+import { en, t } from '../i18n.js';
+import { URGENCY_COLOUR } from '../map_symbols.js';
+import { can, regionName } from '../session.js';
+import { on, putIncident, putUnit, store } from '../state.js';
+import { criteriaPicker } from './criteria.js';
+import { INCIDENT_STATUSES } from './incidents.js';
+
+export function incidentDetailPanel() {
+  const body = h('div', { class: 'detail-body' }, h('p', { class: 'empty' }, t('detail.none')));
+  const panel = h('section', { class: 'panel', id: 'incident-detail', 'aria-labelledby': 'detail-title' },
+    h('h2', { id: 'detail-title' }, t('detail.title')), body);
+  let facts = null;
+  let shownId = null;
+  let picker = null;
+
+  onSelectIncident(({ id }) => show(id));
+  on('incidents', (ids) => { if (shownId && ids.has(shownId) && facts) drawFacts(facts, shownId); });
+  on('units', (ids) => {
+    const assigned = store.incidents.get(shownId)?.assigned_unit_ids || [];
+    if (facts && assigned.some((u) => ids.has(u))) drawFacts(facts, shownId);
+  });
+  // Alt+T: triage the selected incident, starting in the criteria search.
+  on('shortcut-triage', () => picker?.search.focus());
+
+  function show(id) {
+    shownId = id;
+    panel.dataset.incidentId = id || '';
+    if (!id) {
+      body.replaceChildren(h('p', { class: 'empty' }, t('detail.none')));
+      facts = null;
+      picker = null;
+      return;
+    }
+    facts = h('div', { class: 'facts' });
+    drawFacts(facts, id);
+    const forms = [];
+    if (can('TriageIncident')) {
+      const code = h('input', { type: 'text', class: 'mono', autocomplete: 'off' });
+      picker = criteriaPicker(code);
+      forms.push(rpcForm('TriageIncident', [
+        hidden('incident_id', id), errorSlot('incident_id'),
+        picker.element,
+        field('criteria_code', t('incident.criteria_code'), code),
+      ], { done: putIncident, extraClass: 'triage' }));
+    } else {
+      picker = null;
+    }
+    if (can('ChangeIncidentStatus')) {
+      forms.push(rpcForm('ChangeIncidentStatus', [
+        hidden('incident_id', id), errorSlot('incident_id'),
+        field('status', t('incident.status'), select(INCIDENT_STATUSES.map((s) => [s, en(s)]), { blank: '–' })),
+      ], { done: putIncident, extraClass: 'inline' }));
+    }
+    if (can('AddIncidentNote')) {
+      forms.push(rpcForm('AddIncidentNote', [
+        hidden('incident_id', id), errorSlot('incident_id'),
+        field('text', t('detail.note'), textarea({ maxlength: 2000 })),
+      ], { done: putIncident, reset: true }));
+    }
+    for (const f of forms) f.dataset.escape = 'reset';
+    body.replaceChildren(facts, ...forms);
+  }
+
+  function drawFacts(el, id) {
+    const inc = store.incidents.get(id);
+    if (!inc) {
+      el.replaceChildren(h('p', { class: 'empty' }, t('detail.waiting', { id })));
+      return;
+    }
+    const pos = inc.position;
+    const row = (key, value) => [h('dt', {}, t(key)), h('dd', {}, value)];
+    const units = (inc.assigned_unit_ids || []).map((uid) => {
+      const unit = store.units.get(uid);
+      const li = h('li', { dataset: { unitId: uid } },
+        `${unit?.call_sign || uid} · ${unit ? en(unit.status) : ''}`);
+      if (can('ReleaseUnit')) {
+        const b = h('button', { type: 'button', class: 'small secondary', dataset: { action: 'ReleaseUnit' } }, t('action.ReleaseUnit'));
+        const err = h('span', { class: 'form-error' });
+        b.addEventListener('click', () => act(b, err, async () => {
+          const a = await rpc('ReleaseUnit', { incident_id: id, unit_id: uid });
+          putIncident(a.incident);
+          putUnit(a.unit);
+        }));
+        li.append(' ', b, err);
+      }
+      return li;
+    });
+    const notes = (inc.notes || []).map((n) => h('li', {}, h('span', { class: 'meta' }, `${timeOfDay(n.at)} ${n.author || ''}: `), n.text));
+    fill(el,
+      h('h3', {},
+        h('span', { class: 'dot', style: `background:${URGENCY_COLOUR[inc.urgency] || URGENCY_COLOUR.URGENCY_UNSPECIFIED}` }),
+        `${inc.urgency === 'URGENCY_UNSPECIFIED' ? t('map.untriaged') : en(inc.urgency)} · `,
+        h('span', { class: 'mono' }, inc.id)),
+      h('dl', { class: 'facts-list' },
+        row('incident.status', en(inc.status)),
+        row('incident.region', regionName(inc.region)),
+        row('incident.address', inc.address || '–'),
+        row('incident.position', pos ? `${pos.lat.toFixed(5)}, ${pos.lon.toFixed(5)}` : '–'),
+        row('incident.caller_number', inc.caller_number || '–'),
+        row('incident.criteria_code', inc.criteria_code || '–'),
+        row('incident.age', duration(Date.now() - when(inc.created_at), t('unit.hour')))),
+      h('h4', {}, t('detail.units')),
+      units.length ? h('ul', { class: 'assigned' }, units) : h('p', { class: 'empty' }, t('detail.no_units')),
+      notes.length ? [h('h4', {}, t('incident.notes')), h('ul', { class: 'notes' }, notes)] : null);
+  }
+
+  if (desk.incident) show(desk.incident);
+  return panel;
+}

@@ -1,0 +1,87 @@
+// Key performance figures (GetKpis) as small inline SVG bar charts, no chart library:
+// one chart per measure, a bar per region and urgency for p50 and p90, and the national
+// target as a line.
+import { rpc } from '../api.js';
+import { h } from '../dom.js';
+import { act } from '../forms.js';
+import { en, t } from '../i18n.js';
+import { URGENCY_COLOUR } from '../map_symbols.js';
+import { can, regionById } from '../session.js';
+
+const SVG = 'http://www.w3.org/2000/svg';
+const REFRESH_MS = 60_000;
+
+function s(tag, attrs = {}, text = '') {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  if (text) el.textContent = text;
+  return el;
+}
+
+export function kpisPanel() {
+  if (!can('GetKpis')) return null;
+  const charts = h('div', { id: 'kpis', class: 'kpi-charts' });
+  const error = h('div', { class: 'form-error', role: 'alert' });
+  const button = h('button', { type: 'button', class: 'secondary', dataset: { action: 'GetKpis' } }, t('action.GetKpis'));
+  const load = () => act(button, error, async () => {
+    const res = await rpc('GetKpis', {});
+    draw(charts, res.figures || []);
+  });
+  button.addEventListener('click', load);
+  load();
+  setInterval(() => { if (!document.hidden) load(); }, REFRESH_MS);
+  return h('section', { class: 'panel', id: 'kpis-panel', 'aria-labelledby': 'kpis-title' },
+    h('h2', { id: 'kpis-title' }, t('kpis.title')), h('div', { class: 'toolbar' }, button), error, charts);
+}
+
+function draw(el, figures) {
+  const byMeasure = new Map();
+  for (const f of figures) {
+    if (!Number(f.count)) continue;
+    if (!byMeasure.has(f.measure)) byMeasure.set(f.measure, []);
+    byMeasure.get(f.measure).push(f);
+  }
+  if (!byMeasure.size) {
+    el.replaceChildren(h('p', { class: 'empty' }, t('kpis.none')));
+    return;
+  }
+  el.replaceChildren(...[...byMeasure].map(([measure, list]) => chart(measure, list)));
+}
+
+function chart(measure, figures) {
+  const W = 460;
+  const ROW = 22;
+  const LEFT = 150;
+  const top = 6;
+  const H = top + figures.length * ROW + 18;
+  const max = Math.max(...figures.map((f) => Math.max(Number(f.p90_s) || 0, Number(f.target_s) || 0)), 1);
+  const x = (v) => LEFT + ((W - LEFT - 50) * v) / max;
+  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, width: '100%', role: 'img', 'aria-label': t('kpis.chart_label', { measure: t(`kpi.${measure}`) }) });
+  figures.forEach((f, i) => {
+    const y = top + i * ROW;
+    const urgency = f.urgency && f.urgency !== 'URGENCY_UNSPECIFIED' ? ` ${en(f.urgency)}` : '';
+    const area = f.area ? ` ${f.area}` : '';
+    svg.append(s('text', { x: LEFT - 6, y: y + 14, 'text-anchor': 'end', class: 'kpi-label' },
+      `${regionById(f.region)?.code || f.region || t('filter.all')}${urgency}${area}`));
+    const colour = URGENCY_COLOUR[f.urgency] || '#5c7cfa';
+    const p90 = s('rect', { x: LEFT, y: y + 3, width: Math.max(1, x(Number(f.p90_s) || 0) - LEFT), height: 14, fill: colour, opacity: 0.35 });
+    p90.append(s('title', {}, `n=${f.count}; p50 ${fmt(f.p50_s)}, p90 ${fmt(f.p90_s)}; ${f.target_text || ''}`));
+    svg.append(p90);
+    svg.append(s('rect', { x: LEFT, y: y + 3, width: Math.max(1, x(Number(f.p50_s) || 0) - LEFT), height: 14, fill: colour }));
+    svg.append(s('text', { x: x(Number(f.p90_s) || 0) + 4, y: y + 14, class: 'kpi-value' },
+      `${fmt(f.p50_s)} / ${fmt(f.p90_s)}`));
+    if (Number(f.target_s)) {
+      svg.append(s('line', { x1: x(Number(f.target_s)), x2: x(Number(f.target_s)), y1: y, y2: y + ROW - 2, class: 'kpi-target' }));
+    }
+  });
+  svg.append(s('text', { x: LEFT, y: H - 4, class: 'kpi-axis' }, t('kpis.axis')));
+  const target = figures.find((f) => Number(f.target_s));
+  return h('figure', { class: 'kpi', dataset: { measure } },
+    h('figcaption', {}, t(`kpi.${measure}`), target ? h('small', {}, ` ${t('kpis.target', { s: fmt(target.target_s), share: Math.round(Number(target.target_share) * 100) })}`) : null),
+    svg);
+}
+
+function fmt(seconds) {
+  const v = Number(seconds) || 0;
+  return v >= 120 ? `${(v / 60).toFixed(1)} min` : `${v.toFixed(0)} s`;
+}

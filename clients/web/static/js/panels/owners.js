@@ -1,0 +1,55 @@
+// Who owns each region now (event: status, ClusterStatus; and the watch's owner
+// changes): owner centre, fencing token, standbys, last takeover. During a failover the
+// owner empties, then the new owner appears with a higher token.
+import { h } from '../dom.js';
+import { t } from '../i18n.js';
+import { centreColour } from '../map_regions.js';
+import { centreName, session } from '../session.js';
+import { on, store } from '../state.js';
+
+export function ownersPanel() {
+  const body = h('tbody', { id: 'owners' });
+  const centres = h('p', { class: 'centres' });
+
+  function render() {
+    const status = store.status;
+    const fromStatus = new Map((status?.regions || []).map((r) => [r.id, r]));
+    const ids = new Set([...session.reference.regions.map((r) => r.id), ...fromStatus.keys(), ...Object.keys(store.owners)]);
+    const rows = [...ids].map((id) => {
+      const r = fromStatus.get(id) || {};
+      const ref = session.reference.regions.find((x) => x.id === id) || {};
+      const owner = id in store.owners ? store.owners[id] : r.owner_centre || '';
+      const token = String(store.tokens[id] ?? r.fencing_token ?? '');
+      const takeover = r.last_takeover
+        ? `${r.last_takeover}${Number(r.last_takeover_ms) ? ` (${Number(r.last_takeover_ms).toFixed(1)} ms)` : ''}`
+        : '–';
+      return h('tr', { dataset: { region: id, owner, token }, class: owner ? '' : 'unowned' },
+        h('td', {}, h('span', { class: 'swatch', style: `background:${centreColour(owner)}` }), ' ',
+          h('strong', {}, ref.code || id), ' ', ref.name || r.name || ''),
+        h('td', {}, owner ? centreName(owner) : t('owners.nobody'),
+          owner && ref.home && owner !== ref.home ? h('small', { class: 'away' }, ` ${t('owners.home', { home: centreName(ref.home) })}`) : null),
+        h('td', { class: 'mono' }, token || '–'),
+        h('td', {}, (r.standbys || []).map(centreName).join(', ') || '–'),
+        h('td', { class: 'takeover' }, takeover),
+        h('td', {}, r.owner_site || ''));
+    });
+    body.replaceChildren(...rows);
+    const list = status?.centres || [];
+    centres.replaceChildren(t('owners.centres'), ' ', ...list.map((c) =>
+      h('span', { class: `centre ${c.alive ? 'alive' : 'dead'}`, title: c.alive ? t('owners.alive') : t('owners.dead') },
+        `${c.alive ? '●' : '○'} ${c.name || c.id}`)));
+  }
+
+  on('status', render);
+  on('owners', render);
+  render();
+
+  return h('section', { class: 'panel', id: 'owners-panel', 'aria-labelledby': 'owners-title' },
+    h('h2', { id: 'owners-title' }, t('owners.title')),
+    h('div', { class: 'table-wrap' },
+      h('table', { class: 'list' },
+        h('thead', {}, h('tr', {}, ['owners.region', 'owners.owner', 'owners.token', 'owners.standbys', 'owners.takeover', 'owners.site']
+          .map((k) => h('th', { scope: 'col' }, t(k))))),
+        body)),
+    centres);
+}

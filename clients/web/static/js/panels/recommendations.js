@@ -1,0 +1,84 @@
+// Recommended units for the selected incident (RecommendUnits): rank, unit, ETA,
+// distance and the reason in words; one click (or Alt+1..9) assigns one (AssignUnit).
+import { rpc } from '../api.js';
+import { desk, onSelectIncident } from '../desk.js';
+import { clock, h } from '../dom.js';
+import { act } from '../forms.js';
+import { en, t } from '../i18n.js';
+import { can } from '../session.js';
+import { on, putIncident, putUnit } from '../state.js';
+
+export function recommendationsPanel() {
+  const body = h('tbody', { id: 'recommendations' });
+  const error = h('div', { class: 'form-error', role: 'alert' });
+  const info = h('p', { class: 'hint', role: 'status' }, t('recs.none_selected'));
+  const button = can('RecommendUnits')
+    ? h('button', { type: 'button', dataset: { action: 'RecommendUnits' }, 'aria-keyshortcuts': 'Alt+R' }, t('action.RecommendUnits'))
+    : null;
+
+  async function load() {
+    const id = desk.incident;
+    body.replaceChildren();
+    if (!id) {
+      info.textContent = t('recs.none_selected');
+      return;
+    }
+    info.textContent = t('recs.loading', { id });
+    const res = await rpc('RecommendUnits', { incident_id: id, limit: 10 });
+    if (desk.incident !== id) return; // another incident was selected meanwhile
+    const recs = res.recommendations || [];
+    info.textContent = recs.length ? t('recs.for', { id }) : t('recs.empty', { id });
+    body.replaceChildren(...recs.map((r, i) => row(id, r, i)));
+  }
+
+  function row(incidentId, rec, index) {
+    const unit = rec.unit || {};
+    const cells = [
+      h('td', {}, String(rec.rank || index + 1)),
+      h('td', {}, h('strong', {}, unit.call_sign || unit.id), h('br'), h('small', {}, `${en(unit.kind)} · ${en(unit.status)}`)),
+      h('td', { class: 'eta' }, clock(Number(rec.eta_s))),
+      h('td', {}, `${Number(rec.distance_km || 0).toFixed(1)} km`, h('br'), h('small', {}, rec.mode || '')),
+      h('td', { class: 'reason' }, rec.reason || '', rec.note ? h('small', { class: 'note' }, rec.note) : null),
+    ];
+    if (can('AssignUnit')) {
+      const b = h('button', {
+        type: 'button', class: 'primary small', dataset: { action: 'AssignUnit' },
+        'aria-keyshortcuts': index < 9 ? `Alt+${index + 1}` : null,
+        'aria-label': t('recs.assign_label', { unit: unit.call_sign || unit.id, incident: incidentId }),
+      }, index < 9 ? `${t('action.AssignUnit')} (${index + 1})` : t('action.AssignUnit'));
+      b.addEventListener('click', () => act(b, error, async () => {
+        const a = await rpc('AssignUnit', { incident_id: incidentId, unit_id: unit.id });
+        putIncident(a.incident);
+        putUnit(a.unit);
+        // The list is stale now (the unit is taken, the incident moved on): ask again, so
+        // Alt+1..9 and the ranks shown stay true.
+        await load();
+        info.textContent = t('recs.assigned', { unit: unit.call_sign || unit.id, id: incidentId });
+      }));
+      cells.push(h('td', {}, b));
+    }
+    return h('tr', { dataset: { unitId: unit.id, rank: rec.rank || index + 1 } }, cells);
+  }
+
+  if (button) button.addEventListener('click', () => act(button, error, load));
+  onSelectIncident(() => {
+    error.textContent = '';
+    body.replaceChildren();
+    // A dispatcher wants the list at once; others ask for it (Alt+R).
+    if (button && can('AssignUnit') && desk.incident) act(button, error, load);
+    else info.textContent = desk.incident ? t('recs.ask', { id: desk.incident }) : t('recs.none_selected');
+  });
+  on('shortcut-recommend', () => button?.click());
+  on('shortcut-assign', (n) => body.querySelectorAll('button[data-action=AssignUnit]')[n - 1]?.click());
+
+  const heads = ['recs.rank', 'recs.unit', 'recs.eta', 'recs.distance', 'recs.reason'];
+  if (can('AssignUnit')) heads.push('recs.assign');
+  return h('section', { class: 'panel', id: 'recommendations-panel', 'aria-labelledby': 'recs-title' },
+    h('h2', { id: 'recs-title' }, t('recs.title')),
+    h('div', { class: 'toolbar' }, button, info),
+    error,
+    h('div', { class: 'table-wrap' },
+      h('table', { class: 'list' },
+        h('thead', {}, h('tr', {}, heads.map((k) => h('th', { scope: 'col' }, t(k))))),
+        body)));
+}

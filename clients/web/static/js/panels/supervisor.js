@@ -1,0 +1,101 @@
+// The supervisor's actions: hand a region over to another centre and back, call sharing
+// on or off, and major incidents (declare, list, stand down). Each form is there only if
+// the role may call its method.
+import { rpc } from '../api.js';
+import { onMapClick } from '../desk.js';
+import { h, timeOfDay } from '../dom.js';
+import { act, errorSlot, field, input, number, rpcForm, select } from '../forms.js';
+import { t } from '../i18n.js';
+import { areaRegions, can, centreName, regionName, session } from '../session.js';
+import { putRegionStatus } from '../state.js';
+
+const ACTIONS = ['HandOverRegion', 'HandBackRegion', 'SetCallSharing', 'DeclareMajorIncident', 'ListMajorIncidents'];
+
+export function supervisorPanel() {
+  if (!ACTIONS.some(can)) return null;
+  const regionSelect = () => select(session.reference.regions.map((r) => [r.id, `${r.name} (${r.code})`]), { blank: t('form.choose_region') });
+  const done = h('p', { class: 'done', role: 'status' });
+  const parts = [];
+
+  if (can('HandOverRegion')) {
+    const centres = select(session.reference.centres.map((c) => [c.id, c.name]), { blank: t('form.choose_centre') });
+    parts.push(box('HandOverRegion', rpcForm('HandOverRegion', [
+      field('region', t('incident.region'), regionSelect()),
+      field('to_centre', t('sup.to_centre'), centres),
+    ], { done: (r) => { putRegionStatus(r); done.textContent = t('sup.handed_over', { region: regionName(r.id), centre: centreName(r.owner_centre) }); } })));
+  }
+  if (can('HandBackRegion')) {
+    parts.push(box('HandBackRegion', rpcForm('HandBackRegion', [
+      field('region', t('incident.region'), regionSelect()),
+    ], { done: (r) => { putRegionStatus(r); done.textContent = t('sup.handed_back', { region: regionName(r.id), centre: centreName(r.owner_centre) }); } })));
+  }
+  if (can('SetCallSharing')) {
+    const sharing = h('input', { type: 'checkbox' });
+    parts.push(box('SetCallSharing', rpcForm('SetCallSharing', [
+      field('region', t('incident.region'), select(areaRegions().map((r) => [r.id, r.name]), { blank: t('form.choose_region') })),
+      h('div', { class: 'field checkbox' }, h('label', {}, sharing, ' ', t('sup.sharing_on')),
+        h('div', { class: 'field-error', dataset: { field: 'sharing' } })),
+    ], {
+      build: (body) => ({ ...body, sharing: sharing.checked }),
+      done: (r) => { done.textContent = t(r.sharing ? 'sup.sharing_now_on' : 'sup.sharing_now_off', { region: regionName(r.region) }); },
+    })));
+    sharing.name = 'sharing';
+  }
+  let majorList = null;
+  if (can('DeclareMajorIncident')) {
+    const lat = number();
+    const lon = number();
+    onMapClick((p) => { lat.value = p.lat; lon.value = p.lon; });
+    parts.push(box('DeclareMajorIncident', rpcForm('DeclareMajorIncident', [
+      field('region', t('incident.region'), select(areaRegions().map((r) => [r.id, r.name]), { blank: t('form.choose_region') })),
+      h('fieldset', { class: 'position' }, h('legend', {}, t('incident.position')),
+        field('position.lat', t('form.lat'), lat), field('position.lon', t('form.lon'), lon), errorSlot('position')),
+      field('kind', t('sup.kind'), input({ placeholder: t('sup.kind_placeholder') })),
+      field('expected_patients', t('sup.expected_patients'), number({ min: 0, step: 1 })),
+    ], { reset: true, done: (m) => { done.textContent = t('sup.declared', { id: m.id }); refreshMajors(); } })));
+  }
+  if (can('ListMajorIncidents')) {
+    majorList = h('ul', { id: 'major-incidents', class: 'majors' });
+    const error = h('div', { class: 'form-error', role: 'alert' });
+    const b = h('button', { type: 'button', class: 'secondary', dataset: { action: 'ListMajorIncidents' } }, t('action.ListMajorIncidents'));
+    b.addEventListener('click', () => refreshMajors(b, error));
+    parts.push(h('div', { class: 'box' }, h('h3', {}, t('sup.majors')), b, error, majorList));
+  }
+
+  async function refreshMajors(button = null, error = null) {
+    if (!majorList) return;
+    const run = async () => {
+      const res = await rpc('ListMajorIncidents', {});
+      majorList.replaceChildren(...(res.major_incidents || []).map(majorRow));
+      if (!majorList.children.length) majorList.append(h('li', { class: 'empty' }, t('sup.no_majors')));
+    };
+    if (button) await act(button, error, run);
+    else await run().catch(() => {});
+  }
+
+  function majorRow(m) {
+    const li = h('li', { dataset: { majorIncidentId: m.id, status: m.status } },
+      h('strong', {}, m.kind || m.id), ` · ${regionName(m.region)} · `,
+      t('sup.major_line', { patients: m.expected_patients, incidents: (m.incident_ids || []).length, status: m.status }),
+      m.declared_at ? h('small', {}, ` ${timeOfDay(new Date(Number(m.declared_at) * 1000).toISOString())}`) : null);
+    if (can('StandDownMajorIncident') && m.status !== 'stood_down') {
+      const b = h('button', { type: 'button', class: 'small danger', dataset: { action: 'StandDownMajorIncident' } }, t('action.StandDownMajorIncident'));
+      const err = h('span', { class: 'form-error' });
+      b.addEventListener('click', () => act(b, err, async () => {
+        await rpc('StandDownMajorIncident', { major_incident_id: m.id });
+        await refreshMajors();
+      }));
+      li.append(' ', b, err);
+    }
+    return li;
+  }
+
+  refreshMajors();
+  return h('section', { class: 'panel', id: 'supervisor-panel', 'aria-labelledby': 'sup-title' },
+    h('h2', { id: 'sup-title' }, t('sup.title')), done, ...parts);
+}
+
+function box(method, form) {
+  form.dataset.escape = 'reset';
+  return h('div', { class: 'box' }, h('h3', {}, t(`sup.${method}`)), form);
+}
