@@ -10,7 +10,7 @@ import { snapshotStartedAt } from './live.js';
 import { drawRegions } from './map_regions.js';
 import { PLACE_SYMBOL, SymbolMarker, UNIT_KIND_SYMBOL, UNIT_STATUS_COLOUR, URGENCY_COLOUR, symbolImage } from './map_symbols.js';
 import { session } from './session.js';
-import { markDrawn, on, setDrawnCounts, setDrawnOwners, setSnapshotDrawn, store } from './state.js';
+import { markDrawn, on, setDrawnCounts, setDrawnOwners, setMapHooks, setSnapshotDrawn, store } from './state.js';
 
 const CLOSED = new Set(['INCIDENT_STATUS_CLOSED', 'INCIDENT_STATUS_CANCELLED']);
 
@@ -56,6 +56,14 @@ export async function createMap(el, regionsGeo) {
   });
   const c = map.getCenter();
   desk.mapCentre = { lat: round5(c.lat), lon: round5(c.lng) };
+  setMapHooks({
+    pointOf: (lat, lon) => {
+      const p = map.latLngToContainerPoint([lat, lon]);
+      const box = el.getBoundingClientRect();
+      return [box.left + p.x, box.top + p.y];
+    },
+    showOnMap: (lat, lon, zoom) => map.setView([lat, lon], zoom ?? 14, { animate: false }),
+  });
   addLegend(map);
 
   const selection = L.circleMarker([0, 0], {

@@ -176,6 +176,12 @@ export function setSnapshotDrawn(ms) {
   timings.snapshotDrawnMs = ms;
 }
 
+// The map's own hooks: where a position is drawn (page pixels), and showing a place.
+let mapHooks = { pointOf: () => null, showOnMap: () => {} };
+export function setMapHooks(hooks) {
+  mapHooks = hooks;
+}
+
 // The test hooks (docs/web-console.md): read only, for the browser tests and benchmark.
 const hooks = {};
 Object.defineProperties(hooks, {
@@ -186,6 +192,8 @@ Object.defineProperties(hooks, {
   drawn: { get: () => ({ ...drawn }), enumerable: true },
   timings: { get: () => ({ ...timings }), enumerable: true },
   lastApplied: { value: (id) => applied.get(id), enumerable: true },
+  pointOf: { value: (lat, lon) => mapHooks.pointOf(lat, lon), enumerable: true },
+  showOnMap: { value: (lat, lon, zoom) => mapHooks.showOnMap(lat, lon, zoom), enumerable: true },
 });
 Object.freeze(hooks);
 Object.defineProperty(window, 'amk', { value: hooks, writable: false, configurable: false });
