@@ -40,17 +40,6 @@ if str(REPO) not in sys.path:  # run as a script: bench/ is on the path, the rep
 from bench import benchlib as bl  # noqa: E402
 
 REGION = "oslo"
-CHROMIUM = Path(os.environ.get("AMK_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 #: Records the gaps between animation frames while the mouse drags the map.
 FRAME_PROBE = """
 () => new Promise((resolve) => {
@@ -152,7 +141,9 @@ async def writes_to_screen(
 
 
 async def open_map(browser: Any, url: str, token: str) -> tuple[Any, Any]:
-    context = await browser.new_context(viewport={"width": 1920, "height": 1080})
+    from clients.web.chromium import DESK
+
+    context = await browser.new_context(viewport=DESK)
     page = await context.new_page()
     await page.goto(f"{url}/?screen=map")
     await page.fill("#login-token", token)
@@ -168,6 +159,7 @@ async def run(args: Any, endpoint: str, seed: Path) -> dict[str, Any]:
     from clients.web.server import start_web
     from playwright.async_api import async_playwright
 
+    from clients.web.chromium import launch
     from cluster.etcd_server import find_free_port
 
     async with bl.deployment(endpoint, seed_file=seed) as cluster:
@@ -179,9 +171,7 @@ async def run(args: Any, endpoint: str, seed: Path) -> dict[str, Any]:
         result: dict[str, Any] = {"incidents": len(ids)}
         try:
             async with async_playwright() as pw:
-                browser = await pw.chromium.launch(
-                    executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-                )
+                browser = await launch(pw)
                 draws, drawn = [], {}
                 for _ in range(args.loads):
                     context, page = await open_map(browser, f"http://{address}", token)

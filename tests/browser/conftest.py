@@ -17,49 +17,20 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from clients.web.chromium import DESK, launch
 from cluster.config import ClusterConfig
 from cluster.tokens import LocalIssuer
 from tests.conftest import RunningCluster
 from tests.helpers import find_free_port
 
-CHROMIUM = Path(os.environ.get("AMK_CHROMIUM", "/usr/bin/chromium"))
-
-#: The flags this machine's closed network needs (no background connections to the
-#: browser vendor's services) and a container without a GPU or a sandbox needs.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-#: The size of one AMK desk screen.
-DESK = {"width": 1920, "height": 1080}
-
-
-def chromium_path() -> str:
-    """Debian's chromium, or a clear error: the tests never download a browser."""
-    if not CHROMIUM.exists():
-        raise RuntimeError(
-            f"no chromium at {CHROMIUM}: ./dev setup installs Debian's chromium "
-            "(or set AMK_CHROMIUM=/path/to/chromium)"
-        )
-    return str(CHROMIUM)
-
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def browser() -> AsyncIterator[object]:
     """One headless chromium for the session."""
-    executable = chromium_path()
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(
-            executable_path=executable, headless=True, args=CHROMIUM_ARGS
-        )
+        chromium = await launch(pw)
         yield chromium
         await chromium.close()
 
