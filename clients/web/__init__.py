@@ -1,0 +1,1 @@
+"""The dispatcher's web console (issue #14): docs/web-console.md."""
