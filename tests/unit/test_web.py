@@ -293,3 +293,38 @@ async def test_stopping_the_server_ends_open_streams_at_once(tmp_path: Path) -> 
     finally:
         if not stopped:
             await server.stop_web(runner)
+
+
+def test_amk_up_flags_set_the_web_settings(tmp_path: Path, monkeypatch) -> None:
+    from clients.cli import build_parser
+    from clients.launcher import _config_from_args
+
+    monkeypatch.delenv("AMK_WEB", raising=False)
+    home = str(tmp_path)
+    parse = build_parser().parse_args
+    assert _config_from_args(parse(["up", "--home", home])).web_address == "127.0.0.1:8080"
+    off = _config_from_args(parse(["up", "--home", home, "--web", "off"]))
+    assert off.web_address == "" and not off.web_dev_login
+    dev = _config_from_args(
+        parse(["up", "--home", home, "--web", "127.0.0.1:8181", "--web-dev-login"])
+    )
+    assert (dev.web_address, dev.web_dev_login) == ("127.0.0.1:8181", True)
+
+
+def test_amk_up_refuses_a_taken_web_port_naming_the_setting(tmp_path: Path) -> None:
+    import socket
+
+    from clients.up_guard import UpRefused, check_ports
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = f"127.0.0.1:{holder.getsockname()[1]}"
+        config = ClusterConfig.load(
+            home=tmp_path,
+            web_address=taken,
+            gateways=[f"127.0.0.1:{find_free_port()}"],
+            etcd_endpoints=["127.0.0.1:1"],
+        )
+        with pytest.raises(UpRefused, match=rf"web_address.*{taken} is taken"):
+            check_ports(config, embedded_etcd=False)
