@@ -103,6 +103,7 @@ class Site:
             f'key_prefix = "{PREFIX}"\nsites = ["a", "b"]\n'
             f'ray_namespace = "amk-site-drill-{self.name}"\nmetrics_port_offset = 0\n'
             f'pki_dir = "{self.pki}"\n'
+            'web_address = "off"\n'  # two sites on one machine; the drill needs none
         )
         env = {
             **os.environ,

@@ -318,6 +318,20 @@ def build_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,  # keeps a top-level `amk --gateway X up`
         help="address(es) the gateways listen on, comma-separated",
     )
+    up.add_argument(
+        "--web",
+        metavar="ADDRESS|off",
+        default=argparse.SUPPRESS,
+        help="where the dispatchers' web console listens (default 127.0.0.1:8080, "
+        "setting web_address); off: no web console",
+    )
+    up.add_argument(
+        "--web-dev-login",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="DEVELOPMENT ONLY: the web console's login also takes a user, role and "
+        "centre and signs with the local issuer (anyone reaching the port picks a role)",
+    )
 
     command(commands, "status", cmd_status, "centres, region owners, fencing tokens, leases")
 

@@ -45,6 +45,7 @@ from clients.up_guard import (
     check_site_free,
     wait_ready,
 )
+from clients.web.server import start_web, stop_web, url_of
 from cluster.config import ClusterConfig
 from cluster.errors import AmkError, ConfigError
 from cluster.etcd_auth import setup_for as etcd_setup_for
@@ -238,6 +239,10 @@ def _config_from_args(args: argparse.Namespace) -> ClusterConfig:
         overrides["insecure"] = True
     if getattr(args, "pki", None):
         overrides["pki_dir"] = Path(args.pki).resolve()
+    if getattr(args, "web", None) is not None:
+        overrides["web_address"] = args.web  # "off": no web console
+    if getattr(args, "web_dev_login", False):
+        overrides["web_dev_login"] = True
     config_path = getattr(args, "config", None)
     return ClusterConfig.load(Path(config_path) if config_path else None, **overrides)
 
@@ -249,6 +254,7 @@ async def _serve(config: ClusterConfig, endpoints: list[str], ready_file: Path) 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     started = time.monotonic()
+    web: Any = None  # the web console's runner, once it serves
     try:
         await deployment.start()
         assert deployment.supervisor is not None
@@ -265,6 +271,8 @@ async def _serve(config: ClusterConfig, endpoints: list[str], ready_file: Path) 
             print("stopping: gateways, centres, Ray, etcd ...", flush=True)
             return
         ready.result()  # raises UpRefused when it was not up in time
+        if config.web_address:  # the console talks to the gateways: they answer now
+            web = await start_web(config)
         info = {
             "pid": os.getpid(),
             "gateways": config.gateways,
@@ -276,22 +284,33 @@ async def _serve(config: ClusterConfig, endpoints: list[str], ready_file: Path) 
             "started_in_s": round(time.monotonic() - started, 2),
             "insecure": config.insecure,
             "pki": None if config.insecure else str(config.pki_folder()),
+            "web": url_of(config) if web is not None else None,
         }
         ready_file.write_text(json.dumps(info, indent=2))  # noqa: ASYNC240 - tiny, once
         site = f"site {config.site}: " if len(config.all_sites()) > 1 else ""
+        console = f"Web console {info['web']}. " if web is not None else ""
         print(
             f"AMK cluster up in {info['started_in_s']} s: {site}{len(deployment.centres)} centres, "
             f"gateway {', '.join(config.gateways)}, etcd {', '.join(endpoints)}. "
-            "Ctrl-C stops it.",
+            f"{console}Ctrl-C stops it.",
             flush=True,
         )
+        if web is not None and config.web_dev_login:
+            print(
+                "WARNING: web console dev login is on (development only): anyone who "
+                "reaches the port can pick a role",
+                flush=True,
+            )
         if config.insecure:
             print(f"WARNING: {INSECURE_WARNING}", flush=True)
         await stop.wait()
-        print("stopping: gateways, centres, Ray, etcd ...", flush=True)
+        print("stopping: web console, gateways, centres, Ray, etcd ...", flush=True)
     finally:
         with contextlib.suppress(FileNotFoundError):
             ready_file.unlink()  # noqa: ASYNC240
+        if web is not None:  # first: its pages' streams end before the gateways do
+            with contextlib.suppress(Exception):
+                await stop_web(web)
         await deployment.stop()
 
 

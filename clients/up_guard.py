@@ -96,6 +96,8 @@ class StateLock:
 def check_ports(config: ClusterConfig, *, embedded_etcd: bool) -> None:
     """Refuse when a port this cluster will listen on is listed twice or taken."""
     wanted = [("gateway", address) for address in config.gateways]
+    if config.web_address:
+        wanted.append(("web console (setting web_address, --web ADDRESS|off)", config.web_address))
     if embedded_etcd:
         wanted += [
             ("embedded etcd client", f"127.0.0.1:{config.etcd_client_port}"),

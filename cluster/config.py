@@ -12,6 +12,7 @@ state folder), from an optional TOML file with environment overrides:
 - ``AMK_CONFIG``   path of the settings file (default ``$AMK_HOME/amk.toml`` if present)
 - ``AMK_PKI``      folder of the CA and certificates (default ``$AMK_HOME/pki``)
 - ``AMK_INSECURE`` ``1``: TLS off on every port (development only, issue #13)
+- ``AMK_WEB``      the web console's ``host:port``, or ``off`` (default 127.0.0.1:8080)
 """
 
 from __future__ import annotations
@@ -218,6 +219,14 @@ class ClusterConfig(BaseModel):
     # What one scrape may take; each source (centres, etcd) is bounded apart within it,
     # so one slow centre loses its own figures, not the scrape.
     metrics_scrape_timeout_s: float = Field(default=2.0, gt=0.0)
+    # The dispatcher's web console (issue #14, docs/web-console.md), served by `amk up`
+    # once the gateways are up: ``host:port``, loopback by default (the port is plain
+    # HTTP; put a TLS proxy in front before binding another address). "off" or empty:
+    # none (``amk up --web off``).
+    web_address: str = "127.0.0.1:8080"
+    # Development only: the console's login form also takes a user, role and centre and
+    # signs a token with the local issuer, so anyone who reaches the port picks a role.
+    web_dev_login: bool = False
     seed_file: Path | None = None
     log_level: str = "info"
     # Per-centre etcd endpoints (drills put one centre behind a TCP proxy they can cut).
@@ -450,6 +459,18 @@ class ClusterConfig(BaseModel):
         """Absolute where the config is read: a gateway (a Ray worker) may run elsewhere."""
         return None if v is None else Path(v).expanduser().resolve()
 
+    @field_validator("web_address")
+    @classmethod
+    def _web_address(cls, v: str) -> str:
+        """``host:port``, or "" for none ("off" and empty both mean none)."""
+        v = v.strip()
+        if v.lower() in ("", "off"):
+            return ""
+        host, sep, port = v.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"web_address {v!r} is not host:port (or off)")
+        return v
+
     @field_validator("key_prefix")
     @classmethod
     def _prefix(cls, v: str) -> str:
@@ -488,6 +509,8 @@ class ClusterConfig(BaseModel):
             values["pki_dir"] = Path(os.environ["AMK_PKI"])
         if os.environ.get("AMK_INSECURE", "").strip().lower() in {"1", "true", "yes", "on"}:
             values["insecure"] = True
+        if web := os.environ.get("AMK_WEB", "").strip():
+            values["web_address"] = web  # "off": no web console (the test suite's amk up)
         values.update({k: v for k, v in overrides.items() if v is not None})
         try:
             cfg = cls.model_validate(values)

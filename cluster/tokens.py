@@ -20,13 +20,16 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from cluster.errors import AuthenticationError, ConfigError
+
+if TYPE_CHECKING:
+    from cluster.config import ClusterConfig
 
 ALGORITHM = "ES256"
 ISSUER_KEY = "oidc-issuer.key"  # the local issuer's private key (0600)
@@ -257,6 +260,22 @@ class TokenVerifier:
             issued_at=float(claims.get("auth_time", claims["iat"])),
             expires_at=float(claims["exp"]),
         )
+
+
+def verifier_for(config: ClusterConfig) -> TokenVerifier:
+    """The verifier of the config's issuer, audience and JWKS, as every gateway builds
+    it (and the web console, which must accept exactly the tokens the gateways accept).
+    With the local issuer in use (no ``oidc_jwks``), its key and JWKS are made first if
+    ``amk login`` has not made them yet, so every verifier of the state folder checks
+    against the same key."""
+    if config.local_issuer_in_use():
+        LocalIssuer(config.pki_folder(), config.oidc_issuer, config.oidc_audience).ensure()
+    return TokenVerifier(
+        config.oidc_issuer,
+        config.oidc_audience,
+        config.oidc_jwks_location(),
+        config.token_leeway_s,
+    )
 
 
 def bearer(metadata: dict[str, str]) -> str | None:

@@ -67,6 +67,9 @@ def pki() -> Iterator[LocalIdentities]:
         "AMK_PKI": str(folder),
         "AMK_ACCESS_TABLE": str(TEST_ACCESS_TABLE),
         "AMK_TOKEN": session_token(),
+        # No web console for the suite's `amk up`s: several run at once, and port 8080
+        # may be anybody's (tests/integration/test_web_api.py starts its own).
+        "AMK_WEB": "off",
     }
     before = {name: os.environ.get(name) for name in env}
     os.environ.update(env)

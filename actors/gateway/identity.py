@@ -18,7 +18,7 @@ import grpc
 
 from cluster.config import ClusterConfig
 from cluster.errors import AccessDeniedError, AuthenticationError
-from cluster.tokens import Claims, LocalIssuer, TokenVerifier, bearer
+from cluster.tokens import Claims, bearer, verifier_for
 
 IDENTITY_HEADER = "x-amk-identity"  # stated identity: used only with auth off
 CN_KEY = "x509_common_name"
@@ -61,16 +61,9 @@ class Authenticator:
     """Turns a call's credentials into :class:`Claims`, or AuthenticationError."""
 
     def __init__(self, config: ClusterConfig) -> None:
-        if config.local_issuer_in_use():
-            # The embedded default: make the local issuer's key and JWKS if `amk login`
-            # has not yet, so every gateway of the state folder verifies the same key.
-            LocalIssuer(config.pki_folder(), config.oidc_issuer, config.oidc_audience).ensure()
-        self.verifier = TokenVerifier(
-            config.oidc_issuer,
-            config.oidc_audience,
-            config.oidc_jwks_location(),
-            config.token_leeway_s,
-        )
+        # The embedded default makes the local issuer's key and JWKS here if `amk login`
+        # has not yet, so every gateway of the state folder verifies the same key.
+        self.verifier = verifier_for(config)
         self.units = {u.id: u.region for u in config.seed.units}
         self.home_of = {r.id: r.home for r in config.seed.regions}
 

@@ -13,6 +13,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -85,6 +87,15 @@ def amk(env: dict[str, str], *args: str, ok: bool = True) -> dict | list | str:
     return out
 
 
+def http_get(url: str) -> tuple[int, dict]:
+    """GET a JSON answer: (status, body), an HTTP error status included."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
 def login(env: dict[str, str], role: str, centre: str) -> None:
     """``amk login`` as ``role`` of ``centre``: the token the next commands send."""
     out = subprocess.run(
@@ -101,17 +112,25 @@ def test_amk_up_cli_walkthrough_and_clean_stop(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
     gateway = f"127.0.0.1:{find_free_port()}"
+    web = f"127.0.0.1:{find_free_port()}"
     (home / "amk.toml").write_text(
         f'etcd_client_port = {find_free_port()}\nray_namespace = "amk-cli-e2e"\n'
+        f'web_address = "{web}"\n'
     )
     # As `amk up` has it by default: auth on, the shipped role table, and a person logs in
     # (not the suite's test table and token).
     env = {**os.environ, "AMK_HOME": str(home), "AMK_GATEWAY": gateway, "AMK_AUTH": "on"}
-    for name in ("RAY_ADDRESS", "AMK_ACCESS_TABLE", "AMK_TOKEN"):
+    for name in ("RAY_ADDRESS", "AMK_ACCESS_TABLE", "AMK_TOKEN", "AMK_WEB"):
         env.pop(name, None)
 
     up = AmkUp(home, env)
     try:
+        # The web console serves once the cluster is up, its URL in the "up" line.
+        url = json.loads((home / "up.json").read_text())["web"]
+        assert url == f"http://{web}/" and f"Web console {url}" in (home / "up.log").read_text()
+        assert http_get(f"{url}api/reference")[0] == 200
+        status, body = http_get(f"{url}api/me")
+        assert status == 401 and body["error"]["code"] == "UNAUTHENTICATED"
         # Auth is on by default: without a token the CLI says what to do.
         refused = amk(env, "status", ok=False)
         assert refused.returncode != 0 and "run amk login" in refused.stderr
@@ -221,6 +240,8 @@ def test_amk_up_cli_walkthrough_and_clean_stop(tmp_path: Path) -> None:
     left = [p for p in up.children if alive(p)]
     assert left == [], f"processes left after SIGTERM: {left}"
     assert not (home / "up.json").exists()
+    with pytest.raises(OSError):  # the web console stopped with it
+        http_get(f"{url}api/reference")
 
     # The whole cluster again, from the same state folder: the incident is still there.
     up = AmkUp(home, env)

@@ -1,0 +1,149 @@
+"""``GET /api/reference``: what the map and the forms draw from and never changes while
+the cluster runs: regions, centres, hospitals, airports, stations from the seed, and the
+criteria table. Public reference data, no patient data, so no login is needed for it;
+built once per web server.
+
+Each centre has a fixed colour (a region is drawn in the colour of the centre that owns
+it now, so a failover recolours it). The five centres of the shipped seed:
+
+==================  =========  ======
+centre              colour     name
+==================  =========  ======
+oslo                #1f5fa8    blue
+vestfold-telemark   #7b1fa2    purple
+innlandet           #00838f    teal
+sorlandet           #8d5524    brown
+vestre-viken        #455a64    slate
+==================  =========  ======
+
+None of them is red, yellow or green, the urgency colours of incidents. A centre of
+another seed gets one of :data:`SPARE_COLOURS`, picked by a stable hash of its id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from typing import Any
+
+from aiohttp import web
+
+from actors.domain.triage import CriteriaTable, default_table
+from clients.web.errors import json_response
+from cluster.config import ClusterConfig
+from cluster.seed_model import Seed
+
+CENTRE_COLOURS: dict[str, str] = {
+    "oslo": "#1f5fa8",
+    "vestfold-telemark": "#7b1fa2",
+    "innlandet": "#00838f",
+    "sorlandet": "#8d5524",
+    "vestre-viken": "#455a64",
+}
+SPARE_COLOURS = ("#5e35b1", "#3949ab", "#00695c", "#6d4c41", "#37474f", "#ad1457")
+URGENCY_NAMES = {"akutt": "URGENCY_AKUTT", "haster": "URGENCY_HASTER", "vanlig": "URGENCY_VANLIG"}
+
+
+def centre_colour(centre_id: str) -> str:
+    """The centre's colour: fixed for the shipped five, else stable by its id."""
+    if centre_id in CENTRE_COLOURS:
+        return CENTRE_COLOURS[centre_id]
+    digest = hashlib.sha256(centre_id.encode()).digest()
+    return SPARE_COLOURS[digest[0] % len(SPARE_COLOURS)]
+
+
+def _slug(text: str) -> str:
+    """``Ullevål ambulansestasjon`` -> ``ulleval-ambulansestasjon`` (ids stay ASCII)."""
+    ascii_text = unicodedata.normalize("NFKD", text.lower().replace("ø", "o").replace("æ", "ae"))
+    ascii_text = ascii_text.encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
+
+
+def stations(seed: Seed) -> list[dict[str, Any]]:
+    """The seed has no station list: a station is where its units stand at the start
+    (the first unit's position), with the ids of the units based there."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for u in seed.units:
+        key = (u.region, u.station)
+        station = found.get(key)
+        if station is None:
+            station = found[key] = {
+                "id": f"{u.region}/{_slug(u.station)}",
+                "name": u.station,
+                "region": u.region,
+                "lat": u.lat,
+                "lon": u.lon,
+                "approx": u.approx,
+                "units": [],
+            }
+        station["units"].append(u.id)
+    return list(found.values())
+
+
+def build_reference(seed: Seed, criteria: CriteriaTable) -> dict[str, Any]:
+    """The whole answer of ``/api/reference`` (docs/web-console.md)."""
+    return {
+        "regions": [
+            {
+                "id": r.id,
+                "code": r.code,
+                "name": r.name,
+                "kind": r.kind,
+                "home": r.home,
+                "backups": list(r.backups),
+                "partners": list(r.partners),
+                "serves": list(r.serves),
+                "centre_colour": centre_colour(r.home),
+            }
+            for r in seed.regions
+        ],
+        "centres": [
+            {"id": c.id, "name": c.name, "colour": centre_colour(c.id), "lat": c.lat, "lon": c.lon}
+            for c in seed.centres
+        ],
+        "hospitals": [
+            {
+                "id": h.id,
+                "name": h.name,
+                "region": h.region,
+                "lat": h.lat,
+                "lon": h.lon,
+                "trauma_level": h.trauma_level,
+                "stroke_thrombolysis": h.stroke_thrombolysis,
+                "stroke_thrombectomy": h.stroke_thrombectomy,
+                "pci": h.pci,
+            }
+            for h in seed.hospitals
+        ],
+        "airports": [
+            {"id": a.id, "name": a.name, "lat": a.lat, "lon": a.lon} for a in seed.airports
+        ],
+        "stations": stations(seed),
+        "criteria": [
+            {
+                "code": c.code,
+                "text": c.text,
+                "urgency": URGENCY_NAMES[c.urgency.value],
+                "chapter": c.chapter,
+            }
+            for c in criteria.criteria.values()
+        ],
+        "chapters": [
+            {"number": ch.number, "name": ch.title_no, "name_en": ch.title}
+            for ch in sorted(criteria.chapters.values(), key=lambda ch: ch.number)
+        ],
+    }
+
+
+REFERENCE = web.AppKey("reference", dict)
+
+
+def install(app: web.Application, config: ClusterConfig) -> None:
+    """Build the answer once (the seed and the table do not change while we run)."""
+    app[REFERENCE] = build_reference(config.seed, default_table())
+
+
+async def reference(request: web.Request) -> web.Response:
+    """``GET /api/reference``."""
+    return json_response(request.app[REFERENCE])
