@@ -156,10 +156,10 @@ async def open_map(browser: Any, url: str, token: str) -> tuple[Any, Any]:
 
 
 async def run(args: Any, endpoint: str, seed: Path) -> dict[str, Any]:
-    from clients.web.server import start_web
     from playwright.async_api import async_playwright
 
     from clients.web.chromium import launch
+    from clients.web.server import start_web
     from cluster.etcd_server import find_free_port
 
     async with bl.deployment(endpoint, seed_file=seed) as cluster:
