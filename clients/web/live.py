@@ -56,6 +56,7 @@ REFUSED_CODES = frozenset({grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERM
 # FAILED_PRECONDITION are taken the same way should a gateway ever answer so (as
 # clients/board.py does).
 RESNAPSHOT_CODES = frozenset({grpc.StatusCode.OUT_OF_RANGE, grpc.StatusCode.FAILED_PRECONDITION})
+RESCOPED = "the regions your centre serves changed"
 SNAPSHOT_KINDS = frozenset({pb.WatchEvent.KIND_SNAPSHOT_INCIDENT, pb.WatchEvent.KIND_SNAPSHOT_UNIT})
 LIVE_STREAMS = web.AppKey("live_streams", set)
 COMPACTED = "the revision to resume from is no longer kept: starting over with a snapshot"
@@ -100,6 +101,12 @@ class _End(Exception):
     """The stream is over: an error was sent to the browser."""
 
 
+def _task_cancelled() -> bool:
+    """This task itself is being cancelled (the page went), not only its gRPC call."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 class _GatewayEnded(Exception):
     """The gateway ended a watch without an error (it is stopping)."""
 
@@ -123,6 +130,11 @@ class LiveStream:
         self.regions = regions
         self.from_revision = from_revision
         self.status_now = asyncio.Event()
+        # Which regions the person's centre owns, as the last status said (None: not
+        # yet known); a change while the gateway decides the scope restarts the watch.
+        self.owned: frozenset[str] | None = None
+        self.rescope = False
+        self.call: Any = None
         self.closing = asyncio.Event()  # the server stops: end the stream cleanly
         self._lock = asyncio.Lock()
         self.log = log.bind(user=session.claims.sub, regions=regions)
@@ -176,6 +188,7 @@ class LiveStream:
                 regions=self.regions, from_revision=last + 1 if snapshot_done else 0
             )
             call = self.gateways.watch(request, self.session.token, claims.sub, address)
+            self.call = call
             try:
                 async for batch in call:
                     if not batch.events:
@@ -195,7 +208,18 @@ class LiveStream:
                     if pb.WatchEvent.KIND_REGION_OWNER_CHANGED in kinds:
                         self.status_now.set()
                 raise _GatewayEnded(address)
-            except grpc.aio.AioRpcError as err:
+            except (grpc.aio.AioRpcError, asyncio.CancelledError) as err:
+                if self.rescope and not _task_cancelled():
+                    # The centre gained or lost a region (a failover, a hand-over): the
+                    # gateway fixed the scope when the watch opened, so open a new one
+                    # and start the page over with a snapshot of what it serves now.
+                    self.rescope = False
+                    self.log.info("web_live_rescope", owned=sorted(self.owned or ()))
+                    await self.send(frame("reset", {"reason": RESCOPED}, id=""))
+                    snapshot_done, partial = False, False
+                    continue
+                if isinstance(err, asyncio.CancelledError):
+                    raise
                 code, details = err.code(), err.details() or ""
                 if code in REFUSED_CODES or not (
                     code in RECONNECT_CODES or needs_snapshot(code, details)
@@ -265,8 +289,21 @@ class LiveStream:
             answer = await self._unary("GetClusterStatus", pb.GetClusterStatusRequest())
             if answer is not None:
                 await self.send(frame("status", to_json(answer)))
+                self.check_scope(answer)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.status_now.wait(), STATUS_S)
+
+    def check_scope(self, status: Any) -> None:
+        """Restart the watch when the regions the person's centre owns changed and the
+        stream left the scope to the gateway (no ``regions`` asked): the new owner's
+        people see the region's incidents, the old owner's stop receiving them."""
+        centre = self.session.claims.centre
+        owned = frozenset(r.id for r in status.regions if centre and r.owner_centre == centre)
+        before, self.owned = self.owned, owned
+        if self.regions or before is None or owned == before or self.call is None:
+            return
+        self.rescope = True
+        self.call.cancel()
 
     async def ping(self) -> None:
         """A comment every 15 s: proxies close a connection that says nothing."""

@@ -17,6 +17,7 @@ import uuid
 import pytest
 
 from amk.dispatch.v1 import dispatch_pb2 as pb
+from cluster.errors import AmkError
 from cluster.tls import console_identity, open_channel
 from tests.browser.conftest import WebConsole, open_console
 from tests.helpers import assert_eventually, rid
@@ -158,12 +159,50 @@ async def test_bad_input_shows_the_servers_message_at_the_field_and_roles_shape_
         await page.context.close()
 
 
+async def test_a_supervisor_hands_a_region_over_and_back_and_the_consoles_follow(
+    browser, web, stub
+) -> None:
+    incident = await stub.CreateIncident(
+        pb.CreateIncidentRequest(
+            request_id=rid(),
+            region="oslo",
+            position=pb.Position(lat=59.95, lon=10.77, accuracy_m=30),
+            address=f"Sagene {uuid.uuid4().hex[:6]}",
+        )
+    )
+    listed = f'#incidents [data-incident-id="{incident.id}"]'
+    boss = await open_console(browser, web, web.token("anne", "supervisor", "oslo"))
+    south = await open_console(browser, web, web.token("lars", "dispatcher", "sorlandet"))
+    await shown(boss, listed)
+    # Sørlandet is no partner of Oslo's: its people do not see Oslo's incidents.
+    assert await south.locator(listed).count() == 0, "another centre's incident is shown"
+
+    over = boss.locator('form[data-form="HandOverRegion"]')
+    await over.locator('[name="region"]').select_option("oslo")
+    await over.locator('[name="to_centre"]').select_option("sorlandet")
+    await over.locator('button[data-action="HandOverRegion"]').click()
+    await south.wait_for_function(
+        "() => window.amk.owners['oslo'] === 'sorlandet'", timeout=WAIT_MS
+    )
+    await shown(south, listed)  # now Sørlandet's to handle: shown, without a reload
+
+    back = boss.locator('form[data-form="HandBackRegion"]')
+    await back.locator('[name="region"]').select_option("oslo")
+    await back.locator('button[data-action="HandBackRegion"]').click()
+    await south.wait_for_function("() => window.amk.owners['oslo'] === 'oslo'", timeout=WAIT_MS)
+    await south.locator(listed).wait_for(state="detached", timeout=WAIT_MS)
+    assert boss.amk_errors == [] and south.amk_errors == []
+    for page in (boss, south):
+        await page.context.close()
+
+
 async def test_the_map_recolours_a_region_when_its_owner_is_killed_and_the_next_action_works(
-    browser, web, etcd, screenshot_dir
+    browser, web, stub, screenshot_dir
 ) -> None:
     # A dispatcher of Oslo's first backup, Vestre Viken, who will serve Oslo next.
     page = await open_console(browser, web, web.token("siri", "dispatcher", "vestre-viken"))
     await page.wait_for_function("() => window.amk.owners['oslo'] === 'oslo'", timeout=WAIT_MS)
+
     await page.evaluate("() => { window.__notReloaded = true; }")
     pid = await web.cluster.deployment.centres["oslo"].pid()
     killed = time.monotonic()
@@ -191,9 +230,12 @@ async def test_the_map_recolours_a_region_when_its_owner_is_killed_and_the_next_
     await page.screenshot(path=str(screenshot_dir / "web-console-failover.png"))
     assert page.amk_errors == []
 
-    async def oslo_back() -> None:
+    async def oslo_back() -> None:  # the supervisor restarts it, a standby
         web.cluster.deployment.centres["oslo"].forget()
-        status = await web.cluster.deployment.centres["oslo"].status(timeout_s=2)
+        try:
+            status = await web.cluster.deployment.centres["oslo"].status(timeout_s=2)
+        except AmkError as err:
+            raise AssertionError(f"not back yet: {err}") from err
         assert status.pid != pid
 
     await assert_eventually(oslo_back, timeout_s=60)

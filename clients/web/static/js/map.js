@@ -62,7 +62,7 @@ export async function createMap(el, regionsGeo) {
       const box = el.getBoundingClientRect();
       return [box.left + p.x, box.top + p.y];
     },
-    showOnMap: (lat, lon, zoom) => map.setView([lat, lon], zoom ?? 14, { animate: false }),
+    showOnMap: (lat, lon, zoom) => { map.setView([lat, lon], zoom ?? 14, { animate: false }); },
   });
   addLegend(map);
 
