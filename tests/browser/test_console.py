@@ -134,6 +134,76 @@ async def test_call_taker_answers_creates_on_the_map_and_triages_dispatcher_assi
         await page.context.close()
 
 
+async def open_incidents(stub, seed, regions: tuple[str, ...], n: int) -> None:
+    """``n`` open, triaged incidents a few km from the seed's stations in ``regions``."""
+    import random
+
+    rng = random.Random(14)
+    places = [(u.region, u.lat, u.lon) for u in seed.units if u.region in regions]
+    codes = ("A.10.01", "A.10.02", "H.10.01", "H.10.02", "H.10.03", "V.10.01", "V.10.02")
+    for i in range(n):
+        region, lat, lon = rng.choice(places)
+        await stub.CreateIncident(
+            pb.CreateIncidentRequest(
+                request_id=rid(),
+                region=region,
+                position=pb.Position(
+                    lat=lat + rng.uniform(-0.06, 0.06), lon=lon + rng.uniform(-0.1, 0.1)
+                ),
+                address=f"Adresse {i}",
+                criteria_code=codes[i % len(codes)],
+            )
+        )
+
+
+async def test_screenshots_of_the_map_and_the_call_queue_under_load(
+    browser, web, stub, screenshot_dir
+) -> None:
+    """The README's pictures: the seed, 80 open incidents near the seed's stations, a
+    short load (incidents created, triaged, dispatched and closed by the load generator
+    through the gateway) and six 113 calls waiting in Oslo's queue.
+    ``AMK_SCREENSHOTS=docs/img`` keeps them."""
+    import asyncio
+
+    from clients.console_tokens import ConsoleRoom
+    from clients.loadgen import History, LoadGenerator, LoadSpec
+
+    spec = LoadSpec(rate=12, concurrency=3, duration_s=20, regions=("oslo", "vestre-viken"))
+    room = ConsoleRoom(web.config)
+    tls = console_identity(web.config)
+    load = LoadGenerator(web.config.gateways, web.config.seed, spec, History(), tls=tls, room=room)
+    load.start()
+    try:
+        await open_incidents(stub, web.config.seed, ("oslo", "vestre-viken"), 80)
+        for i in range(6):
+            await stub.ReceiveCall(
+                pb.ReceiveCallRequest(
+                    request_id=rid(),
+                    caller_number=f"+47 9{i}0 12 34{i}",
+                    position=pb.Position(lat=59.91 + 0.02 * i, lon=10.75, accuracy_m=40),
+                )
+            )
+        desk = await open_console(browser, web, web.token("ola", "dispatcher", "oslo"), "map")
+        lists = await open_console(browser, web, web.token("kari", "call-taker", "oslo"), "lists")
+        await desk.wait_for_function("() => window.amk.drawn.incidents >= 60", timeout=WAIT_MS)
+        await lists.wait_for_function(
+            "() => document.querySelectorAll('#calls [data-call-id]').length >= 6",
+            timeout=WAIT_MS,
+        )
+        await desk.screenshot(path=str(screenshot_dir / "web-console-map.png"))
+        await lists.screenshot(path=str(screenshot_dir / "web-console-lists.png"))
+    finally:
+        load.stop()
+        await asyncio.to_thread(load.join, 30)
+    summary = load.summary()
+    assert summary["acked"] > 0 and not summary["errors"], summary
+    for name in ("web-console-map.png", "web-console-lists.png"):
+        assert (screenshot_dir / name).stat().st_size > 50_000, name
+    assert desk.amk_errors == [] and lists.amk_errors == []
+    for page in (desk, lists):
+        await page.context.close()
+
+
 async def test_bad_input_shows_the_servers_message_at_the_field_and_roles_shape_the_page(
     browser, web, etcd
 ) -> None:
