@@ -10,7 +10,7 @@ installs; without it the tests error and say so.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +41,20 @@ class WebConsole:
 
     cluster: RunningCluster
     url: str
+    runner: object
+
+    async def restart(self, meanwhile: Callable[[], Awaitable[object]]) -> None:
+        """Stop the web server (its open streams end), run ``meanwhile``, start it again
+        on the same address: what a page sees of a dropped connection."""
+        from clients.web.server import start_web, stop_web
+
+        await stop_web(self.runner)  # type: ignore[arg-type]
+        await meanwhile()
+        self.runner = await start_web(self.config.model_copy(update={"web_address": self.address}))
+
+    @property
+    def address(self) -> str:
+        return self.url.removeprefix("http://")
 
     @property
     def config(self) -> ClusterConfig:
@@ -60,9 +74,9 @@ async def web(cluster: RunningCluster) -> AsyncIterator[WebConsole]:
 
     address = f"127.0.0.1:{find_free_port()}"
     config = cluster.config.model_copy(update={"web_address": address})
-    runner = await start_web(config)
-    yield WebConsole(cluster, f"http://{address}")
-    await runner.cleanup()
+    console = WebConsole(cluster, f"http://{address}", await start_web(config))
+    yield console
+    await console.runner.cleanup()  # type: ignore[attr-defined]
 
 
 async def open_console(browser: object, web: WebConsole, token: str, screen: str = "") -> object:

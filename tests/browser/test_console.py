@@ -229,6 +229,35 @@ async def test_bad_input_shows_the_servers_message_at_the_field_and_roles_shape_
         await page.context.close()
 
 
+async def test_a_dropped_connection_resumes_from_the_last_revision_without_a_reload(
+    browser, web, stub
+) -> None:
+    page = await open_console(browser, web, web.token("ola", "dispatcher", "oslo"))
+    await page.wait_for_function("() => window.amk.snapshots === 1", timeout=WAIT_MS)
+    await page.evaluate("() => { window.__notReloaded = true; }")
+    made: list[pb.Incident] = []
+
+    async def create_while_down() -> None:
+        made.append(
+            await stub.CreateIncident(
+                pb.CreateIncidentRequest(
+                    request_id=rid(),
+                    region="oslo",
+                    position=pb.Position(lat=59.93, lon=10.71, accuracy_m=30),
+                    address=f"Majorstuen {uuid.uuid4().hex[:6]}",
+                )
+            )
+        )
+
+    await web.restart(create_while_down)
+    # The write made while the page had no connection arrives on the resumed stream.
+    await shown(page, f'#incidents [data-incident-id="{made[0].id}"]')
+    assert await page.evaluate("() => window.__notReloaded === true"), "the page reloaded"
+    assert await page.evaluate("() => window.amk.snapshots") == 1, "it started over"
+    assert page.amk_errors == []
+    await page.context.close()
+
+
 async def test_a_supervisor_hands_a_region_over_and_back_and_the_consoles_follow(
     browser, web, stub
 ) -> None:

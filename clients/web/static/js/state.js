@@ -90,6 +90,7 @@ export function applyEvents(events) {
         for (const id of snapshot.units) if (store.units.delete(id)) units.add(id);
         snapshot = null;
         snapshotDone = true;
+        snapshots += 1;
         break;
       default:
         break;
@@ -172,6 +173,9 @@ export function setDrawnOwners(owners) {
   drawnOwners = owners;
 }
 
+// How many snapshots this page has taken: a resumed stream takes none.
+let snapshots = 0;
+
 export function setSnapshotDrawn(ms) {
   timings.snapshotDrawnMs = ms;
 }
@@ -191,6 +195,7 @@ Object.defineProperties(hooks, {
   units: { get: () => store.units, enumerable: true },
   drawn: { get: () => ({ ...drawn }), enumerable: true },
   timings: { get: () => ({ ...timings }), enumerable: true },
+  snapshots: { get: () => snapshots, enumerable: true },
   lastApplied: { value: (id) => applied.get(id), enumerable: true },
   pointOf: { value: (lat, lon) => mapHooks.pointOf(lat, lon), enumerable: true },
   showOnMap: { value: (lat, lon, zoom) => mapHooks.showOnMap(lat, lon, zoom), enumerable: true },
