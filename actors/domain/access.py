@@ -27,6 +27,10 @@ from cluster.errors import ConfigError
 
 DEFAULT_TABLE = Path(__file__).resolve().parent / "data" / "access.toml"
 BREAK_GLASS_HEADER = "x-amk-break-glass"
+#: Where the person is, as a client acting for them states it (the web console: the
+#: browser's address). Recorded beside the gateway's own peer, never instead of it.
+ORIGIN_HEADER = "x-amk-origin"
+MAX_ORIGIN = 100
 MIN_REASON = 10  # characters: "because" is not a reason
 
 Scope = Literal[

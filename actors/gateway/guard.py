@@ -36,6 +36,8 @@ from google.protobuf import descriptor_pool, message_factory
 from actors.domain.access import (
     BREAK_GLASS_HEADER,
     DEFAULT_TABLE,
+    MAX_ORIGIN,
+    ORIGIN_HEADER,
     AccessTable,
     Decision,
     Principal,
@@ -62,6 +64,16 @@ log = structlog.get_logger("amk.access")
 
 WATCH_RELOG_S = 3600.0  # a Watch stream logs an incident again after this long
 EVENT_CACHE = 512  # Watch events whose records are remembered (shared by every stream)
+
+
+def peer_of(context: grpc.aio.ServicerContext, metadata: dict[str, Any]) -> str:
+    """The gateway's own peer, and where a client acting for the person says they are
+    (``x-amk-origin``: the web console names the browser), marked as stated."""
+    peer = context.peer() or ""
+    origin = str(metadata.get(ORIGIN_HEADER, ""))[:MAX_ORIGIN]
+    if origin and origin.isprintable():
+        return f"{peer} ({origin}, as stated)"
+    return peer
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,9 +163,9 @@ class Guard(grpc.aio.ServerInterceptor):
         self, method: str, rule: Rule | None, request: Any, context: grpc.aio.ServicerContext
     ) -> Grant:
         """The call's grant, or the call ends here (grpc's AbortError)."""
-        peer = context.peer() or ""
         claims = await self._claims(method, context)
         metadata = dict(context.invocation_metadata() or ())
+        peer = peer_of(context, metadata)
         reason = urllib.parse.unquote(str(metadata.get(BREAK_GLASS_HEADER, "")))
         target = self.target(rule, request) if rule is not None else Target()
         decision = decide(

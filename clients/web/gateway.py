@@ -12,9 +12,9 @@ DEADLINE_EXCEEDED are tried again with the same request (so the same request id)
 one overall deadline, moving to the next gateway when one cannot be reached; a region
 changing owner answers UNAVAILABLE briefly.
 
-The browser's address is not passed on: the gateway's access log records the gRPC peer
-(``context.peer()``, here the web server) and reads no forwarded-for metadata, so the
-web server logs the browser's address itself (``web_rpc``, see :mod:`clients.web.server`).
+The browser's address goes with every call (``x-amk-origin``): the gateway's access log
+records its own gRPC peer (this server) and, beside it, the address this server states
+for the person (Normen asks "from where"); the web server also logs it (``web_rpc``).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 
+from actors.domain.access import ORIGIN_HEADER
 from amk.coordination.v1 import coordination_pb2 as cpb
 from amk.coordination.v1 import coordination_pb2_grpc as cpb_grpc
 from amk.dispatch.v1 import dispatch_pb2 as pb
@@ -292,21 +293,27 @@ class Gateways:
             stub = self._stubs[(address, service)] = make(channel)
         return stub
 
-    def metadata(self, token: str, user: str) -> tuple[tuple[str, str], ...]:
+    def metadata(self, token: str, user: str, origin: str = "") -> tuple[tuple[str, str], ...]:
         """The person's bearer token (never on a plaintext channel: insecure mode, where
-        nobody is authenticated, records the stated identity instead)."""
+        nobody is authenticated, records the stated identity instead), and the
+        browser's address, which the gateway's access log records beside its own peer
+        (this server)."""
         # Header values are printable ASCII: a name like "kåre" travels percent-encoded.
         stated = user if user.isascii() and user.isprintable() else urllib.parse.quote(user)
         md = [(IDENTITY_HEADER, stated)]
+        if origin:
+            md.append((ORIGIN_HEADER, f"web console for {origin}"))
         if self.tls is not None:
             md.append(("authorization", f"Bearer {token}"))
         return tuple(md)
 
-    async def call(self, method: Method, request: Message, token: str, user: str) -> Message:
+    async def call(
+        self, method: Method, request: Message, token: str, user: str, origin: str = ""
+    ) -> Message:
         """One unary call with retries; the gateway's final refusal as :class:`ApiError`
         (the field from its ``amk-field`` trailer)."""
         budget = Budget(self.timeout_s, self.retry)
-        metadata = self.metadata(token, user)
+        metadata = self.metadata(token, user, origin)
         while True:
             address = self.address
             rpc = getattr(self.stub(address, method.service), method.name)
@@ -323,12 +330,12 @@ class Gateways:
                     raise ApiError.from_rpc(err) from err
 
     def watch(
-        self, request: pb.WatchRequest, token: str, user: str, address: str
+        self, request: pb.WatchRequest, token: str, user: str, address: str, origin: str = ""
     ) -> grpc.aio.UnaryStreamCall:
         """A ``WatchBatches`` stream on ``address`` (no deadline: it lasts as long as
         the browser's page; the caller cancels it)."""
         stub = self.stub(address, DISPATCH)
-        return stub.WatchBatches(request, metadata=self.metadata(token, user))
+        return stub.WatchBatches(request, metadata=self.metadata(token, user, origin))
 
     async def close(self) -> None:
         channels = list(self._channels.values())

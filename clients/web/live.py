@@ -187,7 +187,9 @@ class LiveStream:
             request = pb.WatchRequest(
                 regions=self.regions, from_revision=last + 1 if snapshot_done else 0
             )
-            call = self.gateways.watch(request, self.session.token, claims.sub, address)
+            call = self.gateways.watch(
+                request, self.session.token, claims.sub, address, self.session.origin
+            )
             self.call = call
             try:
                 async for batch in call:
@@ -253,7 +255,11 @@ class LiveStream:
         next); a refusal of the person's token ends the stream."""
         try:
             return await self.gateways.call(
-                METHODS[name], request, self.session.token, self.session.claims.sub
+                METHODS[name],
+                request,
+                self.session.token,
+                self.session.claims.sub,
+                self.session.origin,
             )
         except ApiError as err:
             if err.code == grpc.StatusCode.UNAUTHENTICATED:

@@ -44,6 +44,7 @@ class Session:
 
     token: str
     claims: Claims
+    origin: str = ""  # the browser's address as this server sees it (the access log's "from")
 
 
 class Auth:
@@ -85,7 +86,7 @@ class Auth:
         if not token:
             raise ApiError(grpc.StatusCode.UNAUTHENTICATED, "not signed in")
         try:
-            return Session(token, self.verifier.verify(token))
+            return Session(token, self.verifier.verify(token), request.remote or "")
         except AuthenticationError as exc:
             raise ApiError(grpc.StatusCode.UNAUTHENTICATED, exc.reason) from exc
 
@@ -167,7 +168,7 @@ async def login(request: web.Request) -> web.Response:
     except ApiError as exc:
         log.warning("web_login_refused", reason=exc.message, peer=request.remote)
         raise
-    session = Session(token, claims)
+    session = Session(token, claims, request.remote or "")
     response = json_response(auth.me(session))
     response.set_cookie(
         COOKIE,

@@ -144,7 +144,9 @@ async def rpc(request: web.Request) -> web.Response:
     started = time.monotonic()
     code = "OK"
     try:
-        answer = await request.app[GATEWAYS].call(method, message, session.token, claims.sub)
+        answer = await request.app[GATEWAYS].call(
+            method, message, session.token, claims.sub, session.origin
+        )
     except ApiError as exc:
         code = exc.code.name
         raise

@@ -189,6 +189,39 @@ async def test_an_incident_created_through_the_console_is_readable(web, issuer):
         assert first[0] == second[0] == 200 and first[1]["id"] == second[1]["id"]
 
 
+async def test_reads_through_the_console_are_in_the_access_log_with_the_browser(
+    web, issuer, cluster
+):
+    """Normen: a read through the web console is logged as the person's, and from
+    where: the gateway's own peer (this server) and the browser's address, as stated."""
+    from amk.audit.v1 import audit_pb2 as apb
+    from amk.audit.v1 import audit_pb2_grpc as apb_grpc
+    from cluster.tls import console_identity, open_channel
+    from tests.helpers import assert_eventually
+
+    user = f"web-reader-{uuid.uuid4().hex[:6]}"
+    async with await signed_in(web, token(issuer, "dispatcher", user=user)) as session:
+        status, inc = await rpc(session, web, "CreateIncident", NEW)
+        assert status == 200, inc
+        status, _ = await rpc(session, web, "GetIncident", {"incident_id": inc["id"]})
+        assert status == 200
+    auditor = token(issuer, "auditor")
+    channel = open_channel(cluster.gateway, console_identity(cluster.config), token=auditor)
+    try:
+        audit = apb_grpc.AuditServiceStub(channel)
+
+        async def logged() -> None:
+            found = await audit.QueryAccessLog(apb.QueryAccessLogRequest(user=user), timeout=10)
+            reads = [r for r in found.records if r.method.endswith("/GetIncident")]
+            assert reads and reads[0].record_id == inc["id"], found
+            assert reads[0].role == "dispatcher" and reads[0].why == "owner"
+            assert "web console for 127.0.0.1, as stated" in reads[0].peer, reads[0].peer
+
+        await assert_eventually(logged, timeout_s=WAIT_S)
+    finally:
+        await channel.close()
+
+
 @pytest.mark.parametrize("lat", [200, "abc"])
 async def test_bad_input_is_400_on_its_field_and_writes_nothing(web, issuer, etcd: EtcdClient, lat):
     async with await signed_in(web, token(issuer, "call-taker")) as session:
