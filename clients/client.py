@@ -158,10 +158,15 @@ class _Budget:
         text = (details or "").lower()
         return any(phrase in text for phrase in _TRANSPORT_FAILURES)
 
+    def next_pause(self) -> float | None:
+        """The pause before the next attempt; None when it would overrun the budget."""
+        pause = next(self._pauses)
+        return None if time.monotonic() + pause >= self.deadline else pause
+
     def pause(self) -> bool:
         """Sleep before the next attempt; False when that would overrun the budget."""
-        pause = next(self._pauses)
-        if time.monotonic() + pause >= self.deadline:
+        pause = self.next_pause()
+        if pause is None:
             return False
         time.sleep(pause)
         return True

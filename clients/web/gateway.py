@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 import urllib.parse
 import uuid
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ from amk.coordination.v1 import coordination_pb2 as cpb
 from amk.coordination.v1 import coordination_pb2_grpc as cpb_grpc
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
-from clients.client import _TRANSPORT_FAILURES, RETRYABLE_CODES, RetryPolicy
+from clients.client import RETRYABLE_CODES, RetryPolicy, _Budget
 from clients.web.errors import ApiError
 from cluster.config import ClusterConfig
 from cluster.tls import TlsFiles, console_identity, open_channel
@@ -209,35 +208,14 @@ _CHANNEL_OPTIONS: tuple[tuple[str, Any], ...] = (
 )
 
 
-class Budget:
-    """One request's deadline and backoff, shared by all its attempts (the sync client's
-    ``_Budget``, with an asyncio pause)."""
+class Budget(_Budget):
+    """One request's deadline and backoff, shared by all its attempts: the sync
+    client's, with an asyncio pause."""
 
-    def __init__(self, timeout_s: float, policy: RetryPolicy) -> None:
-        self.deadline = time.monotonic() + timeout_s
-        self._pauses = policy.backoffs()
-        self._last_failed = ""
-        self._streak = 0
-
-    def attempt_timeout(self) -> float:
-        return max(0.001, self.deadline - time.monotonic())
-
-    def should_move(self, code: grpc.StatusCode, address: str, details: str) -> bool:
-        """Another gateway for the next attempt when this one could not be reached or
-        did not answer in time; not when it answered that a region is failing over (it
-        waited for the new owner already), unless that is the third time in a row."""
-        self._streak = self._streak + 1 if self._last_failed == address else 1
-        self._last_failed = address
-        if code != grpc.StatusCode.UNAVAILABLE or self._streak >= 3:
-            self._streak = 0
-            return True
-        text = (details or "").lower()
-        return any(phrase in text for phrase in _TRANSPORT_FAILURES)
-
-    async def pause(self) -> bool:
+    async def pause(self) -> bool:  # type: ignore[override]
         """Wait before the next attempt; False when that would overrun the deadline."""
-        pause = next(self._pauses)
-        if time.monotonic() + pause >= self.deadline:
+        pause = self.next_pause()
+        if pause is None:
             return False
         await asyncio.sleep(pause)
         return True

@@ -94,6 +94,34 @@ def up_refused(
     return out.returncode, (out.stdout + out.stderr).strip().splitlines()
 
 
+def start_up(
+    args: list[str], env: Mapping[str, str], log: Path, within_s: float
+) -> tuple[subprocess.Popen[bytes], str]:
+    """``amk up ARGS`` in its own session, its output in ``log``; the process and its
+    output once it says it is up (fails if it exits first or takes over ``within_s``)."""
+    import time
+
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "clients.cli", "up", *args],
+            cwd=REPO,
+            env=dict(env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + within_s
+        while "AMK cluster up" not in log.read_text():
+            assert proc.poll() is None, f"amk up exited: {log.read_text()[-3000:]}"
+            assert time.monotonic() < deadline, f"not up: {log.read_text()[-3000:]}"
+            time.sleep(0.2)
+    except BaseException:
+        stop_up(proc)
+        raise
+    return proc, log.read_text()
+
+
 def stop_up(proc: subprocess.Popen[bytes], timeout_s: float = 120) -> None:
     """Stop an ``amk up`` as an operator's Ctrl-C would, then anything of it left.
 

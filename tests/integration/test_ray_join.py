@@ -14,9 +14,6 @@ authentication on, its own temp folder and HOME holding its token).
 from __future__ import annotations
 
 import secrets
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -24,7 +21,14 @@ import pytest
 from clients.client import AmkClient
 from clients.up_guard import EXIT_REFUSED, EXIT_UNAVAILABLE
 from cluster.etcd_server import find_free_port
-from tests.integration.processes import REPO, RayHead, stop_up, up_env, up_home, up_refused
+from tests.integration.processes import (
+    RayHead,
+    start_up,
+    stop_up,
+    up_env,
+    up_home,
+    up_refused,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -37,23 +41,11 @@ def test_up_joins_a_token_protected_head_as_the_readme_says(
     """On the head's machine (its ~/.ray/auth_token is there): `amk up --ray-address`."""
     state = up_home(tmp_path, "amk-join-test")
     gateway = f"127.0.0.1:{find_free_port()}"
-    log = tmp_path / "up.out"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "clients.cli", "up", "--ray-address", ray_head.address],
-            cwd=REPO,
-            env=up_env(state, gateway, ray_head.home),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    env = up_env(state, gateway, ray_head.home)
+    proc, text = start_up(
+        ["--ray-address", ray_head.address], env, tmp_path / "up.out", START_WITHIN_S
+    )
     try:
-        deadline = time.monotonic() + START_WITHIN_S
-        while "AMK cluster up" not in log.read_text():
-            assert proc.poll() is None, f"amk up exited: {log.read_text()[-3000:]}"
-            assert time.monotonic() < deadline, f"not up: {log.read_text()[-3000:]}"
-            time.sleep(0.2)
-        text = log.read_text()
         assert f"Ray at {ray_head.address}: token authentication, token from" in text
         assert f"Ray joined at {ray_head.address}" in text
         assert "Unauthenticated" not in text
@@ -62,7 +54,7 @@ def test_up_joins_a_token_protected_head_as_the_readme_says(
             assert client.get_incident(incident.id).region == "oslo"
     finally:
         stop_up(proc)
-    assert proc.returncode == 0, log.read_text()[-3000:]
+    assert proc.returncode == 0, (tmp_path / "up.out").read_text()[-3000:]
 
 
 def test_a_wrong_token_is_one_line_and_exit_2(ray_head: RayHead, tmp_path: Path) -> None:

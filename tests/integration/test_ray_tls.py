@@ -35,11 +35,11 @@ from cluster.pki import LocalCa, TlsFiles, ray_node
 from tests.helpers import session_pki
 from tests.integration.processes import (
     RAY_VARS,
-    REPO,
     RayHead,
     descendants,
     kill_left,
     start_time,
+    start_up,
     stop_up,
     up_env,
     up_home,
@@ -217,24 +217,10 @@ def test_up_joins_a_tls_head_with_ray_tls_and_serves(tls_head: TlsHead, tmp_path
     certificate in the pki folder (``AMK_PKI``, the session's), up and answering."""
     state = up_home(tmp_path, NAMESPACE)
     gateway = f"127.0.0.1:{find_free_port()}"
-    log = tmp_path / "up.out"
-    args = ["up", "--ray-address", tls_head.address, "--ray-tls"]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "clients.cli", *args],
-            cwd=REPO,
-            env=up_env(state, gateway, tls_head.head.home),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    args = ["--ray-address", tls_head.address, "--ray-tls"]
+    env = up_env(state, gateway, tls_head.head.home)
+    proc, text = start_up(args, env, tmp_path / "up.out", WITHIN_S)
     try:
-        deadline = time.monotonic() + WITHIN_S
-        while "AMK cluster up" not in log.read_text():
-            assert proc.poll() is None, f"amk up exited: {log.read_text()[-3000:]}"
-            assert time.monotonic() < deadline, f"not up: {log.read_text()[-3000:]}"
-            time.sleep(0.2)
-        text = log.read_text()
         assert f"Ray at {tls_head.address}: token authentication" in text
         assert f"Ray TLS on (the pki folder {session_pki()})" in text
         assert f"Ray joined at {tls_head.address}" in text
@@ -243,4 +229,4 @@ def test_up_joins_a_tls_head_with_ray_tls_and_serves(tls_head: TlsHead, tmp_path
             assert client.get_incident(incident.id).region == "oslo"
     finally:
         stop_up(proc)
-    assert proc.returncode == 0, log.read_text()[-3000:]
+    assert proc.returncode == 0, (tmp_path / "up.out").read_text()[-3000:]
