@@ -53,8 +53,12 @@ _FATAL_CODES = frozenset(
 )
 # The resume revision was compacted away (or is otherwise refused): start over. The
 # gateway reports etcd's compaction as UNAVAILABLE "... compacted ...", hence the text
-# check, and the failure count catches whatever else a resume keeps failing on.
-_RESNAPSHOT_CODES = frozenset({grpc.StatusCode.OUT_OF_RANGE, grpc.StatusCode.FAILED_PRECONDITION})
+# check, and the failure count catches whatever else a resume keeps failing on. ABORTED:
+# the regions the person's centre serves changed since the stream opened (a failover, a
+# hand-over): the gateway ended it, and a new snapshot shows what is theirs now.
+_RESNAPSHOT_CODES = frozenset(
+    {grpc.StatusCode.OUT_OF_RANGE, grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.ABORTED}
+)
 _RESNAPSHOT_AFTER_FAILURES = 3
 
 

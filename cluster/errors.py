@@ -161,3 +161,15 @@ class AccessDeniedError(AmkError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class ScopeChangedError(AmkError):
+    """A stream admitted for the regions a person's centre served when it opened, which
+    that centre no longer serves as then (a failover, a hand-over): the stream ends and
+    the client opens it again under the scope of now."""
+
+    component = "access"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -19,6 +19,7 @@ serves now (owner records in the directory; partners from the seed).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import time
@@ -57,13 +58,14 @@ from actors.gateway.identity import (
     stated_identity,
 )
 from actors.gateway.rpc import abort
-from cluster.errors import AccessDeniedError, AmkError, AuthenticationError
+from cluster.errors import AccessDeniedError, AmkError, AuthenticationError, ScopeChangedError
 from cluster.tokens import Claims
 
 log = structlog.get_logger("amk.access")
 
 WATCH_RELOG_S = 3600.0  # a Watch stream logs an incident again after this long
 EVENT_CACHE = 512  # Watch events whose records are remembered (shared by every stream)
+SCOPE_CHECK_S = 0.25  # how often a person's open stream is decided again
 
 
 def peer_of(context: grpc.aio.ServicerContext, metadata: dict[str, Any]) -> str:
@@ -83,6 +85,39 @@ class Grant:
     claims: Claims
     decision: Decision
     peer: str
+    target: Target  # what the request touched: a stream's scope is decided again
+    break_glass: str  # the stated reason, if any
+
+
+class _ScopeWatch:
+    """Decides a person's stream again every ``SCOPE_CHECK_S``, and when the regions
+    their centre serves no longer give it the scope it opened with, cancels the
+    stream's task (the handler then ends it with ABORTED). A timer, not a check per
+    message: a stream of a region that went quiet must end too."""
+
+    def __init__(self, guard: Guard, method: str, grant: Grant) -> None:
+        self.changed = ""
+        self._stream = asyncio.current_task()
+        self._task = asyncio.get_running_loop().create_task(self._run(guard, method, grant))
+
+    async def _run(self, guard: Guard, method: str, grant: Grant) -> None:
+        while not self.changed:
+            await asyncio.sleep(SCOPE_CHECK_S)
+            self.changed = guard.scope_changed(method, grant)
+        if self._stream is not None:
+            self._stream.cancel()
+
+    def ended(self) -> bool:
+        """The stream's task was cancelled by this watch (and nothing else): it is
+        uncancelled so that the handler can end the call with its status."""
+        task = self._stream
+        if not self.changed or task is None or task.cancelling() != 1:
+            return False
+        task.uncancel()
+        return True
+
+    def stop(self) -> None:
+        self._task.cancel()
 
 
 class Guard(grpc.aio.ServerInterceptor):
@@ -214,7 +249,30 @@ class Guard(grpc.aio.ServerInterceptor):
         current_claims.set(claims)
         role = self.table.roles.get(claims.role)
         current_acts_for_others.set(role is not None and role.regions == "all")
-        return Grant(claims, decision, peer)
+        return Grant(claims, decision, peer, target, reason)
+
+    def scope_changed(self, method: str, grant: Grant) -> str:
+        """Why a stream admitted under ``grant`` no longer holds ("" while it does):
+        the same decision taken again with the regions the centre serves now. A person
+        acts on the regions their centre serves now; a stream opened before a failover
+        or a hand-over must not go on with the scope of then, lost or gained."""
+        claims = grant.claims
+        decision = decide(
+            self.table,
+            method,
+            Principal(claims.role, claims.centre, claims.unit, claims.issued_at),
+            grant.target,
+            self.served(claims.centre),
+            break_glass=grant.break_glass,
+            now=time.time(),
+            break_glass_window_s=self.config.break_glass_window_s,
+        )
+        if not decision.allowed:
+            return f"the regions your centre serves changed: {decision.message}"
+        if set(decision.regions) != set(grant.decision.regions):
+            now = ", ".join(sorted(decision.regions)) or "none"
+            return f"the regions your centre serves changed (now: {now}): open the stream again"
+        return ""
 
     def served(self, centre: str) -> Served:
         """The regions ``centre`` serves now: owned (the directory), as a partner, and
@@ -300,10 +358,21 @@ class Guard(grpc.aio.ServerInterceptor):
             async def unary_stream(request: Any, context: grpc.aio.ServicerContext):
                 grant = await self.admit(method, rule, request, context)
                 seen: dict[str, float] = {}
-                async for item in _aiter(fn_s(request, context)):
-                    if logged:
-                        self._log_event(grant, method, item, seen, parse)
-                    yield item
+                recheck = self.enabled and per_message and grant.decision.why != "cluster"
+                scope = _ScopeWatch(self, method, grant) if recheck else None
+                try:
+                    async for item in _aiter(fn_s(request, context)):
+                        if logged:
+                            self._log_event(grant, method, item, seen, parse)
+                        yield item
+                except asyncio.CancelledError:
+                    if scope is None or not scope.ended():
+                        raise
+                    log.info("stream_scope_changed", method=method, user=grant.claims.sub)
+                    await abort(context, ScopeChangedError(scope.changed))
+                finally:
+                    if scope is not None:
+                        scope.stop()
 
             return grpc.unary_stream_rpc_method_handler(unary_stream, **make_kwargs)
 

@@ -27,6 +27,7 @@ from cluster.errors import (
     FencedError,
     NotOwnerError,
     RegionUnavailableError,
+    ScopeChangedError,
     SessionExpiredError,
     StoreUnavailableError,
     TxnTooLargeError,
@@ -65,6 +66,8 @@ STATUS_OF: dict[type[AmkError], grpc.StatusCode] = {
     # and what a proved caller may not do (role, scope, break-glass refused).
     AuthenticationError: grpc.StatusCode.UNAUTHENTICATED,
     AccessDeniedError: grpc.StatusCode.PERMISSION_DENIED,
+    # Not a refusal: the stream's scope is stale; the client opens it again at once.
+    ScopeChangedError: grpc.StatusCode.ABORTED,
 }
 
 

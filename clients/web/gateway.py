@@ -38,7 +38,8 @@ from amk.coordination.v1 import coordination_pb2 as cpb
 from amk.coordination.v1 import coordination_pb2_grpc as cpb_grpc
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
-from clients.client import RETRYABLE_CODES, RetryPolicy, _Budget
+from clients.client import RETRYABLE_CODES
+from clients.retry import RetryPolicy, SyncBudget
 from clients.web.errors import ApiError
 from cluster.config import ClusterConfig
 from cluster.tls import TlsFiles, console_identity, open_channel
@@ -208,7 +209,7 @@ _CHANNEL_OPTIONS: tuple[tuple[str, Any], ...] = (
 )
 
 
-class Budget(_Budget):
+class Budget(SyncBudget):
     """One request's deadline and backoff, shared by all its attempts: the sync
     client's, with an asyncio pause."""
 

@@ -32,7 +32,7 @@ from aiohttp import web
 from google.protobuf.message import Message
 
 from amk.dispatch.v1 import dispatch_pb2 as pb
-from clients.client import RetryPolicy
+from clients.retry import RetryPolicy
 from clients.web.errors import ApiError
 from clients.web.gateway import GATEWAYS, METHODS, Gateways, to_json
 from clients.web.login import AUTH, Session
@@ -211,7 +211,12 @@ class LiveStream:
                         self.status_now.set()
                 raise _GatewayEnded(address)
             except (grpc.aio.AioRpcError, asyncio.CancelledError) as err:
-                if self.rescope and not _task_cancelled():
+                # ABORTED: the gateway ended the watch because the scope it was opened
+                # with no longer holds (its own check of the same change).
+                aborted = isinstance(err, grpc.aio.AioRpcError) and (
+                    err.code() == grpc.StatusCode.ABORTED
+                )
+                if (self.rescope or aborted) and not _task_cancelled():
                     # The centre gained or lost a region (a failover, a hand-over): the
                     # gateway fixed the scope when the watch opened, so open a new one
                     # and start the page over with a snapshot of what it serves now.

@@ -8,6 +8,7 @@ deployment's local issuer (the key the gateways made in the state folder's pki f
 
 from __future__ import annotations
 
+import asyncio
 import time
 import urllib.parse
 import uuid
@@ -26,7 +27,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from actors.domain.access import default_access_table
 from amk.audit.v1 import audit_pb2 as apb
-from amk.coordination.v1 import coordination_pb2  # noqa: F401 - registers the descriptors
+from amk.coordination.v1 import coordination_pb2
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from cluster.etcd import EtcdClient
 from cluster.tls import console_identity, open_channel
@@ -440,3 +441,62 @@ async def test_a_call_taker_signs_in_and_answers_as_themselves(channel, issuer) 
         kari,
     )
     assert code == grpc.StatusCode.OK
+
+
+# ---------------------------------------------------------------- a stream's scope
+
+
+async def until_aborted(stream: Any, wait_s: float = 20.0) -> str:
+    """Read ``stream`` until it ends; ABORTED's details (any other end fails)."""
+
+    async def drain() -> str:
+        try:
+            while await stream.read() is not grpc.aio.EOF:
+                pass
+        except grpc.aio.AioRpcError as err:
+            assert err.code() == grpc.StatusCode.ABORTED, (err.code(), err.details())
+            return err.details() or ""
+        raise AssertionError("the stream ended without a status")
+
+    return await asyncio.wait_for(drain(), wait_s)
+
+
+async def test_a_persons_watch_ends_when_their_centre_gains_or_loses_a_region(
+    channel, issuer
+) -> None:
+    """A person acts on the regions their centre serves now: a watch opened before a
+    hand-over ends (ABORTED) for the centre that lost the region and for the one that
+    gained it, so that each opens it again with the scope of now."""
+    from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
+
+    stub = pb_grpc.DispatchServiceStub(channel)
+    south = stub.WatchBatches(pb.WatchRequest(), metadata=md(issuer, "dispatcher", "sorlandet"))
+    osl = stub.WatchBatches(pb.WatchRequest(), metadata=md(issuer, "dispatcher", "oslo"))
+    for stream in (south, osl):  # open and admitted: the snapshot arrives
+        first = await asyncio.wait_for(stream.read(), 10)
+        assert first.events, first
+    boss = md(issuer, "supervisor", "oslo")
+    over = "/amk.coordination.v1.CoordinationService/HandOverRegion"
+    back = "/amk.coordination.v1.CoordinationService/HandBackRegion"
+    request = coordination_pb2.HandOverRegionRequest(
+        request_id=rid(), region="oslo", to_centre="sorlandet"
+    )
+    code, answer = await call(channel, over, request, boss)
+    assert code == grpc.StatusCode.OK, answer
+    try:
+        for stream in (south, osl):
+            assert "regions your centre serves changed" in await until_aborted(stream)
+        # Opened again: Sørlandet's dispatcher now watches Oslo too.
+        again = stub.WatchBatches(pb.WatchRequest(), metadata=md(issuer, "dispatcher", "sorlandet"))
+        regions: set[str] = set()
+        while True:
+            batch = await asyncio.wait_for(again.read(), 10)
+            regions |= {e.region for e in batch.events if e.region}
+            if any(e.kind == pb.WatchEvent.KIND_SNAPSHOT_DONE for e in batch.events):
+                break
+        again.cancel()
+        assert "oslo" in regions, regions
+    finally:
+        request = coordination_pb2.HandBackRegionRequest(request_id=rid(), region="oslo")
+        code, answer = await call(channel, back, request, boss)
+        assert code == grpc.StatusCode.OK, answer

@@ -26,6 +26,7 @@ from cluster.errors import (
     FencedError,
     NotOwnerError,
     RegionUnavailableError,
+    ScopeChangedError,
     SessionExpiredError,
     StoreUnavailableError,
     TxnTooLargeError,
@@ -56,6 +57,7 @@ SAMPLES: list[AmkError] = [
     StaleRecordError([b"/amk/v1/units/oslo/osl-a11", b"/amk/v1/incidents/oslo/OSL-1"]),
     AuthenticationError("token expired: run amk login again"),
     AccessDeniedError("role crew may not call ListIncidents"),
+    ScopeChangedError("the regions your centre serves changed (now: sorlandet)"),
 ]
 
 
