@@ -9,6 +9,8 @@ actor injects, so no part imports its own actor's handle.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Callable
@@ -81,6 +83,11 @@ class Running:
     store: FencedStore
 
 
+#: The longest a command waits for its region's load (a 10,000-incident region loads in
+#: well under a second; the router's deadline is the real bound).
+LOAD_WAIT_S = 2.0
+
+
 @dataclass
 class CentreCore:
     """Identity, settings and hosted regions of one centre instance."""
@@ -99,6 +106,10 @@ class CentreCore:
     stopping: bool = False
     _running: Running | None = None
     log: Any = None
+    # Set when a region leaves LOADING: a command that arrives while its region loads
+    # waits for the load (a takeover's first writes) instead of bouncing off as "not
+    # the owner" and coming back after the router's backoff.
+    _loaded: dict[str, asyncio.Event] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.instance = self.instance or f"{self.centre_id}-{uuid.uuid4().hex[:12]}"
@@ -124,7 +135,22 @@ class CentreCore:
 
     def set_state(self, region: str, state: RegionState) -> None:
         """Move ``region`` to ``state`` through the transition table."""
-        self.states[region] = move(self.states.get(region, RegionState.UNKNOWN), state)
+        before = self.states.get(region, RegionState.UNKNOWN)
+        self.states[region] = move(before, state)
+        if state is RegionState.LOADING:
+            event = self._loaded.get(region)
+            if event is None or event.is_set():
+                self._loaded[region] = asyncio.Event()
+        elif before is RegionState.LOADING and region in self._loaded:
+            self._loaded.pop(region).set()
+
+    async def until_loaded(self, region: str) -> None:
+        """Return once ``region`` is not loading (at once when it is not), or after
+        ``LOAD_WAIT_S``; the caller's gRPC deadline bounds the wait as well."""
+        event = self._loaded.get(region)
+        if event is not None and not event.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), LOAD_WAIT_S)
 
     def host(self, region: str) -> RegionHost:
         """The host of a region this centre serves now, with a session still trusted."""

@@ -99,9 +99,10 @@ class Dispatcher:
 
     async def run(self, region: str, cmd: Command) -> Outcome:
         """Decide and commit one command in ``region`` (the owner's side of a route)."""
-        now = self.core.clock()
         if isinstance(cmd, AnswerNextCall):
-            return await self.call_desk.answer_next_call(cmd, now)
+            return await self.call_desk.answer_next_call(cmd, self.core.clock())
+        await self.core.until_loaded(region)
+        now = self.core.clock()
         host = self.core.host(region)
         if isinstance(cmd, ReceiveCall | AbandonCall | LinkCall | SetCallSharing):
             return await self.call_desk.run_call(host, cmd, now)
