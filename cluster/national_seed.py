@@ -27,6 +27,9 @@ from cluster.seed_model import Seed
 NATIONAL = Path(__file__).resolve().parent / "seed" / "national"
 STATION_KINDS = frozenset({"road", "boat", "helicopter", "fixed_wing"})
 MIN_BACKUPS = 3
+# Norway with Svalbard (whose 113 calls AMK Tromsø answers): a position outside is a typo.
+LAT = (57.0, 81.0)
+LON = (4.0, 35.0)
 
 
 class NationalSeedError(ValueError):
@@ -138,8 +141,8 @@ def _place(table: dict, kind: str, where: str) -> Place:
         name=_str(table, "name", where),
         kind=kind,
         region=_str(table, "region", where),
-        lat=_coord(table, "lat", where, 57.0, 71.5),
-        lon=_coord(table, "lon", where, 4.0, 31.5),
+        lat=_coord(table, "lat", where, *LAT),
+        lon=_coord(table, "lon", where, *LON),
         source=_str(table, "source", where),
         approx=bool(table.get("approx", False)),
         uncertain=str(table.get("uncertain", "")),
@@ -168,8 +171,8 @@ def load_fragment(path: Path, seed: NationalSeed) -> None:
             name=_str(c, "name", where),
             health_region=hr,
             health_trust=_str(c, "health_trust", where),
-            lat=_coord(c, "lat", where, 57.0, 71.5),
-            lon=_coord(c, "lon", where, 4.0, 31.5),
+            lat=_coord(c, "lat", where, *LAT),
+            lon=_coord(c, "lon", where, *LON),
             source=_str(c, "source", where),
             uncertain=str(c.get("uncertain", "")),
         )
