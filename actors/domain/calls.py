@@ -14,11 +14,12 @@ from __future__ import annotations
 import copy
 import math
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from actors.domain.errors import IllegalTransitionError, PreconditionError
-from actors.domain.model import Call, CallStatus, Urgency
+from actors.domain.model import Call, CallStatus, Position, Urgency
+from actors.domain.municipality import match, municipality_of, nearest
 
 TRANSITIONS: dict[CallStatus, frozenset[CallStatus]] = {
     CallStatus.WAITING: frozenset({CallStatus.ANSWERED, CallStatus.ABANDONED}),
@@ -139,3 +140,27 @@ def region_of(lat: float, lon: float, boundaries: dict[str, Sequence[tuple[float
         )
 
     return min(sorted(boundaries), key=distance)
+
+
+def call_region(
+    lat: float,
+    lon: float,
+    by_municipality: Mapping[str, str],
+    boundaries: dict[str, Sequence[tuple[float, float]]],
+) -> str:
+    """Where a 113 call is queued: the region whose municipalities (Kartverket's
+    outlines; ``by_municipality``: kommunenummer -> region) hold the caller's position;
+    at sea or across the border, the region of the nearest of them. Without
+    municipalities (a seed that draws its regions as polygons), :func:`region_of`."""
+    if by_municipality:
+        position = Position(lat, lon, 0.0)
+        found = municipality_of(position) or nearest(position, list(by_municipality))
+        if found is not None and found.number in by_municipality:
+            return by_municipality[found.number]
+    return region_of(lat, lon, boundaries)
+
+
+def municipality_regions(regions: Iterable[tuple[str, Sequence[str]]]) -> dict[str, str]:
+    """kommunenummer -> region, from each region's municipalities as a seed names them
+    (names, "Name (County)", or numbers); ValueError for a name that matches none."""
+    return {match(name).number: region for region, names in regions for name in names}

@@ -14,7 +14,9 @@ Pure: reads its data files, no network, no Ray, no etcd.
 from __future__ import annotations
 
 import json
+import math
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -79,6 +81,69 @@ def municipalities(path: Path = DATA / "kommuner-2024-s.geojson") -> tuple[Munic
         props = feature["properties"]
         found.append(Municipality(props["kommunenummer"], props["kommunenavn"], polygons, bbox))
     return tuple(found)
+
+
+#: The counties (2024) by the first two digits of kommunenummer.
+COUNTIES = {
+    "03": "Oslo",
+    "11": "Rogaland",
+    "15": "Møre og Romsdal",
+    "18": "Nordland",
+    "31": "Østfold",
+    "32": "Akershus",
+    "33": "Buskerud",
+    "34": "Innlandet",
+    "39": "Vestfold",
+    "40": "Telemark",
+    "42": "Agder",
+    "46": "Vestland",
+    "50": "Trøndelag",
+    "55": "Troms",
+    "56": "Finnmark",
+}
+
+
+def match(name: str, candidates: Sequence[Municipality] | None = None) -> Municipality:
+    """The municipality a seed means by ``name``: the only one of that name, or, for a
+    name like ``"Våler (Østfold)"``, the one of that name in that county. ValueError
+    when there is none or more than one."""
+    pool = municipalities() if candidates is None else candidates
+    if len(name) == 4 and name.isdigit():  # a kommunenummer (the national seed's areas)
+        numbered = [m for m in pool if m.number == name]
+        if numbered:
+            return numbered[0]
+        raise ValueError(f"seed municipality {name}: no municipality of that number")
+    bare, county = name, ""
+    if name.endswith(")") and " (" in name:
+        bare, _, county = name[:-1].partition(" (")
+    found = [m for m in pool if m.name == bare]
+    if county:
+        found = [m for m in found if COUNTIES.get(m.number[:2]) == county]
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise ValueError(f"seed municipality {name!r}: no municipality of that name")
+    numbers = ", ".join(f"{m.number} ({COUNTIES.get(m.number[:2], '?')})" for m in found)
+    raise ValueError(
+        f"seed municipality {name!r} is ambiguous ({numbers}): name it as 'Name (County)'"
+    )
+
+
+def nearest(position: Position, numbers: Sequence[str]) -> Municipality | None:
+    """Of the municipalities ``numbers``, the one whose outline has the point nearest
+    ``position`` (a position at sea or just across the border)."""
+    wanted = set(numbers)
+    coslat = math.cos(math.radians(position.lat))
+    best: tuple[float, Municipality | None] = (math.inf, None)
+    for m in municipalities():
+        if m.number not in wanted:
+            continue
+        for poly in m.polygons:
+            for x, y in poly[0]:
+                d = math.hypot(position.lat - y, (position.lon - x) * coslat)
+                if d < best[0]:
+                    best = (d, m)
+    return best[1]
 
 
 def municipality_of(position: Position) -> Municipality | None:

@@ -1,10 +1,11 @@
 """The 113-call part of ``amk.dispatch.v1.DispatchService``.
 
-A new call is queued in the region whose boundary holds the caller's position (handset
-location), by that region's owner. Answering runs at the call-taker's own centre, which
-sees its own regions' queues and its partners' overflowed (or shared) calls; the answer
-is written under the call region's fencing token and the call's revision, so a call is
-answered exactly once even when two centres reach for it together.
+A new call is queued in the region whose municipalities hold the caller's position
+(handset location; Kartverket's outlines, the nearest at sea), by that region's owner.
+Answering runs at the call-taker's own centre, which sees its own regions' queues and
+its partners' overflowed (or shared) calls; the answer is written under the call
+region's fencing token and the call's revision, so a call is answered exactly once even
+when two centres reach for it together.
 """
 
 from __future__ import annotations
@@ -33,7 +34,11 @@ class CallRpcs:
     def __init__(self, gw: GatewayContext) -> None:
         self.gw = gw
         # Only regions with an area take calls (an AMK-LA region has no boundary).
-        self.boundaries = {r.id: list(r.boundary) for r in gw.config.seed.area_regions()}
+        areas = gw.config.seed.area_regions()
+        self.boundaries = {r.id: list(r.boundary) for r in areas}
+        self.by_municipality = call_rules.municipality_regions(
+            (r.id, r.municipalities) for r in areas
+        )
 
     @rpc
     async def ReceiveCall(self, request, context) -> pb.Call:
@@ -41,7 +46,7 @@ class CallRpcs:
             raise InvalidArgumentError("position", "is required")
         pos = request.position
         v.position(pos.lat, pos.lon, pos.accuracy_m)
-        region = call_rules.region_of(pos.lat, pos.lon, self.boundaries)
+        region = call_rules.call_region(pos.lat, pos.lon, self.by_municipality, self.boundaries)
         cmd = conv.receive_call(request, region, time.time(), current_identity.get())
         out = await self.gw.router.route(region, cmd, context)
         return conv.call_pb(out.require_call())

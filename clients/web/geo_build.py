@@ -27,7 +27,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from actors.domain.municipality import DATA, Municipality, municipalities
+from actors.domain.municipality import DATA, Municipality, match, municipalities
 from cluster.seed_model import Seed
 
 REPO = Path(__file__).resolve().parents[2]
@@ -48,23 +48,6 @@ MIN_ISLAND_DEG2 = 0.0
 
 # 2024 counties by the first two digits of kommunenummer: the seed names a municipality
 # whose name is not unique as "Våler (Østfold)".
-COUNTIES = {
-    "03": "Oslo",
-    "11": "Rogaland",
-    "15": "Møre og Romsdal",
-    "18": "Nordland",
-    "31": "Østfold",
-    "32": "Akershus",
-    "33": "Buskerud",
-    "34": "Innlandet",
-    "39": "Vestfold",
-    "40": "Telemark",
-    "42": "Agder",
-    "46": "Vestland",
-    "50": "Trøndelag",
-    "55": "Troms",
-    "56": "Finnmark",
-}
 
 Point = tuple[float, float]
 Ring = list[Point]
@@ -132,22 +115,12 @@ def _polygons_of(geom: dict) -> list:
 
 
 def match_municipality(name: str, candidates: Sequence[Municipality]) -> Municipality:
-    """The municipality the seed means by ``name``: the only one of that name, or, for
-    ``"Våler (Østfold)"``, the one of that name in that county. Raises GeoBuildError."""
-    bare, county = name, ""
-    if name.endswith(")") and " (" in name:
-        bare, _, county = name[:-1].partition(" (")
-    found = [m for m in candidates if m.name == bare]
-    if county:
-        found = [m for m in found if COUNTIES.get(m.number[:2]) == county]
-    if len(found) == 1:
-        return found[0]
-    if not found:
-        raise GeoBuildError(f"seed municipality {name!r}: no municipality of that name")
-    numbers = ", ".join(f"{m.number} ({COUNTIES.get(m.number[:2], '?')})" for m in found)
-    raise GeoBuildError(
-        f"seed municipality {name!r} is ambiguous ({numbers}): name it as 'Name (County)'"
-    )
+    """The municipality the seed means by ``name`` (:func:`actors.domain.municipality.match`),
+    as a GeoBuildError when there is none or more than one."""
+    try:
+        return match(name, candidates)
+    except ValueError as exc:
+        raise GeoBuildError(str(exc)) from exc
 
 
 # ---------------------------------------------------------------- the two files

@@ -1,0 +1,44 @@
+"""Where a 113 call is queued: the region whose municipalities (Kartverket's outlines)
+hold the caller's position, the nearest at sea; a seed's regions named by municipality
+names, "Name (County)" or numbers (the national seed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from actors.domain.calls import call_region, municipality_regions
+from cluster.seed_model import Seed
+
+
+def hso() -> dict[str, str]:
+    seed = Seed.load()
+    return municipality_regions((r.id, r.municipalities) for r in seed.area_regions())
+
+
+@pytest.mark.parametrize(
+    ("lat", "lon", "region"),
+    [
+        (59.9139, 10.7522, "oslo"),  # Oslo sentrum
+        (58.1462, 7.9905, "sorlandet"),  # Kristiansand
+        (59.2672, 10.4076, "vestfold-telemark"),  # Tønsberg
+        (59.7439, 10.2045, "vestre-viken"),  # Drammen
+        (60.7945, 11.0680, "innlandet"),  # Hamar
+        (60.1941, 11.9997, "oslo"),  # Kongsvinger: served from Oslo
+        (59.0500, 10.9000, "oslo"),  # at sea off Hvaler (Østfold): the nearest
+    ],
+)
+def test_a_call_is_queued_in_the_region_of_its_municipality(lat, lon, region) -> None:
+    assert call_region(lat, lon, hso(), {}) == region
+
+
+def test_numbers_name_municipalities_too_and_an_unknown_one_is_refused() -> None:
+    by = municipality_regions([("bergen", ["4601", "4624"]), ("forde", ["4647"])])
+    assert call_region(60.3913, 5.3221, by, {}) == "bergen"  # Bergen sentrum
+    assert call_region(61.4520, 5.8570, by, {}) == "forde"  # Førde (Sunnfjord)
+    with pytest.raises(ValueError, match="no municipality"):
+        municipality_regions([("x", ["Atlantis"])])
+
+
+def test_without_municipalities_the_boundaries_decide() -> None:
+    square = [(59.0, 10.0), (59.0, 11.0), (60.0, 11.0), (60.0, 10.0)]
+    assert call_region(59.5, 10.5, {}, {"a": square, "b": []}) == "a"
