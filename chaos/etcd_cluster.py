@@ -35,9 +35,10 @@ import grpc
 import structlog
 from aetcd import rpc
 
+from cluster.child_process import dying_with_parent
 from cluster.errors import ConfigError
 from cluster.etcd_server import (
-    _die_with_parent,
+    DEATH_SIGNAL,
     find_etcd_binary,
     find_free_port,
     healthy,
@@ -115,9 +116,8 @@ class EtcdCluster:
         ]
         self.base_dir.mkdir(parents=True, exist_ok=True)
         out = open(self.base_dir / f"{m.name}.log", "ab")
-        m.process = subprocess.Popen(
-            args, stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
-        )
+        argv, preexec = dying_with_parent(args, DEATH_SIGNAL)
+        m.process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, preexec_fn=preexec)
         out.close()
 
     def start(self, timeout_s: float = 30.0) -> EtcdCluster:

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import structlog
 
-from cluster.child_process import death_signal
+from cluster.child_process import dying_with_parent
 from cluster.errors import ConfigError
 from cluster.pki import TlsFiles
 
@@ -168,7 +168,7 @@ def healthy(endpoint: str, tls: TlsFiles | None, timeout_s: float = 0.5) -> bool
 
 
 # SIGTERM: etcd shuts down cleanly when the process that started it dies.
-_die_with_parent = death_signal(signal.SIGTERM)
+DEATH_SIGNAL = signal.SIGTERM
 
 
 @dataclass
@@ -240,11 +240,12 @@ class EmbeddedEtcd:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
         env = {**os.environ, "ETCD_UNSUPPORTED_ARCH": os.environ.get("ETCD_UNSUPPORTED_ARCH", "")}
+        argv, preexec = dying_with_parent(self._args(binary), DEATH_SIGNAL)
         self.process = subprocess.Popen(
-            self._args(binary),
+            argv,
             stdout=out,
             stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent,
+            preexec_fn=preexec,
             env={k: v for k, v in env.items() if v},
         )
         deadline = time.monotonic() + timeout_s

@@ -35,7 +35,7 @@ from pathlib import Path
 import psycopg
 import structlog
 
-from cluster.child_process import death_signal
+from cluster.child_process import dying_with_parent
 from cluster.errors import ConfigError
 
 log = structlog.get_logger("amk.postgres")
@@ -68,7 +68,7 @@ def find_pg_bin() -> Path:
 
 # SIGINT is PostgreSQL's "fast shutdown" (roll back sessions, checkpoint, exit): a killed
 # test run leaves no server and no half-written data folder behind.
-_die_with_parent = death_signal(signal.SIGINT)
+DEATH_SIGNAL = signal.SIGINT
 
 
 def _reachable(path: Path, uid: int, gid: int) -> Path | None:
@@ -169,15 +169,18 @@ class EmbeddedPostgres:
             if done.returncode != 0:
                 raise ConfigError(f"initdb failed ({done.returncode}): {done.stderr.strip()}")
         server = [str(bin_dir / "postgres"), "-D", str(self.data_dir), "-k", str(self.base_dir)]
+        # fsync on (the default, said out loud): the archive's tests are about durable
+        # confirmation.
+        argv, preexec = dying_with_parent(
+            [*server, "-h", "127.0.0.1", "-p", str(self.port), "-c", "fsync=on"], DEATH_SIGNAL
+        )
         with open(self.log_file, "ab") as out:
             self.process = subprocess.Popen(
-                # fsync on (the default, said out loud): the archive's tests are about
-                # durable confirmation.
-                [*server, "-h", "127.0.0.1", "-p", str(self.port), "-c", "fsync=on"],
+                argv,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 cwd=self.base_dir,
-                preexec_fn=_die_with_parent,
+                preexec_fn=preexec,
                 **as_user,  # type: ignore[arg-type]
             )
         self._wait_ready(timeout_s)
