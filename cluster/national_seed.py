@@ -98,8 +98,12 @@ class NationalSeed:
     def backups(self, area_id: str) -> list[str]:
         """The relief line of ``area_id``: its health region's other centres, then all
         others, each part nearest first (from the home centre)."""
-        area = self.areas[area_id]
-        home = self.centres[area.home]
+        return self.backups_of(self.areas[area_id].home)
+
+    def backups_of(self, centre_id: str) -> list[str]:
+        """Every other centre: ``centre_id``'s health region first, each part nearest
+        first."""
+        home = self.centres[centre_id]
         others = [c for c in self.centres.values() if c.id != home.id]
         return [
             c.id
