@@ -278,6 +278,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="HOST:PORT,...",
         help="use these etcd endpoints (default: start an embedded etcd)",
     )
+    up.add_argument(
+        "--seed",
+        metavar="FILE",
+        type=Path,
+        help="seed file (default: Helse Sør-Øst; cluster/seed/norway.toml: all sixteen centres)",
+    )
     up.add_argument("--ray-address", metavar="ADDR", help="join this Ray cluster")
     up.add_argument(
         "--site",

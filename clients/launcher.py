@@ -243,6 +243,8 @@ def _config_from_args(args: argparse.Namespace) -> ClusterConfig:
         overrides["web_address"] = args.web  # "off": no web console
     if getattr(args, "web_dev_login", False):
         overrides["web_dev_login"] = True
+    if getattr(args, "seed", None):
+        overrides["seed_file"] = Path(args.seed).resolve()
     config_path = getattr(args, "config", None)
     return ClusterConfig.load(Path(config_path) if config_path else None, **overrides)
 

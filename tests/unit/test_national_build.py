@@ -23,3 +23,12 @@ def test_it_loads_with_sixteen_centres_each_regions_line_naming_every_other() ->
     assert {u.id for u in hso.units} <= {u.id for u in seed.units}
     areas = {r.id for r in seed.area_regions()}
     assert all(any(u.region == a for u in seed.units) for a in areas), "an area with no unit"
+
+
+def test_amk_up_seed_takes_the_national_seed(tmp_path) -> None:
+    from clients.cli import build_parser
+    from clients.launcher import _config_from_args
+
+    args = build_parser().parse_args(["up", "--home", str(tmp_path), "--seed", str(OUT)])
+    config = _config_from_args(args)
+    assert config.seed_file == OUT and len(config.seed.centres) == 16
