@@ -282,27 +282,19 @@ def note(msg: str) -> None:
 
 
 # Security for benchmark runs (a private etcd with TLS and auth; the cost of TLS): kept
-# apart for size, re-exported here where the benchmarks look for them.
-try:
-    from bench.bench_security import (
-        BENCH_KEY_ROOT,
-        bench_pki,
-        etcd_client,
-        etcd_tls,
-        private_etcd,
-        secure_etcd,
-        tls_cost,
-    )
-except ModuleNotFoundError:  # run as a script: bench/ is on sys.path, the repo is not
-    from bench_security import (  # type: ignore[no-redef]  # noqa: F401
-        BENCH_KEY_ROOT,
-        bench_pki,
-        etcd_client,
-        etcd_tls,
-        private_etcd,
-        secure_etcd,
-        tls_cost,
-    )
+# apart for size, re-exported here where the benchmarks look for them. A benchmark run
+# as a script has bench/ on its path, not the repository: put it there first.
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+from bench.bench_security import (  # noqa: E402, F401
+    BENCH_KEY_ROOT,
+    bench_pki,
+    etcd_client,
+    etcd_tls,
+    private_etcd,
+    secure_etcd,
+    tls_cost,
+)
 
 
 @contextlib.contextmanager

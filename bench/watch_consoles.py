@@ -36,6 +36,7 @@ import grpc
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
 from cluster.tls import TlsFiles, client_identity, open_channel
+from cluster.tokens import bearer_header
 
 CHANNELS_PER_GATEWAY = 2
 SCRIPT = Path(__file__).resolve()
@@ -56,7 +57,7 @@ CONSOLES_ENV = "AMK_BENCH_CONSOLES"
 def identities() -> list[tuple[str, tuple[tuple[str, str], ...]]]:
     """Per entry: the centre and the call metadata (its bearer token)."""
     entries = json.loads(os.environ.get(CONSOLES_ENV) or "[]") or [["", ""]]
-    return [(c, (("authorization", f"Bearer {t}"),) if t else ()) for c, t in entries]
+    return [(c, (bearer_header(t),) if t else ()) for c, t in entries]
 
 
 def expected(centre_of_console: str, centre: str) -> bool:

@@ -46,6 +46,7 @@ from cluster.etcd_server import (
     tls_args,
 )
 from cluster.pki import TlsFiles
+from cluster.tls import open_channel
 
 log = structlog.get_logger("amk.chaos.etcd")
 
@@ -162,10 +163,7 @@ class EtcdCluster:
         return healthy(m.endpoint, self.tls)
 
     def _channel(self, endpoint: str) -> grpc.aio.Channel:
-        if self.tls is None:
-            return grpc.aio.insecure_channel(endpoint)
-        ca, cert, key = self.tls.read()
-        return grpc.aio.secure_channel(endpoint, grpc.ssl_channel_credentials(ca, key, cert))
+        return open_channel(endpoint, self.tls)
 
     async def status(self) -> dict[str, dict[str, int]]:
         """Each live member's view: its id, the leader's id, raft term (Maintenance.Status)."""

@@ -49,7 +49,7 @@ def cmd_login(ctx: Context) -> int:
         print("error: --unit: a crew token names its unit", file=sys.stderr)
         return EXIT_BAD_REQUEST
     lifetime = args.lifetime or config.token_lifetime_s
-    issuer = LocalIssuer(config.pki_folder(), config.oidc_issuer, config.oidc_audience)
+    issuer = LocalIssuer.for_config(config)
     token = issuer.issue(
         args.user,
         args.role,

@@ -17,6 +17,7 @@ from typing import Any
 import grpc
 from google.protobuf.message import Message
 
+from actors.domain.access import BREAK_GLASS_HEADER
 from amk.coordination.v1 import coordination_pb2_grpc as cpb_grpc
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
@@ -41,15 +42,14 @@ from clients.enums import (  # noqa: F401 - re-exported: the client's public nam
     unit_status_from_name,
     urgency_from_name,
 )
-from clients.retry import RetryPolicy
+from clients.retry import RECONNECT_OPTIONS, RetryPolicy
 from clients.retry import SyncBudget as _Budget
 from cluster.tls import FROM_ENV, FromEnv, TlsFiles, open_sync_channel, resolve
-from cluster.tokens import default_token
+from cluster.tokens import bearer_header, default_token
 
 DEFAULT_GATEWAY = "127.0.0.1:50051"
 DEFAULT_GATEWAYS = (DEFAULT_GATEWAY, "127.0.0.1:50052")  # what `amk up` starts by default
 IDENTITY_HEADER = "x-amk-identity"  # stated: a gateway with auth off records it
-BREAK_GLASS_HEADER = "x-amk-break-glass"
 
 
 # ---------------------------------------------------------------- errors and retries
@@ -82,14 +82,6 @@ def _code_of(err: grpc.RpcError) -> grpc.StatusCode:
 
 
 # ---------------------------------------------------------------- the client
-
-_CHANNEL_OPTIONS: tuple[tuple[str, Any], ...] = (
-    # grpc's default reconnect backoff grows to 120 s; a restarted gateway must be found
-    # again within one call's retry budget.
-    ("grpc.initial_reconnect_backoff_ms", 100),
-    ("grpc.min_reconnect_backoff_ms", 100),
-    ("grpc.max_reconnect_backoff_ms", 1000),
-)
 
 # A replayed stream keeps every position sent so far; past this many the stream is not
 # retried (the caller restarts it) rather than growing without bound.
@@ -142,7 +134,7 @@ class AmkClient(OperationsMixin):
         if token:
             # Who we are, as the issuer vouches (issue #13); the stated identity above
             # only counts on a gateway with auth off.
-            metadata.append(("authorization", f"Bearer {token}"))
+            metadata.append(bearer_header(token))
         if break_glass.strip():
             # The reason for acting outside one's centre's regions; header values are
             # ASCII, so a Norwegian reason travels percent-encoded.
@@ -183,7 +175,7 @@ class AmkClient(OperationsMixin):
             address = self.addresses[self._index]
             channel = self._channels.get(address)
             if channel is None:
-                channel = open_sync_channel(address, self.tls, _CHANNEL_OPTIONS)
+                channel = open_sync_channel(address, self.tls, RECONNECT_OPTIONS)
                 self._channels[address] = channel
                 self._stubs[address] = pb_grpc.DispatchServiceStub(channel)
                 self._coord_stubs[address] = cpb_grpc.CoordinationServiceStub(channel)

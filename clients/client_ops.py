@@ -23,6 +23,7 @@ from clients.enums import (
     _optional_enum,
     enum_value,
 )
+from cluster.tokens import bearer_header
 
 
 def _split_csv(value: str | Iterable[str]) -> list[str]:
@@ -52,7 +53,7 @@ class OperationsMixin:
         view = copy.copy(self)
         kept = [(k, v) for k, v in self._metadata if k != "authorization"]
         if token:
-            kept.append(("authorization", f"Bearer {token}"))
+            kept.append(bearer_header(token))
         view._metadata = tuple(kept)
         return view
 

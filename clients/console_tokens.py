@@ -30,7 +30,7 @@ from amk.dispatch.v1 import dispatch_pb2 as pb
 from clients.client import AmkClient, AmkClientError
 from cluster.config import ClusterConfig
 from cluster.errors import ConfigError
-from cluster.tokens import LocalIssuer
+from cluster.tokens import LocalIssuer, bearer_header
 
 T = TypeVar("T")
 
@@ -55,7 +55,7 @@ class ConsoleRoom:
                 f"(oidc_jwks = {config.oidc_jwks}); drills and benchmarks need the local "
                 "issuer (leave oidc_jwks unset)"
             )
-        self.issuer = LocalIssuer(config.pki_folder(), config.oidc_issuer, config.oidc_audience)
+        self.issuer = LocalIssuer.for_config(config)
         self.lifetime_s = lifetime_s
         self.home = {r.id: r.home for r in config.seed.regions}
         self.first_centre = config.seed.centres[0].id
@@ -234,4 +234,4 @@ class ConsoleRoom:
 
 
 def _bearer(token: str | None) -> Metadata:
-    return (("authorization", f"Bearer {token}"),) if token else ()
+    return (bearer_header(token),) if token else ()

@@ -33,6 +33,7 @@ import grpc
 
 from clients.ray_tls import USE_TLS_ENV, RayTls, check_head, find_tls, sniff, tls_requested
 from clients.up_guard import EXIT_UNAVAILABLE, UpRefused
+from cluster.tokens import bearer_header
 
 GET_CLUSTER_ID = "/ray.rpc.NodeInfoGcsService/GetClusterId"
 PROBE_TIMEOUT_S = 3.0
@@ -64,7 +65,7 @@ def probe(
 ) -> grpc.StatusCode:
     """The status of ``GetClusterId`` at the GCS ``address`` (``OK`` if it answered),
     over TLS with ``credentials`` when given (a head with Ray's TLS on)."""
-    metadata = (("authorization", f"Bearer {token}"),) if token is not None else None
+    metadata = (bearer_header(token),) if token is not None else None
     channel = (
         grpc.insecure_channel(address)
         if credentials is None

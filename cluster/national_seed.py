@@ -113,9 +113,6 @@ class NationalSeed:
             )
         ]
 
-    def by_health_region(self, health_region: str) -> list[Centre]:
-        return [c for c in self.centres.values() if c.health_region == health_region]
-
 
 def km(a: Centre, b: Centre) -> float:
     """Great-circle distance between two centres (haversine, earth radius 6,371 km)."""

@@ -92,6 +92,11 @@ class LocalIssuer:
         self.key_path = folder / ISSUER_KEY
         self.jwks_path = folder / JWKS_FILE
 
+    @classmethod
+    def for_config(cls, config: ClusterConfig) -> LocalIssuer:
+        """The local issuer of a deployment: its pki folder, issuer and audience."""
+        return cls(config.pki_folder(), config.oidc_issuer, config.oidc_audience)
+
     def ensure(self) -> None:
         """Create the key pair and the JWKS if they are missing (idempotent)."""
         if not self.key_path.exists():
@@ -269,13 +274,18 @@ def verifier_for(config: ClusterConfig) -> TokenVerifier:
     ``amk login`` has not made them yet, so every verifier of the state folder checks
     against the same key."""
     if config.local_issuer_in_use():
-        LocalIssuer(config.pki_folder(), config.oidc_issuer, config.oidc_audience).ensure()
+        LocalIssuer.for_config(config).ensure()
     return TokenVerifier(
         config.oidc_issuer,
         config.oidc_audience,
         config.oidc_jwks_location(),
         config.token_leeway_s,
     )
+
+
+def bearer_header(token: str) -> tuple[str, str]:
+    """The call metadata that carries ``token`` (what :func:`bearer` reads back)."""
+    return ("authorization", f"Bearer {token}")
 
 
 def bearer(metadata: dict[str, str]) -> str | None:

@@ -73,7 +73,7 @@ def session_token() -> str:
     """One bearer token of :data:`TEST_ROLE` from the session CA's local issuer (every
     deployment of the session verifies it: they share ``pki_dir``)."""
     config = ClusterConfig.load(home=session_pki(), pki_dir=session_pki())
-    issuer = LocalIssuer(config.pki_folder(), config.oidc_issuer, config.oidc_audience)
+    issuer = LocalIssuer.for_config(config)
     return issuer.issue("test-suite", TEST_ROLE, "oslo", lifetime_s=SESSION_TOKEN_S)
 
 

@@ -138,9 +138,7 @@ class CentreCore:
         before = self.states.get(region, RegionState.UNKNOWN)
         self.states[region] = move(before, state)
         if state is RegionState.LOADING:
-            event = self._loaded.get(region)
-            if event is None or event.is_set():
-                self._loaded[region] = asyncio.Event()
+            self._loaded.setdefault(region, asyncio.Event())  # set (and popped) on leaving
         elif before is RegionState.LOADING and region in self._loaded:
             self._loaded.pop(region).set()
 
@@ -148,7 +146,7 @@ class CentreCore:
         """Return once ``region`` is not loading (at once when it is not), or after
         ``LOAD_WAIT_S``; the caller's gRPC deadline bounds the wait as well."""
         event = self._loaded.get(region)
-        if event is not None and not event.is_set():
+        if event is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), LOAD_WAIT_S)
 

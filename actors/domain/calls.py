@@ -154,7 +154,7 @@ def call_region(
     municipalities (a seed that draws its regions as polygons), :func:`region_of`."""
     if by_municipality:
         position = Position(lat, lon, 0.0)
-        found = municipality_of(position) or nearest(position, list(by_municipality))
+        found = municipality_of(position) or nearest(position, by_municipality.keys())
         if found is not None and found.number in by_municipality:
             return by_municipality[found.number]
     return region_of(lat, lon, boundaries)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -129,14 +129,13 @@ def match(name: str, candidates: Sequence[Municipality] | None = None) -> Munici
     )
 
 
-def nearest(position: Position, numbers: Sequence[str]) -> Municipality | None:
+def nearest(position: Position, numbers: Collection[str]) -> Municipality | None:
     """Of the municipalities ``numbers``, the one whose outline has the point nearest
     ``position`` (a position at sea or just across the border)."""
-    wanted = set(numbers)
     coslat = math.cos(math.radians(position.lat))
     best: tuple[float, Municipality | None] = (math.inf, None)
     for m in municipalities():
-        if m.number not in wanted:
+        if m.number not in numbers:
             continue
         for poly in m.polygons:
             for x, y in poly[0]:

@@ -111,9 +111,11 @@ class AccessLog:
                     self.gateway,
                 )
             )
-        while len(self._pending) > MAX_PENDING:
-            self._pending.popleft()
-            self.dropped += 1
+        over = len(self._pending) - MAX_PENDING
+        if over > 0:  # one line per call, however many rows it drops
+            for _ in range(over):
+                self._pending.popleft()
+            self.dropped += over
             log.error("access_log_row_dropped", dropped=self.dropped, pending=MAX_PENDING)
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run())

@@ -65,7 +65,7 @@ log = structlog.get_logger("amk.access")
 
 WATCH_RELOG_S = 3600.0  # a Watch stream logs an incident again after this long
 EVENT_CACHE = 512  # Watch events whose records are remembered (shared by every stream)
-SCOPE_CHECK_S = 0.25  # how often a person's open stream is decided again
+WINDOW_SLACK_S = 0.01  # a break-glass stream is decided again just after its window
 
 
 def peer_of(context: grpc.aio.ServicerContext, metadata: dict[str, Any]) -> str:
@@ -90,21 +90,32 @@ class Grant:
 
 
 class _ScopeWatch:
-    """Decides a person's stream again every ``SCOPE_CHECK_S``, and when the regions
-    their centre serves no longer give it the scope it opened with, cancels the
-    stream's task (the handler then ends it with ABORTED). A timer, not a check per
-    message: a stream of a region that went quiet must end too."""
+    """Decides a person's stream again at every change of region owners (the gateway
+    directory's shared change future: no timer per stream), and when the regions their
+    centre serves no longer give it the scope it opened with, cancels the stream's task
+    (the handler then ends it with ABORTED). Not a check per message: a stream of a
+    region that went quiet must end too. A break-glass stream is also decided again
+    when its window closes."""
 
     def __init__(self, guard: Guard, method: str, grant: Grant) -> None:
         self.changed = ""
+        self.waiting = False  # the stream awaits its handler's next message
         self._stream = asyncio.current_task()
         self._task = asyncio.get_running_loop().create_task(self._run(guard, method, grant))
 
     async def _run(self, guard: Guard, method: str, grant: Grant) -> None:
+        directory = guard.gw.directory
         while not self.changed:
-            await asyncio.sleep(SCOPE_CHECK_S)
+            until: float | None = None
+            if grant.decision.why == "break-glass":
+                closes = grant.claims.issued_at + guard.config.break_glass_window_s
+                until = max(0.0, closes - time.time()) + WINDOW_SLACK_S
+            await asyncio.wait({directory.change_future()}, timeout=until)
             self.changed = guard.scope_changed(method, grant)
-        if self._stream is not None:
+        # Only while the stream waits for its next message: cancelled inside grpc's
+        # write of a message, the call would be left hanging. Otherwise the stream sees
+        # ``changed`` as soon as that write returns.
+        if self.waiting and self._stream is not None:
             self._stream.cancel()
 
     def ended(self) -> bool:
@@ -203,16 +214,7 @@ class Guard(grpc.aio.ServerInterceptor):
         peer = peer_of(context, metadata)
         reason = urllib.parse.unquote(str(metadata.get(BREAK_GLASS_HEADER, "")))
         target = self.target(rule, request) if rule is not None else Target()
-        decision = decide(
-            self.table,
-            method,
-            Principal(claims.role, claims.centre, claims.unit, claims.issued_at),
-            target,
-            self.served(claims.centre),
-            break_glass=reason,
-            now=time.time(),
-            break_glass_window_s=self.config.break_glass_window_s,
-        )
+        decision = self._decide(method, claims, target, reason)
         if not decision.allowed:
             log.warning(
                 "access_refused",
@@ -251,22 +253,26 @@ class Guard(grpc.aio.ServerInterceptor):
         current_acts_for_others.set(role is not None and role.regions == "all")
         return Grant(claims, decision, peer, target, reason)
 
+    def _decide(self, method: str, claims: Claims, target: Target, break_glass: str) -> Decision:
+        """The table's decision for ``claims`` on ``target``, with the regions the
+        person's centre serves now."""
+        return decide(
+            self.table,
+            method,
+            Principal(claims.role, claims.centre, claims.unit, claims.issued_at),
+            target,
+            self.served(claims.centre),
+            break_glass=break_glass,
+            now=time.time(),
+            break_glass_window_s=self.config.break_glass_window_s,
+        )
+
     def scope_changed(self, method: str, grant: Grant) -> str:
         """Why a stream admitted under ``grant`` no longer holds ("" while it does):
         the same decision taken again with the regions the centre serves now. A person
         acts on the regions their centre serves now; a stream opened before a failover
         or a hand-over must not go on with the scope of then, lost or gained."""
-        claims = grant.claims
-        decision = decide(
-            self.table,
-            method,
-            Principal(claims.role, claims.centre, claims.unit, claims.issued_at),
-            grant.target,
-            self.served(claims.centre),
-            break_glass=grant.break_glass,
-            now=time.time(),
-            break_glass_window_s=self.config.break_glass_window_s,
-        )
+        decision = self._decide(method, grant.claims, grant.target, grant.break_glass)
         if not decision.allowed:
             return f"the regions your centre serves changed: {decision.message}"
         if set(decision.regions) != set(grant.decision.regions):
@@ -360,19 +366,30 @@ class Guard(grpc.aio.ServerInterceptor):
                 seen: dict[str, float] = {}
                 recheck = self.enabled and per_message and grant.decision.why != "cluster"
                 scope = _ScopeWatch(self, method, grant) if recheck else None
+                items = _aiter(fn_s(request, context)).__aiter__()
                 try:
-                    async for item in _aiter(fn_s(request, context)):
+                    while scope is None or not scope.changed:
+                        if scope is not None:
+                            scope.waiting = True
+                        try:
+                            item = await anext(items)
+                        except StopAsyncIteration:
+                            return
+                        finally:
+                            if scope is not None:
+                                scope.waiting = False
                         if logged:
                             self._log_event(grant, method, item, seen, parse)
                         yield item
                 except asyncio.CancelledError:
                     if scope is None or not scope.ended():
                         raise
-                    log.info("stream_scope_changed", method=method, user=grant.claims.sub)
-                    await abort(context, ScopeChangedError(scope.changed))
                 finally:
                     if scope is not None:
                         scope.stop()
+                assert scope is not None  # only a changed scope ends the loop
+                log.info("stream_scope_changed", method=method, user=grant.claims.sub)
+                await abort(context, ScopeChangedError(scope.changed))
 
             return grpc.unary_stream_rpc_method_handler(unary_stream, **make_kwargs)
 

@@ -38,15 +38,15 @@ from amk.coordination.v1 import coordination_pb2 as cpb
 from amk.coordination.v1 import coordination_pb2_grpc as cpb_grpc
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
-from clients.client import RETRYABLE_CODES
-from clients.retry import RetryPolicy, SyncBudget
+from clients.client import IDENTITY_HEADER, RETRYABLE_CODES
+from clients.retry import RECONNECT_OPTIONS, RetryPolicy, SyncBudget
 from clients.web.errors import ApiError
 from cluster.config import ClusterConfig
 from cluster.tls import TlsFiles, console_identity, open_channel
+from cluster.tokens import bearer_header
 
 DISPATCH = "amk.dispatch.v1.DispatchService"
 COORDINATION = "amk.coordination.v1.CoordinationService"
-IDENTITY_HEADER = "x-amk-identity"  # what a gateway with auth off records
 RPC_TIMEOUT_S = 10.0  # one API request, every retry included
 REQUEST_ID = "request_id"
 
@@ -200,14 +200,6 @@ def fill_request_id(method: Method, request: Message) -> None:
 
 # ---------------------------------------------------------------- calling the gateways
 
-_CHANNEL_OPTIONS: tuple[tuple[str, Any], ...] = (
-    # As the sync client: grpc's reconnect backoff grows to 120 s by default, and a
-    # restarted gateway must be found again within one request's retry budget.
-    ("grpc.initial_reconnect_backoff_ms", 100),
-    ("grpc.min_reconnect_backoff_ms", 100),
-    ("grpc.max_reconnect_backoff_ms", 1000),
-)
-
 
 class Budget(SyncBudget):
     """One request's deadline and backoff, shared by all its attempts: the sync
@@ -262,7 +254,7 @@ class Gateways:
         if stub is None:
             channel = self._channels.get(address)
             if channel is None:
-                channel = open_channel(address, self.tls, _CHANNEL_OPTIONS)
+                channel = open_channel(address, self.tls, RECONNECT_OPTIONS)
                 self._channels[address] = channel
             make = (
                 pb_grpc.DispatchServiceStub
@@ -283,7 +275,7 @@ class Gateways:
         if origin:
             md.append((ORIGIN_HEADER, f"web console for {origin}"))
         if self.tls is not None:
-            md.append(("authorization", f"Bearer {token}"))
+            md.append(bearer_header(token))
         return tuple(md)
 
     async def call(

@@ -43,6 +43,7 @@ CALLS_S = 1.0
 STATUS_S = 2.0
 PING_S = 15.0
 RECONNECT_LOG_EVERY = 20  # a gateway-less stretch logs its first reconnect, then every 20th
+RECONNECT_POLICY = RetryPolicy()  # the pauses between a stream's reconnects
 RETRY_MS = 1000  # how soon the browser reconnects after a dropped stream
 PING = b": ping\n\n"
 #: Codes after which the watch moves to another gateway and resumes where it was.
@@ -180,8 +181,7 @@ class LiveStream:
         last = self.from_revision - 1  # everything up to here is the page's
         snapshot_done = self.from_revision > 0
         partial = False  # snapshot events sent before the snapshot was done
-        pauses = RetryPolicy().backoffs()
-        failures = 0  # reconnects since the last batch
+        failures = 0  # reconnects since the last batch: the pause grows with them
         while True:
             address = self.gateways.address
             request = pb.WatchRequest(
@@ -195,7 +195,7 @@ class LiveStream:
                 async for batch in call:
                     if not batch.events:
                         continue
-                    pauses, failures = RetryPolicy().backoffs(), 0
+                    failures = 0
                     kinds = {e.kind for e in batch.events}
                     if pb.WatchEvent.KIND_SNAPSHOT_DONE in kinds:
                         snapshot_done, partial = True, False
@@ -251,7 +251,7 @@ class LiveStream:
             if partial:  # the page has half a snapshot: it starts over with the next
                 await self.send(frame("reset", {"reason": "snapshot interrupted"}, id=""))
                 partial = False
-            await asyncio.sleep(next(pauses))
+            await asyncio.sleep(RECONNECT_POLICY.backoff(failures - 1))
 
     # ------------------------------------------------------------ the polls
 

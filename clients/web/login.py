@@ -144,7 +144,7 @@ class Auth:
             raise ApiError(
                 grpc.StatusCode.INVALID_ARGUMENT, "unit: a crew token names its unit", "unit"
             )
-        issuer = LocalIssuer(config.pki_folder(), config.oidc_issuer, config.oidc_audience)
+        issuer = LocalIssuer.for_config(config)
         log.warning("web_dev_login", user=user, role=role, centre=centre)
         return issuer.issue(user, role, centre, lifetime_s=config.token_lifetime_s, unit=unit)
 

@@ -63,7 +63,7 @@ class WebConsole:
     def token(self, user: str, role: str, centre: str, unit: str = "") -> str:
         """A person's token from the deployment's local issuer (what ``amk login`` gives)."""
         config = self.config
-        issuer = LocalIssuer(config.pki_folder(), config.oidc_issuer, config.oidc_audience)
+        issuer = LocalIssuer.for_config(config)
         return issuer.issue(user, role, centre, lifetime_s=3600, unit=unit)
 
 
@@ -76,7 +76,9 @@ async def web(cluster: RunningCluster) -> AsyncIterator[WebConsole]:
     config = cluster.config.model_copy(update={"web_address": address})
     console = WebConsole(cluster, f"http://{address}", await start_web(config))
     yield console
-    await console.runner.cleanup()  # type: ignore[attr-defined]
+    from clients.web.server import stop_web
+
+    await stop_web(console.runner)  # type: ignore[arg-type]
 
 
 async def open_console(browser: object, web: WebConsole, token: str, screen: str = "") -> object:

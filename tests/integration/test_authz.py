@@ -69,7 +69,7 @@ async def channel(secured: RunningCluster) -> AsyncIterator[grpc.aio.Channel]:
 @pytest.fixture
 def issuer(secured: RunningCluster) -> LocalIssuer:
     c = secured.config
-    return LocalIssuer(c.pki_folder(), c.oidc_issuer, c.oidc_audience)
+    return LocalIssuer.for_config(c)
 
 
 def md(

@@ -65,7 +65,7 @@ def web(console: Console) -> str:
 @pytest.fixture
 def issuer(cluster: RunningCluster) -> LocalIssuer:
     c = cluster.config
-    return LocalIssuer(c.pki_folder(), c.oidc_issuer, c.oidc_audience)
+    return LocalIssuer.for_config(c)
 
 
 def token(issuer: LocalIssuer, role: str, centre: str = "oslo", **kw: Any) -> str:
