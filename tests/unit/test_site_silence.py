@@ -20,9 +20,21 @@ def test_a_site_silent_past_the_limit_is_due_once_and_rearmed_when_heard() -> No
 def test_nothing_is_due_while_our_own_beats_fail_or_our_check_ran_late() -> None:
     d = SilenceDetector(silence_s=0.6, late_s=0.1)
     d.heard("a", 10.0)
-    assert d.due(11.0, own_beat_at=10.3, late_by=0.0) == []  # we may be the cut-off one
     assert d.due(11.0, own_beat_at=10.95, late_by=0.3) == []  # our loop stalled
     assert d.due(11.05, own_beat_at=11.0, late_by=0.0) == ["a"]
+
+
+def test_after_our_own_beats_failed_the_others_get_a_fresh_silence() -> None:
+    """We were the one cut off: when our beats go through again, the others' beats have
+    not reached our watch yet. They are due only after a full silence from then."""
+    d = SilenceDetector(silence_s=0.6, late_s=0.1)
+    d.heard("a", 10.0)
+    assert d.due(11.0, own_beat_at=10.3, late_by=0.0) == []  # we may be the cut-off one
+    assert d.due(11.05, own_beat_at=11.0, late_by=0.0) == []  # back: a fresh silence
+    assert d.due(11.5, own_beat_at=11.45, late_by=0.0) == []
+    d.heard("a", 11.3)  # its beats arrive: alive, nothing to do
+    assert d.due(11.8, own_beat_at=11.75, late_by=0.0) == []
+    assert d.due(12.0, own_beat_at=11.95, late_by=0.0) == ["a"]  # silent 0.7 s since
 
 
 def test_a_site_never_heard_is_never_due() -> None:
