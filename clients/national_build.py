@@ -9,6 +9,10 @@ What it holds, and what it makes up (said in its ``[meta].note`` too):
   areas as municipality numbers, so 113 calls route by municipality), relief lines
   derived by geography (``cluster/national_seed.py``), partners: the two nearest centres
   of the same health region (derived, not an agreement).
+- Every region's ``partners_across``: the two nearest centres of another health region,
+  first in its relief line after its own health region's (derived by geography, HSØ's
+  regions too), so a call that waits on past ``overflow_across_after_s`` is seen across
+  the border. The centres carry their health region.
 - One unit per sourced station or base outside Helse Sør-Øst, with an invented call
   sign: the stations are real places, the units on them illustrative (as in HSØ's seed).
 - No hospitals or airports outside Helse Sør-Øst: a hospital of the running seed needs
@@ -71,6 +75,12 @@ def _table(name: str, rows: dict[str, Any]) -> str:
     return "\n".join([f"[[{name}]]", *plain, *subs]) + "\n"
 
 
+def _across(seed: NationalSeed, home: str, line: list[str]) -> list[str]:
+    """The two nearest centres of another health region, in relief-line order."""
+    own = seed.centres[home].health_region
+    return [c for c in line if seed.centres[c].health_region != own][:2]
+
+
 def build(seed: NationalSeed | None = None) -> str:
     """The running seed's text."""
     seed = seed or national()
@@ -86,13 +96,21 @@ def build(seed: NationalSeed | None = None) -> str:
             "Generated from the national files (every fact with its source) and Helse "
             "Sør-Øst's seed. Outside Helse Sør-Øst: areas are health-trust catchments "
             "(uncertain), relief lines and partners are derived by geography (no source "
-            "lists the agreements), one illustrative unit stands at each sourced "
-            "station or base (invented call signs), and there are no hospitals or "
-            "airports yet (their capabilities are not sourced)."
+            "lists the agreements); everywhere, partners across health regions are "
+            "derived by geography (the two nearest in the relief line), one "
+            "illustrative unit stands at each sourced station or base (invented call "
+            "signs), and there are no hospitals or airports yet (their capabilities "
+            "are not sourced)."
         ),
         "sources": sources,
     }
     parts = [HEADER, "[meta]\n" + "\n".join(f"{k} = {_value(v)}" for k, v in meta.items())]
+    parts.append(
+        "\n# ---------------------------------------------------------------- health regions\n"
+    )
+    parts += [
+        _table("health_regions", {"id": h.id, "name": h.name}) for h in seed.health_regions.values()
+    ]
     parts.append("\n# ---------------------------------------------------------------- centres\n")
     hso_centres = {c["id"]: c for c in hso["centres"]}
     for c in seed.centres.values():
@@ -103,13 +121,18 @@ def build(seed: NationalSeed | None = None) -> str:
             "lat": c.lat,
             "lon": c.lon,
             "source": c.source,
+            "health_region": c.health_region,
         }
         parts.append(_table("centres", row))
     parts.append("# ---------------------------------------------------------------- regions\n")
     for r in hso["regions"]:
         own = [*r["backups"]]
         line = seed.backups(r["id"]) if r["id"] in seed.areas else seed.backups_of(r["home"])
-        parts.append(_table("regions", {**r, "backups": own + [c for c in line if c not in own]}))
+        backups = own + [c for c in line if c not in own]
+        row = {**r, "backups": backups}
+        if r.get("kind", "area") == "area":
+            row["partners_across"] = _across(seed, r["home"], backups)
+        parts.append(_table("regions", row))
     for area in seed.areas.values():
         if area.health_region == HSO:
             continue
@@ -123,6 +146,8 @@ def build(seed: NationalSeed | None = None) -> str:
             "backups": line,
             "partners": mine[:2],
             "overflow_after_s": 10.0,
+            "partners_across": _across(seed, area.home, line),
+            "overflow_across_after_s": 15.0,
             "municipalities": list(area.municipalities),
             "source": area.source + (f" (uncertain: {area.uncertain})" if area.uncertain else ""),
         }

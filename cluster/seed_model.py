@@ -27,6 +27,15 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class HealthRegionConfig(_Strict):
+    """One of the four regional health authorities: a way to group centres (status,
+    board and web console filter by it) and the line within which relief is sought
+    first (a region's ``partners``) before it crosses to another (``partners_across``)."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    name: str
+
+
 class CentreConfig(_Strict):
     id: str
     name: str
@@ -34,6 +43,7 @@ class CentreConfig(_Strict):
     lat: float
     lon: float
     source: str = ""
+    health_region: str = ""  # a [[health_regions]] id; "" in a seed that declares none
 
 
 AREA = "area"
@@ -62,8 +72,14 @@ class RegionConfig(_Strict):
     backups: list[str]
     kind: Literal["area", "air_coordination"] = AREA
     serves: list[str] = []  # air_coordination: the area regions whose aircraft it holds
+    # Overflow: a waiting call is seen by ``partners`` (same health region) once it has
+    # waited ``overflow_after_s``, and by ``partners_across`` (another health region)
+    # once it has waited ``overflow_across_after_s``: relief within the health region
+    # first, then across, and still before the national 20 s limit.
     partners: list[str] = []
     overflow_after_s: float = 10.0
+    partners_across: list[str] = []
+    overflow_across_after_s: float = 15.0
     municipalities: list[str] = []
     boundary: list[tuple[float, float]] = []
     source: str = ""
@@ -71,6 +87,22 @@ class RegionConfig(_Strict):
     @property
     def is_area(self) -> bool:
         return self.kind == AREA
+
+    @property
+    def all_partners(self) -> tuple[str, ...]:
+        """Every centre whose call-takers may answer this region's overflowed calls."""
+        return (*self.partners, *self.partners_across)
+
+    @model_validator(mode="after")
+    def _overflow_in_order(self) -> RegionConfig:
+        if set(self.partners) & set(self.partners_across):
+            raise ValueError(f"region {self.id}: a centre is both partner and partner across")
+        if self.partners_across and self.overflow_across_after_s < self.overflow_after_s:
+            raise ValueError(
+                f"region {self.id}: overflow_across_after_s must not be below overflow_after_s"
+                " (relief within the health region first)"
+            )
+        return self
 
 
 class UnitSeed(_Strict):
@@ -150,6 +182,7 @@ class Seed(_Strict):
     """Centres, regions and fleet: data, checked for consistency on load."""
 
     meta: SeedMeta
+    health_regions: list[HealthRegionConfig] = []
     centres: list[CentreConfig]
     regions: list[RegionConfig]
     units: list[UnitSeed] = []
@@ -165,11 +198,17 @@ class Seed(_Strict):
         for r in self.regions:
             if r.home not in centres:
                 raise ValueError(f"region {r.id}: home {r.home} is not a centre")
-            for b in [*r.backups, *r.partners]:
+            for b in [*r.backups, *r.all_partners]:
                 if b not in centres or b == r.home:
                     raise ValueError(f"region {r.id}: backup/partner {b} invalid")
             if len(set(r.backups)) != len(r.backups):
                 raise ValueError(f"region {r.id}: a backup is listed twice")
+        declared = {h.id for h in self.health_regions}
+        if len(declared) != len(self.health_regions):
+            raise ValueError("duplicate health region id")
+        for c in self.centres:
+            if (c.health_region or declared) and c.health_region not in declared:
+                raise ValueError(f"centre {c.id}: health_region {c.health_region!r} not declared")
         ids = [u.id for u in self.units]
         if len(set(ids)) != len(ids):
             raise ValueError("duplicate unit id")
@@ -195,7 +234,7 @@ class Seed(_Strict):
                 if r.serves:
                     raise ValueError(f"region {r.id}: an area region serves no other region")
                 continue
-            if r.municipalities or r.boundary or r.partners:
+            if r.municipalities or r.boundary or r.all_partners:
                 raise ValueError(
                     f"region {r.id}: an air coordination region has no municipalities, "
                     "boundary or partners (it takes no 113 calls)"
@@ -252,6 +291,16 @@ class Seed(_Strict):
 
     def is_air_region(self, region_id: str) -> bool:
         return self.region(region_id).kind == AIR_COORDINATION
+
+    def health_region_of(self, region_id: str) -> str:
+        """The health region a region belongs to: its home centre's ("" if none)."""
+        return self.centre(self.region(region_id).home).health_region
+
+    def health_region_name(self, health_region_id: str) -> str:
+        for h in self.health_regions:
+            if h.id == health_region_id:
+                return h.name
+        raise ConfigError(f"unknown health region {health_region_id}")
 
     def centre(self, centre_id: str) -> CentreConfig:
         for c in self.centres:

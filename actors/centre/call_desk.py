@@ -116,7 +116,15 @@ class CallDesk:
 
     def _queue_policy(self, region: str, owner: str, sharing: bool) -> calls.QueuePolicy:
         r = self.core.config.seed.region(region)
-        return calls.QueuePolicy(region, owner, tuple(r.partners), r.overflow_after_s, sharing)
+        return calls.QueuePolicy(
+            region,
+            owner,
+            tuple(r.partners),
+            r.overflow_after_s,
+            sharing,
+            tuple(r.partners_across),
+            r.overflow_across_after_s,
+        )
 
     async def answer_next_call(self, cmd: AnswerNextCall, now: float) -> Outcome:
         """The most urgent, then oldest, call among every queue this centre serves.
@@ -139,7 +147,7 @@ class CallDesk:
                 policies[region] = self._queue_policy(region, self.core.centre_id, host.sharing)
                 candidates.extend(host.calls.values())
             for r in self.core.config.seed.regions:
-                if r.id in self.core.hosts or self.core.centre_id not in r.partners:
+                if r.id in self.core.hosts or self.core.centre_id not in r.all_partners:
                     continue
                 owner = await self.core.running.client.get(self.core.keys.owner(r.id))
                 sharing = await self.core.running.client.get(self.core.keys.sharing(r.id))

@@ -1,8 +1,10 @@
 """113 calls: the queue order, who may answer a call, and where a caller is.
 
 Overflow needs no timer: a call becomes visible to the region's partner centres when it
-has waited ``overflow_after_s`` (from its arrival time, which is stored with it), so a
-takeover "re-arms" nothing, it just reads the same arrival times. In sharing mode a new
+has waited ``overflow_after_s`` (from its arrival time, which is stored with it), and to
+its partners in another health region when it has waited ``overflow_across_after_s``
+(relief within the health region first, then across), so a takeover "re-arms" nothing,
+it just reads the same arrival times. In sharing mode a new
 call is offered at once to one partner, chosen by free call-takers.
 
 The call lifecycle is a transition table like the others: waiting -> answered ->
@@ -39,13 +41,23 @@ def transition(call_id: str, current: CallStatus, requested: CallStatus) -> Call
 
 @dataclass(frozen=True, slots=True)
 class QueuePolicy:
-    """How one region's queue is shared: its home-side owner, partners, threshold, mode."""
+    """How one region's queue is shared: its home-side owner, partners, thresholds, mode."""
 
     region: str
     owner: str  # centre that owns the region now
     partners: tuple[str, ...]
     overflow_after_s: float = 10.0
     sharing: bool = False
+    partners_across: tuple[str, ...] = ()  # another health region's: the second step
+    overflow_across_after_s: float = 15.0
+
+    def overflow_threshold(self, centre: str) -> float | None:
+        """How long a call waits before ``centre`` sees it; None: it never does."""
+        if centre in self.partners:
+            return self.overflow_after_s
+        if centre in self.partners_across:
+            return self.overflow_across_after_s
+        return None
 
 
 def may_answer(call: Call, centre: str, policy: QueuePolicy, now: float) -> bool:
@@ -54,11 +66,12 @@ def may_answer(call: Call, centre: str, policy: QueuePolicy, now: float) -> bool
         return False
     if centre == policy.owner:
         return True
-    if centre not in policy.partners:
+    threshold = policy.overflow_threshold(centre)
+    if threshold is None:
         return False
     if call.shared_to == centre:
         return True
-    return now - call.arrived_at >= policy.overflow_after_s
+    return now - call.arrived_at >= threshold
 
 
 def queue_order(call: Call) -> tuple[int, float, str]:

@@ -159,7 +159,7 @@ class Guard(grpc.aio.ServerInterceptor):
         self.partner_of: dict[str, frozenset[str]] = {}
         self.home_of: dict[str, frozenset[str]] = {}
         for r in gw.config.seed.regions:
-            for centre in r.partners:
+            for centre in r.all_partners:  # across health regions too: they answer overflow
                 self.partner_of[centre] = self.partner_of.get(centre, frozenset()) | {r.id}
             self.home_of[r.home] = self.home_of.get(r.home, frozenset()) | {r.id}
 

@@ -29,6 +29,27 @@ def test_owner_sees_every_waiting_call_partners_only_after_the_threshold():
     assert not calls.may_answer(c, "sorlandet", POLICY, now=500.0)  # not a partner
 
 
+ACROSS = calls.QueuePolicy(
+    "oslo",
+    "oslo",
+    ("vestre-viken",),
+    10.0,
+    partners_across=("bergen",),
+    overflow_across_after_s=15.0,
+)
+
+
+def test_partners_across_health_regions_see_a_call_only_after_the_second_threshold():
+    c = call("c1", arrived=100.0)
+    assert calls.may_answer(c, "vestre-viken", ACROSS, now=110.0)
+    assert not calls.may_answer(c, "bergen", ACROSS, now=110.0)
+    assert not calls.may_answer(c, "bergen", ACROSS, now=114.9)
+    assert calls.may_answer(c, "bergen", ACROSS, now=115.0)
+    assert calls.next_call([c], "bergen", {"oslo": ACROSS}, now=112.0) is None
+    assert calls.next_call([c], "bergen", {"oslo": ACROSS}, now=116.0) is c
+    assert ACROSS.overflow_threshold("stavanger") is None
+
+
 def test_shared_call_is_seen_at_once_by_its_partner_only():
     c = call("c1", arrived=100.0, shared_to="innlandet")
     assert calls.may_answer(c, "innlandet", POLICY, now=100.0)

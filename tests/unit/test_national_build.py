@@ -32,3 +32,43 @@ def test_amk_up_seed_takes_the_national_seed(tmp_path) -> None:
     args = build_parser().parse_args(["up", "--home", str(tmp_path), "--seed", str(OUT)])
     config = _config_from_args(args)
     assert config.seed_file == OUT and len(config.seed.centres) == 16
+
+
+def test_relief_is_sought_within_the_health_region_first_then_across() -> None:
+    """Every centre has its health region; every area's partners are of its own, its
+    partners across of another, and the second step comes after the first."""
+    seed = Seed.load(OUT)
+    assert {h.id for h in seed.health_regions} == {
+        "helse-sor-ost",
+        "helse-vest",
+        "helse-midt-norge",
+        "helse-nord",
+    }
+    hr = {c.id: c.health_region for c in seed.centres}
+    assert all(hr.values())
+    for region in seed.area_regions():
+        own = seed.health_region_of(region.id)
+        assert region.partners and all(hr[p] == own for p in region.partners), region.id
+        assert len(region.partners_across) == 2, region.id
+        assert all(hr[p] != own for p in region.partners_across), region.id
+        assert region.overflow_across_after_s > region.overflow_after_s
+        assert region.overflow_across_after_s < 20  # answered before the national limit
+        # the backup line, too, is own health region first
+        line = [hr[c] == own for c in region.backups]
+        assert line == sorted(line, reverse=True), region.id
+
+
+def test_the_seed_refuses_an_undeclared_health_region_and_a_partner_on_both_steps() -> None:
+    import tomllib
+
+    import pytest
+
+    raw = tomllib.loads(OUT.read_text(encoding="utf-8"))
+    raw["centres"][0]["health_region"] = "helse-atlantis"
+    with pytest.raises(ValueError, match="not declared"):
+        Seed.model_validate(raw)
+    raw = tomllib.loads(OUT.read_text(encoding="utf-8"))
+    area = next(r for r in raw["regions"] if r.get("partners"))
+    area["partners_across"] = [area["partners"][0]]
+    with pytest.raises(ValueError, match="both partner and partner across"):
+        Seed.model_validate(raw)
