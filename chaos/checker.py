@@ -113,11 +113,17 @@ def _tokens_by_region(
 
 
 def check_fencing(
-    journal: list[dict[str, Any]], owners: list[dict[str, Any]] | None = None
+    journal: list[dict[str, Any]],
+    owners: list[dict[str, Any]] | None = None,
+    partners: dict[str, set[str]] | None = None,
 ) -> list[dict[str, Any]]:
     """Entries accepted with a token that was no longer the region's current one, or
-    signed by an instance that did not hold the primary region's token."""
+    signed by an instance that did not hold the primary region's token. One exception
+    to the second, by design: a partner centre (``partners``: region -> centres, from
+    the seed) answering a region's overflowed 113 call writes it under the owner's
+    current token, which only guards the write (the owner must not have changed)."""
     tokens = _tokens_by_region(journal, owners or [])
+    partners = partners or {}
     ordered = {r: sorted(t) for r, t in tokens.items()}
     flagged: list[dict[str, Any]] = []
     for e in sorted(journal, key=lambda e: e["revision"]):
@@ -130,8 +136,13 @@ def check_fencing(
         region = e.get("region", "")
         token = (e.get("tokens") or {}).get(region)
         holder = tokens.get(region, {}).get(int(token)) if token is not None else None
-        if holder and e.get("writer") and e["writer"] != holder and e.get("command") != "TakeOver":
-            flagged.append(_flag(e, region, int(token), int(token), f"writer is not {holder}"))
+        writer = e.get("writer") or ""
+        answered_as_partner = e.get("command") == "AnswerNextCall" and writer.rsplit("-", 1)[
+            0
+        ] in partners.get(region, ())
+        if holder and writer and writer != holder and e.get("command") != "TakeOver":
+            if not answered_as_partner:
+                flagged.append(_flag(e, region, int(token), int(token), f"writer is not {holder}"))
     return flagged
 
 
@@ -260,12 +271,13 @@ def check(
     window: tuple[float, float] | None = None,
     no_gateway: list[tuple[float, float | None]] | None = None,
     no_client_errors: bool = False,
+    partners: dict[str, set[str]] | None = None,
 ) -> dict[str, Any]:
     """Everything the drill report needs, as one dict; ``ok`` is False on any lost,
     duplicated or stale-accepted write and, with ``no_client_errors``, on any client
     call that failed while a gateway served (outside every ``no_gateway`` window)."""
     records = check_records(history, snap)
-    stale = check_fencing(snap.journal, snap.owners)
+    stale = check_fencing(snap.journal, snap.owners, partners)
     errors = Counter(r["code"] for r in history if not r.get("ok"))
     client = split_client_errors(history, no_gateway or [])
     fenced_server = sum(s.get("fenced", 0) for s in (centre_stats or {}).values())

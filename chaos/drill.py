@@ -18,6 +18,12 @@ Scenario file::
     etcd_members = 1                       # 3: the drill starts its own etcd cluster
     ray_nodes = 1                          # 3: a local multi-node Ray (head + 2 workers)
     no_client_errors = false               # true: a failed client call fails the drill
+    seed = "cluster/seed/norway.toml"      # the deployment's seed (default: Helse Sør-Øst)
+    [calls]                                # a 113 floor (clients.call_floor.FloorSpec)
+    rate = 1.5                             # calls per second over the regions
+    takers = 2                             # call-takers at every centre
+    talk_s = [3, 6]                        # how long each call holds its call-taker
+    drain_s = 60                           # after the load: until no call waits
     [load]
     rate = 40                              # operations per second, overall
     concurrency = 6
@@ -46,19 +52,20 @@ from typing import Any
 import structlog
 
 from actors.domain.access import DEFAULT_TABLE
-from chaos import checker, report
+from chaos import call_check, checker, report
 from chaos.drill_etcd import DRILL_KEY_ROOT, drill_pki, start_cluster, start_single
+from chaos.drill_ray import placement, placement_seen, start_ray_cluster, start_then_join
 from chaos.etcd_cluster import EtcdCluster
+from chaos.failpoint_major import MajorIncident  # noqa: F401 - registers "major-incident"
 from chaos.failpoints import (
-    NODE_OBJECT_STORE,
     DrillContext,
     Failpoint,
     FaultSpec,
     _region_point,
-    actor_table,
     make,
 )
 from chaos.raw_client import RawWriter
+from clients.call_floor import CallFloor, FloorSpec
 from clients.console_tokens import ConsoleRoom
 from clients.launcher import Deployment
 from clients.loadgen import History, LoadGenerator, LoadSpec
@@ -100,6 +107,9 @@ class Scenario:
     # overlapping a time with no gateway at all, measured by a probing fault, are
     # reported apart and do not count).
     no_client_errors: bool = False
+    seed: str = ""  # a seed file, relative to the working directory ("": the default)
+    calls: FloorSpec | None = None  # a 113 floor: callers and every centre's call-takers
+    calls_drain_s: float = 60.0
 
     @classmethod
     def from_file(cls, path: Path) -> Scenario:
@@ -125,6 +135,10 @@ class Scenario:
             seed=load.get("seed"),
         )
         raw.setdefault("name", Path(path).stem)
+        if floor := raw.pop("calls", None):
+            raw["calls_drain_s"] = float(floor.pop("drain_s", 60))
+            floor["talk_s"] = tuple(floor.get("talk_s", (3.0, 6.0)))
+            raw["calls"] = FloorSpec(duration_s=spec.duration_s, seed=spec.seed, **floor)
         return cls(load=spec, faults=faults, **raw)
 
 
@@ -232,46 +246,21 @@ def raw_regions(scenario: Scenario, config: ClusterConfig, regions: list[str]) -
     return sorted(hit & set(regions)) or regions
 
 
-def node_names(ray_nodes: int) -> list[str]:
-    """The custom resources marking the worker nodes of a multi-node drill Ray."""
-    return [f"node-{i}" for i in range(1, ray_nodes)]
-
-
-def placement(
-    scenario: Scenario, centres: list[str], gateways: list[str]
-) -> tuple[dict[str, str], dict[str, str]]:
-    """``centre_nodes`` and ``gateway_nodes`` for a multi-node drill: the target centre of
-    the (first) ``ray-node-kill`` fault and the first gateway on ``node-1``, the node to
-    be killed; the other centres spread over the other nodes (the head included, where
-    they go unpinned: the head has no custom resource), the other gateways on the other
-    workers. Empty with one node."""
-    workers = node_names(scenario.ray_nodes)
-    if not workers:
-        return {}, {}
-    targets = [f.target for f in scenario.faults if f.failpoint == "ray-node-kill"]
-    target = targets[0] if targets and targets[0] in centres else centres[0]
-    doomed, others = workers[0], [*workers[1:], None]  # None: the head
-    centre_nodes = {target: doomed}
-    for i, cid in enumerate(c for c in centres if c != target):
-        if (node := others[i % len(others)]) is not None:
-            centre_nodes[cid] = node
-    gateway_nodes = {gateways[0]: doomed} if gateways else {}
-    for i, address in enumerate(gateways[1:]):
-        if workers[1:]:
-            gateway_nodes[address] = workers[1:][i % len(workers[1:])]
-    return centre_nodes, gateway_nodes
-
-
 def _config(scenario: Scenario, home: Path, pki_dir: Path | None, key_root: str) -> ClusterConfig:
     """A config of its own (prefix under ``key_root``, namespace, ports, the etcd
     certificates in ``pki_dir``; None: insecure); fencing off only when the scenario
     says so, with the unsafe variable set just while the config is built."""
     tag = uuid.uuid4().hex[:8]
     gateways = [f"127.0.0.1:{find_free_port()}" for _ in range(scenario.gateways)]
+    seed = {"seed_file": Path(scenario.seed).resolve()} if scenario.seed else {}
     centre_nodes, gateway_nodes = placement(
-        scenario, ClusterConfig.load(gateways=gateways).centre_ids(), gateways
+        scenario.ray_nodes,
+        scenario.faults,
+        ClusterConfig.load(gateways=gateways, **seed).centre_ids(),
+        gateways,
     )
     overrides: dict[str, Any] = {
+        **seed,
         "home": home,
         "key_prefix": f"{key_root}{scenario.name}/{tag}/",
         "pki_dir": pki_dir,
@@ -343,16 +332,17 @@ async def run_drill(
     windows: list[dict[str, Any]] = []
     watcher: asyncio.Task[None] | None = None
     raw: RawWriter | None = None
+    floor: CallFloor | None = None
     try:
         started = time.monotonic()
         if ray_cluster is not None:
-            await _start_then_join(deployment, ctx)
+            await start_then_join(deployment, ctx)
         else:
             await deployment.start()
         result["startup_s"] = round(time.monotonic() - started, 2)
         if ray_cluster is not None:
             result["placement"] = await asyncio.to_thread(
-                _placement_seen, ray_cluster, ctx.ray_nodes
+                placement_seen, ray_cluster, ctx.ray_nodes
             )
         result["health_before"] = await wait_healthy(ctx, client, scenario.health_timeout_s)
         if not result["health_before"]["ok"]:
@@ -375,12 +365,22 @@ async def run_drill(
             tls=tls,
             room=room,
         ).start()
+        if scenario.calls is not None:
+            floor = CallFloor(
+                ctx.config.gateways, ctx.config.seed, scenario.calls, history, tls=tls, room=room
+            ).start()
+            ctx.call_floor = floor
         t0 = gen.started_at
         faults = [asyncio.create_task(_run_fault(fp, ctx, t0, windows)) for fp in fps]
         await asyncio.to_thread(gen.join)
         t_end = time.time()
         result["raw_client"] = await raw.stop()
         await asyncio.gather(*faults)
+        if floor is not None:  # the call-takers answer what still waits, then go home
+            result["calls_drain_s"] = await call_check.until_answered(
+                client, keys, scenario.calls_drain_s
+            )
+            await asyncio.to_thread(floor.stop)
         result["health_after"] = await wait_healthy(ctx, client, scenario.health_timeout_s)
         watcher.cancel()
         stats: dict[str, dict[str, int]] = {}
@@ -404,6 +404,7 @@ async def run_drill(
             window=(t0, t_end),
             no_gateway=no_gateway,
             no_client_errors=scenario.no_client_errors,
+            partners={r.id: set(r.all_partners) for r in ctx.config.seed.regions},
         )
         result.update(
             no_client_errors=scenario.no_client_errors,
@@ -420,6 +421,13 @@ async def run_drill(
             etcd_endpoints=endpoints,
             key_prefix=ctx.config.key_prefix,
         )
+        if floor is not None:
+            stored = await call_check.collect_calls(client, keys)
+            calls = call_check.check_calls(full_history, stored, owner_events, ctx.config.seed)
+            result["calls"] = calls
+            if not calls["ok"]:
+                verdict["ok"] = False
+                verdict["violations"] = [*verdict["violations"], *calls["problems"]]
         if not verdict["ok"] or raw_check["lost"] or raw_check["duplicated"]:
             result["exit_code"] = EXIT_VIOLATION
         elif not result["health_after"]["ok"]:
@@ -433,6 +441,8 @@ async def run_drill(
             watcher.cancel()
         if raw is not None:
             await raw.stop()  # already stopped unless the run failed half way
+        if floor is not None:
+            await asyncio.to_thread(floor.stop)
         history.close()
         await deployment.stop()
         await client.close()
@@ -441,83 +451,8 @@ async def run_drill(
         _write_json(report_dir / "report.json", result)
 
 
-async def _start_then_join(deployment: Deployment, ctx: DrillContext) -> None:
-    """Start the deployment while the node to be killed is not yet in the cluster, and
-    let it join once the supervisor and every centre not pinned to it are placed: Ray
-    puts unpinned actors on any node (the head has no custom resource to prefer), and
-    the supervisor on the doomed node would take every centre with it (it owns them).
-    The pinned centre waits for the node as for any missing resource."""
-    doomed = sorted(set(ctx.config.centre_nodes.values()) - set(ctx.ray_nodes))
-    if not doomed:
-        await deployment.start()
-        return
-    elsewhere = {c for c in ctx.config.centre_ids() if ctx.config.centre_nodes.get(c) not in doomed}
-    task = asyncio.create_task(deployment.start())
-    for _ in range(300):  # up to ~60 s
-        alive = {
-            a["Name"]
-            for a in (await asyncio.to_thread(actor_table)).values()
-            if a["State"] == "ALIVE"
-        }
-        placed = {n.split(":", 1)[1].rsplit("-", 1)[0] for n in alive if n.startswith("centre:")}
-        if task.done() or ("supervisor" in alive and elsewhere <= placed):
-            break
-        await asyncio.sleep(0.2)
-    for name in doomed:
-        # On the loop's thread: Ray's Node installs signal handlers (main thread only).
-        ctx.ray_nodes[name] = ctx.ray_cluster.add_node(
-            num_cpus=0, resources={name: 1}, object_store_memory=NODE_OBJECT_STORE
-        )
-    await task
-
-
-def _placement_seen(cluster: Any, nodes: dict[str, Any] | None) -> dict[str, list[str]]:
-    """Which node each live actor runs on, from Ray's actor table: the proof of the
-    placement (unpinned actors go where Ray likes)."""
-    import ray
-
-    by_id = {cluster.head_node.node_id: "head"}
-    by_id.update({n.node_id: name for name, n in (nodes or {}).items()})
-    out: dict[str, list[str]] = {}
-    for a in ray._private.state.actors().values():
-        if a["State"] == "ALIVE":
-            node = by_id.get(a["Address"]["NodeID"], a["Address"]["NodeID"][:8])
-            out.setdefault(node, []).append(a["Name"] or a["ActorClassName"])
-    return {k: sorted(v) for k, v in sorted(out.items())}
-
-
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=2, default=str))
-
-
-def _start_ray_cluster(n: int) -> tuple[Any, dict[str, Any]]:
-    """A local multi-node Ray: the head (no custom resource) and ``n - 1`` workers, each
-    marked by its own resource; ``node-1``, the one a drill kills, joins later (see
-    :func:`_start_then_join`). Every AMK actor asks for num_cpus=0: the workers get no
-    CPUs (no idle worker processes started for them) and small object stores."""
-    from ray.cluster_utils import Cluster
-
-    started = time.monotonic()
-    cluster = Cluster(
-        initialize_head=True,
-        head_node_args={
-            "num_cpus": 1,
-            "object_store_memory": NODE_OBJECT_STORE,
-            "include_dashboard": False,
-        },
-    )
-    try:
-        nodes = {
-            name: cluster.add_node(
-                num_cpus=0, resources={name: 1}, object_store_memory=NODE_OBJECT_STORE
-            )
-            for name in node_names(n)[1:]
-        }
-    except BaseException:
-        cluster.shutdown()
-        raise
-    log.info("ray_cluster_up", nodes=n, seconds=round(time.monotonic() - started, 2))
-    return cluster, nodes
 
 
 def run_standalone(scenario: Scenario, report_dir: Path) -> dict[str, Any]:
@@ -572,7 +507,7 @@ def with_own_services(
             endpoints = [etcd.endpoint]
         address = "local"
         if ray_nodes >= 2:
-            ray_cluster, nodes = _start_ray_cluster(ray_nodes)
+            ray_cluster, nodes = start_ray_cluster(ray_nodes)
             address = ray_cluster.address
         else:
             loopback_only()  # a Ray of this machine alone listens on loopback only

@@ -86,6 +86,7 @@ class DrillContext:
     # custom resource that marks each ("node-1": its ``ray._private.node.Node``).
     ray_cluster: Any = None
     ray_nodes: dict[str, Any] = field(default_factory=dict)
+    call_floor: Any = None  # clients.call_floor.CallFloor, when the scenario has [calls]
 
 
 class Failpoint(ABC):

@@ -17,7 +17,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from chaos import fault_figures
+from chaos import call_check, fault_figures
 
 CENTRE_COLOURS = {
     "oslo": "#1f77b4",
@@ -370,6 +370,7 @@ def markdown(result: dict[str, Any], image: str) -> str:
         cells = "".join(f" {_fmt(pf['first_ack_after_s'])} |" for pf in u["faults"])
         lines.append(f"| {region} | {u['acked']} | {_fmt(u['max_gap_s'])} |{cells}")
     lines += fault_figures.markdown_lines(result)
+    lines += call_check.markdown_lines(result)
     lines += ["", "## Client errors by status code", ""]
     errors = chk.get("errors_by_code", {})
     lines += [f"- {k}: {v}" for k, v in sorted(errors.items())] or ["- none"]

@@ -60,26 +60,27 @@ class ConsoleRoom:
         self.home = {r.id: r.home for r in config.seed.regions}
         self.first_centre = config.seed.centres[0].id
         self.owners: dict[str, str] = {}  # region -> centre, as last seen
-        self._tokens: dict[tuple[str, str], tuple[str, float]] = {}
+        self._tokens: dict[tuple[str, str, str], tuple[str, float]] = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------ tokens
 
-    def token(self, centre: str, role: str = DISPATCHER) -> str | None:
+    def token(self, centre: str, role: str = DISPATCHER, person: str = "") -> str | None:
         """A token of ``role`` at ``centre`` (None with auth off), issued again when half
-        its lifetime is gone."""
+        its lifetime is gone; ``person``: whose (default ``{centre}-{role}``), for a room
+        with several people of one role (call-takers answer calls as themselves)."""
         if not self.enabled:
             return None
+        name = person or f"{centre} {role}"
+        person = person or f"{centre}-{role}"
         now = time.monotonic()
         with self._lock:
-            known = self._tokens.get((centre, role))
+            known = self._tokens.get((centre, role, person))
             if known is not None and known[1] > now:
                 return known[0]
-        token = self.issuer.issue(
-            f"{centre}-{role}", role, centre, lifetime_s=self.lifetime_s, name=f"{centre} {role}"
-        )
+        token = self.issuer.issue(person, role, centre, lifetime_s=self.lifetime_s, name=name)
         with self._lock:
-            self._tokens[(centre, role)] = (token, now + self.lifetime_s / 2)
+            self._tokens[(centre, role, person)] = (token, now + self.lifetime_s / 2)
         return token
 
     def centre_of(self, region: str) -> str:

@@ -24,7 +24,7 @@ from actors.domain.commands import (
 )
 from actors.domain.errors import InvalidArgumentError, NotFoundError, PreconditionError
 from actors.domain.idempotency import with_fingerprint
-from actors.domain.model import Call, Outcome
+from actors.domain.model import Call, CallStatus, Outcome
 from cluster import ownership
 from cluster.store import StaleRecordError, Write
 
@@ -100,9 +100,7 @@ class CallDesk:
             out = Outcome(call=call)
             await self.executor.commit(host.region, cmd, [call], out)
             return out
-        call = host.calls.get(cmd.call_id)
-        if call is None:
-            raise NotFoundError("call", cmd.call_id)
+        await self.current_call(host, cmd.call_id)
         async with self.core.mailboxes.enter(cmd.call_id):
             call = host.calls[cmd.call_id]
             new = (
@@ -113,6 +111,19 @@ class CallDesk:
             out = Outcome(call=new)
             await self.executor.commit(host.region, cmd, [new], out)
         return out
+
+    async def current_call(self, host: RegionHost, call_id: str) -> Call:
+        """The call as etcd has it when the cached copy still says waiting: a partner
+        centre may have answered it, writing behind this centre's back by design, and
+        the cache learns that here (or when its own answer of it is refused as stale).
+        A call answered here is current already: no read on the common path."""
+        call = host.calls.get(call_id)
+        if call is not None and call.status is CallStatus.WAITING:
+            await self.executor.reload([self.core.keys.call(host.region, call_id)])
+            call = host.calls.get(call_id)
+        if call is None:
+            raise NotFoundError("call", call_id)
+        return call
 
     def _queue_policy(self, region: str, owner: str, sharing: bool) -> calls.QueuePolicy:
         r = self.core.config.seed.region(region)

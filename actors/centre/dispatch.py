@@ -122,10 +122,8 @@ class Dispatcher:
         if isinstance(cmd, CreateIncident):
             self._area_region(region, "region")
             records: list[Record] = []
-            if cmd.call_id:
-                call = host.calls.get(cmd.call_id)
-                if call is None:
-                    raise NotFoundError("call", cmd.call_id)
+            if cmd.call_id:  # answered here, or by a partner (then read again)
+                call = await self.call_desk.current_call(host, cmd.call_id)
             inc = decide.create_incident(cmd, host.next_incident_id(), now, self.core.table)
             # Trippelvarsling: the alerts its criteria call for, proposed in the same
             # write, so no reader ever sees a road accident without its proposals.

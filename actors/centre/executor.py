@@ -108,6 +108,7 @@ class Executor:
         )
         rev = await core.running.store.commit(write)
         for rec in records:
+            rec.revision = rev  # the answer names its commit, hosted here or not (a partner's)
             old_region = moved_from.get(rec.id)
             if old_region is not None and old_region in core.hosts:
                 core.hosts[old_region].table_of(rec).pop(rec.id, None)

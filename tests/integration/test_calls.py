@@ -103,6 +103,15 @@ async def test_overflowed_call_is_answered_by_one_partner_exactly_once(stub, etc
     keys = Keys(cluster.config.key_prefix)
     kv = await etcd.get(keys.call("oslo", call.id))
     assert kv is not None and b'"answered"' in kv.value
+    assert winners[0].revision == kv.mod_revision  # a partner's answer names its commit
+    # The partner's call-taker makes the incident: the owner (Oslo) learns of the answer
+    # written behind its back instead of refusing the call as still waiting.
+    inc = await stub.CreateIncident(
+        pb.CreateIncidentRequest(request_id=rid(), region="oslo", position=OSLO, call_id=call.id),
+        timeout=10,
+    )
+    kv = await etcd.get(keys.call("oslo", call.id))
+    assert b'"completed"' in kv.value and inc.id.encode() in kv.value
     metrics = await stub.GetCallMetrics(pb.GetCallMetricsRequest(regions=["oslo"]), timeout=5)
     assert metrics.regions[0].overflowed >= 1
 
