@@ -239,37 +239,6 @@ async def test_cluster_status_names_owner_token_lease_and_process(stub, etcd, ke
         assert centre.pid > 0 and centre.node_id and centre.lease_id and centre.regions_owned
 
 
-async def test_amk_status_by_health_region_against_the_running_seed(cluster, capsys):
-    """``amk status --health-region``: the gateway's answer is filtered by the running
-    seed's health regions; one it does not declare is exit 2 naming the known ids."""
-    import asyncio
-
-    from clients.cli import main
-
-    seed = cluster.config.seed
-    known = [h.id for h in seed.health_regions]
-
-    def amk(*argv: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        code = main(["--gateway", cluster.gateway, *argv])
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    code, out, err = await asyncio.to_thread(amk, "--json", "status", "--health-region", known[0])
-    assert code == 0, err
-    doc = json.loads(out)
-    assert [r["id"] for r in doc["regions"]] == [
-        r.id for r in seed.regions if seed.health_region_of(r.id) == known[0]
-    ]
-    code, out, err = await asyncio.to_thread(amk, "status", "--health-region", "helse-atlantis")
-    assert code == 2 and out == ""
-    assert "--health-region: unknown health region helse-atlantis; known: " in err
-    assert all(h in err for h in known)
-    code, out, err = await asyncio.to_thread(amk, "status")
-    assert code == 0  # a table of regions and one of centres per health region
-    assert all(f"Regions: {h.name} ({h.id})" in out for h in seed.health_regions)
-
-
 async def test_watch_streams_snapshot_then_changes(stub):
     call = stub.Watch(pb.WatchRequest(regions=["vestre-viken"]), timeout=20)
     kinds = []
