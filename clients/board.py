@@ -24,6 +24,7 @@ from rich.text import Text
 
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from clients.client import UNIT_KIND, AmkClient, AmkClientError, WatchStream, enum_name
+from clients.health_regions import group_by_health_region, health_region_label
 from clients.render import (
     age_seconds,
     format_age,
@@ -83,6 +84,10 @@ class BoardState:
     messages: deque[tuple[float, str]] = field(default_factory=deque)
     last_revision: int = 0
     synced: bool = False  # a full snapshot has been applied at least once
+    #: The regions shown (``--health-region``); None: every region the stream carries.
+    shown: set[str] | None = None
+    #: The running seed's health regions (from GetClusterStatus), to group owners by.
+    health_regions: list[pb.HealthRegion] = field(default_factory=list)
     _pending: tuple[dict[Key, pb.Incident], dict[Key, pb.Unit]] | None = None
     _last_note: str = ""
     _repeats: int = 0
@@ -120,15 +125,21 @@ class BoardState:
             region = event.region or event.region_status.id
             self.regions[region] = event.region_status
             owner = event.region_status.owner_centre or "nobody"
-            self.note(event.message or f"Region {region} now served by {owner}")
+            if self._is_shown(region):
+                self.note(event.message or f"Region {region} now served by {owner}")
             return
-        if event.message:
+        if event.message and (not event.region or self._is_shown(event.region)):
             self.note(event.message)
 
-    def seed_regions(self, regions: Sequence[pb.RegionStatus]) -> None:
-        """Region owners from GetClusterStatus, since the snapshot carries none."""
+    def seed_regions(
+        self, regions: Sequence[pb.RegionStatus], health_regions: Sequence[pb.HealthRegion] = ()
+    ) -> None:
+        """Region owners from GetClusterStatus, since the snapshot carries none, and the
+        health regions to group them by."""
         for region in regions:
             self.regions.setdefault(region.id, region)
+        if health_regions:
+            self.health_regions = list(health_regions)
 
     def note(self, text: str) -> None:
         """A line for the message strip, newest last; a repeat of the last line is
@@ -153,10 +164,14 @@ class BoardState:
 
     # ------------------------------------------------------------ output
 
+    def _is_shown(self, region: str) -> bool:
+        return self.shown is None or region in self.shown
+
     def open_incidents(self) -> list[pb.Incident]:
-        """Most urgent first; within one urgency, the longest waiting first."""
+        """Most urgent first; within one urgency, the longest waiting first (of the
+        regions shown)."""
         return sorted(
-            self.incidents.values(),
+            (inc for (region, _), inc in self.incidents.items() if self._is_shown(region)),
             key=lambda i: (
                 _URGENCY_RANK.get(i.urgency, 3),
                 i.created_at.seconds or float("inf"),
@@ -166,8 +181,16 @@ class BoardState:
         )
 
     def sorted_units(self) -> list[pb.Unit]:
-        """By region, then call sign: the order crews are looked up in."""
-        return sorted(self.units.values(), key=lambda u: (u.region, u.call_sign or u.id, u.id))
+        """By region, then call sign: the order crews are looked up in (of the regions
+        shown)."""
+        shown = (u for (region, _), u in self.units.items() if self._is_shown(region))
+        return sorted(shown, key=lambda u: (u.region, u.call_sign or u.id, u.id))
+
+    def owner_groups(self) -> list[tuple[str, list[pb.RegionStatus]]]:
+        """The shown regions' owners, grouped by health region (the seed's order), by
+        region id within a group."""
+        shown = [self.regions[r] for r in sorted(self.regions) if self._is_shown(r)]
+        return group_by_health_region(shown, self.health_regions, lambda r: r.health_region)
 
 
 # ---------------------------------------------------------------- drawing
@@ -179,12 +202,14 @@ def render_board(state: BoardState, title: str = "AMK", now: datetime | None = N
     header = Text.assemble((f"{title}  ", "bold"), (f"rev {state.last_revision}  ", "dim"))
     if not state.synced:
         header.append("loading snapshot…", style="bold yellow")
-    for region_id in sorted(state.regions):
-        region = state.regions[region_id]
-        owner = region.owner_centre
-        style = "red" if not owner else ("yellow" if owner != region.home_centre else "green")
-        header.append(f"  {region_id}:", style="dim")
-        header.append(owner or "failing over", style=style)
+    for group, regions in state.owner_groups():
+        if group:  # one line per health region: sixteen centres do not fit on one
+            header.append(f"\n{health_region_label(state.health_regions, group)}", style="bold")
+        for region in regions:
+            owner = region.owner_centre
+            style = "red" if not owner else ("yellow" if owner != region.home_centre else "green")
+            header.append(f"  {region.id}:", style="dim")
+            header.append(owner or "failing over", style=style)
 
     incidents = Table(title="Open incidents", title_justify="left", expand=True)
     for column in ("Age", "Urgency", "Status", "ID", "Region", "Criteria", "Address", "Units"):
@@ -257,7 +282,7 @@ class _Feed:
             # Owners are not part of the snapshot; missing them is only cosmetic.
             status = self.client.cluster_status()
             with self.lock:
-                self.state.seed_regions(status.regions)
+                self.state.seed_regions(status.regions, status.health_regions)
         except AmkClientError:
             pass
         failures = 0
@@ -304,12 +329,19 @@ def run_board(
     regions: Sequence[str],
     refresh_hz: float = 4,
     console: Console | None = None,
+    health_regions: Sequence[str] = (),
+    shown_regions: set[str] | None = None,
 ) -> int:
     """Show the board until Ctrl-C; returns 0, or raises the error that made the stream
-    unusable (unknown region, ...), for the CLI to report."""
-    state = BoardState()
+    unusable (unknown region, ...), for the CLI to report. ``shown_regions``: only
+    these regions' incidents, units and owners (``--health-region``, named in the title
+    by ``health_regions``); the stream is the same."""
+    state = BoardState(shown=shown_regions)
     feed = _Feed(client, regions, state)
-    title = f"AMK board  {', '.join(regions) or 'all regions'}  via {client.address}"
+    scope = ", ".join(regions) or "all regions"
+    if health_regions:
+        scope += f"  health region {', '.join(health_regions)}"
+    title = f"AMK board  {scope}  via {client.address}"
     interval = 1.0 / max(0.5, refresh_hz)
     feed.start()
     try:

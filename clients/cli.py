@@ -27,6 +27,7 @@ from clients.cli_base import (
     EXIT_UNAVAILABLE,
     Context,
     _global_options,
+    _health_region_option,
     _listing,
     _positive_float,
     _region_option,
@@ -44,6 +45,12 @@ from clients.client import (
     URGENCY,
     AmkClientError,
     enum_choices,
+)
+from clients.health_regions import (
+    check_health_regions,
+    parse_health_regions,
+    regions_in,
+    select_health_regions,
 )
 from clients.kpi import add_kpi_command
 from clients.render import (
@@ -74,7 +81,11 @@ def cmd_up(ctx: Context) -> int:
 
 
 def cmd_status(ctx: Context) -> int:
-    return ctx.emit(ctx.client().cluster_status(), cluster_status_renderable)
+    """Centres and regions grouped by health region; ``--health-region`` keeps only
+    those (checked against the running cluster's, whose ids an unknown one is told)."""
+    asked = parse_health_regions(ctx.args.health_region)
+    status = select_health_regions(ctx.client().cluster_status(), asked)
+    return ctx.emit(status, cluster_status_renderable)
 
 
 def cmd_incident_create(ctx: Context) -> int:
@@ -189,14 +200,29 @@ def cmd_watch(ctx: Context) -> int:
     """The live board; with ``--json``, the raw events, one JSON object per line."""
     client = ctx.client()
     regions = _regions(ctx.args)
+    asked = parse_health_regions(ctx.args.health_region)
+    shown: set[str] | None = None  # regions whose events are shown; None: all
+    if asked:
+        status = client.cluster_status()
+        check_health_regions(asked, status)
+        shown = regions_in(status, asked)
     if not ctx.args.json:
         from clients.board import run_board  # lazily: only this command needs it
 
-        return run_board(client, regions, refresh_hz=ctx.args.refresh, console=ctx.console)
+        return run_board(
+            client,
+            regions,
+            refresh_hz=ctx.args.refresh,
+            console=ctx.console,
+            health_regions=asked,
+            shown_regions=shown,
+        )
     # An endless document cannot be "one JSON document": JSON lines let `jq` follow it.
     with client.watch(regions, from_revision=ctx.args.from_revision) as stream:
         try:
             for event in stream:
+                if shown is not None and event.region and event.region not in shown:
+                    continue
                 print(json.dumps(to_dict(event), ensure_ascii=False), flush=True)
         except KeyboardInterrupt:
             pass
@@ -339,7 +365,10 @@ def build_parser() -> argparse.ArgumentParser:
         "centre and signs with the local issuer (anyone reaching the port picks a role)",
     )
 
-    command(commands, "status", cmd_status, "centres, region owners, fencing tokens, leases")
+    status = command(
+        commands, "status", cmd_status, "centres, region owners, fencing tokens, leases"
+    )
+    _health_region_option(status, "centres and regions")
 
     incident = command(commands, "incident", None, "create, list, triage and update incidents")
     inc = incident.add_subparsers(dest="incident_command", metavar="ACTION", required=True)
@@ -455,6 +484,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     watch = command(commands, "watch", cmd_watch, "live board of incidents and units")
     _region_option(watch, "events")
+    _health_region_option(watch, "incidents, units and region owners")
     watch.add_argument(
         "--refresh",
         type=_positive_float,
@@ -502,7 +532,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as err:  # no certificate where one is needed, a bad setting
         print(f"error: FAILED_PRECONDITION: {err.message}", file=sys.stderr)
         return EXIT_BAD_REQUEST
-    except ValueError as err:  # refused before sending (bad address list, identity, ...)
+    except ValueError as err:  # refused before sending (bad address list, identity, an
+        # unknown --health-region: HealthRegionError names the known ones, ...)
         print(f"error: INVALID_ARGUMENT: {err}", file=sys.stderr)
         return EXIT_BAD_REQUEST
     except KeyboardInterrupt:

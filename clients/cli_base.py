@@ -196,3 +196,14 @@ def _region_option(parser: argparse.ArgumentParser, what: str) -> None:
         action="append",
         help=f"only {what} of this region; repeat or comma-separate for several (default: all)",
     )
+
+
+def _health_region_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--health-region",
+        metavar="ID",
+        action="append",
+        help=f"only {what} of this health region (helse-sor-ost, helse-vest, "
+        "helse-midt-norge, helse-nord: the running seed's); repeat or comma-separate "
+        "for several (default: all, grouped by health region)",
+    )

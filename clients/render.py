@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +26,7 @@ from clients.client import (
     enum_name,
     enum_prefix,
 )
+from clients.health_regions import group_by_health_region, health_region_label
 
 # ---------------------------------------------------------------- dicts
 
@@ -306,10 +307,31 @@ def _owner_text(region: pb.RegionStatus, show_site: bool = False) -> Text:
     return Text(owner, style="green")
 
 
-def regions_table(regions: Iterable[pb.RegionStatus], show_site: bool = False) -> Table:
+def by_health_region(
+    title: str,
+    items: Iterable[Any],
+    health_regions: Sequence[pb.HealthRegion],
+    table: Callable[[str, list[Any]], Table],
+) -> list[Table]:
+    """One table of ``items``; when they carry health regions, one table per health
+    region (the seed's order), titled ``Regions: Helse Vest (helse-vest)``. Separate
+    tables rather than a column: no width taken from the fencing tokens and leases."""
+    items = list(items)
+    if not any(i.health_region for i in items):
+        return [table(title, items)]
+    groups = group_by_health_region(items, health_regions, lambda i: i.health_region)
+    return [
+        table(f"{title}: {health_region_label(health_regions, group)}", members)
+        for group, members in groups
+    ]
+
+
+def regions_table(
+    regions: Iterable[pb.RegionStatus], show_site: bool = False, title: str = "Regions"
+) -> Table:
     """Who serves each region (``centre@site`` with several sites), under which
     fencing token, for how long."""
-    table = Table(title="Regions", title_justify="left")
+    table = Table(title=title, title_justify="left")
     # The region's long name is in `amk status --json`; the id keeps the table narrow
     # enough that the fencing token and lease never get squeezed out.
     for column in ("Region", "Owner", "Home", "Token", "Lease left"):
@@ -318,42 +340,50 @@ def regions_table(regions: Iterable[pb.RegionStatus], show_site: bool = False) -
     table.add_column("Incidents", justify="right")
     table.add_column("Units", justify="right")
     for r in regions:
-        ttl = Text(f"{r.lease_ttl_left_s}s" if r.owner_centre else "-")
-        if r.owner_centre and r.lease_ttl_left_s <= 0:
-            ttl.stylize("bold red")  # etcd rounds down: 1 s is normal with a 2 s TTL
-        table.add_row(
-            r.id,
-            _owner_text(r, show_site),
-            r.home_centre or "-",
-            _dash(r.fencing_token),
-            ttl,
-            ", ".join(r.standbys) or "-",
-            str(r.incidents),
-            str(r.units),
-        )
+        table.add_row(*_region_row(r, show_site))
     return table
 
 
-def centres_table(centres: Iterable[pb.CentreStatus]) -> Table:
+def _region_row(r: pb.RegionStatus, show_site: bool) -> list[RenderableType]:
+    ttl = Text(f"{r.lease_ttl_left_s}s" if r.owner_centre else "-")
+    if r.owner_centre and r.lease_ttl_left_s <= 0:
+        ttl.stylize("bold red")  # etcd rounds down: 1 s is normal with a 2 s TTL
+    return [
+        r.id,
+        _owner_text(r, show_site),
+        r.home_centre or "-",
+        _dash(r.fencing_token),
+        ttl,
+        ", ".join(r.standbys) or "-",
+        str(r.incidents),
+        str(r.units),
+    ]
+
+
+def centres_table(centres: Iterable[pb.CentreStatus], title: str = "Centres") -> Table:
     """Each centre actor: alive, where it runs, its lease and its regions."""
-    table = Table(title="Centres", title_justify="left")
+    table = Table(title=title, title_justify="left")
     for column in ("Centre", "Name", "Alive", "Node", "PID", "Lease", "Valid for", "Regions"):
         table.add_column(column, no_wrap=column != "Regions")
     for c in centres:
-        alive = Text("yes", style="green") if c.alive else Text("NO", style="bold red")
-        lease = f"{c.lease_id:x} ({c.lease_ttl_s}s)" if c.lease_id else "-"
-        valid = f"{c.lease_valid_for_s:.1f}s" if c.lease_id else "-"
-        table.add_row(
-            c.id,
-            c.name,
-            alive,
-            c.node_id[:12] or "-",  # Ray node ids are 56 hex chars; 12 tell them apart
-            _dash(c.pid),
-            lease,
-            valid,
-            ", ".join(c.regions_owned) or "-",
-        )
+        table.add_row(*_centre_row(c))
     return table
+
+
+def _centre_row(c: pb.CentreStatus) -> list[RenderableType]:
+    alive = Text("yes", style="green") if c.alive else Text("NO", style="bold red")
+    lease = f"{c.lease_id:x} ({c.lease_ttl_s}s)" if c.lease_id else "-"
+    valid = f"{c.lease_valid_for_s:.1f}s" if c.lease_id else "-"
+    return [
+        c.id,
+        c.name,
+        alive,
+        c.node_id[:12] or "-",  # Ray node ids are 56 hex chars; 12 tell them apart
+        _dash(c.pid),
+        lease,
+        valid,
+        ", ".join(c.regions_owned) or "-",
+    ]
 
 
 def gateways_table(gateways: Iterable[pb.GatewayStatus]) -> Table:
@@ -462,8 +492,9 @@ INSECURE_LINE = (
 
 
 def cluster_status_renderable(status: pb.ClusterStatus) -> Group:
-    """Regions, centres, gateways, etcd's database against its quota (with a warning
-    line from 70 %), and which etcd and gateway answered."""
+    """Regions and centres (a table per health region when the seed declares them),
+    gateways, etcd's database against its quota (with a warning line from 70 %), and
+    which etcd and gateway answered."""
     footer = Text.assemble(
         ("etcd revision ", "dim"),
         str(status.etcd_revision),
@@ -482,10 +513,21 @@ def cluster_status_renderable(status: pb.ClusterStatus) -> Group:
     parts: list[RenderableType] = []
     if status.insecure:
         parts.append(Text(INSECURE_LINE, style="bold white on red"))
-    parts.append(regions_table(status.regions, len(status.sites) > 1))
+    sites = len(status.sites) > 1
+    parts += by_health_region(
+        "Regions",
+        status.regions,
+        status.health_regions,
+        lambda title, rs: regions_table(rs, sites, title),
+    )
     if takeovers:
         parts.append(Panel(takeovers, title="Last takeovers", title_align="left"))
-    parts.append(centres_table(status.centres))
+    parts += by_health_region(
+        "Centres",
+        status.centres,
+        status.health_regions,
+        lambda title, cs: centres_table(cs, title),
+    )
     if len(status.sites) > 1:  # one site: nothing to tell apart
         parts.append(sites_table(status.sites, status.site))
     if status.gateways:

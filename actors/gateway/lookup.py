@@ -117,7 +117,12 @@ class Lookup:
     async def region_status(self, region: str, alive: set[str] | None = None) -> pb.RegionStatus:
         """Owner, fencing token, lease and last takeover of one region, from etcd."""
         r = self.config.seed.region(region)
-        status = pb.RegionStatus(id=r.id, name=r.name, home_centre=r.home)
+        status = pb.RegionStatus(
+            id=r.id,
+            name=r.name,
+            home_centre=r.home,
+            health_region=self.config.seed.health_region_of(r.id),
+        )
         owner = await read_owner(self.client, self.keys, region)
         holder = owner.record.centre if owner is not None else ""
         # Standbys: the centres of the region's line, in order, alive, not serving it now.

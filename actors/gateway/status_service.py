@@ -1,7 +1,10 @@
 """``GetClusterStatus`` of ``amk.dispatch.v1.DispatchService``: what ``amk status``
 shows an on-call engineer: every centre (alive, lease, regions served), every region
 (owner, fencing token, lease left, standbys, last takeover), every gateway (alive,
-restarts, last restart) and every etcd member's database size against the quota."""
+restarts, last restart) and every etcd member's database size against the quota.
+Centres and regions carry their health region, and the answer the running seed's health
+regions, so a console groups and filters by them without a seed of its own (``amk up
+--seed`` is not in the settings a console reads)."""
 
 from __future__ import annotations
 
@@ -38,7 +41,11 @@ class StatusRpcs:
         alive = set()
         for c, res in zip(seed.centres, results, strict=True):
             if isinstance(res, BaseException):
-                centres.append(pb.CentreStatus(id=c.id, name=c.name, alive=False))
+                centres.append(
+                    pb.CentreStatus(
+                        id=c.id, name=c.name, alive=False, health_region=c.health_region
+                    )
+                )
                 continue
             alive.add(c.id)
             counts.update(res.counts)
@@ -54,6 +61,7 @@ class StatusRpcs:
                     lease_valid_for_s=res.lease_valid_for_s,
                     regions_owned=sorted(res.regions),
                     instance=res.instance,
+                    health_region=c.health_region,
                 )
             )
         regions = []
@@ -72,6 +80,7 @@ class StatusRpcs:
             site=gw.config.site,
             sites=await self._sites(regions),
             insecure=gw.config.insecure,
+            health_regions=[pb.HealthRegion(id=h.id, name=h.name) for h in seed.health_regions],
         )
 
     async def _sites(self, regions: list[pb.RegionStatus]) -> list[pb.SiteStatus]:

@@ -228,9 +228,12 @@ class WatchRpcs:
     def _owner_event(self, rev: int, region: str, ev: WatchEventKV) -> pb.WatchEvent:
         seed = self.gw.config.seed
         cfg = seed.region(region)
+        health = seed.health_region_of(region)
         if ev.deleted:
             msg = f"Region {cfg.name} has no owner: failing over"
-            status = pb.RegionStatus(id=region, name=cfg.name, home_centre=cfg.home)
+            status = pb.RegionStatus(
+                id=region, name=cfg.name, home_centre=cfg.home, health_region=health
+            )
         else:
             rec = OwnerRecord.decode(ev.kv.value)
             msg = f"Region {cfg.name} now served by {seed.centre(rec.centre).name}"
@@ -238,6 +241,7 @@ class WatchRpcs:
                 id=region,
                 name=cfg.name,
                 home_centre=cfg.home,
+                health_region=health,
                 owner_centre=rec.centre,
                 owner_instance=rec.instance,
                 fencing_token=ev.kv.mod_revision,

@@ -1,6 +1,7 @@
 """``GET /api/reference``: what the map and the forms draw from and never changes while
-the cluster runs: regions, centres, hospitals, airports, stations from the seed, and the
-criteria table. Public reference data, no patient data, so no login is needed for it;
+the cluster runs: health regions, regions, centres, hospitals, airports, stations from
+the running seed, and the criteria table; and ``GET /api/geo/regions``, the map's regions
+of that seed. Public reference data, no patient data, so no login is needed for them;
 built once per web server.
 
 Each centre has a fixed colour (a region is drawn in the colour of the centre that owns
@@ -31,6 +32,7 @@ from aiohttp import web
 
 from actors.domain.triage import CriteriaTable, default_table
 from clients.web.errors import json_response
+from clients.web.geo_build import regions_geojson
 from cluster.config import ClusterConfig
 from cluster.seed_model import Seed
 
@@ -95,13 +97,22 @@ def build_reference(seed: Seed, criteria: CriteriaTable) -> dict[str, Any]:
                 "partners": list(r.partners),
                 "serves": list(r.serves),
                 "centre_colour": centre_colour(r.home),
+                "health_region": seed.health_region_of(r.id),
             }
             for r in seed.regions
         ],
         "centres": [
-            {"id": c.id, "name": c.name, "colour": centre_colour(c.id), "lat": c.lat, "lon": c.lon}
+            {
+                "id": c.id,
+                "name": c.name,
+                "colour": centre_colour(c.id),
+                "lat": c.lat,
+                "lon": c.lon,
+                "health_region": c.health_region,
+            }
             for c in seed.centres
         ],
+        "health_regions": [{"id": h.id, "name": h.name} for h in seed.health_regions],
         "hospitals": [
             {
                 "id": h.id,
@@ -137,13 +148,27 @@ def build_reference(seed: Seed, criteria: CriteriaTable) -> dict[str, Any]:
 
 
 REFERENCE = web.AppKey("reference", dict)
+REGIONS_GEO = web.AppKey("regions_geo", bytes)
 
 
-def install(app: web.Application, config: ClusterConfig) -> None:
-    """Build the answer once (the seed and the table do not change while we run)."""
+def install(app: web.Application, config: ClusterConfig, regions_geo: bytes | None = None) -> None:
+    """Build the answers once (the seed and the table do not change while we run): the
+    reference, and the map's regions from the running seed (``regions_geo`` when the
+    caller built them already, off the event loop)."""
     app[REFERENCE] = build_reference(config.seed, default_table())
+    app[REGIONS_GEO] = regions_geo if regions_geo is not None else regions_geojson(config.seed)
 
 
 async def reference(request: web.Request) -> web.Response:
     """``GET /api/reference``."""
     return json_response(request.app[REFERENCE])
+
+
+async def regions_geo(request: web.Request) -> web.Response:
+    """``GET /api/geo/regions``: the running seed's regions by municipality (GeoJSON,
+    © Kartverket CC BY 4.0, the attribution in its ``properties``)."""
+    return web.Response(
+        body=request.app[REGIONS_GEO],
+        content_type="application/geo+json",
+        headers={"Cache-Control": "no-store"},
+    )

@@ -18,6 +18,7 @@ this server only (no inline scripts; inline styles are allowed, Leaflet sets the
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import ipaddress
 import time
@@ -39,6 +40,7 @@ from clients.web.gateway import (
     parse_request,
     to_json,
 )
+from clients.web.geo_build import regions_geojson
 from clients.web.live import LIVE_STREAMS, live, stop_streams
 from clients.web.login import AUTH, Auth, login, logout, me, oidc
 from cluster.config import ClusterConfig
@@ -207,15 +209,16 @@ def loopback_hosts(address: str) -> frozenset[str]:
     return frozenset(f"{name}:{port}" for name in names)
 
 
-def make_app(config: ClusterConfig) -> web.Application:
-    """The application for ``config`` (its gateways, issuer, roles table and seed)."""
+def make_app(config: ClusterConfig, regions_geo: bytes | None = None) -> web.Application:
+    """The application for ``config`` (its gateways, issuer, roles table and seed; the
+    map's regions built here unless ``regions_geo`` is given)."""
     app = web.Application(middlewares=[api_errors, same_site_only], client_max_size=MAX_BODY)
     app[CONFIG] = config
     app[AUTH] = Auth(config)
     app[GATEWAYS] = Gateways.for_config(config)
     app[LIVE_STREAMS] = set()
     app[LOOPBACK_HOSTS] = loopback_hosts(config.web_address) if config.web_address else frozenset()
-    ref.install(app, config)
+    ref.install(app, config, regions_geo)
     app.on_response_prepare.append(_security_headers)
     app.on_shutdown.append(stop_streams)
     app.on_cleanup.append(_close_gateways)
@@ -226,6 +229,7 @@ def make_app(config: ClusterConfig) -> web.Application:
     app.router.add_post("/api/logout", logout)
     app.router.add_get("/api/me", me)
     app.router.add_get("/api/reference", ref.reference)
+    app.router.add_get("/api/geo/regions", ref.regions_geo)
     app.router.add_post("/api/rpc/{method}", rpc)
     app.router.add_get("/api/live", live)
     return app
@@ -245,8 +249,10 @@ async def start_web(config: ClusterConfig) -> web.AppRunner:
     if not config.web_address:
         raise ConfigError(f"the web console is off ({SETTING})")
     host, port = split_address(config.web_address)
+    # The map of the running seed (about 0.1 s for the whole country): off the loop.
+    regions_geo = await asyncio.to_thread(regions_geojson, config.seed)
     runner = web.AppRunner(
-        make_app(config),
+        make_app(config, regions_geo),
         handler_cancellation=True,  # a closed page ends its stream's tasks at once
         access_log=None,  # each API call is logged as web_rpc, with the user
         shutdown_timeout=SHUTDOWN_S,

@@ -13,6 +13,7 @@ import os
 import signal
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +21,7 @@ from amk.dispatch.v1 import dispatch_pb2 as pb
 from cluster.errors import AmkError
 from cluster.tls import console_identity, open_channel
 from tests.browser.conftest import WebConsole, open_console
-from tests.helpers import assert_eventually, rid
+from tests.helpers import assert_eventually, find_free_port, rid
 
 pytestmark = [
     pytest.mark.integration,
@@ -31,6 +32,7 @@ pytestmark = [
 KARL_JOHAN = (59.9127, 10.7461)
 BISLETT = (59.9253, 10.7320)
 WAIT_MS = 15_000  # a bound for the machine, not a target
+SEEDS = Path(__file__).resolve().parents[2] / "cluster" / "seed"
 
 
 async def map_click(page, lat: float, lon: float) -> None:
@@ -341,3 +343,73 @@ async def test_the_map_recolours_a_region_when_its_owner_is_killed_and_the_next_
 
     await assert_eventually(oslo_back, timeout_s=60)
     await page.context.close()
+
+
+async def test_the_health_region_filter_over_the_whole_countrys_map(browser, web, stub) -> None:
+    """A second web server, of the national seed (its reference and map), in front of
+    the module's five centres: the map draws every area of the country from the server's
+    own seed, and the health region select narrows the owners, incidents and units."""
+    from clients.web.server import start_web, stop_web
+    from cluster.config import ClusterConfig
+
+    port = find_free_port()
+    config = ClusterConfig.model_validate(
+        {
+            **web.config.model_dump(),
+            "web_address": f"127.0.0.1:{port}",
+            "seed_file": SEEDS / "norway.toml",
+        }
+    )
+    seed = config.seed
+    assert len(seed.health_regions) == 4
+    of = {
+        h.id: [r.id for r in seed.regions if seed.health_region_of(r.id) == h.id]
+        for h in seed.health_regions
+    }
+    national = WebConsole(web.cluster, f"http://127.0.0.1:{port}", await start_web(config))
+    inc = await stub.CreateIncident(
+        pb.CreateIncidentRequest(
+            request_id=rid(),
+            region="oslo",
+            position=pb.Position(lat=59.92, lon=10.75, accuracy_m=20),
+        )
+    )
+    # Whoever serves Oslo now (an earlier test of the module may have killed AMK Oslo).
+    status = await stub.GetClusterStatus(pb.GetClusterStatusRequest(), timeout=10)
+    owner = next(r.owner_centre for r in status.regions if r.id == "oslo") or "oslo"
+    page = await open_console(browser, national, web.token("ola", "dispatcher", owner))
+    try:
+        row = f'#incidents [data-incident-id="{inc.id}"]'
+        await shown(page, row)
+        areas = len(seed.area_regions())
+        await page.wait_for_function(
+            f"() => document.querySelectorAll('.region-label[data-region]').length === {areas}",
+            timeout=WAIT_MS,
+        )
+        options = await page.eval_on_selector_all(
+            "#health-region option", "os => os.map(o => o.value)"
+        )
+        assert options == ["", *of]
+
+        async def owners() -> list[str]:
+            return await page.eval_on_selector_all(
+                "#owners [data-region]", "rs => rs.map(r => r.dataset.region)"
+            )
+
+        await page.select_option("#health-region", "helse-vest")
+        assert sorted(await owners()) == sorted(of["helse-vest"])
+        await page.wait_for_function(
+            "() => window.amk.drawn.incidents === 0 && window.amk.drawn.units === 0",
+            timeout=WAIT_MS,
+        )
+        await page.wait_for_selector(row, state="hidden", timeout=WAIT_MS)
+        await page.select_option("#health-region", "helse-sor-ost")
+        assert sorted(await owners()) == sorted(of["helse-sor-ost"])
+        await page.wait_for_selector(row, state="visible", timeout=WAIT_MS)
+        await page.wait_for_function("() => window.amk.drawn.incidents > 0", timeout=WAIT_MS)
+        await page.select_option("#health-region", "")
+        assert sorted(await owners()) == sorted(r.id for r in seed.regions)
+        assert page.amk_errors == []
+    finally:
+        await page.context.close()
+        await stop_web(national.runner)

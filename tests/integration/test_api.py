@@ -213,8 +213,15 @@ async def test_position_reports_stream(stub):
     assert math.isclose(got.position.lat, 58.14)
 
 
-async def test_cluster_status_names_owner_token_lease_and_process(stub, etcd, keys):
+async def test_cluster_status_names_owner_token_lease_and_process(stub, etcd, keys, cluster):
     status = await stub.GetClusterStatus(pb.GetClusterStatusRequest(), timeout=10)
+    # Health regions: the running seed's, on the answer and on each centre and region.
+    seed = cluster.config.seed
+    assert [(h.id, h.name) for h in status.health_regions] == [
+        (h.id, h.name) for h in seed.health_regions
+    ]
+    assert all(r.health_region == seed.health_region_of(r.id) != "" for r in status.regions)
+    assert all(c.health_region == seed.centre(c.id).health_region for c in status.centres)
     assert {c.id for c in status.centres if c.alive} == {
         "oslo",
         "vestfold-telemark",

@@ -1,6 +1,7 @@
-"""The web console's offline map data (clients/web/geo_build.py): the committed files
-are what a fresh build gives, every seed region is on the map, and no municipality is
-in two regions."""
+"""The web console's offline map data (clients/web/geo_build.py): the regions of every
+shipped seed (the web server builds them from the running one) have every seed region,
+no municipality in two regions, the whole country for the national seed; the committed
+outline is what a fresh build gives."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from actors.domain.municipality import Municipality
+from actors.domain.municipality import Municipality, municipalities
 from clients.web import geo_build
 from cluster.seed_model import Seed
+
+SEEDS = sorted((Path(geo_build.REPO) / "cluster" / "seed").glob("*.toml"))
 
 
 @pytest.fixture(scope="module")
@@ -20,33 +23,41 @@ def seed() -> Seed:
     return Seed.load()
 
 
-@pytest.fixture(scope="module")
-def committed() -> dict:
-    return json.loads(geo_build.REGIONS_OUT.read_text(encoding="utf-8"))
+@pytest.fixture(scope="module", params=SEEDS, ids=lambda p: p.stem)
+def built(request: pytest.FixtureRequest) -> tuple[Seed, dict]:
+    seed = Seed.load(request.param)
+    return seed, json.loads(geo_build.regions_geojson(seed))
 
 
-def test_every_seed_region_has_features(seed: Seed, committed: dict) -> None:
-    counts = Counter(f["properties"]["region"] for f in committed["features"])
+def test_both_shipped_seeds_are_checked() -> None:
+    assert {p.name for p in SEEDS} >= {"helse_sor_ost.toml", "norway.toml"}
+
+
+def test_every_seed_region_has_features(built: tuple[Seed, dict]) -> None:
+    seed, geo = built
+    counts = Counter(f["properties"]["region"] for f in geo["features"])
     for region in seed.area_regions():
         assert counts[region.id] == len(region.municipalities), region.id
 
 
-def test_every_feature_is_of_a_seed_region(seed: Seed, committed: dict) -> None:
+def test_every_feature_is_of_a_seed_region(built: tuple[Seed, dict]) -> None:
+    seed, geo = built
     ids = {r.id for r in seed.area_regions()}
-    assert {f["properties"]["region"] for f in committed["features"]} <= ids
-    assert committed["properties"]["attribution"] == geo_build.ATTRIBUTION
+    assert {f["properties"]["region"] for f in geo["features"]} == ids
+    assert geo["properties"]["attribution"] == geo_build.ATTRIBUTION
 
 
-def test_no_municipality_belongs_to_two_regions(committed: dict) -> None:
-    numbers = Counter(f["properties"]["kommunenummer"] for f in committed["features"])
+def test_no_municipality_belongs_to_two_regions(built: tuple[Seed, dict]) -> None:
+    numbers = Counter(f["properties"]["kommunenummer"] for f in built[1]["features"])
     assert [n for n, c in numbers.items() if c > 1] == []
 
 
-def test_a_fresh_build_equals_the_committed_regions(seed: Seed) -> None:
-    fresh = geo_build.dumps(geo_build.build_regions(seed))
-    assert fresh == geo_build.REGIONS_OUT.read_text(encoding="utf-8"), (
-        "static/geo/regions.geojson is stale: run python -m clients.web.geo_build"
+def test_the_national_seed_maps_every_municipality() -> None:
+    geo = json.loads(
+        geo_build.regions_geojson(Seed.load(geo_build.REPO / "cluster/seed/norway.toml"))
     )
+    mapped = {f["properties"]["kommunenummer"] for f in geo["features"]}
+    assert mapped == {m.number for m in municipalities(geo_build.MUNICIPALITIES_IN)}
 
 
 def test_a_fresh_build_equals_the_committed_outline() -> None:
@@ -56,8 +67,8 @@ def test_a_fresh_build_equals_the_committed_outline() -> None:
     assert fresh == geo_build.OUTLINE_OUT.read_text(encoding="utf-8")
 
 
-def test_both_files_stay_small() -> None:
-    size = geo_build.REGIONS_OUT.stat().st_size + geo_build.OUTLINE_OUT.stat().st_size
+def test_what_the_page_loads_stays_small(built: tuple[Seed, dict]) -> None:
+    size = len(geo_build.regions_geojson(built[0])) + geo_build.OUTLINE_OUT.stat().st_size
     assert size < geo_build.MAX_BYTES
 
 

@@ -972,7 +972,7 @@ class GetClusterStatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class CentreStatus(_message.Message):
-    __slots__ = ("id", "name", "alive", "node_id", "pid", "lease_id", "lease_ttl_s", "lease_valid_for_s", "regions_owned", "instance")
+    __slots__ = ("id", "name", "alive", "node_id", "pid", "lease_id", "lease_ttl_s", "lease_valid_for_s", "regions_owned", "instance", "health_region")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     ALIVE_FIELD_NUMBER: _ClassVar[int]
@@ -983,6 +983,7 @@ class CentreStatus(_message.Message):
     LEASE_VALID_FOR_S_FIELD_NUMBER: _ClassVar[int]
     REGIONS_OWNED_FIELD_NUMBER: _ClassVar[int]
     INSTANCE_FIELD_NUMBER: _ClassVar[int]
+    HEALTH_REGION_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     alive: bool
@@ -993,10 +994,11 @@ class CentreStatus(_message.Message):
     lease_valid_for_s: float
     regions_owned: _containers.RepeatedScalarFieldContainer[str]
     instance: str
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., alive: _Optional[bool] = ..., node_id: _Optional[str] = ..., pid: _Optional[int] = ..., lease_id: _Optional[int] = ..., lease_ttl_s: _Optional[int] = ..., lease_valid_for_s: _Optional[float] = ..., regions_owned: _Optional[_Iterable[str]] = ..., instance: _Optional[str] = ...) -> None: ...
+    health_region: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., alive: _Optional[bool] = ..., node_id: _Optional[str] = ..., pid: _Optional[int] = ..., lease_id: _Optional[int] = ..., lease_ttl_s: _Optional[int] = ..., lease_valid_for_s: _Optional[float] = ..., regions_owned: _Optional[_Iterable[str]] = ..., instance: _Optional[str] = ..., health_region: _Optional[str] = ...) -> None: ...
 
 class RegionStatus(_message.Message):
-    __slots__ = ("id", "name", "home_centre", "owner_centre", "owner_instance", "fencing_token", "lease_id", "lease_ttl_left_s", "standbys", "incidents", "units", "last_takeover", "last_takeover_ms", "owner_site")
+    __slots__ = ("id", "name", "home_centre", "owner_centre", "owner_instance", "fencing_token", "lease_id", "lease_ttl_left_s", "standbys", "incidents", "units", "last_takeover", "last_takeover_ms", "owner_site", "health_region")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     HOME_CENTRE_FIELD_NUMBER: _ClassVar[int]
@@ -1011,6 +1013,7 @@ class RegionStatus(_message.Message):
     LAST_TAKEOVER_FIELD_NUMBER: _ClassVar[int]
     LAST_TAKEOVER_MS_FIELD_NUMBER: _ClassVar[int]
     OWNER_SITE_FIELD_NUMBER: _ClassVar[int]
+    HEALTH_REGION_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     home_centre: str
@@ -1025,7 +1028,16 @@ class RegionStatus(_message.Message):
     last_takeover: str
     last_takeover_ms: float
     owner_site: str
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., home_centre: _Optional[str] = ..., owner_centre: _Optional[str] = ..., owner_instance: _Optional[str] = ..., fencing_token: _Optional[int] = ..., lease_id: _Optional[int] = ..., lease_ttl_left_s: _Optional[int] = ..., standbys: _Optional[_Iterable[str]] = ..., incidents: _Optional[int] = ..., units: _Optional[int] = ..., last_takeover: _Optional[str] = ..., last_takeover_ms: _Optional[float] = ..., owner_site: _Optional[str] = ...) -> None: ...
+    health_region: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., home_centre: _Optional[str] = ..., owner_centre: _Optional[str] = ..., owner_instance: _Optional[str] = ..., fencing_token: _Optional[int] = ..., lease_id: _Optional[int] = ..., lease_ttl_left_s: _Optional[int] = ..., standbys: _Optional[_Iterable[str]] = ..., incidents: _Optional[int] = ..., units: _Optional[int] = ..., last_takeover: _Optional[str] = ..., last_takeover_ms: _Optional[float] = ..., owner_site: _Optional[str] = ..., health_region: _Optional[str] = ...) -> None: ...
+
+class HealthRegion(_message.Message):
+    __slots__ = ("id", "name")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
 
 class SiteStatus(_message.Message):
     __slots__ = ("name", "live", "gateways", "host", "pid", "started_at", "ray_address", "active_centres", "standby_centres")
@@ -1088,7 +1100,7 @@ class EtcdMemberStatus(_message.Message):
     def __init__(self, endpoint: _Optional[str] = ..., member_id: _Optional[int] = ..., db_size_bytes: _Optional[int] = ..., db_size_in_use_bytes: _Optional[int] = ..., quota_bytes: _Optional[int] = ..., leader: _Optional[bool] = ..., error: _Optional[str] = ...) -> None: ...
 
 class ClusterStatus(_message.Message):
-    __slots__ = ("centres", "regions", "etcd_revision", "etcd_endpoints", "gateway", "gateways", "etcd_members", "site", "sites", "insecure")
+    __slots__ = ("centres", "regions", "etcd_revision", "etcd_endpoints", "gateway", "gateways", "etcd_members", "site", "sites", "health_regions", "insecure")
     CENTRES_FIELD_NUMBER: _ClassVar[int]
     REGIONS_FIELD_NUMBER: _ClassVar[int]
     ETCD_REVISION_FIELD_NUMBER: _ClassVar[int]
@@ -1098,6 +1110,7 @@ class ClusterStatus(_message.Message):
     ETCD_MEMBERS_FIELD_NUMBER: _ClassVar[int]
     SITE_FIELD_NUMBER: _ClassVar[int]
     SITES_FIELD_NUMBER: _ClassVar[int]
+    HEALTH_REGIONS_FIELD_NUMBER: _ClassVar[int]
     INSECURE_FIELD_NUMBER: _ClassVar[int]
     centres: _containers.RepeatedCompositeFieldContainer[CentreStatus]
     regions: _containers.RepeatedCompositeFieldContainer[RegionStatus]
@@ -1108,8 +1121,9 @@ class ClusterStatus(_message.Message):
     etcd_members: _containers.RepeatedCompositeFieldContainer[EtcdMemberStatus]
     site: str
     sites: _containers.RepeatedCompositeFieldContainer[SiteStatus]
+    health_regions: _containers.RepeatedCompositeFieldContainer[HealthRegion]
     insecure: bool
-    def __init__(self, centres: _Optional[_Iterable[_Union[CentreStatus, _Mapping]]] = ..., regions: _Optional[_Iterable[_Union[RegionStatus, _Mapping]]] = ..., etcd_revision: _Optional[int] = ..., etcd_endpoints: _Optional[_Iterable[str]] = ..., gateway: _Optional[str] = ..., gateways: _Optional[_Iterable[_Union[GatewayStatus, _Mapping]]] = ..., etcd_members: _Optional[_Iterable[_Union[EtcdMemberStatus, _Mapping]]] = ..., site: _Optional[str] = ..., sites: _Optional[_Iterable[_Union[SiteStatus, _Mapping]]] = ..., insecure: _Optional[bool] = ...) -> None: ...
+    def __init__(self, centres: _Optional[_Iterable[_Union[CentreStatus, _Mapping]]] = ..., regions: _Optional[_Iterable[_Union[RegionStatus, _Mapping]]] = ..., etcd_revision: _Optional[int] = ..., etcd_endpoints: _Optional[_Iterable[str]] = ..., gateway: _Optional[str] = ..., gateways: _Optional[_Iterable[_Union[GatewayStatus, _Mapping]]] = ..., etcd_members: _Optional[_Iterable[_Union[EtcdMemberStatus, _Mapping]]] = ..., site: _Optional[str] = ..., sites: _Optional[_Iterable[_Union[SiteStatus, _Mapping]]] = ..., health_regions: _Optional[_Iterable[_Union[HealthRegion, _Mapping]]] = ..., insecure: _Optional[bool] = ...) -> None: ...
 
 class Call(_message.Message):
     __slots__ = ("id", "region", "status", "caller_number", "position", "arrived_at", "urgency_hint", "shared_to", "answered_by", "call_taker", "answered_at", "incident_id", "revision")

@@ -7,6 +7,7 @@ import { language, languages, loadLanguage, setLanguage, t } from './i18n.js';
 import { helpDialog, installShortcuts } from './keys.js';
 import { startLive, stopLive } from './live.js';
 import { createMap } from './map.js';
+import { onHealthRegion, restoreHealthRegion, showHealthRegion } from './desk.js';
 import { loadGeo } from './map_regions.js';
 import { callsPanel } from './panels/calls.js';
 import { incidentDetailPanel } from './panels/incident_detail.js';
@@ -57,8 +58,11 @@ function screenOf() {
 }
 
 async function startConsole() {
-  const [reference, regionsGeo] = await Promise.all([get('/api/reference'), loadGeo('regions.geojson')]);
+  // The regions are the running seed's, built by the server (the whole country under the
+  // national seed): /api/geo/regions, not a static file.
+  const [reference, regionsGeo] = await Promise.all([get('/api/reference'), loadGeo('/api/geo/regions')]);
   Object.assign(session.reference, reference);
+  restoreHealthRegion();
   session.regionFeatures = regionsGeo.features;
   session.areaRegionIds = new Set(regionsGeo.features.map((f) => f.properties.region));
 
@@ -115,6 +119,14 @@ function header(dialog) {
   const showRev = throttled(() => { rev.textContent = `rev ${store.revision}`; }, 1000);
   for (const topic of ['incidents', 'units', 'owners']) on(topic, showRev);
 
+  const healthRegions = session.reference.health_regions || [];
+  const healthRegion = h('select', { id: 'health-region' },
+    h('option', { value: '' }, t('health_region.all')),
+    healthRegions.map((hr) => h('option', { value: hr.id }, hr.name)));
+  healthRegion.value = session.healthRegion;
+  healthRegion.addEventListener('change', () => showHealthRegion(healthRegion.value));
+  onHealthRegion((id) => { healthRegion.value = id; }); // from the desk's other window
+
   const lang = h('select', { id: 'lang' }, languages.map((l) => h('option', { value: l }, t(`lang.${l}`))));
   lang.value = language();
   lang.addEventListener('change', () => setLanguage(lang.value));
@@ -141,6 +153,7 @@ function header(dialog) {
     h('nav', { class: 'screens', 'aria-label': t('screen.choose') }, screens),
     h('span', { class: 'spacer' }),
     conn, rev,
+    healthRegions.length ? h('label', { class: 'lang' }, h('span', {}, t('health_region.label')), healthRegion) : null,
     h('label', { class: 'lang' }, h('span', {}, t('header.language')), lang),
     help, logout, banner);
 }

@@ -1,7 +1,11 @@
 // One desk, two screens: /?screen=map and /?screen=lists are two windows of the same
 // browser. They share the selected incident and unit and the last map click over a
-// BroadcastChannel, so a click on the map screen fills the form on the lists screen.
+// BroadcastChannel, so a click on the map screen fills the form on the lists screen. The
+// health region shown is shared the same way, and kept in localStorage for the next load.
+import { session } from './session.js';
 import { emit, on } from './state.js';
+
+const HEALTH_REGION_KEY = 'amk.healthRegion';
 
 const channel = 'BroadcastChannel' in window ? new BroadcastChannel('amk-desk') : null;
 
@@ -26,6 +30,12 @@ function receive(msg, remote) {
     case 'centre':
       desk.mapCentre = { lat: msg.lat, lon: msg.lon };
       break;
+    case 'health-region':
+      if (msg.id === session.healthRegion || !knownHealthRegion(msg.id)) break;
+      session.healthRegion = msg.id;
+      if (!remote) localStorage.setItem(HEALTH_REGION_KEY, msg.id);
+      emit('health-region', msg.id);
+      break;
     default:
       break;
   }
@@ -40,6 +50,19 @@ export const selectIncident = (id) => send({ type: 'incident', id });
 export const selectUnit = (id) => send({ type: 'unit', id });
 export const mapClicked = (lat, lon) => send({ type: 'click', lat, lon });
 export const mapCentred = (lat, lon) => send({ type: 'centre', lat, lon });
+export const showHealthRegion = (id) => send({ type: 'health-region', id });
+export const onHealthRegion = (fn) => on('health-region', fn);
+
+function knownHealthRegion(id) {
+  return id === '' || session.reference.health_regions.some((h) => h.id === id);
+}
+
+/** At start, once the reference is in: the health region this browser showed last. */
+export function restoreHealthRegion() {
+  const stored = localStorage.getItem(HEALTH_REGION_KEY) || '';
+  session.healthRegion = knownHealthRegion(stored) ? stored : '';
+}
+
 export const onSelectIncident = (fn) => on('select-incident', fn);
 export const onSelectUnit = (fn) => on('select-unit', fn);
 export const onMapClick = (fn) => on('map-click', fn);

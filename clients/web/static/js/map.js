@@ -9,7 +9,7 @@ import { en, t } from './i18n.js';
 import { snapshotStartedAt } from './live.js';
 import { drawRegions } from './map_regions.js';
 import { PLACE_SYMBOL, SymbolMarker, UNIT_KIND_SYMBOL, UNIT_STATUS_COLOUR, URGENCY_COLOUR, symbolImage } from './map_symbols.js';
-import { session } from './session.js';
+import { inHealthRegion, session } from './session.js';
 import { markDrawn, on, setDrawnCounts, setDrawnOwners, setMapHooks, setSnapshotDrawn, store } from './state.js';
 
 const CLOSED = new Set(['INCIDENT_STATUS_CLOSED', 'INCIDENT_STATUS_CANCELLED']);
@@ -31,7 +31,8 @@ export async function createMap(el, regionsGeo) {
   const markerRenderer = L.canvas({ padding: 0.3, tolerance: 2 });
 
   const regions = await drawRegions(map, regionRenderer, regionsGeo);
-  if (regions.bounds) map.fitBounds(regions.bounds, { padding: [12, 12] });
+  const start = session.healthRegion ? regions.boundsShown() : regions.bounds;
+  if (start) map.fitBounds(start, { padding: [12, 12] });
 
   const places = L.featureGroup().addTo(map);
   const incidents = L.featureGroup().addTo(map);
@@ -93,6 +94,16 @@ export async function createMap(el, regionsGeo) {
   on('units', (ids) => { for (const id of ids) dirtyUnits.add(id); schedule(); });
   on('owners', () => { ownersDirty = true; schedule(); });
   on('snapshot-done', () => { snapshotDrawPending = true; schedule(); });
+  // Another health region: its regions in full colour, the others faint, and only its
+  // incidents and units drawn; the map moves to it (to the country for all).
+  on('health-region', () => {
+    for (const id of store.incidents.keys()) dirtyIncidents.add(id);
+    for (const id of store.units.keys()) dirtyUnits.add(id);
+    ownersDirty = true;
+    const box = regions.boundsShown();
+    if (box) map.fitBounds(box, { padding: [12, 12], animate: false });
+    schedule();
+  });
   onSelectIncident(() => { dirtyIncidents.add(desk.incident); schedule(); });
   on('map-click', ({ lat, lon }) => { clickMark.setLatLng([lat, lon]); if (!map.hasLayer(clickMark)) clickMark.addTo(map); });
 
@@ -135,7 +146,7 @@ export async function createMap(el, regionsGeo) {
     const inc = store.incidents.get(id);
     let marker = incidentMarkers.get(id);
     const pos = inc && inc.position;
-    if (!inc || CLOSED.has(inc.status) || !pos || (!pos.lat && !pos.lon)) {
+    if (!inc || CLOSED.has(inc.status) || !pos || (!pos.lat && !pos.lon) || !inHealthRegion(inc.region)) {
       if (marker) {
         incidents.removeLayer(marker);
         incidentMarkers.delete(id);
@@ -172,7 +183,7 @@ export async function createMap(el, regionsGeo) {
     const unit = store.units.get(id);
     let marker = unitMarkers.get(id);
     const pos = unit && unit.position;
-    if (!unit || !pos || (!pos.lat && !pos.lon)) {
+    if (!unit || !pos || (!pos.lat && !pos.lon) || !inHealthRegion(unit.region)) {
       if (marker) {
         units.removeLayer(marker);
         unitMarkers.delete(id);

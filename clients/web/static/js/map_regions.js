@@ -3,7 +3,7 @@
 // of the centre that owns it now and outlined along its own border.
 /* global L */
 import { t } from './i18n.js';
-import { centreById, centreName, regionById, session } from './session.js';
+import { centreById, centreName, inHealthRegion, regionById, session } from './session.js';
 
 const UNOWNED = '#9aa3ad'; // nobody owns the region: failing over
 const FALLBACK = ['#4c6ef5', '#f76707', '#37b24d', '#ae3ec9', '#1098ad', '#f59f00', '#e64980'];
@@ -17,9 +17,11 @@ export function centreColour(centreId) {
   return FALLBACK[(i >= 0 ? i : centreId.length) % FALLBACK.length];
 }
 
+/** A GeoJSON document: a path, or a file name under /static/geo/. */
 export async function loadGeo(name) {
-  const res = await fetch(`/static/geo/${name}`);
-  if (!res.ok) throw new Error(`/static/geo/${name}: ${res.status}`);
+  const path = name.startsWith('/') ? name : `/static/geo/${name}`;
+  const res = await fetch(path);
+  if (!res.ok) throw new Error(`${path}: ${res.status}`);
   return res.json();
 }
 
@@ -61,8 +63,9 @@ function labelPoint(features) {
 
 /**
  * Draw the outline and the regions on `map` (renderer: a non-interactive canvas in a
- * pane below the markers); `regions` is static/geo/regions.geojson. Returns
- * {bounds, recolour(owners)}.
+ * pane below the markers); `regions` is /api/geo/regions (the running seed's). Returns
+ * {bounds, recolour(owners), boundsShown()}: regions outside the health region shown are
+ * drawn faint, and boundsShown() is the box of those inside it.
  */
 export async function drawRegions(map, renderer, regions) {
   const outline = await loadGeo('norway.geojson');
@@ -108,7 +111,8 @@ export async function drawRegions(map, renderer, regions) {
       const owner = owners[id] || '';
       drawn[id] = owner;
       const colour = centreColour(owner);
-      fill.setStyle({ fillColor: colour, fillOpacity: owner ? 0.45 : 0.25 });
+      const shown = inHealthRegion(id);
+      fill.setStyle({ fillColor: colour, fillOpacity: !shown ? 0.1 : owner ? 0.45 : 0.25 });
       border.setStyle({ dashArray: owner ? null : '6 5' });
       const el = label.getElement()?.firstElementChild;
       if (el) {
@@ -124,7 +128,14 @@ export async function drawRegions(map, renderer, regions) {
 
   let bounds = null;
   for (const { fill } of layers.values()) bounds = bounds ? bounds.extend(fill.getBounds()) : fill.getBounds();
-  return { bounds, recolour };
+  function boundsShown() {
+    let box = null;
+    for (const [id, { fill }] of layers) {
+      if (inHealthRegion(id)) box = box ? box.extend(fill.getBounds()) : fill.getBounds();
+    }
+    return box;
+  }
+  return { bounds, recolour, boundsShown };
 }
 
 /** The region whose municipality holds (lat, lon), or null (ray casting per ring). */

@@ -2,7 +2,8 @@
 // An action is rendered only when its method is in me.methods: `can` is the one test.
 export const session = {
   me: null,
-  reference: { regions: [], centres: [], hospitals: [], airports: [], stations: [], criteria: [], chapters: [] },
+  reference: { health_regions: [], regions: [], centres: [], hospitals: [], airports: [], stations: [], criteria: [], chapters: [] },
+  healthRegion: '', // the health region shown ('' = all): the header's select, desk.js
 };
 
 export function can(method) {
@@ -23,6 +24,16 @@ export function centreName(id) {
 
 export function regionName(id) {
   return regionById(id)?.name || id || '–';
+}
+
+/** The health region a region belongs to (its home centre's; '' if the seed has none). */
+export function healthRegionOf(regionId) {
+  return regionById(regionId)?.health_region || '';
+}
+
+/** Whether a region is shown under the health-region filter. */
+export function inHealthRegion(regionId) {
+  return !session.healthRegion || healthRegionOf(regionId) === session.healthRegion;
 }
 
 /** Regions a 113 call or an incident can be in (those with an area on the map). */

@@ -5,7 +5,7 @@ import { desk, onSelectIncident, selectIncident } from '../desk.js';
 import { duration, h, throttled, when } from '../dom.js';
 import { en, t } from '../i18n.js';
 import { URGENCY_COLOUR } from '../map_symbols.js';
-import { areaRegions, regionById, session } from '../session.js';
+import { areaRegions, inHealthRegion, regionById, session } from '../session.js';
 import { markDrawn, on, store } from '../state.js';
 
 const RANK = { URGENCY_AKUTT: 0, URGENCY_UNSPECIFIED: 1, URGENCY_HASTER: 2, URGENCY_VANLIG: 3 };
@@ -34,9 +34,7 @@ export function incidentsPanel() {
     urgency: h('select', { id: 'filter-incident-urgency' },
       h('option', { value: '' }, t('filter.all')),
       Object.keys(RANK).map((u) => h('option', { value: u }, u === 'URGENCY_UNSPECIFIED' ? t('map.untriaged') : en(u)))),
-    region: h('select', { id: 'filter-incident-region' },
-      h('option', { value: '' }, t('filter.all')),
-      areaRegions().map((r) => h('option', { value: r.id }, r.name))),
+    region: h('select', { id: 'filter-incident-region' }),
     text: h('input', { id: 'filter-incident-text', type: 'search', placeholder: t('filter.search_placeholder') }),
   };
   const rows = new Map(); // id -> <tr>
@@ -110,6 +108,16 @@ export function incidentsPanel() {
     body.insertBefore(tr, others[lo] || null);
   }
 
+  /** The region choices: those of the health region shown. */
+  function fillRegions() {
+    const keep = filters.region.value;
+    const regions = areaRegions().filter((r) => inHealthRegion(r.id));
+    filters.region.replaceChildren(h('option', { value: '' }, t('filter.all')),
+      regions.map((r) => h('option', { value: r.id }, r.name)));
+    filters.region.value = regions.some((r) => r.id === keep) ? keep : '';
+  }
+  fillRegions();
+
   function applyFilters() {
     const status = filters.status.value;
     const urgency = filters.urgency.value;
@@ -119,7 +127,7 @@ export function incidentsPanel() {
     for (const tr of rows.values()) {
       const ok = (status === 'open' ? !tr.classList.contains('closed') : !status || tr.dataset.status === status)
         && (!urgency || tr.dataset.urgency === urgency)
-        && (!region || tr.dataset.region === region)
+        && (!region || tr.dataset.region === region) && inHealthRegion(tr.dataset.region)
         && (!text || tr.dataset.text.includes(text));
       tr.hidden = !ok;
       if (ok) shown += 1;
@@ -128,6 +136,7 @@ export function incidentsPanel() {
   }
 
   on('incidents', (ids) => { for (const id of ids) dirty.add(id); render(); });
+  on('health-region', () => { fillRegions(); applyFilters(); });
   onSelectIncident(({ id }) => {
     for (const tr of body.querySelectorAll('tr.selected')) tr.classList.remove('selected');
     const tr = rows.get(id);

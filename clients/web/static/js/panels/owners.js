@@ -4,7 +4,7 @@
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
 import { centreColour } from '../map_regions.js';
-import { centreName, session } from '../session.js';
+import { centreName, inHealthRegion, session } from '../session.js';
 import { on, store } from '../state.js';
 
 export function ownersPanel() {
@@ -15,7 +15,7 @@ export function ownersPanel() {
     const status = store.status;
     const fromStatus = new Map((status?.regions || []).map((r) => [r.id, r]));
     const ids = new Set([...session.reference.regions.map((r) => r.id), ...fromStatus.keys(), ...Object.keys(store.owners)]);
-    const rows = [...ids].map((id) => {
+    const rows = [...ids].filter(inHealthRegion).map((id) => {
       const r = fromStatus.get(id) || {};
       const ref = session.reference.regions.find((x) => x.id === id) || {};
       const owner = id in store.owners ? store.owners[id] : r.owner_centre || '';
@@ -34,7 +34,8 @@ export function ownersPanel() {
         h('td', {}, r.owner_site || ''));
     });
     body.replaceChildren(...rows);
-    const list = status?.centres || [];
+    const list = (status?.centres || [])
+      .filter((c) => !session.healthRegion || c.health_region === session.healthRegion);
     centres.replaceChildren(t('owners.centres'), ' ', ...list.map((c) =>
       h('span', { class: `centre ${c.alive ? 'alive' : 'dead'}`, title: c.alive ? t('owners.alive') : t('owners.dead') },
         `${c.alive ? '●' : '○'} ${c.name || c.id}`)));
@@ -42,6 +43,7 @@ export function ownersPanel() {
 
   on('status', render);
   on('owners', render);
+  on('health-region', render);
   render();
 
   return h('section', { class: 'panel', id: 'owners-panel', 'aria-labelledby': 'owners-title' },

@@ -5,7 +5,7 @@ import { h, throttled } from '../dom.js';
 import { field, hidden, rpcForm, select } from '../forms.js';
 import { en, t } from '../i18n.js';
 import { UNIT_KIND_SYMBOL, UNIT_STATUS_COLOUR, symbolImage } from '../map_symbols.js';
-import { can, regionById, session } from '../session.js';
+import { can, inHealthRegion, regionById, session } from '../session.js';
 import { markDrawn, on, putUnit, store } from '../state.js';
 
 export const UNIT_STATUSES = ['AVAILABLE_AT_STATION', 'AVAILABLE_MOBILE', 'ASSIGNED', 'EN_ROUTE', 'ON_SCENE',
@@ -65,6 +65,7 @@ export function unitsPanel() {
     }
     tr.dataset.status = unit.status;
     tr.dataset.kind = unit.kind;
+    tr.dataset.region = unit.region;
     tr.dataset.sort = `${unit.region} ${unit.call_sign || unit.id}`;
     tr.dataset.text = `${unit.id} ${unit.call_sign || ''} ${unit.station || ''} ${unit.incident_id || ''}`.toLowerCase();
     tr.replaceChildren(
@@ -85,7 +86,8 @@ export function unitsPanel() {
     for (const tr of rows.values()) {
       const st = tr.dataset.status;
       const ok = (!status || (status === 'available' ? st.startsWith('UNIT_STATUS_AVAILABLE') : st === status))
-        && (!kind || tr.dataset.kind === kind) && (!text || tr.dataset.text.includes(text));
+        && (!kind || tr.dataset.kind === kind) && (!text || tr.dataset.text.includes(text))
+        && inHealthRegion(tr.dataset.region);
       tr.hidden = !ok;
       if (ok) shown += 1;
     }
@@ -114,6 +116,7 @@ export function unitsPanel() {
   }
 
   on('units', (ids) => { for (const id of ids) dirty.add(id); render(); });
+  on('health-region', () => applyFilters());
   onSelectUnit(({ id }) => showSelected(id));
   for (const el of Object.values(filters)) el.addEventListener('input', applyFilters);
   for (const id of store.units.keys()) dirty.add(id);
