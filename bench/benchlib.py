@@ -29,6 +29,8 @@ from typing import Any
 
 import grpc
 
+from chaos.processes import memory_of  # noqa: F401 - the benchmarks' bl.memory_of
+
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
 DEFAULT_SEED = REPO / "cluster" / "seed" / "helse_sor_ost.toml"
@@ -87,24 +89,6 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def memory_of(pid: int) -> dict[str, float]:
-    """RSS, PSS and USS (private pages) of a process, in MB, from smaps_rollup."""
-    out = {"rss_mb": 0.0, "pss_mb": 0.0, "uss_mb": 0.0}
-    try:
-        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
-    except OSError:
-        return out
-    kb: dict[str, int] = {}
-    for line in text.splitlines()[1:]:
-        parts = line.split()
-        if len(parts) >= 2 and parts[1].isdigit():
-            kb[parts[0].rstrip(":")] = int(parts[1])
-    out["rss_mb"] = round(kb.get("Rss", 0) / 1024, 2)
-    out["pss_mb"] = round(kb.get("Pss", 0) / 1024, 2)
-    out["uss_mb"] = round((kb.get("Private_Clean", 0) + kb.get("Private_Dirty", 0)) / 1024, 2)
-    return out
 
 
 def all_processes_cpu() -> dict[int, tuple[str, float]]:

@@ -59,3 +59,21 @@ def kill_left(started: dict[int, str | None]) -> None:
     for pid, t in started.items():
         if t is not None and start_time(pid) == t:
             os.kill(pid, signal.SIGKILL)
+
+
+def memory_of(pid: int) -> dict[str, float]:
+    """RSS, PSS and USS (private pages) of a process, in MB, from smaps_rollup."""
+    out = {"rss_mb": 0.0, "pss_mb": 0.0, "uss_mb": 0.0}
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return out
+    kb: dict[str, int] = {}
+    for line in text.splitlines()[1:]:
+        parts = line.split()
+        if len(parts) >= 2 and parts[1].isdigit():
+            kb[parts[0].rstrip(":")] = int(parts[1])
+    out["rss_mb"] = round(kb.get("Rss", 0) / 1024, 2)
+    out["pss_mb"] = round(kb.get("Pss", 0) / 1024, 2)
+    out["uss_mb"] = round((kb.get("Private_Clean", 0) + kb.get("Private_Dirty", 0)) / 1024, 2)
+    return out

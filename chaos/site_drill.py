@@ -50,7 +50,7 @@ from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
 from chaos.checker import check_fencing, check_records, collect
 from chaos.drill_etcd import drill_pki, secure_single
 from chaos.fault_figures import percentile
-from chaos.processes import descendants, kill_left, start_time
+from chaos.processes import descendants, kill_left, memory_of, start_time
 from chaos.raw_client import RawWriter
 from clients.console_tokens import CALL_TAKER, SUPERVISOR, ConsoleRoom
 from cluster.config import ClusterConfig
@@ -81,6 +81,7 @@ class SiteDrillSpec:
     handback: bool = False
     steady_s: float = 3.0  # writing before the kill
     after_s: float = 6.0  # writing after the kill
+    seed: str = ""  # a seed file for both sites ("": Helse Sør-Øst's)
 
 
 @dataclass
@@ -93,6 +94,7 @@ class Site:
     etcd: str
     # The drill's PKI folder (chaos.drill_etcd): the site's etcd certificates.
     pki: Path = field(kw_only=True)
+    seed: str = field(default="", kw_only=True)
     proc: subprocess.Popen[bytes] | None = None
     starts: int = 0
     log: Path = field(default_factory=Path)
@@ -104,6 +106,7 @@ class Site:
             f'ray_namespace = "amk-site-drill-{self.name}"\nmetrics_port_offset = 0\n'
             f'pki_dir = "{self.pki}"\n'
             'web_address = "off"\n'  # two sites on one machine; the drill needs none
+            + (f'seed_file = "{REPO / self.seed}"\n' if self.seed else "")
         )
         env = {
             **os.environ,
@@ -304,7 +307,10 @@ async def run_site_drill(spec: SiteDrillSpec, report_dir: Path) -> dict[str, Any
     await asyncio.to_thread(fresh_folder, report_dir)
     etcd = await secure_single(report_dir, PREFIX)
     pki = drill_pki(report_dir)
-    config = ClusterConfig.load(key_prefix=PREFIX, sites=["a", "b"], site="a", pki_dir=pki)
+    seeded = {"seed_file": REPO / spec.seed} if spec.seed else {}
+    config = ClusterConfig.load(
+        key_prefix=PREFIX, sites=["a", "b"], site="a", pki_dir=pki, **seeded
+    )
     keys = Keys(PREFIX)
     regions = config.region_ids()
     seed = config.seed
@@ -313,7 +319,12 @@ async def run_site_drill(spec: SiteDrillSpec, report_dir: Path) -> dict[str, Any
     points = {r.id: (seed.centre(r.home).lat, seed.centre(r.home).lon) for r in seed.area_regions()}
     sites = {
         n: Site(
-            n, report_dir / f"site-{n}", f"127.0.0.1:{find_free_port()}", etcd.endpoint, pki=pki
+            n,
+            report_dir / f"site-{n}",
+            f"127.0.0.1:{find_free_port()}",
+            etcd.endpoint,
+            pki=pki,
+            seed=spec.seed,
         )
         for n in ("a", "b")
     }
@@ -328,6 +339,10 @@ async def run_site_drill(spec: SiteDrillSpec, report_dir: Path) -> dict[str, Any
         for name in ("a", "b"):  # a first: it is every region's primary site
             sites[name].start()
             result[f"site_{name}_up_s"] = round(await asyncio.to_thread(sites[name].wait_up), 1)
+        for name, site in sites.items():  # both up: what each site's processes hold
+            pids = list(site.processes())
+            pss = sum(memory_of(p)["pss_mb"] for p in pids)
+            result[f"site_{name}_memory"] = {"processes": len(pids), "pss_mb": round(pss)}
         t0 = time.monotonic()
         result["filled"] = await _fill(sites["b"].gateway, points, spec.incidents, tls, room)
         result["fill_s"] = round(time.monotonic() - t0, 1)
@@ -421,6 +436,7 @@ async def run_site_drill(spec: SiteDrillSpec, report_dir: Path) -> dict[str, Any
             "duplicated": records["duplicated"][:20],
             "stale": stale[:20],
         }
+        result["summary"].update({k: v for k, v in result.items() if k.startswith("site_")})
         false_alarms = result.get("no_fault", {}).get("owner_changes", 0)
         result["summary"]["no_fault_owner_changes"] = false_alarms
         ok = (
@@ -512,6 +528,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="after each return, hand every region back to the returned site by command",
     )
+    p.add_argument("--seed", default="", help="a seed file for both sites (default: HSØ's)")
     args = p.parse_args(argv)
     spec = SiteDrillSpec(
         reps=args.reps,
@@ -519,6 +536,7 @@ def main(argv: list[str] | None = None) -> int:
         writers=args.writers,
         no_fault_s=args.no_fault,
         handback=args.handback,
+        seed=args.seed,
     )
     report_dir = Path(
         args.report_dir or f"drill-reports/site-loss-{time.strftime('%Y%m%d-%H%M%S')}"
