@@ -26,7 +26,12 @@ CENTRE_COLOURS = {
     "sorlandet": "#8c564b",
     "vestfold-telemark": "#2ca02c",
 }
-FALLBACK_COLOURS = ["#bcbd22", "#7f7f7f", "#e377c2", "#aec7e8"]
+# The other centres (sixteen in the whole country): distinct, none of them the faults' red.
+FALLBACK_COLOURS = [
+    "#bcbd22", "#7f7f7f", "#e377c2", "#aec7e8", "#ff7f0e", "#98df8a", "#c5b0d5",
+    "#c49c94", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#9edae5",
+    "#dbdb8d", "#f7b6d2",
+]  # fmt: skip
 BIN_S = 0.5
 W, LEFT, RIGHT = 1100, 150, 30
 
@@ -198,14 +203,21 @@ def timeline_svg(result: dict[str, Any], history: list[dict[str, Any]]) -> str:
             f'text-anchor="middle">{tick} s</text>'
         )
         tick += step
-    # ---- legend
+    # ---- legend (wrapped: the whole country has sixteen centres)
     ly = rows_bottom + 45
     lx = LEFT
     out.append(f'<text x="{LEFT - 10}" y="{ly + 11}" text-anchor="end">owner</text>')
+
+    def room_for(width: float) -> tuple[float, float]:
+        """Where an item of ``width`` goes: on this row, or at the start of the next."""
+        return (lx, ly) if lx + width <= W - RIGHT else (LEFT, ly + 22)
+
     for centre, col in seen.items():
+        lx, ly = room_for(18 + 7 * len(centre))
         out.append(f'<rect x="{lx}" y="{ly}" width="14" height="14" fill="{col}"/>')
         out.append(f'<text x="{lx + 18}" y="{ly + 12}">{_esc(centre)}</text>')
         lx += 30 + 7 * len(centre)
+    lx, ly = room_for(95 + 65 + 160)
     out.append(
         f'<rect x="{lx}" y="{ly}" width="14" height="14" fill="white" stroke="#d62728" '
         f'stroke-dasharray="3,2"/><text x="{lx + 18}" y="{ly + 12}">no owner</text>'
@@ -220,12 +232,16 @@ def timeline_svg(result: dict[str, Any], history: list[dict[str, Any]]) -> str:
         f'<path d="M{lx},{ly} l12,14 m0,-14 l-12,14" stroke="black" stroke-width="2.5"/>'
         f'<text x="{lx + 18}" y="{ly + 12}">stale write accepted</text>'
     )
-    if result.get("no_gateway"):  # a second legend row
+    if result.get("no_gateway"):  # a row of its own
+        ly += 22
         out.append(
-            f'<rect x="{LEFT}" y="{ly + 22}" width="14" height="14" fill="#333" '
-            f'fill-opacity="0.35"/><text x="{LEFT + 18}" y="{ly + 34}">no gateway serving '
+            f'<rect x="{LEFT}" y="{ly}" width="14" height="14" fill="#333" '
+            f'fill-opacity="0.35"/><text x="{LEFT + 18}" y="{ly + 12}">no gateway serving '
             "(gRPC health check, probed from the drill)</text>"
         )
+    if ly + 30 > height:  # the legend took more rows than the height allowed for
+        old = f'height="{height}"'
+        out[0], out[1] = (x.replace(old, f'height="{ly + 30}"', 1) for x in out[:2])
     out.append("</svg>")
     return "\n".join(out)
 
@@ -305,6 +321,28 @@ def _no_gateway_lines(result: dict[str, Any], chk: dict[str, Any]) -> list[str]:
     return lines
 
 
+def owner_change_lines(result: dict[str, Any]) -> list[str]:
+    """Every change of a region's owner after the first owners seen, and how long the
+    region had no owner before it (as the drill's 10-per-second poll saw it)."""
+    t0 = result.get("t0", 0.0)
+    seen: dict[str, tuple[str | None, float]] = {}
+    rows: list[str] = []
+    for e in sorted(result.get("owner_events", []), key=lambda e: e["t"]):
+        before = seen.get(e["region"])
+        seen[e["region"]] = (e["centre"], e["t"])
+        if before is None or e["centre"] is None:
+            continue
+        unowned = e["t"] - before[1] if before[0] is None else 0.0
+        rows.append(
+            f"| {e['region']} | {e['t'] - t0:.2f} s | {e['centre']} | {e['token']} | "
+            f"{unowned:.2f} s |"
+        )
+    if not rows:
+        return ["", "## Owner changes", "", "- none: every region kept its owner"]
+    head = "| region | at | new owner | token | without an owner before |"
+    return ["", "## Owner changes", "", head, "| --- | --- | --- | --- | --- |", *rows]
+
+
 def markdown(result: dict[str, Any], image: str) -> str:
     """The report a supervisor reads: verdict first, then what happened, then numbers."""
     chk = result.get("check", {})
@@ -353,6 +391,7 @@ def markdown(result: dict[str, Any], image: str) -> str:
             f"{', '.join(f'{k}={_detail(k, v, t0)}' for k, v in details.items())} |"
         )
     lines += _no_gateway_lines(result, chk)
+    lines += owner_change_lines(result)
     lines += [
         "",
         "## Unavailability per region (client's view)",

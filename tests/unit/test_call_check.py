@@ -1,5 +1,5 @@
 """The drill's call check on hand-made calls: who may answer a call when, and what
-counts as lost, doubled or left waiting."""
+counts as lost, doubled or left waiting; and the report's list of owner changes."""
 
 from __future__ import annotations
 
@@ -91,3 +91,14 @@ def test_owner_around_a_moment_has_a_second_of_slack_either_side() -> None:
     assert owners.around("bergen", 52.0) == {"haugesund"}
     assert owners.around("bergen", 55.0, slack=0.1) == {"haugesund"}
     assert owners.around("bergen", 50.3, slack=0.1) == set()  # nobody: failing over
+
+
+def test_the_report_lists_each_owner_change_with_the_time_without_an_owner() -> None:
+    from chaos.report import owner_change_lines
+
+    result = {"t0": 0.0, "owner_events": [{**e, "token": i} for i, e in enumerate(OWNERS)]}
+    lines = owner_change_lines(result)
+    assert lines[-1] == "| bergen | 50.60 s | haugesund | 3 | 0.60 s |"
+    assert len([x for x in lines if x.startswith("| bergen")]) == 1  # the first owners: none
+    quiet = owner_change_lines({"t0": 0.0, "owner_events": result["owner_events"][:2]})
+    assert quiet[-1] == "- none: every region kept its owner"
