@@ -2,9 +2,9 @@
 once, answered once, and answered by a centre allowed to see it at that moment.
 
 Who may answer a call (``actors.domain.calls.QueuePolicy``): the region's owner at once;
-a partner of the same health region once the call has waited ``overflow_after_s`` (or
-at once when sharing mode offered it to that partner); a partner of another health
-region once it has waited ``overflow_across_after_s``; nobody else. The owner at the
+a partner of the same health region once the call has waited ``overflow_after_s``; a
+partner of another health region once it has waited ``overflow_across_after_s``; a
+partner sharing mode offered the call to, at once; nobody else. The owner at the
 moment of the answer comes from the owner keys the drill watched, with a second of
 slack either side: the watcher polls, and a takeover is not a point in time.
 
@@ -161,6 +161,8 @@ def _answered_how(c: Call, waited: float, owners: Owners, seed: Seed) -> tuple[s
             return "partner", ""
         return "partner", f"answered after {waited:.2f} s, before {region.overflow_after_s} s"
     if c.answered_by in region.partners_across:
+        if c.shared_to == c.answered_by:
+            return "shared", ""
         if waited + CLOCK_S >= region.overflow_across_after_s:
             return "partner_across", ""
         return (

@@ -83,9 +83,12 @@ class CallDesk:
         if isinstance(cmd, ReceiveCall):
             shared_to = ""
             if host.sharing:
-                partners = list(self.core.config.seed.region(host.region).partners)
-                counts = await self._partner_free_counts(partners)
+                r = self.core.config.seed.region(host.region)
+                counts = await self._partner_free_counts(list(r.partners))
                 counts[self.core.centre_id] = self.call_taker_counts().free
+                if not any(counts.values()) and r.partners_across:
+                    across = await self._partner_free_counts(list(r.partners_across))
+                    counts = calls.sharing_pool(counts, across)
                 shared_to = calls.pick_shared_centre(counts)
                 shared_to = "" if shared_to == self.core.centre_id else shared_to
             call = Call(

@@ -4,8 +4,9 @@ Overflow needs no timer: a call becomes visible to the region's partner centres 
 has waited ``overflow_after_s`` (from its arrival time, which is stored with it), and to
 its partners in another health region when it has waited ``overflow_across_after_s``
 (relief within the health region first, then across), so a takeover "re-arms" nothing,
-it just reads the same arrival times. In sharing mode a new
-call is offered at once to one partner, chosen by free call-takers.
+it just reads the same arrival times. In sharing mode a new call is offered at once to
+one partner, chosen by free call-takers: of the health region's partners, or across
+when none of them has one free.
 
 The call lifecycle is a transition table like the others: waiting -> answered ->
 completed; waiting -> abandoned.
@@ -111,6 +112,15 @@ def abandon(call: Call) -> Call:
     new = copy.deepcopy(call)
     new.status = transition(call.id, call.status, CallStatus.ABANDONED)
     return new
+
+
+def sharing_pool(within: dict[str, int], across: dict[str, int]) -> dict[str, int]:
+    """Sharing mode, within the health region first: the owner and its partners there
+    (free call-takers by centre), unless none of them has one free and a partner of
+    another health region has: then those that have."""
+    if any(within.values()) or not any(across.values()):
+        return within
+    return {c: n for c, n in across.items() if n > 0}
 
 
 def pick_shared_centre(free_call_takers: dict[str, int], rng: random.Random | None = None) -> str:

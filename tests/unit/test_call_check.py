@@ -102,3 +102,11 @@ def test_the_report_lists_each_owner_change_with_the_time_without_an_owner() -> 
     assert len([x for x in lines if x.startswith("| bergen")]) == 1  # the first owners: none
     quiet = owner_change_lines({"t0": 0.0, "owner_events": result["owner_events"][:2]})
     assert quiet[-1] == "- none: every region kept its owner"
+
+
+def test_a_call_shared_across_the_border_may_be_answered_at_once_there() -> None:
+    shared = answered("offered", "oslo", "bergen", 0.0, 0.5, shared_to="bergen")
+    early = answered("not-offered", "oslo", "bergen", 0.0, 0.5)
+    result = check_calls(history(shared, early), [shared, early], OWNERS, SEED)
+    assert [r["call"] for r in result["not_allowed"]] == ["not-offered"]
+    assert result["counts"]["by_shared"] == 1

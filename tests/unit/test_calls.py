@@ -94,6 +94,18 @@ def test_lifecycle_is_a_table():
         calls.answer(done, "oslo", "t1", 4.0)
 
 
+def test_sharing_looks_across_only_when_nobody_in_the_health_region_is_free():
+    within = {"oslo": 0, "vestre-viken": 0, "innlandet": 0}
+    assert calls.sharing_pool(within, {"bergen": 2, "stavanger": 0}) == {"bergen": 2}
+    assert calls.sharing_pool({**within, "innlandet": 1}, {"bergen": 2}) == {
+        **within,
+        "innlandet": 1,
+    }
+    assert calls.sharing_pool(within, {"bergen": 0}) == within  # all busy: stay home
+    c = call("c1", arrived=100.0, shared_to="bergen")
+    assert calls.may_answer(c, "bergen", ACROSS, now=100.0)  # offered: at once
+
+
 def test_sharing_pick_follows_free_call_takers():
     rng = random.Random(7)
     picks = [calls.pick_shared_centre({"a": 9, "b": 1, "c": 0}, rng) for _ in range(2000)]
