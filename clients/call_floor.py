@@ -199,8 +199,7 @@ class CallFloor:
         self, client: AmkClient, centre: str, person: str, fn: Callable[[AmkClient], Any]
     ) -> Any:
         """``fn`` as call-taker ``person`` of ``centre`` (their own token)."""
-        token = self.room.token(centre, CALL_TAKER, person)
-        return fn(client.as_token(token) if self.room.enabled else client)
+        return self.room.call(client, "", fn, CALL_TAKER, centre=centre, person=person)
 
     def _answered(self, centre: str, taker: str, rid: str, call: Any) -> None:
         now = time.time()

@@ -159,13 +159,15 @@ class ConsoleRoom:
         role: str = DISPATCHER,
         *,
         centre: str = "",
+        person: str = "",
     ) -> T:
         """``fn`` on the client acting for ``region``'s centre (or ``centre``, for calls
-        that name their centre); on PERMISSION_DENIED because the region moved, once more
-        for its new centre. ``fn`` must reuse its request id: the retry is the same
-        request."""
+        that name their centre, as ``person`` there when given: a call-taker answers as
+        themselves); on PERMISSION_DENIED because the region moved, once more for its new
+        centre. ``fn`` must reuse its request id: the retry is the same request."""
         if centre:
-            return fn(client.as_token(self.token(centre, role)) if self.enabled else client)
+            token = self.token(centre, role, person)
+            return fn(client.as_token(token) if self.enabled else client)
         before = self.centre_of(region)
         try:
             return fn(self.client(client, region, role))

@@ -225,10 +225,18 @@ class LoadGenerator:
             client.close()
 
     def _call(
-        self, op: str, region: str, fn: Any, role: str = DISPATCHER, centre: str = "", **ids: str
+        self,
+        op: str,
+        region: str,
+        fn: Any,
+        role: str = DISPATCHER,
+        centre: str = "",
+        person: str = "",
+        **ids: str,
     ) -> Any:
         """One API call, paced and recorded; raises _Abandon when it fails. ``fn(client,
-        rid)`` runs as ``role`` of the centre serving ``region`` (or of ``centre``)."""
+        rid)`` runs as ``role`` of the centre serving ``region`` (or of ``centre``, as
+        ``person`` there when given)."""
         if not self._time_left():
             raise _Abandon
         self._pacer.wait(self._stop)
@@ -238,7 +246,7 @@ class LoadGenerator:
         started = time.monotonic()
         try:
             result = self.room.call(
-                self._local.client, region, lambda c: fn(c, rid), role, centre=centre
+                self._local.client, region, lambda c: fn(c, rid), role, centre=centre, person=person
             )
         except AmkClientError as err:
             rec.update(ok=False, code=err.code.name, error=err.details[:200])
@@ -267,8 +275,10 @@ class LoadGenerator:
         """Queue a call, then answer the next one as a call-taker of the region's home
         centre (which may be another worker's call: the queue decides)."""
         centre = self.seed.region(region).home
-        taker = f"{centre}-ct{threading.get_ident() % 1000}"
-        self.room.call(c, region, lambda v: v.sign_in(centre, taker), CALL_TAKER, centre=centre)
+        taker = f"{centre}-call-taker-{threading.get_ident() % 1000}"  # answers as themselves
+        self.room.call(
+            c, region, lambda v: v.sign_in(centre, taker), CALL_TAKER, centre=centre, person=taker
+        )
         self._call(
             "call",
             region,
@@ -284,6 +294,7 @@ class LoadGenerator:
             lambda c, rid: c.answer_next_call(centre, taker, request_id=rid),
             CALL_TAKER,
             centre,
+            taker,
         )
         if call is None:  # another call-taker took it: theirs to carry on
             raise _Abandon
