@@ -1,6 +1,8 @@
-"""The drill's 113 floor against the session's cluster: callers queue calls, every
-centre's call-takers answer them and make the incidents, and the call check finds each
-call stored once, answered once, by a centre that could see it."""
+"""113 load against the session's cluster (TLS and tokens on): the drill's call floor,
+whose callers queue calls and every centre's call-takers answer them and make the
+incidents (the call check finds each call stored once, answered once, by a centre that
+could see it); and the load generator's ``--via-calls`` mode, the run the README's KPI
+sample is made from, each call-taker answering as themselves."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import pytest
 from chaos import call_check
 from clients.call_floor import CallFloor, FloorSpec
 from clients.console_tokens import ConsoleRoom
-from clients.loadgen import History
+from clients.loadgen import History, LoadGenerator, LoadSpec
 from cluster.etcd_tls import etcd_client_for
 from cluster.keys import Keys
 from cluster.tls import console_identity
@@ -61,3 +63,22 @@ async def test_every_queued_call_is_answered_once_and_becomes_an_incident(cluste
     made = [r for r in history.records if r["op"] == "create"]
     assert made and all(r["ok"] for r in made), made[:3]
     assert {r["call"] for r in made} == ours
+
+
+async def test_the_load_generators_incidents_start_as_answered_calls(cluster) -> None:
+    config = cluster.config
+    history = History()
+    spec = LoadSpec(rate=20, concurrency=3, duration_s=4.0, seed=11, via_calls=True)
+    gen = LoadGenerator(
+        config.gateways,
+        config.seed,
+        spec,
+        history,
+        tls=console_identity(config),
+        room=ConsoleRoom(config),
+    )
+    summary = await asyncio.to_thread(gen.run)
+    refused = [r for r in history.records if r.get("code") == "PERMISSION_DENIED"]
+    assert not refused, refused[:3]
+    ok = {r["op"] for r in history.records if r["ok"]}
+    assert {"call", "answer", "create"} <= ok, summary
