@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import time
 import uuid
 from collections import deque
@@ -78,6 +79,10 @@ class AccessLog:
         self._last_prune = 0.0
         self.dropped = 0
         self.written = 0
+        # Row ids: this writer's random prefix and a counter (unique across gateways and
+        # restarts; an id only makes a retried batch insert once), not a uuid4 per row.
+        self._id_prefix = uuid.uuid4().hex[:16]
+        self._ids = itertools.count()
 
     def record(
         self,
@@ -94,7 +99,7 @@ class AccessLog:
                 continue
             self._pending.append(
                 AccessRow(
-                    uuid.uuid4().hex,
+                    f"{self._id_prefix}{next(self._ids):x}",
                     now,
                     claims.sub,
                     claims.name,

@@ -97,3 +97,19 @@ async def test_the_buffer_is_bounded(store: ArchiveStore, monkeypatch) -> None:
         "OSL-4",
     ]
     await log.close()
+
+
+async def test_row_ids_are_unique_across_rows_and_writers(store: ArchiveStore) -> None:
+    """Ids are a writer's random prefix and a counter (no uuid per row on the streaming
+    path): two writers, say two gateways, never collide, and every row is stored."""
+
+    async def archive() -> ArchiveStore:
+        return store
+
+    writers = [AccessLog(archive, f"127.0.0.1:5005{i}", retention_s=3600) for i in (1, 2)]
+    for log in writers:
+        for n in range(300):
+            log.record(KARI, "/m/WatchBatches", OWNER, "p", [("incident", f"OSL-{n}", "oslo", "")])
+        await log.flush()
+    rows = store.query_access(user="kari", limit=1000)
+    assert len(rows) == 600 and len({r.id for r in rows}) == 600
