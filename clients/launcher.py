@@ -287,6 +287,7 @@ async def _serve(config: ClusterConfig, endpoints: list[str], ready_file: Path) 
             "insecure": config.insecure,
             "pki": None if config.insecure else str(config.pki_folder()),
             "web": url_of(config) if web is not None else None,
+            "seed": str(config.seed_file) if config.seed_file else None,
         }
         ready_file.write_text(json.dumps(info, indent=2))  # noqa: ASYNC240 - tiny, once
         site = f"site {config.site}: " if len(config.all_sites()) > 1 else ""
@@ -297,6 +298,9 @@ async def _serve(config: ClusterConfig, endpoints: list[str], ready_file: Path) 
             f"{console}Ctrl-C stops it.",
             flush=True,
         )
+        if config.seed_file is not None and os.environ.get("AMK_SEED", "").strip() == "":
+            # Consoles read the seed too (regions, centres): they must read this one.
+            print(f"Consoles of this cluster: export AMK_SEED={config.seed_file}", flush=True)
         if web is not None and config.web_dev_login:
             print(
                 "WARNING: web console dev login is on (development only): anyone who "

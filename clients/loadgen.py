@@ -36,6 +36,7 @@ from clients.cli_base import configured_gateways
 from clients.client import AmkClient, AmkClientError
 from clients.console_tokens import CALL_TAKER, DISPATCHER, ConsoleRoom
 from cluster.config import ClusterConfig, Seed
+from cluster.errors import ConfigError
 from cluster.tls import FROM_ENV, FromEnv, TlsFiles, resolve
 
 log = structlog.get_logger("amk.loadgen")
@@ -397,6 +398,15 @@ def _revision(result: Any) -> int:
     return 0
 
 
+def _configured_seed() -> Seed:
+    """The cluster's seed as the settings give it (``$AMK_SEED`` for a national
+    cluster), else the built-in one: load goes where the cluster's regions are."""
+    try:
+        return ClusterConfig.load().seed
+    except ConfigError:
+        return Seed.load()
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m clients.loadgen``: traffic against a running cluster (e.g. ``amk up``)."""
     p = argparse.ArgumentParser(
@@ -413,7 +423,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--duration", type=float, default=20.0, help="seconds")
     p.add_argument("--regions", default="", help="comma-separated; default: every region")
     p.add_argument("--history", default="history.jsonl", help="JSONL file of every answer")
-    p.add_argument("--seed-file", default=None, help="seed TOML (default: the built-in one)")
+    p.add_argument(
+        "--seed-file",
+        default=None,
+        help="seed TOML (default: the settings' seed, $AMK_SEED, else Helse Sør-Øst's)",
+    )
     p.add_argument("--random-seed", type=int, default=None)
     p.add_argument(
         "--via-calls",
@@ -434,7 +448,7 @@ def main(argv: list[str] | None = None) -> int:
         [a for a in args.gateway.split(",") if a]
         if args.gateway
         else (configured_gateways() or ["127.0.0.1:50051", "127.0.0.1:50052"]),
-        Seed.load(Path(args.seed_file) if args.seed_file else None),
+        Seed.load(Path(args.seed_file)) if args.seed_file else _configured_seed(),
         spec,
         history,
     )

@@ -354,10 +354,21 @@ def _region_row(r: pb.RegionStatus, show_site: bool) -> list[RenderableType]:
         r.home_centre or "-",
         _dash(r.fencing_token),
         ttl,
-        ", ".join(r.standbys) or "-",
+        _standbys(r.standbys),
         str(r.incidents),
         str(r.units),
     ]
+
+
+STANDBYS_SHOWN = 3  # the whole country's lines name all fifteen other centres
+
+
+def _standbys(standbys: Sequence[str]) -> str:
+    """The first of a region's standbys, in claim order, and how many more (the whole
+    line is in ``amk status --json``)."""
+    shown = ", ".join(standbys[:STANDBYS_SHOWN]) or "-"
+    more = len(standbys) - STANDBYS_SHOWN
+    return f"{shown} +{more}" if more > 0 else shown
 
 
 def centres_table(centres: Iterable[pb.CentreStatus], title: str = "Centres") -> Table:

@@ -13,6 +13,9 @@ state folder), from an optional TOML file with environment overrides:
 - ``AMK_PKI``      folder of the CA and certificates (default ``$AMK_HOME/pki``)
 - ``AMK_INSECURE`` ``1``: TLS off on every port (development only, issue #13)
 - ``AMK_WEB``      the web console's ``host:port``, or ``off`` (default 127.0.0.1:8080)
+- ``AMK_SEED``     the seed file (default Helse Sør-Øst's): give ``amk up`` and every
+  console the same one (``cluster/seed/norway.toml``: the whole country), or a console
+  reads the seed's regions and centres of another cluster than the one it talks to
 """
 
 from __future__ import annotations
@@ -509,6 +512,8 @@ class ClusterConfig(BaseModel):
             values["pki_dir"] = Path(os.environ["AMK_PKI"])
         if os.environ.get("AMK_INSECURE", "").strip().lower() in {"1", "true", "yes", "on"}:
             values["insecure"] = True
+        if seed := os.environ.get("AMK_SEED", "").strip():
+            values["seed_file"] = Path(seed).resolve()
         if web := os.environ.get("AMK_WEB", "").strip():
             values["web_address"] = web  # "off": no web console (the test suite's amk up)
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -71,8 +71,11 @@ def pki() -> Iterator[LocalIdentities]:
         # may be anybody's (tests/integration/test_web_api.py starts its own).
         "AMK_WEB": "off",
     }
-    before = {name: os.environ.get(name) for name in env}
+    before = {name: os.environ.get(name) for name in (*env, "AMK_SEED")}
     os.environ.update(env)
+    # The suite's deployments run the seed each test names (default: Helse Sør-Øst's),
+    # not a national one a developer's shell may export for its own `amk up`.
+    os.environ.pop("AMK_SEED", None)
     yield identities
     for name, value in before.items():
         if value is None:

@@ -399,3 +399,21 @@ def test_rich_renderers_run() -> None:
     for text in expected:
         assert text in out
     assert (format_age(5), format_age(192), format_age(3900)) == ("5s", "3m12s", "1h05m")
+
+
+def test_a_regions_standbys_are_cut_to_the_first_three_and_a_count() -> None:
+    """In the whole country a region's line names fifteen centres: the table shows the
+    first three in claim order and how many more (all of them in --json)."""
+    line = ["haugesund", "forde", "stavanger", *[f"c{i}" for i in range(12)]]
+    status = pb.ClusterStatus(
+        regions=[
+            pb.RegionStatus(id="bergen", owner_centre="bergen", standbys=line),
+            pb.RegionStatus(id="oslo", owner_centre="oslo", standbys=["innlandet"]),
+        ]
+    )
+    console = Console(file=io.StringIO(), width=200)
+    console.print(cluster_status_renderable(status))
+    text = console.file.getvalue()
+    assert "haugesund, forde, stavanger +12" in text and "c0" not in text
+    assert "innlandet" in text and "+0" not in text
+    assert to_json_doc(status)["regions"][0]["standbys"] == line

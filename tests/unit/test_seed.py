@@ -13,6 +13,8 @@ from cluster.config import ClusterConfig, Seed
 from cluster.errors import ConfigError
 from cluster.seed_model import DEFAULT_SEED
 
+REPO = Path(__file__).resolve().parents[2]
+
 pytestmark = pytest.mark.timeout(30)
 
 RAW = tomllib.loads(DEFAULT_SEED.read_text(encoding="utf-8"))
@@ -278,7 +280,7 @@ def test_load_wraps_a_bad_file_in_config_error(tmp_path: Path) -> None:
 
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    for name in ("AMK_HOME", "AMK_CONFIG", "AMK_GATEWAY", "AMK_ETCD"):
+    for name in ("AMK_HOME", "AMK_CONFIG", "AMK_GATEWAY", "AMK_ETCD", "AMK_SEED"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # no ./.amk/amk.toml to pick up
     return tmp_path
@@ -303,6 +305,19 @@ def test_amk_gateway_overrides(clean_env: Path, monkeypatch: pytest.MonkeyPatch)
     cfg = ClusterConfig.load(home=clean_env)
     assert cfg.gateways == ["10.0.0.1:50051", "10.0.0.2:50051"]
     assert cfg.etcd_endpoints == ["http://10.0.0.9:2379"]
+
+
+def test_amk_seed_gives_every_console_the_clusters_seed(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AMK_SEED", "cluster/seed/norway.toml")
+    monkeypatch.chdir(REPO)  # a relative path is the shell's: resolved where it is read
+    cfg = ClusterConfig.load(home=clean_env)
+    assert cfg.seed_file == REPO / "cluster" / "seed" / "norway.toml"
+    assert len(cfg.centre_ids()) == 16 and "bergen" in cfg.area_region_ids()
+    monkeypatch.setenv("AMK_SEED", "no/such/seed.toml")
+    with pytest.raises(ConfigError, match="seed"):
+        ClusterConfig.load(home=clean_env)
 
 
 def test_explicit_override_beats_environment(
