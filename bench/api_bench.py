@@ -567,19 +567,15 @@ def main() -> None:
             body = asyncio.run(run(args, etcds, seed))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    bl.emit(
-        {
-            "benchmark": "api",
-            "quick": args.quick,
-            "command": " ".join([".venv/bin/python", "bench/api_bench.py", *sys.argv[1:]]),
-            "region": args.region,
-            "seconds_per_point": 1.0 if args.quick else args.seconds,
-            "machine": started,
-            "machine_load_after": [round(x, 2) for x in os.getloadavg()],
-            **body,
-            "elapsed_s": round(time.monotonic() - t0, 1),
-        },
-        args.out,
+    bl.finish(
+        "api",
+        "api_bench.py",
+        args,
+        started,
+        t0,
+        body,
+        region=args.region,
+        seconds_per_point=1.0 if args.quick else args.seconds,
     )
 
 

@@ -552,6 +552,20 @@ def run_benchmark(
     started = machine()
     with private_etcd() as etcd, private_ray(f"amk-bench-{name}-{uuid.uuid4().hex[:6]}"):
         result = asyncio.run(body(etcd.endpoint))
+    finish(name, script, args, started, t0, result, **extra)
+
+
+def finish(
+    name: str,
+    script: str,
+    args: argparse.Namespace,
+    started: dict[str, Any],
+    t0: float,
+    result: dict[str, Any],
+    **extra: Any,
+) -> None:
+    """One benchmark's JSON document out: what ran (its command), the machine before
+    (``started``, from :func:`machine`) and its load after, the result, how long."""
     emit(
         {
             "benchmark": name,

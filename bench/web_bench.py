@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import shutil
 import sys
 import tempfile
@@ -224,17 +223,13 @@ def main() -> None:
             body = asyncio.run(run(args, etcd.endpoint, seed))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    bl.emit(
-        {
-            "benchmark": "web",
-            "quick": args.quick,
-            "command": " ".join([".venv/bin/python", "bench/web_bench.py", *sys.argv[1:]]),
-            "machine": started,
-            "machine_load_after": [round(x, 2) for x in os.getloadavg()],
-            **body,
-            "elapsed_s": round(time.monotonic() - t0, 1),
-        },
-        args.out,
+    bl.finish(
+        "web",
+        "web_bench.py",
+        args,
+        started,
+        t0,
+        body,
     )
 
 
