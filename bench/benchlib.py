@@ -29,8 +29,6 @@ from typing import Any
 
 import grpc
 
-from chaos.processes import memory_of  # noqa: F401 - the benchmarks' bl.memory_of
-
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
 DEFAULT_SEED = REPO / "cluster" / "seed" / "helse_sor_ost.toml"
@@ -279,6 +277,7 @@ from bench.bench_security import (  # noqa: E402, F401
     secure_etcd,
     tls_cost,
 )
+from chaos.processes import memory_of  # noqa: E402, F401 - the benchmarks' bl.memory_of
 
 
 @contextlib.contextmanager

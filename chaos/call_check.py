@@ -52,17 +52,18 @@ class Owners:
     """Who owned each region when, from the drill's owner watch."""
 
     def __init__(self, events: list[dict[str, Any]]) -> None:
-        self._by_region: dict[str, list[tuple[float, str | None]]] = defaultdict(list)
+        self._times: dict[str, list[float]] = defaultdict(list)
+        self._owners: dict[str, list[str | None]] = defaultdict(list)
         for e in sorted(events, key=lambda e: e["t"]):
-            self._by_region[e["region"]].append((e["t"], e["centre"]))
+            self._times[e["region"]].append(e["t"])
+            self._owners[e["region"]].append(e["centre"])
 
     def around(self, region: str, t: float, slack: float = SLACK_S) -> set[str]:
         """Every centre that owned ``region`` at some moment within ``slack`` of ``t``."""
-        seq = self._by_region.get(region, [])
-        times = [at for at, _ in seq]
+        times = self._times.get(region, [])
         first = max(0, bisect.bisect_right(times, t - slack) - 1)
         last = bisect.bisect_right(times, t + slack)
-        return {c for _, c in seq[first:last] if c}
+        return {c for c in self._owners[region][first:last] if c}
 
 
 def _percentile(values: list[float], q: float) -> float | None:
@@ -89,10 +90,10 @@ def check_calls(
     for r in history:
         if r.get("ok") and r["op"] == "answer":
             answers[r["call"]].append(r)
-    lost = sorted({r["call"] for r in queued} - set(by_id))
+    # Lost: queued, or answered, and not in etcd.
+    lost = sorted(({r["call"] for r in queued} | set(answers)) - set(by_id))
     doubled = sorted(cid for cid, cs in by_id.items() if len(cs) > 1)
     doubly_answered = sorted(cid for cid, rs in answers.items() if len(rs) > 1)
-    lost = sorted({*lost, *(cid for cid in answers if cid not in by_id)})  # answered, gone
     waiting = sorted(c.id for c in stored if c.status is CallStatus.WAITING)
     how: dict[str, int] = defaultdict(int)
     not_allowed: list[dict[str, Any]] = []
@@ -154,21 +155,17 @@ def _answered_how(c: Call, waited: float, owners: Owners, seed: Seed) -> tuple[s
     if c.answered_by in owners.around(c.region, c.answered_at):
         return "owner", ""
     region = seed.region(c.region)
-    if c.answered_by in region.partners:
+    for partners, kind, threshold in (
+        (region.partners, "partner", region.overflow_after_s),
+        (region.partners_across, "partner_across", region.overflow_across_after_s),
+    ):
+        if c.answered_by not in partners:
+            continue
         if c.shared_to == c.answered_by:
             return "shared", ""
-        if waited + CLOCK_S >= region.overflow_after_s:
-            return "partner", ""
-        return "partner", f"answered after {waited:.2f} s, before {region.overflow_after_s} s"
-    if c.answered_by in region.partners_across:
-        if c.shared_to == c.answered_by:
-            return "shared", ""
-        if waited + CLOCK_S >= region.overflow_across_after_s:
-            return "partner_across", ""
-        return (
-            "partner_across",
-            f"answered after {waited:.2f} s, before {region.overflow_across_after_s} s",
-        )
+        if waited + CLOCK_S >= threshold:
+            return kind, ""
+        return kind, f"answered after {waited:.2f} s, before {threshold} s"
     return "other", "neither the owner then nor a partner"
 
 

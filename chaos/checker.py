@@ -137,13 +137,20 @@ def check_fencing(
         token = (e.get("tokens") or {}).get(region)
         holder = tokens.get(region, {}).get(int(token)) if token is not None else None
         writer = e.get("writer") or ""
-        answered_as_partner = e.get("command") == "AnswerNextCall" and writer.rsplit("-", 1)[
-            0
-        ] in partners.get(region, ())
-        if holder and writer and writer != holder and e.get("command") != "TakeOver":
-            if not answered_as_partner:
-                flagged.append(_flag(e, region, int(token), int(token), f"writer is not {holder}"))
+        if (
+            holder
+            and writer
+            and writer != holder
+            and e.get("command") != "TakeOver"
+            and not _partner_answer(e, writer, partners.get(region, set()))
+        ):
+            flagged.append(_flag(e, region, int(token), int(token), f"writer is not {holder}"))
     return flagged
+
+
+def _partner_answer(e: dict[str, Any], writer: str, partners: set[str]) -> bool:
+    """A partner centre's answer of an overflowed call (instance ids are centre-hex)."""
+    return e.get("command") == "AnswerNextCall" and writer.rsplit("-", 1)[0] in partners
 
 
 def _flag(e: dict[str, Any], region: str, token: int, current: int, why: str) -> dict[str, Any]:

@@ -136,8 +136,9 @@ class Scenario:
         )
         raw.setdefault("name", Path(path).stem)
         if floor := raw.pop("calls", None):
-            raw["calls_drain_s"] = float(floor.pop("drain_s", 60))
-            floor["talk_s"] = tuple(floor.get("talk_s", (3.0, 6.0)))
+            raw["calls_drain_s"] = float(floor.pop("drain_s", cls.calls_drain_s))
+            if "talk_s" in floor:  # a TOML array; FloorSpec holds a pair
+                floor["talk_s"] = tuple(floor["talk_s"])
             raw["calls"] = FloorSpec(duration_s=spec.duration_s, seed=spec.seed, **floor)
         return cls(load=spec, faults=faults, **raw)
 

@@ -97,7 +97,7 @@ def placement_seen(cluster: Any, nodes: dict[str, Any] | None) -> dict[str, list
 def start_ray_cluster(n: int) -> tuple[Any, dict[str, Any]]:
     """A local multi-node Ray: the head (no custom resource) and ``n - 1`` workers, each
     marked by its own resource; ``node-1``, the one a drill kills, joins later (see
-    :func:`_start_then_join`). Every AMK actor asks for num_cpus=0: the workers get no
+    :func:`start_then_join`). Every AMK actor asks for num_cpus=0: the workers get no
     CPUs (no idle worker processes started for them) and small object stores."""
     from ray.cluster_utils import Cluster
 

@@ -32,11 +32,9 @@ from typing import Any
 import structlog
 
 from actors.domain.triage import default_table
-from clients.cli_base import configured_gateways
 from clients.client import AmkClient, AmkClientError
 from clients.console_tokens import CALL_TAKER, DISPATCHER, ConsoleRoom
 from cluster.config import ClusterConfig, Seed
-from cluster.errors import ConfigError
 from cluster.tls import FROM_ENV, FromEnv, TlsFiles, resolve
 
 log = structlog.get_logger("amk.loadgen")
@@ -398,15 +396,6 @@ def _revision(result: Any) -> int:
     return 0
 
 
-def _configured_seed() -> Seed:
-    """The cluster's seed as the settings give it (``$AMK_SEED`` for a national
-    cluster), else the built-in one: load goes where the cluster's regions are."""
-    try:
-        return ClusterConfig.load().seed
-    except ConfigError:
-        return Seed.load()
-
-
 def main(argv: list[str] | None = None) -> int:
     """``python -m clients.loadgen``: traffic against a running cluster (e.g. ``amk up``)."""
     p = argparse.ArgumentParser(
@@ -444,13 +433,13 @@ def main(argv: list[str] | None = None) -> int:
         via_calls=args.via_calls,
     )
     history = History(Path(args.history))
+    config = ClusterConfig.load()  # once: gateways, the cluster's seed ($AMK_SEED), tokens
     gen = LoadGenerator(
-        [a for a in args.gateway.split(",") if a]
-        if args.gateway
-        else (configured_gateways() or ["127.0.0.1:50051", "127.0.0.1:50052"]),
-        Seed.load(Path(args.seed_file)) if args.seed_file else _configured_seed(),
+        [a for a in args.gateway.split(",") if a] if args.gateway else config.gateways,
+        Seed.load(Path(args.seed_file)) if args.seed_file else config.seed,
         spec,
         history,
+        room=ConsoleRoom(config),
     )
     try:
         summary = gen.run()

@@ -456,7 +456,7 @@ class ClusterConfig(BaseModel):
     def endpoints_for(self, centre_id: str, default: list[str]) -> list[str]:
         return self.centre_etcd.get(centre_id) or default
 
-    @field_validator("access_table")
+    @field_validator("access_table", "seed_file")
     @classmethod
     def _table_path(cls, v: Path | None) -> Path | None:
         """Absolute where the config is read: a gateway (a Ray worker) may run elsewhere."""
@@ -513,7 +513,7 @@ class ClusterConfig(BaseModel):
         if os.environ.get("AMK_INSECURE", "").strip().lower() in {"1", "true", "yes", "on"}:
             values["insecure"] = True
         if seed := os.environ.get("AMK_SEED", "").strip():
-            values["seed_file"] = Path(seed).resolve()
+            values["seed_file"] = Path(seed)  # made absolute by its validator
         if web := os.environ.get("AMK_WEB", "").strip():
             values["web_address"] = web  # "off": no web console (the test suite's amk up)
         values.update({k: v for k, v in overrides.items() if v is not None})

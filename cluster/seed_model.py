@@ -296,12 +296,6 @@ class Seed(_Strict):
         """The health region a region belongs to: its home centre's ("" if none)."""
         return self.centre(self.region(region_id).home).health_region
 
-    def health_region_name(self, health_region_id: str) -> str:
-        for h in self.health_regions:
-            if h.id == health_region_id:
-                return h.name
-        raise ConfigError(f"unknown health region {health_region_id}")
-
     def centre(self, centre_id: str) -> CentreConfig:
         for c in self.centres:
             if c.id == centre_id:

@@ -39,6 +39,10 @@ class CallDesk:
         self.executor = executor
         self.peers = peers
         self.call_takers: dict[str, str] = {}  # signed in here -> the call being handled
+        # The regions whose overflow this centre answers (either step): from the seed, once.
+        self.partner_regions = [
+            r.id for r in core.config.seed.regions if core.centre_id in r.all_partners
+        ]
 
     def sign_in(self, call_taker: str) -> CallTakerCounts:
         self.call_takers.setdefault(call_taker, "")
@@ -128,6 +132,19 @@ class CallDesk:
             raise NotFoundError("call", call_id)
         return call
 
+    async def _partner_queue(self, region: str) -> tuple[str, calls.QueuePolicy, list[Call]]:
+        """A partner region's queue as etcd has it: its owner, sharing mode and calls
+        (the three reads at once; every partner region at once, by the caller)."""
+        client, keys = self.core.running.client, self.core.keys
+        owner, sharing, (kvs, _) = await asyncio.gather(
+            client.get(keys.owner(region)),
+            client.get(keys.sharing(region)),
+            client.get_prefix(keys.calls_prefix(region)),
+        )
+        holder = ownership.OwnerRecord.decode(owner.value).centre if owner else ""
+        policy = self._queue_policy(region, holder, sharing is not None)
+        return region, policy, [Call.decode(kv.value, kv.mod_revision) for kv in kvs]
+
     def _queue_policy(self, region: str, owner: str, sharing: bool) -> calls.QueuePolicy:
         r = self.core.config.seed.region(region)
         return calls.QueuePolicy(
@@ -160,17 +177,12 @@ class CallDesk:
             for region, host in self.core.hosts.items():
                 policies[region] = self._queue_policy(region, self.core.centre_id, host.sharing)
                 candidates.extend(host.calls.values())
-            for r in self.core.config.seed.regions:
-                if r.id in self.core.hosts or self.core.centre_id not in r.all_partners:
-                    continue
-                owner = await self.core.running.client.get(self.core.keys.owner(r.id))
-                sharing = await self.core.running.client.get(self.core.keys.sharing(r.id))
-                holder = ownership.OwnerRecord.decode(owner.value).centre if owner else ""
-                policies[r.id] = self._queue_policy(r.id, holder, sharing is not None)
-                kvs, _ = await self.core.running.client.get_prefix(
-                    self.core.keys.calls_prefix(r.id)
-                )
-                candidates.extend(Call.decode(kv.value, kv.mod_revision) for kv in kvs)
+            elsewhere = [r for r in self.partner_regions if r not in self.core.hosts]
+            for region, policy, waiting in await asyncio.gather(
+                *(self._partner_queue(r) for r in elsewhere)
+            ):
+                policies[region] = policy
+                candidates.extend(waiting)
             call = calls.next_call(candidates, self.core.centre_id, policies, now)
             if call is None:
                 return Outcome()

@@ -142,6 +142,12 @@ class CentreCore:
         elif before is RegionState.LOADING and region in self._loaded:
             self._loaded.pop(region).set()
 
+    def reset_state(self, region: str) -> None:
+        """Back to UNKNOWN outside the table (after a bug), ending any wait on a load."""
+        self.states[region] = RegionState.UNKNOWN
+        if (event := self._loaded.pop(region, None)) is not None:
+            event.set()
+
     async def until_loaded(self, region: str) -> None:
         """Return once ``region`` is not loading (at once when it is not), or after
         ``LOAD_WAIT_S``; the caller's gRPC deadline bounds the wait as well."""

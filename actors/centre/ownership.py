@@ -119,7 +119,7 @@ class RegionOwnership:
                 # A bug, not a fault: say so loudly, then start over from what etcd says
                 # rather than loop on a state the table does not know how to leave.
                 core.log.error("campaign_illegal_move", region=region, error=str(exc))
-                core.states[region] = S.UNKNOWN
+                core.reset_state(region)
                 await asyncio.sleep(retry.max_s)
             except Exception as exc:
                 core.log.warning("campaign_error", region=region, error=repr(exc))

@@ -118,9 +118,9 @@ def sharing_pool(within: dict[str, int], across: dict[str, int]) -> dict[str, in
     """Sharing mode, within the health region first: the owner and its partners there
     (free call-takers by centre), unless none of them has one free and a partner of
     another health region has: then those that have."""
-    if any(within.values()) or not any(across.values()):
+    if any(within.values()):
         return within
-    return {c: n for c, n in across.items() if n > 0}
+    return {c: n for c, n in across.items() if n > 0} or within
 
 
 def pick_shared_centre(free_call_takers: dict[str, int], rng: random.Random | None = None) -> str:

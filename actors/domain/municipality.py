@@ -132,17 +132,29 @@ def match(name: str, candidates: Sequence[Municipality] | None = None) -> Munici
 def nearest(position: Position, numbers: Collection[str]) -> Municipality | None:
     """Of the municipalities ``numbers``, the one whose outline has the point nearest
     ``position`` (a position at sea or just across the border)."""
-    coslat = math.cos(math.radians(position.lat))
-    best: tuple[float, Municipality | None] = (math.inf, None)
-    for m in municipalities():
-        if m.number not in numbers:
-            continue
+    lat, lon = position.lat, position.lon
+    coslat = math.cos(math.radians(lat))
+
+    def to_bbox(m: Municipality) -> float:  # no vertex of m is nearer than its box
+        x0, y0, x1, y1 = m.bbox
+        return math.hypot(max(y0 - lat, 0.0, lat - y1), max(x0 - lon, 0.0, lon - x1) * coslat)
+
+    # Nearest boxes first, and a box farther than the best vertex so far ends the search
+    # (a call at sea is placed on the gateway's loop: 31,000 vertices otherwise). Ties
+    # go to the earlier municipality, as a scan in order would have it.
+    candidates = sorted(
+        (to_bbox(m), i, m) for i, m in enumerate(municipalities()) if m.number in numbers
+    )
+    best: tuple[float, int, Municipality | None] = (math.inf, -1, None)
+    for lower, i, m in candidates:
+        if lower > best[0]:
+            break
         for poly in m.polygons:
             for x, y in poly[0]:
-                d = math.hypot(position.lat - y, (position.lon - x) * coslat)
-                if d < best[0]:
-                    best = (d, m)
-    return best[1]
+                d = math.hypot(lat - y, (lon - x) * coslat)
+                if d < best[0] or (d == best[0] and i < best[1]):
+                    best = (d, i, m)
+    return best[2]
 
 
 def municipality_of(position: Position) -> Municipality | None:

@@ -52,9 +52,6 @@ MAX_BYTES = 1_500_000
 # when the files would otherwise exceed MAX_BYTES (they do not today: 0 keeps them all).
 MIN_ISLAND_DEG2 = 0.0
 
-# 2024 counties by the first two digits of kommunenummer: the seed names a municipality
-# whose name is not unique as "Våler (Østfold)".
-
 Point = tuple[float, float]
 Ring = list[Point]
 

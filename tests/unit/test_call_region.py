@@ -42,3 +42,32 @@ def test_numbers_name_municipalities_too_and_an_unknown_one_is_refused() -> None
 def test_without_municipalities_the_boundaries_decide() -> None:
     square = [(59.0, 10.0), (59.0, 11.0), (60.0, 11.0), (60.0, 10.0)]
     assert call_region(59.5, 10.5, {}, {"a": square, "b": []}) == "a"
+
+
+def test_nearest_with_its_box_bound_finds_what_a_scan_of_every_vertex_finds() -> None:
+    """The search skips municipalities whose box is farther than the best vertex found:
+    the answer is the full scan's, ties to the earlier municipality included."""
+    import math
+
+    from actors.domain.model import Position
+    from actors.domain.municipality import municipalities, nearest
+
+    def scan(position: Position, numbers: set[str]):
+        coslat = math.cos(math.radians(position.lat))
+        best = (math.inf, None)
+        for m in municipalities():
+            if m.number in numbers:
+                for poly in m.polygons:
+                    for x, y in poly[0]:
+                        d = math.hypot(position.lat - y, (position.lon - x) * coslat)
+                        if d < best[0]:
+                            best = (d, m)
+        return best[1]
+
+    everyone = {m.number for m in municipalities()}
+    west = {m.number for m in municipalities() if m.number[:2] in ("11", "46", "15")}
+    at_sea = [Position(58.0 + i * 0.9, 3.0 + (i % 4) * 0.4, 0.0) for i in range(12)]
+    at_sea += [Position(70.8, 28.0, 0.0), Position(59.9, 11.2, 0.0), Position(62.5, 4.4, 0.0)]
+    for p in at_sea:
+        for numbers in (everyone, west):
+            assert nearest(p, numbers) == scan(p, numbers), p
