@@ -32,6 +32,7 @@ from clients.render import (
     unit_status_text,
     urgency_text,
 )
+from clients.retry import needs_snapshot
 
 _Event = pb.WatchEvent  # its nested Kind values read as _Event.KIND_...
 
@@ -52,19 +53,15 @@ _FATAL_CODES = frozenset(
         grpc.StatusCode.UNIMPLEMENTED,
     }
 )
-# The resume revision was compacted away (or is otherwise refused): start over. The
-# gateway reports etcd's compaction as UNAVAILABLE "... compacted ...", hence the text
-# check, and the failure count catches whatever else a resume keeps failing on. ABORTED:
-# the regions the person's centre serves changed since the stream opened (a failover, a
-# hand-over): the gateway ended it, and a new snapshot shows what is theirs now.
-_RESNAPSHOT_CODES = frozenset(
-    {grpc.StatusCode.OUT_OF_RANGE, grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.ABORTED}
-)
+# The resume revision was compacted away (clients.retry.needs_snapshot): start over; the
+# failure count catches whatever else a resume keeps failing on. ABORTED: the regions
+# the person's centre serves changed since the stream opened (a failover, a hand-over):
+# the gateway ended it, and a new snapshot shows what is theirs now.
 _RESNAPSHOT_AFTER_FAILURES = 3
 
 
 def _needs_snapshot(err: AmkClientError) -> bool:
-    return err.code in _RESNAPSHOT_CODES or "compacted" in err.details.lower()
+    return err.code == grpc.StatusCode.ABORTED or needs_snapshot(err.code, err.details)
 
 
 @dataclass

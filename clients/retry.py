@@ -114,3 +114,15 @@ class SyncBudget:
             return False
         time.sleep(pause)
         return True
+
+
+# A watch's resume revision etcd compacted away: the gateway's catch-up watch fails with
+# UNAVAILABLE "... compacted at N ..." (cluster/etcd.py), hence the text check;
+# OUT_OF_RANGE and FAILED_PRECONDITION are taken the same way should a gateway ever
+# answer so. Only a new snapshot helps then (the board and the web console's stream).
+RESNAPSHOT_CODES = frozenset({grpc.StatusCode.OUT_OF_RANGE, grpc.StatusCode.FAILED_PRECONDITION})
+
+
+def needs_snapshot(code: grpc.StatusCode, details: str) -> bool:
+    """Whether a failed resume can only start over (the revision was compacted)."""
+    return code in RESNAPSHOT_CODES or "compacted" in (details or "").lower()

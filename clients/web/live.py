@@ -32,7 +32,7 @@ from aiohttp import web
 from google.protobuf.message import Message
 
 from amk.dispatch.v1 import dispatch_pb2 as pb
-from clients.retry import RetryPolicy
+from clients.retry import RetryPolicy, needs_snapshot
 from clients.web.errors import ApiError
 from clients.web.gateway import GATEWAYS, METHODS, Gateways, to_json
 from clients.web.login import AUTH, Session
@@ -52,11 +52,6 @@ RECONNECT_CODES = frozenset(
 )
 #: Codes the page must not retry on (it shows the message and stops).
 REFUSED_CODES = frozenset({grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED})
-# A resume revision etcd compacted away: the gateway's catch-up watch fails with
-# UNAVAILABLE "... compacted at N ..." (cluster/etcd.py); OUT_OF_RANGE and
-# FAILED_PRECONDITION are taken the same way should a gateway ever answer so (as
-# clients/board.py does).
-RESNAPSHOT_CODES = frozenset({grpc.StatusCode.OUT_OF_RANGE, grpc.StatusCode.FAILED_PRECONDITION})
 RESCOPED = "the regions your centre serves changed"
 SNAPSHOT_KINDS = frozenset({pb.WatchEvent.KIND_SNAPSHOT_INCIDENT, pb.WatchEvent.KIND_SNAPSHOT_UNIT})
 LIVE_STREAMS = web.AppKey("live_streams", set)
@@ -88,11 +83,6 @@ def resume_revision(last_event_id: str | None) -> int:
 def parse_regions(text: str | None) -> list[str]:
     """``?regions=a,b`` as a list; empty means the regions the gateway decides."""
     return [r.strip() for r in (text or "").split(",") if r.strip()]
-
-
-def needs_snapshot(code: grpc.StatusCode, details: str) -> bool:
-    """Whether a failed resume can only start over (the revision was compacted)."""
-    return code in RESNAPSHOT_CODES or "compacted" in (details or "").lower()
 
 
 # ---------------------------------------------------------------- one stream

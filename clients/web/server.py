@@ -49,7 +49,7 @@ from cluster.ports import split_address
 
 log = structlog.get_logger("amk.web")
 
-STATIC = Path(__file__).resolve().parent / "static"
+STATIC = (Path(__file__).parent / "static").resolve()
 INDEX = "index.html"
 SHUTDOWN_S = 2.0  # requests in flight get this long once the server stops
 MAX_BODY = 1024 * 1024
@@ -184,7 +184,7 @@ async def static(request: web.Request) -> web.StreamResponse:
     """``GET /static/...``: files under clients/web/static/, nothing outside it and no
     hidden file."""
     rel = request.match_info["path"]
-    root = STATIC.resolve()
+    root = STATIC  # resolved once, at import
     target = (root / rel).resolve()
     hidden = any(part.startswith(".") for part in Path(rel).parts)
     if hidden or not target.is_relative_to(root) or not target.is_file():
