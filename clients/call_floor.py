@@ -31,7 +31,7 @@ import structlog
 from actors.domain.triage import default_table
 from clients.client import AmkClient, AmkClientError
 from clients.console_tokens import CALL_TAKER, ConsoleRoom
-from clients.loadgen import JITTER_DEG, History
+from clients.loadgen import JITTER_DEG, History, recorded_call
 from cluster.config import Seed
 from cluster.tls import TlsFiles
 
@@ -235,25 +235,14 @@ class CallFloor:
     def _record(
         self, op: str, region: str, fn: Callable[[AmkClient, str], Any], client: AmkClient, **ids
     ) -> Any:
-        """One API call as the centre serving ``region``, recorded in the history."""
-        rid = uuid.uuid4().hex
-        rec: dict[str, Any] = {"t": time.time(), "op": op, "region": region, "request_id": rid}
-        rec.update(ids)
-        started = time.monotonic()
-        result = None
-        try:
-            result = self.room.call(client, region, lambda c: fn(c, rid), CALL_TAKER)
-        except AmkClientError as err:
-            rec.update(ok=False, code=err.code.name, error=err.details[:200])
-        except Exception as err:  # a client bug must show in the history
-            rec.update(ok=False, code="CLIENT_" + type(err).__name__, error=str(err)[:200])
-        else:
-            rec.update(ok=True, revision=result.revision)
-            if op == "call":
-                rec.update(call=result.id, region=result.region)
-            elif op == "create":
-                rec["incident"] = result.id
-        rec["t_done"] = time.time()
-        rec["latency_ms"] = round((time.monotonic() - started) * 1000, 1)
-        self.history.add(rec)
-        return result
+        """One API call as a call-taker of the centre serving ``region``, recorded (a
+        queued call with its id and the region the gateway queued it in)."""
+        note = _queued_where if op == "call" else None
+        _, answer = recorded_call(
+            self.history, self.room, client, op, region, fn, CALL_TAKER, note=note, **ids
+        )
+        return answer
+
+
+def _queued_where(rec: dict[str, Any], call: Any) -> None:
+    rec.update(call=call.id, region=call.region)

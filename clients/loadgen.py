@@ -239,26 +239,10 @@ class LoadGenerator:
         if not self._time_left():
             raise _Abandon
         self._pacer.wait(self._stop)
-        rid = uuid.uuid4().hex
-        rec: dict[str, Any] = {"t": time.time(), "op": op, "region": region, "request_id": rid}
-        rec.update(ids)
-        started = time.monotonic()
-        try:
-            result = self.room.call(
-                self._local.client, region, lambda c: fn(c, rid), role, centre=centre, person=person
-            )
-        except AmkClientError as err:
-            rec.update(ok=False, code=err.code.name, error=err.details[:200])
-        except Exception as err:  # a client bug must show in the history, not kill a thread
-            rec.update(ok=False, code="CLIENT_" + type(err).__name__, error=str(err)[:200])
-        else:
-            rec.update(ok=True, revision=_revision(result))
-            if not rec.get("incident") and getattr(result, "id", "") and op == "create":
-                rec["incident"] = result.id
-        rec["t_done"] = time.time()
-        rec["latency_ms"] = round((time.monotonic() - started) * 1000, 1)
-        self.history.add(rec)
-        if not rec["ok"]:
+        ok, result = recorded_call(
+            self.history, self.room, self._local.client, op, region, fn, role, centre, person, **ids
+        )
+        if not ok:
             raise _Abandon
         return result
 
@@ -382,6 +366,46 @@ class LoadGenerator:
             lambda c, rid: c.change_incident_status(iid, "closed", rid),
             incident=iid,
         )
+
+
+def recorded_call(
+    history: History,
+    room: ConsoleRoom,
+    client: AmkClient,
+    op: str,
+    region: str,
+    fn: Any,
+    role: str = DISPATCHER,
+    centre: str = "",
+    person: str = "",
+    note: Any = None,
+    **ids: str,
+) -> tuple[bool, Any]:
+    """One API call recorded in ``history`` (request id, times, committed revision or
+    status code; a create's incident id; ``note(rec, answer)`` adds more on success);
+    ``fn(client, rid)`` runs as ``role`` of the centre serving ``region`` (or of
+    ``centre``, as ``person`` there). Returns whether it succeeded, and its answer."""
+    rid = uuid.uuid4().hex
+    rec: dict[str, Any] = {"t": time.time(), "op": op, "region": region, "request_id": rid}
+    rec.update(ids)
+    started = time.monotonic()
+    result = None
+    try:
+        result = room.call(client, region, lambda c: fn(c, rid), role, centre=centre, person=person)
+    except AmkClientError as err:
+        rec.update(ok=False, code=err.code.name, error=err.details[:200])
+    except Exception as err:  # a client bug must show in the history, not kill a thread
+        rec.update(ok=False, code="CLIENT_" + type(err).__name__, error=str(err)[:200])
+    else:
+        rec.update(ok=True, revision=_revision(result))
+        if not rec.get("incident") and getattr(result, "id", "") and op == "create":
+            rec["incident"] = result.id
+        if note is not None:
+            note(rec, result)
+    rec["t_done"] = time.time()
+    rec["latency_ms"] = round((time.monotonic() - started) * 1000, 1)
+    history.add(rec)
+    return rec["ok"], result
 
 
 def _revision(result: Any) -> int:
