@@ -21,6 +21,7 @@ from actors.centre.records import CallTakerCounts, CentreStatus, Ping
 from actors.domain.commands import Command
 from actors.domain.model import Outcome
 from actors.remote import Envelope, envelope
+from cluster import heap
 from cluster.config import ClusterConfig
 from cluster.logs import configure as configure_logs
 from cluster.ownership import OwnerRecord
@@ -58,6 +59,7 @@ class CentreActor:
 
     @envelope
     async def start(self, endpoints: list[str]) -> CentreStatus:
+        heap.settle()  # before claiming: the pause falls on no command
         if self.link is not None and not self.link.address:
             # Before the first claim: every owner record this instance writes names it.
             self.centre.core.address = await self.link.start()

@@ -10,6 +10,7 @@ import ray
 from actors.gateway.handle import GatewayHandle, actor_name
 from actors.gateway.server import Gateway
 from actors.remote import envelope
+from cluster import heap
 from cluster.config import ClusterConfig
 from cluster.logs import configure as configure_logs
 
@@ -24,6 +25,7 @@ class GatewayActor:
 
     @envelope
     async def start(self, endpoints: list[str]) -> str:
+        heap.settle()  # before serving: the pause falls on no request
         return await self.gateway.start(endpoints)
 
     @envelope
