@@ -16,13 +16,21 @@ a gateway, etcd sends it nothing and it decodes nothing (before, it followed eve
 write of the deployment, ~12 % of a gateway's CPU under CreateIncident load, for no
 one). Streams get raw events (key, value bytes, revision): decoding a record is left
 to the stream that wants its kind and region (``watch_service``).
+
+A batch wakes only the streams of the regions it touches. Most writes are nothing a
+console is sent (journal, request-id, counter and call keys), and a console watches its
+own centre's regions: before, every batch woke every stream to find nothing in most of
+them. Measured with 500 consoles, five centres' worth, each write woke 500 streams for
+the 100 that had an event to send (``bench/scale_bench.py --parts watch``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 
@@ -36,14 +44,58 @@ QUEUE_BATCHES = 10_000  # per subscriber: batches it may fall behind before it i
 RETRY_S = 0.2  # the hub's own watch broke: try again from the last revision
 LINGER_S = 30.0  # the etcd watch outlives the last stream this long (consoles reconnect)
 
-Batch = tuple[int, list[WatchEventKV]]
+#: Kinds of stored record a console is sent (besides a region's owner key).
+STREAMED_KINDS = frozenset({b"incidents", b"units"})
+
+# (revision, key kind, region, id, raw event) -> the event as a stream sends it
+Convert = Callable[[int, bytes, str, bytes, WatchEventKV], Any]
+
+
+class Batch:
+    """One revision's writes as the streams see them: the events a console can be sent
+    (incidents, units, region owners), each converted on first demand, and the regions
+    they touch.
+
+    Sorting is by key bytes only (:meth:`Keys.split`); a value is decoded only by
+    :meth:`for_regions`, for a region some stream asked for, and once for all of them
+    (the stream keeps the serialized bytes, so hundreds of streams also share one
+    serialization). The order of the batch is kept.
+    """
+
+    __slots__ = ("converted", "regions", "rev", "wanted")
+
+    def __init__(self, rev: int, events: list[WatchEventKV], keys: Keys) -> None:
+        self.rev = rev
+        self.wanted: list[tuple[bytes, str, bytes, WatchEventKV]] = []
+        for ev in events:
+            parts = keys.split(ev.kv.key)
+            if parts is None:
+                continue
+            kind, region, ident = parts
+            if kind in STREAMED_KINDS or (kind == b"regions" and ident == b"owner"):
+                self.wanted.append((kind, region.decode(), ident, ev))
+        self.converted: list[Any] = [None] * len(self.wanted)
+        self.regions = frozenset(w[1] for w in self.wanted)
+
+    def for_regions(self, regions: frozenset[str] | set[str], convert: Convert) -> list[Any]:
+        out = []
+        for i, (kind, region, ident, ev) in enumerate(self.wanted):
+            if region not in regions:
+                continue
+            event = self.converted[i]
+            if event is None:
+                event = self.converted[i] = convert(self.rev, kind, region, ident, ev)
+            out.append(event)
+        return out
 
 
 @dataclass(eq=False)
 class Subscription:
-    """One stream's view of the hub: every batch after ``since``, in order."""
+    """One stream's view of the hub: every batch after ``since`` that touches
+    ``regions`` (None: every batch), in order."""
 
     since: int  # the hub had delivered every batch up to this revision when it subscribed
+    regions: frozenset[str] | None = None
     queue: asyncio.Queue[Batch | StoreUnavailableError] = field(
         default_factory=lambda: asyncio.Queue(QUEUE_BATCHES)
     )
@@ -76,6 +128,8 @@ class WatchHub:
         self.linger_s = linger_s
         self.revision = 0  # every batch up to here has been handed out
         self.subscribers: set[Subscription] = set()
+        self._every: set[Subscription] = set()  # subscribed to every region
+        self._by_region: dict[str, set[Subscription]] = {}
         self._task: asyncio.Task[None] | None = None
         self._starting = asyncio.Lock()
         self._idle: asyncio.TimerHandle | None = None
@@ -93,21 +147,36 @@ class WatchHub:
         await self._stop_following()
         self._end_all(StoreUnavailableError("gateway stopping"))
 
-    async def subscribe(self) -> Subscription:
-        """A subscription to every batch after the hub's current revision, opening the
-        etcd watch first if no stream had it open."""
+    async def subscribe(self, regions: Iterable[str] | None = None) -> Subscription:
+        """A subscription to every batch after the hub's current revision that touches
+        ``regions`` (None: every batch), opening the etcd watch first if no stream had
+        it open."""
         self._cancel_idle()
         async with self._starting:  # two first streams at once open one watch
             if not self.following:
                 self.revision = await self.client.revision()
                 self._task = asyncio.create_task(self._follow())
-            sub = Subscription(self.revision)
+            sub = Subscription(self.revision, None if regions is None else frozenset(regions))
             self.subscribers.add(sub)
+            if sub.regions is None:
+                self._every.add(sub)
+            for region in sub.regions or ():
+                self._by_region.setdefault(region, set()).add(sub)
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
-        self.subscribers.discard(sub)
+        self._drop(sub)
         self._maybe_idle()
+
+    def _drop(self, sub: Subscription) -> None:
+        self.subscribers.discard(sub)
+        self._every.discard(sub)
+        for region in sub.regions or ():
+            subs = self._by_region.get(region)
+            if subs is not None:
+                subs.discard(sub)
+                if not subs:
+                    del self._by_region[region]
 
     def _maybe_idle(self) -> None:
         """Close the etcd watch ``linger_s`` after the last stream left (unless one
@@ -140,7 +209,7 @@ class WatchHub:
                 async for rev, events in self.client.watch_prefix(
                     self.keys.all(), start_revision=self.revision + 1
                 ):
-                    self._deliver((rev, events))
+                    self._deliver(Batch(rev, events, self.keys))
                     self.revision = rev
             except StoreUnavailableError as err:
                 # The stream broke (etcd restarting, a leader change) or its start was
@@ -152,17 +221,24 @@ class WatchHub:
                     self.revision = max(self.revision, await self.client.revision())
 
     def _deliver(self, batch: Batch) -> None:
-        for sub in list(self.subscribers):
+        """Queue ``batch`` for the streams of the regions it touches (a batch with
+        nothing a console is sent wakes none)."""
+        if not batch.wanted:
+            return
+        targets = set(self._every)
+        for region in batch.regions:
+            targets.update(self._by_region.get(region, ()))
+        for sub in targets:
             try:
                 sub.queue.put_nowait(batch)
             except asyncio.QueueFull:
-                self.subscribers.discard(sub)
+                self._drop(sub)
                 _put_last(sub, StoreUnavailableError("watch consumer too slow: resume"))
         self._maybe_idle()
 
     def _end_all(self, err: StoreUnavailableError) -> None:
         for sub in list(self.subscribers):
-            self.subscribers.discard(sub)
+            self._drop(sub)
             _put_last(sub, err)
         self._maybe_idle()
 

@@ -7,7 +7,6 @@ as they happen, with a line for people.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -16,12 +15,11 @@ from actors.domain.model import Incident, Unit
 from actors.gateway import convert as conv
 from actors.gateway.context import GatewayContext
 from actors.gateway.rpc import rpc
+from actors.gateway.watch_hub import Batch
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from cluster.etcd import WatchEventKV
-from cluster.keys import Keys
 from cluster.ownership import OwnerRecord
 
-CONVERTED_BATCHES = 1024  # recent batches kept converted for the streams still behind
 SNAPSHOT_CHUNK = 256  # snapshot events per list (one WatchBatches message)
 MAX_BATCH_EVENTS = 512  # events one WatchBatches message carries at most
 
@@ -51,8 +49,8 @@ def _snapshot(rev: int, region: str, **record: Any) -> bytes:
     return pb.WatchEvent(kind=kind, revision=rev, region=region, **record).SerializeToString()
 
 
-# Watch events of stored records: key kind -> (record type, changed kind, removed kind,
-# event field, converter).
+# Watch events of stored records (the hub's STREAMED_KINDS): key kind -> (record type,
+# changed kind, removed kind, event field, converter).
 _WATCH_SHAPES: dict[bytes, tuple[Any, int, int, str, Callable[[Any], Any]]] = {
     b"incidents": (
         Incident,
@@ -71,53 +69,11 @@ _WATCH_SHAPES: dict[bytes, tuple[Any, int, int, str, Callable[[Any], Any]]] = {
 }
 
 
-# (revision, key kind, region, id, raw event) -> the event as a stream sends it
-Convert = Callable[[int, bytes, str, bytes, WatchEventKV], Any]
-
-
-class _Batch:
-    """One batch of the hub's raw events, as the streams see it: the events a console
-    can be sent (incidents, units, region owners), each converted on first demand.
-
-    Sorting is by key bytes only (:meth:`Keys.split`); a value is decoded only by
-    :meth:`for_regions`, for a region some stream asked for, and once for all of them
-    (``WatchRpcs`` keeps the serialized bytes, so hundreds of streams also share one
-    serialization). The order of the batch is kept.
-    """
-
-    __slots__ = ("converted", "rev", "wanted")
-
-    def __init__(self, rev: int, events: list[WatchEventKV], keys: Keys) -> None:
-        self.rev = rev
-        self.wanted: list[tuple[bytes, str, bytes, WatchEventKV]] = []
-        for ev in events:
-            parts = keys.split(ev.kv.key)
-            if parts is None:
-                continue
-            kind, region, ident = parts
-            if kind in _WATCH_SHAPES or (kind == b"regions" and ident == b"owner"):
-                self.wanted.append((kind, region.decode(), ident, ev))
-        self.converted: list[Any] = [None] * len(self.wanted)
-
-    def for_regions(self, regions: set[str], convert: Convert) -> list[Any]:
-        out = []
-        for i, (kind, region, ident, ev) in enumerate(self.wanted):
-            if region not in regions:
-                continue
-            event = self.converted[i]
-            if event is None:
-                event = self.converted[i] = convert(self.rev, kind, region, ident, ev)
-            out.append(event)
-        return out
-
-
 class WatchRpcs:
     """The live board's stream."""
 
     def __init__(self, gw: GatewayContext) -> None:
         self.gw = gw
-        # revision -> its batch, converted lazily for the streams still behind
-        self._batches: OrderedDict[int, _Batch] = OrderedDict()
 
     @rpc
     async def Watch(self, request, context) -> AsyncIterator[bytes]:
@@ -141,7 +97,7 @@ class WatchRpcs:
             raise InvalidArgumentError("from_revision", "must be >= 0")
         # Subscribe first: every batch the gateway's hub hands out from now on is queued
         # for this stream, so nothing falls between the snapshot (or catch-up) and it.
-        sub = await gw.hub.subscribe()
+        sub = await gw.hub.subscribe(regions)
         try:
             last = request.from_revision - 1  # the stream has everything up to here
             if request.from_revision == 0:
@@ -168,44 +124,26 @@ class WatchRpcs:
                 async for rev, events in gw.client.watch_prefix(
                     gw.keys.all(), start_revision=last + 1
                 ):
-                    batch = _Batch(rev, events, gw.keys)
-                    out = batch.for_regions(regions, self._wire_event)
+                    out = Batch(rev, events, gw.keys).for_regions(regions, self._wire_event)
                     if out:
                         yield out
                     last = rev
                     if last >= sub.since:
                         break
             while True:
-                rev, events = await sub.next()
+                batch: Batch | None = await sub.next()
                 out = []
-                while True:
-                    if rev > last:  # else already in the snapshot or the catch-up
-                        out += self._events(rev, events, regions)
-                        last = rev
+                while batch is not None:
+                    if batch.rev > last:  # else already in the snapshot or the catch-up
+                        out += batch.for_regions(regions, self._wire_event)
+                        last = batch.rev
                     if not coalesce or len(out) >= MAX_BATCH_EVENTS:
                         break
-                    queued = sub.next_nowait()
-                    if queued is None:
-                        break
-                    rev, events = queued
+                    batch = sub.next_nowait()
                 if out:
                     yield out
         finally:
             gw.hub.unsubscribe(sub)
-
-    def _events(self, rev: int, events: list[WatchEventKV], regions: set[str]) -> list[bytes]:
-        """The watch events of one hub batch for ``regions``, serialized. A batch is
-        sorted once (key bytes only) and each record in it decoded, converted and
-        serialized at most once, when the first stream that wants its region asks
-        (hundreds of consoles share one hub): journal, request-id and counter writes,
-        and records of regions no stream watches, are never decoded."""
-        batch = self._batches.get(rev)
-        if batch is None:
-            batch = _Batch(rev, events, self.gw.keys)
-            self._batches[rev] = batch
-            if len(self._batches) > CONVERTED_BATCHES:
-                self._batches.popitem(last=False)
-        return batch.for_regions(regions, self._wire_event)
 
     def _wire_event(
         self, rev: int, kind: bytes, region: str, ident: bytes, ev: WatchEventKV

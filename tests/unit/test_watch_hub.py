@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from actors.gateway.watch_hub import WatchHub
-from actors.gateway.watch_service import _Batch
+from actors.gateway.watch_hub import STREAMED_KINDS, Batch, WatchHub
+from actors.gateway.watch_service import _WATCH_SHAPES
 from cluster.etcd import KV, WatchEventKV
 from cluster.keys import Keys
 
@@ -61,9 +61,11 @@ async def test_hub_watches_only_while_subscribed() -> None:
     a, b = await asyncio.gather(hub.subscribe(), hub.subscribe())
     await settle()
     assert etcd.watches_opened == [8] and a.since == b.since == 7  # one watch for both
-    batch = (8, [put(K.incident("oslo", "OSL-1"))])
-    etcd.feed.put_nowait(batch)
-    assert await a.next() == batch and await b.next() == batch
+    events = [put(K.incident("oslo", "OSL-1"))]
+    etcd.feed.put_nowait((8, events))
+    got = await a.next()
+    assert got is await b.next()  # one batch object, shared
+    assert got.rev == 8 and [w[3] for w in got.wanted] == events
     hub.unsubscribe(a)
     await settle()
     assert hub.following  # b is still there
@@ -105,7 +107,8 @@ def test_batch_decodes_only_wanted_regions_once() -> None:
         converted.append((kind, region, ident))
         return (kind, region, ident)
 
-    batch = _Batch(8, events, K)
+    batch = Batch(8, events, K)
+    assert batch.regions == {"oslo", "innlandet"}
     assert batch.for_regions({"oslo"}, convert) == [  # type: ignore[arg-type]
         (b"incidents", "oslo", b"OSL-1"),
         (b"regions", "oslo", b"owner"),
@@ -118,3 +121,37 @@ def test_batch_decodes_only_wanted_regions_once() -> None:
         b"OSL-1",
     )
     assert converted[-1] == (b"units", "innlandet", b"inn-1") and len(converted) == 3
+
+
+async def test_a_batch_wakes_only_the_streams_of_its_regions() -> None:
+    etcd = FakeEtcd()
+    hub = WatchHub(etcd, K, linger_s=0)  # type: ignore[arg-type]
+    oslo = await hub.subscribe(["oslo"])
+    inn = await hub.subscribe(["innlandet", "sorlandet"])
+    every = await hub.subscribe()
+    await settle()
+    etcd.feed.put_nowait((8, [put(K.incident("oslo", "OSL-1"), rev=8)]))
+    etcd.feed.put_nowait((9, [put(K.journal("oslo", "0001"), rev=9)]))  # nothing to send
+    etcd.feed.put_nowait((10, [put(K.unit("innlandet", "inn-1"), rev=10)]))
+    etcd.feed.put_nowait((11, [put(K.owner("sorlandet"), rev=11)]))
+    await settle()
+    assert [b.rev for b in _drain(oslo)] == [8]
+    assert [b.rev for b in _drain(inn)] == [10, 11]
+    assert [b.rev for b in _drain(every)] == [8, 10, 11]
+    hub.unsubscribe(inn)
+    assert set(hub._by_region) == {"oslo"}  # an unsubscribed stream leaves no trace
+    etcd.feed.put_nowait((12, [put(K.unit("innlandet", "inn-1"), rev=12)]))
+    await settle()
+    assert _drain(oslo) == [] and [b.rev for b in _drain(every)] == [12]
+    await hub.stop()
+
+
+def _drain(sub: object) -> list[Batch]:
+    out = []
+    while (b := sub.next_nowait()) is not None:  # type: ignore[attr-defined]
+        out.append(b)
+    return out
+
+
+def test_the_hub_and_the_streams_agree_on_what_is_streamed() -> None:
+    assert set(_WATCH_SHAPES) == STREAMED_KINDS
