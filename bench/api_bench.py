@@ -53,6 +53,7 @@ import ray
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
 from cluster.tls import service_identity
+from cluster.tokens import bearer_header
 
 CONCURRENCY = (1, 8, 64, 256)
 KINDS = ("echo", "ray_call", "raw_etcd", "create", "unit_status", "assign")
@@ -114,7 +115,10 @@ class Clients:
     """A few channels (each its own connection) shared round-robin by the client tasks."""
 
     def __init__(self, target: str, n: int, tls: Any, token: str | None = None) -> None:
-        self.channels = [bl.channel(target, tls, token) for _ in range(n)]
+        self.channels = [bl.channel(target, tls) for _ in range(n)]
+        # The token goes with each call, as the client library sends it (a channel's
+        # call credentials would run grpc's metadata plugin on a new thread per call).
+        self.metadata = (bearer_header(token),) if token and tls is not None else ()
         self.stubs = [pb_grpc.DispatchServiceStub(c) for c in self.channels]
         self.echo = [
             c.unary_unary(ECHO_METHOD, request_serializer=None, response_deserializer=None)
@@ -152,11 +156,13 @@ class Workloads:
 
     async def create(self, i: int) -> None:
         await self.c.stub(i).CreateIncident(
-            create_request(self.region, self.rng), timeout=self.timeout
+            create_request(self.region, self.rng), timeout=self.timeout, metadata=self.c.metadata
         )
 
     async def _unit(self, i: int, unit_id: str) -> pb.Unit:
-        return await self.c.stub(i).GetUnit(pb.GetUnitRequest(unit_id=unit_id), timeout=5)
+        return await self.c.stub(i).GetUnit(
+            pb.GetUnitRequest(unit_id=unit_id), timeout=5, metadata=self.c.metadata
+        )
 
     async def toggle_unit(self, i: int) -> None:
         unit_id = self.units[i]
@@ -166,7 +172,9 @@ class Workloads:
         to = AVAILABLE[1] if now == AVAILABLE[0] else AVAILABLE[0]
         req = pb.ChangeUnitStatusRequest(request_id=uuid.uuid4().hex, unit_id=unit_id, status=to)
         try:
-            out = await self.c.stub(i).ChangeUnitStatus(req, timeout=self.timeout)
+            out = await self.c.stub(i).ChangeUnitStatus(
+                req, timeout=self.timeout, metadata=self.c.metadata
+            )
         except grpc.aio.AioRpcError:
             self.unit_status.pop(unit_id, None)  # unknown outcome: look again next time
             raise
@@ -183,12 +191,14 @@ class Workloads:
                 await stub.ReleaseUnit(
                     pb.ReleaseUnitRequest(request_id=rid, incident_id=incident_id, unit_id=unit_id),
                     timeout=self.timeout,
+                    metadata=self.c.metadata,
                 )
                 self.assigned[unit_id] = False
                 return "ReleaseUnit"
             await stub.AssignUnit(
                 pb.AssignUnitRequest(request_id=rid, incident_id=incident_id, unit_id=unit_id),
                 timeout=self.timeout,
+                metadata=self.c.metadata,
             )
             self.assigned[unit_id] = True
             return "AssignUnit"
@@ -197,7 +207,9 @@ class Workloads:
             raise
 
     async def echo(self, i: int) -> None:
-        await self.c.echo[i % len(self.c.echo)](ECHO_PAYLOAD, timeout=self.timeout)
+        await self.c.echo[i % len(self.c.echo)](
+            ECHO_PAYLOAD, timeout=self.timeout, metadata=self.c.metadata
+        )
 
 
 ECHO_PAYLOAD = create_request("oslo", random.Random(1)).SerializeToString()
@@ -372,14 +384,15 @@ async def profile_point(
 # ---------------------------------------------------------------- the run
 
 
-async def prepare(stub: pb_grpc.DispatchServiceStub, region: str, n: int) -> list[str]:
+async def prepare(c: Clients, region: str, n: int) -> list[str]:
     """``n`` incidents for the assign workload (one per client)."""
     rng = random.Random(3)
     sem = asyncio.Semaphore(32)
 
     async def one() -> str:
         async with sem:
-            return (await stub.CreateIncident(create_request(region, rng), timeout=20)).id
+            req = create_request(region, rng)
+            return (await c.stub(0).CreateIncident(req, timeout=20, metadata=c.metadata)).id
 
     return list(await asyncio.gather(*(one() for _ in range(n))))
 
@@ -455,7 +468,7 @@ async def run_mode(
         units = [f"bench-{code}-{i:04d}" for i in range(top)]
         pair_units = [f"bench-{code}-{i:04d}" for i in range(top, 2 * top)]
         bl.note(f"creating {top} incidents for the assign workload")
-        incidents = await prepare(gw.stub(0), args.region, top)
+        incidents = await prepare(gw, args.region, top)
         work = Workloads(gw, args.region, units, incidents, pair_units)
         work_echo = Workloads(echo_clients, args.region, units, incidents, pair_units)
         from actors.domain.commands import CreateIncident

@@ -35,6 +35,7 @@ import grpc
 
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
+from cluster import heap
 from cluster.tls import TlsFiles, client_identity, open_channel
 from cluster.tokens import bearer_header
 
@@ -232,6 +233,7 @@ async def run(
 
     tasks = [asyncio.create_task(console(i)) for i in range(count)]
     await all_open.wait()
+    heap.settle()  # as in the bench process: no full collection over the streams
     print("ready", flush=True)
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
