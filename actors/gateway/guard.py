@@ -156,6 +156,8 @@ class Guard(grpc.aio.ServerInterceptor):
             )
         self.access_log: AccessLog = gw.access_log
         self._event_records: OrderedDict[bytes, list[tuple[str, str, str, str]]] = OrderedDict()
+        # method -> (the registered handler, its guarded wrapper): wrapped once, not per call
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
         self.partner_of: dict[str, frozenset[str]] = {}
         self.home_of: dict[str, frozenset[str]] = {}
         for r in gw.config.seed.regions:
@@ -175,10 +177,15 @@ class Guard(grpc.aio.ServerInterceptor):
         if handler is None:  # no such method: gRPC answers UNIMPLEMENTED
             return handler
         method = details.method
+        known = self._wrapped.get(method)
+        if known is not None and known[0] is handler:
+            return known[1]
         rule = self.table.rule(method)
-        if rule is not None and rule.scope == "public":
-            return handler
-        return self._wrap(handler, method, rule)
+        wrapped = handler if rule is not None and rule.scope == "public" else None
+        if wrapped is None:
+            wrapped = self._wrap(handler, method, rule)
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
 
     # ------------------------------------------------------------ the decision
 
@@ -348,10 +355,11 @@ class Guard(grpc.aio.ServerInterceptor):
         }
         if handler.unary_unary is not None:
             fn = handler.unary_unary
+            call = fn if inspect.iscoroutinefunction(fn) else _awaitable(fn)
 
             async def unary_unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
                 grant = await self.admit(method, rule, request, context)
-                response = await _maybe_await(fn(request, context))
+                response = await call(request, context)
                 if logged:
                     self.log_read(grant, method, request, response)
                 return response
@@ -494,6 +502,16 @@ def _output_class(method: str) -> Any:
 
 async def _maybe_await(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
+
+
+def _awaitable(fn: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    """``fn`` (a plain or an async handler) as an async one. Coroutine functions are
+    awaited directly instead (one coroutine less per call on the hot path)."""
+
+    async def call(request: Any, context: Any) -> Any:
+        return await _maybe_await(fn(request, context))
+
+    return call
 
 
 async def _aiter(items: Any) -> AsyncIterator[Any]:
