@@ -1,8 +1,10 @@
 """CPU of the gateway's Watch fan-out per hub batch, in one process, without etcd.
 
 The end-to-end fan-out bench (``scale_bench.py --parts watch``) is dominated by the
-machine's load on a shared 2-core box; this one times only our code: ``WatchRpcs._events``
-called by N streams for every batch, as the hub hands it out. A batch is one group
+machine's load on a shared 2-core box; this one times only our code: the hub sorting a
+batch once (``watch_hub.Batch``) and each of N streams taking its events from it
+(``Batch.for_regions``), as the hub hands it out (a stream only if the batch touches a
+region it watches). A batch is one group
 commit of ``--creates`` CreateIncidents: per create, the incident record, its journal
 entry, its request record and the region counter (what the centre writes). Run it with
 ``PYTHONPATH`` set to the worktree measured, so two revisions can be compared.
@@ -20,6 +22,7 @@ import time
 from types import SimpleNamespace
 from typing import Any
 
+from actors.gateway.watch_hub import Batch
 from actors.gateway.watch_service import WatchRpcs
 from bench.scale_bench import make_incident
 from cluster.etcd import KV, WatchEventKV
@@ -59,8 +62,10 @@ def run(streams: int, creates: int, spread: bool, n: int) -> float:
     want = {"oslo"}
     t0 = time.process_time()
     for rev, events in data:
-        for _ in range(streams):
-            rpcs._events(rev, events, want)
+        batch = Batch(rev, events, keys)
+        if want & batch.regions:
+            for _ in range(streams):
+                batch.for_regions(want, rpcs._wire_event)
     return (time.process_time() - t0) / n * 1e6
 
 
