@@ -15,7 +15,7 @@ import contextlib
 import itertools
 import time
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Iterable
 from typing import Any
 
@@ -61,6 +61,42 @@ def records_of(message: Message, out: list[tuple[str, str, str, str]] | None = N
         else:
             records_of(value, found)
     return found
+
+
+class RecentReads:
+    """What one stream has logged within ``relog_s``: a record it delivers again within
+    that time is not logged again (a live board would otherwise log each incident at
+    every change). Entries older than ``relog_s`` are forgotten as new ones come, oldest
+    first, so a console that stays connected for days keeps only the last ``relog_s``
+    of records, not every incident it ever showed."""
+
+    __slots__ = ("_at", "relog_s")
+
+    def __init__(self, relog_s: float) -> None:
+        self.relog_s = relog_s
+        self._at: OrderedDict[str, float] = OrderedDict()  # record id -> logged, oldest first
+
+    def __len__(self) -> int:
+        return len(self._at)
+
+    def fresh(
+        self, records: Iterable[tuple[str, str, str, str]], now: float
+    ) -> list[tuple[str, str, str, str]]:
+        """The records of ``records`` to log now (and remember)."""
+        at = self._at
+        out = []
+        for rec in records:
+            logged = at.get(rec[1])
+            if logged is None or now - logged >= self.relog_s:
+                at[rec[1]] = now
+                at.move_to_end(rec[1])
+                out.append(rec)
+        while at:
+            oldest = next(iter(at.values()))
+            if now - oldest < self.relog_s:
+                break
+            at.popitem(last=False)
+        return out
 
 
 class AccessLog:

@@ -48,7 +48,7 @@ from actors.domain.access import (
     decide,
 )
 from actors.domain.errors import NotFoundError
-from actors.gateway.access_log import AccessLog, records_of
+from actors.gateway.access_log import AccessLog, RecentReads, records_of
 from actors.gateway.context import GatewayContext
 from actors.gateway.identity import (
     Authenticator,
@@ -371,7 +371,7 @@ class Guard(grpc.aio.ServerInterceptor):
 
             async def unary_stream(request: Any, context: grpc.aio.ServicerContext):
                 grant = await self.admit(method, rule, request, context)
-                seen: dict[str, float] = {}
+                seen = RecentReads(WATCH_RELOG_S)
                 recheck = self.enabled and per_message and grant.decision.why != "cluster"
                 scope = _ScopeWatch(self, method, grant) if recheck else None
                 items = _aiter(fn_s(request, context)).__aiter__()
@@ -445,16 +445,11 @@ class Guard(grpc.aio.ServerInterceptor):
         grant: Grant,
         method: str,
         item: Any,
-        seen: dict[str, float],
+        seen: RecentReads,
         parse: Callable[[bytes], Any],
     ) -> None:
         """One streamed message: its incidents and calls, each once an hour per stream."""
-        now = time.monotonic()
-        fresh = []
-        for rec in self._records_of_event(item, parse):
-            if now - seen.get(rec[1], -WATCH_RELOG_S) >= WATCH_RELOG_S:
-                seen[rec[1]] = now
-                fresh.append(rec)
+        fresh = seen.fresh(self._records_of_event(item, parse), time.monotonic())
         if fresh:
             self.access_log.record(grant.claims, method, grant.decision, grant.peer, fresh)
 
