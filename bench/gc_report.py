@@ -23,10 +23,11 @@ def read(folder: Path) -> list[tuple[float, int, float, str]]:
 
 
 def _who(title: str) -> str:
-    """Ray titles a worker by what it runs now (``ray::GatewayActor.wait_stopped``):
-    the actor's name is enough to group its pauses."""
+    """Ray titles a worker by the method it runs now, so a gateway's pauses while it
+    starts (``ray::GatewayActor.start``) are apart from those while it serves
+    (``ray::GatewayActor.wait_stopped``, its call for as long as it runs)."""
     head = title.split(" ")[0]
-    return head.split(".")[0] if head.startswith("ray::") else title[:60]
+    return head if head.startswith("ray::") else title[:60]
 
 
 def summary(rows: list[tuple[float, int, float, str]]) -> dict[str, dict[int, list[float]]]:

@@ -91,6 +91,7 @@ async def watch_point(
     meter_pids["bench_client"] = [os.getpid(), *consoles.pids]
     meter = bl.CpuMeter(meter_pids)
     meter.start()
+    wall = [time.time()]  # the measured window in wall time (bench/gc_report.py --from/--to)
     writes = []
     t_start = time.monotonic()
     for k in range(int(rate * seconds)):
@@ -103,6 +104,7 @@ async def watch_point(
             lambda: consoles.have_all({i: centre_of[i] for i in ids}), 10, "all delivered", 0.1
         )
     cpu = meter.stop()
+    wall.append(time.time())
     received = await consoles.dump()
     per_console = []
     all_ack: list[float] = []
@@ -145,6 +147,7 @@ async def watch_point(
             "worst": max(p99s, default=None),
         },
         "cpu": cpu,
+        "window_wall_s": [round(t, 3) for t in wall],
     }
     bl.note(
         f"watch {n:3d} consoles: send->receipt p50 {row['send_to_receipt'].get('p50_ms')} ms "
