@@ -73,7 +73,8 @@ class Batch:
                 continue
             kind, region, ident = parts
             if kind in STREAMED_KINDS or (kind == b"regions" and ident == b"owner"):
-                self.wanted.append((kind, region.decode(), ident, ev))
+                # Our keys are ASCII: a key that is not must not stop the hub.
+                self.wanted.append((kind, region.decode(errors="replace"), ident, ev))
         self.converted: list[Any] = [None] * len(self.wanted)
         self.regions = frozenset(w[1] for w in self.wanted)
 
@@ -92,7 +93,8 @@ class Batch:
 @dataclass(eq=False)
 class Subscription:
     """One stream's view of the hub: every batch after ``since`` that touches
-    ``regions`` (None: every batch), in order."""
+    ``regions`` (None: every region), in order. A batch with nothing a console is sent
+    (journal, request-id, counter and call keys only) reaches no stream."""
 
     since: int  # the hub had delivered every batch up to this revision when it subscribed
     regions: frozenset[str] | None = None
@@ -149,7 +151,7 @@ class WatchHub:
 
     async def subscribe(self, regions: Iterable[str] | None = None) -> Subscription:
         """A subscription to every batch after the hub's current revision that touches
-        ``regions`` (None: every batch), opening the etcd watch first if no stream had
+        ``regions`` (None: every region), opening the etcd watch first if no stream had
         it open."""
         self._cancel_idle()
         async with self._starting:  # two first streams at once open one watch
@@ -211,14 +213,29 @@ class WatchHub:
                 ):
                     self._deliver(Batch(rev, events, self.keys))
                     self.revision = rev
-            except StoreUnavailableError as err:
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
                 # The stream broke (etcd restarting, a leader change) or its start was
-                # compacted away: streams resume on their own from what they have.
+                # compacted away: streams resume on their own from what they have. Any
+                # other error is a bug, but it must end the streams, not leave them
+                # waiting on a hub that no longer follows anything.
+                err = (
+                    exc
+                    if isinstance(exc, StoreUnavailableError)
+                    else StoreUnavailableError(f"watch hub failed: {exc!r}")
+                )
                 log.warning("watch_hub_broken", error=str(err), revision=self.revision)
                 self._end_all(err)
                 await asyncio.sleep(RETRY_S)
                 with contextlib.suppress(StoreUnavailableError):
-                    self.revision = max(self.revision, await self.client.revision())
+                    now = await self.client.revision()
+                    if now > self.revision:
+                        self.revision = now
+                        # A stream that subscribed during the pause was promised every
+                        # batch after the old revision; the hub goes on from ``now``,
+                        # so it must resume on its own (from what it has) instead.
+                        self._end_all(StoreUnavailableError("watch hub restarted: resume"))
 
     def _deliver(self, batch: Batch) -> None:
         """Queue ``batch`` for the streams of the regions it touches (a batch with

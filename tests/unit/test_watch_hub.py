@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
 from actors.gateway.watch_hub import STREAMED_KINDS, Batch, WatchHub
 from actors.gateway.watch_service import _WATCH_SHAPES
+from cluster.errors import StoreUnavailableError
 from cluster.etcd import KV, WatchEventKV
 from cluster.keys import Keys
 
@@ -26,7 +28,7 @@ class FakeEtcd:
         self.rev = 7
         self.watches_opened: list[int] = []
         self.open = 0
-        self.feed: asyncio.Queue[tuple[int, list[WatchEventKV]]] = asyncio.Queue()
+        self.feed: asyncio.Queue[Any] = asyncio.Queue()
 
     async def revision(self) -> int:
         return self.rev
@@ -38,7 +40,10 @@ class FakeEtcd:
         self.open += 1
         try:
             while True:
-                yield await self.feed.get()
+                item = await self.feed.get()
+                if isinstance(item, BaseException):
+                    raise item  # the watch breaks
+                yield item
         finally:
             self.open -= 1
 
@@ -155,3 +160,32 @@ def _drain(sub: object) -> list[Batch]:
 
 def test_the_hub_and_the_streams_agree_on_what_is_streamed() -> None:
     assert set(_WATCH_SHAPES) == STREAMED_KINDS
+
+
+async def test_a_hub_that_fails_ends_its_streams_instead_of_leaving_them_waiting() -> None:
+    etcd = FakeEtcd()
+    hub = WatchHub(etcd, K, linger_s=0)  # type: ignore[arg-type]
+    a = await hub.subscribe(["oslo"])
+    await settle()
+    etcd.feed.put_nowait(RuntimeError("a bug in the hub's path"))
+    with pytest.raises(StoreUnavailableError, match="watch hub failed"):
+        await asyncio.wait_for(a.next(), 5)
+    await hub.stop()
+
+
+async def test_a_stream_that_joined_while_the_hub_was_down_resumes_on_its_own() -> None:
+    etcd = FakeEtcd()
+    hub = WatchHub(etcd, K, linger_s=3600)  # type: ignore[arg-type]
+    a = await hub.subscribe(["oslo"])
+    await settle()
+    etcd.feed.put_nowait(StoreUnavailableError("etcd restarting"))
+    with pytest.raises(StoreUnavailableError, match="etcd restarting"):
+        await asyncio.wait_for(a.next(), 5)
+    b = await hub.subscribe(["oslo"])  # during the hub's pause: promised all after 7
+    assert b.since == 7
+    etcd.rev = 12  # writes 8..12 happened meanwhile; the hub goes on from 12
+    with pytest.raises(StoreUnavailableError, match="resume"):
+        await asyncio.wait_for(b.next(), 5)
+    c = await hub.subscribe(["oslo"])
+    assert c.since == 12 and etcd.watches_opened == [8, 13]
+    await hub.stop()
