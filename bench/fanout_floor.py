@@ -10,7 +10,8 @@ message, the time from its send to the first and the last stream's receipt.
     .venv/bin/python bench/fanout_floor.py --streams 100,500 --rate 20 --seconds 8
 
 ``--layers 4`` puts the message through four nested async generators and a queue per
-stream (the shape of the gateway's Watch path) to price that shape alone.
+stream (the shape of the gateway's Watch path) to price that shape alone; ``--ray``
+serves from an async Ray actor, as the gateway runs, to price Ray's worker around it.
 """
 
 from __future__ import annotations
@@ -60,8 +61,16 @@ async def serve(n: int, rate: float, seconds: float, layers: int, pki: Path) -> 
     queues: list[asyncio.Queue[bytes]] = []
     loop = asyncio.get_running_loop()
     new = loop.create_future()
+    opened = [0]
+    all_open = asyncio.Event()
+
+    def one_open() -> None:
+        opened[0] += 1
+        if opened[0] >= n:
+            all_open.set()
 
     async def plain(request: bytes, context: Any) -> AsyncIterator[bytes]:
+        one_open()
         seq = 0
         while True:
             while seq >= len(sent):
@@ -72,6 +81,7 @@ async def serve(n: int, rate: float, seconds: float, layers: int, pki: Path) -> 
     async def layered(request: bytes, context: Any) -> AsyncIterator[bytes]:
         q: asyncio.Queue[bytes] = asyncio.Queue()
         queues.append(q)
+        one_open()
         items: AsyncIterator[bytes] = _queue(q)
         for _ in range(layers - 1):
             items = _layer(items)
@@ -96,7 +106,8 @@ async def serve(n: int, rate: float, seconds: float, layers: int, pki: Path) -> 
     )
     assert child.stdin is not None and child.stdout is not None
     assert (await child.stdout.readline()).strip() == b"ready"
-    await asyncio.sleep(1.0)
+    await asyncio.wait_for(all_open.wait(), 60)  # every stream open before the first message
+    await asyncio.sleep(0.5)
     cpu0, t0 = _cpu_s(), time.monotonic()
     at: list[float] = []
     for k in range(int(rate * seconds)):
@@ -128,6 +139,7 @@ async def serve(n: int, rate: float, seconds: float, layers: int, pki: Path) -> 
         "messages_sent": n * len(at),
         "messages_received": received,
         "server_cpu_ms_per_message": round(1000 * (cpu1 - cpu0) / (n * len(at)), 4),
+        # over the sending and one second after it (messages still going out)
         "server_cores": round((cpu1 - cpu0) / (t1 - t0), 2),
         "send_to_receipt_ms": _ms(every),
         "send_to_first_ms": _ms(first),
@@ -175,6 +187,9 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=20.0, help="messages per second to each")
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--layers", type=int, default=0, help="0: the bare generator")
+    ap.add_argument(
+        "--ray", action="store_true", help="serve from a Ray async actor, as the gateway runs"
+    )
     ap.add_argument("--read", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.read:
@@ -183,8 +198,34 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory(prefix="amk-floor-") as tmp:
         for n in (int(x) for x in args.streams.split(",")):
-            row = asyncio.run(serve(n, args.rate, args.seconds, args.layers, Path(tmp)))
-            print(json.dumps(row), flush=True)
+            point = (n, args.rate, args.seconds, args.layers, tmp)
+            row = _in_ray(*point) if args.ray else asyncio.run(serve(*point[:4], Path(tmp)))
+            print(json.dumps({**row, "in_ray_actor": args.ray}), flush=True)
+
+
+def _in_ray(n: int, rate: float, seconds: float, layers: int, pki: str) -> dict[str, Any]:
+    """One point served by an async Ray actor on a local Ray started here (the actor's
+    CPU is its whole process, Ray's own threads included)."""
+    import ray
+
+    root = str(Path(__file__).resolve().parents[1])
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        runtime_env={"env_vars": {"PYTHONPATH": f"{root}:{root}/bench"}},
+    )
+    try:
+
+        @ray.remote(num_cpus=0, max_concurrency=1000)
+        class FloorServer:
+            async def run(self) -> dict[str, Any]:
+                import fanout_floor  # the worker's own copy of this module
+
+                return await fanout_floor.serve(n, rate, seconds, layers, Path(pki))
+
+        return ray.get(FloorServer.remote().run.remote())  # type: ignore[attr-defined]
+    finally:
+        ray.shutdown()
 
 
 if __name__ == "__main__":
