@@ -284,9 +284,10 @@ from chaos.processes import memory_of  # noqa: E402, F401 - the benchmarks' bl.m
 def private_ray(namespace: str) -> Iterator[None]:
     import ray
 
-    from cluster.ray_local import loopback_only
+    from cluster.ray_local import loopback_only, services_first
 
     loopback_only()
+    services_first()
     ray.init(
         address="local",
         include_dashboard=False,

@@ -208,6 +208,10 @@ def _in_ray(n: int, rate: float, seconds: float, layers: int, pki: str) -> dict[
     CPU is its whole process, Ray's own threads included)."""
     import ray
 
+    from cluster.ray_local import loopback_only, services_first
+
+    loopback_only()
+    services_first()  # as the cluster's own Ray runs its workers
     root = str(Path(__file__).resolve().parents[1])
     ray.init(
         num_cpus=2,

@@ -76,7 +76,7 @@ from cluster.etcd_server import EmbeddedEtcd, find_free_port
 from cluster.etcd_tls import etcd_client_for
 from cluster.keys import Keys
 from cluster.ownership import read_owner
-from cluster.ray_local import loopback_only
+from cluster.ray_local import loopback_only, services_first
 from cluster.tls import console_identity
 
 log = structlog.get_logger("amk.chaos.drill")
@@ -512,6 +512,7 @@ def with_own_services(
             address = ray_cluster.address
         else:
             loopback_only()  # a Ray of this machine alone listens on loopback only
+            services_first()  # dispatch runs at normal priority, not Ray's 15
         ray.init(
             address=address,
             include_dashboard=False,

@@ -53,7 +53,7 @@ from cluster.etcd_server import EmbeddedEtcd, member_name
 from cluster.etcd_tls import embedded_etcd_tls, etcd_client_for
 from cluster.keys import Keys
 from cluster.logs import configure as configure_logs
-from cluster.ray_local import loopback_only
+from cluster.ray_local import loopback_only, services_first
 from cluster.sites import SiteLease
 from cluster.tls import INSECURE_WARNING
 
@@ -390,6 +390,7 @@ def run_up(args: argparse.Namespace) -> int:
             print(f"etcd at {', '.join(endpoints)} answers; {security}", flush=True)
         if not config.ray_address:
             loopback_only()  # a Ray of this machine alone listens on loopback only
+            services_first()  # dispatch runs at normal priority, not Ray's 15
         ray.init(
             # "local" always starts a new Ray; never join a stray cluster by accident.
             address=config.ray_address or "local",

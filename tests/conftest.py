@@ -26,7 +26,7 @@ from cluster.etcd_auth import ensure_etcd_auth_sync
 from cluster.etcd_server import EmbeddedEtcd, find_free_port
 from cluster.etcd_tls import identity_files
 from cluster.pki import LocalIdentities, local_identities
-from cluster.ray_local import loopback_only
+from cluster.ray_local import loopback_only, services_first
 from cluster.tls import console_identity, open_channel
 from tests.helpers import (
     TEST_ACCESS_TABLE,
@@ -162,6 +162,7 @@ def ray_session() -> Iterator[None]:
     import ray
 
     loopback_only()
+    services_first()
     ray.init(
         include_dashboard=False,
         log_to_driver=False,
