@@ -21,8 +21,10 @@ class Node:
 
 @pytest.fixture
 def unfrozen() -> Iterator[None]:
+    threshold = gc.get_threshold()
     yield
     gc.unfreeze()  # the rest of the suite runs with a normal heap
+    gc.set_threshold(*threshold)
 
 
 def _cycle() -> weakref.ref[Node]:
@@ -41,3 +43,10 @@ def test_settle_freezes_what_lives_and_later_cycles_are_still_collected(unfrozen
     after = _cycle()
     gc.collect()
     assert after() is None  # made after start-up: collected as before
+
+
+def test_settle_collects_the_young_generation_less_often(unfrozen: None) -> None:
+    older = gc.get_threshold()[1:]
+    heap.settle()
+    assert gc.get_threshold() == (heap.YOUNG_THRESHOLD, *older)
+    assert heap.YOUNG_THRESHOLD > 700  # CPython's default
