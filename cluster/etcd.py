@@ -29,6 +29,7 @@ the caller's retry then lands on a working etcd instead of backing off blind.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -105,6 +106,11 @@ class WatchEventKV:
     kv: KV
     deleted: bool
     prev: KV | None
+
+
+def _event(ev: Any) -> WatchEventKV:
+    prev = KV.of(ev.prev_kv) if ev.HasField("prev_kv") else None
+    return WatchEventKV(KV.of(ev.kv), ev.type == rpc.Event.EventType.DELETE, prev)
 
 
 # ---------------------------------------------------------------- txn builders
@@ -475,6 +481,26 @@ class EtcdClient:
         Raises :class:`StoreUnavailableError` when the stream breaks or the start
         revision was compacted; the caller resumes from the last revision it saw.
         """
+        stream = self._watch_raw(key, range_end, start_revision, prev_kv)
+        async with contextlib.aclosing(stream):  # a consumer that stops ends the watch now
+            async for rev, raw in stream:
+                yield rev, [_event(ev) for ev in raw]
+
+    async def watch_keys(
+        self, prefix: bytes, *, start_revision: int = 0
+    ) -> AsyncIterator[tuple[int, list[tuple[bytes, bool]]]]:
+        """Watch a prefix for its keys alone: yields (revision, [(key, deleted)]). For a
+        view that needs only which keys exist (where an entity lives is in its key): no
+        value copied out, no record built, for every write. Errors as :meth:`watch`."""
+        stream = self._watch_raw(prefix, prefix_range_end(prefix), start_revision)
+        async with contextlib.aclosing(stream):
+            async for rev, raw in stream:
+                yield rev, [(ev.kv.key, ev.type == rpc.Event.EventType.DELETE) for ev in raw]
+
+    async def _watch_raw(
+        self, key: bytes, range_end: bytes, start_revision: int, prev_kv: bool = False
+    ) -> AsyncIterator[tuple[int, Any]]:
+        """The watch stream itself: (revision, etcd's events as received)."""
         call = self._watch.Watch()
         create = rpc.WatchCreateRequest(
             key=key, range_end=range_end, start_revision=start_revision, prev_kv=prev_kv
@@ -489,27 +515,17 @@ class EtcdClient:
                     )
                 if resp.created and not resp.events:
                     continue
-                events = [
-                    WatchEventKV(
-                        KV.of(ev.kv),
-                        ev.type == rpc.Event.EventType.DELETE,
-                        KV.of(ev.prev_kv) if ev.HasField("prev_kv") else None,
-                    )
-                    for ev in resp.events
-                ]
-                yield resp.header.revision, events
+                yield resp.header.revision, resp.events
         except grpc.aio.AioRpcError as exc:
             raise StoreUnavailableError(f"watch {key!r}: {exc.code().name}") from exc
         finally:
             call.cancel()
 
-    async def watch_prefix(
+    def watch_prefix(
         self, prefix: bytes, *, start_revision: int = 0, prev_kv: bool = False
     ) -> AsyncIterator[tuple[int, list[WatchEventKV]]]:
-        async for item in self.watch(
-            prefix, prefix_range_end(prefix), start_revision=start_revision, prev_kv=prev_kv
-        ):
-            yield item
+        end = prefix_range_end(prefix)
+        return self.watch(prefix, end, start_revision=start_revision, prev_kv=prev_kv)
 
     # ------------------------------------------------------------ maintenance
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import importlib
 import io
 import pickle
@@ -57,16 +58,25 @@ def _error_class(module: str, name: str) -> type | None:
     return cls if isinstance(cls, type) and issubclass(cls, AmkError) else None
 
 
+@functools.lru_cache(maxsize=512)
+def _allowed(module: str, name: str) -> Any:
+    """What ``module.name`` may be rebuilt as, or None. Cached: every answer names the
+    same few classes, and a gateway unpickles one answer per command (the checks cost
+    about 1 % of its CPU under load). A refusal is cached too: it depends only on the
+    names and what is importable."""
+    if module == errors.__name__ and name == "_rebuild":
+        return errors._rebuild
+    return _domain_class(module, name) or _error_class(module, name)
+
+
 class _Unpickler(pickle.Unpickler):
     """Resolves only the classes listed in the module docstring."""
 
     def find_class(self, module: str, name: str) -> Any:
-        if module == errors.__name__ and name == "_rebuild":
-            return errors._rebuild
-        cls = _domain_class(module, name) or _error_class(module, name)
-        if cls is None:
+        found = _allowed(module, name)
+        if found is None:
             raise WireError(f"refused to rebuild {module}.{name}")
-        return cls
+        return found
 
 
 def dumps(value: Any) -> bytes:

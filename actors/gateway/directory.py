@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import structlog
 
@@ -29,6 +30,7 @@ class Directory:
         self.client = client
         self.keys = keys
         self.owners: dict[str, Owner] = {}
+        self.owners_version = 0  # counts changes to ``owners``: for views built on it
         self.region_of: dict[str, str] = {}
         self.revision = 0
         self._change: asyncio.Future[None] | None = None
@@ -45,17 +47,35 @@ class Directory:
             )
             kvs, _ = await self.client.get_prefix(prefix, revision=rev, keys_only=True)
             for kv in kvs:
-                self._apply_entity(WatchEventKV(kv, False, None))
+                self._apply_entity(kv.key, False)
         self.revision = rev
+        client = self.client
+        regions, incidents, units = (
+            self.keys.regions_prefix(),
+            self.keys.incidents_prefix(),
+            self.keys.units_prefix(),
+        )
         self._tasks = [
             asyncio.create_task(
-                self._follow(self.keys.regions_prefix(), rev + 1, self._apply_owner)
+                self._follow(
+                    regions,
+                    rev + 1,
+                    lambda r: client.watch_prefix(regions, start_revision=r),
+                    self._apply_owner,
+                )
             ),
-            asyncio.create_task(
-                self._follow(self.keys.incidents_prefix(), rev + 1, self._apply_entity)
-            ),
-            asyncio.create_task(
-                self._follow(self.keys.units_prefix(), rev + 1, self._apply_entity)
+            # Entities by their keys alone (``watch_keys``): every write to every incident
+            # and unit comes here, and where it lives is in its key.
+            *(
+                asyncio.create_task(
+                    self._follow(
+                        prefix,
+                        rev + 1,
+                        lambda r, p=prefix: client.watch_keys(p, start_revision=r),
+                        lambda change: self._apply_entity(*change),
+                    )
+                )
+                for prefix in (incidents, units)
             ),
         ]
 
@@ -67,14 +87,20 @@ class Directory:
                 await t
 
     async def _follow(
-        self, prefix: bytes, start: int, apply: Callable[[WatchEventKV], None]
+        self,
+        prefix: bytes,
+        start: int,
+        open_watch: Callable[[int], AsyncIterator[tuple[int, list[Any]]]],
+        apply: Callable[[Any], None],
     ) -> None:
+        """Apply every change ``open_watch(revision)`` yields from revision ``start``;
+        a broken watch is opened again from the revision after the last one seen."""
         next_rev = start
         while True:
             try:
-                async for rev, events in self.client.watch_prefix(prefix, start_revision=next_rev):
-                    for ev in events:
-                        apply(ev)
+                async for rev, changes in open_watch(next_rev):
+                    for change in changes:
+                        apply(change)
                     next_rev = rev + 1
                     self.revision = max(self.revision, rev)
             except asyncio.CancelledError:
@@ -89,6 +115,7 @@ class Directory:
         if parsed is None or parsed[0] != b"regions" or parsed[2] != b"owner":
             return
         region = parsed[1].decode()
+        self.owners_version += 1
         if ev.deleted:
             self.owners.pop(region, None)
             owner = None
@@ -102,13 +129,13 @@ class Directory:
             self._change.set_result(None)
         self._change = None
 
-    def _apply_entity(self, ev: WatchEventKV) -> None:
+    def _apply_entity(self, key: bytes, deleted: bool) -> None:
         """Where an entity lives is in its key alone: its value is never decoded."""
-        parsed = self.keys.split(ev.kv.key)
+        parsed = self.keys.split(key)
         if parsed is None:
             return
         region, entity_id = parsed[1].decode(), parsed[2].decode()
-        if ev.deleted:
+        if deleted:
             if self.region_of.get(entity_id) == region:
                 del self.region_of[entity_id]
         else:

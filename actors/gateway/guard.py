@@ -64,6 +64,7 @@ from cluster.tokens import Claims
 log = structlog.get_logger("amk.access")
 
 WATCH_RELOG_S = 3600.0  # a Watch stream logs an incident again after this long
+MAX_SERVED_CACHE = 256  # centres whose served regions are kept between owner changes
 EVENT_CACHE = 512  # Watch events whose records are remembered (shared by every stream)
 WINDOW_SLACK_S = 0.01  # a break-glass stream is decided again just after its window
 
@@ -160,6 +161,8 @@ class Guard(grpc.aio.ServerInterceptor):
         self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
         self.partner_of: dict[str, frozenset[str]] = {}
         self.home_of: dict[str, frozenset[str]] = {}
+        self._served: dict[str, Served] = {}  # centre -> its regions, at _served_version
+        self._served_version = -1
         for r in gw.config.seed.regions:
             for centre in r.all_partners:  # across health regions too: they answer overflow
                 self.partner_of[centre] = self.partner_of.get(centre, frozenset()) | {r.id}
@@ -189,10 +192,15 @@ class Guard(grpc.aio.ServerInterceptor):
 
     # ------------------------------------------------------------ the decision
 
-    async def _claims(self, method: str, context: grpc.aio.ServicerContext) -> Claims:
+    async def _claims(
+        self,
+        method: str,
+        context: grpc.aio.ServicerContext,
+        metadata: dict[str, Any] | None = None,
+    ) -> Claims:
         assert self.auth is not None
         try:
-            return self.auth.claims(context)
+            return self.auth.claims(context, metadata)
         except AuthenticationError as exc:
             log.warning("access_refused", method=method, peer=context.peer(), reason=exc.reason)
             await abort(context, exc)
@@ -216,10 +224,11 @@ class Guard(grpc.aio.ServerInterceptor):
         self, method: str, rule: Rule | None, request: Any, context: grpc.aio.ServicerContext
     ) -> Grant:
         """The call's grant, or the call ends here (grpc's AbortError)."""
-        claims = await self._claims(method, context)
         metadata = dict(context.invocation_metadata() or ())
+        claims = await self._claims(method, context, metadata)
         peer = peer_of(context, metadata)
-        reason = urllib.parse.unquote(str(metadata.get(BREAK_GLASS_HEADER, "")))
+        stated = metadata.get(BREAK_GLASS_HEADER)
+        reason = urllib.parse.unquote(str(stated)) if stated else ""
         target = self.target(rule, request) if rule is not None else Target()
         decision = self._decide(method, claims, target, reason)
         if not decision.allowed:
@@ -289,15 +298,25 @@ class Guard(grpc.aio.ServerInterceptor):
 
     def served(self, centre: str) -> Served:
         """The regions ``centre`` serves now: owned (the directory), as a partner, and
-        its home regions (the seed) for the methods that name them (a handback)."""
-        owned = frozenset(
-            r for r, o in self.gw.directory.owners.items() if o.record.centre == centre
-        )
-        return Served(
-            owned,
-            self.partner_of.get(centre, frozenset()),
-            self.home_of.get(centre, frozenset()),
-        )
+        its home regions (the seed) for the methods that name them (a handback).
+
+        Every call asks this; it is built again only after the directory's owners
+        changed (a failover, a hand-over), not on every call."""
+        directory = self.gw.directory
+        if self._served_version != directory.owners_version:
+            self._served.clear()
+            self._served_version = directory.owners_version
+        found = self._served.get(centre)
+        if found is None:
+            owned = frozenset(r for r, o in directory.owners.items() if o.record.centre == centre)
+            found = Served(
+                owned,
+                self.partner_of.get(centre, frozenset()),
+                self.home_of.get(centre, frozenset()),
+            )
+            if len(self._served) < MAX_SERVED_CACHE:  # centres named in tokens: a few
+                self._served[centre] = found
+        return found
 
     def target(self, rule: Rule, request: Any) -> Target:
         """What ``request`` touches, per the rule's scope and field."""

@@ -13,6 +13,7 @@ caller's stated ``x-amk-identity`` is used as before, and nothing is enforced.
 from __future__ import annotations
 
 import contextvars
+from typing import Any
 
 import grpc
 
@@ -67,8 +68,13 @@ class Authenticator:
         self.units = {u.id: u.region for u in config.seed.units}
         self.home_of = {r.id: r.home for r in config.seed.regions}
 
-    def claims(self, context: grpc.aio.ServicerContext) -> Claims:
-        metadata = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
+    def claims(
+        self, context: grpc.aio.ServicerContext, metadata: dict[str, Any] | None = None
+    ) -> Claims:
+        """Who calls: by bearer token, else by a crew's client certificate. ``metadata``:
+        the call's, as a dict, if the caller has it already (the guard reads it once)."""
+        if metadata is None:
+            metadata = dict(context.invocation_metadata() or ())
         token = bearer(metadata)
         if token is not None:
             return self.verifier.verify(token)

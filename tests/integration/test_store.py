@@ -9,7 +9,7 @@ import pytest
 
 from cluster import ownership
 from cluster.errors import FencedError
-from cluster.etcd import EtcdClient
+from cluster.etcd import EtcdClient, op_delete, op_put
 from cluster.keys import Keys
 from cluster.session import Session
 from cluster.store import DuplicateRequestError, FencedStore, Write
@@ -151,3 +151,26 @@ async def test_prefix_reads_page_through_large_regions_at_one_revision(etcd, pre
     again, rev2 = await etcd.get_prefix(keys.incidents_prefix("oslo"), revision=rev, page=700)
     assert len(again) == 5000 and rev2 == rev
     await session.close()
+
+
+async def test_a_keys_watch_sees_puts_and_deletes_in_order_from_a_revision(etcd, prefix):
+    """The gateway's directory follows where entities live with ``watch_keys``."""
+    base = f"{prefix}/keys-watch/".encode()
+    start = await etcd.revision() + 1
+    await etcd.txn([], [op_put(base + b"a", b"1"), op_put(base + b"b", b"2")])
+    await etcd.txn([], [op_delete(base + b"a")])
+    await etcd.txn([], [op_put(f"{prefix}/elsewhere".encode(), b"3")])  # outside the prefix
+    await etcd.txn([], [op_put(base + b"c", b"4")])
+    seen: list[tuple[bytes, bool]] = []
+    watch = etcd.watch_keys(base, start_revision=start)
+    async for _, changes in watch:
+        seen.extend(changes)
+        if len(seen) >= 4:
+            break
+    await watch.aclose()
+    assert seen == [
+        (base + b"a", False),
+        (base + b"b", False),
+        (base + b"a", True),
+        (base + b"c", False),
+    ]
