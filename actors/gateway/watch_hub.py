@@ -7,8 +7,9 @@ prefix once and hands each batch of events to every subscriber's queue.
 No event falls between a stream's start and the hub: a stream subscribes first and then
 reads its snapshot (or catches up on a dedicated watch from the revision it resumes
 from), and skips what it already has by revision. A subscriber too slow to keep up
-(its queue full) is cut off with :class:`StoreUnavailableError`: the console resumes
-from the last revision it saw, and the others are never held back by it.
+(``QUEUE_BATCHES`` or ``QUEUE_BYTES`` behind) is cut off with
+:class:`StoreUnavailableError`: the console resumes from the last revision it saw, and
+the others are never held back by it.
 
 The hub's etcd watch runs only while some stream is subscribed (and ``LINGER_S`` after
 the last one leaves, so a console reconnecting does not restart it): with no console on
@@ -41,6 +42,11 @@ from cluster.keys import Keys
 log = structlog.get_logger("amk.gateway")
 
 QUEUE_BATCHES = 10_000  # per subscriber: batches it may fall behind before it is cut off
+# Per subscriber: the raw bytes (keys and values of what a console is sent) of the batches
+# it may hold before it is cut off. Batches are shared, but one stalled console keeps
+# alive every batch after the last it took, with their converted events: this bounds
+# that by size, whatever the writes weigh (10,000 batches of large records did not).
+QUEUE_BYTES = 8 * 1024 * 1024
 RETRY_S = 0.2  # the hub's own watch broke: try again from the last revision
 LINGER_S = 30.0  # the etcd watch outlives the last stream this long (consoles reconnect)
 
@@ -62,7 +68,7 @@ class Batch:
     serialization). The order of the batch is kept.
     """
 
-    __slots__ = ("converted", "regions", "rev", "wanted")
+    __slots__ = ("converted", "regions", "rev", "size", "wanted")
 
     def __init__(self, rev: int, events: list[WatchEventKV], keys: Keys) -> None:
         self.rev = rev
@@ -77,6 +83,8 @@ class Batch:
                 self.wanted.append((kind, region.decode(errors="replace"), ident, ev))
         self.converted: list[Any] = [None] * len(self.wanted)
         self.regions = frozenset(w[1] for w in self.wanted)
+        # What a subscriber holding this batch keeps alive (raw; converted is about as much)
+        self.size = sum(len(ev.kv.key) + len(ev.kv.value) for *_, ev in self.wanted)
 
     def for_regions(self, regions: frozenset[str] | set[str], convert: Convert) -> list[Any]:
         out = []
@@ -101,12 +109,26 @@ class Subscription:
     queue: asyncio.Queue[Batch | StoreUnavailableError] = field(
         default_factory=lambda: asyncio.Queue(QUEUE_BATCHES)
     )
+    queued_bytes: int = 0  # the sizes of the batches in ``queue``
+    max_bytes: int = QUEUE_BYTES
 
-    async def next(self) -> Batch:
-        item = await self.queue.get()
+    def offer(self, batch: Batch) -> bool:
+        """Queue ``batch``; False (nothing queued) if the stream is too far behind:
+        ``QUEUE_BATCHES`` batches or ``max_bytes`` of them waiting already."""
+        if self.queue.full() or self.queued_bytes + batch.size > self.max_bytes:
+            return False
+        self.queue.put_nowait(batch)
+        self.queued_bytes += batch.size
+        return True
+
+    def _taken(self, item: Batch | StoreUnavailableError) -> Batch:
         if isinstance(item, StoreUnavailableError):
             raise item
+        self.queued_bytes -= item.size
         return item
+
+    async def next(self) -> Batch:
+        return self._taken(await self.queue.get())
 
     def next_nowait(self) -> Batch | None:
         """The next batch if one is queued already, else None (a stream that batches
@@ -115,9 +137,7 @@ class Subscription:
             item = self.queue.get_nowait()
         except asyncio.QueueEmpty:
             return None
-        if isinstance(item, StoreUnavailableError):
-            raise item
-        return item
+        return self._taken(item)
 
 
 class WatchHub:
@@ -246,11 +266,9 @@ class WatchHub:
         for region in batch.regions:
             targets.update(self._by_region.get(region, ()))
         for sub in targets:
-            try:
-                sub.queue.put_nowait(batch)
-            except asyncio.QueueFull:
+            if not sub.offer(batch):
                 self._drop(sub)
-                _put_last(sub, StoreUnavailableError("watch consumer too slow: resume"))
+                _cut_off(sub)
         self._maybe_idle()
 
     def _end_all(self, err: StoreUnavailableError) -> None:
@@ -265,6 +283,19 @@ def _put_last(sub: Subscription, err: StoreUnavailableError) -> None:
     queued batch instead (never some: the console resumes from the last revision it
     received, so dropping all leaves no gap, where dropping one would)."""
     if sub.queue.full():
-        while not sub.queue.empty():
-            sub.queue.get_nowait()
+        _empty(sub)
     sub.queue.put_nowait(err)
+
+
+def _cut_off(sub: Subscription) -> None:
+    """End a stream that fell too far behind: what it has queued is dropped now (it is
+    what held the memory; the console resumes from the last revision it received, so
+    dropping all leaves no gap), and it gets the error next."""
+    _empty(sub)
+    sub.queue.put_nowait(StoreUnavailableError("watch consumer too slow: resume"))
+
+
+def _empty(sub: Subscription) -> None:
+    while not sub.queue.empty():
+        sub.queue.get_nowait()
+    sub.queued_bytes = 0

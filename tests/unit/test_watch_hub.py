@@ -191,3 +191,25 @@ async def test_a_stream_that_joined_while_the_hub_was_down_resumes_on_its_own() 
     c = await hub.subscribe(["oslo"])
     assert c.since == 12 and etcd.watches_opened == [8, 13]
     await hub.stop()
+
+
+async def test_a_stalled_stream_is_cut_off_by_the_bytes_it_holds() -> None:
+    """One console that stops reading keeps alive every batch it has not taken: it is
+    cut off at QUEUE_BYTES of them, long before QUEUE_BATCHES of large records, and
+    what it held is let go at once. A stream that reads keeps up."""
+    etcd = FakeEtcd()
+    hub = WatchHub(etcd, K, linger_s=0)  # type: ignore[arg-type]
+    stalled = await hub.subscribe(["oslo"])
+    reading = await hub.subscribe(["oslo"])
+    stalled.max_bytes = reading.max_bytes = 10_000
+    await settle()
+    record = b"x" * 3_000
+    for rev in range(8, 12):  # 4 x ~3 KB: the fourth passes 10,000 bytes
+        etcd.feed.put_nowait((rev, [put(K.incident("oslo", f"OSL-{rev}"), record, rev)]))
+        await settle()
+        assert [b.rev for b in _drain(reading)] == [rev]
+    assert stalled not in hub.subscribers and stalled.queued_bytes == 0
+    with pytest.raises(StoreUnavailableError, match="too slow"):
+        stalled.next_nowait()
+    assert reading in hub.subscribers and reading.queued_bytes == 0
+    await hub.stop()
