@@ -32,7 +32,7 @@ from actors.supervisor import actor as supervisor_actor
 from actors.supervisor.handle import SupervisorHandle
 from clients import up_tls
 from clients.ray_join import apply as apply_join
-from clients.ray_join import plan_join
+from clients.ray_join import niceness_warnings, plan_join, worker_niceness
 from clients.up_guard import (
     EXIT_REFUSED,
     EXIT_UNAVAILABLE,
@@ -404,6 +404,9 @@ def run_up(args: argparse.Namespace) -> int:
             flush=True,
         )
         check_ray_namespace(config)
+        if config.ray_address:  # a local Ray was started at niceness 0 (services_first)
+            for line in niceness_warnings(worker_niceness()):
+                print(line, flush=True)
         print(up_tls.console_help(config, identities), flush=True)
         asyncio.run(_serve(config, endpoints, home / "up.json"))
         return 0

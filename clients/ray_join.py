@@ -209,3 +209,46 @@ def apply(plan: JoinPlan, environ: MutableMapping[str, str] | None = None) -> No
         from ray._raylet import Config
 
         Config.initialize("")
+
+
+# ---------------------------------------------------------------- once joined
+
+NICENESS_TIMEOUT_S = 20.0  # a worker per node starts for the check (about a second each)
+
+
+def worker_niceness(timeout_s: float = NICENESS_TIMEOUT_S) -> dict[str, int]:
+    """Node address -> the niceness the workers of that node run at, for every live node
+    of the Ray this process joined (a node that does not answer in time is left out).
+
+    Why: every worker's niceness is the ``RAY_worker_niceness`` its node's raylet was
+    started with, 15 by default, and the gateway and the centres run as such workers.
+    A local Ray is started at 0 (``cluster.ray_local.services_first``); a Ray started
+    by hand is whatever its operator gave it, which ``amk up`` can only report."""
+    import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    @ray.remote(num_cpus=0, max_retries=0)
+    def niceness() -> int:
+        return os.getpriority(os.PRIO_PROCESS, 0)
+
+    refs = {
+        node["NodeManagerAddress"]: niceness.options(
+            scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False)
+        ).remote()
+        for node in ray.nodes()
+        if node.get("Alive")
+    }
+    ready, _ = ray.wait(list(refs.values()), num_returns=len(refs), timeout=timeout_s)
+    done = set(ready)
+    return {address: ray.get(ref) for address, ref in refs.items() if ref in done}
+
+
+def niceness_warnings(found: Mapping[str, int]) -> list[str]:
+    """One line per node whose workers run below normal priority (niceness above 0)."""
+    return [
+        f"warning: Ray's workers on {address} run at niceness {value}: the gateway and the "
+        f"centres there yield the CPU to any other process (start that node's Ray with "
+        f"RAY_worker_niceness=0, README 'Ray between machines')"
+        for address, value in sorted(found.items())
+        if value > 0
+    ]

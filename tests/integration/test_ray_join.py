@@ -49,6 +49,7 @@ def test_up_joins_a_token_protected_head_as_the_readme_says(
         assert f"Ray at {ray_head.address}: token authentication, token from" in text
         assert f"Ray joined at {ray_head.address}" in text
         assert "Unauthenticated" not in text
+        assert "niceness" not in text  # the session's Ray, so the head, runs workers at 0
         with AmkClient([gateway], timeout_s=10) as client:
             incident = client.create_incident(region="oslo", lat=59.91, lon=10.75)
             assert client.get_incident(incident.id).region == "oslo"

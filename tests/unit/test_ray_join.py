@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from clients.ray_join import JoinPlan, apply, find_token
+from clients.ray_join import JoinPlan, apply, find_token, niceness_warnings
 from clients.up_guard import UpRefused
 
 
@@ -53,3 +53,11 @@ def test_apply_sets_the_environment_it_is_given() -> None:
     environ: dict[str, str] = {"RAY_AUTH_MODE": "disabled"}
     apply(JoinPlan({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": "/t"}, ""), environ)
     assert environ == {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": "/t"}
+
+
+def test_a_node_below_normal_priority_gets_one_warning_line() -> None:
+    lines = niceness_warnings({"10.0.0.6": 15, "10.0.0.5": 0, "10.0.0.7": 5})
+    assert len(lines) == 2
+    assert lines[0].startswith("warning: Ray's workers on 10.0.0.6 run at niceness 15")
+    assert "10.0.0.7 run at niceness 5" in lines[1]
+    assert all("RAY_worker_niceness=0" in line for line in lines)
