@@ -39,7 +39,7 @@ import json
 import os
 import random
 import shutil
-import sys
+import statistics
 import tempfile
 import time
 import uuid
@@ -48,6 +48,7 @@ from typing import Any
 
 import benchlib as bl
 import grpc
+import pyspy_profile
 import ray
 
 from amk.dispatch.v1 import dispatch_pb2 as pb
@@ -271,116 +272,6 @@ class RawEtcd:
             raise RuntimeError("raw txn failed its compare")
 
 
-# ---------------------------------------------------------------- profiling
-
-
-def _frame_name(frame: str) -> str:
-    """``func (path/to/file.py:123)`` -> ``func (file.py)``."""
-    name, _, loc = frame.partition(" (")
-    path = loc.rsplit(":", 1)[0]
-    parts = path.split("/")
-    short = "/".join(parts[-2:]) if len(parts) > 1 else path
-    return f"{name} ({short})"
-
-
-PYSPY_RATE = 100
-AREAS = {
-    "logging (structlog, logging)": ("structlog/", "/logging/"),
-    "json": ("/json/",),
-    "grpc (aio server/client, channel)": ("/grpc/",),
-    "protobuf": ("/protobuf/",),
-    "ray (actor calls, serialization)": ("/ray/",),
-    "pydantic": ("/pydantic",),
-    "etcd client (cluster/etcd.py)": ("cluster/etcd.py",),
-    "fenced store (cluster/store.py)": ("cluster/store.py",),
-    "domain (actors/domain)": ("actors/domain/",),
-    "deepcopy": ("copy.py",),
-}
-
-
-def parse_pyspy_raw(path: Path, seconds: float, top: int = 12) -> dict[str, Any]:
-    """Top self-time frames and shares of areas from a py-spy ``--gil --format raw`` file.
-
-    Samples are taken only while a thread holds the GIL, so ``gil_busy_share`` is the
-    share of wall time the process ran Python (or C called from Python). A leaf of
-    ``Handle._run`` is native work inside an event-loop callback (grpc's and Ray's
-    Cython code), which py-spy cannot see into without ``--native``."""
-    selfs: dict[str, int] = {}
-    areas = dict.fromkeys(AREAS, 0)
-    total = 0
-    for line in path.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not count.isdigit():
-            continue
-        n = int(count)
-        frames = stack.split(";")
-        total += n
-        leaf = frames[-1] if frames else ""
-        selfs[_frame_name(leaf)] = selfs.get(_frame_name(leaf), 0) + n
-        for area, needles in AREAS.items():
-            if any(any(nd in f for nd in needles) for f in frames):
-                areas[area] += n
-    if not total:
-        return {"samples": 0}
-    return {
-        "samples": total,
-        "gil_busy_share": round(total / (PYSPY_RATE * seconds), 3),
-        "top_self": [
-            {"frame": k, "share": round(v / total, 3)}
-            for k, v in sorted(selfs.items(), key=lambda kv: -kv[1])[:top]
-        ],
-        "areas_inclusive_share": {k: round(v / total, 3) for k, v in areas.items() if v},
-    }
-
-
-async def profile_point(
-    name: str, op: Any, concurrency: int, pids: dict[str, int], seconds: float, out_dir: Path
-) -> dict[str, Any]:
-    """Run one point again with py-spy sampling the given processes (figures not used)."""
-    pyspy = Path(sys.executable).parent / "py-spy"
-    if not pyspy.exists():
-        return {"error": "py-spy not installed (.venv/bin/pip install py-spy)"}
-    procs = {}
-    files = {}
-    for label, pid in pids.items():
-        f = out_dir / f"pyspy-{name}-c{concurrency}-{label.replace(':', '_')}.txt"
-        files[label] = f
-        procs[label] = await asyncio.create_subprocess_exec(
-            *[
-                str(pyspy),
-                "record",
-                "--pid",
-                str(pid),
-                "--duration",
-                str(int(seconds) + 1),
-                "--rate",
-                str(PYSPY_RATE),
-                "--format",
-                "raw",
-                "--gil",
-                "--output",
-                str(f),
-            ],
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-        )
-    await asyncio.sleep(0.3)
-    res = await bl.closed_loop(op, concurrency, seconds, warmup_s=0.2)
-    out: dict[str, Any] = {"throughput_while_profiled_per_s": round(res.throughput, 1)}
-    for label, p in procs.items():
-        try:
-            _, err = await asyncio.wait_for(p.communicate(), seconds + 20)
-        except TimeoutError:
-            p.kill()
-            err = b"timeout"
-        if files[label].exists():
-            out[label] = parse_pyspy_raw(files[label], int(seconds) + 1)
-            out[label]["raw_file"] = str(files[label])
-        else:
-            out[label] = {"error": (err or b"").decode()[-300:]}
-    return out
-
-
 # ---------------------------------------------------------------- the run
 
 
@@ -487,17 +378,18 @@ async def run_mode(
             "unit_status": work.toggle_unit,
             "assign": work.assign_or_release,
         }
-        for c in levels:
-            for kind in kinds:
-                meter = bl.CpuMeter(meter_pids)
-                res = await bl.closed_loop(ops[kind], c, seconds, warmup_s=warmup, meter=meter)
-                result["points"][kind].append(res.as_dict())
-                bl.note(
-                    f"{kind:12s} c={c:<4d} {res.throughput:8.0f}/s  "
-                    f"p50 {res.latency.get('p50_ms', float('nan')):7.2f} ms  "
-                    f"p99 {res.latency.get('p99_ms', float('nan')):7.2f} ms  "
-                    f"errors {res.errors or 0}"
-                )
+        # Rounds: every point again, in the same order, so that a ratio is taken within
+        # a round (the machine's conditions shared) and the median of rounds reported.
+        for rnd, c, kind in itertools.product(range(args.rounds), levels, kinds):
+            meter = bl.CpuMeter(meter_pids)
+            res = await bl.closed_loop(ops[kind], c, seconds, warmup_s=warmup, meter=meter)
+            result["points"][kind].append({**res.as_dict(), "round": rnd})
+            bl.note(
+                f"{kind:12s} c={c:<4d} {res.throughput:8.0f}/s  "
+                f"p50 {res.latency.get('p50_ms', float('nan')):7.2f} ms  "
+                f"p99 {res.latency.get('p99_ms', float('nan')):7.2f} ms  "
+                f"errors {res.errors or 0}"
+            )
         result["store_stats"] = {}
         with contextlib.suppress(Exception):
             st = await cluster.deployment.centres[args.region].status(timeout_s=5)
@@ -519,7 +411,7 @@ async def run_mode(
                 prof_pids = {k: v for k, v in pids.items() if k in (*names, "bench_client")}
                 if kind in kinds and c in levels:
                     bl.note(f"profiling {kind} c={c} with py-spy")
-                    result["profile"][f"{kind}_c{c}"] = await profile_point(
+                    result["profile"][f"{kind}_c{c}"] = await pyspy_profile.profile_point(
                         kind, ops[kind], c, prof_pids, 3.0 if args.quick else 5.0, out_dir
                     )
         await gw.close()
@@ -528,25 +420,33 @@ async def run_mode(
         with contextlib.suppress(Exception):
             await echo.stop.remote()
         ray.kill(echo)
-    result["ratios"] = ratios(result["points"])
+    result |= ratios(result["points"])
     return result
 
 
 def ratios(points: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
-    """Throughput of each gateway workload over the echo and raw-etcd baselines."""
-    by = {k: {p["concurrency"]: p for p in v} for k, v in points.items()}
-    out: dict[str, Any] = {}
-    for kind in ("create", "unit_status", "assign"):
+    """Throughput of each gateway workload over the echo and raw-etcd baselines: per
+    round (``ratio_rounds``, the two points of one round), and their median (``ratios``,
+    what the targets read)."""
+    by = {(k, p["concurrency"], p.get("round", 0)): p for k, v in points.items() for p in v}
+    rounds: dict[str, dict[str, list[float]]] = {}
+    for (kind, c, rnd), p in sorted(by.items(), key=lambda kv: kv[0][2]):
+        if kind not in ("create", "unit_status", "assign"):
+            continue
         for base in ("echo", "raw_etcd"):
-            if kind not in by or base not in by:
-                continue
-            row = {}
-            for c, p in by[kind].items():
-                b = by[base].get(c)
-                if b and b["throughput_per_s"]:
-                    row[str(c)] = round(p["throughput_per_s"] / b["throughput_per_s"], 3)
-            out[f"{kind}_over_{base}"] = row
-    return out
+            b = by.get((base, c, rnd))
+            if b and b["throughput_per_s"]:
+                row = rounds.setdefault(f"{kind}_over_{base}", {})
+                row.setdefault(str(c), []).append(
+                    round(p["throughput_per_s"] / b["throughput_per_s"], 3)
+                )
+    return {
+        "ratios": {
+            k: {c: round(statistics.median(v), 3) for c, v in row.items()}
+            for k, row in rounds.items()
+        },
+        "ratio_rounds": rounds,
+    }
 
 
 def main() -> None:
@@ -557,6 +457,9 @@ def main() -> None:
     ap.add_argument("--region", default="oslo")
     ap.add_argument("--channels", type=int, default=4, help="client connections per target")
     ap.add_argument("--profile", action="store_true", help="also sample hot spots with py-spy")
+    ap.add_argument(
+        "--rounds", type=int, default=1, help="every point this many times, interleaved"
+    )
     ap.add_argument(
         "--tls",
         default="on",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import statistics
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -78,21 +79,28 @@ def tls_cost(
     on: dict[str, list[dict[str, Any]]], off: dict[str, list[dict[str, Any]]]
 ) -> dict[str, Any]:
     """Per kind and concurrency: throughput with TLS / without, and the latency added
-    (two runs of the same points, ``points`` as the API benchmark keeps them)."""
+    (two runs of the same points, ``points`` as the API benchmark keeps them). With
+    rounds, each round's point is paired with the same round's, and the median of the
+    rounds is given."""
     out: dict[str, Any] = {}
     for kind, points in on.items():
-        plain = {p["concurrency"]: p for p in off.get(kind, [])}
-        row = {}
+        plain = {(p["concurrency"], p.get("round", 0)): p for p in off.get(kind, [])}
+        pairs: dict[int, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
         for p in points:
-            q = plain.get(p["concurrency"])
-            if not q or not q["throughput_per_s"]:
-                continue
-            row[str(p["concurrency"])] = {
-                "throughput_ratio": round(p["throughput_per_s"] / q["throughput_per_s"], 3),
+            q = plain.get((p["concurrency"], p.get("round", 0)))
+            if q and q["throughput_per_s"]:
+                pairs.setdefault(p["concurrency"], []).append((p, q))
+        row = {}
+        for c, found in pairs.items():
+            ratios = [a["throughput_per_s"] / b["throughput_per_s"] for a, b in found]
+            row[str(c)] = {
+                "throughput_ratio": round(statistics.median(ratios), 3),
                 **{
-                    f"{k.removesuffix('_ms')}_added_ms": round(p["latency"][k] - q["latency"][k], 3)
+                    f"{k.removesuffix('_ms')}_added_ms": round(
+                        statistics.median(p["latency"][k] - q["latency"][k] for p, q in found), 3
+                    )
                     for k in ("p50_ms", "p99_ms")
-                    if k in p["latency"] and k in q["latency"]
+                    if all(k in p["latency"] and k in q["latency"] for p, q in found)
                 },
             }
         out[kind] = row

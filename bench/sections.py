@@ -25,11 +25,16 @@ def met_text(ok: bool | None) -> str:
     return "n/a" if ok is None else ("**yes**" if ok else "**no**")
 
 
+def points_of(api: dict[str, Any], kind: str, c: int) -> list[dict[str, Any]]:
+    """Every round's point of ``kind`` at ``c`` clients (``api_bench.py --rounds``)."""
+    return [p for p in api["points"].get(kind, []) if p["concurrency"] == c]
+
+
 def point(api: dict[str, Any], kind: str, c: int) -> dict[str, Any]:
-    for p in api["points"].get(kind, []):
-        if p["concurrency"] == c:
-            return p
-    return {}
+    """The round with the median throughput of ``kind`` at ``c`` clients ({} if none;
+    with an even number of rounds, the lower of the two middle ones)."""
+    found = sorted(points_of(api, kind, c), key=lambda p: p["throughput_per_s"])
+    return found[(len(found) - 1) // 2] if found else {}
 
 
 def table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -68,6 +73,7 @@ def api_section(api: dict[str, Any]) -> list[str]:
                 [
                     kind,
                     str(p["concurrency"]),
+                    str(p.get("round", 0) + 1),
                     fmt(p["throughput_per_s"], "", 0),
                     fmt(p["latency"].get("p50_ms"), "", 2),
                     fmt(p["latency"].get("p99_ms"), "", 2),
@@ -90,6 +96,7 @@ def api_section(api: dict[str, Any]) -> list[str]:
         [
             "workload",
             "clients",
+            "round",
             "ops/s",
             "p50 ms",
             "p99 ms",
@@ -100,10 +107,22 @@ def api_section(api: dict[str, Any]) -> list[str]:
         ],
         rows,
     )
-    lines += ["", "Ratios of throughput (same concurrency, same run):", ""]
-    rrows = [
-        [k, *(fmt(v.get(str(c)), "", 3) for c in (1, 8, 64, 256))] for k, v in api["ratios"].items()
+    lines += [
+        "",
+        "Ratios of throughput (same concurrency, same round; the median of the rounds, "
+        "each round's in brackets):",
+        "",
     ]
+    each = api.get("ratio_rounds", {})
+
+    def cell(kind: str, c: int) -> str:
+        median = api["ratios"][kind].get(str(c))
+        rounds = each.get(kind, {}).get(str(c), [])
+        if median is None or len(rounds) < 2:
+            return fmt(median, "", 3)
+        return f"{fmt(median, '', 3)} ({', '.join(fmt(r, '', 3) for r in rounds)})"
+
+    rrows = [[k, *(cell(k, c) for c in (1, 8, 64, 256))] for k in api["ratios"]]
     lines += table(["ratio", "1", "8", "64", "256"], rrows)
     st = api.get("store_stats") or {}
     if st:

@@ -143,3 +143,37 @@ def test_tls_cost_compares_the_same_points_with_and_without_tls() -> None:
         "create": {"8": {"throughput_ratio": 0.9, "p50_added_ms": 0.5, "p99_added_ms": 1.0}},
         "echo": {},
     }
+
+
+def test_rounds_give_the_median_ratio_within_rounds_and_their_range() -> None:
+    """api_bench --rounds: a ratio is taken within a round (the machine's conditions
+    shared) and the median of the rounds is the figure, with its range beside it."""
+    import sys
+    from pathlib import Path
+
+    sys.path.append(str(Path(__file__).resolve().parents[2] / "bench"))
+    from bench import api_bench
+
+    def pt(c: int, tput: float, p99: float, rnd: int) -> dict[str, Any]:
+        return {
+            "concurrency": c,
+            "throughput_per_s": tput,
+            "latency": {"p99_ms": p99},
+            "round": rnd,
+        }
+
+    points = {
+        "echo": [pt(64, 4000, 20, 0), pt(64, 5000, 20, 1), pt(64, 4000, 20, 2)],
+        "create": [pt(64, 2200, 90, 0), pt(64, 2000, 90, 1), pt(64, 1600, 90, 2)],
+    }
+    points["echo"] += [pt(8, 3000, 3, r) for r in range(3)]
+    points["create"] += [pt(8, 800, p99, r) for r, p99 in enumerate((12.0, 9.0, 30.0))]
+    api = {**_api(0, 0), "points": points, **api_bench.ratios(points)}
+    # Per round 0.55, 0.4, 0.4: the median is 0.4. The ratio of the medians
+    # (2000/4000) would be 0.5, "met", from rounds where it was not.
+    assert api["ratio_rounds"]["create_over_echo"]["64"] == [0.55, 0.4, 0.4]
+    assert api["ratios"]["create_over_echo"]["64"] == 0.4
+    rows = _rows({"api": api})
+    r64, r8 = _row(rows, "64 clients"), _row(rows, "8 clients")
+    assert "= 0.40x echo (0.40-0.55x over 3 rounds)" in r64[3] and r64[4] == "**no**"
+    assert r8[3].startswith("p99 12.00 ms (9.0-30.0 ms over 3 rounds)") and r8[4] == "**no**"
