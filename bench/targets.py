@@ -52,7 +52,7 @@ def _script(script: str, *args: str) -> Callable[[Options, str], list[str]]:
 
 def _api(opt: Options, out: str) -> list[str]:
     # The points issue #10 measured: echo and raw etcd are the same-run baselines.
-    # Three rounds: a ratio moved 0.29x-0.44x between single runs of the same code.
+    # Three rounds: the 64-client ratio moved 0.29x-0.42x between single runs of one commit.
     cmd = _script(
         "api_bench.py", "--concurrency", "8,64", "--kinds", "echo,raw_etcd,create", "--rounds", "3"
     )
