@@ -216,9 +216,11 @@ def apply(plan: JoinPlan, environ: MutableMapping[str, str] | None = None) -> No
 NICENESS_TIMEOUT_S = 20.0  # a worker per node starts for the check (about a second each)
 
 
-def worker_niceness(timeout_s: float = NICENESS_TIMEOUT_S) -> dict[str, int]:
-    """Node address -> the niceness the workers of that node run at, for every live node
-    of the Ray this process joined (a node that does not answer in time is left out).
+def worker_niceness(timeout_s: float = NICENESS_TIMEOUT_S) -> dict[str, int | None]:
+    """Node -> the niceness the workers of that node run at, for every live node of the
+    Ray this process joined; None for a node that did not answer in time or whose task
+    failed (a check that only warns must not stop ``amk up``). A node is named by its
+    address and, after it, the start of its node id (two nodes may share an address).
 
     Why: every worker's niceness is the ``RAY_worker_niceness`` its node's raylet was
     started with, 15 by default, and the gateway and the centres run as such workers.
@@ -232,23 +234,36 @@ def worker_niceness(timeout_s: float = NICENESS_TIMEOUT_S) -> dict[str, int]:
         return os.getpriority(os.PRIO_PROCESS, 0)
 
     refs = {
-        node["NodeManagerAddress"]: niceness.options(
+        f"{node['NodeManagerAddress']} ({node['NodeID'][:8]})": niceness.options(
             scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False)
         ).remote()
         for node in ray.nodes()
         if node.get("Alive")
     }
-    ready, _ = ray.wait(list(refs.values()), num_returns=len(refs), timeout=timeout_s)
+    ready, late = ray.wait(list(refs.values()), num_returns=len(refs), timeout=timeout_s)
+    for ref in late:
+        ray.cancel(ref, force=True)
     done = set(ready)
-    return {address: ray.get(ref) for address, ref in refs.items() if ref in done}
+    found: dict[str, int | None] = {}
+    for node, ref in refs.items():
+        try:
+            found[node] = ray.get(ref) if ref in done else None
+        except ray.exceptions.RayError:
+            found[node] = None
+    return found
 
 
-def niceness_warnings(found: Mapping[str, int]) -> list[str]:
-    """One line per node whose workers run below normal priority (niceness above 0)."""
-    return [
-        f"warning: Ray's workers on {address} run at niceness {value}: the gateway and the "
-        f"centres there yield the CPU to any other process (start that node's Ray with "
-        f"RAY_worker_niceness=0, README 'Ray between machines')"
-        for address, value in sorted(found.items())
-        if value > 0
-    ]
+def niceness_warnings(found: Mapping[str, int | None]) -> list[str]:
+    """One line per node whose workers run below normal priority (niceness above 0), or
+    whose niceness could not be read."""
+    lines = []
+    for node, value in sorted(found.items()):
+        if value is None:
+            lines.append(f"warning: could not read the niceness of Ray's workers on {node}")
+        elif value > 0:
+            lines.append(
+                f"warning: Ray's workers on {node} run at niceness {value}: the gateway and "
+                f"the centres there yield the CPU to any other process (start that node's "
+                f"Ray with RAY_worker_niceness=0, README 'Ray between machines')"
+            )
+    return lines

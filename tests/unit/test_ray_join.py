@@ -56,8 +56,10 @@ def test_apply_sets_the_environment_it_is_given() -> None:
 
 
 def test_a_node_below_normal_priority_gets_one_warning_line() -> None:
-    lines = niceness_warnings({"10.0.0.6": 15, "10.0.0.5": 0, "10.0.0.7": 5})
-    assert len(lines) == 2
-    assert lines[0].startswith("warning: Ray's workers on 10.0.0.6 run at niceness 15")
-    assert "10.0.0.7 run at niceness 5" in lines[1]
-    assert all("RAY_worker_niceness=0" in line for line in lines)
+    found = {"10.0.0.6 (b)": 15, "10.0.0.5 (a)": 0, "10.0.0.7 (c)": 5, "10.0.0.8 (d)": None}
+    lines = niceness_warnings(found)
+    assert len(lines) == 3
+    assert lines[0].startswith("warning: Ray's workers on 10.0.0.6 (b) run at niceness 15")
+    assert "10.0.0.7 (c) run at niceness 5" in lines[1]
+    assert all("RAY_worker_niceness=0" in line for line in lines[:2])
+    assert lines[2] == "warning: could not read the niceness of Ray's workers on 10.0.0.8 (d)"
