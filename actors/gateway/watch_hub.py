@@ -114,8 +114,11 @@ class Subscription:
 
     def offer(self, batch: Batch) -> bool:
         """Queue ``batch``; False (nothing queued) if the stream is too far behind:
-        ``QUEUE_BATCHES`` batches or ``max_bytes`` of them waiting already."""
-        if self.queue.full() or self.queued_bytes + batch.size > self.max_bytes:
+        ``QUEUE_BATCHES`` batches or ``max_bytes`` of them waiting already. A stream with
+        nothing waiting takes any batch, however large (etcd may send many revisions in
+        one response after a resume): it is keeping up."""
+        over = self.queued_bytes and self.queued_bytes + batch.size > self.max_bytes
+        if self.queue.full() or over:
             return False
         self.queue.put_nowait(batch)
         self.queued_bytes += batch.size

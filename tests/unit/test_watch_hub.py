@@ -212,4 +212,9 @@ async def test_a_stalled_stream_is_cut_off_by_the_bytes_it_holds() -> None:
     with pytest.raises(StoreUnavailableError, match="too slow"):
         stalled.next_nowait()
     assert reading in hub.subscribers and reading.queued_bytes == 0
+    # A stream with nothing waiting takes a batch larger than its budget: it keeps up.
+    big = b"y" * 20_000
+    etcd.feed.put_nowait((12, [put(K.incident("oslo", "OSL-12"), big, 12)]))
+    await settle()
+    assert [b.rev for b in _drain(reading)] == [12] and reading in hub.subscribers
     await hub.stop()
