@@ -29,6 +29,7 @@ from cluster import errors
 from cluster.errors import AmkError
 
 PROTOCOL = 5
+MAX_NAME = 200  # characters of a module and class name together
 _DOMAIN_MODULES = {m.__name__: m for m in (commands, model)}
 # Modules whose AmkError subclasses may be rebuilt (imported on first sight, then checked).
 _ERROR_MODULE_PREFIXES = ("actors.", "cluster.")
@@ -73,7 +74,8 @@ class _Unpickler(pickle.Unpickler):
     """Resolves only the classes listed in the module docstring."""
 
     def find_class(self, module: str, name: str) -> Any:
-        found = _allowed(module, name)
+        # Our names are short; a long one is refused before the cache keeps it.
+        found = _allowed(module, name) if len(module) + len(name) <= MAX_NAME else None
         if found is None:
             raise WireError(f"refused to rebuild {module}.{name}")
         return found

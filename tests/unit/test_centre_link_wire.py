@@ -81,3 +81,12 @@ def test_owner_record_address_is_optional_both_ways() -> None:
     assert OwnerRecord.decode(rec.encode()) == rec
     newer = b'{"centre": "oslo", "instance": "oslo-1", "lease": 7, "since": 9.0, "x": 1}'
     assert OwnerRecord.decode(newer).centre == "oslo"
+
+
+def test_a_long_name_is_refused_and_not_remembered() -> None:
+    wire._allowed.cache_clear()
+    with pytest.raises(wire.WireError):
+        wire.loads(_global("actors.domain.model", "x" * 10_000))
+    assert wire._allowed.cache_info().currsize == 0
+    wire.loads(wire.dumps(Outcome()))  # a name of ours is checked once, then remembered
+    assert wire._allowed.cache_info().currsize == 1
