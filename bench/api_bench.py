@@ -426,8 +426,8 @@ async def run_mode(
 
 def ratios(points: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     """Throughput of each gateway workload over the echo and raw-etcd baselines: per
-    round (``ratio_rounds``, the two points of one round), and their median (``ratios``,
-    what the targets read)."""
+    round (``ratio_rounds``, the two points of one round), and their median (``ratios``;
+    the lower middle one for an even count, so that it is always one round's)."""
     by = {(k, p["concurrency"], p.get("round", 0)): p for k, v in points.items() for p in v}
     rounds: dict[str, dict[str, list[float]]] = {}
     for (kind, c, rnd), p in sorted(by.items(), key=lambda kv: kv[0][2]):
@@ -442,8 +442,7 @@ def ratios(points: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
                 )
     return {
         "ratios": {
-            k: {c: round(statistics.median(v), 3) for c, v in row.items()}
-            for k, row in rounds.items()
+            k: {c: statistics.median_low(v) for c, v in row.items()} for k, row in rounds.items()
         },
         "ratio_rounds": rounds,
     }

@@ -112,10 +112,13 @@ def _archive_lines(arc: dict[str, Any] | None) -> list[str]:
         [t["target"], t["measured"], "**yes**" if t["met"] else "**no**"]
         for t in arc.get("targets", [])
     ]
+    at = arc.get("machine_at_start", {}).get("at", "an unrecorded time")
     return [
         "## Archive (bench/archive_bench.py)",
         "",
-        f"`{arc.get('command')}`; detail in archive.md.",
+        f"`{arc.get('command')}`, run at {at}; detail in archive.md. Run on its own or with "
+        "`run_all.py --only archive`: these figures are from this summary's run only if "
+        "that time falls within it.",
         "",
         *table(["target", "measured", "met"], rows),
     ]

@@ -12,12 +12,11 @@ Two tables, kept together because each figure names the benchmark that measures 
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.sections import fmt, point, points_of
+from bench.sections import fmt, points_of
 
 Results = dict[str, dict[str, Any]]
 
@@ -161,9 +160,25 @@ class Figure:
     needs: tuple[str, ...] = field(default=())  # parts of the JSON that must be there
 
 
-def _create(api: dict[str, Any], c: int) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    points = (point(api, k, c) for k in ("create", "echo", "raw_etcd"))
-    return tuple(points)  # type: ignore[return-value]
+def _same_round(api: dict[str, Any], kind: str, c: int, rnd: int) -> dict[str, Any]:
+    """The point of ``kind`` at ``c`` clients in round ``rnd`` ({} if none)."""
+    return next((p for p in points_of(api, kind, c) if p.get("round", 0) == rnd), {})
+
+
+def _median_round(api: dict[str, Any], c: int, key: Callable[[dict[str, Any]], float | None]):
+    """(value, round, every round's value) for the create point at ``c`` clients whose
+    ``key`` is the median of the rounds (the lower middle one for an even count, so the
+    figure is always one round's, shown with that round's baselines); None if none."""
+    found = []
+    for p in points_of(api, "create", c):
+        value = key(p)
+        if value is not None:
+            found.append((value, p.get("round", 0)))
+    if not found:
+        return None
+    found.sort(key=lambda vr: vr[0])  # a stable sort: a tie keeps round order
+    value, rnd = found[(len(found) - 1) // 2]
+    return value, rnd, [v for v, _ in sorted(found, key=lambda vr: vr[1])]
 
 
 def _rounds(values: list[float], unit: str, digits: int) -> str:
@@ -175,14 +190,17 @@ def _rounds(values: list[float], unit: str, digits: int) -> str:
 
 
 def _api_64(api: dict[str, Any], _: Results) -> Row:
-    c, e, r = _create(api, 64)
-    if not c or not e:
+    # Each round's ratio is taken within the round (api_bench --rounds); the figure is the
+    # median round's, with that round's echo and raw etcd beside it.
+    def ratio_in_round(p: dict[str, Any]) -> float | None:
+        e = _same_round(api, "echo", 64, p.get("round", 0))
+        return p["throughput_per_s"] / e["throughput_per_s"] if e.get("throughput_per_s") else None
+
+    found = _median_round(api, 64, ratio_in_round)
+    if found is None:
         return Row("not run (no 64-client create and echo points)", None, why="not run")
-    # The median of the rounds' ratios, each taken within its round (api_bench --rounds).
-    ratio = api.get("ratios", {}).get("create_over_echo", {}).get("64")
-    if ratio is None:
-        ratio = c["throughput_per_s"] / e["throughput_per_s"]
-    each = api.get("ratio_rounds", {}).get("create_over_echo", {}).get("64", [])
+    ratio, rnd, each = found
+    c, e, r = (_same_round(api, k, 64, rnd) for k in ("create", "echo", "raw_etcd"))
     raw = f"; raw etcd {fmt(r.get('throughput_per_s'), '/s', 0)}" if r else ""
     return Row(
         f"{fmt(c['throughput_per_s'], '/s', 0)} = {ratio:.2f}x echo{_rounds(each, 'x', 2)}",
@@ -192,15 +210,15 @@ def _api_64(api: dict[str, Any], _: Results) -> Row:
 
 
 def _api_8(api: dict[str, Any], _: Results) -> Row:
-    c, e, r = _create(api, 8)
-    if not c:
+    found = _median_round(api, 8, lambda p: p["latency"].get("p99_ms"))
+    if found is None:
         return Row("not run (no 8-client create point)", None, why="not run")
-    p99s = [p["latency"]["p99_ms"] for p in points_of(api, "create", 8) if "p99_ms" in p["latency"]]
-    p99 = statistics.median(p99s) if p99s else None
+    p99, rnd, each = found
+    c, e, r = (_same_round(api, k, 8, rnd) for k in ("create", "echo", "raw_etcd"))
     return Row(
-        f"p99 {fmt(p99, ' ms', 2)}{_rounds(p99s, ' ms', 1)} "
+        f"p99 {fmt(p99, ' ms', 2)}{_rounds(each, ' ms', 1)} "
         f"({fmt(c['throughput_per_s'], '/s', 0)})",
-        p99 is not None and p99 <= 10,
+        p99 <= 10,
         f"echo p99 {fmt(e.get('latency', {}).get('p99_ms'), ' ms', 2)}; raw etcd p99 "
         f"{fmt(r.get('latency', {}).get('p99_ms'), ' ms', 2)}",
     )

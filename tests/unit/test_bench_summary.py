@@ -166,8 +166,8 @@ def test_rounds_give_the_median_ratio_within_rounds_and_their_range() -> None:
         "echo": [pt(64, 4000, 20, 0), pt(64, 5000, 20, 1), pt(64, 4000, 20, 2)],
         "create": [pt(64, 2200, 90, 0), pt(64, 2000, 90, 1), pt(64, 1600, 90, 2)],
     }
-    points["echo"] += [pt(8, 3000, 3, r) for r in range(3)]
-    points["create"] += [pt(8, 800, p99, r) for r, p99 in enumerate((12.0, 9.0, 30.0))]
+    points["echo"] += [pt(8, 3000, 3 + r, r) for r in range(3)]
+    points["create"] += [pt(8, 810 + 10 * r, p99, r) for r, p99 in enumerate((12.0, 9.0, 30.0))]
     api = {**_api(0, 0), "points": points, **api_bench.ratios(points)}
     # Per round 0.55, 0.4, 0.4: the median is 0.4. The ratio of the medians
     # (2000/4000) would be 0.5, "met", from rounds where it was not.
@@ -175,5 +175,9 @@ def test_rounds_give_the_median_ratio_within_rounds_and_their_range() -> None:
     assert api["ratios"]["create_over_echo"]["64"] == 0.4
     rows = _rows({"api": api})
     r64, r8 = _row(rows, "64 clients"), _row(rows, "8 clients")
-    assert "= 0.40x echo (0.40-0.55x over 3 rounds)" in r64[3] and r64[4] == "**no**"
-    assert r8[3].startswith("p99 12.00 ms (9.0-30.0 ms over 3 rounds)") and r8[4] == "**no**"
+    # The median round (the third, 1,600/s against 4,000/s), with its own baseline.
+    assert r64[3] == "1,600/s = 0.40x echo (0.40-0.55x over 3 rounds)" and r64[4] == "**no**"
+    assert r64[5].startswith("grpc.aio echo 4,000/s")
+    # The median p99 is the first round's: its throughput and its echo's p99 beside it.
+    assert r8[3] == "p99 12.00 ms (9.0-30.0 ms over 3 rounds) (810/s)" and r8[4] == "**no**"
+    assert r8[5].startswith("echo p99 3 ms;")
