@@ -30,13 +30,6 @@ def points_of(api: dict[str, Any], kind: str, c: int) -> list[dict[str, Any]]:
     return [p for p in api["points"].get(kind, []) if p["concurrency"] == c]
 
 
-def point(api: dict[str, Any], kind: str, c: int) -> dict[str, Any]:
-    """The round with the median throughput of ``kind`` at ``c`` clients ({} if none;
-    with an even number of rounds, the lower of the two middle ones)."""
-    found = sorted(points_of(api, kind, c), key=lambda p: p["throughput_per_s"])
-    return found[(len(found) - 1) // 2] if found else {}
-
-
 def table(header: list[str], rows: list[list[str]]) -> list[str]:
     out = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     out += ["| " + " | ".join(str(c).replace("|", "\\|") for c in r) + " |" for r in rows]

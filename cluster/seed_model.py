@@ -296,6 +296,11 @@ class Seed(_Strict):
         """The health region a region belongs to: its home centre's ("" if none)."""
         return self.centre(self.region(region_id).home).health_region
 
+    def partner_regions(self, centre_id: str) -> frozenset[str]:
+        """The regions whose overflowed calls ``centre_id`` may answer (as a partner
+        within its health region or across)."""
+        return frozenset(r.id for r in self.regions if centre_id in r.all_partners)
+
     def centre(self, centre_id: str) -> CentreConfig:
         for c in self.centres:
             if c.id == centre_id:

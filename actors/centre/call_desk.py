@@ -40,9 +40,7 @@ class CallDesk:
         self.peers = peers
         self.call_takers: dict[str, str] = {}  # signed in here -> the call being handled
         # The regions whose overflow this centre answers (either step): from the seed, once.
-        self.partner_regions = [
-            r.id for r in core.config.seed.regions if core.centre_id in r.all_partners
-        ]
+        self.partner_regions = core.config.seed.partner_regions(core.centre_id)
 
     def sign_in(self, call_taker: str) -> CallTakerCounts:
         self.call_takers.setdefault(call_taker, "")

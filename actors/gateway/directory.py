@@ -38,23 +38,17 @@ class Directory:
         self.listeners: list[Callable[[str, Owner | None], None]] = []
 
     async def start(self) -> None:
-        owners, rev = await self.client.get_prefix(self.keys.regions_prefix())
+        client = self.client
+        regions = self.keys.regions_prefix()
+        entities = (self.keys.incidents_prefix(), self.keys.units_prefix())
+        owners, rev = await client.get_prefix(regions)
         for kv in owners:
             self._apply_owner(WatchEventKV(kv, False, None), initial=True)
-        for kind in ("incidents", "units"):
-            prefix = (
-                self.keys.incidents_prefix() if kind == "incidents" else self.keys.units_prefix()
-            )
-            kvs, _ = await self.client.get_prefix(prefix, revision=rev, keys_only=True)
+        for prefix in entities:
+            kvs, _ = await client.get_prefix(prefix, revision=rev, keys_only=True)
             for kv in kvs:
                 self._apply_entity(kv.key, False)
         self.revision = rev
-        client = self.client
-        regions, incidents, units = (
-            self.keys.regions_prefix(),
-            self.keys.incidents_prefix(),
-            self.keys.units_prefix(),
-        )
         self._tasks = [
             asyncio.create_task(
                 self._follow(
@@ -75,7 +69,7 @@ class Directory:
                         lambda change: self._apply_entity(*change),
                     )
                 )
-                for prefix in (incidents, units)
+                for prefix in entities
             ),
         ]
 

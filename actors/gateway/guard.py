@@ -159,13 +159,13 @@ class Guard(grpc.aio.ServerInterceptor):
         self._event_records: OrderedDict[bytes, list[tuple[str, str, str, str]]] = OrderedDict()
         # method -> (the registered handler, its guarded wrapper): wrapped once, not per call
         self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
-        self.partner_of: dict[str, frozenset[str]] = {}
+        seed = gw.config.seed
+        # Partners across health regions too: they answer overflow.
+        self.partner_of = {c.id: seed.partner_regions(c.id) for c in seed.centres}
         self.home_of: dict[str, frozenset[str]] = {}
         self._served: dict[str, Served] = {}  # centre -> its regions, at _served_version
         self._served_version = -1
-        for r in gw.config.seed.regions:
-            for centre in r.all_partners:  # across health regions too: they answer overflow
-                self.partner_of[centre] = self.partner_of.get(centre, frozenset()) | {r.id}
+        for r in seed.regions:
             self.home_of[r.home] = self.home_of.get(r.home, frozenset()) | {r.id}
 
     async def intercept_service(
