@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -115,6 +115,32 @@ async def assert_eventually(
             if time.monotonic() > deadline:
                 raise
         await asyncio.sleep(interval_s)
+
+
+def process_state(pid: int) -> str | None:
+    """The state letter of process ``pid`` from procfs (R, S, Z, ...), None once it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return stat.rsplit(")", 1)[1].split()[0]
+
+
+async def kill_gateway(deployment: Any, address: str, *, timeout_s: float = 30.0) -> None:
+    """Kill the gateway on ``address`` and return once its process has ended.
+
+    Ray's kill only asks for the end: for a few milliseconds the old process can still
+    answer, and a test that calls at once may be served by the gateway it meant to kill.
+    """
+    handle = await deployment.gateway(address)
+    pid = await handle.pid()
+    handle.kill()
+
+    async def ended() -> None:
+        state = process_state(pid)
+        assert state in (None, "Z", "X"), f"gateway {address} (pid {pid}) still {state}"
+
+    await assert_eventually(ended, timeout_s=timeout_s)
 
 
 def make_config(home: Path, prefix: str, namespace: str, gateways: int = 1) -> ClusterConfig:

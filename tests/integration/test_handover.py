@@ -17,7 +17,7 @@ from cluster.errors import FencedError
 from cluster.keys import Keys
 from cluster.session import Session
 from cluster.store import FencedStore, StaleRecordError, Write
-from tests.helpers import assert_eventually, rid
+from tests.helpers import assert_eventually, kill_gateway, rid
 from tests.integration.support import Writer, check_nothing_lost, owner_of
 
 pytestmark = [
@@ -230,7 +230,7 @@ async def test_client_carries_on_when_one_gateway_is_killed(cluster):
         assert len(done) >= 5
 
     await assert_eventually(some_done, timeout_s=30)
-    (await cluster.deployment.gateway(victim)).kill()
+    await kill_gateway(cluster.deployment, victim)
     await first
     await asyncio.to_thread(create_many, 10)
     client.close()

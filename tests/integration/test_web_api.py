@@ -31,7 +31,7 @@ from cluster.etcd import EtcdClient
 from cluster.etcd_tls import identity_files
 from cluster.tokens import ALGORITHM, LocalIssuer
 from tests.conftest import RunningCluster
-from tests.helpers import find_free_port, session_pki
+from tests.helpers import find_free_port, kill_gateway, session_pki
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -410,7 +410,7 @@ async def test_live_carries_on_through_another_gateway_when_its_own_dies(console
             events = Events(resp)
             await events.until("batch", snapshot_done)
             victim = console.runner.app[GATEWAYS].address  # where the stream is
-            (await cluster.deployment.gateway(victim)).kill()
+            await kill_gateway(cluster.deployment, victim)
             status, inc = await rpc(session, web, "CreateIncident", NEW)
             assert status == 200, inc
             seen = await events.until("batch", changed(inc["id"]))
