@@ -348,7 +348,8 @@ async def test_the_map_recolours_a_region_when_its_owner_is_killed_and_the_next_
 async def test_the_health_region_filter_over_the_whole_countrys_map(browser, web, stub) -> None:
     """A second web server, of the national seed (its reference and map), in front of
     the module's five centres: the map draws every area of the country from the server's
-    own seed, and the health region select narrows the owners, incidents and units."""
+    own seed, and the health region select narrows the owners, incidents, units, the 113
+    queue and the KPI figures."""
     from clients.web.server import start_web, stop_web
     from cluster.config import ClusterConfig
 
@@ -374,6 +375,13 @@ async def test_the_health_region_filter_over_the_whole_countrys_map(browser, web
             position=pb.Position(lat=59.92, lon=10.75, accuracy_m=20),
         )
     )
+    call = await stub.ReceiveCall(
+        pb.ReceiveCallRequest(
+            request_id=rid(),
+            caller_number="+47 22 33 44 55",
+            position=pb.Position(lat=59.92, lon=10.75, accuracy_m=30),
+        )
+    )
     # Whoever serves Oslo now (an earlier test of the module may have killed AMK Oslo).
     status = await stub.GetClusterStatus(pb.GetClusterStatusRequest(), timeout=10)
     owner = next(r.owner_centre for r in status.regions if r.id == "oslo") or "oslo"
@@ -396,6 +404,28 @@ async def test_the_health_region_filter_over_the_whole_countrys_map(browser, web
                 "#owners [data-region]", "rs => rs.map(r => r.dataset.region)"
             )
 
+        async def regions_in(selector: str) -> set[str]:
+            return set(
+                await page.eval_on_selector_all(selector, "es => es.map(e => e.dataset.region)")
+            ) - {""}
+
+        # The 113 queue shows the new call; once a call is answered here, the KPI panel
+        # has an answer-time figure of one of this centre's regions.
+        queued = f'#calls [data-call-id="{call.id}"]'
+        await shown(page, queued)
+        await page.click('button[data-action="SignIn"]')
+        await page.click('button[data-action="AnswerNextCall"]')
+        await page.wait_for_selector(".answered-call:not([hidden])", timeout=WAIT_MS)
+        await page.click('button[data-action="GetKpis"]')
+        kpi_labels = "#kpis .kpi-label[data-region]"
+        await page.wait_for_function(
+            f"() => [...document.querySelectorAll('{kpi_labels}')]"
+            ".some(e => e.getAttribute('data-region'))",
+            timeout=WAIT_MS,
+        )
+        kpi_regions = await regions_in(kpi_labels)
+        assert kpi_regions and kpi_regions <= set(of["helse-sor-ost"])
+
         await page.select_option("#health-region", "helse-vest")
         assert sorted(await owners()) == sorted(of["helse-vest"])
         await page.wait_for_function(
@@ -403,10 +433,16 @@ async def test_the_health_region_filter_over_the_whole_countrys_map(browser, web
             timeout=WAIT_MS,
         )
         await page.wait_for_selector(row, state="hidden", timeout=WAIT_MS)
+        await page.wait_for_selector(queued, state="detached", timeout=WAIT_MS)
+        assert await regions_in("#calls .queue-region") <= set(of["helse-vest"])
+        assert await regions_in(kpi_labels) == set()
         await page.select_option("#health-region", "helse-sor-ost")
         assert sorted(await owners()) == sorted(of["helse-sor-ost"])
         await page.wait_for_selector(row, state="visible", timeout=WAIT_MS)
         await page.wait_for_function("() => window.amk.drawn.incidents > 0", timeout=WAIT_MS)
+        await shown(page, queued)
+        assert "oslo" in await regions_in("#calls .queue-region")
+        assert await regions_in(kpi_labels) == kpi_regions
         await page.select_option("#health-region", "")
         assert sorted(await owners()) == sorted(r.id for r in seed.regions)
         assert page.amk_errors == []

@@ -1,13 +1,13 @@
-// The 113 queue: every waiting and answered call of the regions in scope, grouped by the
-// centre that owns the region now, with the wait ticking against the 10 s answer target
-// (red past it). A call-taker signs in at their centre and answers the next call; the
-// answered call fills the new-incident form.
+// The 113 queue: every waiting and answered call of the regions in scope (of the health
+// region shown, if one is), grouped by the centre that owns the region now, with the wait
+// ticking against the 10 s answer target (red past it). A call-taker signs in at their
+// centre and answers the next call; the answered call fills the new-incident form.
 import { rpc } from '../api.js';
 import { duration, fill, h, when } from '../dom.js';
 import { desk } from '../desk.js';
 import { act } from '../forms.js';
 import { en, t } from '../i18n.js';
-import { can, centreName, regionById, session } from '../session.js';
+import { can, centreName, inHealthRegion, regionById, session } from '../session.js';
 import { emit, on, store } from '../state.js';
 
 const TARGET_MS = 10_000; // the national target: 90 % of 113 calls answered within 10 s
@@ -90,6 +90,7 @@ export function callsPanel() {
 
   on('calls', () => renderQueue(list));
   on('owners', () => renderQueue(list));
+  on('health-region', () => renderQueue(list));
   setInterval(() => tick(list), 250);
 
   return h('section', { class: 'panel', id: 'calls-panel', 'aria-labelledby': 'calls-title' },
@@ -100,7 +101,8 @@ export function callsPanel() {
 
 function renderQueue(list) {
   const byCentre = new Map();
-  const regions = new Set([...store.calls.map((c) => c.region), ...metricRegions()]);
+  // The health region shown narrows the queue to its regions' calls and figures.
+  const regions = new Set([...store.calls.map((c) => c.region), ...metricRegions()].filter(inHealthRegion));
   for (const region of regions) {
     const owner = store.owners[region] || '';
     if (!byCentre.has(owner)) byCentre.set(owner, []);

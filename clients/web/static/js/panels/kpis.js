@@ -6,7 +6,8 @@ import { h } from '../dom.js';
 import { act } from '../forms.js';
 import { en, t } from '../i18n.js';
 import { URGENCY_COLOUR } from '../map_symbols.js';
-import { can, regionById } from '../session.js';
+import { can, inHealthRegion, regionById } from '../session.js';
+import { on } from '../state.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const REFRESH_MS = 60_000;
@@ -23,11 +24,17 @@ export function kpisPanel() {
   const charts = h('div', { id: 'kpis', class: 'kpi-charts' });
   const error = h('div', { class: 'form-error', role: 'alert' });
   const button = h('button', { type: 'button', class: 'secondary', dataset: { action: 'GetKpis' } }, t('action.GetKpis'));
+  // The figures of the regions the caller may see (their centre's, all for an engineer),
+  // narrowed in the browser to the health region shown: asking GetKpis for another
+  // centre's regions would be refused, and the selection should not cost a round trip.
+  let figures = [];
+  const show = () => draw(charts, figures.filter((f) => !f.region || inHealthRegion(f.region)));
   const load = () => act(button, error, async () => {
-    const res = await rpc('GetKpis', {});
-    draw(charts, res.figures || []);
+    figures = (await rpc('GetKpis', {})).figures || [];
+    show();
   });
   button.addEventListener('click', load);
+  on('health-region', show);
   load();
   setInterval(() => { if (!document.hidden) load(); }, REFRESH_MS);
   return h('section', { class: 'panel', id: 'kpis-panel', 'aria-labelledby': 'kpis-title' },
@@ -61,7 +68,7 @@ function chart(measure, figures) {
     const y = top + i * ROW;
     const urgency = f.urgency && f.urgency !== 'URGENCY_UNSPECIFIED' ? ` ${en(f.urgency)}` : '';
     const area = f.area ? ` ${f.area}` : '';
-    svg.append(s('text', { x: LEFT - 6, y: y + 14, 'text-anchor': 'end', class: 'kpi-label' },
+    svg.append(s('text', { x: LEFT - 6, y: y + 14, 'text-anchor': 'end', class: 'kpi-label', 'data-region': f.region || '' },
       `${regionById(f.region)?.code || f.region || t('filter.all')}${urgency}${area}`));
     const colour = URGENCY_COLOUR[f.urgency] || '#5c7cfa';
     const p90 = s('rect', { x: LEFT, y: y + 3, width: Math.max(1, x(Number(f.p90_s) || 0) - LEFT), height: 14, fill: colour, opacity: 0.35 });
