@@ -198,12 +198,14 @@ def _region_option(parser: argparse.ArgumentParser, what: str) -> None:
     )
 
 
-def _health_region_option(parser: argparse.ArgumentParser, what: str) -> None:
+def _health_region_option(
+    parser: argparse.ArgumentParser, what: str, *, grouped: bool = True
+) -> None:
     parser.add_argument(
         "--health-region",
         metavar="ID",
         action="append",
         help=f"only {what} of this health region (helse-sor-ost, helse-vest, "
         "helse-midt-norge, helse-nord: the running seed's); repeat or comma-separate "
-        "for several (default: all, grouped by health region)",
+        f"for several (default: all{', grouped by health region' if grouped else ''})",
     )

@@ -23,7 +23,14 @@ from rich.text import Text
 
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from clients.cli_alerts import alert_timeline, prenotification_text
+from clients.cli_base import _health_region_option
 from clients.enums import ALERT_SERVICE, ALERT_STATE, enum_name
+from clients.health_regions import (
+    check_health_regions,
+    parse_health_regions,
+    regions_in,
+    select_board,
+)
 from clients.kpi import parse_since
 from clients.render import (
     format_time,
@@ -122,7 +129,17 @@ def cmd_incident_history(ctx: Any) -> int:
 
 def cmd_board_at(ctx: Any) -> int:
     a = ctx.args
-    return int(ctx.emit(ctx.client().board_at(a.at, a.region or []), board_at_view))
+    client = ctx.client()
+    asked = parse_health_regions(a.health_region)
+    shown: set[str] | None = None
+    if asked:  # checked before the board is rebuilt: an unknown id costs nothing
+        status = client.cluster_status()
+        check_health_regions(asked, status)
+        shown = regions_in(status, asked)
+    board = client.board_at(a.at, a.region or [])
+    if shown is not None:
+        board = select_board(board, shown)
+    return int(ctx.emit(board, board_at_view))
 
 
 def add_history_commands(
@@ -151,3 +168,4 @@ def add_history_commands(
     board.add_argument(
         "--region", metavar="R", action="append", help="only this region (repeatable)"
     )
+    _health_region_option(board, "incidents, units and region owners", grouped=False)

@@ -80,6 +80,20 @@ def select_health_regions(status: pb.ClusterStatus, asked: Sequence[str]) -> pb.
     return out
 
 
+def select_board(board: pb.BoardAt, regions: set[str]) -> pb.BoardAt:
+    """``board`` with only the incidents, units and owners of ``regions`` (``amk board
+    --at --health-region``). The board is asked for in the caller's own scope and narrowed
+    here, as the web console narrows its lists: asking for another centre's regions would
+    be refused."""
+    out = pb.BoardAt()
+    out.CopyFrom(board)
+    del out.incidents[:], out.units[:], out.owners[:]
+    out.incidents.extend(i for i in board.incidents if i.region in regions)
+    out.units.extend(u for u in board.units if u.region in regions)
+    out.owners.extend(o for o in board.owners if o.region in regions)
+    return out
+
+
 def health_region_label(health_regions: Sequence[pb.HealthRegion], health_region: str) -> str:
     """``Helse Vest (helse-vest)``; the id alone for one not declared; ``-`` for none."""
     for h in health_regions:

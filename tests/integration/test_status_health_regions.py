@@ -39,3 +39,32 @@ async def test_amk_status_by_health_region_against_the_running_seed(cluster, cap
     code, out, err = await asyncio.to_thread(amk, "status")
     assert code == 0  # a table of regions and one of centres per health region
     assert all(f"Regions: {h.name} ({h.id})" in out for h in seed.health_regions)
+
+
+async def test_amk_board_at_by_health_region_against_the_running_seed(cluster, capsys):
+    """``amk board --at --health-region``: the board of a moment, only that health
+    region's incidents, units and owners; an unknown id is exit 2, naming the known ones."""
+    seed = cluster.config.seed
+    known = [h.id for h in seed.health_regions]
+    wanted = {r.id for r in seed.regions if seed.health_region_of(r.id) == known[0]}
+
+    def amk(*argv: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = main(["--gateway", cluster.gateway, *argv])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    code, out, err = await asyncio.to_thread(
+        amk, "--json", "board", "--at", "1s", "--health-region", known[0]
+    )
+    assert code == 0, err
+    doc = json.loads(out)
+    # (A region claimed less than a second ago has no owner at that moment yet.)
+    assert doc["owners"] and {o["region"] for o in doc["owners"]} <= wanted
+    assert doc["units"] and {u["region"] for u in doc["units"]} <= wanted
+    assert {i["region"] for i in doc.get("incidents", [])} <= wanted
+    code, out, err = await asyncio.to_thread(
+        amk, "board", "--at", "1s", "--health-region", "helse-atlantis"
+    )
+    assert code == 2 and out == ""
+    assert "--health-region: unknown health region helse-atlantis; known: " in err

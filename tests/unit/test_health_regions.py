@@ -19,6 +19,7 @@ from clients.health_regions import (
     group_by_health_region,
     parse_health_regions,
     regions_in,
+    select_board,
     select_health_regions,
 )
 from clients.render import cluster_status_renderable, to_json_doc
@@ -293,3 +294,39 @@ def test_the_unfiltered_board_groups_owners_of_the_whole_country(norway: Seed) -
     out = text_of(render_board(state, "test"))
     at = [out.index(f"{h.name} ({h.id})") for h in norway.health_regions]
     assert at == sorted(at)
+
+
+# ---------------------------------------------------------------- amk board --at
+
+
+def test_the_board_at_a_moment_keeps_only_the_chosen_health_regions(norway: Seed) -> None:
+    status = status_of(norway)
+    vest = expected_regions(norway, "helse-vest")
+    oslo, bergen = "oslo", vest[0]
+    board = pb.BoardAt(
+        incidents=[_incident("OSL-1", oslo), _incident("BGO-1", bergen)],
+        units=[_unit("osl-a1", oslo), _unit("bgo-a1", bergen)],
+        owners=[
+            pb.RegionOwnerAt(region=oslo, centre="oslo", fencing_token=7),
+            pb.RegionOwnerAt(region=bergen, centre=bergen, fencing_token=9),
+        ],
+        versions=12,
+    )
+    board.at.FromSeconds(1_700_000_000)
+    shown = select_board(board, regions_in(status, ["helse-vest"]))
+    assert [i.id for i in shown.incidents] == ["BGO-1"]
+    assert [u.id for u in shown.units] == ["bgo-a1"]
+    assert [o.region for o in shown.owners] == [bergen]
+    assert shown.at == board.at and shown.versions == 12  # when, and from how much
+    assert len(board.incidents) == 2  # the answer itself is left as it came
+    assert select_board(board, set()) == pb.BoardAt(at=board.at, versions=12)
+
+
+def test_board_at_refuses_an_unknown_health_region_with_exit_2_before_any_call(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from clients.cli import main
+
+    argv = ["--gateway", "127.0.0.1:9", "--insecure", "board", "--at", "1h"]
+    assert main([*argv, "--health-region", ","]) == 2
+    assert "--health-region" in capsys.readouterr().err
