@@ -1,5 +1,5 @@
-"""Health regions in ``amk status`` and the live board: which ones to show
-(``--health-region``) and grouping by them.
+"""Health regions in ``amk status``, the live board and the board of a moment: which ones
+to show (``--health-region``) and grouping by them.
 
 Everything comes from the gateway's ``ClusterStatus``: its ``health_regions`` (the
 running seed's, in its order) and each region's and centre's ``health_region``. Not from
@@ -14,13 +14,16 @@ shipped seeds.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from google.protobuf.message import Message
 
 from amk.dispatch.v1 import dispatch_pb2 as pb
 
 OPTION = "--health-region"
 
 T = TypeVar("T")
+M = TypeVar("M", bound=Message)
 
 
 class HealthRegionError(ValueError):
@@ -71,13 +74,12 @@ def select_health_regions(status: pb.ClusterStatus, asked: Sequence[str]) -> pb.
     if not asked:
         return status
     wanted = set(asked)
-    out = pb.ClusterStatus()
-    out.CopyFrom(status)
-    del out.centres[:], out.regions[:], out.health_regions[:]
-    out.centres.extend(c for c in status.centres if c.health_region in wanted)
-    out.regions.extend(r for r in status.regions if r.health_region in wanted)
-    out.health_regions.extend(h for h in status.health_regions if h.id in wanted)
-    return out
+    return _narrowed(
+        status,
+        centres=lambda c: c.health_region in wanted,
+        regions=lambda r: r.health_region in wanted,
+        health_regions=lambda h: h.id in wanted,
+    )
 
 
 def select_board(board: pb.BoardAt, regions: set[str]) -> pb.BoardAt:
@@ -85,12 +87,22 @@ def select_board(board: pb.BoardAt, regions: set[str]) -> pb.BoardAt:
     --at --health-region``). The board is asked for in the caller's own scope and narrowed
     here, as the web console narrows its lists: asking for another centre's regions would
     be refused."""
-    out = pb.BoardAt()
-    out.CopyFrom(board)
-    del out.incidents[:], out.units[:], out.owners[:]
-    out.incidents.extend(i for i in board.incidents if i.region in regions)
-    out.units.extend(u for u in board.units if u.region in regions)
-    out.owners.extend(o for o in board.owners if o.region in regions)
+
+    def kept(item: Any) -> bool:
+        return item.region in regions
+
+    return _narrowed(board, incidents=kept, units=kept, owners=kept)
+
+
+def _narrowed(message: M, **keep: Callable[[Any], bool]) -> M:
+    """A copy of ``message`` whose repeated fields named in ``keep`` hold only the items
+    their test keeps; every other field as it was (the answer itself is not changed)."""
+    out = type(message)()
+    out.CopyFrom(message)
+    for name, test in keep.items():
+        field = getattr(out, name)
+        del field[:]
+        field.extend(item for item in getattr(message, name) if test(item))
     return out
 
 
