@@ -129,8 +129,8 @@ def cmd_incident_history(ctx: Any) -> int:
 
 def cmd_board_at(ctx: Any) -> int:
     a = ctx.args
+    asked = parse_health_regions(a.health_region)  # a malformed option needs no gateway
     client = ctx.client()
-    asked = parse_health_regions(a.health_region)
     shown: set[str] | None = None
     if asked:  # checked before the board is rebuilt: an unknown id costs nothing
         status = client.cluster_status()

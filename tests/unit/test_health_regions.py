@@ -322,7 +322,7 @@ def test_the_board_at_a_moment_keeps_only_the_chosen_health_regions(norway: Seed
     assert select_board(board, set()) == pb.BoardAt(at=board.at, versions=12)
 
 
-def test_board_at_refuses_an_unknown_health_region_with_exit_2_before_any_call(
+def test_board_at_refuses_an_empty_health_region_id_with_exit_2_before_any_call(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from clients.cli import main
@@ -330,3 +330,56 @@ def test_board_at_refuses_an_unknown_health_region_with_exit_2_before_any_call(
     argv = ["--gateway", "127.0.0.1:9", "--insecure", "board", "--at", "1h"]
     assert main([*argv, "--health-region", ","]) == 2
     assert "--health-region" in capsys.readouterr().err
+
+
+class BoardClient:
+    """The two answers ``amk board --at`` reads, as a national cluster would give them
+    (the command's own logic is what is tested: the calls are tested against a real
+    deployment in tests/integration/test_status_health_regions.py)."""
+
+    def __init__(self, status: pb.ClusterStatus, board: pb.BoardAt) -> None:
+        self.status, self.board, self.boards_asked = status, board, 0
+
+    def cluster_status(self) -> pb.ClusterStatus:
+        return self.status
+
+    def board_at(self, at: float, regions: list[str]) -> pb.BoardAt:
+        self.boards_asked += 1
+        return self.board
+
+
+def test_amk_board_at_narrows_the_answer_and_asks_no_board_for_an_unknown_id(
+    norway: Seed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from clients.cli_base import Context
+    from clients.cli_history import cmd_board_at
+
+    bergen = expected_regions(norway, "helse-vest")[0]
+    board = pb.BoardAt(
+        incidents=[_incident("OSL-1", "oslo"), _incident("BGO-1", bergen)],
+        units=[_unit("osl-a1", "oslo"), _unit("bgo-a1", bergen)],
+        owners=[pb.RegionOwnerAt(region="oslo"), pb.RegionOwnerAt(region=bergen)],
+    )
+    client = BoardClient(status_of(norway), board)
+
+    def run(*health_regions: str) -> int:
+        argv = ["--json", "board", "--at", "1h"]
+        for h in health_regions:
+            argv += ["--health-region", h]
+        ctx = Context(args=build_parser().parse_args(argv), _client=client)  # type: ignore[arg-type]
+        return cmd_board_at(ctx)
+
+    capsys.readouterr()
+    assert run("helse-vest") == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [i["id"] for i in doc["incidents"]] == ["BGO-1"]
+    assert [u["id"] for u in doc["units"]] == ["bgo-a1"]
+    assert [o["region"] for o in doc["owners"]] == [bergen]
+    assert run() == 0  # no option: the answer as it came
+    assert len(json.loads(capsys.readouterr().out)["incidents"]) == 2
+    assert client.boards_asked == 2
+    with pytest.raises(HealthRegionError, match="helse-atlantis"):
+        run("helse-atlantis")
+    assert client.boards_asked == 2  # refused before the board was rebuilt

@@ -28,7 +28,10 @@ export function kpisPanel() {
   // narrowed in the browser to the health region shown: asking GetKpis for another
   // centre's regions would be refused, and the selection should not cost a round trip.
   let figures = [];
-  const show = () => draw(charts, figures.filter((f) => !f.region || inHealthRegion(f.region)));
+  const show = () => {
+    const shown = figures.filter((f) => !f.region || inHealthRegion(f.region));
+    draw(charts, shown, figures.length && !shown.length ? 'kpis.none_in_health_region' : 'kpis.none');
+  };
   const load = () => act(button, error, async () => {
     figures = (await rpc('GetKpis', {})).figures || [];
     show();
@@ -41,7 +44,7 @@ export function kpisPanel() {
     h('h2', { id: 'kpis-title' }, t('kpis.title')), h('div', { class: 'toolbar' }, button), error, charts);
 }
 
-function draw(el, figures) {
+function draw(el, figures, none = 'kpis.none') {
   const byMeasure = new Map();
   for (const f of figures) {
     if (!Number(f.count)) continue;
@@ -49,7 +52,7 @@ function draw(el, figures) {
     byMeasure.get(f.measure).push(f);
   }
   if (!byMeasure.size) {
-    el.replaceChildren(h('p', { class: 'empty' }, t('kpis.none')));
+    el.replaceChildren(h('p', { class: 'empty' }, t(none)));
     return;
   }
   el.replaceChildren(...[...byMeasure].map(([measure, list]) => chart(measure, list)));
