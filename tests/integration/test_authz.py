@@ -332,14 +332,16 @@ async def test_a_crew_changes_its_own_unit_only(channel, issuer, etcd) -> None:
         pb.ReportUnitPositionRequest(request_id=rid(), unit_id=u, position=OSLO)
         for u in ("osl-a11", "osl-a12")
     ]
-    with pytest.raises(grpc.aio.AioRpcError) as err:
-        await stream(iter(positions), metadata=crew, timeout=10)
-    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    # Written by hand and never half-closed: nothing is sent into a call the server may
+    # have ended (grpc.aio would then report INTERNAL instead of its status; see ``call``).
+    ended = stream(metadata=crew, timeout=10)
+    for position in positions:
+        await ended.write(position)
+    assert await ended.code() == grpc.StatusCode.PERMISSION_DENIED
     summary = await stream(iter(positions[:1]), metadata=crew, timeout=10)
     assert summary.accepted == 1
-    with pytest.raises(grpc.aio.AioRpcError) as err:
-        await stream(iter([]), timeout=10)  # no token: refused as it opens
-    assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    unsigned = stream(timeout=10)  # no token: refused as it opens
+    assert await unsigned.code() == grpc.StatusCode.UNAUTHENTICATED
     # Reading incidents is not a crew's (the table gives them their unit only).
     code, _ = await call(
         channel, "/amk.dispatch.v1.DispatchService/ListIncidents", pb.ListIncidentsRequest(), crew
