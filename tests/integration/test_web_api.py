@@ -414,6 +414,8 @@ async def test_live_carries_on_through_another_gateway_when_its_own_dies(console
             status, inc = await rpc(session, web, "CreateIncident", NEW)
             assert status == 200, inc
             seen = await events.until("batch", changed(inc["id"]))
-    assert "reset" not in [name for name, _, _ in seen] and "error" not in str(seen)
+    # Neither a reset nor an ``error`` event. (A ``status`` event may well name the dead
+    # gateway's error: that is the cluster's status, not the stream's.)
+    assert not {"reset", "error"} & {name for name, _, _ in seen}, seen
     assert not [k for k in kinds(seen) if k.startswith("KIND_SNAPSHOT")]
     assert console.runner.app[GATEWAYS].address != victim
