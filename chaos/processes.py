@@ -30,13 +30,26 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
+def _stat(pid: int) -> list[str] | None:
+    """The fields of ``/proc/PID/stat`` after the command name (which may hold spaces
+    and parentheses): the state first. None once the process is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
 def start_time(pid: int) -> str | None:
     """A process's start time (ticks since boot): with its pid, who it is, so a pid
     that was reused is never signalled."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
+    fields = _stat(pid)
+    return fields[19] if fields is not None and len(fields) > 19 else None
+
+
+def state(pid: int) -> str | None:
+    """A process's state letter (R, S, D, T, Z, ...); None once it is gone."""
+    fields = _stat(pid)
+    return fields[0] if fields else None
 
 
 def with_argument(text: str) -> dict[int, str | None]:

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from actors.domain.access import DEFAULT_TABLE
+from chaos import processes
 from cluster.config import ClusterConfig
 from cluster.etcd_server import find_free_port
 from cluster.pki import local_identities
@@ -117,15 +118,6 @@ async def assert_eventually(
         await asyncio.sleep(interval_s)
 
 
-def process_state(pid: int) -> str | None:
-    """The state letter of process ``pid`` from procfs (R, S, Z, ...), None once it is gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    return stat.rsplit(")", 1)[1].split()[0]
-
-
 async def kill_gateway(deployment: Any, address: str, *, timeout_s: float = 30.0) -> None:
     """Kill the gateway on ``address`` and return once its process has ended.
 
@@ -137,7 +129,7 @@ async def kill_gateway(deployment: Any, address: str, *, timeout_s: float = 30.0
     handle.kill()
 
     async def ended() -> None:
-        state = process_state(pid)
+        state = processes.state(pid)
         assert state in (None, "Z", "X"), f"gateway {address} (pid {pid}) still {state}"
 
     await assert_eventually(ended, timeout_s=timeout_s)
