@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -198,15 +199,26 @@ class RunningCluster:
         return self.config.gateways[0]
 
 
+@pytest.fixture(scope="module")
+def cluster_settings() -> dict[str, Any]:
+    """Settings the module's ``cluster`` gets on top of the tests' defaults; a package's
+    conftest overrides this (the browser tests: partner centres that take alerts)."""
+    return {}
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def cluster(
-    etcd_server: EmbeddedEtcd, ray_session: None, tmp_path_factory: pytest.TempPathFactory
+    etcd_server: EmbeddedEtcd,
+    ray_session: None,
+    tmp_path_factory: pytest.TempPathFactory,
+    cluster_settings: dict[str, Any],
 ) -> AsyncIterator[RunningCluster]:
     """All five centres and two gateways, shared by the tests of one module."""
     from clients.launcher import Deployment
 
     tag = uuid.uuid4().hex[:8]
-    config = make_config(tmp_path_factory.mktemp("home"), key_prefix_for("c"), f"amk-{tag}", 2)
+    home = tmp_path_factory.mktemp("home")
+    config = make_config(home, key_prefix_for("c"), f"amk-{tag}", 2, **cluster_settings)
     deployment = Deployment(config, [etcd_server.endpoint])
     await deployment.start()
     yield RunningCluster(config, deployment, etcd_server.endpoint)

@@ -135,10 +135,12 @@ async def kill_gateway(deployment: Any, address: str, *, timeout_s: float = 30.0
     await assert_eventually(ended, timeout_s=timeout_s)
 
 
-def make_config(home: Path, prefix: str, namespace: str, gateways: int = 1) -> ClusterConfig:
+def make_config(
+    home: Path, prefix: str, namespace: str, gateways: int = 1, **settings: Any
+) -> ClusterConfig:
     """A config for one test deployment: its own key prefix, namespace and ports (the
     metrics ports too: free ports, not an offset, which could land on another module's),
-    and the session's certificates."""
+    and the session's certificates; ``settings`` on top (validated like any config)."""
     return ClusterConfig.load(
         home=home,
         pki_dir=session_pki(),
@@ -147,6 +149,7 @@ def make_config(home: Path, prefix: str, namespace: str, gateways: int = 1) -> C
         gateways=[f"127.0.0.1:{find_free_port()}" for _ in range(gateways)],
         metrics=[f"127.0.0.1:{find_free_port()}" for _ in range(gateways)],
         access_table=TEST_ACCESS_TABLE,
+        **settings,
     )
 
 

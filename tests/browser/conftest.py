@@ -10,18 +10,59 @@ installs; without it the tests error and say so.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
 
+from clients.partner_stub import PartnerCentre
 from clients.web.chromium import DESK, launch
 from cluster.config import ClusterConfig
 from cluster.tokens import LocalIssuer
 from tests.conftest import RunningCluster
 from tests.helpers import find_free_port
+
+ESCALATE_AFTER_S = 2.0
+
+
+@dataclass
+class Partners:
+    """The partner centres the browser tests' deployment alerts (trippelvarsling)."""
+
+    fire: PartnerCentre  # 110: acknowledges at once
+    police: PartnerCentre  # 112: takes the document and never acknowledges
+
+
+def names_its_incident(document: dict[str, Any]) -> None:
+    """The partners' check here: the document names the incident. NENA's schema is
+    ``tests/integration/test_alerts.py``'s to check, with the specification beside it."""
+    if not document.get("incidentComponent", {}).get("internalIncidentId"):
+        raise ValueError("incidentComponent.internalIncidentId missing")
+
+
+@pytest.fixture(scope="module")
+def partners() -> Iterator[Partners]:
+    both = Partners(
+        PartnerCentre("110 Øst, operatør 2", names_its_incident).start(),
+        PartnerCentre("112 Oslo", names_its_incident, acknowledge=False).start(),
+    )
+    yield both
+    both.fire.stop()
+    both.police.stop()
+
+
+@pytest.fixture(scope="module")
+def cluster_settings(partners: Partners) -> dict[str, Any]:
+    """The module's deployment alerts the two partners; an alert not acknowledged is
+    marked escalated after 2 s (60 s by default), so a test can watch it happen."""
+    return {
+        "alert_endpoints": {"110": partners.fire.url, "112": partners.police.url},
+        "alert_escalate_after_s": ESCALATE_AFTER_S,
+        "alert_check_interval_s": 0.2,
+    }
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

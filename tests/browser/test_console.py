@@ -20,7 +20,7 @@ import pytest
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from cluster.errors import AmkError
 from cluster.tls import console_identity, open_channel
-from tests.browser.conftest import WebConsole, open_console
+from tests.browser.conftest import Partners, WebConsole, open_console
 from tests.helpers import assert_eventually, find_free_port, rid
 
 pytestmark = [
@@ -30,6 +30,7 @@ pytestmark = [
 ]
 
 KARL_JOHAN = (59.9127, 10.7461)
+ROAD_ACCIDENT = "A.35.01"  # collision with someone trapped: the road-traffic action card
 BISLETT = (59.9253, 10.7320)
 WAIT_MS = 15_000  # a bound for the machine, not a target
 SEEDS = Path(__file__).resolve().parents[2] / "cluster" / "seed"
@@ -206,6 +207,75 @@ async def test_screenshots_of_the_map_and_the_call_queue_under_load(
     assert desk.amk_errors == [] and lists.amk_errors == []
     for page in (desk, lists):
         await page.context.close()
+
+
+async def test_alerts_to_110_and_112_are_sent_from_the_incident_and_an_escalation_stands_out(
+    browser, web, stub, partners: Partners, etcd
+) -> None:
+    """Trippelvarsling at the console: a road accident's proposed alerts are listed with
+    the incident; one click sends each; 110's acknowledgement (and who gave it) and 112's
+    escalation (no acknowledgement in time) arrive with the live stream, no reload; a
+    third alert goes to 110 by hand with a reason; a form without a service is refused
+    at that field and writes nothing."""
+    address = f"Sofies gate {uuid.uuid4().hex[:6]}"
+    inc = await stub.CreateIncident(
+        pb.CreateIncidentRequest(
+            request_id=rid(),
+            region="oslo",
+            position=pb.Position(lat=BISLETT[0], lon=BISLETT[1], accuracy_m=25),
+            criteria_code=ROAD_ACCIDENT,
+            address=address,
+        ),
+        timeout=10,
+    )
+    assert {a.service for a in inc.alerts} == {
+        pb.ALERT_SERVICE_FIRE_110,
+        pb.ALERT_SERVICE_POLICE_112,
+    }
+    page = await open_console(browser, web, web.token("ola", "dispatcher", "oslo"))
+    await page.locator(f'#incidents [data-incident-id="{inc.id}"]').click()
+    detail = page.locator(f'#incident-detail[data-incident-id="{inc.id}"]')
+
+    def alert(service: str, state: str):
+        return detail.locator(
+            f'li.alert-item[data-service="ALERT_SERVICE_{service}"][data-state="ALERT_STATE_{state}"]'
+        )
+
+    for service in ("FIRE_110", "POLICE_112"):
+        await alert(service, "PROPOSED").wait_for(timeout=WAIT_MS)
+        await alert(service, "PROPOSED").locator('button[data-action="SendAlert"]').click()
+    fire = alert("FIRE_110", "ACKNOWLEDGED")
+    await fire.wait_for(timeout=WAIT_MS)
+    assert partners.fire.name in (await fire.text_content() or "")
+    police = alert("POLICE_112", "ESCALATED")  # the 112 partner never acknowledges
+    await police.wait_for(timeout=WAIT_MS)
+    assert "escalated" in (await police.get_attribute("class") or "")
+    # Each partner got its document once (acknowledged, or answered 202 and escalated).
+    assert len(partners.fire.documents_for(inc.id)) == 1
+    assert len(partners.police.documents_for(inc.id)) == 1
+
+    # By hand: no service is refused at its field and writes nothing; then 110 again.
+    form = detail.locator('form[data-form="SendAlert"]')
+    await form.locator('[name="reason"]').fill("Røyk fra bilen, meldt av innringer")
+    before = await etcd.revision()
+    await form.locator('button[data-action="SendAlert"]').click()
+    error = form.locator('.field-error[data-field="service"]')
+    await error.wait_for(timeout=WAIT_MS)
+    assert "service: is required" in (await error.text_content() or "")
+    assert await etcd.revision() == before, "a refused alert wrote to etcd"
+    await form.locator('[name="service"]').select_option("ALERT_SERVICE_FIRE_110")
+    await form.locator('button[data-action="SendAlert"]').click()
+    by_hand = detail.locator(
+        'li.alert-item[data-service="ALERT_SERVICE_FIRE_110"]', has_text="Røyk fra bilen"
+    )
+    await by_hand.wait_for(timeout=WAIT_MS)
+
+    async def delivered_twice() -> None:
+        assert len(partners.fire.documents_for(inc.id)) == 2
+
+    await assert_eventually(delivered_twice, timeout_s=WAIT_MS / 1000)
+    assert page.amk_errors == []
+    await page.context.close()
 
 
 async def test_bad_input_shows_the_servers_message_at_the_field_and_roles_shape_the_page(

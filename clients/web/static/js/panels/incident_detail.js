@@ -1,5 +1,5 @@
 // The selected incident: what it holds, and what can be done with it (triage with the
-// criteria list, a note, a status, releasing an assigned unit). Its facts are redrawn
+// criteria list, a note, a status, releasing an assigned unit, alerting partners). Its facts are redrawn
 // as it changes; its forms are not, so nobody loses what they were typing.
 import { rpc } from '../api.js';
 import { desk, onSelectIncident } from '../desk.js';
@@ -9,6 +9,7 @@ import { en, t } from '../i18n.js';
 import { URGENCY_COLOUR } from '../map_symbols.js';
 import { can, regionName } from '../session.js';
 import { on, putIncident, putUnit, store } from '../state.js';
+import { alertForm, alertList } from './alerts.js';
 import { criteriaPicker } from './criteria.js';
 import { INCIDENT_STATUSES } from './incidents.js';
 
@@ -58,6 +59,7 @@ export function incidentDetailPanel() {
         field('status', t('incident.status'), select(INCIDENT_STATUSES.map((s) => [s, en(s)]), { blank: '–' })),
       ], { done: putIncident, extraClass: 'inline' }));
     }
+    if (can('SendAlert')) forms.push(alertForm(id));
     if (can('AddIncidentNote')) {
       forms.push(rpcForm('AddIncidentNote', [
         hidden('incident_id', id), errorSlot('incident_id'),
@@ -108,6 +110,8 @@ export function incidentDetailPanel() {
         row('incident.age', duration(Date.now() - when(inc.created_at), t('unit.hour')))),
       h('h4', {}, t('detail.units')),
       units.length ? h('ul', { class: 'assigned' }, units) : h('p', { class: 'empty' }, t('detail.no_units')),
+      h('h4', {}, t('alerts.title')),
+      alertList(inc),
       notes.length ? [h('h4', {}, t('incident.notes')), h('ul', { class: 'notes' }, notes)] : null);
   }
 
