@@ -77,6 +77,8 @@ EXPOSED: dict[str, str] = {
     "GetKpis": DISPATCH,
     "ListAlerts": DISPATCH,
     "SendAlert": DISPATCH,
+    "AcknowledgeAlert": DISPATCH,
+    "CancelAlert": DISPATCH,
     "RecommendDestination": DISPATCH,
     "HandOverRegion": COORDINATION,
     "HandBackRegion": COORDINATION,

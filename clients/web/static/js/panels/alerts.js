@@ -1,9 +1,13 @@
-// The selected incident's alerts to partners: 110 fire and 112 police (trippelvarsling),
-// air ambulance requests and hospital pre-notifications, as the incident record carries
+// The selected incident's alerts: 110 fire and 112 police (trippelvarsling), air
+// ambulance requests and hospital pre-notifications, as the incident record carries
 // them. They are drawn from the record, so a partner's acknowledgement or an escalation
 // (sent, not acknowledged in time: phone them) shows with the next live update, without
 // a reload. A proposed alert (an action card matched the triage) is sent with one click;
-// 110 and 112 can also be alerted by hand, with a reason.
+// 110 and 112 can also be alerted by hand, with a reason. An alert to 110 or 112 that was
+// answered on the phone is recorded as acknowledged, with who answered. An alert not yet
+// answered can be withdrawn (alerted in error, or the card matched but fire is already
+// there): the browser asks first, with room for the reason, since the other centre is
+// not told.
 import { rpc } from '../api.js';
 import { h, timeOfDay } from '../dom.js';
 import { act, errorSlot, field, hidden, rpcForm, select, textarea } from '../forms.js';
@@ -14,7 +18,12 @@ import { can } from '../session.js';
  * with its own request, which carries what that partner needs). */
 export const BY_HAND = ['ALERT_SERVICE_FIRE_110', 'ALERT_SERVICE_POLICE_112'];
 
-/** The alerts of incident `inc` as a list, newest state first in each line. */
+/** States an alert can still be withdrawn from (alert_lifecycle.py's table). */
+const OPEN = new Set(['ALERT_STATE_PROPOSED', 'ALERT_STATE_SENT', 'ALERT_STATE_ESCALATED']);
+/** Sent and not answered yet: the other centre may not know. */
+const AWAITING = new Set(['ALERT_STATE_SENT', 'ALERT_STATE_ESCALATED']);
+
+/** The alerts of incident `inc`, one line each, in the order they were proposed or sent. */
 export function alertList(inc) {
   const alerts = inc.alerts || [];
   if (!alerts.length) return h('p', { class: 'empty', id: 'alerts-none' }, t('alerts.none'));
@@ -23,34 +32,75 @@ export function alertList(inc) {
 
 function alertItem(incidentId, a) {
   const state = a.state || 'ALERT_STATE_UNSPECIFIED';
+  const service = a.service || 'ALERT_SERVICE_UNSPECIFIED';
   const li = h('li', {
     class: `alert-item ${state === 'ALERT_STATE_ESCALATED' ? 'escalated' : ''}`,
-    dataset: { alertId: a.id || '', service: a.service || '', state },
+    dataset: { alertId: a.id || '', service, state },
   },
-  h('strong', {}, en(a.service || 'ALERT_SERVICE_UNSPECIFIED')), ' · ',
+  h('strong', {}, en(service)), partner(a), ' · ',
   h('span', { class: 'alert-state' }, en(state)),
-  h('span', { class: 'meta' }, ` ${facts(a).join(' · ')}`));
+  h('span', { class: 'meta' }, ` ${facts(a, state).join(' · ')}`));
+  const err = h('span', { class: 'form-error' });
+  // Each answer is the alert; the incident record that carries it comes on the stream and
+  // redraws this line. Until it does, a button that worked stays disabled: a second click
+  // on "send" would otherwise alert the partner again.
+  const button = (action, run) => {
+    const b = h('button', { type: 'button', class: 'small', dataset: { action } }, t(`action.${action}`));
+    b.addEventListener('click', async () => {
+      const answer = await run(b);
+      if (answer !== undefined) b.disabled = true;
+    });
+    li.append(' ', b);
+    return b;
+  };
   if (state === 'ALERT_STATE_PROPOSED' && can('SendAlert')) {
-    const b = h('button', { type: 'button', class: 'small', dataset: { action: 'SendAlert' } }, t('action.SendAlert'));
-    const err = h('span', { class: 'form-error' });
-    // The answer is the alert; the incident record that carries it comes on the stream.
-    b.addEventListener('click', () => act(b, err, () => rpc('SendAlert', { incident_id: incidentId, service: a.service })));
-    li.append(' ', b, err);
+    button('SendAlert', (b) => act(b, err, () => rpc('SendAlert', { incident_id: incidentId, service })));
   }
+  if (AWAITING.has(state) && BY_HAND.includes(service) && can('AcknowledgeAlert')) {
+    button('AcknowledgeAlert', (b) => {
+      const by = window.prompt(t('alerts.ask_acknowledged_by', { service: en(service) }), '');
+      if (by === null || !by.trim()) return undefined; // not answered: nothing to record
+      return act(b, err, () => rpc('AcknowledgeAlert', { incident_id: incidentId, alert_id: a.id, acknowledged_by: by }));
+    });
+  }
+  // An air ambulance request is withdrawn by the AMK-LA (declined or aborted), not here.
+  if (OPEN.has(state) && service !== 'ALERT_SERVICE_AIR_AMBULANCE' && can('CancelAlert')) {
+    button('CancelAlert', (b) => {
+      const reason = window.prompt(t('alerts.confirm_cancel', { service: en(service) }), '');
+      if (reason === null) return undefined; // the dispatcher thought better of it
+      return act(b, err, () => rpc('CancelAlert', { incident_id: incidentId, alert_id: a.id, reason }));
+    }).classList.add('secondary');
+  }
+  li.append(err);
   return li;
 }
 
-/** What happened to alert `a`, in order, each with its time and who. */
-function facts(a) {
+/** Who the alert went to, where the service alone does not say: the hospital. */
+function partner(a) {
+  const hospital = a.prenotification?.hospital_name;
+  return hospital ? ` ${hospital}` : '';
+}
+
+/** What happened to alert `a`, in the order it happened, each with its time and who. */
+function facts(a, state) {
   const out = [];
-  if (a.proposed_at) out.push(t('alerts.proposed', { at: timeOfDay(a.proposed_at), card: a.action_card || a.criteria_code || '' }));
+  if (a.proposed_at) out.push(t('alerts.proposed', { at: timeOfDay(a.proposed_at), code: a.criteria_code || '' }));
   if (a.sent_at) out.push(t('alerts.sent', { at: timeOfDay(a.sent_at), by: a.sent_by || '' }));
   if (a.reason) out.push(t('alerts.reason_is', { reason: a.reason }));
+  if (a.escalated_at) {
+    // Still waiting: phone them. Answered or withdrawn since: only that it was late.
+    const key = state === 'ALERT_STATE_ESCALATED' ? 'alerts.escalated' : 'alerts.was_escalated';
+    out.push(t(key, { at: timeOfDay(a.escalated_at) }));
+  }
   if (a.acknowledged_at) out.push(t('alerts.acknowledged', { at: timeOfDay(a.acknowledged_at), by: a.acknowledged_by || '' }));
-  if (a.escalated_at) out.push(t('alerts.escalated', { at: timeOfDay(a.escalated_at) }));
+  if (a.mission_state && a.mission_state !== 'AIR_MISSION_STATE_UNSPECIFIED') out.push(en(a.mission_state));
   if (a.declined_at) out.push(t('alerts.declined', { at: timeOfDay(a.declined_at), by: a.declined_by || '' }));
   if (a.cancelled_at) out.push(t('alerts.cancelled', { at: timeOfDay(a.cancelled_at), by: a.cancelled_by || '' }));
-  if (a.note) out.push(a.note);
+  // The note is why it was withdrawn or declined (the latest reason given), or what
+  // changed (a hospital's new destination); an escalation's own note only repeats the
+  // escalated line above.
+  if (a.note && (a.cancelled_at || a.declined_at)) out.push(t('alerts.reason_is', { reason: a.note }));
+  else if (a.note && !a.escalated_at) out.push(t('alerts.note_is', { note: a.note }));
   return out;
 }
 
