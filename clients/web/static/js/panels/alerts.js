@@ -94,6 +94,7 @@ function facts(a, state) {
   }
   if (a.acknowledged_at) out.push(t('alerts.acknowledged', { at: timeOfDay(a.acknowledged_at), by: a.acknowledged_by || '' }));
   if (a.mission_state && a.mission_state !== 'AIR_MISSION_STATE_UNSPECIFIED') out.push(en(a.mission_state));
+  if (a.aircraft_unit_id) out.push(t('alerts.aircraft', { unit: a.aircraft_unit_id, doctor: a.base_doctor || '–' }));
   if (a.declined_at) out.push(t('alerts.declined', { at: timeOfDay(a.declined_at), by: a.declined_by || '' }));
   if (a.cancelled_at) out.push(t('alerts.cancelled', { at: timeOfDay(a.cancelled_at), by: a.cancelled_by || '' }));
   // The note is why it was withdrawn or declined (the latest reason given), or what
@@ -102,6 +103,18 @@ function facts(a, state) {
   if (a.note && (a.cancelled_at || a.declined_at)) out.push(t('alerts.reason_is', { reason: a.note }));
   else if (a.note && !a.escalated_at) out.push(t('alerts.note_is', { note: a.note }));
   return out;
+}
+
+/** The form that asks the AMK-LA for an aircraft for incident `id`: the kind and why
+ * (the base doctor reads the reason and decides whether to fly). The request shows as
+ * an air ambulance alert, with the mission's state as the AMK-LA reports it. */
+export function airForm(id) {
+  const kinds = ['UNIT_KIND_HELICOPTER', 'UNIT_KIND_FIXED_WING'];
+  return rpcForm('RequestAirAmbulance', [
+    hidden('incident_id', id), errorSlot('incident_id'),
+    field('kind', t('air.kind'), select(kinds.map((k) => [k, en(k)]), { value: kinds[0] })),
+    field('reason', t('air.reason'), textarea({ maxlength: 2000 })),
+  ], { reset: true, extraClass: 'air-form' });
 }
 
 /** The form that alerts 110 or 112 by hand about incident `id` (or sends the proposed one). */

@@ -9,7 +9,7 @@ import { en, t } from '../i18n.js';
 import { URGENCY_COLOUR } from '../map_symbols.js';
 import { can, regionName } from '../session.js';
 import { on, putIncident, putUnit, store } from '../state.js';
-import { alertForm, alertList } from './alerts.js';
+import { airForm, alertForm, alertList } from './alerts.js';
 import { criteriaPicker } from './criteria.js';
 import { INCIDENT_STATUSES } from './incidents.js';
 
@@ -60,6 +60,7 @@ export function incidentDetailPanel() {
       ], { done: putIncident, extraClass: 'inline' }));
     }
     if (can('SendAlert')) forms.push(alertForm(id));
+    if (can('RequestAirAmbulance')) forms.push(airForm(id));
     if (can('AddIncidentNote')) {
       forms.push(rpcForm('AddIncidentNote', [
         hidden('incident_id', id), errorSlot('incident_id'),

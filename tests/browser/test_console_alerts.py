@@ -1,0 +1,193 @@
+"""Alerts from the web console's selected incident, in headless chromium: trippelvarsling
+to 110 and 112 (sent with a click, acknowledged by the partner or on the phone,
+escalated in red, withdrawn with a reason) and an air ambulance request answered by the
+AMK-LA. The partner centres are ``clients/partner_stub.py`` on loopback
+(``tests/browser/conftest.py``: the module's deployment alerts them and escalates after
+2 s); the deployment is the session's etcd and Ray, five centres.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from amk.dispatch.v1 import dispatch_pb2 as pb
+from tests.browser.conftest import Partners, open_console
+from tests.helpers import assert_eventually, rid
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.asyncio(loop_scope="session"),
+    pytest.mark.timeout(240),
+]
+
+KARL_JOHAN = (59.9127, 10.7461)
+BISLETT = (59.9253, 10.7320)
+ROAD_ACCIDENT = "A.35.01"  # collision with someone trapped: the road-traffic action card
+WAIT_MS = 15_000  # a bound for the machine, not a target
+
+
+async def test_alerts_to_110_and_112_are_sent_from_the_incident_and_an_escalation_stands_out(
+    browser, web, stub, partners: Partners, etcd
+) -> None:
+    """Trippelvarsling at the console: a road accident's proposed alerts are listed with
+    the incident; one click sends each; 110's acknowledgement (and who gave it) and 112's
+    escalation (no acknowledgement in time, in red) arrive with the live stream, no
+    reload. 110 by hand with a reason; without a service, refused at that field with
+    nothing written. 112 answered on the phone is recorded with who answered; a later
+    112 alert is withdrawn with a reason, after a dismissed first ask sent nothing."""
+    address = f"Sofies gate {uuid.uuid4().hex[:6]}"
+    inc = await stub.CreateIncident(
+        pb.CreateIncidentRequest(
+            request_id=rid(),
+            region="oslo",
+            position=pb.Position(lat=BISLETT[0], lon=BISLETT[1], accuracy_m=25),
+            criteria_code=ROAD_ACCIDENT,
+            address=address,
+        ),
+        timeout=10,
+    )
+    assert {a.service for a in inc.alerts} == {
+        pb.ALERT_SERVICE_FIRE_110,
+        pb.ALERT_SERVICE_POLICE_112,
+    }
+    page = await open_console(browser, web, web.token("ola", "dispatcher", "oslo"))
+    await page.evaluate("() => { window.__notReloaded = true; }")
+    await page.locator(f'#incidents [data-incident-id="{inc.id}"]').click()
+    detail = page.locator(f'#incident-detail[data-incident-id="{inc.id}"]')
+
+    def alert(service: str, state: str, text: str | None = None):
+        return detail.locator(
+            f'li.alert-item[data-service="ALERT_SERVICE_{service}"][data-state="ALERT_STATE_{state}"]',
+            has_text=text,
+        )
+
+    for service in ("FIRE_110", "POLICE_112"):
+        await alert(service, "PROPOSED").wait_for(timeout=WAIT_MS)
+        await alert(service, "PROPOSED").locator('button[data-action="SendAlert"]').click()
+    fire = alert("FIRE_110", "ACKNOWLEDGED", partners.fire.name)
+    await fire.wait_for(timeout=WAIT_MS)
+    police = alert("POLICE_112", "ESCALATED")  # the 112 partner never acknowledges
+    await police.wait_for(timeout=WAIT_MS)
+    colour = await police.evaluate("el => getComputedStyle(el).color")
+    late = await page.evaluate(
+        "() => { const e = document.createElement('span'); e.style.color = 'var(--late)';"
+        " document.body.append(e); const c = getComputedStyle(e).color; e.remove(); return c; }"
+    )
+    assert colour == late, (colour, late)
+
+    async def delivered(partner, n: int) -> None:
+        assert len(partner.documents_for(inc.id)) == n
+
+    await assert_eventually(lambda: delivered(partners.police, 1), timeout_s=WAIT_MS / 1000)
+    assert len(partners.fire.documents_for(inc.id)) == 1
+
+    # By hand: no service is refused at its field and writes nothing; then 110 again.
+    form = detail.locator('form[data-form="SendAlert"]')
+    await form.locator('[name="reason"]').fill("Røyk fra bilen, meldt av innringer")
+    before = await etcd.revision()
+    await form.locator('button[data-action="SendAlert"]').click()
+    error = form.locator('.field-error[data-field="service"]')
+    await error.wait_for(timeout=WAIT_MS)
+    assert "service: is required" in (await error.text_content() or "")
+    assert await etcd.revision() == before, "a refused alert wrote to etcd"
+    await form.locator('[name="service"]').select_option("ALERT_SERVICE_FIRE_110")
+    await form.locator('button[data-action="SendAlert"]').click()
+    await alert("FIRE_110", "ACKNOWLEDGED", "Røyk fra bilen").wait_for(timeout=WAIT_MS)
+    await assert_eventually(lambda: delivered(partners.fire, 2), timeout_s=WAIT_MS / 1000)
+    assert await fire.locator('button[data-action="CancelAlert"]').count() == 0
+
+    # 112 was phoned: recorded as acknowledged by who answered, the lateness kept.
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "CancelAlert" in r.url else None)
+    page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.dismiss()))
+    await police.locator('button[data-action="CancelAlert"]').click()
+    await page.wait_for_timeout(300)  # a bound for a request that must not come
+    assert asked == [] and await police.count() == 1
+    operator = "112 Oslo, operatør 1"
+    page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept(operator)))
+    await police.locator('button[data-action="AcknowledgeAlert"]').click()
+    phoned = alert("POLICE_112", "ACKNOWLEDGED", operator)
+    await phoned.wait_for(timeout=WAIT_MS)
+    assert "ble ikke kvittert i tide" in (await phoned.text_content() or "")
+
+    # A new 112 alert by hand, withdrawn before 112 answers, with the reason kept.
+    await form.locator('[name="service"]').select_option("ALERT_SERVICE_POLICE_112")
+    await form.locator('[name="reason"]').fill("Trafikkdirigering")
+    await form.locator('button[data-action="SendAlert"]').click()
+    # Sent, or escalated already if this machine is slow: either may be withdrawn.
+    second = detail.locator(
+        'li.alert-item[data-service="ALERT_SERVICE_POLICE_112"]'
+        ':is([data-state="ALERT_STATE_SENT"], [data-state="ALERT_STATE_ESCALATED"])',
+        has_text="Trafikkdirigering",
+    )
+    await second.wait_for(timeout=WAIT_MS)
+    reason = "Politiet er på stedet"
+    page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept(reason)))
+    await second.locator('button[data-action="CancelAlert"]').click()
+    await alert("POLICE_112", "CANCELLED", reason).wait_for(timeout=WAIT_MS)
+    assert len(asked) == 1
+    assert await page.evaluate("() => window.__notReloaded === true"), "the page reloaded"
+    assert page.amk_errors == []
+    await page.context.close()
+
+
+async def test_an_air_ambulance_is_requested_from_the_incident_and_the_amk_las_answer_shows(
+    browser, web, stub, etcd
+) -> None:
+    """The dispatcher asks the AMK-LA for a helicopter from the selected incident: without
+    a reason the request is refused at that field, with nothing written; with one, the
+    request shows as the incident's air ambulance alert, and the AMK-LA's answer (the
+    aircraft and the base doctor) arrives on it with the live stream."""
+    inc = await stub.CreateIncident(
+        pb.CreateIncidentRequest(
+            request_id=rid(),
+            region="oslo",
+            position=pb.Position(lat=KARL_JOHAN[0], lon=KARL_JOHAN[1], accuracy_m=25),
+        ),
+        timeout=10,
+    )
+    page = await open_console(browser, web, web.token("ola", "dispatcher", "oslo"))
+    await page.locator(f'#incidents [data-incident-id="{inc.id}"]').click()
+    detail = page.locator(f'#incident-detail[data-incident-id="{inc.id}"]')
+    form = detail.locator('form[data-form="RequestAirAmbulance"]')
+    before = await etcd.revision()
+    await form.locator('button[data-action="RequestAirAmbulance"]').click()
+    error = form.locator('.field-error[data-field="reason"]')
+    await error.wait_for(timeout=WAIT_MS)
+    assert await etcd.revision() == before, "a refused request wrote to etcd"
+    await form.locator('[name="reason"]').fill("Fastklemt, lang vei til traumesenter")
+    await form.locator('button[data-action="RequestAirAmbulance"]').click()
+    air = detail.locator('li.alert-item[data-service="ALERT_SERVICE_AIR_AMBULANCE"]')
+    await air.wait_for(timeout=WAIT_MS)
+    assert await air.locator('button[data-action="CancelAlert"]').count() == 0
+
+    async def requested() -> str:
+        reply = await stub.ListAlerts(pb.ListAlertsRequest(incident_id=inc.id), timeout=10)
+        (alert,) = [a for a in reply.alerts if a.service == pb.ALERT_SERVICE_AIR_AMBULANCE]
+        assert alert.air_kind == pb.UNIT_KIND_HELICOPTER and alert.mission_id, alert
+        return alert.mission_id
+
+    mission = await assert_eventually(requested, timeout_s=WAIT_MS / 1000)
+    await stub.AnswerAirRequest(
+        pb.AnswerAirRequestRequest(
+            request_id=rid(),
+            mission_id=mission,
+            decision=pb.AIR_DECISION_ACCEPT,
+            unit_id="inn-h01",
+            base_doctor="Dr. Dombås",
+        ),
+        timeout=20,
+    )
+    accepted = detail.locator(
+        'li.alert-item[data-service="ALERT_SERVICE_AIR_AMBULANCE"]'
+        '[data-state="ALERT_STATE_ACKNOWLEDGED"]',
+        has_text="inn-h01",
+    )
+    await accepted.wait_for(timeout=WAIT_MS)
+    text = await accepted.text_content() or ""
+    assert "Dr. Dombås" in text and "oppdrag: akseptert" in text, text
+    assert page.amk_errors == []
+    await page.context.close()
