@@ -80,6 +80,7 @@ EXPOSED: dict[str, str] = {
     "AcknowledgeAlert": DISPATCH,
     "CancelAlert": DISPATCH,
     "RecommendDestination": DISPATCH,
+    "SendPreNotification": DISPATCH,
     "RequestAirAmbulance": DISPATCH,
     "HandOverRegion": COORDINATION,
     "HandBackRegion": COORDINATION,

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from actors.domain import prenotification_doc
 from clients.partner_stub import PartnerCentre
 from clients.web.chromium import DESK, launch
 from cluster.config import ClusterConfig
@@ -30,10 +31,12 @@ ESCALATE_AFTER_S = 2.0
 
 @dataclass
 class Partners:
-    """The partner centres the browser tests' deployment alerts (trippelvarsling)."""
+    """The partners the browser tests' deployment alerts: 110 and 112 (trippelvarsling)
+    and a hospital's team (pre-notification)."""
 
     fire: PartnerCentre  # 110: acknowledges at once
     police: PartnerCentre  # 112: takes the document and never acknowledges
+    ulleval: PartnerCentre  # Ullevål's team, checking each document with our schema
 
 
 def names_its_incident(document: dict[str, Any]) -> None:
@@ -48,18 +51,20 @@ def partners() -> Iterator[Partners]:
     both = Partners(
         PartnerCentre("110 Øst, operatør 2", names_its_incident).start(),
         PartnerCentre("112 Oslo", names_its_incident, acknowledge=False).start(),
+        PartnerCentre("Ullevål, akuttmottaket", prenotification_doc.validate).start(),
     )
     yield both
-    both.fire.stop()
-    both.police.stop()
+    for partner in (both.fire, both.police, both.ulleval):
+        partner.stop()
 
 
 @pytest.fixture(scope="module")
 def cluster_settings(partners: Partners) -> dict[str, Any]:
-    """The module's deployment alerts the two partners; an alert not acknowledged is
-    marked escalated after 2 s (60 s by default), so a test can watch it happen."""
+    """The module's deployment alerts the partners; an alert not acknowledged is marked
+    escalated after 2 s (60 s by default), so a test can watch it happen."""
     return {
         "alert_endpoints": {"110": partners.fire.url, "112": partners.police.url},
+        "hospital_endpoints": {"ous-ulleval": partners.ulleval.url},
         "alert_escalate_after_s": ESCALATE_AFTER_S,
         "alert_check_interval_s": 0.2,
     }

@@ -1,9 +1,10 @@
 """Alerts from the web console's selected incident, in headless chromium: trippelvarsling
 to 110 and 112 (sent with a click, acknowledged by the partner or on the phone,
-escalated in red, withdrawn with a reason) and an air ambulance request answered by the
-AMK-LA. The partner centres are ``clients/partner_stub.py`` on loopback
-(``tests/browser/conftest.py``: the module's deployment alerts them and escalates after
-2 s); the deployment is the session's etcd and Ray, five centres.
+escalated in red, withdrawn with a reason), an air ambulance request answered by the
+AMK-LA, and a hospital suggested, chosen and pre-notified. The partners are
+``clients/partner_stub.py`` on loopback (``tests/browser/conftest.py``: the module's
+deployment alerts them and escalates after 2 s); the deployment is the session's etcd
+and Ray, five centres.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ pytestmark = [
 KARL_JOHAN = (59.9127, 10.7461)
 BISLETT = (59.9253, 10.7320)
 ROAD_ACCIDENT = "A.35.01"  # collision with someone trapped: the road-traffic action card
+STROKE = "A.28.01"  # sudden one-sided weakness: akutt, the stroke chapter
 WAIT_MS = 15_000  # a bound for the machine, not a target
 
 
@@ -189,5 +191,64 @@ async def test_an_air_ambulance_is_requested_from_the_incident_and_the_amk_las_a
     await accepted.wait_for(timeout=WAIT_MS)
     text = await accepted.text_content() or ""
     assert "Dr. Dombås" in text and "oppdrag: akseptert" in text, text
+    assert page.amk_errors == []
+    await page.context.close()
+
+
+async def test_a_hospital_is_suggested_chosen_and_pre_notified_from_the_incident(
+    browser, web, stub, partners: Partners, etcd
+) -> None:
+    """A stroke: the dispatcher asks for hospitals with no condition chosen (stroke is
+    suggested from the criteria code, Ullevål first with its reason), takes Ullevål with
+    a click and sends the patient's key data. An age out of range is refused at its
+    field with nothing written. The notification shows among the incident's alerts with
+    Ullevål's name and its team's acknowledgement; Ullevål got one valid document."""
+    inc = await stub.CreateIncident(
+        pb.CreateIncidentRequest(
+            request_id=rid(),
+            region="oslo",
+            position=pb.Position(lat=KARL_JOHAN[0], lon=KARL_JOHAN[1], accuracy_m=25),
+            criteria_code=STROKE,
+        ),
+        timeout=10,
+    )
+    recs = await stub.RecommendUnits(pb.RecommendUnitsRequest(incident_id=inc.id), timeout=10)
+    unit = next(r.unit for r in recs.recommendations if r.unit.kind == pb.UNIT_KIND_ROAD_AMBULANCE)
+    await stub.AssignUnit(
+        pb.AssignUnitRequest(request_id=rid(), incident_id=inc.id, unit_id=unit.id), timeout=10
+    )
+    page = await open_console(browser, web, web.token("ola", "dispatcher", "oslo"))
+    await page.locator(f'#incidents [data-incident-id="{inc.id}"]').click()
+    detail = page.locator(f'#incident-detail[data-incident-id="{inc.id}"]')
+    form = detail.locator('form[data-form="SendPreNotification"]')
+    await form.locator('button[data-action="RecommendDestination"]').click()
+    first = form.locator(".destinations li").first
+    await first.wait_for(timeout=WAIT_MS)
+    assert await first.get_attribute("data-hospital-id") == "ous-ulleval"
+    assert "thrombolysis" in (await first.text_content() or "")
+    condition = form.locator('[name="condition"]')
+    assert await condition.input_value() == "DESTINATION_CONDITION_STROKE"
+    await first.locator('button[data-action="take-hospital"]').click()
+    assert await form.locator('[name="hospital_id"]').input_value() == "ous-ulleval"
+    await form.locator('[name="sex"]').select_option("PRE_NOTIFICATION_SEX_FEMALE")
+    await form.locator('[name="findings"]').fill("Høyresidig lammelse, afasi")
+
+    await form.locator('[name="age"]').fill("200")
+    before = await etcd.revision()
+    await form.locator('button[data-action="SendPreNotification"]').click()
+    error = form.locator('.field-error[data-field="age"]')
+    await error.wait_for(timeout=WAIT_MS)
+    assert "130" in (await error.text_content() or "")
+    assert await etcd.revision() == before, "a refused pre-notification wrote to etcd"
+    await form.locator('[name="age"]').fill("74")
+    await form.locator('button[data-action="SendPreNotification"]').click()
+    notified = detail.locator(
+        'li.alert-item[data-service="ALERT_SERVICE_HOSPITAL"][data-state="ALERT_STATE_ACKNOWLEDGED"]',
+        has_text=partners.ulleval.name,
+    )
+    await notified.wait_for(timeout=WAIT_MS)
+    assert "Ullevål" in (await notified.text_content() or "")
+    (doc,) = partners.ulleval.documents_for(inc.id, "prenotification")
+    assert doc.document["patient"]["age"] == 74 and not partners.ulleval.refused
     assert page.amk_errors == []
     await page.context.close()

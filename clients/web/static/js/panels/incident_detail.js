@@ -1,5 +1,6 @@
 // The selected incident: what it holds, and what can be done with it (triage with the
-// criteria list, a note, a status, releasing an assigned unit, alerting partners). Its facts are redrawn
+// criteria list, a note, a status, releasing an assigned unit, alerting partners, asking
+// for an aircraft, pre-notifying a hospital). Its facts are redrawn
 // as it changes; its forms are not, so nobody loses what they were typing.
 import { rpc } from '../api.js';
 import { desk, onSelectIncident } from '../desk.js';
@@ -11,6 +12,7 @@ import { can, regionName } from '../session.js';
 import { on, putIncident, putUnit, store } from '../state.js';
 import { airForm, alertForm, alertList } from './alerts.js';
 import { criteriaPicker } from './criteria.js';
+import { preNotifyForm } from './prenotify.js';
 import { INCIDENT_STATUSES } from './incidents.js';
 
 export function incidentDetailPanel() {
@@ -61,6 +63,7 @@ export function incidentDetailPanel() {
     }
     if (can('SendAlert')) forms.push(alertForm(id));
     if (can('RequestAirAmbulance')) forms.push(airForm(id));
+    if (can('SendPreNotification')) forms.push(preNotifyForm(id));
     if (can('AddIncidentNote')) {
       forms.push(rpcForm('AddIncidentNote', [
         hidden('incident_id', id), errorSlot('incident_id'),
