@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Collection
 from typing import Any
 
 from aiohttp import web
@@ -83,8 +84,12 @@ def stations(seed: Seed) -> list[dict[str, Any]]:
     return list(found.values())
 
 
-def build_reference(seed: Seed, criteria: CriteriaTable) -> dict[str, Any]:
-    """The whole answer of ``/api/reference`` (docs/web-console.md)."""
+def build_reference(
+    seed: Seed, criteria: CriteriaTable, prenotified: Collection[str] = ()
+) -> dict[str, Any]:
+    """The whole answer of ``/api/reference`` (docs/web-console.md). ``prenotified``: the
+    hospitals with a pre-notification endpoint configured; the console offers only those
+    to send to, and tells the dispatcher to phone the others."""
     return {
         "regions": [
             {
@@ -124,6 +129,7 @@ def build_reference(seed: Seed, criteria: CriteriaTable) -> dict[str, Any]:
                 "stroke_thrombolysis": h.stroke_thrombolysis,
                 "stroke_thrombectomy": h.stroke_thrombectomy,
                 "pci": h.pci,
+                "prenotify": h.id in prenotified,
             }
             for h in seed.hospitals
         ],
@@ -155,7 +161,7 @@ def install(app: web.Application, config: ClusterConfig, regions_geo: bytes | No
     """Build the answers once (the seed and the table do not change while we run): the
     reference, and the map's regions from the running seed (``regions_geo`` when the
     caller built them already, off the event loop)."""
-    app[REFERENCE] = build_reference(config.seed, default_table())
+    app[REFERENCE] = build_reference(config.seed, default_table(), set(config.hospital_endpoints))
     app[REGIONS_GEO] = regions_geo if regions_geo is not None else regions_geojson(config.seed)
 
 

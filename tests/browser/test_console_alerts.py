@@ -10,7 +10,9 @@ and Ray, five centres.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
+from datetime import datetime
 
 import pytest
 
@@ -183,10 +185,11 @@ async def test_an_air_ambulance_is_requested_from_the_incident_and_the_amk_las_a
         ),
         timeout=20,
     )
+    aircraft = await stub.GetUnit(pb.GetUnitRequest(unit_id="inn-h01"), timeout=10)
     accepted = detail.locator(
         'li.alert-item[data-service="ALERT_SERVICE_AIR_AMBULANCE"]'
         '[data-state="ALERT_STATE_ACKNOWLEDGED"]',
-        has_text="inn-h01",
+        has_text=aircraft.call_sign,  # the crew's call sign, not the unit's id
     )
     await accepted.wait_for(timeout=WAIT_MS)
     text = await accepted.text_content() or ""
@@ -199,10 +202,12 @@ async def test_a_hospital_is_suggested_chosen_and_pre_notified_from_the_incident
     browser, web, stub, partners: Partners, etcd
 ) -> None:
     """A stroke: the dispatcher asks for hospitals with no condition chosen (stroke is
-    suggested from the criteria code, Ullevål first with its reason), takes Ullevål with
-    a click and sends the patient's key data. An age out of range is refused at its
-    field with nothing written. The notification shows among the incident's alerts with
-    Ullevål's name and its team's acknowledgement; Ullevål got one valid document."""
+    suggested from the criteria code, Ullevål first with its reason; a hospital with no
+    pre-notification link says to phone it and cannot be taken), takes Ullevål with a
+    click and sends the patient's key data with the time of onset. An age of 200, and
+    one the browser cannot read, are refused at the field with nothing written. The
+    notification shows among the incident's alerts with the hospital's name and its
+    team's acknowledgement; the team got one valid document with age and onset."""
     inc = await stub.CreateIncident(
         pb.CreateIncidentRequest(
             request_id=rid(),
@@ -226,29 +231,45 @@ async def test_a_hospital_is_suggested_chosen_and_pre_notified_from_the_incident
     await first.wait_for(timeout=WAIT_MS)
     assert await first.get_attribute("data-hospital-id") == "ous-ulleval"
     assert "thrombolysis" in (await first.text_content() or "")
+    unlinked = form.locator(".destinations li:not(:has(button))")
+    assert await unlinked.count() >= 1, "only Ullevål has a link in this deployment"
+    assert "ring" in (await unlinked.first.text_content() or "")
     condition = form.locator('[name="condition"]')
     assert await condition.input_value() == "DESTINATION_CONDITION_STROKE"
+    assert await form.locator('[name="unit_id"]').input_value() == unit.id  # the only one
     await first.locator('button[data-action="take-hospital"]').click()
     assert await form.locator('[name="hospital_id"]').input_value() == "ous-ulleval"
     await form.locator('[name="sex"]').select_option("PRE_NOTIFICATION_SEX_FEMALE")
     await form.locator('[name="findings"]').fill("Høyresidig lammelse, afasi")
+    onset = time.time() - 40 * 60
+    onset_local = time.strftime("%Y-%m-%dT%H:%M", time.localtime(onset))
+    await form.locator('[name="symptom_onset"]').fill(onset_local)
 
-    await form.locator('[name="age"]').fill("200")
-    before = await etcd.revision()
-    await form.locator('button[data-action="SendPreNotification"]').click()
+    age = form.locator('[name="age"]')
     error = form.locator('.field-error[data-field="age"]')
+    send = form.locator('button[data-action="SendPreNotification"]')
+    before = await etcd.revision()
+    await age.press_sequentially("7e")  # a number input's bad input reads as empty
+    await send.click()
     await error.wait_for(timeout=WAIT_MS)
-    assert "130" in (await error.text_content() or "")
+    assert "ikke et tall" in (await error.text_content() or "")
+    await age.fill("200")
+    await send.click()
+    await page.wait_for_function(
+        "el => el.textContent.includes('130')", arg=await error.element_handle(), timeout=WAIT_MS
+    )
     assert await etcd.revision() == before, "a refused pre-notification wrote to etcd"
-    await form.locator('[name="age"]').fill("74")
-    await form.locator('button[data-action="SendPreNotification"]').click()
+    await age.fill("74")
+    await send.click()
     notified = detail.locator(
         'li.alert-item[data-service="ALERT_SERVICE_HOSPITAL"][data-state="ALERT_STATE_ACKNOWLEDGED"]',
         has_text=partners.ulleval.name,
     )
     await notified.wait_for(timeout=WAIT_MS)
-    assert "Ullevål" in (await notified.text_content() or "")
+    assert "Oslo universitetssykehus, Ullevål" in (await notified.text_content() or "")
     (doc,) = partners.ulleval.documents_for(inc.id, "prenotification")
     assert doc.document["patient"]["age"] == 74 and not partners.ulleval.refused
+    sent_onset = datetime.fromisoformat(doc.document["symptom_onset"]).timestamp()
+    assert abs(sent_onset - onset) < 60, (doc.document["symptom_onset"], onset_local)
     assert page.amk_errors == []
     await page.context.close()

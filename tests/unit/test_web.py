@@ -152,6 +152,14 @@ def test_reference_colours_are_fixed_distinct_and_stable() -> None:
     }
 
 
+def test_reference_marks_only_the_hospitals_that_take_pre_notifications() -> None:
+    config = ClusterConfig.load()
+    plain = build_reference(config.seed, default_table())
+    assert not any(h["prenotify"] for h in plain["hospitals"])
+    ref = build_reference(config.seed, default_table(), {"ous-ulleval"})
+    assert [h["id"] for h in ref["hospitals"] if h["prenotify"]] == ["ous-ulleval"]
+
+
 # ---------------------------------------------------------------- settings
 
 

@@ -56,6 +56,13 @@ export function rpcForm(method, children, { submit, build = null, done = null, r
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     clearErrors(form);
+    // A number the browser cannot read has an empty value, which collect() would leave
+    // out as "not given": an age typed as "7e" must not become "unknown" without a word.
+    const unreadable = [...form.elements].find((el) => el.name && !el.disabled && el.validity?.badInput);
+    if (unreadable) {
+      showError(form, { field: unreadable.name, message: t('form.unreadable') });
+      return;
+    }
     let body = collect(form);
     if (build) body = build(body, form);
     button.disabled = true;
