@@ -27,6 +27,9 @@ from tests.conftest import RunningCluster
 from tests.helpers import find_free_port
 
 ESCALATE_AFTER_S = 2.0
+KARL_JOHAN = (59.9127, 10.7461)
+BISLETT = (59.9253, 10.7320)
+WAIT_MS = 15_000  # a bound for the machine, not a target
 
 
 @dataclass

@@ -20,7 +20,7 @@ import pytest
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from cluster.errors import AmkError
 from cluster.tls import console_identity, open_channel
-from tests.browser.conftest import WebConsole, open_console
+from tests.browser.conftest import BISLETT, KARL_JOHAN, WAIT_MS, WebConsole, open_console
 from tests.helpers import assert_eventually, find_free_port, rid
 
 pytestmark = [
@@ -29,9 +29,6 @@ pytestmark = [
     pytest.mark.timeout(240),
 ]
 
-KARL_JOHAN = (59.9127, 10.7461)
-BISLETT = (59.9253, 10.7320)
-WAIT_MS = 15_000  # a bound for the machine, not a target
 SEEDS = Path(__file__).resolve().parents[2] / "cluster" / "seed"
 
 

@@ -17,7 +17,7 @@ from datetime import datetime
 import pytest
 
 from amk.dispatch.v1 import dispatch_pb2 as pb
-from tests.browser.conftest import Partners, open_console
+from tests.browser.conftest import BISLETT, KARL_JOHAN, WAIT_MS, Partners, open_console
 from tests.helpers import assert_eventually, rid
 
 pytestmark = [
@@ -26,11 +26,22 @@ pytestmark = [
     pytest.mark.timeout(240),
 ]
 
-KARL_JOHAN = (59.9127, 10.7461)
-BISLETT = (59.9253, 10.7320)
 ROAD_ACCIDENT = "A.35.01"  # collision with someone trapped: the road-traffic action card
 STROKE = "A.28.01"  # sudden one-sided weakness: akutt, the stroke chapter
-WAIT_MS = 15_000  # a bound for the machine, not a target
+
+
+async def incident(stub, where: tuple[float, float], code: str = "", address: str = ""):
+    """An incident in Oslo at ``where``, triaged with ``code`` if one is given."""
+    return await stub.CreateIncident(
+        pb.CreateIncidentRequest(
+            request_id=rid(),
+            region="oslo",
+            position=pb.Position(lat=where[0], lon=where[1], accuracy_m=25),
+            criteria_code=code,
+            address=address,
+        ),
+        timeout=10,
+    )
 
 
 async def test_alerts_to_110_and_112_are_sent_from_the_incident_and_an_escalation_stands_out(
@@ -43,16 +54,7 @@ async def test_alerts_to_110_and_112_are_sent_from_the_incident_and_an_escalatio
     nothing written. 112 answered on the phone is recorded with who answered; a later
     112 alert is withdrawn with a reason, after a dismissed first ask sent nothing."""
     address = f"Sofies gate {uuid.uuid4().hex[:6]}"
-    inc = await stub.CreateIncident(
-        pb.CreateIncidentRequest(
-            request_id=rid(),
-            region="oslo",
-            position=pb.Position(lat=BISLETT[0], lon=BISLETT[1], accuracy_m=25),
-            criteria_code=ROAD_ACCIDENT,
-            address=address,
-        ),
-        timeout=10,
-    )
+    inc = await incident(stub, BISLETT, ROAD_ACCIDENT, address)
     assert {a.service for a in inc.alerts} == {
         pb.ALERT_SERVICE_FIRE_110,
         pb.ALERT_SERVICE_POLICE_112,
@@ -145,14 +147,7 @@ async def test_an_air_ambulance_is_requested_from_the_incident_and_the_amk_las_a
     a reason the request is refused at that field, with nothing written; with one, the
     request shows as the incident's air ambulance alert, and the AMK-LA's answer (the
     aircraft and the base doctor) arrives on it with the live stream."""
-    inc = await stub.CreateIncident(
-        pb.CreateIncidentRequest(
-            request_id=rid(),
-            region="oslo",
-            position=pb.Position(lat=KARL_JOHAN[0], lon=KARL_JOHAN[1], accuracy_m=25),
-        ),
-        timeout=10,
-    )
+    inc = await incident(stub, KARL_JOHAN)
     page = await open_console(browser, web, web.token("ola", "dispatcher", "oslo"))
     await page.locator(f'#incidents [data-incident-id="{inc.id}"]').click()
     detail = page.locator(f'#incident-detail[data-incident-id="{inc.id}"]')
@@ -208,15 +203,7 @@ async def test_a_hospital_is_suggested_chosen_and_pre_notified_from_the_incident
     one the browser cannot read, are refused at the field with nothing written. The
     notification shows among the incident's alerts with the hospital's name and its
     team's acknowledgement; the team got one valid document with age and onset."""
-    inc = await stub.CreateIncident(
-        pb.CreateIncidentRequest(
-            request_id=rid(),
-            region="oslo",
-            position=pb.Position(lat=KARL_JOHAN[0], lon=KARL_JOHAN[1], accuracy_m=25),
-            criteria_code=STROKE,
-        ),
-        timeout=10,
-    )
+    inc = await incident(stub, KARL_JOHAN, STROKE)
     recs = await stub.RecommendUnits(pb.RecommendUnitsRequest(incident_id=inc.id), timeout=10)
     unit = next(r.unit for r in recs.recommendations if r.unit.kind == pb.UNIT_KIND_ROAD_AMBULANCE)
     await stub.AssignUnit(
