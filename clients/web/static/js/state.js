@@ -124,6 +124,11 @@ export function putUnit(unit) {
   emit('units', new Set([unit.id]));
 }
 
+/** How a unit is named on screen: its crew's call sign, its id until the board has it. */
+export function callSign(unitId) {
+  return store.units.get(unitId)?.call_sign || unitId;
+}
+
 // Owners come from two places: the watch's KIND_REGION_OWNER_CHANGED and the periodic
 // ClusterStatus. A status read just before a takeover may arrive just after it; the
 // fencing token (the owner key's create revision) only grows, so an older token loses.

@@ -13,7 +13,7 @@ import { h, timeOfDay } from '../dom.js';
 import { act, errorSlot, field, hidden, rpcForm, select, textarea } from '../forms.js';
 import { en, t } from '../i18n.js';
 import { can } from '../session.js';
-import { store } from '../state.js';
+import { callSign } from '../state.js';
 
 /** The services a dispatcher alerts by hand here (an aircraft or a hospital is asked for
  * with its own request, which carries what that partner needs). */
@@ -96,8 +96,7 @@ function facts(a, state) {
   if (a.acknowledged_at) out.push(t('alerts.acknowledged', { at: timeOfDay(a.acknowledged_at), by: a.acknowledged_by || '' }));
   if (a.mission_state && a.mission_state !== 'AIR_MISSION_STATE_UNSPECIFIED') out.push(en(a.mission_state));
   if (a.aircraft_unit_id) {
-    const sign = store.units.get(a.aircraft_unit_id)?.call_sign || a.aircraft_unit_id;
-    out.push(t('alerts.aircraft', { unit: sign, doctor: a.base_doctor || '–' }));
+    out.push(t('alerts.aircraft', { unit: callSign(a.aircraft_unit_id), doctor: a.base_doctor || '–' }));
   }
   if (a.declined_at) out.push(t('alerts.declined', { at: timeOfDay(a.declined_at), by: a.declined_by || '' }));
   if (a.cancelled_at) out.push(t('alerts.cancelled', { at: timeOfDay(a.cancelled_at), by: a.cancelled_by || '' }));

@@ -9,7 +9,7 @@ import { act, errorSlot, field, hidden, rpcForm, select, textarea } from '../for
 import { en, t } from '../i18n.js';
 import { URGENCY_COLOUR } from '../map_symbols.js';
 import { can, regionName } from '../session.js';
-import { on, putIncident, putUnit, store } from '../state.js';
+import { callSign, on, putIncident, putUnit, store } from '../state.js';
 import { airForm, alertForm, alertList } from './alerts.js';
 import { criteriaPicker } from './criteria.js';
 import { preNotifyForm } from './prenotify.js';
@@ -85,7 +85,7 @@ export function incidentDetailPanel() {
     const units = (inc.assigned_unit_ids || []).map((uid) => {
       const unit = store.units.get(uid);
       const li = h('li', { dataset: { unitId: uid } },
-        `${unit?.call_sign || uid} · ${unit ? en(unit.status) : ''}`);
+        `${callSign(uid)} · ${unit ? en(unit.status) : ''}`);
       if (can('ReleaseUnit')) {
         const b = h('button', { type: 'button', class: 'small secondary', dataset: { action: 'ReleaseUnit' } }, t('action.ReleaseUnit'));
         const err = h('span', { class: 'form-error' });

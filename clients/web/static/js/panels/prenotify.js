@@ -11,7 +11,7 @@ import { h, timeOfDay } from '../dom.js';
 import { act, errorSlot, field, hidden, input, rpcForm, select, textarea } from '../forms.js';
 import { en, t } from '../i18n.js';
 import { can, session } from '../session.js';
-import { store } from '../state.js';
+import { callSign, store } from '../state.js';
 
 const CONDITIONS = ['DESTINATION_CONDITION_TRAUMA', 'DESTINATION_CONDITION_STROKE',
   'DESTINATION_CONDITION_STEMI', 'DESTINATION_CONDITION_OTHER'];
@@ -29,12 +29,12 @@ export function preNotifyForm(id) {
   // The transporting unit: its position and kind start the ETA. An incident with one
   // unit needs no choice (the server takes it); with several, the dispatcher names one.
   // Units assigned after the form was drawn are added when the dispatcher opens the list.
-  const unit = select([]);
+  const unit = h('select', {});
   const fillUnits = () => {
     const assigned = store.incidents.get(id)?.assigned_unit_ids || [];
     const keep = unit.value;
     unit.replaceChildren(h('option', { value: '' }, assigned.length === 1 ? '–' : t('prenotify.choose_unit')),
-      ...assigned.map((u) => h('option', { value: u }, store.units.get(u)?.call_sign || u)));
+      ...assigned.map((u) => h('option', { value: u }, callSign(u))));
     unit.value = assigned.includes(keep) ? keep : (assigned.length === 1 ? assigned[0] : '');
   };
   fillUnits();
