@@ -32,6 +32,7 @@ BREAK_GLASS_HEADER = "x-amk-break-glass"
 ORIGIN_HEADER = "x-amk-origin"
 MAX_ORIGIN = 100
 MIN_REASON = 10  # characters: "because" is not a reason
+MAX_REASON = 500  # characters of a reason kept in the access log
 
 Scope = Literal[
     "public",
@@ -281,4 +282,4 @@ def _break_glass(
         return _refuse(
             f"{base}; break-glass only within {int(window_s)} s of logging in: run amk login again"
         )
-    return Decision(True, "break-glass", reason=reason[:500], regions=regions)
+    return Decision(True, "break-glass", reason=reason[:MAX_REASON], regions=regions)

@@ -33,7 +33,7 @@ from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 
-from actors.domain.access import ORIGIN_HEADER
+from actors.domain.access import BREAK_GLASS_HEADER, MAX_REASON, MIN_REASON, ORIGIN_HEADER
 from amk.coordination.v1 import coordination_pb2 as cpb
 from amk.coordination.v1 import coordination_pb2_grpc as cpb_grpc
 from amk.dispatch.v1 import dispatch_pb2 as pb
@@ -49,6 +49,9 @@ DISPATCH = "amk.dispatch.v1.DispatchService"
 COORDINATION = "amk.coordination.v1.CoordinationService"
 RPC_TIMEOUT_S = 10.0  # one API request, every retry included
 REQUEST_ID = "request_id"
+#: The page's break-glass reason (percent-encoded, as the gRPC header): one call's own.
+BREAK_GLASS_HTTP = "X-AMK-Break-Glass"
+BREAK_GLASS_FIELD = "break_glass"
 
 #: The methods ``POST /api/rpc/{Method}`` reaches, with their service: exactly the list
 #: of docs/web-console.md (a unit test holds the two equal). Nothing else is reachable
@@ -268,27 +271,37 @@ class Gateways:
             stub = self._stubs[(address, service)] = make(channel)
         return stub
 
-    def metadata(self, token: str, user: str, origin: str = "") -> tuple[tuple[str, str], ...]:
+    def metadata(
+        self, token: str, user: str, origin: str = "", break_glass: str = ""
+    ) -> tuple[tuple[str, str], ...]:
         """The person's bearer token (never on a plaintext channel: insecure mode, where
-        nobody is authenticated, records the stated identity instead), and the
-        browser's address, which the gateway's access log records beside its own peer
-        (this server)."""
+        nobody is authenticated, records the stated identity instead), the browser's
+        address, which the gateway's access log records beside its own peer (this
+        server), and a break-glass reason the person stated for this call."""
         # Header values are printable ASCII: a name like "kåre" travels percent-encoded.
         stated = user if user.isascii() and user.isprintable() else urllib.parse.quote(user)
         md = [(IDENTITY_HEADER, stated)]
         if origin:
             md.append((ORIGIN_HEADER, f"web console for {origin}"))
+        if break_glass:
+            md.append((BREAK_GLASS_HEADER, urllib.parse.quote(break_glass)))
         if self.tls is not None:
             md.append(bearer_header(token))
         return tuple(md)
 
     async def call(
-        self, method: Method, request: Message, token: str, user: str, origin: str = ""
+        self,
+        method: Method,
+        request: Message,
+        token: str,
+        user: str,
+        origin: str = "",
+        break_glass: str = "",
     ) -> Message:
         """One unary call with retries; the gateway's final refusal as :class:`ApiError`
         (the field from its ``amk-field`` trailer)."""
         budget = Budget(self.timeout_s, self.retry)
-        metadata = self.metadata(token, user, origin)
+        metadata = self.metadata(token, user, origin, break_glass)
         while True:
             address = self.address
             rpc = getattr(self.stub(address, method.service), method.name)
@@ -318,6 +331,34 @@ class Gateways:
         self._stubs.clear()
         for channel in channels:
             await channel.close()
+
+
+def stated_break_glass(header: str | None) -> str:
+    """The break-glass reason a page sent for one call ("" when it sent none), or 400 on
+    the field ``break_glass``: nothing is asked of a gateway with a reason it would
+    refuse. The gateway still decides whether break-glass is allowed at all (the role,
+    the window since login), and logs the reason with every record read."""
+    if header is None:
+        return ""
+    unreadable = ApiError(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        f"{BREAK_GLASS_FIELD}: one line of at most {MAX_REASON} printable characters",
+        BREAK_GLASS_FIELD,
+    )
+    try:
+        reason = urllib.parse.unquote(header, errors="strict").strip()
+    except UnicodeDecodeError:
+        raise unreadable from None
+    if len(reason) > MAX_REASON or not reason.isprintable():
+        raise unreadable
+    if len(reason) < MIN_REASON:
+        raise ApiError(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"{BREAK_GLASS_FIELD}: state why you need this record "
+            f"(at least {MIN_REASON} characters)",
+            BREAK_GLASS_FIELD,
+        )
+    return reason
 
 
 GATEWAYS = web.AppKey("gateways", Gateways)

@@ -99,6 +99,15 @@ class Auth:
                 out.append(name)
         return sorted(out)
 
+    def break_glass_until(self, claims: Claims) -> float | None:
+        """Until when the person may state a break-glass reason (the gateway's rule:
+        ``break_glass_window_s`` after they logged in), or None when their role has no
+        break-glass. The page offers it only then; the gateway decides every call."""
+        role = self.table.roles.get(claims.role)
+        if role is None or not role.break_glass:
+            return None
+        return claims.issued_at + self.config.break_glass_window_s
+
     def me(self, session: Session) -> dict[str, Any]:
         c = session.claims
         return {
@@ -109,6 +118,7 @@ class Auth:
             "unit": c.unit,
             "expires_at": c.expires_at,
             "methods": self.methods(c.role),
+            "break_glass_until": self.break_glass_until(c),
             "dev_login": self.dev_login,
         }
 

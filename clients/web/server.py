@@ -33,11 +33,13 @@ from aiohttp import web
 from clients.web import reference as ref
 from clients.web.errors import ApiError, json_response, read_json
 from clients.web.gateway import (
+    BREAK_GLASS_HTTP,
     GATEWAYS,
     METHODS,
     Gateways,
     fill_request_id,
     parse_request,
+    stated_break_glass,
     to_json,
 )
 from clients.web.geo_build import regions_geojson
@@ -134,20 +136,23 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
 
 async def rpc(request: web.Request) -> web.Response:
     """``POST /api/rpc/{Method}``: the body as the request (proto JSON), the answer as
-    proto JSON; a request id filled in when the method has one and the body none."""
+    proto JSON; a request id filled in when the method has one and the body none. An
+    ``X-AMK-Break-Glass`` header is the person's reason for acting outside their
+    centre's regions on this one call (docs/web-console.md, "Break-glass")."""
     name = request.match_info["method"]
     method = METHODS.get(name)
     if method is None:
         raise ApiError(grpc.StatusCode.NOT_FOUND, f"{name}: not a method of the web console")
     session = request.app[AUTH].session(request)
     message = parse_request(method, await read_json(request))
+    break_glass = stated_break_glass(request.headers.get(BREAK_GLASS_HTTP))
     fill_request_id(method, message)
     claims = session.claims
     started = time.monotonic()
     code = "OK"
     try:
         answer = await request.app[GATEWAYS].call(
-            method, message, session.token, claims.sub, session.origin
+            method, message, session.token, claims.sub, session.origin, break_glass
         )
     except ApiError as exc:
         code = exc.code.name
@@ -161,6 +166,7 @@ async def rpc(request: web.Request) -> web.Response:
             code=code,
             ms=round((time.monotonic() - started) * 1000, 1),
             peer=request.remote,
+            break_glass=bool(break_glass),
         )
     return json_response(to_json(answer))
 

@@ -230,6 +230,58 @@ async def test_bad_input_shows_the_servers_message_at_the_field_and_roles_shape_
         await page.context.close()
 
 
+async def test_break_glass_opens_another_centres_incident_with_a_reason_shown_and_sent(
+    browser, web, stub, etcd
+) -> None:
+    """A dispatcher of Vestfold og Telemark opens an Oslo incident by its id: a reason
+    too short is refused at its field with nothing written; with a reason the incident
+    is shown with it, marked logged and not live; a note from the panel carries the
+    reason (the gateway accepts it), and "fetch again" shows a change made meanwhile."""
+    inc = await stub.CreateIncident(
+        pb.CreateIncidentRequest(
+            request_id=rid(),
+            region="oslo",
+            position=pb.Position(lat=KARL_JOHAN[0], lon=KARL_JOHAN[1], accuracy_m=25),
+            address=f"Prinsens gate {uuid.uuid4().hex[:6]}",
+        )
+    )
+    page = await open_console(browser, web, web.token("siri", "dispatcher", "vestfold-telemark"))
+    await page.wait_for_function("() => window.amk.snapshots === 1", timeout=WAIT_MS)
+    assert await page.locator(f'#incidents [data-incident-id="{inc.id}"]').count() == 0
+    await page.locator("#break-glass summary").click()
+    form = page.locator('#break-glass form[data-form="GetIncident"]')
+    await form.locator('[name="incident_id"]').fill(inc.id)
+    await form.locator('[name="break_glass"]').fill("trengs")
+    before = await etcd.revision()
+    await form.locator('button[data-action="GetIncident"]').click()
+    error = form.locator('.field-error[data-field="break_glass"]')
+    await error.wait_for(timeout=WAIT_MS)
+    assert "10" in (await error.text_content() or "")
+    assert await etcd.revision() == before
+    reason = "Storulykke i Oslo, AMK Oslo ber om avlastning"
+    await form.locator('[name="break_glass"]').fill(reason)
+    await form.locator('button[data-action="GetIncident"]').click()
+    detail = page.locator(f'#incident-detail[data-incident-id="{inc.id}"]')
+    banner = detail.locator(".break-glass-banner", has_text=reason)
+    await banner.wait_for(timeout=WAIT_MS)
+    assert "følges ikke live" in (await banner.text_content() or "")
+    notes = detail.locator('form[data-form="AddIncidentNote"]')
+    await notes.locator('[name="text"]').fill("Vestfold og Telemark følger opp")
+    await notes.locator('button[data-action="AddIncidentNote"]').click()
+    await detail.locator("ul.notes li", has_text="Vestfold og Telemark følger opp").wait_for(
+        timeout=WAIT_MS
+    )
+    got = await stub.GetIncident(pb.GetIncidentRequest(incident_id=inc.id))
+    assert [(n.author, n.text) for n in got.notes] == [("siri", "Vestfold og Telemark følger opp")]
+    await stub.AddIncidentNote(
+        pb.AddIncidentNoteRequest(request_id=rid(), incident_id=inc.id, text="Oslo: tatt over")
+    )
+    await banner.locator('button[data-action="GetIncident"]').click()
+    await detail.locator("ul.notes li", has_text="Oslo: tatt over").wait_for(timeout=WAIT_MS)
+    assert page.amk_errors == []
+    await page.context.close()
+
+
 async def test_a_dropped_connection_resumes_from_the_last_revision_without_a_reload(
     browser, web, stub
 ) -> None:

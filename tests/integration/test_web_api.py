@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import urllib.parse
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from aetcd import rpc as etcd_rpc
 from aiohttp import web as web_
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from clients.web.gateway import GATEWAYS
+from clients.web.gateway import BREAK_GLASS_HTTP, GATEWAYS
 from clients.web.server import start_web, stop_web
 from cluster.etcd import EtcdClient
 from cluster.etcd_tls import identity_files
@@ -84,8 +85,12 @@ async def signed_in(web: str, tok: str) -> aiohttp.ClientSession:
     return session
 
 
-async def rpc(session: aiohttp.ClientSession, web: str, method: str, body: Any) -> tuple[int, Any]:
-    async with session.post(f"{web}/api/rpc/{method}", json=body) as resp:
+async def rpc(
+    session: aiohttp.ClientSession, web: str, method: str, body: Any, break_glass: str | None = None
+) -> tuple[int, Any]:
+    """One ``POST /api/rpc``; ``break_glass`` is sent as the page sends a reason."""
+    headers = {} if break_glass is None else {BREAK_GLASS_HTTP: urllib.parse.quote(break_glass)}
+    async with session.post(f"{web}/api/rpc/{method}", json=body, headers=headers) as resp:
         return resp.status, await resp.json()
 
 
@@ -215,6 +220,60 @@ async def test_reads_through_the_console_are_in_the_access_log_with_the_browser(
             reads = [r for r in found.records if r.method.endswith("/GetIncident")]
             assert reads and reads[0].record_id == inc["id"], found
             assert reads[0].role == "dispatcher" and reads[0].why == "owner"
+            assert "web console for 127.0.0.1, as stated" in reads[0].peer, reads[0].peer
+
+        await assert_eventually(logged, timeout_s=WAIT_S)
+    finally:
+        await channel.close()
+
+
+async def test_break_glass_reaches_another_centres_incident_with_the_reason_logged(
+    web, issuer, cluster, etcd: EtcdClient
+):
+    """A dispatcher of Vestfold og Telemark helps with an Oslo incident: refused without
+    a reason; a missing or short reason is 400 on ``break_glass`` with nothing written;
+    with a reason the incident is read and a note added, and the access log has the
+    read as break-glass with the reason and the browser's address."""
+    from amk.audit.v1 import audit_pb2 as apb
+    from amk.audit.v1 import audit_pb2_grpc as apb_grpc
+    from cluster.tls import console_identity, open_channel
+    from tests.helpers import assert_eventually
+
+    async with await signed_in(web, token(issuer, "call-taker")) as session:
+        status, inc = await rpc(session, web, "CreateIncident", NEW)
+        assert status == 200, inc
+    user = f"web-glass-{uuid.uuid4().hex[:6]}"
+    helper = token(issuer, "dispatcher", "vestfold-telemark", user=user)
+    reason = "Storulykke i Oslo: AMK Oslo ber om avlastning"
+    note = {"incident_id": inc["id"], "text": "Vestfold og Telemark følger opp"}
+    async with await signed_in(web, helper) as session:
+        async with session.get(f"{web}/api/me") as resp:
+            assert (await resp.json())["break_glass_until"] > time.time()
+        status, answer = await rpc(session, web, "GetIncident", {"incident_id": inc["id"]})
+        assert status == 403 and "break-glass" in answer["error"]["message"], answer
+        before = await etcd.revision()
+        for bad in ("", "trengs", "to\nlinjer og mer"):
+            status, answer = await rpc(session, web, "AddIncidentNote", note, break_glass=bad)
+            assert status == 400 and answer["error"]["field"] == "break_glass", (bad, answer)
+        assert await etcd.revision() == before, "a refused break-glass call wrote to etcd"
+        got = await rpc(session, web, "GetIncident", {"incident_id": inc["id"]}, reason)
+        assert got[0] == 200 and got[1]["id"] == inc["id"], got
+        status, noted = await rpc(session, web, "AddIncidentNote", note, break_glass=reason)
+        assert status == 200, noted
+        assert [(n["author"], n["text"]) for n in noted["notes"]] == [(user, note["text"])]
+    channel = open_channel(
+        cluster.gateway, console_identity(cluster.config), token=token(issuer, "auditor")
+    )
+    try:
+        audit = apb_grpc.AuditServiceStub(channel)
+
+        async def logged() -> None:
+            found = await audit.QueryAccessLog(apb.QueryAccessLogRequest(user=user), timeout=10)
+            reads = [r for r in found.records if r.method.endswith("/GetIncident")]
+            assert [(r.record_id, r.why, r.reason) for r in reads] == [
+                (inc["id"], "break-glass", reason)
+            ], found
+            assert reads[0].centre == "vestfold-telemark" and reads[0].region == "oslo"
             assert "web console for 127.0.0.1, as stated" in reads[0].peer, reads[0].peer
 
         await assert_eventually(logged, timeout_s=WAIT_S)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import urllib.parse
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,8 +21,14 @@ from actors.domain.access import default_access_table
 from actors.domain.triage import default_table
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from clients.web import server
-from clients.web.errors import HTTP_STATUS, http_status
-from clients.web.gateway import METHODS, fill_request_id, parse_request, to_json
+from clients.web.errors import HTTP_STATUS, ApiError, http_status
+from clients.web.gateway import (
+    METHODS,
+    fill_request_id,
+    parse_request,
+    stated_break_glass,
+    to_json,
+)
 from clients.web.live import frame, needs_snapshot, parse_regions, resume_revision
 from clients.web.login import Auth
 from clients.web.reference import CENTRE_COLOURS, build_reference, centre_colour
@@ -66,6 +73,33 @@ def test_a_role_sees_only_the_methods_the_roles_table_gives_it(tmp_path: Path) -
     assert "HandOverRegion" in auth.methods("supervisor")
     assert "CreateIncident" not in auth.methods("engineer")
     assert auth.methods("nobody") == []
+
+
+def test_break_glass_is_offered_until_the_window_closes_and_only_to_roles_with_it(
+    tmp_path: Path,
+) -> None:
+    from cluster.tokens import Claims
+
+    auth = Auth(_config(tmp_path, break_glass_window_s=600))
+    at = 1_790_000_000.0
+
+    def until(role: str) -> float | None:
+        return auth.break_glass_until(Claims("kari", "Kari", role, "oslo", issued_at=at))
+
+    assert [until(r) for r in ("dispatcher", "call-taker", "supervisor")] == [at + 600] * 3
+    assert [until(r) for r in ("engineer", "auditor", "crew", "nobody")] == [None] * 4
+
+
+def test_a_break_glass_reason_is_read_as_the_gateway_reads_it_or_refused_on_its_field() -> None:
+    assert stated_break_glass(None) == ""
+    reason = "Storulykke på E18, Vestre Viken ber om hjelp"
+    assert stated_break_glass(urllib.parse.quote(reason)) == reason
+    assert stated_break_glass(f"  {reason}  ") == reason
+    for bad in ("", "   ", "kort", "%0A" * 12, "a%0Ab" * 5, "x" * 501, "%FF" * 12):
+        with pytest.raises(ApiError) as err:
+            stated_break_glass(bad)
+        assert err.value.code == grpc.StatusCode.INVALID_ARGUMENT, bad
+        assert err.value.field == "break_glass", bad
 
 
 # ---------------------------------------------------------------- proto JSON and SSE

@@ -1,5 +1,6 @@
 // The web server's HTTP API (docs/web-console.md): JSON in, JSON out. Every failure is
 // thrown as an ApiError with the contract's {code, message, field}.
+import { reasonFor } from './break_glass.js';
 import { t } from './i18n.js';
 
 export class ApiError extends Error {
@@ -19,8 +20,8 @@ export function whenUnauthorized(fn) {
   onUnauthorized = fn;
 }
 
-async function request(method, path, body) {
-  const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+async function request(method, path, body, headers = {}) {
+  const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json', ...headers } };
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
@@ -51,5 +52,12 @@ async function request(method, path, body) {
 export const get = (path) => request('GET', path);
 export const post = (path, body = {}) => request('POST', path, body);
 
-/** POST /api/rpc/{method}: the request and the answer as proto JSON. */
-export const rpc = (method, body = {}) => post(`/api/rpc/${method}`, body);
+/** POST /api/rpc/{method}: the request and the answer as proto JSON. A call naming an
+ * incident opened with break-glass carries its reason (X-AMK-Break-Glass), as does one
+ * given `options.breakGlass` (even empty: the server then says the reason is missing);
+ * the gateway logs every such call with it. */
+export function rpc(method, body = {}, options = {}) {
+  const reason = 'breakGlass' in options ? options.breakGlass : reasonFor(body);
+  const headers = reason === undefined ? {} : { 'X-AMK-Break-Glass': encodeURIComponent(reason) };
+  return request('POST', `/api/rpc/${method}`, body, headers);
+}

@@ -45,9 +45,10 @@ export function select(options, { blank = null, value = '' } = {}) {
 
 /**
  * A form that calls `method`. `children` are its fields; `build(body, form)` may adjust
- * the collected body; `done(answer, form)` runs on success. Returns the <form>.
+ * the collected body; `call(method, body)` replaces the plain rpc (break-glass sends a
+ * field as a header); `done(answer, form)` runs on success. Returns the <form>.
  */
-export function rpcForm(method, children, { submit, build = null, done = null, reset = false, extraClass = '' } = {}) {
+export function rpcForm(method, children, { submit, build = null, call = rpc, done = null, reset = false, extraClass = '' } = {}) {
   const button = h('button', { type: 'submit', dataset: { action: method } }, submit || t(`action.${method}`));
   const form = h('form', { dataset: { form: method }, novalidate: true, class: `rpc-form ${extraClass}` },
     ...children,
@@ -68,7 +69,7 @@ export function rpcForm(method, children, { submit, build = null, done = null, r
     button.disabled = true;
     form.setAttribute('aria-busy', 'true');
     try {
-      const answer = await rpc(method, body);
+      const answer = await call(method, body);
       if (reset) form.reset();
       if (done) done(answer, form);
     } catch (err) {

@@ -3,6 +3,7 @@
 // for an aircraft, pre-notifying a hospital). Its facts are redrawn
 // as it changes; its forms are not, so nobody loses what they were typing.
 import { rpc } from '../api.js';
+import { opened, remember } from '../break_glass.js';
 import { desk, onSelectIncident } from '../desk.js';
 import { duration, fill, h, timeOfDay, when } from '../dom.js';
 import { act, errorSlot, field, hidden, rpcForm, select, textarea } from '../forms.js';
@@ -74,10 +75,27 @@ export function incidentDetailPanel() {
     body.replaceChildren(facts, ...forms);
   }
 
+  /** Opened with break-glass: the reason, that it is logged and not live, and a fetch. */
+  function glassBanner(id) {
+    const glass = opened.get(id);
+    if (!glass) return null;
+    const again = h('button', { type: 'button', class: 'small secondary', dataset: { action: 'GetIncident' } }, t('breakglass.refresh'));
+    const err = h('span', { class: 'form-error' });
+    again.addEventListener('click', () => act(again, err, async () => {
+      const inc = await rpc('GetIncident', { incident_id: id });
+      remember(id, glass.reason);
+      putIncident(inc);
+    }));
+    return h('div', { class: 'break-glass-banner', role: 'status' },
+      h('strong', {}, t('breakglass.banner')), ' ', `«${glass.reason}»`, ' · ',
+      t('breakglass.fetched', { time: new Date(glass.fetchedAt).toLocaleTimeString('nb-NO', { hour12: false }) }),
+      ' ', again, err);
+  }
+
   function drawFacts(el, id) {
     const inc = store.incidents.get(id);
     if (!inc) {
-      el.replaceChildren(h('p', { class: 'empty' }, t('detail.waiting', { id })));
+      fill(el, glassBanner(id), h('p', { class: 'empty' }, t('detail.waiting', { id })));
       return;
     }
     const pos = inc.position;
@@ -100,6 +118,7 @@ export function incidentDetailPanel() {
     });
     const notes = (inc.notes || []).map((n) => h('li', {}, h('span', { class: 'meta' }, `${timeOfDay(n.at)} ${n.author || ''}: `), n.text));
     fill(el,
+      glassBanner(id),
       h('h3', {},
         h('span', { class: 'dot', style: `background:${URGENCY_COLOUR[inc.urgency] || URGENCY_COLOUR.URGENCY_UNSPECIFIED}` }),
         `${inc.urgency === 'URGENCY_UNSPECIFIED' ? t('map.untriaged') : en(inc.urgency)} · `,
