@@ -11,7 +11,8 @@ middle of a snapshot starts over instead of resuming without half of it), ``rese
 (the revision to resume from was compacted, or a snapshot broke off: the page drops what
 it has; ``id:`` is empty, which clears the browser's ``Last-Event-ID``; a new snapshot
 follows on the same stream), ``calls`` every second, ``status`` every two seconds and
-at once after a region changed owner, ``error`` (then the stream ends), ``: ping``.
+at once after a region changed owner, ``air`` (the AMK-LA's missions) every two seconds
+when they changed, ``error`` (then the stream ends), ``: ping``.
 
 A gateway that goes away (UNAVAILABLE: restarting) is left for another, from the last
 revision sent, without a word to the browser. Every task of a stream stops when the
@@ -41,6 +42,7 @@ log = structlog.get_logger("amk.web")
 
 CALLS_S = 1.0
 STATUS_S = 2.0
+AIR_S = 2.0
 PING_S = 15.0
 RECONNECT_LOG_EVERY = 20  # a gateway-less stretch logs its first reconnect, then every 20th
 RECONNECT_POLICY = RetryPolicy()  # the pauses between a stream's reconnects
@@ -147,6 +149,8 @@ class LiveStream:
             makers.append(self.calls)
         if "GetClusterStatus" in self.methods:
             makers.append(self.status)
+        if "AirListMissions" in self.methods:
+            makers.append(self.air)
         tasks = [asyncio.create_task(make()) for make in makers]
         tasks.append(asyncio.create_task(self.closing.wait()))
         self.log.info("web_live_open", from_revision=self.from_revision)
@@ -282,6 +286,23 @@ class LiveStream:
                 }
                 await self.send(frame("calls", body))
             await asyncio.sleep(CALLS_S)
+
+    async def air(self) -> None:
+        """``air`` every two seconds when it changed: the missions of the AMK-LA regions
+        the person's centre serves now (the gateway narrows an empty list so), open and
+        ended ones still in etcd. Nothing while the centre serves none: most consoles
+        then get one empty list and no more."""
+        sent: bytes | None = None
+        while True:
+            request = pb.AirListMissionsRequest(include_closed=True)
+            answer = await self._unary("AirListMissions", request)
+            if answer is not None:
+                body = {"missions": [to_json(m) for m in answer.missions]}
+                data = frame("air", body)
+                if data != sent:
+                    await self.send(data)
+                    sent = data
+            await asyncio.sleep(AIR_S)
 
     async def status(self) -> None:
         """``status`` every two seconds, and at once after an owner change."""

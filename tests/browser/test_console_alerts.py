@@ -193,6 +193,100 @@ async def test_an_air_ambulance_is_requested_from_the_incident_and_the_amk_las_a
     await page.context.close()
 
 
+async def test_the_amk_la_answers_and_stands_down_air_requests_from_its_panel(
+    browser, web, stub, etcd
+) -> None:
+    """The AMK-LA's coordinator (a dispatcher of Oslo, the centre serving the AMK-LA
+    region) sees the requests of two AMKs with the live stream: one from Innlandet is
+    accepted with an aircraft and the base doctor (without the doctor, refused at that
+    field with nothing written), one from Oslo declined with the reason; each answer
+    reaches the requesting incident. The accepted mission is then stood down, and its
+    aircraft is free again."""
+    hamar = await stub.CreateIncident(
+        pb.CreateIncidentRequest(
+            request_id=rid(),
+            region="innlandet",
+            position=pb.Position(lat=60.7945, lon=11.0680, accuracy_m=25),
+            address=f"Strandgata {uuid.uuid4().hex[:6]}, Hamar",
+        ),
+        timeout=10,
+    )
+    oslo = await incident(stub, KARL_JOHAN)
+    for inc, why in ((hamar, "Multitraume, lang vei til Ullevål"), (oslo, "Brannskade")):
+        await stub.RequestAirAmbulance(
+            pb.RequestAirAmbulanceRequest(
+                request_id=rid(), incident_id=inc.id, kind=pb.UNIT_KIND_HELICOPTER, reason=why
+            ),
+            timeout=20,
+        )
+
+    async def air_alert(inc) -> pb.Alert:
+        reply = await stub.ListAlerts(pb.ListAlertsRequest(incident_id=inc.id), timeout=10)
+        (alert,) = [a for a in reply.alerts if a.service == pb.ALERT_SERVICE_AIR_AMBULANCE]
+        return alert
+
+    async def mission_of(inc) -> str:
+        alert = await air_alert(inc)
+        assert alert.mission_id, alert
+        return alert.mission_id
+
+    asked = {}
+    for inc in (hamar, oslo):
+        mission_id = await assert_eventually(lambda i=inc: mission_of(i), timeout_s=WAIT_MS / 1000)
+        asked[inc.id] = mission_id
+    page = await open_console(browser, web, web.token("lise", "dispatcher", "oslo"))
+    panel = page.locator("#air-missions")
+
+    def mission(inc, state: str):
+        return panel.locator(
+            f'li.air-mission[data-mission-id="{asked[inc.id]}"]'
+            f'[data-state="AIR_MISSION_STATE_{state}"]'
+        )
+
+    first = mission(hamar, "REQUESTED")
+    await first.wait_for(timeout=WAIT_MS)
+    assert "Innlandet" in (await first.text_content() or "")
+    await mission(oslo, "REQUESTED").wait_for(timeout=WAIT_MS)
+
+    accept = first.locator("form.air-accept")
+    await accept.locator('[name="unit_id"]').select_option("osl-h01")
+    before = await etcd.revision()
+    await accept.locator('button[data-action="AnswerAirRequest"]').click()
+    await accept.locator('.field-error[data-field="base_doctor"]').wait_for(timeout=WAIT_MS)
+    assert await etcd.revision() == before, "a refused answer wrote to etcd"
+    await accept.locator('[name="base_doctor"]').fill("Dr. Lørenskog")
+    await accept.locator('button[data-action="AnswerAirRequest"]').click()
+    aircraft = await stub.GetUnit(pb.GetUnitRequest(unit_id="osl-h01"), timeout=10)
+    flying = mission(hamar, "ACCEPTED")
+    await flying.wait_for(timeout=WAIT_MS)
+    text = await flying.text_content() or ""
+    assert aircraft.call_sign in text and "Dr. Lørenskog" in text, text
+
+    decline = mission(oslo, "REQUESTED").locator("form.air-decline")
+    await decline.locator('[name="reason"]').fill("Tåke over Oslo, kan ikke lande")
+    await decline.locator('button[data-action="AnswerAirRequest"]').click()
+    await page.locator("#air-missions details summary").click()
+    declined = mission(oslo, "DECLINED")
+    await declined.wait_for(timeout=WAIT_MS)
+    assert "Tåke over Oslo" in (await declined.text_content() or "")
+
+    async def answered() -> None:
+        for inc, state in ((hamar, "ACCEPTED"), (oslo, "DECLINED")):
+            alert = await air_alert(inc)
+            assert pb.AirMissionState.Name(alert.mission_state) == f"AIR_MISSION_STATE_{state}"
+
+    await assert_eventually(answered, timeout_s=WAIT_MS / 1000)
+
+    abort = flying.locator("form.air-abort")
+    await abort.locator('[name="reason"]').fill("Pasienten kjøres med bil likevel")
+    await abort.locator('button[data-action="AirAbortMission"]').click()
+    await mission(hamar, "ABORTED").wait_for(timeout=WAIT_MS)
+    freed = await stub.GetUnit(pb.GetUnitRequest(unit_id="osl-h01"), timeout=10)
+    assert freed.status == pb.UNIT_STATUS_AVAILABLE_MOBILE and not freed.air_mission_id, freed
+    assert page.amk_errors == []
+    await page.context.close()
+
+
 async def test_a_hospital_is_suggested_chosen_and_pre_notified_from_the_incident(
     browser, web, stub, partners: Partners, etcd
 ) -> None:

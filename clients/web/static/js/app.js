@@ -9,6 +9,7 @@ import { startLive, stopLive } from './live.js';
 import { createMap } from './map.js';
 import { onHealthRegion, restoreHealthRegion, showHealthRegion } from './desk.js';
 import { loadGeo } from './map_regions.js';
+import { airMissionsPanel } from './panels/air_missions.js';
 import { breakGlassPanel } from './panels/break_glass.js';
 import { callsPanel } from './panels/calls.js';
 import { incidentDetailPanel } from './panels/incident_detail.js';
@@ -94,13 +95,14 @@ function listsScreen(screen) {
     glass: breakGlassPanel(),
     recs: recommendationsPanel(),
     units: unitsPanel(),
+    air: airMissionsPanel(),
     sup: supervisorPanel(),
     kpis: kpisPanel(),
   };
   // Three columns on a screen of its own; two beside the map.
   const columns = screen === 'lists'
-    ? [[p.calls, p.create], [p.incidents, p.detail, p.glass], [p.recs, p.units, p.sup, p.kpis]]
-    : [[p.calls, p.create, p.detail, p.glass, p.recs], [p.incidents, p.units, p.sup, p.kpis]];
+    ? [[p.calls, p.create], [p.incidents, p.detail, p.glass], [p.recs, p.air, p.units, p.sup, p.kpis]]
+    : [[p.calls, p.create, p.detail, p.glass, p.recs], [p.incidents, p.air, p.units, p.sup, p.kpis]];
   return h('section', { class: 'lists-screen', 'aria-label': t('screen.lists') },
     columns.map((col) => h('div', { class: 'column' }, col.filter(Boolean))));
 }

@@ -2,7 +2,7 @@
 // itself with Last-Event-ID (the last batch's revision), with no snapshot and no reload.
 // A stream the server refused with an HTTP error is not resumed by EventSource: then a
 // new one starts, and its snapshot replaces the board.
-import { applyCalls, applyEvents, applyStatus, emit } from './state.js';
+import { applyAir, applyCalls, applyEvents, applyStatus, emit } from './state.js';
 
 const RETRY_MS = 3000;
 let source = null;
@@ -42,6 +42,7 @@ function connect() {
     if (applyEvents(data.events || [])) snapshotPending = false;
   });
   es.addEventListener('calls', (e) => applyCalls(JSON.parse(e.data)));
+  es.addEventListener('air', (e) => applyAir(JSON.parse(e.data)));
   es.addEventListener('status', (e) => applyStatus(JSON.parse(e.data)));
   es.addEventListener('reset', () => {
     // etcd compacted the revision we would resume from: start over with a snapshot.

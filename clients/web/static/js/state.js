@@ -1,6 +1,6 @@
 // The live board as the browser holds it: incidents and units by id, region owners, the
 // last revision. Everything arrives over /api/live; nothing here is authoritative. Topics
-// ("incidents", "units", "owners", "calls", "status") tell the map and the lists what
+// ("incidents", "units", "owners", "calls", "air", "status") tell the map and the lists what
 // changed, by id, so they redraw only that.
 
 const listeners = new Map();
@@ -14,6 +14,7 @@ export const store = {
   status: null, // ClusterStatus
   calls: [],
   metrics: [],
+  air: [], // AirMission: the AMK-LA's missions, when the person's centre serves one
 };
 
 const applied = new Map(); // id -> performance.now() when its change was drawn
@@ -162,6 +163,11 @@ export function applyCalls(data) {
   store.calls = data.calls || [];
   store.metrics = data.metrics || [];
   emit('calls', data);
+}
+
+export function applyAir(data) {
+  store.air = data.missions || [];
+  emit('air', store.air);
 }
 
 /** The map reports what it drew, and when: the test hooks read these. */

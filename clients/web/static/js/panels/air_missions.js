@@ -1,0 +1,144 @@
+// The AMK-LA's air missions, for the coordinator at the centre that serves an AMK-LA
+// region: every air ambulance request another AMK sent, answered here, accepted with the
+// aircraft and the base doctor who decided to fly, or declined with the reason (it goes
+// back to the requesting dispatcher). An accepted mission can be stood down before the
+// aircraft reaches the patient. The missions come with the live stream (`air`); the
+// aircraft's own status is the units panel's, as for any unit. A mission's facts are
+// redrawn as it changes, its forms only when its state does, so nobody loses what they
+// were typing.
+import { h, throttled, timeOfDay } from '../dom.js';
+import { field, hidden, input, rpcForm, textarea } from '../forms.js';
+import { en, t } from '../i18n.js';
+import { can, regionName } from '../session.js';
+import { callSign, on, store } from '../state.js';
+
+const AIRCRAFT = new Set(['UNIT_KIND_HELICOPTER', 'UNIT_KIND_FIXED_WING']);
+const AVAILABLE = new Set(['UNIT_STATUS_AVAILABLE_AT_STATION', 'UNIT_STATUS_AVAILABLE_MOBILE']);
+/** States a mission can be stood down from (air_mission_lifecycle.py's table). */
+const ABORTABLE = new Set(['AIR_MISSION_STATE_ACCEPTED', 'AIR_MISSION_STATE_AIRBORNE']);
+const ENDED = new Set(['AIR_MISSION_STATE_DECLINED', 'AIR_MISSION_STATE_COMPLETED', 'AIR_MISSION_STATE_ABORTED']);
+
+/** The panel, or null for a role that may not list air missions. */
+export function airMissionsPanel() {
+  if (!can('AirListMissions')) return null;
+  const none = h('p', { class: 'empty', id: 'air-none' }, t('airdesk.none'));
+  const open = h('ul', { class: 'air-missions', id: 'air-open' });
+  const ended = h('ul', { class: 'air-missions', id: 'air-ended' });
+  const endedBox = h('details', { hidden: true }, h('summary', {}, t('airdesk.ended')), ended);
+  const panel = h('section', { class: 'panel', id: 'air-missions', 'aria-labelledby': 'air-title' },
+    h('h2', { id: 'air-title' }, t('airdesk.title')), none, open, endedBox);
+  const items = new Map(); // mission id -> { li, facts, forms, state }
+
+  function draw(missions) {
+    const seen = new Set();
+    for (const m of missions) {
+      seen.add(m.id);
+      let item = items.get(m.id);
+      if (!item) {
+        item = { li: h('li', { class: 'air-mission' }), facts: h('div', { class: 'air-facts' }), forms: h('div', { class: 'air-forms' }), state: null, refill: null };
+        item.li.append(item.facts, item.forms);
+        items.set(m.id, item);
+      }
+      item.li.dataset.missionId = m.id;
+      item.li.dataset.state = m.state;
+      item.facts.replaceChildren(...facts(m));
+      if (item.state !== m.state) {
+        const [built, refill] = forms(m);
+        item.forms.replaceChildren(...built);
+        item.refill = refill;
+        item.state = m.state;
+      }
+      (ENDED.has(m.state) ? ended : open).append(item.li); // in the server's order
+    }
+    for (const [id, item] of items) {
+      if (!seen.has(id)) {
+        item.li.remove();
+        items.delete(id);
+      }
+    }
+    none.hidden = open.children.length > 0;
+    endedBox.hidden = ended.children.length === 0;
+  }
+
+  /** An answer shows at once; the next `air` event brings the same or newer. */
+  function took(mission) {
+    store.air = [...store.air.filter((m) => m.id !== mission.id), mission]
+      .sort((a, b) => (a.received_at || '').localeCompare(b.received_at || '') || a.id.localeCompare(b.id));
+    draw(store.air);
+  }
+
+  /** The forms for `m`'s state, and how to refill its aircraft list (or null). */
+  function forms(m) {
+    const out = [];
+    let refill = null;
+    if (m.state === 'AIR_MISSION_STATE_REQUESTED' && can('AnswerAirRequest')) {
+      const aircraft = aircraftSelect(m);
+      refill = aircraft.refill;
+      out.push(rpcForm('AnswerAirRequest', [
+        hidden('mission_id', m.id), hidden('decision', 'AIR_DECISION_ACCEPT'),
+        field('unit_id', t('airdesk.aircraft'), aircraft.select),
+        field('base_doctor', t('airdesk.base_doctor'), input({ maxlength: 200 })),
+      ], { submit: t('airdesk.accept'), done: took, extraClass: 'air-accept inline' }));
+      out.push(rpcForm('AnswerAirRequest', [
+        hidden('mission_id', m.id), hidden('decision', 'AIR_DECISION_DECLINE'),
+        field('reason', t('airdesk.decline_reason'), textarea({ maxlength: 2000 })),
+        field('base_doctor', t('airdesk.base_doctor_optional'), input({ maxlength: 200 })),
+      ], { submit: t('airdesk.decline'), done: took, extraClass: 'air-decline' }));
+    }
+    if (ABORTABLE.has(m.state) && can('AirAbortMission')) {
+      out.push(rpcForm('AirAbortMission', [
+        hidden('mission_id', m.id),
+        field('reason', t('airdesk.abort_reason'), textarea({ maxlength: 2000 })),
+      ], { submit: t('airdesk.abort'), done: took, extraClass: 'air-abort' }));
+    }
+    for (const f of out) f.dataset.escape = 'reset';
+    return [out, refill];
+  }
+
+  on('air', draw);
+  // An aircraft that becomes free (or busy) changes the lists of missions waiting.
+  on('units', throttled(() => { for (const item of items.values()) item.refill?.(); }, 500));
+  draw(store.air);
+  return panel;
+}
+
+function facts(m) {
+  const at = (ts) => timeOfDay(ts);
+  const lines = [
+    h('strong', {}, en(m.kind)), ' · ', h('span', { class: 'air-state' }, en(m.state)), ' · ',
+    h('span', { class: 'mono' }, m.incident_id), ` ${t('airdesk.from')} ${regionName(m.incident_region)}`,
+    m.urgency && m.urgency !== 'URGENCY_UNSPECIFIED' ? ` · ${en(m.urgency)}` : '',
+    m.criteria_code ? ` · ${m.criteria_code}` : '',
+  ];
+  const detail = [
+    m.address,
+    m.reason ? `«${m.reason}»` : '',
+    t('airdesk.requested', { who: m.requested_by || '–', time: at(m.requested_at) }),
+    m.unit_id ? `${callSign(m.unit_id)}` : '',
+    m.base_doctor ? t('airdesk.doctor', { name: m.base_doctor }) : '',
+    m.decline_reason ? t('airdesk.declined', { reason: m.decline_reason }) : '',
+    m.closed_at ? t('airdesk.closed', { time: at(m.closed_at) }) : '',
+    m.reported ? '' : t('airdesk.not_reported'),
+  ].filter(Boolean);
+  return [h('div', {}, lines), h('div', { class: 'meta' }, detail.join(' · '))];
+}
+
+/** The region's aircraft free to fly, the kind asked for first: the select, and its
+ * refill (on every change of units, and when it is opened). */
+function aircraftSelect(m) {
+  const el = h('select', {});
+  const fill = () => {
+    const keep = el.value;
+    const free = [...store.units.values()]
+      .filter((u) => u.region === m.region && AIRCRAFT.has(u.kind) && AVAILABLE.has(u.status))
+      .sort((a, b) => (a.kind === m.kind ? 0 : 1) - (b.kind === m.kind ? 0 : 1) || callSign(a.id).localeCompare(callSign(b.id)));
+    el.replaceChildren(h('option', { value: '' }, '–'),
+      ...free.map((u) => h('option', { value: u.id }, `${callSign(u.id)} · ${en(u.kind)}`)));
+    if (free.some((u) => u.id === keep)) el.value = keep;
+  };
+  fill();
+  el.addEventListener('focus', fill);
+  el.addEventListener('mousedown', fill);
+  // Not while it is open: replacing its options would close it under the person's hand.
+  return { select: el, refill: () => { if (document.activeElement !== el) fill(); } };
+}
