@@ -280,6 +280,6 @@ def _break_glass(
         return _refuse(f"{base}; break-glass reason too short (at least {MIN_REASON} characters)")
     if now - principal.issued_at > window_s:
         return _refuse(
-            f"{base}; break-glass only within {int(window_s)} s of logging in: run amk login again"
+            f"{base}; break-glass only within {int(window_s)} s of logging in: log in again"
         )
     return Decision(True, "break-glass", reason=reason[:MAX_REASON], regions=regions)

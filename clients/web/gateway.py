@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import unicodedata
 import urllib.parse
 import uuid
 from dataclasses import dataclass
@@ -337,22 +338,25 @@ class Gateways:
 
 
 def stated_break_glass(header: str | None) -> str:
-    """The break-glass reason a page sent for one call ("" when it sent none), or 400 on
-    the field ``break_glass``: nothing is asked of a gateway with a reason it would
-    refuse. The gateway still decides whether break-glass is allowed at all (the role,
-    the window since login), and logs the reason with every record read."""
+    """The break-glass reason a page sent for one call ("" when it sent none), with its
+    white space made single spaces (a pasted line break or no-break space is no fault),
+    or 400 on the field ``break_glass``: too short for the gateway, longer than the
+    access log keeps (the gateway would cut it silently), or with a control character
+    or bytes that are not UTF-8. The gateway still decides whether break-glass is
+    allowed at all (the role, the window since login), and logs the reason with every
+    record read."""
     if header is None:
         return ""
     unreadable = ApiError(
         grpc.StatusCode.INVALID_ARGUMENT,
-        f"{BREAK_GLASS_FIELD}: one line of at most {MAX_REASON} printable characters",
+        f"{BREAK_GLASS_FIELD}: at most {MAX_REASON} characters of text, no control characters",
         BREAK_GLASS_FIELD,
     )
     try:
-        reason = urllib.parse.unquote(header, errors="strict").strip()
+        reason = " ".join(urllib.parse.unquote(header, errors="strict").split())
     except UnicodeDecodeError:
         raise unreadable from None
-    if len(reason) > MAX_REASON or not reason.isprintable():
+    if len(reason) > MAX_REASON or any(unicodedata.category(c) == "Cc" for c in reason):
         raise unreadable
     if len(reason) < MIN_REASON:
         raise ApiError(

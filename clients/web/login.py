@@ -99,6 +99,18 @@ class Auth:
                 out.append(name)
         return sorted(out)
 
+    def incident_methods(self, role: str) -> list[str]:
+        """Of ``role``'s methods, those whose scope is the incident they name
+        (``incident_id``): the calls an incident opened with break-glass carries its
+        reason on. Others (a call linked to it, a unit's status) are decided on their
+        own ids, and a reason stated for the incident does not stretch to them."""
+        out = []
+        for name in self.methods(role):
+            rule = self.table.rule(METHODS[name].full_name)
+            if rule is not None and rule.scope == "incident" and rule.field == "incident_id":
+                out.append(name)
+        return out
+
     def break_glass_until(self, claims: Claims) -> float | None:
         """Until when the person may state a break-glass reason (the gateway's rule:
         ``break_glass_window_s`` after they logged in), or None when their role has no
@@ -119,6 +131,7 @@ class Auth:
             "expires_at": c.expires_at,
             "methods": self.methods(c.role),
             "break_glass_until": self.break_glass_until(c),
+            "incident_methods": self.incident_methods(c.role),
             "dev_login": self.dev_login,
         }
 

@@ -145,12 +145,13 @@ async def rpc(request: web.Request) -> web.Response:
         raise ApiError(grpc.StatusCode.NOT_FOUND, f"{name}: not a method of the web console")
     session = request.app[AUTH].session(request)
     message = parse_request(method, await read_json(request))
-    break_glass = stated_break_glass(request.headers.get(BREAK_GLASS_HTTP))
     fill_request_id(method, message)
     claims = session.claims
     started = time.monotonic()
     code = "OK"
+    stated = request.headers.get(BREAK_GLASS_HTTP)
     try:
+        break_glass = stated_break_glass(stated)  # refused here: logged below too
         answer = await request.app[GATEWAYS].call(
             method, message, session.token, claims.sub, session.origin, break_glass
         )
@@ -166,7 +167,7 @@ async def rpc(request: web.Request) -> web.Response:
             code=code,
             ms=round((time.monotonic() - started) * 1000, 1),
             peer=request.remote,
-            break_glass=bool(break_glass),
+            break_glass_stated=stated is not None,
         )
     return json_response(to_json(answer))
 

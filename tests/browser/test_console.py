@@ -225,6 +225,7 @@ async def test_bad_input_shows_the_servers_message_at_the_field_and_roles_shape_
     assert await taker.locator('[data-action="HandOverRegion"]').count() == 0
     engineer = await open_console(browser, web, web.token("per", "engineer", "oslo"))
     assert await engineer.locator('[data-action="CreateIncident"]').count() == 0
+    assert await engineer.locator("#break-glass").count() == 0  # no break-glass for the role
     assert await engineer.locator('[data-action="AnswerNextCall"]').count() == 0
     for page in (taker, engineer):
         await page.context.close()
@@ -258,13 +259,15 @@ async def test_break_glass_opens_another_centres_incident_with_a_reason_shown_an
     await error.wait_for(timeout=WAIT_MS)
     assert "10" in (await error.text_content() or "")
     assert await etcd.revision() == before
-    reason = "Storulykke i Oslo, AMK Oslo ber om avlastning"
+    reason = "Storulykke på Ring 3, AMK Oslo ber om avlastning"
     await form.locator('[name="break_glass"]').fill(reason)
     await form.locator('button[data-action="GetIncident"]').click()
     detail = page.locator(f'#incident-detail[data-incident-id="{inc.id}"]')
     banner = detail.locator(".break-glass-banner", has_text=reason)
     await banner.wait_for(timeout=WAIT_MS)
     assert "følges ikke live" in (await banner.text_content() or "")
+    row = page.locator(f'#incidents [data-incident-id="{inc.id}"] .glass-mark')
+    await row.wait_for(state="attached", timeout=WAIT_MS)
     notes = detail.locator('form[data-form="AddIncidentNote"]')
     await notes.locator('[name="text"]').fill("Vestfold og Telemark følger opp")
     await notes.locator('button[data-action="AddIncidentNote"]').click()
@@ -280,6 +283,17 @@ async def test_break_glass_opens_another_centres_incident_with_a_reason_shown_an
     await detail.locator("ul.notes li", has_text="Oslo: tatt over").wait_for(timeout=WAIT_MS)
     assert page.amk_errors == []
     await page.context.close()
+    # Oslo's own dispatcher opens the same incident from the panel: in scope, it opens
+    # as any other, with no break-glass banner.
+    own = await open_console(browser, web, web.token("ola", "dispatcher", "oslo"))
+    await own.locator("#break-glass summary").click()
+    form = own.locator('#break-glass form[data-form="GetIncident"]')
+    await form.locator('[name="incident_id"]').fill(inc.id)
+    await form.locator('button[data-action="GetIncident"]').click()
+    await own.locator(f'#incident-detail[data-incident-id="{inc.id}"] h3').wait_for(timeout=WAIT_MS)
+    assert await own.locator(".break-glass-banner, .glass-mark").count() == 0
+    assert own.amk_errors == []
+    await own.context.close()
 
 
 async def test_a_dropped_connection_resumes_from_the_last_revision_without_a_reload(

@@ -293,7 +293,7 @@ async def test_another_centres_dispatcher_needs_break_glass(channel, issuer, etc
     # The same reason from a login older than the break-glass window: refused.
     stale = md(issuer, "dispatcher", "oslo", user="ola", reason=REASON, age_s=1800)
     code, details = await call(channel, get, pb.GetIncidentRequest(incident_id=inc.id), stale)
-    assert code == grpc.StatusCode.PERMISSION_DENIED and "amk login" in details
+    assert code == grpc.StatusCode.PERMISSION_DENIED and "log in again" in details
 
     async def flagged() -> None:
         rows = await audit(channel, issuer, incident_id=inc.id, user="ola")

@@ -244,7 +244,7 @@ async def test_break_glass_reaches_another_centres_incident_with_the_reason_logg
         assert status == 200, inc
     user = f"web-glass-{uuid.uuid4().hex[:6]}"
     helper = token(issuer, "dispatcher", "vestfold-telemark", user=user)
-    reason = "Storulykke i Oslo: AMK Oslo ber om avlastning"
+    reason = "Storulykke på Ring 3: AMK Oslo ber om avlastning"
     note = {"incident_id": inc["id"], "text": "Vestfold og Telemark følger opp"}
     async with await signed_in(web, helper) as session:
         async with session.get(f"{web}/api/me") as resp:
@@ -252,7 +252,7 @@ async def test_break_glass_reaches_another_centres_incident_with_the_reason_logg
         status, answer = await rpc(session, web, "GetIncident", {"incident_id": inc["id"]})
         assert status == 403 and "break-glass" in answer["error"]["message"], answer
         before = await etcd.revision()
-        for bad in ("", "trengs", "to\nlinjer og mer"):
+        for bad in ("", "trengs", "styre\x07tegn i begrunnelsen"):
             status, answer = await rpc(session, web, "AddIncidentNote", note, break_glass=bad)
             assert status == 400 and answer["error"]["field"] == "break_glass", (bad, answer)
         assert await etcd.revision() == before, "a refused break-glass call wrote to etcd"

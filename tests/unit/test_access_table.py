@@ -161,7 +161,7 @@ def test_decision_matrix(method: str, role: str, region: str) -> None:
         return
     assert not plain.allowed and "break-glass" in plain.message
     assert glass.allowed and glass.why == "break-glass" and glass.reason
-    assert not stale.allowed and "amk login" in stale.message
+    assert not stale.allowed and "log in again" in stale.message
     short = ask(principal(role), "because")
     assert not short.allowed and "too short" in short.message
 

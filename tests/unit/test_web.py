@@ -88,6 +88,11 @@ def test_break_glass_is_offered_until_the_window_closes_and_only_to_roles_with_i
 
     assert [until(r) for r in ("dispatcher", "call-taker", "supervisor")] == [at + 600] * 3
     assert [until(r) for r in ("engineer", "auditor", "crew", "nobody")] == [None] * 4
+    # The calls a reason stated for an incident goes with: decided on that incident only.
+    named = auth.incident_methods("dispatcher")
+    assert {"GetIncident", "AddIncidentNote", "AssignUnit", "SendAlert"} <= set(named)
+    assert not {"LinkCall", "ChangeUnitStatus", "ListIncidents", "CreateIncident"} & set(named)
+    assert set(named) <= set(auth.methods("dispatcher"))
 
 
 def test_a_break_glass_reason_is_read_as_the_gateway_reads_it_or_refused_on_its_field() -> None:
@@ -95,7 +100,11 @@ def test_a_break_glass_reason_is_read_as_the_gateway_reads_it_or_refused_on_its_
     reason = "Storulykke på E18, Vestre Viken ber om hjelp"
     assert stated_break_glass(urllib.parse.quote(reason)) == reason
     assert stated_break_glass(f"  {reason}  ") == reason
-    for bad in ("", "   ", "kort", "%0A" * 12, "a%0Ab" * 5, "x" * 501, "%FF" * 12):
+    # Pasted white space (a line break, a no-break space, a tab) is one space.
+    pasted = urllib.parse.quote("Storulykke\n på E18,\u00a0Vestre\tViken ber om hjelp")
+    assert stated_break_glass(pasted) == reason
+    assert stated_break_glass("x" * 500) == "x" * 500
+    for bad in ("", "   ", "kort", "%0A" * 12, "x" * 501, "%FF" * 12, "Storulykke%00på E18"):
         with pytest.raises(ApiError) as err:
             stated_break_glass(bad)
         assert err.value.code == grpc.StatusCode.INVALID_ARGUMENT, bad

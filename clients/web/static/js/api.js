@@ -57,7 +57,7 @@ export const post = (path, body = {}) => request('POST', path, body);
  * given `options.breakGlass` (even empty: the server then says the reason is missing);
  * the gateway logs every such call with it. */
 export function rpc(method, body = {}, options = {}) {
-  const reason = 'breakGlass' in options ? options.breakGlass : reasonFor(body);
+  const reason = 'breakGlass' in options ? options.breakGlass : reasonFor(method, body);
   const headers = reason === undefined ? {} : { 'X-AMK-Break-Glass': encodeURIComponent(reason) };
   return request('POST', `/api/rpc/${method}`, body, headers);
 }

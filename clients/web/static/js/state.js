@@ -3,6 +3,8 @@
 // ("incidents", "units", "owners", "calls", "air", "status") tell the map and the lists what
 // changed, by id, so they redraw only that.
 
+import { opened } from './break_glass.js';
+
 const listeners = new Map();
 
 export const store = {
@@ -87,7 +89,8 @@ export function applyEvents(events) {
         break;
       case 'KIND_SNAPSHOT_DONE':
         if (!snapshot) beginSnapshot(); // an empty snapshot: everything held is gone
-        for (const id of snapshot.incidents) if (store.incidents.delete(id)) incidents.add(id);
+        // Incidents opened with break-glass never come on the stream: they stay.
+        for (const id of snapshot.incidents) if (!opened.has(id) && store.incidents.delete(id)) incidents.add(id);
         for (const id of snapshot.units) if (store.units.delete(id)) units.add(id);
         snapshot = null;
         snapshotDone = true;
@@ -116,6 +119,8 @@ function putNewer(map, record) {
 export function putIncident(incident) {
   if (!incident || !incident.id) return;
   putNewer(store.incidents, incident);
+  const glass = opened.get(incident.id);
+  if (glass) glass.fetchedAt = Date.now(); // a write's answer is a fresh copy too
   emit('incidents', new Set([incident.id]));
 }
 

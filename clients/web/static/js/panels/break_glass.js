@@ -1,16 +1,31 @@
 // Break-glass from the page: an incident outside the regions the person's centre serves,
-// opened by its id with the reason they state. The gateway decides (the role; within the
-// window after login) and logs every read with the reason; the page then sends that
-// reason with each call about the incident (break_glass.js) and shows it as fetched,
-// not live (docs/web-console.md, "Break-glass").
+// opened by its id with the reason they state. It is asked for without the reason first:
+// an incident in scope opens as any other, and no break-glass is logged for it. The
+// gateway decides (the role; within the window after login) and logs every read with the
+// reason; the page then sends that reason with each call about the incident
+// (break_glass.js) and shows it as fetched, not live (docs/web-console.md, "Break-glass").
 import { rpc } from '../api.js';
 import { remember } from '../break_glass.js';
 import { selectIncident } from '../desk.js';
 import { h } from '../dom.js';
-import { field, input, rpcForm, textarea } from '../forms.js';
+import { field, input, rpcForm } from '../forms.js';
 import { t } from '../i18n.js';
 import { can, session } from '../session.js';
-import { putIncident, store } from '../state.js';
+import { putIncident } from '../state.js';
+
+/** GetIncident as the person may without break-glass (in scope: the gateway says yes,
+ * nothing is broken and the reason is not used), else with the reason: the incident,
+ * and the reason when break-glass opened it. */
+async function open(method, body) {
+  const request = { incident_id: body.incident_id };
+  try {
+    return { incident: await rpc(method, request, { breakGlass: undefined }), reason: undefined };
+  } catch (err) {
+    if (err.code !== 'PERMISSION_DENIED') throw err;
+  }
+  const reason = (body.break_glass || '').split(/\s+/).filter(Boolean).join(' ');
+  return { incident: await rpc(method, request, { breakGlass: reason }), reason };
+}
 
 /** The panel, or null for a role without break-glass. */
 export function breakGlassPanel() {
@@ -19,13 +34,12 @@ export function breakGlassPanel() {
   const closes = new Date(until * 1000).toLocaleTimeString('nb-NO', { hour: '2-digit', minute: '2-digit' });
   const form = rpcForm('GetIncident', [
     field('incident_id', t('incident.id'), input({ class: 'mono', maxlength: 64 })),
-    field('break_glass', t('breakglass.reason'), textarea({ maxlength: 500 }), t('breakglass.hint')),
+    field('break_glass', t('breakglass.reason'), input({ maxlength: 500 }), t('breakglass.hint')),
   ], {
     submit: t('breakglass.open'),
-    call: (method, body) => rpc(method, { incident_id: body.incident_id }, { breakGlass: body.break_glass || '' }),
-    done: (incident, f) => {
-      // One the live stream already holds is in scope: no break-glass to remember.
-      if (!store.incidents.has(incident.id)) remember(incident.id, f.elements.break_glass.value.trim());
+    call: open,
+    done: ({ incident, reason }, f) => {
+      if (reason !== undefined) remember(incident.id, reason);
       putIncident(incident);
       selectIncident(incident.id);
       f.reset();

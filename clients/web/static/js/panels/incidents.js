@@ -1,6 +1,7 @@
 // The incident list: every incident of the board, Akutt first, then untriaged, Haster and
 // Vanlig, oldest first within each; filters by status, urgency, region and text. Rows are
 // kept by id and only changed rows are rewritten: the list holds thousands in a load run.
+import { opened } from '../break_glass.js';
 import { desk, onSelectIncident, selectIncident } from '../desk.js';
 import { duration, h, throttled, when } from '../dom.js';
 import { en, t } from '../i18n.js';
@@ -79,10 +80,12 @@ export function incidentsPanel() {
     tr.classList.toggle('closed', CLOSED.has(inc.status));
     if (before !== `${inc.urgency}|${inc.status}`) moved.add(tr);
     tr.classList.toggle('selected', desk.incident === id);
+    // Opened with break-glass: not on the live stream, so the row says it is a copy.
+    const glass = opened.has(id) ? h('span', { class: 'glass-mark', title: t('breakglass.banner') }, ` ${t('breakglass.mark')}`) : null;
     const dot = h('span', { class: 'dot', style: `background:${URGENCY_COLOUR[inc.urgency] || URGENCY_COLOUR.URGENCY_UNSPECIFIED}` });
     tr.replaceChildren(
       h('td', {}, dot, inc.urgency === 'URGENCY_UNSPECIFIED' ? t('map.untriaged') : en(inc.urgency)),
-      h('td', { class: 'mono' }, inc.id),
+      h('td', { class: 'mono' }, inc.id, glass),
       h('td', {}, regionById(inc.region)?.code || inc.region),
       h('td', {}, en(inc.status)),
       h('td', { class: 'address' }, inc.address || '–'),
