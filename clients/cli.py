@@ -38,6 +38,7 @@ from clients.cli_base import (
 from clients.cli_history import add_history_commands
 from clients.cli_hospital import add_hospital_commands
 from clients.cli_ops import add_ops_commands
+from clients.cli_review import add_review_commands
 from clients.client import (
     INCIDENT_STATUS,
     UNIT_KIND,
@@ -479,6 +480,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_ops_commands(commands, command)
     add_auth_commands(commands, command)
+    add_review_commands(commands, command, _request_id_option)
     add_cert_command(commands, command)
     add_kpi_command(commands, command)
 

@@ -121,6 +121,9 @@ class ClusterConfig(BaseModel):
     break_glass_window_s: float = Field(default=900.0, gt=0.0)
     # Normen: the access log is kept this long in the archive database, then pruned.
     access_log_retention_days: float = Field(default=5 * 365.25, gt=0.0)
+    # Normen: the access log is reviewed (amk access-review) at least this often; a
+    # review older than this shows as overdue (ListAccessReviews, amk access-reviews).
+    access_review_interval_days: float = Field(default=30.0, gt=0.0, le=366.0)
     key_prefix: str = "/amk/v1/"
     lease_ttl_s: int = Field(default=2, ge=2, le=60)
     lease_margin_s: float = Field(default=0.3, ge=0.05)

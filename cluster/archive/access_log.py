@@ -57,6 +57,40 @@ class AccessRow(NamedTuple):
     gateway: str
 
 
+class ReviewRow(NamedTuple):
+    """One signed-off review of a period of the access log."""
+
+    id: str
+    at: float
+    reviewer: str
+    reviewer_name: str
+    period_from: float
+    period_to: float
+    rows_read: int
+    findings: int
+    note: str
+
+
+class ReviewInputs(NamedTuple):
+    """The period's rows added up, as the review's rules need them. Each person row
+    starts (user, user name, role, centre); then break-glass: reason, records, first,
+    last; volumes: records, first, last; callers: caller hash, incidents, first, last
+    (the fields of ``actors.domain.access_review``'s inputs, in order)."""
+
+    rows: int
+    users: int
+    break_glass: list[tuple[Any, ...]]
+    volumes: list[tuple[Any, ...]]
+    callers: list[tuple[Any, ...]]
+
+
+_REVIEW_COLUMNS = (
+    "id, at, reviewer, reviewer_name, period_from, period_to, rows_read, findings, note"
+)
+_PERSON = "user_id, MAX(user_name), role, MAX(centre)"
+_PERIOD = "at >= ? AND at < ?"
+
+
 def _row(values: Sequence[Any]) -> AccessRow:
     v = list(values)
     v[1] = float(v[1])
@@ -115,3 +149,96 @@ class AccessLogStore:
             self._require_schema(cur)  # type: ignore[attr-defined]
             cur.execute(self._q("DELETE FROM access_log WHERE at < ?"), (before,))  # type: ignore[attr-defined]
             return int(cur.rowcount or 0)
+
+    # ------------------------------------------------------------ reviews (Normen)
+
+    def access_review_inputs(self, since: float, until: float, caller_min: int) -> ReviewInputs:
+        """The period ``[since, until)`` added up: rows and people, break-glass reads
+        by person and reason, distinct records per person, and people who read at least
+        ``caller_min`` incidents of one caller. Four grouped queries on the ``at`` index:
+        the rows themselves never leave the database."""
+        period = (since, until)
+        ((rows, users),) = self._select(  # type: ignore[attr-defined]
+            "review_totals",
+            f"SELECT COUNT(*), COUNT(DISTINCT user_id) FROM access_log WHERE {_PERIOD}",
+            period,
+        )
+        glass = self._select(  # type: ignore[attr-defined]
+            "review_break_glass",
+            f"SELECT {_PERSON}, reason, COUNT(DISTINCT record_id), MIN(at), MAX(at)"
+            f" FROM access_log WHERE why = ? AND {_PERIOD} GROUP BY user_id, role, reason",
+            ("break-glass", *period),
+        )
+        volumes = self._select(  # type: ignore[attr-defined]
+            "review_volumes",
+            f"SELECT {_PERSON}, COUNT(DISTINCT record_id), MIN(at), MAX(at)"
+            f" FROM access_log WHERE {_PERIOD} GROUP BY user_id, role",
+            period,
+        )
+        callers = self._select(  # type: ignore[attr-defined]
+            "review_callers",
+            f"SELECT {_PERSON}, caller_hash, COUNT(DISTINCT record_id), MIN(at), MAX(at)"
+            f" FROM access_log WHERE record_kind = ? AND caller_hash <> '' AND {_PERIOD}"
+            " GROUP BY user_id, role, caller_hash HAVING COUNT(DISTINCT record_id) >= ?",
+            ("incident", *period, caller_min),
+        )
+
+        def person(r: Sequence[Any]) -> tuple[str, str, str, str]:
+            return str(r[0]), str(r[1]), str(r[2]), str(r[3])
+
+        def tail(r: Sequence[Any], text: bool) -> tuple[Any, ...]:
+            """The group's own columns: [a text,] a count, first and last."""
+            head = (str(r[4]),) if text else ()
+            n = 5 if text else 4
+            return (*head, int(r[n]), float(r[n + 1]), float(r[n + 2]))
+
+        return ReviewInputs(
+            int(rows),
+            int(users),
+            [(*person(r), *tail(r, text=True)) for r in glass],
+            [(*person(r), *tail(r, text=False)) for r in volumes],
+            [(*person(r), *tail(r, text=True)) for r in callers],
+        )
+
+    def put_access_review(self, review: ReviewRow) -> ReviewRow:
+        """Store a signed-off review; a review id already stored is kept as it was
+        (a retried sign-off), and the stored one is returned."""
+        with self._tx("put_access_review", write=True) as cur:  # type: ignore[attr-defined]
+            self._require_schema(cur)  # type: ignore[attr-defined]
+            cur.execute(  # type: ignore[attr-defined]
+                self._q(  # type: ignore[attr-defined]
+                    f"INSERT INTO access_reviews ({_REVIEW_COLUMNS})"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+                ),
+                tuple(review),
+            )
+        stored = self._select(  # type: ignore[attr-defined]
+            "get_access_review",
+            f"SELECT {_REVIEW_COLUMNS} FROM access_reviews WHERE id = ?",
+            (review.id,),
+        )
+        return _review(stored[0])
+
+    def access_reviews(self, limit: int = 100) -> list[ReviewRow]:
+        """Signed-off reviews, newest first."""
+        rows = self._select(  # type: ignore[attr-defined]
+            "access_reviews",
+            f"SELECT {_REVIEW_COLUMNS} FROM access_reviews ORDER BY at DESC, id LIMIT ?",
+            (max(1, min(int(limit), MAX_ROWS)),),
+        )
+        return [_review(r) for r in rows]
+
+
+def _review(values: Sequence[Any]) -> ReviewRow:
+    v = list(values)
+    return ReviewRow(
+        str(v[0]),
+        float(v[1]),
+        str(v[2]),
+        str(v[3]),
+        float(v[4]),
+        float(v[5]),
+        int(v[6]),
+        int(v[7]),
+        str(v[8]),
+    )

@@ -175,6 +175,25 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX access_log_at ON access_log (at)",
         ),
     ),
+    Migration(
+        4,
+        "access log reviews (Normen): who checked which period of the log, when, and what",
+        (
+            # One row per signed-off review; ``id`` is the request id, so a retried
+            # sign-off is one review. ``findings`` is how many flags the signer saw.
+            "CREATE TABLE access_reviews ("
+            " id TEXT PRIMARY KEY,"
+            " at DOUBLE PRECISION NOT NULL,"
+            " reviewer TEXT NOT NULL,"
+            " reviewer_name TEXT NOT NULL,"
+            " period_from DOUBLE PRECISION NOT NULL,"
+            " period_to DOUBLE PRECISION NOT NULL,"
+            " rows_read BIGINT NOT NULL,"
+            " findings INTEGER NOT NULL,"
+            " note TEXT NOT NULL)",
+            "CREATE INDEX access_reviews_at ON access_reviews (at)",
+        ),
+    ),
 )
 
 

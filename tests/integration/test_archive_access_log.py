@@ -65,3 +65,64 @@ def test_a_malformed_row_is_refused_before_the_database(archive: ArchiveStore) -
     archive.migrate()
     with pytest.raises(ValueError, match="AccessRow"):
         archive.put_access([("row", 1.0)])  # type: ignore[list-item]
+
+
+def glance(n: int, at: float, user: str, record: str, caller: str = "", why: str = "owner"):
+    """A read by ``user`` of incident ``record`` (break-glass when ``why`` says so)."""
+    base = row(n, at, user=user, record=record, caller=caller)
+    reason = "storulykke på E6, Innlandet ber om hjelp" if why == "break-glass" else ""
+    return base._replace(why=why, reason=reason)
+
+
+def test_a_period_added_up_for_its_review_and_signed_off(archive: ArchiveStore) -> None:
+    """Migration 4: the review's sums of a period (only rows inside it), and sign-offs
+    kept by request id, newest first."""
+    from cluster.archive.access_log import ReviewRow
+
+    archive.migrate()
+    caller = "+47 912 34 567"
+    archive.put_access(
+        [
+            glance(1, 100.0, "kari", "OSL-1", caller),
+            glance(2, 110.0, "kari", "OSL-2", caller),
+            glance(3, 120.0, "kari", "OSL-3", caller),
+            glance(4, 130.0, "kari", "OSL-3", caller),  # the same incident again
+            glance(5, 140.0, "per", "OSL-1", caller),
+            glance(6, 150.0, "ola", "INN-7", why="break-glass"),
+            glance(7, 160.0, "ola", "INN-8", why="break-glass"),
+            glance(8, 900.0, "kari", "OSL-9", caller),  # after the period
+        ]
+    )
+    sums = archive.access_review_inputs(100.0, 500.0, caller_min=3)
+    assert (sums.rows, sums.users) == (7, 3)
+    assert sums.break_glass == [
+        (
+            "ola",
+            "Ola",
+            "call-taker",
+            "oslo",
+            "storulykke på E6, Innlandet ber om hjelp",
+            2,
+            150.0,
+            160.0,
+        )
+    ]
+    assert sorted(sums.volumes) == [
+        ("kari", "Kari", "call-taker", "oslo", 3, 100.0, 130.0),
+        ("ola", "Ola", "call-taker", "oslo", 2, 150.0, 160.0),
+        ("per", "Per", "call-taker", "oslo", 1, 140.0, 140.0),
+    ]
+    assert sums.callers == [
+        ("kari", "Kari", "call-taker", "oslo", caller_hash(caller), 3, 100.0, 130.0)
+    ]
+    assert archive.access_review_inputs(100.0, 500.0, caller_min=4).callers == []
+
+    assert archive.access_reviews() == []
+    first = ReviewRow("rev-1", 1000.0, "anne", "Anne", 0.0, 500.0, 7, 2, "checked with the shift")
+    assert archive.put_access_review(first) == first
+    again = first._replace(note="a retry must not change the signed review")
+    assert archive.put_access_review(again) == first
+    later = ReviewRow("rev-2", 2000.0, "anne", "Anne", 500.0, 1000.0, 1, 0, "nothing found")
+    archive.put_access_review(later)
+    assert archive.access_reviews() == [later, first]
+    assert archive.access_reviews(limit=1) == [later]

@@ -305,6 +305,81 @@ async def test_another_centres_dispatcher_needs_break_glass(channel, issuer, etc
     await assert_eventually(flagged)
 
 
+def stamped(message: Any, **times: float) -> Any:
+    """``message`` with Timestamp fields set from Unix seconds."""
+    for name, at in times.items():
+        getattr(message, name).FromNanoseconds(int(at * 1e9))
+    return message
+
+
+async def test_the_auditor_reviews_a_period_and_signs_it_off(channel, issuer, etcd) -> None:
+    """Normen's periodic review: a break-glass read of the period is flagged with its
+    person and reason; bad periods and a sign-off without a note are refused on their
+    field with nothing kept; the sign-off is kept (once, however often it is sent) and
+    listed, and the next review is due an interval later. Others may not review."""
+    start = time.time() - 1.0
+    inc = await create(channel, md(issuer, "call-taker", "sorlandet"), "sorlandet", KRISTIANSAND)
+    reader = f"glass-{uuid.uuid4().hex[:6]}"
+    glass = md(issuer, "dispatcher", "oslo", user=reader, reason=REASON)
+    get = "/amk.dispatch.v1.DispatchService/GetIncident"
+    code, _ = await call(channel, get, pb.GetIncidentRequest(incident_id=inc.id), glass)
+    assert code == grpc.StatusCode.OK
+    auditor = md(issuer, "auditor")
+    review = "/amk.audit.v1.AuditService/ReviewAccessLog"
+    sign = "/amk.audit.v1.AuditService/SignAccessReview"
+    listing = "/amk.audit.v1.AuditService/ListAccessReviews"
+
+    async def flagged() -> apb.AccessReview:
+        period = stamped(apb.ReviewAccessLogRequest(), since=start, until=time.time())
+        code, found = await call(channel, review, period, auditor)
+        assert code == grpc.StatusCode.OK, found
+        mine = [f for f in found.findings if f.user == reader]
+        assert [(f.kind, f.reason, f.records, f.centre) for f in mine] == [
+            ("break-glass", REASON, 1, "oslo")
+        ]
+        return found
+
+    found = await assert_eventually(flagged)
+    assert found.rows >= 1 and found.users >= 1
+    code, _ = await call(channel, review, apb.ReviewAccessLogRequest(), md(issuer, "dispatcher"))
+    assert code == grpc.StatusCode.PERMISSION_DENIED
+
+    code, before = await call(channel, listing, apb.ListAccessReviewsRequest(), auditor)
+    assert code == grpc.StatusCode.OK
+    now = time.time()
+    ok = {"request_id": "r-1", "note": "ok"}
+    for field, fields, times in (
+        ("since", ok, {}),
+        ("until", ok, {"since": now}),
+        ("request_id", {"note": "ok"}, {"since": start, "until": now}),
+        ("note", {"request_id": "r-1"}, {"since": start, "until": now}),
+        ("until", ok, {"since": now, "until": start}),
+        ("until", ok, {"since": start, "until": now + 3600}),  # not ended yet
+    ):
+        bad = stamped(apb.SignAccessReviewRequest(**fields), **times)
+        code, details = await call(channel, sign, bad, auditor)
+        assert code == grpc.StatusCode.INVALID_ARGUMENT, (field, details)
+        assert f"input: {field}: " in details, (field, details)
+    code, unchanged = await call(channel, listing, apb.ListAccessReviewsRequest(), auditor)
+    assert list(unchanged.reviews) == list(before.reviews), "a refused sign-off was kept"
+
+    note = "Break-glass i perioden gjennomgått med vaktleder: avlastning av Sørlandet, i orden"
+    request = stamped(
+        apb.SignAccessReviewRequest(request_id=rid(), note=note), since=start, until=time.time()
+    )
+    code, signed = await call(channel, sign, request, auditor)
+    assert code == grpc.StatusCode.OK, signed
+    assert (signed.note, signed.findings >= 1) == (note, True) and signed.reviewer
+    code, again = await call(channel, sign, request, auditor)
+    assert code == grpc.StatusCode.OK and again == signed
+    code, after = await call(channel, listing, apb.ListAccessReviewsRequest(), auditor)
+    assert [r.id for r in after.reviews][:1] == [signed.id]
+    assert len(after.reviews) == len(before.reviews) + 1
+    interval = 30 * 86400  # access_review_interval_days' default
+    assert not after.overdue
+    assert abs(after.due.ToNanoseconds() / 1e9 - (signed.at.ToNanoseconds() / 1e9 + interval)) < 1
+
+
 async def test_a_crew_changes_its_own_unit_only(channel, issuer, etcd) -> None:
     method = "/amk.dispatch.v1.DispatchService/ChangeUnitStatus"
     crew = md(issuer, "crew", "oslo", user="osl-a11", unit="osl-a11")

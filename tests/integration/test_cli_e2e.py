@@ -87,6 +87,11 @@ def amk(env: dict[str, str], *args: str, ok: bool = True) -> dict | list | str:
     return out
 
 
+def iso(at: float) -> str:
+    """A Unix time as the CLI takes it (ISO 8601, UTC)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(at))
+
+
 def http_get(url: str) -> tuple[int, dict]:
     """GET a JSON answer: (status, body), an HTTP error status included."""
     try:
@@ -219,6 +224,16 @@ def test_amk_up_cli_walkthrough_and_clean_stop(tmp_path: Path) -> None:
         reads = amk(env, "audit", "--incident", iid)
         assert isinstance(reads, list)
         assert {(r["user"], r["why"]) for r in reads} >= {("e2e-supervisor", "owner")}
+        # The periodic review (Normen): the last hour reviewed and signed off.
+        now = time.time()
+        period = [f"--since={iso(now - 3600)}", f"--until={iso(now)}"]
+        found = amk(env, "access-review", *period)
+        assert isinstance(found, dict) and int(found["rows"]) >= len(reads)
+        note = "Gjennomgått: lesinger i e2e-kjøringen, ingen funn å følge opp"
+        signed = amk(env, "access-review", *period, "--sign", note)
+        assert signed["note"] == note and signed["reviewer"].startswith("e2e-auditor")
+        reviews = amk(env, "access-reviews")
+        assert reviews["reviews"][0]["id"] == signed["id"] and reviews["overdue"] is False
         login(env, "dispatcher", "oslo")
         # The only gateway is killed outright; the supervisor serves it again on its address.
         (gw,) = amk(env, "status")["gateways"]

@@ -25,19 +25,33 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x61mk/audit/v1/audit.proto\x12\x0c\x61mk.audit.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb6\x01\n\x15QueryAccessLogRequest\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\x13\n\x0bincident_id\x18\x02 \x01(\t\x12\x15\n\rcaller_number\x18\x03 \x01(\t\x12)\n\x05since\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05limit\x18\x06 \x01(\x05\"\xf9\x01\n\x0c\x41\x63\x63\x65ssRecord\x12&\n\x02\x61t\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04user\x18\x02 \x01(\t\x12\x11\n\tuser_name\x18\x03 \x01(\t\x12\x0c\n\x04role\x18\x04 \x01(\t\x12\x0e\n\x06\x63\x65ntre\x18\x05 \x01(\t\x12\x0e\n\x06method\x18\x06 \x01(\t\x12\x13\n\x0brecord_kind\x18\x07 \x01(\t\x12\x11\n\trecord_id\x18\x08 \x01(\t\x12\x0e\n\x06region\x18\t \x01(\t\x12\x0b\n\x03why\x18\n \x01(\t\x12\x0e\n\x06reason\x18\x0b \x01(\t\x12\x0c\n\x04peer\x18\x0c \x01(\t\x12\x0f\n\x07gateway\x18\r \x01(\t\"E\n\x16QueryAccessLogResponse\x12+\n\x07records\x18\x01 \x03(\x0b\x32\x1a.amk.audit.v1.AccessRecord2k\n\x0c\x41uditService\x12[\n\x0eQueryAccessLog\x12#.amk.audit.v1.QueryAccessLogRequest\x1a$.amk.audit.v1.QueryAccessLogResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x61mk/audit/v1/audit.proto\x12\x0c\x61mk.audit.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"n\n\x16ReviewAccessLogRequest\x12)\n\x05since\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xe2\x01\n\rAccessFinding\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0c\n\x04user\x18\x02 \x01(\t\x12\x11\n\tuser_name\x18\x03 \x01(\t\x12\x0c\n\x04role\x18\x04 \x01(\t\x12\x0e\n\x06\x63\x65ntre\x18\x05 \x01(\t\x12\x0f\n\x07records\x18\x06 \x01(\x05\x12)\n\x05\x66irst\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x04last\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x64\x65tail\x18\t \x01(\t\x12\x0e\n\x06reason\x18\n \x01(\t\"\xb0\x01\n\x0c\x41\x63\x63\x65ssReview\x12)\n\x05since\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04rows\x18\x03 \x01(\x03\x12\r\n\x05users\x18\x04 \x01(\x05\x12-\n\x08\x66indings\x18\x05 \x03(\x0b\x32\x1b.amk.audit.v1.AccessFinding\"\x91\x01\n\x17SignAccessReviewRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12)\n\x05since\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04note\x18\x04 \x01(\t\"\xf5\x01\n\x12\x41\x63\x63\x65ssReviewRecord\x12\n\n\x02id\x18\x01 \x01(\t\x12&\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08reviewer\x18\x03 \x01(\t\x12\x15\n\rreviewer_name\x18\x04 \x01(\t\x12)\n\x05since\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04rows\x18\x07 \x01(\x03\x12\x10\n\x08\x66indings\x18\x08 \x01(\x05\x12\x0c\n\x04note\x18\t \x01(\t\")\n\x18ListAccessReviewsRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\"\x88\x01\n\x19ListAccessReviewsResponse\x12\x31\n\x07reviews\x18\x01 \x03(\x0b\x32 .amk.audit.v1.AccessReviewRecord\x12\'\n\x03\x64ue\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07overdue\x18\x03 \x01(\x08\"\xb6\x01\n\x15QueryAccessLogRequest\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\x13\n\x0bincident_id\x18\x02 \x01(\t\x12\x15\n\rcaller_number\x18\x03 \x01(\t\x12)\n\x05since\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05limit\x18\x06 \x01(\x05\"\xf9\x01\n\x0c\x41\x63\x63\x65ssRecord\x12&\n\x02\x61t\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04user\x18\x02 \x01(\t\x12\x11\n\tuser_name\x18\x03 \x01(\t\x12\x0c\n\x04role\x18\x04 \x01(\t\x12\x0e\n\x06\x63\x65ntre\x18\x05 \x01(\t\x12\x0e\n\x06method\x18\x06 \x01(\t\x12\x13\n\x0brecord_kind\x18\x07 \x01(\t\x12\x11\n\trecord_id\x18\x08 \x01(\t\x12\x0e\n\x06region\x18\t \x01(\t\x12\x0b\n\x03why\x18\n \x01(\t\x12\x0e\n\x06reason\x18\x0b \x01(\t\x12\x0c\n\x04peer\x18\x0c \x01(\t\x12\x0f\n\x07gateway\x18\r \x01(\t\"E\n\x16QueryAccessLogResponse\x12+\n\x07records\x18\x01 \x03(\x0b\x32\x1a.amk.audit.v1.AccessRecord2\x83\x03\n\x0c\x41uditService\x12[\n\x0eQueryAccessLog\x12#.amk.audit.v1.QueryAccessLogRequest\x1a$.amk.audit.v1.QueryAccessLogResponse\x12S\n\x0fReviewAccessLog\x12$.amk.audit.v1.ReviewAccessLogRequest\x1a\x1a.amk.audit.v1.AccessReview\x12[\n\x10SignAccessReview\x12%.amk.audit.v1.SignAccessReviewRequest\x1a .amk.audit.v1.AccessReviewRecord\x12\x64\n\x11ListAccessReviews\x12&.amk.audit.v1.ListAccessReviewsRequest\x1a\'.amk.audit.v1.ListAccessReviewsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'amk.audit.v1.audit_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_QUERYACCESSLOGREQUEST']._serialized_start=76
-  _globals['_QUERYACCESSLOGREQUEST']._serialized_end=258
-  _globals['_ACCESSRECORD']._serialized_start=261
-  _globals['_ACCESSRECORD']._serialized_end=510
-  _globals['_QUERYACCESSLOGRESPONSE']._serialized_start=512
-  _globals['_QUERYACCESSLOGRESPONSE']._serialized_end=581
-  _globals['_AUDITSERVICE']._serialized_start=583
-  _globals['_AUDITSERVICE']._serialized_end=690
+  _globals['_REVIEWACCESSLOGREQUEST']._serialized_start=75
+  _globals['_REVIEWACCESSLOGREQUEST']._serialized_end=185
+  _globals['_ACCESSFINDING']._serialized_start=188
+  _globals['_ACCESSFINDING']._serialized_end=414
+  _globals['_ACCESSREVIEW']._serialized_start=417
+  _globals['_ACCESSREVIEW']._serialized_end=593
+  _globals['_SIGNACCESSREVIEWREQUEST']._serialized_start=596
+  _globals['_SIGNACCESSREVIEWREQUEST']._serialized_end=741
+  _globals['_ACCESSREVIEWRECORD']._serialized_start=744
+  _globals['_ACCESSREVIEWRECORD']._serialized_end=989
+  _globals['_LISTACCESSREVIEWSREQUEST']._serialized_start=991
+  _globals['_LISTACCESSREVIEWSREQUEST']._serialized_end=1032
+  _globals['_LISTACCESSREVIEWSRESPONSE']._serialized_start=1035
+  _globals['_LISTACCESSREVIEWSRESPONSE']._serialized_end=1171
+  _globals['_QUERYACCESSLOGREQUEST']._serialized_start=1174
+  _globals['_QUERYACCESSLOGREQUEST']._serialized_end=1356
+  _globals['_ACCESSRECORD']._serialized_start=1359
+  _globals['_ACCESSRECORD']._serialized_end=1608
+  _globals['_QUERYACCESSLOGRESPONSE']._serialized_start=1610
+  _globals['_QUERYACCESSLOGRESPONSE']._serialized_end=1679
+  _globals['_AUDITSERVICE']._serialized_start=1682
+  _globals['_AUDITSERVICE']._serialized_end=2069
 # @@protoc_insertion_point(module_scope)

@@ -39,6 +39,21 @@ class AuditServiceStub:
                 request_serializer=amk_dot_audit_dot_v1_dot_audit__pb2.QueryAccessLogRequest.SerializeToString,
                 response_deserializer=amk_dot_audit_dot_v1_dot_audit__pb2.QueryAccessLogResponse.FromString,
                 _registered_method=True)
+        self.ReviewAccessLog = channel.unary_unary(
+                '/amk.audit.v1.AuditService/ReviewAccessLog',
+                request_serializer=amk_dot_audit_dot_v1_dot_audit__pb2.ReviewAccessLogRequest.SerializeToString,
+                response_deserializer=amk_dot_audit_dot_v1_dot_audit__pb2.AccessReview.FromString,
+                _registered_method=True)
+        self.SignAccessReview = channel.unary_unary(
+                '/amk.audit.v1.AuditService/SignAccessReview',
+                request_serializer=amk_dot_audit_dot_v1_dot_audit__pb2.SignAccessReviewRequest.SerializeToString,
+                response_deserializer=amk_dot_audit_dot_v1_dot_audit__pb2.AccessReviewRecord.FromString,
+                _registered_method=True)
+        self.ListAccessReviews = channel.unary_unary(
+                '/amk.audit.v1.AuditService/ListAccessReviews',
+                request_serializer=amk_dot_audit_dot_v1_dot_audit__pb2.ListAccessReviewsRequest.SerializeToString,
+                response_deserializer=amk_dot_audit_dot_v1_dot_audit__pb2.ListAccessReviewsResponse.FromString,
+                _registered_method=True)
 
 
 class AuditServiceServicer:
@@ -51,6 +66,28 @@ class AuditServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReviewAccessLog(self, request, context):
+        """The periodic review (Normen: logs are checked, not only kept): what in a period
+        calls for a closer look (actors/domain/access_review.py). Writes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SignAccessReview(self, request, context):
+        """The auditor signs a period off, with a note; kept in the archive database.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAccessReviews(self, request, context):
+        """Signed-off reviews, newest first, and whether the next one is overdue.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuditServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -58,6 +95,21 @@ def add_AuditServiceServicer_to_server(servicer, server):
                     servicer.QueryAccessLog,
                     request_deserializer=amk_dot_audit_dot_v1_dot_audit__pb2.QueryAccessLogRequest.FromString,
                     response_serializer=amk_dot_audit_dot_v1_dot_audit__pb2.QueryAccessLogResponse.SerializeToString,
+            ),
+            'ReviewAccessLog': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReviewAccessLog,
+                    request_deserializer=amk_dot_audit_dot_v1_dot_audit__pb2.ReviewAccessLogRequest.FromString,
+                    response_serializer=amk_dot_audit_dot_v1_dot_audit__pb2.AccessReview.SerializeToString,
+            ),
+            'SignAccessReview': grpc.unary_unary_rpc_method_handler(
+                    servicer.SignAccessReview,
+                    request_deserializer=amk_dot_audit_dot_v1_dot_audit__pb2.SignAccessReviewRequest.FromString,
+                    response_serializer=amk_dot_audit_dot_v1_dot_audit__pb2.AccessReviewRecord.SerializeToString,
+            ),
+            'ListAccessReviews': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAccessReviews,
+                    request_deserializer=amk_dot_audit_dot_v1_dot_audit__pb2.ListAccessReviewsRequest.FromString,
+                    response_serializer=amk_dot_audit_dot_v1_dot_audit__pb2.ListAccessReviewsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -87,6 +139,87 @@ class AuditService:
             '/amk.audit.v1.AuditService/QueryAccessLog',
             amk_dot_audit_dot_v1_dot_audit__pb2.QueryAccessLogRequest.SerializeToString,
             amk_dot_audit_dot_v1_dot_audit__pb2.QueryAccessLogResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReviewAccessLog(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.audit.v1.AuditService/ReviewAccessLog',
+            amk_dot_audit_dot_v1_dot_audit__pb2.ReviewAccessLogRequest.SerializeToString,
+            amk_dot_audit_dot_v1_dot_audit__pb2.AccessReview.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SignAccessReview(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.audit.v1.AuditService/SignAccessReview',
+            amk_dot_audit_dot_v1_dot_audit__pb2.SignAccessReviewRequest.SerializeToString,
+            amk_dot_audit_dot_v1_dot_audit__pb2.AccessReviewRecord.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAccessReviews(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.audit.v1.AuditService/ListAccessReviews',
+            amk_dot_audit_dot_v1_dot_audit__pb2.ListAccessReviewsRequest.SerializeToString,
+            amk_dot_audit_dot_v1_dot_audit__pb2.ListAccessReviewsResponse.FromString,
             options,
             channel_credentials,
             insecure,

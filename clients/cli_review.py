@@ -1,0 +1,145 @@
+"""``amk access-review`` and ``amk access-reviews``: the periodic review of the access
+log (Normen: logs are checked, not only kept), for the auditor role.
+
+``amk access-review --since 2026-11-01 --until 2026-12-01`` lists what in the period
+calls for a closer look (every break-glass use with its reason, people reading far more
+than their role's usual, one caller's incidents read by one person); ``--sign "what was
+checked and found"`` then signs the period off. ``amk access-reviews`` lists the
+signed-off reviews and says when the next is due.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from amk.audit.v1 import audit_pb2 as apb
+from amk.audit.v1 import audit_pb2_grpc as apb_grpc
+from clients.cli_base import Context
+from clients.client import AmkClientError
+
+
+def _when(text: str) -> dt.datetime:
+    at = dt.datetime.fromisoformat(text)
+    return at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
+
+
+def _iso(ts: Any) -> str:
+    return ts.ToDatetime(tzinfo=dt.UTC).isoformat(timespec="seconds")
+
+
+def _audit_call(ctx: Context, method: str, request: Any) -> Any:
+    """One AuditService call on the client's own channel (same gateway, same token)."""
+    client = ctx.client()
+    address, _ = client._stub()
+    stub = apb_grpc.AuditServiceStub(client._channels[address])
+    try:
+        return getattr(stub, method)(request, timeout=client.timeout_s, metadata=client._metadata)
+    except grpc.RpcError as err:
+        raise AmkClientError.from_rpc(err) from err
+
+
+def cmd_access_review(ctx: Context) -> int:
+    """The period's findings; with ``--sign NOTE``, the period signed off after them."""
+    args = ctx.args
+    period = {"since": _when(args.since), "until": _when(args.until)}
+    ask = apb.ReviewAccessLogRequest()
+    for name, at in period.items():
+        getattr(ask, name).FromDatetime(at)
+    found = _audit_call(ctx, "ReviewAccessLog", ask)
+    if not args.sign:
+        return ctx.emit(found, _findings)
+    sign = apb.SignAccessReviewRequest(
+        request_id=args.request_id or uuid.uuid4().hex, note=args.sign
+    )
+    for name, at in period.items():
+        getattr(sign, name).FromDatetime(at)
+    signed = _audit_call(ctx, "SignAccessReview", sign)
+    return ctx.emit(signed, lambda r: Group(_findings(found), _signed(r)))
+
+
+def cmd_access_reviews(ctx: Context) -> int:
+    """Signed-off reviews, newest first, and when the next is due."""
+    request = apb.ListAccessReviewsRequest(limit=ctx.args.limit)
+    answer = _audit_call(ctx, "ListAccessReviews", request)
+    return ctx.emit(answer, _reviews)
+
+
+def _findings(review: Any) -> RenderableType:
+    head = Text(
+        f"{_iso(review.since)} to {_iso(review.until)}: {review.rows} records read by "
+        f"{review.users} people; {len(review.findings)} to look into",
+        style="bold",
+    )
+    if not review.findings:
+        return head
+    table = Table("kind", "who", "role", "centre", "records", "first", "last", "detail")
+    for f in review.findings:
+        detail = f"{f.detail}: «{f.reason}»" if f.reason else f.detail
+        style = "bold red" if f.kind == "break-glass" else "yellow"
+        table.add_row(
+            Text(f.kind, style=style),
+            f"{f.user_name} ({f.user})" if f.user_name and f.user_name != f.user else f.user,
+            f.role,
+            f.centre,
+            str(f.records),
+            _iso(f.first),
+            _iso(f.last),
+            detail,
+        )
+    return Group(head, table)
+
+
+def _signed(r: Any) -> RenderableType:
+    return Text(
+        f"signed {_iso(r.at)} by {r.reviewer} ({r.findings} findings, {r.rows} records): {r.note}",
+        style="green",
+    )
+
+
+def _reviews(answer: Any) -> RenderableType:
+    due = Text(
+        f"next review due {_iso(answer.due)}" + (" (OVERDUE)" if answer.overdue else ""),
+        style="bold red" if answer.overdue else "bold",
+    )
+    if not answer.reviews:
+        return Group(Text("no review signed yet", style="dim"), due)
+    table = Table("signed", "by", "period", "records", "findings", "note")
+    for r in answer.reviews:
+        period = f"{_iso(r.since)} to {_iso(r.until)}"
+        table.add_row(_iso(r.at), r.reviewer, period, str(r.rows), str(r.findings), r.note)
+    return Group(table, due)
+
+
+def add_review_commands(
+    commands: Any,
+    command: Callable[..., argparse.ArgumentParser],
+    request_id_option: Callable[[argparse.ArgumentParser], None],
+) -> None:
+    """``access-review`` and ``access-reviews`` on the top-level subparsers."""
+    review = command(
+        commands,
+        "access-review",
+        cmd_access_review,
+        "review a period of the access log; --sign signs it off (auditor role)",
+    )
+    review.add_argument(
+        "--since", required=True, metavar="ISO", help="the period's start (UTC unless given)"
+    )
+    review.add_argument("--until", required=True, metavar="ISO", help="its end (not in future)")
+    review.add_argument(
+        "--sign", metavar="NOTE", help="sign the period off: what was checked and found"
+    )
+    request_id_option(review)
+    reviews = command(
+        commands, "access-reviews", cmd_access_reviews, "signed-off reviews of the access log"
+    )
+    reviews.add_argument("--limit", type=int, default=100, help="at most this many")
