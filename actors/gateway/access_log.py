@@ -36,10 +36,15 @@ MAX_PENDING = 100_000
 PRUNE_EVERY_S = 3600.0
 INCIDENT = "amk.dispatch.v1.Incident"
 CALL = "amk.dispatch.v1.Call"
+AIR_MISSION = "amk.dispatch.v1.AirMission"
 
 
 def records_of(message: Message, out: list[tuple[str, str, str, str]] | None = None):
-    """(kind, id, region, caller number) of every incident and call in ``message``."""
+    """(kind, id, region, caller number) of every incident and call in ``message``. An
+    air mission carries its incident's address, position, urgency and the clinical
+    reason for the aircraft: its read is logged as a read of that incident (kind
+    ``incident``, the incident's id and region), so "who read incident X" finds the
+    AMK-LA's reads too; the method names the mission call."""
     found = [] if out is None else out
     name = message.DESCRIPTOR.full_name
     if name == INCIDENT:
@@ -49,6 +54,10 @@ def records_of(message: Message, out: list[tuple[str, str, str, str]] | None = N
     if name == CALL:
         msg = message
         found.append(("call", msg.id, msg.region, msg.caller_number))
+        return found
+    if name == AIR_MISSION:
+        msg = message
+        found.append(("incident", msg.incident_id, msg.incident_region, ""))
         return found
     for fd, value in message.ListFields():
         if fd.message_type is None:

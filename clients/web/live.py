@@ -115,9 +115,11 @@ class LiveStream:
         methods: list[str],
         regions: list[str],
         from_revision: int,
+        air_regions: frozenset[str] = frozenset(),
     ) -> None:
         self.response = response
         self.gateways = gateways
+        self.air_regions = air_regions  # the seed's AMK-LA regions
         self.session = session
         self.methods = set(methods)
         self.regions = regions
@@ -290,15 +292,18 @@ class LiveStream:
     async def air(self) -> None:
         """``air`` every two seconds when it changed: the missions of the AMK-LA regions
         the person's centre serves now (the gateway narrows an empty list so), open and
-        ended ones still in etcd. Nothing while the centre serves none: most consoles
-        then get one empty list and no more."""
+        ended ones still in etcd. While the status says the centre serves none (most
+        centres; Oslo's people after a failover) nothing is asked and the list is empty:
+        most consoles get one empty list and no more."""
         sent: bytes | None = None
         while True:
-            request = pb.AirListMissionsRequest(include_closed=True)
-            answer = await self._unary("AirListMissions", request)
-            if answer is not None:
-                body = {"missions": [to_json(m) for m in answer.missions]}
-                data = frame("air", body)
+            missions: list[Any] | None = []
+            if self.owned is None or self.owned & self.air_regions:
+                request = pb.AirListMissionsRequest(include_closed=True)
+                answer = await self._unary("AirListMissions", request)
+                missions = None if answer is None else [to_json(m) for m in answer.missions]
+            if missions is not None:  # None: this tick failed, the page keeps what it has
+                data = frame("air", {"missions": missions})
                 if data != sent:
                     await self.send(data)
                     sent = data
@@ -359,6 +364,7 @@ async def live(request: web.Request) -> web.StreamResponse:
         auth.methods(session.claims.role),
         parse_regions(request.query.get("regions")),
         resume_revision(request.headers.get("Last-Event-ID")),
+        frozenset(r.id for r in auth.config.seed.regions if not r.is_area),
     )
     streams: set[LiveStream] = request.app[LIVE_STREAMS]
     streams.add(stream)

@@ -194,14 +194,15 @@ async def test_an_air_ambulance_is_requested_from_the_incident_and_the_amk_las_a
 
 
 async def test_the_amk_la_answers_and_stands_down_air_requests_from_its_panel(
-    browser, web, stub, etcd
+    browser, web, stub
 ) -> None:
     """The AMK-LA's coordinator (a dispatcher of Oslo, the centre serving the AMK-LA
-    region) sees the requests of two AMKs with the live stream: one from Innlandet is
-    accepted with an aircraft and the base doctor (without the doctor, refused at that
+    region) sees the requests of two AMKs, the second arriving with the live stream while
+    the page is open: one from Innlandet is accepted with a free aircraft of the region
+    (the list is exactly those) and the base doctor (without the doctor, refused at that
     field with nothing written), one from Oslo declined with the reason; each answer
     reaches the requesting incident. The accepted mission is then stood down, and its
-    aircraft is free again."""
+    aircraft is free again. Innlandet's dispatcher has no such panel."""
     hamar = await stub.CreateIncident(
         pb.CreateIncidentRequest(
             request_id=rid(),
@@ -212,7 +213,8 @@ async def test_the_amk_la_answers_and_stands_down_air_requests_from_its_panel(
         timeout=10,
     )
     oslo = await incident(stub, KARL_JOHAN)
-    for inc, why in ((hamar, "Multitraume, lang vei til Ullevål"), (oslo, "Brannskade")):
+
+    async def ask(inc, why: str) -> str:
         await stub.RequestAirAmbulance(
             pb.RequestAirAmbulanceRequest(
                 request_id=rid(), incident_id=inc.id, kind=pb.UNIT_KIND_HELICOPTER, reason=why
@@ -220,20 +222,14 @@ async def test_the_amk_la_answers_and_stands_down_air_requests_from_its_panel(
             timeout=20,
         )
 
-    async def air_alert(inc) -> pb.Alert:
-        reply = await stub.ListAlerts(pb.ListAlertsRequest(incident_id=inc.id), timeout=10)
-        (alert,) = [a for a in reply.alerts if a.service == pb.ALERT_SERVICE_AIR_AMBULANCE]
-        return alert
+        async def mission_of() -> str:
+            (alert,) = await air_alerts(stub, inc)
+            assert alert.mission_id, alert
+            return alert.mission_id
 
-    async def mission_of(inc) -> str:
-        alert = await air_alert(inc)
-        assert alert.mission_id, alert
-        return alert.mission_id
+        return await assert_eventually(mission_of, timeout_s=WAIT_MS / 1000)
 
-    asked = {}
-    for inc in (hamar, oslo):
-        mission_id = await assert_eventually(lambda i=inc: mission_of(i), timeout_s=WAIT_MS / 1000)
-        asked[inc.id] = mission_id
+    asked = {hamar.id: await ask(hamar, "Multitraume, lang vei til Ullevål")}
     page = await open_console(browser, web, web.token("lise", "dispatcher", "oslo"))
     panel = page.locator("#air-missions")
 
@@ -246,17 +242,29 @@ async def test_the_amk_la_answers_and_stands_down_air_requests_from_its_panel(
     first = mission(hamar, "REQUESTED")
     await first.wait_for(timeout=WAIT_MS)
     assert "Innlandet" in (await first.text_content() or "")
+    asked[oslo.id] = await ask(oslo, "Brannskade")  # the page is open: it comes live
     await mission(oslo, "REQUESTED").wait_for(timeout=WAIT_MS)
 
     accept = first.locator("form.air-accept")
+    choices = accept.locator('[name="unit_id"] option')
+    free = await stub.ListUnits(pb.ListUnitsRequest(regions=["luftambulanse-hso"]), timeout=10)
+    aircraft_free = {
+        u.id
+        for u in free.units
+        if u.status in (pb.UNIT_STATUS_AVAILABLE_AT_STATION, pb.UNIT_STATUS_AVAILABLE_MOBILE)
+        and u.kind in (pb.UNIT_KIND_HELICOPTER, pb.UNIT_KIND_FIXED_WING)
+    }
+    assert "osl-h01" in aircraft_free
+    assert set(await choices.evaluate_all("os => os.map(o => o.value)")) == aircraft_free | {""}
     await accept.locator('[name="unit_id"]').select_option("osl-h01")
-    before = await etcd.revision()
+    untouched = await stub.AirGetMission(pb.AirGetMissionRequest(mission_id=asked[hamar.id]))
     await accept.locator('button[data-action="AnswerAirRequest"]').click()
     await accept.locator('.field-error[data-field="base_doctor"]').wait_for(timeout=WAIT_MS)
-    assert await etcd.revision() == before, "a refused answer wrote to etcd"
+    still = await stub.AirGetMission(pb.AirGetMissionRequest(mission_id=asked[hamar.id]))
+    aircraft = await stub.GetUnit(pb.GetUnitRequest(unit_id="osl-h01"), timeout=10)
+    assert still.revision == untouched.revision and not aircraft.air_mission_id
     await accept.locator('[name="base_doctor"]').fill("Dr. Lørenskog")
     await accept.locator('button[data-action="AnswerAirRequest"]').click()
-    aircraft = await stub.GetUnit(pb.GetUnitRequest(unit_id="osl-h01"), timeout=10)
     flying = mission(hamar, "ACCEPTED")
     await flying.wait_for(timeout=WAIT_MS)
     text = await flying.text_content() or ""
@@ -272,7 +280,7 @@ async def test_the_amk_la_answers_and_stands_down_air_requests_from_its_panel(
 
     async def answered() -> None:
         for inc, state in ((hamar, "ACCEPTED"), (oslo, "DECLINED")):
-            alert = await air_alert(inc)
+            (alert,) = await air_alerts(stub, inc)
             assert pb.AirMissionState.Name(alert.mission_state) == f"AIR_MISSION_STATE_{state}"
 
     await assert_eventually(answered, timeout_s=WAIT_MS / 1000)
@@ -285,6 +293,16 @@ async def test_the_amk_la_answers_and_stands_down_air_requests_from_its_panel(
     assert freed.status == pb.UNIT_STATUS_AVAILABLE_MOBILE and not freed.air_mission_id, freed
     assert page.amk_errors == []
     await page.context.close()
+    elsewhere = await open_console(browser, web, web.token("nils", "dispatcher", "innlandet"))
+    await elsewhere.wait_for_function("() => window.amk.snapshots === 1", timeout=WAIT_MS)
+    assert await elsewhere.locator("#air-missions").is_hidden()
+    await elsewhere.context.close()
+
+
+async def air_alerts(stub, inc) -> list:
+    """The incident's air ambulance alerts."""
+    reply = await stub.ListAlerts(pb.ListAlertsRequest(incident_id=inc.id), timeout=10)
+    return [a for a in reply.alerts if a.service == pb.ALERT_SERVICE_AIR_AMBULANCE]
 
 
 async def test_a_hospital_is_suggested_chosen_and_pre_notified_from_the_incident(

@@ -204,6 +204,39 @@ async def test_a_declined_request_records_the_reason_and_a_new_request_may_follo
     await assert_eventually(two_missions, timeout_s=30)
 
 
+async def test_the_amk_las_reads_of_missions_are_in_the_access_log_as_the_incidents(
+    cluster, stub
+) -> None:
+    """Normen: listing or showing a mission reads another AMK's patient data (address,
+    urgency, the reason); each read is logged against the mission's incident."""
+    from amk.audit.v1 import audit_pb2 as apb
+    from amk.audit.v1 import audit_pb2_grpc as apb_grpc
+    from cluster.tls import console_identity, open_channel
+    from tests.helpers import session_token
+
+    inc = await create(stub)
+    await request(stub, inc.id, HELI, "fall from height, no road")
+    mission = await delivered(stub, inc.id)  # AirListMissions, as the AMK-LA's console
+    await stub.AirGetMission(pb.AirGetMissionRequest(mission_id=mission.id), timeout=10)
+    channel = open_channel(cluster.gateway, console_identity(cluster.config), token=session_token())
+    try:
+        audit = apb_grpc.AuditServiceStub(channel)
+
+        async def logged() -> None:
+            rows = await audit.QueryAccessLog(
+                apb.QueryAccessLogRequest(incident_id=inc.id), timeout=10
+            )
+            methods = {r.method.rsplit("/", 1)[-1] for r in rows.records}
+            assert {"AirListMissions", "AirGetMission"} <= methods, methods
+            (row,) = [r for r in rows.records if r.method.endswith("/AirGetMission")]
+            seen = (row.record_kind, row.region, row.user)
+            assert seen == ("incident", "innlandet", "test-suite"), row
+
+        await assert_eventually(logged, timeout_s=30)
+    finally:
+        await channel.close()
+
+
 # ---------------------------------------------------------------- bad input
 
 

@@ -35,6 +35,18 @@ def test_records_of_finds_incidents_and_calls_anywhere_in_a_response() -> None:
     assert records_of(answered) == [("call", "OSL-C1", "oslo", "")]
     event = pb.WatchEvent(kind=pb.WatchEvent.KIND_SNAPSHOT_UNIT, unit=pb.Unit(id="osl-a11"))
     assert records_of(event) == []
+    # An air mission is its incident's data, read at the AMK-LA: logged as that incident.
+    missions = pb.AirListMissionsResponse(
+        missions=[
+            pb.AirMission(
+                id="LAH-INN-000001-a1",
+                region="luftambulanse-hso",
+                incident_id="INN-000001",
+                incident_region="innlandet",
+            )
+        ]
+    )
+    assert records_of(missions) == [("incident", "INN-000001", "innlandet", "")]
 
 
 @pytest.fixture

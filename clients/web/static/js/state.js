@@ -170,8 +170,19 @@ export function applyCalls(data) {
   emit('calls', data);
 }
 
-export function applyAir(data) {
-  store.air = data.missions || [];
+/** The AMK-LA's missions from the stream (`replace`: the whole list) or one from an
+ * answer: a mission held at a higher revision is kept, so a poll read just before an
+ * answer was committed cannot show the mission as it was before it. */
+export function applyAir(data, replace = true) {
+  const held = new Map(store.air.map((m) => [m.id, m]));
+  const newer = (m) => (int(held.get(m.id)?.revision) > int(m.revision) ? held.get(m.id) : m);
+  const incoming = (data.missions || []).map(newer);
+  if (!replace) {
+    const ids = new Set(incoming.map((m) => m.id));
+    incoming.push(...store.air.filter((m) => !ids.has(m.id)));
+  }
+  const at = (m) => Date.parse(m.received_at || '') || 0;
+  store.air = incoming.sort((a, b) => at(a) - at(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   emit('air', store.air);
 }
 

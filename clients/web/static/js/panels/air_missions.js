@@ -9,8 +9,8 @@
 import { h, throttled, timeOfDay } from '../dom.js';
 import { field, hidden, input, rpcForm, textarea } from '../forms.js';
 import { en, t } from '../i18n.js';
-import { can, regionName } from '../session.js';
-import { callSign, on, store } from '../state.js';
+import { can, regionById, regionName, session } from '../session.js';
+import { applyAir, callSign, on, store } from '../state.js';
 
 const AIRCRAFT = new Set(['UNIT_KIND_HELICOPTER', 'UNIT_KIND_FIXED_WING']);
 const AVAILABLE = new Set(['UNIT_STATUS_AVAILABLE_AT_STATION', 'UNIT_STATUS_AVAILABLE_MOBILE']);
@@ -29,8 +29,23 @@ export function airMissionsPanel() {
     h('h2', { id: 'air-title' }, t('airdesk.title')), none, open, endedBox);
   const items = new Map(); // mission id -> { li, facts, forms, state }
 
+  /** Shown only while the person's centre serves an AMK-LA region now (a failover or a
+   * hand-over moves the coordination, and the panel with it). */
+  function showIfServing() {
+    const centre = session.me?.centre;
+    panel.hidden = !Object.entries(store.owners).some(
+      ([region, owner]) => owner === centre && regionById(region)?.kind === 'air_coordination');
+  }
+
+  /** `li` at position `i` of `list`, moved only if it is elsewhere: moving the element
+   * that holds the focus would take it from the person typing in its form. */
+  function place(list, li, i) {
+    if (list.children[i] !== li) list.insertBefore(li, list.children[i] || null);
+  }
+
   function draw(missions) {
     const seen = new Set();
+    const at = { open: 0, ended: 0 };
     for (const m of missions) {
       seen.add(m.id);
       let item = items.get(m.id);
@@ -48,7 +63,8 @@ export function airMissionsPanel() {
         item.refill = refill;
         item.state = m.state;
       }
-      (ENDED.has(m.state) ? ended : open).append(item.li); // in the server's order
+      const where = ENDED.has(m.state) ? 'ended' : 'open';
+      place(where === 'ended' ? ended : open, item.li, at[where]++); // in the server's order
     }
     for (const [id, item] of items) {
       if (!seen.has(id)) {
@@ -62,9 +78,7 @@ export function airMissionsPanel() {
 
   /** An answer shows at once; the next `air` event brings the same or newer. */
   function took(mission) {
-    store.air = [...store.air.filter((m) => m.id !== mission.id), mission]
-      .sort((a, b) => (a.received_at || '').localeCompare(b.received_at || '') || a.id.localeCompare(b.id));
-    draw(store.air);
+    applyAir({ missions: [mission] }, false);
   }
 
   /** The forms for `m`'s state, and how to refill its aircraft list (or null). */
@@ -96,8 +110,14 @@ export function airMissionsPanel() {
   }
 
   on('air', draw);
-  // An aircraft that becomes free (or busy) changes the lists of missions waiting.
-  on('units', throttled(() => { for (const item of items.values()) item.refill?.(); }, 500));
+  // An aircraft that becomes free (or busy) changes the lists of missions waiting; its
+  // call sign may also have come after the missions did.
+  on('units', throttled(() => {
+    draw(store.air);
+    for (const item of items.values()) item.refill?.();
+  }, 500));
+  on('owners', showIfServing);
+  showIfServing();
   draw(store.air);
   return panel;
 }
@@ -132,9 +152,14 @@ function aircraftSelect(m) {
     const free = [...store.units.values()]
       .filter((u) => u.region === m.region && AIRCRAFT.has(u.kind) && AVAILABLE.has(u.status))
       .sort((a, b) => (a.kind === m.kind ? 0 : 1) - (b.kind === m.kind ? 0 : 1) || callSign(a.id).localeCompare(callSign(b.id)));
-    el.replaceChildren(h('option', { value: '' }, '–'),
-      ...free.map((u) => h('option', { value: u.id }, `${callSign(u.id)} · ${en(u.kind)}`)));
-    if (free.some((u) => u.id === keep)) el.value = keep;
+    // A chosen aircraft that is no longer free stays chosen, marked: the server's answer
+    // then says why, instead of the choice silently becoming "none".
+    const gone = keep && !free.some((u) => u.id === keep);
+    const options = [h('option', { value: '' }, '–'),
+      ...free.map((u) => h('option', { value: u.id }, `${callSign(u.id)} · ${en(u.kind)}`))];
+    if (gone) options.push(h('option', { value: keep }, `${callSign(keep)} · ${t('airdesk.busy')}`));
+    el.replaceChildren(...options);
+    el.value = keep || '';
   };
   fill();
   el.addEventListener('focus', fill);
