@@ -11,6 +11,7 @@ from typing import Any
 
 import grpc
 from rich.table import Table
+from rich.text import Text
 
 from actors.domain.access import default_access_table
 from amk.audit.v1 import audit_pb2 as apb
@@ -108,7 +109,9 @@ def _table(records: list[Any]) -> Table:
         at = r.at.ToDatetime(tzinfo=dt.UTC).isoformat(timespec="seconds")
         why = f"{r.why}: {r.reason}" if r.reason else r.why
         method = r.method.rsplit("/", 1)[-1]
-        table.add_row(at, r.user, r.role, r.centre, method, r.record_id, why, r.peer)
+        # Text, never markup: a stated reason such as "[/]" must neither fail nor style.
+        cells = (at, r.user, r.role, r.centre, method, r.record_id, why, r.peer)
+        table.add_row(*(Text(c) for c in cells))
     return table
 
 

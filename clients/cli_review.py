@@ -63,7 +63,8 @@ def cmd_access_review(ctx: Context) -> int:
     for name, at in period.items():
         getattr(sign, name).FromDatetime(at)
     signed = _audit_call(ctx, "SignAccessReview", sign)
-    return ctx.emit(signed, lambda r: Group(_findings(found), _signed(r)))
+    # Both: what the reviewer was shown, and what was kept (with --json, a list of two).
+    return ctx.emit([found, signed], lambda both: Group(_findings(both[0]), _signed(both[1])))
 
 
 def cmd_access_reviews(ctx: Context) -> int:
@@ -85,15 +86,12 @@ def _findings(review: Any) -> RenderableType:
     for f in review.findings:
         detail = f"{f.detail}: «{f.reason}»" if f.reason else f.detail
         style = "bold red" if f.kind == "break-glass" else "yellow"
+        who = f"{f.user_name} ({f.user})" if f.user_name and f.user_name != f.user else f.user
+        # Text, never markup: a stated reason such as "[/]" must neither fail nor style.
         table.add_row(
             Text(f.kind, style=style),
-            f"{f.user_name} ({f.user})" if f.user_name and f.user_name != f.user else f.user,
-            f.role,
-            f.centre,
-            str(f.records),
-            _iso(f.first),
-            _iso(f.last),
-            detail,
+            *(Text(x) for x in (who, f.role, f.centre, str(f.records))),
+            *(Text(x) for x in (_iso(f.first), _iso(f.last), detail)),
         )
     return Group(head, table)
 
@@ -115,7 +113,8 @@ def _reviews(answer: Any) -> RenderableType:
     table = Table("signed", "by", "period", "records", "findings", "note")
     for r in answer.reviews:
         period = f"{_iso(r.since)} to {_iso(r.until)}"
-        table.add_row(_iso(r.at), r.reviewer, period, str(r.rows), str(r.findings), r.note)
+        cells = (_iso(r.at), r.reviewer, period, str(r.rows), str(r.findings), r.note)
+        table.add_row(*(Text(c) for c in cells))
     return Group(table, due)
 
 
@@ -134,7 +133,12 @@ def add_review_commands(
     review.add_argument(
         "--since", required=True, metavar="ISO", help="the period's start (UTC unless given)"
     )
-    review.add_argument("--until", required=True, metavar="ISO", help="its end (not in future)")
+    review.add_argument(
+        "--until",
+        required=True,
+        metavar="ISO",
+        help="its end; a sign-off needs it access_review_settle_s (5 min) in the past",
+    )
     review.add_argument(
         "--sign", metavar="NOTE", help="sign the period off: what was checked and found"
     )

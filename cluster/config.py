@@ -124,6 +124,10 @@ class ClusterConfig(BaseModel):
     # Normen: the access log is reviewed (amk access-review) at least this often; a
     # review older than this shows as overdue (ListAccessReviews, amk access-reviews).
     access_review_interval_days: float = Field(default=30.0, gt=0.0, le=366.0)
+    # A period is signed off only this long after it ended: every gateway's reads of it
+    # must be in the archive first (they are written within a second, or kept while the
+    # archive is down).
+    access_review_settle_s: float = Field(default=300.0, ge=0.0)
     key_prefix: str = "/amk/v1/"
     lease_ttl_s: int = Field(default=2, ge=2, le=60)
     lease_margin_s: float = Field(default=0.3, ge=0.05)

@@ -9,13 +9,23 @@ verdict):
 - **every break-glass use**, by person and stated reason, with how many records it
   opened: break-glass is allowed without anyone's approval, so each use is to be
   checked afterwards against what happened that day;
-- **a person reading far more records than their role's usual** in the period (more
-  than :data:`HEAVY_FACTOR` times the median of the others with that role, and at least
-  :data:`HEAVY_MIN` records): a console left open on a large board is the usual reason,
-  browsing is the one to find;
-- **one caller's records over several incidents read by one person** (at least
-  :data:`SAME_CALLER_MIN` incidents with the same caller number): a frequent caller is
-  the usual reason, looking up a person one knows is the one to find.
+- **a person looking up far more records than the others with their role at their
+  centre** (more than :data:`HEAVY_FACTOR` times their median, and at least
+  :data:`HEAVY_MIN` records);
+- **one caller's incidents looked up by one person** (at least :data:`SAME_CALLER_MIN`
+  with the same caller number): a frequent caller is the usual reason, looking up a
+  person one knows is the one to find.
+
+The last two count only the reads a person chose to make (:data:`CHOSEN_READS`: one
+incident, its history, the board at a past moment, an air mission, an export), not what
+a live board or a queue shows them (a call-taker answers the calls the queue gives).
+Every console on duty receives its centre's incidents over the Watch stream (logged
+once an hour each): counted, they would flag every dispatcher for every frequent caller
+and hide a lookup among thousands of board reads. A role's usual is its centre's:
+Oslo's dispatchers are not measured against Sørlandet's.
+
+Not flagged, because the log cannot know it: reads outside a person's shift (no shift
+data), reads of one's own or a colleague's records (no link from callers to staff).
 
 Pure: the archive adds up the rows (``cluster/archive/access_log.py``), this decides.
 """
@@ -30,6 +40,17 @@ HEAVY_MIN = 50
 SAME_CALLER_MIN = 3
 MAX_PERIOD_S = 366 * 86400.0  # one review covers at most a year
 NOTE_MAX = 2000
+#: Reads a person asks for one by one (the access log's ``method``), unlike a board's.
+CHOSEN_READS = tuple(
+    f"/amk.{service}/{method}"
+    for service, method in (
+        ("dispatch.v1.DispatchService", "GetIncident"),
+        ("dispatch.v1.DispatchService", "GetIncidentHistory"),
+        ("dispatch.v1.DispatchService", "GetBoardAt"),
+        ("dispatch.v1.DispatchService", "AirGetMission"),
+        ("coordination.v1.CoordinationService", "ExportIncident"),
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,14 +111,14 @@ class Finding:
 
 
 def heavy_readers(volumes: list[ReaderVolume]) -> list[Finding]:
-    """People far above their role's median: the median of the *others* with that
-    role, so one heavy reader does not raise the bar they are measured against. A role
-    with one person in the period has nobody to compare with and flags nobody."""
-    by_role: dict[str, list[ReaderVolume]] = {}
+    """People far above the median of the *others* with their role at their centre, so
+    one heavy reader does not raise the bar they are measured against. A role with one
+    person at a centre in the period has nobody to compare with and flags nobody."""
+    by_role: dict[tuple[str, str], list[ReaderVolume]] = {}
     for v in volumes:
-        by_role.setdefault(v.role, []).append(v)
+        by_role.setdefault((v.role, v.centre), []).append(v)
     out = []
-    for role, people in sorted(by_role.items()):
+    for (role, _), people in sorted(by_role.items()):
         for v in people:
             others = [o.records for o in people if o.user != v.user]
             if not others or v.records < HEAVY_MIN:
@@ -105,8 +126,8 @@ def heavy_readers(volumes: list[ReaderVolume]) -> list[Finding]:
             usual = statistics.median(others)
             if v.records > HEAVY_FACTOR * max(usual, 1):
                 detail = (
-                    f"{v.records} records read; others with role {role} read {usual:g} "
-                    f"(median of {len(others)})"
+                    f"{v.records} records looked up; others with role {role} at "
+                    f"{v.centre} looked up {usual:g} (median of {len(others)})"
                 )
                 out.append(
                     Finding(
@@ -154,7 +175,7 @@ def findings(
             c.incidents,
             c.first,
             c.last,
-            f"{c.incidents} incidents of one caller ({c.caller_hash[:8]}…) read",
+            f"{c.incidents} incidents of one caller ({c.caller_hash[:8]}…) looked up",
         )
         for c in sorted(callers, key=lambda c: (c.first, c.user))
         if c.incidents >= SAME_CALLER_MIN
@@ -162,9 +183,11 @@ def findings(
     return out
 
 
-def due(last_signed_at: float | None, interval_days: float, now: float) -> tuple[float, bool]:
-    """When the next review is due, and whether it is overdue. Never reviewed: due now."""
-    if last_signed_at is None:
+def due(reviewed_until: float | None, interval_days: float, now: float) -> tuple[float, bool]:
+    """When the next review is due, and whether it is overdue: an interval after the
+    end of the latest period signed off (not after the signing: signing off last hour
+    must not clear a month nobody looked at). Never reviewed: due now."""
+    if reviewed_until is None:
         return now, True
-    at = last_signed_at + interval_days * 86400.0
+    at = reviewed_until + interval_days * 86400.0
     return at, now > at

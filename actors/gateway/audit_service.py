@@ -35,10 +35,12 @@ def _stamp(ts, at: float) -> None:
     ts.FromNanoseconds(int(at * 1e9))
 
 
-def _period(request, now: float) -> tuple[float, float]:
+def _period(request, now: float, settle_s: float = 0.0) -> tuple[float, float]:
     """A review's period from ``since`` and ``until``: both given, in order, at most a
-    year, and not ending in the future (a period still being written cannot be signed
-    off, and its figures would change under the reviewer)."""
+    year, and ending no later than ``settle_s`` ago. A look may reach up to now; a
+    sign-off only a period whose rows are in (every gateway writes its queue within a
+    second, or keeps it while the archive is down): a signed period must not gain rows
+    after it was signed."""
     since, until = _seconds(request.since), _seconds(request.until)
     if since is None:
         raise InvalidArgumentError("since", "is required: the start of the period reviewed")
@@ -50,6 +52,12 @@ def _period(request, now: float) -> tuple[float, float]:
         raise InvalidArgumentError("until", "a review covers at most 366 days")
     if until > now + 1.0:
         raise InvalidArgumentError("until", "is in the future: review a period that has ended")
+    if until > now - settle_s:
+        raise InvalidArgumentError(
+            "until",
+            f"ended less than {settle_s:g} s ago: a sign-off waits until every gateway's "
+            "reads of the period are in (access_review_settle_s)",
+        )
     return since, until
 
 
@@ -129,7 +137,7 @@ class AuditRpcs:
         await self.gw.access_log.flush()
         store = await self.gw.history.archive()
         inputs = await asyncio.to_thread(
-            store.access_review_inputs, since, until, review.SAME_CALLER_MIN
+            store.access_review_inputs, since, until, review.SAME_CALLER_MIN, review.CHOSEN_READS
         )
         return inputs, _findings(inputs)
 
@@ -166,7 +174,7 @@ class AuditRpcs:
     async def SignAccessReview(self, request, context) -> apb.AccessReviewRecord:
         request_id = v.request_id(request.request_id)
         now = time.time()
-        since, until = _period(request, now)
+        since, until = _period(request, now, self.gw.config.access_review_settle_s)
         note = v.text(request.note, "note", limit=review.NOTE_MAX, required=True)
         inputs, found = await self._review(since, until)
         claims = current_claims.get()
@@ -184,6 +192,17 @@ class AuditRpcs:
         )
         store = await self.gw.history.archive()
         stored = await asyncio.to_thread(store.put_access_review, row)
+        if (stored.reviewer, stored.period_from, stored.period_to, stored.note) != (
+            row.reviewer,
+            row.period_from,
+            row.period_to,
+            row.note,
+        ):
+            # The id of another sign-off: answering with it would tell this caller their
+            # own period was signed. Nothing was written (the id was taken).
+            raise InvalidArgumentError(
+                "request_id", "already used for another sign-off: send a new request id"
+            )
         log.info(
             "access_review_signed",
             by=who,
@@ -200,8 +219,10 @@ class AuditRpcs:
             raise InvalidArgumentError("limit", f"must be 0..{MAX_ROWS}")
         store = await self.gw.history.archive()
         rows = await asyncio.to_thread(store.access_reviews, request.limit or 100)
-        last = rows[0].at if rows else None
-        due, overdue = review.due(last, self.gw.config.access_review_interval_days, time.time())
+        # Newest first by signing; the log is covered up to the latest period's end.
+        covered = max((r.period_to for r in rows), default=None)
+        interval = self.gw.config.access_review_interval_days
+        due, overdue = review.due(covered, interval, time.time())
         out = apb.ListAccessReviewsResponse(reviews=[_record_pb(r) for r in rows], overdue=overdue)
         _stamp(out.due, due)
         return out

@@ -152,12 +152,16 @@ class AccessLogStore:
 
     # ------------------------------------------------------------ reviews (Normen)
 
-    def access_review_inputs(self, since: float, until: float, caller_min: int) -> ReviewInputs:
+    def access_review_inputs(
+        self, since: float, until: float, caller_min: int, chosen: Sequence[str]
+    ) -> ReviewInputs:
         """The period ``[since, until)`` added up: rows and people, break-glass reads
-        by person and reason, distinct records per person, and people who read at least
-        ``caller_min`` incidents of one caller. Four grouped queries on the ``at`` index:
-        the rows themselves never leave the database."""
+        by person and reason; and, of the reads by the ``chosen`` methods only (what a
+        person looked up, not what a board showed them), distinct records per person and
+        people who looked up at least ``caller_min`` incidents or calls of one caller.
+        Four grouped queries: the rows themselves never leave the database."""
         period = (since, until)
+        methods = f"method IN ({', '.join('?' for _ in chosen)})" if chosen else "1 = 0"
         ((rows, users),) = self._select(  # type: ignore[attr-defined]
             "review_totals",
             f"SELECT COUNT(*), COUNT(DISTINCT user_id) FROM access_log WHERE {_PERIOD}",
@@ -172,15 +176,15 @@ class AccessLogStore:
         volumes = self._select(  # type: ignore[attr-defined]
             "review_volumes",
             f"SELECT {_PERSON}, COUNT(DISTINCT record_id), MIN(at), MAX(at)"
-            f" FROM access_log WHERE {_PERIOD} GROUP BY user_id, role",
-            period,
+            f" FROM access_log WHERE {_PERIOD} AND {methods} GROUP BY user_id, role",
+            (*period, *chosen),
         )
         callers = self._select(  # type: ignore[attr-defined]
             "review_callers",
             f"SELECT {_PERSON}, caller_hash, COUNT(DISTINCT record_id), MIN(at), MAX(at)"
-            f" FROM access_log WHERE record_kind = ? AND caller_hash <> '' AND {_PERIOD}"
+            f" FROM access_log WHERE caller_hash <> '' AND {_PERIOD} AND {methods}"
             " GROUP BY user_id, role, caller_hash HAVING COUNT(DISTINCT record_id) >= ?",
-            ("incident", *period, caller_min),
+            (*period, *chosen, caller_min),
         )
 
         def person(r: Sequence[Any]) -> tuple[str, str, str, str]:

@@ -67,11 +67,15 @@ def test_a_malformed_row_is_refused_before_the_database(archive: ArchiveStore) -
         archive.put_access([("row", 1.0)])  # type: ignore[list-item]
 
 
-def glance(n: int, at: float, user: str, record: str, caller: str = "", why: str = "owner"):
+WATCH = "/amk.dispatch.v1.DispatchService/WatchBatches"
+CHOSEN = ("/amk.dispatch.v1.DispatchService/GetIncident",)
+
+
+def glance(n: int, at: float, user: str, record: str, caller: str = "", why: str = "owner", **kw):
     """A read by ``user`` of incident ``record`` (break-glass when ``why`` says so)."""
     base = row(n, at, user=user, record=record, caller=caller)
     reason = "storulykke på E6, Innlandet ber om hjelp" if why == "break-glass" else ""
-    return base._replace(why=why, reason=reason)
+    return base._replace(why=why, reason=reason, **kw)
 
 
 def test_a_period_added_up_for_its_review_and_signed_off(archive: ArchiveStore) -> None:
@@ -91,10 +95,15 @@ def test_a_period_added_up_for_its_review_and_signed_off(archive: ArchiveStore) 
             glance(6, 150.0, "ola", "INN-7", why="break-glass"),
             glance(7, 160.0, "ola", "INN-8", why="break-glass"),
             glance(8, 900.0, "kari", "OSL-9", caller),  # after the period
+            glance(9, 500.0, "kari", "OSL-8", caller),  # at its end: not in it
+            glance(10, 170.0, "kari", "OSL-7", caller, method=WATCH),  # a board's read
+            glance(11, 180.0, "per", "OSL-2"),  # no caller number
+            glance(12, 190.0, "per", "OSL-3"),
+            glance(13, 195.0, "per", "OSL-4"),
         ]
     )
-    sums = archive.access_review_inputs(100.0, 500.0, caller_min=3)
-    assert (sums.rows, sums.users) == (7, 3)
+    sums = archive.access_review_inputs(100.0, 500.0, caller_min=3, chosen=CHOSEN)
+    assert (sums.rows, sums.users) == (11, 3)
     assert sums.break_glass == [
         (
             "ola",
@@ -110,12 +119,15 @@ def test_a_period_added_up_for_its_review_and_signed_off(archive: ArchiveStore) 
     assert sorted(sums.volumes) == [
         ("kari", "Kari", "call-taker", "oslo", 3, 100.0, 130.0),
         ("ola", "Ola", "call-taker", "oslo", 2, 150.0, 160.0),
-        ("per", "Per", "call-taker", "oslo", 1, 140.0, 140.0),
+        ("per", "Per", "call-taker", "oslo", 4, 140.0, 195.0),
     ]
     assert sums.callers == [
         ("kari", "Kari", "call-taker", "oslo", caller_hash(caller), 3, 100.0, 130.0)
     ]
-    assert archive.access_review_inputs(100.0, 500.0, caller_min=4).callers == []
+    assert archive.access_review_inputs(100.0, 500.0, caller_min=4, chosen=CHOSEN).callers == []
+    # Only chosen reads count towards volumes and callers (break-glass: every read).
+    nothing = archive.access_review_inputs(100.0, 500.0, caller_min=1, chosen=())
+    assert (nothing.volumes, nothing.callers, len(nothing.break_glass)) == ([], [], 1)
 
     assert archive.access_reviews() == []
     first = ReviewRow("rev-1", 1000.0, "anne", "Anne", 0.0, 500.0, 7, 2, "checked with the shift")

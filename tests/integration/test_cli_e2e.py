@@ -226,12 +226,13 @@ def test_amk_up_cli_walkthrough_and_clean_stop(tmp_path: Path) -> None:
         assert {(r["user"], r["why"]) for r in reads} >= {("e2e-supervisor", "owner")}
         # The periodic review (Normen): the last hour reviewed and signed off.
         now = time.time()
-        period = [f"--since={iso(now - 3600)}", f"--until={iso(now)}"]
-        found = amk(env, "access-review", *period)
+        found = amk(env, "access-review", f"--since={iso(now - 3600)}", f"--until={iso(now)}")
         assert isinstance(found, dict) and int(found["rows"]) >= len(reads)
         note = "Gjennomgått: lesinger i e2e-kjøringen, ingen funn å følge opp"
-        signed = amk(env, "access-review", *period, "--sign", note)
-        assert signed["note"] == note and signed["reviewer"].startswith("e2e-auditor")
+        settled = [f"--since={iso(now - 3600)}", f"--until={iso(now - 400)}"]  # 5 min settle
+        shown, signed = amk(env, "access-review", *settled, "--sign", note)
+        assert signed["note"] == note and signed["reviewer"] == "e2e-auditor"
+        assert signed["findings"] == len(shown["findings"])
         reviews = amk(env, "access-reviews")
         assert reviews["reviews"][0]["id"] == signed["id"] and reviews["overdue"] is False
         login(env, "dispatcher", "oslo")

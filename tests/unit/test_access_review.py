@@ -6,8 +6,8 @@ from __future__ import annotations
 from actors.domain import access_review as r
 
 
-def volume(user: str, records: int, role: str = "dispatcher") -> r.ReaderVolume:
-    return r.ReaderVolume(user, user.title(), role, "oslo", records, 100.0, 200.0)
+def volume(user: str, records: int, role: str = "dispatcher", centre: str = "oslo"):
+    return r.ReaderVolume(user, user.title(), role, centre, records, 100.0, 200.0)
 
 
 def test_a_heavy_reader_is_measured_against_the_others_of_the_role() -> None:
@@ -19,6 +19,12 @@ def test_a_heavy_reader_is_measured_against_the_others_of_the_role() -> None:
     assert r.heavy_readers([volume("a", 350), volume("b", 380), volume("d", 400)]) == []
     # Another role's habits are not the yardstick: a supervisor alone flags nobody.
     assert r.heavy_readers([volume("a", 10), volume("s", 900, role="supervisor")]) == []
+    # Nor another centre's: Oslo's busy dispatchers against Sørlandet's quiet ones.
+    two = [volume("a", 300), volume("b", 320), volume("c", 40, centre="sorlandet")]
+    assert r.heavy_readers([*two, volume("d", 30, centre="sorlandet")]) == []
+    # Exactly three times the median is not above it.
+    assert r.heavy_readers([volume("a", 50), volume("b", 50), volume("c", 150)]) == []
+    assert [f.user for f in r.heavy_readers([volume("a", 50), volume("c", 151)])] == ["c"]
 
 
 def test_a_small_count_is_no_finding_however_far_above_the_median() -> None:

@@ -92,7 +92,14 @@ def test_crews_only_reach_unit_scoped_or_cluster_methods() -> None:
 
 
 def test_only_the_auditor_reads_the_access_log() -> None:
-    assert TABLE.rules["/amk.audit.v1.AuditService/QueryAccessLog"].roles == {"auditor"}
+    audit = [m for m in TABLE.rules if m.startswith("/amk.audit.v1.AuditService/")]
+    assert {m.rsplit("/", 1)[1] for m in audit} == {
+        "QueryAccessLog",
+        "ReviewAccessLog",
+        "SignAccessReview",
+        "ListAccessReviews",
+    }
+    assert all(TABLE.rules[m].roles == {"auditor"} for m in audit)
 
 
 # ---------------------------------------------------------------- the matrix
