@@ -170,6 +170,9 @@ class ClusterConfig(BaseModel):
     # Nor is a miss while no other centre answered either (a machine-wide stall; measured
     # at load average 20-30: two centres missed at the same instant). See probe.py.
     probe_late_s: float = Field(default=0.1, gt=0.0)
+    # Nor is a miss while a thread of the centre waited for a CPU this share of the time
+    # since its previous miss (the kernel's schedstat, same host only): starved, not hung.
+    probe_starved_share: float = Field(default=0.5, gt=0.0, le=1.0)
     # Pause before the supervisor starts a dead centre again (it rejoins as a standby).
     restart_delay_s: float = Field(default=0.5, ge=0.0)
     # A home centre that has been back and healthy this long takes its region back from

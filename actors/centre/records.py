@@ -70,6 +70,10 @@ class Ping:
 
     instance: str
     regions: dict[str, int]  # region -> fencing token held
+    # Where it runs, so a probe on the same host can read the kernel's scheduler
+    # statistics of a centre that stops answering (cluster/starvation.py).
+    pid: int = 0
+    boot: str = ""  # the host's boot id
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,13 @@ and it drops its regions, but a backup takes them over needlessly. So:
   machine stalls now and then (measured: two centres missed at the same instant, and
   the revoke itself took 225 ms). A miss no other centre's answer contradicts says more
   about the machine than about the centre; the lease still ends a real hang then;
+- and only when the centre was not starved of CPU (``cluster/starvation.py``): on the
+  same host the kernel says whether its threads waited for a CPU between two misses.
+  A stopped process does not wait; a starved one does (seen: a browser starting beside
+  the cluster kept two centres from running for over half a second while three others
+  answered, and both were revoked). Measured from the previous miss, so the first
+  miss of a run always counts, and a hang during starvation is still caught at the
+  next miss after the starvation ends (or by the lease);
 - the deadline follows the machine (:class:`AdaptiveDeadline`): a multiple of the
   recent answers' p99, between a floor (fast detection on a quiet machine) and a cap
   (detection still well before the lease would expire);
@@ -41,6 +48,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 
 from actors.centre.handle import CentreHandle
+from cluster import starvation
 from cluster.config import ClusterConfig
 from cluster.errors import ActorUnavailableError, AmkError
 from cluster.histogram import Histogram
@@ -93,11 +101,12 @@ class MissCounter:
         """Acting on the suspicion failed (etcd unreachable): the next miss tries again."""
         self.armed = True
 
-    def missed(self, late_by_s: float, *, witnessed: bool = True) -> bool:
+    def missed(self, late_by_s: float, *, witnessed: bool = True, starved: bool = False) -> bool:
         """A ping went unanswered; ``late_by_s``: how long after its deadline the timeout
-        was noticed; ``witnessed``: another centre answered meanwhile. True when this
-        miss makes the centre suspected."""
-        if late_by_s > self.late_s or not witnessed:
+        was noticed; ``witnessed``: another centre answered meanwhile; ``starved``: the
+        centre's threads waited for a CPU since the previous miss. True when this miss
+        makes the centre suspected."""
+        if late_by_s > self.late_s or not witnessed or starved:
             self.ignored += 1
             return False
         self.run += 1
@@ -187,6 +196,8 @@ class LivenessProbe:
         self.on_suspect = on_suspect
         self.counter = MissCounter(config.probe_misses, config.probe_late_s)
         self.tokens: dict[str, int] = {}
+        self.pid = 0  # the centre's process, when its answers say it runs on this host
+        self._miss_sample: starvation.Sample | None = None  # its threads at the last miss
         self._stopped = False
 
     def stop(self) -> None:
@@ -215,12 +226,21 @@ class LivenessProbe:
         except ActorUnavailableError:
             late_by = time.monotonic() - started - deadline
             witnessed = self.witnesses.seen_since(me, started)
+            now = starvation.sample(self.pid) if self.pid else None
+            starved = starvation.starved(self._miss_sample, now, cfg.probe_starved_share)
+            self._miss_sample = now
             if self._stopped:
                 return
-            if self.counter.missed(late_by, witnessed=witnessed):
+            if self.counter.missed(late_by, witnessed=witnessed, starved=starved):
                 await self._suspect()
-            elif late_by > cfg.probe_late_s or not witnessed:
-                kind = "late" if late_by > cfg.probe_late_s else "unwitnessed"
+            elif late_by > cfg.probe_late_s or not witnessed or starved:
+                kind = (
+                    "late"
+                    if late_by > cfg.probe_late_s
+                    else "unwitnessed"
+                    if not witnessed
+                    else "starved"
+                )
                 self.misses[f"ignored_{kind}"] = self.misses.get(f"ignored_{kind}", 0) + 1
                 log.info(
                     "probe_miss_ignored",
@@ -238,6 +258,9 @@ class LivenessProbe:
             self.witnesses.answered(me, now)
             self.counter.answered()
             self.tokens = reply.regions
+            local = bool(reply.boot) and reply.boot == starvation.boot_id()
+            self.pid = reply.pid if local else 0
+            self._miss_sample = None
         await asyncio.sleep(max(0.0, cfg.probe_interval_s - (time.monotonic() - started)))
 
     async def _suspect(self) -> None:

@@ -43,7 +43,7 @@ class HangEvent:
 class ProbeStats:
     """The liveness probe's evidence, all centres: answered pings' latency, and misses
     counted or ignored (late: the supervisor stalled; unwitnessed: no other centre
-    answered meanwhile either)."""
+    answered meanwhile either; starved: the centre's threads waited for a CPU)."""
 
     latency: HistogramSnapshot
     misses: dict[str, int]

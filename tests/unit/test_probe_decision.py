@@ -123,3 +123,38 @@ def test_one_slow_answer_in_a_window_does_not_move_the_deadline() -> None:
     for i in range(200):
         d.observe(0.5 if i == 100 else 0.005)
     assert d.current() == 0.25  # above the p99 of 200 answers only
+
+
+def test_a_starved_miss_is_neither_counted_nor_ends_the_run() -> None:
+    c = MissCounter(2, LATE_S)
+    assert not c.missed(ON_TIME)  # the first miss of a run always counts
+    assert not c.missed(ON_TIME, starved=True)  # waited for a CPU: the machine, not it
+    assert c.ignored == 1
+    assert c.missed(ON_TIME)  # not starved any more, still silent: suspected
+
+
+def test_starvation_is_a_thread_waiting_for_a_cpu_most_of_the_time_between_misses() -> None:
+    from cluster.starvation import Sample, starved
+
+    before = Sample(10.0, {1: 0, 2: 5_000_000})
+    window = 0.4  # seconds between the two misses
+    waited = Sample(10.0 + window, {1: 250_000_000, 2: 5_000_000})  # thread 1: 0.25 s
+    assert starved(before, waited, share=0.5)
+    assert not starved(before, waited, share=0.7)
+    stopped = Sample(10.0 + window, {1: 0, 2: 5_000_000})  # SIGSTOP: nobody waited
+    assert not starved(before, stopped, share=0.5)
+    ended = Sample(10.0 + window, {3: 10**12})  # a thread that was not there before
+    assert not starved(before, ended, share=0.5)
+    assert not starved(None, waited, share=0.5) and not starved(before, None, share=0.5)
+    assert not starved(waited, before, share=0.5)  # no time between: unknown
+
+
+def test_a_process_on_this_host_is_sampled_and_another_is_not() -> None:
+    import os
+
+    from cluster.starvation import boot_id, sample
+
+    assert len(boot_id()) >= 32
+    me = sample(os.getpid())
+    assert me is not None and os.getpid() in me.waits and all(w >= 0 for w in me.waits.values())
+    assert sample(2**22 + 12345) is None  # no such process here
