@@ -170,9 +170,12 @@ class ClusterConfig(BaseModel):
     # Nor is a miss while no other centre answered either (a machine-wide stall; measured
     # at load average 20-30: two centres missed at the same instant). See probe.py.
     probe_late_s: float = Field(default=0.1, gt=0.0)
-    # Nor is a miss while a thread of the centre waited for a CPU this share of the time
-    # since its previous miss (the kernel's schedstat, same host only): starved, not hung.
-    probe_starved_share: float = Field(default=0.5, gt=0.0, le=1.0)
+    # Nor is a miss while the centre wanted a CPU and did not get one since its previous
+    # miss: a thread waited this share of the time (or is waiting), and its threads ran
+    # less than the rest (the kernel's schedstat; same host and pid namespace only).
+    # At most probe_starved_max misses in a row are excused so. See starvation.py.
+    probe_starved_share: float = Field(default=0.5, gt=0.0, lt=1.0)
+    probe_starved_max: int = Field(default=3, ge=0)
     # Pause before the supervisor starts a dead centre again (it rejoins as a standby).
     restart_delay_s: float = Field(default=0.5, ge=0.0)
     # A home centre that has been back and healthy this long takes its region back from

@@ -25,7 +25,7 @@ from cluster import heap
 from cluster.config import ClusterConfig
 from cluster.logs import configure as configure_logs
 from cluster.ownership import OwnerRecord
-from cluster.starvation import boot_id
+from cluster.starvation import host_id
 from cluster.tls import service_identity
 
 # Ray runs each concurrency group of an async actor on its own event loop and thread.
@@ -97,7 +97,7 @@ class CentreActor:
         a busy main loop (a takeover's load, a first import) does not make it late, so
         it does not look hung. A main loop stuck for good is the session's to catch:
         its keepalives stop and the centre drops its regions when the lease may lapse."""
-        return Ping(self.centre.instance, self.centre.held_tokens(), os.getpid(), boot_id())
+        return Ping(self.centre.instance, self.centre.held_tokens(), os.getpid(), host_id())
 
     def _status(self) -> CentreStatus:
         return self.centre.status(node_id=ray.get_runtime_context().get_node_id())

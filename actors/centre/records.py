@@ -73,7 +73,7 @@ class Ping:
     # Where it runs, so a probe on the same host can read the kernel's scheduler
     # statistics of a centre that stops answering (cluster/starvation.py).
     pid: int = 0
-    boot: str = ""  # the host's boot id
+    host: str = ""  # the host's boot id and the process's pid namespace
 
 
 @dataclass(frozen=True, slots=True)

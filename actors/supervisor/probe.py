@@ -21,12 +21,14 @@ and it drops its regions, but a backup takes them over needlessly. So:
   the revoke itself took 225 ms). A miss no other centre's answer contradicts says more
   about the machine than about the centre; the lease still ends a real hang then;
 - and only when the centre was not starved of CPU (``cluster/starvation.py``): on the
-  same host the kernel says whether its threads waited for a CPU between two misses.
-  A stopped process does not wait; a starved one does (seen: a browser starting beside
-  the cluster kept two centres from running for over half a second while three others
-  answered, and both were revoked). Measured from the previous miss, so the first
-  miss of a run always counts, and a hang during starvation is still caught at the
-  next miss after the starvation ends (or by the lease);
+  same host the kernel says whether its threads wanted a CPU and did not get one
+  between two misses. A stopped or deadlocked process wants none; a starved one does
+  (seen: a browser starting beside the cluster kept two centres from running for over
+  half a second while three others answered, and both were revoked). Measured from
+  the previous miss, so the first miss of a run always counts; at most
+  ``probe_starved_max`` misses in a row are excused so, so a hang the figures make
+  look starved (a spinning hang on an overloaded machine) is still suspected a few
+  misses later, or ended by the lease;
 - the deadline follows the machine (:class:`AdaptiveDeadline`): a multiple of the
   recent answers' p99, between a floor (fast detection on a quiet machine) and a cap
   (detection still well before the lease would expire);
@@ -83,18 +85,21 @@ class MissCounter:
     after its deadline is neither counted nor does it reset the run.
     """
 
-    def __init__(self, misses: int, late_s: float) -> None:
+    def __init__(self, misses: int, late_s: float, starved_max: int = 3) -> None:
         if misses < 1:
             raise ValueError("misses must be at least 1")
         self.misses = misses
         self.late_s = late_s
+        self.starved_max = starved_max  # starved misses excused in a row, at most
         self.run = 0  # consecutive misses counted
+        self.starved_run = 0  # consecutive misses excused as starvation
         self.armed = True
-        self.ignored = 0  # late misses not counted (supervisor stalls)
+        self.ignored = 0  # misses not counted (supervisor stalls, machine stalls, starved)
 
     def answered(self) -> None:
         """The centre answered: the run of misses ends, and a later hang may be suspected."""
         self.run = 0
+        self.starved_run = 0
         self.armed = True
 
     def rearm(self) -> None:
@@ -106,7 +111,13 @@ class MissCounter:
         was noticed; ``witnessed``: another centre answered meanwhile; ``starved``: the
         centre's threads waited for a CPU since the previous miss. True when this miss
         makes the centre suspected."""
-        if late_by_s > self.late_s or not witnessed or starved:
+        if starved and self.starved_run < self.starved_max and late_by_s <= self.late_s:
+            # Excused, a bounded number of times in a row: a hang the kernel's figures
+            # make look like starvation is still suspected a few misses later.
+            self.starved_run += 1
+            self.ignored += 1
+            return False
+        if late_by_s > self.late_s or not witnessed:
             self.ignored += 1
             return False
         self.run += 1
@@ -194,7 +205,9 @@ class LivenessProbe:
         self.deadline = deadline
         self.misses = misses  # counted / ignored_late / ignored_unwitnessed, all centres
         self.on_suspect = on_suspect
-        self.counter = MissCounter(config.probe_misses, config.probe_late_s)
+        self.counter = MissCounter(
+            config.probe_misses, config.probe_late_s, config.probe_starved_max
+        )
         self.tokens: dict[str, int] = {}
         self.pid = 0  # the centre's process, when its answers say it runs on this host
         self._miss_sample: starvation.Sample | None = None  # its threads at the last miss
@@ -231,17 +244,19 @@ class LivenessProbe:
             self._miss_sample = now
             if self._stopped:
                 return
+            excused = self.counter.starved_run
             if self.counter.missed(late_by, witnessed=witnessed, starved=starved):
                 await self._suspect()
-            elif late_by > cfg.probe_late_s or not witnessed or starved:
+            elif self.counter.starved_run > excused or late_by > cfg.probe_late_s or not witnessed:
                 kind = (
-                    "late"
+                    "starved"
+                    if self.counter.starved_run > excused
+                    else "late"
                     if late_by > cfg.probe_late_s
                     else "unwitnessed"
-                    if not witnessed
-                    else "starved"
                 )
-                self.misses[f"ignored_{kind}"] = self.misses.get(f"ignored_{kind}", 0) + 1
+                for key in (f"ignored_{kind}", f"ignored_{kind}:{me}"):  # all, and this one
+                    self.misses[key] = self.misses.get(key, 0) + 1
                 log.info(
                     "probe_miss_ignored",
                     centre=me,
@@ -258,7 +273,7 @@ class LivenessProbe:
             self.witnesses.answered(me, now)
             self.counter.answered()
             self.tokens = reply.regions
-            local = bool(reply.boot) and reply.boot == starvation.boot_id()
+            local = bool(reply.host) and reply.host == starvation.host_id()
             self.pid = reply.pid if local else 0
             self._miss_sample = None
         await asyncio.sleep(max(0.0, cfg.probe_interval_s - (time.monotonic() - started)))

@@ -125,25 +125,42 @@ def test_one_slow_answer_in_a_window_does_not_move_the_deadline() -> None:
     assert d.current() == 0.25  # above the p99 of 200 answers only
 
 
-def test_a_starved_miss_is_neither_counted_nor_ends_the_run() -> None:
-    c = MissCounter(2, LATE_S)
+def test_a_starved_miss_is_neither_counted_nor_ends_the_run_a_few_times_in_a_row() -> None:
+    c = MissCounter(2, LATE_S, starved_max=2)
     assert not c.missed(ON_TIME)  # the first miss of a run always counts
     assert not c.missed(ON_TIME, starved=True)  # waited for a CPU: the machine, not it
-    assert c.ignored == 1
+    assert not c.missed(ON_TIME, starved=True)
+    assert c.ignored == 2
+    # A third "starved" miss in a row is no longer excused: a hang the kernel's figures
+    # make look starved is suspected, later, but before the lease would end it.
+    assert c.missed(ON_TIME, starved=True)
+    c.answered()
+    assert not c.missed(ON_TIME) and not c.missed(ON_TIME, starved=True)  # excused again
     assert c.missed(ON_TIME)  # not starved any more, still silent: suspected
 
 
-def test_starvation_is_a_thread_waiting_for_a_cpu_most_of_the_time_between_misses() -> None:
+def thread(ran_ms: float, waited_ms: float, runnable: bool = False):
+    from cluster.starvation import Thread
+
+    return Thread(int(ran_ms * 1e6), int(waited_ms * 1e6), runnable)
+
+
+def test_starved_is_wanting_a_cpu_and_not_getting_one_between_two_misses() -> None:
     from cluster.starvation import Sample, starved
 
-    before = Sample(10.0, {1: 0, 2: 5_000_000})
-    window = 0.4  # seconds between the two misses
-    waited = Sample(10.0 + window, {1: 250_000_000, 2: 5_000_000})  # thread 1: 0.25 s
+    before = Sample(10.0, {1: thread(0, 0), 2: thread(5, 5)})
+    at = 10.4  # 0.4 s later
+    waited = Sample(at, {1: thread(20, 250), 2: thread(6, 5)})  # thread 1 waited 0.25 s
     assert starved(before, waited, share=0.5)
     assert not starved(before, waited, share=0.7)
-    stopped = Sample(10.0 + window, {1: 0, 2: 5_000_000})  # SIGSTOP: nobody waited
+    waiting = Sample(at, {1: thread(0.5, 0, runnable=True), 2: thread(5, 5)})  # still queued
+    assert starved(before, waiting, share=0.5)
+    stopped = Sample(at, {1: thread(0, 0), 2: thread(5, 5)})  # SIGSTOP: neither
     assert not starved(before, stopped, share=0.5)
-    ended = Sample(10.0 + window, {3: 10**12})  # a thread that was not there before
+    # A thread spinning in a hang waits on a busy machine, but it runs: not starved.
+    spinning = Sample(at, {1: thread(250, 150, runnable=True), 2: thread(5, 5)})
+    assert not starved(before, spinning, share=0.5)
+    ended = Sample(at, {3: thread(0, 10**6, runnable=True)})  # a thread not there before
     assert not starved(before, ended, share=0.5)
     assert not starved(None, waited, share=0.5) and not starved(before, None, share=0.5)
     assert not starved(waited, before, share=0.5)  # no time between: unknown
@@ -152,9 +169,10 @@ def test_starvation_is_a_thread_waiting_for_a_cpu_most_of_the_time_between_misse
 def test_a_process_on_this_host_is_sampled_and_another_is_not() -> None:
     import os
 
-    from cluster.starvation import boot_id, sample
+    from cluster.starvation import host_id, sample
 
-    assert len(boot_id()) >= 32
+    assert len(host_id()) > 32 and ":" in host_id()
     me = sample(os.getpid())
-    assert me is not None and os.getpid() in me.waits and all(w >= 0 for w in me.waits.values())
+    assert me is not None and os.getpid() in me.threads
+    assert me.threads[os.getpid()].runnable  # this thread, reading its own stat, runs
     assert sample(2**22 + 12345) is None  # no such process here
