@@ -98,3 +98,27 @@ def starved(before: Sample | None, after: Sample | None, share: float) -> bool:
         waiting = now.runnable and ran_ns < WAITING_RAN_NS
         wanted = wanted or waited or waiting
     return wanted and ran < (1.0 - share) * window_ns
+
+
+def evidence(before: Sample | None, after: Sample | None) -> dict[str, object]:
+    """What the kernel showed between two samples, for the log of a suspicion: so an
+    on-call engineer can tell afterwards a hang from a starvation the rule did not
+    catch. Empty when a sample is missing."""
+    if before is None or after is None:
+        return {"sampled": False}
+    ran = waited = runnable = 0
+    for tid, now in after.threads.items():
+        then = before.threads.get(tid)
+        if then is None:
+            continue
+        ran += now.ran_ns - then.ran_ns
+        waited = max(waited, now.waited_ns - then.waited_ns)
+        runnable += now.runnable
+    return {
+        "sampled": True,
+        "window_ms": round((after.at - before.at) * 1000, 1),
+        "ran_ms": round(ran / 1e6, 1),
+        "max_waited_ms": round(waited / 1e6, 1),
+        "runnable_threads": runnable,
+        "threads": len(after.threads),
+    }

@@ -211,6 +211,7 @@ class LivenessProbe:
         self.tokens: dict[str, int] = {}
         self.pid = 0  # the centre's process, when its answers say it runs on this host
         self._miss_sample: starvation.Sample | None = None  # its threads at the last miss
+        self.evidence: dict[str, object] = {}  # what the kernel showed at the last miss
         self._stopped = False
 
     def stop(self) -> None:
@@ -241,6 +242,7 @@ class LivenessProbe:
             witnessed = self.witnesses.seen_since(me, started)
             now = starvation.sample(self.pid) if self.pid else None
             starved = starvation.starved(self._miss_sample, now, cfg.probe_starved_share)
+            self.evidence = starvation.evidence(self._miss_sample, now)
             self._miss_sample = now
             if self._stopped:
                 return
@@ -280,6 +282,15 @@ class LivenessProbe:
 
     async def _suspect(self) -> None:
         self.misses["counted"] = self.misses.get("counted", 0) + 1
+        # What the kernel showed between the last two misses: with the centre_hung line,
+        # how an engineer tells a hang from a starvation the rule did not catch.
+        log.warning(
+            "hang_evidence",
+            centre=self.handle.centre_id,
+            instance=self.handle.instance,
+            on_this_host=bool(self.pid),
+            **self.evidence,
+        )
         try:
             await self.on_suspect(self.counter.run, dict(self.tokens), self.deadline.current())
         except AmkError as exc:

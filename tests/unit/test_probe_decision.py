@@ -176,3 +176,19 @@ def test_a_process_on_this_host_is_sampled_and_another_is_not() -> None:
     assert me is not None and os.getpid() in me.threads
     assert me.threads[os.getpid()].runnable  # this thread, reading its own stat, runs
     assert sample(2**22 + 12345) is None  # no such process here
+
+
+def test_a_suspicion_logs_what_the_kernel_showed_between_the_last_two_misses() -> None:
+    from cluster.starvation import Sample, evidence
+
+    before = Sample(10.0, {1: thread(0, 0), 2: thread(5, 5)})
+    after = Sample(10.4, {1: thread(2, 300, runnable=True), 2: thread(6, 5), 3: thread(0, 9)})
+    assert evidence(before, after) == {
+        "sampled": True,
+        "window_ms": 400.0,
+        "ran_ms": 3.0,
+        "max_waited_ms": 300.0,
+        "runnable_threads": 1,
+        "threads": 3,
+    }
+    assert evidence(None, after) == {"sampled": False}
