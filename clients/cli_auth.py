@@ -71,7 +71,8 @@ def cmd_login(ctx: Context) -> int:
     return EXIT_OK
 
 
-def _when(text: str | None) -> float | None:
+def when_utc(text: str | None) -> float | None:
+    """An ISO time from the command line as Unix seconds: UTC unless it names a zone."""
     if not text:
         return None
     at = dt.datetime.fromisoformat(text)
@@ -89,7 +90,7 @@ def cmd_audit(ctx: Context) -> int:
         caller_number=args.caller or "",
         limit=args.limit,
     )
-    for name, value in (("since", _when(args.since)), ("until", _when(args.until))):
+    for name, value in (("since", when_utc(args.since)), ("until", when_utc(args.until))):
         if value is not None:
             getattr(req, name).FromNanoseconds(int(value * 1e9))
     client = ctx.client()

@@ -23,13 +23,9 @@ from rich.text import Text
 
 from amk.audit.v1 import audit_pb2 as apb
 from amk.audit.v1 import audit_pb2_grpc as apb_grpc
+from clients.cli_auth import when_utc
 from clients.cli_base import Context
 from clients.client import AmkClientError
-
-
-def _when(text: str) -> dt.datetime:
-    at = dt.datetime.fromisoformat(text)
-    return at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
 
 
 def _iso(ts: Any) -> str:
@@ -50,10 +46,10 @@ def _audit_call(ctx: Context, method: str, request: Any) -> Any:
 def cmd_access_review(ctx: Context) -> int:
     """The period's findings; with ``--sign NOTE``, the period signed off after them."""
     args = ctx.args
-    period = {"since": _when(args.since), "until": _when(args.until)}
+    period = {"since": when_utc(args.since), "until": when_utc(args.until)}
     ask = apb.ReviewAccessLogRequest()
     for name, at in period.items():
-        getattr(ask, name).FromDatetime(at)
+        getattr(ask, name).FromNanoseconds(int(at * 1e9))
     found = _audit_call(ctx, "ReviewAccessLog", ask)
     if not args.sign:
         return ctx.emit(found, _findings)
@@ -61,7 +57,7 @@ def cmd_access_review(ctx: Context) -> int:
         request_id=args.request_id or uuid.uuid4().hex, note=args.sign
     )
     for name, at in period.items():
-        getattr(sign, name).FromDatetime(at)
+        getattr(sign, name).FromNanoseconds(int(at * 1e9))
     signed = _audit_call(ctx, "SignAccessReview", sign)
     # Both: what the reviewer was shown, and what was kept (with --json, a list of two).
     return ctx.emit([found, signed], lambda both: Group(_findings(both[0]), _signed(both[1])))

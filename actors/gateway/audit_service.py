@@ -18,6 +18,7 @@ import structlog
 from actors.domain import access_review as review
 from actors.domain import validation as v
 from actors.domain.errors import InvalidArgumentError
+from actors.gateway import convert as conv
 from actors.gateway.context import GatewayContext
 from actors.gateway.identity import current_claims, current_identity
 from actors.gateway.rpc import rpc
@@ -31,21 +32,18 @@ def _seconds(ts) -> float | None:
     return ts.ToNanoseconds() / 1e9 if ts.seconds or ts.nanos else None
 
 
-def _stamp(ts, at: float) -> None:
-    ts.FromNanoseconds(int(at * 1e9))
-
-
 def _period(request, now: float, settle_s: float = 0.0) -> tuple[float, float]:
     """A review's period from ``since`` and ``until``: both given, in order, at most a
     year, and ending no later than ``settle_s`` ago. A look may reach up to now; a
     sign-off only a period whose rows are in (every gateway writes its queue within a
     second, or keeps it while the archive is down): a signed period must not gain rows
     after it was signed."""
-    since, until = _seconds(request.since), _seconds(request.until)
-    if since is None:
+    if not request.HasField("since"):
         raise InvalidArgumentError("since", "is required: the start of the period reviewed")
-    if until is None:
+    if not request.HasField("until"):
         raise InvalidArgumentError("until", "is required: the end of the period reviewed")
+    since = conv.timestamp_s(request.since, "since")
+    until = conv.timestamp_s(request.until, "until")
     if until <= since:
         raise InvalidArgumentError("until", "must be after since")
     if until - since > review.MAX_PERIOD_S:
@@ -70,18 +68,17 @@ def _findings(inputs: ReviewInputs) -> list[review.Finding]:
 
 
 def _record_pb(row: ReviewRow) -> apb.AccessReviewRecord:
-    out = apb.AccessReviewRecord(
+    return apb.AccessReviewRecord(
         id=row.id,
+        at=conv.to_timestamp(row.at),
         reviewer=row.reviewer,
         reviewer_name=row.reviewer_name,
+        since=conv.to_timestamp(row.period_from),
+        until=conv.to_timestamp(row.period_to),
         rows=row.rows_read,
         findings=row.findings,
         note=row.note,
     )
-    _stamp(out.at, row.at)
-    _stamp(out.since, row.period_from)
-    _stamp(out.until, row.period_to)
-    return out
 
 
 class AuditRpcs:
@@ -152,22 +149,25 @@ class AuditRpcs:
             until=until,
             findings=len(found),
         )
-        out = apb.AccessReview(rows=inputs.rows, users=inputs.users)
-        _stamp(out.since, since)
-        _stamp(out.until, until)
+        out = apb.AccessReview(
+            rows=inputs.rows,
+            users=inputs.users,
+            since=conv.to_timestamp(since),
+            until=conv.to_timestamp(until),
+        )
         for f in found:
-            item = out.findings.add(
+            out.findings.add(
                 kind=f.kind,
                 user=f.user,
                 user_name=f.user_name,
                 role=f.role,
                 centre=f.centre,
                 records=f.records,
+                first=conv.to_timestamp(f.first),
+                last=conv.to_timestamp(f.last),
                 detail=f.detail,
                 reason=f.reason,
             )
-            _stamp(item.first, f.first)
-            _stamp(item.last, f.last)
         return out
 
     @rpc
@@ -223,6 +223,6 @@ class AuditRpcs:
         covered = max((r.period_to for r in rows), default=None)
         interval = self.gw.config.access_review_interval_days
         due, overdue = review.due(covered, interval, time.time())
-        out = apb.ListAccessReviewsResponse(reviews=[_record_pb(r) for r in rows], overdue=overdue)
-        _stamp(out.due, due)
-        return out
+        return apb.ListAccessReviewsResponse(
+            reviews=[_record_pb(r) for r in rows], due=conv.to_timestamp(due), overdue=overdue
+        )
