@@ -93,15 +93,20 @@ def cmd_audit(ctx: Context) -> int:
     for name, value in (("since", when_utc(args.since)), ("until", when_utc(args.until))):
         if value is not None:
             getattr(req, name).FromNanoseconds(int(value * 1e9))
+    resp = service_call(ctx, apb_grpc.AuditServiceStub, "QueryAccessLog", req)
+    return ctx.emit(list(resp.records), _table)
+
+
+def service_call(ctx: Context, stub_class: Any, method: str, request: Any) -> Any:
+    """One call of another service (audit, credentials) on the client's own channel:
+    the same gateway, the same token and certificate."""
     client = ctx.client()
-    # The audit service on the client's own channel (same gateway, same credentials).
     address, _ = client._stub()
-    stub = apb_grpc.AuditServiceStub(client._channels[address])
+    stub = stub_class(client._channels[address])
     try:
-        resp = stub.QueryAccessLog(req, timeout=client.timeout_s, metadata=client._metadata)
+        return getattr(stub, method)(request, timeout=client.timeout_s, metadata=client._metadata)
     except grpc.RpcError as err:
         raise AmkClientError.from_rpc(err) from err
-    return ctx.emit(list(resp.records), _table)
 
 
 def _table(records: list[Any]) -> Table:

@@ -16,16 +16,14 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-import grpc
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from amk.audit.v1 import audit_pb2 as apb
 from amk.audit.v1 import audit_pb2_grpc as apb_grpc
-from clients.cli_auth import when_utc
+from clients.cli_auth import service_call, when_utc
 from clients.cli_base import Context
-from clients.client import AmkClientError
 
 
 def _iso(ts: Any) -> str:
@@ -33,14 +31,7 @@ def _iso(ts: Any) -> str:
 
 
 def _audit_call(ctx: Context, method: str, request: Any) -> Any:
-    """One AuditService call on the client's own channel (same gateway, same token)."""
-    client = ctx.client()
-    address, _ = client._stub()
-    stub = apb_grpc.AuditServiceStub(client._channels[address])
-    try:
-        return getattr(stub, method)(request, timeout=client.timeout_s, metadata=client._metadata)
-    except grpc.RpcError as err:
-        raise AmkClientError.from_rpc(err) from err
+    return service_call(ctx, apb_grpc.AuditServiceStub, method, request)
 
 
 def cmd_access_review(ctx: Context) -> int:

@@ -19,6 +19,7 @@ from typing import Any
 
 import structlog
 
+from clients.cli_revoke import add_revoke_commands
 from clients.ray_tls import export_lines
 from cluster.config import ClusterConfig
 from cluster.errors import ConfigError
@@ -153,7 +154,8 @@ def cmd_cert_ray(ctx: Any) -> int:
 
 
 def add_cert_command(commands: Any, command: Callable[..., argparse.ArgumentParser]) -> None:
-    """``amk cert crew UNIT_ID`` and ``amk cert ray`` (from the state folder's local CA)."""
+    """``amk cert crew UNIT_ID`` and ``amk cert ray`` (from the state folder's local CA);
+    ``amk cert revoke`` and ``amk cert revoked`` (through a gateway)."""
     cert = command(commands, "cert", None, "issue certificates from the local CA")
     kinds = cert.add_subparsers(dest="cert_command", metavar="KIND", required=True)
     crew = command(kinds, "crew", cmd_cert, "a crew's certificate (common name = unit id)")
@@ -175,3 +177,4 @@ def add_cert_command(commands: Any, command: Callable[..., argparse.ArgumentPars
     ray.add_argument(
         "--out", metavar="DIR", help="copy ca.crt, ray-node.crt|key here (default: the pki folder)"
     )
+    add_revoke_commands(kinds, command)

@@ -128,6 +128,9 @@ class ClusterConfig(BaseModel):
     # must be in the archive first (they are written within a second, or kept while the
     # archive is down).
     access_review_settle_s: float = Field(default=300.0, ge=0.0)
+    # Revoked client certificates: each gateway reads the archive's list this often (the
+    # gateway that takes a revocation applies it at once; the others within this).
+    revocation_poll_s: float = Field(default=2.0, gt=0.0, le=60.0)
     key_prefix: str = "/amk/v1/"
     lease_ttl_s: int = Field(default=2, ge=2, le=60)
     lease_margin_s: float = Field(default=0.3, ge=0.05)

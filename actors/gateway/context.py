@@ -1,6 +1,6 @@
 """What every part of a gateway's API is given: settings, the etcd client, the
-directory, the router, the record reader and the access log. One object, built once
-by the server."""
+directory, the router, the record reader, the access log and the revoked certificates.
+One object, built once by the server."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from actors.gateway.access_log import AccessLog
 from actors.gateway.directory import Directory
 from actors.gateway.history import History
 from actors.gateway.lookup import Lookup
+from actors.gateway.revocations import Revocations
 from actors.gateway.router import Router
 from actors.gateway.watch_hub import WatchHub
 from cluster.config import ClusterConfig
@@ -31,6 +32,7 @@ class GatewayContext:
     lookup: Lookup = field(init=False)
     history: History = field(init=False)
     access_log: AccessLog = field(init=False)
+    revocations: Revocations = field(init=False)
 
     def __post_init__(self) -> None:
         self.keys = Keys(self.config.key_prefix)
@@ -39,6 +41,7 @@ class GatewayContext:
         self.history = History(self.config, self.client)
         retention_s = self.config.access_log_retention_days * 86400.0
         self.access_log = AccessLog(self.history.archive, self.address, retention_s)
+        self.revocations = Revocations(self.history.archive, self.config.revocation_poll_s)
 
     @property
     def regions(self) -> set[str]:

@@ -96,28 +96,48 @@ class _ScopeWatch:
     centre serves no longer give it the scope it opened with, cancels the stream's task
     (the handler then ends it with ABORTED). Not a check per message: a stream of a
     region that went quiet must end too. A break-glass stream is also decided again
-    when its window closes."""
+    when its window closes. Any stream ends (UNAUTHENTICATED) when the certificate it
+    was opened with is revoked (the gateway's revocations' shared change future)."""
 
-    def __init__(self, guard: Guard, method: str, grant: Grant) -> None:
+    def __init__(self, guard: Guard, method: str, grant: Grant, serial: str, recheck: bool) -> None:
         self.changed = ""
+        self.revoked = False
         self.waiting = False  # the stream awaits its handler's next message
         self._stream = asyncio.current_task()
-        self._task = asyncio.get_running_loop().create_task(self._run(guard, method, grant))
+        self._task = asyncio.get_running_loop().create_task(
+            self._run(guard, method, grant, serial, recheck)
+        )
 
-    async def _run(self, guard: Guard, method: str, grant: Grant) -> None:
+    async def _run(
+        self, guard: Guard, method: str, grant: Grant, serial: str, recheck: bool
+    ) -> None:
         directory = guard.gw.directory
+        revocations = guard.gw.revocations
         while not self.changed:
             until: float | None = None
             if grant.decision.why == "break-glass":
                 closes = grant.claims.issued_at + guard.config.break_glass_window_s
                 until = max(0.0, closes - time.time()) + WINDOW_SLACK_S
-            await asyncio.wait({directory.change_future()}, timeout=until)
-            self.changed = guard.scope_changed(method, grant)
+            waits = {revocations.change_future()}
+            if recheck:
+                waits.add(directory.change_future())
+            await asyncio.wait(waits, timeout=until, return_when=asyncio.FIRST_COMPLETED)
+            revoked = revocations.refused(serial)
+            if revoked:
+                self.changed, self.revoked = revoked, True
+            elif recheck:
+                self.changed = guard.scope_changed(method, grant)
         # Only while the stream waits for its next message: cancelled inside grpc's
         # write of a message, the call would be left hanging. Otherwise the stream sees
         # ``changed`` as soon as that write returns.
         if self.waiting and self._stream is not None:
             self._stream.cancel()
+
+    def error(self) -> AmkError:
+        """What the stream ends with."""
+        if self.revoked:
+            return AuthenticationError(self.changed)
+        return ScopeChangedError(self.changed)
 
     def ended(self) -> bool:
         """The stream's task was cancelled by this watch (and nothing else): it is
@@ -200,6 +220,9 @@ class Guard(grpc.aio.ServerInterceptor):
     ) -> Claims:
         assert self.auth is not None
         try:
+            revoked = self.gw.revocations.check(context)
+            if revoked:
+                raise AuthenticationError(revoked)
             return self.auth.claims(context, metadata)
         except AuthenticationError as exc:
             log.warning("access_refused", method=method, peer=context.peer(), reason=exc.reason)
@@ -392,7 +415,9 @@ class Guard(grpc.aio.ServerInterceptor):
                 grant = await self.admit(method, rule, request, context)
                 seen = RecentReads(WATCH_RELOG_S)
                 recheck = self.enabled and per_message and grant.decision.why != "cluster"
-                scope = _ScopeWatch(self, method, grant) if recheck else None
+                serial = self.gw.revocations.serial_of(context) if self.enabled else ""
+                watch = recheck or bool(serial)
+                scope = _ScopeWatch(self, method, grant, serial, recheck) if watch else None
                 items = _aiter(fn_s(request, context)).__aiter__()
                 try:
                     while scope is None or not scope.changed:
@@ -415,8 +440,13 @@ class Guard(grpc.aio.ServerInterceptor):
                     if scope is not None:
                         scope.stop()
                 assert scope is not None  # only a changed scope ends the loop
-                log.info("stream_scope_changed", method=method, user=grant.claims.sub)
-                await abort(context, ScopeChangedError(scope.changed))
+                log.info(
+                    "stream_scope_changed",
+                    method=method,
+                    user=grant.claims.sub,
+                    revoked=scope.revoked,
+                )
+                await abort(context, scope.error())
 
             return grpc.unary_stream_rpc_method_handler(unary_stream, **make_kwargs)
 
@@ -478,6 +508,7 @@ SERVICES = (
     "amk.dispatch.v1.DispatchService",
     "amk.coordination.v1.CoordinationService",
     "amk.audit.v1.AuditService",
+    "amk.audit.v1.CredentialService",
     "grpc.health.v1.Health",
     "grpc.reflection.v1alpha.ServerReflection",
 )
@@ -488,7 +519,7 @@ def served_methods() -> frozenset[str]:
     from grpc_health.v1 import health_pb2  # noqa: F401 - registers the descriptors
     from grpc_reflection.v1alpha import reflection_pb2  # noqa: F401
 
-    from amk.audit.v1 import audit_pb2  # noqa: F401
+    from amk.audit.v1 import audit_pb2, credentials_pb2  # noqa: F401
     from amk.coordination.v1 import coordination_pb2  # noqa: F401
     from amk.dispatch.v1 import dispatch_pb2  # noqa: F401
 

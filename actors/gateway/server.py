@@ -29,6 +29,7 @@ from actors.gateway.audit_service import AuditRpcs
 from actors.gateway.call_service import CallRpcs
 from actors.gateway.context import GatewayContext
 from actors.gateway.coordination_service import HandoverRpcs
+from actors.gateway.credential_service import CredentialRpcs
 from actors.gateway.directory import Directory
 from actors.gateway.guard import Guard
 from actors.gateway.history_service import HistoryRpcs
@@ -38,12 +39,14 @@ from actors.gateway.kpi_service import KpiRpcs
 from actors.gateway.major_service import MajorRpcs
 from actors.gateway.metrics_exporter import MetricsServer, SnapshotCollector
 from actors.gateway.metrics_snapshot import SnapshotReader
+from actors.gateway.revocations import Revocations
 from actors.gateway.rpc import add_service
 from actors.gateway.status_service import StatusRpcs
 from actors.gateway.unit_service import UnitRpcs
 from actors.gateway.watch_hub import WatchHub
 from actors.gateway.watch_service import WatchRpcs
 from amk.audit.v1 import audit_pb2 as apb
+from amk.audit.v1 import credentials_pb2 as crpb
 from amk.coordination.v1 import coordination_pb2 as cpb
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from cluster.config import ClusterConfig
@@ -58,6 +61,7 @@ log = structlog.get_logger("amk.gateway")
 DISPATCH = pb.DESCRIPTOR.services_by_name["DispatchService"]
 COORDINATION = cpb.DESCRIPTOR.services_by_name["CoordinationService"]
 AUDIT = apb.DESCRIPTOR.services_by_name["AuditService"]
+CREDENTIALS = crpb.DESCRIPTOR.services_by_name["CredentialService"]
 #: The parts that serve each service, method by method (see ``actors.gateway.rpc``).
 DISPATCH_PARTS = (
     IncidentRpcs,
@@ -88,6 +92,7 @@ class Gateway:
         self.hub: WatchHub | None = None
         self.metrics: MetricsServer | None = None
         self.access_log: AccessLog | None = None
+        self.revocations: Revocations | None = None
         self._stopped = asyncio.Event()
         self.serving = False  # set once the server listens: a keeper adopts only then
 
@@ -108,13 +113,17 @@ class Gateway:
         add_service(self.server, DISPATCH, [part(gw) for part in DISPATCH_PARTS])
         add_service(self.server, COORDINATION, [part(gw) for part in COORDINATION_PARTS])
         add_service(self.server, AUDIT, [AuditRpcs(gw)])
+        add_service(self.server, CREDENTIALS, [CredentialRpcs(gw)])
         self.access_log = gw.access_log
+        self.revocations = gw.revocations
+        gw.revocations.start()
         health_servicer = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, self.server)
         names = (
             DISPATCH.full_name,
             COORDINATION.full_name,
             AUDIT.full_name,
+            CREDENTIALS.full_name,
             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
             reflection.SERVICE_NAME,
         )
@@ -129,7 +138,7 @@ class Gateway:
         if port == 0:
             raise ConfigError(f"gateway cannot bind {self.address}")
         await self.server.start()
-        for name in (*names[:3], ""):
+        for name in (*names[:4], ""):
             health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
         self.serving = True
         log.info("gateway_started", address=self.address, pid=os.getpid(), tls=tls is not None)
@@ -157,6 +166,8 @@ class Gateway:
             await self.server.stop(grace=STOP_GRACE_S)
         if self.access_log is not None:
             await self.access_log.close()
+        if self.revocations is not None:
+            await self.revocations.stop()
         if self.hub is not None:
             await self.hub.stop()
         if self.directory is not None:

@@ -20,6 +20,7 @@ from cluster.errors import AmkError
 
 if TYPE_CHECKING:
     from cluster.archive.access_log import AccessRow
+    from cluster.archive.revocations import RevocationRow
 
 
 class ArchiveError(AmkError):
@@ -156,6 +157,13 @@ class ArchiveStore(Protocol):
 
     def prune_access(self, before: float) -> int:
         """Delete access-log rows older than ``before``; returns how many."""
+
+    def put_revocation(self, row: RevocationRow) -> RevocationRow:
+        """Store a revoked certificate; a serial already revoked keeps its first row,
+        which is returned."""
+
+    def revocations(self) -> list[RevocationRow]:
+        """Every revoked certificate, oldest first."""
 
     def counts(self) -> dict[str, int]:
         """Rows per table (records by kind, journal), for status and benchmarks."""

@@ -194,6 +194,22 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX access_reviews_at ON access_reviews (at)",
         ),
     ),
+    Migration(
+        5,
+        "revoked client certificates: which serial, whose, why, by whom and when",
+        (
+            # One row per certificate (its serial, upper-case hex): revoking one twice
+            # keeps the first. Gateways read the whole table (a handful of rows a year).
+            "CREATE TABLE revoked_certificates ("
+            " serial TEXT PRIMARY KEY,"
+            " at DOUBLE PRECISION NOT NULL,"
+            " common_name TEXT NOT NULL,"
+            " not_after DOUBLE PRECISION NOT NULL,"
+            " reason TEXT NOT NULL,"
+            " revoked_by TEXT NOT NULL,"
+            " revoked_by_name TEXT NOT NULL)",
+        ),
+    ),
 )
 
 

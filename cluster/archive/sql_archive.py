@@ -21,6 +21,7 @@ import structlog
 
 from cluster.archive.access_log import AccessLogStore
 from cluster.archive.base import ArchivedRecord, ArchiveError, JournalRow, RecordVersion
+from cluster.archive.revocations import RevocationStore
 from cluster.archive.schema import (
     CREATE_MIGRATIONS_TABLE,
     MIGRATIONS,
@@ -124,7 +125,7 @@ def check_batch(records: Sequence[ArchivedRecord], journal: Sequence[JournalRow]
                 raise ValueError(f"archive batch: version {v.key}@{v.revision} not bytes/None")
 
 
-class SqlArchive(AccessLogStore, ABC):
+class SqlArchive(AccessLogStore, RevocationStore, ABC):
     """An :class:`~cluster.archive.base.ArchiveStore` over one DB-API connection.
 
     Subclasses give the dialect, the driver's exception base, ``_connect`` and

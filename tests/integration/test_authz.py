@@ -184,7 +184,8 @@ async def test_every_method_listed_by_reflection_has_an_entry(channel, issuer) -
         raise AssertionError("no reflection answer")
 
     services = [s.name for s in (await ask(list_services="")).list_services_response.service]
-    assert "amk.audit.v1.AuditService" in services and len(services) == 5
+    assert "amk.audit.v1.AuditService" in services and len(services) == 6
+    assert "amk.audit.v1.CredentialService" in services
     methods: set[str] = set()
     for service in services:
         answer = await ask(file_containing_symbol=service)

@@ -235,6 +235,23 @@ def test_amk_up_cli_walkthrough_and_clean_stop(tmp_path: Path) -> None:
         assert signed["findings"] == len(shown["findings"])
         reviews = amk(env, "access-reviews")
         assert reviews["reviews"][0]["id"] == signed["id"] and reviews["overdue"] is False
+        # A crew's lost certificate: issued, then revoked by the engineer and listed; the
+        # auditor may list but not revoke.
+        issued = subprocess.run(
+            [AMK, "cert", "crew", "osl-a11"], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert issued.returncode == 0, issued.stderr
+        crt = issued.stdout.split("certificate ", 1)[1].split()[0]
+        why = ["--reason", "nettbrettet til osl-a11 mistet under e2e-kjøringen"]
+        assert amk(env, "cert", "revoke", "--cert", crt, *why, ok=False).returncode != 0
+        login(env, "engineer", "oslo")
+        revoked = amk(env, "cert", "revoke", "--cert", crt, *why)
+        assert revoked["common_name"] == "osl-a11" and revoked["revoked_by"] == "e2e-engineer"
+        assert revoked["already"] is False and revoked["not_after"]
+        listed = amk(env, "cert", "revoked")["certificates"]
+        assert [c["serial"] for c in listed] == [revoked["serial"]]
+        bad = amk(env, "cert", "revoke", "--serial", "not-hex", *why, ok=False)
+        assert bad.returncode != 0 and "serial" in bad.stderr
         login(env, "dispatcher", "oslo")
         # The only gateway is killed outright; the supervisor serves it again on its address.
         (gw,) = amk(env, "status")["gateways"]

@@ -19,7 +19,7 @@ from actors.domain.access import (
     decide,
     default_access_table,
 )
-from amk.audit.v1 import audit_pb2
+from amk.audit.v1 import audit_pb2, credentials_pb2
 from amk.coordination.v1 import coordination_pb2
 from amk.dispatch.v1 import dispatch_pb2
 
@@ -34,6 +34,7 @@ SERVED = (
     dispatch_pb2.DESCRIPTOR.services_by_name["DispatchService"],
     coordination_pb2.DESCRIPTOR.services_by_name["CoordinationService"],
     audit_pb2.DESCRIPTOR.services_by_name["AuditService"],
+    credentials_pb2.DESCRIPTOR.services_by_name["CredentialService"],
     health_pb2.DESCRIPTOR.services_by_name["Health"],
     reflection_pb2.DESCRIPTOR.services_by_name["ServerReflection"],
 )
@@ -46,7 +47,12 @@ def served_methods() -> set[str]:
 def test_the_gateway_registers_exactly_the_services_listed_here() -> None:
     from actors.gateway import server
 
-    ours = {server.DISPATCH.full_name, server.COORDINATION.full_name, server.AUDIT.full_name}
+    ours = {
+        server.DISPATCH.full_name,
+        server.COORDINATION.full_name,
+        server.AUDIT.full_name,
+        server.CREDENTIALS.full_name,
+    }
     assert ours <= {s.full_name for s in SERVED}
 
 

@@ -1,0 +1,103 @@
+"""``amk.audit.v1.CredentialService``: revoking a client certificate before it expires
+(a crew's lost tablet, a console's stolen key), and the list of revoked ones.
+
+The revocation is checked, then kept in the archive database with who revoked it (the
+verified identity, never a stated one) and applied by this gateway at once; the other
+gateways read it within ``revocation_poll_s`` (``actors/gateway/revocations.py``). Who
+may call: ``actors/domain/data/access.toml``. The rules of the input:
+``actors/domain/revocation.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import structlog
+
+from actors.domain import revocation
+from actors.domain.errors import InvalidArgumentError
+from actors.gateway import convert as conv
+from actors.gateway.context import GatewayContext
+from actors.gateway.identity import current_claims, current_identity
+from actors.gateway.revocations import serial_of_pem
+from actors.gateway.rpc import rpc
+from amk.audit.v1 import credentials_pb2 as crpb
+from cluster.archive.revocations import RevocationRow
+from cluster.tls import service_identity
+
+log = structlog.get_logger("amk.access")
+
+
+def revoked_pb(row: RevocationRow, already: bool = False) -> crpb.RevokedCertificate:
+    out = crpb.RevokedCertificate(
+        serial=row.serial,
+        common_name=row.common_name,
+        reason=row.reason,
+        revoked_by=row.revoked_by,
+        revoked_by_name=row.revoked_by_name,
+        revoked_at=conv.to_timestamp(row.at),
+        already=already,
+    )
+    if row.not_after:
+        out.not_after.CopyFrom(conv.to_timestamp(row.not_after))
+    return out
+
+
+class CredentialRpcs:
+    """Revoking client certificates."""
+
+    def __init__(self, gw: GatewayContext) -> None:
+        self.gw = gw
+        files = service_identity(gw.config)
+        # The cluster's own certificate: revoked, no gateway could reach a centre's link
+        # (which serves that identity only); the remedy for a stolen one is a new PKI.
+        self.own_serial = serial_of_pem(files.cert.read_bytes()) if files is not None else ""
+
+    @rpc
+    async def RevokeCertificate(self, request, context) -> crpb.RevokedCertificate:
+        serial = revocation.parse_serial(request.serial)
+        if serial == self.own_serial:
+            raise InvalidArgumentError(
+                "serial",
+                "is the cluster's own service certificate: revoked, every gateway would lose "
+                "its links to the centres; issue the cluster a new PKI instead",
+            )
+        name = revocation.common_name(request.common_name)
+        why = revocation.reason(request.reason)
+        not_after = 0.0
+        if request.HasField("not_after"):
+            not_after = conv.timestamp_s(request.not_after, "not_after")
+        claims = current_claims.get()
+        who = current_identity.get()
+        row = RevocationRow(
+            serial=serial,
+            at=time.time(),
+            common_name=name,
+            not_after=not_after,
+            reason=why,
+            revoked_by=who,
+            revoked_by_name=claims.name if claims is not None else who,
+        )
+        store = await self.gw.history.archive()
+        stored = await asyncio.to_thread(store.put_revocation, row)
+        already = stored != row
+        self.gw.revocations.apply([stored])
+        log.warning(
+            "certificate_revocation",
+            serial=serial,
+            common_name=stored.common_name,
+            by=who,
+            reason=why,
+            already=already,
+        )
+        return revoked_pb(stored, already)
+
+    @rpc
+    async def ListRevokedCertificates(
+        self, request, context
+    ) -> crpb.ListRevokedCertificatesResponse:
+        store = await self.gw.history.archive()
+        rows = await asyncio.to_thread(store.revocations)
+        self.gw.revocations.apply(rows)
+        return crpb.ListRevokedCertificatesResponse(certificates=[revoked_pb(r) for r in rows])

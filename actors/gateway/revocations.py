@@ -1,0 +1,134 @@
+"""Revoked client certificates, as one gateway applies them.
+
+The list is the archive's (``cluster/archive/revocations.py``): read when the gateway
+starts and every ``revocation_poll_s`` after; the gateway that takes a revocation
+(``actors/gateway/credential_service.py``) applies it at once, so the others follow
+within one poll. A serial once revoked stays revoked (rows are never deleted).
+
+Per call (``Guard``): nothing at all while no certificate is revoked, the usual case,
+so the hot path pays nothing for it. Otherwise the peer's certificate (the call's auth
+context, ``x509_pem_cert``) gives its serial, parsed once per distinct certificate.
+
+The archive down when a gateway starts: nothing is refused for revocation until the
+first read succeeds, and each failed read logs ``revocations_unknown``. An emergency
+service keeps its crews and consoles working rather than refuse everyone because the
+archive is away (the soft-fail choice of certificate status checking); a gateway that
+has read the list keeps it while the archive is away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+import structlog
+from cryptography import x509
+
+from actors.domain.revocation import refusal, serial_hex
+from cluster.archive.base import ArchiveStore
+from cluster.archive.revocations import RevocationRow
+
+log = structlog.get_logger("amk.access")
+
+PEM_KEY = "x509_pem_cert"
+MAX_CACHED = 4096  # distinct peer certificates whose serial is kept
+
+
+def serial_of_pem(pem: bytes) -> str:
+    """A PEM certificate's serial, in the form revocations are kept in."""
+    return serial_hex(x509.load_pem_x509_certificate(pem).serial_number)
+
+
+class Revocations:
+    """The revoked serials one gateway refuses, and the check of a call's certificate."""
+
+    def __init__(self, archive: Callable[[], Awaitable[ArchiveStore]], poll_s: float) -> None:
+        self._archive = archive
+        self.poll_s = poll_s
+        self.by_serial: dict[str, RevocationRow] = {}
+        self.loaded = False  # the archive's list has been read at least once
+        self._serials: dict[bytes, str] = {}
+        self._change: asyncio.Future[None] | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._poll())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+
+    async def refresh(self) -> None:
+        """Read the archive's list now (raises the archive's error)."""
+        store = await self._archive()
+        self.apply(await asyncio.to_thread(store.revocations))
+        self.loaded = True
+
+    async def _poll(self) -> None:
+        while True:
+            try:
+                await self.refresh()
+            except Exception as exc:  # the archive away: keep what we have, say so
+                log.warning(
+                    "revocations_unknown" if not self.loaded else "revocations_stale",
+                    error=str(exc),
+                    known=len(self.by_serial),
+                )
+            await asyncio.sleep(self.poll_s)
+
+    def apply(self, rows: Iterable[RevocationRow]) -> None:
+        """Add revocations; streams made with a newly revoked certificate are told."""
+        new = [r for r in rows if r.serial not in self.by_serial]
+        if not new:
+            return
+        for row in new:
+            self.by_serial[row.serial] = row
+            log.warning(
+                "certificate_revoked",
+                serial=row.serial,
+                common_name=row.common_name,
+                by=row.revoked_by,
+                reason=row.reason,
+            )
+        change, self._change = self._change, None
+        if change is not None and not change.done():
+            change.set_result(None)
+
+    def change_future(self) -> asyncio.Future[None]:
+        """Resolved at the next revocation this gateway learns of (one, shared)."""
+        if self._change is None:
+            self._change = asyncio.get_running_loop().create_future()
+        return self._change
+
+    def serial_of(self, context: Any) -> str:
+        """The serial of the call's client certificate; "" on a plaintext port."""
+        try:
+            pems = (context.auth_context() or {}).get(PEM_KEY) or []
+        except (AttributeError, ValueError):
+            return ""
+        if not pems:
+            return ""
+        pem = pems[0]
+        serial = self._serials.get(pem)
+        if serial is None:
+            if len(self._serials) >= MAX_CACHED:
+                self._serials.clear()
+            serial = self._serials[pem] = serial_of_pem(pem)
+        return serial
+
+    def refused(self, serial: str) -> str:
+        """Why a call made with ``serial`` is refused ("" if it is not revoked)."""
+        row = self.by_serial.get(serial) if serial else None
+        if row is None:
+            return ""
+        return refusal(row.serial, row.common_name, row.at, row.revoked_by, row.reason)
+
+    def check(self, context: Any) -> str:
+        """Why this call's certificate is refused, or "": free while none is revoked."""
+        if not self.by_serial:
+            return ""
+        return self.refused(self.serial_of(context))

@@ -1,0 +1,107 @@
+"""``amk cert revoke`` and ``amk cert revoked``: withdrawing a client certificate before
+it expires (a crew's lost tablet, a console's stolen key), for the engineer and
+supervisor roles, through the gateway (``amk.audit.v1.CredentialService``).
+
+``amk cert revoke --cert crew-OSL-A01.crt --reason "..."`` reads the serial, common name
+and expiry from the certificate file; ``--serial HEX`` when only the number is known
+(as ``openssl x509 -noout -serial`` prints it). Every gateway refuses the certificate
+within ``revocation_poll_s`` (the one asked: at once).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from rich.table import Table
+from rich.text import Text
+
+from amk.audit.v1 import credentials_pb2 as crpb
+from amk.audit.v1 import credentials_pb2_grpc as crpb_grpc
+from clients.cli_auth import service_call
+from clients.cli_base import EXIT_BAD_REQUEST, Context
+
+
+def _iso(ts: Any) -> str:
+    return ts.ToDatetime(tzinfo=dt.UTC).isoformat(timespec="seconds")
+
+
+def certificate_request(path: Path) -> crpb.RevokeCertificateRequest:
+    """The serial, common name and expiry of a PEM certificate file (ValueError: not
+    one)."""
+    try:
+        cert = x509.load_pem_x509_certificate(path.read_bytes())
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror}") from exc
+    names = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    request = crpb.RevokeCertificateRequest(
+        serial=format(cert.serial_number, "X"),
+        common_name=str(names[0].value) if names else "",
+    )
+    request.not_after.FromDatetime(cert.not_valid_after_utc)
+    return request
+
+
+def cmd_cert_revoke(ctx: Context) -> int:
+    args = ctx.args
+    if args.cert:
+        try:
+            request = certificate_request(Path(args.cert))
+        except ValueError as exc:
+            print(f"error: INVALID_ARGUMENT: --cert: {exc}", file=sys.stderr)
+            return EXIT_BAD_REQUEST
+    else:
+        request = crpb.RevokeCertificateRequest(serial=args.serial)
+    request.reason = args.reason
+    answer = service_call(ctx, crpb_grpc.CredentialServiceStub, "RevokeCertificate", request)
+    return ctx.emit(answer, _revoked)
+
+
+def cmd_cert_revoked(ctx: Context) -> int:
+    request = crpb.ListRevokedCertificatesRequest()
+    answer = service_call(ctx, crpb_grpc.CredentialServiceStub, "ListRevokedCertificates", request)
+    return ctx.emit(answer, _list)
+
+
+def _revoked(r: Any) -> Text:
+    whose = f" ({r.common_name})" if r.common_name else ""
+    head = "already revoked" if r.already else "revoked"
+    # Text, never markup: a stated reason such as "[/]" must neither fail nor style.
+    return Text(
+        f"{head}: certificate {r.serial}{whose}, {_iso(r.revoked_at)} by {r.revoked_by}: "
+        f"{r.reason}",
+        style="yellow" if r.already else "bold green",
+    )
+
+
+def _list(answer: Any) -> Table | Text:
+    if not answer.certificates:
+        return Text("no certificate revoked", style="dim")
+    table = Table("serial", "common name", "expires", "revoked", "by", "reason")
+    for r in answer.certificates:
+        expires = _iso(r.not_after) if r.HasField("not_after") else "?"
+        cells = (r.serial, r.common_name, expires, _iso(r.revoked_at), r.revoked_by, r.reason)
+        table.add_row(*(Text(c) for c in cells))
+    return table
+
+
+def add_revoke_commands(kinds: Any, command: Any) -> None:
+    """``revoke`` and ``revoked`` under ``amk cert``."""
+    revoke = command(
+        kinds,
+        "revoke",
+        cmd_cert_revoke,
+        "revoke a client certificate now: every gateway refuses it (engineer, supervisor)",
+    )
+    which = revoke.add_mutually_exclusive_group(required=True)
+    which.add_argument("--cert", metavar="FILE", help="the certificate file (PEM)")
+    which.add_argument(
+        "--serial", metavar="HEX", help="its serial number (openssl x509 -noout -serial)"
+    )
+    revoke.add_argument(
+        "--reason", required=True, help="why, at least 10 characters (kept and shown)"
+    )
+    command(kinds, "revoked", cmd_cert_revoked, "the revoked client certificates")

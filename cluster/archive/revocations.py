@@ -1,0 +1,66 @@
+"""Revoked client certificates in the archive database (``revoked_certificates``).
+
+Kept here, not in etcd: a revocation is a security record kept as long as the access
+log, written by the gateway that took the request (etcd's writes are the region owners',
+each under its fencing token; a revocation belongs to no region). Every gateway reads
+the whole table at start and every ``revocation_poll_s`` (a handful of rows a year);
+``actors/gateway/revocations.py`` applies them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+_COLUMNS = "serial, at, common_name, not_after, reason, revoked_by, revoked_by_name"
+
+
+class RevocationRow(NamedTuple):
+    """One revoked certificate."""
+
+    serial: str  # upper-case hex, no leading zeros (``actors.domain.revocation``)
+    at: float
+    common_name: str  # as stated by the revoker, or read from the certificate file
+    not_after: float  # the certificate's expiry if known, else 0
+    reason: str
+    revoked_by: str  # the verified identity of the caller
+    revoked_by_name: str
+
+
+class RevocationStore:
+    """Mixed into :class:`~cluster.archive.sql_archive.SqlArchive`."""
+
+    def put_revocation(self, row: RevocationRow) -> RevocationRow:
+        """Store a revocation; a serial already revoked keeps its first record, which is
+        returned (the caller tells the two apart by comparing)."""
+        with self._tx("put_revocation", write=True) as cur:  # type: ignore[attr-defined]
+            self._require_schema(cur)  # type: ignore[attr-defined]
+            cur.execute(  # type: ignore[attr-defined]
+                self._q(  # type: ignore[attr-defined]
+                    f"INSERT INTO revoked_certificates ({_COLUMNS})"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+                ),
+                tuple(row),
+            )
+        stored = self._select(  # type: ignore[attr-defined]
+            "get_revocation",
+            f"SELECT {_COLUMNS} FROM revoked_certificates WHERE serial = ?",
+            (row.serial,),
+        )
+        return _row(stored[0])
+
+    def revocations(self) -> list[RevocationRow]:
+        """Every revoked certificate, oldest first."""
+        rows = self._select(  # type: ignore[attr-defined]
+            "revocations",
+            f"SELECT {_COLUMNS} FROM revoked_certificates ORDER BY at, serial",
+            (),
+        )
+        return [_row(r) for r in rows]
+
+
+def _row(values: Sequence[Any]) -> RevocationRow:
+    v = list(values)
+    return RevocationRow(
+        str(v[0]), float(v[1]), str(v[2]), float(v[3]), str(v[4]), str(v[5]), str(v[6])
+    )

@@ -1,0 +1,210 @@
+"""Revoking a client certificate, end to end: the module's deployment (two gateways, the
+session's etcd and Ray, its own archive) with auth and TLS on; certificates issued from
+the session's CA for this module alone, so revoking them touches no other test.
+
+The gateways read the archive's list every 0.2 s here (``revocation_poll_s``; 2 s by
+default), so the gateway that did not take the revocation follows within the test's wait.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import grpc
+import pytest
+
+from actors.gateway.revocations import serial_of_pem
+from amk.audit.v1 import credentials_pb2 as crpb
+from amk.audit.v1 import credentials_pb2_grpc as crpb_grpc
+from amk.dispatch.v1 import dispatch_pb2 as pb
+from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
+from cluster.pki import LocalCa, TlsFiles
+from cluster.tls import console_identity, open_channel, service_identity
+from cluster.tokens import LocalIssuer
+from tests.conftest import RunningCluster
+from tests.helpers import assert_eventually
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+
+UNIT = "osl-a11"  # a unit of the seed: a crew certificate names it
+REASON = "nettbrett mistet ved Ullevål, meldt av mannskapet kl 03:10"
+
+
+@pytest.fixture(scope="module")
+def cluster_settings() -> dict[str, Any]:
+    return {"revocation_poll_s": 0.2}
+
+
+def issue(cluster: RunningCluster, common_name: str) -> TlsFiles:
+    """A client certificate of the session's CA, under a name of this module's own."""
+    ca = LocalCa(cluster.config.pki_folder())
+    return ca.issue(f"revoke-{uuid.uuid4().hex[:8]}", common_name)
+
+
+def serial(files: TlsFiles) -> str:
+    return serial_of_pem(files.cert.read_bytes())
+
+
+def person(cluster: RunningCluster, role: str, gateway: int = 0) -> grpc.aio.Channel:
+    token = LocalIssuer.for_config(cluster.config).issue(
+        f"{role}-{uuid.uuid4().hex[:4]}", role, "oslo", lifetime_s=600
+    )
+    address = cluster.config.gateways[gateway]
+    return open_channel(address, console_identity(cluster.config), token=token)
+
+
+async def outcome(call: Any, request: Any) -> tuple[grpc.StatusCode, Any, str]:
+    """(code, answer or details, the amk-field trailer) of one unary call."""
+    try:
+        return grpc.StatusCode.OK, await call(request, timeout=10), ""
+    except grpc.aio.AioRpcError as err:
+        field = dict(err.trailing_metadata() or ()).get("amk-field", "")
+        return err.code(), err.details() or "", str(field)
+
+
+async def test_a_revoked_crew_certificate_is_refused_at_every_gateway(
+    cluster: RunningCluster,
+) -> None:
+    """Two certificates of one crew; one is revoked at the first gateway. Calls made
+    with it are refused there at once and at the second gateway soon after, saying why;
+    the other certificate goes on working. Revoking it again changes nothing."""
+    lost, kept = issue(cluster, UNIT), issue(cluster, UNIT)
+    gateways = cluster.config.gateways
+    crews = {
+        (files, address): open_channel(address, files)
+        for files in (lost, kept)
+        for address in gateways
+    }
+    engineer = person(cluster, "engineer")
+    try:
+        for channel in crews.values():
+            code, unit, _ = await outcome(
+                pb_grpc.DispatchServiceStub(channel).GetUnit, pb.GetUnitRequest(unit_id=UNIT)
+            )
+            assert code == grpc.StatusCode.OK and unit.id == UNIT
+
+        revoke = crpb_grpc.CredentialServiceStub(engineer).RevokeCertificate
+        request = crpb.RevokeCertificateRequest(
+            serial=serial(lost), common_name=UNIT, reason=REASON
+        )
+        code, first, _ = await outcome(revoke, request)
+        assert code == grpc.StatusCode.OK, first
+        assert (first.serial, first.common_name, first.reason) == (serial(lost), UNIT, REASON)
+        assert first.revoked_by.startswith("engineer-") and not first.already
+
+        async def refused(address: str) -> None:
+            stub = pb_grpc.DispatchServiceStub(crews[(lost, address)])
+            code, details, _ = await outcome(stub.GetUnit, pb.GetUnitRequest(unit_id=UNIT))
+            assert code == grpc.StatusCode.UNAUTHENTICATED, (code, details)
+            assert serial(lost) in details and "revoked" in details and REASON in details
+
+        await refused(gateways[0])  # the gateway that took it: at once
+        await assert_eventually(lambda: refused(gateways[1]), timeout_s=10)
+        for address in gateways:
+            stub = pb_grpc.DispatchServiceStub(crews[(kept, address)])
+            code, unit, _ = await outcome(stub.GetUnit, pb.GetUnitRequest(unit_id=UNIT))
+            assert code == grpc.StatusCode.OK and unit.id == UNIT
+
+        again = crpb.RevokeCertificateRequest(serial=serial(lost), reason="a second report of it")
+        code, second, _ = await outcome(revoke, again)
+        assert code == grpc.StatusCode.OK and second.already
+        assert (second.reason, second.revoked_at) == (REASON, first.revoked_at)
+
+        auditor = person(cluster, "auditor", gateway=1)
+        try:
+            listing = crpb_grpc.CredentialServiceStub(auditor).ListRevokedCertificates
+            code, listed, _ = await outcome(listing, crpb.ListRevokedCertificatesRequest())
+            assert code == grpc.StatusCode.OK
+            assert [c.serial for c in listed.certificates].count(serial(lost)) == 1
+        finally:
+            await auditor.close()
+    finally:
+        for channel in (*crews.values(), engineer):
+            await channel.close()
+
+
+async def test_an_open_stream_ends_when_its_certificate_is_revoked(
+    cluster: RunningCluster,
+) -> None:
+    """A console's Watch stream, opened before its certificate is revoked at the other
+    gateway, ends UNAUTHENTICATED naming the revocation."""
+    desk = issue(cluster, "console")
+    token = LocalIssuer.for_config(cluster.config).issue(
+        "kari", "dispatcher", "oslo", lifetime_s=600
+    )
+    channel = open_channel(cluster.config.gateways[1], desk, token=token)
+    supervisor = person(cluster, "supervisor", gateway=0)
+    try:
+        stream = pb_grpc.DispatchServiceStub(channel).Watch(
+            pb.WatchRequest(regions=["oslo"]), timeout=30
+        )
+        await stream.read()  # the snapshot's first event: the stream is open and admitted
+        revoke = crpb_grpc.CredentialServiceStub(supervisor).RevokeCertificate
+        code, answer, _ = await outcome(
+            revoke, crpb.RevokeCertificateRequest(serial=serial(desk), reason=REASON)
+        )
+        assert code == grpc.StatusCode.OK, answer
+        with pytest.raises(grpc.aio.AioRpcError) as ended:
+            while True:
+                if await stream.read() is grpc.aio.EOF:
+                    pytest.fail("the stream ended without a status")
+        assert ended.value.code() == grpc.StatusCode.UNAUTHENTICATED, ended.value.details()
+        assert serial(desk) in (ended.value.details() or "")
+    finally:
+        await channel.close()
+        await supervisor.close()
+
+
+async def test_bad_revocations_are_refused_on_their_field_and_nothing_is_kept(
+    cluster: RunningCluster,
+) -> None:
+    """Each bad request names its field and keeps nothing; the cluster's own service
+    certificate cannot be revoked; a dispatcher or an auditor may not revoke."""
+    engineer = person(cluster, "engineer")
+    stub = crpb_grpc.CredentialServiceStub(engineer)
+    own = service_identity(cluster.config)
+    assert own is not None
+    good = serial(issue(cluster, "osl-a12"))
+    try:
+        code, before, _ = await outcome(
+            stub.ListRevokedCertificates, crpb.ListRevokedCertificatesRequest()
+        )
+        assert code == grpc.StatusCode.OK
+        bad_expiry = crpb.RevokeCertificateRequest(serial=good, reason=REASON)
+        bad_expiry.not_after.nanos = -1
+        cases = [
+            (crpb.RevokeCertificateRequest(serial="", reason=REASON), "serial"),
+            (crpb.RevokeCertificateRequest(serial="xyz", reason=REASON), "serial"),
+            (crpb.RevokeCertificateRequest(serial="00", reason=REASON), "serial"),
+            (crpb.RevokeCertificateRequest(serial="1" * 41, reason=REASON), "serial"),
+            (crpb.RevokeCertificateRequest(serial=serial(own), reason=REASON), "serial"),
+            (crpb.RevokeCertificateRequest(serial=good, reason="mistet"), "reason"),
+            (crpb.RevokeCertificateRequest(serial=good, reason=REASON + "\x1b[2J"), "reason"),
+            (
+                crpb.RevokeCertificateRequest(serial=good, common_name="x" * 65, reason=REASON),
+                "common_name",
+            ),
+            (bad_expiry, "not_after"),
+        ]
+        for request, field in cases:
+            code, details, named = await outcome(stub.RevokeCertificate, request)
+            assert (code, named) == (grpc.StatusCode.INVALID_ARGUMENT, field), (request, details)
+        for role in ("dispatcher", "auditor"):
+            channel = person(cluster, role)
+            try:
+                code, details, _ = await outcome(
+                    crpb_grpc.CredentialServiceStub(channel).RevokeCertificate,
+                    crpb.RevokeCertificateRequest(serial=good, reason=REASON),
+                )
+                assert code == grpc.StatusCode.PERMISSION_DENIED, (role, details)
+            finally:
+                await channel.close()
+        code, after, _ = await outcome(
+            stub.ListRevokedCertificates, crpb.ListRevokedCertificatesRequest()
+        )
+        assert code == grpc.StatusCode.OK
+        assert list(after.certificates) == list(before.certificates)
+        assert good not in {c.serial for c in after.certificates}
+    finally:
+        await engineer.close()

@@ -1,0 +1,114 @@
+"""Revoked certificates: how a serial and a reason are read, what the refused caller is
+told, and the gateway's check of a call's certificate (a stand-in call context: the
+check reads only its auth context)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from actors.domain import revocation
+from actors.domain.errors import InvalidArgumentError
+from actors.gateway.revocations import Revocations, serial_of_pem
+from clients.cli_revoke import certificate_request
+from cluster.archive.revocations import RevocationRow
+from cluster.pki import LocalCa
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("0a:1B:2c", "A1B2C"),
+        ("0x00FF", "FF"),
+        (" 12 34\n", "1234"),
+        ("7" * 40, "7" * 40),  # 20 octets, the most RFC 5280 allows
+    ],
+)
+def test_a_serial_is_kept_in_one_form(given: str, kept: str) -> None:
+    assert revocation.parse_serial(given) == kept
+
+
+@pytest.mark.parametrize("given", ["", "  ", "0x", "xyz", "12-34", "0", "00:00", "8" + "0" * 40])
+def test_a_bad_serial_names_its_field(given: str) -> None:
+    with pytest.raises(InvalidArgumentError) as err:
+        revocation.parse_serial(given)
+    assert err.value.field == "serial"
+
+
+def test_a_reason_is_one_line_of_enough_words() -> None:
+    assert revocation.reason("  tablet\n lost   in\tthe car  ") == "tablet lost in the car"
+    for bad in ("lost", " " * 20, "x" * 501, "stolen tablet\x1b[2J"):
+        with pytest.raises(InvalidArgumentError) as err:
+            revocation.reason(bad)
+        assert err.value.field == "reason"
+
+
+def test_a_common_name_is_short_printable_text() -> None:
+    assert revocation.common_name(" osl-a11 ") == "osl-a11"
+    assert revocation.common_name("") == ""
+    for bad in ("x" * 65, "osl\x00a11"):
+        with pytest.raises(InvalidArgumentError) as err:
+            revocation.common_name(bad)
+        assert err.value.field == "common_name"
+
+
+def test_the_refused_caller_is_told_which_when_who_and_why() -> None:
+    at = 1_790_000_000.0  # 2026-09-21 14:13 UTC
+    text = revocation.refusal("A1B2", "osl-a11", at, "ola", "tablet lost")
+    assert text.startswith("client certificate A1B2 (osl-a11) was revoked 2026-09-21 14:13 UTC")
+    assert "by ola: tablet lost" in text and "new certificate" in text
+
+
+class CallWith:
+    """A call's context as far as the check reads it: the peer certificate."""
+
+    def __init__(self, pem: bytes | None) -> None:
+        self.pem = pem
+        self.reads = 0
+
+    def auth_context(self) -> dict[str, list[bytes]]:
+        self.reads += 1
+        return {"x509_pem_cert": [self.pem]} if self.pem else {}
+
+
+def row(serial: str) -> RevocationRow:
+    return RevocationRow(serial, time.time(), "osl-a11", 0.0, "tablet lost on a call", "ola", "O")
+
+
+async def _no_archive():  # never asked in these tests
+    raise AssertionError("the archive was read")
+
+
+def test_a_call_is_checked_only_once_something_is_revoked(tmp_path: Path) -> None:
+    ca = LocalCa(tmp_path)
+    lost, kept = ca.issue("lost", "osl-a11"), ca.issue("kept", "osl-a11")
+    lost_call, kept_call = CallWith(lost.cert.read_bytes()), CallWith(kept.cert.read_bytes())
+    revocations = Revocations(_no_archive, 1.0)
+    assert revocations.check(lost_call) == "" and lost_call.reads == 0  # nothing revoked
+
+    async def apply() -> bool:
+        change = revocations.change_future()
+        revocations.apply([row(serial_of_pem(lost.cert.read_bytes()))])
+        return change.done()
+
+    assert asyncio.run(apply())  # streams waiting on the change are woken
+    assert "tablet lost on a call" in revocations.check(lost_call)
+    assert revocations.check(kept_call) == ""
+    assert revocations.check(CallWith(None)) == ""  # a plaintext port has no certificate
+    revocations.apply([row(serial_of_pem(lost.cert.read_bytes()))])  # known: no change
+    assert len(revocations.by_serial) == 1
+
+
+def test_the_cli_reads_serial_name_and_expiry_from_the_file(tmp_path: Path) -> None:
+    files = LocalCa(tmp_path).issue("crew", "osl-a11")
+    request = certificate_request(files.cert)
+    assert request.serial == serial_of_pem(files.cert.read_bytes())
+    assert request.common_name == "osl-a11"
+    assert request.not_after.seconds > time.time() + 300 * 86400
+    with pytest.raises(ValueError):
+        certificate_request(files.key)  # a key, not a certificate
+    with pytest.raises(ValueError):
+        certificate_request(tmp_path / "missing.crt")
