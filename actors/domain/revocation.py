@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import string
-import unicodedata
 
 from actors.domain.errors import InvalidArgumentError
 
@@ -58,8 +57,8 @@ def reason(text: str, field: str = "reason") -> str:
     whitespace runs become one space; at least ``MIN_REASON`` characters, at most
     ``MAX_REASON``, no control characters."""
     cleaned = " ".join(text.split())
-    if any(unicodedata.category(ch) == "Cc" for ch in cleaned):
-        raise InvalidArgumentError(field, "contains control characters")
+    if not cleaned.isprintable():  # control and format characters (bidi overrides too)
+        raise InvalidArgumentError(field, "contains control or format characters")
     if len(cleaned) < MIN_REASON:
         raise InvalidArgumentError(
             field, f"is required: why the certificate is revoked (at least {MIN_REASON} characters)"
@@ -80,11 +79,10 @@ def common_name(text: str, field: str = "common_name") -> str:
     return cleaned
 
 
-def refusal(serial: str, name: str, at: float, by: str, why: str) -> str:
-    """What a caller with a revoked certificate is told."""
+def refusal(serial: str, name: str, at: float, why: str) -> str:
+    """What a caller with a revoked certificate is told: which, when and why, so that
+    a crew revoked by mistake can say what to undo. Not who revoked it: the caller may
+    be the thief (who did is in the list and the log)."""
     when = dt.datetime.fromtimestamp(at, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     whose = f" ({name})" if name else ""
-    return (
-        f"client certificate {serial}{whose} was revoked {when} by {by}: {why}; "
-        "ask for a new certificate"
-    )
+    return f"client certificate {serial}{whose} was revoked {when}: {why}; ask for a new one"

@@ -49,19 +49,36 @@ class CredentialRpcs:
 
     def __init__(self, gw: GatewayContext) -> None:
         self.gw = gw
-        files = service_identity(gw.config)
-        # The cluster's own certificate: revoked, no gateway could reach a centre's link
-        # (which serves that identity only); the remedy for a stolen one is a new PKI.
-        self.own_serial = serial_of_pem(files.cert.read_bytes()) if files is not None else ""
+
+    def _service_serial(self) -> str:
+        """The serial of the cluster's own certificate as it is on disk now (``amk up``
+        renews it before it expires): not a person's or a crew's. The centres' links
+        check its name, not this list, so revoking it would protect nothing; a stolen
+        one calls for a new PKI for the cluster."""
+        files = service_identity(self.gw.config)
+        if files is None:
+            return ""
+        try:
+            return serial_of_pem(files.cert.read_bytes())
+        except (OSError, ValueError):
+            return ""
 
     @rpc
     async def RevokeCertificate(self, request, context) -> crpb.RevokedCertificate:
         serial = revocation.parse_serial(request.serial)
-        if serial == self.own_serial:
+        if serial == self._service_serial():
             raise InvalidArgumentError(
                 "serial",
-                "is the cluster's own service certificate: revoked, every gateway would lose "
-                "its links to the centres; issue the cluster a new PKI instead",
+                "is the cluster's own service certificate, which this list does not govern "
+                "(the centres' links check its name): a stolen one calls for a new PKI",
+            )
+        if serial == self.gw.revocations.serial_of(context):
+            # The local PKI's consoles and the web console share one certificate: revoking
+            # it from a console that uses it would lock out every one of them at once.
+            raise InvalidArgumentError(
+                "serial",
+                "is the certificate this request is made with: revoke it from a console "
+                "with another certificate",
             )
         name = revocation.common_name(request.common_name)
         why = revocation.reason(request.reason)

@@ -113,7 +113,18 @@ class _ScopeWatch:
     ) -> None:
         directory = guard.gw.directory
         revocations = guard.gw.revocations
-        while not self.changed:
+        woke = False
+        while True:
+            # Before every wait, the first included: a revocation applied between the
+            # stream's admission and this task's start resolved a future nobody held.
+            revoked = revocations.refused(serial)
+            if revoked:
+                self.changed, self.revoked = revoked, True
+                break
+            if woke and recheck:
+                self.changed = guard.scope_changed(method, grant)
+                if self.changed:
+                    break
             until: float | None = None
             if grant.decision.why == "break-glass":
                 closes = grant.claims.issued_at + guard.config.break_glass_window_s
@@ -122,11 +133,7 @@ class _ScopeWatch:
             if recheck:
                 waits.add(directory.change_future())
             await asyncio.wait(waits, timeout=until, return_when=asyncio.FIRST_COMPLETED)
-            revoked = revocations.refused(serial)
-            if revoked:
-                self.changed, self.revoked = revoked, True
-            elif recheck:
-                self.changed = guard.scope_changed(method, grant)
+            woke = True
         # Only while the stream waits for its next message: cancelled inside grpc's
         # write of a message, the call would be left hanging. Otherwise the stream sees
         # ``changed`` as soon as that write returns.
@@ -219,15 +226,20 @@ class Guard(grpc.aio.ServerInterceptor):
         metadata: dict[str, Any] | None = None,
     ) -> Claims:
         assert self.auth is not None
+        await self._refuse_revoked(method, context)
         try:
-            revoked = self.gw.revocations.check(context)
-            if revoked:
-                raise AuthenticationError(revoked)
             return self.auth.claims(context, metadata)
         except AuthenticationError as exc:
             log.warning("access_refused", method=method, peer=context.peer(), reason=exc.reason)
             await abort(context, exc)
             raise  # unreachable: abort raises
+
+    async def _refuse_revoked(self, method: str, context: grpc.aio.ServicerContext) -> None:
+        """End the call if its client certificate is revoked (free while none is)."""
+        revoked = self.gw.revocations.check(context)
+        if revoked:
+            log.warning("access_refused", method=method, peer=context.peer(), reason=revoked)
+            await abort(context, AuthenticationError(revoked))
 
     async def admit_opening(
         self, method: str, rule: Rule | None, context: grpc.aio.ServicerContext
@@ -454,6 +466,8 @@ class Guard(grpc.aio.ServerInterceptor):
             async for request in _aiter(requests):
                 if per_message:
                     await self.admit(method, rule, request, context)
+                else:  # a stream open when its certificate is revoked ends at its next message
+                    await self._refuse_revoked(method, context)
                 yield request
 
         if handler.stream_unary is not None:

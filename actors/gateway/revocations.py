@@ -5,12 +5,14 @@ starts and every ``revocation_poll_s`` after; the gateway that takes a revocatio
 (``actors/gateway/credential_service.py``) applies it at once, so the others follow
 within one poll. A serial once revoked stays revoked (rows are never deleted).
 
-Per call (``Guard``): nothing at all while no certificate is revoked, the usual case,
-so the hot path pays nothing for it. Otherwise the peer's certificate (the call's auth
-context, ``x509_pem_cert``) gives its serial, parsed once per distinct certificate.
+Per unary call (``Guard``): nothing at all while no certificate is revoked, the usual
+case, so the hot path pays nothing for it. Otherwise the peer's certificate (the call's
+auth context, ``x509_pem_cert``) gives its serial, parsed once per distinct certificate.
+A server stream reads its serial when it opens, and waits for the next revocation.
 
-The archive down when a gateway starts: nothing is refused for revocation until the
-first read succeeds, and each failed read logs ``revocations_unknown``. An emergency
+A gateway reads the list before it serves (``Gateway.start``, bounded). The archive down
+then: nothing is refused for revocation until a read succeeds, and each failed read logs
+``revocations_unknown``. An emergency
 service keeps its crews and consoles working rather than refuse everyone because the
 archive is away (the soft-fail choice of certificate status checking); a gateway that
 has read the list keeps it while the archive is away.
@@ -53,7 +55,13 @@ class Revocations:
         self._change: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
+    async def start(self, first_read_s: float) -> None:
+        """Read the list (at most ``first_read_s``: a gateway must come up with the
+        archive away too), then keep reading it every ``poll_s``."""
+        try:
+            await asyncio.wait_for(self.refresh(), first_read_s)
+        except Exception as exc:
+            log.warning("revocations_unknown", error=str(exc) or type(exc).__name__, known=0)
         self._task = asyncio.get_running_loop().create_task(self._poll())
 
     async def stop(self) -> None:
@@ -70,6 +78,7 @@ class Revocations:
 
     async def _poll(self) -> None:
         while True:
+            await asyncio.sleep(self.poll_s)
             try:
                 await self.refresh()
             except Exception as exc:  # the archive away: keep what we have, say so
@@ -78,7 +87,6 @@ class Revocations:
                     error=str(exc),
                     known=len(self.by_serial),
                 )
-            await asyncio.sleep(self.poll_s)
 
     def apply(self, rows: Iterable[RevocationRow]) -> None:
         """Add revocations; streams made with a newly revoked certificate are told."""
@@ -125,7 +133,7 @@ class Revocations:
         row = self.by_serial.get(serial) if serial else None
         if row is None:
             return ""
-        return refusal(row.serial, row.common_name, row.at, row.revoked_by, row.reason)
+        return refusal(row.serial, row.common_name, row.at, row.reason)
 
     def check(self, context: Any) -> str:
         """Why this call's certificate is refused, or "": free while none is revoked."""

@@ -77,6 +77,7 @@ DISPATCH_PARTS = (
 )
 COORDINATION_PARTS = (HandoverRpcs, MajorRpcs)
 STOP_GRACE_S = 0.5
+REVOCATIONS_FIRST_READ_S = 5.0
 
 
 class Gateway:
@@ -116,7 +117,9 @@ class Gateway:
         add_service(self.server, CREDENTIALS, [CredentialRpcs(gw)])
         self.access_log = gw.access_log
         self.revocations = gw.revocations
-        gw.revocations.start()
+        # Before serving: a restarted gateway must not take a revoked certificate while
+        # its first read is under way (bounded: it comes up with the archive away too).
+        await gw.revocations.start(REVOCATIONS_FIRST_READ_S)
         health_servicer = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, self.server)
         names = (

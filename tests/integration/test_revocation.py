@@ -13,6 +13,7 @@ from typing import Any
 
 import grpc
 import pytest
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from actors.gateway.revocations import serial_of_pem
 from amk.audit.v1 import credentials_pb2 as crpb
@@ -98,6 +99,7 @@ async def test_a_revoked_crew_certificate_is_refused_at_every_gateway(
             code, details, _ = await outcome(stub.GetUnit, pb.GetUnitRequest(unit_id=UNIT))
             assert code == grpc.StatusCode.UNAUTHENTICATED, (code, details)
             assert serial(lost) in details and "revoked" in details and REASON in details
+            assert first.revoked_by not in details  # not who: the caller may be the thief
 
         await refused(gateways[0])  # the gateway that took it: at once
         await assert_eventually(lambda: refused(gateways[1]), timeout_s=10)
@@ -156,6 +158,37 @@ async def test_an_open_stream_ends_when_its_certificate_is_revoked(
         await supervisor.close()
 
 
+async def test_an_open_client_stream_ends_at_its_next_message_once_revoked(
+    cluster: RunningCluster,
+) -> None:
+    """A bidirectional stream that is not decided per message (reflection): answered
+    before its certificate is revoked, refused at the next message after."""
+    desk = issue(cluster, "console")
+    token = LocalIssuer.for_config(cluster.config).issue("per", "engineer", "oslo", lifetime_s=600)
+    channel = open_channel(cluster.config.gateways[0], desk, token=token)
+    supervisor = person(cluster, "supervisor", gateway=0)
+    ask = reflection_pb2.ServerReflectionRequest(list_services="")
+    try:
+        call = reflection_pb2_grpc.ServerReflectionStub(channel).ServerReflectionInfo(timeout=30)
+        await call.write(ask)
+        answer = await call.read()
+        assert answer.list_services_response.service
+        revoke = crpb_grpc.CredentialServiceStub(supervisor).RevokeCertificate
+        code, revoked, _ = await outcome(
+            revoke, crpb.RevokeCertificateRequest(serial=serial(desk), reason=REASON)
+        )
+        assert code == grpc.StatusCode.OK, revoked
+        await call.write(ask)
+        with pytest.raises(grpc.aio.AioRpcError) as ended:
+            await call.read()
+            await call.read()  # EOF would not raise: the stream must end with a status
+        assert ended.value.code() == grpc.StatusCode.UNAUTHENTICATED, ended.value.details()
+        assert serial(desk) in (ended.value.details() or "")
+    finally:
+        await channel.close()
+        await supervisor.close()
+
+
 async def test_bad_revocations_are_refused_on_their_field_and_nothing_is_kept(
     cluster: RunningCluster,
 ) -> None:
@@ -179,6 +212,13 @@ async def test_bad_revocations_are_refused_on_their_field_and_nothing_is_kept(
             (crpb.RevokeCertificateRequest(serial="00", reason=REASON), "serial"),
             (crpb.RevokeCertificateRequest(serial="1" * 41, reason=REASON), "serial"),
             (crpb.RevokeCertificateRequest(serial=serial(own), reason=REASON), "serial"),
+            # the certificate the engineer calls with (the local PKI's shared console one)
+            (
+                crpb.RevokeCertificateRequest(
+                    serial=serial(console_identity(cluster.config)), reason=REASON
+                ),
+                "serial",
+            ),
             (crpb.RevokeCertificateRequest(serial=good, reason="mistet"), "reason"),
             (crpb.RevokeCertificateRequest(serial=good, reason=REASON + "\x1b[2J"), "reason"),
             (
