@@ -5,9 +5,10 @@ starts and every ``revocation_poll_s`` after; the gateway that takes a revocatio
 (``actors/gateway/credential_service.py``) applies it at once, so the others follow
 within one poll. A serial once revoked stays revoked (rows are never deleted).
 
-Per unary call (``Guard``): nothing at all while no certificate is revoked, the usual
-case, so the hot path pays nothing for it. Otherwise the peer's certificate (the call's
-auth context, ``x509_pem_cert``) gives its serial, parsed once per distinct certificate.
+Per unary call (``Guard``): a look at an empty dict while no certificate is revoked,
+the usual case (the certificate is not read), so the hot path pays next to nothing.
+Otherwise the peer's certificate (the call's auth context, ``x509_pem_cert``) gives its
+serial, parsed once per distinct certificate.
 A server stream reads its serial when it opens, and waits for the next revocation.
 
 A gateway reads the list before it serves (``Gateway.start``, bounded). The archive down
