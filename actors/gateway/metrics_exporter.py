@@ -212,6 +212,45 @@ def archive_families(snap: Snapshot) -> Iterator[Metric]:
     yield from (age, lag)
 
 
+def security_families(snap: Snapshot) -> Iterator[Metric]:
+    """This gateway's revoked-certificate list, and the access log's review (Normen)."""
+    state = snap.revocations
+    if state is not None:
+        labels = [state.gateway]
+        loaded = _gauge(
+            "amk_revocations_loaded",
+            "1 once this gateway has read the revoked-certificate list",
+            ["gateway"],
+        )
+        loaded.add_metric(labels, 1.0 if state.loaded else 0.0)
+        age = _gauge(
+            "amk_revocations_read_age_seconds",
+            "Seconds since this gateway last read the revoked-certificate list (since it "
+            "started, if never): a certificate revoked meanwhile elsewhere is taken here",
+            ["gateway"],
+        )
+        age.add_metric(labels, state.read_age_s)
+        known = _gauge(
+            "amk_revoked_certificates",
+            "Revoked client certificates this gateway refuses",
+            ["gateway"],
+        )
+        known.add_metric(labels, float(state.known))
+        yield from (loaded, age, known)
+    if snap.sources.get("review") and snap.review is not None:
+        overdue = _gauge(
+            "amk_access_review_overdue", "1 when the access log's periodic review is overdue", []
+        )
+        overdue.add_metric([], 1.0 if snap.review.overdue else 0.0)
+        due = _gauge(
+            "amk_access_review_due_timestamp_seconds",
+            "When the access log's next periodic review is due (Unix time)",
+            [],
+        )
+        due.add_metric([], snap.review.due_at)
+        yield from (overdue, due)
+
+
 def scrape_families(snap: Snapshot | None) -> Iterator[Metric]:
     """Which sources this scrape could read (absent figures are then explained)."""
     up = _gauge("amk_scrape_source_up", "1 when the scrape read this source", ["source"])
@@ -231,6 +270,7 @@ def families(snap: Snapshot, window_s: float) -> Iterator[Metric]:
     yield from centre_families(snap)
     yield from etcd_families(snap)
     yield from archive_families(snap)
+    yield from security_families(snap)
     yield from scrape_families(snap)
 
 

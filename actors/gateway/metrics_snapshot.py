@@ -9,7 +9,11 @@ source down, never the whole scrape:
 - ``centres``: each centre's ``CentreStatus`` (commit latency, writes per commit), the
   same call ``amk status`` makes, each bounded by ``status_timeout_s``;
 - ``etcd``: each member's Maintenance Status (database size against the quota);
-- ``archive``: the archivers' last passes, from the centres' statuses.
+- ``archive``: the archivers' last passes, from the centres' statuses;
+- ``review``: when the access log's periodic review is due (the archive database).
+
+This gateway's own revoked-certificate list (loaded, how many, how long since it was
+read) is read from memory, no source of its own: it cannot fail.
 
 How long a region has been without an owner comes from the gateway's directory, which
 sees the owner key go in its watch (:class:`OwnerlessClock`): a single scrape can then
@@ -27,7 +31,7 @@ from typing import Any, TypeVar
 import structlog
 
 from actors.centre.records import ArchivePass, CentreStatus, Takeover
-from actors.domain import kpi
+from actors.domain import access_review, kpi
 from actors.domain import response_time as rt
 from actors.domain.model import Call, CallStatus
 from actors.gateway.context import GatewayContext
@@ -39,8 +43,9 @@ log = structlog.get_logger("amk.metrics")
 
 T = TypeVar("T")
 
-SOURCES = ("regions", "calls", "centres", "etcd", "archive")
+SOURCES = ("regions", "calls", "centres", "etcd", "archive", "review")
 QUANTILES = (0.5, 0.9, 0.99)
+REVIEWS_READ = 100  # signed-off reviews read for the latest period covered (as the RPC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +84,27 @@ class Snapshot:
     etcd: list[MemberStatus] = field(default_factory=list)
     quota_bytes: int = 0
     archive: dict[str, ArchiveLag] = field(default_factory=dict)
+    revocations: RevocationState | None = None
+    review: ReviewDue | None = None
     duration_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class RevocationState:
+    """This gateway's revoked-certificate list (``actors.gateway.revocations``)."""
+
+    gateway: str
+    loaded: bool
+    known: int
+    read_age_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewDue:
+    """When the access log's next periodic review is due (``access_review.due``)."""
+
+    due_at: float
+    overdue: bool
 
 
 # ---------------------------------------------------------------- pure figures
@@ -168,10 +193,19 @@ class SnapshotReader:
             self._bounded(self._calls(snap)),
             self._bounded(self._centres(snap)),
             self._bounded(self._etcd(snap)),
+            self._bounded(self._review(snap)),
         )
-        snap.sources = dict(zip(SOURCES[:-1], results, strict=True))
+        read = ("regions", "calls", "centres", "etcd", "review")
+        snap.sources = dict(zip(read, results, strict=True))
         # The archivers report in their centres' statuses (read above).
         snap.sources["archive"] = snap.sources["centres"]
+        revocations = self.gw.revocations
+        snap.revocations = RevocationState(
+            self.gw.address,
+            revocations.loaded,
+            len(revocations.by_serial),
+            revocations.read_age_s(snap.at),
+        )
         snap.archive = archive_lags(snap.centres.values(), snap.at)
         # Ownerless time only where the etcd read itself says nobody owns the region.
         if snap.sources["regions"]:
@@ -227,6 +261,13 @@ class SnapshotReader:
         )
         for centre, res in zip(ids, results, strict=True):
             snap.centres[centre] = None if isinstance(res, BaseException) else res
+
+    async def _review(self, snap: Snapshot) -> None:
+        store = await self.gw.history.archive()
+        rows = await asyncio.to_thread(store.access_reviews, REVIEWS_READ)
+        covered = max((r.period_to for r in rows), default=None)
+        interval = self.gw.config.access_review_interval_days
+        snap.review = ReviewDue(*access_review.due(covered, interval, snap.at))
 
     async def _etcd(self, snap: Snapshot) -> None:
         snap.quota_bytes = self.gw.config.etcd_quota_bytes

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -52,6 +53,8 @@ class Revocations:
         self.poll_s = poll_s
         self.by_serial: dict[str, RevocationRow] = {}
         self.loaded = False  # the archive's list has been read at least once
+        self.started_at = time.time()
+        self.read_at = 0.0  # wall clock of the last read that succeeded (0: none yet)
         self._serials: dict[bytes, str] = {}
         self._change: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -76,6 +79,12 @@ class Revocations:
         store = await self._archive()
         self.apply(await asyncio.to_thread(store.revocations))
         self.loaded = True
+        self.read_at = time.time()
+
+    def read_age_s(self, now: float) -> float:
+        """Since the last read that succeeded (since the start, if none has): how long a
+        certificate revoked at another gateway may still be taken here."""
+        return max(0.0, now - (self.read_at or self.started_at))
 
     async def _poll(self) -> None:
         while True:

@@ -75,8 +75,13 @@ async def test_every_region_reports_the_owner_in_etcd(cluster, etcd):
                 assert one(samples, "amk_calls_waiting", region=region) >= 0
             else:  # an AMK-LA region has no 113 queue: no call figures at all
                 assert not [s for s in samples["amk_calls_waiting"] if s.labels["region"] == region]
-        for source in ("regions", "calls", "centres", "etcd", "archive"):
+        for source in ("regions", "calls", "centres", "etcd", "archive", "review"):
             assert one(samples, "amk_scrape_source_up", source=source) == 1
+        # This gateway has read the (empty) revocation list; nobody has reviewed the log.
+        assert one(samples, "amk_revocations_loaded", gateway=cluster.gateway) == 1
+        assert one(samples, "amk_revoked_certificates", gateway=cluster.gateway) == 0
+        assert one(samples, "amk_revocations_read_age_seconds", gateway=cluster.gateway) < 30
+        assert one(samples, "amk_access_review_overdue") == 1
         for centre in cluster.config.centre_ids():
             assert one(samples, "amk_centre_up", centre=centre) == 1
 

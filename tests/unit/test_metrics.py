@@ -19,12 +19,16 @@ from actors.centre.records import ArchivePass, CentreStatus
 from actors.domain.model import Call, CallStatus, Position
 from actors.gateway.metrics_exporter import MetricsServer, families
 from actors.gateway.metrics_snapshot import (
+    SOURCES,
     OwnerlessClock,
+    ReviewDue,
+    RevocationState,
     Snapshot,
     answer_windows,
     archive_lag,
     archive_lags,
 )
+from actors.gateway.revocations import Revocations
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from clients.render import cluster_status_renderable, etcd_warnings, format_bytes
 from cluster.config import ClusterConfig
@@ -168,7 +172,7 @@ def snapshot() -> Snapshot:
         batch_size=metrics.batch_size.snapshot(),
     )
     snap = Snapshot(at=1000.0, regions=["oslo", "innlandet"])
-    snap.sources = dict.fromkeys(("regions", "calls", "centres", "etcd", "archive"), True)
+    snap.sources = dict.fromkeys(SOURCES, True)
     snap.owners = {"oslo": Owner("oslo", OwnerRecord("oslo", "oslo-1", 7, 900.0), 41)}
     snap.ownerless_s = {"oslo": 0.0, "innlandet": 3.0}
     snap.waiting = {"oslo": 2, "innlandet": 0}
@@ -177,6 +181,8 @@ def snapshot() -> Snapshot:
     snap.etcd = [MemberStatus("127.0.0.1:2379", 1, 5 * 1024**2, 4 * 1024**2, True)]
     snap.quota_bytes = 4 * GIB
     snap.archive = {"oslo": archive_lag(ArchivePass("oslo", 990.0, None, 600.0, {}), 1000.0)}
+    snap.revocations = RevocationState("127.0.0.1:50051", True, 2, 1.5)
+    snap.review = ReviewDue(due_at=900.0, overdue=True)
     return snap
 
 
@@ -244,6 +250,33 @@ def test_snapshot_exposition_has_each_figure_and_invents_none() -> None:
     assert value(got, "amk_archive_lag_seconds", region="oslo") == 0.0
     # The archiver never reported innlandet: its archive figures are absent.
     assert [s.labels["region"] for s in got["amk_archive_lag_seconds"]] == ["oslo"]
+    gateway = "127.0.0.1:50051"
+    assert value(got, "amk_revocations_loaded", gateway=gateway) == 1
+    assert value(got, "amk_revocations_read_age_seconds", gateway=gateway) == 1.5
+    assert value(got, "amk_revoked_certificates", gateway=gateway) == 2
+    assert value(got, "amk_access_review_overdue") == 1
+    assert value(got, "amk_access_review_due_timestamp_seconds") == 900.0
+
+
+def test_a_review_not_read_is_absent_and_revocations_never_read_say_so() -> None:
+    snap = snapshot()
+    snap.sources["review"] = False
+    snap.revocations = RevocationState("127.0.0.1:50051", False, 0, 42.0)
+    got = exposition(snap)
+    assert "amk_access_review_overdue" not in got  # not a 0 that would hide an overdue one
+    assert value(got, "amk_scrape_source_up", source="review") == 0
+    assert value(got, "amk_revocations_loaded", gateway="127.0.0.1:50051") == 0
+    assert value(got, "amk_revocations_read_age_seconds", gateway="127.0.0.1:50051") == 42.0
+
+
+def test_the_revocation_lists_age_counts_from_the_start_until_a_read() -> None:
+    async def away():
+        raise OSError("archive down")
+
+    revocations = Revocations(away, 60.0)
+    assert revocations.read_age_s(revocations.started_at + 30.0) == 30.0
+    revocations.read_at = revocations.started_at + 40.0
+    assert revocations.read_age_s(revocations.started_at + 45.0) == 5.0
 
 
 def test_a_failed_source_leaves_its_figures_absent_and_says_so() -> None:
