@@ -242,13 +242,15 @@ def security_families(snap: Snapshot) -> Iterator[Metric]:
             "amk_access_review_overdue", "1 when the access log's periodic review is overdue", []
         )
         overdue.add_metric([], 1.0 if snap.review.overdue else 0.0)
-        due = _gauge(
-            "amk_access_review_due_timestamp_seconds",
-            "When the access log's next periodic review is due (Unix time)",
-            [],
-        )
-        due.add_metric([], snap.review.due_at)
-        yield from (overdue, due)
+        yield overdue
+        if snap.review.due_at is not None:  # never reviewed: overdue, and no date
+            due = _gauge(
+                "amk_access_review_due_timestamp_seconds",
+                "When the access log's next periodic review is due (Unix time)",
+                [],
+            )
+            due.add_metric([], snap.review.due_at)
+            yield due
 
 
 def scrape_families(snap: Snapshot | None) -> Iterator[Metric]:

@@ -103,7 +103,7 @@ class RevocationState:
 class ReviewDue:
     """When the access log's next periodic review is due (``access_review.due``)."""
 
-    due_at: float
+    due_at: float | None  # None: never reviewed (overdue; no date to show)
     overdue: bool
 
 
@@ -263,11 +263,14 @@ class SnapshotReader:
             snap.centres[centre] = None if isinstance(res, BaseException) else res
 
     async def _review(self, snap: Snapshot) -> None:
-        store = await self.gw.history.archive()
+        # Shielded: the first scrape may be what opens (and migrates) the archive; cut
+        # off by the scrape's budget, a second opening would start beside the first.
+        store = await asyncio.shield(self.gw.history.archive())
         rows = await asyncio.to_thread(store.access_reviews, REVIEWS_READ)
         covered = max((r.period_to for r in rows), default=None)
         interval = self.gw.config.access_review_interval_days
-        snap.review = ReviewDue(*access_review.due(covered, interval, snap.at))
+        due_at, overdue = access_review.due(covered, interval, snap.at)
+        snap.review = ReviewDue(due_at if covered is not None else None, overdue)
 
     async def _etcd(self, snap: Snapshot) -> None:
         snap.quota_bytes = self.gw.config.etcd_quota_bytes

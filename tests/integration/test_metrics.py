@@ -82,6 +82,7 @@ async def test_every_region_reports_the_owner_in_etcd(cluster, etcd):
         assert one(samples, "amk_revoked_certificates", gateway=cluster.gateway) == 0
         assert one(samples, "amk_revocations_read_age_seconds", gateway=cluster.gateway) < 30
         assert one(samples, "amk_access_review_overdue") == 1
+        assert "amk_access_review_due_timestamp_seconds" not in samples  # never reviewed
         for centre in cluster.config.centre_ids():
             assert one(samples, "amk_centre_up", centre=centre) == 1
 

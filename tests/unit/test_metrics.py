@@ -258,6 +258,14 @@ def test_snapshot_exposition_has_each_figure_and_invents_none() -> None:
     assert value(got, "amk_access_review_due_timestamp_seconds") == 900.0
 
 
+def test_a_log_never_reviewed_is_overdue_with_no_due_date() -> None:
+    snap = snapshot()
+    snap.review = ReviewDue(due_at=None, overdue=True)
+    got = exposition(snap)
+    assert value(got, "amk_access_review_overdue") == 1
+    assert "amk_access_review_due_timestamp_seconds" not in got
+
+
 def test_a_review_not_read_is_absent_and_revocations_never_read_say_so() -> None:
     snap = snapshot()
     snap.sources["review"] = False
