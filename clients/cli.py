@@ -39,6 +39,7 @@ from clients.cli_history import add_history_commands
 from clients.cli_hospital import add_hospital_commands
 from clients.cli_ops import add_ops_commands
 from clients.cli_review import add_review_commands
+from clients.cli_revoke import add_user_commands
 from clients.client import (
     INCIDENT_STATUS,
     UNIT_KIND,
@@ -482,6 +483,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_auth_commands(commands, command)
     add_review_commands(commands, command, _request_id_option)
     add_cert_command(commands, command)
+    add_user_commands(commands, command, _request_id_option)
     add_kpi_command(commands, command)
 
     watch = command(commands, "watch", cmd_watch, "live board of incidents and units")

@@ -1,6 +1,7 @@
 """``amk cert revoke`` and ``amk cert revoked``: withdrawing a client certificate before
-it expires (a crew's lost tablet, a console's stolen key), for the engineer and
-supervisor roles, through the gateway (``amk.audit.v1.CredentialService``).
+it expires (a crew's lost tablet, a console's stolen key); ``amk user suspend``,
+``reinstate`` and ``suspended``: a person's tokens refused until reinstated. For the
+engineer and supervisor roles, through the gateway (``amk.audit.v1.CredentialService``).
 
 ``amk cert revoke --cert crew-OSL-A01.crt --reason "..."`` reads the serial, common name
 and expiry from the certificate file; ``--serial HEX`` when only the number is known
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -105,3 +107,63 @@ def add_revoke_commands(kinds: Any, command: Any) -> None:
         "--reason", required=True, help="why, at least 10 characters (kept and shown)"
     )
     command(kinds, "revoked", cmd_cert_revoked, "the revoked client certificates")
+
+
+def _decision(ctx: Context, method: str) -> int:
+    args = ctx.args
+    request = crpb.PersonDecisionRequest(
+        request_id=args.request_id or uuid.uuid4().hex, user=args.user, reason=args.reason
+    )
+    answer = service_call(ctx, crpb_grpc.CredentialServiceStub, method, request)
+    return ctx.emit(answer, _decided)
+
+
+def cmd_user_suspend(ctx: Context) -> int:
+    return _decision(ctx, "SuspendPerson")
+
+
+def cmd_user_reinstate(ctx: Context) -> int:
+    return _decision(ctx, "ReinstatePerson")
+
+
+def cmd_user_suspended(ctx: Context) -> int:
+    request = crpb.ListSuspensionsRequest(history=ctx.args.history)
+    answer = service_call(ctx, crpb_grpc.CredentialServiceStub, "ListSuspensions", request)
+    return ctx.emit(answer, _decisions)
+
+
+def _decided(d: Any) -> Text:
+    what = "suspended" if d.suspended else "reinstated"
+    return Text(
+        f"{d.user} {what} {_iso(d.at)} by {d.decided_by}: {d.reason}",
+        style="bold red" if d.suspended else "bold green",
+    )
+
+
+def _decisions(answer: Any) -> Table | Text:
+    if not answer.decisions:
+        return Text("nobody suspended", style="dim")
+    table = Table("user", "decision", "at", "by", "reason")
+    for d in answer.decisions:
+        what = "suspended" if d.suspended else "reinstated"
+        cells = (d.user, what, _iso(d.at), d.decided_by, d.reason)
+        table.add_row(*(Text(c) for c in cells))
+    return table
+
+
+def add_user_commands(commands: Any, command: Any, request_id_option: Any) -> None:
+    """``amk user suspend|reinstate|suspended``."""
+    user = command(commands, "user", None, "suspend and reinstate people (their tokens)")
+    kinds = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
+    for name, handler, help_text in (
+        ("suspend", cmd_user_suspend, "refuse every token of a person now, until reinstated"),
+        ("reinstate", cmd_user_reinstate, "lift a person's suspension"),
+    ):
+        sub = command(kinds, name, handler, f"{help_text} (engineer, supervisor)")
+        sub.add_argument("user", metavar="USER", help="the person's user id (token subject)")
+        sub.add_argument(
+            "--reason", required=True, help="why, at least 10 characters (kept and shown)"
+        )
+        request_id_option(sub)
+    listing = command(kinds, "suspended", cmd_user_suspended, "the people suspended now")
+    listing.add_argument("--history", action="store_true", help="every decision, oldest first")

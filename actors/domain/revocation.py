@@ -7,6 +7,10 @@ must stop working at once, not when it expires. An engineer or a supervisor revo
 by its serial number, with a reason; every gateway then refuses any call made with it
 (UNAUTHENTICATED, saying so), and ends the streams it had open.
 
+A person can be suspended the same way (a supervisor's suspicion from the access log's
+review, a staff member leaving): their tokens are refused however recently issued, until
+the suspension is lifted, because a new login would otherwise give a new token at once.
+
 What is decided here: how a serial is read (as ``openssl x509 -serial`` prints it, or
 with colons as browsers show it), what a reason must be, and what the refused caller
 is told. Where revocations are kept and how gateways learn them:
@@ -79,10 +83,38 @@ def common_name(text: str, field: str = "common_name") -> str:
     return cleaned
 
 
+def utc_minute(at: float) -> str:
+    """A time as people read it in a refusal or a record: to the minute, in UTC."""
+    return dt.datetime.fromtimestamp(at, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def refusal(serial: str, name: str, at: float, why: str) -> str:
     """What a caller with a revoked certificate is told: which, when and why, so that
     a crew revoked by mistake can say what to undo. Not who revoked it: the caller may
     be the thief (who did is in the list and the log)."""
-    when = dt.datetime.fromtimestamp(at, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     whose = f" ({name})" if name else ""
-    return f"client certificate {serial}{whose} was revoked {when}: {why}; ask for a new one"
+    return (
+        f"client certificate {serial}{whose} was revoked {utc_minute(at)}: {why}; ask for a new one"
+    )
+
+
+MAX_USER = 128  # characters of a token's subject
+
+
+def person(text: str, field: str = "user") -> str:
+    """The subject of a person's tokens (``sub``), as ``amk audit`` and the journal show
+    it: required, printable, at most ``MAX_USER`` characters."""
+    cleaned = text.strip()
+    if not cleaned:
+        raise InvalidArgumentError(field, "is required: the person's user id (token subject)")
+    if len(cleaned) > MAX_USER or not cleaned.isprintable():
+        raise InvalidArgumentError(field, f"{cleaned[:60]!r} is not a user id")
+    return cleaned
+
+
+def suspension_refusal(user: str, at: float, why: str) -> str:
+    """What a suspended person is told (not who suspended them, as for a certificate)."""
+    return (
+        f"{user}: access suspended {utc_minute(at)}: {why}; a supervisor or engineer can "
+        "lift it (amk user reinstate)"
+    )

@@ -1,5 +1,6 @@
 """``amk.audit.v1.CredentialService``: revoking a client certificate before it expires
-(a crew's lost tablet, a console's stolen key), and the list of revoked ones.
+(a crew's lost tablet, a console's stolen key), and the list of revoked ones; suspending
+a person (every token of theirs refused) and reinstating them.
 
 The revocation is checked, then kept in the archive database with who revoked it (the
 verified identity, never a stated one) and applied by this gateway at once; the other
@@ -16,14 +17,15 @@ import time
 import structlog
 
 from actors.domain import revocation
-from actors.domain.errors import InvalidArgumentError
+from actors.domain import validation as v
+from actors.domain.errors import InvalidArgumentError, PreconditionError
 from actors.gateway import convert as conv
 from actors.gateway.context import GatewayContext
 from actors.gateway.identity import current_claims, current_identity
 from actors.gateway.revocations import serial_of_pem
 from actors.gateway.rpc import rpc
 from amk.audit.v1 import credentials_pb2 as crpb
-from cluster.archive.revocations import RevocationRow
+from cluster.archive.revocations import RevocationRow, SuspensionRow
 from cluster.tls import service_identity
 
 log = structlog.get_logger("amk.access")
@@ -42,6 +44,18 @@ def revoked_pb(row: RevocationRow, already: bool = False) -> crpb.RevokedCertifi
     if row.not_after:
         out.not_after.CopyFrom(conv.to_timestamp(row.not_after))
     return out
+
+
+def decision_pb(row: SuspensionRow) -> crpb.PersonDecision:
+    return crpb.PersonDecision(
+        id=row.id,
+        user=row.user_id,
+        suspended=row.suspended,
+        reason=row.reason,
+        decided_by=row.decided_by,
+        decided_by_name=row.decided_by_name,
+        at=conv.to_timestamp(row.at),
+    )
 
 
 class CredentialRpcs:
@@ -118,3 +132,60 @@ class CredentialRpcs:
         rows = await asyncio.to_thread(store.revocations)
         self.gw.revocations.apply(rows)
         return crpb.ListRevokedCertificatesResponse(certificates=[revoked_pb(r) for r in rows])
+
+    @rpc
+    async def SuspendPerson(self, request, context) -> crpb.PersonDecision:
+        return await self._decide(request, suspend=True)
+
+    @rpc
+    async def ReinstatePerson(self, request, context) -> crpb.PersonDecision:
+        return await self._decide(request, suspend=False)
+
+    async def _decide(self, request, *, suspend: bool) -> crpb.PersonDecision:
+        """One decision about a person, checked, kept in the archive and applied here at
+        once. A retried request (same id) answers the decision it made."""
+        request_id = v.request_id(request.request_id)
+        user = revocation.person(request.user)
+        why = revocation.reason(request.reason)
+        who = current_identity.get()
+        if suspend and user == who:
+            raise InvalidArgumentError("user", "is you: another supervisor or engineer decides")
+        store = await self.gw.history.archive()
+        self.gw.revocations.apply_decisions(await asyncio.to_thread(store.suspensions))
+        known = self.gw.revocations.decisions.get(request_id)
+        if known is not None:
+            if (known.user_id, known.suspended) != (user, suspend):
+                raise InvalidArgumentError("request_id", "was used for another decision")
+            return decision_pb(known)
+        in_force = self.gw.revocations.suspended.get(user)
+        if suspend and in_force is not None:
+            since = revocation.utc_minute(in_force.at)
+            raise PreconditionError(user, f"suspended already ({since}: {in_force.reason})")
+        if not suspend and in_force is None:
+            raise PreconditionError(user, "not suspended")
+        claims = current_claims.get()
+        row = SuspensionRow(
+            id=request_id,
+            at=time.time(),
+            user_id=user,
+            suspended=suspend,
+            reason=why,
+            decided_by=who,
+            decided_by_name=claims.name if claims is not None else who,
+        )
+        stored = await asyncio.to_thread(store.put_suspension, row)
+        self.gw.revocations.apply_decisions([stored])
+        log.warning(
+            "person_decision", user=user, suspended=suspend, by=who, reason=why, id=request_id
+        )
+        return decision_pb(stored)
+
+    @rpc
+    async def ListSuspensions(self, request, context) -> crpb.ListSuspensionsResponse:
+        store = await self.gw.history.archive()
+        self.gw.revocations.apply_decisions(await asyncio.to_thread(store.suspensions))
+        if request.history:
+            rows = sorted(self.gw.revocations.decisions.values(), key=lambda r: (r.at, r.id))
+        else:
+            rows = sorted(self.gw.revocations.suspended.values(), key=lambda r: (r.at, r.id))
+        return crpb.ListSuspensionsResponse(decisions=[decision_pb(r) for r in rows])

@@ -96,12 +96,14 @@ class _ScopeWatch:
     centre serves no longer give it the scope it opened with, cancels the stream's task
     (the handler then ends it with ABORTED). Not a check per message: a stream of a
     region that went quiet must end too. A break-glass stream is also decided again
-    when its window closes. Any stream ends (UNAUTHENTICATED) when the certificate it
-    was opened with is revoked (the gateway's revocations' shared change future)."""
+    when its window closes. Any stream ends when the certificate it was opened with is
+    revoked (UNAUTHENTICATED) or its person suspended (PERMISSION_DENIED): the gateway's
+    revocations' shared change future."""
 
     def __init__(self, guard: Guard, method: str, grant: Grant, serial: str, recheck: bool) -> None:
         self.changed = ""
         self.revoked = False
+        self.suspended = False
         self.waiting = False  # the stream awaits its handler's next message
         self._stream = asyncio.current_task()
         self._task = asyncio.get_running_loop().create_task(
@@ -120,6 +122,10 @@ class _ScopeWatch:
             revoked = revocations.refused(serial)
             if revoked:
                 self.changed, self.revoked = revoked, True
+                break
+            self.changed = revocations.suspension(grant.claims.sub)
+            if self.changed:
+                self.suspended = True
                 break
             if woke and recheck:
                 self.changed = guard.scope_changed(method, grant)
@@ -141,9 +147,12 @@ class _ScopeWatch:
             self._stream.cancel()
 
     def error(self) -> AmkError:
-        """What the stream ends with."""
+        """What the stream ends with: its certificate revoked, its person suspended, or
+        its scope changed."""
         if self.revoked:
             return AuthenticationError(self.changed)
+        if self.suspended:
+            return AccessDeniedError(self.changed)
         return ScopeChangedError(self.changed)
 
     def ended(self) -> bool:
@@ -228,11 +237,16 @@ class Guard(grpc.aio.ServerInterceptor):
         assert self.auth is not None
         await self._refuse_revoked(method, context)
         try:
-            return self.auth.claims(context, metadata)
+            claims = self.auth.claims(context, metadata)
         except AuthenticationError as exc:
             log.warning("access_refused", method=method, peer=context.peer(), reason=exc.reason)
             await abort(context, exc)
             raise  # unreachable: abort raises
+        suspended = self.gw.revocations.suspension(claims.sub)
+        if suspended:
+            log.warning("access_refused", method=method, user=claims.sub, reason=suspended)
+            await abort(context, AccessDeniedError(suspended))
+        return claims
 
     async def _refuse_revoked(self, method: str, context: grpc.aio.ServicerContext) -> None:
         """End the call if its client certificate is revoked (free while none is)."""
@@ -428,7 +442,7 @@ class Guard(grpc.aio.ServerInterceptor):
                 seen = RecentReads(WATCH_RELOG_S)
                 recheck = self.enabled and per_message and grant.decision.why != "cluster"
                 serial = self.gw.revocations.serial_of(context) if self.enabled else ""
-                watch = recheck or bool(serial)
+                watch = self.enabled
                 scope = _ScopeWatch(self, method, grant, serial, recheck) if watch else None
                 items = _aiter(fn_s(request, context)).__aiter__()
                 try:

@@ -1,9 +1,11 @@
-"""Revoked client certificates, as one gateway applies them.
+"""Revoked client certificates and suspended people, as one gateway applies them.
 
 The list is the archive's (``cluster/archive/revocations.py``): read when the gateway
 starts and every ``revocation_poll_s`` after; the gateway that takes a revocation
 (``actors/gateway/credential_service.py``) applies it at once, so the others follow
-within one poll. A serial once revoked stays revoked (rows are never deleted).
+within one poll. A serial once revoked stays revoked (rows are never deleted). A person's state is
+their latest decision (suspended or reinstated); a suspended person's every call is
+refused, whatever token they bring.
 
 Per unary call (``Guard``): a look at an empty dict while no certificate is revoked,
 the usual case (the certificate is not read), so the hot path pays next to nothing.
@@ -30,9 +32,9 @@ from typing import Any
 import structlog
 from cryptography import x509
 
-from actors.domain.revocation import refusal, serial_hex
+from actors.domain.revocation import refusal, serial_hex, suspension_refusal
 from cluster.archive.base import ArchiveStore
-from cluster.archive.revocations import RevocationRow
+from cluster.archive.revocations import RevocationRow, SuspensionRow
 
 log = structlog.get_logger("amk.access")
 
@@ -52,6 +54,8 @@ class Revocations:
         self._archive = archive
         self.poll_s = poll_s
         self.by_serial: dict[str, RevocationRow] = {}
+        self.decisions: dict[str, SuspensionRow] = {}  # by decision id
+        self.suspended: dict[str, SuspensionRow] = {}  # user -> the decision in force
         self.loaded = False  # the archive's list has been read at least once
         self.started_at = time.time()
         self.read_at = 0.0  # wall clock of the last read that succeeded (0: none yet)
@@ -78,6 +82,7 @@ class Revocations:
         """Read the archive's list now (raises the archive's error)."""
         store = await self._archive()
         self.apply(await asyncio.to_thread(store.revocations))
+        self.apply_decisions(await asyncio.to_thread(store.suspensions))
         self.loaded = True
         self.read_at = time.time()
 
@@ -112,12 +117,47 @@ class Revocations:
                 by=row.revoked_by,
                 reason=row.reason,
             )
+        self._changed()
+
+    def apply_decisions(self, rows: Iterable[SuspensionRow]) -> None:
+        """Add decisions about people; each person's latest is in force. Streams of a
+        person newly suspended are told."""
+        new = [r for r in rows if r.id not in self.decisions]
+        if not new:
+            return
+        for row in new:
+            self.decisions[row.id] = row
+        latest: dict[str, SuspensionRow] = {}
+        for row in sorted(self.decisions.values(), key=lambda r: (r.at, r.id)):
+            latest[row.user_id] = row
+        before = set(self.suspended)
+        self.suspended = {user: row for user, row in latest.items() if row.suspended}
+        for user in set(self.suspended) ^ before:
+            row = latest[user]
+            log.warning(
+                "person_suspended" if row.suspended else "person_reinstated",
+                user=user,
+                by=row.decided_by,
+                reason=row.reason,
+            )
+        if set(self.suspended) - before:
+            self._changed()
+
+    def _changed(self) -> None:
         change, self._change = self._change, None
         if change is not None and not change.done():
             change.set_result(None)
 
+    def suspension(self, user: str) -> str:
+        """Why calls of ``user`` are refused ("" unless suspended): free while nobody is."""
+        row = self.suspended.get(user) if self.suspended else None
+        if row is None:
+            return ""
+        return suspension_refusal(user, row.at, row.reason)
+
     def change_future(self) -> asyncio.Future[None]:
-        """Resolved at the next revocation this gateway learns of (one, shared)."""
+        """Resolved at the next revocation or suspension this gateway learns of (one,
+        shared)."""
         if self._change is None:
             self._change = asyncio.get_running_loop().create_future()
         return self._change

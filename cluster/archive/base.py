@@ -20,7 +20,7 @@ from cluster.errors import AmkError
 
 if TYPE_CHECKING:
     from cluster.archive.access_log import AccessRow
-    from cluster.archive.revocations import RevocationRow
+    from cluster.archive.revocations import RevocationRow, SuspensionRow
 
 
 class ArchiveError(AmkError):
@@ -164,6 +164,12 @@ class ArchiveStore(Protocol):
 
     def revocations(self) -> list[RevocationRow]:
         """Every revoked certificate, oldest first."""
+
+    def put_suspension(self, row: SuspensionRow) -> SuspensionRow:
+        """Store a decision to suspend or reinstate a person (idempotent by id)."""
+
+    def suspensions(self) -> list[SuspensionRow]:
+        """Every such decision, oldest first."""
 
     def counts(self) -> dict[str, int]:
         """Rows per table (records by kind, journal), for status and benchmarks."""

@@ -1,4 +1,5 @@
-"""Revoked client certificates in the archive database (``revoked_certificates``).
+"""Revoked client certificates (``revoked_certificates``) and suspended people
+(``person_suspensions``) in the archive database.
 
 Kept here, not in etcd: a revocation is a security record kept as long as the access
 log, written by the gateway that took the request (etcd's writes are the region owners',
@@ -57,6 +58,56 @@ class RevocationStore:
             (),
         )
         return [_row(r) for r in rows]
+
+    def put_suspension(self, row: SuspensionRow) -> SuspensionRow:
+        """Store a decision to suspend or reinstate a person; a decision id already
+        stored keeps its first row, which is returned (a retried request)."""
+        with self._tx("put_suspension", write=True) as cur:  # type: ignore[attr-defined]
+            self._require_schema(cur)  # type: ignore[attr-defined]
+            cur.execute(  # type: ignore[attr-defined]
+                self._q(  # type: ignore[attr-defined]
+                    f"INSERT INTO person_suspensions ({_SUSPENSION_COLUMNS})"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+                ),
+                (*row[:3], int(row.suspended), *row[4:]),
+            )
+        stored = self._select(  # type: ignore[attr-defined]
+            "get_suspension",
+            f"SELECT {_SUSPENSION_COLUMNS} FROM person_suspensions WHERE id = ?",
+            (row.id,),
+        )
+        return _suspension(stored[0])
+
+    def suspensions(self) -> list[SuspensionRow]:
+        """Every decision, oldest first (a person's state is their latest)."""
+        rows = self._select(  # type: ignore[attr-defined]
+            "suspensions",
+            f"SELECT {_SUSPENSION_COLUMNS} FROM person_suspensions ORDER BY at, id",
+            (),
+        )
+        return [_suspension(r) for r in rows]
+
+
+_SUSPENSION_COLUMNS = "id, at, user_id, suspended, reason, decided_by, decided_by_name"
+
+
+class SuspensionRow(NamedTuple):
+    """One decision about a person: suspended (True) or reinstated (False)."""
+
+    id: str  # the request id
+    at: float
+    user_id: str
+    suspended: bool
+    reason: str
+    decided_by: str  # the verified identity of who decided
+    decided_by_name: str
+
+
+def _suspension(values: Sequence[Any]) -> SuspensionRow:
+    v = list(values)
+    return SuspensionRow(
+        str(v[0]), float(v[1]), str(v[2]), bool(v[3]), str(v[4]), str(v[5]), str(v[6])
+    )
 
 
 def _row(values: Sequence[Any]) -> RevocationRow:

@@ -210,6 +210,23 @@ MIGRATIONS: tuple[Migration, ...] = (
             " revoked_by_name TEXT NOT NULL)",
         ),
     ),
+    Migration(
+        6,
+        "people suspended and reinstated: every decision kept, the latest one in force",
+        (
+            # One row per decision (``id`` is the request id: a retry is one decision);
+            # a person's state is their latest row. Gateways read the whole table.
+            "CREATE TABLE person_suspensions ("
+            " id TEXT PRIMARY KEY,"
+            " at DOUBLE PRECISION NOT NULL,"
+            " user_id TEXT NOT NULL,"
+            " suspended INTEGER NOT NULL,"
+            " reason TEXT NOT NULL,"
+            " decided_by TEXT NOT NULL,"
+            " decided_by_name TEXT NOT NULL)",
+            "CREATE INDEX person_suspensions_user_at ON person_suspensions (user_id, at)",
+        ),
+    ),
 )
 
 

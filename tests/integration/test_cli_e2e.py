@@ -253,6 +253,16 @@ def test_amk_up_cli_walkthrough_and_clean_stop(tmp_path: Path) -> None:
         assert [c["serial"] for c in listed] == [revoked["serial"]]
         bad = amk(env, "cert", "revoke", "--serial", "not-hex", *why, ok=False)
         assert bad.returncode != 0 and "serial: 'not-hex' is not a serial" in bad.stderr
+        # A person suspended (the engineer) is refused with any token until reinstated.
+        because = ["--reason", "oppslag uten tjenstlig behov, under gjennomgang"]
+        assert amk(env, "user", "suspend", "e2e-dispatcher", *because)["suspended"] is True
+        assert [d["user"] for d in amk(env, "user", "suspended")["decisions"]] == ["e2e-dispatcher"]
+        login(env, "dispatcher", "oslo")
+        out = amk(env, "status", ok=False)
+        assert out.returncode != 0 and "PERMISSION_DENIED" in out.stderr, out.stderr
+        assert "access suspended" in out.stderr
+        login(env, "engineer", "oslo")
+        assert amk(env, "user", "reinstate", "e2e-dispatcher", *because)["suspended"] is False
         login(env, "dispatcher", "oslo")
         # The only gateway is killed outright; the supervisor serves it again on its address.
         (gw,) = amk(env, "status")["gateways"]

@@ -24,7 +24,7 @@ from cluster.pki import LocalCa, TlsFiles
 from cluster.tls import console_identity, open_channel, service_identity
 from cluster.tokens import LocalIssuer
 from tests.conftest import RunningCluster
-from tests.helpers import assert_eventually
+from tests.helpers import assert_eventually, rid
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -248,3 +248,116 @@ async def test_bad_revocations_are_refused_on_their_field_and_nothing_is_kept(
         assert good not in {c.serial for c in after.certificates}
     finally:
         await engineer.close()
+
+
+async def test_a_suspended_person_is_refused_until_reinstated(cluster: RunningCluster) -> None:
+    """A dispatcher suspended at one gateway is refused there at once and at the other
+    soon after, with any token, however new, and their open Watch ends; reinstated, they
+    work again. Bad decisions are refused on their field; a repeat is one decision."""
+    user = f"kari-{uuid.uuid4().hex[:4]}"
+    issuer = LocalIssuer.for_config(cluster.config)
+
+    def as_person(gateway: int) -> grpc.aio.Channel:
+        token = issuer.issue(user, "dispatcher", "oslo", lifetime_s=600)
+        address = cluster.config.gateways[gateway]
+        return open_channel(address, console_identity(cluster.config), token=token)
+
+    kari = [as_person(0), as_person(1)]
+    supervisor = person(cluster, "supervisor", gateway=0)
+    credentials = crpb_grpc.CredentialServiceStub(supervisor)
+    listing = pb.ListIncidentsRequest(regions=["oslo"])
+    try:
+        for channel in kari:
+            code, _, _ = await outcome(pb_grpc.DispatchServiceStub(channel).ListIncidents, listing)
+            assert code == grpc.StatusCode.OK
+        stream = pb_grpc.DispatchServiceStub(kari[1]).Watch(
+            pb.WatchRequest(regions=["oslo"]), timeout=30
+        )
+        await stream.read()
+
+        suspend = crpb.PersonDecisionRequest(request_id=rid(), user=user, reason=REASON)
+        code, decided, _ = await outcome(credentials.SuspendPerson, suspend)
+        assert code == grpc.StatusCode.OK and decided.suspended and decided.user == user
+        assert decided.decided_by.startswith("supervisor-")
+
+        async def refused(channel: grpc.aio.Channel) -> None:
+            stub = pb_grpc.DispatchServiceStub(channel)
+            code, details, _ = await outcome(stub.ListIncidents, listing)
+            assert code == grpc.StatusCode.PERMISSION_DENIED, (code, details)
+            assert "suspended" in details and REASON in details
+            assert decided.decided_by not in details
+
+        await refused(kari[0])
+        await assert_eventually(lambda: refused(kari[1]), timeout_s=10)
+        fresh = as_person(0)  # a new login gives a new token: refused all the same
+        try:
+            await refused(fresh)
+        finally:
+            await fresh.close()
+        with pytest.raises(grpc.aio.AioRpcError) as ended:
+            while await stream.read() is not grpc.aio.EOF:
+                pass
+        assert ended.value.code() == grpc.StatusCode.PERMISSION_DENIED, ended.value.details()
+
+        code, again, _ = await outcome(credentials.SuspendPerson, suspend)  # a retry
+        assert code == grpc.StatusCode.OK and again.id == decided.id and again.at == decided.at
+        another = crpb.PersonDecisionRequest(request_id=rid(), user=user, reason=REASON)
+        code, _, _ = await outcome(credentials.SuspendPerson, another)
+        assert code == grpc.StatusCode.FAILED_PRECONDITION
+        bad = [
+            (crpb.PersonDecisionRequest(request_id=rid(), user="", reason=REASON), "user"),
+            (crpb.PersonDecisionRequest(request_id=rid(), user=user, reason="nei"), "reason"),
+            (crpb.PersonDecisionRequest(request_id="a b", user=user, reason=REASON), "request_id"),
+        ]
+        for request, field in bad:
+            code, details, named = await outcome(credentials.SuspendPerson, request)
+            assert (code, named) == (grpc.StatusCode.INVALID_ARGUMENT, field), details
+        reuse = crpb.PersonDecisionRequest(request_id=suspend.request_id, user=user, reason=REASON)
+        code, _, named = await outcome(credentials.ReinstatePerson, reuse)
+        assert (code, named) == (grpc.StatusCode.INVALID_ARGUMENT, "request_id")
+        code, now, _ = await outcome(credentials.ListSuspensions, crpb.ListSuspensionsRequest())
+        assert [d.user for d in now.decisions].count(user) == 1
+
+        reinstate = crpb.PersonDecisionRequest(request_id=rid(), user=user, reason=REASON)
+        code, lifted, _ = await outcome(credentials.ReinstatePerson, reinstate)
+        assert code == grpc.StatusCode.OK and not lifted.suspended
+
+        async def allowed(channel: grpc.aio.Channel) -> None:
+            stub = pb_grpc.DispatchServiceStub(channel)
+            code, details, _ = await outcome(stub.ListIncidents, listing)
+            assert code == grpc.StatusCode.OK, details
+
+        await allowed(kari[0])
+        await assert_eventually(lambda: allowed(kari[1]), timeout_s=10)
+        again_lift = crpb.PersonDecisionRequest(request_id=rid(), user=user, reason=REASON)
+        code, _, _ = await outcome(credentials.ReinstatePerson, again_lift)
+        assert code == grpc.StatusCode.FAILED_PRECONDITION
+        code, history, _ = await outcome(
+            credentials.ListSuspensions, crpb.ListSuspensionsRequest(history=True)
+        )
+        mine = [(d.suspended, d.reason) for d in history.decisions if d.user == user]
+        assert mine == [(True, REASON), (False, REASON)]
+    finally:
+        for channel in (*kari, supervisor):
+            await channel.close()
+
+
+async def test_nobody_suspends_themselves_and_a_dispatcher_suspends_nobody(
+    cluster: RunningCluster,
+) -> None:
+    issuer = LocalIssuer.for_config(cluster.config)
+    token = issuer.issue("sjef", "supervisor", "oslo", lifetime_s=600)
+    channel = open_channel(cluster.gateway, console_identity(cluster.config), token=token)
+    dispatcher = person(cluster, "dispatcher")
+    try:
+        request = crpb.PersonDecisionRequest(request_id=rid(), user="sjef", reason=REASON)
+        code, _, named = await outcome(
+            crpb_grpc.CredentialServiceStub(channel).SuspendPerson, request
+        )
+        assert (code, named) == (grpc.StatusCode.INVALID_ARGUMENT, "user")
+        other = crpb.PersonDecisionRequest(request_id=rid(), user="ola", reason=REASON)
+        code, _, _ = await outcome(crpb_grpc.CredentialServiceStub(dispatcher).SuspendPerson, other)
+        assert code == grpc.StatusCode.PERMISSION_DENIED
+    finally:
+        await channel.close()
+        await dispatcher.close()

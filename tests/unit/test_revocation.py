@@ -14,7 +14,7 @@ from actors.domain import revocation
 from actors.domain.errors import InvalidArgumentError
 from actors.gateway.revocations import Revocations, serial_of_pem
 from clients.cli_revoke import certificate_request
-from cluster.archive.revocations import RevocationRow
+from cluster.archive.revocations import RevocationRow, SuspensionRow
 from cluster.pki import LocalCa
 
 
@@ -130,3 +130,42 @@ def test_the_cli_reads_serial_name_and_expiry_from_the_file(tmp_path: Path) -> N
         certificate_request(files.key)  # a key, not a certificate
     with pytest.raises(ValueError):
         certificate_request(tmp_path / "missing.crt")
+
+
+def test_a_person_is_named_by_a_printable_user_id() -> None:
+    assert revocation.person("  kari ") == "kari"
+    for bad in ("", "   ", "k" * 129, "kari\nola"):
+        with pytest.raises(InvalidArgumentError) as err:
+            revocation.person(bad)
+        assert err.value.field == "user"
+
+
+def test_a_suspended_person_is_told_when_and_why_and_how_it_ends() -> None:
+    text = revocation.suspension_refusal("kari", 1_790_000_000.0, "oppslag uten tjenstlig behov")
+    assert text == (
+        "kari: access suspended 2026-09-21 14:13 UTC: oppslag uten tjenstlig behov; "
+        "a supervisor or engineer can lift it (amk user reinstate)"
+    )
+
+
+def decision(id: str, at: float, user: str, suspended: bool) -> SuspensionRow:
+    return SuspensionRow(id, at, user, suspended, "oppslag uten tjenstlig behov", "sjef", "S")
+
+
+def test_a_persons_latest_decision_is_in_force() -> None:
+    revocations = Revocations(_no_archive, 1.0)
+    assert revocations.suspension("kari") == ""
+
+    async def decide(*rows: SuspensionRow) -> bool:
+        change = revocations.change_future()
+        revocations.apply_decisions(rows)
+        return change.done()
+
+    assert asyncio.run(decide(decision("d1", 10.0, "kari", True)))  # streams told
+    assert "kari: access suspended" in revocations.suspension("kari")
+    assert revocations.suspension("ola") == ""
+    # Reinstated (arriving out of order changes nothing: the latest by time wins).
+    assert not asyncio.run(decide(decision("d3", 30.0, "kari", False)))
+    assert revocations.suspension("kari") == ""
+    assert not asyncio.run(decide(decision("d2", 20.0, "kari", True)))
+    assert revocations.suspension("kari") == "" and len(revocations.decisions) == 3

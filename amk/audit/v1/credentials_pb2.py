@@ -25,21 +25,29 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x61mk/audit/v1/credentials.proto\x12\x0c\x61mk.audit.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"~\n\x18RevokeCertificateRequest\x12\x0e\n\x06serial\x18\x01 \x01(\t\x12\x13\n\x0b\x63ommon_name\x18\x02 \x01(\t\x12-\n\tnot_after\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x04 \x01(\t\"\xe6\x01\n\x12RevokedCertificate\x12\x0e\n\x06serial\x18\x01 \x01(\t\x12\x13\n\x0b\x63ommon_name\x18\x02 \x01(\t\x12-\n\tnot_after\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x12\n\nrevoked_by\x18\x05 \x01(\t\x12\x17\n\x0frevoked_by_name\x18\x06 \x01(\t\x12.\n\nrevoked_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x61lready\x18\x08 \x01(\x08\" \n\x1eListRevokedCertificatesRequest\"Y\n\x1fListRevokedCertificatesResponse\x12\x36\n\x0c\x63\x65rtificates\x18\x01 \x03(\x0b\x32 .amk.audit.v1.RevokedCertificate2\xea\x01\n\x11\x43redentialService\x12]\n\x11RevokeCertificate\x12&.amk.audit.v1.RevokeCertificateRequest\x1a .amk.audit.v1.RevokedCertificate\x12v\n\x17ListRevokedCertificates\x12,.amk.audit.v1.ListRevokedCertificatesRequest\x1a-.amk.audit.v1.ListRevokedCertificatesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x61mk/audit/v1/credentials.proto\x12\x0c\x61mk.audit.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"I\n\x15PersonDecisionRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0c\n\x04user\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\xa2\x01\n\x0ePersonDecision\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04user\x18\x02 \x01(\t\x12\x11\n\tsuspended\x18\x03 \x01(\x08\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x12\n\ndecided_by\x18\x05 \x01(\t\x12\x17\n\x0f\x64\x65\x63ided_by_name\x18\x06 \x01(\t\x12&\n\x02\x61t\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\")\n\x16ListSuspensionsRequest\x12\x0f\n\x07history\x18\x01 \x01(\x08\"J\n\x17ListSuspensionsResponse\x12/\n\tdecisions\x18\x01 \x03(\x0b\x32\x1c.amk.audit.v1.PersonDecision\"~\n\x18RevokeCertificateRequest\x12\x0e\n\x06serial\x18\x01 \x01(\t\x12\x13\n\x0b\x63ommon_name\x18\x02 \x01(\t\x12-\n\tnot_after\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x04 \x01(\t\"\xe6\x01\n\x12RevokedCertificate\x12\x0e\n\x06serial\x18\x01 \x01(\t\x12\x13\n\x0b\x63ommon_name\x18\x02 \x01(\t\x12-\n\tnot_after\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x12\n\nrevoked_by\x18\x05 \x01(\t\x12\x17\n\x0frevoked_by_name\x18\x06 \x01(\t\x12.\n\nrevoked_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x61lready\x18\x08 \x01(\x08\" \n\x1eListRevokedCertificatesRequest\"Y\n\x1fListRevokedCertificatesResponse\x12\x36\n\x0c\x63\x65rtificates\x18\x01 \x03(\x0b\x32 .amk.audit.v1.RevokedCertificate2\xf4\x03\n\x11\x43redentialService\x12]\n\x11RevokeCertificate\x12&.amk.audit.v1.RevokeCertificateRequest\x1a .amk.audit.v1.RevokedCertificate\x12v\n\x17ListRevokedCertificates\x12,.amk.audit.v1.ListRevokedCertificatesRequest\x1a-.amk.audit.v1.ListRevokedCertificatesResponse\x12R\n\rSuspendPerson\x12#.amk.audit.v1.PersonDecisionRequest\x1a\x1c.amk.audit.v1.PersonDecision\x12T\n\x0fReinstatePerson\x12#.amk.audit.v1.PersonDecisionRequest\x1a\x1c.amk.audit.v1.PersonDecision\x12^\n\x0fListSuspensions\x12$.amk.audit.v1.ListSuspensionsRequest\x1a%.amk.audit.v1.ListSuspensionsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'amk.audit.v1.credentials_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_REVOKECERTIFICATEREQUEST']._serialized_start=81
-  _globals['_REVOKECERTIFICATEREQUEST']._serialized_end=207
-  _globals['_REVOKEDCERTIFICATE']._serialized_start=210
-  _globals['_REVOKEDCERTIFICATE']._serialized_end=440
-  _globals['_LISTREVOKEDCERTIFICATESREQUEST']._serialized_start=442
-  _globals['_LISTREVOKEDCERTIFICATESREQUEST']._serialized_end=474
-  _globals['_LISTREVOKEDCERTIFICATESRESPONSE']._serialized_start=476
-  _globals['_LISTREVOKEDCERTIFICATESRESPONSE']._serialized_end=565
-  _globals['_CREDENTIALSERVICE']._serialized_start=568
-  _globals['_CREDENTIALSERVICE']._serialized_end=802
+  _globals['_PERSONDECISIONREQUEST']._serialized_start=81
+  _globals['_PERSONDECISIONREQUEST']._serialized_end=154
+  _globals['_PERSONDECISION']._serialized_start=157
+  _globals['_PERSONDECISION']._serialized_end=319
+  _globals['_LISTSUSPENSIONSREQUEST']._serialized_start=321
+  _globals['_LISTSUSPENSIONSREQUEST']._serialized_end=362
+  _globals['_LISTSUSPENSIONSRESPONSE']._serialized_start=364
+  _globals['_LISTSUSPENSIONSRESPONSE']._serialized_end=438
+  _globals['_REVOKECERTIFICATEREQUEST']._serialized_start=440
+  _globals['_REVOKECERTIFICATEREQUEST']._serialized_end=566
+  _globals['_REVOKEDCERTIFICATE']._serialized_start=569
+  _globals['_REVOKEDCERTIFICATE']._serialized_end=799
+  _globals['_LISTREVOKEDCERTIFICATESREQUEST']._serialized_start=801
+  _globals['_LISTREVOKEDCERTIFICATESREQUEST']._serialized_end=833
+  _globals['_LISTREVOKEDCERTIFICATESRESPONSE']._serialized_start=835
+  _globals['_LISTREVOKEDCERTIFICATESRESPONSE']._serialized_end=924
+  _globals['_CREDENTIALSERVICE']._serialized_start=927
+  _globals['_CREDENTIALSERVICE']._serialized_end=1427
 # @@protoc_insertion_point(module_scope)

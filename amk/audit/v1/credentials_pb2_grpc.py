@@ -44,6 +44,21 @@ class CredentialServiceStub:
                 request_serializer=amk_dot_audit_dot_v1_dot_credentials__pb2.ListRevokedCertificatesRequest.SerializeToString,
                 response_deserializer=amk_dot_audit_dot_v1_dot_credentials__pb2.ListRevokedCertificatesResponse.FromString,
                 _registered_method=True)
+        self.SuspendPerson = channel.unary_unary(
+                '/amk.audit.v1.CredentialService/SuspendPerson',
+                request_serializer=amk_dot_audit_dot_v1_dot_credentials__pb2.PersonDecisionRequest.SerializeToString,
+                response_deserializer=amk_dot_audit_dot_v1_dot_credentials__pb2.PersonDecision.FromString,
+                _registered_method=True)
+        self.ReinstatePerson = channel.unary_unary(
+                '/amk.audit.v1.CredentialService/ReinstatePerson',
+                request_serializer=amk_dot_audit_dot_v1_dot_credentials__pb2.PersonDecisionRequest.SerializeToString,
+                response_deserializer=amk_dot_audit_dot_v1_dot_credentials__pb2.PersonDecision.FromString,
+                _registered_method=True)
+        self.ListSuspensions = channel.unary_unary(
+                '/amk.audit.v1.CredentialService/ListSuspensions',
+                request_serializer=amk_dot_audit_dot_v1_dot_credentials__pb2.ListSuspensionsRequest.SerializeToString,
+                response_deserializer=amk_dot_audit_dot_v1_dot_credentials__pb2.ListSuspensionsResponse.FromString,
+                _registered_method=True)
 
 
 class CredentialServiceServicer:
@@ -65,6 +80,29 @@ class CredentialServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SuspendPerson(self, request, context):
+        """Suspend a person: every token of theirs is refused (PERMISSION_DENIED, saying why),
+        however recently issued, and their open streams end, until they are reinstated.
+        Already suspended: FAILED_PRECONDITION. One's own user id: INVALID_ARGUMENT.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReinstatePerson(self, request, context):
+        """Lift a suspension. Not suspended: FAILED_PRECONDITION.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSuspensions(self, request, context):
+        """The people suspended now (or, with history, every decision, oldest first).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CredentialServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -77,6 +115,21 @@ def add_CredentialServiceServicer_to_server(servicer, server):
                     servicer.ListRevokedCertificates,
                     request_deserializer=amk_dot_audit_dot_v1_dot_credentials__pb2.ListRevokedCertificatesRequest.FromString,
                     response_serializer=amk_dot_audit_dot_v1_dot_credentials__pb2.ListRevokedCertificatesResponse.SerializeToString,
+            ),
+            'SuspendPerson': grpc.unary_unary_rpc_method_handler(
+                    servicer.SuspendPerson,
+                    request_deserializer=amk_dot_audit_dot_v1_dot_credentials__pb2.PersonDecisionRequest.FromString,
+                    response_serializer=amk_dot_audit_dot_v1_dot_credentials__pb2.PersonDecision.SerializeToString,
+            ),
+            'ReinstatePerson': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReinstatePerson,
+                    request_deserializer=amk_dot_audit_dot_v1_dot_credentials__pb2.PersonDecisionRequest.FromString,
+                    response_serializer=amk_dot_audit_dot_v1_dot_credentials__pb2.PersonDecision.SerializeToString,
+            ),
+            'ListSuspensions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSuspensions,
+                    request_deserializer=amk_dot_audit_dot_v1_dot_credentials__pb2.ListSuspensionsRequest.FromString,
+                    response_serializer=amk_dot_audit_dot_v1_dot_credentials__pb2.ListSuspensionsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -133,6 +186,87 @@ class CredentialService:
             '/amk.audit.v1.CredentialService/ListRevokedCertificates',
             amk_dot_audit_dot_v1_dot_credentials__pb2.ListRevokedCertificatesRequest.SerializeToString,
             amk_dot_audit_dot_v1_dot_credentials__pb2.ListRevokedCertificatesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SuspendPerson(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.audit.v1.CredentialService/SuspendPerson',
+            amk_dot_audit_dot_v1_dot_credentials__pb2.PersonDecisionRequest.SerializeToString,
+            amk_dot_audit_dot_v1_dot_credentials__pb2.PersonDecision.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReinstatePerson(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.audit.v1.CredentialService/ReinstatePerson',
+            amk_dot_audit_dot_v1_dot_credentials__pb2.PersonDecisionRequest.SerializeToString,
+            amk_dot_audit_dot_v1_dot_credentials__pb2.PersonDecision.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSuspensions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.audit.v1.CredentialService/ListSuspensions',
+            amk_dot_audit_dot_v1_dot_credentials__pb2.ListSuspensionsRequest.SerializeToString,
+            amk_dot_audit_dot_v1_dot_credentials__pb2.ListSuspensionsResponse.FromString,
             options,
             channel_credentials,
             insecure,
