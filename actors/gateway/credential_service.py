@@ -164,9 +164,13 @@ class CredentialRpcs:
         if not suspend and in_force is None:
             raise PreconditionError(user, "not suspended")
         claims = current_claims.get()
+        # After the person's latest decision, whatever this gateway's clock says: the
+        # latest in time is the one in force, so a clock behind must not put a new
+        # decision before an older one.
+        last = self.gw.revocations.latest.get(user)
         row = SuspensionRow(
             id=request_id,
-            at=time.time(),
+            at=max(time.time(), last.at + 0.001) if last is not None else time.time(),
             user_id=user,
             suspended=suspend,
             reason=why,
@@ -174,7 +178,11 @@ class CredentialRpcs:
             decided_by_name=claims.name if claims is not None else who,
         )
         stored = await asyncio.to_thread(store.put_suspension, row)
+        if (stored.user_id, stored.suspended) != (user, suspend):  # the id taken meanwhile
+            raise InvalidArgumentError("request_id", "was used for another decision")
         self.gw.revocations.apply_decisions([stored])
+        if (user in self.gw.revocations.suspended) != suspend:
+            raise PreconditionError(user, "another decision about them came at the same time")
         log.warning(
             "person_decision", user=user, suspended=suspend, by=who, reason=why, id=request_id
         )

@@ -26,7 +26,6 @@ import time
 import urllib.parse
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +57,8 @@ from actors.gateway.identity import (
     stated_identity,
 )
 from actors.gateway.rpc import abort
-from cluster.errors import AccessDeniedError, AmkError, AuthenticationError, ScopeChangedError
+from actors.gateway.stream_watch import Grant, StreamWatch
+from cluster.errors import AccessDeniedError, AmkError, AuthenticationError
 from cluster.tokens import Claims
 
 log = structlog.get_logger("amk.access")
@@ -66,7 +66,6 @@ log = structlog.get_logger("amk.access")
 WATCH_RELOG_S = 3600.0  # a Watch stream logs an incident again after this long
 MAX_SERVED_CACHE = 256  # centres whose served regions are kept between owner changes
 EVENT_CACHE = 512  # Watch events whose records are remembered (shared by every stream)
-WINDOW_SLACK_S = 0.01  # a break-glass stream is decided again just after its window
 
 
 def peer_of(context: grpc.aio.ServicerContext, metadata: dict[str, Any]) -> str:
@@ -77,95 +76,6 @@ def peer_of(context: grpc.aio.ServicerContext, metadata: dict[str, Any]) -> str:
     if origin and origin.isprintable():
         return f"{peer} ({origin}, as stated)"
     return peer
-
-
-@dataclass(frozen=True, slots=True)
-class Grant:
-    """An admitted call: who, and why they may."""
-
-    claims: Claims
-    decision: Decision
-    peer: str
-    target: Target  # what the request touched: a stream's scope is decided again
-    break_glass: str  # the stated reason, if any
-
-
-class _ScopeWatch:
-    """Decides a person's stream again at every change of region owners (the gateway
-    directory's shared change future: no timer per stream), and when the regions their
-    centre serves no longer give it the scope it opened with, cancels the stream's task
-    (the handler then ends it with ABORTED). Not a check per message: a stream of a
-    region that went quiet must end too. A break-glass stream is also decided again
-    when its window closes. Any stream ends when the certificate it was opened with is
-    revoked (UNAUTHENTICATED) or its person suspended (PERMISSION_DENIED): the gateway's
-    revocations' shared change future."""
-
-    def __init__(self, guard: Guard, method: str, grant: Grant, serial: str, recheck: bool) -> None:
-        self.changed = ""
-        self.revoked = False
-        self.suspended = False
-        self.waiting = False  # the stream awaits its handler's next message
-        self._stream = asyncio.current_task()
-        self._task = asyncio.get_running_loop().create_task(
-            self._run(guard, method, grant, serial, recheck)
-        )
-
-    async def _run(
-        self, guard: Guard, method: str, grant: Grant, serial: str, recheck: bool
-    ) -> None:
-        directory = guard.gw.directory
-        revocations = guard.gw.revocations
-        woke = False
-        while True:
-            # Before every wait, the first included: a revocation applied between the
-            # stream's admission and this task's start resolved a future nobody held.
-            revoked = revocations.refused(serial)
-            if revoked:
-                self.changed, self.revoked = revoked, True
-                break
-            self.changed = revocations.suspension(grant.claims.sub)
-            if self.changed:
-                self.suspended = True
-                break
-            if woke and recheck:
-                self.changed = guard.scope_changed(method, grant)
-                if self.changed:
-                    break
-            until: float | None = None
-            if grant.decision.why == "break-glass":
-                closes = grant.claims.issued_at + guard.config.break_glass_window_s
-                until = max(0.0, closes - time.time()) + WINDOW_SLACK_S
-            waits = {revocations.change_future()}
-            if recheck:
-                waits.add(directory.change_future())
-            await asyncio.wait(waits, timeout=until, return_when=asyncio.FIRST_COMPLETED)
-            woke = True
-        # Only while the stream waits for its next message: cancelled inside grpc's
-        # write of a message, the call would be left hanging. Otherwise the stream sees
-        # ``changed`` as soon as that write returns.
-        if self.waiting and self._stream is not None:
-            self._stream.cancel()
-
-    def error(self) -> AmkError:
-        """What the stream ends with: its certificate revoked, its person suspended, or
-        its scope changed."""
-        if self.revoked:
-            return AuthenticationError(self.changed)
-        if self.suspended:
-            return AccessDeniedError(self.changed)
-        return ScopeChangedError(self.changed)
-
-    def ended(self) -> bool:
-        """The stream's task was cancelled by this watch (and nothing else): it is
-        uncancelled so that the handler can end the call with its status."""
-        task = self._stream
-        if not self.changed or task is None or task.cancelling() != 1:
-            return False
-        task.uncancel()
-        return True
-
-    def stop(self) -> None:
-        self._task.cancel()
 
 
 class Guard(grpc.aio.ServerInterceptor):
@@ -242,11 +152,17 @@ class Guard(grpc.aio.ServerInterceptor):
             log.warning("access_refused", method=method, peer=context.peer(), reason=exc.reason)
             await abort(context, exc)
             raise  # unreachable: abort raises
-        suspended = self.gw.revocations.suspension(claims.sub)
+        await self._refuse_suspended(method, claims, context)
+        return claims
+
+    async def _refuse_suspended(
+        self, method: str, claims: Claims | None, context: grpc.aio.ServicerContext
+    ) -> None:
+        """End the call if its person (or crew's unit) is suspended (free while nobody is)."""
+        suspended = self.gw.revocations.suspension_of(claims) if claims is not None else ""
         if suspended:
             log.warning("access_refused", method=method, user=claims.sub, reason=suspended)
             await abort(context, AccessDeniedError(suspended))
-        return claims
 
     async def _refuse_revoked(self, method: str, context: grpc.aio.ServicerContext) -> None:
         """End the call if its client certificate is revoked (free while none is)."""
@@ -441,36 +357,33 @@ class Guard(grpc.aio.ServerInterceptor):
                 grant = await self.admit(method, rule, request, context)
                 seen = RecentReads(WATCH_RELOG_S)
                 recheck = self.enabled and per_message and grant.decision.why != "cluster"
-                serial = self.gw.revocations.serial_of(context) if self.enabled else ""
-                watch = self.enabled
-                scope = _ScopeWatch(self, method, grant, serial, recheck) if watch else None
                 items = _aiter(fn_s(request, context)).__aiter__()
+                serial = self.gw.revocations.serial_of(context)
+                again = functools.partial(self.scope_changed, method, grant)
+                scope = StreamWatch(self.gw, grant, serial, again if recheck else None)
                 try:
-                    while scope is None or not scope.changed:
-                        if scope is not None:
-                            scope.waiting = True
+                    while not scope.changed:
+                        scope.waiting = True
                         try:
                             item = await anext(items)
                         except StopAsyncIteration:
                             return
                         finally:
-                            if scope is not None:
-                                scope.waiting = False
+                            scope.waiting = False
                         if logged:
                             self._log_event(grant, method, item, seen, parse)
                         yield item
                 except asyncio.CancelledError:
-                    if scope is None or not scope.ended():
+                    if not scope.ended():
                         raise
                 finally:
-                    if scope is not None:
-                        scope.stop()
-                assert scope is not None  # only a changed scope ends the loop
+                    scope.stop()
                 log.info(
                     "stream_scope_changed",
                     method=method,
                     user=grant.claims.sub,
                     revoked=scope.revoked,
+                    suspended=scope.suspended,
                 )
                 await abort(context, scope.error())
 
@@ -480,8 +393,9 @@ class Guard(grpc.aio.ServerInterceptor):
             async for request in _aiter(requests):
                 if per_message:
                     await self.admit(method, rule, request, context)
-                else:  # a stream open when its certificate is revoked ends at its next message
+                else:  # revoked or suspended meanwhile: the stream ends at its next message
                     await self._refuse_revoked(method, context)
+                    await self._refuse_suspended(method, current_claims.get(), context)
                 yield request
 
         if handler.stream_unary is not None:

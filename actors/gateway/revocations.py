@@ -35,6 +35,7 @@ from cryptography import x509
 from actors.domain.revocation import refusal, serial_hex, suspension_refusal
 from cluster.archive.base import ArchiveStore
 from cluster.archive.revocations import RevocationRow, SuspensionRow
+from cluster.tokens import Claims
 
 log = structlog.get_logger("amk.access")
 
@@ -56,6 +57,7 @@ class Revocations:
         self.by_serial: dict[str, RevocationRow] = {}
         self.decisions: dict[str, SuspensionRow] = {}  # by decision id
         self.suspended: dict[str, SuspensionRow] = {}  # user -> the decision in force
+        self.latest: dict[str, SuspensionRow] = {}  # user -> their latest decision
         self.loaded = False  # the archive's list has been read at least once
         self.started_at = time.time()
         self.read_at = 0.0  # wall clock of the last read that succeeded (0: none yet)
@@ -130,6 +132,7 @@ class Revocations:
         latest: dict[str, SuspensionRow] = {}
         for row in sorted(self.decisions.values(), key=lambda r: (r.at, r.id)):
             latest[row.user_id] = row
+        self.latest = latest
         before = set(self.suspended)
         self.suspended = {user: row for user, row in latest.items() if row.suspended}
         for user in set(self.suspended) ^ before:
@@ -147,6 +150,14 @@ class Revocations:
         change, self._change = self._change, None
         if change is not None and not change.done():
             change.set_result(None)
+
+    def suspension_of(self, claims: Claims) -> str:
+        """Why a caller is refused as suspended: the person (their tokens' subject), or
+        for a crew the unit too (a crew token names its person and, in a claim, the
+        unit; a crew certificate names the unit)."""
+        if not self.suspended:
+            return ""
+        return self.suspension(claims.sub) or (self.suspension(claims.unit) if claims.unit else "")
 
     def suspension(self, user: str) -> str:
         """Why calls of ``user`` are refused ("" unless suspended): free while nobody is."""

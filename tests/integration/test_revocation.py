@@ -342,6 +342,28 @@ async def test_a_suspended_person_is_refused_until_reinstated(cluster: RunningCl
             await channel.close()
 
 
+async def test_a_suspended_unit_stops_its_crew_certificate(cluster: RunningCluster) -> None:
+    """Suspending a unit id refuses its crew's certificate; reinstated, it works."""
+    crew = open_channel(cluster.config.gateways[0], issue(cluster, "osl-a13"))
+    supervisor = person(cluster, "supervisor")
+    credentials = crpb_grpc.CredentialServiceStub(supervisor)
+    get = pb.GetUnitRequest(unit_id="osl-a13")
+    try:
+        decide = crpb.PersonDecisionRequest(request_id=rid(), user="osl-a13", reason=REASON)
+        code, _, _ = await outcome(credentials.SuspendPerson, decide)
+        assert code == grpc.StatusCode.OK
+        code, details, _ = await outcome(pb_grpc.DispatchServiceStub(crew).GetUnit, get)
+        assert code == grpc.StatusCode.PERMISSION_DENIED and "suspended" in details
+        lift = crpb.PersonDecisionRequest(request_id=rid(), user="osl-a13", reason=REASON)
+        code, _, _ = await outcome(credentials.ReinstatePerson, lift)
+        assert code == grpc.StatusCode.OK
+        code, unit, _ = await outcome(pb_grpc.DispatchServiceStub(crew).GetUnit, get)
+        assert code == grpc.StatusCode.OK and unit.id == "osl-a13"
+    finally:
+        await crew.close()
+        await supervisor.close()
+
+
 async def test_nobody_suspends_themselves_and_a_dispatcher_suspends_nobody(
     cluster: RunningCluster,
 ) -> None:

@@ -16,6 +16,7 @@ from actors.gateway.revocations import Revocations, serial_of_pem
 from clients.cli_revoke import certificate_request
 from cluster.archive.revocations import RevocationRow, SuspensionRow
 from cluster.pki import LocalCa
+from cluster.tokens import Claims
 
 
 @pytest.mark.parametrize(
@@ -169,3 +170,14 @@ def test_a_persons_latest_decision_is_in_force() -> None:
     assert revocations.suspension("kari") == ""
     assert not asyncio.run(decide(decision("d2", 20.0, "kari", True)))
     assert revocations.suspension("kari") == "" and len(revocations.decisions) == 3
+
+
+def test_a_crew_is_refused_by_its_person_or_its_unit() -> None:
+    revocations = Revocations(_no_archive, 1.0)
+    revocations.apply_decisions([decision("d1", 10.0, "osl-a12", True)])
+    crew_token = Claims(sub="per", name="Per", role="crew", centre="oslo", unit="osl-a12")
+    crew_cert = Claims(sub="osl-a12", name="osl-a12", role="crew", centre="oslo", unit="osl-a12")
+    other = Claims(sub="per", name="Per", role="crew", centre="oslo", unit="osl-a13")
+    assert "osl-a12: access suspended" in revocations.suspension_of(crew_token)
+    assert "osl-a12: access suspended" in revocations.suspension_of(crew_cert)
+    assert revocations.suspension_of(other) == ""
