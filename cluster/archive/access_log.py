@@ -207,21 +207,10 @@ class AccessLogStore:
     def put_access_review(self, review: ReviewRow) -> ReviewRow:
         """Store a signed-off review; a review id already stored is kept as it was
         (a retried sign-off), and the stored one is returned."""
-        with self._tx("put_access_review", write=True) as cur:  # type: ignore[attr-defined]
-            self._require_schema(cur)  # type: ignore[attr-defined]
-            cur.execute(  # type: ignore[attr-defined]
-                self._q(  # type: ignore[attr-defined]
-                    f"INSERT INTO access_reviews ({_REVIEW_COLUMNS})"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
-                ),
-                tuple(review),
-            )
-        stored = self._select(  # type: ignore[attr-defined]
-            "get_access_review",
-            f"SELECT {_REVIEW_COLUMNS} FROM access_reviews WHERE id = ?",
-            (review.id,),
+        stored = self._insert_once(  # type: ignore[attr-defined]
+            "put_access_review", "access_reviews", _REVIEW_COLUMNS, tuple(review), review.id
         )
-        return _review(stored[0])
+        return _review(stored)
 
     def access_reviews(self, limit: int = 100) -> list[ReviewRow]:
         """Signed-off reviews, newest first."""

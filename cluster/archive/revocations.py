@@ -34,21 +34,10 @@ class RevocationStore:
     def put_revocation(self, row: RevocationRow) -> RevocationRow:
         """Store a revocation; a serial already revoked keeps its first record, which is
         returned (the caller tells the two apart by comparing)."""
-        with self._tx("put_revocation", write=True) as cur:  # type: ignore[attr-defined]
-            self._require_schema(cur)  # type: ignore[attr-defined]
-            cur.execute(  # type: ignore[attr-defined]
-                self._q(  # type: ignore[attr-defined]
-                    f"INSERT INTO revoked_certificates ({_COLUMNS})"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
-                ),
-                tuple(row),
-            )
-        stored = self._select(  # type: ignore[attr-defined]
-            "get_revocation",
-            f"SELECT {_COLUMNS} FROM revoked_certificates WHERE serial = ?",
-            (row.serial,),
+        stored = self._insert_once(  # type: ignore[attr-defined]
+            "put_revocation", "revoked_certificates", _COLUMNS, tuple(row), row.serial
         )
-        return _row(stored[0])
+        return _row(stored)
 
     def revocations(self) -> list[RevocationRow]:
         """Every revoked certificate, oldest first."""
@@ -62,21 +51,11 @@ class RevocationStore:
     def put_suspension(self, row: SuspensionRow) -> SuspensionRow:
         """Store a decision to suspend or reinstate a person; a decision id already
         stored keeps its first row, which is returned (a retried request)."""
-        with self._tx("put_suspension", write=True) as cur:  # type: ignore[attr-defined]
-            self._require_schema(cur)  # type: ignore[attr-defined]
-            cur.execute(  # type: ignore[attr-defined]
-                self._q(  # type: ignore[attr-defined]
-                    f"INSERT INTO person_suspensions ({_SUSPENSION_COLUMNS})"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
-                ),
-                (*row[:3], int(row.suspended), *row[4:]),
-            )
-        stored = self._select(  # type: ignore[attr-defined]
-            "get_suspension",
-            f"SELECT {_SUSPENSION_COLUMNS} FROM person_suspensions WHERE id = ?",
-            (row.id,),
+        values = (*row[:3], int(row.suspended), *row[4:])
+        stored = self._insert_once(  # type: ignore[attr-defined]
+            "put_suspension", "person_suspensions", _SUSPENSION_COLUMNS, values, row.id
         )
-        return _suspension(stored[0])
+        return _suspension(stored)
 
     def suspensions(self) -> list[SuspensionRow]:
         """Every decision, oldest first (a person's state is their latest)."""

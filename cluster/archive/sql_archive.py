@@ -326,6 +326,24 @@ class SqlArchive(AccessLogStore, RevocationStore, ABC):
             self._require_schema(cur)
             cur.executemany(self._q("DELETE FROM held_live WHERE key = ?"), [(k,) for k in keys])
 
+    def _insert_once(
+        self, what: str, table: str, columns: str, values: Sequence[Any], key: str
+    ) -> Any:
+        """Insert one row unless its key (the first column) is taken, and return the
+        row stored under that key: the one given, or the first one (a retried request,
+        or another with the same key). The security records use it: access-review
+        sign-offs, revoked certificates, decisions about people."""
+        marks = ", ".join("?" * len(values))
+        with self._tx(what, write=True) as cur:
+            self._require_schema(cur)
+            cur.execute(
+                self._q(f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING"),
+                tuple(values),
+            )
+        first = columns.split(",", 1)[0].strip()
+        sql = f"SELECT {columns} FROM {table} WHERE {first} = ?"
+        return self._select(f"get {what}", sql, (key,))[0]
+
     # -- reads ------------------------------------------------------------------------
 
     def _select(self, what: str, sql: str, params: Sequence[Any]) -> list[Any]:
