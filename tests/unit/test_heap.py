@@ -38,7 +38,9 @@ def test_settle_freezes_what_lives_and_later_cycles_are_still_collected(unfrozen
     kept = Node()
     frozen = heap.settle()
     assert before() is None
-    assert frozen > 0 and gc.get_freeze_count() == frozen
+    # A frozen object still goes when its last reference does (another thread of the
+    # suite's process may drop one meanwhile): the count can only have fallen since.
+    assert frozen > 0 and 0 < gc.get_freeze_count() <= frozen
     assert gc.is_tracked(kept) and all(o is not kept for o in gc.get_objects())  # frozen
     after = _cycle()
     gc.collect()
