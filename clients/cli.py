@@ -526,7 +526,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(ctx))
     except AmkClientError as err:
         print(f"error: {err.code.name}: {err.details}", file=sys.stderr)
-        if err.code == grpc.StatusCode.UNAUTHENTICATED:
+        # A revoked certificate is not a token problem: a new login would not help.
+        if err.code == grpc.StatusCode.UNAUTHENTICATED and "client certificate" not in err.details:
             print(
                 "error: the gateway needs a valid token: run amk login "
                 "(e.g. amk login --user kari --role call-taker --centre oslo)",

@@ -251,6 +251,9 @@ def test_amk_up_cli_walkthrough_and_clean_stop(tmp_path: Path) -> None:
         assert revoked["already"] is False and revoked["not_after"]
         listed = amk(env, "cert", "revoked")["certificates"]
         assert [c["serial"] for c in listed] == [revoked["serial"]]
+        crew = amk({**env, "AMK_TLS_NAME": "crew-osl-a11"}, "status", ok=False)
+        assert crew.returncode != 0 and "was revoked" in crew.stderr, crew.stderr
+        assert "amk login" not in crew.stderr  # a new token would not help
         bad = amk(env, "cert", "revoke", "--serial", "not-hex", *why, ok=False)
         assert bad.returncode != 0 and "serial: 'not-hex' is not a serial" in bad.stderr
         # A person suspended (the engineer) is refused with any token until reinstated.
