@@ -71,6 +71,11 @@ def cmd_login(ctx: Context) -> int:
     return EXIT_OK
 
 
+def iso_utc(ts: Any) -> str:
+    """A protobuf Timestamp as the CLI shows it: ISO 8601 in UTC, to the second."""
+    return ts.ToDatetime(tzinfo=dt.UTC).isoformat(timespec="seconds")
+
+
 def when_utc(text: str | None) -> float | None:
     """An ISO time from the command line as Unix seconds: UTC unless it names a zone."""
     if not text:
@@ -112,7 +117,7 @@ def service_call(ctx: Context, stub_class: Any, method: str, request: Any) -> An
 def _table(records: list[Any]) -> Table:
     table = Table("at", "user", "role", "centre", "method", "record", "why", "peer")
     for r in records:
-        at = r.at.ToDatetime(tzinfo=dt.UTC).isoformat(timespec="seconds")
+        at = iso_utc(r.at)
         why = f"{r.why}: {r.reason}" if r.reason else r.why
         method = r.method.rsplit("/", 1)[-1]
         # Text, never markup: a stated reason such as "[/]" must neither fail nor style.

@@ -11,7 +11,6 @@ signed-off reviews and says when the next is due.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -22,12 +21,8 @@ from rich.text import Text
 
 from amk.audit.v1 import audit_pb2 as apb
 from amk.audit.v1 import audit_pb2_grpc as apb_grpc
-from clients.cli_auth import service_call, when_utc
+from clients.cli_auth import iso_utc, service_call, when_utc
 from clients.cli_base import Context
-
-
-def _iso(ts: Any) -> str:
-    return ts.ToDatetime(tzinfo=dt.UTC).isoformat(timespec="seconds")
 
 
 def _audit_call(ctx: Context, method: str, request: Any) -> Any:
@@ -63,7 +58,7 @@ def cmd_access_reviews(ctx: Context) -> int:
 
 def _findings(review: Any) -> RenderableType:
     head = Text(
-        f"{_iso(review.since)} to {_iso(review.until)}: {review.rows} records read by "
+        f"{iso_utc(review.since)} to {iso_utc(review.until)}: {review.rows} records read by "
         f"{review.users} people; {len(review.findings)} to look into",
         style="bold",
     )
@@ -78,29 +73,30 @@ def _findings(review: Any) -> RenderableType:
         table.add_row(
             Text(f.kind, style=style),
             *(Text(x) for x in (who, f.role, f.centre, str(f.records))),
-            *(Text(x) for x in (_iso(f.first), _iso(f.last), detail)),
+            *(Text(x) for x in (iso_utc(f.first), iso_utc(f.last), detail)),
         )
     return Group(head, table)
 
 
 def _signed(r: Any) -> RenderableType:
     return Text(
-        f"signed {_iso(r.at)} by {r.reviewer} ({r.findings} findings, {r.rows} records): {r.note}",
+        f"signed {iso_utc(r.at)} by {r.reviewer} ({r.findings} findings, {r.rows} records): "
+        f"{r.note}",
         style="green",
     )
 
 
 def _reviews(answer: Any) -> RenderableType:
     due = Text(
-        f"next review due {_iso(answer.due)}" + (" (OVERDUE)" if answer.overdue else ""),
+        f"next review due {iso_utc(answer.due)}" + (" (OVERDUE)" if answer.overdue else ""),
         style="bold red" if answer.overdue else "bold",
     )
     if not answer.reviews:
         return Group(Text("no review signed yet", style="dim"), due)
     table = Table("signed", "by", "period", "records", "findings", "note")
     for r in answer.reviews:
-        period = f"{_iso(r.since)} to {_iso(r.until)}"
-        cells = (_iso(r.at), r.reviewer, period, str(r.rows), str(r.findings), r.note)
+        period = f"{iso_utc(r.since)} to {iso_utc(r.until)}"
+        cells = (iso_utc(r.at), r.reviewer, period, str(r.rows), str(r.findings), r.note)
         table.add_row(*(Text(c) for c in cells))
     return Group(table, due)
 

@@ -11,7 +11,6 @@ within ``revocation_poll_s`` (the one asked: at once).
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 import uuid
 from pathlib import Path
@@ -21,14 +20,12 @@ from cryptography import x509
 from rich.table import Table
 from rich.text import Text
 
+from actors.domain.revocation import serial_hex
 from amk.audit.v1 import credentials_pb2 as crpb
 from amk.audit.v1 import credentials_pb2_grpc as crpb_grpc
-from clients.cli_auth import service_call
+from clients.cli_auth import iso_utc, service_call
 from clients.cli_base import EXIT_BAD_REQUEST, Context
-
-
-def _iso(ts: Any) -> str:
-    return ts.ToDatetime(tzinfo=dt.UTC).isoformat(timespec="seconds")
+from cluster.pki import common_name_of
 
 
 def certificate_request(path: Path) -> crpb.RevokeCertificateRequest:
@@ -38,10 +35,8 @@ def certificate_request(path: Path) -> crpb.RevokeCertificateRequest:
         cert = x509.load_pem_x509_certificate(path.read_bytes())
     except OSError as exc:
         raise ValueError(f"cannot read {path}: {exc.strerror}") from exc
-    names = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
     request = crpb.RevokeCertificateRequest(
-        serial=format(cert.serial_number, "X"),
-        common_name=str(names[0].value) if names else "",
+        serial=serial_hex(cert.serial_number), common_name=common_name_of(cert)
     )
     request.not_after.FromDatetime(cert.not_valid_after_utc)
     return request
@@ -73,7 +68,7 @@ def _revoked(r: Any) -> Text:
     head = "already revoked" if r.already else "revoked"
     # Text, never markup: a stated reason such as "[/]" must neither fail nor style.
     return Text(
-        f"{head}: certificate {r.serial}{whose}, {_iso(r.revoked_at)} by {r.revoked_by}: "
+        f"{head}: certificate {r.serial}{whose}, {iso_utc(r.revoked_at)} by {r.revoked_by}: "
         f"{r.reason}",
         style="yellow" if r.already else "bold green",
     )
@@ -84,8 +79,8 @@ def _list(answer: Any) -> Table | Text:
         return Text("no certificate revoked", style="dim")
     table = Table("serial", "common name", "expires", "revoked", "by", "reason")
     for r in answer.certificates:
-        expires = _iso(r.not_after) if r.HasField("not_after") else "?"
-        cells = (r.serial, r.common_name, expires, _iso(r.revoked_at), r.revoked_by, r.reason)
+        expires = iso_utc(r.not_after) if r.HasField("not_after") else "?"
+        cells = (r.serial, r.common_name, expires, iso_utc(r.revoked_at), r.revoked_by, r.reason)
         table.add_row(*(Text(c) for c in cells))
     return table
 
@@ -135,7 +130,7 @@ def cmd_user_suspended(ctx: Context) -> int:
 def _decided(d: Any) -> Text:
     what = "suspended" if d.suspended else "reinstated"
     return Text(
-        f"{d.user} {what} {_iso(d.at)} by {d.decided_by}: {d.reason}",
+        f"{d.user} {what} {iso_utc(d.at)} by {d.decided_by}: {d.reason}",
         style="bold red" if d.suspended else "bold green",
     )
 
@@ -146,7 +141,7 @@ def _decisions(answer: Any) -> Table | Text:
     table = Table("user", "decision", "at", "by", "reason")
     for d in answer.decisions:
         what = "suspended" if d.suspended else "reinstated"
-        cells = (d.user, what, _iso(d.at), d.decided_by, d.reason)
+        cells = (d.user, what, iso_utc(d.at), d.decided_by, d.reason)
         table.add_row(*(Text(c) for c in cells))
     return table
 

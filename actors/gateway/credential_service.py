@@ -128,9 +128,8 @@ class CredentialRpcs:
     async def ListRevokedCertificates(
         self, request, context
     ) -> crpb.ListRevokedCertificatesResponse:
-        store = await self.gw.history.archive()
-        rows = await asyncio.to_thread(store.revocations)
-        self.gw.revocations.apply(rows)
+        await self.gw.revocations.refresh()
+        rows = sorted(self.gw.revocations.by_serial.values(), key=lambda r: (r.at, r.serial))
         return crpb.ListRevokedCertificatesResponse(certificates=[revoked_pb(r) for r in rows])
 
     @rpc
@@ -150,8 +149,7 @@ class CredentialRpcs:
         who = current_identity.get()
         if suspend and user == who:
             raise InvalidArgumentError("user", "is you: another supervisor or engineer decides")
-        store = await self.gw.history.archive()
-        self.gw.revocations.apply_decisions(await asyncio.to_thread(store.suspensions))
+        await self.gw.revocations.refresh()  # decide on the archive's latest
         known = self.gw.revocations.decisions.get(request_id)
         if known is not None:
             if (known.user_id, known.suspended) != (user, suspend):
@@ -177,6 +175,7 @@ class CredentialRpcs:
             decided_by=who,
             decided_by_name=claims.name if claims is not None else who,
         )
+        store = await self.gw.history.archive()
         stored = await asyncio.to_thread(store.put_suspension, row)
         if (stored.user_id, stored.suspended) != (user, suspend):  # the id taken meanwhile
             raise InvalidArgumentError("request_id", "was used for another decision")
@@ -190,8 +189,7 @@ class CredentialRpcs:
 
     @rpc
     async def ListSuspensions(self, request, context) -> crpb.ListSuspensionsResponse:
-        store = await self.gw.history.archive()
-        self.gw.revocations.apply_decisions(await asyncio.to_thread(store.suspensions))
+        await self.gw.revocations.refresh()
         if request.history:
             rows = sorted(self.gw.revocations.decisions.values(), key=lambda r: (r.at, r.id))
         else:

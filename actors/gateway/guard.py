@@ -145,31 +145,39 @@ class Guard(grpc.aio.ServerInterceptor):
         metadata: dict[str, Any] | None = None,
     ) -> Claims:
         assert self.auth is not None
-        await self._refuse_revoked(method, context)
+        # Both checks are a look at an empty dict while nothing is revoked or suspended:
+        # no coroutine or certificate read per call on the hot path.
+        err = self._withdrawn(context, None)
+        if err is not None:
+            await self._refuse(method, context, err)
         try:
             claims = self.auth.claims(context, metadata)
         except AuthenticationError as exc:
-            log.warning("access_refused", method=method, peer=context.peer(), reason=exc.reason)
-            await abort(context, exc)
+            await self._refuse(method, context, exc)
             raise  # unreachable: abort raises
-        await self._refuse_suspended(method, claims, context)
+        suspended = self.gw.revocations.suspension_of(claims)
+        if suspended:
+            await self._refuse(method, context, AccessDeniedError(suspended), claims.sub)
         return claims
 
-    async def _refuse_suspended(
-        self, method: str, claims: Claims | None, context: grpc.aio.ServicerContext
-    ) -> None:
-        """End the call if its person (or crew's unit) is suspended (free while nobody is)."""
-        suspended = self.gw.revocations.suspension_of(claims) if claims is not None else ""
-        if suspended:
-            log.warning("access_refused", method=method, user=claims.sub, reason=suspended)
-            await abort(context, AccessDeniedError(suspended))
-
-    async def _refuse_revoked(self, method: str, context: grpc.aio.ServicerContext) -> None:
-        """End the call if its client certificate is revoked (free while none is)."""
+    def _withdrawn(
+        self, context: grpc.aio.ServicerContext, claims: Claims | None
+    ) -> AmkError | None:
+        """The refusal of a call whose certificate is revoked, or whose person (known from
+        ``claims``) is suspended; None otherwise (and at once while neither list has any)."""
         revoked = self.gw.revocations.check(context)
         if revoked:
-            log.warning("access_refused", method=method, peer=context.peer(), reason=revoked)
-            await abort(context, AuthenticationError(revoked))
+            return AuthenticationError(revoked)
+        suspended = self.gw.revocations.suspension_of(claims) if claims is not None else ""
+        return AccessDeniedError(suspended) if suspended else None
+
+    async def _refuse(
+        self, method: str, context: grpc.aio.ServicerContext, err: AmkError, user: str = ""
+    ) -> None:
+        """Log the refusal (structlog ``access_refused``) and end the call with ``err``."""
+        peer = context.peer()
+        log.warning("access_refused", method=method, user=user, peer=peer, reason=str(err))
+        await abort(context, err)
 
     async def admit_opening(
         self, method: str, rule: Rule | None, context: grpc.aio.ServicerContext
@@ -394,8 +402,9 @@ class Guard(grpc.aio.ServerInterceptor):
                 if per_message:
                     await self.admit(method, rule, request, context)
                 else:  # revoked or suspended meanwhile: the stream ends at its next message
-                    await self._refuse_revoked(method, context)
-                    await self._refuse_suspended(method, current_claims.get(), context)
+                    err = self._withdrawn(context, current_claims.get())
+                    if err is not None:
+                        await self._refuse(method, context, err)
                 yield request
 
         if handler.stream_unary is not None:

@@ -195,7 +195,7 @@ class SnapshotReader:
             self._bounded(self._etcd(snap)),
             self._bounded(self._review(snap)),
         )
-        read = ("regions", "calls", "centres", "etcd", "review")
+        read = [s for s in SOURCES if s != "archive"]  # in the order gathered above
         snap.sources = dict(zip(read, results, strict=True))
         # The archivers report in their centres' statuses (read above).
         snap.sources["archive"] = snap.sources["centres"]

@@ -3,9 +3,9 @@
 The list is the archive's (``cluster/archive/revocations.py``): read when the gateway
 starts and every ``revocation_poll_s`` after; the gateway that takes a revocation
 (``actors/gateway/credential_service.py``) applies it at once, so the others follow
-within one poll. A serial once revoked stays revoked (rows are never deleted). A person's state is
-their latest decision (suspended or reinstated); a suspended person's every call is
-refused, whatever token they bring.
+within one poll. A serial once revoked stays revoked (rows are never deleted). A
+person's state is their latest decision (suspended or reinstated); a suspended person's
+every call is refused, whatever token they bring.
 
 Per unary call (``Guard``): a look at an empty dict while no certificate is revoked,
 the usual case (the certificate is not read), so the hot path pays next to nothing.
@@ -15,10 +15,10 @@ A server stream reads its serial when it opens, and waits for the next revocatio
 
 A gateway reads the list before it serves (``Gateway.start``, bounded). The archive down
 then: nothing is refused for revocation until a read succeeds, and each failed read logs
-``revocations_unknown``. An emergency
-service keeps its crews and consoles working rather than refuse everyone because the
-archive is away (the soft-fail choice of certificate status checking); a gateway that
-has read the list keeps it while the archive is away.
+``revocations_unknown``. An emergency service keeps its crews and consoles working
+rather than refuse everyone because the archive is away (the soft-fail choice of
+certificate status checking); a gateway that has read the list keeps it while the
+archive is away.
 """
 
 from __future__ import annotations

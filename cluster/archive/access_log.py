@@ -208,7 +208,7 @@ class AccessLogStore:
         """Store a signed-off review; a review id already stored is kept as it was
         (a retried sign-off), and the stored one is returned."""
         stored = self._insert_once(  # type: ignore[attr-defined]
-            "put_access_review", "access_reviews", _REVIEW_COLUMNS, tuple(review), review.id
+            "put_access_review", "access_reviews", _REVIEW_COLUMNS, tuple(review)
         )
         return _review(stored)
 

@@ -35,7 +35,7 @@ class RevocationStore:
         """Store a revocation; a serial already revoked keeps its first record, which is
         returned (the caller tells the two apart by comparing)."""
         stored = self._insert_once(  # type: ignore[attr-defined]
-            "put_revocation", "revoked_certificates", _COLUMNS, tuple(row), row.serial
+            "put_revocation", "revoked_certificates", _COLUMNS, tuple(row)
         )
         return _row(stored)
 
@@ -53,7 +53,7 @@ class RevocationStore:
         stored keeps its first row, which is returned (a retried request)."""
         values = (*row[:3], int(row.suspended), *row[4:])
         stored = self._insert_once(  # type: ignore[attr-defined]
-            "put_suspension", "person_suspensions", _SUSPENSION_COLUMNS, values, row.id
+            "put_suspension", "person_suspensions", _SUSPENSION_COLUMNS, values
         )
         return _suspension(stored)
 

@@ -326,9 +326,7 @@ class SqlArchive(AccessLogStore, RevocationStore, ABC):
             self._require_schema(cur)
             cur.executemany(self._q("DELETE FROM held_live WHERE key = ?"), [(k,) for k in keys])
 
-    def _insert_once(
-        self, what: str, table: str, columns: str, values: Sequence[Any], key: str
-    ) -> Any:
+    def _insert_once(self, what: str, table: str, columns: str, values: Sequence[Any]) -> Any:
         """Insert one row unless its key (the first column) is taken, and return the
         row stored under that key: the one given, or the first one (a retried request,
         or another with the same key). The security records use it: access-review
@@ -342,7 +340,7 @@ class SqlArchive(AccessLogStore, RevocationStore, ABC):
             )
         first = columns.split(",", 1)[0].strip()
         sql = f"SELECT {columns} FROM {table} WHERE {first} = ?"
-        return self._select(f"get {what}", sql, (key,))[0]
+        return self._select(f"get {what}", sql, (values[0],))[0]
 
     # -- reads ------------------------------------------------------------------------
 
