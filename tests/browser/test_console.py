@@ -205,22 +205,36 @@ async def test_screenshots_of_the_map_and_the_call_queue_under_load(
         await page.context.close()
 
 
-async def test_bad_input_shows_the_servers_message_at_the_field_and_roles_shape_the_page(
-    browser, web, etcd
-) -> None:
-    taker = await open_console(browser, web, web.token("kari", "call-taker", "oslo"))
-    await taker.keyboard.press("Alt+N")
-    form = taker.locator('form[data-form="CreateIncident"]')
+async def _refused_latitude(page: object) -> str:
+    """Send a new incident at latitude 95 from ``page``; the text at the field."""
+    await page.keyboard.press("Alt+N")  # type: ignore[attr-defined]
+    form = page.locator('form[data-form="CreateIncident"]')  # type: ignore[attr-defined]
     await form.wait_for(timeout=WAIT_MS)
     await form.locator('[name="region"]').select_option("oslo")
     await form.locator('[name="position.lat"]').fill("95")
     await form.locator('[name="position.lon"]').fill("10.7")
-    before = await etcd.revision()
     await form.locator('button[data-action="CreateIncident"]').click()
     error = form.locator('.field-error[data-field="position.lat"]')
     await error.wait_for(timeout=WAIT_MS)
-    assert "lat" in (await error.text_content() or "")
+    return await error.text_content() or ""
+
+
+async def test_bad_input_shows_the_servers_message_at_the_field_and_roles_shape_the_page(
+    browser, web, etcd
+) -> None:
+    """The refusal is at its field, in the console's language first ("Ugyldig verdi",
+    or "Invalid value" once English is chosen), then the gateway's own message naming
+    the field; nothing is written."""
+    taker = await open_console(browser, web, web.token("kari", "call-taker", "oslo"))
+    before = await etcd.revision()
+    text = await _refused_latitude(taker)
+    assert text.startswith("Ugyldig verdi: ") and "lat" in text, text
     assert await etcd.revision() == before, "bad input wrote to etcd"
+    await taker.evaluate("localStorage.setItem('amk.lang', 'en')")
+    await taker.reload()
+    await taker.wait_for_selector("#whoami")
+    text = await _refused_latitude(taker)
+    assert text.startswith("Invalid value: ") and "lat" in text, text
     # A call-taker has no supervisor's actions; an engineer no patient actions.
     assert await taker.locator('[data-action="HandOverRegion"]').count() == 0
     engineer = await open_console(browser, web, web.token("per", "engineer", "oslo"))

@@ -6,6 +6,7 @@ browser checks). What needs gateways is in tests/integration/test_web_api.py."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import urllib.parse
 from collections.abc import AsyncIterator
@@ -53,6 +54,24 @@ def test_the_status_table_is_the_documented_one() -> None:
     }
     assert http_status(grpc.StatusCode.INTERNAL) == 500
     assert http_status(grpc.StatusCode.RESOURCE_EXHAUSTED) == 500
+
+
+def test_both_languages_have_the_same_texts_and_a_headline_for_every_error_code() -> None:
+    """The console shows a refused call by what its code means, in the person's language
+    (``forms.errorText``): every code the HTTP API can carry has a text in both files, and
+    no text is in one language only (the page would show the other's key)."""
+    texts = {
+        lang: json.loads((server.STATIC / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
+        for lang in ("nb", "en")
+    }
+    assert texts["nb"].keys() == texts["en"].keys()
+    for code in grpc.StatusCode:
+        if code is grpc.StatusCode.OK:
+            continue
+        key = f"error.code.{code.name}"
+        assert texts["nb"].get(key) and texts["en"].get(key), key
+        assert texts["nb"][key] != texts["en"][key], key
+    assert texts["nb"]["error.code.INVALID_ARGUMENT"] == "Ugyldig verdi"
 
 
 def test_the_exposed_methods_are_the_documented_list_and_in_the_roles_table() -> None:

@@ -3,6 +3,7 @@
 // live stream per window.
 import { get, post, whenUnauthorized } from './api.js';
 import { h, throttled } from './dom.js';
+import { errorText } from './forms.js';
 import { language, languages, loadLanguage, setLanguage, t } from './i18n.js';
 import { helpDialog, installShortcuts } from './keys.js';
 import { startLive, stopLive } from './live.js';
@@ -118,7 +119,7 @@ function header(dialog) {
   });
   on('live-error', (err) => {
     banner.hidden = false;
-    banner.textContent = `${t('conn.refused_text')}: ${err.message || err.code}`;
+    banner.textContent = `${t('conn.refused_text')}: ${errorText(err)}`;
   });
   const showRev = throttled(() => { rev.textContent = `rev ${store.revision}`; }, 1000);
   for (const topic of ['incidents', 'units', 'owners']) on(topic, showRev);

@@ -101,6 +101,20 @@ export function collect(form) {
   return body;
 }
 
+/** What the person at the desk reads for a failed call: what it means, in the console's
+ * language (by its gRPC code), then the server's own message, which names the field and
+ * the rule (in English: the gateway's messages are not translated), and the code itself
+ * where no field shows where it belongs, for the on-call engineer. */
+export function errorText(err, { withCode = true } = {}) {
+  const detail = err?.message || String(err);
+  const code = err?.code && err.code !== 'UNKNOWN' ? err.code : '';
+  if (!code) return detail;
+  const key = `error.code.${code}`;
+  const head = t(key);
+  if (head === key) return `${detail} (${code})`;
+  return withCode ? `${head}: ${detail} (${code})` : `${head}: ${detail}`;
+}
+
 export function clearErrors(form) {
   for (const el of form.querySelectorAll('.field-error, .form-error')) el.textContent = '';
   for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
@@ -109,12 +123,11 @@ export function clearErrors(form) {
 /** Show an ApiError: next to its field (or the nearest enclosing field: position.lat ->
  * position), else in the form's .form-error. */
 export function showError(form, err) {
-  const message = err.message || String(err);
   let name = err.field || '';
   while (name) {
     const slot = form.querySelector(`.field-error[data-field="${CSS.escape(name)}"]`);
     if (slot) {
-      slot.textContent = message;
+      slot.textContent = errorText(err, { withCode: false });
       const inputEl = form.querySelector(`[name="${CSS.escape(name)}"]`);
       if (inputEl) {
         inputEl.setAttribute('aria-invalid', 'true');
@@ -125,7 +138,7 @@ export function showError(form, err) {
     name = name.includes('.') ? name.slice(0, name.lastIndexOf('.')) : '';
   }
   const slot = form.querySelector('.form-error');
-  slot.textContent = err.code && err.code !== 'UNKNOWN' ? `${message} (${err.code})` : message;
+  slot.textContent = errorText(err);
 }
 
 /** Run an RPC from a plain button; its error goes to `errorEl`. */
@@ -135,7 +148,7 @@ export async function act(button, errorEl, run) {
   try {
     return await run();
   } catch (err) {
-    if (errorEl) errorEl.textContent = err.code ? `${err.message} (${err.code})` : String(err.message || err);
+    if (errorEl) errorEl.textContent = errorText(err);
     return undefined;
   } finally {
     button.disabled = false;

@@ -2,6 +2,7 @@
 // login` in development), and, only when the server has it on, the development form.
 import { post } from '../api.js';
 import { h } from '../dom.js';
+import { errorText } from '../forms.js';
 import { t } from '../i18n.js';
 
 const ROLES = ['call-taker', 'dispatcher', 'supervisor', 'crew', 'engineer', 'auditor'];
@@ -34,7 +35,7 @@ async function login(body, button, error, done) {
   try {
     done(await post('/api/login', body));
   } catch (err) {
-    error.textContent = err.message || t('error.network');
+    error.textContent = err.code ? errorText(err) : err.message || t('error.network');
   } finally {
     button.disabled = false;
   }
