@@ -546,4 +546,37 @@ def cluster_status_renderable(status: pb.ClusterStatus) -> Group:
     if status.etcd_members:
         parts.append(etcd_table(status.etcd_members))
     parts.extend(Text(line, style="bold red") for line in etcd_warnings(status.etcd_members))
+    if not status.insecure and status.HasField("credential_lists"):
+        parts.append(credential_lists_line(status.credential_lists))
     return Group(*parts, footer)
+
+
+#: A list not read for this many polls is called stale (the alert waits about a minute).
+STALE_POLLS = 5
+
+
+def credential_lists_line(lists: pb.CredentialLists) -> Text:
+    """One line on the answering gateway's revoked certificates and suspended people:
+    plain while they are read, yellow once reads have failed for a while, red while
+    never read (that gateway refuses nobody for revocation or suspension)."""
+    age, poll = lists.read_age_s, lists.poll_s
+    counts = (
+        f"{lists.revoked_certificates} certificate(s) revoked, "
+        f"{lists.suspended_people} person(s) suspended"
+    )
+    if not lists.read:
+        return Text(
+            f"credential lists: NOT READ in the {age:.0f} s since this gateway started: it "
+            "refuses no revoked certificate and no suspended person until it reads them "
+            "(is the archive database reachable?)",
+            style="bold red",
+        )
+    if poll > 0 and age > STALE_POLLS * poll:
+        return Text(
+            f"credential lists: last read {age:.0f} s ago (every {poll:g} s): {counts} then; "
+            "a revocation or suspension made at another gateway since is not known here",
+            style="bold yellow",
+        )
+    return Text.assemble(
+        ("credential lists ", "dim"), f"read {age:.1f} s ago (every {poll:g} s): {counts}"
+    )

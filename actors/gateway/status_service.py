@@ -9,6 +9,7 @@ regions, so a console groups and filters by them without a seed of its own (``am
 from __future__ import annotations
 
 import asyncio
+import time
 
 import structlog
 
@@ -81,6 +82,19 @@ class StatusRpcs:
             sites=await self._sites(regions),
             insecure=gw.config.insecure,
             health_regions=[pb.HealthRegion(id=h.id, name=h.name) for h in seed.health_regions],
+            credential_lists=self._credential_lists(),
+        )
+
+    def _credential_lists(self) -> pb.CredentialLists:
+        """This gateway's lists, so that ``amk status`` tells an on-call engineer what the
+        ``AmkRevocationListUnread`` alert is about without a metrics scrape."""
+        lists = self.gw.revocations
+        return pb.CredentialLists(
+            read=lists.loaded,
+            read_age_s=round(lists.read_age_s(time.time()), 1),
+            revoked_certificates=len(lists.by_serial),
+            suspended_people=len(lists.suspended),
+            poll_s=lists.poll_s,
         )
 
     async def _sites(self, regions: list[pb.RegionStatus]) -> list[pb.SiteStatus]:

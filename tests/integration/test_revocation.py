@@ -266,10 +266,19 @@ async def test_a_suspended_person_is_refused_until_reinstated(cluster: RunningCl
     supervisor = person(cluster, "supervisor", gateway=0)
     credentials = crpb_grpc.CredentialServiceStub(supervisor)
     listing = pb.ListIncidentsRequest(regions=["oslo"])
+
+    async def lists() -> pb.CredentialLists:
+        """What ``amk status`` shows of gateway 0's lists."""
+        stub = pb_grpc.DispatchServiceStub(supervisor)
+        status = await stub.GetClusterStatus(pb.GetClusterStatusRequest(), timeout=10)
+        return status.credential_lists
+
     try:
         for channel in kari:
             code, _, _ = await outcome(pb_grpc.DispatchServiceStub(channel).ListIncidents, listing)
             assert code == grpc.StatusCode.OK
+        before = await lists()
+        assert before.read and before.poll_s == cluster.config.revocation_poll_s
         stream = pb_grpc.DispatchServiceStub(kari[1]).Watch(
             pb.WatchRequest(regions=["oslo"]), timeout=30
         )
@@ -288,6 +297,7 @@ async def test_a_suspended_person_is_refused_until_reinstated(cluster: RunningCl
             assert decided.decided_by not in details
 
         await refused(kari[0])
+        assert (await lists()).suspended_people == before.suspended_people + 1
         await assert_eventually(lambda: refused(kari[1]), timeout_s=10)
         fresh = as_person(0)  # a new login gives a new token: refused all the same
         try:
@@ -328,6 +338,7 @@ async def test_a_suspended_person_is_refused_until_reinstated(cluster: RunningCl
             assert code == grpc.StatusCode.OK, details
 
         await allowed(kari[0])
+        assert (await lists()).suspended_people == before.suspended_people
         await assert_eventually(lambda: allowed(kari[1]), timeout_s=10)
         again_lift = crpb.PersonDecisionRequest(request_id=rid(), user=user, reason=REASON)
         code, _, _ = await outcome(credentials.ReinstatePerson, again_lift)

@@ -181,3 +181,39 @@ def test_a_crew_is_refused_by_its_person_or_its_unit() -> None:
     assert "osl-a12: access suspended" in revocations.suspension_of(crew_token)
     assert "osl-a12: access suspended" in revocations.suspension_of(crew_cert)
     assert revocations.suspension_of(other) == ""
+
+
+# ---------------------------------------------------------------- amk status
+
+
+def test_amk_status_tells_whether_the_gateway_has_read_its_lists() -> None:
+    """Plain while read, yellow once reads have failed for five polls, red while never
+    read (that gateway refuses nobody for revocation or suspension); nothing when the
+    cluster is insecure (no identities, so no lists to apply)."""
+    from amk.dispatch.v1 import dispatch_pb2 as pb
+    from clients.render import cluster_status_renderable, credential_lists_line
+
+    fresh = pb.CredentialLists(
+        read=True, read_age_s=0.8, revoked_certificates=2, suspended_people=1, poll_s=2
+    )
+    line = credential_lists_line(fresh)
+    assert line.plain.endswith(
+        "read 0.8 s ago (every 2 s): 2 certificate(s) revoked, 1 person(s) suspended"
+    )
+    assert not line.style
+    stale = credential_lists_line(pb.CredentialLists(read=True, read_age_s=45, poll_s=2))
+    assert "last read 45 s ago" in stale.plain and "not known here" in stale.plain
+    assert stale.style == "bold yellow"
+    unread = credential_lists_line(pb.CredentialLists(read=False, read_age_s=37, poll_s=2))
+    assert "NOT READ in the 37 s" in unread.plain and "refuses no revoked" in unread.plain
+    assert unread.style == "bold red"
+
+    def shown(status: pb.ClusterStatus) -> bool:
+        return any(
+            getattr(part, "plain", "").startswith("credential lists")
+            for part in cluster_status_renderable(status).renderables
+        )
+
+    assert shown(pb.ClusterStatus(credential_lists=fresh))
+    assert not shown(pb.ClusterStatus(credential_lists=fresh, insecure=True))
+    assert not shown(pb.ClusterStatus())  # a gateway of before the field: nothing to tell

@@ -1099,8 +1099,22 @@ class EtcdMemberStatus(_message.Message):
     error: str
     def __init__(self, endpoint: _Optional[str] = ..., member_id: _Optional[int] = ..., db_size_bytes: _Optional[int] = ..., db_size_in_use_bytes: _Optional[int] = ..., quota_bytes: _Optional[int] = ..., leader: _Optional[bool] = ..., error: _Optional[str] = ...) -> None: ...
 
+class CredentialLists(_message.Message):
+    __slots__ = ("read", "read_age_s", "revoked_certificates", "suspended_people", "poll_s")
+    READ_FIELD_NUMBER: _ClassVar[int]
+    READ_AGE_S_FIELD_NUMBER: _ClassVar[int]
+    REVOKED_CERTIFICATES_FIELD_NUMBER: _ClassVar[int]
+    SUSPENDED_PEOPLE_FIELD_NUMBER: _ClassVar[int]
+    POLL_S_FIELD_NUMBER: _ClassVar[int]
+    read: bool
+    read_age_s: float
+    revoked_certificates: int
+    suspended_people: int
+    poll_s: float
+    def __init__(self, read: _Optional[bool] = ..., read_age_s: _Optional[float] = ..., revoked_certificates: _Optional[int] = ..., suspended_people: _Optional[int] = ..., poll_s: _Optional[float] = ...) -> None: ...
+
 class ClusterStatus(_message.Message):
-    __slots__ = ("centres", "regions", "etcd_revision", "etcd_endpoints", "gateway", "gateways", "etcd_members", "site", "sites", "health_regions", "insecure")
+    __slots__ = ("centres", "regions", "etcd_revision", "etcd_endpoints", "gateway", "gateways", "etcd_members", "site", "sites", "health_regions", "credential_lists", "insecure")
     CENTRES_FIELD_NUMBER: _ClassVar[int]
     REGIONS_FIELD_NUMBER: _ClassVar[int]
     ETCD_REVISION_FIELD_NUMBER: _ClassVar[int]
@@ -1111,6 +1125,7 @@ class ClusterStatus(_message.Message):
     SITE_FIELD_NUMBER: _ClassVar[int]
     SITES_FIELD_NUMBER: _ClassVar[int]
     HEALTH_REGIONS_FIELD_NUMBER: _ClassVar[int]
+    CREDENTIAL_LISTS_FIELD_NUMBER: _ClassVar[int]
     INSECURE_FIELD_NUMBER: _ClassVar[int]
     centres: _containers.RepeatedCompositeFieldContainer[CentreStatus]
     regions: _containers.RepeatedCompositeFieldContainer[RegionStatus]
@@ -1122,8 +1137,9 @@ class ClusterStatus(_message.Message):
     site: str
     sites: _containers.RepeatedCompositeFieldContainer[SiteStatus]
     health_regions: _containers.RepeatedCompositeFieldContainer[HealthRegion]
+    credential_lists: CredentialLists
     insecure: bool
-    def __init__(self, centres: _Optional[_Iterable[_Union[CentreStatus, _Mapping]]] = ..., regions: _Optional[_Iterable[_Union[RegionStatus, _Mapping]]] = ..., etcd_revision: _Optional[int] = ..., etcd_endpoints: _Optional[_Iterable[str]] = ..., gateway: _Optional[str] = ..., gateways: _Optional[_Iterable[_Union[GatewayStatus, _Mapping]]] = ..., etcd_members: _Optional[_Iterable[_Union[EtcdMemberStatus, _Mapping]]] = ..., site: _Optional[str] = ..., sites: _Optional[_Iterable[_Union[SiteStatus, _Mapping]]] = ..., health_regions: _Optional[_Iterable[_Union[HealthRegion, _Mapping]]] = ..., insecure: _Optional[bool] = ...) -> None: ...
+    def __init__(self, centres: _Optional[_Iterable[_Union[CentreStatus, _Mapping]]] = ..., regions: _Optional[_Iterable[_Union[RegionStatus, _Mapping]]] = ..., etcd_revision: _Optional[int] = ..., etcd_endpoints: _Optional[_Iterable[str]] = ..., gateway: _Optional[str] = ..., gateways: _Optional[_Iterable[_Union[GatewayStatus, _Mapping]]] = ..., etcd_members: _Optional[_Iterable[_Union[EtcdMemberStatus, _Mapping]]] = ..., site: _Optional[str] = ..., sites: _Optional[_Iterable[_Union[SiteStatus, _Mapping]]] = ..., health_regions: _Optional[_Iterable[_Union[HealthRegion, _Mapping]]] = ..., credential_lists: _Optional[_Union[CredentialLists, _Mapping]] = ..., insecure: _Optional[bool] = ...) -> None: ...
 
 class Call(_message.Message):
     __slots__ = ("id", "region", "status", "caller_number", "position", "arrived_at", "urgency_hint", "shared_to", "answered_by", "call_taker", "answered_at", "incident_id", "revision")
