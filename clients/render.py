@@ -504,8 +504,9 @@ INSECURE_LINE = (
 
 def cluster_status_renderable(status: pb.ClusterStatus) -> Group:
     """Regions and centres (a table per health region when the seed declares them),
-    gateways, etcd's database against its quota (with a warning line from 70 %), and
-    which etcd and gateway answered."""
+    gateways, etcd's database against its quota (with a warning line from 70 %), the
+    answering gateway's credential lists (to those told them), and which etcd and
+    gateway answered."""
     footer = Text.assemble(
         ("etcd revision ", "dim"),
         str(status.etcd_revision),
@@ -546,7 +547,7 @@ def cluster_status_renderable(status: pb.ClusterStatus) -> Group:
     if status.etcd_members:
         parts.append(etcd_table(status.etcd_members))
     parts.extend(Text(line, style="bold red") for line in etcd_warnings(status.etcd_members))
-    if not status.insecure and status.HasField("credential_lists"):
+    if status.HasField("credential_lists"):
         parts.append(credential_lists_line(status.credential_lists))
     return Group(*parts, footer)
 
@@ -562,7 +563,7 @@ def credential_lists_line(lists: pb.CredentialLists) -> Text:
     age, poll = lists.read_age_s, lists.poll_s
     counts = (
         f"{lists.revoked_certificates} certificate(s) revoked, "
-        f"{lists.suspended_people} person(s) suspended"
+        f"{lists.suspended} person(s) or unit(s) suspended"
     )
     if not lists.read:
         return Text(

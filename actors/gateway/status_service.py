@@ -14,6 +14,8 @@ import time
 import structlog
 
 from actors.gateway.context import GatewayContext
+from actors.gateway.guard import access_table_for
+from actors.gateway.identity import current_claims
 from actors.gateway.rpc import rpc
 from actors.supervisor.handle import SupervisorHandle
 from amk.dispatch.v1 import dispatch_pb2 as pb
@@ -23,11 +25,23 @@ from cluster.sites import live_sites
 log = structlog.get_logger("amk.gateway")
 
 
+LIST_SUSPENSIONS = "/amk.audit.v1.CredentialService/ListSuspensions"
+
+
 class StatusRpcs:
     """Cluster status."""
 
     def __init__(self, gw: GatewayContext) -> None:
         self.gw = gw
+        # Who is told about the lists: those who may list the suspensions. A count that
+        # moves, or a gateway that has not read them, is nobody else's business (a holder
+        # of a revoked certificate would learn where it is taken).
+        rule = (
+            access_table_for(gw.config.access_table).rule(LIST_SUSPENSIONS)
+            if gw.config.auth_enabled()
+            else None
+        )
+        self._told_lists = frozenset(rule.roles) if rule is not None else frozenset()
 
     @rpc
     async def GetClusterStatus(self, request, context) -> pb.ClusterStatus:
@@ -85,15 +99,20 @@ class StatusRpcs:
             credential_lists=self._credential_lists(),
         )
 
-    def _credential_lists(self) -> pb.CredentialLists:
+    def _credential_lists(self) -> pb.CredentialLists | None:
         """This gateway's lists, so that ``amk status`` tells an on-call engineer what the
-        ``AmkRevocationListUnread`` alert is about without a metrics scrape."""
+        ``AmkRevocationListUnread`` alert is about without a metrics scrape; None for a
+        caller who may not list suspensions, and when identities are not checked (the
+        lists are then applied to nobody)."""
+        claims = current_claims.get()
+        if claims is None or claims.role not in self._told_lists:
+            return None
         lists = self.gw.revocations
         return pb.CredentialLists(
             read=lists.loaded,
             read_age_s=round(lists.read_age_s(time.time()), 1),
             revoked_certificates=len(lists.by_serial),
-            suspended_people=len(lists.suspended),
+            suspended=len(lists.suspended),
             poll_s=lists.poll_s,
         )
 

@@ -235,6 +235,7 @@ async def test_bad_input_shows_the_servers_message_at_the_field_and_roles_shape_
     await taker.wait_for_selector("#whoami")
     text = await _refused_latitude(taker)
     assert text.startswith("Invalid value: ") and "lat" in text, text
+    assert await etcd.revision() == before, "bad input wrote to etcd"
     # A call-taker has no supervisor's actions; an engineer no patient actions.
     assert await taker.locator('[data-action="HandOverRegion"]').count() == 0
     engineer = await open_console(browser, web, web.token("per", "engineer", "oslo"))

@@ -189,16 +189,16 @@ def test_a_crew_is_refused_by_its_person_or_its_unit() -> None:
 def test_amk_status_tells_whether_the_gateway_has_read_its_lists() -> None:
     """Plain while read, yellow once reads have failed for five polls, red while never
     read (that gateway refuses nobody for revocation or suspension); nothing when the
-    cluster is insecure (no identities, so no lists to apply)."""
+    gateway sent none (the caller's role is not told, or identities are not checked)."""
     from amk.dispatch.v1 import dispatch_pb2 as pb
     from clients.render import cluster_status_renderable, credential_lists_line
 
     fresh = pb.CredentialLists(
-        read=True, read_age_s=0.8, revoked_certificates=2, suspended_people=1, poll_s=2
+        read=True, read_age_s=0.8, revoked_certificates=2, suspended=1, poll_s=2
     )
     line = credential_lists_line(fresh)
     assert line.plain.endswith(
-        "read 0.8 s ago (every 2 s): 2 certificate(s) revoked, 1 person(s) suspended"
+        "read 0.8 s ago (every 2 s): 2 certificate(s) revoked, 1 person(s) or unit(s) suspended"
     )
     assert not line.style
     stale = credential_lists_line(pb.CredentialLists(read=True, read_age_s=45, poll_s=2))
@@ -215,5 +215,4 @@ def test_amk_status_tells_whether_the_gateway_has_read_its_lists() -> None:
         )
 
     assert shown(pb.ClusterStatus(credential_lists=fresh))
-    assert not shown(pb.ClusterStatus(credential_lists=fresh, insecure=True))
-    assert not shown(pb.ClusterStatus())  # a gateway of before the field: nothing to tell
+    assert not shown(pb.ClusterStatus())

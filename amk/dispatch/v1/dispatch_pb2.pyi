@@ -1100,18 +1100,18 @@ class EtcdMemberStatus(_message.Message):
     def __init__(self, endpoint: _Optional[str] = ..., member_id: _Optional[int] = ..., db_size_bytes: _Optional[int] = ..., db_size_in_use_bytes: _Optional[int] = ..., quota_bytes: _Optional[int] = ..., leader: _Optional[bool] = ..., error: _Optional[str] = ...) -> None: ...
 
 class CredentialLists(_message.Message):
-    __slots__ = ("read", "read_age_s", "revoked_certificates", "suspended_people", "poll_s")
+    __slots__ = ("read", "read_age_s", "revoked_certificates", "suspended", "poll_s")
     READ_FIELD_NUMBER: _ClassVar[int]
     READ_AGE_S_FIELD_NUMBER: _ClassVar[int]
     REVOKED_CERTIFICATES_FIELD_NUMBER: _ClassVar[int]
-    SUSPENDED_PEOPLE_FIELD_NUMBER: _ClassVar[int]
+    SUSPENDED_FIELD_NUMBER: _ClassVar[int]
     POLL_S_FIELD_NUMBER: _ClassVar[int]
     read: bool
     read_age_s: float
     revoked_certificates: int
-    suspended_people: int
+    suspended: int
     poll_s: float
-    def __init__(self, read: _Optional[bool] = ..., read_age_s: _Optional[float] = ..., revoked_certificates: _Optional[int] = ..., suspended_people: _Optional[int] = ..., poll_s: _Optional[float] = ...) -> None: ...
+    def __init__(self, read: _Optional[bool] = ..., read_age_s: _Optional[float] = ..., revoked_certificates: _Optional[int] = ..., suspended: _Optional[int] = ..., poll_s: _Optional[float] = ...) -> None: ...
 
 class ClusterStatus(_message.Message):
     __slots__ = ("centres", "regions", "etcd_revision", "etcd_endpoints", "gateway", "gateways", "etcd_members", "site", "sites", "health_regions", "credential_lists", "insecure")

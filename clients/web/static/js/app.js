@@ -35,7 +35,7 @@ async function boot() {
     session.me = await get('/api/me');
   } catch (err) {
     if (err.status === 401) return showLogin(Boolean(err.body?.dev_login));
-    root.replaceChildren(h('p', { class: 'fatal', role: 'alert' }, `${t('error.boot')}: ${err.message}`));
+    root.replaceChildren(h('p', { class: 'fatal', role: 'alert' }, `${t('error.boot')}: ${errorText(err)}`));
     return undefined;
   }
   return startConsole();

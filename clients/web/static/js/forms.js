@@ -106,13 +106,13 @@ export function collect(form) {
  * the rule (in English: the gateway's messages are not translated), and the code itself
  * where no field shows where it belongs, for the on-call engineer. */
 export function errorText(err, { withCode = true } = {}) {
-  const detail = err?.message || String(err);
+  const detail = typeof err === 'string' ? err : err?.message || '';
   const code = err?.code && err.code !== 'UNKNOWN' ? err.code : '';
-  if (!code) return detail;
-  const key = `error.code.${code}`;
-  const head = t(key);
-  if (head === key) return `${detail} (${code})`;
-  return withCode ? `${head}: ${detail} (${code})` : `${head}: ${detail}`;
+  const key = `error.code.${code || 'UNKNOWN'}`;
+  if (!code) return detail || t(key);
+  const head = t(key) === key ? '' : t(key); // a code with no text of ours: HTTP_502
+  const text = [head, detail].filter(Boolean).join(': ');
+  return withCode || !head ? `${text} (${code})` : text;
 }
 
 export function clearErrors(form) {
