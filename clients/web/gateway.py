@@ -35,6 +35,8 @@ from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 
 from actors.domain.access import BREAK_GLASS_HEADER, MAX_REASON, MIN_REASON, ORIGIN_HEADER
+from amk.audit.v1 import credentials_pb2 as crpb
+from amk.audit.v1 import credentials_pb2_grpc as crpb_grpc
 from amk.coordination.v1 import coordination_pb2 as cpb
 from amk.coordination.v1 import coordination_pb2_grpc as cpb_grpc
 from amk.dispatch.v1 import dispatch_pb2 as pb
@@ -48,6 +50,7 @@ from cluster.tokens import bearer_header
 
 DISPATCH = "amk.dispatch.v1.DispatchService"
 COORDINATION = "amk.coordination.v1.CoordinationService"
+CREDENTIALS = "amk.audit.v1.CredentialService"
 RPC_TIMEOUT_S = 10.0  # one API request, every retry included
 REQUEST_ID = "request_id"
 #: The page's break-glass reason (percent-encoded, as the gRPC header): one call's own.
@@ -56,7 +59,10 @@ BREAK_GLASS_FIELD = "break_glass"
 
 #: The methods ``POST /api/rpc/{Method}`` reaches, with their service: exactly the list
 #: of docs/web-console.md (a unit test holds the two equal). Nothing else is reachable
-#: through the web server: no audit, no raw position feeds, no EIDO import.
+#: through the web server: no audit, no raw position feeds, no EIDO import, no
+#: certificate revocation (it names a certificate file or serial the desk does not
+#: have). Suspending a person is here: a supervisor at the desk must be able to stop
+#: someone's access at once.
 EXPOSED: dict[str, str] = {
     "CreateIncident": DISPATCH,
     "GetIncident": DISPATCH,
@@ -96,11 +102,22 @@ EXPOSED: dict[str, str] = {
     "ListMajorIncidents": COORDINATION,
     "LinkToMajorIncident": COORDINATION,
     "StandDownMajorIncident": COORDINATION,
+    "SuspendPerson": CREDENTIALS,
+    "ReinstatePerson": CREDENTIALS,
+    "ListSuspensions": CREDENTIALS,
 }
 
 _SERVICES = {
     DISPATCH: pb.DESCRIPTOR.services_by_name["DispatchService"],
     COORDINATION: cpb.DESCRIPTOR.services_by_name["CoordinationService"],
+    CREDENTIALS: crpb.DESCRIPTOR.services_by_name["CredentialService"],
+}
+
+
+_STUBS: dict[str, Any] = {
+    DISPATCH: pb_grpc.DispatchServiceStub,
+    COORDINATION: cpb_grpc.CoordinationServiceStub,
+    CREDENTIALS: crpb_grpc.CredentialServiceStub,
 }
 
 
@@ -267,12 +284,7 @@ class Gateways:
             if channel is None:
                 channel = open_channel(address, self.tls, RECONNECT_OPTIONS)
                 self._channels[address] = channel
-            make = (
-                pb_grpc.DispatchServiceStub
-                if service == DISPATCH
-                else cpb_grpc.CoordinationServiceStub
-            )
-            stub = self._stubs[(address, service)] = make(channel)
+            stub = self._stubs[(address, service)] = _STUBS[service](channel)
         return stub
 
     def metadata(

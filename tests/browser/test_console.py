@@ -528,3 +528,49 @@ async def test_the_health_region_filter_over_the_whole_countrys_map(browser, web
     finally:
         await page.context.close()
         await stop_web(national.runner)
+
+
+async def test_a_supervisor_suspends_a_person_from_the_desk_and_reinstates_them(
+    browser, web
+) -> None:
+    """The supervisor's access forms: a reason too short is refused at its field and
+    suspends nobody; with a reason the person is listed as suspended, their open console
+    is refused (the live stream ends with the reason), and reinstated they work again."""
+    user = f"nora-{uuid.uuid4().hex[:6]}"
+    reason = "Oppslag uten tjenstlig behov, under gjennomgang"
+    nora = await open_console(browser, web, web.token(user, "dispatcher", "oslo"))
+    await nora.wait_for_function("() => window.amk.snapshots === 1", timeout=WAIT_MS)
+    boss = await open_console(browser, web, web.token("siv", "supervisor", "oslo"))
+    listed = boss.locator(f'#suspensions li[data-user="{user}"]')
+    try:
+        suspend = boss.locator('form[data-form="SuspendPerson"]')
+        await suspend.locator('[name="user"]').fill(user)
+        await suspend.locator('[name="reason"]').fill("for kort")
+        await suspend.locator('button[data-action="SuspendPerson"]').click()
+        error = suspend.locator('.field-error[data-field="reason"]')
+        await error.wait_for(timeout=WAIT_MS)
+        assert (await error.text_content() or "").startswith("Ugyldig verdi: ")
+        await boss.locator('button[data-action="ListSuspensions"]').click()
+        await boss.locator("#suspensions li").first.wait_for(timeout=WAIT_MS)
+        assert await listed.count() == 0, "a refused suspension suspended them"
+
+        await suspend.locator('[name="reason"]').fill(reason)
+        await suspend.locator('button[data-action="SuspendPerson"]').click()
+        await listed.wait_for(timeout=WAIT_MS)
+        text = await listed.text_content() or ""
+        assert reason in text and "stengt av siv" in text, text
+        banner = nora.locator(".banner", has_text="Ingen tilgang")
+        await banner.wait_for(timeout=WAIT_MS)
+        assert reason in (await banner.text_content() or "")
+
+        reinstate = boss.locator('form[data-form="ReinstatePerson"]')
+        await reinstate.locator('[name="user"]').fill(user)
+        await reinstate.locator('[name="reason"]').fill("Gjennomgang ferdig, ingen brudd")
+        await reinstate.locator('button[data-action="ReinstatePerson"]').click()
+        await listed.wait_for(state="detached", timeout=WAIT_MS)
+        await nora.reload()
+        await nora.wait_for_function("() => window.amk.snapshots === 1", timeout=WAIT_MS)
+        assert nora.amk_errors == [] and boss.amk_errors == []
+    finally:
+        for page in (nora, boss):
+            await page.context.close()

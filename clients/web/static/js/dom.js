@@ -62,6 +62,15 @@ export function timeOfDay(ts) {
   return Number.isFinite(t) ? new Date(t).toLocaleTimeString('nb-NO', { hour12: false }) : '–';
 }
 
+/** "27.11.2026, 14:05" local date and time of a Timestamp, or "–": for what may be days
+ * old (a suspension), where a time of day alone would mislead. */
+export function dateTime(ts) {
+  const t = when(ts);
+  return Number.isFinite(t)
+    ? new Date(t).toLocaleString('nb-NO', { hour12: false, dateStyle: 'short', timeStyle: 'short' })
+    : '–';
+}
+
 /** Call fn at most once per animation frame, however often it is scheduled. */
 export function perFrame(fn) {
   let pending = 0;

@@ -1,15 +1,17 @@
 // The supervisor's actions: hand a region over to another centre and back, call sharing
-// on or off, and major incidents (declare, list, stand down). Each form is there only if
-// the role may call its method.
+// on or off, major incidents (declare, list, stand down), and a person's access (suspend,
+// reinstate, who is suspended now). Each form is there only if the role may call its
+// method.
 import { rpc } from '../api.js';
 import { onMapClick } from '../desk.js';
-import { h, timeOfDay } from '../dom.js';
-import { act, errorSlot, field, input, number, rpcForm, select } from '../forms.js';
+import { dateTime, h, timeOfDay } from '../dom.js';
+import { act, errorSlot, field, input, number, rpcForm, select, textarea } from '../forms.js';
 import { t } from '../i18n.js';
 import { areaRegions, can, centreName, regionName, session } from '../session.js';
 import { putRegionStatus } from '../state.js';
 
-const ACTIONS = ['HandOverRegion', 'HandBackRegion', 'SetCallSharing', 'DeclareMajorIncident', 'ListMajorIncidents'];
+const ACTIONS = ['HandOverRegion', 'HandBackRegion', 'SetCallSharing', 'DeclareMajorIncident', 'ListMajorIncidents',
+  'SuspendPerson', 'ReinstatePerson', 'ListSuspensions'];
 
 export function supervisorPanel() {
   if (!ACTIONS.some(can)) return null;
@@ -62,6 +64,46 @@ export function supervisorPanel() {
     parts.push(h('div', { class: 'box' }, h('h3', {}, t('sup.majors')), b, error, majorList));
   }
 
+  // A person's access: stopped at once at every gateway (README "Suspending a person").
+  let suspendedList = null;
+  const personFields = () => [
+    field('user', t('sup.user'), input({ autocomplete: 'off' })),
+    field('reason', t('sup.reason'), textarea({ rows: 2 })),
+  ];
+  if (can('SuspendPerson')) {
+    parts.push(box('SuspendPerson', rpcForm('SuspendPerson', personFields(), {
+      reset: true,
+      done: (d) => { done.textContent = t('sup.suspended_done', { user: d.user }); refreshSuspended(); },
+    })));
+  }
+  if (can('ReinstatePerson')) {
+    parts.push(box('ReinstatePerson', rpcForm('ReinstatePerson', personFields(), {
+      reset: true,
+      done: (d) => { done.textContent = t('sup.reinstated_done', { user: d.user }); refreshSuspended(); },
+    })));
+  }
+  if (can('ListSuspensions')) {
+    suspendedList = h('ul', { id: 'suspensions', class: 'majors' });
+    const error = h('div', { class: 'form-error', role: 'alert' });
+    const b = h('button', { type: 'button', class: 'secondary', dataset: { action: 'ListSuspensions' } }, t('action.ListSuspensions'));
+    b.addEventListener('click', () => refreshSuspended(b, error));
+    parts.push(h('div', { class: 'box' }, h('h3', {}, t('sup.suspensions')), b, error, suspendedList));
+  }
+
+  async function refreshSuspended(button = null, error = null) {
+    if (!suspendedList) return;
+    const run = async () => {
+      const res = await rpc('ListSuspensions', {});
+      suspendedList.replaceChildren(...(res.decisions || []).map((d) => h('li', { dataset: { user: d.user } },
+        h('strong', {}, d.user), ` · ${d.reason} · `,
+        t('sup.suspension_by', { by: d.decided_by_name || d.decided_by }),
+        d.at ? h('small', {}, ` ${dateTime(d.at)}`) : null)));
+      if (!suspendedList.children.length) suspendedList.append(h('li', { class: 'empty' }, t('sup.no_suspensions')));
+    };
+    if (button) await act(button, error, run);
+    else await run().catch(() => {});
+  }
+
   async function refreshMajors(button = null, error = null) {
     if (!majorList) return;
     const run = async () => {
@@ -91,6 +133,7 @@ export function supervisorPanel() {
   }
 
   refreshMajors();
+  refreshSuspended();
   return h('section', { class: 'panel', id: 'supervisor-panel', 'aria-labelledby': 'sup-title' },
     h('h2', { id: 'sup-title' }, t('sup.title')), done, ...parts);
 }
