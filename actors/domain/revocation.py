@@ -56,17 +56,15 @@ def parse_serial(text: str, field: str = "serial") -> str:
     return serial_hex(serial)
 
 
-def reason(text: str, field: str = "reason") -> str:
-    """Why it is revoked, kept with the revocation and shown to the refused caller:
-    whitespace runs become one space; at least ``MIN_REASON`` characters, at most
-    ``MAX_REASON``, no control characters."""
+def reason(text: str, field: str = "reason", why: str = "why the certificate is revoked") -> str:
+    """Why it is revoked (or ``why`` names what else it explains), kept with the decision
+    and shown to the refused caller: whitespace runs become one space; at least
+    ``MIN_REASON`` characters, at most ``MAX_REASON``, no control characters."""
     cleaned = " ".join(text.split())
     if not cleaned.isprintable():  # control and format characters (bidi overrides too)
         raise InvalidArgumentError(field, "contains control or format characters")
     if len(cleaned) < MIN_REASON:
-        raise InvalidArgumentError(
-            field, f"is required: why the certificate is revoked (at least {MIN_REASON} characters)"
-        )
+        raise InvalidArgumentError(field, f"is required: {why} (at least {MIN_REASON} characters)")
     if len(cleaned) > MAX_REASON:
         raise InvalidArgumentError(field, f"longer than {MAX_REASON} characters")
     return cleaned

@@ -145,7 +145,9 @@ class CredentialRpcs:
         once. A retried request (same id) answers the decision it made."""
         request_id = v.request_id(request.request_id)
         user = revocation.person(request.user)
-        why = revocation.reason(request.reason)
+        why = revocation.reason(
+            request.reason, why=f"why the person is {'suspended' if suspend else 'reinstated'}"
+        )
         who = current_identity.get()
         if suspend and user == who:
             raise InvalidArgumentError("user", "is you: another supervisor or engineer decides")
