@@ -9,7 +9,7 @@ import re
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -102,6 +102,18 @@ def ts(seconds: float) -> Timestamp:
     t = Timestamp()
     t.FromNanoseconds(int(seconds * 1e9))
     return t
+
+
+def one(items: Iterable[T]) -> T:
+    """The only item of ``items``, else an AssertionError: inside a check that
+    :func:`assert_eventually` repeats, "not there yet" must be an AssertionError. A
+    tuple unpacking (``(doc,) = ...``) raises ValueError, which ends the wait at once:
+    a pre-notification's withdrawal, posted to the hospital after the commit, failed a
+    full run that way (test_prenotification, 2026-11-27).
+    """
+    found = list(items)
+    assert len(found) == 1, found
+    return found[0]
 
 
 async def assert_eventually(

@@ -18,7 +18,7 @@ import pytest
 
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from tests.browser.conftest import BISLETT, KARL_JOHAN, WAIT_MS, Partners, open_console
-from tests.helpers import assert_eventually, rid
+from tests.helpers import assert_eventually, one, rid
 
 pytestmark = [
     pytest.mark.integration,
@@ -223,7 +223,7 @@ async def test_the_amk_la_answers_and_stands_down_air_requests_from_its_panel(
         )
 
         async def mission_of() -> str:
-            (alert,) = await air_alerts(stub, inc)
+            alert = one(await air_alerts(stub, inc))
             assert alert.mission_id, alert
             return alert.mission_id
 
@@ -280,7 +280,7 @@ async def test_the_amk_la_answers_and_stands_down_air_requests_from_its_panel(
 
     async def answered() -> None:
         for inc, state in ((hamar, "ACCEPTED"), (oslo, "DECLINED")):
-            (alert,) = await air_alerts(stub, inc)
+            alert = one(await air_alerts(stub, inc))
             assert pb.AirMissionState.Name(alert.mission_state) == f"AIR_MISSION_STATE_{state}"
 
     await assert_eventually(answered, timeout_s=WAIT_MS / 1000)

@@ -31,7 +31,15 @@ from clients.partner_stub import PartnerCentre
 from cluster.config import ClusterConfig
 from cluster.etcd_server import find_free_port
 from cluster.tls import client_identity, open_channel
-from tests.helpers import assert_eventually, key_prefix_for, rid, session_pki, session_token, ts
+from tests.helpers import (
+    assert_eventually,
+    key_prefix_for,
+    one,
+    rid,
+    session_pki,
+    session_token,
+    ts,
+)
 from tests.unit.eido_schema import load_spec, schema_validator
 
 pytestmark = [
@@ -328,7 +336,7 @@ async def test_a_new_destination_replaces_and_withdraws(hospitals: HospitalClust
     assert closed.prenotification.HasField("withdrawn_at") and "not transported" in closed.note
 
     async def ahus_told() -> None:
-        (doc,) = hospitals.ahus.documents_for(inc.id, "withdrawn")
+        doc = one(hospitals.ahus.documents_for(inc.id, "withdrawn"))
         assert doc.document["alert_id"] == second.id
 
     await assert_eventually(ahus_told, timeout_s=30)
