@@ -50,7 +50,15 @@ UNSAFE_VERSIONS = ("3.5.0", "3.5.1", "3.5.2")
 # (10002-19999 by default). A port picked from the ephemeral range could be taken by
 # another process between the pick and our bind (seen in CI: a metrics port taken while
 # a second Ray cluster ran).
-PORT_RANGE = (20000, 32000)
+#
+# A gateway's metrics port is by default its own port plus ``COMPANION_OFFSET``
+# (``ClusterConfig.metrics_port_offset``; a unit test keeps the two equal), so the range
+# ends that far below the ephemeral range, and a pick is checked and kept together with
+# its companion: a gateway at 31,783 once had its metrics at 32,783, inside the ephemeral
+# range, where another process took it first ("metrics endpoint cannot bind", a full
+# run on 2026-11-27).
+COMPANION_OFFSET = 1000
+PORT_RANGE = (20000, 32768 - COMPANION_OFFSET)
 
 
 # Ports this process has handed out. A port is only checked free, not held, until its
@@ -60,21 +68,27 @@ _handed_out: set[int] = set()
 _handed_out_lock = threading.Lock()
 
 
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def find_free_port() -> int:
-    """A loopback port free now, from ``PORT_RANGE`` (checked by binding it), never one
-    this process has handed out before."""
+    """A loopback port free now, from ``PORT_RANGE`` (checked by binding it), with its
+    companion (``port + COMPANION_OFFSET``, a gateway's metrics port) free too; neither
+    one this process has handed out before."""
     rng = random.SystemRandom()
     for _ in range(200):
         port = rng.randrange(*PORT_RANGE)
+        pair = (port, port + COMPANION_OFFSET)
         with _handed_out_lock:
-            if port in _handed_out:
+            if any(p in _handed_out for p in pair) or not all(_free(p) for p in pair):
                 continue
-            with socket.socket() as s:
-                try:
-                    s.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-            _handed_out.add(port)
+            _handed_out.update(pair)
             return port
     with socket.socket() as s:  # the range is crowded: let the kernel choose
         s.bind(("127.0.0.1", 0))
