@@ -571,6 +571,12 @@ async def test_a_supervisor_suspends_a_person_from_the_desk_and_reinstates_them(
         await listed.wait_for(timeout=WAIT_MS)
         text = await listed.text_content() or ""
         assert reason in text and "sperret av siv" in text, text
+        await boss.locator('button[data-action="ListSuspensions"]').click()  # asked again
+        await boss.wait_for_function(
+            "() => !document.querySelector('button[data-action=ListSuspensions]').disabled",
+            timeout=WAIT_MS,
+        )
+        assert await listed.count() == 1
         banner = nora.locator(".banner", has_text="Ingen tilgang")
         await banner.wait_for(timeout=WAIT_MS)
         assert reason in (await banner.text_content() or "")

@@ -58,10 +58,7 @@ export function supervisorPanel() {
   }
   if (can('ListMajorIncidents')) {
     majorList = h('ul', { id: 'major-incidents', class: 'majors' });
-    const error = h('div', { class: 'form-error', role: 'alert' });
-    const b = h('button', { type: 'button', class: 'secondary', dataset: { action: 'ListMajorIncidents' } }, t('action.ListMajorIncidents'));
-    b.addEventListener('click', () => refreshMajors(b, error));
-    parts.push(h('div', { class: 'box' }, h('h3', {}, t('sup.majors')), b, error, majorList));
+    parts.push(listBox('ListMajorIncidents', t('sup.majors'), majorList, refreshMajors));
   }
 
   // A person's access: stopped at once at every gateway (README "Suspending a person").
@@ -84,10 +81,7 @@ export function supervisorPanel() {
   }
   if (can('ListSuspensions')) {
     suspendedList = h('ul', { id: 'suspensions', class: 'majors' });
-    const error = h('div', { class: 'form-error', role: 'alert' });
-    const b = h('button', { type: 'button', class: 'secondary', dataset: { action: 'ListSuspensions' } }, t('action.ListSuspensions'));
-    b.addEventListener('click', () => refreshSuspended(b, error));
-    parts.push(h('div', { class: 'box' }, h('h3', {}, t('sup.suspensions')), b, error, suspendedList));
+    parts.push(listBox('ListSuspensions', t('sup.suspensions'), suspendedList, refreshSuspended));
   }
 
   async function refreshSuspended(button = null, error = null) {
@@ -136,6 +130,15 @@ export function supervisorPanel() {
   refreshSuspended();
   return h('section', { class: 'panel', id: 'supervisor-panel', 'aria-labelledby': 'sup-title' },
     h('h2', { id: 'sup-title' }, t('sup.title')), done, ...parts);
+}
+
+/** A list in a box of its own, with the button that fills it again (`method`);
+ * `refresh(button, errorEl)` shows a failure in the box. */
+function listBox(method, title, list, refresh) {
+  const error = h('div', { class: 'form-error', role: 'alert' });
+  const b = h('button', { type: 'button', class: 'secondary', dataset: { action: method } }, t(`action.${method}`));
+  b.addEventListener('click', () => refresh(b, error));
+  return h('div', { class: 'box' }, h('h3', {}, title), b, error, list);
 }
 
 function box(method, form) {
