@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import structlog
 
@@ -25,10 +27,12 @@ from actors.gateway.identity import current_claims, current_identity
 from actors.gateway.revocations import serial_of_pem
 from actors.gateway.rpc import rpc
 from amk.audit.v1 import credentials_pb2 as crpb
+from cluster.archive.base import ArchiveStore
 from cluster.archive.revocations import RevocationRow, SuspensionRow
 from cluster.tls import service_identity
 
 log = structlog.get_logger("amk.access")
+T = TypeVar("T")
 
 
 def revoked_pb(row: RevocationRow, already: bool = False) -> crpb.RevokedCertificate:
@@ -58,11 +62,24 @@ def decision_pb(row: SuspensionRow) -> crpb.PersonDecision:
     )
 
 
+def _decider() -> tuple[str, str]:
+    """Who decides (the verified identity of the call) and their name, for the record."""
+    who = current_identity.get()
+    claims = current_claims.get()
+    return who, claims.name if claims is not None else who
+
+
 class CredentialRpcs:
     """Revoking client certificates."""
 
     def __init__(self, gw: GatewayContext) -> None:
         self.gw = gw
+
+    async def _in_archive(self, write: Callable[[ArchiveStore], T]) -> T:
+        """``write`` run on the archive store in a thread (its calls block): a decision
+        kept once by its key, which answers the row kept first."""
+        store = await self.gw.history.archive()
+        return await asyncio.to_thread(write, store)
 
     def _service_serial(self) -> str:
         """The serial of the cluster's own certificate as it is on disk now (``amk up``
@@ -99,8 +116,7 @@ class CredentialRpcs:
         not_after = 0.0
         if request.HasField("not_after"):
             not_after = conv.timestamp_s(request.not_after, "not_after")
-        claims = current_claims.get()
-        who = current_identity.get()
+        who, who_name = _decider()
         row = RevocationRow(
             serial=serial,
             at=time.time(),
@@ -108,10 +124,9 @@ class CredentialRpcs:
             not_after=not_after,
             reason=why,
             revoked_by=who,
-            revoked_by_name=claims.name if claims is not None else who,
+            revoked_by_name=who_name,
         )
-        store = await self.gw.history.archive()
-        stored = await asyncio.to_thread(store.put_revocation, row)
+        stored = await self._in_archive(lambda store: store.put_revocation(row))
         already = stored != row
         self.gw.revocations.apply([stored])
         log.warning(
@@ -148,7 +163,7 @@ class CredentialRpcs:
         why = revocation.reason(
             request.reason, why=f"why the person is {'suspended' if suspend else 'reinstated'}"
         )
-        who = current_identity.get()
+        who, who_name = _decider()
         if suspend and user == who:
             raise InvalidArgumentError("user", "is you: another supervisor or engineer decides")
         await self.gw.revocations.refresh()  # decide on the archive's latest
@@ -163,7 +178,6 @@ class CredentialRpcs:
             raise PreconditionError(user, f"suspended already ({since}: {in_force.reason})")
         if not suspend and in_force is None:
             raise PreconditionError(user, "not suspended")
-        claims = current_claims.get()
         # After the person's latest decision, whatever this gateway's clock says: the
         # latest in time is the one in force, so a clock behind must not put a new
         # decision before an older one.
@@ -175,10 +189,9 @@ class CredentialRpcs:
             suspended=suspend,
             reason=why,
             decided_by=who,
-            decided_by_name=claims.name if claims is not None else who,
+            decided_by_name=who_name,
         )
-        store = await self.gw.history.archive()
-        stored = await asyncio.to_thread(store.put_suspension, row)
+        stored = await self._in_archive(lambda store: store.put_suspension(row))
         if (stored.user_id, stored.suspended) != (user, suspend):  # the id taken meanwhile
             raise InvalidArgumentError("request_id", "was used for another decision")
         self.gw.revocations.apply_decisions([stored])

@@ -57,18 +57,13 @@ class StreamWatch:
         self.revoked = False
         self.suspended = False
         self.waiting = False  # the stream awaits its handler's next message
+        self._gw, self._grant, self._serial = gw, grant, serial
+        self._scope_changed = scope_changed
         self._stream = asyncio.current_task()
-        self._task = asyncio.get_running_loop().create_task(
-            self._run(gw, grant, serial, scope_changed)
-        )
+        self._task = asyncio.get_running_loop().create_task(self._run())
 
-    async def _run(
-        self,
-        gw: GatewayContext,
-        grant: Grant,
-        serial: str,
-        scope_changed: Callable[[], str] | None,
-    ) -> None:
+    async def _run(self) -> None:
+        gw, grant, serial, scope_changed = self._gw, self._grant, self._serial, self._scope_changed
         revocations = gw.revocations
         woke = False
         while True:
