@@ -105,6 +105,13 @@ def prenotification_text(a: pb.Alert) -> str:
         parts.append(f"replaced by {p.replaced_by}")
     if p.HasField("withdrawn_at"):
         parts.append(f"withdrawn {format_time(p.withdrawn_at)}")
+    if p.documents_delivered < p.documents_due:
+        # Still being delivered (retried until the hospital answers): whoever reads
+        # this may phone the hospital rather than wait.
+        parts.append(
+            f"hospital not yet told: {p.documents_delivered} of {p.documents_due} "
+            "documents delivered"
+        )
     return "; ".join(parts)
 
 

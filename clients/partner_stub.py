@@ -12,7 +12,9 @@ runtime), keeps what it received with its kind (``X-Amk-Kind``: prenotification,
 eta_update, withdrawn; empty for EIDO), and answers as the other side would:
 ``{"acknowledged": true, "acknowledged_by": ...}``, or with ``acknowledge=False`` a
 202 without an acknowledgement (an operator who has not taken it yet). A document that
-fails validation gets 400 with the errors, and is kept apart.
+fails validation gets 400 with the errors, and is kept apart. While ``down`` is set,
+every document is turned away with 503 and counted in ``turned_away`` (a receiving
+system that is out: the sender must try again).
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ class PartnerCentre:
     acknowledge: bool = True
     received: list[Received] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # validation errors, one per document
+    down: bool = False  # turn every document away with 503
+    turned_away: int = 0
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -64,6 +68,11 @@ class PartnerCentre:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
+                if partner.down:
+                    with partner._lock:
+                        partner.turned_away += 1
+                    self._answer(503, {"error": "receiving system out of service"})
+                    return
                 if not 0 < length <= MAX_BODY:
                     self._answer(400, {"error": f"body of {length} bytes"})
                     return

@@ -362,6 +362,10 @@ class ClusterConfig(BaseModel):
     # team waiting in the emergency room notices, and smaller shifts from every AVL
     # report (every few seconds) would only be noise on the hospital's screen.
     prenotification_eta_update_s: float = Field(default=60.0, gt=0.0)
+    # A document the hospital did not take (no answer, not 2xx) is tried again after
+    # this, doubled after each failure up to 30 s, until it is taken; also how often the
+    # owner scans its regions for documents still owed (and at once after a takeover).
+    prenotification_outbox_interval_s: float = Field(default=1.0, gt=0.0)
     # Test-only: writes skip the fencing compare, to prove the drill checker catches a
     # stale write. Refused unless AMK_UNSAFE_ALLOW_UNFENCED=1 is set in the environment.
     fencing: bool = True

@@ -30,11 +30,11 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import time
 from collections.abc import Awaitable, Callable
 
 from actors.centre.core import CentreCore, Peers
 from actors.centre.executor import Executor
+from actors.centre.outbox import OutboxRunner
 from actors.centre.region_host import RegionHost
 from actors.centre.region_state import RegionState
 from actors.domain import air, alerts
@@ -56,7 +56,6 @@ from cluster.errors import AmkError, RegionUnavailableError
 from cluster.ownership import read_owner
 
 Execute = Callable[[str, Command], Awaitable[Outcome]]
-MAX_BACKOFF_S = 30.0  # a delivery failing for good is retried at most this far apart
 
 
 class AirDesk:
@@ -67,8 +66,12 @@ class AirDesk:
         self.executor = executor
         self.peers = peers
         self.execute = execute  # Centre.execute: once per request id, like every command
-        self._inflight: dict[str, asyncio.Task[None]] = {}
-        self._not_before: dict[str, tuple[float, float]] = {}  # key -> (time, backoff)
+        self.outbox = OutboxRunner(
+            core,
+            "air_delivery_pending",  # item: request:{incident}:{alert} or report:{mission}
+            lambda: core.config.air_outbox_interval_s,
+            before_start=self._crash_point,
+        )
 
     # ------------------------------------------------------------ commands
 
@@ -266,45 +269,13 @@ class AirDesk:
             if air.unreported(mission):
                 self._spawn_report(host.region, mission.id)
 
-    def _spawn(self, key: str, region: str, work: Callable[[], Awaitable[None]]) -> None:
-        if key in self._inflight or self.core.stopping:
-            return
-        self._crash_point(key)
-        not_before = self._not_before.get(key)
-        if not_before is not None and time.monotonic() < not_before[0]:
-            return
-        task = asyncio.get_running_loop().create_task(self._run(key, region, work))
-        self._inflight[key] = task
-
-    async def _run(self, key: str, region: str, work: Callable[[], Awaitable[None]]) -> None:
-        try:
-            await work()
-            self._not_before.pop(key, None)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # kept pending: the next scan tries again, later
-            _, backoff = self._not_before.get(key, (0.0, self.core.config.air_outbox_interval_s))
-            self._not_before[key] = (time.monotonic() + backoff, min(MAX_BACKOFF_S, 2 * backoff))
-            host = self.core.hosts.get(region)
-            level = "warning" if isinstance(exc, AmkError) else "exception"
-            getattr(self.core.log, level)(
-                "air_delivery_pending",
-                region=region,
-                token=host.fence.token if host else 0,
-                item=key,  # request:{incident}:{alert} or report:{mission}
-                retry_in_s=backoff,
-                error=repr(exc),
-            )
-        finally:
-            self._inflight.pop(key, None)
-
     def _spawn_request(self, region: str, incident_id: str, alert_id: str) -> None:
         key = f"request:{incident_id}:{alert_id}"
-        self._spawn(key, region, lambda: self._deliver_request(region, incident_id, alert_id))
+        self.outbox.spawn(key, region, lambda: self._deliver_request(region, incident_id, alert_id))
 
     def _spawn_report(self, region: str, mission_id: str) -> None:
         key = f"report:{mission_id}"
-        self._spawn(key, region, lambda: self._deliver_report(region, mission_id))
+        self.outbox.spawn(key, region, lambda: self._deliver_report(region, mission_id))
 
     async def _deliver_request(self, region: str, incident_id: str, alert_id: str) -> None:
         """Incident side: the request to the AMK-LA's owner, then its receipt recorded."""
@@ -423,5 +394,4 @@ class AirDesk:
             os.kill(os.getpid(), signal.SIGKILL)
 
     def stop(self) -> None:
-        for task in list(self._inflight.values()):
-            task.cancel()
+        self.outbox.stop()

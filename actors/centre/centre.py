@@ -77,6 +77,7 @@ class Centre:
         # A region taken over: deliver at once what its outboxes hold (the previous
         # owner may have died between a commit and its delivery).
         self.ownership.on_taken.append(self.air_desk.kick)
+        self.ownership.on_taken.append(self.prenotifier.kick)
         self.dispatcher = Dispatcher(
             self.core,
             self.executor,
@@ -111,6 +112,7 @@ class Centre:
         self._tasks.append(asyncio.create_task(self.archiver.run()))
         self._tasks.append(asyncio.create_task(self.alerting.watch()))
         self._tasks.append(asyncio.create_task(self.air_desk.watch()))
+        self._tasks.append(asyncio.create_task(self.prenotifier.watch()))
         deadline = time.monotonic() + claim_timeout_s
         homes = set(core.config.home_regions(core.centre_id))
         while time.monotonic() < deadline:

@@ -47,6 +47,7 @@ from actors.domain.commands import (
     LinkCall,
     MarkAirMissionReported,
     MarkAirRequestDelivered,
+    MarkPreNotificationDelivered,
     OpenAirMission,
     ReceiveCall,
     RecordAirMission,
@@ -67,6 +68,11 @@ from actors.domain.errors import (
 )
 from actors.domain.model import Incident, Outcome, Unit, UnitStatus
 
+PRENOTIFICATION_COMMANDS = (
+    SendPreNotification,
+    UpdatePreNotificationEta,
+    MarkPreNotificationDelivered,
+)
 AIR_COMMANDS = (
     RequestAirAmbulance,
     MarkAirRequestDelivered,
@@ -106,7 +112,7 @@ class Dispatcher:
         host = self.core.host(region)
         if isinstance(cmd, ReceiveCall | AbandonCall | LinkCall | SetCallSharing):
             return await self.call_desk.run_call(host, cmd, now)
-        if isinstance(cmd, SendPreNotification | UpdatePreNotificationEta):
+        if isinstance(cmd, PRENOTIFICATION_COMMANDS):
             return await self.prenotifier.run(cmd, now)
         if isinstance(cmd, SendAlert | AcknowledgeAlert | CancelAlert | EscalateAlert):
             out = await self.alerting.run(cmd, now)

@@ -7,11 +7,20 @@ per send and per ETA update, with a journal entry naming the alert and the expec
 arrival), then delivers:
 
 **Order: commit, then deliver**, as for trippelvarsling (``alerting.py``): the journal
-never lacks a pre-notification a hospital received. If delivery fails the alert stays
-sent and unacknowledged, and the escalation check marks it for the console after
-``alert_escalate_after_s`` (a hospital that does not answer is escalated like any
-partner). The first document's answer ``{"acknowledged": true, ...}`` is recorded as an
-``AcknowledgeAlert`` command; updates and withdrawals need only a 2xx.
+never lacks a pre-notification a hospital received. **The record is the outbox**
+(``prenotify.documents_due`` against ``delivered``): every document the hospital must
+get, the first, each ETA update and the withdrawal, is delivered until the hospital
+answers with a 2xx, and the answer is recorded by a fenced write
+(``MarkPreNotificationDelivered``, one per document; its request id names the document,
+so a repeat is one write). A hospital that does not answer is tried again after
+``prenotification_outbox_interval_s``, doubled after each failure up to 30 s
+(``outbox.py``), logged each time; a takeover loads the count with the region, and the
+new owner's scan at takeover and every interval after goes on. Nothing is posted once
+and forgotten: a withdrawal that does not get through is retried until it does, so a
+stroke team is not left waiting for a patient who is not coming. The first document
+also stays unacknowledged until the hospital acknowledges it, and the escalation check
+marks it for the console after ``alert_escalate_after_s``. Its answer
+``{"acknowledged": true, ...}`` is recorded as an ``AcknowledgeAlert`` command.
 
 **The ETA watch** runs on the region's owner after each committed position report of
 a unit with an open pre-notification (:meth:`PreNotifier.unit_moved`): it recomputes the
@@ -33,11 +42,16 @@ from typing import Any
 from actors.centre.alerting import post_document
 from actors.centre.core import CentreCore
 from actors.centre.executor import Executor
+from actors.centre.outbox import OutboxRunner
+from actors.centre.region_host import RegionHost
+from actors.centre.region_state import RegionState
 from actors.domain import prenotification_doc, prenotify
 from actors.domain.alerts import find
 from actors.domain.commands import (
     AcknowledgeAlert,
     Command,
+    MarkPreNotificationDelivered,
+    PreNotificationCommand,
     SendPreNotification,
     UpdatePreNotificationEta,
 )
@@ -50,7 +64,7 @@ Execute = Callable[[str, Command], Awaitable[Outcome]]
 
 
 class PreNotifier:
-    """Pre-notification commands, the ETA watch and deliveries for one centre."""
+    """Pre-notification commands, the ETA watch and the hospitals' outbox for one centre."""
 
     def __init__(self, core: CentreCore, executor: Executor, execute: Execute) -> None:
         self.core = core
@@ -59,6 +73,11 @@ class PreNotifier:
         self.hospitals = {
             h.id: Hospital.from_mapping(h.model_dump()) for h in core.config.seed.hospitals
         }
+        self.outbox = OutboxRunner(
+            core,
+            "prenotification_delivery_pending",  # item: {incident}:{alert}
+            lambda: core.config.prenotification_outbox_interval_s,
+        )
         self._tasks: set[asyncio.Task[None]] = set()
         self._updating: set[tuple[str, str]] = set()  # (incident, alert) with an update in flight
 
@@ -70,11 +89,13 @@ class PreNotifier:
 
     # ------------------------------------------------------------ commands
 
-    async def run(self, cmd: SendPreNotification | UpdatePreNotificationEta, now: float) -> Outcome:
+    async def run(self, cmd: PreNotificationCommand, now: float) -> Outcome:
         """Decide and commit one pre-notification command under the incident's mailbox."""
         if isinstance(cmd, SendPreNotification):
             return await self._send(cmd, now)
-        return await self._update(cmd, now)
+        if isinstance(cmd, UpdatePreNotificationEta):
+            return await self._update(cmd, now)
+        return await self._mark_delivered(cmd, now)
 
     async def _send(self, cmd: SendPreNotification, now: float) -> Outcome:
         hospital = self.hospital(cmd.hospital_id)
@@ -118,9 +139,9 @@ class PreNotifier:
             eta_s=round(eta.eta_s),
             request_id=cmd.request_id,
         )
-        self._deliver(new, alert, "prenotification", url)
+        self.deliver(new, alert.id)
         if replaced is not None:
-            self.withdraw(new, replaced.id)
+            self.deliver(new, replaced.id)
         return out
 
     def _only_unit(self, inc: Incident) -> str:
@@ -158,9 +179,17 @@ class PreNotifier:
             alert=alert.id,
             shift_s=round(eta.expected_arrival - pre.expected_arrival),
         )
-        url = self.core.config.hospital_endpoint(alert.recipient)
-        if url is not None:
-            self._deliver(new, find(new, alert.id), "eta_update", url)
+        self.deliver(new, alert.id)
+        return out
+
+    async def _mark_delivered(self, cmd: MarkPreNotificationDelivered, now: float) -> Outcome:
+        host, _ = await self.executor.find_incident(cmd.incident_id)
+        async with self.core.mailboxes.enter(cmd.incident_id):
+            inc = host.incidents[cmd.incident_id]
+            new = prenotify.mark_delivered(inc, cmd.alert_id, cmd.due, now)
+            out = Outcome(incident=new)
+            details = {"alert": cmd.alert_id, "delivered": cmd.due}
+            await self.executor.commit(host.region, cmd, [new], out, details=details)
         return out
 
     # ------------------------------------------------------------ the ETA watch
@@ -215,31 +244,90 @@ class PreNotifier:
         finally:
             self._updating.discard(key)
 
-    # ------------------------------------------------------------ delivery
-
-    def withdraw(self, inc: Incident, alert_id: str) -> None:
-        """Tell the hospital of a cancelled or replaced pre-notification that the
-        patient is not coming (after the commit that closed it)."""
-        try:
-            alert = find(inc, alert_id)
-        except NotFoundError:
-            return
-        if alert.service is not AlertService.HOSPITAL or alert.prenotification is None:
-            return
-        url = self.core.config.hospital_endpoint(alert.recipient)
-        if url is not None:
-            self._deliver(inc, alert, "withdrawn", url)
-
-    def _deliver(self, inc: Incident, alert: Alert, kind: str, url: str) -> None:
-        self._spawn(self._post(inc, alert, kind, url))
-
     def _spawn(self, coro: Awaitable[None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)  # type: ignore[arg-type]
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _post(self, inc: Incident, alert: Alert, kind: str, url: str) -> None:
-        log = self.core.log
+    # ------------------------------------------------------------ the outbox
+
+    def withdraw(self, inc: Incident, alert_id: str) -> None:
+        """Tell the hospital of a cancelled, replaced or withdrawn pre-notification that
+        the patient is not coming (after the commit that closed it)."""
+        self.deliver(inc, alert_id)
+
+    def deliver(self, inc: Incident, alert_id: str) -> None:
+        """Start delivering what ``alert_id`` of ``inc`` still owes its hospital (nothing
+        if it owes nothing or is not a pre-notification)."""
+        try:
+            alert = find(inc, alert_id)
+        except NotFoundError:
+            return
+        if prenotify.pending(alert):
+            self._spawn_delivery(inc.region, inc.id, alert_id)
+
+    def kick(self, region: str) -> None:
+        """Deliver what ``region``'s pre-notifications owe (called when a region is taken)."""
+        host = self.core.hosts.get(region)
+        if host is not None:
+            self._scan(host)
+
+    async def watch(self) -> None:
+        """Deliver every served region's pending documents, until the centre stops."""
+        core = self.core
+        while not core.stopping:
+            await asyncio.sleep(core.config.prenotification_outbox_interval_s)
+            for region, host in list(core.hosts.items()):
+                if core.states.get(region) is RegionState.SERVING:
+                    self._scan(host)
+
+    def _scan(self, host: RegionHost) -> None:
+        for inc in host.incidents.with_alerts():  # the table's index: not every incident
+            for alert in prenotify.undelivered(inc):
+                self._spawn_delivery(host.region, inc.id, alert.id)
+
+    def _spawn_delivery(self, region: str, incident_id: str, alert_id: str) -> None:
+        key = f"{incident_id}:{alert_id}"
+        self.outbox.spawn(key, region, lambda: self._deliver(incident_id, alert_id))
+
+    def _hosted(self, incident_id: str) -> Incident | None:
+        for host in self.core.hosts.values():
+            if incident_id in host.incidents:
+                return host.incidents[incident_id]
+        return None  # handed over, or its region lost: the owner's scan delivers it
+
+    async def _deliver(self, incident_id: str, alert_id: str) -> None:
+        """Post the document for the pre-notification as it is now, record that the
+        hospital took it, and again while a newer one became due meanwhile. A failure
+        raises: the runner logs it and the item is tried again later."""
+        while True:
+            inc = self._hosted(incident_id)
+            if inc is None:
+                return
+            alert = find(inc, alert_id)
+            if not prenotify.pending(alert):
+                return
+            due = prenotify.documents_due(alert)
+            kind = prenotify.document_kind(alert)
+            url = self.core.config.hospital_endpoint(alert.recipient)
+            if url is None:
+                raise PreconditionError(
+                    inc.id, f"no pre-notification endpoint configured for {alert.recipient}"
+                )
+            answer = await self._post(inc, alert, kind, url)
+            if kind == "prenotification":  # before the mark: a resend is harmless, a lost ack not
+                await self._acknowledge(inc, alert, answer)
+            mark = MarkPreNotificationDelivered(
+                prenotify.delivered_request_id(inc.id, alert.id, due), inc.id, alert.id, due
+            )
+            try:
+                await self.execute(inc.region, mark)
+            except PreconditionError:
+                pass  # recorded by a previous owner meanwhile: read the record again
+
+    async def _post(self, inc: Incident, alert: Alert, kind: str, url: str) -> Any:
+        """POST the ``kind`` document of ``alert`` to its hospital; the answer's JSON.
+        Raises OSError naming the document and the hospital when it is not taken."""
         config = self.core.config
         centre = config.seed.centre(self.core.centre_id)
         assert alert.prenotification is not None
@@ -257,19 +345,22 @@ class PreNotifier:
                 post_document, url, body, headers, config.alert_send_timeout_s
             )
         except (OSError, ValueError) as exc:
-            log.warning(
-                "prenotification_not_delivered",
-                region=inc.region,
-                incident=inc.id,
-                alert=alert.id,
-                kind=kind,
-                hospital=alert.recipient,
-                error=str(exc),
-            )
+            raise OSError(f"{kind} document not taken by {alert.recipient}: {exc}") from exc
+        self.core.log.info(
+            "prenotification_delivered",
+            region=inc.region,
+            incident=inc.id,
+            alert=alert.id,
+            kind=kind,
+            hospital=alert.recipient,
+        )
+        return answer
+
+    async def _acknowledge(self, inc: Incident, alert: Alert, answer: Any) -> None:
+        """Record the hospital's acknowledgement of the first document, if it gave one."""
+        if not (isinstance(answer, dict) and answer.get("acknowledged") is True):
             return
-        acked = isinstance(answer, dict) and answer.get("acknowledged") is True
-        log.info("prenotification_delivered", incident=inc.id, alert=alert.id, kind=kind, ack=acked)
-        if kind != "prenotification" or not acked:
+        if alert.acknowledged_at:
             return
         cmd = AcknowledgeAlert(
             request_id=f"alert-ack-{inc.id}-{alert.id}",
@@ -281,8 +372,9 @@ class PreNotifier:
         try:
             await self.execute(inc.region, cmd)
         except AmkError as exc:  # acknowledged by hand first, cancelled, handed over
-            log.info("prenotification_ack_not_recorded", incident=inc.id, error=str(exc))
+            self.core.log.info("prenotification_ack_not_recorded", incident=inc.id, error=str(exc))
 
     def stop(self) -> None:
+        self.outbox.stop()
         for task in list(self._tasks):
             task.cancel()

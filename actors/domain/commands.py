@@ -273,6 +273,19 @@ class UpdatePreNotificationEta:
 
 
 @dataclass(frozen=True, slots=True)
+class MarkPreNotificationDelivered:
+    """Outbox, hospital side: the hospital answered document ``due`` of the
+    pre-notification (``actors/domain/prenotify.py``: the record is the outbox)."""
+
+    request_id: str
+    incident_id: str
+    alert_id: str
+    due: int
+    who: str = "prenotification-outbox"
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class RequestAirAmbulance:
     """Ask the AMK-LA serving the incident's region for an aircraft: committed on the
     incident as an air ambulance alert (sent), then delivered to the AMK-LA's owner."""
@@ -383,14 +396,10 @@ class MarkAirMissionReported:
 AirIncidentCommand = RequestAirAmbulance | MarkAirRequestDelivered | RecordAirMission
 AirMissionCommand = OpenAirMission | AnswerAirRequest | AbortAirMission | MarkAirMissionReported
 AirCommand = AirIncidentCommand | AirMissionCommand
-AlertCommand = (
-    SendAlert
-    | AcknowledgeAlert
-    | CancelAlert
-    | EscalateAlert
-    | SendPreNotification
-    | UpdatePreNotificationEta
+PreNotificationCommand = (
+    SendPreNotification | UpdatePreNotificationEta | MarkPreNotificationDelivered
 )
+AlertCommand = SendAlert | AcknowledgeAlert | CancelAlert | EscalateAlert | PreNotificationCommand
 IncidentCommand = TriageIncident | ChangeIncidentStatus | AddIncidentNote
 UnitCommand = ChangeUnitStatus | ReportUnitPosition
 PairCommand = AssignUnit | ReleaseUnit

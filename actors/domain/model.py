@@ -179,7 +179,9 @@ class PreNotification:
     in that status change's write (the pre-notification's lead time is measured to it).
     ``replaced_by`` names the pre-notification that took over when the dispatcher
     changed the destination; ``withdrawn_at`` is when the unit left the incident without
-    reaching the hospital (released, or the patient not transported).
+    reaching the hospital (released, or the patient not transported). ``delivered``
+    counts the documents the hospital has answered with a 2xx, against
+    ``prenotify.documents_due``: fewer is the outbox, delivered until it is not.
     """
 
     hospital_name: str
@@ -198,6 +200,8 @@ class PreNotification:
     arrived_at: float = 0.0
     replaced_by: str = ""
     withdrawn_at: float = 0.0
+    delivered: int = 0  # documents the hospital has taken (the outbox: prenotify.py)
+    delivered_at: float = 0.0  # when the last of them was recorded
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> PreNotification:

@@ -31,6 +31,16 @@ unanswered); what is its own:
   withdraws its open pre-notification in that write, and the hospital is told, so a
   team does not wait for a patient who is not coming. An acknowledged one included:
   the lifecycle keeps its state, ``withdrawn_at`` closes it.
+- **Delivery: the record is the outbox** (:func:`documents_due`, :func:`undelivered`,
+  :func:`mark_delivered`). Each of the above that the hospital must hear of (the first
+  document, each ETA update, the withdrawal of one cancelled, replaced or withdrawn)
+  adds one to the documents due; ``delivered`` counts those the hospital answered with
+  a 2xx, recorded by a fenced write after the answer. While fewer are delivered than
+  due, the owner sends the document for the state as it is now (the latest expected
+  arrival, or the withdrawal), retrying until the hospital answers, and a takeover
+  loads the count with the region and goes on. Sent twice (the owner died between the
+  answer and its record), a document is harmless: each carries its ``sequence``.
+  After arrival nothing is due: the patient is at the door.
 
 Every function returns new records and leaves its inputs untouched; ``now`` is given.
 """
@@ -275,3 +285,79 @@ def lead_time_s(alert: Alert) -> float | None:
     if pre is None or not pre.arrived_at or not alert.sent_at:
         return None
     return pre.arrived_at - alert.sent_at
+
+
+def closed(alert: Alert) -> bool:
+    """Whether the hospital must be told its patient is not coming: the pre-notification
+    was cancelled, replaced by another hospital's, or withdrawn (never after arrival)."""
+    pre = alert.prenotification
+    if pre is None or pre.arrived_at:
+        return False
+    return bool(pre.replaced_by or pre.withdrawn_at) or alert.state not in STANDING
+
+
+def documents_due(alert: Alert) -> int:
+    """How many documents the hospital should have by now: the first, one per ETA
+    update, and the withdrawal once :func:`closed`."""
+    pre = alert.prenotification
+    if pre is None:
+        return 0
+    return 1 + pre.eta_updates + (1 if closed(alert) else 0)
+
+
+def pending(alert: Alert) -> bool:
+    """Whether ``alert`` is a pre-notification whose hospital lacks its latest document
+    (nothing is pending after the unit's arrival)."""
+    pre = alert.prenotification
+    return (
+        alert.service is AlertService.HOSPITAL
+        and pre is not None
+        and not pre.arrived_at
+        and pre.delivered < documents_due(alert)
+    )
+
+
+def undelivered(inc: Incident) -> list[Alert]:
+    """The incident's pre-notifications with a document still to deliver."""
+    return [a for a in inc.alerts if pending(a)]
+
+
+def document_kind(alert: Alert) -> str:
+    """Which document tells the hospital the state as it is now: the withdrawal once
+    closed, else the first until one was delivered, else an ETA update."""
+    pre = alert.prenotification
+    if pre is None:
+        raise PreconditionError(alert.id, "not a pre-notification")
+    if closed(alert):
+        return "withdrawn"
+    return "prenotification" if pre.delivered == 0 else "eta_update"
+
+
+def delivered_request_id(incident_id: str, alert_id: str, due: int) -> str:
+    """The request id of the record that the hospital took document ``due``: a second
+    try of the same record is one write."""
+    return f"prenotif-delivered-{incident_id}-{alert_id}-{due}"
+
+
+def mark_delivered(inc: Incident, alert_id: str, due: int, now: float) -> Incident:
+    """The incident with ``due`` documents of ``alert_id`` delivered. A record that
+    comes late (a newer one is in) is refused, so it writes nothing."""
+    current = find(inc, alert_id)
+    pre = current.prenotification
+    if pre is None or current.service is not AlertService.HOSPITAL:
+        raise InvalidArgumentError("alert_id", f"alert {alert_id} is not a pre-notification")
+    if due > documents_due(current):
+        raise InvalidArgumentError(
+            "due", f"{due} documents delivered, but only {documents_due(current)} are due"
+        )
+    if due <= pre.delivered:
+        raise PreconditionError(
+            inc.id, f"pre-notification {alert_id}: {pre.delivered} documents already recorded"
+        )
+    new = copy.deepcopy(inc)
+    pre = find(new, alert_id).prenotification
+    assert pre is not None
+    pre.delivered = due
+    pre.delivered_at = now
+    new.updated_at = now
+    return new

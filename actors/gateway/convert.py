@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from actors.domain import prenotify
 from actors.domain import validation as v
 from actors.domain.commands import (
     AcknowledgeAlert,
@@ -40,7 +41,6 @@ from actors.domain.model import (
     Incident,
     IncidentStatus,
     PatientCondition,
-    PreNotification,
     Sex,
     Unit,
     UnitKind,
@@ -283,7 +283,7 @@ def alert_pb(incident_id: str, a: Alert) -> pb.Alert:
         cancelled_at=when(a.cancelled_at),
         cancelled_by=a.cancelled_by,
         note=a.note,
-        prenotification=prenotification_pb(a.recipient, a.sent_at, a.prenotification),
+        prenotification=prenotification_pb(a),
         air_kind=to_pb_enum(a.air_kind),
         mission_id=a.mission_id,
         delivered_at=when(a.delivered_at),
@@ -296,13 +296,12 @@ def alert_pb(incident_id: str, a: Alert) -> pb.Alert:
     )
 
 
-def prenotification_pb(
-    hospital_id: str, sent_at: float, p: PreNotification | None
-) -> pb.PreNotification | None:
+def prenotification_pb(a: Alert) -> pb.PreNotification | None:
+    p, sent_at = a.prenotification, a.sent_at
     if p is None:
         return None
     return pb.PreNotification(
-        hospital_id=hospital_id,
+        hospital_id=a.recipient,
         hospital_name=p.hospital_name,
         condition=to_pb_enum(p.condition),
         age=p.age,
@@ -320,6 +319,9 @@ def prenotification_pb(
         replaced_by=p.replaced_by,
         withdrawn_at=when(p.withdrawn_at),
         lead_time_s=p.arrived_at - sent_at if p.arrived_at and sent_at else 0.0,
+        documents_due=prenotify.documents_due(a),
+        documents_delivered=p.delivered,
+        delivered_at=when(p.delivered_at),
     )
 
 

@@ -370,5 +370,21 @@ async def test_a_hospital_is_suggested_chosen_and_pre_notified_from_the_incident
     assert doc.document["patient"]["age"] == 74 and not partners.ulleval.refused
     sent_onset = datetime.fromisoformat(doc.document["symptom_onset"]).timestamp()
     assert abs(sent_onset - onset) < 60, (doc.document["symptom_onset"], onset_local)
+
+    # The unit is released while Ullevål's receiving system is out: the alert says the
+    # hospital has not got the withdrawal, until the retried delivery gets through.
+    owed = notified.locator(".alert-owed")
+    partners.ulleval.down = True
+    try:
+        await stub.ReleaseUnit(
+            pb.ReleaseUnitRequest(request_id=rid(), incident_id=inc.id, unit_id=unit.id),
+            timeout=10,
+        )
+        await owed.wait_for(timeout=WAIT_MS)
+        assert "1 av 2 levert" in (await owed.text_content() or "")
+    finally:
+        partners.ulleval.down = False
+    await owed.wait_for(state="detached", timeout=WAIT_MS)
+    assert partners.ulleval.documents_for(inc.id, "withdrawn")
     assert page.amk_errors == []
     await page.context.close()

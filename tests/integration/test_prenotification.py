@@ -19,6 +19,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import grpc
 import pytest
@@ -64,6 +65,8 @@ class HospitalCluster:
     fire: PartnerCentre
     gateway: str
     started: float
+    deployment: Any  # clients.launcher.Deployment: a test kills a centre
+    config: ClusterConfig
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -92,7 +95,14 @@ async def hospitals(
     channel = open_channel(config.gateways[0], client_identity(), token=session_token())
     try:
         yield HospitalCluster(
-            pb_grpc.DispatchServiceStub(channel), ulleval, ahus, fire, config.gateways[0], started
+            pb_grpc.DispatchServiceStub(channel),
+            ulleval,
+            ahus,
+            fire,
+            config.gateways[0],
+            started,
+            deployment,
+            config,
         )
     finally:
         await channel.close()
@@ -149,6 +159,18 @@ async def hospital_alert(stub, incident_id: str, alert_id: str) -> pb.Alert:
     return next(a for a in reply.alerts if a.id == alert_id)
 
 
+async def delivered(stub, incident_id: str, alert_id: str, count: int) -> pb.Alert:
+    """The alert once ``count`` documents are due and all recorded as taken."""
+
+    async def check() -> pb.Alert:
+        a = await hospital_alert(stub, incident_id, alert_id)
+        pre = a.prenotification
+        assert (pre.documents_due, pre.documents_delivered) == (count, count), pre
+        return a
+
+    return await assert_eventually(check, timeout_s=30)
+
+
 def iso_s(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
@@ -201,6 +223,7 @@ async def test_stroke_prenotification_acknowledged_updated_and_arrived(
 
     acked = await assert_eventually(acknowledged, timeout_s=30)
     assert acked.acknowledged_by == ulleval.name
+    await delivered(stub, inc.id, sent.id, 1)  # the outbox is empty once it is recorded
     (doc,) = ulleval.documents_for(inc.id, "prenotification")  # once, and valid (else refused)
     assert not ulleval.refused
     body = doc.document
@@ -259,6 +282,10 @@ async def test_stroke_prenotification_acknowledged_updated_and_arrived(
     assert send_entry.tokens["oslo"] > 0  # a fenced write
     assert [e.who for e in by_command["AcknowledgeAlert"]] == ["hospital:ous-ulleval"]
     assert {e.who for e in by_command["UpdatePreNotificationEta"]} == {"eta-watch"}
+    marks = [
+        json.loads(e.details_json)["delivered"] for e in by_command["MarkPreNotificationDelivered"]
+    ]
+    assert marks[0] == 1 and marks == sorted(set(marks))  # each document recorded once
     (timeline,) = [a for a in history.alerts if a.id == sent.id]
     assert timeline.acknowledged_at.seconds and timeline.prenotification.arrived_at.seconds
 
@@ -438,3 +465,84 @@ async def test_cli_destination_prenotify_and_history(hospitals: HospitalCluster,
     assert alert["sent_at"] and alert["prenotification"]["expected_arrival"]
     assert "SendPreNotification" in [e["command"] for e in history["entries"]]
     assert main(["--gateway", hospitals.gateway, "prenotify", inc.id, "--hospital", "x"]) == 2
+
+
+async def test_a_withdrawal_is_retried_until_the_hospital_is_back(
+    hospitals: HospitalCluster,
+) -> None:
+    """Ahus's receiving system is out when the crew leaves without the patient: the
+    withdrawal stays owed (shown as 1 of 2 documents delivered), is tried again, and is
+    delivered once Ahus is back, so the team does not wait for a patient not coming."""
+    stub, ahus = hospitals.stub, hospitals.ahus
+    inc = await incident_from_call(stub, STROKE_CODE, "slag-5")
+    unit = await assign_ambulance(stub, inc.id)
+    sent = await stub.SendPreNotification(
+        pb.SendPreNotificationRequest(
+            request_id=rid(), incident_id=inc.id, hospital_id="ahus-lorenskog", condition=STROKE
+        ),
+        timeout=10,
+    )
+    await delivered(stub, inc.id, sent.id, 1)
+    ahus.down = True
+    try:
+        tried = ahus.turned_away
+        await unit_status(stub, unit.id, pb.UNIT_STATUS_AVAILABLE_MOBILE)
+
+        async def tried_again() -> None:
+            assert ahus.turned_away >= tried + 2  # the first try and at least one more
+
+        await assert_eventually(tried_again, timeout_s=30)
+        owed = (await hospital_alert(stub, inc.id, sent.id)).prenotification
+        assert (owed.documents_due, owed.documents_delivered) == (2, 1)
+        assert not ahus.documents_for(inc.id, "withdrawn")
+    finally:
+        ahus.down = False
+    await delivered(stub, inc.id, sent.id, 2)
+    gone = one(ahus.documents_for(inc.id, "withdrawn"))
+    assert gone.document["alert_id"] == sent.id and "not transported" in gone.document["reason"]
+    history = await stub.GetIncidentHistory(
+        pb.GetIncidentHistoryRequest(incident_id=inc.id), timeout=10
+    )
+    marks = [e for e in history.entries if e.command == "MarkPreNotificationDelivered"]
+    assert [json.loads(e.details_json)["delivered"] for e in marks] == [1, 2]
+    assert all(e.tokens["oslo"] > 0 for e in marks)  # fenced writes
+
+
+async def test_the_next_owner_delivers_what_a_killed_centre_owed(
+    hospitals: HospitalCluster,
+) -> None:
+    """Ullevål is out when the pre-notification is sent, and AMK Oslo is killed before
+    Ullevål is back: Oslo's next owner finds the document owed in the record it takes
+    over and delivers it, under its own fencing token. (Last in the module: Oslo ends
+    served by its backup.)"""
+    from tests.integration.air_support import back_as_standby, kill
+
+    stub, ulleval = hospitals.stub, hospitals.ulleval
+    inc = await incident_from_call(stub, STROKE_CODE, "slag-6")
+    await assign_ambulance(stub, inc.id)
+    ulleval.down = True
+    try:
+        tried = ulleval.turned_away
+        sent = await stub.SendPreNotification(
+            pb.SendPreNotificationRequest(
+                request_id=rid(), incident_id=inc.id, hospital_id="ous-ulleval", condition=STROKE
+            ),
+            timeout=10,
+        )
+
+        async def tried_once() -> None:
+            assert ulleval.turned_away > tried
+
+        await assert_eventually(tried_once, timeout_s=30)
+        pid = await kill(hospitals, "oslo")
+    finally:
+        ulleval.down = False
+    acked = await delivered(stub, inc.id, sent.id, 1)
+    assert acked.state == pb.ALERT_STATE_ACKNOWLEDGED and acked.acknowledged_by == ulleval.name
+    assert one(ulleval.documents_for(inc.id, "prenotification")).document["alert_id"] == sent.id
+    history = await stub.GetIncidentHistory(
+        pb.GetIncidentHistoryRequest(incident_id=inc.id), timeout=10
+    )
+    token = {e.command: e.tokens["oslo"] for e in history.entries}
+    assert token["MarkPreNotificationDelivered"] > token["SendPreNotification"]  # the next owner
+    await back_as_standby(hospitals, "oslo", pid)

@@ -61,7 +61,12 @@ def test_prenotification_cell_says_patient_eta_updates_and_arrival() -> None:
     no_age = pb.Alert(prenotification=pb.PreNotification(condition=pb.DESTINATION_CONDITION_OTHER))
     assert prenotification_text(no_age).startswith("other, age ?")
     gone = prenotification_text(prenotified(withdrawn_at=ts(T0 + 60), replaced_by="a4"))
-    assert "replaced by a4" in gone and "withdrawn " in gone
+    assert "replaced by a4" in gone and "withdrawn " in gone and "not yet told" not in gone
+    owed = prenotification_text(prenotified(documents_due=2, documents_delivered=1))
+    assert owed.endswith("hospital not yet told: 1 of 2 documents delivered")
+    assert "not yet told" not in text + done  # nothing due (0 of 0) reads as nothing owed
+    told = prenotification_text(prenotified(documents_due=2, documents_delivered=2))
+    assert "not yet told" not in told
 
 
 def test_alert_list_and_history_show_the_pre_notification() -> None:

@@ -235,6 +235,70 @@ def test_a_cancelled_pre_notification_is_not_open() -> None:
     assert pn.mark_arrived(cancelled, "u1", T0 + 10) is cancelled
 
 
+# ---------------------------------------------------------------- the outbox
+
+
+def test_each_document_the_hospital_must_get_is_due_until_recorded_delivered() -> None:
+    inc, alert, _ = sent()
+    assert (pn.documents_due(alert), pn.document_kind(alert)) == (1, "prenotification")
+    assert pn.undelivered(inc) == [alert]
+    first = pn.mark_delivered(inc, alert.id, 1, T0 + 1)
+    assert pn.undelivered(first) == [] and first.alerts[0].prenotification.delivered_at == T0 + 1
+    assert inc.alerts[0].prenotification.delivered == 0  # input untouched
+    later = pn.TransportEta(alert.prenotification.expected_arrival + 300, 900.0, "x")
+    moved = pn.update_eta(first, alert.id, later, 60.0, T0 + 120)
+    assert [a.id for a in pn.undelivered(moved)] == [alert.id]
+    assert (pn.documents_due(moved.alerts[0]), pn.document_kind(moved.alerts[0])) == (
+        2, "eta_update",
+    )  # fmt: skip
+    updated = pn.mark_delivered(moved, alert.id, 2, T0 + 121)
+    withdrawn, _ = pn.withdraw_for_unit(updated, "u1", "released", T0 + 200)
+    gone = withdrawn.alerts[0]
+    assert (pn.documents_due(gone), pn.document_kind(gone)) == (3, "withdrawn")
+    assert pn.undelivered(pn.mark_delivered(withdrawn, alert.id, 3, T0 + 201)) == []
+
+
+def test_a_first_document_never_taken_goes_out_with_the_latest_eta() -> None:
+    inc, alert, _ = sent()
+    later = pn.TransportEta(alert.prenotification.expected_arrival + 300, 900.0, "x")
+    moved = pn.update_eta(inc, alert.id, later, 60.0, T0 + 120)
+    # Two due, none taken: one document, the first, as the record is now.
+    assert (pn.documents_due(moved.alerts[0]), pn.document_kind(moved.alerts[0])) == (
+        2, "prenotification",
+    )  # fmt: skip
+    assert pn.undelivered(pn.mark_delivered(moved, alert.id, 2, T0 + 121)) == []
+
+
+def test_cancelled_and_replaced_owe_their_hospital_a_withdrawal_arrived_owes_nothing() -> None:
+    inc, alert, _ = sent()
+    cancelled = alerts.cancel(pn.mark_delivered(inc, alert.id, 1, T0), alert.id, "kari", "x", T0)
+    assert pn.document_kind(cancelled.alerts[0]) == "withdrawn"
+    assert pn.undelivered(cancelled) == cancelled.alerts
+    replaced, new, old = sent(pn.mark_delivered(inc, alert.id, 1, T0), AHUS)
+    assert old is not None
+    assert {a.id: pn.document_kind(a) for a in pn.undelivered(replaced)} == {
+        alert.id: "withdrawn", new.id: "prenotification",
+    }  # fmt: skip
+    later = pn.TransportEta(alert.prenotification.expected_arrival + 300, 900.0, "x")
+    moved = pn.update_eta(inc, alert.id, later, 60.0, T0 + 120)
+    arrived = pn.mark_arrived(moved, "u1", T0 + 600)  # an update never taken: moot now
+    assert pn.undelivered(arrived) == []
+
+
+def test_a_late_or_impossible_delivery_record_is_refused() -> None:
+    inc, alert, _ = sent()
+    first = pn.mark_delivered(inc, alert.id, 1, T0 + 1)
+    with pytest.raises(PreconditionError, match="already recorded"):
+        pn.mark_delivered(first, alert.id, 1, T0 + 2)
+    with pytest.raises(InvalidArgumentError, match="only 1 are due") as err:
+        pn.mark_delivered(inc, alert.id, 2, T0 + 2)
+    assert err.value.field == "due"
+    police, _ = alerts.send(inc, AlertService.POLICE_112, "112:oslo", "kari", T0, "x")
+    with pytest.raises(InvalidArgumentError, match="not a pre-notification"):
+        pn.mark_delivered(police, police.alerts[-1].id, 1, T0)
+    assert pn.undelivered(police) == [alert]  # the police alert is not in this outbox
+
+
 # ---------------------------------------------------------------- the document
 
 

@@ -315,7 +315,7 @@ class Alert(_message.Message):
     def __init__(self, id: _Optional[str] = ..., incident_id: _Optional[str] = ..., service: _Optional[_Union[AlertService, str]] = ..., state: _Optional[_Union[AlertState, str]] = ..., action_card: _Optional[str] = ..., criteria_code: _Optional[str] = ..., reason: _Optional[str] = ..., recipient: _Optional[str] = ..., proposed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sent_by: _Optional[str] = ..., acknowledged_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., acknowledged_by: _Optional[str] = ..., escalated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancelled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancelled_by: _Optional[str] = ..., note: _Optional[str] = ..., prenotification: _Optional[_Union[PreNotification, _Mapping]] = ..., air_kind: _Optional[_Union[UnitKind, str]] = ..., mission_id: _Optional[str] = ..., delivered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., declined_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., declined_by: _Optional[str] = ..., aircraft_unit_id: _Optional[str] = ..., base_doctor: _Optional[str] = ..., mission_state: _Optional[_Union[AirMissionState, str]] = ..., mission_updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class PreNotification(_message.Message):
-    __slots__ = ("hospital_id", "hospital_name", "condition", "age", "sex", "urgency", "findings", "free_text", "symptom_onset", "unit_id", "expected_arrival", "eta_reason", "eta_updated_at", "eta_updates", "arrived_at", "replaced_by", "lead_time_s", "withdrawn_at")
+    __slots__ = ("hospital_id", "hospital_name", "condition", "age", "sex", "urgency", "findings", "free_text", "symptom_onset", "unit_id", "expected_arrival", "eta_reason", "eta_updated_at", "eta_updates", "arrived_at", "replaced_by", "lead_time_s", "withdrawn_at", "documents_due", "documents_delivered", "delivered_at")
     HOSPITAL_ID_FIELD_NUMBER: _ClassVar[int]
     HOSPITAL_NAME_FIELD_NUMBER: _ClassVar[int]
     CONDITION_FIELD_NUMBER: _ClassVar[int]
@@ -334,6 +334,9 @@ class PreNotification(_message.Message):
     REPLACED_BY_FIELD_NUMBER: _ClassVar[int]
     LEAD_TIME_S_FIELD_NUMBER: _ClassVar[int]
     WITHDRAWN_AT_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENTS_DUE_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENTS_DELIVERED_FIELD_NUMBER: _ClassVar[int]
+    DELIVERED_AT_FIELD_NUMBER: _ClassVar[int]
     hospital_id: str
     hospital_name: str
     condition: DestinationCondition
@@ -352,7 +355,10 @@ class PreNotification(_message.Message):
     replaced_by: str
     lead_time_s: float
     withdrawn_at: _timestamp_pb2.Timestamp
-    def __init__(self, hospital_id: _Optional[str] = ..., hospital_name: _Optional[str] = ..., condition: _Optional[_Union[DestinationCondition, str]] = ..., age: _Optional[int] = ..., sex: _Optional[_Union[PreNotificationSex, str]] = ..., urgency: _Optional[_Union[Urgency, str]] = ..., findings: _Optional[str] = ..., free_text: _Optional[str] = ..., symptom_onset: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unit_id: _Optional[str] = ..., expected_arrival: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., eta_reason: _Optional[str] = ..., eta_updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., eta_updates: _Optional[int] = ..., arrived_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., replaced_by: _Optional[str] = ..., lead_time_s: _Optional[float] = ..., withdrawn_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    documents_due: int
+    documents_delivered: int
+    delivered_at: _timestamp_pb2.Timestamp
+    def __init__(self, hospital_id: _Optional[str] = ..., hospital_name: _Optional[str] = ..., condition: _Optional[_Union[DestinationCondition, str]] = ..., age: _Optional[int] = ..., sex: _Optional[_Union[PreNotificationSex, str]] = ..., urgency: _Optional[_Union[Urgency, str]] = ..., findings: _Optional[str] = ..., free_text: _Optional[str] = ..., symptom_onset: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unit_id: _Optional[str] = ..., expected_arrival: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., eta_reason: _Optional[str] = ..., eta_updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., eta_updates: _Optional[int] = ..., arrived_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., replaced_by: _Optional[str] = ..., lead_time_s: _Optional[float] = ..., withdrawn_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., documents_due: _Optional[int] = ..., documents_delivered: _Optional[int] = ..., delivered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Unit(_message.Message):
     __slots__ = ("id", "call_sign", "region", "kind", "crew", "status", "position", "station", "incident_id", "updated_at", "revision", "air_mission_id")

@@ -40,7 +40,8 @@ function alertItem(incidentId, a) {
   },
   h('strong', {}, en(service)), partner(a), ' · ',
   h('span', { class: 'alert-state' }, en(state)),
-  h('span', { class: 'meta' }, ` ${facts(a, state).join(' · ')}`));
+  h('span', { class: 'meta' }, ` ${facts(a, state).join(' · ')}`),
+  owed(a));
   const err = h('span', { class: 'form-error' });
   // Each answer is the alert; the incident record that carries it comes on the stream and
   // redraws this line. Until it does, a button that worked stays disabled: a second click
@@ -74,6 +75,16 @@ function alertItem(incidentId, a) {
   }
   li.append(err);
   return li;
+}
+
+/** A pre-notification whose hospital has not taken its latest document (the first,
+ * an ETA update or the withdrawal): the owner keeps trying until it does, and the
+ * dispatcher may phone the hospital rather than wait. Nothing for any other alert. */
+function owed(a) {
+  const due = a.prenotification?.documents_due || 0;
+  const delivered = a.prenotification?.documents_delivered || 0;
+  if (delivered >= due) return null;
+  return h('span', { class: 'alert-owed' }, ` · ${t('alerts.hospital_not_told', { delivered, due })}`);
 }
 
 /** Who the alert went to, where the service alone does not say: the hospital. */

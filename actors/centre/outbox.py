@@ -1,0 +1,96 @@
+"""The runner of a centre's outboxes: one delivery in flight per item, retried with a
+growing pause until it succeeds.
+
+An outbox item is a committed record that says something is still to be told to
+someone else (an air request the AMK-LA has not taken, a mission change the incident's
+owner has not recorded, a hospital document the hospital has not answered). The record
+is the outbox, so a takeover loads it with the region, and the owner's scan finds it
+again; this runner only decides *when* to try. Its rules, shared by every outbox so
+they are the same everywhere:
+
+- one delivery per item at a time (a key names the item), so a slow partner is never
+  sent the same thing twice in parallel and reports arrive in order;
+- a failed delivery pauses the item for the interval, doubled after each failure up to
+  :data:`MAX_BACKOFF_S`, and logs a warning with the region and the fencing token each
+  time (an ``AmkError`` is expected, e.g. no owner while it fails over; anything else is
+  logged with its traceback);
+- nothing is dropped: the item stays in the record, and the next scan after the pause
+  tries again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+from actors.centre.core import CentreCore
+from cluster.errors import AmkError
+
+MAX_BACKOFF_S = 30.0  # a delivery failing for good is retried at most this far apart
+
+Work = Callable[[], Awaitable[None]]
+
+
+class OutboxRunner:
+    """Deliveries of one kind of outbox for one centre (``event``: the log event of a
+    failed try, e.g. ``air_delivery_pending``)."""
+
+    def __init__(
+        self,
+        core: CentreCore,
+        event: str,
+        interval_s: Callable[[], float],
+        before_start: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.core = core
+        self.event = event
+        self.interval_s = interval_s  # read at each failure: the config's current value
+        self.before_start = before_start  # drills: a crash point between commit and delivery
+        self.clock = clock
+        self._inflight: dict[str, asyncio.Task[None]] = {}
+        self._not_before: dict[str, tuple[float, float]] = {}  # key -> (time, backoff)
+
+    def spawn(self, key: str, region: str, work: Work) -> None:
+        """Start delivering ``key`` unless it is in flight or pausing after a failure."""
+        if key in self._inflight or self.core.stopping:
+            return
+        if self.before_start is not None:
+            self.before_start(key)
+        not_before = self._not_before.get(key)
+        if not_before is not None and self.clock() < not_before[0]:
+            return
+        task = asyncio.get_running_loop().create_task(self._run(key, region, work))
+        self._inflight[key] = task
+
+    def pausing(self, key: str) -> float:
+        """Seconds until ``key`` is tried again after a failure (0.0 when not pausing)."""
+        not_before = self._not_before.get(key)
+        return max(0.0, not_before[0] - self.clock()) if not_before else 0.0
+
+    async def _run(self, key: str, region: str, work: Work) -> None:
+        try:
+            await work()
+            self._not_before.pop(key, None)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # kept pending: the next scan tries again, later
+            _, backoff = self._not_before.get(key, (0.0, self.interval_s()))
+            self._not_before[key] = (self.clock() + backoff, min(MAX_BACKOFF_S, 2 * backoff))
+            host = self.core.hosts.get(region)
+            level = "warning" if isinstance(exc, AmkError | OSError | ValueError) else "exception"
+            getattr(self.core.log, level)(
+                self.event,
+                region=region,
+                token=host.fence.token if host else 0,
+                item=key,
+                retry_in_s=backoff,
+                error=repr(exc),
+            )
+        finally:
+            self._inflight.pop(key, None)
+
+    def stop(self) -> None:
+        for task in list(self._inflight.values()):
+            task.cancel()
