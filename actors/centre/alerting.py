@@ -46,12 +46,18 @@ Execute = Callable[[str, Command], Awaitable[Outcome]]
 
 
 def post_document(url: str, body: bytes, headers: dict[str, str], timeout_s: float) -> Any:
-    """POST ``body`` (JSON) to ``url``; the answer's JSON. Blocking: run it in a thread."""
+    """POST ``body`` (JSON) to ``url``; the answer's JSON, or None when a 2xx answer is
+    not JSON (taken, and not acknowledged). Raises OSError (urllib's errors: no answer,
+    not 2xx). Blocking: run it in a thread."""
     req = urllib.request.Request(
         url, data=body, method="POST", headers={"Content-Type": "application/json", **headers}
     )
     with urllib.request.urlopen(req, timeout=timeout_s) as resp:
-        return json.loads(resp.read() or b"{}")
+        raw = resp.read()
+    try:
+        return json.loads(raw or b"{}")
+    except ValueError:
+        return None
 
 
 class Alerting:

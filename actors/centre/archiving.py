@@ -41,7 +41,7 @@ from actors.centre.core import CentreCore
 from actors.centre.records import ArchivePass
 from actors.centre.region_host import RegionHost
 from actors.centre.region_state import RegionState
-from actors.domain import air, air_mission_lifecycle
+from actors.domain import air, air_mission_lifecycle, prenotify
 from actors.domain.model import AirMission, Call, CallStatus, Incident, IncidentStatus
 from cluster.archive import ArchivedRecord, ArchiveStore, JournalRow, open_migrated
 from cluster.archive.journal import journal_row
@@ -160,7 +160,10 @@ class Archiver:
             (
                 i
                 for i in host.incidents.values()
-                if i.status in CLOSED and i.updated_at <= cutoff and not air.exchange_open(i)
+                if i.status in CLOSED
+                and i.updated_at <= cutoff
+                and not air.exchange_open(i)
+                and not prenotify.undelivered(i)  # its outbox is the record: kept until sent
             ),
             key=lambda i: i.updated_at,
         )[:limit]

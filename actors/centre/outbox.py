@@ -12,8 +12,9 @@ they are the same everywhere:
   sent the same thing twice in parallel and reports arrive in order;
 - a failed delivery pauses the item for the interval, doubled after each failure up to
   :data:`MAX_BACKOFF_S`, and logs a warning with the region and the fencing token each
-  time (an ``AmkError`` is expected, e.g. no owner while it fails over; anything else is
-  logged with its traceback);
+  time (expected failures: an ``AmkError``, e.g. no owner while it fails over, and an
+  ``OSError`` or ``ValueError`` of a partner that does not answer or answers badly;
+  anything else is a bug, logged with its traceback);
 - nothing is dropped: the item stays in the record, and the next scan after the pause
   tries again.
 """

@@ -8,7 +8,7 @@ arrival), then delivers:
 
 **Order: commit, then deliver**, as for trippelvarsling (``alerting.py``): the journal
 never lacks a pre-notification a hospital received. **The record is the outbox**
-(``prenotify.documents_due`` against ``delivered``): every document the hospital must
+(``Alert.documents_due`` against ``delivered``): every document the hospital must
 get, the first, each ETA update and the withdrawal, is delivered until the hospital
 answers with a 2xx, and the answer is recorded by a fenced write
 (``MarkPreNotificationDelivered``, one per document; its request id names the document,
@@ -307,7 +307,7 @@ class PreNotifier:
             alert = find(inc, alert_id)
             if not prenotify.pending(alert):
                 return
-            due = prenotify.documents_due(alert)
+            due = alert.documents_due()
             kind = prenotify.document_kind(alert)
             url = self.core.config.hospital_endpoint(alert.recipient)
             if url is None:
@@ -324,6 +324,28 @@ class PreNotifier:
                 await self.execute(inc.region, mark)
             except PreconditionError:
                 pass  # recorded by a previous owner meanwhile: read the record again
+            await self._read_back(inc, alert_id, due)
+
+    async def _read_back(self, inc: Incident, alert_id: str, due: int) -> None:
+        """Make sure the cached record shows ``due`` documents delivered before the loop
+        reads it again. A commit answered "unavailable" after etcd applied it, then
+        repeated and answered from the journal, leaves the cache behind; reading it
+        would post the same document again at once, and again. Read the key from etcd
+        instead; if even that does not show it, raise: the runner pauses the item."""
+        if self._delivered(inc.id, alert_id) >= due:
+            return
+        await self.executor.reload([self.core.keys.incident(inc.region, inc.id)])
+        if self._delivered(inc.id, alert_id) < due:
+            raise PreconditionError(
+                inc.id, f"delivery {due} of {alert_id} recorded but not read back"
+            )
+
+    def _delivered(self, incident_id: str, alert_id: str) -> int:
+        inc = self._hosted(incident_id)
+        if inc is None:
+            return 1 << 30  # moved on: nothing more to do here
+        pre = find(inc, alert_id).prenotification
+        return pre.delivered if pre is not None else 0
 
     async def _post(self, inc: Incident, alert: Alert, kind: str, url: str) -> Any:
         """POST the ``kind`` document of ``alert`` to its hospital; the answer's JSON.
@@ -371,8 +393,10 @@ class PreNotifier:
         )
         try:
             await self.execute(inc.region, cmd)
-        except AmkError as exc:  # acknowledged by hand first, cancelled, handed over
+        except (PreconditionError, NotFoundError) as exc:  # acknowledged by hand, cancelled
             self.core.log.info("prenotification_ack_not_recorded", incident=inc.id, error=str(exc))
+        # Anything else (etcd unavailable, the region lost) raises: the runner pauses the
+        # item and the document goes again, so the acknowledgement is not lost for good.
 
     def stop(self) -> None:
         self.outbox.stop()

@@ -152,6 +152,13 @@ class AlertState(StrEnum):
     DECLINED = "declined"  # AMK-LA answered no (the base doctor's decision, weather...)
 
 
+#: Alert states in which a hospital pre-notification still stands (the hospital expects
+#: the patient); any other means it was cancelled.
+PRENOTIFICATION_STANDING: frozenset[AlertState] = frozenset(
+    {AlertState.SENT, AlertState.ESCALATED, AlertState.ACKNOWLEDGED}
+)
+
+
 class AirMissionState(StrEnum):
     """An air mission at its AMK-LA, from the request to the aircraft free again
     (transition table: ``actors/domain/air_mission_lifecycle.py``)."""
@@ -257,10 +264,29 @@ class Alert:
     mission_updated_at: float = 0.0
     prenotification: PreNotification | None = None  # service HOSPITAL only
 
+    def withdrawal_due(self) -> bool:
+        """Whether a pre-notification's hospital must be told its patient is not coming:
+        cancelled, replaced by another hospital's, or withdrawn (never after arrival)."""
+        pre = self.prenotification
+        if pre is None or pre.arrived_at:
+            return False
+        return bool(pre.replaced_by or pre.withdrawn_at) or self.state not in (
+            PRENOTIFICATION_STANDING
+        )
+
+    def documents_due(self) -> int:
+        """How many documents a pre-notification's hospital should have by now: the
+        first, one per ETA update, and the withdrawal once :meth:`withdrawal_due`
+        (``actors/domain/prenotify.py``: the record is the outbox); 0 for other alerts."""
+        pre = self.prenotification
+        if pre is None:
+            return 0
+        return 1 + pre.eta_updates + (1 if self.withdrawal_due() else 0)
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Alert:
         pre = d.get("prenotification")
-        return cls(
+        alert = cls(
             **{
                 **d,
                 "air_kind": UnitKind(d["air_kind"]) if d.get("air_kind") else None,
@@ -272,6 +298,11 @@ class Alert:
                 "prenotification": PreNotification.from_dict(pre) if pre else None,
             }
         )
+        if pre and "delivered" not in pre and alert.prenotification is not None:
+            # Stored before the outbox counted deliveries, when each document was posted
+            # once: count them delivered. Sending them again would page a team twice.
+            alert.prenotification.delivered = alert.documents_due()
+        return alert
 
 
 @dataclass(slots=True)

@@ -31,7 +31,7 @@ unanswered); what is its own:
   withdraws its open pre-notification in that write, and the hospital is told, so a
   team does not wait for a patient who is not coming. An acknowledged one included:
   the lifecycle keeps its state, ``withdrawn_at`` closes it.
-- **Delivery: the record is the outbox** (:func:`documents_due`, :func:`undelivered`,
+- **Delivery: the record is the outbox** (``Alert.documents_due``, :func:`undelivered`,
   :func:`mark_delivered`). Each of the above that the hospital must hear of (the first
   document, each ETA update, the withdrawal of one cancelled, replaced or withdrawn)
   adds one to the documents due; ``delivered`` counts those the hospital answered with
@@ -40,7 +40,9 @@ unanswered); what is its own:
   arrival, or the withdrawal), retrying until the hospital answers, and a takeover
   loads the count with the region and goes on. Sent twice (the owner died between the
   answer and its record), a document is harmless: each carries its ``sequence``.
-  After arrival nothing is due: the patient is at the door.
+  After arrival nothing is pending (:func:`pending`): the patient is at the door, and
+  an ETA update not taken by then is moot. A record stored before the outbox counted
+  deliveries reads as all delivered (``Alert.from_dict``).
 
 Every function returns new records and leaves its inputs untouched; ``now`` is given.
 """
@@ -56,6 +58,7 @@ from actors.domain.destination import Hospital, minutes, travel
 from actors.domain.errors import InvalidArgumentError, PreconditionError
 from actors.domain.eta import DEFAULT_PARAMETERS, EtaParameters
 from actors.domain.model import (
+    PRENOTIFICATION_STANDING,
     Alert,
     AlertService,
     AlertState,
@@ -68,9 +71,7 @@ from actors.domain.model import (
 )
 
 #: States in which a pre-notification still stands (the hospital expects the patient).
-STANDING: frozenset[AlertState] = frozenset(
-    {AlertState.SENT, AlertState.ESCALATED, AlertState.ACKNOWLEDGED}
-)
+STANDING = PRENOTIFICATION_STANDING
 MAX_AGE = 130
 
 
@@ -287,24 +288,6 @@ def lead_time_s(alert: Alert) -> float | None:
     return pre.arrived_at - alert.sent_at
 
 
-def closed(alert: Alert) -> bool:
-    """Whether the hospital must be told its patient is not coming: the pre-notification
-    was cancelled, replaced by another hospital's, or withdrawn (never after arrival)."""
-    pre = alert.prenotification
-    if pre is None or pre.arrived_at:
-        return False
-    return bool(pre.replaced_by or pre.withdrawn_at) or alert.state not in STANDING
-
-
-def documents_due(alert: Alert) -> int:
-    """How many documents the hospital should have by now: the first, one per ETA
-    update, and the withdrawal once :func:`closed`."""
-    pre = alert.prenotification
-    if pre is None:
-        return 0
-    return 1 + pre.eta_updates + (1 if closed(alert) else 0)
-
-
 def pending(alert: Alert) -> bool:
     """Whether ``alert`` is a pre-notification whose hospital lacks its latest document
     (nothing is pending after the unit's arrival)."""
@@ -313,7 +296,7 @@ def pending(alert: Alert) -> bool:
         alert.service is AlertService.HOSPITAL
         and pre is not None
         and not pre.arrived_at
-        and pre.delivered < documents_due(alert)
+        and pre.delivered < alert.documents_due()
     )
 
 
@@ -328,7 +311,7 @@ def document_kind(alert: Alert) -> str:
     pre = alert.prenotification
     if pre is None:
         raise PreconditionError(alert.id, "not a pre-notification")
-    if closed(alert):
+    if alert.withdrawal_due():
         return "withdrawn"
     return "prenotification" if pre.delivered == 0 else "eta_update"
 
@@ -346,9 +329,9 @@ def mark_delivered(inc: Incident, alert_id: str, due: int, now: float) -> Incide
     pre = current.prenotification
     if pre is None or current.service is not AlertService.HOSPITAL:
         raise InvalidArgumentError("alert_id", f"alert {alert_id} is not a pre-notification")
-    if due > documents_due(current):
+    if due > current.documents_due():
         raise InvalidArgumentError(
-            "due", f"{due} documents delivered, but only {documents_due(current)} are due"
+            "due", f"{due} documents delivered, but only {current.documents_due()} are due"
         )
     if due <= pre.delivered:
         raise PreconditionError(

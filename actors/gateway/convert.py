@@ -319,7 +319,8 @@ def prenotification_pb(a: Alert) -> pb.PreNotification | None:
         replaced_by=p.replaced_by,
         withdrawn_at=when(p.withdrawn_at),
         lead_time_s=p.arrived_at - sent_at if p.arrived_at and sent_at else 0.0,
-        documents_due=prenotify.documents_due(a),
+        # After arrival nothing is owed (an ETA update not taken by then is moot).
+        documents_due=a.documents_due() if prenotify.pending(a) else p.delivered,
         documents_delivered=p.delivered,
         delivered_at=when(p.delivered_at),
     )

@@ -374,6 +374,13 @@ async def test_a_hospital_is_suggested_chosen_and_pre_notified_from_the_incident
     # The unit is released while Ullevål's receiving system is out: the alert says the
     # hospital has not got the withdrawal, until the retried delivery gets through.
     owed = notified.locator(".alert-owed")
+
+    async def first_recorded() -> None:  # the acknowledgement is written before the mark
+        reply = await stub.ListAlerts(pb.ListAlertsRequest(incident_id=inc.id), timeout=10)
+        pre = next(a for a in reply.alerts if a.service == pb.ALERT_SERVICE_HOSPITAL)
+        assert pre.prenotification.documents_delivered == 1, pre
+
+    await assert_eventually(first_recorded, timeout_s=30)
     partners.ulleval.down = True
     try:
         await stub.ReleaseUnit(

@@ -240,7 +240,7 @@ def test_a_cancelled_pre_notification_is_not_open() -> None:
 
 def test_each_document_the_hospital_must_get_is_due_until_recorded_delivered() -> None:
     inc, alert, _ = sent()
-    assert (pn.documents_due(alert), pn.document_kind(alert)) == (1, "prenotification")
+    assert (alert.documents_due(), pn.document_kind(alert)) == (1, "prenotification")
     assert pn.undelivered(inc) == [alert]
     first = pn.mark_delivered(inc, alert.id, 1, T0 + 1)
     assert pn.undelivered(first) == [] and first.alerts[0].prenotification.delivered_at == T0 + 1
@@ -248,13 +248,13 @@ def test_each_document_the_hospital_must_get_is_due_until_recorded_delivered() -
     later = pn.TransportEta(alert.prenotification.expected_arrival + 300, 900.0, "x")
     moved = pn.update_eta(first, alert.id, later, 60.0, T0 + 120)
     assert [a.id for a in pn.undelivered(moved)] == [alert.id]
-    assert (pn.documents_due(moved.alerts[0]), pn.document_kind(moved.alerts[0])) == (
+    assert (moved.alerts[0].documents_due(), pn.document_kind(moved.alerts[0])) == (
         2, "eta_update",
     )  # fmt: skip
     updated = pn.mark_delivered(moved, alert.id, 2, T0 + 121)
     withdrawn, _ = pn.withdraw_for_unit(updated, "u1", "released", T0 + 200)
     gone = withdrawn.alerts[0]
-    assert (pn.documents_due(gone), pn.document_kind(gone)) == (3, "withdrawn")
+    assert (gone.documents_due(), pn.document_kind(gone)) == (3, "withdrawn")
     assert pn.undelivered(pn.mark_delivered(withdrawn, alert.id, 3, T0 + 201)) == []
 
 
@@ -263,7 +263,7 @@ def test_a_first_document_never_taken_goes_out_with_the_latest_eta() -> None:
     later = pn.TransportEta(alert.prenotification.expected_arrival + 300, 900.0, "x")
     moved = pn.update_eta(inc, alert.id, later, 60.0, T0 + 120)
     # Two due, none taken: one document, the first, as the record is now.
-    assert (pn.documents_due(moved.alerts[0]), pn.document_kind(moved.alerts[0])) == (
+    assert (moved.alerts[0].documents_due(), pn.document_kind(moved.alerts[0])) == (
         2, "prenotification",
     )  # fmt: skip
     assert pn.undelivered(pn.mark_delivered(moved, alert.id, 2, T0 + 121)) == []
@@ -283,6 +283,22 @@ def test_cancelled_and_replaced_owe_their_hospital_a_withdrawal_arrived_owes_not
     moved = pn.update_eta(inc, alert.id, later, 60.0, T0 + 120)
     arrived = pn.mark_arrived(moved, "u1", T0 + 600)  # an update never taken: moot now
     assert pn.undelivered(arrived) == []
+
+
+def test_a_record_stored_before_the_outbox_reads_as_all_delivered() -> None:
+    """Each document was posted once then; sending them again would page a team twice."""
+    inc, alert, _ = sent()
+    later = pn.TransportEta(alert.prenotification.expected_arrival + 300, 900.0, "x")
+    moved = pn.update_eta(inc, alert.id, later, 60.0, T0 + 120)
+    withdrawn, _ = pn.withdraw_for_unit(moved, "u1", "released", T0 + 200)
+    stored = json.loads(json.dumps(withdrawn.to_dict()))
+    for a in stored["alerts"]:
+        del a["prenotification"]["delivered"], a["prenotification"]["delivered_at"]
+    old = Incident.from_dict(stored)
+    assert old.alerts[0].prenotification.delivered == 3 and pn.undelivered(old) == []
+    again = Incident.from_dict(json.loads(json.dumps(withdrawn.to_dict())))
+    assert again.alerts[0].prenotification.delivered == 0  # stored with the count: kept
+    assert pn.undelivered(again) == again.alerts
 
 
 def test_a_late_or_impossible_delivery_record_is_refused() -> None:
