@@ -56,7 +56,12 @@ from actors.domain.commands import (
     UpdatePreNotificationEta,
 )
 from actors.domain.destination import Hospital
-from actors.domain.errors import InvalidArgumentError, NotFoundError, PreconditionError
+from actors.domain.errors import (
+    IllegalTransitionError,
+    InvalidArgumentError,
+    NotFoundError,
+    PreconditionError,
+)
 from actors.domain.model import Alert, AlertService, Incident, Outcome, Unit
 from cluster.errors import AmkError
 
@@ -334,7 +339,8 @@ class PreNotifier:
         instead; if even that does not show it, raise: the runner pauses the item."""
         if self._delivered(inc.id, alert_id) >= due:
             return
-        await self.executor.reload([self.core.keys.incident(inc.region, inc.id)])
+        async with self.core.mailboxes.enter(inc.id):  # no commit to it meanwhile
+            await self.executor.reload([self.core.keys.incident(inc.region, inc.id)])
         if self._delivered(inc.id, alert_id) < due:
             raise PreconditionError(
                 inc.id, f"delivery {due} of {alert_id} recorded but not read back"
@@ -393,7 +399,8 @@ class PreNotifier:
         )
         try:
             await self.execute(inc.region, cmd)
-        except (PreconditionError, NotFoundError) as exc:  # acknowledged by hand, cancelled
+        except (IllegalTransitionError, PreconditionError, NotFoundError) as exc:
+            # Acknowledged by hand or cancelled since the record was read: nothing to record.
             self.core.log.info("prenotification_ack_not_recorded", incident=inc.id, error=str(exc))
         # Anything else (etcd unavailable, the region lost) raises: the runner pauses the
         # item and the document goes again, so the acknowledgement is not lost for good.

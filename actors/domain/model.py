@@ -188,7 +188,7 @@ class PreNotification:
     changed the destination; ``withdrawn_at`` is when the unit left the incident without
     reaching the hospital (released, or the patient not transported). ``delivered``
     counts the documents the hospital has answered with a 2xx, against
-    ``prenotify.documents_due``: fewer is the outbox, delivered until it is not.
+    ``Alert.documents_due``: fewer is the outbox, delivered until it is not.
     """
 
     hospital_name: str

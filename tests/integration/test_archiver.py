@@ -13,7 +13,15 @@ import pytest_asyncio
 from actors.centre.centre import Centre
 from actors.centre.core import NoPeers
 from actors.domain.commands import ChangeIncidentStatus, CreateIncident
-from actors.domain.model import IncidentStatus, Position
+from actors.domain.model import (
+    Alert,
+    AlertService,
+    AlertState,
+    IncidentStatus,
+    PatientCondition,
+    Position,
+    PreNotification,
+)
 from cluster.archive import open_archive
 from cluster.config import ClusterConfig
 from cluster.errors import FencedError
@@ -71,6 +79,21 @@ async def test_a_record_changed_meanwhile_stays_live(centre: Centre, etcd):
     assert await etcd.get(key) is not None, "changed meanwhile: stays live"
     assert await etcd.get(keys.incident("oslo", second)) is None, "unchanged: moved"
     assert first in host.incidents and second not in host.incidents
+
+
+async def test_an_incident_owing_its_hospital_a_document_is_kept_live(centre: Centre) -> None:
+    """The record is the pre-notification's outbox: archived, the owed withdrawal
+    would never be sent. Kept until the hospital has taken it."""
+    owing = await closed(centre)
+    host = centre.core.hosts["oslo"]
+    pre = PreNotification("OUS Ullevål", PatientCondition.STROKE, "osl-a11", 0.0)
+    pre.withdrawn_at = 1.0  # the unit left: the hospital is owed a withdrawal
+    inc = host.incidents[owing]
+    inc.alerts.append(Alert("a1", AlertService.HOSPITAL, AlertState.SENT, prenotification=pre))
+    host.incidents[owing] = inc  # through the table: its index of incidents with alerts
+    assert owing not in {r.id for r in centre.archiver._entities_due(host).records}
+    pre.delivered = inc.alerts[-1].documents_due()  # both documents taken
+    assert owing in {r.id for r in centre.archiver._entities_due(host).records}
 
 
 async def test_a_deposed_owner_deletes_nothing(centre: Centre, etcd):
