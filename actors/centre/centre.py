@@ -191,6 +191,7 @@ class Centre:
         except DuplicateRequestError as dup:
             check_same_request(cmd.request_id, stored_fingerprint(dup.stored), cmd.fingerprint)
             outcome = Outcome.decode(dup.stored, dup.revision)
+            await self.executor.catch_up(outcome)  # its commit's answer may have been lost
         except StaleRecordError as stale:
             await self.executor.reload(stale.keys)
             raise
@@ -204,6 +205,7 @@ class Centre:
                 raise
             check_same_request(cmd.request_id, stored_fingerprint(stored[0]), cmd.fingerprint)
             outcome = Outcome.decode(*stored)
+            await self.executor.catch_up(outcome)
         self.recent[cmd.request_id] = (cmd.fingerprint, outcome)
         if len(self.recent) > RECENT_REQUESTS:
             self.recent.popitem(last=False)

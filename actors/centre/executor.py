@@ -130,11 +130,36 @@ class Executor:
                 continue
             kv = await core.running.client.get(key)
             table = host.table_by_kind(kind)
+            cached = table.get(ident)
             if kv is None:
                 table.pop(ident, None)
-            else:
+            elif cached is None or cached.revision < kv.mod_revision:
+                # Never older than the cache: a commit applied while the get was on
+                # its way is newer than what the get read.
                 table[ident] = _DECODERS[kind].decode(kv.value, kv.mod_revision)
             core.log.info("record_reloaded", key=key.decode(), present=kv is not None)
+
+    async def catch_up(self, outcome: Outcome) -> None:
+        """Read again the records of ``outcome`` (an answer stored by an earlier commit)
+        that the cache holds at an older revision, or not at all.
+
+        A commit can be applied by etcd and still be answered "unavailable" (the answer
+        was lost): the cache never took its records. The retry of the same request is
+        answered from its stored outcome, without a commit to apply, so without this the
+        cache would keep the old copies until a later write to them failed as stale, and
+        every scan and decision until then would read the past."""
+        keys = []
+        for rec in (outcome.incident, outcome.unit, outcome.call, outcome.mission):
+            if rec is None:
+                continue
+            host = self.core.hosts.get(rec.region)
+            if host is None:
+                continue  # not served here: nothing cached to be behind
+            cached = host.table_of(rec).get(rec.id)
+            if cached is None or cached.revision < rec.revision:
+                keys.append(replace_region_key(self.core.keys, rec, rec.region))
+        if keys:
+            await self.reload(keys)
 
     # ------------------------------------------------------------ lookups
 

@@ -1,5 +1,7 @@
-"""A centre that stopped serving a region while a command ran writes nothing there: it
-never borrows the region's token from etcd (a centre run without Ray, real etcd)."""
+"""The executor's cache against etcd, on a centre run without Ray against real etcd: a
+centre that stopped serving a region while a command ran writes nothing there (it never
+borrows the region's token from etcd), and a commit whose answer was lost leaves no
+stale copy behind once its retry is answered from the stored outcome."""
 
 from __future__ import annotations
 
@@ -52,3 +54,22 @@ async def test_a_dropped_region_is_not_written_under_the_owner_token_read_from_e
     with pytest.raises(NotOwnerError):
         await centre.executor.commit("oslo", cmd, [inc], Outcome(incident=inc))
     assert await etcd.revision() == revision, "nothing written"
+
+
+async def test_a_retry_answered_from_the_stored_outcome_refreshes_the_cache(centre: Centre):
+    created = await centre.execute(
+        "oslo", CreateIncident(uuid.uuid4().hex, "oslo", Position(59.91, 10.75))
+    )
+    host = centre.core.hosts["oslo"]
+    before = host.incidents[created.require_incident().id]
+    triage = TriageIncident(uuid.uuid4().hex, before.id, "A.11.01")
+    applied = (await centre.execute("oslo", triage)).require_incident()
+    # The commit's answer lost on its way back (etcd applied it; the centre was told
+    # "unavailable"): its records never reached the cache, nor the answer the recent list.
+    host.incidents[before.id] = before
+    centre.recent.pop(triage.request_id)
+    again = (await centre.execute("oslo", triage)).require_incident()
+    assert again.revision == applied.revision  # the first answer, from the journal
+    cached = host.incidents[before.id]
+    assert (cached.revision, cached.criteria_code) == (applied.revision, "A.11.01")
+    assert cached.revision > before.revision
