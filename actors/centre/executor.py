@@ -130,12 +130,9 @@ class Executor:
                 continue
             kv = await core.running.client.get(key)
             table = host.table_by_kind(kind)
-            cached = table.get(ident)
             if kv is None:
                 table.pop(ident, None)
-            elif cached is None or cached.revision < kv.mod_revision:
-                # Never older than the cache: a commit applied while the get was on
-                # its way is newer than what the get read.
+            else:
                 table[ident] = _DECODERS[kind].decode(kv.value, kv.mod_revision)
             core.log.info("record_reloaded", key=key.decode(), present=kv is not None)
 
@@ -152,12 +149,15 @@ class Executor:
         for rec in (outcome.incident, outcome.unit, outcome.call, outcome.mission):
             if rec is None:
                 continue
-            host = self.core.hosts.get(rec.region)
-            if host is None:
-                continue  # not served here: nothing cached to be behind
-            cached = host.table_of(rec).get(rec.id)
-            if cached is None or cached.revision < rec.revision:
-                keys.append(replace_region_key(self.core.keys, rec, rec.region))
+            for region, host in self.core.hosts.items():
+                cached = host.table_of(rec).get(rec.id)
+                if region != rec.region:
+                    # A copy left where the record was before that commit moved it
+                    # (a hand-over or a loan between two regions served here).
+                    if cached is not None and cached.revision < rec.revision:
+                        host.table_of(rec).pop(rec.id, None)
+                elif cached is None or cached.revision < rec.revision:
+                    keys.append(replace_region_key(self.core.keys, rec, rec.region))
         if keys:
             await self.reload(keys)
 

@@ -249,12 +249,13 @@ class RegionOwnership:
         puts = [(core.keys.unit(host.region, u.id), u.encode()) for u in units]
         puts.append((core.keys.seeded(host.region), b"1"))
         # A fleet larger than one transaction is seeded in slices; the marker goes last.
-        rev = 0
         for i in range(0, len(puts), SEED_SLICE):
             rev = await core.running.store.commit(
                 Write((host.fence,), puts[i : i + SEED_SLICE], "SeedFleet", "system")
             )
-        host.apply(units, rev)
+            # Each slice's units at their own commit: a later slice's revision would
+            # have the cache ahead of etcd, and the first write to them fail as stale.
+            host.apply(units[i : i + SEED_SLICE], rev)
         host.seeded = True
 
     async def hand_over_region(self, region: str, to: ownership.OwnerRecord, who: str) -> int:

@@ -1,7 +1,8 @@
 """The executor's cache against etcd, on a centre run without Ray against real etcd: a
 centre that stopped serving a region while a command ran writes nothing there (it never
-borrows the region's token from etcd), and a commit whose answer was lost leaves no
-stale copy behind once its retry is answered from the stored outcome."""
+borrows the region's token from etcd), a commit whose answer was lost leaves no stale
+copy behind once its retry is answered from the stored outcome, and a fleet seeded in
+slices is cached at each slice's own revision."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from actors.domain.model import Outcome, Position
 from cluster.config import ClusterConfig
 from cluster.errors import NotOwnerError
 from cluster.etcd_server import EmbeddedEtcd
-from tests.helpers import key_prefix_for, session_pki
+from tests.helpers import assert_eventually, key_prefix_for, session_pki
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -73,3 +74,32 @@ async def test_a_retry_answered_from_the_stored_outcome_refreshes_the_cache(cent
     cached = host.incidents[before.id]
     assert (cached.revision, cached.criteria_code) == (applied.revision, "A.11.01")
     assert cached.revision > before.revision
+
+
+async def test_a_fleet_seeded_in_slices_is_cached_at_each_slice_revision(
+    etcd_server: EmbeddedEtcd, etcd, tmp_path, monkeypatch: pytest.MonkeyPatch
+):
+    """Oslo's fleet in slices of three: every cached unit names the revision etcd has
+    for it, so its first write is not refused as stale."""
+    from actors.centre import ownership
+
+    monkeypatch.setattr(ownership, "SEED_SLICE", 3)
+    config = ClusterConfig.load(
+        home=tmp_path, key_prefix=key_prefix_for("seed"), pki_dir=session_pki()
+    )
+    c = Centre(config, "oslo", NoPeers())
+    await c.start([etcd_server.endpoint])
+    try:
+        host = c.core.hosts["oslo"]
+
+        async def seeded() -> None:
+            assert host.seeded
+
+        await assert_eventually(seeded, timeout_s=30)
+        units = dict(host.units)
+        assert len(units) > 3  # more than one slice
+        for unit_id, unit in units.items():
+            kv = await etcd.get(c.core.keys.unit("oslo", unit_id))
+            assert kv is not None and unit.revision == kv.mod_revision, unit_id
+    finally:
+        await c.stop()
