@@ -36,7 +36,6 @@ from actors.centre.core import CentreCore, Peers
 from actors.centre.executor import Executor
 from actors.centre.outbox import OutboxRunner
 from actors.centre.region_host import RegionHost
-from actors.centre.region_state import RegionState
 from actors.domain import air, alerts
 from actors.domain.commands import (
     AbortAirMission,
@@ -70,6 +69,7 @@ class AirDesk:
             core,
             "air_delivery_pending",  # item: request:{incident}:{alert} or report:{mission}
             lambda: core.config.air_outbox_interval_s,
+            self._scan,
             before_start=self._crash_point,
         )
 
@@ -243,21 +243,6 @@ class AirDesk:
         )
 
     # ------------------------------------------------------------ outboxes
-
-    def kick(self, region: str) -> None:
-        """Deliver what ``region``'s outboxes hold now (called when a region is taken)."""
-        host = self.core.hosts.get(region)
-        if host is not None:
-            self._scan(host)
-
-    async def watch(self) -> None:
-        """Deliver every served region's pending requests and reports, until stopped."""
-        core = self.core
-        while not core.stopping:
-            await asyncio.sleep(core.config.air_outbox_interval_s)
-            for region, host in list(core.hosts.items()):
-                if core.states.get(region) is RegionState.SERVING:
-                    self._scan(host)
 
     def _scan(self, host: RegionHost) -> None:
         # Only incidents with alerts (the table's index): a scan of every incident

@@ -76,8 +76,8 @@ class Centre:
         self.air_desk = AirDesk(self.core, self.executor, peers, self.execute)
         # A region taken over: deliver at once what its outboxes hold (the previous
         # owner may have died between a commit and its delivery).
-        self.ownership.on_taken.append(self.air_desk.kick)
-        self.ownership.on_taken.append(self.prenotifier.kick)
+        self.ownership.on_taken.append(self.air_desk.outbox.kick)
+        self.ownership.on_taken.append(self.prenotifier.outbox.kick)
         self.dispatcher = Dispatcher(
             self.core,
             self.executor,
@@ -111,8 +111,8 @@ class Centre:
                 self._tasks.append(asyncio.create_task(self.ownership.campaign(region)))
         self._tasks.append(asyncio.create_task(self.archiver.run()))
         self._tasks.append(asyncio.create_task(self.alerting.watch()))
-        self._tasks.append(asyncio.create_task(self.air_desk.watch()))
-        self._tasks.append(asyncio.create_task(self.prenotifier.watch()))
+        self._tasks.append(asyncio.create_task(self.air_desk.outbox.watch()))
+        self._tasks.append(asyncio.create_task(self.prenotifier.outbox.watch()))
         deadline = time.monotonic() + claim_timeout_s
         homes = set(core.config.home_regions(core.centre_id))
         while time.monotonic() < deadline:

@@ -26,6 +26,8 @@ import time
 from collections.abc import Awaitable, Callable
 
 from actors.centre.core import CentreCore
+from actors.centre.region_host import RegionHost
+from actors.centre.region_state import RegionState
 from cluster.errors import AmkError
 
 MAX_BACKOFF_S = 30.0  # a delivery failing for good is retried at most this far apart
@@ -35,23 +37,41 @@ Work = Callable[[], Awaitable[None]]
 
 class OutboxRunner:
     """Deliveries of one kind of outbox for one centre (``event``: the log event of a
-    failed try, e.g. ``air_delivery_pending``)."""
+    failed try, e.g. ``air_delivery_pending``; ``scan``: spawns a delivery for each item
+    a region holds, called at takeover and every interval)."""
 
     def __init__(
         self,
         core: CentreCore,
         event: str,
         interval_s: Callable[[], float],
+        scan: Callable[[RegionHost], None],
         before_start: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.core = core
         self.event = event
-        self.interval_s = interval_s  # read at each failure: the config's current value
+        self.interval_s = interval_s  # read when used: the config's current value
+        self.scan = scan
         self.before_start = before_start  # drills: a crash point between commit and delivery
         self.clock = clock
         self._inflight: dict[str, asyncio.Task[None]] = {}
         self._not_before: dict[str, tuple[float, float]] = {}  # key -> (time, backoff)
+
+    def kick(self, region: str) -> None:
+        """Deliver what ``region`` holds now (called when a region is taken)."""
+        host = self.core.hosts.get(region)
+        if host is not None:
+            self.scan(host)
+
+    async def watch(self) -> None:
+        """Scan every served region each interval, until the centre stops."""
+        core = self.core
+        while not core.stopping:
+            await asyncio.sleep(self.interval_s())
+            for region, host in list(core.hosts.items()):
+                if core.states.get(region) is RegionState.SERVING:
+                    self.scan(host)
 
     def spawn(self, key: str, region: str, work: Work) -> None:
         """Start delivering ``key`` unless it is in flight or pausing after a failure."""

@@ -44,7 +44,6 @@ from actors.centre.core import CentreCore
 from actors.centre.executor import Executor
 from actors.centre.outbox import OutboxRunner
 from actors.centre.region_host import RegionHost
-from actors.centre.region_state import RegionState
 from actors.domain import prenotification_doc, prenotify
 from actors.domain.alerts import find
 from actors.domain.commands import (
@@ -82,6 +81,7 @@ class PreNotifier:
             core,
             "prenotification_delivery_pending",  # item: {incident}:{alert}
             lambda: core.config.prenotification_outbox_interval_s,
+            self._scan,
         )
         self._tasks: set[asyncio.Task[None]] = set()
         self._updating: set[tuple[str, str]] = set()  # (incident, alert) with an update in flight
@@ -270,21 +270,6 @@ class PreNotifier:
             return
         if prenotify.pending(alert):
             self._spawn_delivery(inc.region, inc.id, alert_id)
-
-    def kick(self, region: str) -> None:
-        """Deliver what ``region``'s pre-notifications owe (called when a region is taken)."""
-        host = self.core.hosts.get(region)
-        if host is not None:
-            self._scan(host)
-
-    async def watch(self) -> None:
-        """Deliver every served region's pending documents, until the centre stops."""
-        core = self.core
-        while not core.stopping:
-            await asyncio.sleep(core.config.prenotification_outbox_interval_s)
-            for region, host in list(core.hosts.items()):
-                if core.states.get(region) is RegionState.SERVING:
-                    self._scan(host)
 
     def _scan(self, host: RegionHost) -> None:
         for inc in host.incidents.with_alerts():  # the table's index: not every incident

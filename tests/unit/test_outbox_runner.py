@@ -34,9 +34,12 @@ class Clock:
 
 
 def runner_with(interval_s: float = 1.0) -> tuple[OutboxRunner, Any, Clock]:
-    core = SimpleNamespace(stopping=False, hosts={}, log=Lines())
+    core = SimpleNamespace(stopping=False, hosts={}, log=Lines(), scanned=[])
     clock = Clock()
-    return OutboxRunner(core, "x_pending", lambda: interval_s, clock=clock), core, clock
+    runner = OutboxRunner(
+        core, "x_pending", lambda: interval_s, lambda host: core.scanned.append(host), clock=clock
+    )
+    return runner, core, clock
 
 
 async def settle(runner: OutboxRunner) -> None:
@@ -127,3 +130,11 @@ async def test_a_bug_is_logged_with_its_traceback_and_a_stopping_centre_starts_n
     runner.spawn("other", "oslo", work)
     await settle(runner)
     assert started == []
+
+
+async def test_a_region_taken_is_scanned_at_once() -> None:
+    runner, core, _ = runner_with()
+    core.hosts["oslo"] = oslo = object()
+    runner.kick("oslo")
+    runner.kick("innlandet")  # not hosted here: nothing to scan
+    assert core.scanned == [oslo]
