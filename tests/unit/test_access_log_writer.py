@@ -123,5 +123,7 @@ async def test_row_ids_are_unique_across_rows_and_writers(store: ArchiveStore) -
         for n in range(300):
             log.record(KARI, "/m/WatchBatches", OWNER, "p", [("incident", f"OSL-{n}", "oslo", "")])
         await log.flush()
+    for log in writers:  # before the store closes: a writer left running logs to stdout
+        await log.close()
     rows = store.query_access(user="kari", limit=1000)
     assert len(rows) == 600 and len({r.id for r in rows}) == 600
