@@ -1,4 +1,4 @@
-"""``amk alert list|send|ack|cancel``: alerts to other services (issue #19,
+"""``amk alert list|send|ack|phoned|cancel``: alerts to other services (issue #19,
 trippelvarsling, and the hospital pre-notifications ``amk prenotify`` sends), wired into
 ``clients/cli.py`` by ``add_alert_commands``.
 
@@ -157,6 +157,14 @@ def cmd_alert_ack(ctx: Any) -> int:
     return int(ctx.emit(acked, alert_panel))
 
 
+def cmd_alert_phoned(ctx: Any) -> int:
+    a = ctx.args
+    told = ctx.client().confirm_prenotification_by_phone(
+        a.id, a.alert, a.spoke_with, request_id=a.request_id
+    )
+    return int(ctx.emit(told, alert_panel))
+
+
 def cmd_alert_cancel(ctx: Any) -> int:
     a = ctx.args
     cancelled = ctx.client().cancel_alert(a.id, a.alert, a.reason, request_id=a.request_id)
@@ -188,6 +196,16 @@ def add_alert_commands(
     ack.add_argument("alert", metavar="ALERT", help="alert id (a1, a2, ...)")
     ack.add_argument("--by", default="", help="who at the other centre (default: you)")
     request_id_option(ack)
+    phoned = command(
+        actions,
+        "phoned",
+        cmd_alert_phoned,
+        "record that the hospital was told by phone what its pre-notification owes",
+    )
+    phoned.add_argument("id", metavar="ID", help="incident id")
+    phoned.add_argument("alert", metavar="ALERT", help="the pre-notification's alert id")
+    phoned.add_argument("--spoke-with", default="", help="whom at the hospital")
+    request_id_option(phoned)
     cancel = command(actions, "cancel", cmd_alert_cancel, "cancel an alert not yet acknowledged")
     cancel.add_argument("id", metavar="ID", help="incident id")
     cancel.add_argument("alert", metavar="ALERT", help="alert id (a1, a2, ...)")

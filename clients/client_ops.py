@@ -186,6 +186,18 @@ class OperationsMixin:
         )
         return self._unary("AcknowledgeAlert", request)
 
+    def confirm_prenotification_by_phone(
+        self, incident_id: str, alert_id: str, spoke_with: str = "", request_id: str | None = None
+    ) -> pb.Alert:
+        """Record that the hospital was told by phone what its outbox could not deliver."""
+        request = pb.ConfirmPreNotificationByPhoneRequest(
+            request_id=_request_id(request_id),
+            incident_id=incident_id,
+            alert_id=alert_id,
+            spoke_with=spoke_with,
+        )
+        return self._unary("ConfirmPreNotificationByPhone", request)
+
     def cancel_alert(
         self, incident_id: str, alert_id: str, reason: str = "", request_id: str | None = None
     ) -> pb.Alert:

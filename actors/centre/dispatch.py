@@ -40,6 +40,7 @@ from actors.domain.commands import (
     ChangeIncidentStatus,
     ChangeUnitStatus,
     Command,
+    ConfirmPreNotificationByPhone,
     CreateIncident,
     EscalateAlert,
     HandOverIncident,
@@ -72,6 +73,7 @@ PRENOTIFICATION_COMMANDS = (
     SendPreNotification,
     UpdatePreNotificationEta,
     MarkPreNotificationDelivered,
+    ConfirmPreNotificationByPhone,
 )
 AIR_COMMANDS = (
     RequestAirAmbulance,

@@ -49,6 +49,7 @@ from actors.domain.alerts import find
 from actors.domain.commands import (
     AcknowledgeAlert,
     Command,
+    ConfirmPreNotificationByPhone,
     MarkPreNotificationDelivered,
     PreNotificationCommand,
     SendPreNotification,
@@ -187,14 +188,34 @@ class PreNotifier:
         self.deliver(new, alert.id)
         return out
 
-    async def _mark_delivered(self, cmd: MarkPreNotificationDelivered, now: float) -> Outcome:
+    async def _mark_delivered(
+        self, cmd: MarkPreNotificationDelivered | ConfirmPreNotificationByPhone, now: float
+    ) -> Outcome:
+        """The outbox's record of a document the hospital took, or the dispatcher's that
+        the hospital was told by phone (every document due)."""
         host, _ = await self.executor.find_incident(cmd.incident_id)
         async with self.core.mailboxes.enter(cmd.incident_id):
             inc = host.incidents[cmd.incident_id]
-            new = prenotify.mark_delivered(inc, cmd.alert_id, cmd.due, now)
+            details: dict[str, Any] = {"alert": cmd.alert_id}
+            if isinstance(cmd, ConfirmPreNotificationByPhone):
+                new = prenotify.confirm_by_phone(inc, cmd.alert_id, now)
+                details["by_phone"] = cmd.spoke_with or "-"
+            else:
+                new = prenotify.mark_delivered(inc, cmd.alert_id, cmd.due, now)
+            pre = find(new, cmd.alert_id).prenotification
+            assert pre is not None
+            details["delivered"] = pre.delivered
             out = Outcome(incident=new)
-            details = {"alert": cmd.alert_id, "delivered": cmd.due}
             await self.executor.commit(host.region, cmd, [new], out, details=details)
+        if isinstance(cmd, ConfirmPreNotificationByPhone):
+            self.core.log.info(
+                "prenotification_told_by_phone",
+                region=host.region,
+                incident=cmd.incident_id,
+                token=host.fence.token,
+                alert=cmd.alert_id,
+                by=cmd.who,
+            )
         return out
 
     # ------------------------------------------------------------ the ETA watch

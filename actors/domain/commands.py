@@ -286,6 +286,19 @@ class MarkPreNotificationDelivered:
 
 
 @dataclass(frozen=True, slots=True)
+class ConfirmPreNotificationByPhone:
+    """The dispatcher told the hospital by phone what the outbox could not deliver:
+    every document due is recorded as delivered (``who``: the dispatcher)."""
+
+    request_id: str
+    incident_id: str
+    alert_id: str
+    spoke_with: str = ""  # whom at the hospital
+    who: str = "console"
+    fingerprint: str = ""  # the API request it came from (see IDEMPOTENCY)
+
+
+@dataclass(frozen=True, slots=True)
 class RequestAirAmbulance:
     """Ask the AMK-LA serving the incident's region for an aircraft: committed on the
     incident as an air ambulance alert (sent), then delivered to the AMK-LA's owner."""
@@ -397,7 +410,10 @@ AirIncidentCommand = RequestAirAmbulance | MarkAirRequestDelivered | RecordAirMi
 AirMissionCommand = OpenAirMission | AnswerAirRequest | AbortAirMission | MarkAirMissionReported
 AirCommand = AirIncidentCommand | AirMissionCommand
 PreNotificationCommand = (
-    SendPreNotification | UpdatePreNotificationEta | MarkPreNotificationDelivered
+    SendPreNotification
+    | UpdatePreNotificationEta
+    | MarkPreNotificationDelivered
+    | ConfirmPreNotificationByPhone
 )
 AlertCommand = SendAlert | AcknowledgeAlert | CancelAlert | EscalateAlert | PreNotificationCommand
 IncidentCommand = TriageIncident | ChangeIncidentStatus | AddIncidentNote

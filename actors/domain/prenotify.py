@@ -40,7 +40,9 @@ unanswered); what is its own:
   arrival, or the withdrawal), retrying until the hospital answers, and a takeover
   loads the count with the region and goes on. Sent twice (the owner died between the
   answer and its record), a document is harmless: each carries its ``sequence``.
-  After arrival nothing is pending (:func:`pending`): the patient is at the door, and
+  A dispatcher who told the hospital by phone records it (:func:`confirm_by_phone`):
+  every document due counts as delivered. After arrival nothing is pending
+  (:func:`pending`): the patient is at the door, and
   an ETA update not taken by then is moot. A record stored before the outbox counted
   deliveries reads as all delivered (``Alert.from_dict``).
 
@@ -344,3 +346,17 @@ def mark_delivered(inc: Incident, alert_id: str, due: int, now: float) -> Incide
     pre.delivered_at = now
     new.updated_at = now
     return new
+
+
+def confirm_by_phone(inc: Incident, alert_id: str, now: float) -> Incident:
+    """The incident with every document due on ``alert_id`` recorded as delivered: the
+    dispatcher told the hospital by phone. Refused when nothing is owed (nothing would
+    change) and for an alert that is not a pre-notification."""
+    alert = find(inc, alert_id)
+    if alert.service is not AlertService.HOSPITAL or alert.prenotification is None:
+        raise InvalidArgumentError("alert_id", f"alert {alert_id} is not a pre-notification")
+    if not pending(alert):
+        raise PreconditionError(
+            inc.id, f"pre-notification {alert_id}: the hospital has every document already"
+        )
+    return mark_delivered(inc, alert_id, alert.documents_due(), now)

@@ -21,6 +21,7 @@ from actors.domain.commands import (
     CancelAlert,
     ChangeIncidentStatus,
     ChangeUnitStatus,
+    ConfirmPreNotificationByPhone,
     CreateIncident,
     ReceiveCall,
     ReleaseUnit,
@@ -388,6 +389,18 @@ def acknowledge_alert(req: pb.AcknowledgeAlertRequest, who: str) -> AcknowledgeA
         incident_id=v.entity_id(req.incident_id, "incident_id"),
         alert_id=v.entity_id(req.alert_id, "alert_id"),
         by=by.strip() or who,
+        who=who,
+    )
+
+
+def confirm_by_phone(
+    req: pb.ConfirmPreNotificationByPhoneRequest, who: str
+) -> ConfirmPreNotificationByPhone:
+    return ConfirmPreNotificationByPhone(
+        request_id=v.request_id(req.request_id),
+        incident_id=v.entity_id(req.incident_id, "incident_id"),
+        alert_id=v.entity_id(req.alert_id, "alert_id"),
+        spoke_with=v.text(req.spoke_with, "spoke_with", limit=v.MAX_ID * 4).strip(),
         who=who,
     )
 

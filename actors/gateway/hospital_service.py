@@ -1,5 +1,5 @@
 """Hospital pre-notification RPCs of ``amk.dispatch.v1.DispatchService`` (issue #19):
-``RecommendDestination`` and ``SendPreNotification``.
+``RecommendDestination``, ``SendPreNotification`` and ``ConfirmPreNotificationByPhone``.
 
 ``RecommendDestination`` is a read: the incident (and the unit, when named) straight
 from etcd, the hospitals from the seed, the ranking from the pure
@@ -11,11 +11,13 @@ delivers (``actors/centre/prenotifying.py``).
 from __future__ import annotations
 
 import time
+from typing import Any
 
-from actors.domain import destination
+from actors.domain import alerts, destination
+from actors.domain.commands import ConfirmPreNotificationByPhone, SendPreNotification
 from actors.domain.destination import Hospital
 from actors.domain.errors import InvalidArgumentError, NotFoundError, PreconditionError
-from actors.domain.model import AlertService, PatientCondition, UnitKind, UnitStatus
+from actors.domain.model import AlertService, Incident, PatientCondition, UnitKind, UnitStatus
 from actors.gateway import convert as conv
 from actors.gateway.context import GatewayContext
 from actors.gateway.identity import current_identity
@@ -109,15 +111,7 @@ class HospitalRpcs:
         cmd = conv.send_prenotification(
             request, self.hospital_ids, time.time(), current_identity.get()
         )
-        region = self.gw.lookup.incident_region(cmd.incident_id)
-        try:
-            out = await self.gw.router.route(region, cmd, context)
-        except NotFoundError as exc:
-            archived = await self.gw.history.archived_incident(cmd.incident_id)
-            if archived is not None and "incident" in str(exc):
-                raise PreconditionError(cmd.incident_id, "archived (closed): read-only") from None
-            raise
-        inc = out.require_incident()
+        inc = await self._route(cmd, context)
         # This command's alert: the last pre-notification to the hospital in its answer
         # (a retry gets the first answer, so this holds for retries too).
         mine = [
@@ -126,3 +120,23 @@ class HospitalRpcs:
             if a.service is AlertService.HOSPITAL and a.recipient == cmd.hospital_id
         ]
         return conv.alert_pb(inc.id, mine[-1])
+
+    @rpc
+    async def ConfirmPreNotificationByPhone(self, request, context) -> pb.Alert:
+        cmd = conv.confirm_by_phone(request, current_identity.get())
+        inc = await self._route(cmd, context)
+        return conv.alert_pb(inc.id, alerts.find(inc, cmd.alert_id))
+
+    async def _route(
+        self, cmd: SendPreNotification | ConfirmPreNotificationByPhone, context: Any
+    ) -> Incident:
+        """Run ``cmd`` at the incident's owner; its incident as committed."""
+        region = self.gw.lookup.incident_region(cmd.incident_id)
+        try:
+            out = await self.gw.router.route(region, cmd, context)
+        except NotFoundError as exc:
+            archived = await self.gw.history.archived_incident(cmd.incident_id)
+            if archived is not None and "incident" in str(exc):
+                raise PreconditionError(cmd.incident_id, "archived (closed): read-only") from None
+            raise
+        return out.require_incident()

@@ -91,6 +91,7 @@ EXPOSED: dict[str, str] = {
     "CancelAlert": DISPATCH,
     "RecommendDestination": DISPATCH,
     "SendPreNotification": DISPATCH,
+    "ConfirmPreNotificationByPhone": DISPATCH,
     "RequestAirAmbulance": DISPATCH,
     "AirListMissions": DISPATCH,
     "AnswerAirRequest": DISPATCH,

@@ -10,6 +10,7 @@ and Ray, five centres.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from datetime import datetime
@@ -372,7 +373,8 @@ async def test_a_hospital_is_suggested_chosen_and_pre_notified_from_the_incident
     assert abs(sent_onset - onset) < 60, (doc.document["symptom_onset"], onset_local)
 
     # The unit is released while Ullevål's receiving system is out: the alert says the
-    # hospital has not got the withdrawal, until the retried delivery gets through.
+    # hospital has not got the withdrawal; the dispatcher phones the ward and records it
+    # with the line's button, and the line goes.
     owed = notified.locator(".alert-owed")
 
     async def first_recorded() -> None:  # the acknowledgement is written before the mark
@@ -390,9 +392,15 @@ async def test_a_hospital_is_suggested_chosen_and_pre_notified_from_the_incident
         # The page may still show the moment between the acknowledgement and the first
         # delivery's record ("0 av 1"): wait for the withdrawal's line itself.
         await notified.locator(".alert-owed", has_text="1 av 2 levert").wait_for(timeout=WAIT_MS)
+        page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept("slagvakta")))
+        await notified.locator('button[data-action="ConfirmPreNotificationByPhone"]').click()
+        await owed.wait_for(state="detached", timeout=WAIT_MS)
     finally:
         partners.ulleval.down = False
-    await owed.wait_for(state="detached", timeout=WAIT_MS)
-    assert partners.ulleval.documents_for(inc.id, "withdrawn")
+    history = await stub.GetIncidentHistory(
+        pb.GetIncidentHistoryRequest(incident_id=inc.id), timeout=10
+    )
+    (phoned,) = [e for e in history.entries if e.command == "ConfirmPreNotificationByPhone"]
+    assert "ola" in phoned.who and json.loads(phoned.details_json)["by_phone"] == "slagvakta"
     assert page.amk_errors == []
     await page.context.close()

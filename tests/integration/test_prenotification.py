@@ -5,9 +5,9 @@ acknowledges (journaled, in the incident's history); the unit moves and the hosp
 gets an ETA update; the unit reaches the hospital and the KPIs report the lead time and
 the trippelvarsling delay. Bad input is refused with the field named and writes nothing.
 
-Real etcd and Ray (one deployment for the module). The hospitals and the 110 centre are
-``clients/partner_stub.py`` on loopback: the hospitals check every document with
-``actors.domain.prenotification_doc.validate``, the 110 centre with NENA's EIDO schema.
+Real etcd and Ray (one deployment for the module, ``prenotification_support.py``; its
+110 centre checks documents with NENA's EIDO schema). What happens when a hospital
+does not answer is in ``test_prenotification_outbox.py``.
 """
 
 from __future__ import annotations
@@ -15,33 +15,31 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 import grpc
 import pytest
 import pytest_asyncio
 
-from actors.domain import prenotification_doc
 from amk.dispatch.v1 import dispatch_pb2 as pb
-from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
-from clients.partner_stub import PartnerCentre
-from cluster.config import ClusterConfig
-from cluster.etcd_server import find_free_port
-from cluster.tls import client_identity, open_channel
-from tests.helpers import (
-    assert_eventually,
-    key_prefix_for,
-    one,
-    rid,
-    session_pki,
-    session_token,
-    ts,
+from tests.helpers import assert_eventually, one, rid, ts
+from tests.integration.prenotification_support import (
+    DRAMMEN,
+    HOSPITAL,
+    ROAD_ACCIDENT,
+    STROKE,
+    STROKE_CODE,
+    HospitalCluster,
+    assign_ambulance,
+    call_and_incident,
+    delivered,
+    hospital_alert,
+    incident_from_call,
+    iso_s,
+    refused,
+    running_hospitals,
+    unit_status,
 )
-from tests.unit.eido_schema import load_spec, schema_validator
 
 pytestmark = [
     pytest.mark.integration,
@@ -49,130 +47,14 @@ pytestmark = [
     pytest.mark.timeout(180),
 ]
 
-OSLO = pb.Position(lat=59.9139, lon=10.7522, accuracy_m=25)
-DRAMMEN = pb.Position(lat=59.7430, lon=10.2440, accuracy_m=10)  # far off the way to Ullevål
-STROKE_CODE = "A.28.01"  # sudden one-sided weakness: akutt, the stroke chapter
-ROAD_ACCIDENT = "A.35.01"  # the road-traffic action card: 110 and 112
-STROKE = pb.DESTINATION_CONDITION_STROKE
-HOSPITAL = pb.ALERT_SERVICE_HOSPITAL
-
-
-@dataclass
-class HospitalCluster:
-    stub: pb_grpc.DispatchServiceStub
-    ulleval: PartnerCentre
-    ahus: PartnerCentre
-    fire: PartnerCentre
-    gateway: str
-    started: float
-    deployment: Any  # clients.launcher.Deployment: a test kills a centre
-    config: ClusterConfig
-
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def hospitals(
     etcd_server, ray_session, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[HospitalCluster]:
-    from clients.launcher import Deployment
-
-    ulleval = PartnerCentre("OUS Ullevål, slagvakt", prenotification_doc.validate).start()
-    ahus = PartnerCentre("Ahus, akuttmottak", prenotification_doc.validate).start()
-    fire = PartnerCentre("110 Øst", schema_validator(load_spec())).start()
-    tag = uuid.uuid4().hex[:8]
-    config = ClusterConfig.load(
-        home=tmp_path_factory.mktemp("home"),
-        key_prefix=key_prefix_for("hosp"),
-        pki_dir=session_pki(),
-        ray_namespace=f"amk-{tag}",
-        gateways=[f"127.0.0.1:{find_free_port()}"],
-        metrics=[f"127.0.0.1:{find_free_port()}"],
-        hospital_endpoints={"ous-ulleval": ulleval.url, "ahus-lorenskog": ahus.url},
-        alert_endpoints={"110": fire.url},
-    )
-    started = time.time()
-    deployment = Deployment(config, [etcd_server.endpoint])
-    await deployment.start()
-    channel = open_channel(config.gateways[0], client_identity(), token=session_token())
-    try:
-        yield HospitalCluster(
-            pb_grpc.DispatchServiceStub(channel),
-            ulleval,
-            ahus,
-            fire,
-            config.gateways[0],
-            started,
-            deployment,
-            config,
-        )
-    finally:
-        await channel.close()
-        await deployment.stop()
-        for partner in (ulleval, ahus, fire):
-            partner.stop()
-
-
-async def incident_from_call(stub, code: str, taker: str) -> pb.Incident:
-    """A 113 call queued, answered by ``taker`` at AMK Oslo, an incident made from it."""
-    return (await call_and_incident(stub, code, taker))[1]
-
-
-async def call_and_incident(stub, code: str, taker: str) -> tuple[pb.Call, pb.Incident]:
-    """The answered call and the incident made from it."""
-    await stub.SignIn(pb.SignInRequest(centre="oslo", call_taker=taker), timeout=5)
-    call = await stub.ReceiveCall(
-        pb.ReceiveCallRequest(request_id=rid(), caller_number="+4790000113", position=OSLO),
-        timeout=10,
-    )
-    answered = await stub.AnswerNextCall(
-        pb.AnswerNextCallRequest(request_id=rid(), centre="oslo", call_taker=taker), timeout=10
-    )
-    assert answered.call.id == call.id
-    inc = await stub.CreateIncident(
-        pb.CreateIncidentRequest(
-            request_id=rid(), region="oslo", position=OSLO, call_id=call.id, criteria_code=code
-        ),
-        timeout=10,
-    )
-    return answered.call, inc
-
-
-async def assign_ambulance(stub, incident_id: str) -> pb.Unit:
-    """The best road ambulance the recommendation offers, assigned, en route, on scene."""
-    recs = await stub.RecommendUnits(pb.RecommendUnitsRequest(incident_id=incident_id), timeout=10)
-    unit = next(r.unit for r in recs.recommendations if r.unit.kind == pb.UNIT_KIND_ROAD_AMBULANCE)
-    await stub.AssignUnit(
-        pb.AssignUnitRequest(request_id=rid(), incident_id=incident_id, unit_id=unit.id), timeout=10
-    )
-    for status in (pb.UNIT_STATUS_EN_ROUTE, pb.UNIT_STATUS_ON_SCENE):
-        await unit_status(stub, unit.id, status)
-    return unit
-
-
-async def unit_status(stub, unit_id: str, status: int) -> pb.Unit:
-    return await stub.ChangeUnitStatus(
-        pb.ChangeUnitStatusRequest(request_id=rid(), unit_id=unit_id, status=status), timeout=10
-    )
-
-
-async def hospital_alert(stub, incident_id: str, alert_id: str) -> pb.Alert:
-    reply = await stub.ListAlerts(pb.ListAlertsRequest(incident_id=incident_id), timeout=10)
-    return next(a for a in reply.alerts if a.id == alert_id)
-
-
-async def delivered(stub, incident_id: str, alert_id: str, count: int) -> pb.Alert:
-    """The alert once ``count`` documents are due and all recorded as taken."""
-
-    async def check() -> pb.Alert:
-        a = await hospital_alert(stub, incident_id, alert_id)
-        pre = a.prenotification
-        assert (pre.documents_due, pre.documents_delivered) == (count, count), pre
-        return a
-
-    return await assert_eventually(check, timeout_s=30)
-
-
-def iso_s(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    home = tmp_path_factory.mktemp("home")
+    async with running_hospitals(etcd_server.endpoint, home, with_fire=True) as cluster:
+        yield cluster
 
 
 async def test_stroke_prenotification_acknowledged_updated_and_arrived(
@@ -379,13 +261,6 @@ async def test_bad_requests_are_refused_with_the_field_and_write_nothing(
     assert second
     before = await etcd.revision()
 
-    async def refused(method, request, code: grpc.StatusCode, field: str = "") -> None:
-        with pytest.raises(grpc.aio.AioRpcError) as err:
-            await method(request, timeout=10)
-        assert err.value.code() == code, err.value.details()
-        if field:
-            assert dict(err.value.trailing_metadata() or ()).get("amk-field") == field
-
     def pre(**kw) -> pb.SendPreNotificationRequest:
         base = dict(request_id=rid(), incident_id=inc.id, hospital_id="ous-ulleval")
         return pb.SendPreNotificationRequest(**{**base, "condition": STROKE, **kw})
@@ -465,84 +340,3 @@ async def test_cli_destination_prenotify_and_history(hospitals: HospitalCluster,
     assert alert["sent_at"] and alert["prenotification"]["expected_arrival"]
     assert "SendPreNotification" in [e["command"] for e in history["entries"]]
     assert main(["--gateway", hospitals.gateway, "prenotify", inc.id, "--hospital", "x"]) == 2
-
-
-async def test_a_withdrawal_is_retried_until_the_hospital_is_back(
-    hospitals: HospitalCluster,
-) -> None:
-    """Ahus's receiving system is out when the crew leaves without the patient: the
-    withdrawal stays owed (shown as 1 of 2 documents delivered), is tried again, and is
-    delivered once Ahus is back, so the team does not wait for a patient not coming."""
-    stub, ahus = hospitals.stub, hospitals.ahus
-    inc = await incident_from_call(stub, STROKE_CODE, "slag-5")
-    unit = await assign_ambulance(stub, inc.id)
-    sent = await stub.SendPreNotification(
-        pb.SendPreNotificationRequest(
-            request_id=rid(), incident_id=inc.id, hospital_id="ahus-lorenskog", condition=STROKE
-        ),
-        timeout=10,
-    )
-    await delivered(stub, inc.id, sent.id, 1)
-    ahus.down = True
-    try:
-        tried = ahus.turned_away
-        await unit_status(stub, unit.id, pb.UNIT_STATUS_AVAILABLE_MOBILE)
-
-        async def tried_again() -> None:
-            assert ahus.turned_away >= tried + 2  # the first try and at least one more
-
-        await assert_eventually(tried_again, timeout_s=30)
-        owed = (await hospital_alert(stub, inc.id, sent.id)).prenotification
-        assert (owed.documents_due, owed.documents_delivered) == (2, 1)
-        assert not ahus.documents_for(inc.id, "withdrawn")
-    finally:
-        ahus.down = False
-    await delivered(stub, inc.id, sent.id, 2)
-    gone = one(ahus.documents_for(inc.id, "withdrawn"))
-    assert gone.document["alert_id"] == sent.id and "not transported" in gone.document["reason"]
-    history = await stub.GetIncidentHistory(
-        pb.GetIncidentHistoryRequest(incident_id=inc.id), timeout=10
-    )
-    marks = [e for e in history.entries if e.command == "MarkPreNotificationDelivered"]
-    assert [json.loads(e.details_json)["delivered"] for e in marks] == [1, 2]
-    assert all(e.tokens["oslo"] > 0 for e in marks)  # fenced writes
-
-
-async def test_the_next_owner_delivers_what_a_killed_centre_owed(
-    hospitals: HospitalCluster,
-) -> None:
-    """Ullevål is out when the pre-notification is sent, and AMK Oslo is killed before
-    Ullevål is back: Oslo's next owner finds the document owed in the record it takes
-    over and delivers it, under its own fencing token. (Last in the module: Oslo ends
-    served by its backup.)"""
-    from tests.integration.air_support import back_as_standby, kill
-
-    stub, ulleval = hospitals.stub, hospitals.ulleval
-    inc = await incident_from_call(stub, STROKE_CODE, "slag-6")
-    await assign_ambulance(stub, inc.id)
-    ulleval.down = True
-    try:
-        tried = ulleval.turned_away
-        sent = await stub.SendPreNotification(
-            pb.SendPreNotificationRequest(
-                request_id=rid(), incident_id=inc.id, hospital_id="ous-ulleval", condition=STROKE
-            ),
-            timeout=10,
-        )
-
-        async def tried_once() -> None:
-            assert ulleval.turned_away > tried
-
-        await assert_eventually(tried_once, timeout_s=30)
-        pid = await kill(hospitals, "oslo")
-    finally:
-        ulleval.down = False
-    acked = await delivered(stub, inc.id, sent.id, 1)
-    assert acked.state == pb.ALERT_STATE_ACKNOWLEDGED and acked.acknowledged_by == ulleval.name
-    assert one(ulleval.documents_for(inc.id, "prenotification")).document["alert_id"] == sent.id
-    history = await stub.GetIncidentHistory(
-        pb.GetIncidentHistoryRequest(incident_id=inc.id), timeout=10
-    )
-    token = {e.command: e.tokens["oslo"] for e in history.entries}
-    assert token["MarkPreNotificationDelivered"] > token["SendPreNotification"]  # the next owner
-    await back_as_standby(hospitals, "oslo", pid)

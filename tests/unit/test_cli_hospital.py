@@ -124,3 +124,12 @@ def test_prenotify_needs_hospital_and_condition() -> None:
         parser.parse_args(["prenotify", "OSL-000001", "--hospital", "ous-ulleval"])
     with pytest.raises(SystemExit):
         parser.parse_args(["destination", "OSL-000001", "--condition", "flu"])
+
+
+def test_alert_phoned_takes_the_alert_and_whom_was_spoken_to() -> None:
+    args = build_parser().parse_args(
+        ["alert", "phoned", "OSL-000001", "a3", "--spoke-with", "akuttmottaket"]
+    )
+    assert (args.id, args.alert, args.spoke_with) == ("OSL-000001", "a3", "akuttmottaket")
+    bare = build_parser().parse_args(["alert", "phoned", "OSL-000001", "a3"])
+    assert bare.spoke_with == ""

@@ -301,6 +301,23 @@ def test_a_record_stored_before_the_outbox_reads_as_all_delivered() -> None:
     assert pn.undelivered(again) == again.alerts
 
 
+def test_told_by_phone_records_every_document_due_and_only_when_owed() -> None:
+    inc, alert, _ = sent()
+    withdrawn, _ = pn.withdraw_for_unit(pn.mark_delivered(inc, alert.id, 1, T0), "u1", "x", T0)
+    told = pn.confirm_by_phone(withdrawn, alert.id, T0 + 5)
+    pre = told.alerts[0].prenotification
+    assert (pre.delivered, pre.delivered_at) == (2, T0 + 5) and pn.undelivered(told) == []
+    with pytest.raises(PreconditionError, match="every document already"):
+        pn.confirm_by_phone(told, alert.id, T0 + 6)
+    arrived = pn.mark_arrived(inc, "u1", T0 + 600)  # owed nothing after arrival
+    with pytest.raises(PreconditionError, match="every document already"):
+        pn.confirm_by_phone(arrived, alert.id, T0 + 601)
+    police, _ = alerts.send(inc, AlertService.POLICE_112, "112:oslo", "kari", T0, "x")
+    with pytest.raises(InvalidArgumentError, match="not a pre-notification") as err:
+        pn.confirm_by_phone(police, police.alerts[-1].id, T0)
+    assert err.value.field == "alert_id"
+
+
 def test_a_late_or_impossible_delivery_record_is_refused() -> None:
     inc, alert, _ = sent()
     first = pn.mark_delivered(inc, alert.id, 1, T0 + 1)

@@ -508,6 +508,18 @@ class SendPreNotificationRequest(_message.Message):
     symptom_onset: _timestamp_pb2.Timestamp
     def __init__(self, request_id: _Optional[str] = ..., incident_id: _Optional[str] = ..., hospital_id: _Optional[str] = ..., condition: _Optional[_Union[DestinationCondition, str]] = ..., unit_id: _Optional[str] = ..., age: _Optional[int] = ..., sex: _Optional[_Union[PreNotificationSex, str]] = ..., findings: _Optional[str] = ..., free_text: _Optional[str] = ..., symptom_onset: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
+class ConfirmPreNotificationByPhoneRequest(_message.Message):
+    __slots__ = ("request_id", "incident_id", "alert_id", "spoke_with")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ALERT_ID_FIELD_NUMBER: _ClassVar[int]
+    SPOKE_WITH_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    incident_id: str
+    alert_id: str
+    spoke_with: str
+    def __init__(self, request_id: _Optional[str] = ..., incident_id: _Optional[str] = ..., alert_id: _Optional[str] = ..., spoke_with: _Optional[str] = ...) -> None: ...
+
 class ListAlertsRequest(_message.Message):
     __slots__ = ("incident_id",)
     INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]

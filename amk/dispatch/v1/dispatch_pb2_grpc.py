@@ -204,6 +204,11 @@ class DispatchServiceStub:
                 request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.SendPreNotificationRequest.SerializeToString,
                 response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Alert.FromString,
                 _registered_method=True)
+        self.ConfirmPreNotificationByPhone = channel.unary_unary(
+                '/amk.dispatch.v1.DispatchService/ConfirmPreNotificationByPhone',
+                request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ConfirmPreNotificationByPhoneRequest.SerializeToString,
+                response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Alert.FromString,
+                _registered_method=True)
         self.RequestAirAmbulance = channel.unary_unary(
                 '/amk.dispatch.v1.DispatchService/RequestAirAmbulance',
                 request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.RequestAirAmbulanceRequest.SerializeToString,
@@ -472,6 +477,16 @@ class DispatchServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ConfirmPreNotificationByPhone(self, request, context):
+        """The dispatcher told the hospital by phone what its pre-notification's outbox could
+        not deliver (its endpoint out, or gone): every document due is recorded as
+        delivered, by the caller, so nothing more is sent. FAILED_PRECONDITION when the
+        hospital has every document already.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RequestAirAmbulance(self, request, context):
         """Air ambulance (issue #19). A local AMK requests an aircraft for an incident from the
         AMK-LA (air ambulance coordinating AMK) serving the incident's region: the request
@@ -683,6 +698,11 @@ def add_DispatchServiceServicer_to_server(servicer, server):
             'SendPreNotification': grpc.unary_unary_rpc_method_handler(
                     servicer.SendPreNotification,
                     request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.SendPreNotificationRequest.FromString,
+                    response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Alert.SerializeToString,
+            ),
+            'ConfirmPreNotificationByPhone': grpc.unary_unary_rpc_method_handler(
+                    servicer.ConfirmPreNotificationByPhone,
+                    request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ConfirmPreNotificationByPhoneRequest.FromString,
                     response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Alert.SerializeToString,
             ),
             'RequestAirAmbulance': grpc.unary_unary_rpc_method_handler(
@@ -1628,6 +1648,33 @@ class DispatchService:
             target,
             '/amk.dispatch.v1.DispatchService/SendPreNotification',
             amk_dot_dispatch_dot_v1_dot_dispatch__pb2.SendPreNotificationRequest.SerializeToString,
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Alert.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ConfirmPreNotificationByPhone(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.dispatch.v1.DispatchService/ConfirmPreNotificationByPhone',
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ConfirmPreNotificationByPhoneRequest.SerializeToString,
             amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Alert.FromString,
             options,
             channel_credentials,

@@ -65,6 +65,14 @@ function alertItem(incidentId, a) {
       return act(b, err, () => rpc('AcknowledgeAlert', { incident_id: incidentId, alert_id: a.id, acknowledged_by: by }));
     });
   }
+  // A hospital that cannot be reached on line: the dispatcher phones, and records it.
+  if (owes(a) && can('ConfirmPreNotificationByPhone')) {
+    button('ConfirmPreNotificationByPhone', (b) => {
+      const whom = window.prompt(t('alerts.ask_spoke_with'), '');
+      if (whom === null) return undefined; // not phoned after all: nothing to record
+      return act(b, err, () => rpc('ConfirmPreNotificationByPhone', { incident_id: incidentId, alert_id: a.id, spoke_with: whom }));
+    });
+  }
   // An air ambulance request is withdrawn by the AMK-LA (declined or aborted), not here.
   if (OPEN.has(state) && service !== 'ALERT_SERVICE_AIR_AMBULANCE' && can('CancelAlert')) {
     button('CancelAlert', (b) => {
@@ -81,10 +89,15 @@ function alertItem(incidentId, a) {
  * an ETA update or the withdrawal): the owner keeps trying until it does, and the
  * dispatcher may phone the hospital rather than wait. Nothing for any other alert. */
 function owed(a) {
-  const due = a.prenotification?.documents_due || 0;
-  const delivered = a.prenotification?.documents_delivered || 0;
-  if (delivered >= due) return null;
+  if (!owes(a)) return null;
+  const due = a.prenotification.documents_due;
+  const delivered = a.prenotification.documents_delivered || 0;
   return h('span', { class: 'alert-owed' }, ` · ${t('alerts.hospital_not_told', { delivered, due })}`);
+}
+
+/** Whether pre-notification `a` owes its hospital a document. */
+function owes(a) {
+  return (a.prenotification?.documents_delivered || 0) < (a.prenotification?.documents_due || 0);
 }
 
 /** Who the alert went to, where the service alone does not say: the hospital. */

@@ -1,0 +1,185 @@
+"""A hospital that does not answer (issue #19): each document a pre-notification owes
+its hospital (the first, each ETA update, the withdrawal) stays owed in the incident's
+record, is retried until the hospital takes it, and is carried on by the next owner
+when the centre dies; a dispatcher who phoned the hospital records that instead.
+
+Real etcd and Ray (one deployment for the module, ``prenotification_support.py``);
+the hospitals are ``clients/partner_stub.py`` on loopback, taken out with ``down``
+(503 to everything). Oslo is killed in the last test: it ends served by its backup.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import grpc
+import pytest
+import pytest_asyncio
+
+from amk.dispatch.v1 import dispatch_pb2 as pb
+from tests.helpers import assert_eventually, one, rid
+from tests.integration.prenotification_support import (
+    STROKE,
+    STROKE_CODE,
+    HospitalCluster,
+    assign_ambulance,
+    delivered,
+    hospital_alert,
+    incident_from_call,
+    refused,
+    running_hospitals,
+    unit_status,
+)
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.asyncio(loop_scope="session"),
+    pytest.mark.timeout(180),
+]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def hospitals(
+    etcd_server, ray_session, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[HospitalCluster]:
+    home = tmp_path_factory.mktemp("home")
+    async with running_hospitals(etcd_server.endpoint, home, with_fire=False) as cluster:
+        yield cluster
+
+
+async def test_a_withdrawal_is_retried_until_the_hospital_is_back(
+    hospitals: HospitalCluster,
+) -> None:
+    """Ahus's receiving system is out when the crew leaves without the patient: the
+    withdrawal stays owed (shown as 1 of 2 documents delivered), is tried again, and is
+    delivered once Ahus is back, so the team does not wait for a patient not coming."""
+    stub, ahus = hospitals.stub, hospitals.ahus
+    inc = await incident_from_call(stub, STROKE_CODE, "slag-5")
+    unit = await assign_ambulance(stub, inc.id)
+    sent = await stub.SendPreNotification(
+        pb.SendPreNotificationRequest(
+            request_id=rid(), incident_id=inc.id, hospital_id="ahus-lorenskog", condition=STROKE
+        ),
+        timeout=10,
+    )
+    await delivered(stub, inc.id, sent.id, 1)
+    ahus.down = True
+    try:
+        tried = ahus.turned_away
+        await unit_status(stub, unit.id, pb.UNIT_STATUS_AVAILABLE_MOBILE)
+
+        async def tried_again() -> None:
+            assert ahus.turned_away >= tried + 2  # the first try and at least one more
+
+        await assert_eventually(tried_again, timeout_s=30)
+        owed = (await hospital_alert(stub, inc.id, sent.id)).prenotification
+        assert (owed.documents_due, owed.documents_delivered) == (2, 1)
+        assert not ahus.documents_for(inc.id, "withdrawn")
+    finally:
+        ahus.down = False
+    await delivered(stub, inc.id, sent.id, 2)
+    gone = one(ahus.documents_for(inc.id, "withdrawn"))
+    assert gone.document["alert_id"] == sent.id and "not transported" in gone.document["reason"]
+    history = await stub.GetIncidentHistory(
+        pb.GetIncidentHistoryRequest(incident_id=inc.id), timeout=10
+    )
+    marks = [e for e in history.entries if e.command == "MarkPreNotificationDelivered"]
+    assert [json.loads(e.details_json)["delivered"] for e in marks] == [1, 2]
+    assert all(e.tokens["oslo"] > 0 for e in marks)  # fenced writes
+
+
+async def test_a_hospital_told_by_phone_is_owed_nothing_more(
+    hospitals: HospitalCluster, etcd
+) -> None:
+    """Ahus is out when the crew leaves without the patient; the dispatcher phones the
+    emergency room and records it: the withdrawal counts as delivered, by the dispatcher,
+    with whom they spoke to. Bad input names the field and writes nothing."""
+    stub, ahus = hospitals.stub, hospitals.ahus
+    inc = await incident_from_call(stub, STROKE_CODE, "slag-7")
+    unit = await assign_ambulance(stub, inc.id)
+    sent = await stub.SendPreNotification(
+        pb.SendPreNotificationRequest(
+            request_id=rid(), incident_id=inc.id, hospital_id="ahus-lorenskog", condition=STROKE
+        ),
+        timeout=10,
+    )
+    await delivered(stub, inc.id, sent.id, 1)
+    phoned = stub.ConfirmPreNotificationByPhone
+
+    def told(**kw) -> pb.ConfirmPreNotificationByPhoneRequest:
+        base = dict(request_id=rid(), incident_id=inc.id, alert_id=sent.id)
+        return pb.ConfirmPreNotificationByPhoneRequest(**{**base, **kw})
+
+    before = await etcd.revision()
+    # Nothing owed yet: the hospital has its one document.
+    await refused(phoned, told(), grpc.StatusCode.FAILED_PRECONDITION)
+    invalid = grpc.StatusCode.INVALID_ARGUMENT
+    await refused(phoned, told(alert_id=""), invalid, "alert_id")
+    await refused(phoned, told(request_id=""), invalid, "request_id")
+    await refused(phoned, told(spoke_with="x" * 300), invalid, "spoke_with")
+    await refused(phoned, told(alert_id="a99"), grpc.StatusCode.NOT_FOUND)
+    assert await etcd.revision() == before
+    ahus.down = True
+    try:
+        await unit_status(stub, unit.id, pb.UNIT_STATUS_AVAILABLE_MOBILE)
+        owed = (await hospital_alert(stub, inc.id, sent.id)).prenotification
+        assert (owed.documents_due, owed.documents_delivered) == (2, 1)
+        alert = await phoned(told(spoke_with="akuttmottaket, sykepleier Berg"), timeout=10)
+        assert (alert.prenotification.documents_due, alert.prenotification.documents_delivered) == (
+            2, 2,
+        )  # fmt: skip
+        await refused(phoned, told(), grpc.StatusCode.FAILED_PRECONDITION)  # owed nothing now
+    finally:
+        ahus.down = False
+    history = await stub.GetIncidentHistory(
+        pb.GetIncidentHistoryRequest(incident_id=inc.id), timeout=10
+    )
+    who = {e.command: e.who for e in history.entries}
+    (entry,) = [e for e in history.entries if e.command == "ConfirmPreNotificationByPhone"]
+    details = json.loads(entry.details_json)
+    assert details == {
+        "ids": [inc.id], "alert": sent.id, "by_phone": "akuttmottaket, sykepleier Berg",
+        "delivered": 2,
+    }  # fmt: skip
+    assert entry.who == who["SendPreNotification"] and entry.tokens["oslo"] > 0
+
+
+async def test_the_next_owner_delivers_what_a_killed_centre_owed(
+    hospitals: HospitalCluster,
+) -> None:
+    """Ullevål is out when the pre-notification is sent, and AMK Oslo is killed before
+    Ullevål is back: Oslo's next owner finds the document owed in the record it takes
+    over and delivers it, under its own fencing token. (Last in the module: Oslo ends
+    served by its backup.)"""
+    from tests.integration.air_support import back_as_standby, kill
+
+    stub, ulleval = hospitals.stub, hospitals.ulleval
+    inc = await incident_from_call(stub, STROKE_CODE, "slag-6")
+    await assign_ambulance(stub, inc.id)
+    ulleval.down = True
+    try:
+        tried = ulleval.turned_away
+        sent = await stub.SendPreNotification(
+            pb.SendPreNotificationRequest(
+                request_id=rid(), incident_id=inc.id, hospital_id="ous-ulleval", condition=STROKE
+            ),
+            timeout=10,
+        )
+
+        async def tried_once() -> None:
+            assert ulleval.turned_away > tried
+
+        await assert_eventually(tried_once, timeout_s=30)
+        pid = await kill(hospitals, "oslo")
+    finally:
+        ulleval.down = False
+    acked = await delivered(stub, inc.id, sent.id, 1)
+    assert acked.state == pb.ALERT_STATE_ACKNOWLEDGED and acked.acknowledged_by == ulleval.name
+    assert one(ulleval.documents_for(inc.id, "prenotification")).document["alert_id"] == sent.id
+    history = await stub.GetIncidentHistory(
+        pb.GetIncidentHistoryRequest(incident_id=inc.id), timeout=10
+    )
+    token = {e.command: e.tokens["oslo"] for e in history.entries}
+    assert token["MarkPreNotificationDelivered"] > token["SendPreNotification"]  # the next owner
+    await back_as_standby(hospitals, "oslo", pid)
