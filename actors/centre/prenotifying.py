@@ -20,7 +20,9 @@ and forgotten: a withdrawal that does not get through is retried until it does, 
 stroke team is not left waiting for a patient who is not coming. The first document
 also stays unacknowledged until the hospital acknowledges it, and the escalation check
 marks it for the console after ``alert_escalate_after_s``. Its answer
-``{"acknowledged": true, ...}`` is recorded as an ``AcknowledgeAlert`` command.
+``{"acknowledged": true, ...}`` is recorded as an ``AcknowledgeAlert`` command. A
+dispatcher who told the hospital by phone records it (``ConfirmPreNotificationByPhone``):
+the documents due so far count as delivered, and a first one as acknowledged.
 
 **The ETA watch** runs on the region's owner after each committed position report of
 a unit with an open pre-notification (:meth:`PreNotifier.unit_moved`): it recomputes the
@@ -198,7 +200,7 @@ class PreNotifier:
             inc = host.incidents[cmd.incident_id]
             details: dict[str, Any] = {"alert": cmd.alert_id}
             if isinstance(cmd, ConfirmPreNotificationByPhone):
-                new = prenotify.confirm_by_phone(inc, cmd.alert_id, now)
+                new = prenotify.confirm_by_phone(inc, cmd.alert_id, cmd.spoke_with or cmd.who, now)
                 details["by_phone"] = cmd.spoke_with or "-"
             else:
                 new = prenotify.mark_delivered(inc, cmd.alert_id, cmd.due, now)

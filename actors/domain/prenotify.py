@@ -55,7 +55,7 @@ import copy
 from dataclasses import dataclass
 
 from actors.domain import incident_lifecycle
-from actors.domain.alerts import find
+from actors.domain.alerts import acknowledge, find
 from actors.domain.destination import Hospital, minutes, travel
 from actors.domain.errors import InvalidArgumentError, PreconditionError
 from actors.domain.eta import DEFAULT_PARAMETERS, EtaParameters
@@ -348,15 +348,23 @@ def mark_delivered(inc: Incident, alert_id: str, due: int, now: float) -> Incide
     return new
 
 
-def confirm_by_phone(inc: Incident, alert_id: str, now: float) -> Incident:
+def confirm_by_phone(inc: Incident, alert_id: str, by: str, now: float) -> Incident:
     """The incident with every document due on ``alert_id`` recorded as delivered: the
-    dispatcher told the hospital by phone. Refused when nothing is owed (nothing would
-    change) and for an alert that is not a pre-notification."""
+    dispatcher told the hospital by phone. A standing pre-notification not yet
+    acknowledged is acknowledged by ``by`` (whom they spoke to) in the same write: the
+    hospital has it, and the escalation check must not tell the desk to phone again.
+    Refused when nothing is owed (nothing would change) and for an alert that is not a
+    pre-notification."""
     alert = find(inc, alert_id)
     if alert.service is not AlertService.HOSPITAL or alert.prenotification is None:
         raise InvalidArgumentError("alert_id", f"alert {alert_id} is not a pre-notification")
     if not pending(alert):
         raise PreconditionError(
-            inc.id, f"pre-notification {alert_id}: the hospital has every document already"
+            inc.id,
+            f"pre-notification {alert_id}: nothing is owed to the hospital "
+            "(every document taken, or the patient arrived)",
         )
-    return mark_delivered(inc, alert_id, alert.documents_due(), now)
+    new = mark_delivered(inc, alert_id, alert.documents_due(), now)
+    if not alert.withdrawal_due() and not alert.acknowledged_at:
+        new = acknowledge(new, alert_id, by, now)
+    return new

@@ -92,57 +92,66 @@ async def test_a_withdrawal_is_retried_until_the_hospital_is_back(
 async def test_a_hospital_told_by_phone_is_owed_nothing_more(
     hospitals: HospitalCluster, etcd
 ) -> None:
-    """Ahus is out when the crew leaves without the patient; the dispatcher phones the
-    emergency room and records it: the withdrawal counts as delivered, by the dispatcher,
-    with whom they spoke to. Bad input names the field and writes nothing."""
+    """Ahus's receiving system is out all along. The dispatcher phones the emergency
+    room with the pre-notification and records it: the first document counts as
+    delivered and acknowledged by whom they spoke to. The crew then leaves without the
+    patient, and the withdrawal is phoned and recorded the same way. Each record is the
+    caller's, in the journal; bad input names the field and writes nothing."""
     stub, ahus = hospitals.stub, hospitals.ahus
     inc = await incident_from_call(stub, STROKE_CODE, "slag-7")
     unit = await assign_ambulance(stub, inc.id)
-    sent = await stub.SendPreNotification(
-        pb.SendPreNotificationRequest(
-            request_id=rid(), incident_id=inc.id, hospital_id="ahus-lorenskog", condition=STROKE
-        ),
-        timeout=10,
-    )
-    await delivered(stub, inc.id, sent.id, 1)
     phoned = stub.ConfirmPreNotificationByPhone
 
     def told(**kw) -> pb.ConfirmPreNotificationByPhoneRequest:
         base = dict(request_id=rid(), incident_id=inc.id, alert_id=sent.id)
         return pb.ConfirmPreNotificationByPhoneRequest(**{**base, **kw})
 
-    before = await etcd.revision()
-    # Nothing owed yet: the hospital has its one document.
-    await refused(phoned, told(), grpc.StatusCode.FAILED_PRECONDITION)
-    invalid = grpc.StatusCode.INVALID_ARGUMENT
-    await refused(phoned, told(alert_id=""), invalid, "alert_id")
-    await refused(phoned, told(request_id=""), invalid, "request_id")
-    await refused(phoned, told(spoke_with="x" * 300), invalid, "spoke_with")
-    await refused(phoned, told(alert_id="a99"), grpc.StatusCode.NOT_FOUND)
-    assert await etcd.revision() == before
     ahus.down = True
     try:
+        sent = await stub.SendPreNotification(
+            pb.SendPreNotificationRequest(
+                request_id=rid(),
+                incident_id=inc.id,
+                hospital_id="ahus-lorenskog",
+                condition=STROKE,
+            ),
+            timeout=10,
+        )
+        first = await phoned(told(spoke_with="akuttmottaket, sykepleier Berg"), timeout=10)
+        assert (first.prenotification.documents_due, first.prenotification.documents_delivered) == (
+            1, 1,
+        )  # fmt: skip
+        assert first.state == pb.ALERT_STATE_ACKNOWLEDGED
+        assert first.acknowledged_by == "akuttmottaket, sykepleier Berg"
         await unit_status(stub, unit.id, pb.UNIT_STATUS_AVAILABLE_MOBILE)
         owed = (await hospital_alert(stub, inc.id, sent.id)).prenotification
         assert (owed.documents_due, owed.documents_delivered) == (2, 1)
-        alert = await phoned(told(spoke_with="akuttmottaket, sykepleier Berg"), timeout=10)
-        assert (alert.prenotification.documents_due, alert.prenotification.documents_delivered) == (
+        gone = await phoned(told(), timeout=10)  # whom they spoke to: not given
+        assert (gone.prenotification.documents_due, gone.prenotification.documents_delivered) == (
             2, 2,
         )  # fmt: skip
-        await refused(phoned, told(), grpc.StatusCode.FAILED_PRECONDITION)  # owed nothing now
+        before = await etcd.revision()
+        await refused(phoned, told(), grpc.StatusCode.FAILED_PRECONDITION)  # nothing owed
+        invalid = grpc.StatusCode.INVALID_ARGUMENT
+        await refused(phoned, told(alert_id=""), invalid, "alert_id")
+        await refused(phoned, told(request_id=""), invalid, "request_id")
+        await refused(phoned, told(spoke_with="x" * 300), invalid, "spoke_with")
+        await refused(phoned, told(alert_id="a99"), grpc.StatusCode.NOT_FOUND)
+        assert await etcd.revision() == before
     finally:
         ahus.down = False
     history = await stub.GetIncidentHistory(
         pb.GetIncidentHistoryRequest(incident_id=inc.id), timeout=10
     )
     who = {e.command: e.who for e in history.entries}
-    (entry,) = [e for e in history.entries if e.command == "ConfirmPreNotificationByPhone"]
-    details = json.loads(entry.details_json)
-    assert details == {
-        "ids": [inc.id], "alert": sent.id, "by_phone": "akuttmottaket, sykepleier Berg",
-        "delivered": 2,
-    }  # fmt: skip
-    assert entry.who == who["SendPreNotification"] and entry.tokens["oslo"] > 0
+    entries = [e for e in history.entries if e.command == "ConfirmPreNotificationByPhone"]
+    assert [json.loads(e.details_json) for e in entries] == [
+        {"ids": [inc.id], "alert": sent.id, "by_phone": "akuttmottaket, sykepleier Berg",
+         "delivered": 1},
+        {"ids": [inc.id], "alert": sent.id, "by_phone": "-", "delivered": 2},
+    ]  # fmt: skip
+    assert {e.who for e in entries} == {who["SendPreNotification"]}
+    assert all(e.tokens["oslo"] > 0 for e in entries)  # fenced writes
 
 
 async def test_the_next_owner_delivers_what_a_killed_centre_owed(

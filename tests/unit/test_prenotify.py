@@ -304,18 +304,29 @@ def test_a_record_stored_before_the_outbox_reads_as_all_delivered() -> None:
 def test_told_by_phone_records_every_document_due_and_only_when_owed() -> None:
     inc, alert, _ = sent()
     withdrawn, _ = pn.withdraw_for_unit(pn.mark_delivered(inc, alert.id, 1, T0), "u1", "x", T0)
-    told = pn.confirm_by_phone(withdrawn, alert.id, T0 + 5)
-    pre = told.alerts[0].prenotification
-    assert (pre.delivered, pre.delivered_at) == (2, T0 + 5) and pn.undelivered(told) == []
-    with pytest.raises(PreconditionError, match="every document already"):
-        pn.confirm_by_phone(told, alert.id, T0 + 6)
+    told = pn.confirm_by_phone(withdrawn, alert.id, "sykepleier Berg", T0 + 5)
+    gone = told.alerts[0]
+    assert (gone.prenotification.delivered, gone.prenotification.delivered_at) == (2, T0 + 5)
+    assert pn.undelivered(told) == [] and not gone.acknowledged_at  # withdrawn: no ack
+    with pytest.raises(PreconditionError, match="nothing is owed"):
+        pn.confirm_by_phone(told, alert.id, "x", T0 + 6)
     arrived = pn.mark_arrived(inc, "u1", T0 + 600)  # owed nothing after arrival
-    with pytest.raises(PreconditionError, match="every document already"):
-        pn.confirm_by_phone(arrived, alert.id, T0 + 601)
+    with pytest.raises(PreconditionError, match="nothing is owed"):
+        pn.confirm_by_phone(arrived, alert.id, "x", T0 + 601)
     police, _ = alerts.send(inc, AlertService.POLICE_112, "112:oslo", "kari", T0, "x")
     with pytest.raises(InvalidArgumentError, match="not a pre-notification") as err:
-        pn.confirm_by_phone(police, police.alerts[-1].id, T0)
+        pn.confirm_by_phone(police, police.alerts[-1].id, "x", T0)
     assert err.value.field == "alert_id"
+
+
+def test_a_first_document_told_by_phone_is_acknowledged_by_whom_was_spoken_to() -> None:
+    inc, alert, _ = sent()
+    escalated = alerts.escalate(inc, alert.id, T0 + 61, 60.0)  # unanswered: phone them
+    told = pn.confirm_by_phone(escalated, alert.id, "slagvakta", T0 + 90)
+    done = told.alerts[0]
+    assert done.state is AlertState.ACKNOWLEDGED
+    assert (done.acknowledged_by, done.acknowledged_at) == ("slagvakta", T0 + 90)
+    assert alerts.due_for_escalation(told, T0 + 500, 60.0) == []
 
 
 def test_a_late_or_impossible_delivery_record_is_refused() -> None:
