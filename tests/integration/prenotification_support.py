@@ -18,6 +18,7 @@ from typing import Any
 
 import grpc
 import pytest
+import pytest_asyncio
 
 from actors.domain import prenotification_doc
 from amk.dispatch.v1 import dispatch_pb2 as pb
@@ -47,6 +48,28 @@ class HospitalCluster:
     started: float
     deployment: Any  # clients.launcher.Deployment: a test kills a centre
     config: ClusterConfig
+
+
+#: The marks of a pre-notification test module.
+MARKS = [
+    pytest.mark.integration,
+    pytest.mark.asyncio(loop_scope="session"),
+    pytest.mark.timeout(180),
+]
+
+
+def hospitals_fixture(*, with_fire: bool) -> Any:
+    """A module's ``hospitals`` fixture: one deployment for the module."""
+
+    @pytest_asyncio.fixture(scope="module", loop_scope="session")
+    async def hospitals(
+        etcd_server, ray_session, tmp_path_factory: pytest.TempPathFactory
+    ) -> AsyncIterator[HospitalCluster]:
+        home = tmp_path_factory.mktemp("home")
+        async with running_hospitals(etcd_server.endpoint, home, with_fire=with_fire) as cluster:
+            yield cluster
+
+    return hospitals
 
 
 @asynccontextmanager

@@ -15,17 +15,16 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
 
 import grpc
 import pytest
-import pytest_asyncio
 
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from tests.helpers import assert_eventually, one, rid, ts
 from tests.integration.prenotification_support import (
     DRAMMEN,
     HOSPITAL,
+    MARKS,
     ROAD_ACCIDENT,
     STROKE,
     STROKE_CODE,
@@ -34,27 +33,15 @@ from tests.integration.prenotification_support import (
     call_and_incident,
     delivered,
     hospital_alert,
+    hospitals_fixture,
     incident_from_call,
     iso_s,
     refused,
-    running_hospitals,
     unit_status,
 )
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.asyncio(loop_scope="session"),
-    pytest.mark.timeout(180),
-]
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def hospitals(
-    etcd_server, ray_session, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[HospitalCluster]:
-    home = tmp_path_factory.mktemp("home")
-    async with running_hospitals(etcd_server.endpoint, home, with_fire=True) as cluster:
-        yield cluster
+pytestmark = MARKS
+hospitals = hospitals_fixture(with_fire=True)
 
 
 async def test_stroke_prenotification_acknowledged_updated_and_arrived(

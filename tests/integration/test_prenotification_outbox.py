@@ -11,41 +11,27 @@ the hospitals are ``clients/partner_stub.py`` on loopback, taken out with ``down
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
 import grpc
-import pytest
-import pytest_asyncio
 
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from tests.helpers import assert_eventually, one, rid
 from tests.integration.prenotification_support import (
+    MARKS,
     STROKE,
     STROKE_CODE,
     HospitalCluster,
     assign_ambulance,
     delivered,
     hospital_alert,
+    hospitals_fixture,
     incident_from_call,
     refused,
-    running_hospitals,
     unit_status,
 )
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.asyncio(loop_scope="session"),
-    pytest.mark.timeout(180),
-]
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def hospitals(
-    etcd_server, ray_session, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[HospitalCluster]:
-    home = tmp_path_factory.mktemp("home")
-    async with running_hospitals(etcd_server.endpoint, home, with_fire=False) as cluster:
-        yield cluster
+pytestmark = MARKS
+hospitals = hospitals_fixture(with_fire=False)
 
 
 async def test_a_withdrawal_is_retried_until_the_hospital_is_back(
