@@ -272,7 +272,7 @@ class AirDesk:
         if alert_id not in {a.id for a in air.undelivered(inc)}:
             return  # delivered meanwhile (by an earlier try, or a report came first)
         cmd = air.open_command(inc, alert, alert.recipient)
-        mission = (await self._send(alert.recipient, cmd)).require_mission()
+        mission = (await self.run_at_owner(alert.recipient, cmd)).require_mission()
         mark = MarkAirRequestDelivered(
             air.delivered_request_id(incident_id, alert_id),
             incident_id,
@@ -310,11 +310,11 @@ class AirDesk:
         cmd = air.report_of(mission)
         target = mission.incident_region
         try:
-            await self._send(target, cmd)
+            await self.run_at_owner(target, cmd)
         except NotFoundError:
             # Handed over to another region since the request came: find it there.
             target = await self._locate_incident(mission.incident_id, target)
-            await self._send(target, cmd)
+            await self.run_at_owner(target, cmd)
         mark = MarkAirMissionReported(
             air.reported_request_id(mission_id, cmd.seq), mission_id, cmd.seq
         )
@@ -340,10 +340,11 @@ class AirDesk:
                     return region
         raise NotFoundError("incident", incident_id)
 
-    async def _send(self, region: str, cmd: Command) -> Outcome:
+    async def run_at_owner(self, region: str, cmd: Command) -> Outcome:
         """Run ``cmd`` at whoever owns ``region`` now: this centre, or the owner
         instance its owner key names. Retryable failures (no owner while it fails over,
-        a dead or deposed owner) are tried again per ``air_delivery_retry``."""
+        a dead or deposed owner) are tried again per ``air_delivery_retry``. The air
+        outboxes deliver with it, and a hand-over tells the new region's owner."""
         core = self.core
         config = core.config
         delays = config.air_delivery_retry.delays()

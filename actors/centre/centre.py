@@ -162,6 +162,7 @@ class Centre:
         self.alerting.stop()
         self.prenotifier.stop()
         self.air_desk.stop()
+        self.dispatcher.stop()
         if core.started:
             running = core.running
             for host in list(core.hosts.values()):

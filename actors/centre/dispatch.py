@@ -20,6 +20,8 @@ Given the centre's core, its executor, its call desk, its alerting and its pre-n
 
 from __future__ import annotations
 
+import asyncio
+
 from actors.centre.air_desk import AirDesk
 from actors.centre.alerting import Alerting
 from actors.centre.call_desk import CallDesk
@@ -33,6 +35,7 @@ from actors.domain.commands import (
     AbortAirMission,
     AcknowledgeAlert,
     AddIncidentNote,
+    AdoptIncident,
     AnswerAirRequest,
     AnswerNextCall,
     AssignUnit,
@@ -68,6 +71,7 @@ from actors.domain.errors import (
     PreconditionError,
 )
 from actors.domain.model import Incident, Outcome, Unit, UnitStatus
+from cluster.errors import AmkError
 
 PRENOTIFICATION_COMMANDS = (
     SendPreNotification,
@@ -104,6 +108,7 @@ class Dispatcher:
         self.alerting = alerting
         self.prenotifier = prenotifier
         self.air_desk = air_desk
+        self._adoptions: set[asyncio.Task[None]] = set()
 
     async def run(self, region: str, cmd: Command) -> Outcome:
         """Decide and commit one command in ``region`` (the owner's side of a route)."""
@@ -178,6 +183,8 @@ class Dispatcher:
             return await self._run_pair(cmd, now)
         if isinstance(cmd, HandOverIncident):
             return await self._hand_over_incident(cmd, now)
+        if isinstance(cmd, AdoptIncident):
+            return await self._adopt(host, cmd)
         if isinstance(cmd, LendUnit):
             hu, _ = await self.executor.find_unit(cmd.unit_id)
             async with self.core.mailboxes.enter(cmd.unit_id):
@@ -283,7 +290,41 @@ class Dispatcher:
             to_region=cmd.to_region,
             units=[u.id for u in units],
         )
+        if cmd.to_region not in self.core.hosts:  # served by another centre: tell it
+            adopt = AdoptIncident(f"adopt-{new_inc.id}-{new_inc.revision}", new_inc.id)
+            task = asyncio.get_running_loop().create_task(self._tell(cmd.to_region, adopt))
+            self._adoptions.add(task)
+            task.add_done_callback(self._adoptions.discard)
         return out
+
+    async def _tell(self, region: str, cmd: AdoptIncident) -> None:
+        """Ask ``region``'s owner to load the incident handed over to it. Best effort:
+        if it cannot be told (failing over), its next takeover loads the whole region,
+        and any command on the incident loads it before that."""
+        try:
+            await self.air_desk.run_at_owner(region, cmd)
+        except AmkError as exc:
+            self.core.log.warning(
+                "incident_adoption_not_told",
+                region=region,
+                incident=cmd.incident_id,
+                error=str(exc),
+            )
+
+    async def _adopt(self, host: RegionHost, cmd: AdoptIncident) -> Outcome:
+        """The new owner's side: the incident loaded into its region, and the region's
+        outboxes scanned at once (escalation and archiving see it on their next pass)."""
+        found, inc = await self.executor.find_incident(cmd.incident_id)
+        self.prenotifier.outbox.kick(found.region)
+        self.air_desk.outbox.kick(found.region)
+        self.core.log.info(
+            "incident_adopted", region=found.region, incident=inc.id, token=found.fence.token
+        )
+        return Outcome(incident=inc)
+
+    def stop(self) -> None:
+        for task in list(self._adoptions):
+            task.cancel()
 
     async def _run_unit(
         self, host: RegionHost, cmd: ChangeUnitStatus | ReportUnitPosition, now: float

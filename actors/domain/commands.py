@@ -121,6 +121,19 @@ class HandOverIncident:
 
 
 @dataclass(frozen=True, slots=True)
+class AdoptIncident:
+    """From the centre that handed an incident over to a region another centre serves,
+    to that region's owner: load the incident now, so that its scans (an unacknowledged
+    alert's escalation, the hospital and air outboxes, archiving) see it at once rather
+    than when something next touches it. Writes nothing."""
+
+    request_id: str
+    incident_id: str
+    who: str = "hand-over"
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class LendUnit:
     """Move an available unit to another region (lend it back: to its home region)."""
 
@@ -419,7 +432,7 @@ AlertCommand = SendAlert | AcknowledgeAlert | CancelAlert | EscalateAlert | PreN
 IncidentCommand = TriageIncident | ChangeIncidentStatus | AddIncidentNote
 UnitCommand = ChangeUnitStatus | ReportUnitPosition
 PairCommand = AssignUnit | ReleaseUnit
-MoveCommand = HandOverIncident | LendUnit
+MoveCommand = HandOverIncident | LendUnit | AdoptIncident
 CallCommand = ReceiveCall | AbandonCall | AnswerNextCall | LinkCall | SetCallSharing
 Command = (
     CreateIncident

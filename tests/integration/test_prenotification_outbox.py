@@ -140,6 +140,61 @@ async def test_a_hospital_told_by_phone_is_owed_nothing_more(
     assert all(e.tokens["oslo"] > 0 for e in entries)  # fenced writes
 
 
+async def test_an_incident_handed_over_to_another_centre_is_delivered_by_it(
+    hospitals: HospitalCluster,
+) -> None:
+    """Ahus is out when AMK Oslo sends the pre-notification, and the supervisor then
+    hands the incident over to Innlandet's region (served by AMK Innlandet). Oslo tells
+    Innlandet, which loads the incident at once and, once Ahus is back, delivers the
+    owed document under its own region's token. Before, the document waited until
+    something touched the incident at Innlandet."""
+    from amk.coordination.v1 import coordination_pb2 as cpb
+    from amk.coordination.v1 import coordination_pb2_grpc as cpb_grpc
+    from cluster.tls import client_identity, open_channel
+    from tests.helpers import session_token
+
+    stub, ahus = hospitals.stub, hospitals.ahus
+    inc = await incident_from_call(stub, STROKE_CODE, "slag-8")
+    await assign_ambulance(stub, inc.id)
+    ahus.down = True
+    channel = open_channel(hospitals.gateway, client_identity(), token=session_token())
+    try:
+        tried = ahus.turned_away
+        sent = await stub.SendPreNotification(
+            pb.SendPreNotificationRequest(
+                request_id=rid(),
+                incident_id=inc.id,
+                hospital_id="ahus-lorenskog",
+                condition=STROKE,
+            ),
+            timeout=10,
+        )
+
+        async def tried_once() -> None:
+            assert ahus.turned_away > tried
+
+        await assert_eventually(tried_once, timeout_s=30)
+        coordination = cpb_grpc.CoordinationServiceStub(channel)
+        moved = await coordination.HandOverIncident(
+            cpb.HandOverIncidentRequest(
+                request_id=rid(), incident_id=inc.id, to_region="innlandet"
+            ),
+            timeout=20,
+        )
+        assert moved.region == "innlandet"
+    finally:
+        ahus.down = False
+        await channel.close()
+    acked = await delivered(stub, inc.id, sent.id, 1)
+    assert acked.state == pb.ALERT_STATE_ACKNOWLEDGED
+    assert one(ahus.documents_for(inc.id, "prenotification")).document["alert_id"] == sent.id
+    history = await stub.GetIncidentHistory(
+        pb.GetIncidentHistoryRequest(incident_id=inc.id), timeout=10
+    )
+    (mark,) = [e for e in history.entries if e.command == "MarkPreNotificationDelivered"]
+    assert "innlandet" in mark.tokens  # written by Innlandet's owner
+
+
 async def test_the_next_owner_delivers_what_a_killed_centre_owed(
     hospitals: HospitalCluster,
 ) -> None:
