@@ -72,6 +72,7 @@ from actors.domain.errors import (
 )
 from actors.domain.model import Incident, Outcome, Unit, UnitStatus
 from cluster.errors import AmkError
+from cluster.store import DuplicateRequestError
 
 PRENOTIFICATION_COMMANDS = (
     SendPreNotification,
@@ -282,7 +283,15 @@ class Dispatcher:
             new_inc, new_units = decide.move_incident(inc, units, cmd.to_region, now)
             moved = {inc.id: inc.region, **{u.id: u.region for u in units}}
             out = Outcome(incident=new_inc)
-            await self.executor.commit(hi.region, cmd, [new_inc, *new_units], out, moved_from=moved)
+            try:
+                await self.executor.commit(
+                    hi.region, cmd, [new_inc, *new_units], out, moved_from=moved
+                )
+            except DuplicateRequestError as dup:
+                # A retry of a hand-over whose answer was lost: it is done, and the new
+                # owner may not have been told.
+                self._announce(cmd.to_region, inc.id, dup.revision)
+                raise
         self.core.log.info(
             "incident_handed_over",
             incident=inc.id,
@@ -290,12 +299,18 @@ class Dispatcher:
             to_region=cmd.to_region,
             units=[u.id for u in units],
         )
-        if cmd.to_region not in self.core.hosts:  # served by another centre: tell it
-            adopt = AdoptIncident(f"adopt-{new_inc.id}-{new_inc.revision}", new_inc.id)
-            task = asyncio.get_running_loop().create_task(self._tell(cmd.to_region, adopt))
-            self._adoptions.add(task)
-            task.add_done_callback(self._adoptions.discard)
+        self._announce(cmd.to_region, new_inc.id, new_inc.revision)
         return out
+
+    def _announce(self, region: str, incident_id: str, revision: int) -> None:
+        """Tell ``region``'s owner, when it is another centre, that the incident handed
+        over at ``revision`` is now its own (see :meth:`_adopt`)."""
+        if region in self.core.hosts:
+            return  # served here: already in the table
+        adopt = AdoptIncident(f"adopt-{incident_id}-{revision}", incident_id)
+        task = asyncio.get_running_loop().create_task(self._tell(region, adopt))
+        self._adoptions.add(task)
+        task.add_done_callback(self._adoptions.discard)
 
     async def _tell(self, region: str, cmd: AdoptIncident) -> None:
         """Ask ``region``'s owner to load the incident handed over to it. Best effort:
@@ -303,12 +318,16 @@ class Dispatcher:
         and any command on the incident loads it before that."""
         try:
             await self.air_desk.run_at_owner(region, cmd)
-        except AmkError as exc:
+        except AmkError as exc:  # no owner for long, or handed on or archived meanwhile
             self.core.log.warning(
-                "incident_adoption_not_told",
+                "incident_adoption_failed",
                 region=region,
                 incident=cmd.incident_id,
                 error=str(exc),
+            )
+        except Exception:  # a bug or a broken link: logged, the takeover covers it
+            self.core.log.exception(
+                "incident_adoption_error", region=region, incident=cmd.incident_id
             )
 
     async def _adopt(self, host: RegionHost, cmd: AdoptIncident) -> Outcome:

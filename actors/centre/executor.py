@@ -172,8 +172,12 @@ class Executor:
             )
             kv = await core.running.client.get(key)
             if kv is not None:
+                table = host.table_by_kind(kind)
+                cached = table.get(ident)
+                if cached is not None and cached.revision >= kv.mod_revision:
+                    return host, cached  # loaded and changed here while this read waited
                 rec = _DECODERS[kind].decode(kv.value, kv.mod_revision)
-                host.table_by_kind(kind)[ident] = rec
+                table[ident] = rec
                 return host, rec
         return None
 
