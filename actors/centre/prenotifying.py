@@ -337,29 +337,8 @@ class PreNotifier:
                 await self.execute(inc.region, mark)
             except PreconditionError:
                 pass  # recorded by a previous owner meanwhile: read the record again
-            await self._read_back(inc, alert_id, due)
-
-    async def _read_back(self, inc: Incident, alert_id: str, due: int) -> None:
-        """Make sure the cached record shows ``due`` documents delivered before the loop
-        reads it again. A commit answered "unavailable" after etcd applied it, then
-        repeated and answered from the journal, leaves the cache behind; reading it
-        would post the same document again at once, and again. Read the key from etcd
-        instead; if even that does not show it, raise: the runner pauses the item."""
-        if self._delivered(inc.id, alert_id) >= due:
-            return
-        async with self.core.mailboxes.enter(inc.id):  # no commit to it meanwhile
-            await self.executor.reload([self.core.keys.incident(inc.region, inc.id)])
-        if self._delivered(inc.id, alert_id) < due:
-            raise PreconditionError(
-                inc.id, f"delivery {due} of {alert_id} recorded but not read back"
-            )
-
-    def _delivered(self, incident_id: str, alert_id: str) -> int:
-        inc = self._hosted(incident_id)
-        if inc is None:
-            return 1 << 30  # moved on: nothing more to do here
-        pre = find(inc, alert_id).prenotification
-        return pre.delivered if pre is not None else 0
+            # A mark answered from the journal (its first answer lost) has refreshed the
+            # cached record (``Executor.catch_up``), so the next pass reads it.
 
     async def _post(self, inc: Incident, alert: Alert, kind: str, url: str) -> Any:
         """POST the ``kind`` document of ``alert`` to its hospital; the answer's JSON.

@@ -188,3 +188,13 @@ async def refused(method, request, code: grpc.StatusCode, field: str = "") -> No
 
 def iso_s(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+async def send_stroke(stub, incident_id: str, hospital_id: str) -> pb.Alert:
+    """A stroke pre-notification of the incident's only unit to ``hospital_id``."""
+    return await stub.SendPreNotification(
+        pb.SendPreNotificationRequest(
+            request_id=rid(), incident_id=incident_id, hospital_id=hospital_id, condition=STROKE
+        ),
+        timeout=10,
+    )

@@ -18,7 +18,6 @@ from amk.dispatch.v1 import dispatch_pb2 as pb
 from tests.helpers import assert_eventually, one, rid
 from tests.integration.prenotification_support import (
     MARKS,
-    STROKE,
     STROKE_CODE,
     HospitalCluster,
     assign_ambulance,
@@ -27,6 +26,7 @@ from tests.integration.prenotification_support import (
     hospitals_fixture,
     incident_from_call,
     refused,
+    send_stroke,
     unit_status,
 )
 
@@ -43,12 +43,7 @@ async def test_a_withdrawal_is_retried_until_the_hospital_is_back(
     stub, ahus = hospitals.stub, hospitals.ahus
     inc = await incident_from_call(stub, STROKE_CODE, "slag-5")
     unit = await assign_ambulance(stub, inc.id)
-    sent = await stub.SendPreNotification(
-        pb.SendPreNotificationRequest(
-            request_id=rid(), incident_id=inc.id, hospital_id="ahus-lorenskog", condition=STROKE
-        ),
-        timeout=10,
-    )
+    sent = await send_stroke(stub, inc.id, "ahus-lorenskog")
     await delivered(stub, inc.id, sent.id, 1)
     ahus.down = True
     try:
@@ -94,15 +89,7 @@ async def test_a_hospital_told_by_phone_is_owed_nothing_more(
 
     ahus.down = True
     try:
-        sent = await stub.SendPreNotification(
-            pb.SendPreNotificationRequest(
-                request_id=rid(),
-                incident_id=inc.id,
-                hospital_id="ahus-lorenskog",
-                condition=STROKE,
-            ),
-            timeout=10,
-        )
+        sent = await send_stroke(stub, inc.id, "ahus-lorenskog")
         first = await phoned(told(spoke_with="akuttmottaket, sykepleier Berg"), timeout=10)
         assert (first.prenotification.documents_due, first.prenotification.documents_delivered) == (
             1, 1,
@@ -160,15 +147,7 @@ async def test_an_incident_handed_over_to_another_centre_is_delivered_by_it(
     channel = open_channel(hospitals.gateway, client_identity(), token=session_token())
     try:
         tried = ahus.turned_away
-        sent = await stub.SendPreNotification(
-            pb.SendPreNotificationRequest(
-                request_id=rid(),
-                incident_id=inc.id,
-                hospital_id="ahus-lorenskog",
-                condition=STROKE,
-            ),
-            timeout=10,
-        )
+        sent = await send_stroke(stub, inc.id, "ahus-lorenskog")
 
         async def tried_once() -> None:
             assert ahus.turned_away > tried
@@ -210,12 +189,7 @@ async def test_the_next_owner_delivers_what_a_killed_centre_owed(
     ulleval.down = True
     try:
         tried = ulleval.turned_away
-        sent = await stub.SendPreNotification(
-            pb.SendPreNotificationRequest(
-                request_id=rid(), incident_id=inc.id, hospital_id="ous-ulleval", condition=STROKE
-            ),
-            timeout=10,
-        )
+        sent = await send_stroke(stub, inc.id, "ous-ulleval")
 
         async def tried_once() -> None:
             assert ulleval.turned_away > tried
