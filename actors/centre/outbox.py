@@ -13,15 +13,20 @@ they are the same everywhere:
 - a failed delivery pauses the item for the interval, doubled after each failure up to
   :data:`MAX_BACKOFF_S`, and logs a warning with the region and the fencing token each
   time (expected failures: an ``AmkError``, e.g. no owner while it fails over, and an
-  ``OSError`` or ``ValueError`` of a partner that does not answer or answers badly;
-  anything else is a bug, logged with its traceback);
+  ``OSError``, ``ValueError`` or ``http.client.HTTPException`` of a partner that does
+  not answer or answers badly, e.g. a connection cut mid-answer; anything else is a
+  bug, logged with its traceback);
 - nothing is dropped: the item stays in the record, and the next scan after the pause
-  tries again.
+  tries again. A pause is forgotten once it has been over for a whole
+  :data:`MAX_BACKOFF_S` with no try: the item was settled otherwise (told by phone,
+  the patient arrived, the region lost), and a later item under the same key starts
+  afresh.
 """
 
 from __future__ import annotations
 
 import asyncio
+import http.client
 import time
 from collections.abc import Awaitable, Callable
 
@@ -31,6 +36,8 @@ from actors.centre.region_state import RegionState
 from cluster.errors import AmkError
 
 MAX_BACKOFF_S = 30.0  # a delivery failing for good is retried at most this far apart
+# What a partner that does not answer, or answers badly, raises: a warning, not a bug.
+EXPECTED_FAILURES = (AmkError, OSError, ValueError, http.client.HTTPException)
 
 Work = Callable[[], Awaitable[None]]
 
@@ -72,6 +79,15 @@ class OutboxRunner:
             for region, host in list(core.hosts.items()):
                 if core.states.get(region) is RegionState.SERVING:
                     self.scan(host)
+            self.forget_settled()
+
+    def forget_settled(self) -> None:
+        """Drop the pauses that ended a whole :data:`MAX_BACKOFF_S` ago with no new try
+        (every scan since found nothing to send under that key)."""
+        stale = self.clock() - MAX_BACKOFF_S
+        for key in [k for k, (at, _) in self._not_before.items() if at < stale]:
+            if key not in self._inflight:
+                del self._not_before[key]
 
     def spawn(self, key: str, region: str, work: Work) -> None:
         """Start delivering ``key`` unless it is in flight or pausing after a failure."""
@@ -100,7 +116,7 @@ class OutboxRunner:
             _, backoff = self._not_before.get(key, (0.0, self.interval_s()))
             self._not_before[key] = (self.clock() + backoff, min(MAX_BACKOFF_S, 2 * backoff))
             host = self.core.hosts.get(region)
-            level = "warning" if isinstance(exc, AmkError | OSError | ValueError) else "exception"
+            level = "warning" if isinstance(exc, EXPECTED_FAILURES) else "exception"
             getattr(self.core.log, level)(
                 self.event,
                 region=region,

@@ -6,6 +6,7 @@ hand-moved clock: the runner reads nothing else."""
 from __future__ import annotations
 
 import asyncio
+import http.client
 from types import SimpleNamespace
 from typing import Any
 
@@ -138,3 +139,29 @@ async def test_a_region_taken_is_scanned_at_once() -> None:
     runner.kick("oslo")
     runner.kick("innlandet")  # not hosted here: nothing to scan
     assert core.scanned == [oslo]
+
+
+async def test_a_cut_answer_is_expected_and_a_settled_items_pause_is_forgotten() -> None:
+    runner, core, clock = runner_with(1.0)
+
+    async def cut() -> None:
+        raise http.client.IncompleteRead(b"{", 10)  # the partner closed mid-answer
+
+    runner.spawn("settled", "oslo", cut)
+    runner.spawn("failing", "oslo", cut)
+    await settle(runner)
+    assert [line[0] for line in core.log.lines] == ["warning", "warning"]  # no traceback
+    # "failing" keeps being tried when its pause ends; "settled" never comes back.
+    for _ in range(int(MAX_BACKOFF_S) + 2):
+        clock.now += 1.0
+        runner.spawn("failing", "oslo", cut)
+        await settle(runner)
+        runner.forget_settled()
+    assert runner.pausing("settled") == 0.0 and "settled" not in runner._not_before
+    assert "failing" in runner._not_before
+    # A pause still running, or ended less than the cap ago, is kept.
+    runner.spawn("fresh", "oslo", cut)
+    await settle(runner)
+    clock.now += MAX_BACKOFF_S
+    runner.forget_settled()
+    assert "fresh" in runner._not_before
