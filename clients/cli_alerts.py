@@ -76,6 +76,14 @@ def alert_timeline(alerts: list[pb.Alert]) -> RenderableType:
             ("declined", a.declined_at, a.declined_by, a.note),
             ("escalated", a.escalated_at, "", a.note),
             ("cancelled", a.cancelled_at, a.cancelled_by, a.note),
+            # An unanswered request withdrawn is cancelled too: one line for both.
+            (
+                "withdrawn",
+                a.withdrawn_at if not _ts_set(a.cancelled_at) else Timestamp(),
+                a.withdrawn_by,
+                a.note,
+            ),
+            ("withdrawal delivered to the AMK-LA", a.withdrawal_delivered_at, "", a.mission_id),
             (f"mission {mission}", a.mission_updated_at, "", a.mission_id),
         ):
             if _ts_set(ts):
@@ -131,9 +139,22 @@ def alerts_table(alerts: list[pb.Alert]) -> RenderableType:
             format_time(a.acknowledged_at),
             a.acknowledged_by or "-",
             prenotification_text(a),
-            a.note or "-",
+            note_text(a),
         )
     return table
+
+
+def note_text(a: pb.Alert) -> str:
+    """The alert's note, and for a withdrawn air request whether the AMK-LA knows."""
+    note = a.note or "-"
+    if a.withdrawal_owed:
+        # Retried until the AMK-LA's owner answers; whoever reads this may phone.
+        note += "; withdrawn, AMK-LA not yet told"
+    elif a.withdrawal_too_late:
+        note += "; withdrawn too late: the mission went on (the aircraft was at the patient)"
+    elif _ts_set(a.withdrawal_delivered_at):
+        note += f"; withdrawn, AMK-LA told {format_time(a.withdrawal_delivered_at)}"
+    return note
 
 
 def alert_panel(alert: pb.Alert) -> RenderableType:
@@ -206,8 +227,15 @@ def add_alert_commands(
     phoned.add_argument("alert", metavar="ALERT", help="the pre-notification's alert id")
     phoned.add_argument("--spoke-with", default="", help="whom at the hospital")
     request_id_option(phoned)
-    cancel = command(actions, "cancel", cmd_alert_cancel, "cancel an alert not yet acknowledged")
+    cancel = command(
+        actions,
+        "cancel",
+        cmd_alert_cancel,
+        "cancel an alert not yet acknowledged, or withdraw an air ambulance request",
+    )
     cancel.add_argument("id", metavar="ID", help="incident id")
     cancel.add_argument("alert", metavar="ALERT", help="alert id (a1, a2, ...)")
-    cancel.add_argument("--reason", default="", help="why")
+    cancel.add_argument(
+        "--reason", default="", help="why (required for an air request: the AMK-LA is told)"
+    )
     request_id_option(cancel)

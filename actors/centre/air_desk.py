@@ -12,14 +12,16 @@ etcd, then the owner instance's handle through :class:`~actors.centre.core.Peers
 this centre itself when it owns both).
 
 **The outbox is the record.** An air request is undelivered while its alert has no
-``delivered_at``; a mission change is unreported while ``seq > reported_seq``. Both
-are part of the committed value, so a takeover loads them with the region: the new
-owner's scan at takeover, and every ``air_outbox_interval_s`` after, delivers what is
-still pending. A delivery is idempotent on a request id derived from the record
-(``actors/domain/air.py``), and the receiving side ignores a repeat, so delivering
-twice (the sender died after the other side committed, before it recorded so) is
-harmless. Nothing is dropped: a delivery that keeps failing is retried, logged each
-time with its region, incident and token, until it succeeds.
+``delivered_at``; a withdrawn request is owed to the AMK-LA while its alert has no
+``withdrawal_delivered_at`` (``air.withdrawal_pending``); a mission change is unreported
+while ``seq > reported_seq``. All three are part of the committed value, so a
+takeover loads them with the region: the new owner's scan at takeover, and every
+``air_outbox_interval_s`` after, delivers what is still pending. A delivery is
+idempotent on a request id derived from the record (``actors/domain/air.py``), and
+the receiving side ignores a repeat, so delivering twice (the sender died after the
+other side committed, before it recorded so) is harmless. Nothing is dropped: a
+delivery that keeps failing is retried, logged each time with its region, incident and
+token, until it succeeds.
 
 Aircraft of an AMK-LA region on a mission report their status here too
 (:meth:`AirDesk.aircraft_status`): the mission follows, in the same write.
@@ -45,16 +47,26 @@ from actors.domain.commands import (
     Command,
     MarkAirMissionReported,
     MarkAirRequestDelivered,
+    MarkAirWithdrawalDelivered,
     OpenAirMission,
     RecordAirMission,
     RequestAirAmbulance,
+    WithdrawAirRequest,
 )
 from actors.domain.errors import InvalidArgumentError, NotFoundError, PreconditionError
-from actors.domain.model import AirMission, Incident, Outcome, Unit
+from actors.domain.model import AirMission, AirMissionState, Incident, Outcome, Unit
 from cluster.errors import AmkError, RegionUnavailableError
 from cluster.ownership import read_owner
 
 Execute = Callable[[str, Command], Awaitable[Outcome]]
+_UNIT_TRIES = 3  # a mission accepted while a command waited: decided again with its aircraft
+
+
+def _unit_of(cmd: Command, mission: AirMission) -> str:
+    """The aircraft a mission command changes too, to lock beside the mission."""
+    if isinstance(cmd, AnswerAirRequest):
+        return cmd.unit_id if cmd.accept else ""
+    return mission.unit_id if isinstance(cmd, AbortAirMission) else ""
 
 
 class AirDesk:
@@ -67,7 +79,7 @@ class AirDesk:
         self.execute = execute  # Centre.execute: once per request id, like every command
         self.outbox = OutboxRunner(
             core,
-            "air_delivery_pending",  # item: request:{incident}:{alert} or report:{mission}
+            "air_delivery_pending",  # request:/withdrawal:{incident}:{alert}, report:{mission}
             lambda: core.config.air_outbox_interval_s,
             self._scan,
             before_start=self._crash_point,
@@ -77,15 +89,26 @@ class AirDesk:
 
     async def run(self, host: RegionHost, cmd: AirCommand, now: float) -> Outcome:
         """Decide and commit one air command (``host``: the region it was sent to)."""
-        if isinstance(cmd, RequestAirAmbulance | MarkAirRequestDelivered | RecordAirMission):
+        if isinstance(
+            cmd,
+            RequestAirAmbulance
+            | MarkAirRequestDelivered
+            | RecordAirMission
+            | MarkAirWithdrawalDelivered,
+        ):
             return await self._on_incident(cmd, now)
         if isinstance(cmd, OpenAirMission):
             return await self._open(host, cmd, now)
+        if isinstance(cmd, WithdrawAirRequest):
+            return await self._withdraw(host, cmd, now)
         return await self._on_mission(cmd, now)
 
     async def _on_incident(
         self,
-        cmd: RequestAirAmbulance | MarkAirRequestDelivered | RecordAirMission,
+        cmd: RequestAirAmbulance
+        | MarkAirRequestDelivered
+        | RecordAirMission
+        | MarkAirWithdrawalDelivered,
         now: float,
     ) -> Outcome:
         core = self.core
@@ -101,6 +124,14 @@ class AirDesk:
             elif isinstance(cmd, MarkAirRequestDelivered):
                 alert_id = cmd.alert_id
                 changed = air.mark_delivered(inc, alert_id, cmd.mission_id, cmd.received_at, now)
+                if changed is None:
+                    return Outcome(incident=inc)  # known already: nothing to write
+                new = changed
+            elif isinstance(cmd, MarkAirWithdrawalDelivered):
+                alert_id = cmd.alert_id
+                changed = air.mark_withdrawal_delivered(
+                    inc, alert_id, cmd.mission_id, cmd.too_late, cmd.delivered_at, now
+                )
                 if changed is None:
                     return Outcome(incident=inc)  # known already: nothing to write
                 new = changed
@@ -132,7 +163,16 @@ class AirDesk:
         )
         if isinstance(cmd, RequestAirAmbulance):
             self._spawn_request(h.region, new.id, a.id)
+        elif air.withdrawal_pending(a):  # withdrawn before this receipt or report came
+            self._spawn_withdrawal(h.region, new.id, a.id)
         return out
+
+    def withdrawn(self, inc: Incident, alert_id: str) -> None:
+        """After ``CancelAlert`` committed: a withdrawn air request the AMK-LA has is
+        delivered to it now (and by the outbox scan until it is answered)."""
+        alert = alerts.find(inc, alert_id)
+        if air.withdrawal_pending(alert):
+            self._spawn_withdrawal(inc.region, inc.id, alert_id)
 
     async def _open(self, host: RegionHost, cmd: OpenAirMission, now: float) -> Outcome:
         """Record a delivered request as a mission of this AMK-LA region, once."""
@@ -168,40 +208,87 @@ class AirDesk:
     ) -> Outcome:
         core = self.core
         host, mission = self.executor.find_mission(cmd.mission_id)
-        unit_id = ""
-        if isinstance(cmd, AnswerAirRequest) and cmd.accept:
-            unit_id = cmd.unit_id
-        elif isinstance(cmd, AbortAirMission):
-            unit_id = mission.unit_id
-        if unit_id and unit_id not in host.units:
-            # The gateway has looked it up: it exists, but elsewhere (a road unit, or
-            # an aircraft lent to another AMK-LA meanwhile).
-            raise PreconditionError(unit_id, f"not an aircraft of {host.region}")
-        async with core.mailboxes.enter(cmd.mission_id, *([unit_id] if unit_id else [])):
-            mission = host.missions[cmd.mission_id]
-            unit: Unit | None = host.units.get(unit_id) if unit_id else None
-            records: list[AirMission | Unit] = []
-            if isinstance(cmd, AnswerAirRequest):
-                if cmd.accept:
-                    assert unit is not None
-                    new, new_unit = air.accept(mission, unit, cmd.base_doctor, cmd.who, now)
-                    records = [new, new_unit]
+        for _ in range(_UNIT_TRIES):
+            unit_id = _unit_of(cmd, mission)
+            if unit_id and unit_id not in host.units:
+                # The gateway has looked it up: it exists, but elsewhere (a road unit, or
+                # an aircraft lent to another AMK-LA meanwhile).
+                raise PreconditionError(unit_id, f"not an aircraft of {host.region}")
+            async with core.mailboxes.enter(cmd.mission_id, *([unit_id] if unit_id else [])):
+                mission = host.missions[cmd.mission_id]
+                if _unit_of(cmd, mission) != unit_id:
+                    continue  # accepted meanwhile: lock its aircraft too, and decide again
+                unit: Unit | None = host.units.get(unit_id) if unit_id else None
+                records: list[AirMission | Unit] = []
+                if isinstance(cmd, AnswerAirRequest):
+                    if cmd.accept:
+                        assert unit is not None
+                        new, new_unit = air.accept(mission, unit, cmd.base_doctor, cmd.who, now)
+                        records = [new, new_unit]
+                    else:
+                        new = air.decline(mission, cmd.reason, cmd.base_doctor, cmd.who, now)
+                        records = [new]
+                elif isinstance(cmd, AbortAirMission):
+                    new, freed = air.abort(mission, unit, cmd.reason, cmd.who, now)
+                    records = [new] + ([freed] if freed is not None else [])
                 else:
-                    new = air.decline(mission, cmd.reason, cmd.base_doctor, cmd.who, now)
+                    changed = air.mark_reported(mission, cmd.seq)
+                    if changed is None:
+                        return Outcome(mission=mission)
+                    new = changed
                     records = [new]
-            elif isinstance(cmd, AbortAirMission):
-                new, freed = air.abort(mission, unit, cmd.reason, cmd.who, now)
-                records = [new] + ([freed] if freed is not None else [])
-            else:
-                changed = air.mark_reported(mission, cmd.seq)
-                if changed is None:
-                    return Outcome(mission=mission)
-                new = changed
-                records = [new]
-            out = Outcome(mission=new, unit=next((r for r in records if isinstance(r, Unit)), None))
-            await self.executor.commit(
-                host.region, cmd, records, out, details={"mission_state": new.state.value}
-            )
+                return await self._commit_mission(host, cmd, records)
+        raise PreconditionError(cmd.mission_id, "its aircraft changed meanwhile; send it again")
+
+    async def _withdraw(self, host: RegionHost, cmd: WithdrawAirRequest, now: float) -> Outcome:
+        """The AMK-LA's side of a withdrawal (``air.withdraw_mission``), in the region it
+        was sent to. A withdrawal that changes nothing (too late) is journaled too, so
+        both sides have it on record."""
+        core = self.core
+        if cmd.request.region != host.region:
+            raise InvalidArgumentError("region", f"the mission belongs to {cmd.request.region}")
+        mission = host.missions.get(cmd.mission_id)
+        for _ in range(_UNIT_TRIES):
+            unit_id = mission.unit_id if mission is not None else ""
+            async with core.mailboxes.enter(cmd.mission_id, *([unit_id] if unit_id else [])):
+                mission = host.missions.get(cmd.mission_id)
+                if (mission.unit_id if mission is not None else "") != unit_id:
+                    continue  # accepted meanwhile: lock its aircraft too, and decide again
+                if mission is not None and (
+                    mission.incident_id,
+                    mission.alert_id,
+                ) != (cmd.request.incident_id, cmd.request.alert_id):
+                    raise InvalidArgumentError("mission_id", f"{mission.id} is another request's")
+                stood_down = air.withdraw_mission(mission, host.units.get(unit_id), cmd, now)
+                if stood_down is None:
+                    assert mission is not None
+                    out = Outcome(mission=mission)
+                    details = {"mission": mission.id, "mission_state": mission.state.value}
+                    await self.executor.commit(
+                        host.region, cmd, [], out, details={**details, "withdrawal": "too late"}
+                    )
+                    core.log.info(
+                        "air_withdrawal_too_late",
+                        region=host.region,
+                        token=host.fence.token,
+                        request_id=cmd.request_id,
+                        incident=cmd.request.incident_id,
+                        **details,
+                    )
+                    return out
+                new, freed = stood_down
+                return await self._commit_mission(host, cmd, [new, *([freed] if freed else [])])
+        raise PreconditionError(cmd.mission_id, "its aircraft changed meanwhile; send it again")
+
+    async def _commit_mission(
+        self, host: RegionHost, cmd: Command, records: list[AirMission | Unit]
+    ) -> Outcome:
+        """Commit a mission's change (and its aircraft's), log it, report it back."""
+        new = next(r for r in records if isinstance(r, AirMission))
+        out = Outcome(mission=new, unit=next((r for r in records if isinstance(r, Unit)), None))
+        await self.executor.commit(
+            host.region, cmd, records, out, details={"mission_state": new.state.value}
+        )
         if not isinstance(cmd, MarkAirMissionReported):  # _report logs the receipt
             self._log_mission(cmd, host, new)
         if air.unreported(new):
@@ -250,6 +337,9 @@ class AirDesk:
         for inc in host.incidents.with_alerts():
             for alert in air.undelivered(inc):
                 self._spawn_request(host.region, inc.id, alert.id)
+            for alert in inc.alerts:
+                if air.withdrawal_pending(alert):
+                    self._spawn_withdrawal(host.region, inc.id, alert.id)
         for mission in list(host.missions.values()):
             if air.unreported(mission):
                 self._spawn_report(host.region, mission.id)
@@ -257,6 +347,12 @@ class AirDesk:
     def _spawn_request(self, region: str, incident_id: str, alert_id: str) -> None:
         key = f"request:{incident_id}:{alert_id}"
         self.outbox.spawn(key, region, lambda: self._deliver_request(region, incident_id, alert_id))
+
+    def _spawn_withdrawal(self, region: str, incident_id: str, alert_id: str) -> None:
+        key = f"withdrawal:{incident_id}:{alert_id}"
+        self.outbox.spawn(
+            key, region, lambda: self._deliver_withdrawal(region, incident_id, alert_id)
+        )
 
     def _spawn_report(self, region: str, mission_id: str) -> None:
         key = f"report:{mission_id}"
@@ -288,6 +384,39 @@ class AirDesk:
             token=host.fence.token,
             alert=alert_id,
             mission=mission.id,
+            air_region=alert.recipient,
+        )
+
+    async def _deliver_withdrawal(self, region: str, incident_id: str, alert_id: str) -> None:
+        """Incident side: the withdrawal to the AMK-LA's owner, then its answer recorded.
+        The mission's new state comes back as a report like any other change."""
+        host = self.core.hosts.get(region)
+        inc: Incident | None = host.incidents.get(incident_id) if host else None
+        if host is None or inc is None:
+            return  # region lost or incident moved: its new owner's scan delivers it
+        alert = alerts.find(inc, alert_id)
+        if not air.withdrawal_pending(alert):
+            return  # answered meanwhile, or the mission ended anyway
+        code = self.core.config.seed.region(alert.recipient).code
+        cmd = air.withdrawal_command(inc, alert, code)
+        mission = (await self.run_at_owner(alert.recipient, cmd)).require_mission()
+        mark = MarkAirWithdrawalDelivered(
+            air.withdrawal_delivered_request_id(incident_id, alert_id),
+            incident_id,
+            alert_id,
+            mission.id,
+            mission.state is not AirMissionState.ABORTED,  # aborted by it, or too late
+            self.core.clock(),
+        )
+        await self.execute(inc.region, mark)
+        self.core.log.info(
+            "air_withdrawal_delivered",
+            region=inc.region,
+            incident=incident_id,
+            token=host.fence.token,
+            alert=alert_id,
+            mission=mission.id,
+            mission_state=mission.state.value,
             air_region=alert.recipient,
         )
 

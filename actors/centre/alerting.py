@@ -28,7 +28,7 @@ from typing import Any
 from actors.centre.core import CentreCore
 from actors.centre.executor import Executor
 from actors.centre.region_state import RegionState
-from actors.domain import alerts, eido
+from actors.domain import air, alerts, eido
 from actors.domain.action_cards import ActionCards, default_cards
 from actors.domain.commands import (
     AcknowledgeAlert,
@@ -39,7 +39,7 @@ from actors.domain.commands import (
     SendAlert,
 )
 from actors.domain.errors import NotFoundError, PreconditionError
-from actors.domain.model import Alert, Incident, Outcome
+from actors.domain.model import Alert, AlertService, Incident, Outcome
 from cluster.errors import AmkError
 
 Execute = Callable[[str, Command], Awaitable[Outcome]]
@@ -99,7 +99,11 @@ class Alerting:
             elif isinstance(cmd, AcknowledgeAlert):
                 new = alerts.acknowledge(inc, cmd.alert_id, cmd.by, now)
             elif isinstance(cmd, CancelAlert):
-                new = alerts.cancel(inc, cmd.alert_id, cmd.who, cmd.reason, now)
+                if alerts.find(inc, cmd.alert_id).service is AlertService.AIR_AMBULANCE:
+                    # Withdrawn, and owed to the AMK-LA (the air desk delivers it).
+                    new = air.withdraw(inc, cmd.alert_id, cmd.who, cmd.reason, now)
+                else:
+                    new = alerts.cancel(inc, cmd.alert_id, cmd.who, cmd.reason, now)
             else:
                 new = alerts.escalate(inc, cmd.alert_id, now, config.alert_escalate_after_s)
             out = Outcome(incident=new)

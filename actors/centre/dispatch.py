@@ -51,6 +51,7 @@ from actors.domain.commands import (
     LinkCall,
     MarkAirMissionReported,
     MarkAirRequestDelivered,
+    MarkAirWithdrawalDelivered,
     MarkPreNotificationDelivered,
     OpenAirMission,
     ReceiveCall,
@@ -63,6 +64,7 @@ from actors.domain.commands import (
     SetCallSharing,
     TriageIncident,
     UpdatePreNotificationEta,
+    WithdrawAirRequest,
 )
 from actors.domain.errors import (
     InvalidArgumentError,
@@ -88,6 +90,8 @@ AIR_COMMANDS = (
     AnswerAirRequest,
     AbortAirMission,
     MarkAirMissionReported,
+    WithdrawAirRequest,
+    MarkAirWithdrawalDelivered,
 )
 
 
@@ -126,6 +130,7 @@ class Dispatcher:
             out = await self.alerting.run(cmd, now)
             if isinstance(cmd, CancelAlert):  # a hospital is told its patient is not coming
                 self.prenotifier.withdraw(out.require_incident(), cmd.alert_id)
+                self.air_desk.withdrawn(out.require_incident(), cmd.alert_id)  # the AMK-LA too
             return out
         if isinstance(cmd, AIR_COMMANDS):
             return await self.air_desk.run(host, cmd, now)

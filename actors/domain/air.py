@@ -15,6 +15,8 @@ while the mission's ``seq`` is ahead of its ``reported_seq``. Whoever owns the r
 region delivers it (``actors/centre/air_desk.py``), with a request id derived from the
 record, and the receiving side applies a repeat as nothing: the mission id derives from
 the incident and its alert, and a report older than what the alert holds is ignored.
+A withdrawal by the requesting AMK is a third such message: owed from the withdrawal
+until the AMK-LA's owner answers it.
 
 Every function returns new records and leaves its inputs untouched (None: nothing to
 change); ``now`` is passed in.
@@ -26,7 +28,7 @@ import copy
 
 from actors.domain import air_mission_lifecycle as lifecycle
 from actors.domain import alert_lifecycle, alerts, decide, incident_lifecycle, unit_lifecycle
-from actors.domain.commands import OpenAirMission, RecordAirMission
+from actors.domain.commands import OpenAirMission, RecordAirMission, WithdrawAirRequest
 from actors.domain.errors import InvalidArgumentError, PreconditionError
 from actors.domain.model import (
     AirMission,
@@ -130,6 +132,8 @@ def exchange_open(inc: Incident) -> bool:
         and (
             a.state in alert_lifecycle.AWAITING
             or (a.mission_state is not None and lifecycle.is_open(a.mission_state))
+            or (a.mission_id and a.mission_state is None)  # its end not reported yet
+            or withdrawal_pending(a)
         )
         for a in inc.alerts
     )
@@ -209,6 +213,141 @@ def record_report(inc: Incident, report: RecordAirMission, now: float) -> Incide
                 a.acknowledged_by = report.answered_by
     new.updated_at = now
     return new
+
+
+# ---------------------------------------------------------------- withdrawal
+
+#: The aircraft is at the patient or carrying them: too late to stand it down. From
+#: here the mission completes when the aircraft is free (``air_mission_lifecycle``).
+AT_PATIENT: frozenset[AirMissionState] = frozenset({S.ON_SCENE, S.TRANSPORTING, S.AT_HOSPITAL})
+
+
+def withdraw_request_id(incident_id: str, alert_id: str) -> str:
+    return f"air-withdraw-{incident_id}-{alert_id}"
+
+
+def withdrawal_delivered_request_id(incident_id: str, alert_id: str) -> str:
+    return f"air-withdrawn-{incident_id}-{alert_id}"
+
+
+def withdraw(inc: Incident, alert_id: str, who: str, reason: str, now: float) -> Incident:
+    """The requesting AMK withdraws its air ambulance request (``CancelAlert`` on it):
+    the patient died, a road unit got there first, the condition changed.
+
+    Unanswered, the alert is cancelled; accepted, it stays acknowledged (the base did
+    answer yes) and the withdrawal is its own fact. Either way the AMK-LA must hear it,
+    so it waits in the incident's outbox (:func:`withdrawal_pending`) until the AMK-LA's
+    owner answers; a request not yet delivered is not sent any more. Refused without a
+    reason (the AMK-LA is told why), twice, after the base declined or the mission
+    ended, and once the aircraft is at the patient (then the AMK-LA stands it down, or
+    it completes when free)."""
+    alert = alerts.find(inc, alert_id)
+    if alert.service is not AIR:
+        raise PreconditionError(inc.id, f"alert {alert_id} is not an air ambulance request")
+    if not reason.strip():
+        raise InvalidArgumentError(
+            "reason", "is required to withdraw an air ambulance request: the AMK-LA is told why"
+        )
+    if alert.withdrawn_at:
+        raise PreconditionError(inc.id, f"air ambulance request {alert_id} is withdrawn already")
+    if alert.state is AlertState.DECLINED:
+        raise PreconditionError(inc.id, f"air ambulance request {alert_id} was declined")
+    state = alert.mission_state
+    if state is not None and state in lifecycle.TERMINAL:
+        raise PreconditionError(inc.id, f"air mission {alert.mission_id} is {state.value} already")
+    if state in AT_PATIENT:
+        raise PreconditionError(
+            inc.id,
+            f"air mission {alert.mission_id} is {state.value}: the aircraft is at the patient; "
+            "it completes when free (ask the AMK-LA to stand it down)",
+        )
+    new = copy.deepcopy(inc)
+    a = alerts.find(new, alert_id)
+    a.withdrawn_at = now
+    a.withdrawn_by = who
+    a.note = reason
+    if a.state in alert_lifecycle.AWAITING:
+        a.state = alert_lifecycle.transition(a.id, a.state, AlertState.CANCELLED)
+        a.cancelled_at = now
+        a.cancelled_by = who
+    new.updated_at = now
+    return new
+
+
+def withdrawal_pending(alert: Alert) -> bool:
+    """A withdrawal the AMK-LA's owner has not answered yet. Owed even when the request
+    was never recorded as delivered: a delivery may be on its way or may have landed
+    with its answer lost, and only the AMK-LA can say (it keeps a withdrawn request that
+    never came as an aborted mission, so the request, arriving late, opens nothing).
+    Nothing is owed for a mission that ended anyway."""
+    state = alert.mission_state
+    return (
+        alert.service is AIR
+        and bool(alert.withdrawn_at)
+        and not alert.withdrawal_delivered_at
+        and not (state is not None and state in lifecycle.TERMINAL)
+    )
+
+
+def withdrawal_command(inc: Incident, alert: Alert, air_region_code: str) -> WithdrawAirRequest:
+    """What the incident's owner delivers to the AMK-LA's owner for a withdrawn ``alert``
+    (``air_region_code``: the AMK-LA region's code, for the mission's id)."""
+    if not withdrawal_pending(alert):
+        raise PreconditionError(inc.id, f"no withdrawal of alert {alert.id} is owed")
+    return WithdrawAirRequest(
+        request_id=withdraw_request_id(inc.id, alert.id),
+        mission_id=alert.mission_id or mission_id(air_region_code, inc.id, alert.id),
+        reason=alert.note,
+        withdrawn_by=alert.withdrawn_by,
+        request=open_command(inc, alert, alert.recipient),
+    )
+
+
+def mark_withdrawal_delivered(
+    inc: Incident,
+    alert_id: str,
+    cmd_mission_id: str,
+    too_late: bool,
+    delivered_at: float,
+    now: float,
+) -> Incident | None:
+    """The AMK-LA's owner answered the withdrawal: the mission stood down, or
+    ``too_late`` (the aircraft was at the patient, or the mission had ended). None if
+    known already. The mission's state on the alert comes only from its reports."""
+    alert = alerts.find(inc, alert_id)
+    if alert.withdrawal_delivered_at:
+        return None
+    if not alert.withdrawn_at:
+        raise PreconditionError(inc.id, f"air ambulance request {alert_id} was not withdrawn")
+    new = copy.deepcopy(inc)
+    a = alerts.find(new, alert_id)
+    a.withdrawal_delivered_at = delivered_at
+    a.withdrawal_too_late = too_late
+    a.mission_id = a.mission_id or cmd_mission_id
+    new.updated_at = now
+    return new
+
+
+def withdraw_mission(
+    mission: AirMission | None, unit: Unit | None, cmd: WithdrawAirRequest, now: float
+) -> tuple[AirMission, Unit | None] | None:
+    """The AMK-LA's side of a withdrawal: not answered yet or on its way, the mission
+    is aborted (an assigned aircraft is free again where it is); never arrived, it is
+    kept as an aborted mission (a late delivery of the request then opens nothing);
+    ended, or with the aircraft at the patient, nothing changes (None)."""
+    where = cmd.request.incident_region
+    note = f"withdrawn by the requesting AMK ({where}, {cmd.withdrawn_by}): {cmd.reason}"
+    if mission is None:
+        new = open_mission(cmd.request, cmd.mission_id, now)
+        _step(new, S.ABORTED, cmd.withdrawn_by, now, note + " (before the request came)")
+        return new, None
+    if mission.state in lifecycle.TERMINAL or mission.state in AT_PATIENT:
+        return None
+    if mission.state is S.REQUESTED:
+        new = copy.deepcopy(mission)
+        _step(new, S.ABORTED, cmd.withdrawn_by, now, note)
+        return new, None
+    return abort(mission, unit, note, cmd.withdrawn_by, now)
 
 
 # ---------------------------------------------------------------- the AMK-LA
@@ -316,6 +455,8 @@ def abort(
     aircraft is available again where it is (as a released road unit is)."""
     if not reason.strip():
         raise InvalidArgumentError("reason", "is required when aborting a mission")
+    if mission.state is S.REQUESTED:  # only the requesting AMK withdraws an unanswered one
+        raise PreconditionError(mission.id, "requested, not accepted: decline it, with why")
     new = copy.deepcopy(mission)
     _step(new, S.ABORTED, who, now, reason)
     if unit is None:

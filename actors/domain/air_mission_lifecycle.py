@@ -6,6 +6,7 @@ that another AMK sent to the aircraft being free again::
     requested -> accepted -> airborne -> on scene -> transporting -> at hospital -> completed
               \\-> declined            \\-> completed (patient left by road; aircraft free)
                  accepted / airborne -> aborted (stood down, turned back: weather)
+    requested -> aborted (the requesting AMK withdrew the request before the answer)
 
 Choices, as an AMK-LA coordinator and an on-call engineer would expect:
 
@@ -22,6 +23,12 @@ Choices, as an AMK-LA coordinator and an on-call engineer would expect:
 - *aborted* is the coordinator standing a mission down before the aircraft reached the
   patient (no longer needed, weather on the way). Not from on scene: once there, the
   aircraft becoming free completes the mission (it did its work, whatever the outcome).
+- ``requested -> aborted`` is the requesting AMK withdrawing its request before the
+  base answered (the patient died, a road unit got there first): not *declined*, which
+  is the base's refusal and counts as one. The requesting AMK may withdraw an accepted
+  or airborne mission too (the same abort as the coordinator's, with the aircraft free
+  again), never one at the patient: from on scene the mission completes when the
+  aircraft is free (``actors/domain/air.py``, ``withdraw_mission``).
 - declined, completed and aborted are final; nothing leaves them.
 
 An illegal change raises :class:`IllegalTransitionError`; nothing is ignored.
@@ -34,7 +41,7 @@ from actors.domain.model import AirMissionState as S
 from actors.domain.model import UnitStatus as U
 
 TRANSITIONS: dict[S, frozenset[S]] = {
-    S.REQUESTED: frozenset({S.ACCEPTED, S.DECLINED}),
+    S.REQUESTED: frozenset({S.ACCEPTED, S.DECLINED, S.ABORTED}),
     S.ACCEPTED: frozenset({S.AIRBORNE, S.ABORTED}),
     S.AIRBORNE: frozenset({S.ON_SCENE, S.ABORTED}),
     S.ON_SCENE: frozenset({S.TRANSPORTING, S.COMPLETED}),

@@ -22,7 +22,6 @@ from actors.domain import alert_lifecycle, incident_lifecycle
 from actors.domain.action_cards import ActionCards
 from actors.domain.errors import (
     InvalidArgumentError,
-    NotBuiltError,
     NotFoundError,
     PreconditionError,
 )
@@ -139,13 +138,9 @@ def acknowledge(inc: Incident, alert_id: str, by: str, now: float) -> Incident:
 
 def cancel(inc: Incident, alert_id: str, who: str, reason: str, now: float) -> Incident:
     if find(inc, alert_id).service is AlertService.AIR_AMBULANCE:
-        # Withdrawing a request would have to reach the AMK-LA as a third kind of
-        # outbox message and stand a dispatched aircraft down; not built. Until then
-        # the requesting AMK phones the AMK-LA, which declines or aborts the mission.
-        raise NotBuiltError(
-            "cancelling an air ambulance request from the requesting AMK (ask the AMK-LA "
-            "to decline the request or abort the mission)"
-        )
+        # The AMK-LA must hear of it, and an accepted request is withdrawn too, so it
+        # is not a plain cancel: ``air.withdraw`` (the centre routes CancelAlert there).
+        raise PreconditionError(inc.id, f"alert {alert_id} is an air ambulance request")
     new, alert = _change(inc, alert_id, AlertState.CANCELLED, now)
     alert.cancelled_at = now
     alert.cancelled_by = who

@@ -419,8 +419,47 @@ class MarkAirMissionReported:
     fingerprint: str = ""
 
 
-AirIncidentCommand = RequestAirAmbulance | MarkAirRequestDelivered | RecordAirMission
-AirMissionCommand = OpenAirMission | AnswerAirRequest | AbortAirMission | MarkAirMissionReported
+@dataclass(frozen=True, slots=True)
+class WithdrawAirRequest:
+    """Outbox, incident side -> AMK-LA: the requesting AMK withdrew its request
+    (``CancelAlert`` on it). The mission is stood down unless the aircraft is already at
+    the patient; a request that never arrived is kept as an aborted mission, from
+    ``request`` (what its delivery would have opened). The answer is the mission."""
+
+    request_id: str
+    mission_id: str
+    reason: str
+    withdrawn_by: str  # who at the requesting AMK
+    request: OpenAirMission
+    who: str = "air-outbox"
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MarkAirWithdrawalDelivered:
+    """Outbox, incident side: the AMK-LA's owner has the withdrawal; ``too_late``: it
+    changed nothing (the aircraft was at the patient, or the mission had ended)."""
+
+    request_id: str
+    incident_id: str
+    alert_id: str
+    mission_id: str
+    too_late: bool
+    delivered_at: float
+    who: str = "air-outbox"
+    fingerprint: str = ""
+
+
+AirIncidentCommand = (
+    RequestAirAmbulance | MarkAirRequestDelivered | RecordAirMission | MarkAirWithdrawalDelivered
+)
+AirMissionCommand = (
+    OpenAirMission
+    | AnswerAirRequest
+    | AbortAirMission
+    | MarkAirMissionReported
+    | WithdrawAirRequest
+)
 AirCommand = AirIncidentCommand | AirMissionCommand
 PreNotificationCommand = (
     SendPreNotification

@@ -262,6 +262,12 @@ class Alert:
     mission_state: AirMissionState | None = None
     mission_seq: int = 0
     mission_updated_at: float = 0.0
+    # Withdrawn by the requesting AMK (``air.withdraw``; why: ``note``): owed to the
+    # AMK-LA until its owner answers (``withdrawal_delivered_at``), an outbox like above.
+    withdrawn_at: float = 0.0
+    withdrawn_by: str = ""
+    withdrawal_delivered_at: float = 0.0
+    withdrawal_too_late: bool = False  # the answer: the aircraft was at the patient
     prenotification: PreNotification | None = None  # service HOSPITAL only
 
     def withdrawal_due(self) -> bool:

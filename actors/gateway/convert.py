@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from actors.domain import prenotify
+from actors.domain import air, prenotify
 from actors.domain import validation as v
 from actors.domain.commands import (
     AcknowledgeAlert,
@@ -294,6 +294,11 @@ def alert_pb(incident_id: str, a: Alert) -> pb.Alert:
         base_doctor=a.base_doctor,
         mission_state=to_pb_enum(a.mission_state),
         mission_updated_at=when(a.mission_updated_at),
+        withdrawn_at=when(a.withdrawn_at),
+        withdrawn_by=a.withdrawn_by,
+        withdrawal_delivered_at=when(a.withdrawal_delivered_at),
+        withdrawal_owed=air.withdrawal_pending(a),
+        withdrawal_too_late=a.withdrawal_too_late,
     )
 
 

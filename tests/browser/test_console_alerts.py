@@ -1,7 +1,7 @@
 """Alerts from the web console's selected incident, in headless chromium: trippelvarsling
 to 110 and 112 (sent with a click, acknowledged by the partner or on the phone,
 escalated in red, withdrawn with a reason), an air ambulance request answered by the
-AMK-LA, and a hospital suggested, chosen and pre-notified. The partners are
+AMK-LA and withdrawn, and a hospital suggested, chosen and pre-notified. The partners are
 ``clients/partner_stub.py`` on loopback (``tests/browser/conftest.py``: the module's
 deployment alerts them and escalates after 2 s); the deployment is the session's etcd
 and Ray, five centres.
@@ -147,7 +147,8 @@ async def test_an_air_ambulance_is_requested_from_the_incident_and_the_amk_las_a
     """The dispatcher asks the AMK-LA for a helicopter from the selected incident: without
     a reason the request is refused at that field, with nothing written; with one, the
     request shows as the incident's air ambulance alert, and the AMK-LA's answer (the
-    aircraft and the base doctor) arrives on it with the live stream."""
+    aircraft and the base doctor) arrives on it with the live stream. Withdrawn from
+    the line with a reason, the helicopter is stood down and free again."""
     inc = await incident(stub, KARL_JOHAN)
     page = await open_console(browser, web, web.token("ola", "dispatcher", "oslo"))
     await page.locator(f'#incidents [data-incident-id="{inc.id}"]').click()
@@ -190,6 +191,22 @@ async def test_an_air_ambulance_is_requested_from_the_incident_and_the_amk_las_a
     await accepted.wait_for(timeout=WAIT_MS)
     text = await accepted.text_content() or ""
     assert "Dr. Dombås" in text and "oppdrag: akseptert" in text, text
+
+    # Not needed after all: withdrawn with a reason, the AMK-LA stands the helicopter
+    # down, and the line shows the mission aborted and who withdrew it, with no button.
+    withdraw = accepted.locator('button[data-action="WithdrawAirRequest"]')
+    reason = "Bakkeambulanse fremme først"
+    page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept(reason)))
+    await withdraw.click()
+    stood_down = detail.locator(
+        'li.alert-item[data-service="ALERT_SERVICE_AIR_AMBULANCE"]', has_text="oppdrag: avbrutt"
+    )
+    await stood_down.wait_for(timeout=WAIT_MS)
+    text = await stood_down.text_content() or ""
+    assert "trukket tilbake" in text and "ola" in text and reason in text, text
+    assert await stood_down.locator('button[data-action="WithdrawAirRequest"]').count() == 0
+    freed = await stub.GetUnit(pb.GetUnitRequest(unit_id="inn-h01"), timeout=10)
+    assert (freed.status, freed.air_mission_id) == (pb.UNIT_STATUS_AVAILABLE_MOBILE, "")
     assert page.amk_errors == []
     await page.context.close()
 

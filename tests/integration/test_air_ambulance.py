@@ -16,20 +16,14 @@ Real etcd and Ray: one deployment (five centres, two gateways) for the module.
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import AsyncIterator
 
 import grpc
 import pytest
-import pytest_asyncio
 
 from amk.coordination.v1 import coordination_pb2 as cpb
 from amk.dispatch.v1 import dispatch_pb2 as pb
-from cluster.config import ClusterConfig
-from cluster.etcd_server import EmbeddedEtcd
 from cluster.keys import Keys
-from tests.conftest import RunningCluster
-from tests.helpers import assert_eventually, find_free_port, key_prefix_for, rid, session_pki
+from tests.helpers import assert_eventually, rid
 from tests.integration.air_support import (
     LA,
     LOM,
@@ -38,6 +32,7 @@ from tests.integration.air_support import (
     alert_reaches,
     answer,
     back_as_standby,
+    cluster_fixture,
     create,
     delivered,
     fly,
@@ -62,29 +57,7 @@ ACCEPT, DECLINE = pb.AIR_DECISION_ACCEPT, pb.AIR_DECISION_DECLINE
 S = pb.AirMissionState
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def cluster(
-    etcd_server: EmbeddedEtcd, ray_session: None, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[RunningCluster]:
-    """All five centres and two gateways; ``air_crash_file`` lets a test kill the
-    centre that is about to deliver an air change it has just committed."""
-    from clients.launcher import Deployment
-
-    tag = uuid.uuid4().hex[:8]
-    home = tmp_path_factory.mktemp("air-home")
-    config = ClusterConfig.load(
-        home=home,
-        key_prefix=key_prefix_for("air"),
-        pki_dir=session_pki(),
-        ray_namespace=f"amk-{tag}",
-        gateways=[f"127.0.0.1:{find_free_port()}" for _ in range(2)],
-        metrics=[f"127.0.0.1:{find_free_port()}" for _ in range(2)],
-        air_crash_file=home / "air-crash-once",
-    )
-    deployment = Deployment(config, [etcd_server.endpoint])
-    await deployment.start()
-    yield RunningCluster(config, deployment, etcd_server.endpoint)
-    await deployment.stop()
+cluster = cluster_fixture()
 
 
 # ---------------------------------------------------------------- accepted, followed
@@ -360,10 +333,11 @@ async def test_bad_air_requests_are_refused_naming_the_field_and_write_nothing(
         pb.AcknowledgeAlertRequest(request_id=rid(), incident_id=inc.id, alert_id=air.id),
         grpc.StatusCode.FAILED_PRECONDITION,
     )
-    await refused(
+    await refused(  # withdrawn with a reason (the AMK-LA is told why)
         stub.CancelAlert,
         pb.CancelAlertRequest(request_id=rid(), incident_id=inc.id, alert_id=air.id),
-        grpc.StatusCode.UNIMPLEMENTED,
+        bad,
+        "reason",
     )
     await refused(  # aircraft are requested, not assigned
         stub.AssignUnit,

@@ -12,7 +12,6 @@ from actors.domain.commands import RecordAirMission
 from actors.domain.errors import (
     IllegalTransitionError,
     InvalidArgumentError,
-    NotBuiltError,
     PreconditionError,
 )
 from actors.domain.model import (
@@ -39,7 +38,7 @@ U = UnitStatus
 
 # The lifecycle as documented in air_mission_lifecycle.py, written out independently.
 EXPECTED: dict[S, set[S]] = {
-    S.REQUESTED: {S.ACCEPTED, S.DECLINED},
+    S.REQUESTED: {S.ACCEPTED, S.DECLINED, S.ABORTED},  # aborted: withdrawn by the requester
     S.ACCEPTED: {S.AIRBORNE, S.ABORTED},
     S.AIRBORNE: {S.ON_SCENE, S.ABORTED},
     S.ON_SCENE: {S.TRANSPORTING, S.COMPLETED},
@@ -247,11 +246,12 @@ def test_a_report_for_an_alert_that_is_no_air_request_is_refused() -> None:
         air.record_report(inc, report, T0)
 
 
-def test_air_alerts_are_not_acknowledged_cancelled_or_sent_by_hand() -> None:
+def test_air_alerts_are_not_acknowledged_plainly_cancelled_or_sent_by_hand() -> None:
     inc, alert_id, _ = requested()
     with pytest.raises(PreconditionError, match="AMK-LA answers it"):
         alerts.acknowledge(inc, alert_id, "someone", T0)
-    with pytest.raises(NotBuiltError, match="cancelling an air ambulance request"):
+    # Withdrawn with air.withdraw (the AMK-LA is told), never a plain cancel.
+    with pytest.raises(PreconditionError, match="is an air ambulance request"):
         alerts.cancel(inc, alert_id, "kari", "not needed", T0)
     with pytest.raises(InvalidArgumentError) as err:
         alerts.send(incident(), AlertService.AIR_AMBULANCE, "x", "kari", T0)

@@ -12,7 +12,7 @@ from rich.console import Console
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from clients.cli import build_parser, main
 from clients.cli_air import mission_panel, missions_table
-from clients.cli_alerts import alert_timeline
+from clients.cli_alerts import alert_timeline, alerts_table, note_text
 from tests.helpers import ts
 
 T0 = 1_700_000_000.0
@@ -140,3 +140,41 @@ def test_alert_timeline_lists_every_moment_in_time_order() -> None:
     whats = [next(w for w in words if w in ln) for ln in lines]
     assert whats == ["proposed", "sent", "acknowledged", "sent", "delivered", "declined", "mission"]
     assert "fog" in text(alert_timeline([air])) and "(helicopter)" in text(alert_timeline([air]))
+
+
+def test_a_withdrawn_request_says_whether_the_amk_la_was_told() -> None:
+    withdrawn = pb.Alert(
+        id="a1",
+        service=pb.ALERT_SERVICE_AIR_AMBULANCE,
+        state=pb.ALERT_STATE_ACKNOWLEDGED,
+        recipient="luftambulanse-hso",
+        sent_at=ts(T0),
+        withdrawn_at=ts(T0 + 60),
+        withdrawn_by="kari",
+        note="road unit first",
+        withdrawal_owed=True,
+    )
+    assert note_text(withdrawn) == "road unit first; withdrawn, AMK-LA not yet told"
+    withdrawn.withdrawal_owed = False
+    withdrawn.withdrawal_delivered_at.CopyFrom(ts(T0 + 61))
+    assert note_text(withdrawn).startswith("road unit first; withdrawn, AMK-LA told ")
+    assert "not yet told" not in text(alerts_table([withdrawn]))
+    timeline = text(alert_timeline([withdrawn]))
+    assert "withdrawn" in timeline and "withdrawal delivered to the AMK-LA" in timeline
+    assert note_text(pb.Alert(id="a2", note="")) == "-"
+    withdrawn.withdrawal_too_late = True
+    assert "withdrawn too late" in note_text(withdrawn)
+    # An unanswered request withdrawn is cancelled too: its timeline has one line.
+    cancelled = pb.Alert(
+        id="a3",
+        service=pb.ALERT_SERVICE_AIR_AMBULANCE,
+        state=pb.ALERT_STATE_CANCELLED,
+        withdrawn_at=ts(T0 + 5),
+        cancelled_at=ts(T0 + 5),
+        withdrawn_by="kari",
+        cancelled_by="kari",
+    )
+    lines = text(alert_timeline([cancelled])).splitlines()
+    assert [ln for ln in lines if "cancelled" in ln or "withdrawn" in ln] == [
+        ln for ln in lines if "cancelled" in ln
+    ]

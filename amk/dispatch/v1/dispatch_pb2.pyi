@@ -257,7 +257,7 @@ class Incident(_message.Message):
     def __init__(self, id: _Optional[str] = ..., region: _Optional[str] = ..., status: _Optional[_Union[IncidentStatus, str]] = ..., urgency: _Optional[_Union[Urgency, str]] = ..., position: _Optional[_Union[Position, _Mapping]] = ..., address: _Optional[str] = ..., caller_number: _Optional[str] = ..., complaint_chapter: _Optional[int] = ..., criteria_code: _Optional[str] = ..., notes: _Optional[_Iterable[_Union[Note, _Mapping]]] = ..., assigned_unit_ids: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., urgency_history: _Optional[_Iterable[_Union[UrgencyChange, _Mapping]]] = ..., revision: _Optional[int] = ..., archived: _Optional[bool] = ..., alerts: _Optional[_Iterable[_Union[Alert, _Mapping]]] = ...) -> None: ...
 
 class Alert(_message.Message):
-    __slots__ = ("id", "incident_id", "service", "state", "action_card", "criteria_code", "reason", "recipient", "proposed_at", "sent_at", "sent_by", "acknowledged_at", "acknowledged_by", "escalated_at", "cancelled_at", "cancelled_by", "note", "prenotification", "air_kind", "mission_id", "delivered_at", "declined_at", "declined_by", "aircraft_unit_id", "base_doctor", "mission_state", "mission_updated_at")
+    __slots__ = ("id", "incident_id", "service", "state", "action_card", "criteria_code", "reason", "recipient", "proposed_at", "sent_at", "sent_by", "acknowledged_at", "acknowledged_by", "escalated_at", "cancelled_at", "cancelled_by", "note", "prenotification", "air_kind", "mission_id", "delivered_at", "declined_at", "declined_by", "aircraft_unit_id", "base_doctor", "mission_state", "mission_updated_at", "withdrawn_at", "withdrawn_by", "withdrawal_delivered_at", "withdrawal_owed", "withdrawal_too_late")
     ID_FIELD_NUMBER: _ClassVar[int]
     INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
     SERVICE_FIELD_NUMBER: _ClassVar[int]
@@ -285,6 +285,11 @@ class Alert(_message.Message):
     BASE_DOCTOR_FIELD_NUMBER: _ClassVar[int]
     MISSION_STATE_FIELD_NUMBER: _ClassVar[int]
     MISSION_UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    WITHDRAWN_AT_FIELD_NUMBER: _ClassVar[int]
+    WITHDRAWN_BY_FIELD_NUMBER: _ClassVar[int]
+    WITHDRAWAL_DELIVERED_AT_FIELD_NUMBER: _ClassVar[int]
+    WITHDRAWAL_OWED_FIELD_NUMBER: _ClassVar[int]
+    WITHDRAWAL_TOO_LATE_FIELD_NUMBER: _ClassVar[int]
     id: str
     incident_id: str
     service: AlertService
@@ -312,7 +317,12 @@ class Alert(_message.Message):
     base_doctor: str
     mission_state: AirMissionState
     mission_updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., incident_id: _Optional[str] = ..., service: _Optional[_Union[AlertService, str]] = ..., state: _Optional[_Union[AlertState, str]] = ..., action_card: _Optional[str] = ..., criteria_code: _Optional[str] = ..., reason: _Optional[str] = ..., recipient: _Optional[str] = ..., proposed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sent_by: _Optional[str] = ..., acknowledged_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., acknowledged_by: _Optional[str] = ..., escalated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancelled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancelled_by: _Optional[str] = ..., note: _Optional[str] = ..., prenotification: _Optional[_Union[PreNotification, _Mapping]] = ..., air_kind: _Optional[_Union[UnitKind, str]] = ..., mission_id: _Optional[str] = ..., delivered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., declined_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., declined_by: _Optional[str] = ..., aircraft_unit_id: _Optional[str] = ..., base_doctor: _Optional[str] = ..., mission_state: _Optional[_Union[AirMissionState, str]] = ..., mission_updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    withdrawn_at: _timestamp_pb2.Timestamp
+    withdrawn_by: str
+    withdrawal_delivered_at: _timestamp_pb2.Timestamp
+    withdrawal_owed: bool
+    withdrawal_too_late: bool
+    def __init__(self, id: _Optional[str] = ..., incident_id: _Optional[str] = ..., service: _Optional[_Union[AlertService, str]] = ..., state: _Optional[_Union[AlertState, str]] = ..., action_card: _Optional[str] = ..., criteria_code: _Optional[str] = ..., reason: _Optional[str] = ..., recipient: _Optional[str] = ..., proposed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sent_by: _Optional[str] = ..., acknowledged_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., acknowledged_by: _Optional[str] = ..., escalated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancelled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancelled_by: _Optional[str] = ..., note: _Optional[str] = ..., prenotification: _Optional[_Union[PreNotification, _Mapping]] = ..., air_kind: _Optional[_Union[UnitKind, str]] = ..., mission_id: _Optional[str] = ..., delivered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., declined_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., declined_by: _Optional[str] = ..., aircraft_unit_id: _Optional[str] = ..., base_doctor: _Optional[str] = ..., mission_state: _Optional[_Union[AirMissionState, str]] = ..., mission_updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., withdrawn_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., withdrawn_by: _Optional[str] = ..., withdrawal_delivered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., withdrawal_owed: _Optional[bool] = ..., withdrawal_too_late: _Optional[bool] = ...) -> None: ...
 
 class PreNotification(_message.Message):
     __slots__ = ("hospital_id", "hospital_name", "condition", "age", "sex", "urgency", "findings", "free_text", "symptom_onset", "unit_id", "expected_arrival", "eta_reason", "eta_updated_at", "eta_updates", "arrived_at", "replaced_by", "lead_time_s", "withdrawn_at", "documents_due", "documents_delivered", "delivered_at")

@@ -452,7 +452,9 @@ class DispatchServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CancelAlert(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """On an air ambulance request it withdraws the request (a reason is required): the
+        AMK-LA is told, and stands the mission down unless the aircraft is at the patient.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')

@@ -137,10 +137,18 @@ function facts(m) {
     m.unit_id ? `${callSign(m.unit_id)}` : '',
     m.base_doctor ? t('airdesk.doctor', { name: m.base_doctor }) : '',
     m.decline_reason ? t('airdesk.declined', { reason: m.decline_reason }) : '',
+    // Aborted: by whom and why (the coordinator, or the requesting AMK's withdrawal).
+    m.state === 'AIR_MISSION_STATE_ABORTED' ? lastNote(m) : '',
     m.closed_at ? t('airdesk.closed', { time: at(m.closed_at) }) : '',
     m.reported ? '' : t('airdesk.not_reported'),
   ].filter(Boolean);
   return [h('div', {}, lines), h('div', { class: 'meta' }, detail.join(' · '))];
+}
+
+/** The note of the mission's last event (who stood it down and why). */
+function lastNote(m) {
+  const events = m.events || [];
+  return events.length ? events[events.length - 1].note || '' : '';
 }
 
 /** The region's aircraft free to fly, the kind asked for first: the select, and its

@@ -7,7 +7,9 @@
 // answered on the phone is recorded as acknowledged, with who answered. An alert not yet
 // answered can be withdrawn (alerted in error, or the card matched but fire is already
 // there): the browser asks first, with room for the reason, since the other centre is
-// not told.
+// not told. An air ambulance request is withdrawn with its own button, until the
+// aircraft is at the patient: the AMK-LA is told (retried until it answers), so the
+// reason is asked for and required.
 import { rpc } from '../api.js';
 import { h, timeOfDay } from '../dom.js';
 import { act, errorSlot, field, hidden, rpcForm, select, textarea } from '../forms.js';
@@ -23,6 +25,12 @@ export const BY_HAND = ['ALERT_SERVICE_FIRE_110', 'ALERT_SERVICE_POLICE_112'];
 const OPEN = new Set(['ALERT_STATE_PROPOSED', 'ALERT_STATE_SENT', 'ALERT_STATE_ESCALATED']);
 /** Sent and not answered yet: the other centre may not know. */
 const AWAITING = new Set(['ALERT_STATE_SENT', 'ALERT_STATE_ESCALATED']);
+/** Air missions that can no longer be withdrawn: ended, or the aircraft at the patient
+ * (air.py's AT_PATIENT and the lifecycle's final states). */
+const MISSION_PAST_WITHDRAWAL = new Set([
+  'AIR_MISSION_STATE_DECLINED', 'AIR_MISSION_STATE_COMPLETED', 'AIR_MISSION_STATE_ABORTED',
+  'AIR_MISSION_STATE_ON_SCENE', 'AIR_MISSION_STATE_TRANSPORTING', 'AIR_MISSION_STATE_AT_HOSPITAL',
+]);
 
 /** The alerts of incident `inc`, one line each, in the order they were proposed or sent. */
 export function alertList(inc) {
@@ -41,7 +49,7 @@ function alertItem(incidentId, a) {
   h('strong', {}, en(service)), partner(a), ' · ',
   h('span', { class: 'alert-state' }, en(state)),
   h('span', { class: 'meta' }, ` ${facts(a, state).join(' · ')}`),
-  owed(a));
+  owed(a), airOwed(a));
   const err = h('span', { class: 'form-error' });
   // Each answer is the alert; the incident record that carries it comes on the stream and
   // redraws this line. Until it does, a button that worked stays disabled: a second click
@@ -73,7 +81,13 @@ function alertItem(incidentId, a) {
       return act(b, err, () => rpc('ConfirmPreNotificationByPhone', { incident_id: incidentId, alert_id: a.id, spoke_with: whom }));
     });
   }
-  // An air ambulance request is withdrawn by the AMK-LA (declined or aborted), not here.
+  if (withdrawable(a, state) && can('CancelAlert')) {
+    button('WithdrawAirRequest', (b) => {
+      const reason = window.prompt(t('alerts.confirm_withdraw_air'), '');
+      if (reason === null) return undefined; // not withdrawn after all
+      return act(b, err, () => rpc('CancelAlert', { incident_id: incidentId, alert_id: a.id, reason }));
+    }).classList.add('secondary');
+  }
   if (OPEN.has(state) && service !== 'ALERT_SERVICE_AIR_AMBULANCE' && can('CancelAlert')) {
     button('CancelAlert', (b) => {
       const reason = window.prompt(t('alerts.confirm_cancel', { service: en(service) }), '');
@@ -93,6 +107,19 @@ function owed(a) {
   const due = a.prenotification.documents_due;
   const delivered = a.prenotification.documents_delivered || 0;
   return h('span', { class: 'alert-owed' }, ` · ${t('alerts.hospital_not_told', { delivered, due })}`);
+}
+
+/** A withdrawn air request the AMK-LA has not been told of yet (it is retried). */
+function airOwed(a) {
+  if (!a.withdrawal_owed) return null;
+  return h('span', { class: 'alert-owed' }, ` · ${t('alerts.air_withdrawal_owed')}`);
+}
+
+/** Whether air request `a` (in `state`) can still be withdrawn by the requesting AMK. */
+function withdrawable(a, state) {
+  return a.service === 'ALERT_SERVICE_AIR_AMBULANCE' && !a.withdrawn_at
+    && state !== 'ALERT_STATE_DECLINED' && state !== 'ALERT_STATE_CANCELLED'
+    && !MISSION_PAST_WITHDRAWAL.has(a.mission_state);
 }
 
 /** Whether pre-notification `a` owes its hospital a document. */
@@ -124,10 +151,14 @@ function facts(a, state) {
   }
   if (a.declined_at) out.push(t('alerts.declined', { at: timeOfDay(a.declined_at), by: a.declined_by || '' }));
   if (a.cancelled_at) out.push(t('alerts.cancelled', { at: timeOfDay(a.cancelled_at), by: a.cancelled_by || '' }));
+  // An accepted air request withdrawn: acknowledged still (the base said yes), withdrawn too.
+  else if (a.withdrawn_at) out.push(t('alerts.cancelled', { at: timeOfDay(a.withdrawn_at), by: a.withdrawn_by || '' }));
+  // The AMK-LA answered that it changed nothing: the aircraft was already at the patient.
+  if (a.withdrawal_too_late) out.push(t('alerts.air_withdrawal_too_late'));
   // The note is why it was withdrawn or declined (the latest reason given), or what
   // changed (a hospital's new destination); an escalation's own note only repeats the
   // escalated line above.
-  if (a.note && (a.cancelled_at || a.declined_at)) out.push(t('alerts.reason_is', { reason: a.note }));
+  if (a.note && (a.cancelled_at || a.declined_at || a.withdrawn_at)) out.push(t('alerts.reason_is', { reason: a.note }));
   else if (a.note && !a.escalated_at) out.push(t('alerts.note_is', { note: a.note }));
   return out;
 }
