@@ -36,6 +36,11 @@ COLUMNS += ("Pre-notification", "Note")
 # An air ambulance request is `amk air request` (it names the aircraft kind); a
 # hospital pre-notification is `amk prenotify`.
 SENDABLE = [c for c in enum_choices(ALERT_SERVICE) if c not in ("air_ambulance", "hospital")]
+AT_PATIENT = (  # air.AT_PATIENT: too late to stand the aircraft down
+    pb.AIR_MISSION_STATE_ON_SCENE,
+    pb.AIR_MISSION_STATE_TRANSPORTING,
+    pb.AIR_MISSION_STATE_AT_HOSPITAL,
+)
 STATE_STYLE = {
     "escalated": "bold red",
     "declined": "bold red",
@@ -150,10 +155,13 @@ def note_text(a: pb.Alert) -> str:
     if a.withdrawal_owed:
         # Retried until the AMK-LA's owner answers; whoever reads this may phone.
         note += "; withdrawn, AMK-LA not yet told"
-    elif a.withdrawal_too_late:
-        note += "; withdrawn too late: the mission went on (the aircraft was at the patient)"
-    elif _ts_set(a.withdrawal_delivered_at):
-        note += f"; withdrawn, AMK-LA told {format_time(a.withdrawal_delivered_at)}"
+    elif a.withdrawal_answer == pb.AIR_MISSION_STATE_ABORTED:
+        note += f"; withdrawn, stood down by the AMK-LA {format_time(a.withdrawal_delivered_at)}"
+    elif a.withdrawal_answer in AT_PATIENT:
+        note += "; withdrawn too late: the aircraft was at the patient"
+    elif a.withdrawal_answer:
+        answer = enum_name(a.withdrawal_answer, AIR_MISSION_STATE)
+        note += f"; withdrawn after the mission had ended ({answer})"
     return note
 
 

@@ -54,7 +54,8 @@ from actors.domain.commands import (
     WithdrawAirRequest,
 )
 from actors.domain.errors import InvalidArgumentError, NotFoundError, PreconditionError
-from actors.domain.model import AirMission, AirMissionState, Incident, Outcome, Unit
+from actors.domain.model import AirMission, Incident, Outcome, Unit
+from actors.domain.model import AirMissionState as S
 from cluster.errors import AmkError, RegionUnavailableError
 from cluster.ownership import read_owner
 
@@ -130,7 +131,7 @@ class AirDesk:
             elif isinstance(cmd, MarkAirWithdrawalDelivered):
                 alert_id = cmd.alert_id
                 changed = air.mark_withdrawal_delivered(
-                    inc, alert_id, cmd.mission_id, cmd.too_late, cmd.delivered_at, now
+                    inc, alert_id, cmd.mission_id, cmd.answer, cmd.delivered_at, now
                 )
                 if changed is None:
                     return Outcome(incident=inc)  # known already: nothing to write
@@ -242,43 +243,40 @@ class AirDesk:
 
     async def _withdraw(self, host: RegionHost, cmd: WithdrawAirRequest, now: float) -> Outcome:
         """The AMK-LA's side of a withdrawal (``air.withdraw_mission``), in the region it
-        was sent to. A withdrawal that changes nothing (too late) is journaled too, so
-        both sides have it on record."""
+        was sent to, for the mission id derived here as :meth:`_open` does (so a late
+        request and its withdrawal always name one mission). A withdrawal that came too
+        late is noted in the mission's events, so the AMK-LA sees it and the journal has
+        it under the mission's id."""
         core = self.core
-        if cmd.request.region != host.region:
-            raise InvalidArgumentError("region", f"the mission belongs to {cmd.request.region}")
-        mission = host.missions.get(cmd.mission_id)
+        request = cmd.request
+        if request.region != host.region:
+            raise InvalidArgumentError("region", f"the mission belongs to {request.region}")
+        if not core.config.seed.is_air_region(host.region):
+            raise PreconditionError(host.region, "not an air ambulance coordination region")
+        code = core.config.seed.region(host.region).code
+        mission_id = air.mission_id(code, request.incident_id, request.alert_id)
+        if cmd.mission_id != mission_id:
+            raise InvalidArgumentError("mission_id", f"the request's mission is {mission_id}")
+        mission = host.missions.get(mission_id)
         for _ in range(_UNIT_TRIES):
             unit_id = mission.unit_id if mission is not None else ""
-            async with core.mailboxes.enter(cmd.mission_id, *([unit_id] if unit_id else [])):
-                mission = host.missions.get(cmd.mission_id)
+            async with core.mailboxes.enter(mission_id, *([unit_id] if unit_id else [])):
+                mission = host.missions.get(mission_id)
                 if (mission.unit_id if mission is not None else "") != unit_id:
                     continue  # accepted meanwhile: lock its aircraft too, and decide again
-                if mission is not None and (
-                    mission.incident_id,
-                    mission.alert_id,
-                ) != (cmd.request.incident_id, cmd.request.alert_id):
-                    raise InvalidArgumentError("mission_id", f"{mission.id} is another request's")
-                stood_down = air.withdraw_mission(mission, host.units.get(unit_id), cmd, now)
-                if stood_down is None:
-                    assert mission is not None
-                    out = Outcome(mission=mission)
-                    details = {"mission": mission.id, "mission_state": mission.state.value}
-                    await self.executor.commit(
-                        host.region, cmd, [], out, details={**details, "withdrawal": "too late"}
-                    )
+                new, freed = air.withdraw_mission(mission, host.units.get(unit_id), cmd, now)
+                if new.state is not S.ABORTED:
                     core.log.info(
                         "air_withdrawal_too_late",
                         region=host.region,
                         token=host.fence.token,
+                        mission=mission_id,
+                        incident=request.incident_id,
+                        mission_state=new.state.value,
                         request_id=cmd.request_id,
-                        incident=cmd.request.incident_id,
-                        **details,
                     )
-                    return out
-                new, freed = stood_down
                 return await self._commit_mission(host, cmd, [new, *([freed] if freed else [])])
-        raise PreconditionError(cmd.mission_id, "its aircraft changed meanwhile; send it again")
+        raise PreconditionError(mission_id, "its aircraft changed meanwhile; send it again")
 
     async def _commit_mission(
         self, host: RegionHost, cmd: Command, records: list[AirMission | Unit]
@@ -405,7 +403,7 @@ class AirDesk:
             incident_id,
             alert_id,
             mission.id,
-            mission.state is not AirMissionState.ABORTED,  # aborted by it, or too late
+            mission.state,  # aborted by it; or on scene and later, or ended: too late
             self.core.clock(),
         )
         await self.execute(inc.region, mark)

@@ -201,6 +201,11 @@ def record_report(inc: Incident, report: RecordAirMission, now: float) -> Incide
     if report.answered_at:
         a.base_doctor = report.base_doctor
         a.aircraft_unit_id = report.unit_id
+        if a.withdrawn_at and report.state is not S.DECLINED and not a.acknowledged_at:
+            # Withdrawn (cancelled) before this answer came: the base had said yes, and
+            # flew; the alert stays cancelled but says who answered and when.
+            a.acknowledged_at = report.answered_at
+            a.acknowledged_by = report.answered_by
         if a.state in alert_lifecycle.AWAITING:
             if report.state is S.DECLINED:
                 a.state = alert_lifecycle.transition(a.id, a.state, AlertState.DECLINED)
@@ -307,12 +312,12 @@ def mark_withdrawal_delivered(
     inc: Incident,
     alert_id: str,
     cmd_mission_id: str,
-    too_late: bool,
+    answer: AirMissionState,
     delivered_at: float,
     now: float,
 ) -> Incident | None:
-    """The AMK-LA's owner answered the withdrawal: the mission stood down, or
-    ``too_late`` (the aircraft was at the patient, or the mission had ended). None if
+    """The AMK-LA's owner answered the withdrawal with the mission as it left it
+    (``answer``): aborted, or on scene and later (too late), or ended before. None if
     known already. The mission's state on the alert comes only from its reports."""
     alert = alerts.find(inc, alert_id)
     if alert.withdrawal_delivered_at:
@@ -322,7 +327,7 @@ def mark_withdrawal_delivered(
     new = copy.deepcopy(inc)
     a = alerts.find(new, alert_id)
     a.withdrawal_delivered_at = delivered_at
-    a.withdrawal_too_late = too_late
+    a.withdrawal_answer = answer
     a.mission_id = a.mission_id or cmd_mission_id
     new.updated_at = now
     return new
@@ -330,19 +335,25 @@ def mark_withdrawal_delivered(
 
 def withdraw_mission(
     mission: AirMission | None, unit: Unit | None, cmd: WithdrawAirRequest, now: float
-) -> tuple[AirMission, Unit | None] | None:
+) -> tuple[AirMission, Unit | None]:
     """The AMK-LA's side of a withdrawal: not answered yet or on its way, the mission
     is aborted (an assigned aircraft is free again where it is); never arrived, it is
-    kept as an aborted mission (a late delivery of the request then opens nothing);
-    ended, or with the aircraft at the patient, nothing changes (None)."""
+    kept as an aborted mission (a late delivery of the request then opens nothing; it
+    has no ``received_at``: the request itself never came). Ended, or with the aircraft
+    at the patient, the mission goes on: the withdrawal is only noted in its events
+    (same state, nothing to report), so the AMK-LA sees that it came too late."""
     where = cmd.request.incident_region
     note = f"withdrawn by the requesting AMK ({where}, {cmd.withdrawn_by}): {cmd.reason}"
     if mission is None:
         new = open_mission(cmd.request, cmd.mission_id, now)
+        new.received_at = 0.0
         _step(new, S.ABORTED, cmd.withdrawn_by, now, note + " (before the request came)")
         return new, None
     if mission.state in lifecycle.TERMINAL or mission.state in AT_PATIENT:
-        return None
+        new = copy.deepcopy(mission)
+        late = f"{note} (too late: {mission.state.value})"
+        new.events.append(AirMissionEvent(mission.state, now, cmd.withdrawn_by, late))
+        return new, None
     if mission.state is S.REQUESTED:
         new = copy.deepcopy(mission)
         _step(new, S.ABORTED, cmd.withdrawn_by, now, note)

@@ -437,14 +437,14 @@ class WithdrawAirRequest:
 
 @dataclass(frozen=True, slots=True)
 class MarkAirWithdrawalDelivered:
-    """Outbox, incident side: the AMK-LA's owner has the withdrawal; ``too_late``: it
-    changed nothing (the aircraft was at the patient, or the mission had ended)."""
+    """Outbox, incident side: the AMK-LA's owner has the withdrawal, and left the
+    mission in ``answer`` (aborted; on scene or later: too late; or ended before)."""
 
     request_id: str
     incident_id: str
     alert_id: str
     mission_id: str
-    too_late: bool
+    answer: AirMissionState
     delivered_at: float
     who: str = "air-outbox"
     fingerprint: str = ""

@@ -267,7 +267,7 @@ class Alert:
     withdrawn_at: float = 0.0
     withdrawn_by: str = ""
     withdrawal_delivered_at: float = 0.0
-    withdrawal_too_late: bool = False  # the answer: the aircraft was at the patient
+    withdrawal_answer: AirMissionState | None = None  # the mission as the AMK-LA answered
     prenotification: PreNotification | None = None  # service HOSPITAL only
 
     def withdrawal_due(self) -> bool:
@@ -299,6 +299,9 @@ class Alert:
                 "mission_state": (
                     AirMissionState(d["mission_state"]) if d.get("mission_state") else None
                 ),
+                "withdrawal_answer": AirMissionState(w)
+                if (w := d.get("withdrawal_answer"))
+                else None,
                 "service": AlertService(d["service"]),
                 "state": AlertState(d["state"]),
                 "prenotification": PreNotification.from_dict(pre) if pre else None,

@@ -298,7 +298,7 @@ def alert_pb(incident_id: str, a: Alert) -> pb.Alert:
         withdrawn_by=a.withdrawn_by,
         withdrawal_delivered_at=when(a.withdrawal_delivered_at),
         withdrawal_owed=air.withdrawal_pending(a),
-        withdrawal_too_late=a.withdrawal_too_late,
+        withdrawal_answer=to_pb_enum(a.withdrawal_answer),
     )
 
 

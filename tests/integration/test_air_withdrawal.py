@@ -64,6 +64,7 @@ async def told(stub, incident_id: str) -> pb.Alert:
         alert = await air_alert(stub, incident_id)
         assert alert.withdrawal_delivered_at.seconds and not alert.withdrawal_owed, alert
         assert alert.mission_state == S.AIR_MISSION_STATE_ABORTED, alert
+        assert alert.withdrawal_answer == S.AIR_MISSION_STATE_ABORTED, alert  # stood down
         return alert
 
     return await assert_eventually(check, timeout_s=30)

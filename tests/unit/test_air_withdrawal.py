@@ -43,17 +43,17 @@ def test_an_unanswered_request_is_cancelled_and_owed_to_the_amk_la() -> None:
         "kari",
     )
     # The AMK-LA aborts the mission; its report reaches the alert like any other.
-    aborted, freed = air.withdraw_mission(mission, None, cmd, T0 + 6) or (None, None)
-    assert aborted is not None and freed is None
+    aborted, freed = air.withdraw_mission(mission, None, cmd, T0 + 6)
+    assert freed is None
     assert (aborted.state, aborted.closed_at, aborted.seq) == (S.ABORTED, T0 + 6, 2)
     assert aborted.events[-1].note == (
         "withdrawn by the requesting AMK (innlandet, kari): patient dead on arrival of road unit"
     )
-    answered = air.mark_withdrawal_delivered(new, alert_id, mission.id, False, T0 + 7, T0 + 7)
+    answered = air.mark_withdrawal_delivered(new, alert_id, mission.id, S.ABORTED, T0 + 7, T0 + 7)
     assert answered is not None
     assert not air.withdrawal_pending(alerts.find(answered, alert_id))
     assert air.exchange_open(answered)  # the mission's end is not reported yet
-    repeat = air.mark_withdrawal_delivered(answered, alert_id, mission.id, True, T0 + 8, T0 + 8)
+    repeat = air.mark_withdrawal_delivered(answered, alert_id, mission.id, S.ON_SCENE, T0 + 8, T0)
     assert repeat is None
     reported = air.record_report(answered, air.report_of(aborted), T0 + 9)
     assert reported is not None
@@ -72,9 +72,7 @@ def test_an_accepted_request_stays_acknowledged_and_the_aircraft_is_stood_down()
     a = alerts.find(new, alert_id)
     assert (a.state, a.withdrawn_at, a.cancelled_at) == (AlertState.ACKNOWLEDGED, T0 + 6, 0.0)
     cmd = air.withdrawal_command(new, a, "LAH")
-    stood_down = air.withdraw_mission(airborne, unit, cmd, T0 + 7)
-    assert stood_down is not None
-    aborted, freed = stood_down
+    aborted, freed = air.withdraw_mission(airborne, unit, cmd, T0 + 7)
     assert aborted.state is S.ABORTED and freed is not None
     assert (freed.status, freed.mission_id) == (U.AVAILABLE_MOBILE, "")
 
@@ -91,14 +89,13 @@ def test_a_request_not_yet_delivered_is_withdrawn_at_the_amk_la_all_the_same() -
     assert air.exchange_open(new)  # not archived while the withdrawal is owed
     cmd = air.withdrawal_command(new, a, "LAH")
     assert cmd.mission_id == air.mission_id("LAH", inc.id, alert_id)  # derived, not known
-    kept = air.withdraw_mission(None, None, cmd, T0 + 6)
-    assert kept is not None
-    tombstone, freed = kept
+    tombstone, freed = air.withdraw_mission(None, None, cmd, T0 + 6)
     assert freed is None and (tombstone.state, tombstone.seq) == (S.ABORTED, 2)
+    assert tombstone.received_at == 0.0  # the request itself never came
     assert [e.state for e in tombstone.events] == [S.REQUESTED, S.ABORTED]
     assert tombstone.events[-1].note.endswith("not needed (before the request came)")
     assert air.unreported(tombstone)  # its end goes back to the incident like any change
-    answered = air.mark_withdrawal_delivered(new, alert_id, cmd.mission_id, False, T0 + 7, T0)
+    answered = air.mark_withdrawal_delivered(new, alert_id, cmd.mission_id, S.ABORTED, T0 + 7, T0)
     assert answered is not None and alerts.find(answered, alert_id).mission_id == cmd.mission_id
     # A report of the answer given before the withdrawal arrived does not undo it.
     reported = air.record_report(
@@ -148,9 +145,14 @@ def test_the_amk_la_changes_nothing_once_the_aircraft_is_there_or_the_mission_en
     accepted, unit = air.accept(mission, heli(), "Dr. Lege", "la", T0)
     unit, m = air.aircraft_status(unit, accepted, U.EN_ROUTE, "crew", T0)
     unit, on_scene = air.aircraft_status(unit, m, U.ON_SCENE, "crew", T0)
-    assert air.withdraw_mission(on_scene, unit, cmd, T0) is None  # the withdrawal came late
+    # The withdrawal came late: the mission goes on, the withdrawal noted in its events.
+    noted, freed = air.withdraw_mission(on_scene, unit, cmd, T0 + 9)
+    assert (noted.state, noted.seq, freed) == (S.ON_SCENE, on_scene.seq, None)
+    assert noted.reported_seq == on_scene.reported_seq  # nothing new to report back
+    assert noted.events[:-1] == on_scene.events and noted.events[-1].state is S.ON_SCENE
+    assert noted.events[-1].note.endswith("not needed (too late: on_scene)")
     declined = air.decline(mission, "fog", "", "la", T0)
-    assert air.withdraw_mission(declined, None, cmd, T0) is None
+    assert air.withdraw_mission(declined, None, cmd, T0)[0].state is S.DECLINED
     # The alert then hears of the mission's end and owes nothing more.
     ended = air.record_report(_withdrawn(inc, alert_id)[0], air.report_of(declined), T0)
     assert ended is not None and not air.withdrawal_pending(alerts.find(ended, alert_id))

@@ -157,13 +157,18 @@ def test_a_withdrawn_request_says_whether_the_amk_la_was_told() -> None:
     assert note_text(withdrawn) == "road unit first; withdrawn, AMK-LA not yet told"
     withdrawn.withdrawal_owed = False
     withdrawn.withdrawal_delivered_at.CopyFrom(ts(T0 + 61))
-    assert note_text(withdrawn).startswith("road unit first; withdrawn, AMK-LA told ")
+    assert note_text(withdrawn) == "road unit first"
     assert "not yet told" not in text(alerts_table([withdrawn]))
     timeline = text(alert_timeline([withdrawn]))
     assert "withdrawn" in timeline and "withdrawal delivered to the AMK-LA" in timeline
     assert note_text(pb.Alert(id="a2", note="")) == "-"
-    withdrawn.withdrawal_too_late = True
-    assert "withdrawn too late" in note_text(withdrawn)
+    assert "stood down by the AMK-LA" not in note_text(withdrawn)  # no answer recorded
+    withdrawn.withdrawal_answer = pb.AIR_MISSION_STATE_ABORTED
+    assert "withdrawn, stood down by the AMK-LA" in note_text(withdrawn)
+    withdrawn.withdrawal_answer = pb.AIR_MISSION_STATE_ON_SCENE
+    assert "withdrawn too late: the aircraft was at the patient" in note_text(withdrawn)
+    withdrawn.withdrawal_answer = pb.AIR_MISSION_STATE_COMPLETED
+    assert "after the mission had ended (completed)" in note_text(withdrawn)
     # An unanswered request withdrawn is cancelled too: its timeline has one line.
     cancelled = pb.Alert(
         id="a3",

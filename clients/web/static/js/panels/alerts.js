@@ -27,6 +27,9 @@ const OPEN = new Set(['ALERT_STATE_PROPOSED', 'ALERT_STATE_SENT', 'ALERT_STATE_E
 const AWAITING = new Set(['ALERT_STATE_SENT', 'ALERT_STATE_ESCALATED']);
 /** Air missions that can no longer be withdrawn: ended, or the aircraft at the patient
  * (air.py's AT_PATIENT and the lifecycle's final states). */
+const AT_PATIENT = new Set([
+  'AIR_MISSION_STATE_ON_SCENE', 'AIR_MISSION_STATE_TRANSPORTING', 'AIR_MISSION_STATE_AT_HOSPITAL',
+]);
 const MISSION_PAST_WITHDRAWAL = new Set([
   'AIR_MISSION_STATE_DECLINED', 'AIR_MISSION_STATE_COMPLETED', 'AIR_MISSION_STATE_ABORTED',
   'AIR_MISSION_STATE_ON_SCENE', 'AIR_MISSION_STATE_TRANSPORTING', 'AIR_MISSION_STATE_AT_HOSPITAL',
@@ -153,8 +156,12 @@ function facts(a, state) {
   if (a.cancelled_at) out.push(t('alerts.cancelled', { at: timeOfDay(a.cancelled_at), by: a.cancelled_by || '' }));
   // An accepted air request withdrawn: acknowledged still (the base said yes), withdrawn too.
   else if (a.withdrawn_at) out.push(t('alerts.cancelled', { at: timeOfDay(a.withdrawn_at), by: a.withdrawn_by || '' }));
-  // The AMK-LA answered that it changed nothing: the aircraft was already at the patient.
-  if (a.withdrawal_too_late) out.push(t('alerts.air_withdrawal_too_late'));
+  // The AMK-LA's answer, when it could not stand the aircraft down.
+  const answer = a.withdrawal_answer || 'AIR_MISSION_STATE_UNSPECIFIED';
+  if (AT_PATIENT.has(answer)) out.push(t('alerts.air_withdrawal_too_late'));
+  else if (answer === 'AIR_MISSION_STATE_COMPLETED' || answer === 'AIR_MISSION_STATE_DECLINED') {
+    out.push(t('alerts.air_withdrawal_after_end', { state: en(answer) }));
+  }
   // The note is why it was withdrawn or declined (the latest reason given), or what
   // changed (a hospital's new destination); an escalation's own note only repeats the
   // escalated line above.
