@@ -2,8 +2,8 @@
 trippelvarsling, and the hospital pre-notifications ``amk prenotify`` sends), wired into
 ``clients/cli.py`` by ``add_alert_commands``.
 
-``--to`` takes what a dispatcher says (``110``, ``112``) or the API's short names
-(``fire_110``, ``police_112``).
+``--to`` takes what a dispatcher says (``110``, ``112``, ``116117`` for the legevakt) or
+the API's short names (``fire_110``, ``police_112``, ``legevakt_116117``).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from clients.enums import (
 from clients.render import format_time
 
 EXIT_OK = 0
-SERVICES = {"110": "fire_110", "112": "police_112"}
+SERVICES = {"110": "fire_110", "112": "police_112", "116117": "legevakt_116117"}
 COLUMNS = ("Alert", "To", "State", "Why", "Sent", "By", "Acknowledged", "By")
 COLUMNS += ("Pre-notification", "Note")
 # An air ambulance request is `amk air request` (it names the aircraft kind); a
@@ -206,7 +206,7 @@ def add_alert_commands(
     request_id_option: Callable[[argparse.ArgumentParser], None],
 ) -> None:
     """``amk alert ...``; ``command`` is ``build_parser``'s helper."""
-    alert = command(commands, "alert", None, "alerts to fire (110) and police (112)")
+    alert = command(commands, "alert", None, "alerts to fire (110), police (112), the legevakt")
     actions = alert.add_subparsers(dest="alert_command", metavar="ACTION", required=True)
     listing = command(actions, "list", cmd_alert_list, "an incident's alerts, times and states")
     listing.add_argument("id", metavar="ID", help="incident id")
@@ -216,7 +216,7 @@ def add_alert_commands(
         "--to",
         required=True,
         choices=[*SERVICES, *SENDABLE],
-        help="the service: 110 (fire) or 112 (police)",
+        help="the service: 110 (fire), 112 (police) or 116117 (the legevakt)",
     )
     send.add_argument("--reason", default="", help="why, for an alert no action card proposed")
     request_id_option(send)

@@ -320,9 +320,10 @@ class ClusterConfig(BaseModel):
     # Drill-only: while this file exists, an archiver removes it and kills its own
     # process between the archive write and the etcd delete (a crash exactly mid-batch).
     archive_crash_file: Path | None = None
-    # Trippelvarsling (issue #19): where each partner centre takes our alerts, keyed
-    # "service:region" (the 110 or 112 centre covering that AMK region) or "service" (one
-    # for every region): an HTTP URL that takes an EIDO document and answers with its
+    # Trippelvarsling and the legevakt (issue #19): where each partner takes our alerts,
+    # keyed "service:kommunenummer" (a legevakt: "116117:0301"), "service:region" (the
+    # 110 or 112 centre covering that AMK region) or "service" (one for every region):
+    # an HTTP URL that takes an EIDO document and answers with its
     # acknowledgement (``clients/partner_stub.py`` plays one in tests). No endpoint: an
     # alert to that service is refused, nothing written (the dispatcher phones instead).
     alert_endpoints: dict[str, str] = {}
@@ -374,9 +375,16 @@ class ClusterConfig(BaseModel):
         """The URL that takes pre-notifications for ``hospital_id``, or None."""
         return self.hospital_endpoints.get(hospital_id)
 
-    def alert_endpoint(self, service: str, region: str) -> tuple[str, str] | None:
-        """(the endpoint's name, its URL) for alerts to ``service`` about ``region``."""
-        for name in (f"{service}:{region}", service):
+    def alert_endpoint(
+        self, service: str, region: str, municipality: str = ""
+    ) -> tuple[str, str] | None:
+        """(the endpoint's name, its URL) for alerts to ``service`` about an incident in
+        ``region`` and ``municipality`` (its kommunenummer, "" at sea): the most specific
+        configured, ``service:municipality``, then ``service:region``, then ``service``.
+        A legevakt serves municipalities, not AMK regions, so its endpoints are keyed by
+        kommunenummer (one URL for every municipality of an inter-municipal legevakt)."""
+        names = [f"{service}:{municipality}"] if municipality else []
+        for name in (*names, f"{service}:{region}", service):
             if name in self.alert_endpoints:
                 return name, self.alert_endpoints[name]
         return None

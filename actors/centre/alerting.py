@@ -40,6 +40,7 @@ from actors.domain.commands import (
 )
 from actors.domain.errors import NotFoundError, PreconditionError
 from actors.domain.model import Alert, AlertService, Incident, Outcome
+from actors.domain.municipality import municipality_of
 from cluster.errors import AmkError
 
 Execute = Callable[[str, Command], Awaitable[Outcome]]
@@ -89,10 +90,14 @@ class Alerting:
             inc = host.incidents[cmd.incident_id]
             alert_id = getattr(cmd, "alert_id", "")
             if isinstance(cmd, SendAlert):
-                target = config.alert_endpoint(cmd.service.value, inc.region)
+                place = municipality_of(inc.position)  # a legevakt serves municipalities
+                where = place.number if place else ""
+                target = config.alert_endpoint(cmd.service.value, inc.region, where)
                 if target is None:
                     raise PreconditionError(
-                        inc.id, f"no endpoint configured for {cmd.service.value} in {inc.region}"
+                        inc.id,
+                        f"no endpoint configured for {cmd.service.value} in {inc.region}"
+                        + (f" or municipality {where}" if where else ""),
                     )
                 new, sent = alerts.send(inc, cmd.service, target[0], cmd.who, now, cmd.reason)
                 alert_id, url = sent.id, target[1]

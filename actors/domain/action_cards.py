@@ -1,8 +1,11 @@
-"""Trippelvarsling action cards: which criteria codes alert fire (110) and police (112).
+"""Action cards: which criteria codes alert fire (110) and police (112) (trippelvarsling),
+and the legevakt (116117) on a red response.
 
 The cards are data (``data/action_cards.toml``, sources named in its header), checked
 against the criteria table on load, so a card can never name a code triage does not
-know. Matching is a pure lookup: criteria code -> the cards it is on.
+know. A card names its codes, or an urgency (every code of that urgency in the table,
+but for the chapters it excepts): either way it is expanded to codes on load, so
+matching stays a pure lookup: criteria code -> the cards it is on.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from actors.domain.model import AlertService
+from actors.domain.model import AlertService, Urgency
 from actors.domain.triage import CriteriaTable, default_table
 
 DEFAULT_CARDS = Path(__file__).resolve().parent / "data" / "action_cards.toml"
@@ -46,16 +49,17 @@ class ActionCards:
     @classmethod
     def load(cls, path: Path | None = None, table: CriteriaTable | None = None) -> ActionCards:
         data = tomllib.loads((path or DEFAULT_CARDS).read_text(encoding="utf-8"))
+        table = table or default_table()
         cards = [
             ActionCard(
                 c["id"],
                 c["title"],
                 tuple(AlertService(s) for s in c["services"]),
-                frozenset(c["codes"]),
+                _codes(c, table),
             )
             for c in data["cards"]
         ]
-        return cls(cards, data["meta"]["version"], table or default_table())
+        return cls(cards, data["meta"]["version"], table)
 
     def match(self, criteria_code: str) -> list[tuple[AlertService, ActionCard]]:
         """Each service ``criteria_code`` calls for, with the first card that calls for
@@ -65,6 +69,25 @@ class ActionCards:
             for service in card.services:
                 out.setdefault(service, card)
         return sorted(out.items(), key=lambda kv: kv[0].value)
+
+
+def _codes(card: dict, table: CriteriaTable) -> frozenset[str]:
+    """A card's codes: those it names, and every code of the urgencies it names (but
+    for the chapters it excepts). A card that names neither is refused (it would never
+    match, silently)."""
+    urgencies = {Urgency(u) for u in card.get("urgencies", [])}
+    excepted = set(card.get("except_chapters", []))
+    if not card.get("codes") and not urgencies:
+        raise ValueError(f"action card {card['id']}: names no codes and no urgency")
+    unknown = excepted - set(table.chapters)
+    if unknown:
+        raise ValueError(f"action card {card['id']}: no chapter {sorted(unknown)}")
+    by_urgency = {
+        code
+        for code, c in table.criteria.items()
+        if c.urgency in urgencies and c.chapter not in excepted
+    }
+    return frozenset(card.get("codes", [])) | by_urgency
 
 
 @cache

@@ -114,14 +114,14 @@ class StoredRecord:
 
 
 class AlertService(StrEnum):
-    """Whom an alert goes to. Values are what a dispatcher says: 110 fire, 112 police;
-    ``air_ambulance``: the AMK-LA region coordinating the aircraft (a request for a
-    helicopter or an ambulance aircraft); a hospital (pre-notification of a patient on
-    the way; the alert's ``recipient`` is the hospital's id). (The legevakt is not
-    built.)"""
+    """Whom an alert goes to. Values are what a dispatcher says: 110 fire, 112 police,
+    116117 the legevakt (its doctor on duty, through its legevaktsentral, alerted with
+    the ambulance on a red response); ``air_ambulance``: the AMK-LA region coordinating
+    the aircraft; a hospital (pre-notification; ``recipient`` is the hospital's id)."""
 
     FIRE_110 = "110"
     POLICE_112 = "112"
+    LEGEVAKT_116117 = "116117"
     AIR_AMBULANCE = "air_ambulance"
     HOSPITAL = "hospital"
 

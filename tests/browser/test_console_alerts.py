@@ -59,6 +59,7 @@ async def test_alerts_to_110_and_112_are_sent_from_the_incident_and_an_escalatio
     assert {a.service for a in inc.alerts} == {
         pb.ALERT_SERVICE_FIRE_110,
         pb.ALERT_SERVICE_POLICE_112,
+        pb.ALERT_SERVICE_LEGEVAKT_116117,  # a red response: the legevakt's doctor too
     }
     page = await open_console(browser, web, web.token("ola", "dispatcher", "oslo"))
     await page.evaluate("() => { window.__notReloaded = true; }")
@@ -71,6 +72,8 @@ async def test_alerts_to_110_and_112_are_sent_from_the_incident_and_an_escalatio
             has_text=text,
         )
 
+    legevakt = alert("LEGEVAKT_116117", "PROPOSED", "116117 legevakt")
+    await legevakt.wait_for(timeout=WAIT_MS)  # proposed, named in bokmål; not sent here
     for service in ("FIRE_110", "POLICE_112"):
         await alert(service, "PROPOSED").wait_for(timeout=WAIT_MS)
         await alert(service, "PROPOSED").locator('button[data-action="SendAlert"]').click()

@@ -34,6 +34,8 @@ ROAD_ACCIDENT = "A.35.01"  # collision with someone trapped: the road-traffic ac
 DROWNING = "A.13.02"
 ESCALATE_AFTER_S = 2.0
 FIRE, POLICE = pb.ALERT_SERVICE_FIRE_110, pb.ALERT_SERVICE_POLICE_112
+LEGEVAKT = pb.ALERT_SERVICE_LEGEVAKT_116117
+OSLO_KOMMUNE = "0301"  # a legevakt's endpoint is keyed by the municipalities it serves
 
 
 @dataclass
@@ -41,6 +43,7 @@ class Partners:
     fire: PartnerCentre
     police: PartnerCentre
     silent_fire: PartnerCentre  # takes documents, never acknowledges (Innlandet's 110)
+    legevakt: PartnerCentre  # Oslo legevakt: Oslo's municipality only
 
 
 @dataclass
@@ -61,6 +64,7 @@ async def alerting(
         PartnerCentre("110 Øst, operatør 4", validate).start(),
         PartnerCentre("112 Oslo, operasjonsleder", validate).start(),
         PartnerCentre("110 Innlandet", validate, acknowledge=False).start(),
+        PartnerCentre("Oslo legevakt, LV-lege", validate).start(),
     )
     tag = uuid.uuid4().hex[:8]
     config = ClusterConfig.load(
@@ -74,6 +78,7 @@ async def alerting(
             "110": partners.fire.url,
             "112": partners.police.url,
             "110:innlandet": partners.silent_fire.url,
+            f"116117:{OSLO_KOMMUNE}": partners.legevakt.url,
         },
         alert_escalate_after_s=ESCALATE_AFTER_S,
         alert_check_interval_s=0.2,
@@ -86,7 +91,7 @@ async def alerting(
     finally:
         await channel.close()
         await deployment.stop()
-        for p in (partners.fire, partners.police, partners.silent_fire):
+        for p in (partners.fire, partners.police, partners.silent_fire, partners.legevakt):
             p.stop()
 
 
@@ -122,20 +127,31 @@ async def test_road_accident_trippelvarsling_reaches_both_partners_and_is_journa
     stub, partners = alerting.stub, alerting.partners
     inc = await create(stub, "oslo", OSLO, ROAD_ACCIDENT)
     proposed = {a.service: a for a in inc.alerts}
-    assert set(proposed) == {FIRE, POLICE}
+    assert set(proposed) == {FIRE, POLICE, LEGEVAKT}  # a red response: the legevakt too
+    assert {s: a.action_card for s, a in proposed.items()} == {
+        FIRE: "road-traffic",
+        POLICE: "road-traffic",
+        LEGEVAKT: "red-response-legevakt",
+    }
     for a in proposed.values():
-        assert a.state == pb.ALERT_STATE_PROPOSED and a.action_card == "road-traffic"
+        assert a.state == pb.ALERT_STATE_PROPOSED
         assert a.criteria_code == ROAD_ACCIDENT and a.proposed_at.seconds > 0
 
-    sent = {s: await send(stub, inc.id, s) for s in (FIRE, POLICE)}
+    sent = {s: await send(stub, inc.id, s) for s in (FIRE, POLICE, LEGEVAKT)}
     for s, a in sent.items():
         assert (a.id, a.state) == (proposed[s].id, pb.ALERT_STATE_SENT)
         assert a.sent_at.ToNanoseconds() >= a.proposed_at.ToNanoseconds()
+    assert sent[LEGEVAKT].recipient == f"116117:{OSLO_KOMMUNE}"  # the incident's municipality
 
-    got = await acknowledged(stub, inc.id, FIRE, POLICE)
+    got = await acknowledged(stub, inc.id, FIRE, POLICE, LEGEVAKT)
     assert got[FIRE].acknowledged_by == partners.fire.name
     assert got[POLICE].acknowledged_by == partners.police.name
-    for partner, alert in ((partners.fire, got[FIRE]), (partners.police, got[POLICE])):
+    assert got[LEGEVAKT].acknowledged_by == partners.legevakt.name
+    for partner, alert in (
+        (partners.fire, got[FIRE]),
+        (partners.police, got[POLICE]),
+        (partners.legevakt, got[LEGEVAKT]),
+    ):
         docs = partner.documents_for(inc.id)
         assert [d.alert for d in docs] == [alert.id]  # once, and schema-valid (else refused)
         component = docs[0].document["incidentComponent"]
@@ -143,14 +159,15 @@ async def test_road_accident_trippelvarsling_reaches_both_partners_and_is_journa
         assert component["incidentTypeInternalCode"] == ROAD_ACCIDENT
         assert alert.acknowledged_at.ToNanoseconds() >= alert.sent_at.ToNanoseconds()
     assert not partners.fire.refused and not partners.police.refused
+    assert not partners.legevakt.refused
 
     history = await stub.GetIncidentHistory(
         pb.GetIncidentHistoryRequest(incident_id=inc.id), timeout=10
     )
     entries = [(e.command, e.who) for e in history.entries]
-    assert sum(1 for c, _ in entries if c == "SendAlert") == 2
+    assert sum(1 for c, _ in entries if c == "SendAlert") == 3
     acks = {w for c, w in entries if c == "AcknowledgeAlert"}
-    assert acks == {"partner:110", "partner:112"}
+    assert acks == {"partner:110", "partner:112", f"partner:116117:{OSLO_KOMMUNE}"}
 
 
 async def test_unacknowledged_alert_escalates_then_a_late_ack_is_recorded(
@@ -163,7 +180,7 @@ async def test_unacknowledged_alert_escalates_then_a_late_ack_is_recorded(
         pb.TriageIncidentRequest(request_id=rid(), incident_id=inc.id, criteria_code=DROWNING),
         timeout=10,
     )
-    assert {a.service for a in triaged.alerts} == {FIRE, POLICE}  # proposed by the triage
+    assert {a.service for a in triaged.alerts} == {FIRE, POLICE, LEGEVAKT}  # by the triage
     sent = await send(stub, inc.id, FIRE)
 
     async def escalated() -> pb.Alert:
@@ -249,8 +266,8 @@ async def test_cli_sends_and_lists_alerts(alerting: AlertCluster, capsys) -> Non
 
     from clients.cli import main
 
-    inc = await create(alerting.stub, "oslo", OSLO, "A.37.03")  # ongoing violence: 112 only
-    assert [a.service for a in inc.alerts] == [POLICE]
+    inc = await create(alerting.stub, "oslo", OSLO, "A.37.03")  # ongoing violence: 112
+    assert [a.service for a in inc.alerts] == [POLICE, LEGEVAKT]  # and, red, the legevakt
     gateway = alerting.gateway
 
     def amk(*argv: str) -> object:
@@ -258,9 +275,44 @@ async def test_cli_sends_and_lists_alerts(alerting: AlertCluster, capsys) -> Non
         assert main(["--gateway", gateway, "--json", *argv]) == 0
         return json.loads(capsys.readouterr().out)
 
-    sent = await asyncio.to_thread(amk, "alert", "send", inc.id, "--to", "112")
-    assert sent["state"] == "sent", sent
-    await acknowledged(alerting.stub, inc.id, POLICE)
+    for to in ("112", "116117"):
+        sent = await asyncio.to_thread(amk, "alert", "send", inc.id, "--to", to)
+        assert sent["state"] == "sent", sent
+    await acknowledged(alerting.stub, inc.id, POLICE, LEGEVAKT)
     listed = await asyncio.to_thread(amk, "alert", "list", inc.id)
-    assert [a["acknowledged_by"] for a in listed] == [alerting.partners.police.name], listed
+    partners = alerting.partners
+    assert [a["acknowledged_by"] for a in listed] == [
+        partners.police.name,
+        partners.legevakt.name,
+    ], listed
     assert main(["--gateway", gateway, "alert", "send", inc.id, "--to", "113"]) == 2  # usage
+
+
+async def test_the_legevakt_is_the_one_serving_the_incidents_municipality(
+    alerting: AlertCluster, etcd
+) -> None:
+    """Oslo's legevakt is configured for Oslo's municipality only: an incident in Hamar
+    has none, and its alert is refused naming the municipality, with nothing written;
+    a yellow response proposes nothing, and the legevakt may still be alerted by hand."""
+    stub = alerting.stub
+    hamar = await create(stub, "innlandet", HAMAR, DROWNING)
+    assert LEGEVAKT in {a.service for a in hamar.alerts}
+    before = await etcd.revision()
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await send(stub, hamar.id, LEGEVAKT)
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "no endpoint configured for 116117 in innlandet or municipality 3403" in (
+        err.value.details() or ""
+    )
+    assert await etcd.revision() == before
+    yellow = await create(stub, "oslo", OSLO, "H.35.01")  # a road accident, haster
+    assert LEGEVAKT not in {a.service for a in yellow.alerts}
+    by_hand = await stub.SendAlert(
+        pb.SendAlertRequest(
+            request_id=rid(), incident_id=yellow.id, service=LEGEVAKT, reason="informer LVS"
+        ),
+        timeout=10,
+    )
+    assert (by_hand.action_card, by_hand.reason) == ("", "informer LVS")
+    await acknowledged(stub, yellow.id, LEGEVAKT)
+    assert [d.alert for d in alerting.partners.legevakt.documents_for(yellow.id)] == [by_hand.id]

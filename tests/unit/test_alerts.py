@@ -24,6 +24,7 @@ from actors.domain.triage import default_table
 pytestmark = pytest.mark.timeout(30)
 
 FIRE, POLICE = AlertService.FIRE_110, AlertService.POLICE_112
+LEGEVAKT = AlertService.LEGEVAKT_116117
 T0 = 1_700_000_000.0
 
 # The lifecycle as documented in alert_lifecycle.py, written out independently.
@@ -93,14 +94,37 @@ def test_every_card_code_is_a_criteria_code_and_every_card_names_a_service() -> 
     ],
 )
 def test_trippelvarsling_codes_match_their_card(code: str, services: set, card: str) -> None:
-    matched = default_cards().match(code)
+    matched = [(s, c) for s, c in default_cards().match(code) if s is not LEGEVAKT]
     assert {s for s, _ in matched} == services
     assert {c.id for _, c in matched} == {card}
 
 
-@pytest.mark.parametrize("code", ["A.11.01", "V.35.01", "H.35.02", "A.01.01", "nonsense"])
+def test_every_red_response_alerts_the_legevakt_but_a_transport_a_doctor_asked_for() -> None:
+    table = default_table()
+    cards = default_cards()
+    for code, criterion in table.criteria.items():
+        got = {s: c.id for s, c in cards.match(code)}.get(LEGEVAKT)
+        if criterion.urgency.value == "akutt" and criterion.chapter != 40:
+            assert got == "red-response-legevakt", code
+        else:
+            assert got is None, code  # yellow and green: the dispatcher decides, by hand
+    assert {s for s, _ in cards.match("A.11.01")} == {LEGEVAKT}  # chest pain, red
+
+
+@pytest.mark.parametrize("code", ["V.35.01", "H.35.02", "A.40.01", "nonsense"])
 def test_other_codes_match_no_card(code: str) -> None:
     assert default_cards().match(code) == []
+
+
+def test_a_card_by_urgency_must_name_known_chapters_and_some_codes(tmp_path: Path) -> None:
+    bad = tmp_path / "cards.toml"
+    head = '[meta]\nversion = "x"\n[[cards]]\nid = "x"\ntitle = "x"\nservices = ["116117"]\n'
+    bad.write_text(head + 'urgencies = ["akutt"]\nexcept_chapters = [99]\n')
+    with pytest.raises(ValueError, match=r"no chapter \[99\]"):
+        ActionCards.load(bad)
+    bad.write_text(head)
+    with pytest.raises(ValueError, match="names no codes and no urgency"):
+        ActionCards.load(bad)
 
 
 def test_a_card_naming_an_unknown_code_is_refused(tmp_path: Path) -> None:
@@ -124,6 +148,7 @@ def test_a_road_accident_proposes_fire_and_police() -> None:
     assert [(a.id, a.service, a.state, a.action_card) for a in new.alerts] == [
         ("a1", FIRE, S.PROPOSED, "road-traffic"),
         ("a2", POLICE, S.PROPOSED, "road-traffic"),
+        ("a3", LEGEVAKT, S.PROPOSED, "red-response-legevakt"),
     ]
     assert all(a.proposed_at == T0 + 1 and a.criteria_code == "A.35.01" for a in new.alerts)
 
@@ -133,11 +158,11 @@ def test_proposing_again_adds_nothing_and_a_cancelled_service_stays_decided() ->
     assert alerts.propose(new, default_cards(), T0 + 1) is new
     cancelled = alerts.cancel(new, "a1", "kari", "fire already on scene", T0 + 2)
     cancelled.criteria_code = "A.06.01"  # re-triaged to a building fire: 110 again
-    assert len(alerts.propose(cancelled, default_cards(), T0 + 3).alerts) == 2
+    assert len(alerts.propose(cancelled, default_cards(), T0 + 3).alerts) == 3
 
 
 def test_no_proposal_for_other_codes_or_closed_incidents() -> None:
-    plain = incident("A.11.01")
+    plain = incident("H.11.01")
     assert alerts.propose(plain, default_cards(), T0) is plain
     closed = incident("A.35.01", IncidentStatus.CLOSED)
     assert alerts.propose(closed, default_cards(), T0) is closed

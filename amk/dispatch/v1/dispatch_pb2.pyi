@@ -64,6 +64,7 @@ class AlertService(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ALERT_SERVICE_POLICE_112: _ClassVar[AlertService]
     ALERT_SERVICE_AIR_AMBULANCE: _ClassVar[AlertService]
     ALERT_SERVICE_HOSPITAL: _ClassVar[AlertService]
+    ALERT_SERVICE_LEGEVAKT_116117: _ClassVar[AlertService]
 
 class DestinationCondition(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -153,6 +154,7 @@ ALERT_SERVICE_FIRE_110: AlertService
 ALERT_SERVICE_POLICE_112: AlertService
 ALERT_SERVICE_AIR_AMBULANCE: AlertService
 ALERT_SERVICE_HOSPITAL: AlertService
+ALERT_SERVICE_LEGEVAKT_116117: AlertService
 DESTINATION_CONDITION_UNSPECIFIED: DestinationCondition
 DESTINATION_CONDITION_TRAUMA: DestinationCondition
 DESTINATION_CONDITION_STROKE: DestinationCondition

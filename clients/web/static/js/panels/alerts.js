@@ -1,9 +1,10 @@
-// The selected incident's alerts: 110 fire and 112 police (trippelvarsling), air
+// The selected incident's alerts: 110 fire and 112 police (trippelvarsling), the
+// legevakt (116117: proposed on every red response, or alerted by hand), air
 // ambulance requests and hospital pre-notifications, as the incident record carries
 // them. They are drawn from the record, so a partner's acknowledgement or an escalation
 // (sent, not acknowledged in time: phone them) shows with the next live update, without
 // a reload. A proposed alert (an action card matched the triage) is sent with one click;
-// 110 and 112 can also be alerted by hand, with a reason. An alert to 110 or 112 that was
+// 110, 112 and the legevakt can also be alerted by hand, with a reason. An alert to them that was
 // answered on the phone is recorded as acknowledged, with who answered. An alert not yet
 // answered can be withdrawn (alerted in error, or the card matched but fire is already
 // there): the browser asks first, with room for the reason, since the other centre is
@@ -19,7 +20,7 @@ import { callSign } from '../state.js';
 
 /** The services a dispatcher alerts by hand here (an aircraft or a hospital is asked for
  * with its own request, which carries what that partner needs). */
-export const BY_HAND = ['ALERT_SERVICE_FIRE_110', 'ALERT_SERVICE_POLICE_112'];
+export const BY_HAND = ['ALERT_SERVICE_FIRE_110', 'ALERT_SERVICE_POLICE_112', 'ALERT_SERVICE_LEGEVAKT_116117'];
 
 /** States an alert can still be withdrawn from (alert_lifecycle.py's table). */
 const OPEN = new Set(['ALERT_STATE_PROPOSED', 'ALERT_STATE_SENT', 'ALERT_STATE_ESCALATED']);
