@@ -164,8 +164,8 @@ class OperationsMixin:
     def send_alert(
         self, incident_id: str, service: str | int, reason: str = "", request_id: str | None = None
     ) -> pb.Alert:
-        """Send the alert to ``service`` (``fire_110``, ``police_112``): the proposed one,
-        or a new one with ``reason``."""
+        """Send the alert to ``service`` (``fire_110``, ``police_112``,
+        ``legevakt_116117``): the proposed one, or a new one with ``reason``."""
         request = pb.SendAlertRequest(
             request_id=_request_id(request_id),
             incident_id=incident_id,

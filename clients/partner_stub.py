@@ -1,6 +1,6 @@
-"""A partner that takes our alerts: a 110 fire or 112 police centre (trippelvarsling)
-or a hospital (pre-notification), the other party in tests of issue #19, not a mock of
-our own code.
+"""A partner that takes our alerts: a 110 fire or 112 police centre (trippelvarsling),
+a legevakt (116117) or a hospital (pre-notification), the other party in tests of issue
+#19, not a mock of our own code.
 
 It listens on loopback for what ``actors/centre/alerting.py`` and
 ``actors/centre/prenotifying.py`` send: an HTTP POST of one JSON document, a NENA EIDO

@@ -82,6 +82,11 @@ def seat(centre: str, site: str) -> str:
     return f"{centre}@{site}"
 
 
+# The services an alert endpoint may be configured for (the partners AMK sends EIDO
+# documents to; air ambulance requests and hospital pre-notifications go elsewhere).
+ALERT_ENDPOINT_SERVICES = ("110", "112", "116117")
+
+
 class ClusterConfig(BaseModel):
     """Deployment settings; ``seed`` carries centres, regions and fleet."""
 
@@ -437,6 +442,24 @@ class ClusterConfig(BaseModel):
         its sites, primary first, then each backup centre likewise."""
         r = self.seed.region(region)
         return [seat(c, s) for c in (r.home, *r.backups) for s in self.site_order(c)]
+
+    @model_validator(mode="after")
+    def _alert_endpoints_named_right(self) -> ClusterConfig:
+        """A misspelt key would never match: the alert would be refused at the desk."""
+        regions = set(self.region_ids())
+        for key in self.alert_endpoints:
+            service, _, where = key.partition(":")
+            if service not in ALERT_ENDPOINT_SERVICES:
+                raise ValueError(
+                    f"alert_endpoints: {key!r} names no service we alert "
+                    f"({', '.join(ALERT_ENDPOINT_SERVICES)})"
+                )
+            if where and where not in regions and not re.fullmatch(r"\d{4}", where):
+                raise ValueError(
+                    f"alert_endpoints: {key!r}: after the service comes a region of the "
+                    "seed or a kommunenummer (four digits), or nothing"
+                )
+        return self
 
     @model_validator(mode="after")
     def _one_metrics_address_per_gateway(self) -> ClusterConfig:

@@ -40,7 +40,7 @@ from actors.domain.commands import (
 )
 from actors.domain.errors import NotFoundError, PreconditionError
 from actors.domain.model import Alert, AlertService, Incident, Outcome
-from actors.domain.municipality import municipality_of
+from actors.domain.municipality import match, municipalities, municipality_of, nearest
 from cluster.errors import AmkError
 
 Execute = Callable[[str, Command], Awaitable[Outcome]]
@@ -61,6 +61,9 @@ def post_document(url: str, body: bytes, headers: dict[str, str], timeout_s: flo
         return None
 
 
+LEGEVAKT = AlertService.LEGEVAKT_116117  # a municipal service: its endpoint by kommunenummer
+
+
 class Alerting:
     """Alert commands, delivery and escalation for one centre."""
 
@@ -76,6 +79,21 @@ class Alerting:
         self.execute = execute  # Centre.execute: once per request id, like every command
         self.cards = cards or default_cards()
         self._deliveries: set[asyncio.Task[None]] = set()
+        municipalities()  # read once now, not in the first legevakt alert's mailbox
+        self._numbers: dict[str, list[str]] = {}  # region -> its kommunenummer
+
+    def _municipality(self, inc: Incident) -> str:
+        """The kommunenummer whose legevakt serves ``inc``: the municipality holding its
+        position, or at sea (or on a quay just outside the simplified coastline) the
+        nearest of its region's municipalities; "" for a region drawn as a polygon."""
+        found = municipality_of(inc.position)
+        if found is None:
+            numbers = self._numbers.get(inc.region)
+            if numbers is None:  # the seed names them (names, "Name (County)", numbers)
+                names = self.core.config.seed.region(inc.region).municipalities
+                numbers = self._numbers[inc.region] = [match(n).number for n in names]
+            found = nearest(inc.position, numbers)
+        return found.number if found is not None else ""
 
     def propose(self, inc: Incident, now: float) -> Incident:
         """``inc`` with the alerts its action cards call for (see ``alerts.propose``)."""
@@ -90,8 +108,7 @@ class Alerting:
             inc = host.incidents[cmd.incident_id]
             alert_id = getattr(cmd, "alert_id", "")
             if isinstance(cmd, SendAlert):
-                place = municipality_of(inc.position)  # a legevakt serves municipalities
-                where = place.number if place else ""
+                where = self._municipality(inc) if cmd.service is LEGEVAKT else ""
                 target = config.alert_endpoint(cmd.service.value, inc.region, where)
                 if target is None:
                     raise PreconditionError(
@@ -192,7 +209,7 @@ class Alerting:
             for region, host in list(core.hosts.items()):
                 if core.states.get(region) is not RegionState.SERVING:
                     continue
-                for inc in host.incidents.with_alerts():
+                for inc in host.incidents.with_sent_alerts():
                     for alert_id in alerts.due_for_escalation(
                         inc, now, core.config.alert_escalate_after_s
                     ):

@@ -295,7 +295,7 @@ class PreNotifier:
             self._spawn_delivery(inc.region, inc.id, alert_id)
 
     def _scan(self, host: RegionHost) -> None:
-        for inc in host.incidents.with_alerts():  # the table's index: not every incident
+        for inc in host.incidents.with_sent_alerts():  # the table's index: not every incident
             for alert in prenotify.undelivered(inc):
                 self._spawn_delivery(host.region, inc.id, alert.id)
 

@@ -28,14 +28,16 @@ from cluster.ownership import Fence
 
 
 class IncidentTable(dict[str, Incident]):
-    """A region's incidents by id, which also knows which of them carry alerts.
+    """A region's incidents by id, which also knows which of them have sent an alert.
 
-    The air desk and the alert check look at incidents with alerts every second; most
-    incidents have none, and a region holds thousands, so a scan of every incident was
-    measurable (4 % of a loaded centre's CPU) and grew with the region. Every way a
-    record enters the table goes through ``__setitem__``, so the set cannot miss one;
-    alerts are never removed from an incident, and an id whose incident left the table
-    is dropped from the set on the next look (``with_alerts``).
+    The air desk, the pre-notifier and the alert check look at incidents with sent
+    alerts every second; a region holds thousands, so a scan of every incident was
+    measurable (4 % of a loaded centre's CPU) and grew with the region. An alert only
+    proposed needs no watching (nothing sent, nothing owed), and every red response
+    proposes one to the legevakt, so the index holds only incidents with an alert that
+    was sent. Every way a record enters the table goes through ``__setitem__``, so the
+    set cannot miss one; a sent alert never becomes unsent, and an id whose incident
+    left the table is dropped from the set on the next look (``with_sent_alerts``).
     """
 
     __slots__ = ("_alerting",)
@@ -46,19 +48,23 @@ class IncidentTable(dict[str, Incident]):
 
     def __setitem__(self, key: str, inc: Incident) -> None:
         super().__setitem__(key, inc)
-        if inc.alerts:
+        if _sent_any(inc):
             self._alerting.add(key)
 
-    def with_alerts(self) -> list[Incident]:
-        """The incidents holding at least one alert, now."""
+    def with_sent_alerts(self) -> list[Incident]:
+        """The incidents holding at least one alert that was sent, now."""
         found: list[Incident] = []
         for ident in list(self._alerting):
             inc = self.get(ident)
-            if inc is None or not inc.alerts:
+            if inc is None or not _sent_any(inc):
                 self._alerting.discard(ident)
             else:
                 found.append(inc)
         return found
+
+
+def _sent_any(inc: Incident) -> bool:
+    return any(a.sent_at for a in inc.alerts)
 
 
 @dataclass

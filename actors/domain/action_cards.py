@@ -73,21 +73,25 @@ class ActionCards:
 
 def _codes(card: dict, table: CriteriaTable) -> frozenset[str]:
     """A card's codes: those it names, and every code of the urgencies it names (but
-    for the chapters it excepts). A card that names neither is refused (it would never
-    match, silently)."""
-    urgencies = {Urgency(u) for u in card.get("urgencies", [])}
+    for the chapters it excepts). A card that matches no code is refused (it would never
+    match, silently), and so is an unknown urgency or chapter."""
+    try:
+        urgencies = {Urgency(u) for u in card.get("urgencies", [])}
+    except ValueError as err:
+        raise ValueError(f"action card {card['id']}: {err}") from None
     excepted = set(card.get("except_chapters", []))
-    if not card.get("codes") and not urgencies:
-        raise ValueError(f"action card {card['id']}: names no codes and no urgency")
     unknown = excepted - set(table.chapters)
     if unknown:
-        raise ValueError(f"action card {card['id']}: no chapter {sorted(unknown)}")
+        raise ValueError(f"action card {card['id']}: no chapter {sorted(unknown, key=str)}")
     by_urgency = {
         code
         for code, c in table.criteria.items()
         if c.urgency in urgencies and c.chapter not in excepted
     }
-    return frozenset(card.get("codes", [])) | by_urgency
+    codes = frozenset(card.get("codes", [])) | by_urgency
+    if not codes:
+        raise ValueError(f"action card {card['id']}: matches no criteria code")
+    return codes
 
 
 @cache

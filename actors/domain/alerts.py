@@ -51,7 +51,10 @@ def propose(inc: Incident, cards: ActionCards, now: float) -> Incident:
     wanted = [(s, card) for s, card in cards.match(inc.criteria_code) if s not in have]
     if not wanted:
         return inc
-    new = copy.deepcopy(inc)
+    # Only the alerts list changes (each alert new): a shallow copy with its own list
+    # leaves the input untouched, without a deep copy on every red response's create.
+    new = copy.copy(inc)
+    new.alerts = list(inc.alerts)
     for service, card in wanted:
         new.alerts.append(
             Alert(

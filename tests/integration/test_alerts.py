@@ -293,7 +293,8 @@ async def test_the_legevakt_is_the_one_serving_the_incidents_municipality(
 ) -> None:
     """Oslo's legevakt is configured for Oslo's municipality only: an incident in Hamar
     has none, and its alert is refused naming the municipality, with nothing written;
-    a yellow response proposes nothing, and the legevakt may still be alerted by hand."""
+    at sea the nearest of the region's municipalities is asked for; a yellow response
+    proposes no legevakt alert, and the legevakt may still be alerted by hand."""
     stub = alerting.stub
     hamar = await create(stub, "innlandet", HAMAR, DROWNING)
     assert LEGEVAKT in {a.service for a in hamar.alerts}
@@ -304,6 +305,13 @@ async def test_the_legevakt_is_the_one_serving_the_incidents_municipality(
     assert "no endpoint configured for 116117 in innlandet or municipality 3403" in (
         err.value.details() or ""
     )
+    assert await etcd.revision() == before
+    # At sea in the Oslofjord: the legevakt of the nearest of Oslo's municipalities.
+    boat = await create(stub, "oslo", pb.Position(lat=59.88, lon=10.68), DROWNING)
+    before = await etcd.revision()
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await send(stub, boat.id, LEGEVAKT)
+    assert "municipality 3212" in (err.value.details() or "")  # Nesodden: none configured
     assert await etcd.revision() == before
     yellow = await create(stub, "oslo", OSLO, "H.35.01")  # a road accident, haster
     assert LEGEVAKT not in {a.service for a in yellow.alerts}

@@ -122,8 +122,20 @@ def test_a_card_by_urgency_must_name_known_chapters_and_some_codes(tmp_path: Pat
     bad.write_text(head + 'urgencies = ["akutt"]\nexcept_chapters = [99]\n')
     with pytest.raises(ValueError, match=r"no chapter \[99\]"):
         ActionCards.load(bad)
-    bad.write_text(head)
-    with pytest.raises(ValueError, match="names no codes and no urgency"):
+    for body in (
+        "",
+        'urgencies = ["akutt"]\nexcept_chapters = ['
+        + ", ".join(str(n) for n in range(1, 41))
+        + "]\n",
+    ):
+        bad.write_text(head + body)  # nothing named, or everything excepted
+        with pytest.raises(ValueError, match="matches no criteria code"):
+            ActionCards.load(bad)
+    bad.write_text(head + 'urgencies = ["red"]\n')
+    with pytest.raises(ValueError, match="action card x: 'red' is not a valid Urgency"):
+        ActionCards.load(bad)
+    bad.write_text(head + 'urgencies = ["akutt"]\nexcept_chapters = ["40"]\n')
+    with pytest.raises(ValueError, match=r"no chapter \['40'\]"):
         ActionCards.load(bad)
 
 

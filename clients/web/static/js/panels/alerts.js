@@ -183,7 +183,8 @@ export function airForm(id) {
   ], { reset: true, extraClass: 'air-form' });
 }
 
-/** The form that alerts 110 or 112 by hand about incident `id` (or sends the proposed one). */
+/** The form that alerts 110, 112 or the legevakt by hand about incident `id` (or sends the
+ * proposed one). */
 export function alertForm(id) {
   return rpcForm('SendAlert', [
     hidden('incident_id', id), errorSlot('incident_id'),
