@@ -96,6 +96,14 @@ async def test_alerts_to_110_and_112_are_sent_from_the_incident_and_an_escalatio
 
     # By hand: no service is refused at its field and writes nothing; then 110 again.
     form = detail.locator('form[data-form="SendAlert"]')
+    services = form.locator('[name="service"] option')
+    offered = await services.evaluate_all("os => os.map(o => o.value)")
+    assert offered == [
+        "",
+        "ALERT_SERVICE_FIRE_110",
+        "ALERT_SERVICE_POLICE_112",
+        "ALERT_SERVICE_LEGEVAKT_116117",  # informed by hand on a yellow response
+    ], offered
     await form.locator('[name="reason"]').fill("Røyk fra bilen, meldt av innringer")
     before = await etcd.revision()
     await form.locator('button[data-action="SendAlert"]').click()
