@@ -17,6 +17,7 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from actors.domain import air
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from clients.enums import (
     AIR_MISSION_STATE,
@@ -26,6 +27,7 @@ from clients.enums import (
     UNIT_KIND,
     enum_choices,
     enum_name,
+    enum_value,
 )
 from clients.render import format_time
 
@@ -36,11 +38,8 @@ COLUMNS += ("Pre-notification", "Note")
 # An air ambulance request is `amk air request` (it names the aircraft kind); a
 # hospital pre-notification is `amk prenotify`.
 SENDABLE = [c for c in enum_choices(ALERT_SERVICE) if c not in ("air_ambulance", "hospital")]
-AT_PATIENT = (  # air.AT_PATIENT: too late to stand the aircraft down
-    pb.AIR_MISSION_STATE_ON_SCENE,
-    pb.AIR_MISSION_STATE_TRANSPORTING,
-    pb.AIR_MISSION_STATE_AT_HOSPITAL,
-)
+# Too late to stand the aircraft down: the domain's set, as the API's enum values.
+AT_PATIENT = frozenset(enum_value(AIR_MISSION_STATE, s.value) for s in air.AT_PATIENT)
 STATE_STYLE = {
     "escalated": "bold red",
     "declined": "bold red",

@@ -54,7 +54,7 @@ from actors.domain.commands import (
     WithdrawAirRequest,
 )
 from actors.domain.errors import InvalidArgumentError, NotFoundError, PreconditionError
-from actors.domain.model import AirMission, Incident, Outcome, Unit
+from actors.domain.model import AirMission, Alert, Incident, Outcome, Unit
 from actors.domain.model import AirMissionState as S
 from cluster.errors import AmkError, RegionUnavailableError
 from cluster.ownership import read_owner
@@ -122,25 +122,20 @@ class AirDesk:
                     raise PreconditionError(inc.id, f"no AMK-LA serves region {inc.region}")
                 new, alert = air.request(inc, cmd.kind, cmd.reason, air_region, cmd.who, now)
                 alert_id = alert.id
-            elif isinstance(cmd, MarkAirRequestDelivered):
-                alert_id = cmd.alert_id
-                changed = air.mark_delivered(inc, alert_id, cmd.mission_id, cmd.received_at, now)
-                if changed is None:
-                    return Outcome(incident=inc)  # known already: nothing to write
-                new = changed
-            elif isinstance(cmd, MarkAirWithdrawalDelivered):
-                alert_id = cmd.alert_id
-                changed = air.mark_withdrawal_delivered(
-                    inc, alert_id, cmd.mission_id, cmd.answer, cmd.delivered_at, now
-                )
-                if changed is None:
-                    return Outcome(incident=inc)  # known already: nothing to write
-                new = changed
             else:
                 alert_id = cmd.alert_id
-                changed = air.record_report(inc, cmd, now)
-                if changed is None:
-                    return Outcome(incident=inc)  # a repeat, or overtaken by a newer one
+                if isinstance(cmd, MarkAirRequestDelivered):
+                    changed = air.mark_delivered(
+                        inc, alert_id, cmd.mission_id, cmd.received_at, now
+                    )
+                elif isinstance(cmd, MarkAirWithdrawalDelivered):
+                    changed = air.mark_withdrawal_delivered(
+                        inc, alert_id, cmd.mission_id, cmd.answer, cmd.delivered_at, now
+                    )
+                else:
+                    changed = air.record_report(inc, cmd, now)
+                if changed is None:  # known already, a repeat, or overtaken by a newer one
+                    return Outcome(incident=inc)
                 new = changed
             out = Outcome(incident=new)
             a = alerts.find(new, alert_id)
@@ -178,12 +173,7 @@ class AirDesk:
     async def _open(self, host: RegionHost, cmd: OpenAirMission, now: float) -> Outcome:
         """Record a delivered request as a mission of this AMK-LA region, once."""
         core = self.core
-        if cmd.region != host.region:
-            raise InvalidArgumentError("region", f"the mission belongs to {cmd.region}")
-        if not core.config.seed.is_air_region(host.region):
-            raise PreconditionError(host.region, "not an air ambulance coordination region")
-        code = core.config.seed.region(host.region).code
-        mission_id = air.mission_id(code, cmd.incident_id, cmd.alert_id)
+        mission_id = self._own_mission_id(host, cmd)
         async with core.mailboxes.enter(mission_id):
             held = host.missions.get(mission_id)
             if held is not None:
@@ -241,6 +231,16 @@ class AirDesk:
                 return await self._commit_mission(host, cmd, records)
         raise PreconditionError(cmd.mission_id, "its aircraft changed meanwhile; send it again")
 
+    def _own_mission_id(self, host: RegionHost, request: OpenAirMission) -> str:
+        """The id of the mission ``request`` opens in ``host``'s AMK-LA region (derived
+        here, never taken from the sender), or why it belongs to no mission here."""
+        seed = self.core.config.seed
+        if request.region != host.region:
+            raise InvalidArgumentError("region", f"the mission belongs to {request.region}")
+        if not seed.is_air_region(host.region):
+            raise PreconditionError(host.region, "not an air ambulance coordination region")
+        return air.mission_id(seed.region(host.region).code, request.incident_id, request.alert_id)
+
     async def _withdraw(self, host: RegionHost, cmd: WithdrawAirRequest, now: float) -> Outcome:
         """The AMK-LA's side of a withdrawal (``air.withdraw_mission``), in the region it
         was sent to, for the mission id derived here as :meth:`_open` does (so a late
@@ -249,12 +249,7 @@ class AirDesk:
         it under the mission's id."""
         core = self.core
         request = cmd.request
-        if request.region != host.region:
-            raise InvalidArgumentError("region", f"the mission belongs to {request.region}")
-        if not core.config.seed.is_air_region(host.region):
-            raise PreconditionError(host.region, "not an air ambulance coordination region")
-        code = core.config.seed.region(host.region).code
-        mission_id = air.mission_id(code, request.incident_id, request.alert_id)
+        mission_id = self._own_mission_id(host, request)
         if cmd.mission_id != mission_id:
             raise InvalidArgumentError("mission_id", f"the request's mission is {mission_id}")
         mission = host.missions.get(mission_id)
@@ -356,15 +351,26 @@ class AirDesk:
         key = f"report:{mission_id}"
         self.outbox.spawn(key, region, lambda: self._deliver_report(region, mission_id))
 
+    def _owed(
+        self, region: str, incident_id: str, alert_id: str, owed: Callable[[Alert], bool]
+    ) -> tuple[RegionHost, Incident, Alert] | None:
+        """The incident's alert, if this centre still holds it in ``region`` and it is
+        still ``owed``; None when the region was lost or the incident moved (its new
+        owner's scan delivers it) or nothing is owed any more."""
+        host = self.core.hosts.get(region)
+        inc = host.incidents.get(incident_id) if host else None
+        if host is None or inc is None:
+            return None
+        alert = alerts.find(inc, alert_id)
+        return (host, inc, alert) if owed(alert) else None
+
     async def _deliver_request(self, region: str, incident_id: str, alert_id: str) -> None:
         """Incident side: the request to the AMK-LA's owner, then its receipt recorded."""
-        host = self.core.hosts.get(region)
-        inc: Incident | None = host.incidents.get(incident_id) if host else None
-        if host is None or inc is None:
-            return  # region lost or incident moved: its new owner's scan delivers it
-        alert = alerts.find(inc, alert_id)
-        if alert_id not in {a.id for a in air.undelivered(inc)}:
-            return  # delivered meanwhile (by an earlier try, or a report came first)
+        # Delivered meanwhile (by an earlier try, or a report came first): nothing to do.
+        found = self._owed(region, incident_id, alert_id, air.request_undelivered)
+        if found is None:
+            return
+        host, inc, alert = found
         cmd = air.open_command(inc, alert, alert.recipient)
         mission = (await self.run_at_owner(alert.recipient, cmd)).require_mission()
         mark = MarkAirRequestDelivered(
@@ -388,13 +394,11 @@ class AirDesk:
     async def _deliver_withdrawal(self, region: str, incident_id: str, alert_id: str) -> None:
         """Incident side: the withdrawal to the AMK-LA's owner, then its answer recorded.
         The mission's new state comes back as a report like any other change."""
-        host = self.core.hosts.get(region)
-        inc: Incident | None = host.incidents.get(incident_id) if host else None
-        if host is None or inc is None:
-            return  # region lost or incident moved: its new owner's scan delivers it
-        alert = alerts.find(inc, alert_id)
-        if not air.withdrawal_pending(alert):
-            return  # answered meanwhile, or the mission ended anyway
+        # Answered meanwhile, or the mission ended anyway: nothing to do.
+        found = self._owed(region, incident_id, alert_id, air.withdrawal_pending)
+        if found is None:
+            return
+        host, inc, alert = found
         code = self.core.config.seed.region(alert.recipient).code
         cmd = air.withdrawal_command(inc, alert, code)
         mission = (await self.run_at_owner(alert.recipient, cmd)).require_mission()

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import http.client
 import json
+import re
 import urllib.request
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -30,6 +32,7 @@ from actors.centre.executor import Executor
 from actors.centre.region_state import RegionState
 from actors.domain import air, alerts, eido
 from actors.domain.action_cards import ActionCards, default_cards
+from actors.domain.calls import municipality_regions
 from actors.domain.commands import (
     AcknowledgeAlert,
     AlertCommand,
@@ -40,7 +43,7 @@ from actors.domain.commands import (
 )
 from actors.domain.errors import NotFoundError, PreconditionError
 from actors.domain.model import Alert, AlertService, Incident, Outcome
-from actors.domain.municipality import match, municipalities, municipality_of, nearest
+from actors.domain.municipality import locate
 from cluster.errors import AmkError
 
 Execute = Callable[[str, Command], Awaitable[Outcome]]
@@ -49,12 +52,17 @@ Execute = Callable[[str, Command], Awaitable[Outcome]]
 def post_document(url: str, body: bytes, headers: dict[str, str], timeout_s: float) -> Any:
     """POST ``body`` (JSON) to ``url``; the answer's JSON, or None when a 2xx answer is
     not JSON (taken, and not acknowledged). Raises OSError (urllib's errors: no answer,
-    not 2xx). Blocking: run it in a thread."""
+    not 2xx; an answer cut off, ``http.client.HTTPException``, as an OSError too, so
+    every caller handles a partner that fails the same way). Blocking: run it in a
+    thread."""
     req = urllib.request.Request(
         url, data=body, method="POST", headers={"Content-Type": "application/json", **headers}
     )
-    with urllib.request.urlopen(req, timeout=timeout_s) as resp:
-        raw = resp.read()
+    try:
+        with urllib.request.urlopen(req, timeout=timeout_s) as resp:
+            raw = resp.read()
+    except http.client.HTTPException as exc:
+        raise OSError(f"{url}: {type(exc).__name__}: {exc}") from exc
     try:
         return json.loads(raw or b"{}")
     except ValueError:
@@ -79,20 +87,27 @@ class Alerting:
         self.execute = execute  # Centre.execute: once per request id, like every command
         self.cards = cards or default_cards()
         self._deliveries: set[asyncio.Task[None]] = set()
-        municipalities()  # read once now, not in the first legevakt alert's mailbox
-        self._numbers: dict[str, list[str]] = {}  # region -> its kommunenummer
+        # Region -> its kommunenummer, when a legevakt is configured by municipality
+        # (else the municipality cannot choose the endpoint, and is not looked up).
+        # Built now, not in the first legevakt alert's mailbox: it reads the outlines.
+        self._kommuner: dict[str, frozenset[str]] = {}
+        if any(
+            re.fullmatch(r"\d{4}", key.partition(":")[2])
+            for key in core.config.alert_endpoints
+            if key.startswith(f"{LEGEVAKT.value}:")
+        ):
+            seed = core.config.seed
+            regions = municipality_regions((r.id, r.municipalities) for r in seed.area_regions())
+            for number, region in regions.items():
+                self._kommuner[region] = self._kommuner.get(region, frozenset()) | {number}
 
     def _municipality(self, inc: Incident) -> str:
         """The kommunenummer whose legevakt serves ``inc``: the municipality holding its
-        position, or at sea (or on a quay just outside the simplified coastline) the
-        nearest of its region's municipalities; "" for a region drawn as a polygon."""
-        found = municipality_of(inc.position)
-        if found is None:
-            numbers = self._numbers.get(inc.region)
-            if numbers is None:  # the seed names them (names, "Name (County)", numbers)
-                names = self.core.config.seed.region(inc.region).municipalities
-                numbers = self._numbers[inc.region] = [match(n).number for n in names]
-            found = nearest(inc.position, numbers)
+        position, or at sea the nearest of its region's; "" when no legevakt is
+        configured by municipality, or for a region drawn as a polygon."""
+        if not self._kommuner:
+            return ""
+        found = locate(inc.position, self._kommuner.get(inc.region, frozenset()))
         return found.number if found is not None else ""
 
     def propose(self, inc: Incident, now: float) -> Incident:

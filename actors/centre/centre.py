@@ -192,7 +192,7 @@ class Centre:
         except DuplicateRequestError as dup:
             check_same_request(cmd.request_id, stored_fingerprint(dup.stored), cmd.fingerprint)
             outcome = Outcome.decode(dup.stored, dup.revision)
-            await self.executor.catch_up(outcome)  # its commit's answer may have been lost
+            await self._replayed(cmd, outcome)
         except StaleRecordError as stale:
             await self.executor.reload(stale.keys)
             raise
@@ -206,11 +206,18 @@ class Centre:
                 raise
             check_same_request(cmd.request_id, stored_fingerprint(stored[0]), cmd.fingerprint)
             outcome = Outcome.decode(*stored)
-            await self.executor.catch_up(outcome)
+            await self._replayed(cmd, outcome)
         self.recent[cmd.request_id] = (cmd.fingerprint, outcome)
         if len(self.recent) > RECENT_REQUESTS:
             self.recent.popitem(last=False)
         return outcome
+
+    async def _replayed(self, cmd: Command, outcome: Outcome) -> None:
+        """A retry answered from the journal: its commit's answer may have been lost, so
+        the cache catches up, and what followed that commit (a hand-over's message to
+        the new owner) is done again."""
+        await self.executor.catch_up(outcome)
+        self.dispatcher.replayed(cmd, outcome)
 
     async def hand_over_region(self, region: str, to: Any, who: str) -> int:
         return await self.ownership.hand_over_region(region, to, who)

@@ -74,7 +74,6 @@ from actors.domain.errors import (
 )
 from actors.domain.model import Incident, Outcome, Unit, UnitStatus
 from cluster.errors import AmkError
-from cluster.store import DuplicateRequestError
 
 PRENOTIFICATION_COMMANDS = (
     SendPreNotification,
@@ -288,15 +287,7 @@ class Dispatcher:
             new_inc, new_units = decide.move_incident(inc, units, cmd.to_region, now)
             moved = {inc.id: inc.region, **{u.id: u.region for u in units}}
             out = Outcome(incident=new_inc)
-            try:
-                await self.executor.commit(
-                    hi.region, cmd, [new_inc, *new_units], out, moved_from=moved
-                )
-            except DuplicateRequestError as dup:
-                # A retry of a hand-over whose answer was lost: it is done, and the new
-                # owner may not have been told.
-                self._announce(cmd.to_region, inc.id, dup.revision)
-                raise
+            await self.executor.commit(hi.region, cmd, [new_inc, *new_units], out, moved_from=moved)
         self.core.log.info(
             "incident_handed_over",
             incident=inc.id,
@@ -306,6 +297,12 @@ class Dispatcher:
         )
         self._announce(cmd.to_region, new_inc.id, new_inc.revision)
         return out
+
+    def replayed(self, cmd: Command, outcome: Outcome) -> None:
+        """A retry answered from the journal (``Centre.execute``): a hand-over whose
+        first answer was lost is done, and the new owner may not have been told."""
+        if isinstance(cmd, HandOverIncident) and outcome.incident is not None:
+            self._announce(cmd.to_region, outcome.incident.id, outcome.incident.revision)
 
     def _announce(self, region: str, incident_id: str, revision: int) -> None:
         """Tell ``region``'s owner, when it is another centre, that the incident handed
@@ -338,7 +335,7 @@ class Dispatcher:
     async def _adopt(self, host: RegionHost, cmd: AdoptIncident) -> Outcome:
         """The new owner's side: the incident loaded into its region, and the region's
         outboxes scanned at once (escalation and archiving see it on their next pass)."""
-        found, inc = await self.executor.find_incident(cmd.incident_id)
+        found, inc = await self.executor.find_incident(cmd.incident_id, host.region)
         self.prenotifier.outbox.kick(found.region)
         self.air_desk.outbox.kick(found.region)
         self.core.log.info(

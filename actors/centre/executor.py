@@ -163,10 +163,14 @@ class Executor:
 
     # ------------------------------------------------------------ lookups
 
-    async def _load_moved_in(self, kind: str, ident: str) -> tuple[RegionHost, Any] | None:
-        """An entity another centre moved into one of our regions (hand-over, lending)."""
+    async def _load_moved_in(
+        self, kind: str, ident: str, first: str | None = None
+    ) -> tuple[RegionHost, Any] | None:
+        """An entity another centre moved into one of our regions (hand-over, lending),
+        looked for in region ``first`` before the others (one read when it is known)."""
         core = self.core
-        for host in list(core.hosts.values()):
+        hosts = sorted(core.hosts.values(), key=lambda h: h.region != first)
+        for host in hosts:
             key = (core.keys.incident if kind == "incidents" else core.keys.unit)(
                 host.region, ident
             )
@@ -181,11 +185,15 @@ class Executor:
                 return host, rec
         return None
 
-    async def find_incident(self, incident_id: str) -> tuple[RegionHost, Incident]:
+    async def find_incident(
+        self, incident_id: str, region: str | None = None
+    ) -> tuple[RegionHost, Incident]:
+        """The incident and the served region holding it; ``region``: where it is likely
+        to have moved in, read first."""
         for host in self.core.hosts.values():
             if incident_id in host.incidents:
                 return host, host.incidents[incident_id]
-        found = await self._load_moved_in("incidents", incident_id)
+        found = await self._load_moved_in("incidents", incident_id, region)
         if found is None:
             raise NotFoundError("incident", incident_id)
         return found

@@ -48,7 +48,7 @@ class IncidentTable(dict[str, Incident]):
 
     def __setitem__(self, key: str, inc: Incident) -> None:
         super().__setitem__(key, inc)
-        if _sent_any(inc):
+        if inc.alerts and _sent_any(inc):  # most incidents have none: no generator
             self._alerting.add(key)
 
     def with_sent_alerts(self) -> list[Incident]:

@@ -113,13 +113,16 @@ def request(
     return new, alert
 
 
+def request_undelivered(alert: Alert) -> bool:
+    """An air request committed and not yet taken by its AMK-LA."""
+    return (
+        alert.service is AIR and alert.state in alert_lifecycle.AWAITING and not alert.delivered_at
+    )
+
+
 def undelivered(inc: Incident) -> list[Alert]:
     """The incident's air requests committed and not yet taken by their AMK-LA."""
-    return [
-        a
-        for a in inc.alerts
-        if a.service is AIR and a.state in alert_lifecycle.AWAITING and not a.delivered_at
-    ]
+    return [a for a in inc.alerts if request_undelivered(a)]
 
 
 def exchange_open(inc: Incident) -> bool:
@@ -258,7 +261,7 @@ def withdraw(inc: Incident, alert_id: str, who: str, reason: str, now: float) ->
     if alert.state is AlertState.DECLINED:
         raise PreconditionError(inc.id, f"air ambulance request {alert_id} was declined")
     state = alert.mission_state
-    if state is not None and state in lifecycle.TERMINAL:
+    if state in lifecycle.TERMINAL:
         raise PreconditionError(inc.id, f"air mission {alert.mission_id} is {state.value} already")
     if state in AT_PATIENT:
         raise PreconditionError(
@@ -290,7 +293,7 @@ def withdrawal_pending(alert: Alert) -> bool:
         alert.service is AIR
         and bool(alert.withdrawn_at)
         and not alert.withdrawal_delivered_at
-        and not (state is not None and state in lifecycle.TERMINAL)
+        and state not in lifecycle.TERMINAL
     )
 
 
@@ -354,11 +357,7 @@ def withdraw_mission(
         late = f"{note} (too late: {mission.state.value})"
         new.events.append(AirMissionEvent(mission.state, now, cmd.withdrawn_by, late))
         return new, None
-    if mission.state is S.REQUESTED:
-        new = copy.deepcopy(mission)
-        _step(new, S.ABORTED, cmd.withdrawn_by, now, note)
-        return new, None
-    return abort(mission, unit, note, cmd.withdrawn_by, now)
+    return _stand_down(mission, unit, note, cmd.withdrawn_by, now)
 
 
 # ---------------------------------------------------------------- the AMK-LA
@@ -468,8 +467,15 @@ def abort(
         raise InvalidArgumentError("reason", "is required when aborting a mission")
     if mission.state is S.REQUESTED:  # only the requesting AMK withdraws an unanswered one
         raise PreconditionError(mission.id, "requested, not accepted: decline it, with why")
+    return _stand_down(mission, unit, reason, who, now)
+
+
+def _stand_down(
+    mission: AirMission, unit: Unit | None, note: str, who: str, now: float
+) -> tuple[AirMission, Unit | None]:
+    """The mission aborted, and its aircraft (if it has one) available where it is."""
     new = copy.deepcopy(mission)
-    _step(new, S.ABORTED, who, now, reason)
+    _step(new, S.ABORTED, who, now, note)
     if unit is None:
         return new, None
     if unit.mission_id != mission.id:

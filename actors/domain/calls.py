@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from actors.domain.errors import IllegalTransitionError, PreconditionError
 from actors.domain.model import Call, CallStatus, Position, Urgency
-from actors.domain.municipality import match, municipality_of, nearest
+from actors.domain.municipality import locate, match
 
 TRANSITIONS: dict[CallStatus, frozenset[CallStatus]] = {
     CallStatus.WAITING: frozenset({CallStatus.ANSWERED, CallStatus.ABANDONED}),
@@ -177,7 +177,7 @@ def call_region(
     municipalities (a seed that draws its regions as polygons), :func:`region_of`."""
     if by_municipality:
         position = Position(lat, lon, 0.0)
-        found = municipality_of(position) or nearest(position, by_municipality.keys())
+        found = locate(position, by_municipality.keys())
         if found is not None and found.number in by_municipality:
             return by_municipality[found.number]
     return region_of(lat, lon, boundaries)

@@ -157,6 +157,12 @@ def nearest(position: Position, numbers: Collection[str]) -> Municipality | None
     return best[2]
 
 
+def locate(position: Position, numbers: Collection[str]) -> Municipality | None:
+    """The municipality holding ``position``; at sea, across the border or on a quay
+    just outside the simplified coastline, the nearest of ``numbers``."""
+    return municipality_of(position) or nearest(position, numbers)
+
+
 def municipality_of(position: Position) -> Municipality | None:
     """The municipality holding ``position``; None at sea or abroad (the outlines are
     simplified and clipped to the coast, so a quay may fall just outside)."""

@@ -26,14 +26,13 @@ export const BY_HAND = ['ALERT_SERVICE_FIRE_110', 'ALERT_SERVICE_POLICE_112', 'A
 const OPEN = new Set(['ALERT_STATE_PROPOSED', 'ALERT_STATE_SENT', 'ALERT_STATE_ESCALATED']);
 /** Sent and not answered yet: the other centre may not know. */
 const AWAITING = new Set(['ALERT_STATE_SENT', 'ALERT_STATE_ESCALATED']);
-/** Air missions that can no longer be withdrawn: ended, or the aircraft at the patient
- * (air.py's AT_PATIENT and the lifecycle's final states). */
+/** The aircraft at the patient or carrying them: too late to stand down (air.py's). */
 const AT_PATIENT = new Set([
   'AIR_MISSION_STATE_ON_SCENE', 'AIR_MISSION_STATE_TRANSPORTING', 'AIR_MISSION_STATE_AT_HOSPITAL',
 ]);
+/** Air missions that can no longer be withdrawn: those, and the lifecycle's final states. */
 const MISSION_PAST_WITHDRAWAL = new Set([
-  'AIR_MISSION_STATE_DECLINED', 'AIR_MISSION_STATE_COMPLETED', 'AIR_MISSION_STATE_ABORTED',
-  'AIR_MISSION_STATE_ON_SCENE', 'AIR_MISSION_STATE_TRANSPORTING', 'AIR_MISSION_STATE_AT_HOSPITAL',
+  ...AT_PATIENT, 'AIR_MISSION_STATE_DECLINED', 'AIR_MISSION_STATE_COMPLETED', 'AIR_MISSION_STATE_ABORTED',
 ]);
 
 /** The alerts of incident `inc`, one line each, in the order they were proposed or sent. */
