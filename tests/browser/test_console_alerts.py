@@ -1,7 +1,8 @@
 """Alerts from the web console's selected incident, in headless chromium: trippelvarsling
 to 110 and 112 (sent with a click, acknowledged by the partner or on the phone,
 escalated in red, withdrawn with a reason), an air ambulance request answered by the
-AMK-LA and withdrawn, and a hospital suggested, chosen and pre-notified. The partners are
+AMK-LA and withdrawn, the AMK-LA's aircraft readiness and its missions on the map, and a
+hospital suggested, chosen and pre-notified. The partners are
 ``clients/partner_stub.py`` on loopback (``tests/browser/conftest.py``: the module's
 deployment alerts them and escalates after 2 s); the deployment is the session's etcd
 and Ray, five centres.
@@ -326,6 +327,123 @@ async def test_the_amk_la_answers_and_stands_down_air_requests_from_its_panel(
     await elsewhere.wait_for_function("() => window.amk.snapshots === 1", timeout=WAIT_MS)
     assert await elsewhere.locator("#air-missions").is_hidden()
     await elsewhere.context.close()
+
+
+async def test_the_amk_la_sees_its_aircraft_ready_and_its_missions_on_the_map(
+    browser, web, stub
+) -> None:
+    """The AMK-LA's coordinator sees every aircraft of the AMK-LA region with its
+    readiness (as the API has the units), and each open mission on the map as a ring at
+    the patient's position. Once a helicopter is sent, a line joins it to the mission and
+    the overview says which mission it flies; a click on the ring brings the mission into
+    view in the panel. Stood down, the ring and the line go and the helicopter is ready
+    again."""
+    gjendesheim = (61.4946, 8.8106)  # in the mountains: no unit stands within 40 km
+    inc = await stub.CreateIncident(
+        pb.CreateIncidentRequest(
+            request_id=rid(),
+            region="innlandet",
+            position=pb.Position(lat=gjendesheim[0], lon=gjendesheim[1], accuracy_m=25),
+            address=f"Besseggen {uuid.uuid4().hex[:6]}, Vågå",
+        ),
+        timeout=10,
+    )
+    await stub.RequestAirAmbulance(
+        pb.RequestAirAmbulanceRequest(
+            request_id=rid(), incident_id=inc.id, kind=pb.UNIT_KIND_HELICOPTER, reason="Fall i ura"
+        ),
+        timeout=20,
+    )
+
+    async def mission_id() -> str:
+        alert = one(await air_alerts(stub, inc))
+        assert alert.mission_id, alert
+        return alert.mission_id
+
+    mission = await assert_eventually(mission_id, timeout_s=WAIT_MS / 1000)
+    page = await open_console(browser, web, web.token("lise", "dispatcher", "oslo"))
+    fleet = page.locator("#air-fleet")
+
+    async def readiness_as_the_api_has_it() -> dict[str, str]:
+        """Each aircraft of the AMK-LA region and its readiness, from ListUnits."""
+        reply = await stub.ListUnits(pb.ListUnitsRequest(regions=["luftambulanse-hso"]))
+        flying = (pb.UNIT_KIND_HELICOPTER, pb.UNIT_KIND_FIXED_WING)
+        ready = (pb.UNIT_STATUS_AVAILABLE_AT_STATION, pb.UNIT_STATUS_AVAILABLE_MOBILE)
+        return {
+            u.id: "ready"
+            if u.status in ready
+            else "mission"
+            if u.air_mission_id
+            else "out"
+            if u.status == pb.UNIT_STATUS_OUT_OF_SERVICE
+            else "busy"
+            for u in reply.units
+            if u.kind in flying
+        }
+
+    async def shown_readiness() -> dict[str, str]:
+        items = fleet.locator("li.air-aircraft")
+        return dict(
+            await items.evaluate_all("els => els.map(e => [e.dataset.unitId, e.dataset.readiness])")
+        )
+
+    async def fleet_matches() -> dict[str, str]:
+        expected = await readiness_as_the_api_has_it()
+        assert await shown_readiness() == expected
+        return expected
+
+    before = await assert_eventually(fleet_matches, timeout_s=WAIT_MS / 1000)
+    assert "osl-h01" in before and len(before) >= 3, before
+    summary = await page.locator("#air-fleet-summary").text_content() or ""
+    ready = sum(1 for r in before.values() if r == "ready")
+    assert f"Klare: {ready} av {len(before)}" in summary, summary
+
+    async def open_missions() -> int:
+        listed = await stub.AirListMissions(pb.AirListMissionsRequest(), timeout=10)
+        return len(listed.missions)  # open ones only: include_closed is false
+
+    async def rings_and_lines(lines: int) -> None:
+        drawn = await page.evaluate("() => window.amk.drawn")
+        assert (drawn["air"], drawn["airLines"]) == (await open_missions(), lines), drawn
+
+    await assert_eventually(lambda: rings_and_lines(0), timeout_s=WAIT_MS / 1000)
+    helicopter = next(u for u, r in sorted(before.items()) if r == "ready" and "-h" in u)
+    await stub.AnswerAirRequest(
+        pb.AnswerAirRequestRequest(
+            request_id=rid(),
+            mission_id=mission,
+            decision=pb.AIR_DECISION_ACCEPT,
+            unit_id=helicopter,
+            base_doctor="Dr. Dombås",
+        ),
+        timeout=10,
+    )
+    await assert_eventually(lambda: rings_and_lines(1), timeout_s=WAIT_MS / 1000)
+    flying = fleet.locator(
+        f'li.air-aircraft[data-unit-id="{helicopter}"][data-readiness="mission"]'
+    )
+    await flying.wait_for(timeout=WAIT_MS)
+    assert inc.id in (await flying.text_content() or "")
+
+    # The ring, beside the incident's own dot (drawn too if the page shows Innlandet).
+    await page.evaluate("([lat, lon]) => window.amk.showOnMap(lat, lon, 12)", list(gjendesheim))
+    x, y = await page.evaluate("([lat, lon]) => window.amk.pointOf(lat, lon)", list(gjendesheim))
+    await page.mouse.move(x + 11, y)
+    await page.mouse.click(x + 11, y)
+    chosen = page.locator(f'#air-missions li.air-mission.selected[data-mission-id="{mission}"]')
+    await chosen.wait_for(timeout=WAIT_MS)
+    assert await page.locator("#air-missions li.air-mission.selected").count() == 1
+
+    await stub.AirAbortMission(
+        pb.AirAbortMissionRequest(request_id=rid(), mission_id=mission, reason="Kjørt med bil"),
+        timeout=10,
+    )
+    await assert_eventually(lambda: rings_and_lines(0), timeout_s=WAIT_MS / 1000)
+    await fleet.locator(
+        f'li.air-aircraft[data-unit-id="{helicopter}"][data-readiness="ready"]'
+    ).wait_for(timeout=WAIT_MS)
+    assert page.amk_errors == []
+    await page.context.close()
 
 
 async def air_alerts(stub, inc) -> list:

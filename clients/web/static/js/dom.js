@@ -27,6 +27,16 @@ function append(el, children) {
   }
 }
 
+/** Lines of text as a tooltip's HTML, each escaped: Leaflet sets tooltip content as
+ * HTML, and everything in a record came from a person. */
+export function tipHtml(lines) {
+  const span = document.createElement('span');
+  return lines.map((line) => {
+    span.textContent = String(line);
+    return span.innerHTML;
+  }).join('<br>');
+}
+
 /** Replace an element's children. */
 export function fill(el, ...children) {
   el.replaceChildren();

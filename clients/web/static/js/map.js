@@ -4,13 +4,14 @@
 // however many events arrive, so a snapshot of thousands draws in one go.
 /* global L */
 import { desk, mapCentred, mapClicked, onSelectIncident, selectIncident, selectUnit } from './desk.js';
-import { duration, h, when } from './dom.js';
+import { duration, h, tipHtml, when } from './dom.js';
 import { en, t } from './i18n.js';
 import { snapshotStartedAt } from './live.js';
+import { AIR_MISSION_COLOUR, airLayer } from './map_air.js';
 import { drawRegions } from './map_regions.js';
 import { PLACE_SYMBOL, SymbolMarker, UNIT_KIND_SYMBOL, UNIT_STATUS_COLOUR, URGENCY_COLOUR, symbolImage } from './map_symbols.js';
-import { inHealthRegion, session } from './session.js';
-import { markDrawn, on, setDrawnCounts, setDrawnOwners, setMapHooks, setSnapshotDrawn, store } from './state.js';
+import { can, inHealthRegion, session } from './session.js';
+import { markDrawn, on, setDrawnAir, setDrawnCounts, setDrawnOwners, setMapHooks, setSnapshotDrawn, store } from './state.js';
 
 const CLOSED = new Set(['INCIDENT_STATUS_CLOSED', 'INCIDENT_STATUS_CANCELLED']);
 
@@ -47,6 +48,7 @@ export async function createMap(el, regionsGeo) {
   incidents.on('mouseover', (e) => showTip(e, incidentText(e.layer.options.id))).on('mouseout', hideTip);
   units.on('mouseover', (e) => showTip(e, unitText(e.layer.options.id))).on('mouseout', hideTip);
   places.on('mouseover', (e) => showTip(e, e.layer.options.title)).on('mouseout', hideTip);
+  const air = airLayer(map, markerRenderer, showTip, hideTip);
   incidents.on('click', (e) => selectIncident(e.layer.options.id));
   units.on('click', (e) => selectUnit(e.layer.options.id));
 
@@ -84,6 +86,7 @@ export async function createMap(el, regionsGeo) {
   const dirtyIncidents = new Set();
   const dirtyUnits = new Set();
   let ownersDirty = true;
+  let airDirty = true;
   let snapshotDrawPending = false;
   let frame = 0;
   const schedule = () => {
@@ -91,7 +94,9 @@ export async function createMap(el, regionsGeo) {
   };
 
   on('incidents', (ids) => { for (const id of ids) dirtyIncidents.add(id); schedule(); });
-  on('units', (ids) => { for (const id of ids) dirtyUnits.add(id); schedule(); });
+  // An aircraft that moves drags the line to its mission along.
+  on('units', (ids) => { for (const id of ids) dirtyUnits.add(id); airDirty = true; schedule(); });
+  on('air', () => { airDirty = true; schedule(); });
   on('owners', () => { ownersDirty = true; schedule(); });
   on('snapshot-done', () => { snapshotDrawPending = true; schedule(); });
   // Another health region: its regions in full colour, the others faint, and only its
@@ -100,6 +105,7 @@ export async function createMap(el, regionsGeo) {
     for (const id of store.incidents.keys()) dirtyIncidents.add(id);
     for (const id of store.units.keys()) dirtyUnits.add(id);
     ownersDirty = true;
+    airDirty = true;
     const box = regions.boundsShown();
     if (box) map.fitBounds(box, { padding: [12, 12], animate: false });
     schedule();
@@ -120,6 +126,10 @@ export async function createMap(el, regionsGeo) {
       drawnIds.push(id);
     }
     dirtyUnits.clear();
+    if (airDirty) {
+      airDirty = false;
+      setDrawnAir(air.draw()); // above the units: drawn after them
+    }
     if (ownersDirty) {
       ownersDirty = false;
       setDrawnOwners(regions.recolour(store.owners));
@@ -242,7 +252,7 @@ function incidentText(id) {
     `${t('incident.age')}: ${age}`,
   ];
   if (inc.criteria_code) lines.splice(1, 0, inc.criteria_code);
-  return lines.map((line) => escapeText(line)).join('<br>');
+  return tipHtml(lines);
 }
 
 function unitText(id) {
@@ -250,14 +260,7 @@ function unitText(id) {
   if (!unit) return id;
   const lines = [`${unit.call_sign || unit.id} · ${en(unit.kind)}`, en(unit.status)];
   if (unit.incident_id) lines.push(`${t('unit.incident')}: ${unit.incident_id}`);
-  return lines.map((line) => escapeText(line)).join('<br>');
-}
-
-// Leaflet sets tooltip content as HTML: everything from the records is escaped first.
-function escapeText(text) {
-  const span = document.createElement('span');
-  span.textContent = String(text);
-  return span.innerHTML;
+  return tipHtml(lines);
 }
 
 function drawPlaces(group, renderer) {
@@ -274,7 +277,7 @@ function drawPlaces(group, renderer) {
         fillColor: s.fillColor,
         fillOpacity: 1,
         weight: 1.2,
-        title: escapeText(titleOf(p)),
+        title: tipHtml([titleOf(p)]),
         bubblingMouseEvents: false,
       }));
     }
@@ -298,7 +301,10 @@ function addLegend(map) {
       h('ul', {},
         row(symbolImage('square', '#adb5bd', '#343a40', '', 12), t('map.station')),
         row(symbolImage('cross', '#ffffff', '#c92a2a', '', 16), t('map.hospital')),
-        row(symbolImage('plane', '#1864ab', '#1864ab', '', 16), t('map.airport'))));
+        row(symbolImage('plane', '#1864ab', '#1864ab', '', 16), t('map.airport')),
+        // Only the AMK-LA's coordinators get air missions drawn.
+        can('AirListMissions') ? row(symbolImage('circle', '#e5dbff', AIR_MISSION_COLOUR.AIR_MISSION_STATE_ACCEPTED, '', 16),
+          t('map.air_mission')) : null));
     L.DomEvent.disableClickPropagation(el);
     return el;
   };

@@ -20,7 +20,7 @@ export const store = {
 };
 
 const applied = new Map(); // id -> performance.now() when its change was drawn
-const drawn = { incidents: 0, units: 0 };
+const drawn = { incidents: 0, units: 0, air: 0, airLines: 0 };
 const timings = { snapshotDrawnMs: null };
 let drawnOwners = null; // region -> centre as the map last coloured it (null: no map)
 
@@ -194,6 +194,12 @@ export function markDrawn(ids, at) {
 export function setDrawnCounts(incidents, units) {
   drawn.incidents = incidents;
   drawn.units = units;
+}
+
+/** The AMK-LA's missions drawn on the map, and lines from an aircraft to its mission. */
+export function setDrawnAir({ missions, lines }) {
+  drawn.air = missions;
+  drawn.airLines = lines;
 }
 
 export function setDrawnOwners(owners) {

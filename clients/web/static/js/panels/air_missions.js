@@ -5,18 +5,18 @@
 // aircraft reaches the patient. The missions come with the live stream (`air`); the
 // aircraft's own status is the units panel's, as for any unit. A mission's facts are
 // redrawn as it changes, its forms only when its state does, so nobody loses what they
-// were typing.
+// were typing. Above the missions, the region's aircraft and their readiness
+// (`air_fleet.js`); a mission clicked on the map is brought into view here.
+import { AIRCRAFT, AVAILABLE, ENDED } from '../air.js';
 import { h, throttled, timeOfDay } from '../dom.js';
 import { field, hidden, input, rpcForm, textarea } from '../forms.js';
 import { en, t } from '../i18n.js';
 import { can, regionById, regionName, session } from '../session.js';
 import { applyAir, callSign, on, store } from '../state.js';
+import { airFleet } from './air_fleet.js';
 
-const AIRCRAFT = new Set(['UNIT_KIND_HELICOPTER', 'UNIT_KIND_FIXED_WING']);
-const AVAILABLE = new Set(['UNIT_STATUS_AVAILABLE_AT_STATION', 'UNIT_STATUS_AVAILABLE_MOBILE']);
 /** States a mission can be stood down from (air_mission_lifecycle.py's table). */
 const ABORTABLE = new Set(['AIR_MISSION_STATE_ACCEPTED', 'AIR_MISSION_STATE_AIRBORNE']);
-const ENDED = new Set(['AIR_MISSION_STATE_DECLINED', 'AIR_MISSION_STATE_COMPLETED', 'AIR_MISSION_STATE_ABORTED']);
 
 /** The panel, or null for a role that may not list air missions. */
 export function airMissionsPanel() {
@@ -25,16 +25,31 @@ export function airMissionsPanel() {
   const open = h('ul', { class: 'air-missions', id: 'air-open' });
   const ended = h('ul', { class: 'air-missions', id: 'air-ended' });
   const endedBox = h('details', { hidden: true }, h('summary', {}, t('airdesk.ended')), ended);
+  const fleet = airFleet();
   const panel = h('section', { class: 'panel', id: 'air-missions', 'aria-labelledby': 'air-title' },
-    h('h2', { id: 'air-title' }, t('airdesk.title')), none, open, endedBox);
+    h('h2', { id: 'air-title' }, t('airdesk.title')), fleet.el, none, open, endedBox);
   const items = new Map(); // mission id -> { li, facts, forms, state }
+  let served = new Set(); // the AMK-LA regions the person's centre owns now
 
   /** Shown only while the person's centre serves an AMK-LA region now (a failover or a
    * hand-over moves the coordination, and the panel with it). */
   function showIfServing() {
     const centre = session.me?.centre;
-    panel.hidden = !Object.entries(store.owners).some(
-      ([region, owner]) => owner === centre && regionById(region)?.kind === 'air_coordination');
+    served = new Set(Object.entries(store.owners)
+      .filter(([region, owner]) => owner === centre && regionById(region)?.kind === 'air_coordination')
+      .map(([region]) => region));
+    panel.hidden = served.size === 0;
+    fleet.draw(served);
+  }
+
+  /** A mission chosen on the map: its line brought into view and marked (the ended
+   * ones' list opened if it is there). */
+  function select(id) {
+    const item = items.get(id);
+    if (!item) return;
+    for (const other of items.values()) other.li.classList.toggle('selected', other === item);
+    if (ended.contains(item.li)) endedBox.open = true;
+    item.li.scrollIntoView({ block: 'nearest' });
   }
 
   /** `li` at position `i` of `list`, moved only if it is elsewhere: moving the element
@@ -109,11 +124,16 @@ export function airMissionsPanel() {
     return [out, refill];
   }
 
-  on('air', draw);
+  on('air', (missions) => {
+    draw(missions);
+    fleet.draw(served);
+  });
+  on('air-select', select);
   // An aircraft that becomes free (or busy) changes the lists of missions waiting; its
   // call sign may also have come after the missions did.
   on('units', throttled(() => {
     draw(store.air);
+    fleet.draw(served);
     for (const item of items.values()) item.refill?.();
   }, 500));
   on('owners', showIfServing);
