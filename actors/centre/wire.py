@@ -6,7 +6,7 @@ either side). Never plain :func:`pickle.loads`: unpickling can call any importab
 callable, and these bytes come from the network. :class:`_Unpickler` rebuilds only
 
 - the domain's commands, records and enums (``actors.domain.commands``,
-  ``actors.domain.model``), by class; and
+  ``actors.domain.model``, ``actors.domain.enums``), by class; and
 - errors of our one tree: an :class:`AmkError` subclass, via ``cluster.errors._rebuild``
   (class, message args, attribute dict), the same path Ray's pickling uses.
 
@@ -24,13 +24,13 @@ import io
 import pickle
 from typing import Any
 
-from actors.domain import commands, model
+from actors.domain import commands, enums, model
 from cluster import errors
 from cluster.errors import AmkError
 
 PROTOCOL = 5
 MAX_NAME = 200  # characters of a module and class name together
-_DOMAIN_MODULES = {m.__name__: m for m in (commands, model)}
+_DOMAIN_MODULES = {m.__name__: m for m in (commands, enums, model)}
 # Modules whose AmkError subclasses may be rebuilt (imported on first sight, then checked).
 _ERROR_MODULE_PREFIXES = ("actors.", "cluster.")
 

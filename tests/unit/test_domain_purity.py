@@ -60,6 +60,7 @@ def test_domain_module_list_is_complete() -> None:
     for expected in (
         "actors.domain",
         "actors.domain.model",
+        "actors.domain.enums",
         "actors.domain.decide",
         "actors.domain.triage",
         "actors.domain.validation",
