@@ -1,16 +1,17 @@
 """The gateway's Prometheus endpoint: ``https://{metrics address}/metrics``.
 
-HTTPS with a client certificate from our CA required (prometheus_client's own TLS
-options: ``certfile``, ``keyfile``, ``client_cafile``, ``client_auth_required``), like
-every other port (issue #13): Prometheus scrapes with ``tls_config`` (ca_file,
-cert_file, key_file). Plain HTTP only when the cluster runs ``insecure``.
+Served by :class:`actors.gateway.metrics_server.MetricsServer`: HTTPS with a client
+certificate from our CA required, a revoked one refused, like every other port (issue
+#13); Prometheus scrapes with ``tls_config`` (ca_file, cert_file, key_file). Plain HTTP
+only when the cluster runs ``insecure``.
 
-A dedicated :class:`CollectorRegistry` per gateway (never prometheus_client's global
-one: two gateways in one process, as in tests, must not clash) with one custom
-collector, which gathers a fresh :class:`~actors.gateway.metrics_snapshot.Snapshot` at
-each scrape. prometheus_client serves HTTP from a thread of its own; the collector hands
-the gathering to the gateway's event loop (the etcd client and the Ray handles belong to
-it) and waits at most the scrape budget for it.
+A dedicated ``CollectorRegistry`` per gateway (never prometheus_client's global one: two
+gateways in one process, as in tests, must not clash) with one custom collector
+(:class:`SnapshotCollector`), which gathers a fresh
+:class:`~actors.gateway.metrics_snapshot.Snapshot` at each scrape. The server serves HTTP
+from a thread of its own; the collector hands the gathering to the gateway's event loop
+(the etcd client and the Ray handles belong to it) and waits at most the scrape budget
+for it.
 
 Every figure is cluster-wide (each gateway reports the same regions, centres and etcd
 members), so a scrape of either gateway is enough; the alert rules take ``max`` or
@@ -25,19 +26,14 @@ import concurrent.futures
 from collections.abc import Awaitable, Callable, Iterator
 
 import structlog
-from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from actors.domain import kpi
 from actors.gateway.metrics_snapshot import SOURCES, Snapshot
-from cluster.errors import ConfigError
 from cluster.histogram import HistogramSnapshot
-from cluster.pki import TlsFiles
 
 log = structlog.get_logger("amk.metrics")
-
-SHUTDOWN_JOIN_S = 2.0
 
 
 def _gauge(name: str, doc: str, labels: list[str], unit: str = "") -> GaugeMetricFamily:
@@ -305,47 +301,3 @@ class SnapshotCollector(Collector):
             yield from scrape_families(None)
             return
         yield from families(snap, self.window_s)
-
-
-class MetricsServer:
-    """An HTTP server for one gateway's registry on ``address`` (``host:port``)."""
-
-    def __init__(self, address: str, collector: Collector, tls: TlsFiles | None = None) -> None:
-        self.address = address
-        self.tls = tls  # None: plain HTTP (insecure, development only)
-        self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(collector)
-        self._server = None
-        self._thread = None
-
-    def start(self) -> None:
-        host, _, port = self.address.rpartition(":")
-        tls_args: dict[str, object] = {}
-        if self.tls is not None:
-            tls_args = {
-                "certfile": str(self.tls.cert),
-                "keyfile": str(self.tls.key),
-                "client_cafile": str(self.tls.ca),
-                "client_auth_required": True,
-            }
-        try:
-            self._server, self._thread = start_http_server(
-                int(port),
-                addr=host,
-                registry=self.registry,
-                **tls_args,  # type: ignore[arg-type]
-            )
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"metrics endpoint cannot bind {self.address}: {exc}") from exc
-        log.info("metrics_serving", address=self.address, tls=self.tls is not None)
-
-    async def stop(self) -> None:
-        """Stop serving; ``shutdown`` waits for the serving loop, so not on the loop."""
-        server, thread = self._server, self._thread
-        if server is None:
-            return
-        self._server = self._thread = None
-        await asyncio.to_thread(server.shutdown)
-        server.server_close()
-        if thread is not None:
-            await asyncio.to_thread(thread.join, SHUTDOWN_JOIN_S)

@@ -196,6 +196,15 @@ class Revocations:
             return ""
         return refusal(row.serial, row.common_name, row.at, row.reason)
 
+    def refused_certificate(self, der: bytes) -> str:
+        """Why a certificate (DER, as a TLS socket gives it) is refused ("" if it is not),
+        for the ports outside gRPC (the metrics endpoint, from its own thread: a read of
+        the dict). Free while none is revoked; otherwise parsed per call (a scrape every
+        few seconds)."""
+        if not self.by_serial:
+            return ""
+        return self.refused(serial_hex(x509.load_der_x509_certificate(der).serial_number))
+
     def check(self, context: Any) -> str:
         """Why this call's certificate is refused, or "": free while none is revoked."""
         if not self.by_serial:

@@ -37,7 +37,8 @@ from actors.gateway.hospital_service import HospitalRpcs
 from actors.gateway.incident_service import IncidentRpcs
 from actors.gateway.kpi_service import KpiRpcs
 from actors.gateway.major_service import MajorRpcs
-from actors.gateway.metrics_exporter import MetricsServer, SnapshotCollector
+from actors.gateway.metrics_exporter import SnapshotCollector
+from actors.gateway.metrics_server import MetricsServer
 from actors.gateway.metrics_snapshot import SnapshotReader
 from actors.gateway.revocations import Revocations
 from actors.gateway.rpc import add_service
@@ -159,7 +160,12 @@ class Gateway:
             timeout_s=self.config.metrics_scrape_timeout_s,
             window_s=self.config.metrics_answer_window_s,
         )
-        self.metrics = MetricsServer(address, collector, tls=service_identity(self.config))
+        self.metrics = MetricsServer(
+            address,
+            collector,
+            tls=service_identity(self.config),
+            refuse=gw.revocations.refused_certificate,
+        )
         self.metrics.start()
 
     async def stop(self) -> None:

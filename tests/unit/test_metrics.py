@@ -17,7 +17,8 @@ from rich.console import Console
 
 from actors.centre.records import ArchivePass, CentreStatus
 from actors.domain.model import Call, CallStatus, Position
-from actors.gateway.metrics_exporter import MetricsServer, families
+from actors.gateway.metrics_exporter import families
+from actors.gateway.metrics_server import MetricsServer
 from actors.gateway.metrics_snapshot import (
     SOURCES,
     OwnerlessClock,
