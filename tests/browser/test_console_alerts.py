@@ -332,25 +332,21 @@ async def test_the_amk_la_answers_and_stands_down_air_requests_from_its_panel(
 async def test_the_amk_la_sees_its_aircraft_ready_and_its_missions_on_the_map(
     browser, web, stub
 ) -> None:
-    """The AMK-LA's coordinator sees every aircraft of the AMK-LA region with its
-    readiness (as the API has the units), and each open mission on the map as a ring at
-    the patient's position. Once a helicopter is sent, a line joins it to the mission and
-    the overview says which mission it flies; a click on the ring brings the mission into
-    view in the panel. Stood down, the ring and the line go and the helicopter is ready
-    again."""
-    gjendesheim = (61.4946, 8.8106)  # in the mountains: no unit stands within 40 km
-    inc = await stub.CreateIncident(
-        pb.CreateIncidentRequest(
-            request_id=rid(),
-            region="innlandet",
-            position=pb.Position(lat=gjendesheim[0], lon=gjendesheim[1], accuracy_m=25),
-            address=f"Besseggen {uuid.uuid4().hex[:6]}, Vågå",
-        ),
-        timeout=10,
-    )
+    """The AMK-LA's coordinator (a dispatcher of Oslo) sees every aircraft of the AMK-LA
+    region with its readiness (as the API has the units), and each open mission on the
+    map as a ring around the patient's position. Once a helicopter is sent, a line joins
+    it to the mission and the overview says which mission it flies. On the map, the
+    incident's own dot inside the ring still selects the incident, a click between dot
+    and ring still gives a position to the new-incident form, and a click on the ring
+    brings the mission into view in the panel, also from the map screen to the lists
+    screen of a two-window desk; its tooltip shows the address as text.
+    Stood down, the ring and the line go and the helicopter is ready again."""
+    nordmarka = (60.0300, 10.6800)  # in the forest: no unit stands within 10 km
+    address = f"Ullevålseter <b>{uuid.uuid4().hex[:6]}</b>"
+    inc = await incident(stub, nordmarka, address=address)
     await stub.RequestAirAmbulance(
         pb.RequestAirAmbulanceRequest(
-            request_id=rid(), incident_id=inc.id, kind=pb.UNIT_KIND_HELICOPTER, reason="Fall i ura"
+            request_id=rid(), incident_id=inc.id, kind=pb.UNIT_KIND_HELICOPTER, reason="Fall"
         ),
         timeout=20,
     )
@@ -364,81 +360,109 @@ async def test_the_amk_la_sees_its_aircraft_ready_and_its_missions_on_the_map(
     page = await open_console(browser, web, web.token("lise", "dispatcher", "oslo"))
     fleet = page.locator("#air-fleet")
 
-    async def readiness_as_the_api_has_it() -> dict[str, str]:
-        """Each aircraft of the AMK-LA region and its readiness, from ListUnits."""
+    async def aircraft() -> dict[str, pb.Unit]:
         reply = await stub.ListUnits(pb.ListUnitsRequest(regions=["luftambulanse-hso"]))
         flying = (pb.UNIT_KIND_HELICOPTER, pb.UNIT_KIND_FIXED_WING)
-        ready = (pb.UNIT_STATUS_AVAILABLE_AT_STATION, pb.UNIT_STATUS_AVAILABLE_MOBILE)
-        return {
-            u.id: "ready"
-            if u.status in ready
-            else "mission"
-            if u.air_mission_id
-            else "out"
-            if u.status == pb.UNIT_STATUS_OUT_OF_SERVICE
-            else "busy"
-            for u in reply.units
-            if u.kind in flying
-        }
+        return {u.id: u for u in reply.units if u.kind in flying}
 
-    async def shown_readiness() -> dict[str, str]:
-        items = fleet.locator("li.air-aircraft")
-        return dict(
-            await items.evaluate_all("els => els.map(e => [e.dataset.unitId, e.dataset.readiness])")
+    def readiness(u: pb.Unit) -> str:
+        if u.status in (pb.UNIT_STATUS_AVAILABLE_AT_STATION, pb.UNIT_STATUS_AVAILABLE_MOBILE):
+            return "ready"
+        if u.air_mission_id:
+            return "mission"
+        return "out" if u.status == pb.UNIT_STATUS_OUT_OF_SERVICE else "busy"
+
+    async def fleet_matches() -> dict[str, pb.Unit]:
+        units = await aircraft()
+        shown = await fleet.locator("li.air-aircraft").evaluate_all(
+            "els => els.map(e => [e.dataset.unitId, e.dataset.readiness])"
         )
+        assert dict(shown) == {i: readiness(u) for i, u in units.items()}
+        return units
 
-    async def fleet_matches() -> dict[str, str]:
-        expected = await readiness_as_the_api_has_it()
-        assert await shown_readiness() == expected
+    def eventually(check):
+        return assert_eventually(check, timeout_s=WAIT_MS / 1000, interval_s=0.2)
+
+    before = await eventually(fleet_matches)
+    assert "osl-h01" in before and len(before) >= 3, before
+    ready = [u for u in before.values() if readiness(u) == "ready"]
+    summary = await page.locator("#air-fleet-summary").text_content() or ""
+    assert f"Klare: {len(ready)} av {len(before)}" in summary, summary
+
+    async def rings_and_lines_as_listed() -> tuple[int, int]:
+        listed = (await stub.AirListMissions(pb.AirListMissionsRequest(), timeout=10)).missions
+        on_the_way = (pb.AIR_MISSION_STATE_ACCEPTED, pb.AIR_MISSION_STATE_AIRBORNE)
+        expected = (len(listed), sum(1 for m in listed if m.state in on_the_way))
+        drawn = await page.evaluate("() => window.amk.drawn")
+        assert (drawn["air"], drawn["airLines"]) == expected, (drawn, expected)
         return expected
 
-    before = await assert_eventually(fleet_matches, timeout_s=WAIT_MS / 1000)
-    assert "osl-h01" in before and len(before) >= 3, before
-    summary = await page.locator("#air-fleet-summary").text_content() or ""
-    ready = sum(1 for r in before.values() if r == "ready")
-    assert f"Klare: {ready} av {len(before)}" in summary, summary
-
-    async def open_missions() -> int:
-        listed = await stub.AirListMissions(pb.AirListMissionsRequest(), timeout=10)
-        return len(listed.missions)  # open ones only: include_closed is false
-
-    async def rings_and_lines(lines: int) -> None:
-        drawn = await page.evaluate("() => window.amk.drawn")
-        assert (drawn["air"], drawn["airLines"]) == (await open_missions(), lines), drawn
-
-    await assert_eventually(lambda: rings_and_lines(0), timeout_s=WAIT_MS / 1000)
-    helicopter = next(u for u, r in sorted(before.items()) if r == "ready" and "-h" in u)
+    rings, lines = await eventually(rings_and_lines_as_listed)
+    assert rings >= 1
+    helicopter = min(u.id for u in ready if u.kind == pb.UNIT_KIND_HELICOPTER)
     await stub.AnswerAirRequest(
         pb.AnswerAirRequestRequest(
             request_id=rid(),
             mission_id=mission,
             decision=pb.AIR_DECISION_ACCEPT,
             unit_id=helicopter,
-            base_doctor="Dr. Dombås",
+            base_doctor="Dr. Lørenskog",
         ),
         timeout=10,
     )
-    await assert_eventually(lambda: rings_and_lines(1), timeout_s=WAIT_MS / 1000)
-    flying = fleet.locator(
-        f'li.air-aircraft[data-unit-id="{helicopter}"][data-readiness="mission"]'
-    )
-    await flying.wait_for(timeout=WAIT_MS)
-    assert inc.id in (await flying.text_content() or "")
+    assert await eventually(rings_and_lines_as_listed) == (rings, lines + 1)
+    on_it = fleet.locator(f'li.air-aircraft[data-unit-id="{helicopter}"][data-readiness="mission"]')
+    await on_it.wait_for(timeout=WAIT_MS)
+    assert inc.id in (await on_it.text_content() or "")
+    await eventually(fleet_matches)
 
-    # The ring, beside the incident's own dot (drawn too if the page shows Innlandet).
-    await page.evaluate("([lat, lon]) => window.amk.showOnMap(lat, lon, 12)", list(gjendesheim))
-    x, y = await page.evaluate("([lat, lon]) => window.amk.pointOf(lat, lon)", list(gjendesheim))
-    await page.mouse.move(x + 11, y)
-    await page.mouse.click(x + 11, y)
+    # Zoomed in on the patient: the incident's dot (radius 6), the ring (radius 17).
+    await page.evaluate("([lat, lon]) => window.amk.showOnMap(lat, lon, 12)", list(nordmarka))
+    x, y = await page.evaluate("([lat, lon]) => window.amk.pointOf(lat, lon)", list(nordmarka))
+    await page.mouse.click(x, y)
+    await page.locator(f'#incident-detail[data-incident-id="{inc.id}"]').wait_for(timeout=WAIT_MS)
+    await page.mouse.click(x + 11, y)  # between the dot and the ring: a place on the map
+    form = page.locator('form[data-form="CreateIncident"]')
+
+    async def position_given() -> None:
+        lat = float(await form.locator('[name="position.lat"]').input_value() or "0")
+        assert abs(lat - nordmarka[0]) < 0.01, lat
+
+    await eventually(position_given)
+    await page.mouse.move(x + 17, y)
+    tip = page.locator(".marker-tip")
+    await tip.wait_for(timeout=WAIT_MS)
+    assert address in (await tip.text_content() or "")  # the markup shown as text
+    assert await tip.locator("b").count() == 0
+    await page.mouse.click(x + 17, y)
     chosen = page.locator(f'#air-missions li.air-mission.selected[data-mission-id="{mission}"]')
     await chosen.wait_for(timeout=WAIT_MS)
     assert await page.locator("#air-missions li.air-mission.selected").count() == 1
+
+    # The desk's two windows (one browser): the ring clicked on the map screen brings the
+    # mission into view on the lists screen, which holds the panel.
+    map_screen = await open_console(browser, web, web.token("lise", "dispatcher", "oslo"), "map")
+    lists_screen = await map_screen.context.new_page()
+    await lists_screen.goto(f"{web.url}/?screen=lists")  # signed in: the session is the browser's
+    await lists_screen.locator(f'li.air-mission[data-mission-id="{mission}"]').wait_for(
+        timeout=WAIT_MS
+    )
+    await map_screen.wait_for_function("() => window.amk.drawn.air > 0", timeout=WAIT_MS)
+    await map_screen.evaluate("([lat, lon]) => window.amk.showOnMap(lat, lon, 12)", list(nordmarka))
+    x, y = await map_screen.evaluate(
+        "([lat, lon]) => window.amk.pointOf(lat, lon)", list(nordmarka)
+    )
+    await map_screen.mouse.click(x + 17, y)
+    await lists_screen.locator(
+        f'#air-missions li.air-mission.selected[data-mission-id="{mission}"]'
+    ).wait_for(timeout=WAIT_MS)
+    await map_screen.context.close()
 
     await stub.AirAbortMission(
         pb.AirAbortMissionRequest(request_id=rid(), mission_id=mission, reason="Kjørt med bil"),
         timeout=10,
     )
-    await assert_eventually(lambda: rings_and_lines(0), timeout_s=WAIT_MS / 1000)
+    assert await eventually(rings_and_lines_as_listed) == (rings - 1, lines)
     await fleet.locator(
         f'li.air-aircraft[data-unit-id="{helicopter}"][data-readiness="ready"]'
     ).wait_for(timeout=WAIT_MS)

@@ -1,11 +1,20 @@
 // What the console knows of aircraft and air missions, shared by the AMK-LA's panel, its
-// aircraft overview and the map: the kinds that fly, the statuses free to fly, the
-// mission states that are over (air_mission_lifecycle.py's table), and an aircraft's
-// readiness.
+// aircraft overview, the map and the incident's alerts: the kinds that fly, the statuses
+// free to fly, groups of mission states (air_mission_lifecycle.py's table), and an
+// aircraft's readiness.
+
+import { regionById, session } from './session.js';
+import { store } from './state.js';
 
 export const AIRCRAFT = new Set(['UNIT_KIND_HELICOPTER', 'UNIT_KIND_FIXED_WING']);
 export const AVAILABLE = new Set(['UNIT_STATUS_AVAILABLE_AT_STATION', 'UNIT_STATUS_AVAILABLE_MOBILE']);
 export const ENDED = new Set(['AIR_MISSION_STATE_DECLINED', 'AIR_MISSION_STATE_COMPLETED', 'AIR_MISSION_STATE_ABORTED']);
+/** The aircraft on its way to the patient: a mission the coordinator can still stand down. */
+export const INBOUND = new Set(['AIR_MISSION_STATE_ACCEPTED', 'AIR_MISSION_STATE_AIRBORNE']);
+/** The aircraft at the patient or carrying them: too late to withdraw (air.py's). */
+export const AT_PATIENT = new Set([
+  'AIR_MISSION_STATE_ON_SCENE', 'AIR_MISSION_STATE_TRANSPORTING', 'AIR_MISSION_STATE_AT_HOSPITAL',
+]);
 
 /** Readiness of an aircraft, in the order the overview lists them. */
 export const READINESS = ['ready', 'mission', 'busy', 'out'];
@@ -17,4 +26,13 @@ export function readiness(unit) {
   if (unit.air_mission_id) return 'mission';
   if (unit.status === 'UNIT_STATUS_OUT_OF_SERVICE') return 'out';
   return 'busy';
+}
+
+/** The AMK-LA regions the person's centre owns now (a failover or a hand-over moves the
+ * coordination, and the panel, the map's rings and their legend with it). */
+export function servedAirRegions() {
+  const centre = session.me?.centre;
+  return new Set(Object.entries(store.owners)
+    .filter(([region, owner]) => owner === centre && regionById(region)?.kind === 'air_coordination')
+    .map(([region]) => region));
 }

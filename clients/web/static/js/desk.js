@@ -1,6 +1,7 @@
 // One desk, two screens: /?screen=map and /?screen=lists are two windows of the same
 // browser. They share the selected incident and unit and the last map click over a
-// BroadcastChannel, so a click on the map screen fills the form on the lists screen. The
+// BroadcastChannel, so a click on the map screen fills the form on the lists screen, and
+// an air mission clicked on the map comes into view in the AMK-LA's panel there. The
 // health region shown is shared the same way, and kept in localStorage for the next load.
 import { session } from './session.js';
 import { emit, on } from './state.js';
@@ -27,6 +28,9 @@ function receive(msg, remote) {
       desk.lastClick = { lat: msg.lat, lon: msg.lon };
       emit('map-click', { lat: msg.lat, lon: msg.lon, remote });
       break;
+    case 'air-mission':
+      emit('air-select', msg.id);
+      break;
     case 'centre':
       desk.mapCentre = { lat: msg.lat, lon: msg.lon };
       break;
@@ -48,6 +52,7 @@ function send(msg) {
 
 export const selectIncident = (id) => send({ type: 'incident', id });
 export const selectUnit = (id) => send({ type: 'unit', id });
+export const selectAirMission = (id) => send({ type: 'air-mission', id });
 export const mapClicked = (lat, lon) => send({ type: 'click', lat, lon });
 export const mapCentred = (lat, lon) => send({ type: 'centre', lat, lon });
 export const showHealthRegion = (id) => send({ type: 'health-region', id });

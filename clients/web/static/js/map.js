@@ -7,10 +7,10 @@ import { desk, mapCentred, mapClicked, onSelectIncident, selectIncident, selectU
 import { duration, h, tipHtml, when } from './dom.js';
 import { en, t } from './i18n.js';
 import { snapshotStartedAt } from './live.js';
-import { AIR_MISSION_COLOUR, airLayer } from './map_air.js';
+import { airLayer, airLegend } from './map_air.js';
 import { drawRegions } from './map_regions.js';
-import { PLACE_SYMBOL, SymbolMarker, UNIT_KIND_SYMBOL, UNIT_STATUS_COLOUR, URGENCY_COLOUR, symbolImage } from './map_symbols.js';
-import { can, inHealthRegion, session } from './session.js';
+import { PLACE_SYMBOL, SymbolMarker, UNIT_KIND_SYMBOL, UNIT_STATUS_COLOUR, URGENCY_COLOUR, moveIfMoved, symbolImage } from './map_symbols.js';
+import { inHealthRegion, session } from './session.js';
 import { markDrawn, on, setDrawnAir, setDrawnCounts, setDrawnOwners, setMapHooks, setSnapshotDrawn, store } from './state.js';
 
 const CLOSED = new Set(['INCIDENT_STATUS_CLOSED', 'INCIDENT_STATUS_CANCELLED']);
@@ -94,8 +94,11 @@ export async function createMap(el, regionsGeo) {
   };
 
   on('incidents', (ids) => { for (const id of ids) dirtyIncidents.add(id); schedule(); });
-  // An aircraft that moves drags the line to its mission along.
-  on('units', (ids) => { for (const id of ids) dirtyUnits.add(id); airDirty = true; schedule(); });
+  on('units', (ids) => {
+    for (const id of ids) dirtyUnits.add(id);
+    if (air.watches(ids)) airDirty = true; // an aircraft flying to a mission drags its line
+    schedule();
+  });
   on('air', () => { airDirty = true; schedule(); });
   on('owners', () => { ownersDirty = true; schedule(); });
   on('snapshot-done', () => { snapshotDrawPending = true; schedule(); });
@@ -128,7 +131,7 @@ export async function createMap(el, regionsGeo) {
     dirtyUnits.clear();
     if (airDirty) {
       airDirty = false;
-      setDrawnAir(air.draw()); // above the units: drawn after them
+      setDrawnAir(air.draw()); // rings and lines under the markers (air.draw puts them there)
     }
     if (ownersDirty) {
       ownersDirty = false;
@@ -233,11 +236,6 @@ export async function createMap(el, regionsGeo) {
   return { map, incidentMarkers, unitMarkers };
 }
 
-function moveIfMoved(marker, pos) {
-  const ll = marker.getLatLng();
-  if (ll.lat !== pos.lat || ll.lng !== pos.lon) marker.setLatLng([pos.lat, pos.lon]);
-}
-
 function round5(v) {
   return Math.round(v * 1e5) / 1e5;
 }
@@ -301,10 +299,8 @@ function addLegend(map) {
       h('ul', {},
         row(symbolImage('square', '#adb5bd', '#343a40', '', 12), t('map.station')),
         row(symbolImage('cross', '#ffffff', '#c92a2a', '', 16), t('map.hospital')),
-        row(symbolImage('plane', '#1864ab', '#1864ab', '', 16), t('map.airport')),
-        // Only the AMK-LA's coordinators get air missions drawn.
-        can('AirListMissions') ? row(symbolImage('circle', '#e5dbff', AIR_MISSION_COLOUR.AIR_MISSION_STATE_ACCEPTED, '', 16),
-          t('map.air_mission')) : null));
+        row(symbolImage('plane', '#1864ab', '#1864ab', '', 16), t('map.airport'))),
+      airLegend());
     L.DomEvent.disableClickPropagation(el);
     return el;
   };

@@ -102,6 +102,46 @@ export const SymbolMarker = L.CircleMarker.extend({
   },
 });
 
+/** Move `marker` to `pos` ({lat, lon}) only if it is elsewhere: a move repaints the
+ * canvas around it. */
+export function moveIfMoved(marker, pos) {
+  const ll = marker.getLatLng();
+  if (ll.lat !== pos.lat || ll.lng !== pos.lon) marker.setLatLng([pos.lat, pos.lon]);
+}
+
+const unitIcons = new Map(); // kind|status|size -> data URL: hundreds of rows share a few
+
+/** A unit's symbol as an image, for the lists: its kind's shape filled by its status
+ * (drawn once per kind, status and size, then shared). */
+export function unitIcon(kind, status, size = 18) {
+  const key = `${kind}|${status}|${size}`;
+  if (!unitIcons.has(key)) {
+    const s = UNIT_KIND_SYMBOL[kind] || UNIT_KIND_SYMBOL.UNIT_KIND_UNSPECIFIED;
+    const fill = UNIT_STATUS_COLOUR[status] || UNIT_STATUS_COLOUR.UNIT_STATUS_UNSPECIFIED;
+    unitIcons.set(key, symbolImage(s.shape, fill, '#10171f', s.letter, size).src);
+  }
+  const img = document.createElement('img');
+  Object.assign(img, { src: unitIcons.get(key), width: size, height: size, alt: '', className: 'symbol' });
+  return img;
+}
+
+/** A ring of `colour` as an image, for the legend (the map's air missions). */
+export function ringImage(colour, size = 16) {
+  const c = document.createElement('canvas');
+  c.width = size * 2;
+  c.height = size * 2;
+  const ctx = c.getContext('2d');
+  ctx.scale(2, 2);
+  ctx.beginPath();
+  ctx.arc(size / 2, size / 2, size / 2 - 2.5, 0, Math.PI * 2, false);
+  ctx.lineWidth = 3;
+  ctx.strokeStyle = colour;
+  ctx.stroke();
+  const img = document.createElement('img');
+  Object.assign(img, { src: c.toDataURL(), width: size, height: size, alt: '', className: 'symbol' });
+  return img;
+}
+
 /** A small image of a symbol, for the legend and the lists (the same shapes as the map). */
 export function symbolImage(shape, fill, stroke = '#1d2733', letter = '', size = 18) {
   const c = document.createElement('canvas');

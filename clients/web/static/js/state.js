@@ -1,7 +1,8 @@
 // The live board as the browser holds it: incidents and units by id, region owners, the
 // last revision. Everything arrives over /api/live; nothing here is authoritative. Topics
 // ("incidents", "units", "owners", "calls", "air", "status") tell the map and the lists what
-// changed, by id, so they redraw only that.
+// changed, by id, so they redraw only that; the desk's own ("select-incident",
+// "select-unit", "map-click", "air-select", "health-region") come from desk.js.
 
 import { opened } from './break_glass.js';
 

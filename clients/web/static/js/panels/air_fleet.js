@@ -2,16 +2,18 @@
 // the AMK-LA regions the person's centre serves are ready to fly, which are on a mission
 // (and for which incident, from which AMK), which are busy otherwise and which are out
 // of service. The coordinator answers a request by choosing an aircraft; the choice is
-// only as good as this overview, so it is redrawn on every change of a unit or a mission.
-// The figures are the live units', as the units panel shows them; nothing here writes.
+// only as good as this overview, so it is redrawn with every change of units, missions
+// or owners the panel gets. The figures are the live units', as the units panel shows
+// them; nothing here writes.
 import { AIRCRAFT, READINESS, readiness } from '../air.js';
 import { h } from '../dom.js';
 import { en, t } from '../i18n.js';
-import { UNIT_KIND_SYMBOL, UNIT_STATUS_COLOUR, symbolImage } from '../map_symbols.js';
+import { unitIcon } from '../map_symbols.js';
 import { regionName } from '../session.js';
-import { store } from '../state.js';
+import { callSign, store } from '../state.js';
 
-/** The overview's element and its redraw for the AMK-LA regions in `regions` (a Set). */
+/** The overview: its element, and `draw(regions)` for the AMK-LA regions (a Set) the
+ * centre serves now. */
 export function airFleet() {
   const summary = h('p', { class: 'air-fleet-summary', id: 'air-fleet-summary' });
   const list = h('ul', { class: 'air-fleet-list' });
@@ -19,30 +21,27 @@ export function airFleet() {
     h('h3', {}, t('airfleet.title')), summary, list);
 
   function draw(regions) {
+    if (regions.size === 0) return; // the panel is hidden
     const missions = new Map(store.air.map((m) => [m.id, m]));
     const aircraft = [...store.units.values()]
       .filter((u) => regions.has(u.region) && AIRCRAFT.has(u.kind))
-      .map((u) => ({ u, state: readiness(u), sign: u.call_sign || u.id }))
+      .map((u) => ({ u, state: readiness(u), sign: callSign(u.id) }))
       .sort((a, b) => READINESS.indexOf(a.state) - READINESS.indexOf(b.state) || a.sign.localeCompare(b.sign));
     const count = (state) => aircraft.filter((a) => a.state === state).length;
+    // Busy otherwise is rare (an aircraft is not assigned to incidents): said only then.
     summary.textContent = aircraft.length
-      ? t('airfleet.summary', {
-        ready: count('ready'), total: aircraft.length, mission: count('mission'),
-        busy: count('busy'), out: count('out'),
-      })
+      ? [t('airfleet.summary', { ready: count('ready'), total: aircraft.length, mission: count('mission'), out: count('out') }),
+        count('busy') ? t('airfleet.summary_busy', { busy: count('busy') }) : ''].filter(Boolean).join(' · ')
       : t('airfleet.none');
-    list.replaceChildren(...aircraft.map(({ u, state, sign }) => {
-      const symbol = UNIT_KIND_SYMBOL[u.kind];
-      const colour = UNIT_STATUS_COLOUR[u.status] || UNIT_STATUS_COLOUR.UNIT_STATUS_UNSPECIFIED;
+    list.replaceChildren(...aircraft.map(({ u, state, sign }) =>
       // Readiness first, for scanning down the list; an aircraft on a mission says
-      // which (its station says nothing then), one busy otherwise says with what.
-      return h('li', { class: 'air-aircraft', dataset: { unitId: u.id, readiness: state } },
-        symbolImage(symbol.shape, colour, '#10171f', symbol.letter, 16), ' ',
+      // which (its station says nothing then), one busy otherwise says in what status.
+      h('li', { class: 'air-aircraft', dataset: { unitId: u.id, readiness: state } },
+        unitIcon(u.kind, u.status, 16), ' ',
         h('strong', {}, sign), ' · ', h('span', { class: 'air-readiness' }, t(`airfleet.${state}`)),
         state === 'busy' ? ` (${en(u.status)})` : '',
         state === 'mission' ? missionText(missions.get(u.air_mission_id), u.air_mission_id)
-          : (u.station ? ` · ${u.station}` : ''));
-    }));
+          : (u.station ? ` · ${u.station}` : ''))));
   }
   return { el, draw };
 }

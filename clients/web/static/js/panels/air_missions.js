@@ -7,16 +7,14 @@
 // redrawn as it changes, its forms only when its state does, so nobody loses what they
 // were typing. Above the missions, the region's aircraft and their readiness
 // (`air_fleet.js`); a mission clicked on the map is brought into view here.
-import { AIRCRAFT, AVAILABLE, ENDED } from '../air.js';
+import { AIRCRAFT, AVAILABLE, ENDED, INBOUND, servedAirRegions } from '../air.js';
 import { h, throttled, timeOfDay } from '../dom.js';
 import { field, hidden, input, rpcForm, textarea } from '../forms.js';
 import { en, t } from '../i18n.js';
-import { can, regionById, regionName, session } from '../session.js';
+import { can, regionName } from '../session.js';
 import { applyAir, callSign, on, store } from '../state.js';
 import { airFleet } from './air_fleet.js';
 
-/** States a mission can be stood down from (air_mission_lifecycle.py's table). */
-const ABORTABLE = new Set(['AIR_MISSION_STATE_ACCEPTED', 'AIR_MISSION_STATE_AIRBORNE']);
 
 /** The panel, or null for a role that may not list air missions. */
 export function airMissionsPanel() {
@@ -34,21 +32,16 @@ export function airMissionsPanel() {
   /** Shown only while the person's centre serves an AMK-LA region now (a failover or a
    * hand-over moves the coordination, and the panel with it). */
   function showIfServing() {
-    const centre = session.me?.centre;
-    served = new Set(Object.entries(store.owners)
-      .filter(([region, owner]) => owner === centre && regionById(region)?.kind === 'air_coordination')
-      .map(([region]) => region));
+    served = servedAirRegions();
     panel.hidden = served.size === 0;
     fleet.draw(served);
   }
 
-  /** A mission chosen on the map: its line brought into view and marked (the ended
-   * ones' list opened if it is there). */
+  /** A mission chosen on the map (an open one): its line marked and brought into view. */
   function select(id) {
     const item = items.get(id);
     if (!item) return;
     for (const other of items.values()) other.li.classList.toggle('selected', other === item);
-    if (ended.contains(item.li)) endedBox.open = true;
     item.li.scrollIntoView({ block: 'nearest' });
   }
 
@@ -114,7 +107,7 @@ export function airMissionsPanel() {
         field('base_doctor', t('airdesk.base_doctor_optional'), input({ maxlength: 200 })),
       ], { submit: t('airdesk.decline'), done: took, extraClass: 'air-decline' }));
     }
-    if (ABORTABLE.has(m.state) && can('AirAbortMission')) {
+    if (INBOUND.has(m.state) && can('AirAbortMission')) { // stood down before it lands
       out.push(rpcForm('AirAbortMission', [
         hidden('mission_id', m.id),
         field('reason', t('airdesk.abort_reason'), textarea({ maxlength: 2000 })),

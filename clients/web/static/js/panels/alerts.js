@@ -11,6 +11,7 @@
 // not told. An air ambulance request is withdrawn with its own button, until the
 // aircraft is at the patient: the AMK-LA is told (retried until it answers), so the
 // reason is asked for and required.
+import { AIRCRAFT, AT_PATIENT, ENDED } from '../air.js';
 import { rpc } from '../api.js';
 import { h, timeOfDay } from '../dom.js';
 import { act, errorSlot, field, hidden, rpcForm, select, textarea } from '../forms.js';
@@ -26,14 +27,8 @@ export const BY_HAND = ['ALERT_SERVICE_FIRE_110', 'ALERT_SERVICE_POLICE_112', 'A
 const OPEN = new Set(['ALERT_STATE_PROPOSED', 'ALERT_STATE_SENT', 'ALERT_STATE_ESCALATED']);
 /** Sent and not answered yet: the other centre may not know. */
 const AWAITING = new Set(['ALERT_STATE_SENT', 'ALERT_STATE_ESCALATED']);
-/** The aircraft at the patient or carrying them: too late to stand down (air.py's). */
-const AT_PATIENT = new Set([
-  'AIR_MISSION_STATE_ON_SCENE', 'AIR_MISSION_STATE_TRANSPORTING', 'AIR_MISSION_STATE_AT_HOSPITAL',
-]);
-/** Air missions that can no longer be withdrawn: those, and the lifecycle's final states. */
-const MISSION_PAST_WITHDRAWAL = new Set([
-  ...AT_PATIENT, 'AIR_MISSION_STATE_DECLINED', 'AIR_MISSION_STATE_COMPLETED', 'AIR_MISSION_STATE_ABORTED',
-]);
+/** Air missions that can no longer be withdrawn: at the patient, or over. */
+const MISSION_PAST_WITHDRAWAL = new Set([...AT_PATIENT, ...ENDED]);
 
 /** The alerts of incident `inc`, one line each, in the order they were proposed or sent. */
 export function alertList(inc) {
@@ -174,7 +169,7 @@ function facts(a, state) {
  * (the base doctor reads the reason and decides whether to fly). The request shows as
  * an air ambulance alert, with the mission's state as the AMK-LA reports it. */
 export function airForm(id) {
-  const kinds = ['UNIT_KIND_HELICOPTER', 'UNIT_KIND_FIXED_WING'];
+  const kinds = [...AIRCRAFT];
   return rpcForm('RequestAirAmbulance', [
     hidden('incident_id', id), errorSlot('incident_id'),
     field('kind', t('air.kind'), select(kinds.map((k) => [k, en(k)]), { value: kinds[0] })),

@@ -4,7 +4,7 @@ import { onSelectUnit, selectUnit } from '../desk.js';
 import { h, throttled } from '../dom.js';
 import { field, hidden, rpcForm, select } from '../forms.js';
 import { en, t } from '../i18n.js';
-import { UNIT_KIND_SYMBOL, UNIT_STATUS_COLOUR, symbolImage } from '../map_symbols.js';
+import { UNIT_KIND_SYMBOL, unitIcon } from '../map_symbols.js';
 import { can, inHealthRegion, regionById, session } from '../session.js';
 import { markDrawn, on, putUnit, store } from '../state.js';
 
@@ -26,7 +26,6 @@ export function unitsPanel() {
   };
   const rows = new Map();
   const dirty = new Set();
-  const icons = new Map(); // kind|status -> data URL: 500 rows share a handful of images
 
   const render = throttled(() => {
     let added = false;
@@ -37,15 +36,6 @@ export function unitsPanel() {
     if (added) body.append(...[...rows.values()].sort((a, b) => a.dataset.sort.localeCompare(b.dataset.sort)));
     applyFilters();
   }, 250);
-
-  function icon(kind, status) {
-    const key = `${kind}|${status}`;
-    if (!icons.has(key)) {
-      const s = UNIT_KIND_SYMBOL[kind] || UNIT_KIND_SYMBOL.UNIT_KIND_UNSPECIFIED;
-      icons.set(key, symbolImage(s.shape, UNIT_STATUS_COLOUR[status] || '#868e96', '#10171f', s.letter, 18).src);
-    }
-    return h('img', { src: icons.get(key), width: 18, height: 18, alt: '', class: 'symbol' });
-  }
 
   function updateRow(id) {
     const unit = store.units.get(id);
@@ -69,7 +59,7 @@ export function unitsPanel() {
     tr.dataset.sort = `${unit.region} ${unit.call_sign || unit.id}`;
     tr.dataset.text = `${unit.id} ${unit.call_sign || ''} ${unit.station || ''} ${unit.incident_id || ''}`.toLowerCase();
     tr.replaceChildren(
-      h('td', {}, icon(unit.kind, unit.status)),
+      h('td', {}, unitIcon(unit.kind, unit.status)),
       h('td', {}, h('strong', {}, unit.call_sign || unit.id)),
       h('td', {}, regionById(unit.region)?.code || unit.region),
       h('td', {}, en(unit.status)),
