@@ -41,6 +41,7 @@ from clients.cli_ops import add_ops_commands
 from clients.cli_review import add_review_commands
 from clients.cli_revoke import add_user_commands
 from clients.client import (
+    CPR_STEP,
     INCIDENT_STATUS,
     UNIT_KIND,
     UNIT_STATUS,
@@ -135,6 +136,12 @@ def cmd_incident_status(ctx: Context) -> int:
 def cmd_incident_note(ctx: Context) -> int:
     a = ctx.args
     incident = ctx.client().add_incident_note(a.id, " ".join(a.text), request_id=a.request_id)
+    return ctx.emit(incident, incident_panel)
+
+
+def cmd_incident_cpr(ctx: Context) -> int:
+    a = ctx.args
+    incident = ctx.client().record_cpr_guidance(a.id, a.step, request_id=a.request_id)
     return ctx.emit(incident, incident_panel)
 
 
@@ -422,6 +429,16 @@ def build_parser() -> argparse.ArgumentParser:
     note.add_argument("id", metavar="ID")
     note.add_argument("text", metavar="TEXT", nargs="+", help="words are joined with spaces")
     _request_id_option(note)
+
+    cpr = command(inc, "cpr", cmd_incident_cpr, "record a step of telephone-guided CPR (HLR) now")
+    cpr.add_argument("id", metavar="ID")
+    cpr.add_argument(
+        "step",
+        metavar="STEP",
+        choices=enum_choices(CPR_STEP),
+        help="started (the guidance began) or compressions (the caller's first)",
+    )
+    _request_id_option(cpr)
 
     export = command(inc, "export", cmd_incident_export, "the incident as a NENA EIDO document")
     export.add_argument("--eido", dest="id", metavar="ID", required=True, help="incident id")

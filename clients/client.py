@@ -24,6 +24,7 @@ from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
 from clients.client_ops import OperationsMixin, _request_id, _split_csv
 from clients.enums import (  # noqa: F401 - re-exported: the client's public names
     CALL_STATUS,
+    CPR_STEP,
     CREW_LEVEL,
     ENUM_NAMES,
     INCIDENT_STATUS,
@@ -285,6 +286,13 @@ class AmkClient(OperationsMixin):
             request_id=_request_id(request_id), incident_id=id, text=text
         )
         return self._unary("AddIncidentNote", request)
+
+    def record_cpr_guidance(self, id: str, step: str, request_id: str | None = None) -> pb.Incident:
+        """Record a step of telephone-guided CPR now (``started``, ``compressions``)."""
+        request = pb.RecordCprGuidanceRequest(
+            request_id=_request_id(request_id), incident_id=id, step=enum_value(CPR_STEP, step)
+        )
+        return self._unary("RecordCprGuidance", request)
 
     # ------------------------------------------------------------ units
 

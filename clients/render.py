@@ -175,6 +175,18 @@ def _kv_grid(rows: Sequence[tuple[str, RenderableType]]) -> Table:
 # ---------------------------------------------------------------- incidents
 
 
+def cpr_text(g: pb.CprGuidance) -> Text:
+    """Telephone-guided CPR: when it started and the compressions did, and by whom."""
+    out = Text(f"started {format_time(g.started_at)} by {g.started_by or '?'}")
+    if g.HasField("compressions_at"):
+        after = g.compressions_at.ToSeconds() - g.started_at.ToSeconds()
+        out.append(f"; compressions {format_time(g.compressions_at)} by ")
+        out.append(f"{g.compressions_by or '?'} ({format_age(after)} later)")
+    else:
+        out.append("; no compressions recorded yet", style="bold red")
+    return out
+
+
 def incident_panel(incident: pb.Incident) -> Panel:
     """Everything a dispatcher needs about one incident, notes last."""
     criteria = incident.criteria_code or "-"
@@ -196,6 +208,8 @@ def incident_panel(incident: pb.Incident) -> Panel:
     ]
     if incident.archived:
         rows.append(("Archived", Text("yes: closed, read-only (from the archive)", style="dim")))
+    if incident.HasField("cpr"):
+        rows.append(("CPR guidance", cpr_text(incident.cpr)))
     if incident.urgency_history:
         history = Text()
         for change in incident.urgency_history:

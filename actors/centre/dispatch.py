@@ -29,12 +29,11 @@ from actors.centre.core import CentreCore
 from actors.centre.executor import Executor
 from actors.centre.prenotifying import PreNotifier
 from actors.centre.region_host import Record, RegionHost
-from actors.domain import calls, decide, prenotify
+from actors.domain import calls, cpr_guidance, decide, prenotify
 from actors.domain.commands import (
     AbandonCall,
     AbortAirMission,
     AcknowledgeAlert,
-    AddIncidentNote,
     AdoptIncident,
     AnswerAirRequest,
     AnswerNextCall,
@@ -47,6 +46,7 @@ from actors.domain.commands import (
     CreateIncident,
     EscalateAlert,
     HandOverIncident,
+    IncidentCommand,
     LendUnit,
     LinkCall,
     MarkAirMissionReported,
@@ -56,6 +56,7 @@ from actors.domain.commands import (
     OpenAirMission,
     ReceiveCall,
     RecordAirMission,
+    RecordCprGuidance,
     ReleaseUnit,
     ReportUnitPosition,
     RequestAirAmbulance,
@@ -163,7 +164,7 @@ class Dispatcher:
                 call=cmd.call_id,
             )
             return out
-        if isinstance(cmd, TriageIncident | ChangeIncidentStatus | AddIncidentNote):
+        if isinstance(cmd, IncidentCommand):
             h, _ = await self.executor.find_incident(cmd.incident_id)
             async with self.core.mailboxes.enter(cmd.incident_id):
                 inc = h.incidents[cmd.incident_id]
@@ -172,6 +173,8 @@ class Dispatcher:
                     new = self.alerting.propose(new, now)
                 elif isinstance(cmd, ChangeIncidentStatus):
                     new = decide.change_incident_status(inc, cmd.status, now)
+                elif isinstance(cmd, RecordCprGuidance):
+                    new = cpr_guidance.record(inc, cmd.step, cmd.who, now)
                 else:
                     new = decide.add_note(inc, cmd.text, cmd.who, now)
                 out = Outcome(incident=new)

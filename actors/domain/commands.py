@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from actors.domain.enums import CprStep
 from actors.domain.model import (
     AirMissionState,
     AlertService,
@@ -66,6 +67,17 @@ class AddIncidentNote:
     request_id: str
     incident_id: str
     text: str
+    who: str = "console"
+    fingerprint: str = ""  # the API request it came from (see IDEMPOTENCY)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordCprGuidance:
+    """A step of telephone-guided CPR, recorded as it happens (``cpr_guidance.py``)."""
+
+    request_id: str
+    incident_id: str
+    step: CprStep
     who: str = "console"
     fingerprint: str = ""  # the API request it came from (see IDEMPOTENCY)
 
@@ -468,7 +480,7 @@ PreNotificationCommand = (
     | ConfirmPreNotificationByPhone
 )
 AlertCommand = SendAlert | AcknowledgeAlert | CancelAlert | EscalateAlert | PreNotificationCommand
-IncidentCommand = TriageIncident | ChangeIncidentStatus | AddIncidentNote
+IncidentCommand = TriageIncident | ChangeIncidentStatus | AddIncidentNote | RecordCprGuidance
 UnitCommand = ChangeUnitStatus | ReportUnitPosition
 PairCommand = AssignUnit | ReleaseUnit
 MoveCommand = HandOverIncident | LendUnit | AdoptIncident

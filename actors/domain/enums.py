@@ -1,5 +1,6 @@
 """The enumerations of the records in :mod:`actors.domain.model`: urgencies, statuses,
-kinds, alert services and states, air mission and call states.
+kinds, alert services and states, air mission and call states, the steps of
+telephone-guided CPR.
 
 Kept apart from the records so each module stays one thing a newcomer can read; the
 records' module imports them, and callers may import them from there with the records
@@ -119,3 +120,11 @@ class CallStatus(StrEnum):
     ANSWERED = "answered"  # a call-taker is talking to the caller
     COMPLETED = "completed"  # became an incident, or was linked to one
     ABANDONED = "abandoned"  # the caller hung up before anyone answered
+
+
+class CprStep(StrEnum):
+    """Telephone-guided CPR (telefonveiledet HLR): what the dispatcher records as it
+    happens, in this order (``actors/domain/cpr_guidance.py``)."""
+
+    STARTED = "started"  # the dispatcher began guiding the caller
+    COMPRESSIONS = "compressions"  # the caller's first chest compressions

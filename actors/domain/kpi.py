@@ -64,8 +64,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from actors.domain import prenotify
+from actors.domain import cpr_guidance, prenotify
 from actors.domain import response_time as rt
+from actors.domain.enums import CprStep
 from actors.domain.model import AlertService, Call, Incident, PatientCondition, Position, Urgency
 
 ANSWER = "answer"
@@ -75,6 +76,8 @@ RESPONSE_NO_CALL = "response_no_call"
 ON_SCENE = "on_scene"
 ALERT_SENT = "alert_sent"
 PRENOTIFICATION_LEAD = "prenotification_lead"
+TCPR_STARTED = "tcpr_started"
+TCPR_COMPRESSIONS = "tcpr_compressions"
 MEASURES: tuple[str, ...] = (
     ANSWER,
     DISPATCH,
@@ -83,7 +86,14 @@ MEASURES: tuple[str, ...] = (
     ON_SCENE,
     ALERT_SENT,
     PRENOTIFICATION_LEAD,
+    TCPR_STARTED,
+    TCPR_COMPRESSIONS,
 )
+#: The measure of each step of telephone-guided CPR.
+TCPR_MEASURES: dict[CprStep, str] = {
+    CprStep.STARTED: TCPR_STARTED,
+    CprStep.COMPRESSIONS: TCPR_COMPRESSIONS,
+}
 #: The services of trippelvarsling, whose alert delay is measured from the 113 call.
 TRIPPEL_SERVICES: tuple[AlertService, ...] = (AlertService.FIRE_110, AlertService.POLICE_112)
 NO_CALL = "no_call"
@@ -146,6 +156,14 @@ NO_TARGET_LEAD = Target(
     0.0,
     "from the pre-notification sent to the unit at the hospital: longer is better (the "
     "team is ready at the door); no national target",
+)
+
+NO_TARGET_TCPR = Target(
+    0.0,
+    0.0,
+    "telephone-guided CPR, from the 113 call answered to the guidance started and to "
+    "the caller's first compressions: for the quality review (no national target known "
+    "to this project)",
 )
 
 URGENCY_ORDER: dict[Urgency | None, int] = {
@@ -464,6 +482,28 @@ def alert_figures(
     return out
 
 
+def cpr_figures(
+    incidents: Iterable[Incident], calls: Iterable[Call], *, since: float | None = None
+) -> list[Figure]:
+    """``tcpr_started`` and ``tcpr_compressions`` per (region, urgency); incidents with
+    guidance but no answered 113 call counted apart (``no_call``) on each."""
+    delays, no_call = cpr_guidance.delays(incidents, _answered_at(calls), since=since)
+    out: list[Figure] = []
+    for (region, urgency), steps in delays.items():
+        apart = ((NO_CALL, no_call[region]),) if no_call.get(region) else ()
+        for step, measure in TCPR_MEASURES.items():
+            if steps[step]:
+                out.append(
+                    figure(region, urgency, measure, steps[step], NO_TARGET_TCPR, excluded=apart)
+                )
+    for region, n in no_call.items():
+        if not any(f.region == region for f in out):
+            out.append(
+                figure(region, None, TCPR_STARTED, [], NO_TARGET_TCPR, excluded=((NO_CALL, n),))
+            )
+    return out
+
+
 def compute(
     incidents: Iterable[Incident],
     calls: Iterable[Call],
@@ -508,6 +548,7 @@ def compute(
     for (region, urgency), values in incident_times(incidents, reached, since=since).items():
         figures.append(figure(region, urgency, ON_SCENE, values, NO_TARGET_ON_SCENE))
     figures += alert_figures(incidents, calls, since=since)
+    figures += cpr_figures(incidents, calls, since=since)
     figures.sort(
         key=lambda f: (
             f.region,

@@ -226,6 +226,18 @@ class Alert:
 
 
 @dataclass(slots=True)
+class CprGuidance:
+    """Telephone-guided CPR on an incident: when the dispatcher began guiding the caller
+    and when the caller's chest compressions began, and who recorded each (0.0 and ""
+    until it happens). The times are the quality review's: from the 113 call to each."""
+
+    started_at: float = 0.0
+    started_by: str = ""
+    compressions_at: float = 0.0
+    compressions_by: str = ""
+
+
+@dataclass(slots=True)
 class Incident(StoredRecord):
     id: str
     region: str
@@ -242,6 +254,7 @@ class Incident(StoredRecord):
     assigned_unit_ids: list[str] = field(default_factory=list)
     urgency_history: list[UrgencyChange] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
+    cpr: CprGuidance | None = None  # telephone-guided CPR, once the dispatcher starts it
     revision: int = 0  # etcd mod revision; not stored in the value
 
     @classmethod
@@ -265,6 +278,7 @@ class Incident(StoredRecord):
                 for u in d.get("urgency_history", [])
             ],
             alerts=[Alert.from_dict(a) for a in d.get("alerts", [])],
+            cpr=CprGuidance(**cpr) if (cpr := d.get("cpr")) else None,
             revision=revision,
         )
 

@@ -24,12 +24,14 @@ from actors.domain.commands import (
     ConfirmPreNotificationByPhone,
     CreateIncident,
     ReceiveCall,
+    RecordCprGuidance,
     ReleaseUnit,
     ReportUnitPosition,
     SendAlert,
     SendPreNotification,
     TriageIncident,
 )
+from actors.domain.enums import CprStep
 from actors.domain.errors import InvalidArgumentError
 from actors.domain.model import (
     AirMissionState,
@@ -38,6 +40,7 @@ from actors.domain.model import (
     AlertState,
     Call,
     CallStatus,
+    CprGuidance,
     CrewLevel,
     Incident,
     IncidentStatus,
@@ -65,6 +68,7 @@ _PREFIX: dict[type[StrEnum], str] = {
     UnitStatus: "UNIT_STATUS_",
     UnitKind: "UNIT_KIND_",
     CrewLevel: "CREW_LEVEL_",
+    CprStep: "CPR_STEP_",
 }
 _PB_ENUM = {
     AirMissionState: pb.AirMissionState,
@@ -78,6 +82,7 @@ _PB_ENUM = {
     UnitStatus: pb.UnitStatus,
     UnitKind: pb.UnitKind,
     CrewLevel: pb.CrewLevel,
+    CprStep: pb.CprStep,
 }
 
 
@@ -164,6 +169,14 @@ def add_incident_note(req: pb.AddIncidentNoteRequest, who: str) -> AddIncidentNo
         v.entity_id(req.incident_id, "incident_id"),
         v.text(req.text, "text", limit=v.MAX_NOTE, required=True),
         who,
+    )
+
+
+def record_cpr_guidance(req: pb.RecordCprGuidanceRequest, who: str) -> RecordCprGuidance:
+    step = from_pb_enum(CprStep, req.step, "step")
+    assert step is not None
+    return RecordCprGuidance(
+        v.request_id(req.request_id), v.entity_id(req.incident_id, "incident_id"), step, who
     )
 
 
@@ -257,6 +270,16 @@ def incident_pb(inc: Incident) -> pb.Incident:
         ],
         revision=inc.revision,
         alerts=[alert_pb(inc.id, a) for a in inc.alerts],
+        cpr=cpr_pb(inc.cpr) if inc.cpr is not None else None,
+    )
+
+
+def cpr_pb(g: CprGuidance) -> pb.CprGuidance:
+    return pb.CprGuidance(
+        started_at=when(g.started_at),
+        started_by=g.started_by,
+        compressions_at=when(g.compressions_at),
+        compressions_by=g.compressions_by,
     )
 
 

@@ -95,6 +95,12 @@ class IncidentRpcs:
         )
 
     @rpc
+    async def RecordCprGuidance(self, request, context) -> pb.Incident:
+        return await self._mutate(
+            context, lambda: conv.record_cpr_guidance(request, current_identity.get())
+        )
+
+    @rpc
     async def AddIncidentNote(self, request, context) -> pb.Incident:
         return await self._mutate(
             context, lambda: conv.add_incident_note(request, current_identity.get())

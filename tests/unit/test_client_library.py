@@ -40,6 +40,7 @@ from clients.enums import (
     AIR_MISSION_STATE,
     ALERT_SERVICE,
     ALERT_STATE,
+    CPR_STEP,
     DESTINATION_CONDITION,
     PRE_NOTIFICATION_SEX,
 )
@@ -58,6 +59,7 @@ ENUM_WRAPPERS = {
     AIR_DECISION: pb.AirDecision,
     DESTINATION_CONDITION: pb.DestinationCondition,
     PRE_NOTIFICATION_SEX: pb.PreNotificationSex,
+    CPR_STEP: pb.CprStep,
 }
 
 # ---------------------------------------------------------------- enum names

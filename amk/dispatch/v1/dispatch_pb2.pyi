@@ -104,6 +104,12 @@ class AirMissionState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     AIR_MISSION_STATE_COMPLETED: _ClassVar[AirMissionState]
     AIR_MISSION_STATE_ABORTED: _ClassVar[AirMissionState]
 
+class CprStep(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CPR_STEP_UNSPECIFIED: _ClassVar[CprStep]
+    CPR_STEP_STARTED: _ClassVar[CprStep]
+    CPR_STEP_COMPRESSIONS: _ClassVar[CprStep]
+
 class AirDecision(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     AIR_DECISION_UNSPECIFIED: _ClassVar[AirDecision]
@@ -181,6 +187,9 @@ AIR_MISSION_STATE_TRANSPORTING: AirMissionState
 AIR_MISSION_STATE_AT_HOSPITAL: AirMissionState
 AIR_MISSION_STATE_COMPLETED: AirMissionState
 AIR_MISSION_STATE_ABORTED: AirMissionState
+CPR_STEP_UNSPECIFIED: CprStep
+CPR_STEP_STARTED: CprStep
+CPR_STEP_COMPRESSIONS: CprStep
 AIR_DECISION_UNSPECIFIED: AirDecision
 AIR_DECISION_ACCEPT: AirDecision
 AIR_DECISION_DECLINE: AirDecision
@@ -221,7 +230,7 @@ class UrgencyChange(_message.Message):
     def __init__(self, urgency: _Optional[_Union[Urgency, str]] = ..., criteria_code: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Incident(_message.Message):
-    __slots__ = ("id", "region", "status", "urgency", "position", "address", "caller_number", "complaint_chapter", "criteria_code", "notes", "assigned_unit_ids", "created_at", "updated_at", "urgency_history", "revision", "archived", "alerts")
+    __slots__ = ("id", "region", "status", "urgency", "position", "address", "caller_number", "complaint_chapter", "criteria_code", "notes", "assigned_unit_ids", "created_at", "updated_at", "urgency_history", "revision", "archived", "alerts", "cpr")
     ID_FIELD_NUMBER: _ClassVar[int]
     REGION_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -239,6 +248,7 @@ class Incident(_message.Message):
     REVISION_FIELD_NUMBER: _ClassVar[int]
     ARCHIVED_FIELD_NUMBER: _ClassVar[int]
     ALERTS_FIELD_NUMBER: _ClassVar[int]
+    CPR_FIELD_NUMBER: _ClassVar[int]
     id: str
     region: str
     status: IncidentStatus
@@ -256,7 +266,20 @@ class Incident(_message.Message):
     revision: int
     archived: bool
     alerts: _containers.RepeatedCompositeFieldContainer[Alert]
-    def __init__(self, id: _Optional[str] = ..., region: _Optional[str] = ..., status: _Optional[_Union[IncidentStatus, str]] = ..., urgency: _Optional[_Union[Urgency, str]] = ..., position: _Optional[_Union[Position, _Mapping]] = ..., address: _Optional[str] = ..., caller_number: _Optional[str] = ..., complaint_chapter: _Optional[int] = ..., criteria_code: _Optional[str] = ..., notes: _Optional[_Iterable[_Union[Note, _Mapping]]] = ..., assigned_unit_ids: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., urgency_history: _Optional[_Iterable[_Union[UrgencyChange, _Mapping]]] = ..., revision: _Optional[int] = ..., archived: _Optional[bool] = ..., alerts: _Optional[_Iterable[_Union[Alert, _Mapping]]] = ...) -> None: ...
+    cpr: CprGuidance
+    def __init__(self, id: _Optional[str] = ..., region: _Optional[str] = ..., status: _Optional[_Union[IncidentStatus, str]] = ..., urgency: _Optional[_Union[Urgency, str]] = ..., position: _Optional[_Union[Position, _Mapping]] = ..., address: _Optional[str] = ..., caller_number: _Optional[str] = ..., complaint_chapter: _Optional[int] = ..., criteria_code: _Optional[str] = ..., notes: _Optional[_Iterable[_Union[Note, _Mapping]]] = ..., assigned_unit_ids: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., urgency_history: _Optional[_Iterable[_Union[UrgencyChange, _Mapping]]] = ..., revision: _Optional[int] = ..., archived: _Optional[bool] = ..., alerts: _Optional[_Iterable[_Union[Alert, _Mapping]]] = ..., cpr: _Optional[_Union[CprGuidance, _Mapping]] = ...) -> None: ...
+
+class CprGuidance(_message.Message):
+    __slots__ = ("started_at", "started_by", "compressions_at", "compressions_by")
+    STARTED_AT_FIELD_NUMBER: _ClassVar[int]
+    STARTED_BY_FIELD_NUMBER: _ClassVar[int]
+    COMPRESSIONS_AT_FIELD_NUMBER: _ClassVar[int]
+    COMPRESSIONS_BY_FIELD_NUMBER: _ClassVar[int]
+    started_at: _timestamp_pb2.Timestamp
+    started_by: str
+    compressions_at: _timestamp_pb2.Timestamp
+    compressions_by: str
+    def __init__(self, started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_by: _Optional[str] = ..., compressions_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., compressions_by: _Optional[str] = ...) -> None: ...
 
 class Alert(_message.Message):
     __slots__ = ("id", "incident_id", "service", "state", "action_card", "criteria_code", "reason", "recipient", "proposed_at", "sent_at", "sent_by", "acknowledged_at", "acknowledged_by", "escalated_at", "cancelled_at", "cancelled_by", "note", "prenotification", "air_kind", "mission_id", "delivered_at", "declined_at", "declined_by", "aircraft_unit_id", "base_doctor", "mission_state", "mission_updated_at", "withdrawn_at", "withdrawn_by", "withdrawal_delivered_at", "withdrawal_owed", "withdrawal_answer")
@@ -840,6 +863,16 @@ class AddIncidentNoteRequest(_message.Message):
     incident_id: str
     text: str
     def __init__(self, request_id: _Optional[str] = ..., incident_id: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
+
+class RecordCprGuidanceRequest(_message.Message):
+    __slots__ = ("request_id", "incident_id", "step")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    incident_id: str
+    step: CprStep
+    def __init__(self, request_id: _Optional[str] = ..., incident_id: _Optional[str] = ..., step: _Optional[_Union[CprStep, str]] = ...) -> None: ...
 
 class ListUnitsRequest(_message.Message):
     __slots__ = ("regions", "status", "kind")

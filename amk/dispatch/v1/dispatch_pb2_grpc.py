@@ -64,6 +64,11 @@ class DispatchServiceStub:
                 request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AddIncidentNoteRequest.SerializeToString,
                 response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Incident.FromString,
                 _registered_method=True)
+        self.RecordCprGuidance = channel.unary_unary(
+                '/amk.dispatch.v1.DispatchService/RecordCprGuidance',
+                request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.RecordCprGuidanceRequest.SerializeToString,
+                response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Incident.FromString,
+                _registered_method=True)
         self.GetIncidentHistory = channel.unary_unary(
                 '/amk.dispatch.v1.DispatchService/GetIncidentHistory',
                 request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.GetIncidentHistoryRequest.SerializeToString,
@@ -272,6 +277,14 @@ class DispatchServiceServicer:
 
     def AddIncidentNote(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordCprGuidance(self, request, context):
+        """A step of telephone-guided CPR, recorded as it happens: each once, in order, on an
+        open incident (FAILED_PRECONDITION otherwise, naming when it was recorded).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -560,6 +573,11 @@ def add_DispatchServiceServicer_to_server(servicer, server):
             'AddIncidentNote': grpc.unary_unary_rpc_method_handler(
                     servicer.AddIncidentNote,
                     request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AddIncidentNoteRequest.FromString,
+                    response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Incident.SerializeToString,
+            ),
+            'RecordCprGuidance': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordCprGuidance,
+                    request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.RecordCprGuidanceRequest.FromString,
                     response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Incident.SerializeToString,
             ),
             'GetIncidentHistory': grpc.unary_unary_rpc_method_handler(
@@ -894,6 +912,33 @@ class DispatchService:
             target,
             '/amk.dispatch.v1.DispatchService/AddIncidentNote',
             amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AddIncidentNoteRequest.SerializeToString,
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Incident.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordCprGuidance(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.dispatch.v1.DispatchService/RecordCprGuidance',
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.RecordCprGuidanceRequest.SerializeToString,
             amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Incident.FromString,
             options,
             channel_credentials,

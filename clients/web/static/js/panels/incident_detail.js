@@ -1,6 +1,6 @@
-// The selected incident: what it holds, and what can be done with it (triage with the
-// criteria list, a note, a status, releasing an assigned unit, alerting partners, asking
-// for an aircraft, pre-notifying a hospital). Its facts are redrawn
+// The selected incident: what it holds, and what can be done with it (telephone-guided
+// CPR, triage with the criteria list, a note, a status, releasing an assigned unit,
+// alerting partners, asking for an aircraft, pre-notifying a hospital). Its facts are redrawn
 // as it changes; its forms are not, so nobody loses what they were typing.
 import { rpc } from '../api.js';
 import { opened, remember } from '../break_glass.js';
@@ -12,6 +12,7 @@ import { URGENCY_COLOUR } from '../map_symbols.js';
 import { can, regionName } from '../session.js';
 import { callSign, on, putIncident, putUnit, store } from '../state.js';
 import { airForm, alertForm, alertList } from './alerts.js';
+import { cprBlock } from './cpr.js';
 import { criteriaPicker } from './criteria.js';
 import { preNotifyForm } from './prenotify.js';
 import { INCIDENT_STATUSES } from './incidents.js';
@@ -123,6 +124,7 @@ export function incidentDetailPanel() {
         h('span', { class: 'dot', style: `background:${URGENCY_COLOUR[inc.urgency] || URGENCY_COLOUR.URGENCY_UNSPECIFIED}` }),
         `${inc.urgency === 'URGENCY_UNSPECIFIED' ? t('map.untriaged') : en(inc.urgency)} · `,
         h('span', { class: 'mono' }, inc.id)),
+      cprBlock(inc),
       h('dl', { class: 'facts-list' },
         row('incident.status', en(inc.status)),
         row('incident.region', regionName(inc.region)),

@@ -1,0 +1,82 @@
+"""Telephone-guided CPR from the web console's selected incident, in headless chromium:
+a call-taker records the guidance and the caller's first compressions with a click
+each, and the API has both. The module's deployment (five centres, the session's etcd
+and Ray) and its web server.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from amk.dispatch.v1 import dispatch_pb2 as pb
+from tests.browser.conftest import BISLETT, WAIT_MS, open_console
+from tests.helpers import rid
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.asyncio(loop_scope="session"),
+    pytest.mark.timeout(240),
+]
+
+
+async def test_a_call_taker_guides_cpr_from_the_incident_and_both_moments_are_recorded(
+    browser, web, stub
+) -> None:
+    """Telephone-guided CPR from the selected incident: one click records the start of
+    the guidance (who and when, as the API then has it), the beat to count with shows
+    and the time since the start runs; a second click records the caller's first
+    compressions, and the buttons are gone. An incident triaged haster is not offered
+    it. Nothing in the page failed."""
+    inc = await stub.CreateIncident(
+        pb.CreateIncidentRequest(
+            request_id=rid(),
+            region="oslo",
+            position=pb.Position(lat=BISLETT[0], lon=BISLETT[1], accuracy_m=20),
+            address=f"Thereses gate {uuid.uuid4().hex[:6]}",
+        ),
+        timeout=10,
+    )
+    page = await open_console(browser, web, web.token("kari", "call-taker", "oslo"))
+    await page.locator(f'#incidents [data-incident-id="{inc.id}"]').click()
+    block = page.locator('#incident-detail #cpr[data-step="none"]')
+    await block.wait_for(timeout=WAIT_MS)
+    await block.locator('button[data-step="CPR_STEP_STARTED"]').click()
+    started = page.locator('#incident-detail #cpr[data-step="started"]')
+    await started.wait_for(timeout=WAIT_MS)
+    got = await stub.GetIncident(pb.GetIncidentRequest(incident_id=inc.id), timeout=5)
+    assert got.cpr.started_by.startswith("kari") and got.cpr.started_at.seconds
+    assert await started.locator(".cpr-beat").count() == 1
+    since = started.locator(".cpr-since")
+    first = await since.text_content()
+    await page.wait_for_function(
+        "(before) => document.querySelector('#cpr .cpr-since').textContent !== before",
+        arg=first,
+        timeout=WAIT_MS,
+    )
+    await started.locator('button[data-step="CPR_STEP_COMPRESSIONS"]').click()
+    done = page.locator('#incident-detail #cpr[data-step="compressions"]')
+    await done.wait_for(timeout=WAIT_MS)
+    assert await done.locator("button").count() == 0
+    got = await stub.GetIncident(pb.GetIncidentRequest(incident_id=inc.id), timeout=5)
+    assert got.cpr.compressions_at.ToNanoseconds() >= got.cpr.started_at.ToNanoseconds()
+
+    # Not offered on an incident triaged haster (no cardiac arrest there).
+    haster = await stub.CreateIncident(
+        pb.CreateIncidentRequest(
+            request_id=rid(),
+            region="oslo",
+            position=pb.Position(lat=BISLETT[0], lon=BISLETT[1], accuracy_m=20),
+            criteria_code="H.01.01",
+        ),
+        timeout=10,
+    )
+    assert haster.urgency == pb.URGENCY_HASTER
+    await page.locator(f'#incidents [data-incident-id="{haster.id}"]').click()
+    await page.locator(f'#incident-detail[data-incident-id="{haster.id}"] .facts-list').wait_for(
+        timeout=WAIT_MS
+    )
+    assert await page.locator("#incident-detail #cpr").count() == 0
+    assert page.amk_errors == []
+    await page.context.close()

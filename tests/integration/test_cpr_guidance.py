@@ -1,0 +1,119 @@
+"""Telephone-guided CPR through the gateway: a call answered, the incident made from it,
+the guidance and the caller's compressions recorded (each once, in order, journaled),
+refusals that write nothing, and the review's figures from the call in GetKpis. The
+session's deployment (etcd and Ray, five centres)."""
+
+from __future__ import annotations
+
+import time
+
+import grpc
+import pytest
+
+from amk.dispatch.v1 import dispatch_pb2 as pb
+from tests.helpers import rid, ts
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.asyncio(loop_scope="session"),
+    pytest.mark.timeout(180),
+]
+
+GRUNERLOKKA = pb.Position(lat=59.9226, lon=10.7590, accuracy_m=30)
+CALL_TAKER = "hlr-1"
+
+
+async def refused(call, request) -> tuple[grpc.StatusCode, str, str]:
+    """(code, details, amk-field trailer) of a call that must fail."""
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await call(request, timeout=10)
+    field = dict(err.value.trailing_metadata() or ()).get("amk-field", "")
+    return err.value.code(), err.value.details() or "", str(field)
+
+
+def step(incident_id: str, value: int, request_id: str = "") -> pb.RecordCprGuidanceRequest:
+    return pb.RecordCprGuidanceRequest(
+        request_id=request_id or rid(), incident_id=incident_id, step=value
+    )
+
+
+async def test_cpr_guidance_is_recorded_once_in_order_and_timed_from_the_call(stub) -> None:
+    since = time.time() - 1
+    await stub.SignIn(pb.SignInRequest(centre="oslo", call_taker=CALL_TAKER), timeout=5)
+    call = await stub.ReceiveCall(
+        pb.ReceiveCallRequest(request_id=rid(), caller_number="+4790011311", position=GRUNERLOKKA),
+        timeout=10,
+    )
+    answered = await stub.AnswerNextCall(
+        pb.AnswerNextCallRequest(request_id=rid(), centre="oslo", call_taker=CALL_TAKER),
+        timeout=10,
+    )
+    assert answered.call.id == call.id
+    inc = await stub.CreateIncident(
+        pb.CreateIncidentRequest(
+            request_id=rid(), region="oslo", position=GRUNERLOKKA, call_id=call.id
+        ),
+        timeout=10,
+    )
+    assert not inc.HasField("cpr")
+    record = stub.RecordCprGuidance
+
+    # Refused, with nothing written: no step, compressions before the guidance, nobody.
+    code, _, field = await refused(record, step(inc.id, pb.CPR_STEP_UNSPECIFIED))
+    assert (code, field) == (grpc.StatusCode.INVALID_ARGUMENT, "step")
+    code, details, _ = await refused(record, step(inc.id, pb.CPR_STEP_COMPRESSIONS))
+    assert code == grpc.StatusCode.FAILED_PRECONDITION and "not started" in details
+    code, _, field = await refused(record, step("", pb.CPR_STEP_STARTED))
+    assert (code, field) == (grpc.StatusCode.INVALID_ARGUMENT, "incident_id")
+    code, _, _ = await refused(record, step("OSL-999999", pb.CPR_STEP_STARTED))
+    assert code == grpc.StatusCode.NOT_FOUND
+    same = await stub.GetIncident(pb.GetIncidentRequest(incident_id=inc.id), timeout=5)
+    assert same.revision == inc.revision and not same.HasField("cpr")
+
+    # Started, by whom the token says; the same request again is the same answer.
+    first = rid()
+    started = await record(step(inc.id, pb.CPR_STEP_STARTED, first), timeout=10)
+    assert started.cpr.started_at.ToSeconds() >= int(since) and started.cpr.started_by
+    assert not started.cpr.HasField("compressions_at")
+    again = await record(step(inc.id, pb.CPR_STEP_STARTED, first), timeout=10)
+    assert again.cpr == started.cpr and again.revision == started.revision
+    code, details, _ = await refused(record, step(inc.id, pb.CPR_STEP_STARTED))
+    assert code == grpc.StatusCode.FAILED_PRECONDITION and "already recorded" in details
+
+    done = await record(step(inc.id, pb.CPR_STEP_COMPRESSIONS), timeout=10)
+    assert done.cpr.started_at == started.cpr.started_at
+    assert done.cpr.compressions_at.ToNanoseconds() >= started.cpr.started_at.ToNanoseconds()
+    history = await stub.GetIncidentHistory(
+        pb.GetIncidentHistoryRequest(incident_id=inc.id), timeout=10
+    )
+    assert [e.command for e in history.entries].count("RecordCprGuidance") == 2
+
+    # The review's figures, from the call's answer (the incident was never triaged).
+    kpis = await stub.GetKpis(pb.GetKpisRequest(regions=["oslo"], since=ts(since)), timeout=10)
+    found = {
+        f.measure: f
+        for f in kpis.figures
+        if f.measure in ("tcpr_started", "tcpr_compressions")
+        and f.urgency == pb.URGENCY_UNSPECIFIED
+    }
+    assert set(found) == {"tcpr_started", "tcpr_compressions"}, kpis.figures
+    gap = done.cpr.compressions_at.ToNanoseconds() - answered.call.answered_at.ToNanoseconds()
+    compressions = found["tcpr_compressions"]
+    assert compressions.count == 1 and compressions.target_s == 0
+    assert abs(compressions.p50_s - gap / 1e9) < 0.01
+    assert found["tcpr_started"].p50_s <= compressions.p50_s
+
+    # A closed incident is not guided.
+    closed = await stub.CreateIncident(
+        pb.CreateIncidentRequest(request_id=rid(), region="oslo", position=GRUNERLOKKA),
+        timeout=10,
+    )
+    await stub.ChangeIncidentStatus(
+        pb.ChangeIncidentStatusRequest(
+            request_id=rid(), incident_id=closed.id, status=pb.INCIDENT_STATUS_CANCELLED
+        ),
+        timeout=10,
+    )
+    code, details, _ = await refused(record, step(closed.id, pb.CPR_STEP_STARTED))
+    assert code == grpc.StatusCode.FAILED_PRECONDITION and "cancelled" in details
+    await stub.SignOut(pb.SignOutRequest(centre="oslo", call_taker=CALL_TAKER), timeout=5)
