@@ -233,9 +233,10 @@ class ClusterConfig(BaseModel):
     site_heartbeat_s: float = Field(default=0.05, gt=0.0)
     site_silence_s: float = Field(default=0.5, gt=0.0)
     gateways: list[str] = ["127.0.0.1:50051", "127.0.0.1:50052"]
-    # Prometheus endpoints (``http://{address}/metrics``), one per gateway, served by
-    # that gateway, in the order of ``gateways``. Empty: the gateway's host, its port
-    # plus ``metrics_port_offset`` (50051 -> 51051); offset 0 and no list: none.
+    # Prometheus endpoints (``https://{address}/metrics``; http with ``insecure``), one
+    # per gateway, served by that gateway, in the order of ``gateways``. Empty: the
+    # gateway's host, its port plus ``metrics_port_offset`` (50051 -> 51051); offset 0
+    # and no list: none.
     metrics: list[str] = []
     metrics_port_offset: int = Field(default=1000, ge=0, le=60000)
     # The window of the answer-time figures a scrape reports (the alert's 15 minutes).

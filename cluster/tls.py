@@ -208,6 +208,17 @@ def peer_common_name(context: Any) -> str | None:
     return names[0].decode() if names else None
 
 
+def https_server_context(tls: TlsFiles) -> ssl.SSLContext:
+    """An ``ssl`` server context for our HTTPS endpoints (the gateways' metrics): our
+    certificate, and a client certificate of our CA required."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(str(tls.cert), str(tls.key))
+    ctx.load_verify_locations(cafile=str(tls.ca))
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    return ctx
+
+
 def https_client_context(tls: TlsFiles) -> ssl.SSLContext:
     """An ``ssl`` client context for our HTTPS endpoints (the gateways' metrics):
     our CA only, our certificate presented."""

@@ -12,6 +12,10 @@ callable, and these bytes come from the network. :class:`_Unpickler` rebuilds on
 
 Anything else (another module, a function, a class outside the tree) is refused with
 :class:`WireError` before it is imported or called.
+
+Both ends run the same code: a pickle names classes by module and field, so a centre
+and a gateway (of any site) of different versions may not understand each other
+(a class moved, a field added). A deployment upgrades every site together.
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ pass the peer's certificate to the check.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
-import ssl
 import threading
 from collections.abc import Callable, Iterable
 from socketserver import ThreadingMixIn
@@ -27,11 +27,14 @@ from prometheus_client.registry import Collector
 
 from cluster.errors import ConfigError
 from cluster.pki import TlsFiles
+from cluster.ports import split_address
+from cluster.tls import https_server_context
 
 log = structlog.get_logger("amk.metrics")
 access_log = structlog.get_logger("amk.access")
 
 SHUTDOWN_JOIN_S = 2.0
+HANDSHAKE_TIMEOUT_S = 10.0  # a scraper's TLS handshake and request, per connection
 PEER_CERT = "amk.peer_certificate"  # the WSGI environ key of the client's DER certificate
 
 #: Why a DER certificate is refused ("" when it is not).
@@ -39,7 +42,18 @@ Refusal = Callable[[bytes], str]
 
 
 class _PeerHandler(WSGIRequestHandler):
-    """Hands the app the client's certificate; logs no line per scrape."""
+    """Hands the app the client's certificate; logs no line per scrape. The TLS
+    handshake happens here, on the connection's own thread and within ``timeout``: a
+    client that connects and never completes it holds only its own thread, not the
+    endpoint."""
+
+    timeout = HANDSHAKE_TIMEOUT_S
+
+    def setup(self) -> None:
+        super().setup()  # applies ``timeout`` to the connection
+        handshake = getattr(self.connection, "do_handshake", None)
+        if handshake is not None:
+            handshake()
 
     def get_environ(self) -> dict[str, Any]:
         environ = super().get_environ()
@@ -54,15 +68,9 @@ class _PeerHandler(WSGIRequestHandler):
 class _Server(ThreadingMixIn, WSGIServer):
     daemon_threads = True  # a scrape in progress does not hold the gateway's exit
 
-
-def _tls_context(tls: TlsFiles) -> ssl.SSLContext:
-    """Server side: our certificate, and a client certificate of our CA required."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(str(tls.cert), str(tls.key))
-    context.load_verify_locations(cafile=str(tls.ca))
-    context.verify_mode = ssl.CERT_REQUIRED
-    return context
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that failed its handshake or hung up: a line, not a traceback."""
+        log.info("metrics_client_failed", peer=str(client_address[0]) if client_address else "")
 
 
 def guarded(app: Callable[..., Iterable[bytes]], refuse: Refusal) -> Callable[..., Iterable[bytes]]:
@@ -74,7 +82,10 @@ def guarded(app: Callable[..., Iterable[bytes]], refuse: Refusal) -> Callable[..
         if why:
             access_log.warning(
                 "access_refused",
-                method=f"{environ.get('REQUEST_METHOD', '')} {environ.get('PATH_INFO', '')}",
+                # repr: the path is the client's, decoded (a newline could fake a line)
+                method=repr(
+                    f"{environ.get('REQUEST_METHOD', '')} {environ.get('PATH_INFO', '')}"[:200]
+                ),
                 peer=environ.get("REMOTE_ADDR", ""),
                 reason=why,
             )
@@ -107,9 +118,12 @@ class MetricsServer:
         self._server: WSGIServer | None = None
         self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        host, _, port = self.address.rpartition(":")
-        host = host.strip("[]")
+    def bind(self) -> None:
+        """Take the address (a ConfigError if it is taken or the TLS files are bad) but
+        answer nobody yet: the gateway binds early, so a clash fails its start before
+        the gRPC port opens, and serves (:meth:`serve`) once it has read the revoked
+        certificates."""
+        host, port = split_address(self.address)
         app = make_wsgi_app(self.registry)
         if self.refuse is not None:
             app = guarded(app, self.refuse)
@@ -118,15 +132,29 @@ class MetricsServer:
             address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
 
         try:
-            server = make_server(host, int(port), app, Server, handler_class=_PeerHandler)
+            context = https_server_context(self.tls) if self.tls is not None else None
+            server = make_server(host, port, app, Server, handler_class=_PeerHandler)
         except (OSError, ValueError) as exc:
             raise ConfigError(f"metrics endpoint cannot bind {self.address}: {exc}") from exc
-        if self.tls is not None:
-            server.socket = _tls_context(self.tls).wrap_socket(server.socket, server_side=True)
+        if context is not None:
+            server.socket = context.wrap_socket(
+                server.socket, server_side=True, do_handshake_on_connect=False
+            )
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
+
+    def serve(self) -> None:
+        """Answer scrapes, from a thread of its own."""
+        if self._server is None:
+            self.bind()
+        assert self._server is not None
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         log.info("metrics_serving", address=self.address, tls=self.tls is not None)
+
+    def start(self) -> None:
+        """Bind and serve at once (a server with nothing to wait for)."""
+        self.bind()
+        self.serve()
 
     async def stop(self) -> None:
         """Stop serving; ``shutdown`` waits for the serving loop, so not on the loop."""
@@ -134,7 +162,9 @@ class MetricsServer:
         if server is None:
             return
         self._server = self._thread = None
-        await asyncio.to_thread(server.shutdown)
+        if thread is not None:  # shutdown waits for a serving loop that was started
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.to_thread(server.shutdown), SHUTDOWN_JOIN_S)
         server.server_close()
         if thread is not None:
             await asyncio.to_thread(thread.join, SHUTDOWN_JOIN_S)

@@ -3,7 +3,7 @@
 One per node, as a Ray actor hosting a ``grpc.aio`` server with the dispatch and
 coordination services, the standard health service and reflection. Stateless apart from
 its watch-fed :class:`Directory` of region owners and entity locations. Beside the gRPC
-port it serves Prometheus metrics over HTTP (``ClusterConfig.metrics_address``).
+port it serves Prometheus metrics over HTTPS (``ClusterConfig.metrics_address``).
 
 Both ports speak TLS and require a client certificate from our CA (``cluster.tls``);
 handlers read the caller's certificate name with ``cluster.tls.peer_common_name``.
@@ -121,6 +121,8 @@ class Gateway:
         # Before serving: a restarted gateway must not take a revoked certificate while
         # its first read is under way (bounded: it comes up with the archive away too).
         await gw.revocations.start(REVOCATIONS_FIRST_READ_S)
+        if self.metrics is not None:  # bound above; the same wait before it answers
+            self.metrics.serve()
         health_servicer = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, self.server)
         names = (
@@ -149,8 +151,9 @@ class Gateway:
         return self.address
 
     def _start_metrics(self, gw: GatewayContext) -> None:
-        """Serve the metrics endpoint, if one is configured; an address taken is a
-        ConfigError before the gRPC port opens (the keeper then ends this incarnation)."""
+        """Bind the metrics endpoint, if one is configured; an address taken is a
+        ConfigError before the gRPC port opens (the keeper then ends this incarnation).
+        It answers once the revoked certificates have been read, as the gRPC port."""
         address = self.config.metrics_address(self.address)
         if address is None:
             return
@@ -166,7 +169,7 @@ class Gateway:
             tls=service_identity(self.config),
             refuse=gw.revocations.refused_certificate,
         )
-        self.metrics.start()
+        self.metrics.bind()
 
     async def stop(self) -> None:
         if self.metrics is not None:

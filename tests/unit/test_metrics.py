@@ -5,10 +5,14 @@ snapshot, the metrics addresses, and the etcd warning of ``amk status``."""
 from __future__ import annotations
 
 import asyncio
+import socket
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.parser import text_string_to_metric_families
@@ -38,6 +42,8 @@ from cluster.etcd import MemberStatus
 from cluster.etcd_server import find_free_port
 from cluster.histogram import Histogram, StoreMetrics
 from cluster.ownership import Owner, OwnerRecord
+from cluster.pki import LocalCa
+from cluster.tls import https_client_context
 
 HERE = Position(59.91, 10.75)
 GIB = 1024**3
@@ -328,6 +334,47 @@ async def test_two_servers_in_one_process_keep_their_own_registries() -> None:
     finally:
         await first.stop()
         await second.stop()
+
+
+async def test_a_client_that_never_finishes_its_handshake_holds_no_other_scrape(
+    tmp_path,
+) -> None:
+    """TLS on: a connection that sends nothing holds only its own thread (the handshake
+    is the connection's, within a timeout), so a scraper with our certificate is served
+    meanwhile; a refused certificate gets 403 with the reason, another one the figures."""
+    ca = LocalCa(tmp_path)
+    server_files = ca.issue("service", "amk-service", hosts=["127.0.0.1"], server=True)
+    kept, lost = ca.issue("kept", "prometheus"), ca.issue("lost", "prometheus")
+    lost_der = x509.load_pem_x509_certificate(lost.cert.read_bytes()).public_bytes(
+        serialization.Encoding.DER
+    )
+    server = MetricsServer(
+        f"127.0.0.1:{find_free_port()}",
+        One(7),
+        tls=server_files,
+        refuse=lambda der: "revoked: lost tablet" if der == lost_der else "",
+    )
+    server.start()
+    host, port = server.address.rsplit(":", 1)
+    silent = socket.create_connection((host, int(port)))  # connects, never says hello
+    try:
+
+        def scrape(files) -> tuple[int, str]:
+            url = f"https://{server.address}/metrics"
+            try:
+                with urllib.request.urlopen(
+                    url, timeout=5, context=https_client_context(files)
+                ) as resp:
+                    return resp.status, resp.read().decode()
+            except urllib.error.HTTPError as err:
+                return err.code, err.read().decode()
+
+        status, text = await asyncio.to_thread(scrape, kept)
+        assert status == 200 and "amk_test_value 7.0" in text
+        assert await asyncio.to_thread(scrape, lost) == (403, "revoked: lost tablet\n")
+    finally:
+        silent.close()
+        await server.stop()
 
 
 # ---------------------------------------------------------------- addresses
