@@ -27,11 +27,11 @@ from clients.client import UNIT_KIND, AmkClient, AmkClientError, WatchStream, en
 from clients.health_regions import group_by_health_region, health_region_label
 from clients.render import (
     age_seconds,
-    format_age,
     incident_status_text,
     unit_status_text,
     urgency_text,
 )
+from clients.render_time import format_age
 from clients.retry import needs_snapshot
 
 _Event = pb.WatchEvent  # its nested Kind values read as _Event.KIND_...

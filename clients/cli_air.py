@@ -20,7 +20,7 @@ from rich.text import Text
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from clients.cli_alerts import alert_panel
 from clients.enums import AIR_MISSION_STATE, UNIT_KIND, URGENCY, enum_name
-from clients.render import format_time
+from clients.render_time import format_time
 
 STATE_STYLE = {
     "requested": "bold yellow",

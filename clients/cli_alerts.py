@@ -29,7 +29,7 @@ from clients.enums import (
     enum_name,
     enum_value,
 )
-from clients.render import format_time
+from clients.render_time import format_time
 
 EXIT_OK = 0
 SERVICES = {"110": "fire_110", "112": "police_112", "116117": "legevakt_116117"}

@@ -33,11 +33,11 @@ from clients.health_regions import (
 )
 from clients.kpi import parse_since
 from clients.render import (
-    format_time,
     incident_status_text,
     unit_status_text,
     urgency_text,
 )
+from clients.render_time import format_time
 
 EXIT_OK = 0
 

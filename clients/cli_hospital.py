@@ -23,7 +23,7 @@ from amk.dispatch.v1 import dispatch_pb2 as pb
 from clients.cli_alerts import alert_panel
 from clients.enums import DESTINATION_CONDITION, PRE_NOTIFICATION_SEX, enum_choices, enum_name
 from clients.kpi import format_duration, parse_since
-from clients.render import format_time
+from clients.render_time import format_time
 
 
 def destinations_view(reply: pb.RecommendDestinationResponse) -> RenderableType:

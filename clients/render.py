@@ -27,6 +27,8 @@ from clients.client import (
     enum_prefix,
 )
 from clients.health_regions import group_by_health_region, health_region_label
+from clients.render_cpr import cpr_text
+from clients.render_time import format_time
 
 # ---------------------------------------------------------------- dicts
 
@@ -126,23 +128,6 @@ def unit_status_text(status: int) -> Text:
     return Text(enum_name(status, UNIT_STATUS), style=UNIT_STATUS_STYLE.get(status, ""))
 
 
-def format_time(ts: Timestamp) -> str:
-    """Local wall-clock time; ``-`` for an unset timestamp."""
-    if not ts.seconds and not ts.nanos:
-        return "-"
-    return ts.ToDatetime(tzinfo=UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-
-
-def format_age(seconds: float) -> str:
-    """Compact age (``42s``, ``3m12s``, ``1h05m``) for board columns."""
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-
-
 def age_seconds(ts: Timestamp, now: datetime | None = None) -> float | None:
     """Seconds since ``ts``; None when unset."""
     if not ts.seconds and not ts.nanos:
@@ -173,18 +158,6 @@ def _kv_grid(rows: Sequence[tuple[str, RenderableType]]) -> Table:
 
 
 # ---------------------------------------------------------------- incidents
-
-
-def cpr_text(g: pb.CprGuidance) -> Text:
-    """Telephone-guided CPR: when it started and the compressions did, and by whom."""
-    out = Text(f"started {format_time(g.started_at)} by {g.started_by or '?'}")
-    if g.HasField("compressions_at"):
-        after = g.compressions_at.ToSeconds() - g.started_at.ToSeconds()
-        out.append(f"; compressions {format_time(g.compressions_at)} by ")
-        out.append(f"{g.compressions_by or '?'} ({format_age(after)} later)")
-    else:
-        out.append("; no compressions recorded yet", style="bold red")
-    return out
 
 
 def incident_panel(incident: pb.Incident) -> Panel:

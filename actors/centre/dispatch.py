@@ -34,6 +34,7 @@ from actors.domain.commands import (
     AbandonCall,
     AbortAirMission,
     AcknowledgeAlert,
+    AddIncidentNote,
     AdoptIncident,
     AnswerAirRequest,
     AnswerNextCall,
@@ -175,10 +176,13 @@ class Dispatcher:
                     new = decide.change_incident_status(inc, cmd.status, now)
                 elif isinstance(cmd, RecordCprGuidance):
                     new = cpr_guidance.record(inc, cmd.step, cmd.who, now)
-                else:
+                elif isinstance(cmd, AddIncidentNote):
                     new = decide.add_note(inc, cmd.text, cmd.who, now)
+                else:
+                    raise NotBuiltError(f"{type(cmd).__name__} is not handled")
                 out = Outcome(incident=new)
-                await self.executor.commit(h.region, cmd, [new], out)
+                details = {"step": cmd.step.value} if isinstance(cmd, RecordCprGuidance) else {}
+                await self.executor.commit(h.region, cmd, [new], out, details=details)
             log.debug(
                 "incident_changed",
                 region=h.region,

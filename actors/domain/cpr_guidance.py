@@ -2,71 +2,97 @@
 times the quality review reads from it.
 
 When a caller describes someone who is unconscious and not breathing normally, the
-dispatcher guides the caller through chest compressions until the ambulance arrives;
-every minute without compressions costs the patient's chance of survival, so the two
-moments that matter are recorded as they happen, on the incident:
+dispatcher guides the caller through chest compressions until a unit is on scene; every
+minute without compressions costs the patient's chance of survival, so the moments that
+matter are recorded as they happen, on the incident:
 
 - ``started``: the dispatcher began guiding (the cardiac arrest recognised);
-- ``compressions``: the caller's first chest compressions.
+- ``compressions``: the caller's first chest compressions;
+- ``bystander``, instead of both: compressions were already under way when the guidance
+  began (bystanders or staff had started); the dispatcher coaches them. The first
+  compression came before anything the centre did and is not timed (counted apart).
 
-Each is recorded once (a second click answers FAILED_PRECONDITION, naming when it was
-recorded, instead of moving the time), compressions only after the guidance started,
-and only on an open incident. The order and the single time are the review's: a time
-that could be moved afterwards would say nothing.
+Each is recorded once: a second click answers FAILED_PRECONDITION instead of moving the
+time, since a time that could be moved afterwards would say nothing. Compressions come
+only after the guidance started, and only before a unit is on scene: after that the crew
+does the work, and a late click would enter a false time in the review.
+
+While the caller is being guided, the incident is not handed to another region
+(:func:`guiding`): the caller stays on the line with the centre guiding them, and a
+centre that no longer serves the incident could not record the compressions.
 
 The review's figures (:func:`delays`) run from the 113 call's answer to each moment,
-per region and urgency; an incident with no call is counted apart (its start is not the
-caller's). This project knows no national target for them: they are reported for the
-review, not held to one.
+per region and urgency. Apart: guidance with no answered call (an incident made by
+hand), a call answered only after the guidance began (linked later), and bystander CPR.
+This project knows no national target for them: they are reported, not held to one.
 """
 
 from __future__ import annotations
 
 import copy
-import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
-from actors.domain import incident_lifecycle
-from actors.domain.enums import CprStep, Urgency
+from actors.domain.enums import CprStep, IncidentStatus, Urgency
 from actors.domain.errors import PreconditionError
 from actors.domain.model import CprGuidance, Incident
 
-#: The steps in the order they happen.
-ORDER: tuple[CprStep, ...] = (CprStep.STARTED, CprStep.COMPRESSIONS)
+#: The moments timed by the review, in the order they happen.
+TIMED: tuple[CprStep, ...] = (CprStep.STARTED, CprStep.COMPRESSIONS)
+#: Incidents nobody of ours has reached yet: the caller's hands are all the patient has.
+BEFORE_SCENE: frozenset[IncidentStatus] = frozenset(
+    {IncidentStatus.RECEIVED, IncidentStatus.TRIAGED, IncidentStatus.DISPATCHED}
+)
+# Counted apart by the review.
+NO_CALL = "no_call"
+CALL_AFTER_GUIDANCE = "call_after_guidance"
+BYSTANDER = "bystander"
 
 
 def record(inc: Incident, step: CprStep, who: str, now: float) -> Incident:
-    """``inc`` with ``step`` recorded at ``now`` by ``who``; PreconditionError when the
-    incident is closed, the step was recorded before, or comes before its turn."""
-    if not incident_lifecycle.is_open(inc.status):
-        raise PreconditionError(inc.id, f"incident is {inc.status.value}")
-    held = inc.cpr or CprGuidance()
-    if step is CprStep.STARTED and held.started_at:
+    """``inc`` with ``step`` recorded at ``now`` by ``who``; PreconditionError when a unit
+    is on scene (or the incident closed), the step was recorded before, or comes before
+    its turn."""
+    if inc.status not in BEFORE_SCENE:
         raise PreconditionError(
-            inc.id, f"CPR guidance already recorded as started at {_clock(held.started_at)}"
-        )
+            inc.id, f"incident is {inc.status.value}: CPR guidance is recorded before a unit"
+            " is on scene",
+        )  # fmt: skip
+    held = inc.cpr or CprGuidance()
+    if step in (CprStep.STARTED, CprStep.BYSTANDER) and held.started_at:
+        raise PreconditionError(inc.id, "CPR guidance is already recorded as started")
     if step is CprStep.COMPRESSIONS:
         if not held.started_at:
             raise PreconditionError(inc.id, "CPR guidance not started: record its start first")
+        if held.bystander:
+            raise PreconditionError(inc.id, "compressions were under way when guidance began")
         if held.compressions_at:
-            raise PreconditionError(
-                inc.id, f"compressions already recorded at {_clock(held.compressions_at)}"
-            )
+            raise PreconditionError(inc.id, "the first compressions are already recorded")
     new = copy.deepcopy(inc)
-    guidance = new.cpr if new.cpr is not None else CprGuidance()
-    if step is CprStep.STARTED:
-        guidance.started_at, guidance.started_by = now, who
-    else:
+    guidance = new.cpr = new.cpr or CprGuidance()
+    if step is CprStep.COMPRESSIONS:
         guidance.compressions_at, guidance.compressions_by = now, who
-    new.cpr = guidance
+    else:
+        guidance.started_at, guidance.started_by = now, who
+        guidance.bystander = step is CprStep.BYSTANDER
     new.updated_at = now
     return new
 
 
-def _clock(at: float) -> str:
-    """A recorded time as people read it in a refusal (UTC: the domain knows no zone)."""
-    return dt.datetime.fromtimestamp(at, dt.UTC).strftime("%H:%M:%S UTC")
+def note_text(g: CprGuidance, when: Callable[[float], str]) -> str:
+    """The guidance as a line for people (an EIDO note for the centre an incident goes
+    to: EIDO has no field for it), times written by ``when``."""
+    text = f"Telephone-guided CPR: guidance started {when(g.started_at)} ({g.started_by})"
+    if g.bystander:
+        return text + "; compressions were under way already"
+    if g.compressions_at:
+        return text + f"; first compression {when(g.compressions_at)} ({g.compressions_by})"
+    return text + "; no compressions recorded"
+
+
+def guiding(inc: Incident) -> bool:
+    """Whether the caller is being guided now (started, no unit on scene yet)."""
+    return inc.cpr is not None and bool(inc.cpr.started_at) and inc.status in BEFORE_SCENE
 
 
 Delays = dict[tuple[str, Urgency | None], dict[CprStep, list[float]]]
@@ -77,25 +103,30 @@ def delays(
     answered_at: Mapping[str, float],
     *,
     since: float | None = None,
-) -> tuple[Delays, dict[str, int]]:
+) -> tuple[Delays, dict[str, dict[str, int]]]:
     """Per (region, urgency): seconds from the 113 call's answer (``answered_at`` by
-    incident id) to each recorded step; and per region, the incidents with guidance but
-    no answered call (counted apart)."""
-    out: Delays = defaultdict(lambda: {step: [] for step in ORDER})
-    no_call: dict[str, int] = defaultdict(int)
+    incident id) to each timed step; and per region, the guided incidents counted apart
+    by reason (:data:`NO_CALL`, :data:`CALL_AFTER_GUIDANCE`, :data:`BYSTANDER`: its
+    compressions only)."""
+    out: Delays = defaultdict(lambda: {step: [] for step in TIMED})
+    apart: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for inc in incidents:
         guidance = inc.cpr
-        if guidance is None or (since is not None and inc.created_at < since):
+        if guidance is None or not guidance.started_at:
+            continue
+        if since is not None and inc.created_at < since:
             continue
         start = answered_at.get(inc.id)
         if start is None:
-            no_call[inc.region] += 1
+            apart[inc.region][NO_CALL] += 1
             continue
-        times = {
-            CprStep.STARTED: guidance.started_at,
-            CprStep.COMPRESSIONS: guidance.compressions_at,
-        }
-        for step, at in times.items():
-            if at:
-                out[(inc.region, inc.urgency)][step].append(max(0.0, at - start))
-    return dict(out), dict(no_call)
+        if guidance.started_at < start:
+            apart[inc.region][CALL_AFTER_GUIDANCE] += 1
+            continue
+        mine = out[(inc.region, inc.urgency)]
+        mine[CprStep.STARTED].append(guidance.started_at - start)
+        if guidance.bystander:
+            apart[inc.region][BYSTANDER] += 1
+        elif guidance.compressions_at:
+            mine[CprStep.COMPRESSIONS].append(guidance.compressions_at - start)
+    return dict(out), {region: dict(reasons) for region, reasons in apart.items()}

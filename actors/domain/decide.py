@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from typing import TypeVar
 
-from actors.domain import incident_lifecycle, unit_lifecycle
+from actors.domain import cpr_guidance, incident_lifecycle, unit_lifecycle
 from actors.domain.commands import CreateIncident
 from actors.domain.errors import PreconditionError
 from actors.domain.model import (
@@ -183,6 +183,12 @@ def move_incident(
         raise PreconditionError(inc.id, f"incident is already in region {to_region}")
     if not incident_lifecycle.is_open(inc.status):
         raise PreconditionError(inc.id, f"incident is {inc.status.value}; nothing to hand over")
+    if cpr_guidance.guiding(inc):
+        raise PreconditionError(
+            inc.id,
+            "the caller is being guided through CPR: the call stays with the centre guiding"
+            " it; hand the incident over once a unit is on scene",
+        )
     new = _copy(inc)
     new.region = to_region
     new.updated_at = now

@@ -128,3 +128,4 @@ class CprStep(StrEnum):
 
     STARTED = "started"  # the dispatcher began guiding the caller
     COMPRESSIONS = "compressions"  # the caller's first chest compressions
+    BYSTANDER = "bystander"  # instead of both: compressions under way when guidance began

@@ -37,6 +37,12 @@ Measures, per region (and per urgency for the incident measures):
     pre-notification in that write). Longer is better (the team is ready at the door);
     no national target. Pre-notifications without an arrival (cancelled, replaced,
     still on the way) are not counted.
+``tcpr_started``, ``tcpr_compressions``
+    telephone-guided CPR: the incident's 113 call answered to the guidance started, and
+    to the caller's first compressions (:mod:`actors.domain.cpr_guidance`). Counted
+    apart: guidance with no answered call (``no_call``), a call answered only after the
+    guidance began (``call_after_guidance``), and compressions already under way when
+    it began (``bystander``: not timed). No target.
 
 The incident measures are grouped by the incident's *current* urgency (its last
 triage); never-triaged incidents are grouped under urgency ``None`` (UNSPECIFIED).
@@ -485,22 +491,21 @@ def alert_figures(
 def cpr_figures(
     incidents: Iterable[Incident], calls: Iterable[Call], *, since: float | None = None
 ) -> list[Figure]:
-    """``tcpr_started`` and ``tcpr_compressions`` per (region, urgency); incidents with
-    guidance but no answered 113 call counted apart (``no_call``) on each."""
-    delays, no_call = cpr_guidance.delays(incidents, _answered_at(calls), since=since)
+    """``tcpr_started`` and ``tcpr_compressions`` per (region, urgency), each with the
+    region's guided incidents counted apart by reason (as ``alert_sent`` does)."""
+    delays, apart = cpr_guidance.delays(incidents, _answered_at(calls), since=since)
     out: list[Figure] = []
     for (region, urgency), steps in delays.items():
-        apart = ((NO_CALL, no_call[region]),) if no_call.get(region) else ()
+        excluded = tuple(sorted(apart.get(region, {}).items()))
         for step, measure in TCPR_MEASURES.items():
             if steps[step]:
                 out.append(
-                    figure(region, urgency, measure, steps[step], NO_TARGET_TCPR, excluded=apart)
+                    figure(region, urgency, measure, steps[step], NO_TARGET_TCPR, excluded=excluded)
                 )
-    for region, n in no_call.items():
+    for region, reasons in apart.items():
         if not any(f.region == region for f in out):
-            out.append(
-                figure(region, None, TCPR_STARTED, [], NO_TARGET_TCPR, excluded=((NO_CALL, n),))
-            )
+            excluded = tuple(sorted(reasons.items()))
+            out.append(figure(region, None, TCPR_STARTED, [], NO_TARGET_TCPR, excluded=excluded))
     return out
 
 

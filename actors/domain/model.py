@@ -235,6 +235,7 @@ class CprGuidance:
     started_by: str = ""
     compressions_at: float = 0.0
     compressions_by: str = ""
+    bystander: bool = False  # compressions were under way when the guidance began
 
 
 @dataclass(slots=True)

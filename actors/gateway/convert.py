@@ -280,6 +280,7 @@ def cpr_pb(g: CprGuidance) -> pb.CprGuidance:
         started_by=g.started_by,
         compressions_at=when(g.compressions_at),
         compressions_by=g.compressions_by,
+        bystander=g.bystander,
     )
 
 

@@ -1,5 +1,5 @@
 """Incidents of ``amk.dispatch.v1.DispatchService``: create, read, list, triage, status
-changes and notes.
+changes, notes and telephone-guided CPR.
 
 Mutations are routed to the owning centre (:class:`~actors.gateway.router.Router`);
 reads go straight to etcd (:class:`~actors.gateway.lookup.Lookup`).

@@ -27,8 +27,9 @@ async def test_a_call_taker_guides_cpr_from_the_incident_and_both_moments_are_re
     """Telephone-guided CPR from the selected incident: one click records the start of
     the guidance (who and when, as the API then has it), the beat to count with shows
     and the time since the start runs; a second click records the caller's first
-    compressions, and the buttons are gone. An incident triaged haster is not offered
-    it. Nothing in the page failed."""
+    compressions, and the buttons are gone; a note meanwhile leaves the block (and its
+    beat) as it is. An incident triaged haster is offered it without the red; once a
+    unit is on scene, not at all. Nothing in the page failed."""
     inc = await stub.CreateIncident(
         pb.CreateIncidentRequest(
             request_id=rid(),
@@ -42,6 +43,7 @@ async def test_a_call_taker_guides_cpr_from_the_incident_and_both_moments_are_re
     await page.locator(f'#incidents [data-incident-id="{inc.id}"]').click()
     block = page.locator('#incident-detail #cpr[data-step="none"]')
     await block.wait_for(timeout=WAIT_MS)
+    assert await block.locator('button[data-step="CPR_STEP_BYSTANDER"]').count() == 1
     await block.locator('button[data-step="CPR_STEP_STARTED"]').click()
     started = page.locator('#incident-detail #cpr[data-step="started"]')
     await started.wait_for(timeout=WAIT_MS)
@@ -55,6 +57,14 @@ async def test_a_call_taker_guides_cpr_from_the_incident_and_both_moments_are_re
         arg=first,
         timeout=WAIT_MS,
     )
+    # Another change of the incident (a note) leaves the block as it is: its beat goes on.
+    await page.evaluate("() => { document.querySelector('#cpr').dataset.mark = 'kept'; }")
+    await stub.AddIncidentNote(
+        pb.AddIncidentNoteRequest(request_id=rid(), incident_id=inc.id, text="Puster ikke"),
+        timeout=10,
+    )
+    await page.locator("#incident-detail .notes", has_text="Puster ikke").wait_for(timeout=WAIT_MS)
+    assert await page.locator('#cpr[data-mark="kept"]').count() == 1
     await started.locator('button[data-step="CPR_STEP_COMPRESSIONS"]').click()
     done = page.locator('#incident-detail #cpr[data-step="compressions"]')
     await done.wait_for(timeout=WAIT_MS)
@@ -62,7 +72,8 @@ async def test_a_call_taker_guides_cpr_from_the_incident_and_both_moments_are_re
     got = await stub.GetIncident(pb.GetIncidentRequest(incident_id=inc.id), timeout=5)
     assert got.cpr.compressions_at.ToNanoseconds() >= got.cpr.started_at.ToNanoseconds()
 
-    # Not offered on an incident triaged haster (no cardiac arrest there).
+    # Offered on an incident triaged haster too (a patient can arrest while waiting),
+    # less loudly; not once a unit is on scene.
     haster = await stub.CreateIncident(
         pb.CreateIncidentRequest(
             request_id=rid(),
@@ -77,6 +88,23 @@ async def test_a_call_taker_guides_cpr_from_the_incident_and_both_moments_are_re
     await page.locator(f'#incident-detail[data-incident-id="{haster.id}"] .facts-list').wait_for(
         timeout=WAIT_MS
     )
-    assert await page.locator("#incident-detail #cpr").count() == 0
+    quiet = page.locator('#incident-detail #cpr[data-step="none"]')
+    await quiet.wait_for(timeout=WAIT_MS)
+    assert await quiet.locator("button.urgent").count() == 0
+    free = await stub.ListUnits(
+        pb.ListUnitsRequest(regions=["oslo"], status=pb.UNIT_STATUS_AVAILABLE_AT_STATION),
+        timeout=10,
+    )
+    await stub.AssignUnit(
+        pb.AssignUnitRequest(request_id=rid(), incident_id=haster.id, unit_id=free.units[0].id),
+        timeout=10,
+    )
+    await stub.ChangeIncidentStatus(
+        pb.ChangeIncidentStatusRequest(
+            request_id=rid(), incident_id=haster.id, status=pb.INCIDENT_STATUS_ON_SCENE
+        ),
+        timeout=10,
+    )
+    await page.locator("#incident-detail #cpr").wait_for(state="detached", timeout=WAIT_MS)
     assert page.amk_errors == []
     await page.context.close()

@@ -5,11 +5,13 @@ session's deployment (etcd and Ray, five centres)."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import grpc
 import pytest
 
+from amk.coordination.v1 import coordination_pb2 as cpb
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from tests.helpers import rid, ts
 
@@ -37,7 +39,7 @@ def step(incident_id: str, value: int, request_id: str = "") -> pb.RecordCprGuid
     )
 
 
-async def test_cpr_guidance_is_recorded_once_in_order_and_timed_from_the_call(stub) -> None:
+async def test_cpr_guidance_is_recorded_once_in_order_and_timed_from_the_call(stub, coord) -> None:
     since = time.time() - 1
     await stub.SignIn(pb.SignInRequest(centre="oslo", call_taker=CALL_TAKER), timeout=5)
     call = await stub.ReceiveCall(
@@ -80,6 +82,15 @@ async def test_cpr_guidance_is_recorded_once_in_order_and_timed_from_the_call(st
     code, details, _ = await refused(record, step(inc.id, pb.CPR_STEP_STARTED))
     assert code == grpc.StatusCode.FAILED_PRECONDITION and "already recorded" in details
 
+    # While the caller is guided, the incident stays with the centre guiding them.
+    code, details, _ = await refused(
+        coord.HandOverIncident,
+        cpb.HandOverIncidentRequest(request_id=rid(), incident_id=inc.id, to_region="sorlandet"),
+    )
+    assert code == grpc.StatusCode.FAILED_PRECONDITION and "guided through CPR" in details
+    still = await stub.GetIncident(pb.GetIncidentRequest(incident_id=inc.id), timeout=5)
+    assert (still.region, still.revision) == ("oslo", started.revision)
+
     done = await record(step(inc.id, pb.CPR_STEP_COMPRESSIONS), timeout=10)
     assert done.cpr.started_at == started.cpr.started_at
     assert done.cpr.compressions_at.ToNanoseconds() >= started.cpr.started_at.ToNanoseconds()
@@ -102,6 +113,13 @@ async def test_cpr_guidance_is_recorded_once_in_order_and_timed_from_the_call(st
     assert compressions.count == 1 and compressions.target_s == 0
     assert abs(compressions.p50_s - gap / 1e9) < 0.01
     assert found["tcpr_started"].p50_s <= compressions.p50_s
+
+    history_steps = [
+        json.loads(e.details_json).get("step")
+        for e in history.entries
+        if e.command == "RecordCprGuidance"
+    ]
+    assert history_steps == ["started", "compressions"], history_steps
 
     # A closed incident is not guided.
     closed = await stub.CreateIncident(

@@ -16,7 +16,6 @@ from clients.board import BoardState, render_board
 from clients.cli import build_parser, exit_code_for, main
 from clients.render import (
     cluster_status_renderable,
-    format_age,
     incident_panel,
     incidents_table,
     to_dict,
@@ -24,6 +23,7 @@ from clients.render import (
     unit_panel,
     units_table,
 )
+from clients.render_time import format_age
 
 Ev = pb.WatchEvent
 

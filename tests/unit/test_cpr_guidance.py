@@ -1,7 +1,7 @@
-"""Telephone-guided CPR on hand-made incidents: each step once and in order, only on an
-open incident, the record copied and never changed in place; the review's figures from
-the 113 call's answer, an incident with no call counted apart; and their rows in
-``amk kpi`` and the API's KPI message."""
+"""Telephone-guided CPR on hand-made incidents: each step once and in order, only before
+a unit is on scene, bystander CPR instead of both, the record copied and never changed
+in place, no hand-over while the caller is guided; the review's figures from the 113
+call's answer, with what is counted apart; and their rows in ``amk kpi``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import io
 import pytest
 from rich.console import Console
 
-from actors.domain import cpr_guidance, kpi
+from actors.domain import cpr_guidance, decide, kpi
 from actors.domain.enums import CprStep
 from actors.domain.errors import PreconditionError
 from actors.domain.model import (
@@ -23,13 +23,16 @@ from actors.domain.model import (
     Urgency,
 )
 from actors.gateway.kpi_service import figure_pb
+from amk.dispatch.v1 import dispatch_pb2 as pb
 from clients import kpi as ckpi
+from clients.cli import build_parser
+from clients.render_cpr import cpr_text
 
 pytestmark = pytest.mark.timeout(30)
 
 HERE = Position(59.91, 10.75)
 T0 = 1_700_000_000.0
-STARTED, COMPRESSIONS = CprStep.STARTED, CprStep.COMPRESSIONS
+STARTED, COMPRESSIONS, BYSTANDER = CprStep.STARTED, CprStep.COMPRESSIONS, CprStep.BYSTANDER
 
 
 def incident(iid: str = "OSL-000001", status=IncidentStatus.RECEIVED, cpr=None, region="oslo"):
@@ -62,8 +65,10 @@ def test_started_then_compressions_each_once_with_who_and_when() -> None:
     ("held", "step", "says"),
     [
         (None, COMPRESSIONS, "not started"),
-        (CprGuidance(T0 + 30, "kari"), STARTED, "already recorded as started at 22:13:50"),
-        (CprGuidance(T0 + 30, "kari", T0 + 75, "ola"), COMPRESSIONS, "already recorded at"),
+        (CprGuidance(T0 + 30, "kari"), STARTED, "already recorded as started"),
+        (CprGuidance(T0 + 30, "kari"), BYSTANDER, "already recorded as started"),
+        (CprGuidance(T0 + 30, "kari", T0 + 75, "ola"), COMPRESSIONS, "already recorded"),
+        (CprGuidance(T0 + 30, "kari", bystander=True), COMPRESSIONS, "under way when"),
     ],
 )
 def test_a_step_out_of_turn_or_again_is_refused(held, step, says) -> None:
@@ -71,25 +76,55 @@ def test_a_step_out_of_turn_or_again_is_refused(held, step, says) -> None:
         cpr_guidance.record(incident(cpr=held), step, "kari", T0 + 100)
 
 
-@pytest.mark.parametrize("status", [IncidentStatus.CLOSED, IncidentStatus.CANCELLED])
-def test_a_closed_incident_is_not_guided(status) -> None:
-    with pytest.raises(PreconditionError, match=status.value):
-        cpr_guidance.record(incident(status=status), STARTED, "kari", T0 + 30)
+def test_bystander_cpr_is_recorded_instead_of_both() -> None:
+    done = cpr_guidance.record(incident(), BYSTANDER, "kari", T0 + 30)
+    assert done.cpr == CprGuidance(T0 + 30, "kari", bystander=True)
+    assert Incident.decode(done.encode()).cpr == done.cpr
 
 
-def test_delays_run_from_the_answer_and_an_incident_with_no_call_is_apart() -> None:
+@pytest.mark.parametrize(
+    "status",
+    [
+        IncidentStatus.ON_SCENE,
+        IncidentStatus.TRANSPORTING,
+        IncidentStatus.AT_HOSPITAL,
+        IncidentStatus.CLOSED,
+        IncidentStatus.CANCELLED,
+    ],
+)
+def test_nothing_is_recorded_once_a_unit_is_on_scene_or_the_incident_closed(status) -> None:
+    for step, held in ((STARTED, None), (COMPRESSIONS, CprGuidance(T0 + 30, "kari"))):
+        with pytest.raises(PreconditionError, match=status.value):
+            cpr_guidance.record(incident(status=status, cpr=held), step, "kari", T0 + 60)
+
+
+def test_no_hand_over_while_the_caller_is_guided() -> None:
+    guided = incident(status=IncidentStatus.DISPATCHED, cpr=CprGuidance(T0 + 30, "kari"))
+    assert cpr_guidance.guiding(guided)
+    with pytest.raises(PreconditionError, match="guided through CPR"):
+        decide.move_incident(guided, [], "sorlandet", T0 + 60)
+    on_scene = incident(status=IncidentStatus.ON_SCENE, cpr=CprGuidance(T0 + 30, "kari"))
+    assert not cpr_guidance.guiding(on_scene)
+    moved, _ = decide.move_incident(on_scene, [], "sorlandet", T0 + 60)
+    assert moved.region == "sorlandet" and moved.cpr == on_scene.cpr
+    assert not cpr_guidance.guiding(incident())
+
+
+def test_delays_run_from_the_answer_and_what_is_counted_apart() -> None:
     incidents = [
         incident("i1", cpr=CprGuidance(T0 + 40, "k", T0 + 100, "k")),
         incident("i2", cpr=CprGuidance(T0 + 70, "k")),  # no compressions (yet)
         incident("i3", cpr=CprGuidance(T0 + 20, "k")),  # made with no call
         incident("i4"),  # never guided
+        incident("i5", cpr=CprGuidance(T0 + 5, "k")),  # the call linked after the start
+        incident("i6", cpr=CprGuidance(T0 + 50, "k", bystander=True)),
     ]
-    answered = {"i1": T0 + 10, "i2": T0 + 10, "i4": T0 + 10}
-    delays, no_call = cpr_guidance.delays(incidents, answered)
-    assert delays == {("oslo", Urgency.AKUTT): {STARTED: [30.0, 60.0], COMPRESSIONS: [90.0]}}
-    assert no_call == {"oslo": 1}
-    later, apart = cpr_guidance.delays(incidents, answered, since=T0 + 1)
-    assert later == {} and apart == {}
+    answered = {"i1": T0 + 10, "i2": T0 + 10, "i4": T0 + 10, "i5": T0 + 10, "i6": T0 + 10}
+    delays, apart = cpr_guidance.delays(incidents, answered)
+    assert delays == {("oslo", Urgency.AKUTT): {STARTED: [30.0, 60.0, 40.0], COMPRESSIONS: [90.0]}}
+    assert apart == {"oslo": {"no_call": 1, "call_after_guidance": 1, "bystander": 1}}
+    later, none = cpr_guidance.delays(incidents, answered, since=T0 + 1)
+    assert later == {} and none == {}
 
 
 def test_figures_in_the_kpis_and_their_rows() -> None:
@@ -104,13 +139,27 @@ def test_figures_in_the_kpis_and_their_rows() -> None:
     oslo = {f.measure: f for f in tcpr if f.region == "oslo"}
     assert (oslo[kpi.TCPR_STARTED].count, oslo[kpi.TCPR_STARTED].p50_s) == (1, 30.0)
     assert (oslo[kpi.TCPR_COMPRESSIONS].count, oslo[kpi.TCPR_COMPRESSIONS].p50_s) == (1, 90.0)
-    assert oslo[kpi.TCPR_STARTED].excluded == ((kpi.NO_CALL, 1),)
+    assert oslo[kpi.TCPR_STARTED].excluded == (("no_call", 1),)
     assert all(f.target_s == 0 for f in tcpr)
     # A region whose only guided incident had no call: counted apart, no times.
     (vestfold,) = [f for f in tcpr if f.region == "vestfold-telemark"]
-    assert (vestfold.count, vestfold.excluded) == (0, ((kpi.NO_CALL, 1),))
+    assert (vestfold.count, vestfold.excluded) == (0, (("no_call", 1),))
 
     out = io.StringIO()
     Console(file=out, width=200).print(ckpi.kpi_table([figure_pb(f) for f in tcpr]))
     text = out.getvalue()
     assert "113 answered → CPR guidance" in text and "113 answered → compressions" in text
+
+
+def test_the_cli_records_a_step_and_shows_the_guidance() -> None:
+    args = build_parser().parse_args(["incident", "cpr", "OSL-000001", "compressions"])
+    assert (args.id, args.step) == ("OSL-000001", "compressions")
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["incident", "cpr", "OSL-000001", "ended"])
+    g = pb.CprGuidance(started_by="kari", compressions_by="ola")
+    g.started_at.FromSeconds(int(T0))
+    g.compressions_at.FromSeconds(int(T0) + 75)
+    assert "(recorded by ola, 1m15s later)" in cpr_text(g).plain
+    g = pb.CprGuidance(started_by="kari", bystander=True)
+    g.started_at.FromSeconds(int(T0))
+    assert cpr_text(g).plain.endswith("compressions were under way already")

@@ -14,7 +14,9 @@ from actors.domain.eido import (
     import_incident,
     incident_tracking_id,
 )
+from actors.domain.eido.formats import iso_time
 from actors.domain.errors import InvalidArgumentError
+from actors.domain.model import CprGuidance
 from tests.unit.eido_samples import (
     AGENCY,
     AGENCY_NAME,
@@ -24,6 +26,7 @@ from tests.unit.eido_samples import (
     pidf_point,
     rich_incident,
 )
+from tests.unit.eido_schema import load_spec, schema_validator
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -111,3 +114,23 @@ def test_export_refuses_units_that_do_not_match_the_assignment() -> None:
     with pytest.raises(InvalidArgumentError) as err:
         export_incident(inc, units, agency_id="", agency_name="", now=NOW)
     assert err.value.field == "agency_id"
+
+
+def test_cpr_guidance_travels_as_a_note_people_read() -> None:
+    """EIDO has no field for telephone-guided CPR: the receiving centre reads it in a
+    note (times in UTC, who recorded each), and our import carries it as one."""
+    inc, units = rich_incident()
+    inc.cpr = CprGuidance(NOW - 300, "kari", NOW - 250, "ola")
+    doc = export(inc, units)
+    (note,) = [n for n in doc["notesComponent"] if "CPR" in n["notesActionComments"]]
+    assert note["notesActionComments"] == (
+        f"Telephone-guided CPR: guidance started {iso_time(NOW - 300)} (kari); "
+        f"first compression {iso_time(NOW - 250)} (ola)"
+    )
+    assert {"$ref": note["$id"]} in doc["incidentComponent"]["notesReference"]
+    schema_validator(load_spec())(doc)
+    imp, _ = import_incident(doc, region="oslo")
+    assert (note["notesActionComments"], "", NOW - 300) in imp.notes
+    inc.cpr = CprGuidance(NOW - 300, "kari", bystander=True)
+    (note,) = [n for n in export(inc, units)["notesComponent"] if "CPR" in n["notesActionComments"]]
+    assert note["notesActionComments"].endswith("compressions were under way already")

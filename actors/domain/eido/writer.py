@@ -24,7 +24,9 @@ Where our fields go (names are the schema's; ``#x`` is a component ``$id``):
 * ``locationComponent``: ``locationByValue`` is PIDF-LO (a gml:Point, or a gs:Circle whose
   radius is the accuracy in metres); ``locationDescriptionText`` is the address.
 * ``notesComponent``: ``notesActionComments`` (HTML-escaped text), ``lastUpdateTimeStamp``
-  (time), ``agentReference`` -> ``agentComponent`` whose ``agentJcard`` names the author.
+  (time), ``agentReference`` -> ``agentComponent`` whose ``agentJcard`` names the author;
+  and telephone-guided CPR, when recorded, as one more note (EIDO has no field for it:
+  the receiving centre reads that the caller was being guided, and since when).
 * ``emergencyResourceComponent``: one per assigned unit (``$id`` = ``<unit id>@<agency>``,
   ``emergencyResourceName`` = call sign, kind, crew, status, ``unitLocationReference``);
   ``dispatchComponent[0]`` lists them.
@@ -38,6 +40,7 @@ import html
 import uuid
 from typing import Any
 
+from actors.domain import cpr_guidance
 from actors.domain.eido.extension import EXTENSION_PURPOSE, write_extension
 from actors.domain.eido.formats import iso_time, jcard, tel_uri
 from actors.domain.eido.pidf import pidf_location
@@ -137,6 +140,10 @@ def export_incident(
         n["notesActionComments"] = html.escape(note.text, quote=False)
         if agent:
             n["agentReference"] = _ref(agent)
+        notes.append(n)
+    if inc.cpr is not None and inc.cpr.started_at:  # EIDO has no field: a note for people
+        n = {**prologue(cid("note/cpr"), inc.cpr.started_at)}
+        n["notesActionComments"] = html.escape(cpr_guidance.note_text(inc.cpr, iso_time))
         notes.append(n)
 
     incident: dict[str, Any] = prologue(cid("incident"), inc.updated_at)

@@ -282,8 +282,9 @@ class DispatchServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RecordCprGuidance(self, request, context):
-        """A step of telephone-guided CPR, recorded as it happens: each once, in order, on an
-        open incident (FAILED_PRECONDITION otherwise, naming when it was recorded).
+        """A step of telephone-guided CPR, recorded as it happens: each once, in order, before
+        a unit is on scene (FAILED_PRECONDITION otherwise). While it goes on, the incident
+        is not handed over to another region.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -1,7 +1,8 @@
 // Telephone-guided CPR (telefonveiledet HLR) on the selected incident, near its top: the
 // dispatcher records, with one click each, when the guidance began and when the caller's
-// chest compressions did (each once, in order: cpr_guidance.py), sees how long ago, and
-// counts with the caller by a beat at 110 a minute while nobody is on scene yet. The
+// first chest compressions did (or that compressions were already under way), each once
+// and only before a unit is on scene (cpr_guidance.py); sees how long ago the guidance
+// began, and counts with the caller by a beat at 110 a minute until a unit is there. The
 // times are the quality review's (amk kpi: from the 113 call to each).
 import { rpc } from '../api.js';
 import { duration, h, timeOfDay, when } from '../dom.js';
@@ -10,48 +11,60 @@ import { t } from '../i18n.js';
 import { can } from '../session.js';
 import { putIncident } from '../state.js';
 
-const CLOSED = new Set(['INCIDENT_STATUS_CLOSED', 'INCIDENT_STATUS_CANCELLED']);
 /** Nobody of ours at the patient yet: the caller's hands are all the patient has. */
 const BEFORE_SCENE = new Set(['INCIDENT_STATUS_RECEIVED', 'INCIDENT_STATUS_TRIAGED', 'INCIDENT_STATUS_DISPATCHED']);
+/** Where a cardiac arrest is likeliest: not yet triaged (it is recognised in the first
+ * seconds of the call) or akutt. The start is offered on the others too, less loudly. */
+const LIKELY = new Set(['URGENCY_UNSPECIFIED', 'URGENCY_AKUTT', undefined]);
 export const BEATS_PER_MINUTE = 110; // within the guidelines' 100-120 compressions a minute
 
-/** Urgencies a cardiac arrest can be among: not yet triaged (it is recognised in the
- * first seconds of the call), or akutt (a patient who got worse is triaged again). */
-const MAY_ARREST = new Set(['URGENCY_UNSPECIFIED', 'URGENCY_AKUTT', undefined]);
+/** What the block shows depends on only these: it is rebuilt when they change, not on
+ * every update of the incident (a unit's position), so the beat keeps its rhythm and a
+ * refusal beside a button stays. */
+export function cprKey(inc) {
+  return JSON.stringify([inc.cpr || null, inc.status, inc.urgency, can('RecordCprGuidance')]);
+}
 
-/** The block for incident `inc`, or null (not guided, and not an incident to offer it
- * on: closed, or triaged haster or vanlig). */
+/** The block for incident `inc`, or null (never guided, and a unit is on scene). */
 export function cprBlock(inc) {
   const g = inc.cpr || {};
   const started = when(g.started_at);
   const compressions = when(g.compressions_at);
-  const open = !CLOSED.has(inc.status);
-  const may = open && can('RecordCprGuidance');
-  if (!Number.isFinite(started) && !(may && MAY_ARREST.has(inc.urgency))) return null;
-  const step = Number.isFinite(compressions) ? 'compressions' : Number.isFinite(started) ? 'started' : 'none';
+  const before = BEFORE_SCENE.has(inc.status);
+  const may = before && can('RecordCprGuidance');
+  if (!Number.isFinite(started) && !may) return null;
+  const step = Number.isFinite(compressions) ? 'compressions' : g.bystander ? 'bystander'
+    : Number.isFinite(started) ? 'started' : 'none';
   const el = h('div', { class: 'cpr', id: 'cpr', dataset: { step } }, h('h4', {}, t('cpr.title')));
   const err = h('span', { class: 'form-error' });
-  const record = (value, label, extra = '') => {
-    const b = h('button', { type: 'button', class: `cpr-record ${extra}`.trim(), dataset: { action: 'RecordCprGuidance', step: value } }, label);
+  const record = (value, label, urgent) => {
+    const b = h('button', {
+      type: 'button', class: urgent ? 'cpr-record urgent' : 'cpr-record secondary',
+      dataset: { action: 'RecordCprGuidance', step: value },
+    }, label);
     b.addEventListener('click', () => act(b, err, async () => {
       putIncident(await rpc('RecordCprGuidance', { incident_id: inc.id, step: value }));
     }));
     return b;
   };
   if (step === 'none') {
-    el.append(record('CPR_STEP_STARTED', t('cpr.start'), 'urgent'), ' ', err);
+    el.append(record('CPR_STEP_STARTED', t('cpr.start'), LIKELY.has(inc.urgency)), ' ',
+      record('CPR_STEP_BYSTANDER', t('cpr.bystander'), false), ' ', err);
     return el;
   }
-  el.append(h('p', {}, t('cpr.started', { time: timeOfDay(g.started_at), who: g.started_by || '–' }), ' · ',
-    h('span', { class: 'cpr-since', dataset: { since: String(started) } }, since(started))));
+  const who = (by) => by || '–';
+  el.append(h('p', {},
+    t(g.bystander ? 'cpr.started_bystander' : 'cpr.started', { time: timeOfDay(g.started_at), who: who(g.started_by) }),
+    before ? [' · ', h('span', { class: 'cpr-since', dataset: { since: String(started) } }, since(started))] : null));
   if (step === 'started') {
-    if (may) el.append(record('CPR_STEP_COMPRESSIONS', t('cpr.compressions'), 'urgent'), ' ', err);
-  } else {
+    if (may) el.append(record('CPR_STEP_COMPRESSIONS', t('cpr.compressions'), true), ' ', err);
+  } else if (step === 'compressions') {
     el.append(h('p', {}, t('cpr.compressions_at', {
-      time: timeOfDay(g.compressions_at), who: g.compressions_by || '–', after: duration(compressions - started),
+      time: timeOfDay(g.compressions_at), who: who(g.compressions_by),
+      after: duration(compressions - started, t('unit.hour')),
     })));
   }
-  if (open && BEFORE_SCENE.has(inc.status)) {
+  if (before) {
     el.append(h('p', { class: 'cpr-beat-line' },
       h('span', { class: 'cpr-beat', style: `animation-duration: ${60 / BEATS_PER_MINUTE}s`, 'aria-hidden': 'true' }),
       ' ', t('cpr.beat', { rate: BEATS_PER_MINUTE })));
@@ -60,10 +73,10 @@ export function cprBlock(inc) {
 }
 
 function since(at) {
-  return t('cpr.since', { time: duration(Date.now() - at) });
+  return t('cpr.since', { time: duration(Date.now() - at, t('unit.hour')) });
 }
 
-// One clock for every "since" shown (the panel redraws only when the incident changes).
+// One clock for every "since" shown (the block is not redrawn as time passes).
 setInterval(() => {
   for (const el of document.querySelectorAll('.cpr-since[data-since]')) el.textContent = since(Number(el.dataset.since));
 }, 1000);

@@ -12,7 +12,7 @@ import { URGENCY_COLOUR } from '../map_symbols.js';
 import { can, regionName } from '../session.js';
 import { callSign, on, putIncident, putUnit, store } from '../state.js';
 import { airForm, alertForm, alertList } from './alerts.js';
-import { cprBlock } from './cpr.js';
+import { cprBlock, cprKey } from './cpr.js';
 import { criteriaPicker } from './criteria.js';
 import { preNotifyForm } from './prenotify.js';
 import { INCIDENT_STATUSES } from './incidents.js';
@@ -96,8 +96,21 @@ export function incidentDetailPanel() {
   function drawFacts(el, id) {
     const inc = store.incidents.get(id);
     if (!inc) {
+      el.parts = null;
       fill(el, glassBanner(id), h('p', { class: 'empty' }, t('detail.waiting', { id })));
       return;
+    }
+    // Three parts; the CPR block's is replaced only when what it shows changed (its
+    // beat would restart, and a refusal beside its button go, on every unit update).
+    if (!el.parts) {
+      el.parts = { head: h('div'), cpr: h('div', { class: 'cpr-slot' }), rest: h('div'), key: null };
+      el.replaceChildren(el.parts.head, el.parts.cpr, el.parts.rest);
+    }
+    const parts = el.parts;
+    const key = cprKey(inc);
+    if (parts.key !== key) {
+      parts.key = key;
+      fill(parts.cpr, cprBlock(inc));
     }
     const pos = inc.position;
     const row = (key, value) => [h('dt', {}, t(key)), h('dd', {}, value)];
@@ -118,13 +131,13 @@ export function incidentDetailPanel() {
       return li;
     });
     const notes = (inc.notes || []).map((n) => h('li', {}, h('span', { class: 'meta' }, `${timeOfDay(n.at)} ${n.author || ''}: `), n.text));
-    fill(el,
+    fill(parts.head,
       glassBanner(id),
       h('h3', {},
         h('span', { class: 'dot', style: `background:${URGENCY_COLOUR[inc.urgency] || URGENCY_COLOUR.URGENCY_UNSPECIFIED}` }),
         `${inc.urgency === 'URGENCY_UNSPECIFIED' ? t('map.untriaged') : en(inc.urgency)} · `,
-        h('span', { class: 'mono' }, inc.id)),
-      cprBlock(inc),
+        h('span', { class: 'mono' }, inc.id)));
+    fill(parts.rest,
       h('dl', { class: 'facts-list' },
         row('incident.status', en(inc.status)),
         row('incident.region', regionName(inc.region)),
