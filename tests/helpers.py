@@ -8,6 +8,8 @@ import functools
 import re
 import tempfile
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
@@ -19,7 +21,8 @@ from actors.domain.access import DEFAULT_TABLE
 from chaos import processes
 from cluster.config import ClusterConfig
 from cluster.etcd_server import find_free_port
-from cluster.pki import local_identities
+from cluster.pki import TlsFiles, local_identities
+from cluster.tls import https_client_context
 from cluster.tokens import LocalIssuer
 
 T = TypeVar("T")
@@ -168,3 +171,18 @@ def make_config(
 if __name__ == "__main__":  # regenerate the suite's role table after editing the shipped one
     TEST_ACCESS_TABLE.parent.mkdir(exist_ok=True)
     TEST_ACCESS_TABLE.write_text(access_table_for_tests(DEFAULT_TABLE.read_text()))
+
+
+async def scrape_metrics(address: str, files: TlsFiles) -> tuple[int, str]:
+    """``https://{address}/metrics`` with the certificate ``files``: the status and the
+    body (an HTTP error's too), off the event loop."""
+
+    def get() -> tuple[int, str]:
+        url = f"https://{address}/metrics"
+        try:
+            with urllib.request.urlopen(url, timeout=10, context=https_client_context(files)) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as err:
+            return err.code, err.read().decode()
+
+    return await asyncio.to_thread(get)

@@ -8,9 +8,6 @@ default), so the gateway that did not take the revocation follows within the tes
 
 from __future__ import annotations
 
-import asyncio
-import urllib.error
-import urllib.request
 import uuid
 from typing import Any
 
@@ -24,10 +21,10 @@ from amk.audit.v1 import credentials_pb2_grpc as crpb_grpc
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
 from cluster.pki import LocalCa, TlsFiles
-from cluster.tls import console_identity, https_client_context, open_channel, service_identity
+from cluster.tls import console_identity, open_channel, service_identity
 from cluster.tokens import LocalIssuer
 from tests.conftest import RunningCluster
-from tests.helpers import assert_eventually, rid
+from tests.helpers import assert_eventually, rid, scrape_metrics
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -137,18 +134,8 @@ async def test_a_revoked_certificate_scrapes_no_metrics_endpoint(cluster: Runnin
     endpoints = [cluster.config.metrics_address(a) for a in cluster.config.gateways]
     assert all(endpoints), endpoints
 
-    def scrape(files: TlsFiles, address: str) -> tuple[int, str]:
-        url = f"https://{address}/metrics"
-        try:
-            with urllib.request.urlopen(
-                url, timeout=10, context=https_client_context(files)
-            ) as resp:
-                return resp.status, resp.read().decode()
-        except urllib.error.HTTPError as err:
-            return err.code, err.read().decode()
-
     for address in endpoints:
-        status, body = await asyncio.to_thread(scrape, lost, address)
+        status, body = await scrape_metrics(address, lost)
         assert status == 200 and "amk_" in body, status
     engineer = person(cluster, "engineer")
     try:
@@ -160,14 +147,14 @@ async def test_a_revoked_certificate_scrapes_no_metrics_endpoint(cluster: Runnin
         await engineer.close()
 
     async def refused(address: str) -> None:
-        status, body = await asyncio.to_thread(scrape, lost, address)
+        status, body = await scrape_metrics(address, lost)
         assert status == 403, status
         assert serial(lost) in body and "revoked" in body and REASON in body, body
 
     await refused(endpoints[0])  # the gateway that took it: at once
     await assert_eventually(lambda: refused(endpoints[1]), timeout_s=10)
     for address in endpoints:
-        status, body = await asyncio.to_thread(scrape, kept, address)
+        status, body = await scrape_metrics(address, kept)
         assert status == 200 and "amk_" in body, status
 
 

@@ -43,7 +43,7 @@ from cluster.etcd_server import find_free_port
 from cluster.histogram import Histogram, StoreMetrics
 from cluster.ownership import Owner, OwnerRecord
 from cluster.pki import LocalCa
-from cluster.tls import https_client_context
+from tests.helpers import scrape_metrics
 
 HERE = Position(59.91, 10.75)
 GIB = 1024**3
@@ -358,20 +358,9 @@ async def test_a_client_that_never_finishes_its_handshake_holds_no_other_scrape(
     host, port = server.address.rsplit(":", 1)
     silent = socket.create_connection((host, int(port)))  # connects, never says hello
     try:
-
-        def scrape(files) -> tuple[int, str]:
-            url = f"https://{server.address}/metrics"
-            try:
-                with urllib.request.urlopen(
-                    url, timeout=5, context=https_client_context(files)
-                ) as resp:
-                    return resp.status, resp.read().decode()
-            except urllib.error.HTTPError as err:
-                return err.code, err.read().decode()
-
-        status, text = await asyncio.to_thread(scrape, kept)
+        status, text = await scrape_metrics(server.address, kept)
         assert status == 200 and "amk_test_value 7.0" in text
-        assert await asyncio.to_thread(scrape, lost) == (403, "revoked: lost tablet\n")
+        assert await scrape_metrics(server.address, lost) == (403, "revoked: lost tablet\n")
     finally:
         silent.close()
         await server.stop()
