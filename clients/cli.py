@@ -436,7 +436,8 @@ def build_parser() -> argparse.ArgumentParser:
         "step",
         metavar="STEP",
         choices=enum_choices(CPR_STEP),
-        help="started (the guidance began) or compressions (the caller's first)",
+        help="started (the guidance began), compressions (the caller's first), or bystander"
+        " (instead of both: compressions were under way already)",
     )
     _request_id_option(cpr)
 

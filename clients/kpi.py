@@ -45,8 +45,8 @@ MEASURE_LABEL = {
     "on_scene": "to on scene",
     "alert_sent": "113 answered → alert sent",
     "prenotification_lead": "pre-notification lead",
-    "tcpr_started": "113 answered → CPR guidance",
-    "tcpr_compressions": "113 answered → compressions",
+    "tcpr_started": "113 answered → CPR guidance started",
+    "tcpr_compressions": "113 answered → first compression",
 }
 _MEASURE_ORDER = {m: i for i, m in enumerate(MEASURE_LABEL)}
 _AREA_ORDER = {"": 0, "urban": 1, "rural": 2, "unknown": 3}

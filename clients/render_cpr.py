@@ -21,5 +21,5 @@ def cpr_text(g: pb.CprGuidance) -> Text:
         out.append(f"; first compression {format_time(g.compressions_at)} (recorded by ")
         out.append(f"{g.compressions_by or '?'}, {format_age(after)} later)")
     else:
-        out.append("; no compressions recorded yet", style="bold red")
+        out.append("; no compressions recorded")
     return out

@@ -168,11 +168,6 @@ def make_config(
     )
 
 
-if __name__ == "__main__":  # regenerate the suite's role table after editing the shipped one
-    TEST_ACCESS_TABLE.parent.mkdir(exist_ok=True)
-    TEST_ACCESS_TABLE.write_text(access_table_for_tests(DEFAULT_TABLE.read_text()))
-
-
 async def scrape_metrics(address: str, files: TlsFiles) -> tuple[int, str]:
     """``https://{address}/metrics`` with the certificate ``files``: the status and the
     body (an HTTP error's too), off the event loop."""
@@ -186,3 +181,8 @@ async def scrape_metrics(address: str, files: TlsFiles) -> tuple[int, str]:
             return err.code, err.read().decode()
 
     return await asyncio.to_thread(get)
+
+
+if __name__ == "__main__":  # regenerate the suite's role table after editing the shipped one
+    TEST_ACCESS_TABLE.parent.mkdir(exist_ok=True)
+    TEST_ACCESS_TABLE.write_text(access_table_for_tests(DEFAULT_TABLE.read_text()))

@@ -9,8 +9,9 @@ matter are recorded as they happen, on the incident:
 - ``started``: the dispatcher began guiding (the cardiac arrest recognised);
 - ``compressions``: the caller's first chest compressions;
 - ``bystander``, instead of both: compressions were already under way when the guidance
-  began (bystanders or staff had started); the dispatcher coaches them. The first
-  compression came before anything the centre did and is not timed (counted apart).
+  began (bystanders or staff had started); the dispatcher coaches them. The start is
+  timed; the first compression came before anything the centre did and is not (counted
+  apart on the compressions' figure).
 
 Each is recorded once: a second click answers FAILED_PRECONDITION instead of moving the
 time, since a time that could be moved afterwards would say nothing. Compressions come
@@ -23,7 +24,8 @@ centre that no longer serves the incident could not record the compressions.
 
 The review's figures (:func:`delays`) run from the 113 call's answer to each moment,
 per region and urgency. Apart: guidance with no answered call (an incident made by
-hand), a call answered only after the guidance began (linked later), and bystander CPR.
+hand), a call answered only after the guidance began (linked later), and, from the
+compressions only, bystander CPR.
 This project knows no national target for them: they are reported, not held to one.
 """
 
@@ -33,16 +35,15 @@ import copy
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 
-from actors.domain.enums import CprStep, IncidentStatus, Urgency
+from actors.domain import incident_lifecycle
+from actors.domain.enums import CprStep, Urgency
 from actors.domain.errors import PreconditionError
 from actors.domain.model import CprGuidance, Incident
 
 #: The moments timed by the review, in the order they happen.
 TIMED: tuple[CprStep, ...] = (CprStep.STARTED, CprStep.COMPRESSIONS)
 #: Incidents nobody of ours has reached yet: the caller's hands are all the patient has.
-BEFORE_SCENE: frozenset[IncidentStatus] = frozenset(
-    {IncidentStatus.RECEIVED, IncidentStatus.TRIAGED, IncidentStatus.DISPATCHED}
-)
+BEFORE_SCENE = incident_lifecycle.BEFORE_SCENE
 # Counted apart by the review.
 NO_CALL = "no_call"
 CALL_AFTER_GUIDANCE = "call_after_guidance"
@@ -103,13 +104,13 @@ def delays(
     answered_at: Mapping[str, float],
     *,
     since: float | None = None,
-) -> tuple[Delays, dict[str, dict[str, int]]]:
+) -> tuple[Delays, dict[tuple[str, CprStep], dict[str, int]]]:
     """Per (region, urgency): seconds from the 113 call's answer (``answered_at`` by
-    incident id) to each timed step; and per region, the guided incidents counted apart
-    by reason (:data:`NO_CALL`, :data:`CALL_AFTER_GUIDANCE`, :data:`BYSTANDER`: its
-    compressions only)."""
+    incident id) to each timed step; and per region and step, the guided incidents
+    counted apart by reason (:data:`NO_CALL`, :data:`CALL_AFTER_GUIDANCE` from both;
+    :data:`BYSTANDER` from the compressions only)."""
     out: Delays = defaultdict(lambda: {step: [] for step in TIMED})
-    apart: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    apart: dict[tuple[str, CprStep], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for inc in incidents:
         guidance = inc.cpr
         if guidance is None or not guidance.started_at:
@@ -117,16 +118,15 @@ def delays(
         if since is not None and inc.created_at < since:
             continue
         start = answered_at.get(inc.id)
-        if start is None:
-            apart[inc.region][NO_CALL] += 1
-            continue
-        if guidance.started_at < start:
-            apart[inc.region][CALL_AFTER_GUIDANCE] += 1
+        if start is None or guidance.started_at < start:
+            reason = NO_CALL if start is None else CALL_AFTER_GUIDANCE
+            for step in TIMED:
+                apart[(inc.region, step)][reason] += 1
             continue
         mine = out[(inc.region, inc.urgency)]
         mine[CprStep.STARTED].append(guidance.started_at - start)
         if guidance.bystander:
-            apart[inc.region][BYSTANDER] += 1
+            apart[(inc.region, CprStep.COMPRESSIONS)][BYSTANDER] += 1
         elif guidance.compressions_at:
             mine[CprStep.COMPRESSIONS].append(guidance.compressions_at - start)
-    return dict(out), {region: dict(reasons) for region, reasons in apart.items()}
+    return dict(out), {key: dict(reasons) for key, reasons in apart.items()}

@@ -128,4 +128,5 @@ class CprStep(StrEnum):
 
     STARTED = "started"  # the dispatcher began guiding the caller
     COMPRESSIONS = "compressions"  # the caller's first chest compressions
-    BYSTANDER = "bystander"  # instead of both: compressions under way when guidance began
+    # Instead of both: compressions under way when the guidance began (start timed only).
+    BYSTANDER = "bystander"

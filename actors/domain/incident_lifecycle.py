@@ -34,6 +34,8 @@ TRANSITIONS: dict[S, frozenset[S]] = {
 }
 
 TERMINAL: frozenset[S] = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt)
+#: Nobody of ours on scene yet: the statuses an incident may still be cancelled from.
+BEFORE_SCENE: frozenset[S] = frozenset(s for s, nxt in TRANSITIONS.items() if S.CANCELLED in nxt)
 
 # While a unit works an incident, its progress moves the incident along
 # (first unit on scene -> incident on scene, and so on).

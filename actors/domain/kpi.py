@@ -41,8 +41,8 @@ Measures, per region (and per urgency for the incident measures):
     telephone-guided CPR: the incident's 113 call answered to the guidance started, and
     to the caller's first compressions (:mod:`actors.domain.cpr_guidance`). Counted
     apart: guidance with no answered call (``no_call``), a call answered only after the
-    guidance began (``call_after_guidance``), and compressions already under way when
-    it began (``bystander``: not timed). No target.
+    guidance began (``call_after_guidance``), and from the compressions, compressions
+    already under way when it began (``bystander``: its start is timed). No target.
 
 The incident measures are grouped by the incident's *current* urgency (its last
 triage); never-triaged incidents are grouped under urgency ``None`` (UNSPECIFIED).
@@ -496,16 +496,17 @@ def cpr_figures(
     delays, apart = cpr_guidance.delays(incidents, _answered_at(calls), since=since)
     out: list[Figure] = []
     for (region, urgency), steps in delays.items():
-        excluded = tuple(sorted(apart.get(region, {}).items()))
         for step, measure in TCPR_MEASURES.items():
             if steps[step]:
+                excluded = tuple(sorted(apart.get((region, step), {}).items()))
                 out.append(
                     figure(region, urgency, measure, steps[step], NO_TARGET_TCPR, excluded=excluded)
                 )
-    for region, reasons in apart.items():
-        if not any(f.region == region for f in out):
+    for (region, step), reasons in apart.items():
+        measure = TCPR_MEASURES[step]
+        if not any(f.region == region and f.measure == measure for f in out):
             excluded = tuple(sorted(reasons.items()))
-            out.append(figure(region, None, TCPR_STARTED, [], NO_TARGET_TCPR, excluded=excluded))
+            out.append(figure(region, None, measure, [], NO_TARGET_TCPR, excluded=excluded))
     return out
 
 

@@ -152,7 +152,7 @@ class MetricsServer:
         log.info("metrics_serving", address=self.address, tls=self.tls is not None)
 
     def start(self) -> None:
-        """Bind and serve at once (a server with nothing to wait for)."""
+        """Bind and serve at once (tests; a gateway binds early and serves later)."""
         self.bind()
         self.serve()
 

@@ -122,7 +122,11 @@ def test_delays_run_from_the_answer_and_what_is_counted_apart() -> None:
     answered = {"i1": T0 + 10, "i2": T0 + 10, "i4": T0 + 10, "i5": T0 + 10, "i6": T0 + 10}
     delays, apart = cpr_guidance.delays(incidents, answered)
     assert delays == {("oslo", Urgency.AKUTT): {STARTED: [30.0, 60.0, 40.0], COMPRESSIONS: [90.0]}}
-    assert apart == {"oslo": {"no_call": 1, "call_after_guidance": 1, "bystander": 1}}
+    # Bystander CPR: its start timed (the 40 s above), its compressions not.
+    assert apart == {
+        ("oslo", STARTED): {"no_call": 1, "call_after_guidance": 1},
+        ("oslo", COMPRESSIONS): {"no_call": 1, "call_after_guidance": 1, "bystander": 1},
+    }
     later, none = cpr_guidance.delays(incidents, answered, since=T0 + 1)
     assert later == {} and none == {}
 
@@ -142,13 +146,15 @@ def test_figures_in_the_kpis_and_their_rows() -> None:
     assert oslo[kpi.TCPR_STARTED].excluded == (("no_call", 1),)
     assert all(f.target_s == 0 for f in tcpr)
     # A region whose only guided incident had no call: counted apart, no times.
-    (vestfold,) = [f for f in tcpr if f.region == "vestfold-telemark"]
-    assert (vestfold.count, vestfold.excluded) == (0, (("no_call", 1),))
+    vestfold = {f.measure: f for f in tcpr if f.region == "vestfold-telemark"}
+    assert set(vestfold) == {kpi.TCPR_STARTED, kpi.TCPR_COMPRESSIONS}
+    assert all((f.count, f.excluded) == (0, (("no_call", 1),)) for f in vestfold.values())
 
     out = io.StringIO()
     Console(file=out, width=200).print(ckpi.kpi_table([figure_pb(f) for f in tcpr]))
     text = out.getvalue()
-    assert "113 answered → CPR guidance" in text and "113 answered → compressions" in text
+    assert "113 answered → CPR guidance started" in text
+    assert "113 answered → first compression" in text
 
 
 def test_the_cli_records_a_step_and_shows_the_guidance() -> None:

@@ -3,8 +3,8 @@
 The complaint chapter and the urgency history travel as one JSON blob marked with
 ``EXTENSION_PURPOSE`` and versioned by ``EXTENSION_SCHEMA``. A foreign CAD ignores it; an
 AMK centre reads it back. Telephone-guided CPR travels as a note instead
-(``writer.py``), readable by people at either end but not as the record's times: the
-receiving centre guides, and times, its own.
+(``writer.py``), readable by people at either end (a foreign CAD too), not as the
+record's times: those stay the review of the centre that guided.
 """
 
 from __future__ import annotations

@@ -142,7 +142,7 @@ def export_incident(
             n["agentReference"] = _ref(agent)
         notes.append(n)
     if inc.cpr is not None and inc.cpr.started_at:  # EIDO has no field: a note for people
-        n = {**prologue(cid("note/cpr"), inc.cpr.started_at)}
+        n = {**prologue(cid("note/cpr"), max(inc.cpr.started_at, inc.cpr.compressions_at))}
         n["notesActionComments"] = html.escape(cpr_guidance.note_text(inc.cpr, iso_time))
         notes.append(n)
 

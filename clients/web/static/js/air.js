@@ -3,7 +3,8 @@
 // free to fly, groups of mission states (air_mission_lifecycle.py's table), and an
 // aircraft's readiness.
 
-import { regionById, session } from './session.js';
+import { t } from './i18n.js';
+import { regionById, regionName, session } from './session.js';
 import { store } from './state.js';
 
 export const AIRCRAFT = new Set(['UNIT_KIND_HELICOPTER', 'UNIT_KIND_FIXED_WING']);
@@ -26,6 +27,11 @@ export function readiness(unit) {
   if (unit.air_mission_id) return 'mission';
   if (unit.status === 'UNIT_STATUS_OUT_OF_SERVICE') return 'out';
   return 'busy';
+}
+
+/** "INN-000004 fra Innlandet": the incident a mission is for, and its AMK's region. */
+export function missionIncident(m) {
+  return `${m.incident_id} ${t('airdesk.from')} ${regionName(m.incident_region)}`;
 }
 
 /** The AMK-LA regions the person's centre owns now (a failover or a hand-over moves the

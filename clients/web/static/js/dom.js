@@ -1,5 +1,6 @@
 // Small DOM helpers: elements are built with textContent, never innerHTML, so nothing a
-// caller or a note says can become markup.
+// caller or a note says can become markup (tipHtml reads innerHTML only to escape text
+// for Leaflet's tooltips).
 
 /** h('div', {class: 'x', dataset: {id: 1}, onclick: fn}, child, 'text', [more]) */
 export function h(tag, attrs = {}, ...children) {

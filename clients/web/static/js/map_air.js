@@ -7,15 +7,15 @@
 // panel, in this window or the desk's other one): inside it the incident's own dot
 // still selects the incident, and a click on the map there still gives its position.
 /* global L */
-import { ENDED, INBOUND, servedAirRegions } from './air.js';
+import { ENDED, INBOUND, missionIncident, servedAirRegions } from './air.js';
 import { selectAirMission } from './desk.js';
 import { h, tipHtml } from './dom.js';
 import { en, t } from './i18n.js';
 import { moveIfMoved, ringImage } from './map_symbols.js';
-import { inHealthRegion, regionName } from './session.js';
+import { inHealthRegion } from './session.js';
 import { callSign, on, store } from './state.js';
 
-export const AIR_MISSION_COLOUR = {
+const AIR_MISSION_COLOUR = {
   AIR_MISSION_STATE_REQUESTED: '#e64980', // waiting for the base's answer: act
   AIR_MISSION_STATE_ACCEPTED: '#364fc7', // on its way
   AIR_MISSION_STATE_AIRBORNE: '#364fc7',
@@ -114,8 +114,8 @@ function missionText(id) {
   const m = store.air.find((x) => x.id === id);
   if (!m) return id;
   return tipHtml([
-    `${t('map.air_mission')} · ${en(m.state)}`,
-    `${m.incident_id} ${t('airdesk.from')} ${regionName(m.incident_region)}`,
+    `${en(m.kind)} · ${en(m.state)}`,
+    missionIncident(m),
     m.address,
     m.unit_id ? callSign(m.unit_id) : '',
   ].filter(Boolean));

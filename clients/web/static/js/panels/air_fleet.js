@@ -5,11 +5,10 @@
 // only as good as this overview, so it is redrawn with every change of units, missions
 // or owners the panel gets. The figures are the live units', as the units panel shows
 // them; nothing here writes.
-import { AIRCRAFT, READINESS, readiness } from '../air.js';
+import { AIRCRAFT, READINESS, missionIncident, readiness } from '../air.js';
 import { h } from '../dom.js';
 import { en, t } from '../i18n.js';
 import { unitIcon } from '../map_symbols.js';
-import { regionName } from '../session.js';
 import { callSign, store } from '../state.js';
 
 /** The overview: its element, and `draw(regions)` for the AMK-LA regions (a Set) the
@@ -50,5 +49,5 @@ export function airFleet() {
  * it is not in the list, e.g. while the stream catches up). */
 function missionText(m, id) {
   if (!m) return ` · ${id}`;
-  return ` · ${m.incident_id} ${t('airdesk.from')} ${regionName(m.incident_region)} (${en(m.state)})`;
+  return ` · ${missionIncident(m)} (${en(m.state)})`;
 }

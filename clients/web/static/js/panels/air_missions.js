@@ -7,14 +7,13 @@
 // redrawn as it changes, its forms only when its state does, so nobody loses what they
 // were typing. Above the missions, the region's aircraft and their readiness
 // (`air_fleet.js`); a mission clicked on the map is brought into view here.
-import { AIRCRAFT, AVAILABLE, ENDED, INBOUND, servedAirRegions } from '../air.js';
+import { AIRCRAFT, ENDED, INBOUND, readiness, servedAirRegions } from '../air.js';
 import { h, throttled, timeOfDay } from '../dom.js';
 import { field, hidden, input, rpcForm, textarea } from '../forms.js';
 import { en, t } from '../i18n.js';
 import { can, regionName } from '../session.js';
 import { applyAir, callSign, on, store } from '../state.js';
 import { airFleet } from './air_fleet.js';
-
 
 /** The panel, or null for a role that may not list air missions. */
 export function airMissionsPanel() {
@@ -171,7 +170,7 @@ function aircraftSelect(m) {
   const fill = () => {
     const keep = el.value;
     const free = [...store.units.values()]
-      .filter((u) => u.region === m.region && AIRCRAFT.has(u.kind) && AVAILABLE.has(u.status))
+      .filter((u) => u.region === m.region && AIRCRAFT.has(u.kind) && readiness(u) === 'ready')
       .sort((a, b) => (a.kind === m.kind ? 0 : 1) - (b.kind === m.kind ? 0 : 1) || callSign(a.id).localeCompare(callSign(b.id)));
     // A chosen aircraft that is no longer free stays chosen, marked: the server's answer
     // then says why, instead of the choice silently becoming "none".

@@ -5,7 +5,7 @@
 // began, and counts with the caller by a beat at 110 a minute until a unit is there. The
 // times are the quality review's (amk kpi: from the 113 call to each).
 import { rpc } from '../api.js';
-import { duration, h, timeOfDay, when } from '../dom.js';
+import { clock, h, timeOfDay, when } from '../dom.js';
 import { act } from '../forms.js';
 import { t } from '../i18n.js';
 import { can } from '../session.js';
@@ -16,7 +16,7 @@ const BEFORE_SCENE = new Set(['INCIDENT_STATUS_RECEIVED', 'INCIDENT_STATUS_TRIAG
 /** Where a cardiac arrest is likeliest: not yet triaged (it is recognised in the first
  * seconds of the call) or akutt. The start is offered on the others too, less loudly. */
 const LIKELY = new Set(['URGENCY_UNSPECIFIED', 'URGENCY_AKUTT', undefined]);
-export const BEATS_PER_MINUTE = 110; // within the guidelines' 100-120 compressions a minute
+const BEATS_PER_MINUTE = 110; // within the guidelines' 100-120 compressions a minute
 
 /** What the block shows depends on only these: it is rebuilt when they change, not on
  * every update of the incident (a unit's position), so the beat keeps its rhythm and a
@@ -61,7 +61,7 @@ export function cprBlock(inc) {
   } else if (step === 'compressions') {
     el.append(h('p', {}, t('cpr.compressions_at', {
       time: timeOfDay(g.compressions_at), who: who(g.compressions_by),
-      after: duration(compressions - started, t('unit.hour')),
+      after: clock((compressions - started) / 1000),
     })));
   }
   if (before) {
@@ -73,7 +73,7 @@ export function cprBlock(inc) {
 }
 
 function since(at) {
-  return t('cpr.since', { time: duration(Date.now() - at, t('unit.hour')) });
+  return t('cpr.since', { time: clock((Date.now() - at) / 1000) }); // m:ss: seconds matter
 }
 
 // One clock for every "since" shown (the block is not redrawn as time passes).
