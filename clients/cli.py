@@ -141,7 +141,9 @@ def cmd_incident_note(ctx: Context) -> int:
 
 def cmd_incident_cpr(ctx: Context) -> int:
     a = ctx.args
-    incident = ctx.client().record_cpr_guidance(a.id, a.step, request_id=a.request_id)
+    incident = ctx.client().record_cpr_guidance(
+        a.id, a.step, reason=a.reason, request_id=a.request_id
+    )
     return ctx.emit(incident, incident_panel)
 
 
@@ -436,9 +438,10 @@ def build_parser() -> argparse.ArgumentParser:
         "step",
         metavar="STEP",
         choices=enum_choices(CPR_STEP),
-        help="started (the guidance began), compressions (the caller's first), or bystander"
-        " (instead of both: compressions were under way already)",
+        help="started (the guidance began), compressions (the caller's first), bystander"
+        " (instead of both: compressions were under way already), or not_given (--reason)",
     )
+    cpr.add_argument("--reason", default="", help="not_given: why the caller was not guided")
     _request_id_option(cpr)
 
     export = command(inc, "export", cmd_incident_export, "the incident as a NENA EIDO document")

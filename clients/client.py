@@ -287,10 +287,16 @@ class AmkClient(OperationsMixin):
         )
         return self._unary("AddIncidentNote", request)
 
-    def record_cpr_guidance(self, id: str, step: str, request_id: str | None = None) -> pb.Incident:
-        """Record a step of telephone-guided CPR now (``started``, ``compressions``)."""
+    def record_cpr_guidance(
+        self, id: str, step: str, reason: str = "", request_id: str | None = None
+    ) -> pb.Incident:
+        """Record a step of telephone-guided CPR now (``started``, ``compressions``,
+        ``bystander``, or ``not_given`` with its ``reason``)."""
         request = pb.RecordCprGuidanceRequest(
-            request_id=_request_id(request_id), incident_id=id, step=enum_value(CPR_STEP, step)
+            request_id=_request_id(request_id),
+            incident_id=id,
+            step=enum_value(CPR_STEP, step),
+            reason=reason,
         )
         return self._unary("RecordCprGuidance", request)
 

@@ -13,7 +13,14 @@ from clients.render_time import format_age, format_time
 def cpr_text(g: pb.CprGuidance) -> Text:
     """Telephone-guided CPR: when it started and the compressions did, and who recorded
     each."""
-    out = Text(f"started {format_time(g.started_at)} (recorded by {g.started_by or '?'})")
+    out = Text()
+    if g.HasField("not_given_at"):
+        out.append(f"not given {format_time(g.not_given_at)} (recorded by {g.not_given_by}): ")
+        out.append(g.not_given_reason)
+        if not g.HasField("started_at"):
+            return out
+        out.append("; then ")
+    out.append(f"started {format_time(g.started_at)} (recorded by {g.started_by or '?'})")
     if g.bystander:
         out.append("; compressions were under way already")
     elif g.HasField("compressions_at"):

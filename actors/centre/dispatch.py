@@ -175,7 +175,7 @@ class Dispatcher:
                 elif isinstance(cmd, ChangeIncidentStatus):
                     new = decide.change_incident_status(inc, cmd.status, now)
                 elif isinstance(cmd, RecordCprGuidance):
-                    new = cpr_guidance.record(inc, cmd.step, cmd.who, now)
+                    new = cpr_guidance.record(inc, cmd.step, cmd.who, now, cmd.reason)
                 elif isinstance(cmd, AddIncidentNote):
                     new = decide.add_note(inc, cmd.text, cmd.who, now)
                 else:

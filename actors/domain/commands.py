@@ -80,6 +80,7 @@ class RecordCprGuidance:
     step: CprStep
     who: str = "console"
     fingerprint: str = ""  # the API request it came from (see IDEMPOTENCY)
+    reason: str = ""  # NOT_GIVEN only: why the guidance was not given
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,12 @@ matter are recorded as they happen, on the incident:
 - ``bystander``, instead of both: compressions were already under way when the guidance
   began (bystanders or staff had started); the dispatcher coaches them. The start is
   timed; the first compression came before anything the centre did and is not (counted
-  apart on the compressions' figure).
+  apart on the compressions' figure);
+- ``not_given``, with why: the arrest was recognised but the caller was not guided (they
+  cannot or will not, or it is plainly too late). Guidance may still start after it (a
+  caller who changes their mind); it is refused once guidance started. The review
+  counts these beside the guided ones, so it can tell how many recognised arrests got
+  guidance.
 
 Each is recorded once: a second click answers FAILED_PRECONDITION instead of moving the
 time, since a time that could be moved afterwards would say nothing. Compressions come
@@ -48,20 +53,26 @@ BEFORE_SCENE = incident_lifecycle.BEFORE_SCENE
 NO_CALL = "no_call"
 CALL_AFTER_GUIDANCE = "call_after_guidance"
 BYSTANDER = "bystander"
+NOT_GIVEN = "not_given"
 
 
-def record(inc: Incident, step: CprStep, who: str, now: float) -> Incident:
-    """``inc`` with ``step`` recorded at ``now`` by ``who``; PreconditionError when a unit
-    is on scene (or the incident closed), the step was recorded before, or comes before
-    its turn."""
+MAX_REASON = 500  # characters of why guidance was not given
+
+
+def record(inc: Incident, step: CprStep, who: str, now: float, reason: str = "") -> Incident:
+    """``inc`` with ``step`` recorded at ``now`` by ``who`` (``reason``: why not given);
+    PreconditionError when a unit is on scene (or the incident closed), the step was
+    recorded before, or comes before its turn."""
     if inc.status not in BEFORE_SCENE:
         raise PreconditionError(
             inc.id, f"incident is {inc.status.value}: CPR guidance is recorded before a unit"
             " is on scene",
         )  # fmt: skip
     held = inc.cpr or CprGuidance()
-    if step in (CprStep.STARTED, CprStep.BYSTANDER) and held.started_at:
+    if step in (CprStep.STARTED, CprStep.BYSTANDER, CprStep.NOT_GIVEN) and held.started_at:
         raise PreconditionError(inc.id, "CPR guidance is already recorded as started")
+    if step is CprStep.NOT_GIVEN and held.not_given_at:
+        raise PreconditionError(inc.id, "CPR guidance is already recorded as not given")
     if step is CprStep.COMPRESSIONS:
         if not held.started_at:
             raise PreconditionError(inc.id, "CPR guidance not started: record its start first")
@@ -73,6 +84,9 @@ def record(inc: Incident, step: CprStep, who: str, now: float) -> Incident:
     guidance = new.cpr = new.cpr or CprGuidance()
     if step is CprStep.COMPRESSIONS:
         guidance.compressions_at, guidance.compressions_by = now, who
+    elif step is CprStep.NOT_GIVEN:
+        guidance.not_given_at, guidance.not_given_by = now, who
+        guidance.not_given_reason = reason
     else:
         guidance.started_at, guidance.started_by = now, who
         guidance.bystander = step is CprStep.BYSTANDER
@@ -83,12 +97,26 @@ def record(inc: Incident, step: CprStep, who: str, now: float) -> Incident:
 def note_text(g: CprGuidance, when: Callable[[float], str]) -> str:
     """The guidance as a line for people (an EIDO note for the centre an incident goes
     to: EIDO has no field for it), times written by ``when``."""
-    text = f"Telephone-guided CPR: guidance started {when(g.started_at)} ({g.started_by})"
+    refused = ""
+    if g.not_given_at:
+        refused = (
+            f"Telephone-guided CPR not given {when(g.not_given_at)} ({g.not_given_by}):"
+            f" {g.not_given_reason}"
+        )
+        if not g.started_at:
+            return refused
+        refused += ". "
+    text = refused + f"Telephone-guided CPR: guidance started {when(g.started_at)} ({g.started_by})"
     if g.bystander:
         return text + "; compressions were under way already"
     if g.compressions_at:
         return text + f"; first compression {when(g.compressions_at)} ({g.compressions_by})"
     return text + "; no compressions recorded"
+
+
+def recorded(g: CprGuidance | None) -> bool:
+    """Whether anything of the guidance was recorded (started, or not given)."""
+    return g is not None and bool(g.started_at or g.not_given_at)
 
 
 def guiding(inc: Incident) -> bool:
@@ -113,9 +141,12 @@ def delays(
     apart: dict[tuple[str, CprStep], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for inc in incidents:
         guidance = inc.cpr
-        if guidance is None or not guidance.started_at:
+        if guidance is None or not recorded(guidance):
             continue
         if since is not None and inc.created_at < since:
+            continue
+        if not guidance.started_at:  # recognised, not guided: beside the guided ones
+            apart[(inc.region, CprStep.STARTED)][NOT_GIVEN] += 1
             continue
         start = answered_at.get(inc.id)
         if start is None or guidance.started_at < start:

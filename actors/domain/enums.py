@@ -130,3 +130,6 @@ class CprStep(StrEnum):
     COMPRESSIONS = "compressions"  # the caller's first chest compressions
     # Instead of both: compressions under way when the guidance began (start timed only).
     BYSTANDER = "bystander"
+    # A cardiac arrest recognised, guidance not given (the caller cannot, will not, or it
+    # is too late), with why; guidance may still start after it.
+    NOT_GIVEN = "not_given"

@@ -236,6 +236,9 @@ class CprGuidance:
     compressions_at: float = 0.0
     compressions_by: str = ""
     bystander: bool = False  # compressions were under way when the guidance began
+    not_given_at: float = 0.0  # recognised, guidance not given (then, perhaps, given)
+    not_given_by: str = ""
+    not_given_reason: str = ""
 
 
 @dataclass(slots=True)

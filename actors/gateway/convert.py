@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from actors.domain import air, prenotify
+from actors.domain import air, cpr_guidance, prenotify
 from actors.domain import validation as v
 from actors.domain.commands import (
     AcknowledgeAlert,
@@ -175,8 +175,16 @@ def add_incident_note(req: pb.AddIncidentNoteRequest, who: str) -> AddIncidentNo
 def record_cpr_guidance(req: pb.RecordCprGuidanceRequest, who: str) -> RecordCprGuidance:
     step = from_pb_enum(CprStep, req.step, "step")
     assert step is not None
+    not_given = step is CprStep.NOT_GIVEN
+    if req.reason and not not_given:
+        raise InvalidArgumentError("reason", "only for step CPR_STEP_NOT_GIVEN")
+    reason = v.text(req.reason, "reason", limit=cpr_guidance.MAX_REASON, required=not_given)
     return RecordCprGuidance(
-        v.request_id(req.request_id), v.entity_id(req.incident_id, "incident_id"), step, who
+        v.request_id(req.request_id),
+        v.entity_id(req.incident_id, "incident_id"),
+        step,
+        who,
+        reason=reason,
     )
 
 
@@ -281,6 +289,9 @@ def cpr_pb(g: CprGuidance) -> pb.CprGuidance:
         compressions_at=when(g.compressions_at),
         compressions_by=g.compressions_by,
         bystander=g.bystander,
+        not_given_at=when(g.not_given_at),
+        not_given_by=g.not_given_by,
+        not_given_reason=g.not_given_reason,
     )
 
 

@@ -28,8 +28,9 @@ async def test_a_call_taker_guides_cpr_from_the_incident_and_both_moments_are_re
     the guidance (who and when, as the API then has it), the beat to count with shows
     and the time since the start runs; a second click records the caller's first
     compressions, and the buttons are gone; a note meanwhile leaves the block (and its
-    beat) as it is. An incident triaged haster is offered it without the red; once a
-    unit is on scene, not at all. Nothing in the page failed."""
+    beat) as it is. An incident triaged haster is offered it without the red, and is
+    recorded as recognised but not guided, with why; once a unit is on scene that stays
+    shown and nothing more is offered. Nothing in the page failed."""
     inc = await stub.CreateIncident(
         pb.CreateIncidentRequest(
             request_id=rid(),
@@ -91,6 +92,19 @@ async def test_a_call_taker_guides_cpr_from_the_incident_and_both_moments_are_re
     quiet = page.locator('#incident-detail #cpr[data-step="none"]')
     await quiet.wait_for(timeout=WAIT_MS)
     assert await quiet.locator("button.urgent").count() == 0
+
+    # Recognised and not guided: why is asked for (refused at the field without it).
+    form = quiet.locator('form[data-form="RecordCprGuidance"]')
+    await form.locator('button[data-action="RecordCprGuidance"]').click()
+    await form.locator('.field-error[data-field="reason"]').wait_for(timeout=WAIT_MS)
+    await form.locator('[name="reason"]').fill("Innringer er alene og kan ikke gå til pasienten")
+    await form.locator('button[data-action="RecordCprGuidance"]').click()
+    not_given = page.locator('#incident-detail #cpr[data-step="not_given"]')
+    await not_given.wait_for(timeout=WAIT_MS)
+    assert "kan ikke gå til pasienten" in (await not_given.text_content() or "")
+    assert await not_given.locator('button[data-step="CPR_STEP_STARTED"]').count() == 1
+    got = await stub.GetIncident(pb.GetIncidentRequest(incident_id=haster.id), timeout=5)
+    assert got.cpr.not_given_reason.startswith("Innringer er alene")
     free = await stub.ListUnits(
         pb.ListUnitsRequest(regions=["oslo"], status=pb.UNIT_STATUS_AVAILABLE_AT_STATION),
         timeout=10,
@@ -105,6 +119,11 @@ async def test_a_call_taker_guides_cpr_from_the_incident_and_both_moments_are_re
         ),
         timeout=10,
     )
-    await page.locator("#incident-detail #cpr").wait_for(state="detached", timeout=WAIT_MS)
+    # On scene: what was recorded stays shown, nothing more is offered.
+    await page.locator('#incident-detail #cpr[data-step="not_given"] button').first.wait_for(
+        state="detached", timeout=WAIT_MS
+    )
+    shown = page.locator('#incident-detail #cpr[data-step="not_given"]')
+    assert await shown.count() == 1 and await shown.locator("button").count() == 0
     assert page.amk_errors == []
     await page.context.close()

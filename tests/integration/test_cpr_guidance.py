@@ -121,6 +121,25 @@ async def test_cpr_guidance_is_recorded_once_in_order_and_timed_from_the_call(st
     ]
     assert history_steps == ["started", "compressions"], history_steps
 
+    # Recognised, not guided: why is required, and only for that step.
+    other = await stub.CreateIncident(
+        pb.CreateIncidentRequest(request_id=rid(), region="oslo", position=GRUNERLOKKA),
+        timeout=10,
+    )
+    code, _, field = await refused(record, step(other.id, pb.CPR_STEP_NOT_GIVEN))
+    assert (code, field) == (grpc.StatusCode.INVALID_ARGUMENT, "reason")
+    with_reason = step(other.id, pb.CPR_STEP_STARTED)
+    with_reason.reason = "ikke relevant"
+    code, _, field = await refused(record, with_reason)
+    assert (code, field) == (grpc.StatusCode.INVALID_ARGUMENT, "reason")
+    not_given = step(other.id, pb.CPR_STEP_NOT_GIVEN)
+    not_given.reason = "Innringer kan ikke forlate bilen"
+    got = await record(not_given, timeout=10)
+    assert got.cpr.not_given_reason == "Innringer kan ikke forlate bilen"
+    assert got.cpr.not_given_by and not got.cpr.HasField("started_at")
+    got = await record(step(other.id, pb.CPR_STEP_STARTED), timeout=10)
+    assert got.cpr.HasField("started_at") and got.cpr.not_given_reason
+
     # A closed incident is not guided.
     closed = await stub.CreateIncident(
         pb.CreateIncidentRequest(request_id=rid(), region="oslo", position=GRUNERLOKKA),

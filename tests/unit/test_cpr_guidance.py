@@ -169,3 +169,36 @@ def test_the_cli_records_a_step_and_shows_the_guidance() -> None:
     g = pb.CprGuidance(started_by="kari", bystander=True)
     g.started_at.FromSeconds(int(T0))
     assert cpr_text(g).plain.endswith("compressions were under way already")
+
+
+def test_not_given_with_why_then_perhaps_given() -> None:
+    NOT_GIVEN = CprStep.NOT_GIVEN
+    refused = cpr_guidance.record(
+        incident(), NOT_GIVEN, "kari", T0 + 20, "innringer alene, går ikke"
+    )
+    assert refused.cpr == CprGuidance(
+        not_given_at=T0 + 20, not_given_by="kari", not_given_reason="innringer alene, går ikke"
+    )
+    assert not cpr_guidance.guiding(refused) and cpr_guidance.recorded(refused.cpr)
+    with pytest.raises(PreconditionError, match="already recorded as not given"):
+        cpr_guidance.record(refused, NOT_GIVEN, "kari", T0 + 30, "igjen")
+    with pytest.raises(PreconditionError, match="not started"):
+        cpr_guidance.record(refused, COMPRESSIONS, "kari", T0 + 30)
+    given = cpr_guidance.record(refused, STARTED, "kari", T0 + 40)  # the caller changed mind
+    assert (given.cpr.not_given_reason, given.cpr.started_at) == (
+        "innringer alene, går ikke",
+        T0 + 40,
+    )
+    with pytest.raises(PreconditionError, match="already recorded as started"):
+        cpr_guidance.record(given, NOT_GIVEN, "kari", T0 + 50, "for sent")
+    assert cpr_guidance.note_text(refused.cpr, str).startswith(
+        f"Telephone-guided CPR not given {T0 + 20} (kari): innringer alene"
+    )
+    assert f"guidance started {T0 + 40} (kari)" in cpr_guidance.note_text(given.cpr, str)
+    # The review: recognised, not guided, counted beside the guided ones.
+    _, apart = cpr_guidance.delays([refused], {"OSL-000001": T0 + 10})
+    assert apart == {("oslo", STARTED): {"not_given": 1}}
+    args = build_parser().parse_args(
+        ["incident", "cpr", "OSL-000001", "not_given", "--reason", "for sent"]
+    )
+    assert (args.step, args.reason) == ("not_given", "for sent")

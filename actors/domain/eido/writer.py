@@ -141,8 +141,10 @@ def export_incident(
         if agent:
             n["agentReference"] = _ref(agent)
         notes.append(n)
-    if inc.cpr is not None and inc.cpr.started_at:  # EIDO has no field: a note for people
-        n = {**prologue(cid("note/cpr"), max(inc.cpr.started_at, inc.cpr.compressions_at))}
+    if cpr_guidance.recorded(inc.cpr):  # EIDO has no field: a note for people
+        g = inc.cpr
+        assert g is not None
+        n = {**prologue(cid("note/cpr"), max(g.started_at, g.compressions_at, g.not_given_at))}
         n["notesActionComments"] = html.escape(cpr_guidance.note_text(inc.cpr, iso_time))
         notes.append(n)
 

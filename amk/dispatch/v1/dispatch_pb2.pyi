@@ -110,6 +110,7 @@ class CprStep(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CPR_STEP_STARTED: _ClassVar[CprStep]
     CPR_STEP_COMPRESSIONS: _ClassVar[CprStep]
     CPR_STEP_BYSTANDER: _ClassVar[CprStep]
+    CPR_STEP_NOT_GIVEN: _ClassVar[CprStep]
 
 class AirDecision(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -192,6 +193,7 @@ CPR_STEP_UNSPECIFIED: CprStep
 CPR_STEP_STARTED: CprStep
 CPR_STEP_COMPRESSIONS: CprStep
 CPR_STEP_BYSTANDER: CprStep
+CPR_STEP_NOT_GIVEN: CprStep
 AIR_DECISION_UNSPECIFIED: AirDecision
 AIR_DECISION_ACCEPT: AirDecision
 AIR_DECISION_DECLINE: AirDecision
@@ -272,18 +274,24 @@ class Incident(_message.Message):
     def __init__(self, id: _Optional[str] = ..., region: _Optional[str] = ..., status: _Optional[_Union[IncidentStatus, str]] = ..., urgency: _Optional[_Union[Urgency, str]] = ..., position: _Optional[_Union[Position, _Mapping]] = ..., address: _Optional[str] = ..., caller_number: _Optional[str] = ..., complaint_chapter: _Optional[int] = ..., criteria_code: _Optional[str] = ..., notes: _Optional[_Iterable[_Union[Note, _Mapping]]] = ..., assigned_unit_ids: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., urgency_history: _Optional[_Iterable[_Union[UrgencyChange, _Mapping]]] = ..., revision: _Optional[int] = ..., archived: _Optional[bool] = ..., alerts: _Optional[_Iterable[_Union[Alert, _Mapping]]] = ..., cpr: _Optional[_Union[CprGuidance, _Mapping]] = ...) -> None: ...
 
 class CprGuidance(_message.Message):
-    __slots__ = ("started_at", "started_by", "compressions_at", "compressions_by", "bystander")
+    __slots__ = ("started_at", "started_by", "compressions_at", "compressions_by", "bystander", "not_given_at", "not_given_by", "not_given_reason")
     STARTED_AT_FIELD_NUMBER: _ClassVar[int]
     STARTED_BY_FIELD_NUMBER: _ClassVar[int]
     COMPRESSIONS_AT_FIELD_NUMBER: _ClassVar[int]
     COMPRESSIONS_BY_FIELD_NUMBER: _ClassVar[int]
     BYSTANDER_FIELD_NUMBER: _ClassVar[int]
+    NOT_GIVEN_AT_FIELD_NUMBER: _ClassVar[int]
+    NOT_GIVEN_BY_FIELD_NUMBER: _ClassVar[int]
+    NOT_GIVEN_REASON_FIELD_NUMBER: _ClassVar[int]
     started_at: _timestamp_pb2.Timestamp
     started_by: str
     compressions_at: _timestamp_pb2.Timestamp
     compressions_by: str
     bystander: bool
-    def __init__(self, started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_by: _Optional[str] = ..., compressions_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., compressions_by: _Optional[str] = ..., bystander: _Optional[bool] = ...) -> None: ...
+    not_given_at: _timestamp_pb2.Timestamp
+    not_given_by: str
+    not_given_reason: str
+    def __init__(self, started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_by: _Optional[str] = ..., compressions_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., compressions_by: _Optional[str] = ..., bystander: _Optional[bool] = ..., not_given_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., not_given_by: _Optional[str] = ..., not_given_reason: _Optional[str] = ...) -> None: ...
 
 class Alert(_message.Message):
     __slots__ = ("id", "incident_id", "service", "state", "action_card", "criteria_code", "reason", "recipient", "proposed_at", "sent_at", "sent_by", "acknowledged_at", "acknowledged_by", "escalated_at", "cancelled_at", "cancelled_by", "note", "prenotification", "air_kind", "mission_id", "delivered_at", "declined_at", "declined_by", "aircraft_unit_id", "base_doctor", "mission_state", "mission_updated_at", "withdrawn_at", "withdrawn_by", "withdrawal_delivered_at", "withdrawal_owed", "withdrawal_answer")
@@ -869,14 +877,16 @@ class AddIncidentNoteRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., incident_id: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
 
 class RecordCprGuidanceRequest(_message.Message):
-    __slots__ = ("request_id", "incident_id", "step")
+    __slots__ = ("request_id", "incident_id", "step", "reason")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
     STEP_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     incident_id: str
     step: CprStep
-    def __init__(self, request_id: _Optional[str] = ..., incident_id: _Optional[str] = ..., step: _Optional[_Union[CprStep, str]] = ...) -> None: ...
+    reason: str
+    def __init__(self, request_id: _Optional[str] = ..., incident_id: _Optional[str] = ..., step: _Optional[_Union[CprStep, str]] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class ListUnitsRequest(_message.Message):
     __slots__ = ("regions", "status", "kind")

@@ -6,7 +6,7 @@
 // times are the quality review's (amk kpi: from the 113 call to each).
 import { rpc } from '../api.js';
 import { clock, h, timeOfDay, when } from '../dom.js';
-import { act } from '../forms.js';
+import { act, field, hidden, input, rpcForm } from '../forms.js';
 import { t } from '../i18n.js';
 import { can } from '../session.js';
 import { putIncident } from '../state.js';
@@ -25,16 +25,17 @@ export function cprKey(inc) {
   return JSON.stringify([inc.cpr || null, inc.status, inc.urgency, can('RecordCprGuidance')]);
 }
 
-/** The block for incident `inc`, or null (never guided, and a unit is on scene). */
+/** The block for incident `inc`, or null (nothing recorded, and a unit is on scene). */
 export function cprBlock(inc) {
   const g = inc.cpr || {};
   const started = when(g.started_at);
   const compressions = when(g.compressions_at);
   const before = BEFORE_SCENE.has(inc.status);
   const may = before && can('RecordCprGuidance');
-  if (!Number.isFinite(started) && !may) return null;
+  const notGiven = when(g.not_given_at);
+  if (!Number.isFinite(started) && !Number.isFinite(notGiven) && !may) return null;
   const step = Number.isFinite(compressions) ? 'compressions' : g.bystander ? 'bystander'
-    : Number.isFinite(started) ? 'started' : 'none';
+    : Number.isFinite(started) ? 'started' : Number.isFinite(notGiven) ? 'not_given' : 'none';
   const el = h('div', { class: 'cpr', id: 'cpr', dataset: { step } }, h('h4', {}, t('cpr.title')));
   const err = h('span', { class: 'form-error' });
   const record = (value, label, urgent) => {
@@ -47,9 +48,24 @@ export function cprBlock(inc) {
     }));
     return b;
   };
-  if (step === 'none') {
-    el.append(record('CPR_STEP_STARTED', t('cpr.start'), LIKELY.has(inc.urgency)), ' ',
+  if (Number.isFinite(notGiven)) {
+    el.append(h('p', { class: 'cpr-not-given-line' }, t('cpr.not_given_at', {
+      time: timeOfDay(g.not_given_at), who: g.not_given_by || '–', reason: g.not_given_reason || '',
+    })));
+  }
+  if (step === 'none' || step === 'not_given') {
+    if (!may) return el;
+    el.append(record('CPR_STEP_STARTED', t('cpr.start'), step === 'none' && LIKELY.has(inc.urgency)), ' ',
       record('CPR_STEP_BYSTANDER', t('cpr.bystander'), false), ' ', err);
+    if (step === 'none') {
+      // Recognised, and not guided: why (the caller cannot, will not, or it is too late).
+      const form = rpcForm('RecordCprGuidance', [
+        hidden('incident_id', inc.id), hidden('step', 'CPR_STEP_NOT_GIVEN'),
+        field('reason', t('cpr.not_given_reason'), input({ maxlength: 500 })),
+      ], { submit: t('cpr.not_given'), done: putIncident, extraClass: 'cpr-not-given inline' });
+      form.dataset.escape = 'reset';
+      el.append(form);
+    }
     return el;
   }
   const who = (by) => by || '–';
