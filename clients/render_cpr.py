@@ -15,7 +15,9 @@ def cpr_text(g: pb.CprGuidance) -> Text:
     each."""
     out = Text()
     if g.HasField("not_given_at"):
-        out.append(f"not given {format_time(g.not_given_at)} (recorded by {g.not_given_by}): ")
+        out.append(
+            f"not given {format_time(g.not_given_at)} (recorded by {g.not_given_by or '?'}): "
+        )
         out.append(g.not_given_reason)
         if not g.HasField("started_at"):
             return out

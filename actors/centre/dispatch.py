@@ -181,7 +181,11 @@ class Dispatcher:
                 else:
                     raise NotBuiltError(f"{type(cmd).__name__} is not handled")
                 out = Outcome(incident=new)
-                details = {"step": cmd.step.value} if isinstance(cmd, RecordCprGuidance) else {}
+                details = (
+                    {"step": cmd.step.value, **({"reason": cmd.reason} if cmd.reason else {})}
+                    if isinstance(cmd, RecordCprGuidance)
+                    else {}
+                )
                 await self.executor.commit(h.region, cmd, [new], out, details=details)
             log.debug(
                 "incident_changed",

@@ -28,9 +28,10 @@ While the caller is being guided, the incident is not handed to another region
 centre that no longer serves the incident could not record the compressions.
 
 The review's figures (:func:`delays`) run from the 113 call's answer to each moment,
-per region and urgency. Apart: guidance with no answered call (an incident made by
-hand), a call answered only after the guidance began (linked later), and, from the
-compressions only, bystander CPR.
+per region and urgency. Apart: an arrest recognised but not guided, one guided only
+after that (its start timed the caller's change of mind), guidance with no answered call
+(an incident made by hand), a call answered only after the guidance began (linked later),
+and, from the compressions only, bystander CPR.
 This project knows no national target for them: they are reported, not held to one.
 """
 
@@ -54,6 +55,7 @@ NO_CALL = "no_call"
 CALL_AFTER_GUIDANCE = "call_after_guidance"
 BYSTANDER = "bystander"
 NOT_GIVEN = "not_given"
+AFTER_NOT_GIVEN = "after_not_given"
 
 
 MAX_REASON = 500  # characters of why guidance was not given
@@ -63,6 +65,8 @@ def record(inc: Incident, step: CprStep, who: str, now: float, reason: str = "")
     """``inc`` with ``step`` recorded at ``now`` by ``who`` (``reason``: why not given);
     PreconditionError when a unit is on scene (or the incident closed), the step was
     recorded before, or comes before its turn."""
+    if (step is CprStep.NOT_GIVEN) != bool(reason):
+        raise ValueError("a reason goes with not_given, and only with it")  # the gateway's
     if inc.status not in BEFORE_SCENE:
         raise PreconditionError(
             inc.id, f"incident is {inc.status.value}: CPR guidance is recorded before a unit"
@@ -101,7 +105,7 @@ def note_text(g: CprGuidance, when: Callable[[float], str]) -> str:
     if g.not_given_at:
         refused = (
             f"Telephone-guided CPR not given {when(g.not_given_at)} ({g.not_given_by}):"
-            f" {g.not_given_reason}"
+            f" {g.not_given_reason.rstrip('.')}"
         )
         if not g.started_at:
             return refused
@@ -134,9 +138,10 @@ def delays(
     since: float | None = None,
 ) -> tuple[Delays, dict[tuple[str, CprStep], dict[str, int]]]:
     """Per (region, urgency): seconds from the 113 call's answer (``answered_at`` by
-    incident id) to each timed step; and per region and step, the guided incidents
-    counted apart by reason (:data:`NO_CALL`, :data:`CALL_AFTER_GUIDANCE` from both;
-    :data:`BYSTANDER` from the compressions only)."""
+    incident id) to each timed step; and per region and step, the incidents counted
+    apart by reason (:data:`NOT_GIVEN` on the start; :data:`AFTER_NOT_GIVEN`,
+    :data:`NO_CALL`, :data:`CALL_AFTER_GUIDANCE` from both; :data:`BYSTANDER` from the
+    compressions only)."""
     out: Delays = defaultdict(lambda: {step: [] for step in TIMED})
     apart: dict[tuple[str, CprStep], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for inc in incidents:
@@ -147,6 +152,10 @@ def delays(
             continue
         if not guidance.started_at:  # recognised, not guided: beside the guided ones
             apart[(inc.region, CprStep.STARTED)][NOT_GIVEN] += 1
+            continue
+        if guidance.not_given_at:  # guided after all: its start says nothing of the centre
+            for step in TIMED:
+                apart[(inc.region, step)][AFTER_NOT_GIVEN] += 1
             continue
         start = answered_at.get(inc.id)
         if start is None or guidance.started_at < start:

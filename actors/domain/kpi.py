@@ -40,10 +40,12 @@ Measures, per region (and per urgency for the incident measures):
 ``tcpr_started``, ``tcpr_compressions``
     telephone-guided CPR: the incident's 113 call answered to the guidance started, and
     to the caller's first compressions (:mod:`actors.domain.cpr_guidance`). Counted
-    apart: an arrest recognised but not guided (``not_given``, on the start), guidance
-    with no answered call (``no_call``), a call answered only after the guidance began
-    (``call_after_guidance``), and from the compressions, compressions already under way
-    when it began (``bystander``: its start is timed). No target.
+    apart (per region, on each urgency's figure, as ``alert_sent``): an arrest
+    recognised but not guided (``not_given``, on the start), one guided only after that
+    (``after_not_given``), guidance with no answered call (``no_call``), a call answered
+    only after the guidance began (``call_after_guidance``), and from the compressions,
+    compressions already under way when it began (``bystander``: its start is timed).
+    No target.
 
 The incident measures are grouped by the incident's *current* urgency (its last
 triage); never-triaged incidents are grouped under urgency ``None`` (UNSPECIFIED).

@@ -228,8 +228,10 @@ class Alert:
 @dataclass(slots=True)
 class CprGuidance:
     """Telephone-guided CPR on an incident: when the dispatcher began guiding the caller
-    and when the caller's chest compressions began, and who recorded each (0.0 and ""
-    until it happens). The times are the quality review's: from the 113 call to each."""
+    and when the caller's chest compressions began (or were under way already), or that
+    the arrest was recognised and the caller not guided, with why; who recorded each
+    (0.0 and "" until it happens). The times are the quality review's: from the 113 call
+    to each (``actors/domain/cpr_guidance.py``)."""
 
     started_at: float = 0.0
     started_by: str = ""
@@ -258,7 +260,7 @@ class Incident(StoredRecord):
     assigned_unit_ids: list[str] = field(default_factory=list)
     urgency_history: list[UrgencyChange] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
-    cpr: CprGuidance | None = None  # telephone-guided CPR, once the dispatcher starts it
+    cpr: CprGuidance | None = None  # telephone-guided CPR, once anything of it is recorded
     revision: int = 0  # etcd mod revision; not stored in the value
 
     @classmethod

@@ -178,7 +178,9 @@ def record_cpr_guidance(req: pb.RecordCprGuidanceRequest, who: str) -> RecordCpr
     not_given = step is CprStep.NOT_GIVEN
     if req.reason and not not_given:
         raise InvalidArgumentError("reason", "only for step CPR_STEP_NOT_GIVEN")
-    reason = v.text(req.reason, "reason", limit=cpr_guidance.MAX_REASON, required=not_given)
+    reason = v.text(req.reason.strip(), "reason", limit=cpr_guidance.MAX_REASON, required=not_given)
+    if "\n" in reason or "\t" in reason:
+        raise InvalidArgumentError("reason", "one line (no line breaks or tabs)")
     return RecordCprGuidance(
         v.request_id(req.request_id),
         v.entity_id(req.incident_id, "incident_id"),

@@ -137,6 +137,13 @@ async def test_cpr_guidance_is_recorded_once_in_order_and_timed_from_the_call(st
     got = await record(not_given, timeout=10)
     assert got.cpr.not_given_reason == "Innringer kan ikke forlate bilen"
     assert got.cpr.not_given_by and not got.cpr.HasField("started_at")
+    again = step(other.id, pb.CPR_STEP_NOT_GIVEN)
+    again.reason = "To linjer\nher"
+    code, _, field = await refused(record, again)
+    assert (code, field) == (grpc.StatusCode.INVALID_ARGUMENT, "reason")
+    again.reason = "En gang til"
+    code, details, _ = await refused(record, again)
+    assert code == grpc.StatusCode.FAILED_PRECONDITION and "not given" in details
     got = await record(step(other.id, pb.CPR_STEP_STARTED), timeout=10)
     assert got.cpr.HasField("started_at") and got.cpr.not_given_reason
 

@@ -202,3 +202,29 @@ def test_not_given_with_why_then_perhaps_given() -> None:
         ["incident", "cpr", "OSL-000001", "not_given", "--reason", "for sent"]
     )
     assert (args.step, args.reason) == ("not_given", "for sent")
+
+
+def test_not_given_then_guided_is_apart_not_timed_and_what_travels() -> None:
+    NOT_GIVEN = CprStep.NOT_GIVEN
+    refused = cpr_guidance.record(incident(), NOT_GIVEN, "kari", T0 + 20, "for sent.")
+    given = cpr_guidance.record(refused, STARTED, "kari", T0 + 90)
+    delays, apart = cpr_guidance.delays([given], {"OSL-000001": T0 + 10})
+    assert delays == {}  # its start timed the caller's change of mind, not the centre
+    assert apart == {
+        ("oslo", STARTED): {"after_not_given": 1},
+        ("oslo", COMPRESSIONS): {"after_not_given": 1},
+    }
+    assert Incident.decode(given.encode()).cpr == given.cpr
+    assert ". Telephone-guided CPR: guidance started" in cpr_guidance.note_text(given.cpr, str)
+    assert "for sent.." not in cpr_guidance.note_text(given.cpr, str)
+    with pytest.raises(ValueError, match="reason"):  # the gateway's check, held here too
+        cpr_guidance.record(incident(), NOT_GIVEN, "kari", T0 + 20)
+    with pytest.raises(ValueError, match="reason"):
+        cpr_guidance.record(incident(), STARTED, "kari", T0 + 20, "hvorfor")
+    on_scene = incident(status=IncidentStatus.ON_SCENE)
+    with pytest.raises(PreconditionError, match="on_scene"):
+        cpr_guidance.record(on_scene, NOT_GIVEN, "kari", T0 + 20, "for sent")
+    g = pb.CprGuidance(not_given_by="kari", not_given_reason="for sent")
+    g.not_given_at.FromSeconds(int(T0))
+    line = cpr_text(g).plain
+    assert line.startswith("not given ") and line.endswith("(recorded by kari): for sent")

@@ -134,3 +134,10 @@ def test_cpr_guidance_travels_as_a_note_people_read() -> None:
     inc.cpr = CprGuidance(NOW - 300, "kari", bystander=True)
     (note,) = [n for n in export(inc, units)["notesComponent"] if "CPR" in n["notesActionComments"]]
     assert note["notesActionComments"].endswith("compressions were under way already")
+
+
+def test_an_arrest_recognised_and_not_guided_travels_as_a_note_too() -> None:
+    inc, units = rich_incident()
+    inc.cpr = CprGuidance(not_given_at=NOW - 200, not_given_by="kari", not_given_reason="for sent")
+    notes = [n["notesActionComments"] for n in export(inc, units)["notesComponent"]]
+    assert f"Telephone-guided CPR not given {iso_time(NOW - 200)} (kari): for sent" in notes

@@ -1,9 +1,10 @@
 // Telephone-guided CPR (telefonveiledet HLR) on the selected incident, near its top: the
 // dispatcher records, with one click each, when the guidance began and when the caller's
-// first chest compressions did (or that compressions were already under way), each once
-// and only before a unit is on scene (cpr_guidance.py); sees how long ago the guidance
-// began, and counts with the caller by a beat at 110 a minute until a unit is there. The
-// times are the quality review's (amk kpi: from the 113 call to each).
+// first chest compressions did (or that compressions were already under way), or, with
+// why, that the arrest was recognised but the caller not guided; each once and only
+// before a unit is on scene (cpr_guidance.py). It shows how long ago the guidance began,
+// and a beat at 110 a minute to count with the caller until a unit is there. The times
+// are the quality review's (amk kpi: from the 113 call to each).
 import { rpc } from '../api.js';
 import { clock, h, timeOfDay, when } from '../dom.js';
 import { act, field, hidden, input, rpcForm } from '../forms.js';
@@ -22,7 +23,7 @@ const BEATS_PER_MINUTE = 110; // within the guidelines' 100-120 compressions a m
  * every update of the incident (a unit's position), so the beat keeps its rhythm and a
  * refusal beside a button stays. */
 export function cprKey(inc) {
-  return JSON.stringify([inc.cpr || null, inc.status, inc.urgency, can('RecordCprGuidance')]);
+  return JSON.stringify([inc.cpr || null, BEFORE_SCENE.has(inc.status), LIKELY.has(inc.urgency), can('RecordCprGuidance')]);
 }
 
 /** The block for incident `inc`, or null (nothing recorded, and a unit is on scene). */
