@@ -1,5 +1,5 @@
 """Helpers of ``test_air_ambulance.py`` and ``test_air_withdrawal.py`` (issue #19): the
-module's deployment, driving air ambulance requests through the public API and waiting
+module's deployment settings, driving air ambulance requests through the public API and waiting
 for their effects, and killing a centre."""
 
 from __future__ import annotations
@@ -7,24 +7,16 @@ from __future__ import annotations
 import json
 import os
 import signal
-import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
 from amk.dispatch.v1 import dispatch_pb2 as pb
-from cluster.config import ClusterConfig
 from cluster.errors import AmkError
 from cluster.keys import Keys
-from tests.conftest import RunningCluster
 from tests.helpers import (
     assert_eventually,
-    find_free_port,
-    key_prefix_for,
     rid,
-    session_pki,
 )
 
 LA = "luftambulanse-hso"
@@ -32,34 +24,13 @@ LOM = pb.Position(lat=61.8385, lon=8.5690, accuracy_m=50)  # Innlandet, far from
 HELI = pb.UNIT_KIND_HELICOPTER
 
 
-def cluster_fixture() -> Any:
-    """A module's ``cluster`` fixture: all five centres and two gateways, one deployment
-    for the module; ``air_crash_file`` lets a test kill the centre that is about to
-    deliver an air change it has just committed."""
-
-    @pytest_asyncio.fixture(scope="module", loop_scope="session")
-    async def cluster(
-        etcd_server, ray_session: None, tmp_path_factory: pytest.TempPathFactory
-    ) -> AsyncIterator[RunningCluster]:
-        from clients.launcher import Deployment
-
-        tag = uuid.uuid4().hex[:8]
-        home = tmp_path_factory.mktemp("air-home")
-        config = ClusterConfig.load(
-            home=home,
-            key_prefix=key_prefix_for("air"),
-            pki_dir=session_pki(),
-            ray_namespace=f"amk-{tag}",
-            gateways=[f"127.0.0.1:{find_free_port()}" for _ in range(2)],
-            metrics=[f"127.0.0.1:{find_free_port()}" for _ in range(2)],
-            air_crash_file=home / "air-crash-once",
-        )
-        deployment = Deployment(config, [etcd_server.endpoint])
-        await deployment.start()
-        yield RunningCluster(config, deployment, etcd_server.endpoint)
-        await deployment.stop()
-
-    return cluster
+@pytest.fixture(scope="module")
+def crash_settings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """What an air module's deployment (the shared ``cluster`` fixture: five centres, two
+    gateways) gets on top: ``air_crash_file`` lets a test kill the centre that is about
+    to deliver an air change it has just committed. A module takes it as its
+    ``cluster_settings``."""
+    return {"air_crash_file": tmp_path_factory.mktemp("air") / "air-crash-once"}
 
 
 async def create(stub, region: str = "innlandet", position: pb.Position = LOM) -> pb.Incident:

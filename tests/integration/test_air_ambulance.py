@@ -32,7 +32,7 @@ from tests.integration.air_support import (
     alert_reaches,
     answer,
     back_as_standby,
-    cluster_fixture,
+    crash_settings,
     create,
     delivered,
     fly,
@@ -57,7 +57,7 @@ ACCEPT, DECLINE = pb.AIR_DECISION_ACCEPT, pb.AIR_DECISION_DECLINE
 S = pb.AirMissionState
 
 
-cluster = cluster_fixture()
+cluster_settings = crash_settings  # the shared cluster fixture, with a crash point
 
 
 # ---------------------------------------------------------------- accepted, followed

@@ -25,7 +25,7 @@ from tests.integration.air_support import (
     alert_reaches,
     answer,
     back_as_standby,
-    cluster_fixture,
+    crash_settings,
     create,
     delivered,
     fly,
@@ -47,7 +47,7 @@ pytestmark = [
 S = pb.AirMissionState
 ACCEPT = pb.AIR_DECISION_ACCEPT
 
-cluster = cluster_fixture()
+cluster_settings = crash_settings  # the shared cluster fixture, with a crash point
 
 
 async def withdraw(stub, incident_id: str, alert_id: str, reason: str) -> pb.Alert:
