@@ -41,6 +41,7 @@ from clients.cli_ops import add_ops_commands
 from clients.cli_review import add_review_commands
 from clients.cli_revoke import add_user_commands
 from clients.client import (
+    CPR_END,
     CPR_STEP,
     INCIDENT_STATUS,
     UNIT_KIND,
@@ -142,7 +143,7 @@ def cmd_incident_note(ctx: Context) -> int:
 def cmd_incident_cpr(ctx: Context) -> int:
     a = ctx.args
     incident = ctx.client().record_cpr_guidance(
-        a.id, a.step, reason=a.reason, request_id=a.request_id
+        a.id, a.step, reason=a.reason, request_id=a.request_id, end=a.end
     )
     return ctx.emit(incident, incident_panel)
 
@@ -439,9 +440,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="STEP",
         choices=enum_choices(CPR_STEP),
         help="started (the guidance began), compressions (the caller's first), bystander"
-        " (instead of both: compressions were under way already), or not_given (--reason)",
+        " (instead of both: compressions were under way already), not_given (--reason), or"
+        " ended (--end)",
     )
     cpr.add_argument("--reason", default="", help="not_given: why the caller was not guided")
+    cpr.add_argument(
+        "--end",
+        default="",
+        choices=["", *enum_choices(CPR_END)],
+        metavar="END",
+        help="ended: how (rosc: breathes normally again, call_lost, caller_stopped, not_arrest:"
+        " no cardiac arrest after all, or the wrong incident)",
+    )
     _request_id_option(cpr)
 
     export = command(inc, "export", cmd_incident_export, "the incident as a NENA EIDO document")

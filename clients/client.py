@@ -24,6 +24,7 @@ from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
 from clients.client_ops import OperationsMixin, _request_id, _split_csv
 from clients.enums import (  # noqa: F401 - re-exported: the client's public names
     CALL_STATUS,
+    CPR_END,
     CPR_STEP,
     CREW_LEVEL,
     ENUM_NAMES,
@@ -288,15 +289,22 @@ class AmkClient(OperationsMixin):
         return self._unary("AddIncidentNote", request)
 
     def record_cpr_guidance(
-        self, id: str, step: str, reason: str = "", request_id: str | None = None
+        self,
+        id: str,
+        step: str,
+        reason: str = "",
+        request_id: str | None = None,
+        end: str = "",
     ) -> pb.Incident:
         """Record a step of telephone-guided CPR now (``started``, ``compressions``,
-        ``bystander``, or ``not_given`` with its ``reason``)."""
+        ``bystander``, ``not_given`` with its ``reason``, or ``ended`` with its ``end``:
+        ``rosc``, ``call_lost``, ``caller_stopped``, ``not_arrest``)."""
         request = pb.RecordCprGuidanceRequest(
             request_id=_request_id(request_id),
             incident_id=id,
             step=enum_value(CPR_STEP, step),
             reason=reason,
+            end=enum_value(CPR_END, end) if end else 0,
         )
         return self._unary("RecordCprGuidance", request)
 

@@ -7,12 +7,13 @@ from __future__ import annotations
 from rich.text import Text
 
 from amk.dispatch.v1 import dispatch_pb2 as pb
+from clients.enums import CPR_END, enum_name
 from clients.render_time import format_age, format_time
 
 
 def cpr_text(g: pb.CprGuidance) -> Text:
-    """Telephone-guided CPR: when it started and the compressions did, and who recorded
-    each."""
+    """Telephone-guided CPR: when it started and the compressions did, how it ended, and
+    who recorded each."""
     out = Text()
     if g.HasField("not_given_at"):
         out.append(
@@ -31,4 +32,16 @@ def cpr_text(g: pb.CprGuidance) -> Text:
         out.append(f"{g.compressions_by or '?'}, {format_age(after)} later)")
     else:
         out.append("; no compressions recorded")
+    if g.HasField("ended_at"):
+        out.append(f"; ended {format_time(g.ended_at)} (recorded by {g.ended_by or '?'}): ")
+        out.append(END_WORDS.get(g.end, enum_name(g.end, CPR_END)))
     return out
+
+
+#: How the guidance ended, in the CLI's words.
+END_WORDS: dict[int, str] = {
+    pb.CPR_END_ROSC: "breathes normally again",
+    pb.CPR_END_CALL_LOST: "the call was lost",
+    pb.CPR_END_CALLER_STOPPED: "the caller could not go on",
+    pb.CPR_END_NOT_ARREST: "not a cardiac arrest (recorded in error)",
+}

@@ -175,14 +175,14 @@ class Dispatcher:
                 elif isinstance(cmd, ChangeIncidentStatus):
                     new = decide.change_incident_status(inc, cmd.status, now)
                 elif isinstance(cmd, RecordCprGuidance):
-                    new = cpr_guidance.record(inc, cmd.step, cmd.who, now, cmd.reason)
+                    new = cpr_guidance.record(inc, cmd.step, cmd.who, now, cmd.reason, cmd.end)
                 elif isinstance(cmd, AddIncidentNote):
                     new = decide.add_note(inc, cmd.text, cmd.who, now)
                 else:
                     raise NotBuiltError(f"{type(cmd).__name__} is not handled")
                 out = Outcome(incident=new)
                 details = (
-                    {"step": cmd.step.value, **({"reason": cmd.reason} if cmd.reason else {})}
+                    cpr_guidance.journal_details(cmd.step, cmd.reason, cmd.end)
                     if isinstance(cmd, RecordCprGuidance)
                     else {}
                 )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from actors.domain.enums import CprStep
+from actors.domain.enums import CprEnd, CprStep
 from actors.domain.model import (
     AirMissionState,
     AlertService,
@@ -81,6 +81,7 @@ class RecordCprGuidance:
     who: str = "console"
     fingerprint: str = ""  # the API request it came from (see IDEMPOTENCY)
     reason: str = ""  # NOT_GIVEN only: why the guidance was not given
+    end: CprEnd | None = None  # ENDED only: how the guidance ended
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,13 @@ matter are recorded as they happen, on the incident:
   cannot or will not, or it is plainly too late). Guidance may still start after it (a
   caller who changes their mind); it is refused once guidance started. The review
   counts these beside the guided ones, so it can tell how many recognised arrests got
-  guidance.
+  guidance;
+- ``ended``, with how (:class:`CprEnd`), once guidance started and before a unit is on
+  scene: the patient breathes normally again, the call was lost, the caller could not go
+  on, or it was not a cardiac arrest after all (or was clicked on the wrong incident).
+  Nothing recorded is erased: an incident that was no arrest keeps its record, and the
+  review counts it apart instead of timing it. A unit on scene ends the guidance without
+  a click.
 
 Each is recorded once: a second click answers FAILED_PRECONDITION instead of moving the
 time, since a time that could be moved afterwards would say nothing. Compressions come
@@ -25,13 +31,14 @@ does the work, and a late click would enter a false time in the review.
 
 While the caller is being guided, the incident is not handed to another region
 (:func:`guiding`): the caller stays on the line with the centre guiding them, and a
-centre that no longer serves the incident could not record the compressions.
+centre that no longer serves the incident could not record the compressions. Recording
+the end lifts that, so a wrong click does not hold the incident until a unit arrives.
 
 The review's figures (:func:`delays`) run from the 113 call's answer to each moment,
 per region and urgency. Apart: an arrest recognised but not guided, one guided only
 after that (its start timed the caller's change of mind), guidance with no answered call
 (an incident made by hand), a call answered only after the guidance began (linked later),
-and, from the compressions only, bystander CPR.
+one that was no cardiac arrest, and, from the compressions only, bystander CPR.
 This project knows no national target for them: they are reported, not held to one.
 """
 
@@ -42,7 +49,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 
 from actors.domain import incident_lifecycle
-from actors.domain.enums import CprStep, Urgency
+from actors.domain.enums import CprEnd, CprStep, Urgency
 from actors.domain.errors import PreconditionError
 from actors.domain.model import CprGuidance, Incident
 
@@ -56,17 +63,27 @@ CALL_AFTER_GUIDANCE = "call_after_guidance"
 BYSTANDER = "bystander"
 NOT_GIVEN = "not_given"
 AFTER_NOT_GIVEN = "after_not_given"
+NOT_ARREST = "not_arrest"
 
 
 MAX_REASON = 500  # characters of why guidance was not given
 
 
-def record(inc: Incident, step: CprStep, who: str, now: float, reason: str = "") -> Incident:
-    """``inc`` with ``step`` recorded at ``now`` by ``who`` (``reason``: why not given);
-    PreconditionError when a unit is on scene (or the incident closed), the step was
-    recorded before, or comes before its turn."""
+def record(
+    inc: Incident,
+    step: CprStep,
+    who: str,
+    now: float,
+    reason: str = "",
+    end: CprEnd | None = None,
+) -> Incident:
+    """``inc`` with ``step`` recorded at ``now`` by ``who`` (``reason``: why not given;
+    ``end``: how it ended); PreconditionError when a unit is on scene (or the incident
+    closed), the step was recorded before, or comes before its turn or after the end."""
     if (step is CprStep.NOT_GIVEN) != bool(reason):
         raise ValueError("a reason goes with not_given, and only with it")  # the gateway's
+    if (step is CprStep.ENDED) != (end is not None):
+        raise ValueError("an end goes with ended, and only with it")  # the gateway's check
     if inc.status not in BEFORE_SCENE:
         raise PreconditionError(
             inc.id, f"incident is {inc.status.value}: CPR guidance is recorded before a unit"
@@ -77,9 +94,11 @@ def record(inc: Incident, step: CprStep, who: str, now: float, reason: str = "")
         raise PreconditionError(inc.id, "CPR guidance is already recorded as started")
     if step is CprStep.NOT_GIVEN and held.not_given_at:
         raise PreconditionError(inc.id, "CPR guidance is already recorded as not given")
+    if step in (CprStep.COMPRESSIONS, CprStep.ENDED) and not held.started_at:
+        raise PreconditionError(inc.id, "CPR guidance not started: record its start first")
+    if step in (CprStep.COMPRESSIONS, CprStep.ENDED) and held.ended_at:
+        raise PreconditionError(inc.id, "CPR guidance is already recorded as ended")
     if step is CprStep.COMPRESSIONS:
-        if not held.started_at:
-            raise PreconditionError(inc.id, "CPR guidance not started: record its start first")
         if held.bystander:
             raise PreconditionError(inc.id, "compressions were under way when guidance began")
         if held.compressions_at:
@@ -91,6 +110,8 @@ def record(inc: Incident, step: CprStep, who: str, now: float, reason: str = "")
     elif step is CprStep.NOT_GIVEN:
         guidance.not_given_at, guidance.not_given_by = now, who
         guidance.not_given_reason = reason
+    elif step is CprStep.ENDED:
+        guidance.ended_at, guidance.ended_by, guidance.end = now, who, end
     else:
         guidance.started_at, guidance.started_by = now, who
         guidance.bystander = step is CprStep.BYSTANDER
@@ -112,10 +133,32 @@ def note_text(g: CprGuidance, when: Callable[[float], str]) -> str:
         refused += ". "
     text = refused + f"Telephone-guided CPR: guidance started {when(g.started_at)} ({g.started_by})"
     if g.bystander:
-        return text + "; compressions were under way already"
-    if g.compressions_at:
-        return text + f"; first compression {when(g.compressions_at)} ({g.compressions_by})"
-    return text + "; no compressions recorded"
+        text += "; compressions were under way already"
+    elif g.compressions_at:
+        text += f"; first compression {when(g.compressions_at)} ({g.compressions_by})"
+    else:
+        text += "; no compressions recorded"
+    if g.ended_at and g.end is not None:
+        text += f"; ended {when(g.ended_at)} ({g.ended_by}): {END_TEXT[g.end]}"
+    return text
+
+
+#: How the guidance ended, for people (the EIDO note; the CLI has its own words).
+END_TEXT: dict[CprEnd, str] = {
+    CprEnd.ROSC: "the patient breathes normally again",
+    CprEnd.CALL_LOST: "the call was lost",
+    CprEnd.CALLER_STOPPED: "the caller could not go on",
+    CprEnd.NOT_ARREST: "not a cardiac arrest (recorded in error)",
+}
+
+
+def journal_details(step: CprStep, reason: str, end: CprEnd | None) -> dict[str, str]:
+    """What the journal entry of a recorded step names: the step, and why or how."""
+    return {
+        "step": step.value,
+        **({"reason": reason} if reason else {}),
+        **({"end": end.value} if end is not None else {}),
+    }
 
 
 def recorded(g: CprGuidance | None) -> bool:
@@ -124,8 +167,9 @@ def recorded(g: CprGuidance | None) -> bool:
 
 
 def guiding(inc: Incident) -> bool:
-    """Whether the caller is being guided now (started, no unit on scene yet)."""
-    return inc.cpr is not None and bool(inc.cpr.started_at) and inc.status in BEFORE_SCENE
+    """Whether the caller is being guided now (started, not ended, no unit on scene yet)."""
+    g = inc.cpr
+    return g is not None and bool(g.started_at) and not g.ended_at and inc.status in BEFORE_SCENE
 
 
 Delays = dict[tuple[str, Urgency | None], dict[CprStep, list[float]]]
@@ -139,9 +183,9 @@ def delays(
 ) -> tuple[Delays, dict[tuple[str, CprStep], dict[str, int]]]:
     """Per (region, urgency): seconds from the 113 call's answer (``answered_at`` by
     incident id) to each timed step; and per region and step, the incidents counted
-    apart by reason (:data:`NOT_GIVEN` on the start; :data:`AFTER_NOT_GIVEN`,
-    :data:`NO_CALL`, :data:`CALL_AFTER_GUIDANCE` from both; :data:`BYSTANDER` from the
-    compressions only)."""
+    apart by reason (:data:`NOT_GIVEN` on the start; :data:`NOT_ARREST`,
+    :data:`AFTER_NOT_GIVEN`, :data:`NO_CALL`, :data:`CALL_AFTER_GUIDANCE` from both;
+    :data:`BYSTANDER` from the compressions only)."""
     out: Delays = defaultdict(lambda: {step: [] for step in TIMED})
     apart: dict[tuple[str, CprStep], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for inc in incidents:
@@ -152,6 +196,10 @@ def delays(
             continue
         if not guidance.started_at:  # recognised, not guided: beside the guided ones
             apart[(inc.region, CprStep.STARTED)][NOT_GIVEN] += 1
+            continue
+        if guidance.end is CprEnd.NOT_ARREST:  # no arrest to guide: not the centre's time
+            for step in TIMED:
+                apart[(inc.region, step)][NOT_ARREST] += 1
             continue
         if guidance.not_given_at:  # guided after all: its start says nothing of the centre
             for step in TIMED:

@@ -133,3 +133,17 @@ class CprStep(StrEnum):
     # A cardiac arrest recognised, guidance not given (the caller cannot, will not, or it
     # is too late), with why; guidance may still start after it.
     NOT_GIVEN = "not_given"
+    # The guidance ended before a unit was on scene, with how (:class:`CprEnd`); the
+    # incident may be handed over again.
+    ENDED = "ended"
+
+
+class CprEnd(StrEnum):
+    """How telephone-guided CPR ended before a unit was on scene."""
+
+    ROSC = "rosc"  # the patient breathes normally again (return of circulation)
+    CALL_LOST = "call_lost"  # the call was cut and the caller could not be reached
+    CALLER_STOPPED = "caller_stopped"  # the caller could not go on
+    # Not a cardiac arrest after all, or recorded on the wrong incident: the record stays
+    # (it is the journal's), the review counts it apart instead of timing it.
+    NOT_ARREST = "not_arrest"

@@ -18,6 +18,7 @@ from actors.domain.enums import (
     AlertService,
     AlertState,
     CallStatus,
+    CprEnd,
     CrewLevel,
     IncidentStatus,
     PatientCondition,
@@ -241,6 +242,14 @@ class CprGuidance:
     not_given_at: float = 0.0  # recognised, guidance not given (then, perhaps, given)
     not_given_by: str = ""
     not_given_reason: str = ""
+    ended_at: float = 0.0  # the guidance ended before a unit was on scene
+    ended_by: str = ""
+    end: CprEnd | None = None  # how it ended
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CprGuidance:
+        end = d.get("end")
+        return cls(**{**d, "end": CprEnd(end) if end else None})
 
 
 @dataclass(slots=True)
@@ -284,7 +293,7 @@ class Incident(StoredRecord):
                 for u in d.get("urgency_history", [])
             ],
             alerts=[Alert.from_dict(a) for a in d.get("alerts", [])],
-            cpr=CprGuidance(**cpr) if (cpr := d.get("cpr")) else None,
+            cpr=CprGuidance.from_dict(cpr) if (cpr := d.get("cpr")) else None,
             revision=revision,
         )
 

@@ -31,7 +31,7 @@ from actors.domain.commands import (
     SendPreNotification,
     TriageIncident,
 )
-from actors.domain.enums import CprStep
+from actors.domain.enums import CprEnd, CprStep
 from actors.domain.errors import InvalidArgumentError
 from actors.domain.model import (
     AirMissionState,
@@ -69,6 +69,7 @@ _PREFIX: dict[type[StrEnum], str] = {
     UnitKind: "UNIT_KIND_",
     CrewLevel: "CREW_LEVEL_",
     CprStep: "CPR_STEP_",
+    CprEnd: "CPR_END_",
 }
 _PB_ENUM = {
     AirMissionState: pb.AirMissionState,
@@ -83,6 +84,7 @@ _PB_ENUM = {
     UnitKind: pb.UnitKind,
     CrewLevel: pb.CrewLevel,
     CprStep: pb.CprStep,
+    CprEnd: pb.CprEnd,
 }
 
 
@@ -181,12 +183,17 @@ def record_cpr_guidance(req: pb.RecordCprGuidanceRequest, who: str) -> RecordCpr
     reason = v.text(req.reason.strip(), "reason", limit=cpr_guidance.MAX_REASON, required=not_given)
     if "\n" in reason or "\t" in reason:
         raise InvalidArgumentError("reason", "one line (no line breaks or tabs)")
+    ended = step is CprStep.ENDED
+    if req.end and not ended:
+        raise InvalidArgumentError("end", "only for step CPR_STEP_ENDED")
+    end = from_pb_enum(CprEnd, req.end, "end") if ended else None
     return RecordCprGuidance(
         v.request_id(req.request_id),
         v.entity_id(req.incident_id, "incident_id"),
         step,
         who,
         reason=reason,
+        end=end,
     )
 
 
@@ -294,6 +301,9 @@ def cpr_pb(g: CprGuidance) -> pb.CprGuidance:
         not_given_at=when(g.not_given_at),
         not_given_by=g.not_given_by,
         not_given_reason=g.not_given_reason,
+        ended_at=when(g.ended_at),
+        ended_by=g.ended_by,
+        end=to_pb_enum(g.end),
     )
 
 

@@ -27,10 +27,11 @@ async def test_a_call_taker_guides_cpr_from_the_incident_and_both_moments_are_re
     """Telephone-guided CPR from the selected incident: one click records the start of
     the guidance (who and when, as the API then has it), the beat to count with shows
     and the time since the start runs; a second click records the caller's first
-    compressions, and the buttons are gone; a note meanwhile leaves the block (and its
-    beat) as it is. An incident triaged haster is offered it without the red, and is
-    recorded as recognised but not guided, with why; once a unit is on scene that stays
-    shown and nothing more is offered. Nothing in the page failed."""
+    compressions, and its button is gone; a note meanwhile leaves the block (and its
+    beat) as it is; the end, with how, stops the beat and the clock. An incident triaged
+    haster is offered it without the red, and is recorded as recognised but not guided,
+    with why; once a unit is on scene that stays shown and nothing more is offered.
+    Nothing in the page failed."""
     inc = await stub.CreateIncident(
         pb.CreateIncidentRequest(
             request_id=rid(),
@@ -69,9 +70,23 @@ async def test_a_call_taker_guides_cpr_from_the_incident_and_both_moments_are_re
     await started.locator('button[data-step="CPR_STEP_COMPRESSIONS"]').click()
     done = page.locator('#incident-detail #cpr[data-step="compressions"]')
     await done.wait_for(timeout=WAIT_MS)
-    assert await done.locator("button").count() == 0
+    assert await done.locator("button.cpr-record").count() == 0
     got = await stub.GetIncident(pb.GetIncidentRequest(incident_id=inc.id), timeout=5)
     assert got.cpr.compressions_at.ToNanoseconds() >= got.cpr.started_at.ToNanoseconds()
+
+    # The guidance ends before a unit comes: how is asked for (refused at the field
+    # without it); once recorded, the beat and the clock stop and nothing more is offered.
+    end = done.locator("form.cpr-end")
+    await end.locator('button[data-action="RecordCprGuidance"]').click()
+    await end.locator('.field-error[data-field="end"]').wait_for(timeout=WAIT_MS)
+    await end.locator('[name="end"]').select_option("CPR_END_ROSC")
+    await end.locator('button[data-action="RecordCprGuidance"]').click()
+    ended = page.locator('#incident-detail #cpr[data-ended="CPR_END_ROSC"]')
+    await ended.wait_for(timeout=WAIT_MS)
+    assert await ended.locator("button, form, .cpr-beat, .cpr-since").count() == 0
+    assert await ended.locator(".cpr-ended-line").count() == 1
+    got = await stub.GetIncident(pb.GetIncidentRequest(incident_id=inc.id), timeout=5)
+    assert got.cpr.end == pb.CPR_END_ROSC and got.cpr.ended_by.startswith("kari")
 
     # Offered on an incident triaged haster too (a patient can arrest while waiting),
     # less loudly; not once a unit is on scene.

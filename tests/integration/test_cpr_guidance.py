@@ -161,3 +161,50 @@ async def test_cpr_guidance_is_recorded_once_in_order_and_timed_from_the_call(st
     code, details, _ = await refused(record, step(closed.id, pb.CPR_STEP_STARTED))
     assert code == grpc.StatusCode.FAILED_PRECONDITION and "cancelled" in details
     await stub.SignOut(pb.SignOutRequest(centre="oslo", call_taker=CALL_TAKER), timeout=5)
+
+
+async def test_the_end_of_the_guidance_frees_the_incident_for_a_hand_over(stub, coord) -> None:
+    inc = await stub.CreateIncident(
+        pb.CreateIncidentRequest(request_id=rid(), region="oslo", position=GRUNERLOKKA),
+        timeout=10,
+    )
+    record = stub.RecordCprGuidance
+    await record(step(inc.id, pb.CPR_STEP_STARTED), timeout=10)
+    hand_over = cpb.HandOverIncidentRequest(
+        request_id=rid(), incident_id=inc.id, to_region="sorlandet"
+    )
+    code, details, _ = await refused(coord.HandOverIncident, hand_over)
+    assert code == grpc.StatusCode.FAILED_PRECONDITION and "guided through CPR" in details
+
+    # How it ended is required with the step, and refused with any other; nothing written.
+    before = await stub.GetIncident(pb.GetIncidentRequest(incident_id=inc.id), timeout=5)
+    code, _, field = await refused(record, step(inc.id, pb.CPR_STEP_ENDED))
+    assert (code, field) == (grpc.StatusCode.INVALID_ARGUMENT, "end")
+    stray = step(inc.id, pb.CPR_STEP_COMPRESSIONS)
+    stray.end = pb.CPR_END_ROSC
+    code, _, field = await refused(record, stray)
+    assert (code, field) == (grpc.StatusCode.INVALID_ARGUMENT, "end")
+    same = await stub.GetIncident(pb.GetIncidentRequest(incident_id=inc.id), timeout=5)
+    assert same.revision == before.revision and not same.cpr.HasField("ended_at")
+
+    # Clicked on the wrong incident: ended as no arrest; the record stays, the hold goes.
+    ended = step(inc.id, pb.CPR_STEP_ENDED)
+    ended.end = pb.CPR_END_NOT_ARREST
+    got = await record(ended, timeout=10)
+    assert got.cpr.end == pb.CPR_END_NOT_ARREST and got.cpr.ended_by
+    assert got.cpr.HasField("started_at") and got.cpr.HasField("ended_at")
+    code, details, _ = await refused(record, step(inc.id, pb.CPR_STEP_COMPRESSIONS))
+    assert code == grpc.StatusCode.FAILED_PRECONDITION and "ended" in details
+    history = await stub.GetIncidentHistory(
+        pb.GetIncidentHistoryRequest(incident_id=inc.id), timeout=10
+    )
+    details_of = [
+        (d.get("step"), d.get("end"))
+        for d in (
+            json.loads(e.details_json) for e in history.entries if e.command == "RecordCprGuidance"
+        )
+    ]
+    assert details_of == [("started", None), ("ended", "not_arrest")], details_of
+    await coord.HandOverIncident(hand_over, timeout=10)
+    moved = await stub.GetIncident(pb.GetIncidentRequest(incident_id=inc.id), timeout=5)
+    assert moved.region == "sorlandet" and moved.cpr.end == pb.CPR_END_NOT_ARREST

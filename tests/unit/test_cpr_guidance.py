@@ -11,8 +11,8 @@ import pytest
 from rich.console import Console
 
 from actors.domain import cpr_guidance, decide, kpi
-from actors.domain.enums import CprStep
-from actors.domain.errors import PreconditionError
+from actors.domain.enums import CprEnd, CprStep
+from actors.domain.errors import InvalidArgumentError, PreconditionError
 from actors.domain.model import (
     Call,
     CallStatus,
@@ -22,6 +22,7 @@ from actors.domain.model import (
     Position,
     Urgency,
 )
+from actors.gateway import convert
 from actors.gateway.kpi_service import figure_pb
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from clients import kpi as ckpi
@@ -161,7 +162,7 @@ def test_the_cli_records_a_step_and_shows_the_guidance() -> None:
     args = build_parser().parse_args(["incident", "cpr", "OSL-000001", "compressions"])
     assert (args.id, args.step) == ("OSL-000001", "compressions")
     with pytest.raises(SystemExit):
-        build_parser().parse_args(["incident", "cpr", "OSL-000001", "ended"])
+        build_parser().parse_args(["incident", "cpr", "OSL-000001", "finished"])
     g = pb.CprGuidance(started_by="kari", compressions_by="ola")
     g.started_at.FromSeconds(int(T0))
     g.compressions_at.FromSeconds(int(T0) + 75)
@@ -228,3 +229,79 @@ def test_not_given_then_guided_is_apart_not_timed_and_what_travels() -> None:
     g.not_given_at.FromSeconds(int(T0))
     line = cpr_text(g).plain
     assert line.startswith("not given ") and line.endswith("(recorded by kari): for sent")
+
+
+def test_ended_with_how_frees_the_hand_over_and_nothing_follows_it() -> None:
+    ENDED = CprStep.ENDED
+    guided = cpr_guidance.record(
+        incident(status=IncidentStatus.DISPATCHED), STARTED, "kari", T0 + 30
+    )
+    with pytest.raises(PreconditionError, match="guided through CPR"):
+        decide.move_incident(guided, [], "sorlandet", T0 + 40)
+    ended = cpr_guidance.record(guided, ENDED, "ola", T0 + 300, end=CprEnd.ROSC)
+    assert (ended.cpr.ended_at, ended.cpr.ended_by, ended.cpr.end) == (T0 + 300, "ola", CprEnd.ROSC)
+    assert guided.cpr.ended_at == 0.0  # the record given is not changed
+    assert not cpr_guidance.guiding(ended)
+    moved, _ = decide.move_incident(ended, [], "sorlandet", T0 + 310)
+    assert moved.region == "sorlandet"
+    back = Incident.decode(ended.encode()).cpr
+    assert back == ended.cpr and back.end is CprEnd.ROSC  # the enum, not its string
+    for step, kwargs in ((COMPRESSIONS, {}), (ENDED, {"end": CprEnd.CALL_LOST})):
+        with pytest.raises(PreconditionError, match="already recorded as ended"):
+            cpr_guidance.record(ended, step, "kari", T0 + 320, **kwargs)
+    with pytest.raises(PreconditionError, match="not started"):
+        cpr_guidance.record(incident(), ENDED, "kari", T0 + 20, end=CprEnd.CALL_LOST)
+    with pytest.raises(PreconditionError, match="on_scene"):
+        on_scene = incident(status=IncidentStatus.ON_SCENE, cpr=guided.cpr)
+        cpr_guidance.record(on_scene, ENDED, "kari", T0 + 20, end=CprEnd.ROSC)
+    with pytest.raises(ValueError, match="end"):  # the gateway's check, held here too
+        cpr_guidance.record(guided, ENDED, "kari", T0 + 20)
+    with pytest.raises(ValueError, match="end"):
+        cpr_guidance.record(incident(), STARTED, "kari", T0 + 20, end=CprEnd.ROSC)
+    assert cpr_guidance.note_text(ended.cpr, str).endswith(
+        f"; ended {T0 + 300} (ola): the patient breathes normally again"
+    )
+    assert cpr_guidance.journal_details(ENDED, "", CprEnd.ROSC) == {"step": "ended", "end": "rosc"}
+
+
+def test_an_end_as_no_arrest_is_counted_apart_and_the_others_keep_their_times() -> None:
+    ENDED = CprStep.ENDED
+    answered = {"n1": T0 + 10, "r1": T0 + 10}
+    wrong = cpr_guidance.record(incident("n1"), STARTED, "kari", T0 + 30)
+    wrong = cpr_guidance.record(wrong, COMPRESSIONS, "kari", T0 + 60)
+    wrong = cpr_guidance.record(wrong, ENDED, "kari", T0 + 90, end=CprEnd.NOT_ARREST)
+    rosc = cpr_guidance.record(incident("r1"), STARTED, "kari", T0 + 40)
+    rosc = cpr_guidance.record(rosc, ENDED, "kari", T0 + 400, end=CprEnd.ROSC)
+    delays, apart = cpr_guidance.delays([wrong, rosc], answered)
+    assert delays == {("oslo", Urgency.AKUTT): {STARTED: [30.0], COMPRESSIONS: []}}
+    assert apart == {
+        ("oslo", STARTED): {"not_arrest": 1},
+        ("oslo", COMPRESSIONS): {"not_arrest": 1},
+    }
+
+
+def test_the_gateway_and_the_cli_take_the_end_with_ended_only() -> None:
+    ended = pb.RecordCprGuidanceRequest(
+        request_id="r1", incident_id="OSL-000001", step=pb.CPR_STEP_ENDED, end=pb.CPR_END_NOT_ARREST
+    )
+    assert convert.record_cpr_guidance(ended, "kari").end is CprEnd.NOT_ARREST
+    missing = pb.RecordCprGuidanceRequest(
+        request_id="r1", incident_id="OSL-000001", step=pb.CPR_STEP_ENDED
+    )
+    with pytest.raises(InvalidArgumentError) as refused:
+        convert.record_cpr_guidance(missing, "kari")
+    assert refused.value.field == "end"
+    stray = pb.RecordCprGuidanceRequest(
+        request_id="r1", incident_id="OSL-000001", step=pb.CPR_STEP_STARTED, end=pb.CPR_END_ROSC
+    )
+    with pytest.raises(InvalidArgumentError) as refused:
+        convert.record_cpr_guidance(stray, "kari")
+    assert refused.value.field == "end"
+    args = build_parser().parse_args(["incident", "cpr", "OSL-000001", "ended", "--end", "rosc"])
+    assert (args.step, args.end) == ("ended", "rosc")
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["incident", "cpr", "OSL-000001", "ended", "--end", "tired"])
+    g = pb.CprGuidance(started_by="kari", ended_by="ola", end=pb.CPR_END_CALL_LOST)
+    g.started_at.FromSeconds(int(T0))
+    g.ended_at.FromSeconds(int(T0) + 200)
+    assert cpr_text(g).plain.endswith("(recorded by ola): the call was lost")

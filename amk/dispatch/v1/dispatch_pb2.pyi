@@ -111,6 +111,15 @@ class CprStep(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CPR_STEP_COMPRESSIONS: _ClassVar[CprStep]
     CPR_STEP_BYSTANDER: _ClassVar[CprStep]
     CPR_STEP_NOT_GIVEN: _ClassVar[CprStep]
+    CPR_STEP_ENDED: _ClassVar[CprStep]
+
+class CprEnd(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CPR_END_UNSPECIFIED: _ClassVar[CprEnd]
+    CPR_END_ROSC: _ClassVar[CprEnd]
+    CPR_END_CALL_LOST: _ClassVar[CprEnd]
+    CPR_END_CALLER_STOPPED: _ClassVar[CprEnd]
+    CPR_END_NOT_ARREST: _ClassVar[CprEnd]
 
 class AirDecision(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -194,6 +203,12 @@ CPR_STEP_STARTED: CprStep
 CPR_STEP_COMPRESSIONS: CprStep
 CPR_STEP_BYSTANDER: CprStep
 CPR_STEP_NOT_GIVEN: CprStep
+CPR_STEP_ENDED: CprStep
+CPR_END_UNSPECIFIED: CprEnd
+CPR_END_ROSC: CprEnd
+CPR_END_CALL_LOST: CprEnd
+CPR_END_CALLER_STOPPED: CprEnd
+CPR_END_NOT_ARREST: CprEnd
 AIR_DECISION_UNSPECIFIED: AirDecision
 AIR_DECISION_ACCEPT: AirDecision
 AIR_DECISION_DECLINE: AirDecision
@@ -274,7 +289,7 @@ class Incident(_message.Message):
     def __init__(self, id: _Optional[str] = ..., region: _Optional[str] = ..., status: _Optional[_Union[IncidentStatus, str]] = ..., urgency: _Optional[_Union[Urgency, str]] = ..., position: _Optional[_Union[Position, _Mapping]] = ..., address: _Optional[str] = ..., caller_number: _Optional[str] = ..., complaint_chapter: _Optional[int] = ..., criteria_code: _Optional[str] = ..., notes: _Optional[_Iterable[_Union[Note, _Mapping]]] = ..., assigned_unit_ids: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., urgency_history: _Optional[_Iterable[_Union[UrgencyChange, _Mapping]]] = ..., revision: _Optional[int] = ..., archived: _Optional[bool] = ..., alerts: _Optional[_Iterable[_Union[Alert, _Mapping]]] = ..., cpr: _Optional[_Union[CprGuidance, _Mapping]] = ...) -> None: ...
 
 class CprGuidance(_message.Message):
-    __slots__ = ("started_at", "started_by", "compressions_at", "compressions_by", "bystander", "not_given_at", "not_given_by", "not_given_reason")
+    __slots__ = ("started_at", "started_by", "compressions_at", "compressions_by", "bystander", "not_given_at", "not_given_by", "not_given_reason", "ended_at", "ended_by", "end")
     STARTED_AT_FIELD_NUMBER: _ClassVar[int]
     STARTED_BY_FIELD_NUMBER: _ClassVar[int]
     COMPRESSIONS_AT_FIELD_NUMBER: _ClassVar[int]
@@ -283,6 +298,9 @@ class CprGuidance(_message.Message):
     NOT_GIVEN_AT_FIELD_NUMBER: _ClassVar[int]
     NOT_GIVEN_BY_FIELD_NUMBER: _ClassVar[int]
     NOT_GIVEN_REASON_FIELD_NUMBER: _ClassVar[int]
+    ENDED_AT_FIELD_NUMBER: _ClassVar[int]
+    ENDED_BY_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
     started_at: _timestamp_pb2.Timestamp
     started_by: str
     compressions_at: _timestamp_pb2.Timestamp
@@ -291,7 +309,10 @@ class CprGuidance(_message.Message):
     not_given_at: _timestamp_pb2.Timestamp
     not_given_by: str
     not_given_reason: str
-    def __init__(self, started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_by: _Optional[str] = ..., compressions_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., compressions_by: _Optional[str] = ..., bystander: _Optional[bool] = ..., not_given_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., not_given_by: _Optional[str] = ..., not_given_reason: _Optional[str] = ...) -> None: ...
+    ended_at: _timestamp_pb2.Timestamp
+    ended_by: str
+    end: CprEnd
+    def __init__(self, started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_by: _Optional[str] = ..., compressions_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., compressions_by: _Optional[str] = ..., bystander: _Optional[bool] = ..., not_given_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., not_given_by: _Optional[str] = ..., not_given_reason: _Optional[str] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_by: _Optional[str] = ..., end: _Optional[_Union[CprEnd, str]] = ...) -> None: ...
 
 class Alert(_message.Message):
     __slots__ = ("id", "incident_id", "service", "state", "action_card", "criteria_code", "reason", "recipient", "proposed_at", "sent_at", "sent_by", "acknowledged_at", "acknowledged_by", "escalated_at", "cancelled_at", "cancelled_by", "note", "prenotification", "air_kind", "mission_id", "delivered_at", "declined_at", "declined_by", "aircraft_unit_id", "base_doctor", "mission_state", "mission_updated_at", "withdrawn_at", "withdrawn_by", "withdrawal_delivered_at", "withdrawal_owed", "withdrawal_answer")
@@ -877,16 +898,18 @@ class AddIncidentNoteRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., incident_id: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
 
 class RecordCprGuidanceRequest(_message.Message):
-    __slots__ = ("request_id", "incident_id", "step", "reason")
+    __slots__ = ("request_id", "incident_id", "step", "reason", "end")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
     STEP_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     incident_id: str
     step: CprStep
     reason: str
-    def __init__(self, request_id: _Optional[str] = ..., incident_id: _Optional[str] = ..., step: _Optional[_Union[CprStep, str]] = ..., reason: _Optional[str] = ...) -> None: ...
+    end: CprEnd
+    def __init__(self, request_id: _Optional[str] = ..., incident_id: _Optional[str] = ..., step: _Optional[_Union[CprStep, str]] = ..., reason: _Optional[str] = ..., end: _Optional[_Union[CprEnd, str]] = ...) -> None: ...
 
 class ListUnitsRequest(_message.Message):
     __slots__ = ("regions", "status", "kind")

@@ -1,13 +1,15 @@
 // Telephone-guided CPR (telefonveiledet HLR) on the selected incident, near its top: the
 // dispatcher records, with one click each, when the guidance began and when the caller's
 // first chest compressions did (or that compressions were already under way), or, with
-// why, that the arrest was recognised but the caller not guided; each once and only
-// before a unit is on scene (cpr_guidance.py). It shows how long ago the guidance began,
-// and a beat at 110 a minute to count with the caller until a unit is there. The times
-// are the quality review's (amk kpi: from the 113 call to each).
+// why, that the arrest was recognised but the caller not guided; and, with how, that the
+// guidance ended before a unit came (which frees the incident for a hand-over again);
+// each once and only before a unit is on scene (cpr_guidance.py). It shows how long ago
+// the guidance began, and a beat at 110 a minute to count with the caller until a unit
+// is there or it ended. The times are the quality review's (amk kpi: from the 113 call
+// to each).
 import { rpc } from '../api.js';
 import { clock, h, timeOfDay, when } from '../dom.js';
-import { act, field, hidden, input, rpcForm } from '../forms.js';
+import { act, field, hidden, input, rpcForm, select } from '../forms.js';
 import { t } from '../i18n.js';
 import { can } from '../session.js';
 import { putIncident } from '../state.js';
@@ -18,6 +20,8 @@ const BEFORE_SCENE = new Set(['INCIDENT_STATUS_RECEIVED', 'INCIDENT_STATUS_TRIAG
  * seconds of the call) or akutt. The start is offered on the others too, less loudly. */
 const LIKELY = new Set(['URGENCY_UNSPECIFIED', 'URGENCY_AKUTT', undefined]);
 const BEATS_PER_MINUTE = 110; // within the guidelines' 100-120 compressions a minute
+/** How the guidance may end before a unit is on scene (CprEnd), in the order offered. */
+const ENDS = ['CPR_END_ROSC', 'CPR_END_CALL_LOST', 'CPR_END_CALLER_STOPPED', 'CPR_END_NOT_ARREST'];
 
 /** What the block shows depends on only these: it is rebuilt when they change, not on
  * every update of the incident (a unit's position), so the beat keeps its rhythm and a
@@ -34,6 +38,7 @@ export function cprBlock(inc) {
   const before = BEFORE_SCENE.has(inc.status);
   const may = before && can('RecordCprGuidance');
   const notGiven = when(g.not_given_at);
+  const ended = Number.isFinite(when(g.ended_at));
   if (!Number.isFinite(started) && !Number.isFinite(notGiven) && !may) return null;
   const step = Number.isFinite(compressions) ? 'compressions' : g.bystander ? 'bystander'
     : Number.isFinite(started) ? 'started' : Number.isFinite(notGiven) ? 'not_given' : 'none';
@@ -72,14 +77,29 @@ export function cprBlock(inc) {
   const who = (by) => by || '–';
   el.append(h('p', {},
     t(g.bystander ? 'cpr.started_bystander' : 'cpr.started', { time: timeOfDay(g.started_at), who: who(g.started_by) }),
-    before ? [' · ', h('span', { class: 'cpr-since', dataset: { since: String(started) } }, since(started))] : null));
-  if (step === 'started') {
+    before && !ended ? [' · ', h('span', { class: 'cpr-since', dataset: { since: String(started) } }, since(started))] : null));
+  if (step === 'started' && !ended) {
     if (may) el.append(record('CPR_STEP_COMPRESSIONS', t('cpr.compressions'), true), ' ', err);
   } else if (step === 'compressions') {
     el.append(h('p', {}, t('cpr.compressions_at', {
       time: timeOfDay(g.compressions_at), who: who(g.compressions_by),
       after: clock((compressions - started) / 1000),
     })));
+  }
+  if (ended) {
+    el.dataset.ended = g.end || '';
+    el.append(h('p', { class: 'cpr-ended-line' }, t('cpr.ended_at', {
+      time: timeOfDay(g.ended_at), who: who(g.ended_by), end: t(`cpr.end.${g.end}`),
+    })));
+    return el;
+  }
+  if (may) {
+    // Ended before a unit came: how (it frees the incident for a hand-over again).
+    const form = rpcForm('RecordCprGuidance', [
+      hidden('incident_id', inc.id), hidden('step', 'CPR_STEP_ENDED'),
+      field('end', t('cpr.end_how'), select(ENDS.map((e) => [e, t(`cpr.end.${e}`)]), { blank: '' })),
+    ], { submit: t('cpr.end_record'), done: putIncident, extraClass: 'cpr-end inline' });
+    el.append(form);
   }
   if (before) {
     el.append(h('p', { class: 'cpr-beat-line' },
