@@ -75,6 +75,7 @@ def mission_panel(m: pb.AirMission) -> RenderableType:
         ("Base doctor", m.base_doctor or "-"),
         ("Answered", f"{format_time(m.answered_at)} by {m.answered_by or '-'}"),
         ("Declined because", m.decline_reason or "-"),
+        ("Withdrawn", _withdrawal(m)),
         ("Reported back", "yes" if m.reported else "pending (outbox)"),
     ):
         head.add_row(label, value)
@@ -86,6 +87,18 @@ def mission_panel(m: pb.AirMission) -> RenderableType:
             format_time(e.at), enum_name(e.state, AIR_MISSION_STATE), e.by or "-", e.note or "-"
         )
     return Group(head, steps)
+
+
+def _withdrawal(m: pb.AirMission) -> str:
+    """The requesting AMK's withdrawal: when, by whom, why, and whether it came too late
+    to stand the aircraft down (the answer it got, as the requesting side has it)."""
+    if not m.HasField("withdrawn_at"):
+        return "-"
+    text = f"{format_time(m.withdrawn_at)} by {m.withdrawn_by or '-'}: {m.withdrawal_reason}"
+    answer = m.withdrawal_answer
+    if answer and answer != pb.AIR_MISSION_STATE_ABORTED:
+        text += f" (too late: {enum_name(answer, AIR_MISSION_STATE)})"
+    return text
 
 
 def cmd_air_request(ctx: Any) -> int:

@@ -347,17 +347,22 @@ def withdraw_mission(
     (same state, nothing to report), so the AMK-LA sees that it came too late."""
     where = cmd.request.incident_region
     note = f"withdrawn by the requesting AMK ({where}, {cmd.withdrawn_by}): {cmd.reason}"
+    freed: Unit | None = None
     if mission is None:
         new = open_mission(cmd.request, cmd.mission_id, now)
         new.received_at = 0.0
         _step(new, S.ABORTED, cmd.withdrawn_by, now, note + " (before the request came)")
-        return new, None
-    if mission.state in lifecycle.TERMINAL or mission.state in AT_PATIENT:
+    elif mission.state in lifecycle.TERMINAL or mission.state in AT_PATIENT:
         new = copy.deepcopy(mission)
         late = f"{note} (too late: {mission.state.value})"
         new.events.append(AirMissionEvent(mission.state, now, cmd.withdrawn_by, late))
-        return new, None
-    return _stand_down(mission, unit, note, cmd.withdrawn_by, now)
+    else:
+        new, freed = _stand_down(mission, unit, note, cmd.withdrawn_by, now)
+    # Kept apart from the events, so the coordinator sees a withdrawal that came too late
+    # (the mission goes on) as plainly as one that stood the aircraft down.
+    new.withdrawn_at, new.withdrawn_by, new.withdrawal_reason = now, cmd.withdrawn_by, cmd.reason
+    new.withdrawal_answer = new.state  # aborted; at the patient: too late; or ended before
+    return new, freed
 
 
 # ---------------------------------------------------------------- the AMK-LA

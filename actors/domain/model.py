@@ -391,6 +391,12 @@ class AirMission(StoredRecord):
     answered_at: float = 0.0
     decline_reason: str = ""
     closed_at: float = 0.0
+    # The requesting AMK withdrew its request (whatever the state: a withdrawal after the
+    # aircraft reached the patient leaves the mission going on).
+    withdrawn_at: float = 0.0
+    withdrawn_by: str = ""
+    withdrawal_reason: str = ""
+    withdrawal_answer: AirMissionState | None = None  # the state it found or left
     events: list[AirMissionEvent] = field(default_factory=list)
     seq: int = 1
     reported_seq: int = 1
@@ -405,6 +411,9 @@ class AirMission(StoredRecord):
                 "state": AirMissionState(d["state"]),
                 "position": Position(**d["position"]),
                 "urgency": Urgency(d["urgency"]) if d.get("urgency") else None,
+                "withdrawal_answer": AirMissionState(w)
+                if (w := d.get("withdrawal_answer"))
+                else None,
                 "events": [
                     AirMissionEvent(**{**e, "state": AirMissionState(e["state"])})
                     for e in d.get("events", [])

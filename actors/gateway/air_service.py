@@ -58,6 +58,10 @@ def mission_pb(m: AirMission, archived: bool = False) -> pb.AirMission:
         decline_reason=m.decline_reason,
         updated_at=conv.when(m.updated_at),
         closed_at=conv.when(m.closed_at),
+        withdrawn_at=conv.when(m.withdrawn_at),
+        withdrawn_by=m.withdrawn_by,
+        withdrawal_reason=m.withdrawal_reason,
+        withdrawal_answer=conv.to_pb_enum(m.withdrawal_answer),
         events=[
             pb.AirMissionEvent(
                 state=conv.to_pb_enum(e.state), at=conv.to_timestamp(e.at), by=e.by, note=e.note

@@ -232,7 +232,8 @@ async def test_the_amk_la_answers_and_stands_down_air_requests_from_its_panel(
     (the list is exactly those) and the base doctor (without the doctor, refused at that
     field with nothing written), one from Oslo declined with the reason; each answer
     reaches the requesting incident. The accepted mission is then stood down, and its
-    aircraft is free again. Innlandet's dispatcher has no such panel."""
+    aircraft is free again. A third request, withdrawn by its AMK, shows who withdrew it
+    and why (and one too late, as drawn). Innlandet's dispatcher has no such panel."""
     hamar = await stub.CreateIncident(
         pb.CreateIncidentRequest(
             request_id=rid(),
@@ -321,6 +322,43 @@ async def test_the_amk_la_answers_and_stands_down_air_requests_from_its_panel(
     await mission(hamar, "ABORTED").wait_for(timeout=WAIT_MS)
     freed = await stub.GetUnit(pb.GetUnitRequest(unit_id="osl-h01"), timeout=10)
     assert freed.status == pb.UNIT_STATUS_AVAILABLE_MOBILE and not freed.air_mission_id, freed
+    assert "Pasienten kjøres med bil" in (await mission(hamar, "ABORTED").text_content() or "")
+
+    # Withdrawn by the requesting AMK: the coordinator sees who, when and why.
+    third = await incident(stub, KARL_JOHAN)
+    asked[third.id] = await ask(third, "Hjertestans, hytte")
+    await mission(third, "REQUESTED").wait_for(timeout=WAIT_MS)
+    alert = one(await air_alerts(stub, third))
+    await stub.CancelAlert(
+        pb.CancelAlertRequest(
+            request_id=rid(), incident_id=third.id, alert_id=alert.id, reason="ROSC, kjøres med bil"
+        ),
+        timeout=20,
+    )
+    gone = mission(third, "ABORTED").locator('.air-withdrawn[data-late="false"]')
+    await gone.wait_for(timeout=WAIT_MS)
+    assert "ROSC, kjøres med bil" in (await gone.text_content() or "")
+    # One that came after the aircraft reached the patient (a race this page cannot
+    # stage: the requesting side refuses once it knows) or after the end, as drawn.
+    drawn = await page.evaluate(
+        """async () => {
+          const { withdrawal } = await import('/static/js/panels/air_missions.js');
+          const at = new Date().toISOString();
+          const line = (answer) => {
+            const el = withdrawal({ withdrawn_at: at, withdrawn_by: 'kari', incident_region: 'oslo',
+              withdrawal_reason: '<b>x</b>', withdrawal_answer: answer, state: answer });
+            return [el.dataset.late, el.textContent, el.querySelectorAll('b').length];
+          };
+          return {
+            late: line('AIR_MISSION_STATE_ON_SCENE'), ended: line('AIR_MISSION_STATE_COMPLETED'),
+            aborted: line('AIR_MISSION_STATE_ABORTED'), none: withdrawal({}),
+          };
+        }"""
+    )
+    assert drawn["late"][0] == "true" and "<b>x</b>" in drawn["late"][1], drawn
+    assert drawn["late"][2] == 0, drawn  # the reason is text, not markup
+    assert drawn["ended"][0] == "true" and drawn["late"][1] != drawn["ended"][1], drawn
+    assert drawn["aborted"][0] == "false" and drawn["none"] is None, drawn
     assert page.amk_errors == []
     await page.context.close()
     elsewhere = await open_console(browser, web, web.token("nils", "dispatcher", "innlandet"))

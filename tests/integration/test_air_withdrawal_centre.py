@@ -30,8 +30,8 @@ from actors.domain.commands import (
     CreateIncident,
     RequestAirAmbulance,
 )
+from actors.domain.model import AirMission, Incident, Position, UnitKind, UnitStatus
 from actors.domain.model import AirMissionState as S
-from actors.domain.model import Incident, Position, UnitKind, UnitStatus
 from cluster.config import ClusterConfig
 from cluster.etcd_server import EmbeddedEtcd
 from tests.helpers import assert_eventually, key_prefix_for, session_pki
@@ -120,6 +120,12 @@ async def test_a_withdrawal_after_the_aircraft_reached_the_patient_is_noted_not_
     assert last.note == (
         "withdrawn by the requesting AMK (oslo, kari): road unit first (too late: on_scene)"
     )
+    # Kept on the mission for the coordinator, and in the stored record.
+    assert (after.withdrawn_by, after.withdrawal_reason) == ("kari", "road unit first")
+    assert after.withdrawal_answer is S.ON_SCENE and after.withdrawn_at > 0
+    stored = await etcd.get(centre.core.keys.mission(LA, mission_id))
+    assert stored is not None
+    assert AirMission.decode(stored.value).withdrawal_answer is S.ON_SCENE
     heli = la.units["osl-h01"]
     assert (heli.status, heli.mission_id) == (UnitStatus.ON_SCENE, mission_id)  # flies on
     entries = [

@@ -3,6 +3,8 @@ both sides (the incident's alert and its outbox, the AMK-LA's mission)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from actors.domain import air, alerts
@@ -49,6 +51,13 @@ def test_an_unanswered_request_is_cancelled_and_owed_to_the_amk_la() -> None:
     assert aborted.events[-1].note == (
         "withdrawn by the requesting AMK (innlandet, kari): patient dead on arrival of road unit"
     )
+    assert (aborted.withdrawn_at, aborted.withdrawn_by, aborted.withdrawal_answer) == (
+        T0 + 6,
+        "kari",
+        S.ABORTED,
+    )
+    assert aborted.withdrawal_reason == "patient dead on arrival of road unit"
+    assert mission.withdrawn_at == 0.0  # input untouched
     answered = air.mark_withdrawal_delivered(new, alert_id, mission.id, S.ABORTED, T0 + 7, T0 + 7)
     assert answered is not None
     assert not air.withdrawal_pending(alerts.find(answered, alert_id))
@@ -161,3 +170,31 @@ def test_the_amk_la_changes_nothing_once_the_aircraft_is_there_or_the_mission_en
 def _withdrawn(inc: Incident, alert_id: str) -> tuple[Incident, Alert]:
     new = air.withdraw(inc, alert_id, "kari", "not needed", T0 + 5)
     return new, alerts.find(new, alert_id)
+
+
+def test_a_withdrawal_after_the_aircraft_reached_the_patient_is_kept_on_the_mission() -> None:
+    """Too late to stand the aircraft down: the mission goes on, and it keeps who
+    withdrew, when, why and what the withdrawal found, for the AMK-LA's coordinator."""
+    inc, alert_id, mission = delivered()
+    accepted, unit = air.accept(mission, heli(), "Dr. Lege", "la", T0 + 3)
+    unit, m = air.aircraft_status(unit, accepted, U.EN_ROUTE, "crew", T0 + 4)
+    unit, there = air.aircraft_status(unit, m, U.ON_SCENE, "crew", T0 + 5)
+    new = air.withdraw(inc, alert_id, "kari", "road unit took the patient", T0 + 6)
+    cmd = air.withdrawal_command(new, alerts.find(new, alert_id), "LAH")
+    late, freed = air.withdraw_mission(there, unit, cmd, T0 + 7)
+    assert freed is None and late.state is there.state and there.state in air.AT_PATIENT
+    assert (late.withdrawn_at, late.withdrawn_by, late.withdrawal_answer) == (
+        T0 + 7,
+        "kari",
+        there.state,
+    )
+    assert late.withdrawal_reason == "road unit took the patient"
+    assert late.events[-1].note.endswith(f"(too late: {there.state.value})")
+    back = AirMission.decode(late.encode())
+    assert back.withdrawal_answer is there.state  # the enum, not its string
+    assert (back.withdrawn_at, back.withdrawal_reason) == (T0 + 7, late.withdrawal_reason)
+    stored = json.loads(mission.encode())  # a mission stored before these fields came
+    for key in ("withdrawn_at", "withdrawn_by", "withdrawal_reason", "withdrawal_answer"):
+        del stored[key]
+    before = AirMission.from_dict(stored)
+    assert (before.withdrawn_at, before.withdrawn_by, before.withdrawal_answer) == (0.0, "", None)

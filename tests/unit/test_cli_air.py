@@ -106,6 +106,23 @@ def test_missions_table_and_panel_show_the_answer_and_the_outbox() -> None:
     shown = text(mission_panel(mission(reported=True)))
     for part in ("inn-h01", "Dr. A", "trapped, remote", "requested", "accepted", "yes"):
         assert part in shown, part
+    late = mission(
+        state=pb.AIR_MISSION_STATE_ON_SCENE,
+        withdrawn_at=ts(T0 + 90),
+        withdrawn_by="kari",
+        withdrawal_reason="road unit first",
+        withdrawal_answer=pb.AIR_MISSION_STATE_ON_SCENE,
+    )
+    assert "by kari: road unit first (too late: on_scene)" in text(mission_panel(late))
+    stood_down = mission(
+        state=pb.AIR_MISSION_STATE_ABORTED,
+        withdrawn_at=ts(T0 + 90),
+        withdrawn_by="kari",
+        withdrawal_reason="not needed",
+        withdrawal_answer=pb.AIR_MISSION_STATE_ABORTED,
+    )
+    shown = text(mission_panel(stood_down))
+    assert "by kari: not needed" in shown and "too late" not in shown
 
 
 def test_alert_timeline_lists_every_moment_in_time_order() -> None:

@@ -703,7 +703,7 @@ class AirMissionEvent(_message.Message):
     def __init__(self, state: _Optional[_Union[AirMissionState, str]] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., by: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
 
 class AirMission(_message.Message):
-    __slots__ = ("id", "region", "incident_id", "incident_region", "alert_id", "kind", "state", "position", "urgency", "criteria_code", "address", "reason", "requested_by", "requested_at", "received_at", "unit_id", "base_doctor", "answered_by", "answered_at", "decline_reason", "updated_at", "closed_at", "events", "reported", "revision", "archived")
+    __slots__ = ("id", "region", "incident_id", "incident_region", "alert_id", "kind", "state", "position", "urgency", "criteria_code", "address", "reason", "requested_by", "requested_at", "received_at", "unit_id", "base_doctor", "answered_by", "answered_at", "decline_reason", "updated_at", "closed_at", "events", "reported", "revision", "archived", "withdrawn_at", "withdrawn_by", "withdrawal_reason", "withdrawal_answer")
     ID_FIELD_NUMBER: _ClassVar[int]
     REGION_FIELD_NUMBER: _ClassVar[int]
     INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -730,6 +730,10 @@ class AirMission(_message.Message):
     REPORTED_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     ARCHIVED_FIELD_NUMBER: _ClassVar[int]
+    WITHDRAWN_AT_FIELD_NUMBER: _ClassVar[int]
+    WITHDRAWN_BY_FIELD_NUMBER: _ClassVar[int]
+    WITHDRAWAL_REASON_FIELD_NUMBER: _ClassVar[int]
+    WITHDRAWAL_ANSWER_FIELD_NUMBER: _ClassVar[int]
     id: str
     region: str
     incident_id: str
@@ -756,7 +760,11 @@ class AirMission(_message.Message):
     reported: bool
     revision: int
     archived: bool
-    def __init__(self, id: _Optional[str] = ..., region: _Optional[str] = ..., incident_id: _Optional[str] = ..., incident_region: _Optional[str] = ..., alert_id: _Optional[str] = ..., kind: _Optional[_Union[UnitKind, str]] = ..., state: _Optional[_Union[AirMissionState, str]] = ..., position: _Optional[_Union[Position, _Mapping]] = ..., urgency: _Optional[_Union[Urgency, str]] = ..., criteria_code: _Optional[str] = ..., address: _Optional[str] = ..., reason: _Optional[str] = ..., requested_by: _Optional[str] = ..., requested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unit_id: _Optional[str] = ..., base_doctor: _Optional[str] = ..., answered_by: _Optional[str] = ..., answered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., decline_reason: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., closed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., events: _Optional[_Iterable[_Union[AirMissionEvent, _Mapping]]] = ..., reported: _Optional[bool] = ..., revision: _Optional[int] = ..., archived: _Optional[bool] = ...) -> None: ...
+    withdrawn_at: _timestamp_pb2.Timestamp
+    withdrawn_by: str
+    withdrawal_reason: str
+    withdrawal_answer: AirMissionState
+    def __init__(self, id: _Optional[str] = ..., region: _Optional[str] = ..., incident_id: _Optional[str] = ..., incident_region: _Optional[str] = ..., alert_id: _Optional[str] = ..., kind: _Optional[_Union[UnitKind, str]] = ..., state: _Optional[_Union[AirMissionState, str]] = ..., position: _Optional[_Union[Position, _Mapping]] = ..., urgency: _Optional[_Union[Urgency, str]] = ..., criteria_code: _Optional[str] = ..., address: _Optional[str] = ..., reason: _Optional[str] = ..., requested_by: _Optional[str] = ..., requested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unit_id: _Optional[str] = ..., base_doctor: _Optional[str] = ..., answered_by: _Optional[str] = ..., answered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., decline_reason: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., closed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., events: _Optional[_Iterable[_Union[AirMissionEvent, _Mapping]]] = ..., reported: _Optional[bool] = ..., revision: _Optional[int] = ..., archived: _Optional[bool] = ..., withdrawn_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., withdrawn_by: _Optional[str] = ..., withdrawal_reason: _Optional[str] = ..., withdrawal_answer: _Optional[_Union[AirMissionState, str]] = ...) -> None: ...
 
 class AirListMissionsResponse(_message.Message):
     __slots__ = ("missions",)

@@ -7,7 +7,7 @@
 // redrawn as it changes, its forms only when its state does, so nobody loses what they
 // were typing. Above the missions, the region's aircraft and their readiness
 // (`air_fleet.js`); a mission clicked on the map is brought into view here.
-import { AIRCRAFT, ENDED, INBOUND, readiness, servedAirRegions } from '../air.js';
+import { AIRCRAFT, AT_PATIENT, ENDED, INBOUND, readiness, servedAirRegions } from '../air.js';
 import { h, throttled, timeOfDay } from '../dom.js';
 import { field, hidden, input, rpcForm, textarea } from '../forms.js';
 import { en, t } from '../i18n.js';
@@ -149,12 +149,29 @@ function facts(m) {
     m.unit_id ? `${callSign(m.unit_id)}` : '',
     m.base_doctor ? t('airdesk.doctor', { name: m.base_doctor }) : '',
     m.decline_reason ? t('airdesk.declined', { reason: m.decline_reason }) : '',
-    // Aborted: by whom and why (the coordinator, or the requesting AMK's withdrawal).
-    m.state === 'AIR_MISSION_STATE_ABORTED' ? lastNote(m) : '',
+    // Aborted by the coordinator: by whom and why (a withdrawal has its own line).
+    m.state === 'AIR_MISSION_STATE_ABORTED' && !m.withdrawn_at ? lastNote(m) : '',
     m.closed_at ? t('airdesk.closed', { time: at(m.closed_at) }) : '',
     m.reported ? '' : t('airdesk.not_reported'),
   ].filter(Boolean);
-  return [h('div', {}, lines), h('div', { class: 'meta' }, detail.join(' · '))];
+  return [h('div', {}, lines), h('div', { class: 'meta' }, detail.join(' · ')), withdrawal(m)];
+}
+
+/** The requesting AMK's withdrawal, if any: when, who, why; one that came after the
+ * aircraft reached the patient (the mission went on) is marked too late, one after the
+ * mission had ended says so (the withdrawal's answer, as the requesting side has it). */
+export function withdrawal(m) {
+  if (!m.withdrawn_at) return null;
+  const answer = m.withdrawal_answer || 'AIR_MISSION_STATE_UNSPECIFIED';
+  const late = AT_PATIENT.has(answer) ? t('airdesk.withdrawn_too_late')
+    : answer === 'AIR_MISSION_STATE_COMPLETED' || answer === 'AIR_MISSION_STATE_DECLINED'
+      ? t('airdesk.withdrawn_after_end', { state: en(answer) }) : '';
+  return h('div', { class: 'air-withdrawn', dataset: { late: String(Boolean(late)) } },
+    t('airdesk.withdrawn', {
+      region: regionName(m.incident_region), time: timeOfDay(m.withdrawn_at),
+      who: m.withdrawn_by || '–', reason: m.withdrawal_reason || '',
+    }),
+    late ? [' · ', h('strong', {}, late)] : null);
 }
 
 /** The note of the mission's last event (who stood it down and why). */
