@@ -449,8 +449,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="",
         choices=["", *enum_choices(CPR_END)],
         metavar="END",
-        help="ended: how (rosc: breathes normally again, call_lost, caller_stopped, not_arrest:"
-        " no cardiac arrest after all, or the wrong incident)",
+        help="ended: how (rosc: breathes normally again, call_lost, caller_stopped,"
+        " others_took_over: first responders or a defibrillator volunteer, not_indicated;"
+        " corrections, at any time: not_arrest, wrong_incident)",
     )
     _request_id_option(cpr)
 

@@ -298,7 +298,8 @@ class AmkClient(OperationsMixin):
     ) -> pb.Incident:
         """Record a step of telephone-guided CPR now (``started``, ``compressions``,
         ``bystander``, ``not_given`` with its ``reason``, or ``ended`` with its ``end``:
-        ``rosc``, ``call_lost``, ``caller_stopped``, ``not_arrest``)."""
+        ``rosc``, ``call_lost``, ``caller_stopped``, ``others_took_over``,
+        ``not_indicated``; or the corrections ``not_arrest``, ``wrong_incident``)."""
         request = pb.RecordCprGuidanceRequest(
             request_id=_request_id(request_id),
             incident_id=id,

@@ -33,15 +33,21 @@ def cpr_text(g: pb.CprGuidance) -> Text:
     else:
         out.append("; no compressions recorded")
     if g.HasField("ended_at"):
-        out.append(f"; ended {format_time(g.ended_at)} (recorded by {g.ended_by or '?'}): ")
+        how = "corrected" if g.end in CORRECTIONS else "ended"
+        out.append(f"; {how} {format_time(g.ended_at)} (recorded by {g.ended_by or '?'}): ")
         out.append(END_WORDS.get(g.end, enum_name(g.end, CPR_END)))
     return out
 
 
 #: How the guidance ended, in the CLI's words.
 END_WORDS: dict[int, str] = {
-    pb.CPR_END_ROSC: "breathes normally again",
+    pb.CPR_END_ROSC: "the patient breathes normally again",
     pb.CPR_END_CALL_LOST: "the call was lost",
     pb.CPR_END_CALLER_STOPPED: "the caller could not go on",
-    pb.CPR_END_NOT_ARREST: "not a cardiac arrest (recorded in error)",
+    pb.CPR_END_OTHERS_TOOK_OVER: "first responders or a defibrillator volunteer took over",
+    pb.CPR_END_NOT_INDICATED: "resuscitation not indicated",
+    pb.CPR_END_NOT_ARREST: "not a cardiac arrest after all",
+    pb.CPR_END_WRONG_INCIDENT: "recorded on the wrong incident",
 }
+#: Ends that correct the record (the domain's ``cpr_guidance.CORRECTIONS``).
+CORRECTIONS = {pb.CPR_END_NOT_ARREST, pb.CPR_END_WRONG_INCIDENT}

@@ -19,26 +19,34 @@ matter are recorded as they happen, on the incident:
   guidance;
 - ``ended``, with how (:class:`CprEnd`), once guidance started and before a unit is on
   scene: the patient breathes normally again, the call was lost, the caller could not go
-  on, or it was not a cardiac arrest after all (or was clicked on the wrong incident).
-  Nothing recorded is erased: an incident that was no arrest keeps its record, and the
-  review counts it apart instead of timing it. A unit on scene ends the guidance without
-  a click.
+  on, first responders or a defibrillator volunteer took over (they come by alert, not
+  as our unit), or resuscitation is not indicated. A unit on scene ends the guidance
+  without a click.
+- or, as a correction (:data:`CORRECTIONS`): not a cardiac arrest after all (starting
+  was still right: the caller described one), or recorded on the wrong incident. A
+  correction is taken at any time the incident is live, after a start or a "not given":
+  a false arrest is most often found out by the crew on scene. Nothing recorded is
+  erased (the journal keeps it); the review counts the incident apart instead of timing
+  it, and a record on the wrong incident does not travel with an EIDO export.
 
-Each is recorded once: a second click answers FAILED_PRECONDITION instead of moving the
-time, since a time that could be moved afterwards would say nothing. Compressions come
-only after the guidance started, and only before a unit is on scene: after that the crew
-does the work, and a late click would enter a false time in the review.
+Each is recorded once, and nothing after the end: a second click answers
+FAILED_PRECONDITION instead of moving the time, since a time that could be moved
+afterwards would say nothing. Compressions come only after the guidance started, and
+only before a unit is on scene: after that the crew does the work, and a late click
+would enter a false time in the review.
 
 While the caller is being guided, the incident is not handed to another region
 (:func:`guiding`): the caller stays on the line with the centre guiding them, and a
 centre that no longer serves the incident could not record the compressions. Recording
-the end lifts that, so a wrong click does not hold the incident until a unit arrives.
+the end (or a correction) lifts that, so a wrong click does not hold the incident until
+a unit arrives.
 
 The review's figures (:func:`delays`) run from the 113 call's answer to each moment,
 per region and urgency. Apart: an arrest recognised but not guided, one guided only
 after that (its start timed the caller's change of mind), guidance with no answered call
 (an incident made by hand), a call answered only after the guidance began (linked later),
-one that was no cardiac arrest, and, from the compressions only, bystander CPR.
+one corrected (no cardiac arrest after all, or the wrong incident), and, from the
+compressions only, bystander CPR.
 This project knows no national target for them: they are reported, not held to one.
 """
 
@@ -63,7 +71,9 @@ CALL_AFTER_GUIDANCE = "call_after_guidance"
 BYSTANDER = "bystander"
 NOT_GIVEN = "not_given"
 AFTER_NOT_GIVEN = "after_not_given"
-NOT_ARREST = "not_arrest"
+#: Ends that correct the record instead of ending a guidance (their values are the
+#: review's reasons for counting an incident apart).
+CORRECTIONS = frozenset({CprEnd.NOT_ARREST, CprEnd.WRONG_INCIDENT})
 
 
 MAX_REASON = 500  # characters of why guidance was not given
@@ -84,20 +94,23 @@ def record(
         raise ValueError("a reason goes with not_given, and only with it")  # the gateway's
     if (step is CprStep.ENDED) != (end is not None):
         raise ValueError("an end goes with ended, and only with it")  # the gateway's check
-    if inc.status not in BEFORE_SCENE:
+    correction = end in CORRECTIONS
+    if inc.status not in BEFORE_SCENE and not correction:
         raise PreconditionError(
             inc.id, f"incident is {inc.status.value}: CPR guidance is recorded before a unit"
             " is on scene",
         )  # fmt: skip
     held = inc.cpr or CprGuidance()
+    if held.ended_at:
+        raise PreconditionError(inc.id, "CPR guidance is already recorded as ended")
     if step in (CprStep.STARTED, CprStep.BYSTANDER, CprStep.NOT_GIVEN) and held.started_at:
         raise PreconditionError(inc.id, "CPR guidance is already recorded as started")
     if step is CprStep.NOT_GIVEN and held.not_given_at:
         raise PreconditionError(inc.id, "CPR guidance is already recorded as not given")
-    if step in (CprStep.COMPRESSIONS, CprStep.ENDED) and not held.started_at:
+    if step is CprStep.ENDED and not held.started_at and not (correction and held.not_given_at):
         raise PreconditionError(inc.id, "CPR guidance not started: record its start first")
-    if step in (CprStep.COMPRESSIONS, CprStep.ENDED) and held.ended_at:
-        raise PreconditionError(inc.id, "CPR guidance is already recorded as ended")
+    if step is CprStep.COMPRESSIONS and not held.started_at:
+        raise PreconditionError(inc.id, "CPR guidance not started: record its start first")
     if step is CprStep.COMPRESSIONS:
         if held.bystander:
             raise PreconditionError(inc.id, "compressions were under way when guidance began")
@@ -122,33 +135,37 @@ def record(
 def note_text(g: CprGuidance, when: Callable[[float], str]) -> str:
     """The guidance as a line for people (an EIDO note for the centre an incident goes
     to: EIDO has no field for it), times written by ``when``."""
-    refused = ""
+    parts = []
     if g.not_given_at:
-        refused = (
+        parts.append(
             f"Telephone-guided CPR not given {when(g.not_given_at)} ({g.not_given_by}):"
             f" {g.not_given_reason.rstrip('.')}"
         )
-        if not g.started_at:
-            return refused
-        refused += ". "
-    text = refused + f"Telephone-guided CPR: guidance started {when(g.started_at)} ({g.started_by})"
-    if g.bystander:
-        text += "; compressions were under way already"
-    elif g.compressions_at:
-        text += f"; first compression {when(g.compressions_at)} ({g.compressions_by})"
-    else:
-        text += "; no compressions recorded"
+    if g.started_at:
+        text = f"Telephone-guided CPR: guidance started {when(g.started_at)} ({g.started_by})"
+        if g.bystander:
+            text += "; compressions were under way already"
+        elif g.compressions_at:
+            text += f"; first compression {when(g.compressions_at)} ({g.compressions_by})"
+        else:
+            text += "; no compressions recorded"
+        parts.append(text)
+    text = ". ".join(parts)
     if g.ended_at and g.end is not None:
-        text += f"; ended {when(g.ended_at)} ({g.ended_by}): {END_TEXT[g.end]}"
+        how = "corrected" if g.end in CORRECTIONS else "ended"
+        text += f"; {how} {when(g.ended_at)} ({g.ended_by}): {END_TEXT[g.end]}"
     return text
 
 
-#: How the guidance ended, for people (the EIDO note; the CLI has its own words).
+#: How the guidance ended, for people (the EIDO note; the CLI and console have their own).
 END_TEXT: dict[CprEnd, str] = {
     CprEnd.ROSC: "the patient breathes normally again",
     CprEnd.CALL_LOST: "the call was lost",
     CprEnd.CALLER_STOPPED: "the caller could not go on",
-    CprEnd.NOT_ARREST: "not a cardiac arrest (recorded in error)",
+    CprEnd.OTHERS_TOOK_OVER: "first responders or a defibrillator volunteer took over",
+    CprEnd.NOT_INDICATED: "resuscitation not indicated",
+    CprEnd.NOT_ARREST: "not a cardiac arrest after all",
+    CprEnd.WRONG_INCIDENT: "recorded on the wrong incident",
 }
 
 
@@ -164,6 +181,12 @@ def journal_details(step: CprStep, reason: str, end: CprEnd | None) -> dict[str,
 def recorded(g: CprGuidance | None) -> bool:
     """Whether anything of the guidance was recorded (started, or not given)."""
     return g is not None and bool(g.started_at or g.not_given_at)
+
+
+def shared(g: CprGuidance | None) -> bool:
+    """Whether the guidance goes with the incident to another centre (an EIDO note):
+    recorded, and not corrected as recorded on the wrong incident."""
+    return recorded(g) and g is not None and g.end is not CprEnd.WRONG_INCIDENT
 
 
 def guiding(inc: Incident) -> bool:
@@ -183,9 +206,10 @@ def delays(
 ) -> tuple[Delays, dict[tuple[str, CprStep], dict[str, int]]]:
     """Per (region, urgency): seconds from the 113 call's answer (``answered_at`` by
     incident id) to each timed step; and per region and step, the incidents counted
-    apart by reason (:data:`NOT_GIVEN` on the start; :data:`NOT_ARREST`,
-    :data:`AFTER_NOT_GIVEN`, :data:`NO_CALL`, :data:`CALL_AFTER_GUIDANCE` from both;
-    :data:`BYSTANDER` from the compressions only)."""
+    apart by reason (a correction, :data:`CORRECTIONS` by its value, from both or, never
+    started, from the start; :data:`NOT_GIVEN` on the start; :data:`AFTER_NOT_GIVEN`,
+    :data:`NO_CALL`, :data:`CALL_AFTER_GUIDANCE` from both; :data:`BYSTANDER` from the
+    compressions only)."""
     out: Delays = defaultdict(lambda: {step: [] for step in TIMED})
     apart: dict[tuple[str, CprStep], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for inc in incidents:
@@ -194,12 +218,12 @@ def delays(
             continue
         if since is not None and inc.created_at < since:
             continue
+        if guidance.end in CORRECTIONS:  # no arrest of this incident: not the centre's time
+            for step in TIMED if guidance.started_at else (CprStep.STARTED,):
+                apart[(inc.region, step)][guidance.end.value] += 1
+            continue
         if not guidance.started_at:  # recognised, not guided: beside the guided ones
             apart[(inc.region, CprStep.STARTED)][NOT_GIVEN] += 1
-            continue
-        if guidance.end is CprEnd.NOT_ARREST:  # no arrest to guide: not the centre's time
-            for step in TIMED:
-                apart[(inc.region, step)][NOT_ARREST] += 1
             continue
         if guidance.not_given_at:  # guided after all: its start says nothing of the centre
             for step in TIMED:

@@ -187,7 +187,8 @@ def move_incident(
         raise PreconditionError(
             inc.id,
             "the caller is being guided through CPR: the call stays with the centre guiding"
-            " it; hand the incident over once a unit is on scene",
+            " it; hand the incident over once the guidance's end is recorded or a unit is on"
+            " scene",
         )
     new = _copy(inc)
     new.region = to_region

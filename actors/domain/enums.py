@@ -139,11 +139,16 @@ class CprStep(StrEnum):
 
 
 class CprEnd(StrEnum):
-    """How telephone-guided CPR ended before a unit was on scene."""
+    """How telephone-guided CPR ended before a unit was on scene, or a correction of
+    what was recorded (``cpr_guidance.CORRECTIONS``: at any time)."""
 
     ROSC = "rosc"  # the patient breathes normally again (return of circulation)
     CALL_LOST = "call_lost"  # the call was cut and the caller could not be reached
     CALLER_STOPPED = "caller_stopped"  # the caller could not go on
-    # Not a cardiac arrest after all, or recorded on the wrong incident: the record stays
-    # (it is the journal's), the review counts it apart instead of timing it.
-    NOT_ARREST = "not_arrest"
+    # First responders (fire, police) or a volunteer with a defibrillator took over: they
+    # come by alert, not as our unit, so no unit on scene ends the guidance.
+    OTHERS_TOOK_OVER = "others_took_over"
+    NOT_INDICATED = "not_indicated"  # resuscitation not indicated (sure signs of death, DNR)
+    # Corrections: the record stays (it is the journal's), the review counts it apart.
+    NOT_ARREST = "not_arrest"  # not a cardiac arrest after all (starting was still right)
+    WRONG_INCIDENT = "wrong_incident"  # recorded on the wrong incident

@@ -42,8 +42,9 @@ Measures, per region (and per urgency for the incident measures):
     to the caller's first compressions (:mod:`actors.domain.cpr_guidance`). Counted
     apart (per region, on each urgency's figure, as ``alert_sent``): an arrest
     recognised but not guided (``not_given``, on the start), one guided only after that
-    (``after_not_given``), one that was no arrest after all (``not_arrest``, its guidance
-    ended so), guidance with no answered call (``no_call``), a call answered
+    (``after_not_given``), one corrected as no arrest after all (``not_arrest``) or as
+    recorded on the wrong incident (``wrong_incident``), guidance with no answered call
+    (``no_call``), a call answered
     only after the guidance began (``call_after_guidance``), and from the compressions,
     compressions already under way when it began (``bystander``: its start is timed).
     No target.

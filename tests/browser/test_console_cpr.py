@@ -30,8 +30,8 @@ async def test_a_call_taker_guides_cpr_from_the_incident_and_both_moments_are_re
     compressions, and its button is gone; a note meanwhile leaves the block (and its
     beat) as it is; the end, with how, stops the beat and the clock. An incident triaged
     haster is offered it without the red, and is recorded as recognised but not guided,
-    with why; once a unit is on scene that stays shown and nothing more is offered.
-    Nothing in the page failed."""
+    with why; once a unit is on scene that stays shown and only a correction is offered
+    (taken: recorded on the wrong incident). Nothing in the page failed."""
     inc = await stub.CreateIncident(
         pb.CreateIncidentRequest(
             request_id=rid(),
@@ -131,7 +131,7 @@ async def test_a_call_taker_guides_cpr_from_the_incident_and_both_moments_are_re
     await not_given.wait_for(timeout=WAIT_MS)
     assert "kan ikke gå til pasienten" in (await not_given.text_content() or "")
     assert await not_given.locator('button[data-step="CPR_STEP_STARTED"]').count() == 1
-    assert await not_given.locator("form, button.urgent").count() == 0
+    assert await not_given.locator("form.cpr-not-given, button.urgent").count() == 0
     got = await stub.GetIncident(pb.GetIncidentRequest(incident_id=haster.id), timeout=5)
     assert got.cpr.not_given_reason.startswith("Innringer er alene")
     await stub.ChangeIncidentStatus(
@@ -140,11 +140,23 @@ async def test_a_call_taker_guides_cpr_from_the_incident_and_both_moments_are_re
         ),
         timeout=10,
     )
-    # On scene: what was recorded stays shown, nothing more is offered.
-    await page.locator('#incident-detail #cpr[data-step="not_given"] button').first.wait_for(
-        state="detached", timeout=WAIT_MS
-    )
+    # On scene: what was recorded stays shown; only a correction of it is offered.
+    await page.locator(
+        '#incident-detail #cpr[data-step="not_given"] button.cpr-record'
+    ).first.wait_for(state="detached", timeout=WAIT_MS)
     shown = page.locator('#incident-detail #cpr[data-step="not_given"]')
-    assert await shown.count() == 1 and await shown.locator("button").count() == 0
+    assert await shown.count() == 1 and await shown.locator("button.cpr-record").count() == 0
+    correct = shown.locator("form.cpr-correct")
+    offered = await correct.locator('[name="end"] option').evaluate_all(
+        "os => os.map(o => o.value)"
+    )
+    assert offered == ["", "CPR_END_NOT_ARREST", "CPR_END_WRONG_INCIDENT"], offered
+    await correct.locator('[name="end"]').select_option("CPR_END_WRONG_INCIDENT")
+    await correct.locator('button[data-action="RecordCprGuidance"]').click()
+    fixed = page.locator('#incident-detail #cpr[data-ended="CPR_END_WRONG_INCIDENT"]')
+    await fixed.wait_for(timeout=WAIT_MS)
+    assert await fixed.locator("form, button").count() == 0
+    got = await stub.GetIncident(pb.GetIncidentRequest(incident_id=haster.id), timeout=5)
+    assert got.cpr.end == pb.CPR_END_WRONG_INCIDENT and got.cpr.not_given_reason
     assert page.amk_errors == []
     await page.context.close()

@@ -236,7 +236,7 @@ def test_ended_with_how_frees_the_hand_over_and_nothing_follows_it() -> None:
     guided = cpr_guidance.record(
         incident(status=IncidentStatus.DISPATCHED), STARTED, "kari", T0 + 30
     )
-    with pytest.raises(PreconditionError, match="guided through CPR"):
+    with pytest.raises(PreconditionError, match="once the guidance's end is recorded"):
         decide.move_incident(guided, [], "sorlandet", T0 + 40)
     ended = cpr_guidance.record(guided, ENDED, "ola", T0 + 300, end=CprEnd.ROSC)
     assert (ended.cpr.ended_at, ended.cpr.ended_by, ended.cpr.end) == (T0 + 300, "ola", CprEnd.ROSC)
@@ -246,11 +246,19 @@ def test_ended_with_how_frees_the_hand_over_and_nothing_follows_it() -> None:
     assert moved.region == "sorlandet"
     back = Incident.decode(ended.encode()).cpr
     assert back == ended.cpr and back.end is CprEnd.ROSC  # the enum, not its string
-    for step, kwargs in ((COMPRESSIONS, {}), (ENDED, {"end": CprEnd.CALL_LOST})):
+    # Nothing after the end, not even a correction.
+    for step, kwargs in (
+        (COMPRESSIONS, {}),
+        (STARTED, {}),
+        (ENDED, {"end": CprEnd.CALL_LOST}),
+        (ENDED, {"end": CprEnd.WRONG_INCIDENT}),
+    ):
         with pytest.raises(PreconditionError, match="already recorded as ended"):
             cpr_guidance.record(ended, step, "kari", T0 + 320, **kwargs)
     with pytest.raises(PreconditionError, match="not started"):
         cpr_guidance.record(incident(), ENDED, "kari", T0 + 20, end=CprEnd.CALL_LOST)
+    with pytest.raises(PreconditionError, match="not started"):  # a correction of nothing
+        cpr_guidance.record(incident(), ENDED, "kari", T0 + 20, end=CprEnd.NOT_ARREST)
     with pytest.raises(PreconditionError, match="on_scene"):
         on_scene = incident(status=IncidentStatus.ON_SCENE, cpr=guided.cpr)
         cpr_guidance.record(on_scene, ENDED, "kari", T0 + 20, end=CprEnd.ROSC)
@@ -264,27 +272,59 @@ def test_ended_with_how_frees_the_hand_over_and_nothing_follows_it() -> None:
     assert cpr_guidance.journal_details(ENDED, "", CprEnd.ROSC) == {"step": "ended", "end": "rosc"}
 
 
-def test_an_end_as_no_arrest_is_counted_apart_and_the_others_keep_their_times() -> None:
+@pytest.mark.parametrize(
+    "status", [IncidentStatus.ON_SCENE, IncidentStatus.CLOSED, IncidentStatus.DISPATCHED]
+)
+def test_a_correction_is_taken_at_any_time_after_a_start_or_a_not_given(status) -> None:
+    """A false arrest is most often found out by the crew on scene; a "not given" on the
+    wrong incident must be undone too. Neither enters a time into the review."""
     ENDED = CprStep.ENDED
-    answered = {"n1": T0 + 10, "r1": T0 + 10}
+    started = incident(status=status, cpr=CprGuidance(T0 + 30, "kari"))
+    fixed = cpr_guidance.record(started, ENDED, "ola", T0 + 900, end=CprEnd.NOT_ARREST)
+    assert (fixed.cpr.end, fixed.cpr.started_at) == (CprEnd.NOT_ARREST, T0 + 30)
+    refused = incident(
+        status=status,
+        cpr=CprGuidance(not_given_at=T0 + 20, not_given_by="kari", not_given_reason="for sent"),
+    )
+    wrong = cpr_guidance.record(refused, ENDED, "kari", T0 + 60, end=CprEnd.WRONG_INCIDENT)
+    assert wrong.cpr.not_given_reason == "for sent" and wrong.cpr.end is CprEnd.WRONG_INCIDENT
+    assert cpr_guidance.note_text(wrong.cpr, str).endswith(
+        f"for sent; corrected {T0 + 60} (kari): recorded on the wrong incident"
+    )
+    assert cpr_guidance.shared(fixed.cpr) and not cpr_guidance.shared(wrong.cpr)
+
+
+def test_corrections_are_counted_apart_first_and_the_other_ends_keep_their_times() -> None:
+    ENDED = CprStep.ENDED
+    answered = {"n1": T0 + 10, "r1": T0 + 10, "w1": T0 + 10, "b1": T0 + 10}
     wrong = cpr_guidance.record(incident("n1"), STARTED, "kari", T0 + 30)
     wrong = cpr_guidance.record(wrong, COMPRESSIONS, "kari", T0 + 60)
     wrong = cpr_guidance.record(wrong, ENDED, "kari", T0 + 90, end=CprEnd.NOT_ARREST)
     rosc = cpr_guidance.record(incident("r1"), STARTED, "kari", T0 + 40)
     rosc = cpr_guidance.record(rosc, ENDED, "kari", T0 + 400, end=CprEnd.ROSC)
-    delays, apart = cpr_guidance.delays([wrong, rosc], answered)
+    never = cpr_guidance.record(incident("w1"), CprStep.NOT_GIVEN, "kari", T0 + 20, "for sent")
+    never = cpr_guidance.record(never, ENDED, "kari", T0 + 25, end=CprEnd.WRONG_INCIDENT)
+    # A correction wins over every other reason (here: bystander, and no call).
+    by = cpr_guidance.record(incident("b1"), BYSTANDER, "kari", T0 + 30)
+    by = cpr_guidance.record(by, ENDED, "kari", T0 + 35, end=CprEnd.WRONG_INCIDENT)
+    nocall = cpr_guidance.record(incident("x1"), STARTED, "kari", T0 + 30)
+    nocall = cpr_guidance.record(nocall, ENDED, "kari", T0 + 35, end=CprEnd.NOT_ARREST)
+    delays, apart = cpr_guidance.delays([wrong, rosc, never, by, nocall], answered)
     assert delays == {("oslo", Urgency.AKUTT): {STARTED: [30.0], COMPRESSIONS: []}}
     assert apart == {
-        ("oslo", STARTED): {"not_arrest": 1},
-        ("oslo", COMPRESSIONS): {"not_arrest": 1},
+        ("oslo", STARTED): {"not_arrest": 2, "wrong_incident": 2},
+        ("oslo", COMPRESSIONS): {"not_arrest": 2, "wrong_incident": 1},
     }
 
 
 def test_the_gateway_and_the_cli_take_the_end_with_ended_only() -> None:
     ended = pb.RecordCprGuidanceRequest(
-        request_id="r1", incident_id="OSL-000001", step=pb.CPR_STEP_ENDED, end=pb.CPR_END_NOT_ARREST
+        request_id="r1",
+        incident_id="OSL-000001",
+        step=pb.CPR_STEP_ENDED,
+        end=pb.CPR_END_WRONG_INCIDENT,
     )
-    assert convert.record_cpr_guidance(ended, "kari").end is CprEnd.NOT_ARREST
+    assert convert.record_cpr_guidance(ended, "kari").end is CprEnd.WRONG_INCIDENT
     missing = pb.RecordCprGuidanceRequest(
         request_id="r1", incident_id="OSL-000001", step=pb.CPR_STEP_ENDED
     )
@@ -304,4 +344,8 @@ def test_the_gateway_and_the_cli_take_the_end_with_ended_only() -> None:
     g = pb.CprGuidance(started_by="kari", ended_by="ola", end=pb.CPR_END_CALL_LOST)
     g.started_at.FromSeconds(int(T0))
     g.ended_at.FromSeconds(int(T0) + 200)
+    assert "; ended " in cpr_text(g).plain
     assert cpr_text(g).plain.endswith("(recorded by ola): the call was lost")
+    g.end = pb.CPR_END_NOT_ARREST
+    assert "; corrected " in cpr_text(g).plain
+    assert cpr_text(g).plain.endswith(": not a cardiac arrest after all")

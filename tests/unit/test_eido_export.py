@@ -15,6 +15,7 @@ from actors.domain.eido import (
     incident_tracking_id,
 )
 from actors.domain.eido.formats import iso_time
+from actors.domain.enums import CprEnd
 from actors.domain.errors import InvalidArgumentError
 from actors.domain.model import CprGuidance
 from tests.unit.eido_samples import (
@@ -141,3 +142,20 @@ def test_an_arrest_recognised_and_not_guided_travels_as_a_note_too() -> None:
     inc.cpr = CprGuidance(not_given_at=NOW - 200, not_given_by="kari", not_given_reason="for sent")
     notes = [n["notesActionComments"] for n in export(inc, units)["notesComponent"]]
     assert f"Telephone-guided CPR not given {iso_time(NOW - 200)} (kari): for sent" in notes
+
+
+def test_the_end_of_cpr_guidance_travels_and_a_wrong_incident_does_not() -> None:
+    inc, units = rich_incident()
+    inc.cpr = CprGuidance(NOW - 300, "kari", NOW - 250, "ola", ended_at=NOW - 100, ended_by="ola")
+    inc.cpr.end = CprEnd.ROSC
+    doc = export(inc, units)
+    (note,) = [n for n in doc["notesComponent"] if "CPR" in n["notesActionComments"]]
+    assert note["notesActionComments"].endswith(
+        f"; ended {iso_time(NOW - 100)} (ola): the patient breathes normally again"
+    )
+    imp, _ = import_incident(doc, region="oslo")
+    assert (note["notesActionComments"], "", NOW - 100) in imp.notes  # as of the end
+    inc.cpr.end = CprEnd.WRONG_INCIDENT  # not this incident's: nothing to tell
+    assert not [
+        n for n in export(inc, units)["notesComponent"] if "CPR" in n["notesActionComments"]
+    ]

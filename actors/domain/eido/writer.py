@@ -141,10 +141,14 @@ def export_incident(
         if agent:
             n["agentReference"] = _ref(agent)
         notes.append(n)
-    if cpr_guidance.recorded(inc.cpr):  # EIDO has no field: a note for people
+    if cpr_guidance.shared(inc.cpr):  # EIDO has no field: a note for people
         g = inc.cpr
         assert g is not None
-        n = {**prologue(cid("note/cpr"), max(g.started_at, g.compressions_at, g.not_given_at))}
+        n = {
+            **prologue(
+                cid("note/cpr"), max(g.started_at, g.compressions_at, g.not_given_at, g.ended_at)
+            )
+        }
         n["notesActionComments"] = html.escape(cpr_guidance.note_text(inc.cpr, iso_time))
         notes.append(n)
 

@@ -119,7 +119,10 @@ class CprEnd(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CPR_END_ROSC: _ClassVar[CprEnd]
     CPR_END_CALL_LOST: _ClassVar[CprEnd]
     CPR_END_CALLER_STOPPED: _ClassVar[CprEnd]
+    CPR_END_OTHERS_TOOK_OVER: _ClassVar[CprEnd]
+    CPR_END_NOT_INDICATED: _ClassVar[CprEnd]
     CPR_END_NOT_ARREST: _ClassVar[CprEnd]
+    CPR_END_WRONG_INCIDENT: _ClassVar[CprEnd]
 
 class AirDecision(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -208,7 +211,10 @@ CPR_END_UNSPECIFIED: CprEnd
 CPR_END_ROSC: CprEnd
 CPR_END_CALL_LOST: CprEnd
 CPR_END_CALLER_STOPPED: CprEnd
+CPR_END_OTHERS_TOOK_OVER: CprEnd
+CPR_END_NOT_INDICATED: CprEnd
 CPR_END_NOT_ARREST: CprEnd
+CPR_END_WRONG_INCIDENT: CprEnd
 AIR_DECISION_UNSPECIFIED: AirDecision
 AIR_DECISION_ACCEPT: AirDecision
 AIR_DECISION_DECLINE: AirDecision

@@ -21,13 +21,20 @@ const BEFORE_SCENE = new Set(['INCIDENT_STATUS_RECEIVED', 'INCIDENT_STATUS_TRIAG
 const LIKELY = new Set(['URGENCY_UNSPECIFIED', 'URGENCY_AKUTT', undefined]);
 const BEATS_PER_MINUTE = 110; // within the guidelines' 100-120 compressions a minute
 /** How the guidance may end before a unit is on scene (CprEnd), in the order offered. */
-const ENDS = ['CPR_END_ROSC', 'CPR_END_CALL_LOST', 'CPR_END_CALLER_STOPPED', 'CPR_END_NOT_ARREST'];
+const ENDS = ['CPR_END_ROSC', 'CPR_END_OTHERS_TOOK_OVER', 'CPR_END_CALL_LOST', 'CPR_END_CALLER_STOPPED',
+  'CPR_END_NOT_INDICATED', 'CPR_END_NOT_ARREST', 'CPR_END_WRONG_INCIDENT'];
+/** Ends that correct the record (cpr_guidance.CORRECTIONS): offered at any time, also
+ * after a "not given" or once a unit is on scene (a false arrest is most often found
+ * out there). */
+const CORRECTIONS = ['CPR_END_NOT_ARREST', 'CPR_END_WRONG_INCIDENT'];
 
 /** What the block shows depends on only these: it is rebuilt when they change, not on
- * every update of the incident (a unit's position), so the beat keeps its rhythm and a
- * refusal beside a button stays. */
+ * every update of the incident (a unit's position), so the beat keeps its rhythm, a
+ * refusal beside a button stays and an end being chosen is kept. */
 export function cprKey(inc) {
-  return JSON.stringify([inc.cpr || null, BEFORE_SCENE.has(inc.status), LIKELY.has(inc.urgency), can('RecordCprGuidance')]);
+  // The urgency matters only to the red of the start, before anything is recorded.
+  const likely = !inc.cpr && LIKELY.has(inc.urgency);
+  return JSON.stringify([inc.cpr || null, BEFORE_SCENE.has(inc.status), likely, can('RecordCprGuidance')]);
 }
 
 /** The block for incident `inc`, or null (nothing recorded, and a unit is on scene). */
@@ -36,7 +43,8 @@ export function cprBlock(inc) {
   const started = when(g.started_at);
   const compressions = when(g.compressions_at);
   const before = BEFORE_SCENE.has(inc.status);
-  const may = before && can('RecordCprGuidance');
+  const allowed = can('RecordCprGuidance');
+  const may = before && allowed;
   const notGiven = when(g.not_given_at);
   const ended = Number.isFinite(when(g.ended_at));
   if (!Number.isFinite(started) && !Number.isFinite(notGiven) && !may) return null;
@@ -44,6 +52,7 @@ export function cprBlock(inc) {
     : Number.isFinite(started) ? 'started' : Number.isFinite(notGiven) ? 'not_given' : 'none';
   const el = h('div', { class: 'cpr', id: 'cpr', dataset: { step } }, h('h4', {}, t('cpr.title')));
   const err = h('span', { class: 'form-error' });
+  const who = (by) => by || '–';
   const record = (value, label, urgent) => {
     const b = h('button', {
       type: 'button', class: urgent ? 'cpr-record urgent' : 'cpr-record secondary',
@@ -54,16 +63,39 @@ export function cprBlock(inc) {
     }));
     return b;
   };
+  const endLine = () => {
+    el.dataset.ended = g.end || '';
+    const key = CORRECTIONS.includes(g.end) ? 'cpr.corrected_at' : 'cpr.ended_at';
+    el.append(h('p', { class: 'cpr-ended-line' }, t(key, {
+      time: timeOfDay(g.ended_at), who: who(g.ended_by), end: t(`cpr.end.${g.end}`),
+    })));
+    return el;
+  };
+  // The end of the guidance, with how (it frees the incident for a hand-over again); or,
+  // once a unit is on scene or after "not given", only a correction of the record.
+  const endForm = (ends) => {
+    const corrections = ends === CORRECTIONS;
+    return rpcForm('RecordCprGuidance', [
+      hidden('incident_id', inc.id), hidden('step', 'CPR_STEP_ENDED'),
+      field('end', t(corrections ? 'cpr.correct_how' : 'cpr.end_how'),
+        select(ends.map((e) => [e, t(`cpr.end.${e}`)]), { blank: '' })),
+    ], {
+      submit: t(corrections ? 'cpr.correct_record' : 'cpr.end_record'), done: putIncident,
+      extraClass: corrections ? 'cpr-end cpr-correct inline' : 'cpr-end inline',
+    });
+  };
   if (Number.isFinite(notGiven)) {
     el.append(h('p', { class: 'cpr-not-given-line' }, t('cpr.not_given_at', {
-      time: timeOfDay(g.not_given_at), who: g.not_given_by || '–', reason: g.not_given_reason || '',
+      time: timeOfDay(g.not_given_at), who: who(g.not_given_by), reason: g.not_given_reason || '',
     })));
   }
   if (step === 'none' || step === 'not_given') {
-    if (!may) return el;
-    el.append(record('CPR_STEP_STARTED', t('cpr.start'), step === 'none' && LIKELY.has(inc.urgency)), ' ',
-      record('CPR_STEP_BYSTANDER', t('cpr.bystander'), false), ' ', err);
-    if (step === 'none') {
+    if (ended) return endLine();
+    if (may) {
+      el.append(record('CPR_STEP_STARTED', t('cpr.start'), step === 'none' && LIKELY.has(inc.urgency)), ' ',
+        record('CPR_STEP_BYSTANDER', t('cpr.bystander'), false), ' ', err);
+    }
+    if (may && step === 'none') {
       // Recognised, and not guided: why (the caller cannot, will not, or it is too late).
       const form = rpcForm('RecordCprGuidance', [
         hidden('incident_id', inc.id), hidden('step', 'CPR_STEP_NOT_GIVEN'),
@@ -72,35 +104,22 @@ export function cprBlock(inc) {
       form.dataset.escape = 'reset';
       el.append(form);
     }
+    if (allowed && step === 'not_given') el.append(endForm(CORRECTIONS));
     return el;
   }
-  const who = (by) => by || '–';
   el.append(h('p', {},
     t(g.bystander ? 'cpr.started_bystander' : 'cpr.started', { time: timeOfDay(g.started_at), who: who(g.started_by) }),
     before && !ended ? [' · ', h('span', { class: 'cpr-since', dataset: { since: String(started) } }, since(started))] : null));
-  if (step === 'started' && !ended) {
-    if (may) el.append(record('CPR_STEP_COMPRESSIONS', t('cpr.compressions'), true), ' ', err);
+  if (step === 'started' && may && !ended) {
+    el.append(record('CPR_STEP_COMPRESSIONS', t('cpr.compressions'), true), ' ', err);
   } else if (step === 'compressions') {
     el.append(h('p', {}, t('cpr.compressions_at', {
       time: timeOfDay(g.compressions_at), who: who(g.compressions_by),
       after: clock((compressions - started) / 1000),
     })));
   }
-  if (ended) {
-    el.dataset.ended = g.end || '';
-    el.append(h('p', { class: 'cpr-ended-line' }, t('cpr.ended_at', {
-      time: timeOfDay(g.ended_at), who: who(g.ended_by), end: t(`cpr.end.${g.end}`),
-    })));
-    return el;
-  }
-  if (may) {
-    // Ended before a unit came: how (it frees the incident for a hand-over again).
-    const form = rpcForm('RecordCprGuidance', [
-      hidden('incident_id', inc.id), hidden('step', 'CPR_STEP_ENDED'),
-      field('end', t('cpr.end_how'), select(ENDS.map((e) => [e, t(`cpr.end.${e}`)]), { blank: '' })),
-    ], { submit: t('cpr.end_record'), done: putIncident, extraClass: 'cpr-end inline' });
-    el.append(form);
-  }
+  if (ended) return endLine();
+  if (allowed) el.append(endForm(before ? ENDS : CORRECTIONS));
   if (before) {
     el.append(h('p', { class: 'cpr-beat-line' },
       h('span', { class: 'cpr-beat', style: `animation-duration: ${60 / BEATS_PER_MINUTE}s`, 'aria-hidden': 'true' }),
