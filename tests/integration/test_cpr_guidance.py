@@ -208,3 +208,25 @@ async def test_the_end_of_the_guidance_frees_the_incident_for_a_hand_over(stub, 
     await coord.HandOverIncident(hand_over, timeout=10)
     moved = await stub.GetIncident(pb.GetIncidentRequest(incident_id=inc.id), timeout=5)
     assert moved.region == "sorlandet" and moved.cpr.end == pb.CPR_END_NOT_ARREST
+
+
+async def test_a_false_arrest_found_on_scene_is_corrected_there(stub) -> None:
+    inc = await stub.CreateIncident(
+        pb.CreateIncidentRequest(request_id=rid(), region="oslo", position=GRUNERLOKKA),
+        timeout=10,
+    )
+    await stub.RecordCprGuidance(step(inc.id, pb.CPR_STEP_STARTED), timeout=10)
+    await stub.ChangeIncidentStatus(
+        pb.ChangeIncidentStatusRequest(
+            request_id=rid(), incident_id=inc.id, status=pb.INCIDENT_STATUS_ON_SCENE
+        ),
+        timeout=10,
+    )
+    rosc = step(inc.id, pb.CPR_STEP_ENDED)
+    rosc.end = pb.CPR_END_ROSC
+    code, details, _ = await refused(stub.RecordCprGuidance, rosc)
+    assert code == grpc.StatusCode.FAILED_PRECONDITION and "on_scene" in details
+    fix = step(inc.id, pb.CPR_STEP_ENDED)
+    fix.end = pb.CPR_END_NOT_ARREST
+    got = await stub.RecordCprGuidance(fix, timeout=10)
+    assert got.status == pb.INCIDENT_STATUS_ON_SCENE and got.cpr.end == pb.CPR_END_NOT_ARREST
