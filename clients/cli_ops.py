@@ -20,7 +20,7 @@ from clients.cli_base import (
     _regions,
     _request_id_option,
 )
-from clients.client import CALL_STATUS, URGENCY, enum_choices, enum_name
+from clients.client import CALL_OUTCOME, CALL_STATUS, URGENCY, enum_choices, enum_name
 from clients.render import incident_panel, unit_panel
 
 
@@ -61,6 +61,9 @@ def _call_line(call: Message) -> RenderableType:
         text += f", shared to {call.shared_to}"
     if call.incident_id:
         text += f", incident {call.incident_id}"
+    if call.outcome:
+        text += f", closed without an incident: {enum_name(call.outcome, CALL_OUTCOME)}"
+        text += f" ({call.outcome_note})" if call.outcome_note else ""
     return Text(text)
 
 
@@ -99,6 +102,12 @@ def cmd_call_link(ctx: Context) -> int:
     return ctx.emit(ctx.client().link_call(a.call, a.incident, request_id=a.request_id), _call_line)
 
 
+def cmd_call_close(ctx: Context) -> int:
+    a = ctx.args
+    call = ctx.client().close_call(a.call, a.outcome, a.note, request_id=a.request_id)
+    return ctx.emit(call, _call_line)
+
+
 def cmd_call_abandon(ctx: Context) -> int:
     a = ctx.args
     return ctx.emit(ctx.client().abandon_call(a.call, request_id=a.request_id), _call_line)
@@ -114,12 +123,18 @@ def cmd_call_metrics(ctx: Context) -> int:
                 f"({r.answered_within_10s:.0%} within 10 s; target 90 %), "
                 f"p50 {r.answer_p50_s:.1f} s, p90 {r.answer_p90_s:.1f} s, "
                 f"{r.overflowed} overflowed, {r.shared} shared, "
-                f"{r.waiting} waiting"
+                f"{r.waiting} waiting{_closed(r)}"
                 for r in m.regions
             )
         )
 
     return ctx.emit(metrics, human)
+
+
+def _closed(r: Message) -> str:
+    """``, closed without an incident: advice 3, legevakt 1`` (or nothing)."""
+    counts = ", ".join(f"{enum_name(c.outcome, CALL_OUTCOME)} {c.count}" for c in r.closed)
+    return f", closed without an incident: {counts}" if counts else ""
 
 
 def cmd_signin(ctx: Context) -> int:
@@ -232,7 +247,7 @@ def add_ops_commands(commands: Any, command: Callable[..., argparse.ArgumentPars
     rec.add_argument("incident", metavar="INCIDENT")
     rec.add_argument("--limit", type=int, default=10)
 
-    call = command(commands, "call", None, "113 calls: receive, list, answer, link, abandon")
+    call = command(commands, "call", None, "113 calls: receive, list, answer, link, close, abandon")
     cl = call.add_subparsers(dest="call_command", metavar="ACTION", required=True)
     recv = command(cl, "receive", cmd_call_receive, "queue a call (the telephony side)")
     recv.add_argument("--lat", type=float, required=True)
@@ -252,6 +267,17 @@ def add_ops_commands(commands: Any, command: Callable[..., argparse.ArgumentPars
     link.add_argument("call", metavar="CALL")
     link.add_argument("incident", metavar="INCIDENT")
     _request_id_option(link)
+    close = command(cl, "close", cmd_call_close, "an answered call ended without an incident")
+    close.add_argument("call", metavar="CALL")
+    close.add_argument(
+        "outcome",
+        metavar="OUTCOME",
+        choices=enum_choices(CALL_OUTCOME),
+        help="advice (the caller manages), legevakt (referred to 116117), other_service"
+        " (110, 112, ...), no_need (misdial, nobody needs help), other (--note)",
+    )
+    close.add_argument("--note", default="", help="how it ended (one line; required: other)")
+    _request_id_option(close)
     abandon = command(cl, "abandon", cmd_call_abandon, "the caller hung up before an answer")
     abandon.add_argument("call", metavar="CALL")
     _request_id_option(abandon)

@@ -23,6 +23,7 @@ from amk.dispatch.v1 import dispatch_pb2 as pb
 from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
 from clients.client_ops import OperationsMixin, _request_id, _split_csv
 from clients.enums import (  # noqa: F401 - re-exported: the client's public names
+    CALL_OUTCOME,
     CALL_STATUS,
     CPR_END,
     CPR_STEP,

@@ -15,6 +15,7 @@ from amk.dispatch.v1 import dispatch_pb2 as pb
 from clients.enums import (
     AIR_DECISION,
     ALERT_SERVICE,
+    CALL_OUTCOME,
     CALL_STATUS,
     DESTINATION_CONDITION,
     PRE_NOTIFICATION_SEX,
@@ -103,6 +104,19 @@ class OperationsMixin:
             request_id=_request_id(request_id), call_id=call_id, incident_id=incident_id
         )
         return self._unary("LinkCall", req)
+
+    def close_call(
+        self, call_id: str, outcome: str, note: str = "", request_id: str | None = None
+    ) -> pb.Call:
+        """An answered call ended without an incident: ``outcome`` is ``advice``,
+        ``legevakt``, ``other_service``, ``no_need`` or ``other`` (``note`` required)."""
+        req = pb.CloseCallRequest(
+            request_id=_request_id(request_id),
+            call_id=call_id,
+            outcome=enum_value(CALL_OUTCOME, outcome),
+            note=note,
+        )
+        return self._unary("CloseCall", req)
 
     def list_calls(
         self, regions: str | Iterable[str] = (), status: str | int | None = None

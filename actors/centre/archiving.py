@@ -54,8 +54,8 @@ FINISHED = (CallStatus.COMPLETED, CallStatus.ABANDONED)
 
 
 def call_finished_at(call: Call) -> float:
-    """When a finished call last changed (it keeps no separate end time)."""
-    return max(call.arrived_at, call.answered_at)
+    """When a finished call last changed (closed without an incident: when closed)."""
+    return max(call.arrived_at, call.answered_at, call.closed_at)
 
 
 def journal_stamp(at: float) -> str:

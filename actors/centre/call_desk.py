@@ -18,6 +18,7 @@ from actors.domain import calls
 from actors.domain.commands import (
     AbandonCall,
     AnswerNextCall,
+    CloseCall,
     LinkCall,
     ReceiveCall,
     SetCallSharing,
@@ -61,7 +62,7 @@ class CallDesk:
     async def run_call(
         self,
         host: RegionHost,
-        cmd: ReceiveCall | AbandonCall | LinkCall | SetCallSharing,
+        cmd: ReceiveCall | AbandonCall | LinkCall | CloseCall | SetCallSharing,
         now: float,
     ) -> Outcome:
         if isinstance(cmd, SetCallSharing):
@@ -108,13 +109,20 @@ class CallDesk:
         await self.current_call(host, cmd.call_id)
         async with self.core.mailboxes.enter(cmd.call_id):
             call = host.calls[cmd.call_id]
-            new = (
-                calls.abandon(call)
-                if isinstance(cmd, AbandonCall)
-                else (calls.complete(call, cmd.incident_id))
-            )
+            details: dict[str, str] = {}
+            if isinstance(cmd, AbandonCall):
+                new = calls.abandon(call)
+            elif isinstance(cmd, CloseCall):
+                new = calls.close(call, cmd.outcome, cmd.note, cmd.who, now)
+                details = {"outcome": cmd.outcome.value}
+            else:
+                new = calls.complete(call, cmd.incident_id)
             out = Outcome(call=new)
-            await self.executor.commit(host.region, cmd, [new], out)
+            await self.executor.commit(host.region, cmd, [new], out, details=details)
+        if isinstance(cmd, CloseCall):  # the call is over: its call-taker is free here
+            for taker, holding in self.call_takers.items():
+                if holding == cmd.call_id:
+                    self.call_takers[taker] = ""
         return out
 
     async def current_call(self, host: RegionHost, call_id: str) -> Call:

@@ -42,6 +42,7 @@ from actors.domain.commands import (
     CancelAlert,
     ChangeIncidentStatus,
     ChangeUnitStatus,
+    CloseCall,
     Command,
     ConfirmPreNotificationByPhone,
     CreateIncident,
@@ -123,7 +124,7 @@ class Dispatcher:
         await self.core.until_loaded(region)
         now = self.core.clock()
         host = self.core.host(region)
-        if isinstance(cmd, ReceiveCall | AbandonCall | LinkCall | SetCallSharing):
+        if isinstance(cmd, ReceiveCall | AbandonCall | LinkCall | CloseCall | SetCallSharing):
             return await self.call_desk.run_call(host, cmd, now)
         if isinstance(cmd, PRENOTIFICATION_COMMANDS):
             return await self.prenotifier.run(cmd, now)

@@ -9,7 +9,8 @@ one partner, chosen by free call-takers: of the health region's partners, or acr
 when none of them has one free.
 
 The call lifecycle is a transition table like the others: waiting -> answered ->
-completed; waiting -> abandoned.
+completed; waiting -> abandoned. An answered call is completed by an incident (made
+from it, or linked to one) or closed without one, with how it ended (:func:`close`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from actors.domain.errors import IllegalTransitionError, PreconditionError
+from actors.domain.enums import CallOutcome
+from actors.domain.errors import IllegalTransitionError, InvalidArgumentError, PreconditionError
 from actors.domain.model import Call, CallStatus, Position, Urgency
 from actors.domain.municipality import locate, match
 
@@ -105,6 +107,24 @@ def complete(call: Call, incident_id: str) -> Call:
     new = copy.deepcopy(call)
     new.status = transition(call.id, call.status, CallStatus.COMPLETED)
     new.incident_id = incident_id
+    return new
+
+
+MAX_OUTCOME_NOTE = 500  # characters: a line for the review, not the call's record
+
+
+def close(call: Call, outcome: CallOutcome, note: str, who: str, now: float) -> Call:
+    """An answered call ended without an incident: advice given, referred to the
+    legevakt or another service, nobody in need, or otherwise (``note`` says how;
+    required then). It is completed, so it is archived like any finished call, and the
+    review can count how the calls that needed no ambulance ended."""
+    if call.status is not CallStatus.ANSWERED:
+        raise PreconditionError(call.id, f"call is {call.status.value}; only an answered call")
+    if outcome is CallOutcome.OTHER and not note:
+        raise InvalidArgumentError("note", "is required with outcome other (say how it ended)")
+    new = copy.deepcopy(call)
+    new.status = transition(call.id, call.status, CallStatus.COMPLETED)
+    new.outcome, new.outcome_note, new.closed_at, new.closed_by = outcome, note, now, who
     return new
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from actors.domain.enums import CprEnd, CprStep
+from actors.domain.enums import CallOutcome, CprEnd, CprStep
 from actors.domain.model import (
     AirMissionState,
     AlertService,
@@ -196,6 +196,18 @@ class LinkCall:
     request_id: str
     call_id: str
     incident_id: str
+    who: str = "call-taker"
+    fingerprint: str = ""  # the API request it came from (see IDEMPOTENCY)
+
+
+@dataclass(frozen=True, slots=True)
+class CloseCall:
+    """An answered call ended without an incident, with how (``calls.close``)."""
+
+    request_id: str
+    call_id: str
+    outcome: CallOutcome
+    note: str = ""
     who: str = "call-taker"
     fingerprint: str = ""  # the API request it came from (see IDEMPOTENCY)
 
@@ -486,7 +498,7 @@ IncidentCommand = TriageIncident | ChangeIncidentStatus | AddIncidentNote | Reco
 UnitCommand = ChangeUnitStatus | ReportUnitPosition
 PairCommand = AssignUnit | ReleaseUnit
 MoveCommand = HandOverIncident | LendUnit | AdoptIncident
-CallCommand = ReceiveCall | AbandonCall | AnswerNextCall | LinkCall | SetCallSharing
+CallCommand = ReceiveCall | AbandonCall | AnswerNextCall | LinkCall | CloseCall | SetCallSharing
 Command = (
     CreateIncident
     | IncidentCommand

@@ -122,6 +122,17 @@ class CallStatus(StrEnum):
     ABANDONED = "abandoned"  # the caller hung up before anyone answered
 
 
+class CallOutcome(StrEnum):
+    """How an answered 113 call ended without an incident (``calls.close``): many end
+    with advice or a referral, and none of those needs an ambulance."""
+
+    ADVICE = "advice"  # advice given: the caller manages (self-care, own GP, pharmacy)
+    LEGEVAKT = "legevakt"  # referred to the out-of-hours doctor (116117)
+    OTHER_SERVICE = "other_service"  # for another service: fire (110), police (112), ...
+    NO_NEED = "no_need"  # misdial, pocket call, nobody needs help
+    OTHER = "other"  # anything else, said in the note
+
+
 class CprStep(StrEnum):
     """Telephone-guided CPR (telefonveiledet HLR): what the dispatcher records as it
     happens, in this order (``actors/domain/cpr_guidance.py``)."""

@@ -17,6 +17,7 @@ from actors.domain.enums import (
     AirMissionState,
     AlertService,
     AlertState,
+    CallOutcome,
     CallStatus,
     CprEnd,
     CrewLevel,
@@ -443,6 +444,11 @@ class Call(StoredRecord):
     call_taker: str = ""
     answered_at: float = 0.0
     incident_id: str = ""
+    # Ended without an incident: how, why (the note), when and by whom (calls.close).
+    outcome: CallOutcome | None = None
+    outcome_note: str = ""
+    closed_at: float = 0.0
+    closed_by: str = ""
     revision: int = 0
 
     @classmethod
@@ -460,6 +466,10 @@ class Call(StoredRecord):
             call_taker=d.get("call_taker", ""),
             answered_at=d.get("answered_at", 0.0),
             incident_id=d.get("incident_id", ""),
+            outcome=CallOutcome(o) if (o := d.get("outcome")) else None,
+            outcome_note=d.get("outcome_note", ""),
+            closed_at=d.get("closed_at", 0.0),
+            closed_by=d.get("closed_by", ""),
             revision=revision,
         )
 

@@ -17,7 +17,7 @@ from actors.domain import validation as v
 from actors.domain.commands import AbandonCall, AnswerNextCall, LinkCall
 from actors.domain.errors import InvalidArgumentError
 from actors.domain.kpi import percentile
-from actors.domain.model import Call, CallStatus
+from actors.domain.model import Call, CallOutcome, CallStatus
 from actors.gateway import convert as conv
 from actors.gateway.context import GatewayContext
 from actors.gateway.identity import current_identity, own_person
@@ -70,6 +70,12 @@ class CallRpcs:
             current_identity.get(),
         )
         await self.gw.lookup.incident(cmd.incident_id)  # NOT_FOUND before any write
+        out = await self.gw.router.route(self.gw.lookup.call_region(cmd.call_id), cmd, context)
+        return conv.call_pb(out.require_call())
+
+    @rpc
+    async def CloseCall(self, request, context) -> pb.Call:
+        cmd = conv.close_call(request, current_identity.get())
         out = await self.gw.router.route(self.gw.lookup.call_region(cmd.call_id), cmd, context)
         return conv.call_pb(out.require_call())
 
@@ -153,6 +159,10 @@ def call_metrics(region: str, found: list[Call], config: ClusterConfig) -> pb.Re
         overflowed=sum(1 for c in answered if c.answered_by not in (home, c.shared_to)),
         shared=sum(1 for c in found if c.shared_to),
     )
+    for outcome in CallOutcome:
+        count = sum(c.outcome is outcome for c in found)
+        if count:
+            m.closed.append(pb.CallOutcomeCount(outcome=conv.to_pb_enum(outcome), count=count))
     if waits:
         m.answered_within_10s = sum(w <= TARGET_ANSWER_S for w in waits) / len(waits)
         m.answer_p50_s = percentile(waits, 50)  # nearest rank, as GetKpis

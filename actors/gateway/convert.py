@@ -13,6 +13,7 @@ from typing import TypeVar
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from actors.domain import air, cpr_guidance, prenotify
+from actors.domain import calls as call_rules
 from actors.domain import validation as v
 from actors.domain.commands import (
     AcknowledgeAlert,
@@ -21,6 +22,7 @@ from actors.domain.commands import (
     CancelAlert,
     ChangeIncidentStatus,
     ChangeUnitStatus,
+    CloseCall,
     ConfirmPreNotificationByPhone,
     CreateIncident,
     ReceiveCall,
@@ -31,7 +33,7 @@ from actors.domain.commands import (
     SendPreNotification,
     TriageIncident,
 )
-from actors.domain.enums import CprEnd, CprStep
+from actors.domain.enums import CallOutcome, CprEnd, CprStep
 from actors.domain.errors import InvalidArgumentError
 from actors.domain.model import (
     AirMissionState,
@@ -70,6 +72,7 @@ _PREFIX: dict[type[StrEnum], str] = {
     CrewLevel: "CREW_LEVEL_",
     CprStep: "CPR_STEP_",
     CprEnd: "CPR_END_",
+    CallOutcome: "CALL_OUTCOME_",
 }
 _PB_ENUM = {
     AirMissionState: pb.AirMissionState,
@@ -85,6 +88,7 @@ _PB_ENUM = {
     CrewLevel: pb.CrewLevel,
     CprStep: pb.CprStep,
     CprEnd: pb.CprEnd,
+    CallOutcome: pb.CallOutcome,
 }
 
 
@@ -502,10 +506,30 @@ def call_pb(call: Call) -> pb.Call:
         call_taker=call.call_taker,
         incident_id=call.incident_id,
         revision=call.revision,
+        outcome=to_pb_enum(call.outcome),
+        outcome_note=call.outcome_note,
+        closed_at=when(call.closed_at),
+        closed_by=call.closed_by,
     )
     if call.answered_at:
         msg.answered_at.CopyFrom(to_timestamp(call.answered_at))
     return msg
+
+
+def close_call(req: pb.CloseCallRequest, who: str) -> CloseCall:
+    outcome = from_pb_enum(CallOutcome, req.outcome, "outcome")
+    assert outcome is not None
+    note = v.text(
+        req.note.strip(),
+        "note",
+        limit=call_rules.MAX_OUTCOME_NOTE,
+        required=outcome is CallOutcome.OTHER,
+    )
+    if "\n" in note or "\t" in note:
+        raise InvalidArgumentError("note", "one line (no line breaks or tabs)")
+    return CloseCall(
+        v.request_id(req.request_id), v.entity_id(req.call_id, "call_id"), outcome, note, who
+    )
 
 
 def receive_call(req: pb.ReceiveCallRequest, region: str, now: float, who: str) -> ReceiveCall:

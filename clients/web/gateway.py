@@ -83,6 +83,7 @@ EXPOSED: dict[str, str] = {
     "SignOut": DISPATCH,
     "AnswerNextCall": DISPATCH,
     "LinkCall": DISPATCH,
+    "CloseCall": DISPATCH,
     "ListCalls": DISPATCH,
     "GetCallMetrics": DISPATCH,
     "GetKpis": DISPATCH,

@@ -19,12 +19,13 @@ import pytest
 import pytest_asyncio
 
 from actors.domain import prenotification_doc
+from amk.dispatch.v1 import dispatch_pb2 as pb
 from clients.partner_stub import PartnerCentre
 from clients.web.chromium import DESK, launch
 from cluster.config import ClusterConfig
 from cluster.tokens import LocalIssuer
 from tests.conftest import RunningCluster
-from tests.helpers import find_free_port
+from tests.helpers import find_free_port, rid
 
 ESCALATE_AFTER_S = 2.0
 KARL_JOHAN = (59.9127, 10.7461)
@@ -151,3 +152,17 @@ def screenshot_dir(tmp_path: Path) -> Path:
     folder = Path(os.environ.get("AMK_SCREENSHOTS", "") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+async def incident(stub, where: tuple[float, float], code: str = "", address: str = ""):
+    """An incident in Oslo at ``where``, triaged with ``code`` if one is given."""
+    return await stub.CreateIncident(
+        pb.CreateIncidentRequest(
+            request_id=rid(),
+            region="oslo",
+            position=pb.Position(lat=where[0], lon=where[1], accuracy_m=25),
+            criteria_code=code,
+            address=address,
+        ),
+        timeout=10,
+    )

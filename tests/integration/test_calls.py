@@ -4,10 +4,12 @@ exactly once, sharing mode, and queues that survive a takeover."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import time
 
+import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -65,6 +67,61 @@ async def test_call_is_queued_in_the_region_covering_the_caller(stub):
         pb.ListCallsRequest(regions=["innlandet"], status=pb.CALL_STATUS_COMPLETED), timeout=5
     )
     assert [(c.id, c.incident_id) for c in calls.calls] == [(call.id, inc.id)]
+
+
+async def test_an_answered_call_ends_without_an_incident_with_how(stub, etcd, cluster):
+    """Advice given: the call is completed with its outcome (journaled), leaves the open
+    queue, is counted by outcome, and its call-taker is free again; bad input and a call
+    not answered are refused with nothing written."""
+    call = await stub.ReceiveCall(
+        pb.ReceiveCallRequest(request_id=rid(), caller_number="+4790000113", position=KRISTIANSAND),
+        timeout=10,
+    )
+    refused = pb.CloseCallRequest(request_id=rid(), call_id=call.id, outcome=pb.CALL_OUTCOME_ADVICE)
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await stub.CloseCall(refused, timeout=10)
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION  # still waiting
+    await sign_in(stub, "sorlandet", "srl-close")
+    got = await answer(stub, "sorlandet", "srl-close")
+    assert got.call.id == call.id
+    busy = await stub.SignIn(pb.SignInRequest(centre="sorlandet", call_taker="srl-close"))
+    before = await etcd.revision()
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await stub.CloseCall(
+            pb.CloseCallRequest(request_id=rid(), call_id=call.id, outcome=pb.CALL_OUTCOME_OTHER),
+            timeout=10,
+        )
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert dict(err.value.trailing_metadata() or ()).get("amk-field") == "note"
+    assert await etcd.revision() == before
+    closed = await stub.CloseCall(
+        pb.CloseCallRequest(
+            request_id=rid(), call_id=call.id, outcome=pb.CALL_OUTCOME_LEGEVAKT, note="116117"
+        ),
+        timeout=10,
+    )
+    assert (closed.status, closed.outcome, closed.outcome_note) == (
+        pb.CALL_STATUS_COMPLETED,
+        pb.CALL_OUTCOME_LEGEVAKT,
+        "116117",
+    )
+    assert closed.closed_by and closed.closed_at.seconds and not closed.incident_id
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await stub.CloseCall(refused, timeout=10)  # a new request: the call is done
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    open_calls = await stub.ListCalls(pb.ListCallsRequest(regions=["sorlandet"]), timeout=5)
+    assert call.id not in {c.id for c in open_calls.calls}
+    metrics = await stub.GetCallMetrics(pb.GetCallMetricsRequest(regions=["sorlandet"]))
+    (m,) = metrics.regions
+    assert {c.outcome: c.count for c in m.closed}.get(pb.CALL_OUTCOME_LEGEVAKT, 0) >= 1
+    free = await stub.SignIn(pb.SignInRequest(centre="sorlandet", call_taker="srl-close"))
+    assert free.free_call_takers == busy.free_call_takers + 1
+    await stub.SignOut(pb.SignOutRequest(centre="sorlandet", call_taker="srl-close"))
+    keys = Keys(cluster.config.key_prefix)
+    entries, _ = await etcd.get_prefix(keys.journal_prefix("sorlandet"))
+    mine = [json.loads(kv.value) for kv in entries]
+    mine = [e for e in mine if e["command"] == "CloseCall" and call.id in e.get("ids", [])]
+    assert [e["outcome"] for e in mine] == ["legevakt"], mine
 
 
 async def test_most_urgent_then_oldest_first(stub):

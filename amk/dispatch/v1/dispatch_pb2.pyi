@@ -137,6 +137,15 @@ class CallStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CALL_STATUS_ANSWERED: _ClassVar[CallStatus]
     CALL_STATUS_COMPLETED: _ClassVar[CallStatus]
     CALL_STATUS_ABANDONED: _ClassVar[CallStatus]
+
+class CallOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CALL_OUTCOME_UNSPECIFIED: _ClassVar[CallOutcome]
+    CALL_OUTCOME_ADVICE: _ClassVar[CallOutcome]
+    CALL_OUTCOME_LEGEVAKT: _ClassVar[CallOutcome]
+    CALL_OUTCOME_OTHER_SERVICE: _ClassVar[CallOutcome]
+    CALL_OUTCOME_NO_NEED: _ClassVar[CallOutcome]
+    CALL_OUTCOME_OTHER: _ClassVar[CallOutcome]
 URGENCY_UNSPECIFIED: Urgency
 URGENCY_AKUTT: Urgency
 URGENCY_HASTER: Urgency
@@ -223,6 +232,12 @@ CALL_STATUS_WAITING: CallStatus
 CALL_STATUS_ANSWERED: CallStatus
 CALL_STATUS_COMPLETED: CallStatus
 CALL_STATUS_ABANDONED: CallStatus
+CALL_OUTCOME_UNSPECIFIED: CallOutcome
+CALL_OUTCOME_ADVICE: CallOutcome
+CALL_OUTCOME_LEGEVAKT: CallOutcome
+CALL_OUTCOME_OTHER_SERVICE: CallOutcome
+CALL_OUTCOME_NO_NEED: CallOutcome
+CALL_OUTCOME_OTHER: CallOutcome
 
 class Position(_message.Message):
     __slots__ = ("lat", "lon", "accuracy_m")
@@ -1256,7 +1271,7 @@ class ClusterStatus(_message.Message):
     def __init__(self, centres: _Optional[_Iterable[_Union[CentreStatus, _Mapping]]] = ..., regions: _Optional[_Iterable[_Union[RegionStatus, _Mapping]]] = ..., etcd_revision: _Optional[int] = ..., etcd_endpoints: _Optional[_Iterable[str]] = ..., gateway: _Optional[str] = ..., gateways: _Optional[_Iterable[_Union[GatewayStatus, _Mapping]]] = ..., etcd_members: _Optional[_Iterable[_Union[EtcdMemberStatus, _Mapping]]] = ..., site: _Optional[str] = ..., sites: _Optional[_Iterable[_Union[SiteStatus, _Mapping]]] = ..., health_regions: _Optional[_Iterable[_Union[HealthRegion, _Mapping]]] = ..., credential_lists: _Optional[_Union[CredentialLists, _Mapping]] = ..., insecure: _Optional[bool] = ...) -> None: ...
 
 class Call(_message.Message):
-    __slots__ = ("id", "region", "status", "caller_number", "position", "arrived_at", "urgency_hint", "shared_to", "answered_by", "call_taker", "answered_at", "incident_id", "revision")
+    __slots__ = ("id", "region", "status", "caller_number", "position", "arrived_at", "urgency_hint", "shared_to", "answered_by", "call_taker", "answered_at", "incident_id", "revision", "outcome", "outcome_note", "closed_at", "closed_by")
     ID_FIELD_NUMBER: _ClassVar[int]
     REGION_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -1270,6 +1285,10 @@ class Call(_message.Message):
     ANSWERED_AT_FIELD_NUMBER: _ClassVar[int]
     INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_NOTE_FIELD_NUMBER: _ClassVar[int]
+    CLOSED_AT_FIELD_NUMBER: _ClassVar[int]
+    CLOSED_BY_FIELD_NUMBER: _ClassVar[int]
     id: str
     region: str
     status: CallStatus
@@ -1283,7 +1302,11 @@ class Call(_message.Message):
     answered_at: _timestamp_pb2.Timestamp
     incident_id: str
     revision: int
-    def __init__(self, id: _Optional[str] = ..., region: _Optional[str] = ..., status: _Optional[_Union[CallStatus, str]] = ..., caller_number: _Optional[str] = ..., position: _Optional[_Union[Position, _Mapping]] = ..., arrived_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., urgency_hint: _Optional[_Union[Urgency, str]] = ..., shared_to: _Optional[str] = ..., answered_by: _Optional[str] = ..., call_taker: _Optional[str] = ..., answered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., incident_id: _Optional[str] = ..., revision: _Optional[int] = ...) -> None: ...
+    outcome: CallOutcome
+    outcome_note: str
+    closed_at: _timestamp_pb2.Timestamp
+    closed_by: str
+    def __init__(self, id: _Optional[str] = ..., region: _Optional[str] = ..., status: _Optional[_Union[CallStatus, str]] = ..., caller_number: _Optional[str] = ..., position: _Optional[_Union[Position, _Mapping]] = ..., arrived_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., urgency_hint: _Optional[_Union[Urgency, str]] = ..., shared_to: _Optional[str] = ..., answered_by: _Optional[str] = ..., call_taker: _Optional[str] = ..., answered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., incident_id: _Optional[str] = ..., revision: _Optional[int] = ..., outcome: _Optional[_Union[CallOutcome, str]] = ..., outcome_note: _Optional[str] = ..., closed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., closed_by: _Optional[str] = ...) -> None: ...
 
 class ReceiveCallRequest(_message.Message):
     __slots__ = ("request_id", "caller_number", "position", "arrived_at", "urgency_hint")
@@ -1365,6 +1388,18 @@ class LinkCallRequest(_message.Message):
     incident_id: str
     def __init__(self, request_id: _Optional[str] = ..., call_id: _Optional[str] = ..., incident_id: _Optional[str] = ...) -> None: ...
 
+class CloseCallRequest(_message.Message):
+    __slots__ = ("request_id", "call_id", "outcome", "note")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    call_id: str
+    outcome: CallOutcome
+    note: str
+    def __init__(self, request_id: _Optional[str] = ..., call_id: _Optional[str] = ..., outcome: _Optional[_Union[CallOutcome, str]] = ..., note: _Optional[str] = ...) -> None: ...
+
 class ListCallsRequest(_message.Message):
     __slots__ = ("regions", "status")
     REGIONS_FIELD_NUMBER: _ClassVar[int]
@@ -1386,7 +1421,7 @@ class GetCallMetricsRequest(_message.Message):
     def __init__(self, regions: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class RegionCallMetrics(_message.Message):
-    __slots__ = ("region", "received", "answered", "waiting", "abandoned", "answered_within_10s", "answer_p50_s", "answer_p90_s", "overflowed", "shared")
+    __slots__ = ("region", "received", "answered", "waiting", "abandoned", "answered_within_10s", "answer_p50_s", "answer_p90_s", "overflowed", "shared", "closed")
     REGION_FIELD_NUMBER: _ClassVar[int]
     RECEIVED_FIELD_NUMBER: _ClassVar[int]
     ANSWERED_FIELD_NUMBER: _ClassVar[int]
@@ -1397,6 +1432,7 @@ class RegionCallMetrics(_message.Message):
     ANSWER_P90_S_FIELD_NUMBER: _ClassVar[int]
     OVERFLOWED_FIELD_NUMBER: _ClassVar[int]
     SHARED_FIELD_NUMBER: _ClassVar[int]
+    CLOSED_FIELD_NUMBER: _ClassVar[int]
     region: str
     received: int
     answered: int
@@ -1407,7 +1443,16 @@ class RegionCallMetrics(_message.Message):
     answer_p90_s: float
     overflowed: int
     shared: int
-    def __init__(self, region: _Optional[str] = ..., received: _Optional[int] = ..., answered: _Optional[int] = ..., waiting: _Optional[int] = ..., abandoned: _Optional[int] = ..., answered_within_10s: _Optional[float] = ..., answer_p50_s: _Optional[float] = ..., answer_p90_s: _Optional[float] = ..., overflowed: _Optional[int] = ..., shared: _Optional[int] = ...) -> None: ...
+    closed: _containers.RepeatedCompositeFieldContainer[CallOutcomeCount]
+    def __init__(self, region: _Optional[str] = ..., received: _Optional[int] = ..., answered: _Optional[int] = ..., waiting: _Optional[int] = ..., abandoned: _Optional[int] = ..., answered_within_10s: _Optional[float] = ..., answer_p50_s: _Optional[float] = ..., answer_p90_s: _Optional[float] = ..., overflowed: _Optional[int] = ..., shared: _Optional[int] = ..., closed: _Optional[_Iterable[_Union[CallOutcomeCount, _Mapping]]] = ...) -> None: ...
+
+class CallOutcomeCount(_message.Message):
+    __slots__ = ("outcome", "count")
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    outcome: CallOutcome
+    count: int
+    def __init__(self, outcome: _Optional[_Union[CallOutcome, str]] = ..., count: _Optional[int] = ...) -> None: ...
 
 class CallMetrics(_message.Message):
     __slots__ = ("regions",)

@@ -164,6 +164,11 @@ class DispatchServiceStub:
                 request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.LinkCallRequest.SerializeToString,
                 response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Call.FromString,
                 _registered_method=True)
+        self.CloseCall = channel.unary_unary(
+                '/amk.dispatch.v1.DispatchService/CloseCall',
+                request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.CloseCallRequest.SerializeToString,
+                response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Call.FromString,
+                _registered_method=True)
         self.ListCalls = channel.unary_unary(
                 '/amk.dispatch.v1.DispatchService/ListCalls',
                 request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ListCallsRequest.SerializeToString,
@@ -423,6 +428,15 @@ class DispatchServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CloseCall(self, request, context):
+        """An answered call ended without an incident, with how (advice, a referral, nobody in
+        need, ...): completed, so it is archived and counted like any finished call.
+        FAILED_PRECONDITION unless the call is answered.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListCalls(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -674,6 +688,11 @@ def add_DispatchServiceServicer_to_server(servicer, server):
             'LinkCall': grpc.unary_unary_rpc_method_handler(
                     servicer.LinkCall,
                     request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.LinkCallRequest.FromString,
+                    response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Call.SerializeToString,
+            ),
+            'CloseCall': grpc.unary_unary_rpc_method_handler(
+                    servicer.CloseCall,
+                    request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.CloseCallRequest.FromString,
                     response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Call.SerializeToString,
             ),
             'ListCalls': grpc.unary_unary_rpc_method_handler(
@@ -1453,6 +1472,33 @@ class DispatchService:
             target,
             '/amk.dispatch.v1.DispatchService/LinkCall',
             amk_dot_dispatch_dot_v1_dot_dispatch__pb2.LinkCallRequest.SerializeToString,
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Call.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CloseCall(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.dispatch.v1.DispatchService/CloseCall',
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.CloseCallRequest.SerializeToString,
             amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Call.FromString,
             options,
             channel_credentials,

@@ -1,16 +1,20 @@
 // The 113 queue: every waiting and answered call of the regions in scope (of the health
 // region shown, if one is), grouped by the centre that owns the region now, with the wait
 // ticking against the 10 s answer target (red past it). A call-taker signs in at their
-// centre and answers the next call; the answered call fills the new-incident form.
+// centre and answers the next call; the answered call fills the new-incident form, is
+// linked to a known incident, or ends without one with how (advice, legevakt, ...).
 import { rpc } from '../api.js';
 import { duration, fill, h, when } from '../dom.js';
 import { desk } from '../desk.js';
-import { act } from '../forms.js';
+import { act, field, hidden, input, rpcForm, select } from '../forms.js';
 import { en, t } from '../i18n.js';
 import { can, centreName, inHealthRegion, regionById, session } from '../session.js';
 import { emit, on, store } from '../state.js';
 
 const TARGET_MS = 10_000; // the national target: 90 % of 113 calls answered within 10 s
+/** How an answered call may end without an incident (CallOutcome), in the order offered. */
+const OUTCOMES = ['CALL_OUTCOME_ADVICE', 'CALL_OUTCOME_LEGEVAKT', 'CALL_OUTCOME_OTHER_SERVICE',
+  'CALL_OUTCOME_NO_NEED', 'CALL_OUTCOME_OTHER'];
 const SIGNED_IN = 'amk.signed-in';
 
 export function callsPanel() {
@@ -76,6 +80,19 @@ export function callsPanel() {
         linkError.textContent = t('calls.linked', { incident: desk.incident });
       }));
     }
+    // Ended without an incident: how (the note is required for "other").
+    const close = can('CloseCall') ? rpcForm('CloseCall', [
+      hidden('call_id', call.id),
+      field('outcome', t('calls.outcome'), select(OUTCOMES.map((o) => [o, t(`calls.outcome.${o}`)]), { blank: '' })),
+      field('note', t('calls.outcome_note'), input({ maxlength: 500 })),
+    ], {
+      extraClass: 'call-close inline',
+      done: (closed) => {
+        showAnswered(null);
+        error.textContent = t('calls.closed', { outcome: t(`calls.outcome.${closed.outcome}`) });
+        emit('call-closed', closed);
+      },
+    }) : null;
     fill(answered,
       h('h3', {}, t('calls.answered')),
       h('dl', {},
@@ -85,7 +102,7 @@ export function callsPanel() {
         call.urgency_hint && call.urgency_hint !== 'URGENCY_UNSPECIFIED' ? [h('dt', {}, t('calls.hint')), h('dd', {}, en(call.urgency_hint))] : null,
         h('dt', {}, t('calls.call_id')), h('dd', { class: 'mono' }, call.id)),
       h('p', { class: 'hint' }, t('calls.form_filled')),
-      link, linkError);
+      link, linkError, close);
   }
 
   on('calls', () => renderQueue(list));

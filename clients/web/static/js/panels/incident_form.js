@@ -56,6 +56,10 @@ export function incidentFormPanel() {
     callId.value = call.id;
     address.focus();
   });
+  // The call ended without an incident: the form no longer makes one from it.
+  on('call-closed', (call) => {
+    if (callId.value === call.id) form.reset();
+  });
   // Alt+N: a new incident at the last click on the map, else at the map's centre.
   on('shortcut-new-incident', () => {
     const p = desk.lastClick || desk.mapCentre;

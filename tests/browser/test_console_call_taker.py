@@ -1,7 +1,8 @@
-"""Telephone-guided CPR from the web console's selected incident, in headless chromium:
-a call-taker records the guidance and the caller's first compressions with a click
-each, and the API has both. The module's deployment (five centres, the session's etcd
-and Ray) and its web server.
+"""A call-taker's own work at the web console, in headless chromium: telephone-guided CPR
+from the selected incident (the guidance and the caller's first compressions with a
+click each, its end, a correction), and an answered 113 call closed without an incident
+with how it ended. The API has each. The module's deployment (five centres, the
+session's etcd and Ray) and its web server.
 """
 
 from __future__ import annotations
@@ -158,5 +159,55 @@ async def test_a_call_taker_guides_cpr_from_the_incident_and_both_moments_are_re
     assert await fixed.locator("form, button").count() == 0
     got = await stub.GetIncident(pb.GetIncidentRequest(incident_id=haster.id), timeout=5)
     assert got.cpr.end == pb.CPR_END_WRONG_INCIDENT and got.cpr.not_given_reason
+    assert page.amk_errors == []
+    await page.context.close()
+
+
+async def test_an_answered_call_ends_without_an_incident_with_how_it_ended(
+    browser, web, stub
+) -> None:
+    """A caller who needs the legevakt, not an ambulance: the call-taker answers, and
+    closes the call with how it ended (refused at the field without it, nothing written);
+    the call leaves the queue as completed with its outcome, the new-incident form no
+    longer holds it, and nothing in the page failed."""
+    call = await stub.ReceiveCall(
+        pb.ReceiveCallRequest(
+            request_id=rid(),
+            caller_number="+47 90 11 31 13",
+            position=pb.Position(lat=BISLETT[0], lon=BISLETT[1], accuracy_m=30),
+        ),
+        timeout=10,
+    )
+    page = await open_console(browser, web, web.token("lise", "call-taker", "oslo"))
+    await page.locator(f'#calls [data-call-id="{call.id}"]').wait_for(timeout=WAIT_MS)
+    await page.click('button[data-action="AnswerNextCall"]')
+    shown = page.locator(".answered-call:not([hidden])")
+    await shown.wait_for(timeout=WAIT_MS)
+    assert call.id in (await shown.text_content() or "")
+    incident_form = page.locator('form[data-form="CreateIncident"] [name="call_id"]')
+    assert await incident_form.input_value() == call.id
+
+    close = shown.locator("form.call-close")
+    await close.locator('button[data-action="CloseCall"]').click()
+    await close.locator('.field-error[data-field="outcome"]').wait_for(timeout=WAIT_MS)
+    still = await stub.ListCalls(pb.ListCallsRequest(regions=["oslo"]), timeout=5)
+    assert {c.id: c.status for c in still.calls}[call.id] == pb.CALL_STATUS_ANSWERED
+    await close.locator('[name="outcome"]').select_option("CALL_OUTCOME_LEGEVAKT")
+    await close.locator('[name="note"]').fill("Henvist til Oslo legevakt")
+    await close.locator('button[data-action="CloseCall"]').click()
+    await page.locator(".answered-call[hidden]").wait_for(state="attached", timeout=WAIT_MS)
+    await page.locator(f'#calls [data-call-id="{call.id}"]').wait_for(
+        state="detached", timeout=WAIT_MS
+    )
+    assert await incident_form.input_value() == ""
+    done = await stub.ListCalls(
+        pb.ListCallsRequest(regions=["oslo"], status=pb.CALL_STATUS_COMPLETED), timeout=5
+    )
+    (closed,) = [c for c in done.calls if c.id == call.id]
+    assert (closed.outcome, closed.outcome_note) == (
+        pb.CALL_OUTCOME_LEGEVAKT,
+        "Henvist til Oslo legevakt",
+    )
+    assert closed.closed_by.startswith("lise")
     assert page.amk_errors == []
     await page.context.close()

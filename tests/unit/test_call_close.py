@@ -1,0 +1,103 @@
+"""An answered 113 call ended without an incident: only an answered call, how it ended
+(with a note for "other"), the record completed so the archiver takes it, the gateway's
+checks, the CLI, and the counts by outcome in the call metrics."""
+
+from __future__ import annotations
+
+import pytest
+
+from actors.centre.archiving import call_finished_at
+from actors.domain import calls
+from actors.domain.enums import CallOutcome
+from actors.domain.errors import IllegalTransitionError, InvalidArgumentError, PreconditionError
+from actors.domain.model import Call, CallStatus, Position
+from actors.gateway import convert
+from actors.gateway.call_service import call_metrics
+from amk.dispatch.v1 import dispatch_pb2 as pb
+from clients.cli import build_parser
+from clients.cli_ops import _call_line
+from cluster.config import ClusterConfig
+
+pytestmark = pytest.mark.timeout(30)
+
+T0 = 1_700_000_000.0
+
+
+def answered(cid: str = "OSL-C1") -> Call:
+    waiting = Call(cid, "oslo", "+4790000001", Position(59.91, 10.75), T0)
+    return calls.answer(waiting, "oslo", "kari", T0 + 4)
+
+
+def test_an_answered_call_is_closed_with_how_it_ended_and_then_archived() -> None:
+    call = answered()
+    closed = calls.close(call, CallOutcome.LEGEVAKT, "", "kari", T0 + 120)
+    assert call.status is CallStatus.ANSWERED  # the record given is not changed
+    assert (closed.status, closed.outcome, closed.closed_at, closed.closed_by) == (
+        CallStatus.COMPLETED,
+        CallOutcome.LEGEVAKT,
+        T0 + 120,
+        "kari",
+    )
+    assert closed.incident_id == ""
+    back = Call.decode(closed.encode())
+    assert back == closed and back.outcome is CallOutcome.LEGEVAKT  # the enum, not a string
+    assert call_finished_at(closed) == T0 + 120  # held from its end, not its answer
+    with pytest.raises(PreconditionError, match="completed"):  # a completed call is done
+        calls.close(closed, CallOutcome.ADVICE, "", "kari", T0 + 130)
+    with pytest.raises(IllegalTransitionError):  # and the table agrees
+        calls.transition(closed.id, closed.status, CallStatus.COMPLETED)
+
+
+def test_only_an_answered_call_and_other_only_with_a_note() -> None:
+    waiting = Call("OSL-C2", "oslo", "", Position(59.91, 10.75), T0)
+    with pytest.raises(PreconditionError, match="waiting; only an answered call"):
+        calls.close(waiting, CallOutcome.NO_NEED, "", "kari", T0 + 5)
+    with pytest.raises(InvalidArgumentError) as err:
+        calls.close(answered(), CallOutcome.OTHER, "", "kari", T0 + 5)
+    assert err.value.field == "note"
+    done = calls.close(answered(), CallOutcome.OTHER, "tannlegevakt", "kari", T0 + 5)
+    assert done.outcome_note == "tannlegevakt"
+
+
+def request(**kw) -> pb.CloseCallRequest:
+    return pb.CloseCallRequest(request_id="r1", call_id="OSL-C1", **kw)
+
+
+@pytest.mark.parametrize(
+    ("req", "field"),
+    [
+        (request(), "outcome"),
+        (request(outcome=pb.CALL_OUTCOME_OTHER), "note"),
+        (request(outcome=pb.CALL_OUTCOME_ADVICE, note="two\nlines"), "note"),
+        (request(outcome=pb.CALL_OUTCOME_ADVICE, note="x" * 501), "note"),
+        (pb.CloseCallRequest(request_id="r1", outcome=pb.CALL_OUTCOME_ADVICE), "call_id"),
+        (pb.CloseCallRequest(call_id="OSL-C1", outcome=pb.CALL_OUTCOME_ADVICE), "request_id"),
+    ],
+)
+def test_the_gateway_names_the_bad_field(req, field) -> None:
+    with pytest.raises(InvalidArgumentError) as err:
+        convert.close_call(req, "kari")
+    assert err.value.field == field
+
+
+def test_the_cli_closes_a_call_and_the_metrics_count_by_outcome(tmp_path) -> None:
+    args = build_parser().parse_args(["call", "close", "OSL-C1", "legevakt"])
+    assert (args.call, args.outcome, args.note) == ("OSL-C1", "legevakt", "")
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["call", "close", "OSL-C1", "hung_up"])
+    cmd = convert.close_call(request(outcome=pb.CALL_OUTCOME_ADVICE, note=" rest "), "kari")
+    assert (cmd.outcome, cmd.note) == (CallOutcome.ADVICE, "rest")
+    found = [
+        calls.close(answered("c1"), CallOutcome.ADVICE, "", "kari", T0 + 60),
+        calls.close(answered("c2"), CallOutcome.ADVICE, "", "kari", T0 + 60),
+        calls.close(answered("c3"), CallOutcome.NO_NEED, "", "kari", T0 + 60),
+        answered("c4"),
+    ]
+    config = ClusterConfig.load(home=tmp_path)
+    m = call_metrics("oslo", found, config)
+    assert [(c.outcome, c.count) for c in m.closed] == [
+        (pb.CALL_OUTCOME_ADVICE, 2),
+        (pb.CALL_OUTCOME_NO_NEED, 1),
+    ]
+    line = _call_line(convert.call_pb(found[2])).plain
+    assert line.endswith("closed without an incident: no_need")
