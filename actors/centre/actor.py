@@ -121,6 +121,10 @@ class CentreActor:
         return self.centre.sign_out(call_taker)
 
     @envelope
+    async def call_ended(self, call_taker: str, call_id: str) -> CallTakerCounts:
+        return self.centre.call_ended(call_taker, call_id)
+
+    @envelope
     async def pid(self) -> int:
         return os.getpid()
 

@@ -113,17 +113,21 @@ class CallDesk:
             if isinstance(cmd, AbandonCall):
                 new = calls.abandon(call)
             elif isinstance(cmd, CloseCall):
-                new = calls.close(call, cmd.outcome, cmd.note, cmd.who, now)
+                new = calls.close(call, cmd.outcome, cmd.note, cmd.who, now, cmd.by_centre)
                 details = {"outcome": cmd.outcome.value}
             else:
                 new = calls.complete(call, cmd.incident_id)
             out = Outcome(call=new)
             await self.executor.commit(host.region, cmd, [new], out, details=details)
-        if isinstance(cmd, CloseCall):  # the call is over: its call-taker is free here
-            for taker, holding in self.call_takers.items():
-                if holding == cmd.call_id:
-                    self.call_takers[taker] = ""
         return out
+
+    def call_ended(self, call_taker: str, call_id: str) -> CallTakerCounts:
+        """``call_taker`` of this centre is free again if they still hold ``call_id``
+        (closed without an incident; asked by the gateway, whichever centre owns the
+        call's region)."""
+        if self.call_takers.get(call_taker) == call_id:
+            self.call_takers[call_taker] = ""
+        return self.call_taker_counts()
 
     async def current_call(self, host: RegionHost, call_id: str) -> Call:
         """The call as etcd has it when the cached copy still says waiting: a partner

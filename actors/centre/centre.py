@@ -228,6 +228,9 @@ class Centre:
     def sign_out(self, call_taker: str) -> CallTakerCounts:
         return self.call_desk.sign_out(call_taker)
 
+    def call_ended(self, call_taker: str, call_id: str) -> CallTakerCounts:
+        return self.call_desk.call_ended(call_taker, call_id)
+
     # ------------------------------------------------------------ status
 
     def held_tokens(self) -> dict[str, int]:

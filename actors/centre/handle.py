@@ -202,6 +202,11 @@ class CentreHandle:
     async def sign_out(self, call_taker: str, *, timeout_s: float = 5.0) -> CallTakerCounts:
         return await self._call("sign_out", call_taker, timeout_s=timeout_s)
 
+    async def call_ended(
+        self, call_taker: str, call_id: str, *, timeout_s: float = 2.0
+    ) -> CallTakerCounts:
+        return await self._call("call_ended", call_taker, call_id, timeout_s=timeout_s)
+
     async def status(self, *, timeout_s: float = 1.0) -> CentreStatus:
         return await self._call("status", timeout_s=timeout_s)
 

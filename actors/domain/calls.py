@@ -103,7 +103,8 @@ def answer(call: Call, centre: str, call_taker: str, now: float) -> Call:
 
 def complete(call: Call, incident_id: str) -> Call:
     if call.status is not CallStatus.ANSWERED:
-        raise PreconditionError(call.id, f"call is {call.status.value}; answer it first")
+        ended = f" (closed without an incident: {call.outcome.value})" if call.outcome else ""
+        raise PreconditionError(call.id, f"call is {call.status.value}{ended}; answer it first")
     new = copy.deepcopy(call)
     new.status = transition(call.id, call.status, CallStatus.COMPLETED)
     new.incident_id = incident_id
@@ -113,13 +114,27 @@ def complete(call: Call, incident_id: str) -> Call:
 MAX_OUTCOME_NOTE = 500  # characters: a line for the review, not the call's record
 
 
-def close(call: Call, outcome: CallOutcome, note: str, who: str, now: float) -> Call:
+def close(
+    call: Call, outcome: CallOutcome, note: str, who: str, now: float, by_centre: str = ""
+) -> Call:
     """An answered call ended without an incident: advice given, referred to the
-    legevakt or another service, nobody in need, or otherwise (``note`` says how;
-    required then). It is completed, so it is archived like any finished call, and the
-    review can count how the calls that needed no ambulance ended."""
+    legevakt or another service, nobody in need, the line lost, or otherwise (``note``
+    says how; required then). It is completed, so it is archived like any finished call,
+    and the call metrics count how the calls that needed no ambulance ended.
+
+    ``by_centre``: the closer's centre, which must be the one that answered the call (a
+    call-taker elsewhere must not end a call still being talked on); empty for those who
+    may close any (a supervisor, a role of the whole cluster)."""
     if call.status is not CallStatus.ANSWERED:
-        raise PreconditionError(call.id, f"call is {call.status.value}; only an answered call")
+        ended = f" (closed: {call.outcome.value})" if call.outcome else ""
+        raise PreconditionError(
+            call.id, f"call is {call.status.value}{ended}; only an answered call is closed"
+        )
+    if by_centre and call.answered_by and by_centre != call.answered_by:
+        raise PreconditionError(
+            call.id,
+            f"answered at {call.answered_by}: closed there, or by a supervisor",
+        )
     if outcome is CallOutcome.OTHER and not note:
         raise InvalidArgumentError("note", "is required with outcome other (say how it ended)")
     new = copy.deepcopy(call)

@@ -208,6 +208,7 @@ class CloseCall:
     call_id: str
     outcome: CallOutcome
     note: str = ""
+    by_centre: str = ""  # the closer's centre ("": may close any call, e.g. a supervisor)
     who: str = "call-taker"
     fingerprint: str = ""  # the API request it came from (see IDEMPOTENCY)
 

@@ -118,7 +118,7 @@ class AirMissionState(StrEnum):
 class CallStatus(StrEnum):
     WAITING = "waiting"  # in the queue of the region covering the caller
     ANSWERED = "answered"  # a call-taker is talking to the caller
-    COMPLETED = "completed"  # became an incident, or was linked to one
+    COMPLETED = "completed"  # became an incident, was linked to one, or closed without
     ABANDONED = "abandoned"  # the caller hung up before anyone answered
 
 
@@ -130,6 +130,7 @@ class CallOutcome(StrEnum):
     LEGEVAKT = "legevakt"  # referred to the out-of-hours doctor (116117)
     OTHER_SERVICE = "other_service"  # for another service: fire (110), police (112), ...
     NO_NEED = "no_need"  # misdial, pocket call, nobody needs help
+    DISCONNECTED = "disconnected"  # the line was lost and the caller not reached again
     OTHER = "other"  # anything else, said in the note
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import time
 
+import structlog
+
 from actors.domain import calls as call_rules
 from actors.domain import validation as v
 from actors.domain.commands import AbandonCall, AnswerNextCall, LinkCall
@@ -20,11 +22,20 @@ from actors.domain.kpi import percentile
 from actors.domain.model import Call, CallOutcome, CallStatus
 from actors.gateway import convert as conv
 from actors.gateway.context import GatewayContext
-from actors.gateway.identity import current_identity, own_person
+from actors.gateway.identity import (
+    current_acts_for_others,
+    current_claims,
+    current_identity,
+    own_person,
+)
 from actors.gateway.rpc import rpc, stamp
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from cluster.config import ClusterConfig
+from cluster.errors import AmkError
 
+log = structlog.get_logger("amk.gateway")
+
+SUPERVISOR = "supervisor"  # the role that may close a call another centre answered
 TARGET_ANSWER_S = 10.0  # akuttmedisinforskriften § 15 b: 90 % within 10 seconds
 
 
@@ -75,9 +86,30 @@ class CallRpcs:
 
     @rpc
     async def CloseCall(self, request, context) -> pb.Call:
-        cmd = conv.close_call(request, current_identity.get())
+        # A supervisor (or a role of the whole cluster) may close any answered call; a
+        # call-taker or dispatcher only one their own centre answered.
+        claims = current_claims.get()
+        anyone = claims is None or current_acts_for_others.get() or claims.role == SUPERVISOR
+        by_centre = "" if anyone else claims.centre
+        cmd = conv.close_call(request, current_identity.get(), by_centre)
         out = await self.gw.router.route(self.gw.lookup.call_region(cmd.call_id), cmd, context)
-        return conv.call_pb(out.require_call())
+        call = out.require_call()
+        await self._free(call)
+        return conv.call_pb(call)
+
+    async def _free(self, call: Call) -> None:
+        """Tell the centre that answered the call that its call-taker is free again (the
+        call's region may be another centre's: a partner's overflow, a hand-over). Best
+        effort: the close is written; a centre that does not answer frees them at their
+        next AnswerNextCall."""
+        if not call.answered_by or not call.call_taker:
+            return
+        try:
+            await self.gw.router.centre(call.answered_by).call_ended(call.call_taker, call.id)
+        except (AmkError, OSError) as exc:
+            log.warning(
+                "call_taker_not_freed", call=call.id, centre=call.answered_by, error=repr(exc)
+            )
 
     async def _sign(self, request, signing_in: bool) -> pb.CallTakerStatus:
         centre = self.gw.lookup.centre_id(request.centre)

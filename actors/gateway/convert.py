@@ -516,7 +516,7 @@ def call_pb(call: Call) -> pb.Call:
     return msg
 
 
-def close_call(req: pb.CloseCallRequest, who: str) -> CloseCall:
+def close_call(req: pb.CloseCallRequest, who: str, by_centre: str = "") -> CloseCall:
     outcome = from_pb_enum(CallOutcome, req.outcome, "outcome")
     assert outcome is not None
     note = v.text(
@@ -528,7 +528,12 @@ def close_call(req: pb.CloseCallRequest, who: str) -> CloseCall:
     if "\n" in note or "\t" in note:
         raise InvalidArgumentError("note", "one line (no line breaks or tabs)")
     return CloseCall(
-        v.request_id(req.request_id), v.entity_id(req.call_id, "call_id"), outcome, note, who
+        v.request_id(req.request_id),
+        v.entity_id(req.call_id, "call_id"),
+        outcome,
+        note,
+        by_centre,
+        who,
     )
 
 

@@ -167,9 +167,10 @@ async def test_an_answered_call_ends_without_an_incident_with_how_it_ended(
     browser, web, stub
 ) -> None:
     """A caller who needs the legevakt, not an ambulance: the call-taker answers, and
-    closes the call with how it ended (refused at the field without it, nothing written);
-    the call leaves the queue as completed with its outcome, the new-incident form no
-    longer holds it, and nothing in the page failed."""
+    closes the call with how it ended (refused at the field without it, nothing written;
+    after a reload the call is shown again to be ended); the call leaves the queue as
+    completed with its outcome, the new-incident form no longer holds it, and nothing in
+    the page failed."""
     call = await stub.ReceiveCall(
         pb.ReceiveCallRequest(
             request_id=rid(),
@@ -187,6 +188,11 @@ async def test_an_answered_call_ends_without_an_incident_with_how_it_ended(
     incident_form = page.locator('form[data-form="CreateIncident"] [name="call_id"]')
     assert await incident_form.input_value() == call.id
 
+    # A reload brings back the call this person is still talking on, to end it.
+    await page.reload()
+    await page.wait_for_selector("#whoami")
+    await shown.wait_for(timeout=WAIT_MS)
+    assert call.id in (await shown.text_content() or "")
     close = shown.locator("form.call-close")
     await close.locator('button[data-action="CloseCall"]').click()
     await close.locator('.field-error[data-field="outcome"]').wait_for(timeout=WAIT_MS)
@@ -196,10 +202,13 @@ async def test_an_answered_call_ends_without_an_incident_with_how_it_ended(
     await close.locator('[name="note"]').fill("Henvist til Oslo legevakt")
     await close.locator('button[data-action="CloseCall"]').click()
     await page.locator(".answered-call[hidden]").wait_for(state="attached", timeout=WAIT_MS)
+    assert "legevakt" in (await page.locator("#calls-panel .done").text_content() or "")
     await page.locator(f'#calls [data-call-id="{call.id}"]').wait_for(
         state="detached", timeout=WAIT_MS
     )
     assert await incident_form.input_value() == ""
+    # The queue has been redrawn without the call (above): it did not come back.
+    assert await page.locator(".answered-call[hidden]").count() == 1
     done = await stub.ListCalls(
         pb.ListCallsRequest(regions=["oslo"], status=pb.CALL_STATUS_COMPLETED), timeout=5
     )

@@ -59,6 +59,16 @@ def test_only_an_answered_call_and_other_only_with_a_note() -> None:
     assert done.outcome_note == "tannlegevakt"
 
 
+def test_a_call_answered_elsewhere_is_closed_there_or_by_a_supervisor() -> None:
+    """A call-taker at another centre must not end a call still being talked on."""
+    call = answered()  # answered at oslo
+    with pytest.raises(PreconditionError, match="answered at oslo"):
+        calls.close(call, CallOutcome.NO_NEED, "", "per", T0 + 9, by_centre="vestre-viken")
+    here = calls.close(call, CallOutcome.DISCONNECTED, "", "kari", T0 + 9, by_centre="oslo")
+    anyone = calls.close(call, CallOutcome.NO_NEED, "", "boss", T0 + 9, by_centre="")
+    assert (here.outcome, anyone.closed_by) == (CallOutcome.DISCONNECTED, "boss")
+
+
 def request(**kw) -> pb.CloseCallRequest:
     return pb.CloseCallRequest(request_id="r1", call_id="OSL-C1", **kw)
 

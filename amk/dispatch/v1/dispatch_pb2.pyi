@@ -146,6 +146,7 @@ class CallOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CALL_OUTCOME_OTHER_SERVICE: _ClassVar[CallOutcome]
     CALL_OUTCOME_NO_NEED: _ClassVar[CallOutcome]
     CALL_OUTCOME_OTHER: _ClassVar[CallOutcome]
+    CALL_OUTCOME_DISCONNECTED: _ClassVar[CallOutcome]
 URGENCY_UNSPECIFIED: Urgency
 URGENCY_AKUTT: Urgency
 URGENCY_HASTER: Urgency
@@ -238,6 +239,7 @@ CALL_OUTCOME_LEGEVAKT: CallOutcome
 CALL_OUTCOME_OTHER_SERVICE: CallOutcome
 CALL_OUTCOME_NO_NEED: CallOutcome
 CALL_OUTCOME_OTHER: CallOutcome
+CALL_OUTCOME_DISCONNECTED: CallOutcome
 
 class Position(_message.Message):
     __slots__ = ("lat", "lon", "accuracy_m")

@@ -430,8 +430,8 @@ class DispatchServiceServicer:
 
     def CloseCall(self, request, context):
         """An answered call ended without an incident, with how (advice, a referral, nobody in
-        need, ...): completed, so it is archived and counted like any finished call.
-        FAILED_PRECONDITION unless the call is answered.
+        need, ...): completed, so it is archived like any finished call. FAILED_PRECONDITION
+        unless the call is answered, and, but for a supervisor, by the answering centre.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

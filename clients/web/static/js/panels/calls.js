@@ -14,7 +14,7 @@ import { emit, on, store } from '../state.js';
 const TARGET_MS = 10_000; // the national target: 90 % of 113 calls answered within 10 s
 /** How an answered call may end without an incident (CallOutcome), in the order offered. */
 const OUTCOMES = ['CALL_OUTCOME_ADVICE', 'CALL_OUTCOME_LEGEVAKT', 'CALL_OUTCOME_OTHER_SERVICE',
-  'CALL_OUTCOME_NO_NEED', 'CALL_OUTCOME_OTHER'];
+  'CALL_OUTCOME_NO_NEED', 'CALL_OUTCOME_DISCONNECTED', 'CALL_OUTCOME_OTHER'];
 const SIGNED_IN = 'amk.signed-in';
 
 export function callsPanel() {
@@ -22,6 +22,9 @@ export function callsPanel() {
   const status = h('span', { class: 'calltaker-status' });
   const error = h('div', { class: 'form-error', role: 'alert' });
   const answered = h('div', { class: 'answered-call', hidden: true });
+  const done = h('p', { class: 'done', role: 'status' });
+  let shownCall = ''; // the id of the answered call shown
+  const ended = new Set(); // calls this page saw end (the stream may still list them)
   let signedIn = sessionStorage.getItem(SIGNED_IN) === session.me.user;
 
   const who = () => ({ centre: session.me.centre, call_taker: session.me.user });
@@ -50,6 +53,7 @@ export function callsPanel() {
   if (can('AnswerNextCall')) {
     const b = h('button', { type: 'button', class: 'primary', dataset: { action: 'AnswerNextCall' }, 'aria-keyshortcuts': 'Alt+A' }, t('action.AnswerNextCall'));
     b.addEventListener('click', () => act(b, error, async () => {
+      done.textContent = '';
       // Pressing "answer" means taking calls: sign in first if not yet signed in.
       if (!signedIn && can('SignIn')) showStatus(await rpc('SignIn', who()));
       const res = await rpc('AnswerNextCall', { centre: session.me.centre, call_taker: session.me.user });
@@ -65,9 +69,20 @@ export function callsPanel() {
   }
   showStatus(null);
 
+  // The call is over here (linked, made an incident, closed): hide it, and the
+  // new-incident form no longer makes an incident from it.
+  const endCall = (id) => {
+    ended.add(id);
+    if (shownCall === id) showAnswered(null);
+    emit('call-closed', { id });
+  };
+  on('call-done', endCall);
+
   function showAnswered(call) {
     answered.hidden = !call;
+    shownCall = call ? call.id : '';
     if (!call) return;
+    done.textContent = '';
     const pos = call.position;
     const link = can('LinkCall')
       ? h('button', { type: 'button', class: 'secondary', dataset: { action: 'LinkCall' } }, t('action.LinkCall'))
@@ -77,20 +92,21 @@ export function callsPanel() {
       link.addEventListener('click', () => act(link, linkError, async () => {
         if (!desk.incident) throw new Error(t('calls.select_incident_first'));
         await rpc('LinkCall', { call_id: call.id, incident_id: desk.incident });
-        linkError.textContent = t('calls.linked', { incident: desk.incident });
+        const incident = desk.incident;
+        endCall(call.id);
+        done.textContent = t('calls.linked', { incident });
       }));
     }
     // Ended without an incident: how (the note is required for "other").
     const close = can('CloseCall') ? rpcForm('CloseCall', [
       hidden('call_id', call.id),
-      field('outcome', t('calls.outcome'), select(OUTCOMES.map((o) => [o, t(`calls.outcome.${o}`)]), { blank: '' })),
+      field('outcome', t('calls.outcome'), select(OUTCOMES.map((o) => [o, t(`calls.outcome.${o}`)]), { blank: t('calls.outcome_choose') })),
       field('note', t('calls.outcome_note'), input({ maxlength: 500 })),
     ], {
       extraClass: 'call-close inline',
       done: (closed) => {
-        showAnswered(null);
-        error.textContent = t('calls.closed', { outcome: t(`calls.outcome.${closed.outcome}`) });
-        emit('call-closed', closed);
+        endCall(closed.id);
+        done.textContent = t('calls.closed', { outcome: t(`calls.outcome.${closed.outcome}`) });
       },
     }) : null;
     fill(answered,
@@ -105,7 +121,15 @@ export function callsPanel() {
       link, linkError, close);
   }
 
-  on('calls', () => renderQueue(list));
+  // After a reload, the call this person is still talking on comes back from the queue,
+  // with its link and close (else it could not be ended from the console).
+  const resume = () => {
+    if (shownCall) return;
+    const mine = store.calls.find((c) => c.status === 'CALL_STATUS_ANSWERED' && !ended.has(c.id)
+      && c.call_taker === session.me.user && c.answered_by === session.me.centre);
+    if (mine) showAnswered(mine);
+  };
+  on('calls', () => { renderQueue(list); resume(); });
   on('owners', () => renderQueue(list));
   on('health-region', () => renderQueue(list));
   setInterval(() => tick(list), 250);
@@ -113,7 +137,7 @@ export function callsPanel() {
   return h('section', { class: 'panel', id: 'calls-panel', 'aria-labelledby': 'calls-title' },
     h('h2', { id: 'calls-title' }, t('calls.title')),
     h('div', { class: 'calltaker' }, buttons, status),
-    error, answered, list);
+    error, done, answered, list);
 }
 
 function renderQueue(list) {

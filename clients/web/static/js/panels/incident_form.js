@@ -7,7 +7,7 @@ import { errorSlot, field, input, number, rpcForm, select, textarea } from '../f
 import { t } from '../i18n.js';
 import { regionAt } from '../map_regions.js';
 import { areaRegions, session } from '../session.js';
-import { on, putIncident } from '../state.js';
+import { emit, on, putIncident } from '../state.js';
 
 export function incidentFormPanel() {
   const region = select(areaRegions().map((r) => [r.id, `${r.name} (${r.code})`]), { blank: t('form.choose_region') });
@@ -19,6 +19,7 @@ export function incidentFormPanel() {
   const callId = input({ class: 'mono' });
   const done = h('p', { class: 'done', role: 'status' });
 
+  let fromCall = ''; // the answered call the incident is made from, if any
   const form = rpcForm('CreateIncident', [
     field('region', t('incident.region'), region),
     h('fieldset', { class: 'position' },
@@ -33,7 +34,10 @@ export function incidentFormPanel() {
     field('call_id', t('form.call_id'), callId, t('form.call_id_hint')),
   ], {
     reset: true,
+    build: (body) => { fromCall = body.call_id || ''; return body; },
     done: (incident) => {
+      // Made from an answered call: the call is over (the calls panel hides it).
+      if (fromCall) emit('call-done', fromCall);
       putIncident(incident);
       selectIncident(incident.id);
       done.textContent = t('form.created', { id: incident.id });
@@ -56,7 +60,7 @@ export function incidentFormPanel() {
     callId.value = call.id;
     address.focus();
   });
-  // The call ended without an incident: the form no longer makes one from it.
+  // The call ended otherwise (closed, linked): the form no longer makes an incident of it.
   on('call-closed', (call) => {
     if (callId.value === call.id) form.reset();
   });
