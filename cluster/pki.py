@@ -51,6 +51,21 @@ class TlsFiles:
         return common_name_of(cert)
 
 
+def expiries(identities: dict[str, TlsFiles | None]) -> dict[str, float]:
+    """When each identity's certificate, and the CA beside it, stops being valid (Unix
+    time), by name (``ca``: the CA): read when a process loads them, since a process
+    serves with what it loaded until it restarts (a renewal on disk changes nothing in
+    it). An identity that is None (insecure) has none."""
+    out: dict[str, float] = {}
+    for name, files in identities.items():
+        if files is None:
+            continue
+        for label, path in ((name, files.cert), ("ca", files.ca)):
+            cert = x509.load_pem_x509_certificate(path.read_bytes())
+            out[label] = cert.not_valid_after_utc.timestamp()
+    return out
+
+
 def common_name_of(cert: x509.Certificate) -> str:
     names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     return str(names[0].value) if names else ""

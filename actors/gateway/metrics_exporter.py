@@ -233,6 +233,17 @@ def security_families(snap: Snapshot) -> Iterator[Metric]:
         )
         known.add_metric(labels, float(state.known))
         yield from (loaded, age, known)
+    if snap.certificates:
+        expiry = _gauge(
+            "amk_tls_certificate_expiry_timestamp_seconds",
+            "When a certificate this gateway loaded stops being valid (Unix time; it serves"
+            " with it until it restarts)",
+            ["gateway", "identity"],
+        )
+        gateway = state.gateway if state is not None else ""
+        for identity, at in sorted(snap.certificates.items()):
+            expiry.add_metric([gateway, identity], at)
+        yield expiry
     if snap.sources.get("review") and snap.review is not None:
         overdue = _gauge(
             "amk_access_review_overdue", "1 when the access log's periodic review is overdue", []

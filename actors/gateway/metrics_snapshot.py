@@ -85,6 +85,7 @@ class Snapshot:
     quota_bytes: int = 0
     archive: dict[str, ArchiveLag] = field(default_factory=dict)
     revocations: RevocationState | None = None
+    certificates: dict[str, float] = field(default_factory=dict)  # identity -> expiry
     review: ReviewDue | None = None
     duration_s: float = 0.0
 
@@ -206,6 +207,7 @@ class SnapshotReader:
             len(revocations.by_serial),
             revocations.read_age_s(snap.at),
         )
+        snap.certificates = dict(self.gw.certificates)
         snap.archive = archive_lags(snap.centres.values(), snap.at)
         # Ownerless time only where the etcd read itself says nobody owns the region.
         if snap.sources["regions"]:

@@ -8,6 +8,7 @@ import urllib.request
 import uuid
 
 import pytest
+from cryptography import x509
 from prometheus_client.parser import text_string_to_metric_families
 
 from actors.gateway.server import Gateway
@@ -81,6 +82,21 @@ async def test_every_region_reports_the_owner_in_etcd(cluster, etcd):
         assert one(samples, "amk_revocations_loaded", gateway=cluster.gateway) == 1
         assert one(samples, "amk_revoked_certificates", gateway=cluster.gateway) == 0
         assert one(samples, "amk_revocations_read_age_seconds", gateway=cluster.gateway) < 30
+        # When the certificates it loaded expire: the files' own dates.
+        pki = cluster.config.pki_folder()
+        for identity, file in (
+            ("service", "service.crt"),
+            ("ca", "ca.crt"),
+            ("etcd-client", "etcd-user.crt"),
+        ):
+            cert = x509.load_pem_x509_certificate((pki / file).read_bytes())
+            expiry = one(
+                samples,
+                "amk_tls_certificate_expiry_timestamp_seconds",
+                gateway=cluster.gateway,
+                identity=identity,
+            )
+            assert expiry == cert.not_valid_after_utc.timestamp(), identity
         assert one(samples, "amk_access_review_overdue") == 1
         assert "amk_access_review_due_timestamp_seconds" not in samples  # never reviewed
         for centre in cluster.config.centre_ids():

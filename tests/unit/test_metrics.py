@@ -189,6 +189,7 @@ def snapshot() -> Snapshot:
     snap.quota_bytes = 4 * GIB
     snap.archive = {"oslo": archive_lag(ArchivePass("oslo", 990.0, None, 600.0, {}), 1000.0)}
     snap.revocations = RevocationState("127.0.0.1:50051", True, 2, 1.5)
+    snap.certificates = {"service": 2_000_000.0, "ca": 9_000_000.0}
     snap.review = ReviewDue(due_at=900.0, overdue=True)
     return snap
 
@@ -261,6 +262,9 @@ def test_snapshot_exposition_has_each_figure_and_invents_none() -> None:
     assert value(got, "amk_revocations_loaded", gateway=gateway) == 1
     assert value(got, "amk_revocations_read_age_seconds", gateway=gateway) == 1.5
     assert value(got, "amk_revoked_certificates", gateway=gateway) == 2
+    expiry = "amk_tls_certificate_expiry_timestamp_seconds"
+    assert value(got, expiry, gateway=gateway, identity="service") == 2_000_000.0
+    assert value(got, expiry, gateway=gateway, identity="ca") == 9_000_000.0
     assert value(got, "amk_access_review_overdue") == 1
     assert value(got, "amk_access_review_due_timestamp_seconds") == 900.0
 
