@@ -216,6 +216,14 @@ async def test_a_false_arrest_found_on_scene_is_corrected_there(stub) -> None:
         timeout=10,
     )
     await stub.RecordCprGuidance(step(inc.id, pb.CPR_STEP_STARTED), timeout=10)
+    free = await stub.ListUnits(
+        pb.ListUnitsRequest(regions=["oslo"], status=pb.UNIT_STATUS_AVAILABLE_AT_STATION),
+        timeout=10,
+    )
+    await stub.AssignUnit(
+        pb.AssignUnitRequest(request_id=rid(), incident_id=inc.id, unit_id=free.units[0].id),
+        timeout=10,
+    )
     await stub.ChangeIncidentStatus(
         pb.ChangeIncidentStatusRequest(
             request_id=rid(), incident_id=inc.id, status=pb.INCIDENT_STATUS_ON_SCENE

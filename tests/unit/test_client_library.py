@@ -40,6 +40,8 @@ from clients.enums import (
     AIR_MISSION_STATE,
     ALERT_SERVICE,
     ALERT_STATE,
+    CALL_OUTCOME,
+    CPR_END,
     CPR_STEP,
     DESTINATION_CONDITION,
     PRE_NOTIFICATION_SEX,
@@ -60,6 +62,8 @@ ENUM_WRAPPERS = {
     DESTINATION_CONDITION: pb.DestinationCondition,
     PRE_NOTIFICATION_SEX: pb.PreNotificationSex,
     CPR_STEP: pb.CprStep,
+    CPR_END: pb.CprEnd,
+    CALL_OUTCOME: pb.CallOutcome,
 }
 
 # ---------------------------------------------------------------- enum names
