@@ -274,7 +274,8 @@ def add_ops_commands(commands: Any, command: Callable[..., argparse.ArgumentPars
         metavar="OUTCOME",
         choices=enum_choices(CALL_OUTCOME),
         help="advice (the caller manages), legevakt (referred to 116117), other_service"
-        " (110, 112, ...), no_need (misdial, nobody needs help), other (--note)",
+        " (110, 112, ...), no_need (misdial, nobody needs help), disconnected (the line"
+        " was lost, the caller not reached again), other (--note)",
     )
     close.add_argument("--note", default="", help="how it ended (one line; required: other)")
     _request_id_option(close)

@@ -109,7 +109,8 @@ class OperationsMixin:
         self, call_id: str, outcome: str, note: str = "", request_id: str | None = None
     ) -> pb.Call:
         """An answered call ended without an incident: ``outcome`` is ``advice``,
-        ``legevakt``, ``other_service``, ``no_need`` or ``other`` (``note`` required)."""
+        ``legevakt``, ``other_service``, ``no_need``, ``disconnected`` or ``other``
+        (``note`` required)."""
         req = pb.CloseCallRequest(
             request_id=_request_id(request_id),
             call_id=call_id,

@@ -20,18 +20,18 @@ def cpr_text(g: pb.CprGuidance) -> Text:
             f"not given {format_time(g.not_given_at)} (recorded by {g.not_given_by or '?'}): "
         )
         out.append(g.not_given_reason)
-        if not g.HasField("started_at"):
-            return out
-        out.append("; then ")
-    out.append(f"started {format_time(g.started_at)} (recorded by {g.started_by or '?'})")
-    if g.bystander:
-        out.append("; compressions were under way already")
-    elif g.HasField("compressions_at"):
-        after = g.compressions_at.ToSeconds() - g.started_at.ToSeconds()
-        out.append(f"; first compression {format_time(g.compressions_at)} (recorded by ")
-        out.append(f"{g.compressions_by or '?'}, {format_age(after)} later)")
-    else:
-        out.append("; no compressions recorded")
+        if g.HasField("started_at"):
+            out.append("; then ")
+    if g.HasField("started_at"):
+        out.append(f"started {format_time(g.started_at)} (recorded by {g.started_by or '?'})")
+        if g.bystander:
+            out.append("; compressions were under way already")
+        elif g.HasField("compressions_at"):
+            after = g.compressions_at.ToSeconds() - g.started_at.ToSeconds()
+            out.append(f"; first compression {format_time(g.compressions_at)} (recorded by ")
+            out.append(f"{g.compressions_by or '?'}, {format_age(after)} later)")
+        else:
+            out.append("; no compressions recorded")
     if g.HasField("ended_at"):
         how = "corrected" if g.end in CORRECTIONS else "ended"
         out.append(f"; {how} {format_time(g.ended_at)} (recorded by {g.ended_by or '?'}): ")

@@ -89,7 +89,8 @@ def record(
 ) -> Incident:
     """``inc`` with ``step`` recorded at ``now`` by ``who`` (``reason``: why not given;
     ``end``: how it ended); PreconditionError when a unit is on scene (or the incident
-    closed), the step was recorded before, or comes before its turn or after the end."""
+    closed; a correction excepted), the step was recorded before, or comes before its
+    turn or after the end."""
     if (step is CprStep.NOT_GIVEN) != bool(reason):
         raise ValueError("a reason goes with not_given, and only with it")  # the gateway's
     if (step is CprStep.ENDED) != (end is not None):

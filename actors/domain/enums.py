@@ -118,7 +118,7 @@ class AirMissionState(StrEnum):
 class CallStatus(StrEnum):
     WAITING = "waiting"  # in the queue of the region covering the caller
     ANSWERED = "answered"  # a call-taker is talking to the caller
-    COMPLETED = "completed"  # became an incident, was linked to one, or closed without
+    COMPLETED = "completed"  # became an incident, was linked to one, or closed without one
     ABANDONED = "abandoned"  # the caller hung up before anyone answered
 
 
@@ -130,8 +130,8 @@ class CallOutcome(StrEnum):
     LEGEVAKT = "legevakt"  # referred to the out-of-hours doctor (116117)
     OTHER_SERVICE = "other_service"  # for another service: fire (110), police (112), ...
     NO_NEED = "no_need"  # misdial, pocket call, nobody needs help
-    DISCONNECTED = "disconnected"  # the line was lost and the caller not reached again
     OTHER = "other"  # anything else, said in the note
+    DISCONNECTED = "disconnected"  # the line was lost and the caller not reached again
 
 
 class CprStep(StrEnum):
@@ -145,8 +145,8 @@ class CprStep(StrEnum):
     # A cardiac arrest recognised, guidance not given (the caller cannot, will not, or it
     # is too late), with why; guidance may still start after it.
     NOT_GIVEN = "not_given"
-    # The guidance ended before a unit was on scene, with how (:class:`CprEnd`); the
-    # incident may be handed over again.
+    # The guidance ended before a unit was on scene, with how (:class:`CprEnd`), or a
+    # correction of the record (at any time); the incident may be handed over again.
     ENDED = "ended"
 
 

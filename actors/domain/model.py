@@ -243,7 +243,7 @@ class CprGuidance:
     not_given_at: float = 0.0  # recognised, guidance not given (then, perhaps, given)
     not_given_by: str = ""
     not_given_reason: str = ""
-    ended_at: float = 0.0  # the guidance ended before a unit was on scene
+    ended_at: float = 0.0  # ended before a unit was on scene, or corrected (any time)
     ended_by: str = ""
     end: CprEnd | None = None  # how it ended
 

@@ -349,3 +349,11 @@ def test_the_gateway_and_the_cli_take_the_end_with_ended_only() -> None:
     g.end = pb.CPR_END_NOT_ARREST
     assert "; corrected " in cpr_text(g).plain
     assert cpr_text(g).plain.endswith(": not a cardiac arrest after all")
+    # A "not given" corrected as the wrong incident: both shown, no start invented.
+    g = pb.CprGuidance(not_given_by="kari", not_given_reason="for sent", ended_by="ola")
+    g.not_given_at.FromSeconds(int(T0))
+    g.ended_at.FromSeconds(int(T0) + 60)
+    g.end = pb.CPR_END_WRONG_INCIDENT
+    line = cpr_text(g).plain
+    assert line.startswith("not given ") and "started" not in line
+    assert line.endswith("(recorded by ola): recorded on the wrong incident")

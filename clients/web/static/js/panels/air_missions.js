@@ -8,7 +8,7 @@
 // were typing. Above the missions, the region's aircraft and their readiness
 // (`air_fleet.js`); a mission clicked on the map is brought into view here.
 import { AIRCRAFT, AT_PATIENT, ENDED, INBOUND, readiness, servedAirRegions } from '../air.js';
-import { h, throttled, timeOfDay } from '../dom.js';
+import { h, throttled, timeOfDay, when } from '../dom.js';
 import { field, hidden, input, rpcForm, textarea } from '../forms.js';
 import { en, t } from '../i18n.js';
 import { can, regionName } from '../session.js';
@@ -150,7 +150,7 @@ function facts(m) {
     m.base_doctor ? t('airdesk.doctor', { name: m.base_doctor }) : '',
     m.decline_reason ? t('airdesk.declined', { reason: m.decline_reason }) : '',
     // Aborted by the coordinator: by whom and why (a withdrawal has its own line).
-    m.state === 'AIR_MISSION_STATE_ABORTED' && !m.withdrawn_at ? lastNote(m) : '',
+    m.state === 'AIR_MISSION_STATE_ABORTED' ? abortNote(m) : '',
     m.closed_at ? t('airdesk.closed', { time: at(m.closed_at) }) : '',
     m.reported ? '' : t('airdesk.not_reported'),
   ].filter(Boolean);
@@ -174,10 +174,13 @@ export function withdrawal(m) {
     late ? [' · ', h('strong', {}, late)] : null);
 }
 
-/** The note of the mission's last event (who stood it down and why). */
-function lastNote(m) {
-  const events = m.events || [];
-  return events.length ? events[events.length - 1].note || '' : '';
+/** Why the mission was aborted: the note of its abort, unless the requesting AMK's
+ * withdrawal did it (that has its own line); a coordinator's abort before a withdrawal
+ * keeps its note. */
+function abortNote(m) {
+  const withdrawn = m.withdrawn_at ? when(m.withdrawn_at) : Infinity;
+  const abort = (m.events || []).find((e) => e.state === 'AIR_MISSION_STATE_ABORTED');
+  return abort && when(abort.at) < withdrawn ? abort.note || '' : '';
 }
 
 /** The region's aircraft free to fly, the kind asked for first: the select, and its

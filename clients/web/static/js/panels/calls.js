@@ -125,8 +125,10 @@ export function callsPanel() {
   // with its link and close (else it could not be ended from the console).
   const resume = () => {
     if (shownCall) return;
-    const mine = store.calls.find((c) => c.status === 'CALL_STATUS_ANSWERED' && !ended.has(c.id)
-      && c.call_taker === session.me.user && c.answered_by === session.me.centre);
+    // The latest such call: one left answered when the person moved on comes after it.
+    const mine = store.calls.filter((c) => c.status === 'CALL_STATUS_ANSWERED' && !ended.has(c.id)
+      && c.call_taker === session.me.user && c.answered_by === session.me.centre)
+      .sort((a, b) => when(b.answered_at) - when(a.answered_at))[0];
     if (mine) showAnswered(mine);
   };
   on('calls', () => { renderQueue(list); resume(); });

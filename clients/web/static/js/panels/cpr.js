@@ -3,7 +3,8 @@
 // first chest compressions did (or that compressions were already under way), or, with
 // why, that the arrest was recognised but the caller not guided; and, with how, that the
 // guidance ended before a unit came (which frees the incident for a hand-over again);
-// each once and only before a unit is on scene (cpr_guidance.py). It shows how long ago
+// each once and only before a unit is on scene, but a correction of the record (no
+// arrest after all, the wrong incident), which is offered after that too (cpr_guidance.py). It shows how long ago
 // the guidance began, and a beat at 110 a minute to count with the caller until a unit
 // is there or it ended. The times are the quality review's (amk kpi: from the 113 call
 // to each).
