@@ -37,12 +37,11 @@ from clients.cli_base import (
 )
 from clients.cli_history import add_history_commands
 from clients.cli_hospital import add_hospital_commands
+from clients.cli_incident import add_incident_commands
 from clients.cli_ops import add_ops_commands
 from clients.cli_review import add_review_commands
 from clients.cli_revoke import add_user_commands
 from clients.client import (
-    CPR_END,
-    CPR_STEP,
     INCIDENT_STATUS,
     UNIT_KIND,
     UNIT_STATUS,
@@ -137,14 +136,6 @@ def cmd_incident_status(ctx: Context) -> int:
 def cmd_incident_note(ctx: Context) -> int:
     a = ctx.args
     incident = ctx.client().add_incident_note(a.id, " ".join(a.text), request_id=a.request_id)
-    return ctx.emit(incident, incident_panel)
-
-
-def cmd_incident_cpr(ctx: Context) -> int:
-    a = ctx.args
-    incident = ctx.client().record_cpr_guidance(
-        a.id, a.step, reason=a.reason, request_id=a.request_id, end=a.end
-    )
     return ctx.emit(incident, incident_panel)
 
 
@@ -432,28 +423,7 @@ def build_parser() -> argparse.ArgumentParser:
     note.add_argument("id", metavar="ID")
     note.add_argument("text", metavar="TEXT", nargs="+", help="words are joined with spaces")
     _request_id_option(note)
-
-    cpr = command(inc, "cpr", cmd_incident_cpr, "record a step of telephone-guided CPR (HLR) now")
-    cpr.add_argument("id", metavar="ID")
-    cpr.add_argument(
-        "step",
-        metavar="STEP",
-        choices=enum_choices(CPR_STEP),
-        help="started (the guidance began), compressions (the caller's first), bystander"
-        " (instead of both: compressions were under way already), not_given (--reason), or"
-        " ended (--end)",
-    )
-    cpr.add_argument("--reason", default="", help="not_given: why the caller was not guided")
-    cpr.add_argument(
-        "--end",
-        default="",
-        choices=["", *enum_choices(CPR_END)],
-        metavar="END",
-        help="ended: how (rosc: breathes normally again, call_lost, caller_stopped,"
-        " others_took_over: first responders or a defibrillator volunteer, not_indicated;"
-        " corrections, at any time: not_arrest, wrong_incident)",
-    )
-    _request_id_option(cpr)
+    add_incident_commands(inc, command)
 
     export = command(inc, "export", cmd_incident_export, "the incident as a NENA EIDO document")
     export.add_argument("--eido", dest="id", metavar="ID", required=True, help="incident id")

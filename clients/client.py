@@ -289,6 +289,23 @@ class AmkClient(OperationsMixin):
         )
         return self._unary("AddIncidentNote", request)
 
+    def change_incident_location(
+        self,
+        id: str,
+        position: tuple[float, float, float] | None = None,
+        address: str = "",
+        request_id: str | None = None,
+    ) -> pb.Incident:
+        """Where the patient is, told better: a new (lat, lon, accuracy_m), a new address,
+        or both."""
+        request = pb.ChangeIncidentLocationRequest(
+            request_id=_request_id(request_id), incident_id=id, address=address
+        )
+        if position is not None:
+            lat, lon, accuracy = position
+            request.position.CopyFrom(pb.Position(lat=lat, lon=lon, accuracy_m=accuracy))
+        return self._unary("ChangeIncidentLocation", request)
+
     def record_cpr_guidance(
         self,
         id: str,

@@ -40,6 +40,7 @@ from actors.domain.commands import (
     AnswerNextCall,
     AssignUnit,
     CancelAlert,
+    ChangeIncidentLocation,
     ChangeIncidentStatus,
     ChangeUnitStatus,
     CloseCall,
@@ -179,6 +180,8 @@ class Dispatcher:
                     new = cpr_guidance.record(inc, cmd.step, cmd.who, now, cmd.reason, cmd.end)
                 elif isinstance(cmd, AddIncidentNote):
                     new = decide.add_note(inc, cmd.text, cmd.who, now)
+                elif isinstance(cmd, ChangeIncidentLocation):
+                    new = decide.relocate(inc, cmd.position, cmd.address, cmd.who, now)
                 else:
                     raise NotBuiltError(f"{type(cmd).__name__} is not handled")
                 out = Outcome(incident=new)

@@ -72,6 +72,20 @@ class AddIncidentNote:
 
 
 @dataclass(frozen=True, slots=True)
+class ChangeIncidentLocation:
+    """Where the patient is, told better later in the call (the handset's position can
+    be hundreds of metres off; the address comes as the caller says it): the new
+    position, the new address, or both (None: unchanged)."""
+
+    request_id: str
+    incident_id: str
+    position: Position | None = None
+    address: str | None = None
+    who: str = "console"
+    fingerprint: str = ""  # the API request it came from (see IDEMPOTENCY)
+
+
+@dataclass(frozen=True, slots=True)
 class RecordCprGuidance:
     """A step of telephone-guided CPR, recorded as it happens (``cpr_guidance.py``)."""
 
@@ -495,7 +509,13 @@ PreNotificationCommand = (
     | ConfirmPreNotificationByPhone
 )
 AlertCommand = SendAlert | AcknowledgeAlert | CancelAlert | EscalateAlert | PreNotificationCommand
-IncidentCommand = TriageIncident | ChangeIncidentStatus | AddIncidentNote | RecordCprGuidance
+IncidentCommand = (
+    TriageIncident
+    | ChangeIncidentStatus
+    | AddIncidentNote
+    | RecordCprGuidance
+    | ChangeIncidentLocation
+)
 UnitCommand = ChangeUnitStatus | ReportUnitPosition
 PairCommand = AssignUnit | ReleaseUnit
 MoveCommand = HandOverIncident | LendUnit | AdoptIncident

@@ -95,6 +95,36 @@ def add_note(inc: Incident, text: str, who: str, now: float) -> Incident:
     return new
 
 
+def relocate(
+    inc: Incident, position: Position | None, address: str | None, who: str, now: float
+) -> Incident:
+    """The incident where the caller now says it is: a new position, a new address, or
+    both (None: unchanged), while it is open. The old place goes into a note, so the
+    crew and the journal's readers see that it moved and from where: alerts and
+    pre-notifications already sent still carry the old place, and the console says so.
+    A place in another region does not move the incident there (a hand-over is the
+    supervisor's decision)."""
+    if not incident_lifecycle.is_open(inc.status):
+        raise PreconditionError(inc.id, f"incident is {inc.status.value}; cannot move it")
+    to_position = inc.position if position is None else position
+    to_address = inc.address if address is None else address
+    if (to_position, to_address) == (inc.position, inc.address):
+        raise PreconditionError(inc.id, "the incident is there already: nothing to change")
+    new = _copy(inc)
+    new.position, new.address = to_position, to_address
+    was = _place(inc.position, inc.address)
+    new.notes.append(
+        Note(f"Location changed from {was} to {_place(to_position, to_address)}", who, now)
+    )
+    new.updated_at = now
+    return new
+
+
+def _place(p: Position, address: str) -> str:
+    at = f"{p.lat:.5f}, {p.lon:.5f}" + (f" (±{p.accuracy_m:.0f} m)" if p.accuracy_m else "")
+    return f"{address} [{at}]" if address else at
+
+
 def assign(inc: Incident, unit: Unit, now: float) -> tuple[Incident, Unit]:
     """Assign an available unit: the unit becomes assigned, the incident dispatched."""
     if unit.incident_id or not unit.available:

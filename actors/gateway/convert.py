@@ -20,6 +20,7 @@ from actors.domain.commands import (
     AddIncidentNote,
     AssignUnit,
     CancelAlert,
+    ChangeIncidentLocation,
     ChangeIncidentStatus,
     ChangeUnitStatus,
     CloseCall,
@@ -146,6 +147,24 @@ def create_incident(
         notes=v.text(req.notes, "notes", limit=v.MAX_NOTE),
         who=who,
         call_id=v.entity_id(req.call_id, "call_id") if req.call_id else "",
+    )
+
+
+def change_incident_location(
+    req: pb.ChangeIncidentLocationRequest, who: str
+) -> ChangeIncidentLocation:
+    moved = req.HasField("position")
+    address = v.text(req.address.strip(), "address", limit=v.MAX_ADDRESS)
+    if not moved and not address:
+        raise InvalidArgumentError("position", "a new position or a new address is required")
+    if "\n" in address:
+        raise InvalidArgumentError("address", "one line (no line breaks)")
+    return ChangeIncidentLocation(
+        v.request_id(req.request_id),
+        v.entity_id(req.incident_id, "incident_id"),
+        position=_position(req.position, "position") if moved else None,
+        address=address or None,
+        who=who,
     )
 
 

@@ -101,6 +101,12 @@ class IncidentRpcs:
         )
 
     @rpc
+    async def ChangeIncidentLocation(self, request, context) -> pb.Incident:
+        return await self._mutate(
+            context, lambda: conv.change_incident_location(request, current_identity.get())
+        )
+
+    @rpc
     async def AddIncidentNote(self, request, context) -> pb.Incident:
         return await self._mutate(
             context, lambda: conv.add_incident_note(request, current_identity.get())

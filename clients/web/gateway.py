@@ -70,6 +70,7 @@ EXPOSED: dict[str, str] = {
     "TriageIncident": DISPATCH,
     "ChangeIncidentStatus": DISPATCH,
     "AddIncidentNote": DISPATCH,
+    "ChangeIncidentLocation": DISPATCH,
     "RecordCprGuidance": DISPATCH,
     "GetIncidentHistory": DISPATCH,
     "ListUnits": DISPATCH,

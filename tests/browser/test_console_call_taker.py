@@ -220,3 +220,50 @@ async def test_an_answered_call_ends_without_an_incident_with_how_it_ended(
     assert closed.closed_by.startswith("lise")
     assert page.amk_errors == []
     await page.context.close()
+
+
+async def test_a_call_taker_moves_an_incident_to_where_the_caller_says_it_is(
+    browser, web, stub
+) -> None:
+    """The handset's position was 900 m off: the call-taker takes the place from a click
+    on the map and types the address the caller gives (nothing given: refused at the
+    position, nothing written); the incident has them, the old place is in a note, and
+    the form says what a move does not change."""
+    inc = await stub.CreateIncident(
+        pb.CreateIncidentRequest(
+            request_id=rid(),
+            region="oslo",
+            position=pb.Position(lat=BISLETT[0], lon=BISLETT[1], accuracy_m=900),
+        ),
+        timeout=10,
+    )
+    page = await open_console(browser, web, web.token("kari", "call-taker", "oslo"))
+    await page.locator(f'#incidents [data-incident-id="{inc.id}"]').click()
+    form = page.locator(
+        f'#incident-detail[data-incident-id="{inc.id}"] form[data-form="ChangeIncidentLocation"]'
+    )
+    await form.wait_for(timeout=WAIT_MS)
+    await form.locator('button[data-action="ChangeIncidentLocation"]').click()
+    await form.locator('.field-error[data-field="position"]').wait_for(timeout=WAIT_MS)
+    same = await stub.GetIncident(pb.GetIncidentRequest(incident_id=inc.id), timeout=5)
+    assert same.revision == inc.revision
+
+    # A click on the map (as the map reports one) gives the form its position.
+    await page.evaluate(
+        "async () => { (await import('/static/js/desk.js')).mapClicked(59.9226, 10.759); }"
+    )
+    await form.locator('button[data-action="use-map-click"]').click()
+    assert await form.locator('[name="position.lat"]').input_value() == "59.9226"
+    await form.locator('[name="address"]').fill("Thorvald Meyers gate 10")
+    await form.locator('button[data-action="ChangeIncidentLocation"]').click()
+    await form.locator(".relocate-said", has_text="endret").wait_for(timeout=WAIT_MS)
+    got = await stub.GetIncident(pb.GetIncidentRequest(incident_id=inc.id), timeout=5)
+    assert (got.position.lat, got.position.lon, got.address) == (
+        59.9226,
+        10.759,
+        "Thorvald Meyers gate 10",
+    )
+    notes = page.locator(f'#incident-detail[data-incident-id="{inc.id}"] .notes')
+    await notes.filter(has_text="Location changed from").wait_for(timeout=WAIT_MS)
+    assert page.amk_errors == []
+    await page.context.close()

@@ -928,6 +928,18 @@ class AddIncidentNoteRequest(_message.Message):
     text: str
     def __init__(self, request_id: _Optional[str] = ..., incident_id: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
 
+class ChangeIncidentLocationRequest(_message.Message):
+    __slots__ = ("request_id", "incident_id", "position", "address")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    incident_id: str
+    position: Position
+    address: str
+    def __init__(self, request_id: _Optional[str] = ..., incident_id: _Optional[str] = ..., position: _Optional[_Union[Position, _Mapping]] = ..., address: _Optional[str] = ...) -> None: ...
+
 class RecordCprGuidanceRequest(_message.Message):
     __slots__ = ("request_id", "incident_id", "step", "reason", "end")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]

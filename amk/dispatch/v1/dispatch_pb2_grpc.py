@@ -64,6 +64,11 @@ class DispatchServiceStub:
                 request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AddIncidentNoteRequest.SerializeToString,
                 response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Incident.FromString,
                 _registered_method=True)
+        self.ChangeIncidentLocation = channel.unary_unary(
+                '/amk.dispatch.v1.DispatchService/ChangeIncidentLocation',
+                request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ChangeIncidentLocationRequest.SerializeToString,
+                response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Incident.FromString,
+                _registered_method=True)
         self.RecordCprGuidance = channel.unary_unary(
                 '/amk.dispatch.v1.DispatchService/RecordCprGuidance',
                 request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.RecordCprGuidanceRequest.SerializeToString,
@@ -282,6 +287,15 @@ class DispatchServiceServicer:
 
     def AddIncidentNote(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ChangeIncidentLocation(self, request, context):
+        """Where the patient is, told better later in the call: a new position, a new
+        address, or both, while the incident is open; the old place goes into a note.
+        Alerts already sent keep the old place. The region does not change (HandOverIncident).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -588,6 +602,11 @@ def add_DispatchServiceServicer_to_server(servicer, server):
             'AddIncidentNote': grpc.unary_unary_rpc_method_handler(
                     servicer.AddIncidentNote,
                     request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AddIncidentNoteRequest.FromString,
+                    response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Incident.SerializeToString,
+            ),
+            'ChangeIncidentLocation': grpc.unary_unary_rpc_method_handler(
+                    servicer.ChangeIncidentLocation,
+                    request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ChangeIncidentLocationRequest.FromString,
                     response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Incident.SerializeToString,
             ),
             'RecordCprGuidance': grpc.unary_unary_rpc_method_handler(
@@ -932,6 +951,33 @@ class DispatchService:
             target,
             '/amk.dispatch.v1.DispatchService/AddIncidentNote',
             amk_dot_dispatch_dot_v1_dot_dispatch__pb2.AddIncidentNoteRequest.SerializeToString,
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Incident.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ChangeIncidentLocation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.dispatch.v1.DispatchService/ChangeIncidentLocation',
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ChangeIncidentLocationRequest.SerializeToString,
             amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Incident.FromString,
             options,
             channel_credentials,

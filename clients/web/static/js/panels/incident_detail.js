@@ -1,7 +1,8 @@
 // The selected incident: what it holds, and what can be done with it (telephone-guided
-// CPR, triage with the criteria list, a note, a status, releasing an assigned unit,
-// alerting partners, asking for an aircraft, pre-notifying a hospital). Its facts are redrawn
-// as it changes; its forms are not, so nobody loses what they were typing.
+// CPR, triage with the criteria list, a better place, a note, a status, releasing an
+// assigned unit, alerting partners, asking for an aircraft, pre-notifying a hospital).
+// Its facts are redrawn as it changes; its forms are not, so nobody loses what they were
+// typing.
 import { rpc } from '../api.js';
 import { opened, remember } from '../break_glass.js';
 import { desk, onSelectIncident } from '../desk.js';
@@ -15,6 +16,7 @@ import { airForm, alertForm, alertList } from './alerts.js';
 import { cprBlock, cprKey } from './cpr.js';
 import { criteriaPicker } from './criteria.js';
 import { preNotifyForm } from './prenotify.js';
+import { relocateForm } from './relocate.js';
 import { INCIDENT_STATUSES } from './incidents.js';
 
 export function incidentDetailPanel() {
@@ -66,6 +68,7 @@ export function incidentDetailPanel() {
     if (can('SendAlert')) forms.push(alertForm(id));
     if (can('RequestAirAmbulance')) forms.push(airForm(id));
     if (can('SendPreNotification')) forms.push(preNotifyForm(id));
+    if (can('ChangeIncidentLocation')) forms.push(relocateForm(id));
     if (can('AddIncidentNote')) {
       forms.push(rpcForm('AddIncidentNote', [
         hidden('incident_id', id), errorSlot('incident_id'),
