@@ -16,7 +16,7 @@ from clients.render import incident_panel
 def cmd_incident_move(ctx: Context) -> int:
     a = ctx.args
     if (a.lat is None) != (a.lon is None):
-        raise SystemExit("amk incident move: --lat and --lon go together")
+        raise ValueError("--lat and --lon go together")
     where = None if a.lat is None else (a.lat, a.lon, a.accuracy)
     incident = ctx.client().change_incident_location(a.id, where, a.address, a.request_id)
     return ctx.emit(incident, incident_panel)

@@ -185,11 +185,14 @@ class Dispatcher:
                 else:
                     raise NotBuiltError(f"{type(cmd).__name__} is not handled")
                 out = Outcome(incident=new)
-                details = (
-                    cpr_guidance.journal_details(cmd.step, cmd.reason, cmd.end)
-                    if isinstance(cmd, RecordCprGuidance)
-                    else {}
-                )
+                details: dict[str, str] = {}
+                if isinstance(cmd, RecordCprGuidance):
+                    details = cpr_guidance.journal_details(cmd.step, cmd.reason, cmd.end)
+                elif isinstance(cmd, ChangeIncidentLocation):  # history tells where from
+                    details = {
+                        "from": decide.place_text(inc.position, inc.address),
+                        "to": decide.place_text(new.position, new.address),
+                    }
                 await self.executor.commit(h.region, cmd, [new], out, details=details)
             log.debug(
                 "incident_changed",

@@ -99,11 +99,11 @@ def relocate(
     inc: Incident, position: Position | None, address: str | None, who: str, now: float
 ) -> Incident:
     """The incident where the caller now says it is: a new position, a new address, or
-    both (None: unchanged), while it is open. The old place goes into a note, so the
-    crew and the journal's readers see that it moved and from where: alerts and
-    pre-notifications already sent still carry the old place, and the console says so.
-    A place in another region does not move the incident there (a hand-over is the
-    supervisor's decision)."""
+    both (None: unchanged; an address "" clears a wrong one), while it is open. The old
+    place goes into a note, so whoever reads the incident sees that it moved and from
+    where. Units already sent and alerts already sent are not told (the console says so:
+    radio, phone). A place in another region does not move the incident there (a
+    hand-over is the supervisor's decision)."""
     if not incident_lifecycle.is_open(inc.status):
         raise PreconditionError(inc.id, f"incident is {inc.status.value}; cannot move it")
     to_position = inc.position if position is None else position
@@ -112,15 +112,16 @@ def relocate(
         raise PreconditionError(inc.id, "the incident is there already: nothing to change")
     new = _copy(inc)
     new.position, new.address = to_position, to_address
-    was = _place(inc.position, inc.address)
+    was = place_text(inc.position, inc.address)
     new.notes.append(
-        Note(f"Location changed from {was} to {_place(to_position, to_address)}", who, now)
+        Note(f"Location changed from {was} to {place_text(to_position, to_address)}", who, now)
     )
     new.updated_at = now
     return new
 
 
-def _place(p: Position, address: str) -> str:
+def place_text(p: Position, address: str) -> str:
+    """A place for people: the address, if any, and the position (and its accuracy)."""
     at = f"{p.lat:.5f}, {p.lon:.5f}" + (f" (±{p.accuracy_m:.0f} m)" if p.accuracy_m else "")
     return f"{address} [{at}]" if address else at
 

@@ -155,15 +155,20 @@ def change_incident_location(
 ) -> ChangeIncidentLocation:
     moved = req.HasField("position")
     address = v.text(req.address.strip(), "address", limit=v.MAX_ADDRESS)
-    if not moved and not address:
+    if not moved and not address and not req.clear_address:
         raise InvalidArgumentError("position", "a new position or a new address is required")
     if "\n" in address:
         raise InvalidArgumentError("address", "one line (no line breaks)")
+    if address and req.clear_address:
+        raise InvalidArgumentError("clear_address", "a new address, or none: not both")
+    for axis in ("lat", "lon"):  # an axis left out arrives as 0: nowhere anyone calls from
+        if moved and getattr(req.position, axis) == 0:
+            raise InvalidArgumentError(f"position.{axis}", "is required with a new position")
     return ChangeIncidentLocation(
         v.request_id(req.request_id),
         v.entity_id(req.incident_id, "incident_id"),
         position=_position(req.position, "position") if moved else None,
-        address=address or None,
+        address="" if req.clear_address else (address or None),
         who=who,
     )
 

@@ -225,10 +225,11 @@ async def test_an_answered_call_ends_without_an_incident_with_how_it_ended(
 async def test_a_call_taker_moves_an_incident_to_where_the_caller_says_it_is(
     browser, web, stub
 ) -> None:
-    """The handset's position was 900 m off: the call-taker takes the place from a click
+    """The handset's position was far off: the call-taker takes the place from a click
     on the map and types the address the caller gives (nothing given: refused at the
     position, nothing written); the incident has them, the old place is in a note, and
-    the form says what a move does not change."""
+    the form says what a move does not change (the unit already sent is to be radioed;
+    the place lies in Vestre Viken's area)."""
     inc = await stub.CreateIncident(
         pb.CreateIncidentRequest(
             request_id=rid(),
@@ -237,6 +238,15 @@ async def test_a_call_taker_moves_an_incident_to_where_the_caller_says_it_is(
         ),
         timeout=10,
     )
+    free = await stub.ListUnits(
+        pb.ListUnitsRequest(regions=["oslo"], status=pb.UNIT_STATUS_AVAILABLE_AT_STATION),
+        timeout=10,
+    )
+    sent = free.units[0]
+    await stub.AssignUnit(
+        pb.AssignUnitRequest(request_id=rid(), incident_id=inc.id, unit_id=sent.id), timeout=10
+    )
+    inc = await stub.GetIncident(pb.GetIncidentRequest(incident_id=inc.id), timeout=5)
     page = await open_console(browser, web, web.token("kari", "call-taker", "oslo"))
     await page.locator(f'#incidents [data-incident-id="{inc.id}"]').click()
     form = page.locator(
@@ -250,19 +260,24 @@ async def test_a_call_taker_moves_an_incident_to_where_the_caller_says_it_is(
 
     # A click on the map (as the map reports one) gives the form its position.
     await page.evaluate(
-        "async () => { (await import('/static/js/desk.js')).mapClicked(59.9226, 10.759); }"
+        "async () => { (await import('/static/js/desk.js')).mapClicked(59.7439, 10.2045); }"
     )
     await form.locator('button[data-action="use-map-click"]').click()
-    assert await form.locator('[name="position.lat"]').input_value() == "59.9226"
-    await form.locator('[name="address"]').fill("Thorvald Meyers gate 10")
+    assert await form.locator('[name="position.lat"]').input_value() == "59.7439"
+    await form.locator('[name="address"]').fill("Bragernes torg 1")
     await form.locator('button[data-action="ChangeIncidentLocation"]').click()
-    await form.locator(".relocate-said", has_text="endret").wait_for(timeout=WAIT_MS)
+    said = form.locator(".relocate-said", has_text="endret")
+    await said.wait_for(timeout=WAIT_MS)
+    text = await said.text_content() or ""
+    assert sent.call_sign in text and "samband" in text, text  # the unit sent: radio it
+    assert "Vestre Viken" in text, text  # another region's area: a hand-over is asked for
     got = await stub.GetIncident(pb.GetIncidentRequest(incident_id=inc.id), timeout=5)
     assert (got.position.lat, got.position.lon, got.address) == (
-        59.9226,
-        10.759,
-        "Thorvald Meyers gate 10",
+        59.7439,
+        10.2045,
+        "Bragernes torg 1",
     )
+    assert got.region == "oslo"
     notes = page.locator(f'#incident-detail[data-incident-id="{inc.id}"] .notes')
     await notes.filter(has_text="Location changed from").wait_for(timeout=WAIT_MS)
     assert page.amk_errors == []

@@ -929,16 +929,18 @@ class AddIncidentNoteRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., incident_id: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
 
 class ChangeIncidentLocationRequest(_message.Message):
-    __slots__ = ("request_id", "incident_id", "position", "address")
+    __slots__ = ("request_id", "incident_id", "position", "address", "clear_address")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
     POSITION_FIELD_NUMBER: _ClassVar[int]
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    CLEAR_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     incident_id: str
     position: Position
     address: str
-    def __init__(self, request_id: _Optional[str] = ..., incident_id: _Optional[str] = ..., position: _Optional[_Union[Position, _Mapping]] = ..., address: _Optional[str] = ...) -> None: ...
+    clear_address: bool
+    def __init__(self, request_id: _Optional[str] = ..., incident_id: _Optional[str] = ..., position: _Optional[_Union[Position, _Mapping]] = ..., address: _Optional[str] = ..., clear_address: _Optional[bool] = ...) -> None: ...
 
 class RecordCprGuidanceRequest(_message.Message):
     __slots__ = ("request_id", "incident_id", "step", "reason", "end")

@@ -6,7 +6,7 @@ import { clock, h } from '../dom.js';
 import { act } from '../forms.js';
 import { en, t } from '../i18n.js';
 import { can } from '../session.js';
-import { on, putIncident, putUnit } from '../state.js';
+import { on, putIncident, putUnit, store } from '../state.js';
 
 export function recommendationsPanel() {
   const body = h('tbody', { id: 'recommendations' });
@@ -68,6 +68,21 @@ export function recommendationsPanel() {
     if (button && can('AssignUnit') && desk.incident) act(button, error, load);
     else info.textContent = desk.incident ? t('recs.ask', { id: desk.incident }) : t('recs.none_selected');
   });
+  // The selected incident moved (ChangeIncidentLocation): the ranks shown are for the old
+  // place, and Alt+1 would send the unit nearest to it. Ask again, or clear the list.
+  let placeOf = '';
+  on('incidents', (ids) => {
+    const id = desk.incident;
+    const inc = id && ids.has(id) ? store.incidents.get(id) : null;
+    if (!inc) return;
+    const place = JSON.stringify(inc.position || null);
+    const moved = placeOf && place !== placeOf;
+    placeOf = place;
+    if (!moved || !body.children.length) return;
+    if (button && can('AssignUnit')) act(button, error, load);
+    else { body.replaceChildren(); info.textContent = t('recs.ask', { id }); }
+  });
+  onSelectIncident(() => { placeOf = JSON.stringify(store.incidents.get(desk.incident)?.position || null); });
   on('shortcut-recommend', () => button?.click());
   on('shortcut-assign', (n) => body.querySelectorAll('button[data-action=AssignUnit]')[n - 1]?.click());
 
