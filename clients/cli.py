@@ -55,7 +55,7 @@ from clients.health_regions import (
     regions_in,
     select_health_regions,
 )
-from clients.kpi import add_kpi_command
+from clients.kpi import add_kpi_command, parse_at
 from clients.render import (
     assignment_renderable,
     cluster_status_renderable,
@@ -175,7 +175,7 @@ def cmd_unit_show(ctx: Context) -> int:
 
 def cmd_unit_status(ctx: Context) -> int:
     a = ctx.args
-    unit = ctx.client().change_unit_status(a.id, a.status, request_id=a.request_id)
+    unit = ctx.client().change_unit_status(a.id, a.status, a.request_id, a.at)
     return ctx.emit(unit, unit_panel)
 
 
@@ -452,6 +452,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="STATUS",
         choices=enum_choices(UNIT_STATUS),
         help="one of: " + ", ".join(enum_choices(UNIT_STATUS)),
+    )
+    unit_status.add_argument(
+        "--at",
+        type=parse_at,
+        metavar="WHEN",
+        help="when it happened, if reported later (14:32 today, 5m ago, or an ISO time)",
     )
     _request_id_option(unit_status)
 

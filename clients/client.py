@@ -348,14 +348,21 @@ class AmkClient(OperationsMixin):
         return self._unary("GetUnit", pb.GetUnitRequest(unit_id=id))
 
     def change_unit_status(
-        self, id: str, status: str | int, request_id: str | None = None
+        self,
+        id: str,
+        status: str | int,
+        request_id: str | None = None,
+        occurred_at: float | None = None,
     ) -> pb.Unit:
-        """Report a unit's status (crew buttons: en route, on scene, ...)."""
+        """Report a unit's status (crew buttons: en route, on scene, ...); with
+        ``occurred_at`` (Unix seconds), a crew's radio report entered later."""
         request = pb.ChangeUnitStatusRequest(
             request_id=_request_id(request_id),
             unit_id=id,
             status=enum_value(UNIT_STATUS, status),
         )
+        if occurred_at is not None:
+            request.occurred_at.FromNanoseconds(int(occurred_at * 1e9))
         return self._unary("ChangeUnitStatus", request)
 
     def report_unit_position(

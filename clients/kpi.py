@@ -503,6 +503,19 @@ def parse_since(text: str) -> float:
     return when.timestamp()
 
 
+def parse_at(text: str) -> float:
+    """When something happened: ``14:32`` (today, local time; not later than now), or
+    what :func:`parse_since` takes (``5m``: that long ago; an ISO time)."""
+    t = text.strip()
+    if len(t) == 5 and t[2] == ":" and t.replace(":", "").isdigit():
+        now = datetime.now().astimezone()
+        when = now.replace(hour=int(t[:2]), minute=int(t[3:]), second=0, microsecond=0)
+        if when > now:
+            raise argparse.ArgumentTypeError(f"{t} today is still to come: give the date")
+        return when.timestamp()
+    return parse_since(t)
+
+
 def cmd_kpi(ctx: Any) -> int:
     """Handler of ``amk kpi`` (``ctx`` is ``clients.cli.Context``)."""
     a = ctx.args

@@ -388,11 +388,14 @@ class Dispatcher:
                 if unit.incident_id != incident_id:
                     continue  # reassigned while we waited: lock the right incident
                 inc = hi.incidents.get(incident_id) if incident_id else None
-                new_unit, new_inc = decide.change_unit_status(unit, cmd.status, inc, now)
-                new_inc, withdrawn = _prenotifications_follow(unit, new_unit, inc, new_inc, now)
+                at = cmd.occurred_at
+                new_unit, new_inc = decide.change_unit_status(unit, cmd.status, inc, now, at)
+                details: dict[str, float] = {} if at is None else {"occurred_at": at}
+                new_inc, withdrawn = _prenotifications_follow(unit, new_unit, inc, new_inc, now, at)
                 records: list[Incident | Unit] = [new_unit] + ([new_inc] if new_inc else [])
                 out = Outcome(incident=new_inc, unit=new_unit)
-                await self.executor.commit(hu.region, cmd, records, out)
+                # Entered later: the journal keeps when it happened, for the review.
+                await self.executor.commit(hu.region, cmd, records, out, details=details)
                 if new_inc is not None:
                     for alert_id in withdrawn:
                         self.prenotifier.withdraw(new_inc, alert_id)
@@ -400,7 +403,12 @@ class Dispatcher:
 
 
 def _prenotifications_follow(
-    unit: Unit, new_unit: Unit, inc: Incident | None, new_inc: Incident | None, now: float
+    unit: Unit,
+    new_unit: Unit,
+    inc: Incident | None,
+    new_inc: Incident | None,
+    now: float,
+    at: float | None = None,
 ) -> tuple[Incident | None, list[str]]:
     """What a unit's status change does to its open pre-notification, in the same write:
     AT_HOSPITAL stamps the arrival; leaving the incident before the hospital withdraws
@@ -410,7 +418,7 @@ def _prenotifications_follow(
         return new_inc, []
     current = new_inc or inc
     if new_unit.status is UnitStatus.AT_HOSPITAL:
-        arrived = prenotify.mark_arrived(current, unit.id, now)
+        arrived = prenotify.mark_arrived(current, unit.id, now, at)
         return (arrived if arrived is not current else new_inc), []
     if unit.incident_id and not new_unit.incident_id:
         why = f"unit {unit.id} {new_unit.status.value} from the scene: not transported"

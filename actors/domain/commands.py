@@ -105,6 +105,9 @@ class ChangeUnitStatus:
     status: UnitStatus
     who: str = "crew"
     fingerprint: str = ""  # the API request it came from (see IDEMPOTENCY)
+    # When it happened, if entered later (a crew's radio report, typed by a dispatcher):
+    # the time the review reads; None: now.
+    occurred_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

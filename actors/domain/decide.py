@@ -142,6 +142,7 @@ def assign(inc: Incident, unit: Unit, now: float) -> tuple[Incident, Unit]:
     new_inc.updated_at = now
     new_unit = _copy(unit)
     new_unit.status = UnitStatus.ASSIGNED
+    new_unit.status_at = now
     new_unit.incident_id = inc.id
     new_unit.updated_at = now
     return new_inc, new_unit
@@ -163,25 +164,36 @@ def release(inc: Incident, unit: Unit, now: float) -> tuple[Incident, Unit]:
         raise PreconditionError(unit.id, f"unit is not assigned to incident {inc.id}")
     new_unit = _copy(unit)
     new_unit.status = UnitStatus.AVAILABLE_MOBILE
+    new_unit.status_at = now
     new_unit.incident_id = ""
     new_unit.updated_at = now
     return _detach(inc, unit.id, now), new_unit
 
 
 def change_unit_status(
-    unit: Unit, status: UnitStatus, inc: Incident | None, now: float
+    unit: Unit, status: UnitStatus, inc: Incident | None, now: float, at: float | None = None
 ) -> tuple[Unit, Incident | None]:
     """A crew's status change, and what it does to the incident it works.
 
     Progress (on scene, transporting, at hospital) moves the incident along when it is
     behind; becoming available ends the assignment. ``inc`` must be the unit's incident
-    when it has one.
+    when it has one. ``at``: when it happened, entered later (a crew's radio report); it
+    may not come before the unit's previous status change, nor, for an incident's first
+    arrival, before the incident was received. The records change ``now``; the journal
+    keeps ``at`` for the review.
     """
     if status is UnitStatus.ASSIGNED:
         raise PreconditionError(unit.id, "a unit becomes assigned through an assignment")
+    if at is not None and at < unit.status_at:
+        raise PreconditionError(
+            unit.id, f"a time before the unit's last status change ({unit.status.value})"
+        )
+    if at is not None and inc is not None and at < inc.created_at:
+        raise PreconditionError(unit.id, f"a time before incident {inc.id} was received")
     new_status = unit_lifecycle.transition(unit.id, unit.status, status)
     new_unit = _copy(unit)
     new_unit.status = new_status
+    new_unit.status_at = now if at is None else at
     new_unit.updated_at = now
     if not unit.incident_id:
         return new_unit, None

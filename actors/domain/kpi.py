@@ -21,8 +21,9 @@ Measures, per region (and per urgency for the incident measures):
     apart, never mixed into the indicator.
 ``on_scene``
     time to on scene: ``incident.created_at`` to the first journal entry that put the
-    incident on scene (see :func:`first_on_scene`), every urgency, no target (the
-    national target is on ``response``). An incident nobody reached is not counted.
+    incident on scene (see :func:`first_on_scene`; the time it happened where a
+    dispatcher entered the arrival later), every urgency, no target (the national
+    target is on ``response``). An incident nobody reached is not counted.
 ``alert_sent`` (per service: 110, 112)
     trippelvarsling delay: the incident's 113 call answered (``call.answered_at`` of
     the earliest answered call linked to it) to the first alert to that service sent
@@ -119,6 +120,8 @@ RELEVANT_COMMANDS: frozenset[str] = frozenset({ASSIGN, UNIT_STATUS, INCIDENT_STA
 # Set on a journal entry by a caller that looked up the command's stored result: the
 # incident's status after the command (see :func:`status_lookups_needed`).
 STATUS_KEY = "incident_status"
+# On a ChangeUnitStatus entry entered later (a crew's radio report): when it happened.
+OCCURRED_AT = "occurred_at"
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,8 +297,15 @@ def _puts_on_scene(entry: Mapping[str, Any]) -> bool:
     return entry.get("command") == UNIT_STATUS
 
 
+def happened_at(entry: Mapping[str, Any]) -> float:
+    """When an entry's change happened: ``occurred_at`` where a dispatcher entered a
+    crew's status later (a radio report), else the entry's own ``at``."""
+    return float(entry.get(OCCURRED_AT) or entry["at"])
+
+
 def first_on_scene(entries: Iterable[Mapping[str, Any]]) -> dict[str, float]:
-    """Per id: the ``at`` of the earliest entry that put it on scene.
+    """Per id: when the earliest entry that put it on scene says it happened
+    (:func:`happened_at`).
 
     Those are ``ChangeUnitStatus`` entries whose ``ids`` name the incident (the unit's
     status change wrote the incident too: first unit on scene moves a dispatched
@@ -308,7 +318,7 @@ def first_on_scene(entries: Iterable[Mapping[str, Any]]) -> dict[str, float]:
         if e.get("command") not in (UNIT_STATUS, INCIDENT_STATUS) or not _puts_on_scene(e):
             continue
         for ident in _ids(e):
-            at = float(e["at"])
+            at = happened_at(e)
             if ident not in first or at < first[ident]:
                 first[ident] = at
     return first

@@ -319,6 +319,7 @@ class Unit(StoredRecord):
     # An aircraft of an AMK-LA region on an air mission: the mission (in its own
     # region), not an incident of that region (the incident is another AMK's).
     mission_id: str = ""
+    status_at: float = 0.0  # when its status last changed (0.0: not recorded, older record)
     revision: int = 0
 
     @classmethod
@@ -336,6 +337,7 @@ class Unit(StoredRecord):
             incident_id=d.get("incident_id", ""),
             home_region=d.get("home_region", "") or d["region"],
             mission_id=d.get("mission_id", ""),
+            status_at=d.get("status_at", 0.0),
             revision=revision,
         )
 

@@ -251,15 +251,16 @@ def update_eta(
     return new
 
 
-def mark_arrived(inc: Incident, unit_id: str, now: float) -> Incident:
+def mark_arrived(inc: Incident, unit_id: str, now: float, at: float | None = None) -> Incident:
     """The incident with the unit's open pre-notification marked arrived (``inc`` itself
-    when it has none): from the AT_HOSPITAL status, in that change's write."""
+    when it has none): from the AT_HOSPITAL status, in that change's write; ``at``: when
+    it happened, if a dispatcher entered it later (``now`` otherwise)."""
     if not open_for_unit(inc, unit_id):
         return inc
     new = copy.deepcopy(inc)
     for alert in open_for_unit(new, unit_id):
         assert alert.prenotification is not None
-        alert.prenotification.arrived_at = now
+        alert.prenotification.arrived_at = now if at is None else at
     new.updated_at = now
     return new
 

@@ -225,11 +225,30 @@ def record_cpr_guidance(req: pb.RecordCprGuidanceRequest, who: str) -> RecordCpr
     )
 
 
-def change_unit_status(req: pb.ChangeUnitStatusRequest, who: str) -> ChangeUnitStatus:
+#: How long after the fact a status may be entered (a radio report typed later), and
+#: how far a client's clock may run ahead of the gateway's.
+MAX_LATE_S = 2 * 3600.0
+CLOCK_SKEW_S = 5.0
+
+
+def change_unit_status(
+    req: pb.ChangeUnitStatusRequest, who: str, now: float = 0.0
+) -> ChangeUnitStatus:
     status = from_pb_enum(UnitStatus, req.status, "status")
     assert status is not None
+    occurred = None
+    if req.HasField("occurred_at"):
+        occurred = req.occurred_at.ToNanoseconds() / 1e9
+        if occurred > now + CLOCK_SKEW_S:
+            raise InvalidArgumentError("occurred_at", "is in the future")
+        if occurred < now - MAX_LATE_S:
+            raise InvalidArgumentError("occurred_at", "more than 2 hours ago: note it instead")
     return ChangeUnitStatus(
-        v.request_id(req.request_id), v.entity_id(req.unit_id, "unit_id"), status, who
+        v.request_id(req.request_id),
+        v.entity_id(req.unit_id, "unit_id"),
+        status,
+        who,
+        occurred_at=occurred,
     )
 
 

@@ -8,6 +8,7 @@ gateway names the unit's region in the command so the owner can guard both token
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable
 
 import grpc
@@ -19,10 +20,26 @@ from actors.domain.model import Outcome, Unit, UnitKind, UnitStatus
 from actors.domain.recommend import recommend
 from actors.gateway import convert as conv
 from actors.gateway.context import GatewayContext
-from actors.gateway.identity import current_identity
+from actors.gateway.identity import current_claims, current_identity
 from actors.gateway.rpc import current_fingerprint, request_fingerprint, rpc
 from amk.dispatch.v1 import dispatch_pb2 as pb
-from cluster.errors import AmkError
+from cluster.errors import AccessDeniedError, AmkError
+from cluster.tokens import Claims
+
+#: Who may enter a status after the fact (a crew's radio report): the desk, not the crew.
+LATE_ENTRY_ROLES = frozenset({"dispatcher", "supervisor"})
+
+
+def late_entry_allowed(claims: Claims | None) -> None:
+    """A status with ``occurred_at`` is a dispatcher's or supervisor's entry of a crew's
+    report: a crew reports as it happens, so the review's times are not the crew's to
+    set (AccessDeniedError otherwise). With auth off (no claims) nothing is enforced."""
+    if claims is not None and claims.role not in LATE_ENTRY_ROLES:
+        raise AccessDeniedError(
+            f"occurred_at: a time entered later is a dispatcher's or supervisor's; a"
+            f" {claims.role} reports the status as it happens"
+        )
+
 
 log = structlog.get_logger("amk.gateway")
 
@@ -61,7 +78,9 @@ class UnitRpcs:
 
     @rpc
     async def ChangeUnitStatus(self, request, context) -> pb.Unit:
-        cmd = conv.change_unit_status(request, current_identity.get())
+        if request.HasField("occurred_at"):
+            late_entry_allowed(current_claims.get())
+        cmd = conv.change_unit_status(request, current_identity.get(), time.time())
         return conv.unit_pb((await self._mutate(context, cmd)).require_unit())
 
     @rpc

@@ -979,14 +979,16 @@ class GetUnitRequest(_message.Message):
     def __init__(self, unit_id: _Optional[str] = ...) -> None: ...
 
 class ChangeUnitStatusRequest(_message.Message):
-    __slots__ = ("request_id", "unit_id", "status")
+    __slots__ = ("request_id", "unit_id", "status", "occurred_at")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     UNIT_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     unit_id: str
     status: UnitStatus
-    def __init__(self, request_id: _Optional[str] = ..., unit_id: _Optional[str] = ..., status: _Optional[_Union[UnitStatus, str]] = ...) -> None: ...
+    occurred_at: _timestamp_pb2.Timestamp
+    def __init__(self, request_id: _Optional[str] = ..., unit_id: _Optional[str] = ..., status: _Optional[_Union[UnitStatus, str]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ReportUnitPositionRequest(_message.Message):
     __slots__ = ("request_id", "unit_id", "position")

@@ -1,5 +1,6 @@
 // The units: kind, call sign, region, status and incident, with filters; the selected
-// unit's status can be changed (ChangeUnitStatus). Rows are kept by id, as the incidents'.
+// unit's status can be changed (ChangeUnitStatus), by the desk also with the time a crew
+// said it happened. Rows are kept by id, as the incidents'.
 import { onSelectUnit, selectUnit } from '../desk.js';
 import { h, throttled } from '../dom.js';
 import { field, hidden, rpcForm, select } from '../forms.js';
@@ -11,6 +12,20 @@ import { markDrawn, on, putUnit, store } from '../state.js';
 export const UNIT_STATUSES = ['AVAILABLE_AT_STATION', 'AVAILABLE_MOBILE', 'ASSIGNED', 'EN_ROUTE', 'ON_SCENE',
   'TRANSPORTING', 'AT_HOSPITAL', 'OUT_OF_SERVICE'].map((s) => `UNIT_STATUS_${s}`);
 const KINDS = Object.keys(UNIT_KIND_SYMBOL).filter((k) => k !== 'UNIT_KIND_UNSPECIFIED');
+
+/** Roles that may enter a status after the fact (the gateway's LATE_ENTRY_ROLES). */
+const LATE_ENTRY = new Set(['dispatcher', 'supervisor']);
+
+/** `occurred_at` from the form's HH:MM (today, local time; a time still to come is sent
+ * as given, and the server refuses it as in the future). */
+function withOccurredAt(body, form) {
+  const hhmm = form.querySelector('input[type=time]')?.value;
+  if (!hhmm) return body;
+  const [hour, minute] = hhmm.split(':').map(Number);
+  const at = new Date();
+  at.setHours(hour, minute, 0, 0);
+  return { ...body, occurred_at: at.toISOString() };
+}
 
 export function unitsPanel() {
   const body = h('tbody', { id: 'units' });
@@ -95,10 +110,16 @@ export function unitsPanel() {
     const parts = [h('h3', {}, `${unit.call_sign || unit.id} · ${en(unit.kind)}`),
       h('p', {}, `${en(unit.status)} · ${unit.station || ''} · ${regionById(unit.region)?.name || unit.region}`)];
     if (can('ChangeUnitStatus')) {
+      // A crew's status told on the radio and typed later: when it happened (today,
+      // HH:MM), which the review reads. The desk's entry, not the crew's.
+      const late = LATE_ENTRY.has(session.me.role)
+        ? field('occurred_at', t('unit.occurred_at'), h('input', { type: 'time', dataset: { collect: 'no' } }), t('unit.occurred_at_hint'))
+        : null;
       const form = rpcForm('ChangeUnitStatus', [
         hidden('unit_id', id),
         field('status', t('unit.new_status'), select(UNIT_STATUSES.map((s) => [s, en(s)]), { value: unit.status })),
-      ], { done: putUnit, extraClass: 'inline' });
+        late,
+      ], { done: putUnit, extraClass: 'inline', build: (body, f) => withOccurredAt(body, f) });
       form.dataset.escape = 'reset';
       parts.push(form);
     }
