@@ -24,6 +24,7 @@ import math
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -503,15 +504,19 @@ def parse_since(text: str) -> float:
     return when.timestamp()
 
 
-def parse_at(text: str) -> float:
-    """When something happened: ``14:32`` (today, local time; not later than now), or
-    what :func:`parse_since` takes (``5m``: that long ago; an ISO time)."""
+def parse_at(text: str, now: datetime | None = None) -> float:
+    """When something happened: ``14:32`` (local time: today, or yesterday when that is
+    still to come, as for a report from before midnight typed after it), or what
+    :func:`parse_since` takes (``5m``: that long ago; an ISO time). A relative time is
+    read anew each run: give an absolute one when re-sending with ``--request-id``."""
     t = text.strip()
     if len(t) == 5 and t[2] == ":" and t.replace(":", "").isdigit():
-        now = datetime.now().astimezone()
-        when = now.replace(hour=int(t[:2]), minute=int(t[3:]), second=0, microsecond=0)
-        if when > now:
-            raise argparse.ArgumentTypeError(f"{t} today is still to come: give the date")
+        now = now or datetime.now().astimezone()
+        day = now.date()
+        when = datetime.combine(day, dtime(int(t[:2]), int(t[3:]))).astimezone()
+        if when > now + timedelta(minutes=1):
+            when = datetime.combine(day - timedelta(days=1), dtime(int(t[:2]), int(t[3:])))
+            when = when.astimezone()
         return when.timestamp()
     return parse_since(t)
 

@@ -291,8 +291,9 @@ class AirDesk:
     async def aircraft_status(self, cmd: ChangeUnitStatus, now: float) -> Outcome:
         """A status change of an aircraft on a mission: unit and mission in one write."""
         if cmd.occurred_at is not None:  # the mission's times are the AMK-LA's own, live
-            raise InvalidArgumentError(
-                "occurred_at", "not taken for an aircraft on an air mission (its status is live)"
+            raise PreconditionError(
+                cmd.unit_id,
+                "an aircraft on an air mission takes no time entered later (its status is live)",
             )
         core = self.core
         hu, unit = await self.executor.find_unit(cmd.unit_id)

@@ -388,9 +388,11 @@ class Dispatcher:
                 if unit.incident_id != incident_id:
                     continue  # reassigned while we waited: lock the right incident
                 inc = hi.incidents.get(incident_id) if incident_id else None
-                at = cmd.occurred_at
-                new_unit, new_inc = decide.change_unit_status(unit, cmd.status, inc, now, at)
-                details: dict[str, float] = {} if at is None else {"occurred_at": at}
+                new_unit, new_inc = decide.change_unit_status(
+                    unit, cmd.status, inc, now, cmd.occurred_at
+                )
+                details = decide.late_entry_details(new_unit, cmd.occurred_at, inc)
+                at = None if cmd.occurred_at is None else new_unit.status_at  # as clamped
                 new_inc, withdrawn = _prenotifications_follow(unit, new_unit, inc, new_inc, now, at)
                 records: list[Incident | Unit] = [new_unit] + ([new_inc] if new_inc else [])
                 out = Outcome(incident=new_inc, unit=new_unit)

@@ -241,6 +241,7 @@ class RegionOwnership:
                 position=Position(u.lat, u.lon, 0.0),
                 station=u.station,
                 updated_at=now,
+                status_at=now,
                 home_region=u.region,
             )
             for u in core.config.seed.units

@@ -427,7 +427,7 @@ def accept(
     new_unit = copy.deepcopy(unit)
     new_unit.status = UnitStatus.ASSIGNED
     new_unit.mission_id = mission.id
-    new_unit.updated_at = now
+    new_unit.updated_at = new_unit.status_at = now
     return new, new_unit
 
 
@@ -488,7 +488,7 @@ def _stand_down(
     new_unit = copy.deepcopy(unit)
     new_unit.status = UnitStatus.AVAILABLE_MOBILE
     new_unit.mission_id = ""
-    new_unit.updated_at = now
+    new_unit.updated_at = new_unit.status_at = now
     return new, new_unit
 
 

@@ -9,11 +9,12 @@ in-memory state: a refused write (fenced, duplicate) leaves memory as it was.
 from __future__ import annotations
 
 import copy
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from actors.domain import cpr_guidance, incident_lifecycle, unit_lifecycle
 from actors.domain.commands import CreateIncident
 from actors.domain.errors import PreconditionError
+from actors.domain.kpi import OCCURRED_AT, ON_SCENE_OF
 from actors.domain.model import (
     Incident,
     IncidentStatus,
@@ -184,12 +185,19 @@ def change_unit_status(
     """
     if status is UnitStatus.ASSIGNED:
         raise PreconditionError(unit.id, "a unit becomes assigned through an assignment")
-    if at is not None and at < unit.status_at:
-        raise PreconditionError(
-            unit.id, f"a time before the unit's last status change ({unit.status.value})"
-        )
-    if at is not None and inc is not None and at < inc.created_at:
-        raise PreconditionError(unit.id, f"a time before incident {inc.id} was received")
+    if at is not None:
+        at = min(at, now)  # a client's clock a little ahead: not after the entry itself
+        if not unit.status_at:
+            raise PreconditionError(
+                unit.id, "no time is recorded for its last status change: enter this one"
+                " as it happens, or write the time in a note",
+            )  # fmt: skip
+        if at < unit.status_at:
+            raise PreconditionError(
+                unit.id, f"a time before the unit's last status change ({unit.status.value})"
+            )
+        if inc is not None and at < inc.created_at:
+            raise PreconditionError(unit.id, f"a time before incident {inc.id} was received")
     new_status = unit_lifecycle.transition(unit.id, unit.status, status)
     new_unit = _copy(unit)
     new_unit.status = new_status
@@ -259,3 +267,19 @@ def lend_unit(unit: Unit, to_region: str, now: float) -> Unit:
     new.region = to_region
     new.updated_at = now
     return new
+
+
+def late_entry_details(
+    new_unit: Unit, occurred_at: float | None, inc: Incident | None
+) -> dict[str, Any]:
+    """What the journal keeps of a status entered later: when it happened (as the unit
+    now has it, never after the entry), and, for an arrival, the incident it reached:
+    the entry names the incident only when it moved the incident, and a second unit's
+    arrival, or one after the incident was put on scene by hand, would otherwise be
+    lost to the on-scene figure (``kpi.first_on_scene``)."""
+    if occurred_at is None:
+        return {}
+    out: dict[str, Any] = {OCCURRED_AT: new_unit.status_at}
+    if new_unit.status is UnitStatus.ON_SCENE and inc is not None:
+        out[ON_SCENE_OF] = inc.id
+    return out

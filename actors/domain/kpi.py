@@ -21,8 +21,9 @@ Measures, per region (and per urgency for the incident measures):
     apart, never mixed into the indicator.
 ``on_scene``
     time to on scene: ``incident.created_at`` to the first journal entry that put the
-    incident on scene (see :func:`first_on_scene`; the time it happened where a
-    dispatcher entered the arrival later), every urgency, no target (the national
+    incident on scene (see :func:`first_on_scene`; where a dispatcher entered a unit's
+    arrival later, when it happened, also a unit's that did not move the incident),
+    every urgency, no target (the national
     target is on ``response``). An incident nobody reached is not counted.
 ``alert_sent`` (per service: 110, 112)
     trippelvarsling delay: the incident's 113 call answered (``call.answered_at`` of
@@ -120,8 +121,10 @@ RELEVANT_COMMANDS: frozenset[str] = frozenset({ASSIGN, UNIT_STATUS, INCIDENT_STA
 # Set on a journal entry by a caller that looked up the command's stored result: the
 # incident's status after the command (see :func:`status_lookups_needed`).
 STATUS_KEY = "incident_status"
-# On a ChangeUnitStatus entry entered later (a crew's radio report): when it happened.
+# On a ChangeUnitStatus entry entered later (a crew's radio report): when it happened,
+# and for an arrival, the incident reached (named even when the entry did not move it).
 OCCURRED_AT = "occurred_at"
+ON_SCENE_OF = "on_scene_of"
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,6 +318,11 @@ def first_on_scene(entries: Iterable[Mapping[str, Any]]) -> dict[str, float]:
     """
     first: dict[str, float] = {}
     for e in entries:
+        reached = e.get(ON_SCENE_OF)
+        if reached:  # an arrival entered later: it counts whether or not it moved the incident
+            at = happened_at(e)
+            if reached not in first or at < first[reached]:
+                first[reached] = at
         if e.get("command") not in (UNIT_STATUS, INCIDENT_STATUS) or not _puts_on_scene(e):
             continue
         for ident in _ids(e):

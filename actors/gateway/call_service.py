@@ -16,7 +16,7 @@ import structlog
 
 from actors.domain import calls as call_rules
 from actors.domain import validation as v
-from actors.domain.commands import AbandonCall, AnswerNextCall, LinkCall
+from actors.domain.commands import AbandonCall, AnswerNextCall, CloseCall, LinkCall
 from actors.domain.errors import InvalidArgumentError
 from actors.domain.kpi import percentile
 from actors.domain.model import Call, CallOutcome, CallStatus
@@ -91,7 +91,7 @@ class CallRpcs:
         claims = current_claims.get()
         anyone = claims is None or current_acts_for_others.get() or claims.role == SUPERVISOR
         by_centre = "" if anyone else claims.centre
-        cmd = conv.close_call(request, current_identity.get(), by_centre)
+        cmd = close_call(request, current_identity.get(), by_centre)
         out = await self.gw.router.route(self.gw.lookup.call_region(cmd.call_id), cmd, context)
         call = out.require_call()
         await self._free(call)
@@ -200,3 +200,26 @@ def call_metrics(region: str, found: list[Call], config: ClusterConfig) -> pb.Re
         m.answer_p50_s = percentile(waits, 50)  # nearest rank, as GetKpis
         m.answer_p90_s = percentile(waits, 90)
     return m
+
+
+def close_call(req: pb.CloseCallRequest, who: str, by_centre: str = "") -> CloseCall:
+    """CloseCall's request as a command: the outcome required, a one-line note (required
+    with ``other``)."""
+    outcome = conv.from_pb_enum(CallOutcome, req.outcome, "outcome")
+    assert outcome is not None
+    note = v.text(
+        req.note.strip(),
+        "note",
+        limit=call_rules.MAX_OUTCOME_NOTE,
+        required=outcome is CallOutcome.OTHER,
+    )
+    if "\n" in note or "\t" in note:
+        raise InvalidArgumentError("note", "one line (no line breaks or tabs)")
+    return CloseCall(
+        v.request_id(req.request_id),
+        v.entity_id(req.call_id, "call_id"),
+        outcome,
+        note,
+        by_centre,
+        who,
+    )

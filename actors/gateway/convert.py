@@ -13,7 +13,6 @@ from typing import TypeVar
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from actors.domain import air, cpr_guidance, prenotify
-from actors.domain import calls as call_rules
 from actors.domain import validation as v
 from actors.domain.commands import (
     AcknowledgeAlert,
@@ -23,7 +22,6 @@ from actors.domain.commands import (
     ChangeIncidentLocation,
     ChangeIncidentStatus,
     ChangeUnitStatus,
-    CloseCall,
     ConfirmPreNotificationByPhone,
     CreateIncident,
     ReceiveCall,
@@ -231,9 +229,7 @@ MAX_LATE_S = 2 * 3600.0
 CLOCK_SKEW_S = 5.0
 
 
-def change_unit_status(
-    req: pb.ChangeUnitStatusRequest, who: str, now: float = 0.0
-) -> ChangeUnitStatus:
+def change_unit_status(req: pb.ChangeUnitStatusRequest, who: str, now: float) -> ChangeUnitStatus:
     status = from_pb_enum(UnitStatus, req.status, "status")
     assert status is not None
     occurred = None
@@ -557,27 +553,6 @@ def call_pb(call: Call) -> pb.Call:
     if call.answered_at:
         msg.answered_at.CopyFrom(to_timestamp(call.answered_at))
     return msg
-
-
-def close_call(req: pb.CloseCallRequest, who: str, by_centre: str = "") -> CloseCall:
-    outcome = from_pb_enum(CallOutcome, req.outcome, "outcome")
-    assert outcome is not None
-    note = v.text(
-        req.note.strip(),
-        "note",
-        limit=call_rules.MAX_OUTCOME_NOTE,
-        required=outcome is CallOutcome.OTHER,
-    )
-    if "\n" in note or "\t" in note:
-        raise InvalidArgumentError("note", "one line (no line breaks or tabs)")
-    return CloseCall(
-        v.request_id(req.request_id),
-        v.entity_id(req.call_id, "call_id"),
-        outcome,
-        note,
-        by_centre,
-        who,
-    )
 
 
 def receive_call(req: pb.ReceiveCallRequest, region: str, now: float, who: str) -> ReceiveCall:

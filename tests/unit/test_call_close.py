@@ -12,7 +12,7 @@ from actors.domain.enums import CallOutcome
 from actors.domain.errors import IllegalTransitionError, InvalidArgumentError, PreconditionError
 from actors.domain.model import Call, CallStatus, Position
 from actors.gateway import convert
-from actors.gateway.call_service import call_metrics
+from actors.gateway.call_service import call_metrics, close_call
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from clients.cli import build_parser
 from clients.cli_ops import _call_line
@@ -86,7 +86,7 @@ def request(**kw) -> pb.CloseCallRequest:
 )
 def test_the_gateway_names_the_bad_field(req, field) -> None:
     with pytest.raises(InvalidArgumentError) as err:
-        convert.close_call(req, "kari")
+        close_call(req, "kari")
     assert err.value.field == field
 
 
@@ -95,7 +95,7 @@ def test_the_cli_closes_a_call_and_the_metrics_count_by_outcome(tmp_path) -> Non
     assert (args.call, args.outcome, args.note) == ("OSL-C1", "legevakt", "")
     with pytest.raises(SystemExit):
         build_parser().parse_args(["call", "close", "OSL-C1", "hung_up"])
-    cmd = convert.close_call(request(outcome=pb.CALL_OUTCOME_ADVICE, note=" rest "), "kari")
+    cmd = close_call(request(outcome=pb.CALL_OUTCOME_ADVICE, note=" rest "), "kari")
     assert (cmd.outcome, cmd.note) == (CallOutcome.ADVICE, "rest")
     found = [
         calls.close(answered("c1"), CallOutcome.ADVICE, "", "kari", T0 + 60),

@@ -5,7 +5,6 @@ on-scene KPI reads it; the CLI's times."""
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 
 import pytest
@@ -27,6 +26,7 @@ from amk.dispatch.v1 import dispatch_pb2 as pb
 from clients.kpi import parse_at
 from cluster.errors import AccessDeniedError
 from cluster.tokens import Claims
+from tests.unit.test_prenotify import sent as prenotification_sent
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -59,21 +59,46 @@ def test_the_time_it_happened_is_kept_and_bounded() -> None:
     assert Unit.decode(there.encode()).status_at == T0 + 600
 
 
-def test_the_on_scene_kpi_reads_when_it_happened() -> None:
-    entries = [
-        {"command": kpi.UNIT_STATUS, "at": T0 + 900, "occurred_at": T0 + 600, "ids": ["i1"]},
-        {"command": kpi.UNIT_STATUS, "at": T0 + 700, "ids": ["i2"]},
-    ]
-    assert kpi.first_on_scene(entries) == {"i1": T0 + 600, "i2": T0 + 700}
-    # An earlier arrival entered after a later one: the earliest happening counts.
-    entries.append({"command": kpi.UNIT_STATUS, "at": T0 + 950, "occurred_at": T0 + 500,
-                    "ids": ["i2"]})  # fmt: skip
-    assert kpi.first_on_scene(entries)["i2"] == T0 + 500
+def entry(at: float, records: list, details: dict) -> dict:
+    """The journal entry the executor writes for a unit's status change: the ids of the
+    records written, and the details given."""
+    return {"command": kpi.UNIT_STATUS, "at": at, "ids": [r.id for r in records], **details}
+
+
+def test_the_on_scene_kpi_reads_when_it_happened_also_for_a_second_unit() -> None:
+    """Unit A's arrival is recorded live at T0+700 (it moves the incident on scene); unit
+    B's, told on the radio as T0+600, is typed in at T0+900: it does not move the
+    incident (already on scene), and still counts as the first arrival."""
+    a, inc = dispatched()
+    b = Unit("osl-12", "Oslo 12", "oslo", UnitKind.ROAD_AMBULANCE, CrewLevel.EMT,
+             UnitStatus.AVAILABLE_AT_STATION, HERE, "Ullevål", T0)  # fmt: skip
+    inc, b = decide.assign(inc, b, T0 + 70)
+    b, _ = decide.change_unit_status(b, UnitStatus.EN_ROUTE, inc, T0 + 100)
+    a2, on_scene = decide.change_unit_status(a, UnitStatus.ON_SCENE, inc, T0 + 700)
+    assert on_scene is not None
+    live = entry(T0 + 700, [a2, on_scene], decide.late_entry_details(a2, None, inc))
+    b2, moved = decide.change_unit_status(b, UnitStatus.ON_SCENE, on_scene, T0 + 900, T0 + 600)
+    assert moved is None  # the incident was on scene already: the entry names only B
+    late = entry(T0 + 900, [b2], decide.late_entry_details(b2, T0 + 600, on_scene))
+    assert late[kpi.OCCURRED_AT] == T0 + 600 and late[kpi.ON_SCENE_OF] == inc.id
+    assert kpi.first_on_scene([live])[inc.id] == T0 + 700
+    assert kpi.first_on_scene([live, late])[inc.id] == T0 + 600
+    # A time a client's clock put ahead of the entry is taken as the entry's own.
+    c2, _ = decide.change_unit_status(b2, UnitStatus.TRANSPORTING, on_scene, T0 + 950, T0 + 953)
+    assert c2.status_at == T0 + 950
+    # No time recorded for the unit's last change (a record from before status_at): the
+    # bound is unknown, so no time entered later is taken.
+    b.status_at = 0.0
+    with pytest.raises(PreconditionError, match="no time is recorded"):
+        decide.change_unit_status(b, UnitStatus.ON_SCENE, on_scene, T0 + 900, T0 + 600)
 
 
 def test_a_hospital_arrival_entered_later_is_stamped_when_it_happened() -> None:
-    inc = Incident("OSL-000001", "oslo", IncidentStatus.TRANSPORTING, HERE, T0, T0)
-    assert prenotify.mark_arrived(inc, "osl-11", T0 + 900, T0 + 600) is inc  # none open
+    inc, _, _ = prenotification_sent()  # sent at T0 (the same T0)
+    arrived = prenotify.mark_arrived(inc, "u1", T0 + 900, T0 + 600)
+    assert arrived.alerts[0].prenotification.arrived_at == T0 + 600
+    assert arrived.updated_at == T0 + 900  # the record changes when it is entered
+    assert prenotify.lead_time_s(arrived.alerts[0]) == 600.0
 
 
 def request(at: float | None, **kw) -> pb.ChangeUnitStatusRequest:
@@ -101,12 +126,11 @@ def test_the_gateway_bounds_the_time_and_only_the_desk_enters_it() -> None:
 
 
 def test_the_cli_reads_a_time_of_day_or_a_while_ago() -> None:
+    local = dt.datetime.now().astimezone().tzinfo
+    noon = dt.datetime(2026, 3, 28, 12, 0, tzinfo=local)
+    assert parse_at("11:58", noon) == noon.timestamp() - 120
+    # Just after midnight, a report from just before it: yesterday's.
+    after_midnight = dt.datetime(2026, 3, 28, 0, 5, tzinfo=local)
+    assert parse_at("23:55", after_midnight) == after_midnight.timestamp() - 600
     now = dt.datetime.now().astimezone()
-    earlier = (now - dt.timedelta(minutes=2)).replace(second=0, microsecond=0)
-    if earlier.date() == now.date():  # not across midnight
-        assert parse_at(earlier.strftime("%H:%M")) == earlier.timestamp()
     assert abs(parse_at("5m") - (now.timestamp() - 300)) < 5
-    later = now + dt.timedelta(minutes=5)
-    if later.date() == now.date():
-        with pytest.raises(argparse.ArgumentTypeError, match="still to come"):
-            parse_at(later.strftime("%H:%M"))

@@ -16,14 +16,16 @@ const KINDS = Object.keys(UNIT_KIND_SYMBOL).filter((k) => k !== 'UNIT_KIND_UNSPE
 /** Roles that may enter a status after the fact (the gateway's LATE_ENTRY_ROLES). */
 const LATE_ENTRY = new Set(['dispatcher', 'supervisor']);
 
-/** `occurred_at` from the form's HH:MM (today, local time; a time still to come is sent
- * as given, and the server refuses it as in the future). */
+/** `occurred_at` from the form's HH:MM, local time: today, or yesterday for a time
+ * still to come (a report from before midnight, typed after it; the server takes only
+ * the last 2 hours, so the day is never in doubt). */
 function withOccurredAt(body, form) {
   const hhmm = form.querySelector('input[type=time]')?.value;
   if (!hhmm) return body;
   const [hour, minute] = hhmm.split(':').map(Number);
-  const at = new Date();
-  at.setHours(hour, minute, 0, 0);
+  const now = new Date();
+  const at = new Date(now.getFullYear(), now.getMonth(), now.getDate(), hour, minute);
+  if (at.getTime() > now.getTime() + 60_000) at.setDate(at.getDate() - 1);
   return { ...body, occurred_at: at.toISOString() };
 }
 
@@ -119,7 +121,12 @@ export function unitsPanel() {
         hidden('unit_id', id),
         field('status', t('unit.new_status'), select(UNIT_STATUSES.map((s) => [s, en(s)]), { value: unit.status })),
         late,
-      ], { done: putUnit, extraClass: 'inline', build: (body, f) => withOccurredAt(body, f) });
+      ], {
+        // The time is this entry's: the next status of the unit happens later.
+        done: (u, f) => { putUnit(u); const time = f.querySelector('input[type=time]'); if (time) time.value = ''; },
+        extraClass: 'inline',
+        build: (body, f) => withOccurredAt(body, f),
+      });
       form.dataset.escape = 'reset';
       parts.push(form);
     }
