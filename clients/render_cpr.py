@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from actors.domain import cpr_guidance
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from clients.enums import CPR_END, enum_name
 from clients.render_time import format_age, format_time
@@ -39,15 +40,9 @@ def cpr_text(g: pb.CprGuidance) -> Text:
     return out
 
 
-#: How the guidance ended, in the CLI's words.
+#: How the guidance ended, in the words of the EIDO note (the domain's), by API value.
 END_WORDS: dict[int, str] = {
-    pb.CPR_END_ROSC: "the patient breathes normally again",
-    pb.CPR_END_CALL_LOST: "the call was lost",
-    pb.CPR_END_CALLER_STOPPED: "the caller could not go on",
-    pb.CPR_END_OTHERS_TOOK_OVER: "first responders or a defibrillator volunteer took over",
-    pb.CPR_END_NOT_INDICATED: "resuscitation not indicated",
-    pb.CPR_END_NOT_ARREST: "not a cardiac arrest after all",
-    pb.CPR_END_WRONG_INCIDENT: "recorded on the wrong incident",
+    pb.CprEnd.Value(f"CPR_END_{end.name}"): text for end, text in cpr_guidance.END_TEXT.items()
 }
 #: Ends that correct the record (the domain's ``cpr_guidance.CORRECTIONS``).
-CORRECTIONS = {pb.CPR_END_NOT_ARREST, pb.CPR_END_WRONG_INCIDENT}
+CORRECTIONS = {pb.CprEnd.Value(f"CPR_END_{end.name}") for end in cpr_guidance.CORRECTIONS}

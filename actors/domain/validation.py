@@ -57,6 +57,14 @@ def caller_number(value: str, field: str = "caller_number") -> str:
     return value
 
 
+def one_line(value: str, field: str) -> str:
+    """``value`` if it has no line break or tab: a reason or note read in a list, or an
+    address, on one line."""
+    if "\n" in value or "\t" in value:
+        raise InvalidArgumentError(field, "one line (no line breaks or tabs)")
+    return value
+
+
 def position(lat: float, lon: float, accuracy_m: float, field: str = "position") -> Position:
     for name, v in (("lat", lat), ("lon", lon), ("accuracy_m", accuracy_m)):
         if not math.isfinite(v):

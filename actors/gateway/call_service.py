@@ -213,8 +213,7 @@ def close_call(req: pb.CloseCallRequest, who: str, by_centre: str = "") -> Close
         limit=call_rules.MAX_OUTCOME_NOTE,
         required=outcome is CallOutcome.OTHER,
     )
-    if "\n" in note or "\t" in note:
-        raise InvalidArgumentError("note", "one line (no line breaks or tabs)")
+    v.one_line(note, "note")
     return CloseCall(
         v.request_id(req.request_id),
         v.entity_id(req.call_id, "call_id"),

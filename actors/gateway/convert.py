@@ -155,8 +155,7 @@ def change_incident_location(
     address = v.text(req.address.strip(), "address", limit=v.MAX_ADDRESS)
     if not moved and not address and not req.clear_address:
         raise InvalidArgumentError("position", "a new position or a new address is required")
-    if "\n" in address:
-        raise InvalidArgumentError("address", "one line (no line breaks)")
+    v.one_line(address, "address")
     if address and req.clear_address:
         raise InvalidArgumentError("clear_address", "a new address, or none: not both")
     for axis in ("lat", "lon"):  # an axis left out arrives as 0: nowhere anyone calls from
@@ -207,8 +206,7 @@ def record_cpr_guidance(req: pb.RecordCprGuidanceRequest, who: str) -> RecordCpr
     if req.reason and not not_given:
         raise InvalidArgumentError("reason", "only for step CPR_STEP_NOT_GIVEN")
     reason = v.text(req.reason.strip(), "reason", limit=cpr_guidance.MAX_REASON, required=not_given)
-    if "\n" in reason or "\t" in reason:
-        raise InvalidArgumentError("reason", "one line (no line breaks or tabs)")
+    v.one_line(reason, "reason")
     ended = step is CprStep.ENDED
     if req.end and not ended:
         raise InvalidArgumentError("end", "only for step CPR_STEP_ENDED")
