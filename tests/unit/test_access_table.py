@@ -235,6 +235,22 @@ def test_a_home_centre_takes_its_region_back_but_hands_no_other_region() -> None
         assert d.allowed == allowed and (d.why == "home" or not allowed)
 
 
+def test_a_home_centre_still_ends_a_call_it_answered_after_handing_its_region_on() -> None:
+    """Innlandet answered a call, then its region went to Oslo: without ``home`` only a
+    supervisor could end it (Oslo did not answer it, calls.close refuses Oslo)."""
+    served = Served(frozenset(), frozenset(), frozenset({"innlandet"}))
+    d = decide(
+        TABLE,
+        "/amk.dispatch.v1.DispatchService/CloseCall",
+        Principal("call-taker", "innlandet", issued_at=NOW),
+        Target(("innlandet",)),
+        served,
+        now=NOW,
+        break_glass_window_s=WINDOW,
+    )
+    assert d.allowed and d.why == "home", d
+
+
 def test_the_suites_table_is_the_shipped_one_plus_the_test_role() -> None:
     from tests.helpers import TEST_ACCESS_TABLE, TEST_ROLE, access_table_for_tests
 
