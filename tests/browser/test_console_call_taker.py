@@ -1,17 +1,20 @@
-"""A call-taker's own work at the web console, in headless chromium: telephone-guided CPR
-from the selected incident (the guidance and the caller's first compressions with a
-click each, its end, a correction), and an answered 113 call closed without an incident
-with how it ended. The API has each. The module's deployment (five centres, the
-session's etcd and Ray) and its web server.
+"""A call-taker's and a dispatcher's own entries at the web console, in headless
+chromium: telephone-guided CPR from the selected incident (the guidance and the caller's
+first compressions with a click each, its end, a correction), an answered 113 call
+closed without an incident, an incident's place told better, and a crew's arrival
+entered with the time it gave on the radio. The API has each. The module's deployment
+(five centres, the session's etcd and Ray) and its web server.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
 
 from amk.dispatch.v1 import dispatch_pb2 as pb
+from cluster.keys import Keys
 from tests.browser.conftest import BISLETT, WAIT_MS, open_console
 from tests.helpers import rid
 
@@ -280,5 +283,69 @@ async def test_a_call_taker_moves_an_incident_to_where_the_caller_says_it_is(
     assert got.region == "oslo"
     notes = page.locator(f'#incident-detail[data-incident-id="{inc.id}"] .notes')
     await notes.filter(has_text="Location changed from").wait_for(timeout=WAIT_MS)
+    assert page.amk_errors == []
+    await page.context.close()
+
+
+async def test_a_dispatcher_enters_a_crews_arrival_with_the_time_it_gave_on_the_radio(
+    browser, web, stub, etcd, cluster
+) -> None:
+    """The unit's form takes the time the crew gave: one before the unit set off is
+    refused with nothing written; one after it is taken (the journal keeps it), and the
+    field is empty again for the unit's next status."""
+    inc = await stub.CreateIncident(
+        pb.CreateIncidentRequest(
+            request_id=rid(),
+            region="oslo",
+            position=pb.Position(lat=BISLETT[0], lon=BISLETT[1], accuracy_m=20),
+        ),
+        timeout=10,
+    )
+    free = await stub.ListUnits(
+        pb.ListUnitsRequest(regions=["oslo"], status=pb.UNIT_STATUS_AVAILABLE_AT_STATION),
+        timeout=10,
+    )
+    unit = free.units[0].id
+    await stub.AssignUnit(
+        pb.AssignUnitRequest(request_id=rid(), incident_id=inc.id, unit_id=unit), timeout=10
+    )
+    await stub.ChangeUnitStatus(
+        pb.ChangeUnitStatusRequest(request_id=rid(), unit_id=unit, status=pb.UNIT_STATUS_EN_ROUTE),
+        timeout=10,
+    )
+    page = await open_console(browser, web, web.token("ola", "dispatcher", "oslo"))
+    row = page.locator(f'#units [data-unit-id="{unit}"][data-status="UNIT_STATUS_EN_ROUTE"]')
+    await row.click()
+    form = page.locator('.unit-selected form[data-form="ChangeUnitStatus"]')
+    await form.wait_for(timeout=WAIT_MS)
+    when = form.locator('input[type="time"]')
+    await form.locator('[name="status"]').select_option("UNIT_STATUS_ON_SCENE")
+
+    # Half an hour ago: before the unit set off.
+    before = await etcd.revision()
+    earlier = await page.evaluate(
+        "() => new Date(Date.now() - 30 * 60000).toTimeString().slice(0, 5)"
+    )
+    await when.fill(earlier)
+    await form.locator('button[data-action="ChangeUnitStatus"]').click()
+    await form.locator(".form-error", has_text="last status change").wait_for(timeout=WAIT_MS)
+    assert await etcd.revision() == before
+
+    # Now, to the second (the browser's own clock): after the unit set off.
+    now = await page.evaluate("() => new Date().toTimeString().slice(0, 8)")
+    await when.fill(now)
+    await form.locator('button[data-action="ChangeUnitStatus"]').click()
+    await page.locator(
+        f'#units [data-unit-id="{unit}"][data-status="UNIT_STATUS_ON_SCENE"]'
+    ).wait_for(timeout=WAIT_MS)
+    assert await when.input_value() == ""  # the next status happens later
+    keys = Keys(cluster.config.key_prefix)
+    entries, _ = await etcd.get_prefix(keys.journal_prefix("oslo"))
+    (entry,) = [
+        e
+        for e in (json.loads(kv.value) for kv in entries)
+        if e["command"] == "ChangeUnitStatus" and e.get("occurred_at") and unit in e["ids"]
+    ]
+    assert entry["occurred_at"] <= entry["at"] and entry["on_scene_of"] == inc.id
     assert page.amk_errors == []
     await page.context.close()

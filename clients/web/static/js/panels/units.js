@@ -22,9 +22,9 @@ const LATE_ENTRY = new Set(['dispatcher', 'supervisor']);
 function withOccurredAt(body, form) {
   const hhmm = form.querySelector('input[type=time]')?.value;
   if (!hhmm) return body;
-  const [hour, minute] = hhmm.split(':').map(Number);
+  const [hour, minute, second = 0] = hhmm.split(':').map(Number); // seconds, if given
   const now = new Date();
-  const at = new Date(now.getFullYear(), now.getMonth(), now.getDate(), hour, minute);
+  const at = new Date(now.getFullYear(), now.getMonth(), now.getDate(), hour, minute, second);
   if (at.getTime() > now.getTime() + 60_000) at.setDate(at.getDate() - 1);
   return { ...body, occurred_at: at.toISOString() };
 }
