@@ -323,7 +323,7 @@ class AmkClient(OperationsMixin):
             incident_id=id,
             step=enum_value(CPR_STEP, step),
             reason=reason,
-            end=enum_value(CPR_END, end) if end else 0,
+            end=_optional_enum(CPR_END, end or None),
         )
         return self._unary("RecordCprGuidance", request)
 

@@ -512,11 +512,10 @@ def parse_at(text: str, now: datetime | None = None) -> float:
     t = text.strip()
     if len(t) == 5 and t[2] == ":" and t.replace(":", "").isdigit():
         now = now or datetime.now().astimezone()
-        day = now.date()
-        when = datetime.combine(day, dtime(int(t[:2]), int(t[3:]))).astimezone()
+        clock, day = dtime(int(t[:2]), int(t[3:])), now.date()
+        when = datetime.combine(day, clock).astimezone()
         if when > now + timedelta(minutes=1):
-            when = datetime.combine(day - timedelta(days=1), dtime(int(t[:2]), int(t[3:])))
-            when = when.astimezone()
+            when = datetime.combine(day - timedelta(days=1), clock).astimezone()
         return when.timestamp()
     return parse_since(t)
 

@@ -8,7 +8,7 @@ from rich.text import Text
 
 from actors.domain import cpr_guidance
 from amk.dispatch.v1 import dispatch_pb2 as pb
-from clients.enums import CPR_END, enum_name
+from clients.enums import CPR_END, enum_name, enum_value
 from clients.render_time import format_age, format_time
 
 
@@ -42,7 +42,7 @@ def cpr_text(g: pb.CprGuidance) -> Text:
 
 #: How the guidance ended, in the words of the EIDO note (the domain's), by API value.
 END_WORDS: dict[int, str] = {
-    pb.CprEnd.Value(f"CPR_END_{end.name}"): text for end, text in cpr_guidance.END_TEXT.items()
+    enum_value(CPR_END, end.value): text for end, text in cpr_guidance.END_TEXT.items()
 }
 #: Ends that correct the record (the domain's ``cpr_guidance.CORRECTIONS``).
-CORRECTIONS = {pb.CprEnd.Value(f"CPR_END_{end.name}") for end in cpr_guidance.CORRECTIONS}
+CORRECTIONS = {enum_value(CPR_END, end.value) for end in cpr_guidance.CORRECTIONS}

@@ -56,13 +56,18 @@ def expiries(identities: dict[str, TlsFiles | None]) -> dict[str, float]:
     time), by name (``ca``: the CA): read when a process loads them, since a process
     serves with what it loaded until it restarts (a renewal on disk changes nothing in
     it). An identity that is None (insecure) has none."""
+    read: dict[Path, float] = {}  # each file once (the identities share their CA)
+
+    def not_after(path: Path) -> float:
+        if path not in read:
+            cert = x509.load_pem_x509_certificate(path.read_bytes())
+            read[path] = cert.not_valid_after_utc.timestamp()
+        return read[path]
+
     out: dict[str, float] = {}
     for name, files in identities.items():
-        if files is None:
-            continue
-        for label, path in ((name, files.cert), ("ca", files.ca)):
-            cert = x509.load_pem_x509_certificate(path.read_bytes())
-            out[label] = cert.not_valid_after_utc.timestamp()
+        if files is not None:
+            out[name], out["ca"] = not_after(files.cert), not_after(files.ca)
     return out
 
 

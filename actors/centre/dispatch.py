@@ -171,6 +171,7 @@ class Dispatcher:
             h, _ = await self.executor.find_incident(cmd.incident_id)
             async with self.core.mailboxes.enter(cmd.incident_id):
                 inc = h.incidents[cmd.incident_id]
+                details: dict[str, str] = {}
                 if isinstance(cmd, TriageIncident):
                     new = decide.triage(inc, cmd.criteria_code, now, self.core.table)
                     new = self.alerting.propose(new, now)
@@ -178,21 +179,18 @@ class Dispatcher:
                     new = decide.change_incident_status(inc, cmd.status, now)
                 elif isinstance(cmd, RecordCprGuidance):
                     new = cpr_guidance.record(inc, cmd.step, cmd.who, now, cmd.reason, cmd.end)
+                    details = cpr_guidance.journal_details(cmd.step, cmd.reason, cmd.end)
                 elif isinstance(cmd, AddIncidentNote):
                     new = decide.add_note(inc, cmd.text, cmd.who, now)
                 elif isinstance(cmd, ChangeIncidentLocation):
                     new = decide.relocate(inc, cmd.position, cmd.address, cmd.who, now)
-                else:
-                    raise NotBuiltError(f"{type(cmd).__name__} is not handled")
-                out = Outcome(incident=new)
-                details: dict[str, str] = {}
-                if isinstance(cmd, RecordCprGuidance):
-                    details = cpr_guidance.journal_details(cmd.step, cmd.reason, cmd.end)
-                elif isinstance(cmd, ChangeIncidentLocation):  # history tells where from
-                    details = {
+                    details = {  # the history tells where from
                         "from": decide.place_text(inc.position, inc.address),
                         "to": decide.place_text(new.position, new.address),
                     }
+                else:
+                    raise NotBuiltError(f"{type(cmd).__name__} is not handled")
+                out = Outcome(incident=new)
                 await self.executor.commit(h.region, cmd, [new], out, details=details)
             log.debug(
                 "incident_changed",
@@ -392,8 +390,7 @@ class Dispatcher:
                     unit, cmd.status, inc, now, cmd.occurred_at
                 )
                 details = decide.late_entry_details(new_unit, cmd.occurred_at, inc)
-                at = None if cmd.occurred_at is None else new_unit.status_at  # as clamped
-                new_inc, withdrawn = _prenotifications_follow(unit, new_unit, inc, new_inc, now, at)
+                new_inc, withdrawn = _prenotifications_follow(unit, new_unit, inc, new_inc, now)
                 records: list[Incident | Unit] = [new_unit] + ([new_inc] if new_inc else [])
                 out = Outcome(incident=new_inc, unit=new_unit)
                 # Entered later: the journal keeps when it happened, for the review.
@@ -410,17 +407,17 @@ def _prenotifications_follow(
     inc: Incident | None,
     new_inc: Incident | None,
     now: float,
-    at: float | None = None,
 ) -> tuple[Incident | None, list[str]]:
     """What a unit's status change does to its open pre-notification, in the same write:
-    AT_HOSPITAL stamps the arrival; leaving the incident before the hospital withdraws
+    AT_HOSPITAL stamps the arrival (when the unit's status says it came: a time entered
+    later included); leaving the incident before the hospital withdraws
     it (the ids withdrawn are returned: the hospital is told after the commit). The
     incident to write (``new_inc``, or ``inc`` changed only here), or None."""
     if inc is None:
         return new_inc, []
     current = new_inc or inc
     if new_unit.status is UnitStatus.AT_HOSPITAL:
-        arrived = prenotify.mark_arrived(current, unit.id, now, at)
+        arrived = prenotify.mark_arrived(current, unit.id, now, new_unit.status_at)
         return (arrived if arrived is not current else new_inc), []
     if unit.incident_id and not new_unit.incident_id:
         why = f"unit {unit.id} {new_unit.status.value} from the scene: not transported"

@@ -424,10 +424,8 @@ def accept(
     new.base_doctor = base_doctor
     new.answered_by = who
     new.answered_at = now
-    new_unit = copy.deepcopy(unit)
-    new_unit.status = UnitStatus.ASSIGNED
+    new_unit = decide.with_status(unit, UnitStatus.ASSIGNED, now)
     new_unit.mission_id = mission.id
-    new_unit.updated_at = new_unit.status_at = now
     return new, new_unit
 
 
@@ -485,10 +483,8 @@ def _stand_down(
         return new, None
     if unit.mission_id != mission.id:
         raise PreconditionError(unit.id, f"unit is not on air mission {mission.id}")
-    new_unit = copy.deepcopy(unit)
-    new_unit.status = UnitStatus.AVAILABLE_MOBILE
+    new_unit = decide.with_status(unit, UnitStatus.AVAILABLE_MOBILE, now)
     new_unit.mission_id = ""
-    new_unit.updated_at = new_unit.status_at = now
     return new, new_unit
 
 

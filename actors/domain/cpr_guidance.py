@@ -158,7 +158,8 @@ def note_text(g: CprGuidance, when: Callable[[float], str]) -> str:
     return text
 
 
-#: How the guidance ended, for people (the EIDO note; the CLI and console have their own).
+#: How the guidance ended, for people (the EIDO note and the CLI; the console has its own
+#: words in its languages).
 END_TEXT: dict[CprEnd, str] = {
     CprEnd.ROSC: "the patient breathes normally again",
     CprEnd.CALL_LOST: "the call was lost",

@@ -127,6 +127,17 @@ def place_text(p: Position, address: str) -> str:
     return f"{address} [{at}]" if address else at
 
 
+def with_status(unit: Unit, status: UnitStatus, now: float, at: float | None = None) -> Unit:
+    """A copy of ``unit`` in ``status``: changed ``now``, the status from ``at`` (a time
+    entered later) or ``now``. Every status change goes through here, so ``status_at``,
+    the bound of a time entered later, is never left behind."""
+    new = _copy(unit)
+    new.status = status
+    new.status_at = now if at is None else at
+    new.updated_at = now
+    return new
+
+
 def assign(inc: Incident, unit: Unit, now: float) -> tuple[Incident, Unit]:
     """Assign an available unit: the unit becomes assigned, the incident dispatched."""
     if unit.incident_id or not unit.available:
@@ -141,11 +152,8 @@ def assign(inc: Incident, unit: Unit, now: float) -> tuple[Incident, Unit]:
         )
     new_inc.assigned_unit_ids.append(unit.id)
     new_inc.updated_at = now
-    new_unit = _copy(unit)
-    new_unit.status = UnitStatus.ASSIGNED
-    new_unit.status_at = now
+    new_unit = with_status(unit, UnitStatus.ASSIGNED, now)
     new_unit.incident_id = inc.id
-    new_unit.updated_at = now
     return new_inc, new_unit
 
 
@@ -163,11 +171,8 @@ def release(inc: Incident, unit: Unit, now: float) -> tuple[Incident, Unit]:
     """Call a unit off an incident; it becomes available (mobile, where it is)."""
     if unit.incident_id != inc.id or unit.id not in inc.assigned_unit_ids:
         raise PreconditionError(unit.id, f"unit is not assigned to incident {inc.id}")
-    new_unit = _copy(unit)
-    new_unit.status = UnitStatus.AVAILABLE_MOBILE
-    new_unit.status_at = now
+    new_unit = with_status(unit, UnitStatus.AVAILABLE_MOBILE, now)
     new_unit.incident_id = ""
-    new_unit.updated_at = now
     return _detach(inc, unit.id, now), new_unit
 
 
@@ -199,10 +204,7 @@ def change_unit_status(
         if inc is not None and at < inc.created_at:
             raise PreconditionError(unit.id, f"a time before incident {inc.id} was received")
     new_status = unit_lifecycle.transition(unit.id, unit.status, status)
-    new_unit = _copy(unit)
-    new_unit.status = new_status
-    new_unit.status_at = now if at is None else at
-    new_unit.updated_at = now
+    new_unit = with_status(unit, new_status, now, at)
     if not unit.incident_id:
         return new_unit, None
     if inc is None or inc.id != unit.incident_id:

@@ -109,7 +109,7 @@ TCPR_MEASURES: dict[CprStep, str] = {
 }
 #: The services of trippelvarsling, whose alert delay is measured from the 113 call.
 TRIPPEL_SERVICES: tuple[AlertService, ...] = (AlertService.FIRE_110, AlertService.POLICE_112)
-NO_CALL = "no_call"
+NO_CALL = cpr_guidance.NO_CALL  # one reason, whatever the measure
 NOT_SENT = "not_sent"
 
 # Journal commands that matter here (cheap pre-filter for a caller reading the journal).
@@ -318,15 +318,15 @@ def first_on_scene(entries: Iterable[Mapping[str, Any]]) -> dict[str, float]:
     """
     first: dict[str, float] = {}
     for e in entries:
-        reached = e.get(ON_SCENE_OF)
-        if reached:  # an arrival entered later: it counts whether or not it moved the incident
-            at = happened_at(e)
-            if reached not in first or at < first[reached]:
-                first[reached] = at
-        if e.get("command") not in (UNIT_STATUS, INCIDENT_STATUS) or not _puts_on_scene(e):
+        reached: list[str] = []
+        if e.get("command") in (UNIT_STATUS, INCIDENT_STATUS) and _puts_on_scene(e):
+            reached = _ids(e)
+        if e.get(ON_SCENE_OF):  # an arrival entered later, whether or not it moved the incident
+            reached.append(e[ON_SCENE_OF])
+        if not reached:
             continue
-        for ident in _ids(e):
-            at = happened_at(e)
+        at = happened_at(e)
+        for ident in reached:
             if ident not in first or at < first[ident]:
                 first[ident] = at
     return first

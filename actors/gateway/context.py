@@ -16,10 +16,7 @@ from actors.gateway.router import Router
 from actors.gateway.watch_hub import WatchHub
 from cluster.config import ClusterConfig
 from cluster.etcd import EtcdClient
-from cluster.etcd_tls import etcd_tls
 from cluster.keys import Keys
-from cluster.pki import expiries
-from cluster.tls import service_identity
 
 
 @dataclass
@@ -36,9 +33,10 @@ class GatewayContext:
     history: History = field(init=False)
     access_log: AccessLog = field(init=False)
     revocations: Revocations = field(init=False)
-    # When the certificates this gateway loaded expire, by identity (metrics: the
-    # on-call engineer is warned before TLS stops on every link at once).
-    certificates: dict[str, float] = field(init=False)
+    # When the certificates this gateway loaded expire, by identity (read for its
+    # metrics endpoint, when it has one: the on-call engineer is warned before TLS stops
+    # on every link at once).
+    certificates: dict[str, float] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.keys = Keys(self.config.key_prefix)
@@ -48,9 +46,6 @@ class GatewayContext:
         retention_s = self.config.access_log_retention_days * 86400.0
         self.access_log = AccessLog(self.history.archive, self.address, retention_s)
         self.revocations = Revocations(self.history.archive, self.config.revocation_poll_s)
-        self.certificates = expiries(
-            {"service": service_identity(self.config), "etcd-client": etcd_tls(self.config)}
-        )
 
     @property
     def regions(self) -> set[str]:

@@ -232,7 +232,7 @@ def change_unit_status(req: pb.ChangeUnitStatusRequest, who: str, now: float) ->
     assert status is not None
     occurred = None
     if req.HasField("occurred_at"):
-        occurred = req.occurred_at.ToNanoseconds() / 1e9
+        occurred = timestamp_s(req.occurred_at, "occurred_at")
         if occurred > now + CLOCK_SKEW_S:
             raise InvalidArgumentError("occurred_at", "is in the future")
         if occurred < now - MAX_LATE_S:

@@ -207,7 +207,7 @@ class SnapshotReader:
             len(revocations.by_serial),
             revocations.read_age_s(snap.at),
         )
-        snap.certificates = dict(self.gw.certificates)
+        snap.certificates = self.gw.certificates  # read at start, never changed
         snap.archive = archive_lags(snap.centres.values(), snap.at)
         # Ownerless time only where the etcd read itself says nobody owns the region.
         if snap.sources["regions"]:

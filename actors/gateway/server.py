@@ -53,8 +53,9 @@ from amk.dispatch.v1 import dispatch_pb2 as pb
 from cluster.config import ClusterConfig
 from cluster.errors import ConfigError
 from cluster.etcd import EtcdClient
-from cluster.etcd_tls import etcd_client_for
+from cluster.etcd_tls import etcd_client_for, etcd_tls
 from cluster.keys import Keys
+from cluster.pki import expiries
 from cluster.tls import INSECURE_WARNING, bind, service_identity
 
 log = structlog.get_logger("amk.gateway")
@@ -157,6 +158,9 @@ class Gateway:
         address = self.config.metrics_address(self.address)
         if address is None:
             return
+        gw.certificates = expiries(
+            {"service": service_identity(self.config), "etcd-client": etcd_tls(self.config)}
+        )
         collector = SnapshotCollector(
             SnapshotReader(gw).read,
             asyncio.get_running_loop(),

@@ -144,12 +144,10 @@ def export_incident(
     if cpr_guidance.shared(inc.cpr):  # EIDO has no field: a note for people
         g = inc.cpr
         assert g is not None
-        n = {
-            **prologue(
-                cid("note/cpr"), max(g.started_at, g.compressions_at, g.not_given_at, g.ended_at)
-            )
-        }
-        n["notesActionComments"] = html.escape(cpr_guidance.note_text(inc.cpr, iso_time))
+        n = prologue(
+            cid("note/cpr"), max(g.started_at, g.compressions_at, g.not_given_at, g.ended_at)
+        )
+        n["notesActionComments"] = html.escape(cpr_guidance.note_text(g, iso_time))
         notes.append(n)
 
     incident: dict[str, Any] = prologue(cid("incident"), inc.updated_at)

@@ -17,6 +17,13 @@ export const AT_PATIENT = new Set([
   'AIR_MISSION_STATE_ON_SCENE', 'AIR_MISSION_STATE_TRANSPORTING', 'AIR_MISSION_STATE_AT_HOSPITAL',
 ]);
 
+/** What a withdrawal's answer says of its timing: 'too_late' (the aircraft was at the
+ * patient), 'after_end' (the mission had ended), or '' (it stood the aircraft down). */
+export function withdrawalLateness(answer) {
+  if (AT_PATIENT.has(answer)) return 'too_late';
+  return answer === 'AIR_MISSION_STATE_COMPLETED' || answer === 'AIR_MISSION_STATE_DECLINED' ? 'after_end' : '';
+}
+
 /** Readiness of an aircraft, in the order the overview lists them. */
 export const READINESS = ['ready', 'mission', 'busy', 'out'];
 

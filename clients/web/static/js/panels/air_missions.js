@@ -7,7 +7,7 @@
 // redrawn as it changes, its forms only when its state does, so nobody loses what they
 // were typing. Above the missions, the region's aircraft and their readiness
 // (`air_fleet.js`); a mission clicked on the map is brought into view here.
-import { AIRCRAFT, AT_PATIENT, ENDED, INBOUND, readiness, servedAirRegions } from '../air.js';
+import { AIRCRAFT, ENDED, INBOUND, readiness, servedAirRegions, withdrawalLateness } from '../air.js';
 import { h, throttled, timeOfDay, when } from '../dom.js';
 import { field, hidden, input, rpcForm, textarea } from '../forms.js';
 import { en, t } from '../i18n.js';
@@ -163,9 +163,9 @@ function facts(m) {
 export function withdrawal(m) {
   if (!m.withdrawn_at) return null;
   const answer = m.withdrawal_answer || 'AIR_MISSION_STATE_UNSPECIFIED';
-  const late = AT_PATIENT.has(answer) ? t('airdesk.withdrawn_too_late')
-    : answer === 'AIR_MISSION_STATE_COMPLETED' || answer === 'AIR_MISSION_STATE_DECLINED'
-      ? t('airdesk.withdrawn_after_end', { state: en(answer) }) : '';
+  const lateness = withdrawalLateness(answer);
+  const late = lateness === 'too_late' ? t('airdesk.withdrawn_too_late')
+    : lateness === 'after_end' ? t('airdesk.withdrawn_after_end', { state: en(answer) }) : '';
   return h('div', { class: 'air-withdrawn', dataset: { late: String(Boolean(late)) } },
     t('airdesk.withdrawn', {
       region: regionName(m.incident_region), time: timeOfDay(m.withdrawn_at),

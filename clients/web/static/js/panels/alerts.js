@@ -11,7 +11,7 @@
 // not told. An air ambulance request is withdrawn with its own button, until the
 // aircraft is at the patient: the AMK-LA is told (retried until it answers), so the
 // reason is asked for and required.
-import { AIRCRAFT, AT_PATIENT, ENDED } from '../air.js';
+import { AIRCRAFT, AT_PATIENT, ENDED, withdrawalLateness } from '../air.js';
 import { rpc } from '../api.js';
 import { h, timeOfDay } from '../dom.js';
 import { act, errorSlot, field, hidden, rpcForm, select, textarea } from '../forms.js';
@@ -153,10 +153,9 @@ function facts(a, state) {
   else if (a.withdrawn_at) out.push(t('alerts.cancelled', { at: timeOfDay(a.withdrawn_at), by: a.withdrawn_by || '' }));
   // The AMK-LA's answer, when it could not stand the aircraft down.
   const answer = a.withdrawal_answer || 'AIR_MISSION_STATE_UNSPECIFIED';
-  if (AT_PATIENT.has(answer)) out.push(t('alerts.air_withdrawal_too_late'));
-  else if (answer === 'AIR_MISSION_STATE_COMPLETED' || answer === 'AIR_MISSION_STATE_DECLINED') {
-    out.push(t('alerts.air_withdrawal_after_end', { state: en(answer) }));
-  }
+  const lateness = withdrawalLateness(answer);
+  if (lateness === 'too_late') out.push(t('alerts.air_withdrawal_too_late'));
+  else if (lateness === 'after_end') out.push(t('alerts.air_withdrawal_after_end', { state: en(answer) }));
   // The note is why it was withdrawn or declined (the latest reason given), or what
   // changed (a hospital's new destination); an escalation's own note only repeats the
   // escalated line above.

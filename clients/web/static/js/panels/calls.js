@@ -69,14 +69,12 @@ export function callsPanel() {
   }
   showStatus(null);
 
-  // The call is over here (linked, made an incident, closed): hide it, and the
-  // new-incident form no longer makes an incident from it.
-  const endCall = (id) => {
+  // The call is over here (linked, made an incident, closed: 'call-ended', from this
+  // panel or the new-incident form): hide it (the form, on the same event, lets it go).
+  on('call-ended', (id) => {
     ended.add(id);
     if (shownCall === id) showAnswered(null);
-    emit('call-closed', { id });
-  };
-  on('call-done', endCall);
+  });
 
   function showAnswered(call) {
     answered.hidden = !call;
@@ -93,7 +91,7 @@ export function callsPanel() {
         if (!desk.incident) throw new Error(t('calls.select_incident_first'));
         await rpc('LinkCall', { call_id: call.id, incident_id: desk.incident });
         const incident = desk.incident;
-        endCall(call.id);
+        emit('call-ended', call.id);
         done.textContent = t('calls.linked', { incident });
       }));
     }
@@ -105,7 +103,7 @@ export function callsPanel() {
     ], {
       extraClass: 'call-close inline',
       done: (closed) => {
-        endCall(closed.id);
+        emit('call-ended', closed.id);
         done.textContent = t('calls.closed', { outcome: t(`calls.outcome.${closed.outcome}`) });
       },
     }) : null;

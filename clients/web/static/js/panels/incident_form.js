@@ -37,7 +37,7 @@ export function incidentFormPanel() {
     build: (body) => { fromCall = body.call_id || ''; return body; },
     done: (incident) => {
       // Made from an answered call: the call is over (the calls panel hides it).
-      if (fromCall) emit('call-done', fromCall);
+      if (fromCall) emit('call-ended', fromCall);
       putIncident(incident);
       selectIncident(incident.id);
       done.textContent = t('form.created', { id: incident.id });
@@ -60,9 +60,10 @@ export function incidentFormPanel() {
     callId.value = call.id;
     address.focus();
   });
-  // The call ended otherwise (closed, linked): the form no longer makes an incident of it.
-  on('call-closed', (call) => {
-    if (callId.value === call.id) form.reset();
+  // The call ended (closed, linked, or made an incident): the form no longer makes an
+  // incident of it.
+  on('call-ended', (id) => {
+    if (callId.value === id) form.reset();
   });
   // Alt+N: a new incident at the last click on the map, else at the map's centre.
   on('shortcut-new-incident', () => {
