@@ -199,6 +199,13 @@ def cmd_release(ctx: Context) -> int:
     return ctx.emit(assignment, assignment_renderable)
 
 
+def cmd_divert(ctx: Context) -> int:
+    a = ctx.args
+    client = ctx.client()
+    assignment = client.divert_unit(a.unit, a.to, a.from_, a.reason, request_id=a.request_id)
+    return ctx.emit(assignment, assignment_renderable)
+
+
 def cmd_watch(ctx: Context) -> int:
     """The live board; with ``--json``, the raw events, one JSON object per line."""
     client = ctx.client()
@@ -474,6 +481,15 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("incident", metavar="INCIDENT")
         sub.add_argument("unit", metavar="UNIT")
         _request_id_option(sub)
+
+    divert = command(commands, "divert", cmd_divert, "send a unit on its way elsewhere instead")
+    divert.add_argument("unit", metavar="UNIT")
+    divert.add_argument("--to", required=True, metavar="INCIDENT", help="where it goes now")
+    divert.add_argument(
+        "--from", dest="from_", required=True, metavar="INCIDENT", help="where it was going"
+    )
+    divert.add_argument("--reason", default="", help="required unless --to is more urgent")
+    _request_id_option(divert)
 
     etcd = command(commands, "etcd", None, "etcd maintenance")
     etcd_actions = etcd.add_subparsers(dest="etcd_command", metavar="ACTION", required=True)

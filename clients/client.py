@@ -450,6 +450,24 @@ class AmkClient(OperationsMixin):
         )
         return self._unary("ReleaseUnit", request)
 
+    def divert_unit(
+        self,
+        unit_id: str,
+        incident_id: str,
+        from_incident_id: str,
+        reason: str = "",
+        request_id: str | None = None,
+    ) -> pb.Assignment:
+        """Send a unit on its way to ``from_incident_id`` to ``incident_id`` instead."""
+        request = pb.DivertUnitRequest(
+            request_id=_request_id(request_id),
+            incident_id=incident_id,
+            unit_id=unit_id,
+            from_incident_id=from_incident_id,
+            reason=reason,
+        )
+        return self._unary("DivertUnit", request)
+
     # ------------------------------------------------------------ watch and status
 
     def watch(self, regions: str | Iterable[str] = (), from_revision: int = 0) -> WatchStream:

@@ -269,8 +269,12 @@ def units_table(units: Iterable[pb.Unit], title: str = "Units") -> Table:
 
 
 def assignment_renderable(assignment: pb.Assignment) -> Group:
-    """Both sides of an assign/release, as they are after it."""
-    return Group(incident_panel(assignment.incident), unit_panel(assignment.unit))
+    """Both sides of an assign/release, as they are after it (a diversion: the incident
+    the unit left too)."""
+    parts = [incident_panel(assignment.incident), unit_panel(assignment.unit)]
+    if assignment.HasField("from_incident"):
+        parts.append(incident_panel(assignment.from_incident))
+    return Group(*parts)
 
 
 def stream_summary_text(summary: pb.StreamUnitPositionsSummary) -> Text:

@@ -29,7 +29,7 @@ from actors.centre.core import CentreCore
 from actors.centre.executor import Executor
 from actors.centre.prenotifying import PreNotifier
 from actors.centre.region_host import Record, RegionHost
-from actors.domain import calls, cpr_guidance, decide, prenotify
+from actors.domain import calls, cpr_guidance, decide, kpi, prenotify
 from actors.domain.commands import (
     AbandonCall,
     AbortAirMission,
@@ -47,6 +47,7 @@ from actors.domain.commands import (
     Command,
     ConfirmPreNotificationByPhone,
     CreateIncident,
+    DivertUnit,
     EscalateAlert,
     HandOverIncident,
     IncidentCommand,
@@ -202,6 +203,8 @@ class Dispatcher:
             return out
         if isinstance(cmd, AssignUnit | ReleaseUnit):
             return await self._run_pair(cmd, now)
+        if isinstance(cmd, DivertUnit):
+            return await self._divert(cmd, now)
         if isinstance(cmd, HandOverIncident):
             return await self._hand_over_incident(cmd, now)
         if isinstance(cmd, AdoptIncident):
@@ -291,6 +294,50 @@ class Dispatcher:
             incident=inc.id,
             unit=unit.id,
             lent_from=moved.get(unit.id, ""),
+        )
+        return out
+
+    async def _divert(self, cmd: DivertUnit, now: float) -> Outcome:
+        """One unit from one incident to another, in one transaction guarded by the
+        regions of both incidents (routed to the new incident's owner). The incident it
+        leaves must be served here too: a unit working another centre's incident is
+        released there first."""
+        ht, _ = await self.executor.find_incident(cmd.incident_id)
+        try:
+            hu, _ = await self.executor.find_unit(cmd.unit_id)
+            hf, _ = await self.executor.find_incident(cmd.from_incident_id)
+        except NotFoundError as e:
+            raise PreconditionError(
+                cmd.unit_id, f"unit or incident {cmd.from_incident_id} is served by another"
+                " centre: release the unit there, then assign it here",
+            ) from e  # fmt: skip
+        ids = (cmd.incident_id, cmd.from_incident_id, cmd.unit_id)
+        async with self.core.mailboxes.enter(*ids):
+            to_inc = ht.incidents[cmd.incident_id]
+            from_inc = hf.incidents[cmd.from_incident_id]
+            unit = hu.units[cmd.unit_id]
+            left, new_to, new_unit = decide.divert(from_inc, to_inc, unit, cmd.reason, cmd.who, now)
+            why = f"unit {unit.id} diverted to {to_inc.id}: the patient is not coming with it"
+            left, withdrawn = prenotify.withdraw_for_unit(left, unit.id, why, now)
+            moved: dict[str, str] = {}
+            if unit.region != to_inc.region:
+                new_unit.region = to_inc.region  # lent on to the new incident's region
+                moved[unit.id] = unit.region
+            out = Outcome(incident=new_to, unit=new_unit, from_incident=left)
+            details = {"diverted_from": from_inc.id, kpi.DIVERTED_TO: to_inc.id}
+            records: list[Record] = [new_to, left, new_unit]
+            await self.executor.commit(
+                ht.region, cmd, records, out, moved_from=moved, details=details
+            )
+        for alert_id in withdrawn:
+            self.prenotifier.withdraw(left, alert_id)
+        self.core.log.info(
+            "unit_diverted",
+            region=to_inc.region,
+            incident=to_inc.id,
+            unit=unit.id,
+            from_incident=from_inc.id,
+            token=ht.fence.token,
         )
         return out
 

@@ -146,9 +146,7 @@ class Executor:
         cache would keep the old copies until a later write to them failed as stale, and
         every scan and decision until then would read the past."""
         keys = []
-        for rec in (outcome.incident, outcome.unit, outcome.call, outcome.mission):
-            if rec is None:
-                continue
+        for rec in outcome.records():
             for region, host in self.core.hosts.items():
                 cached = host.table_of(rec).get(rec.id)
                 if region != rec.region:

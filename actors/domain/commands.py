@@ -141,6 +141,21 @@ class ReleaseUnit:
 
 
 @dataclass(frozen=True, slots=True)
+class DivertUnit:
+    """Take a unit on its way to ``from_incident_id`` and send it to ``incident_id``, in
+    one transaction. ``from_incident_id`` is where the dispatcher saw it going: if it was
+    sent elsewhere meanwhile, the command is refused rather than taking it from there."""
+
+    request_id: str
+    incident_id: str
+    unit_id: str
+    from_incident_id: str
+    reason: str = ""
+    who: str = "console"
+    fingerprint: str = ""  # the API request it came from (see IDEMPOTENCY)
+
+
+@dataclass(frozen=True, slots=True)
 class HandOverIncident:
     """Move an incident, with its assigned units, to another region."""
 
@@ -520,7 +535,7 @@ IncidentCommand = (
     | ChangeIncidentLocation
 )
 UnitCommand = ChangeUnitStatus | ReportUnitPosition
-PairCommand = AssignUnit | ReleaseUnit
+PairCommand = AssignUnit | ReleaseUnit | DivertUnit
 MoveCommand = HandOverIncident | LendUnit | AdoptIncident
 CallCommand = ReceiveCall | AbandonCall | AnswerNextCall | LinkCall | CloseCall | SetCallSharing
 Command = (

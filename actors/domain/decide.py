@@ -11,9 +11,9 @@ from __future__ import annotations
 import copy
 from typing import Any, TypeVar
 
-from actors.domain import cpr_guidance, incident_lifecycle, unit_lifecycle
+from actors.domain import cpr_guidance, diversion, incident_lifecycle, unit_lifecycle
 from actors.domain.commands import CreateIncident
-from actors.domain.errors import PreconditionError
+from actors.domain.errors import InvalidArgumentError, PreconditionError
 from actors.domain.kpi import OCCURRED_AT, ON_SCENE_OF
 from actors.domain.model import (
     Incident,
@@ -168,12 +168,59 @@ def _detach(inc: Incident, unit_id: str, now: float) -> Incident:
 
 
 def release(inc: Incident, unit: Unit, now: float) -> tuple[Incident, Unit]:
-    """Call a unit off an incident; it becomes available (mobile, where it is)."""
+    """Call a unit off an incident; it becomes available (mobile, where it is).
+
+    Not while it transports a patient: it would be offered for the next call with a
+    patient aboard, and the hospital told that the patient is not coming. The crew
+    frees it by its own statuses (at hospital, then available)."""
     if unit.incident_id != inc.id or unit.id not in inc.assigned_unit_ids:
         raise PreconditionError(unit.id, f"unit is not assigned to incident {inc.id}")
+    if unit.status is UnitStatus.TRANSPORTING:
+        raise PreconditionError(
+            unit.id, "unit is transporting a patient: it becomes free when its crew reports"
+            " at hospital and then available (ChangeUnitStatus)",
+        )  # fmt: skip
     new_unit = with_status(unit, UnitStatus.AVAILABLE_MOBILE, now)
     new_unit.incident_id = ""
     return _detach(inc, unit.id, now), new_unit
+
+
+def divert(
+    from_inc: Incident, to_inc: Incident, unit: Unit, reason: str, who: str, now: float
+) -> tuple[Incident, Incident, Unit]:
+    """Send a unit on its way to one incident to another instead, in one step: no moment
+    when it is free and another dispatcher takes it, and both incidents say why.
+
+    Only before arrival (assigned or en route): a crew on scene is with a patient, and
+    leaving them is a release, decided first. A reason is required when the new incident
+    is not more urgent than the one the unit leaves (the review asks why). The incident
+    left waits again when the unit was its last, with a note naming where it went; its
+    open pre-notification is the caller's to withdraw.
+    """
+    if unit.incident_id != from_inc.id or unit.id not in from_inc.assigned_unit_ids:
+        raise PreconditionError(
+            unit.id, f"unit is not on incident {from_inc.id}"
+            + (f" (it works {unit.incident_id})" if unit.incident_id else " (it is free)"),
+        )  # fmt: skip
+    if unit.status not in diversion.ON_ITS_WAY:
+        raise PreconditionError(
+            unit.id, f"unit is {unit.status.value} at {from_inc.id}: only a unit on its way"
+            " is diverted (release it first if it can leave)",
+        )  # fmt: skip
+    if not incident_lifecycle.is_open(to_inc.status):
+        raise PreconditionError(to_inc.id, f"incident is {to_inc.status.value}")
+    if not reason and not diversion.more_urgent(to_inc.urgency, from_inc.urgency):
+        raise InvalidArgumentError(
+            "reason", f"required: {to_inc.id} is not more urgent than {from_inc.id}"
+        )
+    why = f": {reason}" if reason else ""
+    left = _detach(from_inc, unit.id, now)
+    left.notes.append(Note(f"Unit {unit.id} diverted to {to_inc.id}{why}", who, now))
+    freed = with_status(unit, UnitStatus.AVAILABLE_MOBILE, now)
+    freed.incident_id = ""
+    new_to, new_unit = assign(to_inc, freed, now)
+    new_to.notes.append(Note(f"Unit {unit.id} diverted here from {from_inc.id}{why}", who, now))
+    return left, new_to, new_unit
 
 
 def change_unit_status(

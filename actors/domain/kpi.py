@@ -9,7 +9,8 @@ Measures, per region (and per urgency for the incident measures):
     (:mod:`actors.domain.response_time`). No urgency (UNSPECIFIED).
 ``dispatch``
     time to dispatch: ``incident.created_at`` to the ``at`` of the first journal entry
-    of command ``AssignUnit`` whose ``ids`` name the incident. An incident never
+    of command ``AssignUnit`` whose ``ids`` name the incident (or ``DivertUnit`` sending
+    a unit to it). An incident never
     assigned a unit is not counted. No national target.
 ``response``
     the national response-time indicator: akutt missions whose urgency did not change,
@@ -114,9 +115,10 @@ NOT_SENT = "not_sent"
 
 # Journal commands that matter here (cheap pre-filter for a caller reading the journal).
 ASSIGN = "AssignUnit"
+DIVERT, DIVERTED_TO = "DivertUnit", "diverted_to"  # dispatches the incident it names there
 UNIT_STATUS = "ChangeUnitStatus"
 INCIDENT_STATUS = "ChangeIncidentStatus"
-RELEVANT_COMMANDS: frozenset[str] = frozenset({ASSIGN, UNIT_STATUS, INCIDENT_STATUS})
+RELEVANT_COMMANDS: frozenset[str] = frozenset({ASSIGN, DIVERT, UNIT_STATUS, INCIDENT_STATUS})
 
 # Set on a journal entry by a caller that looked up the command's stored result: the
 # incident's status after the command (see :func:`status_lookups_needed`).
@@ -271,12 +273,14 @@ def _ids(entry: Mapping[str, Any]) -> list[str]:
 
 
 def first_dispatch(entries: Iterable[Mapping[str, Any]]) -> dict[str, float]:
-    """Per id named by an ``AssignUnit`` entry: the ``at`` of the earliest such entry."""
+    """Per id named by an ``AssignUnit`` entry, or a ``DivertUnit`` entry's incident
+    diverted to: the ``at`` of the earliest such entry."""
     first: dict[str, float] = {}
     for e in entries:
-        if e.get("command") != ASSIGN:
+        command = e.get("command")
+        if command not in (ASSIGN, DIVERT):
             continue
-        for ident in _ids(e):
+        for ident in _ids(e) if command == ASSIGN else e.get(DIVERTED_TO, "").split()[:1]:
             at = float(e["at"])
             if ident not in first or at < first[ident]:
                 first[ident] = at

@@ -492,6 +492,12 @@ class Outcome:
     unit: Unit | None = None
     call: Call | None = None
     mission: AirMission | None = None
+    from_incident: Incident | None = None  # a diversion's: the incident the unit left
+
+    def records(self) -> tuple[StoredRecord, ...]:
+        """Every record the answer names."""
+        named = (self.incident, self.unit, self.call, self.mission, self.from_incident)
+        return tuple(r for r in named if r is not None)
 
     def encode(
         self, fingerprint: str = "", encoded: Sequence[tuple[StoredRecord, bytes]] = ()
@@ -515,6 +521,7 @@ class Outcome:
             ("unit", self.unit),
             ("call", self.call),
             ("mission", self.mission),
+            ("from_incident", self.from_incident),
         )
         for name, rec in named:
             if rec is None:
@@ -531,6 +538,9 @@ class Outcome:
             unit=Unit.from_dict(d["unit"], revision) if "unit" in d else None,
             call=Call.from_dict(d["call"], revision) if "call" in d else None,
             mission=AirMission.from_dict(d["mission"], revision) if "mission" in d else None,
+            from_incident=(
+                Incident.from_dict(d["from_incident"], revision) if "from_incident" in d else None
+            ),
         )
 
     def _require(self, record: Any, kind: str) -> Any:
@@ -545,6 +555,9 @@ class Outcome:
 
     def require_unit(self) -> Unit:
         return self._require(self.unit, "unit")
+
+    def require_from_incident(self) -> Incident:
+        return self._require(self.from_incident, "incident left")
 
     def require_call(self) -> Call:
         return self._require(self.call, "call")

@@ -24,6 +24,7 @@ from actors.domain.commands import (
     ChangeUnitStatus,
     ConfirmPreNotificationByPhone,
     CreateIncident,
+    DivertUnit,
     ReceiveCall,
     RecordCprGuidance,
     ReleaseUnit,
@@ -271,6 +272,22 @@ def release_unit(req: pb.ReleaseUnitRequest, who: str) -> ReleaseUnit:
         v.request_id(req.request_id),
         v.entity_id(req.incident_id, "incident_id"),
         v.entity_id(req.unit_id, "unit_id"),
+        who,
+    )
+
+
+def divert_unit(req: pb.DivertUnitRequest, who: str) -> DivertUnit:
+    incident_id = v.entity_id(req.incident_id, "incident_id")
+    from_id = v.entity_id(req.from_incident_id, "from_incident_id")
+    if from_id == incident_id:
+        raise InvalidArgumentError("incident_id", "the unit already works this incident")
+    reason = v.one_line(v.text(req.reason.strip(), "reason", limit=v.MAX_ADDRESS), "reason")
+    return DivertUnit(
+        v.request_id(req.request_id),
+        incident_id,
+        v.entity_id(req.unit_id, "unit_id"),
+        from_id,
+        reason,
         who,
     )
 

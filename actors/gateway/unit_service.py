@@ -1,5 +1,6 @@
 """Units of ``amk.dispatch.v1.DispatchService``: list, read, status and position reports
-from crews, recommendations, and assigning or releasing a unit.
+from crews, recommendations (with the units a diversion could take), and assigning,
+releasing or diverting a unit.
 
 Assigning a unit of another centre's region lends it in the same transaction: the
 gateway names the unit's region in the command so the owner can guard both tokens.
@@ -7,17 +8,19 @@ gateway names the unit's region in the command so the owner can guard both token
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import grpc
 import structlog
 
+from actors.domain import diversion
 from actors.domain.commands import AssignUnit, Command
 from actors.domain.errors import InvalidArgumentError
-from actors.domain.model import Outcome, Unit, UnitKind, UnitStatus
-from actors.domain.recommend import recommend
+from actors.domain.model import Incident, Outcome, Unit, UnitKind, UnitStatus, Urgency
+from actors.domain.recommend import Recommendation, recommend
 from actors.gateway import convert as conv
 from actors.gateway.context import GatewayContext
 from actors.gateway.identity import current_claims, current_identity
@@ -128,6 +131,19 @@ class UnitRpcs:
         return await self._pair(context, lambda: conv.release_unit(request, current_identity.get()))
 
     @rpc
+    async def DivertUnit(self, request, context) -> pb.Assignment:
+        cmd = conv.divert_unit(request, current_identity.get())
+        lookup = self.gw.lookup
+        lookup.unit_region(cmd.unit_id)  # an unknown unit: NOT_FOUND here
+        lookup.incident_region(cmd.from_incident_id)
+        out = await self.gw.router.route(lookup.incident_region(cmd.incident_id), cmd, context)
+        return pb.Assignment(
+            incident=conv.incident_pb(out.require_incident()),
+            unit=conv.unit_pb(out.require_unit()),
+            from_incident=conv.incident_pb(out.require_from_incident()),
+        )
+
+    @rpc
     async def RecommendUnits(self, request, context) -> pb.RecommendUnitsResponse:
         conv.v.entity_id(request.incident_id, "incident_id")
         if not 0 <= request.limit <= MAX_RECOMMENDATIONS:
@@ -151,20 +167,49 @@ class UnitRpcs:
             inc.urgency,
             limit=request.limit or DEFAULT_RECOMMENDATIONS,
         )
+        diversions = await self._diversions(inc, units.values())
+
+        def answer(r: Recommendation) -> pb.Recommendation:
+            return pb.Recommendation(
+                rank=r.rank,
+                unit=conv.unit_pb(units[r.unit_id]),
+                eta_s=r.eta_s,
+                distance_km=r.distance_km,
+                mode=r.mode,
+                reason=r.reason,
+                note=_air_note(r.note, units[r.unit_id].region, air_region),
+            )
+
         return pb.RecommendUnitsResponse(
-            recommendations=[
-                pb.Recommendation(
-                    rank=r.rank,
-                    unit=conv.unit_pb(units[r.unit_id]),
-                    eta_s=r.eta_s,
-                    distance_km=r.distance_km,
-                    mode=r.mode,
-                    reason=r.reason,
-                    note=_air_note(r.note, units[r.unit_id].region, air_region),
-                )
-                for r in ranked
-            ]
+            recommendations=[answer(r) for r in ranked],
+            diversions=[answer(r) for r in diversions],
         )
+
+    async def _diversions(self, inc: Incident, units: Iterable[Unit]) -> list[Recommendation]:
+        """Units on their way to a less urgent incident that a DivertUnit to ``inc`` would
+        take: the incident they work must be served by the instance that serves
+        ``inc``'s region (one transaction), so only units of such regions are looked at
+        (a unit on its way is lent to its incident's region)."""
+        owner = self.gw.lookup.directory.owner
+        here = owner(inc.region)
+        if here is None or inc.urgency is Urgency.VANLIG:
+            return []
+
+        def same_owner(region: str) -> bool:
+            there = owner(region)
+            return there is not None and there.record.instance == here.record.instance
+
+        on_way = [
+            u
+            for u in units
+            if u.status in diversion.ON_ITS_WAY and u.incident_id and same_owner(u.region)
+        ]
+        ids = {u.incident_id for u in on_way} - {inc.id}
+        found = await asyncio.gather(
+            *(self.gw.lookup.incident(i) for i in ids), return_exceptions=True
+        )
+        working = {i.id: i for i in found if isinstance(i, Incident)}  # gone: left out
+        return diversion.candidates(on_way, working, inc)
 
 
 def _air_note(note: str, unit_region: str, air_region: str | None) -> str:

@@ -79,6 +79,7 @@ EXPOSED: dict[str, str] = {
     "RecommendUnits": DISPATCH,
     "AssignUnit": DISPATCH,
     "ReleaseUnit": DISPATCH,
+    "DivertUnit": DISPATCH,
     "GetClusterStatus": DISPATCH,
     "SignIn": DISPATCH,
     "SignOut": DISPATCH,

@@ -1,5 +1,6 @@
 """Supervisors' hand-overs against real etcd and Ray: whole regions, incidents, units;
-and a gateway killed while a client works through the other one."""
+and a gateway killed while a client works through the other one; a unit diverted from one
+incident to another (one transaction, refusals that write nothing)."""
 
 from __future__ import annotations
 
@@ -314,3 +315,141 @@ async def test_eido_export_validates_and_import_export_round_trips(cluster, stub
             timeout=10,
         )
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "eido" in err.value.details()
+
+
+# ---------------------------------------------------------------- a unit diverted
+
+
+async def _refused(etcd, call, code: grpc.StatusCode, needle: str) -> None:
+    """``call`` fails with ``code`` naming ``needle`` (details or field) and writes nothing."""
+    before = await etcd.revision()
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await call
+    field = dict(err.value.trailing_metadata() or ()).get("amk-field", "")
+    assert err.value.code() == code, err.value.details()
+    assert needle in (err.value.details() or "") or needle == field, (err.value.details(), field)
+    assert await etcd.revision() == before
+
+
+async def test_a_unit_on_its_way_is_diverted_to_a_more_urgent_incident(stub, etcd, cluster):
+    oslo = pb.Position(lat=59.9139, lon=10.7522, accuracy_m=25)
+
+    async def incident(code: str) -> pb.Incident:
+        req = pb.CreateIncidentRequest(
+            request_id=rid(), region="oslo", position=oslo, criteria_code=code
+        )
+        return await stub.CreateIncident(req, timeout=10)
+
+    vanlig, akutt = await incident("V.01.01"), await incident("A.11.01")
+    units = await stub.ListUnits(
+        pb.ListUnitsRequest(
+            regions=["oslo"],
+            status=pb.UNIT_STATUS_AVAILABLE_AT_STATION,
+            kind=pb.UNIT_KIND_ROAD_AMBULANCE,
+        ),
+        timeout=10,
+    )
+    unit = units.units[0]
+    await stub.AssignUnit(
+        pb.AssignUnitRequest(request_id=rid(), incident_id=vanlig.id, unit_id=unit.id), timeout=10
+    )
+
+    async def status(s: int) -> pb.Unit:
+        req = pb.ChangeUnitStatusRequest(request_id=rid(), unit_id=unit.id, status=s)
+        return await stub.ChangeUnitStatus(req, timeout=10)
+
+    await status(pb.UNIT_STATUS_EN_ROUTE)
+    # The akutt's recommendations offer it, ranked, with the incident it would leave.
+    recs = await stub.RecommendUnits(pb.RecommendUnitsRequest(incident_id=akutt.id), timeout=10)
+    offered = {r.unit.id: r for r in recs.diversions}
+    assert offered[unit.id].unit.incident_id == vanlig.id and offered[unit.id].eta_s > 0
+    assert unit.id not in {r.unit.id for r in recs.recommendations}
+    recs = await stub.RecommendUnits(pb.RecommendUnitsRequest(incident_id=vanlig.id), timeout=10)
+    assert not recs.diversions  # nothing is less urgent than vanlig
+
+    def divert(to: str, frm: str, reason: str = "", request_id: str = "") -> pb.DivertUnitRequest:
+        return pb.DivertUnitRequest(
+            request_id=request_id or rid(),
+            incident_id=to,
+            unit_id=unit.id,
+            from_incident_id=frm,
+            reason=reason,
+        )
+
+    failed, bad = grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.INVALID_ARGUMENT
+    await _refused(etcd, stub.DivertUnit(divert(akutt.id, akutt.id)), bad, "incident_id")
+    # Where the dispatcher saw it going is checked: not taken from an incident it left.
+    await _refused(etcd, stub.DivertUnit(divert(vanlig.id, akutt.id)), failed, "not on incident")
+
+    first = divert(akutt.id, vanlig.id)
+    moved = await stub.DivertUnit(first, timeout=10)
+    assert (moved.unit.status, moved.unit.incident_id) == (pb.UNIT_STATUS_ASSIGNED, akutt.id)
+    assert moved.incident.status == pb.INCIDENT_STATUS_DISPATCHED
+    assert list(moved.incident.assigned_unit_ids) == [unit.id]
+    left = moved.from_incident
+    assert (left.id, left.status, list(left.assigned_unit_ids)) == (
+        vanlig.id, pb.INCIDENT_STATUS_TRIAGED, [],
+    )  # fmt: skip
+    assert left.notes[-1].text == f"Unit {unit.id} diverted to {akutt.id}"
+    assert await stub.DivertUnit(first, timeout=10) == moved  # a retry: the same answer
+    got = await stub.GetIncident(pb.GetIncidentRequest(incident_id=vanlig.id), timeout=10)
+    assert got.revision == left.revision and not got.assigned_unit_ids
+    keys = Keys(cluster.config.key_prefix)
+    journal, _ = await etcd.get_prefix(keys.journal_prefix("oslo"))
+    (entry,) = [
+        e for e in (json.loads(kv.value) for kv in journal) if e["request_id"] == first.request_id
+    ]
+    assert entry["command"] == "DivertUnit"
+    assert (entry["diverted_from"], entry["diverted_to"]) == (vanlig.id, akutt.id)
+    assert set(entry["ids"]) == {vanlig.id, akutt.id, unit.id}
+
+    # Back to the less urgent incident only with a reason.
+    await _refused(etcd, stub.DivertUnit(divert(vanlig.id, akutt.id)), bad, "reason")
+    # Arrived: not diverted; transporting: not released (a patient aboard).
+    await status(pb.UNIT_STATUS_EN_ROUTE)
+    await status(pb.UNIT_STATUS_ON_SCENE)
+    on_scene = divert(vanlig.id, akutt.id, "road closed")
+    await _refused(etcd, stub.DivertUnit(on_scene), failed, "only a unit on its way")
+    await status(pb.UNIT_STATUS_TRANSPORTING)
+    release = pb.ReleaseUnitRequest(request_id=rid(), incident_id=akutt.id, unit_id=unit.id)
+    await _refused(etcd, stub.ReleaseUnit(release), failed, "transporting a patient")
+    await status(pb.UNIT_STATUS_AT_HOSPITAL)
+    await status(pb.UNIT_STATUS_AVAILABLE_AT_STATION)
+
+
+async def test_a_unit_working_another_centres_incident_is_not_diverted(stub, etcd):
+    drammen = pb.Position(lat=59.7439, lon=10.2045, accuracy_m=25)
+    theirs = await stub.CreateIncident(
+        pb.CreateIncidentRequest(request_id=rid(), region="vestre-viken", position=drammen),
+        timeout=10,
+    )
+    ours = await stub.CreateIncident(
+        pb.CreateIncidentRequest(
+            request_id=rid(),
+            region="oslo",
+            position=pb.Position(lat=59.9139, lon=10.7522),
+            criteria_code="A.11.01",
+        ),
+        timeout=10,
+    )
+    units = await stub.ListUnits(
+        pb.ListUnitsRequest(
+            regions=["vestre-viken"],
+            status=pb.UNIT_STATUS_AVAILABLE_AT_STATION,
+            kind=pb.UNIT_KIND_ROAD_AMBULANCE,
+        ),
+        timeout=10,
+    )
+    unit = units.units[0]
+    await stub.AssignUnit(
+        pb.AssignUnitRequest(request_id=rid(), incident_id=theirs.id, unit_id=unit.id), timeout=10
+    )
+    request = pb.DivertUnitRequest(
+        request_id=rid(), incident_id=ours.id, unit_id=unit.id, from_incident_id=theirs.id
+    )
+    await _refused(
+        etcd, stub.DivertUnit(request), grpc.StatusCode.FAILED_PRECONDITION, "another centre"
+    )
+    await stub.ReleaseUnit(
+        pb.ReleaseUnitRequest(request_id=rid(), incident_id=theirs.id, unit_id=unit.id), timeout=10
+    )

@@ -480,12 +480,14 @@ class Unit(_message.Message):
     def __init__(self, id: _Optional[str] = ..., call_sign: _Optional[str] = ..., region: _Optional[str] = ..., kind: _Optional[_Union[UnitKind, str]] = ..., crew: _Optional[_Union[CrewLevel, str]] = ..., status: _Optional[_Union[UnitStatus, str]] = ..., position: _Optional[_Union[Position, _Mapping]] = ..., station: _Optional[str] = ..., incident_id: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ..., air_mission_id: _Optional[str] = ...) -> None: ...
 
 class Assignment(_message.Message):
-    __slots__ = ("incident", "unit")
+    __slots__ = ("incident", "unit", "from_incident")
     INCIDENT_FIELD_NUMBER: _ClassVar[int]
     UNIT_FIELD_NUMBER: _ClassVar[int]
+    FROM_INCIDENT_FIELD_NUMBER: _ClassVar[int]
     incident: Incident
     unit: Unit
-    def __init__(self, incident: _Optional[_Union[Incident, _Mapping]] = ..., unit: _Optional[_Union[Unit, _Mapping]] = ...) -> None: ...
+    from_incident: Incident
+    def __init__(self, incident: _Optional[_Union[Incident, _Mapping]] = ..., unit: _Optional[_Union[Unit, _Mapping]] = ..., from_incident: _Optional[_Union[Incident, _Mapping]] = ...) -> None: ...
 
 class CreateIncidentRequest(_message.Message):
     __slots__ = ("request_id", "region", "position", "address", "caller_number", "complaint_chapter", "criteria_code", "notes", "call_id")
@@ -1035,10 +1037,12 @@ class Recommendation(_message.Message):
     def __init__(self, rank: _Optional[int] = ..., unit: _Optional[_Union[Unit, _Mapping]] = ..., eta_s: _Optional[float] = ..., distance_km: _Optional[float] = ..., mode: _Optional[str] = ..., reason: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
 
 class RecommendUnitsResponse(_message.Message):
-    __slots__ = ("recommendations",)
+    __slots__ = ("recommendations", "diversions")
     RECOMMENDATIONS_FIELD_NUMBER: _ClassVar[int]
+    DIVERSIONS_FIELD_NUMBER: _ClassVar[int]
     recommendations: _containers.RepeatedCompositeFieldContainer[Recommendation]
-    def __init__(self, recommendations: _Optional[_Iterable[_Union[Recommendation, _Mapping]]] = ...) -> None: ...
+    diversions: _containers.RepeatedCompositeFieldContainer[Recommendation]
+    def __init__(self, recommendations: _Optional[_Iterable[_Union[Recommendation, _Mapping]]] = ..., diversions: _Optional[_Iterable[_Union[Recommendation, _Mapping]]] = ...) -> None: ...
 
 class AssignUnitRequest(_message.Message):
     __slots__ = ("request_id", "incident_id", "unit_id")
@@ -1059,6 +1063,20 @@ class ReleaseUnitRequest(_message.Message):
     incident_id: str
     unit_id: str
     def __init__(self, request_id: _Optional[str] = ..., incident_id: _Optional[str] = ..., unit_id: _Optional[str] = ...) -> None: ...
+
+class DivertUnitRequest(_message.Message):
+    __slots__ = ("request_id", "incident_id", "unit_id", "from_incident_id", "reason")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    UNIT_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    incident_id: str
+    unit_id: str
+    from_incident_id: str
+    reason: str
+    def __init__(self, request_id: _Optional[str] = ..., incident_id: _Optional[str] = ..., unit_id: _Optional[str] = ..., from_incident_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class WatchRequest(_message.Message):
     __slots__ = ("regions", "from_revision")

@@ -124,6 +124,11 @@ class DispatchServiceStub:
                 request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ReleaseUnitRequest.SerializeToString,
                 response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Assignment.FromString,
                 _registered_method=True)
+        self.DivertUnit = channel.unary_unary(
+                '/amk.dispatch.v1.DispatchService/DivertUnit',
+                request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.DivertUnitRequest.SerializeToString,
+                response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Assignment.FromString,
+                _registered_method=True)
         self.Watch = channel.unary_stream(
                 '/amk.dispatch.v1.DispatchService/Watch',
                 request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.WatchRequest.SerializeToString,
@@ -374,6 +379,16 @@ class DispatchServiceServicer:
 
     def ReleaseUnit(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DivertUnit(self, request, context):
+        """Diversion: a unit on its way (assigned or en route) to one incident sent to another
+        instead, in one transaction; the answer holds both incidents. FAILED_PRECONDITION
+        when the unit is no longer on from_incident_id, has arrived, or works an incident
+        another centre serves; a reason is required unless the new incident is more urgent.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -662,6 +677,11 @@ def add_DispatchServiceServicer_to_server(servicer, server):
             'ReleaseUnit': grpc.unary_unary_rpc_method_handler(
                     servicer.ReleaseUnit,
                     request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ReleaseUnitRequest.FromString,
+                    response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Assignment.SerializeToString,
+            ),
+            'DivertUnit': grpc.unary_unary_rpc_method_handler(
+                    servicer.DivertUnit,
+                    request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.DivertUnitRequest.FromString,
                     response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Assignment.SerializeToString,
             ),
             'Watch': grpc.unary_stream_rpc_method_handler(
@@ -1275,6 +1295,33 @@ class DispatchService:
             target,
             '/amk.dispatch.v1.DispatchService/ReleaseUnit',
             amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ReleaseUnitRequest.SerializeToString,
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Assignment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DivertUnit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.dispatch.v1.DispatchService/DivertUnit',
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.DivertUnitRequest.SerializeToString,
             amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Assignment.FromString,
             options,
             channel_credentials,
