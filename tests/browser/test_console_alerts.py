@@ -1,7 +1,8 @@
 """Alerts from the web console's selected incident, in headless chromium: trippelvarsling
 to 110 and 112 (sent with a click, acknowledged by the partner or on the phone,
-escalated in red, withdrawn with a reason), and a hospital suggested, chosen and
-pre-notified (air ambulance requests: ``test_console_air.py``). The partners are
+escalated in red, withdrawn with a reason), a hospital suggested, chosen and
+pre-notified (air ambulance requests: ``test_console_air.py``), and a unit on its way
+diverted from the recommendations. The partners are
 ``clients/partner_stub.py`` on loopback (``tests/browser/conftest.py``: the module's
 deployment alerts them and escalates after 2 s); the deployment is the session's etcd
 and Ray, five centres.
@@ -236,3 +237,44 @@ async def test_a_hospital_is_suggested_chosen_and_pre_notified_from_the_incident
     assert "ola" in phoned.who and json.loads(phoned.details_json)["by_phone"] == "slagvakta"
     assert page.amk_errors == []
     await page.context.close()
+
+
+async def test_a_unit_on_its_way_to_a_vanlig_incident_is_diverted_to_an_akutt_one(
+    browser, web, stub
+) -> None:
+    """The akutt incident's recommendations list, apart, the unit driving to a vanlig
+    incident nearby; one click diverts it: the unit is the akutt's, the vanlig incident
+    waits again with a note, and the row is gone from the list asked again."""
+    vanlig = await incident(stub, BISLETT, "V.01.01", f"Bislett {uuid.uuid4().hex[:6]}")
+    akutt = await incident(stub, KARL_JOHAN, "A.10.01", f"Karl Johan {uuid.uuid4().hex[:6]}")
+    recs = await stub.RecommendUnits(pb.RecommendUnitsRequest(incident_id=vanlig.id), timeout=10)
+    unit = next(r.unit for r in recs.recommendations if r.unit.kind == pb.UNIT_KIND_ROAD_AMBULANCE)
+    await stub.AssignUnit(
+        pb.AssignUnitRequest(request_id=rid(), incident_id=vanlig.id, unit_id=unit.id), timeout=10
+    )
+    await stub.ChangeUnitStatus(
+        pb.ChangeUnitStatusRequest(
+            request_id=rid(), unit_id=unit.id, status=pb.UNIT_STATUS_EN_ROUTE
+        ),
+        timeout=10,
+    )
+    page = await open_console(browser, web, web.token("ola", "dispatcher", "oslo"))
+    await page.locator(f'#incidents [data-incident-id="{akutt.id}"]').click()
+    offered = page.locator(f'#diversions tr[data-unit-id="{unit.id}"][data-from="{vanlig.id}"]')
+    await offered.wait_for(timeout=WAIT_MS)
+    assert vanlig.id in (await offered.locator(".leaving").text_content() or "")
+    await offered.locator('button[data-action="DivertUnit"]').click()
+    await page.locator(
+        f'#units [data-unit-id="{unit.id}"][data-status="UNIT_STATUS_ASSIGNED"]'
+    ).wait_for(timeout=WAIT_MS)
+    await offered.wait_for(state="detached", timeout=WAIT_MS)
+    left = await stub.GetIncident(pb.GetIncidentRequest(incident_id=vanlig.id), timeout=10)
+    now = await stub.GetIncident(pb.GetIncidentRequest(incident_id=akutt.id), timeout=10)
+    assert list(now.assigned_unit_ids) == [unit.id] and not left.assigned_unit_ids
+    assert left.status == pb.INCIDENT_STATUS_TRIAGED
+    assert left.notes[-1].text == f"Unit {unit.id} diverted to {akutt.id}"
+    assert page.amk_errors == []
+    await page.context.close()
+    await stub.ReleaseUnit(
+        pb.ReleaseUnitRequest(request_id=rid(), incident_id=akutt.id, unit_id=unit.id), timeout=10
+    )

@@ -1,5 +1,7 @@
 // Recommended units for the selected incident (RecommendUnits): rank, unit, ETA,
 // distance and the reason in words; one click (or Alt+1..9) assigns one (AssignUnit).
+// Below them, units on their way to a less urgent incident, which one click diverts
+// here (DivertUnit): no shortcut, so that Alt+1..9 only ever sends a free unit.
 import { rpc } from '../api.js';
 import { desk, onSelectIncident } from '../desk.js';
 import { clock, h } from '../dom.js';
@@ -16,9 +18,20 @@ export function recommendationsPanel() {
     ? h('button', { type: 'button', dataset: { action: 'RecommendUnits' }, 'aria-keyshortcuts': 'Alt+R' }, t('action.RecommendUnits'))
     : null;
 
+  const diversions = h('tbody', { id: 'diversions' });
+  const divertTitle = h('h3', { hidden: true }, t('recs.diversions'));
+  const divertWrap = h('div', { class: 'table-wrap', hidden: true },
+    h('table', { class: 'list' }, diversions));
+
+  function showDiversions(incidentId, recs) {
+    diversions.replaceChildren(...recs.map((r) => divertRow(incidentId, r)));
+    divertTitle.hidden = divertWrap.hidden = !recs.length;
+  }
+
   async function load() {
     const id = desk.incident;
     body.replaceChildren();
+    showDiversions(id, []);
     if (!id) {
       info.textContent = t('recs.none_selected');
       return;
@@ -29,6 +42,37 @@ export function recommendationsPanel() {
     const recs = res.recommendations || [];
     info.textContent = recs.length ? t('recs.for', { id }) : t('recs.empty', { id });
     body.replaceChildren(...recs.map((r, i) => row(id, r, i)));
+    showDiversions(id, res.diversions || []);
+  }
+
+  function divertRow(incidentId, rec) {
+    const unit = rec.unit || {};
+    const from = store.incidents.get(unit.incident_id);
+    const cells = [
+      h('td', {}, h('strong', {}, unit.call_sign || unit.id), h('br'), h('small', {}, `${en(unit.kind)} · ${en(unit.status)}`)),
+      h('td', { class: 'leaving' }, t('recs.leaving', { id: unit.incident_id }),
+        from ? h('small', {}, ` (${en(from.urgency)})`) : null),
+      h('td', { class: 'eta' }, clock(Number(rec.eta_s))),
+      h('td', {}, `${Number(rec.distance_km || 0).toFixed(1)} km`),
+      h('td', { class: 'reason' }, rec.reason || ''),
+    ];
+    if (can('DivertUnit')) {
+      const name = unit.call_sign || unit.id;
+      const b = h('button', {
+        type: 'button', class: 'small secondary', dataset: { action: 'DivertUnit' },
+        'aria-label': t('recs.divert_label', { unit: name, from: unit.incident_id, incident: incidentId }),
+      }, t('action.DivertUnit'));
+      b.addEventListener('click', () => act(b, error, async () => {
+        const a = await rpc('DivertUnit', { incident_id: incidentId, unit_id: unit.id, from_incident_id: unit.incident_id });
+        putIncident(a.incident);
+        putIncident(a.from_incident);
+        putUnit(a.unit);
+        await load();
+        info.textContent = t('recs.diverted', { unit: name, from: unit.incident_id, id: incidentId });
+      }));
+      cells.push(h('td', {}, b));
+    }
+    return h('tr', { dataset: { unitId: unit.id, from: unit.incident_id } }, cells);
   }
 
   function row(incidentId, rec, index) {
@@ -64,6 +108,7 @@ export function recommendationsPanel() {
   onSelectIncident(() => {
     error.textContent = '';
     body.replaceChildren();
+    showDiversions(desk.incident, []);
     // A dispatcher wants the list at once; others ask for it (Alt+R).
     if (button && can('AssignUnit') && desk.incident) act(button, error, load);
     else info.textContent = desk.incident ? t('recs.ask', { id: desk.incident }) : t('recs.none_selected');
@@ -80,7 +125,7 @@ export function recommendationsPanel() {
     placeOf = place;
     if (!moved || !body.children.length) return;
     if (button && can('AssignUnit')) act(button, error, load);
-    else { body.replaceChildren(); info.textContent = t('recs.ask', { id }); }
+    else { body.replaceChildren(); showDiversions(id, []); info.textContent = t('recs.ask', { id }); }
   });
   onSelectIncident(() => { placeOf = JSON.stringify(store.incidents.get(desk.incident)?.position || null); });
   on('shortcut-recommend', () => button?.click());
@@ -95,5 +140,7 @@ export function recommendationsPanel() {
     h('div', { class: 'table-wrap' },
       h('table', { class: 'list' },
         h('thead', {}, h('tr', {}, heads.map((k) => h('th', { scope: 'col' }, t(k))))),
-        body)));
+        body)),
+    divertTitle,
+    divertWrap);
 }
