@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from google.protobuf.message import Message
-from rich.console import RenderableType
+from rich.console import Group, RenderableType
 from rich.text import Text
 
 from clients.cli_base import (
@@ -21,7 +21,8 @@ from clients.cli_base import (
     _request_id_option,
 )
 from clients.client import CALL_OUTCOME, CALL_STATUS, URGENCY, enum_choices, enum_name
-from clients.render import incident_panel, unit_panel
+from clients.render import incident_panel, incidents_table, unit_panel
+from clients.render_time import format_time
 
 
 def _region_line(status: Message) -> RenderableType:
@@ -83,6 +84,21 @@ def cmd_call_list(ctx: Context) -> int:
     a = ctx.args
     calls = ctx.client().list_calls(regions=_regions(a), status=a.status)
     return ctx.emit(calls, _listing(_calls_lines, "no calls"))
+
+
+def cmd_call_history(ctx: Context) -> int:
+    a = ctx.args
+    found = ctx.client().caller_history(a.number, regions=_regions(a), hours=a.hours)
+
+    def human(h: Message) -> RenderableType:
+        if not (h.incidents or h.calls):
+            return Text(f"no contact from {a.number} in the last {h.hours} h", style="dim")
+        return Group(
+            incidents_table(h.incidents, f"Incidents from {a.number}, last {h.hours} h"),
+            Text("\n".join(f"{format_time(c.arrived_at)} {_call_line(c).plain}" for c in h.calls)),
+        )
+
+    return ctx.emit(found, human)
 
 
 def cmd_call_answer(ctx: Context) -> int:
@@ -247,7 +263,9 @@ def add_ops_commands(commands: Any, command: Callable[..., argparse.ArgumentPars
     rec.add_argument("incident", metavar="INCIDENT")
     rec.add_argument("--limit", type=int, default=10)
 
-    call = command(commands, "call", None, "113 calls: receive, list, answer, link, close, abandon")
+    call = command(
+        commands, "call", None, "113 calls: receive, list, answer, link, close, abandon, history"
+    )
     cl = call.add_subparsers(dest="call_command", metavar="ACTION", required=True)
     recv = command(cl, "receive", cmd_call_receive, "queue a call (the telephony side)")
     recv.add_argument("--lat", type=float, required=True)
@@ -282,6 +300,10 @@ def add_ops_commands(commands: Any, command: Callable[..., argparse.ArgumentPars
     abandon = command(cl, "abandon", cmd_call_abandon, "the caller hung up before an answer")
     abandon.add_argument("call", metavar="CALL")
     _request_id_option(abandon)
+    history = command(cl, "history", cmd_call_history, "earlier contacts from one number")
+    history.add_argument("number", metavar="NUMBER")
+    history.add_argument("--hours", type=int, default=0, help="the window (default 72, max 168)")
+    _region_option(history, "incidents and calls")
     metrics = command(cl, "metrics", cmd_call_metrics, "answer times against the 10 s target")
     _region_option(metrics, "calls")
 

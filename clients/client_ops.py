@@ -127,6 +127,15 @@ class OperationsMixin:
         )
         return list(self._unary("ListCalls", req).calls)
 
+    def caller_history(
+        self, caller_number: str, regions: str | Iterable[str] = (), hours: int = 0
+    ) -> pb.CallerHistory:
+        """Earlier incidents and calls from ``caller_number`` (0 hours: the last 72)."""
+        req = pb.ListCallerHistoryRequest(
+            caller_number=caller_number, regions=_split_csv(regions), hours=hours
+        )
+        return self._unary("ListCallerHistory", req)
+
     def call_metrics(self, regions: str | Iterable[str] = ()) -> pb.CallMetrics:
         return self._unary("GetCallMetrics", pb.GetCallMetricsRequest(regions=_split_csv(regions)))
 

@@ -14,6 +14,7 @@ import time
 
 import structlog
 
+from actors.domain import caller_history
 from actors.domain import calls as call_rules
 from actors.domain import validation as v
 from actors.domain.commands import AbandonCall, AnswerNextCall, CloseCall, LinkCall
@@ -162,6 +163,27 @@ class CallRpcs:
         ]
         found.sort(key=call_rules.queue_order)
         return pb.ListCallsResponse(calls=[conv.call_pb(c) for c in found])
+
+    @rpc
+    async def ListCallerHistory(self, request, context) -> pb.CallerHistory:
+        number = v.caller_number(request.caller_number)
+        hours = caller_history.window_hours(request.hours)
+        regions = conv.regions_filter(
+            list(request.regions), self.gw.regions, default=self.gw.lookup.area_regions
+        )
+        since = time.time() - hours * 3600.0
+        incidents = [i for r in regions for i in await self.gw.lookup.incidents(r)]
+        calls = await self.gw.lookup.calls(regions)
+        old_incidents, old_calls = await self.gw.history.archived_records(regions, since)
+        found, rang = caller_history.earlier(
+            incidents + old_incidents, calls + old_calls, number, since
+        )
+        live = {i.id for i in incidents}
+        out = pb.CallerHistory(calls=[conv.call_pb(c) for c in rang], hours=hours)
+        for inc in found:
+            out.incidents.append(conv.incident_pb(inc))
+            out.incidents[-1].archived = inc.id not in live  # closed, read-only
+        return out
 
     @rpc
     async def GetCallMetrics(self, request, context) -> pb.CallMetrics:

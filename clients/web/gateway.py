@@ -87,6 +87,7 @@ EXPOSED: dict[str, str] = {
     "LinkCall": DISPATCH,
     "CloseCall": DISPATCH,
     "ListCalls": DISPATCH,
+    "ListCallerHistory": DISPATCH,
     "GetCallMetrics": DISPATCH,
     "GetKpis": DISPATCH,
     "ListAlerts": DISPATCH,

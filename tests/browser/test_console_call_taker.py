@@ -1,8 +1,9 @@
 """A call-taker's and a dispatcher's own entries at the web console, in headless
 chromium: telephone-guided CPR from the selected incident (the guidance and the caller's
 first compressions with a click each, its end, a correction), an answered 113 call
-closed without an incident, an incident's place told better, and a crew's arrival
-entered with the time it gave on the radio. The API has each. The module's deployment
+closed without an incident, one from a number that rang before, an incident's place
+told better, and a crew's arrival entered with the time it gave on the radio. The API
+has each. The module's deployment
 (five centres, the session's etcd and Ray) and its web server.
 """
 
@@ -221,6 +222,52 @@ async def test_an_answered_call_ends_without_an_incident_with_how_it_ended(
         "Henvist til Oslo legevakt",
     )
     assert closed.closed_by.startswith("lise")
+    assert page.amk_errors == []
+    await page.context.close()
+
+
+async def test_an_answered_call_from_a_number_that_rang_before_shows_what_it_came_to(
+    browser, web, stub
+) -> None:
+    """A caller who rang an hour ago rings again: the answered call shows, with the
+    emphasis of the last day, the earlier incident from that number (written another
+    way), and not the call being talked on."""
+    import random
+
+    digits = f"9{random.randrange(10**7):07d}"
+    earlier = await stub.CreateIncident(
+        pb.CreateIncidentRequest(
+            request_id=rid(),
+            region="oslo",
+            position=pb.Position(lat=BISLETT[0], lon=BISLETT[1], accuracy_m=30),
+            caller_number=f"0047 {digits}",
+            criteria_code="V.01.01",
+        ),
+        timeout=10,
+    )
+    call = await stub.ReceiveCall(
+        pb.ReceiveCallRequest(
+            request_id=rid(),
+            caller_number=f"+47 {digits[:3]} {digits[3:5]} {digits[5:]}",
+            position=pb.Position(lat=BISLETT[0], lon=BISLETT[1], accuracy_m=30),
+        ),
+        timeout=10,
+    )
+    page = await open_console(browser, web, web.token("mona", "call-taker", "oslo"))
+    await page.locator(f'#calls [data-call-id="{call.id}"]').wait_for(timeout=WAIT_MS)
+    await page.click('button[data-action="AnswerNextCall"]')
+    shown = page.locator(".answered-call:not([hidden])")
+    await shown.wait_for(timeout=WAIT_MS)
+    assert call.id in (await shown.locator("dd.mono").text_content() or "")
+    history = shown.locator('.caller-history[data-state="recent"]')
+    await history.wait_for(timeout=WAIT_MS)
+    (line,) = await history.locator("li.earlier-incident.recent").all_text_contents()
+    assert earlier.id in line
+    assert await history.locator("li.earlier-call").count() == 0  # the call talked on
+    close = shown.locator("form.call-close")
+    await close.locator('[name="outcome"]').select_option("CALL_OUTCOME_ADVICE")
+    await close.locator('button[data-action="CloseCall"]').click()
+    await page.locator(".answered-call[hidden]").wait_for(state="attached", timeout=WAIT_MS)
     assert page.amk_errors == []
     await page.context.close()
 

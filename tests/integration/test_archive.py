@@ -318,3 +318,58 @@ async def test_crash_between_archive_write_and_delete_loses_and_doubles_nothing(
 
 async def _absent(path) -> bool:
     return not path.exists()
+
+
+async def test_a_number_that_rang_before_finds_its_archived_and_live_contacts(stub, etcd, cluster):
+    """ListCallerHistory: an incident from the number, closed and archived, and a live
+    incident and a waiting call from it, written three ways, newest first; another
+    number's incident is not among them."""
+    import random
+
+    keys = Keys(cluster.config.key_prefix)
+    digits = f"9{random.randrange(10**7):07d}"
+
+    async def from_number(number: str) -> pb.Incident:
+        return await stub.CreateIncident(
+            pb.CreateIncidentRequest(
+                request_id=rid(),
+                region="oslo",
+                position=OSLO,
+                caller_number=number,
+                criteria_code="V.01.01",
+            ),
+            timeout=10,
+        )
+
+    first = await from_number(f"+47 {digits[:3]} {digits[3:5]} {digits[5:]}")
+    await stub.ChangeIncidentStatus(
+        pb.ChangeIncidentStatusRequest(
+            request_id=rid(), incident_id=first.id, status=pb.INCIDENT_STATUS_CLOSED
+        ),
+        timeout=10,
+    )
+    await eventually(lambda: gone_from_etcd(etcd, keys, first.id), "incident archived")
+    second = await from_number(f"0047{digits}")
+    await from_number(f"+47 4{digits[1:]}")  # another number
+    call = await stub.ReceiveCall(
+        pb.ReceiveCallRequest(
+            request_id=rid(),
+            caller_number=digits,
+            position=pb.Position(lat=59.9139, lon=10.7522, accuracy_m=40),
+        ),
+        timeout=10,
+    )
+    found = await stub.ListCallerHistory(
+        pb.ListCallerHistoryRequest(caller_number=f"+47{digits}"), timeout=10
+    )
+    assert [(i.id, i.archived) for i in found.incidents] == [
+        (second.id, False),
+        (first.id, True),
+    ]
+    assert [c.id for c in found.calls] == [call.id] and found.hours == 72
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await stub.ListCallerHistory(
+            pb.ListCallerHistoryRequest(caller_number=digits, hours=169), timeout=10
+        )
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert dict(err.value.trailing_metadata() or ()).get("amk-field") == "hours"

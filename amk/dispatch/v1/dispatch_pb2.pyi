@@ -1450,6 +1450,26 @@ class ListCallsResponse(_message.Message):
     calls: _containers.RepeatedCompositeFieldContainer[Call]
     def __init__(self, calls: _Optional[_Iterable[_Union[Call, _Mapping]]] = ...) -> None: ...
 
+class ListCallerHistoryRequest(_message.Message):
+    __slots__ = ("caller_number", "regions", "hours")
+    CALLER_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    REGIONS_FIELD_NUMBER: _ClassVar[int]
+    HOURS_FIELD_NUMBER: _ClassVar[int]
+    caller_number: str
+    regions: _containers.RepeatedScalarFieldContainer[str]
+    hours: int
+    def __init__(self, caller_number: _Optional[str] = ..., regions: _Optional[_Iterable[str]] = ..., hours: _Optional[int] = ...) -> None: ...
+
+class CallerHistory(_message.Message):
+    __slots__ = ("incidents", "calls", "hours")
+    INCIDENTS_FIELD_NUMBER: _ClassVar[int]
+    CALLS_FIELD_NUMBER: _ClassVar[int]
+    HOURS_FIELD_NUMBER: _ClassVar[int]
+    incidents: _containers.RepeatedCompositeFieldContainer[Incident]
+    calls: _containers.RepeatedCompositeFieldContainer[Call]
+    hours: int
+    def __init__(self, incidents: _Optional[_Iterable[_Union[Incident, _Mapping]]] = ..., calls: _Optional[_Iterable[_Union[Call, _Mapping]]] = ..., hours: _Optional[int] = ...) -> None: ...
+
 class GetCallMetricsRequest(_message.Message):
     __slots__ = ("regions",)
     REGIONS_FIELD_NUMBER: _ClassVar[int]

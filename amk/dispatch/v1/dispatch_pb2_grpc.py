@@ -184,6 +184,11 @@ class DispatchServiceStub:
                 request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ListCallsRequest.SerializeToString,
                 response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ListCallsResponse.FromString,
                 _registered_method=True)
+        self.ListCallerHistory = channel.unary_unary(
+                '/amk.dispatch.v1.DispatchService/ListCallerHistory',
+                request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ListCallerHistoryRequest.SerializeToString,
+                response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.CallerHistory.FromString,
+                _registered_method=True)
         self.GetCallMetrics = channel.unary_unary(
                 '/amk.dispatch.v1.DispatchService/GetCallMetrics',
                 request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.GetCallMetricsRequest.SerializeToString,
@@ -472,6 +477,16 @@ class DispatchServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListCallerHistory(self, request, context):
+        """Earlier contacts from one number: the incidents and calls from caller_number in the
+        regions given (empty: the caller's), live and archived, of the last `hours` (0: 72,
+        at most 168), newest first. A caller who rings again is a known risk: the call-taker
+        sees what the first call came to before triaging. Each record read is access-logged.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetCallMetrics(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -738,6 +753,11 @@ def add_DispatchServiceServicer_to_server(servicer, server):
                     servicer.ListCalls,
                     request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ListCallsRequest.FromString,
                     response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ListCallsResponse.SerializeToString,
+            ),
+            'ListCallerHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCallerHistory,
+                    request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ListCallerHistoryRequest.FromString,
+                    response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.CallerHistory.SerializeToString,
             ),
             'GetCallMetrics': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCallMetrics,
@@ -1620,6 +1640,33 @@ class DispatchService:
             '/amk.dispatch.v1.DispatchService/ListCalls',
             amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ListCallsRequest.SerializeToString,
             amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ListCallsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCallerHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.dispatch.v1.DispatchService/ListCallerHistory',
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ListCallerHistoryRequest.SerializeToString,
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.CallerHistory.FromString,
             options,
             channel_credentials,
             insecure,

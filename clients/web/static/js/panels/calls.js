@@ -7,6 +7,7 @@ import { rpc } from '../api.js';
 import { duration, fill, h, when } from '../dom.js';
 import { desk } from '../desk.js';
 import { act, field, hidden, input, rpcForm, select } from '../forms.js';
+import { callerHistory } from './caller_history.js';
 import { en, t } from '../i18n.js';
 import { can, centreName, inHealthRegion, regionById, session } from '../session.js';
 import { emit, on, store } from '../state.js';
@@ -115,6 +116,7 @@ export function callsPanel() {
         h('dt', {}, t('incident.position')), h('dd', {}, pos ? `${pos.lat.toFixed(5)}, ${pos.lon.toFixed(5)}` : '–'),
         call.urgency_hint && call.urgency_hint !== 'URGENCY_UNSPECIFIED' ? [h('dt', {}, t('calls.hint')), h('dd', {}, en(call.urgency_hint))] : null,
         h('dt', {}, t('calls.call_id')), h('dd', { class: 'mono' }, call.id)),
+      callerHistory(call),
       h('p', { class: 'hint' }, t('calls.form_filled')),
       link, linkError, close);
   }
