@@ -195,7 +195,9 @@ def cmd_assign(ctx: Context) -> int:
 
 def cmd_release(ctx: Context) -> int:
     a = ctx.args
-    assignment = ctx.client().release_unit(a.incident, a.unit, request_id=a.request_id)
+    assignment = ctx.client().release_unit(
+        a.incident, a.unit, request_id=a.request_id, reason=a.reason
+    )
     return ctx.emit(assignment, assignment_renderable)
 
 
@@ -481,6 +483,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("incident", metavar="INCIDENT")
         sub.add_argument("unit", metavar="UNIT")
         _request_id_option(sub)
+    release.add_argument("--reason", default="", help="required while it transports a patient")
 
     divert = command(commands, "divert", cmd_divert, "send a unit on its way elsewhere instead")
     divert.add_argument("unit", metavar="UNIT")

@@ -442,11 +442,14 @@ class AmkClient(OperationsMixin):
         return self._unary("AssignUnit", request)
 
     def release_unit(
-        self, incident_id: str, unit_id: str, request_id: str | None = None
+        self, incident_id: str, unit_id: str, request_id: str | None = None, reason: str = ""
     ) -> pb.Assignment:
-        """Take a unit off an incident."""
+        """Take a unit off an incident (``reason``: required while it transports a patient)."""
         request = pb.ReleaseUnitRequest(
-            request_id=_request_id(request_id), incident_id=incident_id, unit_id=unit_id
+            request_id=_request_id(request_id),
+            incident_id=incident_id,
+            unit_id=unit_id,
+            reason=reason,
         )
         return self._unary("ReleaseUnit", request)
 

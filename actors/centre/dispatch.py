@@ -274,12 +274,13 @@ class Dispatcher:
                     f"coordinated by the AMK-LA ({unit.region}): request it "
                     "(RequestAirAmbulance, amk air request), do not assign it",
                 )
-            step = decide.assign if isinstance(cmd, AssignUnit) else decide.release
-            new_inc, new_unit = step(inc, unit, now)
             withdrawn: list[str] = []
             if isinstance(cmd, ReleaseUnit):
-                why = f"unit {unit.id} released: the patient is not coming"
+                new_inc, new_unit = decide.release(inc, unit, now, cmd.reason, cmd.who)
+                why = f"unit {unit.id} released: " + (cmd.reason or "the patient is not coming")
                 new_inc, withdrawn = prenotify.withdraw_for_unit(new_inc, unit.id, why, now)
+            else:
+                new_inc, new_unit = decide.assign(inc, unit, now)
             moved: dict[str, str] = {}
             if isinstance(cmd, AssignUnit) and unit.region != inc.region:
                 new_unit.region = inc.region  # lent to the incident's region
@@ -298,24 +299,24 @@ class Dispatcher:
         return out
 
     async def _divert(self, cmd: DivertUnit, now: float) -> Outcome:
-        """One unit from one incident to another, in one transaction guarded by the
-        regions of both incidents (routed to the new incident's owner). The incident it
-        leaves must be served here too: a unit working another centre's incident is
-        released there first."""
-        ht, _ = await self.executor.find_incident(cmd.incident_id)
-        try:
-            hu, _ = await self.executor.find_unit(cmd.unit_id)
-            hf, _ = await self.executor.find_incident(cmd.from_incident_id)
-        except NotFoundError as e:
-            raise PreconditionError(
-                cmd.unit_id, f"unit or incident {cmd.from_incident_id} is served by another"
-                " centre: release the unit there, then assign it here",
-            ) from e  # fmt: skip
+        """One unit from one incident to another, in one transaction under the fences of
+        the regions of both incidents and the unit, all served here (routed to the new
+        incident's owner). A unit working another centre's incident is released there
+        first. The records are looked up again once locked: another command may have
+        moved the unit or an incident meanwhile."""
         ids = (cmd.incident_id, cmd.from_incident_id, cmd.unit_id)
         async with self.core.mailboxes.enter(*ids):
-            to_inc = ht.incidents[cmd.incident_id]
-            from_inc = hf.incidents[cmd.from_incident_id]
-            unit = hu.units[cmd.unit_id]
+            ht, to_inc = await self.executor.find_incident(cmd.incident_id)
+            try:
+                hu, unit = await self.executor.find_unit(cmd.unit_id)
+            except NotFoundError:
+                raise PreconditionError(
+                    cmd.unit_id, "unit is served by another centre: release it from its"
+                    " incident there, then assign it here",
+                ) from None  # fmt: skip
+            if unit.incident_id != cmd.from_incident_id:
+                decide.divert_refusal(unit, cmd.from_incident_id)
+            hf, from_inc = await self.executor.find_incident(cmd.from_incident_id)
             left, new_to, new_unit = decide.divert(from_inc, to_inc, unit, cmd.reason, cmd.who, now)
             why = f"unit {unit.id} diverted to {to_inc.id}: the patient is not coming with it"
             left, withdrawn = prenotify.withdraw_for_unit(left, unit.id, why, now)
@@ -327,7 +328,13 @@ class Dispatcher:
             details = {"diverted_from": from_inc.id, kpi.DIVERTED_TO: to_inc.id}
             records: list[Record] = [new_to, left, new_unit]
             await self.executor.commit(
-                ht.region, cmd, records, out, moved_from=moved, details=details
+                ht.region,
+                cmd,
+                records,
+                out,
+                moved_from=moved,
+                details=details,
+                hosted=(hf.region, hu.region),
             )
         for alert_id in withdrawn:
             self.prenotifier.withdraw(left, alert_id)

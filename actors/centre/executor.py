@@ -57,6 +57,7 @@ class Executor:
         moved_from: dict[str, str] | None = None,
         partner_region: bool = False,
         details: dict[str, Any] | None = None,
+        hosted: tuple[str, ...] = (),
     ) -> int:
         """Write ``records`` in one guarded transaction, then make them the cached state.
 
@@ -65,7 +66,9 @@ class Executor:
         -> old region, comes from) adds its fence; every record names the revision it
         was decided on, and a moved record must not yet exist at its new key.
         ``details`` go into the journal entry beside the records' ids (what an alert
-        command did to which alert, for ``amk incident history``).
+        command did to which alert, for ``amk incident history``). ``hosted``: regions
+        besides ``primary`` that must still be served here (a diversion's), guarded by
+        this centre's fence, never by a new owner's read from etcd (NotOwnerError).
         """
         core = self.core
         moved_from = moved_from or {}
@@ -78,6 +81,8 @@ class Executor:
             fences = {primary: await self.fence_of(primary)}
         else:
             fences = {primary: core.host(primary).fence}
+        for region in hosted:
+            fences[region] = core.host(region).fence
         for region in [r.region for r in records] + list(moved_from.values()):
             if region not in fences:
                 fences[region] = await self.fence_of(region)

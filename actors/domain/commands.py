@@ -137,6 +137,7 @@ class ReleaseUnit:
     incident_id: str
     unit_id: str
     who: str = "console"
+    reason: str = ""  # required while the unit transports a patient (kept in a note)
     fingerprint: str = ""  # the API request it came from (see IDEMPOTENCY)
 
 

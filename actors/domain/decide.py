@@ -9,7 +9,7 @@ in-memory state: a refused write (fenced, duplicate) leaves memory as it was.
 from __future__ import annotations
 
 import copy
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from actors.domain import cpr_guidance, diversion, incident_lifecycle, unit_lifecycle
 from actors.domain.commands import CreateIncident
@@ -167,22 +167,38 @@ def _detach(inc: Incident, unit_id: str, now: float) -> Incident:
     return new
 
 
-def release(inc: Incident, unit: Unit, now: float) -> tuple[Incident, Unit]:
+def release(
+    inc: Incident, unit: Unit, now: float, reason: str = "", who: str = ""
+) -> tuple[Incident, Unit]:
     """Call a unit off an incident; it becomes available (mobile, where it is).
 
-    Not while it transports a patient: it would be offered for the next call with a
-    patient aboard, and the hospital told that the patient is not coming. The crew
-    frees it by its own statuses (at hospital, then available)."""
+    While it transports a patient, only with a reason, kept in a note (handed to the air
+    ambulance at a rendezvous, moved to another unit after a breakdown, died on the
+    way): released silently, it would be offered for the next call with a patient
+    aboard. Otherwise the crew frees it by its own statuses (at hospital, available)."""
     if unit.incident_id != inc.id or unit.id not in inc.assigned_unit_ids:
         raise PreconditionError(unit.id, f"unit is not assigned to incident {inc.id}")
-    if unit.status is UnitStatus.TRANSPORTING:
-        raise PreconditionError(
-            unit.id, "unit is transporting a patient: it becomes free when its crew reports"
-            " at hospital and then available (ChangeUnitStatus)",
+    if unit.status is UnitStatus.TRANSPORTING and not reason:
+        raise InvalidArgumentError(
+            "reason", f"required: unit {unit.id} is transporting a patient (say where the"
+            " patient went; else its crew reports at hospital, then available)",
         )  # fmt: skip
     new_unit = with_status(unit, UnitStatus.AVAILABLE_MOBILE, now)
     new_unit.incident_id = ""
-    return _detach(inc, unit.id, now), new_unit
+    left = _detach(inc, unit.id, now)
+    if reason:
+        left.notes.append(
+            Note(f"Unit {unit.id} released ({unit.status.value}): {reason}", who, now)
+        )
+    return left, new_unit
+
+
+def divert_refusal(unit: Unit, from_id: str) -> NoReturn:
+    """The refusal of a diversion from ``from_id``, which ``unit`` does not work."""
+    raise PreconditionError(
+        unit.id, f"unit is not on incident {from_id}"
+        + (f" (it works {unit.incident_id})" if unit.incident_id else " (it is free)"),
+    )  # fmt: skip
 
 
 def divert(
@@ -197,15 +213,19 @@ def divert(
     left waits again when the unit was its last, with a note naming where it went; its
     open pre-notification is the caller's to withdraw.
     """
+    if from_inc.id == to_inc.id:
+        raise InvalidArgumentError("incident_id", "the unit already works this incident")
     if unit.incident_id != from_inc.id or unit.id not in from_inc.assigned_unit_ids:
-        raise PreconditionError(
-            unit.id, f"unit is not on incident {from_inc.id}"
-            + (f" (it works {unit.incident_id})" if unit.incident_id else " (it is free)"),
-        )  # fmt: skip
+        divert_refusal(unit, from_inc.id)
     if unit.status not in diversion.ON_ITS_WAY:
         raise PreconditionError(
             unit.id, f"unit is {unit.status.value} at {from_inc.id}: only a unit on its way"
             " is diverted (release it first if it can leave)",
+        )  # fmt: skip
+    if from_inc.assigned_unit_ids == [unit.id] and from_inc.status is not IncidentStatus.DISPATCHED:
+        raise PreconditionError(
+            from_inc.id, f"incident is {from_inc.status.value} and {unit.id} is its only unit:"
+            " release it there if it may leave",
         )  # fmt: skip
     if not incident_lifecycle.is_open(to_inc.status):
         raise PreconditionError(to_inc.id, f"incident is {to_inc.status.value}")

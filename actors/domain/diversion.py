@@ -5,15 +5,17 @@ first is often one already driving to a less urgent incident nearby. A dispatche
 diverts it (``decide.divert``); this module finds the candidates: units assigned or en
 route to an incident less urgent than the target, ranked by
 :func:`actors.domain.recommend.recommend` as if free where they are now (mobile: no
-turnout from a station). The rules of that ranking apply unchanged (air only where
-remote, a doctor unit on the list for akutt), so a candidate is offered exactly when it
-would be offered if it were free.
+turnout from a station). That ranking's rules apply among the units on their way alone
+(air only where remote, a doctor unit kept on an akutt list, boats only where faster
+than the best ambulance among them), not against the free units: the dispatcher sees
+both lists with their ETAs.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+import dataclasses
+from collections.abc import Callable, Iterable
 
 from actors.domain.model import Incident, Unit, UnitStatus, Urgency
 from actors.domain.recommend import Recommendation, recommend
@@ -26,6 +28,8 @@ URGENCY_ORDER: dict[Urgency | None, int] = {
     Urgency.VANLIG: 2,
 }
 ON_ITS_WAY: frozenset[UnitStatus] = frozenset({UnitStatus.ASSIGNED, UnitStatus.EN_ROUTE})
+LIMIT = 3
+MAX_LOOKED = 12  # the units on their way, nearest first, whose incidents are read
 
 
 def more_urgent(a: Urgency | None, b: Urgency | None) -> bool:
@@ -33,22 +37,40 @@ def more_urgent(a: Urgency | None, b: Urgency | None) -> bool:
     return URGENCY_ORDER[a] < URGENCY_ORDER[b]
 
 
-def candidates(
-    units: Iterable[Unit], incidents: Mapping[str, Incident], target: Incident, limit: int = 3
-) -> list[Recommendation]:
-    """Units on their way to an incident in ``incidents`` less urgent than ``target``,
-    best first. A unit whose incident is not in ``incidents`` is left out (the caller
-    passes only incidents a diversion can take a unit from)."""
-    movable: list[Unit] = []
+def on_their_way(units: Iterable[Unit], target: Incident) -> list[Unit]:
+    """The units assigned or en route to an incident other than ``target``."""
+    return [u for u in units if u.status in ON_ITS_WAY and u.incident_id not in ("", target.id)]
+
+
+def ranked(units: Iterable[Unit], target: Incident) -> list[Recommendation]:
+    """``units`` (on their way) ranked for ``target`` as if free where they are now."""
+    movable = []
     for unit in units:
-        if unit.status not in ON_ITS_WAY or unit.incident_id == target.id:
-            continue
-        working = incidents.get(unit.incident_id)
-        if working is None or not more_urgent(target.urgency, working.urgency):
-            continue
         free = copy.copy(unit)
         free.status = UnitStatus.AVAILABLE_MOBILE
         movable.append(free)
     if not movable:
         return []
-    return recommend(movable, target.position.lat, target.position.lon, target.urgency, limit=limit)
+    return recommend(
+        movable, target.position.lat, target.position.lon, target.urgency, limit=len(movable)
+    )
+
+
+def pick(
+    ranking: Iterable[Recommendation],
+    incident_of: Callable[[str], Incident | None],
+    target: Incident,
+    limit: int = LIMIT,
+) -> list[Recommendation]:
+    """The first ``limit`` of ``ranking`` whose unit works an incident less urgent than
+    ``target``, renumbered. ``incident_of(unit_id)``: the incident that unit works, or
+    None to leave it out (gone, or one a diversion could not take it from); it is asked
+    in rank order and no further than needed."""
+    out: list[Recommendation] = []
+    for rec in ranking:
+        if len(out) == limit:
+            break
+        working = incident_of(rec.unit_id)
+        if working is not None and more_urgent(target.urgency, working.urgency):
+            out.append(dataclasses.replace(rec, rank=len(out) + 1))
+    return out

@@ -273,7 +273,13 @@ def release_unit(req: pb.ReleaseUnitRequest, who: str) -> ReleaseUnit:
         v.entity_id(req.incident_id, "incident_id"),
         v.entity_id(req.unit_id, "unit_id"),
         who,
+        _reason(req.reason),
     )
+
+
+def _reason(value: str) -> str:
+    """A reason read in a note: one line, at most 500 characters, trimmed."""
+    return v.one_line(v.text(value.strip(), "reason", limit=v.MAX_ADDRESS), "reason")
 
 
 def divert_unit(req: pb.DivertUnitRequest, who: str) -> DivertUnit:
@@ -281,7 +287,7 @@ def divert_unit(req: pb.DivertUnitRequest, who: str) -> DivertUnit:
     from_id = v.entity_id(req.from_incident_id, "from_incident_id")
     if from_id == incident_id:
         raise InvalidArgumentError("incident_id", "the unit already works this incident")
-    reason = v.one_line(v.text(req.reason.strip(), "reason", limit=v.MAX_ADDRESS), "reason")
+    reason = _reason(req.reason)
     return DivertUnit(
         v.request_id(req.request_id),
         incident_id,

@@ -18,7 +18,7 @@ import structlog
 
 from actors.domain import diversion
 from actors.domain.commands import AssignUnit, Command
-from actors.domain.errors import InvalidArgumentError
+from actors.domain.errors import InvalidArgumentError, NotFoundError
 from actors.domain.model import Incident, Outcome, Unit, UnitKind, UnitStatus, Urgency
 from actors.domain.recommend import Recommendation, recommend
 from actors.gateway import convert as conv
@@ -188,28 +188,33 @@ class UnitRpcs:
     async def _diversions(self, inc: Incident, units: Iterable[Unit]) -> list[Recommendation]:
         """Units on their way to a less urgent incident that a DivertUnit to ``inc`` would
         take: the incident they work must be served by the instance that serves
-        ``inc``'s region (one transaction), so only units of such regions are looked at
-        (a unit on its way is lent to its incident's region)."""
+        ``inc``'s region (one transaction). The incidents of the nearest
+        ``diversion.MAX_LOOKED`` are read, at once; a read that fails leaves its unit
+        out (logged), never the recommendations."""
         owner = self.gw.lookup.directory.owner
         here = owner(inc.region)
         if here is None or inc.urgency is Urgency.VANLIG:
             return []
+        on_way = {u.id: u for u in diversion.on_their_way(units, inc)}
+        ranking = diversion.ranked(on_way.values(), inc)[: diversion.MAX_LOOKED]
+        ids = {on_way[r.unit_id].incident_id for r in ranking}
+        read = await asyncio.gather(*(self._working(i) for i in ids))
 
-        def same_owner(region: str) -> bool:
-            there = owner(region)
+        def takeable(working: Incident | None) -> bool:
+            there = owner(working.region) if working is not None else None
             return there is not None and there.record.instance == here.record.instance
 
-        on_way = [
-            u
-            for u in units
-            if u.status in diversion.ON_ITS_WAY and u.incident_id and same_owner(u.region)
-        ]
-        ids = {u.incident_id for u in on_way} - {inc.id}
-        found = await asyncio.gather(
-            *(self.gw.lookup.incident(i) for i in ids), return_exceptions=True
-        )
-        working = {i.id: i for i in found if isinstance(i, Incident)}  # gone: left out
-        return diversion.candidates(on_way, working, inc)
+        found = {w.id: w for w in read if w is not None and takeable(w)}
+        return diversion.pick(ranking, lambda uid: found.get(on_way[uid].incident_id), inc)
+
+    async def _working(self, incident_id: str) -> Incident | None:
+        try:
+            return await self.gw.lookup.incident(incident_id)
+        except NotFoundError:
+            return None  # closed and archived meanwhile: no unit to take from it
+        except AmkError as err:
+            log.warning("diversion_incident_unread", incident=incident_id, error=str(err))
+            return None
 
 
 def _air_note(note: str, unit_region: str, air_region: str | None) -> str:

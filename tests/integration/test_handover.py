@@ -321,10 +321,11 @@ async def test_eido_export_validates_and_import_export_round_trips(cluster, stub
 
 
 async def _refused(etcd, call, code: grpc.StatusCode, needle: str) -> None:
-    """``call`` fails with ``code`` naming ``needle`` (details or field) and writes nothing."""
+    """``call()`` fails with ``code`` naming ``needle`` (details or field) and writes
+    nothing (a factory: the revision is read before the request leaves)."""
     before = await etcd.revision()
     with pytest.raises(grpc.aio.AioRpcError) as err:
-        await call
+        await call()
     field = dict(err.value.trailing_metadata() or ()).get("amk-field", "")
     assert err.value.code() == code, err.value.details()
     assert needle in (err.value.details() or "") or needle == field, (err.value.details(), field)
@@ -341,15 +342,9 @@ async def test_a_unit_on_its_way_is_diverted_to_a_more_urgent_incident(stub, etc
         return await stub.CreateIncident(req, timeout=10)
 
     vanlig, akutt = await incident("V.01.01"), await incident("A.11.01")
-    units = await stub.ListUnits(
-        pb.ListUnitsRequest(
-            regions=["oslo"],
-            status=pb.UNIT_STATUS_AVAILABLE_AT_STATION,
-            kind=pb.UNIT_KIND_ROAD_AMBULANCE,
-        ),
-        timeout=10,
-    )
-    unit = units.units[0]
+    recs = await stub.RecommendUnits(pb.RecommendUnitsRequest(incident_id=akutt.id), timeout=10)
+    # The akutt's nearest road ambulance, sent to the vanlig first.
+    unit = next(r.unit for r in recs.recommendations if r.unit.kind == pb.UNIT_KIND_ROAD_AMBULANCE)
     await stub.AssignUnit(
         pb.AssignUnitRequest(request_id=rid(), incident_id=vanlig.id, unit_id=unit.id), timeout=10
     )
@@ -377,9 +372,11 @@ async def test_a_unit_on_its_way_is_diverted_to_a_more_urgent_incident(stub, etc
         )
 
     failed, bad = grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.INVALID_ARGUMENT
-    await _refused(etcd, stub.DivertUnit(divert(akutt.id, akutt.id)), bad, "incident_id")
+    await _refused(etcd, lambda: stub.DivertUnit(divert(akutt.id, akutt.id)), bad, "incident_id")
     # Where the dispatcher saw it going is checked: not taken from an incident it left.
-    await _refused(etcd, stub.DivertUnit(divert(vanlig.id, akutt.id)), failed, "not on incident")
+    await _refused(
+        etcd, lambda: stub.DivertUnit(divert(vanlig.id, akutt.id)), failed, "not on incident"
+    )
 
     first = divert(akutt.id, vanlig.id)
     moved = await stub.DivertUnit(first, timeout=10)
@@ -404,17 +401,21 @@ async def test_a_unit_on_its_way_is_diverted_to_a_more_urgent_incident(stub, etc
     assert set(entry["ids"]) == {vanlig.id, akutt.id, unit.id}
 
     # Back to the less urgent incident only with a reason.
-    await _refused(etcd, stub.DivertUnit(divert(vanlig.id, akutt.id)), bad, "reason")
+    await _refused(etcd, lambda: stub.DivertUnit(divert(vanlig.id, akutt.id)), bad, "reason")
     # Arrived: not diverted; transporting: not released (a patient aboard).
     await status(pb.UNIT_STATUS_EN_ROUTE)
     await status(pb.UNIT_STATUS_ON_SCENE)
     on_scene = divert(vanlig.id, akutt.id, "road closed")
-    await _refused(etcd, stub.DivertUnit(on_scene), failed, "only a unit on its way")
+    await _refused(etcd, lambda: stub.DivertUnit(on_scene), failed, "only a unit on its way")
     await status(pb.UNIT_STATUS_TRANSPORTING)
     release = pb.ReleaseUnitRequest(request_id=rid(), incident_id=akutt.id, unit_id=unit.id)
-    await _refused(etcd, stub.ReleaseUnit(release), failed, "transporting a patient")
-    await status(pb.UNIT_STATUS_AT_HOSPITAL)
-    await status(pb.UNIT_STATUS_AVAILABLE_AT_STATION)
+    await _refused(etcd, lambda: stub.ReleaseUnit(release), bad, "reason")
+    release.reason = "handed to the air ambulance at the landing site"
+    freed = await stub.ReleaseUnit(release, timeout=10)
+    assert freed.unit.status == pb.UNIT_STATUS_AVAILABLE_MOBILE
+    assert freed.incident.notes[-1].text == (
+        f"Unit {unit.id} released (transporting): {release.reason}"
+    )
 
 
 async def test_a_unit_working_another_centres_incident_is_not_diverted(stub, etcd):
@@ -447,9 +448,77 @@ async def test_a_unit_working_another_centres_incident_is_not_diverted(stub, etc
     request = pb.DivertUnitRequest(
         request_id=rid(), incident_id=ours.id, unit_id=unit.id, from_incident_id=theirs.id
     )
-    await _refused(
-        etcd, stub.DivertUnit(request), grpc.StatusCode.FAILED_PRECONDITION, "another centre"
-    )
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    await _refused(etcd, lambda: stub.DivertUnit(request), code, "another centre")
+    # Nor offered: its incident is served by Vestre Viken's centre, not Oslo's.
+    recs = await stub.RecommendUnits(pb.RecommendUnitsRequest(incident_id=ours.id), timeout=10)
+    assert unit.id not in {r.unit.id for r in recs.diversions}
     await stub.ReleaseUnit(
         pb.ReleaseUnitRequest(request_id=rid(), incident_id=theirs.id, unit_id=unit.id), timeout=10
     )
+
+
+async def test_a_unit_is_diverted_between_two_regions_one_centre_serves(stub, coord, etcd, cluster):
+    """Oslo relieves Innlandet: an Innlandet unit on its way to a vanlig incident there is
+    diverted to an akutt one in Oslo, in one transaction under both regions' tokens; the
+    unit is lent to Oslo (its key moves), and Innlandet's incident waits again."""
+    keys = Keys(cluster.config.key_prefix)
+    handed = await coord.HandOverRegion(
+        cpb.HandOverRegionRequest(request_id=rid(), region="innlandet", to_centre="oslo"),
+        timeout=15,
+    )
+    try:
+        hamar = pb.Position(lat=60.7945, lon=11.0680, accuracy_m=25)
+        there = await stub.CreateIncident(
+            pb.CreateIncidentRequest(
+                request_id=rid(), region="innlandet", position=hamar, criteria_code="V.01.01"
+            ),
+            timeout=10,
+        )
+        units = await stub.ListUnits(
+            pb.ListUnitsRequest(
+                regions=["innlandet"],
+                status=pb.UNIT_STATUS_AVAILABLE_AT_STATION,
+                kind=pb.UNIT_KIND_ROAD_AMBULANCE,
+            ),
+            timeout=10,
+        )
+        unit = units.units[0]
+        await stub.AssignUnit(
+            pb.AssignUnitRequest(request_id=rid(), incident_id=there.id, unit_id=unit.id),
+            timeout=10,
+        )
+        here = await stub.CreateIncident(
+            pb.CreateIncidentRequest(
+                request_id=rid(),
+                region="oslo",
+                position=pb.Position(lat=59.9139, lon=10.7522),
+                criteria_code="A.11.01",
+            ),
+            timeout=10,
+        )
+        request = pb.DivertUnitRequest(
+            request_id=rid(), incident_id=here.id, unit_id=unit.id, from_incident_id=there.id
+        )
+        moved = await stub.DivertUnit(request, timeout=10)
+        assert (moved.unit.region, moved.unit.incident_id) == ("oslo", here.id)
+        assert (
+            moved.from_incident.region == "innlandet" and not moved.from_incident.assigned_unit_ids
+        )
+        assert await etcd.get(keys.unit("innlandet", unit.id)) is None  # lent: its key moved
+        assert await etcd.get(keys.unit("oslo", unit.id)) is not None
+        journal, _ = await etcd.get_prefix(keys.journal_prefix("oslo"))
+        (entry,) = [
+            e for e in (json.loads(kv.value) for kv in journal)
+            if e["request_id"] == request.request_id
+        ]  # fmt: skip
+        assert set(entry["tokens"]) == {"oslo", "innlandet"}
+        assert entry["tokens"]["innlandet"] == handed.fencing_token
+        await stub.ReleaseUnit(
+            pb.ReleaseUnitRequest(request_id=rid(), incident_id=here.id, unit_id=unit.id),
+            timeout=10,
+        )
+    finally:
+        await coord.HandBackRegion(
+            cpb.HandBackRegionRequest(request_id=rid(), region="innlandet"), timeout=15
+        )

@@ -1,5 +1,6 @@
-"""Diverting a unit on its way to one incident to another (pure decision, the gateway's
-fields, the KPI's dispatch time, the CLI), and releasing a unit with a patient aboard."""
+"""Diverting a unit on its way to one incident to another (pure decision, the candidates,
+the gateway's fields, the KPI's dispatch time, the CLI), and releasing a unit with a
+patient aboard (only with a reason)."""
 
 from __future__ import annotations
 
@@ -104,15 +105,39 @@ def test_a_closed_incident_gets_no_unit() -> None:
     assert info.value.entity_id == to.id
 
 
-def test_a_unit_transporting_a_patient_is_not_released() -> None:
+def test_a_unit_transporting_a_patient_is_released_only_with_where_the_patient_went() -> None:
     inc = make_incident(IncidentStatus.TRANSPORTING, units=["osl-a11"])
     unit = make_unit(UnitStatus.TRANSPORTING, incident_id=inc.id)
-    with unchanged(inc, unit), pytest.raises(PreconditionError) as info:
+    with unchanged(inc, unit), pytest.raises(InvalidArgumentError) as info:
         decide.release(inc, unit, T1)
-    assert info.value.entity_id == unit.id and "transporting a patient" in str(info.value)
+    assert info.value.field == "reason" and "transporting a patient" in str(info.value)
+    left, freed = decide.release(inc, unit, T1, "handed to the air ambulance at Gol", "ola")
+    assert freed.status is UnitStatus.AVAILABLE_MOBILE and not left.assigned_unit_ids
+    assert left.notes[-1].text == (
+        "Unit osl-a11 released (transporting): handed to the air ambulance at Gol"
+    )
     at_hospital = make_unit(UnitStatus.AT_HOSPITAL, incident_id=inc.id)
     _, freed = decide.release(inc, at_hospital, T1)  # handed over: nothing aboard
     assert freed.status is UnitStatus.AVAILABLE_MOBILE
+
+
+def test_the_only_unit_of_an_incident_put_on_scene_by_hand_is_not_diverted() -> None:
+    left, to, unit = on_its_way()
+    left.status = IncidentStatus.ON_SCENE  # a dispatcher's entry; the crew still en route
+    with pytest.raises(PreconditionError) as info:
+        decide.divert(left, to, unit, "x", "ola", T1)
+    assert info.value.entity_id == left.id
+    left, to, unit = on_its_way(others=["osl-a12"])
+    left.status = IncidentStatus.ON_SCENE  # another unit is there: this one may go
+    new_left, _, _ = decide.divert(left, to, unit, "", "ola", T1)
+    assert new_left.status is IncidentStatus.ON_SCENE and new_left.assigned_unit_ids == ["osl-a12"]
+
+
+def test_a_unit_is_not_diverted_to_its_own_incident() -> None:
+    left, _, unit = on_its_way()
+    with pytest.raises(InvalidArgumentError) as info:
+        decide.divert(left, left, unit, "x", "ola", T1)
+    assert info.value.field == "incident_id"
 
 
 # ---------------------------------------------------------------- candidates
@@ -132,6 +157,12 @@ def fleet():
     return units, {i.id: i for i in (vanlig, haster)}
 
 
+def candidates(units, incidents, target, limit=diversion.LIMIT):
+    by_id = {u.id: u for u in units}
+    ranking = diversion.ranked(diversion.on_their_way(units, target), target)
+    return diversion.pick(ranking, lambda uid: incidents.get(by_id[uid].incident_id), target, limit)
+
+
 @pytest.mark.parametrize(
     ("urgency", "offered"),
     [
@@ -147,7 +178,7 @@ def test_only_units_on_their_way_to_less_urgent_incidents_are_offered(
     units, incidents = fleet()
     target = make_incident(IncidentStatus.TRIAGED, urgency=urgency, inc_id="OSL-2")
     with unchanged(units, incidents):
-        found = diversion.candidates(units, incidents, target)
+        found = candidates(units, incidents, target)
     assert sorted(r.unit_id for r in found) == offered
 
 
@@ -155,13 +186,33 @@ def test_a_unit_whose_incident_is_not_given_is_not_offered() -> None:
     units, incidents = fleet()
     target = make_incident(IncidentStatus.TRIAGED, urgency=Urgency.AKUTT, inc_id="OSL-2")
     del incidents["OSL-3"]  # served by another centre: the caller leaves it out
-    assert [r.unit_id for r in diversion.candidates(units, incidents, target)] == ["osl-a11"]
+    assert [r.unit_id for r in candidates(units, incidents, target)] == ["osl-a11"]
+
+
+def test_incidents_are_asked_in_rank_order_no_further_than_needed() -> None:
+    units, incidents = fleet()
+    target = make_incident(IncidentStatus.TRIAGED, urgency=Urgency.AKUTT, inc_id="OSL-2")
+    by_id = {u.id: u for u in units}
+    asked: list[str] = []
+
+    def incident_of(unit_id: str):
+        asked.append(unit_id)
+        return incidents.get(by_id[unit_id].incident_id)
+
+    ranking = diversion.ranked(diversion.on_their_way(units, target), target)
+    assert [r.unit_id for r in ranking] == ["osl-a11", "osl-a12"]  # a13 arrived, a14 free
+    (only,) = diversion.pick(ranking, incident_of, target, limit=1)
+    assert (only.unit_id, only.rank, asked) == ("osl-a11", 1, ["osl-a11"])
+    (second,) = diversion.pick(
+        ranking, lambda uid: incidents["OSL-1"] if uid == "osl-a12" else None, target
+    )
+    assert (second.unit_id, second.rank) == ("osl-a12", 1)  # renumbered
 
 
 def test_a_unit_on_its_way_is_ranked_as_a_mobile_unit_where_it_is() -> None:
     units, incidents = fleet()
     target = make_incident(IncidentStatus.TRIAGED, urgency=Urgency.AKUTT, inc_id="OSL-2")
-    (first, *_) = diversion.candidates(units, incidents, target)
+    (first, *_) = candidates(units, incidents, target)
     free = make_unit(UnitStatus.AVAILABLE_MOBILE, unit_id=first.unit_id)
     (same,) = recommend([free], target.position.lat, target.position.lon, Urgency.AKUTT)
     assert (first.eta_s, first.reason) == (same.eta_s, same.reason)
@@ -184,7 +235,6 @@ def test_the_stored_answer_keeps_the_incident_left() -> None:
 
 def test_a_diversion_dispatches_only_the_incident_it_sends_the_unit_to() -> None:
     entries = [
-        {"command": kpi.ASSIGN, "at": T0 + 60, "ids": ["OSL-1", "osl-a11"]},
         {
             "command": kpi.DIVERT,
             "at": T0 + 120,
@@ -194,8 +244,11 @@ def test_a_diversion_dispatches_only_the_incident_it_sends_the_unit_to() -> None
         },
         {"command": kpi.ASSIGN, "at": T0 + 300, "ids": ["OSL-1", "osl-a12"]},
     ]
-    first = kpi.first_dispatch(entries)
-    assert first["OSL-1"] == T0 + 60 and first["OSL-2"] == T0 + 120
+    assert kpi.first_dispatch(entries) == {
+        "OSL-2": T0 + 120,
+        "OSL-1": T0 + 300,
+        "osl-a12": T0 + 300,
+    }
     assert kpi.DIVERT in kpi.RELEVANT_COMMANDS
 
 
@@ -230,6 +283,16 @@ def test_bad_fields_are_named(fields: dict[str, str], named: str) -> None:
 
 
 def test_the_command_carries_both_incidents_and_the_reason_trimmed() -> None:
+    release = convert.release_unit(
+        pb.ReleaseUnitRequest(request_id="r", incident_id="OSL-1", unit_id="u", reason=" x "), "ola"
+    )
+    assert release.reason == "x"
+    with pytest.raises(InvalidArgumentError) as info:
+        convert.release_unit(
+            pb.ReleaseUnitRequest(request_id="r", incident_id="OSL-1", unit_id="u", reason="a\nb"),
+            "ola",
+        )
+    assert info.value.field == "reason"
     cmd = convert.divert_unit(request(reason="  road closed "), "ola")
     assert (cmd.incident_id, cmd.from_incident_id, cmd.unit_id) == ("OSL-2", "OSL-1", "osl-a11")
     assert (cmd.reason, cmd.who) == ("road closed", "ola")

@@ -1055,14 +1055,16 @@ class AssignUnitRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., incident_id: _Optional[str] = ..., unit_id: _Optional[str] = ...) -> None: ...
 
 class ReleaseUnitRequest(_message.Message):
-    __slots__ = ("request_id", "incident_id", "unit_id")
+    __slots__ = ("request_id", "incident_id", "unit_id", "reason")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
     UNIT_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     incident_id: str
     unit_id: str
-    def __init__(self, request_id: _Optional[str] = ..., incident_id: _Optional[str] = ..., unit_id: _Optional[str] = ...) -> None: ...
+    reason: str
+    def __init__(self, request_id: _Optional[str] = ..., incident_id: _Optional[str] = ..., unit_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class DivertUnitRequest(_message.Message):
     __slots__ = ("request_id", "incident_id", "unit_id", "from_incident_id", "reason")

@@ -125,7 +125,13 @@ export function incidentDetailPanel() {
         const b = h('button', { type: 'button', class: 'small secondary', dataset: { action: 'ReleaseUnit' } }, t('action.ReleaseUnit'));
         const err = h('span', { class: 'form-error' });
         b.addEventListener('click', () => act(b, err, async () => {
-          const a = await rpc('ReleaseUnit', { incident_id: id, unit_id: uid });
+          // A patient aboard: only with where the patient went (kept in a note).
+          let reason = '';
+          if (store.units.get(uid)?.status === 'UNIT_STATUS_TRANSPORTING') {
+            reason = window.prompt(t('detail.release_reason', { unit: callSign(uid) })) || '';
+            if (!reason.trim()) return;
+          }
+          const a = await rpc('ReleaseUnit', { incident_id: id, unit_id: uid, reason });
           putIncident(a.incident);
           putUnit(a.unit);
         }));
