@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from google.protobuf.message import Message
-from rich.console import Group, RenderableType
+from rich.console import RenderableType
 from rich.text import Text
 
 from clients.cli_base import (
@@ -21,7 +21,7 @@ from clients.cli_base import (
     _request_id_option,
 )
 from clients.client import CALL_OUTCOME, CALL_STATUS, URGENCY, enum_choices, enum_name
-from clients.render import incident_panel, incidents_table, unit_panel
+from clients.render import incident_panel, unit_panel
 from clients.render_time import format_time
 
 
@@ -88,17 +88,32 @@ def cmd_call_list(ctx: Context) -> int:
 
 def cmd_call_history(ctx: Context) -> int:
     a = ctx.args
-    found = ctx.client().caller_history(a.number, regions=_regions(a), hours=a.hours)
+    found = ctx.client().caller_history(a.call, hours=a.hours)
 
     def human(h: Message) -> RenderableType:
-        if not (h.incidents or h.calls):
-            return Text(f"no contact from {a.number} in the last {h.hours} h", style="dim")
-        return Group(
-            incidents_table(h.incidents, f"Incidents from {a.number}, last {h.hours} h"),
-            Text("\n".join(f"{format_time(c.arrived_at)} {_call_line(c).plain}" for c in h.calls)),
-        )
+        head = f"{h.call.caller_number} ({h.call.id}), last {h.hours} h"
+        lines = [f"Earlier contacts from {head}: {h.total}"]
+        if h.archive_unavailable:
+            lines.append("the archive did not answer: live records only")
+        for c in h.contacts:
+            what = (
+                f"{enum_name(c.urgency, URGENCY)} {c.criteria_code or '-'}"
+                if c.kind == "incident"
+                else _call_end(c)
+            )
+            archived = " (archived)" if c.archived else ""
+            lines.append(f"{format_time(c.at)} {c.kind} {c.id} {c.status}: {what}{archived}")
+        if h.total > len(h.contacts):
+            lines.append(f"... and {h.total - len(h.contacts)} older")
+        return Text("\n".join(lines))
 
     return ctx.emit(found, human)
+
+
+def _call_end(c: Message) -> str:
+    if c.outcome:
+        return f"closed: {enum_name(c.outcome, CALL_OUTCOME)}"
+    return f"incident {c.incident_id}" if c.incident_id else "no incident yet"
 
 
 def cmd_call_answer(ctx: Context) -> int:
@@ -300,10 +315,9 @@ def add_ops_commands(commands: Any, command: Callable[..., argparse.ArgumentPars
     abandon = command(cl, "abandon", cmd_call_abandon, "the caller hung up before an answer")
     abandon.add_argument("call", metavar="CALL")
     _request_id_option(abandon)
-    history = command(cl, "history", cmd_call_history, "earlier contacts from one number")
-    history.add_argument("number", metavar="NUMBER")
+    history = command(cl, "history", cmd_call_history, "earlier contacts from a call's number")
+    history.add_argument("call", metavar="CALL", help="an answered call")
     history.add_argument("--hours", type=int, default=0, help="the window (default 72, max 168)")
-    _region_option(history, "incidents and calls")
     metrics = command(cl, "metrics", cmd_call_metrics, "answer times against the 10 s target")
     _region_option(metrics, "calls")
 

@@ -127,13 +127,9 @@ class OperationsMixin:
         )
         return list(self._unary("ListCalls", req).calls)
 
-    def caller_history(
-        self, caller_number: str, regions: str | Iterable[str] = (), hours: int = 0
-    ) -> pb.CallerHistory:
-        """Earlier incidents and calls from ``caller_number`` (0 hours: the last 72)."""
-        req = pb.ListCallerHistoryRequest(
-            caller_number=caller_number, regions=_split_csv(regions), hours=hours
-        )
+    def caller_history(self, call_id: str, hours: int = 0) -> pb.CallerHistory:
+        """Earlier contacts from the number of an answered call (0 hours: the last 72)."""
+        req = pb.ListCallerHistoryRequest(call_id=call_id, hours=hours)
         return self._unary("ListCallerHistory", req)
 
     def call_metrics(self, regions: str | Iterable[str] = ()) -> pb.CallMetrics:

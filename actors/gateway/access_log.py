@@ -37,10 +37,12 @@ PRUNE_EVERY_S = 3600.0
 INCIDENT = "amk.dispatch.v1.Incident"
 CALL = "amk.dispatch.v1.Call"
 AIR_MISSION = "amk.dispatch.v1.AirMission"
+CONTACT = "amk.dispatch.v1.CallerContact"  # a summary of an incident or call: a read
 
 
 def records_of(message: Message, out: list[tuple[str, str, str, str]] | None = None):
-    """(kind, id, region, caller number) of every incident and call in ``message``. An
+    """(kind, id, region, caller number) of every incident and call in ``message`` (or
+    its summary, a caller's earlier contact). An
     air mission carries its incident's address, position, urgency and the clinical
     reason for the aircraft: its read is logged as a read of that incident (kind
     ``incident``, the incident's id and region), so "who read incident X" finds the
@@ -54,6 +56,10 @@ def records_of(message: Message, out: list[tuple[str, str, str, str]] | None = N
     if name == CALL:
         msg = message
         found.append(("call", msg.id, msg.region, msg.caller_number))
+        return found
+    if name == CONTACT:  # its number is the call's, logged with the call beside it
+        msg = message
+        found.append((msg.kind, msg.id, msg.region, ""))
         return found
     if name == AIR_MISSION:
         msg = message

@@ -10,6 +10,7 @@ when two centres reach for it together.
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import structlog
@@ -17,10 +18,11 @@ import structlog
 from actors.domain import caller_history
 from actors.domain import calls as call_rules
 from actors.domain import validation as v
+from actors.domain.caller_history import Contact
 from actors.domain.commands import AbandonCall, AnswerNextCall, CloseCall, LinkCall
-from actors.domain.errors import InvalidArgumentError
+from actors.domain.errors import InvalidArgumentError, PreconditionError
 from actors.domain.kpi import percentile
-from actors.domain.model import Call, CallOutcome, CallStatus
+from actors.domain.model import Call, CallOutcome, CallStatus, Incident, IncidentStatus
 from actors.gateway import convert as conv
 from actors.gateway.context import GatewayContext
 from actors.gateway.identity import (
@@ -166,24 +168,58 @@ class CallRpcs:
 
     @rpc
     async def ListCallerHistory(self, request, context) -> pb.CallerHistory:
-        number = v.caller_number(request.caller_number)
+        call_id = v.entity_id(request.call_id, "call_id")
         hours = caller_history.window_hours(request.hours)
-        regions = conv.regions_filter(
-            list(request.regions), self.gw.regions, default=self.gw.lookup.area_regions
-        )
+        call = await self.gw.lookup.call(call_id)
+        claims = current_claims.get()
+        anyone = claims is None or current_acts_for_others.get() or claims.role == SUPERVISOR
+        if not call.answered_by:
+            raise PreconditionError(call.id, "not answered: its caller is looked up once answered")
+        if not anyone and claims is not None and claims.centre != call.answered_by:
+            raise PreconditionError(
+                call.id, f"answered by {call.answered_by}: that centre's desk or a supervisor"
+                " looks up its caller",
+            )  # fmt: skip
+        if not caller_history.number_key(call.caller_number):
+            raise PreconditionError(call.id, "the caller's number is hidden: nothing to look up")
+        owners = self.gw.lookup.directory.owners
+        served = [r for r, o in owners.items() if o.record.centre == call.answered_by]
+        regions = list(dict.fromkeys([call.region, *sorted(served)]))
         since = time.time() - hours * 3600.0
-        incidents = [i for r in regions for i in await self.gw.lookup.incidents(r)]
-        calls = await self.gw.lookup.calls(regions)
-        old_incidents, old_calls = await self.gw.history.archived_records(regions, since)
-        found, rang = caller_history.earlier(
-            incidents + old_incidents, calls + old_calls, number, since
+        live_incidents, live_calls, archived = await asyncio.gather(
+            asyncio.gather(*(self.gw.lookup.incidents(r) for r in regions)),
+            self.gw.lookup.calls(regions),
+            self._archived(regions, since),
         )
-        live = {i.id for i in incidents}
-        out = pb.CallerHistory(calls=[conv.call_pb(c) for c in rang], hours=hours)
-        for inc in found:
-            out.incidents.append(conv.incident_pb(inc))
-            out.incidents[-1].archived = inc.id not in live  # closed, read-only
-        return out
+        incidents = [i for found in live_incidents for i in found]
+        old_incidents, old_calls = archived or ([], [])
+        live = {i.id for i in incidents} | {c.id for c in live_calls}
+        found = caller_history.contacts(
+            incidents + old_incidents,
+            live_calls + old_calls,
+            call.caller_number,
+            since,
+            current_call=call.id,
+            archived={r.id for r in (*old_incidents, *old_calls)} - live,
+        )
+        return pb.CallerHistory(
+            call=conv.call_pb(call),
+            contacts=[_contact_pb(c) for c in found[: caller_history.MAX_CONTACTS]],
+            total=len(found),
+            hours=hours,
+            archive_unavailable=archived is None,
+        )
+
+    async def _archived(
+        self, regions: list[str], since: float
+    ) -> tuple[list[Incident], list[Call]] | None:
+        """The archive's records of ``regions`` since, or None when it does not answer
+        (the live ones are still worth showing)."""
+        try:
+            return await self.gw.history.archived_records(regions, since)
+        except Exception as exc:  # any archive backend's failure: answer without it
+            log.warning("caller_history_archive_unavailable", error=repr(exc))
+            return None
 
     @rpc
     async def GetCallMetrics(self, request, context) -> pb.CallMetrics:
@@ -243,4 +279,21 @@ def close_call(req: pb.CloseCallRequest, who: str, by_centre: str = "") -> Close
         note,
         by_centre,
         who,
+    )
+
+
+def _contact_pb(c: Contact) -> pb.CallerContact:
+    return pb.CallerContact(
+        kind=c.kind,
+        id=c.id,
+        region=c.region,
+        at=conv.to_timestamp(c.at),
+        urgency=conv.to_pb_enum(c.urgency),
+        status=pb.IncidentStatus.Name(conv.to_pb_enum(c.status))
+        if isinstance(c.status, IncidentStatus)
+        else pb.CallStatus.Name(conv.to_pb_enum(c.status)),
+        criteria_code=c.criteria_code,
+        outcome=conv.to_pb_enum(c.outcome),
+        incident_id=c.incident_id,
+        archived=c.archived,
     )

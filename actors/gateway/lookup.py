@@ -99,6 +99,13 @@ class Lookup:
             raise NotFoundError("unit", unit_id)
         return Unit.decode(kv.value, kv.mod_revision)
 
+    async def call(self, call_id: str) -> Call:
+        """A live call (a finished one is archived after ``archive_hold_s``)."""
+        kv = await self.client.get(self.keys.call(self.call_region(call_id), call_id))
+        if kv is None:
+            raise NotFoundError("call", call_id)
+        return Call.decode(kv.value, kv.mod_revision)
+
     async def incidents(self, region: str, *, revision: int = 0) -> list[Incident]:
         kvs, _ = await self.client.get_prefix(self.keys.incidents_prefix(region), revision=revision)
         return [Incident.decode(kv.value, kv.mod_revision) for kv in kvs]

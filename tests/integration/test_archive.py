@@ -287,43 +287,10 @@ async def test_kpis_span_archive_and_live(stub, etcd, cluster):
     assert excluded >= 1, "the archived akutt mission (closed, never on scene) is counted apart"
 
 
-async def test_crash_between_archive_write_and_delete_loses_and_doubles_nothing(
-    stub, etcd, cluster
-):
-    """The crash point kills Oslo's centre after the archive confirmed a batch and
-    before etcd let go of it; whoever serves Oslo next finishes the move."""
-    keys = Keys(cluster.config.key_prefix)
-    owner_before = await etcd.get(keys.owner("oslo"))
-    crash = cluster.config.archive_crash_file
-    assert crash is not None
-    crash.write_text("once")
-    closed = await closed_incident(stub, "moved across a crash")
-    await eventually(lambda: _absent(crash), "crash point taken")
-    await eventually(lambda: gone_from_etcd(etcd, keys, closed.id), "incident archived")
-    owner_after = await etcd.get(keys.owner("oslo"))
-    assert owner_after is not None and owner_before is not None
-    assert owner_after.mod_revision != owner_before.mod_revision, "oslo's centre was killed"
-
-    archive = open_archive(cluster.config.archive_location())
-    try:
-        rows = [r for r in archive.records("incidents") if r.id == closed.id]
-        assert len(rows) == 1, rows
-        history = archive.history("incidents", closed.id)
-        assert len(history) == len({r.key for r in history}) == 4
-    finally:
-        archive.close()
-    got = await stub.GetIncident(pb.GetIncidentRequest(incident_id=closed.id), timeout=10)
-    assert got.archived and got.status == pb.INCIDENT_STATUS_CLOSED
-
-
-async def _absent(path) -> bool:
-    return not path.exists()
-
-
 async def test_a_number_that_rang_before_finds_its_archived_and_live_contacts(stub, etcd, cluster):
-    """ListCallerHistory: an incident from the number, closed and archived, and a live
-    incident and a waiting call from it, written three ways, newest first; another
-    number's incident is not among them."""
+    """ListCallerHistory: an incident from the number of an answered call, closed and
+    archived, and a live incident from it, written three ways, newest first; another
+    number's incident and the call itself are not among them."""
     import random
 
     keys = Keys(cluster.config.key_prefix)
@@ -356,20 +323,62 @@ async def test_a_number_that_rang_before_finds_its_archived_and_live_contacts(st
             request_id=rid(),
             caller_number=digits,
             position=pb.Position(lat=59.9139, lon=10.7522, accuracy_m=40),
+            urgency_hint=pb.URGENCY_AKUTT,
         ),
         timeout=10,
     )
-    found = await stub.ListCallerHistory(
-        pb.ListCallerHistoryRequest(caller_number=f"+47{digits}"), timeout=10
+    await stub.SignIn(pb.SignInRequest(centre="oslo", call_taker="hist-1"), timeout=10)
+    got = await stub.AnswerNextCall(
+        pb.AnswerNextCallRequest(request_id=rid(), centre="oslo", call_taker="hist-1"),
+        timeout=10,
     )
-    assert [(i.id, i.archived) for i in found.incidents] == [
-        (second.id, False),
-        (first.id, True),
+    assert got.call.id == call.id
+    found = await stub.ListCallerHistory(pb.ListCallerHistoryRequest(call_id=call.id), timeout=10)
+    assert [(c.kind, c.id, c.archived) for c in found.contacts] == [
+        ("incident", second.id, False),
+        ("incident", first.id, True),
     ]
-    assert [c.id for c in found.calls] == [call.id] and found.hours == 72
+    assert found.contacts[1].status == "INCIDENT_STATUS_CLOSED" and found.hours == 72
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await stub.ListCallerHistory(
-            pb.ListCallerHistoryRequest(caller_number=digits, hours=169), timeout=10
+            pb.ListCallerHistoryRequest(call_id=call.id, hours=169), timeout=10
         )
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert dict(err.value.trailing_metadata() or ()).get("amk-field") == "hours"
+    await stub.CloseCall(
+        pb.CloseCallRequest(request_id=rid(), call_id=call.id, outcome=pb.CALL_OUTCOME_ADVICE),
+        timeout=10,
+    )
+
+
+async def test_crash_between_archive_write_and_delete_loses_and_doubles_nothing(
+    stub, etcd, cluster
+):
+    """The crash point kills Oslo's centre after the archive confirmed a batch and
+    before etcd let go of it; whoever serves Oslo next finishes the move."""
+    keys = Keys(cluster.config.key_prefix)
+    owner_before = await etcd.get(keys.owner("oslo"))
+    crash = cluster.config.archive_crash_file
+    assert crash is not None
+    crash.write_text("once")
+    closed = await closed_incident(stub, "moved across a crash")
+    await eventually(lambda: _absent(crash), "crash point taken")
+    await eventually(lambda: gone_from_etcd(etcd, keys, closed.id), "incident archived")
+    owner_after = await etcd.get(keys.owner("oslo"))
+    assert owner_after is not None and owner_before is not None
+    assert owner_after.mod_revision != owner_before.mod_revision, "oslo's centre was killed"
+
+    archive = open_archive(cluster.config.archive_location())
+    try:
+        rows = [r for r in archive.records("incidents") if r.id == closed.id]
+        assert len(rows) == 1, rows
+        history = archive.history("incidents", closed.id)
+        assert len(history) == len({r.key for r in history}) == 4
+    finally:
+        archive.close()
+    got = await stub.GetIncident(pb.GetIncidentRequest(incident_id=closed.id), timeout=10)
+    assert got.archived and got.status == pb.INCIDENT_STATUS_CLOSED
+
+
+async def _absent(path) -> bool:
+    return not path.exists()

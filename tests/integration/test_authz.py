@@ -462,6 +462,69 @@ async def test_a_call_taker_signs_in_and_answers_as_themselves(channel, issuer) 
     assert code == grpc.StatusCode.OK
 
 
+async def test_a_callers_earlier_contacts_are_the_answering_desks_and_logged(
+    channel, issuer
+) -> None:
+    """ListCallerHistory under the shipped table: the call-taker of the centre that
+    answered the call gets the earlier incident from its number (not the call itself); a
+    partner centre's call-taker is refused; the call and the contact are in the access
+    log under the method, a search with nothing found too (the call)."""
+    import random
+
+    digits = f"9{random.randrange(10**7):07d}"
+    kari = md(issuer, "call-taker", "oslo", user="hist-kari")
+    earlier = await create(channel, kari, caller_number=f"+47 {digits}")
+    method = "/amk.dispatch.v1.DispatchService/"
+    code, queued = await call(
+        channel,
+        method + "ReceiveCall",
+        pb.ReceiveCallRequest(
+            request_id=rid(),
+            caller_number=f"0047{digits}",
+            position=OSLO,
+            urgency_hint=pb.URGENCY_AKUTT,  # answered first, whatever else waits
+        ),
+        kari,
+    )
+    assert code == grpc.StatusCode.OK, queued
+    history = pb.ListCallerHistoryRequest(call_id=queued.id)
+    code, err = await call(channel, method + "ListCallerHistory", history, kari)
+    assert code == grpc.StatusCode.FAILED_PRECONDITION and "not answered" in err
+    assert (await call(channel, method + "SignIn", pb.SignInRequest(centre="oslo"), kari))[
+        0
+    ] == grpc.StatusCode.OK
+    code, got = await call(
+        channel,
+        method + "AnswerNextCall",
+        pb.AnswerNextCallRequest(request_id=rid(), centre="oslo"),
+        kari,
+    )
+    assert code == grpc.StatusCode.OK and got.call.id == queued.id, got
+    code, found = await call(channel, method + "ListCallerHistory", history, kari)
+    assert code == grpc.StatusCode.OK, found
+    assert [(c.kind, c.id) for c in found.contacts] == [("incident", earlier.id)]
+    assert found.total == 1 and found.call.id == queued.id and not found.archive_unavailable
+    # Innlandet's call-taker may reach Oslo's calls as a partner, not this caller's past.
+    other = md(issuer, "call-taker", "innlandet", user="hist-ivar")
+    code, err = await call(channel, method + "ListCallerHistory", history, other)
+    assert code in (grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.PERMISSION_DENIED)
+
+    async def logged() -> None:
+        rows = await audit(channel, issuer, user="hist-kari")
+        read = {(r.record_id, r.method.rsplit("/", 1)[-1]) for r in rows}
+        assert (queued.id, "ListCallerHistory") in read
+        assert (earlier.id, "ListCallerHistory") in read
+
+    await assert_eventually(logged)
+    await call(
+        channel,
+        method + "CloseCall",
+        pb.CloseCallRequest(request_id=rid(), call_id=queued.id, outcome=pb.CALL_OUTCOME_ADVICE),
+        kari,
+    )
+    await call(channel, method + "SignOut", pb.SignOutRequest(centre="oslo"), kari)
+
+
 # ---------------------------------------------------------------- a stream's scope
 
 

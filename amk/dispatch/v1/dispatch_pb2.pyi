@@ -1453,24 +1453,50 @@ class ListCallsResponse(_message.Message):
     def __init__(self, calls: _Optional[_Iterable[_Union[Call, _Mapping]]] = ...) -> None: ...
 
 class ListCallerHistoryRequest(_message.Message):
-    __slots__ = ("caller_number", "regions", "hours")
-    CALLER_NUMBER_FIELD_NUMBER: _ClassVar[int]
-    REGIONS_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("call_id", "hours")
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
     HOURS_FIELD_NUMBER: _ClassVar[int]
-    caller_number: str
-    regions: _containers.RepeatedScalarFieldContainer[str]
+    call_id: str
     hours: int
-    def __init__(self, caller_number: _Optional[str] = ..., regions: _Optional[_Iterable[str]] = ..., hours: _Optional[int] = ...) -> None: ...
+    def __init__(self, call_id: _Optional[str] = ..., hours: _Optional[int] = ...) -> None: ...
+
+class CallerContact(_message.Message):
+    __slots__ = ("kind", "id", "region", "at", "urgency", "status", "criteria_code", "outcome", "incident_id", "archived")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    URGENCY_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CRITERIA_CODE_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ARCHIVED_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    id: str
+    region: str
+    at: _timestamp_pb2.Timestamp
+    urgency: Urgency
+    status: str
+    criteria_code: str
+    outcome: CallOutcome
+    incident_id: str
+    archived: bool
+    def __init__(self, kind: _Optional[str] = ..., id: _Optional[str] = ..., region: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., urgency: _Optional[_Union[Urgency, str]] = ..., status: _Optional[str] = ..., criteria_code: _Optional[str] = ..., outcome: _Optional[_Union[CallOutcome, str]] = ..., incident_id: _Optional[str] = ..., archived: _Optional[bool] = ...) -> None: ...
 
 class CallerHistory(_message.Message):
-    __slots__ = ("incidents", "calls", "hours")
-    INCIDENTS_FIELD_NUMBER: _ClassVar[int]
-    CALLS_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("call", "contacts", "total", "hours", "archive_unavailable")
+    CALL_FIELD_NUMBER: _ClassVar[int]
+    CONTACTS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
     HOURS_FIELD_NUMBER: _ClassVar[int]
-    incidents: _containers.RepeatedCompositeFieldContainer[Incident]
-    calls: _containers.RepeatedCompositeFieldContainer[Call]
+    ARCHIVE_UNAVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    call: Call
+    contacts: _containers.RepeatedCompositeFieldContainer[CallerContact]
+    total: int
     hours: int
-    def __init__(self, incidents: _Optional[_Iterable[_Union[Incident, _Mapping]]] = ..., calls: _Optional[_Iterable[_Union[Call, _Mapping]]] = ..., hours: _Optional[int] = ...) -> None: ...
+    archive_unavailable: bool
+    def __init__(self, call: _Optional[_Union[Call, _Mapping]] = ..., contacts: _Optional[_Iterable[_Union[CallerContact, _Mapping]]] = ..., total: _Optional[int] = ..., hours: _Optional[int] = ..., archive_unavailable: _Optional[bool] = ...) -> None: ...
 
 class GetCallMetricsRequest(_message.Message):
     __slots__ = ("regions",)

@@ -478,10 +478,13 @@ class DispatchServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListCallerHistory(self, request, context):
-        """Earlier contacts from one number: the incidents and calls from caller_number in the
-        regions given (empty: the caller's), live and archived, of the last `hours` (0: 72,
-        at most 168), newest first. A caller who rings again is a known risk: the call-taker
-        sees what the first call came to before triaging. Each record read is access-logged.
+        """Earlier contacts from the number of an answered call: a caller who rings again is a
+        known risk, so the call-taker sees what the first calls came to before triaging.
+        The incidents and calls from the same number in the call's region and the regions
+        its answering centre serves, live and archived, of the last `hours` (0: 72, at most
+        168), newest first, as summaries (at most 20; `total` counts all). Only the centre
+        that answered the call, or a supervisor (FAILED_PRECONDITION otherwise); a call with
+        no number is FAILED_PRECONDITION. The call and every contact are access-logged.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
