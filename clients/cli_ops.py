@@ -196,20 +196,44 @@ def cmd_sharing(ctx: Context) -> int:
 
 
 def cmd_recommend(ctx: Context) -> int:
-    recs = ctx.client().recommend_units(ctx.args.incident, limit=ctx.args.limit)
+    answer = ctx.client().recommendations(ctx.args.incident, limit=ctx.args.limit)
 
-    def human(items: list[Any]) -> RenderableType:
-        if not items:
-            return Text("no available unit", style="dim")
-        return Text(
-            "\n".join(
-                f"{r.rank:>2}. {r.unit.call_sign} ({r.unit.id}, {r.unit.region}) "
-                f"ETA {r.eta_s / 60:.1f} min: {r.reason}" + (f" [{r.note}]" if r.note else "")
-                for r in items
-            )
+    def line(r: Any) -> str:
+        return (
+            f"{r.rank:>2}. {r.unit.call_sign} ({r.unit.id}, {r.unit.region}) "
+            f"ETA {r.eta_s / 60:.1f} min: {r.reason}" + (f" [{r.note}]" if r.note else "")
         )
 
-    return ctx.emit(recs, human)
+    def human(a: Message) -> RenderableType:
+        lines = [line(r) for r in a.recommendations] or ["no available unit"]
+        if a.diversions:
+            lines.append("on their way to a less urgent incident (amk divert):")
+            lines += [f"{line(r)} <- {r.unit.incident_id}" for r in a.diversions]
+        return Text("\n".join(lines))
+
+    return ctx.emit(answer, human)
+
+
+def cmd_coverage(ctx: Context) -> int:
+    found = ctx.client().coverage(regions=_regions(ctx.args))
+
+    def human(c: Message) -> RenderableType:
+        lines = []
+        for s in c.stations:
+            near = s.nearest
+            what = (
+                f"nearest free {near.unit.call_sign} ({near.unit.id}) {near.eta_s / 60:.1f} min"
+                if near.unit.id
+                else "no free ambulance"
+            )
+            mark = "ok " if s.covered else "GAP"
+            free = ", ".join(s.free_here) or "none free here"
+            lines.append(
+                f"{mark} {s.name} ({s.region}, {s.area} {s.target_s / 60:.0f} min): {free}; {what}"
+            )
+        return Text("\n".join(lines) or "no stations")
+
+    return ctx.emit(found, human)
 
 
 def cmd_drill(ctx: Context) -> int:
@@ -277,6 +301,8 @@ def add_ops_commands(commands: Any, command: Callable[..., argparse.ArgumentPars
     rec = command(commands, "recommend", cmd_recommend, "units ranked by ETA for an incident")
     rec.add_argument("incident", metavar="INCIDENT")
     rec.add_argument("--limit", type=int, default=10)
+    cov = command(commands, "coverage", cmd_coverage, "stations without a free ambulance near")
+    _region_option(cov, "stations")
 
     call = command(
         commands, "call", None, "113 calls: receive, list, answer, link, close, abandon, history"

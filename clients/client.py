@@ -488,8 +488,13 @@ class AmkClient(OperationsMixin):
 
     def recommend_units(self, incident_id: str, limit: int = 10) -> list[pb.Recommendation]:
         """Available units ranked by ETA, with the reason for each."""
+        return list(self.recommendations(incident_id, limit).recommendations)
+
+    def recommendations(self, incident_id: str, limit: int = 10) -> pb.RecommendUnitsResponse:
+        """The whole answer: the available units, and the units on their way to a less
+        urgent incident that could be diverted (``diversions``)."""
         req = pb.RecommendUnitsRequest(incident_id=incident_id, limit=limit)
-        return list(self._unary("RecommendUnits", req).recommendations)
+        return self._unary("RecommendUnits", req)
 
 
 def _position_request(

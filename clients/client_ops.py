@@ -132,6 +132,10 @@ class OperationsMixin:
         req = pb.ListCallerHistoryRequest(call_id=call_id, hours=hours)
         return self._unary("ListCallerHistory", req)
 
+    def coverage(self, regions: str | Iterable[str] = ()) -> pb.Coverage:
+        """Per station, the free ambulances there and the nearest free one (beredskap)."""
+        return self._unary("GetCoverage", pb.GetCoverageRequest(regions=_split_csv(regions)))
+
     def call_metrics(self, regions: str | Iterable[str] = ()) -> pb.CallMetrics:
         return self._unary("GetCallMetrics", pb.GetCallMetricsRequest(regions=_split_csv(regions)))
 

@@ -29,6 +29,7 @@ from actors.gateway.audit_service import AuditRpcs
 from actors.gateway.call_service import CallRpcs
 from actors.gateway.context import GatewayContext
 from actors.gateway.coordination_service import HandoverRpcs
+from actors.gateway.coverage_service import CoverageRpcs
 from actors.gateway.credential_service import CredentialRpcs
 from actors.gateway.directory import Directory
 from actors.gateway.guard import Guard
@@ -73,6 +74,7 @@ DISPATCH_PARTS = (
     StatusRpcs,
     CallRpcs,
     KpiRpcs,
+    CoverageRpcs,
     AlertRpcs,
     HospitalRpcs,
     AirRpcs,

@@ -90,6 +90,7 @@ EXPOSED: dict[str, str] = {
     "ListCallerHistory": DISPATCH,
     "GetCallMetrics": DISPATCH,
     "GetKpis": DISPATCH,
+    "GetCoverage": DISPATCH,
     "ListAlerts": DISPATCH,
     "SendAlert": DISPATCH,
     "AcknowledgeAlert": DISPATCH,

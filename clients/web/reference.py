@@ -24,13 +24,12 @@ another seed gets one of :data:`SPARE_COLOURS`, picked by a stable hash of its i
 from __future__ import annotations
 
 import hashlib
-import re
-import unicodedata
 from collections.abc import Collection
 from typing import Any
 
 from aiohttp import web
 
+from actors.domain import coverage
 from actors.domain.triage import CriteriaTable, default_table
 from clients.web.errors import json_response
 from clients.web.geo_build import regions_geojson
@@ -56,32 +55,21 @@ def centre_colour(centre_id: str) -> str:
     return SPARE_COLOURS[digest[0] % len(SPARE_COLOURS)]
 
 
-def _slug(text: str) -> str:
-    """``Ullevål ambulansestasjon`` -> ``ulleval-ambulansestasjon`` (ids stay ASCII)."""
-    ascii_text = unicodedata.normalize("NFKD", text.lower().replace("ø", "o").replace("æ", "ae"))
-    ascii_text = ascii_text.encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
-
-
 def stations(seed: Seed) -> list[dict[str, Any]]:
-    """The seed has no station list: a station is where its units stand at the start
-    (the first unit's position), with the ids of the units based there."""
-    found: dict[tuple[str, str], dict[str, Any]] = {}
-    for u in seed.units:
-        key = (u.region, u.station)
-        station = found.get(key)
-        if station is None:
-            station = found[key] = {
-                "id": f"{u.region}/{_slug(u.station)}",
-                "name": u.station,
-                "region": u.region,
-                "lat": u.lat,
-                "lon": u.lon,
-                "approx": u.approx,
-                "units": [],
-            }
-        station["units"].append(u.id)
-    return list(found.values())
+    """The seed's stations (:func:`actors.domain.coverage.stations`) as the console
+    reads them."""
+    return [
+        {
+            "id": st.id,
+            "name": st.name,
+            "region": st.region,
+            "lat": st.lat,
+            "lon": st.lon,
+            "approx": st.approx,
+            "units": list(st.units),
+        }
+        for st in coverage.stations(seed.units)
+    ]
 
 
 def build_reference(

@@ -1,8 +1,8 @@
 """Alerts from the web console's selected incident, in headless chromium: trippelvarsling
 to 110 and 112 (sent with a click, acknowledged by the partner or on the phone,
 escalated in red, withdrawn with a reason), a hospital suggested, chosen and
-pre-notified (air ambulance requests: ``test_console_air.py``), and a unit on its way
-diverted from the recommendations. The partners are
+pre-notified (air ambulance requests: ``test_console_air.py``), a unit on its way
+diverted from the recommendations, and the coverage panel. The partners are
 ``clients/partner_stub.py`` on loopback (``tests/browser/conftest.py``: the module's
 deployment alerts them and escalates after 2 s); the deployment is the session's etcd
 and Ray, five centres.
@@ -278,3 +278,40 @@ async def test_a_unit_on_its_way_to_a_vanlig_incident_is_diverted_to_an_akutt_on
     await stub.ReleaseUnit(
         pb.ReleaseUnitRequest(request_id=rid(), incident_id=akutt.id, unit_id=unit.id), timeout=10
     )
+
+
+async def test_the_coverage_panel_follows_a_station_whose_ambulances_are_sent_out(
+    browser, web, stub
+) -> None:
+    """The dispatcher's coverage panel lists Oslo's stations with the nearest free
+    ambulance; once a station's free ambulances are sent to an incident, its row says
+    none is free there (asked again on the units' change), without a reload."""
+    before = await stub.GetCoverage(pb.GetCoverageRequest(regions=["oslo"]), timeout=10)
+    station = next(s for s in before.stations if s.free_here)
+    page = await open_console(browser, web, web.token("ola", "dispatcher", "oslo"))
+    row = page.locator(f'#coverage li[data-station-id="{station.station_id}"]')
+    await row.wait_for(timeout=WAIT_MS)
+    assert await row.get_attribute("data-nearest")
+    assert "ledig på stasjonen" in (await row.text_content() or "")
+    inc = await incident(stub, BISLETT, "A.10.01")
+    sent = list(station.free_here)
+    for unit_id in sent:
+        await stub.AssignUnit(
+            pb.AssignUnitRequest(request_id=rid(), incident_id=inc.id, unit_id=unit_id),
+            timeout=10,
+        )
+    try:
+        await page.locator(
+            f'#coverage li[data-station-id="{station.station_id}"]',
+            has_text="ingen ledig på stasjonen",
+        ).wait_for(timeout=WAIT_MS * 2)  # asked again at most every 10 s
+        nearest = await row.get_attribute("data-nearest")
+        assert nearest and nearest not in sent
+        assert page.amk_errors == []
+    finally:
+        await page.context.close()
+        for unit_id in sent:
+            await stub.ReleaseUnit(
+                pb.ReleaseUnitRequest(request_id=rid(), incident_id=inc.id, unit_id=unit_id),
+                timeout=10,
+            )

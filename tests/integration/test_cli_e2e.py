@@ -177,6 +177,14 @@ def test_amk_up_cli_walkthrough_and_clean_stop(tmp_path: Path) -> None:
         )
         assert isinstance(units, list) and units
         uid = units[0]["id"]
+        # The human forms of the recommendations and of coverage (beredskap).
+        for argv, needle in ((["recommend", iid], "ETA"), (["coverage"], "vestre-viken")):
+            shown_human = subprocess.run(
+                [AMK, *argv], env=env, capture_output=True, text=True, timeout=60
+            )
+            assert shown_human.returncode == 0 and needle in shown_human.stdout, shown_human
+        cover = amk(env, "coverage", "--region", "vestre-viken")
+        assert cover["stations"] and all(s["region"] == "vestre-viken" for s in cover["stations"])
         pair = amk(env, "assign", iid, uid)
         assert pair["incident"]["status"] == "dispatched" and pair["unit"]["status"] == "assigned"
         for status in (

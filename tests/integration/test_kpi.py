@@ -1,6 +1,6 @@
 """GetKpis end to end: calls answered, incidents created from them, triaged, dispatched
 and reached on scene through the gateway; the figures come back from etcd's records and
-journal."""
+journal. And GetCoverage: a station whose ambulances are all out."""
 
 from __future__ import annotations
 
@@ -150,3 +150,43 @@ async def test_unknown_region_is_invalid_argument(stub):
         await stub.GetKpis(pb.GetKpisRequest(regions=["oslo", "atlantis"]), timeout=5)
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert ("amk-field", "regions[1]") in tuple(err.value.trailing_metadata() or ())
+
+
+async def test_coverage_shows_a_station_whose_ambulances_are_all_out(stub) -> None:
+    """GetCoverage: a station of Vestfold og Telemark with free ambulances, all sent to
+    an incident: it has none free there now, its nearest free ambulance is another
+    station's, and it is listed no later than any covered station."""
+    region = "vestfold-telemark"
+    before = await stub.GetCoverage(pb.GetCoverageRequest(regions=[region]), timeout=10)
+    assert before.stations and all(s.region == region for s in before.stations)
+    station = next(s for s in before.stations if s.free_here)
+    inc = await stub.CreateIncident(
+        pb.CreateIncidentRequest(
+            request_id=rid(), region=region, position=station.position, criteria_code=AKUTT_CODE
+        ),
+        timeout=10,
+    )
+    sent = list(station.free_here)
+    for unit_id in sent:
+        await stub.AssignUnit(
+            pb.AssignUnitRequest(request_id=rid(), incident_id=inc.id, unit_id=unit_id),
+            timeout=10,
+        )
+    try:
+        after = await stub.GetCoverage(pb.GetCoverageRequest(regions=[region]), timeout=10)
+        order = [s.station_id for s in after.stations]
+        now = after.stations[order.index(station.station_id)]
+        assert not now.free_here and now.nearest.unit.id not in sent
+        assert now.nearest.eta_s > 0 and now.target_s in (12 * 60, 25 * 60)
+        assert now.covered == (now.nearest.eta_s <= now.target_s)
+        if not now.covered:
+            assert all(not s.covered for s in after.stations[: order.index(now.station_id)])
+    finally:
+        for unit_id in sent:
+            await stub.ReleaseUnit(
+                pb.ReleaseUnitRequest(request_id=rid(), incident_id=inc.id, unit_id=unit_id),
+                timeout=10,
+            )
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await stub.GetCoverage(pb.GetCoverageRequest(regions=["atlantis"]), timeout=10)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT

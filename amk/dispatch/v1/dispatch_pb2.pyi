@@ -1603,3 +1603,39 @@ class Kpis(_message.Message):
     FIGURES_FIELD_NUMBER: _ClassVar[int]
     figures: _containers.RepeatedCompositeFieldContainer[KpiFigure]
     def __init__(self, figures: _Optional[_Iterable[_Union[KpiFigure, _Mapping]]] = ...) -> None: ...
+
+class GetCoverageRequest(_message.Message):
+    __slots__ = ("regions",)
+    REGIONS_FIELD_NUMBER: _ClassVar[int]
+    regions: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, regions: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class StationCoverage(_message.Message):
+    __slots__ = ("station_id", "name", "region", "position", "based", "free_here", "nearest", "area", "target_s", "covered")
+    STATION_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    BASED_FIELD_NUMBER: _ClassVar[int]
+    FREE_HERE_FIELD_NUMBER: _ClassVar[int]
+    NEAREST_FIELD_NUMBER: _ClassVar[int]
+    AREA_FIELD_NUMBER: _ClassVar[int]
+    TARGET_S_FIELD_NUMBER: _ClassVar[int]
+    COVERED_FIELD_NUMBER: _ClassVar[int]
+    station_id: str
+    name: str
+    region: str
+    position: Position
+    based: _containers.RepeatedScalarFieldContainer[str]
+    free_here: _containers.RepeatedScalarFieldContainer[str]
+    nearest: Recommendation
+    area: str
+    target_s: float
+    covered: bool
+    def __init__(self, station_id: _Optional[str] = ..., name: _Optional[str] = ..., region: _Optional[str] = ..., position: _Optional[_Union[Position, _Mapping]] = ..., based: _Optional[_Iterable[str]] = ..., free_here: _Optional[_Iterable[str]] = ..., nearest: _Optional[_Union[Recommendation, _Mapping]] = ..., area: _Optional[str] = ..., target_s: _Optional[float] = ..., covered: _Optional[bool] = ...) -> None: ...
+
+class Coverage(_message.Message):
+    __slots__ = ("stations",)
+    STATIONS_FIELD_NUMBER: _ClassVar[int]
+    stations: _containers.RepeatedCompositeFieldContainer[StationCoverage]
+    def __init__(self, stations: _Optional[_Iterable[_Union[StationCoverage, _Mapping]]] = ...) -> None: ...

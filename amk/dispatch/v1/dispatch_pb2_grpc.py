@@ -199,6 +199,11 @@ class DispatchServiceStub:
                 request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.GetKpisRequest.SerializeToString,
                 response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Kpis.FromString,
                 _registered_method=True)
+        self.GetCoverage = channel.unary_unary(
+                '/amk.dispatch.v1.DispatchService/GetCoverage',
+                request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.GetCoverageRequest.SerializeToString,
+                response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Coverage.FromString,
+                _registered_method=True)
         self.ListAlerts = channel.unary_unary(
                 '/amk.dispatch.v1.DispatchService/ListAlerts',
                 request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ListAlertsRequest.SerializeToString,
@@ -504,6 +509,17 @@ class DispatchServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetCoverage(self, request, context):
+        """Ambulance coverage (beredskap): per station of the regions given (empty: the
+        caller's), the free road ambulances standing there and the nearest free one in
+        those regions and their partners, by the recommendations' ETA, against the
+        response-time target of the station's area (12 min urban, 25 rural, 12 unknown).
+        Least covered first. No patient data.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListAlerts(self, request, context):
         """Alerts to other services (trippelvarsling: fire 110, police 112). A triage whose
         criteria match an action card proposes them; sending commits the alert, then
@@ -771,6 +787,11 @@ def add_DispatchServiceServicer_to_server(servicer, server):
                     servicer.GetKpis,
                     request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.GetKpisRequest.FromString,
                     response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Kpis.SerializeToString,
+            ),
+            'GetCoverage': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCoverage,
+                    request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.GetCoverageRequest.FromString,
+                    response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Coverage.SerializeToString,
             ),
             'ListAlerts': grpc.unary_unary_rpc_method_handler(
                     servicer.ListAlerts,
@@ -1724,6 +1745,33 @@ class DispatchService:
             '/amk.dispatch.v1.DispatchService/GetKpis',
             amk_dot_dispatch_dot_v1_dot_dispatch__pb2.GetKpisRequest.SerializeToString,
             amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Kpis.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCoverage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.dispatch.v1.DispatchService/GetCoverage',
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.GetCoverageRequest.SerializeToString,
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.Coverage.FromString,
             options,
             channel_credentials,
             insecure,

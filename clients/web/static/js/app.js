@@ -13,6 +13,7 @@ import { loadGeo } from './map_regions.js';
 import { airMissionsPanel } from './panels/air_missions.js';
 import { breakGlassPanel } from './panels/break_glass.js';
 import { callsPanel } from './panels/calls.js';
+import { coveragePanel } from './panels/coverage.js';
 import { incidentDetailPanel } from './panels/incident_detail.js';
 import { incidentFormPanel } from './panels/incident_form.js';
 import { incidentsPanel } from './panels/incidents.js';
@@ -99,11 +100,12 @@ function listsScreen(screen) {
     air: airMissionsPanel(),
     sup: supervisorPanel(),
     kpis: kpisPanel(),
+    cover: coveragePanel(),
   };
   // Three columns on a screen of its own; two beside the map.
   const columns = screen === 'lists'
-    ? [[p.calls, p.create], [p.incidents, p.detail, p.glass], [p.recs, p.air, p.units, p.sup, p.kpis]]
-    : [[p.calls, p.create, p.detail, p.glass, p.recs], [p.incidents, p.air, p.units, p.sup, p.kpis]];
+    ? [[p.calls, p.create], [p.incidents, p.detail, p.glass], [p.recs, p.air, p.units, p.cover, p.sup, p.kpis]]
+    : [[p.calls, p.create, p.detail, p.glass, p.recs], [p.incidents, p.air, p.units, p.cover, p.sup, p.kpis]];
   return h('section', { class: 'lists-screen', 'aria-label': t('screen.lists') },
     columns.map((col) => h('div', { class: 'column' }, col.filter(Boolean))));
 }

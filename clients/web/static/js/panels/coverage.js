@@ -1,0 +1,64 @@
+// Ambulance coverage (GetCoverage, beredskap): each station of the regions in scope (of
+// the health region shown, if one is), the free ambulances standing there and the
+// nearest free one with its ETA against the area's target; the stations without cover
+// first, in red. Asked again when units change (at most every 10 s) and on the button;
+// a dispatcher decides a standby move, the page only shows where one is needed.
+import { rpc } from '../api.js';
+import { clock, h } from '../dom.js';
+import { act } from '../forms.js';
+import { t } from '../i18n.js';
+import { can, inHealthRegion, regionById } from '../session.js';
+import { on } from '../state.js';
+
+const MIN_INTERVAL_MS = 10_000;
+
+export function coveragePanel() {
+  if (!can('GetCoverage')) return null;
+  const list = h('ul', { id: 'coverage', class: 'coverage' });
+  const summary = h('p', { class: 'hint', role: 'status' });
+  const error = h('div', { class: 'form-error', role: 'alert' });
+  const button = h('button', { type: 'button', class: 'secondary', dataset: { action: 'GetCoverage' } }, t('action.GetCoverage'));
+  let stations = [];
+  let last = 0;
+  let pending = null;
+
+  const show = () => {
+    const shown = stations.filter((s) => inHealthRegion(s.region));
+    const gaps = shown.filter((s) => !s.covered).length;
+    summary.textContent = shown.length ? t('coverage.summary', { gaps, total: shown.length }) : t('coverage.none');
+    list.replaceChildren(...shown.map(row));
+  };
+  const load = () => act(button, error, async () => {
+    last = Date.now();
+    stations = (await rpc('GetCoverage', {})).stations || [];
+    show();
+  });
+  // Units change often (positions): ask at most every MIN_INTERVAL_MS.
+  on('units', () => {
+    if (pending) return;
+    const wait = Math.max(0, last + MIN_INTERVAL_MS - Date.now());
+    pending = setTimeout(() => { pending = null; if (!document.hidden) load(); }, wait);
+  });
+  button.addEventListener('click', load);
+  on('health-region', show);
+  load();
+  return h('section', { class: 'panel', id: 'coverage-panel', 'aria-labelledby': 'coverage-title' },
+    h('h2', { id: 'coverage-title' }, t('coverage.title')),
+    h('div', { class: 'toolbar' }, button, summary), error, list);
+}
+
+function row(s) {
+  const near = s.nearest && s.nearest.unit ? s.nearest : null;
+  const nearest = near
+    ? t('coverage.nearest', { unit: near.unit.call_sign || near.unit.id, eta: clock(Number(near.eta_s)) })
+    : t('coverage.no_free');
+  const free = (s.free_here || []).length;
+  return h('li', {
+    class: s.covered ? 'covered' : 'gap',
+    dataset: { stationId: s.station_id, covered: String(Boolean(s.covered)), nearest: near ? near.unit.id : '' },
+  },
+  h('strong', {}, s.name), ' ',
+  h('small', {}, `${regionById(s.region)?.name || s.region} · ${t(`coverage.area.${s.area}`)} ${Math.round(Number(s.target_s) / 60)} min`),
+  h('br'),
+  free ? t('coverage.free_here', { n: free }) : t('coverage.none_here'), ' · ', nearest);
+}

@@ -1,0 +1,107 @@
+"""Ambulance coverage per station (pure): the stations from the seed's units, the free
+ambulances standing at each, the nearest free one by the recommendations' ETA against
+the area's target, the least covered first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from actors.domain import coverage
+from actors.domain.model import CrewLevel, Position, Unit, UnitKind, UnitStatus
+from actors.domain.response_time import RURAL, URBAN
+
+pytestmark = pytest.mark.timeout(30)
+
+
+@dataclass
+class SeedUnit:
+    id: str
+    region: str
+    station: str
+    lat: float
+    lon: float
+    approx: bool = False
+
+
+SEED = [
+    SeedUnit("osl-a11", "oslo", "Ullevål ambulansestasjon", 59.94, 10.72),
+    SeedUnit("osl-a12", "oslo", "Ullevål ambulansestasjon", 59.94, 10.72),
+    SeedUnit("inn-a11", "innlandet", "Lesja", 62.13, 8.86),
+    SeedUnit("inn-a12", "innlandet", "Dombås", 62.07, 9.12),
+]
+
+
+def unit(
+    uid: str,
+    status: UnitStatus = UnitStatus.AVAILABLE_AT_STATION,
+    at: tuple[float, float] = (59.94, 10.72),
+    kind: UnitKind = UnitKind.ROAD_AMBULANCE,
+) -> Unit:
+    return Unit(
+        id=uid,
+        call_sign=uid,
+        region=uid.split("-")[0],
+        kind=kind,
+        crew=CrewLevel.PARAMEDIC,
+        status=status,
+        position=Position(at[0], at[1], 5.0),
+        station="",
+        updated_at=0.0,
+    )
+
+
+def test_a_station_is_where_its_units_stand_with_an_ascii_id() -> None:
+    found = coverage.stations(SEED)
+    assert [(s.id, s.units) for s in found] == [
+        ("oslo/ulleval-ambulansestasjon", ("osl-a11", "osl-a12")),
+        ("innlandet/lesja", ("inn-a11",)),
+        ("innlandet/dombas", ("inn-a12",)),
+    ]
+    assert coverage.slug("Ullevål Æsøy") == "ulleval-aesoy"
+
+
+def test_an_empty_station_far_from_any_free_ambulance_comes_first() -> None:
+    where = coverage.stations(SEED)
+    units = [
+        unit("osl-a11"),
+        unit("osl-a12", UnitStatus.EN_ROUTE),  # out: not free
+        unit("osl-r01", kind=UnitKind.RAPID_RESPONSE_CAR),  # not an ambulance
+        unit("inn-a11", UnitStatus.ON_SCENE, (62.13, 8.86)),  # Lesja's only one, out
+        unit("inn-a12", at=(62.07, 9.12)),  # Dombås: free, 20 km from Lesja
+    ]
+    areas = {"oslo/ulleval-ambulansestasjon": URBAN}
+    covers = coverage.cover(where, units, lambda st: areas.get(st.id, RURAL))
+    by_id = {c.station.id: c for c in covers}
+    lesja, dombas, ulleval = (
+        by_id["innlandet/lesja"],
+        by_id["innlandet/dombas"],
+        by_id["oslo/ulleval-ambulansestasjon"],
+    )
+    assert (ulleval.free_here, ulleval.nearest.unit_id, ulleval.covered) == (
+        ("osl-a11",), "osl-a11", True,
+    )  # fmt: skip
+    assert ulleval.target_s == 12 * 60
+    assert lesja.free_here == () and lesja.nearest.unit_id == "inn-a12"
+    # Dombås's ambulance by road, 20 km: 21.4 minutes, within the rural 25.
+    assert (round(lesja.nearest.eta_s / 60, 1), lesja.target_s, lesja.covered) == (
+        21.4, 25 * 60, True,
+    )  # fmt: skip
+    assert dombas.free_here == ("inn-a12",)
+    assert [c.station.id for c in covers] == [  # covered: the longest ETA first, then id
+        "innlandet/lesja", "innlandet/dombas", "oslo/ulleval-ambulansestasjon",
+    ]  # fmt: skip
+    # Held to the urban 12 minutes, Lesja is not covered, and comes first whatever else.
+    areas["innlandet/lesja"] = URBAN
+    urban = coverage.cover(where, units, lambda st: areas.get(st.id, RURAL))
+    assert (urban[0].station.id, urban[0].covered, urban[0].target_s) == (
+        "innlandet/lesja", False, 12 * 60,
+    )  # fmt: skip
+
+
+def test_no_free_ambulance_at_all_is_uncovered() -> None:
+    (only,) = coverage.cover(
+        coverage.stations(SEED[:1]), [unit("osl-a11", UnitStatus.ASSIGNED)], lambda st: URBAN
+    )
+    assert only.nearest is None and not only.covered
