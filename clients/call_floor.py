@@ -191,7 +191,7 @@ class CallFloor:
                     continue
                 self._answered(centre, name, rid, call)
                 self._takers_stop.wait(rng.uniform(*self.spec.talk_s))
-                self._make_incident(client, call, rng)
+                self._make_incident(client, call, rng, centre, name)
         finally:
             client.close()
 
@@ -218,7 +218,11 @@ class CallFloor:
             }
         )
 
-    def _make_incident(self, client: AmkClient, call: Any, rng: random.Random) -> None:
+    def _make_incident(
+        self, client: AmkClient, call: Any, rng: random.Random, centre: str, taker: str
+    ) -> None:
+        """The incident of the call, made by the call-taker who answered it (only the
+        centre that answered a call makes an incident of it, or a supervisor)."""
         code = rng.choice(self.codes)
         pos = call.position
         self._record(
@@ -229,18 +233,29 @@ class CallFloor:
                 call_id=call.id,
             ),
             client,
+            centre=centre,
+            person=taker,
             call=call.id,
         )  # fmt: skip
 
     def _record(
-        self, op: str, region: str, fn: Callable[[AmkClient, str], Any], client: AmkClient, **ids
+        self,
+        op: str,
+        region: str,
+        fn: Callable[[AmkClient, str], Any],
+        client: AmkClient,
+        centre: str = "",
+        person: str = "",
+        **ids: str,
     ) -> Any:
-        """One API call as a call-taker of the centre serving ``region``, recorded (a
-        queued call with its id and the region the gateway queued it in)."""
+        """One API call as a call-taker of the centre serving ``region`` (or of
+        ``centre``, as ``person`` there), recorded (a queued call with its id and the
+        region the gateway queued it in)."""
         note = _queued_where if op == "call" else None
         _, answer = recorded_call(
-            self.history, self.room, client, op, region, fn, CALL_TAKER, note=note, **ids
-        )
+            self.history, self.room, client, op, region, fn, CALL_TAKER, centre, person,
+            note=note, **ids,
+        )  # fmt: skip
         return answer
 
 

@@ -254,9 +254,10 @@ class LoadGenerator:
 
     def _answered_call(
         self, c: AmkClient, region: str, rng: random.Random, lat: float, lon: float
-    ) -> Any:
+    ) -> tuple[Any, tuple[str, str]]:
         """Queue a call, then answer the next one as a call-taker of the region's home
-        centre (which may be another worker's call: the queue decides)."""
+        centre (which may be another worker's call: the queue decides); the call, and
+        the centre and call-taker that answered it."""
         centre = self.seed.region(region).home
         taker = f"{centre}-call-taker-{threading.get_ident() % 1000}"  # answers as themselves
         self.room.call(
@@ -281,15 +282,15 @@ class LoadGenerator:
         )
         if call is None:  # another call-taker took it: theirs to carry on
             raise _Abandon
-        return call
+        return call, (centre, taker)
 
     def _lifecycle(self, c: AmkClient, region: str, rng: random.Random) -> None:
         lat, lon = self._position(region, rng)
         code = rng.choice(self.codes)
         at_create = rng.random() < 0.4  # the call-taker sometimes triages while creating
-        call_id = ""
+        call_id, answered_as = "", ("", "")
         if self.spec.via_calls:
-            call = self._answered_call(c, region, rng, lat, lon)
+            call, answered_as = self._answered_call(c, region, rng, lat, lon)
             region, call_id = call.region, call.id
             lat, lon = call.position.lat, call.position.lon
         inc = self._call(
@@ -306,6 +307,7 @@ class LoadGenerator:
                 call_id=call_id,
             ),
             CALL_TAKER,
+            *answered_as,  # from a call: the call-taker who answered it
         )
         iid = inc.id
         if not at_create:

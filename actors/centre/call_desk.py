@@ -116,7 +116,7 @@ class CallDesk:
                 new = calls.close(call, cmd.outcome, cmd.note, cmd.who, now, cmd.by_centre)
                 details = {"outcome": cmd.outcome.value}
             else:
-                new = calls.complete(call, cmd.incident_id)
+                new = calls.complete(call, cmd.incident_id, cmd.by_centre)
             out = Outcome(call=new)
             await self.executor.commit(host.region, cmd, [new], out, details=details)
         return out

@@ -153,7 +153,7 @@ class Dispatcher:
             inc = self.alerting.propose(inc, now)
             records.append(inc)
             if cmd.call_id:
-                records.append(calls.complete(call, inc.id))
+                records.append(calls.complete(call, inc.id, cmd.by_centre))
             out = Outcome(incident=inc)
             # The region's counter travels with every create (the store keeps the last
             # value per key in a batch, which is the highest number reserved).

@@ -101,10 +101,13 @@ def answer(call: Call, centre: str, call_taker: str, now: float) -> Call:
     return new
 
 
-def complete(call: Call, incident_id: str) -> Call:
+def complete(call: Call, incident_id: str, by_centre: str = "") -> Call:
+    """An answered call made an incident of, or linked to one. ``by_centre`` as for
+    :func:`close`: a call-taker elsewhere must not take over a call still being talked on."""
     if call.status is not CallStatus.ANSWERED:
         ended = f" (closed without an incident: {call.outcome.value})" if call.outcome else ""
         raise PreconditionError(call.id, f"call is {call.status.value}{ended}; answer it first")
+    _answered_by(call, by_centre, "made an incident of or linked")
     new = copy.deepcopy(call)
     new.status = transition(call.id, call.status, CallStatus.COMPLETED)
     new.incident_id = incident_id
@@ -130,11 +133,7 @@ def close(
         raise PreconditionError(
             call.id, f"call is {call.status.value}{ended}; only an answered call is closed"
         )
-    if by_centre and call.answered_by and by_centre != call.answered_by:
-        raise PreconditionError(
-            call.id,
-            f"answered at {call.answered_by}: closed there, or by a supervisor",
-        )
+    _answered_by(call, by_centre, "closed")
     if outcome is CallOutcome.OTHER and not note:
         raise InvalidArgumentError("note", "is required with outcome other (say how it ended)")
     new = copy.deepcopy(call)
@@ -222,3 +221,11 @@ def municipality_regions(regions: Iterable[tuple[str, Sequence[str]]]) -> dict[s
     """kommunenummer -> region, from each region's municipalities as a seed names them
     (names, "Name (County)", or numbers); ValueError for a name that matches none."""
     return {match(name).number: region for region, names in regions for name in names}
+
+
+def _answered_by(call: Call, by_centre: str, done: str) -> None:
+    """PreconditionError unless ``by_centre`` (empty: anyone) answered ``call``."""
+    if by_centre and call.answered_by and by_centre != call.answered_by:
+        raise PreconditionError(
+            call.id, f"answered at {call.answered_by}: {done} there, or by a supervisor"
+        )

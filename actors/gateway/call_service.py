@@ -38,7 +38,20 @@ from cluster.errors import AmkError
 
 log = structlog.get_logger("amk.gateway")
 
-SUPERVISOR = "supervisor"  # the role that may close a call another centre answered
+SUPERVISOR = "supervisor"  # the role that may end a call another centre answered
+
+
+def own_calls_centre() -> str:
+    """The caller's centre, when only calls it answered are theirs to make an incident
+    of, link, close or look up the caller of (a call-taker elsewhere must not take over
+    a call still being talked on); "" for a supervisor, a role of the whole cluster, or
+    with auth off."""
+    claims = current_claims.get()
+    if claims is None or current_acts_for_others.get() or claims.role == SUPERVISOR:
+        return ""
+    return claims.centre
+
+
 TARGET_ANSWER_S = 10.0  # akuttmedisinforskriften § 15 b: 90 % within 10 seconds
 
 
@@ -82,6 +95,7 @@ class CallRpcs:
             v.entity_id(request.call_id, "call_id"),
             v.entity_id(request.incident_id, "incident_id"),
             current_identity.get(),
+            by_centre=own_calls_centre(),
         )
         await self.gw.lookup.incident(cmd.incident_id)  # NOT_FOUND before any write
         out = await self.gw.router.route(self.gw.lookup.call_region(cmd.call_id), cmd, context)
@@ -89,12 +103,7 @@ class CallRpcs:
 
     @rpc
     async def CloseCall(self, request, context) -> pb.Call:
-        # A supervisor (or a role of the whole cluster) may close any answered call; a
-        # call-taker or dispatcher only one their own centre answered.
-        claims = current_claims.get()
-        anyone = claims is None or current_acts_for_others.get() or claims.role == SUPERVISOR
-        by_centre = "" if anyone else claims.centre
-        cmd = close_call(request, current_identity.get(), by_centre)
+        cmd = close_call(request, current_identity.get(), own_calls_centre())
         out = await self.gw.router.route(self.gw.lookup.call_region(cmd.call_id), cmd, context)
         call = out.require_call()
         await self._free(call)
@@ -171,11 +180,10 @@ class CallRpcs:
         call_id = v.entity_id(request.call_id, "call_id")
         hours = caller_history.window_hours(request.hours)
         call = await self.gw.lookup.call(call_id)
-        claims = current_claims.get()
-        anyone = claims is None or current_acts_for_others.get() or claims.role == SUPERVISOR
+        by_centre = own_calls_centre()
         if not call.answered_by:
             raise PreconditionError(call.id, "not answered: its caller is looked up once answered")
-        if not anyone and claims is not None and claims.centre != call.answered_by:
+        if by_centre and by_centre != call.answered_by:
             raise PreconditionError(
                 call.id, f"answered by {call.answered_by}: that centre's desk or a supervisor"
                 " looks up its caller",

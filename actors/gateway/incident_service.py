@@ -7,6 +7,7 @@ reads go straight to etcd (:class:`~actors.gateway.lookup.Lookup`).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import grpc
@@ -16,6 +17,7 @@ from actors.domain.errors import NotFoundError, PreconditionError
 from actors.domain.model import IncidentStatus
 from actors.domain.model import Urgency as UrgencyEnum
 from actors.gateway import convert as conv
+from actors.gateway.call_service import own_calls_centre
 from actors.gateway.context import GatewayContext
 from actors.gateway.identity import current_identity
 from actors.gateway.rpc import rpc
@@ -32,6 +34,8 @@ class IncidentRpcs:
     async def CreateIncident(self, request, context) -> pb.Incident:
         gw = self.gw
         cmd = conv.create_incident(request, gw.regions, gw.table, current_identity.get())
+        if cmd.call_id:
+            cmd = dataclasses.replace(cmd, by_centre=own_calls_centre())
         gw.lookup.area_region(cmd.region)
         out = await gw.router.route(cmd.region, cmd, context)
         return conv.incident_pb(out.require_incident())

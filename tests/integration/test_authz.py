@@ -468,7 +468,9 @@ async def test_a_callers_earlier_contacts_are_the_answering_desks_and_logged(
     """ListCallerHistory under the shipped table: the call-taker of the centre that
     answered the call gets the earlier incident from its number (not the call itself); a
     partner centre's call-taker is refused; the call and the contact are in the access
-    log under the method, a search with nothing found too (the call)."""
+    log under the method, a search with nothing found too (the call). The partner's
+    call-taker may neither link the call nor make its incident; the one who answered
+    does."""
     import random
 
     digits = f"9{random.randrange(10**7):07d}"
@@ -516,12 +518,18 @@ async def test_a_callers_earlier_contacts_are_the_answering_desks_and_logged(
         assert (earlier.id, "ListCallerHistory") in read
 
     await assert_eventually(logged)
-    await call(
-        channel,
-        method + "CloseCall",
-        pb.CloseCallRequest(request_id=rid(), call_id=queued.id, outcome=pb.CALL_OUTCOME_ADVICE),
-        kari,
+    # Nor may Innlandet's call-taker take the call over: link it, or make the incident.
+    link = pb.LinkCallRequest(request_id=rid(), call_id=queued.id, incident_id=earlier.id)
+    code, err = await call(channel, method + "LinkCall", link, other)
+    assert code == grpc.StatusCode.FAILED_PRECONDITION and "answered at oslo" in err, err
+    make = pb.CreateIncidentRequest(
+        request_id=rid(), region="oslo", position=OSLO, call_id=queued.id
     )
+    code, err = await call(channel, method + "CreateIncident", make, other)
+    assert code == grpc.StatusCode.FAILED_PRECONDITION and "answered at oslo" in err, err
+    make.request_id = rid()
+    code, made = await call(channel, method + "CreateIncident", make, kari)  # its own call
+    assert code == grpc.StatusCode.OK, made
     await call(channel, method + "SignOut", pb.SignOutRequest(centre="oslo"), kari)
 
 

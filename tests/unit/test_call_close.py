@@ -111,3 +111,15 @@ def test_the_cli_closes_a_call_and_the_metrics_count_by_outcome(tmp_path) -> Non
     ]
     line = _call_line(convert.call_pb(found[2])).plain
     assert line.endswith("closed without an incident: no_need")
+
+
+@pytest.mark.parametrize("by_centre", ["", "oslo"])
+def test_only_the_centre_that_answered_makes_an_incident_of_a_call(by_centre: str) -> None:
+    """The rule of CloseCall holds for CreateIncident with a call and LinkCall too: a
+    call-taker elsewhere must not take over a call still being talked on ("": a
+    supervisor, anyone)."""
+    call = answered()
+    done = calls.complete(call, "OSL-1", by_centre)
+    assert (done.status, done.incident_id) == (CallStatus.COMPLETED, "OSL-1")
+    with pytest.raises(PreconditionError, match="answered at oslo"):
+        calls.complete(call, "OSL-1", "innlandet")
