@@ -226,7 +226,7 @@ def cmd_coverage(ctx: Context) -> int:
                 if near.unit.id
                 else "no free ambulance"
             )
-            mark = "ok " if s.covered else "GAP"
+            mark = {"covered": "ok ", "uncertain": "?  "}.get(s.state, "GAP")
             free = ", ".join(s.free_here) or "none free here"
             lines.append(
                 f"{mark} {s.name} ({s.region}, {s.area} {s.target_s / 60:.0f} min): {free}; {what}"

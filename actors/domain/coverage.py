@@ -2,12 +2,18 @@
 
 When a station's ambulances are all out, its area waits for one from further away, and
 the dispatcher or supervisor decides whether to move a free unit nearer (a standby
-move). For each station this gives the free road ambulances based there and the
-nearest free road ambulance anywhere in the regions given, by the same ETA model as the
-recommendations (:func:`actors.domain.recommend.recommend`, akutt rules, road
-ambulances only), against the national response-time target of the station's area
-(12 minutes urban, 25 rural; unknown is held to 12). A station is "covered" when that
-ambulance can be there within the target.
+move). For each station with a road ambulance based there this gives the free road
+ambulances standing there now (within ``AT_STATION_KM``, whichever station they belong
+to: a unit moved in on standby counts where it stands) and the nearest free road
+ambulance, by the same ETA model as the recommendations
+(:func:`actors.domain.recommend.recommend`, akutt rules, road ambulances only), against
+the national response-time target of the station's area.
+
+The state of a station: ``covered`` within its target (12 minutes urban, 25 rural);
+``gap`` beyond it (or no free ambulance at all); ``uncertain`` where the area is not
+known to be urban or rural (the shipped list of urban municipalities is incomplete) and
+the ETA lies between the two targets. The least covered first: gaps, then uncertain,
+then by how little time is left to the target.
 
 A station stands for the people around it: the seed's stations are where ambulances
 are based, near where people live. It is not a population-weighted coverage (SSB's
@@ -17,17 +23,22 @@ seen here.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Set
 from dataclasses import dataclass
 from typing import Protocol
 
-from actors.domain.model import Unit, UnitKind, UnitStatus, Urgency
+from actors.domain.eta import INF, KM_PER_DEG
+from actors.domain.model import Unit, UnitKind, Urgency
 from actors.domain.recommend import Recommendation, recommend
 from actors.domain.response_time import RURAL, UNKNOWN, URBAN
 
 TARGET_S: dict[str, float] = {URBAN: 12 * 60.0, RURAL: 25 * 60.0, UNKNOWN: 12 * 60.0}
+AT_STATION_KM = 1.5  # a free unit this near a station stands there
+COVERED, UNCERTAIN, GAP = "covered", "uncertain", "gap"
+_ORDER = {GAP: 0, UNCERTAIN: 1, COVERED: 2}
 
 
 class SeedUnit(Protocol):
@@ -55,14 +66,23 @@ class Station:
 @dataclass(frozen=True, slots=True)
 class StationCover:
     station: Station
-    free_here: tuple[str, ...]  # free road ambulances of this station standing there
+    free_here: tuple[str, ...]  # free road ambulances standing at the station now
     nearest: Recommendation | None  # the nearest free road ambulance, None: none at all
     area: str
     target_s: float
 
     @property
+    def state(self) -> str:
+        eta = self.nearest.eta_s if self.nearest is not None else INF
+        if eta <= self.target_s:
+            return COVERED
+        if self.area == UNKNOWN and eta <= TARGET_S[RURAL]:
+            return UNCERTAIN  # a gap if urban, covered if rural
+        return GAP
+
+    @property
     def covered(self) -> bool:
-        return self.nearest is not None and self.nearest.eta_s <= self.target_s
+        return self.state == COVERED
 
 
 def slug(text: str) -> str:
@@ -85,24 +105,36 @@ def stations(units: Iterable[SeedUnit]) -> list[Station]:
     ]  # fmt: skip
 
 
+def ambulance_stations(units: Iterable[SeedUnit], road_ambulances: Set[str]) -> list[Station]:
+    """The stations with a road ambulance based there (``road_ambulances``: their ids):
+    an air base, a boat station or a doctor car's base is no ambulance station, and
+    would read as a gap whatever the fleet did."""
+    return [st for st in stations(units) if road_ambulances.intersection(st.units)]
+
+
 def cover(
     where: Iterable[Station], units: Iterable[Unit], area_of: Callable[[Station], str]
 ) -> list[StationCover]:
-    """Each station's cover, the least covered first (uncovered, then by the nearest
-    ambulance's ETA, longest first). ``units``: the fleet to draw on (the regions and
-    their partners); only free road ambulances count."""
+    """Each station's cover, the least covered first (gaps, then uncertain, then by
+    the time left to the target, least first). ``units``: the fleet to draw on (the
+    regions and their partners); only free road ambulances count."""
     free = [u for u in units if u.available and u.kind is UnitKind.ROAD_AMBULANCE]
     out = []
     for st in where:
-        based = set(st.units)
-        here = tuple(
-            sorted(
-                u.id for u in free if u.id in based and u.status is UnitStatus.AVAILABLE_AT_STATION
-            )
-        )
         best = recommend(free, st.lat, st.lon, Urgency.AKUTT, limit=1, remote=False) if free else []
+        here = tuple(sorted(u.id for u in free if _km(u, st) <= AT_STATION_KM))
         area = area_of(st)
         out.append(StationCover(st, here, best[0] if best else None, area, TARGET_S[area]))
-    never = float("inf")
-    out.sort(key=lambda c: (c.covered, -(c.nearest.eta_s if c.nearest else never), c.station.id))
+
+    def slack(c: StationCover) -> float:
+        return c.target_s - (c.nearest.eta_s if c.nearest is not None else INF)
+
+    out.sort(key=lambda c: (_ORDER[c.state], slack(c), c.station.id))
     return out
+
+
+def _km(unit: Unit, st: Station) -> float:
+    """Distance in km, equirectangular: exact enough within a couple of km."""
+    dlat = unit.position.lat - st.lat
+    dlon = (unit.position.lon - st.lon) * math.cos(math.radians(st.lat))
+    return math.hypot(dlat, dlon) * KM_PER_DEG

@@ -1,12 +1,14 @@
 """Ambulance coverage of ``amk.dispatch.v1.DispatchService`` (GetCoverage): which
 stations have no free road ambulance within the response-time target
-(:mod:`actors.domain.coverage`). The stations come from the seed, once; each station's
-area (urban or rural) is looked up once, on first use."""
+(:mod:`actors.domain.coverage`). The stations with a road ambulance come from the seed,
+once; each station's area (urban or rural) is looked up once, on first use. The fleet
+drawn on is read as the recommendations read it: the units stored under the regions
+and their partners (a unit lent in from elsewhere is not seen)."""
 
 from __future__ import annotations
 
 from actors.domain import coverage
-from actors.domain.model import Position, Unit
+from actors.domain.model import Position, Unit, UnitKind
 from actors.domain.municipality import area_of
 from actors.gateway import convert as conv
 from actors.gateway.context import GatewayContext
@@ -17,7 +19,9 @@ from amk.dispatch.v1 import dispatch_pb2 as pb
 class CoverageRpcs:
     def __init__(self, gw: GatewayContext) -> None:
         self.gw = gw
-        self._stations = coverage.stations(gw.config.seed.units)
+        seed = gw.config.seed
+        road = {u.id for u in seed.units if u.kind == UnitKind.ROAD_AMBULANCE.value}
+        self._stations = coverage.ambulance_stations(seed.units, road)
         self._areas: dict[str, str] = {}
 
     @rpc
@@ -26,6 +30,9 @@ class CoverageRpcs:
             list(request.regions), self.gw.regions, default=self.gw.lookup.area_regions
         )
         seed = self.gw.config.seed
+        # An AMK-LA region (one's own, for Oslo) has air bases, no ambulance stations.
+        regions = [r for r in regions if seed.region(r).is_area]
+        # The fleet to draw on: the regions and their partners (as the recommendations).
         pool = dict.fromkeys(
             r for region in regions for r in (region, *seed.region(region).partners)
         )
@@ -57,6 +64,7 @@ class CoverageRpcs:
             area=c.area,
             target_s=c.target_s,
             covered=c.covered,
+            state=c.state,
         )
         if best is not None:
             out.nearest.CopyFrom(

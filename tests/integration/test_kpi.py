@@ -159,6 +159,7 @@ async def test_coverage_shows_a_station_whose_ambulances_are_all_out(stub) -> No
     region = "vestfold-telemark"
     before = await stub.GetCoverage(pb.GetCoverageRequest(regions=[region]), timeout=10)
     assert before.stations and all(s.region == region for s in before.stations)
+    assert all(s.state in ("covered", "gap", "uncertain") for s in before.stations)
     station = next(s for s in before.stations if s.free_here)
     inc = await stub.CreateIncident(
         pb.CreateIncidentRequest(
@@ -174,13 +175,13 @@ async def test_coverage_shows_a_station_whose_ambulances_are_all_out(stub) -> No
         )
     try:
         after = await stub.GetCoverage(pb.GetCoverageRequest(regions=[region]), timeout=10)
-        order = [s.station_id for s in after.stations]
-        now = after.stations[order.index(station.station_id)]
+        now = next(s for s in after.stations if s.station_id == station.station_id)
         assert not now.free_here and now.nearest.unit.id not in sent
-        assert now.nearest.eta_s > 0 and now.target_s in (12 * 60, 25 * 60)
-        assert now.covered == (now.nearest.eta_s <= now.target_s)
-        if not now.covered:
-            assert all(not s.covered for s in after.stations[: order.index(now.station_id)])
+        assert now.nearest.eta_s > station.nearest.eta_s  # from further away than before
+        # The least covered first: gaps, uncertain, then by the time left to the target.
+        rank = {"gap": 0, "uncertain": 1, "covered": 2}
+        keys = [(rank[s.state], s.target_s - s.nearest.eta_s) for s in after.stations]
+        assert keys == sorted(keys)
     finally:
         for unit_id in sent:
             await stub.ReleaseUnit(

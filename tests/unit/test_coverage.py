@@ -10,7 +10,7 @@ import pytest
 
 from actors.domain import coverage
 from actors.domain.model import CrewLevel, Position, Unit, UnitKind, UnitStatus
-from actors.domain.response_time import RURAL, URBAN
+from actors.domain.response_time import RURAL, UNKNOWN, URBAN
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -79,29 +79,65 @@ def test_an_empty_station_far_from_any_free_ambulance_comes_first() -> None:
         by_id["innlandet/dombas"],
         by_id["oslo/ulleval-ambulansestasjon"],
     )
-    assert (ulleval.free_here, ulleval.nearest.unit_id, ulleval.covered) == (
-        ("osl-a11",), "osl-a11", True,
+    assert (ulleval.free_here, ulleval.nearest.unit_id, ulleval.state) == (
+        ("osl-a11",), "osl-a11", coverage.COVERED,
     )  # fmt: skip
     assert ulleval.target_s == 12 * 60
     assert lesja.free_here == () and lesja.nearest.unit_id == "inn-a12"
     # Dombås's ambulance by road, 20 km: 21.4 minutes, within the rural 25.
-    assert (round(lesja.nearest.eta_s / 60, 1), lesja.target_s, lesja.covered) == (
-        21.4, 25 * 60, True,
+    assert (round(lesja.nearest.eta_s / 60, 1), lesja.target_s, lesja.state) == (
+        21.4, 25 * 60, coverage.COVERED,
     )  # fmt: skip
     assert dombas.free_here == ("inn-a12",)
-    assert [c.station.id for c in covers] == [  # covered: the longest ETA first, then id
-        "innlandet/lesja", "innlandet/dombas", "oslo/ulleval-ambulansestasjon",
+    # By the time left to the target, least first: Lesja 3.6 min, Ullevål 10.5, Dombås 23.5.
+    assert [c.station.id for c in covers] == [
+        "innlandet/lesja", "oslo/ulleval-ambulansestasjon", "innlandet/dombas",
     ]  # fmt: skip
-    # Held to the urban 12 minutes, Lesja is not covered, and comes first whatever else.
+    # Held to the urban 12 minutes, Lesja is a gap, and comes first whatever else; an
+    # unknown area between the two targets is uncertain, after the gaps.
     areas["innlandet/lesja"] = URBAN
     urban = coverage.cover(where, units, lambda st: areas.get(st.id, RURAL))
-    assert (urban[0].station.id, urban[0].covered, urban[0].target_s) == (
-        "innlandet/lesja", False, 12 * 60,
+    assert (urban[0].station.id, urban[0].state, urban[0].covered) == (
+        "innlandet/lesja", coverage.GAP, False,
+    )  # fmt: skip
+    areas["innlandet/lesja"] = UNKNOWN
+    unknown = coverage.cover(where, units, lambda st: areas.get(st.id, RURAL))
+    assert (unknown[0].station.id, unknown[0].state, unknown[0].target_s) == (
+        "innlandet/lesja", coverage.UNCERTAIN, 12 * 60,
     )  # fmt: skip
 
 
-def test_no_free_ambulance_at_all_is_uncovered() -> None:
+def test_free_here_is_where_a_free_ambulance_stands_not_where_it_belongs() -> None:
+    where = coverage.stations(SEED)
+    units = [
+        unit("inn-a11", UnitStatus.AVAILABLE_AT_STATION, (59.94, 10.72)),  # Lesja's, in Oslo
+        unit("inn-a12", UnitStatus.AVAILABLE_MOBILE, (62.131, 8.861)),  # Dombås's, at Lesja
+    ]
+    by_id = {c.station.id: c for c in coverage.cover(where, units, lambda st: RURAL)}
+    assert by_id["oslo/ulleval-ambulansestasjon"].free_here == ("inn-a11",)
+    assert by_id["innlandet/lesja"].free_here == ("inn-a12",)
+    assert by_id["innlandet/dombas"].free_here == ()
+
+
+def test_only_stations_with_a_road_ambulance_are_ambulance_stations() -> None:
+    seed = [*SEED, SeedUnit("hso-h01", "luftambulanse-hso", "Lørenskog", 59.93, 10.95)]
+    found = coverage.ambulance_stations(seed, {"osl-a11", "osl-a12", "inn-a11", "inn-a12"})
+    assert "luftambulanse-hso/lorenskog" not in {s.id for s in found} and len(found) == 3
+
+
+def test_no_free_ambulance_at_all_is_a_gap() -> None:
     (only,) = coverage.cover(
-        coverage.stations(SEED[:1]), [unit("osl-a11", UnitStatus.ASSIGNED)], lambda st: URBAN
+        coverage.stations(SEED[:1]), [unit("osl-a11", UnitStatus.ASSIGNED)], lambda st: RURAL
     )
-    assert only.nearest is None and not only.covered
+    assert only.nearest is None and only.state == coverage.GAP
+
+
+def test_the_shipped_seeds_stations_have_unique_ids_and_real_areas() -> None:
+    from actors.domain.municipality import area_of
+    from cluster.seed_model import Seed
+
+    seed = Seed.load()
+    found = coverage.stations(seed.units)
+    assert len({s.id for s in found}) == len(found)
+    ulleval = next(s for s in found if s.region == "oslo" and "Ullevål" in s.name)
+    assert area_of(Position(ulleval.lat, ulleval.lon, 0.0)) == URBAN

@@ -1611,7 +1611,7 @@ class GetCoverageRequest(_message.Message):
     def __init__(self, regions: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class StationCoverage(_message.Message):
-    __slots__ = ("station_id", "name", "region", "position", "based", "free_here", "nearest", "area", "target_s", "covered")
+    __slots__ = ("station_id", "name", "region", "position", "based", "free_here", "nearest", "area", "target_s", "covered", "state")
     STATION_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     REGION_FIELD_NUMBER: _ClassVar[int]
@@ -1622,6 +1622,7 @@ class StationCoverage(_message.Message):
     AREA_FIELD_NUMBER: _ClassVar[int]
     TARGET_S_FIELD_NUMBER: _ClassVar[int]
     COVERED_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
     station_id: str
     name: str
     region: str
@@ -1632,7 +1633,8 @@ class StationCoverage(_message.Message):
     area: str
     target_s: float
     covered: bool
-    def __init__(self, station_id: _Optional[str] = ..., name: _Optional[str] = ..., region: _Optional[str] = ..., position: _Optional[_Union[Position, _Mapping]] = ..., based: _Optional[_Iterable[str]] = ..., free_here: _Optional[_Iterable[str]] = ..., nearest: _Optional[_Union[Recommendation, _Mapping]] = ..., area: _Optional[str] = ..., target_s: _Optional[float] = ..., covered: _Optional[bool] = ...) -> None: ...
+    state: str
+    def __init__(self, station_id: _Optional[str] = ..., name: _Optional[str] = ..., region: _Optional[str] = ..., position: _Optional[_Union[Position, _Mapping]] = ..., based: _Optional[_Iterable[str]] = ..., free_here: _Optional[_Iterable[str]] = ..., nearest: _Optional[_Union[Recommendation, _Mapping]] = ..., area: _Optional[str] = ..., target_s: _Optional[float] = ..., covered: _Optional[bool] = ..., state: _Optional[str] = ...) -> None: ...
 
 class Coverage(_message.Message):
     __slots__ = ("stations",)

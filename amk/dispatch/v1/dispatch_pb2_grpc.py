@@ -510,11 +510,12 @@ class DispatchServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetCoverage(self, request, context):
-        """Ambulance coverage (beredskap): per station of the regions given (empty: the
-        caller's), the free road ambulances standing there and the nearest free one in
-        those regions and their partners, by the recommendations' ETA, against the
-        response-time target of the station's area (12 min urban, 25 rural, 12 unknown).
-        Least covered first. No patient data.
+        """Ambulance coverage (beredskap): per station with a road ambulance in the area
+        regions given (empty: the caller's), the free road ambulances standing there and the
+        nearest free one of the units stored under those regions and their partners, by the
+        recommendations' ETA, against the response-time target of the station's area (12
+        min urban, 25 rural; unknown: uncertain between the two). Least covered first. No
+        patient data.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -1,7 +1,8 @@
 // Ambulance coverage (GetCoverage, beredskap): each station of the regions in scope (of
 // the health region shown, if one is), the free ambulances standing there and the
 // nearest free one with its ETA against the area's target; the stations without cover
-// first, in red. Asked again when units change (at most every 10 s) and on the button;
+// first, in red (amber: uncertain, the area not known to be urban or rural). Asked
+// again when units change (at most every 10 s) and on the button;
 // a dispatcher decides a standby move, the page only shows where one is needed.
 import { rpc } from '../api.js';
 import { clock, h } from '../dom.js';
@@ -21,23 +22,42 @@ export function coveragePanel() {
   let stations = [];
   let last = 0;
   let pending = null;
+  let stale = false; // units changed while the page was hidden
+  let asked = 0; // the latest request: an older answer landing after it is dropped
 
   const show = () => {
     const shown = stations.filter((s) => inHealthRegion(s.region));
-    const gaps = shown.filter((s) => !s.covered).length;
+    const gaps = shown.filter((s) => s.state === 'gap').length;
     summary.textContent = shown.length ? t('coverage.summary', { gaps, total: shown.length }) : t('coverage.none');
     list.replaceChildren(...shown.map(row));
   };
-  const load = () => act(button, error, async () => {
-    last = Date.now();
-    stations = (await rpc('GetCoverage', {})).stations || [];
-    show();
-  });
-  // Units change often (positions): ask at most every MIN_INTERVAL_MS.
+  const load = () => {
+    const mine = ++asked;
+    return act(button, error, async () => {
+      last = Date.now();
+      try {
+        const found = (await rpc('GetCoverage', {})).stations || [];
+        if (mine === asked) stations = found;
+      } catch (err) {
+        if (mine === asked) { stations = []; list.replaceChildren(); summary.textContent = ''; }
+        throw err;
+      }
+      if (mine === asked) show();
+    });
+  };
+  // Units change often (positions): ask at most every MIN_INTERVAL_MS, and not while
+  // the page is hidden (then once it is shown again).
   on('units', () => {
     if (pending) return;
     const wait = Math.max(0, last + MIN_INTERVAL_MS - Date.now());
-    pending = setTimeout(() => { pending = null; if (!document.hidden) load(); }, wait);
+    pending = setTimeout(() => {
+      pending = null;
+      if (document.hidden) stale = true;
+      else load();
+    }, wait);
+  });
+  document.addEventListener('visibilitychange', () => {
+    if (!document.hidden && stale) { stale = false; load(); }
   });
   button.addEventListener('click', load);
   on('health-region', show);
@@ -54,11 +74,12 @@ function row(s) {
     : t('coverage.no_free');
   const free = (s.free_here || []).length;
   return h('li', {
-    class: s.covered ? 'covered' : 'gap',
-    dataset: { stationId: s.station_id, covered: String(Boolean(s.covered)), nearest: near ? near.unit.id : '' },
+    class: s.state || 'gap',
+    dataset: { stationId: s.station_id, state: s.state, free: String(free), nearest: near ? near.unit.id : '' },
   },
   h('strong', {}, s.name), ' ',
   h('small', {}, `${regionById(s.region)?.name || s.region} · ${t(`coverage.area.${s.area}`)} ${Math.round(Number(s.target_s) / 60)} min`),
   h('br'),
-  free ? t('coverage.free_here', { n: free }) : t('coverage.none_here'), ' · ', nearest);
+  free ? t('coverage.free_here', { n: free }) : t('coverage.none_here'), ' · ', nearest,
+  s.state === 'uncertain' ? h('small', { class: 'note' }, ` · ${t('coverage.uncertain')}`) : null);
 }
