@@ -110,13 +110,14 @@ class CallDesk:
         async with self.core.mailboxes.enter(cmd.call_id):
             call = host.calls[cmd.call_id]
             details: dict[str, str] = {}
+            serving = self.core.centre_id  # the call's region is served here
             if isinstance(cmd, AbandonCall):
                 new = calls.abandon(call)
             elif isinstance(cmd, CloseCall):
-                new = calls.close(call, cmd.outcome, cmd.note, cmd.who, now, cmd.by_centre)
+                new = calls.close(call, cmd.outcome, cmd.note, cmd.who, now, cmd.by_centre, serving)
                 details = {"outcome": cmd.outcome.value}
             else:
-                new = calls.complete(call, cmd.incident_id, cmd.by_centre)
+                new = calls.complete(call, cmd.incident_id, cmd.by_centre, serving)
             out = Outcome(call=new)
             await self.executor.commit(host.region, cmd, [new], out, details=details)
         return out

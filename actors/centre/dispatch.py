@@ -147,13 +147,16 @@ class Dispatcher:
             records: list[Record] = []
             if cmd.call_id:  # answered here, or by a partner (then read again)
                 call = await self.call_desk.current_call(host, cmd.call_id)
+                # Checked before a number is reserved: a refusal leaves no gap.
+                serving = self.core.centre_id if call.region in self.core.hosts else ""
+                calls.may_complete(call, cmd.by_centre, serving)
             inc = decide.create_incident(cmd, host.next_incident_id(), now, self.core.table)
             # Trippelvarsling: the alerts its criteria call for, proposed in the same
             # write, so no reader ever sees a road accident without its proposals.
             inc = self.alerting.propose(inc, now)
             records.append(inc)
             if cmd.call_id:
-                records.append(calls.complete(call, inc.id, cmd.by_centre))
+                records.append(calls.complete(call, inc.id, cmd.by_centre, serving))
             out = Outcome(incident=inc)
             # The region's counter travels with every create (the store keeps the last
             # value per key in a batch, which is the highest number reserved).

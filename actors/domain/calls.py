@@ -101,24 +101,36 @@ def answer(call: Call, centre: str, call_taker: str, now: float) -> Call:
     return new
 
 
-def complete(call: Call, incident_id: str, by_centre: str = "") -> Call:
-    """An answered call made an incident of, or linked to one. ``by_centre`` as for
-    :func:`close`: a call-taker elsewhere must not take over a call still being talked on."""
-    if call.status is not CallStatus.ANSWERED:
-        ended = f" (closed without an incident: {call.outcome.value})" if call.outcome else ""
-        raise PreconditionError(call.id, f"call is {call.status.value}{ended}; answer it first")
-    _answered_by(call, by_centre, "made an incident of or linked")
+def complete(call: Call, incident_id: str, by_centre: str = "", serving: str = "") -> Call:
+    """An answered call made an incident of, or linked to one. ``by_centre`` and
+    ``serving`` as for :func:`close`: a call-taker elsewhere must not take over a call
+    still being talked on."""
+    may_complete(call, by_centre, serving)
     new = copy.deepcopy(call)
     new.status = transition(call.id, call.status, CallStatus.COMPLETED)
     new.incident_id = incident_id
     return new
 
 
+def may_complete(call: Call, by_centre: str = "", serving: str = "") -> None:
+    """PreconditionError unless ``call`` may be made an incident of or linked now."""
+    if call.status is not CallStatus.ANSWERED:
+        ended = f" (closed without an incident: {call.outcome.value})" if call.outcome else ""
+        raise PreconditionError(call.id, f"call is {call.status.value}{ended}; answer it first")
+    _answered_by(call, by_centre, serving, "made an incident of or linked")
+
+
 MAX_OUTCOME_NOTE = 500  # characters: a line for the review, not the call's record
 
 
 def close(
-    call: Call, outcome: CallOutcome, note: str, who: str, now: float, by_centre: str = ""
+    call: Call,
+    outcome: CallOutcome,
+    note: str,
+    who: str,
+    now: float,
+    by_centre: str = "",
+    serving: str = "",
 ) -> Call:
     """An answered call ended without an incident: advice given, referred to the
     legevakt or another service, nobody in need, the line lost, or otherwise (``note``
@@ -126,14 +138,16 @@ def close(
     and the call metrics count how the calls that needed no ambulance ended.
 
     ``by_centre``: the closer's centre, which must be the one that answered the call (a
-    call-taker elsewhere must not end a call still being talked on); empty for those who
-    may close any (a supervisor, a role of the whole cluster)."""
+    call-taker elsewhere must not end a call still being talked on), or ``serving``, the
+    one that serves the call's region now (the region moved on since the answer, and
+    the call is its); empty for those who may close any (a supervisor, a role of the
+    whole cluster)."""
     if call.status is not CallStatus.ANSWERED:
         ended = f" (closed: {call.outcome.value})" if call.outcome else ""
         raise PreconditionError(
             call.id, f"call is {call.status.value}{ended}; only an answered call is closed"
         )
-    _answered_by(call, by_centre, "closed")
+    _answered_by(call, by_centre, serving, "closed")
     if outcome is CallOutcome.OTHER and not note:
         raise InvalidArgumentError("note", "is required with outcome other (say how it ended)")
     new = copy.deepcopy(call)
@@ -223,9 +237,10 @@ def municipality_regions(regions: Iterable[tuple[str, Sequence[str]]]) -> dict[s
     return {match(name).number: region for region, names in regions for name in names}
 
 
-def _answered_by(call: Call, by_centre: str, done: str) -> None:
-    """PreconditionError unless ``by_centre`` (empty: anyone) answered ``call``."""
-    if by_centre and call.answered_by and by_centre != call.answered_by:
+def _answered_by(call: Call, by_centre: str, serving: str, done: str) -> None:
+    """PreconditionError unless ``by_centre`` (empty: anyone) answered ``call`` or is
+    ``serving``, the centre that serves its region now."""
+    if by_centre and call.answered_by and by_centre not in (call.answered_by, serving):
         raise PreconditionError(
             call.id, f"answered at {call.answered_by}: {done} there, or by a supervisor"
         )

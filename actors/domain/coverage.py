@@ -3,8 +3,10 @@
 When a station's ambulances are all out, its area waits for one from further away, and
 the dispatcher or supervisor decides whether to move a free unit nearer (a standby
 move). For each station with a road ambulance based there this gives the free road
-ambulances standing there now (within ``AT_STATION_KM``, whichever station they belong
-to: a unit moved in on standby counts where it stands) and the nearest free road
+ambulances standing there now (available at station within ``AT_STATION_KM`` of it,
+whichever station they belong to: a unit moved in on standby counts where it stands;
+else at their own station, whose seed position may be approximate) and the nearest
+free road
 ambulance, by the same ETA model as the recommendations
 (:func:`actors.domain.recommend.recommend`, akutt rules, road ambulances only), against
 the national response-time target of the station's area.
@@ -31,7 +33,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from actors.domain.eta import INF, KM_PER_DEG
-from actors.domain.model import Unit, UnitKind, Urgency
+from actors.domain.model import Unit, UnitKind, UnitStatus, Urgency
 from actors.domain.recommend import Recommendation, recommend
 from actors.domain.response_time import RURAL, UNKNOWN, URBAN
 
@@ -118,11 +120,13 @@ def cover(
     """Each station's cover, the least covered first (gaps, then uncertain, then by
     the time left to the target, least first). ``units``: the fleet to draw on (the
     regions and their partners); only free road ambulances count."""
+    where = list(where)
     free = [u for u in units if u.available and u.kind is UnitKind.ROAD_AMBULANCE]
+    at = _standing_at(where, free)
     out = []
     for st in where:
         best = recommend(free, st.lat, st.lon, Urgency.AKUTT, limit=1, remote=False) if free else []
-        here = tuple(sorted(u.id for u in free if _km(u, st) <= AT_STATION_KM))
+        here = tuple(sorted(u.id for u in free if at.get(u.id) == st.id))
         area = area_of(st)
         out.append(StationCover(st, here, best[0] if best else None, area, TARGET_S[area]))
 
@@ -130,6 +134,24 @@ def cover(
         return c.target_s - (c.nearest.eta_s if c.nearest is not None else INF)
 
     out.sort(key=lambda c: (_ORDER[c.state], slack(c), c.station.id))
+    return out
+
+
+def _standing_at(where: list[Station], free: list[Unit]) -> dict[str, str]:
+    """Unit id -> the station a free unit stands at: a unit available at station within
+    ``AT_STATION_KM`` of one (a standby move counts where the unit went), else at its
+    own station (many seed stations have an approximate position, and a unit at its
+    station reports its real one). A unit available on the road stands at none."""
+    home = {uid: st.id for st in where for uid in st.units}
+    out: dict[str, str] = {}
+    for u in free:
+        if u.status is not UnitStatus.AVAILABLE_AT_STATION:
+            continue
+        near = min(where, key=lambda st: _km(u, st), default=None)
+        if near is not None and _km(u, near) <= AT_STATION_KM:
+            out[u.id] = near.id
+        elif u.id in home:
+            out[u.id] = home[u.id]
     return out
 
 

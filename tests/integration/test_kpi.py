@@ -4,6 +4,7 @@ journal. And GetCoverage: a station whose ambulances are all out."""
 
 from __future__ import annotations
 
+import math
 import time
 
 import grpc
@@ -180,7 +181,11 @@ async def test_coverage_shows_a_station_whose_ambulances_are_all_out(stub) -> No
         assert now.nearest.eta_s > station.nearest.eta_s  # from further away than before
         # The least covered first: gaps, uncertain, then by the time left to the target.
         rank = {"gap": 0, "uncertain": 1, "covered": 2}
-        keys = [(rank[s.state], s.target_s - s.nearest.eta_s) for s in after.stations]
+
+        def left(s: pb.StationCoverage) -> float:
+            return s.target_s - s.nearest.eta_s if s.HasField("nearest") else -math.inf
+
+        keys = [(rank[s.state], left(s)) for s in after.stations]
         assert keys == sorted(keys)
     finally:
         for unit_id in sent:
@@ -188,6 +193,9 @@ async def test_coverage_shows_a_station_whose_ambulances_are_all_out(stub) -> No
                 pb.ReleaseUnitRequest(request_id=rid(), incident_id=inc.id, unit_id=unit_id),
                 timeout=10,
             )
+    # The AMK-LA's region has air bases, no ambulance station.
+    air = await stub.GetCoverage(pb.GetCoverageRequest(regions=["luftambulanse-hso"]), timeout=10)
+    assert not air.stations
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await stub.GetCoverage(pb.GetCoverageRequest(regions=["atlantis"]), timeout=10)
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT

@@ -235,13 +235,16 @@ def test_a_home_centre_takes_its_region_back_but_hands_no_other_region() -> None
         assert d.allowed == allowed and (d.why == "home" or not allowed)
 
 
-def test_a_home_centre_still_ends_a_call_it_answered_after_handing_its_region_on() -> None:
-    """Innlandet answered a call, then its region went to Oslo: without ``home`` only a
-    supervisor could end it (Oslo did not answer it, calls.close refuses Oslo)."""
+@pytest.mark.parametrize("method", ["CloseCall", "LinkCall", "CreateIncident"])
+def test_a_home_centre_still_finishes_a_call_it_answered_after_handing_its_region_on(
+    method: str,
+) -> None:
+    """Innlandet answered a call, then its region went to Oslo: without ``home`` the
+    call-taker on the line could not end it, link it or make its incident."""
     served = Served(frozenset(), frozenset(), frozenset({"innlandet"}))
     d = decide(
         TABLE,
-        "/amk.dispatch.v1.DispatchService/CloseCall",
+        f"/amk.dispatch.v1.DispatchService/{method}",
         Principal("call-taker", "innlandet", issued_at=NOW),
         Target(("innlandet",)),
         served,

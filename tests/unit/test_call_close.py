@@ -123,3 +123,8 @@ def test_only_the_centre_that_answered_makes_an_incident_of_a_call(by_centre: st
     assert (done.status, done.incident_id) == (CallStatus.COMPLETED, "OSL-1")
     with pytest.raises(PreconditionError, match="answered at oslo"):
         calls.complete(call, "OSL-1", "innlandet")
+    # The region moved on since the answer: the centre serving it now may finish it.
+    assert calls.complete(call, "OSL-1", "innlandet", serving="innlandet").incident_id
+    assert calls.close(call, CallOutcome.ADVICE, "", "per", T0, "innlandet", "innlandet")
+    with pytest.raises(PreconditionError):
+        calls.close(call, CallOutcome.ADVICE, "", "per", T0, "innlandet", "vestre-viken")

@@ -111,12 +111,24 @@ def test_free_here_is_where_a_free_ambulance_stands_not_where_it_belongs() -> No
     where = coverage.stations(SEED)
     units = [
         unit("inn-a11", UnitStatus.AVAILABLE_AT_STATION, (59.94, 10.72)),  # Lesja's, in Oslo
-        unit("inn-a12", UnitStatus.AVAILABLE_MOBILE, (62.131, 8.861)),  # Dombås's, at Lesja
+        unit("inn-a12", UnitStatus.AVAILABLE_AT_STATION, (62.131, 8.861)),  # Dombås's, Lesja
+        unit("osl-a11", UnitStatus.AVAILABLE_MOBILE, (62.071, 9.121)),  # driving past Dombås
+        unit("osl-a12", UnitStatus.AVAILABLE_AT_STATION, (59.99, 10.80)),  # 6 km off: own
     ]
     by_id = {c.station.id: c for c in coverage.cover(where, units, lambda st: RURAL)}
-    assert by_id["oslo/ulleval-ambulansestasjon"].free_here == ("inn-a11",)
+    assert by_id["oslo/ulleval-ambulansestasjon"].free_here == ("inn-a11", "osl-a12")
     assert by_id["innlandet/lesja"].free_here == ("inn-a12",)
-    assert by_id["innlandet/dombas"].free_here == ()
+    assert by_id["innlandet/dombas"].free_here == ()  # a unit on the road stands nowhere
+
+
+def test_a_gap_comes_before_an_uncertain_station_whatever_the_time_left() -> None:
+    where = coverage.stations(SEED)[1:]  # Lesja and Dombås
+    units = [unit("osl-a11", at=(61.95, 8.90))]  # the one free: 26.7 and 24.1 min away
+    areas = {"innlandet/lesja": RURAL, "innlandet/dombas": UNKNOWN}
+    first, second = coverage.cover(where, units, lambda st: areas[st.id])
+    # Lesja misses its 25 minutes by 1.7; Dombås, unknown, is 12.1 past the urban 12.
+    assert (first.station.id, first.state) == ("innlandet/lesja", coverage.GAP)
+    assert (second.station.id, second.state) == ("innlandet/dombas", coverage.UNCERTAIN)
 
 
 def test_only_stations_with_a_road_ambulance_are_ambulance_stations() -> None:

@@ -22,42 +22,49 @@ export function coveragePanel() {
   let stations = [];
   let last = 0;
   let pending = null;
-  let stale = false; // units changed while the page was hidden
+  let missed = false; // units changed while the page was hidden
   let asked = 0; // the latest request: an older answer landing after it is dropped
 
   const show = () => {
     const shown = stations.filter((s) => inHealthRegion(s.region));
-    const gaps = shown.filter((s) => s.state === 'gap').length;
-    summary.textContent = shown.length ? t('coverage.summary', { gaps, total: shown.length }) : t('coverage.none');
+    const gaps = shown.filter((s) => stateOf(s) === 'gap').length;
+    const uncertain = shown.filter((s) => stateOf(s) === 'uncertain').length;
+    summary.textContent = shown.length ? t('coverage.summary', { gaps, uncertain, total: shown.length }) : t('coverage.none');
     list.replaceChildren(...shown.map(row));
   };
   const load = () => {
     const mine = ++asked;
     return act(button, error, async () => {
       last = Date.now();
+      let found;
       try {
-        const found = (await rpc('GetCoverage', {})).stations || [];
-        if (mine === asked) stations = found;
+        found = (await rpc('GetCoverage', {})).stations || [];
       } catch (err) {
-        if (mine === asked) { stations = []; list.replaceChildren(); summary.textContent = ''; }
+        if (mine !== asked) return; // a newer request is on its way: its answer counts
+        list.classList.add('stale'); // kept, marked: a failover's moment should not blank it
         throw err;
       }
-      if (mine === asked) show();
+      if (mine !== asked) return;
+      stations = found;
+      list.classList.remove('stale');
+      show();
     });
   };
-  // Units change often (positions): ask at most every MIN_INTERVAL_MS, and not while
-  // the page is hidden (then once it is shown again).
-  on('units', () => {
+  // Units change often (positions), owners on a hand-over: ask at most every
+  // MIN_INTERVAL_MS, and not while the page is hidden (then once it is shown again).
+  const soon = () => {
     if (pending) return;
     const wait = Math.max(0, last + MIN_INTERVAL_MS - Date.now());
     pending = setTimeout(() => {
       pending = null;
-      if (document.hidden) stale = true;
+      if (document.hidden) missed = true;
       else load();
     }, wait);
-  });
+  };
+  on('units', soon);
+  on('owners', soon); // a hand-over changes whose stations these are
   document.addEventListener('visibilitychange', () => {
-    if (!document.hidden && stale) { stale = false; load(); }
+    if (!document.hidden && missed) { missed = false; load(); }
   });
   button.addEventListener('click', load);
   on('health-region', show);
@@ -73,13 +80,19 @@ function row(s) {
     ? t('coverage.nearest', { unit: near.unit.call_sign || near.unit.id, eta: clock(Number(near.eta_s)) })
     : t('coverage.no_free');
   const free = (s.free_here || []).length;
+  const state = stateOf(s);
   return h('li', {
-    class: s.state || 'gap',
-    dataset: { stationId: s.station_id, state: s.state, free: String(free), nearest: near ? near.unit.id : '' },
+    class: state,
+    dataset: { stationId: s.station_id, state, free: String(free), nearest: near ? near.unit.id : '' },
   },
   h('strong', {}, s.name), ' ',
   h('small', {}, `${regionById(s.region)?.name || s.region} · ${t(`coverage.area.${s.area}`)} ${Math.round(Number(s.target_s) / 60)} min`),
   h('br'),
   free ? t('coverage.free_here', { n: free }) : t('coverage.none_here'), ' · ', nearest,
-  s.state === 'uncertain' ? h('small', { class: 'note' }, ` · ${t('coverage.uncertain')}`) : null);
+  state === 'uncertain' ? h('small', { class: 'note' }, ` · ${t('coverage.uncertain')}`) : null);
+}
+
+/** The station's state; from a gateway that does not send one, from ``covered``. */
+function stateOf(s) {
+  return s.state || (s.covered ? 'covered' : 'gap');
 }
