@@ -13,6 +13,7 @@ from actors.domain.municipality import area_of
 from actors.gateway import convert as conv
 from actors.gateway.context import GatewayContext
 from actors.gateway.rpc import rpc
+from actors.gateway.unit_service import recommendation_pb
 from amk.dispatch.v1 import dispatch_pb2 as pb
 
 
@@ -67,15 +68,5 @@ class CoverageRpcs:
             state=c.state,
         )
         if best is not None:
-            out.nearest.CopyFrom(
-                pb.Recommendation(
-                    rank=1,
-                    unit=conv.unit_pb(units[best.unit_id]),
-                    eta_s=best.eta_s,
-                    distance_km=best.distance_km,
-                    mode=best.mode,
-                    reason=best.reason,
-                    note=best.note,
-                )
-            )
+            out.nearest.CopyFrom(recommendation_pb(best, units[best.unit_id], best.note))
         return out

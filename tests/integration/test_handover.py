@@ -332,6 +332,24 @@ async def _refused(etcd, call, code: grpc.StatusCode, needle: str) -> None:
     assert await etcd.revision() == before
 
 
+async def _sent(stub, region: str, incident_id: str) -> pb.Unit:
+    """A road ambulance of ``region`` available at its station, assigned to the incident."""
+    units = await stub.ListUnits(
+        pb.ListUnitsRequest(
+            regions=[region],
+            status=pb.UNIT_STATUS_AVAILABLE_AT_STATION,
+            kind=pb.UNIT_KIND_ROAD_AMBULANCE,
+        ),
+        timeout=10,
+    )
+    unit = units.units[0]
+    await stub.AssignUnit(
+        pb.AssignUnitRequest(request_id=rid(), incident_id=incident_id, unit_id=unit.id),
+        timeout=10,
+    )
+    return unit
+
+
 async def test_a_unit_on_its_way_is_diverted_to_a_more_urgent_incident(stub, etcd, cluster):
     oslo = pb.Position(lat=59.9139, lon=10.7522, accuracy_m=25)
 
@@ -433,18 +451,7 @@ async def test_a_unit_working_another_centres_incident_is_not_diverted(stub, etc
         ),
         timeout=10,
     )
-    units = await stub.ListUnits(
-        pb.ListUnitsRequest(
-            regions=["vestre-viken"],
-            status=pb.UNIT_STATUS_AVAILABLE_AT_STATION,
-            kind=pb.UNIT_KIND_ROAD_AMBULANCE,
-        ),
-        timeout=10,
-    )
-    unit = units.units[0]
-    await stub.AssignUnit(
-        pb.AssignUnitRequest(request_id=rid(), incident_id=theirs.id, unit_id=unit.id), timeout=10
-    )
+    unit = await _sent(stub, "vestre-viken", theirs.id)
     request = pb.DivertUnitRequest(
         request_id=rid(), incident_id=ours.id, unit_id=unit.id, from_incident_id=theirs.id
     )
@@ -475,19 +482,7 @@ async def test_a_unit_is_diverted_between_two_regions_one_centre_serves(stub, co
             ),
             timeout=10,
         )
-        units = await stub.ListUnits(
-            pb.ListUnitsRequest(
-                regions=["innlandet"],
-                status=pb.UNIT_STATUS_AVAILABLE_AT_STATION,
-                kind=pb.UNIT_KIND_ROAD_AMBULANCE,
-            ),
-            timeout=10,
-        )
-        unit = units.units[0]
-        await stub.AssignUnit(
-            pb.AssignUnitRequest(request_id=rid(), incident_id=there.id, unit_id=unit.id),
-            timeout=10,
-        )
+        unit = await _sent(stub, "innlandet", there.id)
         here = await stub.CreateIncident(
             pb.CreateIncidentRequest(
                 request_id=rid(),
