@@ -197,9 +197,9 @@ class CallDesk:
             call = calls.next_call(candidates, self.core.centre_id, policies, now)
             if call is None:
                 return Outcome()
-            new = calls.answer(call, self.core.centre_id, cmd.call_taker, now)
-            out = Outcome(call=new)
             partner = call.region not in served  # a partner's queue, by design
+            new = calls.answer(call, self.core.centre_id, cmd.call_taker, now, partner)
+            out = Outcome(call=new)
             try:
                 async with self.core.mailboxes.enter(call.id):
                     await self.executor.commit(call.region, cmd, [new], out, partner_region=partner)

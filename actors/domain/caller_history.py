@@ -111,6 +111,7 @@ def contacts(
         for i in _newest_per_id(incidents).values()
         if i.created_at >= since and number_key(i.caller_number) == key
     ]
+    made = {c.id for c in found}  # a call that made a listed incident is in its line
     found += [
         Contact(
             "call",
@@ -124,7 +125,10 @@ def contacts(
             archived=c.id in archived,
         )
         for c in _newest_per_id(calls).values()
-        if c.arrived_at >= since and c.id != current_call and number_key(c.caller_number) == key
+        if c.arrived_at >= since
+        and c.id != current_call
+        and c.incident_id not in made
+        and number_key(c.caller_number) == key
     ]
     found.sort(key=lambda c: (c.at, c.id), reverse=True)
     return found

@@ -92,12 +92,15 @@ def next_call(
     return min(eligible, key=queue_order, default=None)
 
 
-def answer(call: Call, centre: str, call_taker: str, now: float) -> Call:
+def answer(call: Call, centre: str, call_taker: str, now: float, as_partner: bool = False) -> Call:
+    """``as_partner``: taken from a partner's queue (overflow, sharing), not the
+    answering centre's own region."""
     new = copy.deepcopy(call)
     new.status = transition(call.id, call.status, CallStatus.ANSWERED)
     new.answered_by = centre
     new.call_taker = call_taker
     new.answered_at = now
+    new.answered_as_partner = as_partner
     return new
 
 
@@ -117,7 +120,7 @@ def may_complete(call: Call, by_centre: str = "", serving: str = "") -> None:
     if call.status is not CallStatus.ANSWERED:
         ended = f" (closed without an incident: {call.outcome.value})" if call.outcome else ""
         raise PreconditionError(call.id, f"call is {call.status.value}{ended}; answer it first")
-    _answered_by(call, by_centre, serving, "made an incident of or linked")
+    answered_here(call, by_centre, serving, "made an incident of or linked")
 
 
 MAX_OUTCOME_NOTE = 500  # characters: a line for the review, not the call's record
@@ -137,17 +140,16 @@ def close(
     says how; required then). It is completed, so it is archived like any finished call,
     and the call metrics count how the calls that needed no ambulance ended.
 
-    ``by_centre``: the closer's centre, which must be the one that answered the call (a
-    call-taker elsewhere must not end a call still being talked on), or ``serving``, the
-    one that serves the call's region now (the region moved on since the answer, and
-    the call is its); empty for those who may close any (a supervisor, a role of the
-    whole cluster)."""
+    ``by_centre``: the closer's centre, and ``serving``, the one serving the call's
+    region now: see :func:`answered_here` (a call-taker elsewhere must not end a call
+    still being talked on); empty for those who may close any (a supervisor, a role of
+    the whole cluster)."""
     if call.status is not CallStatus.ANSWERED:
         ended = f" (closed: {call.outcome.value})" if call.outcome else ""
         raise PreconditionError(
             call.id, f"call is {call.status.value}{ended}; only an answered call is closed"
         )
-    _answered_by(call, by_centre, serving, "closed")
+    answered_here(call, by_centre, serving, "closed")
     if outcome is CallOutcome.OTHER and not note:
         raise InvalidArgumentError("note", "is required with outcome other (say how it ended)")
     new = copy.deepcopy(call)
@@ -237,10 +239,15 @@ def municipality_regions(regions: Iterable[tuple[str, Sequence[str]]]) -> dict[s
     return {match(name).number: region for region, names in regions for name in names}
 
 
-def _answered_by(call: Call, by_centre: str, serving: str, done: str) -> None:
-    """PreconditionError unless ``by_centre`` (empty: anyone) answered ``call`` or is
-    ``serving``, the centre that serves its region now."""
-    if by_centre and call.answered_by and by_centre not in (call.answered_by, serving):
-        raise PreconditionError(
-            call.id, f"answered at {call.answered_by}: {done} there, or by a supervisor"
-        )
+def answered_here(call: Call, by_centre: str, serving: str, done: str) -> None:
+    """PreconditionError unless ``by_centre`` (empty: anyone, a supervisor) may finish
+    ``call``: the centre that answered it, or ``serving``, the centre that serves its
+    region now, when the call was answered from the region's own queue and the region
+    has since moved on (a partner's overflow call stays the partner's: the region's
+    owner must not take it over while the partner talks). ``done`` names the act."""
+    if not by_centre or not call.answered_by or by_centre == call.answered_by:
+        return
+    if by_centre == serving and not call.answered_as_partner:
+        return  # the region moved on since its owner answered: the new owner's now
+    who = f"{call.answered_by}, or by the centre serving its region after it moved on"
+    raise PreconditionError(call.id, f"answered at {who}: {done} there, or by a supervisor")

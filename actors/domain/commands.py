@@ -42,7 +42,7 @@ class CreateIncident:
     who: str = "console"
     call_id: str = ""  # the answered call this incident comes from (completes it)
     fingerprint: str = ""  # the API request it came from (see IDEMPOTENCY)
-    by_centre: str = ""  # with call_id: the creator's centre, which must have answered it
+    by_centre: str = ""  # with call_id: the creator's centre (calls.answered_here)
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,7 +232,7 @@ class LinkCall:
     incident_id: str
     who: str = "call-taker"
     fingerprint: str = ""  # the API request it came from (see IDEMPOTENCY)
-    by_centre: str = ""  # the linker's centre, which must have answered it ("" anyone)
+    by_centre: str = ""  # the linker's centre (calls.answered_here; "" anyone)
 
 
 @dataclass(frozen=True, slots=True)

@@ -222,7 +222,7 @@ def divert(
             unit.id, f"unit is {unit.status.value} at {from_inc.id}: only a unit on its way"
             " is diverted (release it first if it can leave)",
         )  # fmt: skip
-    if from_inc.assigned_unit_ids == [unit.id] and from_inc.status is not IncidentStatus.DISPATCHED:
+    if not diversion.may_leave(from_inc, unit.id):
         raise PreconditionError(
             from_inc.id, f"incident is {from_inc.status.value} and {unit.id} is its only unit:"
             " release it there if it may leave",

@@ -17,11 +17,11 @@ import copy
 import dataclasses
 from collections.abc import Callable, Iterable
 
-from actors.domain.model import Incident, Unit, UnitStatus, Urgency
+from actors.domain.model import Incident, IncidentStatus, Unit, UnitStatus, Urgency
 from actors.domain.recommend import Recommendation, recommend
 
 #: Most urgent first; an untriaged incident counts as akutt (assume the worst).
-URGENCY_ORDER: dict[Urgency | None, int] = {
+SEVERITY: dict[Urgency | None, int] = {
     None: 0,
     Urgency.AKUTT: 0,
     Urgency.HASTER: 1,
@@ -34,7 +34,13 @@ MAX_LOOKED = 12  # the units on their way, nearest first, whose incidents are re
 
 def more_urgent(a: Urgency | None, b: Urgency | None) -> bool:
     """Whether urgency ``a`` comes strictly before ``b``."""
-    return URGENCY_ORDER[a] < URGENCY_ORDER[b]
+    return SEVERITY[a] < SEVERITY[b]
+
+
+def may_leave(working: Incident, unit_id: str) -> bool:
+    """Whether a unit on its way may leave ``working``: not its only unit once the
+    incident is on scene (a dispatcher's entry, the crew still driving)."""
+    return working.assigned_unit_ids != [unit_id] or working.status is IncidentStatus.DISPATCHED
 
 
 def on_their_way(units: Iterable[Unit], target: Incident) -> list[Unit]:
@@ -71,6 +77,10 @@ def pick(
         if len(out) == limit:
             break
         working = incident_of(rec.unit_id)
-        if working is not None and more_urgent(target.urgency, working.urgency):
+        if (
+            working is not None
+            and more_urgent(target.urgency, working.urgency)
+            and may_leave(working, rec.unit_id)
+        ):
             out.append(dataclasses.replace(rec, rank=len(out) + 1))
     return out

@@ -445,6 +445,7 @@ class Call(StoredRecord):
     answered_by: str = ""  # centre id
     call_taker: str = ""
     answered_at: float = 0.0
+    answered_as_partner: bool = False  # from a partner's queue (overflow, sharing)
     incident_id: str = ""
     # Ended without an incident: how, why (the note), when and by whom (calls.close).
     outcome: CallOutcome | None = None
@@ -467,6 +468,7 @@ class Call(StoredRecord):
             answered_by=d.get("answered_by", ""),
             call_taker=d.get("call_taker", ""),
             answered_at=d.get("answered_at", 0.0),
+            answered_as_partner=d.get("answered_as_partner", False),
             incident_id=d.get("incident_id", ""),
             outcome=CallOutcome(o) if (o := d.get("outcome")) else None,
             outcome_note=d.get("outcome_note", ""),

@@ -42,10 +42,11 @@ SUPERVISOR = "supervisor"  # the role that may end a call another centre answere
 
 
 def own_calls_centre() -> str:
-    """The caller's centre, when only calls it answered are theirs to make an incident
-    of, link, close or look up the caller of (a call-taker elsewhere must not take over
-    a call still being talked on); "" for a supervisor, a role of the whole cluster, or
-    with auth off."""
+    """The caller's centre, when only calls it answered (or, the region having moved on,
+    its region's now: ``calls.answered_here``) are theirs to make an incident of, link,
+    close or look up the caller of (a call-taker elsewhere must not take over a call
+    still being talked on); "" for a supervisor, a role of the whole cluster, or with
+    auth off."""
     claims = current_claims.get()
     if claims is None or current_acts_for_others.get() or claims.role == SUPERVISOR:
         return ""
@@ -180,14 +181,11 @@ class CallRpcs:
         call_id = v.entity_id(request.call_id, "call_id")
         hours = caller_history.window_hours(request.hours)
         call = await self.gw.lookup.call(call_id)
-        by_centre = own_calls_centre()
         if not call.answered_by:
             raise PreconditionError(call.id, "not answered: its caller is looked up once answered")
-        if by_centre and by_centre != call.answered_by:
-            raise PreconditionError(
-                call.id, f"answered by {call.answered_by}: that centre's desk or a supervisor"
-                " looks up its caller",
-            )  # fmt: skip
+        owner = self.gw.lookup.directory.owner(call.region)
+        serving = owner.record.centre if owner is not None else ""
+        call_rules.answered_here(call, own_calls_centre(), serving, "its caller looked up")
         if not caller_history.number_key(call.caller_number):
             raise PreconditionError(call.id, "the caller's number is hidden: nothing to look up")
         owners = self.gw.lookup.directory.owners

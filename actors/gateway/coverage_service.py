@@ -3,7 +3,8 @@ stations have no free road ambulance within the response-time target
 (:mod:`actors.domain.coverage`). The stations with a road ambulance come from the seed,
 once; each station's area (urban or rural) is looked up once, on first use. The fleet
 drawn on is read as the recommendations read it: the units stored under the regions
-and their partners (a unit lent in from elsewhere is not seen)."""
+and their partners (a lent unit is stored under the region it was lent to: one lent out
+to a region outside these is not seen)."""
 
 from __future__ import annotations
 

@@ -123,8 +123,16 @@ def test_only_the_centre_that_answered_makes_an_incident_of_a_call(by_centre: st
     assert (done.status, done.incident_id) == (CallStatus.COMPLETED, "OSL-1")
     with pytest.raises(PreconditionError, match="answered at oslo"):
         calls.complete(call, "OSL-1", "innlandet")
-    # The region moved on since the answer: the centre serving it now may finish it.
+    # Oslo answered from its own queue, then the region moved on to Innlandet: the
+    # centre serving it now may finish it.
     assert calls.complete(call, "OSL-1", "innlandet", serving="innlandet").incident_id
     assert calls.close(call, CallOutcome.ADVICE, "", "per", T0, "innlandet", "innlandet")
     with pytest.raises(PreconditionError):
         calls.close(call, CallOutcome.ADVICE, "", "per", T0, "innlandet", "vestre-viken")
+    # A partner's overflow call stays the partner's: the region's owner may not take it
+    # over while the partner talks.
+    waiting = Call("OSL-C2", "oslo", "+4790000002", Position(59.91, 10.75), T0)
+    overflow = calls.answer(waiting, "innlandet", "ivar", T0 + 12, as_partner=True)
+    with pytest.raises(PreconditionError, match="answered at innlandet"):
+        calls.complete(overflow, "OSL-2", "oslo", serving="oslo")
+    assert calls.complete(overflow, "OSL-2", "innlandet", serving="oslo").incident_id

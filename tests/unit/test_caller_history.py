@@ -92,6 +92,16 @@ def test_the_window_the_order_and_what_each_came_to() -> None:
     assert (found[1].status, found[1].urgency) == (IncidentStatus.CLOSED, Urgency.HASTER)
 
 
+def test_a_call_that_made_a_listed_incident_is_in_the_incidents_line() -> None:
+    incidents = [incident("OSL-1", "91234567", T0 - 60)]
+    calls = [
+        call("OSL-C1", "91234567", T0 - 70, status=CallStatus.COMPLETED, incident_id="OSL-1"),
+        call("OSL-C2", "91234567", T0 - 50, status=CallStatus.COMPLETED, incident_id="OSL-9"),
+    ]
+    found = ch.contacts(incidents, calls, "91234567", T0 - 3600)
+    assert [c.id for c in found] == ["OSL-C2", "OSL-1"]  # OSL-9 is another region's
+
+
 def test_a_record_read_live_and_archived_is_listed_once_as_its_newest() -> None:
     older, newer = incident("OSL-1", "91234567", T0, 41), incident("OSL-1", "91234567", T0, 50)
     (found,) = ch.contacts([older, newer], [], "91234567", T0 - 1)

@@ -182,6 +182,14 @@ def test_only_units_on_their_way_to_less_urgent_incidents_are_offered(
     assert sorted(r.unit_id for r in found) == offered
 
 
+def test_the_only_unit_of_an_incident_on_scene_is_not_offered() -> None:
+    units, incidents = fleet()
+    incidents["OSL-3"].status = IncidentStatus.ON_SCENE  # put on scene by hand
+    incidents["OSL-3"].assigned_unit_ids = ["osl-a12"]
+    target = make_incident(IncidentStatus.TRIAGED, urgency=Urgency.AKUTT, inc_id="OSL-2")
+    assert [r.unit_id for r in candidates(units, incidents, target)] == ["osl-a11"]
+
+
 def test_a_unit_whose_incident_is_not_given_is_not_offered() -> None:
     units, incidents = fleet()
     target = make_incident(IncidentStatus.TRIAGED, urgency=Urgency.AKUTT, inc_id="OSL-2")

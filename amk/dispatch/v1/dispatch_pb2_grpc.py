@@ -461,7 +461,10 @@ class DispatchServiceServicer:
 
     def LinkCall(self, request, context):
         """Link an answered call to an existing incident (a second caller to one accident).
-        A new incident from a call: CreateIncident with call_id.
+        A new incident from a call: CreateIncident with call_id. Both, like CloseCall, only
+        by the centre that answered the call, the one serving its region after it moved on
+        (not a partner's overflow call: that stays the partner's), or a supervisor
+        (FAILED_PRECONDITION otherwise, nothing written).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -470,7 +473,7 @@ class DispatchServiceServicer:
     def CloseCall(self, request, context):
         """An answered call ended without an incident, with how (advice, a referral, nobody in
         need, ...): completed, so it is archived like any finished call. FAILED_PRECONDITION
-        unless the call is answered, and, but for a supervisor, by the answering centre.
+        unless the call is answered, and by whom LinkCall says.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -487,9 +490,10 @@ class DispatchServiceServicer:
         known risk, so the call-taker sees what the first calls came to before triaging.
         The incidents and calls from the same number in the call's region and the regions
         its answering centre serves, live and archived, of the last `hours` (0: 72, at most
-        168), newest first, as summaries (at most 20; `total` counts all). Only the centre
-        that answered the call, or a supervisor (FAILED_PRECONDITION otherwise); a call with
-        no number is FAILED_PRECONDITION. The call and every contact are access-logged.
+        168), newest first, as summaries (at most 20; `total` counts all; an earlier call
+        that made one of the incidents listed is in that incident's line). Asked by whom
+        LinkCall says (FAILED_PRECONDITION otherwise); a call with no number is
+        FAILED_PRECONDITION. The call and every contact are access-logged.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -86,7 +86,7 @@ function row(s) {
     dataset: { stationId: s.station_id, state, free: String(free), nearest: near ? near.unit.id : '' },
   },
   h('strong', {}, s.name), ' ',
-  h('small', {}, `${regionById(s.region)?.name || s.region} · ${t(`coverage.area.${s.area}`)} ${Math.round(Number(s.target_s) / 60)} min`),
+  h('small', {}, `${regionById(s.region)?.name || s.region} · ${t(`coverage.area.${s.area}`)} ${s.area === 'unknown' ? '12–25' : Math.round(Number(s.target_s) / 60)} min`),
   h('br'),
   free ? t('coverage.free_here', { n: free }) : t('coverage.none_here'), ' · ', nearest,
   state === 'uncertain' ? h('small', { class: 'note' }, ` · ${t('coverage.uncertain')}`) : null);

@@ -125,13 +125,23 @@ export function incidentDetailPanel() {
         const b = h('button', { type: 'button', class: 'small secondary', dataset: { action: 'ReleaseUnit' } }, t('action.ReleaseUnit'));
         const err = h('span', { class: 'form-error' });
         b.addEventListener('click', () => act(b, err, async () => {
-          // A patient aboard: only with where the patient went (kept in a note).
+          // A patient aboard: only with where the patient went (kept in a note); asked
+          // again if the page had not yet seen the unit set off with its patient.
+          const askReason = () => window.prompt(t('detail.release_reason', { unit: callSign(uid) })) || '';
           let reason = '';
           if (store.units.get(uid)?.status === 'UNIT_STATUS_TRANSPORTING') {
-            reason = window.prompt(t('detail.release_reason', { unit: callSign(uid) })) || '';
+            reason = askReason();
             if (!reason.trim()) return;
           }
-          const a = await rpc('ReleaseUnit', { incident_id: id, unit_id: uid, reason });
+          let a;
+          try {
+            a = await rpc('ReleaseUnit', { incident_id: id, unit_id: uid, reason });
+          } catch (e) {
+            if (e.field !== 'reason' || reason) throw e;
+            reason = askReason();
+            if (!reason.trim()) return;
+            a = await rpc('ReleaseUnit', { incident_id: id, unit_id: uid, reason });
+          }
           putIncident(a.incident);
           putUnit(a.unit);
         }));

@@ -63,12 +63,23 @@ export function recommendationsPanel() {
         'aria-label': t('recs.divert_label', { unit: name, from: unit.incident_id, incident: incidentId }),
       }, t('action.DivertUnit'));
       b.addEventListener('click', () => act(b, error, async () => {
-        const a = await rpc('DivertUnit', { incident_id: incidentId, unit_id: unit.id, from_incident_id: unit.incident_id });
+        const ask = { incident_id: incidentId, unit_id: unit.id, from_incident_id: unit.incident_id };
+        let a;
+        try {
+          a = await rpc('DivertUnit', ask);
+        } catch (err) {
+          // The urgencies changed since the list was asked: a reason is required now.
+          if (err.field !== 'reason') throw err;
+          const reason = window.prompt(t('recs.divert_reason', { unit: name, from: unit.incident_id, incident: incidentId })) || '';
+          if (!reason.trim()) return;
+          a = await rpc('DivertUnit', { ...ask, reason });
+        }
         putIncident(a.incident);
         putIncident(a.from_incident);
         putUnit(a.unit);
         await load();
-        info.textContent = t('recs.diverted', { unit: name, from: unit.incident_id, id: incidentId });
+        const left = a.from_incident && (a.from_incident.assigned_unit_ids || []).length === 0;
+        info.textContent = t(left ? 'recs.diverted_waits' : 'recs.diverted', { unit: name, from: unit.incident_id, id: incidentId });
       }));
       cells.push(h('td', {}, b));
     }
@@ -123,7 +134,7 @@ export function recommendationsPanel() {
     const place = JSON.stringify(inc.position || null);
     const moved = placeOf && place !== placeOf;
     placeOf = place;
-    if (!moved || !body.children.length) return;
+    if (!moved || (!body.children.length && !diversions.children.length)) return;
     if (button && can('AssignUnit')) act(button, error, load);
     else { body.replaceChildren(); showDiversions(id, []); info.textContent = t('recs.ask', { id }); }
   });
