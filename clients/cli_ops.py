@@ -102,7 +102,8 @@ def cmd_call_history(ctx: Context) -> int:
                 else _call_end(c)
             )
             archived = " (archived)" if c.archived else ""
-            lines.append(f"{format_time(c.at)} {c.kind} {c.id} {c.status}: {what}{archived}")
+            status = c.status.split("_STATUS_", 1)[-1].lower()  # INCIDENT_STATUS_CLOSED
+            lines.append(f"{format_time(c.at)} {c.kind} {c.id} {status}: {what}{archived}")
         if h.total > len(h.contacts):
             lines.append(f"... and {h.total - len(h.contacts)} older")
         return Text("\n".join(lines))
@@ -228,12 +229,15 @@ def cmd_coverage(ctx: Context) -> int:
             )
             mark = {"covered": "ok ", "uncertain": "?  "}.get(s.state, "GAP")
             free = ", ".join(s.free_here) or "none free here"
-            lines.append(
-                f"{mark} {s.name} ({s.region}, {s.area} {s.target_s / 60:.0f} min): {free}; {what}"
-            )
+            lines.append(f"{mark} {s.name} ({s.region}, {s.area} {_target(s)} min): {free}; {what}")
         return Text("\n".join(lines) or "no stations")
 
     return ctx.emit(found, human)
+
+
+def _target(s: Message) -> str:
+    """The minutes a station is held to: both for an area not known (uncertain)."""
+    return "12-25" if s.area == "unknown" else f"{s.target_s / 60:.0f}"
 
 
 def cmd_drill(ctx: Context) -> int:

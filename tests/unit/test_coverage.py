@@ -153,3 +153,11 @@ def test_the_shipped_seeds_stations_have_unique_ids_and_real_areas() -> None:
     assert len({s.id for s in found}) == len(found)
     ulleval = next(s for s in found if s.region == "oslo" and "Ullevål" in s.name)
     assert area_of(Position(ulleval.lat, ulleval.lon, 0.0)) == URBAN
+
+
+def test_the_cli_holds_an_unknown_area_to_both_targets() -> None:
+    from amk.dispatch.v1 import dispatch_pb2 as pb
+    from clients.cli_ops import _target
+
+    assert _target(pb.StationCoverage(area="unknown", target_s=720)) == "12-25"
+    assert _target(pb.StationCoverage(area="rural", target_s=1500)) == "25"
