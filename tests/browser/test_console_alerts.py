@@ -280,6 +280,56 @@ async def test_a_unit_on_its_way_to_a_vanlig_incident_is_diverted_to_an_akutt_on
     )
 
 
+async def test_a_diversion_that_needs_a_reason_the_page_did_not_know_of_asks_for_it(
+    browser, web, stub
+) -> None:
+    """The list offered the unit while the selected incident was akutt; it was triaged
+    vanlig meanwhile, so the diversion now needs a reason: the page asks for it and sends
+    it, and the notes keep it."""
+    vanlig = await incident(stub, BISLETT, "V.01.01", f"Bislett {uuid.uuid4().hex[:6]}")
+    akutt = await incident(stub, KARL_JOHAN, "A.10.01", f"Karl Johan {uuid.uuid4().hex[:6]}")
+    recs = await stub.RecommendUnits(pb.RecommendUnitsRequest(incident_id=vanlig.id), timeout=10)
+    unit = next(r.unit for r in recs.recommendations if r.unit.kind == pb.UNIT_KIND_ROAD_AMBULANCE)
+    await stub.AssignUnit(
+        pb.AssignUnitRequest(request_id=rid(), incident_id=vanlig.id, unit_id=unit.id), timeout=10
+    )
+    await stub.ChangeUnitStatus(
+        pb.ChangeUnitStatusRequest(
+            request_id=rid(), unit_id=unit.id, status=pb.UNIT_STATUS_EN_ROUTE
+        ),
+        timeout=10,
+    )
+    page = await open_console(browser, web, web.token("ola", "dispatcher", "oslo"))
+    await page.locator(f'#incidents [data-incident-id="{akutt.id}"]').click()
+    offered = page.locator(f'#diversions tr[data-unit-id="{unit.id}"][data-from="{vanlig.id}"]')
+    await offered.wait_for(timeout=WAIT_MS)
+    await stub.TriageIncident(
+        pb.TriageIncidentRequest(request_id=rid(), incident_id=akutt.id, criteria_code="V.01.01"),
+        timeout=10,
+    )
+    asked: list[str] = []
+
+    accepted: list[asyncio.Future] = []
+
+    def answer(dialog) -> None:
+        asked.append(dialog.message)
+        accepted.append(asyncio.ensure_future(dialog.accept("nærmere, veien er stengt")))
+
+    page.once("dialog", answer)
+    await offered.locator('button[data-action="DivertUnit"]').click()
+    await page.locator(
+        f'#units [data-unit-id="{unit.id}"][data-status="UNIT_STATUS_ASSIGNED"]'
+    ).wait_for(timeout=WAIT_MS)
+    assert asked and akutt.id in asked[0]
+    left = await stub.GetIncident(pb.GetIncidentRequest(incident_id=vanlig.id), timeout=10)
+    assert left.notes[-1].text == f"Unit {unit.id} diverted to {akutt.id}: nærmere, veien er stengt"
+    assert page.amk_errors == []
+    await page.context.close()
+    await stub.ReleaseUnit(
+        pb.ReleaseUnitRequest(request_id=rid(), incident_id=akutt.id, unit_id=unit.id), timeout=10
+    )
+
+
 async def test_the_coverage_panel_follows_a_station_whose_ambulances_are_sent_out(
     browser, web, stub
 ) -> None:
