@@ -239,12 +239,10 @@ async def test_a_hospital_is_suggested_chosen_and_pre_notified_from_the_incident
     await page.context.close()
 
 
-async def test_a_unit_on_its_way_to_a_vanlig_incident_is_diverted_to_an_akutt_one(
-    browser, web, stub
-) -> None:
-    """The akutt incident's recommendations list, apart, the unit driving to a vanlig
-    incident nearby; one click diverts it: the unit is the akutt's, the vanlig incident
-    waits again with a note, and the row is gone from the list asked again."""
+async def offered_for_diversion(browser, web, stub):
+    """A vanlig incident with a road ambulance en route to it, an akutt incident nearby
+    selected at a dispatcher's console, and that ambulance's row in its diversions:
+    (vanlig, akutt, unit, page, row)."""
     vanlig = await incident(stub, BISLETT, "V.01.01", f"Bislett {uuid.uuid4().hex[:6]}")
     akutt = await incident(stub, KARL_JOHAN, "A.10.01", f"Karl Johan {uuid.uuid4().hex[:6]}")
     recs = await stub.RecommendUnits(pb.RecommendUnitsRequest(incident_id=vanlig.id), timeout=10)
@@ -262,6 +260,16 @@ async def test_a_unit_on_its_way_to_a_vanlig_incident_is_diverted_to_an_akutt_on
     await page.locator(f'#incidents [data-incident-id="{akutt.id}"]').click()
     offered = page.locator(f'#diversions tr[data-unit-id="{unit.id}"][data-from="{vanlig.id}"]')
     await offered.wait_for(timeout=WAIT_MS)
+    return vanlig, akutt, unit, page, offered
+
+
+async def test_a_unit_on_its_way_to_a_vanlig_incident_is_diverted_to_an_akutt_one(
+    browser, web, stub
+) -> None:
+    """The akutt incident's recommendations list, apart, the unit driving to a vanlig
+    incident nearby; one click diverts it: the unit is the akutt's, the vanlig incident
+    waits again with a note, and the row is gone from the list asked again."""
+    vanlig, akutt, unit, page, offered = await offered_for_diversion(browser, web, stub)
     assert vanlig.id in (await offered.locator(".leaving").text_content() or "")
     await offered.locator('button[data-action="DivertUnit"]').click()
     await page.locator(
@@ -286,23 +294,7 @@ async def test_a_diversion_that_needs_a_reason_the_page_did_not_know_of_asks_for
     """The list offered the unit while the selected incident was akutt; it was triaged
     vanlig meanwhile, so the diversion now needs a reason: the page asks for it and sends
     it, and the notes keep it."""
-    vanlig = await incident(stub, BISLETT, "V.01.01", f"Bislett {uuid.uuid4().hex[:6]}")
-    akutt = await incident(stub, KARL_JOHAN, "A.10.01", f"Karl Johan {uuid.uuid4().hex[:6]}")
-    recs = await stub.RecommendUnits(pb.RecommendUnitsRequest(incident_id=vanlig.id), timeout=10)
-    unit = next(r.unit for r in recs.recommendations if r.unit.kind == pb.UNIT_KIND_ROAD_AMBULANCE)
-    await stub.AssignUnit(
-        pb.AssignUnitRequest(request_id=rid(), incident_id=vanlig.id, unit_id=unit.id), timeout=10
-    )
-    await stub.ChangeUnitStatus(
-        pb.ChangeUnitStatusRequest(
-            request_id=rid(), unit_id=unit.id, status=pb.UNIT_STATUS_EN_ROUTE
-        ),
-        timeout=10,
-    )
-    page = await open_console(browser, web, web.token("ola", "dispatcher", "oslo"))
-    await page.locator(f'#incidents [data-incident-id="{akutt.id}"]').click()
-    offered = page.locator(f'#diversions tr[data-unit-id="{unit.id}"][data-from="{vanlig.id}"]')
-    await offered.wait_for(timeout=WAIT_MS)
+    vanlig, akutt, unit, page, offered = await offered_for_diversion(browser, web, stub)
     await stub.TriageIncident(
         pb.TriageIncidentRequest(request_id=rid(), incident_id=akutt.id, criteria_code="V.01.01"),
         timeout=10,
