@@ -306,7 +306,7 @@ async def top_up(
     if missing <= 0:
         return start
     kv = await etcd.get(keys.owner(region))
-    fence = Fence(region, keys.owner(region), kv.mod_revision)
+    fence = Fence(region, keys.owner(region), kv.mod_revision, kv.value)
     await fill(etcd, keys, fence, start, missing, typical, top_up=True)
     return start + missing
 

@@ -180,7 +180,7 @@ async def campaign_until(election: Election, record: OwnerRecord, *, timeout_s: 
             and got.record.instance == record.instance
             and got.record.lease == record.lease
         ):
-            return Fence(election.label, election.key, got.token)
+            return got.fence(election.key)
         left = deadline - time.monotonic()
         if left <= 0 or (got is not None and not await election.wait_vacant(timeout_s=left)):
             raise StoreUnavailableError(f"{election.label}: owner key still held")

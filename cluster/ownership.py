@@ -7,9 +7,20 @@ etcd's election recipe uses the create revision; we cannot, because etcd refuses
 delete and re-create one key in a single transaction, and a handover must move the
 region in one transaction with no gap for a backup to jump into.
 
-A :class:`Fence` is what a writer holds; ``Fence.compare()`` is the etcd compare every
+A :class:`Fence` is what a writer holds; ``Fence.compares()`` are the etcd compares every
 write adds to its transaction, like ``IsOwner()`` in etcd's concurrency package.
 There is no "am I the owner" boolean anywhere.
+
+**The token alone is not enough after a restore.** A revision names one write only while
+etcd's history runs forward. etcd's disaster recovery (``etcdctl snapshot restore``)
+brings back the store as it was at the snapshot's revision R and numbers the next write
+R + 1: revisions between R and the lost store's last one are issued again. A writer that
+claimed in that window and was paused through the restore (a hung process, a stopped
+VM) would find its token equal to the mod revision of some *new* owner's key. So a fence
+also carries the owner key's value as that claim wrote it (centre, instance, lease and
+claim time: no two claims write the same bytes) and compares it too: the fence holds
+only for the very write that made it. ``amk restore`` also moves the revision on past
+what the archive has seen (``cluster.restore``), but this compare does not depend on it.
 """
 
 from __future__ import annotations
@@ -20,10 +31,12 @@ from dataclasses import asdict, dataclass
 
 from cluster.errors import FencedError
 from cluster.etcd import (
+    KV,
     Compare,
     EtcdClient,
     cmp_create_revision,
     cmp_mod_revision,
+    cmp_value,
     op_delete,
     op_get,
     op_put,
@@ -69,15 +82,24 @@ _OWNER_FIELDS = frozenset(OwnerRecord.__dataclass_fields__)
 
 @dataclass(frozen=True, slots=True)
 class Fence:
-    """A region's fencing token as held by one writer."""
+    """A region's fencing token as held by one writer, and the owner record the claim
+    wrote (``record``: the owner key's value, byte for byte)."""
 
     region: str
     key: bytes
     token: int
+    record: bytes
 
-    def compare(self) -> Compare:
-        """The compare that makes a transaction apply only while this fence holds."""
-        return cmp_mod_revision(self.key, self.token)
+    def compares(self) -> tuple[Compare, Compare]:
+        """The compares that make a transaction apply only while this fence holds: the
+        owner key still at the claim's revision *and* still the claim's record (see the
+        module's note on restores)."""
+        return cmp_mod_revision(self.key, self.token), cmp_value(self.key, self.record)
+
+    def held_in(self, kv: KV | None) -> bool:
+        """Whether the owner key as read (``kv``, None when absent) is still this fence's:
+        what a failed transaction's read-back is checked with."""
+        return kv is not None and kv.mod_revision == self.token and kv.value == self.record
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +109,16 @@ class Owner:
     region: str
     record: OwnerRecord
     token: int  # the owner key's mod revision
+    raw: bytes = b""  # the key's value as stored: what a fence made from it compares
+
+    def fence(self, key: bytes) -> Fence:
+        """The fence of this owner (a region handed to us, a claim whose answer was lost)."""
+        return Fence(self.region, key, self.token, self.raw)
+
+    @classmethod
+    def of(cls, label: str, value: bytes, mod_revision: int) -> Owner:
+        """The owner an owner key's value and mod revision name."""
+        return cls(label, OwnerRecord.decode(value), mod_revision, value)
 
 
 async def read_owner(
@@ -103,7 +135,7 @@ async def read_owner_key(
     kv = await client.get(key, timeout_s=timeout_s)
     if kv is None:
         return None
-    return Owner(label, OwnerRecord.decode(kv.value), kv.mod_revision)
+    return Owner.of(label, kv.value, kv.mod_revision)
 
 
 async def claim(
@@ -121,23 +153,23 @@ async def claim_key(
 ) -> tuple[Fence | None, Owner | None]:
     """Claim any owner key (a region's, a major incident's): create-if-absent, on the
     record's lease; the fence's ``region`` is ``label``."""
+    value = record.encode()
     resp = await client.txn(
         [cmp_create_revision(key, 0)],
-        [op_put(key, record.encode(), lease=record.lease)],
+        [op_put(key, value, lease=record.lease)],
         [op_get(key)],
     )
     if resp.succeeded:
-        return Fence(label, key, resp.header.revision), None
+        return Fence(label, key, resp.header.revision, value), None
     kvs = resp.responses[0].response_range.kvs
     if not kvs:
         return None, None
-    kv = kvs[0]
-    return None, Owner(label, OwnerRecord.decode(kv.value), kv.mod_revision)
+    return None, Owner.of(label, kvs[0].value, kvs[0].mod_revision)
 
 
 async def step_down(client: EtcdClient, fence: Fence) -> bool:
     """Give the region up; a no-op (False) when the fence no longer holds."""
-    resp = await client.txn([fence.compare()], [op_delete(fence.key)])
+    resp = await client.txn(list(fence.compares()), [op_delete(fence.key)])
     return bool(resp.succeeded)
 
 
@@ -150,12 +182,15 @@ async def transfer(
     (the new fencing token) is this transaction's revision: the old holder's token
     stops working at the same instant the new one starts, with no ownerless gap.
     """
-    ops = [op_put(fence.key, new_owner.encode(), lease=new_owner.lease)]
-    resp = await client.txn([fence.compare()], ops + list(extra_puts or []), [op_get(fence.key)])
+    value = new_owner.encode()
+    ops = [op_put(fence.key, value, lease=new_owner.lease)]
+    resp = await client.txn(
+        list(fence.compares()), ops + list(extra_puts or []), [op_get(fence.key)]
+    )
     if not resp.succeeded:
         kvs = resp.responses[0].response_range.kvs
         raise FencedError(fence.region, fence.token, kvs[0].mod_revision if kvs else None)
-    return Fence(fence.region, fence.key, resp.header.revision)
+    return Fence(fence.region, fence.key, resp.header.revision, value)
 
 
 def now_record(

@@ -34,6 +34,7 @@ import structlog
 
 from cluster.errors import AmkError, FencedError, StoreUnavailableError, TxnTooLargeError
 from cluster.etcd import (
+    KV,
     Compare,
     EtcdClient,
     RequestOp,
@@ -270,7 +271,7 @@ class FencedStore:
             success.append(op_put(*self.journal_put(w, now)))
         success.extend(op_put(k, v) for k, v in last_put.items())
         if self.fencing:
-            compares = [f.compare() for f in fences.values()] + compares
+            compares = [c for f in fences.values() for c in f.compares()] + compares
         failure = (
             [op_get(k) for k in fences]
             + [op_get(k) for k in request_keys]
@@ -303,9 +304,9 @@ class FencedStore:
         ranges = [r.response_range.kvs for r in resp.responses]
         stale: dict[str, int | None] = {}
         for f, kvs in zip(fences, ranges[: len(fences)], strict=True):
-            current = kvs[0].mod_revision if kvs else None
-            if current != f.token:
-                stale[f.region] = current
+            kv = KV.of(kvs[0]) if kvs else None
+            if not f.held_in(kv):
+                stale[f.region] = kv.mod_revision if kv is not None else None
         stored: dict[bytes, tuple[bytes, int]] = {}
         n_req = len(fences) + len(request_keys)
         for rk, kvs in zip(request_keys, ranges[len(fences) : n_req], strict=True):

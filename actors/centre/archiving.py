@@ -300,16 +300,16 @@ class Archiver:
         """Delete the batch's keys under the fence; the keys that changed, if any."""
         fence = host.fence
         keys = list(batch.expected)
-        compares = [fence.compare()] + [cmp_mod_revision(k, r) for k, r in batch.expected.items()]
+        compares = [*fence.compares(), *(cmp_mod_revision(k, r) for k, r in batch.expected.items())]
         failure = [op_get(fence.key)] + [op_get(k) for k in keys]
         resp = await self.core.running.client.txn(compares, [op_delete(k) for k in keys], failure)
         if resp.succeeded:
             return set()
         ranges = [r.response_range.kvs for r in resp.responses]
-        owner = ranges[0][0].mod_revision if ranges[0] else None
-        if owner != fence.token:
+        owner = KV.of(ranges[0][0]) if ranges[0] else None
+        if not fence.held_in(owner):
             self._on_fenced(host.region, fence.token)
-            raise FencedError(host.region, fence.token, owner)
+            raise FencedError(host.region, fence.token, owner.mod_revision if owner else None)
         return {
             k
             for k, kvs in zip(keys, ranges[1:], strict=True)

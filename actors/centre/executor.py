@@ -44,7 +44,7 @@ class Executor:
         kv = await self.core.running.client.get(keys.owner(region))
         if kv is None:
             raise RegionUnavailableError(region, "no centre owns it (failing over)")
-        return ownership.Fence(region, keys.owner(region), kv.mod_revision)
+        return ownership.Fence(region, keys.owner(region), kv.mod_revision, kv.value)
 
     async def commit(
         self,

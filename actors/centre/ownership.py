@@ -75,7 +75,7 @@ class RegionOwnership:
                     if holder.record.instance == core.instance:
                         # Handed to us by a transfer: adopt it at the revision it moved.
                         core.set_state(region, S.LOADING)
-                        fence = ownership.Fence(region, election.key, holder.token)
+                        fence = holder.fence(election.key)
                         await self._take(region, fence, holder.record.centre, time.monotonic())
                         continue
                     core.set_state(region, S.FOLLOWING)

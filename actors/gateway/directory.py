@@ -18,7 +18,7 @@ import structlog
 from cluster.errors import StoreUnavailableError
 from cluster.etcd import EtcdClient, WatchEventKV
 from cluster.keys import Keys
-from cluster.ownership import Owner, OwnerRecord
+from cluster.ownership import Owner
 
 log = structlog.get_logger("amk.directory")
 
@@ -114,7 +114,7 @@ class Directory:
             self.owners.pop(region, None)
             owner = None
         else:
-            owner = Owner(region, OwnerRecord.decode(ev.kv.value), ev.kv.mod_revision)
+            owner = Owner.of(region, ev.kv.value, ev.kv.mod_revision)
             self.owners[region] = owner
         if not initial:
             for listener in self.listeners:

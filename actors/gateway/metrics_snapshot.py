@@ -37,7 +37,7 @@ from actors.domain.model import Call, CallStatus
 from actors.gateway.context import GatewayContext
 from actors.gateway.directory import Directory
 from cluster.etcd import MemberStatus
-from cluster.ownership import Owner, OwnerRecord
+from cluster.ownership import Owner
 
 log = structlog.get_logger("amk.metrics")
 
@@ -236,7 +236,7 @@ class SnapshotReader:
                 continue
             _, region, what = parsed
             if what == "owner":
-                snap.owners[region] = Owner(region, OwnerRecord.decode(kv.value), kv.mod_revision)
+                snap.owners[region] = Owner.of(region, kv.value, kv.mod_revision)
             elif what == "takeover":
                 snap.takeovers[region] = Takeover.decode(kv.value)
 

@@ -58,8 +58,8 @@ async def test_campaign_wins_a_free_key_with_its_mod_revision_as_token(etcd, pre
     fence = await win(election, oslo)
     kv = await etcd.get(election.key)
     assert kv is not None and kv.mod_revision == fence.token and kv.lease == oslo.lease
-    assert fence == Fence("oslo", election.key, kv.mod_revision)
-    assert await election.owner() == Owner("oslo", oslo, fence.token)
+    assert fence == Fence("oslo", election.key, kv.mod_revision, oslo.encode())
+    assert await election.owner() == Owner("oslo", oslo, fence.token, oslo.encode())
 
 
 async def test_second_campaign_returns_the_holder(etcd, prefix, new_record):
@@ -67,7 +67,7 @@ async def test_second_campaign_returns_the_holder(etcd, prefix, new_record):
     first = await new_record("MI-1")
     fence = await win(election, first)
     got = await election.campaign(await new_record("MI-1"))
-    assert got == Owner("major:MI-1", first, fence.token)
+    assert got == Owner("major:MI-1", first, fence.token, first.encode())
     assert fence.region == "major:MI-1"
 
 
@@ -144,7 +144,7 @@ async def test_campaign_until_wins_once_the_holders_lease_is_revoked(etcd, prefi
     fence = await asyncio.wait_for(campaigner, BOUND_S)
 
     async def new_holds() -> None:
-        assert await election.owner() == Owner("major:MI-2", new, fence.token)
+        assert await election.owner() == Owner("major:MI-2", new, fence.token, new.encode())
 
     await assert_eventually(new_holds, timeout_s=BOUND_S)
 
@@ -180,7 +180,7 @@ async def test_hand_over_moves_the_key_in_one_transaction(etcd, prefix, new_reco
     assert entry is not None and entry.mod_revision == new.token  # the same transaction
     # The old fence no longer holds: resigning with it is a no-op.
     assert await election.resign(old) is False
-    assert await election.owner() == Owner("oslo", to, new.token)
+    assert await election.owner() == Owner("oslo", to, new.token, to.encode())
 
 
 async def test_a_stale_fence_cannot_hand_over(etcd, prefix, new_record):

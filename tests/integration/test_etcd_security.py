@@ -136,7 +136,7 @@ async def test_a_fenced_write_works_with_the_user_certificate(
         rev = await store.commit(write)
         kv = await etcd.get(key)
         assert kv is not None and kv.mod_revision == rev
-        stale = ownership.Fence(fence.region, fence.key, fence.token - 1)
+        stale = ownership.Fence(fence.region, fence.key, fence.token - 1, fence.record)
         with pytest.raises(FencedError):  # fencing still decides, not the role
             await store.commit(Write((stale,), [(key, b"{}")], "Create", "t"))
     finally:

@@ -87,6 +87,31 @@ async def test_stale_token_is_rejected_and_changes_nothing(etcd, prefix):
     await s2.close()
 
 
+async def test_a_token_issued_again_does_not_fence_for_another_claim(etcd, prefix):
+    """After etcd restores a snapshot, revisions after it are issued again: a writer that
+    claimed in the lost window may hold the very token a new owner's key now has."""
+    keys = Keys(prefix)
+    session, fence, _ = await _owner(etcd, keys, "oslo", "oslo")
+    assert fence is not None
+    assert fence.record == (await etcd.get(keys.owner("oslo"))).value
+    # The lost window's writer: the same revision, the record of a claim that is gone.
+    lost = ownership.now_record("oslo", "oslo-from-before-the-restore", session.lease_id + 1)
+    paused = ownership.Fence("oslo", fence.key, fence.token, lost.encode())
+    before = await etcd.revision()
+    with pytest.raises(FencedError) as err:
+        await FencedStore(etcd, keys, writer="oslo-0").commit(_write(paused, keys, "OSL-1"))
+    assert err.value.current_token == fence.token  # the token matched; the record did not
+    assert not await ownership.step_down(etcd, paused)
+    with pytest.raises(FencedError):
+        await ownership.transfer(etcd, paused, ownership.now_record("vv", "vv-1", 0))
+    assert await etcd.revision() == before
+    assert await etcd.get(keys.incident("oslo", "OSL-1")) is None
+    # The claim's own fence still writes.
+    await FencedStore(etcd, keys, writer="oslo-1").commit(_write(fence, keys, "OSL-1"))
+    assert await etcd.get(keys.incident("oslo", "OSL-1")) is not None
+    await session.close()
+
+
 async def test_expired_lease_fences_the_old_owner(etcd, prefix):
     keys = Keys(prefix)
     s1, old, _ = await _owner(etcd, keys, "oslo", "oslo")

@@ -18,7 +18,7 @@ def entry_of(write: Write, at: float = 100.0) -> tuple[bytes, bytes]:
 
 
 def test_entry_carries_the_records_it_put_and_the_keys_it_deleted():
-    fence = Fence("oslo", KEYS.owner("oslo"), 7)
+    fence = Fence("oslo", KEYS.owner("oslo"), 7, b"{}")
     inc = json.dumps({"id": "OSL-000001", "status": "received"}).encode()
     key, value = entry_of(
         Write(
@@ -52,7 +52,7 @@ def test_entry_carries_the_records_it_put_and_the_keys_it_deleted():
 
 
 def test_entry_without_records_is_plain_json():
-    fence = Fence("oslo", KEYS.owner("oslo"), 7)
+    fence = Fence("oslo", KEYS.owner("oslo"), 7, b"{}")
     _, value = entry_of(Write((fence,), [], "HandOverRegion", "sup", details={"to_centre": "x"}))
     assert "records" not in json.loads(value)
 
