@@ -109,7 +109,7 @@ class Owner:
     region: str
     record: OwnerRecord
     token: int  # the owner key's mod revision
-    raw: bytes = b""  # the key's value as stored: what a fence made from it compares
+    raw: bytes  # the key's value as stored: what a fence made from it compares
 
     def fence(self, key: bytes) -> Fence:
         """The fence of this owner (a region handed to us, a claim whose answer was lost)."""

@@ -101,7 +101,8 @@ class Write:
         return len(self.puts) + len(self.deletes) + 1 + (1 if self.request_id else 0)
 
     def compare_count(self) -> int:
-        return len(self.fences) + len(self.expected) + (1 if self.request_id else 0)
+        # Two per fence: the owner key's revision and its record (Fence.compares).
+        return 2 * len(self.fences) + len(self.expected) + (1 if self.request_id else 0)
 
 
 def _with_records(entry: dict[str, Any], puts: list[tuple[bytes, bytes]]) -> bytes:
@@ -252,8 +253,9 @@ class FencedStore:
             w = p.write
             for f in w.fences:
                 held = fences.get(f.key)
-                if held is not None and held.token != f.token:
-                    # Two tokens for one region in one batch: one of them is stale.
+                if held is not None and held != f:
+                    # Two fences for one region in one batch (tokens, or the records of a
+                    # token issued again after a restore): one of them is stale.
                     # Commit this write alone next round so the other is not blamed.
                     raise StoreUnavailableError("conflicting tokens in one batch")
                 fences[f.key] = f

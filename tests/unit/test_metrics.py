@@ -180,7 +180,7 @@ def snapshot() -> Snapshot:
     )
     snap = Snapshot(at=1000.0, regions=["oslo", "innlandet"])
     snap.sources = dict.fromkeys(SOURCES, True)
-    snap.owners = {"oslo": Owner("oslo", OwnerRecord("oslo", "oslo-1", 7, 900.0), 41)}
+    snap.owners = {"oslo": Owner.of("oslo", OwnerRecord("oslo", "oslo-1", 7, 900.0).encode(), 41)}
     snap.ownerless_s = {"oslo": 0.0, "innlandet": 3.0}
     snap.waiting = {"oslo": 2, "innlandet": 0}
     snap.answers = answer_windows([call("a", 900.0, 904.0)], now=1000.0, window_s=900)
@@ -222,8 +222,8 @@ def value(samples: dict[str, list], name: str, **labels: str) -> float:
 def test_a_region_without_a_113_queue_has_owner_figures_and_no_call_figures() -> None:
     snap = snapshot()
     snap.regions = [*snap.regions, "luftambulanse-hso"]  # AMK-LA: owned, no calls
-    snap.owners["luftambulanse-hso"] = Owner(
-        "luftambulanse-hso", OwnerRecord("oslo", "oslo-1", 7, 900.0), 44
+    snap.owners["luftambulanse-hso"] = Owner.of(
+        "luftambulanse-hso", OwnerRecord("oslo", "oslo-1", 7, 900.0).encode(), 44
     )
     got = exposition(snap)
     assert value(got, "amk_region_owned", region="luftambulanse-hso") == 1
