@@ -20,6 +20,7 @@ from rich.text import Text
 from clients.cli_air import add_air_commands
 from clients.cli_alerts import add_alert_commands
 from clients.cli_auth import add_auth_commands
+from clients.cli_backup import add_backup_commands, etcd_endpoints
 from clients.cli_base import (
     EXIT_BAD_REQUEST,
     EXIT_ERROR,
@@ -259,9 +260,7 @@ def cmd_etcd_defrag(ctx: Context) -> int:
         root = etcd_tls(config, "root")  # etcd lets only its root role defragment
     except AmkError as exc:
         raise ValueError(exc.message) from exc
-    endpoints = [e.strip() for e in (ctx.args.etcd or "").split(",") if e.strip()] or (
-        config.etcd_endpoints or [f"127.0.0.1:{config.etcd_client_port}"]
-    )
+    endpoints = etcd_endpoints(ctx.args.etcd, config)
 
     def show(r: DefragResult) -> None:
         if not ctx.args.json:
@@ -506,6 +505,7 @@ def build_parser() -> argparse.ArgumentParser:
         "embedded etcd's port)",
     )
 
+    add_backup_commands(etcd_actions, command)
     add_ops_commands(commands, command)
     add_auth_commands(commands, command)
     add_review_commands(commands, command, _request_id_option)

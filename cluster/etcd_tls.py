@@ -9,8 +9,8 @@ identities, issued by :func:`cluster.pki.local_identities` into the PKI folder:
   launcher, drills' checkers. Its role may read and write our key prefix only
   (:mod:`cluster.etcd_auth`).
 - ``root`` (CN ``root``): etcd's administrator. Only the setup step of ``amk up``
-  (users, roles, auth on) and ``amk etcd defrag`` (etcd allows a defragment to the root
-  role alone) use it; no actor ever loads it.
+  (users, roles, auth on), ``amk etcd defrag`` and ``amk etcd backup`` (etcd allows a
+  defragment or a snapshot to the root role alone) use it; no actor ever loads it.
 - ``server`` (CN ``etcd-server``): the etcd members themselves, on client and peer ports.
 
 Paths are computed, never created here: an actor on another machine reads the files

@@ -15,6 +15,7 @@ Under a configurable prefix (default ``/amk/v1/``; tests use one prefix each):
 - ``seeded/{region}``             marker: the region's fleet was seeded from the data file
 - ``journal/{region}/{stamp}``    one entry per accepted command, in the same transaction
 - ``requests/{request_id}``       idempotency record: the first result of a request id
+- ``restores/{stamp}``            a restore from a backup: what it found and changed
 """
 
 from __future__ import annotations
@@ -104,6 +105,9 @@ class Keys:
 
     def request(self, request_id: str) -> bytes:
         return self._k("requests", request_id)
+
+    def restore(self, stamp: str) -> bytes:
+        return self._k("restores", stamp)
 
     def all(self) -> bytes:
         return self.prefix.encode()

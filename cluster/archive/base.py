@@ -174,5 +174,9 @@ class ArchiveStore(Protocol):
     def counts(self) -> dict[str, int]:
         """Rows per table (records by kind, journal), for status and benchmarks."""
 
+    def max_revision(self) -> int:
+        """The highest etcd revision the archive holds (0 when empty): a restore of etcd
+        moves etcd's revision past it, since versions are kept by key and revision."""
+
     def close(self) -> None:
         """Release the connection."""

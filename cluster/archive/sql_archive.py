@@ -449,6 +449,16 @@ class SqlArchive(AccessLogStore, RevocationStore, ABC):
         )
         return [_version(row) for row in self._select("versions_at", sql, params)]
 
+    def max_revision(self) -> int:
+        """The highest etcd revision in any table that keeps one (0 when empty)."""
+        best = 0
+        with self._tx("max_revision") as cur:
+            self._require_schema(cur)
+            for table in ("records", "journal", "record_versions"):
+                cur.execute(f"SELECT MAX(revision) FROM {table}")
+                best = max(best, int(cur.fetchone()[0] or 0))
+        return best
+
     def counts(self) -> dict[str, int]:
         """Rows per table: ``records`` (all kinds), ``records.{kind}`` for each kind,
         ``journal`` and ``record_versions``."""

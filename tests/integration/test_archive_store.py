@@ -123,7 +123,9 @@ def test_put_batch_twice_changes_nothing_the_second_time(archive):
         entry("a", 100.0, 10, version("incidents", "1", 10, 100.0)),
         entry("b", 101.0, 11, version("calls", "c1", 11, 101.0)),
     ]
+    assert archive.max_revision() == 0
     archive.put_batch(records, journal)
+    assert archive.max_revision() == 11  # what an etcd restore must move past
     first = archive.counts()
     assert first == {
         "records": 2,
@@ -138,6 +140,7 @@ def test_put_batch_twice_changes_nothing_the_second_time(archive):
     # A batch that overlaps a stored one adds only what is new.
     archive.put_batch([*records, record("incidents", "2", 12, 102.0)], journal)
     assert archive.counts()["records.incidents"] == 2
+    assert archive.max_revision() == 12
     assert archive.journal() == sorted(journal, key=lambda j: j.at)
 
 

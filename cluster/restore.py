@@ -1,0 +1,232 @@
+"""Bring etcd back from a backup (:mod:`cluster.backup`) without breaking fencing.
+
+etcd's own restore (``etcdctl snapshot restore``) gives back the store as it was at the
+snapshot's revision R, with the leases it then had, and numbers the next write R + 1.
+Three things of the lost store outlive it and would clash with that:
+
+- **Writers.** A centre that claimed a region after R holds a token above R; one paused
+  through the restore could find it on a new owner's key. A fence also compares the
+  owner record its claim wrote (:mod:`cluster.ownership`), so that write fails anyway;
+  and every lease under our prefix is revoked here, so no owner of the snapshot's time
+  comes back by keeping its old lease alive.
+- **Revisions the archive has seen.** The archive keeps records and journal entries by
+  their etcd revision (``ON CONFLICT DO NOTHING``): a new version at a revision it
+  already holds would be dropped. So the revision is moved past ``floor`` (the archive's
+  highest, by default) before anything else writes.
+- **Incident numbers** issued after R: told to the crews, the police, a hospital. Each
+  region's counter is raised by ``number_gap`` so none of them is issued again.
+
+:func:`settle` does this on a running etcd of restored data, before any centre starts,
+under fences of its own: it refuses, with nothing changed, if anything under our prefix
+was written since the restore (a centre at work: the cluster must be stopped), claims
+every region on a lease of its own, writes with those fences, leaves a
+``restores/{stamp}`` record of what it found and did, and gives the regions up.
+:func:`restore_data_dir` makes a member's data folder from a snapshot with etcd's own
+tool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import structlog
+
+from cluster import ownership
+from cluster.backup import SNAPSHOT_FILE, Manifest, check, counters
+from cluster.errors import ConfigError
+from cluster.etcd import EtcdClient, cmp_mod_revision, op_put
+from cluster.etcd_server import distro_binary
+from cluster.keys import Keys
+from cluster.session import Session
+
+log = structlog.get_logger("amk.restore")
+
+NUMBER_GAP = 1000  # incident numbers skipped per region: more than a backup interval issues
+BUMP_WINDOW = 64  # revision-moving writes in flight at once
+LEASE_TTL_S = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """What :func:`settle` found and changed."""
+
+    stamp: str
+    restored_revision: int  # etcd's revision as restored: the snapshot's
+    floor: int  # the revision moved past (the archive's highest, by default)
+    revision: int  # etcd's revision when done: every later write is above it
+    leases_revoked: int
+    numbers: dict[str, tuple[int, int]]  # region -> (last number restored, last number now)
+    regions: tuple[str, ...]
+
+
+class RestoreRefused(ConfigError):
+    """The restore cannot go on (a region is held, a tool is missing): nothing changed."""
+
+
+async def _leases_under(client: EtcdClient, keys: Keys, restored_revision: int) -> set[int]:
+    """The leases of keys under our prefix, once nothing there is newer than the restore
+    (else a centre, or an earlier settle, is at work: refused, nothing changed)."""
+    kvs, _ = await client.get_prefix(keys.all(), keys_only=True)
+    newer = sorted(kv.key.decode() for kv in kvs if kv.mod_revision > restored_revision)
+    if newer:
+        raise RestoreRefused(
+            f"{len(newer)} key(s) written since the restore (first {newer[0]}): stop the "
+            "cluster; a restore is settled once, before anything else writes"
+        )
+    return {kv.lease for kv in kvs if kv.lease}
+
+
+async def _claim_all(
+    client: EtcdClient, keys: Keys, regions: Sequence[str], record: ownership.OwnerRecord
+) -> dict[str, ownership.Fence]:
+    fences: dict[str, ownership.Fence] = {}
+    for region in regions:
+        fence, holder = await ownership.claim(client, keys, region, record)
+        if fence is None:
+            who = holder.record.centre if holder is not None else "someone"
+            raise RestoreRefused(
+                f"region {region} is held by {who}: stop the cluster before settling a restore"
+            )
+        fences[region] = fence
+    return fences
+
+
+async def _raise_numbers(
+    client: EtcdClient, keys: Keys, fences: dict[str, ownership.Fence], gap: int
+) -> dict[str, tuple[int, int]]:
+    """Each counter of a region we hold, raised by ``gap`` (one guarded txn per region)."""
+    out: dict[str, tuple[int, int]] = {}
+    last = await counters(client, keys)
+    for region, number in sorted(last.items()):
+        fence = fences.get(region)
+        if fence is None:
+            log.warning("restore_counter_skipped", region=region, reason="not a region here")
+            continue
+        key = keys.counter(region)
+        kv = await client.get(key)
+        assert kv is not None
+        resp = await client.txn(
+            [*fence.compares(), cmp_mod_revision(key, kv.mod_revision)],
+            [op_put(key, str(number + gap).encode())],
+        )
+        if not resp.succeeded:
+            raise RestoreRefused(f"region {region}: its counter or owner changed meanwhile")
+        out[region] = (number, number + gap)
+    return out
+
+
+async def _move_past(
+    client: EtcdClient, key: bytes, fence: ownership.Fence, lease: int, floor: int
+) -> int:
+    """Write ``key`` (on ``lease``) until etcd's revision is above ``floor``; the last
+    revision. Each write is guarded by ``fence`` and moves the revision by one."""
+    revision = await client.revision()
+    while revision <= floor:
+        n = min(BUMP_WINDOW, floor - revision + 1)
+        resps = await asyncio.gather(
+            *(client.txn(list(fence.compares()), [op_put(key, b"", lease=lease)]) for _ in range(n))
+        )
+        if not all(r.succeeded for r in resps):
+            raise RestoreRefused(f"lost {fence.region} while moving the revision on")
+        revision = max(r.header.revision for r in resps)
+    return revision
+
+
+async def settle(
+    client: EtcdClient,
+    keys: Keys,
+    regions: Sequence[str],
+    *,
+    restored_revision: int,
+    floor: int,
+    number_gap: int = NUMBER_GAP,
+    writer: str = "restore",
+    manifest: Manifest | None = None,
+) -> Settled:
+    """Make a restored etcd safe to serve from (see the module's note), once, before
+    anything else writes under ``keys``: ``restored_revision`` is etcd's revision as the
+    restore left it, and any key newer than that means a centre (or an earlier settle)
+    is at work: refused with nothing changed."""
+    if number_gap < 0:
+        raise ValueError("number_gap must not be negative")
+    restored = restored_revision
+    leases = await _leases_under(client, keys, restored_revision)
+    for lease in sorted(leases):
+        await client.lease_revoke(lease)
+    session = await Session(client, LEASE_TTL_S).open()
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    try:
+        record = ownership.now_record("restore", f"{writer}-{stamp}", session.lease_id)
+        fences = await _claim_all(client, keys, sorted(regions), record)
+        numbers = await _raise_numbers(client, keys, fences, number_gap)
+        first = fences[min(fences)]
+        revision = await _move_past(
+            client, keys.restore("revision"), first, session.lease_id, floor
+        )
+        settled = Settled(
+            stamp, restored, floor, revision, len(leases), numbers, tuple(sorted(fences))
+        )
+        doc = {**asdict(settled), "writer": writer, "at": time.time()}
+        if manifest is not None:
+            doc["backup"] = {"taken_at": manifest.taken_at, "revision": manifest.revision}
+        compares = [c for f in fences.values() for c in f.compares()]
+        resp = await client.txn(compares, [op_put(keys.restore(stamp), json.dumps(doc).encode())])
+        if not resp.succeeded:
+            raise RestoreRefused("lost a region while recording the restore")
+        log.info("restore_settled", **{k: v for k, v in doc.items() if k != "numbers"})
+        return settled
+    finally:
+        await session.close(revoke=True)  # the regions are free for the centres
+
+
+def find_etcdctl() -> Path:
+    """etcd's own tool, which restores a snapshot into a data folder."""
+    candidates = [os.environ.get("AMK_ETCDCTL_BIN", ""), shutil.which("etcdctl") or ""]
+    if distro := distro_binary("etcdctl"):
+        candidates.append(str(distro))
+    for c in candidates:
+        if c and Path(c).exists():
+            return Path(c)
+    raise RestoreRefused(
+        "no etcdctl: ./dev setup installs it (Debian's etcd-client), or set AMK_ETCDCTL_BIN"
+    )
+
+
+def restore_data_dir(folder: Path, data_dir: Path, *, name: str, peer_url: str) -> Manifest:
+    """Make ``data_dir`` (absent or empty) a one-member etcd's data from the backup in
+    ``folder``, once the backup is checked whole; the backup's manifest."""
+    manifest = check(folder)
+    if data_dir.exists():
+        if any(data_dir.iterdir()):
+            raise RestoreRefused(f"{data_dir} is not empty: move it aside first")
+        data_dir.rmdir()  # etcdctl makes it, and refuses one that exists
+    argv = [
+        str(find_etcdctl()),
+        "snapshot",
+        "restore",
+        str(folder / SNAPSHOT_FILE),
+        "--data-dir",
+        str(data_dir),
+        "--name",
+        name,
+        "--initial-cluster",
+        f"{name}={peer_url}",
+        "--initial-cluster-token",
+        name,
+        "--initial-advertise-peer-urls",
+        peer_url,
+    ]
+    done = subprocess.run(
+        argv, capture_output=True, text=True, timeout=600, env={**os.environ, "ETCDCTL_API": "3"}
+    )
+    if done.returncode != 0:
+        raise RestoreRefused(f"etcdctl snapshot restore failed: {done.stderr.strip()[-400:]}")
+    return manifest

@@ -1,0 +1,163 @@
+"""A backup of etcd, restored into a second etcd with etcd's own tool, then settled:
+what was lost stays lost, what the lost store issued (tokens, revisions, incident
+numbers) is never issued again, and a restore is refused while anything is at work."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from cluster import backup, ownership
+from cluster.errors import ConfigError, FencedError
+from cluster.etcd import EtcdClient
+from cluster.etcd_server import EmbeddedEtcd, find_free_port
+from cluster.etcd_tls import identity_files
+from cluster.keys import Keys
+from cluster.restore import RestoreRefused, restore_data_dir, settle
+from cluster.session import Session
+from cluster.store import FencedStore, Write
+from tests.helpers import session_pki
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+
+NAME = "amk-restored"
+
+
+def _write(fence: ownership.Fence, keys: Keys, incident: str, number: int) -> Write:
+    return Write(
+        (fence,),
+        [
+            (keys.incident(fence.region, incident), json.dumps({"id": incident}).encode()),
+            (keys.counter(fence.region), str(number).encode()),
+        ],
+        "CreateIncident",
+        "tester",
+    )
+
+
+@dataclass
+class Restored:
+    client: EtcdClient
+    revision: int  # as the restore left it
+    lost: list[ownership.Fence]  # fences of the lost store's claims
+    lost_max: int  # the lost store's last revision
+    manifest: backup.Manifest
+    keys: Keys
+
+
+@pytest.fixture
+async def restored(etcd_server, etcd, prefix, tmp_path: Path) -> AsyncIterator[Restored]:
+    """Oslo owned with OSL-1 and number 7 at the backup; after it, handed to Vestre Viken
+    with OSL-2 and number 9: then the backup restored into a second etcd."""
+    keys = Keys(prefix)
+    pki = session_pki()
+    sessions = [await Session(etcd, 30).open() for _ in range(2)]
+    fence, _ = await ownership.claim(
+        etcd, keys, "oslo", ownership.now_record("oslo", "oslo-1", sessions[0].lease_id)
+    )
+    assert fence is not None
+    await FencedStore(etcd, keys, writer="oslo-1").commit(_write(fence, keys, "OSL-1", 7))
+    root = EtcdClient([etcd_server.endpoint], tls=identity_files(pki, "root"))
+    try:
+        manifest = await backup.take(root, keys, tmp_path / "backup")
+    finally:
+        await root.close()
+    new = await ownership.transfer(
+        etcd, fence, ownership.now_record("vestre-viken", "vv-1", sessions[1].lease_id)
+    )
+    await FencedStore(etcd, keys, writer="vv-1").commit(_write(new, keys, "OSL-2", 9))
+    lost_max = await etcd.revision()
+    for s in sessions:
+        await s.close()
+
+    peer = find_free_port()
+    data = tmp_path / "restored"
+    restore_data_dir(tmp_path / "backup", data, name=NAME, peer_url=f"https://127.0.0.1:{peer}")
+    server = EmbeddedEtcd(
+        data,
+        tls=identity_files(pki, "server"),
+        client_port=find_free_port(),
+        peer_port=peer,
+        name=NAME,
+        log_file=tmp_path / "etcd.log",
+    ).start()
+    client = EtcdClient([server.endpoint], tls=identity_files(pki, "user"))
+    try:
+        yield Restored(client, await client.revision(), [fence, new], lost_max, manifest, keys)
+    finally:
+        await client.close()
+        server.stop()
+
+
+async def test_a_backup_is_checked_whole_and_refused_damaged(restored, tmp_path):
+    folder = tmp_path / "backup"
+    m = restored.manifest
+    assert backup.check(folder) == m
+    assert m.counters == {"oslo": 7} and m.prefix == restored.keys.prefix and m.size > 0
+    snap = folder / backup.SNAPSHOT_FILE
+    snap.write_bytes(snap.read_bytes()[:-1] + b"\0")
+    with pytest.raises(ConfigError, match="damaged"):
+        backup.check(folder)
+    with pytest.raises(ConfigError, match="already holds a backup"):
+        await backup.take(restored.client, restored.keys, folder)
+
+
+async def test_a_restore_brings_back_the_backup_and_nothing_after_it(restored):
+    c, keys = restored.client, restored.keys
+    assert await c.get(keys.incident("oslo", "OSL-1")) is not None
+    assert await c.get(keys.incident("oslo", "OSL-2")) is None
+    owner = await c.get(keys.owner("oslo"))  # the backup's owner, on its old lease
+    assert owner is not None and ownership.OwnerRecord.decode(owner.value).centre == "oslo"
+    assert restored.revision < restored.lost_max  # revisions after it will come again
+
+
+async def test_settling_frees_the_regions_and_issues_nothing_the_lost_store_did(restored):
+    c, keys = restored.client, restored.keys
+    settled = await settle(
+        c,
+        keys,
+        ["oslo", "vestre-viken"],
+        restored_revision=restored.revision,
+        floor=restored.lost_max,
+        number_gap=100,
+        writer="test",
+    )
+    assert settled.numbers == {"oslo": (7, 107)}
+    assert settled.leases_revoked == 1  # Oslo's owner's, as the backup had it
+    assert settled.revision > restored.lost_max
+    assert await c.get(keys.owner("oslo")) is None  # free for the centres
+    assert await c.get(keys.counter("oslo")) is not None
+    assert int((await c.get(keys.counter("oslo"))).value) == 107
+    kept = json.loads((await c.get(keys.restore(settled.stamp))).value)
+    assert kept["floor"] == restored.lost_max and kept["restored_revision"] == restored.revision
+    # Writers of the lost store, paused through the restore: refused.
+    for fence in restored.lost:
+        with pytest.raises(FencedError):
+            await FencedStore(c, keys, writer="paused").commit(_write(fence, keys, "OSL-X", 1))
+    assert await c.get(keys.incident("oslo", "OSL-X")) is None
+    # A centre claims now: its token is above every revision the lost store issued.
+    s = await Session(c, 5).open()
+    fence, _ = await ownership.claim(
+        c, keys, "oslo", ownership.now_record("oslo", "o-2", s.lease_id)
+    )
+    assert fence is not None and fence.token > restored.lost_max
+    await FencedStore(c, keys, writer="o-2").commit(_write(fence, keys, "OSL-108", 108))
+    await s.close()
+
+
+async def test_a_restore_is_refused_while_anything_writes(restored):
+    c, keys = restored.client, restored.keys
+    s = await Session(c, 5).open()
+    await s.close()  # lease churn writes no key: still settleable
+    await c.txn([], [ownership.op_put(keys.takeover("oslo"), b"{}")])  # something at work
+    before = await c.revision()
+    with pytest.raises(RestoreRefused, match="written since the restore"):
+        await settle(
+            c, keys, ["oslo"], restored_revision=restored.revision, floor=restored.lost_max
+        )
+    assert await c.revision() == before
+    assert await c.get(keys.owner("oslo")) is not None  # its lease not revoked either

@@ -1,0 +1,102 @@
+"""``amk etcd backup`` and ``amk etcd restore`` end to end: a real ``amk up`` backed up,
+written to, stopped, restored and started again (two starts: ~20 s on two cores)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from clients.client import AmkClient
+from cluster.etcd_server import find_free_port
+from tests.integration.processes import stop_up
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(400)]
+
+REPO = Path(__file__).resolve().parents[2]
+UP_WITHIN_S = 180  # a safety net for a stuck start, not a measurement
+
+
+def _env(home: Path, gateway: str) -> dict[str, str]:
+    env = {**os.environ, "AMK_HOME": str(home), "AMK_GATEWAY": gateway, "PYTHONPATH": str(REPO)}
+    for name in ("RAY_ADDRESS", "AMK_ETCD"):
+        env.pop(name, None)
+    return env
+
+
+def _amk(home: Path, gateway: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "clients.cli", *args],
+        cwd=REPO,
+        env=_env(home, gateway),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def _up(home: Path, gateway: str) -> subprocess.Popen[bytes]:
+    log = home / f"up-{time.monotonic_ns()}.out"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "clients.cli", "up"],
+            cwd=REPO,
+            env=_env(home, gateway),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + UP_WITHIN_S
+    while "AMK cluster up" not in log.read_text():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop_up(proc)
+            pytest.fail(f"amk up did not come up: {log.read_text()[-3000:]}")
+        time.sleep(0.2)
+    return proc
+
+
+def test_a_cluster_restored_from_a_backup_serves_what_the_backup_held(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "amk.toml").write_text(
+        f"etcd_client_port = {find_free_port()}\netcd_peer_port = {find_free_port()}\n"
+    )
+    gateway = f"127.0.0.1:{find_free_port()}"
+    proc = _up(home, gateway)
+    try:
+        with AmkClient([gateway], timeout_s=10) as client:
+            kept = client.create_incident(region="oslo", lat=59.91, lon=10.75)
+            out = _amk(home, gateway, "etcd", "backup", "--out", str(tmp_path / "b"), "--json")
+            assert out.returncode == 0, out.stderr
+            manifest = json.loads(out.stdout)
+            lost = client.create_incident(region="oslo", lat=59.92, lon=10.76)
+        refused = _amk(home, gateway, "etcd", "restore", "--from", str(tmp_path / "b"))
+        assert refused.returncode == 2 and "stop the cluster first" in refused.stderr
+    finally:
+        stop_up(proc)
+
+    out = _amk(home, gateway, "etcd", "restore", "--from", str(tmp_path / "b"), "--json")
+    assert out.returncode == 0, out.stdout + out.stderr
+    report = json.loads(out.stdout)
+    restored = report["numbers"]["oslo"]["restored"]
+    assert restored == manifest["counters"]["oslo"]
+    assert report["numbers"]["oslo"]["now"] == restored + 1000
+    assert report["revision"] > report["moved_past"] and report["leases_revoked"] >= 1
+    assert Path(report["old_data"]).is_dir()  # the old data kept, not deleted
+
+    proc = _up(home, gateway)
+    try:
+        with AmkClient([gateway], timeout_s=10) as client:
+            assert client.get_incident(kept.id).id == kept.id
+            with pytest.raises(Exception, match=r"NOT_FOUND|not found"):
+                client.get_incident(lost.id)
+            new = client.create_incident(region="oslo", lat=59.93, lon=10.77)
+            assert new.id not in (kept.id, lost.id)
+            assert int(new.id.split("-")[-1]) == restored + 1000 + 1, new.id
+    finally:
+        stop_up(proc)
