@@ -312,7 +312,8 @@ async def takeover_load(dep: Deployment, label: str) -> dict[str, Any]:
     times: list[float] = []
     host = None
     for _ in range(TAKEOVER_REPS):
-        fence = Fence(region, dep.keys.owner(region), await dep.client.revision(), b"")  # reads only
+        # A fence to load with (it reads only: no record needed).
+        fence = Fence(region, dep.keys.owner(region), await dep.client.revision(), b"")
         gc.collect()
         t = time.perf_counter()
         host = await RegionHost.load(dep.client, dep.keys, region, code, fence)

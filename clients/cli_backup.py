@@ -2,9 +2,12 @@
 embedded etcd back from one (:mod:`cluster.backup`, :mod:`cluster.restore`).
 
 The restore is for the embedded etcd of this state folder (``amk up`` without
-``--etcd``), with the cluster stopped. It moves the old data folder aside (never deletes
-it), makes a new one from the backup with etcd's own tool, starts that etcd on a private
-port nobody else knows, settles it, and stops it again: ``amk up`` then starts on it.
+``--etcd``), with the cluster stopped (it takes ``amk up``'s lock on the folder). It
+checks everything first (the backup, the tools, the archive's revision), makes a new
+data folder beside the old one with etcd's own tool, starts that etcd on a private port
+nobody else knows, settles it and stops it. Only then is the old folder moved aside
+(never deleted) and the new one put in its place: a failure leaves the old one as it
+was, and a restore can simply be run again.
 For a three- or five-member etcd, restore the members by etcd's procedure; settling
 them from here is not built (:func:`cluster.restore.settle` is what it would call).
 """
@@ -50,7 +53,9 @@ def cmd_etcd_backup(ctx: Context) -> int:
     async def run() -> backup.Manifest:
         config = ClusterConfig.load()
         # etcd gives a snapshot to its root role only, as a defragment.
-        client = etcd_client_for(config, etcd_endpoints(ctx.args.etcd, config), identity="root")
+        # One member: the revision read first and the snapshot are then the same etcd's.
+        members = etcd_endpoints(ctx.args.etcd, config)[:1]
+        client = etcd_client_for(config, members, identity="root")
         try:
             return await backup.take(client, Keys(config.key_prefix), Path(ctx.args.out))
         finally:
@@ -78,99 +83,141 @@ def _port_taken(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def cmd_etcd_restore(ctx: Context) -> int:
-    """Bring the embedded etcd back from a backup, settled (see the module's note)."""
-    import asyncio
-
-    from cluster import backup
+def _floor(ctx: Context, config: Any, manifest: Any) -> int:
+    """The revision to move past: ``--revision-floor``, else the highest the archive
+    holds or its archivers last saw plus ``--revision-margin`` (refused when the
+    archive heard nothing since before the backup: its figure would be too low)."""
     from cluster.archive import open_archive
+    from cluster.errors import ConfigError
+
+    if ctx.args.revision_floor is not None:
+        return int(ctx.args.revision_floor)
+    archive = open_archive(config.archive_location())
+    try:
+        archive.migrate()
+        seen, told = archive.max_revision()
+    finally:
+        archive.close()
+    if told < manifest.taken_at:
+        raise ConfigError(
+            "the archive was last told etcd's revision before the backup was taken: it "
+            "cannot say how far the lost store came; give --revision-floor"
+        )
+    return seen + int(ctx.args.revision_margin)
+
+
+def cmd_etcd_restore(ctx: Context) -> int:
+    """Bring the embedded etcd back from a backup, settled (see the module's note).
+    Everything is checked before anything is touched; the new data folder is made and
+    settled beside the old one and put in its place only when settled."""
+    import asyncio
+    import shutil
+
+    from clients.up_guard import StateLock, UpRefused
+    from cluster import backup
     from cluster.config import ClusterConfig
-    from cluster.errors import AmkError, StoreUnavailableError
-    from cluster.etcd_server import EmbeddedEtcd, find_free_port, member_name, scheme
+    from cluster.errors import AmkError, ConfigError, StoreUnavailableError
+    from cluster.etcd_server import (
+        EmbeddedEtcd,
+        find_etcd_binary,
+        find_free_port,
+        member_name,
+        scheme,
+    )
     from cluster.etcd_tls import embedded_etcd_tls, etcd_client_for
     from cluster.keys import Keys
     from cluster.logs import configure as configure_logs
-    from cluster.restore import Settled, restore_data_dir, settle
+    from cluster.restore import Settled, find_etcdctl, restore_data_dir, settle
 
     configure_logs("warning")
+    if ctx.args.number_gap < 0 or ctx.args.revision_margin < 0:
+        raise ValueError("--number-gap and --revision-margin must be 0 or more")
     folder = Path(ctx.args.source)
-    try:
-        config = ClusterConfig.load()
-        manifest = backup.check(folder)
-    except AmkError as exc:
-        return _fail(exc.message)
+    config = ClusterConfig.load()
+    manifest = backup.check(folder)
     if manifest.prefix != config.key_prefix:
-        return _fail(
+        raise ConfigError(
             f"the backup is of prefix {manifest.prefix}, this cluster's is {config.key_prefix}"
         )
     if config.etcd_endpoints:
-        return _fail("this cluster uses an external etcd: restore its members by etcd's procedure")
-    if _port_taken(config.etcd_client_port):
-        return _fail(
-            f"something answers on 127.0.0.1:{config.etcd_client_port}: stop the cluster first"
+        raise ConfigError(
+            "this cluster uses an external etcd: restore its members by etcd's procedure"
         )
-    floor = ctx.args.revision_floor
-    if floor is None:
+    try:
+        lock = StateLock(config.home).acquire()
+    except UpRefused as exc:
+        raise ConfigError(f"{exc}: stop the cluster first") from None
+    try:
+        ports = (config.etcd_client_port, config.embedded_etcd_peer_port())
+        if any(_port_taken(p) for p in ports):
+            raise ConfigError(
+                f"something answers on 127.0.0.1 port {ports}: stop the cluster first"
+            )
+        find_etcdctl(), find_etcd_binary()
         try:
-            archive = open_archive(config.archive_location())
-            try:
-                floor = archive.max_revision()
-            finally:
-                archive.close()
-        except AmkError as exc:
+            floor = max(_floor(ctx, config, manifest), manifest.revision)
+        except ConfigError:
+            raise
+        except AmkError as exc:  # the archive does not answer
             return _fail(
-                f"the archive does not answer ({exc.message}): the revision to move past is "
-                "not known; give --revision-floor"
+                f"UNAVAILABLE: the archive: {exc.message}; give --revision-floor",
+                EXIT_UNAVAILABLE,
             )
-    data = config.home / "etcd"
-    aside = config.home / f"etcd.before-restore-{time.strftime('%Y%m%dT%H%M%S')}"
-    if data.exists():
-        data.rename(aside)
-    tls = embedded_etcd_tls(config)
-    peer = config.embedded_etcd_peer_port()
-    try:
-        restore_data_dir(
-            folder, data, name=member_name(data), peer_url=f"{scheme(tls)}://127.0.0.1:{peer}"
+        data = config.home / "etcd"
+        staging = config.home / "etcd.restoring"
+        shutil.rmtree(staging, ignore_errors=True)  # an earlier attempt's, never served
+        tls = embedded_etcd_tls(config)
+        peer = find_free_port()
+        name = member_name(data)  # the folder's final name: amk up checks it
+        server = EmbeddedEtcd(
+            staging,
+            tls=tls,
+            client_port=find_free_port(),  # private: nothing else reaches it while it settles
+            peer_port=peer,
+            name=name,
+            quota_bytes=config.etcd_quota_bytes,
+            log_file=config.home / "logs" / "etcd-restore.log",
         )
-    except AmkError as exc:
-        return _fail(
-            f"{exc.message} (the old data is in {aside})" if aside.exists() else exc.message
-        )
-    server = EmbeddedEtcd(
-        data,
-        tls=tls,
-        client_port=find_free_port(),  # private: no centre can reach it while it settles
-        peer_port=peer,
-        name=member_name(data),
-        log_file=config.home / "logs" / "etcd-restore.log",
-    )
 
-    async def run() -> Settled:
-        client = etcd_client_for(config, [server.endpoint])
+        async def run() -> Settled:
+            client = etcd_client_for(config, [server.endpoint])
+            try:
+                return await settle(
+                    client,
+                    Keys(config.key_prefix),
+                    [r.id for r in config.seed.regions],
+                    restored_revision=await client.revision(),
+                    floor=floor,
+                    number_gap=ctx.args.number_gap,
+                    writer=f"amk-restore@{socket.gethostname()}",
+                    manifest=manifest,
+                )
+            finally:
+                await client.close()
+
         try:
-            return await settle(
-                client,
-                Keys(config.key_prefix),
-                [r.id for r in config.seed.regions],
-                restored_revision=await client.revision(),
-                floor=max(floor, manifest.revision),
-                number_gap=ctx.args.number_gap,
-                writer=f"amk-restore@{socket.gethostname()}",
-                manifest=manifest,
+            restore_data_dir(
+                folder, staging, name=name, peer_url=f"{scheme(tls)}://127.0.0.1:{peer}"
             )
-        finally:
-            await client.close()
-
-    try:
-        server.start()
-        settled = asyncio.run(run())
-    except StoreUnavailableError as exc:
-        return _fail(f"UNAVAILABLE: {exc.message}", EXIT_UNAVAILABLE)
-    except AmkError as exc:
-        return _fail(exc.message)
-    finally:
+            server.start()
+            settled = asyncio.run(run())
+        except BaseException as exc:
+            server.stop()
+            shutil.rmtree(staging, ignore_errors=True)
+            if isinstance(exc, StoreUnavailableError):
+                return _fail(f"UNAVAILABLE: {exc.message}; nothing changed", EXIT_UNAVAILABLE)
+            if isinstance(exc, ConfigError):
+                raise ConfigError(f"{exc.message}; nothing changed") from None
+            raise
         server.stop()
-    _show(ctx, settled, manifest, aside if aside.exists() else None)
+        aside = None
+        if data.exists():
+            aside = config.home / f"etcd.before-restore-{settled.stamp}"
+            data.rename(aside)
+        staging.rename(data)
+    finally:
+        lock.release()
+    _show(ctx, settled, manifest, aside)
     return EXIT_OK
 
 
@@ -180,6 +227,7 @@ def _show(ctx: Context, s: Any, manifest: Any, aside: Path | None) -> None:
         "restored_revision": s.restored_revision,
         "moved_past": s.floor,
         "revision": s.revision,
+        "compacted": s.compacted,
         "leases_revoked": s.leases_revoked,
         "numbers": {r: {"restored": a, "now": b} for r, (a, b) in s.numbers.items()},
         "old_data": str(aside) if aside else None,
@@ -190,8 +238,9 @@ def _show(ctx: Context, s: Any, manifest: Any, aside: Path | None) -> None:
         return
     at = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(manifest.taken_at))
     print(f"restored etcd as of {at} (revision {s.restored_revision})")
-    print(f"  revision moved past {s.floor} (the archive's highest): now {s.revision}")
+    print(f"  revision moved past {s.floor}: now {s.revision} (history before it compacted)")
     print(f"  {s.leases_revoked} lease(s) of the backup's owners revoked: every region is free")
+    print("  open consoles start over with a snapshot when they reconnect")
     for region, (was, now) in sorted(s.numbers.items()):
         print(f"  {region}: incident numbers {was + 1}..{now} skipped (may have been issued)")
     print("  everything written after the backup is lost: incidents open then may be in the")
@@ -226,5 +275,13 @@ def add_backup_commands(
         "--revision-floor",
         type=int,
         default=None,
-        help="move etcd's revision past this (default: the archive's highest)",
+        help="move etcd's revision past this (default: the highest the archive holds or "
+        "was told, plus --revision-margin)",
+    )
+    r.add_argument(
+        "--revision-margin",
+        type=int,
+        default=20000,
+        help="revisions the lost store may have issued after the archive was last told "
+        "(default 20000: each archive pass tells it, every 5 s)",
     )

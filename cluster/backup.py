@@ -23,9 +23,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import grpc
 from aetcd import rpc
 
-from cluster.errors import ConfigError
+from cluster.errors import ConfigError, StoreUnavailableError
 from cluster.etcd import EtcdClient
 from cluster.keys import Keys
 
@@ -53,10 +54,13 @@ class Manifest:
 
     @classmethod
     def decode(cls, raw: bytes) -> Manifest:
-        d = json.loads(raw)
-        if d.get("format") != FORMAT:
-            raise ConfigError(f"not a backup of this kind: format {d.get('format')!r}")
-        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+        try:
+            d = json.loads(raw)
+            if d.get("format") != FORMAT:
+                raise ConfigError(f"not a backup of this kind: format {d.get('format')!r}")
+            return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise ConfigError(f"the manifest is not readable: {exc}") from exc
 
 
 def _sha256(path: Path) -> str:
@@ -90,11 +94,15 @@ async def take(client: EtcdClient, keys: Keys, folder: Path) -> Manifest:
     call = client.stub(rpc.MaintenanceStub).Snapshot(
         rpc.SnapshotRequest(), timeout=SNAPSHOT_TIMEOUT_S
     )
-    with open(part, "wb") as f:  # noqa: ASYNC230
-        async for chunk in call:
-            f.write(chunk.blob)
-        f.flush()
-        os.fsync(f.fileno())
+    try:
+        with open(part, "wb") as f:  # noqa: ASYNC230
+            async for chunk in call:
+                f.write(chunk.blob)
+            f.flush()
+            os.fsync(f.fileno())
+    except grpc.aio.AioRpcError as exc:
+        part.unlink(missing_ok=True)
+        raise StoreUnavailableError(f"snapshot: {exc.code().name}: {exc.details()}") from exc
     if part.stat().st_size == 0:
         raise ConfigError("etcd sent an empty snapshot")
     part.rename(folder / SNAPSHOT_FILE)

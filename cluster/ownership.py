@@ -19,7 +19,7 @@ claimed in that window and was paused through the restore (a hung process, a sto
 VM) would find its token equal to the mod revision of some *new* owner's key. So a fence
 also carries the owner key's value as that claim wrote it (centre, instance, lease and
 claim time: no two claims write the same bytes) and compares it too: the fence holds
-only for the very write that made it. ``amk restore`` also moves the revision on past
+only for the very write that made it. ``amk etcd restore`` also moves the revision on past
 what the archive has seen (``cluster.restore``), but this compare does not depend on it.
 """
 

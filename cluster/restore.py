@@ -9,10 +9,15 @@ Three things of the lost store outlive it and would clash with that:
   owner record its claim wrote (:mod:`cluster.ownership`), so that write fails anyway;
   and every lease under our prefix is revoked here, so no owner of the snapshot's time
   comes back by keeping its old lease alive.
-- **Revisions the archive has seen.** The archive keeps records and journal entries by
+- **Revisions seen outside etcd.** The archive keeps records and journal entries by
   their etcd revision (``ON CONFLICT DO NOTHING``): a new version at a revision it
-  already holds would be dropped. So the revision is moved past ``floor`` (the archive's
-  highest, by default) before anything else writes.
+  already holds would be dropped. Consoles resume their watch from the last revision
+  they saw. So the revision is moved past ``floor`` before anything else writes: ``amk
+  etcd restore`` takes the highest revision the archive holds or its archivers last saw
+  (each tells it every pass), plus a margin for the seconds after. Then the history is
+  compacted at the restore's last revision: a reader resuming from before it (with
+  records this store never had) is told to start over with a snapshot, and the gateway
+  tells one resuming from beyond the store's revision the same.
 - **Incident numbers** issued after R: told to the crews, the police, a hospital. Each
   region's counter is raised by ``number_gap`` so none of them is issued again.
 
@@ -34,13 +39,13 @@ import shutil
 import subprocess
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
 
 from cluster import ownership
-from cluster.backup import SNAPSHOT_FILE, Manifest, check, counters
+from cluster.backup import SNAPSHOT_FILE, Manifest, check
 from cluster.errors import ConfigError
 from cluster.etcd import EtcdClient, cmp_mod_revision, op_put
 from cluster.etcd_server import distro_binary
@@ -62,6 +67,7 @@ class Settled:
     restored_revision: int  # etcd's revision as restored: the snapshot's
     floor: int  # the revision moved past (the archive's highest, by default)
     revision: int  # etcd's revision when done: every later write is above it
+    compacted: int  # history before this is dropped: a watch resuming there starts over
     leases_revoked: int
     numbers: dict[str, tuple[int, int]]  # region -> (last number restored, last number now)
     regions: tuple[str, ...]
@@ -99,22 +105,26 @@ async def _claim_all(
     return fences
 
 
+def _number(key: bytes) -> int:
+    """The number at the end of an incident key (``.../OSL-000123`` -> 123), 0 if none."""
+    tail = key.rsplit(b"/", 1)[-1].rsplit(b"-", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
 async def _raise_numbers(
     client: EtcdClient, keys: Keys, fences: dict[str, ownership.Fence], gap: int
 ) -> dict[str, tuple[int, int]]:
-    """Each counter of a region we hold, raised by ``gap`` (one guarded txn per region)."""
+    """Every region's last incident number, raised by ``gap`` (one guarded txn each).
+    The last number is the counter's or a live incident's, whichever is higher (as a
+    centre reads it: ``RegionHost.load``); a region without a counter gets one."""
     out: dict[str, tuple[int, int]] = {}
-    last = await counters(client, keys)
-    for region, number in sorted(last.items()):
-        fence = fences.get(region)
-        if fence is None:
-            log.warning("restore_counter_skipped", region=region, reason="not a region here")
-            continue
+    for region, fence in sorted(fences.items()):
         key = keys.counter(region)
         kv = await client.get(key)
-        assert kv is not None
+        live, _ = await client.get_prefix(keys.incidents_prefix(region), keys_only=True)
+        number = max([int(kv.value) if kv else 0, *(_number(i.key) for i in live)])
         resp = await client.txn(
-            [*fence.compares(), cmp_mod_revision(key, kv.mod_revision)],
+            [*fence.compares(), cmp_mod_revision(key, kv.mod_revision if kv else 0)],
             [op_put(key, str(number + gap).encode())],
         )
         if not resp.succeeded:
@@ -155,8 +165,8 @@ async def settle(
     anything else writes under ``keys``: ``restored_revision`` is etcd's revision as the
     restore left it, and any key newer than that means a centre (or an earlier settle)
     is at work: refused with nothing changed."""
-    if number_gap < 0:
-        raise ValueError("number_gap must not be negative")
+    if number_gap < 0 or not regions:
+        raise ValueError("settle needs regions and a number_gap of at least 0")
     restored = restored_revision
     leases = await _leases_under(client, keys, restored_revision)
     for lease in sorted(leases):
@@ -168,21 +178,38 @@ async def settle(
         fences = await _claim_all(client, keys, sorted(regions), record)
         numbers = await _raise_numbers(client, keys, fences, number_gap)
         first = fences[min(fences)]
-        revision = await _move_past(
-            client, keys.restore("revision"), first, session.lease_id, floor
-        )
-        settled = Settled(
-            stamp, restored, floor, revision, len(leases), numbers, tuple(sorted(fences))
-        )
-        doc = {**asdict(settled), "writer": writer, "at": time.time()}
+        await _move_past(client, keys.restore("revision"), first, session.lease_id, floor)
+        doc: dict[str, object] = {
+            "stamp": stamp,
+            "writer": writer,
+            "at": time.time(),
+            "restored_revision": restored,
+            "floor": floor,
+            "leases_revoked": len(leases),
+            "numbers": numbers,
+        }
         if manifest is not None:
             doc["backup"] = {"taken_at": manifest.taken_at, "revision": manifest.revision}
         compares = [c for f in fences.values() for c in f.compares()]
         resp = await client.txn(compares, [op_put(keys.restore(stamp), json.dumps(doc).encode())])
         if not resp.succeeded:
             raise RestoreRefused("lost a region while recording the restore")
+        # Every reader that saw the lost store (a console, a board) holds revisions and
+        # records this store never had: a watch from before here fails as compacted, and
+        # the reader starts over with a snapshot (the gateway refuses one from beyond).
+        revision = resp.header.revision
+        await client.compact(revision)
         log.info("restore_settled", **{k: v for k, v in doc.items() if k != "numbers"})
-        return settled
+        return Settled(
+            stamp,
+            restored,
+            floor,
+            revision,
+            revision,
+            len(leases),
+            numbers,
+            tuple(sorted(fences)),
+        )
     finally:
         await session.close(revoke=True)  # the regions are free for the centres
 

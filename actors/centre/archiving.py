@@ -124,8 +124,23 @@ class Archiver:
                     core.log.warning("archive_pass_failed", region=region, error=str(exc))
                 except Exception:  # a bug must not stop archiving for good: log, go on
                     core.log.exception("archive_pass_error", region=region)
+            await self.note_revision()
             # A backlog (a full batch moved) goes on at once; caught up, it waits.
             await asyncio.sleep(0 if backlog else core.config.archive_interval_s)
+
+    async def note_revision(self) -> None:
+        """Tell the archive how far etcd's revision has come: a restore of etcd from a
+        backup moves past the highest it was told (``cluster.restore``). A centre that
+        serves no region tells nothing (it reads nothing either)."""
+        core = self.core
+        if not core.hosts:
+            return
+        try:
+            revision = await core.running.client.revision()
+            archive = await self.archive()
+            await asyncio.to_thread(archive.note_revision, core.centre_id, revision, core.clock())
+        except AmkError as exc:
+            core.log.warning("archive_revision_not_noted", error=str(exc))
 
     def full(self, moved: dict[str, int]) -> bool:
         """Whether a pass moved a full batch (more may be due right now)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from actors.domain.errors import InvalidArgumentError
+from actors.domain.errors import InvalidArgumentError, PreconditionError
 from actors.domain.model import Incident, Unit
 from actors.gateway import convert as conv
 from actors.gateway.context import GatewayContext
@@ -117,6 +117,14 @@ class WatchRpcs:
                 done = pb.WatchEvent(kind=pb.WatchEvent.KIND_SNAPSHOT_DONE, revision=rev)
                 yield [*chunk, done.SerializeToString()]
                 last = rev
+            elif last >= sub.since and last > await gw.client.revision():
+                # A revision this store has not reached: the reader saw a store since
+                # restored from a backup. What it holds is not this store's: start over.
+                raise PreconditionError(
+                    "from_revision",
+                    f"{request.from_revision} is beyond this store's revision (etcd was "
+                    "restored from a backup): start over with a snapshot",
+                )
             elif last < sub.since:
                 # Resuming from before the hub's point: catch up on a watch of its own.
                 # Its batches are not the hub's (a catching-up etcd watch may carry
@@ -174,7 +182,9 @@ class WatchRpcs:
             )
         else:
             rec = OwnerRecord.decode(ev.kv.value)
-            msg = f"Region {cfg.name} now served by {seed.centre(rec.centre).name}"
+            # Not every holder is a centre of the seed: a restore settles as "restore".
+            known = {c.id: c.name for c in seed.centres}
+            msg = f"Region {cfg.name} now served by {known.get(rec.centre, rec.centre)}"
             status = pb.RegionStatus(
                 id=region,
                 name=cfg.name,

@@ -174,9 +174,13 @@ class ArchiveStore(Protocol):
     def counts(self) -> dict[str, int]:
         """Rows per table (records by kind, journal), for status and benchmarks."""
 
-    def max_revision(self) -> int:
-        """The highest etcd revision the archive holds (0 when empty): a restore of etcd
-        moves etcd's revision past it, since versions are kept by key and revision."""
+    def note_revision(self, centre: str, revision: int, at: float) -> None:
+        """Remember that ``centre`` saw etcd at ``revision`` (kept only if higher)."""
+
+    def max_revision(self) -> tuple[int, float]:
+        """The highest etcd revision the archive holds or was told of (0 when none), and
+        when a centre last told it one (0.0 when never): a restore of etcd moves etcd's
+        revision past it (cluster/restore.py)."""
 
     def close(self) -> None:
         """Release the connection."""

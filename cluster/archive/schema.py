@@ -227,6 +227,19 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX person_suspensions_user_at ON person_suspensions (user_id, at)",
         ),
     ),
+    Migration(
+        7,
+        "the highest etcd revision each centre's archiver has seen",
+        (
+            # One row per centre, raised every archive pass: what a restore of etcd from
+            # a backup must move the revision past (cluster/restore.py), since etcd
+            # issues the revisions after its snapshot again and clients have seen them.
+            "CREATE TABLE etcd_revisions_seen ("
+            " centre TEXT PRIMARY KEY,"
+            " revision BIGINT NOT NULL,"
+            " at DOUBLE PRECISION NOT NULL)",
+        ),
+    ),
 )
 
 

@@ -53,6 +53,11 @@ _JOURNAL_WITH_VERSIONS = (
     " FROM ({inner}) j LEFT JOIN record_versions v ON v.journal_key = j.key"
     " ORDER BY j.at, j.key, v.key, v.revision"
 )
+_NOTE_REVISION = (
+    "INSERT INTO etcd_revisions_seen (centre, revision, at) VALUES (?, ?, ?)"
+    " ON CONFLICT (centre) DO UPDATE SET revision = excluded.revision, at = excluded.at"
+    " WHERE excluded.revision >= etcd_revisions_seen.revision"
+)
 _JOURNAL_COLUMNS = "SELECT key, region, at, revision, entry FROM journal"
 _INSERT_HELD = (
     "INSERT INTO held_live (key, region, revision, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
@@ -449,15 +454,21 @@ class SqlArchive(AccessLogStore, RevocationStore, ABC):
         )
         return [_version(row) for row in self._select("versions_at", sql, params)]
 
-    def max_revision(self) -> int:
-        """The highest etcd revision in any table that keeps one (0 when empty)."""
+    def note_revision(self, centre: str, revision: int, at: float) -> None:
+        with self._tx("note_revision", write=True) as cur:
+            self._require_schema(cur)
+            cur.execute(self._q(_NOTE_REVISION), (centre, revision, at))
+
+    def max_revision(self) -> tuple[int, float]:
         best = 0
         with self._tx("max_revision") as cur:
             self._require_schema(cur)
-            for table in ("records", "journal", "record_versions"):
+            for table in ("records", "journal", "record_versions", "etcd_revisions_seen"):
                 cur.execute(f"SELECT MAX(revision) FROM {table}")
                 best = max(best, int(cur.fetchone()[0] or 0))
-        return best
+            cur.execute("SELECT MAX(at) FROM etcd_revisions_seen")
+            told = float(cur.fetchone()[0] or 0.0)
+        return best, told
 
     def counts(self) -> dict[str, int]:
         """Rows per table: ``records`` (all kinds), ``records.{kind}`` for each kind,

@@ -17,6 +17,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
+from clients.retry import needs_snapshot
 from cluster.etcd import EtcdClient
 from cluster.etcd_tls import identity_files
 from cluster.keys import Keys
@@ -297,6 +298,20 @@ async def test_watch_resumes_from_a_revision(stub):
         assert ev.kind == pb.WatchEvent.KIND_INCIDENT_CHANGED and ev.incident.id == inc.id
         break
     call.cancel()
+
+
+async def test_watch_from_beyond_the_store_starts_over(stub):
+    """A console that saw a store since restored from a backup holds revisions this one
+    has not reached: told to start over (FAILED_PRECONDITION), not left waiting."""
+    inc = await create(stub, "vestfold-telemark", position=pb.Position(lat=59.27, lon=10.4))
+    ahead = inc.revision + 1_000_000
+    call = stub.Watch(pb.WatchRequest(regions=["vestfold-telemark"], from_revision=ahead))
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        async for _ in call:
+            pass
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "beyond this store's revision" in err.value.details()
+    assert needs_snapshot(err.value.code(), err.value.details())
 
 
 # ------------------------------------------------------------------ bad input

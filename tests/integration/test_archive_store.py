@@ -123,9 +123,9 @@ def test_put_batch_twice_changes_nothing_the_second_time(archive):
         entry("a", 100.0, 10, version("incidents", "1", 10, 100.0)),
         entry("b", 101.0, 11, version("calls", "c1", 11, 101.0)),
     ]
-    assert archive.max_revision() == 0
+    assert archive.max_revision() == (0, 0.0)
     archive.put_batch(records, journal)
-    assert archive.max_revision() == 11  # what an etcd restore must move past
+    assert archive.max_revision() == (11, 0.0)  # what an etcd restore must move past
     first = archive.counts()
     assert first == {
         "records": 2,
@@ -140,8 +140,21 @@ def test_put_batch_twice_changes_nothing_the_second_time(archive):
     # A batch that overlaps a stored one adds only what is new.
     archive.put_batch([*records, record("incidents", "2", 12, 102.0)], journal)
     assert archive.counts()["records.incidents"] == 2
-    assert archive.max_revision() == 12
+    assert archive.max_revision() == (12, 0.0)
     assert archive.journal() == sorted(journal, key=lambda j: j.at)
+
+
+def test_the_revision_a_centre_saw_is_kept_at_its_highest(archive):
+    """Each archive pass tells the archive etcd's revision: a restore moves past it."""
+    archive.migrate()
+    archive.note_revision("oslo", 500, 1000.0)
+    archive.note_revision("innlandet", 480, 1001.0)
+    assert archive.max_revision() == (500, 1001.0)
+    archive.note_revision("oslo", 520, 1002.0)
+    archive.note_revision("oslo", 510, 1003.0)  # a late pass of an older read: not lower
+    assert archive.max_revision() == (520, 1002.0)
+    archive.put_batch([record("incidents", "1", 600, 100.0)], [])
+    assert archive.max_revision() == (600, 1002.0)
 
 
 def test_records_still_live_are_held_until_released(archive):

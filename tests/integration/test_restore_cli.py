@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from clients.client import AmkClient
+from cluster.archive import open_archive
 from cluster.etcd_server import find_free_port
 from tests.integration.processes import stop_up
 
@@ -60,6 +61,21 @@ def _up(home: Path, gateway: str) -> subprocess.Popen[bytes]:
     return proc
 
 
+def _archive_told_after(home: Path, taken_at: float) -> int:
+    """The highest revision the archive holds or was told, once told after ``taken_at``."""
+    archive = open_archive(f"sqlite://{(home / 'archive.db').resolve()}")
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            seen, told = archive.max_revision()
+            if told >= taken_at:
+                return seen
+            assert time.monotonic() < deadline, "the archive was not told etcd's revision"
+            time.sleep(0.5)
+    finally:
+        archive.close()
+
+
 def test_a_cluster_restored_from_a_backup_serves_what_the_backup_held(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
@@ -75,19 +91,27 @@ def test_a_cluster_restored_from_a_backup_serves_what_the_backup_held(tmp_path: 
             assert out.returncode == 0, out.stderr
             manifest = json.loads(out.stdout)
             lost = client.create_incident(region="oslo", lat=59.92, lon=10.76)
+        # The centres' archivers tell the archive etcd's revision every pass (5 s).
+        seen = _archive_told_after(home, manifest["taken_at"])
         refused = _amk(home, gateway, "etcd", "restore", "--from", str(tmp_path / "b"))
         assert refused.returncode == 2 and "stop the cluster first" in refused.stderr
     finally:
         stop_up(proc)
+    before = sorted(p.name for p in home.iterdir())
 
-    out = _amk(home, gateway, "etcd", "restore", "--from", str(tmp_path / "b"), "--json")
+    restore = ("etcd", "restore", "--from", str(tmp_path / "b"), "--revision-margin", "500")
+    out = _amk(home, gateway, *restore, "--json")
     assert out.returncode == 0, out.stdout + out.stderr
     report = json.loads(out.stdout)
     restored = report["numbers"]["oslo"]["restored"]
     assert restored == manifest["counters"]["oslo"]
     assert report["numbers"]["oslo"]["now"] == restored + 1000
+    assert report["moved_past"] >= seen + 500 > lost.revision
     assert report["revision"] > report["moved_past"] and report["leases_revoked"] >= 1
+    assert report["compacted"] == report["revision"]
     assert Path(report["old_data"]).is_dir()  # the old data kept, not deleted
+    after = sorted(p.name for p in home.iterdir())
+    assert set(after) - set(before) == {Path(report["old_data"]).name}
 
     proc = _up(home, gateway)
     try:
