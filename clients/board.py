@@ -118,6 +118,9 @@ class BoardState:
             self.incidents, self.units = self._pending or ({}, {})
             self._pending = None
             self.synced = True
+            # The snapshot's revision, even below what the board saw before: a store
+            # restored from a backup numbers its writes from there again.
+            self.last_revision = event.revision
         elif kind == _Event.KIND_REGION_OWNER_CHANGED:
             region = event.region or event.region_status.id
             self.regions[region] = event.region_status

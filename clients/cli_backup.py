@@ -84,20 +84,27 @@ def _port_taken(port: int) -> bool:
 
 
 def _floor(ctx: Context, config: Any, manifest: Any) -> int:
-    """The revision to move past: ``--revision-floor``, else the highest the archive
-    holds or its archivers last saw plus ``--revision-margin`` (refused when the
-    archive heard nothing since before the backup: its figure would be too low)."""
+    """The revision to move past: the highest the archive holds or its archivers last
+    saw plus ``--revision-margin`` (refused when the archive heard nothing since before
+    the backup: its figure would be too low). ``--revision-floor`` replaces that figure
+    and the margin, but never goes below what the archive holds (when it answers)."""
     from cluster.archive import open_archive
-    from cluster.errors import ConfigError
+    from cluster.errors import AmkError, ConfigError
 
-    if ctx.args.revision_floor is not None:
-        return int(ctx.args.revision_floor)
-    archive = open_archive(config.archive_location())
+    given = ctx.args.revision_floor
     try:
-        archive.migrate()
-        seen, told = archive.max_revision()
-    finally:
-        archive.close()
+        archive = open_archive(config.archive_location())
+        try:
+            archive.migrate()
+            seen, told = archive.max_revision()
+        finally:
+            archive.close()
+    except AmkError:
+        if given is None:
+            raise
+        return int(given)  # the operator's figure alone: the archive does not answer
+    if given is not None:
+        return max(int(given), seen)
     if told < manifest.taken_at:
         raise ConfigError(
             "the archive was last told etcd's revision before the backup was taken: it "
@@ -167,7 +174,7 @@ def cmd_etcd_restore(ctx: Context) -> int:
         staging = config.home / "etcd.restoring"
         shutil.rmtree(staging, ignore_errors=True)  # an earlier attempt's, never served
         tls = embedded_etcd_tls(config)
-        peer = find_free_port()
+        peer = ports[1]  # checked free above; the member list then shows amk up's own
         name = member_name(data)  # the folder's final name: amk up checks it
         server = EmbeddedEtcd(
             staging,
@@ -206,7 +213,7 @@ def cmd_etcd_restore(ctx: Context) -> int:
             shutil.rmtree(staging, ignore_errors=True)
             if isinstance(exc, StoreUnavailableError):
                 return _fail(f"UNAVAILABLE: {exc.message}; nothing changed", EXIT_UNAVAILABLE)
-            if isinstance(exc, ConfigError):
+            if isinstance(exc, AmkError):
                 raise ConfigError(f"{exc.message}; nothing changed") from None
             raise
         server.stop()
@@ -214,7 +221,12 @@ def cmd_etcd_restore(ctx: Context) -> int:
         if data.exists():
             aside = config.home / f"etcd.before-restore-{settled.stamp}"
             data.rename(aside)
-        staging.rename(data)
+        try:
+            staging.rename(data)
+        except OSError:
+            if aside is not None:
+                aside.rename(data)  # as it was; amk up refuses while etcd.restoring is left
+            raise
     finally:
         lock.release()
     _show(ctx, settled, manifest, aside)

@@ -40,6 +40,7 @@ from clients.up_guard import (
     UpRefused,
     check_embedded_etcd,
     check_external_etcd,
+    check_no_restore_left,
     check_ports,
     check_ray_namespace,
     check_site_free,
@@ -377,6 +378,7 @@ def run_up(args: argparse.Namespace) -> int:
             print(plan.message, flush=True)
             apply_join(plan)
         if not endpoints:
+            check_no_restore_left(home)
             etcd = _start_etcd(config)
             endpoints = [etcd.endpoint]
             security = asyncio.run(etcd_setup_for(config, endpoints, embedded=True))

@@ -118,8 +118,10 @@ class SyncBudget:
 
 # A watch's resume revision etcd compacted away: the gateway's catch-up watch fails with
 # UNAVAILABLE "... compacted at N ..." (cluster/etcd.py), hence the text check;
-# OUT_OF_RANGE and FAILED_PRECONDITION are taken the same way should a gateway ever
-# answer so. Only a new snapshot helps then (the board and the web console's stream).
+# the gateway answers FAILED_PRECONDITION to a resume from beyond the store's revision
+# (etcd restored from a backup: actors/gateway/watch_service.py), and OUT_OF_RANGE is
+# taken the same way. Only a new snapshot helps then (the board and the web console's
+# stream).
 RESNAPSHOT_CODES = frozenset({grpc.StatusCode.OUT_OF_RANGE, grpc.StatusCode.FAILED_PRECONDITION})
 
 

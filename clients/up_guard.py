@@ -93,6 +93,18 @@ class StateLock:
             self._file = None
 
 
+def check_no_restore_left(home: Path) -> None:
+    """Refuse to start the embedded etcd beside a restore that did not finish
+    (``amk etcd restore`` makes ``etcd.restoring`` and puts it in place only when done):
+    with the old folder already moved aside, etcd would start empty."""
+    left = home / "etcd.restoring"
+    if left.exists():
+        raise UpRefused(
+            f"{left} is left by a restore that did not finish: run amk etcd restore again "
+            "(it starts over), or remove that folder if the restore is abandoned"
+        )
+
+
 def check_ports(config: ClusterConfig, *, embedded_etcd: bool) -> None:
     """Refuse when a port this cluster will listen on is listed twice or taken."""
     wanted = [("gateway", address) for address in config.gateways]

@@ -404,15 +404,6 @@ class EtcdClient:
         _, rev = await self.range(REVISION_PROBE_KEY)
         return rev
 
-    async def compact(self, revision: int, *, timeout_s: float | None = None) -> None:
-        """Drop the history before ``revision`` (physical: waits until it is done). A
-        watch from before it then fails as compacted, and its reader starts over."""
-        req = rpc.CompactionRequest(revision=revision, physical=True)
-        try:
-            await self._unary(self._kv.Compact, req, self._timeout(timeout_s))
-        except grpc.aio.AioRpcError as exc:
-            raise StoreUnavailableError(f"compact: {exc.code().name}") from exc
-
     # ------------------------------------------------------------ transactions
 
     async def txn(

@@ -42,11 +42,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import grpc
 import structlog
+from aetcd import rpc
 
 from cluster import ownership
 from cluster.backup import SNAPSHOT_FILE, Manifest, check
-from cluster.errors import ConfigError
+from cluster.errors import ConfigError, StoreUnavailableError
 from cluster.etcd import EtcdClient, cmp_mod_revision, op_put
 from cluster.etcd_server import distro_binary
 from cluster.keys import Keys
@@ -57,6 +59,8 @@ log = structlog.get_logger("amk.restore")
 NUMBER_GAP = 1000  # incident numbers skipped per region: more than a backup interval issues
 BUMP_WINDOW = 64  # revision-moving writes in flight at once
 LEASE_TTL_S = 10
+# The compaction point is set at once; etcd drops the old revisions in the background.
+COMPACT_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +202,7 @@ async def settle(
         # records this store never had: a watch from before here fails as compacted, and
         # the reader starts over with a snapshot (the gateway refuses one from beyond).
         revision = resp.header.revision
-        await client.compact(revision)
+        await _compact(client, revision)
         log.info("restore_settled", **{k: v for k, v in doc.items() if k != "numbers"})
         return Settled(
             stamp,
@@ -212,6 +216,16 @@ async def settle(
         )
     finally:
         await session.close(revoke=True)  # the regions are free for the centres
+
+
+async def _compact(client: EtcdClient, revision: int) -> None:
+    """Drop the history before ``revision``: a watch from before it fails as compacted
+    from then on. Not physical: the point is set at once, etcd frees the space later."""
+    req = rpc.CompactionRequest(revision=revision, physical=False)
+    try:
+        await client.stub(rpc.KVStub).Compact(req, timeout=COMPACT_TIMEOUT_S)
+    except grpc.aio.AioRpcError as exc:
+        raise StoreUnavailableError(f"compact: {exc.code().name}: {exc.details()}") from exc
 
 
 def find_etcdctl() -> Path:

@@ -141,6 +141,8 @@ class Archiver:
             await asyncio.to_thread(archive.note_revision, core.centre_id, revision, core.clock())
         except AmkError as exc:
             core.log.warning("archive_revision_not_noted", error=str(exc))
+        except Exception:  # a bug must not stop archiving for good: log, go on
+            core.log.exception("archive_revision_error")
 
     def full(self, moved: dict[str, int]) -> bool:
         """Whether a pass moved a full batch (more may be due right now)."""

@@ -60,7 +60,9 @@ async def restored(etcd_server, etcd, prefix, tmp_path: Path) -> AsyncIterator[R
         etcd, keys, "oslo", ownership.now_record("oslo", "oslo-1", sessions[0].lease_id)
     )
     assert fence is not None
-    await FencedStore(etcd, keys, writer="oslo-1").commit(_write(fence, keys, "OSL-1", 7))
+    store = FencedStore(etcd, keys, writer="oslo-1")
+    await store.commit(_write(fence, keys, "OSL-1", 7))
+    await store.commit(_write(fence, keys, "OSL-000012", 7))  # a live number above it
     root = EtcdClient([etcd_server.endpoint], tls=identity_files(pki, "root"))
     try:
         manifest = await backup.take(root, keys, tmp_path / "backup")
@@ -129,12 +131,13 @@ async def test_settling_frees_the_regions_and_issues_nothing_the_lost_store_did(
         number_gap=100,
         writer="test",
     )
-    # Oslo's counter and Vestre Viken's, which had none: its numbers start after the gap.
-    assert settled.numbers == {"oslo": (7, 107), "vestre-viken": (0, 100)}
+    # Oslo's highest live number (above its counter) and Vestre Viken's, which had no
+    # counter: both move on by the gap.
+    assert settled.numbers == {"oslo": (12, 112), "vestre-viken": (0, 100)}
     assert settled.leases_revoked == 1  # Oslo's owner's, as the backup had it
     assert settled.revision > restored.lost_max
     assert await c.get(keys.owner("oslo")) is None  # free for the centres
-    assert int((await c.get(keys.counter("oslo"))).value) == 107
+    assert int((await c.get(keys.counter("oslo"))).value) == 112
     assert int((await c.get(keys.counter("vestre-viken"))).value) == 100
     kept = json.loads((await c.get(keys.restore(settled.stamp))).value)
     assert kept["floor"] == restored.lost_max and kept["restored_revision"] == restored.revision
@@ -148,7 +151,7 @@ async def test_settling_frees_the_regions_and_issues_nothing_the_lost_store_did(
         c, keys, "oslo", ownership.now_record("oslo", "o-2", s.lease_id)
     )
     assert fence is not None and fence.token > restored.lost_max
-    await FencedStore(c, keys, writer="o-2").commit(_write(fence, keys, "OSL-108", 108))
+    await FencedStore(c, keys, writer="o-2").commit(_write(fence, keys, "OSL-113", 113))
     await s.close()
 
 

@@ -232,6 +232,18 @@ def test_board_snapshot_is_applied_at_done() -> None:
     assert [u.id for u in state.sorted_units()] == ["u1"]
 
 
+def test_board_resumes_from_a_new_snapshot_below_what_it_saw() -> None:
+    """After etcd is restored from a backup, the gateway's snapshot is at a revision
+    below the board's: the board resumes from the snapshot, not from what it saw."""
+    state = BoardState()
+    for event in snapshot(5000, [incident("lost")], []):
+        state.apply(event)
+    for event in snapshot(4200, [incident("kept")], []):
+        state.apply(event)
+    assert [i.id for i in state.open_incidents()] == ["kept"]
+    assert state.resume_revision() == 4201
+
+
 def test_board_changes_removals_and_ordering() -> None:
     state = BoardState()
     for event in snapshot(10, [incident("old-vanlig", pb.URGENCY_VANLIG, 50)], [unit("u1")]):

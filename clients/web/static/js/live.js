@@ -2,7 +2,7 @@
 // itself with Last-Event-ID (the last batch's revision), with no snapshot and no reload.
 // A stream the server refused with an HTTP error is not resumed by EventSource: then a
 // new one starts, and its snapshot replaces the board.
-import { applyAir, applyCalls, applyEvents, applyStatus, emit } from './state.js';
+import { applyAir, applyCalls, applyEvents, applyStatus, emit, startOver } from './state.js';
 
 const RETRY_MS = 3000;
 let source = null;
@@ -45,8 +45,10 @@ function connect() {
   es.addEventListener('air', (e) => applyAir(JSON.parse(e.data)));
   es.addEventListener('status', (e) => applyStatus(JSON.parse(e.data)));
   es.addEventListener('reset', () => {
-    // etcd compacted the revision we would resume from: start over with a snapshot.
+    // etcd compacted the revision we would resume from, or has not reached it (restored
+    // from a backup): start over with a snapshot that replaces what is held.
     es.close();
+    startOver();
     emit('connection', 'reset');
     connect();
   });

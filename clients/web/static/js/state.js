@@ -47,6 +47,19 @@ const int = (v) => Number(v || 0); // proto JSON writes int64 as a string
 // the map from flashing empty.
 let snapshot = null; // {incidents: Set, units: Set}: ids held but not (yet) in the snapshot
 
+// After a reset the stream starts over, perhaps on a store restored from a backup, which
+// numbers its writes from the backup's revision again: what the page holds may carry
+// revisions this store has not reached. So the next snapshot and the next mission list
+// replace what is held whatever its revision, and owners' tokens start over.
+let fresh = { snapshot: false, air: false };
+
+/** The stream is starting over (a reset): see ``fresh``. */
+export function startOver() {
+  fresh = { snapshot: true, air: true };
+  store.revision = 0;
+  store.tokens = {};
+}
+
 function beginSnapshot() {
   snapshot = { incidents: new Set(store.incidents.keys()), units: new Set(store.units.keys()) };
 }
@@ -65,7 +78,8 @@ export function applyEvents(events) {
       case 'KIND_INCIDENT_CHANGED':
         if (ev.kind === 'KIND_SNAPSHOT_INCIDENT' && !snapshot) beginSnapshot();
         if (ev.incident && ev.incident.id) {
-          putNewer(store.incidents, ev.incident);
+          if (fresh.snapshot && ev.kind === 'KIND_SNAPSHOT_INCIDENT') store.incidents.set(ev.incident.id, ev.incident);
+          else putNewer(store.incidents, ev.incident);
           snapshot?.incidents.delete(ev.incident.id);
           incidents.add(ev.incident.id);
         }
@@ -74,7 +88,8 @@ export function applyEvents(events) {
       case 'KIND_UNIT_CHANGED':
         if (ev.kind === 'KIND_SNAPSHOT_UNIT' && !snapshot) beginSnapshot();
         if (ev.unit && ev.unit.id) {
-          putNewer(store.units, ev.unit);
+          if (fresh.snapshot && ev.kind === 'KIND_SNAPSHOT_UNIT') store.units.set(ev.unit.id, ev.unit);
+          else putNewer(store.units, ev.unit);
           snapshot?.units.delete(ev.unit.id);
           units.add(ev.unit.id);
         }
@@ -94,6 +109,7 @@ export function applyEvents(events) {
         for (const id of snapshot.incidents) if (!opened.has(id) && store.incidents.delete(id)) incidents.add(id);
         for (const id of snapshot.units) if (store.units.delete(id)) units.add(id);
         snapshot = null;
+        fresh.snapshot = false;
         snapshotDone = true;
         snapshots += 1;
         break;
@@ -175,7 +191,8 @@ export function applyCalls(data) {
  * answer: a mission held at a higher revision is kept, so a poll read just before an
  * answer was committed cannot show the mission as it was before it. */
 export function applyAir(data, replace = true) {
-  const held = new Map(store.air.map((m) => [m.id, m]));
+  const held = new Map(fresh.air && replace ? [] : store.air.map((m) => [m.id, m]));
+  if (replace) fresh.air = false;
   const newer = (m) => (int(held.get(m.id)?.revision) > int(m.revision) ? held.get(m.id) : m);
   const incoming = (data.missions || []).map(newer);
   if (!replace) {
