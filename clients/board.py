@@ -93,10 +93,13 @@ class BoardState:
 
     def apply(self, event: pb.WatchEvent) -> None:
         """Fold one event into the state; unknown kinds (a newer server) are ignored."""
-        if event.revision > self.last_revision:
-            self.last_revision = event.revision
         kind = event.kind
-        if kind in (_Event.KIND_SNAPSHOT_INCIDENT, _Event.KIND_SNAPSHOT_UNIT):
+        # A snapshot's revision counts only once it is whole (at DONE, below): a stream
+        # broken half way must not resume past the changes the old board lacks.
+        snapshot_part = kind in (_Event.KIND_SNAPSHOT_INCIDENT, _Event.KIND_SNAPSHOT_UNIT)
+        if event.revision > self.last_revision and not snapshot_part:
+            self.last_revision = event.revision
+        if snapshot_part:
             if self._pending is None:
                 self._pending = ({}, {})
         incidents, units = self._pending or (self.incidents, self.units)

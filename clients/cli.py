@@ -20,7 +20,7 @@ from rich.text import Text
 from clients.cli_air import add_air_commands
 from clients.cli_alerts import add_alert_commands
 from clients.cli_auth import add_auth_commands
-from clients.cli_backup import add_backup_commands, etcd_endpoints
+from clients.cli_backup import add_backup_commands
 from clients.cli_base import (
     EXIT_BAD_REQUEST,
     EXIT_ERROR,
@@ -34,6 +34,7 @@ from clients.cli_base import (
     _region_option,
     _regions,
     _request_id_option,
+    etcd_endpoints,
     exit_code_for,
 )
 from clients.cli_history import add_history_commands

@@ -23,13 +23,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from clients.cli_base import EXIT_BAD_REQUEST, EXIT_OK, EXIT_UNAVAILABLE, Context
-
-
-def etcd_endpoints(arg: str | None, config: Any) -> list[str]:
-    """``--etcd`` as given, else the configured endpoints, else the embedded etcd's."""
-    given = [e.strip() for e in (arg or "").split(",") if e.strip()]
-    return given or config.etcd_endpoints or [f"127.0.0.1:{config.etcd_client_port}"]
+from clients.cli_base import (
+    EXIT_BAD_REQUEST,
+    EXIT_OK,
+    EXIT_UNAVAILABLE,
+    Context,
+    etcd_endpoints,
+)
 
 
 def _fail(message: str, code: int = EXIT_BAD_REQUEST) -> int:
@@ -76,11 +76,6 @@ def cmd_etcd_backup(ctx: Context) -> int:
             f"{manifest.size / 2**20:.1f} MiB, sha256 {manifest.sha256[:16]}..."
         )
     return EXIT_OK
-
-
-def _port_taken(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _floor(ctx: Context, config: Any, manifest: Any) -> int:
@@ -134,6 +129,7 @@ def cmd_etcd_restore(ctx: Context) -> int:
     from cluster.etcd_tls import embedded_etcd_tls, etcd_client_for
     from cluster.keys import Keys
     from cluster.logs import configure as configure_logs
+    from cluster.ports import taken_ports
     from cluster.restore import Settled, find_etcdctl, restore_data_dir, settle
 
     configure_logs("warning")
@@ -156,10 +152,14 @@ def cmd_etcd_restore(ctx: Context) -> int:
         raise ConfigError(f"{exc}: stop the cluster first") from None
     try:
         ports = (config.etcd_client_port, config.embedded_etcd_peer_port())
-        if any(_port_taken(p) for p in ports):
-            raise ConfigError(
-                f"something answers on 127.0.0.1 port {ports}: stop the cluster first"
-            )
+        taken = taken_ports(
+            [
+                ("etcd client port", f"127.0.0.1:{ports[0]}"),
+                ("etcd peer port", f"127.0.0.1:{ports[1]}"),
+            ]
+        )
+        if taken:
+            raise ConfigError(f"{'; '.join(taken)}: stop the cluster first")
         find_etcdctl(), find_etcd_binary()
         try:
             floor = max(_floor(ctx, config, manifest), manifest.revision)
@@ -239,7 +239,6 @@ def _show(ctx: Context, s: Any, manifest: Any, aside: Path | None) -> None:
         "restored_revision": s.restored_revision,
         "moved_past": s.floor,
         "revision": s.revision,
-        "compacted": s.compacted,
         "leases_revoked": s.leases_revoked,
         "numbers": {r: {"restored": a, "now": b} for r, (a, b) in s.numbers.items()},
         "old_data": str(aside) if aside else None,

@@ -209,3 +209,9 @@ def _health_region_option(
         "helse-midt-norge, helse-nord: the running seed's); repeat or comma-separate "
         f"for several (default: all{', grouped by health region' if grouped else ''})",
     )
+
+
+def etcd_endpoints(arg: str | None, config: Any) -> list[str]:
+    """``--etcd`` as given, else the configured endpoints, else the embedded etcd's."""
+    given = [e.strip() for e in (arg or "").split(",") if e.strip()]
+    return given or config.etcd_endpoints or [f"127.0.0.1:{config.etcd_client_port}"]

@@ -6,8 +6,8 @@ own tools back up. A backup is etcd's own snapshot (``Maintenance.Snapshot``: th
 backend file as of one revision, with etcd's SHA-256 at its end, which ``etcdctl snapshot
 restore`` checks), written next to ``manifest.json``: when and from where it was taken,
 the revision it is at least at, its size and SHA-256 (so a copy can be checked without
-etcd), and each region's last issued incident number (what ``amk etcd restore`` reports
-as the numbers a restore may have lost).
+etcd), and each region's counter (the last issued incident number the backup knows:
+for the operator; the restore reads its figures from the restored store itself).
 
 A snapshot is of the whole etcd, not only our prefix: etcd has no other kind. etcd gives
 it to its root role only (auth on), so ``amk etcd backup`` shows the root certificate as

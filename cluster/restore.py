@@ -70,8 +70,7 @@ class Settled:
     stamp: str
     restored_revision: int  # etcd's revision as restored: the snapshot's
     floor: int  # the revision moved past (the archive's highest, by default)
-    revision: int  # etcd's revision when done: every later write is above it
-    compacted: int  # history before this is dropped: a watch resuming there starts over
+    revision: int  # etcd's revision when done (compacted there): later writes are above
     leases_revoked: int
     numbers: dict[str, tuple[int, int]]  # region -> (last number restored, last number now)
     regions: tuple[str, ...]
@@ -208,7 +207,6 @@ async def settle(
             stamp,
             restored,
             floor,
-            revision,
             revision,
             len(leases),
             numbers,

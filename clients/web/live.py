@@ -8,9 +8,10 @@ revision on the gateway, with no snapshot and no reload.
 What a stream carries: ``batch`` (watch events; ``id:`` the revision of the batch's last
 event, sent from the batch with ``KIND_SNAPSHOT_DONE`` on, so that a page dropped in the
 middle of a snapshot starts over instead of resuming without half of it), ``reset``
-(the revision to resume from was compacted, or a snapshot broke off: the page drops what
-it has; ``id:`` is empty, which clears the browser's ``Last-Event-ID``; a new snapshot
-follows on the same stream), ``calls`` every second, ``status`` every two seconds and
+(the revision to resume from was compacted, or is beyond the store's revision after etcd
+was restored from a backup, or a snapshot broke off: the page drops what it has;
+``id:`` is empty, which clears the browser's ``Last-Event-ID``; a new snapshot follows
+on the same stream), ``calls`` every second, ``status`` every two seconds and
 at once after a region changed owner, ``air`` (the AMK-LA's missions) every two seconds
 when they changed, ``error`` (then the stream ends), ``: ping``.
 

@@ -51,8 +51,9 @@ class Restored:
 
 @pytest.fixture
 async def restored(etcd_server, etcd, prefix, tmp_path: Path) -> AsyncIterator[Restored]:
-    """Oslo owned with OSL-1 and number 7 at the backup; after it, handed to Vestre Viken
-    with OSL-2 and number 9: then the backup restored into a second etcd."""
+    """Oslo owned with OSL-1, OSL-000012 and its counter at 7 at the backup; after it,
+    twenty other writes, then Oslo handed to Vestre Viken with OSL-2 and number 9: then
+    the backup restored into a second etcd."""
     keys = Keys(prefix)
     pki = session_pki()
     sessions = [await Session(etcd, 30).open() for _ in range(2)]

@@ -244,6 +244,18 @@ def test_board_resumes_from_a_new_snapshot_below_what_it_saw() -> None:
     assert state.resume_revision() == 4201
 
 
+def test_board_broken_in_a_snapshot_resumes_from_what_it_has() -> None:
+    """A board that starts over and loses the stream half way through the snapshot
+    keeps its old records, so it must resume after them, not after the half snapshot."""
+    state = BoardState()
+    for event in snapshot(10, [incident("i1")], []):
+        state.apply(event)
+    state.apply(snapshot(50, [incident("i2")], [])[0])  # half of a new snapshot
+    state.reset_pending()  # the stream broke
+    assert [i.id for i in state.open_incidents()] == ["i1"]
+    assert state.resume_revision() == 11
+
+
 def test_board_changes_removals_and_ordering() -> None:
     state = BoardState()
     for event in snapshot(10, [incident("old-vanlig", pb.URGENCY_VANLIG, 50)], [unit("u1")]):

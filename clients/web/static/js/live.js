@@ -1,7 +1,9 @@
 // GET /api/live: one EventSource per page. The browser resumes a dropped stream by
 // itself with Last-Event-ID (the last batch's revision), with no snapshot and no reload.
 // A stream the server refused with an HTTP error is not resumed by EventSource: then a
-// new one starts, and its snapshot replaces the board.
+// new one starts, and its snapshot replaces the board. So does the one after a `reset`
+// (compacted, or etcd restored from a backup): every new EventSource starts over
+// (state.js startOver), since what the page holds may not be this store's.
 import { applyAir, applyCalls, applyEvents, applyStatus, emit, startOver } from './state.js';
 
 const RETRY_MS = 3000;
@@ -28,6 +30,7 @@ export function snapshotStartedAt() {
 
 function connect() {
   if (stopped) return;
+  startOver();
   snapshotPending = true;
   streamOpenedAt = null;
   source = new EventSource('/api/live', { withCredentials: true });
@@ -48,7 +51,6 @@ function connect() {
     // etcd compacted the revision we would resume from, or has not reached it (restored
     // from a backup): start over with a snapshot that replaces what is held.
     es.close();
-    startOver();
     emit('connection', 'reset');
     connect();
   });

@@ -47,15 +47,16 @@ const int = (v) => Number(v || 0); // proto JSON writes int64 as a string
 // the map from flashing empty.
 let snapshot = null; // {incidents: Set, units: Set}: ids held but not (yet) in the snapshot
 
-// After a reset the stream starts over, perhaps on a store restored from a backup, which
+// A new stream starts over, perhaps on a store restored from a backup, which
 // numbers its writes from the backup's revision again: what the page holds may carry
 // revisions this store has not reached. So the next snapshot and the next mission list
 // replace what is held whatever its revision, and owners' tokens start over.
 let fresh = { snapshot: false, air: false };
 
-/** The stream is starting over (a reset): see ``fresh``. */
+/** A new stream is starting (a first connect, a reset, a refused stream): see ``fresh``. */
 export function startOver() {
   fresh = { snapshot: true, air: true };
+  snapshot = null; // a snapshot the last stream left half-sent is void
   store.revision = 0;
   store.tokens = {};
 }
