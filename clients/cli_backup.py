@@ -66,7 +66,7 @@ def cmd_etcd_backup(ctx: Context) -> int:
     except StoreUnavailableError as exc:
         return _fail(f"UNAVAILABLE: {exc.message}", EXIT_UNAVAILABLE)
     except AmkError as exc:
-        return _fail(exc.message)
+        return _fail(f"FAILED_PRECONDITION: {exc.message}")
     if ctx.args.json:
         print(manifest.encode().decode())
     else:
@@ -148,8 +148,10 @@ def cmd_etcd_restore(ctx: Context) -> int:
         )
     try:
         lock = StateLock(config.home).acquire()
-    except UpRefused as exc:
-        raise ConfigError(f"{exc}: stop the cluster first") from None
+    except UpRefused:
+        raise ConfigError(
+            f"{config.home} is in use by a running amk up: stop the cluster first"
+        ) from None
     try:
         ports = (config.etcd_client_port, config.embedded_etcd_peer_port())
         taken = taken_ports(
