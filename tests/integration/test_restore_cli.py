@@ -15,7 +15,7 @@ import pytest
 from clients.client import AmkClient
 from cluster.archive import open_archive
 from cluster.etcd_server import find_free_port
-from tests.integration.processes import stop_up
+from tests.integration.processes import start_up, stop_up
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(400)]
 
@@ -43,22 +43,7 @@ def _amk(home: Path, gateway: str, *args: str) -> subprocess.CompletedProcess[st
 
 def _up(home: Path, gateway: str) -> subprocess.Popen[bytes]:
     log = home / f"up-{time.monotonic_ns()}.out"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "clients.cli", "up"],
-            cwd=REPO,
-            env=_env(home, gateway),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    deadline = time.monotonic() + UP_WITHIN_S
-    while "AMK cluster up" not in log.read_text():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            stop_up(proc)
-            pytest.fail(f"amk up did not come up: {log.read_text()[-3000:]}")
-        time.sleep(0.2)
-    return proc
+    return start_up([], _env(home, gateway), log, UP_WITHIN_S)[0]
 
 
 def _listing(home: Path) -> list[str]:
