@@ -110,8 +110,9 @@ def _floor(ctx: Context, config: Any, manifest: Any) -> int:
 
 def cmd_etcd_restore(ctx: Context) -> int:
     """Bring the embedded etcd back from a backup, settled (see the module's note).
-    Everything is checked before anything is touched; the new data folder is made and
-    settled beside the old one and put in its place only when settled."""
+    What it needs is checked first (the archive is brought to its schema then); the new
+    data folder is made and settled beside the old one and put in place only when
+    settled."""
     import asyncio
     import shutil
 
@@ -162,7 +163,8 @@ def cmd_etcd_restore(ctx: Context) -> int:
         )
         if taken:
             raise ConfigError(f"{'; '.join(taken)}: stop the cluster first")
-        find_etcdctl(), find_etcd_binary()
+        find_etcdctl()  # both tools there before anything is made
+        find_etcd_binary()
         try:
             floor = max(_floor(ctx, config, manifest), manifest.revision)
         except ConfigError:

@@ -19,7 +19,9 @@ Three things of the lost store outlive it and would clash with that:
   records this store never had) is told to start over with a snapshot, and the gateway
   tells one resuming from beyond the store's revision the same.
 - **Incident numbers** issued after R: told to the crews, the police, a hospital. Each
-  region's counter is raised by ``number_gap`` so none of them is issued again.
+  region's last number (its counter or its highest live incident, whichever is higher;
+  a region without a counter gets one) is raised by ``number_gap``, so none of them is
+  issued again if the region issued fewer than that after the backup.
 
 :func:`settle` does this on a running etcd of restored data, before any centre starts,
 under fences of its own: it refuses, with nothing changed, if anything under our prefix
@@ -69,7 +71,7 @@ class Settled:
 
     stamp: str
     restored_revision: int  # etcd's revision as restored: the snapshot's
-    floor: int  # the revision moved past (the archive's highest, by default)
+    floor: int  # the revision moved past (amk etcd restore: the archive's figure + margin)
     revision: int  # etcd's revision when done (compacted there): later writes are above
     leases_revoked: int
     numbers: dict[str, tuple[int, int]]  # region -> (last number restored, last number now)
