@@ -78,6 +78,54 @@ def cmd_etcd_backup(ctx: Context) -> int:
     return EXIT_OK
 
 
+def cmd_etcd_verify(ctx: Context) -> int:
+    """Restore a backup into a throwaway etcd and say what it holds: a backup is known
+    good only once it has been restored (``cluster.restore.verify``)."""
+    import asyncio
+    import shutil
+    import tempfile
+
+    from cluster import backup
+    from cluster.config import ClusterConfig
+    from cluster.errors import AmkError, StoreUnavailableError
+    from cluster.etcd_tls import embedded_etcd_tls, etcd_tls
+    from cluster.keys import Keys
+    from cluster.logs import configure as configure_logs
+    from cluster.restore import verify
+
+    configure_logs("warning")
+    config = ClusterConfig.load()
+    folder = Path(ctx.args.source)
+    manifest = backup.check(folder)
+    keys = Keys(manifest.prefix)
+    work = Path(tempfile.mkdtemp(prefix="amk-verify-")) / "etcd"
+    try:
+        got = asyncio.run(
+            verify(
+                folder,
+                work,
+                server_tls=embedded_etcd_tls(config),
+                client_tls=etcd_tls(config),
+                keys=keys,
+            )
+        )
+    except StoreUnavailableError as exc:
+        return _fail(f"UNAVAILABLE: the restored backup: {exc.message}", EXIT_UNAVAILABLE)
+    except AmkError as exc:
+        return _fail(f"FAILED_PRECONDITION: {exc.message}")
+    finally:
+        shutil.rmtree(work.parent, ignore_errors=True)
+    doc = {"revision": got.revision, "keys": got.counts, "counters": got.counters}
+    if ctx.args.json:
+        print(json.dumps(doc, indent=2))
+        return EXIT_OK
+    at = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(manifest.taken_at))
+    print(f"{folder}: restores (etcd at revision {got.revision}, taken {at})")
+    for kind, n in sorted(got.counts.items()):
+        print(f"  {kind}: {n}")
+    return EXIT_OK
+
+
 def _floor(ctx: Context, config: Any, manifest: Any) -> int:
     """The revision to move past: the highest the archive holds or its archivers last
     saw plus ``--revision-margin`` (refused when the archive heard nothing since before
@@ -269,10 +317,17 @@ def add_backup_commands(
     etcd_actions: argparse._SubParsersAction[argparse.ArgumentParser],
     command: Callable[..., argparse.ArgumentParser],
 ) -> None:
-    """``amk etcd backup`` and ``amk etcd restore``."""
+    """``amk etcd backup``, ``amk etcd verify`` and ``amk etcd restore``."""
     b = command(etcd_actions, "backup", cmd_etcd_backup, "snapshot etcd into a new folder")
     b.add_argument("--out", required=True, metavar="FOLDER", help="a new folder for it")
     b.add_argument("--etcd", metavar="HOST:PORT,...", help="as for defrag")
+    v = command(
+        etcd_actions,
+        "verify",
+        cmd_etcd_verify,
+        "restore a backup into a throwaway etcd and say what it holds",
+    )
+    v.add_argument("--from", dest="source", required=True, metavar="FOLDER")
     r = command(
         etcd_actions,
         "restore",

@@ -29,7 +29,7 @@ was written since the restore (a centre at work: the cluster must be stopped), c
 every region on a lease of its own, writes with those fences, leaves a
 ``restores/{stamp}`` record of what it found and did, and gives the regions up.
 :func:`restore_data_dir` makes a member's data folder from a snapshot with etcd's own
-tool.
+tool; :func:`verify` restores a backup into a throwaway etcd to show it is good.
 """
 
 from __future__ import annotations
@@ -52,8 +52,9 @@ from cluster import ownership
 from cluster.backup import SNAPSHOT_FILE, Manifest, check
 from cluster.errors import ConfigError, StoreUnavailableError
 from cluster.etcd import EtcdClient, cmp_mod_revision, op_put
-from cluster.etcd_server import distro_binary
+from cluster.etcd_server import EmbeddedEtcd, distro_binary, find_free_port, scheme
 from cluster.keys import Keys
+from cluster.pki import TlsFiles
 from cluster.session import Session
 
 log = structlog.get_logger("amk.restore")
@@ -271,3 +272,63 @@ def restore_data_dir(folder: Path, data_dir: Path, *, name: str, peer_url: str) 
     if done.returncode != 0:
         raise RestoreRefused(f"etcdctl snapshot restore failed: {done.stderr.strip()[-400:]}")
     return manifest
+
+
+@dataclass(frozen=True, slots=True)
+class Verified:
+    """A backup restored into a throwaway etcd: what it holds under our prefix."""
+
+    revision: int  # the restored store's revision (the snapshot's)
+    counts: dict[str, int]  # kind (incidents, units, calls, ...) -> keys under the prefix
+    counters: dict[str, int]  # region -> last issued number, as the restored store has it
+
+
+async def verify(
+    folder: Path,
+    work: Path,
+    *,
+    server_tls: TlsFiles | None,
+    client_tls: TlsFiles | None,
+    keys: Keys,
+) -> Verified:
+    """Restore the backup in ``folder`` into ``work`` (a new folder) with etcd's own tool,
+    start it on private ports, read what it holds, stop it and remove ``work``: a backup
+    is known good only once it has been restored."""
+    await asyncio.to_thread(work.mkdir, parents=True)  # a new folder: removed at the end
+    peer = find_free_port()
+    name = "amk-verify"
+    try:
+        await asyncio.to_thread(
+            restore_data_dir,
+            folder,
+            work / "data",
+            name=name,
+            peer_url=f"{scheme(server_tls)}://127.0.0.1:{peer}",
+        )
+        server = EmbeddedEtcd(
+            work / "data",
+            tls=server_tls,
+            client_port=find_free_port(),
+            peer_port=peer,
+            name=name,
+            log_file=work / "etcd.log",
+        )
+        await asyncio.to_thread(server.start)
+        try:
+            client = EtcdClient([server.endpoint], tls=client_tls)
+            try:
+                kvs, revision = await client.get_prefix(keys.all(), keys_only=True)
+                counts: dict[str, int] = {}
+                for kv in kvs:
+                    kind = kv.key[len(keys.prefix.encode()) :].split(b"/", 1)[0].decode()
+                    counts[kind] = counts.get(kind, 0) + 1
+                numbers, _ = await client.get_prefix(keys.counter(""))
+                counter = len(keys.counter(""))
+                counters = {kv.key[counter:].decode(): int(kv.value) for kv in numbers}
+            finally:
+                await client.close()
+        finally:
+            await asyncio.to_thread(server.stop)
+    finally:
+        await asyncio.to_thread(shutil.rmtree, work, True)
+    return Verified(revision, counts, counters)

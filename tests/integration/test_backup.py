@@ -17,7 +17,7 @@ from cluster.etcd import EtcdClient, op_put
 from cluster.etcd_server import EmbeddedEtcd, find_free_port
 from cluster.etcd_tls import identity_files
 from cluster.keys import Keys
-from cluster.restore import RestoreRefused, restore_data_dir, settle
+from cluster.restore import RestoreRefused, restore_data_dir, settle, verify
 from cluster.session import Session
 from cluster.store import FencedStore, Write
 from tests.helpers import session_pki
@@ -96,6 +96,21 @@ async def restored(etcd_server, etcd, prefix, tmp_path: Path) -> AsyncIterator[R
     finally:
         await client.close()
         server.stop()
+
+
+async def test_a_backup_is_verified_by_restoring_it_into_a_throwaway_etcd(restored, tmp_path):
+    pki = session_pki()
+    got = await verify(
+        tmp_path / "backup",
+        tmp_path / "verify",
+        server_tls=identity_files(pki, "server"),
+        client_tls=identity_files(pki, "user"),
+        keys=restored.keys,
+    )
+    assert got.counters == {"oslo": 7}
+    assert got.counts["incidents"] == 2 and got.counts["regions"] == 1  # OSL-1, -000012
+    assert got.revision == restored.revision  # what restoring it gives
+    assert not (tmp_path / "verify").exists()  # the throwaway etcd and its data are gone
 
 
 async def test_a_backup_is_checked_whole_and_refused_damaged(restored, tmp_path):

@@ -80,6 +80,13 @@ def test_a_cluster_restored_from_a_backup_serves_what_the_backup_held(tmp_path: 
             out = _amk(home, gateway, "etcd", "backup", "--out", str(tmp_path / "b"), "--json")
             assert out.returncode == 0, out.stderr
             manifest = json.loads(out.stdout)
+            out = _amk(home, gateway, "etcd", "verify", "--from", str(tmp_path / "b"), "--json")
+            assert out.returncode == 0, out.stderr
+            verified = json.loads(out.stdout)
+            assert verified["counters"] == manifest["counters"]
+            assert (
+                verified["keys"]["incidents"] >= 1 and verified["revision"] >= manifest["revision"]
+            )
             lost = client.create_incident(region="oslo", lat=59.92, lon=10.76)
         # The centres' archivers tell the archive etcd's revision every pass (5 s).
         seen = _archive_told_after(home, manifest["taken_at"])
