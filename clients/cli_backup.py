@@ -318,6 +318,8 @@ def add_backup_commands(
     command: Callable[..., argparse.ArgumentParser],
 ) -> None:
     """``amk etcd backup``, ``amk etcd verify`` and ``amk etcd restore``."""
+    from cluster.restore import NUMBER_GAP, REVISION_MARGIN  # the defaults, in one place
+
     b = command(etcd_actions, "backup", cmd_etcd_backup, "snapshot etcd into a new folder")
     b.add_argument("--out", required=True, metavar="FOLDER", help="a new folder for it")
     b.add_argument("--etcd", metavar="HOST:PORT,...", help="as for defrag")
@@ -338,8 +340,8 @@ def add_backup_commands(
     r.add_argument(
         "--number-gap",
         type=int,
-        default=1000,
-        help="incident numbers skipped per region (default 1000)",
+        default=NUMBER_GAP,
+        help=f"incident numbers skipped per region (default {NUMBER_GAP})",
     )
     r.add_argument(
         "--revision-floor",
@@ -351,7 +353,7 @@ def add_backup_commands(
     r.add_argument(
         "--revision-margin",
         type=int,
-        default=20000,
+        default=REVISION_MARGIN,
         help="revisions the lost store may have issued after the archive was last told "
-        "(default 20000: each archive pass tells it, every 5 s)",
+        f"(default {REVISION_MARGIN}: each archive pass tells it, every 5 s)",
     )

@@ -20,7 +20,14 @@ from clients.cli_base import (
     _regions,
     _request_id_option,
 )
-from clients.client import CALL_OUTCOME, CALL_STATUS, URGENCY, enum_choices, enum_name
+from clients.client import (
+    CALL_OUTCOME,
+    CALL_STATUS,
+    INCIDENT_STATUS,
+    URGENCY,
+    enum_choices,
+    enum_name,
+)
 from clients.render import incident_panel, unit_panel
 from clients.render_time import format_time
 
@@ -102,7 +109,8 @@ def cmd_call_history(ctx: Context) -> int:
                 else _call_end(c)
             )
             archived = " (archived)" if c.archived else ""
-            status = c.status.split("_STATUS_", 1)[-1].lower()  # INCIDENT_STATUS_CLOSED
+            prefix = INCIDENT_STATUS if c.kind == "incident" else CALL_STATUS
+            status = c.status.removeprefix(prefix).lower()  # INCIDENT_STATUS_CLOSED: closed
             lines.append(f"{format_time(c.at)} {c.kind} {c.id} {status}: {what}{archived}")
         if h.total > len(h.contacts):
             lines.append(f"... and {h.total - len(h.contacts)} older")

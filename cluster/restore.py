@@ -49,7 +49,7 @@ import structlog
 from aetcd import rpc
 
 from cluster import ownership
-from cluster.backup import SNAPSHOT_FILE, Manifest, check
+from cluster.backup import SNAPSHOT_FILE, Manifest, check, counters
 from cluster.errors import ConfigError, StoreUnavailableError
 from cluster.etcd import EtcdClient, cmp_mod_revision, op_put
 from cluster.etcd_server import EmbeddedEtcd, distro_binary, find_free_port, scheme
@@ -60,6 +60,9 @@ from cluster.session import Session
 log = structlog.get_logger("amk.restore")
 
 NUMBER_GAP = 1000  # incident numbers skipped per region: more than a backup interval issues
+# Revisions the lost store may have issued after the archive was last told (each archive
+# pass tells it, every 5 s): amk etcd restore's default margin over the archive's figure.
+REVISION_MARGIN = 20000
 BUMP_WINDOW = 64  # revision-moving writes in flight at once
 LEASE_TTL_S = 10
 # The compaction point is set at once; etcd drops the old revisions in the background.
@@ -322,13 +325,11 @@ async def verify(
                 for kv in kvs:
                     kind = kv.key[len(keys.prefix.encode()) :].split(b"/", 1)[0].decode()
                     counts[kind] = counts.get(kind, 0) + 1
-                numbers, _ = await client.get_prefix(keys.counter(""))
-                counter = len(keys.counter(""))
-                counters = {kv.key[counter:].decode(): int(kv.value) for kv in numbers}
+                numbers = await counters(client, keys)
             finally:
                 await client.close()
         finally:
             await asyncio.to_thread(server.stop)
     finally:
         await asyncio.to_thread(shutil.rmtree, work, True)
-    return Verified(revision, counts, counters)
+    return Verified(revision, counts, numbers)

@@ -117,7 +117,7 @@ class WatchRpcs:
                 done = pb.WatchEvent(kind=pb.WatchEvent.KIND_SNAPSHOT_DONE, revision=rev)
                 yield [*chunk, done.SerializeToString()]
                 last = rev
-            elif last >= sub.since and last > await gw.client.revision():
+            elif last > sub.since and last > await gw.client.revision():
                 # A revision this store has not reached: the reader saw a store since
                 # restored from a backup. What it holds is not this store's: start over.
                 raise PreconditionError(

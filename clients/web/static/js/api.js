@@ -61,3 +61,18 @@ export function rpc(method, body = {}, options = {}) {
   const headers = reason === undefined ? {} : { 'X-AMK-Break-Glass': encodeURIComponent(reason) };
   return request('POST', `/api/rpc/${method}`, body, headers);
 }
+
+/** `rpc`, asked again with a reason when the server says one is required (the error's
+ * field is `reason`: a release with a patient aboard, a diversion to a less urgent
+ * incident). `ask()` gets it from the person; undefined when they gave none (nothing
+ * was done). A request that already carried a reason is not asked again. */
+export async function rpcWithReason(method, body, ask) {
+  try {
+    return await rpc(method, body);
+  } catch (e) {
+    if (e.field !== 'reason' || body.reason) throw e;
+    const reason = ask();
+    if (!reason.trim()) return undefined;
+    return rpc(method, { ...body, reason });
+  }
+}

@@ -3,7 +3,7 @@
 // assigned unit, alerting partners, asking for an aircraft, pre-notifying a hospital).
 // Its facts are redrawn as it changes; its forms are not, so nobody loses what they were
 // typing.
-import { rpc } from '../api.js';
+import { rpc, rpcWithReason } from '../api.js';
 import { opened, remember } from '../break_glass.js';
 import { desk, onSelectIncident } from '../desk.js';
 import { duration, fill, h, timeOfDay, when } from '../dom.js';
@@ -133,15 +133,8 @@ export function incidentDetailPanel() {
             reason = askReason();
             if (!reason.trim()) return;
           }
-          let a;
-          try {
-            a = await rpc('ReleaseUnit', { incident_id: id, unit_id: uid, reason });
-          } catch (e) {
-            if (e.field !== 'reason' || reason) throw e;
-            reason = askReason();
-            if (!reason.trim()) return;
-            a = await rpc('ReleaseUnit', { incident_id: id, unit_id: uid, reason });
-          }
+          const a = await rpcWithReason('ReleaseUnit', { incident_id: id, unit_id: uid, reason }, askReason);
+          if (!a) return;
           putIncident(a.incident);
           putUnit(a.unit);
         }));

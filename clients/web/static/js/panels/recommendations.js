@@ -2,7 +2,7 @@
 // distance and the reason in words; one click (or Alt+1..9) assigns one (AssignUnit).
 // Below them, units on their way to a less urgent incident, which one click diverts
 // here (DivertUnit): no shortcut, so that Alt+1..9 only ever sends a free unit.
-import { rpc } from '../api.js';
+import { rpc, rpcWithReason } from '../api.js';
 import { desk, onSelectIncident } from '../desk.js';
 import { clock, h } from '../dom.js';
 import { act } from '../forms.js';
@@ -64,16 +64,10 @@ export function recommendationsPanel() {
       }, t('action.DivertUnit'));
       b.addEventListener('click', () => act(b, error, async () => {
         const ask = { incident_id: incidentId, unit_id: unit.id, from_incident_id: unit.incident_id };
-        let a;
-        try {
-          a = await rpc('DivertUnit', ask);
-        } catch (err) {
-          // The urgencies changed since the list was asked: a reason is required now.
-          if (err.field !== 'reason') throw err;
-          const reason = window.prompt(t('recs.divert_reason', { unit: name, from: unit.incident_id, incident: incidentId })) || '';
-          if (!reason.trim()) return;
-          a = await rpc('DivertUnit', { ...ask, reason });
-        }
+        // The urgencies may have changed since the list was asked: a reason is required then.
+        const a = await rpcWithReason('DivertUnit', ask, () =>
+          window.prompt(t('recs.divert_reason', { unit: name, from: unit.incident_id, incident: incidentId })) || '');
+        if (!a) return;
         putIncident(a.incident);
         putIncident(a.from_incident);
         putUnit(a.unit);
