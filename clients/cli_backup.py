@@ -3,7 +3,8 @@ embedded etcd back from one (:mod:`cluster.backup`, :mod:`cluster.restore`).
 
 The restore is for the embedded etcd of this state folder (``amk up`` without
 ``--etcd``), with the cluster stopped (it takes ``amk up``'s lock on the folder). It
-checks everything first (the backup, the tools, the archive's revision), makes a new
+checks everything first (the backup, the tools, the archive's revision, and reads what
+the archive holds after the backup, to roll it forward), makes a new
 data folder beside the old one with etcd's own tool, starts that etcd on a private port
 nobody else knows, settles it and stops it. Only then is the old folder moved aside
 (never deleted) and the new one put in its place: a failure leaves the old one as it
@@ -19,7 +20,7 @@ import json
 import socket
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -126,34 +127,41 @@ def cmd_etcd_verify(ctx: Context) -> int:
     return EXIT_OK
 
 
-def _floor(ctx: Context, config: Any, manifest: Any) -> int:
-    """The revision to move past: the highest the archive holds or its archivers last
-    saw plus ``--revision-margin`` (refused when the archive heard nothing since before
-    the backup: its figure would be too low). ``--revision-floor`` replaces that figure
-    and the margin, but never goes below what the archive holds (when it answers)."""
+def _from_archive(ctx: Context, config: Any, manifest: Any) -> tuple[int, Any]:
+    """The revision to move past, and what the archive holds after the backup (None with
+    ``--no-roll-forward``, or when the archive does not answer and ``--revision-floor``
+    was given: then the backup alone is restored).
+
+    The floor is the highest revision the archive holds or its archivers last saw plus
+    ``--revision-margin`` (refused when the archive heard nothing since before the
+    backup: its figure would be too low). ``--revision-floor`` replaces that figure and
+    the margin, but never goes below what the archive holds (when it answers)."""
     from cluster.archive import open_archive
     from cluster.errors import AmkError, ConfigError
 
     given = ctx.args.revision_floor
+    since = None
     try:
         archive = open_archive(config.archive_location())
         try:
             archive.migrate()
             seen, told = archive.max_revision()
+            if not ctx.args.no_roll_forward:
+                since = archive.since(manifest.revision)
         finally:
             archive.close()
     except AmkError:
         if given is None:
             raise
-        return int(given)  # the operator's figure alone: the archive does not answer
+        return int(given), None  # the operator's figure alone: the archive does not answer
     if given is not None:
-        return max(int(given), seen)
+        return max(int(given), seen), since
     if told < manifest.taken_at:
         raise ConfigError(
             "the archive was last told etcd's revision before the backup was taken: it "
             "cannot say how far the lost store came; give --revision-floor"
         )
-    return seen + int(ctx.args.revision_margin)
+    return seen + int(ctx.args.revision_margin), since
 
 
 def cmd_etcd_restore(ctx: Context) -> int:
@@ -214,7 +222,8 @@ def cmd_etcd_restore(ctx: Context) -> int:
         find_etcdctl()  # both tools there before anything is made
         find_etcd_binary()
         try:
-            floor = max(_floor(ctx, config, manifest), manifest.revision)
+            floor, archived = _from_archive(ctx, config, manifest)
+            floor = max(floor, manifest.revision)
         except ConfigError:
             raise
         except AmkError as exc:  # the archive does not answer
@@ -250,6 +259,7 @@ def cmd_etcd_restore(ctx: Context) -> int:
                     number_gap=ctx.args.number_gap,
                     writer=f"amk-restore@{socket.gethostname()}",
                     manifest=manifest,
+                    archived=archived,
                 )
             finally:
                 await client.close()
@@ -285,6 +295,16 @@ def cmd_etcd_restore(ctx: Context) -> int:
     return EXIT_OK
 
 
+def _rolled(s: Any) -> dict[str, Any] | None:
+    if s.rolled is None:
+        return None
+    return {
+        **s.rolled.counts(),
+        "horizons": {r: {"revision": v, "at": at} for r, (v, at) in s.rolled.horizons.items()},
+        "skipped": list(s.rolled.skipped),
+    }
+
+
 def _show(ctx: Context, s: Any, manifest: Any, aside: Path | None) -> None:
     doc = {
         "backup_taken_at": manifest.taken_at,
@@ -293,6 +313,7 @@ def _show(ctx: Context, s: Any, manifest: Any, aside: Path | None) -> None:
         "revision": s.revision,
         "leases_revoked": s.leases_revoked,
         "numbers": {r: {"restored": a, "now": b} for r, (a, b) in s.numbers.items()},
+        "rolled_forward": _rolled(s),
         "old_data": str(aside) if aside else None,
         "record": f"restores/{s.stamp}",
     }
@@ -306,11 +327,38 @@ def _show(ctx: Context, s: Any, manifest: Any, aside: Path | None) -> None:
     print("  open consoles start over with a snapshot when they reconnect")
     for region, (was, now) in sorted(s.numbers.items()):
         print(f"  {region}: incident numbers {was + 1}..{now} skipped (may have been issued)")
-    print("  everything written after the backup is lost: incidents open then may be in the")
-    print("  archive if they closed; the access log and the journal in the archive show the rest")
+    _show_rolled(s.rolled, s.regions)
     if aside:
         print(f"  the old data folder is kept in {aside}")
     print("start the cluster as usual (amk up)")
+
+
+def _show_rolled(rolled: Any, regions: Sequence[str]) -> None:
+    if rolled is None:
+        print("  nothing rolled forward from the archive: everything written after the backup")
+        print("  is lost (the access log and the journal in the archive show what it was)")
+        return
+    counts = rolled.counts()
+    print("  rolled forward from the archive (what the lost store did after the backup):")
+    said = {
+        "written": "written as the lost store last had them",
+        "removed": "removed (deleted, or closed and archived, after the backup)",
+    }
+    for side, text in said.items():
+        what = ", ".join(f"{n} {kind}" for kind, n in sorted(counts[side].items())) or "none"
+        print(f"    {text}: {what}")
+    for region in sorted(regions):
+        if region in rolled.horizons:
+            revision, at = rolled.horizons[region]
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at))
+            print(
+                f"    {region}: its journal reached the archive up to {when} (revision {revision})"
+            )
+        else:
+            print(f"    {region}: no journal entry after the backup in the archive")
+    if rolled.skipped:
+        print(f"    {len(rolled.skipped)} record(s) of regions not served here left out")
+    print("  what the archive had not yet got (the journal's last journal_hold_s) is lost")
 
 
 def add_backup_commands(
@@ -356,4 +404,10 @@ def add_backup_commands(
         default=REVISION_MARGIN,
         help="revisions the lost store may have issued after the archive was last told "
         f"(default {REVISION_MARGIN}: each archive pass tells it, every 5 s)",
+    )
+    r.add_argument(
+        "--no-roll-forward",
+        action="store_true",
+        help="restore the backup alone: do not write back what the archive holds after it "
+        "(its journal's record versions, work archived since)",
     )

@@ -18,10 +18,15 @@ Three things of the lost store outlive it and would clash with that:
   compacted at the restore's last revision: a reader resuming from before it (with
   records this store never had) is told to start over with a snapshot, and the gateway
   tells one resuming from beyond the store's revision the same.
+- **What the archive got after R.** The archive holds every command's record versions
+  up to its journal's horizon (about an hour before the loss), and the final state of
+  work that left etcd: both are rolled forward (:mod:`cluster.roll_forward`), once the
+  revision is past the floor (the archive keys them by revision).
 - **Incident numbers** issued after R: told to the crews, the police, a hospital. Each
-  region's last number (its counter or its highest live incident, whichever is higher;
-  a region without a counter gets one) is raised by ``number_gap``, so none of them is
-  issued again if the region issued fewer than that after the backup.
+  region's last number (its counter, its highest live incident or the highest the
+  archive knows after R, whichever is highest; a region without a counter gets one) is
+  raised by ``number_gap``, so none of them is issued again if the region issued fewer
+  than that after the archive's horizon.
 
 :func:`settle` does this on a running etcd of restored data, before any centre starts,
 under fences of its own: it refuses, with nothing changed, if anything under our prefix
@@ -48,10 +53,11 @@ import grpc
 import structlog
 from aetcd import rpc
 
-from cluster import ownership
+from cluster import ownership, roll_forward
+from cluster.archive.base import ArchivedSince
 from cluster.backup import SNAPSHOT_FILE, Manifest, check, counters
 from cluster.errors import ConfigError, StoreUnavailableError
-from cluster.etcd import EtcdClient, cmp_mod_revision, op_put
+from cluster.etcd import EtcdClient, cmp_mod_revision, op_delete, op_put
 from cluster.etcd_server import EmbeddedEtcd, distro_binary, find_free_port, scheme
 from cluster.keys import Keys
 from cluster.pki import TlsFiles
@@ -64,6 +70,7 @@ NUMBER_GAP = 1000  # incident numbers skipped per region: more than a backup int
 # pass tells it, every 5 s): amk etcd restore's default margin over the archive's figure.
 REVISION_MARGIN = 20000
 BUMP_WINDOW = 64  # revision-moving writes in flight at once
+ROLL_SLICE = 60  # keys per roll-forward transaction (etcd allows 128 operations)
 LEASE_TTL_S = 10
 # The compaction point is set at once; etcd drops the old revisions in the background.
 COMPACT_TIMEOUT_S = 30.0
@@ -80,6 +87,7 @@ class Settled:
     leases_revoked: int
     numbers: dict[str, tuple[int, int]]  # region -> (last number restored, last number now)
     regions: tuple[str, ...]
+    rolled: roll_forward.Plan | None = None  # what the archive gave back (None: not asked)
 
 
 class RestoreRefused(ConfigError):
@@ -116,22 +124,28 @@ async def _claim_all(
 
 def _number(key: bytes) -> int:
     """The number at the end of an incident key (``.../OSL-000123`` -> 123), 0 if none."""
-    tail = key.rsplit(b"/", 1)[-1].rsplit(b"-", 1)[-1]
-    return int(tail) if tail.isdigit() else 0
+    return roll_forward.incident_number(key.rsplit(b"/", 1)[-1].decode())
 
 
 async def _raise_numbers(
-    client: EtcdClient, keys: Keys, fences: dict[str, ownership.Fence], gap: int
+    client: EtcdClient,
+    keys: Keys,
+    fences: dict[str, ownership.Fence],
+    gap: int,
+    archived: dict[str, int],
 ) -> dict[str, tuple[int, int]]:
     """Every region's last incident number, raised by ``gap`` (one guarded txn each).
-    The last number is the counter's or a live incident's, whichever is higher (as a
-    centre reads it: ``RegionHost.load``); a region without a counter gets one."""
+    The last number is the counter's, a live incident's (as a centre reads it:
+    ``RegionHost.load``) or one the archive knows after the backup (``archived``),
+    whichever is highest; a region without a counter gets one."""
     out: dict[str, tuple[int, int]] = {}
     for region, fence in sorted(fences.items()):
         key = keys.counter(region)
         kv = await client.get(key)
         live, _ = await client.get_prefix(keys.incidents_prefix(region), keys_only=True)
-        number = max([int(kv.value) if kv else 0, *(_number(i.key) for i in live)])
+        number = max(
+            [int(kv.value) if kv else 0, archived.get(region, 0), *(_number(i.key) for i in live)]
+        )
         resp = await client.txn(
             [*fence.compares(), cmp_mod_revision(key, kv.mod_revision if kv else 0)],
             [op_put(key, str(number + gap).encode())],
@@ -140,6 +154,37 @@ async def _raise_numbers(
             raise RestoreRefused(f"region {region}: its counter or owner changed meanwhile")
         out[region] = (number, number + gap)
     return out
+
+
+async def _roll_forward(
+    client: EtcdClient,
+    keys: Keys,
+    fences: dict[str, ownership.Fence],
+    since: ArchivedSince,
+    restored: int,
+) -> roll_forward.Plan:
+    """Write back what the archive holds after the backup (:mod:`cluster.roll_forward`),
+    a slice of keys per transaction, each guarded by its region's fence and by every
+    key's mod revision as read here (nothing else may write meanwhile)."""
+    kvs, _ = await client.get_prefix(keys.all(), keys_only=True)
+    live = {kv.key: kv.mod_revision for kv in kvs if roll_forward.rolled_key(keys, kv.key)}
+    todo = roll_forward.plan(since, restored, live, fences, keys)
+    for region in sorted({s.region for s in todo.steps}):
+        steps = [s for s in todo.steps if s.region == region]
+        for i in range(0, len(steps), ROLL_SLICE):
+            part = steps[i : i + ROLL_SLICE]
+            resp = await client.txn(
+                [
+                    *fences[region].compares(),
+                    *(cmp_mod_revision(s.key, live.get(s.key, 0)) for s in part),
+                ],
+                [op_put(s.key, s.value) if s.value is not None else op_delete(s.key) for s in part],
+            )
+            if not resp.succeeded:
+                raise RestoreRefused(
+                    f"region {region}: a key or its owner changed while rolling forward"
+                )
+    return todo
 
 
 async def _move_past(
@@ -169,11 +214,16 @@ async def settle(
     number_gap: int = NUMBER_GAP,
     writer: str = "restore",
     manifest: Manifest | None = None,
+    archived: ArchivedSince | None = None,
 ) -> Settled:
     """Make a restored etcd safe to serve from (see the module's note), once, before
     anything else writes under ``keys``: ``restored_revision`` is etcd's revision as the
     restore left it, and any key newer than that means a centre (or an earlier settle)
-    is at work: refused with nothing changed."""
+    is at work: refused with nothing changed. ``archived`` is what the archive holds
+    after the backup's revision (at most ``restored_revision``), rolled forward (None:
+    the backup alone)."""
+    if archived is not None and archived.revision > restored_revision:
+        raise ValueError("the archive must be read after a revision the restore holds")
     if number_gap < 0 or not regions:
         raise ValueError("settle needs regions and a number_gap of at least 0")
     restored = restored_revision
@@ -185,9 +235,15 @@ async def settle(
     try:
         record = ownership.now_record("restore", f"{writer}-{stamp}", session.lease_id)
         fences = await _claim_all(client, keys, sorted(regions), record)
-        numbers = await _raise_numbers(client, keys, fences, number_gap)
         first = fences[min(fences)]
+        # Past the floor first: a record written back at a revision the archive already
+        # holds for it would be dropped there when archived again.
         await _move_past(client, keys.restore("revision"), first, session.lease_id, floor)
+        rolled = None
+        if archived is not None:
+            rolled = await _roll_forward(client, keys, fences, archived, restored)
+        known = rolled.numbers if rolled is not None else {}
+        numbers = await _raise_numbers(client, keys, fences, number_gap, known)
         doc: dict[str, object] = {
             "stamp": stamp,
             "writer": writer,
@@ -197,6 +253,12 @@ async def settle(
             "leases_revoked": len(leases),
             "numbers": numbers,
         }
+        if rolled is not None:
+            doc["rolled_forward"] = {
+                **rolled.counts(),
+                "horizons": rolled.horizons,
+                "skipped": len(rolled.skipped),
+            }
         if manifest is not None:
             doc["backup"] = {"taken_at": manifest.taken_at, "revision": manifest.revision}
         compares = [c for f in fences.values() for c in f.compares()]
@@ -217,6 +279,7 @@ async def settle(
             len(leases),
             numbers,
             tuple(sorted(fences)),
+            rolled,
         )
     finally:
         await session.close(revoke=True)  # the regions are free for the centres

@@ -6,6 +6,7 @@ import asyncio
 
 from cluster.archive.base import (
     ArchivedRecord,
+    ArchivedSince,
     ArchiveError,
     ArchiveStore,
     JournalRow,
@@ -16,6 +17,7 @@ __all__ = [
     "ArchiveError",
     "ArchiveStore",
     "ArchivedRecord",
+    "ArchivedSince",
     "JournalRow",
     "RecordVersion",
     "open_archive",

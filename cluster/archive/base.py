@@ -76,6 +76,23 @@ class JournalRow:
     versions: tuple[RecordVersion, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class ArchivedSince:
+    """What the archive holds of etcd's history after one revision (a backup's): what a
+    restore of that backup rolls forward (``cluster.roll_forward``).
+
+    ``versions`` are every record version a journal entry wrote after ``revision``, by
+    revision; ``records`` the final states of entities that left etcd after it (closed
+    work, by revision); ``horizons`` each region's newest archived journal entry after
+    it, as (revision, time): how far its journal reached the archive.
+    """
+
+    revision: int
+    versions: tuple[RecordVersion, ...]
+    records: tuple[ArchivedRecord, ...]
+    horizons: dict[str, tuple[int, float]]
+
+
 class ArchiveStore(Protocol):
     """One archive database. Every method raises :class:`ArchiveError` on failure."""
 
@@ -181,6 +198,9 @@ class ArchiveStore(Protocol):
         """The highest etcd revision the archive holds or was told of (0 when none), and
         when a centre last told it one (0.0 when never): a restore of etcd moves etcd's
         revision past it (cluster/restore.py)."""
+
+    def since(self, revision: int) -> ArchivedSince:
+        """Everything archived of etcd's history after ``revision``, in one read."""
 
     def close(self) -> None:
         """Release the connection."""

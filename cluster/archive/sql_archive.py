@@ -20,7 +20,13 @@ from typing import Any, ClassVar
 import structlog
 
 from cluster.archive.access_log import AccessLogStore
-from cluster.archive.base import ArchivedRecord, ArchiveError, JournalRow, RecordVersion
+from cluster.archive.base import (
+    ArchivedRecord,
+    ArchivedSince,
+    ArchiveError,
+    JournalRow,
+    RecordVersion,
+)
 from cluster.archive.revocations import RevocationStore
 from cluster.archive.schema import (
     CREATE_MIGRATIONS_TABLE,
@@ -469,6 +475,39 @@ class SqlArchive(AccessLogStore, RevocationStore, ABC):
             cur.execute("SELECT MAX(at) FROM etcd_revisions_seen")
             told = float(cur.fetchone()[0] or 0.0)
         return best, told
+
+    def since(self, revision: int) -> ArchivedSince:
+        """Everything archived after ``revision``, read in one transaction. The scans
+        are by revision, which no index covers: a restore's read, not a hot one."""
+        if not isinstance(revision, int) or revision < 0:
+            raise ValueError(f"archive since: revision must be an int >= 0, got {revision!r}")
+        with self._tx("since") as cur:
+            self._require_schema(cur)
+            cur.execute(
+                self._q(
+                    "SELECT key, kind, region, id, revision, at, value FROM record_versions"
+                    " WHERE revision > ? ORDER BY revision, journal_key, key"
+                ),
+                (revision,),
+            )
+            versions = tuple(_version(row) for row in cur.fetchall())
+            cur.execute(
+                self._q(
+                    f"SELECT {_RECORD_COLUMNS} FROM records WHERE revision > ?"
+                    " ORDER BY revision, key"
+                ),
+                (revision,),
+            )
+            records = tuple(_record(row) for row in cur.fetchall())
+            cur.execute(
+                self._q(
+                    "SELECT region, MAX(revision), MAX(at) FROM journal WHERE revision > ?"
+                    " GROUP BY region"
+                ),
+                (revision,),
+            )
+            horizons = {str(r): (int(rev), float(at)) for r, rev, at in cur.fetchall()}
+        return ArchivedSince(revision, versions, records, horizons)
 
     def counts(self) -> dict[str, int]:
         """Rows per table: ``records`` (all kinds), ``records.{kind}`` for each kind,

@@ -157,6 +157,47 @@ def test_the_revision_a_centre_saw_is_kept_at_its_highest(archive):
     assert archive.max_revision() == (600, 1002.0)
 
 
+def test_since_reads_what_a_restore_rolls_forward(archive):
+    """Everything archived after a backup's revision: versions, final states, and how far
+    each region's journal reached (``cluster.roll_forward`` plans from it)."""
+    archive.migrate()
+    archive.put_batch(
+        [record("incidents", "OSL-1", 90, 50.0), record("incidents", "OSL-2", 130, 60.0)],
+        [
+            entry("a", 100.0, 95, version("incidents", "OSL-1", 95, 100.0)),
+            entry(
+                "b",
+                110.0,
+                120,
+                version("units", "U1", 120, 110.0),
+                version("incidents", "OSL-3", 120, 110.0),
+            ),
+            entry("c", 120.0, 125, version("incidents", "OSL-3", 125, 120.0, deleted=True)),
+            entry(
+                "d",
+                115.0,
+                122,
+                version("units", "U9", 122, 115.0, region="innlandet"),
+                region="innlandet",
+            ),
+        ],
+    )
+    got = archive.since(100)
+    assert got.revision == 100
+    assert [(v.id, v.revision, v.value is None) for v in got.versions] == [
+        ("OSL-3", 120, False),
+        ("U1", 120, False),
+        ("U9", 122, False),
+        ("OSL-3", 125, True),
+    ]
+    assert [(r.id, r.revision) for r in got.records] == [("OSL-2", 130)]
+    assert got.horizons == {"oslo": (125, 120.0), "innlandet": (122, 115.0)}
+    later = archive.since(200)
+    assert (later.versions, later.records, later.horizons) == ((), (), {})
+    with pytest.raises(ValueError, match="revision"):
+        archive.since(-1)
+
+
 def test_records_still_live_are_held_until_released(archive):
     archive.migrate()
     old = record("requests", "r-old", 10, 100.0)

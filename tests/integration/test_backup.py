@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from cluster import backup, ownership
+from cluster.archive import ArchivedRecord, ArchivedSince, open_archive
+from cluster.archive.journal import journal_row
 from cluster.errors import ConfigError, FencedError, StoreUnavailableError
 from cluster.etcd import EtcdClient, op_put
 from cluster.etcd_server import EmbeddedEtcd, find_free_port
@@ -169,6 +171,62 @@ async def test_settling_frees_the_regions_and_issues_nothing_the_lost_store_did(
     assert fence is not None and fence.token > restored.lost_max
     await FencedStore(c, keys, writer="o-2").commit(_write(fence, keys, "OSL-113", 113))
     await s.close()
+
+
+async def test_a_restore_rolls_forward_what_the_archive_got_after_the_backup(
+    restored, etcd, tmp_path
+):
+    """The lost store's journal after the backup (OSL-2's creation), archived as a
+    centre's archiver does, and two incidents closed and archived since: OSL-1, live in
+    the backup, and OSL-000040, never in it. Settling writes OSL-2 back, removes OSL-1
+    (read from the archive from then on) and numbers past OSL-000040."""
+    c, keys = restored.client, restored.keys
+    after = restored.manifest.revision
+    journal, _ = await etcd.get_prefix(keys.journal_prefix("oslo"))
+    rows = [journal_row(keys, j.key, j.value, j.mod_revision) for j in journal]
+    assert [v.id for r in rows if r.revision > after for v in r.versions] == ["OSL-2"]
+
+    def closed(id_: str, revision: int) -> ArchivedRecord:
+        value = json.dumps({"id": id_, "status": "closed"}).encode()
+        key = keys.incident("oslo", id_).decode()
+        return ArchivedRecord(key, "incidents", "oslo", id_, revision, 1.0, value)
+
+    archive = open_archive(f"sqlite:///{tmp_path / 'archive.db'}")
+    archive.migrate()
+    archive.put_batch([closed("OSL-1", restored.lost_max), closed("OSL-000040", after + 5)], rows)
+    since = archive.since(after)
+    archive.close()
+
+    settled = await settle(
+        c,
+        keys,
+        ["oslo"],
+        restored_revision=restored.revision,
+        floor=restored.lost_max,
+        number_gap=10,
+        archived=since,
+    )
+    back = await c.get(keys.incident("oslo", "OSL-2"))
+    assert back is not None and json.loads(back.value) == {"id": "OSL-2"}
+    assert back.mod_revision > restored.lost_max  # above every revision the archive holds
+    assert await c.get(keys.incident("oslo", "OSL-1")) is None
+    assert await c.get(keys.incident("oslo", "OSL-000012")) is not None  # untouched
+    assert settled.numbers == {"oslo": (40, 50)}
+    assert settled.rolled is not None
+    assert settled.rolled.counts() == {"written": {"incidents": 1}, "removed": {"incidents": 1}}
+    assert set(settled.rolled.horizons) == {"oslo"}
+    kept = json.loads((await c.get(keys.restore(settled.stamp))).value)
+    assert kept["rolled_forward"]["written"] == {"incidents": 1}
+    # An archive read after a revision the restore does not hold cannot be planned from.
+    with pytest.raises(ValueError, match="archive"):
+        await settle(
+            c,
+            keys,
+            ["oslo"],
+            restored_revision=restored.revision,
+            floor=0,
+            archived=ArchivedSince(restored.revision + 1, (), (), {}),
+        )
 
 
 async def test_a_paused_writer_of_the_lost_store_cannot_write_on_a_token_issued_again(restored):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from amk.dispatch.v1 import dispatch_pb2 as pb
 from clients.client import AmkClient
 from cluster.archive import open_archive
 from cluster.etcd_server import find_free_port
@@ -66,17 +67,40 @@ def _archive_told_after(home: Path, taken_at: float) -> int:
         archive.close()
 
 
-def test_a_cluster_restored_from_a_backup_serves_what_the_backup_held(tmp_path: Path) -> None:
+def _archived(home: Path, closed_id: str, created_id: str) -> None:
+    """Wait until the archive holds ``closed_id``'s final state and the journal entry
+    that created ``created_id`` (each archiver pass: 5 s)."""
+    archive = open_archive(f"sqlite://{(home / 'archive.db').resolve()}")
+    try:
+        deadline = time.monotonic() + 60
+        while not (
+            archive.get_record("incidents", closed_id) is not None
+            and archive.history("incidents", created_id)
+        ):
+            assert time.monotonic() < deadline, "the archive did not get the work"
+            time.sleep(0.5)
+    finally:
+        archive.close()
+
+
+def test_a_cluster_restored_from_a_backup_serves_what_the_backup_and_archive_held(
+    tmp_path: Path,
+) -> None:
+    """Closed work and the journal go to the archive at once here (hold 0): what the
+    lost store did after the backup is rolled forward from it, unless asked not to."""
     home = tmp_path / "home"
     home.mkdir()
     (home / "amk.toml").write_text(
         f"etcd_client_port = {find_free_port()}\netcd_peer_port = {find_free_port()}\n"
+        "archive_hold_s = 0.0\njournal_hold_s = 0.0\n"
     )
     gateway = f"127.0.0.1:{find_free_port()}"
     proc = _up(home, gateway)
     try:
         with AmkClient([gateway], timeout_s=10) as client:
             kept = client.create_incident(region="oslo", lat=59.91, lon=10.75)
+            closed = client.create_incident(region="oslo", lat=59.90, lon=10.74)
+            client.triage_incident(closed.id, "A.11.01")
             out = _amk(home, gateway, "etcd", "backup", "--out", str(tmp_path / "b"), "--json")
             assert out.returncode == 0, out.stderr
             manifest = json.loads(out.stdout)
@@ -87,7 +111,9 @@ def test_a_cluster_restored_from_a_backup_serves_what_the_backup_held(tmp_path: 
             assert (
                 verified["keys"]["incidents"] >= 1 and verified["revision"] >= manifest["revision"]
             )
-            lost = client.create_incident(region="oslo", lat=59.92, lon=10.76)
+            client.change_incident_status(closed.id, "closed")  # archived, then gone
+            later = client.create_incident(region="oslo", lat=59.92, lon=10.76)
+        _archived(home, closed.id, later.id)
         # The centres' archivers tell the archive etcd's revision every pass (5 s).
         seen = _archive_told_after(home, manifest["taken_at"])
         refused = _amk(home, gateway, "etcd", "restore", "--from", str(tmp_path / "b"))
@@ -116,25 +142,37 @@ def test_a_cluster_restored_from_a_backup_serves_what_the_backup_held(tmp_path: 
     assert _listing(home) == before  # no etcd.restoring left
     assert sorted(str(p.relative_to(home)) for p in (home / "etcd").rglob("*")) == old
 
+    # The backup alone: what came after it is not written back.
+    out = _amk(home, gateway, *restore, "--no-roll-forward", "--json")
+    assert out.returncode == 0, out.stdout + out.stderr
+    alone = json.loads(out.stdout)
+    assert alone["rolled_forward"] is None
+    assert alone["numbers"]["oslo"]["restored"] == manifest["counters"]["oslo"]
+    assert Path(alone["old_data"]).is_dir()  # the old data kept, not deleted
+    assert set(_listing(home)) - set(before) == {Path(alone["old_data"]).name}
+
     out = _amk(home, gateway, *restore, "--json")
     assert out.returncode == 0, out.stdout + out.stderr
     report = json.loads(out.stdout)
+    rolled = report["rolled_forward"]
+    assert rolled["written"]["incidents"] >= 1 and rolled["removed"] == {"incidents": 1}
+    assert "oslo" in rolled["horizons"] and rolled["skipped"] == []
     restored = report["numbers"]["oslo"]["restored"]
-    assert restored == manifest["counters"]["oslo"]
+    assert restored == int(later.id.split("-")[-1])  # the archive's, above the counter
     assert report["numbers"]["oslo"]["now"] == restored + 1000
-    assert report["moved_past"] >= seen + 500 > lost.revision
+    assert report["moved_past"] >= seen + 500 > later.revision
     assert report["revision"] > report["moved_past"] and report["leases_revoked"] >= 1
-    assert Path(report["old_data"]).is_dir()  # the old data kept, not deleted
-    assert set(_listing(home)) - set(before) == {Path(report["old_data"]).name}
 
     proc = _up(home, gateway)
     try:
         with AmkClient([gateway], timeout_s=10) as client:
             assert client.get_incident(kept.id).id == kept.id
-            with pytest.raises(Exception, match=r"NOT_FOUND|not found"):
-                client.get_incident(lost.id)
+            assert client.get_incident(later.id).id == later.id  # rolled forward
+            # Closed after the backup: read from the archive, not open again.
+            assert client.get_incident(closed.id).status == pb.INCIDENT_STATUS_CLOSED
+            listed = {i.id for i in client.list_incidents(regions="oslo")}
+            assert kept.id in listed and later.id in listed and closed.id not in listed
             new = client.create_incident(region="oslo", lat=59.93, lon=10.77)
-            assert new.id not in (kept.id, lost.id)
             assert int(new.id.split("-")[-1]) == restored + 1000 + 1, new.id
     finally:
         stop_up(proc)
