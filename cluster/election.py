@@ -92,11 +92,14 @@ class Election:
         """The current holder (its token is the key's mod revision), or None."""
         return await read_owner_key(self.client, self.key, self.label)
 
-    async def wait_change(self, token: int) -> None:
-        """Return once the key no longer carries ``token`` (deleted or rewritten); at
-        once if it already does not."""
+    async def wait_change(self, holder: Fence) -> None:
+        """Return once the key no longer holds ``holder`` (deleted or rewritten); at once
+        if it already does not. Held means the claim's revision *and* its record: after
+        an etcd restore another claim can land on the same revision (see
+        :mod:`cluster.ownership`), and a host waiting on the revision alone would go on
+        serving a region it lost."""
         kvs, rev = await self.client.range(self.key)
-        if not kvs or kvs[0].mod_revision != token:
+        if not holder.held_in(kvs[0] if kvs else None):
             return
         # Every put gives the key a new mod revision, so any event is a change.
         await self._next_event(rev + 1, lambda _ev: True)

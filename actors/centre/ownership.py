@@ -127,7 +127,7 @@ class RegionOwnership:
 
     async def _serve_until_lost(self, region: str, host: RegionHost, election: Election) -> None:
         """Serve until the owner key no longer carries this host's token, then drop it."""
-        await election.wait_change(host.fence.token)
+        await election.wait_change(host.fence)
         if self.core.hosts.get(region) is host:
             self.drop(region, "owner key changed")
         if self.core.hosts.get(region) is host:  # kept in test-only unfenced mode
@@ -142,10 +142,10 @@ class RegionOwnership:
         core = self.core
         wait = core.config.auto_handback_after_s
         if wait is None or core.line(region)[0] != core.seat:
-            await election.wait_change(holder.token)
+            await election.wait_change(holder.fence(election.key))
             return
         try:
-            await asyncio.wait_for(election.wait_change(holder.token), wait)
+            await asyncio.wait_for(election.wait_change(holder.fence(election.key)), wait)
             return
         except TimeoutError:
             pass

@@ -43,7 +43,7 @@ import structlog
 
 from cluster.config import ClusterConfig
 from cluster.errors import AmkError
-from cluster.etcd import EtcdClient, cmp_create_revision, op_put
+from cluster.etcd import EtcdClient, cmp_create_revision, cmp_value, op_put
 from cluster.keys import Keys
 from cluster.sites import heartbeat_key, heartbeats_prefix, site_key
 
@@ -138,22 +138,25 @@ class SiteWatch:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
 
-    async def _site_token(self) -> int:
-        """The create revision of this site's key (0: not registered now)."""
+    async def _site_token(self) -> tuple[int, bytes]:
+        """The create revision of this site's key and the record its registration wrote
+        ((0, b""): not registered now). A beat compares both: after an etcd restore
+        another registration could be created at the same revision."""
         kv = await self.client.get(site_key(self.keys, self.site))
-        return kv.create_revision if kv is not None else 0
+        return (kv.create_revision, kv.value) if kv is not None else (0, b"")
 
     async def _beat(self) -> None:
         key = heartbeat_key(self.keys, self.site)
-        token = 0
+        site = site_key(self.keys, self.site)
+        token, record = 0, b""
         while True:
             try:
                 if not token:
-                    token = await self._site_token()
+                    token, record = await self._site_token()
                 if token:
                     value = json.dumps({"site": self.site, "seq": self.beats, "at": time.time()})
                     resp = await self.client.txn(
-                        [cmp_create_revision(site_key(self.keys, self.site), token)],
+                        [cmp_create_revision(site, token), cmp_value(site, record)],
                         [op_put(key, value.encode())],
                         timeout_s=self.config.site_silence_s,
                     )

@@ -81,24 +81,38 @@ async def test_campaign_refuses_a_record_without_a_lease(etcd, prefix):
 async def test_wait_change_returns_when_the_holder_resigns(etcd, prefix, new_record):
     election = Election.for_region(etcd, Keys(prefix), "oslo")
     fence = await win(election, await new_record("oslo"))
-    waiter = asyncio.create_task(election.wait_change(fence.token))
+    waiter = asyncio.create_task(election.wait_change(fence))
     await still_waiting(waiter)
     assert await election.resign(fence) is True
     await asyncio.wait_for(waiter, BOUND_S)
     assert await election.owner() is None
     # A token the key no longer carries: at once.
-    await asyncio.wait_for(election.wait_change(fence.token), BOUND_S)
+    await asyncio.wait_for(election.wait_change(fence), BOUND_S)
 
 
 async def test_wait_change_returns_when_the_key_is_handed_over(etcd, prefix, new_record):
     election = Election.for_region(etcd, Keys(prefix), "oslo")
     fence = await win(election, await new_record("oslo"))
-    waiter = asyncio.create_task(election.wait_change(fence.token))
+    waiter = asyncio.create_task(election.wait_change(fence))
     await still_waiting(waiter)
     new = await election.hand_over(fence, await new_record("innlandet"))
     await asyncio.wait_for(waiter, BOUND_S)
     # The new holder's token is being waited on afresh.
-    waiter = asyncio.create_task(election.wait_change(new.token))
+    waiter = asyncio.create_task(election.wait_change(new))
+    await still_waiting(waiter)
+    waiter.cancel()
+
+
+async def test_wait_change_returns_for_another_claims_record_at_the_same_revision(
+    etcd, prefix, new_record
+):
+    """After an etcd restore a new claim can land on a revision an old one had: the old
+    holder must see that as a change, not as its own key."""
+    election = Election.for_region(etcd, Keys(prefix), "oslo")
+    fence = await win(election, await new_record("oslo"))
+    other = Fence(fence.region, fence.key, fence.token, (await new_record("oslo")).encode())
+    await asyncio.wait_for(election.wait_change(other), BOUND_S)
+    waiter = asyncio.create_task(election.wait_change(fence))
     await still_waiting(waiter)
     waiter.cancel()
 
