@@ -1,5 +1,5 @@
-"""``amk etcd backup`` and ``amk etcd restore``: the live state's backup, and bringing the
-embedded etcd back from one (:mod:`cluster.backup`, :mod:`cluster.restore`).
+"""``amk etcd backup``, ``verify``, ``restore`` and ``settle``: the live state's backup,
+and bringing etcd back from one (:mod:`cluster.backup`, :mod:`cluster.restore`).
 
 The restore is for the embedded etcd of this state folder (``amk up`` without
 ``--etcd``), with the cluster stopped (it takes ``amk up``'s lock on the folder). It
@@ -9,8 +9,9 @@ data folder beside the old one with etcd's own tool, starts that etcd on a priva
 nobody else knows, settles it and stops it. Only then is the old folder moved aside
 (never deleted) and the new one put in its place: a failure leaves the old one as it
 was, and a restore can simply be run again.
-For a three- or five-member etcd, restore the members by etcd's procedure; settling
-them from here is not built (:func:`cluster.restore.settle` is what it would call).
+For a three- or five-member etcd, restore the members by etcd's procedure, then
+``amk etcd settle --from FOLDER --etcd ...`` settles them the same way before the
+cluster starts.
 """
 
 from __future__ import annotations
@@ -295,6 +296,80 @@ def cmd_etcd_restore(ctx: Context) -> int:
     return EXIT_OK
 
 
+def cmd_etcd_settle(ctx: Context) -> int:
+    """Settle an etcd whose members were restored from a backup by etcd's own procedure
+    (a three- or five-member etcd: ``etcdctl snapshot restore`` on each member with the
+    whole member list, then every member started), before any centre starts: what
+    ``amk etcd restore`` does for the embedded etcd once its new folder is made. It
+    refuses, with nothing changed, if anything under our prefix was written after the
+    snapshot's revision (a centre at work, or a settle done already) or if a region is
+    held, and if the etcd is behind the backup (not restored from it)."""
+    import asyncio
+
+    from cluster import backup
+    from cluster.config import ClusterConfig
+    from cluster.errors import AmkError, ConfigError, StoreUnavailableError
+    from cluster.etcd_tls import etcd_client_for
+    from cluster.keys import Keys
+    from cluster.logs import configure as configure_logs
+    from cluster.restore import RestoreRefused, Settled, settle, snapshot_revision
+
+    configure_logs("warning")
+    if ctx.args.number_gap < 0 or ctx.args.revision_margin < 0:
+        raise ValueError("--number-gap and --revision-margin must be 0 or more")
+    folder = Path(ctx.args.source)
+    config = ClusterConfig.load()
+    manifest = backup.check(folder)
+    if manifest.prefix != config.key_prefix:
+        raise ConfigError(
+            f"the backup is of prefix {manifest.prefix}, this cluster's is {config.key_prefix}"
+        )
+    if not (ctx.args.etcd or config.etcd_endpoints):
+        raise ConfigError(
+            "this cluster uses the embedded etcd: amk etcd restore restores and settles it"
+        )
+    endpoints = etcd_endpoints(ctx.args.etcd, config)
+    restored = snapshot_revision(folder)
+    try:
+        floor, archived = _from_archive(ctx, config, manifest)
+    except ConfigError:
+        raise
+    except AmkError as exc:  # the archive does not answer
+        return _fail(
+            f"UNAVAILABLE: the archive: {exc.message}; give --revision-floor", EXIT_UNAVAILABLE
+        )
+
+    async def run() -> Settled:
+        client = etcd_client_for(config, endpoints)
+        try:
+            now = await client.revision()
+            if now < restored:
+                raise RestoreRefused(
+                    f"etcd is at revision {now}, before the backup's snapshot ({restored}): "
+                    "it was not restored from this backup"
+                )
+            return await settle(
+                client,
+                Keys(config.key_prefix),
+                [r.id for r in config.seed.regions],
+                restored_revision=restored,
+                floor=max(floor, manifest.revision),
+                number_gap=ctx.args.number_gap,
+                writer=f"amk-settle@{socket.gethostname()}",
+                manifest=manifest,
+                archived=archived,
+            )
+        finally:
+            await client.close()
+
+    try:
+        settled = asyncio.run(run())
+    except StoreUnavailableError as exc:
+        return _fail(f"UNAVAILABLE: {exc.message}", EXIT_UNAVAILABLE)
+    _show(ctx, settled, manifest, None)
+    return EXIT_OK
+
+
 def _rolled(s: Any) -> dict[str, Any] | None:
     if s.rolled is None:
         return None
@@ -365,9 +440,7 @@ def add_backup_commands(
     etcd_actions: argparse._SubParsersAction[argparse.ArgumentParser],
     command: Callable[..., argparse.ArgumentParser],
 ) -> None:
-    """``amk etcd backup``, ``amk etcd verify`` and ``amk etcd restore``."""
-    from cluster.restore import NUMBER_GAP, REVISION_MARGIN  # the defaults, in one place
-
+    """``amk etcd backup``, ``verify``, ``restore`` and ``settle``."""
     b = command(etcd_actions, "backup", cmd_etcd_backup, "snapshot etcd into a new folder")
     b.add_argument("--out", required=True, metavar="FOLDER", help="a new folder for it")
     b.add_argument("--etcd", metavar="HOST:PORT,...", help="as for defrag")
@@ -385,6 +458,22 @@ def add_backup_commands(
         "bring the embedded etcd back from a backup (the cluster stopped)",
     )
     r.add_argument("--from", dest="source", required=True, metavar="FOLDER")
+    _settle_options(r)
+    st = command(
+        etcd_actions,
+        "settle",
+        cmd_etcd_settle,
+        "settle an etcd whose members were restored from a backup by etcd's procedure",
+    )
+    st.add_argument("--from", dest="source", required=True, metavar="FOLDER")
+    st.add_argument("--etcd", metavar="HOST:PORT,...", help="the restored members")
+    _settle_options(st)
+
+
+def _settle_options(r: argparse.ArgumentParser) -> None:
+    """What a restore's settling takes, for ``restore`` and ``settle`` alike."""
+    from cluster.restore import NUMBER_GAP, REVISION_MARGIN  # the defaults, in one place
+
     r.add_argument(
         "--number-gap",
         type=int,

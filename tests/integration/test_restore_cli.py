@@ -15,7 +15,10 @@ import pytest
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from clients.client import AmkClient
 from cluster.archive import open_archive
-from cluster.etcd_server import find_free_port
+from cluster.etcd_server import EmbeddedEtcd, find_free_port
+from cluster.etcd_tls import identity_files
+from cluster.restore import restore_data_dir
+from tests.helpers import session_pki
 from tests.integration.processes import start_up, stop_up
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(400)]
@@ -81,6 +84,37 @@ def _archived(home: Path, closed_id: str, created_id: str) -> None:
             time.sleep(0.5)
     finally:
         archive.close()
+
+
+def _settle_elsewhere(home: Path, gateway: str, tmp_path: Path, expected: dict) -> None:
+    """``amk etcd settle`` on an etcd restored by hand from the backup in ``tmp_path/b``;
+    then again, refused with nothing changed."""
+    peer = find_free_port()
+    restore_data_dir(
+        tmp_path / "b", tmp_path / "other", name="other", peer_url=f"https://127.0.0.1:{peer}"
+    )
+    server = EmbeddedEtcd(
+        tmp_path / "other",
+        tls=identity_files(session_pki(), "server"),  # the suite's amk runs on AMK_PKI
+        client_port=find_free_port(),
+        peer_port=peer,
+        name="other",
+        log_file=tmp_path / "other.log",
+    ).start()
+    try:
+        settle = ("etcd", "settle", "--from", str(tmp_path / "b"), "--etcd", server.endpoint)
+        out = _amk(home, gateway, *settle, "--revision-margin", "500", "--json")
+        assert out.returncode == 0, out.stdout + out.stderr
+        got = json.loads(out.stdout)
+        for field in ("numbers", "rolled_forward", "moved_past", "backup_taken_at"):
+            assert got[field] == expected[field], field
+        again = _amk(home, gateway, *settle, "--json")
+        assert again.returncode == 2 and "written since the restore" in again.stderr
+        assert not again.stdout
+        embedded = _amk(home, gateway, "etcd", "settle", "--from", str(tmp_path / "b"))
+        assert embedded.returncode == 2 and "amk etcd restore" in embedded.stderr
+    finally:
+        server.stop()
 
 
 def test_a_cluster_restored_from_a_backup_serves_what_the_backup_and_archive_held(
@@ -162,6 +196,10 @@ def test_a_cluster_restored_from_a_backup_serves_what_the_backup_and_archive_hel
     assert report["numbers"]["oslo"]["now"] == restored + 1000
     assert report["moved_past"] >= seen + 500 > later.revision
     assert report["revision"] > report["moved_past"] and report["leases_revoked"] >= 1
+
+    # The same backup restored by etcd's own procedure into an etcd of its own (as each
+    # member of a three-member etcd would be), then settled from here: the same result.
+    _settle_elsewhere(home, gateway, tmp_path, report)
 
     proc = _up(home, gateway)
     try:
