@@ -33,6 +33,11 @@ from clients.cli_base import (
     etcd_endpoints,
 )
 
+NO_ARCHIVE = (
+    "to restore the backup alone without it, give --revision-floor (above the lost "
+    "store's last revision) and --no-roll-forward"
+)
+
 
 def _fail(message: str, code: int = EXIT_BAD_REQUEST) -> int:
     print(f"error: {message}", file=sys.stderr)
@@ -130,8 +135,9 @@ def cmd_etcd_verify(ctx: Context) -> int:
 
 def _from_archive(ctx: Context, config: Any, manifest: Any) -> tuple[int, Any]:
     """The revision to move past, and what the archive holds after the backup (None with
-    ``--no-roll-forward``, or when the archive does not answer and ``--revision-floor``
-    was given: then the backup alone is restored).
+    ``--no-roll-forward``: the backup alone). An archive that does not answer stops the
+    restore unless both ``--revision-floor`` and ``--no-roll-forward`` are given: what
+    the archive holds cannot be rolled forward once the centres write again.
 
     The floor is the highest revision the archive holds or its archivers last saw plus
     ``--revision-margin`` (refused when the archive heard nothing since before the
@@ -152,7 +158,7 @@ def _from_archive(ctx: Context, config: Any, manifest: Any) -> tuple[int, Any]:
         finally:
             archive.close()
     except AmkError:
-        if given is None:
+        if given is None or not ctx.args.no_roll_forward:
             raise
         return int(given), None  # the operator's figure alone: the archive does not answer
     if given is not None:
@@ -229,7 +235,7 @@ def cmd_etcd_restore(ctx: Context) -> int:
             raise
         except AmkError as exc:  # the archive does not answer
             return _fail(
-                f"UNAVAILABLE: the archive: {exc.message}; give --revision-floor",
+                f"UNAVAILABLE: the archive: {exc.message}; {NO_ARCHIVE}",
                 EXIT_UNAVAILABLE,
             )
         data = config.home / "etcd"
@@ -335,9 +341,7 @@ def cmd_etcd_settle(ctx: Context) -> int:
     except ConfigError:
         raise
     except AmkError as exc:  # the archive does not answer
-        return _fail(
-            f"UNAVAILABLE: the archive: {exc.message}; give --revision-floor", EXIT_UNAVAILABLE
-        )
+        return _fail(f"UNAVAILABLE: the archive: {exc.message}; {NO_ARCHIVE}", EXIT_UNAVAILABLE)
 
     async def run() -> Settled:
         client = etcd_client_for(config, endpoints)
@@ -430,7 +434,10 @@ def _show_rolled(rolled: Any, regions: Sequence[str]) -> None:
                 f"    {region}: its journal reached the archive up to {when} (revision {revision})"
             )
         else:
-            print(f"    {region}: no journal entry after the backup in the archive")
+            print(
+                f"    {region}: no journal entry after the backup in the archive (quiet, "
+                "or its archiver behind: its numbers since rest on the gap alone)"
+            )
     if rolled.skipped:
         print(f"    {len(rolled.skipped)} record(s) of regions not served here left out")
     print("  what the archive had not yet got (the journal's last journal_hold_s) is lost")

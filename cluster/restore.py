@@ -70,7 +70,6 @@ NUMBER_GAP = 1000  # incident numbers skipped per region: more than a backup int
 # pass tells it, every 5 s): amk etcd restore's default margin over the archive's figure.
 REVISION_MARGIN = 20000
 BUMP_WINDOW = 64  # revision-moving writes in flight at once
-ROLL_SLICE = 60  # keys per roll-forward transaction (etcd allows 128 operations)
 LEASE_TTL_S = 10
 # The compaction point is set at once; etcd drops the old revisions in the background.
 COMPACT_TIMEOUT_S = 30.0
@@ -170,9 +169,7 @@ async def _roll_forward(
     live = {kv.key: kv.mod_revision for kv in kvs if roll_forward.rolled_key(keys, kv.key)}
     todo = roll_forward.plan(since, restored, live, fences, keys)
     for region in sorted({s.region for s in todo.steps}):
-        steps = [s for s in todo.steps if s.region == region]
-        for i in range(0, len(steps), ROLL_SLICE):
-            part = steps[i : i + ROLL_SLICE]
+        for part in roll_forward.slices([s for s in todo.steps if s.region == region]):
             resp = await client.txn(
                 [
                     *fences[region].compares(),

@@ -14,22 +14,26 @@ backup and that horizon.
 :func:`plan` takes, for each entity key, the newest thing the archive knows after the
 backup: a journaled version (its value, or a deletion) or the entity's archived final
 state (it left etcd: deleted here, and read from the archive as before). Ties go to
-the archived state, which left etcd after the version that wrote it. Keys are taken
-one by one, so two keys may be at different moments: each region's journal reaches
-the archive on its own archiver's passes, and an entity written by commands of two
-regions is at the newer of the two. What the archive never got (the last hour or so) is
-lost, as before; the restore says how far each region's journal reached.
+the archived state, which left etcd after the version that wrote it; among versions of
+one revision (one group commit) the later entry wins, as in etcd. An entity lives at one
+key: where it moved region (a lent unit, a handed-over incident) and the archive lacks
+the entry that deleted its old key, the newest put among its keys is kept and the
+others removed. Entities are taken one by one, so two may stand at different moments:
+each region's journal reaches the archive on its own archiver's passes. What the archive
+never got (each region's journal after its horizon, about the last hour) is lost, as
+before; the restore says how far each region's journal reached.
 
 Not rolled forward: a region's own keys (owner, takeover, call sharing: see
 :func:`rolled_key`), major incidents (their own keys and owners), counters
 (raised past every number the archive knows, below), idempotency records (a request
-retried after the restore is taken as new), and entities of regions this cluster does
-not serve (listed as skipped).
+retried after the restore is taken as new: clients give up on a request id within a
+minute, a restore takes longer), and entities of regions this cluster does not serve
+(listed as skipped).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from cluster.archive.base import ArchivedSince
@@ -37,6 +41,8 @@ from cluster.keys import Keys
 
 INCIDENTS = "incidents"
 REGIONS = "regions"  # a region's own keys: owner, takeover, call sharing
+ROLL_SLICE = 60  # keys per roll-forward transaction (etcd allows 128 operations)
+ROLL_SLICE_BYTES = 512 * 1024  # and bytes: a third of etcd's default request limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,32 +106,69 @@ def plan(
     revision before its snapshot): what the restored store already has is left out."""
     if since.revision > restored:
         raise ValueError(f"the archive was read after {since.revision}, past {restored}")
-    newest: dict[str, tuple[int, int, bytes | None]] = {}  # key -> (revision, rank, value)
+    # Each key's last event, in the order etcd applied them: (revision, rank, n, value).
+    # rank: a version (0) yields to the archived final state (1) at the same revision;
+    # n keeps the applied order among equals (a later put of a key in one batch wins).
+    last: dict[bytes, tuple[int, int, int, bytes | None]] = {}
+    names: dict[bytes, tuple[str, str, str]] = {}  # key -> (kind, region, id)
     numbers: dict[str, int] = {}
-    # rank: a version (0) yields to the archived final state (1) at the same revision.
-    events = [(v.key, v.kind, v.region, v.id, v.revision, 0, v.value) for v in since.versions]
-    events += [(r.key, r.kind, r.region, r.id, r.revision, 1, None) for r in since.records]
-    ids: dict[str, tuple[str, str, str]] = {}
-    for key, kind, region, id_, revision, rank, value in events:
-        if revision <= restored:
-            continue  # the backup has it (or newer)
-        if kind == INCIDENTS:
-            numbers[region] = max(numbers.get(region, 0), incident_number(id_))
-        parsed = rolled_key(keys, key.encode())
-        if parsed is None:
-            continue
-        ids[key] = parsed
-        if (revision, rank) > newest.get(key, (0, -1, None))[:2]:
-            newest[key] = (revision, rank, value)
+    events = [(v.key.encode(), v.revision, 0, v.value) for v in since.versions]
+    events += [(r.key.encode(), r.revision, 1, None) for r in since.records]
+    for n, (key, revision, rank, value) in enumerate(events):
+        name = rolled_key(keys, key)
+        if revision <= restored or name is None:
+            continue  # the backup has it (or newer); or not a key rolled forward
+        names[key] = name
+        if name[0] == INCIDENTS:
+            numbers[name[1]] = max(numbers.get(name[1], 0), incident_number(name[2]))
+        if key not in last or (revision, rank, n) > last[key][:3]:
+            last[key] = (revision, rank, n, value)
+    for key in live:
+        if (name := rolled_key(keys, key)) is not None:
+            names[key] = name
+    # One entity, one key: a unit lent to another region, or an incident handed over,
+    # moves (its old key deleted in the same entry). Where the archive lacks the entry
+    # that deleted an old key, that key must not stay beside the newer one: the newest
+    # put among the entity's keys (a live one counts as the backup's) is where it is.
+    entities: dict[tuple[str, str], list[bytes]] = {}
+    for key, (kind, _region, id_) in names.items():
+        entities.setdefault((kind, id_), []).append(key)
     steps: list[Step] = []
     skipped: list[str] = []
-    for key, (revision, _rank, value) in newest.items():
-        kind, region, id_ = ids[key]
-        if region not in regions:
-            skipped.append(key)
-            continue
-        if value is None and key.encode() not in live:
-            continue  # gone already: nothing to remove
-        steps.append(Step(key.encode(), kind, region, id_, revision, value))
+    for (kind, id_), where in sorted(entities.items()):
+        changed = [last[k][0] for k in where if k in last]
+        if not changed:
+            continue  # nothing after the backup
+        puts = [(last[k][:3], k) for k in where if k in last and last[k][3] is not None]
+        puts += [((live[k], -1, -1), k) for k in where if k in live and k not in last]
+        home = max(puts)[1] if puts else None
+        for key in sorted(where):
+            if key == home and key in last:
+                revision, value = last[key][0], last[key][3]
+            elif key != home and key in live:
+                # deleted, archived, or moved on since the backup
+                revision, value = last[key][0] if key in last else max(changed), None
+            else:
+                continue  # as the backup has it, or gone already
+            region = names[key][1]
+            if region not in regions:
+                skipped.append(key.decode())
+                continue
+            steps.append(Step(key, kind, region, id_, revision, value))
     steps.sort(key=lambda s: (s.region, s.key))
     return Plan(tuple(steps), numbers, tuple(sorted(skipped)), dict(since.horizons))
+
+
+def slices(steps: Sequence[Step]) -> list[list[Step]]:
+    """Steps in transactions etcd takes: at most ``ROLL_SLICE`` keys (operations) and
+    ``ROLL_SLICE_BYTES`` of keys and values (etcd refuses a request over 1.5 MiB)."""
+    out: list[list[Step]] = []
+    size = 0
+    for step in steps:
+        n = len(step.key) + len(step.value or b"")
+        if not out or len(out[-1]) >= ROLL_SLICE or (out[-1] and size + n > ROLL_SLICE_BYTES):
+            out.append([])
+            size = 0
+        out[-1].append(step)
+        size += n
+    return out

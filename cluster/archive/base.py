@@ -81,8 +81,9 @@ class ArchivedSince:
     """What the archive holds of etcd's history after one revision (a backup's): what a
     restore of that backup rolls forward (``cluster.roll_forward``).
 
-    ``versions`` are every record version a journal entry wrote after ``revision``, by
-    revision; ``records`` the final states of entities that left etcd after it (closed
+    ``versions`` are every record version a journal entry wrote after ``revision``, in
+    the order etcd applied them (by revision, then by journal entry within one group
+    commit); ``records`` the final states of entities that left etcd after it (closed
     work, by revision); ``horizons`` each region's newest archived journal entry after
     it, as (revision, time): how far its journal reached the archive.
     """

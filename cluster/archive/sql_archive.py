@@ -485,12 +485,12 @@ class SqlArchive(AccessLogStore, RevocationStore, ABC):
             self._require_schema(cur)
             cur.execute(
                 self._q(
-                    "SELECT key, kind, region, id, revision, at, value FROM record_versions"
-                    " WHERE revision > ? ORDER BY revision, journal_key, key"
+                    "SELECT key, kind, region, id, revision, at, value, journal_key"
+                    " FROM record_versions WHERE revision > ?"
                 ),
                 (revision,),
             )
-            versions = tuple(_version(row) for row in cur.fetchall())
+            rows = cur.fetchall()
             cur.execute(
                 self._q(
                     f"SELECT {_RECORD_COLUMNS} FROM records WHERE revision > ?"
@@ -507,6 +507,11 @@ class SqlArchive(AccessLogStore, RevocationStore, ABC):
                 (revision,),
             )
             horizons = {str(r): (int(rev), float(at)) for r, rev, at in cur.fetchall()}
+        # The order etcd applied them in: by revision, then by the journal key's stamp
+        # (time, writer, sequence), which within one group commit is the batch's order,
+        # whatever region's journal each entry went to; a later put of a key wins.
+        rows.sort(key=lambda r: (int(r[4]), str(r[7]).rsplit("/", 1)[-1], r[0]))
+        versions = tuple(_version(row[:7]) for row in rows)
         return ArchivedSince(revision, versions, records, horizons)
 
     def counts(self) -> dict[str, int]:

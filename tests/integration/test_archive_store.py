@@ -192,7 +192,25 @@ def test_since_reads_what_a_restore_rolls_forward(archive):
     ]
     assert [(r.id, r.revision) for r in got.records] == [("OSL-2", 130)]
     assert got.horizons == {"oslo": (125, 120.0), "innlandet": (122, 115.0)}
-    later = archive.since(200)
+    # Two entries of one group commit (one revision) in two regions' journals: applied
+    # in the batch's order (the stamps), not the journal keys' regions' order.
+    archive.put_batch(
+        [],
+        [
+            entry(
+                "00000000000000000300-w-00000001", 130.0, 300, version("units", "U5", 300, 130.0)
+            ),
+            entry(
+                "00000000000000000300-w-00000002",
+                130.0,
+                300,
+                version("units", "U5", 300, 131.0, region="oslo"),
+                region="innlandet",
+            ),
+        ],
+    )
+    assert [v.at for v in archive.since(299).versions] == [130.0, 131.0]
+    later = archive.since(400)
     assert (later.versions, later.records, later.horizons) == ((), (), {})
     with pytest.raises(ValueError, match="revision"):
         archive.since(-1)

@@ -7,7 +7,7 @@ import pytest
 
 from cluster.archive.base import ArchivedRecord, ArchivedSince, RecordVersion
 from cluster.keys import Keys
-from cluster.roll_forward import incident_number, plan
+from cluster.roll_forward import ROLL_SLICE, ROLL_SLICE_BYTES, Step, incident_number, plan, slices
 
 KEYS = Keys()
 REGIONS = ("oslo", "innlandet")
@@ -164,3 +164,85 @@ def test_the_archive_read_from_an_earlier_revision_skips_what_the_restore_holds(
 def test_incident_number():
     assert incident_number("OSL-000123") == 123
     assert incident_number("no-number") == 0
+
+
+def test_within_one_revision_the_later_entry_of_the_batch_wins():
+    """One group commit may put a key twice (two commands' entries): etcd keeps the last."""
+    got = plan(
+        since(
+            100,
+            [
+                version("units", "U1", 120, b'{"status":"first"}'),
+                version("units", "U1", 120, b'{"status":"second"}'),
+            ],
+        ),
+        100,
+        {},
+        REGIONS,
+        KEYS,
+    )
+    assert steps_of(got) == [("U1", 120, b'{"status":"second"}')]
+
+
+def test_a_unit_that_moved_region_is_kept_at_one_key():
+    """Lent from Oslo to Innlandet in an entry the archive lacks, then from Innlandet to
+    Vestfold in one it has (which deleted the Innlandet key only): the Oslo key the
+    backup holds must go, or two centres would dispatch one vehicle."""
+    oslo = key("units", "oslo", "U7").encode()
+    got = plan(
+        since(
+            100,
+            [
+                version("units", "U7", 300, b'{"at":"vestfold"}', region="vestfold"),
+                version("units", "U7", 300, None, region="innlandet"),
+            ],
+        ),
+        100,
+        {oslo: 90},
+        (*REGIONS, "vestfold"),
+        KEYS,
+    )
+    assert [(s.region, s.value) for s in got.steps] == [
+        ("oslo", None),
+        ("vestfold", b'{"at":"vestfold"}'),
+    ]
+    # The move the archive has whole: the new key written, the old one removed.
+    moved = plan(
+        since(
+            100,
+            [
+                version("units", "U7", 200, b'{"at":"innlandet"}', region="innlandet"),
+                version("units", "U7", 200, None),
+            ],
+        ),
+        100,
+        {oslo: 90},
+        REGIONS,
+        KEYS,
+    )
+    assert [(s.region, s.value) for s in moved.steps] == [
+        ("innlandet", b'{"at":"innlandet"}'),
+        ("oslo", None),
+    ]
+    # A key the archive deleted that the restored store never had: the backup's stays.
+    stays = plan(
+        since(100, [version("units", "U7", 150, None, region="innlandet")]),
+        100,
+        {oslo: 90},
+        REGIONS,
+        KEYS,
+    )
+    assert stays.steps == ()
+
+
+def test_a_restore_writes_back_in_slices_etcd_takes():
+    def step(n: int, size: int):
+        return Step(f"k{n}".encode(), "incidents", "oslo", str(n), 101, b"x" * size)
+
+    many = slices([step(i, 10) for i in range(2 * ROLL_SLICE + 1)])
+    assert [len(p) for p in many] == [ROLL_SLICE, ROLL_SLICE, 1]
+    big = slices([step(i, ROLL_SLICE_BYTES // 3) for i in range(7)])
+    assert [len(p) for p in big] == [2, 2, 2, 1]
+    assert all(sum(len(s.key) + len(s.value) for s in p) <= ROLL_SLICE_BYTES for p in big)
+    huge = slices([step(0, 2 * ROLL_SLICE_BYTES), step(1, 10)])  # one record alone
+    assert [len(p) for p in huge] == [1, 1]
