@@ -15,6 +15,7 @@ from actors.domain.commands import AcknowledgeAlert, CancelAlert, SendAlert
 from actors.domain.errors import NotFoundError, PreconditionError
 from actors.domain.model import Incident
 from actors.gateway import convert as conv
+from actors.gateway import convert_alerts as alert_conv
 from actors.gateway.context import GatewayContext
 from actors.gateway.identity import current_identity
 from actors.gateway.rpc import rpc
@@ -54,7 +55,7 @@ class AlertRpcs:
 
     @rpc
     async def SendAlert(self, request, context) -> pb.Alert:
-        cmd = conv.send_alert(request, current_identity.get())
+        cmd = alert_conv.send_alert(request, current_identity.get())
         inc = await self._route(context, cmd)
         # The alert this command sent: the latest sent to the service in its answer
         # (a retry gets the first answer, so this holds for retries too).
@@ -63,12 +64,12 @@ class AlertRpcs:
 
     @rpc
     async def AcknowledgeAlert(self, request, context) -> pb.Alert:
-        cmd = conv.acknowledge_alert(request, current_identity.get())
+        cmd = alert_conv.acknowledge_alert(request, current_identity.get())
         inc = await self._route(context, cmd)
         return conv.alert_pb(inc.id, alerts.find(inc, cmd.alert_id))
 
     @rpc
     async def CancelAlert(self, request, context) -> pb.Alert:
-        cmd = conv.cancel_alert(request, current_identity.get())
+        cmd = alert_conv.cancel_alert(request, current_identity.get())
         inc = await self._route(context, cmd)
         return conv.alert_pb(inc.id, alerts.find(inc, cmd.alert_id))

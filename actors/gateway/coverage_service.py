@@ -14,7 +14,6 @@ from actors.domain.municipality import area_of
 from actors.gateway import convert as conv
 from actors.gateway.context import GatewayContext
 from actors.gateway.rpc import rpc
-from actors.gateway.unit_service import recommendation_pb
 from amk.dispatch.v1 import dispatch_pb2 as pb
 
 
@@ -69,5 +68,5 @@ class CoverageRpcs:
             state=c.state,
         )
         if best is not None:
-            out.nearest.CopyFrom(recommendation_pb(best, units[best.unit_id], best.note))
+            out.nearest.CopyFrom(conv.recommendation_pb(best, units[best.unit_id], best.note))
         return out

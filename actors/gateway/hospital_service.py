@@ -19,6 +19,7 @@ from actors.domain.destination import Hospital
 from actors.domain.errors import InvalidArgumentError, NotFoundError, PreconditionError
 from actors.domain.model import AlertService, Incident, PatientCondition, UnitKind, UnitStatus
 from actors.gateway import convert as conv
+from actors.gateway import convert_alerts as alert_conv
 from actors.gateway.context import GatewayContext
 from actors.gateway.identity import current_identity
 from actors.gateway.rpc import rpc
@@ -108,7 +109,7 @@ class HospitalRpcs:
 
     @rpc
     async def SendPreNotification(self, request, context) -> pb.Alert:
-        cmd = conv.send_prenotification(
+        cmd = alert_conv.send_prenotification(
             request, self.hospital_ids, time.time(), current_identity.get()
         )
         inc = await self._route(cmd, context)
@@ -123,7 +124,7 @@ class HospitalRpcs:
 
     @rpc
     async def ConfirmPreNotificationByPhone(self, request, context) -> pb.Alert:
-        cmd = conv.confirm_by_phone(request, current_identity.get())
+        cmd = alert_conv.confirm_by_phone(request, current_identity.get())
         inc = await self._route(cmd, context)
         return conv.alert_pb(inc.id, alerts.find(inc, cmd.alert_id))
 

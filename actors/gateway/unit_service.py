@@ -171,7 +171,7 @@ class UnitRpcs:
 
         def answer(r: Recommendation) -> pb.Recommendation:
             unit = units[r.unit_id]
-            return recommendation_pb(r, unit, _air_note(r.note, unit.region, air_region))
+            return conv.recommendation_pb(r, unit, _air_note(r.note, unit.region, air_region))
 
         return pb.RecommendUnitsResponse(
             recommendations=[answer(r) for r in ranked],
@@ -215,16 +215,3 @@ def _air_note(note: str, unit_region: str, air_region: str | None) -> str:
     if air_region is None or unit_region != air_region:
         return note
     return f"{note}; coordinated by the AMK-LA ({air_region}): request it (amk air request)"
-
-
-def recommendation_pb(r: Recommendation, unit: Unit, note: str) -> pb.Recommendation:
-    """A ranked unit as the API answers it (``note``: the rule's words, as shown)."""
-    return pb.Recommendation(
-        rank=r.rank,
-        unit=conv.unit_pb(unit),
-        eta_s=r.eta_s,
-        distance_km=r.distance_km,
-        mode=r.mode,
-        reason=r.reason,
-        note=note,
-    )
