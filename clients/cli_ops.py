@@ -244,8 +244,12 @@ def cmd_coverage(ctx: Context) -> int:
 
 
 def _target(s: Message) -> str:
-    """The minutes a station is held to: both for an area not known (uncertain)."""
-    return "12-25" if s.area == "unknown" else f"{s.target_s / 60:.0f}"
+    """The minutes a station is held to: a range for an area not known (the server
+    sends both ends; a server before ``target_max_s`` sends none, read as the one)."""
+    low = f"{s.target_s / 60:.0f}"
+    if s.target_max_s > s.target_s:
+        return f"{low}-{s.target_max_s / 60:.0f}"
+    return low
 
 
 def cmd_drill(ctx: Context) -> int:

@@ -92,6 +92,12 @@ class StationCover:
     def covered(self) -> bool:
         return self.state == COVERED
 
+    @property
+    def target_max_s(self) -> float:
+        """The most the target may be: for an unknown area the rural one, up to which
+        the cover is uncertain (a gap if urban, covered if rural)."""
+        return TARGET_S[RURAL] if self.area == UNKNOWN else self.target_s
+
 
 def slug(text: str) -> str:
     """``Ullevål ambulansestasjon`` -> ``ulleval-ambulansestasjon`` (ids stay ASCII)."""

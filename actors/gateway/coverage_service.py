@@ -64,6 +64,7 @@ class CoverageRpcs:
             free_here=list(c.free_here),
             area=c.area,
             target_s=c.target_s,
+            target_max_s=c.target_max_s,
             covered=c.covered,
             state=c.state,
         )

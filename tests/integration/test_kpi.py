@@ -187,6 +187,9 @@ async def test_coverage_shows_a_station_whose_ambulances_are_all_out(stub) -> No
 
         keys = [(rank[s.state], left(s)) for s in after.stations]
         assert keys == sorted(keys)
+        # Each station's target as a range: both ends only where the area is not known.
+        for s in after.stations:
+            assert s.target_max_s == (1500.0 if s.area == "unknown" else s.target_s), s
     finally:
         for unit_id in sent:
             await stub.ReleaseUnit(

@@ -155,9 +155,15 @@ def test_the_shipped_seeds_stations_have_unique_ids_and_real_areas() -> None:
     assert area_of(Position(ulleval.lat, ulleval.lon, 0.0)) == URBAN
 
 
-def test_the_cli_holds_an_unknown_area_to_both_targets() -> None:
+def test_an_unknown_area_is_held_to_both_targets_as_the_server_says() -> None:
     from amk.dispatch.v1 import dispatch_pb2 as pb
     from clients.cli_ops import _target
 
-    assert _target(pb.StationCoverage(area="unknown", target_s=720)) == "12-25"
-    assert _target(pb.StationCoverage(area="rural", target_s=1500)) == "25"
+    station = coverage.stations(SEED[:1])[0]
+    unknown = coverage.StationCover(station, (), None, UNKNOWN, 720.0)
+    rural = coverage.StationCover(station, (), None, RURAL, 1500.0)
+    assert (unknown.target_max_s, rural.target_max_s) == (1500.0, 1500.0)
+    got = pb.StationCoverage(area="unknown", target_s=720, target_max_s=unknown.target_max_s)
+    assert _target(got) == "12-25"
+    assert _target(pb.StationCoverage(area="rural", target_s=1500, target_max_s=1500)) == "25"
+    assert _target(pb.StationCoverage(area="unknown", target_s=720)) == "12"  # an older server

@@ -1611,7 +1611,7 @@ class GetCoverageRequest(_message.Message):
     def __init__(self, regions: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class StationCoverage(_message.Message):
-    __slots__ = ("station_id", "name", "region", "position", "based", "free_here", "nearest", "area", "target_s", "covered", "state")
+    __slots__ = ("station_id", "name", "region", "position", "based", "free_here", "nearest", "area", "target_s", "covered", "state", "target_max_s")
     STATION_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     REGION_FIELD_NUMBER: _ClassVar[int]
@@ -1623,6 +1623,7 @@ class StationCoverage(_message.Message):
     TARGET_S_FIELD_NUMBER: _ClassVar[int]
     COVERED_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_MAX_S_FIELD_NUMBER: _ClassVar[int]
     station_id: str
     name: str
     region: str
@@ -1634,7 +1635,8 @@ class StationCoverage(_message.Message):
     target_s: float
     covered: bool
     state: str
-    def __init__(self, station_id: _Optional[str] = ..., name: _Optional[str] = ..., region: _Optional[str] = ..., position: _Optional[_Union[Position, _Mapping]] = ..., based: _Optional[_Iterable[str]] = ..., free_here: _Optional[_Iterable[str]] = ..., nearest: _Optional[_Union[Recommendation, _Mapping]] = ..., area: _Optional[str] = ..., target_s: _Optional[float] = ..., covered: _Optional[bool] = ..., state: _Optional[str] = ...) -> None: ...
+    target_max_s: float
+    def __init__(self, station_id: _Optional[str] = ..., name: _Optional[str] = ..., region: _Optional[str] = ..., position: _Optional[_Union[Position, _Mapping]] = ..., based: _Optional[_Iterable[str]] = ..., free_here: _Optional[_Iterable[str]] = ..., nearest: _Optional[_Union[Recommendation, _Mapping]] = ..., area: _Optional[str] = ..., target_s: _Optional[float] = ..., covered: _Optional[bool] = ..., state: _Optional[str] = ..., target_max_s: _Optional[float] = ...) -> None: ...
 
 class Coverage(_message.Message):
     __slots__ = ("stations",)

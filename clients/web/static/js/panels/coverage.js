@@ -86,10 +86,18 @@ function row(s) {
     dataset: { stationId: s.station_id, state, free: String(free), nearest: near ? near.unit.id : '' },
   },
   h('strong', {}, s.name), ' ',
-  h('small', {}, `${regionById(s.region)?.name || s.region} · ${t(`coverage.area.${s.area}`)} ${s.area === 'unknown' ? '12–25' : Math.round(Number(s.target_s) / 60)} min`),
+  h('small', {}, `${regionById(s.region)?.name || s.region} · ${t(`coverage.area.${s.area}`)} ${targetMinutes(s)} min`),
   h('br'),
   free ? t('coverage.free_here', { n: free }) : t('coverage.none_here'), ' · ', nearest,
   state === 'uncertain' ? h('small', { class: 'note' }, ` · ${t('coverage.uncertain')}`) : null);
+}
+
+/** The minutes a station is held to: a range where its area is not known (the server
+ *  sends both ends; a server without ``target_max_s`` sends one). */
+function targetMinutes(s) {
+  const low = Math.round(Number(s.target_s || 0) / 60);
+  const high = Math.round(Number(s.target_max_s || 0) / 60);
+  return high > low ? `${low}–${high}` : String(low);
 }
 
 /** The station's state; from a gateway that does not send one, from ``covered``. */
