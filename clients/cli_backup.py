@@ -194,7 +194,13 @@ def cmd_etcd_restore(ctx: Context) -> int:
     from cluster.keys import Keys
     from cluster.logs import configure as configure_logs
     from cluster.ports import taken_ports
-    from cluster.restore import Settled, find_etcdctl, restore_data_dir, settle
+    from cluster.restore import (
+        Settled,
+        SettleInterrupted,
+        find_etcdctl,
+        restore_data_dir,
+        settle,
+    )
 
     configure_logs("warning")
     if ctx.args.number_gap < 0 or ctx.args.revision_margin < 0:
@@ -267,6 +273,7 @@ def cmd_etcd_restore(ctx: Context) -> int:
                     writer=f"amk-restore@{socket.gethostname()}",
                     manifest=manifest,
                     archived=archived,
+                    codes={r.id: r.code for r in config.seed.regions},
                 )
             finally:
                 await client.close()
@@ -280,6 +287,8 @@ def cmd_etcd_restore(ctx: Context) -> int:
         except BaseException as exc:
             server.stop()
             shutil.rmtree(staging, ignore_errors=True)
+            if isinstance(exc, SettleInterrupted):  # the staging etcd, thrown away
+                raise ConfigError(f"{exc.reason}; nothing changed") from None
             if isinstance(exc, StoreUnavailableError):
                 return _fail(f"UNAVAILABLE: {exc.message}; nothing changed", EXIT_UNAVAILABLE)
             if isinstance(exc, AmkError):
@@ -362,6 +371,7 @@ def cmd_etcd_settle(ctx: Context) -> int:
                 writer=f"amk-settle@{socket.gethostname()}",
                 manifest=manifest,
                 archived=archived,
+                codes={r.id: r.code for r in config.seed.regions},
             )
         finally:
             await client.close()

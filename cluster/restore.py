@@ -45,7 +45,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,7 +56,7 @@ from aetcd import rpc
 from cluster import ownership, roll_forward
 from cluster.archive.base import ArchivedSince
 from cluster.backup import SNAPSHOT_FILE, Manifest, check, counters
-from cluster.errors import ConfigError, StoreUnavailableError
+from cluster.errors import AmkError, ConfigError, StoreUnavailableError
 from cluster.etcd import EtcdClient, cmp_mod_revision, op_delete, op_put
 from cluster.etcd_server import EmbeddedEtcd, distro_binary, find_free_port, scheme
 from cluster.keys import Keys
@@ -93,6 +93,19 @@ class RestoreRefused(ConfigError):
     """The restore cannot go on (a region is held, a tool is missing): nothing changed."""
 
 
+class SettleInterrupted(RestoreRefused):
+    """Settling failed once it had begun (leases revoked, writes made): the etcd is half
+    settled, and a second settle refuses it (keys newer than the restore). It must be
+    restored from the backup again before anything serves from it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"{reason}; settling had begun, so this etcd is half settled: restore it from "
+            "the backup again before anything serves from it"
+        )
+        self.reason = reason
+
+
 async def _leases_under(client: EtcdClient, keys: Keys, restored_revision: int) -> set[int]:
     """The leases of keys under our prefix, once nothing there is newer than the restore
     (else a centre, or an earlier settle, is at work: refused, nothing changed)."""
@@ -121,30 +134,30 @@ async def _claim_all(
     return fences
 
 
-def _number(key: bytes) -> int:
-    """The number at the end of an incident key (``.../OSL-000123`` -> 123), 0 if none."""
-    return roll_forward.incident_number(key.rsplit(b"/", 1)[-1].decode())
-
-
 async def _raise_numbers(
     client: EtcdClient,
     keys: Keys,
     fences: dict[str, ownership.Fence],
     gap: int,
     archived: dict[str, int],
+    codes: Mapping[str, str] | None,
 ) -> dict[str, tuple[int, int]]:
     """Every region's last incident number, raised by ``gap`` (one guarded txn each).
-    The last number is the counter's, a live incident's (as a centre reads it:
-    ``RegionHost.load``) or one the archive knows after the backup (``archived``),
-    whichever is highest; a region without a counter gets one."""
+    The last number is the counter's, a live incident's or one the archive knows after
+    the backup (``archived``), whichever is highest; a region without a counter gets
+    one. A live incident counts for the region whose code its id carries, wherever it
+    is now (:func:`cluster.roll_forward.numbered`)."""
+    live: dict[str, int] = {}
+    kvs, _ = await client.get_prefix(keys.incidents_prefix(), keys_only=True)
+    for kv in kvs:
+        name = keys.parse(kv.key)
+        if name is not None and (got := roll_forward.numbered(name[2], name[1], codes)):
+            live[got[0]] = max(live.get(got[0], 0), got[1])
     out: dict[str, tuple[int, int]] = {}
     for region, fence in sorted(fences.items()):
         key = keys.counter(region)
         kv = await client.get(key)
-        live, _ = await client.get_prefix(keys.incidents_prefix(region), keys_only=True)
-        number = max(
-            [int(kv.value) if kv else 0, archived.get(region, 0), *(_number(i.key) for i in live)]
-        )
+        number = max(int(kv.value) if kv else 0, archived.get(region, 0), live.get(region, 0))
         resp = await client.txn(
             [*fence.compares(), cmp_mod_revision(key, kv.mod_revision if kv else 0)],
             [op_put(key, str(number + gap).encode())],
@@ -161,13 +174,14 @@ async def _roll_forward(
     fences: dict[str, ownership.Fence],
     since: ArchivedSince,
     restored: int,
+    codes: Mapping[str, str] | None,
 ) -> roll_forward.Plan:
     """Write back what the archive holds after the backup (:mod:`cluster.roll_forward`),
     a slice of keys per transaction, each guarded by its region's fence and by every
     key's mod revision as read here (nothing else may write meanwhile)."""
     kvs, _ = await client.get_prefix(keys.all(), keys_only=True)
     live = {kv.key: kv.mod_revision for kv in kvs if roll_forward.rolled_key(keys, kv.key)}
-    todo = roll_forward.plan(since, restored, live, fences, keys)
+    todo = roll_forward.plan(since, restored, live, fences, keys, codes)
     for region in sorted({s.region for s in todo.steps}):
         for part in roll_forward.slices([s for s in todo.steps if s.region == region]):
             resp = await client.txn(
@@ -212,22 +226,27 @@ async def settle(
     writer: str = "restore",
     manifest: Manifest | None = None,
     archived: ArchivedSince | None = None,
+    codes: Mapping[str, str] | None = None,
 ) -> Settled:
     """Make a restored etcd safe to serve from (see the module's note), once, before
     anything else writes under ``keys``: ``restored_revision`` is etcd's revision as the
     restore left it, and any key newer than that means a centre (or an earlier settle)
     is at work: refused with nothing changed. ``archived`` is what the archive holds
     after the backup's revision (at most ``restored_revision``), rolled forward (None:
-    the backup alone)."""
+    the backup alone). ``codes`` (region -> incident id code, the seed's) credits each
+    incident number to the region that issued it; without it, to the key's region."""
     if archived is not None and archived.revision > restored_revision:
         raise ValueError("the archive must be read after a revision the restore holds")
     if number_gap < 0 or not regions:
         raise ValueError("settle needs regions and a number_gap of at least 0")
     restored = restored_revision
     leases = await _leases_under(client, keys, restored_revision)
-    for lease in sorted(leases):
-        await client.lease_revoke(lease)
-    session = await Session(client, LEASE_TTL_S).open()
+    try:
+        for lease in sorted(leases):
+            await client.lease_revoke(lease)
+        session = await Session(client, LEASE_TTL_S).open()
+    except AmkError as exc:
+        raise SettleInterrupted(exc.message) from exc
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     try:
         record = ownership.now_record("restore", f"{writer}-{stamp}", session.lease_id)
@@ -238,9 +257,9 @@ async def settle(
         await _move_past(client, keys.restore("revision"), first, session.lease_id, floor)
         rolled = None
         if archived is not None:
-            rolled = await _roll_forward(client, keys, fences, archived, restored)
+            rolled = await _roll_forward(client, keys, fences, archived, restored, codes)
         known = rolled.numbers if rolled is not None else {}
-        numbers = await _raise_numbers(client, keys, fences, number_gap, known)
+        numbers = await _raise_numbers(client, keys, fences, number_gap, known, codes)
         doc: dict[str, object] = {
             "stamp": stamp,
             "writer": writer,
@@ -278,6 +297,8 @@ async def settle(
             tuple(sorted(fences)),
             rolled,
         )
+    except AmkError as exc:
+        raise SettleInterrupted(exc.message) from exc
     finally:
         await session.close(revoke=True)  # the regions are free for the centres
 
@@ -308,7 +329,9 @@ def find_etcdctl() -> Path:
 def snapshot_revision(folder: Path) -> int:
     """The revision etcd's snapshot in a backup holds (``etcdctl snapshot status``): a
     member restored from it starts there. The manifest's revision is read just before
-    the snapshot is taken, so the snapshot may be a little further."""
+    the snapshot is taken, so the snapshot may be a little further. (etcdctl 3.4 and
+    3.5, the versions ./dev installs; 3.6 moved ``snapshot status`` and ``snapshot
+    restore`` to etcdutl, and both would need it.)"""
     argv = [str(find_etcdctl()), "snapshot", "status", str(folder / SNAPSHOT_FILE), "-w", "json"]
     done = subprocess.run(
         argv, capture_output=True, text=True, timeout=300, env={**os.environ, "ETCDCTL_API": "3"}

@@ -81,6 +81,20 @@ def incident_number(id_: str) -> int:
     return int(tail) if tail.isdigit() else 0
 
 
+def numbered(id_: str, region: str, codes: Mapping[str, str] | None) -> tuple[str, int] | None:
+    """The region whose counter issued an incident id, and its number: by the id's code
+    (an incident handed to another region keeps its id, ``OSL-`` under Innlandet), as a
+    centre counts its own (``RegionHost.load``); without ``codes``, the key's region.
+    None for an id no region here issued."""
+    code, _, tail = id_.rpartition("-")
+    if not tail.isdigit():
+        return None
+    if codes is None:
+        return region, int(tail)
+    issuer = next((r for r, c in codes.items() if c == code), None)
+    return (issuer, int(tail)) if issuer is not None else None
+
+
 def rolled_key(keys: Keys, key: bytes) -> tuple[str, str, str] | None:
     """(kind, region, id) of a key a restore rolls forward: an incident's, a unit's, a
     call's or an air mission's. Not a region's own keys (owner, takeover, call sharing):
@@ -99,11 +113,14 @@ def plan(
     live: Mapping[bytes, int],
     regions: Collection[str],
     keys: Keys,
+    codes: Mapping[str, str] | None = None,
 ) -> Plan:
     """The steps that bring a store restored at revision ``restored`` (its entity keys
     and their mod revisions: ``live``) to what the archive knows, for ``regions``.
     ``since`` may have been read from an earlier revision (a backup's manifest names the
-    revision before its snapshot): what the restored store already has is left out."""
+    revision before its snapshot): what the restored store already has is left out.
+    ``codes`` (region -> incident id code) credits each number to the region that issued
+    it (:func:`numbered`)."""
     if since.revision > restored:
         raise ValueError(f"the archive was read after {since.revision}, past {restored}")
     # Each key's last event, in the order etcd applied them: (revision, rank, n, value).
@@ -119,37 +136,39 @@ def plan(
         if revision <= restored or name is None:
             continue  # the backup has it (or newer); or not a key rolled forward
         names[key] = name
-        if name[0] == INCIDENTS:
-            numbers[name[1]] = max(numbers.get(name[1], 0), incident_number(name[2]))
+        if name[0] == INCIDENTS and (got := numbered(name[2], name[1], codes)) is not None:
+            numbers[got[0]] = max(numbers.get(got[0], 0), got[1])
         if key not in last or (revision, rank, n) > last[key][:3]:
             last[key] = (revision, rank, n, value)
     for key in live:
         if (name := rolled_key(keys, key)) is not None:
             names[key] = name
     # One entity, one key: a unit lent to another region, or an incident handed over,
-    # moves (its old key deleted in the same entry). Where the archive lacks the entry
-    # that deleted an old key, that key must not stay beside the newer one: the newest
-    # put among the entity's keys (a live one counts as the backup's) is where it is.
+    # moves, its old key deleted in the same journal entry (one revision) as the new one
+    # is put. So the entity's newest revision in the archive says where it is: a put
+    # then is its key (the last one, as etcd applied them), and every other key it has
+    # in the store goes, even one whose deletion the archive lacks (moved in an entry
+    # not yet archived); no put then (a deletion, or its final state archived) means it
+    # left the live store, at every key.
     entities: dict[tuple[str, str], list[bytes]] = {}
     for key, (kind, _region, id_) in names.items():
         entities.setdefault((kind, id_), []).append(key)
     steps: list[Step] = []
     skipped: list[str] = []
     for (kind, id_), where in sorted(entities.items()):
-        changed = [last[k][0] for k in where if k in last]
+        changed = [k for k in where if k in last]
         if not changed:
             continue  # nothing after the backup
-        puts = [(last[k][:3], k) for k in where if k in last and last[k][3] is not None]
-        puts += [((live[k], -1, -1), k) for k in where if k in live and k not in last]
-        home = max(puts)[1] if puts else None
+        newest = max(last[k][0] for k in changed)
+        puts = [k for k in changed if last[k][0] == newest and last[k][3] is not None]
+        home = max(puts, key=lambda k: last[k][:3]) if puts else None
         for key in sorted(where):
-            if key == home and key in last:
-                revision, value = last[key][0], last[key][3]
-            elif key != home and key in live:
-                # deleted, archived, or moved on since the backup
-                revision, value = last[key][0] if key in last else max(changed), None
+            if key == home:
+                revision, value = newest, last[key][3]
+            elif key in live:
+                revision, value = newest, None  # deleted, archived, or moved on since
             else:
-                continue  # as the backup has it, or gone already
+                continue  # gone already, or written and moved on after the backup
             region = names[key][1]
             if region not in regions:
                 skipped.append(key.decode())

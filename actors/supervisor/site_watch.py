@@ -25,9 +25,11 @@ regions and its centres stand by) but costs a takeover of every region it served
 - a check noticed late (this supervisor's loop stalled) decides nothing that round;
 - one suspicion per silence: the site is re-armed when it is heard again.
 
-A beat is fenced by the site's key: the put carries a compare on the create revision
-of ``sites/{site}`` as this site's ``amk up`` took it, so only the site holding its
-name beats for it.
+A beat is guarded by the site's key: the put carries a compare on the create revision
+of ``sites/{site}`` as last read, so no beat goes while the name is not registered.
+A failed beat reads the key again and beats for whatever registration holds the name
+now: the beat says "this site's supervisor is alive", and does not fence a stale one
+out (its centres' writes are fenced by their own owner keys).
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ import structlog
 
 from cluster.config import ClusterConfig
 from cluster.errors import AmkError
-from cluster.etcd import EtcdClient, cmp_create_revision, cmp_value, op_put
+from cluster.etcd import EtcdClient, cmp_create_revision, op_put
 from cluster.keys import Keys
 from cluster.sites import heartbeat_key, heartbeats_prefix, site_key
 
@@ -138,25 +140,22 @@ class SiteWatch:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
 
-    async def _site_token(self) -> tuple[int, bytes]:
-        """The create revision of this site's key and the record its registration wrote
-        ((0, b""): not registered now). A beat compares both: after an etcd restore
-        another registration could be created at the same revision."""
+    async def _site_token(self) -> int:
+        """The create revision of this site's key (0: not registered now)."""
         kv = await self.client.get(site_key(self.keys, self.site))
-        return (kv.create_revision, kv.value) if kv is not None else (0, b"")
+        return kv.create_revision if kv is not None else 0
 
     async def _beat(self) -> None:
         key = heartbeat_key(self.keys, self.site)
-        site = site_key(self.keys, self.site)
-        token, record = 0, b""
+        token = 0
         while True:
             try:
                 if not token:
-                    token, record = await self._site_token()
+                    token = await self._site_token()
                 if token:
                     value = json.dumps({"site": self.site, "seq": self.beats, "at": time.time()})
                     resp = await self.client.txn(
-                        [cmp_create_revision(site, token), cmp_value(site, record)],
+                        [cmp_create_revision(site_key(self.keys, self.site), token)],
                         [op_put(key, value.encode())],
                         timeout_s=self.config.site_silence_s,
                     )

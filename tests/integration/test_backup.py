@@ -186,14 +186,16 @@ async def test_a_restore_rolls_forward_what_the_archive_got_after_the_backup(
     rows = [journal_row(keys, j.key, j.value, j.mod_revision) for j in journal]
     assert [v.id for r in rows if r.revision > after for v in r.versions] == ["OSL-2"]
 
-    def closed(id_: str, revision: int) -> ArchivedRecord:
+    def closed(id_: str, revision: int, region: str = "oslo") -> ArchivedRecord:
         value = json.dumps({"id": id_, "status": "closed"}).encode()
-        key = keys.incident("oslo", id_).decode()
-        return ArchivedRecord(key, "incidents", "oslo", id_, revision, 1.0, value)
+        key = keys.incident(region, id_).decode()
+        return ArchivedRecord(key, "incidents", region, id_, revision, 1.0, value)
 
     archive = open_archive(f"sqlite:///{tmp_path / 'archive.db'}")
     archive.migrate()
-    archive.put_batch([closed("OSL-1", restored.lost_max), closed("OSL-000040", after + 5)], rows)
+    # OSL-000040 was handed to Innlandet before it closed: still Oslo's number.
+    archived = [closed("OSL-1", restored.lost_max), closed("OSL-000040", after + 5, "innlandet")]
+    archive.put_batch(archived, rows)
     since = archive.since(after)
     archive.close()
 
@@ -205,6 +207,7 @@ async def test_a_restore_rolls_forward_what_the_archive_got_after_the_backup(
         floor=restored.lost_max,
         number_gap=10,
         archived=since,
+        codes={"oslo": "OSL", "innlandet": "INN"},
     )
     back = await c.get(keys.incident("oslo", "OSL-2"))
     assert back is not None and json.loads(back.value) == {"id": "OSL-2"}

@@ -88,27 +88,40 @@ def _archived(home: Path, closed_id: str, created_id: str) -> None:
 
 def _settle_elsewhere(home: Path, gateway: str, tmp_path: Path, expected: dict) -> None:
     """``amk etcd settle`` on an etcd restored by hand from the backup in ``tmp_path/b``;
-    then again, refused with nothing changed."""
-    peer = find_free_port()
-    restore_data_dir(
-        tmp_path / "b", tmp_path / "other", name="other", peer_url=f"https://127.0.0.1:{peer}"
-    )
-    server = EmbeddedEtcd(
-        tmp_path / "other",
-        tls=identity_files(session_pki(), "server"),  # the suite's amk runs on AMK_PKI
-        client_port=find_free_port(),
-        peer_port=peer,
-        name="other",
-        log_file=tmp_path / "other.log",
-    ).start()
+    then again, refused with nothing changed; and on an empty etcd, refused."""
+
+    def etcd(name: str, restored: bool) -> EmbeddedEtcd:
+        peer = find_free_port()
+        if restored:
+            url = f"https://127.0.0.1:{peer}"
+            restore_data_dir(tmp_path / "b", tmp_path / name, name=name, peer_url=url)
+        return EmbeddedEtcd(
+            tmp_path / name,
+            tls=identity_files(session_pki(), "server"),  # the suite's amk runs on AMK_PKI
+            client_port=find_free_port(),
+            peer_port=peer,
+            name=name,
+            log_file=tmp_path / f"{name}.log",
+        ).start()
+
+    def settle(server: EmbeddedEtcd) -> tuple[str, ...]:
+        return ("etcd", "settle", "--from", str(tmp_path / "b"), "--etcd", server.endpoint)
+
+    empty = etcd("empty", restored=False)
     try:
-        settle = ("etcd", "settle", "--from", str(tmp_path / "b"), "--etcd", server.endpoint)
-        out = _amk(home, gateway, *settle, "--revision-margin", "500", "--json")
+        behind = _amk(home, gateway, *settle(empty))
+        assert behind.returncode == 2 and "not restored from this backup" in behind.stderr
+    finally:
+        empty.stop()
+    server = etcd("other", restored=True)
+    try:
+        out = _amk(home, gateway, *settle(server), "--revision-margin", "500", "--json")
         assert out.returncode == 0, out.stdout + out.stderr
         got = json.loads(out.stdout)
-        for field in ("numbers", "rolled_forward", "moved_past", "backup_taken_at"):
+        fields = ("numbers", "rolled_forward", "moved_past", "backup_taken_at", "restored_revision")
+        for field in fields:
             assert got[field] == expected[field], field
-        again = _amk(home, gateway, *settle, "--json")
+        again = _amk(home, gateway, *settle(server), "--json")
         assert again.returncode == 2 and "written since the restore" in again.stderr
         assert not again.stdout
         embedded = _amk(home, gateway, "etcd", "settle", "--from", str(tmp_path / "b"))

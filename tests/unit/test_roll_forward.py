@@ -7,7 +7,15 @@ import pytest
 
 from cluster.archive.base import ArchivedRecord, ArchivedSince, RecordVersion
 from cluster.keys import Keys
-from cluster.roll_forward import ROLL_SLICE, ROLL_SLICE_BYTES, Step, incident_number, plan, slices
+from cluster.roll_forward import (
+    ROLL_SLICE,
+    ROLL_SLICE_BYTES,
+    Step,
+    incident_number,
+    numbered,
+    plan,
+    slices,
+)
 
 KEYS = Keys()
 REGIONS = ("oslo", "innlandet")
@@ -161,6 +169,30 @@ def test_the_archive_read_from_an_earlier_revision_skips_what_the_restore_holds(
         plan(since(110), 105, {}, REGIONS, KEYS)
 
 
+def test_a_number_counts_for_the_region_whose_code_issued_it():
+    """An incident handed from Oslo to Innlandet keeps its OSL id: Oslo's counter must
+    pass it, Innlandet's need not."""
+    codes = {"oslo": "OSL", "innlandet": "INN"}
+    got = plan(
+        since(
+            100,
+            [
+                version("incidents", "OSL-000031", 120, region="innlandet"),
+                version("incidents", "INN-000005", 121, region="innlandet"),
+                version("incidents", "XYZ-000900", 122),  # no region here issues XYZ
+            ],
+        ),
+        100,
+        {},
+        REGIONS,
+        KEYS,
+        codes,
+    )
+    assert got.numbers == {"oslo": 31, "innlandet": 5}
+    assert numbered("OSL-000031", "innlandet", None) == ("innlandet", 31)  # no codes given
+    assert numbered("OSL-x", "oslo", codes) is None
+
+
 def test_incident_number():
     assert incident_number("OSL-000123") == 123
     assert incident_number("no-number") == 0
@@ -224,15 +256,34 @@ def test_a_unit_that_moved_region_is_kept_at_one_key():
         ("innlandet", b'{"at":"innlandet"}'),
         ("oslo", None),
     ]
-    # A key the archive deleted that the restored store never had: the backup's stays.
-    stays = plan(
+    # Moved to Innlandet in an entry the archive lacks, then taken out of the fleet
+    # there: the entity's newest event is a removal, so the backup's Oslo key goes too.
+    gone = plan(
         since(100, [version("units", "U7", 150, None, region="innlandet")]),
         100,
         {oslo: 90},
         REGIONS,
         KEYS,
     )
-    assert stays.steps == ()
+    assert [(s.region, s.value) for s in gone.steps] == [("oslo", None)]
+
+
+def test_an_incident_handed_over_then_closed_and_archived_does_not_come_back():
+    """Handed from Oslo to Innlandet (the entry not archived), then closed and archived
+    in Innlandet: not open again in Oslo at the backup's state."""
+    oslo = key("incidents", "oslo", "OSL-000004").encode()
+    got = plan(
+        since(
+            100,
+            [version("incidents", "OSL-000004", 300, b'{"closed":1}', region="innlandet")],
+            [archived("incidents", "OSL-000004", 300, region="innlandet")],
+        ),
+        100,
+        {oslo: 90},
+        REGIONS,
+        KEYS,
+    )
+    assert [(s.region, s.value) for s in got.steps] == [("oslo", None)]
 
 
 def test_a_restore_writes_back_in_slices_etcd_takes():
