@@ -27,6 +27,7 @@ from typing import Any
 
 from clients.cli_base import (
     EXIT_BAD_REQUEST,
+    EXIT_ERROR,
     EXIT_OK,
     EXIT_UNAVAILABLE,
     Context,
@@ -288,6 +289,9 @@ def cmd_etcd_restore(ctx: Context) -> int:
             server.stop()
             shutil.rmtree(staging, ignore_errors=True)
             if isinstance(exc, SettleInterrupted):  # the staging etcd, thrown away
+                if isinstance(exc.__cause__, StoreUnavailableError):
+                    message = f"UNAVAILABLE: {exc.reason}; nothing changed"
+                    return _fail(message, EXIT_UNAVAILABLE)
                 raise ConfigError(f"{exc.reason}; nothing changed") from None
             if isinstance(exc, StoreUnavailableError):
                 return _fail(f"UNAVAILABLE: {exc.message}; nothing changed", EXIT_UNAVAILABLE)
@@ -317,8 +321,9 @@ def cmd_etcd_settle(ctx: Context) -> int:
     whole member list, then every member started), before any centre starts: what
     ``amk etcd restore`` does for the embedded etcd once its new folder is made. It
     refuses, with nothing changed, if anything under our prefix was written after the
-    snapshot's revision (a centre at work, or a settle done already) or if a region is
-    held, and if the etcd is behind the backup (not restored from it)."""
+    snapshot's revision (a centre at work, or a settle done already), and if the etcd is
+    behind the backup (not restored from it). A failure after its first lasting write
+    says the etcd is half settled (exit 1): restore the members again."""
     import asyncio
 
     from cluster import backup
@@ -327,7 +332,13 @@ def cmd_etcd_settle(ctx: Context) -> int:
     from cluster.etcd_tls import etcd_client_for
     from cluster.keys import Keys
     from cluster.logs import configure as configure_logs
-    from cluster.restore import RestoreRefused, Settled, settle, snapshot_revision
+    from cluster.restore import (
+        RestoreRefused,
+        Settled,
+        SettleInterrupted,
+        settle,
+        snapshot_revision,
+    )
 
     configure_logs("warning")
     if ctx.args.number_gap < 0 or ctx.args.revision_margin < 0:
@@ -378,8 +389,17 @@ def cmd_etcd_settle(ctx: Context) -> int:
 
     try:
         settled = asyncio.run(run())
+    except SettleInterrupted as exc:
+        return _fail(f"HALF SETTLED: {exc.message}", EXIT_ERROR)
     except StoreUnavailableError as exc:
-        return _fail(f"UNAVAILABLE: {exc.message}", EXIT_UNAVAILABLE)
+        return _fail(f"UNAVAILABLE: {exc.message}; nothing lasting changed", EXIT_UNAVAILABLE)
+    except KeyboardInterrupt:
+        print(
+            "interrupted: run amk etcd settle again; if it refuses (written since the "
+            "restore), settling had begun writing: restore the members from the backup again",
+            file=sys.stderr,
+        )
+        return 130
     _show(ctx, settled, manifest, None)
     return EXIT_OK
 

@@ -245,10 +245,12 @@ def cmd_coverage(ctx: Context) -> int:
 
 def _target(s: Message) -> str:
     """The minutes a station is held to: a range for an area not known (the server
-    sends both ends; a server before ``target_max_s`` sends none, read as the one)."""
+    sends both ends; a server before ``target_max_s`` sends none: "12-?")."""
     low = f"{s.target_s / 60:.0f}"
     if s.target_max_s > s.target_s:
         return f"{low}-{s.target_max_s / 60:.0f}"
+    if not s.target_max_s and s.area == "unknown":
+        return f"{low}-?"
     return low
 
 

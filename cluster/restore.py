@@ -90,20 +90,31 @@ class Settled:
 
 
 class RestoreRefused(ConfigError):
-    """The restore cannot go on (a region is held, a tool is missing): nothing changed."""
+    """The restore cannot go on (a region is held, a tool is missing); nothing lasting
+    changed unless it is a :class:`SettleInterrupted`."""
 
 
 class SettleInterrupted(RestoreRefused):
-    """Settling failed once it had begun (leases revoked, writes made): the etcd is half
-    settled, and a second settle refuses it (keys newer than the restore). It must be
-    restored from the backup again before anything serves from it."""
+    """Settling failed after a lasting write (a record written back, a counter, the
+    restore's record): the etcd is half settled, and a second settle refuses it (keys
+    newer than the restore). It must be restored from the backup again before anything
+    serves from it. ``reason`` is the failure; ``__cause__`` the error itself."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(
-            f"{reason}; settling had begun, so this etcd is half settled: restore it from "
-            "the backup again before anything serves from it"
+            f"{reason}; settling had begun writing, so this etcd is half settled: restore "
+            "it from the backup again before anything serves from it"
         )
         self.reason = reason
+
+
+@dataclass(slots=True)
+class _Lasting:
+    """Whether settling has made a write that outlives it: the claims and the revision
+    moves are on its own lease, revoked at the end, but a record written back, a counter
+    and the restore's record stay. From the first of them a failure is half settled."""
+
+    written: bool = False
 
 
 async def _leases_under(client: EtcdClient, keys: Keys, restored_revision: int) -> set[int]:
@@ -141,6 +152,7 @@ async def _raise_numbers(
     gap: int,
     archived: dict[str, int],
     codes: Mapping[str, str] | None,
+    lasting: _Lasting,
 ) -> dict[str, tuple[int, int]]:
     """Every region's last incident number, raised by ``gap`` (one guarded txn each).
     The last number is the counter's, a live incident's or one the archive knows after
@@ -164,6 +176,7 @@ async def _raise_numbers(
         )
         if not resp.succeeded:
             raise RestoreRefused(f"region {region}: its counter or owner changed meanwhile")
+        lasting.written = True
         out[region] = (number, number + gap)
     return out
 
@@ -175,6 +188,7 @@ async def _roll_forward(
     since: ArchivedSince,
     restored: int,
     codes: Mapping[str, str] | None,
+    lasting: _Lasting,
 ) -> roll_forward.Plan:
     """Write back what the archive holds after the backup (:mod:`cluster.roll_forward`),
     a slice of keys per transaction, each guarded by its region's fence and by every
@@ -195,6 +209,7 @@ async def _roll_forward(
                 raise RestoreRefused(
                     f"region {region}: a key or its owner changed while rolling forward"
                 )
+            lasting.written = True
     return todo
 
 
@@ -241,13 +256,13 @@ async def settle(
         raise ValueError("settle needs regions and a number_gap of at least 0")
     restored = restored_revision
     leases = await _leases_under(client, keys, restored_revision)
-    try:
-        for lease in sorted(leases):
-            await client.lease_revoke(lease)
-        session = await Session(client, LEASE_TTL_S).open()
-    except AmkError as exc:
-        raise SettleInterrupted(exc.message) from exc
+    # Revoking them deletes the backup's owner keys only: a settle that fails before
+    # its first lasting write can simply be run again.
+    for lease in sorted(leases):
+        await client.lease_revoke(lease)
+    session = await Session(client, LEASE_TTL_S).open()
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    lasting = _Lasting()
     try:
         record = ownership.now_record("restore", f"{writer}-{stamp}", session.lease_id)
         fences = await _claim_all(client, keys, sorted(regions), record)
@@ -257,9 +272,9 @@ async def settle(
         await _move_past(client, keys.restore("revision"), first, session.lease_id, floor)
         rolled = None
         if archived is not None:
-            rolled = await _roll_forward(client, keys, fences, archived, restored, codes)
+            rolled = await _roll_forward(client, keys, fences, archived, restored, codes, lasting)
         known = rolled.numbers if rolled is not None else {}
-        numbers = await _raise_numbers(client, keys, fences, number_gap, known, codes)
+        numbers = await _raise_numbers(client, keys, fences, number_gap, known, codes, lasting)
         doc: dict[str, object] = {
             "stamp": stamp,
             "writer": writer,
@@ -281,6 +296,7 @@ async def settle(
         resp = await client.txn(compares, [op_put(keys.restore(stamp), json.dumps(doc).encode())])
         if not resp.succeeded:
             raise RestoreRefused("lost a region while recording the restore")
+        lasting.written = True
         # Every reader that saw the lost store (a console, a board) holds revisions and
         # records this store never had: a watch from before here fails as compacted, and
         # the reader starts over with a snapshot (the gateway refuses one from beyond).
@@ -298,7 +314,9 @@ async def settle(
             rolled,
         )
     except AmkError as exc:
-        raise SettleInterrupted(exc.message) from exc
+        if lasting.written:
+            raise SettleInterrupted(exc.message) from exc
+        raise  # the claims and the revision moves are on the session's lease: undone
     finally:
         await session.close(revoke=True)  # the regions are free for the centres
 

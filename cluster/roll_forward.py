@@ -16,9 +16,12 @@ backup: a journaled version (its value, or a deletion) or the entity's archived 
 state (it left etcd: deleted here, and read from the archive as before). Ties go to
 the archived state, which left etcd after the version that wrote it; among versions of
 one revision (one group commit) the later entry wins, as in etcd. An entity lives at one
-key: where it moved region (a lent unit, a handed-over incident) and the archive lacks
-the entry that deleted its old key, the newest put among its keys is kept and the
-others removed. Entities are taken one by one, so two may stand at different moments:
+key: a move (a lent unit, a handed-over incident) deletes the old key and puts the new
+one in one journal entry, so the entity's newest revision in the archive says where it
+is (a put then) or that it left the live store (no put then), and its other keys go,
+even where the archive lacks the entry that deleted them. An entity with a key in a
+region not served here is left out whole (listed as skipped), so that it is neither
+lost nor doubled. Entities are taken one by one, so two may stand at different moments:
 each region's journal reaches the archive on its own archiver's passes. What the archive
 never got (each region's journal after its horizon, about the last hour) is lost, as
 before; the restore says how far each region's journal reached.
@@ -63,7 +66,7 @@ class Plan:
 
     steps: tuple[Step, ...]  # by region, then key
     numbers: dict[str, int]  # region -> the highest incident number the archive knows since
-    skipped: tuple[str, ...]  # keys of regions not restored here
+    skipped: tuple[str, ...]  # keys of entities with a key in a region not restored here
     horizons: dict[str, tuple[int, float]]  # region -> its journal's reach (revision, time)
 
     def counts(self) -> dict[str, dict[str, int]]:
@@ -82,10 +85,11 @@ def incident_number(id_: str) -> int:
 
 
 def numbered(id_: str, region: str, codes: Mapping[str, str] | None) -> tuple[str, int] | None:
-    """The region whose counter issued an incident id, and its number: by the id's code
-    (an incident handed to another region keeps its id, ``OSL-`` under Innlandet), as a
-    centre counts its own (``RegionHost.load``); without ``codes``, the key's region.
-    None for an id no region here issued."""
+    """The region whose counter issued an incident id, and its number: by the id's code,
+    as a centre counts its own (``RegionHost.load``), but wherever the incident is now:
+    one handed to another region keeps its id (``OSL-`` under Innlandet), and Oslo must
+    still not issue that number again. Without ``codes``, the key's region. None for an
+    id no region here issued."""
     code, _, tail = id_.rpartition("-")
     if not tail.isdigit():
         return None
@@ -159,6 +163,9 @@ def plan(
         changed = [k for k in where if k in last]
         if not changed:
             continue  # nothing after the backup
+        if any(names[k][1] not in regions for k in where):
+            skipped.extend(k.decode() for k in where)  # neither lost nor doubled
+            continue
         newest = max(last[k][0] for k in changed)
         puts = [k for k in changed if last[k][0] == newest and last[k][3] is not None]
         home = max(puts, key=lambda k: last[k][:3]) if puts else None
@@ -169,11 +176,7 @@ def plan(
                 revision, value = newest, None  # deleted, archived, or moved on since
             else:
                 continue  # gone already, or written and moved on after the backup
-            region = names[key][1]
-            if region not in regions:
-                skipped.append(key.decode())
-                continue
-            steps.append(Step(key, kind, region, id_, revision, value))
+            steps.append(Step(key, kind, names[key][1], id_, revision, value))
     steps.sort(key=lambda s: (s.region, s.key))
     return Plan(tuple(steps), numbers, tuple(sorted(skipped)), dict(since.horizons))
 

@@ -335,6 +335,10 @@ async def test_the_coverage_panel_follows_a_station_whose_ambulances_are_sent_ou
     await row.wait_for(timeout=WAIT_MS)
     assert await row.get_attribute("data-nearest")
     assert await row.get_attribute("data-free") == str(len(station.free_here))
+    # Its target as the server sends it: a range only where the area is not known.
+    low, high = round(station.target_s / 60), round(station.target_max_s / 60)
+    want = f"{low}–{high} min" if high > low else f" {low} min"
+    assert want in await row.inner_text(), want
     inc = await incident(stub, BISLETT, "A.10.01")
     sent = list(station.free_here)
     for unit_id in sent:

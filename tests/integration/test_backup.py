@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 
 from cluster import backup, ownership
-from cluster.archive import ArchivedRecord, ArchivedSince, open_archive
+from cluster.archive import ArchivedRecord, ArchivedSince, RecordVersion, open_archive
 from cluster.archive.journal import journal_row
-from cluster.errors import ConfigError, FencedError, StoreUnavailableError
+from cluster.errors import AmkError, ConfigError, FencedError, StoreUnavailableError
 from cluster.etcd import EtcdClient, op_put
 from cluster.etcd_server import EmbeddedEtcd, find_free_port
 from cluster.etcd_tls import identity_files
 from cluster.keys import Keys
-from cluster.restore import RestoreRefused, restore_data_dir, settle, verify
+from cluster.restore import RestoreRefused, SettleInterrupted, restore_data_dir, settle, verify
 from cluster.session import Session
 from cluster.store import FencedStore, Write
 from tests.helpers import session_pki
@@ -230,6 +230,50 @@ async def test_a_restore_rolls_forward_what_the_archive_got_after_the_backup(
             floor=0,
             archived=ArchivedSince(restored.revision + 1, (), (), {}),
         )
+
+
+async def test_a_live_incident_counts_for_the_region_whose_code_issued_it(restored):
+    """OSL-000030 handed to Vestre Viken before the backup: Oslo's counter passes it."""
+    c, keys = restored.client, restored.keys
+    handed = keys.incident("vestre-viken", "OSL-000030")
+    await c.txn([], [op_put(handed, b'{"id": "OSL-000030"}')])  # as the backup had it
+    settled = await settle(
+        c,
+        keys,
+        ["oslo", "vestre-viken"],
+        restored_revision=await c.revision(),
+        floor=restored.lost_max,
+        number_gap=0,
+        codes={"oslo": "OSL", "vestre-viken": "VVI"},
+    )
+    assert settled.numbers == {"oslo": (30, 30), "vestre-viken": (0, 0)}
+
+
+async def test_a_settle_that_fails_after_a_lasting_write_says_it_is_half_settled(restored):
+    """The roll-forward's second transaction is refused by etcd (a record over its
+    request limit) after the first wrote: the etcd is half settled, and says so; a second
+    settle is refused. One that fails before any lasting write can simply run again."""
+    c, keys = restored.client, restored.keys
+    after = restored.manifest.revision
+
+    def put(id_: str, value: bytes) -> RecordVersion:
+        return RecordVersion(
+            keys.unit("oslo", id_).decode(), "units", "oslo", id_, restored.lost_max, 1.0, value
+        )
+
+    big = put("B2", b"x" * (2 << 20))
+    first = ArchivedSince(after, (big,), (), {})
+    with pytest.raises(AmkError) as early:  # its first lasting write refused: undone
+        await settle(
+            c, keys, ["oslo"], restored_revision=restored.revision, floor=0, archived=first
+        )
+    assert not isinstance(early.value, SettleInterrupted)
+    huge = ArchivedSince(after, (put("A1", b"{}"), big), (), {})
+    with pytest.raises(SettleInterrupted, match="half settled") as err:
+        await settle(c, keys, ["oslo"], restored_revision=restored.revision, floor=0, archived=huge)
+    assert err.value.reason and await c.get(keys.unit("oslo", "A1")) is not None
+    with pytest.raises(RestoreRefused, match="written since the restore"):
+        await settle(c, keys, ["oslo"], restored_revision=restored.revision, floor=0)
 
 
 async def test_a_paused_writer_of_the_lost_store_cannot_write_on_a_token_issued_again(restored):

@@ -297,3 +297,24 @@ def test_a_restore_writes_back_in_slices_etcd_takes():
     assert all(sum(len(s.key) + len(s.value) for s in p) <= ROLL_SLICE_BYTES for p in big)
     huge = slices([step(0, 2 * ROLL_SLICE_BYTES), step(1, 10)])  # one record alone
     assert [len(p) for p in huge] == [1, 1]
+
+
+def test_an_entity_with_a_key_in_a_region_not_served_is_left_out_whole():
+    """Lent to a region this cluster does not serve: its served key is not removed (the
+    entity would be lost here) and the other is not written (nobody serves it)."""
+    oslo = key("units", "oslo", "U8").encode()
+    got = plan(
+        since(
+            100,
+            [
+                version("units", "U8", 200, b'{"at":"vestfold"}', region="vestfold"),
+                version("units", "U8", 200, None),
+            ],
+        ),
+        100,
+        {oslo: 90},
+        REGIONS,
+        KEYS,
+    )
+    assert got.steps == ()
+    assert got.skipped == tuple(sorted((oslo.decode(), key("units", "vestfold", "U8"))))

@@ -89,15 +89,28 @@ function row(s) {
   h('small', {}, `${regionById(s.region)?.name || s.region} · ${t(`coverage.area.${s.area}`)} ${targetMinutes(s)} min`),
   h('br'),
   free ? t('coverage.free_here', { n: free }) : t('coverage.none_here'), ' · ', nearest,
-  state === 'uncertain' ? h('small', { class: 'note' }, ` · ${t('coverage.uncertain')}`) : null);
+  state === 'uncertain' ? h('small', { class: 'note' }, ` · ${uncertain(s)}`) : null);
 }
 
-/** The minutes a station is held to: a range where its area is not known (the server
- *  sends both ends; a server without ``target_max_s`` sends one). */
-function targetMinutes(s) {
+/** The minutes a station may be held to, [urban, rural]: both ends as the server sends
+ *  them (a server without ``target_max_s`` sends none for an area not known: "?"). */
+function targetRange(s) {
   const low = Math.round(Number(s.target_s || 0) / 60);
   const high = Math.round(Number(s.target_max_s || 0) / 60);
-  return high > low ? `${low}–${high}` : String(low);
+  if (high) return [low, high];
+  return [low, s.area === 'unknown' ? '?' : low];
+}
+
+/** Why a station's cover is uncertain, with its two targets. */
+function uncertain(s) {
+  const [urban, rural] = targetRange(s);
+  return t('coverage.uncertain', { urban, rural });
+}
+
+/** The minutes a station is held to: a range where its area is not known. */
+function targetMinutes(s) {
+  const [low, high] = targetRange(s);
+  return high !== low ? `${low}–${high}` : String(low);
 }
 
 /** The station's state; from a gateway that does not send one, from ``covered``. */
