@@ -40,6 +40,7 @@ from actors.centre.executor import Executor
 from actors.centre.ownership import RegionOwnership
 from actors.centre.prenotifying import PreNotifier
 from actors.centre.records import CallTakerCounts, CentreStatus
+from actors.domain import alert_gauges
 from actors.domain.commands import Command
 from actors.domain.idempotency import check_same_request, stored_fingerprint
 from actors.domain.model import Outcome
@@ -263,4 +264,9 @@ class Centre:
             batch_size=self.store_metrics.batch_size.snapshot() if store else None,
             archive={r: p for r, p in self.archiver.progress.items() if r in core.hosts},
             address=core.address,
+            alerts=tuple(
+                g
+                for r, h in core.hosts.items()
+                for g in alert_gauges.gauges(r, h.incidents.with_sent_alerts(), core.clock())
+            ),
         )

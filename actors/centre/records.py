@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
+from actors.domain.alert_gauges import AlertGauge
 from cluster.histogram import HistogramSnapshot
 
 
@@ -100,3 +101,4 @@ class CentreStatus:
     commit_latency: HistogramSnapshot | None = None
     batch_size: HistogramSnapshot | None = None
     address: str = ""  # the instance's command link (gRPC), for owner records naming it
+    alerts: tuple[AlertGauge, ...] = ()  # open alerts of its regions (alert_gauges)

@@ -30,6 +30,7 @@ from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Met
 from prometheus_client.registry import Collector
 
 from actors.domain import kpi
+from actors.domain.alert_gauges import AlertGauge
 from actors.gateway.metrics_snapshot import SOURCES, Snapshot
 from cluster.histogram import HistogramSnapshot
 
@@ -163,6 +164,41 @@ def centre_families(snap: Snapshot) -> Iterator[Metric]:
     yield from (up, latency, batch)
 
 
+def alert_families(snap: Snapshot) -> Iterator[Metric]:
+    """Open alerts to other services, from each centre's regions: how many per region,
+    service and state, and how long the oldest has been so (``actors/domain/alert_gauges``).
+    A centre that did not answer leaves its regions' series out (``amk_centre_up``)."""
+    if not snap.sources.get("centres"):
+        return
+    labels = ["region", "service", "state"]
+    count = _gauge(
+        "amk_alerts_open",
+        "Alerts to other services still open: waiting for an acknowledgement, escalated "
+        "(none in time), or owed (a pre-notification document the hospital lacks)",
+        labels,
+    )
+    oldest = _gauge(
+        "amk_alert_oldest_open_seconds",
+        "How long the oldest open alert of the region, service and state has been so",
+        labels,
+    )
+    # A region is hosted by one centre; in the instant of a takeover the deposed one may
+    # still report it: the higher fencing token speaks (a series twice fails the scrape).
+    hosted: dict[str, tuple[int, list[AlertGauge]]] = {}
+    for status in snap.centres.values():
+        for g in status.alerts if status is not None else ():
+            token = status.regions.get(g.region, 0)
+            if token > hosted.get(g.region, (-1, []))[0]:
+                hosted[g.region] = (token, [])
+            if token == hosted[g.region][0]:
+                hosted[g.region][1].append(g)
+    for _token, gauges in hosted.values():
+        for g in gauges:
+            count.add_metric([g.region, g.service, g.state], float(g.count))
+            oldest.add_metric([g.region, g.service, g.state], g.oldest_s)
+    yield from (count, oldest)
+
+
 def etcd_families(snap: Snapshot) -> Iterator[Metric]:
     """Each etcd member's database size and live data against the quota."""
     if not snap.sources.get("etcd"):
@@ -277,6 +313,7 @@ def families(snap: Snapshot, window_s: float) -> Iterator[Metric]:
     yield from region_families(snap)
     yield from call_families(snap, window_s)
     yield from centre_families(snap)
+    yield from alert_families(snap)
     yield from etcd_families(snap)
     yield from archive_families(snap)
     yield from security_families(snap)

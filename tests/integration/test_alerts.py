@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import grpc
 import pytest
 import pytest_asyncio
+from prometheus_client.parser import text_string_to_metric_families
 
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
@@ -23,7 +24,14 @@ from clients.partner_stub import PartnerCentre
 from cluster.config import ClusterConfig
 from cluster.etcd_server import find_free_port
 from cluster.tls import client_identity, open_channel
-from tests.helpers import assert_eventually, key_prefix_for, rid, session_pki, session_token
+from tests.helpers import (
+    assert_eventually,
+    key_prefix_for,
+    rid,
+    scrape_metrics,
+    session_pki,
+    session_token,
+)
 from tests.unit.eido_schema import load_spec, schema_validator
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -51,6 +59,7 @@ class AlertCluster:
     stub: pb_grpc.DispatchServiceStub
     partners: Partners
     gateway: str
+    metrics: str  # the gateway's Prometheus endpoint
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -87,12 +96,39 @@ async def alerting(
     await deployment.start()
     channel = open_channel(config.gateways[0], client_identity(), token=session_token())
     try:
-        yield AlertCluster(pb_grpc.DispatchServiceStub(channel), partners, config.gateways[0])
+        stub = pb_grpc.DispatchServiceStub(channel)
+        yield AlertCluster(stub, partners, config.gateways[0], config.metrics[0])
     finally:
         await channel.close()
         await deployment.stop()
         for p in (partners.fire, partners.police, partners.silent_fire, partners.legevakt):
             p.stop()
+
+
+async def open_alerts(
+    cluster: AlertCluster,
+    region: str,
+    service: str,
+    state: str,
+    *,
+    at_least: int | None = None,
+    exactly: int | None = None,
+) -> int:
+    """``amk_alerts_open`` for one region, service and state as the gateway's Prometheus
+    endpoint reports it (0 when absent), checked against ``at_least`` or ``exactly``."""
+    status, body = await scrape_metrics(cluster.metrics, client_identity())
+    assert status == 200, body
+    want = {"region": region, "service": service, "state": state}
+    found = [
+        s.value
+        for family in text_string_to_metric_families(body)
+        for s in family.samples
+        if s.name == "amk_alerts_open" and s.labels == want
+    ]
+    got = int(found[0]) if found else 0
+    assert at_least is None or got >= at_least, got
+    assert exactly is None or got == exactly, got
+    return got
 
 
 async def create(stub, region: str, position: pb.Position, code: str) -> pb.Incident:
@@ -197,6 +233,12 @@ async def test_unacknowledged_alert_escalates_then_a_late_ack_is_recorded(
     )
     assert [e.who for e in history.entries if e.command == "EscalateAlert"] == ["alert-watch"]
 
+    # The on-call engineer's gauge counts it, and stops counting it once acknowledged.
+    escalated_before = await assert_eventually(
+        lambda: open_alerts(alerting, "innlandet", "110", "escalated", at_least=1),
+        timeout_s=30,
+        interval_s=0.5,
+    )
     late = await stub.AcknowledgeAlert(
         pb.AcknowledgeAlertRequest(
             request_id=rid(), incident_id=inc.id, alert_id=esc.id, acknowledged_by="110 vakt"
@@ -204,6 +246,12 @@ async def test_unacknowledged_alert_escalates_then_a_late_ack_is_recorded(
         timeout=10,
     )
     assert (late.state, late.acknowledged_by) == (pb.ALERT_STATE_ACKNOWLEDGED, "110 vakt")
+    fewer = escalated_before - 1
+    await assert_eventually(
+        lambda: open_alerts(alerting, "innlandet", "110", "escalated", exactly=fewer),
+        timeout_s=30,
+        interval_s=0.5,
+    )
 
 
 async def test_bad_alert_requests_are_refused_and_write_nothing(

@@ -34,7 +34,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_alert_rules_are_valid() -> None:
     result = run("check", "rules", "alerts.yml")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "7 rules found" in result.stdout
+    assert "9 rules found" in result.stdout
 
 
 def test_alert_rules_fire_on_their_series_only() -> None:
