@@ -1,4 +1,5 @@
-"""``amk incident history ID`` and ``amk board --at WHEN``: the record after the fact.
+"""``amk incident history ID``, ``amk incident search`` and ``amk board --at WHEN``: the
+record after the fact.
 
 Both read the journal, live in etcd and archived in the archive database, through the
 gateway (``GetIncidentHistory``, ``GetBoardAt``): what a medical director asks for after
@@ -142,6 +143,49 @@ def cmd_board_at(ctx: Any) -> int:
     return int(ctx.emit(board, board_at_view))
 
 
+def search_view(found: pb.SearchIncidentsResponse) -> RenderableType:
+    """The incidents found, newest first, archived ones marked."""
+    table = Table(title=f"Incidents found ({len(found.incidents)})", title_justify="left")
+    for name in ("Incident", "Created", "Status", "Urgency", "Address", "Notes"):
+        table.add_column(name)
+    for i in found.incidents:
+        status = incident_status_text(i.status)
+        if i.archived:
+            status.append(" (archived)")
+        table.add_row(
+            i.id,
+            format_time(i.created_at),
+            status,
+            urgency_text(i.urgency),
+            i.address or "-",
+            str(len(i.notes)),
+        )
+    if not found.truncated:
+        return table
+    return Group(table, Text("more matched: narrow the search or raise --limit"))
+
+
+def cmd_incident_search(ctx: Any) -> int:
+    a = ctx.args
+    near = None
+    if a.near:
+        try:
+            lat, lon = (float(x) for x in a.near.split(","))
+        except ValueError:
+            raise ValueError(f"--near: LAT,LON expected, got {a.near!r}") from None
+        near = (lat, lon)
+    found = ctx.client().search_incidents(
+        a.since,
+        until=a.until,
+        near=near,
+        radius_m=a.radius if near is not None else 0.0,
+        text=" ".join(a.text or []),
+        regions=a.region or [],
+        limit=a.limit,
+    )
+    return int(ctx.emit(found, search_view))
+
+
 def add_history_commands(
     incident_actions: argparse._SubParsersAction[argparse.ArgumentParser],
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -155,6 +199,30 @@ def add_history_commands(
         "every journal entry of an incident, live and archived",
     )
     history.add_argument("id", metavar="ID")
+    search = command(
+        incident_actions,
+        "search",
+        cmd_incident_search,
+        "incidents, open and archived, at a place or with given words: been here before?",
+    )
+    search.add_argument("text", nargs="*", help="words in the address or a note (all of them)")
+    search.add_argument("--near", metavar="LAT,LON", help="at or near this place")
+    search.add_argument(
+        "--radius", type=float, default=200.0, metavar="M", help="metres from --near (200)"
+    )
+    when = 'a local time ("2026-11-26 08:00"), an ISO time, or 30m, 2h, 1d ago'
+    search.add_argument(
+        "--since",
+        metavar="WHEN",
+        type=parse_since,
+        default=parse_since("30d"),
+        help=when + " (30d)",
+    )
+    search.add_argument("--until", metavar="WHEN", type=parse_since, help=when + " (now)")
+    search.add_argument(
+        "--region", metavar="R", action="append", help="only this region (repeatable)"
+    )
+    search.add_argument("--limit", type=int, default=0, help="at most this many (50; up to 500)")
     board = command(
         commands, "board", cmd_board_at, "incidents, units and owners as they stood at a moment"
     )

@@ -353,6 +353,29 @@ class OperationsMixin:
         req.at.FromNanoseconds(int(at * 1e9))
         return self._unary("GetBoardAt", req)
 
+    def search_incidents(
+        self,
+        since: float,
+        *,
+        until: float | None = None,
+        near: tuple[float, float] | None = None,
+        radius_m: float = 0.0,
+        text: str = "",
+        regions: str | Iterable[str] = (),
+        limit: int = 0,
+    ) -> pb.SearchIncidentsResponse:
+        """Incidents, open and archived, created in ``[since, until)`` (Unix seconds),
+        within ``radius_m`` of ``near`` (lat, lon) and/or with every word of ``text``."""
+        req = pb.SearchIncidentsRequest(
+            regions=_split_csv(regions), radius_m=radius_m, text=text, limit=limit
+        )
+        req.since.FromNanoseconds(int(since * 1e9))
+        if until is not None:
+            req.until.FromNanoseconds(int(until * 1e9))
+        if near is not None:
+            req.near.lat, req.near.lon = near
+        return self._unary("SearchIncidents", req)
+
     def export_incident(self, incident_id: str) -> str:
         """The incident as a NENA EIDO JSON document."""
         req = cpb.ExportIncidentRequest(incident_id=incident_id)

@@ -113,7 +113,8 @@ def to_timestamp(seconds: float) -> Timestamp:
     return ts
 
 
-def _position(p: pb.Position, field: str, *, required: bool = True) -> v.Position:
+def position_of(p: pb.Position, field: str) -> v.Position:
+    """A request's position, every part checked (a bad one named ``field.lat`` ...)."""
     return v.position(p.lat, p.lon, p.accuracy_m, field)
 
 
@@ -134,7 +135,7 @@ def create_incident(
     return CreateIncident(
         request_id=v.request_id(req.request_id),
         region=req.region,
-        position=_position(req.position, "position"),
+        position=position_of(req.position, "position"),
         address=v.text(req.address, "address", limit=v.MAX_ADDRESS),
         caller_number=v.caller_number(req.caller_number),
         complaint_chapter=v.chapter(req.complaint_chapter, table.chapters),
@@ -161,7 +162,7 @@ def change_incident_location(
     return ChangeIncidentLocation(
         v.request_id(req.request_id),
         v.entity_id(req.incident_id, "incident_id"),
-        position=_position(req.position, "position") if moved else None,
+        position=position_of(req.position, "position") if moved else None,
         address="" if req.clear_address else (address or None),
         who=who,
     )
@@ -249,7 +250,7 @@ def report_unit_position(req: pb.ReportUnitPositionRequest, who: str) -> ReportU
     return ReportUnitPosition(
         v.request_id(req.request_id),
         v.entity_id(req.unit_id, "unit_id"),
-        _position(req.position, "position"),
+        position_of(req.position, "position"),
         who,
     )
 
@@ -509,7 +510,7 @@ def receive_call(req: pb.ReceiveCallRequest, region: str, now: float, who: str) 
         request_id=v.request_id(req.request_id),
         region=region,
         caller_number=v.caller_number(req.caller_number),
-        position=_position(req.position, "position"),
+        position=position_of(req.position, "position"),
         arrived_at=arrived,
         urgency_hint=from_pb_enum(Urgency, req.urgency_hint, "urgency_hint", optional=True),
         who=who,

@@ -92,6 +92,20 @@ class History:
                 calls.append(Call.decode(rec.value, rec.revision))
         return incidents, calls
 
+    async def archived_incidents(
+        self, regions: list[str], since: float, until: float
+    ) -> list[Incident]:
+        """Archived incidents of ``regions`` created in ``[since, until]`` (the archive's
+        range is inclusive; the search takes ``until`` out itself)."""
+        archive = await self.archive()
+        out: list[Incident] = []
+        for region in regions:
+            for rec in await asyncio.to_thread(
+                archive.records, "incidents", region=region, since=since, until=until
+            ):
+                out.append(Incident.decode(rec.value, rec.revision))
+        return out
+
     async def archived_journal(self, regions: list[str], since: float | None) -> list[Entry]:
         archive = await self.archive()
         out: list[Entry] = []

@@ -1,12 +1,14 @@
-"""``GetIncidentHistory`` and ``GetBoardAt`` of ``amk.dispatch.v1.DispatchService``:
-the journal of one incident, and the board as it stood at a past moment, from etcd and
-the archive database together (:class:`~actors.gateway.history.History`)."""
+"""``GetIncidentHistory``, ``GetBoardAt`` and ``SearchIncidents`` of
+``amk.dispatch.v1.DispatchService``: the journal of one incident, the board as it stood
+at a past moment, and incidents at a place or with given words, from etcd and the archive
+database together (:class:`~actors.gateway.history.History`)."""
 
 from __future__ import annotations
 
 import json
 import time
 
+from actors.domain import incident_search
 from actors.domain.errors import InvalidArgumentError, NotFoundError
 from actors.gateway import convert as conv
 from actors.gateway.context import GatewayContext
@@ -62,6 +64,29 @@ class HistoryRpcs:
         except NotFoundError:
             inc = await self.gw.history.archived_incident(incident_id)
         return [] if inc is None else [conv.alert_pb(inc.id, a) for a in inc.alerts]
+
+    @rpc
+    async def SearchIncidents(self, request, context) -> pb.SearchIncidentsResponse:
+        now = time.time()
+        if not request.HasField("since"):
+            raise InvalidArgumentError("since", "is required")
+        since = conv.timestamp_s(request.since, "since")
+        until = conv.timestamp_s(request.until, "until") if request.HasField("until") else now
+        near = conv.position_of(request.near, "near") if request.HasField("near") else None
+        query = incident_search.check(
+            since, until, near, request.radius_m, request.text, request.limit
+        )
+        regions = conv.regions_filter(list(request.regions), self.gw.regions)
+        live = [i for r in regions for i in await self.gw.lookup.incidents(r)]
+        archived = await self.gw.history.archived_incidents(regions, since, until)
+        found, truncated = incident_search.search(query, [*live, *archived])
+        from_archive = {id(i) for i in archived}
+        out = []
+        for inc in found:
+            msg = conv.incident_pb(inc)
+            msg.archived = id(inc) in from_archive
+            out.append(msg)
+        return pb.SearchIncidentsResponse(incidents=out, truncated=truncated)
 
     @rpc
     async def GetBoardAt(self, request, context) -> pb.BoardAt:

@@ -382,3 +382,85 @@ async def test_crash_between_archive_write_and_delete_loses_and_doubles_nothing(
 
 async def _absent(path) -> bool:
     return not path.exists()
+
+
+async def test_a_search_finds_incidents_at_a_place_open_and_archived(stub, etcd, cluster, capsys):
+    """ "Has the AMK been here before": an incident closed and archived and an open one
+    40 m from it are found near the place, newest first, the archived one marked; one
+    4 km off is not; words find what the address and the notes say."""
+    keys = Keys(cluster.config.key_prefix)
+    tag = uuid.uuid4().hex[:6]
+    here = pb.Position(lat=59.9050, lon=10.6830)
+
+    async def create(position: pb.Position, address: str) -> pb.Incident:
+        req = pb.CreateIncidentRequest(
+            request_id=rid(), region="oslo", position=position, address=address
+        )
+        return await stub.CreateIncident(req, timeout=10)
+
+    before = await create(here, f"Huk aveny 35 {tag}")
+    await stub.AddIncidentNote(
+        pb.AddIncidentNoteRequest(request_id=rid(), incident_id=before.id, text="Hund i gangen"),
+        timeout=10,
+    )
+    await stub.ChangeIncidentStatus(
+        pb.ChangeIncidentStatusRequest(
+            request_id=rid(), incident_id=before.id, status=pb.INCIDENT_STATUS_CANCELLED
+        ),
+        timeout=10,
+    )
+    await eventually(lambda: gone_from_etcd(etcd, keys, before.id), "incident archived")
+    now = await create(pb.Position(lat=59.9053, lon=10.6835), f"Huk aveny 37 {tag}")
+    await create(OSLO, f"Karl Johans gate 1 {tag}")
+    since = ts(time.time() - 3600)
+
+    near = await stub.SearchIncidents(
+        pb.SearchIncidentsRequest(regions=["oslo"], since=since, near=here, radius_m=200),
+        timeout=10,
+    )
+    assert [(i.id, i.archived) for i in near.incidents] == [(now.id, False), (before.id, True)]
+    assert not near.truncated
+    words = await stub.SearchIncidents(
+        pb.SearchIncidentsRequest(regions=["oslo"], since=since, text=f"HUND {tag}"), timeout=10
+    )
+    assert [i.id for i in words.incidents] == [before.id]
+    tagged = await stub.SearchIncidents(
+        pb.SearchIncidentsRequest(regions=["oslo"], since=since, text=tag, limit=2), timeout=10
+    )
+    assert len(tagged.incidents) == 2 and tagged.truncated  # three carry the tag
+
+    # Each incident a search returns is a read of patient data in the access log.
+    def searched() -> list:
+        archive = open_archive(cluster.config.archive_location())
+        try:
+            rows = archive.query_access(record_id=before.id)
+        finally:
+            archive.close()
+        return [r for r in rows if r.method.endswith("/SearchIncidents")]
+
+    await eventually(lambda: asyncio.to_thread(searched), "the search in the access log")
+
+    # The CLI: the same two, newest first, the archived one marked; --json as the API.
+    from clients.cli import main
+
+    def amk(*argv: str) -> str:
+        capsys.readouterr()
+        assert main(["--gateway", cluster.config.gateways[0], *argv]) == 0
+        return capsys.readouterr().out
+
+    near_here = ("incident", "search", "--near", "59.9050,10.6830", "--since", "1h")
+    shown = await asyncio.to_thread(amk, *near_here)
+    assert shown.index(now.id) < shown.index(before.id) and "(archived)" in shown, shown
+    listed = json.loads(await asyncio.to_thread(amk, "--json", *near_here, "--region", "oslo"))
+    assert [i["id"] for i in listed["incidents"]] == [now.id, before.id]
+
+    for bad, field in (
+        (pb.SearchIncidentsRequest(since=since), "near"),  # neither a place nor words
+        (pb.SearchIncidentsRequest(since=since, near=here, radius_m=60_000), "radius_m"),
+        (pb.SearchIncidentsRequest(near=here, radius_m=100), "since"),
+        (pb.SearchIncidentsRequest(since=since, until=ts(0), text="x"), "until"),
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await stub.SearchIncidents(bad, timeout=10)
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert field in err.value.details(), (field, err.value.details())

@@ -844,6 +844,32 @@ class IncidentHistory(_message.Message):
     alerts: _containers.RepeatedCompositeFieldContainer[Alert]
     def __init__(self, incident_id: _Optional[str] = ..., entries: _Optional[_Iterable[_Union[JournalEntry, _Mapping]]] = ..., alerts: _Optional[_Iterable[_Union[Alert, _Mapping]]] = ...) -> None: ...
 
+class SearchIncidentsRequest(_message.Message):
+    __slots__ = ("regions", "since", "until", "near", "radius_m", "text", "limit")
+    REGIONS_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_FIELD_NUMBER: _ClassVar[int]
+    NEAR_FIELD_NUMBER: _ClassVar[int]
+    RADIUS_M_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    regions: _containers.RepeatedScalarFieldContainer[str]
+    since: _timestamp_pb2.Timestamp
+    until: _timestamp_pb2.Timestamp
+    near: Position
+    radius_m: float
+    text: str
+    limit: int
+    def __init__(self, regions: _Optional[_Iterable[str]] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., near: _Optional[_Union[Position, _Mapping]] = ..., radius_m: _Optional[float] = ..., text: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class SearchIncidentsResponse(_message.Message):
+    __slots__ = ("incidents", "truncated")
+    INCIDENTS_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    incidents: _containers.RepeatedCompositeFieldContainer[Incident]
+    truncated: bool
+    def __init__(self, incidents: _Optional[_Iterable[_Union[Incident, _Mapping]]] = ..., truncated: _Optional[bool] = ...) -> None: ...
+
 class GetBoardAtRequest(_message.Message):
     __slots__ = ("at", "regions")
     AT_FIELD_NUMBER: _ClassVar[int]

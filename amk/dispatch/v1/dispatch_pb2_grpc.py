@@ -84,6 +84,11 @@ class DispatchServiceStub:
                 request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.GetBoardAtRequest.SerializeToString,
                 response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.BoardAt.FromString,
                 _registered_method=True)
+        self.SearchIncidents = channel.unary_unary(
+                '/amk.dispatch.v1.DispatchService/SearchIncidents',
+                request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.SearchIncidentsRequest.SerializeToString,
+                response_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.SearchIncidentsResponse.FromString,
+                _registered_method=True)
         self.ListUnits = channel.unary_unary(
                 '/amk.dispatch.v1.DispatchService/ListUnits',
                 request_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.ListUnitsRequest.SerializeToString,
@@ -334,6 +339,15 @@ class DispatchServiceServicer:
     def GetBoardAt(self, request, context):
         """Incidents, units and region owners as they stood at a past moment, rebuilt from the
         journal (live and archived): what the medical director asks for after an event.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SearchIncidents(self, request, context):
+        """Incidents, open and archived, created in a time window at or near a place or with
+        words in their address or notes: "has the AMK been here before". A search names a
+        place or words (INVALID_ARGUMENT otherwise); each incident returned is logged as read.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -677,6 +691,11 @@ def add_DispatchServiceServicer_to_server(servicer, server):
                     servicer.GetBoardAt,
                     request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.GetBoardAtRequest.FromString,
                     response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.BoardAt.SerializeToString,
+            ),
+            'SearchIncidents': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchIncidents,
+                    request_deserializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.SearchIncidentsRequest.FromString,
+                    response_serializer=amk_dot_dispatch_dot_v1_dot_dispatch__pb2.SearchIncidentsResponse.SerializeToString,
             ),
             'ListUnits': grpc.unary_unary_rpc_method_handler(
                     servicer.ListUnits,
@@ -1129,6 +1148,33 @@ class DispatchService:
             '/amk.dispatch.v1.DispatchService/GetBoardAt',
             amk_dot_dispatch_dot_v1_dot_dispatch__pb2.GetBoardAtRequest.SerializeToString,
             amk_dot_dispatch_dot_v1_dot_dispatch__pb2.BoardAt.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchIncidents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/amk.dispatch.v1.DispatchService/SearchIncidents',
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.SearchIncidentsRequest.SerializeToString,
+            amk_dot_dispatch_dot_v1_dot_dispatch__pb2.SearchIncidentsResponse.FromString,
             options,
             channel_credentials,
             insecure,

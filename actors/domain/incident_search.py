@@ -1,0 +1,105 @@
+"""Searching incidents, live and archived: the dispatcher's "what has happened here
+before" (pure: the gateway gathers the candidates, this decides which match).
+
+A dispatcher sending a crew to an address asks whether the AMK has been there before:
+a patient known to the service, a place where a crew was threatened, the third call
+from one flat this week. The board shows only what is open now and the caller history
+only what came from one telephone number; this looks at every incident of the regions,
+open or archived, created in a time window, at or near a place or with given words in
+its address or notes.
+
+A search must name a place or words (:func:`check`): a time window alone would be a
+list of every patient of the regions, which is what Normen's data minimisation asks us
+not to hand out; every incident returned is a read in the access log, as any other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from actors.domain.errors import InvalidArgumentError
+from actors.domain.eta.geodesy import haversine_km
+from actors.domain.model import Incident, Position
+
+MAX_WINDOW_S = 366 * 86400.0  # a year back at most: the archive's scan stays bounded
+MAX_RADIUS_M = 50_000.0
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+MAX_TEXT = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """What to look for: created in ``[since, until)``, within ``radius_m`` of ``near``
+    (when given), with every word of ``words`` in the address or a note (when given)."""
+
+    since: float
+    until: float
+    near: Position | None = None
+    radius_m: float = 0.0
+    words: tuple[str, ...] = ()
+    limit: int = DEFAULT_LIMIT
+
+
+def check(
+    since: float,
+    until: float,
+    near: Position | None,
+    radius_m: float,
+    text: str,
+    limit: int,
+) -> Query:
+    """The query, or :class:`InvalidArgumentError` naming the field at fault."""
+    if until <= since:
+        raise InvalidArgumentError("until", "must be after since")
+    if until - since > MAX_WINDOW_S:
+        raise InvalidArgumentError("since", "the window is longer than 366 days")
+    if near is None and radius_m:
+        raise InvalidArgumentError("near", "is required with radius_m")
+    if near is not None and not 0.0 < radius_m <= MAX_RADIUS_M:
+        raise InvalidArgumentError("radius_m", f"{radius_m} is outside (0, {MAX_RADIUS_M:g}]")
+    if len(text) > MAX_TEXT:
+        raise InvalidArgumentError("text", f"is longer than {MAX_TEXT} characters")
+    words = tuple(w.casefold() for w in text.split())
+    if near is None and not words:
+        raise InvalidArgumentError("near", "a search names a place (near) or words (text)")
+    if not 0 <= limit <= MAX_LIMIT:
+        raise InvalidArgumentError("limit", f"{limit} is outside 0..{MAX_LIMIT}")
+    return Query(since, until, near, radius_m, words, limit or DEFAULT_LIMIT)
+
+
+def distance_m(query: Query, inc: Incident) -> float | None:
+    """How far the incident is from the query's place (None without one)."""
+    if query.near is None:
+        return None
+    p = inc.position
+    return 1000.0 * haversine_km(query.near.lat, query.near.lon, p.lat, p.lon)
+
+
+def matches(query: Query, inc: Incident) -> bool:
+    """Whether ``inc`` is one the query asks for."""
+    if not query.since <= inc.created_at < query.until:
+        return False
+    far = distance_m(query, inc)
+    if far is not None and far > query.radius_m:
+        return False
+    if query.words:
+        said = " ".join([inc.address, *(n.text for n in inc.notes)]).casefold()
+        if not all(w in said for w in query.words):
+            return False
+    return True
+
+
+def search(query: Query, candidates: Iterable[Incident]) -> tuple[list[Incident], bool]:
+    """The matching incidents, newest first, at most ``query.limit``; and whether more
+    matched. A candidate seen twice (live, and archived before it was reopened) counts
+    once, the later revision."""
+    best: dict[str, Incident] = {}
+    for inc in candidates:
+        if matches(query, inc):
+            seen = best.get(inc.id)
+            if seen is None or inc.revision > seen.revision:
+                best[inc.id] = inc
+    found = sorted(best.values(), key=lambda i: (i.created_at, i.id), reverse=True)
+    return found[: query.limit], len(found) > query.limit
