@@ -60,6 +60,9 @@ from cluster.store import DuplicateRequestError, FencedStore, StaleRecordError
 
 RECENT_REQUESTS = 10_000
 START_POLL_S = 0.02  # how often start() looks whether the home regions are settled
+# status() runs on every overflowed 113 call and every scrape; its alert gauges walk each
+# incident with a sent alert, so they are counted again at most this often.
+ALERT_GAUGES_EVERY_S = 1.0
 
 
 class Centre:
@@ -89,6 +92,7 @@ class Centre:
         )
         self.archiver = Archiver(self.core, self.ownership.on_fenced)
         self.recent: OrderedDict[str, tuple[str, Outcome]] = OrderedDict()  # id -> (fp, answer)
+        self._gauges: tuple[float, tuple[alert_gauges.AlertGauge, ...]] = (-1e18, ())
         self._tasks: list[asyncio.Task[Any]] = []
         self._stopped = asyncio.Event()
         self.store_metrics = StoreMetrics()  # kept across stores rebuilt on session renewal
@@ -264,9 +268,20 @@ class Centre:
             batch_size=self.store_metrics.batch_size.snapshot() if store else None,
             archive={r: p for r, p in self.archiver.progress.items() if r in core.hosts},
             address=core.address,
-            alerts=tuple(
+            alerts=self.alert_gauges(),
+        )
+
+    def alert_gauges(self) -> tuple[alert_gauges.AlertGauge, ...]:
+        """The open alerts of the regions hosted, counted at most every
+        ``ALERT_GAUGES_EVERY_S`` (a scrape's figure may be that old)."""
+        core = self.core
+        now = core.clock()
+        at, gauges = self._gauges
+        if now - at >= ALERT_GAUGES_EVERY_S:
+            gauges = tuple(
                 g
                 for r, h in core.hosts.items()
-                for g in alert_gauges.gauges(r, h.incidents.with_sent_alerts(), core.clock())
-            ),
-        )
+                for g in alert_gauges.gauges(r, h.incidents.with_sent_alerts(), now)
+            )
+            self._gauges = (now, gauges)
+        return gauges

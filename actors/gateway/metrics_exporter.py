@@ -30,7 +30,6 @@ from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Met
 from prometheus_client.registry import Collector
 
 from actors.domain import kpi
-from actors.domain.alert_gauges import AlertGauge
 from actors.gateway.metrics_snapshot import SOURCES, Snapshot
 from cluster.histogram import HistogramSnapshot
 
@@ -166,11 +165,12 @@ def centre_families(snap: Snapshot) -> Iterator[Metric]:
 
 def alert_families(snap: Snapshot) -> Iterator[Metric]:
     """Open alerts to other services, from each centre's regions: how many per region,
-    service and state, and how long the oldest has been so (``actors/domain/alert_gauges``).
-    A centre that did not answer leaves its regions' series out (``amk_centre_up``)."""
+    service, recipient and state, and how long the oldest has been so
+    (``actors/domain/alert_gauges``). A series is absent where nothing is open, and for
+    the regions of a centre that did not answer (``amk_centre_up`` says which)."""
     if not snap.sources.get("centres"):
         return
-    labels = ["region", "service", "state"]
+    labels = ["region", "service", "recipient", "state"]
     count = _gauge(
         "amk_alerts_open",
         "Alerts to other services still open: waiting for an acknowledgement, escalated "
@@ -179,23 +179,23 @@ def alert_families(snap: Snapshot) -> Iterator[Metric]:
     )
     oldest = _gauge(
         "amk_alert_oldest_open_seconds",
-        "How long the oldest open alert of the region, service and state has been so",
+        "How long the oldest open alert of the region, service, recipient and state has been so",
         labels,
     )
     # A region is hosted by one centre; in the instant of a takeover the deposed one may
-    # still report it: the higher fencing token speaks (a series twice fails the scrape).
-    hosted: dict[str, tuple[int, list[AlertGauge]]] = {}
-    for status in snap.centres.values():
+    # still report it: only the holder of the region's highest token speaks (a series
+    # twice fails the scrape, and a stale one would outlive the alerts it counts).
+    holder: dict[str, tuple[int, str]] = {}
+    for centre, status in snap.centres.items():
+        for region, token in (status.regions if status is not None else {}).items():
+            if token > holder.get(region, (-1, ""))[0]:
+                holder[region] = (token, centre)
+    for centre, status in snap.centres.items():
         for g in status.alerts if status is not None else ():
-            token = status.regions.get(g.region, 0)
-            if token > hosted.get(g.region, (-1, []))[0]:
-                hosted[g.region] = (token, [])
-            if token == hosted[g.region][0]:
-                hosted[g.region][1].append(g)
-    for _token, gauges in hosted.values():
-        for g in gauges:
-            count.add_metric([g.region, g.service, g.state], float(g.count))
-            oldest.add_metric([g.region, g.service, g.state], g.oldest_s)
+            if holder.get(g.region, (0, ""))[1] != centre:
+                continue
+            count.add_metric([g.region, g.service, g.recipient, g.state], float(g.count))
+            oldest.add_metric([g.region, g.service, g.recipient, g.state], g.oldest_s)
     yield from (count, oldest)
 
 

@@ -114,18 +114,20 @@ async def open_alerts(
     at_least: int | None = None,
     exactly: int | None = None,
 ) -> int:
-    """``amk_alerts_open`` for one region, service and state as the gateway's Prometheus
-    endpoint reports it (0 when absent), checked against ``at_least`` or ``exactly``."""
+    """``amk_alerts_open`` for one region, service and state (every recipient) as the
+    gateway's Prometheus endpoint reports it (0 when absent), checked against
+    ``at_least`` or ``exactly``."""
     status, body = await scrape_metrics(cluster.metrics, client_identity())
     assert status == 200, body
     want = {"region": region, "service": service, "state": state}
-    found = [
-        s.value
-        for family in text_string_to_metric_families(body)
-        for s in family.samples
-        if s.name == "amk_alerts_open" and s.labels == want
-    ]
-    got = int(found[0]) if found else 0
+    got = int(
+        sum(
+            s.value
+            for family in text_string_to_metric_families(body)
+            for s in family.samples
+            if s.name == "amk_alerts_open" and want.items() <= s.labels.items()
+        )
+    )
     assert at_least is None or got >= at_least, got
     assert exactly is None or got == exactly, got
     return got

@@ -6,17 +6,17 @@ from __future__ import annotations
 import dataclasses
 
 from actors.domain import alert_gauges as ag
-from actors.domain.model import Alert, AlertService, AlertState
+from actors.domain.model import Alert, AlertService, AlertState, IncidentStatus
 from actors.gateway.metrics_exporter import alert_families
 from tests.unit.test_metrics import exposition, snapshot, value
 from tests.unit.test_prenotify import T0, incident, sent
 
 
 def alert(id_: str, service: AlertService, state: AlertState, sent_at: float) -> Alert:
-    return Alert(id=id_, service=service, state=state, sent_at=sent_at)
+    return Alert(id=id_, service=service, state=state, sent_at=sent_at, recipient="112:oslo")
 
 
-def test_open_alerts_are_counted_by_service_and_state_with_the_oldest_age() -> None:
+def test_open_alerts_are_counted_by_service_recipient_and_state_with_the_oldest_age() -> None:
     inc = incident()
     inc.alerts = [
         alert("a1", AlertService.POLICE_112, AlertState.SENT, T0 - 30),
@@ -26,28 +26,43 @@ def test_open_alerts_are_counted_by_service_and_state_with_the_oldest_age() -> N
         alert("a5", AlertService.FIRE_110, AlertState.PROPOSED, 0.0),
         alert("a6", AlertService.FIRE_110, AlertState.CANCELLED, T0 - 40),
     ]
-    got = {(g.service, g.state): (g.count, g.oldest_s) for g in ag.gauges("oslo", [inc], T0)}
-    assert got == {("112", ag.ESCALATED): (1, 120.0), ("112", ag.WAITING): (2, 50.0)}
-    assert ag.gauges("oslo", [], T0) == []
+    got = {
+        (g.service, g.recipient, g.state): (g.count, g.oldest_s)
+        for g in ag.gauges("oslo", [inc], T0)
+    }
+    assert got == {
+        ("112", "112:oslo", ag.ESCALATED): (1, 120.0),
+        ("112", "112:oslo", ag.WAITING): (2, 50.0),
+    }
+    # The incident closed: nobody chases its alerts' acknowledgements any more.
+    inc.status = IncidentStatus.CLOSED
+    assert ag.gauges("oslo", [inc], T0) == []
 
 
-def test_a_pre_notification_the_hospital_lacks_is_owed_from_its_newest_document() -> None:
+def test_a_pre_notification_the_hospital_lacks_is_owed_from_when_it_last_took_one() -> None:
     inc, pre_alert, _ = sent()
     later = T0 + 300
-    got = {(g.service, g.state): g.oldest_s for g in ag.gauges("oslo", [inc], later)}
-    # Sent and not yet taken by the hospital: waiting for its answer, and owed.
-    assert got == {("hospital", ag.WAITING): 300.0, ("hospital", ag.OWED): 300.0}
-    # Taken; then an ETA update makes a new document due: owed from the update only.
+
+    def owed(*alerts: Alert) -> dict:
+        inc.alerts = list(alerts)
+        return {(g.state): g.oldest_s for g in ag.gauges("oslo", [inc], later)}
+
+    # Sent and not taken by the hospital: waiting for its answer, and owed since sent.
+    assert owed(pre_alert) == {ag.WAITING: 300.0, ag.OWED: 300.0}
+    # The first taken at +60; ETA updates at +120 and +280 not taken: owed since +60,
+    # not since the latest update (the hospital has taken nothing for four minutes).
     pre = dataclasses.replace(
-        pre_alert.prenotification, delivered=1, eta_updates=1, eta_updated_at=T0 + 280
-    )
-    inc.alerts = [dataclasses.replace(pre_alert, prenotification=pre)]
-    owed = [g for g in ag.gauges("oslo", [inc], later) if g.state == ag.OWED]
-    assert [(g.count, g.oldest_s) for g in owed] == [(1, 20.0)]
-    # Every document taken: nothing owed.
-    done = dataclasses.replace(pre, delivered=2)
-    inc.alerts = [dataclasses.replace(pre_alert, prenotification=done)]
-    assert [g.state for g in ag.gauges("oslo", [inc], later)] == [ag.WAITING]
+        pre_alert.prenotification, delivered=1, delivered_at=T0 + 60, eta_updates=2,
+        eta_updated_at=T0 + 280,
+    )  # fmt: skip
+    assert owed(dataclasses.replace(pre_alert, prenotification=pre))[ag.OWED] == 240.0
+    # Every update taken at +200, then withdrawn at +290: the withdrawal owed since then,
+    # and a withdrawn pre-notification is no longer chased for its acknowledgement.
+    gone = dataclasses.replace(pre, delivered=3, delivered_at=T0 + 200, withdrawn_at=T0 + 290)
+    assert owed(dataclasses.replace(pre_alert, prenotification=gone)) == {ag.OWED: 10.0}
+    # Every document taken: nothing owed, nothing chased.
+    done = dataclasses.replace(gone, delivered=4)
+    assert owed(dataclasses.replace(pre_alert, prenotification=done)) == {}
 
 
 def test_the_gateway_exposes_each_centres_open_alerts_and_none_for_a_silent_one() -> None:
@@ -55,12 +70,14 @@ def test_the_gateway_exposes_each_centres_open_alerts_and_none_for_a_silent_one(
     snap.centres["oslo"] = dataclasses.replace(
         snap.centres["oslo"],
         alerts=(
-            ag.AlertGauge("oslo", "112", ag.ESCALATED, 2, 130.0),
-            ag.AlertGauge("oslo", "hospital", ag.OWED, 1, 45.0),
+            ag.AlertGauge("oslo", "112", "112:oslo", ag.ESCALATED, 2, 130.0),
+            ag.AlertGauge("oslo", "hospital", "ulleval", ag.OWED, 1, 45.0),
         ),
     )
     got = exposition(snap)
-    assert value(got, "amk_alerts_open", region="oslo", service="112", state="escalated") == 2
+    assert (
+        value(got, "amk_alerts_open", region="oslo", recipient="112:oslo", state="escalated") == 2
+    )
     oldest = "amk_alert_oldest_open_seconds"
     assert value(got, oldest, region="oslo", service="hospital", state="owed") == 45.0
     # Innlandet's centre did not answer: no series for it (not a 0 that would hide it).
@@ -69,21 +86,20 @@ def test_the_gateway_exposes_each_centres_open_alerts_and_none_for_a_silent_one(
     assert list(alert_families(snap)) == []
 
 
-def test_in_a_takeovers_instant_the_owner_with_the_higher_token_speaks() -> None:
-    """The deposed centre may still report a region it just lost: one series, not two
-    (Prometheus refuses a scrape that repeats one)."""
+def test_in_a_takeovers_instant_the_holder_of_the_higher_token_speaks() -> None:
+    """The deposed centre may still report a region it just lost: its series are left
+    out, even when the new holder has nothing open there (a stale series would stay)."""
     snap = snapshot()
     old = dataclasses.replace(
         snap.centres["oslo"],
         regions={"oslo": 41},
-        alerts=(ag.AlertGauge("oslo", "112", ag.WAITING, 3, 10.0),),
+        alerts=(ag.AlertGauge("oslo", "112", "112:oslo", ag.WAITING, 3, 10.0),),
     )
-    new = dataclasses.replace(
-        old,
-        id="innlandet",
-        regions={"oslo": 57},
-        alerts=(ag.AlertGauge("oslo", "112", ag.WAITING, 2, 9.0),),
-    )
+    new = dataclasses.replace(old, id="innlandet", regions={"oslo": 57}, alerts=())
     snap.centres = {"oslo": old, "innlandet": new}
+    assert "amk_alerts_open" not in exposition(snap)
+    snap.centres["innlandet"] = dataclasses.replace(
+        new, alerts=(ag.AlertGauge("oslo", "112", "112:oslo", ag.WAITING, 2, 9.0),)
+    )
     got = exposition(snap)
     assert value(got, "amk_alerts_open", region="oslo", service="112", state="waiting") == 2
