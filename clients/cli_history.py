@@ -1,9 +1,10 @@
 """``amk incident history ID``, ``amk incident search`` and ``amk board --at WHEN``: the
 record after the fact.
 
-Both read the journal, live in etcd and archived in the archive database, through the
-gateway (``GetIncidentHistory``, ``GetBoardAt``): what a medical director asks for after
-a serious event (who did what, when, with which fencing token; what the board showed).
+All three read etcd and the archive database together, through the gateway
+(``GetIncidentHistory``, ``GetBoardAt``, ``SearchIncidents``): what a medical director
+asks for after a serious event (who did what, when, with which fencing token; what the
+board showed), and a dispatcher before sending a crew (has the AMK been here before).
 Below the journal, the incident's alerts (trippelvarsling, hospital pre-notifications)
 with every time each has: proposed, sent, acknowledged or declined, escalated,
 cancelled, for a pre-notification the expected arrival, its updates, the arrival and the
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -41,6 +43,8 @@ from clients.render import (
 from clients.render_time import format_time
 
 EXIT_OK = 0
+DEFAULT_SINCE_S = 30 * 86400.0  # amk incident search looks back this far unless told
+DEFAULT_RADIUS_M = 200.0
 
 
 def _by(when: str, who: str) -> str:
@@ -168,17 +172,20 @@ def search_view(found: pb.SearchIncidentsResponse) -> RenderableType:
 def cmd_incident_search(ctx: Any) -> int:
     a = ctx.args
     near = None
+    if a.radius is not None and not a.near:
+        raise ValueError("--radius: needs --near (a place to measure from)")
     if a.near:
         try:
             lat, lon = (float(x) for x in a.near.split(","))
         except ValueError:
             raise ValueError(f"--near: LAT,LON expected, got {a.near!r}") from None
         near = (lat, lon)
+    since = a.since if a.since is not None else (a.until or time.time()) - DEFAULT_SINCE_S
     found = ctx.client().search_incidents(
-        a.since,
+        since,
         until=a.until,
         near=near,
-        radius_m=a.radius if near is not None else 0.0,
+        radius_m=(a.radius or DEFAULT_RADIUS_M) if near is not None else 0.0,
         text=" ".join(a.text or []),
         regions=a.region or [],
         limit=a.limit,
@@ -208,15 +215,14 @@ def add_history_commands(
     search.add_argument("text", nargs="*", help="words in the address or a note (all of them)")
     search.add_argument("--near", metavar="LAT,LON", help="at or near this place")
     search.add_argument(
-        "--radius", type=float, default=200.0, metavar="M", help="metres from --near (200)"
+        "--radius",
+        type=float,
+        metavar="M",
+        help=f"metres from --near ({DEFAULT_RADIUS_M:g}; at most 2000)",
     )
     when = 'a local time ("2026-11-26 08:00"), an ISO time, or 30m, 2h, 1d ago'
     search.add_argument(
-        "--since",
-        metavar="WHEN",
-        type=parse_since,
-        default=parse_since("30d"),
-        help=when + " (30d)",
+        "--since", metavar="WHEN", type=parse_since, help=when + " (30 days before --until)"
     )
     search.add_argument("--until", metavar="WHEN", type=parse_since, help=when + " (now)")
     search.add_argument(

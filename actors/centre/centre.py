@@ -275,13 +275,13 @@ class Centre:
         """The open alerts of the regions hosted, counted at most every
         ``ALERT_GAUGES_EVERY_S`` (a scrape's figure may be that old)."""
         core = self.core
-        now = core.clock()
         at, gauges = self._gauges
-        if now - at >= ALERT_GAUGES_EVERY_S:
+        if time.monotonic() - at >= ALERT_GAUGES_EVERY_S:  # a wall clock may step back
+            now = core.clock()
             gauges = tuple(
                 g
                 for r, h in core.hosts.items()
                 for g in alert_gauges.gauges(r, h.incidents.with_sent_alerts(), now)
             )
-            self._gauges = (now, gauges)
+            self._gauges = (time.monotonic(), gauges)
         return gauges

@@ -17,8 +17,9 @@ verdict):
   person one knows is the one to find.
 
 The last two count only the reads a person chose to make (:data:`CHOSEN_READS`: one
-incident, its history, the board at a past moment, an air mission, an export), not what
-a live board or a queue shows them (a call-taker answers the calls the queue gives).
+incident, its history, the board at a past moment, a search, an air mission, an
+export), not what a live board or a queue shows them (a call-taker answers the calls
+the queue gives).
 Every console on duty receives its centre's incidents over the Watch stream (logged
 once an hour each): counted, they would flag every dispatcher for every frequent caller
 and hide a lookup among thousands of board reads. A role's usual is its centre's:
@@ -47,6 +48,7 @@ CHOSEN_READS = tuple(
         ("dispatch.v1.DispatchService", "GetIncident"),
         ("dispatch.v1.DispatchService", "GetIncidentHistory"),
         ("dispatch.v1.DispatchService", "GetBoardAt"),
+        ("dispatch.v1.DispatchService", "SearchIncidents"),
         ("dispatch.v1.DispatchService", "AirGetMission"),
         ("coordination.v1.CoordinationService", "ExportIncident"),
     )

@@ -49,10 +49,10 @@ class AlertGauge:
 
 def owed_since(alert: Alert, inc: Incident) -> float:
     """Since when the hospital has lacked a document, from the times the record keeps:
-    none taken yet, since it was sent; then, once only the withdrawal is owed, since the
-    pre-notification was withdrawn, cancelled or replaced; otherwise (an ETA update not
-    taken) since the hospital last took one, as a later update is not recorded by time
-    until it is the latest. Never before the last document it took."""
+    none taken yet, since it was sent; only the withdrawal owed, since the
+    pre-notification was withdrawn, cancelled or replaced; only the latest ETA update
+    owed, since that update; two or more updates owed, since the hospital last took a
+    document (an earlier update's time is not kept). Never before the last it took."""
     pre = alert.prenotification
     if pre is None or not pre.delivered:
         return alert.sent_at
@@ -60,6 +60,8 @@ def owed_since(alert: Alert, inc: Incident) -> float:
         replaced = next((a.sent_at for a in inc.alerts if a.id == pre.replaced_by), 0.0)
         ended = max(pre.withdrawn_at, alert.cancelled_at, replaced)
         return max(pre.delivered_at, ended)
+    if pre.delivered == pre.eta_updates:  # only the latest update is owed: it has a time
+        return max(pre.delivered_at, pre.eta_updated_at)
     return pre.delivered_at
 
 

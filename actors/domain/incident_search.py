@@ -8,13 +8,17 @@ only what came from one telephone number; this looks at every incident of the re
 open or archived, created in a time window, at or near a place or with given words in
 its address or notes.
 
-A search must name a place or words (:func:`check`): a time window alone would be a
-list of every patient of the regions, which is what Normen's data minimisation asks us
-not to hand out; every incident returned is a read in the access log, as any other.
+A search must name a place (within 2 km) or words (one of at least three characters,
+matched as whole words) (:func:`check`): a time window alone, or a word like "e", would
+be a list of every patient of the regions, which is what Normen's data minimisation asks
+us not to hand out. Every incident returned is a read in the access log, as any other,
+and a search is a read the person chose, which the periodic access review looks at
+(``access_review.CHOSEN_READS``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -22,8 +26,11 @@ from actors.domain.errors import InvalidArgumentError
 from actors.domain.eta.geodesy import haversine_km
 from actors.domain.model import Incident, Position
 
-MAX_WINDOW_S = 366 * 86400.0  # a year back at most: the archive's scan stays bounded
-MAX_RADIUS_M = 50_000.0
+# 90 days back at most: every incident of a region in the window is read from the
+# archive and matched in the gateway (no geographic index), so the window bounds it.
+MAX_WINDOW_S = 90 * 86400.0
+MAX_RADIUS_M = 2_000.0  # a place and its neighbourhood, not a region
+MIN_WORD = 3  # at least one word this long: "e" would match nearly every incident
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 MAX_TEXT = 200
@@ -52,18 +59,22 @@ def check(
 ) -> Query:
     """The query, or :class:`InvalidArgumentError` naming the field at fault."""
     if until <= since:
-        raise InvalidArgumentError("until", "must be after since")
+        raise InvalidArgumentError("since", "must be before until (default: now)")
     if until - since > MAX_WINDOW_S:
-        raise InvalidArgumentError("since", "the window is longer than 366 days")
+        raise InvalidArgumentError(
+            "since", f"the window is longer than {MAX_WINDOW_S / 86400:g} days"
+        )
     if near is None and radius_m:
         raise InvalidArgumentError("near", "is required with radius_m")
     if near is not None and not 0.0 < radius_m <= MAX_RADIUS_M:
         raise InvalidArgumentError("radius_m", f"{radius_m} is outside (0, {MAX_RADIUS_M:g}]")
     if len(text) > MAX_TEXT:
         raise InvalidArgumentError("text", f"is longer than {MAX_TEXT} characters")
-    words = tuple(w.casefold() for w in text.split())
+    words = tuple(words_of(text))
     if near is None and not words:
         raise InvalidArgumentError("near", "a search names a place (near) or words (text)")
+    if words and max(len(w) for w in words) < MIN_WORD:
+        raise InvalidArgumentError("text", f"needs a word of at least {MIN_WORD} characters")
     if not 0 <= limit <= MAX_LIMIT:
         raise InvalidArgumentError("limit", f"{limit} is outside 0..{MAX_LIMIT}")
     return Query(since, until, near, radius_m, words, limit or DEFAULT_LIMIT)
@@ -85,10 +96,16 @@ def matches(query: Query, inc: Incident) -> bool:
     if far is not None and far > query.radius_m:
         return False
     if query.words:
-        said = " ".join([inc.address, *(n.text for n in inc.notes)]).casefold()
+        said = set(words_of(" ".join([inc.address, *(n.text for n in inc.notes)])))
         if not all(w in said for w in query.words):
             return False
     return True
+
+
+def words_of(text: str) -> list[str]:
+    """The words of ``text``, any case: runs of letters and digits ("Storgata 5B, 2.
+    etg." is storgata, 5b, 2, etg). Whole words match, so 5 is not 15."""
+    return re.findall(r"\w+", text.casefold())
 
 
 def search(query: Query, candidates: Iterable[Incident]) -> tuple[list[Incident], bool]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,18 +94,23 @@ class History:
         return incidents, calls
 
     async def archived_incidents(
-        self, regions: list[str], since: float, until: float
+        self, regions: list[str], since: float, until: float, keep: Callable[[Incident], bool]
     ) -> list[Incident]:
-        """Archived incidents of ``regions`` created in ``[since, until]`` (the archive's
-        range is inclusive; the search takes ``until`` out itself)."""
+        """Archived incidents of ``regions`` created in ``[since, until]`` that ``keep``
+        keeps: read, decoded and matched in a thread, off the gateway's event loop (a
+        region's window may be thousands of records)."""
         archive = await self.archive()
-        out: list[Incident] = []
-        for region in regions:
-            for rec in await asyncio.to_thread(
-                archive.records, "incidents", region=region, since=since, until=until
-            ):
-                out.append(Incident.decode(rec.value, rec.revision))
-        return out
+
+        def read() -> list[Incident]:
+            out: list[Incident] = []
+            for region in regions:
+                for rec in archive.records("incidents", region=region, since=since, until=until):
+                    inc = Incident.decode(rec.value, rec.revision)
+                    if keep(inc):
+                        out.append(inc)
+            return out
+
+        return await asyncio.to_thread(read)
 
     async def archived_journal(self, regions: list[str], since: float | None) -> list[Entry]:
         archive = await self.archive()

@@ -10,6 +10,7 @@ import time
 
 from actors.domain import incident_search
 from actors.domain.errors import InvalidArgumentError, NotFoundError
+from actors.domain.model import Incident
 from actors.gateway import convert as conv
 from actors.gateway.context import GatewayContext
 from actors.gateway.history import Entry
@@ -78,7 +79,11 @@ class HistoryRpcs:
         )
         regions = conv.regions_filter(list(request.regions), self.gw.regions)
         live = [i for r in regions for i in await self.gw.lookup.incidents(r)]
-        archived = await self.gw.history.archived_incidents(regions, since, until)
+
+        def keep(inc: Incident) -> bool:
+            return incident_search.matches(query, inc)
+
+        archived = await self.gw.history.archived_incidents(regions, since, until, keep)
         found, truncated = incident_search.search(query, [*live, *archived])
         from_archive = {id(i) for i in archived}
         out = []

@@ -240,6 +240,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             " at DOUBLE PRECISION NOT NULL)",
         ),
     ),
+    Migration(
+        8,
+        "records by kind, region and time (a search of one region's past incidents)",
+        ("CREATE INDEX records_kind_region_at ON records (kind, region, at)",),
+    ),
 )
 
 

@@ -458,7 +458,8 @@ async def test_a_search_finds_incidents_at_a_place_open_and_archived(stub, etcd,
         (pb.SearchIncidentsRequest(since=since), "near"),  # neither a place nor words
         (pb.SearchIncidentsRequest(since=since, near=here, radius_m=60_000), "radius_m"),
         (pb.SearchIncidentsRequest(near=here, radius_m=100), "since"),
-        (pb.SearchIncidentsRequest(since=since, until=ts(0), text="x"), "until"),
+        (pb.SearchIncidentsRequest(since=since, until=ts(0), text="huk"), "since"),
+        (pb.SearchIncidentsRequest(since=since, text="e 5"), "text"),  # matches everything
     ):
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await stub.SearchIncidents(bad, timeout=10)

@@ -56,6 +56,9 @@ def test_a_pre_notification_the_hospital_lacks_is_owed_from_when_it_last_took_on
         eta_updated_at=T0 + 280,
     )  # fmt: skip
     assert owed(dataclasses.replace(pre_alert, prenotification=pre))[ag.OWED] == 240.0
+    # The first update taken at +150, the second (made at +280) not: owed since +280.
+    one = dataclasses.replace(pre, delivered=2, delivered_at=T0 + 150)
+    assert owed(dataclasses.replace(pre_alert, prenotification=one))[ag.OWED] == 20.0
     # Every update taken at +200, then withdrawn at +290: the withdrawal owed since then,
     # and a withdrawn pre-notification is no longer chased for its acknowledgement.
     gone = dataclasses.replace(pre, delivered=3, delivered_at=T0 + 200, withdrawn_at=T0 + 290)

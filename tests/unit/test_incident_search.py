@@ -37,13 +37,14 @@ def query(**kw) -> s.Query:
     ("kw", "field"),
     [
         ({}, "near"),  # neither a place nor words: every patient of the regions
-        ({"until": T0 - 7200, "text": "x"}, "until"),
-        ({"since": T0 - 400 * 86400, "text": "x"}, "since"),
-        ({"radius_m": 100.0, "text": "x"}, "near"),
+        ({"until": T0 - 7200, "text": "huk"}, "since"),
+        ({"since": T0 - 91 * 86400, "text": "huk"}, "since"),
+        ({"radius_m": 100.0, "text": "huk"}, "near"),
         ({"near": HUK}, "radius_m"),
-        ({"near": HUK, "radius_m": 60_000.0}, "radius_m"),
+        ({"near": HUK, "radius_m": 2_500.0}, "radius_m"),  # a place, not a region
+        ({"text": "e 5"}, "text"),  # words that match nearly everything
         ({"text": "x" * 201}, "text"),
-        ({"text": "x", "limit": 501}, "limit"),
+        ({"text": "huk", "limit": 501}, "limit"),
     ],
 )
 def test_a_bad_query_names_its_field(kw: dict, field: str) -> None:
@@ -65,6 +66,11 @@ def test_every_word_in_the_address_or_a_note_in_any_case() -> None:
     q = query(text="hund  HUK")
     assert s.matches(q, inc("OSL-1", T0 - 60, HUK, "Huk aveny 35", "Hund i gangen"))
     assert not s.matches(q, inc("OSL-2", T0 - 60, HUK, "Huk aveny 37"))  # no dog
+    # Whole words: the house number 5 is not 15, and "hund" is not "hundre".
+    numbered = query(text="storgata 5")
+    assert s.matches(numbered, inc("OSL-3", T0 - 60, HUK, "Storgata 5, 2. etg."))
+    assert not s.matches(numbered, inc("OSL-4", T0 - 60, HUK, "Storgata 15"))
+    assert not s.matches(query(text="hund"), inc("OSL-5", T0 - 60, HUK, "", "hundre meter"))
 
 
 def test_newest_first_one_each_and_the_limit_says_when_more_matched() -> None:
