@@ -172,36 +172,13 @@ def _from_archive(ctx: Context, config: Any, manifest: Any) -> tuple[int, Any]:
     return seen + int(ctx.args.revision_margin), since
 
 
-def cmd_etcd_restore(ctx: Context) -> int:
-    """Bring the embedded etcd back from a backup, settled (see the module's note).
-    What it needs is checked first (the archive is brought to its schema then); the new
-    data folder is made and settled beside the old one and put in place only when
-    settled."""
-    import asyncio
-    import shutil
-
-    from clients.up_guard import StateLock, UpRefused
+def _checked_backup(ctx: Context) -> tuple[Any, Path, Any]:
+    """What ``restore`` and ``settle`` check before anything else: their numbers, this
+    cluster's settings, and the backup (whole, and of this cluster's key prefix)."""
     from cluster import backup
     from cluster.config import ClusterConfig
-    from cluster.errors import AmkError, ConfigError, StoreUnavailableError
-    from cluster.etcd_server import (
-        EmbeddedEtcd,
-        find_etcd_binary,
-        find_free_port,
-        member_name,
-        scheme,
-    )
-    from cluster.etcd_tls import embedded_etcd_tls, etcd_client_for
-    from cluster.keys import Keys
+    from cluster.errors import ConfigError
     from cluster.logs import configure as configure_logs
-    from cluster.ports import taken_ports
-    from cluster.restore import (
-        Settled,
-        SettleInterrupted,
-        find_etcdctl,
-        restore_data_dir,
-        settle,
-    )
 
     configure_logs("warning")
     if ctx.args.number_gap < 0 or ctx.args.revision_margin < 0:
@@ -213,6 +190,57 @@ def cmd_etcd_restore(ctx: Context) -> int:
         raise ConfigError(
             f"the backup is of prefix {manifest.prefix}, this cluster's is {config.key_prefix}"
         )
+    return config, folder, manifest
+
+
+async def _settle(
+    client: Any, ctx: Context, config: Any, manifest: Any, archived: Any, **where: Any
+) -> Any:
+    """:func:`cluster.restore.settle` for every region of this cluster's seed, with the
+    command's numbers; ``where``: ``restored_revision``, ``floor`` and ``writer``."""
+    from cluster.keys import Keys
+    from cluster.restore import settle
+
+    regions = config.seed.regions
+    return await settle(
+        client,
+        Keys(config.key_prefix),
+        [r.id for r in regions],
+        number_gap=ctx.args.number_gap,
+        manifest=manifest,
+        archived=archived,
+        codes={r.id: r.code for r in regions},
+        **where,
+    )
+
+
+def cmd_etcd_restore(ctx: Context) -> int:
+    """Bring the embedded etcd back from a backup, settled (see the module's note).
+    What it needs is checked first (the archive is brought to its schema then); the new
+    data folder is made and settled beside the old one and put in place only when
+    settled."""
+    import asyncio
+    import shutil
+
+    from clients.up_guard import StateLock, UpRefused
+    from cluster.errors import AmkError, ConfigError, StoreUnavailableError
+    from cluster.etcd_server import (
+        EmbeddedEtcd,
+        find_etcd_binary,
+        find_free_port,
+        member_name,
+        scheme,
+    )
+    from cluster.etcd_tls import embedded_etcd_tls, etcd_client_for
+    from cluster.ports import taken_ports
+    from cluster.restore import (
+        Settled,
+        SettleInterrupted,
+        find_etcdctl,
+        restore_data_dir,
+    )
+
+    config, folder, manifest = _checked_backup(ctx)
     if config.etcd_endpoints:
         raise ConfigError(
             "this cluster uses an external etcd: restore its members by etcd's procedure"
@@ -264,17 +292,15 @@ def cmd_etcd_restore(ctx: Context) -> int:
         async def run() -> Settled:
             client = etcd_client_for(config, [server.endpoint])
             try:
-                return await settle(
+                return await _settle(
                     client,
-                    Keys(config.key_prefix),
-                    [r.id for r in config.seed.regions],
+                    ctx,
+                    config,
+                    manifest,
+                    archived,
                     restored_revision=await client.revision(),
                     floor=floor,
-                    number_gap=ctx.args.number_gap,
                     writer=f"amk-restore@{socket.gethostname()}",
-                    manifest=manifest,
-                    archived=archived,
-                    codes={r.id: r.code for r in config.seed.regions},
                 )
             finally:
                 await client.close()
@@ -326,30 +352,16 @@ def cmd_etcd_settle(ctx: Context) -> int:
     says the etcd is half settled (exit 1): restore the members again."""
     import asyncio
 
-    from cluster import backup
-    from cluster.config import ClusterConfig
     from cluster.errors import AmkError, ConfigError, StoreUnavailableError
     from cluster.etcd_tls import etcd_client_for
-    from cluster.keys import Keys
-    from cluster.logs import configure as configure_logs
     from cluster.restore import (
         RestoreRefused,
         Settled,
         SettleInterrupted,
-        settle,
         snapshot_revision,
     )
 
-    configure_logs("warning")
-    if ctx.args.number_gap < 0 or ctx.args.revision_margin < 0:
-        raise ValueError("--number-gap and --revision-margin must be 0 or more")
-    folder = Path(ctx.args.source)
-    config = ClusterConfig.load()
-    manifest = backup.check(folder)
-    if manifest.prefix != config.key_prefix:
-        raise ConfigError(
-            f"the backup is of prefix {manifest.prefix}, this cluster's is {config.key_prefix}"
-        )
+    config, folder, manifest = _checked_backup(ctx)
     if not (ctx.args.etcd or config.etcd_endpoints):
         raise ConfigError(
             "this cluster uses the embedded etcd: amk etcd restore restores and settles it"
@@ -372,17 +384,15 @@ def cmd_etcd_settle(ctx: Context) -> int:
                     f"etcd is at revision {now}, before the backup's snapshot ({restored}): "
                     "it was not restored from this backup"
                 )
-            return await settle(
+            return await _settle(
                 client,
-                Keys(config.key_prefix),
-                [r.id for r in config.seed.regions],
+                ctx,
+                config,
+                manifest,
+                archived,
                 restored_revision=restored,
                 floor=max(floor, manifest.revision),
-                number_gap=ctx.args.number_gap,
                 writer=f"amk-settle@{socket.gethostname()}",
-                manifest=manifest,
-                archived=archived,
-                codes={r.id: r.code for r in config.seed.regions},
             )
         finally:
             await client.close()
