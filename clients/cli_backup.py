@@ -307,18 +307,19 @@ def cmd_etcd_restore(ctx: Context) -> int:
 
         try:
             restore_data_dir(
-                folder, staging, name=name, peer_url=f"{scheme(tls)}://127.0.0.1:{peer}"
+                folder,
+                staging,
+                name=name,
+                peer_url=f"{scheme(tls)}://127.0.0.1:{peer}",
+                manifest=manifest,  # checked above: the snapshot is not hashed again
             )
             server.start()
             settled = asyncio.run(run())
         except BaseException as exc:
             server.stop()
             shutil.rmtree(staging, ignore_errors=True)
-            if isinstance(exc, SettleInterrupted):  # the staging etcd, thrown away
-                if isinstance(exc.__cause__, StoreUnavailableError):
-                    message = f"UNAVAILABLE: {exc.reason}; nothing changed"
-                    return _fail(message, EXIT_UNAVAILABLE)
-                raise ConfigError(f"{exc.reason}; nothing changed") from None
+            if isinstance(exc, SettleInterrupted) and isinstance(exc.__cause__, AmkError):
+                exc = exc.__cause__  # the staging etcd is thrown away: only the cause counts
             if isinstance(exc, StoreUnavailableError):
                 return _fail(f"UNAVAILABLE: {exc.message}; nothing changed", EXIT_UNAVAILABLE)
             if isinstance(exc, AmkError):

@@ -40,6 +40,7 @@ tool; :func:`verify` restores a backup into a throwaway etcd to show it is good.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import shutil
@@ -47,6 +48,7 @@ import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 
 import grpc
@@ -150,13 +152,13 @@ async def _raise_numbers(
     keys: Keys,
     fences: dict[str, ownership.Fence],
     gap: int,
-    archived: dict[str, int],
+    known: dict[str, int],
     codes: Mapping[str, str] | None,
     lasting: _Lasting,
 ) -> dict[str, tuple[int, int]]:
     """Every region's last incident number, raised by ``gap`` (one guarded txn each).
     The last number is the counter's, a live incident's or one the archive knows after
-    the backup (``archived``), whichever is highest; a region without a counter gets
+    the backup (``known``), whichever is highest; a region without a counter gets
     one. A live incident counts for the region whose code its id carries, wherever it
     is now (:func:`cluster.roll_forward.numbered`)."""
     live: dict[str, int] = {}
@@ -169,7 +171,7 @@ async def _raise_numbers(
     for region, fence in sorted(fences.items()):
         key = keys.counter(region)
         kv = await client.get(key)
-        number = max(int(kv.value) if kv else 0, archived.get(region, 0), live.get(region, 0))
+        number = max(int(kv.value) if kv else 0, known.get(region, 0), live.get(region, 0))
         resp = await client.txn(
             [*fence.compares(), cmp_mod_revision(key, kv.mod_revision if kv else 0)],
             [op_put(key, str(number + gap).encode())],
@@ -196,8 +198,8 @@ async def _roll_forward(
     kvs, _ = await client.get_prefix(keys.all(), keys_only=True)
     live = {kv.key: kv.mod_revision for kv in kvs if roll_forward.rolled_key(keys, kv.key)}
     todo = roll_forward.plan(since, restored, live, fences, keys, codes)
-    for region in sorted({s.region for s in todo.steps}):
-        for part in roll_forward.slices([s for s in todo.steps if s.region == region]):
+    for region, steps in itertools.groupby(todo.steps, key=attrgetter("region")):  # sorted
+        for part in roll_forward.slices(list(steps)):
             resp = await client.txn(
                 [
                     *fences[region].compares(),
@@ -254,7 +256,7 @@ async def settle(
         raise ValueError("the archive must be read after a revision the restore holds")
     if number_gap < 0 or not regions:
         raise ValueError("settle needs regions and a number_gap of at least 0")
-    restored = restored_revision
+    restored = restored_revision  # the name the record and Settled give it
     leases = await _leases_under(client, keys, restored_revision)
     # Revoking them deletes the backup's owner keys only: a settle that fails before
     # its first lasting write can simply be run again.
@@ -364,10 +366,13 @@ def snapshot_revision(folder: Path) -> int:
         ) from exc
 
 
-def restore_data_dir(folder: Path, data_dir: Path, *, name: str, peer_url: str) -> Manifest:
+def restore_data_dir(
+    folder: Path, data_dir: Path, *, name: str, peer_url: str, manifest: Manifest | None = None
+) -> Manifest:
     """Make ``data_dir`` (absent or empty) a one-member etcd's data from the backup in
-    ``folder``, once the backup is checked whole; the backup's manifest."""
-    manifest = check(folder)
+    ``folder``, once the backup is checked whole (``manifest``: checked already by the
+    caller, so the snapshot, which may be GiB, is not hashed twice); the manifest."""
+    manifest = manifest or check(folder)
     if data_dir.exists():
         if any(data_dir.iterdir()):
             raise RestoreRefused(f"{data_dir} is not empty: move it aside first")

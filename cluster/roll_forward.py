@@ -78,12 +78,6 @@ class Plan:
         return out
 
 
-def incident_number(id_: str) -> int:
-    """The number at the end of an incident id (``OSL-000123`` -> 123), 0 if none."""
-    tail = id_.rsplit("-", 1)[-1]
-    return int(tail) if tail.isdigit() else 0
-
-
 def numbered(id_: str, region: str, codes: Mapping[str, str] | None) -> tuple[str, int] | None:
     """The region whose counter issued an incident id, and its number: by the id's code,
     as a centre counts its own (``RegionHost.load``), but wherever the incident is now:
@@ -188,7 +182,7 @@ def slices(steps: Sequence[Step]) -> list[list[Step]]:
     size = 0
     for step in steps:
         n = len(step.key) + len(step.value or b"")
-        if not out or len(out[-1]) >= ROLL_SLICE or (out[-1] and size + n > ROLL_SLICE_BYTES):
+        if not out or len(out[-1]) >= ROLL_SLICE or size + n > ROLL_SLICE_BYTES:
             out.append([])
             size = 0
         out[-1].append(step)

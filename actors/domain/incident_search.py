@@ -110,13 +110,18 @@ def words_of(text: str) -> list[str]:
 
 def search(query: Query, candidates: Iterable[Incident]) -> tuple[list[Incident], bool]:
     """The matching incidents, newest first, at most ``query.limit``; and whether more
-    matched. A candidate seen twice (live, and archived before it was reopened) counts
+    matched (:func:`newest` of those :func:`matches` keeps)."""
+    return newest(query, (inc for inc in candidates if matches(query, inc)))
+
+
+def newest(query: Query, matched: Iterable[Incident]) -> tuple[list[Incident], bool]:
+    """Incidents already matched, newest first, at most ``query.limit``; and whether
+    there were more. One seen twice (live, and archived before it was reopened) counts
     once, the later revision."""
     best: dict[str, Incident] = {}
-    for inc in candidates:
-        if matches(query, inc):
-            seen = best.get(inc.id)
-            if seen is None or inc.revision > seen.revision:
-                best[inc.id] = inc
+    for inc in matched:
+        seen = best.get(inc.id)
+        if seen is None or inc.revision > seen.revision:
+            best[inc.id] = inc
     found = sorted(best.values(), key=lambda i: (i.created_at, i.id), reverse=True)
     return found[: query.limit], len(found) > query.limit

@@ -78,13 +78,14 @@ class HistoryRpcs:
             since, until, near, request.radius_m, request.text, request.limit
         )
         regions = conv.regions_filter(list(request.regions), self.gw.regions)
-        live = [i for r in regions for i in await self.gw.lookup.incidents(r)]
 
         def keep(inc: Incident) -> bool:
             return incident_search.matches(query, inc)
 
+        live = [i for r in regions for i in await self.gw.lookup.incidents(r) if keep(i)]
+        # The archive's are matched as they are read, in its thread: not matched again.
         archived = await self.gw.history.archived_incidents(regions, since, until, keep)
-        found, truncated = incident_search.search(query, [*live, *archived])
+        found, truncated = incident_search.newest(query, [*live, *archived])
         from_archive = {id(i) for i in archived}
         out = []
         for inc in found:

@@ -485,8 +485,7 @@ class SqlArchive(AccessLogStore, RevocationStore, ABC):
             self._require_schema(cur)
             cur.execute(
                 self._q(
-                    "SELECT key, kind, region, id, revision, at, value, journal_key"
-                    " FROM record_versions WHERE revision > ?"
+                    f"SELECT {_RECORD_COLUMNS}, journal_key FROM record_versions WHERE revision > ?"
                 ),
                 (revision,),
             )

@@ -11,7 +11,6 @@ from cluster.roll_forward import (
     ROLL_SLICE,
     ROLL_SLICE_BYTES,
     Step,
-    incident_number,
     numbered,
     plan,
     slices,
@@ -191,11 +190,6 @@ def test_a_number_counts_for_the_region_whose_code_issued_it():
     assert got.numbers == {"oslo": 31, "innlandet": 5}
     assert numbered("OSL-000031", "innlandet", None) == ("innlandet", 31)  # no codes given
     assert numbered("OSL-x", "oslo", codes) is None
-
-
-def test_incident_number():
-    assert incident_number("OSL-000123") == 123
-    assert incident_number("no-number") == 0
 
 
 def test_within_one_revision_the_later_entry_of_the_batch_wins():
