@@ -73,6 +73,7 @@ EXPOSED: dict[str, str] = {
     "ChangeIncidentLocation": DISPATCH,
     "RecordCprGuidance": DISPATCH,
     "GetIncidentHistory": DISPATCH,
+    "SearchIncidents": DISPATCH,
     "ListUnits": DISPATCH,
     "GetUnit": DISPATCH,
     "ChangeUnitStatus": DISPATCH,

@@ -2,8 +2,8 @@
 chromium: telephone-guided CPR from the selected incident (the guidance and the caller's
 first compressions with a click each, its end, a correction), an answered 113 call
 closed without an incident, one from a number that rang before, an incident's place
-told better, and a crew's arrival entered with the time it gave on the radio. The API
-has each. The module's deployment
+told better, a crew's arrival entered with the time it gave on the radio, and earlier
+incidents at the selected one's place. The API has each. The module's deployment
 (five centres, the session's etcd and Ray) and its web server.
 """
 
@@ -16,7 +16,7 @@ import pytest
 
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from cluster.keys import Keys
-from tests.browser.conftest import BISLETT, WAIT_MS, open_console
+from tests.browser.conftest import BISLETT, WAIT_MS, incident, open_console
 from tests.helpers import rid
 
 pytestmark = [
@@ -394,5 +394,71 @@ async def test_a_dispatcher_enters_a_crews_arrival_with_the_time_it_gave_on_the_
         if e["command"] == "ChangeUnitStatus" and e.get("occurred_at") and unit in e["ids"]
     ]
     assert entry["occurred_at"] <= entry["at"] and entry["on_scene_of"] == inc.id
+    assert page.amk_errors == []
+    await page.context.close()
+
+
+async def test_a_dispatcher_sees_earlier_incidents_at_the_place_of_the_selected_one(
+    browser, web, stub
+) -> None:
+    """Has the AMK been here before? Asked from the selected incident: an earlier
+    incident at the same door (40 m off, its note warning of a dog) is listed with that
+    note, its criteria code and its distance; one 4 km away and the selected incident
+    itself are not. Words narrow the list (a word of the note keeps it, another leaves
+    none), a word too short is refused next to its field, and the earlier incident's id
+    opens it in the panel."""
+    sagene = (59.9380, 10.7560)
+    earlier = await incident(stub, (sagene[0] + 0.00036, sagene[1]), "V.01.01", "Sandakerveien 9")
+    await stub.AddIncidentNote(
+        pb.AddIncidentNoteRequest(
+            request_id=rid(), incident_id=earlier.id, text="Hund i gangen, ring på bakdøra"
+        ),
+        timeout=10,
+    )
+    far = await incident(stub, (sagene[0] + 0.036, sagene[1]), address="Sandakerveien 9")
+    selected = await incident(stub, sagene, address="Sandakerveien 9")
+    page = await open_console(browser, web, web.token("ola", "dispatcher", "oslo"))
+    await page.locator(f'#incidents [data-incident-id="{selected.id}"]').click()
+    box = page.locator(f'#incident-detail .earlier-here[data-incident-id="{selected.id}"]')
+    await box.wait_for(timeout=WAIT_MS)
+    assert await box.locator('[name="radius_m"]').input_value() == "100"  # accuracy 25 m
+    search = box.locator('button[data-action="SearchIncidents"]')
+    found = page.locator(f'.earlier-here[data-state="found"][data-incident-id="{selected.id}"]')
+    await search.click()
+    await found.wait_for(timeout=WAIT_MS)
+    lines = box.locator("li.earlier-here-incident")
+    ids = [await li.get_attribute("data-id") for li in await lines.all()]
+    assert earlier.id in ids and selected.id not in ids and far.id not in ids, ids
+    line = box.locator(f'li.earlier-here-incident[data-id="{earlier.id}"]')
+    text = await line.text_content() or ""
+    assert "Hund i gangen" in text and "40 m" in text and "V.01.01" in text, text
+
+    words = box.locator('[name="text"]')
+    await words.fill("bakdøra")
+    await search.click()
+    await found.wait_for(timeout=WAIT_MS)
+    assert [await li.get_attribute("data-id") for li in await lines.all()] == [earlier.id]
+    await words.fill("katt")
+    await search.click()
+    await page.locator(
+        f'.earlier-here[data-state="none"][data-incident-id="{selected.id}"]'
+    ).wait_for(timeout=WAIT_MS)
+
+    await words.fill("ab")
+    await search.click()
+    await (
+        box.locator('.field-error[data-field="text"]')
+        .filter(has_text="3")
+        .wait_for(timeout=WAIT_MS)
+    )
+    assert await page.locator(".earlier-here").get_attribute("data-state") == "error"
+
+    await words.fill("")
+    await search.click()
+    await found.wait_for(timeout=WAIT_MS)
+    await line.locator("button").click()
+    await page.locator(f'#incident-detail[data-incident-id="{earlier.id}"]').wait_for(
+        timeout=WAIT_MS
+    )
     assert page.amk_errors == []
     await page.context.close()

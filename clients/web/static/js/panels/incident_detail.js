@@ -1,6 +1,7 @@
 // The selected incident: what it holds, and what can be done with it (telephone-guided
 // CPR, triage with the criteria list, a better place, a note, a status, releasing an
-// assigned unit, alerting partners, asking for an aircraft, pre-notifying a hospital).
+// assigned unit, alerting partners, asking for an aircraft, pre-notifying a hospital,
+// looking for earlier incidents at its place).
 // Its facts are redrawn as it changes; its forms are not, so nobody loses what they were
 // typing.
 import { rpc, rpcWithReason } from '../api.js';
@@ -15,6 +16,7 @@ import { callSign, on, putIncident, putUnit, store } from '../state.js';
 import { airForm, alertForm, alertList } from './alerts.js';
 import { cprBlock, cprKey } from './cpr.js';
 import { criteriaPicker } from './criteria.js';
+import { earlierHere } from './earlier_here.js';
 import { preNotifyForm } from './prenotify.js';
 import { relocateForm } from './relocate.js';
 import { INCIDENT_STATUSES } from './incidents.js';
@@ -76,7 +78,8 @@ export function incidentDetailPanel() {
       ], { done: putIncident, reset: true }));
     }
     for (const f of forms) f.dataset.escape = 'reset';
-    body.replaceChildren(facts, ...forms);
+    const here = earlierHere(id);
+    body.replaceChildren(facts, ...forms, ...(here ? [here] : []));
   }
 
   /** Opened with break-glass: the reason, that it is logged and not live, and a fetch. */
