@@ -166,8 +166,9 @@ def centre_families(snap: Snapshot) -> Iterator[Metric]:
 def alert_families(snap: Snapshot) -> Iterator[Metric]:
     """Open alerts to other services, from each centre's regions: how many per region,
     service, recipient and state, and how long the oldest has been so
-    (``actors/domain/alert_gauges``). A series is absent where nothing is open, and for
-    the regions of a centre that did not answer (``amk_centre_up`` says which)."""
+    (``actors/domain/alert_gauges``). A series is absent where nothing is open, for
+    the regions of a centre that did not answer (``amk_centre_up`` says which), and
+    where no answering centre holds the region's current token (:func:`_speakers`)."""
     if not snap.sources.get("centres"):
         return
     labels = ["region", "service", "recipient", "state"]
@@ -182,21 +183,40 @@ def alert_families(snap: Snapshot) -> Iterator[Metric]:
         "How long the oldest open alert of the region, service, recipient and state has been so",
         labels,
     )
-    # A region is hosted by one centre; in the instant of a takeover the deposed one may
-    # still report it: only the holder of the region's highest token speaks (a series
-    # twice fails the scrape, and a stale one would outlive the alerts it counts).
-    holder: dict[str, tuple[int, str]] = {}
-    for centre, status in snap.centres.items():
-        for region, token in (status.regions if status is not None else {}).items():
-            if token > holder.get(region, (-1, ""))[0]:
-                holder[region] = (token, centre)
+    speaker = _speakers(snap)
     for centre, status in snap.centres.items():
         for g in status.alerts if status is not None else ():
-            if holder.get(g.region, (0, ""))[1] != centre:
+            if speaker.get(g.region) != centre:
                 continue
             count.add_metric([g.region, g.service, g.recipient, g.state], float(g.count))
             oldest.add_metric([g.region, g.service, g.recipient, g.state], g.oldest_s)
     yield from (count, oldest)
+
+
+def _speakers(snap: Snapshot) -> dict[str, str]:
+    """The centre whose alert counts stand for each region: the one reporting the
+    region's highest token, unless etcd already names a newer owner.
+
+    A region is hosted by one centre, but in a takeover's instant the deposed one may
+    still report it: a series twice fails the scrape, and a stale one outlives the
+    alerts it counts. So a report whose token is below the owner key's (the directory's,
+    when the region source answered) speaks for nobody: a new holder that did not answer
+    leaves the region's series absent (``amk_centre_up`` says why), not its
+    predecessor's. An ownerless region's series are absent too. A report above the
+    directory's token is newer than the gateway's watch and speaks."""
+    best: dict[str, tuple[int, str]] = {}
+    for centre, status in snap.centres.items():
+        for region, token in (status.regions if status is not None else {}).items():
+            if token > best.get(region, (-1, ""))[0]:
+                best[region] = (token, centre)
+    if not snap.sources.get("regions"):
+        return {region: centre for region, (_, centre) in best.items()}
+    out = {}
+    for region, (token, centre) in best.items():
+        owner = snap.owners.get(region)
+        if owner is not None and token >= owner.token:
+            out[region] = centre
+    return out
 
 
 def etcd_families(snap: Snapshot) -> Iterator[Metric]:

@@ -8,6 +8,7 @@ import dataclasses
 from actors.domain import alert_gauges as ag
 from actors.domain.model import Alert, AlertService, AlertState, IncidentStatus
 from actors.gateway.metrics_exporter import alert_families
+from cluster.ownership import Owner, OwnerRecord
 from tests.unit.test_metrics import exposition, snapshot, value
 from tests.unit.test_prenotify import T0, incident, sent
 
@@ -106,3 +107,25 @@ def test_in_a_takeovers_instant_the_holder_of_the_higher_token_speaks() -> None:
     )
     got = exposition(snap)
     assert value(got, "amk_alerts_open", region="oslo", service="112", state="waiting") == 2
+
+
+def test_a_new_holder_that_does_not_answer_leaves_the_region_silent_not_stale() -> None:
+    """etcd names a newer owner than any centre that answered: the deposed centre's
+    counts (it still reports the region) are not exported as the region's. Without the
+    region source the highest token reported speaks; an ownerless region has none."""
+    snap = snapshot()
+    old = dataclasses.replace(
+        snap.centres["oslo"],
+        regions={"oslo": 41},
+        alerts=(ag.AlertGauge("oslo", "112", "112:oslo", ag.ESCALATED, 3, 90.0),),
+    )
+    snap.centres = {"oslo": old, "innlandet": None}
+    assert value(exposition(snap), "amk_alerts_open", region="oslo", state="escalated") == 3
+    record = OwnerRecord("innlandet", "innlandet-1", 9, 990.0).encode()
+    snap.owners["oslo"] = Owner.of("oslo", record, 57)
+    assert "amk_alerts_open" not in exposition(snap)
+    snap.sources["regions"] = False
+    assert value(exposition(snap), "amk_alerts_open", region="oslo", state="escalated") == 3
+    snap.sources["regions"] = True
+    del snap.owners["oslo"]
+    assert "amk_alerts_open" not in exposition(snap)
