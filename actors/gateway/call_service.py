@@ -195,7 +195,7 @@ class CallRpcs:
         live_incidents, live_calls, archived = await asyncio.gather(
             asyncio.gather(*(self.gw.lookup.incidents(r) for r in regions)),
             self.gw.lookup.calls(regions),
-            self._archived(regions, since),
+            self._archived(regions, since, call.caller_number),
         )
         incidents = [i for found in live_incidents for i in found]
         old_incidents, old_calls = archived or ([], [])
@@ -217,12 +217,20 @@ class CallRpcs:
         )
 
     async def _archived(
-        self, regions: list[str], since: float
+        self, regions: list[str], since: float, number: str
     ) -> tuple[list[Incident], list[Call]] | None:
-        """The archive's records of ``regions`` since, or None when it does not answer
-        (the live ones are still worth showing)."""
+        """The archive's records of ``regions`` since from ``number`` (matched where they
+        are decoded, off the loop), or None when it does not answer (the live ones are
+        still worth showing)."""
+        key = caller_history.number_key(number)
+
+        def same(r: Incident | Call) -> bool:
+            return caller_history.number_key(r.caller_number) == key
+
         try:
-            return await self.gw.history.archived_records(regions, since)
+            return await self.gw.history.archived_records(
+                regions, since, keep_incident=same, keep_call=same
+            )
         except Exception as exc:  # any archive backend's failure: answer without it
             log.warning("caller_history_archive_unavailable", error=repr(exc))
             return None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,22 +76,33 @@ class History:
         return rec.value if rec is not None else None
 
     async def archived_records(
-        self, regions: list[str], since: float | None
+        self,
+        regions: list[str],
+        since: float | None,
+        *,
+        keep_incident: Callable[[Incident], bool] | None = None,
+        keep_call: Callable[[Call], bool] | None = None,
     ) -> tuple[list[Incident], list[Call]]:
-        """Archived incidents (created since) and calls (arrived since) of ``regions``."""
+        """Archived incidents (created since) and calls (arrived since) of ``regions``,
+        those the ``keep_*`` predicates keep (all without one): read, decoded and matched
+        in a thread, off the gateway's event loop (a long window is thousands of rows)."""
         archive = await self.archive()
-        incidents: list[Incident] = []
-        calls: list[Call] = []
-        for region in regions:
-            for rec in await asyncio.to_thread(
-                archive.records, "incidents", region=region, since=since
-            ):
-                incidents.append(Incident.decode(rec.value, rec.revision))
-            for rec in await asyncio.to_thread(
-                archive.records, "calls", region=region, since=since
-            ):
-                calls.append(Call.decode(rec.value, rec.revision))
-        return incidents, calls
+
+        def read() -> tuple[list[Incident], list[Call]]:
+            incidents: list[Incident] = []
+            calls: list[Call] = []
+            for region in regions:
+                for rec in archive.records("incidents", region=region, since=since):
+                    inc = Incident.decode(rec.value, rec.revision)
+                    if keep_incident is None or keep_incident(inc):
+                        incidents.append(inc)
+                for rec in archive.records("calls", region=region, since=since):
+                    call = Call.decode(rec.value, rec.revision)
+                    if keep_call is None or keep_call(call):
+                        calls.append(call)
+            return incidents, calls
+
+        return await asyncio.to_thread(read)
 
     async def archived_incidents(
         self, regions: list[str], since: float, until: float, keep: Callable[[Incident], bool]
@@ -112,24 +123,45 @@ class History:
 
         return await asyncio.to_thread(read)
 
-    async def archived_journal(self, regions: list[str], since: float | None) -> list[Entry]:
+    async def archived_journal(
+        self, regions: list[str], since: float | None, commands: Collection[str]
+    ) -> list[Entry]:
+        """The archived journal entries of ``regions`` (``since`` inclusive) of the given
+        commands, read by the archive's command index (nearly every entry is a position
+        report, never read here) and parsed in a thread, off the gateway's event loop."""
         archive = await self.archive()
-        out: list[Entry] = []
-        for region in regions:
-            rows = await asyncio.to_thread(archive.journal, region=region, since=since)
-            out += [Entry(r.key, r.revision, json.loads(r.entry), True) for r in rows]
-        return out
+        wanted = sorted(commands)
+
+        def read() -> list[Entry]:
+            out: list[Entry] = []
+            for region in regions:
+                for r in archive.journal_of_commands(wanted, region=region, since=since):
+                    body = json.loads(r.entry)
+                    if body.get("command") in commands:  # rows archived without a command
+                        out.append(Entry(r.key, r.revision, body, True))
+            return out
+
+        return await asyncio.to_thread(read)
 
     # ------------------------------------------------------------ journal
 
-    async def _live_journal(self, region: str, until: float | None = None) -> list[Entry]:
+    async def _live_journal(
+        self, region: str, until: float | None = None, naming: str = ""
+    ) -> list[Entry]:
+        """The region's journal still in etcd (up to ``until``); with ``naming``, only the
+        entries whose bytes hold it, the rest (position reports, mostly) never parsed."""
         prefix = self.keys.journal_prefix(region)
         end = prefix_range_end(prefix)
         if until is not None:
             # Stamps start with the commit time in ns: every entry at or before ``until``.
             end = self.keys.journal(region, f"{int(until * 1e9) + 1:020d}")
         kvs, _ = await self.client.range_all(prefix, end)
-        return [Entry(kv.key.decode(), kv.mod_revision, json.loads(kv.value), False) for kv in kvs]
+        needle = naming.encode()
+        return [
+            Entry(kv.key.decode(), kv.mod_revision, json.loads(kv.value), False)
+            for kv in kvs
+            if needle in kv.value
+        ]
 
     async def incident_history(self, incident_id: str) -> list[Entry]:
         """Every journal entry that wrote or deleted the incident, in time order."""
@@ -137,7 +169,7 @@ class History:
         rows = await asyncio.to_thread(archive.history, "incidents", incident_id)
         found = {r.key: Entry(r.key, r.revision, json.loads(r.entry), True) for r in rows}
         for region in self.regions:
-            for e in await self._live_journal(region):
+            for e in await self._live_journal(region, naming=incident_id):
                 if touches(e.body, "incidents", incident_id):
                     found[e.key] = e  # the live copy wins (both exist only mid-batch)
         return sorted(found.values(), key=lambda e: (e.body.get("at", 0.0), e.revision))

@@ -109,7 +109,10 @@ class KpiRpcs:
                     live.add(kv.key.decode())
                     entries.append(entry)
         since_read = None if since is None else max(0.0, since - SINCE_SLACK_S)
-        for e in await self.gw.history.archived_journal(regions, since_read):
+        archived = await self.gw.history.archived_journal(
+            regions, since_read, kpi.RELEVANT_COMMANDS
+        )
+        for e in archived:
             if e.key not in live and e.body.get("command") in kpi.RELEVANT_COMMANDS:
                 entries.append(e.body)
         return entries
@@ -146,7 +149,14 @@ class KpiRpcs:
         journal_regions = sorted(set(regions) | {r for r in origins if r in lookup.regions})
         entries = await self._kpi_journal(journal_regions, since)
         await self._look_up_statuses(kpi.status_lookups_needed(incidents, entries))
-        figures = kpi.compute(
-            incidents, calls, entries, since=since, now=time.time(), area_of=municipality.area_of
+        # Pure, but a long window is a lot of it: off the gateway's event loop.
+        figures = await asyncio.to_thread(
+            kpi.compute,
+            incidents,
+            calls,
+            entries,
+            since=since,
+            now=time.time(),
+            area_of=municipality.area_of,
         )
         return pb.Kpis(figures=[figure_pb(f) for f in figures])

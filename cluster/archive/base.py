@@ -66,7 +66,11 @@ class RecordVersion:
 
 @dataclass(frozen=True, slots=True)
 class JournalRow:
-    """One journal entry (``entry`` is its JSON as etcd held it) and what it wrote."""
+    """One journal entry (``entry`` is its JSON as etcd held it) and what it wrote.
+
+    ``command`` is the entry's command, kept in its own column so a read of a few
+    commands (the KPIs') need not parse every position report; "" when not known (rows
+    archived before schema version 9, and reads that do not select it)."""
 
     key: str
     region: str
@@ -74,6 +78,7 @@ class JournalRow:
     revision: int
     entry: bytes
     versions: tuple[RecordVersion, ...] = ()
+    command: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +155,14 @@ class ArchiveStore(Protocol):
         limit: int | None = None,
     ) -> list[JournalRow]:
         """Journal rows in time order (``since`` inclusive, ``until`` inclusive)."""
+
+    def journal_of_commands(
+        self, commands: Sequence[str], *, region: str, since: float | None = None
+    ) -> list[JournalRow]:
+        """The journal rows of ``region`` (``since`` inclusive) whose command is one of
+        ``commands``, in time order, without their versions: a read of a few commands
+        among many position reports. Rows archived before schema version 9 carry no
+        command and are returned too: the caller parses their entries and filters."""
 
     def history(self, kind: str, id: str) -> list[JournalRow]:
         """Every archived journal row that wrote or deleted that entity, in time order."""

@@ -32,6 +32,7 @@ def journal_row(keys: Keys, key: bytes, value: bytes, revision: int) -> JournalR
         revision=revision,
         entry=value,
         versions=tuple(versions_of(keys, entry, revision)),
+        command=str(entry.get("command", "")),
     )
 
 

@@ -245,6 +245,18 @@ MIGRATIONS: tuple[Migration, ...] = (
         "records by kind, region and time (a search of one region's past incidents)",
         ("CREATE INDEX records_kind_region_at ON records (kind, region, at)",),
     ),
+    Migration(
+        9,
+        "each journal row's command, and an index to read a few commands of a region",
+        (
+            # Nearly every journal row is a crew's position report; the KPIs read the
+            # few dispatch commands among them. Rows archived before this version keep
+            # "" (the engines have no common way to read it out of the JSON here), and
+            # every read by command takes them too and filters after parsing.
+            "ALTER TABLE journal ADD COLUMN command TEXT NOT NULL DEFAULT ''",
+            "CREATE INDEX journal_region_command_at ON journal (region, command, at)",
+        ),
+    ),
 )
 
 

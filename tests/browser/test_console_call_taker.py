@@ -2,15 +2,18 @@
 chromium: telephone-guided CPR from the selected incident (the guidance and the caller's
 first compressions with a click each, its end, a correction), an answered 113 call
 closed without an incident, one from a number that rang before, an incident's place
-told better, a crew's arrival entered with the time it gave on the radio, and earlier
-incidents at the selected one's place. The API has each. The module's deployment
+told better, a crew's arrival entered with the time it gave on the radio, earlier
+incidents at the selected one's place, and the key figures of a period. The API has
+each. The module's deployment
 (five centres, the session's etcd and Ray) and its web server.
 """
 
 from __future__ import annotations
 
 import json
+import time
 import uuid
+from datetime import datetime
 
 import pytest
 
@@ -460,5 +463,40 @@ async def test_a_dispatcher_sees_earlier_incidents_at_the_place_of_the_selected_
     await page.locator(f'#incident-detail[data-incident-id="{earlier.id}"]').wait_for(
         timeout=WAIT_MS
     )
+    assert page.amk_errors == []
+    await page.context.close()
+
+
+async def test_the_key_figures_are_of_the_period_chosen_never_the_whole_archive(
+    browser, web, stub
+) -> None:
+    """The KPI panel asks GetKpis for the last 24 hours (at load, every minute, on its
+    button) or the period chosen: never without ``since``, which is every record in the
+    archive, months of them in service. A mission dispatched just now is in the figures
+    of either period."""
+
+    async def asked_since(request) -> float:
+        body = json.loads(request.post_data or "{}")
+        return datetime.fromisoformat(body["since"].replace("Z", "+00:00")).timestamp()
+
+    inc = await incident(stub, BISLETT, "A.11.01")
+    free = await stub.ListUnits(
+        pb.ListUnitsRequest(regions=["oslo"], status=pb.UNIT_STATUS_AVAILABLE_AT_STATION),
+        timeout=10,
+    )
+    unit = free.units[0].id
+    await stub.AssignUnit(
+        pb.AssignUnitRequest(request_id=rid(), incident_id=inc.id, unit_id=unit), timeout=10
+    )
+    page = await open_console(browser, web, web.token("siri", "supervisor", "oslo"))
+    await page.locator('#kpis figure[data-measure="dispatch"]').wait_for(timeout=WAIT_MS)
+    kpis = "/api/rpc/GetKpis"
+    async with page.expect_request(lambda r: r.url.endswith(kpis)) as day:
+        await page.click('button[data-action="GetKpis"]')
+    assert abs(time.time() - 86400 - await asked_since(await day.value)) < 300
+    async with page.expect_request(lambda r: r.url.endswith(kpis)) as week:
+        await page.select_option("#kpis-window", str(7 * 86400))
+    assert abs(time.time() - 7 * 86400 - await asked_since(await week.value)) < 300
+    await page.locator('#kpis figure[data-measure="dispatch"]').wait_for(timeout=WAIT_MS)
     assert page.amk_errors == []
     await page.context.close()

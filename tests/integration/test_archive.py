@@ -287,6 +287,57 @@ async def test_kpis_span_archive_and_live(stub, etcd, cluster):
     assert excluded >= 1, "the archived akutt mission (closed, never on scene) is counted apart"
 
 
+async def test_kpis_measure_a_mission_whose_steps_are_in_the_archive(stub, etcd, cluster):
+    """A response is measured from the journal (the unit's statuses): an akutt mission
+    with position reports between its steps, closed, its journal archived, still counts
+    in GetKpis, read by the archive's command index among the reports it skips."""
+    keys = Keys(cluster.config.key_prefix)
+    since = time.time()
+    inc = await stub.CreateIncident(
+        pb.CreateIncidentRequest(request_id=rid(), region="oslo", position=OSLO), timeout=10
+    )
+    await stub.TriageIncident(
+        pb.TriageIncidentRequest(request_id=rid(), incident_id=inc.id, criteria_code="A.11.01"),
+        timeout=10,
+    )
+    free = await stub.ListUnits(
+        pb.ListUnitsRequest(regions=["oslo"], status=pb.UNIT_STATUS_AVAILABLE_AT_STATION),
+        timeout=10,
+    )
+    unit = free.units[0].id
+    await stub.AssignUnit(
+        pb.AssignUnitRequest(request_id=rid(), incident_id=inc.id, unit_id=unit), timeout=10
+    )
+    for status in (pb.UNIT_STATUS_EN_ROUTE, pb.UNIT_STATUS_ON_SCENE):
+        for step in range(3):
+            await stub.ReportUnitPosition(
+                pb.ReportUnitPositionRequest(
+                    request_id=rid(),
+                    unit_id=unit,
+                    position=pb.Position(lat=59.9 + step / 1000, lon=10.75, accuracy_m=10),
+                ),
+                timeout=10,
+            )
+        await stub.ChangeUnitStatus(
+            pb.ChangeUnitStatusRequest(request_id=rid(), unit_id=unit, status=status), timeout=10
+        )
+    await stub.ReleaseUnit(
+        pb.ReleaseUnitRequest(request_id=rid(), incident_id=inc.id, unit_id=unit), timeout=10
+    )
+    await stub.ChangeIncidentStatus(
+        pb.ChangeIncidentStatusRequest(
+            request_id=rid(), incident_id=inc.id, status=pb.INCIDENT_STATUS_CLOSED
+        ),
+        timeout=10,
+    )
+    await eventually(lambda: gone_from_etcd(etcd, keys, inc.id), "mission archived")
+    kpis = await stub.GetKpis(pb.GetKpisRequest(regions=["oslo"], since=ts(since)), timeout=30)
+    (on_scene,) = [
+        f for f in kpis.figures if f.measure == "on_scene" and f.urgency == pb.URGENCY_AKUTT
+    ]
+    assert on_scene.count == 1 and on_scene.p50_s > 0
+
+
 async def test_a_number_that_rang_before_finds_its_archived_and_live_contacts(stub, etcd, cluster):
     """ListCallerHistory: an incident from the number of an answered call, closed and
     archived, and a live incident from it, written three ways, newest first; another

@@ -34,7 +34,12 @@ def test_entry_carries_the_records_it_put_and_the_keys_it_deleted():
     assert body["records"] == {KEYS.incident("sorlandet", "OSL-000001").decode(): json.loads(inc)}
     assert body["deleted"] == [KEYS.incident("oslo", "OSL-000001").decode()]
     row = journal_row(KEYS, key, value, 42)
-    assert (row.region, row.at, row.revision) == ("oslo", 100.0, 42)
+    assert (row.region, row.at, row.revision, row.command) == (
+        "oslo",
+        100.0,
+        42,
+        "HandOverIncident",
+    )
     by_key = {v.key: v for v in row.versions}
     moved = by_key[KEYS.incident("sorlandet", "OSL-000001").decode()]
     assert (moved.kind, moved.region, moved.id, moved.revision) == (

@@ -11,6 +11,9 @@ import { on } from '../state.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const REFRESH_MS = 60_000;
+// The periods the panel offers, newest work only: asked every minute, the figures must
+// not cost the gateway a read of the whole archive (months of it, in service).
+const WINDOWS = [['1d', 86400], ['7d', 7 * 86400], ['30d', 30 * 86400]];
 
 function s(tag, attrs = {}, text = '') {
   const el = document.createElementNS(SVG, tag);
@@ -24,6 +27,8 @@ export function kpisPanel() {
   const charts = h('div', { id: 'kpis', class: 'kpi-charts' });
   const error = h('div', { class: 'form-error', role: 'alert' });
   const button = h('button', { type: 'button', class: 'secondary', dataset: { action: 'GetKpis' } }, t('action.GetKpis'));
+  const period = h('select', { id: 'kpis-window', 'aria-label': t('kpis.window') },
+    WINDOWS.map(([key, seconds]) => h('option', { value: String(seconds) }, t(`kpis.window.${key}`))));
   // The figures of the regions the caller may see (their centre's, all for an engineer),
   // narrowed in the browser to the health region shown: asking GetKpis for another
   // centre's regions would be refused, and the selection should not cost a round trip.
@@ -33,15 +38,17 @@ export function kpisPanel() {
     draw(charts, shown, figures.length && !shown.length ? 'kpis.none_in_health_region' : 'kpis.none');
   };
   const load = () => act(button, error, async () => {
-    figures = (await rpc('GetKpis', {})).figures || [];
+    const since = new Date(Date.now() - Number(period.value) * 1000).toISOString();
+    figures = (await rpc('GetKpis', { since })).figures || [];
     show();
   });
   button.addEventListener('click', load);
+  period.addEventListener('change', load);
   on('health-region', show);
   load();
   setInterval(() => { if (!document.hidden) load(); }, REFRESH_MS);
   return h('section', { class: 'panel', id: 'kpis-panel', 'aria-labelledby': 'kpis-title' },
-    h('h2', { id: 'kpis-title' }, t('kpis.title')), h('div', { class: 'toolbar' }, button), error, charts);
+    h('h2', { id: 'kpis-title' }, t('kpis.title')), h('div', { class: 'toolbar' }, period, ' ', button), error, charts);
 }
 
 function draw(el, figures, none = 'kpis.none') {
