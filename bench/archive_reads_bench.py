@@ -279,13 +279,16 @@ def main() -> None:
         filled = fill(archive, a)
         filled_s = time.perf_counter() - started
         archive.close()
+        # What the archive holds for it: the database and its write-ahead log.
+        size = sum(f.stat().st_size for f in Path(tmp).glob("archive.db*"))
         history = History(ClusterConfig(archive_url=url), None)  # type: ignore[arg-type]
         points = asyncio.run(measure(history, a.reps))
     doc = {"args": vars(a) | {"out": str(a.out)}, "filled": filled, "fill_s": filled_s}
+    doc["archive_bytes"] = size
     doc["points"] = points
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(doc, indent=2))
-    print(f"archived: {filled} in {filled_s:.0f} s")
+    print(f"archived: {filled} in {filled_s:.0f} s, {size / 2**20:,.0f} MiB on disk")
     for p in points:
         r = p["returned"]
         print(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,9 +136,7 @@ class History:
             out: list[Entry] = []
             for region in regions:
                 for r in archive.journal_of_commands(wanted, region=region, since=since):
-                    body = json.loads(r.entry)
-                    if body.get("command") in commands:  # rows archived without a command
-                        out.append(Entry(r.key, r.revision, body, True))
+                    out.append(Entry(r.key, r.revision, json.loads(r.entry), True))
             return out
 
         return await asyncio.to_thread(read)
@@ -190,21 +188,27 @@ class History:
                     held = newest.get(v.key)
                     if held is None or (v.at, v.revision) >= (held.at, held.revision):
                         newest[v.key] = v
-        wanted = set(regions)
-        incidents: list[Incident] = []
-        units: list[Unit] = []
-        owners: dict[str, dict[str, Any]] = {}
-        for v in newest.values():
-            if v.value is None or v.region not in wanted:
-                continue
-            if v.kind == "incidents":
-                inc = Incident.decode(v.value, v.revision)
-                if inc.status not in CLOSED:
-                    incidents.append(inc)
-            elif v.kind == "units":
-                units.append(Unit.decode(v.value, v.revision))
-            elif v.kind == OWNERS:
-                owners[v.region] = json.loads(v.value)
-        incidents.sort(key=lambda i: i.id)
-        units.sort(key=lambda u: u.id)
-        return Board(at, incidents, units, owners, considered)
+        # Every incident ever archived has a newest version: decoded off the event loop.
+        return await asyncio.to_thread(_board, at, list(newest.values()), set(regions), considered)
+
+
+def _board(at: float, newest: Iterable[RecordVersion], wanted: set[str], considered: int) -> Board:
+    """The board from each key's newest version: open incidents, units and owners of
+    the ``wanted`` regions."""
+    incidents: list[Incident] = []
+    units: list[Unit] = []
+    owners: dict[str, dict[str, Any]] = {}
+    for v in newest:
+        if v.value is None or v.region not in wanted:
+            continue
+        if v.kind == "incidents":
+            inc = Incident.decode(v.value, v.revision)
+            if inc.status not in CLOSED:
+                incidents.append(inc)
+        elif v.kind == "units":
+            units.append(Unit.decode(v.value, v.revision))
+        elif v.kind == OWNERS:
+            owners[v.region] = json.loads(v.value)
+    incidents.sort(key=lambda i: i.id)
+    units.sort(key=lambda u: u.id)
+    return Board(at, incidents, units, owners, considered)

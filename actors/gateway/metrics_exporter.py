@@ -199,11 +199,13 @@ def _speakers(snap: Snapshot) -> dict[str, str]:
 
     A region is hosted by one centre, but in a takeover's instant the deposed one may
     still report it: a series twice fails the scrape, and a stale one outlives the
-    alerts it counts. So a report whose token is below the owner key's (the directory's,
-    when the region source answered) speaks for nobody: a new holder that did not answer
-    leaves the region's series absent (``amk_centre_up`` says why), not its
+    alerts it counts. So a report whose token is below the owner key's (as this scrape
+    read it, when the region source answered) speaks for nobody: a new holder that did
+    not answer leaves the region's series absent (``amk_centre_up`` says why), not its
     predecessor's. An ownerless region's series are absent too. A report above the
-    directory's token is newer than the gateway's watch and speaks."""
+    key's token is newer than the scrape's read and speaks; one equal to it speaks only
+    from the centre the key names (after an etcd restore a token may be issued again,
+    ``cluster/ownership.py``)."""
     best: dict[str, tuple[int, str]] = {}
     for centre, status in snap.centres.items():
         for region, token in (status.regions if status is not None else {}).items():
@@ -214,7 +216,9 @@ def _speakers(snap: Snapshot) -> dict[str, str]:
     out = {}
     for region, (token, centre) in best.items():
         owner = snap.owners.get(region)
-        if owner is not None and token >= owner.token:
+        if owner is None or token < owner.token:
+            continue
+        if token > owner.token or owner.record.centre == centre:
             out[region] = centre
     return out
 

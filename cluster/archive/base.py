@@ -69,8 +69,8 @@ class JournalRow:
     """One journal entry (``entry`` is its JSON as etcd held it) and what it wrote.
 
     ``command`` is the entry's command, kept in its own column so a read of a few
-    commands (the KPIs') need not parse every position report; "" when not known (rows
-    archived before schema version 9, and reads that do not select it)."""
+    commands (the KPIs') need not parse every position report; "" from reads that do
+    not select it."""
 
     key: str
     region: str
@@ -161,8 +161,7 @@ class ArchiveStore(Protocol):
     ) -> list[JournalRow]:
         """The journal rows of ``region`` (``since`` inclusive) whose command is one of
         ``commands``, in time order, without their versions: a read of a few commands
-        among many position reports. Rows archived before schema version 9 carry no
-        command and are returned too: the caller parses their entries and filters."""
+        among many position reports."""
 
     def history(self, kind: str, id: str) -> list[JournalRow]:
         """Every archived journal row that wrote or deleted that entity, in time order."""

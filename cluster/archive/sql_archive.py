@@ -433,14 +433,14 @@ class SqlArchive(AccessLogStore, RevocationStore, ABC):
     def journal_of_commands(
         self, commands: Sequence[str], *, region: str, since: float | None = None
     ) -> list[JournalRow]:
-        """The rows of ``region`` whose command is one of ``commands`` (or unknown: ""
-        for rows archived before schema version 9), in time order, without versions.
-        By the (region, command, at) index: position reports are never read."""
+        """The rows of ``region`` whose command is one of ``commands``, in time order,
+        without versions. By the (region, command, at) index: position reports are
+        never read."""
         if isinstance(commands, str) or not all(isinstance(c, str) and c for c in commands):
             raise ValueError(
                 f"archive journal_of_commands: commands must be names, got {commands!r}"
             )
-        wanted = sorted({*commands, ""})
+        wanted = sorted(set(commands))
         conditions, params = _range(region, since, None)
         conditions.append(f"command IN ({', '.join('?' for _ in wanted)})")
         params += wanted

@@ -306,47 +306,65 @@ def test_journal_in_time_order_with_filters_and_limit(archive):
         archive.journal(limit=-1)
 
 
-def test_journal_of_commands_reads_only_those_commands_and_rows_without_one(archive, archive_url):
+def _made(stamp: str, at: float, revision: int, command: str, region: str = "oslo"):
+    body = json.dumps({"stamp": stamp, "command": command}).encode()
+    return JournalRow(f"{P}journal/{region}/{stamp}", region, at, revision, body, command=command)
+
+
+def test_journal_of_commands_reads_only_those_commands(archive):
     """The KPIs' read: a few commands of one region among many position reports, in
-    time order, without versions. A row archived before the command column (""; made
-    here by clearing it) is returned too, for the caller to filter after parsing."""
+    time order, without versions."""
     archive.migrate()
-
-    def made(stamp: str, at: float, revision: int, command: str, region: str = "oslo"):
-        body = json.dumps({"stamp": stamp, "command": command}).encode()
-        key = f"{P}journal/{region}/{stamp}"
-        return JournalRow(key, region, at, revision, body, command=command)
-
     archive.put_batch(
         [],
         [
-            made("p1", 100.0, 10, "ReportUnitPosition"),
-            made("a", 110.0, 11, "AssignUnit"),
-            made("p2", 120.0, 12, "ReportUnitPosition"),
-            made("s", 90.0, 9, "ChangeUnitStatus"),
-            made("x", 130.0, 13, "AssignUnit", region="innlandet"),
-            made("old", 140.0, 14, "ChangeIncidentStatus"),
-            made("late", 150.0, 15, "ChangeUnitStatus"),
+            _made("p1", 100.0, 10, "ReportUnitPosition"),
+            _made("a", 110.0, 11, "AssignUnit"),
+            _made("p2", 120.0, 12, "ReportUnitPosition"),
+            _made("s", 90.0, 9, "ChangeUnitStatus"),
+            _made("x", 130.0, 13, "AssignUnit", region="innlandet"),
+            _made("late", 150.0, 15, "ChangeUnitStatus"),
         ],
     )
-    raw_execute(archive_url, f"UPDATE journal SET command = '' WHERE key = '{P}journal/oslo/old'")
     wanted = ["AssignUnit", "ChangeUnitStatus"]
     got = archive.journal_of_commands(wanted, region="oslo")
-    assert stamps(got) == ["s", "a", "old", "late"]
-    assert [r.command for r in got] == ["ChangeUnitStatus", "AssignUnit", "", "ChangeUnitStatus"]
+    assert stamps(got) == ["s", "a", "late"]
+    assert [r.command for r in got] == ["ChangeUnitStatus", "AssignUnit", "ChangeUnitStatus"]
     assert all(r.versions == () for r in got)
     assert json.loads(got[1].entry) == {"stamp": "a", "command": "AssignUnit"}
     assert stamps(archive.journal_of_commands(wanted, region="oslo", since=110.0)) == [
         "a",
-        "old",
         "late",
     ]
     assert stamps(archive.journal_of_commands(["AssignUnit"], region="innlandet")) == ["x"]
-    assert stamps(archive.journal_of_commands(["Nothing"], region="oslo")) == ["old"]
+    assert archive.journal_of_commands(["Nothing"], region="oslo") == []
     with pytest.raises(ValueError, match="commands must be names"):
         archive.journal_of_commands("AssignUnit", region="oslo")
     with pytest.raises(ValueError, match="commands must be names"):
         archive.journal_of_commands([""], region="oslo")
+
+
+def test_migration_9_gives_rows_archived_before_it_their_command(archive, archive_url):
+    """An archive at version 8 (rows without the command column, made here by taking
+    version 9 back out) migrated: each row's command is read from its JSON entry."""
+    archive.migrate()
+    archive.put_batch(
+        [],
+        [_made("p", 100.0, 10, "ReportUnitPosition"), _made("a", 110.0, 11, "AssignUnit")],
+    )
+    for sql in (
+        "DROP INDEX journal_region_command_at",
+        "ALTER TABLE journal DROP COLUMN command",
+        "DELETE FROM schema_migrations WHERE version = 9",
+    ):
+        raw_execute(archive_url, sql)
+    assert archive.schema_version() == 8
+    assert archive.migrate() == latest_version()
+    got = archive.journal_of_commands(["AssignUnit", "ReportUnitPosition"], region="oslo")
+    assert [(r.command, stamps([r])[0]) for r in got] == [
+        ("ReportUnitPosition", "p"),
+        ("AssignUnit", "a"),
+    ]
 
 
 def _life_of_incident_1() -> list[JournalRow]:

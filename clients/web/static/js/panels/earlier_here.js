@@ -24,6 +24,7 @@ export function earlierHere(id) {
   const inc = store.incidents.get(id);
   if (!can('SearchIncidents') || !inc?.position) return null;
   let here = null; // where the search looked: the incident's place when it was asked
+  let asked = {}; // and how far, and whether with words
   const out = h('div', { class: 'earlier-here-found', 'aria-live': 'polite' });
   const radius = select(RADII_M.map((m) => [String(m), `${m} m`]), { value: String(defaultRadius(inc.position)) });
   radius.dataset.type = 'number';
@@ -38,6 +39,7 @@ export function earlierHere(id) {
     build: (body) => {
       const pos = store.incidents.get(id)?.position || inc.position; // moved since shown?
       here = { lat: pos.lat, lon: pos.lon };
+      asked = { metresAround: body.radius_m, withWords: Boolean(body.text) };
       // The window ends a little ahead of this clock: the server's may be ahead of it.
       const until = Date.now() + SKEW_MS;
       return {
@@ -58,17 +60,18 @@ export function earlierHere(id) {
         throw err;
       }
     },
-    done: (found) => show(found, Number(radius.value)),
+    done: (found) => show(found),
   });
 
-  function show(found, metresAround) {
+  function show(found) {
+    const { metresAround, withWords } = asked;
     const others = (found.incidents || []).filter((o) => o.id !== id);
     const shown = others.slice(0, LIMIT);
     box.dataset.state = shown.length ? 'found' : 'none';
     fill(out,
       shown.length
         ? h('ul', {}, shown.map((o) => line(o, here)))
-        : h('p', { class: 'hint' }, t('here.none', { radius: metresAround, days: WINDOW_DAYS })),
+        : h('p', { class: 'hint' }, t(withWords ? 'here.none_words' : 'here.none', { radius: metresAround, days: WINDOW_DAYS })),
       found.truncated || others.length > LIMIT ? h('p', { class: 'hint' }, t('here.more', { n: LIMIT })) : null);
   }
 

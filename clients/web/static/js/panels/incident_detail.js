@@ -30,7 +30,15 @@ export function incidentDetailPanel() {
   let picker = null;
 
   onSelectIncident(({ id }) => show(id));
-  on('incidents', (ids) => { if (shownId && ids.has(shownId) && facts) drawFacts(facts, shownId); });
+  on('incidents', (ids) => {
+    if (!shownId || !ids.has(shownId) || !facts) return;
+    drawFacts(facts, shownId);
+    // Selected before the page had it (the desk's other window, a fetch): its place came.
+    if (!body.querySelector('.earlier-here')) {
+      const here = earlierHere(shownId);
+      if (here) body.append(here);
+    }
+  });
   on('units', (ids) => {
     const assigned = store.incidents.get(shownId)?.assigned_unit_ids || [];
     if (facts && assigned.some((u) => ids.has(u))) drawFacts(facts, shownId);

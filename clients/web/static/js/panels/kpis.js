@@ -37,9 +37,15 @@ export function kpisPanel() {
     const shown = figures.filter((f) => !f.region || inHealthRegion(f.region));
     draw(charts, shown, figures.length && !shown.length ? 'kpis.none_in_health_region' : 'kpis.none');
   };
+  // The latest request wins: a 30-day answer arriving after a 24-hour one that was
+  // asked later (the period changed meanwhile, or the minute's refresh) is dropped.
+  let asked = 0;
   const load = () => act(button, error, async () => {
+    const mine = ++asked;
     const since = new Date(Date.now() - Number(period.value) * 1000).toISOString();
-    figures = (await rpc('GetKpis', { since })).figures || [];
+    const answer = await rpc('GetKpis', { since });
+    if (mine !== asked) return;
+    figures = answer.figures || [];
     show();
   });
   button.addEventListener('click', load);
