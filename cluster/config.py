@@ -318,6 +318,9 @@ class ClusterConfig(BaseModel):
     # gives up on a request id after its retry budget (well under a minute), so 24 h
     # covers every retry with a margin of three orders of magnitude.
     request_retention_s: float = Field(default=86400.0, ge=0.0)
+    # Days the archive keeps position reports (nearly all of it: README, "Running for
+    # months"); 0 keeps them. The data controller's decision (Normen), not a default.
+    archive_position_retention_days: float = Field(default=0.0, ge=0.0)
     # Pause between two archive passes of one centre (a pass handles a bounded batch).
     archive_interval_s: float = Field(default=5.0, gt=0.0)
     # Records moved per etcd transaction by the archiver: incidents and calls, or journal

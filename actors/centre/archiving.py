@@ -42,6 +42,7 @@ from actors.centre.records import ArchivePass
 from actors.centre.region_host import RegionHost
 from actors.centre.region_state import RegionState
 from actors.domain import air, air_mission_lifecycle, prenotify
+from actors.domain.commands import ReportUnitPosition
 from actors.domain.model import AirMission, Call, CallStatus, Incident, IncidentStatus
 from cluster.archive import ArchivedRecord, ArchiveStore, JournalRow, open_migrated
 from cluster.archive.journal import journal_row
@@ -51,6 +52,10 @@ from cluster.etcd import KV, cmp_mod_revision, op_delete, op_get
 CLOSED = (IncidentStatus.CLOSED, IncidentStatus.CANCELLED)
 ENTITY_KINDS = ("incidents", "calls", "air_missions")
 FINISHED = (CallStatus.COMPLETED, CallStatus.ABANDONED)
+# Position reports past ``archive_position_retention_days``: rows deleted from the
+# archive per pass of a region (database only, no etcd transaction to bound them).
+POSITION_COMMAND = ReportUnitPosition.__name__
+PRUNE_BATCH = 1000
 
 
 def call_finished_at(call: Call) -> float:
@@ -148,7 +153,8 @@ class Archiver:
         """Whether a pass moved a full batch (more may be due right now)."""
         limit = self.core.config.archive_batch
         entities = sum(moved.get(k, 0) for k in ENTITY_KINDS)
-        return entities >= limit or max(moved.get(k, 0) for k in ("journal", "requests")) >= limit
+        busy = max(moved.get(k, 0) for k in ("journal", "requests")) >= limit
+        return entities >= limit or busy or moved.get("pruned", 0) >= PRUNE_BATCH
 
     async def pass_region(self, region: str) -> dict[str, int]:
         """One pass over ``region``: entities due, then journal entries due."""
@@ -161,6 +167,9 @@ class Archiver:
         released = await self._release_requests(host)
         if released:
             moved["requests"] = released
+        pruned = await self._prune_positions(host)
+        if pruned:
+            moved["pruned"] = pruned
         self._record_progress(host, moved)
         for kind, n in moved.items():
             self.moved[kind] = self.moved.get(kind, 0) + n
@@ -293,6 +302,23 @@ class Archiver:
             await self._delete(host, batch.without(changed))
         await asyncio.to_thread(archive.release, [k for k, _ in held])
         return len(held) - len(changed)
+
+    async def _prune_positions(self, host: RegionHost) -> int:
+        """Delete from the archive the region's position reports past their retention
+        (``archive_position_retention_days``; 0 keeps them), oldest first. Archived rows
+        never change, so a deposed owner pruning too deletes the same rows, no others."""
+        days = self.core.config.archive_position_retention_days
+        if not days:
+            return 0
+        archive = await self.archive()
+        before = self.core.clock() - days * 86400.0
+        return await asyncio.to_thread(
+            archive.prune_journal,
+            POSITION_COMMAND,
+            region=host.region,
+            before=before,
+            limit=PRUNE_BATCH,
+        )
 
     # ------------------------------------------------------------ moving
 

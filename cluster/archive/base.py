@@ -163,6 +163,11 @@ class ArchiveStore(Protocol):
         ``commands``, in time order, without their versions: a read of a few commands
         among many position reports."""
 
+    def prune_journal(self, command: str, *, region: str, before: float, limit: int) -> int:
+        """Delete up to ``limit`` of ``region``'s oldest journal rows of ``command``
+        written before ``before``, with the versions they wrote and their idempotency
+        records, in one transaction; returns how many rows went."""
+
     def history(self, kind: str, id: str) -> list[JournalRow]:
         """Every archived journal row that wrote or deleted that entity, in time order."""
 

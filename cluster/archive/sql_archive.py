@@ -10,6 +10,7 @@ from two threads, and neither driver lets two threads share a connection mid-tra
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -454,6 +455,45 @@ class SqlArchive(AccessLogStore, RevocationStore, ABC):
                 "journal_of_commands", sql, params
             )
         ]
+
+    def prune_journal(self, command: str, *, region: str, before: float, limit: int) -> int:
+        """Delete up to ``limit`` of ``region``'s oldest rows of ``command`` before
+        ``before``: the versions each wrote, its idempotency record (the entry's request
+        id at the entry's revision: other records of one group commit share the
+        revision), then the row; one transaction. Returns how many rows went."""
+        if not isinstance(command, str) or not command:
+            raise ValueError(f"archive prune_journal: command must be a name: {command!r}")
+        if not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"archive prune_journal: limit must be an int >= 1: {limit!r}")
+        with self._tx("prune_journal", write=True) as cur:
+            self._require_schema(cur)
+            cur.execute(
+                self._q(
+                    "SELECT key, revision, entry FROM journal"
+                    " WHERE region = ? AND command = ? AND at < ? ORDER BY at, key LIMIT ?"
+                ),
+                (region, command, before, limit),
+            )
+            rows = cur.fetchall()
+            keys = [(str(key),) for key, _, _ in rows]
+            requests = [
+                (str(rid), int(revision))
+                for _, revision, entry in rows
+                if (rid := json.loads(bytes(entry)).get("request_id"))
+            ]
+            if keys:
+                delete_versions = "DELETE FROM record_versions WHERE journal_key = ?"
+                cur.executemany(self._q(delete_versions), keys)
+            if requests:
+                cur.executemany(
+                    self._q(
+                        "DELETE FROM records WHERE kind = 'requests' AND id = ? AND revision = ?"
+                    ),
+                    requests,
+                )
+            if keys:
+                cur.executemany(self._q("DELETE FROM journal WHERE key = ?"), keys)
+        return len(rows)
 
     def history(self, kind: str, id: str) -> list[JournalRow]:
         """Every archived journal row that wrote or deleted that entity, in time order,

@@ -367,6 +367,49 @@ def test_migration_9_gives_rows_archived_before_it_their_command(archive, archiv
     ]
 
 
+def test_prune_journal_deletes_the_oldest_of_one_command_with_what_they_wrote(archive):
+    """Position reports past their retention: the oldest rows of that command and
+    region before the time go, with their versions and their own idempotency records;
+    another command's request record at the same revision (one group commit) stays,
+    as do newer rows, other commands and other regions."""
+    archive.migrate()
+
+    def report(stamp, at, rev, command="ReportUnitPosition", region="oslo", rid=""):
+        body = json.dumps({"command": command, "request_id": rid or f"r-{stamp}"}).encode()
+        v = version("units", f"u{stamp}", rev, at, region=region)
+        key = f"{P}journal/{region}/{stamp}"
+        return JournalRow(key, region, at, rev, body, (v,), command=command)
+
+    def request(rid, rev, at):
+        return ArchivedRecord(f"{P}requests/{rid}", "requests", "oslo", rid, rev, at, b"{}")
+
+    rows = [
+        report("1", 100.0, 10),
+        report("2", 110.0, 11),
+        report("3", 120.0, 12, command="AssignUnit"),
+        report("4", 130.0, 12),  # the same group commit as 3
+        report("5", 140.0, 14, region="innlandet"),
+        report("6", 300.0, 30),  # newer than the retention
+    ]
+    archive.put_batch(
+        [request("r-1", 10, 100.0), request("r-3", 12, 120.0), request("r-4", 12, 130.0)], rows
+    )
+    assert archive.prune_journal("ReportUnitPosition", region="oslo", before=200.0, limit=2) == 2
+    assert stamps(archive.journal()) == ["3", "4", "5", "6"]
+    assert archive.prune_journal("ReportUnitPosition", region="oslo", before=200.0, limit=9) == 1
+    assert archive.prune_journal("ReportUnitPosition", region="oslo", before=200.0, limit=9) == 0
+    assert stamps(archive.journal()) == ["3", "5", "6"]
+    assert archive.get_record("requests", "r-1") is None
+    assert archive.get_record("requests", "r-4") is None
+    assert archive.get_record("requests", "r-3") is not None  # AssignUnit's, revision 12
+    assert archive.history("units", "u1") == [] and archive.history("units", "u4") == []
+    assert stamps(archive.history("units", "u3")) == ["3"]
+    with pytest.raises(ValueError, match="limit must be an int >= 1"):
+        archive.prune_journal("ReportUnitPosition", region="oslo", before=200.0, limit=0)
+    with pytest.raises(ValueError, match="command must be a name"):
+        archive.prune_journal("", region="oslo", before=200.0, limit=1)
+
+
 def _life_of_incident_1() -> list[JournalRow]:
     """Incident 1 created, dispatched with unit u (one entry writes both), then removed;
     incident 2's entries interleave."""

@@ -4,15 +4,17 @@ deposed owner's archiver deletes nothing, and a batch archived twice is stored o
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
 
+from actors.centre.archiving import POSITION_COMMAND
 from actors.centre.centre import Centre
 from actors.centre.core import NoPeers
-from actors.domain.commands import ChangeIncidentStatus, CreateIncident
+from actors.domain.commands import ChangeIncidentStatus, CreateIncident, ReportUnitPosition
 from actors.domain.model import (
     Alert,
     AlertService,
@@ -160,4 +162,43 @@ async def test_request_records_stay_in_etcd_until_their_retention(centre: Centre
         held = {k for k, _ in reader.held_live("oslo", float("inf"), 100)}
         assert not {keys.request(r).decode() for r in request_ids} & held
     finally:
+        reader.close()
+
+
+async def test_position_reports_past_their_retention_leave_the_archive(centre: Centre):
+    """With a retention set, a pass deletes the region's archived position reports
+    older than it (their versions and idempotency records too); the incident's entries,
+    archived in the same passes, stay. Without one (the default) nothing is deleted."""
+    host = centre.core.hosts["oslo"]
+    for _ in range(100):  # the fleet is seeded once the region is claimed
+        if host.seeded:
+            break
+        await asyncio.sleep(0.1)
+    unit_id = sorted(host.units)[0]
+    reports = [
+        ReportUnitPosition(rid(), unit_id, Position(59.91 + i / 1000, 10.75)) for i in range(3)
+    ]
+    for cmd in reports:
+        await centre.execute("oslo", cmd)
+    incident_id = await closed(centre)
+    while centre.archiver.full(await centre.archiver.pass_region("oslo")):
+        pass
+    reader = open_archive(centre.core.config.archive_location())
+    try:
+        positions = reader.journal_of_commands([POSITION_COMMAND], region="oslo")
+        mine = [json.loads(j.entry)["request_id"] for j in positions]
+        assert {c.request_id for c in reports} <= set(mine), "archived, kept by default"
+        assert reader.get_record("requests", reports[0].request_id) is not None
+
+        centre.core.config.archive_position_retention_days = 1e-9  # everything archived
+        moved = await centre.archiver.pass_region("oslo")
+        assert moved.get("pruned", 0) >= len(reports)
+        left = reader.journal_of_commands([POSITION_COMMAND], region="oslo")
+        assert not {json.loads(j.entry)["request_id"] for j in left} & set(mine)
+        assert reader.get_record("requests", reports[0].request_id) is None
+        commands = [json.loads(j.entry)["command"] for j in reader.history("units", unit_id)]
+        assert POSITION_COMMAND not in commands, "their unit versions went with them"
+        assert len(reader.history("incidents", incident_id)) == 2, "other commands stay"
+    finally:
+        centre.core.config.archive_position_retention_days = 0.0
         reader.close()
