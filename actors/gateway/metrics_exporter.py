@@ -206,10 +206,16 @@ def _speakers(snap: Snapshot) -> dict[str, str]:
     key's token is newer than the scrape's read and speaks; one equal to it speaks only
     from the centre the key names (after an etcd restore a token may be issued again,
     ``cluster/ownership.py``)."""
+
+    def rank(region: str, token: int, centre: str) -> tuple[int, bool]:
+        owner = snap.owners.get(region)  # among equal tokens, the centre the key names
+        return token, owner is not None and owner.record.centre == centre
+
     best: dict[str, tuple[int, str]] = {}
     for centre, status in snap.centres.items():
         for region, token in (status.regions if status is not None else {}).items():
-            if token > best.get(region, (-1, ""))[0]:
+            held = best.get(region)
+            if held is None or rank(region, token, centre) > rank(region, *held):
                 best[region] = (token, centre)
     if not snap.sources.get("regions"):
         return {region: centre for region, (_, centre) in best.items()}

@@ -50,6 +50,7 @@ class PostgresArchive(SqlArchive):
     dialect: ClassVar[Dialect] = POSTGRES
     driver_errors: ClassVar[tuple[type[Exception], ...]] = (psycopg.Error,)
     migration_lock: ClassVar[str | None] = "SELECT pg_advisory_xact_lock(?)"
+    migration_unbounded: ClassVar[str | None] = "SET LOCAL statement_timeout = 0"
 
     def __init__(self, url: str, *, connect_timeout_s: int = DEFAULT_CONNECT_TIMEOUT_S) -> None:
         try:

@@ -63,7 +63,8 @@ POSTGRES = Dialect(
     # current_schema(): the first schema of the search path, where CREATE TABLE puts it.
     table_exists="SELECT COUNT(*) FROM information_schema.tables "
     "WHERE table_schema = current_schema() AND table_name = ?",
-    entry_command="convert_from(entry, 'UTF8')::jsonb ->> 'command'",
+    # json, not jsonb: it keeps the text as it is (jsonb refuses a NUL escape).
+    entry_command="convert_from(entry, 'UTF8')::json ->> 'command'",
 )
 
 
@@ -261,8 +262,8 @@ MIGRATIONS: tuple[Migration, ...] = (
             # Nearly every journal row is a crew's position report; the KPIs read the
             # few dispatch commands among them. Rows archived before this version get
             # theirs from their entry (every entry is JSON: the archiver parsed it).
-            # One pass over the journal, once, inside the migrating transaction: on a
-            # large archive the upgrade takes that long, and archivers wait for it.
+            # One pass over the journal, once, inside the migrating transaction, with
+            # no statement time limit: on a large archive the upgrade takes that long.
             "ALTER TABLE journal ADD COLUMN command TEXT NOT NULL DEFAULT ''",
             "UPDATE journal SET command = COALESCE({entry_command}, '')",
             "CREATE INDEX journal_region_command_at ON journal (region, command, at)",

@@ -166,3 +166,17 @@ async def incident(stub, where: tuple[float, float], code: str = "", address: st
         ),
         timeout=10,
     )
+
+
+async def assign_free_unit(stub, incident_id: str) -> pb.Unit:
+    """An Oslo ambulance at its station, assigned to ``incident_id``: the unit as it was."""
+    free = await stub.ListUnits(
+        pb.ListUnitsRequest(regions=["oslo"], status=pb.UNIT_STATUS_AVAILABLE_AT_STATION),
+        timeout=10,
+    )
+    unit = free.units[0]
+    await stub.AssignUnit(
+        pb.AssignUnitRequest(request_id=rid(), incident_id=incident_id, unit_id=unit.id),
+        timeout=10,
+    )
+    return unit

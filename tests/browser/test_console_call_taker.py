@@ -20,7 +20,7 @@ import pytest
 
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from cluster.keys import Keys
-from tests.browser.conftest import BISLETT, WAIT_MS, incident, open_console
+from tests.browser.conftest import BISLETT, WAIT_MS, assign_free_unit, incident, open_console
 from tests.helpers import rid
 
 pytestmark = [
@@ -123,14 +123,7 @@ async def test_a_call_taker_guides_cpr_from_the_incident_and_both_moments_are_re
     await form.locator('button[data-action="RecordCprGuidance"]').click()
     await form.locator('.field-error[data-field="reason"]').wait_for(timeout=WAIT_MS)
     await form.locator('[name="reason"]').fill("Innringer er alene og kan ikke gå")
-    free = await stub.ListUnits(
-        pb.ListUnitsRequest(regions=["oslo"], status=pb.UNIT_STATUS_AVAILABLE_AT_STATION),
-        timeout=10,
-    )
-    await stub.AssignUnit(
-        pb.AssignUnitRequest(request_id=rid(), incident_id=haster.id, unit_id=free.units[0].id),
-        timeout=10,
-    )
+    await assign_free_unit(stub, haster.id)
     await page.locator("#incident-detail ul.assigned").wait_for(timeout=WAIT_MS)
     reason = form.locator('[name="reason"]')
     assert await reason.input_value() == "Innringer er alene og kan ikke gå"
@@ -290,14 +283,7 @@ async def test_a_call_taker_moves_an_incident_to_where_the_caller_says_it_is(
         ),
         timeout=10,
     )
-    free = await stub.ListUnits(
-        pb.ListUnitsRequest(regions=["oslo"], status=pb.UNIT_STATUS_AVAILABLE_AT_STATION),
-        timeout=10,
-    )
-    sent = free.units[0]
-    await stub.AssignUnit(
-        pb.AssignUnitRequest(request_id=rid(), incident_id=inc.id, unit_id=sent.id), timeout=10
-    )
+    sent = await assign_free_unit(stub, inc.id)
     inc = await stub.GetIncident(pb.GetIncidentRequest(incident_id=inc.id), timeout=5)
     page = await open_console(browser, web, web.token("kari", "call-taker", "oslo"))
     await page.locator(f'#incidents [data-incident-id="{inc.id}"]').click()
@@ -350,14 +336,7 @@ async def test_a_dispatcher_enters_a_crews_arrival_with_the_time_it_gave_on_the_
         ),
         timeout=10,
     )
-    free = await stub.ListUnits(
-        pb.ListUnitsRequest(regions=["oslo"], status=pb.UNIT_STATUS_AVAILABLE_AT_STATION),
-        timeout=10,
-    )
-    unit = free.units[0].id
-    await stub.AssignUnit(
-        pb.AssignUnitRequest(request_id=rid(), incident_id=inc.id, unit_id=unit), timeout=10
-    )
+    unit = (await assign_free_unit(stub, inc.id)).id
     await stub.ChangeUnitStatus(
         pb.ChangeUnitStatusRequest(request_id=rid(), unit_id=unit, status=pb.UNIT_STATUS_EN_ROUTE),
         timeout=10,
@@ -482,25 +461,23 @@ async def test_the_key_figures_are_of_the_period_chosen_never_the_whole_archive(
         return datetime.fromisoformat(body["since"].replace("Z", "+00:00")).timestamp()
 
     inc = await incident(stub, BISLETT, "A.11.01")
-    free = await stub.ListUnits(
-        pb.ListUnitsRequest(regions=["oslo"], status=pb.UNIT_STATUS_AVAILABLE_AT_STATION),
-        timeout=10,
-    )
-    unit = free.units[0].id
-    await stub.AssignUnit(
-        pb.AssignUnitRequest(request_id=rid(), incident_id=inc.id, unit_id=unit), timeout=10
-    )
+    await assign_free_unit(stub, inc.id)
     page = await open_console(browser, web, web.token("siri", "supervisor", "oslo"))
     await page.locator('#kpis figure[data-measure="dispatch"]').wait_for(timeout=WAIT_MS)
     kpis = "/api/rpc/GetKpis"
     async with page.expect_request(lambda r: r.url.endswith(kpis)) as day:
         await page.click('button[data-action="GetKpis"]')
     assert abs(time.time() - 86400 - await asked_since(await day.value)) < 300
+    # Its answer drawn (the button is given back then): nothing older can draw after it.
+    await page.wait_for_function(
+        "() => !document.querySelector('button[data-action=GetKpis]').disabled",
+        timeout=WAIT_MS,
+    )
     await page.evaluate("() => document.querySelector('#kpis').replaceChildren()")
     async with page.expect_request(lambda r: r.url.endswith(kpis)) as week:
         await page.select_option("#kpis-window", str(7 * 86400))
     assert abs(time.time() - 7 * 86400 - await asked_since(await week.value)) < 300
-    # Drawn again from the 7-day answer (the charts were emptied before it was asked).
+    # Drawn again from the 7-day answer (the charts were emptied after the last one).
     await page.locator('#kpis figure[data-measure="dispatch"]').wait_for(timeout=WAIT_MS)
     assert page.amk_errors == []
     await page.context.close()

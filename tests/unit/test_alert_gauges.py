@@ -131,5 +131,16 @@ def test_a_new_holder_that_does_not_answer_leaves_the_region_silent_not_stale() 
     # token issued again after an etcd restore): not the region's holder.
     snap.owners["oslo"] = Owner.of("oslo", record, 41)
     assert "amk_alerts_open" not in exposition(snap)
+    # Both report it at that token: the one the key names speaks, whichever comes first.
+    named = dataclasses.replace(
+        old,
+        id="innlandet",
+        alerts=(ag.AlertGauge("oslo", "112", "112:oslo", ag.ESCALATED, 5, 30.0),),
+    )
+    snap.centres = {"oslo": old, "innlandet": named}
+    assert value(exposition(snap), "amk_alerts_open", region="oslo", state="escalated") == 5
+    snap.centres = {"innlandet": named, "oslo": old}
+    assert value(exposition(snap), "amk_alerts_open", region="oslo", state="escalated") == 5
+    snap.centres = {"oslo": old, "innlandet": None}
     del snap.owners["oslo"]
     assert "amk_alerts_open" not in exposition(snap)

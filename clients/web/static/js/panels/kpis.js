@@ -3,7 +3,7 @@
 // target as a line.
 import { rpc } from '../api.js';
 import { h } from '../dom.js';
-import { act } from '../forms.js';
+import { errorText } from '../forms.js';
 import { en, t } from '../i18n.js';
 import { URGENCY_COLOUR } from '../map_symbols.js';
 import { can, inHealthRegion, regionById } from '../session.js';
@@ -37,22 +37,37 @@ export function kpisPanel() {
     const shown = figures.filter((f) => !f.region || inHealthRegion(f.region));
     draw(charts, shown, figures.length && !shown.length ? 'kpis.none_in_health_region' : 'kpis.none');
   };
-  // The latest request wins: a 30-day answer arriving after a 24-hour one that was
-  // asked later (the period changed meanwhile, or the minute's refresh) is dropped.
+  // The latest request wins: an answer (or a failure) of one overtaken by a later
+  // request (the period changed meanwhile) is dropped. The minute's refresh is skipped
+  // while one is in flight, so slow 30-day reads never pile up on the gateway.
   let asked = 0;
-  const load = () => act(button, error, async () => {
+  let inFlight = false;
+  const load = async ({ refresh = false } = {}) => {
+    if (refresh && inFlight) return;
     const mine = ++asked;
-    const since = new Date(Date.now() - Number(period.value) * 1000).toISOString();
-    const answer = await rpc('GetKpis', { since });
-    if (mine !== asked) return;
-    figures = answer.figures || [];
-    show();
-  });
-  button.addEventListener('click', load);
-  period.addEventListener('change', load);
+    inFlight = true;
+    button.disabled = true;
+    error.textContent = '';
+    try {
+      const since = new Date(Date.now() - Number(period.value) * 1000).toISOString();
+      const answer = await rpc('GetKpis', { since });
+      if (mine !== asked) return;
+      figures = answer.figures || [];
+      show();
+    } catch (err) {
+      if (mine === asked) error.textContent = errorText(err);
+    } finally {
+      if (mine === asked) {
+        inFlight = false;
+        button.disabled = false;
+      }
+    }
+  };
+  button.addEventListener('click', () => load());
+  period.addEventListener('change', () => load());
   on('health-region', show);
   load();
-  setInterval(() => { if (!document.hidden) load(); }, REFRESH_MS);
+  setInterval(() => { if (!document.hidden) load({ refresh: true }); }, REFRESH_MS);
   return h('section', { class: 'panel', id: 'kpis-panel', 'aria-labelledby': 'kpis-title' },
     h('h2', { id: 'kpis-title' }, t('kpis.title')), h('div', { class: 'toolbar' }, period, ' ', button), error, charts);
 }
