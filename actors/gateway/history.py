@@ -13,7 +13,7 @@ import asyncio
 import json
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from actors.domain.model import Call, Incident, IncidentStatus, Unit
 from cluster.archive import ArchiveStore, RecordVersion, open_migrated
@@ -23,6 +23,7 @@ from cluster.etcd import EtcdClient
 from cluster.keys import Keys, prefix_range_end
 
 CLOSED = (IncidentStatus.CLOSED, IncidentStatus.CANCELLED)
+R = TypeVar("R", Incident, Call)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,18 +90,12 @@ class History:
         archive = await self.archive()
 
         def read() -> tuple[list[Incident], list[Call]]:
-            incidents: list[Incident] = []
-            calls: list[Call] = []
-            for region in regions:
-                for rec in archive.records("incidents", region=region, since=since):
-                    inc = Incident.decode(rec.value, rec.revision)
-                    if keep_incident is None or keep_incident(inc):
-                        incidents.append(inc)
-                for rec in archive.records("calls", region=region, since=since):
-                    call = Call.decode(rec.value, rec.revision)
-                    if keep_call is None or keep_call(call):
-                        calls.append(call)
-            return incidents, calls
+            incidents = _decoded(
+                archive, "incidents", Incident.decode, regions, since, None, keep_incident
+            )
+            return incidents, _decoded(
+                archive, "calls", Call.decode, regions, since, None, keep_call
+            )
 
         return await asyncio.to_thread(read)
 
@@ -111,17 +106,9 @@ class History:
         keeps: read, decoded and matched in a thread, off the gateway's event loop (a
         region's window may be thousands of records)."""
         archive = await self.archive()
-
-        def read() -> list[Incident]:
-            out: list[Incident] = []
-            for region in regions:
-                for rec in archive.records("incidents", region=region, since=since, until=until):
-                    inc = Incident.decode(rec.value, rec.revision)
-                    if keep(inc):
-                        out.append(inc)
-            return out
-
-        return await asyncio.to_thread(read)
+        return await asyncio.to_thread(
+            _decoded, archive, "incidents", Incident.decode, regions, since, until, keep
+        )
 
     async def archived_journal(
         self, regions: list[str], since: float | None, commands: Collection[str]
@@ -212,3 +199,23 @@ def _board(at: float, newest: Iterable[RecordVersion], wanted: set[str], conside
     incidents.sort(key=lambda i: i.id)
     units.sort(key=lambda u: u.id)
     return Board(at, incidents, units, owners, considered)
+
+
+def _decoded(
+    archive: ArchiveStore,
+    kind: str,
+    decode: Callable[[bytes, int], R],
+    regions: list[str],
+    since: float | None,
+    until: float | None,
+    keep: Callable[[R], bool] | None,
+) -> list[R]:
+    """The archived records of ``kind`` of ``regions`` in the window, decoded, those
+    ``keep`` keeps (all without it): run in a thread, never on the event loop."""
+    out: list[R] = []
+    for region in regions:
+        for rec in archive.records(kind, region=region, since=since, until=until):
+            item = decode(rec.value, rec.revision)
+            if keep is None or keep(item):
+                out.append(item)
+    return out

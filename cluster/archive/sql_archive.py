@@ -480,14 +480,14 @@ class SqlArchive(AccessLogStore, RevocationStore, ABC):
                 (region, command, before, limit),
             )
             rows = cur.fetchall()
-            keys = [(str(key),) for key, _, _ in rows]
+            keys = [str(key) for key, _, _ in rows]
             requests = [
                 (str(rid), int(revision))
                 for _, revision, entry in rows
                 if (rid := json.loads(bytes(entry)).get("request_id"))
             ]
             delete_versions = "DELETE FROM record_versions WHERE journal_key = ?"
-            cur.executemany(self._q(delete_versions), keys)
+            cur.executemany(self._q(delete_versions), [(k,) for k in keys])
             if requests:
                 cur.executemany(
                     self._q(
@@ -497,7 +497,7 @@ class SqlArchive(AccessLogStore, RevocationStore, ABC):
                 )
             deleted = 0  # rows another pruner deleted first are not counted twice
             for i in range(0, len(keys), 500):
-                chunk = [k for (k,) in keys[i : i + 500]]
+                chunk = keys[i : i + 500]
                 marks = ", ".join("?" for _ in chunk)
                 cur.execute(self._q(f"DELETE FROM journal WHERE key IN ({marks})"), chunk)
                 deleted += max(0, cur.rowcount)

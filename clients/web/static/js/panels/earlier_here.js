@@ -4,6 +4,7 @@
 // one flat this week). Asked for with a button, not on every selection: each incident
 // found is another patient's record read, and logged as such (Normen's data
 // minimisation).
+/* global L */
 import { rpc } from '../api.js';
 import { selectIncident } from '../desk.js';
 import { dateTime, fill, h } from '../dom.js';
@@ -86,6 +87,9 @@ function defaultRadius(position) {
   return RADII_M.find((m) => m >= Math.max(100, accuracy)) || RADII_M[RADII_M.length - 1];
 }
 
+/** Metres between two places: Leaflet's great-circle distance (the page loads it). */
+const metres = (a, b) => L.latLng(a.lat, a.lon).distanceTo(L.latLng(b.lat, b.lon));
+
 function line(o, here) {
   const urgency = o.urgency && o.urgency !== 'URGENCY_UNSPECIFIED' ? en(o.urgency) : t('map.untriaged');
   const facts = [urgency, en(o.status), o.criteria_code, o.address,
@@ -101,13 +105,4 @@ function line(o, here) {
   return h('li', { class: 'earlier-here-incident', dataset: { id: o.id, archived: String(Boolean(o.archived)) } },
     h('span', { class: 'meta' }, `${dateTime(o.created_at)} `), id, ' · ', facts.filter(Boolean).join(' · '),
     notes.length ? h('ul', { class: 'notes' }, notes) : null);
-}
-
-/** Great-circle distance in metres, as the server's haversine. */
-function metres(a, b) {
-  const rad = Math.PI / 180;
-  const dLat = (b.lat - a.lat) * rad;
-  const dLon = (b.lon - a.lon) * rad;
-  const s = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2;
-  return 2 * 6371000 * Math.asin(Math.sqrt(s));
 }
