@@ -2,7 +2,7 @@
 (``GetKpis``, which the web console asks for every minute) and a caller's history
 (``ListCallerHistory``, on every answered 113 call with a number).
 
-In-process, no cluster: a SQLite archive in a temporary folder filled, for ``--days``,
+In-process, no cluster: an archive filled, for ``--days``,
 with what one busy region's archiver writes a day: ``--incidents`` closed incidents and
 ``--calls`` calls (records), each incident's dispatch steps as journal entries (an
 assignment, four unit statuses, the incident's close: what the KPIs read), and the crews'
@@ -14,10 +14,14 @@ Each read is run as the gateway runs it, through ``actors.gateway.history.Histor
 asyncio loop, while a probe task on the same loop wakes every millisecond: the longest
 gap it saw, less the millisecond, is how long the read held the gateway's event loop
 (every other call and live stream of that gateway waits that long). Also its wall time,
-the process's CPU time and what it returned (for GetBoardAt, the versions: its query
-ranks every version written before the moment, the reports' among them).
+the process's CPU time and what it returned (for GetBoardAt, the versions: one per
+record, found key by key since archive schema version 10).
 
-    PYTHONPATH=$PWD .venv/bin/python bench/archive_reads_bench.py [--days 2]
+The archive is a SQLite file in a temporary folder, or with ``--engine postgresql`` a
+PostgreSQL server started for the run (Debian's binaries, as the tests start it). With
+PostgreSQL the query's own work is the server's: the CPU column is this process's only.
+
+    PYTHONPATH=$PWD .venv/bin/python bench/archive_reads_bench.py [--days 2] [--engine E]
 
 JSON to ``--out`` (default ``bench/results/archive_reads.json``).
 """
@@ -26,15 +30,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import inspect
 import json
 import random
+import shutil
 import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+import psycopg
 
 from actors.domain import caller_history, kpi
 from actors.domain.model import (
@@ -52,7 +60,9 @@ from actors.domain.model import (
 from actors.gateway.history import History
 from cluster.archive import ArchivedRecord, open_archive
 from cluster.archive.journal import OWNERS, journal_row
+from cluster.archive.pg_server import EmbeddedPostgres
 from cluster.config import ClusterConfig
+from cluster.etcd_server import find_free_port
 from cluster.keys import Keys
 
 DAY = 86400.0
@@ -270,6 +280,33 @@ async def measure(history: History, reps: int) -> list[dict[str, Any]]:
     return points
 
 
+@contextlib.contextmanager
+def archive_server(engine: str, tmp: str) -> Iterator[tuple[str, Callable[[], int]]]:
+    """The archive's URL, and how to measure what it holds on disk."""
+    if engine == "sqlite":
+        # The database and its write-ahead log.
+        yield (
+            f"sqlite:///{tmp}/archive.db",
+            lambda: sum(f.stat().st_size for f in Path(tmp).glob("archive.db*")),
+        )
+        return
+    # Not under ``tmp`` as root: the server runs as ``postgres`` (see the tests' fixture).
+    base = Path(tempfile.mkdtemp(prefix="amk-pg-bench-"))
+    server = EmbeddedPostgres(base, port=find_free_port())
+    server.start()
+    try:
+
+        def size() -> int:
+            with psycopg.connect(server.url) as conn:
+                row = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+            return int(row[0]) if row else 0
+
+        yield server.url, size
+    finally:
+        server.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--days", type=int, default=2)
@@ -279,17 +316,16 @@ def main() -> None:
     ap.add_argument("--report-s", type=float, default=30.0)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--out", type=Path, default=Path("bench/results/archive_reads.json"))
+    ap.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
     a = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/archive.db"
+    with tempfile.TemporaryDirectory() as tmp, archive_server(a.engine, tmp) as (url, size_of):
         archive = open_archive(url)
         archive.migrate()
         started = time.perf_counter()
         filled = fill(archive, a)
         filled_s = time.perf_counter() - started
         archive.close()
-        # What the archive holds for it: the database and its write-ahead log.
-        size = sum(f.stat().st_size for f in Path(tmp).glob("archive.db*"))
+        size = size_of()
         history = History(ClusterConfig(archive_url=url), None)  # type: ignore[arg-type]
         points = asyncio.run(measure(history, a.reps))
     doc = {"args": vars(a) | {"out": str(a.out)}, "filled": filled, "fill_s": filled_s}

@@ -269,6 +269,16 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX journal_region_command_at ON journal (region, command, at)",
         ),
     ),
+    Migration(
+        10,
+        "record versions by kind, key and time (the board at a past moment, key by key)",
+        (
+            # The board then is each key's newest version at or before a moment: two
+            # look-ups per key through this index (cluster/archive/board.py) instead of
+            # ranking every version ever written, nearly all of them position reports.
+            "CREATE INDEX record_versions_kind_key_at ON record_versions (kind, key, at)",
+        ),
+    ),
 )
 
 

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 import structlog
 
+from cluster.archive import board
 from cluster.archive.access_log import AccessLogStore
 from cluster.archive.base import (
     ArchivedRecord,
@@ -514,24 +515,18 @@ class SqlArchive(AccessLogStore, RevocationStore, ABC):
 
     def versions_at(self, at: float, kinds: Sequence[str] | None = None) -> list[RecordVersion]:
         """For each key, its newest version written at or before ``at`` (deletions as
-        ``value=None``), ordered by key: the board as it stood then."""
+        ``value=None``), ordered by key: the board as it stood then (see ``board``)."""
         if isinstance(kinds, str):
             raise ValueError(f"archive versions_at: kinds must be a list, got {kinds!r}")
-        conditions, params = ["at <= ?"], [at]
-        if kinds is not None:
+        with self._tx("versions_at") as cur:
+            self._require_schema(cur)
+            if kinds is None:
+                cur.execute(board.KINDS_SQL)
+                kinds = [row[0] for row in cur.fetchall()]
             if not kinds:
                 return []
-            conditions.append(f"kind IN ({', '.join('?' for _ in kinds)})")
-            params += list(kinds)
-        columns = "key, kind, region, id, revision, at, value"
-        sql = (
-            f"SELECT {columns} FROM ("
-            f" SELECT {columns}, ROW_NUMBER() OVER ("
-            "  PARTITION BY key ORDER BY at DESC, revision DESC, journal_key DESC) AS newest"
-            f" FROM record_versions{_where(conditions)}"
-            ") ranked WHERE newest = 1 ORDER BY key"
-        )
-        return [_version(row) for row in self._select("versions_at", sql, params)]
+            cur.execute(self._q(board.newest_sql(len(kinds))), (*kinds, at))
+            return [_version(row[:7]) for row in board.newest(cur.fetchall())]
 
     def note_revision(self, centre: str, revision: int, at: float) -> None:
         with self._tx("note_revision", write=True) as cur:

@@ -346,13 +346,16 @@ def test_journal_of_commands_reads_only_those_commands(archive):
 
 def test_migration_9_gives_rows_archived_before_it_their_command(archive, archive_url):
     """An archive at version 8 (rows without the command column, made here by taking
-    version 9 back out) migrated: each row's command is read from its JSON entry."""
+    versions 9 and 10 back out) migrated: each row's command is read from its JSON
+    entry."""
     archive.migrate()
     archive.put_batch(
         [],
         [_made("p", 100.0, 10, "ReportUnitPosition"), _made("a", 110.0, 11, "AssignUnit")],
     )
     for sql in (
+        "DROP INDEX record_versions_kind_key_at",
+        "DELETE FROM schema_migrations WHERE version = 10",
         "DROP INDEX journal_region_command_at",
         "ALTER TABLE journal DROP COLUMN command",
         "DELETE FROM schema_migrations WHERE version = 9",
@@ -465,6 +468,34 @@ def test_versions_at_shows_the_board_as_it_stood(archive):
     assert [v.key for v in archive.versions_at(1000.0)] == sorted(after)
     with pytest.raises(ValueError, match="kinds must be a list"):
         archive.versions_at(1000.0, "units")  # type: ignore[arg-type]
+
+
+def test_versions_at_ranks_versions_that_share_a_moment(archive):
+    """Versions of one key at the same moment: the newest revision wins, then the newest
+    journal key (one group commit's entries share a revision). A key first written after
+    the moment is not on the board; a unit written many times shows its last version at
+    or before it, whatever came later."""
+    archive.migrate()
+    unit = f"{P}units/oslo/u"
+    reports = [
+        entry(f"p{i}", 100.0 + i, 100 + i, version("units", "u", 100 + i, 100.0 + i))
+        for i in range(50)
+    ]
+    tied = [
+        entry("t-a", 500.0, 70, version("incidents", "t", 70, 500.0)),
+        entry("t-c", 500.0, 71, version("incidents", "t", 71, 500.0)),
+        entry("t-b", 500.0, 71, version("incidents", "t", 71, 500.0, deleted=True)),
+        entry("late", 900.0, 90, version("incidents", "late", 90, 900.0)),
+    ]
+    archive.put_batch([], reports + tied)
+    board = {v.key: v for v in archive.versions_at(500.0, ["incidents", "units"])}
+    assert sorted(board) == [f"{P}incidents/oslo/t", unit]
+    assert board[unit] == version("units", "u", 149, 149.0)
+    # Revision 71 over 70; between t-b and t-c (both 71), the journal key t-c.
+    assert board[f"{P}incidents/oslo/t"] == version("incidents", "t", 71, 500.0)
+    assert archive.versions_at(120.5, ["units"]) == [version("units", "u", 120, 120.0)]
+    assert archive.versions_at(99.0, ["units", "incidents"]) == []
+    assert archive.versions_at(1000.0, ["nothing"]) == []
 
 
 def test_close_then_use_is_a_clear_error(archive):
