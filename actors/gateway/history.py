@@ -71,6 +71,12 @@ class History:
         rec = await asyncio.to_thread(archive.get_record, "incidents", incident_id)
         return Incident.decode(rec.value, rec.revision) if rec is not None else None
 
+    async def archived_region(self, kind: str, id_: str) -> str | None:
+        """The region a record was archived under (None: not archived)."""
+        archive = await self.archive()
+        rec = await asyncio.to_thread(archive.get_record, kind, id_)
+        return rec.region if rec is not None else None
+
     async def archived_request(self, request_id: str) -> bytes | None:
         archive = await self.archive()
         rec = await asyncio.to_thread(archive.get_record, "requests", request_id)

@@ -12,16 +12,21 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import grpc
 import pytest
 import pytest_asyncio
 
+from amk.coordination.v1 import coordination_pb2 as cpb
 from amk.dispatch.v1 import dispatch_pb2 as pb
+from amk.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
 from cluster.archive import open_archive
 from cluster.config import ClusterConfig
 from cluster.etcd_server import EmbeddedEtcd, find_free_port
 from cluster.keys import Keys
+from cluster.tls import console_identity, open_channel
+from cluster.tokens import LocalIssuer
 from tests.conftest import RunningCluster
 from tests.helpers import key_prefix_for, rid, session_pki, ts
 
@@ -91,11 +96,11 @@ async def closed_incident(stub, note: str) -> pb.Incident:
     )
 
 
-async def gone_from_etcd(etcd, keys: Keys, incident_id: str) -> bool:
-    kv = await etcd.get(keys.incident("oslo", incident_id))
+async def gone_from_etcd(etcd, keys: Keys, incident_id: str, region: str = "oslo") -> bool:
+    kv = await etcd.get(keys.incident(region, incident_id))
     if kv is not None:
         return False
-    journal, _ = await etcd.get_prefix(keys.journal_prefix("oslo"))
+    journal, _ = await etcd.get_prefix(keys.journal_prefix(region))
     return not any(incident_id in json.dumps(json.loads(j.value).get("keys")) for j in journal)
 
 
@@ -516,3 +521,76 @@ async def test_a_search_finds_incidents_at_a_place_open_and_archived(stub, etcd,
             await stub.SearchIncidents(bad, timeout=10)
         assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert field in err.value.details(), (field, err.value.details())
+
+
+async def test_an_incident_handed_over_is_opened_archived_by_the_centre_that_held_it_last(
+    stub, coord, etcd, cluster
+):
+    """Created in Oslo (its id says so), handed to Sørlandet, ended and archived there:
+    the dispatcher of the centre serving Sørlandet, no partner of Oslo, opens it and its
+    history without break-glass, as its own search lists it. An incident archived in
+    Oslo stays closed to that centre, and the centre serving Oslo still opens the one
+    it handed away. (Which centre serves Oslo depends on the module's earlier tests: the
+    crash test kills Oslo's centre, and a backup takes its region over.)"""
+    keys = Keys(cluster.config.key_prefix)
+    issuer = LocalIssuer.for_config(cluster.config)
+    moved = await stub.CreateIncident(
+        pb.CreateIncidentRequest(request_id=rid(), region="oslo", position=OSLO, address="moved"),
+        timeout=10,
+    )
+    await coord.HandOverIncident(
+        cpb.HandOverIncidentRequest(request_id=rid(), incident_id=moved.id, to_region="sorlandet"),
+        timeout=10,
+    )
+    await stub.ChangeIncidentStatus(
+        pb.ChangeIncidentStatusRequest(
+            request_id=rid(), incident_id=moved.id, status=pb.INCIDENT_STATUS_CANCELLED
+        ),
+        timeout=10,
+    )
+    stayed = await closed_incident(stub, "stayed in Oslo")
+    await eventually(
+        lambda: gone_from_etcd(etcd, keys, moved.id, "sorlandet"), "handed-over incident archived"
+    )
+    await eventually(lambda: gone_from_etcd(etcd, keys, stayed.id), "Oslo's incident archived")
+
+    async def serving(region: str) -> str:
+        return json.loads((await etcd.get(keys.owner(region))).value)["centre"]
+
+    oslo_centre, sorlandet_centre = await serving("oslo"), await serving("sorlandet")
+    seed = cluster.config.seed
+    assert sorlandet_centre != oslo_centre
+    assert "oslo" not in seed.partner_regions(sorlandet_centre)  # or the test shows nothing
+
+    async def as_(role: str, centre: str, incident_id: str) -> tuple[grpc.StatusCode, Any]:
+        token = issuer.issue(f"{role}-{centre}", role, centre, lifetime_s=600)
+        channel = open_channel(cluster.gateway, console_identity(cluster.config), token=token)
+        stub_as = pb_grpc.DispatchServiceStub(channel)
+        try:
+            answer = await stub_as.GetIncident(
+                pb.GetIncidentRequest(incident_id=incident_id), timeout=10
+            )
+            history = await stub_as.GetIncidentHistory(
+                pb.GetIncidentHistoryRequest(incident_id=incident_id), timeout=10
+            )
+            return grpc.StatusCode.OK, (answer, history)
+        except grpc.aio.AioRpcError as e:
+            return e.code(), e.details()
+        finally:
+            await channel.close()
+
+    # Oslo's first: refused while the gateway's directory may still place the incident
+    # live in Sørlandet, let in by the id's code once it does not. Only then is
+    # Sørlandet's access the archive's doing, not the directory's.
+    async def oslo_opens() -> bool:
+        code, _ = await as_("call-taker", oslo_centre, moved.id)
+        return code is grpc.StatusCode.OK
+
+    await eventually(oslo_opens, "the centre serving Oslo opens the incident it handed away")
+    code, got = await as_("dispatcher", sorlandet_centre, moved.id)
+    assert code is grpc.StatusCode.OK, got
+    incident, history = got
+    assert incident.archived and incident.region == "sorlandet"
+    assert "HandOverIncident" in [e.command for e in history.entries]
+    code, got = await as_("dispatcher", sorlandet_centre, stayed.id)
+    assert code is grpc.StatusCode.PERMISSION_DENIED, got
