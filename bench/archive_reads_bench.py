@@ -293,8 +293,8 @@ def archive_server(engine: str, tmp: str) -> Iterator[tuple[str, Callable[[], in
     # Not under ``tmp`` as root: the server runs as ``postgres`` (see the tests' fixture).
     base = Path(tempfile.mkdtemp(prefix="amk-pg-bench-"))
     server = EmbeddedPostgres(base, port=find_free_port())
-    server.start()
     try:
+        server.start()
 
         def size() -> int:
             with psycopg.connect(server.url) as conn:

@@ -67,6 +67,8 @@ log = structlog.get_logger("amk.access")
 WATCH_RELOG_S = 3600.0  # a Watch stream logs an incident again after this long
 MAX_SERVED_CACHE = 256  # centres whose served regions are kept between owner changes
 EVENT_CACHE = 512  # Watch events whose records are remembered (shared by every stream)
+ARCHIVED_PLACES = 4096  # archived incidents whose region is remembered (_archived_target)
+ARCHIVED_PLACE_S = 2.0  # how long a refused read waits for the archive to place its id
 
 
 def peer_of(context: grpc.aio.ServicerContext, metadata: dict[str, Any]) -> str:
@@ -104,6 +106,7 @@ class Guard(grpc.aio.ServerInterceptor):
             )
         self.access_log: AccessLog = gw.access_log
         self._event_records: OrderedDict[bytes, list[tuple[str, str, str, str]]] = OrderedDict()
+        self._archived_in: OrderedDict[str, str] = OrderedDict()  # incident id -> region
         # method -> (the registered handler, its guarded wrapper): wrapped once, not per call
         self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
         seed = gw.config.seed
@@ -205,10 +208,13 @@ class Guard(grpc.aio.ServerInterceptor):
         reason = urllib.parse.unquote(str(stated)) if stated else ""
         target = self.target(rule, request) if rule is not None else Target()
         decision = self._decide(method, claims, target, reason)
-        if not decision.allowed and rule is not None:
-            ended = await self._archived_target(rule, request, target)
+        if rule is not None and (not decision.allowed or decision.why == "break-glass"):
+            ended = await self._archived_target(rule, claims, request, target)
             if ended is not None:
-                target, decision = ended, self._decide(method, claims, ended, reason)
+                # Without break-glass: the centre that held it last needs none.
+                second = self._decide(method, claims, ended, "")
+                if second.allowed:  # else the first refusal stands, naming the id's region
+                    target, decision = ended, second
         if not decision.allowed:
             log.warning(
                 "access_refused",
@@ -330,26 +336,43 @@ class Guard(grpc.aio.ServerInterceptor):
             return self.gw.directory.region_of.get(entity_id)
         return lookup.region_of_code(entity_id)  # call, mission
 
-    async def _archived_target(self, rule: Rule, request: Any, target: Target) -> Target | None:
+    async def _archived_target(
+        self, rule: Rule, claims: Claims, request: Any, target: Target
+    ) -> Target | None:
         """The region an archived incident ended in, when it is not the one its id names.
 
         An id the directory no longer holds is placed by its code: the region that
         issued it. An incident handed to another region is archived under that region,
-        and its own search lists it there; without this, the centre that held it last
-        would need break-glass to open it. So an archived incident is open to the
-        centres of either region. Asked only after a refusal: an allowed call reads
-        nothing more, and an incident still live is placed by the directory."""
-        if rule.scope != "incident":
+        and the search of the centre serving it lists it there; without this, that
+        centre would need break-glass to read it. So an archived incident may be read
+        by the centres serving either region. Asked only when the id's region refused a
+        read (or let it in by break-glass) to a role bound to its centre's regions: an
+        allowed call, a write, and a role that may not call the method read nothing
+        more, and an incident still live is placed by the directory alone."""
+        role = self.table.roles.get(claims.role)
+        if not rule.logged or rule.scope != "incident" or claims.role not in rule.roles:
+            return None
+        if role is None or role.regions != "centre":
             return None
         incident_id = getattr(request, rule.field)
         if not incident_id or incident_id in self.gw.directory.region_of:
             return None
-        try:
-            region = await self.gw.history.archived_region("incidents", incident_id)
-        except ArchiveError as e:
-            log.warning("archived_place_failed", incident=incident_id, error=str(e))
-            return None
-        if region is None or region in target.regions or region not in self.gw.lookup.regions:
+        region = self._archived_in.get(incident_id)
+        if region is None:
+            try:
+                region = await asyncio.wait_for(
+                    self.gw.history.archived_region("incidents", incident_id),
+                    ARCHIVED_PLACE_S,
+                )
+            except (ArchiveError, TimeoutError) as e:
+                log.warning("archived_place_failed", incident=incident_id, error=repr(e))
+                return None
+            if region is None:
+                return None
+            self._archived_in[incident_id] = region  # archived rows never move again
+            if len(self._archived_in) > ARCHIVED_PLACES:
+                self._archived_in.popitem(last=False)
+        if region in target.regions or region not in self.gw.lookup.regions:
             return None
         return Target((region,))
 
