@@ -61,6 +61,7 @@ from actors.gateway.history import History
 from cluster.archive import ArchivedRecord, open_archive
 from cluster.archive.journal import OWNERS, journal_row
 from cluster.archive.pg_server import EmbeddedPostgres
+from cluster.archive.schema import MIGRATIONS
 from cluster.config import ClusterConfig
 from cluster.etcd_server import find_free_port
 from cluster.keys import Keys
@@ -307,6 +308,28 @@ def archive_server(engine: str, tmp: str) -> Iterator[tuple[str, Callable[[], in
         shutil.rmtree(base, ignore_errors=True)
 
 
+BOARD_INDEX_VERSION = 10  # the board's index (cluster/archive/board.py)
+
+
+def time_board_index(url: str) -> float:
+    """Seconds to build archive schema version 10's index on the filled archive, as its
+    upgrade does: the index is dropped and its migration's one statement run again, in
+    one transaction on the archive's own connection."""
+    (migration,) = (m for m in MIGRATIONS if m.version == BOARD_INDEX_VERSION)
+    archive = open_archive(url)
+    try:
+        (statement,) = migration.for_dialect(archive.dialect)
+        index = statement.split()[2]  # CREATE INDEX <name> ON ...
+        with archive._tx("bench: drop the board index", write=True) as cur:
+            cur.execute(f"DROP INDEX {index}")
+        started = time.perf_counter()
+        with archive._tx("bench: build the board index", write=True) as cur:
+            cur.execute(statement)
+        return time.perf_counter() - started
+    finally:
+        archive.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--days", type=int, default=2)
@@ -317,6 +340,12 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--out", type=Path, default=Path("bench/results/archive_reads.json"))
     ap.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
+    ap.add_argument(
+        "--time-upgrade",
+        action="store_true",
+        help=f"also time archive schema version {BOARD_INDEX_VERSION}'s index built on the filled "
+        "archive (what the upgrade of an archive this size costs)",
+    )
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp, archive_server(a.engine, tmp) as (url, size_of):
         archive = open_archive(url)
@@ -326,14 +355,18 @@ def main() -> None:
         filled_s = time.perf_counter() - started
         archive.close()
         size = size_of()
+        upgrade_s = time_board_index(url) if a.time_upgrade else None
         history = History(ClusterConfig(archive_url=url), None)  # type: ignore[arg-type]
         points = asyncio.run(measure(history, a.reps))
     doc = {"args": vars(a) | {"out": str(a.out)}, "filled": filled, "fill_s": filled_s}
     doc["archive_bytes"] = size
+    doc["board_index_build_s"] = upgrade_s
     doc["points"] = points
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(doc, indent=2))
     print(f"archived: {filled} in {filled_s:.0f} s, {size / 2**20:,.0f} MiB on disk")
+    if upgrade_s is not None:
+        print(f"the upgrade to version {BOARD_INDEX_VERSION} (its index built): {upgrade_s:.1f} s")
     for p in points:
         r = p["returned"]
         print(
