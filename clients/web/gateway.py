@@ -74,6 +74,7 @@ EXPOSED: dict[str, str] = {
     "RecordCprGuidance": DISPATCH,
     "GetIncidentHistory": DISPATCH,
     "SearchIncidents": DISPATCH,
+    "GetBoardAt": DISPATCH,
     "ListUnits": DISPATCH,
     "GetUnit": DISPATCH,
     "ChangeUnitStatus": DISPATCH,

@@ -131,9 +131,13 @@ async def web(cluster: RunningCluster) -> AsyncIterator[WebConsole]:
     await stop_web(console.runner)  # type: ignore[arg-type]
 
 
-async def open_console(browser: object, web: WebConsole, token: str, screen: str = "") -> object:
-    """A new browser context (one person's), logged in: the page after the login form."""
-    context = await browser.new_context(viewport=DESK, locale="nb-NO")  # type: ignore[attr-defined]
+async def open_console(
+    browser: object, web: WebConsole, token: str, screen: str = "", timezone: str = ""
+) -> object:
+    """A new browser context (one person's), logged in: the page after the login form.
+    ``timezone``: the browser's (an IANA name), else the machine's."""
+    zone = {"timezone_id": timezone} if timezone else {}
+    context = await browser.new_context(viewport=DESK, locale="nb-NO", **zone)  # type: ignore[attr-defined]
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))

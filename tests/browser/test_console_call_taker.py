@@ -3,13 +3,14 @@ chromium: telephone-guided CPR from the selected incident (the guidance and the 
 first compressions with a click each, its end, a correction), an answered 113 call
 closed without an incident, one from a number that rang before, an incident's place
 told better, a crew's arrival entered with the time it gave on the radio, earlier
-incidents at the selected one's place, and the key figures of a period. The API has
-each. The module's deployment
+incidents at the selected one's place, the key figures of a period, and the board at a
+past moment. The API has each. The module's deployment
 (five centres, the session's etcd and Ray) and its web server.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import time
@@ -479,5 +480,57 @@ async def test_the_key_figures_are_of_the_period_chosen_never_the_whole_archive(
     assert abs(time.time() - 7 * 86400 - await asked_since(await week.value)) < 300
     # Drawn again from the 7-day answer (the charts were emptied after the last one).
     await page.locator('#kpis figure[data-measure="dispatch"]').wait_for(timeout=WAIT_MS)
+    assert page.amk_errors == []
+    await page.context.close()
+
+
+async def test_a_supervisor_looks_back_at_the_board_as_it_stood(browser, web, stub) -> None:
+    """The board at a past moment, asked in the browser's local time: just after an
+    incident was created and given a unit, it is listed open with that unit's call sign,
+    the unit is among the units with its status, and Oslo's owner is named; five seconds
+    before it was created, it is not there. A moment in the future is refused next to
+    its field."""
+    tag = uuid.uuid4().hex[:6]
+    inc = await incident(stub, BISLETT, "A.11.01", f"Pilestredet 40 {tag}")
+    unit = await assign_free_unit(stub, inc.id)
+    await asyncio.sleep(1.1)  # the moment asked is to the second: after the assignment
+    after_ms = int(time.time()) * 1000
+    before_ms = inc.created_at.ToMilliseconds() - 5000
+    # A desk in Norway: its wall clock is not UTC, so a moment read as UTC would be off.
+    token = web.token("siri", "supervisor", "oslo")
+    page = await open_console(browser, web, token, timezone="Europe/Oslo")
+    panel = page.locator("#board-at-panel")
+    await panel.wait_for(timeout=WAIT_MS)
+
+    async def board_at(ms: int) -> None:
+        # The input takes this browser's wall clock: set it as the page would show ``ms``.
+        await page.evaluate(
+            """(ms) => {
+              const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60000);
+              document.querySelector('#board-at-panel input[name=at]').value =
+                d.toISOString().slice(0, 19);
+            }""",
+            ms,
+        )
+        async with page.expect_response(lambda r: r.url.endswith("/api/rpc/GetBoardAt")):
+            await panel.locator('button[data-action="GetBoardAt"]').click()
+
+    await board_at(after_ms)
+    shown = page.locator('#board-at[data-state="shown"]')
+    await shown.wait_for(timeout=WAIT_MS)
+    line = shown.locator(f'li.board-at-incident[data-id="{inc.id}"]')
+    text = await line.text_content() or ""
+    assert unit.call_sign in text and "A.11.01" in text and tag in text, text
+    assert await shown.locator(f'.board-at-units li[data-id="{unit.id}"]').count() == 1
+    assert await shown.locator('.board-at-owners li[data-region="oslo"]').count() == 1
+
+    await board_at(before_ms)
+    await shown.wait_for(timeout=WAIT_MS)
+    assert await shown.locator(f'li.board-at-incident[data-id="{inc.id}"]').count() == 0
+
+    await board_at(after_ms + 86400 * 1000)
+    error = panel.locator('.field-error[data-field="at"]').filter(has_text="future")
+    await error.wait_for(timeout=WAIT_MS)
+    assert await page.locator("#board-at").get_attribute("data-state") == "error"
     assert page.amk_errors == []
     await page.context.close()

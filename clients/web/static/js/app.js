@@ -11,6 +11,7 @@ import { createMap } from './map.js';
 import { onHealthRegion, restoreHealthRegion, showHealthRegion } from './desk.js';
 import { loadGeo } from './map_regions.js';
 import { airMissionsPanel } from './panels/air_missions.js';
+import { boardAtPanel } from './panels/board_at.js';
 import { breakGlassPanel } from './panels/break_glass.js';
 import { callsPanel } from './panels/calls.js';
 import { coveragePanel } from './panels/coverage.js';
@@ -100,12 +101,13 @@ function listsScreen(screen) {
     air: airMissionsPanel(),
     sup: supervisorPanel(),
     kpis: kpisPanel(),
+    past: boardAtPanel(),
     cover: coveragePanel(),
   };
   // Three columns on a screen of its own; two beside the map.
   const columns = screen === 'lists'
-    ? [[p.calls, p.create], [p.incidents, p.detail, p.glass], [p.recs, p.air, p.units, p.cover, p.sup, p.kpis]]
-    : [[p.calls, p.create, p.detail, p.glass, p.recs], [p.incidents, p.air, p.units, p.cover, p.sup, p.kpis]];
+    ? [[p.calls, p.create], [p.incidents, p.detail, p.glass], [p.recs, p.air, p.units, p.cover, p.sup, p.kpis, p.past]]
+    : [[p.calls, p.create, p.detail, p.glass, p.recs], [p.incidents, p.air, p.units, p.cover, p.sup, p.kpis, p.past]];
   return h('section', { class: 'lists-screen', 'aria-label': t('screen.lists') },
     columns.map((col) => h('div', { class: 'column' }, col.filter(Boolean))));
 }
