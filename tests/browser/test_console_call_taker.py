@@ -15,7 +15,7 @@ import json
 import random
 import time
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 
@@ -515,9 +515,13 @@ async def test_a_supervisor_looks_back_at_the_board_as_it_stood(browser, web, st
         async with page.expect_response(lambda r: r.url.endswith("/api/rpc/GetBoardAt")):
             await panel.locator('button[data-action="GetBoardAt"]').click()
 
+    def answered(ms: int) -> str:  # the moment the answer is for, as the API writes it
+        return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
     await board_at(after_ms)
     shown = page.locator('#board-at[data-state="shown"]')
     await shown.wait_for(timeout=WAIT_MS)
+    assert await shown.get_attribute("data-at") == answered(after_ms)
     line = shown.locator(f'li.board-at-incident[data-id="{inc.id}"]')
     text = await line.text_content() or ""
     assert unit.call_sign in text and "A.11.01" in text and tag in text, text
@@ -526,6 +530,7 @@ async def test_a_supervisor_looks_back_at_the_board_as_it_stood(browser, web, st
 
     await board_at(before_ms)
     await shown.wait_for(timeout=WAIT_MS)
+    assert await shown.get_attribute("data-at") == answered(before_ms // 1000 * 1000)
     assert await shown.locator(f'li.board-at-incident[data-id="{inc.id}"]').count() == 0
 
     await board_at(after_ms + 86400 * 1000)
@@ -533,4 +538,10 @@ async def test_a_supervisor_looks_back_at_the_board_as_it_stood(browser, web, st
     await error.wait_for(timeout=WAIT_MS)
     assert await page.locator("#board-at").get_attribute("data-state") == "error"
     assert page.amk_errors == []
+    await page.context.close()
+
+    # A call-taker may not ask for it (access.toml): the panel is not on the page.
+    page = await open_console(browser, web, web.token("kari", "call-taker", "oslo"))
+    await page.locator("#incidents").wait_for(timeout=WAIT_MS)
+    assert await page.locator("#board-at-panel").count() == 0
     await page.context.close()

@@ -12,6 +12,8 @@ import pytest
 from cluster.archive import RecordVersion
 from tests.integration.test_archive_store import P, _life_of_incident_1, entry, version
 
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+
 
 def test_versions_at_shows_the_board_as_it_stood(archive):
     archive.migrate()

@@ -1,16 +1,17 @@
 // The board at a past moment (GetBoardAt): what a supervisor looks back at after a
-// complaint or for a review ("what was open, and where was every ambulance, when that
-// call came at 14:02?"): the incidents open then with their units, every unit's status,
-// and which centre held each region. The gateway rebuilds it from the journal, live and
+// complaint or for a review ("what was open, and what was every ambulance doing, when
+// that call came at 14:02?"): the incidents open then with their units, every unit's
+// status, and which centre held each region. The gateway rebuilds it from the journal, live and
 // archived. Asked for with a button, never refreshed by itself: every incident shown is
 // a patient's record read, and logged as such.
 import { rpc } from '../api.js';
-import { dateTime, fill, h, timeOfDay } from '../dom.js';
+import { dateTime, fill, h } from '../dom.js';
 import { errorSlot, field, rpcForm } from '../forms.js';
 import { en, t } from '../i18n.js';
 import { can, centreName, regionName } from '../session.js';
 
 const DEFAULT_BACK_MS = 60 * 60 * 1000; // an hour ago: the usual question is today's
+const HOW = ['TakeOver', 'HandOverRegion']; // how a region's owner came to hold it
 
 /** The value of a datetime-local input for ``ms`` since the epoch, in this browser's
  * time zone (the input has none: it shows and takes the local wall clock). */
@@ -24,8 +25,8 @@ export function boardAtPanel() {
   if (!can('GetBoardAt')) return null;
   const at = h('input', { type: 'datetime-local', step: '1' });
   at.value = localValue(Date.now() - DEFAULT_BACK_MS);
-  const out = h('div', { id: 'board-at', class: 'board-at', 'aria-live': 'polite', dataset: { state: 'idle' } });
-  const form = rpcForm('GetBoardAt', [field('at', t('board_at.at'), at), errorSlot('regions')], {
+  const out = h('div', { id: 'board-at', class: 'board-at', dataset: { state: 'idle' } });
+  const form = rpcForm('GetBoardAt', [field('at', t('board_at.at'), at, t('board_at.hint')), errorSlot('regions')], {
     submit: t('board_at.show'),
     // Empty regions: the gateway answers for the regions this person's centre serves.
     // An unreadable moment is sent as it is, for the server to name the field.
@@ -46,8 +47,7 @@ export function boardAtPanel() {
     done: (board) => show(out, board),
   });
   return h('section', { class: 'panel', id: 'board-at-panel', 'aria-labelledby': 'board-at-title' },
-    h('h2', { id: 'board-at-title' }, t('board_at.title')),
-    h('p', { class: 'hint' }, t('board_at.hint')), form, out);
+    h('h2', { id: 'board-at-title' }, t('board_at.title')), form, out);
 }
 
 function show(out, board) {
@@ -57,8 +57,10 @@ function show(out, board) {
   out.dataset.state = 'shown';
   out.dataset.at = board.at || '';
   fill(out,
-    h('p', { class: 'board-at-summary' }, t('board_at.summary', {
-      at: dateTime(board.at), time: timeOfDay(board.at), incidents: incidents.length, units: units.length,
+    // Read aloud on its own, not the whole board; with the zone's offset, since a
+    // moment typed in the hour the clocks go back is the first of the two.
+    h('p', { class: 'board-at-summary', role: 'status' }, t('board_at.summary', {
+      at: withOffset(board.at), incidents: incidents.length, units: units.length,
       versions: Number(board.versions) || 0,
     })),
     owners(board.owners || []),
@@ -68,11 +70,19 @@ function show(out, board) {
     units.length ? unitList(units) : null);
 }
 
+/** "28.11.2026, 14:02:05 CET": the moment to the second, in this browser's zone. */
+function withOffset(ts) {
+  const ms = Date.parse(ts);
+  return Number.isFinite(ms)
+    ? new Date(ms).toLocaleString('nb-NO', { hour12: false, dateStyle: 'short', timeStyle: 'long' })
+    : '–';
+}
+
 function owners(list) {
   if (!list.length) return null;
   return h('ul', { class: 'board-at-owners' }, list.map((o) => h('li', { dataset: { region: o.region, centre: o.centre } },
     `${regionName(o.region)}: ${centreName(o.centre)}`,
-    h('span', { class: 'meta' }, ` ${t('board_at.owner_since', { at: dateTime(o.since), how: o.how || '' })}`))));
+    h('span', { class: 'meta' }, ` ${t('board_at.owner_since', { at: dateTime(o.since), how: t(`board_at.how.${HOW.includes(o.how) ? o.how : 'unknown'}`) })}`))));
 }
 
 function incidentLine(inc, callSign) {
@@ -81,7 +91,7 @@ function incidentLine(inc, callSign) {
   const facts = [urgency, en(inc.status), inc.criteria_code, regionName(inc.region), inc.address,
     assigned.length ? t('board_at.units_on', { units: assigned.join(', ') }) : t('board_at.no_unit')];
   return h('li', { class: 'board-at-incident', dataset: { id: inc.id } },
-    h('span', { class: 'meta' }, `${timeOfDay(inc.created_at)} `), h('span', { class: 'mono' }, inc.id), ' · ',
+    h('span', { class: 'meta' }, `${dateTime(inc.created_at)} `), h('span', { class: 'mono' }, inc.id), ' · ',
     facts.filter(Boolean).join(' · '));
 }
 
