@@ -487,9 +487,10 @@ async def test_the_key_figures_are_of_the_period_chosen_never_the_whole_archive(
 async def test_a_supervisor_looks_back_at_the_board_as_it_stood(browser, web, stub) -> None:
     """The board at a past moment, asked in the browser's local time: just after an
     incident was created and given a unit, it is listed open with that unit's call sign,
-    the unit is among the units with its status, and Oslo's owner is named; five seconds
-    before it was created, it is not there. A moment in the future is refused next to
-    its field."""
+    the unit is among the units with its status, and Oslo's owner is named; the map
+    draws it too, until its box takes it away. Five seconds before the incident was
+    created, it is not there. A moment in the future is refused next to its field, and
+    a call-taker has no such panel."""
     tag = uuid.uuid4().hex[:6]
     inc = await incident(stub, BISLETT, "A.11.01", f"Pilestredet 40 {tag}")
     unit = await assign_free_unit(stub, inc.id)
@@ -527,6 +528,14 @@ async def test_a_supervisor_looks_back_at_the_board_as_it_stood(browser, web, st
     assert unit.call_sign in text and "A.11.01" in text and tag in text, text
     assert await shown.locator(f'.board-at-units li[data-id="{unit.id}"]').count() == 1
     assert await shown.locator('.board-at-owners li[data-region="oslo"]').count() == 1
+    # And on the map, dashed under the live markers, with a box that takes it away.
+    drawn = await page.evaluate("() => window.amk.drawn")
+    assert drawn["pastIncidents"] >= 1 and drawn["pastUnits"] >= 1, drawn
+    past = page.locator(".past-box")
+    assert "Stiplet" in (await past.text_content() or "")
+    await past.locator('button[data-action="clear-past"]').click()
+    await page.wait_for_function("() => window.amk.drawn.pastUnits === 0", timeout=WAIT_MS)
+    assert await past.count() == 0
 
     await board_at(before_ms)
     await shown.wait_for(timeout=WAIT_MS)

@@ -1,7 +1,8 @@
 // One desk, two screens: /?screen=map and /?screen=lists are two windows of the same
 // browser. They share the selected incident and unit and the last map click over a
 // BroadcastChannel, so a click on the map screen fills the form on the lists screen, and
-// an air mission clicked on the map comes into view in the AMK-LA's panel there. The
+// an air mission clicked on the map comes into view in the AMK-LA's panel there, and a
+// board at a past moment asked in the lists window is drawn on the map window. The
 // health region shown is shared the same way, and kept in localStorage for the next load.
 import { session } from './session.js';
 import { emit, on } from './state.js';
@@ -34,6 +35,9 @@ function receive(msg, remote) {
     case 'centre':
       desk.mapCentre = { lat: msg.lat, lon: msg.lon };
       break;
+    case 'past-board':
+      emit('past-board', msg.board ?? null);
+      break;
     case 'health-region':
       if (msg.id === session.healthRegion || !knownHealthRegion(msg.id)) break;
       session.healthRegion = msg.id;
@@ -56,6 +60,8 @@ export const selectAirMission = (id) => send({ type: 'air-mission', id });
 export const mapClicked = (lat, lon) => send({ type: 'click', lat, lon });
 export const mapCentred = (lat, lon) => send({ type: 'centre', lat, lon });
 export const showHealthRegion = (id) => send({ type: 'health-region', id });
+/** The board at a past moment on the map, in this window and the desk's other (null: off). */
+export const showPastBoard = (board) => send({ type: 'past-board', board });
 export const onHealthRegion = (fn) => on('health-region', fn);
 
 function knownHealthRegion(id) {

@@ -1,17 +1,18 @@
 // The map screen: Leaflet with no tile layer (health networks reach no tile server), the
 // regions in their owners' colours, stations, hospitals and airports, incidents by
-// urgency and units by kind and status. Changes are drawn once per animation frame
+// urgency and units by kind and status, and, when asked, a board at a past moment. Changes are drawn once per animation frame
 // however many events arrive, so a snapshot of thousands draws in one go.
 /* global L */
-import { desk, mapCentred, mapClicked, onSelectIncident, selectIncident, selectUnit } from './desk.js';
+import { desk, mapCentred, mapClicked, onSelectIncident, selectIncident, selectUnit, showPastBoard } from './desk.js';
 import { duration, h, tipHtml, when } from './dom.js';
 import { en, t } from './i18n.js';
 import { snapshotStartedAt } from './live.js';
 import { airLayer, airLegend } from './map_air.js';
+import { pastLayer } from './map_past.js';
 import { drawRegions } from './map_regions.js';
 import { PLACE_SYMBOL, SymbolMarker, UNIT_KIND_SYMBOL, UNIT_STATUS_COLOUR, URGENCY_COLOUR, moveIfMoved, symbolImage } from './map_symbols.js';
 import { inHealthRegion, session } from './session.js';
-import { markDrawn, on, setDrawnAir, setDrawnCounts, setDrawnOwners, setMapHooks, setSnapshotDrawn, store } from './state.js';
+import { markDrawn, on, setDrawnAir, setDrawnCounts, setDrawnOwners, setDrawnPast, setMapHooks, setSnapshotDrawn, store } from './state.js';
 
 const CLOSED = new Set(['INCIDENT_STATUS_CLOSED', 'INCIDENT_STATUS_CANCELLED']);
 
@@ -49,6 +50,8 @@ export async function createMap(el, regionsGeo) {
   units.on('mouseover', (e) => showTip(e, unitText(e.layer.options.id))).on('mouseout', hideTip);
   places.on('mouseover', (e) => showTip(e, e.layer.options.title)).on('mouseout', hideTip);
   const air = airLayer(map, markerRenderer, showTip, hideTip);
+  const past = pastLayer(map, markerRenderer, showTip, hideTip, () => showPastBoard(null));
+  on('past-board', (board) => setDrawnPast(past.draw(board)));
   incidents.on('click', (e) => selectIncident(e.layer.options.id));
   units.on('click', (e) => selectUnit(e.layer.options.id));
 
@@ -109,6 +112,7 @@ export async function createMap(el, regionsGeo) {
     for (const id of store.units.keys()) dirtyUnits.add(id);
     ownersDirty = true;
     airDirty = true;
+    setDrawnPast(past.again());
     const box = regions.boundsShown();
     if (box) map.fitBounds(box, { padding: [12, 12], animate: false });
     schedule();

@@ -21,7 +21,7 @@ export const store = {
 };
 
 const applied = new Map(); // id -> performance.now() when its change was drawn
-const drawn = { incidents: 0, units: 0, air: 0, airLines: 0 };
+const drawn = { incidents: 0, units: 0, air: 0, airLines: 0, pastIncidents: 0, pastUnits: 0 };
 const timings = { snapshotDrawnMs: null };
 let drawnOwners = null; // region -> centre as the map last coloured it (null: no map)
 
@@ -219,6 +219,12 @@ export function setDrawnCounts(incidents, units) {
 export function setDrawnAir({ missions, lines }) {
   drawn.air = missions;
   drawn.airLines = lines;
+}
+
+/** The board at a past moment drawn on the map (map_past.js): its incidents and units. */
+export function setDrawnPast({ incidents, units }) {
+  drawn.pastIncidents = incidents;
+  drawn.pastUnits = units;
 }
 
 export function setDrawnOwners(owners) {

@@ -1,10 +1,11 @@
 // The board at a past moment (GetBoardAt): what a supervisor looks back at after a
 // complaint or for a review ("what was open, and what was every ambulance doing, when
 // that call came at 14:02?"): the incidents open then with their units, every unit's
-// status, and which centre held each region. The gateway rebuilds it from the journal, live and
-// archived. Asked for with a button, never refreshed by itself: every incident shown is
+// status, and which centre held each region; on the map, where each was then
+// (map_past.js). The gateway rebuilds it from the journal, live and archived. Asked for with a button, never refreshed by itself: every incident shown is
 // a patient's record read, and logged as such.
 import { rpc } from '../api.js';
+import { showPastBoard } from '../desk.js';
 import { dateTime, fill, h } from '../dom.js';
 import { errorSlot, field, rpcForm } from '../forms.js';
 import { en, t } from '../i18n.js';
@@ -44,7 +45,10 @@ export function boardAtPanel() {
         throw err;
       }
     },
-    done: (board) => show(out, board),
+    done: (board) => {
+      show(out, board);
+      showPastBoard(board); // on the map too, under the live markers, until taken away
+    },
   });
   return h('section', { class: 'panel', id: 'board-at-panel', 'aria-labelledby': 'board-at-title' },
     h('h2', { id: 'board-at-title' }, t('board_at.title')), form, out);
