@@ -502,6 +502,7 @@ async def test_a_supervisor_looks_back_at_the_board_as_it_stood(browser, web, st
     page = await open_console(browser, web, token, timezone="Europe/Oslo")
     panel = page.locator("#board-at-panel")
     await panel.wait_for(timeout=WAIT_MS)
+    await page.wait_for_function("() => window.amk.pointOf(59.9, 10.7) !== null", timeout=WAIT_MS)
 
     async def board_at(ms: int) -> None:
         # The input takes this browser's wall clock: set it as the page would show ``ms``.
@@ -530,7 +531,9 @@ async def test_a_supervisor_looks_back_at_the_board_as_it_stood(browser, web, st
     assert await shown.locator('.board-at-owners li[data-region="oslo"]').count() == 1
     # And on the map, dashed under the live markers, with a box that takes it away.
     drawn = await page.evaluate("() => window.amk.drawn")
-    assert drawn["pastIncidents"] >= 1 and drawn["pastUnits"] >= 1, drawn
+    listed = await shown.locator("li.board-at-incident").count()
+    listed_units = await shown.locator(".board-at-units li").count()
+    assert (drawn["pastIncidents"], drawn["pastUnits"]) == (listed, listed_units), drawn
     past = page.locator(".past-box")
     assert "Stiplet" in (await past.text_content() or "")
     await past.locator('button[data-action="clear-past"]').click()

@@ -11,7 +11,7 @@ const HEALTH_REGION_KEY = 'amk.healthRegion';
 
 const channel = 'BroadcastChannel' in window ? new BroadcastChannel('amk-desk') : null;
 
-export const desk = { incident: null, unit: null, lastClick: null, mapCentre: null };
+export const desk = { incident: null, unit: null, lastClick: null, mapCentre: null, pastBoard: null };
 
 if (channel) channel.onmessage = (e) => receive(e.data, true);
 
@@ -35,8 +35,9 @@ function receive(msg, remote) {
     case 'centre':
       desk.mapCentre = { lat: msg.lat, lon: msg.lon };
       break;
-    case 'past-board':
-      emit('past-board', msg.board ?? null);
+    case 'past-board': // kept: a map made after it arrives draws it (map.js)
+      desk.pastBoard = msg.board ?? null;
+      emit('past-board', desk.pastBoard);
       break;
     case 'health-region':
       if (msg.id === session.healthRegion || !knownHealthRegion(msg.id)) break;
@@ -60,8 +61,18 @@ export const selectAirMission = (id) => send({ type: 'air-mission', id });
 export const mapClicked = (lat, lon) => send({ type: 'click', lat, lon });
 export const mapCentred = (lat, lon) => send({ type: 'centre', lat, lon });
 export const showHealthRegion = (id) => send({ type: 'health-region', id });
-/** The board at a past moment on the map, in this window and the desk's other (null: off). */
-export const showPastBoard = (board) => send({ type: 'past-board', board });
+/** The board at a past moment on the map, in this window and the desk's other (null:
+ * off): only what the map draws of it, not the incidents' notes and the rest. */
+export const showPastBoard = (board) => send({ type: 'past-board', board: board && forTheMap(board) });
+
+function forTheMap(board) {
+  const pick = (o, keys) => Object.fromEntries(keys.map((k) => [k, o[k]]));
+  return {
+    at: board.at,
+    incidents: (board.incidents || []).map((i) => pick(i, ['id', 'region', 'position', 'urgency', 'status', 'address'])),
+    units: (board.units || []).map((u) => pick(u, ['id', 'call_sign', 'region', 'kind', 'status', 'position', 'incident_id'])),
+  };
+}
 export const onHealthRegion = (fn) => on('health-region', fn);
 
 function knownHealthRegion(id) {

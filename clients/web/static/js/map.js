@@ -231,7 +231,9 @@ export async function createMap(el, regionsGeo) {
     marker.bringToFront(); // units above incidents
   }
 
-  // Whatever the board held before the map was ready is drawn in the first frame.
+  // Whatever the board held before the map was ready is drawn in the first frame, and a
+  // board at a past moment asked meanwhile (or in the desk's other window) now.
+  setDrawnPast(past.draw(desk.pastBoard));
   for (const id of store.incidents.keys()) dirtyIncidents.add(id);
   for (const id of store.units.keys()) dirtyUnits.add(id);
   schedule();

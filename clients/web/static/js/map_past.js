@@ -1,10 +1,12 @@
 // The board at a past moment on the map (the supervisor's panel, board_at.js, sends it
 // over the desk's channel, so the map window of a two-window desk draws it too): every
-// unit where it was then and every incident open then, a faint shape with a dashed edge
-// in its status's or urgency's colour, larger than a live marker and under it (so a
-// unit that has not moved since shows as a dashed halo around its live marker), and a box on the map that says which moment they are and
-// takes them away. Hover shows what each was; a click selects nothing: an incident of
-// then may be closed and archived now, and the live board is what one acts on.
+// unit where it was then (after a retention of position reports, where its last status
+// change put it) and every incident open then, a faint shape with a dashed edge in its
+// status's or urgency's colour, larger than a live marker and under it (so a unit that
+// has not moved since is a dashed halo around its live marker), and a box on the map
+// that says which moment they are and takes them away. Hover shows what each was; a
+// click there is a click on the map (it selects nothing of then: an incident of then may
+// be closed and archived now, and the live board is what one acts on).
 /* global L */
 import { dateTime, h, tipHtml } from './dom.js';
 import { en, t } from './i18n.js';
@@ -26,7 +28,10 @@ export function pastLayer(map, renderer, showTip, hideTip, clear) {
   let label = null;
   box.onAdd = () => {
     const close = h('button', { type: 'button', class: 'small secondary', dataset: { action: 'clear-past' } }, t('past.clear'));
-    close.addEventListener('click', clear);
+    close.addEventListener('click', () => {
+      clear();
+      map.getContainer().focus(); // the button is gone: the keyboard stays on the map
+    });
     label = h('span', {});
     const el = h('div', { class: 'past-box', role: 'status' }, label, ' ', close);
     L.DomEvent.disableClickPropagation(el);
