@@ -349,9 +349,9 @@ class Guard(grpc.aio.ServerInterceptor):
         read (or let it in by break-glass) to a role bound to its centre's regions: an
         allowed call, a write, and a role that may not call the method read nothing
         more, and an incident still live is placed by the directory alone."""
-        role = self.table.roles.get(claims.role)
         if not rule.logged or rule.scope != "incident" or claims.role not in rule.roles:
             return None
+        role = self.table.roles.get(claims.role)
         if role is None or role.regions != "centre":
             return None
         incident_id = getattr(request, rule.field)

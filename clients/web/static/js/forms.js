@@ -3,7 +3,7 @@
 // browser does not validate (novalidate): the server's message is the one shown, next
 // to the field it names (.field-error[data-field]) or in the form's .form-error.
 import { rpc } from './api.js';
-import { h } from './dom.js';
+import { fill, h } from './dom.js';
 import { t } from './i18n.js';
 
 let nextId = 0;
@@ -80,6 +80,22 @@ export function rpcForm(method, children, { submit, build = null, call = rpc, do
     }
   });
   return form;
+}
+
+/** A `call` for rpcForm whose answer goes to `out`: it empties `out` and marks `state`
+ * (the element whose `data-state` the page's styles and tests read) `loading` while the
+ * call runs and `error` if it fails; `done` sets what the answer made of it. */
+export function callMarking(state, out) {
+  return async (method, body) => {
+    state.dataset.state = 'loading';
+    fill(out);
+    try {
+      return await rpc(method, body);
+    } catch (err) {
+      state.dataset.state = 'error';
+      throw err;
+    }
+  };
 }
 
 /** The form's named inputs as a proto JSON object: dotted names nest, empty is left out,

@@ -4,10 +4,9 @@
 // status, and which centre held each region; on the map, where each was then
 // (map_past.js). The gateway rebuilds it from the journal, live and archived. Asked for with a button, never refreshed by itself: every incident shown is
 // a patient's record read, and logged as such.
-import { rpc } from '../api.js';
 import { showPastBoard } from '../desk.js';
 import { dateTime, fill, h } from '../dom.js';
-import { errorSlot, field, rpcForm } from '../forms.js';
+import { callMarking, errorSlot, field, rpcForm } from '../forms.js';
 import { en, t } from '../i18n.js';
 import { can, centreName, regionName } from '../session.js';
 
@@ -35,16 +34,7 @@ export function boardAtPanel() {
       const ms = Date.parse(at.value); // local wall clock, as typed
       return { ...body, at: Number.isFinite(ms) ? new Date(ms).toISOString() : at.value };
     },
-    call: async (method, body) => {
-      out.dataset.state = 'loading';
-      fill(out);
-      try {
-        return await rpc(method, body);
-      } catch (err) {
-        out.dataset.state = 'error';
-        throw err;
-      }
-    },
+    call: callMarking(out, out),
     done: (board) => {
       show(out, board);
       showPastBoard(board); // on the map too, under the live markers, until taken away

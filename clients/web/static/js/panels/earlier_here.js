@@ -5,10 +5,9 @@
 // found is another patient's record read, and logged as such (Normen's data
 // minimisation).
 /* global L */
-import { rpc } from '../api.js';
 import { selectIncident } from '../desk.js';
 import { dateTime, fill, h } from '../dom.js';
-import { errorSlot, field, input, rpcForm, select } from '../forms.js';
+import { callMarking, errorSlot, field, input, rpcForm, select } from '../forms.js';
 import { en, t } from '../i18n.js';
 import { can } from '../session.js';
 import { store } from '../state.js';
@@ -51,16 +50,7 @@ export function earlierHere(id) {
         limit: LIMIT + 1, // the incident itself is likely among them
       };
     },
-    call: async (method, body) => {
-      box.dataset.state = 'loading';
-      fill(out);
-      try {
-        return await rpc(method, body);
-      } catch (err) {
-        box.dataset.state = 'error';
-        throw err;
-      }
-    },
+    call: callMarking(box, out),
     done: (found) => show(found),
   });
 
