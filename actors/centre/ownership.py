@@ -71,13 +71,16 @@ class RegionOwnership:
                     continue
                 holder = await election.owner()
                 if holder is not None:
-                    seen_owned, last_owner = True, holder.record.seat(site)
+                    seen_owned = True
                     if holder.record.instance == core.instance:
                         # Handed to us by a transfer: adopt it at the revision it moved.
+                        # The previous owner is the one we were following (not the
+                        # record, which names us now).
                         core.set_state(region, S.LOADING)
                         fence = holder.fence(election.key)
-                        await self._take(region, fence, holder.record.centre, time.monotonic())
+                        await self._take(region, fence, _centre(last_owner), time.monotonic())
                         continue
+                    last_owner = holder.record.seat(site)
                     core.set_state(region, S.FOLLOWING)
                     self.held_elsewhere.add(region)
                     await self._follow_holder(region, holder, election)

@@ -31,7 +31,7 @@ pytestmark = [
 async def test_region_handed_over_and_back_under_load_loses_nothing(cluster, stub, coord, etcd):
     keys = Keys(cluster.config.key_prefix)
     region = "innlandet"
-    _, _, token0 = await owner_of(etcd, keys, region)
+    giver, _, token0 = await owner_of(etcd, keys, region)
     writer = Writer(stub, region)
     writer.start(3)
 
@@ -43,12 +43,15 @@ async def test_region_handed_over_and_back_under_load_loses_nothing(cluster, stu
         cpb.HandOverRegionRequest(request_id=rid(), region=region, to_centre="oslo"), timeout=15
     )
     assert status.owner_centre == "oslo" and status.fencing_token > token0
+    # The takeover record names the centre it came from, not its new holder.
+    await assert_eventually(lambda: took(etcd, keys, region, status.fencing_token, giver))
     n = len(writer.acked)
     await assert_eventually(lambda: acked(n + 20), timeout_s=30)
     back = await coord.HandBackRegion(
         cpb.HandBackRegionRequest(request_id=rid(), region=region), timeout=15
     )
     assert back.owner_centre == "innlandet" and back.fencing_token > status.fencing_token
+    await assert_eventually(lambda: took(etcd, keys, region, back.fencing_token, "oslo"))
     n = len(writer.acked)
     await assert_eventually(lambda: acked(n + 20), timeout_s=30)
     await writer.stop()
@@ -60,6 +63,14 @@ async def test_region_handed_over_and_back_under_load_loses_nothing(cluster, stu
     moves = [m for m in moves if m["command"] == "HandOverRegion"]
     assert [m["to_centre"] for m in moves] == ["oslo", "innlandet"]
     assert moves[0]["tokens"] == {region: token0}
+
+
+async def took(etcd, keys: Keys, region: str, token: int, previous: str) -> None:
+    """The region's takeover record is the one made at ``token``, from ``previous``."""
+    kv = await etcd.get(keys.takeover(region))
+    assert kv is not None
+    record = json.loads(kv.value)
+    assert (record["token"], record["previous"]) == (token, previous)
 
 
 async def test_incident_handed_over_with_its_units(stub, coord, etcd, cluster):
