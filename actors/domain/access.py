@@ -252,6 +252,27 @@ def _why(regions: Sequence[str], served: Served) -> str:
     return "partner" if rest & served.partner else "home"
 
 
+#: The grounds a request is let in on by the regions the caller's centre serves.
+REGION_GROUNDS = frozenset({"owner", "partner", "home"})
+
+
+def ground_of(why: str, region: str, served: Served | None) -> str:
+    """The ground one record was read on, for its row in the access log (Normen: why
+    this person saw this record). A request over several regions is let in on its
+    weakest ground (``_why``: partner, if one region is a partner's), but each record it
+    returns lies in one region: a record of a region the centre owns was read as its
+    owner. Other grounds (break-glass, own unit, cluster) stand for every record."""
+    if why not in REGION_GROUNDS or served is None or not region:
+        return why
+    if region in served.owned:
+        return "owner"
+    if region in served.partner:
+        return "partner"
+    if region in served.home:
+        return "home"
+    return why
+
+
 def _own_unit(rule: Rule, principal: Principal, target: Target) -> Decision:
     if rule.scope not in UNIT_SCOPES:
         return _refuse("a crew acts on its own unit only")

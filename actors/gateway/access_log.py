@@ -22,7 +22,7 @@ from typing import Any
 import structlog
 from google.protobuf.message import Message
 
-from actors.domain.access import Decision
+from actors.domain.access import Decision, Served, ground_of
 from cluster.archive import ArchiveStore
 from cluster.archive.access_log import AccessRow, caller_hash
 from cluster.errors import AmkError
@@ -142,8 +142,11 @@ class AccessLog:
         decision: Decision,
         peer: str,
         records: Iterable[tuple[str, str, str, str]],
+        served: Served | None = None,
     ) -> None:
-        """Queue one row per record read; never blocks, never raises into the RPC."""
+        """Queue one row per record read; never blocks, never raises into the RPC. With
+        ``served`` (the regions the reader's centre serves), each row says the ground
+        its own record was read on (``access.ground_of``), not the request's weakest."""
         now = time.time()
         for kind, record_id, region, caller in records:
             if not record_id:
@@ -161,7 +164,7 @@ class AccessLog:
                     record_id,
                     region,
                     caller_hash(caller),
-                    decision.why,
+                    ground_of(decision.why, region, served),
                     decision.reason,
                     peer,
                     self.gateway,

@@ -385,7 +385,14 @@ class Guard(grpc.aio.ServerInterceptor):
             region = grant.decision.regions[0] if grant.decision.regions else ""
             found = [("incident", request.incident_id, region, "")]
         if found:
-            self.access_log.record(grant.claims, method, grant.decision, grant.peer, found)
+            self.access_log.record(
+                grant.claims,
+                method,
+                grant.decision,
+                grant.peer,
+                found,
+                self.served(grant.claims.centre),
+            )
 
     # ------------------------------------------------------------ wrapping handlers
 
@@ -502,7 +509,14 @@ class Guard(grpc.aio.ServerInterceptor):
         """One streamed message: its incidents and calls, each once an hour per stream."""
         fresh = seen.fresh(self._records_of_event(item, parse), time.monotonic())
         if fresh:
-            self.access_log.record(grant.claims, method, grant.decision, grant.peer, fresh)
+            self.access_log.record(
+                grant.claims,
+                method,
+                grant.decision,
+                grant.peer,
+                fresh,
+                self.served(grant.claims.centre),
+            )
 
 
 #: Every service a gateway serves (actors/gateway/server.py registers these).

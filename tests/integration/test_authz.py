@@ -416,11 +416,23 @@ async def test_reads_of_patient_data_are_in_the_access_log(channel, issuer) -> N
     batches.cancel()
     assert inc.id in batched
 
+    # A list over every region Oslo serves, its own and its partners': let in on the
+    # weakest ground (partner), but Oslo's own incident in it was read as its owner.
+    listed = md(issuer, "dispatcher", "oslo", user="lise")
+    code, found = await call(
+        channel,
+        "/amk.dispatch.v1.DispatchService/ListIncidents",
+        pb.ListIncidentsRequest(),
+        listed,
+    )
+    assert code == grpc.StatusCode.OK and inc.id in {i.id for i in found.incidents}
+
     async def logged() -> None:
         rows = await audit(channel, issuer, incident_id=inc.id)
         seen = {(r.user, r.why, r.method.rsplit("/", 1)[-1]) for r in rows}
         assert ("kari", "owner", "GetIncident") in seen
         assert ("per", "partner", "GetIncident") in seen
+        assert ("lise", "owner", "ListIncidents") in seen
         assert ("w", "owner", "Watch") in seen
         assert ("b", "owner", "WatchBatches") in seen
         by_caller = await audit(channel, issuer, caller_number="+4791555123")
