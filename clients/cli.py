@@ -212,6 +212,15 @@ def cmd_divert(ctx: Context) -> int:
 
 def cmd_watch(ctx: Context) -> int:
     """The live board; with ``--json``, the raw events, one JSON object per line."""
+    if not ctx.args.json and not ctx.console.is_terminal:
+        # The live board redraws a terminal's screen: piped or redirected, it would
+        # write nothing at all, which looks like a board with nothing on it.
+        print(
+            "amk watch: the live board needs a terminal; piped or redirected, use"
+            " --json (one event per line)",
+            file=sys.stderr,
+        )
+        return 2
     client = ctx.client()
     regions = _regions(ctx.args)
     asked = parse_health_regions(ctx.args.health_region)

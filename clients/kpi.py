@@ -510,14 +510,22 @@ def parse_at(text: str, now: datetime | None = None) -> float:
     :func:`parse_since` takes (``5m``: that long ago; an ISO time). A relative time is
     read anew each run: give an absolute one when re-sending with ``--request-id``."""
     t = text.strip()
+    forms = "expected e.g. 14:32 (today), 5m (that long ago) or 2025-01-31T08:00"
     if len(t) == 5 and t[2] == ":" and t.replace(":", "").isdigit():
+        try:
+            clock = dtime(int(t[:2]), int(t[3:]))
+        except ValueError:  # 25:99: argparse would name this function, not the mistake
+            raise argparse.ArgumentTypeError(f"{forms}; {text!r} is no time of day") from None
         now = now or datetime.now().astimezone()
-        clock, day = dtime(int(t[:2]), int(t[3:])), now.date()
+        day = now.date()
         when = datetime.combine(day, clock).astimezone()
         if when > now + timedelta(minutes=1):
             when = datetime.combine(day - timedelta(days=1), clock).astimezone()
         return when.timestamp()
-    return parse_since(t)
+    try:
+        return parse_since(t)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"{forms}, got {text!r}") from None
 
 
 def cmd_kpi(ctx: Any) -> int:

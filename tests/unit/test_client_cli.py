@@ -185,6 +185,13 @@ def test_help_everywhere_lists_choices(capsys: pytest.CaptureFixture[str]) -> No
     assert "available_mobile" in out and "helicopter" in out
 
 
+def test_watch_without_a_terminal_says_to_use_json(capsys) -> None:
+    # Under pytest stdout is captured: no terminal, so the live board would draw nothing.
+    assert main(["watch", "--region", "oslo"]) == 2
+    err = capsys.readouterr().err
+    assert "needs a terminal" in err and "--json" in err
+
+
 def test_exit_codes() -> None:
     assert exit_code_for(grpc.StatusCode.INVALID_ARGUMENT) == 2
     assert exit_code_for(grpc.StatusCode.NOT_FOUND) == 2

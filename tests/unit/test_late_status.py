@@ -5,6 +5,7 @@ on-scene KPI reads it; the CLI's times."""
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 
 import pytest
@@ -134,3 +135,7 @@ def test_the_cli_reads_a_time_of_day_or_a_while_ago() -> None:
     assert parse_at("23:55", after_midnight) == after_midnight.timestamp() - 600
     now = dt.datetime.now().astimezone()
     assert abs(parse_at("5m") - (now.timestamp() - 300)) < 5
+    # A wrong time says which forms are taken, not which function failed.
+    for wrong in ("25:99", "+5m", "soon"):
+        with pytest.raises(argparse.ArgumentTypeError, match=r"expected e\.g\. 14:32 \(today\)"):
+            parse_at(wrong)
