@@ -145,17 +145,18 @@ class Dispatcher:
         if isinstance(cmd, CreateIncident):
             self._area_region(region, "region")
             records: list[Record] = []
+            call = None
             if cmd.call_id:  # answered here, or by a partner (then read again)
                 call = await self.call_desk.current_call(host, cmd.call_id)
                 # Checked before a number is reserved: a refusal leaves no gap.
                 serving = self.core.centre_id if call.region in self.core.hosts else ""
                 calls.may_complete(call, cmd.by_centre, serving)
-            inc = decide.create_incident(cmd, host.next_incident_id(), now, self.core.table)
+            inc = decide.create_incident(cmd, host.next_incident_id(), now, self.core.table, call)
             # Trippelvarsling: the alerts its criteria call for, proposed in the same
             # write, so no reader ever sees a road accident without its proposals.
             inc = self.alerting.propose(inc, now)
             records.append(inc)
-            if cmd.call_id:
+            if call is not None:
                 records.append(calls.complete(call, inc.id, cmd.by_centre, serving))
             out = Outcome(incident=inc)
             # The region's counter travels with every create (the store keeps the last

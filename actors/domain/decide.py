@@ -16,6 +16,7 @@ from actors.domain.commands import CreateIncident
 from actors.domain.errors import InvalidArgumentError, PreconditionError
 from actors.domain.kpi import OCCURRED_AT, ON_SCENE_OF
 from actors.domain.model import (
+    Call,
     Incident,
     IncidentStatus,
     Note,
@@ -34,9 +35,16 @@ def _copy(record: T) -> T:
 
 
 def create_incident(
-    cmd: CreateIncident, incident_id: str, now: float, table: CriteriaTable
+    cmd: CreateIncident,
+    incident_id: str,
+    now: float,
+    table: CriteriaTable,
+    call: Call | None = None,
 ) -> Incident:
-    """A new incident; with a criteria code it starts triaged, with its urgency."""
+    """A new incident; with a criteria code it starts triaged, with its urgency. Made
+    from an answered ``call``, it keeps the caller's number unless the command gives one
+    (the dispatcher may have taken a better number to ring back on): without it, nobody
+    could ring the caller back from the incident."""
     inc = Incident(
         id=incident_id,
         region=cmd.region,
@@ -45,7 +53,7 @@ def create_incident(
         created_at=now,
         updated_at=now,
         address=cmd.address,
-        caller_number=cmd.caller_number,
+        caller_number=cmd.caller_number or (call.caller_number if call else ""),
         complaint_chapter=cmd.complaint_chapter,
     )
     if cmd.notes:

@@ -67,6 +67,8 @@ async def test_call_is_queued_in_the_region_covering_the_caller(stub):
         pb.ListCallsRequest(regions=["innlandet"], status=pb.CALL_STATUS_COMPLETED), timeout=5
     )
     assert [(c.id, c.incident_id) for c in calls.calls] == [(call.id, inc.id)]
+    # Made from the call without a number of its own, the incident keeps the caller's.
+    assert inc.caller_number == "+4790000002"
 
 
 async def test_an_answered_call_ends_without_an_incident_with_how(stub, etcd, cluster):

@@ -7,7 +7,7 @@ import pytest
 
 from actors.domain import decide
 from actors.domain.errors import IllegalTransitionError, InvalidArgumentError, PreconditionError
-from actors.domain.model import IncidentStatus, Note, Urgency, UrgencyChange
+from actors.domain.model import Call, IncidentStatus, Note, Position, Urgency, UrgencyChange
 from actors.domain.triage import CriteriaTable, default_table
 from tests.unit.decide_support import (
     AKUTT_CODE,
@@ -46,6 +46,15 @@ def test_create_without_code_is_received(table: CriteriaTable) -> None:
     assert inc.address == cmd.address and inc.caller_number == cmd.caller_number
     assert inc.position == cmd.position and inc.position is not cmd.position
     assert inc.notes == [] and inc.urgency_history == [] and inc.assigned_unit_ids == []
+
+
+@pytest.mark.parametrize(("given", "kept"), [("", "+4790000002"), ("+4741111111", "+4741111111")])
+def test_create_from_a_call_keeps_its_number_unless_given_one(
+    table: CriteriaTable, given: str, kept: str
+) -> None:
+    call = Call("OSL-C1", "oslo", "+4790000002", Position(59.9, 10.7, 30.0), T0)
+    inc = decide.create_incident(make_cmd(caller_number=given), "OSL-7", T1, table, call)
+    assert inc.caller_number == kept
 
 
 def test_create_with_notes_records_author_and_time(table: CriteriaTable) -> None:
