@@ -17,7 +17,7 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from actors.domain import air
+from actors.domain import air_mission_lifecycle
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from clients.enums import (
     AIR_MISSION_STATE,
@@ -39,7 +39,9 @@ COLUMNS += ("Pre-notification", "Note")
 # hospital pre-notification is `amk prenotify`.
 SENDABLE = [c for c in enum_choices(ALERT_SERVICE) if c not in ("air_ambulance", "hospital")]
 # Too late to stand the aircraft down: the domain's set, as the API's enum values.
-AT_PATIENT = frozenset(enum_value(AIR_MISSION_STATE, s.value) for s in air.AT_PATIENT)
+AT_PATIENT = frozenset(
+    enum_value(AIR_MISSION_STATE, s.value) for s in air_mission_lifecycle.AT_PATIENT
+)
 STATE_STYLE = {
     "escalated": "bold red",
     "declined": "bold red",

@@ -38,6 +38,7 @@ from actors.domain.model import (
     AlertService,
     AlertState,
     Incident,
+    IncidentStatus,
     Position,
     Unit,
     UnitKind,
@@ -219,15 +220,54 @@ def record_report(inc: Incident, report: RecordAirMission, now: float) -> Incide
                 a.state = alert_lifecycle.transition(a.id, a.state, AlertState.ACKNOWLEDGED)
                 a.acknowledged_at = report.answered_at
                 a.acknowledged_by = report.answered_by
+    new.status = incident_follows(new)
     new.updated_at = now
     return new
 
 
-# ---------------------------------------------------------------- withdrawal
+#: The incident status an aircraft's mission puts the incident at, at least (as a road
+#: unit's statuses move it: ``incident_lifecycle.FOLLOWS_UNIT``).
+INCIDENT_FOLLOWS: dict[AirMissionState, IncidentStatus] = {
+    S.ACCEPTED: IncidentStatus.DISPATCHED,
+    S.AIRBORNE: IncidentStatus.DISPATCHED,
+    S.ON_SCENE: IncidentStatus.ON_SCENE,
+    S.TRANSPORTING: IncidentStatus.TRANSPORTING,
+    S.AT_HOSPITAL: IncidentStatus.AT_HOSPITAL,
+}
+_CHAIN = (
+    IncidentStatus.DISPATCHED,
+    IncidentStatus.ON_SCENE,
+    IncidentStatus.TRANSPORTING,
+    IncidentStatus.AT_HOSPITAL,
+)
 
-#: The aircraft is at the patient or carrying them: too late to stand it down. From
-#: here the mission completes when the aircraft is free (``air_mission_lifecycle``).
-AT_PATIENT: frozenset[AirMissionState] = frozenset({S.ON_SCENE, S.TRANSPORTING, S.AT_HOSPITAL})
+
+def incident_follows(inc: Incident) -> IncidentStatus:
+    """The incident's status with its aircraft taken into account: an accepted or
+    airborne mission dispatches it, the aircraft at the patient puts it on scene, and so
+    on, only ever forward along the incident's own chain (a road unit may be further
+    on). A mission stood down before anything else was sent sets a dispatched incident
+    waiting again, as releasing its last road unit does. An ended incident stays ended
+    (a late report of a mission withdrawn too late)."""
+    status = inc.status
+    if not incident_lifecycle.is_open(status):
+        return status
+    busy = alerts.aircraft_busy(inc)
+    if not busy:
+        if status is IncidentStatus.DISPATCHED and not inc.assigned_unit_ids:
+            return decide.waiting_status(inc)
+        return status
+    target = max(
+        (INCIDENT_FOLLOWS[a.mission_state] for a in busy if a.mission_state), key=_CHAIN.index
+    )
+    if status not in _CHAIN:  # received or triaged: dispatched first
+        status = incident_lifecycle.transition(inc.id, status, IncidentStatus.DISPATCHED)
+    while _CHAIN.index(status) < _CHAIN.index(target):
+        status = incident_lifecycle.transition(inc.id, status, _CHAIN[_CHAIN.index(status) + 1])
+    return status
+
+
+# ---------------------------------------------------------------- withdrawal
 
 
 def withdraw_request_id(incident_id: str, alert_id: str) -> str:
@@ -263,7 +303,7 @@ def withdraw(inc: Incident, alert_id: str, who: str, reason: str, now: float) ->
     state = alert.mission_state
     if state in lifecycle.TERMINAL:
         raise PreconditionError(inc.id, f"air mission {alert.mission_id} is {state.value} already")
-    if state in AT_PATIENT:
+    if state in lifecycle.AT_PATIENT:
         raise PreconditionError(
             inc.id,
             f"air mission {alert.mission_id} is {state.value}: the aircraft is at the patient; "
@@ -278,6 +318,7 @@ def withdraw(inc: Incident, alert_id: str, who: str, reason: str, now: float) ->
         a.state = alert_lifecycle.transition(a.id, a.state, AlertState.CANCELLED)
         a.cancelled_at = now
         a.cancelled_by = who
+    new.status = incident_follows(new)  # called off: as a road unit released
     new.updated_at = now
     return new
 
@@ -352,7 +393,7 @@ def withdraw_mission(
         new = open_mission(cmd.request, cmd.mission_id, now)
         new.received_at = 0.0
         _step(new, S.ABORTED, cmd.withdrawn_by, now, note + " (before the request came)")
-    elif mission.state in lifecycle.TERMINAL or mission.state in AT_PATIENT:
+    elif mission.state in lifecycle.TERMINAL or mission.state in lifecycle.AT_PATIENT:
         new = copy.deepcopy(mission)
         late = f"{note} (too late: {mission.state.value})"
         new.events.append(AirMissionEvent(mission.state, now, cmd.withdrawn_by, late))

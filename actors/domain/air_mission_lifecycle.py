@@ -58,6 +58,10 @@ AIRCRAFT_BUSY: frozenset[S] = frozenset(
     {S.ACCEPTED, S.AIRBORNE, S.ON_SCENE, S.TRANSPORTING, S.AT_HOSPITAL}
 )
 
+#: The aircraft is at the patient or carrying them: too late to stand it down. From
+#: here the mission completes when the aircraft is free.
+AT_PATIENT: frozenset[S] = frozenset({S.ON_SCENE, S.TRANSPORTING, S.AT_HOSPITAL})
+
 #: The mission state an aircraft's status change puts the mission in.
 FOLLOWS_UNIT: dict[U, S] = {
     U.EN_ROUTE: S.AIRBORNE,

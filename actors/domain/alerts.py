@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import copy
 
-from actors.domain import alert_lifecycle, incident_lifecycle
+from actors.domain import air_mission_lifecycle, alert_lifecycle, incident_lifecycle
 from actors.domain.action_cards import ActionCards
 from actors.domain.errors import (
     InvalidArgumentError,
@@ -179,3 +179,45 @@ def escalate(inc: Incident, alert_id: str, now: float, after_s: float) -> Incide
     alert.escalated_at = now
     alert.note = f"not acknowledged within {after_s:g} s"
     return new
+
+
+# ---------------------------------------------------------------- air ambulance on the incident
+
+
+def aircraft_busy(inc: Incident) -> list[Alert]:
+    """The incident's air ambulance requests whose aircraft is committed to it, as last
+    reported by the AMK-LA (accepted, airborne, at the patient, carrying them) and not
+    withdrawn: for the incident, an aircraft on its way counts as a unit sent."""
+    return [
+        a
+        for a in inc.alerts
+        if a.service is AlertService.AIR_AMBULANCE
+        and not a.withdrawn_at
+        and a.mission_state in air_mission_lifecycle.AIRCRAFT_BUSY
+    ]
+
+
+def air_holding(inc: Incident) -> str:
+    """Why an air ambulance request keeps the incident from being closed or cancelled
+    ('' when none does). As with a road unit still assigned: an incident ended while a
+    base is deciding to fly, or with an aircraft on its way or at the patient, would
+    leave that aircraft working an incident nobody follows. The dispatcher withdraws
+    the request first (``air.withdraw``; refused once the aircraft is at the patient),
+    or waits until the aircraft is free again."""
+    for a in aircraft_busy(inc):
+        state = a.mission_state.value if a.mission_state else ""
+        unit = a.aircraft_unit_id or "the aircraft"
+        if a.mission_state in air_mission_lifecycle.AT_PATIENT:
+            return (
+                f"air ambulance {unit} is {state} (request {a.id}); the incident ends when "
+                "the aircraft is free again"
+            )
+        return f"air ambulance {unit} is {state} (request {a.id}); withdraw the request first"
+    for a in inc.alerts:
+        if (
+            a.service is AlertService.AIR_AMBULANCE
+            and not a.withdrawn_at
+            and a.state in alert_lifecycle.AWAITING
+        ):
+            return f"air ambulance request {a.id} awaits the base's answer; withdraw it first"
+    return ""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Any, NoReturn, TypeVar
 
-from actors.domain import cpr_guidance, diversion, incident_lifecycle, unit_lifecycle
+from actors.domain import alerts, cpr_guidance, diversion, incident_lifecycle, unit_lifecycle
 from actors.domain.commands import CreateIncident
 from actors.domain.errors import InvalidArgumentError, PreconditionError
 from actors.domain.kpi import OCCURRED_AT, ON_SCENE_OF
@@ -84,13 +84,16 @@ def triage(inc: Incident, code: str, now: float, table: CriteriaTable) -> Incide
 
 
 def change_incident_status(inc: Incident, status: IncidentStatus, now: float) -> Incident:
-    """A dispatcher's status change. Closing with units still assigned is refused."""
+    """A dispatcher's status change. Closing with units still assigned is refused, and
+    so is closing while an air ambulance request is live (``alerts.air_holding``)."""
     if status is IncidentStatus.DISPATCHED:
         raise PreconditionError(inc.id, "an incident becomes dispatched by assigning a unit")
     new_status = incident_lifecycle.transition(inc.id, inc.status, status)
     if new_status in incident_lifecycle.TERMINAL and inc.assigned_unit_ids:
         units = ", ".join(inc.assigned_unit_ids)
         raise PreconditionError(inc.id, f"units still assigned ({units}); release them first")
+    if new_status in incident_lifecycle.TERMINAL and (held := alerts.air_holding(inc)):
+        raise PreconditionError(inc.id, held)
     new = _copy(inc)
     new.status = new_status
     new.updated_at = now
@@ -168,11 +171,21 @@ def assign(inc: Incident, unit: Unit, now: float) -> tuple[Incident, Unit]:
 def _detach(inc: Incident, unit_id: str, now: float) -> Incident:
     new = _copy(inc)
     new.assigned_unit_ids = [u for u in inc.assigned_unit_ids if u != unit_id]
-    if not new.assigned_unit_ids and inc.status is IncidentStatus.DISPATCHED:
-        # The last unit was called off before arriving: the incident waits again.
-        new.status = IncidentStatus.TRIAGED if inc.urgency else IncidentStatus.RECEIVED
+    if (
+        not new.assigned_unit_ids
+        and inc.status is IncidentStatus.DISPATCHED
+        and not alerts.aircraft_busy(inc)
+    ):
+        # The last unit was called off before arriving (and no aircraft is on its way):
+        # the incident waits again.
+        new.status = waiting_status(inc)
     new.updated_at = now
     return new
+
+
+def waiting_status(inc: Incident) -> IncidentStatus:
+    """Where an incident waits when nothing is sent to it any more."""
+    return IncidentStatus.TRIAGED if inc.urgency else IncidentStatus.RECEIVED
 
 
 def release(

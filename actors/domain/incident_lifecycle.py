@@ -11,7 +11,12 @@ beyond the plain chain, as a dispatcher works:
 - triaged -> closed: advice given on the phone, no unit needed;
 - on scene -> closed: treated on scene, no transport;
 - dispatched -> triaged / received: happens only through releasing the last unit
-  (see ``decide.release``), never as a direct status change.
+  (see ``decide.release``) or its air ambulance being stood down or withdrawn, never as
+  a direct status change;
+- an air ambulance's mission moves the incident as a road unit's statuses do (accepted:
+  dispatched; at the patient: on scene; ...; ``air.incident_follows``), and the
+  incident is not closed or cancelled while a base decides to fly or an aircraft works
+  it (``alerts.air_holding``).
 
 An unknown or illegal change raises :class:`IllegalTransitionError`; nothing is
 silently ignored.

@@ -105,21 +105,49 @@ async def test_innlandet_asks_amk_la_oslo_the_helicopter_is_accepted_and_followe
         LA,
     )
 
+    # The incident follows its aircraft, as it follows a road unit.
     steps = [
-        (pb.UNIT_STATUS_EN_ROUTE, S.AIR_MISSION_STATE_AIRBORNE),
-        (pb.UNIT_STATUS_ON_SCENE, S.AIR_MISSION_STATE_ON_SCENE),
-        (pb.UNIT_STATUS_TRANSPORTING, S.AIR_MISSION_STATE_TRANSPORTING),
-        (pb.UNIT_STATUS_AT_HOSPITAL, S.AIR_MISSION_STATE_AT_HOSPITAL),
-        (pb.UNIT_STATUS_AVAILABLE_AT_STATION, S.AIR_MISSION_STATE_COMPLETED),
+        (pb.UNIT_STATUS_EN_ROUTE, S.AIR_MISSION_STATE_AIRBORNE, pb.INCIDENT_STATUS_DISPATCHED),
+        (pb.UNIT_STATUS_ON_SCENE, S.AIR_MISSION_STATE_ON_SCENE, pb.INCIDENT_STATUS_ON_SCENE),
+        (
+            pb.UNIT_STATUS_TRANSPORTING,
+            S.AIR_MISSION_STATE_TRANSPORTING,
+            pb.INCIDENT_STATUS_TRANSPORTING,
+        ),
+        (
+            pb.UNIT_STATUS_AT_HOSPITAL,
+            S.AIR_MISSION_STATE_AT_HOSPITAL,
+            pb.INCIDENT_STATUS_AT_HOSPITAL,
+        ),
+        (
+            pb.UNIT_STATUS_AVAILABLE_AT_STATION,
+            S.AIR_MISSION_STATE_COMPLETED,
+            pb.INCIDENT_STATUS_AT_HOSPITAL,
+        ),
     ]
-    for status, state in steps:
+    for status, state, incident_status in steps:
         await fly(stub, "inn-h01", status)
         await alert_reaches(stub, inc.id, pb.ALERT_STATE_ACKNOWLEDGED, state)
+        now = await stub.GetIncident(pb.GetIncidentRequest(incident_id=inc.id), timeout=10)
+        assert now.status == incident_status, state
+        if state == S.AIR_MISSION_STATE_ON_SCENE:
+            # Not closed under the aircraft's crew: refused, naming why, writing nothing.
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await stub.ChangeIncidentStatus(
+                    pb.ChangeIncidentStatusRequest(
+                        request_id=rid(), incident_id=inc.id, status=pb.INCIDENT_STATUS_CLOSED
+                    ),
+                    timeout=10,
+                )
+            assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+            assert "inn-h01 is on_scene" in (err.value.details() or "")
+            same = await stub.GetIncident(pb.GetIncidentRequest(incident_id=inc.id), timeout=10)
+            assert same.revision == now.revision
     done = await reported(stub, mission.id)
     assert done.state == S.AIR_MISSION_STATE_COMPLETED and done.closed_at.seconds > 0
     assert [e.state for e in done.events] == [S.AIR_MISSION_STATE_REQUESTED] + [
         S.AIR_MISSION_STATE_ACCEPTED
-    ] + [state for _, state in steps]
+    ] + [state for _, state, _ in steps]
     heli = await stub.GetUnit(pb.GetUnitRequest(unit_id="inn-h01"), timeout=10)
     assert (heli.status, heli.air_mission_id) == (pb.UNIT_STATUS_AVAILABLE_AT_STATION, "")
     still_open = await stub.AirListMissions(

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from actors.domain import air, alerts
+from actors.domain import air, air_mission_lifecycle, alerts
 from actors.domain.errors import InvalidArgumentError, PreconditionError
 from actors.domain.model import AirMission, Alert, AlertService, AlertState, Incident
 from actors.domain.model import AirMissionState as S
@@ -182,7 +182,8 @@ def test_a_withdrawal_after_the_aircraft_reached_the_patient_is_kept_on_the_miss
     new = air.withdraw(inc, alert_id, "kari", "road unit took the patient", T0 + 6)
     cmd = air.withdrawal_command(new, alerts.find(new, alert_id), "LAH")
     late, freed = air.withdraw_mission(there, unit, cmd, T0 + 7)
-    assert freed is None and late.state is there.state and there.state in air.AT_PATIENT
+    assert freed is None and late.state is there.state
+    assert there.state in air_mission_lifecycle.AT_PATIENT
     assert (late.withdrawn_at, late.withdrawn_by, late.withdrawal_answer) == (
         T0 + 7,
         "kari",
