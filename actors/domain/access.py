@@ -296,7 +296,10 @@ def _break_glass(
         return _refuse(f"{base}; role {role.name} has no break-glass")
     reason = reason.strip()
     if not reason:
-        return _refuse(f"{base}; break-glass needs a stated reason ({BREAK_GLASS_HEADER})")
+        return _refuse(
+            f"{base}; break-glass needs a stated reason (amk --break-glass REASON, the"
+            f" console's break-glass panel, or the {BREAK_GLASS_HEADER} header)"
+        )
     if len(reason) < MIN_REASON:
         return _refuse(f"{base}; break-glass reason too short (at least {MIN_REASON} characters)")
     if now - principal.issued_at > window_s:

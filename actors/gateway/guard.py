@@ -229,7 +229,7 @@ class Guard(grpc.aio.ServerInterceptor):
             err: AmkError = (
                 AuthenticationError(decision.message)
                 if decision.unauthenticated
-                else AccessDeniedError(decision.message)
+                else AccessDeniedError(decision.message + self._held_by(claims, target))
             )
             await abort(context, err)
         if target.narrow and decision.regions and rule is not None:
@@ -266,6 +266,23 @@ class Guard(grpc.aio.ServerInterceptor):
             now=time.time(),
             break_glass_window_s=self.config.break_glass_window_s,
         )
+
+    def _held_by(self, claims: Claims, target: Target) -> str:
+        """For a refusal: which of the refused regions are the caller's centre's home
+        regions held by another centre now, and how they come back. After a failover a
+        centre's own people are refused their home region until it is handed back, and
+        "not served by centre oslo now" alone does not say where it went or what to do."""
+        owners = self.gw.directory.owners
+        home = self.served(claims.centre).home
+        held = [
+            f"{region} is served by {owner.record.centre} now: a supervisor hands it back"
+            f" with `amk handback region {region}`"
+            for region in target.regions
+            if region in home
+            and (owner := owners.get(region)) is not None
+            and owner.record.centre != claims.centre
+        ]
+        return f" ({'; '.join(held)})" if held else ""
 
     def scope_changed(self, method: str, grant: Grant) -> str:
         """Why a stream admitted under ``grant`` no longer holds ("" while it does):

@@ -598,6 +598,16 @@ async def test_a_persons_watch_ends_when_their_centre_gains_or_loses_a_region(
                 break
         again.cancel()
         assert "oslo" in regions, regions
+        # Oslo's own dispatcher is refused Oslo now, and told where it is and how back.
+        code, why = await call(
+            channel,
+            "/amk.dispatch.v1.DispatchService/ListIncidents",
+            pb.ListIncidentsRequest(regions=["oslo"]),
+            md(issuer, "dispatcher", "oslo"),
+        )
+        assert code == grpc.StatusCode.PERMISSION_DENIED
+        assert "oslo is served by sorlandet now" in why, why
+        assert "amk handback region oslo" in why and "--break-glass" in why, why
     finally:
         request = coordination_pb2.HandBackRegionRequest(request_id=rid(), region="oslo")
         code, answer = await call(channel, back, request, boss)
