@@ -177,7 +177,9 @@ def cmd_alert_list(ctx: Any) -> int:
 def cmd_alert_send(ctx: Any) -> int:
     a = ctx.args
     service = SERVICES.get(a.to, a.to)
-    sent = ctx.client().send_alert(a.id, service, a.reason, request_id=a.request_id)
+    sent = ctx.client().send_alert(
+        a.id, service, a.reason, request_id=a.request_id, phoned_to=a.phoned_to
+    )
     return int(ctx.emit(sent, alert_panel))
 
 
@@ -220,6 +222,13 @@ def add_alert_commands(
         help="the service: 110 (fire), 112 (police) or 116117 (the legevakt)",
     )
     send.add_argument("--reason", default="", help="why, for an alert no action card proposed")
+    send.add_argument(
+        "--phoned-to",
+        default="",
+        metavar="NAME",
+        help="alerted by phone or radio (no link configured, or it is down): whom you told;"
+        " recorded as sent and acknowledged",
+    )
     request_id_option(send)
     ack = command(actions, "ack", cmd_alert_ack, "record the other centre's acknowledgement")
     ack.add_argument("id", metavar="ID", help="incident id")

@@ -186,15 +186,22 @@ class OperationsMixin:
         return list(reply.alerts)
 
     def send_alert(
-        self, incident_id: str, service: str | int, reason: str = "", request_id: str | None = None
+        self,
+        incident_id: str,
+        service: str | int,
+        reason: str = "",
+        request_id: str | None = None,
+        phoned_to: str = "",
     ) -> pb.Alert:
         """Send the alert to ``service`` (``fire_110``, ``police_112``,
-        ``legevakt_116117``): the proposed one, or a new one with ``reason``."""
+        ``legevakt_116117``): the proposed one, or a new one with ``reason``. With
+        ``phoned_to``: given by phone to that person, recorded as sent and acknowledged."""
         request = pb.SendAlertRequest(
             request_id=_request_id(request_id),
             incident_id=incident_id,
             service=enum_value(ALERT_SERVICE, service),
             reason=reason,
+            phoned_to=phoned_to,
         )
         return self._unary("SendAlert", request)
 

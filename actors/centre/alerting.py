@@ -122,14 +122,19 @@ class Alerting:
         async with self.core.mailboxes.enter(cmd.incident_id):
             inc = host.incidents[cmd.incident_id]
             alert_id = getattr(cmd, "alert_id", "")
-            if isinstance(cmd, SendAlert):
+            if isinstance(cmd, SendAlert) and cmd.phoned_to:
+                new, sent = alerts.phoned(inc, cmd.service, cmd.phoned_to, cmd.who, now, cmd.reason)
+                alert_id = sent.id  # told by phone: nothing to deliver
+            elif isinstance(cmd, SendAlert):
                 where = self._municipality(inc) if cmd.service is LEGEVAKT else ""
                 target = config.alert_endpoint(cmd.service.value, inc.region, where)
                 if target is None:
                     raise PreconditionError(
                         inc.id,
                         f"no endpoint configured for {cmd.service.value} in {inc.region}"
-                        + (f" or municipality {where}" if where else ""),
+                        + (f" or municipality {where}" if where else "")
+                        + ": alert them by phone and record whom you told (phoned_to;"
+                        " amk alert send --phoned-to NAME)",
                     )
                 new, sent = alerts.send(inc, cmd.service, target[0], cmd.who, now, cmd.reason)
                 alert_id, url = sent.id, target[1]

@@ -108,6 +108,31 @@ def send(
     return new, alert
 
 
+#: The recipient of an alert given by phone or radio instead of a configured link.
+BY_PHONE = "phone"
+
+
+def phoned(
+    inc: Incident,
+    service: AlertService,
+    spoke_with: str,
+    who: str,
+    now: float,
+    reason: str = "",
+) -> tuple[Incident, Alert]:
+    """The alert to ``service`` given by phone (or radio): sent and acknowledged in one
+    step, by the person spoken with. Where no link to a fire or police centre or a
+    legevakt is configured, or it is down, the dispatcher still alerts them; the record
+    must then hold that it was done, when, and whom they told, as for an alert sent."""
+    if not spoke_with.strip():
+        raise InvalidArgumentError("phoned_to", "whom at the other centre you spoke with")
+    new, alert = send(inc, service, BY_PHONE, who, now, reason)
+    alert.state = alert_lifecycle.transition(alert.id, alert.state, AlertState.ACKNOWLEDGED)
+    alert.acknowledged_at = now
+    alert.acknowledged_by = spoke_with.strip()
+    return new, alert
+
+
 def _change(inc: Incident, alert_id: str, state: AlertState, now: float) -> tuple[Incident, Alert]:
     current = find(inc, alert_id)
     alert_lifecycle.transition(alert_id, current.state, state)

@@ -268,6 +268,7 @@ class SendAlert:
     reason: str = ""
     who: str = "console"
     fingerprint: str = ""  # the API request it came from (see IDEMPOTENCY)
+    phoned_to: str = ""  # alerted by phone: whom at the other centre (nothing delivered)
 
 
 @dataclass(frozen=True, slots=True)

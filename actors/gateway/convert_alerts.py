@@ -70,6 +70,7 @@ def send_alert(req: pb.SendAlertRequest, who: str) -> SendAlert:
         service=service,  # type: ignore[arg-type]
         reason=v.text(req.reason, "reason", limit=v.MAX_NOTE),
         who=who,
+        phoned_to=v.text(req.phoned_to, "phoned_to", limit=v.MAX_ID * 4).strip(),
     )
 
 

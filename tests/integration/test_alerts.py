@@ -307,6 +307,14 @@ async def test_bad_alert_requests_are_refused_and_write_nothing(
         pb.ListAlertsRequest(incident_id="oslo-999999"),
         grpc.StatusCode.NOT_FOUND,
     )
+    await refused(
+        stub.SendAlert,  # whom the dispatcher phoned: a name, not a letter
+        pb.SendAlertRequest(
+            request_id=rid(), incident_id=inc.id, service=POLICE, phoned_to="x" * 1000
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "phoned_to",
+    )
     assert await etcd.revision() == before
 
 
@@ -355,7 +363,24 @@ async def test_the_legevakt_is_the_one_serving_the_incidents_municipality(
     assert "no endpoint configured for 116117 in innlandet or municipality 3403" in (
         err.value.details() or ""
     )
+    assert "--phoned-to" in (err.value.details() or "")  # and what to do instead
     assert await etcd.revision() == before
+    # Alerted by phone instead: on record as sent and acknowledged by whom was told.
+    phoned = await stub.SendAlert(
+        pb.SendAlertRequest(
+            request_id=rid(),
+            incident_id=hamar.id,
+            service=LEGEVAKT,
+            phoned_to="Hamar legevakt, Ida",
+        ),
+        timeout=10,
+    )
+    assert (phoned.state, phoned.recipient, phoned.acknowledged_by) == (
+        pb.ALERT_STATE_ACKNOWLEDGED,
+        "phone",
+        "Hamar legevakt, Ida",
+    )
+    assert phoned.sent_at == phoned.acknowledged_at and phoned.sent_at.seconds > 0
     # At sea in the Oslofjord: the legevakt of the nearest of Oslo's municipalities.
     boat = await create(stub, "oslo", pb.Position(lat=59.88, lon=10.68), DROWNING)
     before = await etcd.revision()

@@ -11,7 +11,12 @@ import pytest
 from actors.domain import alert_lifecycle as lc
 from actors.domain import alerts
 from actors.domain.action_cards import ActionCards, default_cards
-from actors.domain.errors import IllegalTransitionError, NotFoundError, PreconditionError
+from actors.domain.errors import (
+    IllegalTransitionError,
+    InvalidArgumentError,
+    NotFoundError,
+    PreconditionError,
+)
 from actors.domain.model import (
     AlertService,
     Incident,
@@ -201,6 +206,25 @@ def test_send_without_a_proposal_makes_a_manual_alert() -> None:
     sent, alert = alerts.send(inc, FIRE, "110", "kari", T0, reason="smoke seen by the crew")
     assert (alert.id, alert.action_card, alert.reason) == ("a1", "", "smoke seen by the crew")
     assert sent.alerts == [alert]
+
+
+def test_an_alert_given_by_phone_is_sent_and_acknowledged_at_once() -> None:
+    inc = alerts.propose(incident(), default_cards(), T0)
+    told, alert = alerts.phoned(inc, POLICE, "  112 Oslo, operator 7 ", "kari", T0 + 5)
+    assert (alert.id, alert.state, alert.recipient) == ("a2", S.ACKNOWLEDGED, alerts.BY_PHONE)
+    assert (alert.sent_at, alert.sent_by, alert.acknowledged_at, alert.acknowledged_by) == (
+        T0 + 5,
+        "kari",
+        T0 + 5,
+        "112 Oslo, operator 7",
+    )
+    assert alerts.find(told, "a2") == alert and inc.alerts[1].state is S.PROPOSED
+    with pytest.raises(InvalidArgumentError) as err:
+        alerts.phoned(inc, POLICE, " ", "kari", T0 + 5)
+    assert err.value.field == "phoned_to"
+    # As for a sent alert: not on a closed incident.
+    with pytest.raises(PreconditionError, match="nothing to alert"):
+        alerts.phoned(incident(status=IncidentStatus.CLOSED), FIRE, "110 Oslo", "kari", T0)
 
 
 def test_one_open_alert_per_service_and_none_on_a_closed_incident() -> None:

@@ -626,16 +626,18 @@ class ListAlertsResponse(_message.Message):
     def __init__(self, alerts: _Optional[_Iterable[_Union[Alert, _Mapping]]] = ...) -> None: ...
 
 class SendAlertRequest(_message.Message):
-    __slots__ = ("request_id", "incident_id", "service", "reason")
+    __slots__ = ("request_id", "incident_id", "service", "reason", "phoned_to")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    PHONED_TO_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     incident_id: str
     service: AlertService
     reason: str
-    def __init__(self, request_id: _Optional[str] = ..., incident_id: _Optional[str] = ..., service: _Optional[_Union[AlertService, str]] = ..., reason: _Optional[str] = ...) -> None: ...
+    phoned_to: str
+    def __init__(self, request_id: _Optional[str] = ..., incident_id: _Optional[str] = ..., service: _Optional[_Union[AlertService, str]] = ..., reason: _Optional[str] = ..., phoned_to: _Optional[str] = ...) -> None: ...
 
 class AcknowledgeAlertRequest(_message.Message):
     __slots__ = ("request_id", "incident_id", "alert_id", "acknowledged_by")

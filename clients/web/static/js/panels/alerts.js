@@ -14,7 +14,7 @@
 import { AIRCRAFT, AT_PATIENT, ENDED, withdrawalLateness } from '../air.js';
 import { rpc } from '../api.js';
 import { h, timeOfDay } from '../dom.js';
-import { act, errorSlot, field, hidden, rpcForm, select, textarea } from '../forms.js';
+import { act, errorSlot, field, hidden, input, rpcForm, select, textarea } from '../forms.js';
 import { en, t } from '../i18n.js';
 import { can } from '../session.js';
 import { callSign } from '../state.js';
@@ -177,11 +177,14 @@ export function airForm(id) {
 }
 
 /** The form that alerts 110, 112 or the legevakt by hand about incident `id` (or sends the
- * proposed one). */
+ * proposed one); with "phoned to" filled, the alert was given by phone and is recorded as
+ * sent and acknowledged by that person. */
 export function alertForm(id) {
   return rpcForm('SendAlert', [
     hidden('incident_id', id), errorSlot('incident_id'),
     field('service', t('alerts.to'), select(BY_HAND.map((s) => [s, en(s)]), { blank: '–' })),
     field('reason', t('alerts.reason'), textarea({ maxlength: 2000 })),
+    // No link to that centre (or it is down): alerted by phone, and on record as such.
+    field('phoned_to', t('alerts.phoned_to'), input({ maxlength: 200 }), t('alerts.phoned_to_hint')),
   ], { reset: true, extraClass: 'alert-form' });
 }
