@@ -268,10 +268,8 @@ class Guard(grpc.aio.ServerInterceptor):
         )
 
     def _held_by(self, claims: Claims, target: Target) -> str:
-        """For a refusal: which of the refused regions are the caller's centre's home
-        regions held by another centre now, and how they come back. After a failover a
-        centre's own people are refused their home region until it is handed back, and
-        "not served by centre oslo now" alone does not say where it went or what to do."""
+        """For a refusal: the refused home regions of the caller's centre that another
+        centre serves now (after a failover), and how they come back."""
         owners = self.gw.directory.owners
         home = self.served(claims.centre).home
         held = [
