@@ -24,6 +24,7 @@ from actors.remote import Envelope, envelope
 from cluster import heap
 from cluster.config import ClusterConfig
 from cluster.logs import configure as configure_logs
+from cluster.logs import process_log
 from cluster.ownership import OwnerRecord
 from cluster.starvation import host_id
 from cluster.tls import service_identity
@@ -42,7 +43,10 @@ class CentreActor:
     """The Ray actor for one AMK centre. Reach it through ``CentreHandle`` only."""
 
     def __init__(self, config: ClusterConfig, centre_id: str, instance: str) -> None:
-        configure_logs(config.log_level)
+        configure_logs(
+            config.log_level,
+            json_file=process_log(config.home, "centre", centre_id, config.site),
+        )
         tls = service_identity(config)
         peers = HandlePeers(config.ray_namespace, config.peer_status_timeout_s, tls)
         self.centre = Centre(config, centre_id, peers, instance=instance)

@@ -13,6 +13,7 @@ from actors.remote import envelope
 from cluster import heap
 from cluster.config import ClusterConfig
 from cluster.logs import configure as configure_logs
+from cluster.logs import process_log
 
 
 @ray.remote
@@ -20,7 +21,10 @@ class GatewayActor:
     """One gateway per node, as a Ray actor hosting a grpc.aio server."""
 
     def __init__(self, config: ClusterConfig, address: str) -> None:
-        configure_logs(config.log_level)
+        port = address.rpartition(":")[2]
+        configure_logs(
+            config.log_level, json_file=process_log(config.home, "gateway", port, config.site)
+        )
         self.gateway = Gateway(config, address)
 
     @envelope

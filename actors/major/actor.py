@@ -12,6 +12,7 @@ from actors.major.record import MajorView
 from actors.remote import envelope
 from cluster.config import ClusterConfig
 from cluster.logs import configure as configure_logs
+from cluster.logs import process_log
 
 
 @ray.remote
@@ -19,7 +20,9 @@ class MajorIncidentActor:
     """The Ray actor of one major incident; reach it through ``MajorHandle`` only."""
 
     def __init__(self, config: ClusterConfig, major_id: str) -> None:
-        configure_logs(config.log_level)
+        configure_logs(
+            config.log_level, json_file=process_log(config.home, "major", major_id, config.site)
+        )
         self.major = MajorIncident(config, major_id)
 
     @envelope

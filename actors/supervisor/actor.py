@@ -15,6 +15,7 @@ from actors.supervisor.supervisor import Supervisor
 from cluster.config import ClusterConfig
 from cluster.errors import ActorUnavailableError
 from cluster.logs import configure as configure_logs
+from cluster.logs import process_log
 
 
 @ray.remote
@@ -22,7 +23,9 @@ class SupervisorActor:
     """The Ray actor around :class:`Supervisor`; it owns the centre actors."""
 
     def __init__(self, config: ClusterConfig, endpoints: list[str]) -> None:
-        configure_logs(config.log_level)
+        configure_logs(
+            config.log_level, json_file=process_log(config.home, "supervisor", site=config.site)
+        )
         self.supervisor = Supervisor(config, endpoints)
 
     @envelope

@@ -16,6 +16,7 @@ from clients.client import AmkClient
 from cluster import ownership
 from cluster.errors import FencedError
 from cluster.keys import Keys
+from cluster.logs import process_log
 from cluster.session import Session
 from cluster.store import FencedStore, StaleRecordError, Write
 from tests.helpers import assert_eventually, kill_gateway, rid
@@ -45,6 +46,13 @@ async def test_region_handed_over_and_back_under_load_loses_nothing(cluster, stu
     assert status.owner_centre == "oslo" and status.fencing_token > token0
     # The takeover record names the centre it came from, not its new holder.
     await assert_eventually(lambda: took(etcd, keys, region, status.fencing_token, giver))
+    # And in the taker's own log file, where an on-call engineer greps for it.
+    log = process_log(cluster.config.home, "centre", "oslo", cluster.config.site)
+    taken = [json.loads(line) for line in log.read_text().splitlines() if "region_taken" in line]
+    assert any(
+        (t["region"], t["token"], t["previous"]) == (region, status.fencing_token, giver)
+        for t in taken
+    ), taken[-3:]
     n = len(writer.acked)
     await assert_eventually(lambda: acked(n + 20), timeout_s=30)
     back = await coord.HandBackRegion(
