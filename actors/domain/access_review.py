@@ -185,11 +185,21 @@ def findings(
     return out
 
 
-def due(reviewed_until: float | None, interval_days: float, now: float) -> tuple[float, bool]:
+def due(
+    reviewed_until: float | None,
+    interval_days: float,
+    now: float,
+    logged_since: float | None = None,
+) -> tuple[float, bool]:
     """When the next review is due, and whether it is overdue: an interval after the
     end of the latest period signed off (not after the signing: signing off last hour
-    must not clear a month nobody looked at). Never reviewed: due now."""
-    if reviewed_until is None:
-        return now, True
-    at = reviewed_until + interval_days * 86400.0
+    must not clear a month nobody looked at). Never reviewed: an interval after the
+    oldest read still logged (``logged_since``), as if a review had covered everything
+    before it; nothing logged yet: nothing to review, due an interval from now. So a new
+    installation is not overdue (and paging) an hour after it starts, and a log nobody
+    has looked at for an interval is."""
+    start = reviewed_until if reviewed_until is not None else logged_since
+    if start is None:
+        return now + interval_days * 86400.0, False
+    at = start + interval_days * 86400.0
     return at, now > at

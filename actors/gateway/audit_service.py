@@ -221,8 +221,9 @@ class AuditRpcs:
         rows = await asyncio.to_thread(store.access_reviews, request.limit or 100)
         # Newest first by signing; the log is covered up to the latest period's end.
         covered = max((r.period_to for r in rows), default=None)
+        since = None if covered is not None else await asyncio.to_thread(store.access_logged_since)
         interval = self.gw.config.access_review_interval_days
-        due, overdue = review.due(covered, interval, time.time())
+        due, overdue = review.due(covered, interval, time.time(), since)
         return apb.ListAccessReviewsResponse(
             reviews=[_record_pb(r) for r in rows], due=conv.to_timestamp(due), overdue=overdue
         )

@@ -316,7 +316,7 @@ def security_families(snap: Snapshot) -> Iterator[Metric]:
         )
         overdue.add_metric([], 1.0 if snap.review.overdue else 0.0)
         yield overdue
-        if snap.review.due_at is not None:  # never reviewed: overdue, and no date
+        if snap.review.due_at is not None:  # nothing logged nor reviewed: no date
             due = _gauge(
                 "amk_access_review_due_timestamp_seconds",
                 "When the access log's next periodic review is due (Unix time)",

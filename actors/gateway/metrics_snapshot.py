@@ -104,7 +104,7 @@ class RevocationState:
 class ReviewDue:
     """When the access log's next periodic review is due (``access_review.due``)."""
 
-    due_at: float | None  # None: never reviewed (overdue; no date to show)
+    due_at: float | None  # None: nothing logged nor reviewed yet (not due; no date to show)
     overdue: bool
 
 
@@ -270,9 +270,12 @@ class SnapshotReader:
         store = await asyncio.shield(self.gw.history.archive())
         rows = await asyncio.to_thread(store.access_reviews, REVIEWS_READ)
         covered = max((r.period_to for r in rows), default=None)
+        since = None if covered is not None else await asyncio.to_thread(store.access_logged_since)
         interval = self.gw.config.access_review_interval_days
-        due_at, overdue = access_review.due(covered, interval, snap.at)
-        snap.review = ReviewDue(due_at if covered is not None else None, overdue)
+        due_at, overdue = access_review.due(covered, interval, snap.at, since)
+        snap.review = ReviewDue(
+            due_at if covered is not None or since is not None else None, overdue
+        )
 
     async def _etcd(self, snap: Snapshot) -> None:
         snap.quota_bytes = self.gw.config.etcd_quota_bytes

@@ -150,6 +150,13 @@ class AccessLogStore:
             cur.execute(self._q("DELETE FROM access_log WHERE at < ?"), (before,))  # type: ignore[attr-defined]
             return int(cur.rowcount or 0)
 
+    def access_logged_since(self) -> float | None:
+        """The time of the oldest row kept (None: empty): where a first review starts."""
+        ((first,),) = self._select(  # type: ignore[attr-defined]
+            "access_logged_since", "SELECT MIN(at) FROM access_log", ()
+        )
+        return None if first is None else float(first)
+
     # ------------------------------------------------------------ reviews (Normen)
 
     def access_review_inputs(

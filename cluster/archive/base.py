@@ -193,6 +193,9 @@ class ArchiveStore(Protocol):
     def prune_access(self, before: float) -> int:
         """Delete access-log rows older than ``before``; returns how many."""
 
+    def access_logged_since(self) -> float | None:
+        """The time of the oldest access-log row kept (None: the log is empty)."""
+
     def put_revocation(self, row: RevocationRow) -> RevocationRow:
         """Store a revoked certificate; a serial already revoked keeps its first row,
         which is returned."""

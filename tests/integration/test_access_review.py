@@ -69,8 +69,9 @@ async def test_a_break_glass_read_is_flagged_and_the_period_signed_off_once(
     """A break-glass read of the period is flagged with its person and reason. Bad
     periods, a period that has not settled, and a sign-off without a note are refused on
     their field with nothing kept; the sign-off is kept once, however often it is sent,
-    and its id cannot be taken by another sign-off. Never reviewed, the review is
-    overdue; after, it is due an interval after the period signed. Others may not."""
+    and its id cannot be taken by another sign-off. Never reviewed, the first review is
+    due an interval after the oldest read logged (not overdue on a new installation);
+    after, an interval after the period signed. Others may not."""
     start = time.time() - 0.5
     inc = await stub.CreateIncident(
         pb.CreateIncidentRequest(request_id=rid(), region="vestfold-telemark", position=TØNSBERG)
@@ -103,7 +104,11 @@ async def test_a_break_glass_read_is_flagged_and_the_period_signed_off_once(
 
     listing = apb.ListAccessReviewsRequest()
     code, before = await auditor.call(auditor.audit, "ListAccessReviews", listing)
-    assert code == grpc.StatusCode.OK and before.overdue and not before.reviews
+    assert code == grpc.StatusCode.OK and not before.overdue and not before.reviews
+    interval = cluster.config.access_review_interval_days * 86400.0
+    first_due = before.due.ToNanoseconds() / 1e9
+    # An interval after the oldest read logged: one of this test session's reads.
+    assert 0 < time.time() + interval - first_due < 3600
     await asyncio.sleep(SETTLE_S)  # the period [start, now - SETTLE_S) holds the read
     now = time.time()
     ok = {"request_id": rid(), "note": "ok"}

@@ -55,9 +55,12 @@ def test_access_rows_by_user_record_and_caller(archive: ArchiveStore) -> None:
 
 def test_rows_past_the_retention_are_pruned(archive: ArchiveStore) -> None:
     archive.migrate()
-    archive.put_access([row(1, 100.0), row(2, 200.0), row(3, 300.0)])
+    assert archive.access_logged_since() is None  # nothing logged: no first review due
+    archive.put_access([row(2, 200.0), row(1, 100.0), row(3, 300.0)])
+    assert archive.access_logged_since() == 100.0
     assert archive.prune_access(before=250.0) == 2
     assert [r.id for r in archive.query_access(user="kari")] == ["row-3"]
+    assert archive.access_logged_since() == 300.0  # the oldest read still kept
     assert archive.prune_access(before=250.0) == 0
 
 

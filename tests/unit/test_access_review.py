@@ -58,6 +58,11 @@ def test_findings_put_every_break_glass_first_then_heavy_readers_then_callers() 
 
 def test_the_next_review_is_due_an_interval_after_the_last() -> None:
     day = 86400.0
-    assert r.due(None, 30, now=1000.0) == (1000.0, True)
+    # Never reviewed: an interval after the oldest read logged; nothing logged: not due.
+    assert r.due(None, 30, now=1000.0) == (1000.0 + 30 * day, False)
+    assert r.due(None, 30, now=29 * day, logged_since=0.0) == (30 * day, False)
+    assert r.due(None, 30, now=31 * day, logged_since=0.0) == (30 * day, True)
+    # A review signed off counts from its period's end, not from the oldest read.
+    assert r.due(0.0, 30, now=31 * day, logged_since=20 * day) == (30 * day, True)
     assert r.due(0.0, 30, now=29 * day) == (30 * day, False)
     assert r.due(0.0, 30, now=31 * day) == (30 * day, True)

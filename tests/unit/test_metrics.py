@@ -269,11 +269,11 @@ def test_snapshot_exposition_has_each_figure_and_invents_none() -> None:
     assert value(got, "amk_access_review_due_timestamp_seconds") == 900.0
 
 
-def test_a_log_never_reviewed_is_overdue_with_no_due_date() -> None:
+def test_an_empty_log_is_not_overdue_and_has_no_due_date() -> None:
     snap = snapshot()
-    snap.review = ReviewDue(due_at=None, overdue=True)
+    snap.review = ReviewDue(due_at=None, overdue=False)
     got = exposition(snap)
-    assert value(got, "amk_access_review_overdue") == 1
+    assert value(got, "amk_access_review_overdue") == 0
     assert "amk_access_review_due_timestamp_seconds" not in got
 
 
