@@ -116,6 +116,7 @@ class AirDesk:
         h, _ = await self.executor.find_incident(cmd.incident_id)
         async with core.mailboxes.enter(cmd.incident_id):
             inc = h.incidents[cmd.incident_id]
+            reached: dict = {}  # a report that put the incident on scene (the KPIs)
             if isinstance(cmd, RequestAirAmbulance):
                 air_region = core.config.seed.air_region_for(inc.region)
                 if air_region is None:
@@ -137,6 +138,8 @@ class AirDesk:
                 if changed is None:  # known already, a repeat, or overtaken by a newer one
                     return Outcome(incident=inc)
                 new = changed
+                if isinstance(cmd, RecordAirMission):
+                    reached = air.on_scene_details(inc, new, cmd)
             out = Outcome(incident=new)
             a = alerts.find(new, alert_id)
             details = {
@@ -144,6 +147,7 @@ class AirDesk:
                 "alert_state": a.state.value,
                 "mission": a.mission_id,
                 "mission_state": a.mission_state.value if a.mission_state else "",
+                **reached,
             }
             await self.executor.commit(h.region, cmd, [new], out, details=details)
         core.log.info(

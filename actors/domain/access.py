@@ -118,10 +118,11 @@ class Decision:
     reason: str = ""  # break-glass: the stated reason
     regions: tuple[str, ...] = ()  # the regions acted on (narrowed for an empty list)
     unauthenticated: bool = False  # refused for want of an identity, not of a right
+    outside: tuple[str, ...] = ()  # refused: the regions the caller's centre does not serve
 
 
-def _refuse(message: str) -> Decision:
-    return Decision(False, "", message)
+def _refuse(message: str, outside: Sequence[str] = ()) -> Decision:
+    return Decision(False, "", message, outside=tuple(outside))
 
 
 @dataclass(frozen=True)
@@ -293,17 +294,21 @@ def _break_glass(
     where = ", ".join(outside)
     base = f"{where}: not served by centre {principal.centre or '(none)'} now"
     if not role.break_glass:
-        return _refuse(f"{base}; role {role.name} has no break-glass")
+        return _refuse(f"{base}; role {role.name} has no break-glass", outside)
     reason = reason.strip()
     if not reason:
         return _refuse(
             f"{base}; break-glass needs a stated reason (amk --break-glass REASON, the"
-            f" console's break-glass panel, or the {BREAK_GLASS_HEADER} header)"
+            f" console's break-glass panel, or the {BREAK_GLASS_HEADER} header)",
+            outside,
         )
     if len(reason) < MIN_REASON:
-        return _refuse(f"{base}; break-glass reason too short (at least {MIN_REASON} characters)")
+        return _refuse(
+            f"{base}; break-glass reason too short (at least {MIN_REASON} characters)", outside
+        )
     if now - principal.issued_at > window_s:
         return _refuse(
-            f"{base}; break-glass only within {int(window_s)} s of logging in: log in again"
+            f"{base}; break-glass only within {int(window_s)} s of logging in: log in again",
+            outside,
         )
     return Decision(True, "break-glass", reason=reason[:MAX_REASON], regions=regions)

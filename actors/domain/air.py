@@ -30,6 +30,7 @@ from actors.domain import air_mission_lifecycle as lifecycle
 from actors.domain import alert_lifecycle, alerts, decide, incident_lifecycle, unit_lifecycle
 from actors.domain.commands import OpenAirMission, RecordAirMission, WithdrawAirRequest
 from actors.domain.errors import InvalidArgumentError, PreconditionError
+from actors.domain.kpi import OCCURRED_AT, ON_SCENE_OF
 from actors.domain.model import (
     AirMission,
     AirMissionEvent,
@@ -233,6 +234,9 @@ INCIDENT_FOLLOWS: dict[AirMissionState, IncidentStatus] = {
     S.ON_SCENE: IncidentStatus.ON_SCENE,
     S.TRANSPORTING: IncidentStatus.TRANSPORTING,
     S.AT_HOSPITAL: IncidentStatus.AT_HOSPITAL,
+    # Completed only from the scene or the hospital: the aircraft reached the patient,
+    # even when the reports between were overtaken (only the newest need arrive).
+    S.COMPLETED: IncidentStatus.ON_SCENE,
 }
 _CHAIN = (
     IncidentStatus.DISPATCHED,
@@ -246,25 +250,49 @@ def incident_follows(inc: Incident) -> IncidentStatus:
     """The incident's status with its aircraft taken into account: an accepted or
     airborne mission dispatches it, the aircraft at the patient puts it on scene, and so
     on, only ever forward along the incident's own chain (a road unit may be further
-    on). A mission stood down before anything else was sent sets a dispatched incident
-    waiting again, as releasing its last road unit does. An ended incident stays ended
-    (a late report of a mission withdrawn too late)."""
+    on); a completed mission reached the patient, so at least on scene. A mission stood
+    down before anything else was sent sets a dispatched incident waiting again, as
+    releasing its last road unit does. An ended incident stays ended (a late report of a
+    mission withdrawn too late)."""
     status = inc.status
     if not incident_lifecycle.is_open(status):
         return status
-    busy = alerts.aircraft_busy(inc)
-    if not busy:
+    busy = {a.id for a in alerts.aircraft_busy(inc)}
+    reached = [
+        INCIDENT_FOLLOWS[a.mission_state]
+        for a in inc.alerts
+        if a.service is AIR
+        and a.mission_state is not None
+        and (a.id in busy or a.mission_state is S.COMPLETED)
+    ]
+    if not reached:
         if status is IncidentStatus.DISPATCHED and not inc.assigned_unit_ids:
             return decide.waiting_status(inc)
         return status
-    target = max(
-        (INCIDENT_FOLLOWS[a.mission_state] for a in busy if a.mission_state), key=_CHAIN.index
-    )
+    target = max(reached, key=_CHAIN.index)
     if status not in _CHAIN:  # received or triaged: dispatched first
         status = incident_lifecycle.transition(inc.id, status, IncidentStatus.DISPATCHED)
     while _CHAIN.index(status) < _CHAIN.index(target):
         status = incident_lifecycle.transition(inc.id, status, _CHAIN[_CHAIN.index(status) + 1])
     return status
+
+
+def on_scene_details(before: Incident, after: Incident, report: RecordAirMission) -> dict:
+    """What the journal entry of a report keeps for the on-scene figure: the incident
+    it put on scene, and when (``kpi.first_on_scene`` reads ``ON_SCENE_OF`` on any entry
+    it is given). Without it, an incident reached first by air would take its on-scene
+    time from a road unit's later status (its transport start, which writes the incident
+    where its arrival did not), or have none. The time is the report's state's: the
+    arrival itself when that report is the one that says on scene, else later than it
+    (the reports between were overtaken)."""
+    before_scene = before.status in (
+        IncidentStatus.RECEIVED,
+        IncidentStatus.TRIAGED,
+        IncidentStatus.DISPATCHED,
+    )
+    if not before_scene or after.status not in _CHAIN[1:]:
+        return {}
+    return {ON_SCENE_OF: after.id, OCCURRED_AT: report.state_at}
 
 
 # ---------------------------------------------------------------- withdrawal

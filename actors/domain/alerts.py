@@ -121,11 +121,22 @@ def phoned(
     reason: str = "",
 ) -> tuple[Incident, Alert]:
     """The alert to ``service`` given by phone (or radio): sent and acknowledged in one
-    step, by the person spoken with. Where no link to a fire or police centre or a
-    legevakt is configured, or it is down, the dispatcher still alerts them; the record
-    must then hold that it was done, when, and whom they told, as for an alert sent."""
+    step, by the person spoken with; one already sent and awaiting its answer (a link
+    that is down) is acknowledged by that person instead. Where no link to a fire or
+    police centre or a legevakt is configured, or it is down, the dispatcher still alerts
+    them; the record must then hold that it was done, when, and whom they told."""
     if not spoke_with.strip():
         raise InvalidArgumentError("phoned_to", "whom at the other centre you spoke with")
+    waiting = next(
+        (a for a in inc.alerts if a.service is service and a.state in alert_lifecycle.AWAITING),
+        None,
+    )
+    if waiting is not None:
+        # Sent through a link that is down (or silent): the phone call is its answer.
+        new = acknowledge(inc, waiting.id, spoke_with.strip(), now)
+        alert = find(new, waiting.id)
+        alert.note = alert.note or f"acknowledged by phone ({who})"
+        return new, alert
     new, alert = send(inc, service, BY_PHONE, who, now, reason)
     alert.state = alert_lifecycle.transition(alert.id, alert.state, AlertState.ACKNOWLEDGED)
     alert.acknowledged_at = now
@@ -211,14 +222,16 @@ def escalate(inc: Incident, alert_id: str, now: float, after_s: float) -> Incide
 
 def aircraft_busy(inc: Incident) -> list[Alert]:
     """The incident's air ambulance requests whose aircraft is committed to it, as last
-    reported by the AMK-LA (accepted, airborne, at the patient, carrying them) and not
-    withdrawn: for the incident, an aircraft on its way counts as a unit sent."""
+    reported by the AMK-LA (accepted, airborne, at the patient, carrying them): for the
+    incident, an aircraft on its way counts as a unit sent. A withdrawn request's
+    aircraft does not, unless it is at the patient: a withdrawal that came too late
+    (the aircraft had landed) leaves it working the incident."""
     return [
         a
         for a in inc.alerts
         if a.service is AlertService.AIR_AMBULANCE
-        and not a.withdrawn_at
         and a.mission_state in air_mission_lifecycle.AIRCRAFT_BUSY
+        and (not a.withdrawn_at or a.mission_state in air_mission_lifecycle.AT_PATIENT)
     ]
 
 
@@ -234,8 +247,8 @@ def air_holding(inc: Incident) -> str:
         unit = a.aircraft_unit_id or "the aircraft"
         if a.mission_state in air_mission_lifecycle.AT_PATIENT:
             return (
-                f"air ambulance {unit} is {state} (request {a.id}); the incident ends when "
-                "the aircraft is free again"
+                f"air ambulance {unit} is {state} (request {a.id}); the incident can be "
+                "closed once the aircraft is free again"
             )
         return f"air ambulance {unit} is {state} (request {a.id}); withdraw the request first"
     for a in inc.alerts:

@@ -118,7 +118,11 @@ ASSIGN = "AssignUnit"
 DIVERT, DIVERTED_TO = "DivertUnit", "diverted_to"  # dispatches the incident it names there
 UNIT_STATUS = "ChangeUnitStatus"
 INCIDENT_STATUS = "ChangeIncidentStatus"
-RELEVANT_COMMANDS: frozenset[str] = frozenset({ASSIGN, DIVERT, UNIT_STATUS, INCIDENT_STATUS})
+# An air ambulance's report that put the incident on scene says so (``ON_SCENE_OF``).
+AIR_REPORT = "RecordAirMission"
+RELEVANT_COMMANDS: frozenset[str] = frozenset(
+    {ASSIGN, DIVERT, UNIT_STATUS, INCIDENT_STATUS, AIR_REPORT}
+)
 
 # Set on a journal entry by a caller that looked up the command's stored result: the
 # incident's status after the command (see :func:`status_lookups_needed`).

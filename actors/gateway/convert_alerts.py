@@ -70,8 +70,20 @@ def send_alert(req: pb.SendAlertRequest, who: str) -> SendAlert:
         service=service,  # type: ignore[arg-type]
         reason=v.text(req.reason, "reason", limit=v.MAX_NOTE),
         who=who,
-        phoned_to=v.text(req.phoned_to, "phoned_to", limit=v.MAX_ID * 4).strip(),
+        phoned_to=_phoned_to(req.phoned_to),
     )
+
+
+PHONED_TO_MAX = 200
+
+
+def _phoned_to(text: str) -> str:
+    """Whom the dispatcher told by phone; blank only when not given at all (a field of
+    spaces is a mistake, not "use the link")."""
+    given = v.text(text, "phoned_to", limit=PHONED_TO_MAX)
+    if given and not given.strip():
+        raise InvalidArgumentError("phoned_to", "is blank: whom at the other centre you told")
+    return given.strip()
 
 
 def acknowledge_alert(req: pb.AcknowledgeAlertRequest, who: str) -> AcknowledgeAlert:

@@ -229,7 +229,7 @@ class Guard(grpc.aio.ServerInterceptor):
             err: AmkError = (
                 AuthenticationError(decision.message)
                 if decision.unauthenticated
-                else AccessDeniedError(decision.message + self._held_by(claims, target))
+                else AccessDeniedError(decision.message + self._held_by(claims, decision))
             )
             await abort(context, err)
         if target.narrow and decision.regions and rule is not None:
@@ -267,7 +267,7 @@ class Guard(grpc.aio.ServerInterceptor):
             break_glass_window_s=self.config.break_glass_window_s,
         )
 
-    def _held_by(self, claims: Claims, target: Target) -> str:
+    def _held_by(self, claims: Claims, decision: Decision) -> str:
         """For a refusal: the refused home regions of the caller's centre that another
         centre serves now (after a failover), and how they come back."""
         owners = self.gw.directory.owners
@@ -275,7 +275,7 @@ class Guard(grpc.aio.ServerInterceptor):
         held = [
             f"{region} is served by {owner.record.centre} now: a supervisor hands it back"
             f" with `amk handback region {region}`"
-            for region in target.regions
+            for region in decision.outside
             if region in home
             and (owner := owners.get(region)) is not None
             and owner.record.centre != claims.centre

@@ -158,6 +158,7 @@ def test_decision_matrix(method: str, role: str, region: str) -> None:
         # Break-glass widens regions, never roles.
         assert not plain.allowed and not glass.allowed and not stale.allowed
         assert role in plain.message
+        assert plain.outside == ()  # refused for the role, not for a region not served
         return
     spec = TABLE.roles[role]
     if rule.scope == "cluster" or spec.regions == "all":
@@ -177,6 +178,8 @@ def test_decision_matrix(method: str, role: str, region: str) -> None:
     assert not stale.allowed and "log in again" in stale.message
     short = ask(principal(role), "because")
     assert not short.allowed and "too short" in short.message
+    if rule.scope != "centre":  # the refusals name the regions not served, for the hint
+        assert plain.outside == stale.outside == short.outside == (region,)
 
 
 def test_an_empty_region_list_is_narrowed_to_the_callers_regions_never_all() -> None:

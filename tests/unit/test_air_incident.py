@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from actors.domain import air, alerts, decide
+from actors.domain import air, alerts, decide, kpi
 from actors.domain.errors import PreconditionError
 from actors.domain.model import AirMission, Incident, IncidentStatus, Unit
 from actors.domain.model import UnitStatus as U
@@ -107,9 +107,57 @@ def test_an_incident_is_not_closed_while_a_base_decides_or_an_aircraft_is_at_the
     with pytest.raises(PreconditionError, match="awaits the base's answer; withdraw it first"):
         decide.change_incident_status(inc, IS.CLOSED, T0 + 2)
     there, m, unit = flown(inc, mission, U.EN_ROUTE, U.ON_SCENE)
-    with pytest.raises(PreconditionError, match=r"inn-h01 is on_scene .*when the aircraft is free"):
+    with pytest.raises(
+        PreconditionError, match=r"inn-h01 is on_scene .*closed once the aircraft is free"
+    ):
         decide.change_incident_status(there, IS.CLOSED, T0 + 9)
     unit, m = air.aircraft_status(unit, m, U.AVAILABLE_MOBILE, "crew", T0 + 20)
     free = air.record_report(there, air.report_of(m), T0 + 21)
     assert free is not None and alerts.air_holding(free) == ""
     assert decide.change_incident_status(free, IS.CLOSED, T0 + 22).status is IS.CLOSED
+
+
+def test_a_withdrawal_too_late_leaves_the_aircraft_working_the_incident() -> None:
+    inc, alert_id, mission = requested()
+    on_way, m, unit = flown(inc, mission, U.EN_ROUTE)
+    withdrawn = air.withdraw(on_way, alert_id, "kari", "a road unit is nearer", T0 + 20)
+    assert withdrawn.status is IS.TRIAGED  # called off, as far as this side knows
+    # It had landed already: the AMK-LA's reports say so, and they count.
+    unit, m = air.aircraft_status(unit, m, U.ON_SCENE, "crew", T0 + 19)
+    there = air.record_report(withdrawn, air.report_of(m), T0 + 21)
+    assert there is not None and there.status is IS.ON_SCENE
+    with pytest.raises(PreconditionError, match="inn-h01 is on_scene"):
+        decide.change_incident_status(there, IS.CLOSED, T0 + 22)
+
+
+def test_a_completed_report_alone_still_says_the_aircraft_reached_the_patient() -> None:
+    inc, _, mission = requested()
+    m, unit = air.accept(mission, heli(), "Dr. Lege", "la", T0 + 3)
+    dispatched = air.record_report(inc, air.report_of(m), T0 + 4)
+    assert dispatched is not None and dispatched.status is IS.DISPATCHED
+    for status in (U.EN_ROUTE, U.ON_SCENE, U.AVAILABLE_MOBILE):
+        unit, m = air.aircraft_status(unit, m, status, "crew", T0 + 5)
+    done = air.record_report(dispatched, air.report_of(m), T0 + 6)  # the others never came
+    assert done is not None and done.status is IS.ON_SCENE  # not waiting again
+
+
+def test_the_report_that_puts_the_incident_on_scene_says_so_for_the_kpis() -> None:
+    inc, _, mission = requested()
+    m, unit = air.accept(mission, heli(), "Dr. Lege", "la", T0 + 3)
+    dispatched = air.record_report(inc, report := air.report_of(m), T0 + 4)
+    assert dispatched is not None and air.on_scene_details(inc, dispatched, report) == {}
+    unit, m = air.aircraft_status(unit, m, U.EN_ROUTE, "crew", T0 + 5)
+    unit, m = air.aircraft_status(unit, m, U.ON_SCENE, "crew", T0 + 600)
+    report = air.report_of(m)
+    there = air.record_report(dispatched, report, T0 + 601)
+    assert there is not None
+    details = air.on_scene_details(dispatched, there, report)
+    assert details == {kpi.ON_SCENE_OF: inc.id, kpi.OCCURRED_AT: T0 + 600}
+    # Read as the KPIs read the journal: the arrival by air is the incident's on scene.
+    entry = {"command": kpi.AIR_REPORT, "ids": [inc.id], "at": T0 + 601, **details}
+    later_road = {"command": "ChangeUnitStatus", "ids": [inc.id, "inn-a01"], "at": T0 + 900}
+    assert kpi.first_on_scene([later_road, entry])[inc.id] == T0 + 600
+    # Already on scene by road: the aircraft's report puts nothing on scene.
+    ahead = decide._copy(dispatched)
+    ahead.status = IS.ON_SCENE
+    assert air.on_scene_details(ahead, air.record_report(ahead, report, T0 + 601), report) == {}

@@ -227,6 +227,14 @@ def test_an_alert_given_by_phone_is_sent_and_acknowledged_at_once() -> None:
         alerts.phoned(incident(status=IncidentStatus.CLOSED), FIRE, "110 Oslo", "kari", T0)
 
 
+def test_an_alert_sent_through_a_link_that_is_down_is_acknowledged_by_phone() -> None:
+    sent, alert = alerts.send(incident(), FIRE, "110:oslo", "kari", T0)
+    told, same = alerts.phoned(sent, FIRE, "110 Oslo, operator 4", "ola", T0 + 90)
+    assert (same.id, same.state, same.recipient) == (alert.id, S.ACKNOWLEDGED, "110:oslo")
+    assert (same.acknowledged_at, same.acknowledged_by) == (T0 + 90, "110 Oslo, operator 4")
+    assert "by phone" in same.note and len(told.alerts) == 1
+
+
 def test_one_open_alert_per_service_and_none_on_a_closed_incident() -> None:
     sent, _ = alerts.send(incident(), FIRE, "110", "kari", T0)
     with pytest.raises(PreconditionError, match="a1 to 110 is sent"):
