@@ -24,6 +24,8 @@ def test_each_process_has_its_own_file_in_the_state_folder(tmp_path: Path) -> No
 
 def test_json_lines_in_the_file_and_readable_lines_on_stderr(tmp_path: Path, capsys) -> None:
     path = logs.process_log(tmp_path, "centre", "oslo")
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
     try:
         logs.configure("info", json_file=path)
         structlog.contextvars.bind_contextvars(centre="oslo")
@@ -54,6 +56,10 @@ def test_json_lines_in_the_file_and_readable_lines_on_stderr(tmp_path: Path, cap
         assert [(h.maxBytes, h.backupCount) for h in rotating] == [
             (logs.ROTATE_BYTES, logs.ROTATE_KEEP)
         ]
-    finally:
+    finally:  # as it was: other tests read structlog's default output
         structlog.contextvars.clear_contextvars()
-        logs.configure("warning")  # as the CLI leaves it: stderr only
+        structlog.reset_defaults()
+        for handler in root.handlers:
+            handler.close()
+        root.handlers[:] = handlers
+        root.setLevel(level)
