@@ -29,7 +29,7 @@ from actors.centre.core import CentreCore
 from actors.centre.executor import Executor
 from actors.centre.prenotifying import PreNotifier
 from actors.centre.region_host import Record, RegionHost
-from actors.domain import calls, cpr_guidance, decide, kpi, prenotify
+from actors.domain import calls, cpr_guidance, decide, eido, kpi, prenotify
 from actors.domain.commands import (
     AbandonCall,
     AbortAirMission,
@@ -144,6 +144,14 @@ class Dispatcher:
         log = self.core.log
         if isinstance(cmd, CreateIncident):
             self._area_region(region, "region")
+            if cmd.source_id and (
+                there := eido.already_open(host.incidents.values(), cmd.source_id)
+            ):
+                raise PreconditionError(
+                    there.id,
+                    f"EIDO incident {cmd.source_id} is open here already as {there.id}:"
+                    " add what is new to it (a note, a new place) instead of a second incident",
+                )
             records: list[Record] = []
             call = None
             if cmd.call_id:  # answered here, or by a partner (then read again)

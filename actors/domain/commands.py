@@ -41,6 +41,7 @@ class CreateIncident:
     notes: str = ""
     who: str = "console"
     call_id: str = ""  # the answered call this incident comes from (completes it)
+    source_id: str = ""  # imported: the EIDO document's incident id (one open copy only)
     fingerprint: str = ""  # the API request it came from (see IDEMPOTENCY)
     by_centre: str = ""  # with call_id: the creator's centre (calls.answered_here)
 

@@ -167,7 +167,7 @@ class HandoverRpcs:
         imported, warnings = eido.import_incident(doc, region=region)
         notes = "\n".join(f"[{a or 'unknown'}] {t}" for t, a, _ in imported.notes)
         if imported.source_id:
-            notes = f"Imported from EIDO incident {imported.source_id}\n{notes}".strip()
+            notes = f"{eido.import_note(imported.source_id)}\n{notes}".strip()
         if imported.criteria_code:
             table.lookup(imported.criteria_code)
         cmd = CreateIncident(
@@ -182,6 +182,7 @@ class HandoverRpcs:
             criteria_code=imported.criteria_code,
             notes=notes[: v.MAX_NOTE],
             who=current_identity.get(),
+            source_id=imported.source_id,
         )
         out = await self.gw.router.route(region, cmd, context)
         return cpb.ImportIncidentResponse(

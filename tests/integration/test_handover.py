@@ -310,8 +310,11 @@ async def test_eido_export_validates_and_import_export_round_trips(cluster, stub
     validate(doc)
     owning = [a for a in doc["agencyComponent"] if a.get("incidentOwningAgencyIndicator")]
     assert len(owning) == 1 and owning[0]["$id"] in {f"amk.{before}", f"amk.{after}"}
+    imported_rid = rid()
     imported = await coord.ImportIncident(
-        cpb.ImportIncidentRequest(request_id=rid(), region="vestre-viken", json=json.dumps(doc)),
+        cpb.ImportIncidentRequest(
+            request_id=imported_rid, region="vestre-viken", json=json.dumps(doc)
+        ),
         timeout=10,
     )
     new = imported.incident
@@ -323,6 +326,25 @@ async def test_eido_export_validates_and_import_export_round_trips(cluster, stub
     )
     assert abs(new.position.lat - inc.position.lat) < 1e-6
     assert any("Man collapsed" in n.text for n in new.notes)
+    # The same document imported again: refused while the first copy is open, naming it
+    # (a second incident for one patient would get units of its own); a retry of the
+    # first request still answers with its incident.
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await coord.ImportIncident(
+            cpb.ImportIncidentRequest(
+                request_id=rid(), region="vestre-viken", json=json.dumps(doc)
+            ),
+            timeout=10,
+        )
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert f"open here already as {new.id}" in (err.value.details() or "")
+    retried = await coord.ImportIncident(
+        cpb.ImportIncidentRequest(
+            request_id=imported_rid, region="vestre-viken", json=json.dumps(doc)
+        ),
+        timeout=10,
+    )
+    assert retried.incident.id == new.id
     again = json.loads(
         (await coord.ExportIncident(cpb.ExportIncidentRequest(incident_id=new.id), timeout=10)).json
     )

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from actors.domain.eido import import_incident
+from actors.domain.eido import already_open, import_incident, import_note
 from actors.domain.errors import InvalidArgumentError
-from actors.domain.model import Position, Urgency
+from actors.domain.model import Incident, IncidentStatus, Note, Position, Urgency
 from tests.unit.eido_samples import (
     AGENCY,
     DELETE,
@@ -324,3 +324,18 @@ def test_bad_documents_raise_naming_the_field(
     with pytest.raises(InvalidArgumentError) as err:
         import_incident(doc, region="oslo")
     assert err.value.field == field, str(err.value)
+
+
+def test_a_document_open_here_already_is_found_by_its_id() -> None:
+    def imported(ident: str, source: str, status: IncidentStatus) -> Incident:
+        note = Note(f"{import_note(source)}\n[AMK Vest] Man collapsed", "kari", 1.0)
+        return Incident(ident, "oslo", status, Position(59.9, 10.7), 1.0, 1.0, notes=[note])
+
+    first = imported("OSL-000007", "urn:emergency:uid:incidentid:abc", IncidentStatus.TRIAGED)
+    closed = imported("OSL-000003", "urn:emergency:uid:incidentid:old", IncidentStatus.CLOSED)
+    typed = Incident("OSL-000009", "oslo", IncidentStatus.RECEIVED, Position(59.9, 10.7), 1.0, 1.0)
+    typed.notes.append(Note(f"see {import_note('urn:emergency:uid:incidentid:abc')}", "ola", 2.0))
+    incidents = [closed, typed, first]
+    assert already_open(incidents, "urn:emergency:uid:incidentid:abc") is first
+    assert already_open(incidents, "urn:emergency:uid:incidentid:old") is None  # closed
+    assert already_open(incidents, "urn:emergency:uid:incidentid:ab") is None  # a prefix

@@ -23,7 +23,13 @@ from actors.domain.eido.pidf import (
     SRS_3D,
     UOM_METRE,
 )
-from actors.domain.eido.reader import NOT_CARRIED, ImportedIncident, import_incident
+from actors.domain.eido.reader import (
+    NOT_CARRIED,
+    ImportedIncident,
+    already_open,
+    import_incident,
+    import_note,
+)
 from actors.domain.eido.vocabulary import (
     AGENCY_ROLES,
     AGENCY_TYPE,
@@ -73,7 +79,9 @@ __all__ = [
     "UNIT_STATUS_COMMON",
     "UOM_METRE",
     "ImportedIncident",
+    "already_open",
     "export_incident",
     "import_incident",
+    "import_note",
     "incident_tracking_id",
 ]

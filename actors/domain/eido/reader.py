@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from actors.domain import validation
+from actors.domain import incident_lifecycle, validation
 from actors.domain.eido.extension import read_extension, read_urgency_history
 from actors.domain.eido.fields import (
     component_index,
@@ -29,7 +30,7 @@ from actors.domain.eido.formats import clean_text, jcard_name, number_from_uri, 
 from actors.domain.eido.pidf import parse_pidf
 from actors.domain.eido.vocabulary import EIDO_VERSION
 from actors.domain.errors import InvalidArgumentError
-from actors.domain.model import IncidentStatus, Position, Urgency, UrgencyChange
+from actors.domain.model import Incident, IncidentStatus, Position, Urgency, UrgencyChange
 from actors.domain.triage import CODE_RE, LEVELS
 
 # Components import does not carry: (document key, what it is).
@@ -410,3 +411,25 @@ def _warn_not_carried(
         warnings.append("eido.dispatchComponent: dispatch records not carried")
     if incident.get("dispositionComponent"):
         warnings.append(f"{inc_path}.dispositionComponent: dispositions not carried")
+
+
+def import_note(source_id: str) -> str:
+    """The first line of an imported incident's first note: where it came from. It is
+    also how a second import of the same document is found (:func:`already_open`)."""
+    return f"Imported from EIDO incident {source_id}"
+
+
+def already_open(incidents: Iterable[Incident], source_id: str) -> Incident | None:
+    """The open incident already imported from ``source_id``, if any. A document sent
+    again (a retry by hand, the sending AMK's update) must not become a second incident
+    for one patient, each with its own units; the dispatcher adds what is new to the
+    first. A closed one does not count: the same incident may be handed over again."""
+    first_line = import_note(source_id)
+    for inc in incidents:
+        if (
+            inc.notes
+            and incident_lifecycle.is_open(inc.status)
+            and inc.notes[0].text.split("\n", 1)[0] == first_line
+        ):
+            return inc
+    return None
