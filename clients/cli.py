@@ -319,7 +319,12 @@ def build_parser() -> argparse.ArgumentParser:
         commands, "up", cmd_up, "start etcd, Ray, the centres and the gateways", parents=()
     )
     up.add_argument("--config", metavar="PATH", type=Path, help="settings file (TOML)")
-    up.add_argument("--home", metavar="DIR", type=Path, help="state folder (default: ./.amk)")
+    up.add_argument(
+        "--home",
+        metavar="DIR",
+        type=Path,
+        help="state folder (default: the nearest .amk here or above, else ./.amk)",
+    )
     up.add_argument(
         "--etcd",
         metavar="HOST:PORT,...",

@@ -5,7 +5,7 @@ ordered backups, the fleet, hospitals, airports; default ``cluster/seed/helse_so
 and the **deployment settings** (etcd endpoints, Ray address, gateways, lease TTL, the
 state folder), from an optional TOML file with environment overrides:
 
-- ``AMK_HOME``     state folder (default ``./.amk``): etcd data, logs
+- ``AMK_HOME``     state folder (default: the nearest ``.amk`` here or above): data, logs
 - ``AMK_GATEWAY``  comma-separated gateway addresses (default ``127.0.0.1:50051,50052``:
   two gateways, so a console carries on when one dies)
 - ``AMK_ETCD``     comma-separated etcd endpoints; unset = start an embedded etcd
@@ -31,6 +31,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cluster.errors import ConfigError
+from cluster.home import state_folder
 from cluster.seed_model import (  # the seed's data model (Seed is also read from here)
     Seed,
     _Strict,
@@ -67,7 +68,7 @@ class RetryPolicy(_Strict):
 
 
 def _default_home() -> Path:
-    return Path(os.environ.get("AMK_HOME", ".amk")).resolve()
+    return state_folder()
 
 
 def _split(value: str | None) -> list[str]:

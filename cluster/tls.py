@@ -29,6 +29,7 @@ import grpc
 
 from cluster.config import ClusterConfig
 from cluster.errors import ConfigError
+from cluster.home import state_folder
 from cluster.pki import CONSOLE_CN, SERVICE_CN, TlsFiles
 
 __all__ = [
@@ -114,13 +115,14 @@ def client_identity(
     """A client's identity: ``{pki}/ca.crt`` and ``{pki}/{name}.crt|.key``.
 
     Defaults from the environment: ``AMK_INSECURE`` (None: plaintext), ``AMK_PKI``
-    (else ``$AMK_HOME/pki``, else ``./.amk/pki``: the state folder ``amk up`` uses),
+    (else the state folder's ``pki``, ``cluster.home.state_folder``: ``$AMK_HOME``, else
+    the nearest ``.amk`` here or above),
     ``AMK_TLS_NAME`` (else ``console``; a crew's is ``crew-{unit}``, see ``amk cert``).
     """
     env = os.environ if env is None else env
     if insecure if insecure is not None else env_insecure(env):
         return None
-    folder = Path(pki or env.get(PKI_ENV) or Path(env.get("AMK_HOME") or ".amk") / "pki")
+    folder = Path(pki or env.get(PKI_ENV) or state_folder(dict(env)) / "pki")
     return files_in(folder.resolve(), name or env.get(TLS_NAME_ENV) or CONSOLE_NAME)
 
 

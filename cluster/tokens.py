@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from cluster.errors import AuthenticationError, ConfigError
+from cluster.home import state_folder
 
 if TYPE_CHECKING:
     from cluster.config import ClusterConfig
@@ -318,11 +319,11 @@ TOKEN_ENV = "AMK_TOKEN"
 
 def default_token() -> str | None:
     """The bearer token a client sends: ``$AMK_TOKEN``, else the file ``amk login`` wrote
-    in the state folder (``$AMK_HOME`` or ``./.amk``), else None (a gateway with auth on
-    then answers UNAUTHENTICATED, and the CLI says to run ``amk login``)."""
+    in the state folder (``$AMK_HOME``, else the nearest ``.amk``), else None (a gateway
+    with auth on then answers UNAUTHENTICATED, and the CLI says to run ``amk login``)."""
     if token := os.environ.get(TOKEN_ENV, "").strip():
         return token
     try:
-        return token_path(Path(os.environ.get("AMK_HOME", ".amk"))).read_text().strip() or None
+        return token_path(state_folder()).read_text().strip() or None
     except OSError:
         return None

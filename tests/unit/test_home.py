@@ -1,0 +1,25 @@
+"""Where the state folder is found when nothing names it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cluster.home import state_folder
+
+pytestmark = pytest.mark.timeout(30)
+
+
+def test_the_nearest_state_folder_here_or_above_else_here(tmp_path: Path) -> None:
+    checkout = tmp_path / "checkout"
+    docs = checkout / "docs" / "ops"
+    docs.mkdir(parents=True)
+    assert state_folder({}, docs) == docs / ".amk"  # none anywhere: here, made by amk up
+    (checkout / ".amk").mkdir()
+    assert state_folder({}, docs) == checkout / ".amk"  # a command run from docs/ops
+    assert state_folder({}, checkout) == checkout / ".amk"
+    (checkout / "docs" / ".amk").write_text("not a folder")
+    assert state_folder({}, docs) == checkout / ".amk"
+    given = tmp_path / "elsewhere"
+    assert state_folder({"AMK_HOME": str(given)}, docs) == given  # named: as named
