@@ -76,7 +76,13 @@ FOLLOWS_UNIT: dict[U, S] = {
 def transition(mission_id: str, current: S, requested: S) -> S:
     """The new state, or IllegalTransitionError."""
     if requested not in TRANSITIONS[current]:
-        raise IllegalTransitionError("air mission", mission_id, current.value, requested.value)
+        raise IllegalTransitionError(
+            "air mission",
+            mission_id,
+            current.value,
+            requested.value,
+            (s.value for s in TRANSITIONS[current]),
+        )
     return requested
 
 

@@ -46,5 +46,11 @@ AWAITING: frozenset[S] = frozenset({S.SENT, S.ESCALATED})
 def transition(alert_id: str, current: S, requested: S) -> S:
     """The new state, or IllegalTransitionError."""
     if requested not in TRANSITIONS[current]:
-        raise IllegalTransitionError("alert", alert_id, current.value, requested.value)
+        raise IllegalTransitionError(
+            "alert",
+            alert_id,
+            current.value,
+            requested.value,
+            (s.value for s in TRANSITIONS[current]),
+        )
     return requested

@@ -38,7 +38,9 @@ _URGENCY_RANK = {Urgency.AKUTT: 0, Urgency.HASTER: 1, Urgency.VANLIG: 2, None: 3
 
 def transition(call_id: str, current: CallStatus, requested: CallStatus) -> CallStatus:
     if requested not in TRANSITIONS[current]:
-        raise IllegalTransitionError("call", call_id, current.value, requested.value)
+        raise IllegalTransitionError(
+            "call", call_id, current.value, requested.value, (s.value for s in TRANSITIONS[current])
+        )
     return requested
 
 

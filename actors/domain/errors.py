@@ -6,6 +6,8 @@ module with no I/O), and are mapped to gRPC status codes in ``actors/gateway/sta
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from cluster.errors import AmkError
 
 
@@ -36,8 +38,19 @@ class IllegalTransitionError(AmkError):
 
     component = "lifecycle"
 
-    def __init__(self, kind: str, entity_id: str, current: str, requested: str) -> None:
-        super().__init__(f"{kind} {entity_id}: cannot go from {current} to {requested}")
+    def __init__(
+        self,
+        kind: str,
+        entity_id: str,
+        current: str,
+        requested: str,
+        allowed: Iterable[str] = (),
+    ) -> None:
+        # What may follow, so that a dispatcher refused "on_scene -> available_at_station"
+        # reads that available_mobile is the step (the crew is not at the station yet).
+        nexts = sorted(allowed)
+        then = f" (from {current}: {', '.join(nexts)})" if nexts else f" ({current} is final)"
+        super().__init__(f"{kind} {entity_id}: cannot go from {current} to {requested}{then}")
         self.kind = kind
         self.entity_id = entity_id
         self.current = current

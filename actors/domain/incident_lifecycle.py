@@ -54,7 +54,13 @@ FOLLOWS_UNIT: dict[str, S] = {
 def transition(incident_id: str, current: S, requested: S) -> S:
     """The new status, or IllegalTransitionError."""
     if requested not in TRANSITIONS[current]:
-        raise IllegalTransitionError("incident", incident_id, current.value, requested.value)
+        raise IllegalTransitionError(
+            "incident",
+            incident_id,
+            current.value,
+            requested.value,
+            (s.value for s in TRANSITIONS[current]),
+        )
     return requested
 
 

@@ -30,7 +30,9 @@ TRANSITIONS: dict[S, frozenset[S]] = {
 def transition(unit_id: str, current: S, requested: S) -> S:
     """The new status, or IllegalTransitionError."""
     if requested not in TRANSITIONS[current]:
-        raise IllegalTransitionError("unit", unit_id, current.value, requested.value)
+        raise IllegalTransitionError(
+            "unit", unit_id, current.value, requested.value, (s.value for s in TRANSITIONS[current])
+        )
     return requested
 
 

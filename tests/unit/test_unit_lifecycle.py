@@ -61,6 +61,14 @@ def test_forbidden_transition_raises(pair: tuple[S, S]) -> None:
     err = info.value
     assert (err.kind, err.entity_id) == ("unit", "osl-a11")
     assert (err.current, err.requested) == (current.value, requested.value)
+    # The refusal says what may follow instead.
+    nexts = sorted(s.value for s in lc.TRANSITIONS[current])
+    assert str(err).endswith(f"(from {current.value}: {', '.join(nexts)})"), str(err)
+
+
+def test_a_refused_step_names_the_allowed_one() -> None:
+    with pytest.raises(IllegalTransitionError, match=r"\(from on_scene: .*available_mobile"):
+        lc.transition("osl-a11", S.ON_SCENE, S.AVAILABLE_AT_STATION)
 
 
 def test_assigned_is_never_entered_by_a_status_change() -> None:
