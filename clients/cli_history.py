@@ -122,6 +122,10 @@ def board_at_view(board: pb.BoardAt) -> RenderableType:
         working = u.incident_id or u.air_mission_id or "-"
         units.add_row(u.id, u.call_sign, u.region, unit_status_text(u.status), working)
     note = Text(f"rebuilt from {board.versions} record versions (journal, live and archived)")
+    if not board.owners:
+        # No region had an owner then: the moment is before this cluster's history
+        # begins (or after a retention took it), not a quiet board.
+        note.append("; no region had an owner then: nothing is recorded that early", style="yellow")
     return Group(owners, incidents, units, note)
 
 

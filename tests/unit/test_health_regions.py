@@ -383,3 +383,13 @@ def test_amk_board_at_narrows_the_answer_and_asks_no_board_for_an_unknown_id(
     with pytest.raises(HealthRegionError, match="helse-atlantis"):
         run("helse-atlantis")
     assert client.boards_asked == 2  # refused before the board was rebuilt
+
+
+def test_a_board_from_before_the_history_says_nothing_is_recorded_that_early() -> None:
+    from clients.cli_history import board_at_view
+
+    empty = text_of(board_at_view(pb.BoardAt(versions=0)))
+    assert "nothing is recorded that early" in empty
+    owner = pb.RegionOwnerAt(region="oslo", centre="oslo", fencing_token=7)
+    held = text_of(board_at_view(pb.BoardAt(versions=40, owners=[owner])))
+    assert "rebuilt from 40 record versions" in held and "that early" not in held
