@@ -504,6 +504,13 @@ def parse_since(text: str) -> float:
     return when.timestamp()
 
 
+def kpi_since(text: str) -> float | None:
+    """``amk kpi --since``: what :func:`parse_since` takes, or ``all`` (None: everything
+    recorded). Not the default: everything grows with every day archived, and the
+    gateway that answers holds every call and stream while it decodes it."""
+    return None if text.strip().lower() == "all" else parse_since(text)
+
+
 def parse_at(text: str, now: datetime | None = None) -> float:
     """When something happened: ``14:32`` (local time: today, or yesterday when that is
     still to come, as for a report from before midnight typed after it), or what
@@ -557,9 +564,11 @@ def add_kpi_command(
     kpi.add_argument(
         "--since",
         metavar="WHEN",
-        type=parse_since,
+        type=kpi_since,
+        default="24h",
         help="only calls and incidents that started since then: 30m, 24h, 7d or an ISO "
-        "time (default: everything recorded)",
+        "time (default: 24h, as the web console's panel), or 'all' for everything recorded "
+        "(reads every archived incident and call: slow after months of service)",
     )
     kpi.add_argument(
         "--plot", metavar="FILE.svg", type=Path, help="also draw the figures as an SVG picture"

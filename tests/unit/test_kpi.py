@@ -391,7 +391,9 @@ def test_command_line(tmp_path, capsys):
         ["kpi", "--region", "oslo", "--region", "innlandet", "--plot", str(tmp_path / "k.svg")]
     )
     assert args.handler is ckpi.cmd_kpi and args.region == ["oslo", "innlandet"]
-    assert args.since is None
+    # The last 24 hours unless asked (everything grows with every day archived).
+    assert abs(args.since - (ckpi.parse_since("0m") - 86400)) < 5
+    assert parser().parse_args(["kpi", "--since", "all"]).since is None
 
     class Ctx:
         def __init__(self, args):
