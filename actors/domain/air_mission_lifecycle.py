@@ -36,7 +36,7 @@ An illegal change raises :class:`IllegalTransitionError`; nothing is ignored.
 
 from __future__ import annotations
 
-from actors.domain.errors import IllegalTransitionError
+from actors.domain.errors import checked_step
 from actors.domain.model import AirMissionState as S
 from actors.domain.model import UnitStatus as U
 
@@ -75,15 +75,7 @@ FOLLOWS_UNIT: dict[U, S] = {
 
 def transition(mission_id: str, current: S, requested: S) -> S:
     """The new state, or IllegalTransitionError."""
-    if requested not in TRANSITIONS[current]:
-        raise IllegalTransitionError(
-            "air mission",
-            mission_id,
-            current.value,
-            requested.value,
-            (s.value for s in TRANSITIONS[current]),
-        )
-    return requested
+    return checked_step("air mission", mission_id, TRANSITIONS, current, requested)
 
 
 def is_open(state: S) -> bool:

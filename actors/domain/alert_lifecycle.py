@@ -26,7 +26,7 @@ silently ignored.
 
 from __future__ import annotations
 
-from actors.domain.errors import IllegalTransitionError
+from actors.domain.errors import checked_step
 from actors.domain.model import AlertState as S
 
 TRANSITIONS: dict[S, frozenset[S]] = {
@@ -45,12 +45,4 @@ AWAITING: frozenset[S] = frozenset({S.SENT, S.ESCALATED})
 
 def transition(alert_id: str, current: S, requested: S) -> S:
     """The new state, or IllegalTransitionError."""
-    if requested not in TRANSITIONS[current]:
-        raise IllegalTransitionError(
-            "alert",
-            alert_id,
-            current.value,
-            requested.value,
-            (s.value for s in TRANSITIONS[current]),
-        )
-    return requested
+    return checked_step("alert", alert_id, TRANSITIONS, current, requested)

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from actors.domain.enums import CallOutcome
-from actors.domain.errors import IllegalTransitionError, InvalidArgumentError, PreconditionError
+from actors.domain.errors import InvalidArgumentError, PreconditionError, checked_step
 from actors.domain.model import Call, CallStatus, Position, Urgency
 from actors.domain.municipality import locate, match
 
@@ -37,11 +37,7 @@ _URGENCY_RANK = {Urgency.AKUTT: 0, Urgency.HASTER: 1, Urgency.VANLIG: 2, None: 3
 
 
 def transition(call_id: str, current: CallStatus, requested: CallStatus) -> CallStatus:
-    if requested not in TRANSITIONS[current]:
-        raise IllegalTransitionError(
-            "call", call_id, current.value, requested.value, (s.value for s in TRANSITIONS[current])
-        )
-    return requested
+    return checked_step("call", call_id, TRANSITIONS, current, requested)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,9 @@ module with no I/O), and are mapped to gRPC status codes in ``actors/gateway/sta
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
+from enum import Enum
+from typing import TypeVar
 
 from cluster.errors import AmkError
 
@@ -55,6 +57,22 @@ class IllegalTransitionError(AmkError):
         self.entity_id = entity_id
         self.current = current
         self.requested = requested
+
+
+E = TypeVar("E", bound=Enum)
+
+
+def checked_step(
+    kind: str, entity_id: str, table: Mapping[E, Collection[E]], current: E, requested: E
+) -> E:
+    """``requested`` when the lifecycle ``table`` allows it from ``current``; else an
+    :class:`IllegalTransitionError` naming the steps that may follow. Each lifecycle
+    module keeps its own table and its ``transition``; this is their one check."""
+    if requested not in table[current]:
+        raise IllegalTransitionError(
+            kind, entity_id, current.value, requested.value, (s.value for s in table[current])
+        )
+    return requested
 
 
 class PreconditionError(AmkError):

@@ -24,7 +24,7 @@ silently ignored.
 
 from __future__ import annotations
 
-from actors.domain.errors import IllegalTransitionError
+from actors.domain.errors import checked_step
 from actors.domain.model import IncidentStatus as S
 
 TRANSITIONS: dict[S, frozenset[S]] = {
@@ -53,15 +53,7 @@ FOLLOWS_UNIT: dict[str, S] = {
 
 def transition(incident_id: str, current: S, requested: S) -> S:
     """The new status, or IllegalTransitionError."""
-    if requested not in TRANSITIONS[current]:
-        raise IllegalTransitionError(
-            "incident",
-            incident_id,
-            current.value,
-            requested.value,
-            (s.value for s in TRANSITIONS[current]),
-        )
-    return requested
+    return checked_step("incident", incident_id, TRANSITIONS, current, requested)
 
 
 def is_open(status: S) -> bool:

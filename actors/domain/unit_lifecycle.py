@@ -9,7 +9,7 @@ transporting (patient treated on scene or not found): that also ends its assignm
 
 from __future__ import annotations
 
-from actors.domain.errors import IllegalTransitionError
+from actors.domain.errors import checked_step
 from actors.domain.model import UnitStatus as S
 
 AVAILABLE: frozenset[S] = frozenset({S.AVAILABLE_AT_STATION, S.AVAILABLE_MOBILE})
@@ -29,11 +29,7 @@ TRANSITIONS: dict[S, frozenset[S]] = {
 
 def transition(unit_id: str, current: S, requested: S) -> S:
     """The new status, or IllegalTransitionError."""
-    if requested not in TRANSITIONS[current]:
-        raise IllegalTransitionError(
-            "unit", unit_id, current.value, requested.value, (s.value for s in TRANSITIONS[current])
-        )
-    return requested
+    return checked_step("unit", unit_id, TRANSITIONS, current, requested)
 
 
 def ends_assignment(current: S, new: S) -> bool:
