@@ -32,7 +32,12 @@ and it drops its regions, but a backup takes them over needlessly. So:
 - the deadline follows the machine (:class:`AdaptiveDeadline`): a multiple of the
   recent answers' p99, between a floor (fast detection on a quiet machine) and a cap
   (detection still well before the lease would expire);
-- one suspicion per hang: the counter re-arms only when the centre answers again.
+- one suspicion per hang: the counter re-arms only when the centre answers again;
+- and none before an instance's first answer: a centre still starting on a busy machine
+  missed pings before the probe knew its process (so the starvation rule could not
+  excuse it) and lost its region at start-up (seen in a new user's ``./dev up`` beside a
+  test suite: ``hang_evidence on_this_host=false``); one that hangs before it ever
+  answers is ended by its lease.
 
 The probe never restarts or kills the centre: a hung process may wake up, find its
 lease gone and rejoin as a standby; whether a centre is restarted is the crash path's
@@ -85,7 +90,9 @@ class MissCounter:
     after its deadline is neither counted nor does it reset the run.
     """
 
-    def __init__(self, misses: int, late_s: float, starved_max: int = 3) -> None:
+    def __init__(
+        self, misses: int, late_s: float, starved_max: int = 3, *, armed: bool = True
+    ) -> None:
         if misses < 1:
             raise ValueError("misses must be at least 1")
         self.misses = misses
@@ -93,7 +100,8 @@ class MissCounter:
         self.starved_max = starved_max  # starved misses excused in a row, at most
         self.run = 0  # consecutive misses counted
         self.starved_run = 0  # consecutive misses excused as starvation
-        self.armed = True
+        # Unarmed: nothing is suspected before the first answer (see LivenessProbe).
+        self.armed = armed
         self.ignored = 0  # misses not counted (supervisor stalls, machine stalls, starved)
 
     def answered(self) -> None:
@@ -205,8 +213,14 @@ class LivenessProbe:
         self.deadline = deadline
         self.misses = misses  # counted / ignored_late / ignored_unwitnessed, all centres
         self.on_suspect = on_suspect
+        # Armed by the instance's first answer, not before: a centre still starting (its
+        # heap settled, its regions loaded, on a machine whose cores are busy) misses
+        # pings before the probe knows its process, so the starvation check cannot
+        # excuse it, and it was taken for hung and lost its region at start-up. One that
+        # hangs before it ever answers is ended by its lease (lease_ttl_s), as before
+        # the probe existed.
         self.counter = MissCounter(
-            config.probe_misses, config.probe_late_s, config.probe_starved_max
+            config.probe_misses, config.probe_late_s, config.probe_starved_max, armed=False
         )
         self.tokens: dict[str, int] = {}
         self.pid = 0  # the centre's process, when its answers say it runs on this host

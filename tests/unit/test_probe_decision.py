@@ -69,6 +69,13 @@ def test_a_supervisor_stall_alone_never_suspects() -> None:
     assert not any(c.missed(1.0) for _ in range(100))
 
 
+def test_an_instance_that_never_answered_is_not_suspected_until_it_does() -> None:
+    c = MissCounter(2, LATE_S, armed=False)  # as the probe starts it: a centre starting
+    assert not any(c.missed(ON_TIME) for _ in range(10))
+    c.answered()
+    assert not c.missed(ON_TIME) and c.missed(ON_TIME)  # then as any other
+
+
 def test_k_below_one_is_refused() -> None:
     with pytest.raises(ValueError):
         MissCounter(0, LATE_S)
