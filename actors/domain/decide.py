@@ -88,12 +88,14 @@ def change_incident_status(inc: Incident, status: IncidentStatus, now: float) ->
     so is closing while an air ambulance request is live (``alerts.air_holding``)."""
     if status is IncidentStatus.DISPATCHED:
         raise PreconditionError(inc.id, "an incident becomes dispatched by assigning a unit")
+    if status in incident_lifecycle.TERMINAL and (held := alerts.air_holding(inc)):
+        # Before the lifecycle's refusal: "on_scene cannot be cancelled (closed is
+        # allowed)" would send the dispatcher to a close that is refused in turn.
+        raise PreconditionError(inc.id, held)
     new_status = incident_lifecycle.transition(inc.id, inc.status, status)
     if new_status in incident_lifecycle.TERMINAL and inc.assigned_unit_ids:
         units = ", ".join(inc.assigned_unit_ids)
         raise PreconditionError(inc.id, f"units still assigned ({units}); release them first")
-    if new_status in incident_lifecycle.TERMINAL and (held := alerts.air_holding(inc)):
-        raise PreconditionError(inc.id, held)
     new = _copy(inc)
     new.status = new_status
     new.updated_at = now
