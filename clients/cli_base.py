@@ -42,13 +42,28 @@ def exit_code_for(code: grpc.StatusCode) -> int:
 # ---------------------------------------------------------------- running a command
 
 
+#: Columns for tables written to a pipe or a file (no terminal to ask, no $COLUMNS): at
+#: rich's 80 the cluster status squeezed its Alive and PID columns to nothing, so a dead
+#: centre did not show in ``amk status | tee`` or a cron job's mail.
+PIPE_WIDTH = 200
+
+
+def console() -> Console:
+    """Rich's console, as wide as the terminal; written elsewhere, :data:`PIPE_WIDTH`
+    unless ``$COLUMNS`` says otherwise."""
+    found = Console()
+    if found.is_terminal or os.environ.get("COLUMNS"):
+        return found
+    return Console(width=PIPE_WIDTH)
+
+
 @dataclass
 class Context:
     """What a command handler needs: its arguments, a console, a client made on demand
     (``amk up`` and ``--help`` must not need a reachable gateway)."""
 
     args: argparse.Namespace
-    console: Console = field(default_factory=Console)
+    console: Console = field(default_factory=console)
     _client: AmkClient | None = None
 
     def client(self) -> AmkClient:

@@ -192,6 +192,15 @@ def test_watch_without_a_terminal_says_to_use_json(capsys) -> None:
     assert "needs a terminal" in err and "--json" in err
 
 
+def test_tables_written_to_a_pipe_are_wide_enough_to_keep_every_column(monkeypatch) -> None:
+    from clients.cli_base import PIPE_WIDTH, console
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert console().width == PIPE_WIDTH  # under pytest stdout is no terminal
+    monkeypatch.setenv("COLUMNS", "100")
+    assert console().width == 100  # as asked
+
+
 def test_exit_codes() -> None:
     assert exit_code_for(grpc.StatusCode.INVALID_ARGUMENT) == 2
     assert exit_code_for(grpc.StatusCode.NOT_FOUND) == 2
