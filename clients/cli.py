@@ -147,6 +147,7 @@ def cmd_incident_export(ctx: Context) -> int:
     text = json.dumps(json.loads(doc), indent=2, ensure_ascii=False)
     if ctx.args.output:
         Path(ctx.args.output).write_text(text + "\n")
+        print(f"wrote {ctx.args.output} ({ctx.args.id})", file=sys.stderr)
     else:
         print(text)
     return EXIT_OK

@@ -26,9 +26,13 @@ EXIT_BAD_REQUEST = 2
 EXIT_UNAVAILABLE = 3
 
 _EXIT_BY_CODE: dict[grpc.StatusCode, int] = {
+    # Refused: the same command again will be refused again (a script must not retry).
     grpc.StatusCode.INVALID_ARGUMENT: EXIT_BAD_REQUEST,
     grpc.StatusCode.NOT_FOUND: EXIT_BAD_REQUEST,
     grpc.StatusCode.FAILED_PRECONDITION: EXIT_BAD_REQUEST,
+    grpc.StatusCode.ALREADY_EXISTS: EXIT_BAD_REQUEST,
+    grpc.StatusCode.PERMISSION_DENIED: EXIT_BAD_REQUEST,
+    grpc.StatusCode.UNAUTHENTICATED: EXIT_BAD_REQUEST,
     grpc.StatusCode.UNAVAILABLE: EXIT_UNAVAILABLE,
     grpc.StatusCode.DEADLINE_EXCEEDED: EXIT_UNAVAILABLE,
 }

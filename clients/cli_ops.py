@@ -338,7 +338,13 @@ def add_ops_commands(commands: Any, command: Callable[..., argparse.ArgumentPars
     call_list.add_argument("--status", choices=enum_choices(CALL_STATUS))
     ans = command(cl, "answer", cmd_call_answer, "answer the next call this centre serves")
     ans.add_argument("--centre", required=True)
-    ans.add_argument("--as", dest="call_taker", required=True, metavar="CALL_TAKER")
+    ans.add_argument(
+        "--as",
+        dest="call_taker",
+        default="",
+        metavar="CALL_TAKER",
+        help="who answers (default: the person your token names; with auth off, required)",
+    )
     _request_id_option(ans)
     link = command(cl, "link", cmd_call_link, "link an answered call to an incident")
     link.add_argument("call", metavar="CALL")
@@ -371,7 +377,13 @@ def add_ops_commands(commands: Any, command: Callable[..., argparse.ArgumentPars
     ):
         sign = command(commands, name, handler, text)
         sign.add_argument("centre", metavar="CENTRE")
-        sign.add_argument("call_taker", metavar="CALL_TAKER")
+        sign.add_argument(
+            "call_taker",
+            metavar="CALL_TAKER",
+            nargs="?",
+            default="",
+            help="default: the person your token names (with auth off, required)",
+        )
 
     sharing = command(commands, "sharing", cmd_sharing, "share a region's new calls, or stop")
     sharing.add_argument("region", metavar="REGION")

@@ -543,7 +543,14 @@ def cmd_kpi(ctx: Any) -> int:
         written = write_plot(figures, a.plot)
         # With --json, stdout holds only the JSON document.
         print(f"wrote {written}", file=sys.stderr if a.json else sys.stdout)
+    period = "everything recorded" if a.since is None else f"since {iso_local(a.since)}"
+    print(f"KPIs over {period}", file=sys.stderr)  # the period the figures cover
     return int(ctx.emit(figures, kpi_table))
+
+
+def iso_local(when: float) -> str:
+    """``2026-11-28 16:40`` in the local time zone, for a period's start."""
+    return datetime.fromtimestamp(when).astimezone().strftime("%Y-%m-%d %H:%M %Z")
 
 
 def add_kpi_command(

@@ -205,6 +205,8 @@ def test_exit_codes() -> None:
     assert exit_code_for(grpc.StatusCode.INVALID_ARGUMENT) == 2
     assert exit_code_for(grpc.StatusCode.NOT_FOUND) == 2
     assert exit_code_for(grpc.StatusCode.FAILED_PRECONDITION) == 2
+    assert exit_code_for(grpc.StatusCode.PERMISSION_DENIED) == 2  # refused, as the others
+    assert exit_code_for(grpc.StatusCode.UNAUTHENTICATED) == 2
     assert exit_code_for(grpc.StatusCode.UNAVAILABLE) == 3
     assert exit_code_for(grpc.StatusCode.DEADLINE_EXCEEDED) == 3
     assert exit_code_for(grpc.StatusCode.ABORTED) == 1
