@@ -310,6 +310,8 @@ async def _serve(config: ClusterConfig, endpoints: list[str], ready_file: Path) 
             )
         if config.insecure:
             print(f"WARNING: {INSECURE_WARNING}", flush=True)
+        for warning in ready.result():
+            print(f"WARNING: {warning}", flush=True)
         await stop.wait()
         print("stopping: web console, gateways, centres, Ray, etcd ...", flush=True)
     finally:

@@ -218,13 +218,35 @@ async def _not_owned(
     return missing
 
 
+async def away_from_home(client: EtcdClient, keys: Keys, config: ClusterConfig) -> list[str]:
+    """The regions served now by a centre other than their home centre, as warnings:
+    at start-up that is a takeover nobody asked for (a centre that started slowly), and
+    with automatic hand-back off (the default) the region stays away, its own centre's
+    people refused it, until a supervisor hands it back."""
+    away = []
+    for region in config.region_ids():
+        home = config.seed.region(region).home
+        try:
+            owner = await read_owner(client, keys, region)
+        except AmkError:
+            continue  # wait_ready has just read it; a failure now is not this warning's
+        if owner is not None and owner.record.centre != home:
+            away.append(
+                f"region {region} is served by {owner.record.centre}, not its home centre"
+                f" {home}: a takeover during start-up; `amk handback region {region}`"
+                " gives it back"
+            )
+    return away
+
+
 async def wait_ready(
     config: ClusterConfig,
     endpoints: list[str],
     instances: Callable[[], Awaitable[dict[str, str]]],
-) -> None:
+) -> list[str]:
     """Return once every gateway is SERVING and every region is owned by one of the
-    instances ``instances()`` names (awaited each round: a centre may restart); raise
+    instances ``instances()`` names (awaited each round: a centre may restart), with
+    warnings for regions served away from home (:func:`away_from_home`); raise
     :class:`UpRefused` naming what is missing after ``config.up_ready_timeout_s``."""
     keys = Keys(config.key_prefix)
     regions = config.region_ids()
@@ -244,7 +266,7 @@ async def wait_ready(
             ) & frozenset(config.all_sites())
             unowned = await _not_owned(client, keys, regions, ours, others)
             if not down and not unowned:
-                return
+                return await away_from_home(client, keys, config)
             if time.monotonic() > deadline:
                 missing = []
                 if down:

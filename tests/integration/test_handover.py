@@ -558,3 +558,29 @@ async def test_a_unit_is_diverted_between_two_regions_one_centre_serves(stub, co
         await coord.HandBackRegion(
             cpb.HandBackRegionRequest(request_id=rid(), region="innlandet"), timeout=15
         )
+
+
+async def test_amk_up_warns_of_a_region_served_away_from_its_home_centre(cluster, coord):
+    """``amk up`` says "up" once every region is owned; a region a backup took during
+    start-up is owned too, so it warns, naming the hand-back."""
+    from clients.up_guard import wait_ready
+
+    supervisor = cluster.deployment.supervisor
+    await coord.HandOverRegion(
+        cpb.HandOverRegionRequest(request_id=rid(), region="sorlandet", to_centre="oslo"),
+        timeout=15,
+    )
+    try:
+        warnings = await wait_ready(cluster.config, [cluster.endpoint], supervisor.instances)
+        # Other regions may be away too (the shared cluster's crash tests): this one is.
+        assert (
+            "region sorlandet is served by oslo, not its home centre sorlandet: a takeover"
+            " during start-up; `amk handback region sorlandet` gives it back"
+        ) in warnings
+    finally:
+        await coord.HandBackRegion(
+            cpb.HandBackRegionRequest(request_id=rid(), region="sorlandet"), timeout=15
+        )
+    # Home again: no warning for it.
+    after = await wait_ready(cluster.config, [cluster.endpoint], supervisor.instances)
+    assert not [w for w in after if w.startswith("region sorlandet ")], after
