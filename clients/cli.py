@@ -108,6 +108,9 @@ def cmd_incident_create(ctx: Context) -> int:
         call_id=a.call,
         request_id=a.request_id,
     )
+    if not a.json:  # with --json they are in the document
+        for warning in incident.warnings:
+            ctx.console.print(Text(f"warning: {warning}", style="yellow"))
     return ctx.emit(incident, incident_panel)
 
 

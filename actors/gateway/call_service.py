@@ -64,9 +64,7 @@ class CallRpcs:
         # Only regions with an area take calls (an AMK-LA region has no boundary).
         areas = gw.config.seed.area_regions()
         self.boundaries = {r.id: list(r.boundary) for r in areas}
-        self.by_municipality = call_rules.municipality_regions(
-            (r.id, r.municipalities) for r in areas
-        )
+        self.by_municipality = gw.lookup.by_municipality
 
     @rpc
     async def ReceiveCall(self, request, context) -> pb.Call:

@@ -16,6 +16,7 @@ from actors.domain.commands import Command
 from actors.domain.errors import NotFoundError, PreconditionError
 from actors.domain.model import IncidentStatus
 from actors.domain.model import Urgency as UrgencyEnum
+from actors.domain.municipality import place_warning
 from actors.gateway import convert as conv
 from actors.gateway.call_service import own_calls_centre
 from actors.gateway.context import GatewayContext
@@ -38,7 +39,10 @@ class IncidentRpcs:
             cmd = dataclasses.replace(cmd, by_centre=own_calls_centre())
         gw.lookup.area_region(cmd.region)
         out = await gw.router.route(cmd.region, cmd, context)
-        return conv.incident_pb(out.require_incident())
+        answer = conv.incident_pb(out.require_incident())
+        if warning := place_warning(cmd.position, cmd.region, gw.lookup.by_municipality):
+            answer.warnings.append(warning)
+        return answer
 
     @rpc
     async def GetIncident(self, request, context) -> pb.Incident:

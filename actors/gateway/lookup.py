@@ -8,6 +8,7 @@ fails over; the directory says which region holds an entity without a round trip
 from __future__ import annotations
 
 from actors.centre.records import Takeover
+from actors.domain import calls as call_rules
 from actors.domain.errors import InvalidArgumentError, NotFoundError
 from actors.domain.model import Call, Incident, Unit
 from actors.gateway.directory import Directory
@@ -29,6 +30,10 @@ class Lookup:
         self.regions = set(config.region_ids())
         self.area_regions = set(config.area_region_ids())
         self.region_by_code = {r.code: r.id for r in config.seed.regions}
+        # kommunenummer -> the region whose area holds it (regions with an area only).
+        self.by_municipality = call_rules.municipality_regions(
+            (r.id, r.municipalities) for r in config.seed.area_regions()
+        )
 
     # ------------------------------------------------------------ checks
 

@@ -271,3 +271,22 @@ async def test_queue_survives_a_takeover_with_original_arrival_times(stub, etcd,
             raise AssertionError(str(err)) from err
 
     await assert_eventually(restarted, timeout_s=60)
+
+
+async def test_an_incident_placed_in_another_regions_area_is_made_with_a_warning(stub):
+    """Said, not refused: Oslo may make an incident in Drammen (a call that reached it),
+    but a coordinate typed wrong should not pass unseen. The warning is in this answer
+    only, not in the record."""
+    drammen = pb.Position(lat=59.7439, lon=10.2045, accuracy_m=40)
+    made = await stub.CreateIncident(
+        pb.CreateIncidentRequest(request_id=rid(), region="oslo", position=drammen), timeout=10
+    )
+    assert [w.split(":")[0] for w in made.warnings] == [
+        "Drammen is in vestre-viken's area, not oslo's"
+    ]
+    again = await stub.GetIncident(pb.GetIncidentRequest(incident_id=made.id), timeout=10)
+    assert list(again.warnings) == []
+    home = await stub.CreateIncident(
+        pb.CreateIncidentRequest(request_id=rid(), region="oslo", position=OSLO), timeout=10
+    )
+    assert list(home.warnings) == []

@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 
 from actors.domain.calls import call_region, municipality_regions
+from actors.domain.model import Position
+from actors.domain.municipality import place_warning
 from cluster.seed_model import Seed
 
 
@@ -71,3 +73,18 @@ def test_nearest_with_its_box_bound_finds_what_a_scan_of_every_vertex_finds() ->
     for p in at_sea:
         for numbers in (everyone, west):
             assert nearest(p, numbers) == scan(p, numbers), p
+
+
+@pytest.mark.parametrize(
+    ("lat", "lon", "region", "warning"),
+    [
+        (59.9139, 10.7522, "oslo", ""),  # Oslo sentrum, in Oslo's region
+        (59.7439, 10.2045, "oslo", "Drammen is in vestre-viken's area, not oslo's"),
+        (60.3913, 5.3221, "oslo", "Bergen (4601) is outside every region this cluster serves"),
+        (58.0, 2.0, "oslo", ""),  # the North Sea: an offshore incident is no typo
+    ],
+)
+def test_an_incident_placed_in_another_regions_area_is_said_so(lat, lon, region, warning):
+    found = place_warning(Position(lat, lon), region, hso())
+    assert found.startswith(warning) if warning else found == ""
+    assert place_warning(Position(lat, lon), region, {}) == ""  # regions drawn as polygons

@@ -3,6 +3,7 @@ the list of municipalities with a settlement of more than 10,000 inhabitants."""
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -58,3 +59,17 @@ def test_an_unlisted_municipality_is_unknown_while_the_list_is_incomplete(tmp_pa
     assert mun.area_of(OSLO, listed) == URBAN
     assert mun.area_of(SANDVIKA, listed) == RURAL  # not on this list
     assert mun.area_of(NORTH_SEA, listed) == UNKNOWN
+
+
+def test_the_grid_finds_what_a_scan_of_every_municipality_finds() -> None:
+    def scan(p: Position) -> mun.Municipality | None:
+        return next((m for m in mun.municipalities() if m.contains(p.lon, p.lat)), None)
+
+    rng = random.Random(7)
+    points = [Position(rng.uniform(57.8, 71.3), rng.uniform(4.0, 31.5)) for _ in range(3000)] + [
+        Position(59.9139, 10.7522),
+        Position(58.0, 2.0),
+    ]  # Oslo, the North Sea
+    found = [mun.municipality_of(p) for p in points]
+    assert found == [scan(p) for p in points]
+    assert sum(f is not None for f in found) > 300  # the points reached land too

@@ -272,7 +272,7 @@ class UrgencyChange(_message.Message):
     def __init__(self, urgency: _Optional[_Union[Urgency, str]] = ..., criteria_code: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Incident(_message.Message):
-    __slots__ = ("id", "region", "status", "urgency", "position", "address", "caller_number", "complaint_chapter", "criteria_code", "notes", "assigned_unit_ids", "created_at", "updated_at", "urgency_history", "revision", "archived", "alerts", "cpr")
+    __slots__ = ("id", "region", "status", "urgency", "position", "address", "caller_number", "complaint_chapter", "criteria_code", "notes", "assigned_unit_ids", "created_at", "updated_at", "urgency_history", "revision", "archived", "alerts", "cpr", "warnings")
     ID_FIELD_NUMBER: _ClassVar[int]
     REGION_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -291,6 +291,7 @@ class Incident(_message.Message):
     ARCHIVED_FIELD_NUMBER: _ClassVar[int]
     ALERTS_FIELD_NUMBER: _ClassVar[int]
     CPR_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
     id: str
     region: str
     status: IncidentStatus
@@ -309,7 +310,8 @@ class Incident(_message.Message):
     archived: bool
     alerts: _containers.RepeatedCompositeFieldContainer[Alert]
     cpr: CprGuidance
-    def __init__(self, id: _Optional[str] = ..., region: _Optional[str] = ..., status: _Optional[_Union[IncidentStatus, str]] = ..., urgency: _Optional[_Union[Urgency, str]] = ..., position: _Optional[_Union[Position, _Mapping]] = ..., address: _Optional[str] = ..., caller_number: _Optional[str] = ..., complaint_chapter: _Optional[int] = ..., criteria_code: _Optional[str] = ..., notes: _Optional[_Iterable[_Union[Note, _Mapping]]] = ..., assigned_unit_ids: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., urgency_history: _Optional[_Iterable[_Union[UrgencyChange, _Mapping]]] = ..., revision: _Optional[int] = ..., archived: _Optional[bool] = ..., alerts: _Optional[_Iterable[_Union[Alert, _Mapping]]] = ..., cpr: _Optional[_Union[CprGuidance, _Mapping]] = ...) -> None: ...
+    warnings: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., region: _Optional[str] = ..., status: _Optional[_Union[IncidentStatus, str]] = ..., urgency: _Optional[_Union[Urgency, str]] = ..., position: _Optional[_Union[Position, _Mapping]] = ..., address: _Optional[str] = ..., caller_number: _Optional[str] = ..., complaint_chapter: _Optional[int] = ..., criteria_code: _Optional[str] = ..., notes: _Optional[_Iterable[_Union[Note, _Mapping]]] = ..., assigned_unit_ids: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., urgency_history: _Optional[_Iterable[_Union[UrgencyChange, _Mapping]]] = ..., revision: _Optional[int] = ..., archived: _Optional[bool] = ..., alerts: _Optional[_Iterable[_Union[Alert, _Mapping]]] = ..., cpr: _Optional[_Union[CprGuidance, _Mapping]] = ..., warnings: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CprGuidance(_message.Message):
     __slots__ = ("started_at", "started_by", "compressions_at", "compressions_by", "bystander", "not_given_at", "not_given_by", "not_given_reason", "ended_at", "ended_by", "end")

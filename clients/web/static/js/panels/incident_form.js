@@ -40,7 +40,9 @@ export function incidentFormPanel() {
       if (fromCall) emit('call-ended', fromCall);
       putIncident(incident);
       selectIncident(incident.id);
-      done.textContent = t('form.created', { id: incident.id });
+      // The gateway's warnings (a place in another region's area), as it words them, as
+      // its refusals are shown: the incident is made, the dispatcher decides.
+      done.textContent = [t('form.created', { id: incident.id }), ...(incident.warnings || [])].join(' ');
     },
   });
   form.dataset.escape = 'reset';
