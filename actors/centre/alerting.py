@@ -41,7 +41,7 @@ from actors.domain.commands import (
     EscalateAlert,
     SendAlert,
 )
-from actors.domain.errors import NotFoundError, PreconditionError
+from actors.domain.errors import InvalidArgumentError, NotFoundError
 from actors.domain.model import Alert, AlertService, Incident, Outcome
 from actors.domain.municipality import locate
 from cluster.errors import AmkError
@@ -129,12 +129,15 @@ class Alerting:
                 where = self._municipality(inc) if cmd.service is LEGEVAKT else ""
                 target = config.alert_endpoint(cmd.service.value, inc.region, where)
                 if target is None:
-                    raise PreconditionError(
-                        inc.id,
-                        f"no endpoint configured for {cmd.service.value} in {inc.region}"
+                    # Named as the field to fill: the console shows it at "phoned to",
+                    # where the dispatcher writes whom they told instead.
+                    raise InvalidArgumentError(
+                        "phoned_to",
+                        f"is needed: no endpoint configured for {cmd.service.value} in"
+                        f" {inc.region}"
                         + (f" or municipality {where}" if where else "")
-                        + ": alert them by phone and record whom you told (phoned_to;"
-                        " amk alert send --phoned-to NAME)",
+                        + "; alert them by phone and say whom you told"
+                        " (amk alert send --phoned-to NAME)",
                     )
                 new, sent = alerts.send(inc, cmd.service, target[0], cmd.who, now, cmd.reason)
                 alert_id, url = sent.id, target[1]

@@ -104,6 +104,14 @@ async def test_alerts_to_110_and_112_are_sent_from_the_incident_and_an_escalatio
     await assert_eventually(lambda: delivered(partners.fire, 2), timeout_s=WAIT_MS / 1000)
     assert await fire.locator('button[data-action="CancelAlert"]').count() == 0
 
+    # The proposed legevakt alert given by phone (the form's "phoned to"): on record as
+    # sent and acknowledged by whom the dispatcher told, delivered to no endpoint.
+    await form.locator('[name="service"]').select_option("ALERT_SERVICE_LEGEVAKT_116117")
+    await form.locator('[name="phoned_to"]').fill("Legevakten, lege Ida")
+    await form.locator('button[data-action="SendAlert"]').click()
+    await alert("LEGEVAKT_116117", "ACKNOWLEDGED", "Legevakten, lege Ida").wait_for(timeout=WAIT_MS)
+    assert await alert("LEGEVAKT_116117", "PROPOSED").count() == 0  # that one, not another
+
     # 112 was phoned: recorded as acknowledged by who answered, the lateness kept.
     asked: list[str] = []
     page.on("request", lambda r: asked.append(r.url) if "CancelAlert" in r.url else None)

@@ -360,7 +360,8 @@ async def test_the_legevakt_is_the_one_serving_the_incidents_municipality(
     before = await etcd.revision()
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await send(stub, hamar.id, LEGEVAKT)
-    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # what to give instead
+    assert dict(err.value.trailing_metadata() or ()).get("amk-field") == "phoned_to"
     assert "no endpoint configured for 116117 in innlandet or municipality 3403" in (
         err.value.details() or ""
     )
