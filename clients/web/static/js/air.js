@@ -17,6 +17,16 @@ export const AT_PATIENT = new Set([
   'AIR_MISSION_STATE_ON_SCENE', 'AIR_MISSION_STATE_TRANSPORTING', 'AIR_MISSION_STATE_AT_HOSPITAL',
 ]);
 
+/** The incident's aircraft working it (air.py's ``aircraft_busy``): an accepted request
+ * whose mission is on its way or at the patient, not withdrawn (a withdrawal that came
+ * too late leaves it there). For the incident, such an aircraft is a unit sent. */
+export function aircraftOn(inc) {
+  return (inc.alerts || []).filter((a) => a.service === 'ALERT_SERVICE_AIR_AMBULANCE'
+    && a.aircraft_unit_id
+    && (INBOUND.has(a.mission_state) || AT_PATIENT.has(a.mission_state))
+    && (!a.withdrawn_at || AT_PATIENT.has(a.mission_state)));
+}
+
 /** What a withdrawal's answer says of its timing: 'too_late' (the aircraft was at the
  * patient), 'after_end' (the mission had ended), or '' (it stood the aircraft down). */
 export function withdrawalLateness(answer) {

@@ -12,9 +12,8 @@ import { pastLayer } from './map_past.js';
 import { drawRegions } from './map_regions.js';
 import { PLACE_SYMBOL, SymbolMarker, UNIT_KIND_SYMBOL, UNIT_STATUS_COLOUR, URGENCY_COLOUR, moveIfMoved, symbolImage } from './map_symbols.js';
 import { inHealthRegion, session } from './session.js';
-import { markDrawn, on, setDrawnAir, setDrawnCounts, setDrawnOwners, setDrawnPast, setMapHooks, setSnapshotDrawn, store } from './state.js';
+import { CLOSED, markDrawn, on, setDrawnAir, setDrawnCounts, setDrawnOwners, setDrawnPast, setMapHooks, setSnapshotDrawn, store } from './state.js';
 
-const CLOSED = new Set(['INCIDENT_STATUS_CLOSED', 'INCIDENT_STATUS_CANCELLED']);
 
 export async function createMap(el, regionsGeo) {
   const map = L.map(el, {

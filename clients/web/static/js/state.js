@@ -8,6 +8,9 @@ import { opened } from './break_glass.js';
 
 const listeners = new Map();
 
+/** The incident statuses that end it. */
+export const CLOSED = new Set(['INCIDENT_STATUS_CLOSED', 'INCIDENT_STATUS_CANCELLED']);
+
 export const store = {
   incidents: new Map(),
   units: new Map(),

@@ -154,7 +154,7 @@ function facts(m) {
     m.closed_at ? t('airdesk.closed', { time: at(m.closed_at) }) : '',
     m.reported ? '' : t('airdesk.not_reported'),
   ].filter(Boolean);
-  return [h('div', {}, lines), h('div', { class: 'meta' }, detail.join(' · ')), withdrawal(m)];
+  return [h('div', {}, lines), h('div', { class: 'meta' }, detail.join(' · ')), withdrawal(m)].filter(Boolean);
 }
 
 /** The requesting AMK's withdrawal, if any: when, who, why; one that came after the

@@ -53,15 +53,26 @@ export function criteriaPicker(code) {
     if (!found.length) list.append(h('li', { class: 'more' }, t('triage.none')));
     return found;
   };
-  search.addEventListener('input', render);
+  let shown = [];
+  const update = () => { shown = render().slice(0, MAX_SHOWN); };
+  search.addEventListener('input', update);
+  update();
   search.addEventListener('keydown', (e) => {
     if (e.key === 'Enter') {
-      e.preventDefault(); // Enter picks the first match; the submit button sends it
-      const [first] = render();
-      if (first) choose(first);
+      e.preventDefault(); // Enter picks the chosen match (else the first); the submit button sends it
+      const chosen = shown.find((c) => c.code === code.value);
+      if (!chosen && shown[0]) choose(shown[0]);
+    } else if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      // Through the matches shown, without leaving the field: H.11.01 is reachable by
+      // keyboard without typing its code.
+      e.preventDefault();
+      if (!shown.length) return;
+      const at = shown.findIndex((c) => c.code === code.value);
+      const next = e.key === 'ArrowDown' ? Math.min(at + 1, shown.length - 1) : Math.max(at - 1, 0);
+      choose(shown[next]);
+      list.querySelector('[aria-selected=true]')?.scrollIntoView({ block: 'nearest' });
     }
   });
-  render();
   const label = h('label', { for: search.id }, t('triage.search'));
   return { element: h('div', { class: 'criteria-picker' }, label, search, list), search };
 }

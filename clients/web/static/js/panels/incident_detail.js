@@ -4,6 +4,7 @@
 // looking for earlier incidents at its place).
 // Its facts are redrawn as it changes; its forms are not, so nobody loses what they were
 // typing.
+import { aircraftOn } from '../air.js';
 import { rpc, rpcWithReason } from '../api.js';
 import { opened, remember } from '../break_glass.js';
 import { desk, onSelectIncident } from '../desk.js';
@@ -44,7 +45,11 @@ export function incidentDetailPanel() {
     if (facts && assigned.some((u) => ids.has(u))) drawFacts(facts, shownId);
   });
   // Alt+T: triage the selected incident, starting in the criteria search.
-  on('shortcut-triage', () => picker?.search.focus());
+  on('shortcut-triage', () => {
+    if (!picker) return;
+    picker.element.scrollIntoView({ block: 'start' }); // the list below the field too
+    picker.search.focus({ preventScroll: true });
+  });
 
   function show(id) {
     shownId = id;
@@ -153,6 +158,12 @@ export function incidentDetailPanel() {
       }
       return li;
     });
+    // Its aircraft too: sent by the AMK-LA, freed by its own mission (withdraw the
+    // request in the alerts below), so listed without a release button.
+    for (const a of aircraftOn(inc)) {
+      units.push(h('li', { class: 'aircraft', dataset: { unitId: a.aircraft_unit_id } },
+        `${callSign(a.aircraft_unit_id)} · ${en(a.mission_state)} · ${t('detail.by_air')}`));
+    }
     const notes = (inc.notes || []).map((n) => h('li', {}, h('span', { class: 'meta' }, `${timeOfDay(n.at)} ${n.author || ''}: `), n.text));
     fill(parts.head,
       glassBanner(id),
@@ -168,7 +179,8 @@ export function incidentDetailPanel() {
         row('incident.position', pos ? `${pos.lat.toFixed(5)}, ${pos.lon.toFixed(5)}` : '–'),
         row('incident.caller_number', inc.caller_number || '–'),
         row('incident.criteria_code', inc.criteria_code || '–'),
-        row('incident.age', duration(Date.now() - when(inc.created_at), t('unit.hour')))),
+        [h('dt', {}, t('incident.age')), h('dd', { class: 'age', dataset: { created: String(when(inc.created_at)) } },
+          duration(Date.now() - when(inc.created_at), t('unit.hour')))]),
       h('h4', {}, t('detail.units')),
       units.length ? h('ul', { class: 'assigned' }, units) : h('p', { class: 'empty' }, t('detail.no_units')),
       h('h4', {}, t('alerts.title')),
@@ -176,6 +188,11 @@ export function incidentDetailPanel() {
       notes.length ? [h('h4', {}, t('incident.notes')), h('ul', { class: 'notes' }, notes)] : null);
   }
 
+  // The age moves on by itself, as in the list (drawn once, it said "0 s" for good).
+  setInterval(() => {
+    const cell = panel.querySelector('dd.age');
+    if (cell) cell.textContent = duration(Date.now() - Number(cell.dataset.created), t('unit.hour'));
+  }, 5_000);
   if (desk.incident) show(desk.incident);
   return panel;
 }

@@ -1,16 +1,16 @@
 // The incident list: every incident of the board, Akutt first, then untriaged, Haster and
 // Vanlig, oldest first within each; filters by status, urgency, region and text. Rows are
 // kept by id and only changed rows are rewritten: the list holds thousands in a load run.
+import { aircraftOn } from '../air.js';
 import { opened } from '../break_glass.js';
 import { desk, onSelectIncident, selectIncident } from '../desk.js';
 import { duration, h, throttled, when } from '../dom.js';
 import { en, t } from '../i18n.js';
 import { URGENCY_COLOUR } from '../map_symbols.js';
 import { areaRegions, inHealthRegion, regionById, session } from '../session.js';
-import { markDrawn, on, store } from '../state.js';
+import { CLOSED, markDrawn, on, store } from '../state.js';
 
 const RANK = { URGENCY_AKUTT: 0, URGENCY_UNSPECIFIED: 1, URGENCY_HASTER: 2, URGENCY_VANLIG: 3 };
-const CLOSED = new Set(['INCIDENT_STATUS_CLOSED', 'INCIDENT_STATUS_CANCELLED']);
 export const INCIDENT_STATUSES = ['RECEIVED', 'TRIAGED', 'DISPATCHED', 'ON_SCENE', 'TRANSPORTING', 'AT_HOSPITAL', 'CLOSED', 'CANCELLED']
   .map((s) => `INCIDENT_STATUS_${s}`);
 
@@ -90,7 +90,7 @@ export function incidentsPanel() {
       h('td', {}, en(inc.status)),
       h('td', { class: 'address' }, inc.address || '–'),
       h('td', { class: 'age' }, duration(Date.now() - when(inc.created_at), t('unit.hour'))),
-      h('td', {}, String((inc.assigned_unit_ids || []).length || '')));
+      h('td', {}, String((inc.assigned_unit_ids || []).length + aircraftOn(inc).length || '')));
   }
 
   function reorder() {

@@ -133,12 +133,29 @@ export function recommendationsPanel() {
     else { body.replaceChildren(); showDiversions(id, []); info.textContent = t('recs.ask', { id }); }
   });
   onSelectIncident(() => { placeOf = JSON.stringify(store.incidents.get(desk.incident)?.position || null); });
-  on('shortcut-recommend', () => button?.click());
-  on('shortcut-assign', (n) => body.querySelectorAll('button[data-action=AssignUnit]')[n - 1]?.click());
+  // The panel may be far down the page: shown first, so that no unit is sent that the
+  // dispatcher has not seen. Alt+1..9 assigns only a row on screen; off screen, the
+  // first press brings it into view and says so, the second assigns.
+  on('shortcut-recommend', () => {
+    panelEl.scrollIntoView({ block: 'start' });
+    button?.click();
+  });
+  on('shortcut-assign', (n) => {
+    const b = body.querySelectorAll('button[data-action=AssignUnit]')[n - 1];
+    if (!b) return;
+    const row = b.closest('tr');
+    const box = row.getBoundingClientRect();
+    if (box.top < 0 || box.bottom > window.innerHeight) {
+      row.scrollIntoView({ block: 'center' });
+      info.textContent = t('recs.shown_press_again', { n });
+      return;
+    }
+    b.click();
+  });
 
   const heads = ['recs.rank', 'recs.unit', 'recs.eta', 'recs.distance', 'recs.reason'];
   if (can('AssignUnit')) heads.push('recs.assign');
-  return h('section', { class: 'panel', id: 'recommendations-panel', 'aria-labelledby': 'recs-title' },
+  const panelEl = h('section', { class: 'panel', id: 'recommendations-panel', 'aria-labelledby': 'recs-title' },
     h('h2', { id: 'recs-title' }, t('recs.title')),
     h('div', { class: 'toolbar' }, button, info),
     error,
@@ -148,4 +165,5 @@ export function recommendationsPanel() {
         body)),
     divertTitle,
     divertWrap);
+  return panelEl;
 }
