@@ -9,6 +9,7 @@ benchmark (``bench/web_bench.py``) holds the figures against the targets.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import time
@@ -361,6 +362,20 @@ async def test_a_supervisor_hands_a_region_over_and_back_and_the_consoles_follow
     over = boss.locator('form[data-form="HandOverRegion"]')
     await over.locator('[name="region"]').select_option("oslo")
     await over.locator('[name="to_centre"]').select_option("sorlandet")
+    # Asked first, naming the region and what goes with it: no, and nothing moves.
+    asked: list[str] = []
+    answering: list[asyncio.Future] = []
+
+    def answer(dialog, accept: bool) -> None:
+        asked.append(dialog.message)
+        answering.append(asyncio.ensure_future(dialog.accept() if accept else dialog.dismiss()))
+
+    boss.once("dialog", lambda d: answer(d, False))
+    await over.locator('button[data-action="HandOverRegion"]').click()
+    await over.locator(".form-error").filter(has_text="Ikke overført").wait_for(timeout=WAIT_MS)
+    assert await boss.evaluate("() => window.amk.owners['oslo']") == "oslo"
+    assert "Oslo" in asked[0] and "åpne oppdragene" in asked[0], asked
+    boss.once("dialog", lambda d: answer(d, True))
     await over.locator('button[data-action="HandOverRegion"]').click()
     await south.wait_for_function(
         "() => window.amk.owners['oslo'] === 'sorlandet'", timeout=WAIT_MS

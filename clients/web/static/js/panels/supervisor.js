@@ -8,7 +8,7 @@ import { dateTime, h, timeOfDay } from '../dom.js';
 import { act, errorSlot, field, input, number, rpcForm, select, textarea } from '../forms.js';
 import { t } from '../i18n.js';
 import { areaRegions, can, centreName, regionName, session } from '../session.js';
-import { putRegionStatus } from '../state.js';
+import { CLOSED, putRegionStatus, store } from '../state.js';
 
 const ACTIONS = ['HandOverRegion', 'HandBackRegion', 'SetCallSharing', 'DeclareMajorIncident', 'ListMajorIncidents',
   'SuspendPerson', 'ReinstatePerson', 'ListSuspensions'];
@@ -21,10 +21,20 @@ export function supervisorPanel() {
 
   if (can('HandOverRegion')) {
     const centres = select(session.reference.centres.map((c) => [c.id, c.name]), { blank: t('form.choose_centre') });
+    // A whole region's incidents, units and calls move in one click: asked first, with
+    // how many open incidents go; the form is emptied after, so a second click does not
+    // hand it on again.
+    const confirmed = async (method, body) => {
+      const open = [...store.incidents.values()].filter((i) => i.region === body.region && !CLOSED.has(i.status)).length;
+      if (body.region && body.to_centre && !window.confirm(t('sup.confirm_hand_over', {
+        region: regionName(body.region), centre: centreName(body.to_centre), n: open,
+      }))) throw new Error(t('sup.not_handed_over'));
+      return rpc(method, body);
+    };
     parts.push(box('HandOverRegion', rpcForm('HandOverRegion', [
       field('region', t('incident.region'), regionSelect()),
       field('to_centre', t('sup.to_centre'), centres),
-    ], { done: (r) => { putRegionStatus(r); done.textContent = t('sup.handed_over', { region: regionName(r.id), centre: centreName(r.owner_centre) }); } })));
+    ], { call: confirmed, reset: true, done: (r) => { putRegionStatus(r); done.textContent = t('sup.handed_over', { region: regionName(r.id), centre: centreName(r.owner_centre) }); } })));
   }
   if (can('HandBackRegion')) {
     parts.push(box('HandBackRegion', rpcForm('HandBackRegion', [
