@@ -10,6 +10,7 @@ installs; without it the tests error and say so.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,3 +185,9 @@ async def assign_free_unit(stub, incident_id: str) -> pb.Unit:
         timeout=10,
     )
     return unit
+
+
+async def shown(page, selector: str) -> float:
+    """Wait until ``selector`` matches on ``page``; the time.monotonic() it did."""
+    await page.wait_for_selector(selector, state="attached", timeout=WAIT_MS)
+    return time.monotonic()

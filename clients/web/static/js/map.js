@@ -14,7 +14,6 @@ import { PLACE_SYMBOL, SymbolMarker, UNIT_KIND_SYMBOL, UNIT_STATUS_COLOUR, URGEN
 import { inHealthRegion, session } from './session.js';
 import { CLOSED, markDrawn, on, setDrawnAir, setDrawnCounts, setDrawnOwners, setDrawnPast, setMapHooks, setSnapshotDrawn, store } from './state.js';
 
-
 export async function createMap(el, regionsGeo) {
   const map = L.map(el, {
     preferCanvas: true,
@@ -116,7 +115,16 @@ export async function createMap(el, regionsGeo) {
     if (box) map.fitBounds(box, { padding: [12, 12], animate: false });
     schedule();
   });
-  onSelectIncident(() => { dirtyIncidents.add(desk.incident); schedule(); });
+  onSelectIncident(() => {
+    dirtyIncidents.add(desk.incident);
+    schedule();
+    // Chosen in the list (or by id) while off the map's view: the map goes to it, at the
+    // zoom the dispatcher chose; one on screen is not moved under the pointer.
+    const pos = store.incidents.get(desk.incident)?.position;
+    if (pos && (pos.lat || pos.lon) && !map.getBounds().contains([pos.lat, pos.lon])) {
+      map.panTo([pos.lat, pos.lon], { animate: false });
+    }
+  });
   on('map-click', ({ lat, lon }) => { clickMark.setLatLng([lat, lon]); if (!map.hasLayer(clickMark)) clickMark.addTo(map); });
 
   function flush() {

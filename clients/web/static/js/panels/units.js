@@ -101,6 +101,8 @@ export function unitsPanel() {
     count.textContent = t('list.count', { shown, total: rows.size });
   }
 
+  const nowLine = (unit) => `${en(unit.status)} · ${unit.station || ''} · ${regionById(unit.region)?.name || unit.region}`;
+
   function showSelected(id) {
     for (const tr of body.querySelectorAll('tr.selected')) tr.classList.remove('selected');
     rows.get(id)?.classList.add('selected');
@@ -110,7 +112,7 @@ export function unitsPanel() {
       return;
     }
     const parts = [h('h3', {}, `${unit.call_sign || unit.id} · ${en(unit.kind)}`),
-      h('p', {}, `${en(unit.status)} · ${unit.station || ''} · ${regionById(unit.region)?.name || unit.region}`)];
+      h('p', { class: 'unit-now', dataset: { unitId: id } }, nowLine(unit))];
     if (can('ChangeUnitStatus')) {
       // A crew's status told on the radio and typed later: when it happened (today,
       // HH:MM), which the review reads. The desk's entry, not the crew's.
@@ -133,7 +135,15 @@ export function unitsPanel() {
     selected.replaceChildren(...parts);
   }
 
-  on('units', (ids) => { for (const id of ids) dirty.add(id); render(); });
+  // The selected unit's line follows it (its crew's statuses, a release); the form's
+  // choice is left alone, it may be half filled.
+  on('units', (ids) => {
+    for (const id of ids) dirty.add(id);
+    render();
+    const line = selected.querySelector('p.unit-now');
+    const unit = line && ids.has(line.dataset.unitId) ? store.units.get(line.dataset.unitId) : null;
+    if (unit) line.textContent = nowLine(unit);
+  });
   on('health-region', () => applyFilters());
   onSelectUnit(({ id }) => showSelected(id));
   for (const el of Object.values(filters)) el.addEventListener('input', applyFilters);
