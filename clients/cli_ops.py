@@ -343,7 +343,8 @@ def add_ops_commands(commands: Any, command: Callable[..., argparse.ArgumentPars
         dest="call_taker",
         default="",
         metavar="CALL_TAKER",
-        help="who answers (default: the person your token names; with auth off, required)",
+        help="who answers (default: the person your token names; required with auth off or"
+        " for a role that acts for others)",
     )
     _request_id_option(ans)
     link = command(cl, "link", cmd_call_link, "link an answered call to an incident")
@@ -382,7 +383,8 @@ def add_ops_commands(commands: Any, command: Callable[..., argparse.ArgumentPars
             metavar="CALL_TAKER",
             nargs="?",
             default="",
-            help="default: the person your token names (with auth off, required)",
+            help="default: the person your token names (required with auth off or for a role"
+            " that acts for others)",
         )
 
     sharing = command(commands, "sharing", cmd_sharing, "share a region's new calls, or stop")

@@ -28,6 +28,18 @@ ROTATE_BYTES = 32 * 1024 * 1024
 ROTATE_KEEP = 4
 
 
+class _SizeRotatingHandler(logging.handlers.RotatingFileHandler):
+    """Rotates by the file's size so far, without rendering the record a second time
+    and asking the file system twice per line, as the standard handler does on Python
+    3.11 (a centre's event loop writes these lines; it also sends the lease
+    keepalives). A file may end one line past the size."""
+
+    def shouldRollover(self, record: logging.LogRecord) -> int:
+        if self.stream is None:
+            self.stream = self._open()
+        return int(self.maxBytes > 0 and self.stream.tell() >= self.maxBytes)
+
+
 def process_log(home: Path, kind: str, name: str = "", site: str = "main") -> Path:
     """The log file of one process of the deployment whose state folder is ``home``."""
     stem = f"{kind}-{name}" if name else kind
@@ -55,16 +67,25 @@ def configure(level: str = "info", *, json_file: Path | None = None, console: bo
         )
         handlers.append(handler)
     if json_file is not None:
-        json_file.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.handlers.RotatingFileHandler(
-            json_file, maxBytes=ROTATE_BYTES, backupCount=ROTATE_KEEP
-        )
-        handler.setFormatter(
-            structlog.stdlib.ProcessorFormatter(
-                processor=structlog.processors.JSONRenderer(), foreign_pre_chain=shared
+        try:
+            json_file.parent.mkdir(parents=True, exist_ok=True)
+            handler = _SizeRotatingHandler(
+                json_file, maxBytes=ROTATE_BYTES, backupCount=ROTATE_KEEP
             )
-        )
-        handlers.append(handler)
+        except OSError as exc:  # a folder this node cannot write: stderr only, said once
+            print(f"log file {json_file} not writable ({exc}): stderr only", file=sys.stderr)
+        else:
+            handler.setFormatter(
+                structlog.stdlib.ProcessorFormatter(
+                    processors=[
+                        structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                        structlog.processors.format_exc_info,  # the traceback, as text
+                        structlog.processors.JSONRenderer(),
+                    ],
+                    foreign_pre_chain=shared,
+                )
+            )
+            handlers.append(handler)
     logging.basicConfig(level=lvl, handlers=handlers, force=True)
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],

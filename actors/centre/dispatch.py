@@ -143,43 +143,11 @@ class Dispatcher:
         # each line instead, and the journal is the audit trail.
         log = self.core.log
         if isinstance(cmd, CreateIncident):
-            self._area_region(region, "region")
-            if cmd.source_id and (
-                there := eido.already_open(host.incidents.values(), cmd.source_id)
-            ):
-                raise PreconditionError(
-                    there.id,
-                    f"EIDO incident {cmd.source_id} is open here already as {there.id}:"
-                    " add what is new to it (a note, a new place) instead of a second incident",
-                )
-            records: list[Record] = []
-            call = None
-            if cmd.call_id:  # answered here, or by a partner (then read again)
-                call = await self.call_desk.current_call(host, cmd.call_id)
-                # Checked before a number is reserved: a refusal leaves no gap.
-                serving = self.core.centre_id if call.region in self.core.hosts else ""
-                calls.may_complete(call, cmd.by_centre, serving)
-            inc = decide.create_incident(cmd, host.next_incident_id(), now, self.core.table, call)
-            # Trippelvarsling: the alerts its criteria call for, proposed in the same
-            # write, so no reader ever sees a road accident without its proposals.
-            inc = self.alerting.propose(inc, now)
-            records.append(inc)
-            if call is not None:
-                records.append(calls.complete(call, inc.id, cmd.by_centre, serving))
-            out = Outcome(incident=inc)
-            # The region's counter travels with every create (the store keeps the last
-            # value per key in a batch, which is the highest number reserved).
-            counter = (self.core.keys.counter(region), str(host.last_number).encode())
-            await self.executor.commit(host.region, cmd, records, out, [counter])
-            log.debug(
-                "incident_created",
-                region=region,
-                token=host.fence.token,
-                request_id=cmd.request_id,
-                incident=inc.id,
-                call=cmd.call_id,
-            )
-            return out
+            if not cmd.source_id:
+                return await self._create_incident(host, region, cmd, now)
+            # One document at a time: two imports of it at once would both find it new.
+            async with self.core.mailboxes.enter(f"eido:{cmd.source_id}"):
+                return await self._create_incident(host, region, cmd, now)
         if isinstance(cmd, IncidentCommand):
             h, _ = await self.executor.find_incident(cmd.incident_id)
             async with self.core.mailboxes.enter(cmd.incident_id):
@@ -378,6 +346,48 @@ class Dispatcher:
             units=[u.id for u in units],
         )
         self._announce(cmd.to_region, new_inc.id, new_inc.revision)
+        return out
+
+    async def _create_incident(
+        self, host: RegionHost, region: str, cmd: CreateIncident, now: float
+    ) -> Outcome:
+        """A new incident (from an answered call, or an imported document: one open copy
+        of a document at a time)."""
+        log = self.core.log
+        self._area_region(region, "region")
+        if cmd.source_id and (there := eido.already_open(host.incidents.values(), cmd.source_id)):
+            raise PreconditionError(
+                there.id,
+                f"EIDO incident {cmd.source_id} is open here already as {there.id}:"
+                " add what is new to it (a note, a new place) instead of a second incident",
+            )
+        records: list[Record] = []
+        call = None
+        if cmd.call_id:  # answered here, or by a partner (then read again)
+            call = await self.call_desk.current_call(host, cmd.call_id)
+            # Checked before a number is reserved: a refusal leaves no gap.
+            serving = self.core.centre_id if call.region in self.core.hosts else ""
+            calls.may_complete(call, cmd.by_centre, serving)
+        inc = decide.create_incident(cmd, host.next_incident_id(), now, self.core.table, call)
+        # Trippelvarsling: the alerts its criteria call for, proposed in the same
+        # write, so no reader ever sees a road accident without its proposals.
+        inc = self.alerting.propose(inc, now)
+        records.append(inc)
+        if call is not None:
+            records.append(calls.complete(call, inc.id, cmd.by_centre, serving))
+        out = Outcome(incident=inc)
+        # The region's counter travels with every create (the store keeps the last
+        # value per key in a batch, which is the highest number reserved).
+        counter = (self.core.keys.counter(region), str(host.last_number).encode())
+        await self.executor.commit(host.region, cmd, records, out, [counter])
+        log.debug(
+            "incident_created",
+            region=region,
+            token=host.fence.token,
+            request_id=cmd.request_id,
+            incident=inc.id,
+            call=cmd.call_id,
+        )
         return out
 
     def replayed(self, cmd: Command, outcome: Outcome) -> None:

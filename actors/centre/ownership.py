@@ -76,11 +76,10 @@ class RegionOwnership:
                         # Handed to us by a transfer: adopt it at the revision it moved.
                         # The previous owner is the one we were following (not the
                         # record, which names us now).
-                        previous = _centre(last_owner)
-                        last_owner = holder.record.seat(site)  # the key names us now
                         core.set_state(region, S.LOADING)
                         fence = holder.fence(election.key)
-                        await self._take(region, fence, previous, time.monotonic())
+                        await self._take(region, fence, _centre(last_owner), time.monotonic())
+                        last_owner = holder.record.seat(site)  # taken: the key names us
                         continue
                     last_owner = holder.record.seat(site)
                     core.set_state(region, S.FOLLOWING)

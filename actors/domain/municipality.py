@@ -229,8 +229,8 @@ def place_warning(position: Position, region: str, by_municipality: Mapping[str,
     as a polygon (no municipalities): nothing to say. Said, not refused: an AMK does
     make an incident of a neighbour's (a call that reached it, a patient it will hand
     over), but a typo in a coordinate (Bergen for Oslo) should not pass unseen."""
-    if not by_municipality:
-        return ""
+    if region not in set(by_municipality.values()):
+        return ""  # the region is drawn as a polygon (or has no area): nothing to compare
     found = municipality_of(position)
     if found is None:
         return ""

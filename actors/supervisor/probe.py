@@ -205,6 +205,8 @@ class LivenessProbe:
         deadline: AdaptiveDeadline,
         misses: dict[str, int],
         on_suspect: Suspect,
+        *,
+        answered: bool = False,
     ) -> None:
         self.config = config
         self.handle = handle
@@ -219,9 +221,14 @@ class LivenessProbe:
         # excuse it, and it was taken for hung and lost its region at start-up. One that
         # hangs before it ever answers is ended by its lease (lease_ttl_s), as before
         # the probe existed.
+        # ``answered``: an instance adopted by a new supervisor has just answered it.
+        # Unanswered for a lease's time, the probe arms all the same: an instance whose
+        # pings queue behind a saturated actor while its loop keeps the lease is what
+        # the probe is for.
         self.counter = MissCounter(
-            config.probe_misses, config.probe_late_s, config.probe_starved_max, armed=False
+            config.probe_misses, config.probe_late_s, config.probe_starved_max, armed=answered
         )
+        self._unanswered_since: float | None = None if answered else time.monotonic()
         self.tokens: dict[str, int] = {}
         self.pid = 0  # the centre's process, when its answers say it runs on this host
         self._miss_sample: starvation.Sample | None = None  # its threads at the last miss
@@ -260,6 +267,10 @@ class LivenessProbe:
             self._miss_sample = now
             if self._stopped:
                 return
+            since = self._unanswered_since
+            if since is not None and time.monotonic() - since > cfg.lease_ttl_s:
+                self._unanswered_since = None
+                self.counter.rearm()  # no first answer in a lease's time: watched as any
             excused = self.counter.starved_run
             if self.counter.missed(late_by, witnessed=witnessed, starved=starved):
                 await self._suspect()
@@ -288,6 +299,7 @@ class LivenessProbe:
             self.deadline.observe(now - started)
             self.witnesses.answered(me, now)
             self.counter.answered()
+            self._unanswered_since = None
             self.tokens = reply.regions
             local = bool(reply.host) and reply.host == starvation.host_id()
             self.pid = reply.pid if local else 0

@@ -198,6 +198,7 @@ class Supervisor:
         self, centre_id: str, *, first: bool = True, existing: list[str] | None = None
     ) -> None:
         handle = await self._adopt_centre(centre_id, existing or [])
+        adopted = handle is not None  # it answered the adoption's status call just now
         if handle is not None:
             instance = handle.instance or ""
         else:
@@ -215,7 +216,7 @@ class Supervisor:
         self.instances[centre_id] = instance
         self._watchers[centre_id] = asyncio.create_task(self._watch(centre_id, handle))
         if self.config.liveness_probe:
-            probe = self._new_probe(centre_id, handle)
+            probe = self._new_probe(centre_id, handle, answered=adopted)
             self._probes[centre_id] = (probe, asyncio.create_task(self._probe(centre_id, probe)))
 
     async def _probe(self, centre_id: str, probe: LivenessProbe) -> None:
@@ -229,7 +230,9 @@ class Supervisor:
                 "probe_failed", centre=centre_id, instance=probe.handle.instance, error=repr(exc)
             )
 
-    def _new_probe(self, centre_id: str, handle: CentreHandle) -> LivenessProbe:
+    def _new_probe(
+        self, centre_id: str, handle: CentreHandle, *, answered: bool = False
+    ) -> LivenessProbe:
         instance = handle.instance or ""
 
         async def suspect(misses: int, tokens: dict[str, int], deadline_s: float) -> None:
@@ -258,6 +261,7 @@ class Supervisor:
             self.probe_deadline,
             self.probe_misses,
             suspect,
+            answered=answered,
         )
 
     def _end_probe(self, centre_id: str) -> None:

@@ -88,3 +88,5 @@ def test_an_incident_placed_in_another_regions_area_is_said_so(lat, lon, region,
     found = place_warning(Position(lat, lon), region, hso())
     assert found.startswith(warning) if warning else found == ""
     assert place_warning(Position(lat, lon), region, {}) == ""  # regions drawn as polygons
+    # A region drawn as a polygon beside ones named by municipality: nothing to compare.
+    assert place_warning(Position(lat, lon), "polygon-region", hso()) == ""

@@ -185,8 +185,9 @@ def test_help_everywhere_lists_choices(capsys: pytest.CaptureFixture[str]) -> No
     assert "available_mobile" in out and "helicopter" in out
 
 
-def test_watch_without_a_terminal_says_to_use_json(capsys) -> None:
-    # Under pytest stdout is captured: no terminal, so the live board would draw nothing.
+def test_watch_without_a_terminal_says_to_use_json(capsys, monkeypatch) -> None:
+    # Piped: no terminal (so also under ``pytest -s`` in one), the board would draw nothing.
+    monkeypatch.setattr(Console, "is_terminal", property(lambda self: False))
     assert main(["watch", "--region", "oslo"]) == 2
     err = capsys.readouterr().err
     assert "needs a terminal" in err and "--json" in err
@@ -196,7 +197,8 @@ def test_tables_written_to_a_pipe_are_wide_enough_to_keep_every_column(monkeypat
     from clients.cli_base import PIPE_WIDTH, console
 
     monkeypatch.delenv("COLUMNS", raising=False)
-    assert console().width == PIPE_WIDTH  # under pytest stdout is no terminal
+    monkeypatch.setattr(Console, "is_terminal", property(lambda self: False))  # piped
+    assert console().width == PIPE_WIDTH
     monkeypatch.setenv("COLUMNS", "100")
     assert console().width == 100  # as asked
 

@@ -33,10 +33,20 @@ def test_json_lines_in_the_file_and_readable_lines_on_stderr(tmp_path: Path, cap
         log.debug("not_at_info", region="oslo")
         log.info("region_taken", region="oslo", token=42, previous="vestre-viken")
         logging.getLogger("a.library").warning("plain %s", "stdlib")
+        try:
+            _ = 1 / 0
+        except ZeroDivisionError:
+            log.exception("archive_pass_failed", region="oslo")
         for handler in logging.getLogger().handlers:
             handler.flush()
         lines = [json.loads(line) for line in path.read_text().splitlines()]
-        assert [line["event"] for line in lines] == ["region_taken", "plain stdlib"]
+        assert [line["event"] for line in lines] == [
+            "region_taken",
+            "plain stdlib",
+            "archive_pass_failed",
+        ]
+        # The traceback is in the file, as text: what an on-call engineer reads.
+        assert "ZeroDivisionError" in lines[2]["exception"], lines[2]
         taken = lines[0]
         assert (taken["centre"], taken["region"], taken["token"], taken["level"]) == (
             "oslo",
@@ -58,6 +68,31 @@ def test_json_lines_in_the_file_and_readable_lines_on_stderr(tmp_path: Path, cap
         ]
     finally:  # as it was: other tests read structlog's default output
         structlog.contextvars.clear_contextvars()
+        structlog.reset_defaults()
+        for handler in root.handlers:
+            handler.close()
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
+def test_the_file_rotates_by_its_size_and_keeps_four(tmp_path: Path) -> None:
+    path = logs.process_log(tmp_path, "gateway", "50051")
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        logs.configure("info", json_file=path, console=False)
+        handler = next(h for h in root.handlers if isinstance(h, logs._SizeRotatingHandler))
+        handler.maxBytes = 2_000
+        log = structlog.get_logger("test")
+        for n in range(400):
+            log.info("line", n=n, padding="x" * 40)
+        handler.flush()
+        kept = sorted(p.name for p in path.parent.iterdir())
+        assert kept == [f"{path.name}{s}" for s in ("", ".1", ".2", ".3", ".4")], kept
+        assert all(p.stat().st_size < 2_200 for p in path.parent.iterdir())
+        newest = [json.loads(line)["n"] for line in path.read_text().splitlines()]
+        assert newest and newest[-1] == 399
+    finally:
         structlog.reset_defaults()
         for handler in root.handlers:
             handler.close()

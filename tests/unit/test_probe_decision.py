@@ -4,9 +4,15 @@ a miss the supervisor itself noticed late is not held against the centre."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from types import SimpleNamespace
+
 import pytest
 
-from actors.supervisor.probe import AdaptiveDeadline, MissCounter, Witnesses
+from actors.supervisor.probe import AdaptiveDeadline, LivenessProbe, MissCounter, Witnesses
+from cluster.errors import ActorUnavailableError
+from cluster.histogram import Histogram
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -199,3 +205,78 @@ def test_a_suspicion_logs_what_the_kernel_showed_between_the_last_two_misses() -
         "threads": 3,
     }
     assert evidence(None, after) == {"sampled": False}
+
+
+class _Silent:
+    """A centre instance that never answers a ping (its pings queue behind a saturated
+    actor while its loop keeps its lease)."""
+
+    centre_id = "oslo"
+    instance = "oslo-000000000000"
+    pings = 0
+
+    async def ping(self, timeout_s: float):
+        self.pings += 1
+        await asyncio.sleep(timeout_s)
+        raise ActorUnavailableError("centre oslo", "no answer")
+
+
+class _Everyone:
+    """Witnesses as on a healthy machine: another centre answered meanwhile."""
+
+    def join(self, me: str) -> None: ...
+
+    def leave(self, me: str) -> None: ...
+
+    def answered(self, me: str, at: float) -> None: ...
+
+    def seen_since(self, me: str, since: float) -> bool:
+        return True
+
+
+class _Fixed:
+    def current(self) -> float:
+        return 0.01
+
+    def observe(self, seconds: float) -> None: ...
+
+
+@pytest.mark.parametrize("answered", [False, True])
+def test_a_probe_unanswered_from_the_start_arms_after_a_lease_time(answered: bool) -> None:
+    config = SimpleNamespace(
+        probe_misses=2,
+        probe_late_s=LATE_S,
+        probe_starved_max=3,
+        probe_starved_share=0.5,
+        probe_interval_s=0.02,
+        lease_ttl_s=0.3,
+    )
+    suspected: list[tuple[float, int]] = []
+    silent = _Silent()
+
+    async def run() -> None:
+        started = time.monotonic()
+
+        async def suspect(misses: int, tokens: dict, deadline_s: float) -> None:
+            suspected.append((time.monotonic() - started, silent.pings))
+            probe.stop()
+
+        probe = LivenessProbe(
+            config,
+            silent,
+            Histogram((0.01, 0.1)),
+            _Everyone(),
+            _Fixed(),
+            {},
+            suspect,
+            answered=answered,
+        )
+        await asyncio.wait_for(probe.run(), 10)
+
+    asyncio.run(run())
+    assert len(suspected) == 1
+    after_s, pings = suspected[0]
+    if answered:  # adopted (it answered the adoption): the second miss in a row
+        assert pings == 2
+    else:  # never answered: not before a lease's time (a centre still starting), then as any
+        assert after_s > config.lease_ttl_s and pings > 2

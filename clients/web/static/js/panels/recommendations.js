@@ -145,7 +145,10 @@ export function recommendationsPanel() {
     if (!b) return;
     const row = b.closest('tr');
     const box = row.getBoundingClientRect();
-    if (box.top < 0 || box.bottom > window.innerHeight) {
+    // Within the scrolling column it sits in (under the header is not on screen), and
+    // within the window.
+    const view = row.closest('.column')?.getBoundingClientRect() ?? { top: 0, bottom: window.innerHeight };
+    if (box.top < Math.max(view.top, 0) || box.bottom > Math.min(view.bottom, window.innerHeight)) {
       row.scrollIntoView({ block: 'center' });
       info.textContent = t('recs.shown_press_again', { n });
       return;

@@ -141,8 +141,10 @@ export function unitsPanel() {
     for (const id of ids) dirty.add(id);
     render();
     const line = selected.querySelector('p.unit-now');
-    const unit = line && ids.has(line.dataset.unitId) ? store.units.get(line.dataset.unitId) : null;
+    if (!line || !ids.has(line.dataset.unitId)) return;
+    const unit = store.units.get(line.dataset.unitId);
     if (unit) line.textContent = nowLine(unit);
+    else selected.replaceChildren(); // left the board (removed, lent away): nothing to act on
   });
   on('health-region', () => applyFilters());
   onSelectUnit(({ id }) => showSelected(id));
