@@ -53,6 +53,18 @@ def crew_stub(web: WebConsole, unit: str):
     return channel, pb_grpc.DispatchServiceStub(channel)
 
 
+async def crew_reports(web: WebConsole, unit: str, status: int) -> None:
+    """``unit``'s crew reports ``status`` through the gRPC API, as its own device does."""
+    channel, crew = crew_stub(web, unit)
+    try:
+        await crew.ChangeUnitStatus(
+            pb.ChangeUnitStatusRequest(request_id=rid(), unit_id=unit, status=status),
+            timeout=10,
+        )
+    finally:
+        await channel.close()
+
+
 async def test_call_taker_answers_creates_on_the_map_and_triages_dispatcher_assigns_crew_moves(
     browser, web, stub
 ) -> None:
@@ -113,17 +125,8 @@ async def test_call_taker_answers_creates_on_the_map_and_triages_dispatcher_assi
     await shown(dispatcher, assigned)
 
     # The crew reports en route through the API; both consoles show it.
-    channel, crew = crew_stub(web, unit)
-    try:
-        sent = time.monotonic()
-        await crew.ChangeUnitStatus(
-            pb.ChangeUnitStatusRequest(
-                request_id=rid(), unit_id=unit, status=pb.UNIT_STATUS_EN_ROUTE
-            ),
-            timeout=10,
-        )
-    finally:
-        await channel.close()
+    sent = time.monotonic()
+    await crew_reports(web, unit, pb.UNIT_STATUS_EN_ROUTE)
     en_route = f'#units [data-unit-id="{unit}"][data-status="UNIT_STATUS_EN_ROUTE"]'
     seen = [await shown(page, en_route) - sent for page in (taker, dispatcher)]
     print(f"\ncrew status -> both consoles: {max(seen) * 1000:.0f} ms (target 1,000 ms)")
@@ -132,16 +135,7 @@ async def test_call_taker_answers_creates_on_the_map_and_triages_dispatcher_assi
     await dispatcher.locator(en_route).click()
     now_line = dispatcher.locator(f'p.unit-now[data-unit-id="{unit}"]')
     await now_line.filter(has_text="Utrykning").wait_for(timeout=WAIT_MS)
-    channel, crew = crew_stub(web, unit)
-    try:
-        await crew.ChangeUnitStatus(
-            pb.ChangeUnitStatusRequest(
-                request_id=rid(), unit_id=unit, status=pb.UNIT_STATUS_ON_SCENE
-            ),
-            timeout=10,
-        )
-    finally:
-        await channel.close()
+    await crew_reports(web, unit, pb.UNIT_STATUS_ON_SCENE)
     await now_line.filter(has_text="På stedet").wait_for(timeout=WAIT_MS)
 
     # Chosen in the list while the map shows elsewhere: the map goes to it.
