@@ -543,8 +543,8 @@ def cmd_kpi(ctx: Any) -> int:
         written = write_plot(figures, a.plot)
         # With --json, stdout holds only the JSON document.
         print(f"wrote {written}", file=sys.stderr if a.json else sys.stdout)
-    period = "everything recorded" if a.since is None else f"since {iso_local(a.since)}"
-    print(f"KPIs over {period}", file=sys.stderr)  # the period the figures cover
+    period = "of everything recorded" if a.since is None else f"since {iso_local(a.since)}"
+    print(f"KPIs {period}", file=sys.stderr)  # the period the figures cover
     return int(ctx.emit(figures, kpi_table))
 
 

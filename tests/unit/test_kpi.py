@@ -413,7 +413,7 @@ def test_command_line(tmp_path, capsys):
     assert ckpi.cmd_kpi(ctx) == 0
     out = capsys.readouterr()
     assert (tmp_path / "k.svg").exists() and "wrote" in out.out
-    assert "KPIs over since " in out.err  # which period the figures cover
+    assert "KPIs since " in out.err  # which period the figures cover
     assert list(ctx.fake.sent[0][1].regions) == ["oslo", "innlandet"]
     assert len(ctx.emitted[0]) == len(pb_figures())
     # With --json the note goes to stderr: stdout is the JSON document alone.
