@@ -107,8 +107,18 @@ async def test_call_taker_answers_creates_on_the_map_and_triages_dispatcher_assi
     await row.click()
     triage = taker.locator('form[data-form="TriageIncident"]')
     await triage.wait_for(timeout=WAIT_MS)
-    await triage.locator(".criteria-search").fill("A.10.01")
-    await triage.locator('[data-code="A.10.01"]').click()
+    # By keyboard: the arrow keys walk the matches shown, Enter keeps the one chosen.
+    search = triage.locator(".criteria-search")
+    await search.fill("A.10.0")
+    shown_codes = await triage.locator(".criteria-list [data-code]").evaluate_all(
+        "els => els.map(e => e.dataset.code)"
+    )
+    assert len(shown_codes) >= 2 and shown_codes[1].startswith("A."), shown_codes
+    for _ in range(2):  # the second match, not the first Enter alone would take
+        await search.press("ArrowDown")
+    await search.press("Enter")
+    chosen = triage.locator('.criteria-list [aria-selected="true"]')
+    assert await chosen.get_attribute("data-code") == shown_codes[1]
     await triage.locator('button[data-action="TriageIncident"]').click()
     akutt = f'#incidents [data-incident-id="{incident}"][data-urgency="URGENCY_AKUTT"]'
     await shown(taker, akutt)

@@ -79,6 +79,11 @@ async def test_an_air_ambulance_is_requested_from_the_incident_and_the_amk_las_a
     await accepted.wait_for(timeout=WAIT_MS)
     text = await accepted.text_content() or ""
     assert "Dr. Dombås" in text and "oppdrag: akseptert" in text, text
+    # For the incident the helicopter is a unit sent: listed among its units (with no
+    # release button: its mission frees it), and counted in the list.
+    sent = detail.locator('ul.assigned li.aircraft[data-unit-id="inn-h01"]')
+    await sent.filter(has_text=aircraft.call_sign).wait_for(timeout=WAIT_MS)
+    assert await sent.locator('button[data-action="ReleaseUnit"]').count() == 0
 
     # Not needed after all: withdrawn with a reason, the AMK-LA stands the helicopter
     # down, and the line shows the mission aborted and who withdrew it, with no button.
@@ -93,6 +98,7 @@ async def test_an_air_ambulance_is_requested_from_the_incident_and_the_amk_las_a
     text = await stood_down.text_content() or ""
     assert "trukket tilbake" in text and "ola" in text and reason in text, text
     assert await stood_down.locator('button[data-action="WithdrawAirRequest"]').count() == 0
+    await sent.wait_for(state="detached", timeout=WAIT_MS)  # called off: no longer its unit
     freed = await stub.GetUnit(pb.GetUnitRequest(unit_id="inn-h01"), timeout=10)
     assert (freed.status, freed.air_mission_id) == (pb.UNIT_STATUS_AVAILABLE_MOBILE, "")
     assert page.amk_errors == []
