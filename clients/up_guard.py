@@ -39,7 +39,7 @@ from cluster.etcd_probe import probe, verify_member
 from cluster.etcd_server import EmbeddedEtcd
 from cluster.etcd_tls import etcd_client_for, etcd_tls
 from cluster.keys import Keys
-from cluster.ownership import read_owner
+from cluster.ownership import Owner, read_owner
 from cluster.ports import taken_ports
 from cluster.sites import SiteLiveError, SiteRecord, live_sites, site_key
 from cluster.tls import TlsFiles, open_channel, service_identity
@@ -200,37 +200,36 @@ async def _not_owned(
     regions: list[str],
     ours: set[str],
     other_sites: frozenset[str] = frozenset(),
-) -> list[str]:
+) -> tuple[list[str], dict[str, Owner]]:
     """Regions with no owner, or an owner that is neither one of this site's centre
     instances nor an instance in another live site of this deployment (``other_sites``:
-    a site that starts while the others serve stands by)."""
+    a site that starts while the others serve stands by); and the owners read."""
     missing = []
+    owners: dict[str, Owner] = {}
     for region in regions:
         try:
             owner = await read_owner(client, keys, region)
         except AmkError as exc:
             missing.append(f"{region} (etcd: {exc.message})")
             continue
+        if owner is not None:
+            owners[region] = owner
         if owner is None:
             missing.append(region)
         elif owner.record.instance not in ours and owner.record.site not in other_sites:
             missing.append(f"{region} (held by {owner.record.instance}, not this cluster's)")
-    return missing
+    return missing, owners
 
 
-async def away_from_home(client: EtcdClient, keys: Keys, config: ClusterConfig) -> list[str]:
-    """The regions served now by a centre other than their home centre, as warnings:
-    at start-up that is a takeover nobody asked for (a centre that started slowly), and
-    with automatic hand-back off (the default) the region stays away, its own centre's
-    people refused it, until a supervisor hands it back."""
+def away_from_home(owners: dict[str, Owner], config: ClusterConfig) -> list[str]:
+    """The regions ``owners`` shows served by a centre other than their home centre, as
+    warnings: at start-up that is a takeover nobody asked for (a centre that started
+    slowly), and with automatic hand-back off (the default) the region stays away, its
+    own centre's people refused it, until a supervisor hands it back."""
     away = []
-    for region in config.region_ids():
+    for region, owner in owners.items():
         home = config.seed.region(region).home
-        try:
-            owner = await read_owner(client, keys, region)
-        except AmkError:
-            continue  # wait_ready has just read it; a failure now is not this warning's
-        if owner is not None and owner.record.centre != home:
+        if owner.record.centre != home:
             away.append(
                 f"region {region} is served by {owner.record.centre}, not its home centre"
                 f" {home}: a takeover during start-up; `amk handback region {region}`"
@@ -264,9 +263,9 @@ async def wait_ready(
             others = frozenset(
                 r.name for r in await live_sites(client, keys) if r.name != config.site
             ) & frozenset(config.all_sites())
-            unowned = await _not_owned(client, keys, regions, ours, others)
+            unowned, owners = await _not_owned(client, keys, regions, ours, others)
             if not down and not unowned:
-                return await away_from_home(client, keys, config)
+                return away_from_home(owners, config)
             if time.monotonic() > deadline:
                 missing = []
                 if down:

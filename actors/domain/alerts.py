@@ -131,16 +131,15 @@ def phoned(
         (a for a in inc.alerts if a.service is service and a.state in alert_lifecycle.AWAITING),
         None,
     )
+    if waiting is None:
+        sent, alert = send(inc, service, BY_PHONE, who, now, reason)
+        alert_id = alert.id
+    else:  # sent through a link that is down (or silent): the phone call is its answer
+        sent, alert_id = inc, waiting.id
+    new = acknowledge(sent, alert_id, spoke_with.strip(), now)
+    alert = find(new, alert_id)
     if waiting is not None:
-        # Sent through a link that is down (or silent): the phone call is its answer.
-        new = acknowledge(inc, waiting.id, spoke_with.strip(), now)
-        alert = find(new, waiting.id)
         alert.note = alert.note or f"acknowledged by phone ({who})"
-        return new, alert
-    new, alert = send(inc, service, BY_PHONE, who, now, reason)
-    alert.state = alert_lifecycle.transition(alert.id, alert.state, AlertState.ACKNOWLEDGED)
-    alert.acknowledged_at = now
-    alert.acknowledged_by = spoke_with.strip()
     return new, alert
 
 

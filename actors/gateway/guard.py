@@ -400,14 +400,19 @@ class Guard(grpc.aio.ServerInterceptor):
             region = grant.decision.regions[0] if grant.decision.regions else ""
             found = [("incident", request.incident_id, region, "")]
         if found:
-            self.access_log.record(
-                grant.claims,
-                method,
-                grant.decision,
-                grant.peer,
-                found,
-                self.served(grant.claims.centre),
-            )
+            self._record(grant, method, found)
+
+    def _record(self, grant: Grant, method: str, records: list[tuple[str, str, str, str]]) -> None:
+        """The access log's rows for ``records``, each on its own region's ground (the
+        regions the reader's centre serves now: ``access.ground_of``)."""
+        self.access_log.record(
+            grant.claims,
+            method,
+            grant.decision,
+            grant.peer,
+            records,
+            self.served(grant.claims.centre),
+        )
 
     # ------------------------------------------------------------ wrapping handlers
 
@@ -524,14 +529,7 @@ class Guard(grpc.aio.ServerInterceptor):
         """One streamed message: its incidents and calls, each once an hour per stream."""
         fresh = seen.fresh(self._records_of_event(item, parse), time.monotonic())
         if fresh:
-            self.access_log.record(
-                grant.claims,
-                method,
-                grant.decision,
-                grant.peer,
-                fresh,
-                self.served(grant.claims.centre),
-            )
+            self._record(grant, method, fresh)
 
 
 #: Every service a gateway serves (actors/gateway/server.py registers these).

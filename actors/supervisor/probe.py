@@ -33,11 +33,11 @@ and it drops its regions, but a backup takes them over needlessly. So:
   recent answers' p99, between a floor (fast detection on a quiet machine) and a cap
   (detection still well before the lease would expire);
 - one suspicion per hang: the counter re-arms only when the centre answers again;
-- and none before an instance's first answer: a centre still starting on a busy machine
-  missed pings before the probe knew its process (so the starvation rule could not
-  excuse it) and lost its region at start-up (seen in a new user's ``./dev up`` beside a
-  test suite: ``hang_evidence on_this_host=false``); one that hangs before it ever
-  answers is ended by its lease.
+- and none before an instance's first answer, for a lease's time at most: a centre still
+  starting on a busy machine missed pings before the probe knew its process (so the
+  starvation rule could not excuse it) and lost its region at start-up (seen in a new
+  user's ``./dev up`` beside a test suite: ``hang_evidence on_this_host=false``). An
+  instance adopted by a new supervisor has just answered it, and is watched at once.
 
 The probe never restarts or kills the centre: a hung process may wake up, find its
 lease gone and rejoin as a standby; whether a centre is restarted is the crash path's
@@ -215,16 +215,10 @@ class LivenessProbe:
         self.deadline = deadline
         self.misses = misses  # counted / ignored_late / ignored_unwitnessed, all centres
         self.on_suspect = on_suspect
-        # Armed by the instance's first answer, not before: a centre still starting (its
-        # heap settled, its regions loaded, on a machine whose cores are busy) misses
-        # pings before the probe knows its process, so the starvation check cannot
-        # excuse it, and it was taken for hung and lost its region at start-up. One that
-        # hangs before it ever answers is ended by its lease (lease_ttl_s), as before
-        # the probe existed.
-        # ``answered``: an instance adopted by a new supervisor has just answered it.
-        # Unanswered for a lease's time, the probe arms all the same: an instance whose
-        # pings queue behind a saturated actor while its loop keeps the lease is what
-        # the probe is for.
+        # Armed by the instance's first answer (see the module's docstring), or at once
+        # when it has just ``answered`` (adopted by a new supervisor); unanswered for a
+        # lease's time, armed all the same: an instance whose pings queue behind a
+        # saturated actor while its loop keeps the lease is what the probe is for.
         self.counter = MissCounter(
             config.probe_misses, config.probe_late_s, config.probe_starved_max, armed=answered
         )
