@@ -23,7 +23,16 @@ regions and its centres stand by) but costs a takeover of every region it served
 - a site is suspected only while this supervisor's own beats go through (a watcher
   that cannot write is the one cut off, or stalled);
 - a check noticed late (this supervisor's loop stalled) decides nothing that round;
-- one suspicion per silence: the site is re-armed when it is heard again.
+- one suspicion per silence: the site is re-armed when it is heard again, by a beat
+  written after the suspicion was acted on (a beat etcd took before, delivered late by
+  a lagging watch, is no sign of life: it re-armed the detector once, and a second
+  "loss" of the same site followed in a CI run);
+- a site whose supervisor runs on this host (tests, a development machine: the beat
+  names its host and pid) is not suspected while that supervisor wanted a CPU and did
+  not get one (``cluster/starvation.py``, the liveness probe's rule), at most
+  ``probe_starved_max`` times in a row, half a silence each: on an overloaded 2-core
+  machine a supervisor waits for a CPU longer than the silence. A dead or stopped one
+  wants none, and is suspected as before.
 
 A beat is guarded by the site's key: the put carries a compare on the create revision
 of ``sites/{site}`` as last read, so no beat goes while the name is not registered.
@@ -37,12 +46,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import structlog
 
+from cluster import starvation
 from cluster.config import ClusterConfig
 from cluster.errors import AmkError
 from cluster.etcd import EtcdClient, cmp_create_revision, op_put
@@ -52,6 +64,7 @@ from cluster.sites import heartbeat_key, heartbeats_prefix, site_key
 log = structlog.get_logger("amk.supervisor.sites")
 
 RevokeSite = Callable[[str], Awaitable[list[str]]]
+ACTING = sys.maxsize  # suspected, the revision it is acted on not read yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +79,18 @@ class SiteLossEvent:
 
 
 class SilenceDetector:
-    """When is another site lost? Pure: the caller passes the clock.
+    """When is another site lost? Pure: the caller passes the clock and etcd revisions.
 
     ``heard`` on every beat seen; ``due`` returns the sites silent longer than
     ``silence_s``, each once per silence, and none while this side's own last beat is
     older than ``silence_s`` (it may be the one cut off) or while the check itself ran
     ``late_s`` after it was due (a stalled loop has seen nothing for a while).
+
+    A suspected site is heard again only by a beat with a revision above the one its
+    loss was acted on (``acted``): a beat written before, delivered late, is stale news.
+
+    ``excuse`` puts a due site off by half a silence, at most ``starved_max`` times in a
+    row (the caller's judgement: its supervisor was starved of CPU, not gone).
 
     When this side's own beats go through again after such a gap, every other site is
     taken as heard at that moment: this side was the one cut off, and its watch has not
@@ -80,18 +99,47 @@ class SilenceDetector:
     every region back (seen as a CI failure of the short partition drill: 12 owner
     changes after the heal)."""
 
-    def __init__(self, silence_s: float, late_s: float) -> None:
+    def __init__(self, silence_s: float, late_s: float, starved_max: int = 3) -> None:
         if silence_s <= 0 or late_s <= 0:
             raise ValueError("silence_s and late_s must be positive")
         self.silence_s = silence_s
         self.late_s = late_s
+        self.starved_max = starved_max
         self.last_heard: dict[str, float] = {}
-        self.suspected: set[str] = set()
+        # Suspected sites, each with the etcd revision its loss was acted on (ACTING
+        # until read): beats at or below it do not re-arm the site.
+        self.suspected: dict[str, int] = {}
+        self.put_off: dict[str, float] = {}  # excused: not due before this time
+        self.excused: dict[str, int] = {}  # excuses in a row since last heard
         self.own_gap = False  # our own beats were older than silence_s at a check
 
-    def heard(self, site: str, now: float) -> None:
+    def heard(self, site: str, now: float, revision: int) -> bool:
+        """A beat of ``site`` at ``revision`` seen now; False when it is stale news."""
+        if revision <= self.suspected.get(site, -1):
+            return False
         self.last_heard[site] = now
-        self.suspected.discard(site)
+        self.suspected.pop(site, None)
+        self.put_off.pop(site, None)
+        self.excused.pop(site, None)
+        return True
+
+    def acted(self, site: str, revision: int) -> None:
+        """The loss of ``site`` is acted on at this revision (read before revoking)."""
+        self.suspected[site] = revision
+
+    def retry(self, site: str) -> None:
+        """Acting failed: the site is due again at the next check."""
+        self.suspected.pop(site, None)
+
+    def excuse(self, site: str, now: float) -> bool:
+        """Put a due site off by half a silence; False when it has had its excuses."""
+        run = self.excused.get(site, 0)
+        if run >= self.starved_max:
+            return False
+        self.excused[site] = run + 1
+        self.suspected.pop(site, None)
+        self.put_off[site] = now + self.silence_s / 2
+        return True
 
     def due(self, now: float, own_beat_at: float, late_by: float) -> list[str]:
         if now - own_beat_at > self.silence_s:
@@ -106,8 +154,10 @@ class SilenceDetector:
             return []
         out = []
         for site, heard in sorted(self.last_heard.items()):
-            if site not in self.suspected and now - heard > self.silence_s:
-                self.suspected.add(site)
+            if site in self.suspected or now < self.put_off.get(site, 0.0):
+                continue
+            if now - heard > self.silence_s:
+                self.suspected[site] = ACTING
                 out.append(site)
         return out
 
@@ -123,7 +173,13 @@ class SiteWatch:
         self.keys = keys
         self.revoke_site = revoke_site
         self.site = config.site
-        self.detector = SilenceDetector(config.site_silence_s, config.probe_late_s)
+        self.detector = SilenceDetector(
+            config.site_silence_s, config.probe_late_s, config.probe_starved_max
+        )
+        # Other sites' supervisors on this host (pid, from their beats), and a sample of
+        # the scheduler's counts of each taken once it went quiet: see ``_starved``.
+        self._local_pids: dict[str, int] = {}
+        self._samples: dict[str, starvation.Sample | None] = {}
         self.own_beat_at = 0.0  # monotonic time of the last beat etcd took
         self.beats = 0
         self.events: list[SiteLossEvent] = []
@@ -153,7 +209,15 @@ class SiteWatch:
                 if not token:
                     token = await self._site_token()
                 if token:
-                    value = json.dumps({"site": self.site, "seq": self.beats, "at": time.time()})
+                    value = json.dumps(
+                        {
+                            "site": self.site,
+                            "seq": self.beats,
+                            "at": time.time(),
+                            "host": starvation.host_id(),
+                            "pid": os.getpid(),
+                        }
+                    )
                     resp = await self.client.txn(
                         [cmp_create_revision(site_key(self.keys, self.site), token)],
                         [op_put(key, value.encode())],
@@ -178,7 +242,8 @@ class SiteWatch:
                     for ev in events:
                         site = ev.kv.key[len(prefix) :].decode()
                         if site != self.site and not ev.deleted:
-                            self.detector.heard(site, now)
+                            if self.detector.heard(site, now, ev.kv.mod_revision):
+                                self._beat_seen(site, ev.kv.value)
             except AmkError as exc:
                 log.warning("site_watch_broken", error=str(exc))
                 await asyncio.sleep(self.config.site_heartbeat_s)
@@ -189,17 +254,62 @@ class SiteWatch:
         while True:
             await asyncio.sleep(max(0.0, due_at - time.monotonic()))
             now = time.monotonic()
+            self._sample_quiet(now)
             for site in self.detector.due(now, self.own_beat_at, now - due_at):
+                if self._starved(site) and self.detector.excuse(site, now):
+                    continue
                 await self._lost(site, now - self.detector.last_heard[site])
             due_at = max(due_at + period, time.monotonic())
+
+    def _beat_seen(self, site: str, value: bytes) -> None:
+        """Note whether the beating supervisor runs on this host (its pid, then)."""
+        self._samples.pop(site, None)
+        try:
+            beat = json.loads(value)
+            local = beat.get("host") == starvation.host_id() and int(beat.get("pid") or 0)
+        except (ValueError, TypeError, AttributeError):
+            local = 0
+        if local:
+            self._local_pids[site] = local
+        else:
+            self._local_pids.pop(site, None)
+
+    def _sample_quiet(self, now: float) -> None:
+        """The first sample of a local site's supervisor once two beats were missed."""
+        quiet_after = 2 * self.config.site_heartbeat_s
+        for site, pid in self._local_pids.items():
+            heard = self.detector.last_heard.get(site)
+            if site not in self._samples and heard is not None and now - heard > quiet_after:
+                self._samples[site] = starvation.sample(pid)
+
+    def _starved(self, site: str) -> bool:
+        """Whether a due site's supervisor, on this host, wanted a CPU and did not get
+        one since the last sample (never for one elsewhere, gone or stopped)."""
+        pid = self._local_pids.get(site)
+        if not pid:
+            return False
+        before, after = self._samples.get(site), starvation.sample(pid)
+        self._samples[site] = after
+        starved = starvation.starved(before, after, self.config.probe_starved_share)
+        if starved:
+            log.info(
+                "site_silence_excused",
+                site=site,
+                why="starved",
+                excused_before=self.detector.excused.get(site, 0),
+                **starvation.evidence(before, after),
+            )
+        return starved
 
     async def _lost(self, site: str, silent_for_s: float) -> None:
         t0 = time.monotonic()
         try:
+            # Read first: a beat at or below this revision was written before we acted.
+            self.detector.acted(site, await self.client.revision())
             revoked = await self.revoke_site(site)
         except AmkError as exc:
             log.error("site_loss_revoke_failed", site=site, error=str(exc))
-            self.detector.suspected.discard(site)  # try again next round
+            self.detector.retry(site)  # try again next round
             return
         event = SiteLossEvent(
             site=site,
