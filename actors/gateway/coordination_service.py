@@ -16,6 +16,7 @@ from actors.domain import eido
 from actors.domain import validation as v
 from actors.domain.commands import CreateIncident, HandOverIncident, LendUnit, SetCallSharing
 from actors.domain.errors import InvalidArgumentError, PreconditionError
+from actors.domain.municipality import place_warning
 from actors.gateway import convert as conv
 from actors.gateway.context import GatewayContext
 from actors.gateway.identity import current_identity
@@ -185,6 +186,10 @@ class HandoverRpcs:
             source_id=imported.source_id,
         )
         out = await self.gw.router.route(region, cmd, context)
+        # The document's place checked against the region it is imported into, as a
+        # CreateIncident's is: a sender's coordinate for another area is said, not refused.
+        if warning := place_warning(cmd.position, region, self.gw.lookup.by_municipality):
+            warnings = [*warnings, warning]
         return cpb.ImportIncidentResponse(
             incident=conv.incident_pb(out.require_incident()), warnings=warnings
         )

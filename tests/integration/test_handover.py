@@ -326,6 +326,10 @@ async def test_eido_export_validates_and_import_export_round_trips(cluster, stub
     )
     assert abs(new.position.lat - inc.position.lat) < 1e-6
     assert any("Man collapsed" in n.text for n in new.notes)
+    # Its place is checked against the region it came into, as CreateIncident's is.
+    assert any("in oslo's area, not vestre-viken's" in w for w in imported.warnings), (
+        imported.warnings
+    )
     # The same document imported again: refused while the first copy is open, naming it
     # (a second incident for one patient would get units of its own); a retry of the
     # first request still answers with its incident.
