@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import time
 import uuid
@@ -129,6 +130,9 @@ async def test_call_taker_answers_creates_on_the_map_and_triages_dispatcher_assi
     await dispatcher.click('button[data-action="RecommendUnits"]')
     top = dispatcher.locator("#recommendations [data-unit-id]").first
     await top.wait_for(timeout=WAIT_MS)
+    # Its ETA as a travel time ("2 min 30 s"), not "2:30", which reads as a clock time.
+    eta = (await top.locator("td.eta").text_content() or "").strip()
+    assert re.fullmatch(r"\d+ min( \d+ s)?|\d+ s", eta), eta
     unit = await top.get_attribute("data-unit-id")
     await top.locator('button[data-action="AssignUnit"]').click()
     assigned = f'#units [data-unit-id="{unit}"][data-status="UNIT_STATUS_ASSIGNED"]'

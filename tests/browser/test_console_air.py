@@ -12,6 +12,7 @@ import uuid
 
 import pytest
 
+from actors.domain.eta.geodesy import haversine_km
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from tests.browser.conftest import KARL_JOHAN, WAIT_MS, incident, open_console
 from tests.helpers import assert_eventually, one, rid
@@ -168,7 +169,20 @@ async def test_the_amk_la_answers_and_stands_down_air_requests_from_its_panel(
         and u.kind in (pb.UNIT_KIND_HELICOPTER, pb.UNIT_KIND_FIXED_WING)
     }
     assert "osl-h01" in aircraft_free
-    assert set(await choices.evaluate_all("os => os.map(o => o.value)")) == aircraft_free | {""}
+    offered = await choices.evaluate_all("os => os.map(o => o.value)")
+    assert set(offered) == aircraft_free | {""}
+    # The kind asked for first, each kind nearest to the patient first: the likely choice
+    # on top (the list was by call sign); and the form stays inside its panel.
+    units = {u.id: u for u in free.units}
+
+    def likely(unit_id: str) -> tuple[bool, float, str]:
+        u = units[unit_id]
+        km = haversine_km(u.position.lat, u.position.lon, 60.7945, 11.0680)
+        return (u.kind != pb.UNIT_KIND_HELICOPTER, km, u.call_sign or u.id)
+
+    assert offered[1:] == sorted(offered[1:], key=likely), offered
+    inside = "f => f.getBoundingClientRect().right <= f.closest('.panel')"
+    assert await accept.evaluate(inside + ".getBoundingClientRect().right")
     await accept.locator('[name="unit_id"]').select_option("osl-h01")
     untouched = await stub.AirGetMission(pb.AirGetMissionRequest(mission_id=asked[hamar.id]))
     await accept.locator('button[data-action="AnswerAirRequest"]').click()

@@ -109,7 +109,9 @@ async def test_alerts_to_110_and_112_are_sent_from_the_incident_and_an_escalatio
     await form.locator('[name="service"]').select_option("ALERT_SERVICE_LEGEVAKT_116117")
     await form.locator('[name="phoned_to"]').fill("Legevakten, lege Ida")
     await form.locator('button[data-action="SendAlert"]').click()
-    await alert("LEGEVAKT_116117", "ACKNOWLEDGED", "Legevakten, lege Ida").wait_for(timeout=WAIT_MS)
+    given = alert("LEGEVAKT_116117", "ACKNOWLEDGED", "Legevakten, lege Ida")
+    await given.wait_for(timeout=WAIT_MS)
+    assert "gitt på telefon" in (await given.text_content() or "")  # not "kvittert": no reply
     assert await alert("LEGEVAKT_116117", "PROPOSED").count() == 0  # that one, not another
 
     # 112 was phoned: recorded as acknowledged by who answered, the lateness kept.

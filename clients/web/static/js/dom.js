@@ -60,7 +60,30 @@ export function duration(ms, hourUnit = 't') {
   return `${Math.floor(m / 60)} ${hourUnit} ${String(m % 60).padStart(2, '0')} min`;
 }
 
-/** "m:ss" for an ETA in seconds. */
+/** An ETA in seconds as a travel time: "40 s", "2 min 30 s" (to 10 s under ten
+ * minutes), "14 min". Not "2:30", which reads as a time of day on a dispatch screen. */
+export function travel(seconds) {
+  if (!Number.isFinite(seconds)) return '–';
+  const s = Math.max(0, seconds);
+  if (s >= 600) return `${Math.round(s / 60)} min`;
+  const tens = Math.round(s / 10) * 10;
+  if (tens < 60) return `${tens} s`;
+  const rest = tens % 60;
+  return rest ? `${Math.floor(tens / 60)} min ${rest} s` : `${tens / 60} min`;
+}
+
+/** Kilometres between two proto Positions along the earth's surface; Infinity when
+ * either is missing (sorted last). For ordering a list, not for an ETA. */
+export function greatCircleKm(a, b) {
+  if (!a || !b || (!a.lat && !a.lon) || (!b.lat && !b.lon)) return Infinity;
+  const rad = Math.PI / 180;
+  const dLat = (b.lat - a.lat) * rad;
+  const dLon = (b.lon - a.lon) * rad;
+  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2;
+  return 2 * 6371 * Math.asin(Math.min(1, Math.sqrt(h)));
+}
+
+/** "m:ss" for a stopwatch (CPR guidance: seconds matter). */
 export function clock(seconds) {
   if (!Number.isFinite(seconds)) return '–';
   const s = Math.round(seconds);

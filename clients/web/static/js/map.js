@@ -12,7 +12,7 @@ import { pastLayer } from './map_past.js';
 import { drawRegions } from './map_regions.js';
 import { PLACE_SYMBOL, SymbolMarker, UNIT_KIND_SYMBOL, UNIT_STATUS_COLOUR, URGENCY_COLOUR, moveIfMoved, symbolImage } from './map_symbols.js';
 import { inHealthRegion, session } from './session.js';
-import { CLOSED, markDrawn, on, setDrawnAir, setDrawnCounts, setDrawnOwners, setDrawnPast, setMapHooks, setSnapshotDrawn, store } from './state.js';
+import { CLOSED, WAITING, markDrawn, on, setDrawnAir, setDrawnCounts, setDrawnOwners, setDrawnPast, setMapHooks, setSnapshotDrawn, store } from './state.js';
 
 export async function createMap(el, regionsGeo) {
   const map = L.map(el, {
@@ -139,6 +139,7 @@ export async function createMap(el, regionsGeo) {
       drawUnit(id);
       drawnIds.push(id);
     }
+    if (dirtyUnits.size) raiseWaiting();
     dirtyUnits.clear();
     if (airDirty) {
       airDirty = false;
@@ -196,6 +197,7 @@ export async function createMap(el, regionsGeo) {
       moveIfMoved(marker, pos);
       if (marker.options.fillColor !== colour) marker.setStyle({ fillColor: colour });
     }
+    if (WAITING.has(inc.status)) marker.bringToFront();
     if (desk.incident === id) {
       selection.setLatLng(marker.getLatLng());
       if (!map.hasLayer(selection)) selection.addTo(map);
@@ -235,7 +237,17 @@ export async function createMap(el, regionsGeo) {
       moveIfMoved(marker, pos);
       if (marker.options.fillColor !== colour) marker.setStyle({ fillColor: colour });
     }
-    marker.bringToFront(); // units above incidents
+    marker.bringToFront(); // units above incidents (a unit on scene marks its incident)
+  }
+
+  // ...except an incident no unit has been sent to yet: a red dot waiting for help must
+  // not hide under an ambulance standing at the station next to it. Raised when drawn,
+  // and again after every frame that drew a unit (which comes to the front).
+  function raiseWaiting() {
+    for (const [id, marker] of incidentMarkers) {
+      if (WAITING.has(store.incidents.get(id)?.status)) marker.bringToFront();
+    }
+    if (desk.incident && map.hasLayer(selection)) selection.bringToFront();
   }
 
   // Whatever the board held before the map was ready is drawn in the first frame, and a

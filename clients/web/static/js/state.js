@@ -10,6 +10,8 @@ const listeners = new Map();
 
 /** The incident statuses that end it. */
 export const CLOSED = new Set(['INCIDENT_STATUS_CLOSED', 'INCIDENT_STATUS_CANCELLED']);
+// No unit sent yet: drawn above the units on the map (map.js).
+export const WAITING = new Set(['INCIDENT_STATUS_RECEIVED', 'INCIDENT_STATUS_TRIAGED']);
 
 export const store = {
   incidents: new Map(),

@@ -8,7 +8,7 @@
 // were typing. Above the missions, the region's aircraft and their readiness
 // (`air_fleet.js`); a mission clicked on the map is brought into view here.
 import { AIRCRAFT, ENDED, INBOUND, readiness, servedAirRegions, withdrawalLateness } from '../air.js';
-import { h, throttled, timeOfDay, when } from '../dom.js';
+import { greatCircleKm, h, throttled, timeOfDay, when } from '../dom.js';
 import { field, hidden, input, rpcForm, textarea } from '../forms.js';
 import { en, t } from '../i18n.js';
 import { can, regionName } from '../session.js';
@@ -99,7 +99,7 @@ export function airMissionsPanel() {
         hidden('mission_id', m.id), hidden('decision', 'AIR_DECISION_ACCEPT'),
         field('unit_id', t('airdesk.aircraft'), aircraft.select),
         field('base_doctor', t('airdesk.base_doctor'), input({ maxlength: 200 })),
-      ], { submit: t('airdesk.accept'), done: took, extraClass: 'air-accept inline' }));
+      ], { submit: t('airdesk.accept'), done: took, extraClass: 'air-accept' }));
       out.push(rpcForm('AnswerAirRequest', [
         hidden('mission_id', m.id), hidden('decision', 'AIR_DECISION_DECLINE'),
         field('reason', t('airdesk.decline_reason'), textarea({ maxlength: 2000 })),
@@ -189,14 +189,19 @@ function aircraftSelect(m) {
   const el = h('select', {});
   const fill = () => {
     const keep = el.value;
+    // The kind asked for first, then the nearest to the patient (as the crow flies: the
+    // base decides; the list only puts the likely choice on top), then by call sign.
+    const km = (u) => greatCircleKm(u.position, m.position);
     const free = [...store.units.values()]
       .filter((u) => u.region === m.region && AIRCRAFT.has(u.kind) && readiness(u) === 'ready')
-      .sort((a, b) => (a.kind === m.kind ? 0 : 1) - (b.kind === m.kind ? 0 : 1) || callSign(a.id).localeCompare(callSign(b.id)));
+      .sort((a, b) => (a.kind === m.kind ? 0 : 1) - (b.kind === m.kind ? 0 : 1)
+        || km(a) - km(b) || callSign(a.id).localeCompare(callSign(b.id)));
     // A chosen aircraft that is no longer free stays chosen, marked: the server's answer
     // then says why, instead of the choice silently becoming "none".
     const gone = keep && !free.some((u) => u.id === keep);
     const options = [h('option', { value: '' }, '–'),
-      ...free.map((u) => h('option', { value: u.id }, `${callSign(u.id)} · ${en(u.kind)}`))];
+      ...free.map((u) => h('option', { value: u.id },
+        [callSign(u.id), en(u.kind), Number.isFinite(km(u)) ? `${Math.round(km(u))} km` : ''].filter(Boolean).join(' · ')))];
     if (gone) options.push(h('option', { value: keep }, `${callSign(keep)} · ${t('airdesk.busy')}`));
     el.replaceChildren(...options);
     el.value = keep || '';

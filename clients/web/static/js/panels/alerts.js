@@ -135,14 +135,19 @@ function partner(a) {
 function facts(a, state) {
   const out = [];
   if (a.proposed_at) out.push(t('alerts.proposed', { at: timeOfDay(a.proposed_at), code: a.criteria_code || '' }));
-  if (a.sent_at) out.push(t('alerts.sent', { at: timeOfDay(a.sent_at), by: a.sent_by || '' }));
+  // Given by phone or radio (recipient "phone", alerts.BY_PHONE): one line says so, and
+  // whom the dispatcher told; its acknowledgement is that same person, not a reply.
+  const byPhone = a.recipient === 'phone' && a.sent_at;
+  if (byPhone) {
+    out.push(t('alerts.given_by_phone', { at: timeOfDay(a.sent_at), by: a.sent_by || '', to: a.acknowledged_by || '' }));
+  } else if (a.sent_at) out.push(t('alerts.sent', { at: timeOfDay(a.sent_at), by: a.sent_by || '' }));
   if (a.reason) out.push(t('alerts.reason_is', { reason: a.reason }));
   if (a.escalated_at) {
     // Still waiting: phone them. Answered or withdrawn since: only that it was late.
     const key = state === 'ALERT_STATE_ESCALATED' ? 'alerts.escalated' : 'alerts.was_escalated';
     out.push(t(key, { at: timeOfDay(a.escalated_at) }));
   }
-  if (a.acknowledged_at) out.push(t('alerts.acknowledged', { at: timeOfDay(a.acknowledged_at), by: a.acknowledged_by || '' }));
+  if (a.acknowledged_at && !byPhone) out.push(t('alerts.acknowledged', { at: timeOfDay(a.acknowledged_at), by: a.acknowledged_by || '' }));
   if (a.mission_state && a.mission_state !== 'AIR_MISSION_STATE_UNSPECIFIED') out.push(en(a.mission_state));
   if (a.aircraft_unit_id) {
     out.push(t('alerts.aircraft', { unit: callSign(a.aircraft_unit_id), doctor: a.base_doctor || '–' }));

@@ -5,7 +5,7 @@
 // again when units change (at most every 10 s) and on the button;
 // a dispatcher decides a standby move, the page only shows where one is needed.
 import { rpc } from '../api.js';
-import { clock, h } from '../dom.js';
+import { h, travel } from '../dom.js';
 import { act } from '../forms.js';
 import { t } from '../i18n.js';
 import { can, inHealthRegion, regionById } from '../session.js';
@@ -77,7 +77,7 @@ export function coveragePanel() {
 function row(s) {
   const near = s.nearest && s.nearest.unit ? s.nearest : null;
   const nearest = near
-    ? t('coverage.nearest', { unit: near.unit.call_sign || near.unit.id, eta: clock(Number(near.eta_s)) })
+    ? t('coverage.nearest', { unit: near.unit.call_sign || near.unit.id, eta: travel(Number(near.eta_s)) })
     : t('coverage.no_free');
   const free = (s.free_here || []).length;
   const state = stateOf(s);

@@ -86,21 +86,38 @@ function draw(el, figures, none = 'kpis.none') {
   el.replaceChildren(...[...byMeasure].map(([measure, list]) => chart(measure, list)));
 }
 
+/** A row's label: its region and urgency, and what tells two rows of one region apart
+ * in one chart: the service alerted, the condition, the area, and (where the rows are
+ * not all held to one target) the row's own target. An area unknown (at sea) is held to
+ * both the urban and the rural target: two rows that read the same without it. */
+function label(f, oneTarget) {
+  const parts = [regionById(f.region)?.code || f.region || t('filter.all')];
+  if (f.urgency && f.urgency !== 'URGENCY_UNSPECIFIED') parts.push(en(f.urgency));
+  if (f.alert_service && f.alert_service !== 'ALERT_SERVICE_UNSPECIFIED') parts.push(en(f.alert_service));
+  if (f.condition && f.condition !== 'DESTINATION_CONDITION_UNSPECIFIED') parts.push(en(f.condition));
+  if (f.area) parts.push(t(`coverage.area.${f.area}`));
+  if (!oneTarget && Number(f.target_s)) parts.push(t('kpis.row_target', { s: fmt(f.target_s) }));
+  return parts.join(' ');
+}
+
 function chart(measure, figures) {
-  const W = 460;
+  const targets = new Set(figures.map((f) => Number(f.target_s) || 0));
+  const oneTarget = targets.size === 1;
+  const labels = figures.map((f) => label(f, oneTarget));
+  // Room for the longest label on the left and for "p50 / p90" right of the longest bar
+  // (about 6 px a character at 11 px): a fixed 150 px cut "OSL Akutt ukjent område".
   const ROW = 22;
-  const LEFT = 150;
+  const LEFT = Math.min(300, 12 + 6 * Math.max(...labels.map((l) => l.length)));
+  const RIGHT = 110;
+  const W = LEFT + 320 + RIGHT;
   const top = 6;
   const H = top + figures.length * ROW + 18;
   const max = Math.max(...figures.map((f) => Math.max(Number(f.p90_s) || 0, Number(f.target_s) || 0)), 1);
-  const x = (v) => LEFT + ((W - LEFT - 50) * v) / max;
+  const x = (v) => LEFT + ((W - LEFT - RIGHT) * v) / max;
   const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, width: '100%', role: 'img', 'aria-label': t('kpis.chart_label', { measure: t(`kpi.${measure}`) }) });
   figures.forEach((f, i) => {
     const y = top + i * ROW;
-    const urgency = f.urgency && f.urgency !== 'URGENCY_UNSPECIFIED' ? ` ${en(f.urgency)}` : '';
-    const area = f.area ? ` ${f.area}` : '';
-    svg.append(s('text', { x: LEFT - 6, y: y + 14, 'text-anchor': 'end', class: 'kpi-label', 'data-region': f.region || '' },
-      `${regionById(f.region)?.code || f.region || t('filter.all')}${urgency}${area}`));
+    svg.append(s('text', { x: LEFT - 6, y: y + 14, 'text-anchor': 'end', class: 'kpi-label', 'data-region': f.region || '' }, labels[i]));
     const colour = URGENCY_COLOUR[f.urgency] || '#5c7cfa';
     const p90 = s('rect', { x: LEFT, y: y + 3, width: Math.max(1, x(Number(f.p90_s) || 0) - LEFT), height: 14, fill: colour, opacity: 0.35 });
     p90.append(s('title', {}, `n=${f.count}; p50 ${fmt(f.p50_s)}, p90 ${fmt(f.p90_s)}; ${f.target_text || ''}`));
@@ -113,7 +130,8 @@ function chart(measure, figures) {
     }
   });
   svg.append(s('text', { x: LEFT, y: H - 4, class: 'kpi-axis' }, t('kpis.axis')));
-  const target = figures.find((f) => Number(f.target_s));
+  // The caption names the target when every row has the same one; else each row does.
+  const target = oneTarget ? figures.find((f) => Number(f.target_s)) : null;
   return h('figure', { class: 'kpi', dataset: { measure } },
     h('figcaption', {}, t(`kpi.${measure}`), target ? h('small', {}, ` ${t('kpis.target', { s: fmt(target.target_s), share: Math.round(Number(target.target_share) * 100) })}`) : null),
     svg);

@@ -4,7 +4,7 @@
 // here (DivertUnit): no shortcut, so that Alt+1..9 only ever sends a free unit.
 import { rpc, rpcWithReason } from '../api.js';
 import { desk, onSelectIncident } from '../desk.js';
-import { clock, h } from '../dom.js';
+import { h, travel } from '../dom.js';
 import { act } from '../forms.js';
 import { en, t } from '../i18n.js';
 import { can } from '../session.js';
@@ -52,7 +52,7 @@ export function recommendationsPanel() {
       h('td', {}, h('strong', {}, unit.call_sign || unit.id), h('br'), h('small', {}, `${en(unit.kind)} · ${en(unit.status)}`)),
       h('td', { class: 'leaving' }, t('recs.leaving', { id: unit.incident_id }),
         from ? h('small', {}, ` (${en(from.urgency)})`) : null),
-      h('td', { class: 'eta' }, clock(Number(rec.eta_s))),
+      h('td', { class: 'eta' }, travel(Number(rec.eta_s))),
       h('td', {}, `${Number(rec.distance_km || 0).toFixed(1)} km`),
       h('td', { class: 'reason' }, rec.reason || ''),
     ];
@@ -85,7 +85,7 @@ export function recommendationsPanel() {
     const cells = [
       h('td', {}, String(rec.rank || index + 1)),
       h('td', {}, h('strong', {}, unit.call_sign || unit.id), h('br'), h('small', {}, `${en(unit.kind)} · ${en(unit.status)}`)),
-      h('td', { class: 'eta' }, clock(Number(rec.eta_s))),
+      h('td', { class: 'eta' }, travel(Number(rec.eta_s))),
       h('td', {}, `${Number(rec.distance_km || 0).toFixed(1)} km`, h('br'), h('small', {}, rec.mode || '')),
       h('td', { class: 'reason' }, rec.reason || '', rec.note ? h('small', { class: 'note' }, rec.note) : null),
     ];
