@@ -7,6 +7,8 @@ import os
 import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -102,6 +104,11 @@ def test_only_a_supervisor_on_this_host_is_sampled_and_a_stopped_one_is_not_star
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         os.kill(child.pid, signal.SIGSTOP)
+        stat = Path(f"/proc/{child.pid}/stat")
+        deadline = time.monotonic() + 10
+        while stat.read_text().rsplit(")", 1)[1].split()[0] != "T":  # stopped, not runnable
+            assert time.monotonic() < deadline, "the child did not stop"
+            time.sleep(0.01)
         beat = {"site": "a", "seq": 1, "at": 0.0, "host": starvation.host_id(), "pid": child.pid}
         watch.detector.heard("a", 10.0, revision=1)
         watch._beat_seen("a", json.dumps(beat).encode())
