@@ -69,6 +69,7 @@ from actors.domain.eta import (
 )
 from actors.domain.eta.road import plain_road_s
 from actors.domain.model import CrewLevel, Unit, UnitKind, UnitStatus, Urgency
+from actors.domain.phrases import EN, NB
 
 BOUND_MARGIN = 0.9  # the lower bound uses 90 % of the equirectangular distance
 
@@ -100,6 +101,8 @@ class Recommendation:
     mode: str
     reason: str  # the ETA in words (from the Estimate)
     note: str  # the rule that put the unit on the list
+    reason_nb: str = ""  # both in Norwegian (actors/domain/phrases.py)
+    note_nb: str = ""
 
 
 class _Bucket:
@@ -310,8 +313,23 @@ def _key(r: _Ranked) -> tuple[float, str]:
     return (r[0], r[1])
 
 
-def _minutes(s: float) -> str:
-    return f"{s / 60.0:.0f} min"
+Note = tuple[str, str]  # a rule's words: English, Norwegian
+
+
+def _say(template: str, **fields: str) -> Note:
+    """The note ``template`` (a :class:`~actors.domain.phrases.Words` field) in both
+    languages; a field given as a number of seconds is written as whole minutes."""
+    return (
+        getattr(EN, template).format(**fields),
+        getattr(NB, template).format(**fields),
+    )
+
+
+def _say_minutes(template: str, **seconds: float) -> Note:
+    return (
+        getattr(EN, template).format(**{k: EN.min(v) for k, v in seconds.items()}),
+        getattr(NB, template).format(**{k: NB.min(v) for k, v in seconds.items()}),
+    )
 
 
 def recommend(
@@ -364,9 +382,9 @@ def recommend(
     boats = [
         r for r in _search(of(UnitKind.BOAT_AMBULANCE), limit, ctx, best_amb) if r[0] < best_amb
     ]
-    notes: dict[str, str] = {}
+    notes: dict[str, Note] = {}
     for r in boats:
-        notes[r[1]] = "boat: faster than the best road ambulance (water shortcut)"
+        notes[r[1]] = _say("boat_faster")
 
     def air() -> list[_Ranked]:  # only the top ``limit`` can reach the list
         return _search(of(UnitKind.HELICOPTER, UnitKind.FIXED_WING), limit, ctx)
@@ -374,27 +392,36 @@ def recommend(
     if urgency is None or urgency == Urgency.AKUTT:
         rrc = _search(of(UnitKind.RAPID_RESPONSE_CAR), limit, ctx)
         best_road = min(best_amb, rrc[0][0] if rrc else INF)
-        level = "akutt" if urgency else "untriaged (treated as akutt)"
+        level = (Urgency.AKUTT.value,) * 2 if urgency else (EN.level_untriaged, NB.level_untriaged)
         town = in_town(lat, lon, params)
         limit_s = rules.remote_road_eta_town_s if town else rules.remote_road_eta_s
         if remote is not None:
             air_ok = remote
-            why_air = "air: remote (dispatcher)"
+            why_air = _say("air_remote")
         else:
             air_ok = best_road > limit_s
-            where = f"in {town}" if town else "outside towns"
-            why_air = (
-                "air: no road unit available"
-                if best_road == INF
-                else f"air: best road ETA {_minutes(best_road)} > {_minutes(limit_s)} ({where})"
-            )
+            if best_road == INF:
+                why_air = _say("air_no_road_unit")
+            else:
+                where = _say("in_town", town=town) if town else _say("outside_towns")
+                best, most = (
+                    (EN.min(best_road), NB.min(best_road)),
+                    (EN.min(limit_s), NB.min(limit_s)),
+                )
+                why_air = (
+                    EN.air_best_road.format(best=best[0], limit=most[0], where=where[0]),
+                    NB.air_best_road.format(best=best[1], limit=most[1], where=where[1]),
+                )
         flying = air() if air_ok else []
         pool = [*amb, *rrc, *boats, *flying]
         pool.sort(key=_key)
         ranked = pool[:limit]
         for r in flying:
             notes[r[1]] = why_air
-        base_note = f"{level}: by ETA, any crew"
+        base_note = (
+            EN.by_eta_any_crew.format(level=level[0]),
+            NB.by_eta_any_crew.format(level=level[1]),
+        )
         if not any(r[2].crew == CrewLevel.DOCTOR for r in ranked):
             # the best doctor-staffed unit, if one is within reach (no slower one matters)
             within = rules.doctor_within_s
@@ -402,7 +429,7 @@ def recommend(
             doctors = _search([b for b in every if b.doctor], 1, ctx, min([within, *known]))
             if doctors and doctors[0][0] <= within:
                 doc = doctors[0]
-                notes[doc[1]] = f"doctor-staffed: akutt rule (within {_minutes(within)})"
+                notes[doc[1]] = _say_minutes("doctor_rule", within=within)
                 if len(ranked) < limit:
                     ranked.append(doc)
                 elif limit > 1:
@@ -411,10 +438,10 @@ def recommend(
         after = rules.haster_air_after_s if urgency == Urgency.HASTER else rules.vanlig_air_after_s
         if remote is not None:
             air_ok = remote
-            why_air = "air: remote (dispatcher)"
+            why_air = _say("air_remote")
         else:
             air_ok = best_amb > after
-            why_air = f"air: no road ambulance within {_minutes(after)}"
+            why_air = _say_minutes("air_no_ambulance_within", within=after)
         flying = air() if air_ok else []
         for r in flying:
             notes[r[1]] = why_air
@@ -423,17 +450,18 @@ def recommend(
         ranked = first[:limit]
         if amb and all(r[1] != amb[0][1] for r in ranked):  # crowded out by air
             ranked[-1] = amb[0]
-            notes[amb[0][1]] = f"{urgency}: the best road ambulance, kept on the list"
+            notes[amb[0][1]] = _say("best_ambulance_kept", urgency=urgency.value)
         if len(ranked) < limit:  # cars only fill the room the ambulances leave
             rrc = _search(of(UnitKind.RAPID_RESPONSE_CAR), limit - len(ranked), ctx)
             ranked.extend(rrc)
             for r in rrc:
-                notes[r[1]] = f"{urgency}: rapid-response car after the ambulances"
-        base_note = f"{urgency}: road ambulances first, by ETA"
+                notes[r[1]] = _say("car_after_ambulances", urgency=urgency.value)
+        base_note = _say("ambulances_first", urgency=urgency.value)
 
     out = []
     for i, (_, uid, u, x) in enumerate(ranked, start=1):
         est = to_estimate(params, u, x)
+        note, note_nb = notes.get(uid, base_note)
         out.append(
             Recommendation(
                 rank=i,
@@ -446,7 +474,9 @@ def recommend(
                 distance_km=est.distance_km,
                 mode=est.mode,
                 reason=est.reason,
-                note=notes.get(uid, base_note),
+                note=note,
+                reason_nb=est.reason_nb,
+                note_nb=note_nb,
             )
         )
     return out

@@ -28,6 +28,7 @@ class Criterion:
     chapter: int
     urgency: Urgency
     text: str
+    text_no: str  # Norwegian bokmål, what the console shows in Norwegian
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,8 @@ class CriteriaTable:
                 raise ValueError(f"criteria table: {c.code} level disagrees with {c.urgency}")
             if int(m.group(2)) != c.chapter or c.chapter not in self.chapters:
                 raise ValueError(f"criteria table: {c.code} names an unknown chapter")
+            if not c.text.strip() or not c.text_no.strip():
+                raise ValueError(f"criteria table: {c.code} needs both text and text_no")
             self.criteria[c.code] = c
 
     @classmethod
@@ -64,7 +67,9 @@ class CriteriaTable:
         data = tomllib.loads(raw.decode())
         chapters = [Chapter(c["number"], c["title"], c["title_no"]) for c in data["chapters"]]
         criteria = [
-            Criterion(c["code"], c["chapter"], Urgency(c["urgency"]), c["text"])
+            Criterion(
+                c["code"], c["chapter"], Urgency(c["urgency"]), c["text"], c.get("text_no", "")
+            )
             for c in data["criteria"]
         ]
         return cls(chapters, criteria, data["meta"]["version"])

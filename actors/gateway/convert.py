@@ -459,8 +459,12 @@ def unit_pb(unit: Unit) -> pb.Unit:
     )
 
 
-def recommendation_pb(r: Recommendation, unit: Unit, note: str) -> pb.Recommendation:
-    """A ranked unit as the API answers it (``note``: the rule's words, as shown)."""
+def recommendation_pb(
+    r: Recommendation, unit: Unit, note: tuple[str, str] | None = None
+) -> pb.Recommendation:
+    """A ranked unit as the API answers it (``note``: the rule's words as shown, English
+    and Norwegian, when the gateway adds to the recommender's)."""
+    en, nb = note if note is not None else (r.note, r.note_nb)
     return pb.Recommendation(
         rank=r.rank,
         unit=unit_pb(unit),
@@ -468,7 +472,9 @@ def recommendation_pb(r: Recommendation, unit: Unit, note: str) -> pb.Recommenda
         distance_km=r.distance_km,
         mode=r.mode,
         reason=r.reason,
-        note=note,
+        note=en,
+        reason_nb=r.reason_nb,
+        note_nb=nb,
     )
 
 

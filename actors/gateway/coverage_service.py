@@ -69,5 +69,5 @@ class CoverageRpcs:
             state=c.state,
         )
         if best is not None:
-            out.nearest.CopyFrom(conv.recommendation_pb(best, units[best.unit_id], best.note))
+            out.nearest.CopyFrom(conv.recommendation_pb(best, units[best.unit_id]))
         return out

@@ -171,7 +171,7 @@ class UnitRpcs:
 
         def answer(r: Recommendation) -> pb.Recommendation:
             unit = units[r.unit_id]
-            return conv.recommendation_pb(r, unit, _air_note(r.note, unit.region, air_region))
+            return conv.recommendation_pb(r, unit, _air_note(r, unit.region, air_region))
 
         return pb.RecommendUnitsResponse(
             recommendations=[answer(r) for r in ranked],
@@ -210,8 +210,12 @@ class UnitRpcs:
             return None
 
 
-def _air_note(note: str, unit_region: str, air_region: str | None) -> str:
-    """The recommendation's note, with how to get an aircraft of the AMK-LA."""
+def _air_note(r: Recommendation, unit_region: str, air_region: str | None) -> tuple[str, str]:
+    """The recommendation's note (English, Norwegian), with how to get an aircraft of
+    the AMK-LA."""
     if air_region is None or unit_region != air_region:
-        return note
-    return f"{note}; coordinated by the AMK-LA ({air_region}): request it (amk air request)"
+        return r.note, r.note_nb
+    return (
+        f"{r.note}; coordinated by the AMK-LA ({air_region}): request it (amk air request)",
+        f"{r.note_nb}; koordineres av AMK-LA ({air_region}): be om den (amk air request)",
+    )

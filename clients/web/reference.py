@@ -129,6 +129,7 @@ def build_reference(
             {
                 "code": c.code,
                 "text": c.text,
+                "text_no": c.text_no,
                 "urgency": URGENCY_NAMES[c.urgency.value],
                 "chapter": c.chapter,
             }

@@ -18,6 +18,7 @@ import uuid
 
 import pytest
 
+from actors.domain.triage import default_table
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from cluster.errors import AmkError
 from cluster.tls import console_identity, open_channel
@@ -120,6 +121,9 @@ async def test_call_taker_answers_creates_on_the_map_and_triages_dispatcher_assi
     await search.press("Enter")
     chosen = triage.locator('.criteria-list [aria-selected="true"]')
     assert await chosen.get_attribute("data-code") == shown_codes[1]
+    # In the Norwegian console, the criterion reads in Norwegian.
+    text = await chosen.locator(".criterion-text").text_content()
+    assert text == default_table().criteria[shown_codes[1]].text_no
     await triage.locator('button[data-action="TriageIncident"]').click()
     akutt = f'#incidents [data-incident-id="{incident}"][data-urgency="URGENCY_AKUTT"]'
     await shown(taker, akutt)
@@ -133,6 +137,10 @@ async def test_call_taker_answers_creates_on_the_map_and_triages_dispatcher_assi
     # Its ETA as a travel time ("2 min 30 s"), not "2:30", which reads as a clock time.
     eta = (await top.locator("td.eta").text_content() or "").strip()
     assert re.fullmatch(r"\d+ min( \d+ s)?|\d+ s", eta), eta
+    # Its reason and note in Norwegian, with the decimal comma (actors/domain/phrases.py).
+    reason = await top.locator("td.reason").text_content() or ""
+    assert "km/t" in reason and "km/h" not in reason and "min" in reason, reason
+    assert re.search(r"\d,\d", reason), reason
     unit = await top.get_attribute("data-unit-id")
     await top.locator('button[data-action="AssignUnit"]').click()
     assigned = f'#units [data-unit-id="{unit}"][data-status="UNIT_STATUS_ASSIGNED"]'

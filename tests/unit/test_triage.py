@@ -116,7 +116,7 @@ CHAPTERS = [Chapter(1, "One", "En"), Chapter(2, "Two", "To")]
 
 
 def _crit(code: str, chapter: int, urgency: Urgency) -> Criterion:
-    return Criterion(code, chapter, urgency, f"text of {code}")
+    return Criterion(code, chapter, urgency, f"text of {code}", f"tekst til {code}")
 
 
 def test_small_table_builds_and_looks_up() -> None:
@@ -189,12 +189,13 @@ code = "H.07.02"
 chapter = 7
 urgency = "haster"
 text = "something"
+text_no = "noe"
 """,
         encoding="utf-8",
     )
     t = CriteriaTable.load(path)
     assert t.version == "t1"
-    assert t.lookup("H.07.02") == Criterion("H.07.02", 7, Urgency.HASTER, "something")
+    assert t.lookup("H.07.02") == Criterion("H.07.02", 7, Urgency.HASTER, "something", "noe")
 
 
 def test_load_refuses_a_file_with_a_wrong_letter(tmp_path) -> None:
@@ -202,8 +203,23 @@ def test_load_refuses_a_file_with_a_wrong_letter(tmp_path) -> None:
     path.write_text(
         '[meta]\nversion = "t1"\n'
         '[[chapters]]\nnumber = 7\ntitle = "Seven"\ntitle_no = "Sju"\n'
-        '[[criteria]]\ncode = "V.07.01"\nchapter = 7\nurgency = "akutt"\ntext = "x"\n',
+        '[[criteria]]\ncode = "V.07.01"\nchapter = 7\nurgency = "akutt"\ntext = "x"\n'
+        'text_no = "x"\n',
         encoding="utf-8",
     )
     with pytest.raises(ValueError, match="level disagrees"):
+        CriteriaTable.load(path)
+
+
+def test_load_refuses_a_criterion_without_its_norwegian_text(tmp_path) -> None:
+    """The console shows a Norwegian dispatcher ``text_no``: a criterion without one
+    would show English in the middle of a Norwegian list."""
+    path = tmp_path / "criteria.toml"
+    path.write_text(
+        '[meta]\nversion = "t1"\n'
+        '[[chapters]]\nnumber = 7\ntitle = "Seven"\ntitle_no = "Sju"\n'
+        '[[criteria]]\ncode = "V.07.01"\nchapter = 7\nurgency = "vanlig"\ntext = "x"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError, match=r"V\.07\.01 needs both text and text_no"):
         CriteriaTable.load(path)

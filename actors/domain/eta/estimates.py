@@ -15,6 +15,7 @@ from actors.domain.eta.parameters import DEFAULT_PARAMETERS, EtaParameters
 from actors.domain.eta.road import RoadLeg
 from actors.domain.eta.travel_time import ROAD_KINDS, EtaParts, IncidentContext, unit_parts
 from actors.domain.model import Unit, UnitKind
+from actors.domain.phrases import EN, NB, Words
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,59 +34,77 @@ class Estimate:
     reason: str
     usable: bool = True
     why_not: str = ""
+    reason_nb: str = ""  # the reason in Norwegian (actors/domain/phrases.py)
 
 
-def _turnout_words(kind: UnitKind, mobile: bool) -> str:
+def _turnout_words(w: Words, kind: UnitKind, mobile: bool) -> str:
     if kind in ROAD_KINDS:
-        return "turnout (mobile)" if mobile else "turnout at station"
+        return w.turnout_mobile if mobile else w.turnout_station
     if kind == UnitKind.BOAT_AMBULANCE:
-        return "launch (under way)" if mobile else "launch at quay"
-    return "launch (airborne)" if mobile else "launch at base"
+        return w.launch_under_way if mobile else w.launch_quay
+    return w.launch_airborne if mobile else w.launch_base
 
 
-def _road_words(p: EtaParameters, r: RoadLeg) -> str:
-    vu, vr = p.road_speed_urban_kmh, p.road_speed_rural_kmh
+def _road_words(w: Words, p: EtaParameters, r: RoadLeg) -> str:
+    n, g = w.num, w.g
+    speeds = {"vu": g(p.road_speed_urban_kmh), "vr": g(p.road_speed_rural_kmh)}
+    urban_rural = {"urban_km": n(r.urban_km), "rural_km": n(r.rural_km), **speeds}
     if r.barrier:
-        way = f" via {r.via}" if r.via else ""
-        return (
-            f"road {r.km:.1f} km around {r.barrier}{way} "
-            f"({r.urban_km + r.rural_km:.1f} km of straight legs ×{r.detour_urban:g}: "
-            f"{r.urban_km:.1f} km at {vu:g} km/h + {r.rural_km:.1f} km at {vr:g} km/h; "
-            f"straight line {r.straight_km:.1f} km)"
+        return w.road_around.format(
+            km=n(r.km),
+            barrier=r.barrier,
+            way=w.via.format(via=r.via) if r.via else "",
+            legs_km=n(r.urban_km + r.rural_km),
+            du=g(r.detour_urban),
+            straight_km=n(r.straight_km),
+            **urban_rural,
         )
-    return (
-        f"road {r.km:.1f} km ({r.urban_km:.1f} km ×{r.detour_urban:g} at {vu:g} km/h + "
-        f"{r.rural_km:.1f} km ×{r.detour_rural:g} at {vr:g} km/h)"
-    )
+    return w.road.format(km=n(r.km), du=g(r.detour_urban), dr=g(r.detour_rural), **urban_rural)
 
 
-def _reason(p: EtaParameters, kind: UnitKind, x: EtaParts) -> str:
-    turn = f"{x.turnout_s:.0f} s {_turnout_words(kind, x.mobile)}"
+def reason(w: Words, p: EtaParameters, kind: UnitKind, x: EtaParts) -> str:
+    """The estimate ``x`` in ``w``'s words, every number that went into it."""
+    n, g = w.num, w.g
+    turn = f"{x.turnout_s:.0f} s {_turnout_words(w, kind, x.mobile)}"
     if x.road is not None and x.airport is None:
-        body = f"{_road_words(p, x.road)} + {turn}"
+        body = f"{_road_words(w, p, x.road)} + {turn}"
     elif kind == UnitKind.BOAT_AMBULANCE:
-        body = (
-            f"water {x.distance_km:.1f} km ({x.straight_km:.1f} km ×{p.boat_detour:g}) at "
-            f"{p.boat_speed_kn:g} kn + {turn} + {p.boat_shore_s:.0f} s quay to patient"
+        body = w.water.format(
+            km=n(x.distance_km),
+            straight_km=n(x.straight_km),
+            detour=g(p.boat_detour),
+            kn=g(p.boat_speed_kn),
+            turn=turn,
+            shore=f"{p.boat_shore_s:.0f}",
         )
     elif kind == UnitKind.HELICOPTER:
-        body = f"air {x.distance_km:.1f} km at {p.heli_speed_kmh:g} km/h + {turn}"
+        body = w.helicopter.format(km=n(x.distance_km), kmh=g(p.heli_speed_kmh), turn=turn)
     else:
         assert x.airport is not None and x.road is not None
-        flight = x.distance_km - x.road.km
-        body = (
-            f"air {flight:.1f} km to {x.airport.name} at {p.fixed_wing_speed_kmh:g} km/h + "
-            f"{turn} + {p.fixed_wing_ground_s:.0f} s landing and handover, then "
-            f"{_road_words(p, x.road)}"
+        body = w.fixed_wing.format(
+            km=n(x.distance_km - x.road.km),
+            airport=x.airport.name,
+            kmh=g(p.fixed_wing_speed_kmh),
+            turn=turn,
+            ground=f"{p.fixed_wing_ground_s:.0f}",
+            road=_road_words(w, p, x.road),
         )
-    return f"{body} = {x.eta_s / 60.0:.1f} min"
+    return w.total.format(body=body, min=n(x.eta_s / 60.0))
 
 
 def to_estimate(p: EtaParameters, unit: Unit, x: EtaParts) -> Estimate:
     """``unit_parts`` numbers as an :class:`Estimate`, with the reason in words."""
     if x.why_not:
         return Estimate(unit.id, unit.kind, INF, x.distance_km, x.mode, "", False, x.why_not)
-    return Estimate(unit.id, unit.kind, x.eta_s, x.distance_km, x.mode, _reason(p, unit.kind, x))
+    return Estimate(
+        unit.id,
+        unit.kind,
+        x.eta_s,
+        x.distance_km,
+        x.mode,
+        reason(EN, p, unit.kind, x),
+        reason_nb=reason(NB, p, unit.kind, x),
+    )
 
 
 def estimate(

@@ -1049,7 +1049,7 @@ class RecommendUnitsRequest(_message.Message):
     def __init__(self, incident_id: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
 
 class Recommendation(_message.Message):
-    __slots__ = ("rank", "unit", "eta_s", "distance_km", "mode", "reason", "note")
+    __slots__ = ("rank", "unit", "eta_s", "distance_km", "mode", "reason", "note", "reason_nb", "note_nb")
     RANK_FIELD_NUMBER: _ClassVar[int]
     UNIT_FIELD_NUMBER: _ClassVar[int]
     ETA_S_FIELD_NUMBER: _ClassVar[int]
@@ -1057,6 +1057,8 @@ class Recommendation(_message.Message):
     MODE_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     NOTE_FIELD_NUMBER: _ClassVar[int]
+    REASON_NB_FIELD_NUMBER: _ClassVar[int]
+    NOTE_NB_FIELD_NUMBER: _ClassVar[int]
     rank: int
     unit: Unit
     eta_s: float
@@ -1064,7 +1066,9 @@ class Recommendation(_message.Message):
     mode: str
     reason: str
     note: str
-    def __init__(self, rank: _Optional[int] = ..., unit: _Optional[_Union[Unit, _Mapping]] = ..., eta_s: _Optional[float] = ..., distance_km: _Optional[float] = ..., mode: _Optional[str] = ..., reason: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
+    reason_nb: str
+    note_nb: str
+    def __init__(self, rank: _Optional[int] = ..., unit: _Optional[_Union[Unit, _Mapping]] = ..., eta_s: _Optional[float] = ..., distance_km: _Optional[float] = ..., mode: _Optional[str] = ..., reason: _Optional[str] = ..., note: _Optional[str] = ..., reason_nb: _Optional[str] = ..., note_nb: _Optional[str] = ...) -> None: ...
 
 class RecommendUnitsResponse(_message.Message):
     __slots__ = ("recommendations", "diversions")

@@ -2,7 +2,7 @@
 // complaint, a code or a chapter; pick one with a click or Enter. The chosen code goes
 // into the form's criteria_code input.
 import { h } from '../dom.js';
-import { en, t } from '../i18n.js';
+import { en, language, t } from '../i18n.js';
 import { URGENCY_COLOUR } from '../map_symbols.js';
 import { session } from '../session.js';
 
@@ -24,12 +24,19 @@ export function criteriaPicker(code) {
   search.id = `criteria-search-${Math.random().toString(36).slice(2, 8)}`;
   const list = h('ul', { class: 'criteria-list', role: 'listbox', id: `${search.id}-list` });
   search.setAttribute('aria-controls', list.id);
-  const chapters = new Map((session.reference.chapters || []).map((c) => [Number(c.number), c.name]));
-  const all = (session.reference.criteria || []).map((c) => ({
-    ...c,
-    urgencyEnum: urgencyOf(c),
-    haystack: `${c.code} ${c.text} ${chapters.get(Number(c.chapter)) || ''}`.toLowerCase(),
-  }));
+  // Shown in the console's language; found by the words of either (a Norwegian
+  // dispatcher may think of the English term, and the other way round).
+  const nb = language() === 'nb';
+  const chapters = new Map((session.reference.chapters || []).map((c) => [Number(c.number), c]));
+  const all = (session.reference.criteria || []).map((c) => {
+    const ch = chapters.get(Number(c.chapter)) || {};
+    return {
+      ...c,
+      shown: (nb ? c.text_no : c.text) || c.text || c.text_no || '',
+      urgencyEnum: urgencyOf(c),
+      haystack: [c.code, c.text_no, c.text, ch.name, ch.name_en].filter(Boolean).join(' ').toLowerCase(),
+    };
+  });
 
   const choose = (c) => {
     code.value = c.code;
@@ -45,7 +52,7 @@ export function criteriaPicker(code) {
         h('span', { class: 'dot', style: `background:${URGENCY_COLOUR[c.urgencyEnum]}` }),
         h('span', { class: 'mono' }, c.code), ' ',
         h('span', { class: 'urg' }, en(c.urgencyEnum)), ' ',
-        h('span', {}, c.text));
+        h('span', { class: 'criterion-text' }, c.shown));
       li.addEventListener('click', () => choose(c));
       return li;
     }));

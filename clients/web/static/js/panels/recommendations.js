@@ -6,9 +6,19 @@ import { rpc, rpcWithReason } from '../api.js';
 import { desk, onSelectIncident } from '../desk.js';
 import { h, travel } from '../dom.js';
 import { act } from '../forms.js';
-import { en, t } from '../i18n.js';
+import { en, language, t } from '../i18n.js';
 import { can } from '../session.js';
 import { on, putIncident, putUnit, store } from '../state.js';
+
+/** The recommendation's reason and note in the console's language (the server writes
+ * both: actors/domain/phrases.py), English where the Norwegian is missing. */
+function words(rec) {
+  const nb = language() === 'nb';
+  return {
+    reason: (nb && rec.reason_nb) || rec.reason || '',
+    note: (nb && rec.note_nb) || rec.note || '',
+  };
+}
 
 export function recommendationsPanel() {
   const body = h('tbody', { id: 'recommendations' });
@@ -54,7 +64,7 @@ export function recommendationsPanel() {
         from ? h('small', {}, ` (${en(from.urgency)})`) : null),
       h('td', { class: 'eta' }, travel(Number(rec.eta_s))),
       h('td', {}, `${Number(rec.distance_km || 0).toFixed(1)} km`),
-      h('td', { class: 'reason' }, rec.reason || ''),
+      h('td', { class: 'reason' }, words(rec).reason),
     ];
     if (can('DivertUnit')) {
       const name = unit.call_sign || unit.id;
@@ -87,7 +97,7 @@ export function recommendationsPanel() {
       h('td', {}, h('strong', {}, unit.call_sign || unit.id), h('br'), h('small', {}, `${en(unit.kind)} · ${en(unit.status)}`)),
       h('td', { class: 'eta' }, travel(Number(rec.eta_s))),
       h('td', {}, `${Number(rec.distance_km || 0).toFixed(1)} km`, h('br'), h('small', {}, rec.mode || '')),
-      h('td', { class: 'reason' }, rec.reason || '', rec.note ? h('small', { class: 'note' }, rec.note) : null),
+      h('td', { class: 'reason' }, words(rec).reason, words(rec).note ? h('small', { class: 'note' }, words(rec).note) : null),
     ];
     if (can('AssignUnit')) {
       const b = h('button', {

@@ -1,0 +1,146 @@
+"""The words of a recommendation, in English and Norwegian bokmål: an ETA's reason
+("road 13.1 km ... + 90 s turnout at station = 11.9 min") and the note naming the rule
+that put a unit on the list.
+
+Why here, in both languages, rather than in the console: the reason spells out every
+number that went into the time, so it is built where the numbers are; a console
+translating English text would have to parse it. The recommender formats only the units
+it returns (ten by default), so a second language costs ten more strings, not one per
+unit considered. English stays the API's text (`reason`, `note`); the Norwegian goes
+beside it (`reason_nb`, `note_nb`) for the console in Norwegian.
+
+Numbers are written as each language writes them: 13.1 km, 13,1 km.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Words:
+    """One language's templates (``str.format`` fields) and its decimal mark."""
+
+    decimal: str
+    # an ETA's parts
+    turnout_station: str
+    turnout_mobile: str
+    launch_quay: str
+    launch_under_way: str
+    launch_base: str
+    launch_airborne: str
+    road: str
+    road_around: str
+    via: str
+    water: str
+    helicopter: str
+    fixed_wing: str
+    total: str
+    minutes: str
+    # the notes of the recommender's rules
+    boat_faster: str
+    air_remote: str
+    air_no_road_unit: str
+    air_best_road: str
+    in_town: str
+    outside_towns: str
+    air_no_ambulance_within: str
+    level_untriaged: str
+    by_eta_any_crew: str
+    doctor_rule: str
+    best_ambulance_kept: str
+    car_after_ambulances: str
+    ambulances_first: str
+
+    def num(self, value: float, digits: int = 1) -> str:
+        """``value`` with ``digits`` decimals and this language's decimal mark."""
+        return f"{value:.{digits}f}".replace(".", self.decimal)
+
+    def g(self, value: float) -> str:
+        """``value`` as ``{:g}`` writes it (50, 1.3), with this language's mark."""
+        return f"{value:g}".replace(".", self.decimal)
+
+    def min(self, seconds: float) -> str:
+        """Whole minutes: "12 min"."""
+        return self.minutes.format(m=f"{seconds / 60.0:.0f}")
+
+
+EN = Words(
+    decimal=".",
+    turnout_station="turnout at station",
+    turnout_mobile="turnout (mobile)",
+    launch_quay="launch at quay",
+    launch_under_way="launch (under way)",
+    launch_base="launch at base",
+    launch_airborne="launch (airborne)",
+    road=("road {km} km ({urban_km} km ×{du} at {vu} km/h + {rural_km} km ×{dr} at {vr} km/h)"),
+    road_around=(
+        "road {km} km around {barrier}{way} ({legs_km} km of straight legs ×{du}: "
+        "{urban_km} km at {vu} km/h + {rural_km} km at {vr} km/h; straight line {straight_km} km)"
+    ),
+    via=" via {via}",
+    water=(
+        "water {km} km ({straight_km} km ×{detour}) at {kn} kn + {turn} + {shore} s quay to patient"
+    ),
+    helicopter="air {km} km at {kmh} km/h + {turn}",
+    fixed_wing=(
+        "air {km} km to {airport} at {kmh} km/h + {turn} + {ground} s landing and handover, "
+        "then {road}"
+    ),
+    total="{body} = {min} min",
+    minutes="{m} min",
+    boat_faster="boat: faster than the best road ambulance (water shortcut)",
+    air_remote="air: remote (dispatcher)",
+    air_no_road_unit="air: no road unit available",
+    air_best_road="air: best road ETA {best} > {limit} ({where})",
+    in_town="in {town}",
+    outside_towns="outside towns",
+    air_no_ambulance_within="air: no road ambulance within {within}",
+    level_untriaged="untriaged (treated as akutt)",
+    by_eta_any_crew="{level}: by ETA, any crew",
+    doctor_rule="doctor-staffed: akutt rule (within {within})",
+    best_ambulance_kept="{urgency}: the best road ambulance, kept on the list",
+    car_after_ambulances="{urgency}: rapid-response car after the ambulances",
+    ambulances_first="{urgency}: road ambulances first, by ETA",
+)
+
+NB = Words(
+    decimal=",",
+    turnout_station="utrykning fra stasjon",
+    turnout_mobile="utrykning (mobil)",
+    launch_quay="avgang fra kai",
+    launch_under_way="avgang (underveis)",
+    launch_base="avgang fra base",
+    launch_airborne="avgang (i lufta)",
+    road=("vei {km} km ({urban_km} km ×{du} i {vu} km/t + {rural_km} km ×{dr} i {vr} km/t)"),
+    road_around=(
+        "vei {km} km rundt {barrier}{way} ({legs_km} km rette strekk ×{du}: "
+        "{urban_km} km i {vu} km/t + {rural_km} km i {vr} km/t; luftlinje {straight_km} km)"
+    ),
+    via=" via {via}",
+    water=(
+        "sjø {km} km ({straight_km} km ×{detour}) i {kn} knop + {turn} + {shore} s kai til pasient"
+    ),
+    helicopter="luft {km} km i {kmh} km/t + {turn}",
+    fixed_wing=(
+        "luft {km} km til {airport} i {kmh} km/t + {turn} + {ground} s landing og overlevering, "
+        "så {road}"
+    ),
+    total="{body} = {min} min",
+    minutes="{m} min",
+    boat_faster="båt: raskere enn beste bilambulanse (snarvei over sjøen)",
+    air_remote="luft: avsidesliggende (operatørens valg)",
+    air_no_road_unit="luft: ingen ledig bilenhet",
+    air_best_road="luft: beste bil-ETA {best} > {limit} ({where})",
+    in_town="i {town}",
+    outside_towns="utenfor tettsted",
+    air_no_ambulance_within="luft: ingen bilambulanse innen {within}",
+    level_untriaged="ikke vurdert (behandlet som akutt)",
+    by_eta_any_crew="{level}: etter ETA, alle bemanninger",
+    doctor_rule="legebemannet: akuttregelen (innen {within})",
+    best_ambulance_kept="{urgency}: beste bilambulanse, beholdt på listen",
+    car_after_ambulances="{urgency}: akuttbil etter ambulansene",
+    ambulances_first="{urgency}: bilambulanser først, etter ETA",
+)
+
+LANGUAGES = (EN, NB)

@@ -1,0 +1,64 @@
+"""A recommendation's words in English and Norwegian (``actors.domain.phrases``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import string
+
+import pytest
+
+from actors.domain.eta import estimate
+from actors.domain.model import UnitKind, UnitStatus, Urgency
+from actors.domain.phrases import EN, NB
+from actors.domain.recommend import recommend
+from tests.unit.test_recommend import NESODDTANGEN, seed_unit, seed_units, unit
+
+
+def fields_of(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+@pytest.mark.parametrize("name", [f.name for f in dataclasses.fields(EN) if f.name != "decimal"])
+def test_each_norwegian_template_fills_the_same_fields_as_the_english(name: str) -> None:
+    """A field missing in one language would raise (or drop a number) only for the
+    units that reach that rule."""
+    en, nb = getattr(EN, name), getattr(NB, name)
+    assert nb.strip(), name
+    assert fields_of(nb) == fields_of(en), name
+
+
+def test_a_road_reason_reads_in_norwegian_with_a_decimal_comma() -> None:
+    ski = seed_unit("osl-a31")  # Ski, at station
+    est = estimate(ski, 59.80, 11.00)
+    assert est.reason.startswith("road ") and "90 s turnout at station" in est.reason
+    assert est.reason_nb.startswith("vei ") and "90 s utrykning fra stasjon" in est.reason_nb
+    assert "km/t" in est.reason_nb and "km/h" not in est.reason_nb
+    minutes = est.eta_s / 60.0
+    assert est.reason.endswith(f"= {minutes:.1f} min")
+    assert est.reason_nb.endswith(f"= {minutes:.1f} min".replace(".", ","))
+
+
+def test_every_kind_of_reason_and_note_has_its_norwegian_words() -> None:
+    """Boat, helicopter and fixed wing reasons, and the notes of each urgency's rules:
+    the Norwegian is there, and says the same numbers."""
+    units = seed_units(UnitStatus.AVAILABLE_AT_STATION)
+    for urgency in (None, Urgency.AKUTT, Urgency.HASTER, Urgency.VANLIG):
+        for lat, lon in (NESODDTANGEN, (61.6364, 8.3125), (59.668, 9.650)):
+            for r in recommend(units, lat, lon, urgency, remote=True, limit=12):
+                assert r.reason_nb and r.note_nb, r
+                assert r.reason_nb != r.reason and r.note_nb != r.note, r
+                numbers = [w for w in r.reason.replace("(", " ").split() if w[0].isdigit()]
+                assert [n.replace(".", ",") for n in numbers] == [
+                    w for w in r.reason_nb.replace("(", " ").split() if w[0].isdigit()
+                ], (r.reason, r.reason_nb)
+
+
+def test_notes_name_the_rule_in_both_languages() -> None:
+    far = unit("far", UnitKind.ROAD_AMBULANCE, 61.0, 8.0)
+    heli = unit("heli", UnitKind.HELICOPTER, 60.0, 10.0)
+    ranked = recommend([far, heli], 60.0, 10.1, Urgency.HASTER, limit=2)
+    by_id = {r.unit_id: r for r in ranked}
+    assert by_id["far"].note == "haster: road ambulances first, by ETA"
+    assert by_id["far"].note_nb == "haster: bilambulanser først, etter ETA"
+    assert by_id["heli"].note.startswith("air: no road ambulance within ")
+    assert by_id["heli"].note_nb.startswith("luft: ingen bilambulanse innen ")
