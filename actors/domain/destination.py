@@ -49,6 +49,7 @@ from actors.domain.errors import InvalidArgumentError, NotBuiltError
 from actors.domain.eta import DEFAULT_PARAMETERS, ROAD_KINDS, EtaParameters, haversine_km
 from actors.domain.eta.road import road_leg
 from actors.domain.model import PatientCondition, UnitKind, Urgency
+from actors.domain.phrases import EN, NB, Words
 
 ESC_STEMI = "2017 ESC STEMI guideline: primary PCI within 120 min of diagnosis, else fibrinolysis"
 
@@ -134,6 +135,7 @@ class Travel:
     distance_km: float
     mode: str
     words: str
+    words_nb: str = ""  # the same in Norwegian (actors/domain/phrases.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,12 +150,13 @@ class Destination:
     note: str  # the rule that put it here
     uncertain: tuple[str, ...] = ()  # capability fields behind the reason flagged uncertain
     expected_arrival: float = 0.0  # departure + eta_s, when a departure time was given
+    reason_nb: str = ""  # reason and note in Norwegian (actors/domain/phrases.py)
+    note_nb: str = ""
 
 
 def minutes(seconds: float) -> str:
     """``23 min``, ``1 h 20 min``: how a dispatcher says an ETA."""
-    m = round(seconds / 60.0)
-    return f"{m} min" if m < 60 else f"{m // 60} h {m % 60:02d} min"
+    return EN.hm(seconds)
 
 
 def travel(
@@ -169,11 +172,13 @@ def travel(
         leg = road_leg(params, lat, lon, to_lat, to_lon)
         if leg.why_not:
             return Travel(math.inf, leg.km, "road", leg.why_not)
-        return Travel(leg.seconds, leg.km, "road", f"road {leg.km:.1f} km")
+        en, nb = (w.leg_road.format(km=w.num(leg.km)) for w in (EN, NB))
+        return Travel(leg.seconds, leg.km, "road", en, nb)
     if kind is UnitKind.HELICOPTER:
         km = haversine_km(lat, lon, to_lat, to_lon)
         t = 3600.0 * km / params.heli_speed_kmh
-        return Travel(t, km, "air", f"air {km:.1f} km at {params.heli_speed_kmh:g} km/h")
+        en, nb = (w.leg_air.format(km=w.num(km), kmh=w.g(params.heli_speed_kmh)) for w in (EN, NB))
+        return Travel(t, km, "air", en, nb)
     raise NotBuiltError(
         f"ETA to hospital by {kind.value} (the leg from the quay or airport is not modelled)"
     )
@@ -202,21 +207,33 @@ def condition_of(
     return found, f"akutt criteria code {criteria_code} (chapter {chapter})"
 
 
-def _capability_words(h: Hospital, condition: PatientCondition) -> str:
+def _capability_words(w: Words, h: Hospital, condition: PatientCondition) -> str:
     if condition is PatientCondition.TRAUMA:
         return {
-            TraumaLevel.REGIONAL_TRAUMA_CENTRE: "regional trauma centre",
-            TraumaLevel.ACUTE_TRAUMA: "trauma function",
-            TraumaLevel.NONE: "no trauma function",
+            TraumaLevel.REGIONAL_TRAUMA_CENTRE: w.regional_trauma_centre,
+            TraumaLevel.ACUTE_TRAUMA: w.trauma_function,
+            TraumaLevel.NONE: w.no_trauma_function,
         }[h.trauma_level]
     if condition is PatientCondition.STROKE:
-        parts = [w for w, ok in (("thrombolysis", h.stroke_thrombolysis),) if ok]
+        parts = [w.thrombolysis] if h.stroke_thrombolysis else []
         if h.stroke_thrombectomy:
-            parts.append("thrombectomy")
-        return " and ".join(parts) or "no stroke treatment"
+            parts.append(w.thrombectomy)
+        return w.and_.join(parts) or w.no_stroke_treatment
     if condition is PatientCondition.STEMI:
-        return "PCI" if h.pci else "no PCI"
-    return "emergency department"
+        return w.pci if h.pci else w.no_pci
+    return w.emergency_department
+
+
+def _say(template: str, **fields: float | str) -> tuple[str, str]:
+    """A rule's note in English and Norwegian; a number is a time in seconds, said as a
+    dispatcher says it."""
+
+    def said(w: Words) -> str:
+        return getattr(w, template).format(
+            **{k: v if isinstance(v, str) else w.hm(v) for k, v in fields.items()}
+        )
+
+    return said(EN), said(NB)
 
 
 def _check_position(lat: float, lon: float) -> None:
@@ -250,7 +267,7 @@ def recommend(
             legs.append((leg.eta_s, h.id, h, leg))
     legs.sort(key=lambda x: (x[0], x[1]))
     capable = [x for x in legs if x[2].capable(condition)]
-    notes: dict[str, str] = {}
+    notes: dict[str, tuple[str, str]] = {}
     if condition is PatientCondition.TRAUMA:
         centre = next(
             (x for x in capable if x[2].trauma_level is TraumaLevel.REGIONAL_TRAUMA_CENTRE), None
@@ -259,44 +276,46 @@ def recommend(
         if centre is not None and centre[0] <= within:
             capable.remove(centre)
             capable.insert(0, centre)
-            notes[centre[1]] = f"trauma: regional trauma centre within {minutes(within)}, direct"
-            base = "trauma: further hospitals with trauma function, by ETA"
+            notes[centre[1]] = _say("trauma_centre_direct", within=within)
+            base = _say("trauma_further")
         elif centre is not None and capable and capable[0] is not centre:
-            notes[capable[0][1]] = (
-                f"trauma: regional trauma centre {minutes(centre[0])} away "
-                f"(over {minutes(within)}): nearest with trauma function first"
-            )
+            notes[capable[0][1]] = _say("trauma_centre_far", away=centre[0], within=within)
             capable.remove(centre)
             capable.insert(1, centre)
-            notes[centre[1]] = "trauma: the regional trauma centre, for definitive care"
-            base = "trauma: further hospitals with trauma function, by ETA"
+            notes[centre[1]] = _say("trauma_definitive")
+            base = _say("trauma_further")
         else:
-            base = "trauma: hospitals with trauma function, by ETA"
+            base = _say("trauma_hospitals")
         ranked = capable[:limit]
     elif condition is PatientCondition.STEMI:
         ranked = capable[:limit]
-        base = "stemi: PCI hospitals, by ETA"
+        base = _say("stemi_pci")
         if not capable or capable[0][0] > rules.pci_within_s:
             nearest = next((x for x in legs if not x[2].pci), None)
             if nearest is not None:
                 if len(ranked) >= limit:
                     ranked = ranked[: limit - 1]
                 ranked.append(nearest)
-                notes[nearest[1]] = (
-                    f"stemi: no PCI within {minutes(rules.pci_within_s)} ({ESC_STEMI})"
+                notes[nearest[1]] = _say(
+                    "stemi_no_pci", within=rules.pci_within_s, source=ESC_STEMI
                 )
     elif condition is PatientCondition.STROKE:
         ranked = capable[:limit]
-        base = "stroke: thrombolysis or thrombectomy, by ETA (time is brain)"
+        base = _say("stroke")
     else:
         ranked = legs[:limit]
-        base = "nearest emergency hospitals, by ETA"
+        base = _say("nearest_emergency")
     out = []
     for i, (eta, hid, h, leg) in enumerate(ranked, start=1):
         doubt = tuple(h.uncertain_fields(condition))
-        reason = f"{_capability_words(h, condition)}, ETA {minutes(eta)} ({leg.words})"
-        if doubt:
-            reason += f"; uncertain: {', '.join(doubt)}"
+        reason, reason_nb = (
+            w.destination.format(
+                capability=_capability_words(w, h, condition), eta=w.hm(eta), leg=leg_words
+            )
+            + (w.uncertain.format(fields=", ".join(doubt)) if doubt else "")
+            for w, leg_words in ((EN, leg.words), (NB, leg.words_nb))
+        )
+        note, note_nb = notes.get(hid, base)
         out.append(
             Destination(
                 rank=i,
@@ -306,7 +325,9 @@ def recommend(
                 mode=leg.mode,
                 capable=h.capable(condition),
                 reason=reason,
-                note=notes.get(hid, base),
+                note=note,
+                reason_nb=reason_nb,
+                note_nb=note_nb,
                 uncertain=doubt,
                 expected_arrival=departure + eta if departure else 0.0,
             )

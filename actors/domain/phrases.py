@@ -1,13 +1,15 @@
 """The words of a recommendation, in English and Norwegian bokmål: an ETA's reason
 ("road 13.1 km ... + 90 s turnout at station = 11.9 min") and the note naming the rule
-that put a unit on the list.
+that put a unit on the list; likewise a hospital destination's reason ("PCI, ETA 23 min
+(road 21.4 km)") and its rule's note.
 
 Why here, in both languages, rather than in the console: the reason spells out every
 number that went into the time, so it is built where the numbers are; a console
 translating English text would have to parse it. The recommender formats only the units
 it returns (ten by default), so a second language costs ten more strings, not one per
-unit considered. English stays the API's text (`reason`, `note`); the Norwegian goes
-beside it (`reason_nb`, `note_nb`) for the console in Norwegian.
+unit considered (a destination list, five hospitals). English stays the API's text
+(`reason`, `note`); the Norwegian goes beside it (`reason_nb`, `note_nb`) for the
+console in Norwegian.
 
 Numbers are written as each language writes them: 13.1 km, 13,1 km.
 """
@@ -51,6 +53,31 @@ class Words:
     best_ambulance_kept: str
     car_after_ambulances: str
     ambulances_first: str
+    # a hospital destination (actors/domain/destination.py)
+    hours: str
+    leg_road: str
+    leg_air: str
+    regional_trauma_centre: str
+    trauma_function: str
+    no_trauma_function: str
+    thrombolysis: str
+    thrombectomy: str
+    and_: str
+    no_stroke_treatment: str
+    pci: str
+    no_pci: str
+    emergency_department: str
+    destination: str
+    uncertain: str
+    trauma_centre_direct: str
+    trauma_further: str
+    trauma_centre_far: str
+    trauma_definitive: str
+    trauma_hospitals: str
+    stemi_pci: str
+    stemi_no_pci: str
+    stroke: str
+    nearest_emergency: str
 
     def num(self, value: float, digits: int = 1) -> str:
         """``value`` with ``digits`` decimals and this language's decimal mark."""
@@ -63,6 +90,13 @@ class Words:
     def min(self, seconds: float) -> str:
         """Whole minutes: "12 min"."""
         return self.minutes.format(m=f"{seconds / 60.0:.0f}")
+
+    def hm(self, seconds: float) -> str:
+        """How a dispatcher says a transport time: "23 min", "1 h 20 min" ("1 t 20 min")."""
+        m = round(seconds / 60.0)
+        return (
+            self.minutes.format(m=m) if m < 60 else self.hours.format(h=m // 60, m=f"{m % 60:02d}")
+        )
 
 
 EN = Words(
@@ -102,6 +136,33 @@ EN = Words(
     best_ambulance_kept="{urgency}: the best road ambulance, kept on the list",
     car_after_ambulances="{urgency}: rapid-response car after the ambulances",
     ambulances_first="{urgency}: road ambulances first, by ETA",
+    hours="{h} h {m} min",
+    leg_road="road {km} km",
+    leg_air="air {km} km at {kmh} km/h",
+    regional_trauma_centre="regional trauma centre",
+    trauma_function="trauma function",
+    no_trauma_function="no trauma function",
+    thrombolysis="thrombolysis",
+    thrombectomy="thrombectomy",
+    and_=" and ",
+    no_stroke_treatment="no stroke treatment",
+    pci="PCI",
+    no_pci="no PCI",
+    emergency_department="emergency department",
+    destination="{capability}, ETA {eta} ({leg})",
+    uncertain="; uncertain: {fields}",
+    trauma_centre_direct="trauma: regional trauma centre within {within}, direct",
+    trauma_further="trauma: further hospitals with trauma function, by ETA",
+    trauma_centre_far=(
+        "trauma: regional trauma centre {away} away (over {within}): "
+        "nearest with trauma function first"
+    ),
+    trauma_definitive="trauma: the regional trauma centre, for definitive care",
+    trauma_hospitals="trauma: hospitals with trauma function, by ETA",
+    stemi_pci="stemi: PCI hospitals, by ETA",
+    stemi_no_pci="stemi: no PCI within {within} ({source})",
+    stroke="stroke: thrombolysis or thrombectomy, by ETA (time is brain)",
+    nearest_emergency="nearest emergency hospitals, by ETA",
 )
 
 NB = Words(
@@ -141,6 +202,33 @@ NB = Words(
     best_ambulance_kept="{urgency}: beste bilambulanse, beholdt på listen",
     car_after_ambulances="{urgency}: akuttbil etter ambulansene",
     ambulances_first="{urgency}: bilambulanser først, etter ETA",
+    hours="{h} t {m} min",
+    leg_road="vei {km} km",
+    leg_air="luft {km} km i {kmh} km/t",
+    regional_trauma_centre="regionalt traumesenter",
+    trauma_function="traumefunksjon",
+    no_trauma_function="ingen traumefunksjon",
+    thrombolysis="trombolyse",
+    thrombectomy="trombektomi",
+    and_=" og ",
+    no_stroke_treatment="ingen slagbehandling",
+    pci="PCI",
+    no_pci="ingen PCI",
+    emergency_department="akuttmottak",
+    destination="{capability}, ETA {eta} ({leg})",
+    uncertain="; usikkert: {fields}",
+    trauma_centre_direct="traume: regionalt traumesenter innen {within}, direkte",
+    trauma_further="traume: flere sykehus med traumefunksjon, etter ETA",
+    trauma_centre_far=(
+        "traume: regionalt traumesenter {away} unna (over {within}): "
+        "nærmeste med traumefunksjon først"
+    ),
+    trauma_definitive="traume: det regionale traumesenteret, for endelig behandling",
+    trauma_hospitals="traume: sykehus med traumefunksjon, etter ETA",
+    stemi_pci="stemi: PCI-sykehus, etter ETA",
+    stemi_no_pci="stemi: ingen PCI innen {within} ({source})",
+    stroke="hjerneslag: trombolyse eller trombektomi, etter ETA (tid er hjerne)",
+    nearest_emergency="nærmeste akuttsykehus, etter ETA",
 )
 
 LANGUAGES = (EN, NB)

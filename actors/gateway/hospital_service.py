@@ -41,6 +41,8 @@ def destination_pb(d: destination.Destination) -> pb.Destination:
         mode=d.mode,
         reason=d.reason,
         note=d.note,
+        reason_nb=d.reason_nb,
+        note_nb=d.note_nb,
         capable=d.capable,
         uncertain=list(d.uncertain),
         expected_arrival=conv.to_timestamp(d.expected_arrival) if d.expected_arrival else None,

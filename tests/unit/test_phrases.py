@@ -7,10 +7,13 @@ import string
 
 import pytest
 
+from actors.domain import destination
+from actors.domain.destination import Hospital
 from actors.domain.eta import estimate
-from actors.domain.model import UnitKind, UnitStatus, Urgency
+from actors.domain.model import PatientCondition, UnitKind, UnitStatus, Urgency
 from actors.domain.phrases import EN, NB
 from actors.domain.recommend import recommend
+from cluster.config import Seed
 from tests.unit.test_recommend import NESODDTANGEN, seed_unit, seed_units, unit
 
 
@@ -62,3 +65,23 @@ def test_notes_name_the_rule_in_both_languages() -> None:
     assert by_id["far"].note_nb == "haster: bilambulanser først, etter ETA"
     assert by_id["heli"].note.startswith("air: no road ambulance within ")
     assert by_id["heli"].note_nb.startswith("luft: ingen bilambulanse innen ")
+
+
+def test_hospital_destinations_have_their_norwegian_words_with_the_same_numbers() -> None:
+    """Each condition's rules (trauma near and far from the trauma centre, STEMI with
+    and without PCI in reach, stroke, other) in both languages."""
+    hospitals = [Hospital.from_mapping(h.model_dump()) for h in Seed.load().hospitals]
+    places = [(59.9139, 10.7522), (62.2760, 10.7750), (58.2970, 6.6630)]
+    seen_notes: set[str] = set()
+    for condition in PatientCondition:
+        for lat, lon in places:
+            for kind in (UnitKind.ROAD_AMBULANCE, UnitKind.HELICOPTER):
+                for dest in destination.recommend(hospitals, condition, lat, lon, kind=kind):
+                    assert dest.reason_nb and dest.note_nb, dest
+                    assert dest.reason_nb != dest.reason and dest.note_nb != dest.note, dest
+                    numbers = [x for x in dest.reason.replace("(", " ").split() if x[0].isdigit()]
+                    assert [n.replace(".", ",") for n in numbers] == [
+                        x for x in dest.reason_nb.replace("(", " ").split() if x[0].isdigit()
+                    ], (dest.reason, dest.reason_nb)
+                    seen_notes.add(dest.note)
+    assert len(seen_notes) >= 6, seen_notes  # the rules above were reached

@@ -532,7 +532,7 @@ class RecommendDestinationRequest(_message.Message):
     def __init__(self, incident_id: _Optional[str] = ..., condition: _Optional[_Union[DestinationCondition, str]] = ..., unit_id: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
 
 class Destination(_message.Message):
-    __slots__ = ("rank", "hospital_id", "hospital_name", "region", "eta_s", "distance_km", "mode", "reason", "note", "capable", "uncertain", "expected_arrival", "trauma_level", "stroke_thrombolysis", "stroke_thrombectomy", "pci")
+    __slots__ = ("rank", "hospital_id", "hospital_name", "region", "eta_s", "distance_km", "mode", "reason", "note", "capable", "uncertain", "expected_arrival", "trauma_level", "stroke_thrombolysis", "stroke_thrombectomy", "pci", "reason_nb", "note_nb")
     RANK_FIELD_NUMBER: _ClassVar[int]
     HOSPITAL_ID_FIELD_NUMBER: _ClassVar[int]
     HOSPITAL_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -549,6 +549,8 @@ class Destination(_message.Message):
     STROKE_THROMBOLYSIS_FIELD_NUMBER: _ClassVar[int]
     STROKE_THROMBECTOMY_FIELD_NUMBER: _ClassVar[int]
     PCI_FIELD_NUMBER: _ClassVar[int]
+    REASON_NB_FIELD_NUMBER: _ClassVar[int]
+    NOTE_NB_FIELD_NUMBER: _ClassVar[int]
     rank: int
     hospital_id: str
     hospital_name: str
@@ -565,7 +567,9 @@ class Destination(_message.Message):
     stroke_thrombolysis: bool
     stroke_thrombectomy: bool
     pci: bool
-    def __init__(self, rank: _Optional[int] = ..., hospital_id: _Optional[str] = ..., hospital_name: _Optional[str] = ..., region: _Optional[str] = ..., eta_s: _Optional[float] = ..., distance_km: _Optional[float] = ..., mode: _Optional[str] = ..., reason: _Optional[str] = ..., note: _Optional[str] = ..., capable: _Optional[bool] = ..., uncertain: _Optional[_Iterable[str]] = ..., expected_arrival: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., trauma_level: _Optional[str] = ..., stroke_thrombolysis: _Optional[bool] = ..., stroke_thrombectomy: _Optional[bool] = ..., pci: _Optional[bool] = ...) -> None: ...
+    reason_nb: str
+    note_nb: str
+    def __init__(self, rank: _Optional[int] = ..., hospital_id: _Optional[str] = ..., hospital_name: _Optional[str] = ..., region: _Optional[str] = ..., eta_s: _Optional[float] = ..., distance_km: _Optional[float] = ..., mode: _Optional[str] = ..., reason: _Optional[str] = ..., note: _Optional[str] = ..., capable: _Optional[bool] = ..., uncertain: _Optional[_Iterable[str]] = ..., expected_arrival: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., trauma_level: _Optional[str] = ..., stroke_thrombolysis: _Optional[bool] = ..., stroke_thrombectomy: _Optional[bool] = ..., pci: _Optional[bool] = ..., reason_nb: _Optional[str] = ..., note_nb: _Optional[str] = ...) -> None: ...
 
 class RecommendDestinationResponse(_message.Message):
     __slots__ = ("condition", "condition_reason", "origin", "destinations")

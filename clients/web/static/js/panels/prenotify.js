@@ -9,7 +9,7 @@
 import { rpc } from '../api.js';
 import { h, timeOfDay } from '../dom.js';
 import { act, errorSlot, field, hidden, input, rpcForm, select, textarea } from '../forms.js';
-import { en, t } from '../i18n.js';
+import { en, language, t } from '../i18n.js';
 import { can, session } from '../session.js';
 import { callSign, store } from '../state.js';
 
@@ -91,12 +91,15 @@ export function preNotifyForm(id) {
  * it, if it takes pre-notifications. */
 function destination(d, hospital, hospitals) {
   const known = hospitals.find((x) => x.id === d.hospital_id);
+  // The server's words in the console's language (actors/domain/phrases.py).
+  const nb = language() === 'nb';
+  const note = (nb && d.note_nb) || d.note || '';
   const li = h('li', { dataset: { hospitalId: d.hospital_id, capable: String(Boolean(d.capable)) }, class: d.capable ? '' : 'not-capable' },
     h('strong', {}, d.hospital_name || d.hospital_id),
     d.expected_arrival ? ` · ${t('prenotify.arrival', { at: timeOfDay(d.expected_arrival) })}` : '',
-    ' · ', h('span', { class: 'reason' }, d.reason || ''),
+    ' · ', h('span', { class: 'reason' }, (nb && d.reason_nb) || d.reason || ''),
     d.capable ? null : h('small', { class: 'note' }, ` ${t('prenotify.not_capable')}`),
-    d.note ? h('small', { class: 'note' }, ` ${d.note}`) : null);
+    note ? h('small', { class: 'note' }, ` ${note}`) : null);
   if (known?.prenotify) {
     const take = h('button', { type: 'button', class: 'small', dataset: { action: 'take-hospital' } }, t('prenotify.take'));
     take.addEventListener('click', () => { hospital.value = d.hospital_id; hospital.focus(); });
