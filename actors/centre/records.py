@@ -56,10 +56,8 @@ class Takeover:
         return cls(**json.loads(raw))
 
     def describe(self) -> str:
-        return (
-            f"{self.centre} took over from {self.previous or '(none)'} at "
-            f"token {self.token} in {self.duration_ms} ms"
-        )
+        took = f"took over from {self.previous}" if self.previous else "claimed it first"
+        return f"{self.centre} {took} at token {self.token} in {self.duration_ms} ms"
 
 
 @dataclass(frozen=True, slots=True)

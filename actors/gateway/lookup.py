@@ -152,4 +152,8 @@ class Lookup:
             t = Takeover.decode(took.value)
             status.last_takeover = t.describe()
             status.last_takeover_ms = t.duration_ms
+            status.last_takeover_by = t.centre
+            status.last_takeover_from = t.previous
+            status.last_takeover_token = t.token
+            status.last_takeover_at.FromNanoseconds(int(t.at * 1e9))
         return status

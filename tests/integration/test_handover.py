@@ -60,6 +60,15 @@ async def test_region_handed_over_and_back_under_load_loses_nothing(cluster, stu
     )
     assert back.owner_centre == "innlandet" and back.fencing_token > status.fencing_token
     await assert_eventually(lambda: took(etcd, keys, region, back.fencing_token, "oslo"))
+
+    async def reported() -> None:  # in parts too, for a console to say in its language
+        status = await stub.GetClusterStatus(pb.GetClusterStatusRequest(), timeout=10)
+        r = next(r for r in status.regions if r.id == region)
+        parts = (r.last_takeover_by, r.last_takeover_from, r.last_takeover_token)
+        assert parts == ("innlandet", "oslo", back.fencing_token), r
+        assert r.last_takeover_at.seconds > 0 and "took over from oslo" in r.last_takeover
+
+    await assert_eventually(reported)
     n = len(writer.acked)
     await assert_eventually(lambda: acked(n + 20), timeout_s=30)
     await writer.stop()

@@ -1,7 +1,7 @@
 // Who owns each region now (event: status, ClusterStatus; and the watch's owner
 // changes): owner centre, fencing token, standbys, last takeover. During a failover the
 // owner empties, then the new owner appears with a higher token.
-import { h } from '../dom.js';
+import { h, timeOfDay } from '../dom.js';
 import { t } from '../i18n.js';
 import { centreColour } from '../map_regions.js';
 import { centreName, inHealthRegion, session } from '../session.js';
@@ -20,9 +20,7 @@ export function ownersPanel() {
       const ref = session.reference.regions.find((x) => x.id === id) || {};
       const owner = id in store.owners ? store.owners[id] : r.owner_centre || '';
       const token = String(store.tokens[id] ?? r.fencing_token ?? '');
-      const takeover = r.last_takeover
-        ? `${r.last_takeover}${Number(r.last_takeover_ms) ? ` (${Number(r.last_takeover_ms).toFixed(1)} ms)` : ''}`
-        : '–';
+      const takeover = takeoverText(r);
       return h('tr', { dataset: { region: id, owner, token }, class: owner ? '' : 'unowned' },
         h('td', {}, h('span', { class: 'swatch', style: `background:${centreColour(owner)}` }), ' ',
           h('strong', {}, ref.code || id), ' ', ref.name || r.name || ''),
@@ -54,4 +52,18 @@ export function ownersPanel() {
           .map((k) => h('th', { scope: 'col' }, t(k))))),
         body)),
     centres);
+}
+
+/** The region's last takeover in the console's language: who took it from whom, when,
+ * at which fencing token and how long it took ("–" when none is on record). */
+function takeoverText(r) {
+  if (!r.last_takeover_by) return r.last_takeover || '–';
+  const facts = {
+    by: centreName(r.last_takeover_by),
+    from: centreName(r.last_takeover_from || ''),
+    at: timeOfDay(r.last_takeover_at),
+    token: String(r.last_takeover_token ?? ''),
+    ms: Number(r.last_takeover_ms || 0).toFixed(1),
+  };
+  return t(r.last_takeover_from ? 'owners.took_over' : 'owners.claimed_first', facts);
 }
