@@ -30,9 +30,10 @@ regions and its centres stand by) but costs a takeover of every region it served
 - a site whose supervisor runs on this host (tests, a development machine: the beat
   names its host and pid) is not suspected while that supervisor wanted a CPU and did
   not get one (``cluster/starvation.py``, the liveness probe's rule), at most
-  ``probe_starved_max`` times in a row, half a silence each: on an overloaded 2-core
-  machine a supervisor waits for a CPU longer than the silence. A dead or stopped one
-  wants none, and is suspected as before.
+  ``probe_starved_max`` times in a row, half a silence each (plus up to a beat's period
+  to the next check: 3 x 0.3 s by default): on an overloaded 2-core machine a
+  supervisor waits for a CPU longer than the silence. A dead or stopped one wants none,
+  and is suspected as before. Sites on other hosts (production) are never excused.
 
 A beat is guarded by the site's key: the put carries a compare on the create revision
 of ``sites/{site}`` as last read, so no beat goes while the name is not registered.
@@ -111,13 +112,17 @@ class SilenceDetector:
         self.suspected: dict[str, int] = {}
         self.put_off: dict[str, float] = {}  # excused: not due before this time
         self.excused: dict[str, int] = {}  # excuses in a row since last heard
+        # While suspected: when its last beat (stale or not) reached us, for a retry.
+        self.delivered: dict[str, float] = {}
         self.own_gap = False  # our own beats were older than silence_s at a check
 
     def heard(self, site: str, now: float, revision: int) -> bool:
         """A beat of ``site`` at ``revision`` seen now; False when it is stale news."""
         if revision <= self.suspected.get(site, -1):
+            self.delivered[site] = now
             return False
         self.last_heard[site] = now
+        self.delivered.pop(site, None)
         self.suspected.pop(site, None)
         self.put_off.pop(site, None)
         self.excused.pop(site, None)
@@ -128,8 +133,12 @@ class SilenceDetector:
         self.suspected[site] = revision
 
     def retry(self, site: str) -> None:
-        """Acting failed: the site is due again at the next check."""
+        """Acting failed: the site is due again at the next check, unless a beat of it
+        reached us meanwhile (one set aside as stale while acting may have been news:
+        with nothing revoked, it counts as heard, as it did before)."""
         self.suspected.pop(site, None)
+        if (at := self.delivered.pop(site, None)) is not None:
+            self.last_heard[site] = max(self.last_heard.get(site, at), at)
 
     def excuse(self, site: str, now: float) -> bool:
         """Put a due site off by half a silence; False when it has had its excuses."""
@@ -149,6 +158,8 @@ class SilenceDetector:
             self.own_gap = False
             for site in self.last_heard:
                 self.last_heard[site] = now
+            self.put_off.clear()
+            self.excused.clear()
             return []
         if late_by > self.late_s:
             return []
@@ -256,7 +267,9 @@ class SiteWatch:
             now = time.monotonic()
             self._sample_quiet(now)
             for site in self.detector.due(now, self.own_beat_at, now - due_at):
-                if self._starved(site) and self.detector.excuse(site, now):
+                evidence = self._starved(site)
+                if evidence is not None and self.detector.excuse(site, now):
+                    log.info("site_silence_excused", site=site, why="starved", **evidence)
                     continue
                 await self._lost(site, now - self.detector.last_heard[site])
             due_at = max(due_at + period, time.monotonic())
@@ -275,31 +288,31 @@ class SiteWatch:
             self._local_pids.pop(site, None)
 
     def _sample_quiet(self, now: float) -> None:
-        """The first sample of a local site's supervisor once two beats were missed."""
+        """The first sample of a local site's supervisor once two beats were missed (again
+        after a fresh silence: a sample from before the site was last heard is stale)."""
         quiet_after = 2 * self.config.site_heartbeat_s
         for site, pid in self._local_pids.items():
             heard = self.detector.last_heard.get(site)
-            if site not in self._samples and heard is not None and now - heard > quiet_after:
+            if heard is None or now - heard <= quiet_after:
+                continue
+            taken = self._samples.get(site)
+            if taken is None or taken.at < heard:
                 self._samples[site] = starvation.sample(pid)
 
-    def _starved(self, site: str) -> bool:
-        """Whether a due site's supervisor, on this host, wanted a CPU and did not get
-        one since the last sample (never for one elsewhere, gone or stopped)."""
+    def _starved(self, site: str) -> dict[str, object] | None:
+        """What the kernel showed if a due site's supervisor, on this host, wanted a CPU
+        and did not get one since the last sample; None otherwise (one elsewhere, gone
+        or stopped, or samples too close together to tell: at least a beat's period)."""
         pid = self._local_pids.get(site)
         if not pid:
-            return False
+            return None
         before, after = self._samples.get(site), starvation.sample(pid)
         self._samples[site] = after
-        starved = starvation.starved(before, after, self.config.probe_starved_share)
-        if starved:
-            log.info(
-                "site_silence_excused",
-                site=site,
-                why="starved",
-                excused_before=self.detector.excused.get(site, 0),
-                **starvation.evidence(before, after),
-            )
-        return starved
+        if before is None or after is None or after.at - before.at < self.config.site_heartbeat_s:
+            return None
+        if not starvation.starved(before, after, self.config.probe_starved_share):
+            return None
+        return starvation.evidence(before, after)
 
     async def _lost(self, site: str, silent_for_s: float) -> None:
         t0 = time.monotonic()
@@ -307,8 +320,8 @@ class SiteWatch:
             # Read first: a beat at or below this revision was written before we acted.
             self.detector.acted(site, await self.client.revision())
             revoked = await self.revoke_site(site)
-        except AmkError as exc:
-            log.error("site_loss_revoke_failed", site=site, error=str(exc))
+        except Exception as exc:  # not only AmkError: a site left suspected is never checked
+            log.error("site_loss_revoke_failed", site=site, error=repr(exc))
             self.detector.retry(site)  # try again next round
             return
         event = SiteLossEvent(

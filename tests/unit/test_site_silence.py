@@ -115,11 +115,35 @@ def test_only_a_supervisor_on_this_host_is_sampled_and_a_stopped_one_is_not_star
         assert watch._local_pids == {"a": child.pid}
         watch._sample_quiet(10.5)
         assert watch._samples["a"] is not None
-        assert not watch._starved("a")
+        time.sleep(0.2)  # more than a beat's period between the samples: a real window
+        assert watch._starved("a") is None
         watch._beat_seen("a", json.dumps({**beat, "host": "elsewhere"}).encode())
-        assert watch._local_pids == {} and not watch._starved("a")
+        assert watch._local_pids == {} and watch._starved("a") is None
         watch._beat_seen("a", b"not json")
         assert watch._local_pids == {}
     finally:
         child.kill()
         child.wait()
+
+
+def test_a_beat_seen_while_a_failed_revocation_was_tried_counts_as_heard() -> None:
+    """Beats set aside as stale while acting may have been news: when nothing was
+    revoked, the latest counts, as before (else a live site is revoked next round)."""
+    d = SilenceDetector(silence_s=0.6, late_s=0.1)
+    d.heard("a", 10.0, revision=1)
+    assert d.due(10.7, own_beat_at=10.65, late_by=0.0) == ["a"]
+    assert not d.heard("a", 10.72, revision=2)  # acting: set aside
+    d.retry("a")  # the revocation failed
+    assert d.due(10.75, own_beat_at=10.7, late_by=0.0) == []  # heard at 10.72
+    assert d.due(11.4, own_beat_at=11.35, late_by=0.0) == ["a"]
+
+
+def test_our_own_gap_starts_the_excuses_over() -> None:
+    d = SilenceDetector(silence_s=0.6, late_s=0.1, starved_max=1)
+    d.heard("a", 10.0, revision=1)
+    assert d.due(10.7, own_beat_at=10.65, late_by=0.0) == ["a"]
+    assert d.excuse("a", 10.7)
+    assert d.due(11.5, own_beat_at=10.8, late_by=0.0) == []  # our own beats stopped
+    assert d.due(11.55, own_beat_at=11.5, late_by=0.0) == []  # back: a fresh silence
+    assert d.due(12.2, own_beat_at=12.15, late_by=0.0) == ["a"]
+    assert d.excuse("a", 12.2)  # its one excuse again, not used up before the gap
