@@ -135,12 +135,14 @@ export async function createMap(el, regionsGeo) {
       drawnIds.push(id);
     }
     dirtyIncidents.clear();
+    let unitsMade = false;
     for (const id of dirtyUnits) {
-      drawUnit(id);
+      unitsMade = drawUnit(id) || unitsMade;
       drawnIds.push(id);
     }
-    if (dirtyUnits.size) raiseWaiting();
+    if (unitsMade) raiseWaiting();
     dirtyUnits.clear();
+    if (desk.incident && map.hasLayer(selection)) selection.bringToFront();
     if (airDirty) {
       airDirty = false;
       setDrawnAir(air.draw()); // rings and lines under the markers (air.draw puts them there)
@@ -197,7 +199,14 @@ export async function createMap(el, regionsGeo) {
       moveIfMoved(marker, pos);
       if (marker.options.fillColor !== colour) marker.setStyle({ fillColor: colour });
     }
-    if (WAITING.has(inc.status)) marker.bringToFront();
+    // Which side of the units (see raiseWaiting): moved only when that changes, since a
+    // move makes the canvas redraw the marker's area.
+    const waiting = WAITING.has(inc.status);
+    if (marker.options.waiting !== waiting) {
+      marker.options.waiting = waiting;
+      if (waiting) marker.bringToFront();
+      else marker.bringToBack();
+    }
     if (desk.incident === id) {
       selection.setLatLng(marker.getLatLng());
       if (!map.hasLayer(selection)) selection.addTo(map);
@@ -218,6 +227,7 @@ export async function createMap(el, regionsGeo) {
     }
     const symbol = UNIT_KIND_SYMBOL[unit.kind] || UNIT_KIND_SYMBOL.UNIT_KIND_UNSPECIFIED;
     const colour = UNIT_STATUS_COLOUR[unit.status] || UNIT_STATUS_COLOUR.UNIT_STATUS_UNSPECIFIED;
+    const made = !marker;
     if (!marker) {
       marker = new SymbolMarker([pos.lat, pos.lon], {
         renderer: markerRenderer,
@@ -231,23 +241,25 @@ export async function createMap(el, regionsGeo) {
         fillOpacity: 1,
         bubblingMouseEvents: false,
       });
-      units.addLayer(marker);
+      units.addLayer(marker); // at the front: above every incident drawn so far
       unitMarkers.set(id, marker);
     } else {
       moveIfMoved(marker, pos);
       if (marker.options.fillColor !== colour) marker.setStyle({ fillColor: colour });
     }
-    marker.bringToFront(); // units above incidents (a unit on scene marks its incident)
+    return made;
   }
 
-  // ...except an incident no unit has been sent to yet: a red dot waiting for help must
-  // not hide under an ambulance standing at the station next to it. Raised when drawn,
-  // and again after every frame that drew a unit (which comes to the front).
+  // The order on the canvas, bottom to top: incidents a unit has been sent to (a unit
+  // on scene marks its incident), units, then incidents no unit has been sent to yet
+  // (received, triaged): a red dot waiting for help must not hide under an ambulance
+  // standing at the station next to it. An incident moves side when its status does
+  // (drawIncident); a unit made later lands on top, so after a frame that made units
+  // (the first snapshot, another health region) the waiting ones are raised again.
   function raiseWaiting() {
-    for (const [id, marker] of incidentMarkers) {
-      if (WAITING.has(store.incidents.get(id)?.status)) marker.bringToFront();
+    for (const marker of incidentMarkers.values()) {
+      if (marker.options.waiting) marker.bringToFront();
     }
-    if (desk.incident && map.hasLayer(selection)) selection.bringToFront();
   }
 
   // Whatever the board held before the map was ready is drawn in the first frame, and a
