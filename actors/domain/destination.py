@@ -51,7 +51,7 @@ from actors.domain.eta.road import road_leg
 from actors.domain.model import PatientCondition, UnitKind, Urgency
 from actors.domain.phrases import EN, NB, Words
 
-ESC_STEMI = "2017 ESC STEMI guideline: primary PCI within 120 min of diagnosis, else fibrinolysis"
+ESC_STEMI = EN.esc_stemi
 
 
 class TraumaLevel(StrEnum):
@@ -296,9 +296,11 @@ def recommend(
                 if len(ranked) >= limit:
                     ranked = ranked[: limit - 1]
                 ranked.append(nearest)
-                notes[nearest[1]] = _say(
-                    "stemi_no_pci", within=rules.pci_within_s, source=ESC_STEMI
+                en, nb = (
+                    w.stemi_no_pci.format(within=w.hm(rules.pci_within_s), source=w.esc_stemi)
+                    for w in (EN, NB)
                 )
+                notes[nearest[1]] = (en, nb)
     elif condition is PatientCondition.STROKE:
         ranked = capable[:limit]
         base = _say("stroke")
@@ -312,7 +314,7 @@ def recommend(
             w.destination.format(
                 capability=_capability_words(w, h, condition), eta=w.hm(eta), leg=leg_words
             )
-            + (w.uncertain.format(fields=", ".join(doubt)) if doubt else "")
+            + (w.uncertain.format(fields=", ".join(map(w.field_name, doubt))) if doubt else "")
             for w, leg_words in ((EN, leg.words), (NB, leg.words_nb))
         )
         note, note_nb = notes.get(hid, base)

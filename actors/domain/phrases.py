@@ -16,7 +16,8 @@ Numbers are written as each language writes them: 13.1 km, 13,1 km.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,9 @@ class Words:
     stemi_no_pci: str
     stroke: str
     nearest_emergency: str
+    esc_stemi: str  # the source of the STEMI rule's 120 minutes
+    # a hospital's capability fields as a dispatcher reads them ("" : the field's name)
+    fields: Mapping[str, str] = field(default_factory=dict)
 
     def num(self, value: float, digits: int = 1) -> str:
         """``value`` with ``digits`` decimals and this language's decimal mark."""
@@ -90,6 +94,9 @@ class Words:
     def min(self, seconds: float) -> str:
         """Whole minutes: "12 min"."""
         return self.minutes.format(m=f"{seconds / 60.0:.0f}")
+
+    def field_name(self, name: str) -> str:
+        return self.fields.get(name, name)
 
     def hm(self, seconds: float) -> str:
         """How a dispatcher says a transport time: "23 min", "1 h 20 min" ("1 t 20 min")."""
@@ -163,6 +170,9 @@ EN = Words(
     stemi_no_pci="stemi: no PCI within {within} ({source})",
     stroke="stroke: thrombolysis or thrombectomy, by ETA (time is brain)",
     nearest_emergency="nearest emergency hospitals, by ETA",
+    esc_stemi=(
+        "2017 ESC STEMI guideline: primary PCI within 120 min of diagnosis, else fibrinolysis"
+    ),
 )
 
 NB = Words(
@@ -182,29 +192,29 @@ NB = Words(
     water=(
         "sjø {km} km ({straight_km} km ×{detour}) i {kn} knop + {turn} + {shore} s kai til pasient"
     ),
-    helicopter="luft {km} km i {kmh} km/t + {turn}",
+    helicopter="flyging {km} km i {kmh} km/t + {turn}",
     fixed_wing=(
-        "luft {km} km til {airport} i {kmh} km/t + {turn} + {ground} s landing og overlevering, "
+        "flyging {km} km til {airport} i {kmh} km/t + {turn} + {ground} s landing og overlevering, "
         "så {road}"
     ),
     total="{body} = {min} min",
     minutes="{m} min",
     boat_faster="båt: raskere enn beste bilambulanse (snarvei over sjøen)",
-    air_remote="luft: avsidesliggende (operatørens valg)",
-    air_no_road_unit="luft: ingen ledig bilenhet",
-    air_best_road="luft: beste bil-ETA {best} > {limit} ({where})",
+    air_remote="luftambulanse: avsidesliggende (operatørens valg)",
+    air_no_road_unit="luftambulanse: ingen ledig bilenhet",
+    air_best_road="luftambulanse: beste bil-ETA {best} > {limit} ({where})",
     in_town="i {town}",
     outside_towns="utenfor tettsted",
-    air_no_ambulance_within="luft: ingen bilambulanse innen {within}",
+    air_no_ambulance_within="luftambulanse: ingen bilambulanse innen {within}",
     level_untriaged="ikke vurdert (behandlet som akutt)",
-    by_eta_any_crew="{level}: etter ETA, alle bemanninger",
+    by_eta_any_crew="{level}: etter ETA, uansett bemanning",
     doctor_rule="legebemannet: akuttregelen (innen {within})",
     best_ambulance_kept="{urgency}: beste bilambulanse, beholdt på listen",
     car_after_ambulances="{urgency}: akuttbil etter ambulansene",
     ambulances_first="{urgency}: bilambulanser først, etter ETA",
     hours="{h} t {m} min",
     leg_road="vei {km} km",
-    leg_air="luft {km} km i {kmh} km/t",
+    leg_air="flyging {km} km i {kmh} km/t",
     regional_trauma_centre="regionalt traumesenter",
     trauma_function="traumefunksjon",
     no_trauma_function="ingen traumefunksjon",
@@ -218,7 +228,7 @@ NB = Words(
     destination="{capability}, ETA {eta} ({leg})",
     uncertain="; usikkert: {fields}",
     trauma_centre_direct="traume: regionalt traumesenter innen {within}, direkte",
-    trauma_further="traume: flere sykehus med traumefunksjon, etter ETA",
+    trauma_further="traume: øvrige sykehus med traumefunksjon, etter ETA",
     trauma_centre_far=(
         "traume: regionalt traumesenter {away} unna (over {within}): "
         "nærmeste med traumefunksjon først"
@@ -229,6 +239,16 @@ NB = Words(
     stemi_no_pci="stemi: ingen PCI innen {within} ({source})",
     stroke="hjerneslag: trombolyse eller trombektomi, etter ETA (tid er hjerne)",
     nearest_emergency="nærmeste akuttsykehus, etter ETA",
+    esc_stemi=(
+        "ESC-retningslinjen for STEMI 2017: primær PCI innen 120 min etter diagnose, "
+        "ellers trombolyse"
+    ),
+    fields={
+        "trauma_level": "traumenivå",
+        "stroke_thrombolysis": "trombolyse",
+        "stroke_thrombectomy": "trombektomi",
+        "pci": "PCI",
+    },
 )
 
 LANGUAGES = (EN, NB)

@@ -41,8 +41,8 @@ async def test_rows_held_to_two_targets_say_which_and_no_figure_is_cut_off(
         )
         await unknown.first.wait_for(timeout=WAIT_MS)
         labels = await unknown.all_text_contents()
-        assert any("(mål 12.0 min)" in x for x in labels), labels
-        assert any("(mål 25.0 min)" in x for x in labels), labels
+        assert any("(mål 12,0 min)" in x for x in labels), labels
+        assert any("(mål 25,0 min)" in x for x in labels), labels
         for measure, rows in await page.evaluate(LABELS_BY_CHART):
             assert len(rows) == len(set(rows)), (measure, rows)
         assert await page.evaluate(TEXT_OUTSIDE_ITS_CHART) == []

@@ -21,7 +21,9 @@ def fields_of(template: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
 
-@pytest.mark.parametrize("name", [f.name for f in dataclasses.fields(EN) if f.name != "decimal"])
+@pytest.mark.parametrize(
+    "name", [f.name for f in dataclasses.fields(EN) if f.name not in {"decimal", "fields"}]
+)
 def test_each_norwegian_template_fills_the_same_fields_as_the_english(name: str) -> None:
     """A field missing in one language would raise (or drop a number) only for the
     units that reach that rule."""
@@ -64,7 +66,7 @@ def test_notes_name_the_rule_in_both_languages() -> None:
     assert by_id["far"].note == "haster: road ambulances first, by ETA"
     assert by_id["far"].note_nb == "haster: bilambulanser først, etter ETA"
     assert by_id["heli"].note.startswith("air: no road ambulance within ")
-    assert by_id["heli"].note_nb.startswith("luft: ingen bilambulanse innen ")
+    assert by_id["heli"].note_nb.startswith("luftambulanse: ingen bilambulanse innen ")
 
 
 def test_hospital_destinations_have_their_norwegian_words_with_the_same_numbers() -> None:

@@ -22,6 +22,13 @@ export function t(key, vars) {
   return text;
 }
 
+/** A number with `digits` decimals as the desk's language writes it: 13,1 or 13.1. */
+export function num(value, digits = 1) {
+  return Number(value || 0).toLocaleString(lang === 'nb' ? 'nb-NO' : 'en-GB', {
+    minimumFractionDigits: digits, maximumFractionDigits: digits, useGrouping: false,
+  });
+}
+
 /** The display name of an enum value by its proto name ("URGENCY_AKUTT" -> "Akutt"). */
 export function en(value) {
   return t(`enum.${value}`);

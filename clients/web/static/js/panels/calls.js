@@ -8,7 +8,7 @@ import { duration, fill, h, when } from '../dom.js';
 import { desk } from '../desk.js';
 import { act, field, hidden, input, rpcForm, select } from '../forms.js';
 import { callerHistory } from './caller_history.js';
-import { en, t } from '../i18n.js';
+import { en, num, t } from '../i18n.js';
 import { can, centreName, inHealthRegion, regionById, session } from '../session.js';
 import { emit, on, store } from '../state.js';
 
@@ -160,7 +160,7 @@ function renderQueue(list) {
       const line = m ? t('calls.metrics', {
         waiting: m.waiting || 0,
         share: Math.round((m.answered_within_10s || 0) * 100),
-        p90: Number(m.answer_p90_s || 0).toFixed(1),
+        p90: num(m.answer_p90_s),
       }) : '';
       return h('div', { class: 'queue-region', dataset: { region } },
         h('h4', {}, regionById(region)?.name || region, h('span', { class: 'metrics' }, line)),

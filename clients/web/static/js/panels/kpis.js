@@ -4,7 +4,7 @@
 import { rpc } from '../api.js';
 import { h } from '../dom.js';
 import { errorText } from '../forms.js';
-import { en, t } from '../i18n.js';
+import { en, num, t } from '../i18n.js';
 import { URGENCY_COLOUR } from '../map_symbols.js';
 import { can, inHealthRegion, regionById } from '../session.js';
 import { on } from '../state.js';
@@ -139,5 +139,5 @@ function chart(measure, figures) {
 
 function fmt(seconds) {
   const v = Number(seconds) || 0;
-  return v >= 120 ? `${(v / 60).toFixed(1)} min` : `${v.toFixed(0)} s`;
+  return v >= 120 ? `${num(v / 60)} min` : `${num(v, 0)} s`;
 }

@@ -2,7 +2,7 @@
 // changes): owner centre, fencing token, standbys, last takeover. During a failover the
 // owner empties, then the new owner appears with a higher token.
 import { h, timeOfDay } from '../dom.js';
-import { language, t } from '../i18n.js';
+import { num, t } from '../i18n.js';
 import { centreColour } from '../map_regions.js';
 import { centreName, inHealthRegion, session } from '../session.js';
 import { on, store } from '../state.js';
@@ -63,7 +63,7 @@ function takeoverText(r) {
     from: centreName(r.last_takeover_from || ''),
     at: timeOfDay(r.last_takeover_at),
     token: String(r.last_takeover_token ?? ''),
-    ms: Number(r.last_takeover_ms || 0).toLocaleString(language() === 'nb' ? 'nb-NO' : 'en-GB', { minimumFractionDigits: 1, maximumFractionDigits: 1 }),
+    ms: num(r.last_takeover_ms),
   };
   return t(r.last_takeover_from ? 'owners.took_over' : 'owners.claimed_first', facts);
 }

@@ -6,7 +6,7 @@ import { rpc, rpcWithReason } from '../api.js';
 import { desk, onSelectIncident } from '../desk.js';
 import { h, travel } from '../dom.js';
 import { act } from '../forms.js';
-import { en, language, t } from '../i18n.js';
+import { en, language, num, t } from '../i18n.js';
 import { can } from '../session.js';
 import { on, putIncident, putUnit, store } from '../state.js';
 
@@ -63,7 +63,7 @@ export function recommendationsPanel() {
       h('td', { class: 'leaving' }, t('recs.leaving', { id: unit.incident_id }),
         from ? h('small', {}, ` (${en(from.urgency)})`) : null),
       h('td', { class: 'eta' }, travel(Number(rec.eta_s))),
-      h('td', {}, `${Number(rec.distance_km || 0).toFixed(1)} km`),
+      h('td', {}, `${num(rec.distance_km)} km`),
       h('td', { class: 'reason' }, words(rec).reason),
     ];
     if (can('DivertUnit')) {
@@ -96,7 +96,7 @@ export function recommendationsPanel() {
       h('td', {}, String(rec.rank || index + 1)),
       h('td', {}, h('strong', {}, unit.call_sign || unit.id), h('br'), h('small', {}, `${en(unit.kind)} · ${en(unit.status)}`)),
       h('td', { class: 'eta' }, travel(Number(rec.eta_s))),
-      h('td', {}, `${Number(rec.distance_km || 0).toFixed(1)} km`, h('br'), h('small', {}, rec.mode || '')),
+      h('td', {}, `${num(rec.distance_km)} km`, h('br'), h('small', {}, rec.mode ? t(`mode.${rec.mode}`) : '')),
       h('td', { class: 'reason' }, words(rec).reason, words(rec).note ? h('small', { class: 'note' }, words(rec).note) : null),
     ];
     if (can('AssignUnit')) {
