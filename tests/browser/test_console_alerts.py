@@ -173,7 +173,7 @@ async def test_a_hospital_is_suggested_chosen_and_pre_notified_from_the_incident
     first = form.locator(".destinations li").first
     await first.wait_for(timeout=WAIT_MS)
     assert await first.get_attribute("data-hospital-id") == "ous-ulleval"
-    assert "thrombolysis" in (await first.text_content() or "")
+    assert "trombolyse" in (await first.text_content() or "")  # in Norwegian
     unlinked = form.locator(".destinations li:not(:has(button))")
     assert await unlinked.count() >= 1, "only Ullevål has a link in this deployment"
     assert "ring" in (await unlinked.first.text_content() or "")
