@@ -43,6 +43,20 @@ def test_a_road_reason_reads_in_norwegian_with_a_decimal_comma() -> None:
     assert est.reason_nb.endswith(f"= {minutes:.1f} min".replace(".", ","))
 
 
+def said_in_both(reason: str, reason_nb: str, note: str, note_nb: str) -> None:
+    """Both Norwegian texts are there and differ from the English, and the reason says
+    the same numbers, each with a decimal comma."""
+    assert reason_nb and note_nb and reason_nb != reason and note_nb != note, (reason, note)
+
+    def numbers(text: str) -> list[str]:
+        return [w for w in text.replace("(", " ").split() if w[0].isdigit()]
+
+    assert [n.replace(".", ",") for n in numbers(reason)] == numbers(reason_nb), (
+        reason,
+        reason_nb,
+    )
+
+
 def test_every_kind_of_reason_and_note_has_its_norwegian_words() -> None:
     """Boat, helicopter and fixed wing reasons, and the notes of each urgency's rules:
     the Norwegian is there, and says the same numbers."""
@@ -50,12 +64,7 @@ def test_every_kind_of_reason_and_note_has_its_norwegian_words() -> None:
     for urgency in (None, Urgency.AKUTT, Urgency.HASTER, Urgency.VANLIG):
         for lat, lon in (NESODDTANGEN, (61.6364, 8.3125), (59.668, 9.650)):
             for r in recommend(units, lat, lon, urgency, remote=True, limit=12):
-                assert r.reason_nb and r.note_nb, r
-                assert r.reason_nb != r.reason and r.note_nb != r.note, r
-                numbers = [w for w in r.reason.replace("(", " ").split() if w[0].isdigit()]
-                assert [n.replace(".", ",") for n in numbers] == [
-                    w for w in r.reason_nb.replace("(", " ").split() if w[0].isdigit()
-                ], (r.reason, r.reason_nb)
+                said_in_both(r.reason, r.reason_nb, r.note, r.note_nb)
 
 
 def test_notes_name_the_rule_in_both_languages() -> None:
@@ -79,11 +88,6 @@ def test_hospital_destinations_have_their_norwegian_words_with_the_same_numbers(
         for lat, lon in places:
             for kind in (UnitKind.ROAD_AMBULANCE, UnitKind.HELICOPTER):
                 for dest in destination.recommend(hospitals, condition, lat, lon, kind=kind):
-                    assert dest.reason_nb and dest.note_nb, dest
-                    assert dest.reason_nb != dest.reason and dest.note_nb != dest.note, dest
-                    numbers = [x for x in dest.reason.replace("(", " ").split() if x[0].isdigit()]
-                    assert [n.replace(".", ",") for n in numbers] == [
-                        x for x in dest.reason_nb.replace("(", " ").split() if x[0].isdigit()
-                    ], (dest.reason, dest.reason_nb)
+                    said_in_both(dest.reason, dest.reason_nb, dest.note, dest.note_nb)
                     seen_notes.add(dest.note)
     assert len(seen_notes) >= 6, seen_notes  # the rules above were reached
