@@ -109,7 +109,9 @@ function chart(measure, figures) {
   const ROW = 22;
   const LEFT = Math.min(300, 12 + 6 * Math.max(...labels.map((l) => l.length)));
   const RIGHT = 110;
-  const W = LEFT + 320 + RIGHT;
+  // The chart is drawn to the panel's width: a wider viewBox would shrink the text, so
+  // the bars give up room for a long label, down to 150 units.
+  const W = LEFT + Math.max(150, 460 - LEFT - RIGHT) + RIGHT;
   const top = 6;
   const H = top + figures.length * ROW + 18;
   const max = Math.max(...figures.map((f) => Math.max(Number(f.p90_s) || 0, Number(f.target_s) || 0)), 1);
