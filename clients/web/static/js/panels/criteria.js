@@ -15,6 +15,34 @@ export function urgencyOf(criterion) {
   return { A: 'URGENCY_AKUTT', H: 'URGENCY_HASTER', V: 'URGENCY_VANLIG' }[u[0]] || 'URGENCY_UNSPECIFIED';
 }
 
+// Words that say a complaint is absent when they come just before it ("ingen
+// brystsmerter", "no chest pain").
+const NEGATED = /(?:^|[\s,(])(?:ingen|ikke|uten|no|not|without)\s+$/;
+
+/** Whether `text` has `word` somewhere no negation stands just before it. */
+function saysPlainly(text, word) {
+  for (let i = text.indexOf(word); i >= 0; i = text.indexOf(word, i + 1)) {
+    if (!NEGATED.test(text.slice(Math.max(0, i - 12), i))) return true;
+  }
+  return false;
+}
+
+/** How well criterion `c` answers the words typed, most first. The index is used by
+ * the complaint's chapter first, so a word in the chapter's title counts most; then a
+ * word its text says plainly; a criterion that mentions the complaint only as absent
+ * ("Besvimte én gang ..., ingen brystsmerter") counts least. Seen: typing
+ * "brystsmerter" listed that vanlig criterion above the akutt chest pain ones, and the
+ * first line is the one a tired hand clicks. */
+function rank(c, words) {
+  let score = 0;
+  for (const w of words) {
+    if (c.chapterWords.includes(w)) score += 4;
+    if (c.texts.some((x) => saysPlainly(x, w))) score += 2;
+    if (c.code.toLowerCase().startsWith(w)) score += 1;
+  }
+  return score;
+}
+
 /** {element, search, code}: `code` is the input named criteria_code. */
 export function criteriaPicker(code) {
   const search = h('input', {
@@ -35,6 +63,8 @@ export function criteriaPicker(code) {
       shown: (nb ? c.text_no : c.text) || c.text || c.text_no || '',
       urgencyEnum: urgencyOf(c),
       haystack: [c.code, c.text_no, c.text, ch.name, ch.name_en].filter(Boolean).join(' ').toLowerCase(),
+      chapterWords: [ch.name, ch.name_en].filter(Boolean).join(' ').toLowerCase(),
+      texts: [c.text_no, c.text].filter(Boolean).map((x) => x.toLowerCase()),
     };
   });
 
@@ -46,7 +76,10 @@ export function criteriaPicker(code) {
 
   const render = () => {
     const words = search.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
-    const found = all.filter((c) => words.every((w) => c.haystack.includes(w)));
+    const found = all.filter((c) => words.every((w) => c.haystack.includes(w)))
+      .map((c) => [rank(c, words), c])
+      .sort((a, b) => b[0] - a[0]) // stable: ties keep the table's order
+      .map(([, c]) => c);
     list.replaceChildren(...found.slice(0, MAX_SHOWN).map((c) => {
       const li = h('li', { role: 'option', tabindex: '-1', 'aria-selected': String(code.value === c.code), dataset: { code: c.code } },
         h('span', { class: 'dot', style: `background:${URGENCY_COLOUR[c.urgencyEnum]}` }),
