@@ -73,7 +73,7 @@ def test_notes_name_the_rule_in_both_languages() -> None:
     ranked = recommend([far, heli], 60.0, 10.1, Urgency.HASTER, limit=2)
     by_id = {r.unit_id: r for r in ranked}
     assert by_id["far"].note == "haster: road ambulances first, by ETA"
-    assert by_id["far"].note_nb == "haster: bilambulanser først, etter ETA"
+    assert by_id["far"].note_nb == "haster: bilambulanser først, etter ankomsttid"
     assert by_id["heli"].note.startswith("air: no road ambulance within ")
     assert by_id["heli"].note_nb.startswith("luftambulanse: ingen bilambulanse innen ")
 

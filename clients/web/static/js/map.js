@@ -323,6 +323,7 @@ function drawPlaces(group, renderer) {
 }
 
 function addLegend(map) {
+  const STATUSES = Object.keys(UNIT_STATUS_COLOUR).filter((k) => k !== 'UNIT_STATUS_UNSPECIFIED');
   const legend = L.control({ position: 'bottomleft' });
   legend.onAdd = () => {
     const row = (img, text) => h('li', {}, img, ' ', text);
@@ -333,6 +334,8 @@ function addLegend(map) {
       h('ul', {}, urgencies.map((u) => row(symbolImage('circle', URGENCY_COLOUR[u], '#1d2733', '', 14), u === 'URGENCY_UNSPECIFIED' ? t('map.untriaged') : en(u)))),
       h('strong', {}, t('map.units')),
       h('ul', {}, kinds.map((k) => row(symbolImage(UNIT_KIND_SYMBOL[k].shape, '#0b7285', '#10171f', UNIT_KIND_SYMBOL[k].letter, 16), en(k)))),
+      // A unit's colour is its status (orange: assigned, still at its station).
+      h('ul', { class: 'legend-status' }, STATUSES.map((st) => row(symbolImage('circle', UNIT_STATUS_COLOUR[st], '#10171f', '', 12), en(st)))),
       h('ul', {},
         row(symbolImage('square', '#adb5bd', '#343a40', '', 12), t('map.station')),
         row(symbolImage('cross', '#ffffff', '#c92a2a', '', 16), t('map.hospital')),
