@@ -146,6 +146,9 @@ async def test_call_taker_answers_creates_on_the_map_and_triages_dispatcher_assi
     assert re.fullmatch(r"\d+ min( \d+ s)?|\d+ s", eta), eta
     # Its reason and note in Norwegian, with the decimal comma (actors/domain/phrases.py).
     reason = await top.locator("td.reason").text_content() or ""
+    # The rule's note shown, the sum behind the ETA folded (five lines in its column).
+    assert await top.locator("td.reason details").get_attribute("open") is None
+    assert await top.locator("td.reason .note").is_visible()
     assert "km/t" in reason and "km/h" not in reason and "min" in reason, reason
     assert re.search(r"\d,\d", reason), reason
     unit = await top.get_attribute("data-unit-id")

@@ -61,6 +61,8 @@ async def test_alerts_to_110_and_112_are_sent_from_the_incident_and_an_escalatio
 
     legevakt = alert("LEGEVAKT_116117", "PROPOSED", "116117 legevakt")
     await legevakt.wait_for(timeout=WAIT_MS)  # proposed, named in bokmål; not sent here
+    said = (await legevakt.text_content() or "").lower()
+    assert said.count("foreslått") == 1 and "kl. " in said, said  # not "Foreslått foreslått"
     for service in ("FIRE_110", "POLICE_112"):
         await alert(service, "PROPOSED").wait_for(timeout=WAIT_MS)
         await alert(service, "PROPOSED").locator('button[data-action="SendAlert"]').click()

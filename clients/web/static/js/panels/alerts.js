@@ -134,7 +134,9 @@ function partner(a) {
 /** What happened to alert `a`, in the order it happened, each with its time and who. */
 function facts(a, state) {
   const out = [];
-  if (a.proposed_at) out.push(t('alerts.proposed', { at: timeOfDay(a.proposed_at), code: a.criteria_code || '' }));
+  // Still proposed: the state already says so ("Foreslått foreslått 19:36" read twice).
+  const proposedKey = state === 'ALERT_STATE_PROPOSED' ? 'alerts.proposed_when' : 'alerts.proposed';
+  if (a.proposed_at) out.push(t(proposedKey, { at: timeOfDay(a.proposed_at), code: a.criteria_code || '' }));
   // Given by phone or radio (recipient "phone", alerts.BY_PHONE): one line says so, and
   // whom the dispatcher told; its acknowledgement is that same person, not a reply.
   const byPhone = a.recipient === 'phone' && a.sent_at;

@@ -20,6 +20,17 @@ function words(rec) {
   };
 }
 
+/** The rule that put the unit on the list, then how its ETA was worked out, folded:
+ * the sum with every number ("vei 13,1 km (...) + 90 s utrykning ...") ran over five
+ * lines in its column, so ten recommendations did not fit on the screen. */
+function reasonCell(rec) {
+  const { reason, note } = words(rec);
+  return [
+    note ? h('small', { class: 'note' }, note) : null,
+    reason ? h('details', { class: 'reason-sum' }, h('summary', {}, t('recs.how')), reason) : null,
+  ];
+}
+
 export function recommendationsPanel() {
   const body = h('tbody', { id: 'recommendations' });
   const error = h('div', { class: 'form-error', role: 'alert' });
@@ -64,7 +75,7 @@ export function recommendationsPanel() {
         from ? h('small', {}, ` (${en(from.urgency)})`) : null),
       h('td', { class: 'eta' }, travel(Number(rec.eta_s))),
       h('td', {}, `${num(rec.distance_km)} km`),
-      h('td', { class: 'reason' }, words(rec).reason),
+      h('td', { class: 'reason' }, reasonCell(rec)),
     ];
     if (can('DivertUnit')) {
       const name = unit.call_sign || unit.id;
@@ -97,7 +108,7 @@ export function recommendationsPanel() {
       h('td', {}, h('strong', {}, unit.call_sign || unit.id), h('br'), h('small', {}, `${en(unit.kind)} · ${en(unit.status)}`)),
       h('td', { class: 'eta' }, travel(Number(rec.eta_s))),
       h('td', {}, `${num(rec.distance_km)} km`, h('br'), h('small', {}, rec.mode ? t(`mode.${rec.mode}`) : '')),
-      h('td', { class: 'reason' }, words(rec).reason, words(rec).note ? h('small', { class: 'note' }, words(rec).note) : null),
+      h('td', { class: 'reason' }, reasonCell(rec)),
     ];
     if (can('AssignUnit')) {
       const b = h('button', {
