@@ -212,11 +212,11 @@ async def _not_owned(
         except AmkError as exc:
             missing.append(f"{region} (etcd: {exc.message})")
             continue
-        if owner is not None:
-            owners[region] = owner
         if owner is None:
             missing.append(region)
-        elif owner.record.instance not in ours and owner.record.site not in other_sites:
+            continue
+        owners[region] = owner
+        if owner.record.instance not in ours and owner.record.site not in other_sites:
             missing.append(f"{region} (held by {owner.record.instance}, not this cluster's)")
     return missing, owners
 

@@ -49,7 +49,7 @@ from actors.domain.errors import InvalidArgumentError, NotBuiltError
 from actors.domain.eta import DEFAULT_PARAMETERS, ROAD_KINDS, EtaParameters, haversine_km
 from actors.domain.eta.road import road_leg
 from actors.domain.model import PatientCondition, UnitKind, Urgency
-from actors.domain.phrases import EN, NB, Words
+from actors.domain.phrases import EN, NB, Said, Words, say
 
 ESC_STEMI = EN.esc_stemi
 
@@ -224,18 +224,6 @@ def _capability_words(w: Words, h: Hospital, condition: PatientCondition) -> str
     return w.emergency_department
 
 
-def _say(template: str, **fields: float | str) -> tuple[str, str]:
-    """A rule's note in English and Norwegian; a number is a time in seconds, said as a
-    dispatcher says it."""
-
-    def said(w: Words) -> str:
-        return getattr(w, template).format(
-            **{k: v if isinstance(v, str) else w.hm(v) for k, v in fields.items()}
-        )
-
-    return said(EN), said(NB)
-
-
 def _check_position(lat: float, lon: float) -> None:
     if not (math.isfinite(lat) and -90.0 <= lat <= 90.0):
         raise InvalidArgumentError("position.lat", "must be between -90 and 90")
@@ -267,7 +255,7 @@ def recommend(
             legs.append((leg.eta_s, h.id, h, leg))
     legs.sort(key=lambda x: (x[0], x[1]))
     capable = [x for x in legs if x[2].capable(condition)]
-    notes: dict[str, tuple[str, str]] = {}
+    notes: dict[str, Said] = {}
     if condition is PatientCondition.TRAUMA:
         centre = next(
             (x for x in capable if x[2].trauma_level is TraumaLevel.REGIONAL_TRAUMA_CENTRE), None
@@ -276,20 +264,20 @@ def recommend(
         if centre is not None and centre[0] <= within:
             capable.remove(centre)
             capable.insert(0, centre)
-            notes[centre[1]] = _say("trauma_centre_direct", within=within)
-            base = _say("trauma_further")
+            notes[centre[1]] = say("trauma_centre_direct", Words.hm, within=within)
+            base = say("trauma_further")
         elif centre is not None and capable and capable[0] is not centre:
-            notes[capable[0][1]] = _say("trauma_centre_far", away=centre[0], within=within)
+            notes[capable[0][1]] = say("trauma_centre_far", Words.hm, away=centre[0], within=within)
             capable.remove(centre)
             capable.insert(1, centre)
-            notes[centre[1]] = _say("trauma_definitive")
-            base = _say("trauma_further")
+            notes[centre[1]] = say("trauma_definitive")
+            base = say("trauma_further")
         else:
-            base = _say("trauma_hospitals")
+            base = say("trauma_hospitals")
         ranked = capable[:limit]
     elif condition is PatientCondition.STEMI:
         ranked = capable[:limit]
-        base = _say("stemi_pci")
+        base = say("stemi_pci")
         if not capable or capable[0][0] > rules.pci_within_s:
             nearest = next((x for x in legs if not x[2].pci), None)
             if nearest is not None:
@@ -303,10 +291,10 @@ def recommend(
                 notes[nearest[1]] = (en, nb)
     elif condition is PatientCondition.STROKE:
         ranked = capable[:limit]
-        base = _say("stroke")
+        base = say("stroke")
     else:
         ranked = legs[:limit]
-        base = _say("nearest_emergency")
+        base = say("nearest_emergency")
     out = []
     for i, (eta, hid, h, leg) in enumerate(ranked, start=1):
         doubt = tuple(h.uncertain_fields(condition))

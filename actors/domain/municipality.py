@@ -222,14 +222,22 @@ def area_of(position: Position, urban: UrbanList | None = None) -> str:
     return RURAL if urban.complete else UNKNOWN
 
 
-def place_warning(position: Position, region: str, by_municipality: Mapping[str, str]) -> str:
+def place_warning(
+    position: Position,
+    region: str,
+    by_municipality: Mapping[str, str],
+    drawn: Collection[str] | None = None,
+) -> str:
     """Why an incident's place looks wrong for ``region`` ('' when it does not): it lies
     in a municipality of another region (``by_municipality``: kommunenummer -> region),
     or in one no region of this cluster serves. At sea, abroad, or in a region drawn
     as a polygon (no municipalities): nothing to say. Said, not refused: an AMK does
     make an incident of a neighbour's (a call that reached it, a patient it will hand
-    over), but a typo in a coordinate (Bergen for Oslo) should not pass unseen."""
-    if region not in set(by_municipality.values()):
+    over), but a typo in a coordinate (Bergen for Oslo) should not pass unseen.
+
+    ``drawn``: the regions ``by_municipality`` names, when the caller keeps them (a
+    gateway does: this runs on every create, and the set is hundreds of values)."""
+    if region not in (set(by_municipality.values()) if drawn is None else drawn):
         return ""  # the region is drawn as a polygon (or has no area): nothing to compare
     found = municipality_of(position)
     if found is None:

@@ -16,7 +16,7 @@ Numbers are written as each language writes them: 13.1 km, 13,1 km.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 
@@ -252,3 +252,21 @@ NB = Words(
 )
 
 LANGUAGES = (EN, NB)
+
+#: A rule's words: English, Norwegian.
+Said = tuple[str, str]
+
+
+def say(
+    template: str, when: Callable[[Words, float], str] = Words.min, **fields: float | str
+) -> Said:
+    """The ``template`` (a :class:`Words` field) in both languages. A field given as a
+    number is a time in seconds, written by ``when`` (whole minutes by default;
+    ``Words.hm`` says hours too); a string goes in as it is."""
+
+    def said(w: Words) -> str:
+        return getattr(w, template).format(
+            **{k: v if isinstance(v, str) else when(w, v) for k, v in fields.items()}
+        )
+
+    return said(EN), said(NB)

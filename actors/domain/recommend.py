@@ -69,7 +69,7 @@ from actors.domain.eta import (
 )
 from actors.domain.eta.road import plain_road_s
 from actors.domain.model import CrewLevel, Unit, UnitKind, UnitStatus, Urgency
-from actors.domain.phrases import EN, NB
+from actors.domain.phrases import EN, NB, Said, say
 
 BOUND_MARGIN = 0.9  # the lower bound uses 90 % of the equirectangular distance
 
@@ -313,25 +313,6 @@ def _key(r: _Ranked) -> tuple[float, str]:
     return (r[0], r[1])
 
 
-Note = tuple[str, str]  # a rule's words: English, Norwegian
-
-
-def _say(template: str, **fields: str) -> Note:
-    """The note ``template`` (a :class:`~actors.domain.phrases.Words` field) in both
-    languages; a field given as a number of seconds is written as whole minutes."""
-    return (
-        getattr(EN, template).format(**fields),
-        getattr(NB, template).format(**fields),
-    )
-
-
-def _say_minutes(template: str, **seconds: float) -> Note:
-    return (
-        getattr(EN, template).format(**{k: EN.min(v) for k, v in seconds.items()}),
-        getattr(NB, template).format(**{k: NB.min(v) for k, v in seconds.items()}),
-    )
-
-
 def recommend(
     units: Iterable[Unit],
     incident_lat: float,
@@ -382,9 +363,9 @@ def recommend(
     boats = [
         r for r in _search(of(UnitKind.BOAT_AMBULANCE), limit, ctx, best_amb) if r[0] < best_amb
     ]
-    notes: dict[str, Note] = {}
+    notes: dict[str, Said] = {}
     for r in boats:
-        notes[r[1]] = _say("boat_faster")
+        notes[r[1]] = say("boat_faster")
 
     def air() -> list[_Ranked]:  # only the top ``limit`` can reach the list
         return _search(of(UnitKind.HELICOPTER, UnitKind.FIXED_WING), limit, ctx)
@@ -397,13 +378,13 @@ def recommend(
         limit_s = rules.remote_road_eta_town_s if town else rules.remote_road_eta_s
         if remote is not None:
             air_ok = remote
-            why_air = _say("air_remote")
+            why_air = say("air_remote")
         else:
             air_ok = best_road > limit_s
             if best_road == INF:
-                why_air = _say("air_no_road_unit")
+                why_air = say("air_no_road_unit")
             else:
-                where = _say("in_town", town=town) if town else _say("outside_towns")
+                where = say("in_town", town=town) if town else say("outside_towns")
                 best, most = (
                     (EN.min(best_road), NB.min(best_road)),
                     (EN.min(limit_s), NB.min(limit_s)),
@@ -429,7 +410,7 @@ def recommend(
             doctors = _search([b for b in every if b.doctor], 1, ctx, min([within, *known]))
             if doctors and doctors[0][0] <= within:
                 doc = doctors[0]
-                notes[doc[1]] = _say_minutes("doctor_rule", within=within)
+                notes[doc[1]] = say("doctor_rule", within=within)
                 if len(ranked) < limit:
                     ranked.append(doc)
                 elif limit > 1:
@@ -438,10 +419,10 @@ def recommend(
         after = rules.haster_air_after_s if urgency == Urgency.HASTER else rules.vanlig_air_after_s
         if remote is not None:
             air_ok = remote
-            why_air = _say("air_remote")
+            why_air = say("air_remote")
         else:
             air_ok = best_amb > after
-            why_air = _say_minutes("air_no_ambulance_within", within=after)
+            why_air = say("air_no_ambulance_within", within=after)
         flying = air() if air_ok else []
         for r in flying:
             notes[r[1]] = why_air
@@ -450,13 +431,13 @@ def recommend(
         ranked = first[:limit]
         if amb and all(r[1] != amb[0][1] for r in ranked):  # crowded out by air
             ranked[-1] = amb[0]
-            notes[amb[0][1]] = _say("best_ambulance_kept", urgency=urgency.value)
+            notes[amb[0][1]] = say("best_ambulance_kept", urgency=urgency.value)
         if len(ranked) < limit:  # cars only fill the room the ambulances leave
             rrc = _search(of(UnitKind.RAPID_RESPONSE_CAR), limit - len(ranked), ctx)
             ranked.extend(rrc)
             for r in rrc:
-                notes[r[1]] = _say("car_after_ambulances", urgency=urgency.value)
-        base_note = _say("ambulances_first", urgency=urgency.value)
+                notes[r[1]] = say("car_after_ambulances", urgency=urgency.value)
+        base_note = say("ambulances_first", urgency=urgency.value)
 
     out = []
     for i, (_, uid, u, x) in enumerate(ranked, start=1):

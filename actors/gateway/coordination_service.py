@@ -188,7 +188,9 @@ class HandoverRpcs:
         out = await self.gw.router.route(region, cmd, context)
         # The document's place checked against the region it is imported into, as a
         # CreateIncident's is: a sender's coordinate for another area is said, not refused.
-        if warning := place_warning(cmd.position, region, self.gw.lookup.by_municipality):
+        if warning := place_warning(
+            cmd.position, region, self.gw.lookup.by_municipality, self.gw.lookup.municipal_regions
+        ):
             warnings = [*warnings, warning]
         return cpb.ImportIncidentResponse(
             incident=conv.incident_pb(out.require_incident()), warnings=warnings

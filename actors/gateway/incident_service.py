@@ -40,7 +40,9 @@ class IncidentRpcs:
         gw.lookup.area_region(cmd.region)
         out = await gw.router.route(cmd.region, cmd, context)
         answer = conv.incident_pb(out.require_incident())
-        if warning := place_warning(cmd.position, cmd.region, gw.lookup.by_municipality):
+        if warning := place_warning(
+            cmd.position, cmd.region, gw.lookup.by_municipality, gw.lookup.municipal_regions
+        ):
             answer.warnings.append(warning)
         return answer
 

@@ -30,10 +30,12 @@ class Lookup:
         self.regions = set(config.region_ids())
         self.area_regions = set(config.area_region_ids())
         self.region_by_code = {r.code: r.id for r in config.seed.regions}
-        # kommunenummer -> the region whose area holds it (regions with an area only).
+        # kommunenummer -> the region whose area holds it (regions with an area only),
+        # and the regions drawn so (place_warning's check, on every create).
         self.by_municipality = call_rules.municipality_regions(
             (r.id, r.municipalities) for r in config.seed.area_regions()
         )
+        self.municipal_regions = frozenset(self.by_municipality.values())
 
     # ------------------------------------------------------------ checks
 
