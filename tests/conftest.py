@@ -206,19 +206,34 @@ def cluster_settings() -> dict[str, Any]:
     return {}
 
 
+@pytest.fixture(scope="module")
+def cluster_gateways() -> int:
+    """How many gateways the module's ``cluster`` runs: one, unless the module tests
+    what a second one is for (serving the same data, a client moving to it when its
+    own dies, a revocation reaching every gateway) and overrides this with 2.
+
+    Each gateway is one more Ray worker started (about a second of CPU on the
+    suite's two cores) and kept busy for the module's life, in some sixty modules."""
+    return 1
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def cluster(
     etcd_server: EmbeddedEtcd,
     ray_session: None,
     tmp_path_factory: pytest.TempPathFactory,
     cluster_settings: dict[str, Any],
+    cluster_gateways: int,
 ) -> AsyncIterator[RunningCluster]:
-    """All five centres and two gateways, shared by the tests of one module."""
+    """All five centres and ``cluster_gateways`` gateways, shared by the tests of one
+    module."""
     from clients.launcher import Deployment
 
     tag = uuid.uuid4().hex[:8]
     home = tmp_path_factory.mktemp("home")
-    config = make_config(home, key_prefix_for("c"), f"amk-{tag}", 2, **cluster_settings)
+    config = make_config(
+        home, key_prefix_for("c"), f"amk-{tag}", cluster_gateways, **cluster_settings
+    )
     deployment = Deployment(config, [etcd_server.endpoint])
     await deployment.start()
     yield RunningCluster(config, deployment, etcd_server.endpoint)

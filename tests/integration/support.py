@@ -9,6 +9,7 @@ import time
 import uuid
 
 import grpc
+import pytest
 
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from cluster.etcd import EtcdClient
@@ -20,6 +21,14 @@ POSITIONS = {
     "sorlandet": pb.Position(lat=58.146, lon=7.995),
     "innlandet": pb.Position(lat=60.795, lon=11.07),
 }
+
+
+@pytest.fixture(scope="module")
+def two_gateways() -> int:
+    """Two gateways for the module's ``cluster``, for a module that tests what the
+    second is for (it serves the same data, a client moves to it when its own dies, a
+    revocation reaches every gateway): imported there as ``cluster_gateways``."""
+    return 2
 
 
 class Writer:

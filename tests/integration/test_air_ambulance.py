@@ -10,7 +10,7 @@ answer reaches its incident, nothing lost, nothing doubled. The requesting centr
 killed while its answer is on the way: the answer reaches the incident's new owner.
 Bad input is refused naming the field, and writes nothing.
 
-Real etcd and Ray: one deployment (five centres, two gateways) for the module.
+Real etcd and Ray: one deployment (five centres, one gateway) for the module.
 """
 
 from __future__ import annotations

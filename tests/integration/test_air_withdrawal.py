@@ -8,7 +8,7 @@ is an outbox of the incident like the request: the requesting centre killed betw
 commit and the delivery, the region's next owner delivers it, once. Bad input is
 refused naming the field and writes nothing.
 
-Real etcd and Ray: one deployment (five centres, two gateways) for the module.
+Real etcd and Ray: one deployment (five centres, one gateway) for the module.
 """
 
 from __future__ import annotations

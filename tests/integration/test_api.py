@@ -23,6 +23,7 @@ from cluster.etcd_tls import identity_files
 from cluster.keys import Keys
 from cluster.tls import client_identity, open_channel
 from tests.helpers import rid, session_pki, session_token
+from tests.integration.support import two_gateways as cluster_gateways  # noqa: F401
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 

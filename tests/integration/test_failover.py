@@ -20,6 +20,7 @@ from cluster.errors import AmkError
 from cluster.keys import Keys
 from tests.helpers import assert_eventually
 from tests.integration.support import Writer, check_nothing_lost, owner_of
+from tests.integration.support import two_gateways as cluster_gateways  # noqa: F401
 
 pytestmark = [
     pytest.mark.integration,

@@ -21,6 +21,7 @@ from cluster.session import Session
 from cluster.store import FencedStore, StaleRecordError, Write
 from tests.helpers import assert_eventually, kill_gateway, rid
 from tests.integration.support import Writer, check_nothing_lost, owner_of
+from tests.integration.support import two_gateways as cluster_gateways  # noqa: F401
 
 pytestmark = [
     pytest.mark.integration,

@@ -25,6 +25,7 @@ from cluster.tls import console_identity, open_channel, service_identity
 from cluster.tokens import LocalIssuer
 from tests.conftest import RunningCluster
 from tests.helpers import assert_eventually, rid, scrape_metrics
+from tests.integration.support import two_gateways as cluster_gateways  # noqa: F401
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 

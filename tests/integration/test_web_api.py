@@ -33,6 +33,7 @@ from cluster.etcd_tls import identity_files
 from cluster.tokens import ALGORITHM, LocalIssuer
 from tests.conftest import RunningCluster
 from tests.helpers import find_free_port, kill_gateway, session_pki
+from tests.integration.support import two_gateways as cluster_gateways  # noqa: F401
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
