@@ -78,7 +78,9 @@ class RegionOwnership:
                         # record, which names us now).
                         core.set_state(region, S.LOADING)
                         fence = holder.fence(election.key)
-                        await self._take(region, fence, _centre(last_owner), time.monotonic())
+                        await self._take(
+                            region, fence, _centre(last_owner), time.monotonic(), handed=True
+                        )
                         last_owner = holder.record.seat(site)  # taken: the key names us
                         continue
                     last_owner = holder.record.seat(site)
@@ -167,9 +169,16 @@ class RegionOwnership:
             core.log.warning("auto_handback_failed", region=region, error=str(exc))
 
     async def _take(
-        self, region: str, fence: ownership.Fence, previous: str, detected_at: float
+        self,
+        region: str,
+        fence: ownership.Fence,
+        previous: str,
+        detected_at: float,
+        *,
+        handed: bool = False,
     ) -> None:
-        """Load the region at the revision won, seed its fleet once, record the takeover."""
+        """Load the region at the revision won (or handed to us: ``handed``), seed its
+        fleet once, record the takeover."""
         core = self.core
         running = core.running
         code = core.config.seed.region(region).code
@@ -187,6 +196,7 @@ class RegionOwnership:
             duration_ms=round((time.monotonic() - detected_at) * 1000, 1),
             incidents=len(host.incidents),
             units=len(host.units),
+            handed=handed,
         )
         await running.store.commit(
             Write(
@@ -194,7 +204,7 @@ class RegionOwnership:
                 [(core.keys.takeover(region), took.encode())],
                 "TakeOver",
                 "system",
-                details={"previous": previous},
+                details={"previous": previous, "handed": handed},
             )
         )
         if core.hosts.get(region) is not host:

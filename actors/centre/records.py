@@ -47,16 +47,29 @@ class Takeover:
     duration_ms: float
     incidents: int
     units: int
+    # Handed over by its holder (a supervisor's hand-over or hand-back, an automatic
+    # hand-back) rather than claimed once the holder's lease was gone (a failover, or
+    # the first claim). A supervisor reading the owners wants to know which: one was
+    # planned, the other means a centre was lost. Records written before this field
+    # existed read as claimed.
+    handed: bool = False
 
     def encode(self) -> bytes:
         return json.dumps(asdict(self)).encode()
 
     @classmethod
     def decode(cls, raw: bytes) -> Takeover:
-        return cls(**json.loads(raw))
+        """The record; a field written by a newer version is ignored, not an error."""
+        known = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in json.loads(raw).items() if k in known})
 
     def describe(self) -> str:
-        took = f"took over from {self.previous}" if self.previous else "claimed it first"
+        if self.handed:
+            took = f"was handed it by {self.previous}"
+        elif self.previous:
+            took = f"took over from {self.previous}"
+        else:
+            took = "claimed it first"
         return f"{self.centre} {took} at token {self.token} in {self.duration_ms} ms"
 
 

@@ -158,4 +158,5 @@ class Lookup:
             status.last_takeover_from = t.previous
             status.last_takeover_token = t.token
             status.last_takeover_at.FromNanoseconds(int(t.at * 1e9))
+            status.last_takeover_handed = t.handed
         return status

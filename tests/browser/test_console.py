@@ -443,7 +443,7 @@ async def test_a_supervisor_hands_a_region_over_and_back_and_the_consoles_follow
     await south.wait_for_function("() => window.amk.owners['oslo'] === 'oslo'", timeout=WAIT_MS)
     await south.locator(listed).wait_for(state="detached", timeout=WAIT_MS)
     # The supervisor's owners panel says it in Norwegian, from the status's parts.
-    took = boss.locator('#owners [data-region="oslo"] td.takeover', has_text="overtok fra")
+    took = boss.locator('#owners [data-region="oslo"] td.takeover', has_text="fikk den tilbake fra")
     await took.wait_for(timeout=WAIT_MS)
     assert "Sørlandet" in (await took.text_content() or "")
     assert boss.amk_errors == [] and south.amk_errors == []

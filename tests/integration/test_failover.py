@@ -58,6 +58,11 @@ async def test_kill_9_of_a_centre_fails_over_at_once_and_loses_nothing(cluster, 
     )
     assert writer.failed == [], "a client call failed during failover"
     await check_nothing_lost(etcd, keys, writer)
+    # The owners' status tells a failover from a planned hand-over.
+    status = await stub.GetClusterStatus(pb.GetClusterStatusRequest(), timeout=10)
+    r = next(r for r in status.regions if r.id == region)
+    assert (r.last_takeover_by, r.last_takeover_from) == ("vestre-viken", "oslo"), r
+    assert not r.last_takeover_handed and "took over from oslo" in r.last_takeover, r
 
     # The supervisor starts the dead centre again; it rejoins as a standby.
     async def restarted_as_standby() -> None:

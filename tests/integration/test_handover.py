@@ -1,6 +1,5 @@
-"""Supervisors' hand-overs against real etcd and Ray: whole regions, incidents, units;
-and a gateway killed while a client works through the other one; a unit diverted from one
-incident to another (one transaction, refusals that write nothing)."""
+"""Supervisors' hand-overs against real etcd and Ray (regions, incidents, units), a gateway
+killed under a client, a unit diverted to another incident (one transaction; no refusal writes)."""
 
 from __future__ import annotations
 
@@ -67,7 +66,8 @@ async def test_region_handed_over_and_back_under_load_loses_nothing(cluster, stu
         r = next(r for r in status.regions if r.id == region)
         parts = (r.last_takeover_by, r.last_takeover_from, r.last_takeover_token)
         assert parts == ("innlandet", "oslo", back.fencing_token), r
-        assert r.last_takeover_at.seconds > 0 and "took over from oslo" in r.last_takeover
+        assert r.last_takeover_at.seconds > 0 and r.last_takeover_handed, r
+        assert "was handed it by oslo" in r.last_takeover, r
 
     await assert_eventually(reported)
     n = len(writer.acked)
@@ -84,11 +84,11 @@ async def test_region_handed_over_and_back_under_load_loses_nothing(cluster, stu
 
 
 async def took(etcd, keys: Keys, region: str, token: int, previous: str) -> None:
-    """The region's takeover record is the one made at ``token``, from ``previous``."""
+    """The region's takeover record: made at ``token``, handed over by ``previous``."""
     kv = await etcd.get(keys.takeover(region))
     assert kv is not None
     record = json.loads(kv.value)
-    assert (record["token"], record["previous"]) == (token, previous)
+    assert (record["token"], record["previous"], record["handed"]) == (token, previous, True)
 
 
 async def test_incident_handed_over_with_its_units(stub, coord, etcd, cluster):

@@ -1203,7 +1203,7 @@ class CentreStatus(_message.Message):
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., alive: _Optional[bool] = ..., node_id: _Optional[str] = ..., pid: _Optional[int] = ..., lease_id: _Optional[int] = ..., lease_ttl_s: _Optional[int] = ..., lease_valid_for_s: _Optional[float] = ..., regions_owned: _Optional[_Iterable[str]] = ..., instance: _Optional[str] = ..., health_region: _Optional[str] = ...) -> None: ...
 
 class RegionStatus(_message.Message):
-    __slots__ = ("id", "name", "home_centre", "owner_centre", "owner_instance", "fencing_token", "lease_id", "lease_ttl_left_s", "standbys", "incidents", "units", "last_takeover", "last_takeover_ms", "owner_site", "health_region", "last_takeover_by", "last_takeover_from", "last_takeover_token", "last_takeover_at")
+    __slots__ = ("id", "name", "home_centre", "owner_centre", "owner_instance", "fencing_token", "lease_id", "lease_ttl_left_s", "standbys", "incidents", "units", "last_takeover", "last_takeover_ms", "owner_site", "health_region", "last_takeover_by", "last_takeover_from", "last_takeover_token", "last_takeover_at", "last_takeover_handed")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     HOME_CENTRE_FIELD_NUMBER: _ClassVar[int]
@@ -1223,6 +1223,7 @@ class RegionStatus(_message.Message):
     LAST_TAKEOVER_FROM_FIELD_NUMBER: _ClassVar[int]
     LAST_TAKEOVER_TOKEN_FIELD_NUMBER: _ClassVar[int]
     LAST_TAKEOVER_AT_FIELD_NUMBER: _ClassVar[int]
+    LAST_TAKEOVER_HANDED_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     home_centre: str
@@ -1242,7 +1243,8 @@ class RegionStatus(_message.Message):
     last_takeover_from: str
     last_takeover_token: int
     last_takeover_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., home_centre: _Optional[str] = ..., owner_centre: _Optional[str] = ..., owner_instance: _Optional[str] = ..., fencing_token: _Optional[int] = ..., lease_id: _Optional[int] = ..., lease_ttl_left_s: _Optional[int] = ..., standbys: _Optional[_Iterable[str]] = ..., incidents: _Optional[int] = ..., units: _Optional[int] = ..., last_takeover: _Optional[str] = ..., last_takeover_ms: _Optional[float] = ..., owner_site: _Optional[str] = ..., health_region: _Optional[str] = ..., last_takeover_by: _Optional[str] = ..., last_takeover_from: _Optional[str] = ..., last_takeover_token: _Optional[int] = ..., last_takeover_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    last_takeover_handed: bool
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., home_centre: _Optional[str] = ..., owner_centre: _Optional[str] = ..., owner_instance: _Optional[str] = ..., fencing_token: _Optional[int] = ..., lease_id: _Optional[int] = ..., lease_ttl_left_s: _Optional[int] = ..., standbys: _Optional[_Iterable[str]] = ..., incidents: _Optional[int] = ..., units: _Optional[int] = ..., last_takeover: _Optional[str] = ..., last_takeover_ms: _Optional[float] = ..., owner_site: _Optional[str] = ..., health_region: _Optional[str] = ..., last_takeover_by: _Optional[str] = ..., last_takeover_from: _Optional[str] = ..., last_takeover_token: _Optional[int] = ..., last_takeover_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_takeover_handed: _Optional[bool] = ...) -> None: ...
 
 class HealthRegion(_message.Message):
     __slots__ = ("id", "name")

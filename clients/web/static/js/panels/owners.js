@@ -20,7 +20,7 @@ export function ownersPanel() {
       const ref = session.reference.regions.find((x) => x.id === id) || {};
       const owner = id in store.owners ? store.owners[id] : r.owner_centre || '';
       const token = String(store.tokens[id] ?? r.fencing_token ?? '');
-      const takeover = takeoverText(r);
+      const takeover = takeoverText(r, ref);
       return h('tr', { dataset: { region: id, owner, token }, class: owner ? '' : 'unowned' },
         h('td', {}, h('span', { class: 'swatch', style: `background:${centreColour(owner)}` }), ' ',
           h('strong', {}, ref.code || id), ' ', ref.name || r.name || ''),
@@ -49,14 +49,16 @@ export function ownersPanel() {
     h('div', { class: 'table-wrap' },
       h('table', { class: 'list' },
         h('thead', {}, h('tr', {}, ['owners.region', 'owners.owner', 'owners.token', 'owners.standbys', 'owners.takeover', 'owners.site']
-          .map((k) => h('th', { scope: 'col' }, t(k))))),
+          .map((k) => h('th', { scope: 'col', title: k === 'owners.token' ? t('owners.token_title') : null }, t(k))))),
         body)),
     centres);
 }
 
 /** The region's last takeover in the console's language: who took it from whom, when,
- * at which fencing token and how long it took ("–" when none is on record). */
-function takeoverText(r) {
+ * at which fencing token and how long it took ("–" when none is on record). A planned
+ * hand-over (or the home centre getting its region back) reads differently from a
+ * failover, which means a centre was lost. */
+function takeoverText(r, ref) {
   if (!r.last_takeover_by) return r.last_takeover || '–';
   const facts = {
     by: centreName(r.last_takeover_by),
@@ -65,5 +67,8 @@ function takeoverText(r) {
     token: String(r.last_takeover_token ?? ''),
     ms: num(r.last_takeover_ms),
   };
-  return t(r.last_takeover_from ? 'owners.took_over' : 'owners.claimed_first', facts);
+  let key = 'owners.claimed_first';
+  if (r.last_takeover_handed) key = r.last_takeover_by === ref.home ? 'owners.handed_back' : 'owners.handed';
+  else if (r.last_takeover_from) key = 'owners.took_over';
+  return t(key, facts);
 }
