@@ -59,6 +59,9 @@ class RegionOwnership:
         seen_owned = False
         last_owner = ""  # its seat (centre@site): the claim line is made of seats
         detected_at = 0.0
+        # This centre's own claim won the owner key: a retry of its load after a failure
+        # finds the key naming it, and is no transfer.
+        claimed = False
         retry = core.config.campaign_retry
         while not core.stopping:
             try:
@@ -66,24 +69,24 @@ class RegionOwnership:
                 host = core.hosts.get(region)
                 if host is not None:
                     await self._serve_until_lost(region, host, election)
-                    seen_owned, last_owner = True, core.seat
+                    seen_owned, last_owner, claimed = True, core.seat, False
                     detected_at = time.monotonic()
                     continue
                 holder = await election.owner()
                 if holder is not None:
                     seen_owned = True
                     if holder.record.instance == core.instance:
-                        # Handed to us by a transfer: adopt it at the revision it moved.
-                        # The previous owner is the one we were following (not the
-                        # record, which names us now).
+                        # Handed to us by a transfer (or our own claim, its load failed
+                        # once): adopt it at the revision it moved. The previous owner is
+                        # the one we were following (not the record, which names us now).
                         core.set_state(region, S.LOADING)
                         fence = holder.fence(election.key)
                         await self._take(
-                            region, fence, _centre(last_owner), time.monotonic(), handed=True
+                            region, fence, _centre(last_owner), time.monotonic(), handed=not claimed
                         )
                         last_owner = holder.record.seat(site)  # taken: the key names us
                         continue
-                    last_owner = holder.record.seat(site)
+                    last_owner, claimed = holder.record.seat(site), False
                     core.set_state(region, S.FOLLOWING)
                     self.held_elsewhere.add(region)
                     await self._follow_holder(region, holder, election)
@@ -111,6 +114,7 @@ class RegionOwnership:
                 )
                 won = await election.campaign(record)
                 if isinstance(won, ownership.Fence):
+                    claimed = True
                     core.set_state(region, S.LOADING)
                     await self._take(
                         region, won, _centre(last_owner), detected_at or time.monotonic()

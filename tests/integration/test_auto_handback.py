@@ -86,6 +86,11 @@ async def test_restarted_home_centre_takes_its_region_back(handback_cluster, etc
         assert "sorlandet" in status.regions and status.pid != pid
 
     await assert_eventually(home_again, timeout_s=30)
+    # The owners' status says it came back by hand-over, not by a failover.
+    status = await stub.GetClusterStatus(pb.GetClusterStatusRequest(), timeout=10)
+    r = next(r for r in status.regions if r.id == "sorlandet")
+    parts = (r.last_takeover_by, r.last_takeover_from, r.last_takeover_handed)
+    assert parts == ("sorlandet", "vestfold-telemark", True), r
     inc = await stub.CreateIncident(
         pb.CreateIncidentRequest(
             request_id=uuid.uuid4().hex, region="sorlandet", position=pb.Position(lat=58.1, lon=8.0)
