@@ -1,5 +1,5 @@
-"""The map in Debian's chromium: which marker is on top where an incident and a unit
-share a place."""
+"""The desk in Debian's chromium: which marker is on top where an incident and a unit
+share a place on the map; a name the lists cut at its column, whole on hover."""
 
 from __future__ import annotations
 
@@ -43,6 +43,27 @@ async def test_an_incident_waiting_for_a_unit_is_drawn_above_the_ambulance_besid
             timeout_s=WAIT_MS / 1000,
             interval_s=0.2,
         )
+        assert page.amk_errors == []
+    finally:
+        await page.context.close()
+
+
+async def test_a_station_or_address_cut_at_its_column_is_whole_on_hover(browser, web, stub) -> None:
+    """The units list cuts a long station name at its column ("Fagernes
+    ambulansestasjon (V…" beside another Fagernes station), the incident list a long
+    address: the whole text is the cell's tooltip."""
+    units = await stub.ListUnits(pb.ListUnitsRequest(regions=["innlandet", "oslo"]), timeout=10)
+    longest = max(units.units, key=lambda u: len(u.station))
+    address = "Kirkeveien 166, inngang fra parkeringsplassen bak, 3. etasje, 0450 Oslo"
+    inc = await incident(stub, (59.9398, 10.7198), address=address)
+    page = await open_console(browser, web, web.token("ola", "dispatcher", "oslo"))
+    try:
+        station = page.locator(f'#units [data-unit-id="{longest.id}"] td.station')
+        await station.wait_for(timeout=WAIT_MS)
+        assert await station.get_attribute("title") == longest.station
+        cell = page.locator(f'#incidents [data-incident-id="{inc.id}"] td.address')
+        await cell.wait_for(timeout=WAIT_MS)
+        assert await cell.get_attribute("title") == address
         assert page.amk_errors == []
     finally:
         await page.context.close()

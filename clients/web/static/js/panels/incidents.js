@@ -88,7 +88,8 @@ export function incidentsPanel() {
       h('td', { class: 'mono' }, inc.id, glass),
       h('td', {}, regionById(inc.region)?.code || inc.region),
       h('td', {}, en(inc.status)),
-      h('td', { class: 'address' }, inc.address || '–'),
+      // Cut at the column's width (app.css); the whole address on hover.
+      h('td', { class: 'address', title: inc.address || null }, inc.address || '–'),
       h('td', { class: 'age' }, duration(Date.now() - when(inc.created_at), t('unit.hour'))),
       h('td', {}, String((inc.assigned_unit_ids || []).length + aircraftOn(inc).length || '')));
   }

@@ -81,7 +81,8 @@ export function unitsPanel() {
       h('td', {}, regionById(unit.region)?.code || unit.region),
       h('td', {}, en(unit.status)),
       h('td', { class: 'mono' }, unit.incident_id || ''),
-      h('td', { class: 'station' }, unit.station || ''));
+      // Cut at the column's width: "Fagernes ambulansestasjon (V…"; the whole name on hover.
+      h('td', { class: 'station', title: unit.station || null }, unit.station || ''));
     return added;
   }
 
