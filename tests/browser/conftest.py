@@ -173,6 +173,18 @@ async def incident(stub, where: tuple[float, float], code: str = "", address: st
     )
 
 
+async def receive_call(stub, number: str, where: tuple[float, float], accuracy_m: float = 30):
+    """A 113 call from ``number`` at ``where`` in the queue of the region covering it."""
+    return await stub.ReceiveCall(
+        pb.ReceiveCallRequest(
+            request_id=rid(),
+            caller_number=number,
+            position=pb.Position(lat=where[0], lon=where[1], accuracy_m=accuracy_m),
+        ),
+        timeout=10,
+    )
+
+
 async def assign_free_unit(stub, incident_id: str) -> pb.Unit:
     """An Oslo ambulance at its station, assigned to ``incident_id``: the unit as it was."""
     free = await stub.ListUnits(

@@ -28,6 +28,7 @@ from tests.browser.conftest import (
     WAIT_MS,
     WebConsole,
     open_console,
+    receive_call,
     shown,
 )
 from tests.helpers import assert_eventually, rid
@@ -70,13 +71,7 @@ async def crew_reports(web: WebConsole, unit: str, status: int) -> None:
 async def test_call_taker_answers_creates_on_the_map_and_triages_dispatcher_assigns_crew_moves(
     browser, web, stub
 ) -> None:
-    call = await stub.ReceiveCall(
-        pb.ReceiveCallRequest(
-            request_id=rid(),
-            caller_number="+47 22 11 22 33",
-            position=pb.Position(lat=KARL_JOHAN[0], lon=KARL_JOHAN[1], accuracy_m=30),
-        )
-    )
+    call = await receive_call(stub, "+47 22 11 22 33", KARL_JOHAN)
     taker = await open_console(browser, web, web.token("kari", "call-taker", "oslo"))
     dispatcher = await open_console(browser, web, web.token("ola", "dispatcher", "oslo"))
 
@@ -231,13 +226,7 @@ async def test_screenshots_of_the_map_and_the_call_queue_under_load(
     try:
         await open_incidents(stub, web.config.seed, ("oslo", "vestre-viken"), 80)
         for i in range(6):
-            await stub.ReceiveCall(
-                pb.ReceiveCallRequest(
-                    request_id=rid(),
-                    caller_number=f"+47 9{i}0 12 34{i}",
-                    position=pb.Position(lat=59.91 + 0.02 * i, lon=10.75, accuracy_m=40),
-                )
-            )
+            await receive_call(stub, f"+47 9{i}0 12 34{i}", (59.91 + 0.02 * i, 10.75), 40)
         desk = await open_console(browser, web, web.token("ola", "dispatcher", "oslo"), "map")
         lists = await open_console(browser, web, web.token("kari", "call-taker", "oslo"), "lists")
         await desk.wait_for_function("() => window.amk.drawn.incidents >= 60", timeout=WAIT_MS)

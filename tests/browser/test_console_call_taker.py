@@ -21,7 +21,14 @@ import pytest
 
 from amk.dispatch.v1 import dispatch_pb2 as pb
 from cluster.keys import Keys
-from tests.browser.conftest import BISLETT, WAIT_MS, assign_free_unit, incident, open_console
+from tests.browser.conftest import (
+    BISLETT,
+    WAIT_MS,
+    assign_free_unit,
+    incident,
+    open_console,
+    receive_call,
+)
 from tests.helpers import rid
 
 pytestmark = [
@@ -173,14 +180,7 @@ async def test_an_answered_call_ends_without_an_incident_with_how_it_ended(
     after a reload the call is shown again to be ended); the call leaves the queue as
     completed with its outcome, the new-incident form no longer holds it, and nothing in
     the page failed."""
-    call = await stub.ReceiveCall(
-        pb.ReceiveCallRequest(
-            request_id=rid(),
-            caller_number="+47 90 11 31 13",
-            position=pb.Position(lat=BISLETT[0], lon=BISLETT[1], accuracy_m=30),
-        ),
-        timeout=10,
-    )
+    call = await receive_call(stub, "+47 90 11 31 13", BISLETT)
     page = await open_console(browser, web, web.token("lise", "call-taker", "oslo"))
     await page.locator(f'#calls [data-call-id="{call.id}"]').wait_for(timeout=WAIT_MS)
     await page.click('button[data-action="AnswerNextCall"]')
@@ -241,14 +241,7 @@ async def test_an_answered_call_from_a_number_that_rang_before_shows_what_it_cam
         ),
         timeout=10,
     )
-    call = await stub.ReceiveCall(
-        pb.ReceiveCallRequest(
-            request_id=rid(),
-            caller_number=f"+47 {digits[:3]} {digits[3:5]} {digits[5:]}",
-            position=pb.Position(lat=BISLETT[0], lon=BISLETT[1], accuracy_m=30),
-        ),
-        timeout=10,
-    )
+    call = await receive_call(stub, f"+47 {digits[:3]} {digits[3:5]} {digits[5:]}", BISLETT)
     page = await open_console(browser, web, web.token("mona", "call-taker", "oslo"))
     await page.locator(f'#calls [data-call-id="{call.id}"]').wait_for(timeout=WAIT_MS)
     await page.click('button[data-action="AnswerNextCall"]')

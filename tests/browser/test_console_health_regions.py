@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from amk.dispatch.v1 import dispatch_pb2 as pb
-from tests.browser.conftest import WAIT_MS, WebConsole, open_console, shown
+from tests.browser.conftest import WAIT_MS, WebConsole, open_console, receive_call, shown
 from tests.helpers import find_free_port, rid
 
 pytestmark = [
@@ -50,13 +50,7 @@ async def test_the_health_region_filter_over_the_whole_countrys_map(browser, web
             position=pb.Position(lat=59.92, lon=10.75, accuracy_m=20),
         )
     )
-    call = await stub.ReceiveCall(
-        pb.ReceiveCallRequest(
-            request_id=rid(),
-            caller_number="+47 22 33 44 55",
-            position=pb.Position(lat=59.92, lon=10.75, accuracy_m=30),
-        )
-    )
+    call = await receive_call(stub, "+47 22 33 44 55", (59.92, 10.75))
     # Whoever serves Oslo now (an earlier test of the module may have killed AMK Oslo).
     status = await stub.GetClusterStatus(pb.GetClusterStatusRequest(), timeout=10)
     owner = next(r.owner_centre for r in status.regions if r.id == "oslo") or "oslo"

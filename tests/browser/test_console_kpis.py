@@ -4,7 +4,7 @@ and every figure's text lies inside its chart."""
 from __future__ import annotations
 
 from amk.dispatch.v1 import dispatch_pb2 as pb
-from tests.browser.conftest import BISLETT, WAIT_MS, assign_free_unit, open_console
+from tests.browser.conftest import BISLETT, WAIT_MS, assign_free_unit, open_console, receive_call
 from tests.browser.test_console import crew_reports
 from tests.helpers import rid
 
@@ -32,14 +32,7 @@ async def test_rows_held_to_two_targets_say_which_and_no_figure_is_cut_off(
     two rows alike, and no label or value runs past the chart's edge (the values of the
     longest bar did)."""
     await stub.SignIn(pb.SignInRequest(centre="oslo", call_taker="kpi-sea"), timeout=10)
-    call = await stub.ReceiveCall(
-        pb.ReceiveCallRequest(
-            request_id=rid(),
-            caller_number="+4790000114",
-            position=pb.Position(lat=BISLETT[0], lon=BISLETT[1], accuracy_m=50),
-        ),
-        timeout=10,
-    )
+    call = await receive_call(stub, "+4790000114", BISLETT, 50)
     for _ in range(50):  # calls an earlier test left waiting in Oslo's queue come first
         answered = await stub.AnswerNextCall(
             pb.AnswerNextCallRequest(request_id=rid(), centre="oslo", call_taker="kpi-sea"),
